@@ -1,0 +1,1 @@
+# cli/: the coffer admin CLI.

@@ -1,0 +1,1 @@
+# contrib/: benchmark tools and scripts.

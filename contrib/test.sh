@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# contrib/test.sh - the test command: build warning-free (-Werror), run every
+# unit and integration test, then build again with AddressSanitizer +
+# UndefinedBehaviorSanitizer and run them all once more. Builds go to
+# build/ and build-asan/ beside the sources. Ends with "N passed, N failed".
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+jobs=$(nproc 2>/dev/null || echo 2)
+[ -x configure ] || autoreconf -fi
+
+total_pass=0
+total_fail=0
+run_suite() {            # run_suite DIR CONFIGURE-ARGS...
+  local dir=$1; shift
+  mkdir -p "$dir"
+  ( cd "$dir" && "$top/configure" --enable-werror "$@" >configure.out 2>&1 ) ||
+    { cat "$dir/configure.out"; return 1; }
+  make -C "$dir" -j"$jobs" >"$dir/build.out" 2>&1 || { cat "$dir/build.out"; return 1; }
+  local rc=0
+  make -C "$dir" -j"$jobs" check || rc=$?
+  local p f
+  p=$(find "$dir/tests" -name '*.trs' -exec grep -h ':test-result: PASS' {} + | wc -l)
+  f=$(find "$dir/tests" -name '*.trs' -exec grep -hE ':test-result: (FAIL|ERROR|XPASS)' {} + | wc -l)
+  total_pass=$((total_pass + p))
+  total_fail=$((total_fail + f))
+  if [ $rc -ne 0 ]; then
+    find "$dir/tests" -name '*.log' -newer "$dir/build.out" -exec grep -l -E 'FAIL|ERROR' {} + |
+      head -20 | while read -r log; do echo "=== $log"; tail -60 "$log"; done
+  fi
+  return $rc
+}
+
+status=0
+run_suite build || status=1
+if [ "${COFFER_SKIP_ASAN:-0}" != 1 ]; then
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    run_suite build-asan --enable-sanitizers CFLAGS="-O1 -g" || status=1
+fi
+echo "coffer tests: $total_pass passed, $total_fail failed"
+exit $status

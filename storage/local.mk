@@ -1,0 +1,13 @@
+# storage/: the object engine (libstorage.a). No HTTP here.
+noinst_LIBRARIES += storage/libstorage.a
+storage_libstorage_a_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(ISAL_CFLAGS) \
+	$(SQLITE_CFLAGS) $(JANSSON_CFLAGS)
+storage_libstorage_a_SOURCES = \
+	storage/engine.h
+
+# primitives: digests, AES-GCM and keys, Reed-Solomon
+storage_libstorage_a_SOURCES += \
+	storage/checksum.h storage/crypto.h storage/erasure.h
+
+# engine core: disk set, shard files, index, objects, multipart, gc/heal
+storage_libstorage_a_SOURCES +=

@@ -1,0 +1,16 @@
+# Unit tests: one program per module, each linked with the test harness.
+noinst_LIBRARIES += tests/unit/libtest.a
+tests_unit_libtest_a_SOURCES = tests/unit/test.c tests/unit/test.h
+
+TEST_LDADD = tests/unit/libtest.a storage/libstorage.a auth/libauth.a \
+	common/libcommon.a $(OPENSSL_LIBS) $(ISAL_LIBS) $(SQLITE_LIBS) \
+	$(JANSSON_LIBS) $(AX_PTHREAD_LIBS)
+TEST_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(ISAL_CFLAGS) $(SQLITE_CFLAGS) \
+	$(JANSSON_CFLAGS)
+
+check_PROGRAMS += tests/unit/test_error
+tests_unit_test_error_SOURCES = tests/unit/test_error.c
+tests_unit_test_error_LDADD = $(TEST_LDADD)
+tests_unit_test_error_CFLAGS = $(TEST_CFLAGS)
+
+TESTS += $(check_PROGRAMS)
