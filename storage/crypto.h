@@ -6,8 +6,8 @@
  *     -> tenant KEK = HKDF-SHA256(master, salt "coffer-kek-v1", info tenant)
  *        -> per segment data key (random 32 bytes), stored only wrapped:
  *           wrapped = nonce(12) || AES-256-GCM(kek, dk)(32) || tag(16) = 60 bytes,
- *           with AAD binding the segment's data id, so a wrapped key cannot be
- *           moved to another segment.
+ *           with AAD "cofferK1" || data id binding the segment's data id, so
+ *           a wrapped key cannot be moved to another segment.
  *   A "segment" is one separately written run of blocks: a single PUT's
  *   data, or one multipart part (each part upload gets its own data key, so a
  *   re-uploaded part can never reuse a nonce under the same key).
@@ -90,7 +90,8 @@ int crypt_unwrap_key(crypt_ctx *c, const uint8_t kek[CRYPT_KEY_LEN],
                      uint8_t dk[CRYPT_KEY_LEN], cf_err *err);
 
 /* Secret access keys at rest: AES-256-GCM under a key derived from the master
- * key (HKDF info "coffer-secrets-v1"), AAD = the access key id.
+ * key (HKDF salt and info both "coffer-secrets-v1", so no tenant id can
+ * derive it as a KEK), AAD = "cofferS1" || the access key id.
  * Output: nonce || ct || tag, length len + 28. */
 int crypt_seal_secret(crypt_ctx *c, const uint8_t master[CRYPT_KEY_LEN],
                       const char *access_key, const char *secret,
