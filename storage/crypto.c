@@ -296,7 +296,8 @@ int crypt_seal_secret(crypt_ctx *c, const uint8_t master[CRYPT_KEY_LEN],
         secret_aad(access_key, &aad, &aadlen, err) == 0 &&
         crypt_random(out, CRYPT_NONCE_LEN, err) == 0 &&
         gcm_seal(c, key, out, aad, aadlen, (const uint8_t *)secret, len,
-                 out + CRYPT_NONCE_LEN, out + CRYPT_NONCE_LEN + len, err) == 0) {
+                 out + CRYPT_NONCE_LEN, out + CRYPT_NONCE_LEN + len,
+                 err) == 0) {
         *outlen = len + SECRET_OVERHEAD;
         rc = 0;
     }
@@ -349,7 +350,7 @@ int crypt_master_from_hex(const char *hex, uint8_t key[CRYPT_KEY_LEN],
 static int read_key_file(const char *path, char *buf, size_t bufsz,
                          cf_err *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return cf_fail_errno(err, CF_ECONFIG, errno,
                              "cannot open master key file %s", path);
@@ -358,6 +359,11 @@ static int read_key_file(const char *path, char *buf, size_t bufsz,
         int e = errno;
         close(fd);
         return cf_fail_errno(err, CF_ECONFIG, e, "cannot stat %s", path);
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return cf_fail(err, CF_ECONFIG,
+                       "master key file %s is not a regular file", path);
     }
     if ((st.st_mode & 077) != 0) {
         close(fd);

@@ -63,8 +63,9 @@ int crypt_open_block(crypt_ctx *c, const uint8_t key[CRYPT_KEY_LEN],
 int crypt_random(void *buf, size_t n, cf_err *err);
 
 /* Master key file: 64 hex characters (optionally followed by a newline).
- * Load refuses a file readable by group/other, of the wrong size, or with
- * non-hex content, naming the file and the reason. Generate creates the file
+ * Load refuses a file accessible by group/other, not a regular file, of the
+ * wrong size, or with non-hex content, naming the file and the reason
+ * (CF_ECONFIG). Symlinks are followed (secret mounts use them). Generate creates the file
  * with mode 0600 (O_EXCL: never overwrites) and fsyncs it and its directory. */
 int crypt_master_load(const char *path, uint8_t key[CRYPT_KEY_LEN], cf_err *err);
 int crypt_master_generate(const char *path, uint8_t key[CRYPT_KEY_LEN], cf_err *err);

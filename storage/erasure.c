@@ -124,7 +124,8 @@ int rs_reconstruct(const rs_codec *rs, size_t len, uint8_t *const *shards,
                        "only %d of %d shards present, need %d", n - nmissing,
                        n, k);
 
-    uint8_t sub[RS_MAX_SHARDS * RS_MAX_SHARDS], inv[RS_MAX_SHARDS * RS_MAX_SHARDS];
+    uint8_t sub[RS_MAX_SHARDS * RS_MAX_SHARDS];
+    uint8_t inv[RS_MAX_SHARDS * RS_MAX_SHARDS];
     for (int i = 0; i < k; i++) {
         src[i] = shards[src_rows[i]];
         memcpy(sub + i * k, rs->matrix + src_rows[i] * k, (size_t)k);

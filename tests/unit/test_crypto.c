@@ -346,6 +346,12 @@ static void master_file_load_accepts_only_good_files(void)
     CHECK_EQ_INT(crypt_master_load(path, key, &err), -1);
     CHECK_EQ_INT(err.code, CF_ECONFIG);
     CHECK(strstr(err.msg, path) != NULL);
+
+    REQUIRE(mkdir(path, 0700) == 0);
+    CHECK_EQ_INT(crypt_master_load(path, key, &err), -1);
+    CHECK_EQ_INT(err.code, CF_ECONFIG);
+    CHECK(strstr(err.msg, "not a regular file") != NULL);
+    rmdir(path);
 }
 
 static void master_generate_creates_private_file_once(void)
