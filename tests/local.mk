@@ -37,5 +37,9 @@ tests_unit_test_engine_SOURCES = tests/unit/test_engine.c
 tests_unit_test_engine_LDADD = tests/unit/libengutil.a $(TEST_LDADD)
 tests_unit_test_engine_CFLAGS = $(TEST_CFLAGS)
 
+# the engine benchmark, tiny, so that it keeps building and running
+TESTS += tests/bench_smoke.sh
+EXTRA_DIST += tests/bench_smoke.sh
+
 # every check program is a test (keep this last)
 TESTS += $(check_PROGRAMS)
