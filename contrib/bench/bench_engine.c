@@ -554,7 +554,7 @@ static int bench_small(const bench *b, st_engine *e, const char *suffix,
 static int bench_engine(bench *b, cf_err *err)
 {
     st_engine *e = NULL;
-    bool reset = bm_rss_reset();
+    bool reset = bm_rss_reset(0);
     int rc = engine_open(b, false, &e, err);
     if (rc == 0)
         rc = st_tenant_create(e, TENANT, err);
@@ -576,7 +576,7 @@ static int bench_engine(bench *b, cf_err *err)
     if (!reset)
         fprintf(stderr, "bench-engine: could not reset the peak RSS; it covers "
                         "the whole run\n");
-    put_target("engine_peak_rss_mib", bm_rss_peak_mib(), 64, true);
+    put_target("engine_peak_rss_mib", bm_rss_peak_mib(0), 64, true);
     return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 double bm_now(void)
 {
@@ -28,30 +29,55 @@ double bm_cpu_self(void)
     return tv_s(ru.ru_utime) + tv_s(ru.ru_stime);
 }
 
-bool bm_rss_reset(void)
+/* "/proc/PID/name", or "/proc/self/name" for pid 0. */
+static void proc_path(char *out, size_t outsz, pid_t pid, const char *name)
 {
-    FILE *f = fopen("/proc/self/clear_refs", "w");
+    if (pid == 0)
+        snprintf(out, outsz, "/proc/self/%s", name);
+    else
+        snprintf(out, outsz, "/proc/%ld/%s", (long)pid, name);
+}
+
+double bm_proc_cpu(pid_t pid)
+{
+    char path[64], buf[1024];
+    proc_path(path, sizeof path, pid, "stat");
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[n] = '\0';
+    /* fields after the parenthesised command name, which may hold spaces */
+    const char *p = strrchr(buf, ')');
+    unsigned long long ut, st;
+    if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+                     &ut, &st) != 2)
+        return -1;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+bool bm_rss_reset(pid_t pid)
+{
+    char path[64];
+    proc_path(path, sizeof path, pid, "clear_refs");
+    FILE *f = fopen(path, "w");
     if (!f)
         return false;
     bool ok = fputs("5", f) >= 0;
     return fclose(f) == 0 && ok;
 }
 
-double bm_rss_peak_mib(void)
+double bm_rss_peak_mib(pid_t pid)
 {
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
+    char path[64], line[256];
+    proc_path(path, sizeof path, pid, "status");
+    FILE *f = fopen(path, "r");
     double kib = 0;
     while (f && fgets(line, sizeof line, f))
         if (sscanf(line, "VmHWM: %lf kB", &kib) == 1)
             break;
     if (f)
         fclose(f);
-    if (kib == 0) {
-        struct rusage ru;
-        if (getrusage(RUSAGE_SELF, &ru) == 0)
-            kib = (double)ru.ru_maxrss;
-    }
     return kib / 1024;
 }
 

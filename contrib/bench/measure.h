@@ -6,8 +6,10 @@
  * file), and environment knobs.
  *
  * Peak RSS is the kernel's high-water mark (VmHWM). bm_rss_reset() lowers
- * it to the current RSS (Linux's /proc/self/clear_refs "5"), so a phase
- * can be measured on its own after set-up buffers have come and gone.
+ * it to the current RSS (Linux's /proc/PID/clear_refs "5"), so a phase
+ * can be measured on its own after set-up buffers have come and gone. The
+ * memory functions take a pid (0: this process) so that coffer-bench can
+ * watch the server it loads; bm_proc_cpu does the same for CPU time.
  */
 #ifndef BM_MEASURE_H
 #define BM_MEASURE_H
@@ -15,15 +17,18 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* Seconds on the monotonic clock. */
 double bm_now(void);
 /* User + system CPU seconds this process has used. */
 double bm_cpu_self(void);
+/* User + system CPU seconds of process pid so far (-1 if unreadable). */
+double bm_proc_cpu(pid_t pid);
 /* Reset the peak-RSS high-water mark; false if the kernel refused. */
-bool bm_rss_reset(void);
+bool bm_rss_reset(pid_t pid);
 /* Peak RSS in MiB since start or the last reset (0 if unknown). */
-double bm_rss_peak_mib(void);
+double bm_rss_peak_mib(pid_t pid);
 /* One-minute load average (-1 if unknown). */
 double bm_loadavg(void);
 /* Seconds the calling thread has spent runnable but waiting for a CPU
