@@ -37,5 +37,10 @@ tests_unit_test_engine_SOURCES = tests/unit/test_engine.c
 tests_unit_test_engine_LDADD = tests/unit/libengutil.a $(TEST_LDADD)
 tests_unit_test_engine_CFLAGS = $(TEST_CFLAGS)
 
+check_PROGRAMS += tests/unit/test_crash
+tests_unit_test_crash_SOURCES = tests/unit/test_crash.c
+tests_unit_test_crash_LDADD = tests/unit/libengutil.a $(TEST_LDADD)
+tests_unit_test_crash_CFLAGS = $(TEST_CFLAGS)
+
 # every check program is a test (keep this last)
 TESTS += $(check_PROGRAMS)
