@@ -22,6 +22,11 @@ tests_unit_test_sigv4_SOURCES = tests/unit/test_sigv4.c
 tests_unit_test_sigv4_LDADD = tests/unit/libvectors.a $(TEST_LDADD)
 tests_unit_test_sigv4_CFLAGS = $(TEST_CFLAGS)
 
+check_PROGRAMS += tests/unit/test_sigv2
+tests_unit_test_sigv2_SOURCES = tests/unit/test_sigv2.c
+tests_unit_test_sigv2_LDADD = tests/unit/libvectors.a $(TEST_LDADD)
+tests_unit_test_sigv2_CFLAGS = $(TEST_CFLAGS)
+
 check_PROGRAMS += tests/unit/test_chunked
 tests_unit_test_chunked_SOURCES = tests/unit/test_chunked.c
 tests_unit_test_chunked_LDADD = $(TEST_LDADD)
