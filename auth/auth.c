@@ -60,30 +60,29 @@ const char *auth_request_header(const auth_request *req, const char *name)
     return NULL;
 }
 
-/* True if the raw or decoded query has a parameter called name. */
-static bool query_has(const auth_request *req, const char *name)
+/* The scheme named by the query's signature parameters, if any. */
+static auth_scheme query_scheme(const auth_request *req)
 {
     auth_query q;
-    if (auth_query_load(req, &q, NULL) < 0) return false;
-    size_t count = 0;
-    auth_query_get(&q, name, &count);
+    if (auth_query_load(req, &q, NULL) < 0) return AUTH_SCHEME_UNKNOWN;
+    size_t v4a, v4s, v2k, v2s;
+    auth_query_get(&q, "X-Amz-Algorithm", &v4a);
+    auth_query_get(&q, "X-Amz-Signature", &v4s);
+    auth_query_get(&q, "AWSAccessKeyId", &v2k);
+    auth_query_get(&q, "Signature", &v2s);
     auth_query_free(&q);
-    return count > 0;
+    if (v4a || v4s) return AUTH_SCHEME_SIGV4;
+    if (v2k || v2s) return AUTH_SCHEME_SIGV2;
+    return AUTH_SCHEME_NONE;
 }
 
 auth_scheme auth_detect_scheme(const auth_request *req)
 {
     const char *authz = auth_request_header(req, "authorization");
-    if (authz) {
-        if (strncmp(authz, "AWS4-HMAC-SHA256 ", 17) == 0) return AUTH_SCHEME_SIGV4;
-        if (strncmp(authz, "AWS ", 4) == 0) return AUTH_SCHEME_SIGV2;
-        return AUTH_SCHEME_UNKNOWN;
-    }
-    if (query_has(req, "X-Amz-Algorithm") || query_has(req, "X-Amz-Signature"))
-        return AUTH_SCHEME_SIGV4;
-    if (query_has(req, "AWSAccessKeyId") || query_has(req, "Signature"))
-        return AUTH_SCHEME_SIGV2;
-    return AUTH_SCHEME_NONE;
+    if (!authz) return query_scheme(req);
+    if (strncmp(authz, "AWS4-HMAC-SHA256 ", 17) == 0) return AUTH_SCHEME_SIGV4;
+    if (strncmp(authz, "AWS ", 4) == 0) return AUTH_SCHEME_SIGV2;
+    return AUTH_SCHEME_UNKNOWN;
 }
 
 static int query_add(auth_query *q, size_t cap, const char *name, size_t nlen,

@@ -591,10 +591,43 @@ static int check_time(const sigv4_auth *a, time_t now, auth_err *err)
     return 0;
 }
 
+/* True if name is one of the ';'-separated names in list. */
+static bool list_contains(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = list; *p;) {
+        size_t len = strcspn(p, ";");
+        if (len == n && strncasecmp(p, name, n) == 0) return true;
+        p += len + (p[len] == ';');
+    }
+    return false;
+}
+
+/* Every x-amz-* header must be signed, or a holder of a presigned URL (or
+ * a replayed request) could add metadata, ACLs or copy sources. The one
+ * exception is x-amz-content-sha256: its value is the canonical request's
+ * last line, so it is covered either way. */
+static int check_amz_headers_signed(const auth_request *req, const sigv4_auth *a,
+                                    auth_err *err)
+{
+    for (size_t i = 0; i < req->nheaders; i++) {
+        const char *name = req->headers[i].name;
+        if (strncasecmp(name, "x-amz-", 6) != 0 ||
+            strcasecmp(name, "x-amz-content-sha256") == 0 ||
+            list_contains(a->signed_headers, name))
+            continue;
+        return auth_fail(err, AUTH_ACCESS_DENIED,
+                         "There were headers present in the request which were "
+                         "not signed: %.64s", name);
+    }
+    return 0;
+}
+
 int sigv4_check(const auth_request *req, sigv4_auth *a, const char *secret,
                 time_t now, auth_err *err)
 {
-    if (check_time(a, now, err) < 0) return -1;
+    if (check_time(a, now, err) < 0 || check_amz_headers_signed(req, a, err) < 0)
+        return -1;
     if (derive_signing_key(a, secret) < 0)
         return auth_fail(err, AUTH_INTERNAL, "could not derive the signing key");
     char expected[SIGV4_SIG_HEX_LEN + 1];

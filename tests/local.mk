@@ -29,9 +29,10 @@ tests_unit_test_sigv2_CFLAGS = $(TEST_CFLAGS)
 
 check_PROGRAMS += tests/unit/test_chunked
 tests_unit_test_chunked_SOURCES = tests/unit/test_chunked.c
-tests_unit_test_chunked_LDADD = $(TEST_LDADD)
+tests_unit_test_chunked_LDADD = tests/unit/libvectors.a $(TEST_LDADD)
 tests_unit_test_chunked_CFLAGS = $(TEST_CFLAGS)
 
-EXTRA_DIST += tests/unit/data/botocore-gen.py tests/unit/data/sigv4 tests/unit/data/sigv2
+EXTRA_DIST += tests/unit/data/botocore-gen.py tests/unit/data/sigv4 \
+	tests/unit/data/sigv2 tests/unit/data/chunked
 
 TESTS += $(check_PROGRAMS)

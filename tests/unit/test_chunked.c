@@ -5,11 +5,14 @@
  * (examplebucket/chunkObject.txt, 65 KiB of 'a' in a 64 KiB and a 1 KiB
  * chunk, seed and chunk signatures as published). The trailer modes are
  * built with our own chunk/trailer signer and the stream is fed in slices
- * of many sizes, so that every framing line gets split across feeds.
+ * of many sizes, so that every framing line gets split across feeds. The
+ * unsigned-trailer body botocore sends by default comes from botocore
+ * itself (data/chunked/, made by data/botocore-gen.py).
  */
 #include "auth/chunked.h"
 #include "auth/internal.h"
 #include "tests/unit/test.h"
+#include "tests/unit/vectors.h"
 
 #define DOC_SECRET "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 #define SEED "4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9"
@@ -307,6 +310,37 @@ static void unsigned_trailer_framing(void)
     }
 }
 
+static void botocore_unsigned_trailer_body_decodes(void)
+{
+    size_t len;
+    char *body = vector_read_file("chunked", "botocore-unsigned-trailer", ".req", &len);
+    char *expect = vector_read_file("chunked", "botocore-unsigned-trailer", ".authz", NULL);
+    REQUIRE(body && expect);
+    long long decoded = 0;
+    char trailer[128] = "";
+    CHECK_EQ_INT(sscanf(expect, "%lld %127s", &decoded, trailer), 2);
+    sigv4_auth a;
+    trailer_auth(&a, SIGV4_PAYLOAD_STREAMING_UNSIGNED_TRAILER, decoded);
+    for (size_t step = 1; step < len; step = step * 3 + 1) {
+        output out = {0};
+        chunked_decoder *d = NULL;
+        auth_err err;
+        CHECK_EQ_INT(decode(&a, body, len, step, &out, &d, &err), 0);
+        REQUIRE(d != NULL);
+        CHECK_EQ_INT(out.len, decoded);
+        size_t same = 0;
+        while (same < out.len && out.data[same] == (unsigned char)(same * 7 % 251)) same++;
+        CHECK_EQ_INT(same, decoded);
+        char got[256];
+        snprintf(got, sizeof got, "%s:%s", chunked_trailer_name(d), chunked_trailer_value(d));
+        CHECK_EQ_STR(got, trailer);
+        chunked_free(d);
+        free(out.data);
+    }
+    free(body);
+    free(expect);
+}
+
 static void long_header_line_is_refused_without_buffering(void)
 {
     sigv4_auth a;
@@ -353,6 +387,7 @@ TEST_MAIN("chunked",
           T(signed_trailer_verifies_and_exposes_the_checksum),
           T(signed_trailer_without_its_signature_is_refused),
           T(unsigned_trailer_framing),
+          T(botocore_unsigned_trailer_body_decodes),
           T(long_header_line_is_refused_without_buffering),
           T(sink_errors_stop_decoding),
           T(non_streaming_auth_is_refused))

@@ -165,6 +165,27 @@ static void tampered_path_query_or_header_fails(void)
     vector_free(&v);
 }
 
+static void unsigned_amz_headers_are_refused(void)
+{
+    vector v;
+    char hash[65];
+    REQUIRE(load_for_verify(&v, "s3-get-object", hash) == 0);
+    sigv4_auth a;
+    auth_err err;
+    time_t t = request_time(&v);
+    vector_add_header(&v, "x-amz-acl", "public-read");
+    CHECK_EQ_INT(verify_vector(&v, DOC_SECRET, t, &a, &err), -1);
+    CHECK_EQ_INT(err.code, AUTH_ACCESS_DENIED);
+    CHECK(strstr(err.msg, "x-amz-acl") != NULL);
+    vector_free(&v);
+    REQUIRE(vector_load(&v, "sigv4", "botocore-s3-presign") == 0);
+    vector_add_header(&v, "x-amz-meta-evil", "1");
+    CHECK_EQ_INT(sigv4_parse(&v.req, "us-east-1", "s3", &a, &err), 0);
+    CHECK_EQ_INT(sigv4_check(&v.req, &a, DOC_SECRET, 1440938160, &err), -1);
+    CHECK_EQ_INT(err.code, AUTH_ACCESS_DENIED);
+    vector_free(&v);
+}
+
 static void canonical_request_of_get_vanilla(void)
 {
     vector v;
@@ -463,6 +484,7 @@ TEST_MAIN("sigv4",
           T(vectors_sign_to_the_published_authorization),
           T(vectors_verify_and_fail_when_tampered),
           T(tampered_path_query_or_header_fails),
+          T(unsigned_amz_headers_are_refused),
           T(canonical_request_of_get_vanilla),
           T(canonical_uri_is_not_normalised),
           T(canonical_query_sorts_and_reencodes),

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char *read_file(const char *dir, const char *name, const char *ext, size_t *len)
+char *vector_read_file(const char *dir, const char *name, const char *ext, size_t *len)
 {
     const char *srcdir = getenv("srcdir");
     char path[1024];
@@ -64,8 +64,8 @@ int vector_load(vector *v, const char *dir, const char *name)
 {
     memset(v, 0, sizeof *v);
     size_t len;
-    v->text = read_file(dir, name, ".req", &len);
-    char *authz = read_file(dir, name, ".authz", NULL);
+    v->text = vector_read_file(dir, name, ".req", &len);
+    char *authz = vector_read_file(dir, name, ".authz", NULL);
     if (!v->text || !authz) {
         free(authz);
         return -1;

@@ -26,6 +26,10 @@ typedef struct vector {
     char method[16];
 } vector;
 
+/* A whole data file (at most 64 KiB), malloc'd and NUL-terminated, its
+ * length in *len; NULL with a message on stderr. */
+char *vector_read_file(const char *dir, const char *name, const char *ext, size_t *len);
+
 /* 0, or -1 with a message on stderr. */
 int vector_load(vector *v, const char *dir, const char *name);
 /* Append a header (name already lowercase); the strings must outlive v. */

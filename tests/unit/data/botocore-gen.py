@@ -8,7 +8,10 @@ import hashlib
 from unittest import mock
 from urllib.parse import quote, urlsplit
 
+import io
+
 import botocore.auth as auth
+from botocore.httpchecksum import AwsChunkedWrapper, Crc32Checksum
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
@@ -89,6 +92,24 @@ def sigv2():
         write("sigv2/botocore-presign", req, presigned=True)
 
 
+def chunked():
+    # What botocore >= 1.36 sends for PutObject over HTTPS:
+    # STREAMING-UNSIGNED-PAYLOAD-TRAILER with a CRC32 trailer. 3000 bytes
+    # in 1 KiB chunks; the .authz file holds the decoded length and the
+    # trailer line.
+    data = bytes(i * 7 % 251 for i in range(3000))
+    body = AwsChunkedWrapper(io.BytesIO(data), checksum_cls=Crc32Checksum,
+                             checksum_name="x-amz-checksum-crc32",
+                             chunk_size=1024).read()
+    crc = Crc32Checksum()
+    crc.update(data)
+    with open("chunked/botocore-unsigned-trailer.req", "wb") as f:
+        f.write(body)
+    with open("chunked/botocore-unsigned-trailer.authz", "w") as f:
+        f.write("%d x-amz-checksum-crc32:%s\n" % (len(data), crc.b64digest()))
+
+
 sigv4_suite()
 sigv4_s3()
 sigv2()
+chunked()
