@@ -41,7 +41,13 @@ static void add_line(auth_buf *b, const char *v)
     auth_buf_char(b, '\n');
 }
 
-/* "x-amz-name:v1,v2\n" for each distinct x-amz-* header, sorted. */
+static int compare_names_nocase(const void *x, const void *y)
+{
+    return strcasecmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+/* "x-amz-name:v1,v2\n" for each distinct x-amz-* header, sorted, names in
+ * lowercase whatever case the HTTP layer handed over. */
 static int add_amz_headers(auth_buf *b, const auth_request *req)
 {
     const char **names = calloc(req->nheaders ? req->nheaders : 1, sizeof *names);
@@ -50,10 +56,11 @@ static int add_amz_headers(auth_buf *b, const auth_request *req)
     for (size_t i = 0; i < req->nheaders; i++)
         if (strncasecmp(req->headers[i].name, "x-amz-", 6) == 0)
             names[n++] = req->headers[i].name;
-    qsort(names, n, sizeof *names, auth_compare_strings);
+    qsort(names, n, sizeof *names, compare_names_nocase);
     for (size_t i = 0; i < n; i++) {
-        if (i && strcmp(names[i], names[i - 1]) == 0) continue;
-        auth_buf_str(b, names[i]);
+        if (i && strcasecmp(names[i], names[i - 1]) == 0) continue;
+        for (const char *c = names[i]; *c; c++)
+            auth_buf_char(b, (char)tolower((unsigned char)*c));
         auth_buf_char(b, ':');
         bool first = true;
         for (size_t j = 0; j < req->nheaders; j++) {
