@@ -13,6 +13,22 @@ tests_unit_test_error_SOURCES = tests/unit/test_error.c
 tests_unit_test_error_LDADD = $(TEST_LDADD)
 tests_unit_test_error_CFLAGS = $(TEST_CFLAGS)
 
+# auth/: SigV4, SigV2, aws-chunked; vectors under tests/unit/data/
+noinst_LIBRARIES += tests/unit/libvectors.a
+tests_unit_libvectors_a_SOURCES = tests/unit/vectors.c tests/unit/vectors.h
+
+check_PROGRAMS += tests/unit/test_sigv4
+tests_unit_test_sigv4_SOURCES = tests/unit/test_sigv4.c
+tests_unit_test_sigv4_LDADD = tests/unit/libvectors.a $(TEST_LDADD)
+tests_unit_test_sigv4_CFLAGS = $(TEST_CFLAGS)
+
+check_PROGRAMS += tests/unit/test_chunked
+tests_unit_test_chunked_SOURCES = tests/unit/test_chunked.c
+tests_unit_test_chunked_LDADD = $(TEST_LDADD)
+tests_unit_test_chunked_CFLAGS = $(TEST_CFLAGS)
+
+EXTRA_DIST += tests/unit/data/botocore-gen.py tests/unit/data/sigv4 tests/unit/data/sigv2
+
 TESTS += $(check_PROGRAMS)
 
 # server/libcofferd.a: configuration, credential files, access log.
