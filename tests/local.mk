@@ -29,9 +29,31 @@ tests_unit_test_chunked_CFLAGS = $(TEST_CFLAGS)
 
 EXTRA_DIST += tests/unit/data/botocore-gen.py tests/unit/data/sigv4 tests/unit/data/sigv2
 
-TESTS += $(check_PROGRAMS)
+check_PROGRAMS += tests/unit/test_checksum
+tests_unit_test_checksum_SOURCES = tests/unit/test_checksum.c
+tests_unit_test_checksum_LDADD = $(TEST_LDADD)
+tests_unit_test_checksum_CFLAGS = $(TEST_CFLAGS)
 
-# server/libcofferd.a: configuration, credential files, access log.
+check_PROGRAMS += tests/unit/test_crypto
+tests_unit_test_crypto_SOURCES = tests/unit/test_crypto.c
+tests_unit_test_crypto_LDADD = $(TEST_LDADD)
+tests_unit_test_crypto_CFLAGS = $(TEST_CFLAGS)
+
+check_PROGRAMS += tests/unit/test_erasure
+tests_unit_test_erasure_SOURCES = tests/unit/test_erasure.c
+tests_unit_test_erasure_LDADD = $(TEST_LDADD)
+tests_unit_test_erasure_CFLAGS = $(TEST_CFLAGS)
+
+
+noinst_LIBRARIES += tests/unit/libengutil.a
+tests_unit_libengutil_a_SOURCES = tests/unit/engine_util.c tests/unit/engine_util.h
+
+check_PROGRAMS += tests/unit/test_engine
+tests_unit_test_engine_SOURCES = tests/unit/test_engine.c
+tests_unit_test_engine_LDADD = tests/unit/libengutil.a $(TEST_LDADD)
+tests_unit_test_engine_CFLAGS = $(TEST_CFLAGS)
+
+# server/libcofferd.a: configuration, credential files, access log, admin API.
 check_PROGRAMS += tests/unit/test_config
 tests_unit_test_config_SOURCES = tests/unit/test_config.c
 tests_unit_test_config_LDADD = server/libcofferd.a $(TEST_LDADD)
@@ -41,3 +63,11 @@ check_PROGRAMS += tests/unit/test_accesslog
 tests_unit_test_accesslog_SOURCES = tests/unit/test_accesslog.c
 tests_unit_test_accesslog_LDADD = server/libcofferd.a $(TEST_LDADD)
 tests_unit_test_accesslog_CFLAGS = $(TEST_CFLAGS)
+
+check_PROGRAMS += tests/unit/test_admin
+tests_unit_test_admin_SOURCES = tests/unit/test_admin.c
+tests_unit_test_admin_LDADD = server/libcofferd.a $(TEST_LDADD)
+tests_unit_test_admin_CFLAGS = $(TEST_CFLAGS)
+
+# every check program is a test (keep this last)
+TESTS += $(check_PROGRAMS)
