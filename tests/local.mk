@@ -69,5 +69,12 @@ tests_unit_test_admin_SOURCES = tests/unit/test_admin.c
 tests_unit_test_admin_LDADD = server/libcofferd.a $(TEST_LDADD)
 tests_unit_test_admin_CFLAGS = $(TEST_CFLAGS)
 
+# cli/coffer end to end against a scripted endpoint (runs the built binary)
+check_PROGRAMS += tests/unit/test_cli
+tests_unit_test_cli_SOURCES = tests/unit/test_cli.c
+tests_unit_test_cli_LDADD = $(TEST_LDADD)
+tests_unit_test_cli_CFLAGS = $(TEST_CFLAGS)
+EXTRA_tests_unit_test_cli_DEPENDENCIES = cli/coffer
+
 # every check program is a test (keep this last)
 TESTS += $(check_PROGRAMS)
