@@ -28,7 +28,7 @@ tests_unit_test_erasure_SOURCES = tests/unit/test_erasure.c
 tests_unit_test_erasure_LDADD = $(TEST_LDADD)
 tests_unit_test_erasure_CFLAGS = $(TEST_CFLAGS)
 
-
+# engine tests share helpers to open engines and stream test data
 noinst_LIBRARIES += tests/unit/libengutil.a
 tests_unit_libengutil_a_SOURCES = tests/unit/engine_util.c tests/unit/engine_util.h
 
@@ -63,6 +63,29 @@ tests_unit_test_chunked_CFLAGS = $(TEST_CFLAGS)
 
 EXTRA_DIST += tests/unit/data/botocore-gen.py tests/unit/data/sigv4 \
 	tests/unit/data/sigv2 tests/unit/data/chunked
+
+# server/libcofferd.a: configuration, credential files, access log, admin API.
+check_PROGRAMS += tests/unit/test_config
+tests_unit_test_config_SOURCES = tests/unit/test_config.c
+tests_unit_test_config_LDADD = server/libcofferd.a $(TEST_LDADD)
+tests_unit_test_config_CFLAGS = $(TEST_CFLAGS)
+
+check_PROGRAMS += tests/unit/test_accesslog
+tests_unit_test_accesslog_SOURCES = tests/unit/test_accesslog.c
+tests_unit_test_accesslog_LDADD = server/libcofferd.a $(TEST_LDADD)
+tests_unit_test_accesslog_CFLAGS = $(TEST_CFLAGS)
+
+check_PROGRAMS += tests/unit/test_admin
+tests_unit_test_admin_SOURCES = tests/unit/test_admin.c
+tests_unit_test_admin_LDADD = server/libcofferd.a $(TEST_LDADD)
+tests_unit_test_admin_CFLAGS = $(TEST_CFLAGS)
+
+# cli/coffer end to end against a scripted endpoint (runs the built binary)
+check_PROGRAMS += tests/unit/test_cli
+tests_unit_test_cli_SOURCES = tests/unit/test_cli.c
+tests_unit_test_cli_LDADD = $(TEST_LDADD)
+tests_unit_test_cli_CFLAGS = $(TEST_CFLAGS)
+EXTRA_tests_unit_test_cli_DEPENDENCIES = cli/coffer
 
 # every check program is a test (keep this last)
 TESTS += $(check_PROGRAMS)
