@@ -54,7 +54,8 @@ size_t cks_raw_len(cks_algo algo);
 const char *cks_algo_name(cks_algo algo);
 /* Case-insensitive parse of the names above; CKS_NONE if unknown. */
 cks_algo cks_algo_from_name(const char *name);
-/* The S3 header for the algorithm: "x-amz-checksum-crc32" etc. (lowercase). */
+/* The S3 header for the algorithm: "x-amz-checksum-crc32" etc. (lowercase);
+ * NULL for CKS_NONE and CKS_MD5 (not an S3 checksum). */
 const char *cks_header_name(cks_algo algo);
 
 /* Standard CRC32C (Castagnoli), chainable: crc = cks_crc32c(crc, p, n) with
@@ -62,9 +63,10 @@ const char *cks_header_name(cks_algo algo);
 uint32_t cks_crc32c(uint32_t crc, const void *data, size_t len);
 
 /* Encoding helpers. Return the length written (excluding NUL), or 0 if the
- * output buffer is too small. base64 decoding rejects bad characters,
- * bad padding and any length other than the decoded size expected
- * (returns -1). */
+ * output buffer is too small. Decoding (returns 0, or -1) rejects bad
+ * characters, bad or non-canonical padding, empty input, and any decoded
+ * length other than exactly outsz (the size the caller expects); *outlen
+ * (may be NULL) then receives outsz. Hex decoding accepts either case. */
 size_t cks_to_base64(const uint8_t *raw, size_t len, char *out, size_t outsz);
 int cks_from_base64(const char *b64, uint8_t *out, size_t outsz, size_t *outlen);
 size_t cks_to_hex(const uint8_t *raw, size_t len, char *out, size_t outsz);

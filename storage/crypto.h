@@ -6,8 +6,8 @@
  *     -> tenant KEK = HKDF-SHA256(master, salt "coffer-kek-v1", info tenant)
  *        -> per segment data key (random 32 bytes), stored only wrapped:
  *           wrapped = nonce(12) || AES-256-GCM(kek, dk)(32) || tag(16) = 60 bytes,
- *           with AAD binding the segment's data id, so a wrapped key cannot be
- *           moved to another segment.
+ *           with AAD "cofferK1" || data id binding the segment's data id, so
+ *           a wrapped key cannot be moved to another segment.
  *   A "segment" is one separately written run of blocks: a single PUT's
  *   data, or one multipart part (each part upload gets its own data key, so a
  *   re-uploaded part can never reuse a nonce under the same key).
@@ -63,8 +63,9 @@ int crypt_open_block(crypt_ctx *c, const uint8_t key[CRYPT_KEY_LEN],
 int crypt_random(void *buf, size_t n, cf_err *err);
 
 /* Master key file: 64 hex characters (optionally followed by a newline).
- * Load refuses a file readable by group/other, of the wrong size, or with
- * non-hex content, naming the file and the reason. Generate creates the file
+ * Load refuses a file accessible by group/other, not a regular file, of the
+ * wrong size, or with non-hex content, naming the file and the reason
+ * (CF_ECONFIG). Symlinks are followed (secret mounts use them). Generate creates the file
  * with mode 0600 (O_EXCL: never overwrites) and fsyncs it and its directory. */
 int crypt_master_load(const char *path, uint8_t key[CRYPT_KEY_LEN], cf_err *err);
 int crypt_master_generate(const char *path, uint8_t key[CRYPT_KEY_LEN], cf_err *err);
@@ -90,7 +91,8 @@ int crypt_unwrap_key(crypt_ctx *c, const uint8_t kek[CRYPT_KEY_LEN],
                      uint8_t dk[CRYPT_KEY_LEN], cf_err *err);
 
 /* Secret access keys at rest: AES-256-GCM under a key derived from the master
- * key (HKDF info "coffer-secrets-v1"), AAD = the access key id.
+ * key (HKDF salt and info both "coffer-secrets-v1", so no tenant id can
+ * derive it as a KEK), AAD = "cofferS1" || the access key id.
  * Output: nonce || ct || tag, length len + 28. */
 int crypt_seal_secret(crypt_ctx *c, const uint8_t master[CRYPT_KEY_LEN],
                       const char *access_key, const char *secret,

@@ -59,8 +59,7 @@ typedef struct st_config {
     int k, m;                        /* 0, 0 = default for ndisks */
     uint32_t block_size;             /* 0 = 1 MiB; fixed at format time */
     uint32_t inline_max;             /* objects up to this size live in the
-                                        index (0 = default 128 KiB; set
-                                        UINT32_MAX-1... see doc/design.md) */
+                                        index (0 = default, see doc/design.md) */
     bool no_inline;                  /* force shard files even for tiny objects */
 } st_config;
 
@@ -160,6 +159,7 @@ typedef struct st_put_args {
     const st_header *headers;        /* copied; ignored for parts */
     size_t nheaders;
     cks_algo checksum_algo;          /* compute this while streaming */
+    bool want_sha256;                /* hash SHA-256 too (signed payload) */
     /* for a part: */
     const char *upload_id;           /* NULL for a plain PUT */
     uint32_t part_number;            /* 1..10000 */

@@ -7,7 +7,8 @@ storage_libstorage_a_SOURCES = \
 
 # primitives: digests, AES-GCM and keys, Reed-Solomon
 storage_libstorage_a_SOURCES += \
-	storage/checksum.h storage/crypto.h storage/erasure.h
+	storage/checksum.h storage/crypto.h storage/erasure.h \
+	storage/checksum.c storage/crypto.c storage/erasure.c
 
 # engine core: disk set, shard files, index, objects, multipart, gc/heal
 storage_libstorage_a_SOURCES +=

@@ -13,4 +13,19 @@ tests_unit_test_error_SOURCES = tests/unit/test_error.c
 tests_unit_test_error_LDADD = $(TEST_LDADD)
 tests_unit_test_error_CFLAGS = $(TEST_CFLAGS)
 
+check_PROGRAMS += tests/unit/test_checksum
+tests_unit_test_checksum_SOURCES = tests/unit/test_checksum.c
+tests_unit_test_checksum_LDADD = $(TEST_LDADD)
+tests_unit_test_checksum_CFLAGS = $(TEST_CFLAGS)
+
+check_PROGRAMS += tests/unit/test_crypto
+tests_unit_test_crypto_SOURCES = tests/unit/test_crypto.c
+tests_unit_test_crypto_LDADD = $(TEST_LDADD)
+tests_unit_test_crypto_CFLAGS = $(TEST_CFLAGS)
+
+check_PROGRAMS += tests/unit/test_erasure
+tests_unit_test_erasure_SOURCES = tests/unit/test_erasure.c
+tests_unit_test_erasure_LDADD = $(TEST_LDADD)
+tests_unit_test_erasure_CFLAGS = $(TEST_CFLAGS)
+
 TESTS += $(check_PROGRAMS)

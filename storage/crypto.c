@@ -1,0 +1,472 @@
+/*
+ * storage/crypto.c - AES-256-GCM for blocks, wrapped keys and stored
+ * secrets; HKDF for key derivation; the master key file.
+ *
+ * Everything encrypted goes through two helpers, gcm_seal and gcm_open,
+ * which take a key, a 12-byte nonce and an AAD. The callers differ only in
+ * how they build nonce and AAD:
+ *   - blocks: nonce = part || block (big-endian), AAD = "cofferB1" || data id
+ *     || part || block || last. The nonce is unique because every segment
+ *     has its own random data key and every block its own index.
+ *   - wrapped data keys: random nonce, AAD = "cofferK1" || data id.
+ *   - secrets: random nonce, AAD = "cofferS1" || access key id.
+ * The domain prefixes keep the three kinds of ciphertext from ever being
+ * accepted in place of one another.
+ *
+ * A crypt_ctx holds the fetched AES-256-GCM cipher and one EVP_CIPHER_CTX,
+ * re-initialised with the key for every call, so the hot path allocates
+ * nothing. Derived keys (KEK, secrets key) and parsed key files are wiped
+ * as soon as they are no longer needed. No message formats key material.
+ */
+#include "storage/crypto.h"
+
+#include "storage/checksum.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
+#include <openssl/rand.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct crypt_ctx {
+    EVP_CIPHER *gcm;
+    EVP_CIPHER_CTX *ctx;
+};
+
+#define BLOCK_AAD_LEN (8 + CRYPT_DATA_ID_LEN + 4 + 8 + 1)
+#define WRAP_AAD_LEN (8 + CRYPT_DATA_ID_LEN)
+#define SECRET_OVERHEAD (CRYPT_NONCE_LEN + CRYPT_TAG_LEN)
+#define MASTER_HEX_LEN (2 * CRYPT_KEY_LEN)
+
+void crypt_wipe(void *p, size_t n)
+{
+    OPENSSL_cleanse(p, n);
+}
+
+crypt_ctx *crypt_ctx_new(cf_err *err)
+{
+    crypt_ctx *c = calloc(1, sizeof *c);
+    if (!c) {
+        cf_fail(err, CF_ENOMEM, "out of memory for a cipher context");
+        return NULL;
+    }
+    c->gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+    c->ctx = EVP_CIPHER_CTX_new();
+    if (!c->gcm || !c->ctx) {
+        cf_fail(err, CF_ECRYPTO, "cannot set up AES-256-GCM");
+        crypt_ctx_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void crypt_ctx_free(crypt_ctx *c)
+{
+    if (!c)
+        return;
+    EVP_CIPHER_CTX_free(c->ctx);
+    EVP_CIPHER_free(c->gcm);
+    free(c);
+}
+
+int crypt_random(void *buf, size_t n, cf_err *err)
+{
+    if (n > INT_MAX || RAND_bytes(buf, (int)n) != 1)
+        return cf_fail(err, CF_ECRYPTO, "the random generator failed");
+    return 0;
+}
+
+/* ---- AES-256-GCM core ---- */
+
+/* Run len bytes through the initialised cipher, in int-sized pieces. */
+static int gcm_stream(EVP_CIPHER_CTX *ctx, bool encrypt, const uint8_t *in,
+                      size_t len, uint8_t *out)
+{
+    while (len > 0) {
+        int n = len > INT_MAX / 2 ? INT_MAX / 2 : (int)len, got = 0;
+        int ok = encrypt ? EVP_EncryptUpdate(ctx, out, &got, in, n)
+                         : EVP_DecryptUpdate(ctx, out, &got, in, n);
+        if (!ok || got != n)
+            return -1;
+        in += n;
+        out += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static int gcm_seal(crypt_ctx *c, const uint8_t key[CRYPT_KEY_LEN],
+                    const uint8_t nonce[CRYPT_NONCE_LEN], const uint8_t *aad,
+                    size_t aadlen, const uint8_t *pt, size_t len, uint8_t *ct,
+                    uint8_t tag[CRYPT_TAG_LEN], cf_err *err)
+{
+    int got = 0;
+    if (!EVP_EncryptInit_ex2(c->ctx, c->gcm, key, nonce, NULL) ||
+        !EVP_EncryptUpdate(c->ctx, NULL, &got, aad, (int)aadlen) ||
+        gcm_stream(c->ctx, true, pt, len, ct) < 0 ||
+        !EVP_EncryptFinal_ex(c->ctx, ct + len, &got) ||
+        !EVP_CIPHER_CTX_ctrl(c->ctx, EVP_CTRL_GCM_GET_TAG, CRYPT_TAG_LEN, tag))
+        return cf_fail(err, CF_ECRYPTO, "AES-GCM encryption failed");
+    return 0;
+}
+
+static int gcm_open(crypt_ctx *c, const uint8_t key[CRYPT_KEY_LEN],
+                    const uint8_t nonce[CRYPT_NONCE_LEN], const uint8_t *aad,
+                    size_t aadlen, const uint8_t *ct, size_t len,
+                    const uint8_t tag[CRYPT_TAG_LEN], uint8_t *pt, cf_err *err)
+{
+    int got = 0;
+    if (!EVP_DecryptInit_ex2(c->ctx, c->gcm, key, nonce, NULL) ||
+        !EVP_DecryptUpdate(c->ctx, NULL, &got, aad, (int)aadlen) ||
+        gcm_stream(c->ctx, false, ct, len, pt) < 0 ||
+        !EVP_CIPHER_CTX_ctrl(c->ctx, EVP_CTRL_GCM_SET_TAG, CRYPT_TAG_LEN,
+                             (void *)tag))
+        return cf_fail(err, CF_ECRYPTO, "AES-GCM decryption failed");
+    if (EVP_DecryptFinal_ex(c->ctx, pt + len, &got) <= 0)
+        return cf_fail(err, CF_ECORRUPT, "authentication tag mismatch");
+    return 0;
+}
+
+/* ---- blocks ---- */
+
+static void put_be(uint8_t *p, uint64_t v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
+}
+
+static void block_nonce_and_aad(const crypt_pos *pos,
+                                uint8_t nonce[CRYPT_NONCE_LEN],
+                                uint8_t aad[BLOCK_AAD_LEN])
+{
+    put_be(nonce, pos->part, 4);
+    put_be(nonce + 4, pos->block, 8);
+    memcpy(aad, "cofferB1", 8);
+    memcpy(aad + 8, pos->data_id, CRYPT_DATA_ID_LEN);
+    memcpy(aad + 8 + CRYPT_DATA_ID_LEN, nonce, CRYPT_NONCE_LEN);
+    aad[BLOCK_AAD_LEN - 1] = pos->last ? 1 : 0;
+}
+
+int crypt_seal_block(crypt_ctx *c, const uint8_t key[CRYPT_KEY_LEN],
+                     const crypt_pos *pos, const uint8_t *pt, size_t len,
+                     uint8_t *ct, uint8_t tag[CRYPT_TAG_LEN], cf_err *err)
+{
+    uint8_t nonce[CRYPT_NONCE_LEN], aad[BLOCK_AAD_LEN];
+    block_nonce_and_aad(pos, nonce, aad);
+    return gcm_seal(c, key, nonce, aad, sizeof aad, pt, len, ct, tag, err);
+}
+
+int crypt_open_block(crypt_ctx *c, const uint8_t key[CRYPT_KEY_LEN],
+                     const crypt_pos *pos, const uint8_t *ct, size_t len,
+                     const uint8_t tag[CRYPT_TAG_LEN], uint8_t *pt, cf_err *err)
+{
+    uint8_t nonce[CRYPT_NONCE_LEN], aad[BLOCK_AAD_LEN];
+    block_nonce_and_aad(pos, nonce, aad);
+    return gcm_open(c, key, nonce, aad, sizeof aad, ct, len, tag, pt, err);
+}
+
+/* ---- key derivation ---- */
+
+static int hkdf_sha256(const uint8_t master[CRYPT_KEY_LEN], const char *salt,
+                       const char *info, uint8_t out[CRYPT_KEY_LEN],
+                       cf_err *err)
+{
+    EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+    EVP_KDF_CTX *kctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, "SHA256", 0),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)master,
+                                          CRYPT_KEY_LEN),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt,
+                                          strlen(salt)),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info,
+                                          strlen(info)),
+        OSSL_PARAM_construct_end(),
+    };
+    int ok = kctx && EVP_KDF_derive(kctx, out, CRYPT_KEY_LEN, params) == 1;
+    EVP_KDF_CTX_free(kctx);
+    EVP_KDF_free(kdf);
+    if (!ok)
+        return cf_fail(err, CF_ECRYPTO, "HKDF-SHA256 derivation failed");
+    return 0;
+}
+
+int crypt_derive_kek(const uint8_t master[CRYPT_KEY_LEN], const char *tenant,
+                     uint8_t kek[CRYPT_KEY_LEN], cf_err *err)
+{
+    if (!tenant || !*tenant)
+        return cf_fail(err, CF_EINVAL, "empty tenant id for key derivation");
+    return hkdf_sha256(master, "coffer-kek-v1", tenant, kek, err);
+}
+
+/* The secrets key uses its own salt as well as its own info, so no tenant
+ * id (which is only ever the info) can derive it as a KEK. */
+static int derive_secrets_key(const uint8_t master[CRYPT_KEY_LEN],
+                              uint8_t key[CRYPT_KEY_LEN], cf_err *err)
+{
+    return hkdf_sha256(master, "coffer-secrets-v1", "coffer-secrets-v1", key,
+                       err);
+}
+
+void crypt_master_check(const uint8_t master[CRYPT_KEY_LEN], uint8_t out[32])
+{
+    static const char label[] = "coffer-check-v1";
+    size_t got = 0;
+    if (!EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, master, CRYPT_KEY_LEN,
+                   (const unsigned char *)label, sizeof label - 1, out, 32,
+                   &got) ||
+        got != 32)
+        memset(out, 0, 32);   /* never matches a real check value */
+}
+
+/* ---- wrapped data keys ---- */
+
+static void wrap_aad(const uint8_t data_id[CRYPT_DATA_ID_LEN],
+                     uint8_t aad[WRAP_AAD_LEN])
+{
+    memcpy(aad, "cofferK1", 8);
+    memcpy(aad + 8, data_id, CRYPT_DATA_ID_LEN);
+}
+
+int crypt_wrap_key(crypt_ctx *c, const uint8_t kek[CRYPT_KEY_LEN],
+                   const uint8_t data_id[CRYPT_DATA_ID_LEN],
+                   const uint8_t dk[CRYPT_KEY_LEN],
+                   uint8_t wrapped[CRYPT_WRAPPED_LEN], cf_err *err)
+{
+    uint8_t aad[WRAP_AAD_LEN];
+    wrap_aad(data_id, aad);
+    if (crypt_random(wrapped, CRYPT_NONCE_LEN, err) < 0)
+        return -1;
+    return gcm_seal(c, kek, wrapped, aad, sizeof aad, dk, CRYPT_KEY_LEN,
+                    wrapped + CRYPT_NONCE_LEN,
+                    wrapped + CRYPT_NONCE_LEN + CRYPT_KEY_LEN, err);
+}
+
+int crypt_unwrap_key(crypt_ctx *c, const uint8_t kek[CRYPT_KEY_LEN],
+                     const uint8_t data_id[CRYPT_DATA_ID_LEN],
+                     const uint8_t wrapped[CRYPT_WRAPPED_LEN],
+                     uint8_t dk[CRYPT_KEY_LEN], cf_err *err)
+{
+    uint8_t aad[WRAP_AAD_LEN];
+    wrap_aad(data_id, aad);
+    if (gcm_open(c, kek, wrapped, aad, sizeof aad, wrapped + CRYPT_NONCE_LEN,
+                 CRYPT_KEY_LEN, wrapped + CRYPT_NONCE_LEN + CRYPT_KEY_LEN, dk,
+                 err) < 0) {
+        crypt_wipe(dk, CRYPT_KEY_LEN);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- stored secrets ---- */
+
+/* AAD for a secret: a domain prefix, then the access key id. */
+static int secret_aad(const char *access_key, uint8_t **aad, size_t *aadlen,
+                      cf_err *err)
+{
+    size_t idlen = strlen(access_key);
+    *aadlen = 8 + idlen;
+    *aad = malloc(*aadlen);
+    if (!*aad)
+        return cf_fail(err, CF_ENOMEM, "out of memory sealing a secret");
+    memcpy(*aad, "cofferS1", 8);
+    memcpy(*aad + 8, access_key, idlen);
+    return 0;
+}
+
+int crypt_seal_secret(crypt_ctx *c, const uint8_t master[CRYPT_KEY_LEN],
+                      const char *access_key, const char *secret,
+                      uint8_t *out, size_t outsz, size_t *outlen, cf_err *err)
+{
+    size_t len = strlen(secret);
+    if (outsz < len + SECRET_OVERHEAD)
+        return cf_fail(err, CF_EINVAL, "buffer too small for sealed secret");
+    uint8_t key[CRYPT_KEY_LEN], *aad = NULL;
+    size_t aadlen = 0;
+    int rc = -1;
+    if (derive_secrets_key(master, key, err) == 0 &&
+        secret_aad(access_key, &aad, &aadlen, err) == 0 &&
+        crypt_random(out, CRYPT_NONCE_LEN, err) == 0 &&
+        gcm_seal(c, key, out, aad, aadlen, (const uint8_t *)secret, len,
+                 out + CRYPT_NONCE_LEN, out + CRYPT_NONCE_LEN + len,
+                 err) == 0) {
+        *outlen = len + SECRET_OVERHEAD;
+        rc = 0;
+    }
+    free(aad);
+    crypt_wipe(key, sizeof key);
+    return rc;
+}
+
+int crypt_open_secret(crypt_ctx *c, const uint8_t master[CRYPT_KEY_LEN],
+                      const char *access_key, const uint8_t *in, size_t inlen,
+                      char *secret, size_t secretsz, cf_err *err)
+{
+    if (inlen < SECRET_OVERHEAD)
+        return cf_fail(err, CF_ECORRUPT, "sealed secret is truncated");
+    size_t len = inlen - SECRET_OVERHEAD;
+    if (secretsz < len + 1)
+        return cf_fail(err, CF_EINVAL, "buffer too small for secret");
+    uint8_t key[CRYPT_KEY_LEN], *aad = NULL;
+    size_t aadlen = 0;
+    int rc = -1;
+    if (derive_secrets_key(master, key, err) == 0 &&
+        secret_aad(access_key, &aad, &aadlen, err) == 0 &&
+        gcm_open(c, key, in, aad, aadlen, in + CRYPT_NONCE_LEN, len,
+                 in + CRYPT_NONCE_LEN + len, (uint8_t *)secret, err) == 0) {
+        secret[len] = '\0';
+        rc = 0;
+    } else {
+        crypt_wipe(secret, secretsz);
+    }
+    free(aad);
+    crypt_wipe(key, sizeof key);
+    return rc;
+}
+
+/* ---- the master key file ---- */
+
+int crypt_master_from_hex(const char *hex, uint8_t key[CRYPT_KEY_LEN],
+                          cf_err *err)
+{
+    if (cks_from_hex(hex, key, CRYPT_KEY_LEN, NULL) < 0) {
+        crypt_wipe(key, CRYPT_KEY_LEN);
+        return cf_fail(err, CF_ECONFIG,
+                       "master key must be exactly %d hex characters",
+                       MASTER_HEX_LEN);
+    }
+    return 0;
+}
+
+/* Read the whole (small) file into buf as a string; refuse loose modes. */
+static int read_key_file(const char *path, char *buf, size_t bufsz,
+                         cf_err *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0)
+        return cf_fail_errno(err, CF_ECONFIG, errno,
+                             "cannot open master key file %s", path);
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        int e = errno;
+        close(fd);
+        return cf_fail_errno(err, CF_ECONFIG, e, "cannot stat %s", path);
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return cf_fail(err, CF_ECONFIG,
+                       "master key file %s is not a regular file", path);
+    }
+    if ((st.st_mode & 077) != 0) {
+        close(fd);
+        return cf_fail(err, CF_ECONFIG,
+                       "master key file %s has mode %03o; it must not be "
+                       "accessible by group or others (chmod 600)",
+                       path, (unsigned)(st.st_mode & 0777));
+    }
+    ssize_t got = read(fd, buf, bufsz - 1);
+    int e = errno;
+    close(fd);
+    if (got < 0)
+        return cf_fail_errno(err, CF_ECONFIG, e, "cannot read %s", path);
+    buf[got] = '\0';
+    return 0;
+}
+
+int crypt_master_load(const char *path, uint8_t key[CRYPT_KEY_LEN], cf_err *err)
+{
+    char buf[MASTER_HEX_LEN + 3];
+    if (read_key_file(path, buf, sizeof buf, err) < 0)
+        return -1;
+    size_t len = strlen(buf);
+    if (len == MASTER_HEX_LEN + 1 && buf[MASTER_HEX_LEN] == '\n')
+        buf[--len] = '\0';
+    int rc = 0;
+    if (len != MASTER_HEX_LEN)
+        rc = cf_fail(err, CF_ECONFIG,
+                     "master key file %s must hold exactly %d hex characters",
+                     path, MASTER_HEX_LEN);
+    else if (cks_from_hex(buf, key, CRYPT_KEY_LEN, NULL) < 0)
+        rc = cf_fail(err, CF_ECONFIG,
+                     "master key file %s holds non-hex characters", path);
+    crypt_wipe(buf, sizeof buf);
+    if (rc < 0)
+        crypt_wipe(key, CRYPT_KEY_LEN);
+    return rc;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static int fsync_parent_dir(const char *path, cf_err *err)
+{
+    char *dir = strdup(path);
+    if (!dir)
+        return cf_fail(err, CF_ENOMEM, "out of memory");
+    char *slash = strrchr(dir, '/');
+    const char *name = dir;
+    if (!slash)
+        name = ".";
+    else if (slash == dir)
+        name = "/";
+    else
+        *slash = '\0';
+    int fd = open(name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rc = 0;
+    if (fd < 0 || fsync(fd) < 0)
+        rc = cf_fail_errno(err, CF_EIO, errno, "cannot sync directory %s",
+                           name);
+    if (fd >= 0)
+        close(fd);
+    free(dir);
+    return rc;
+}
+
+int crypt_master_generate(const char *path, uint8_t key[CRYPT_KEY_LEN],
+                          cf_err *err)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                  0600);
+    if (fd < 0)
+        return cf_fail_errno(err, CF_ECONFIG, errno,
+                             "cannot create master key file %s", path);
+    char hex[MASTER_HEX_LEN + 2];
+    int rc = crypt_random(key, CRYPT_KEY_LEN, err);
+    if (rc == 0) {
+        cks_to_hex(key, CRYPT_KEY_LEN, hex, sizeof hex);
+        hex[MASTER_HEX_LEN] = '\n';
+        if (fchmod(fd, 0600) < 0 || write_all(fd, hex, sizeof hex - 1) < 0 ||
+            fsync(fd) < 0)
+            rc = cf_fail_errno(err, CF_EIO, errno,
+                               "cannot write master key file %s", path);
+    }
+    crypt_wipe(hex, sizeof hex);
+    if (close(fd) < 0 && rc == 0)
+        rc = cf_fail_errno(err, CF_EIO, errno, "cannot close %s", path);
+    if (rc == 0)
+        rc = fsync_parent_dir(path, err);
+    if (rc < 0) {
+        unlink(path);
+        crypt_wipe(key, CRYPT_KEY_LEN);
+    }
+    return rc;
+}
