@@ -29,3 +29,14 @@ tests_unit_test_erasure_LDADD = $(TEST_LDADD)
 tests_unit_test_erasure_CFLAGS = $(TEST_CFLAGS)
 
 TESTS += $(check_PROGRAMS)
+
+# server/libcofferd.a: configuration, credential files, access log.
+check_PROGRAMS += tests/unit/test_config
+tests_unit_test_config_SOURCES = tests/unit/test_config.c
+tests_unit_test_config_LDADD = server/libcofferd.a $(TEST_LDADD)
+tests_unit_test_config_CFLAGS = $(TEST_CFLAGS)
+
+check_PROGRAMS += tests/unit/test_accesslog
+tests_unit_test_accesslog_SOURCES = tests/unit/test_accesslog.c
+tests_unit_test_accesslog_LDADD = server/libcofferd.a $(TEST_LDADD)
+tests_unit_test_accesslog_CFLAGS = $(TEST_CFLAGS)
