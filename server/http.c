@@ -15,7 +15,6 @@
  * reading the engine at the requested offset, so a GET never holds more
  * than one reader block per connection.
  */
-#define _GNU_SOURCE
 #include "server/http.h"
 
 #include <ctype.h>
@@ -39,6 +38,7 @@
 #include "server/request.h"
 #include "server/router.h"
 #include "server/s3auth.h"
+#include "server/xml.h"
 #include "storage/crypto.h"
 
 #define READER_BLOCK (256u << 10)

@@ -59,6 +59,8 @@ static const struct {
         "The specified method is not allowed against this resource"},
     [S3E_MissingContentLength] = {"MissingContentLength", 411,
         "You must provide the Content-Length HTTP header"},
+    [S3E_MissingSecurityHeader] = {"MissingSecurityHeader", 400,
+        "Your request is missing a required header"},
     [S3E_NoSuchBucket] = {"NoSuchBucket", 404, "The specified bucket does not exist"},
     [S3E_NoSuchKey] = {"NoSuchKey", 404, "The specified key does not exist"},
     [S3E_NoSuchUpload] = {"NoSuchUpload", 404,

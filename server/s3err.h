@@ -40,6 +40,7 @@ typedef enum s3_error {
     S3E_MetadataTooLarge,
     S3E_MethodNotAllowed,
     S3E_MissingContentLength,
+    S3E_MissingSecurityHeader,
     S3E_NoSuchBucket,
     S3E_NoSuchKey,
     S3E_NoSuchUpload,

@@ -40,3 +40,10 @@ check_PROGRAMS += tests/unit/test_accesslog
 tests_unit_test_accesslog_SOURCES = tests/unit/test_accesslog.c
 tests_unit_test_accesslog_LDADD = server/libcofferd.a $(TEST_LDADD)
 tests_unit_test_accesslog_CFLAGS = $(TEST_CFLAGS)
+
+# Integration: a real cofferd (started by tests/integration/lib.sh) and
+# real clients; the drivers find the binary through COFFERD.
+TESTS += tests/integration/run-pytest.sh
+EXTRA_DIST += tests/integration/lib.sh tests/integration/run-pytest.sh \
+	tests/integration/conftest.py tests/integration/test_s3_protocol.py
+AM_TESTS_ENVIRONMENT = COFFERD=$(abs_top_builddir)/server/cofferd; export COFFERD;
