@@ -186,10 +186,6 @@ int st_put_finish(st_put *p, const st_put_expect *expect, st_object_info *info,
                   cf_err *err);
 /* Give up: removes temporary data, frees p. */
 void st_put_abort(st_put *p);
-/* The digests of what was streamed so far (valid after the last write,
- * before finish): MD5 and, if asked, the checksum value; used by the front
- * end for aws-chunked trailer checks. */
-void st_put_digest_md5(st_put *p, uint8_t out[16]);
 
 /* HEAD: CF_ENOBUCKET, CF_ENOKEY. */
 int st_head(st_engine *e, const char *tenant, const char *bucket, const char *key,

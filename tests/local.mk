@@ -28,6 +28,16 @@ tests_unit_test_erasure_SOURCES = tests/unit/test_erasure.c
 tests_unit_test_erasure_LDADD = $(TEST_LDADD)
 tests_unit_test_erasure_CFLAGS = $(TEST_CFLAGS)
 
+
+noinst_LIBRARIES += tests/unit/libengutil.a
+tests_unit_libengutil_a_SOURCES = tests/unit/engine_util.c tests/unit/engine_util.h
+
+check_PROGRAMS += tests/unit/test_engine
+tests_unit_test_engine_SOURCES = tests/unit/test_engine.c
+tests_unit_test_engine_LDADD = tests/unit/libengutil.a $(TEST_LDADD)
+tests_unit_test_engine_CFLAGS = $(TEST_CFLAGS)
+
+# every check program is a test (keep this last)
 TESTS += $(check_PROGRAMS)
 
 # server/libcofferd.a: configuration, credential files, access log.

@@ -1,0 +1,308 @@
+/*
+ * storage/diskset.c - formatting and checking the disk directories.
+ *
+ * A disk's identity is its format.json. We read every disk first, then
+ * decide: all blank -> format a new set; otherwise the first formatted disk
+ * defines the set and every other disk must agree with it. format.json is
+ * written as a temp file, fsynced, renamed, and the directory fsynced, so a
+ * crash never leaves a half-written identity.
+ */
+#include "storage/diskset.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "storage/checksum.h"
+#include "storage/crypto.h"
+#include "storage/fsutil.h"
+
+#define DS_DEFAULT_BLOCK (1u << 20)
+#define DS_FORMAT_MAX 4096
+
+typedef enum disk_state { DISK_BLANK, DISK_FORMATTED, DISK_OFFLINE } disk_state;
+
+typedef struct disk_format {
+    disk_state state;
+    uint8_t set_id[DS_SET_ID_LEN];
+    int index, count, k, m;
+    uint32_t block_size;
+} disk_format;
+
+static int json_int(json_t *root, const char *name, int lo, long long hi,
+                    long long *out)
+{
+    json_t *v = json_object_get(root, name);
+    if (!json_is_integer(v))
+        return -1;
+    long long x = json_integer_value(v);
+    if (x < lo || x > hi)
+        return -1;
+    *out = x;
+    return 0;
+}
+
+/* Parse format.json text; on failure says which field is wrong. */
+static int parse_format(const char *path, const char *text, size_t len,
+                        disk_format *f, cf_err *err)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root || !json_is_object(root)) {
+        json_decref(root);
+        return cf_fail(err, CF_ECONFIG, "%s: not a coffer format file (%s)",
+                       path, root ? "not an object" : jerr.text);
+    }
+    const char *bad = NULL;
+    long long idx = 0, cnt = 0, k = 0, m = 0, bs = 0, ver = 0;
+    const char *fmt = json_string_value(json_object_get(root, "format"));
+    const char *sid = json_string_value(json_object_get(root, "set_id"));
+    size_t sidlen = 0;
+    if (!fmt || strcmp(fmt, "coffer-disk") != 0)
+        bad = "format";
+    else if (json_int(root, "version", 1, 1, &ver) < 0)
+        bad = "version";
+    else if (!sid || cks_from_hex(sid, f->set_id, sizeof f->set_id, &sidlen) < 0 ||
+             sidlen != DS_SET_ID_LEN)
+        bad = "set_id";
+    else if (json_int(root, "disk_count", 1, RS_MAX_SHARDS, &cnt) < 0)
+        bad = "disk_count";
+    else if (json_int(root, "disk_index", 0, cnt - 1, &idx) < 0)
+        bad = "disk_index";
+    else if (json_int(root, "k", 1, cnt, &k) < 0)
+        bad = "k";
+    else if (json_int(root, "m", 0, cnt - k, &m) < 0 || k + m != cnt)
+        bad = "m";
+    else if (json_int(root, "block_size", 4096, 64 << 20, &bs) < 0 || bs % 64)
+        bad = "block_size";
+    json_decref(root);
+    if (bad)
+        return cf_fail(err, CF_ECONFIG, "%s: field \"%s\" is missing or invalid",
+                       path, bad);
+    f->state = DISK_FORMATTED;
+    f->index = (int)idx;
+    f->count = (int)cnt;
+    f->k = (int)k;
+    f->m = (int)m;
+    f->block_size = (uint32_t)bs;
+    return 0;
+}
+
+/* Read one disk's format; a missing directory or file is blank (the caller
+ * decides whether blank is acceptable), an unreadable directory offline. */
+static int read_format(const char *dir, disk_format *f, cf_err *err)
+{
+    char path[PATH_MAX];
+    memset(f, 0, sizeof *f);
+    snprintf(path, sizeof path, "%s/format.json", dir);
+    struct stat st;
+    if (stat(dir, &st) != 0) {
+        f->state = errno == ENOENT ? DISK_BLANK : DISK_OFFLINE;
+        return 0;
+    }
+    if (!S_ISDIR(st.st_mode))
+        return cf_fail(err, CF_ECONFIG, "disk %s is not a directory", dir);
+    char text[DS_FORMAT_MAX];
+    size_t len = 0;
+    int rc = fsu_read_small(path, text, sizeof text, &len);
+    if (rc == -ENOENT) {
+        f->state = DISK_BLANK;
+        return 0;
+    }
+    if (rc == -EFBIG)
+        return cf_fail(err, CF_ECONFIG, "%s: too large to be a format file", path);
+    if (rc < 0) {
+        f->state = DISK_OFFLINE;
+        return 0;
+    }
+    return parse_format(path, text, len, f, err);
+}
+
+static int make_layout_dirs(const char *dir, cf_err *err)
+{
+    char path[PATH_MAX];
+    if (fsu_mkdir_p(dir, err) < 0)
+        return -1;
+    snprintf(path, sizeof path, "%s/tmp", dir);
+    if (fsu_mkdir_p(path, err) < 0)
+        return -1;
+    for (int i = 0; i < 256; i++) {
+        snprintf(path, sizeof path, "%s/objects/%02x", dir, i);
+        if (fsu_mkdir_p(path, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int write_format(const ds_set *set, int i, cf_err *err)
+{
+    const char *dir = set->disks[i].path;
+    char sid[2 * DS_SET_ID_LEN + 1];
+    cks_to_hex(set->set_id, DS_SET_ID_LEN, sid, sizeof sid);
+    json_t *root = json_pack("{s:s, s:i, s:s, s:i, s:i, s:i, s:i, s:i}",
+                             "format", "coffer-disk", "version", 1, "set_id", sid,
+                             "disk_index", i, "disk_count", set->n, "k", set->k,
+                             "m", set->m, "block_size", (json_int_t)set->block_size);
+    char *text = root ? json_dumps(root, JSON_INDENT(2)) : NULL;
+    json_decref(root);
+    if (!text)
+        return cf_fail(err, CF_ENOMEM, "cannot build format.json for %s", dir);
+    int rc = make_layout_dirs(dir, err);
+    if (rc == 0) {
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/format.json", dir);
+        rc = fsu_write_atomic(path, text, strlen(text), 0644, err);
+    }
+    free(text);
+    return rc;
+}
+
+/* Check a formatted disk against the set's reference format. */
+static int check_member(const ds_set *set, int i, const disk_format *f,
+                        cf_err *err)
+{
+    const char *dir = set->disks[i].path;
+    if (memcmp(f->set_id, set->set_id, DS_SET_ID_LEN) != 0)
+        return cf_fail(err, CF_ECONFIG,
+                       "disk %s belongs to another disk set (its set id differs)",
+                       dir);
+    if (f->count != set->n || f->k != set->k || f->m != set->m ||
+        f->block_size != set->block_size)
+        return cf_fail(err, CF_ECONFIG,
+                       "disk %s has layout %d disks %d+%d block %u, the set has "
+                       "%d disks %d+%d block %u", dir, f->count, f->k, f->m,
+                       f->block_size, set->n, set->k, set->m, set->block_size);
+    if (f->index != i)
+        return cf_fail(err, CF_ECONFIG,
+                       "disk %s is disk %d of its set but is configured in "
+                       "position %d", dir, f->index, i);
+    return 0;
+}
+
+/* The first formatted disk defines the set; explicit k/m must match it. */
+static int adopt_reference(ds_set *set, const disk_format *ref, const char *dir,
+                           int want_k, int want_m, cf_err *err)
+{
+    if (ref->count != set->n)
+        return cf_fail(err, CF_ECONFIG,
+                       "disk %s was formatted for a set of %d disks, %d are "
+                       "configured", dir, ref->count, set->n);
+    if ((want_k && want_k != ref->k) || (want_m && want_m != ref->m))
+        return cf_fail(err, CF_ECONFIG,
+                       "configured layout %d+%d differs from the formatted %d+%d "
+                       "(disk %s); the layout is fixed when a set is formatted",
+                       want_k, want_m, ref->k, ref->m, dir);
+    memcpy(set->set_id, ref->set_id, DS_SET_ID_LEN);
+    set->k = ref->k;
+    set->m = ref->m;
+    set->block_size = ref->block_size;
+    return 0;
+}
+
+static int choose_new_layout(ds_set *set, int want_k, int want_m,
+                             uint32_t block_size, cf_err *err)
+{
+    if (want_k || want_m) {
+        if (want_k < 1 || want_m < 0 || want_k + want_m != set->n)
+            return cf_fail(err, CF_ECONFIG,
+                           "layout %d+%d does not fit %d disks (k + m must equal "
+                           "the disk count)", want_k, want_m, set->n);
+        set->k = want_k;
+        set->m = want_m;
+    } else if (rs_default_layout(set->n, &set->k, &set->m) < 0) {
+        return cf_fail(err, CF_ECONFIG, "no layout for %d disks", set->n);
+    }
+    set->block_size = block_size ? block_size : DS_DEFAULT_BLOCK;
+    if (set->block_size < 4096 || set->block_size > (64u << 20) ||
+        set->block_size % 64)
+        return cf_fail(err, CF_ECONFIG,
+                       "block size %u must be a multiple of 64 in 4 KiB..64 MiB",
+                       set->block_size);
+    return crypt_random(set->set_id, DS_SET_ID_LEN, err);
+}
+
+static int settle_disks(ds_set *set, const disk_format *fmt, bool fresh,
+                        cf_err *err)
+{
+    for (int i = 0; i < set->n; i++) {
+        switch (fmt[i].state) {
+        case DISK_FORMATTED:
+            if (check_member(set, i, &fmt[i], err) < 0)
+                return -1;
+            set->disks[i].online = true;
+            break;
+        case DISK_BLANK:
+            if (write_format(set, i, err) < 0) {
+                if (fresh)
+                    return -1;
+                set->disks[i].online = false;   /* replacement we cannot use */
+            } else {
+                set->disks[i].online = true;
+            }
+            break;
+        case DISK_OFFLINE:
+            set->disks[i].online = false;
+            break;
+        }
+    }
+    return 0;
+}
+
+int ds_open(ds_set *set, const char *const *paths, int n, int want_k, int want_m,
+            uint32_t block_size, cf_err *err)
+{
+    memset(set, 0, sizeof *set);
+    if (n < 1 || n > RS_MAX_SHARDS)
+        return cf_fail(err, CF_ECONFIG, "%d disks configured; 1 to %d are supported",
+                       n, RS_MAX_SHARDS);
+    set->n = n;
+    disk_format fmt[RS_MAX_SHARDS];
+    int ref = -1;
+    for (int i = 0; i < n; i++) {
+        set->disks[i].path = strdup(paths[i]);
+        if (!set->disks[i].path) {
+            ds_close(set);
+            return cf_fail(err, CF_ENOMEM, "out of memory");
+        }
+        if (read_format(paths[i], &fmt[i], err) < 0) {
+            ds_close(set);
+            return -1;
+        }
+        if (ref < 0 && fmt[i].state == DISK_FORMATTED)
+            ref = i;
+    }
+    int rc = ref >= 0
+        ? adopt_reference(set, &fmt[ref], paths[ref], want_k, want_m, err)
+        : choose_new_layout(set, want_k, want_m, block_size, err);
+    if (rc == 0)
+        rc = settle_disks(set, fmt, ref < 0, err);
+    if (rc == 0 && ds_online_count(set) < set->k)
+        rc = cf_fail(err, CF_EQUORUM,
+                     "only %d of %d disks are readable; at least k = %d are needed",
+                     ds_online_count(set), n, set->k);
+    if (rc < 0)
+        ds_close(set);
+    return rc;
+}
+
+int ds_online_count(const ds_set *set)
+{
+    int c = 0;
+    for (int i = 0; i < set->n; i++)
+        c += set->disks[i].online;
+    return c;
+}
+
+void ds_close(ds_set *set)
+{
+    for (int i = 0; i < RS_MAX_SHARDS; i++) {
+        free(set->disks[i].path);
+        set->disks[i].path = NULL;
+    }
+}

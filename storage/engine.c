@@ -1,0 +1,612 @@
+/*
+ * storage/engine.c - opening the engine, and the small things every other
+ * engine file needs: tenants, access keys, buckets, segment descriptors,
+ * stored headers, the reader registry.
+ *
+ * Opening checks, in order: the disk set (diskset.c), the index, then that
+ * the index belongs to this disk set and that the master key is the one the
+ * data was written with (a stored HMAC check value), so a wrong key is
+ * refused up front and never turns into garbage reads.
+ */
+#include "storage/engine_int.h"
+
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <errno.h>
+
+#include "storage/checksum.h"
+#include "storage/fsutil.h"
+
+int64_t eng_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void eng_id_to_hex(const uint8_t id[16], char out[ST_ID_HEX])
+{
+    cks_to_hex(id, 16, out, ST_ID_HEX);
+}
+
+int eng_id_from_hex(const char *hex, uint8_t id[16])
+{
+    size_t len = 0;
+    if (!hex || strlen(hex) != 32 || cks_from_hex(hex, id, 16, &len) < 0 || len != 16)
+        return -1;
+    return 0;
+}
+
+/* ---- open / close ------------------------------------------------------ */
+
+static int load_master(const st_config *cfg, uint8_t key[CRYPT_KEY_LEN], cf_err *err)
+{
+    if (cfg->master_key_hex)
+        return crypt_master_from_hex(cfg->master_key_hex, key, err);
+    if (!cfg->master_key_file)
+        return cf_fail(err, CF_ECONFIG, "no master key configured");
+    if (cfg->create_master_key && access(cfg->master_key_file, F_OK) != 0 &&
+        errno == ENOENT)
+        return crypt_master_generate(cfg->master_key_file, key, err);
+    return crypt_master_load(cfg->master_key_file, key, err);
+}
+
+/* The index must belong to this disk set and this master key. */
+static int check_identity(st_engine *e, cf_err *err)
+{
+    uint8_t want[32], have[32];
+    crypt_master_check(e->master, want);
+    int rc = 0, found_set = 0, found_key = 0;
+    idx_lock(e->ix);
+    sqlite3_stmt *st = idx_query(e->ix, err, "SELECT name, value FROM meta", "");
+    while (st && (rc = idx_next(e->ix, st, err)) == 1) {
+        const char *name = idx_text(st, 0);
+        if (strcmp(name, "set_id") == 0) {
+            found_set = 1;
+            if (idx_blob(st, 1, have, DS_SET_ID_LEN) < 0 ||
+                memcmp(have, e->set.set_id, DS_SET_ID_LEN) != 0)
+                found_set = -1;
+        } else if (strcmp(name, "master_check") == 0) {
+            found_key = 1;
+            if (idx_blob(st, 1, have, sizeof have) < 0 ||
+                CRYPTO_memcmp(have, want, sizeof want) != 0)
+                found_key = -1;
+        }
+    }
+    if (!st)
+        rc = -1;
+    if (rc == 0 && found_set < 0)
+        rc = cf_fail(err, CF_ECONFIG,
+                     "the index in the metadata directory belongs to another disk set");
+    else if (rc == 0 && found_key < 0)
+        rc = cf_fail(err, CF_ECRYPTO,
+                     "the master key does not match the one this data was written "
+                     "with; refusing to start");
+    if (rc == 0 && !found_set)
+        rc = idx_run(e->ix, NULL, err, "INSERT INTO meta VALUES ('set_id', ?)", "b",
+                     e->set.set_id, (size_t)DS_SET_ID_LEN);
+    if (rc == 0 && !found_key)
+        rc = idx_run(e->ix, NULL, err, "INSERT INTO meta VALUES ('master_check', ?)",
+                     "b", want, sizeof want);
+    idx_unlock(e->ix);
+    return rc;
+}
+
+int st_open(const st_config *cfg, st_engine **out, cf_err *err)
+{
+    st_engine *e = calloc(1, sizeof *e);
+    if (!e)
+        return cf_fail(err, CF_ENOMEM, "out of memory");
+    pthread_mutex_init(&e->readers_lock, NULL);
+    e->inline_max = cfg->no_inline ? 0
+                  : cfg->inline_max ? cfg->inline_max : ENG_DEFAULT_INLINE_MAX;
+    int rc = load_master(cfg, e->master, err);
+    if (rc == 0)
+        rc = ds_open(&e->set, cfg->disks, cfg->ndisks, cfg->k, cfg->m,
+                     cfg->block_size, err);
+    if (rc == 0 && !(e->rs = rs_new(e->set.k, e->set.m, err)))
+        rc = -1;
+    if (rc == 0 && !cfg->meta_dir)
+        rc = cf_fail(err, CF_ECONFIG, "no metadata directory configured");
+    if (rc == 0 && (rc = fsu_mkdir_p(cfg->meta_dir, err)) == 0)
+        rc = idx_open(cfg->meta_dir, &e->ix, err);
+    if (rc == 0)
+        rc = check_identity(e, err);
+    if (rc < 0) {
+        st_close(e);
+        return -1;
+    }
+    *out = e;
+    return 0;
+}
+
+void st_close(st_engine *e)
+{
+    if (!e)
+        return;
+    idx_close(e->ix);
+    rs_free(e->rs);
+    ds_close(&e->set);
+    crypt_wipe(e->master, sizeof e->master);
+    pthread_mutex_destroy(&e->readers_lock);
+    free(e);
+}
+
+void st_layout(const st_engine *e, int *k, int *m, uint32_t *block_size)
+{
+    *k = e->set.k;
+    *m = e->set.m;
+    *block_size = e->set.block_size;
+}
+
+/* ---- tenants ----------------------------------------------------------- */
+
+static bool valid_tenant_name(const char *name)
+{
+    size_t n = strlen(name);
+    if (n < 1 || n > ST_MAX_TENANT)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') ||
+              name[i] == '-'))
+            return false;
+    return true;
+}
+
+static int tenant_id_locked(st_engine *e, const char *name, int64_t *id, cf_err *err)
+{
+    sqlite3_stmt *st = idx_query(e->ix, err, "SELECT id FROM tenants WHERE name = ?",
+                                 "t", name);
+    int rc = st ? idx_next(e->ix, st, err) : -1;
+    if (rc == 1) {
+        *id = idx_int(st, 0);
+        idx_done(st);
+        return 0;
+    }
+    return rc < 0 ? -1 : cf_fail(err, CF_ENOTFOUND, "no tenant named %s", name);
+}
+
+int st_tenant_create(st_engine *e, const char *name, cf_err *err)
+{
+    if (!valid_tenant_name(name))
+        return cf_fail(err, CF_EINVAL,
+                       "tenant names are 1 to 64 characters of a-z, 0-9 and -");
+    idx_lock(e->ix);
+    int rc = idx_run(e->ix, NULL, err, "INSERT INTO tenants(name, created) VALUES (?, ?)",
+                     "ti", name, (int64_t)time(NULL));
+    idx_unlock(e->ix);
+    if (rc < 0 && err->code == CF_EEXISTS)
+        cf_fail(err, CF_EEXISTS, "tenant %s already exists", name);
+    return rc;
+}
+
+int st_tenant_delete(st_engine *e, const char *name, cf_err *err)
+{
+    int64_t id;
+    idx_lock(e->ix);
+    int rc = tenant_id_locked(e, name, &id, err);
+    sqlite3_stmt *st = rc == 0 ? idx_query(e->ix, err,
+        "SELECT 1 FROM buckets WHERE tenant_id = ? LIMIT 1", "i", id) : NULL;
+    if (rc == 0 && !st)
+        rc = -1;
+    if (rc == 0 && (rc = idx_next(e->ix, st, err)) == 1) {
+        idx_done(st);
+        rc = cf_fail(err, CF_ENOTEMPTY, "tenant %s still owns buckets", name);
+    }
+    if (rc == 0 && (rc = idx_begin(e->ix, err)) == 0) {
+        rc = idx_run(e->ix, NULL, err, "DELETE FROM access_keys WHERE tenant_id = ?",
+                     "i", id);
+        if (rc == 0)
+            rc = idx_run(e->ix, NULL, err, "DELETE FROM tenants WHERE id = ?", "i", id);
+        rc = rc == 0 ? idx_commit(e->ix, err) : (idx_rollback(e->ix), -1);
+    }
+    idx_unlock(e->ix);
+    return rc;
+}
+
+int st_tenant_list(st_engine *e, st_tenant_cb cb, void *ctx, cf_err *err)
+{
+    idx_lock(e->ix);
+    sqlite3_stmt *st = idx_query(e->ix, err,
+                                 "SELECT name, created FROM tenants ORDER BY name", "");
+    int rc = st ? 0 : -1;
+    while (st && (rc = idx_next(e->ix, st, err)) == 1) {
+        st_tenant_info t = {.created = idx_int(st, 1)};
+        snprintf(t.name, sizeof t.name, "%s", idx_text(st, 0));
+        if (cb(ctx, &t) != 0) {
+            idx_done(st);
+            rc = 0;
+            break;
+        }
+    }
+    idx_unlock(e->ix);
+    return rc;
+}
+
+/* ---- access keys ------------------------------------------------------- */
+
+static int random_string(char *out, size_t n, const char *alphabet, cf_err *err)
+{
+    size_t alen = strlen(alphabet);
+    uint8_t r[64];
+    if (n > sizeof r || crypt_random(r, n, err) < 0)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        out[i] = alphabet[r[i] % alen];
+    out[n] = '\0';
+    crypt_wipe(r, sizeof r);
+    return 0;
+}
+
+static bool valid_key_text(const char *s, size_t min, size_t max)
+{
+    size_t n = strlen(s);
+    if (n < min || n > max)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] <= ' ' || s[i] > '~')
+            return false;
+    return true;
+}
+
+int st_key_create(st_engine *e, const char *tenant, bool read_only,
+                  const char *access_key, const char *secret,
+                  char ak_out[ST_ACCESS_KEY_MAX], char sk_out[ST_SECRET_KEY_MAX],
+                  cf_err *err)
+{
+    if (access_key && secret) {
+        if (!valid_key_text(access_key, 3, ST_ACCESS_KEY_MAX - 1) ||
+            !valid_key_text(secret, 8, ST_SECRET_KEY_MAX - 1))
+            return cf_fail(err, CF_EINVAL, "access key or secret has a bad form");
+        snprintf(ak_out, ST_ACCESS_KEY_MAX, "%s", access_key);
+        snprintf(sk_out, ST_SECRET_KEY_MAX, "%s", secret);
+    } else if (random_string(ak_out, 20, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", err) < 0 ||
+               random_string(sk_out, 40, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
+                             "qrstuvwxyz0123456789+/", err) < 0) {
+        return -1;
+    }
+    uint8_t sealed[ST_SECRET_KEY_MAX + 64];
+    size_t sealed_len = 0;
+    crypt_ctx *cc = crypt_ctx_new(err);
+    int rc = cc ? crypt_seal_secret(cc, e->master, ak_out, sk_out, sealed,
+                                    sizeof sealed, &sealed_len, err) : -1;
+    crypt_ctx_free(cc);
+    int64_t tid = 0;
+    idx_lock(e->ix);
+    if (rc == 0)
+        rc = tenant_id_locked(e, tenant, &tid, err);
+    if (rc == 0)
+        rc = idx_run(e->ix, NULL, err,
+                     "INSERT INTO access_keys VALUES (?, ?, ?, ?, ?)", "tibii", ak_out, tid, sealed, sealed_len,
+                     (int64_t)read_only, (int64_t)time(NULL));
+    idx_unlock(e->ix);
+    if (rc < 0 && err->code == CF_EEXISTS)
+        cf_fail(err, CF_EEXISTS, "access key %s already exists", ak_out);
+    if (rc < 0)
+        crypt_wipe(sk_out, ST_SECRET_KEY_MAX);
+    return rc;
+}
+
+static void fill_key_info(sqlite3_stmt *st, st_key_info *k)
+{
+    memset(k, 0, sizeof *k);
+    snprintf(k->access_key, sizeof k->access_key, "%s", idx_text(st, 0));
+    snprintf(k->tenant, sizeof k->tenant, "%s", idx_text(st, 1));
+    k->read_only = idx_int(st, 2) != 0;
+    k->created = idx_int(st, 3);
+}
+
+int st_key_lookup(st_engine *e, const char *access_key, st_key_info *info,
+                  char secret_out[ST_SECRET_KEY_MAX], cf_err *err)
+{
+    uint8_t sealed[ST_SECRET_KEY_MAX + 64];
+    int sealed_len = 0;
+    idx_lock(e->ix);
+    sqlite3_stmt *st = idx_query(e->ix, err,
+        "SELECT k.access_key, t.name, k.read_only, k.created, k.secret "
+        "FROM access_keys k JOIN tenants t ON t.id = k.tenant_id "
+        "WHERE k.access_key = ?", "t", access_key);
+    int rc = st ? idx_next(e->ix, st, err) : -1;
+    if (rc == 1) {
+        fill_key_info(st, info);
+        sealed_len = sqlite3_column_bytes(st, 4);
+        if (sealed_len > (int)sizeof sealed)
+            sealed_len = 0;
+        else
+            memcpy(sealed, sqlite3_column_blob(st, 4), (size_t)sealed_len);
+        idx_done(st);
+        rc = 0;
+    } else if (rc == 0) {
+        rc = cf_fail(err, CF_ENOTFOUND, "unknown access key");
+    }
+    idx_unlock(e->ix);
+    if (rc < 0)
+        return -1;
+    crypt_ctx *cc = crypt_ctx_new(err);
+    rc = cc ? crypt_open_secret(cc, e->master, access_key, sealed, (size_t)sealed_len,
+                                secret_out, ST_SECRET_KEY_MAX, err) : -1;
+    crypt_ctx_free(cc);
+    return rc;
+}
+
+int st_key_list(st_engine *e, const char *tenant, st_key_cb cb, void *ctx,
+                cf_err *err)
+{
+    idx_lock(e->ix);
+    sqlite3_stmt *st = idx_query(e->ix, err,
+        "SELECT k.access_key, t.name, k.read_only, k.created "
+        "FROM access_keys k JOIN tenants t ON t.id = k.tenant_id "
+        "WHERE ?1 IS NULL OR t.name = ?1 ORDER BY t.name, k.access_key", "t", tenant);
+    int rc = st ? 0 : -1;
+    while (st && (rc = idx_next(e->ix, st, err)) == 1) {
+        st_key_info k;
+        fill_key_info(st, &k);
+        if (cb(ctx, &k) != 0) {
+            idx_done(st);
+            rc = 0;
+            break;
+        }
+    }
+    idx_unlock(e->ix);
+    return rc;
+}
+
+int st_key_revoke(st_engine *e, const char *access_key, cf_err *err)
+{
+    int changes = 0;
+    idx_lock(e->ix);
+    int rc = idx_run(e->ix, &changes, err, "DELETE FROM access_keys WHERE access_key = ?",
+                     "t", access_key);
+    idx_unlock(e->ix);
+    if (rc == 0 && changes == 0)
+        return cf_fail(err, CF_ENOTFOUND, "unknown access key");
+    return rc;
+}
+
+/* ---- buckets ----------------------------------------------------------- */
+
+int eng_bucket_id_locked(st_engine *e, const char *tenant, const char *bucket,
+                         int64_t *id, cf_err *err)
+{
+    sqlite3_stmt *st = idx_query(e->ix, err,
+        "SELECT b.id FROM buckets b JOIN tenants t ON t.id = b.tenant_id "
+        "WHERE t.name = ? AND b.name = ?", "tt", tenant, bucket);
+    int rc = st ? idx_next(e->ix, st, err) : -1;
+    if (rc == 1) {
+        *id = idx_int(st, 0);
+        idx_done(st);
+        return 0;
+    }
+    return rc < 0 ? -1 : cf_fail(err, CF_ENOBUCKET, "no bucket named %s", bucket);
+}
+
+int st_bucket_create(st_engine *e, const char *tenant, const char *bucket,
+                     const char *region, cf_err *err)
+{
+    if (strlen(bucket) < 1 || strlen(bucket) > ST_MAX_BUCKET)
+        return cf_fail(err, CF_EINVAL, "bucket name length out of range");
+    int64_t tid;
+    idx_lock(e->ix);
+    int rc = tenant_id_locked(e, tenant, &tid, err);
+    if (rc == 0)
+        rc = idx_run(e->ix, NULL, err,
+                     "INSERT INTO buckets(tenant_id, name, region, created) "
+                     "VALUES (?, ?, ?, ?)", "itti", tid, bucket,
+                     region ? region : "us-east-1", (int64_t)time(NULL));
+    idx_unlock(e->ix);
+    if (rc < 0 && err->code == CF_EEXISTS)
+        cf_fail(err, CF_EBUCKETEXISTS, "bucket %s already exists", bucket);
+    return rc;
+}
+
+int st_bucket_delete(st_engine *e, const char *tenant, const char *bucket,
+                     cf_err *err)
+{
+    int64_t id;
+    idx_lock(e->ix);
+    int rc = eng_bucket_id_locked(e, tenant, bucket, &id, err);
+    sqlite3_stmt *st = rc == 0 ? idx_query(e->ix, err,
+        "SELECT 1 FROM objects WHERE bucket_id = ?1 UNION ALL "
+        "SELECT 1 FROM uploads WHERE bucket_id = ?1 LIMIT 1", "i", id) : NULL;
+    if (rc == 0 && !st)
+        rc = -1;
+    if (rc == 0 && (rc = idx_next(e->ix, st, err)) == 1) {
+        idx_done(st);
+        rc = cf_fail(err, CF_ENOTEMPTY, "bucket %s is not empty", bucket);
+    }
+    if (rc == 0)
+        rc = idx_run(e->ix, NULL, err, "DELETE FROM buckets WHERE id = ?", "i", id);
+    idx_unlock(e->ix);
+    return rc;
+}
+
+static void fill_bucket_info(sqlite3_stmt *st, st_bucket_info *b)
+{
+    memset(b, 0, sizeof *b);
+    snprintf(b->name, sizeof b->name, "%s", idx_text(st, 0));
+    snprintf(b->region, sizeof b->region, "%s", idx_text(st, 1));
+    b->created = idx_int(st, 2);
+}
+
+int st_bucket_get(st_engine *e, const char *tenant, const char *bucket,
+                  st_bucket_info *info, cf_err *err)
+{
+    idx_lock(e->ix);
+    sqlite3_stmt *st = idx_query(e->ix, err,
+        "SELECT b.name, b.region, b.created FROM buckets b "
+        "JOIN tenants t ON t.id = b.tenant_id WHERE t.name = ? AND b.name = ?",
+        "tt", tenant, bucket);
+    int rc = st ? idx_next(e->ix, st, err) : -1;
+    if (rc == 1) {
+        fill_bucket_info(st, info);
+        idx_done(st);
+        rc = 0;
+    } else if (rc == 0) {
+        rc = cf_fail(err, CF_ENOBUCKET, "no bucket named %s", bucket);
+    }
+    idx_unlock(e->ix);
+    return rc;
+}
+
+int st_bucket_list(st_engine *e, const char *tenant, st_bucket_cb cb, void *ctx,
+                   cf_err *err)
+{
+    idx_lock(e->ix);
+    sqlite3_stmt *st = idx_query(e->ix, err,
+        "SELECT b.name, b.region, b.created FROM buckets b "
+        "JOIN tenants t ON t.id = b.tenant_id WHERE t.name = ? ORDER BY b.name",
+        "t", tenant);
+    int rc = st ? 0 : -1;
+    while (st && (rc = idx_next(e->ix, st, err)) == 1) {
+        st_bucket_info b;
+        fill_bucket_info(st, &b);
+        if (cb(ctx, &b) != 0) {
+            idx_done(st);
+            rc = 0;
+            break;
+        }
+    }
+    idx_unlock(e->ix);
+    return rc;
+}
+
+/* ---- segments, headers, readers --------------------------------------- */
+
+int eng_segment_desc(st_engine *e, const char *tenant, const char *bucket,
+                     const char *key, const uint8_t object_id[16], uint32_t part,
+                     const uint8_t data_id[CRYPT_DATA_ID_LEN],
+                     const uint8_t *wrapped, seg_desc *d, cf_err *err)
+{
+    memset(d, 0, sizeof *d);
+    d->set = &e->set;
+    d->rs = e->rs;
+    d->part = part;
+    memcpy(d->data_id, data_id, CRYPT_DATA_ID_LEN);
+    shard_header *h = &d->header;
+    memcpy(h->set_id, e->set.set_id, sizeof h->set_id);
+    memcpy(h->data_id, data_id, CRYPT_DATA_ID_LEN);
+    memcpy(h->object_id, object_id, 16);
+    h->block_size = e->set.block_size;
+    h->part = part;
+    h->k = (uint8_t)e->set.k;
+    h->m = (uint8_t)e->set.m;
+    snprintf(h->tenant, sizeof h->tenant, "%s", tenant);
+    snprintf(h->bucket, sizeof h->bucket, "%s", bucket);
+    snprintf(h->key, sizeof h->key, "%s", key);
+    uint8_t kek[CRYPT_KEY_LEN];
+    crypt_ctx *cc = crypt_ctx_new(err);
+    int rc = cc ? crypt_derive_kek(e->master, tenant, kek, err) : -1;
+    if (rc == 0 && wrapped) {
+        memcpy(h->wrapped, wrapped, CRYPT_WRAPPED_LEN);
+        rc = crypt_unwrap_key(cc, kek, data_id, wrapped, d->dk, err);
+    } else if (rc == 0) {
+        rc = crypt_random(d->dk, sizeof d->dk, err);
+        if (rc == 0)
+            rc = crypt_wrap_key(cc, kek, data_id, d->dk, h->wrapped, err);
+    }
+    crypt_wipe(kek, sizeof kek);
+    crypt_ctx_free(cc);
+    return rc;
+}
+
+int eng_headers_check(const st_header *h, size_t n, cf_err *err)
+{
+    size_t user = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!h[i].name || !h[i].value || !*h[i].name)
+            return cf_fail(err, CF_EINVAL, "empty header name or value");
+        if (strncmp(h[i].name, "x-amz-meta-", 11) == 0)
+            user += strlen(h[i].name) - 11 + strlen(h[i].value);
+        else if (strlen(h[i].value) > 8192)
+            return cf_fail(err, CF_ETOOLARGE, "header %s is too long", h[i].name);
+    }
+    if (user > ST_MAX_USERMETA)
+        return cf_fail(err, CF_ETOOLARGE,
+                       "user metadata is %zu bytes; at most %d are allowed", user,
+                       ST_MAX_USERMETA);
+    return 0;
+}
+
+char *eng_headers_to_json(const st_header *h, size_t n, cf_err *err)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < n; i++) {
+        json_t *pair = json_pack("[s, s]", h[i].name, h[i].value);
+        if (!pair || json_array_append_new(arr, pair) < 0) {
+            json_decref(arr);
+            arr = NULL;
+        }
+    }
+    char *text = arr ? json_dumps(arr, JSON_COMPACT) : NULL;
+    json_decref(arr);
+    if (!text)
+        cf_fail(err, CF_EINVAL, "headers are not valid UTF-8 text");
+    return text;
+}
+
+void eng_headers_free(st_header *h, size_t n)
+{
+    for (size_t i = 0; h && i < n; i++) {
+        free(h[i].name);
+        free(h[i].value);
+    }
+    free(h);
+}
+
+int eng_headers_from_json(const char *text, st_header **out, size_t *n, cf_err *err)
+{
+    *out = NULL;
+    *n = 0;
+    json_t *arr = json_loads(text ? text : "[]", 0, NULL);
+    if (!json_is_array(arr)) {
+        json_decref(arr);
+        return cf_fail(err, CF_ECORRUPT, "index: stored headers are not a JSON array");
+    }
+    size_t count = json_array_size(arr);
+    st_header *h = calloc(count ? count : 1, sizeof *h);
+    int rc = h ? 0 : cf_fail(err, CF_ENOMEM, "out of memory");
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        json_t *pair = json_array_get(arr, i);
+        const char *name = json_string_value(json_array_get(pair, 0));
+        const char *value = json_string_value(json_array_get(pair, 1));
+        if (!name || !value)
+            rc = cf_fail(err, CF_ECORRUPT, "index: malformed stored header");
+        else if (!(h[i].name = strdup(name)) || !(h[i].value = strdup(value)))
+            rc = cf_fail(err, CF_ENOMEM, "out of memory");
+    }
+    json_decref(arr);
+    if (rc < 0) {
+        eng_headers_free(h, count);
+        return -1;
+    }
+    *out = h;
+    *n = count;
+    return 0;
+}
+
+int eng_reader_enter(st_engine *e, cf_err *err)
+{
+    int slot = -1;
+    pthread_mutex_lock(&e->readers_lock);
+    for (int i = 0; i < ENG_MAX_READERS && slot < 0; i++)
+        if (e->reader_open_ms[i] == 0) {
+            e->reader_open_ms[i] = eng_now_ms();
+            slot = i;
+        }
+    pthread_mutex_unlock(&e->readers_lock);
+    if (slot < 0)
+        cf_fail(err, CF_ENOMEM, "too many objects open for reading");
+    return slot;
+}
+
+void eng_reader_leave(st_engine *e, int slot)
+{
+    pthread_mutex_lock(&e->readers_lock);
+    e->reader_open_ms[slot] = 0;
+    pthread_mutex_unlock(&e->readers_lock);
+}

@@ -1,0 +1,78 @@
+/*
+ * storage/engine_int.h - what the engine's own files share (engine.c,
+ * object.c, multipart.c, gc.c). Not for use outside storage/.
+ *
+ * Locking: e->ix's mutex serialises all index access; functions named
+ * *_locked expect the caller to hold it. Disk I/O for object data is done
+ * without it.
+ *
+ * Deferred deletion: an overwritten or deleted segment is moved to
+ * delete_queue in the same transaction that drops its last reference.
+ * Its files are unlinked only when no st_get handle opened before the
+ * queueing is still alive (readers keep reading what they opened).
+ */
+#ifndef ST_ENGINE_INT_H
+#define ST_ENGINE_INT_H
+
+#include <pthread.h>
+
+#include "storage/crypto.h"
+#include "storage/diskset.h"
+#include "storage/engine.h"
+#include "storage/erasure.h"
+#include "storage/index.h"
+#include "storage/segment.h"
+
+#define ENG_DEFAULT_INLINE_MAX (64u << 10)
+#define ENG_MAX_READERS 4096
+
+struct st_engine {
+    ds_set set;
+    rs_codec *rs;
+    idx *ix;
+    uint8_t master[CRYPT_KEY_LEN];
+    uint32_t inline_max;
+    pthread_mutex_t readers_lock;
+    int64_t reader_open_ms[ENG_MAX_READERS]; /* 0 = free slot */
+};
+
+int64_t eng_now_ms(void);
+
+/* A bucket's row id for (tenant, bucket); CF_ENOBUCKET if absent. */
+int eng_bucket_id_locked(st_engine *e, const char *tenant, const char *bucket,
+                         int64_t *id, cf_err *err);
+
+/* Fill a segment descriptor. With wrapped == NULL a fresh data key is made
+ * and wrapped into d->header.wrapped; otherwise the given one is unwrapped. */
+int eng_segment_desc(st_engine *e, const char *tenant, const char *bucket,
+                     const char *key, const uint8_t object_id[16], uint32_t part,
+                     const uint8_t data_id[CRYPT_DATA_ID_LEN],
+                     const uint8_t *wrapped, seg_desc *d, cf_err *err);
+
+/* Stored headers <-> JSON text ([[name, value], ...]). */
+char *eng_headers_to_json(const st_header *h, size_t n, cf_err *err);
+int eng_headers_from_json(const char *json, st_header **h, size_t *n, cf_err *err);
+void eng_headers_free(st_header *h, size_t n);
+/* Validate names/values and the user-metadata size limit. */
+int eng_headers_check(const st_header *h, size_t n, cf_err *err);
+
+/* Move every segment of an object version to the delete queue (in the
+ * caller's transaction). */
+int eng_queue_version_delete_locked(st_engine *e, const uint8_t version_id[16],
+                                    cf_err *err);
+int eng_queue_data_delete_locked(st_engine *e, const uint8_t data_id[16],
+                                 cf_err *err);
+/* Unlink the files of queued segments no live reader can still need. */
+void eng_drain_deletes(st_engine *e);
+
+/* Reader registry for deferred deletion. */
+int eng_reader_enter(st_engine *e, cf_err *err);   /* returns a slot */
+void eng_reader_leave(st_engine *e, int slot);
+
+/* Queue a segment for heal (best effort; errors are ignored). */
+void eng_queue_heal(st_engine *e, const uint8_t data_id[16]);
+
+void eng_id_to_hex(const uint8_t id[16], char out[ST_ID_HEX]);
+int eng_id_from_hex(const char *hex, uint8_t id[16]);
+
+#endif

@@ -1,0 +1,290 @@
+/*
+ * storage/index.c - the SQLite index (see index.h).
+ *
+ * Schema (every table WITHOUT ROWID where a natural key exists, so rows are
+ * clustered by the order the engine reads them in):
+ *   meta(name, value)                 set id, master key check value
+ *   tenants(id, name, created)
+ *   access_keys(access_key, tenant_id, secret, read_only, created)
+ *   buckets(id, tenant_id, name, region, created)
+ *   objects(bucket_id, key, version_id, size, etag, mtime_ms, cks_algo,
+ *           cks, cks_composite, nparts, headers)       key is a BLOB:
+ *                                                      listings sort by bytes
+ *   segments(version_id, seq, data_id, part, size, wrapped, missing,
+ *            inline_data)              the data of an object version
+ *   uploads(upload_id, bucket_id, key, created_ms, cks_algo, headers)
+ *   parts(upload_id, part, data_id, size, etag, md5, cks, mtime_ms,
+ *         wrapped, missing, inline_data)
+ *   heal_queue(data_id, queued_ms)     segments with missing/bad shards
+ *   delete_queue(data_id, queued_ms)   segments no row refers to any more,
+ *                                      whose files are still to be removed
+ * A data id is in at most one of segments/parts at a time, or in
+ * delete_queue: that is the invariant GC relies on.
+ */
+#include "storage/index.h"
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define IDX_STMT_SLOTS 256
+
+typedef struct stmt_slot {
+    const char *sql;
+    sqlite3_stmt *st;
+} stmt_slot;
+
+struct idx {
+    sqlite3 *db;
+    pthread_mutex_t lock;
+    stmt_slot slots[IDX_STMT_SLOTS];
+};
+
+static const char *const schema_sql =
+    "CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value BLOB) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS tenants(id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL,"
+    " created INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS access_keys(access_key TEXT PRIMARY KEY,"
+    " tenant_id INTEGER NOT NULL, secret BLOB NOT NULL, read_only INTEGER NOT NULL,"
+    " created INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS access_keys_by_tenant ON access_keys(tenant_id);"
+    "CREATE TABLE IF NOT EXISTS buckets(id INTEGER PRIMARY KEY, tenant_id INTEGER NOT NULL,"
+    " name TEXT NOT NULL, region TEXT NOT NULL, created INTEGER NOT NULL,"
+    " UNIQUE(tenant_id, name));"
+    "CREATE TABLE IF NOT EXISTS objects(bucket_id INTEGER NOT NULL, key BLOB NOT NULL,"
+    " version_id BLOB NOT NULL, size INTEGER NOT NULL, etag TEXT NOT NULL,"
+    " mtime_ms INTEGER NOT NULL, cks_algo INTEGER NOT NULL, cks TEXT,"
+    " cks_composite INTEGER NOT NULL, nparts INTEGER NOT NULL, headers TEXT,"
+    " PRIMARY KEY(bucket_id, key)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS segments(version_id BLOB NOT NULL, seq INTEGER NOT NULL,"
+    " data_id BLOB NOT NULL, part INTEGER NOT NULL, size INTEGER NOT NULL,"
+    " wrapped BLOB NOT NULL, missing INTEGER NOT NULL, inline_data BLOB,"
+    " PRIMARY KEY(version_id, seq)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS segments_by_data ON segments(data_id);"
+    "CREATE TABLE IF NOT EXISTS uploads(upload_id BLOB PRIMARY KEY, bucket_id INTEGER NOT NULL,"
+    " key BLOB NOT NULL, created_ms INTEGER NOT NULL, cks_algo INTEGER NOT NULL,"
+    " headers TEXT) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS uploads_by_key ON uploads(bucket_id, key, upload_id);"
+    "CREATE TABLE IF NOT EXISTS parts(upload_id BLOB NOT NULL, part INTEGER NOT NULL,"
+    " data_id BLOB NOT NULL, size INTEGER NOT NULL, etag TEXT NOT NULL, md5 BLOB NOT NULL,"
+    " cks TEXT, mtime_ms INTEGER NOT NULL, wrapped BLOB NOT NULL, missing INTEGER NOT NULL,"
+    " inline_data BLOB, PRIMARY KEY(upload_id, part)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS parts_by_data ON parts(data_id);"
+    "CREATE TABLE IF NOT EXISTS heal_queue(data_id BLOB PRIMARY KEY,"
+    " queued_ms INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS delete_queue(data_id BLOB PRIMARY KEY,"
+    " queued_ms INTEGER NOT NULL) WITHOUT ROWID;";
+
+static int db_fail(idx *x, cf_err *err, const char *what)
+{
+    int rc = sqlite3_extended_errcode(x->db);
+    cf_code code = (rc & 0xff) == SQLITE_FULL ? CF_ENOSPC
+                 : (rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB
+                   ? CF_ECORRUPT : CF_EIO;
+    return cf_fail(err, code, "index: %s: %s", what, sqlite3_errmsg(x->db));
+}
+
+static int exec_plain(idx *x, const char *sql, cf_err *err)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(x->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        cf_fail(err, CF_EIO, "index: %s", msg ? msg : "error");
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+int idx_open(const char *meta_dir, idx **out, cf_err *err)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/index.db", meta_dir);
+    idx *x = calloc(1, sizeof *x);
+    if (!x)
+        return cf_fail(err, CF_ENOMEM, "out of memory");
+    pthread_mutex_init(&x->lock, NULL);
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2(path, &x->db, flags, NULL) != SQLITE_OK) {
+        cf_fail(err, CF_EIO, "index %s: %s", path,
+                x->db ? sqlite3_errmsg(x->db) : "cannot open");
+        idx_close(x);
+        return -1;
+    }
+    sqlite3_busy_timeout(x->db, 5000);
+    if (exec_plain(x, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                      "PRAGMA foreign_keys=OFF;", err) < 0 ||
+        exec_plain(x, schema_sql, err) < 0) {
+        idx_close(x);
+        return -1;
+    }
+    *out = x;
+    return 0;
+}
+
+void idx_close(idx *x)
+{
+    if (!x)
+        return;
+    for (int i = 0; i < IDX_STMT_SLOTS; i++)
+        sqlite3_finalize(x->slots[i].st);
+    sqlite3_close(x->db);
+    pthread_mutex_destroy(&x->lock);
+    free(x);
+}
+
+void idx_lock(idx *x)
+{
+    pthread_mutex_lock(&x->lock);
+}
+
+void idx_unlock(idx *x)
+{
+    pthread_mutex_unlock(&x->lock);
+}
+
+/* The cached statement for a literal, preparing it on first use. */
+static sqlite3_stmt *prepared(idx *x, const char *sql, cf_err *err)
+{
+    size_t h = ((uintptr_t)sql >> 3) % IDX_STMT_SLOTS;
+    for (size_t n = 0; n < IDX_STMT_SLOTS; n++, h = (h + 1) % IDX_STMT_SLOTS) {
+        stmt_slot *s = &x->slots[h];
+        if (s->sql == sql)
+            return s->st;
+        if (s->sql)
+            continue;
+        if (sqlite3_prepare_v3(x->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->st,
+                               NULL) != SQLITE_OK) {
+            db_fail(x, err, "prepare");
+            sqlite3_finalize(s->st);
+            s->st = NULL;
+            return NULL;
+        }
+        s->sql = sql;
+        return s->st;
+    }
+    cf_fail(err, CF_EINTERNAL, "index: statement cache full");
+    return NULL;
+}
+
+static int bind_all(idx *x, sqlite3_stmt *st, const char *fmt, va_list ap,
+                    cf_err *err)
+{
+    int rc = SQLITE_OK;
+    for (int i = 1; *fmt && rc == SQLITE_OK; fmt++, i++) {
+        if (*fmt == 'i') {
+            rc = sqlite3_bind_int64(st, i, va_arg(ap, int64_t));
+        } else if (*fmt == 't') {
+            const char *t = va_arg(ap, const char *);
+            rc = t ? sqlite3_bind_text(st, i, t, -1, SQLITE_TRANSIENT)
+                   : sqlite3_bind_null(st, i);
+        } else if (*fmt == 'b') {
+            const void *b = va_arg(ap, const void *);
+            size_t len = va_arg(ap, size_t);
+            rc = b ? sqlite3_bind_blob64(st, i, b, len, SQLITE_TRANSIENT)
+                   : sqlite3_bind_null(st, i);
+        } else {
+            return cf_fail(err, CF_EINTERNAL, "index: bad bind format '%c'", *fmt);
+        }
+    }
+    return rc == SQLITE_OK ? 0 : db_fail(x, err, "bind");
+}
+
+static sqlite3_stmt *start(idx *x, cf_err *err, const char *sql, const char *fmt,
+                           va_list ap)
+{
+    sqlite3_stmt *st = prepared(x, sql, err);
+    if (!st)
+        return NULL;
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (bind_all(x, st, fmt, ap, err) < 0)
+        return NULL;
+    return st;
+}
+
+int idx_run(idx *x, int *changes, cf_err *err, const char *sql, const char *fmt,
+            ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    sqlite3_stmt *st = start(x, err, sql, fmt, ap);
+    va_end(ap);
+    if (!st)
+        return -1;
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        if ((sqlite3_extended_errcode(x->db) & 0xff) == SQLITE_CONSTRAINT)
+            return cf_fail(err, CF_EEXISTS, "index: %s", sqlite3_errmsg(x->db));
+        return db_fail(x, err, "write");
+    }
+    if (changes)
+        *changes = sqlite3_changes(x->db);
+    return 0;
+}
+
+sqlite3_stmt *idx_query(idx *x, cf_err *err, const char *sql, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    sqlite3_stmt *st = start(x, err, sql, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+int idx_next(idx *x, sqlite3_stmt *st, cf_err *err)
+{
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        return 1;
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : db_fail(x, err, "read");
+}
+
+void idx_done(sqlite3_stmt *st)
+{
+    sqlite3_reset(st);
+}
+
+int idx_begin(idx *x, cf_err *err)
+{
+    return idx_run(x, NULL, err, "BEGIN IMMEDIATE", "");
+}
+
+int idx_commit(idx *x, cf_err *err)
+{
+    if (idx_run(x, NULL, err, "COMMIT", "") < 0) {
+        idx_rollback(x);
+        return -1;
+    }
+    return 0;
+}
+
+void idx_rollback(idx *x)
+{
+    if (!sqlite3_get_autocommit(x->db))
+        sqlite3_exec(x->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+const char *idx_text(sqlite3_stmt *st, int col)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    return t ? (const char *)t : "";
+}
+
+int idx_blob(sqlite3_stmt *st, int col, void *out, size_t len)
+{
+    const void *b = sqlite3_column_blob(st, col);
+    if ((size_t)sqlite3_column_bytes(st, col) != len || (len && !b))
+        return -1;
+    memcpy(out, b, len);
+    return 0;
+}
+
+int64_t idx_int(sqlite3_stmt *st, int col)
+{
+    return sqlite3_column_int64(st, col);
+}

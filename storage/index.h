@@ -1,0 +1,60 @@
+/*
+ * storage/index.h - the metadata index: one SQLite database (WAL,
+ * synchronous=FULL) in the metadata directory, the engine's single commit
+ * point.
+ *
+ * The engine talks SQL through three calls: idx_run (a statement with no
+ * rows), idx_query + idx_next (rows), each taking the SQL text and a
+ * binding format. SQL texts must be string literals: prepared statements
+ * are cached by the literal's address for the life of the index.
+ *
+ * Binding format, one letter per parameter:
+ *   i int64_t     t const char * (NULL binds NULL)
+ *   b const void *, size_t (blob; NULL binds NULL)
+ *
+ * Concurrency: one connection guarded by one mutex. Callers hold the lock
+ * (idx_lock/idx_unlock) around every sequence of calls that must be
+ * atomic, and idx_begin/idx_commit around writes of more than one row.
+ * The schema is in index.c; doc/design.md describes it.
+ */
+#ifndef ST_INDEX_H
+#define ST_INDEX_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/error.h"
+
+typedef struct idx idx;
+
+int idx_open(const char *meta_dir, idx **out, cf_err *err);
+void idx_close(idx *x);
+
+void idx_lock(idx *x);
+void idx_unlock(idx *x);
+
+int idx_begin(idx *x, cf_err *err);
+int idx_commit(idx *x, cf_err *err);
+void idx_rollback(idx *x);
+
+/* Execute a statement that returns no rows. *changes (if not NULL) gets
+ * the number of rows it changed. */
+int idx_run(idx *x, int *changes, cf_err *err, const char *sql, const char *fmt,
+            ...);
+/* Start a query; then call idx_next until it returns 0 (done) or -1. */
+sqlite3_stmt *idx_query(idx *x, cf_err *err, const char *sql, const char *fmt,
+                        ...);
+/* 1: a row is ready; 0: no more rows (statement reset); -1: error (reset). */
+int idx_next(idx *x, sqlite3_stmt *st, cf_err *err);
+/* Reset a query that is abandoned before idx_next returned 0. */
+void idx_done(sqlite3_stmt *st);
+
+/* Column helpers: text never NULL ("" instead); blob copies exactly len
+ * bytes or fails (returns -1) when the stored length differs. */
+const char *idx_text(sqlite3_stmt *st, int col);
+int idx_blob(sqlite3_stmt *st, int col, void *out, size_t len);
+int64_t idx_int(sqlite3_stmt *st, int col);
+
+#endif

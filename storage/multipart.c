@@ -1,0 +1,364 @@
+/*
+ * storage/multipart.c - multipart uploads.
+ *
+ * An upload is a row in `uploads`; each UploadPart is an ordinary segment
+ * written by object.c's PUT path and recorded in `parts` (a re-uploaded
+ * part sends the old segment to the delete queue). Completing turns the
+ * chosen parts' rows into the new object version's `segments` rows in one
+ * transaction: no data is read or copied. Parts not named in the
+ * completion go to the delete queue, as do all parts of an aborted upload.
+ *
+ * ETag of the result: MD5 of the concatenated binary part MD5s, "-N".
+ * With a checksum algorithm, the composite checksum is the algorithm over
+ * the concatenated raw part checksums, "-N" (what S3 reports).
+ */
+#include "storage/engine_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "storage/checksum.h"
+
+int st_upload_create(st_engine *e, const char *tenant, const char *bucket,
+                     const char *key, const st_header *headers, size_t nheaders,
+                     cks_algo checksum_algo, char upload_id[ST_ID_HEX], cf_err *err)
+{
+    uint8_t id[16];
+    size_t klen = strlen(key);
+    if (klen == 0 || klen > ST_MAX_KEY)
+        return cf_fail(err, klen ? CF_ETOOLARGE : CF_EINVAL, "bad object key length");
+    if (eng_headers_check(headers, nheaders, err) < 0 || crypt_random(id, 16, err) < 0)
+        return -1;
+    char *json = eng_headers_to_json(headers, nheaders, err);
+    if (!json)
+        return -1;
+    int64_t bid;
+    idx_lock(e->ix);
+    int rc = eng_bucket_id_locked(e, tenant, bucket, &bid, err);
+    if (rc == 0)
+        rc = idx_run(e->ix, NULL, err, "INSERT INTO uploads VALUES (?, ?, ?, ?, ?, ?)",
+                     "bibiit", id, (size_t)16, bid, key, klen, eng_now_ms(),
+                     (int64_t)checksum_algo, json);
+    idx_unlock(e->ix);
+    free(json);
+    if (rc == 0)
+        eng_id_to_hex(id, upload_id);
+    return rc;
+}
+
+typedef struct upload_row {
+    int64_t bucket_id;
+    uint8_t id[16];
+    cks_algo algo;
+    char *headers_json;
+} upload_row;
+
+/* Resolve (tenant, bucket, key, upload id) to its row; CF_ENOUPLOAD if the
+ * upload does not exist or belongs to another key or bucket. */
+static int upload_lookup_locked(st_engine *e, const char *tenant, const char *bucket,
+                                const char *key, const char *upload_id, upload_row *u,
+                                cf_err *err)
+{
+    memset(u, 0, sizeof *u);
+    if (eng_bucket_id_locked(e, tenant, bucket, &u->bucket_id, err) < 0)
+        return -1;
+    if (eng_id_from_hex(upload_id, u->id) < 0)
+        return cf_fail(err, CF_ENOUPLOAD, "no such upload");
+    sqlite3_stmt *st = idx_query(e->ix, err,
+        "SELECT cks_algo, headers FROM uploads WHERE upload_id = ? AND bucket_id = ? "
+        "AND key = ?", "bib", u->id, (size_t)16, u->bucket_id, key, strlen(key));
+    int rc = st ? idx_next(e->ix, st, err) : -1;
+    if (rc == 1) {
+        int64_t a = idx_int(st, 0);
+        u->algo = a > CKS_NONE && a < CKS_MD5 ? (cks_algo)a : CKS_NONE;
+        u->headers_json = strdup(idx_text(st, 1));
+        idx_done(st);
+        return u->headers_json ? 0 : cf_fail(err, CF_ENOMEM, "out of memory");
+    }
+    return rc < 0 ? -1 : cf_fail(err, CF_ENOUPLOAD, "no such upload");
+}
+
+/* Move every part of the upload to the delete queue and drop the upload. */
+static int drop_upload_locked(st_engine *e, const uint8_t id[16], cf_err *err)
+{
+    int rc = idx_run(e->ix, NULL, err,
+                     "INSERT OR IGNORE INTO delete_queue SELECT data_id, ? FROM parts "
+                     "WHERE upload_id = ?", "ib", eng_now_ms(), id, (size_t)16);
+    if (rc == 0)
+        rc = idx_run(e->ix, NULL, err, "DELETE FROM parts WHERE upload_id = ?", "b",
+                     id, (size_t)16);
+    if (rc == 0)
+        rc = idx_run(e->ix, NULL, err, "DELETE FROM uploads WHERE upload_id = ?", "b",
+                     id, (size_t)16);
+    return rc;
+}
+
+int st_upload_abort(st_engine *e, const char *tenant, const char *bucket,
+                    const char *key, const char *upload_id, cf_err *err)
+{
+    upload_row u;
+    idx_lock(e->ix);
+    int rc = upload_lookup_locked(e, tenant, bucket, key, upload_id, &u, err);
+    if (rc == 0 && (rc = idx_begin(e->ix, err)) == 0) {
+        rc = drop_upload_locked(e, u.id, err);
+        rc = rc == 0 ? idx_commit(e->ix, err) : (idx_rollback(e->ix), -1);
+    }
+    idx_unlock(e->ix);
+    free(u.headers_json);
+    if (rc == 0)
+        eng_drain_deletes(e);
+    return rc;
+}
+
+/* ---- complete ----------------------------------------------------------- */
+
+typedef struct complete_state {
+    cks_state *md5;                  /* over the part MD5s: the ETag */
+    cks_state *cks;                  /* over the raw part checksums */
+    uint64_t size;
+    uint8_t version_id[16];
+} complete_state;
+
+static bool etag_matches(const char *stored, const char *given)
+{
+    size_t n = strlen(given);
+    if (n >= 2 && given[0] == '"' && given[n - 1] == '"')
+        return strlen(stored) == n && strncmp(stored, given, n) == 0;
+    return strlen(stored) == n + 2 && strncmp(stored + 1, given, n) == 0;
+}
+
+/* Check one listed part and turn it into segment seq of the new version. */
+static int adopt_part_locked(st_engine *e, const upload_row *u, complete_state *cs,
+                             const st_complete_part *cp, int seq, bool last,
+                             cf_err *err)
+{
+    sqlite3_stmt *st = idx_query(e->ix, err,
+        "SELECT data_id, size, etag, md5, cks, wrapped, missing, inline_data "
+        "FROM parts WHERE upload_id = ? AND part = ?", "bi", u->id, (size_t)16,
+        (int64_t)cp->part_number);
+    int found = st ? idx_next(e->ix, st, err) : -1;
+    if (found <= 0)
+        return found < 0 ? -1 : cf_fail(err, CF_EBADPART, "part %u was not uploaded",
+                                        cp->part_number);
+    int rc = 0;
+    uint64_t size = (uint64_t)idx_int(st, 1);
+    uint8_t md5[16], raw[CKS_MAX_RAW];
+    size_t rawlen = 0;
+    if (!etag_matches(idx_text(st, 2), cp->etag))
+        rc = cf_fail(err, CF_EBADPART, "part %u has a different ETag", cp->part_number);
+    else if (!last && size < ST_MIN_PART_SIZE)
+        rc = cf_fail(err, CF_ETOOSMALL, "part %u is %llu bytes; all but the last "
+                     "part must be at least 5 MiB", cp->part_number,
+                     (unsigned long long)size);
+    else if (idx_blob(st, 3, md5, 16) < 0)
+        rc = cf_fail(err, CF_ECORRUPT, "index: bad part MD5");
+    else if (cs->cks && cks_from_base64(idx_text(st, 4), raw,
+                                        cks_raw_len(cks_state_algo(cs->cks)), &rawlen) < 0)
+        rc = cf_fail(err, CF_EBADPART, "part %u has no %s checksum", cp->part_number,
+                     cks_algo_name(cks_state_algo(cs->cks)));
+    else if (cs->cks && cp->checksum_b64 && strcmp(cp->checksum_b64, idx_text(st, 4)))
+        rc = cf_fail(err, CF_EBADPART, "part %u has a different checksum",
+                     cp->part_number);
+    if (rc == 0) {
+        cks_update(cs->md5, md5, 16);
+        if (cs->cks)
+            cks_update(cs->cks, raw, rawlen);
+        cs->size += size;
+        rc = idx_run(e->ix, NULL, err,
+                     "INSERT INTO segments SELECT ?, ?, data_id, part, size, wrapped, "
+                     "missing, inline_data FROM parts WHERE upload_id = ? AND part = ?",
+                     "bibi", cs->version_id, (size_t)16, (int64_t)seq, u->id, (size_t)16,
+                     (int64_t)cp->part_number);
+    }
+    idx_done(st);
+    if (rc == 0)
+        rc = idx_run(e->ix, NULL, err, "DELETE FROM parts WHERE upload_id = ? AND part = ?",
+                     "bi", u->id, (size_t)16, (int64_t)cp->part_number);
+    return rc;
+}
+
+/* Replace the key's current version (if any) with the completed one. */
+static int publish_version_locked(st_engine *e, const upload_row *u, const char *key,
+                                  complete_state *cs, size_t nparts,
+                                  st_object_info *info, cf_err *err)
+{
+    sqlite3_stmt *st = idx_query(e->ix, err,
+        "SELECT version_id FROM objects WHERE bucket_id = ? AND key = ?", "ib",
+        u->bucket_id, key, strlen(key));
+    int found = st ? idx_next(e->ix, st, err) : -1;
+    int rc = found < 0 ? -1 : 0;
+    if (found == 1) {
+        uint8_t old[16];
+        rc = idx_blob(st, 0, old, 16);
+        idx_done(st);
+        if (rc == 0)
+            rc = eng_queue_version_delete_locked(e, old, err);
+    }
+    uint8_t raw[CKS_MAX_RAW];
+    char hex[33], b64[CKS_MAX_B64] = "";
+    cks_final(cs->md5, raw);
+    cks_to_hex(raw, 16, hex, sizeof hex);
+    memset(info, 0, sizeof *info);
+    snprintf(info->etag, sizeof info->etag, "\"%s-%zu\"", hex, nparts);
+    if (cs->cks) {
+        size_t n = cks_final(cs->cks, raw);
+        cks_to_base64(raw, n, b64, sizeof b64);
+        snprintf(info->checksum_b64, sizeof info->checksum_b64, "%s-%zu", b64, nparts);
+        info->checksum_algo = u->algo;
+        info->checksum_composite = true;
+    }
+    info->mtime_ms = eng_now_ms();
+    info->size = cs->size;
+    info->nparts = (int)nparts;
+    snprintf(info->key, sizeof info->key, "%s", key);
+    eng_id_to_hex(cs->version_id, info->version_id);
+    if (rc == 0)
+        rc = idx_run(e->ix, NULL, err,
+                     "INSERT OR REPLACE INTO objects VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     "ibbitiitiit", u->bucket_id, key, strlen(key), cs->version_id,
+                     (size_t)16, (int64_t)cs->size, info->etag, info->mtime_ms,
+                     (int64_t)u->algo, cs->cks ? info->checksum_b64 : NULL,
+                     (int64_t)(cs->cks != NULL), (int64_t)nparts, u->headers_json);
+    return rc;
+}
+
+static int complete_locked(st_engine *e, const upload_row *u, const char *key,
+                           const st_complete_part *parts, size_t nparts,
+                           complete_state *cs, st_object_info *info, cf_err *err)
+{
+    for (size_t i = 1; i < nparts; i++)
+        if (parts[i].part_number <= parts[i - 1].part_number)
+            return cf_fail(err, CF_EPARTORDER, "parts must be listed in ascending order");
+    int rc = idx_begin(e->ix, err);
+    for (size_t i = 0; rc == 0 && i < nparts; i++)
+        rc = adopt_part_locked(e, u, cs, &parts[i], (int)i, i + 1 == nparts, err);
+    if (rc == 0)
+        rc = publish_version_locked(e, u, key, cs, nparts, info, err);
+    if (rc == 0)
+        rc = drop_upload_locked(e, u->id, err);
+    if (rc == 0)
+        return idx_commit(e->ix, err);
+    idx_rollback(e->ix);
+    return -1;
+}
+
+int st_upload_complete(st_engine *e, const char *tenant, const char *bucket,
+                       const char *key, const char *upload_id,
+                       const st_complete_part *parts, size_t nparts,
+                       st_object_info *info, cf_err *err)
+{
+    if (nparts == 0 || nparts > ST_MAX_PARTS)
+        return cf_fail(err, CF_EINVAL, "a completion lists 1 to %d parts", ST_MAX_PARTS);
+    complete_state cs = {0};
+    upload_row u = {0};
+    idx_lock(e->ix);
+    int rc = upload_lookup_locked(e, tenant, bucket, key, upload_id, &u, err);
+    if (rc == 0 && (!(cs.md5 = cks_new(CKS_MD5, err)) ||
+                    (u.algo != CKS_NONE && !(cs.cks = cks_new(u.algo, err))) ||
+                    crypt_random(cs.version_id, 16, err) < 0))
+        rc = -1;
+    if (rc == 0)
+        rc = complete_locked(e, &u, key, parts, nparts, &cs, info, err);
+    idx_unlock(e->ix);
+    cks_free(cs.md5);
+    cks_free(cs.cks);
+    free(u.headers_json);
+    if (rc == 0)
+        eng_drain_deletes(e);
+    return rc;
+}
+
+/* ---- listings ----------------------------------------------------------- */
+
+int st_upload_list_parts(st_engine *e, const char *tenant, const char *bucket,
+                         const char *key, const char *upload_id, uint32_t part_marker,
+                         int max_parts, st_part_cb cb, void *ctx, bool *truncated,
+                         cf_err *err)
+{
+    upload_row u;
+    *truncated = false;
+    idx_lock(e->ix);
+    int rc = upload_lookup_locked(e, tenant, bucket, key, upload_id, &u, err);
+    sqlite3_stmt *st = rc == 0 ? idx_query(e->ix, err,
+        "SELECT part, size, etag, cks, mtime_ms FROM parts WHERE upload_id = ? "
+        "AND part > ? ORDER BY part LIMIT ?", "bii", u.id, (size_t)16,
+        (int64_t)part_marker, (int64_t)max_parts + 1) : NULL;
+    if (rc == 0 && !st)
+        rc = -1;
+    int n = 0;
+    while (st && (rc = idx_next(e->ix, st, err)) == 1) {
+        if (n++ == max_parts) {
+            *truncated = true;
+            idx_done(st);
+            rc = 0;
+            break;
+        }
+        st_part_info p = {.part_number = (uint32_t)idx_int(st, 0),
+                          .size = (uint64_t)idx_int(st, 1), .mtime_ms = idx_int(st, 4)};
+        snprintf(p.etag, sizeof p.etag, "%s", idx_text(st, 2));
+        snprintf(p.checksum_b64, sizeof p.checksum_b64, "%s", idx_text(st, 3));
+        if (cb(ctx, &p) != 0) {
+            idx_done(st);
+            rc = 0;
+            break;
+        }
+    }
+    idx_unlock(e->ix);
+    free(u.headers_json);
+    return rc;
+}
+
+int st_upload_list(st_engine *e, const char *tenant, const char *bucket,
+                   const char *prefix, const char *key_marker,
+                   const char *upload_id_marker, int max_uploads, st_upload_cb cb,
+                   void *ctx, bool *truncated, cf_err *err)
+{
+    int64_t bid;
+    uint8_t marker_id[16] = {0};
+    const char *km = key_marker ? key_marker : "";
+    const char *pf = prefix ? prefix : "";
+    bool with_id = upload_id_marker && eng_id_from_hex(upload_id_marker, marker_id) == 0;
+    *truncated = false;
+    idx_lock(e->ix);
+    int rc = eng_bucket_id_locked(e, tenant, bucket, &bid, err);
+    /* after (key_marker, upload_id_marker): same key with a larger id, or a
+     * larger key; without an id marker, strictly larger keys. */
+    sqlite3_stmt *st = rc == 0 ? idx_query(e->ix, err,
+        "SELECT key, upload_id, created_ms, cks_algo FROM uploads WHERE bucket_id = ?1 "
+        "AND (key > ?2 OR (key = ?2 AND ?3 IS NOT NULL AND upload_id > ?3)) "
+        "AND substr(key, 1, ?5) = ?4 ORDER BY key, upload_id LIMIT ?6",
+        "ibbbii", bid, km, strlen(km), with_id ? marker_id : NULL, (size_t)16,
+        pf, strlen(pf), (int64_t)strlen(pf), (int64_t)max_uploads + 1) : NULL;
+    if (rc == 0 && !st)
+        rc = -1;
+    int n = 0;
+    while (st && (rc = idx_next(e->ix, st, err)) == 1) {
+        if (n++ == max_uploads) {
+            *truncated = true;
+            idx_done(st);
+            rc = 0;
+            break;
+        }
+        st_upload_info up = {.created_ms = idx_int(st, 2)};
+        int klen = sqlite3_column_bytes(st, 0);
+        uint8_t id[16];
+        if (klen > ST_MAX_KEY || idx_blob(st, 1, id, 16) < 0) {
+            idx_done(st);
+            rc = cf_fail(err, CF_ECORRUPT, "index: malformed upload row");
+            break;
+        }
+        memcpy(up.key, sqlite3_column_blob(st, 0), (size_t)klen);
+        up.key[klen] = '\0';
+        eng_id_to_hex(id, up.upload_id);
+        int64_t a = idx_int(st, 3);
+        up.checksum_algo = a > CKS_NONE && a < CKS_MD5 ? (cks_algo)a : CKS_NONE;
+        if (cb(ctx, &up) != 0) {
+            idx_done(st);
+            rc = 0;
+            break;
+        }
+    }
+    idx_unlock(e->ix);
+    return rc;
+}

@@ -1,0 +1,91 @@
+/*
+ * storage/segment.h - writing and reading one segment's blocks: the data
+ * path of DESIGN.md §3 between plaintext and shard files.
+ *
+ * Writer: bytes stream in; every full block is sealed (AES-256-GCM),
+ * split into k shards, extended by m parity shards, and each shard plus
+ * its CRC32C appended to a temp file on its disk. One block is always
+ * held back so the final block can be sealed with the "last" flag. A
+ * segment that ends within inline_max bytes never touches a disk: finish
+ * returns its sealed bytes for the index to keep (see doc/design.md).
+ * finish writes headers, fdatasyncs every shard, renames them into
+ * objects/ and fsyncs the directories; only then may the caller commit
+ * the index row. A disk that fails while writing drops out; the segment
+ * still succeeds while write quorum (k + 1, or k when m = 0) shards are
+ * durable, and reports the missing ones for the heal queue.
+ *
+ * Reader: reads block b by fetching the k data shards (CRC-checked); a
+ * missing, short or corrupt shard is replaced by parity and the segment
+ * flagged degraded; the block is then opened with AES-GCM, so wrong bytes
+ * are never returned: beyond repair is CF_EQUORUM / CF_ECORRUPT.
+ *
+ * Memory: a writer holds one plaintext block and one encoded stripe
+ * ((k + m) * shard_len); a reader one stripe. Neither depends on the
+ * segment size.
+ */
+#ifndef ST_SEGMENT_H
+#define ST_SEGMENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/error.h"
+#include "storage/crypto.h"
+#include "storage/diskset.h"
+#include "storage/erasure.h"
+#include "storage/shard.h"
+
+/* Everything fixed about a segment while it is written or read. */
+typedef struct seg_desc {
+    const ds_set *set;
+    const rs_codec *rs;
+    uint8_t data_id[CRYPT_DATA_ID_LEN];
+    uint32_t part;
+    uint8_t dk[CRYPT_KEY_LEN];       /* the data key, in the clear */
+    shard_header header;             /* template: names, ids, wrapped key */
+} seg_desc;
+
+typedef struct seg_writer seg_writer;
+
+/* inline_max: largest segment kept inline (0: never inline). */
+seg_writer *segw_new(const seg_desc *d, uint32_t inline_max, cf_err *err);
+int segw_write(seg_writer *w, const void *data, size_t len, cf_err *err);
+uint64_t segw_size(const seg_writer *w);
+
+typedef struct seg_result {
+    uint64_t size;
+    uint16_t missing;                /* bit i: shard i not written (heal) */
+    uint8_t *inline_data;            /* sealed bytes if kept inline (malloc'd) */
+    size_t inline_len;
+} seg_result;
+
+/* Seal the last block; make the shards durable (or produce the inline
+ * bytes). On success the shard files are in place, *not yet referenced by
+ * the index*: the caller commits or queues them for deletion. On failure
+ * every temp file is removed. Frees w either way. */
+int segw_finish(seg_writer *w, seg_result *res, cf_err *err);
+/* Remove temp files and free. */
+void segw_abort(seg_writer *w);
+
+typedef struct seg_reader seg_reader;
+
+/* inline_data (len inline_len) if the segment is inline, else NULL. */
+seg_reader *segr_new(const seg_desc *d, uint64_t size, const uint8_t *inline_data,
+                     size_t inline_len, cf_err *err);
+/* Decrypt block b into out (block_size bytes of room); *len its size. */
+int segr_read_block(seg_reader *r, uint64_t b, uint8_t *out, uint32_t *len,
+                    cf_err *err);
+/* True once any read needed parity (the caller queues a heal). */
+bool segr_degraded(const seg_reader *r);
+void segr_free(seg_reader *r);
+
+/* Rewrite every shard of a stored segment whose file is missing, has a bad
+ * header, or holds a bad block, from the others. *rewritten counts shard
+ * files written. */
+int seg_heal(const seg_desc *d, uint64_t size, int *rewritten, cf_err *err);
+
+/* Remove the segment's shard files from every disk (missing ones are fine). */
+void seg_unlink(const ds_set *set, const uint8_t data_id[CRYPT_DATA_ID_LEN]);
+
+#endif

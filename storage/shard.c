@@ -1,0 +1,178 @@
+/*
+ * storage/shard.c - shard header encoding and block geometry (see shard.h).
+ *
+ * Header layout (little-endian), SHARD_HEADER_SIZE bytes, zero padded:
+ *   0  magic "COFSHRD1"        8
+ *   8  set id                 16
+ *  24  data id                16
+ *  40  object id              16
+ *  56  wrapped data key       60
+ * 116  block size              4
+ * 120  part number             4
+ * 124  segment size            8
+ * 132  shard index, k, m       1 + 1 + 1
+ * 135  tenant len, bucket len  1 + 1
+ * 137  key len                 2
+ * 139  tenant, bucket, key bytes (<= 65 + 64 + 1025)
+ * SHARD_HEADER_SIZE-4: CRC32C of everything before it
+ */
+#include "storage/shard.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "storage/checksum.h"
+#include "storage/erasure.h"
+
+static const char shard_magic[8] = {'C', 'O', 'F', 'S', 'H', 'R', 'D', '1'};
+
+#define OFF_SET 8
+#define OFF_DATA 24
+#define OFF_OBJ 40
+#define OFF_WRAP 56
+#define OFF_BS 116
+#define OFF_PART 120
+#define OFF_SIZE 124
+#define OFF_IDX 132
+#define OFF_TLEN 135
+#define OFF_BLEN 136
+#define OFF_KLEN 137
+#define OFF_NAMES 139
+#define OFF_CRC (SHARD_HEADER_SIZE - 4)
+
+static void put_le(uint8_t *p, uint64_t v, int n)
+{
+    for (int i = 0; i < n; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get_le(const uint8_t *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+void shard_header_encode(const shard_header *h, uint8_t out[SHARD_HEADER_SIZE])
+{
+    memset(out, 0, SHARD_HEADER_SIZE);
+    memcpy(out, shard_magic, sizeof shard_magic);
+    memcpy(out + OFF_SET, h->set_id, 16);
+    memcpy(out + OFF_DATA, h->data_id, 16);
+    memcpy(out + OFF_OBJ, h->object_id, 16);
+    memcpy(out + OFF_WRAP, h->wrapped, CRYPT_WRAPPED_LEN);
+    put_le(out + OFF_BS, h->block_size, 4);
+    put_le(out + OFF_PART, h->part, 4);
+    put_le(out + OFF_SIZE, h->size, 8);
+    out[OFF_IDX] = h->shard_index;
+    out[OFF_IDX + 1] = h->k;
+    out[OFF_IDX + 2] = h->m;
+    size_t tl = strlen(h->tenant), bl = strlen(h->bucket), kl = strlen(h->key);
+    out[OFF_TLEN] = (uint8_t)tl;
+    out[OFF_BLEN] = (uint8_t)bl;
+    put_le(out + OFF_KLEN, kl, 2);
+    uint8_t *p = out + OFF_NAMES;
+    memcpy(p, h->tenant, tl);
+    memcpy(p + tl, h->bucket, bl);
+    memcpy(p + tl + bl, h->key, kl);
+    put_le(out + OFF_CRC, cks_crc32c(0, out, OFF_CRC), 4);
+}
+
+static int copy_name(char *dst, size_t max, const uint8_t *src, size_t len)
+{
+    if (len > max || memchr(src, '\0', len))
+        return -1;
+    memcpy(dst, src, len);
+    dst[len] = '\0';
+    return 0;
+}
+
+int shard_header_decode(const uint8_t in[SHARD_HEADER_SIZE], shard_header *h,
+                        cf_err *err)
+{
+    if (memcmp(in, shard_magic, sizeof shard_magic) != 0)
+        return cf_fail(err, CF_ECORRUPT, "shard header: bad magic");
+    if (get_le(in + OFF_CRC, 4) != cks_crc32c(0, in, OFF_CRC))
+        return cf_fail(err, CF_ECORRUPT, "shard header: checksum mismatch");
+    memset(h, 0, sizeof *h);
+    memcpy(h->set_id, in + OFF_SET, 16);
+    memcpy(h->data_id, in + OFF_DATA, 16);
+    memcpy(h->object_id, in + OFF_OBJ, 16);
+    memcpy(h->wrapped, in + OFF_WRAP, CRYPT_WRAPPED_LEN);
+    h->block_size = (uint32_t)get_le(in + OFF_BS, 4);
+    h->part = (uint32_t)get_le(in + OFF_PART, 4);
+    h->size = get_le(in + OFF_SIZE, 8);
+    h->shard_index = in[OFF_IDX];
+    h->k = in[OFF_IDX + 1];
+    h->m = in[OFF_IDX + 2];
+    size_t tl = in[OFF_TLEN], bl = in[OFF_BLEN], kl = get_le(in + OFF_KLEN, 2);
+    const uint8_t *p = in + OFF_NAMES;
+    if (h->k < 1 || h->k + h->m > RS_MAX_SHARDS || h->shard_index >= h->k + h->m ||
+        h->block_size < 4096 || h->block_size % SHARD_ALIGN || h->part > ST_MAX_PARTS ||
+        h->size > ST_MAX_PUT_SIZE || OFF_NAMES + tl + bl + kl > OFF_CRC ||
+        copy_name(h->tenant, ST_MAX_TENANT, p, tl) < 0 ||
+        copy_name(h->bucket, ST_MAX_BUCKET, p + tl, bl) < 0 ||
+        copy_name(h->key, ST_MAX_KEY, p + tl + bl, kl) < 0)
+        return cf_fail(err, CF_ECORRUPT, "shard header: field out of range");
+    return 0;
+}
+
+uint64_t shard_block_count(uint64_t size, uint32_t block_size)
+{
+    return size == 0 ? 1 : (size + block_size - 1) / block_size;
+}
+
+uint32_t shard_block_plain(uint64_t size, uint32_t block_size, uint64_t b)
+{
+    uint64_t start = b * block_size;
+    if (start >= size)
+        return 0;
+    uint64_t left = size - start;
+    return left < block_size ? (uint32_t)left : block_size;
+}
+
+uint32_t shard_len_for(uint32_t plain_len, int k)
+{
+    uint32_t sealed = plain_len + CRYPT_TAG_LEN;
+    uint32_t per = (sealed + (uint32_t)k - 1) / (uint32_t)k;
+    return (per + SHARD_ALIGN - 1) / SHARD_ALIGN * SHARD_ALIGN;
+}
+
+uint64_t shard_block_offset(uint32_t block_size, int k, uint64_t b)
+{
+    return SHARD_HEADER_SIZE + b * ((uint64_t)shard_len_for(block_size, k) + SHARD_CRC_LEN);
+}
+
+static void id_path(char *out, size_t outsz, const char *disk, const char *sub,
+                    const uint8_t id[CRYPT_DATA_ID_LEN], bool fan_out)
+{
+    char hex[2 * CRYPT_DATA_ID_LEN + 1];
+    cks_to_hex(id, CRYPT_DATA_ID_LEN, hex, sizeof hex);
+    if (fan_out)
+        snprintf(out, outsz, "%s/%s/%.2s/%s", disk, sub, hex, hex);
+    else
+        snprintf(out, outsz, "%s/%s/%s", disk, sub, hex);
+}
+
+void shard_path(char *out, size_t outsz, const char *disk,
+                const uint8_t data_id[CRYPT_DATA_ID_LEN])
+{
+    id_path(out, outsz, disk, "objects", data_id, true);
+}
+
+void shard_tmp_path(char *out, size_t outsz, const char *disk,
+                    const uint8_t data_id[CRYPT_DATA_ID_LEN])
+{
+    id_path(out, outsz, disk, "tmp", data_id, false);
+}
+
+bool shard_name_to_id(const char *name, uint8_t data_id[CRYPT_DATA_ID_LEN])
+{
+    size_t len = 0;
+    if (strlen(name) != 2 * CRYPT_DATA_ID_LEN)
+        return false;
+    return cks_from_hex(name, data_id, CRYPT_DATA_ID_LEN, &len) == 0 &&
+           len == CRYPT_DATA_ID_LEN;
+}

@@ -1,0 +1,178 @@
+/* tests/unit/engine_util.c - see engine_util.h. */
+#include "tests/unit/engine_util.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void fixture_init(eng_fixture *f, const char *root, int ndisks, int k, int m)
+{
+    memset(f, 0, sizeof *f);
+    snprintf(f->root, sizeof f->root, "%s", root);
+    for (int i = 0; i < ndisks; i++) {
+        snprintf(f->disks[i], sizeof f->disks[i], "%s/d%d", root, i);
+        f->cfg.disks[i] = f->disks[i];
+    }
+    snprintf(f->meta, sizeof f->meta, "%s/meta", root);
+    snprintf(f->keyfile, sizeof f->keyfile, "%s/master.key", root);
+    f->cfg.ndisks = ndisks;
+    f->cfg.k = k;
+    f->cfg.m = m;
+    f->cfg.meta_dir = f->meta;
+    f->cfg.master_key_file = f->keyfile;
+    f->cfg.create_master_key = true;
+}
+
+st_engine *fixture_open(eng_fixture *f)
+{
+    st_engine *e = NULL;
+    cf_err err;
+    if (st_open(&f->cfg, &e, &err) < 0) {
+        fprintf(stderr, "st_open: %s\n", err.msg);
+        return NULL;
+    }
+    return e;
+}
+
+static uint64_t mix(uint64_t x)
+{
+    x += 0x9E3779B97F4A7C15ULL;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+    return x ^ (x >> 31);
+}
+
+void gen_bytes(uint64_t seed, uint64_t off, uint8_t *buf, size_t n)
+{
+    uint64_t s = mix(seed);
+    while (n > 0) {
+        uint64_t word = mix(s ^ (off >> 3));
+        size_t at = off & 7, take = 8 - at;
+        if (take > n)
+            take = n;
+        memcpy(buf, (uint8_t *)&word + at, take);
+        buf += take;
+        off += take;
+        n -= take;
+    }
+}
+
+#define CHUNK (300u * 1024 + 7)
+
+int put_gen(st_engine *e, const char *bucket, const char *key, uint64_t size,
+            uint64_t seed, st_object_info *info, cf_err *err)
+{
+    st_put_args a = {.tenant = "t1", .bucket = bucket, .key = key,
+                     .expected_size = (int64_t)size};
+    st_put *p;
+    if (st_put_begin(e, &a, &p, err) < 0)
+        return -1;
+    uint8_t *buf = malloc(CHUNK);
+    for (uint64_t off = 0; off < size;) {
+        size_t n = size - off < CHUNK ? (size_t)(size - off) : CHUNK;
+        gen_bytes(seed, off, buf, n);
+        if (st_put_write(p, buf, n, err) < 0) {
+            free(buf);
+            st_put_abort(p);
+            return -1;
+        }
+        off += n;
+    }
+    free(buf);
+    st_object_info local;
+    int rc = st_put_finish(p, NULL, info ? info : &local, err);
+    st_object_info_clear(info ? info : &local);
+    return rc;
+}
+
+int check_range(st_engine *e, const char *bucket, const char *key, uint64_t seed,
+                uint64_t off, uint64_t len, cf_err *err)
+{
+    st_object_info info;
+    st_get *g;
+    if (st_get_open(e, "t1", bucket, key, &info, &g, err) < 0)
+        return -1;
+    st_object_info_clear(&info);
+    uint8_t *got = malloc(CHUNK), *want = malloc(CHUNK);
+    int rc = 1;
+    while (len > 0 && rc == 1) {
+        size_t n = len < CHUNK ? (size_t)len : CHUNK, got_n = 0;
+        if (st_get_read(g, off, got, n, &got_n, err) < 0) {
+            rc = -1;
+            break;
+        }
+        gen_bytes(seed, off, want, got_n);
+        if (got_n != n || memcmp(got, want, n) != 0)
+            rc = 0;
+        off += n;
+        len -= n;
+    }
+    free(got);
+    free(want);
+    st_get_close(g);
+    return rc;
+}
+
+int check_gen(st_engine *e, const char *bucket, const char *key, uint64_t size,
+              uint64_t seed, cf_err *err)
+{
+    st_object_info info;
+    if (st_head(e, "t1", bucket, key, &info, err) < 0)
+        return -1;
+    st_object_info_clear(&info);
+    if (info.size != size)
+        return 0;
+    return check_range(e, bucket, key, seed, 0, size, err);
+}
+
+int shard_files_of(const eng_fixture *f, int ndisks, const char *hexid,
+                   char paths[][700])
+{
+    for (int i = 0; i < ndisks; i++)
+        snprintf(paths[i], 700, "%s/objects/%.2s/%s", f->disks[i], hexid, hexid);
+    return ndisks;
+}
+
+static int scan_objects(const eng_fixture *f, int disk, char hex[33])
+{
+    int count = 0;
+    for (int x = 0; x < 256; x++) {
+        char dir[700];
+        snprintf(dir, sizeof dir, "%s/objects/%02x", f->disks[disk], x);
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        while (d && (de = readdir(d)) != NULL) {
+            if (de->d_name[0] == '.')
+                continue;
+            if (hex)
+                snprintf(hex, 33, "%.32s", de->d_name);
+            count++;
+        }
+        if (d)
+            closedir(d);
+    }
+    return count;
+}
+
+int single_data_id(const eng_fixture *f, char hex[33])
+{
+    return scan_objects(f, 0, hex) == 1 ? 0 : -1;
+}
+
+int count_shard_files(const eng_fixture *f, int ndisks)
+{
+    int n = 0;
+    for (int i = 0; i < ndisks; i++) {
+        n += scan_objects(f, i, NULL);
+        char dir[700];
+        snprintf(dir, sizeof dir, "%s/tmp", f->disks[i]);
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        while (d && (de = readdir(d)) != NULL)
+            n += de->d_name[0] != '.';
+        if (d)
+            closedir(d);
+    }
+    return n;
+}

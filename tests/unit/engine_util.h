@@ -1,0 +1,48 @@
+/*
+ * tests/unit/engine_util.h - helpers shared by the engine tests: open an
+ * engine on fresh directories, stream deterministic data in and check it
+ * back out without holding whole objects, find and damage shard files.
+ */
+#ifndef ENGINE_UTIL_H
+#define ENGINE_UTIL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "storage/engine.h"
+
+typedef struct eng_fixture {
+    char root[512];
+    char disks[ST_MAX_DISKS][600];
+    char meta[600];
+    char keyfile[600];
+    st_config cfg;
+} eng_fixture;
+
+/* Lay out root/d0.., root/meta, root/master.key; does not open. */
+void fixture_init(eng_fixture *f, const char *root, int ndisks, int k, int m);
+st_engine *fixture_open(eng_fixture *f);     /* NULL (and prints) on failure */
+
+/* Byte at offset off of the deterministic stream `seed`. */
+void gen_bytes(uint64_t seed, uint64_t off, uint8_t *buf, size_t n);
+
+/* PUT size bytes of stream seed; 0 on success. */
+int put_gen(st_engine *e, const char *bucket, const char *key, uint64_t size,
+            uint64_t seed, st_object_info *info, cf_err *err);
+/* Read [off, off+len) and compare with the stream: 1 equal, 0 differs,
+ * -1 read error (err set). */
+int check_range(st_engine *e, const char *bucket, const char *key, uint64_t seed,
+                uint64_t off, uint64_t len, cf_err *err);
+/* Whole object: same as check_range over [0, size). */
+int check_gen(st_engine *e, const char *bucket, const char *key, uint64_t size,
+              uint64_t seed, cf_err *err);
+
+/* paths[i] = the shard file of data id hexid on disk i, for every disk. */
+int shard_files_of(const eng_fixture *f, int ndisks, const char *hexid,
+                   char paths[][700]);
+/* Data id (32 hex) of the only shard file set on the disks, for tests
+ * that store exactly one non-inline object. */
+int single_data_id(const eng_fixture *f, char hex[33]);
+int count_shard_files(const eng_fixture *f, int ndisks);
+
+#endif

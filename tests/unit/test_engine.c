@@ -1,0 +1,879 @@
+/*
+ * tests/unit/test_engine.c - the object engine end to end on real
+ * directories: round trips in every default layout, ranges, damaged and
+ * tampered shards, heal, multipart, listing, copy, deletion and GC.
+ */
+#include "tests/unit/test.h"
+#include "tests/unit/engine_util.h"
+
+#include <fcntl.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define B (1u << 20)
+
+static const int layouts[][3] = {
+    {1, 1, 0}, {2, 1, 1}, {4, 2, 2}, {6, 4, 2}, {8, 6, 2}, {12, 8, 4}, {16, 12, 4},
+};
+#define NLAYOUTS (sizeof layouts / sizeof layouts[0])
+
+static st_engine *setup(eng_fixture *f, int ndisks, int k, int m, bool no_inline)
+{
+    fixture_init(f, test_tmpdir(), ndisks, k, m);
+    f->cfg.no_inline = no_inline;
+    st_engine *e = fixture_open(f);
+    cf_err err;
+    if (e && (st_tenant_create(e, "t1", &err) < 0 ||
+              st_bucket_create(e, "t1", "b", NULL, &err) < 0)) {
+        fprintf(stderr, "setup: %s\n", err.msg);
+        st_close(e);
+        return NULL;
+    }
+    return e;
+}
+
+static void round_trips_in_every_layout(void)
+{
+    const uint64_t sizes[] = {0, 1, B - 1, B, B + 1, 3ull * B + 17, 100ull << 20};
+    for (size_t l = 0; l < NLAYOUTS; l++) {
+        eng_fixture f;
+        st_engine *e = setup(&f, layouts[l][0], layouts[l][1], layouts[l][2], true);
+        REQUIRE(e);
+        int k, m;
+        uint32_t bs;
+        st_layout(e, &k, &m, &bs);
+        CHECK_EQ_INT(k, layouts[l][1]);
+        CHECK_EQ_INT(m, layouts[l][2]);
+        for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+            cf_err err;
+            char key[32];
+            snprintf(key, sizeof key, "obj-%zu", s);
+            CHECK_EQ_INT(put_gen(e, "b", key, sizes[s], s + 1, NULL, &err), 0);
+            int ok = check_gen(e, "b", key, sizes[s], s + 1, &err);
+            if (ok != 1)
+                fprintf(stderr, "layout %d+%d size %llu: %s\n", k, m,
+                        (unsigned long long)sizes[s], ok < 0 ? err.msg : "differs");
+            CHECK_EQ_INT(ok, 1);
+        }
+        st_close(e);
+    }
+}
+
+static void default_layouts_follow_disk_count(void)
+{
+    for (size_t l = 0; l < NLAYOUTS; l++) {
+        eng_fixture f;
+        st_engine *e = setup(&f, layouts[l][0], 0, 0, false);
+        REQUIRE(e);
+        int k, m;
+        uint32_t bs;
+        st_layout(e, &k, &m, &bs);
+        CHECK_EQ_INT(k, layouts[l][1]);
+        CHECK_EQ_INT(m, layouts[l][2]);
+        CHECK_EQ_INT(bs, B);
+        st_close(e);
+    }
+}
+
+static void etag_is_plaintext_md5(void)
+{
+    eng_fixture f;
+    st_engine *e = setup(&f, 6, 0, 0, false);
+    REQUIRE(e);
+    st_put_args a = {.tenant = "t1", .bucket = "b", .key = "hello", .expected_size = 5,
+                     .checksum_algo = CKS_CRC32};
+    st_put *p;
+    cf_err err;
+    st_object_info info;
+    REQUIRE(st_put_begin(e, &a, &p, &err) == 0);
+    REQUIRE(st_put_write(p, "hello", 5, &err) == 0);
+    REQUIRE(st_put_finish(p, NULL, &info, &err) == 0);
+    CHECK_EQ_STR(info.etag, "\"5d41402abc4b2a76b9719d911017c592\"");
+    CHECK_EQ_STR(info.checksum_b64, "NhCmhg==");
+    st_object_info_clear(&info);
+    REQUIRE(st_head(e, "t1", "b", "hello", &info, &err) == 0);
+    CHECK_EQ_STR(info.etag, "\"5d41402abc4b2a76b9719d911017c592\"");
+    CHECK_EQ_INT(info.checksum_algo, CKS_CRC32);
+    st_object_info_clear(&info);
+    st_close(e);
+}
+
+static void digests_are_verified_before_commit(void)
+{
+    eng_fixture f;
+    st_engine *e = setup(&f, 4, 0, 0, false);
+    REQUIRE(e);
+    cf_err err;
+    const uint8_t wrong_md5[16] = {1};
+    st_put_args a = {.tenant = "t1", .bucket = "b", .key = "k", .expected_size = -1,
+                     .checksum_algo = CKS_SHA256, .want_sha256 = true};
+    st_put *p;
+    st_put_expect x = {.content_md5 = wrong_md5};
+    REQUIRE(st_put_begin(e, &a, &p, &err) == 0);
+    REQUIRE(st_put_write(p, "data", 4, &err) == 0);
+    CHECK_EQ_INT(st_put_finish(p, &x, NULL, &err), -1);
+    CHECK_EQ_INT(err.code, CF_EDIGEST);
+    x = (st_put_expect){.checksum_b64 = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="};
+    REQUIRE(st_put_begin(e, &a, &p, &err) == 0);
+    REQUIRE(st_put_write(p, "data", 4, &err) == 0);
+    CHECK_EQ_INT(st_put_finish(p, &x, NULL, &err), -1);
+    CHECK_EQ_INT(err.code, CF_EDIGEST);
+    uint8_t sha[32] = {0};
+    x = (st_put_expect){.sha256 = sha};
+    REQUIRE(st_put_begin(e, &a, &p, &err) == 0);
+    REQUIRE(st_put_write(p, "data", 4, &err) == 0);
+    CHECK_EQ_INT(st_put_finish(p, &x, NULL, &err), -1);
+    CHECK_EQ_INT(err.code, CF_EDIGEST);
+    st_object_info info;
+    CHECK_EQ_INT(st_head(e, "t1", "b", "k", &info, &err), -1);
+    CHECK_EQ_INT(err.code, CF_ENOKEY);
+    a.expected_size = 3;
+    REQUIRE(st_put_begin(e, &a, &p, &err) == 0);
+    CHECK_EQ_INT(st_put_write(p, "data", 4, &err), -1);
+    CHECK_EQ_INT(err.code, CF_ETOOLARGE);
+    st_put_abort(p);
+    REQUIRE(st_put_begin(e, &a, &p, &err) == 0);
+    REQUIRE(st_put_write(p, "da", 2, &err) == 0);
+    CHECK_EQ_INT(st_put_finish(p, NULL, NULL, &err), -1);
+    CHECK_EQ_INT(st_head(e, "t1", "b", "k", &info, &err), -1);
+    CHECK_EQ_INT(count_shard_files(&f, 4), 0);
+    st_close(e);
+}
+
+static void ranges_at_and_across_block_boundaries(void)
+{
+    eng_fixture f;
+    st_engine *e = setup(&f, 6, 0, 0, true);
+    REQUIRE(e);
+    cf_err err;
+    uint64_t size = 3ull * B + 17;
+    REQUIRE(put_gen(e, "b", "r", size, 99, NULL, &err) == 0);
+    const uint64_t ranges[][2] = {
+        {0, 1}, {size - 1, 1}, {B - 1, 2}, {B, 1}, {B - 5, B + 10}, {2 * B, B + 17},
+        {17, 3 * B}, {size - 17, 17}, {0, size}, {3 * B, 17}, {123456, 1},
+    };
+    for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++)
+        CHECK_EQ_INT(check_range(e, "b", "r", 99, ranges[i][0], ranges[i][1], &err), 1);
+    st_object_info info;
+    st_get *g;
+    REQUIRE(st_get_open(e, "t1", "b", "r", &info, &g, &err) == 0);
+    uint8_t buf[64];
+    size_t n = 99;
+    CHECK_EQ_INT(st_get_read(g, size, buf, sizeof buf, &n, &err), 0);
+    CHECK_EQ_INT(n, 0);
+    CHECK_EQ_INT(st_get_read(g, size - 3, buf, sizeof buf, &n, &err), 0);
+    CHECK_EQ_INT(n, 3);
+    st_get_close(g);
+    st_object_info_clear(&info);
+    st_close(e);
+}
+
+/* Damage kinds applied to a shard file. */
+enum damage { DMG_DELETE, DMG_TRUNCATE, DMG_FLIP, DMG_HEADER, DMG_KINDS };
+
+static void damage_file(const char *path, enum damage how, uint64_t seed)
+{
+    int fd = open(path, O_RDWR);
+    if (fd < 0)
+        return;
+    struct stat st;
+    fstat(fd, &st);
+    uint8_t c;
+    off_t at;
+    switch (how) {
+    case DMG_DELETE:
+        unlink(path);
+        break;
+    case DMG_TRUNCATE:
+        if (ftruncate(fd, st.st_size / 2) != 0)
+            perror("ftruncate");
+        break;
+    case DMG_FLIP:
+        at = 4096 + (off_t)(seed % (uint64_t)(st.st_size - 4096));
+        if (pread(fd, &c, 1, at) == 1) {
+            c ^= 0x5a;
+            if (pwrite(fd, &c, 1, at) != 1)
+                perror("pwrite");
+        }
+        break;
+    case DMG_HEADER:
+        at = (off_t)(seed % 200);
+        if (pread(fd, &c, 1, at) == 1) {
+            c ^= 0x01;
+            if (pwrite(fd, &c, 1, at) != 1)
+                perror("pwrite");
+        }
+        break;
+    default:
+        break;
+    }
+    close(fd);
+}
+
+/* Copy every shard file aside and back, so each combination starts clean. */
+static void copy_file(const char *from, const char *to)
+{
+    int in = open(from, O_RDONLY), out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    char buf[65536];
+    ssize_t n;
+    while (in >= 0 && out >= 0 && (n = read(in, buf, sizeof buf)) > 0)
+        if (write(out, buf, (size_t)n) != n)
+            break;
+    if (in >= 0)
+        close(in);
+    if (out >= 0)
+        close(out);
+}
+
+static void save_shards(char paths[][700], int n, bool restore)
+{
+    for (int i = 0; i < n; i++) {
+        char aside[720];
+        snprintf(aside, sizeof aside, "%.699s.saved", paths[i]);
+        if (restore)
+            copy_file(aside, paths[i]);
+        else
+            copy_file(paths[i], aside);
+    }
+}
+
+static void remove_saved(char paths[][700], int n)
+{
+    for (int i = 0; i < n; i++) {
+        char aside[720];
+        snprintf(aside, sizeof aside, "%.699s.saved", paths[i]);
+        unlink(aside);
+    }
+}
+
+/* Damage the shards in mask and read back. Partial damage (a flipped byte,
+ * a truncation) varies per shard; whole_loss destroys each shard entirely
+ * (deleted, or its header broken) so that no block can use it. */
+static int read_with_damage(st_engine *e, char paths[][700], int n, unsigned mask,
+                            bool whole_loss, uint64_t size, uint64_t seed, cf_err *err)
+{
+    save_shards(paths, n, true);
+    int which = 0;
+    for (int i = 0; i < n; i++) {
+        if (!(mask & (1u << i)))
+            continue;
+        enum damage how = whole_loss ? ((which++ & 1) ? DMG_HEADER : DMG_DELETE)
+                                     : (enum damage)((which++ + mask) % DMG_KINDS);
+        damage_file(paths[i], how, seed + (uint64_t)i);
+    }
+    return check_gen(e, "b", "x", size, seed, err);
+}
+
+static int popcount(unsigned x)
+{
+    int c = 0;
+    for (; x; x &= x - 1)
+        c++;
+    return c;
+}
+
+static void lost_shards_up_to_m_are_rebuilt_and_m_plus_one_fail(void)
+{
+    for (size_t l = 0; l < NLAYOUTS; l++) {
+        int n = layouts[l][0], m = layouts[l][2];
+        eng_fixture f;
+        st_engine *e = setup(&f, n, layouts[l][1], m, true);
+        REQUIRE(e);
+        cf_err err;
+        uint64_t size = 3ull * B + 17;
+        REQUIRE(put_gen(e, "b", "x", size, 7, NULL, &err) == 0);
+        char hex[33], paths[16][700];
+        REQUIRE(single_data_id(&f, hex) == 0);
+        shard_files_of(&f, n, hex, paths);
+        save_shards(paths, n, false);
+        bool every = n <= 6;
+        int tried = 0;
+        for (unsigned mask = 1; mask < (1u << n); mask++) {
+            int lost = popcount(mask);
+            if (lost > m + 1 || (!every && (mask * 2654435761u) % 97 != 0 &&
+                                 lost != m + 1 && mask != (1u << m) - 1))
+                continue;
+            if (!every && lost == m + 1 && (mask * 40503u) % 61 != 0)
+                continue;
+            tried++;
+            int rc = read_with_damage(e, paths, n, mask, lost > m, size, 7, &err);
+            if (lost <= m) {
+                if (rc != 1)
+                    fprintf(stderr, "%d+%d mask %x: %s\n", layouts[l][1], m, mask,
+                            rc < 0 ? err.msg : "wrong bytes");
+                CHECK_EQ_INT(rc, 1);
+            } else {
+                CHECK_EQ_INT(rc, -1);     /* a clear error, never wrong bytes */
+                CHECK(err.code == CF_EQUORUM);
+            }
+        }
+        CHECK(tried > 0);
+        save_shards(paths, n, true);
+        remove_saved(paths, n);
+        st_close(e);
+    }
+}
+
+static void degraded_reads_queue_heal_and_heal_restores_shards(void)
+{
+    eng_fixture f;
+    st_engine *e = setup(&f, 6, 4, 2, true);
+    REQUIRE(e);
+    cf_err err;
+    uint64_t size = 2ull * B + 5, pending = 0;
+    REQUIRE(put_gen(e, "b", "x", size, 3, NULL, &err) == 0);
+    char hex[33], paths[16][700];
+    REQUIRE(single_data_id(&f, hex) == 0);
+    shard_files_of(&f, 6, hex, paths);
+    unlink(paths[0]);
+    damage_file(paths[3], DMG_FLIP, 12345);
+    CHECK_EQ_INT(check_gen(e, "b", "x", size, 3, &err), 1);
+    REQUIRE(st_heal_pending(e, &pending, &err) == 0);
+    CHECK_EQ_INT(pending, 1);
+    st_gc_stats stats = {0};
+    REQUIRE(st_heal(e, &stats, &err) == 0);
+    CHECK_EQ_INT(stats.healed_segments, 1);
+    REQUIRE(st_heal_pending(e, &pending, &err) == 0);
+    CHECK_EQ_INT(pending, 0);
+    /* the rebuilt shards must be good: lose the two others instead */
+    unlink(paths[4]);
+    unlink(paths[5]);
+    CHECK_EQ_INT(check_gen(e, "b", "x", size, 3, &err), 1);
+    st_close(e);
+}
+
+/* Swap the shard blocks of blocks 0 and 1 in every shard file (CRCs move
+ * along with them, so only the GCM position binding can notice). */
+static void swap_blocks(char paths[][700], int n, int k)
+{
+    uint32_t s = 0;
+    for (uint32_t sealed = B + 16; s * (uint32_t)k < sealed;)
+        s += 64;
+    size_t len = s + 4;
+    uint8_t *a = malloc(len), *b = malloc(len);
+    for (int i = 0; i < n; i++) {
+        int fd = open(paths[i], O_RDWR);
+        if (fd < 0)
+            continue;
+        if (pread(fd, a, len, 4096) == (ssize_t)len &&
+            pread(fd, b, len, 4096 + (off_t)len) == (ssize_t)len &&
+            (pwrite(fd, b, len, 4096) != (ssize_t)len ||
+             pwrite(fd, a, len, 4096 + (off_t)len) != (ssize_t)len))
+            perror("pwrite");
+        close(fd);
+    }
+    free(a);
+    free(b);
+}
+
+static void tampering_is_an_error_never_wrong_bytes(void)
+{
+    eng_fixture f;
+    st_engine *e = setup(&f, 4, 2, 2, true);
+    REQUIRE(e);
+    cf_err err;
+    uint64_t size = 3ull * B;
+    REQUIRE(put_gen(e, "b", "x", size, 11, NULL, &err) == 0);
+    char hex[33], paths[16][700];
+    REQUIRE(single_data_id(&f, hex) == 0);
+    shard_files_of(&f, 4, hex, paths);
+    save_shards(paths, 4, false);
+    swap_blocks(paths, 4, 2);
+    CHECK_EQ_INT(check_gen(e, "b", "x", size, 11, &err), -1);
+    CHECK_EQ_INT(err.code, CF_ECORRUPT);
+    /* the same headers on every shard: more than m broken is beyond repair */
+    save_shards(paths, 4, true);
+    for (int i = 0; i < 3; i++)
+        damage_file(paths[i], DMG_HEADER, 20 + (uint64_t)i);
+    CHECK_EQ_INT(check_gen(e, "b", "x", size, 11, &err), -1);
+    save_shards(paths, 4, true);
+    CHECK_EQ_INT(check_gen(e, "b", "x", size, 11, &err), 1);
+    remove_saved(paths, 4);
+    st_close(e);
+}
+
+static void wrong_master_key_is_refused(void)
+{
+    eng_fixture f;
+    st_engine *e = setup(&f, 2, 0, 0, false);
+    REQUIRE(e);
+    st_close(e);
+    f.cfg.master_key_hex = "0000000000000000000000000000000000000000000000000000000000000001";
+    cf_err err;
+    CHECK_EQ_INT(st_open(&f.cfg, &e, &err), -1);
+    CHECK_EQ_INT(err.code, CF_ECRYPTO);
+    CHECK(strstr(err.msg, "master key") != NULL);
+}
+
+static void write_text(const char *path, const char *text)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0) {
+        if (write(fd, text, strlen(text)) < 0)
+            perror("write");
+        close(fd);
+    }
+}
+
+static void disk_set_refuses_foreign_misplaced_and_too_few_disks(void)
+{
+    eng_fixture f, g;
+    st_engine *e = setup(&f, 4, 0, 0, false);
+    REQUIRE(e);
+    st_close(e);
+    st_engine *e2 = setup(&g, 4, 0, 0, false);
+    REQUIRE(e2);
+    st_close(e2);
+    cf_err err;
+    /* a disk of another set */
+    f.cfg.disks[1] = g.disks[1];
+    CHECK_EQ_INT(st_open(&f.cfg, &e, &err), -1);
+    CHECK(strstr(err.msg, "another disk set") != NULL);
+    CHECK(strstr(err.msg, g.disks[1]) != NULL);
+    /* two disks swapped */
+    f.cfg.disks[1] = f.disks[2];
+    f.cfg.disks[2] = f.disks[1];
+    CHECK_EQ_INT(st_open(&f.cfg, &e, &err), -1);
+    CHECK(strstr(err.msg, "position") != NULL);
+    f.cfg.disks[1] = f.disks[1];
+    f.cfg.disks[2] = f.disks[2];
+    /* 2+2: two unreadable disks still open, three do not */
+    chmod(f.disks[0], 0);
+    bool root = access(f.disks[0], R_OK) == 0;
+    chmod(f.disks[0], 0700);
+    if (!root) {
+        chmod(f.disks[0], 0);
+        chmod(f.disks[1], 0);
+        CHECK_EQ_INT(st_open(&f.cfg, &e, &err), 0);
+        st_close(e);
+        chmod(f.disks[2], 0);
+        CHECK_EQ_INT(st_open(&f.cfg, &e, &err), -1);
+        CHECK_EQ_INT(err.code, CF_EQUORUM);
+        for (int i = 0; i < 3; i++)
+            chmod(f.disks[i], 0700);
+    }
+    /* a different explicit layout than the formatted one */
+    f.cfg.k = 3;
+    f.cfg.m = 1;
+    CHECK_EQ_INT(st_open(&f.cfg, &e, &err), -1);
+    CHECK(strstr(err.msg, "layout") != NULL);
+}
+
+static void hostile_format_files_are_refused_clearly(void)
+{
+    const char *bad[] = {
+        "", "{", "[]", "null", "{\"format\":\"coffer-disk\"}",
+        "{\"format\":\"coffer-disk\",\"version\":1,\"set_id\":\"zz\",\"disk_index\":0,"
+        "\"disk_count\":2,\"k\":1,\"m\":1,\"block_size\":1048576}",
+        "{\"format\":\"coffer-disk\",\"version\":1,\"set_id\":\"00112233445566778899aabbccddeeff\","
+        "\"disk_index\":5,\"disk_count\":2,\"k\":1,\"m\":1,\"block_size\":1048576}",
+        "{\"format\":\"coffer-disk\",\"version\":1,\"set_id\":\"00112233445566778899aabbccddeeff\","
+        "\"disk_index\":0,\"disk_count\":2,\"k\":1,\"m\":1,\"block_size\":100}",
+        "{\"format\":\"coffer-disk\",\"version\":1,\"set_id\":\"00112233445566778899aabbccddeeff\","
+        "\"disk_index\":0,\"disk_count\":2,\"k\":-1,\"m\":3,\"block_size\":1048576}",
+        "{\"format\":\"coffer-disk\",\"version\":2}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        eng_fixture f;
+        fixture_init(&f, test_tmpdir(), 2, 0, 0);
+        mkdir(f.disks[0], 0700);
+        char path[700];
+        snprintf(path, sizeof path, "%s/format.json", f.disks[0]);
+        write_text(path, bad[i]);
+        st_engine *e;
+        cf_err err;
+        CHECK_EQ_INT(st_open(&f.cfg, &e, &err), -1);
+        CHECK(strstr(err.msg, f.disks[0]) != NULL);
+    }
+    /* an oversized file */
+    eng_fixture f;
+    fixture_init(&f, test_tmpdir(), 1, 0, 0);
+    mkdir(f.disks[0], 0700);
+    char path[700], *big = malloc(100000);
+    memset(big, ' ', 99999);
+    big[99999] = 0;
+    snprintf(path, sizeof path, "%s/format.json", f.disks[0]);
+    write_text(path, big);
+    free(big);
+    st_engine *e;
+    cf_err err;
+    CHECK_EQ_INT(st_open(&f.cfg, &e, &err), -1);
+}
+
+static void index_rows_pointing_at_missing_files_fail_cleanly(void)
+{
+    eng_fixture f;
+    st_engine *e = setup(&f, 2, 1, 1, true);
+    REQUIRE(e);
+    cf_err err;
+    REQUIRE(put_gen(e, "b", "x", 5000, 1, NULL, &err) == 0);
+    char hex[33], paths[16][700];
+    REQUIRE(single_data_id(&f, hex) == 0);
+    shard_files_of(&f, 2, hex, paths);
+    unlink(paths[0]);
+    unlink(paths[1]);
+    CHECK_EQ_INT(check_gen(e, "b", "x", 5000, 1, &err), -1);
+    CHECK_EQ_INT(err.code, CF_EQUORUM);
+    st_close(e);
+}
+
+static int collect_cb(void *ctx, const st_object_info *o, const char *cp)
+{
+    char *out = ctx;
+    strcat(out, o ? o->key : cp);
+    strcat(out, o ? "," : "/,");
+    return 0;
+}
+
+static void listing_orders_rolls_up_and_pages(void)
+{
+    eng_fixture f;
+    st_engine *e = setup(&f, 1, 0, 0, false);
+    REQUIRE(e);
+    const char *keys[] = {"a", "b/1", "b/2", "b/c/3", "c", "d/1", "e", "\xc3\xa9"};
+    cf_err err;
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        REQUIRE(put_gen(e, "b", keys[i], 10, i, NULL, &err) == 0);
+    char out[1024] = "", next[ST_MAX_KEY + 1];
+    bool trunc;
+    st_list_args a = {.tenant = "t1", .bucket = "b", .max_keys = 1000};
+    REQUIRE(st_list(e, &a, collect_cb, out, &trunc, next, &err) == 0);
+    CHECK_EQ_STR(out, "a,b/1,b/2,b/c/3,c,d/1,e,\xc3\xa9,");
+    CHECK(!trunc);
+    out[0] = 0;
+    a.delimiter = "/";
+    REQUIRE(st_list(e, &a, collect_cb, out, &trunc, next, &err) == 0);
+    CHECK_EQ_STR(out, "a,b//,c,d//,e,\xc3\xa9,");
+    out[0] = 0;
+    a.max_keys = 2;
+    REQUIRE(st_list(e, &a, collect_cb, out, &trunc, next, &err) == 0);
+    CHECK_EQ_STR(out, "a,b//,");
+    CHECK(trunc);
+    CHECK_EQ_STR(next, "b/");
+    out[0] = 0;
+    a.start_after = next;
+    char next2[ST_MAX_KEY + 1];
+    REQUIRE(st_list(e, &a, collect_cb, out, &trunc, next2, &err) == 0);
+    CHECK_EQ_STR(out, "c,d//,");
+    CHECK(trunc);
+    out[0] = 0;
+    a = (st_list_args){.tenant = "t1", .bucket = "b", .prefix = "b/", .delimiter = "/",
+                       .max_keys = 1000};
+    REQUIRE(st_list(e, &a, collect_cb, out, &trunc, next, &err) == 0);
+    CHECK_EQ_STR(out, "b/1,b/2,b/c//,");
+    out[0] = 0;
+    a = (st_list_args){.tenant = "t1", .bucket = "b", .start_after = "b/2",
+                       .max_keys = 3};
+    REQUIRE(st_list(e, &a, collect_cb, out, &trunc, next, &err) == 0);
+    CHECK_EQ_STR(out, "b/c/3,c,d/1,");
+    CHECK(trunc);
+    a.bucket = "nope";
+    CHECK_EQ_INT(st_list(e, &a, collect_cb, out, &trunc, next, &err), -1);
+    CHECK_EQ_INT(err.code, CF_ENOBUCKET);
+    st_close(e);
+}
+
+static int part_count_cb(void *ctx, const st_part_info *p)
+{
+    (void)p;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static int put_part(st_engine *e, const char *uid, uint32_t n, uint64_t size,
+                    uint64_t seed, char etag[ST_ETAG_MAX])
+{
+    st_put_args a = {.tenant = "t1", .bucket = "b", .key = "mp", .upload_id = uid,
+                     .part_number = n, .expected_size = (int64_t)size};
+    st_put *p;
+    cf_err err;
+    uint8_t *buf = malloc(size ? size : 1);
+    gen_bytes(seed, 0, buf, size);
+    int rc = st_put_begin(e, &a, &p, &err);
+    if (rc == 0 && (rc = st_put_write(p, buf, size, &err)) < 0)
+        st_put_abort(p);
+    st_object_info info;
+    if (rc == 0 && (rc = st_put_finish(p, NULL, &info, &err)) == 0)
+        snprintf(etag, ST_ETAG_MAX, "%s", info.etag);
+    free(buf);
+    return rc;
+}
+
+static void multipart_complete_links_parts_without_copying(void)
+{
+    eng_fixture f;
+    st_engine *e = setup(&f, 4, 0, 0, false);
+    REQUIRE(e);
+    cf_err err;
+    char uid[ST_ID_HEX], etag[3][ST_ETAG_MAX];
+    const uint64_t P = 5ull << 20;
+    REQUIRE(st_upload_create(e, "t1", "b", "mp", NULL, 0, CKS_NONE, uid, &err) == 0);
+    /* out of order, and part 2 uploaded twice (the second wins) */
+    REQUIRE(put_part(e, uid, 2, P, 100, etag[1]) == 0);
+    REQUIRE(put_part(e, uid, 3, 1000, 300, etag[2]) == 0);
+    REQUIRE(put_part(e, uid, 1, P, 200, etag[0]) == 0);
+    REQUIRE(put_part(e, uid, 2, P, 201, etag[1]) == 0);
+    int nparts = 0;
+    bool trunc;
+    REQUIRE(st_upload_list_parts(e, "t1", "b", "mp", uid, 0, 1000, part_count_cb,
+                                 &nparts, &trunc, &err) == 0);
+    CHECK_EQ_INT(nparts, 3);
+    int files_before = count_shard_files(&f, 4);
+    st_complete_part bad_order[] = {{2, etag[1], NULL}, {1, etag[0], NULL}};
+    st_object_info info;
+    CHECK_EQ_INT(st_upload_complete(e, "t1", "b", "mp", uid, bad_order, 2, &info, &err), -1);
+    CHECK_EQ_INT(err.code, CF_EPARTORDER);
+    st_complete_part bad_etag[] = {{1, "\"00\"", NULL}, {2, etag[1], NULL}};
+    CHECK_EQ_INT(st_upload_complete(e, "t1", "b", "mp", uid, bad_etag, 2, &info, &err), -1);
+    CHECK_EQ_INT(err.code, CF_EBADPART);
+    st_complete_part small[] = {{1, etag[0], NULL}, {3, etag[2], NULL}, {4, etag[2], NULL}};
+    CHECK_EQ_INT(st_upload_complete(e, "t1", "b", "mp", uid, small, 3, &info, &err), -1);
+    CHECK(err.code == CF_ETOOSMALL || err.code == CF_EBADPART);
+    st_complete_part good[] = {{1, etag[0], NULL}, {2, etag[1], NULL}, {3, etag[2], NULL}};
+    REQUIRE(st_upload_complete(e, "t1", "b", "mp", uid, good, 3, &info, &err) == 0);
+    CHECK(strstr(info.etag, "-3\"") != NULL);
+    CHECK_EQ_INT(info.size, 2 * P + 1000);
+    CHECK_EQ_INT(count_shard_files(&f, 4), files_before);
+    CHECK_EQ_INT(check_range(e, "b", "mp", 200, 0, P, &err), 1);
+    CHECK_EQ_INT(check_range(e, "b", "mp", 201, P, 0, &err), 1);
+    /* the parts' streams are separate seeds; check each piece */
+    st_get *g;
+    st_object_info gi;
+    REQUIRE(st_get_open(e, "t1", "b", "mp", &gi, &g, &err) == 0);
+    uint8_t *got = malloc(P), *want = malloc(P);
+    size_t n;
+    REQUIRE(st_get_read(g, P, got, P, &n, &err) == 0);
+    gen_bytes(201, 0, want, P);
+    CHECK(n == P && memcmp(got, want, P) == 0);
+    REQUIRE(st_get_read(g, 2 * P - 10, got, 1010, &n, &err) == 0);
+    gen_bytes(300, 0, want, 1000);
+    CHECK(n == 1010 && memcmp(got + 10, want, 1000) == 0);
+    free(got);
+    free(want);
+    st_get_close(g);
+    st_object_info_clear(&gi);
+    CHECK_EQ_INT(st_upload_abort(e, "t1", "b", "mp", uid, &err), -1);
+    CHECK_EQ_INT(err.code, CF_ENOUPLOAD);
+    st_close(e);
+}
+
+static void abort_and_overwrite_free_their_shards(void)
+{
+    eng_fixture f;
+    st_engine *e = setup(&f, 4, 0, 0, true);
+    REQUIRE(e);
+    cf_err err;
+    char uid[ST_ID_HEX], etag[ST_ETAG_MAX];
+    REQUIRE(st_upload_create(e, "t1", "b", "mp", NULL, 0, CKS_NONE, uid, &err) == 0);
+    REQUIRE(put_part(e, uid, 1, 1000, 1, etag) == 0);
+    CHECK_EQ_INT(count_shard_files(&f, 4), 4);
+    REQUIRE(st_upload_abort(e, "t1", "b", "mp", uid, &err) == 0);
+    CHECK_EQ_INT(count_shard_files(&f, 4), 0);
+    REQUIRE(put_gen(e, "b", "x", 10, 1, NULL, &err) == 0);
+    REQUIRE(put_gen(e, "b", "x", 20, 2, NULL, &err) == 0);
+    CHECK_EQ_INT(count_shard_files(&f, 4), 4);
+    CHECK_EQ_INT(check_gen(e, "b", "x", 20, 2, &err), 1);
+    REQUIRE(st_delete(e, "t1", "b", "x", &err) == 0);
+    CHECK_EQ_INT(count_shard_files(&f, 4), 0);
+    CHECK_EQ_INT(st_delete(e, "t1", "b", "x", &err), 0);
+    CHECK_EQ_INT(st_bucket_delete(e, "t1", "b", &err), 0);
+    CHECK_EQ_INT(st_delete(e, "t1", "b", "x", &err), -1);
+    CHECK_EQ_INT(err.code, CF_ENOBUCKET);
+    st_close(e);
+}
+
+static void open_reader_survives_overwrite_and_delete(void)
+{
+    eng_fixture f;
+    st_engine *e = setup(&f, 4, 0, 0, true);
+    REQUIRE(e);
+    cf_err err;
+    REQUIRE(put_gen(e, "b", "x", 3 * B, 5, NULL, &err) == 0);
+    st_object_info info;
+    st_get *g;
+    REQUIRE(st_get_open(e, "t1", "b", "x", &info, &g, &err) == 0);
+    st_object_info_clear(&info);
+    REQUIRE(put_gen(e, "b", "x", 100, 6, NULL, &err) == 0);
+    REQUIRE(st_delete(e, "t1", "b", "x", &err) == 0);
+    uint8_t *got = malloc(3 * B), *want = malloc(3 * B);
+    size_t n;
+    CHECK_EQ_INT(st_get_read(g, 0, got, 3 * B, &n, &err), 0);
+    gen_bytes(5, 0, want, 3 * B);
+    CHECK(n == 3 * B && memcmp(got, want, n) == 0);
+    free(got);
+    free(want);
+    st_get_close(g);
+    st_gc_stats stats = {0};
+    REQUIRE(st_gc(e, 0, &stats, &err) == 0);
+    CHECK_EQ_INT(count_shard_files(&f, 4), 0);
+    st_close(e);
+}
+
+static void gc_removes_orphans_and_keeps_live_shards(void)
+{
+    eng_fixture f;
+    st_engine *e = setup(&f, 4, 0, 0, true);
+    REQUIRE(e);
+    cf_err err;
+    REQUIRE(put_gen(e, "b", "x", 100, 1, NULL, &err) == 0);
+    char orphan[700], tmpf[700];
+    snprintf(orphan, sizeof orphan, "%s/objects/ab/abababababababababababababababab", f.disks[2]);
+    snprintf(tmpf, sizeof tmpf, "%s/tmp/cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd", f.disks[1]);
+    write_text(orphan, "x");
+    write_text(tmpf, "y");
+    CHECK_EQ_INT(count_shard_files(&f, 4), 6);
+    st_gc_stats stats = {0};
+    REQUIRE(st_gc(e, 3600, &stats, &err) == 0);
+    CHECK_EQ_INT(count_shard_files(&f, 4), 6);       /* inside the grace period */
+    REQUIRE(st_gc(e, 0, &stats, &err) == 0);
+    CHECK_EQ_INT(stats.orphan_files, 2);
+    CHECK_EQ_INT(count_shard_files(&f, 4), 4);
+    CHECK_EQ_INT(check_gen(e, "b", "x", 100, 1, &err), 1);
+    st_close(e);
+}
+
+static void inline_small_objects_use_no_shard_files(void)
+{
+    eng_fixture f;
+    st_engine *e = setup(&f, 6, 0, 0, false);
+    REQUIRE(e);
+    cf_err err;
+    REQUIRE(put_gen(e, "b", "small", 4096, 1, NULL, &err) == 0);
+    REQUIRE(put_gen(e, "b", "empty", 0, 1, NULL, &err) == 0);
+    CHECK_EQ_INT(count_shard_files(&f, 6), 0);
+    CHECK_EQ_INT(check_gen(e, "b", "small", 4096, 1, &err), 1);
+    CHECK_EQ_INT(check_gen(e, "b", "empty", 0, 1, &err), 1);
+    REQUIRE(put_gen(e, "b", "big", 200000, 1, NULL, &err) == 0);
+    CHECK_EQ_INT(count_shard_files(&f, 6), 6);
+    st_close(e);
+    /* and they survive a reopen */
+    e = fixture_open(&f);
+    REQUIRE(e);
+    CHECK_EQ_INT(check_gen(e, "b", "small", 4096, 1, &err), 1);
+    st_close(e);
+}
+
+static int count_cb(void *ctx, const void *unused)
+{
+    (void)unused;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static int tenant_cb(void *ctx, const st_tenant_info *t)
+{
+    return count_cb(ctx, t);
+}
+
+static int key_cb(void *ctx, const st_key_info *k)
+{
+    return count_cb(ctx, k);
+}
+
+static void tenants_keys_and_bucket_isolation(void)
+{
+    eng_fixture f;
+    st_engine *e = setup(&f, 1, 0, 0, false);
+    REQUIRE(e);
+    cf_err err;
+    REQUIRE(st_tenant_create(e, "t2", &err) == 0);
+    CHECK_EQ_INT(st_tenant_create(e, "t2", &err), -1);
+    CHECK_EQ_INT(err.code, CF_EEXISTS);
+    CHECK_EQ_INT(st_tenant_create(e, "Bad Name", &err), -1);
+    char ak[ST_ACCESS_KEY_MAX], sk[ST_SECRET_KEY_MAX], sk2[ST_SECRET_KEY_MAX];
+    REQUIRE(st_key_create(e, "t2", true, NULL, NULL, ak, sk, &err) == 0);
+    CHECK_EQ_INT(strlen(ak), 20);
+    CHECK_EQ_INT(strlen(sk), 40);
+    st_key_info ki;
+    REQUIRE(st_key_lookup(e, ak, &ki, sk2, &err) == 0);
+    CHECK_EQ_STR(sk2, sk);
+    CHECK_EQ_STR(ki.tenant, "t2");
+    CHECK(ki.read_only);
+    int n = 0;
+    REQUIRE(st_tenant_list(e, tenant_cb, &n, &err) == 0);
+    CHECK_EQ_INT(n, 2);
+    n = 0;
+    REQUIRE(st_key_list(e, "t2", key_cb, &n, &err) == 0);
+    CHECK_EQ_INT(n, 1);
+    /* both tenants own a bucket named b */
+    REQUIRE(st_bucket_create(e, "t2", "b", NULL, &err) == 0);
+    CHECK_EQ_INT(st_bucket_create(e, "t2", "b", NULL, &err), -1);
+    CHECK_EQ_INT(err.code, CF_EBUCKETEXISTS);
+    REQUIRE(put_gen(e, "b", "only-t1", 10, 1, NULL, &err) == 0);
+    st_object_info info;
+    CHECK_EQ_INT(st_head(e, "t2", "b", "only-t1", &info, &err), -1);
+    CHECK_EQ_INT(err.code, CF_ENOKEY);
+    CHECK_EQ_INT(st_tenant_delete(e, "t2", &err), -1);
+    CHECK_EQ_INT(err.code, CF_ENOTEMPTY);
+    REQUIRE(st_bucket_delete(e, "t2", "b", &err) == 0);
+    REQUIRE(st_tenant_delete(e, "t2", &err) == 0);
+    CHECK_EQ_INT(st_key_lookup(e, ak, &ki, sk2, &err), -1);
+    CHECK_EQ_INT(err.code, CF_ENOTFOUND);
+    st_close(e);
+}
+
+static void copy_keeps_or_replaces_headers(void)
+{
+    eng_fixture f;
+    st_engine *e = setup(&f, 2, 0, 0, false);
+    REQUIRE(e);
+    cf_err err;
+    st_header h[] = {{"content-type", "text/plain"}, {"x-amz-meta-a", "1"}};
+    st_put_args a = {.tenant = "t1", .bucket = "b", .key = "src", .headers = h,
+                     .nheaders = 2, .expected_size = -1};
+    st_put *p;
+    st_object_info info;
+    uint8_t *buf = malloc(2 * B + 3);
+    gen_bytes(4, 0, buf, 2 * B + 3);
+    REQUIRE(st_put_begin(e, &a, &p, &err) == 0);
+    REQUIRE(st_put_write(p, buf, 2 * B + 3, &err) == 0);
+    REQUIRE(st_put_finish(p, NULL, &info, &err) == 0);
+    free(buf);
+    char etag[ST_ETAG_MAX];
+    snprintf(etag, sizeof etag, "%s", info.etag);
+    REQUIRE(st_copy(e, "t1", "b", "src", "b", "dst", NULL, 0, CKS_NONE, &info, &err) == 0);
+    CHECK_EQ_STR(info.etag, etag);
+    REQUIRE(st_head(e, "t1", "b", "dst", &info, &err) == 0);
+    CHECK_EQ_STR(st_object_header(&info, "x-amz-meta-a"), "1");
+    st_object_info_clear(&info);
+    CHECK_EQ_INT(check_gen(e, "b", "dst", 2 * B + 3, 4, &err), 1);
+    st_header h2[] = {{"x-amz-meta-b", "2"}};
+    REQUIRE(st_copy(e, "t1", "b", "src", "b", "src", h2, 1, CKS_NONE, &info, &err) == 0);
+    REQUIRE(st_head(e, "t1", "b", "src", &info, &err) == 0);
+    CHECK(st_object_header(&info, "x-amz-meta-a") == NULL);
+    CHECK_EQ_STR(st_object_header(&info, "x-amz-meta-b"), "2");
+    st_object_info_clear(&info);
+    CHECK_EQ_INT(check_gen(e, "b", "src", 2 * B + 3, 4, &err), 1);
+    char big[3000];
+    memset(big, 'v', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    st_header h3[] = {{"x-amz-meta-big", big}};
+    a.headers = h3;
+    a.nheaders = 1;
+    CHECK_EQ_INT(st_put_begin(e, &a, &p, &err), -1);
+    CHECK_EQ_INT(err.code, CF_ETOOLARGE);
+    st_close(e);
+}
+
+TEST_MAIN("engine",
+          T(round_trips_in_every_layout),
+          T(default_layouts_follow_disk_count),
+          T(etag_is_plaintext_md5),
+          T(digests_are_verified_before_commit),
+          T(ranges_at_and_across_block_boundaries),
+          T(lost_shards_up_to_m_are_rebuilt_and_m_plus_one_fail),
+          T(degraded_reads_queue_heal_and_heal_restores_shards),
+          T(tampering_is_an_error_never_wrong_bytes),
+          T(wrong_master_key_is_refused),
+          T(disk_set_refuses_foreign_misplaced_and_too_few_disks),
+          T(hostile_format_files_are_refused_clearly),
+          T(index_rows_pointing_at_missing_files_fail_cleanly),
+          T(listing_orders_rolls_up_and_pages),
+          T(multipart_complete_links_parts_without_copying),
+          T(abort_and_overwrite_free_their_shards),
+          T(open_reader_survives_overwrite_and_delete),
+          T(gc_removes_orphans_and_keeps_live_shards),
+          T(inline_small_objects_use_no_shard_files),
+          T(tenants_keys_and_bucket_isolation),
+          T(copy_keeps_or_replaces_headers))
