@@ -37,6 +37,28 @@ tests_unit_test_engine_SOURCES = tests/unit/test_engine.c
 tests_unit_test_engine_LDADD = tests/unit/libengutil.a $(TEST_LDADD)
 tests_unit_test_engine_CFLAGS = $(TEST_CFLAGS)
 
+# auth/: SigV4, SigV2, aws-chunked; vectors under tests/unit/data/
+noinst_LIBRARIES += tests/unit/libvectors.a
+tests_unit_libvectors_a_SOURCES = tests/unit/vectors.c tests/unit/vectors.h
+
+check_PROGRAMS += tests/unit/test_sigv4
+tests_unit_test_sigv4_SOURCES = tests/unit/test_sigv4.c
+tests_unit_test_sigv4_LDADD = tests/unit/libvectors.a $(TEST_LDADD)
+tests_unit_test_sigv4_CFLAGS = $(TEST_CFLAGS)
+
+check_PROGRAMS += tests/unit/test_sigv2
+tests_unit_test_sigv2_SOURCES = tests/unit/test_sigv2.c
+tests_unit_test_sigv2_LDADD = tests/unit/libvectors.a $(TEST_LDADD)
+tests_unit_test_sigv2_CFLAGS = $(TEST_CFLAGS)
+
+check_PROGRAMS += tests/unit/test_chunked
+tests_unit_test_chunked_SOURCES = tests/unit/test_chunked.c
+tests_unit_test_chunked_LDADD = tests/unit/libvectors.a $(TEST_LDADD)
+tests_unit_test_chunked_CFLAGS = $(TEST_CFLAGS)
+
+EXTRA_DIST += tests/unit/data/botocore-gen.py tests/unit/data/sigv4 \
+	tests/unit/data/sigv2 tests/unit/data/chunked
+
 # every check program is a test (keep this last)
 TESTS += $(check_PROGRAMS)
 
