@@ -139,9 +139,8 @@ void s3_checksum_xml(s3_req *r, const char *b64, cks_algo algo)
 
 static bool valid_checksum_b64(cks_algo algo, const char *v)
 {
-    uint8_t raw[CKS_MAX_RAW + 4];
-    size_t n = 0;
-    return cks_from_base64(v, raw, sizeof(raw), &n) == 0 && n == cks_raw_len(algo);
+    uint8_t raw[CKS_MAX_RAW];
+    return cks_from_base64(v, raw, cks_raw_len(algo), NULL) == 0;
 }
 
 static const cks_algo s3_algos[] = {
@@ -210,13 +209,10 @@ int s3_content_md5(s3_req *r, uint8_t md5[16], bool *present)
     *present = v != NULL;
     if (!v)
         return 0;
-    size_t n = 0;
-    uint8_t raw[24];
-    if (cks_from_base64(v, raw, sizeof(raw), &n) < 0 || n != 16) {
+    if (cks_from_base64(v, md5, 16, NULL) < 0) {
         resp_error(r, S3E_InvalidDigest, NULL);
         return -1;
     }
-    memcpy(md5, raw, 16);
     return 0;
 }
 

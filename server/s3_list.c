@@ -171,11 +171,10 @@ static char *token_encode(pool *p, const char *key)
 
 static int token_decode(s3_req *r, const char *tok, const char **key)
 {
-    size_t n = strlen(tok), len = 0;
-    uint8_t *raw = pool_alloc(r->pool, n / 2 + 1);
-    if (!raw || n == 0 || n % 2 || n / 2 > ST_MAX_KEY ||
-        cks_from_hex(tok, raw, n / 2 + 1, &len) < 0 ||
-        memchr(raw, '\0', len)) {
+    size_t n = strlen(tok), len = n / 2;
+    uint8_t *raw = pool_alloc(r->pool, len + 1);
+    if (!raw || n == 0 || n % 2 || len > ST_MAX_KEY ||
+        cks_from_hex(tok, raw, len, NULL) < 0 || memchr(raw, '\0', len)) {
         resp_error(r, S3E_InvalidArgument, "The continuation token provided is incorrect");
         return -1;
     }

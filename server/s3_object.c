@@ -278,8 +278,8 @@ static int check_body_digest(s3_req *r)
         return -1;
     }
     cks_algo algo = has_md5 ? CKS_MD5 : ck.algo;
-    size_t wlen = 16;
-    if (!has_md5 && cks_from_base64(value, want, sizeof(want), &wlen) < 0) {
+    size_t wlen = cks_raw_len(algo);
+    if (!has_md5 && cks_from_base64(value, want, wlen, NULL) < 0) {
         resp_error(r, S3E_InvalidRequest, "Value for the x-amz-checksum- header is invalid");
         return -1;
     }

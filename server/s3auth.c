@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "auth/chunked.h"
+#include "auth/sigv2.h"
 #include "auth/sigv4.h"
 #include "storage/checksum.h"
 
@@ -154,39 +155,60 @@ static int setup_payload(s3_req *r, const sigv4_auth *a)
     return 0;
 }
 
-int s3auth_authenticate(s3_req *r)
+static int auth_v4(s3_req *r, const auth_request *ar)
 {
-    auth_request ar;
     auth_err aerr;
     sigv4_auth a;
     char secret[ST_SECRET_KEY_MAX];
-    if (build_view(r, &ar) < 0)
-        return -1;
-    switch (auth_detect_scheme(&ar)) {
-    case AUTH_SCHEME_NONE:
-        resp_error(r, S3E_AccessDenied, "Anonymous requests are not allowed");
-        return -1;
-    case AUTH_SCHEME_SIGV2:
-        resp_error(r, S3E_InvalidRequest, "Signature Version 2 is not supported; "
-                   "please use AWS4-HMAC-SHA256");
-        return -1;
-    case AUTH_SCHEME_UNKNOWN:
-        resp_error(r, S3E_AuthorizationHeaderMalformed, "Unsupported Authorization scheme");
-        return -1;
-    case AUTH_SCHEME_SIGV4:
-        break;
-    }
     memset(&a, 0, sizeof(a));
-    if (sigv4_parse(&ar, r->srv->cfg->region, "s3", &a, &aerr) < 0)
+    if (sigv4_parse(ar, r->srv->cfg->region, "s3", &a, &aerr) < 0)
         return auth_failed(r, &aerr);
     int rc = find_secret(r, a.access_key, secret);
-    if (rc == 0 && sigv4_check(&ar, &a, secret, time(NULL), &aerr) < 0)
+    if (rc == 0 && sigv4_check(ar, &a, secret, time(NULL), &aerr) < 0)
         rc = auth_failed(r, &aerr);
     explicit_bzero(secret, sizeof(secret));
     if (rc == 0)
         rc = setup_payload(r, &a);
     sigv4_auth_clear(&a);
     return rc;
+}
+
+/* SigV2 (aws cli v1 presigned URLs, s3cmd with signature_v2): the body is
+ * never signed, so there is no payload state. */
+static int auth_v2(s3_req *r, const auth_request *ar)
+{
+    auth_err aerr;
+    sigv2_auth a;
+    char secret[ST_SECRET_KEY_MAX];
+    memset(&a, 0, sizeof(a));
+    if (sigv2_parse(ar, &a, &aerr) < 0)
+        return auth_failed(r, &aerr);
+    int rc = find_secret(r, a.access_key, secret);
+    if (rc == 0 && sigv2_check(ar, &a, r->vhost ? r->bucket : NULL, secret, time(NULL),
+                               &aerr) < 0)
+        rc = auth_failed(r, &aerr);
+    explicit_bzero(secret, sizeof(secret));
+    return rc;
+}
+
+int s3auth_authenticate(s3_req *r)
+{
+    auth_request ar;
+    if (build_view(r, &ar) < 0)
+        return -1;
+    switch (auth_detect_scheme(&ar)) {
+    case AUTH_SCHEME_SIGV4:
+        return auth_v4(r, &ar);
+    case AUTH_SCHEME_SIGV2:
+        return auth_v2(r, &ar);
+    case AUTH_SCHEME_UNKNOWN:
+        resp_error(r, S3E_AuthorizationHeaderMalformed, "Unsupported Authorization scheme");
+        return -1;
+    case AUTH_SCHEME_NONE:
+    default:
+        resp_error(r, S3E_AccessDenied, "Anonymous requests are not allowed");
+        return -1;
+    }
 }
 
 int s3auth_feed(s3_req *r, const char *p, size_t n, s3auth_sink sink)
