@@ -24,15 +24,17 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: cofferd [-c FILE] [--var DIR] [--listen HOST:PORT]\n"
+            "usage: cofferd [-c FILE] [--var DIR] [--listen HOST:PORT] [--access-log FILE]\n"
             "  -c, --config FILE   configuration file (coffer.json(5))\n"
             "      --var DIR       embedded default data directory (default ./var)\n"
             "  -l, --listen ADDR   listen address, overrides the configuration\n"
+            "      --access-log F  JSON-lines access log file (\"-\": stdout),\n"
+            "                      overrides the configuration\n"
             "  -h, --help          this help\n");
 }
 
 typedef struct options {
-    const char *config, *var, *listen;
+    const char *config, *var, *listen, *access_log;
 } options;
 
 static int parse_args(int argc, char **argv, options *o)
@@ -41,6 +43,7 @@ static int parse_args(int argc, char **argv, options *o)
         {"config", required_argument, NULL, 'c'},
         {"var", required_argument, NULL, 'v'},
         {"listen", required_argument, NULL, 'l'},
+        {"access-log", required_argument, NULL, 'a'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -52,6 +55,7 @@ static int parse_args(int argc, char **argv, options *o)
         case 'c': o->config = optarg; break;
         case 'v': o->var = optarg; break;
         case 'l': o->listen = optarg; break;
+        case 'a': o->access_log = optarg; break;
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); return -1;
         }
@@ -69,6 +73,11 @@ static int load_config(const options *o, coffer_config *cfg, cf_err *err)
                        : config_embedded_default(o->var, cfg, err);
     if (rc == 0 && o->listen)
         rc = config_set_listen(cfg, o->listen, err);
+    if (rc == 0 && o->access_log) {
+        free(cfg->access_log);
+        if (!(cfg->access_log = strdup(o->access_log)))
+            rc = cf_fail(err, CF_ENOMEM, "out of memory");
+    }
     return rc;
 }
 

@@ -6,7 +6,9 @@
 #       COFFER_ADMIN_ACCESS_KEY, COFFER_ADMIN_SECRET_KEY, COFFER_REGION,
 #       COFFER_TMP (scratch dir), COFFER_LOG (stderr), COFFER_ACCESS_LOG ...
 #   coffer_stop             # SIGTERM, bounded wait, then SIGKILL; removes
-#                           # COFFER_TMP unless KEEP_TMP=1
+#                           # COFFER_TMP unless KEEP_TMP=1. Returns non-zero
+#                           # if cofferd did not exit 0 by itself (a crash,
+#                           # a hang, or a sanitizer report at exit).
 #
 # The server runs the embedded default (six disk directories) under a
 # fresh temporary directory, on a free loopback port; every wait is
@@ -46,7 +48,7 @@ coffer_start() {
     port=$(coffer_free_port)
     COFFER_ENDPOINT=http://127.0.0.1:$port
     "$COFFERD" --var "$COFFER_TMP/var" --listen "127.0.0.1:$port" \
-      >"$COFFER_ACCESS_LOG" 2>"$COFFER_LOG" &
+      --access-log "$COFFER_ACCESS_LOG" >>"$COFFER_LOG" 2>&1 &
     COFFER_PID=$!
     local i
     for i in $(seq 1 100); do                 # up to ~20 s
@@ -73,18 +75,25 @@ coffer_start() {
 }
 
 coffer_stop() {
-  if [ -n "${COFFER_PID:-}" ] && kill -0 "$COFFER_PID" 2>/dev/null; then
-    kill -TERM "$COFFER_PID"
+  local rc=0
+  if [ -n "${COFFER_PID:-}" ]; then
+    kill -TERM "$COFFER_PID" 2>/dev/null
     local i
-    for i in $(seq 1 50); do                  # up to ~10 s to drain
+    for i in $(seq 1 100); do                 # up to ~20 s to drain
       kill -0 "$COFFER_PID" 2>/dev/null || break
       sleep 0.2
     done
-    kill -KILL "$COFFER_PID" 2>/dev/null
-    wait "$COFFER_PID" 2>/dev/null
+    if kill -0 "$COFFER_PID" 2>/dev/null; then
+      echo "coffer_stop: cofferd did not exit after SIGTERM; killing it" >&2
+      kill -KILL "$COFFER_PID" 2>/dev/null
+      rc=1
+    fi
+    wait "$COFFER_PID" 2>/dev/null || rc=1
+    [ $rc -eq 0 ] || { echo "coffer_stop: cofferd exited badly; its log:" >&2; tail -40 "$COFFER_LOG" >&2; }
   fi
   COFFER_PID=
   if [ -n "${COFFER_TMP:-}" ] && [ "${KEEP_TMP:-0}" != 1 ]; then
     rm -rf "$COFFER_TMP"
   fi
+  return $rc
 }

@@ -20,11 +20,13 @@ if [ -z "$py" ]; then
   exit 77
 fi
 
-trap coffer_stop EXIT INT TERM
+trap 'coffer_stop >/dev/null 2>&1' EXIT
+trap 'exit 1' INT TERM
 coffer_start || exit 1
 "$py" -m pytest -q -p no:cacheprovider "$here" "$@"
 rc=$?
 if [ $rc -ne 0 ]; then
   echo "=== cofferd log (last 50 lines)"; tail -50 "$COFFER_LOG"
 fi
+coffer_stop || rc=1
 exit $rc

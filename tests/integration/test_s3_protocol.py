@@ -540,3 +540,26 @@ def test_upload_part_copy(s3, bucket):
         MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": r1["CopyPartResult"]["ETag"]},
                                    {"PartNumber": 2, "ETag": r2["CopyPartResult"]["ETag"]}]})
     assert s3.get_object(Bucket=bucket, Key="pc")["Body"].read() == src
+
+
+# ---- access log ------------------------------------------------------------------
+
+def test_access_log_line(raw, bucket):
+    import json
+    import time
+    r = raw("GET", f"/{bucket}/no-such-key")
+    rid = r.headers["x-amz-request-id"]
+    entry = None
+    for _ in range(50):
+        with open(os.environ["COFFER_ACCESS_LOG"]) as f:
+            for line in f:
+                doc = json.loads(line)
+                if doc["request_id"] == rid:
+                    entry = doc
+        if entry:
+            break
+        time.sleep(0.1)
+    assert entry is not None
+    assert (entry["op"], entry["status"], entry["bucket"], entry["key"], entry["tenant"]) == \
+        ("GetObject", 404, bucket, "no-such-key", "dev")
+    assert entry["duration_ms"] >= 0 and "time" in entry
