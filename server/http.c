@@ -337,16 +337,15 @@ static void start(s3_req *r)
     }
     if (router_route(r) < 0)
         return;
-    if (s3auth_authenticate(r) < 0)
-        return;
     if (r->admin)
         r->op = &op_admin;
+    /* framing first: authentication replaces the length for aws-chunked */
+    if (check_length(r) < 0 || s3auth_authenticate(r) < 0)
+        return;
     if (r->op->write && r->read_only) {
         resp_error(r, S3E_AccessDenied, "This access key is read-only");
         return;
     }
-    if (check_length(r) < 0)
-        return;
     if (r->op->begin)
         r->op->begin(r);
 }
