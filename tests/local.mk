@@ -77,5 +77,6 @@ tests_unit_test_accesslog_CFLAGS = $(TEST_CFLAGS)
 # real clients; the drivers find the binary through COFFERD.
 TESTS += tests/integration/run-pytest.sh
 EXTRA_DIST += tests/integration/lib.sh tests/integration/run-pytest.sh \
-	tests/integration/conftest.py tests/integration/test_s3_protocol.py
+	tests/integration/conftest.py tests/integration/test_s3_protocol.py \
+	tests/integration/test_tenants.py
 AM_TESTS_ENVIRONMENT = COFFERD=$(abs_top_builddir)/server/cofferd; export COFFERD;
