@@ -87,5 +87,13 @@ tests_unit_test_cli_LDADD = $(TEST_LDADD)
 tests_unit_test_cli_CFLAGS = $(TEST_CFLAGS)
 EXTRA_tests_unit_test_cli_DEPENDENCIES = cli/coffer
 
+# Integration: a real cofferd (started by tests/integration/lib.sh) and
+# real clients; the drivers find the binary through COFFERD.
+TESTS += tests/integration/run-pytest.sh
+EXTRA_DIST += tests/integration/lib.sh tests/integration/run-pytest.sh \
+	tests/integration/conftest.py tests/integration/test_s3_protocol.py \
+	tests/integration/test_tenants.py
+AM_TESTS_ENVIRONMENT = COFFERD=$(abs_top_builddir)/server/cofferd; export COFFERD;
+
 # every check program is a test (keep this last)
 TESTS += $(check_PROGRAMS)
