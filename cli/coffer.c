@@ -65,6 +65,9 @@ static const char usage_text[] =
     "  key list [TENANT]           list access keys (of one tenant)\n"
     "  key revoke ACCESS_KEY       revoke an access key\n"
     "  status                      layout, heal queue, counts\n"
+    "  heal                        rebuild missing or damaged shards now\n"
+    "  gc [GRACE_SECONDS]          finish deletions, remove orphan shard files\n"
+    "                              older than GRACE_SECONDS (default 3600)\n"
     "\n"
     "Options:\n"
     "  --endpoint URL              cofferd address (env COFFER_ENDPOINT,\n"
@@ -379,9 +382,22 @@ static void print_status(json_t *doc)
            (long long)json_integer_value(json_object_get(doc, "keys")));
 }
 
+static void print_maintenance(json_t *doc)
+{
+    static const char *const fields[] = {"healed_segments", "heal_failures",
+                                         "deleted_segments", "orphan_files"};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        json_t *v = json_object_get(doc, fields[i]);
+        if (v)
+            printf("%-17s %lld\n", fields[i], (long long)json_integer_value(v));
+    }
+}
+
 /* ---- commands ----------------------------------------------------------- */
 
-typedef enum { OUT_NONE, OUT_TENANTS, OUT_KEYS, OUT_NEW_KEY, OUT_STATUS } out_kind;
+typedef enum {
+    OUT_NONE, OUT_TENANTS, OUT_KEYS, OUT_NEW_KEY, OUT_STATUS, OUT_MAINTENANCE
+} out_kind;
 
 /* Run the request and print its reply (as JSON with --json). */
 static int run(const cli *c, const char *method, const char *path,
@@ -401,6 +417,8 @@ static int run(const cli *c, const char *method, const char *path,
         print_keys(doc);
     else if (kind == OUT_STATUS)
         print_status(doc);
+    else if (kind == OUT_MAINTENANCE)
+        print_maintenance(doc);
     else if (kind == OUT_NEW_KEY)
         printf("%s %s\n", str(doc, "access_key"), str(doc, "secret_key"));
     else
@@ -466,6 +484,17 @@ static int cmd_key(const cli *c, int argc, char **argv)
                              "key list [TENANT] | key revoke ACCESS_KEY");
 }
 
+static int cmd_gc(const cli *c, const char *grace)
+{
+    char *end = NULL;
+    long long g = grace ? strtoll(grace, &end, 10) : 3600;
+    if (grace && (*end || g < 60))
+        return usage_error("gc: GRACE_SECONDS must be a whole number, at least 60");
+    fprintf(stderr, "coffer: collecting deleted and orphan shard files...\n");
+    return run(c, "POST", "/gc", NULL, json_pack("{s:I}", "grace_s", (json_int_t)g),
+               OUT_MAINTENANCE, NULL);
+}
+
 static int dispatch(const cli *c, int argc, char **argv)
 {
     if (c->read_only && (argc < 2 || strcmp(argv[0], "key") != 0 ||
@@ -477,6 +506,12 @@ static int dispatch(const cli *c, int argc, char **argv)
         return cmd_key(c, argc - 1, argv + 1);
     if (strcmp(argv[0], "status") == 0 && argc == 1)
         return run(c, "GET", "/status", NULL, NULL, OUT_STATUS, NULL);
+    if (strcmp(argv[0], "heal") == 0 && argc == 1) {
+        fprintf(stderr, "coffer: healing every segment on the heal queue...\n");
+        return run(c, "POST", "/heal", NULL, json_object(), OUT_MAINTENANCE, NULL);
+    }
+    if (strcmp(argv[0], "gc") == 0 && argc <= 2)
+        return cmd_gc(c, argc > 1 ? argv[1] : NULL);
     return usage_error("unknown command '%s'", argv[0]);
 }
 

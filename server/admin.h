@@ -15,6 +15,11 @@
  *   GET    /status                                       200 {"version","layout":{"k","m",
  *                                                             "block_size"},"heal_pending",
  *                                                             "tenants","keys"}
+ *   POST   /heal             {}                          200 {"healed_segments",
+ *                                                            "heal_failures",...}
+ *   POST   /gc               {"grace_s":3600}            200 {"deleted_segments",
+ *                                                            "orphan_files",...}
+ *                            (grace_s >= 60: younger files may be a PUT's)
  *
  * Every error is {"error":"Code","message":"..."}: 400 for a malformed body
  * or name (InvalidRequest / MalformedJSON), 404 for an unknown route or a

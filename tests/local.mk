@@ -92,7 +92,7 @@ EXTRA_tests_unit_test_cli_DEPENDENCIES = cli/coffer
 TESTS += tests/integration/run-pytest.sh
 EXTRA_DIST += tests/integration/lib.sh tests/integration/run-pytest.sh \
 	tests/integration/conftest.py tests/integration/test_s3_protocol.py \
-	tests/integration/test_tenants.py
+	tests/integration/test_tenants.py tests/integration/test_maintenance.py
 AM_TESTS_ENVIRONMENT = COFFERD=$(abs_top_builddir)/server/cofferd; export COFFERD;
 
 # every check program is a test (keep this last)

@@ -202,6 +202,26 @@ static void status_reports_layout_and_counts(void)
     st_close(e);
 }
 
+static void heal_and_gc_run_on_demand(void)
+{
+    st_engine *e = open_engine();
+    REQUIRE(e != NULL);
+    json_t *doc;
+    expect_status(e, "POST", "/heal", NULL, "{}", 200, &doc);
+    CHECK_EQ_INT(json_integer_value(json_object_get(doc, "healed_segments")), 0);
+    CHECK(json_is_integer(json_object_get(doc, "heal_failures")));
+    json_decref(doc);
+    expect_status(e, "POST", "/gc", NULL, "{\"grace_s\":3600}", 200, &doc);
+    CHECK(json_is_integer(json_object_get(doc, "orphan_files")));
+    CHECK(json_is_integer(json_object_get(doc, "deleted_segments")));
+    json_decref(doc);
+    expect_status(e, "POST", "/gc", NULL, "{}", 200, NULL);
+    expect_error(e, "POST", "/gc", NULL, "{\"grace_s\":0}", 400, "InvalidRequest");
+    expect_error(e, "POST", "/gc", NULL, "{\"grace_s\":\"x\"}", 400, "InvalidRequest");
+    expect_error(e, "POST", "/heal", NULL, "{\"now\":true}", 400, "InvalidRequest");
+    st_close(e);
+}
+
 static void unknown_routes_and_methods(void)
 {
     st_engine *e = open_engine();
@@ -356,6 +376,7 @@ TEST_MAIN("admin",
           T(tenants_lifecycle),
           T(keys_lifecycle),
           T(status_reports_layout_and_counts),
+          T(heal_and_gc_run_on_demand),
           T(unknown_routes_and_methods),
           T(hostile_bodies_get_400),
           T(random_bodies_never_crash),
