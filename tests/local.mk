@@ -28,6 +28,11 @@ tests_unit_test_erasure_SOURCES = tests/unit/test_erasure.c
 tests_unit_test_erasure_LDADD = $(TEST_LDADD)
 tests_unit_test_erasure_CFLAGS = $(TEST_CFLAGS)
 
+check_PROGRAMS += tests/unit/test_shard
+tests_unit_test_shard_SOURCES = tests/unit/test_shard.c
+tests_unit_test_shard_LDADD = $(TEST_LDADD)
+tests_unit_test_shard_CFLAGS = $(TEST_CFLAGS)
+
 # engine tests share helpers to open engines and stream test data
 noinst_LIBRARIES += tests/unit/libengutil.a
 tests_unit_libengutil_a_SOURCES = tests/unit/engine_util.c tests/unit/engine_util.h
