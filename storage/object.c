@@ -3,9 +3,10 @@
  * HEAD, DELETE, server-side copy and listing.
  *
  * A PUT streams into a segment writer while MD5 (the ETag) and the client's
- * checksum algorithm are computed over the same bytes. (A signed payload's SHA-256 is the front end's check: it
- * covers every request body, not only objects.) At finish the digests are checked, the shards made
- * durable (segment.c), and then one index transaction makes the new
+ * checksum algorithm are computed over the same bytes (a signed payload's
+ * SHA-256 is the front end's check: it covers every request body). At
+ * finish the digests are checked, the shards made durable (segment.c),
+ * and then one index transaction makes the new
  * version visible and moves the version it replaces to the delete queue:
  * that transaction is the commit point. Until it commits, nothing is
  * visible; if it fails, the new shards are removed.
