@@ -1,8 +1,148 @@
-/* server/main.c - cofferd entry point (the S3 front end is being built). */
+/*
+ * server/main.c - cofferd: read the configuration (a file with -c, or the
+ * embedded default under ./var), open the engine, serve S3 over HTTP until
+ * SIGTERM or SIGINT, then drain: stop accepting, let in-flight requests
+ * finish (bounded), close the engine cleanly.
+ *
+ * Signals are blocked before any thread starts, so every libmicrohttpd
+ * thread inherits the mask and only main's sigwait() sees them.
+ */
+#include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-int main(void)
+#include "server/accesslog.h"
+#include "server/config.h"
+#include "server/http.h"
+#include "server/server.h"
+#include "server/worker.h"
+#include "server/xml.h"
+
+#define DRAIN_SECONDS 30
+
+static void usage(FILE *f)
 {
-    fprintf(stderr, "cofferd: the S3 front end is not built yet\n");
-    return 1;
+    fprintf(f,
+            "usage: cofferd [-c FILE] [--var DIR] [--listen HOST:PORT] [--access-log FILE]\n"
+            "  -c, --config FILE   configuration file (coffer.json(5))\n"
+            "      --var DIR       embedded default data directory (default ./var)\n"
+            "  -l, --listen ADDR   listen address, overrides the configuration\n"
+            "      --access-log F  JSON-lines access log file (\"-\": stdout),\n"
+            "                      overrides the configuration\n"
+            "  -h, --help          this help\n");
+}
+
+typedef struct options {
+    const char *config, *var, *listen, *access_log;
+} options;
+
+static int parse_args(int argc, char **argv, options *o)
+{
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"var", required_argument, NULL, 'v'},
+        {"listen", required_argument, NULL, 'l'},
+        {"access-log", required_argument, NULL, 'a'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+    memset(o, 0, sizeof(*o));
+    o->var = "var";
+    while ((c = getopt_long(argc, argv, "c:l:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'c': o->config = optarg; break;
+        case 'v': o->var = optarg; break;
+        case 'l': o->listen = optarg; break;
+        case 'a': o->access_log = optarg; break;
+        case 'h': usage(stdout); exit(0);
+        default: usage(stderr); return -1;
+        }
+    }
+    if (optind != argc) {
+        usage(stderr);
+        return -1;
+    }
+    return 0;
+}
+
+static int load_config(const options *o, coffer_config *cfg, cf_err *err)
+{
+    int rc = o->config ? config_load(o->config, cfg, err)
+                       : config_embedded_default(o->var, cfg, err);
+    if (rc == 0 && o->listen)
+        rc = config_set_listen(cfg, o->listen, err);
+    if (rc == 0 && o->access_log) {
+        free(cfg->access_log);
+        if (!(cfg->access_log = strdup(o->access_log)))
+            rc = cf_fail(err, CF_ENOMEM, "out of memory");
+    }
+    return rc;
+}
+
+static int serve(server *s, const coffer_config *cfg, cf_err *err)
+{
+    sigset_t set;
+    int sig = 0;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    worker *w = NULL;
+    if (http_start(s, err) < 0)
+        return -1;
+    if (worker_start(s->engine, WORKER_DEFAULT_INTERVAL_S, WORKER_DEFAULT_GRACE_S, &w,
+                     err) < 0) {
+        http_stop(s, 0);
+        return -1;
+    }
+    fprintf(stderr, "cofferd: listening on %s:%d (%s)\n", cfg->listen_addr, cfg->port,
+            cfg->tls_cert_file ? "https" : "http");
+    sigwait(&set, &sig);
+    fprintf(stderr, "cofferd: %s received, draining requests\n",
+            sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    http_stop(s, DRAIN_SECONDS);
+    worker_stop(w);
+    return 0;
+}
+
+static int run(const options *o)
+{
+    coffer_config cfg;
+    server s;
+    cf_err err;
+    int rc = -1;
+    memset(&cfg, 0, sizeof(cfg));
+    memset(&s, 0, sizeof(s));
+    s.cfg = &cfg;
+    if (load_config(o, &cfg, &err) < 0)
+        goto out;
+    if (st_open(&cfg.storage, &s.engine, &err) < 0)
+        goto out;
+    if ((cfg.embedded && config_embedded_finish(s.engine, &cfg, &err) < 0) ||
+        (cfg.access_log && accesslog_open(cfg.access_log, &err) < 0))
+        goto out;
+    rc = serve(&s, &cfg, &err);
+out:
+    if (rc < 0)
+        fprintf(stderr, "cofferd: %s\n", err.msg);
+    if (s.engine)
+        st_close(s.engine);
+    accesslog_close();
+    config_free(&cfg);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    options o;
+    if (parse_args(argc, argv, &o) < 0)
+        return 2;
+    xml_init();
+    int rc = run(&o);
+    xml_cleanup();
+    return rc < 0 ? 1 : 0;
 }

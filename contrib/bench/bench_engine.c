@@ -94,7 +94,7 @@
 #include "storage/crypto.h"
 #include "storage/engine.h"
 #include "storage/erasure.h"
-#include "storage/fsutil.h"
+#include "common/fsutil.h"
 #include "storage/shard.h"
 
 #define K 4

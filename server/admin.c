@@ -1,0 +1,456 @@
+/*
+ * server/admin.c - the admin API (contract and routes in admin.h).
+ *
+ * A request goes through three steps: the path is split into a resource
+ * and an optional argument and matched against a small route table (no
+ * match: 404, match with another method: 405); a POST body is parsed with
+ * jansson and checked to be an object holding only the fields the route
+ * knows; then the route's handler calls the engine and builds the reply as
+ * a jansson object. Handlers return NULL only when memory runs out, so the
+ * caller can tell "could not even say what went wrong" from a reply.
+ *
+ * Engine errors map to HTTP statuses in one place (engine_error); the names
+ * arriving in paths, bodies and queries are checked before they reach the
+ * engine, so malformed input is a clear 400 instead of whatever the engine
+ * would make of it.
+ */
+#include "server/admin.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <openssl/crypto.h>
+
+typedef struct admin_req {
+    st_engine *e;
+    const char *arg;        /* path segment after the resource, or NULL */
+    const char *query;      /* raw query string, or NULL */
+    json_t *body;           /* parsed POST body, else NULL */
+    int status;             /* set by the handler */
+} admin_req;
+
+typedef json_t *(*admin_fn)(admin_req *r);
+
+/* ---- replies ------------------------------------------------------------ */
+
+/* Messages may quote client input or engine text; keep them printable
+ * ASCII so the reply is valid JSON (and a terminal-safe CLI message). */
+static json_t *error_reply(admin_req *r, int status, const char *code,
+                           const char *message)
+{
+    char clean[CF_ERRMSG_MAX];
+    size_t i = 0;
+    for (; message[i] && i + 1 < sizeof clean; i++)
+        clean[i] = message[i] >= ' ' && message[i] < 0x7f ? message[i] : '?';
+    clean[i] = '\0';
+    r->status = status;
+    return json_pack("{s:s, s:s}", "error", code, "message", clean);
+}
+
+/* Map an engine failure; notfound names what was missing. */
+static json_t *engine_error(admin_req *r, const cf_err *err, const char *notfound)
+{
+    switch (err->code) {
+    case CF_EINVAL:
+        return error_reply(r, 400, "InvalidRequest", err->msg);
+    case CF_ENOTFOUND:
+        return error_reply(r, 404, notfound, err->msg);
+    case CF_EEXISTS:
+        return error_reply(r, 409, "TenantExists", err->msg);
+    case CF_ENOTEMPTY:
+        return error_reply(r, 409, "TenantNotEmpty", err->msg);
+    default:
+        return error_reply(r, 500, "InternalError", err->msg);
+    }
+}
+
+/* ---- input checks ------------------------------------------------------- */
+
+static bool valid_tenant(const char *s)
+{
+    size_t n = strlen(s);
+    return n >= 1 && n <= ST_MAX_TENANT &&
+           strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
+}
+
+static bool valid_access_key(const char *s)
+{
+    size_t n = strlen(s);
+    return n >= 1 && n < ST_ACCESS_KEY_MAX &&
+           strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                     "0123456789") == n;
+}
+
+/* NULL if the body holds only fields from allowed, else the first other. */
+static const char *unknown_field(json_t *body, const char *const *allowed)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(body, key, v) {
+        size_t i = 0;
+        while (allowed[i] && strcmp(allowed[i], key) != 0)
+            i++;
+        if (!allowed[i])
+            return key;
+    }
+    return NULL;
+}
+
+static json_t *body_error(admin_req *r, const char *const *allowed)
+{
+    const char *other = unknown_field(r->body, allowed);
+    if (!other)
+        return NULL;
+    char msg[160];
+    snprintf(msg, sizeof msg, "unknown field \"%.64s\"", other);
+    return error_reply(r, 400, "InvalidRequest", msg);
+}
+
+/* The tenant named by the string field `name` of the body, or NULL. */
+static const char *body_tenant(admin_req *r, const char *name)
+{
+    const char *s = json_string_value(json_object_get(r->body, name));
+    return s && valid_tenant(s) ? s : NULL;
+}
+
+static json_t *bad_tenant(admin_req *r)
+{
+    return error_reply(r, 400, "InvalidRequest",
+                       "tenant name must be 1..64 characters [a-z0-9-]");
+}
+
+/* ---- tenants ------------------------------------------------------------ */
+
+static json_t *tenant_create(admin_req *r)
+{
+    static const char *const fields[] = {"name", NULL};
+    json_t *bad = body_error(r, fields);
+    if (bad)
+        return bad;
+    const char *name = body_tenant(r, "name");
+    if (!name)
+        return bad_tenant(r);
+    cf_err err;
+    if (st_tenant_create(r->e, name, &err) < 0)
+        return engine_error(r, &err, "NoSuchTenant");
+    r->status = 201;
+    return json_pack("{s:s}", "name", name);
+}
+
+/* Listing callbacks append to an array; `oom` records a failed append. */
+typedef struct list_ctx {
+    json_t *items;
+    bool oom;
+} list_ctx;
+
+static int add_item(list_ctx *l, json_t *item)
+{
+    if (!item || json_array_append_new(l->items, item) != 0) {
+        l->oom = true;
+        return -1;
+    }
+    return 0;
+}
+
+static int tenant_item(void *ctx, const st_tenant_info *t)
+{
+    return add_item(ctx, json_pack("{s:s, s:I}", "name", t->name, "created",
+                                   (json_int_t)t->created));
+}
+
+static int key_item(void *ctx, const st_key_info *k)
+{
+    return add_item(ctx, json_pack("{s:s, s:s, s:b, s:I}", "access_key",
+                                   k->access_key, "tenant", k->tenant,
+                                   "read_only", k->read_only, "created",
+                                   (json_int_t)k->created));
+}
+
+/* Wrap a finished listing as {field: [...]}, or map its failure. */
+static json_t *list_reply(admin_req *r, list_ctx *l, int rc, const cf_err *err,
+                          const char *field)
+{
+    if (l->oom) {
+        json_decref(l->items);
+        return NULL;
+    }
+    if (rc < 0) {
+        json_decref(l->items);
+        return engine_error(r, err, "NoSuchTenant");
+    }
+    r->status = 200;
+    return json_pack("{s:o}", field, l->items);
+}
+
+static json_t *tenant_list(admin_req *r)
+{
+    list_ctx l = {.items = json_array()};
+    if (!l.items)
+        return NULL;
+    cf_err err;
+    int rc = st_tenant_list(r->e, tenant_item, &l, &err);
+    return list_reply(r, &l, rc, &err, "tenants");
+}
+
+static json_t *tenant_delete(admin_req *r)
+{
+    if (!valid_tenant(r->arg))
+        return bad_tenant(r);
+    cf_err err;
+    if (st_tenant_delete(r->e, r->arg, &err) < 0)
+        return engine_error(r, &err, "NoSuchTenant");
+    r->status = 200;
+    return json_pack("{s:s, s:b}", "name", r->arg, "deleted", 1);
+}
+
+/* ---- keys --------------------------------------------------------------- */
+
+static json_t *key_create(admin_req *r)
+{
+    static const char *const fields[] = {"tenant", "read_only", NULL};
+    json_t *bad = body_error(r, fields);
+    if (bad)
+        return bad;
+    const char *tenant = body_tenant(r, "tenant");
+    if (!tenant)
+        return bad_tenant(r);
+    json_t *ro = json_object_get(r->body, "read_only");
+    if (ro && !json_is_boolean(ro))
+        return error_reply(r, 400, "InvalidRequest", "read_only must be true or false");
+    char ak[ST_ACCESS_KEY_MAX], sk[ST_SECRET_KEY_MAX];
+    cf_err err;
+    if (st_key_create(r->e, tenant, json_is_true(ro), NULL, NULL, ak, sk, &err) < 0)
+        return engine_error(r, &err, "NoSuchTenant");
+    r->status = 201;
+    json_t *reply = json_pack("{s:s, s:s, s:s, s:b}", "access_key", ak,
+                              "secret_key", sk, "tenant", tenant, "read_only",
+                              json_is_true(ro));
+    OPENSSL_cleanse(sk, sizeof sk);
+    return reply;
+}
+
+/* The only query parameter is tenant=NAME (names need no %-encoding). */
+static json_t *key_list(admin_req *r)
+{
+    static const char param[] = "tenant=";
+    const char *tenant = NULL;
+    if (r->query && *r->query) {
+        if (strncmp(r->query, param, sizeof param - 1) != 0)
+            return error_reply(r, 400, "InvalidRequest",
+                               "the only query parameter is tenant=NAME");
+        tenant = r->query + sizeof param - 1;
+    }
+    if (tenant && !valid_tenant(tenant))
+        return bad_tenant(r);
+    list_ctx l = {.items = json_array()};
+    if (!l.items)
+        return NULL;
+    cf_err err;
+    int rc = st_key_list(r->e, tenant, key_item, &l, &err);
+    return list_reply(r, &l, rc, &err, "keys");
+}
+
+static json_t *key_revoke(admin_req *r)
+{
+    if (!valid_access_key(r->arg))
+        return error_reply(r, 400, "InvalidRequest", "malformed access key");
+    cf_err err;
+    if (st_key_revoke(r->e, r->arg, &err) < 0)
+        return engine_error(r, &err, "NoSuchAccessKey");
+    r->status = 200;
+    return json_pack("{s:s, s:b}", "access_key", r->arg, "deleted", 1);
+}
+
+/* ---- status ------------------------------------------------------------- */
+
+static int count_tenant(void *ctx, const st_tenant_info *t)
+{
+    (*(json_int_t *)ctx)++;
+    return 0;
+}
+
+static int count_key(void *ctx, const st_key_info *k)
+{
+    (*(json_int_t *)ctx)++;
+    return 0;
+}
+
+static json_t *status_get(admin_req *r)
+{
+    int k, m;
+    uint32_t block_size;
+    uint64_t heal = 0;
+    json_int_t tenants = 0, keys = 0;
+    cf_err err;
+    st_layout(r->e, &k, &m, &block_size);
+    if (st_heal_pending(r->e, &heal, &err) < 0 ||
+        st_tenant_list(r->e, count_tenant, &tenants, &err) < 0 ||
+        st_key_list(r->e, NULL, count_key, &keys, &err) < 0)
+        return engine_error(r, &err, "InternalError");
+    r->status = 200;
+    return json_pack("{s:s, s:{s:i, s:i, s:I}, s:I, s:I, s:I}", "version",
+                     PACKAGE_VERSION, "layout", "k", k, "m", m, "block_size",
+                     (json_int_t)block_size, "heal_pending", (json_int_t)heal,
+                     "tenants", tenants, "keys", keys);
+}
+
+/* ---- maintenance -------------------------------------------------------- */
+
+static json_t *stats_reply(admin_req *r, const st_gc_stats *st)
+{
+    r->status = 200;
+    return json_pack("{s:I, s:I, s:I, s:I}", "healed_segments",
+                     (json_int_t)st->healed_segments, "heal_failures",
+                     (json_int_t)st->heal_failures, "deleted_segments",
+                     (json_int_t)st->deleted_segments, "orphan_files",
+                     (json_int_t)st->orphan_files);
+}
+
+static json_t *heal_run(admin_req *r)
+{
+    static const char *const fields[] = {NULL};
+    json_t *bad = body_error(r, fields);
+    if (bad)
+        return bad;
+    st_gc_stats st = {0};
+    cf_err err;
+    if (st_heal(r->e, &st, &err) < 0)
+        return engine_error(r, &err, "InternalError");
+    return stats_reply(r, &st);
+}
+
+/* A grace period under a minute could remove the files of a PUT that is
+ * being committed right now; the API refuses it. */
+#define ADMIN_MIN_GRACE_S 60
+
+static json_t *gc_run(admin_req *r)
+{
+    static const char *const fields[] = {"grace_s", NULL};
+    json_t *bad = body_error(r, fields);
+    if (bad)
+        return bad;
+    json_t *g = json_object_get(r->body, "grace_s");
+    json_int_t grace = g ? json_integer_value(g) : 3600;
+    if ((g && !json_is_integer(g)) || grace < ADMIN_MIN_GRACE_S)
+        return error_reply(r, 400, "InvalidRequest",
+                           "grace_s must be an integer of at least 60 seconds");
+    st_gc_stats st = {0};
+    cf_err err;
+    if (st_gc(r->e, (int64_t)grace, &st, &err) < 0)
+        return engine_error(r, &err, "InternalError");
+    return stats_reply(r, &st);
+}
+
+/* ---- routing ------------------------------------------------------------ */
+
+static const struct route {
+    const char *method;
+    const char *resource;
+    bool with_arg;          /* /resource/ARG rather than /resource */
+    admin_fn fn;
+} routes[] = {
+    {"POST", "tenants", false, tenant_create},
+    {"GET", "tenants", false, tenant_list},
+    {"DELETE", "tenants", true, tenant_delete},
+    {"POST", "keys", false, key_create},
+    {"GET", "keys", false, key_list},
+    {"DELETE", "keys", true, key_revoke},
+    {"GET", "status", false, status_get},
+    {"POST", "heal", false, heal_run},
+    {"POST", "gc", false, gc_run},
+};
+
+/* Split "/resource[/arg]" into buffers; false if the path has another shape. */
+static bool split_path(const char *path, char resource[16], char arg[80])
+{
+    if (!path || path[0] != '/')
+        return false;
+    const char *p = path + 1;
+    size_t n = strcspn(p, "/");
+    if (n == 0 || n >= 16)
+        return false;
+    memcpy(resource, p, n);
+    resource[n] = '\0';
+    arg[0] = '\0';
+    if (!p[n])
+        return true;
+    const char *a = p + n + 1;
+    size_t alen = strlen(a);
+    if (alen == 0 || alen >= 80 || strchr(a, '/'))
+        return false;
+    memcpy(arg, a, alen + 1);
+    return true;
+}
+
+static const struct route *find_route(const char *method, const char *resource,
+                                      bool with_arg, bool *path_known)
+{
+    *path_known = false;
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        if (strcmp(routes[i].resource, resource) != 0 ||
+            routes[i].with_arg != with_arg)
+            continue;
+        *path_known = true;
+        if (strcmp(routes[i].method, method) == 0)
+            return &routes[i];
+    }
+    return NULL;
+}
+
+/* Parse a POST body into r->body, or return an error reply. */
+static json_t *parse_body(admin_req *r, const char *body, size_t len)
+{
+    if (len > ADMIN_MAX_BODY)
+        return error_reply(r, 400, "InvalidRequest", "request body too large");
+    json_error_t jerr;
+    r->body = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!r->body) {
+        char msg[CF_ERRMSG_MAX];
+        snprintf(msg, sizeof msg, "line %d column %d: %s", jerr.line, jerr.column,
+                 jerr.text);
+        return error_reply(r, 400, "MalformedJSON", msg);
+    }
+    if (!json_is_object(r->body))
+        return error_reply(r, 400, "MalformedJSON", "the body must be a JSON object");
+    return NULL;
+}
+
+static json_t *dispatch(admin_req *r, const char *method, const char *path,
+                        const char *body, size_t body_len)
+{
+    char resource[16], arg[80];
+    bool known;
+    const struct route *rt = NULL;
+    if (split_path(path, resource, arg))
+        rt = find_route(method, resource, arg[0] != '\0', &known);
+    else
+        known = false;
+    if (!known)
+        return error_reply(r, 404, "NoSuchRoute", "no such admin resource");
+    if (!rt)
+        return error_reply(r, 405, "MethodNotAllowed",
+                           "method not allowed on this resource");
+    r->arg = rt->with_arg ? arg : NULL;
+    json_t *bad = strcmp(method, "POST") == 0 ? parse_body(r, body, body_len) : NULL;
+    return bad ? bad : rt->fn(r);
+}
+
+int admin_handle(st_engine *e, const char *method, const char *path,
+                 const char *query, const char *body, size_t body_len,
+                 int *http_status, char **json_out)
+{
+    admin_req r = {.e = e, .query = query};
+    json_t *reply = dispatch(&r, method ? method : "", path, body, body_len);
+    json_decref(r.body);
+    if (!reply)
+        return -1;
+    char *text = json_dumps(reply, JSON_COMPACT);
+    json_decref(reply);
+    if (!text)
+        return -1;
+    *http_status = r.status;
+    *json_out = text;
+    return 0;
+}

@@ -1,0 +1,117 @@
+/*
+ * server/embedded.c - the second half of the embedded default: once the
+ * engine is open, make sure tenant "dev" exists with a working key, and
+ * tell the person at the terminal how to connect (config.h has the
+ * contract).
+ *
+ * The dev key lives in two places: the index (where the server checks
+ * signatures) and var/dev-credentials (for the person). If the file is
+ * missing, or names a key the index no longer knows (revoked, or an index
+ * rebuilt from scratch), a new key is made and the file rewritten, so a
+ * start always ends with credentials that work.
+ *
+ * This is the one place cofferd prints a secret, on purpose: the embedded
+ * default is a development setup and its dev secret is already in a file
+ * next to the data. The admin secret is never printed, only where it is.
+ */
+#include "server/config.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "server/credfile.h"
+
+/* Does the index still hold this dev key with this secret? */
+static int dev_key_valid(st_engine *e, const char *ak, const char *sk, bool *valid,
+                         cf_err *err)
+{
+    st_key_info info;
+    char secret[ST_SECRET_KEY_MAX];
+    cf_err lerr;
+    *valid = false;
+    if (st_key_lookup(e, ak, &info, secret, &lerr) < 0) {
+        if (lerr.code != CF_ENOTFOUND) {
+            *err = lerr;
+            return -1;
+        }
+        return 0;
+    }
+    *valid = strcmp(info.tenant, CONFIG_EMBEDDED_TENANT) == 0 &&
+             strcmp(secret, sk) == 0;
+    OPENSSL_cleanse(secret, sizeof secret);
+    return 0;
+}
+
+/* Fill ak/sk with the dev tenant's credentials, creating them if needed. */
+static int ensure_dev_key(st_engine *e, const char *path, char ak[ST_ACCESS_KEY_MAX],
+                          char sk[ST_SECRET_KEY_MAX], cf_err *err)
+{
+    cf_err terr;
+    if (st_tenant_create(e, CONFIG_EMBEDDED_TENANT, &terr) < 0 &&
+        terr.code != CF_EEXISTS) {
+        *err = terr;
+        return -1;
+    }
+    bool valid = false;
+    if (access(path, F_OK) == 0 &&
+        (credfile_read(path, ak, sk, err) < 0 ||
+         dev_key_valid(e, ak, sk, &valid, err) < 0))
+        return -1;
+    if (valid)
+        return 0;
+    if (st_key_create(e, CONFIG_EMBEDDED_TENANT, false, NULL, NULL, ak, sk, err) < 0)
+        return -1;
+    return credfile_write(path, ak, sk, err);
+}
+
+static void print_master_key_notice(const coffer_config *cfg)
+{
+    fprintf(stderr,
+            "\n"
+            "**********************************************************************\n"
+            "*  A NEW MASTER KEY WAS GENERATED:\n"
+            "*      %s\n"
+            "*  Every object is encrypted under it. BACK IT UP NOW, away from\n"
+            "*  these disks: without this file the data can never be read.\n"
+            "**********************************************************************\n"
+            "\n", cfg->storage.master_key_file);
+}
+
+static void print_banner(const coffer_config *cfg, const char *ak, const char *sk)
+{
+    bool v6 = strchr(cfg->listen_addr, ':') != NULL;
+    fprintf(stderr,
+            "cofferd: embedded default in %s\n"
+            "  S3 endpoint   http://%s%s%s:%d  (region %s, path-style)\n"
+            "  tenant %s    access_key=%s secret_key=%s\n"
+            "                (saved in %s/dev-credentials)\n"
+            "  admin         access_key=%s\n"
+            "                (secret in %s/admin-credentials; coffer "
+            "--admin-credentials FILE)\n",
+            cfg->var_dir, v6 ? "[" : "", cfg->listen_addr, v6 ? "]" : "",
+            cfg->port, cfg->region, CONFIG_EMBEDDED_TENANT, ak, sk, cfg->var_dir,
+            cfg->admin_access_key, cfg->var_dir);
+}
+
+int config_embedded_finish(st_engine *e, const coffer_config *cfg, cf_err *err)
+{
+    if (!cfg->embedded || !cfg->var_dir)
+        return cf_fail(err, CF_EINVAL, "not an embedded configuration");
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s/dev-credentials", cfg->var_dir) >=
+        (int)sizeof path)
+        return cf_fail(err, CF_ECONFIG, "%s: path too long", cfg->var_dir);
+    char ak[ST_ACCESS_KEY_MAX], sk[ST_SECRET_KEY_MAX];
+    int rc = ensure_dev_key(e, path, ak, sk, err);
+    if (rc == 0) {
+        if (cfg->new_master_key)
+            print_master_key_notice(cfg);
+        print_banner(cfg, ak, sk);
+    }
+    OPENSSL_cleanse(sk, sizeof sk);
+    return rc;
+}

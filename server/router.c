@@ -1,0 +1,347 @@
+/*
+ * server/router.c - request placement. The raw URI (before any decoding by
+ * libmicrohttpd) is split here so that the signature code sees exactly
+ * what the client signed and the handlers see exactly what the client
+ * meant. An operation is chosen from (method, level, sub-resource), where
+ * the level is service, bucket or object and the sub-resource is the first
+ * query parameter that is not an ordinary argument (listing options,
+ * presign fields, response-* overrides...). A sub-resource coffer does not
+ * implement is answered NotImplemented, never served as something else.
+ */
+#include "server/router.h"
+
+#include <string.h>
+#include <strings.h>
+
+#include "server/s3_ops.h"
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+char *url_decode(pool *p, const char *s, size_t n, bool plus_space)
+{
+    char *out = pool_alloc(p, n + 1);
+    if (!out)
+        return NULL;
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '%') {
+            if (n - i < 3)
+                return NULL;
+            int hi = hexval(s[i + 1]), lo = hexval(s[i + 2]);
+            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+                return NULL;
+            c = (char)(hi * 16 + lo);
+            i += 2;
+        } else if (c == '+' && plus_space) {
+            c = ' ';
+        }
+        out[o++] = c;
+    }
+    out[o] = '\0';
+    return out;
+}
+
+bool valid_utf8(const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = s[i];
+        size_t len;
+        unsigned int cp;
+        if (c < 0x80) { i++; continue; }
+        if ((c & 0xE0) == 0xC0) { len = 2; cp = c & 0x1F; }
+        else if ((c & 0xF0) == 0xE0) { len = 3; cp = c & 0x0F; }
+        else if ((c & 0xF8) == 0xF0) { len = 4; cp = c & 0x07; }
+        else return false;
+        if (n - i < len)
+            return false;
+        for (size_t k = 1; k < len; k++) {
+            if ((s[i + k] & 0xC0) != 0x80)
+                return false;
+            cp = (cp << 6) | (s[i + k] & 0x3F);
+        }
+        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
+            (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
+            (cp >= 0xD800 && cp <= 0xDFFF))
+            return false;
+        i += len;
+    }
+    return true;
+}
+
+static bool looks_like_ipv4(const char *name)
+{
+    int dots = 0;
+    for (const char *p = name; *p; p++) {
+        if (*p == '.')
+            dots++;
+        else if (*p < '0' || *p > '9')
+            return false;
+    }
+    return dots == 3;
+}
+
+bool valid_bucket_name(const char *name)
+{
+    size_t n = strlen(name);
+    if (n < 3 || n > ST_MAX_BUCKET)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                  c == '.' || c == '-';
+        if (!ok)
+            return false;
+        if (c == '.' && (name[i + 1] == '.' || name[i + 1] == '-' ||
+                         (i > 0 && name[i - 1] == '-')))
+            return false;
+    }
+    bool alnum_first = name[0] != '.' && name[0] != '-';
+    bool alnum_last = name[n - 1] != '.' && name[n - 1] != '-';
+    return alnum_first && alnum_last && !looks_like_ipv4(name) &&
+           strncmp(name, "xn--", 4) != 0 &&
+           !(n > 8 && strcmp(name + n - 8, "-s3alias") == 0);
+}
+
+/* ---- query ---------------------------------------------------------- */
+
+static int parse_query(s3_req *r)
+{
+    const char *q = r->raw_query;
+    if (!q || !*q)
+        return 0;
+    size_t count = 1;
+    for (const char *p = q; *p; p++)
+        count += *p == '&';
+    r->params = pool_alloc(r->pool, count * sizeof(*r->params));
+    if (!r->params)
+        return -1;
+    while (*q) {
+        size_t len = strcspn(q, "&");
+        const char *eq = memchr(q, '=', len);
+        size_t nlen = eq ? (size_t)(eq - q) : len;
+        if (nlen > 0) {
+            s3_param *pm = &r->params[r->nparams];
+            pm->name = url_decode(r->pool, q, nlen, true);
+            pm->value = eq ? url_decode(r->pool, eq + 1, len - nlen - 1, true)
+                           : pool_strdup(r->pool, "");
+            if (!pm->name || !pm->value)
+                return -1;
+            r->nparams++;
+        }
+        q += len;
+        if (*q == '&')
+            q++;
+    }
+    return 0;
+}
+
+/* Query parameters that are arguments, not sub-resources. */
+static bool is_argument(const char *name)
+{
+    static const char *const args[] = {
+        "prefix", "delimiter", "marker", "max-keys", "encoding-type",
+        "list-type", "continuation-token", "start-after", "fetch-owner",
+        "key-marker", "version-id-marker", "upload-id-marker", "max-uploads",
+        "max-parts", "part-number-marker", "partNumber", "uploadId",
+        "versionId", "x-id", "AWSAccessKeyId", "Signature", "Expires",
+    };
+    for (size_t i = 0; i < sizeof(args) / sizeof(args[0]); i++)
+        if (strcmp(name, args[i]) == 0)
+            return true;
+    return strncasecmp(name, "x-amz-", 6) == 0 ||
+           strncmp(name, "response-", 9) == 0;
+}
+
+static const char *subresource(const s3_req *r)
+{
+    for (size_t i = 0; i < r->nparams; i++)
+        if (!is_argument(r->params[i].name))
+            return r->params[i].name;
+    return "";
+}
+
+/* ---- path and host -------------------------------------------------- */
+
+static int split_uri(s3_req *r)
+{
+    const char *qm = strchr(r->raw_uri, '?');
+    size_t plen = qm ? (size_t)(qm - r->raw_uri) : strlen(r->raw_uri);
+    r->raw_path = pool_strndup(r->pool, r->raw_uri, plen);
+    if (qm)
+        r->raw_query = pool_strdup(r->pool, qm + 1);
+    return r->raw_path && (!qm || r->raw_query) ? 0 : -1;
+}
+
+/* The bucket named by a virtual-host Host header, or NULL. */
+static char *vhost_bucket(s3_req *r)
+{
+    const char *domain = r->srv->cfg->vhost_domain;
+    const char *host = req_header(r, "host");
+    if (!domain || !*domain || !host)
+        return NULL;
+    size_t hlen = strcspn(host, ":");
+    if (host[0] == '[')
+        return NULL;
+    size_t dlen = strlen(domain);
+    if (hlen <= dlen + 1 || host[hlen - dlen - 1] != '.' ||
+        strncasecmp(host + hlen - dlen, domain, dlen) != 0)
+        return NULL;
+    char *b = pool_strndup(r->pool, host, hlen - dlen - 1);
+    return b;
+}
+
+static int set_key(s3_req *r, const char *raw, size_t n)
+{
+    if (n == 0)
+        return 0;
+    r->key = url_decode(r->pool, raw, n, false);
+    if (!r->key) {
+        resp_error(r, S3E_InvalidArgument, "The object key is not correctly URL-encoded");
+        return -1;
+    }
+    size_t klen = strlen(r->key);
+    if (klen > ST_MAX_KEY) {
+        resp_error(r, S3E_KeyTooLongError, NULL);
+        return -1;
+    }
+    if (!valid_utf8(r->key, klen)) {
+        resp_error(r, S3E_InvalidArgument, "Object key is not valid UTF-8");
+        return -1;
+    }
+    return 0;
+}
+
+static int place(s3_req *r)
+{
+    const char *path = r->raw_path;
+    if (path[0] != '/') {
+        resp_error(r, S3E_InvalidArgument, "The request path must begin with '/'");
+        return -1;
+    }
+    path++;
+    char *vb = vhost_bucket(r);
+    if (vb) {
+        r->vhost = true;
+        r->bucket = vb;
+        return set_key(r, path, strlen(path));
+    }
+    size_t blen = strcspn(path, "/");
+    if (blen == 0)
+        return 0;
+    r->bucket = url_decode(r->pool, path, blen, false);
+    if (!r->bucket) {
+        resp_error(r, S3E_InvalidBucketName, NULL);
+        return -1;
+    }
+    path += blen;
+    if (*path == '/')
+        path++;
+    return set_key(r, path, strlen(path));
+}
+
+/* ---- operation choice ----------------------------------------------- */
+
+static const s3_op *service_op(const char *m, const char *sub)
+{
+    if (strcmp(m, "GET") == 0 && !*sub)
+        return &op_list_buckets;
+    return NULL;
+}
+
+static const s3_op *bucket_op(const s3_req *r, const char *m, const char *sub)
+{
+    if (strcmp(m, "GET") == 0) {
+        if (!*sub) {
+            const char *lt = req_param(r, "list-type");
+            return lt && strcmp(lt, "2") == 0 ? &op_list_objects_v2
+                                              : &op_list_objects_v1;
+        }
+        if (strcmp(sub, "location") == 0) return &op_get_bucket_location;
+        if (strcmp(sub, "versioning") == 0) return &op_get_bucket_versioning;
+        if (strcmp(sub, "versions") == 0) return &op_list_object_versions;
+        if (strcmp(sub, "uploads") == 0) return &op_list_uploads;
+        if (strcmp(sub, "acl") == 0) return &op_get_bucket_acl;
+        return NULL;
+    }
+    if (*sub)
+        return strcmp(m, "POST") == 0 && strcmp(sub, "delete") == 0
+                   ? &op_delete_objects : NULL;
+    if (strcmp(m, "HEAD") == 0) return &op_head_bucket;
+    if (strcmp(m, "PUT") == 0) return &op_create_bucket;
+    if (strcmp(m, "DELETE") == 0) return &op_delete_bucket;
+    return NULL;
+}
+
+static const s3_op *object_op(const s3_req *r, const char *m, const char *sub)
+{
+    bool upload = req_has_param(r, "uploadId");
+    bool copy = req_header(r, "x-amz-copy-source") != NULL;
+    if (strcmp(m, "GET") == 0 && strcmp(sub, "acl") == 0)
+        return &op_get_object_acl;
+    if (strcmp(m, "POST") == 0 && strcmp(sub, "uploads") == 0)
+        return &op_create_upload;
+    if (*sub)
+        return NULL;
+    if (strcmp(m, "GET") == 0) return upload ? &op_list_parts : &op_get_object;
+    if (strcmp(m, "HEAD") == 0) return upload ? NULL : &op_head_object;
+    if (strcmp(m, "DELETE") == 0) return upload ? &op_abort_upload : &op_delete_object;
+    if (strcmp(m, "POST") == 0) return upload ? &op_complete_upload : NULL;
+    if (strcmp(m, "PUT") == 0) {
+        if (upload)
+            return copy ? &op_upload_part_copy : &op_upload_part;
+        return copy ? &op_copy_object : &op_put_object;
+    }
+    return NULL;
+}
+
+static bool known_method(const char *m)
+{
+    return strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0 ||
+           strcmp(m, "PUT") == 0 || strcmp(m, "POST") == 0 ||
+           strcmp(m, "DELETE") == 0;
+}
+
+int router_route(s3_req *r)
+{
+    if (split_uri(r) < 0 || parse_query(r) < 0) {
+        resp_error(r, S3E_InvalidArgument, "The request URI is not correctly URL-encoded");
+        return -1;
+    }
+    if (strncmp(r->raw_path, "/admin/v1/", 10) == 0 ||
+        strcmp(r->raw_path, "/admin/v1") == 0) {
+        r->admin = true;
+        return 0;
+    }
+    if (place(r) < 0)
+        return -1;
+    if (r->bucket && !valid_bucket_name(r->bucket)) {
+        resp_error(r, S3E_InvalidBucketName, NULL);
+        return -1;
+    }
+    if (!known_method(r->method)) {
+        resp_error(r, S3E_MethodNotAllowed, NULL);
+        return -1;
+    }
+    const char *sub = subresource(r);
+    if (!r->bucket)
+        r->op = service_op(r->method, sub);
+    else if (!r->key)
+        r->op = bucket_op(r, r->method, sub);
+    else
+        r->op = object_op(r, r->method, sub);
+    if (!r->op) {
+        resp_error(r, *sub ? S3E_NotImplemented : S3E_MethodNotAllowed,
+                   *sub ? "This sub-resource is not implemented by coffer" : NULL);
+        return -1;
+    }
+    return 0;
+}

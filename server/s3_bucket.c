@@ -1,0 +1,182 @@
+/*
+ * server/s3_bucket.c - bucket operations: ListBuckets, CreateBucket (naming
+ * rules are checked by the router; LocationConstraint must name this
+ * server's region), DeleteBucket, HeadBucket, GetBucketLocation,
+ * GetBucketVersioning (coffer buckets are never versioned: the empty
+ * configuration) and a minimal GET ?acl (the owner has FULL_CONTROL,
+ * which is the only access model coffer has; clients such as s3cmd ask).
+ */
+#include <string.h>
+
+#include "server/s3_common.h"
+#include "server/s3_ops.h"
+#include "server/xml.h"
+
+static int bucket_exists(s3_req *r, st_bucket_info *info)
+{
+    cf_err err;
+    if (st_bucket_get(r->srv->engine, r->tenant, r->bucket, info, &err) < 0) {
+        resp_cf(r, &err);
+        return -1;
+    }
+    return 0;
+}
+
+static int add_bucket(void *ctx, const st_bucket_info *b)
+{
+    s3_req *r = ctx;
+    xml_open(&r->resp, "Bucket");
+    xml_elem(&r->resp, "Name", b->name);
+    xml_elem_time_ms(&r->resp, "CreationDate", (long long)b->created * 1000);
+    xml_close(&r->resp, "Bucket");
+    return 0;
+}
+
+static void list_buckets_run(s3_req *r)
+{
+    cf_err err;
+    xml_begin(&r->resp, "ListAllMyBucketsResult");
+    s3_write_owner(r, "Owner");
+    xml_open(&r->resp, "Buckets");
+    if (st_bucket_list(r->srv->engine, r->tenant, add_bucket, r, &err) < 0) {
+        resp_cf(r, &err);
+        return;
+    }
+    xml_close(&r->resp, "Buckets");
+    xml_close(&r->resp, "ListAllMyBucketsResult");
+    resp_xml(r, 200);
+}
+
+/* The region asked for in a CreateBucketConfiguration body, "" if none. */
+static int requested_region(s3_req *r, const char **region)
+{
+    *region = "";
+    if (r->body.len == 0)
+        return 0;
+    xmlDocPtr doc = xml_parse(r->body.p, r->body.len, "CreateBucketConfiguration");
+    if (!doc) {
+        resp_error(r, S3E_MalformedXML, NULL);
+        return -1;
+    }
+    r->xmldoc = doc;
+    char *lc = xml_child_text(r->pool, xmlDocGetRootElement(doc), "LocationConstraint");
+    if (lc)
+        *region = lc;
+    return 0;
+}
+
+static void create_bucket_run(s3_req *r)
+{
+    const char *region;
+    const char *ours = r->srv->cfg->region;
+    const char *lock = req_header(r, "x-amz-bucket-object-lock-enabled");
+    if (lock && strcmp(lock, "false") != 0) {
+        resp_error(r, S3E_NotImplemented, "Object lock is not implemented by coffer");
+        return;
+    }
+    if (requested_region(r, &region) < 0)
+        return;
+    if (*region && strcmp(region, ours) != 0) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "The location constraint must be empty or %s", ours);
+        resp_error(r, S3E_IllegalLocationConstraintException, msg);
+        return;
+    }
+    cf_err err;
+    if (st_bucket_create(r->srv->engine, r->tenant, r->bucket, ours, &err) < 0) {
+        resp_cf(r, &err);
+        return;
+    }
+    char *loc = pool_printf(r->pool, "/%s", r->bucket);
+    if (loc)
+        resp_header(r, "Location", loc);
+    resp_status(r, 200);
+}
+
+static void delete_bucket_run(s3_req *r)
+{
+    cf_err err;
+    if (st_bucket_delete(r->srv->engine, r->tenant, r->bucket, &err) < 0) {
+        resp_cf(r, &err);
+        return;
+    }
+    resp_status(r, 204);
+}
+
+static void head_bucket_run(s3_req *r)
+{
+    st_bucket_info info;
+    if (bucket_exists(r, &info) < 0)
+        return;
+    resp_header(r, "x-amz-bucket-region", info.region);
+    resp_status(r, 200);
+}
+
+static void get_location_run(s3_req *r)
+{
+    st_bucket_info info;
+    if (bucket_exists(r, &info) < 0)
+        return;
+    xml_begin(&r->resp, "LocationConstraint");
+    if (strcmp(info.region, "us-east-1") != 0)
+        xml_text(&r->resp, info.region);
+    xml_close(&r->resp, "LocationConstraint");
+    resp_xml(r, 200);
+}
+
+static void get_versioning_run(s3_req *r)
+{
+    st_bucket_info info;
+    if (bucket_exists(r, &info) < 0)
+        return;
+    xml_begin(&r->resp, "VersioningConfiguration");
+    xml_close(&r->resp, "VersioningConfiguration");
+    resp_xml(r, 200);
+}
+
+static void write_acl(s3_req *r)
+{
+    xml_begin(&r->resp, "AccessControlPolicy");
+    s3_write_owner(r, "Owner");
+    sbuf_puts(&r->resp, "<AccessControlList><Grant><Grantee "
+              "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" "
+              "xsi:type=\"CanonicalUser\">");
+    xml_elem(&r->resp, "ID", r->tenant);
+    xml_elem(&r->resp, "DisplayName", r->tenant);
+    sbuf_puts(&r->resp, "</Grantee><Permission>FULL_CONTROL</Permission></Grant>"
+              "</AccessControlList>");
+    xml_close(&r->resp, "AccessControlPolicy");
+    resp_xml(r, 200);
+}
+
+static void get_bucket_acl_run(s3_req *r)
+{
+    st_bucket_info info;
+    if (bucket_exists(r, &info) < 0)
+        return;
+    write_acl(r);
+}
+
+static void get_object_acl_run(s3_req *r)
+{
+    cf_err err;
+    if (st_head(r->srv->engine, r->tenant, r->bucket, r->key, &r->info, &err) < 0) {
+        resp_cf(r, &err);
+        return;
+    }
+    r->info_set = true;
+    write_acl(r);
+}
+
+const s3_op op_list_buckets = {"ListBuckets", BODY_NONE, false, NULL, NULL, list_buckets_run};
+const s3_op op_create_bucket = {"CreateBucket", BODY_BUFFER, true, NULL, NULL, create_bucket_run};
+const s3_op op_delete_bucket = {"DeleteBucket", BODY_NONE, true, NULL, NULL, delete_bucket_run};
+const s3_op op_head_bucket = {"HeadBucket", BODY_NONE, false, NULL, NULL, head_bucket_run};
+const s3_op op_get_bucket_location = {"GetBucketLocation", BODY_NONE, false, NULL, NULL,
+                                      get_location_run};
+const s3_op op_get_bucket_versioning = {"GetBucketVersioning", BODY_NONE, false, NULL, NULL,
+                                        get_versioning_run};
+const s3_op op_get_bucket_acl = {"GetBucketAcl", BODY_NONE, false, NULL, NULL,
+                                 get_bucket_acl_run};
+const s3_op op_get_object_acl = {"GetObjectAcl", BODY_NONE, false, NULL, NULL,
+                                 get_object_acl_run};

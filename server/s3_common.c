@@ -1,0 +1,377 @@
+/*
+ * server/s3_common.c - shared handler helpers (see the header). The stored
+ * header set is deliberately small and lowercase: the six standard
+ * representation headers plus user metadata, which is all S3 round-trips.
+ */
+#include "server/s3_common.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "server/http.h"
+#include "server/router.h"
+#include "server/s3auth.h"
+#include "server/xml.h"
+
+static const char *const stored_headers[] = {
+    "content-type", "content-encoding", "content-disposition",
+    "content-language", "cache-control", "expires",
+};
+#define NSTORED (sizeof(stored_headers) / sizeof(stored_headers[0]))
+
+void s3_write_owner(s3_req *r, const char *elem)
+{
+    xml_open(&r->resp, elem);
+    xml_elem(&r->resp, "ID", r->tenant);
+    xml_elem(&r->resp, "DisplayName", r->tenant);
+    xml_close(&r->resp, elem);
+}
+
+static bool is_stored(const char *lname)
+{
+    if (strncmp(lname, "x-amz-meta-", 11) == 0)
+        return lname[11] != '\0';
+    for (size_t i = 0; i < NSTORED; i++)
+        if (strcmp(lname, stored_headers[i]) == 0)
+            return true;
+    return false;
+}
+
+/* Content-Encoding without the aws-chunked token (NULL if nothing left). */
+static char *strip_aws_chunked(pool *p, const char *v)
+{
+    char *out = pool_alloc(p, strlen(v) + 1);
+    if (!out)
+        return NULL;
+    size_t o = 0;
+    while (*v) {
+        while (*v == ' ' || *v == ',')
+            v++;
+        size_t len = strcspn(v, ",");
+        size_t tl = len;
+        while (tl && v[tl - 1] == ' ')
+            tl--;
+        if (tl && !(tl == 11 && strncasecmp(v, "aws-chunked", 11) == 0)) {
+            if (o)
+                out[o++] = ',';
+            memcpy(out + o, v, tl);
+            o += tl;
+        }
+        v += len;
+    }
+    out[o] = '\0';
+    return o ? out : NULL;
+}
+
+int s3_request_meta(s3_req *r, st_header **out, size_t *n)
+{
+    st_header *h = pool_alloc(r->pool, (r->nhdrs + 1) * sizeof(*h));
+    if (!h) {
+        resp_error(r, S3E_InternalError, NULL);
+        return -1;
+    }
+    size_t count = 0, user = 0;
+    for (size_t i = 0; i < r->nhdrs; i++) {
+        const char *name = r->hdrs[i].name;
+        char *value = r->hdrs[i].value;
+        if (!is_stored(name))
+            continue;
+        if (strcmp(name, "content-encoding") == 0 &&
+            !(value = strip_aws_chunked(r->pool, value)))
+            continue;
+        if (strncmp(name, "x-amz-meta-", 11) == 0)
+            user += strlen(name) - 11 + strlen(value);
+        h[count].name = (char *)name;
+        h[count].value = value;
+        count++;
+    }
+    if (user > ST_MAX_USERMETA) {
+        resp_error(r, S3E_MetadataTooLarge, NULL);
+        return -1;
+    }
+    *out = h;
+    *n = count;
+    return 0;
+}
+
+void s3_object_headers(s3_req *r, const st_object_info *info)
+{
+    char date[32];
+    http_date(info->mtime_ms / 1000, date);
+    resp_header(r, "ETag", info->etag);
+    resp_header(r, "Last-Modified", date);
+    resp_header(r, "Accept-Ranges", "bytes");
+    resp_header(r, "x-amz-server-side-encryption", "AES256");
+    for (size_t i = 0; i < NSTORED; i++) {
+        char param[40];
+        snprintf(param, sizeof(param), "response-%s", stored_headers[i]);
+        const char *v = req_param(r, param);
+        if (!v)
+            v = st_object_header(info, stored_headers[i]);
+        if (!v && i == 0)
+            v = "binary/octet-stream";
+        if (v)
+            resp_header(r, stored_headers[i], v);
+    }
+    for (size_t i = 0; i < info->nheaders; i++)
+        if (strncmp(info->headers[i].name, "x-amz-meta-", 11) == 0)
+            resp_header(r, info->headers[i].name, info->headers[i].value);
+    const char *mode = req_header(r, "x-amz-checksum-mode");
+    if (mode && strcasecmp(mode, "ENABLED") == 0 && info->checksum_algo != CKS_NONE) {
+        resp_header(r, cks_header_name(info->checksum_algo), info->checksum_b64);
+        resp_header(r, "x-amz-checksum-type",
+                    info->checksum_composite ? "COMPOSITE" : "FULL_OBJECT");
+    }
+}
+
+void s3_checksum_xml(s3_req *r, const char *b64, cks_algo algo)
+{
+    if (algo == CKS_NONE || !b64 || !*b64)
+        return;
+    char elem[32];
+    const char *name = cks_algo_name(algo);
+    snprintf(elem, sizeof(elem), "Checksum%s", name);
+    xml_elem(&r->resp, elem, b64);
+}
+
+static bool valid_checksum_b64(cks_algo algo, const char *v)
+{
+    uint8_t raw[CKS_MAX_RAW];
+    return cks_from_base64(v, raw, cks_raw_len(algo), NULL) == 0;
+}
+
+static const cks_algo s3_algos[] = {
+    CKS_CRC32, CKS_CRC32C, CKS_CRC64NVME, CKS_SHA1, CKS_SHA256,
+};
+#define NALGOS (sizeof(s3_algos) / sizeof(s3_algos[0]))
+
+static cks_algo algo_of_header(const char *lname)
+{
+    for (size_t i = 0; i < NALGOS; i++)
+        if (strcasecmp(lname, cks_header_name(s3_algos[i])) == 0)
+            return s3_algos[i];
+    return CKS_NONE;
+}
+
+int s3_checksum_request(s3_req *r, s3_checksum_req *out)
+{
+    memset(out, 0, sizeof(*out));
+    for (size_t i = 0; i < NALGOS; i++) {
+        const char *v = req_header(r, cks_header_name(s3_algos[i]));
+        if (!v)
+            continue;
+        if (out->algo != CKS_NONE) {
+            resp_error(r, S3E_InvalidRequest, "Expecting a single x-amz-checksum- header");
+            return -1;
+        }
+        if (!valid_checksum_b64(s3_algos[i], v)) {
+            resp_error(r, S3E_InvalidRequest, "Value for the x-amz-checksum- header is invalid");
+            return -1;
+        }
+        out->algo = s3_algos[i];
+        out->value = v;
+    }
+    const char *trailer = req_header(r, "x-amz-trailer");
+    if (trailer && out->algo == CKS_NONE) {
+        out->algo = algo_of_header(trailer);
+        if (out->algo == CKS_NONE) {
+            resp_error(r, S3E_InvalidRequest, "The x-amz-trailer header names no supported checksum");
+            return -1;
+        }
+        out->trailer = cks_header_name(out->algo);
+    }
+    const char *sdk = req_header(r, "x-amz-sdk-checksum-algorithm");
+    if (sdk && out->algo == CKS_NONE) {
+        out->algo = cks_algo_from_name(sdk);
+        if (out->algo == CKS_NONE || out->algo == CKS_MD5) {
+            resp_error(r, S3E_InvalidRequest, "Unsupported x-amz-sdk-checksum-algorithm");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+const char *s3_checksum_value(s3_req *r, const s3_checksum_req *c)
+{
+    if (c->value)
+        return c->value;
+    if (!c->trailer)
+        return NULL;
+    return s3auth_trailer(r, c->trailer);
+}
+
+int s3_content_md5(s3_req *r, uint8_t md5[16], bool *present)
+{
+    const char *v = req_header(r, "content-md5");
+    *present = v != NULL;
+    if (!v)
+        return 0;
+    if (cks_from_base64(v, md5, 16, NULL) < 0) {
+        resp_error(r, S3E_InvalidDigest, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+int s3_int_param(s3_req *r, const char *name, long lo, long hi, long dflt, long *out)
+{
+    const char *v = req_param(r, name);
+    if (!v) {
+        *out = dflt;
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    long x = strtol(v, &end, 10);
+    if (errno || end == v || *end || x < lo || x > hi) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "Argument %s must be an integer between %ld and %ld",
+                 name, lo, hi);
+        resp_error(r, S3E_InvalidArgument, msg);
+        return -1;
+    }
+    *out = x;
+    return 0;
+}
+
+bool s3_etag_matches(const char *list, const char *etag)
+{
+    /* etag is quoted: compare the inside */
+    const char *inner = etag[0] == '"' ? etag + 1 : etag;
+    size_t ilen = strlen(inner);
+    if (ilen && inner[ilen - 1] == '"')
+        ilen--;
+    while (*list) {
+        while (*list == ' ' || *list == ',')
+            list++;
+        size_t len = strcspn(list, ",");
+        size_t tl = len;
+        while (tl && list[tl - 1] == ' ')
+            tl--;
+        const char *t = list;
+        if (tl >= 2 && t[0] == 'W' && t[1] == '/') {
+            t += 2;
+            tl -= 2;
+        }
+        if (tl >= 2 && t[0] == '"' && t[tl - 1] == '"') {
+            t++;
+            tl -= 2;
+        }
+        if ((tl == 1 && t[0] == '*') || (tl == ilen && memcmp(t, inner, ilen) == 0))
+            return true;
+        list += len;
+    }
+    return false;
+}
+
+int s3_encoding_url(s3_req *r, bool *url)
+{
+    const char *v = req_param(r, "encoding-type");
+    *url = false;
+    if (!v)
+        return 0;
+    if (strcmp(v, "url") != 0) {
+        resp_error(r, S3E_InvalidArgument, "Invalid Encoding Method specified in Request");
+        return -1;
+    }
+    *url = true;
+    return 0;
+}
+
+int s3_copy_source(s3_req *r, char **bucket, char **key)
+{
+    const char *src = req_header(r, "x-amz-copy-source");
+    if (src[0] == '/')
+        src++;
+    size_t n = strcspn(src, "?");
+    if (src[n] == '?' && strcmp(src + n, "?versionId=null") != 0) {
+        resp_error(r, S3E_NotImplemented, "Copying a specific version is not implemented");
+        return -1;
+    }
+    const char *slash = memchr(src, '/', n);
+    if (!slash) {
+        resp_error(r, S3E_InvalidArgument, "Invalid copy source: expected bucket/key");
+        return -1;
+    }
+    *bucket = url_decode(r->pool, src, (size_t)(slash - src), false);
+    *key = url_decode(r->pool, slash + 1, n - (size_t)(slash - src) - 1, false);
+    if (!*bucket || !*key || !**key || !valid_bucket_name(*bucket) ||
+        strlen(*key) > ST_MAX_KEY || !valid_utf8(*key, strlen(*key))) {
+        resp_error(r, S3E_InvalidArgument, "Invalid copy source bucket or key");
+        return -1;
+    }
+    return 0;
+}
+
+static bool date_after(const char *h, int64_t mtime_s, bool *valid)
+{
+    int64_t t;
+    *valid = http_parse_date(h, &t) == 0;
+    return *valid && mtime_s > t;
+}
+
+int s3_copy_conditions(s3_req *r, const st_object_info *src)
+{
+    const char *im = req_header(r, "x-amz-copy-source-if-match");
+    const char *inm = req_header(r, "x-amz-copy-source-if-none-match");
+    const char *ims = req_header(r, "x-amz-copy-source-if-modified-since");
+    const char *ius = req_header(r, "x-amz-copy-source-if-unmodified-since");
+    int64_t mtime = src->mtime_ms / 1000;
+    bool valid, ok = true;
+    if (im)
+        ok = s3_etag_matches(im, src->etag);
+    else if (ius && date_after(ius, mtime, &valid))
+        ok = false;
+    if (ok && inm)
+        ok = !s3_etag_matches(inm, src->etag);
+    else if (ok && ims && !date_after(ims, mtime, &valid) && valid)
+        ok = false;
+    if (!ok) {
+        resp_error(r, S3E_PreconditionFailed, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+int s3_check_version(s3_req *r)
+{
+    const char *v = req_param(r, "versionId");
+    if (v && strcmp(v, "null") != 0) {
+        resp_error(r, S3E_NoSuchVersion, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+int s3_check_write_headers(s3_req *r)
+{
+    static const char *const refused[] = {
+        "x-amz-server-side-encryption-customer-algorithm",
+        "x-amz-server-side-encryption-aws-kms-key-id",
+        "x-amz-tagging", "x-amz-object-lock-mode",
+        "x-amz-object-lock-retain-until-date", "x-amz-object-lock-legal-hold",
+        "x-amz-website-redirect-location",
+    };
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        if (req_header(r, refused[i])) {
+            char *msg = pool_printf(r->pool, "Header %s is not implemented by coffer",
+                                    refused[i]);
+            resp_error(r, S3E_NotImplemented, msg);
+            return -1;
+        }
+    }
+    const char *sse = req_header(r, "x-amz-server-side-encryption");
+    if (sse && strcmp(sse, "AES256") != 0) {
+        resp_error(r, S3E_NotImplemented, "Only x-amz-server-side-encryption: AES256 is supported");
+        return -1;
+    }
+    const char *sc = req_header(r, "x-amz-storage-class");
+    if (sc && strcmp(sc, "STANDARD") != 0) {
+        resp_error(r, S3E_NotImplemented, "Only the STANDARD storage class is supported");
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,73 @@
+/*
+ * server/s3_common.h - pieces several S3 handlers share: the owner element,
+ * request metadata headers -> stored headers, stored object -> response
+ * headers, checksum and Content-MD5 request headers, integer arguments,
+ * ETag comparison. Each helper that can refuse the request sets the S3
+ * error response itself and returns -1, so handlers just return.
+ */
+#ifndef SRV_S3_COMMON_H
+#define SRV_S3_COMMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "server/request.h"
+#include "storage/checksum.h"
+
+/* <Owner><ID>tenant</ID><DisplayName>tenant</DisplayName></Owner> */
+void s3_write_owner(s3_req *r, const char *elem);
+
+/* Content-Type, Content-Encoding (minus aws-chunked), Content-Disposition,
+ * Content-Language, Cache-Control, Expires and x-amz-meta-* from the
+ * request, as engine headers in the pool. MetadataTooLarge over 2 KiB of
+ * user metadata. */
+int s3_request_meta(s3_req *r, st_header **out, size_t *n);
+
+/* Headers describing a stored object: ETag, Last-Modified, Content-Type,
+ * the stored metadata (response-* query overrides win), SSE, Accept-Ranges
+ * and, when the client sent
+ * x-amz-checksum-mode: ENABLED, the checksum. */
+void s3_object_headers(s3_req *r, const st_object_info *info);
+/* <ChecksumCRC32>...</ChecksumCRC32> etc. into r->resp; nothing if none. */
+void s3_checksum_xml(s3_req *r, const char *b64, cks_algo algo);
+
+/* What checksum the client asked for: a value in a header, a trailer
+ * announced by x-amz-trailer (value known after the body), or just an
+ * algorithm (x-amz-sdk-checksum-algorithm). *trailer is the trailer's
+ * header name when the value comes later. */
+typedef struct s3_checksum_req {
+    cks_algo algo;
+    const char *value;               /* base64, from a header */
+    const char *trailer;             /* lowercase header name */
+} s3_checksum_req;
+int s3_checksum_request(s3_req *r, s3_checksum_req *out);
+/* The value to verify once the body is complete (header or trailer). */
+const char *s3_checksum_value(s3_req *r, const s3_checksum_req *c);
+
+/* Content-MD5: *present false if absent; InvalidDigest if malformed. */
+int s3_content_md5(s3_req *r, uint8_t md5[16], bool *present);
+
+/* Integer query argument in [lo, hi]; default when absent. InvalidArgument
+ * if malformed or out of range. */
+int s3_int_param(s3_req *r, const char *name, long lo, long hi, long dflt, long *out);
+
+/* Does an If-Match style list ("*", quoted or bare ETags, comma separated)
+ * contain etag (quoted)? */
+bool s3_etag_matches(const char *list, const char *etag);
+
+/* "encoding-type": true for "url"; InvalidArgument for anything else. */
+int s3_encoding_url(s3_req *r, bool *url);
+
+/* x-amz-copy-source ("[/]bucket/key[?versionId=null]", URL-encoded) into
+ * decoded bucket and key; InvalidArgument if malformed. */
+int s3_copy_source(s3_req *r, char **bucket, char **key);
+/* The x-amz-copy-source-if-* conditions against the source object;
+ * PreconditionFailed if one fails. */
+int s3_copy_conditions(s3_req *r, const st_object_info *src);
+/* Refuse a versionId other than "null" (coffer is unversioned). */
+int s3_check_version(s3_req *r);
+/* Refuse SSE-KMS, SSE-C, tagging and object lock headers on writes
+ * (NotImplemented): never store an object without what was asked. */
+int s3_check_write_headers(s3_req *r);
+
+#endif

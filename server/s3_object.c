@@ -1,0 +1,439 @@
+/*
+ * server/s3_object.c - single-object operations: PutObject (streamed into
+ * the engine as the body arrives), GetObject and HeadObject (ranges,
+ * conditionals, response-* overrides; the body is read from the engine by
+ * the HTTP layer's content reader), DeleteObject, DeleteObjects and
+ * CopyObject.
+ *
+ * A PUT is checked in three places: headers (size, metadata, checksum and
+ * Content-MD5 syntax, unsupported features) before a single body byte is
+ * accepted; each body piece (the engine refuses growth past the declared
+ * size or 5 GiB); and the end, where the engine verifies Content-MD5 and
+ * the x-amz-checksum value (from a header or the aws-chunked trailer)
+ * before anything becomes visible. Any failure leaves the old object, if
+ * there was one, untouched: the st_put is aborted (here or at request
+ * completion).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "server/http.h"
+#include "server/router.h"
+#include "server/s3_common.h"
+#include "server/s3_ops.h"
+#include "server/xml.h"
+
+#define DELETE_MAX 1000
+
+/* ---- PutObject -------------------------------------------------------- */
+
+typedef struct put_state {
+    s3_checksum_req ck;
+    uint8_t md5[16];
+    bool has_md5;
+} put_state;
+
+/* Map an engine failure during a body to the S3 error: a size mismatch at
+ * finish means the body was shorter than declared. */
+static void put_failed(s3_req *r, const cf_err *err, bool at_finish)
+{
+    if (at_finish && err->code == CF_EINVAL)
+        resp_error(r, S3E_IncompleteBody, NULL);
+    else
+        resp_cf(r, err);
+}
+
+/* Shared by PutObject and UploadPart: header checks and st_put_begin. */
+int s3_put_begin(s3_req *r, const char *upload_id, uint32_t part)
+{
+    put_state *ps = pool_alloc(r->pool, sizeof(*ps));
+    if (!ps) {
+        resp_error(r, S3E_InternalError, NULL);
+        return -1;
+    }
+    r->op_state = ps;
+    if (r->content_length > (int64_t)ST_MAX_PUT_SIZE) {
+        resp_error(r, S3E_EntityTooLarge, NULL);
+        return -1;
+    }
+    st_header *meta = NULL;
+    size_t nmeta = 0;
+    if (s3_check_write_headers(r) < 0 || s3_checksum_request(r, &ps->ck) < 0 ||
+        s3_content_md5(r, ps->md5, &ps->has_md5) < 0 ||
+        (!upload_id && s3_request_meta(r, &meta, &nmeta) < 0))
+        return -1;
+    st_put_args a = {
+        .tenant = r->tenant, .bucket = r->bucket, .key = r->key,
+        .headers = meta, .nheaders = nmeta, .checksum_algo = ps->ck.algo,
+        .upload_id = upload_id, .part_number = part,
+        .expected_size = r->content_length,
+    };
+    cf_err err;
+    if (st_put_begin(r->srv->engine, &a, &r->put, &err) < 0) {
+        r->put = NULL;
+        resp_cf(r, &err);
+        return -1;
+    }
+    return 0;
+}
+
+void s3_put_data(s3_req *r, const char *p, size_t n)
+{
+    cf_err err;
+    if (st_put_write(r->put, p, n, &err) < 0)
+        put_failed(r, &err, false);
+}
+
+/* Finish the PUT; on success r->info describes the stored object/part. */
+int s3_put_finish(s3_req *r)
+{
+    put_state *ps = r->op_state;
+    st_put_expect ex = {
+        .content_md5 = ps->has_md5 ? ps->md5 : NULL,
+        .checksum_b64 = s3_checksum_value(r, &ps->ck),
+    };
+    if (ps->ck.trailer && !ex.checksum_b64) {
+        resp_error(r, S3E_InvalidRequest, "The announced checksum trailer was not sent");
+        return -1;
+    }
+    cf_err err;
+    st_put *p = r->put;
+    r->put = NULL;                   /* finish frees it either way */
+    if (st_put_finish(p, &ex, &r->info, &err) < 0) {
+        put_failed(r, &err, true);
+        return -1;
+    }
+    r->info_set = true;
+    resp_header(r, "ETag", r->info.etag);
+    resp_header(r, "x-amz-server-side-encryption", "AES256");
+    if (ps->ck.algo != CKS_NONE && r->info.checksum_b64[0])
+        resp_header(r, cks_header_name(ps->ck.algo), r->info.checksum_b64);
+    return 0;
+}
+
+static void put_begin(s3_req *r)
+{
+    s3_put_begin(r, NULL, 0);
+}
+
+static void put_run(s3_req *r)
+{
+    if (s3_put_finish(r) == 0)
+        resp_status(r, 200);
+}
+
+/* ---- GetObject / HeadObject ------------------------------------------ */
+
+static bool parse_u64(const char *s, size_t n, uint64_t *out)
+{
+    if (n == 0 || n > 19)
+        return false;
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        v = v * 10 + (uint64_t)(s[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+/* 0: no usable range (serve all); 1: range set; -1: unsatisfiable. */
+static int parse_range(const char *h, uint64_t size, uint64_t *off, uint64_t *len)
+{
+    if (!h || strncmp(h, "bytes=", 6) != 0 || strchr(h, ','))
+        return 0;
+    const char *spec = h + 6;
+    const char *dash = strchr(spec, '-');
+    if (!dash)
+        return 0;
+    uint64_t first, last;
+    if (dash == spec) {
+        if (!parse_u64(dash + 1, strlen(dash + 1), &last))
+            return 0;
+        if (last == 0 || size == 0)
+            return -1;
+        *len = last > size ? size : last;
+        *off = size - *len;
+        return 1;
+    }
+    if (!parse_u64(spec, (size_t)(dash - spec), &first))
+        return 0;
+    if (dash[1] == '\0')
+        last = UINT64_MAX;
+    else if (!parse_u64(dash + 1, strlen(dash + 1), &last) || last < first)
+        return 0;
+    if (first >= size)
+        return -1;
+    if (last >= size)
+        last = size - 1;
+    *off = first;
+    *len = last - first + 1;
+    return 1;
+}
+
+/* RFC 7232 order: If-Match, If-Unmodified-Since, If-None-Match,
+ * If-Modified-Since. */
+static int check_conditions(s3_req *r, const st_object_info *o)
+{
+    const char *im = req_header(r, "if-match");
+    const char *ius = req_header(r, "if-unmodified-since");
+    const char *inm = req_header(r, "if-none-match");
+    const char *ims = req_header(r, "if-modified-since");
+    int64_t mtime = o->mtime_ms / 1000, t;
+    if (im ? !s3_etag_matches(im, o->etag)
+           : (ius && http_parse_date(ius, &t) == 0 && mtime > t)) {
+        resp_error(r, S3E_PreconditionFailed, NULL);
+        return -1;
+    }
+    if (inm ? s3_etag_matches(inm, o->etag)
+            : (ims && http_parse_date(ims, &t) == 0 && mtime <= t)) {
+        resp_error(r, S3E_NotModified, NULL);
+        resp_header(r, "ETag", o->etag);
+        return -1;
+    }
+    return 0;
+}
+
+static void serve_object(s3_req *r, bool get)
+{
+    cf_err err;
+    if (s3_check_version(r) < 0)
+        return;
+    if (req_has_param(r, "partNumber")) {
+        resp_error(r, S3E_NotImplemented, "GET by partNumber is not implemented by coffer");
+        return;
+    }
+    int rc = get ? st_get_open(r->srv->engine, r->tenant, r->bucket, r->key, &r->info,
+                               &r->get, &err)
+                 : st_head(r->srv->engine, r->tenant, r->bucket, r->key, &r->info, &err);
+    if (rc < 0) {
+        r->get = NULL;
+        resp_cf(r, &err);
+        return;
+    }
+    r->info_set = true;
+    if (check_conditions(r, &r->info) < 0)
+        return;
+    uint64_t off = 0, len = r->info.size;
+    int range = parse_range(req_header(r, "range"), r->info.size, &off, &len);
+    if (range < 0) {
+        resp_error(r, S3E_InvalidRange, NULL);
+        char *cr = pool_printf(r->pool, "bytes */%llu", (unsigned long long)r->info.size);
+        if (cr)
+            resp_header(r, "Content-Range", cr);
+        return;
+    }
+    s3_object_headers(r, &r->info);
+    if (range) {
+        char *cr = pool_printf(r->pool, "bytes %llu-%llu/%llu", (unsigned long long)off,
+                               (unsigned long long)(off + len - 1),
+                               (unsigned long long)r->info.size);
+        if (cr)
+            resp_header(r, "Content-Range", cr);
+    }
+    resp_object(r, range ? 206 : 200, off, len);
+}
+
+static void get_run(s3_req *r)
+{
+    serve_object(r, true);
+}
+
+static void head_run(s3_req *r)
+{
+    serve_object(r, false);
+}
+
+/* ---- DeleteObject ----------------------------------------------------- */
+
+static void delete_run(s3_req *r)
+{
+    cf_err err;
+    if (s3_check_version(r) < 0)
+        return;
+    if (st_delete(r->srv->engine, r->tenant, r->bucket, r->key, &err) < 0) {
+        resp_cf(r, &err);
+        return;
+    }
+    resp_status(r, 204);
+}
+
+/* ---- DeleteObjects ---------------------------------------------------- */
+
+/* The body must carry Content-MD5 or an x-amz-checksum-* and match it. */
+static int check_body_digest(s3_req *r)
+{
+    uint8_t want[CKS_MAX_RAW], got[CKS_MAX_RAW];
+    bool has_md5;
+    s3_checksum_req ck;
+    if (s3_content_md5(r, want, &has_md5) < 0 || s3_checksum_request(r, &ck) < 0)
+        return -1;
+    const char *value = s3_checksum_value(r, &ck);
+    if (!has_md5 && !value) {
+        resp_error(r, S3E_InvalidRequest,
+                   "Missing required header for this request: Content-MD5");
+        return -1;
+    }
+    cks_algo algo = has_md5 ? CKS_MD5 : ck.algo;
+    size_t wlen = cks_raw_len(algo);
+    if (!has_md5 && cks_from_base64(value, want, wlen, NULL) < 0) {
+        resp_error(r, S3E_InvalidRequest, "Value for the x-amz-checksum- header is invalid");
+        return -1;
+    }
+    cf_err err;
+    cks_state *s = cks_new(algo, &err);
+    if (!s) {
+        resp_cf(r, &err);
+        return -1;
+    }
+    cks_update(s, r->body.p ? r->body.p : "", r->body.len);
+    size_t glen = cks_final(s, got);
+    cks_free(s);
+    if (glen != wlen || memcmp(got, want, glen) != 0) {
+        resp_error(r, S3E_BadDigest, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+static void deleted_entry(s3_req *r, const char *key, bool quiet)
+{
+    if (quiet)
+        return;
+    xml_open(&r->resp, "Deleted");
+    xml_elem(&r->resp, "Key", key);
+    xml_close(&r->resp, "Deleted");
+}
+
+static void error_entry(s3_req *r, const char *key, s3_error e)
+{
+    xml_open(&r->resp, "Error");
+    xml_elem(&r->resp, "Key", key);
+    xml_elem(&r->resp, "Code", s3err_code(e));
+    xml_elem(&r->resp, "Message", s3err_message(e));
+    xml_close(&r->resp, "Error");
+}
+
+static void delete_one(s3_req *r, const char *key, const char *version, bool quiet)
+{
+    size_t klen = strlen(key);
+    cf_err err;
+    if (klen == 0 || !valid_utf8(key, klen))
+        error_entry(r, key, S3E_InvalidArgument);
+    else if (klen > ST_MAX_KEY)
+        error_entry(r, key, S3E_KeyTooLongError);
+    else if (version && strcmp(version, "null") != 0)
+        error_entry(r, key, S3E_NoSuchVersion);
+    else if (st_delete(r->srv->engine, r->tenant, r->bucket, key, &err) < 0) {
+        s3_error e = s3err_from_cf(err.code);
+        if (e == S3E_InternalError)
+            req_log(r, "delete failed: %s: %s", cf_code_name(err.code), err.msg);
+        error_entry(r, key, e);
+    } else
+        deleted_entry(r, key, quiet);
+}
+
+static void delete_objects_run(s3_req *r)
+{
+    st_bucket_info binfo;
+    cf_err err;
+    if (check_body_digest(r) < 0)
+        return;
+    if (st_bucket_get(r->srv->engine, r->tenant, r->bucket, &binfo, &err) < 0) {
+        resp_cf(r, &err);
+        return;
+    }
+    xmlDocPtr doc = xml_parse(r->body.p, r->body.len, "Delete");
+    if (!doc) {
+        resp_error(r, S3E_MalformedXML, NULL);
+        return;
+    }
+    r->xmldoc = doc;
+    xmlNodePtr root = xmlDocGetRootElement(doc);
+    char *q = xml_child_text(r->pool, root, "Quiet");
+    bool quiet = q && strcasecmp(q, "true") == 0;
+    size_t count = 0;
+    for (xmlNodePtr n = root->children; n; n = n->next)
+        if (xml_is(n, "Object") && (++count > DELETE_MAX || !xml_child_text(r->pool, n, "Key"))) {
+            resp_error(r, S3E_MalformedXML, count > DELETE_MAX
+                       ? "At most 1000 keys may be deleted in one request" : NULL);
+            return;
+        }
+    if (count == 0) {
+        resp_error(r, S3E_MalformedXML, NULL);
+        return;
+    }
+    xml_begin(&r->resp, "DeleteResult");
+    for (xmlNodePtr n = root->children; n; n = n->next)
+        if (xml_is(n, "Object"))
+            delete_one(r, xml_child_text(r->pool, n, "Key"),
+                       xml_child_text(r->pool, n, "VersionId"), quiet);
+    xml_close(&r->resp, "DeleteResult");
+    resp_xml(r, 200);
+}
+
+/* ---- CopyObject ------------------------------------------------------- */
+
+static void copy_run(s3_req *r)
+{
+    char *sb, *sk;
+    st_object_info src;
+    cf_err err;
+    memset(&src, 0, sizeof(src));
+    if (s3_check_write_headers(r) < 0 || s3_copy_source(r, &sb, &sk) < 0)
+        return;
+    const char *dir = req_header(r, "x-amz-metadata-directive");
+    bool replace = dir && strcmp(dir, "REPLACE") == 0;
+    if (dir && !replace && strcmp(dir, "COPY") != 0) {
+        resp_error(r, S3E_InvalidArgument, "Unknown metadata directive");
+        return;
+    }
+    st_header *meta = NULL;
+    size_t nmeta = 0;
+    if (replace && s3_request_meta(r, &meta, &nmeta) < 0)
+        return;
+    if (st_head(r->srv->engine, r->tenant, sb, sk, &src, &err) < 0) {
+        resp_cf(r, &err);
+        return;
+    }
+    cks_algo algo = src.checksum_algo;
+    const char *want = req_header(r, "x-amz-checksum-algorithm");
+    int rc = s3_copy_conditions(r, &src);
+    st_object_info_clear(&src);
+    if (rc < 0)
+        return;
+    if (!replace && !want && strcmp(sb, r->bucket) == 0 && strcmp(sk, r->key) == 0) {
+        resp_error(r, S3E_InvalidRequest, "This copy request is illegal because it is "
+                   "trying to copy an object to itself without changing the object's "
+                   "metadata");
+        return;
+    }
+    if (want && ((algo = cks_algo_from_name(want)) == CKS_NONE || algo == CKS_MD5)) {
+        resp_error(r, S3E_InvalidRequest, "Unsupported x-amz-checksum-algorithm");
+        return;
+    }
+    if (st_copy(r->srv->engine, r->tenant, sb, sk, r->bucket, r->key,
+                replace ? meta : NULL, nmeta, algo, &r->info, &err) < 0) {
+        resp_cf(r, &err);
+        return;
+    }
+    r->info_set = true;
+    xml_begin(&r->resp, "CopyObjectResult");
+    xml_elem_time_ms(&r->resp, "LastModified", r->info.mtime_ms);
+    xml_elem(&r->resp, "ETag", r->info.etag);
+    s3_checksum_xml(r, r->info.checksum_b64, r->info.checksum_algo);
+    xml_close(&r->resp, "CopyObjectResult");
+    resp_header(r, "x-amz-server-side-encryption", "AES256");
+    resp_xml(r, 200);
+}
+
+const s3_op op_put_object = {"PutObject", BODY_STREAM, true, put_begin, s3_put_data, put_run};
+const s3_op op_get_object = {"GetObject", BODY_NONE, false, NULL, NULL, get_run};
+const s3_op op_head_object = {"HeadObject", BODY_NONE, false, NULL, NULL, head_run};
+const s3_op op_delete_object = {"DeleteObject", BODY_NONE, true, NULL, NULL, delete_run};
+const s3_op op_delete_objects = {"DeleteObjects", BODY_BUFFER, true, NULL, NULL,
+                                 delete_objects_run};
+const s3_op op_copy_object = {"CopyObject", BODY_NONE, true, NULL, NULL, copy_run};

@@ -1,0 +1,33 @@
+/*
+ * server/s3_ops.h - the S3 operations cofferd implements, one s3_op each,
+ * defined by the handler modules (s3_bucket.c, s3_list.c, s3_object.c,
+ * s3_multipart.c) and chosen by router.c.
+ */
+#ifndef SRV_S3_OPS_H
+#define SRV_S3_OPS_H
+
+#include "server/request.h"
+
+/* s3_bucket.c */
+extern const s3_op op_list_buckets, op_create_bucket, op_delete_bucket,
+    op_head_bucket, op_get_bucket_location, op_get_bucket_versioning,
+    op_get_bucket_acl, op_get_object_acl;
+/* s3_list.c */
+extern const s3_op op_list_objects_v1, op_list_objects_v2,
+    op_list_object_versions, op_list_uploads, op_list_parts;
+/* s3_object.c */
+extern const s3_op op_put_object, op_get_object, op_head_object,
+    op_delete_object, op_delete_objects, op_copy_object;
+/* s3_object.c: the streamed-PUT steps, shared with UploadPart. begin
+ * checks the headers and opens r->put (upload_id NULL for a plain PUT);
+ * finish verifies, commits, fills r->info and sets the ETag/checksum/SSE
+ * response headers. Each sets the error response and returns -1 on
+ * failure. */
+int s3_put_begin(s3_req *r, const char *upload_id, uint32_t part);
+void s3_put_data(s3_req *r, const char *p, size_t n);
+int s3_put_finish(s3_req *r);
+/* s3_multipart.c */
+extern const s3_op op_create_upload, op_upload_part, op_upload_part_copy,
+    op_complete_upload, op_abort_upload;
+
+#endif
