@@ -104,5 +104,9 @@ AM_TESTS_ENVIRONMENT = COFFERD=$(abs_top_builddir)/server/cofferd; export COFFER
 TESTS += tests/bench_smoke.sh
 EXTRA_DIST += tests/bench_smoke.sh
 
+# coffer-bench and mhd-ceiling against a real cofferd
+TESTS += tests/integration/loadgen.sh
+EXTRA_DIST += tests/integration/loadgen.sh
+
 # every check program is a test (keep this last)
 TESTS += $(check_PROGRAMS)
