@@ -31,3 +31,9 @@ noinst_PROGRAMS += contrib/bench/mhd-ceiling
 contrib_bench_mhd_ceiling_SOURCES = contrib/bench/mhd_ceiling.c
 contrib_bench_mhd_ceiling_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS)
 contrib_bench_mhd_ceiling_LDADD = contrib/bench/libbench.a $(MHD_LIBS)
+
+# the standard load suite against a throw-away cofferd (make bench)
+.PHONY: bench
+bench: contrib/bench/coffer-bench contrib/bench/mhd-ceiling server/cofferd
+	$(srcdir)/contrib/bench/run.sh
+EXTRA_DIST += contrib/bench/run.sh
