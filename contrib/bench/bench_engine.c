@@ -42,10 +42,8 @@
  *                        for that operation (the pipelines' are printed too).
  *   engine_put_cpu_ratio, engine_get_cpu_ratio  pipeline CPU per GiB /
  *                        engine CPU per GiB: the share of the engine's CPU
- *                        that is the irreducible work. Wall-clock ratios
- *                        swing when other processes compete for the CPUs;
- *                        these barely do, so read them beside the others
- *                        when runq_wait_pct (below) is high.
+ *                        that is the irreducible work; the time ratios
+ *                        cannot exceed it unless the engine overlaps work.
  *   engine_peak_rss_mib  the process's peak RSS from just before the engine
  *                        is opened (the high-water mark is reset there) to
  *                        the end; it includes this tool's own ~2.5 MiB of
@@ -65,11 +63,16 @@
  * the put runs once (repeating it would write gigabytes more), so its
  * ratio is if anything understated.
  *
+ * Every rate is bytes over the phase's own time: wall-clock time less the
+ * time this (single-threaded) tool spent ready to run but waiting for a CPU
+ * another process held (/proc/thread-self/schedstat). On an idle machine
+ * the two are the same; on a shared one this keeps other people's load out
+ * of the figures, while time blocked on the disk still counts. load_1m
+ * (start and end) and runq_wait_pct (the share of the run's wall-clock
+ * time that was subtracted) say how busy the machine was.
+ *
  * Ratios are printed with "meets" or "falls short" and their target.
- * Every line is "name: value". The figures mean little on a busy machine,
- * so load_1m (the one-minute load average) is printed at start and end,
- * and runq_wait_pct: the share of the run this tool spent ready to run but
- * waiting for a CPU other processes held.
+ * Every line is "name: value".
  *
  * Environment: BENCH_DIR (default: the current directory; a fresh
  * bench-engine.XXXXXX directory is made in it and removed afterwards; it
@@ -152,7 +155,7 @@ static void put_target(const char *name, double v, double target, bool below)
 /* ---- timing a phase ----------------------------------------------------- */
 
 typedef struct phase {
-    double t0, c0;
+    double t0, c0, w0;               /* wall, CPU, run-queue wait */
 } phase;
 
 typedef struct rate {
@@ -162,12 +165,14 @@ typedef struct rate {
 
 static phase phase_start(void)
 {
-    return (phase){bm_now(), bm_cpu_self()};
+    return (phase){bm_now(), bm_cpu_self(), bm_runq_wait()};
 }
 
+/* Rates are over the phase's own time: wall-clock time less the time it
+ * waited for a CPU another process held (time blocked on a disk counts). */
 static rate phase_stop(phase p, uint64_t bytes)
 {
-    double dt = bm_now() - p.t0, dc = bm_cpu_self() - p.c0;
+    double dt = bm_now() - p.t0 - (bm_runq_wait() - p.w0), dc = bm_cpu_self() - p.c0;
     if (dt <= 0)
         dt = 1e-9;
     return (rate){(double)bytes / MIB / dt, dc / ((double)bytes / GIB)};
