@@ -1,9 +1,13 @@
 # contrib/: benchmark tools and scripts.
 
-# what the benchmark tools share: clock, CPU, memory, data generator, histogram
+# what the benchmark tools share: clock, CPU, memory, data generator,
+# histogram, and coffer-bench's bodies and signed requests
 noinst_LIBRARIES += contrib/bench/libbench.a
 contrib_bench_libbench_a_SOURCES = contrib/bench/measure.c contrib/bench/measure.h \
-	contrib/bench/histo.c contrib/bench/histo.h
+	contrib/bench/histo.c contrib/bench/histo.h \
+	contrib/bench/body.c contrib/bench/body.h \
+	contrib/bench/s3req.c contrib/bench/s3req.h
+contrib_bench_libbench_a_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(OPENSSL_CFLAGS)
 
 # bench-engine: the engine against this machine's limits (make bench-engine).
 noinst_PROGRAMS += contrib/bench/bench-engine
@@ -19,9 +23,7 @@ bench-engine: contrib/bench/bench-engine
 
 # coffer-bench: the S3 load generator, signing with auth/.
 bin_PROGRAMS += contrib/bench/coffer-bench
-contrib_bench_coffer_bench_SOURCES = contrib/bench/coffer_bench.c \
-	contrib/bench/body.c contrib/bench/body.h \
-	contrib/bench/s3req.c contrib/bench/s3req.h
+contrib_bench_coffer_bench_SOURCES = contrib/bench/coffer_bench.c
 contrib_bench_coffer_bench_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(OPENSSL_CFLAGS)
 contrib_bench_coffer_bench_LDADD = contrib/bench/libbench.a auth/libauth.a \
 	common/libcommon.a $(CURL_LIBS) $(OPENSSL_LIBS)

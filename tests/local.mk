@@ -100,6 +100,12 @@ EXTRA_DIST += tests/integration/lib.sh tests/integration/run-pytest.sh \
 	tests/integration/test_tenants.py tests/integration/test_maintenance.py
 AM_TESTS_ENVIRONMENT = COFFERD=$(abs_top_builddir)/server/cofferd; export COFFERD;
 
+# the benchmark tools' histogram, generator and signed aws-chunked bodies
+check_PROGRAMS += tests/unit/test_bench
+tests_unit_test_bench_SOURCES = tests/unit/test_bench.c
+tests_unit_test_bench_LDADD = contrib/bench/libbench.a $(TEST_LDADD) $(CURL_LIBS)
+tests_unit_test_bench_CFLAGS = $(TEST_CFLAGS) $(CURL_CFLAGS)
+
 # the engine benchmark, tiny, so that it keeps building and running
 TESTS += tests/bench_smoke.sh
 EXTRA_DIST += tests/bench_smoke.sh
