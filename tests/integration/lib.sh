@@ -4,7 +4,8 @@
 #   coffer_start            # needs COFFERD (path to the built binary)
 #   ... use COFFER_ENDPOINT, COFFER_ACCESS_KEY, COFFER_SECRET_KEY,
 #       COFFER_ADMIN_ACCESS_KEY, COFFER_ADMIN_SECRET_KEY, COFFER_REGION,
-#       COFFER_TMP (scratch dir), COFFER_LOG (stderr), COFFER_ACCESS_LOG ...
+#       COFFER_TMP (scratch dir), COFFER_LOG (stderr), COFFER_ACCESS_LOG,
+#       COFFER_VHOST_DOMAIN (BUCKET.$COFFER_VHOST_DOMAIN is virtual-host style)
 #   coffer_stop             # SIGTERM, bounded wait, then SIGKILL; removes
 #                           # COFFER_TMP unless KEEP_TMP=1. Returns non-zero
 #                           # if cofferd did not exit 0 by itself (a crash,
@@ -43,12 +44,14 @@ coffer_start() {
   COFFER_TMP=$(mktemp -d "${TMPDIR:-/tmp}/coffer-it.XXXXXX")
   COFFER_LOG=$COFFER_TMP/cofferd.log
   COFFER_ACCESS_LOG=$COFFER_TMP/access.log
+  COFFER_VHOST_DOMAIN=s3.coffer.test
   local attempt port
   for attempt in 1 2 3; do
     port=$(coffer_free_port)
     COFFER_ENDPOINT=http://127.0.0.1:$port
     "$COFFERD" --var "$COFFER_TMP/var" --listen "127.0.0.1:$port" \
-      --access-log "$COFFER_ACCESS_LOG" >>"$COFFER_LOG" 2>&1 &
+      --access-log "$COFFER_ACCESS_LOG" --virtual-host-domain "$COFFER_VHOST_DOMAIN" \
+      >>"$COFFER_LOG" 2>&1 &
     COFFER_PID=$!
     local i
     for i in $(seq 1 100); do                 # up to ~20 s
@@ -60,7 +63,7 @@ coffer_start() {
         COFFER_REGION=us-east-1
         export COFFER_ENDPOINT COFFER_ACCESS_KEY COFFER_SECRET_KEY COFFER_REGION \
           COFFER_ADMIN_ACCESS_KEY COFFER_ADMIN_SECRET_KEY COFFER_TMP COFFER_PID \
-          COFFER_LOG COFFER_ACCESS_LOG
+          COFFER_LOG COFFER_ACCESS_LOG COFFER_VHOST_DOMAIN
         return 0
       fi
       kill -0 "$COFFER_PID" 2>/dev/null || break   # exited: port taken?

@@ -661,3 +661,19 @@ def test_unsigned_trailer_checksum(raw, s3, bucket):
     r = raw("PUT", f"/{bucket}/tr2", headers=hdrs, body=framed(b64(b"\0\0\0\0")),
             payload_hash="STREAMING-UNSIGNED-PAYLOAD-TRAILER")
     assert (r.status, r.error_code()) == (400, "BadDigest")
+
+
+# ---- virtual-host style --------------------------------------------------------------
+
+def test_virtual_host_style(raw, s3, bucket):
+    host = f"{bucket}.{os.environ['COFFER_VHOST_DOMAIN']}"
+    r = raw("PUT", "/dir/vh%20key", host=host, body=b"vhost")
+    assert r.status == 200, r.body
+    assert s3.get_object(Bucket=bucket, Key="dir/vh key")["Body"].read() == b"vhost"
+    r = raw("GET", "/", host=host, query="list-type=2&prefix=dir%2F")
+    assert r.status == 200
+    doc = ET.fromstring(r.body)
+    assert doc.findtext(f"{NS}Name") == bucket
+    assert doc.findtext(f"{NS}Contents/{NS}Key") == "dir/vh key"
+    r = raw("GET", "/", host=os.environ["COFFER_VHOST_DOMAIN"])     # the domain itself
+    assert r.status == 200 and bucket.encode() in r.body
