@@ -320,6 +320,10 @@ static int check_length(s3_req *r)
         resp_error(r, S3E_MissingContentLength, NULL);
         return -1;
     }
+    if (r->op->body == BODY_BUFFER && r->content_length > (int64_t)XML_MAX_BODY) {
+        resp_error(r, S3E_MaxMessageLengthExceeded, NULL);
+        return -1;
+    }
     return 0;
 }
 

@@ -1,7 +1,8 @@
 # tests/integration/lib.sh - start and stop a throw-away cofferd for
 # integration tests. Source it, then:
 #
-#   coffer_start            # needs COFFERD (path to the built binary)
+#   coffer_start [DIR]      # needs COFFERD (path to the built binary); DIR:
+#                           # reuse a COFFER_TMP kept from an earlier run
 #   ... use COFFER_ENDPOINT, COFFER_ACCESS_KEY, COFFER_SECRET_KEY,
 #       COFFER_ADMIN_ACCESS_KEY, COFFER_ADMIN_SECRET_KEY, COFFER_REGION,
 #       COFFER_TMP (scratch dir), COFFER_LOG (stderr), COFFER_ACCESS_LOG,
@@ -41,7 +42,7 @@ PY
 
 coffer_start() {
   : "${COFFERD:?COFFERD must name the cofferd binary}"
-  COFFER_TMP=$(mktemp -d "${TMPDIR:-/tmp}/coffer-it.XXXXXX")
+  COFFER_TMP=${1:-$(mktemp -d "${TMPDIR:-/tmp}/coffer-it.XXXXXX")}
   COFFER_LOG=$COFFER_TMP/cofferd.log
   COFFER_ACCESS_LOG=$COFFER_TMP/access.log
   COFFER_VHOST_DOMAIN=s3.coffer.test
