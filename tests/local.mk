@@ -81,3 +81,12 @@ EXTRA_DIST += tests/integration/lib.sh tests/integration/run-pytest.sh \
 	tests/integration/test_tenants.py tests/integration/drain.sh \
 	tests/integration/drain_client.py
 AM_TESTS_ENVIRONMENT = COFFERD=$(abs_top_builddir)/server/cofferd; export COFFERD;
+
+# server/libs3front.a: routing and XML of the S3 front end.
+check_PROGRAMS += tests/unit/test_router tests/unit/test_xml
+tests_unit_test_router_SOURCES = tests/unit/test_router.c
+tests_unit_test_router_LDADD = tests/unit/libtest.a $(S3FRONT_LDADD)
+tests_unit_test_router_CFLAGS = $(TEST_CFLAGS) $(MHD_CFLAGS) $(XML_CFLAGS)
+tests_unit_test_xml_SOURCES = tests/unit/test_xml.c
+tests_unit_test_xml_LDADD = tests/unit/libtest.a $(S3FRONT_LDADD)
+tests_unit_test_xml_CFLAGS = $(TEST_CFLAGS) $(MHD_CFLAGS) $(XML_CFLAGS)
