@@ -78,7 +78,8 @@ tests_unit_test_accesslog_CFLAGS = $(TEST_CFLAGS)
 TESTS += tests/integration/run-pytest.sh tests/integration/drain.sh
 EXTRA_DIST += tests/integration/lib.sh tests/integration/run-pytest.sh \
 	tests/integration/conftest.py tests/integration/test_s3_protocol.py \
-	tests/integration/test_tenants.py tests/integration/drain.sh \
+	tests/integration/test_tenants.py tests/integration/test_hostile.py \
+	tests/integration/drain.sh \
 	tests/integration/drain_client.py
 AM_TESTS_ENVIRONMENT = COFFERD=$(abs_top_builddir)/server/cofferd; export COFFERD;
 

@@ -83,7 +83,7 @@ coffer_stop() {
   if [ -n "${COFFER_PID:-}" ]; then
     kill -TERM "$COFFER_PID" 2>/dev/null
     local i
-    for i in $(seq 1 100); do                 # up to ~20 s to drain
+    for i in $(seq 1 225); do                 # up to ~45 s: cofferd drains <= 30 s
       kill -0 "$COFFER_PID" 2>/dev/null || break
       sleep 0.2
     done
