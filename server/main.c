@@ -17,6 +17,7 @@
 #include "server/config.h"
 #include "server/http.h"
 #include "server/server.h"
+#include "server/worker.h"
 #include "server/xml.h"
 
 #define DRAIN_SECONDS 30
@@ -105,14 +106,21 @@ static int serve(server *s, const coffer_config *cfg, cf_err *err)
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
+    worker *w = NULL;
     if (http_start(s, err) < 0)
         return -1;
+    if (worker_start(s->engine, WORKER_DEFAULT_INTERVAL_S, WORKER_DEFAULT_GRACE_S, &w,
+                     err) < 0) {
+        http_stop(s, 0);
+        return -1;
+    }
     fprintf(stderr, "cofferd: listening on %s:%d (%s)\n", cfg->listen_addr, cfg->port,
             cfg->tls_cert_file ? "https" : "http");
     sigwait(&set, &sig);
     fprintf(stderr, "cofferd: %s received, draining requests\n",
             sig == SIGTERM ? "SIGTERM" : "SIGINT");
     http_stop(s, DRAIN_SECONDS);
+    worker_stop(w);
     return 0;
 }
 

@@ -2,10 +2,11 @@
  * storage/object.c - objects: PUT (also used for multipart parts), GET,
  * HEAD, DELETE, server-side copy and listing.
  *
- * A PUT streams into a segment writer while MD5 (the ETag), the client's
- * checksum algorithm and, for signed payloads, SHA-256 are computed over
- * the same bytes. At finish the digests are checked, the shards made
- * durable (segment.c), and then one index transaction makes the new
+ * A PUT streams into a segment writer while MD5 (the ETag) and the client's
+ * checksum algorithm are computed over the same bytes (a signed payload's
+ * SHA-256 is the front end's check: it covers every request body). At
+ * finish the digests are checked, the shards made durable (segment.c),
+ * and then one index transaction makes the new
  * version visible and moves the version it replaces to the delete queue:
  * that transaction is the commit point. Until it commits, nothing is
  * visible; if it fails, the new shards are removed.
@@ -107,14 +108,13 @@ struct st_put {
     int64_t expected;
     char *headers_json;
     seg_writer *w;
-    cks_state *md5, *sha256, *cks;
+    cks_state *md5, *cks;
 };
 
 static void put_free(st_put *p)
 {
     segw_abort(p->w);
     cks_free(p->md5);
-    cks_free(p->sha256);
     cks_free(p->cks);
     free(p->headers_json);
     free(p);
@@ -172,7 +172,6 @@ static int put_prepare(st_put *p, const st_put_args *a, cf_err *err)
     if (put_resolve(p, a, err) < 0 || crypt_random(p->data_id, sizeof p->data_id, err) < 0)
         return -1;
     if (!(p->md5 = cks_new(CKS_MD5, err)) ||
-        (a->want_sha256 && !(p->sha256 = cks_new(CKS_SHA256, err))) ||
         (a->checksum_algo != CKS_NONE && !(p->cks = cks_new(a->checksum_algo, err))))
         return -1;
     seg_desc d;
@@ -206,8 +205,6 @@ int st_put_write(st_put *p, const void *data, size_t len, cf_err *err)
         return cf_fail(err, CF_ETOOLARGE, "body is larger than %s",
                        p->expected >= 0 ? "its declared length" : "5 GiB");
     cks_update(p->md5, data, len);
-    if (p->sha256)
-        cks_update(p->sha256, data, len);
     if (p->cks)
         cks_update(p->cks, data, len);
     return segw_write(p->w, data, len, err);
@@ -233,13 +230,6 @@ static int put_verify(st_put *p, const st_put_expect *x, put_digests *dg, cf_err
                        (unsigned long long)segw_size(p->w), (long long)p->expected);
     if (x && x->content_md5 && CRYPTO_memcmp(x->content_md5, dg->md5, 16) != 0)
         return cf_fail(err, CF_EDIGEST, "Content-MD5 does not match the body");
-    if (x && x->sha256) {
-        if (!p->sha256)
-            return cf_fail(err, CF_EINTERNAL, "SHA-256 was not computed");
-        cks_final(p->sha256, raw);
-        if (CRYPTO_memcmp(raw, x->sha256, 32) != 0)
-            return cf_fail(err, CF_EDIGEST, "x-amz-content-sha256 does not match the body");
-    }
     if (p->cks) {
         size_t n = cks_final(p->cks, raw);
         cks_to_base64(raw, n, dg->cks_b64, sizeof dg->cks_b64);
@@ -467,6 +457,8 @@ struct st_get {
     uint32_t block_len;
     bool block_valid;
     bool heal_queued;
+    size_t sealed_seg;               /* sealed stream cursor */
+    uint64_t sealed_block;
 };
 
 static int load_segments_locked(st_get *g, cf_err *err)
@@ -667,6 +659,101 @@ void st_get_close(st_get *g)
     if (g->reader_slot >= 0)
         eng_reader_leave(g->e, g->reader_slot);
     free(g);
+}
+
+/* ---- sealed streams ----------------------------------------------------- */
+
+uint64_t st_get_sealed_length(const st_get *g)
+{
+    uint64_t len = 0;
+    for (size_t i = 0; i < g->nsegs; i++)
+        len += g->segs[i].size +
+               CRYPT_TAG_LEN * shard_block_count(g->segs[i].size, g->e->set.block_size);
+    return len;
+}
+
+int st_get_sealed_next(st_get *g, const uint8_t **data, size_t *len, cf_err *err)
+{
+    *len = 0;
+    while (g->sealed_seg < g->nsegs) {
+        const get_segment *s = &g->segs[g->sealed_seg];
+        if (g->sealed_block < shard_block_count(s->size, g->e->set.block_size))
+            break;
+        g->sealed_seg++;
+        g->sealed_block = 0;
+    }
+    if (g->sealed_seg == g->nsegs)
+        return 0;
+    uint32_t n;
+    if (open_reader(g, g->sealed_seg, err) < 0 ||
+        segr_read_sealed(g->r, g->sealed_block, data, &n, err) < 0)
+        return -1;
+    g->block_valid = false;
+    g->sealed_block++;
+    *len = n;
+    return 0;
+}
+
+/* An inline segment: check the sealed bytes and store them back. */
+static int import_inline(st_get *g, get_segment *s, const seg_desc *d, st_source src,
+                         void *ctx, cf_err *err)
+{
+    size_t n = (size_t)s->size + CRYPT_TAG_LEN;
+    uint8_t *sealed = malloc(n), *plain = malloc(n);
+    int rc = sealed && plain ? src(ctx, sealed, n, err)
+                             : cf_fail(err, CF_ENOMEM, "out of memory");
+    if (rc == 0)
+        rc = seg_open_sealed(d, sealed, (uint32_t)s->size, plain, err);
+    if (rc == 0) {
+        idx_lock(g->e->ix);
+        rc = idx_run(g->e->ix, NULL, err,
+                     "UPDATE segments SET inline_data = ? WHERE data_id = ?", "bb",
+                     sealed, n, s->data_id, (size_t)16);
+        idx_unlock(g->e->ix);
+    }
+    free(sealed);
+    free(plain);
+    return rc;
+}
+
+static int import_segment(st_get *g, size_t i, st_source src, void *ctx, cf_err *err)
+{
+    get_segment *s = &g->segs[i];
+    seg_desc d;
+    if (eng_segment_desc(g->e, g->tenant, g->bucket, g->key, g->version_id, s->part,
+                         s->data_id, s->wrapped, &d, err) < 0)
+        return -1;
+    int rc = s->inline_data ? import_inline(g, s, &d, src, ctx, err)
+                            : seg_import(&d, s->size, src, ctx, err);
+    crypt_wipe(d.dk, sizeof d.dk);
+    if (rc == 0 && !s->inline_data) {
+        idx_lock(g->e->ix);
+        rc = idx_run(g->e->ix, NULL, err, "DELETE FROM heal_queue WHERE data_id = ?", "b",
+                     s->data_id, (size_t)16);
+        if (rc == 0)
+            rc = idx_run(g->e->ix, NULL, err,
+                         "UPDATE segments SET missing = 0 WHERE data_id = ?", "b",
+                         s->data_id, (size_t)16);
+        idx_unlock(g->e->ix);
+    }
+    return rc;
+}
+
+int st_sealed_import(st_engine *e, const char *tenant, const char *bucket,
+                     const char *key, const char *version_id, st_source src, void *ctx,
+                     cf_err *err)
+{
+    st_object_info info;
+    st_get *g;
+    if (st_get_open(e, tenant, bucket, key, &info, &g, err) < 0)
+        return -1;
+    int rc = strcmp(info.version_id, version_id) == 0 ? 0
+           : cf_fail(err, CF_ENOKEY, "the object has another version now");
+    st_object_info_clear(&info);
+    for (size_t i = 0; rc == 0 && i < g->nsegs; i++)
+        rc = import_segment(g, i, src, ctx, err);
+    st_get_close(g);
+    return rc;
 }
 
 /* ---- COPY --------------------------------------------------------------- */
