@@ -732,3 +732,13 @@ def test_expect_continue(endpoint, creds, s3, bucket):
     sock.close()
     assert head.startswith(b"HTTP/1.1 200"), head
     assert s3.get_object(Bucket=bucket, Key="ec")["Body"].read() == b"hello"
+
+
+def test_acl_headers(raw, s3, bucket):
+    s3.put_object(Bucket=bucket, Key="private", Body=b"x", ACL="private")
+    for hdrs in [{"x-amz-acl": "public-read"}, {"x-amz-grant-read": "uri=x"}]:
+        r = raw("PUT", f"/{bucket}/pub", body=b"x", headers=hdrs)
+        assert (r.status, r.error_code()) == (501, "NotImplemented")
+    assert raw("HEAD", f"/{bucket}/pub").status == 404
+    r = raw("PUT", f"/{bucket}-pub", headers={"x-amz-acl": "public-read-write"})
+    assert (r.status, r.error_code()) == (501, "NotImplemented")
