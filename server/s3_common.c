@@ -373,6 +373,7 @@ int s3_check_write_headers(s3_req *r)
         "x-amz-tagging", "x-amz-object-lock-mode",
         "x-amz-object-lock-retain-until-date", "x-amz-object-lock-legal-hold",
         "x-amz-website-redirect-location",
+        "if-match", "if-none-match",         /* conditional writes */
     };
     for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
         if (req_header(r, refused[i])) {

@@ -66,8 +66,8 @@ int s3_copy_source(s3_req *r, char **bucket, char **key);
 int s3_copy_conditions(s3_req *r, const st_object_info *src);
 /* Refuse a versionId other than "null" (coffer is unversioned). */
 int s3_check_version(s3_req *r);
-/* Refuse SSE-KMS, SSE-C, tagging, object lock, non-STANDARD storage
- * classes and non-owner ACLs on writes (NotImplemented): never store an
+/* Refuse SSE-KMS, SSE-C, tagging, object lock, conditional writes,
+ * non-STANDARD storage classes and non-owner ACLs on writes (NotImplemented): never store an
  * object without what was asked. */
 int s3_check_write_headers(s3_req *r);
 /* x-amz-acl other than an owner-only canned ACL, or x-amz-grant-*:

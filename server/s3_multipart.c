@@ -206,7 +206,7 @@ static void complete_run(s3_req *r)
     st_complete_part *parts;
     size_t nparts;
     cf_err err;
-    if (parse_parts(r, &parts, &nparts) < 0)
+    if (s3_check_write_headers(r) < 0 || parse_parts(r, &parts, &nparts) < 0)
         return;
     if (st_upload_complete(r->srv->engine, r->tenant, r->bucket, r->key,
                            req_param(r, "uploadId"), parts, nparts, &r->info, &err) < 0) {

@@ -734,6 +734,13 @@ def test_expect_continue(endpoint, creds, s3, bucket):
     assert s3.get_object(Bucket=bucket, Key="ec")["Body"].read() == b"hello"
 
 
+def test_conditional_writes_are_not_silently_ignored(raw, bucket):
+    for hdrs in [{"If-None-Match": "*"}, {"If-Match": '"abc"'}]:
+        r = raw("PUT", f"/{bucket}/cw", body=b"x", headers=hdrs)
+        assert (r.status, r.error_code()) == (501, "NotImplemented")
+    assert raw("HEAD", f"/{bucket}/cw").status == 404
+
+
 def test_acl_headers(raw, s3, bucket):
     s3.put_object(Bucket=bucket, Key="private", Body=b"x", ACL="private")
     for hdrs in [{"x-amz-acl": "public-read"}, {"x-amz-grant-read": "uri=x"}]:
