@@ -7,6 +7,7 @@ import base64
 import datetime
 import hashlib
 import os
+import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
 import zlib
@@ -354,6 +355,24 @@ def test_presigned_get(s3, bucket):
                                     ExpiresIn=300)
     with urllib.request.urlopen(url, timeout=5) as r:
         assert r.read() == b"presigned"
+
+
+def test_presigned_sigv2(endpoint, creds, s3, bucket):
+    import boto3
+    from botocore.config import Config
+    s3.put_object(Bucket=bucket, Key="p2", Body=b"sigv2")
+    v2 = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=creds.access_key,
+                      aws_secret_access_key=creds.secret_key, region_name="us-east-1",
+                      config=Config(signature_version="s3", s3={"addressing_style": "path"}))
+    url = v2.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "p2"},
+                                    ExpiresIn=300)
+    assert "AWSAccessKeyId=" in url
+    with urllib.request.urlopen(url, timeout=5) as r:
+        assert r.read() == b"sigv2"
+    bad = url.replace("Signature=", "Signature=AA")
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(bad, timeout=5)
+    assert e.value.code in (400, 403)
 
 
 # ---- copy ------------------------------------------------------------------
