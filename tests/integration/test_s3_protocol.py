@@ -768,3 +768,23 @@ def test_acl_headers(raw, s3, bucket):
     assert raw("HEAD", f"/{bucket}/pub").status == 404
     r = raw("PUT", f"/{bucket}-pub", headers={"x-amz-acl": "public-read-write"})
     assert (r.status, r.error_code()) == (501, "NotImplemented")
+
+
+def test_refused_upload_without_expect_gets_its_error(endpoint, creds):
+    """A client that sends its body without waiting for 100 Continue still
+    reads the S3 error (not a broken pipe), and the connection stays usable."""
+    import http.client
+    import urllib.parse
+    from botocore.awsrequest import AWSRequest
+    from conftest import RawSigV4
+    u = urllib.parse.urlsplit(endpoint)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=20)
+    body = os.urandom(4 * MiB)
+    for _ in range(2):
+        req = AWSRequest(method="PUT", url=endpoint + "/no-such-bucket-here/k", data=body,
+                         headers={"x-amz-content-sha256": "UNSIGNED-PAYLOAD"})
+        RawSigV4(creds, "s3", os.environ.get("COFFER_REGION", "us-east-1")).add_auth(req)
+        conn.request("PUT", "/no-such-bucket-here/k", body=body, headers=dict(req.headers.items()))
+        r = conn.getresponse()
+        assert r.status == 404 and b"<Code>NoSuchBucket</Code>" in r.read()
+    conn.close()
