@@ -103,7 +103,8 @@ EXTRA_DIST += tests/integration/lib.sh tests/integration/run-pytest.sh \
 AM_TESTS_ENVIRONMENT = COFFERD=$(abs_top_builddir)/server/cofferd; export COFFERD;
 
 # server/libs3front.a: routing and XML of the S3 front end.
-check_PROGRAMS += tests/unit/test_router tests/unit/test_xml tests/unit/test_s3err
+check_PROGRAMS += tests/unit/test_router tests/unit/test_xml tests/unit/test_s3err \
+	tests/unit/test_pool
 tests_unit_test_router_SOURCES = tests/unit/test_router.c
 tests_unit_test_router_LDADD = tests/unit/libtest.a $(S3FRONT_LDADD)
 tests_unit_test_router_CFLAGS = $(TEST_CFLAGS) $(MHD_CFLAGS) $(XML_CFLAGS)
@@ -113,6 +114,9 @@ tests_unit_test_xml_CFLAGS = $(TEST_CFLAGS) $(MHD_CFLAGS) $(XML_CFLAGS)
 tests_unit_test_s3err_SOURCES = tests/unit/test_s3err.c
 tests_unit_test_s3err_LDADD = tests/unit/libtest.a $(S3FRONT_LDADD)
 tests_unit_test_s3err_CFLAGS = $(TEST_CFLAGS) $(MHD_CFLAGS) $(XML_CFLAGS)
+tests_unit_test_pool_SOURCES = tests/unit/test_pool.c
+tests_unit_test_pool_LDADD = tests/unit/libtest.a $(S3FRONT_LDADD)
+tests_unit_test_pool_CFLAGS = $(TEST_CFLAGS)
 
 # every check program is a test (keep this last)
 TESTS += $(check_PROGRAMS)
