@@ -35,7 +35,8 @@ static void usage(FILE *f)
             "      --virtual-host-domain D\n"
             "                      serve BUCKET.D as virtual-host style, overrides\n"
             "                      the configuration\n"
-            "  -h, --help          this help\n");
+            "  -h, --help          this help\n"
+            "      --version       print the version\n");
 }
 
 typedef struct options {
@@ -51,6 +52,7 @@ static int parse_args(int argc, char **argv, options *o)
         {"access-log", required_argument, NULL, 'a'},
         {"virtual-host-domain", required_argument, NULL, 'd'},
         {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -64,6 +66,7 @@ static int parse_args(int argc, char **argv, options *o)
         case 'a': o->access_log = optarg; break;
         case 'd': o->vhost = optarg; break;
         case 'h': usage(stdout); exit(0);
+        case 'V': printf("cofferd %s\n", PACKAGE_VERSION); exit(0);
         default: usage(stderr); return -1;
         }
     }
