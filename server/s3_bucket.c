@@ -51,8 +51,8 @@ static void list_buckets_run(s3_req *r)
 static int requested_region(s3_req *r, const char **region)
 {
     *region = "";
-    if (r->body.len == 0)
-        return 0;
+    if (strspn(r->body.p ? r->body.p : "", " \t\r\n") == r->body.len)
+        return 0;                    /* no configuration: this region */
     xmlDocPtr doc = xml_parse(r->body.p, r->body.len, "CreateBucketConfiguration");
     if (!doc) {
         resp_error(r, S3E_MalformedXML, NULL);
