@@ -337,8 +337,9 @@ static void start(s3_req *r)
         req_log(r, "out of memory reading headers");
         return;
     }
+    /* unsigned only: a signed GET /health lists a bucket named "health" */
     if ((strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0) &&
-        strcmp(r->raw_uri, "/health") == 0) {
+        strcmp(r->raw_uri, "/health") == 0 && !req_header(r, "authorization")) {
         r->op = &op_health;
         return;
     }

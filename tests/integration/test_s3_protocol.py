@@ -56,6 +56,17 @@ def test_health_is_unauthenticated(endpoint):
         assert r.status == 200
 
 
+def test_bucket_named_health(s3):
+    try:
+        s3.create_bucket(Bucket="health")
+        s3.put_object(Bucket="health", Key="k", Body=b"1")
+        r = s3.list_objects(Bucket="health")       # GET /health?encoding-type=url
+        assert [o["Key"] for o in r["Contents"]] == ["k"]
+    finally:
+        s3.delete_object(Bucket="health", Key="k")
+        s3.delete_bucket(Bucket="health")
+
+
 def test_anonymous_request_is_denied_with_request_id(raw):
     r = raw("GET", "/", sign=False)
     assert r.status == 403
