@@ -77,8 +77,8 @@ int s3_request_meta(s3_req *r, st_header **out, size_t *n)
     for (size_t i = 0; i < r->nhdrs; i++) {
         const char *name = r->hdrs[i].name;
         char *value = r->hdrs[i].value;
-        if (!is_stored(name))
-            continue;
+        if (!is_stored(name) || !*value)
+            continue;                /* an empty value stores nothing */
         if (strcmp(name, "content-encoding") == 0 &&
             !(value = strip_aws_chunked(r->pool, value)))
             continue;

@@ -215,6 +215,13 @@ def test_put_get_roundtrip_and_headers(s3, bucket):
     assert head["ContentLength"] == len(data) and head["ETag"] == put["ETag"]
 
 
+def test_empty_metadata_values(raw, s3, bucket):
+    r = raw("PUT", f"/{bucket}/em", body=b"x", headers={"x-amz-meta-empty": "",
+                                                        "Cache-Control": ""})
+    assert r.status == 200, r.body
+    assert s3.get_object(Bucket=bucket, Key="em")["Body"].read() == b"x"
+
+
 def test_empty_object_and_overwrite(s3, bucket):
     s3.put_object(Bucket=bucket, Key="e", Body=b"")
     assert s3.get_object(Bucket=bucket, Key="e")["Body"].read() == b""
