@@ -153,6 +153,7 @@ static bool is_argument(const char *name)
         "key-marker", "version-id-marker", "upload-id-marker", "max-uploads",
         "max-parts", "part-number-marker", "partNumber", "uploadId",
         "versionId", "x-id", "AWSAccessKeyId", "Signature", "Expires",
+        "max-buckets", "bucket-region",
     };
     for (size_t i = 0; i < sizeof(args) / sizeof(args[0]); i++)
         if (strcmp(name, args[i]) == 0)

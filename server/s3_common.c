@@ -397,3 +397,26 @@ int s3_check_write_headers(s3_req *r)
     }
     return 0;
 }
+
+char *s3_token_encode(pool *p, const char *key)
+{
+    size_t n = strlen(key);
+    char *out = pool_alloc(p, 2 * n + 1);
+    if (out)
+        cks_to_hex((const uint8_t *)key, n, out, 2 * n + 1);
+    return out;
+}
+
+int s3_token_decode(s3_req *r, const char *tok, const char **key)
+{
+    size_t n = strlen(tok), len = n / 2;
+    uint8_t *raw = pool_alloc(r->pool, len + 1);
+    if (!raw || n == 0 || n % 2 || len > ST_MAX_KEY ||
+        cks_from_hex(tok, raw, len, NULL) < 0 || memchr(raw, '\0', len)) {
+        resp_error(r, S3E_InvalidArgument, "The continuation token provided is incorrect");
+        return -1;
+    }
+    raw[len] = '\0';
+    *key = (const char *)raw;
+    return 0;
+}

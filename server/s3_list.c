@@ -9,9 +9,8 @@
  * (IsTruncated, NextMarker...) precede them in the document but are known
  * only after the walk. A truncated page always carries its resume point:
  * NextMarker in V1 (rclone and aws-sdk-go rely on it with a delimiter),
- * NextContinuationToken in V2 (restic breaks without it). Continuation
- * tokens are the hex of the last key delivered: opaque to clients, free of
- * characters that need escaping, and verifiable on the way back in.
+ * NextContinuationToken in V2 (restic breaks without it); continuation
+ * tokens come from s3_token_encode.
  */
 #include <stdio.h>
 #include <string.h>
@@ -160,29 +159,6 @@ static void list_v1_run(s3_req *r)
     ctx_free(&c);
 }
 
-static char *token_encode(pool *p, const char *key)
-{
-    size_t n = strlen(key);
-    char *out = pool_alloc(p, 2 * n + 1);
-    if (out)
-        cks_to_hex((const uint8_t *)key, n, out, 2 * n + 1);
-    return out;
-}
-
-static int token_decode(s3_req *r, const char *tok, const char **key)
-{
-    size_t n = strlen(tok), len = n / 2;
-    uint8_t *raw = pool_alloc(r->pool, len + 1);
-    if (!raw || n == 0 || n % 2 || len > ST_MAX_KEY ||
-        cks_from_hex(tok, raw, len, NULL) < 0 || memchr(raw, '\0', len)) {
-        resp_error(r, S3E_InvalidArgument, "The continuation token provided is incorrect");
-        return -1;
-    }
-    raw[len] = '\0';
-    *key = (const char *)raw;
-    return 0;
-}
-
 static void list_v2_run(s3_req *r)
 {
     list_ctx c;
@@ -198,7 +174,7 @@ static void list_v2_run(s3_req *r)
         resp_error(r, S3E_InternalError, NULL);
     } else if (common_args(r, &c, &a) == 0) {
         const char *from = start_after && *start_after ? start_after : NULL;
-        if ((!token || token_decode(r, token, &from) == 0)) {
+        if ((!token || s3_token_decode(r, token, &from) == 0)) {
             a.start_after = from;
             if (run_list(r, &c, &a, &truncated, next) == 0) {
                 xml_begin(&r->resp, "ListBucketResult");
@@ -208,7 +184,7 @@ static void list_v2_run(s3_req *r)
                 if (token)
                     xml_elem(&r->resp, "ContinuationToken", token);
                 if (truncated)
-                    xml_elem(&r->resp, "NextContinuationToken", token_encode(r->pool, next));
+                    xml_elem(&r->resp, "NextContinuationToken", s3_token_encode(r->pool, next));
                 if (start_after)
                     xml_elem_key(&r->resp, "StartAfter", start_after, c.url);
                 finish_listing(r, &c, "ListBucketResult");

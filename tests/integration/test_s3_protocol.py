@@ -806,3 +806,27 @@ def test_refused_upload_without_expect_gets_its_error(endpoint, creds):
         r = conn.getresponse()
         assert r.status == 404 and b"<Code>NoSuchBucket</Code>" in r.read()
     conn.close()
+
+
+def test_list_buckets_paging(raw, s3):
+    base = "pg-" + os.urandom(4).hex()
+    names = [f"{base}-{i}" for i in range(5)]
+    for n in names:
+        s3.create_bucket(Bucket=n)
+    try:
+        seen, token = [], None
+        while True:
+            q = f"prefix={base}&max-buckets=2" + (f"&continuation-token={token}" if token else "")
+            r = raw("GET", "/", query=q)
+            assert r.status == 200, r.body
+            doc = ET.fromstring(r.body)
+            page = [e.text for e in doc.iter(f"{NS}Name")]
+            assert len(page) <= 2
+            seen += page
+            token = doc.findtext(f"{NS}ContinuationToken")
+            if not token:
+                break
+        assert seen == names
+    finally:
+        for n in names:
+            s3.delete_bucket(Bucket=n)
