@@ -13,9 +13,9 @@
  * Continue" or the body is too big to read (see answer_before_body). An
  * error found before or in the middle of a body marks the request
  * `discard`: the rest of the body is read and dropped, then the error is
- * sent on a connection that stays usable. Object bodies are served from a content-reader callback
- * reading the engine at the requested offset, so a GET never holds more
- * than one reader block per connection.
+ * sent on a connection that stays usable. Object bodies are served from a
+ * content-reader callback reading the engine at the requested offset, so a
+ * GET never holds more than one reader block per connection.
  */
 #include "server/http.h"
 

@@ -203,7 +203,8 @@ static void get_object_acl_run(s3_req *r)
 }
 
 const s3_op op_list_buckets = {"ListBuckets", BODY_NONE, false, NULL, NULL, list_buckets_run};
-const s3_op op_create_bucket = {"CreateBucket", BODY_BUFFER, true, NULL, NULL, create_bucket_run};
+const s3_op op_create_bucket = {"CreateBucket", BODY_BUFFER, true, NULL, NULL,
+                                create_bucket_run};
 const s3_op op_delete_bucket = {"DeleteBucket", BODY_NONE, true, NULL, NULL, delete_bucket_run};
 const s3_op op_head_bucket = {"HeadBucket", BODY_NONE, false, NULL, NULL, head_bucket_run};
 const s3_op op_get_bucket_location = {"GetBucketLocation", BODY_NONE, false, NULL, NULL,

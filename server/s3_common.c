@@ -168,7 +168,8 @@ int s3_checksum_request(s3_req *r, s3_checksum_req *out)
             return -1;
         }
         if (!valid_checksum_b64(s3_algos[i], v)) {
-            resp_error(r, S3E_InvalidRequest, "Value for the x-amz-checksum- header is invalid");
+            resp_error(r, S3E_InvalidRequest,
+                       "Value for the x-amz-checksum- header is invalid");
             return -1;
         }
         out->algo = s3_algos[i];
@@ -178,7 +179,8 @@ int s3_checksum_request(s3_req *r, s3_checksum_req *out)
     if (trailer && out->algo == CKS_NONE) {
         out->algo = algo_of_header(trailer);
         if (out->algo == CKS_NONE) {
-            resp_error(r, S3E_InvalidRequest, "The x-amz-trailer header names no supported checksum");
+            resp_error(r, S3E_InvalidRequest,
+                       "The x-amz-trailer header names no supported checksum");
             return -1;
         }
         out->trailer = cks_header_name(out->algo);
@@ -387,7 +389,8 @@ int s3_check_write_headers(s3_req *r)
         return -1;
     const char *sse = req_header(r, "x-amz-server-side-encryption");
     if (sse && strcmp(sse, "AES256") != 0) {
-        resp_error(r, S3E_NotImplemented, "Only x-amz-server-side-encryption: AES256 is supported");
+        resp_error(r, S3E_NotImplemented,
+                   "Only x-amz-server-side-encryption: AES256 is supported");
         return -1;
     }
     const char *sc = req_header(r, "x-amz-storage-class");
