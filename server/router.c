@@ -197,6 +197,9 @@ static char *vhost_bucket(s3_req *r)
         strncasecmp(host + hlen - dlen, domain, dlen) != 0)
         return NULL;
     char *b = pool_strndup(r->pool, host, hlen - dlen - 1);
+    for (char *c = b; c && *c; c++)          /* host names ignore case */
+        if (*c >= 'A' && *c <= 'Z')
+            *c = (char)(*c - 'A' + 'a');
     return b;
 }
 
