@@ -320,9 +320,36 @@ static void list_uploads_run(s3_req *r)
 }
 
 typedef struct parts_ctx {
+    s3_req *r;
     list_ctx *c;
     uint32_t last;
+    const char *upload_id;
+    cks_algo algo;                   /* the upload's checksum algorithm */
 } parts_ctx;
+
+static int find_upload(void *ctx, const st_upload_info *u)
+{
+    parts_ctx *pc = ctx;
+    if (strcmp(u->key, pc->r->key) == 0 && strcmp(u->upload_id, pc->upload_id) == 0)
+        pc->algo = u->checksum_algo;
+    return 0;
+}
+
+/* The upload's checksum algorithm (parts only carry the values). Uploads
+ * of exactly this key sort first under it as a prefix, so one page finds
+ * it unless a thousand uploads of the same key are open; then the parts
+ * are listed without checksums rather than failing. */
+static int upload_algo(s3_req *r, parts_ctx *pc)
+{
+    cf_err err;
+    bool truncated;
+    if (st_upload_list(r->srv->engine, r->tenant, r->bucket, r->key, NULL, NULL, LIST_MAX,
+                       find_upload, pc, &truncated, &err) < 0) {
+        resp_cf(r, &err);
+        return -1;
+    }
+    return 0;
+}
 
 static int on_part(void *ctx, const st_part_info *p)
 {
@@ -334,6 +361,11 @@ static int on_part(void *ctx, const st_part_info *p)
     xml_elem_time_ms(b, "LastModified", p->mtime_ms);
     xml_elem(b, "ETag", p->etag);
     xml_elem_u64(b, "Size", p->size);
+    if (pc->algo != CKS_NONE && p->checksum_b64[0]) {
+        char elem[32];
+        snprintf(elem, sizeof(elem), "Checksum%s", cks_algo_name(pc->algo));
+        xml_elem(b, elem, p->checksum_b64);
+    }
     xml_close(b, "Part");
     return 0;
 }
@@ -349,7 +381,9 @@ static void list_parts_body(s3_req *r, list_ctx *c)
     if (max > LIST_MAX)
         max = LIST_MAX;
     const char *upload_id = req_param(r, "uploadId");
-    parts_ctx pc = {.c = c, .last = 0};
+    parts_ctx pc = {.r = r, .c = c, .upload_id = upload_id};
+    if (upload_algo(r, &pc) < 0)
+        return;
     if (st_upload_list_parts(r->srv->engine, r->tenant, r->bucket, r->key, upload_id,
                              (uint32_t)marker, (int)max, on_part, &pc, &truncated,
                              &err) < 0) {
@@ -368,6 +402,8 @@ static void list_parts_body(s3_req *r, list_ctx *c)
     s3_write_owner(r, "Initiator");
     s3_write_owner(r, "Owner");
     xml_elem(&r->resp, "StorageClass", "STANDARD");
+    if (pc.algo != CKS_NONE)
+        xml_elem(&r->resp, "ChecksumAlgorithm", cks_algo_name(pc.algo));
     finish_listing(r, c, "ListPartsResult");
 }
 

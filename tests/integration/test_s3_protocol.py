@@ -533,6 +533,30 @@ def test_multipart_upload(s3, bucket):
     assert "Uploads" not in s3.list_multipart_uploads(Bucket=bucket)
 
 
+def test_multipart_checksums(raw, s3, bucket):
+    p1, p2 = os.urandom(5 * MiB), b"tail"
+    up = s3.create_multipart_upload(Bucket=bucket, Key="mpc",
+                                    ChecksumAlgorithm="SHA256")["UploadId"]
+    parts = []
+    for n, data in [(1, p1), (2, p2)]:
+        value = b64(hashlib.sha256(data).digest())
+        r = raw("PUT", f"/{bucket}/mpc", query=f"partNumber={n}&uploadId={up}", body=data,
+                headers={"x-amz-checksum-sha256": value})
+        assert r.status == 200, r.body
+        parts.append({"PartNumber": n, "ETag": r.headers["etag"], "ChecksumSHA256": value})
+    listed = s3.list_parts(Bucket=bucket, Key="mpc", UploadId=up)
+    assert [p.get("ChecksumSHA256") for p in listed["Parts"]] == \
+        [p["ChecksumSHA256"] for p in parts]
+    r = raw("PUT", f"/{bucket}/mpc", query=f"partNumber=3&uploadId={up}", body=b"x",
+            headers={"x-amz-checksum-sha256": b64(hashlib.sha256(b"y").digest())})
+    assert (r.status, r.error_code()) == (400, "BadDigest")
+    done = s3.complete_multipart_upload(Bucket=bucket, Key="mpc", UploadId=up,
+                                        MultipartUpload={"Parts": parts})
+    assert done["ChecksumSHA256"].endswith("-2")
+    h = s3.head_object(Bucket=bucket, Key="mpc", ChecksumMode="ENABLED")
+    assert h["ChecksumSHA256"] == done["ChecksumSHA256"]
+
+
 def test_multipart_errors(s3, bucket):
     up = s3.create_multipart_upload(Bucket=bucket, Key="bad")["UploadId"]
     e1 = s3.upload_part(Bucket=bucket, Key="bad", UploadId=up, PartNumber=1, Body=b"small")["ETag"]
