@@ -36,9 +36,10 @@ typedef struct auth_pair {
  *   params   alternatively, already decoded query parameters (what
  *            libmicrohttpd hands out); used only when query is NULL.
  *            A parameter without '=' has value "" (not NULL).
- *   headers  every request header, names in lowercase, values as sent;
- *            a repeated header appears once per occurrence, in order.
- *            Must include "host".
+ *   headers  every request header, values as sent; a repeated header
+ *            appears once per occurrence, in order. Must include "host".
+ *            Verifiers match names in any case; signers sign the names
+ *            as given, so clients pass them in lowercase.
  */
 typedef struct auth_request {
     const char *method;
@@ -96,7 +97,7 @@ typedef enum auth_scheme {
 
 auth_scheme auth_detect_scheme(const auth_request *req);
 
-/* The first value of a header (name in lowercase), or NULL. */
+/* The first value of a header (name matched in any case), or NULL. */
 const char *auth_request_header(const auth_request *req, const char *name);
 
 #endif

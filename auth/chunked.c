@@ -152,10 +152,7 @@ static int parse_size(chunked_decoder *d, const char *s, size_t n, auth_err *err
     if (n == 0 || n > 16) return malformed(d, err, "aws-chunked: bad chunk size");
     uint64_t size = 0;
     for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        int v = c >= '0' && c <= '9' ? c - '0'
-              : c >= 'a' && c <= 'f' ? c - 'a' + 10
-              : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        int v = auth_hex_value(s[i]);
         if (v < 0) return malformed(d, err, "aws-chunked: bad chunk size");
         size = size << 4 | (uint64_t)v;
         if (size > CHUNKED_MAX_CHUNK)

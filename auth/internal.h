@@ -46,6 +46,12 @@ int auth_sha256(const void *data, size_t len, unsigned char out[AUTH_SHA256_LEN]
 /* Lowercase hex of n bytes into out (2n+1 bytes). */
 void auth_hex(const unsigned char *in, size_t n, char *out);
 
+/* The value of one hex digit (either case), or -1. */
+int auth_hex_value(char c);
+
+/* qsort comparator for an array of const char * (strcmp order). */
+int auth_compare_strings(const void *x, const void *y);
+
 /* True if s is exactly n lowercase hex digits. */
 bool auth_is_lower_hex(const char *s, size_t n);
 

@@ -26,23 +26,28 @@ static const char *const subresources[] = {
     "uploads", "versionId", "versioning", "versions", "website",
 };
 
+/* A header value without leading and trailing spaces. */
+static void add_trimmed(auth_buf *b, const char *v)
+{
+    while (*v == ' ') v++;
+    size_t n = strlen(v);
+    while (n && v[n - 1] == ' ') n--;
+    auth_buf_add(b, v, n);
+}
+
 static void add_line(auth_buf *b, const char *v)
 {
-    if (v) {
-        while (*v == ' ') v++;
-        size_t n = strlen(v);
-        while (n && v[n - 1] == ' ') n--;
-        auth_buf_add(b, v, n);
-    }
+    if (v) add_trimmed(b, v);
     auth_buf_char(b, '\n');
 }
 
-static int compare_names(const void *x, const void *y)
+static int compare_names_nocase(const void *x, const void *y)
 {
-    return strcmp(*(const char *const *)x, *(const char *const *)y);
+    return strcasecmp(*(const char *const *)x, *(const char *const *)y);
 }
 
-/* "x-amz-name:v1,v2\n" for each distinct x-amz-* header, sorted. */
+/* "x-amz-name:v1,v2\n" for each distinct x-amz-* header, sorted, names in
+ * lowercase whatever case the HTTP layer handed over. */
 static int add_amz_headers(auth_buf *b, const auth_request *req)
 {
     const char **names = calloc(req->nheaders ? req->nheaders : 1, sizeof *names);
@@ -51,21 +56,18 @@ static int add_amz_headers(auth_buf *b, const auth_request *req)
     for (size_t i = 0; i < req->nheaders; i++)
         if (strncasecmp(req->headers[i].name, "x-amz-", 6) == 0)
             names[n++] = req->headers[i].name;
-    qsort(names, n, sizeof *names, compare_names);
+    qsort(names, n, sizeof *names, compare_names_nocase);
     for (size_t i = 0; i < n; i++) {
-        if (i && strcmp(names[i], names[i - 1]) == 0) continue;
-        auth_buf_str(b, names[i]);
+        if (i && strcasecmp(names[i], names[i - 1]) == 0) continue;
+        for (const char *c = names[i]; *c; c++)
+            auth_buf_char(b, (char)tolower((unsigned char)*c));
         auth_buf_char(b, ':');
         bool first = true;
         for (size_t j = 0; j < req->nheaders; j++) {
             if (strcasecmp(req->headers[j].name, names[i]) != 0) continue;
             if (!first) auth_buf_char(b, ',');
             first = false;
-            const char *v = req->headers[j].value;
-            while (*v == ' ') v++;
-            size_t len = strlen(v);
-            while (len && v[len - 1] == ' ') len--;
-            auth_buf_add(b, v, len);
+            add_trimmed(b, req->headers[j].value);
         }
         auth_buf_char(b, '\n');
     }

@@ -34,14 +34,6 @@ bool sigv4_payload_is_streaming(sigv4_payload p)
 
 /* ----- canonical request ----- */
 
-static int hex_nibble(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 /* Decode each escape of the raw path and re-encode every byte once; a '/'
  * that arrived escaped stays escaped, so "a%2Fb" never signs as "a/b". */
 static void add_canonical_uri(auth_buf *b, const char *path)
@@ -53,7 +45,8 @@ static void add_canonical_uri(auth_buf *b, const char *path)
     for (const char *p = path; *p; p++) {
         char c = *p;
         int hi, lo;
-        if (c == '%' && (hi = hex_nibble(p[1])) >= 0 && (lo = hex_nibble(p[2])) >= 0) {
+        if (c == '%' && (hi = auth_hex_value(p[1])) >= 0 &&
+            (lo = auth_hex_value(p[2])) >= 0) {
             c = (char)(hi << 4 | lo);
             p += 2;
             auth_buf_uri_encode(b, &c, 1, false);
@@ -653,18 +646,13 @@ void sigv4_format_time(time_t t, char out[SIGV4_AMZ_DATE_LEN + 1])
     strftime(out, SIGV4_AMZ_DATE_LEN + 1, "%Y%m%dT%H%M%SZ", &tm);
 }
 
-static int compare_names(const void *x, const void *y)
-{
-    return strcmp(*(const char *const *)x, *(const char *const *)y);
-}
-
 /* Every header name of req, sorted, without repeats, joined with ';'. */
 static int list_signed_headers(const auth_request *req, sigv4_auth *a, auth_err *err)
 {
     const char **names = calloc(req->nheaders ? req->nheaders : 1, sizeof *names);
     if (!names) return auth_fail(err, AUTH_INTERNAL, "out of memory");
     for (size_t i = 0; i < req->nheaders; i++) names[i] = req->headers[i].name;
-    qsort(names, req->nheaders, sizeof *names, compare_names);
+    qsort(names, req->nheaders, sizeof *names, auth_compare_strings);
     size_t len = 0;
     int rc = 0;
     for (size_t i = 0; i < req->nheaders && rc == 0; i++) {

@@ -94,6 +94,11 @@ void auth_hex(const unsigned char *in, size_t n, char *out)
     out[2 * n] = 0;
 }
 
+int auth_compare_strings(const void *x, const void *y)
+{
+    return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
 bool auth_is_lower_hex(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -177,7 +182,7 @@ void auth_buf_free(auth_buf *b)
     memset(b, 0, sizeof *b);
 }
 
-static int hex_value(char c)
+int auth_hex_value(char c)
 {
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -193,7 +198,8 @@ char *auth_uri_decode(const char *s, size_t n)
     for (size_t i = 0; i < n; i++) {
         int hi, lo;
         if (s[i] == '%' && i + 2 < n &&
-            (hi = hex_value(s[i + 1])) >= 0 && (lo = hex_value(s[i + 2])) >= 0) {
+            (hi = auth_hex_value(s[i + 1])) >= 0 &&
+            (lo = auth_hex_value(s[i + 2])) >= 0) {
             out[o++] = (char)(hi << 4 | lo);
             i += 2;
         } else {

@@ -45,6 +45,7 @@
 #define ST_ETAG_MAX 48                /* quoted hex MD5 + "-NNNNN" + NUL */
 #define ST_ID_HEX 33                  /* 32 hex chars + NUL (version/upload ids) */
 #define ST_ACCESS_KEY_MAX 33
+#define ST_CHECKSUM_MAX (CKS_MAX_B64 + 8) /* base64 value + "-NNNNN" (composite) */
 #define ST_SECRET_KEY_MAX 65
 
 typedef struct st_engine st_engine;
@@ -142,7 +143,7 @@ typedef struct st_object_info {
     char etag[ST_ETAG_MAX];          /* quoted: "\"hex\"" or "\"hex-N\"" */
     int64_t mtime_ms;                /* unix milliseconds */
     cks_algo checksum_algo;          /* CKS_NONE if none stored */
-    char checksum_b64[CKS_MAX_B64];  /* full-object value, or composite "...-N" */
+    char checksum_b64[ST_CHECKSUM_MAX]; /* full-object value, or composite "...-N" */
     bool checksum_composite;         /* multipart: checksum of part checksums */
     int nparts;                      /* 0 for a single PUT */
     st_header *headers;              /* owned; st_object_info_clear frees */
@@ -282,6 +283,30 @@ int st_upload_list(st_engine *e, const char *tenant, const char *bucket,
                    const char *prefix, const char *key_marker,
                    const char *upload_id_marker, int max_uploads,
                    st_upload_cb cb, void *ctx, bool *truncated, cf_err *err);
+
+/* ---- sealed streams (cold tier) --------------------------------------- */
+
+/* An object's data exactly as stored, before erasure coding: for every
+ * segment in order, every block's ciphertext || GCM tag. A remote tier
+ * holding this stream never sees plaintext or keys; the data keys stay in
+ * the index (wrapped). Open with st_get_open, then: */
+
+/* Total bytes of the sealed stream (size + 16 per block per segment). */
+uint64_t st_get_sealed_length(const st_get *g);
+/* Next piece of the sealed stream: *data valid until the next call; *len 0
+ * at the end. Shards are CRC-checked and rebuilt like a normal read. */
+int st_get_sealed_next(st_get *g, const uint8_t **data, size_t *len, cf_err *err);
+
+/* Exactly len bytes of a sealed stream into buf, or an error. */
+typedef int (*st_source)(void *ctx, uint8_t *buf, size_t len, cf_err *err);
+/* Take a sealed stream back for the object's current version, which must
+ * be version_id (CF_ENOKEY otherwise): every block is checked against its
+ * GCM tag at its position (CF_ECORRUPT: nothing replaced for that
+ * segment), then the segment's shard files are rewritten in place (same
+ * data id and data key). */
+int st_sealed_import(st_engine *e, const char *tenant, const char *bucket,
+                     const char *key, const char *version_id, st_source src,
+                     void *ctx, cf_err *err);
 
 /* ---- maintenance ------------------------------------------------------ */
 

@@ -157,20 +157,14 @@ static void start_writeback(seg_writer *w, uint32_t s)
 static int append_shards(seg_writer *w, uint8_t *const *shards, uint32_t s,
                          cf_err *err);
 
-/* Seal, encode and append one block to every live shard file. */
-static int write_block(seg_writer *w, const uint8_t *pt, uint32_t n, bool last,
-                       cf_err *err)
+/* Pad the sealed block in the stripe's data shards, add parity, append. */
+static int stripe_out(seg_writer *w, uint32_t n, cf_err *err)
 {
     if (!w->files_open && open_shard_files(w, err) < 0)
         return -1;
     int k = rs_k(w->d.rs), m = rs_m(w->d.rs);
     uint32_t s = shard_len_for(n, k);
-    crypt_pos pos;
-    seg_pos(&w->d, w->blocks_out, last, &pos);
     memset(w->stripe + n + CRYPT_TAG_LEN, 0, (size_t)s * k - n - CRYPT_TAG_LEN);
-    if (crypt_seal_block(w->cc, w->d.dk, &pos, pt, n, w->stripe, w->stripe + n,
-                         err) < 0)
-        return -1;
     uint8_t *shards[RS_MAX_SHARDS];
     for (int i = 0; i < k + m; i++)
         shards[i] = stripe_shard(w->stripe, s, i);
@@ -178,6 +172,18 @@ static int write_block(seg_writer *w, const uint8_t *pt, uint32_t n, bool last,
         rs_encode(w->d.rs, s, shards, shards + k);
     w->blocks_out++;
     return append_shards(w, shards, s, err);
+}
+
+/* Seal, encode and append one block to every live shard file. */
+static int write_block(seg_writer *w, const uint8_t *pt, uint32_t n, bool last,
+                       cf_err *err)
+{
+    crypt_pos pos;
+    seg_pos(&w->d, w->blocks_out, last, &pos);
+    if (crypt_seal_block(w->cc, w->d.dk, &pos, pt, n, w->stripe, w->stripe + n,
+                         err) < 0)
+        return -1;
+    return stripe_out(w, n, err);
 }
 
 /* Append shard i of the current block, with its CRC, to each live file. */
@@ -606,5 +612,79 @@ int seg_heal(const seg_desc *d, uint64_t size, int *rewritten, cf_err *err)
     segr_free(r);
     if (rc == 0 && bad != todo)
         return cf_fail(err, CF_EIO, "some shards sit on offline disks");
+    return rc;
+}
+
+/* ---- sealed blocks (cold tier) ---------------------------------------- */
+
+int segr_read_sealed(seg_reader *r, uint64_t b, const uint8_t **sealed, uint32_t *len,
+                     cf_err *err)
+{
+    if (r->inl) {
+        if (b != 0 || r->inl_len != r->size + CRYPT_TAG_LEN)
+            return cf_fail(err, CF_ECORRUPT, "inline object data has the wrong size");
+        *sealed = r->inl;
+        *len = (uint32_t)r->inl_len;
+        return 0;
+    }
+    uint32_t bs = r->d.set->block_size;
+    int k = rs_k(r->d.rs);
+    if (b >= shard_block_count(r->size, bs))
+        return cf_fail(err, CF_EINVAL, "block beyond the segment");
+    uint32_t n = shard_block_plain(r->size, bs, b);
+    bool present[RS_MAX_SHARDS] = {0};
+    if (gather_block(r, shard_block_offset(bs, k, b), shard_len_for(n, k), present,
+                     err) < 0)
+        return -1;
+    *sealed = r->stripe;
+    *len = n + CRYPT_TAG_LEN;
+    return 0;
+}
+
+/* Read one sealed block from src into the writer's stripe and prove it
+ * (the GCM tag must verify at its position) before it is striped. */
+static int import_block(seg_writer *w, uint64_t size, uint64_t b, st_source src,
+                        void *ctx, cf_err *err)
+{
+    uint32_t n = shard_block_plain(size, w->bsize, b);
+    bool last = b + 1 == shard_block_count(size, w->bsize);
+    crypt_pos pos;
+    seg_pos(&w->d, b, last, &pos);
+    if (src(ctx, w->stripe, (size_t)n + CRYPT_TAG_LEN, err) < 0)
+        return -1;
+    if (crypt_open_block(w->cc, w->d.dk, &pos, w->stripe, n, w->stripe + n, w->block,
+                         err) < 0)
+        return -1;
+    return stripe_out(w, n, err);
+}
+
+int seg_import(const seg_desc *d, uint64_t size, st_source src, void *ctx, cf_err *err)
+{
+    seg_writer *w = segw_new(d, 0, err);
+    if (!w)
+        return -1;
+    w->size = size;
+    int rc = 0;
+    uint64_t nblocks = shard_block_count(size, w->bsize);
+    for (uint64_t b = 0; rc == 0 && b < nblocks; b++)
+        rc = import_block(w, size, b, src, ctx, err);
+    if (rc == 0)
+        rc = seal_shard_files(w, err);
+    if (rc == 0)
+        rc = publish_shard_files(w, err);
+    segw_abort(w);
+    return rc;
+}
+
+int seg_open_sealed(const seg_desc *d, const uint8_t *sealed, uint32_t n, uint8_t *out,
+                    cf_err *err)
+{
+    crypt_ctx *cc = crypt_ctx_new(err);
+    if (!cc)
+        return -1;
+    crypt_pos pos;
+    seg_pos(d, 0, true, &pos);
+    int rc = crypt_open_block(cc, d->dk, &pos, sealed, n, sealed + n, out, err);
+    crypt_ctx_free(cc);
     return rc;
 }

@@ -85,6 +85,22 @@ void segr_free(seg_reader *r);
  * files written. */
 int seg_heal(const seg_desc *d, uint64_t size, int *rewritten, cf_err *err);
 
+/* Sealed blocks, for the cold tier: block b's ciphertext || tag
+ * (plain_len + 16 bytes), valid until the next call on r. Shards are
+ * CRC-checked and rebuilt as for a normal read; nothing is decrypted. */
+int segr_read_sealed(seg_reader *r, uint64_t b, const uint8_t **sealed, uint32_t *len,
+                     cf_err *err);
+
+/* Rewrite a stored segment's shard files (same data id, same data key)
+ * from its sealed blocks as seg_read_sealed gave them. Each block must
+ * pass its GCM tag at its position before anything is written; files are
+ * replaced only when every block was good. */
+int seg_import(const seg_desc *d, uint64_t size, st_source src, void *ctx, cf_err *err);
+/* Check an inline segment's sealed bytes (n plaintext bytes) decrypt;
+ * out receives the plaintext. */
+int seg_open_sealed(const seg_desc *d, const uint8_t *sealed, uint32_t n, uint8_t *out,
+                    cf_err *err);
+
 /* Remove the segment's shard files from every disk (missing ones are fine). */
 void seg_unlink(const ds_set *set, const uint8_t data_id[CRYPT_DATA_ID_LEN]);
 

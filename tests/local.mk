@@ -37,6 +37,11 @@ tests_unit_test_engine_SOURCES = tests/unit/test_engine.c
 tests_unit_test_engine_LDADD = tests/unit/libengutil.a $(TEST_LDADD)
 tests_unit_test_engine_CFLAGS = $(TEST_CFLAGS)
 
+check_PROGRAMS += tests/unit/test_crash
+tests_unit_test_crash_SOURCES = tests/unit/test_crash.c
+tests_unit_test_crash_LDADD = tests/unit/libengutil.a $(TEST_LDADD)
+tests_unit_test_crash_CFLAGS = $(TEST_CFLAGS)
+
 # auth/: SigV4, SigV2, aws-chunked; vectors under tests/unit/data/
 noinst_LIBRARIES += tests/unit/libvectors.a
 tests_unit_libvectors_a_SOURCES = tests/unit/vectors.c tests/unit/vectors.h

@@ -856,6 +856,93 @@ static void copy_keeps_or_replaces_headers(void)
     st_close(e);
 }
 
+/* A sealed stream kept in memory: written by export, read by import. */
+typedef struct mem_stream {
+    uint8_t *data;
+    size_t len, pos;
+} mem_stream;
+
+static int mem_source(void *ctx, uint8_t *buf, size_t len, cf_err *err)
+{
+    mem_stream *m = ctx;
+    if (m->len - m->pos < len)
+        return cf_fail(err, CF_EIO, "stream ended early");
+    memcpy(buf, m->data + m->pos, len);
+    m->pos += len;
+    return 0;
+}
+
+static int export_sealed(st_engine *e, const char *key, mem_stream *m, char vid[ST_ID_HEX])
+{
+    st_object_info info;
+    st_get *g;
+    cf_err err;
+    if (st_get_open(e, "t1", "b", key, &info, &g, &err) < 0)
+        return -1;
+    snprintf(vid, ST_ID_HEX, "%s", info.version_id);
+    st_object_info_clear(&info);
+    m->len = st_get_sealed_length(g);
+    m->data = malloc(m->len ? m->len : 1);
+    m->pos = 0;
+    const uint8_t *piece;
+    size_t n, at = 0;
+    int rc = 0;
+    while ((rc = st_get_sealed_next(g, &piece, &n, &err)) == 0 && n > 0) {
+        if (at + n > m->len) {
+            rc = -1;
+            break;
+        }
+        memcpy(m->data + at, piece, n);
+        at += n;
+    }
+    st_get_close(g);
+    return rc == 0 && at == m->len ? 0 : -1;
+}
+
+static void sealed_stream_round_trips_and_tampering_is_refused(void)
+{
+    eng_fixture f;
+    st_engine *e = setup(&f, 6, 4, 2, false);
+    REQUIRE(e);
+    cf_err err;
+    uint64_t size = 2ull * B + 100;
+    REQUIRE(put_gen(e, "b", "big", size, 8, NULL, &err) == 0);
+    REQUIRE(put_gen(e, "b", "tiny", 300, 9, NULL, &err) == 0);
+    mem_stream m = {0}, t = {0};
+    char vid[ST_ID_HEX], tvid[ST_ID_HEX];
+    REQUIRE(export_sealed(e, "big", &m, vid) == 0);
+    REQUIRE(export_sealed(e, "tiny", &t, tvid) == 0);
+    CHECK_EQ_INT(m.len, size + 3 * 16);
+    CHECK_EQ_INT(t.len, 300 + 16);
+    /* the stream is ciphertext: no run of the plaintext appears in it */
+    uint8_t plain[64];
+    gen_bytes(8, B, plain, sizeof plain);
+    CHECK(memmem(m.data, m.len, plain, sizeof plain) == NULL);
+    /* the local shards go (as after a transition), the stream brings them back */
+    char hex[33], paths[16][700];
+    REQUIRE(single_data_id(&f, hex) == 0);
+    shard_files_of(&f, 6, hex, paths);
+    for (int i = 0; i < 6; i++)
+        unlink(paths[i]);
+    CHECK_EQ_INT(check_gen(e, "b", "big", size, 8, &err), -1);
+    m.data[B + 5] ^= 1;                       /* a corrupt remote copy */
+    CHECK_EQ_INT(st_sealed_import(e, "t1", "b", "big", vid, mem_source, &m, &err), -1);
+    CHECK_EQ_INT(err.code, CF_ECORRUPT);
+    CHECK_EQ_INT(count_shard_files(&f, 6), 0);
+    m.data[B + 5] ^= 1;
+    m.pos = 0;
+    REQUIRE(st_sealed_import(e, "t1", "b", "big", vid, mem_source, &m, &err) == 0);
+    CHECK_EQ_INT(check_gen(e, "b", "big", size, 8, &err), 1);
+    REQUIRE(st_sealed_import(e, "t1", "b", "tiny", tvid, mem_source, &t, &err) == 0);
+    CHECK_EQ_INT(check_gen(e, "b", "tiny", 300, 9, &err), 1);
+    m.pos = 0;
+    CHECK_EQ_INT(st_sealed_import(e, "t1", "b", "big", tvid, mem_source, &m, &err), -1);
+    CHECK_EQ_INT(err.code, CF_ENOKEY);
+    free(m.data);
+    free(t.data);
+    st_close(e);
+}
+
 TEST_MAIN("engine",
           T(round_trips_in_every_layout),
           T(default_layouts_follow_disk_count),
@@ -876,4 +963,5 @@ TEST_MAIN("engine",
           T(gc_removes_orphans_and_keeps_live_shards),
           T(inline_small_objects_use_no_shard_files),
           T(tenants_keys_and_bucket_isolation),
-          T(copy_keeps_or_replaces_headers))
+          T(copy_keeps_or_replaces_headers),
+          T(sealed_stream_round_trips_and_tampering_is_refused))

@@ -129,11 +129,12 @@ static void decoded_params_with_plus_as_space_verify(void)
     CHECK_EQ_INT(sigv2_check(&req, &a, NULL, "secret", expires - 60, &err), 0);
 }
 
+/* Also: x-amz-* names are lowercased and merged whatever their case. */
 static void x_amz_date_replaces_the_date_line(void)
 {
     auth_pair h[] = {{"host", "h"}, {"x-amz-date", "Sun, 30 Aug 2015 12:36:00 GMT"},
                      {"date", "ignored"}, {"content-type", " text/plain "},
-                     {"x-amz-meta-a", "1"}, {"x-amz-meta-a", " 2 "}};
+                     {"X-Amz-Meta-A", "1"}, {"x-amz-meta-a", " 2 "}};
     auth_request req = {"PUT", "/b/k", NULL, NULL, 0, h, 6};
     char *sts = NULL;
     CHECK_EQ_INT(sigv2_string_to_sign(&req, NULL, 0, &sts, NULL), 0);

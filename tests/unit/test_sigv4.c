@@ -28,7 +28,7 @@ static const char *const header_vectors[] = {
     "get-header-value-trim", "post-x-www-form-urlencoded",
     "s3-get-object", "s3-put-object", "s3-get-lifecycle", "s3-list-objects",
     "botocore-get-space", "botocore-get-utf8", "botocore-s3-put-odd-key",
-    "botocore-s3-list",
+    "botocore-s3-list", "botocore-s3-put-trailer",
 };
 
 typedef struct scope {
@@ -387,6 +387,30 @@ static void hostile_signature_input_is_refused_with_its_s3_code(void)
     }
 }
 
+/* Random header and query text after valid prefixes never parses. */
+static void random_authorization_text_is_refused(void)
+{
+    static const char alphabet[] = "AWS4-HMAC-SHA256 Credential=/,;= SignedHeaders"
+                                   "Signature0123456789abcdef%&\t\x01\xff";
+    for (unsigned seed = 0; seed < 2000; seed++) {
+        unsigned char raw[120];
+        char text[160] = "AWS4-HMAC-SHA256 ";
+        test_fill_random(raw, sizeof raw, seed);
+        size_t at = strlen(text);
+        for (size_t i = 0; i < sizeof raw - 1; i++)
+            text[at++] = alphabet[raw[i] % (sizeof alphabet - 1)];
+        text[at] = 0;
+        auth_pair h[] = {{"host", "h"}, {"authorization", text}, {"x-amz-date", DATE},
+                         {"x-amz-content-sha256", EMPTY}};
+        auth_request req = {"GET", "/", NULL, NULL, 0, h, 4};
+        sigv4_auth a;
+        CHECK_EQ_INT(sigv4_parse(&req, "us-east-1", "s3", &a, NULL), -1);
+        req.nheaders = 1;
+        req.query = text + 17;
+        CHECK_EQ_INT(sigv4_parse(&req, "us-east-1", "s3", &a, NULL), -1);
+    }
+}
+
 static void wrong_region_message_names_the_expected_region(void)
 {
     auth_pair h[] = {{"host", "h"},
@@ -493,6 +517,7 @@ TEST_MAIN("sigv4",
           T(presign_matches_botocore),
           T(presign_matches_the_s3_documentation),
           T(hostile_signature_input_is_refused_with_its_s3_code),
+          T(random_authorization_text_is_refused),
           T(wrong_region_message_names_the_expected_region),
           T(clock_skew_over_15_minutes_is_refused),
           T(date_header_serves_when_x_amz_date_is_absent),

@@ -37,8 +37,9 @@ def write(path, req, presigned=False):
         f.write(req.headers.get("Authorization", target) + "\n")
 
 
-def sign(signer, method, url, headers=None, body=b""):
+def sign(signer, method, url, headers=None, body=b"", context=None):
     req = AWSRequest(method=method, url=url, headers=headers or {}, data=body)
+    req.context.update(context or {})
     with mock.patch.object(auth, "get_current_datetime", return_value=NOW):
         signer.add_auth(req)
     return req
@@ -63,6 +64,16 @@ def sigv4_s3():
     req = sign(s3, "GET", "http://127.0.0.1:9000/bucket?list-type=2&prefix=a%20b%2Fc"
                "&continuation-token=x%2By%3D&delimiter=%2F&encoding-type=url")
     write("sigv4/botocore-s3-list", req)
+    # The headers of botocore's default PutObject over HTTPS (the body is
+    # chunked/botocore-unsigned-trailer.req).
+    trailer = {"checksum": {"request_algorithm": {"in": "trailer",
+                                                   "name": "crc32"}}}
+    req = sign(s3, "PUT", "https://127.0.0.1:9000/bucket/obj",
+               {"Content-Encoding": "aws-chunked",
+                "X-Amz-Trailer": "x-amz-checksum-crc32",
+                "X-Amz-Decoded-Content-Length": "3000",
+                "Content-Length": "3057"}, context=trailer)
+    write("sigv4/botocore-s3-put-trailer", req)
     q = auth.S3SigV4QueryAuth(S3, "s3", "us-east-1", expires=3600)
     req = sign(q, "GET", "http://127.0.0.1:9000/bucket/" + quote("my key.txt") +
                "?response-content-type=text%2Fplain")
