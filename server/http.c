@@ -337,16 +337,16 @@ static void start(s3_req *r)
     }
     if (router_route(r) < 0)
         return;
-    if (s3auth_authenticate(r) < 0)
-        return;
     if (r->admin)
         r->op = &op_admin;
+    /* The raw length first: for an aws-chunked body s3auth replaces it
+     * with x-amz-decoded-content-length, the size the engine must see. */
+    if (check_length(r) < 0 || s3auth_authenticate(r) < 0)
+        return;
     if (r->op->write && r->read_only) {
         resp_error(r, S3E_AccessDenied, "This access key is read-only");
         return;
     }
-    if (check_length(r) < 0)
-        return;
     if (r->op->begin)
         r->op->begin(r);
 }
