@@ -83,4 +83,13 @@ tests_unit_test_accesslog_CFLAGS = $(TEST_CFLAGS)
 TESTS += tests/integration/run-pytest.sh
 EXTRA_DIST += tests/integration/lib.sh tests/integration/run-pytest.sh \
 	tests/integration/conftest.py tests/integration/test_s3_protocol.py
-AM_TESTS_ENVIRONMENT = COFFERD=$(abs_top_builddir)/server/cofferd; export COFFERD;
+
+# Real clients (restic, rclone, aws cli v1 and v2, s3cmd) over HTTP and
+# HTTPS; under sanitizers (COFFER_SANITIZED=1) they move smaller data.
+IT_CLIENT_TESTS = tests/integration/test_restic.sh
+TESTS += $(IT_CLIENT_TESTS)
+EXTRA_DIST += $(IT_CLIENT_TESTS)
+
+AM_TESTS_ENVIRONMENT = COFFERD=$(abs_top_builddir)/server/cofferd; export COFFERD; \
+	case '$(SAN_CFLAGS)' in *sanitize*) COFFER_SANITIZED=1;; *) COFFER_SANITIZED=0;; esac; \
+	export COFFER_SANITIZED;

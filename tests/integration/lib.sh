@@ -165,3 +165,251 @@ coffer_stop_server() {
   COFFER_PID=
   return $rc
 }
+
+# ---- real-client tests (test_*.sh) ----------------------------------------
+#
+# A client test script does:
+#
+#   . lib.sh; it_init NAME          # work dir, traps, sandboxed client env
+#   for mode in $(it_modes); do
+#     it_server "$mode"             # cofferd + endpoint/CA/credentials for
+#     it_step "what is checked"     #   every client below
+#     it_restic ... / it_rclone ... / it_aws1 ... / it_aws2 ... / it_s3cmd ...
+#     it_server_stop
+#   done
+#   it_done
+#
+# Every command runs under `set -eE`: the first failing command ends the
+# script through the ERR trap, which names the step, the command and its
+# line and shows the end of the server log; the EXIT trap stops cofferd
+# and removes the work directory (KEEP_TMP=1 keeps both directories).
+# Every client call is bounded by `timeout` (IT_TIMEOUT seconds, 600 by
+# default). Clients never leave the machine: HOME and every config dir are
+# under the work dir, the EC2 metadata lookup is off, the region is fixed,
+# and the only endpoint they know is the loopback cofferd.
+
+IT_TIMEOUT=${IT_TIMEOUT:-600}
+MiB=1048576
+
+it_init() {               # it_init NAME
+  set -eE
+  IT_NAME=$1
+  IT_T0=$SECONDS
+  IT_STEP="setup"
+  COFFERD=${COFFERD:-$(pwd)/server/cofferd}
+  export COFFERD
+  IT_WORK=$(mktemp -d "${TMPDIR:-/tmp}/coffer-$IT_NAME.XXXXXX")
+  trap 'it_on_error $LINENO "$BASH_COMMAND"' ERR
+  trap it_cleanup EXIT
+  trap 'exit 1' INT TERM
+  # Resolve the clients before HOME moves: the aws cli v1 is the first
+  # `aws` on PATH (pyenv), v2 is Debian's.
+  IT_AWS1=$(command -v aws || true)
+  IT_AWS2=/usr/bin/aws
+  export HOME=$IT_WORK/home
+  mkdir -p "$HOME/.aws" "$HOME/.config" "$HOME/.cache"
+  export XDG_CONFIG_HOME=$HOME/.config XDG_CACHE_HOME=$HOME/.cache
+  export AWS_CONFIG_FILE=$HOME/.aws/config AWS_SHARED_CREDENTIALS_FILE=$HOME/.aws/credentials
+  export AWS_EC2_METADATA_DISABLED=true AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1
+  export AWS_PAGER= AWS_MAX_ATTEMPTS=2 AWS_RETRY_MODE=standard
+  export RCLONE_CONFIG=$HOME/.config/rclone/rclone.conf
+  export RESTIC_PASSWORD=coffer-integration-test RESTIC_CACHE_DIR=$HOME/.cache/restic
+  export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
+  unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY AWS_PROFILE AWS_ENDPOINT_URL \
+    AWS_CA_BUNDLE AWS_SESSION_TOKEN
+  printf '[default]\nregion = us-east-1\n' >"$AWS_CONFIG_FILE"
+  : >"$AWS_SHARED_CREDENTIALS_FILE"
+  echo "== $IT_NAME: cofferd $COFFERD${COFFER_SANITIZED:+ (sanitized=$COFFER_SANITIZED)}"
+}
+
+it_on_error() {           # from the ERR trap
+  trap - ERR
+  echo "FAIL: $IT_NAME [${COFFER_MODE:-}] step '$IT_STEP': line $1: $2" >&2
+  if [ -n "${COFFER_LOG:-}" ] && [ -f "$COFFER_LOG" ]; then
+    echo "=== cofferd log (last 30 lines)" >&2
+    tail -30 "$COFFER_LOG" >&2
+  fi
+  exit 1
+}
+
+it_cleanup() {
+  local rc=$?
+  trap - ERR
+  coffer_stop >/dev/null 2>&1 || true
+  if [ "${KEEP_TMP:-0}" = 1 ]; then
+    echo "kept $IT_WORK" >&2
+  else
+    rm -rf "$IT_WORK"
+  fi
+  exit $rc
+}
+
+it_done() {
+  echo "PASS: $IT_NAME in $((SECONDS - IT_T0)) s"
+}
+
+# The modes to run (IT_MODES narrows them when debugging).
+it_modes() {
+  echo "${IT_MODES:-http https}"
+}
+
+it_step() {               # it_step DESCRIPTION: say what is checked next
+  IT_STEP=$*
+  echo "-- [${COFFER_MODE:-}] $IT_STEP"
+}
+
+it_sanitized() {
+  [ "${COFFER_SANITIZED:-0}" = 1 ]
+}
+
+it_size() {               # it_size MIB MIB_UNDER_SANITIZERS -> bytes
+  if it_sanitized; then echo $(($2 * MiB)); else echo $(($1 * MiB)); fi
+}
+
+it_skip_unless() {        # it_skip_unless PROGRAM...: exit 77 if one is missing
+  local p
+  for p in "$@"; do
+    command -v "$p" >/dev/null 2>&1 || { echo "SKIP: $p is not installed"; exit 77; }
+  done
+}
+
+# Start cofferd in MODE and point every client at it.
+it_server() {             # it_server http|https
+  coffer_start "$1"
+  export AWS_ACCESS_KEY_ID=$COFFER_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$COFFER_SECRET_KEY
+  mkdir -p "$(dirname "$RCLONE_CONFIG")"
+  # Two remotes: ListObjects V1 (rclone's default for provider Other) and V2.
+  cat >"$RCLONE_CONFIG" <<CONF
+[coffer]
+type = s3
+provider = Other
+env_auth = false
+access_key_id = $COFFER_ACCESS_KEY
+secret_access_key = $COFFER_SECRET_KEY
+endpoint = $COFFER_ENDPOINT
+region = us-east-1
+force_path_style = true
+
+[coffer2]
+type = s3
+provider = Other
+env_auth = false
+access_key_id = $COFFER_ACCESS_KEY
+secret_access_key = $COFFER_SECRET_KEY
+endpoint = $COFFER_ENDPOINT
+region = us-east-1
+force_path_style = true
+list_version = 2
+CONF
+  local hostport=${COFFER_ENDPOINT#*://}
+  IT_S3CFG=$HOME/.s3cfg
+  cat >"$IT_S3CFG" <<CONF
+[default]
+access_key = $COFFER_ACCESS_KEY
+secret_key = $COFFER_SECRET_KEY
+host_base = $hostport
+host_bucket = $hostport
+bucket_location = us-east-1
+use_https = $([ "$COFFER_MODE" = https ] && echo True || echo False)
+ca_certs_file = ${COFFER_CA}
+check_ssl_certificate = True
+signature_v2 = False
+progress_meter = False
+CONF
+}
+
+it_server_stop() {
+  IT_STEP="stop cofferd"
+  coffer_stop
+}
+
+# The clients, bounded in time, aimed at the running cofferd (and its CA).
+it_restic() {             # it_restic BUCKET ARGS...
+  local repo=s3:$COFFER_ENDPOINT/$1; shift
+  timeout -k 10 "$IT_TIMEOUT" restic -r "$repo" ${COFFER_CA:+--cacert "$COFFER_CA"} "$@"
+}
+
+it_rclone() {
+  timeout -k 10 "$IT_TIMEOUT" rclone ${COFFER_CA:+--ca-cert "$COFFER_CA"} "$@"
+}
+
+it_aws1() {
+  timeout -k 10 "$IT_TIMEOUT" "$IT_AWS1" --endpoint-url "$COFFER_ENDPOINT" \
+    ${COFFER_CA:+--ca-bundle "$COFFER_CA"} "$@"
+}
+
+it_aws2() {
+  timeout -k 10 "$IT_TIMEOUT" "$IT_AWS2" --endpoint-url "$COFFER_ENDPOINT" \
+    ${COFFER_CA:+--ca-bundle "$COFFER_CA"} "$@"
+}
+
+it_s3cmd() {
+  timeout -k 10 "$IT_TIMEOUT" s3cmd -c "$IT_S3CFG" "$@"
+}
+
+it_curl() {               # plain HTTP(S) with the test CA, e.g. presigned URLs
+  timeout -k 10 "$IT_TIMEOUT" curl -sS --fail-with-body ${COFFER_CA:+--cacert "$COFFER_CA"} "$@"
+}
+
+# ---- data and comparisons ------------------------------------------------
+
+it_gen_file() {           # it_gen_file FILE BYTES: random content
+  head -c "$2" /dev/urandom >"$1"
+  [ "$(stat -c %s "$1")" -eq "$2" ]
+}
+
+# NFILES files of random content and sizes (some empty) totalling BYTES,
+# spread over nested directories; the same SEED gives the same tree.
+it_gen_tree() {           # it_gen_tree DIR NFILES BYTES SEED
+  python3 - "$@" <<'PY'
+import os, random, sys
+root, nfiles, total, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+rng = random.Random(seed)
+weights = [0.0 if i % 97 == 0 else rng.expovariate(1.0) for i in range(nfiles)]
+scale = total / sum(weights)
+sizes = [int(w * scale) for w in weights]
+sizes[max(range(nfiles), key=lambda i: sizes[i])] += total - sum(sizes)
+for i, size in enumerate(sizes):
+    d = os.path.join(root, f"d{i % 7}", f"e{i % 13}")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, f"file-{i:05d}.bin"), "wb") as f:
+        f.write(rng.randbytes(size))
+PY
+}
+
+it_tree_stats() {         # it_tree_stats DIR -> "FILES BYTES"
+  find "$1" -type f -printf '%s\n' | awk '{n++; b += $1} END {print n + 0, b + 0}'
+}
+
+it_same_file() {          # it_same_file EXPECTED ACTUAL
+  cmp "$1" "$2"
+}
+
+it_same_tree() {          # it_same_tree EXPECTED_DIR ACTUAL_DIR
+  diff -r "$1" "$2"
+}
+
+it_expect_eq() {          # it_expect_eq WHAT EXPECTED ACTUAL
+  if [ "$2" != "$3" ]; then
+    echo "$1: expected '$2', got '$3'" >&2
+    return 1
+  fi
+}
+
+it_must_fail() {          # it_must_fail CMD...: the command has to fail
+  if "$@"; then
+    echo "expected a failure from: $*" >&2
+    return 1
+  fi
+  return 0
+}
+
+# How many successful (2xx) requests of an S3 operation the access log
+# has seen since cofferd started.
+it_op_count() {           # it_op_count OPERATION
+  grep "\"op\":\"$1\"" "$COFFER_ACCESS_LOG" | grep -c '"status":2' || true
+}
+
+it_vmhwm_kb() {           # peak resident set of the running cofferd, in KiB
+  awk '/^VmHWM:/ {print $2}' "/proc/$COFFER_PID/status"
+}
