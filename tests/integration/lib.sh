@@ -222,9 +222,10 @@ it_init() {               # it_init NAME
   echo "== $IT_NAME: cofferd $COFFERD${COFFER_SANITIZED:+ (sanitized=$COFFER_SANITIZED)}"
 }
 
-it_on_error() {           # from the ERR trap
+it_on_error() {           # from the ERR trap (also in subshells: set -E)
   trap - ERR
   echo "FAIL: $IT_NAME [${COFFER_MODE:-}] step '$IT_STEP': line $1: $2" >&2
+  [ "$BASH_SUBSHELL" -eq 0 ] || exit 1
   if [ -n "${COFFER_LOG:-}" ] && [ -f "$COFFER_LOG" ]; then
     echo "=== cofferd log (last 30 lines)" >&2
     tail -30 "$COFFER_LOG" >&2
@@ -412,4 +413,12 @@ it_op_count() {           # it_op_count OPERATION
 
 it_vmhwm_kb() {           # peak resident set of the running cofferd, in KiB
   awk '/^VmHWM:/ {print $2}' "/proc/$COFFER_PID/status"
+}
+
+it_json() {               # it_json EXPR < JSON: print EXPR over the document d
+  python3 -c 'import json, sys; d = json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"
+}
+
+it_md5() {                # it_md5 FILE -> hex MD5
+  md5sum <"$1" | cut -d' ' -f1
 }
