@@ -256,7 +256,7 @@ it_modes() {
 
 it_step() {               # it_step DESCRIPTION: say what is checked next
   IT_STEP=$*
-  echo "-- [${COFFER_MODE:-}] $IT_STEP"
+  printf -- '-- %4ds [%s] %s\n' $((SECONDS - IT_T0)) "${COFFER_MODE:-}" "$IT_STEP"
 }
 
 it_sanitized() {
