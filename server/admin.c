@@ -296,6 +296,53 @@ static json_t *status_get(admin_req *r)
                      "tenants", tenants, "keys", keys);
 }
 
+/* ---- maintenance -------------------------------------------------------- */
+
+static json_t *stats_reply(admin_req *r, const st_gc_stats *st)
+{
+    r->status = 200;
+    return json_pack("{s:I, s:I, s:I, s:I}", "healed_segments",
+                     (json_int_t)st->healed_segments, "heal_failures",
+                     (json_int_t)st->heal_failures, "deleted_segments",
+                     (json_int_t)st->deleted_segments, "orphan_files",
+                     (json_int_t)st->orphan_files);
+}
+
+static json_t *heal_run(admin_req *r)
+{
+    static const char *const fields[] = {NULL};
+    json_t *bad = body_error(r, fields);
+    if (bad)
+        return bad;
+    st_gc_stats st = {0};
+    cf_err err;
+    if (st_heal(r->e, &st, &err) < 0)
+        return engine_error(r, &err, "InternalError");
+    return stats_reply(r, &st);
+}
+
+/* A grace period under a minute could remove the files of a PUT that is
+ * being committed right now; the API refuses it. */
+#define ADMIN_MIN_GRACE_S 60
+
+static json_t *gc_run(admin_req *r)
+{
+    static const char *const fields[] = {"grace_s", NULL};
+    json_t *bad = body_error(r, fields);
+    if (bad)
+        return bad;
+    json_t *g = json_object_get(r->body, "grace_s");
+    json_int_t grace = g ? json_integer_value(g) : 3600;
+    if ((g && !json_is_integer(g)) || grace < ADMIN_MIN_GRACE_S)
+        return error_reply(r, 400, "InvalidRequest",
+                           "grace_s must be an integer of at least 60 seconds");
+    st_gc_stats st = {0};
+    cf_err err;
+    if (st_gc(r->e, (int64_t)grace, &st, &err) < 0)
+        return engine_error(r, &err, "InternalError");
+    return stats_reply(r, &st);
+}
+
 /* ---- routing ------------------------------------------------------------ */
 
 static const struct route {
@@ -311,6 +358,8 @@ static const struct route {
     {"GET", "keys", false, key_list},
     {"DELETE", "keys", true, key_revoke},
     {"GET", "status", false, status_get},
+    {"POST", "heal", false, heal_run},
+    {"POST", "gc", false, gc_run},
 };
 
 /* Split "/resource[/arg]" into buffers; false if the path has another shape. */

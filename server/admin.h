@@ -15,10 +15,16 @@
  *   GET    /status                                       200 {"version","layout":{"k","m",
  *                                                             "block_size"},"heal_pending",
  *                                                             "tenants","keys"}
+ *   POST   /heal             {}                          200 {"healed_segments",
+ *                                                            "heal_failures",...}
+ *   POST   /gc               {"grace_s":3600}            200 {"deleted_segments",
+ *                                                            "orphan_files",...}
+ *                            (grace_s >= 60: younger files may be a PUT's)
  *
  * Every error is {"error":"Code","message":"..."}: 400 for a malformed body
  * or name (InvalidRequest / MalformedJSON), 404 for an unknown route or a
- * missing tenant or key (NoSuchRoute / NoSuchTenant / NoSuchAccessKey), 405
+ * missing tenant or key (NoSuchRoute / NoSuchTenant / NoSuchAccessKey; GET
+ * /keys?tenant= of an unknown tenant is simply an empty list), 405
  * for a known route with another method, 409 for a tenant that exists or
  * still owns buckets (TenantExists / TenantNotEmpty), 500 for an engine
  * failure (InternalError, with the engine's message; engine messages never

@@ -8,4 +8,5 @@ server_libcofferd_a_SOURCES = \
 	server/embedded.c \
 	server/credfile.c server/credfile.h \
 	server/admin.c server/admin.h \
-	server/accesslog.c server/accesslog.h
+	server/accesslog.c server/accesslog.h \
+	server/worker.c server/worker.h

@@ -1,7 +1,8 @@
 /*
- * server/http.c - libmicrohttpd glue. One s3_req per request, created in the
- * URI-log callback (which sees the raw URI before libmicrohttpd decodes
- * it), driven through the access handler's three kinds of calls (headers;
+ * server/http.c - libmicrohttpd glue. One s3_req per request, created at
+ * the access handler's first call from the raw URI saved by the URI-log
+ * callback (the only place that sees it before libmicrohttpd decodes it),
+ * driven through the access handler's three kinds of calls (headers;
  * body pieces; end of body) and destroyed in the completion callback,
  * which also writes the access-log line and releases whatever the request
  * still holds (an unfinished upload is aborted there, so a dropped
@@ -320,6 +321,10 @@ static int check_length(s3_req *r)
         resp_error(r, S3E_MissingContentLength, NULL);
         return -1;
     }
+    if (r->op->body == BODY_BUFFER && r->content_length > (int64_t)XML_MAX_BODY) {
+        resp_error(r, S3E_MaxMessageLengthExceeded, NULL);
+        return -1;
+    }
     return 0;
 }
 
@@ -339,8 +344,7 @@ static void start(s3_req *r)
         return;
     if (r->admin)
         r->op = &op_admin;
-    /* The raw length first: for an aws-chunked body s3auth replaces it
-     * with x-amz-decoded-content-length, the size the engine must see. */
+    /* framing first: authentication replaces the length for aws-chunked */
     if (check_length(r) < 0 || s3auth_authenticate(r) < 0)
         return;
     if (r->op->write && r->read_only) {
@@ -455,17 +459,66 @@ static enum MHD_Result send_response(s3_req *r)
 
 /* ---- libmicrohttpd callbacks ----------------------------------------- */
 
+/* The raw URI reaches us only through the URI-log callback, which runs
+ * before libmicrohttpd has validated the request. A request it then
+ * refuses by itself (bad version, oversize headers...) never reaches the
+ * access handler nor the completion callback, so nothing may be allocated
+ * per request here: the URI is parked in the connection's context and
+ * picked up by the first access-handler call, from which on completion is
+ * guaranteed. The connection context is freed when the connection closes. */
+typedef struct conn_ctx {
+    char *uri;
+} conn_ctx;
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    (void)cls; (void)conn;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        *socket_ctx = calloc(1, sizeof(conn_ctx));
+        return;
+    }
+    conn_ctx *cc = *socket_ctx;
+    if (cc) {
+        free(cc->uri);
+        free(cc);
+    }
+    *socket_ctx = NULL;
+}
+
+static conn_ctx *connection_ctx(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
-    server *s = cls;
+    (void)cls;
+    conn_ctx *cc = connection_ctx(conn);
+    if (cc) {
+        free(cc->uri);
+        cc->uri = strdup(uri);
+    }
+    return NULL;
+}
+
+static s3_req *request_new(server *s, struct MHD_Connection *conn)
+{
+    conn_ctx *cc = connection_ctx(conn);
+    if (!cc || !cc->uri)
+        return NULL;
     pool *p = pool_new();
     if (!p)
         return NULL;
     s3_req *r = pool_alloc(p, sizeof(*r));
-    if (!r || !(r->raw_uri = pool_strdup(p, uri))) {
+    if (!r || !(r->raw_uri = pool_strdup(p, cc->uri))) {
         pool_free(p);
         return NULL;
     }
+    free(cc->uri);
+    cc->uri = NULL;
     r->pool = p;
     r->srv = s;
     r->conn = conn;
@@ -483,20 +536,21 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
                                  const char *version, const char *data,
                                  size_t *size, void **req_cls)
 {
-    (void)cls; (void)conn; (void)url; (void)version;
+    (void)url; (void)version;
     s3_req *r = *req_cls;
-    if (!r)
-        return MHD_NO;
-    if (r->queued) {                 /* early response: drop the body */
-        *size = 0;
-        return MHD_YES;
-    }
-    if (!r->method) {
+    if (!r) {
+        if (!(r = request_new(cls, conn)))
+            return MHD_NO;
+        *req_cls = r;
         r->method = pool_strdup(r->pool, method);
         if (!r->method)
             return MHD_NO;
         start(r);
         return r->resp_set ? send_response(r) : MHD_YES;
+    }
+    if (r->queued) {                 /* early response: drop the body */
+        *size = 0;
+        return MHD_YES;
     }
     if (*size) {
         feed(r, data, *size);
@@ -593,8 +647,11 @@ int http_start(server *s, cf_err *err)
     memset(&ss, 0, sizeof(ss));
     if (resolve(cfg, &ss, err) < 0)
         return -1;
+    /* poll(), not epoll: libmicrohttpd 0.9.75's epoll mode can miss a client
+     * closing in the middle of an upload, leaving the request "in flight"
+     * until the connection timeout (and SIGTERM draining waiting on it). */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
-                     MHD_USE_ERROR_LOG | MHD_USE_AUTO;
+                     MHD_USE_ERROR_LOG | MHD_USE_POLL;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     char *cert = NULL, *key = NULL;
@@ -621,6 +678,7 @@ int http_start(server *s, cf_err *err)
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT_S,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
         MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
         MHD_OPTION_NOTIFY_COMPLETED, on_complete, s,
         MHD_OPTION_ARRAY, tls,
         MHD_OPTION_END);

@@ -17,6 +17,7 @@
 #include "server/config.h"
 #include "server/http.h"
 #include "server/server.h"
+#include "server/worker.h"
 #include "server/xml.h"
 
 #define DRAIN_SECONDS 30
@@ -25,16 +26,20 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: cofferd [-c FILE] [--var DIR] [--listen HOST:PORT] [--access-log FILE]\n"
+            "               [--virtual-host-domain DOMAIN]\n"
             "  -c, --config FILE   configuration file (coffer.json(5))\n"
             "      --var DIR       embedded default data directory (default ./var)\n"
             "  -l, --listen ADDR   listen address, overrides the configuration\n"
             "      --access-log F  JSON-lines access log file (\"-\": stdout),\n"
             "                      overrides the configuration\n"
+            "      --virtual-host-domain D\n"
+            "                      serve BUCKET.D as virtual-host style, overrides\n"
+            "                      the configuration\n"
             "  -h, --help          this help\n");
 }
 
 typedef struct options {
-    const char *config, *var, *listen, *access_log;
+    const char *config, *var, *listen, *access_log, *vhost;
 } options;
 
 static int parse_args(int argc, char **argv, options *o)
@@ -44,6 +49,7 @@ static int parse_args(int argc, char **argv, options *o)
         {"var", required_argument, NULL, 'v'},
         {"listen", required_argument, NULL, 'l'},
         {"access-log", required_argument, NULL, 'a'},
+        {"virtual-host-domain", required_argument, NULL, 'd'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -56,6 +62,7 @@ static int parse_args(int argc, char **argv, options *o)
         case 'v': o->var = optarg; break;
         case 'l': o->listen = optarg; break;
         case 'a': o->access_log = optarg; break;
+        case 'd': o->vhost = optarg; break;
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); return -1;
         }
@@ -67,17 +74,26 @@ static int parse_args(int argc, char **argv, options *o)
     return 0;
 }
 
+static int replace_string(char **field, const char *value, cf_err *err)
+{
+    char *copy = strdup(value);
+    if (!copy)
+        return cf_fail(err, CF_ENOMEM, "out of memory");
+    free(*field);
+    *field = copy;
+    return 0;
+}
+
 static int load_config(const options *o, coffer_config *cfg, cf_err *err)
 {
     int rc = o->config ? config_load(o->config, cfg, err)
                        : config_embedded_default(o->var, cfg, err);
     if (rc == 0 && o->listen)
         rc = config_set_listen(cfg, o->listen, err);
-    if (rc == 0 && o->access_log) {
-        free(cfg->access_log);
-        if (!(cfg->access_log = strdup(o->access_log)))
-            rc = cf_fail(err, CF_ENOMEM, "out of memory");
-    }
+    if (rc == 0 && o->access_log)
+        rc = replace_string(&cfg->access_log, o->access_log, err);
+    if (rc == 0 && o->vhost)
+        rc = replace_string(&cfg->vhost_domain, o->vhost, err);
     return rc;
 }
 
@@ -90,14 +106,21 @@ static int serve(server *s, const coffer_config *cfg, cf_err *err)
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
+    worker *w = NULL;
     if (http_start(s, err) < 0)
         return -1;
+    if (worker_start(s->engine, WORKER_DEFAULT_INTERVAL_S, WORKER_DEFAULT_GRACE_S, &w,
+                     err) < 0) {
+        http_stop(s, 0);
+        return -1;
+    }
     fprintf(stderr, "cofferd: listening on %s:%d (%s)\n", cfg->listen_addr, cfg->port,
             cfg->tls_cert_file ? "https" : "http");
     sigwait(&set, &sig);
     fprintf(stderr, "cofferd: %s received, draining requests\n",
             sig == SIGTERM ? "SIGTERM" : "SIGINT");
     http_stop(s, DRAIN_SECONDS);
+    worker_stop(w);
     return 0;
 }
 

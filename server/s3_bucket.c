@@ -74,6 +74,8 @@ static void create_bucket_run(s3_req *r)
         resp_error(r, S3E_NotImplemented, "Object lock is not implemented by coffer");
         return;
     }
+    if (s3_check_acl_headers(r) < 0)
+        return;
     if (requested_region(r, &region) < 0)
         return;
     if (*region && strcmp(region, ours) != 0) {

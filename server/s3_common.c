@@ -347,6 +347,25 @@ int s3_check_version(s3_req *r)
     return 0;
 }
 
+int s3_check_acl_headers(s3_req *r)
+{
+    static const char *const owner_only[] = {
+        "private", "bucket-owner-full-control", "bucket-owner-read",
+    };
+    const char *acl = req_header(r, "x-amz-acl");
+    bool ok = acl == NULL;
+    for (size_t i = 0; acl && i < sizeof(owner_only) / sizeof(owner_only[0]); i++)
+        ok = ok || strcmp(acl, owner_only[i]) == 0;
+    for (size_t i = 0; ok && i < r->nhdrs; i++)
+        ok = strncmp(r->hdrs[i].name, "x-amz-grant-", 12) != 0;
+    if (!ok) {
+        resp_error(r, S3E_NotImplemented, "coffer grants access to the owner only: "
+                   "canned ACLs other than private and x-amz-grant-* are not implemented");
+        return -1;
+    }
+    return 0;
+}
+
 int s3_check_write_headers(s3_req *r)
 {
     static const char *const refused[] = {
@@ -355,6 +374,7 @@ int s3_check_write_headers(s3_req *r)
         "x-amz-tagging", "x-amz-object-lock-mode",
         "x-amz-object-lock-retain-until-date", "x-amz-object-lock-legal-hold",
         "x-amz-website-redirect-location",
+        "if-match", "if-none-match",         /* conditional writes */
     };
     for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
         if (req_header(r, refused[i])) {
@@ -364,6 +384,8 @@ int s3_check_write_headers(s3_req *r)
             return -1;
         }
     }
+    if (s3_check_acl_headers(r) < 0)
+        return -1;
     const char *sse = req_header(r, "x-amz-server-side-encryption");
     if (sse && strcmp(sse, "AES256") != 0) {
         resp_error(r, S3E_NotImplemented, "Only x-amz-server-side-encryption: AES256 is supported");

@@ -67,8 +67,12 @@ int s3_copy_source(s3_req *r, char **bucket, char **key);
 int s3_copy_conditions(s3_req *r, const st_object_info *src);
 /* Refuse a versionId other than "null" (coffer is unversioned). */
 int s3_check_version(s3_req *r);
-/* Refuse SSE-KMS, SSE-C, tagging and object lock headers on writes
- * (NotImplemented): never store an object without what was asked. */
+/* Refuse SSE-KMS, SSE-C, tagging, object lock, conditional writes,
+ * non-STANDARD storage classes and non-owner ACLs on writes (NotImplemented): never store an
+ * object without what was asked. */
 int s3_check_write_headers(s3_req *r);
+/* x-amz-acl other than an owner-only canned ACL, or x-amz-grant-*:
+ * NotImplemented (coffer has no grants to give). */
+int s3_check_acl_headers(s3_req *r);
 
 #endif

@@ -402,6 +402,11 @@ static void copy_run(s3_req *r)
     cks_algo algo = src.checksum_algo;
     const char *want = req_header(r, "x-amz-checksum-algorithm");
     int rc = s3_copy_conditions(r, &src);
+    if (rc == 0 && src.size > ST_MAX_PUT_SIZE) {
+        resp_error(r, S3E_InvalidRequest, "The copy source is larger than 5 GiB: "
+                   "use multipart upload with UploadPartCopy");
+        rc = -1;
+    }
     st_object_info_clear(&src);
     if (rc < 0)
         return;

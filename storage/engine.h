@@ -160,7 +160,6 @@ typedef struct st_put_args {
     const st_header *headers;        /* copied; ignored for parts */
     size_t nheaders;
     cks_algo checksum_algo;          /* compute this while streaming */
-    bool want_sha256;                /* hash SHA-256 too (signed payload) */
     /* for a part: */
     const char *upload_id;           /* NULL for a plain PUT */
     uint32_t part_number;            /* 1..10000 */
@@ -170,7 +169,6 @@ typedef struct st_put_args {
 /* Checks made at st_put_finish, before anything becomes visible. */
 typedef struct st_put_expect {
     const uint8_t *content_md5;      /* 16 raw bytes, or NULL */
-    const uint8_t *sha256;           /* 32 raw bytes (signed payload), or NULL */
     const char *checksum_b64;        /* value the client sent, or NULL */
 } st_put_expect;
 

@@ -2,10 +2,11 @@
  * storage/object.c - objects: PUT (also used for multipart parts), GET,
  * HEAD, DELETE, server-side copy and listing.
  *
- * A PUT streams into a segment writer while MD5 (the ETag), the client's
- * checksum algorithm and, for signed payloads, SHA-256 are computed over
- * the same bytes. At finish the digests are checked, the shards made
- * durable (segment.c), and then one index transaction makes the new
+ * A PUT streams into a segment writer while MD5 (the ETag) and the client's
+ * checksum algorithm are computed over the same bytes (a signed payload's
+ * SHA-256 is the front end's check: it covers every request body). At
+ * finish the digests are checked, the shards made durable (segment.c),
+ * and then one index transaction makes the new
  * version visible and moves the version it replaces to the delete queue:
  * that transaction is the commit point. Until it commits, nothing is
  * visible; if it fails, the new shards are removed.
@@ -107,14 +108,13 @@ struct st_put {
     int64_t expected;
     char *headers_json;
     seg_writer *w;
-    cks_state *md5, *sha256, *cks;
+    cks_state *md5, *cks;
 };
 
 static void put_free(st_put *p)
 {
     segw_abort(p->w);
     cks_free(p->md5);
-    cks_free(p->sha256);
     cks_free(p->cks);
     free(p->headers_json);
     free(p);
@@ -172,7 +172,6 @@ static int put_prepare(st_put *p, const st_put_args *a, cf_err *err)
     if (put_resolve(p, a, err) < 0 || crypt_random(p->data_id, sizeof p->data_id, err) < 0)
         return -1;
     if (!(p->md5 = cks_new(CKS_MD5, err)) ||
-        (a->want_sha256 && !(p->sha256 = cks_new(CKS_SHA256, err))) ||
         (a->checksum_algo != CKS_NONE && !(p->cks = cks_new(a->checksum_algo, err))))
         return -1;
     seg_desc d;
@@ -206,8 +205,6 @@ int st_put_write(st_put *p, const void *data, size_t len, cf_err *err)
         return cf_fail(err, CF_ETOOLARGE, "body is larger than %s",
                        p->expected >= 0 ? "its declared length" : "5 GiB");
     cks_update(p->md5, data, len);
-    if (p->sha256)
-        cks_update(p->sha256, data, len);
     if (p->cks)
         cks_update(p->cks, data, len);
     return segw_write(p->w, data, len, err);
@@ -233,13 +230,6 @@ static int put_verify(st_put *p, const st_put_expect *x, put_digests *dg, cf_err
                        (unsigned long long)segw_size(p->w), (long long)p->expected);
     if (x && x->content_md5 && CRYPTO_memcmp(x->content_md5, dg->md5, 16) != 0)
         return cf_fail(err, CF_EDIGEST, "Content-MD5 does not match the body");
-    if (x && x->sha256) {
-        if (!p->sha256)
-            return cf_fail(err, CF_EINTERNAL, "SHA-256 was not computed");
-        cks_final(p->sha256, raw);
-        if (CRYPTO_memcmp(raw, x->sha256, 32) != 0)
-            return cf_fail(err, CF_EDIGEST, "x-amz-content-sha256 does not match the body");
-    }
     if (p->cks) {
         size_t n = cks_final(p->cks, raw);
         cks_to_base64(raw, n, dg->cks_b64, sizeof dg->cks_b64);

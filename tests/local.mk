@@ -28,7 +28,12 @@ tests_unit_test_erasure_SOURCES = tests/unit/test_erasure.c
 tests_unit_test_erasure_LDADD = $(TEST_LDADD)
 tests_unit_test_erasure_CFLAGS = $(TEST_CFLAGS)
 
+check_PROGRAMS += tests/unit/test_shard
+tests_unit_test_shard_SOURCES = tests/unit/test_shard.c
+tests_unit_test_shard_LDADD = $(TEST_LDADD)
+tests_unit_test_shard_CFLAGS = $(TEST_CFLAGS)
 
+# engine tests share helpers to open engines and stream test data
 noinst_LIBRARIES += tests/unit/libengutil.a
 tests_unit_libengutil_a_SOURCES = tests/unit/engine_util.c tests/unit/engine_util.h
 
@@ -64,10 +69,7 @@ tests_unit_test_chunked_CFLAGS = $(TEST_CFLAGS)
 EXTRA_DIST += tests/unit/data/botocore-gen.py tests/unit/data/sigv4 \
 	tests/unit/data/sigv2 tests/unit/data/chunked
 
-# every check program is a test (keep this last)
-TESTS += $(check_PROGRAMS)
-
-# server/libcofferd.a: configuration, credential files, access log.
+# server/libcofferd.a: configuration, credential files, access log, admin API.
 check_PROGRAMS += tests/unit/test_config
 tests_unit_test_config_SOURCES = tests/unit/test_config.c
 tests_unit_test_config_LDADD = server/libcofferd.a $(TEST_LDADD)
@@ -78,11 +80,26 @@ tests_unit_test_accesslog_SOURCES = tests/unit/test_accesslog.c
 tests_unit_test_accesslog_LDADD = server/libcofferd.a $(TEST_LDADD)
 tests_unit_test_accesslog_CFLAGS = $(TEST_CFLAGS)
 
+check_PROGRAMS += tests/unit/test_admin
+tests_unit_test_admin_SOURCES = tests/unit/test_admin.c
+tests_unit_test_admin_LDADD = server/libcofferd.a $(TEST_LDADD)
+tests_unit_test_admin_CFLAGS = $(TEST_CFLAGS)
+
+# cli/coffer end to end against a scripted endpoint (runs the built binary)
+check_PROGRAMS += tests/unit/test_cli
+tests_unit_test_cli_SOURCES = tests/unit/test_cli.c
+tests_unit_test_cli_LDADD = $(TEST_LDADD)
+tests_unit_test_cli_CFLAGS = $(TEST_CFLAGS)
+EXTRA_tests_unit_test_cli_DEPENDENCIES = cli/coffer
+
 # Integration: a real cofferd (started by tests/integration/lib.sh) and
 # real clients; the drivers find the binary through COFFERD.
-TESTS += tests/integration/run-pytest.sh
+TESTS += tests/integration/run-pytest.sh tests/integration/drain.sh
 EXTRA_DIST += tests/integration/lib.sh tests/integration/run-pytest.sh \
-	tests/integration/conftest.py tests/integration/test_s3_protocol.py
+	tests/integration/conftest.py tests/integration/test_s3_protocol.py \
+	tests/integration/test_tenants.py tests/integration/test_maintenance.py \
+	tests/integration/test_hostile.py \
+	tests/integration/drain.sh tests/integration/drain_client.py
 
 # Real clients (restic, rclone, aws cli v1 and v2, s3cmd) over HTTP and
 # HTTPS; under sanitizers (COFFER_SANITIZED=1) they move smaller data.
@@ -96,3 +113,18 @@ EXTRA_DIST += $(IT_CLIENT_TESTS)
 AM_TESTS_ENVIRONMENT = COFFERD=$(abs_top_builddir)/server/cofferd; export COFFERD; \
 	case '$(SAN_CFLAGS)' in *sanitize*) COFFER_SANITIZED=1;; *) COFFER_SANITIZED=0;; esac; \
 	export COFFER_SANITIZED;
+
+# server/libs3front.a: routing and XML of the S3 front end.
+check_PROGRAMS += tests/unit/test_router tests/unit/test_xml tests/unit/test_s3err
+tests_unit_test_router_SOURCES = tests/unit/test_router.c
+tests_unit_test_router_LDADD = tests/unit/libtest.a $(S3FRONT_LDADD)
+tests_unit_test_router_CFLAGS = $(TEST_CFLAGS) $(MHD_CFLAGS) $(XML_CFLAGS)
+tests_unit_test_xml_SOURCES = tests/unit/test_xml.c
+tests_unit_test_xml_LDADD = tests/unit/libtest.a $(S3FRONT_LDADD)
+tests_unit_test_xml_CFLAGS = $(TEST_CFLAGS) $(MHD_CFLAGS) $(XML_CFLAGS)
+tests_unit_test_s3err_SOURCES = tests/unit/test_s3err.c
+tests_unit_test_s3err_LDADD = tests/unit/libtest.a $(S3FRONT_LDADD)
+tests_unit_test_s3err_CFLAGS = $(TEST_CFLAGS) $(MHD_CFLAGS) $(XML_CFLAGS)
+
+# every check program is a test (keep this last)
+TESTS += $(check_PROGRAMS)

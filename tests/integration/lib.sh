@@ -1,10 +1,12 @@
 # tests/integration/lib.sh - start and stop a throw-away cofferd for
 # integration tests. Source it, then:
 #
-#   coffer_start            # needs COFFERD (path to the built binary)
+#   coffer_start [DIR]      # needs COFFERD (path to the built binary); DIR:
+#                           # reuse a COFFER_TMP kept from an earlier run
 #   ... use COFFER_ENDPOINT, COFFER_ACCESS_KEY, COFFER_SECRET_KEY,
 #       COFFER_ADMIN_ACCESS_KEY, COFFER_ADMIN_SECRET_KEY, COFFER_REGION,
-#       COFFER_TMP (scratch dir), COFFER_LOG (stderr), COFFER_ACCESS_LOG ...
+#       COFFER_TMP (scratch dir), COFFER_LOG (stderr), COFFER_ACCESS_LOG,
+#       COFFER_VHOST_DOMAIN (BUCKET.$COFFER_VHOST_DOMAIN is virtual-host style)
 #   coffer_stop             # SIGTERM, bounded wait, then SIGKILL; removes
 #                           # COFFER_TMP unless KEEP_TMP=1. Returns non-zero
 #                           # if cofferd did not exit 0 by itself (a crash,
@@ -14,7 +16,7 @@
 # fresh temporary directory, on a free loopback port; every wait is
 # bounded, and coffer_stop is safe to call twice (use it in a trap).
 #
-#   coffer_start https      # the same, over TLS: a self-signed certificate
+#   coffer_start https [DIR] # the same, over TLS: a self-signed certificate
 #                           # for 127.0.0.1/localhost is made in COFFER_TMP
 #                           # and exported as COFFER_CA (clients trust it);
 #                           # COFFER_ENDPOINT starts with https://.
@@ -61,11 +63,11 @@ coffer_make_cert() {      # coffer_make_cert DIR -> DIR/cert.pem, DIR/key.pem
 # directories and admin credential, plus the certificate.
 coffer_write_tls_config() {   # coffer_write_tls_config FILE PORT
   local var=$COFFER_TMP/var
-  python3 - "$1" "$2" "$var" "$COFFER_TMP/tls" \
+  python3 - "$1" "$2" "$var" "$COFFER_TMP/tls" "$COFFER_VHOST_DOMAIN" \
     "$(coffer_cred "$var/admin-credentials" access_key)" \
     "$(coffer_cred "$var/admin-credentials" secret_key)" <<'PY'
 import json, sys
-path, port, var, tls, ak, sk = sys.argv[1:]
+path, port, var, tls, vhost, ak, sk = sys.argv[1:]
 json.dump({
     "listen": f"127.0.0.1:{port}",
     "tls": {"cert": f"{tls}/cert.pem", "key": f"{tls}/key.pem"},
@@ -73,23 +75,31 @@ json.dump({
     "meta_dir": f"{var}/meta",
     "master_key_file": f"{var}/master.key",
     "admin": {"access_key": ak, "secret_key": sk},
+    "virtual_host_domain": vhost,
 }, open(path, "w"), indent=2)
 PY
 }
 
-coffer_start() {          # coffer_start [http|https]
+coffer_start() {          # coffer_start [http|https] [DIR]
   : "${COFFERD:?COFFERD must name the cofferd binary}"
-  local mode=${1:-http}
-  case $mode in http|https) ;; *) echo "coffer_start: mode must be http or https" >&2; return 2;; esac
-  COFFER_TMP=$(mktemp -d "${TMPDIR:-/tmp}/coffer-it.XXXXXX")
+  local mode=http dir= arg
+  for arg in "$@"; do
+    case $arg in http|https) mode=$arg ;; *) dir=$arg ;; esac
+  done
+  COFFER_TMP=${dir:-$(mktemp -d "${TMPDIR:-/tmp}/coffer-it.XXXXXX")}
   COFFER_LOG=$COFFER_TMP/cofferd.log
   COFFER_ACCESS_LOG=$COFFER_TMP/access.log
+  COFFER_VHOST_DOMAIN=s3.coffer.test
   COFFER_CA=
   COFFER_MODE=$mode
   if [ "$mode" = https ]; then
-    coffer_make_cert "$COFFER_TMP/tls" || { echo "coffer_start: openssl failed" >&2; return 1; }
-    coffer_launch http || return 1    # first start: disks, keys, dev tenant
-    coffer_stop_server || return 1
+    if [ ! -f "$COFFER_TMP/tls/cert.pem" ]; then
+      coffer_make_cert "$COFFER_TMP/tls" || { echo "coffer_start: openssl failed" >&2; return 1; }
+    fi
+    if [ ! -f "$COFFER_TMP/var/dev-credentials" ]; then
+      coffer_launch http || return 1  # first start: disks, keys, dev tenant
+      coffer_stop_server || return 1
+    fi
     COFFER_CA=$COFFER_TMP/tls/cert.pem
   fi
   coffer_launch "$mode"
@@ -107,7 +117,8 @@ coffer_launch() {         # coffer_launch http|https
         --access-log "$COFFER_ACCESS_LOG" >>"$COFFER_LOG" 2>&1 &
     else
       "$COFFERD" --var "$COFFER_TMP/var" --listen "127.0.0.1:$port" \
-        --access-log "$COFFER_ACCESS_LOG" >>"$COFFER_LOG" 2>&1 &
+        --access-log "$COFFER_ACCESS_LOG" --virtual-host-domain "$COFFER_VHOST_DOMAIN" \
+        >>"$COFFER_LOG" 2>&1 &
     fi
     COFFER_PID=$!
     local i ca=
@@ -121,7 +132,7 @@ coffer_launch() {         # coffer_launch http|https
         COFFER_REGION=us-east-1
         export COFFER_ENDPOINT COFFER_ACCESS_KEY COFFER_SECRET_KEY COFFER_REGION \
           COFFER_ADMIN_ACCESS_KEY COFFER_ADMIN_SECRET_KEY COFFER_TMP COFFER_PID \
-          COFFER_LOG COFFER_ACCESS_LOG COFFER_CA COFFER_MODE
+          COFFER_LOG COFFER_ACCESS_LOG COFFER_VHOST_DOMAIN COFFER_CA COFFER_MODE
         return 0
       fi
       kill -0 "$COFFER_PID" 2>/dev/null || break   # exited: port taken?
@@ -150,7 +161,7 @@ coffer_stop_server() {
   if [ -n "${COFFER_PID:-}" ]; then
     kill -TERM "$COFFER_PID" 2>/dev/null
     local i
-    for i in $(seq 1 100); do                 # up to ~20 s to drain
+    for i in $(seq 1 225); do                 # up to ~45 s: cofferd drains <= 30 s
       kill -0 "$COFFER_PID" 2>/dev/null || break
       sleep 0.2
     done

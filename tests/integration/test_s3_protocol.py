@@ -7,6 +7,7 @@ import base64
 import datetime
 import hashlib
 import os
+import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
 import zlib
@@ -356,6 +357,24 @@ def test_presigned_get(s3, bucket):
         assert r.read() == b"presigned"
 
 
+def test_presigned_sigv2(endpoint, creds, s3, bucket):
+    import boto3
+    from botocore.config import Config
+    s3.put_object(Bucket=bucket, Key="p2", Body=b"sigv2")
+    v2 = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=creds.access_key,
+                      aws_secret_access_key=creds.secret_key, region_name="us-east-1",
+                      config=Config(signature_version="s3", s3={"addressing_style": "path"}))
+    url = v2.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "p2"},
+                                    ExpiresIn=300)
+    assert "AWSAccessKeyId=" in url
+    with urllib.request.urlopen(url, timeout=5) as r:
+        assert r.read() == b"sigv2"
+    bad = url.replace("Signature=", "Signature=AA")
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(bad, timeout=5)
+    assert e.value.code in (400, 403)
+
+
 # ---- copy ------------------------------------------------------------------
 
 def test_copy_object(s3, bucket):
@@ -563,3 +582,189 @@ def test_access_log_line(raw, bucket):
     assert (entry["op"], entry["status"], entry["bucket"], entry["key"], entry["tenant"]) == \
         ("GetObject", 404, bucket, "no-such-key", "dev")
     assert entry["duration_ms"] >= 0 and "time" in entry
+
+
+# ---- aws-chunked bodies (restic/minio-go over HTTP, botocore over HTTPS) ---------
+
+def _hmac(key, msg):
+    import hmac
+    return hmac.new(key, msg.encode() if isinstance(msg, str) else msg, hashlib.sha256).digest()
+
+
+def signed_chunks(data, seed, amz_date, scope, key, chunk=64 * 1024, corrupt=False):
+    """Frame data as STREAMING-AWS4-HMAC-SHA256-PAYLOAD chunks."""
+    out, prev = b"", seed
+    empty = hashlib.sha256(b"").hexdigest()
+    pieces = [data[i:i + chunk] for i in range(0, len(data), chunk)] + [b""]
+    for n, piece in enumerate(pieces):
+        sts = "\n".join(["AWS4-HMAC-SHA256-PAYLOAD", amz_date, scope, prev, empty,
+                         hashlib.sha256(piece).hexdigest()])
+        sig = _hmac(key, sts).hex()
+        if corrupt and n == 1:
+            sig = "0" * 64
+        out += f"{len(piece):x};chunk-signature={sig}\r\n".encode() + piece + b"\r\n"
+        prev = sig
+    return out
+
+
+def streaming_put(endpoint, creds, path, data, corrupt=False, declared=None):
+    import http.client
+    import urllib.parse
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    region = os.environ.get("COFFER_REGION", "us-east-1")
+    headers = {"x-amz-content-sha256": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+               "Content-Encoding": "aws-chunked",
+               "x-amz-decoded-content-length": str(len(data) if declared is None else declared)}
+    req = AWSRequest(method="PUT", url=endpoint + path, headers=headers)
+    SigV4Auth(creds, "s3", region).add_auth(req)
+    amz_date = req.headers["X-Amz-Date"]
+    seed = req.headers["Authorization"].rsplit("Signature=", 1)[1]
+    scope = f"{amz_date[:8]}/{region}/s3/aws4_request"
+    key = _hmac(_hmac(_hmac(_hmac(("AWS4" + creds.secret_key).encode(), amz_date[:8]),
+                                   region), "s3"), "aws4_request")
+    body = signed_chunks(data, seed, amz_date, scope, key, corrupt=corrupt)
+    u = urllib.parse.urlsplit(endpoint)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+    hdrs = dict(req.headers.items())
+    hdrs["Content-Length"] = str(len(body))
+    conn.request("PUT", path, body=body, headers=hdrs)
+    resp = conn.getresponse()
+    out = resp.status, resp.read()
+    conn.close()
+    return out
+
+
+def test_streaming_signed_payload(endpoint, creds, s3, bucket):
+    data = os.urandom(200 * 1024 + 5)
+    status, body = streaming_put(endpoint, creds, f"/{bucket}/stream", data)
+    assert status == 200, body
+    got = s3.get_object(Bucket=bucket, Key="stream")
+    assert got["Body"].read() == data
+    assert got["ETag"] == '"%s"' % hashlib.md5(data).hexdigest()
+    assert "ContentEncoding" not in got          # the framing is not the object's
+
+
+def test_streaming_bad_chunk_signature_stores_nothing(endpoint, creds, s3, bucket):
+    status, body = streaming_put(endpoint, creds, f"/{bucket}/bad", os.urandom(200000),
+                                 corrupt=True)
+    assert status == 403 and b"SignatureDoesNotMatch" in body
+    with pytest.raises(ClientError):
+        s3.head_object(Bucket=bucket, Key="bad")
+
+
+def test_streaming_short_body(endpoint, creds, s3, bucket):
+    status, body = streaming_put(endpoint, creds, f"/{bucket}/short", b"x" * 1000,
+                                 declared=2000)
+    assert status == 400 and b"IncompleteBody" in body
+    with pytest.raises(ClientError):
+        s3.head_object(Bucket=bucket, Key="short")
+
+
+def test_unsigned_trailer_checksum(raw, s3, bucket):
+    data = b"trailer body " * 1000
+    crc = b64(zlib.crc32(data).to_bytes(4, "big"))
+
+    def framed(value):
+        return (f"{len(data):x}\r\n".encode() + data + b"\r\n0\r\n" +
+                f"x-amz-checksum-crc32:{value}\r\n\r\n".encode())
+
+    hdrs = {"Content-Encoding": "aws-chunked", "x-amz-trailer": "x-amz-checksum-crc32",
+            "x-amz-decoded-content-length": str(len(data))}
+    r = raw("PUT", f"/{bucket}/tr", headers=hdrs, body=framed(crc),
+            payload_hash="STREAMING-UNSIGNED-PAYLOAD-TRAILER")
+    assert r.status == 200, r.body
+    assert r.headers["x-amz-checksum-crc32"] == crc
+    g = s3.get_object(Bucket=bucket, Key="tr", ChecksumMode="ENABLED")
+    assert g["Body"].read() == data and g["ChecksumCRC32"] == crc
+    r = raw("PUT", f"/{bucket}/tr2", headers=hdrs, body=framed(b64(b"\0\0\0\0")),
+            payload_hash="STREAMING-UNSIGNED-PAYLOAD-TRAILER")
+    assert (r.status, r.error_code()) == (400, "BadDigest")
+
+
+# ---- virtual-host style --------------------------------------------------------------
+
+def test_virtual_host_style(raw, s3, bucket):
+    host = f"{bucket}.{os.environ['COFFER_VHOST_DOMAIN']}"
+    r = raw("PUT", "/dir/vh%20key", host=host, body=b"vhost")
+    assert r.status == 200, r.body
+    assert s3.get_object(Bucket=bucket, Key="dir/vh key")["Body"].read() == b"vhost"
+    r = raw("GET", "/", host=host, query="list-type=2&prefix=dir%2F")
+    assert r.status == 200
+    doc = ET.fromstring(r.body)
+    assert doc.findtext(f"{NS}Name") == bucket
+    assert doc.findtext(f"{NS}Contents/{NS}Key") == "dir/vh key"
+    r = raw("GET", "/", host=os.environ["COFFER_VHOST_DOMAIN"])     # the domain itself
+    assert r.status == 200 and bucket.encode() in r.body
+
+
+# ---- limits and Expect: 100-continue ----------------------------------------------
+
+def _send_headers(endpoint, creds, method, path, extra):
+    """Open a socket, send signed request headers only; return the socket."""
+    import socket
+    import urllib.parse
+    from conftest import RawSigV4
+    from botocore.awsrequest import AWSRequest
+    headers = {"x-amz-content-sha256": "UNSIGNED-PAYLOAD", **extra}
+    req = AWSRequest(method=method, url=endpoint + path, headers=headers)
+    RawSigV4(creds, "s3", os.environ.get("COFFER_REGION", "us-east-1")).add_auth(req)
+    u = urllib.parse.urlsplit(endpoint)
+    sock = socket.create_connection((u.hostname, u.port), timeout=10)
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {u.hostname}:{u.port}"]
+    lines += [f"{k}: {v}" for k, v in req.headers.items()]
+    sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+    return sock
+
+
+def _read_head(sock):
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def test_entity_too_large_before_body(endpoint, creds, bucket):
+    sock = _send_headers(endpoint, creds, "PUT", f"/{bucket}/huge",
+                         {"Content-Length": str(5 * 1024 ** 3 + 1), "Expect": "100-continue"})
+    head = _read_head(sock)
+    sock.close()
+    assert head.startswith(b"HTTP/1.1 400") and b"100 Continue" not in head
+
+
+def test_expect_continue(endpoint, creds, s3, bucket):
+    from botocore.credentials import Credentials
+    wrong = Credentials(creds.access_key, "wrong-secret")
+    sock = _send_headers(endpoint, wrong, "PUT", f"/{bucket}/ec",
+                         {"Content-Length": "5", "Expect": "100-continue"})
+    head = _read_head(sock)
+    sock.close()
+    assert head.startswith(b"HTTP/1.1 403"), head           # refused without the body
+    sock = _send_headers(endpoint, creds, "PUT", f"/{bucket}/ec",
+                         {"Content-Length": "5", "Expect": "100-continue"})
+    assert _read_head(sock).startswith(b"HTTP/1.1 100")
+    sock.sendall(b"hello")
+    head = _read_head(sock)
+    sock.close()
+    assert head.startswith(b"HTTP/1.1 200"), head
+    assert s3.get_object(Bucket=bucket, Key="ec")["Body"].read() == b"hello"
+
+
+def test_conditional_writes_are_not_silently_ignored(raw, bucket):
+    for hdrs in [{"If-None-Match": "*"}, {"If-Match": '"abc"'}]:
+        r = raw("PUT", f"/{bucket}/cw", body=b"x", headers=hdrs)
+        assert (r.status, r.error_code()) == (501, "NotImplemented")
+    assert raw("HEAD", f"/{bucket}/cw").status == 404
+
+
+def test_acl_headers(raw, s3, bucket):
+    s3.put_object(Bucket=bucket, Key="private", Body=b"x", ACL="private")
+    for hdrs in [{"x-amz-acl": "public-read"}, {"x-amz-grant-read": "uri=x"}]:
+        r = raw("PUT", f"/{bucket}/pub", body=b"x", headers=hdrs)
+        assert (r.status, r.error_code()) == (501, "NotImplemented")
+    assert raw("HEAD", f"/{bucket}/pub").status == 404
+    r = raw("PUT", f"/{bucket}-pub", headers={"x-amz-acl": "public-read-write"})
+    assert (r.status, r.error_code()) == (501, "NotImplemented")

@@ -1,0 +1,588 @@
+/*
+ * cli/coffer.c - `coffer`, the admin command line for cofferd.
+ *
+ * Each command is one HTTP request to the admin API (server/admin.h): the
+ * request is signed with SigV4 (auth/sigv4.h, service "s3", the server's
+ * region) using the admin credential, sent with libcurl, and the JSON reply
+ * is printed either as plain text for people or, with --json, as it came.
+ *
+ * The credential comes from, in order: --admin-key/--admin-secret,
+ * --admin-credentials FILE (the file cofferd's embedded default writes),
+ * then COFFER_ADMIN_KEY/COFFER_ADMIN_SECRET. The secret is never printed.
+ *
+ * Exit status: 0 done, 1 the request failed (server unreachable, refused,
+ * or an error reply, printed as "coffer: CODE: message"), 2 usage error.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "auth/sigv4.h"
+#include "server/credfile.h"
+
+#define DEFAULT_ENDPOINT "http://127.0.0.1:9000"
+#define DEFAULT_REGION "us-east-1"
+#define MAX_REPLY (8u << 20)
+#define EXIT_USAGE 2
+
+typedef struct cli {
+    const char *endpoint;        /* "http://host:port", no trailing slash */
+    const char *region;
+    const char *cacert;
+    const char *cred_file;
+    char access_key[ST_ACCESS_KEY_MAX];
+    char secret[ST_SECRET_KEY_MAX];
+    bool json, read_only;
+    char authority[300];         /* host[:port] as signed and sent */
+} cli;
+
+/* A reply being received. */
+typedef struct reply {
+    char *data;
+    size_t len;
+    bool too_big;
+} reply;
+
+static const char usage_text[] =
+    "usage: coffer [OPTIONS] COMMAND [ARGS]\n"
+    "\n"
+    "Commands:\n"
+    "  tenant create NAME          create a tenant\n"
+    "  tenant list                 list tenants\n"
+    "  tenant delete NAME          delete a tenant (it must own no buckets)\n"
+    "  key create TENANT [--read-only]\n"
+    "                              make an access key; prints ACCESS_KEY SECRET_KEY\n"
+    "  key list [TENANT]           list access keys (of one tenant)\n"
+    "  key revoke ACCESS_KEY       revoke an access key\n"
+    "  status                      layout, heal queue, counts\n"
+    "  heal                        rebuild missing or damaged shards now\n"
+    "  gc [GRACE_SECONDS]          finish deletions, remove orphan shard files\n"
+    "                              older than GRACE_SECONDS (default 3600)\n"
+    "\n"
+    "Options:\n"
+    "  --endpoint URL              cofferd address (env COFFER_ENDPOINT,\n"
+    "                              default " DEFAULT_ENDPOINT ")\n"
+    "  --region REGION             the server's region (env COFFER_REGION,\n"
+    "                              default " DEFAULT_REGION ")\n"
+    "  --admin-credentials FILE    read access_key=/secret_key= lines from FILE\n"
+    "  --admin-key KEY             admin access key (env COFFER_ADMIN_KEY)\n"
+    "  --admin-secret SECRET       admin secret key (env COFFER_ADMIN_SECRET)\n"
+    "  --cacert FILE               CA certificate(s) to trust for https\n"
+    "  --json                      print the server's JSON reply\n"
+    "  --help                      this text\n"
+    "  --version                   print the version\n";
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("coffer: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputs("\n(coffer --help for usage)\n", stderr);
+    va_end(ap);
+    return EXIT_USAGE;
+}
+
+/* ---- credential --------------------------------------------------------- */
+
+static int copy_field(char *dst, size_t cap, const char *src, const char *what)
+{
+    if (strlen(src) >= cap) {
+        fprintf(stderr, "coffer: %s is too long\n", what);
+        return EXIT_USAGE;
+    }
+    strcpy(dst, src);
+    return 0;
+}
+
+/* Fill the credential from flags already copied, the file, or the env. */
+static int load_credential(cli *c)
+{
+    if (c->access_key[0] && c->secret[0])
+        return 0;
+    if (c->access_key[0] || c->secret[0])
+        return usage_error("--admin-key and --admin-secret go together");
+    if (c->cred_file) {
+        cf_err err;
+        if (credfile_read(c->cred_file, c->access_key, c->secret, &err) == 0)
+            return 0;
+        fprintf(stderr, "coffer: %s\n", err.msg);
+        return 1;
+    }
+    const char *ak = getenv("COFFER_ADMIN_KEY"), *sk = getenv("COFFER_ADMIN_SECRET");
+    if (!ak || !sk || !*ak || !*sk)
+        return usage_error("no admin credential: use --admin-credentials FILE "
+                                 "or set COFFER_ADMIN_KEY and COFFER_ADMIN_SECRET");
+    int rc = copy_field(c->access_key, sizeof c->access_key, ak, "COFFER_ADMIN_KEY");
+    return rc ? rc : copy_field(c->secret, sizeof c->secret, sk, "COFFER_ADMIN_SECRET");
+}
+
+/* ---- endpoint ----------------------------------------------------------- */
+
+/* Check the endpoint URL and derive the Host value (host[:port]). */
+static int parse_endpoint(cli *c)
+{
+    CURLU *u = curl_url();
+    char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL;
+    int rc = EXIT_USAGE;
+    if (!u || curl_url_set(u, CURLUPART_URL, c->endpoint, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+        usage_error("cannot parse endpoint %s (expected http://HOST:PORT)", c->endpoint);
+    else if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)
+        usage_error("endpoint %s: only http and https are supported", c->endpoint);
+    else if (curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK &&
+             strcmp(path, "/") != 0)
+        usage_error("endpoint %s: give only scheme, host and port", c->endpoint);
+    else {
+        curl_url_get(u, CURLUPART_PORT, &port, 0);
+        snprintf(c->authority, sizeof c->authority, "%s%s%s", host, port ? ":" : "",
+                 port ? port : "");
+        rc = 0;
+    }
+    curl_free(scheme);
+    curl_free(host);
+    curl_free(port);
+    curl_free(path);
+    curl_url_cleanup(u);
+    return rc;
+}
+
+/* ---- one signed request ------------------------------------------------- */
+
+static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+    reply *r = userdata;
+    size_t n = size * nmemb;
+    if (r->len + n > MAX_REPLY) {
+        r->too_big = true;
+        return 0;
+    }
+    char *grown = realloc(r->data, r->len + n + 1);
+    if (!grown)
+        return 0;
+    memcpy(grown + r->len, ptr, n);
+    r->data = grown;
+    r->len += n;
+    r->data[r->len] = '\0';
+    return n;
+}
+
+static void sha256_hex(const char *data, size_t len, char out[65])
+{
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
+    for (unsigned i = 0; i < 32; i++)
+        sprintf(out + 2 * i, "%02x", md[i]);
+}
+
+/* The signed headers for one request, as curl header lines. */
+static struct curl_slist *signed_headers(const cli *c, const char *method,
+                                         const char *path, const char *query,
+                                         const char *body)
+{
+    char amz_date[SIGV4_AMZ_DATE_LEN + 1], payload[65], authz[1024];
+    time_t now = time(NULL);
+    size_t blen = body ? strlen(body) : 0;
+    sigv4_format_time(now, amz_date);
+    sha256_hex(body ? body : "", blen, payload);
+    auth_pair hdrs[] = {{"host", c->authority}, {"x-amz-content-sha256", payload},
+                        {"x-amz-date", amz_date}};
+    auth_request req = {.method = method, .path = path, .query = query,
+                        .headers = hdrs, .nheaders = 3};
+    sigv4_credentials cred = {.access_key = c->access_key, .secret = c->secret,
+                              .region = c->region, .service = "s3"};
+    auth_err aerr;
+    if (sigv4_sign(&req, &cred, now, payload, authz, sizeof authz, NULL, &aerr) < 0) {
+        fprintf(stderr, "coffer: cannot sign the request: %s\n", aerr.msg);
+        return NULL;
+    }
+    const char *lines[] = {"Host: ", c->authority, "x-amz-content-sha256: ", payload,
+                           "x-amz-date: ", amz_date, "Authorization: ", authz,
+                           "Content-Type: ", "application/json", "Expect: ", ""};
+    struct curl_slist *list = NULL;
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i += 2) {
+        char line[1200];
+        snprintf(line, sizeof line, "%s%s", lines[i], lines[i + 1]);
+        struct curl_slist *next = curl_slist_append(list, line);
+        if (!next) {
+            curl_slist_free_all(list);
+            return NULL;
+        }
+        list = next;
+    }
+    OPENSSL_cleanse(authz, sizeof authz);
+    return list;
+}
+
+/* Send method /admin/v1{path}?{query} with body; fills *status and *out. */
+static int call(const cli *c, const char *method, const char *path,
+                const char *query, const char *body, long *status, reply *out)
+{
+    char full_path[256], url[1024], errbuf[CURL_ERROR_SIZE] = "";
+    snprintf(full_path, sizeof full_path, "/admin/v1%s", path);
+    snprintf(url, sizeof url, "%s%s%s%s", c->endpoint, full_path, query ? "?" : "",
+             query ? query : "");
+    struct curl_slist *hdrs = signed_headers(c, method, full_path, query, body);
+    CURL *h = curl_easy_init();
+    if (!hdrs || !h) {
+        curl_slist_free_all(hdrs);
+        curl_easy_cleanup(h);
+        return 1;
+    }
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    if (body) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    }
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, out);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, 120L);
+    if (c->cacert)
+        curl_easy_setopt(h, CURLOPT_CAINFO, c->cacert);
+    CURLcode rc = curl_easy_perform(h);
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+    curl_easy_cleanup(h);
+    curl_slist_free_all(hdrs);
+    if (rc == CURLE_OK)
+        return 0;
+    if (out->too_big)
+        fprintf(stderr, "coffer: reply from %s is too large\n", c->endpoint);
+    else
+        fprintf(stderr, "coffer: cannot reach %s: %s\n", c->endpoint,
+                errbuf[0] ? errbuf : curl_easy_strerror(rc));
+    return 1;
+}
+
+/* The text between <tag> and </tag> in an S3 XML error, or NULL. */
+static char *xml_field(const char *xml, const char *tag, char *buf, size_t cap)
+{
+    char open[32], close[32];
+    snprintf(open, sizeof open, "<%s>", tag);
+    snprintf(close, sizeof close, "</%s>", tag);
+    const char *a = strstr(xml, open), *b;
+    if (!a || !(b = strstr(a += strlen(open), close)))
+        return NULL;
+    snprintf(buf, cap, "%.*s", (int)(b - a), a);
+    return buf;
+}
+
+/* Say what went wrong in a non-2xx reply (JSON from the admin API, XML
+ * from the S3 layer when the signature is refused). */
+static void print_failure(const cli *c, long status, const reply *r, json_t *doc)
+{
+    const char *code = json_string_value(json_object_get(doc, "error"));
+    const char *msg = json_string_value(json_object_get(doc, "message"));
+    char xcode[128], xmsg[512];
+    if (!code && r->data && xml_field(r->data, "Code", xcode, sizeof xcode)) {
+        code = xcode;
+        msg = xml_field(r->data, "Message", xmsg, sizeof xmsg);
+    }
+    if (code)
+        fprintf(stderr, "coffer: %s: %s (HTTP %ld)\n", code, msg ? msg : "", status);
+    else
+        fprintf(stderr, "coffer: unexpected HTTP %ld from %s\n", status, c->endpoint);
+}
+
+/* Run a request; on success *doc is the parsed JSON reply. */
+static int request(const cli *c, const char *method, const char *path,
+                   const char *query, json_t *body, json_t **doc)
+{
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    reply r = {0};
+    long status = 0;
+    int rc = body && !text ? 1 : call(c, method, path, query, text, &status, &r);
+    free(text);
+    *doc = NULL;
+    if (rc == 0) {
+        *doc = r.data ? json_loads(r.data, 0, NULL) : NULL;
+        if (status < 200 || status > 299 || !json_is_object(*doc)) {
+            print_failure(c, status, &r, *doc);
+            json_decref(*doc);
+            *doc = NULL;
+            rc = 1;
+        }
+    }
+    free(r.data);
+    return rc;
+}
+
+/* ---- output ------------------------------------------------------------- */
+
+static void print_time(json_t *v)
+{
+    time_t t = (time_t)json_integer_value(v);
+    struct tm tm;
+    char buf[32];
+    gmtime_r(&t, &tm);
+    strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    fputs(buf, stdout);
+}
+
+static const char *str(json_t *obj, const char *name)
+{
+    const char *s = json_string_value(json_object_get(obj, name));
+    return s ? s : "?";
+}
+
+static void print_tenants(json_t *doc)
+{
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(doc, "tenants"), i, t) {
+        printf("%-24s ", str(t, "name"));
+        print_time(json_object_get(t, "created"));
+        putchar('\n');
+    }
+}
+
+static void print_keys(json_t *doc)
+{
+    size_t i;
+    json_t *k;
+    json_array_foreach(json_object_get(doc, "keys"), i, k) {
+        printf("%-22s %-24s %s ", str(k, "access_key"), str(k, "tenant"),
+               json_is_true(json_object_get(k, "read_only")) ? "read-only " : "read-write");
+        print_time(json_object_get(k, "created"));
+        putchar('\n');
+    }
+}
+
+static void print_status(json_t *doc)
+{
+    json_t *layout = json_object_get(doc, "layout");
+    printf("version       %s\n", str(doc, "version"));
+    printf("layout        %lld+%lld erasure coding, %lld-byte blocks\n",
+           (long long)json_integer_value(json_object_get(layout, "k")),
+           (long long)json_integer_value(json_object_get(layout, "m")),
+           (long long)json_integer_value(json_object_get(layout, "block_size")));
+    printf("heal queue    %lld segments\n",
+           (long long)json_integer_value(json_object_get(doc, "heal_pending")));
+    printf("tenants       %lld\n",
+           (long long)json_integer_value(json_object_get(doc, "tenants")));
+    printf("access keys   %lld\n",
+           (long long)json_integer_value(json_object_get(doc, "keys")));
+}
+
+static void print_maintenance(json_t *doc)
+{
+    static const char *const fields[] = {"healed_segments", "heal_failures",
+                                         "deleted_segments", "orphan_files"};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        json_t *v = json_object_get(doc, fields[i]);
+        if (v)
+            printf("%-17s %lld\n", fields[i], (long long)json_integer_value(v));
+    }
+}
+
+/* ---- commands ----------------------------------------------------------- */
+
+typedef enum {
+    OUT_NONE, OUT_TENANTS, OUT_KEYS, OUT_NEW_KEY, OUT_STATUS, OUT_MAINTENANCE
+} out_kind;
+
+/* Run the request and print its reply (as JSON with --json). */
+static int run(const cli *c, const char *method, const char *path,
+               const char *query, json_t *body, out_kind kind, const char *done)
+{
+    json_t *doc;
+    int rc = request(c, method, path, query, body, &doc);
+    json_decref(body);
+    if (rc != 0)
+        return rc;
+    if (c->json) {
+        json_dumpf(doc, stdout, JSON_INDENT(2));
+        putchar('\n');
+    } else if (kind == OUT_TENANTS)
+        print_tenants(doc);
+    else if (kind == OUT_KEYS)
+        print_keys(doc);
+    else if (kind == OUT_STATUS)
+        print_status(doc);
+    else if (kind == OUT_MAINTENANCE)
+        print_maintenance(doc);
+    else if (kind == OUT_NEW_KEY)
+        printf("%s %s\n", str(doc, "access_key"), str(doc, "secret_key"));
+    else
+        printf("%s\n", done);
+    json_decref(doc);
+    return 0;
+}
+
+static bool valid_tenant(const char *s)
+{
+    size_t n = strlen(s);
+    return n >= 1 && n <= ST_MAX_TENANT &&
+           strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
+}
+
+static int cmd_tenant(const cli *c, int argc, char **argv)
+{
+    const char *verb = argc > 0 ? argv[0] : "";
+    char path[128], done[128];
+    bool needs_name = strcmp(verb, "create") == 0 || strcmp(verb, "delete") == 0;
+    if (strcmp(verb, "list") == 0 && argc == 1)
+        return run(c, "GET", "/tenants", NULL, NULL, OUT_TENANTS, NULL);
+    if (!needs_name || argc != 2)
+        return usage_error("usage: coffer tenant create|delete NAME | tenant list");
+    if (!valid_tenant(argv[1]))
+        return usage_error("invalid tenant name '%s' (1..64 characters [a-z0-9-])",
+                           argv[1]);
+    bool create = strcmp(verb, "create") == 0;
+    snprintf(done, sizeof done, "%s tenant %s", create ? "created" : "deleted",
+             argv[1]);
+    if (create)
+        return run(c, "POST", "/tenants", NULL, json_pack("{s:s}", "name", argv[1]),
+                   OUT_NONE, done);
+    snprintf(path, sizeof path, "/tenants/%s", argv[1]);
+    return run(c, "DELETE", path, NULL, NULL, OUT_NONE, done);
+}
+
+static int cmd_key(const cli *c, int argc, char **argv)
+{
+    const char *verb = argc > 0 ? argv[0] : "";
+    char path[128], query[128], done[128];
+    const char *arg = argc == 2 ? argv[1] : NULL;
+    if (arg && strcmp(verb, "revoke") != 0 && !valid_tenant(arg))
+        return usage_error("invalid tenant name '%s' (1..64 characters [a-z0-9-])", arg);
+    if (strcmp(verb, "create") == 0 && arg)
+        return run(c, "POST", "/keys", NULL,
+                   json_pack("{s:s, s:b}", "tenant", arg, "read_only", c->read_only),
+                   OUT_NEW_KEY, NULL);
+    if (strcmp(verb, "list") == 0 && argc <= 2) {
+        snprintf(query, sizeof query, "tenant=%s", arg ? arg : "");
+        return run(c, "GET", "/keys", arg ? query : NULL, NULL, OUT_KEYS, NULL);
+    }
+    if (strcmp(verb, "revoke") == 0 && arg) {
+        if (strlen(arg) >= ST_ACCESS_KEY_MAX ||
+            strspn(arg, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                        "0123456789") != strlen(arg))
+            return usage_error("invalid access key '%s'", arg);
+        snprintf(path, sizeof path, "/keys/%s", arg);
+        snprintf(done, sizeof done, "revoked %s", arg);
+        return run(c, "DELETE", path, NULL, NULL, OUT_NONE, done);
+    }
+    return usage_error("usage: coffer key create TENANT [--read-only] | "
+                             "key list [TENANT] | key revoke ACCESS_KEY");
+}
+
+static int cmd_gc(const cli *c, const char *grace)
+{
+    char *end = NULL;
+    long long g = grace ? strtoll(grace, &end, 10) : 3600;
+    if (grace && (*end || g < 60))
+        return usage_error("gc: GRACE_SECONDS must be a whole number, at least 60");
+    fprintf(stderr, "coffer: collecting deleted and orphan shard files...\n");
+    return run(c, "POST", "/gc", NULL, json_pack("{s:I}", "grace_s", (json_int_t)g),
+               OUT_MAINTENANCE, NULL);
+}
+
+static int dispatch(const cli *c, int argc, char **argv)
+{
+    if (c->read_only && (argc < 2 || strcmp(argv[0], "key") != 0 ||
+                         strcmp(argv[1], "create") != 0))
+        return usage_error("--read-only goes with key create");
+    if (strcmp(argv[0], "tenant") == 0)
+        return cmd_tenant(c, argc - 1, argv + 1);
+    if (strcmp(argv[0], "key") == 0)
+        return cmd_key(c, argc - 1, argv + 1);
+    if (strcmp(argv[0], "status") == 0 && argc == 1)
+        return run(c, "GET", "/status", NULL, NULL, OUT_STATUS, NULL);
+    if (strcmp(argv[0], "heal") == 0 && argc == 1) {
+        fprintf(stderr, "coffer: healing every segment on the heal queue...\n");
+        return run(c, "POST", "/heal", NULL, json_object(), OUT_MAINTENANCE, NULL);
+    }
+    if (strcmp(argv[0], "gc") == 0 && argc <= 2)
+        return cmd_gc(c, argc > 1 ? argv[1] : NULL);
+    return usage_error("unknown command '%s'", argv[0]);
+}
+
+/* ---- main --------------------------------------------------------------- */
+
+static const char *env_or(const char *name, const char *fallback)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : fallback;
+}
+
+/* Parse options into c; returns -1 to go on, else an exit status. */
+static int parse_options(cli *c, int argc, char **argv)
+{
+    enum { O_ENDPOINT = 256, O_REGION, O_CREDS, O_KEY, O_SECRET, O_CACERT,
+           O_JSON, O_RO, O_HELP, O_VERSION };
+    static const struct option opts[] = {
+        {"endpoint", required_argument, NULL, O_ENDPOINT},
+        {"region", required_argument, NULL, O_REGION},
+        {"admin-credentials", required_argument, NULL, O_CREDS},
+        {"admin-key", required_argument, NULL, O_KEY},
+        {"admin-secret", required_argument, NULL, O_SECRET},
+        {"cacert", required_argument, NULL, O_CACERT},
+        {"json", no_argument, NULL, O_JSON},
+        {"read-only", no_argument, NULL, O_RO},
+        {"help", no_argument, NULL, O_HELP},
+        {"version", no_argument, NULL, O_VERSION},
+        {NULL, 0, NULL, 0}};
+    int o, rc = 0;
+    opterr = 0;
+    while (rc == 0 && (o = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        switch (o) {
+        case O_ENDPOINT: c->endpoint = optarg; break;
+        case O_REGION: c->region = optarg; break;
+        case O_CREDS: c->cred_file = optarg; break;
+        case O_KEY: rc = copy_field(c->access_key, sizeof c->access_key, optarg,
+                                    "--admin-key"); break;
+        case O_SECRET: rc = copy_field(c->secret, sizeof c->secret, optarg,
+                                       "--admin-secret"); break;
+        case O_CACERT: c->cacert = optarg; break;
+        case O_JSON: c->json = true; break;
+        case O_RO: c->read_only = true; break;
+        case O_HELP: fputs(usage_text, stdout); return 0;
+        case O_VERSION: printf("coffer %s\n", PACKAGE_VERSION); return 0;
+        case ':': return usage_error("option %s needs a value", argv[optind - 1]);
+        default: return usage_error("unknown option %s", argv[optind - 1]);
+        }
+    }
+    if (rc == 0 && optind >= argc)
+        return usage_error("no command given");
+    return rc ? rc : -1;
+}
+
+int main(int argc, char **argv)
+{
+    cli c = {.endpoint = env_or("COFFER_ENDPOINT", DEFAULT_ENDPOINT),
+             .region = env_or("COFFER_REGION", DEFAULT_REGION)};
+    int rc = parse_options(&c, argc, argv);
+    if (rc >= 0)
+        return rc;
+    rc = parse_endpoint(&c);
+    if (rc == 0)
+        rc = load_credential(&c);
+    if (rc == 0 && curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+        fprintf(stderr, "coffer: cannot initialise libcurl\n");
+        rc = 1;
+    }
+    if (rc == 0) {
+        rc = dispatch(&c, argc - optind, argv + optind);
+        curl_global_cleanup();
+    }
+    OPENSSL_cleanse(c.secret, sizeof c.secret);
+    return rc;
+}

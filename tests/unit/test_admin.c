@@ -1,0 +1,383 @@
+/*
+ * tests/unit/test_admin.c - the admin API against a real engine on scratch
+ * directories, and the embedded default's finish step. Every reply must be
+ * a JSON object with the documented status; hostile bodies must get a 400,
+ * never a crash or a 500.
+ */
+#include "server/admin.h"
+#include "server/config.h"
+#include "server/credfile.h"
+#include "tests/unit/test.h"
+
+#include <jansson.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define TEST_MASTER_HEX "000102030405060708090a0b0c0d0e0f" \
+                        "101112131415161718191a1b1c1d1e1f"
+
+static st_engine *open_engine(void)
+{
+    const char *dir = test_tmpdir();
+    static char disk[2][700], meta[700];
+    snprintf(disk[0], sizeof disk[0], "%s/d1", dir);
+    snprintf(disk[1], sizeof disk[1], "%s/d2", dir);
+    snprintf(meta, sizeof meta, "%s/meta", dir);
+    mkdir(disk[0], 0700);
+    mkdir(disk[1], 0700);
+    mkdir(meta, 0700);
+    st_config cfg = {.disks = {disk[0], disk[1]}, .ndisks = 2, .meta_dir = meta,
+                     .master_key_hex = TEST_MASTER_HEX};
+    st_engine *e = NULL;
+    cf_err err;
+    if (st_open(&cfg, &e, &err) < 0)
+        fprintf(stderr, "  st_open: %s\n", err.msg);
+    return e;
+}
+
+/* One admin call; returns the reply (a JSON object, else the test fails)
+ * and its status in *status. */
+static json_t *call(st_engine *e, const char *method, const char *path,
+                    const char *query, const char *body, int *status)
+{
+    char *out = NULL;
+    *status = 0;
+    int rc = admin_handle(e, method, path, query, body, body ? strlen(body) : 0,
+                          status, &out);
+    CHECK_EQ_INT(rc, 0);
+    json_t *doc = out ? json_loads(out, 0, NULL) : NULL;
+    if (!json_is_object(doc)) {
+        fprintf(stderr, "  %s %s: reply is not a JSON object: %s\n", method, path,
+                out ? out : "(null)");
+        test_current_failed = 1;
+    }
+    free(out);
+    return doc;
+}
+
+/* The call must fail with this status and error code. */
+static void expect_error(st_engine *e, const char *method, const char *path,
+                         const char *query, const char *body, int want_status,
+                         const char *want_code)
+{
+    int status;
+    json_t *doc = call(e, method, path, query, body, &status);
+    const char *code = json_string_value(json_object_get(doc, "error"));
+    if (status != want_status || !code || strcmp(code, want_code) != 0) {
+        fprintf(stderr, "  %s %s %.60s: got %d %s, want %d %s\n", method, path,
+                body ? body : "", status, code ? code : "(none)", want_status,
+                want_code);
+        test_current_failed = 1;
+    }
+    CHECK(json_is_string(json_object_get(doc, "message")));
+    json_decref(doc);
+}
+
+static int expect_status(st_engine *e, const char *method, const char *path,
+                         const char *query, const char *body, int want,
+                         json_t **doc_out)
+{
+    int status;
+    json_t *doc = call(e, method, path, query, body, &status);
+    if (status != want) {
+        char *text = doc ? json_dumps(doc, 0) : NULL;
+        fprintf(stderr, "  %s %s: got %d, want %d: %s\n", method, path, status,
+                want, text ? text : "");
+        free(text);
+        test_current_failed = 1;
+    }
+    if (doc_out)
+        *doc_out = doc;
+    else
+        json_decref(doc);
+    return status;
+}
+
+static void tenants_lifecycle(void)
+{
+    st_engine *e = open_engine();
+    REQUIRE(e != NULL);
+    json_t *doc;
+    expect_status(e, "POST", "/tenants", NULL, "{\"name\":\"acme\"}", 201, &doc);
+    CHECK_EQ_STR(json_string_value(json_object_get(doc, "name")), "acme");
+    json_decref(doc);
+    expect_status(e, "POST", "/tenants", NULL, "{\"name\":\"beta-2\"}", 201, NULL);
+    expect_error(e, "POST", "/tenants", NULL, "{\"name\":\"acme\"}", 409, "TenantExists");
+
+    expect_status(e, "GET", "/tenants", NULL, NULL, 200, &doc);
+    json_t *list = json_object_get(doc, "tenants");
+    CHECK_EQ_INT(json_array_size(list), 2);
+    bool found = false;
+    size_t i;
+    json_t *t;
+    json_array_foreach(list, i, t) {
+        if (strcmp(json_string_value(json_object_get(t, "name")), "acme") == 0)
+            found = json_integer_value(json_object_get(t, "created")) > 0;
+    }
+    CHECK(found);
+    json_decref(doc);
+
+    cf_err err;
+    REQUIRE(st_bucket_create(e, "acme", "backups", "us-east-1", &err) == 0);
+    expect_error(e, "DELETE", "/tenants/acme", NULL, NULL, 409, "TenantNotEmpty");
+    REQUIRE(st_bucket_delete(e, "acme", "backups", &err) == 0);
+    expect_status(e, "DELETE", "/tenants/acme", NULL, NULL, 200, NULL);
+    expect_error(e, "DELETE", "/tenants/acme", NULL, NULL, 404, "NoSuchTenant");
+    expect_error(e, "DELETE", "/tenants/ACME", NULL, NULL, 400, "InvalidRequest");
+    st_close(e);
+}
+
+static void keys_lifecycle(void)
+{
+    st_engine *e = open_engine();
+    REQUIRE(e != NULL);
+    expect_status(e, "POST", "/tenants", NULL, "{\"name\":\"acme\"}", 201, NULL);
+    json_t *doc;
+    expect_status(e, "POST", "/keys", NULL, "{\"tenant\":\"acme\"}", 201, &doc);
+    char ak[ST_ACCESS_KEY_MAX], sk[ST_SECRET_KEY_MAX];
+    snprintf(ak, sizeof ak, "%s", json_string_value(json_object_get(doc, "access_key")));
+    snprintf(sk, sizeof sk, "%s", json_string_value(json_object_get(doc, "secret_key")));
+    CHECK(json_is_false(json_object_get(doc, "read_only")));
+    json_decref(doc);
+
+    st_key_info info;
+    char secret[ST_SECRET_KEY_MAX];
+    cf_err err;
+    REQUIRE(st_key_lookup(e, ak, &info, secret, &err) == 0);
+    CHECK_EQ_STR(secret, sk);
+    CHECK_EQ_STR(info.tenant, "acme");
+    CHECK(!info.read_only);
+
+    expect_status(e, "POST", "/keys", NULL,
+                  "{\"tenant\":\"acme\",\"read_only\":true}", 201, &doc);
+    CHECK(json_is_true(json_object_get(doc, "read_only")));
+    json_decref(doc);
+    expect_error(e, "POST", "/keys", NULL, "{\"tenant\":\"nobody\"}", 404,
+                 "NoSuchTenant");
+    expect_error(e, "POST", "/keys", NULL, "{\"tenant\":\"acme\",\"read_only\":1}",
+                 400, "InvalidRequest");
+
+    expect_status(e, "GET", "/keys", "tenant=acme", NULL, 200, &doc);
+    json_t *keys = json_object_get(doc, "keys");
+    CHECK_EQ_INT(json_array_size(keys), 2);
+    size_t i;
+    json_t *k;
+    json_array_foreach(keys, i, k) {
+        CHECK(json_object_get(k, "secret_key") == NULL);
+        CHECK_EQ_STR(json_string_value(json_object_get(k, "tenant")), "acme");
+    }
+    json_decref(doc);
+    expect_status(e, "GET", "/keys", NULL, NULL, 200, &doc);
+    CHECK_EQ_INT(json_array_size(json_object_get(doc, "keys")), 2);
+    json_decref(doc);
+    expect_error(e, "GET", "/keys", "tenant=A%20B", NULL, 400, "InvalidRequest");
+    expect_error(e, "GET", "/keys", "owner=acme", NULL, 400, "InvalidRequest");
+
+    char path[64];
+    snprintf(path, sizeof path, "/keys/%s", ak);
+    expect_status(e, "DELETE", path, NULL, NULL, 200, NULL);
+    CHECK_EQ_INT(st_key_lookup(e, ak, &info, secret, &err), -1);
+    expect_error(e, "DELETE", path, NULL, NULL, 404, "NoSuchAccessKey");
+    expect_error(e, "DELETE", "/keys/not..valid", NULL, NULL, 400, "InvalidRequest");
+    st_close(e);
+}
+
+static void status_reports_layout_and_counts(void)
+{
+    st_engine *e = open_engine();
+    REQUIRE(e != NULL);
+    expect_status(e, "POST", "/tenants", NULL, "{\"name\":\"acme\"}", 201, NULL);
+    expect_status(e, "POST", "/keys", NULL, "{\"tenant\":\"acme\"}", 201, NULL);
+    json_t *doc;
+    expect_status(e, "GET", "/status", NULL, NULL, 200, &doc);
+    json_t *layout = json_object_get(doc, "layout");
+    CHECK_EQ_INT(json_integer_value(json_object_get(layout, "k")), 1);
+    CHECK_EQ_INT(json_integer_value(json_object_get(layout, "m")), 1);
+    CHECK(json_integer_value(json_object_get(layout, "block_size")) > 0);
+    CHECK_EQ_INT(json_integer_value(json_object_get(doc, "heal_pending")), 0);
+    CHECK_EQ_INT(json_integer_value(json_object_get(doc, "tenants")), 1);
+    CHECK_EQ_INT(json_integer_value(json_object_get(doc, "keys")), 1);
+    CHECK_EQ_STR(json_string_value(json_object_get(doc, "version")), PACKAGE_VERSION);
+    json_decref(doc);
+    st_close(e);
+}
+
+static void heal_and_gc_run_on_demand(void)
+{
+    st_engine *e = open_engine();
+    REQUIRE(e != NULL);
+    json_t *doc;
+    expect_status(e, "POST", "/heal", NULL, "{}", 200, &doc);
+    CHECK_EQ_INT(json_integer_value(json_object_get(doc, "healed_segments")), 0);
+    CHECK(json_is_integer(json_object_get(doc, "heal_failures")));
+    json_decref(doc);
+    expect_status(e, "POST", "/gc", NULL, "{\"grace_s\":3600}", 200, &doc);
+    CHECK(json_is_integer(json_object_get(doc, "orphan_files")));
+    CHECK(json_is_integer(json_object_get(doc, "deleted_segments")));
+    json_decref(doc);
+    expect_status(e, "POST", "/gc", NULL, "{}", 200, NULL);
+    expect_error(e, "POST", "/gc", NULL, "{\"grace_s\":0}", 400, "InvalidRequest");
+    expect_error(e, "POST", "/gc", NULL, "{\"grace_s\":\"x\"}", 400, "InvalidRequest");
+    expect_error(e, "POST", "/heal", NULL, "{\"now\":true}", 400, "InvalidRequest");
+    st_close(e);
+}
+
+static void unknown_routes_and_methods(void)
+{
+    st_engine *e = open_engine();
+    REQUIRE(e != NULL);
+    expect_error(e, "GET", "/nope", NULL, NULL, 404, "NoSuchRoute");
+    expect_error(e, "GET", "", NULL, NULL, 404, "NoSuchRoute");
+    expect_error(e, "GET", "/", NULL, NULL, 404, "NoSuchRoute");
+    expect_error(e, "GET", "/tenants/a/b", NULL, NULL, 404, "NoSuchRoute");
+    expect_error(e, "GET", "/tenants/", NULL, NULL, 404, "NoSuchRoute");
+    expect_error(e, "GET", "/status/x", NULL, NULL, 404, "NoSuchRoute");
+    expect_error(e, "PUT", "/tenants", NULL, NULL, 405, "MethodNotAllowed");
+    expect_error(e, "GET", "/tenants/acme", NULL, NULL, 405, "MethodNotAllowed");
+    expect_error(e, "POST", "/status", NULL, "{}", 405, "MethodNotAllowed");
+    st_close(e);
+}
+
+static void hostile_bodies_get_400(void)
+{
+    st_engine *e = open_engine();
+    REQUIRE(e != NULL);
+    static const char *const bad[] = {
+        "", "not json", "{", "[]", "\"acme\"", "null", "{\"name\":7}",
+        "{\"name\":\"\"}", "{\"name\":\"Acme\"}", "{\"name\":\"a/b\"}",
+        "{\"name\":\"acme\",\"name\":\"beta\"}", "{\"name\":\"acme\",\"x\":1}",
+        "{\"name\":\"\xff\xfe\"}", "{\"name\":\"ac\\u0000me\"}",
+        "{\"name\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int status;
+        json_t *doc = call(e, "POST", "/tenants", NULL, bad[i], &status);
+        if (status != 400) {
+            fprintf(stderr, "  body #%zu got %d\n", i, status);
+            test_current_failed = 1;
+        }
+        json_decref(doc);
+    }
+    /* deep nesting (under the size limit), an oversized body, a body with
+     * no terminating NUL */
+    size_t n = ADMIN_MAX_BODY + 1;
+    char *deep = malloc(n + 1);
+    REQUIRE(deep != NULL);
+    memset(deep, '[', n - 1);
+    deep[n - 1] = '\0';
+    expect_error(e, "POST", "/keys", NULL, deep, 400, "MalformedJSON");
+    memset(deep, ' ', n);
+    deep[n] = '\0';
+    memcpy(deep, "{\"name\":\"acme\"}", 15);
+    expect_error(e, "POST", "/tenants", NULL, deep, 400, "InvalidRequest");
+    free(deep);
+    char *out = NULL;
+    int status = 0;
+    CHECK_EQ_INT(admin_handle(e, "POST", "/tenants", NULL, "{\"name\":\"ok\"}xx", 13,
+                              &status, &out), 0);
+    CHECK_EQ_INT(status, 201);
+    free(out);
+    expect_error(e, "POST", "/tenants", NULL, NULL, 400, "MalformedJSON");
+    st_close(e);
+}
+
+static void random_bodies_never_crash(void)
+{
+    st_engine *e = open_engine();
+    REQUIRE(e != NULL);
+    const char *paths[] = {"/tenants", "/keys"};
+    char body[256];
+    for (unsigned i = 0; i < 3000; i++) {
+        size_t len = i % sizeof body;
+        test_fill_random(body, len, i);
+        if (i % 3 == 0 && len > 2) {    /* mostly-JSON noise too */
+            body[0] = '{';
+            for (size_t j = 1; j < len; j++)
+                body[j] = "{}[]\":,\\ntrue01"[(unsigned char)body[j] % 16];
+        }
+        char *out = NULL;
+        int status = 0;
+        int rc = admin_handle(e, "POST", paths[i % 2], NULL, body, len, &status, &out);
+        json_t *doc = rc == 0 ? json_loads(out, 0, NULL) : NULL;
+        if (rc != 0 || status != 400 || !json_is_object(doc)) {
+            fprintf(stderr, "  random body %u: rc %d status %d\n", i, rc, status);
+            test_current_failed = 1;
+        }
+        json_decref(doc);
+        free(out);
+    }
+    st_close(e);
+}
+
+static mode_t file_mode(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? st.st_mode & 0777 : 0;
+}
+
+/* Start the embedded default once: config, st_open, finish. */
+static bool embedded_start(const char *var, coffer_config *cfg, st_engine **e)
+{
+    cf_err err;
+    *e = NULL;
+    if (config_embedded_default(var, cfg, &err) < 0 ||
+        st_open(&cfg->storage, e, &err) < 0 ||
+        config_embedded_finish(*e, cfg, &err) < 0) {
+        fprintf(stderr, "  embedded start: %s\n", err.msg);
+        if (*e)
+            st_close(*e);
+        config_free(cfg);
+        return false;
+    }
+    return true;
+}
+
+static void embedded_finish_creates_then_reuses_dev(void)
+{
+    char var[700], path[800], key[800];
+    snprintf(var, sizeof var, "%s/var", test_tmpdir());
+    snprintf(path, sizeof path, "%s/dev-credentials", var);
+    snprintf(key, sizeof key, "%s/master.key", var);
+    coffer_config cfg;
+    st_engine *e;
+    REQUIRE(embedded_start(var, &cfg, &e));
+    CHECK(cfg.new_master_key);
+    CHECK_EQ_INT(file_mode(key), 0600);
+    CHECK_EQ_INT(file_mode(path), 0600);
+    char ak[ST_ACCESS_KEY_MAX], sk[ST_SECRET_KEY_MAX], secret[ST_SECRET_KEY_MAX];
+    st_key_info info;
+    cf_err err;
+    REQUIRE(credfile_read(path, ak, sk, &err) == 0);
+    REQUIRE(st_key_lookup(e, ak, &info, secret, &err) == 0);
+    CHECK_EQ_STR(info.tenant, CONFIG_EMBEDDED_TENANT);
+    CHECK_EQ_STR(secret, sk);
+    st_close(e);
+    config_free(&cfg);
+
+    /* second start: same key, no new master key */
+    REQUIRE(embedded_start(var, &cfg, &e));
+    CHECK(!cfg.new_master_key);
+    char ak2[ST_ACCESS_KEY_MAX], sk2[ST_SECRET_KEY_MAX];
+    REQUIRE(credfile_read(path, ak2, sk2, &err) == 0);
+    CHECK_EQ_STR(ak2, ak);
+    CHECK_EQ_STR(sk2, sk);
+    /* a revoked dev key is replaced on the next start */
+    REQUIRE(st_key_revoke(e, ak, &err) == 0);
+    st_close(e);
+    config_free(&cfg);
+    REQUIRE(embedded_start(var, &cfg, &e));
+    REQUIRE(credfile_read(path, ak2, sk2, &err) == 0);
+    CHECK(strcmp(ak2, ak) != 0);
+    CHECK_EQ_INT(st_key_lookup(e, ak2, &info, secret, &err), 0);
+    st_close(e);
+    config_free(&cfg);
+}
+
+TEST_MAIN("admin",
+          T(tenants_lifecycle),
+          T(keys_lifecycle),
+          T(status_reports_layout_and_counts),
+          T(heal_and_gc_run_on_demand),
+          T(unknown_routes_and_methods),
+          T(hostile_bodies_get_400),
+          T(random_bodies_never_crash),
+          T(embedded_finish_creates_then_reuses_dev))
