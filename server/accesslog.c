@@ -13,6 +13,8 @@
  */
 #include "server/accesslog.h"
 
+#include "common/fsutil.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -164,20 +166,6 @@ static char *format_line(const accesslog_entry *e, size_t *len)
     return buf;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 void accesslog_write(const accesslog_entry *entry)
 {
     pthread_mutex_lock(&log_lock);
@@ -188,7 +176,7 @@ void accesslog_write(const accesslog_entry *entry)
     size_t len;
     char *line = format_line(entry, &len);
     pthread_mutex_lock(&log_lock);
-    if (line && log_fd >= 0 && write_all(log_fd, line, len) < 0 && !log_failed) {
+    if (line && log_fd >= 0 && fsu_write_all(log_fd, line, len) < 0 && !log_failed) {
         log_failed = true;
         fprintf(stderr, "cofferd: access log: write failed: %s\n", strerror(errno));
     }

@@ -12,11 +12,11 @@
  */
 #include "server/credfile.h"
 
+#include "common/fsutil.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
-#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -122,61 +122,13 @@ int credfile_read(const char *path, char ak[ST_ACCESS_KEY_MAX],
     return rc;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-    while (len > 0) {
-        ssize_t w = write(fd, buf, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -1;
-        buf += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
-/* fsync the directory holding path, so a rename into it is durable. */
-static int sync_parent(const char *path, cf_err *err)
-{
-    char copy[PATH_MAX];
-    snprintf(copy, sizeof copy, "%s", path);
-    const char *dir = dirname(copy);
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return cf_fail_errno(err, CF_EIO, errno, "%s", dir);
-    int rc = fsync(fd);
-    int saved = errno;
-    close(fd);
-    return rc == 0 ? 0 : cf_fail_errno(err, CF_EIO, saved, "%s: fsync", dir);
-}
-
 int credfile_write(const char *path, const char *ak, const char *sk, cf_err *err)
 {
-    char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
-        return cf_fail(err, CF_EINVAL, "%s: path too long", path);
     char text[ST_ACCESS_KEY_MAX + ST_SECRET_KEY_MAX + 32];
     int len = snprintf(text, sizeof text, "access_key=%s\nsecret_key=%s\n", ak, sk);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    int rc = 0;
-    if (fd < 0) {
-        rc = cf_fail_errno(err, CF_EIO, errno, "%s", tmp);
-    } else {
-        if (fchmod(fd, 0600) != 0 || write_all(fd, text, (size_t)len) != 0 ||
-            fsync(fd) != 0)
-            rc = cf_fail_errno(err, CF_EIO, errno, "%s: write", tmp);
-        if (close(fd) != 0 && rc == 0)
-            rc = cf_fail_errno(err, CF_EIO, errno, "%s: close", tmp);
-    }
+    int rc = fsu_write_atomic(path, text, (size_t)len, 0600, err);
     OPENSSL_cleanse(text, sizeof text);
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = cf_fail_errno(err, CF_EIO, errno, "%s: rename", path);
-    if (rc < 0) {
-        unlink(tmp);
-        return -1;
-    }
-    return sync_parent(path, err);
+    return rc;
 }
 
 /* n random characters from alphabet (length alen <= 256) into out. */

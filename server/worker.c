@@ -30,6 +30,9 @@ static void run_round(worker *w)
         fprintf(stderr, "cofferd: heal: %s\n", err.msg);
     if (st_gc(w->e, w->grace_s, &stats, &err) < 0)
         fprintf(stderr, "cofferd: gc: %s\n", err.msg);
+    int copies;
+    if (st_snapshot(w->e, &copies, &err) < 0)
+        fprintf(stderr, "cofferd: index snapshot: %s\n", err.msg);
     if (stats.healed_segments || stats.heal_failures || stats.orphan_files)
         fprintf(stderr, "cofferd: maintenance: %llu segments healed, %llu could not "
                 "be, %llu orphan shard files removed\n",

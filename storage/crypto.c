@@ -20,6 +20,8 @@
  */
 #include "storage/crypto.h"
 
+#include "common/fsutil.h"
+
 #include "storage/checksum.h"
 
 #include <errno.h>
@@ -403,44 +405,6 @@ int crypt_master_load(const char *path, uint8_t key[CRYPT_KEY_LEN], cf_err *err)
     return rc;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-static int fsync_parent_dir(const char *path, cf_err *err)
-{
-    char *dir = strdup(path);
-    if (!dir)
-        return cf_fail(err, CF_ENOMEM, "out of memory");
-    char *slash = strrchr(dir, '/');
-    const char *name = dir;
-    if (!slash)
-        name = ".";
-    else if (slash == dir)
-        name = "/";
-    else
-        *slash = '\0';
-    int fd = open(name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int rc = 0;
-    if (fd < 0 || fsync(fd) < 0)
-        rc = cf_fail_errno(err, CF_EIO, errno, "cannot sync directory %s",
-                           name);
-    if (fd >= 0)
-        close(fd);
-    free(dir);
-    return rc;
-}
-
 int crypt_master_generate(const char *path, uint8_t key[CRYPT_KEY_LEN],
                           cf_err *err)
 {
@@ -454,7 +418,7 @@ int crypt_master_generate(const char *path, uint8_t key[CRYPT_KEY_LEN],
     if (rc == 0) {
         cks_to_hex(key, CRYPT_KEY_LEN, hex, sizeof hex);
         hex[MASTER_HEX_LEN] = '\n';
-        if (fchmod(fd, 0600) < 0 || write_all(fd, hex, sizeof hex - 1) < 0 ||
+        if (fchmod(fd, 0600) < 0 || fsu_write_all(fd, hex, sizeof hex - 1) < 0 ||
             fsync(fd) < 0)
             rc = cf_fail_errno(err, CF_EIO, errno,
                                "cannot write master key file %s", path);
@@ -463,7 +427,7 @@ int crypt_master_generate(const char *path, uint8_t key[CRYPT_KEY_LEN],
     if (close(fd) < 0 && rc == 0)
         rc = cf_fail_errno(err, CF_EIO, errno, "cannot close %s", path);
     if (rc == 0)
-        rc = fsync_parent_dir(path, err);
+        rc = fsu_fsync_parent(path, err);
     if (rc < 0) {
         unlink(path);
         crypt_wipe(key, CRYPT_KEY_LEN);

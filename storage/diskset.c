@@ -21,7 +21,7 @@
 
 #include "storage/checksum.h"
 #include "storage/crypto.h"
-#include "storage/fsutil.h"
+#include "common/fsutil.h"
 
 #define DS_DEFAULT_BLOCK (1u << 20)
 #define DS_FORMAT_MAX 4096

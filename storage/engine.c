@@ -20,7 +20,7 @@
 #include <errno.h>
 
 #include "storage/checksum.h"
-#include "storage/fsutil.h"
+#include "common/fsutil.h"
 
 int64_t eng_now_ms(void)
 {

@@ -320,6 +320,10 @@ typedef struct st_gc_stats {
 int st_gc(st_engine *e, int64_t grace_s, st_gc_stats *stats, cf_err *err);
 /* Rewrite missing/bad shards of every segment on the heal queue. */
 int st_heal(st_engine *e, st_gc_stats *stats, cf_err *err);
+/* Copy the index to DISK/index.snapshot on every online disk (a
+ * consistent copy; see doc/design.md for recovery from it). *copies gets
+ * how many disks hold the new snapshot; fails only if none does. */
+int st_snapshot(st_engine *e, int *copies, cf_err *err);
 /* Number of segments waiting on the heal queue. */
 int st_heal_pending(st_engine *e, uint64_t *n, cf_err *err);
 

@@ -12,6 +12,9 @@
  *
  * Heal reads each segment on the heal queue and rewrites its missing or
  * bad shard files from the good ones (segment.c: seg_heal).
+ *
+ * Snapshots copy the index to every disk, so that losing the metadata
+ * directory loses at most what was committed since the last snapshot.
  */
 #include "storage/engine_int.h"
 
@@ -286,6 +289,26 @@ int st_heal(st_engine *e, st_gc_stats *stats, cf_err *err)
     }
     free(ids);
     return rc;
+}
+
+/* ---- index snapshots ---------------------------------------------------- */
+
+int st_snapshot(st_engine *e, int *copies, cf_err *err)
+{
+    *copies = 0;
+    cf_err last = {0};
+    for (int i = 0; i < e->set.n; i++) {
+        char path[PATH_MAX];
+        if (!e->set.disks[i].online)
+            continue;
+        snprintf(path, sizeof path, "%s/index.snapshot", e->set.disks[i].path);
+        if (idx_snapshot_to(e->ix, path, &last) == 0)
+            (*copies)++;
+    }
+    if (*copies > 0)
+        return 0;
+    *err = last;
+    return last.code ? -1 : cf_fail(err, CF_EQUORUM, "no disk is online");
 }
 
 int st_heal_pending(st_engine *e, uint64_t *n, cf_err *err)

@@ -23,7 +23,12 @@
  */
 #include "storage/index.h"
 
+#include "common/fsutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <unistd.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -287,4 +292,48 @@ int idx_blob(sqlite3_stmt *st, int col, void *out, size_t len)
 int64_t idx_int(sqlite3_stmt *st, int col)
 {
     return sqlite3_column_int64(st, col);
+}
+
+/* Copy the live database into a new file with SQLite's backup API. */
+static int backup_into(idx *x, const char *tmp, cf_err *err)
+{
+    sqlite3 *dst = NULL;
+    unlink(tmp);
+    if (sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+        SQLITE_OK) {
+        cf_fail(err, CF_EIO, "snapshot %s: %s", tmp, dst ? sqlite3_errmsg(dst) : "open");
+        sqlite3_close(dst);
+        return -1;
+    }
+    sqlite3_backup *b = sqlite3_backup_init(dst, "main", x->db, "main");
+    int rc = b ? sqlite3_backup_step(b, -1) : SQLITE_ERROR;
+    if (b)
+        sqlite3_backup_finish(b);
+    int out = rc == SQLITE_DONE ? 0
+            : cf_fail(err, (rc & 0xff) == SQLITE_FULL ? CF_ENOSPC : CF_EIO,
+                      "snapshot %s: %s", tmp, sqlite3_errmsg(dst));
+    sqlite3_close(dst);
+    return out;
+}
+
+int idx_snapshot_to(idx *x, const char *path, cf_err *err)
+{
+    char tmp[PATH_MAX];
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
+        return cf_fail(err, CF_EINVAL, "snapshot path too long");
+    idx_lock(x);
+    int rc = backup_into(x, tmp, err);
+    idx_unlock(x);
+    int fd = rc == 0 ? open(tmp, O_RDONLY | O_CLOEXEC) : -1;
+    if (rc == 0 && (fd < 0 || fsync(fd) != 0))
+        rc = cf_fail_errno(err, CF_EIO, errno, "snapshot %s", tmp);
+    if (fd >= 0)
+        close(fd);
+    if (rc == 0 && rename(tmp, path) != 0)
+        rc = cf_fail_errno(err, CF_EIO, errno, "snapshot %s", path);
+    if (rc < 0) {
+        unlink(tmp);
+        return -1;
+    }
+    return fsu_fsync_parent(path, err);
 }

@@ -51,6 +51,10 @@ int idx_next(idx *x, sqlite3_stmt *st, cf_err *err);
 /* Reset a query that is abandoned before idx_next returned 0. */
 void idx_done(sqlite3_stmt *st);
 
+/* Write a consistent copy of the whole database to path (via path.tmp,
+ * fsync, rename, directory fsync). Takes the lock itself. */
+int idx_snapshot_to(idx *x, const char *path, cf_err *err);
+
 /* Column helpers: text never NULL ("" instead); blob copies exactly len
  * bytes or fails (returns -1) when the stored length differs. */
 const char *idx_text(sqlite3_stmt *st, int col);

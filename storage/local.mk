@@ -12,7 +12,7 @@ storage_libstorage_a_SOURCES += \
 
 # engine core: disk set, shard files, index, objects, multipart, gc/heal
 storage_libstorage_a_SOURCES += \
-	storage/fsutil.c storage/fsutil.h storage/diskset.c storage/diskset.h \
+	storage/diskset.c storage/diskset.h \
 	storage/shard.c storage/shard.h storage/segment.c storage/segment.h \
 	storage/index.c storage/index.h storage/engine_int.h storage/engine.c \
 	storage/object.c storage/multipart.c storage/gc.c

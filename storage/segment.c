@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "storage/checksum.h"
-#include "storage/fsutil.h"
+#include "common/fsutil.h"
 
 /* Start write-back of this much dirty data per shard file, so the final
  * fdatasync is short and dirty pages stay bounded. */

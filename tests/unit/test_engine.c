@@ -937,6 +937,33 @@ static void sealed_stream_round_trips_and_tampering_is_refused(void)
     st_close(e);
 }
 
+static void index_snapshot_restores_a_lost_metadata_directory(void)
+{
+    eng_fixture f;
+    st_engine *e = setup(&f, 4, 2, 2, false);
+    REQUIRE(e);
+    cf_err err;
+    REQUIRE(put_gen(e, "b", "small", 3000, 1, NULL, &err) == 0);
+    REQUIRE(put_gen(e, "b", "big", 2 * B + 1, 2, NULL, &err) == 0);
+    int copies = 0;
+    REQUIRE(st_snapshot(e, &copies, &err) == 0);
+    CHECK_EQ_INT(copies, 4);
+    REQUIRE(put_gen(e, "b", "after", 10, 3, NULL, &err) == 0);
+    st_close(e);
+    /* the metadata directory is lost; the snapshot on disk 2 comes back */
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir '%s' && cp '%s/index.snapshot' '%s/index.db'",
+             f.meta, f.meta, f.disks[2], f.meta);
+    REQUIRE(system(cmd) == 0);
+    e = fixture_open(&f);
+    REQUIRE(e);
+    CHECK_EQ_INT(check_gen(e, "b", "small", 3000, 1, &err), 1);
+    CHECK_EQ_INT(check_gen(e, "b", "big", 2 * B + 1, 2, &err), 1);
+    st_object_info info;
+    CHECK_EQ_INT(st_head(e, "t1", "b", "after", &info, &err), -1);   /* after it */
+    st_close(e);
+}
+
 TEST_MAIN("engine",
           T(round_trips_in_every_layout),
           T(default_layouts_follow_disk_count),
@@ -958,4 +985,5 @@ TEST_MAIN("engine",
           T(inline_small_objects_use_no_shard_files),
           T(tenants_keys_and_bucket_isolation),
           T(copy_keeps_or_replaces_headers),
-          T(sealed_stream_round_trips_and_tampering_is_refused))
+          T(sealed_stream_round_trips_and_tampering_is_refused),
+          T(index_snapshot_restores_a_lost_metadata_directory))

@@ -1,8 +1,8 @@
 /*
- * storage/fsutil.c - see fsutil.h. Every loop here retries EINTR and short
+ * common/fsutil.c - see fsutil.h. Every loop here retries EINTR and short
  * transfers; every error comes back as -errno or through cf_err.
  */
-#include "storage/fsutil.h"
+#include "common/fsutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -121,7 +121,7 @@ int fsu_write_atomic(const char *path, const void *data, size_t len, mode_t mode
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
     if (fd < 0)
         return cf_fail_errno(err, CF_EIO, errno, "create %s", tmp);
-    int rc = fsu_write_all(fd, data, len);
+    int rc = fchmod(fd, mode) == 0 ? fsu_write_all(fd, data, len) : -errno;
     if (rc == 0 && fsync(fd) != 0)
         rc = -errno;
     close(fd);

@@ -1,12 +1,12 @@
 /*
- * storage/fsutil.h - small file-system helpers with durability spelled out.
+ * common/fsutil.h - small file-system helpers with durability spelled out.
  *
  * fsu_write_atomic: write to PATH.tmp, fsync it, rename over PATH, fsync
  * the directory: after it returns, PATH holds the new content or (after a
  * crash before return) the old one, never a mix.
  */
-#ifndef ST_FSUTIL_H
-#define ST_FSUTIL_H
+#ifndef CF_FSUTIL_H
+#define CF_FSUTIL_H
 
 #include <stddef.h>
 #include <sys/types.h>
