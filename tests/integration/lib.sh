@@ -230,7 +230,7 @@ it_init() {               # it_init NAME
     AWS_CA_BUNDLE AWS_SESSION_TOKEN
   printf '[default]\nregion = us-east-1\n' >"$AWS_CONFIG_FILE"
   : >"$AWS_SHARED_CREDENTIALS_FILE"
-  echo "== $IT_NAME: cofferd $COFFERD${COFFER_SANITIZED:+ (sanitized=$COFFER_SANITIZED)}"
+  echo "== $IT_NAME: cofferd $COFFERD$(it_sanitized && echo ' (sanitizers: smaller data)')"
 }
 
 it_on_error() {           # from the ERR trap (also in subshells: set -E)
@@ -270,8 +270,14 @@ it_step() {               # it_step DESCRIPTION: say what is checked next
   printf -- '-- %4ds [%s] %s\n' $((SECONDS - IT_T0)) "${COFFER_MODE:-}" "$IT_STEP"
 }
 
+# Sanitizer build? make check says so (COFFER_SANITIZED, from configure's
+# SAN_CFLAGS); run by hand, the binary's link to libasan tells.
 it_sanitized() {
-  [ "${COFFER_SANITIZED:-0}" = 1 ]
+  if [ -z "${COFFER_SANITIZED:-}" ]; then
+    COFFER_SANITIZED=0
+    ldd "$COFFERD" 2>/dev/null | grep libasan >/dev/null && COFFER_SANITIZED=1
+  fi
+  [ "$COFFER_SANITIZED" = 1 ]
 }
 
 it_size() {               # it_size MIB MIB_UNDER_SANITIZERS -> bytes

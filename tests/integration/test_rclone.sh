@@ -93,7 +93,7 @@ for mode in $(it_modes); do
   it_expect_eq "multipart uploads completed" $((before + 1)) \
     "$(it_op_count CompleteMultipartUpload)"
   it_rclone check "$IT_WORK" "coffer:$bucket" --include big.bin
-  it_expect_eq "md5sum big.bin" "$(md5sum <"$big" | cut -d' ' -f1)" \
+  it_expect_eq "md5sum big.bin" "$(it_md5 "$big")" \
     "$(it_rclone md5sum "coffer2:$bucket/big.bin" | cut -d' ' -f1)"
   it_rclone cat "coffer:$bucket/big.bin" | cmp - "$big"
 
