@@ -291,34 +291,21 @@ it_skip_unless() {        # it_skip_unless PROGRAM...: exit 77 if one is missing
   done
 }
 
+it_rclone_remote() {      # it_rclone_remote NAME [EXTRA LINE]: a config section
+  printf '[%s]\n' "$1"
+  printf '%s\n' "type = s3" "provider = Other" "env_auth = false" \
+    "access_key_id = $COFFER_ACCESS_KEY" "secret_access_key = $COFFER_SECRET_KEY" \
+    "endpoint = $COFFER_ENDPOINT" "region = us-east-1" "force_path_style = true" \
+    ${2:+"$2"} ""
+}
+
 # Start cofferd in MODE and point every client at it.
 it_server() {             # it_server http|https
   coffer_start "$1"
   export AWS_ACCESS_KEY_ID=$COFFER_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$COFFER_SECRET_KEY
   mkdir -p "$(dirname "$RCLONE_CONFIG")"
   # Two remotes: ListObjects V1 (rclone's default for provider Other) and V2.
-  cat >"$RCLONE_CONFIG" <<CONF
-[coffer]
-type = s3
-provider = Other
-env_auth = false
-access_key_id = $COFFER_ACCESS_KEY
-secret_access_key = $COFFER_SECRET_KEY
-endpoint = $COFFER_ENDPOINT
-region = us-east-1
-force_path_style = true
-
-[coffer2]
-type = s3
-provider = Other
-env_auth = false
-access_key_id = $COFFER_ACCESS_KEY
-secret_access_key = $COFFER_SECRET_KEY
-endpoint = $COFFER_ENDPOINT
-region = us-east-1
-force_path_style = true
-list_version = 2
-CONF
+  { it_rclone_remote coffer; it_rclone_remote coffer2 "list_version = 2"; } >"$RCLONE_CONFIG"
   local hostport=${COFFER_ENDPOINT#*://}
   IT_S3CFG=$HOME/.s3cfg
   cat >"$IT_S3CFG" <<CONF

@@ -36,8 +36,19 @@ local_md5s() {            # local_md5s DIR -> "md5  path" sorted by path
 expect_listing() {        # expect_listing LOCAL_DIR REMOTE:PATH
   local want got
   want=$(local_listing "$1")
-  got=$(it_rclone lsf -R --files-only "$2" | LC_ALL=C sort)
+  got=$(it_rclone lsf -R --fast-list --files-only "$2" | LC_ALL=C sort)
   it_expect_eq "lsf $2" "$want" "$got"
+}
+
+# One flat listing of the whole tree (--fast-list) through REMOTE must
+# take at least two pages of OPERATION (1,000 keys a page).
+expect_paged_listing() {  # expect_paged_listing LOCAL_DIR REMOTE:PATH OPERATION
+  local before after
+  before=$(it_op_count "$3")
+  expect_listing "$1" "$2"
+  after=$(it_op_count "$3")
+  echo "$2: $((after - before)) $3 requests"
+  [ $((after - before)) -ge 2 ]
 }
 
 expect_md5s() {           # expect_md5s LOCAL_DIR REMOTE:PATH
@@ -64,9 +75,9 @@ for mode in $(it_modes); do
   it_step "rclone md5sum: every ETag is the MD5 of the plaintext"
   expect_md5s "$work" "coffer:$bucket/tree"
 
-  it_step "rclone lsf -R lists exactly the tree (V1 and V2 paging)"
-  expect_listing "$work" "coffer:$bucket/tree"
-  expect_listing "$work" "coffer2:$bucket/tree"
+  it_step "rclone lsf -R lists exactly the tree, in pages of ListObjects V1 and V2"
+  expect_paged_listing "$work" "coffer:$bucket/tree" ListObjects
+  expect_paged_listing "$work" "coffer2:$bucket/tree" ListObjectsV2
 
   it_step "change the tree (remove, rewrite, add), rclone sync through V2"
   find "$work/d2/e1" "$work/d3" -name 'file-*' -delete
