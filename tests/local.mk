@@ -100,7 +100,20 @@ EXTRA_DIST += tests/integration/lib.sh tests/integration/run-pytest.sh \
 	tests/integration/test_tenants.py tests/integration/test_maintenance.py \
 	tests/integration/test_hostile.py \
 	tests/integration/drain.sh tests/integration/drain_client.py
-AM_TESTS_ENVIRONMENT = COFFERD=$(abs_top_builddir)/server/cofferd; export COFFERD;
+
+# Real clients (restic, rclone, aws cli v1 and v2, s3cmd) over HTTP and
+# HTTPS; under sanitizers (COFFER_SANITIZED=1) they move smaller data.
+# Longest first: make -j2 check runs two at a time.
+IT_CLIENT_TESTS = tests/integration/test_awscli.sh \
+	tests/integration/test_bigobject.sh tests/integration/test_restic.sh \
+	tests/integration/test_rclone.sh tests/integration/test_readme.sh \
+	tests/integration/test_s3cmd.sh
+TESTS += $(IT_CLIENT_TESTS)
+EXTRA_DIST += $(IT_CLIENT_TESTS)
+
+AM_TESTS_ENVIRONMENT = COFFERD=$(abs_top_builddir)/server/cofferd; export COFFERD; \
+	case '$(SAN_CFLAGS)' in *sanitize*) COFFER_SANITIZED=1;; *) COFFER_SANITIZED=0;; esac; \
+	export COFFER_SANITIZED;
 
 # server/libs3front.a: routing and XML of the S3 front end.
 check_PROGRAMS += tests/unit/test_router tests/unit/test_xml tests/unit/test_s3err \
