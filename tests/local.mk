@@ -131,5 +131,13 @@ tests_unit_test_pool_SOURCES = tests/unit/test_pool.c
 tests_unit_test_pool_LDADD = tests/unit/libtest.a $(S3FRONT_LDADD)
 tests_unit_test_pool_CFLAGS = $(TEST_CFLAGS)
 
+# the engine benchmark, tiny, so that it keeps building and running
+TESTS += tests/bench_smoke.sh
+EXTRA_DIST += tests/bench_smoke.sh
+
+# coffer-bench and mhd-ceiling against a real cofferd
+TESTS += tests/integration/loadgen.sh
+EXTRA_DIST += tests/integration/loadgen.sh
+
 # every check program is a test (keep this last)
 TESTS += $(check_PROGRAMS)
