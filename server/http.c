@@ -1,19 +1,21 @@
 /*
- * server/http.c - libmicrohttpd glue. One s3_req per request, created in the
- * URI-log callback (which sees the raw URI before libmicrohttpd decodes
- * it), driven through the access handler's three kinds of calls (headers;
+ * server/http.c - libmicrohttpd glue. One s3_req per request, created at
+ * the access handler's first call from the raw URI saved by the URI-log
+ * callback (the only place that sees it before libmicrohttpd decodes it),
+ * driven through the access handler's three kinds of calls (headers;
  * body pieces; end of body) and destroyed in the completion callback,
  * which also writes the access-log line and releases whatever the request
  * still holds (an unfinished upload is aborted there, so a dropped
  * connection never leaves a partial object).
  *
- * Responses are queued either on the first call (errors found from the
- * headers alone: libmicrohttpd then skips "100 Continue" and the body) or
- * at the end of the body. An error found in the middle of a body marks the
- * request `discard`: the rest of the body is read and dropped, then the
- * error is sent. Object bodies are served from a content-reader callback
- * reading the engine at the requested offset, so a GET never holds more
- * than one reader block per connection.
+ * Responses are queued at the end of the body, or on the first call for an
+ * error found from the headers alone when the client waits for "100
+ * Continue" or the body is too big to read (see answer_before_body). An
+ * error found before or in the middle of a body marks the request
+ * `discard`: the rest of the body is read and dropped, then the error is
+ * sent on a connection that stays usable. Object bodies are served from a
+ * content-reader callback reading the engine at the requested offset, so a
+ * GET never holds more than one reader block per connection.
  */
 #include "server/http.h"
 
@@ -44,6 +46,7 @@
 #define READER_BLOCK (256u << 10)
 #define CONN_MEMORY (128u << 10)
 #define CONN_TIMEOUT_S 300
+#define DISCARD_MAX (64u << 20)      /* largest refused body we still read */
 
 /* ---- small helpers -------------------------------------------------- */
 
@@ -320,6 +323,10 @@ static int check_length(s3_req *r)
         resp_error(r, S3E_MissingContentLength, NULL);
         return -1;
     }
+    if (r->op->body == BODY_BUFFER && r->content_length > (int64_t)XML_MAX_BODY) {
+        resp_error(r, S3E_MaxMessageLengthExceeded, NULL);
+        return -1;
+    }
     return 0;
 }
 
@@ -330,8 +337,9 @@ static void start(s3_req *r)
         req_log(r, "out of memory reading headers");
         return;
     }
+    /* unsigned only: a signed GET /health lists a bucket named "health" */
     if ((strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0) &&
-        strcmp(r->raw_uri, "/health") == 0) {
+        strcmp(r->raw_uri, "/health") == 0 && !req_header(r, "authorization")) {
         r->op = &op_health;
         return;
     }
@@ -389,6 +397,20 @@ static void finish(s3_req *r)
     }
 }
 
+/* An error found from the headers alone: answer now, or first read (and
+ * drop) the body? Answering now makes libmicrohttpd close the connection
+ * unread, and a client still writing its body then sees a broken pipe
+ * instead of the error. So answer now only when the client is waiting for
+ * "100 Continue" (it sends nothing more) or the body is too big to be worth
+ * reading; otherwise take the body, keep the connection, then answer. */
+static bool answer_before_body(const s3_req *r)
+{
+    const char *expect = req_header(r, "expect");
+    if (expect && strcasestr(expect, "100-continue"))
+        return true;
+    return r->content_length > (int64_t)DISCARD_MAX;
+}
+
 static ssize_t read_object(void *cls, uint64_t pos, char *buf, size_t max)
 {
     s3_req *r = cls;
@@ -444,8 +466,6 @@ static enum MHD_Result send_response(s3_req *r)
     MHD_add_response_header(resp, "x-amz-request-id", r->id);
     MHD_add_response_header(resp, "x-amz-id-2", r->id);
     MHD_add_response_header(resp, "Server", "coffer");
-    if (r->discard)
-        MHD_add_response_header(resp, "Connection", "close");
     enum MHD_Result rc = MHD_queue_response(r->conn, (unsigned)r->status, resp);
     MHD_destroy_response(resp);
     r->queued = true;
@@ -454,17 +474,66 @@ static enum MHD_Result send_response(s3_req *r)
 
 /* ---- libmicrohttpd callbacks ----------------------------------------- */
 
+/* The raw URI reaches us only through the URI-log callback, which runs
+ * before libmicrohttpd has validated the request. A request it then
+ * refuses by itself (bad version, oversize headers...) never reaches the
+ * access handler nor the completion callback, so nothing may be allocated
+ * per request here: the URI is parked in the connection's context and
+ * picked up by the first access-handler call, from which on completion is
+ * guaranteed. The connection context is freed when the connection closes. */
+typedef struct conn_ctx {
+    char *uri;
+} conn_ctx;
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    (void)cls; (void)conn;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        *socket_ctx = calloc(1, sizeof(conn_ctx));
+        return;
+    }
+    conn_ctx *cc = *socket_ctx;
+    if (cc) {
+        free(cc->uri);
+        free(cc);
+    }
+    *socket_ctx = NULL;
+}
+
+static conn_ctx *connection_ctx(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
-    server *s = cls;
+    (void)cls;
+    conn_ctx *cc = connection_ctx(conn);
+    if (cc) {
+        free(cc->uri);
+        cc->uri = strdup(uri);
+    }
+    return NULL;
+}
+
+static s3_req *request_new(server *s, struct MHD_Connection *conn)
+{
+    conn_ctx *cc = connection_ctx(conn);
+    if (!cc || !cc->uri)
+        return NULL;
     pool *p = pool_new();
     if (!p)
         return NULL;
     s3_req *r = pool_alloc(p, sizeof(*r));
-    if (!r || !(r->raw_uri = pool_strdup(p, uri))) {
+    if (!r || !(r->raw_uri = pool_strdup(p, cc->uri))) {
         pool_free(p);
         return NULL;
     }
+    free(cc->uri);
+    cc->uri = NULL;
     r->pool = p;
     r->srv = s;
     r->conn = conn;
@@ -482,20 +551,25 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
                                  const char *version, const char *data,
                                  size_t *size, void **req_cls)
 {
-    (void)cls; (void)conn; (void)url; (void)version;
+    (void)url; (void)version;
     s3_req *r = *req_cls;
-    if (!r)
-        return MHD_NO;
-    if (r->queued) {                 /* early response: drop the body */
-        *size = 0;
-        return MHD_YES;
-    }
-    if (!r->method) {
+    if (!r) {
+        if (!(r = request_new(cls, conn)))
+            return MHD_NO;
+        *req_cls = r;
         r->method = pool_strdup(r->pool, method);
         if (!r->method)
             return MHD_NO;
         start(r);
+        if (r->resp_set && !answer_before_body(r)) {
+            r->discard = true;
+            return MHD_YES;
+        }
         return r->resp_set ? send_response(r) : MHD_YES;
+    }
+    if (r->queued) {                 /* early response: drop the body */
+        *size = 0;
+        return MHD_YES;
     }
     if (*size) {
         feed(r, data, *size);
@@ -592,8 +666,11 @@ int http_start(server *s, cf_err *err)
     memset(&ss, 0, sizeof(ss));
     if (resolve(cfg, &ss, err) < 0)
         return -1;
+    /* poll(), not epoll: libmicrohttpd 0.9.75's epoll mode can miss a client
+     * closing in the middle of an upload, leaving the request "in flight"
+     * until the connection timeout (and SIGTERM draining waiting on it). */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
-                     MHD_USE_ERROR_LOG | MHD_USE_AUTO;
+                     MHD_USE_ERROR_LOG | MHD_USE_POLL;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     char *cert = NULL, *key = NULL;
@@ -620,6 +697,7 @@ int http_start(server *s, cf_err *err)
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT_S,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
         MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
         MHD_OPTION_NOTIFY_COMPLETED, on_complete, s,
         MHD_OPTION_ARRAY, tls,
         MHD_OPTION_END);

@@ -26,16 +26,21 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: cofferd [-c FILE] [--var DIR] [--listen HOST:PORT] [--access-log FILE]\n"
+            "               [--virtual-host-domain DOMAIN]\n"
             "  -c, --config FILE   configuration file (coffer.json(5))\n"
             "      --var DIR       embedded default data directory (default ./var)\n"
             "  -l, --listen ADDR   listen address, overrides the configuration\n"
             "      --access-log F  JSON-lines access log file (\"-\": stdout),\n"
             "                      overrides the configuration\n"
-            "  -h, --help          this help\n");
+            "      --virtual-host-domain D\n"
+            "                      serve BUCKET.D as virtual-host style, overrides\n"
+            "                      the configuration\n"
+            "  -h, --help          this help\n"
+            "      --version       print the version\n");
 }
 
 typedef struct options {
-    const char *config, *var, *listen, *access_log;
+    const char *config, *var, *listen, *access_log, *vhost;
 } options;
 
 static int parse_args(int argc, char **argv, options *o)
@@ -45,7 +50,9 @@ static int parse_args(int argc, char **argv, options *o)
         {"var", required_argument, NULL, 'v'},
         {"listen", required_argument, NULL, 'l'},
         {"access-log", required_argument, NULL, 'a'},
+        {"virtual-host-domain", required_argument, NULL, 'd'},
         {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -57,7 +64,9 @@ static int parse_args(int argc, char **argv, options *o)
         case 'v': o->var = optarg; break;
         case 'l': o->listen = optarg; break;
         case 'a': o->access_log = optarg; break;
+        case 'd': o->vhost = optarg; break;
         case 'h': usage(stdout); exit(0);
+        case 'V': printf("cofferd %s\n", PACKAGE_VERSION); exit(0);
         default: usage(stderr); return -1;
         }
     }
@@ -68,17 +77,26 @@ static int parse_args(int argc, char **argv, options *o)
     return 0;
 }
 
+static int replace_string(char **field, const char *value, cf_err *err)
+{
+    char *copy = strdup(value);
+    if (!copy)
+        return cf_fail(err, CF_ENOMEM, "out of memory");
+    free(*field);
+    *field = copy;
+    return 0;
+}
+
 static int load_config(const options *o, coffer_config *cfg, cf_err *err)
 {
     int rc = o->config ? config_load(o->config, cfg, err)
                        : config_embedded_default(o->var, cfg, err);
     if (rc == 0 && o->listen)
         rc = config_set_listen(cfg, o->listen, err);
-    if (rc == 0 && o->access_log) {
-        free(cfg->access_log);
-        if (!(cfg->access_log = strdup(o->access_log)))
-            rc = cf_fail(err, CF_ENOMEM, "out of memory");
-    }
+    if (rc == 0 && o->access_log)
+        rc = replace_string(&cfg->access_log, o->access_log, err);
+    if (rc == 0 && o->vhost)
+        rc = replace_string(&cfg->vhost_domain, o->vhost, err);
     return rc;
 }
 

@@ -118,7 +118,7 @@ bool req_has_param(const s3_req *r, const char *name);
 
 /* Response builders. Setting a response twice keeps the first one. */
 void resp_header(s3_req *r, const char *name, const char *value);
-void resp_status(s3_req *r, int status);            /* empty body */
+void resp_status(s3_req *r, int status);            /* body: r->resp, often empty */
 void resp_xml(s3_req *r, int status);               /* body in r->resp */
 void resp_error(s3_req *r, s3_error e, const char *message);
 /* An engine failure: client errors mapped by s3err_from_cf; anything

@@ -26,8 +26,9 @@ int s3_request_meta(s3_req *r, st_header **out, size_t *n);
 /* Headers describing a stored object: ETag, Last-Modified, Content-Type,
  * the stored metadata (response-* query overrides win), SSE, Accept-Ranges
  * and, when the client sent
- * x-amz-checksum-mode: ENABLED, the checksum. */
-void s3_object_headers(s3_req *r, const st_object_info *info);
+ * x-amz-checksum-mode: ENABLED and the whole object is sent (not a range:
+ * the stored checksum covers the whole object only), the checksum. */
+void s3_object_headers(s3_req *r, const st_object_info *info, bool whole_object);
 /* <ChecksumCRC32>...</ChecksumCRC32> etc. into r->resp; nothing if none. */
 void s3_checksum_xml(s3_req *r, const char *b64, cks_algo algo);
 
@@ -66,8 +67,18 @@ int s3_copy_source(s3_req *r, char **bucket, char **key);
 int s3_copy_conditions(s3_req *r, const st_object_info *src);
 /* Refuse a versionId other than "null" (coffer is unversioned). */
 int s3_check_version(s3_req *r);
-/* Refuse SSE-KMS, SSE-C, tagging and object lock headers on writes
- * (NotImplemented): never store an object without what was asked. */
+/* Refuse SSE-KMS, SSE-C, tagging, object lock, conditional writes,
+ * non-STANDARD storage classes and non-owner ACLs on writes (NotImplemented): never store an
+ * object without what was asked. */
 int s3_check_write_headers(s3_req *r);
+/* x-amz-acl other than an owner-only canned ACL, or x-amz-grant-*:
+ * NotImplemented (coffer has no grants to give). */
+int s3_check_acl_headers(s3_req *r);
+
+/* Continuation tokens: the hex of the last name delivered, opaque to
+ * clients, free of characters that need escaping, checked on the way back
+ * in (InvalidArgument if it is not one of ours). */
+char *s3_token_encode(pool *p, const char *name);
+int s3_token_decode(s3_req *r, const char *token, const char **name);
 
 #endif

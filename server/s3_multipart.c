@@ -89,7 +89,8 @@ static int copy_range(s3_req *r, uint64_t size, uint64_t *off, uint64_t *len)
         return -1;
     }
     if (last >= size) {
-        resp_error(r, S3E_InvalidRange, "The x-amz-copy-source-range is outside the source object");
+        resp_error(r, S3E_InvalidRange,
+                   "The x-amz-copy-source-range is outside the source object");
         return -1;
     }
     *off = first;
@@ -97,7 +98,7 @@ static int copy_range(s3_req *r, uint64_t size, uint64_t *off, uint64_t *len)
     return 0;
 }
 
-/* Stream [off, off+len) of r->get into r->put. */
+/* Copy [off, off+len) of r->get into r->put through one bounded buffer. */
 static int pump(s3_req *r, uint64_t off, uint64_t len)
 {
     char *buf = malloc(COPY_BUF);
@@ -109,16 +110,18 @@ static int pump(s3_req *r, uint64_t off, uint64_t len)
     int rc = 0;
     while (len > 0 && rc == 0) {
         size_t n = 0, want = len < COPY_BUF ? (size_t)len : COPY_BUF;
-        if (st_get_read(r->get, off, buf, want, &n, &err) < 0 ||
-            (n == 0 && cf_fail(&err, CF_EINTERNAL, "source ended early") < 0) ||
-            st_put_write(r->put, buf, n, &err) < 0) {
-            resp_cf(r, &err);
-            rc = -1;
-        }
+        rc = st_get_read(r->get, off, buf, want, &n, &err);
+        if (rc == 0 && n == 0)
+            rc = cf_fail(&err, CF_EINTERNAL, "copy source ended at %llu",
+                         (unsigned long long)off);
+        if (rc == 0)
+            rc = st_put_write(r->put, buf, n, &err);
         off += n;
         len -= n;
     }
     free(buf);
+    if (rc < 0)
+        resp_cf(r, &err);
     return rc;
 }
 
@@ -204,7 +207,7 @@ static void complete_run(s3_req *r)
     st_complete_part *parts;
     size_t nparts;
     cf_err err;
-    if (parse_parts(r, &parts, &nparts) < 0)
+    if (s3_check_write_headers(r) < 0 || parse_parts(r, &parts, &nparts) < 0)
         return;
     if (st_upload_complete(r->srv->engine, r->tenant, r->bucket, r->key,
                            req_param(r, "uploadId"), parts, nparts, &r->info, &err) < 0) {

@@ -226,7 +226,7 @@ static void serve_object(s3_req *r, bool get)
             resp_header(r, "Content-Range", cr);
         return;
     }
-    s3_object_headers(r, &r->info);
+    s3_object_headers(r, &r->info, range == 0);
     if (range) {
         char *cr = pool_printf(r->pool, "bytes %llu-%llu/%llu", (unsigned long long)off,
                                (unsigned long long)(off + len - 1),
@@ -356,12 +356,15 @@ static void delete_objects_run(s3_req *r)
     char *q = xml_child_text(r->pool, root, "Quiet");
     bool quiet = q && strcasecmp(q, "true") == 0;
     size_t count = 0;
-    for (xmlNodePtr n = root->children; n; n = n->next)
-        if (xml_is(n, "Object") && (++count > DELETE_MAX || !xml_child_text(r->pool, n, "Key"))) {
+    for (xmlNodePtr n = root->children; n; n = n->next) {
+        if (!xml_is(n, "Object"))
+            continue;
+        if (++count > DELETE_MAX || !xml_child_text(r->pool, n, "Key")) {
             resp_error(r, S3E_MalformedXML, count > DELETE_MAX
                        ? "At most 1000 keys may be deleted in one request" : NULL);
             return;
         }
+    }
     if (count == 0) {
         resp_error(r, S3E_MalformedXML, NULL);
         return;
@@ -402,6 +405,11 @@ static void copy_run(s3_req *r)
     cks_algo algo = src.checksum_algo;
     const char *want = req_header(r, "x-amz-checksum-algorithm");
     int rc = s3_copy_conditions(r, &src);
+    if (rc == 0 && src.size > ST_MAX_PUT_SIZE) {
+        resp_error(r, S3E_InvalidRequest, "The copy source is larger than 5 GiB: "
+                   "use multipart upload with UploadPartCopy");
+        rc = -1;
+    }
     st_object_info_clear(&src);
     if (rc < 0)
         return;

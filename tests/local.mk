@@ -94,11 +94,42 @@ EXTRA_tests_unit_test_cli_DEPENDENCIES = cli/coffer
 
 # Integration: a real cofferd (started by tests/integration/lib.sh) and
 # real clients; the drivers find the binary through COFFERD.
-TESTS += tests/integration/run-pytest.sh
+TESTS += tests/integration/run-pytest.sh tests/integration/drain.sh
 EXTRA_DIST += tests/integration/lib.sh tests/integration/run-pytest.sh \
 	tests/integration/conftest.py tests/integration/test_s3_protocol.py \
-	tests/integration/test_tenants.py tests/integration/test_maintenance.py
-AM_TESTS_ENVIRONMENT = COFFERD=$(abs_top_builddir)/server/cofferd; export COFFERD;
+	tests/integration/test_tenants.py tests/integration/test_maintenance.py \
+	tests/integration/test_hostile.py \
+	tests/integration/drain.sh tests/integration/drain_client.py
+
+# Real clients (restic, rclone, aws cli v1 and v2, s3cmd) over HTTP and
+# HTTPS; under sanitizers (COFFER_SANITIZED=1) they move smaller data.
+# Longest first: make -j2 check runs two at a time.
+IT_CLIENT_TESTS = tests/integration/test_awscli.sh \
+	tests/integration/test_bigobject.sh tests/integration/test_restic.sh \
+	tests/integration/test_rclone.sh tests/integration/test_readme.sh \
+	tests/integration/test_s3cmd.sh
+TESTS += $(IT_CLIENT_TESTS)
+EXTRA_DIST += $(IT_CLIENT_TESTS)
+
+AM_TESTS_ENVIRONMENT = COFFERD=$(abs_top_builddir)/server/cofferd; export COFFERD; \
+	case '$(SAN_CFLAGS)' in *sanitize*) COFFER_SANITIZED=1;; *) COFFER_SANITIZED=0;; esac; \
+	export COFFER_SANITIZED;
+
+# server/libs3front.a: routing and XML of the S3 front end.
+check_PROGRAMS += tests/unit/test_router tests/unit/test_xml tests/unit/test_s3err \
+	tests/unit/test_pool
+tests_unit_test_router_SOURCES = tests/unit/test_router.c
+tests_unit_test_router_LDADD = tests/unit/libtest.a $(S3FRONT_LDADD)
+tests_unit_test_router_CFLAGS = $(TEST_CFLAGS) $(MHD_CFLAGS) $(XML_CFLAGS)
+tests_unit_test_xml_SOURCES = tests/unit/test_xml.c
+tests_unit_test_xml_LDADD = tests/unit/libtest.a $(S3FRONT_LDADD)
+tests_unit_test_xml_CFLAGS = $(TEST_CFLAGS) $(MHD_CFLAGS) $(XML_CFLAGS)
+tests_unit_test_s3err_SOURCES = tests/unit/test_s3err.c
+tests_unit_test_s3err_LDADD = tests/unit/libtest.a $(S3FRONT_LDADD)
+tests_unit_test_s3err_CFLAGS = $(TEST_CFLAGS) $(MHD_CFLAGS) $(XML_CFLAGS)
+tests_unit_test_pool_SOURCES = tests/unit/test_pool.c
+tests_unit_test_pool_LDADD = tests/unit/libtest.a $(S3FRONT_LDADD)
+tests_unit_test_pool_CFLAGS = $(TEST_CFLAGS)
 
 # the benchmark tools' histogram, generator and signed aws-chunked bodies
 check_PROGRAMS += tests/unit/test_bench

@@ -73,6 +73,14 @@ def bucket(s3):
     s3.delete_bucket(Bucket=name)
 
 
+class RawSigV4(SigV4Auth):
+    """SigV4 as S3 does it: the path is signed as sent (not normalised or
+    re-encoded) and the caller's x-amz-content-sha256 is kept."""
+
+    def _normalize_url_path(self, path):
+        return path
+
+
 class RawResponse:
     def __init__(self, status, headers, body):
         self.status = status
@@ -87,25 +95,30 @@ class RawResponse:
 @pytest.fixture(scope="session")
 def raw(endpoint, creds):
     """raw(method, path, query="", headers=None, body=b"", sign=True,
-    payload_hash=None) -> RawResponse. path is sent exactly as given;
-    payload_hash defaults to the body's SHA-256."""
+    payload_hash=None, credentials=None, host=None) -> RawResponse. path is
+    sent exactly as given; payload_hash defaults to the body's SHA-256;
+    host (e.g. a virtual-host name) is signed and sent as Host while the
+    connection still goes to the endpoint."""
     parsed = urllib.parse.urlsplit(endpoint)
 
     def send(method, path, query="", headers=None, body=b"", sign=True,
-             payload_hash=None, credentials=None):
+             payload_hash=None, credentials=None, host=None):
         headers = dict(headers or {})
-        url = f"{endpoint}{path}" + (f"?{query}" if query else "")
+        base = f"http://{host}:{parsed.port}" if host else endpoint
+        url = f"{base}{path}" + (f"?{query}" if query else "")
         if sign:
             headers.setdefault("x-amz-content-sha256",
                                payload_hash or hashlib.sha256(body).hexdigest())
             req = AWSRequest(method=method, url=url, data=body, headers=headers)
-            SigV4Auth(credentials or creds, "s3",
+            RawSigV4(credentials or creds, "s3",
                       os.environ.get("COFFER_REGION", "us-east-1")).add_auth(req)
             headers = dict(req.headers.items())
         conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=30)
         try:
             conn.putrequest(method, path + (f"?{query}" if query else ""),
-                            skip_accept_encoding=True)
+                            skip_host=bool(host), skip_accept_encoding=True)
+            if host:
+                conn.putheader("Host", f"{host}:{parsed.port}")
             for k, v in headers.items():
                 conn.putheader(k, v)
             if "Content-Length" not in headers and "Transfer-Encoding" not in headers \

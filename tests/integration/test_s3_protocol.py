@@ -7,6 +7,7 @@ import base64
 import datetime
 import hashlib
 import os
+import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
 import zlib
@@ -53,6 +54,17 @@ def crc64nvme(data):
 def test_health_is_unauthenticated(endpoint):
     with urllib.request.urlopen(endpoint + "/health", timeout=5) as r:
         assert r.status == 200
+
+
+def test_bucket_named_health(s3):
+    try:
+        s3.create_bucket(Bucket="health")
+        s3.put_object(Bucket="health", Key="k", Body=b"1")
+        r = s3.list_objects(Bucket="health")       # GET /health?encoding-type=url
+        assert [o["Key"] for o in r["Contents"]] == ["k"]
+    finally:
+        s3.delete_object(Bucket="health", Key="k")
+        s3.delete_bucket(Bucket="health")
 
 
 def test_anonymous_request_is_denied_with_request_id(raw):
@@ -201,6 +213,13 @@ def test_put_get_roundtrip_and_headers(s3, bucket):
     assert got["ServerSideEncryption"] == "AES256"
     head = s3.head_object(Bucket=bucket, Key="dir/obj")
     assert head["ContentLength"] == len(data) and head["ETag"] == put["ETag"]
+
+
+def test_empty_metadata_values(raw, s3, bucket):
+    r = raw("PUT", f"/{bucket}/em", body=b"x", headers={"x-amz-meta-empty": "",
+                                                        "Cache-Control": ""})
+    assert r.status == 200, r.body
+    assert s3.get_object(Bucket=bucket, Key="em")["Body"].read() == b"x"
 
 
 def test_empty_object_and_overwrite(s3, bucket):
@@ -356,6 +375,24 @@ def test_presigned_get(s3, bucket):
         assert r.read() == b"presigned"
 
 
+def test_presigned_sigv2(endpoint, creds, s3, bucket):
+    import boto3
+    from botocore.config import Config
+    s3.put_object(Bucket=bucket, Key="p2", Body=b"sigv2")
+    v2 = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=creds.access_key,
+                      aws_secret_access_key=creds.secret_key, region_name="us-east-1",
+                      config=Config(signature_version="s3", s3={"addressing_style": "path"}))
+    url = v2.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "p2"},
+                                    ExpiresIn=300)
+    assert "AWSAccessKeyId=" in url
+    with urllib.request.urlopen(url, timeout=5) as r:
+        assert r.read() == b"sigv2"
+    bad = url.replace("Signature=", "Signature=AA")
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(bad, timeout=5)
+    assert e.value.code in (400, 403)
+
+
 # ---- copy ------------------------------------------------------------------
 
 def test_copy_object(s3, bucket):
@@ -494,6 +531,30 @@ def test_multipart_upload(s3, bucket):
     g = s3.get_object(Bucket=bucket, Key="mp", Range="bytes=%d-%d" % (5 * MiB - 3, 5 * MiB + 2))
     assert g["Body"].read() == (p1 + p2)[5 * MiB - 3:5 * MiB + 3]
     assert "Uploads" not in s3.list_multipart_uploads(Bucket=bucket)
+
+
+def test_multipart_checksums(raw, s3, bucket):
+    p1, p2 = os.urandom(5 * MiB), b"tail"
+    up = s3.create_multipart_upload(Bucket=bucket, Key="mpc",
+                                    ChecksumAlgorithm="SHA256")["UploadId"]
+    parts = []
+    for n, data in [(1, p1), (2, p2)]:
+        value = b64(hashlib.sha256(data).digest())
+        r = raw("PUT", f"/{bucket}/mpc", query=f"partNumber={n}&uploadId={up}", body=data,
+                headers={"x-amz-checksum-sha256": value})
+        assert r.status == 200, r.body
+        parts.append({"PartNumber": n, "ETag": r.headers["etag"], "ChecksumSHA256": value})
+    listed = s3.list_parts(Bucket=bucket, Key="mpc", UploadId=up)
+    assert [p.get("ChecksumSHA256") for p in listed["Parts"]] == \
+        [p["ChecksumSHA256"] for p in parts]
+    r = raw("PUT", f"/{bucket}/mpc", query=f"partNumber=3&uploadId={up}", body=b"x",
+            headers={"x-amz-checksum-sha256": b64(hashlib.sha256(b"y").digest())})
+    assert (r.status, r.error_code()) == (400, "BadDigest")
+    done = s3.complete_multipart_upload(Bucket=bucket, Key="mpc", UploadId=up,
+                                        MultipartUpload={"Parts": parts})
+    assert done["ChecksumSHA256"].endswith("-2")
+    h = s3.head_object(Bucket=bucket, Key="mpc", ChecksumMode="ENABLED")
+    assert h["ChecksumSHA256"] == done["ChecksumSHA256"]
 
 
 def test_multipart_errors(s3, bucket):
@@ -661,3 +722,135 @@ def test_unsigned_trailer_checksum(raw, s3, bucket):
     r = raw("PUT", f"/{bucket}/tr2", headers=hdrs, body=framed(b64(b"\0\0\0\0")),
             payload_hash="STREAMING-UNSIGNED-PAYLOAD-TRAILER")
     assert (r.status, r.error_code()) == (400, "BadDigest")
+
+
+# ---- virtual-host style --------------------------------------------------------------
+
+def test_virtual_host_style(raw, s3, bucket):
+    host = f"{bucket}.{os.environ['COFFER_VHOST_DOMAIN']}"
+    r = raw("PUT", "/dir/vh%20key", host=host, body=b"vhost")
+    assert r.status == 200, r.body
+    assert s3.get_object(Bucket=bucket, Key="dir/vh key")["Body"].read() == b"vhost"
+    r = raw("GET", "/", host=host, query="list-type=2&prefix=dir%2F")
+    assert r.status == 200
+    doc = ET.fromstring(r.body)
+    assert doc.findtext(f"{NS}Name") == bucket
+    assert doc.findtext(f"{NS}Contents/{NS}Key") == "dir/vh key"
+    r = raw("GET", "/", host=os.environ["COFFER_VHOST_DOMAIN"])     # the domain itself
+    assert r.status == 200 and bucket.encode() in r.body
+
+
+# ---- limits and Expect: 100-continue ----------------------------------------------
+
+def _send_headers(endpoint, creds, method, path, extra):
+    """Open a socket, send signed request headers only; return the socket."""
+    import socket
+    import urllib.parse
+    from conftest import RawSigV4
+    from botocore.awsrequest import AWSRequest
+    headers = {"x-amz-content-sha256": "UNSIGNED-PAYLOAD", **extra}
+    req = AWSRequest(method=method, url=endpoint + path, headers=headers)
+    RawSigV4(creds, "s3", os.environ.get("COFFER_REGION", "us-east-1")).add_auth(req)
+    u = urllib.parse.urlsplit(endpoint)
+    sock = socket.create_connection((u.hostname, u.port), timeout=10)
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {u.hostname}:{u.port}"]
+    lines += [f"{k}: {v}" for k, v in req.headers.items()]
+    sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+    return sock
+
+
+def _read_head(sock):
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def test_entity_too_large_before_body(endpoint, creds, bucket):
+    sock = _send_headers(endpoint, creds, "PUT", f"/{bucket}/huge",
+                         {"Content-Length": str(5 * 1024 ** 3 + 1), "Expect": "100-continue"})
+    head = _read_head(sock)
+    sock.close()
+    assert head.startswith(b"HTTP/1.1 400") and b"100 Continue" not in head
+
+
+def test_expect_continue(endpoint, creds, s3, bucket):
+    from botocore.credentials import Credentials
+    wrong = Credentials(creds.access_key, "wrong-secret")
+    sock = _send_headers(endpoint, wrong, "PUT", f"/{bucket}/ec",
+                         {"Content-Length": "5", "Expect": "100-continue"})
+    head = _read_head(sock)
+    sock.close()
+    assert head.startswith(b"HTTP/1.1 403"), head           # refused without the body
+    sock = _send_headers(endpoint, creds, "PUT", f"/{bucket}/ec",
+                         {"Content-Length": "5", "Expect": "100-continue"})
+    assert _read_head(sock).startswith(b"HTTP/1.1 100")
+    sock.sendall(b"hello")
+    head = _read_head(sock)
+    sock.close()
+    assert head.startswith(b"HTTP/1.1 200"), head
+    assert s3.get_object(Bucket=bucket, Key="ec")["Body"].read() == b"hello"
+
+
+def test_conditional_writes_are_not_silently_ignored(raw, bucket):
+    for hdrs in [{"If-None-Match": "*"}, {"If-Match": '"abc"'}]:
+        r = raw("PUT", f"/{bucket}/cw", body=b"x", headers=hdrs)
+        assert (r.status, r.error_code()) == (501, "NotImplemented")
+    assert raw("HEAD", f"/{bucket}/cw").status == 404
+
+
+def test_acl_headers(raw, s3, bucket):
+    s3.put_object(Bucket=bucket, Key="private", Body=b"x", ACL="private")
+    for hdrs in [{"x-amz-acl": "public-read"}, {"x-amz-grant-read": "uri=x"}]:
+        r = raw("PUT", f"/{bucket}/pub", body=b"x", headers=hdrs)
+        assert (r.status, r.error_code()) == (501, "NotImplemented")
+    assert raw("HEAD", f"/{bucket}/pub").status == 404
+    r = raw("PUT", f"/{bucket}-pub", headers={"x-amz-acl": "public-read-write"})
+    assert (r.status, r.error_code()) == (501, "NotImplemented")
+
+
+def test_refused_upload_without_expect_gets_its_error(endpoint, creds):
+    """A client that sends its body without waiting for 100 Continue still
+    reads the S3 error (not a broken pipe), and the connection stays usable."""
+    import http.client
+    import urllib.parse
+    from botocore.awsrequest import AWSRequest
+    from conftest import RawSigV4
+    u = urllib.parse.urlsplit(endpoint)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=20)
+    body = os.urandom(4 * MiB)
+    for _ in range(2):
+        req = AWSRequest(method="PUT", url=endpoint + "/no-such-bucket-here/k", data=body,
+                         headers={"x-amz-content-sha256": "UNSIGNED-PAYLOAD"})
+        RawSigV4(creds, "s3", os.environ.get("COFFER_REGION", "us-east-1")).add_auth(req)
+        conn.request("PUT", "/no-such-bucket-here/k", body=body, headers=dict(req.headers.items()))
+        r = conn.getresponse()
+        assert r.status == 404 and b"<Code>NoSuchBucket</Code>" in r.read()
+    conn.close()
+
+
+def test_list_buckets_paging(raw, s3):
+    base = "pg-" + os.urandom(4).hex()
+    names = [f"{base}-{i}" for i in range(5)]
+    for n in names:
+        s3.create_bucket(Bucket=n)
+    try:
+        seen, token = [], None
+        while True:
+            q = f"prefix={base}&max-buckets=2" + (f"&continuation-token={token}" if token else "")
+            r = raw("GET", "/", query=q)
+            assert r.status == 200, r.body
+            doc = ET.fromstring(r.body)
+            page = [e.text for e in doc.iter(f"{NS}Name")]
+            assert len(page) <= 2
+            seen += page
+            token = doc.findtext(f"{NS}ContinuationToken")
+            if not token:
+                break
+        assert seen == names
+    finally:
+        for n in names:
+            s3.delete_bucket(Bucket=n)

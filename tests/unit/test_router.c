@@ -1,0 +1,207 @@
+/* tests/unit/test_router.c - request placement: decoding, naming rules,
+ * path and virtual-host style, operation choice and refusals. */
+#include "server/router.h"
+#include "server/s3_ops.h"
+#include "tests/unit/test.h"
+
+static coffer_config cfg;
+static server srv = {.cfg = &cfg};
+
+/* A request as http.c would hand it to the router. */
+static s3_req *req(const char *method, const char *uri, const char *host)
+{
+    pool *p = pool_new();
+    s3_req *r = pool_alloc(p, sizeof(*r));
+    r->pool = p;
+    r->srv = &srv;
+    r->method = method;
+    r->raw_uri = pool_strdup(p, uri);
+    r->hdrs = pool_alloc(p, 2 * sizeof(*r->hdrs));
+    r->hdrs[0].name = "host";
+    r->hdrs[0].value = (char *)host;
+    r->nhdrs = 1;
+    sbuf_init(&r->resp, 0);
+    return r;
+}
+
+static void done(s3_req *r)
+{
+    sbuf_free(&r->resp);
+    pool_free(r->pool);
+}
+
+static void decode_rules(void)
+{
+    pool *p = pool_new();
+    CHECK_EQ_STR(url_decode(p, "a%20b%2Fc", 9, false), "a b/c");
+    CHECK_EQ_STR(url_decode(p, "a+b", 3, false), "a+b");
+    CHECK_EQ_STR(url_decode(p, "a+b", 3, true), "a b");
+    CHECK(url_decode(p, "%zz", 3, false) == NULL);
+    CHECK(url_decode(p, "ab%2", 4, false) == NULL);
+    CHECK(url_decode(p, "a%00b", 5, false) == NULL);
+    pool_free(p);
+}
+
+static void utf8_rules(void)
+{
+    CHECK(valid_utf8("plain", 5));
+    CHECK(valid_utf8("\xc3\xbc\xe6\x97\xa5\xf0\x9f\x98\x80", 9));
+    CHECK(!valid_utf8("\xff", 1));
+    CHECK(!valid_utf8("\xc0\xaf", 2));          /* overlong '/' */
+    CHECK(!valid_utf8("\xed\xa0\x80", 3));      /* surrogate */
+    CHECK(!valid_utf8("\xe6\x97", 2));          /* truncated */
+}
+
+static void bucket_names(void)
+{
+    CHECK(valid_bucket_name("abc"));
+    CHECK(valid_bucket_name("my.bucket-1"));
+    CHECK(!valid_bucket_name("ab"));
+    CHECK(!valid_bucket_name("Abc"));
+    CHECK(!valid_bucket_name("a_b"));
+    CHECK(!valid_bucket_name("a..b"));
+    CHECK(!valid_bucket_name("a.-b"));
+    CHECK(!valid_bucket_name("-ab"));
+    CHECK(!valid_bucket_name("ab-"));
+    CHECK(!valid_bucket_name("10.0.0.1"));
+    CHECK(!valid_bucket_name("xn--abc"));
+    CHECK(!valid_bucket_name("abc-s3alias"));
+    char long_name[65];
+    memset(long_name, 'a', 64);
+    long_name[64] = 0;
+    CHECK(!valid_bucket_name(long_name));
+    long_name[63] = 0;
+    CHECK(valid_bucket_name(long_name));
+}
+
+static void path_style(void)
+{
+    s3_req *r = req("GET", "/bkt/dir/a%20b//c?prefix=x%2By&delimiter=%2F", "h:1");
+    CHECK_EQ_INT(router_route(r), 0);
+    CHECK_EQ_STR(r->bucket, "bkt");
+    CHECK_EQ_STR(r->key, "dir/a b//c");
+    CHECK(r->op == &op_get_object);
+    CHECK_EQ_STR(req_param(r, "prefix"), "x+y");
+    CHECK_EQ_STR(r->raw_path, "/bkt/dir/a%20b//c");
+    done(r);
+    r = req("GET", "/bkt?list-type=2", "h");
+    CHECK_EQ_INT(router_route(r), 0);
+    CHECK(r->op == &op_list_objects_v2 && r->key == NULL);
+    done(r);
+    r = req("GET", "/bkt/", "h");
+    CHECK_EQ_INT(router_route(r), 0);
+    CHECK(r->op == &op_list_objects_v1);
+    done(r);
+    r = req("GET", "/", "h");
+    CHECK_EQ_INT(router_route(r), 0);
+    CHECK(r->op == &op_list_buckets);
+    done(r);
+}
+
+static void virtual_host_style(void)
+{
+    cfg.vhost_domain = "s3.example.com";
+    s3_req *r = req("PUT", "/k/x", "bkt.s3.example.com:9000");
+    CHECK_EQ_INT(router_route(r), 0);
+    CHECK(r->vhost);
+    CHECK_EQ_STR(r->bucket, "bkt");
+    CHECK_EQ_STR(r->key, "k/x");
+    CHECK(r->op == &op_put_object);
+    done(r);
+    r = req("GET", "/", "BKT.S3.Example.COM");
+    CHECK_EQ_INT(router_route(r), 0);
+    CHECK_EQ_STR(r->bucket, "bkt");
+    CHECK(r->op == &op_list_objects_v1);
+    done(r);
+    r = req("GET", "/bkt", "s3.example.com");
+    CHECK_EQ_INT(router_route(r), 0);
+    CHECK(!r->vhost);
+    CHECK_EQ_STR(r->bucket, "bkt");
+    done(r);
+    cfg.vhost_domain = NULL;
+}
+
+static void operation_choice(void)
+{
+    static const struct {
+        const char *method, *uri;
+        const s3_op *op;
+    } cases[] = {
+        {"GET", "/b1b?location", &op_get_bucket_location},
+        {"GET", "/b1b?versioning", &op_get_bucket_versioning},
+        {"GET", "/b1b?versions&prefix=a", &op_list_object_versions},
+        {"GET", "/b1b?uploads", &op_list_uploads},
+        {"POST", "/b1b?delete", &op_delete_objects},
+        {"HEAD", "/b1b", &op_head_bucket},
+        {"PUT", "/b1b", &op_create_bucket},
+        {"DELETE", "/b1b", &op_delete_bucket},
+        {"POST", "/b1b/k?uploads", &op_create_upload},
+        {"PUT", "/b1b/k?partNumber=1&uploadId=u", &op_upload_part},
+        {"POST", "/b1b/k?uploadId=u", &op_complete_upload},
+        {"DELETE", "/b1b/k?uploadId=u", &op_abort_upload},
+        {"GET", "/b1b/k?uploadId=u", &op_list_parts},
+        {"GET", "/b1b/k?response-content-type=a&X-Amz-Signature=s", &op_get_object},
+        {"DELETE", "/b1b/k", &op_delete_object},
+        {"HEAD", "/b1b/k", &op_head_object},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        s3_req *r = req(cases[i].method, cases[i].uri, "h");
+        CHECK_EQ_INT(router_route(r), 0);
+        if (r->op != cases[i].op)
+            fprintf(stderr, "case %s %s chose %s\n", cases[i].method, cases[i].uri,
+                    r->op ? r->op->name : "nothing");
+        CHECK(r->op == cases[i].op);
+        done(r);
+    }
+}
+
+static void refusals(void)
+{
+    static const struct {
+        const char *method, *uri;
+        s3_error e;
+    } cases[] = {
+        {"GET", "/b1b?policy", S3E_NotImplemented},
+        {"PUT", "/b1b?acl", S3E_NotImplemented},
+        {"PUT", "/b1b/k?tagging", S3E_NotImplemented},
+        {"GET", "/b1b?lifecycle", S3E_NotImplemented},
+        {"PATCH", "/b1b/k", S3E_MethodNotAllowed},
+        {"POST", "/b1b/k", S3E_MethodNotAllowed},
+        {"GET", "/BAD/k", S3E_InvalidBucketName},
+        {"GET", "/b1b/%ff", S3E_InvalidArgument},
+        {"GET", "/b1b/a%00b", S3E_InvalidArgument},
+        {"GET", "/b1b?prefix=%zz", S3E_InvalidArgument},
+        {"GET", "*", S3E_InvalidArgument},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        s3_req *r = req(cases[i].method, cases[i].uri, "h");
+        CHECK_EQ_INT(router_route(r), -1);
+        CHECK(r->is_error && r->error == cases[i].e);
+        done(r);
+    }
+    char uri[1100] = "/b1b/";
+    memset(uri + 5, 'k', 1025);
+    uri[1030] = 0;
+    s3_req *r = req("GET", uri, "h");
+    CHECK_EQ_INT(router_route(r), -1);
+    CHECK(r->error == S3E_KeyTooLongError);
+    done(r);
+}
+
+static void admin_paths(void)
+{
+    s3_req *r = req("GET", "/admin/v1/status", "h");
+    CHECK_EQ_INT(router_route(r), 0);
+    CHECK(r->admin && r->op == NULL);
+    done(r);
+}
+
+TEST_MAIN("router",
+          T(decode_rules),
+          T(utf8_rules),
+          T(bucket_names),
+          T(path_style),
+          T(virtual_host_style),
+          T(operation_choice),
+          T(refusals),
+          T(admin_paths))
