@@ -43,7 +43,10 @@
 #include "server/xml.h"
 #include "storage/crypto.h"
 
-#define READER_BLOCK (256u << 10)
+/* GET bodies are produced in engine blocks (1 MiB): a read that covers a
+ * whole block is decrypted straight into libmicrohttpd's buffer, with no
+ * copy through the engine's block buffer. One such buffer per response. */
+#define READER_BLOCK (1u << 20)
 #define CONN_MEMORY (128u << 10)
 #define CONN_TIMEOUT_S 300
 #define DISCARD_MAX (64u << 20)      /* largest refused body we still read */

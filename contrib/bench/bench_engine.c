@@ -24,8 +24,8 @@
  *
  * Then the engine, opened 4+2 on six directories under the data directory,
  * putting one BENCH_SIZE_MIB object in 256 KiB writes (the size of a front
- * end's body buffer) and reading it back in BENCH_READ_KIB reads (256, as
- * cofferd's GET reader does; reads of whole 1 MiB blocks skip a copy):
+ * end's body buffer) and reading it back in BENCH_READ_KIB reads (1024, as
+ * cofferd's GET reader does: reads of whole 1 MiB blocks skip a copy):
  *
  *   engine_put_mib_s     st_put_begin .. st_put_finish: the object is
  *                        durable (fdatasync'd, renamed) and committed.
@@ -77,7 +77,7 @@
  * Environment: BENCH_DIR (default: the current directory; a fresh
  * bench-engine.XXXXXX directory is made in it and removed afterwards; it
  * should be a real disk, not tmpfs), BENCH_SIZE_MIB (1024), BENCH_READ_KIB
- * (256), BENCH_REPEAT (3), BENCH_SMALL_OPS (2000), BENCH_SMALL_SECONDS (5).
+ * (1024), BENCH_REPEAT (3), BENCH_SMALL_OPS (2000), BENCH_SMALL_SECONDS (5).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -636,7 +636,7 @@ static int bench_init(bench *b, cf_err *err)
     b->small_ops = bm_env_u64("BENCH_SMALL_OPS", 2000, 1, UINT32_MAX);
     b->small_secs = (double)bm_env_u64("BENCH_SMALL_SECONDS", 5, 1, 3600);
     b->src = malloc(SRC_LEN);
-    b->read_len = (size_t)bm_env_u64("BENCH_READ_KIB", 256, 1, 65536) << 10;
+    b->read_len = (size_t)bm_env_u64("BENCH_READ_KIB", 1024, 1, 65536) << 10;
     b->rbuf = malloc(b->read_len);
     if (!b->src || !b->rbuf)
         return cf_fail(err, CF_ENOMEM, "out of memory");
