@@ -415,6 +415,26 @@ it_op_count() {           # it_op_count OPERATION
   grep "\"op\":\"$1\"" "$COFFER_ACCESS_LOG" | grep -c '"status":2' || true
 }
 
+# The count once it reaches N, or after ~5 s: cofferd writes a log line
+# when the response is done, which may be just after the client has it.
+it_wait_ops() {           # it_wait_ops OPERATION N -> the count
+  local i n
+  for i in $(seq 1 25); do
+    n=$(it_op_count "$1")
+    [ "$n" -lt "$2" ] || break
+    sleep 0.2
+  done
+  echo "$n"
+}
+
+it_multipart() {          # it_multipart CMD...: CMD completes one multipart upload
+  local before
+  before=$(it_op_count CompleteMultipartUpload)
+  "$@"
+  it_expect_eq "multipart uploads completed by $1" $((before + 1)) \
+    "$(it_wait_ops CompleteMultipartUpload $((before + 1)))"
+}
+
 it_vmhwm_kb() {           # peak resident set of the running cofferd, in KiB
   awk '/^VmHWM:/ {print $2}' "/proc/$COFFER_PID/status"
 }
