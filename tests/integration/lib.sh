@@ -323,8 +323,15 @@ progress_meter = False
 CONF
 }
 
+# Stop cofferd; clients retry, so a 5xx they recovered from is still a
+# failure: the access log must have none.
 it_server_stop() {
-  IT_STEP="stop cofferd"
+  it_step "no 5xx in the access log; cofferd stops cleanly"
+  if grep '"status":5[0-9][0-9]' "$COFFER_ACCESS_LOG" >&2; then
+    echo "cofferd answered 5xx (above); its log:" >&2
+    tail -30 "$COFFER_LOG" >&2
+    return 1
+  fi
   coffer_stop
 }
 
