@@ -7,6 +7,8 @@
 #       COFFER_ADMIN_ACCESS_KEY, COFFER_ADMIN_SECRET_KEY, COFFER_REGION,
 #       COFFER_TMP (scratch dir), COFFER_LOG (stderr), COFFER_ACCESS_LOG,
 #       COFFER_VHOST_DOMAIN (BUCKET.$COFFER_VHOST_DOMAIN is virtual-host style)
+#   COFFER_TLS=1 coffer_start   # HTTPS with a fresh self-signed certificate
+#                               # for 127.0.0.1, exported as COFFER_CA
 #   coffer_stop             # SIGTERM, bounded wait, then SIGKILL; removes
 #                           # COFFER_TMP unless KEEP_TMP=1. Returns non-zero
 #                           # if cofferd did not exit 0 by itself (a crash,
@@ -32,12 +34,22 @@ coffer_cred() {           # coffer_cred FILE FIELD
 
 coffer_health() {         # coffer_health URL -> 0 when it answers 200
   python3 - "$1" <<'PY'
-import sys, urllib.request
+import os, ssl, sys, urllib.request
+ctx = ssl.create_default_context(cafile=os.environ["COFFER_CA"]) \
+    if os.environ.get("COFFER_CA") else None
 try:
-    sys.exit(0 if urllib.request.urlopen(sys.argv[1] + "/health", timeout=2).status == 200 else 1)
+    r = urllib.request.urlopen(sys.argv[1] + "/health", timeout=2, context=ctx)
+    sys.exit(0 if r.status == 200 else 1)
 except Exception:
     sys.exit(1)
 PY
+}
+
+coffer_tls_cert() {       # coffer_tls_cert DIR -> DIR/cert.pem, DIR/key.pem
+  [ -f "$1/cert.pem" ] && return 0
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=127.0.0.1" \
+    -addext "subjectAltName=IP:127.0.0.1" \
+    -keyout "$1/key.pem" -out "$1/cert.pem" >/dev/null 2>&1
 }
 
 coffer_start() {
@@ -46,11 +58,18 @@ coffer_start() {
   COFFER_LOG=$COFFER_TMP/cofferd.log
   COFFER_ACCESS_LOG=$COFFER_TMP/access.log
   COFFER_VHOST_DOMAIN=s3.coffer.test
-  local attempt port
+  local attempt port scheme=http tls=()
+  if [ "${COFFER_TLS:-0}" = 1 ]; then
+    coffer_tls_cert "$COFFER_TMP" || { echo "coffer_start: openssl failed" >&2; return 1; }
+    scheme=https
+    tls=(--tls-cert "$COFFER_TMP/cert.pem" --tls-key "$COFFER_TMP/key.pem")
+    COFFER_CA=$COFFER_TMP/cert.pem
+    export COFFER_CA
+  fi
   for attempt in 1 2 3; do
     port=$(coffer_free_port)
-    COFFER_ENDPOINT=http://127.0.0.1:$port
-    "$COFFERD" --var "$COFFER_TMP/var" --listen "127.0.0.1:$port" \
+    COFFER_ENDPOINT=$scheme://127.0.0.1:$port
+    "$COFFERD" --var "$COFFER_TMP/var" --listen "127.0.0.1:$port" "${tls[@]}" \
       --access-log "$COFFER_ACCESS_LOG" --virtual-host-domain "$COFFER_VHOST_DOMAIN" \
       >>"$COFFER_LOG" 2>&1 &
     COFFER_PID=$!
