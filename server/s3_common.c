@@ -97,7 +97,7 @@ int s3_request_meta(s3_req *r, st_header **out, size_t *n)
     return 0;
 }
 
-void s3_object_headers(s3_req *r, const st_object_info *info)
+void s3_object_headers(s3_req *r, const st_object_info *info, bool whole_object)
 {
     char date[32];
     http_date(info->mtime_ms / 1000, date);
@@ -120,7 +120,8 @@ void s3_object_headers(s3_req *r, const st_object_info *info)
         if (strncmp(info->headers[i].name, "x-amz-meta-", 11) == 0)
             resp_header(r, info->headers[i].name, info->headers[i].value);
     const char *mode = req_header(r, "x-amz-checksum-mode");
-    if (mode && strcasecmp(mode, "ENABLED") == 0 && info->checksum_algo != CKS_NONE) {
+    if (whole_object && mode && strcasecmp(mode, "ENABLED") == 0 &&
+        info->checksum_algo != CKS_NONE) {
         resp_header(r, cks_header_name(info->checksum_algo), info->checksum_b64);
         resp_header(r, "x-amz-checksum-type",
                     info->checksum_composite ? "COMPOSITE" : "FULL_OBJECT");

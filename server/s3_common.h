@@ -26,8 +26,9 @@ int s3_request_meta(s3_req *r, st_header **out, size_t *n);
 /* Headers describing a stored object: ETag, Last-Modified, Content-Type,
  * the stored metadata (response-* query overrides win), SSE, Accept-Ranges
  * and, when the client sent
- * x-amz-checksum-mode: ENABLED, the checksum. */
-void s3_object_headers(s3_req *r, const st_object_info *info);
+ * x-amz-checksum-mode: ENABLED and the whole object is sent (not a range:
+ * the stored checksum covers the whole object only), the checksum. */
+void s3_object_headers(s3_req *r, const st_object_info *info, bool whole_object);
 /* <ChecksumCRC32>...</ChecksumCRC32> etc. into r->resp; nothing if none. */
 void s3_checksum_xml(s3_req *r, const char *b64, cks_algo algo);
 

@@ -226,7 +226,7 @@ static void serve_object(s3_req *r, bool get)
             resp_header(r, "Content-Range", cr);
         return;
     }
-    s3_object_headers(r, &r->info);
+    s3_object_headers(r, &r->info, range == 0);
     if (range) {
         char *cr = pool_printf(r->pool, "bytes %llu-%llu/%llu", (unsigned long long)off,
                                (unsigned long long)(off + len - 1),

@@ -102,7 +102,20 @@ EXTRA_DIST += tests/integration/lib.sh tests/integration/run-pytest.sh \
 	tests/integration/test_hostile.py \
 	tests/integration/drain.sh tests/integration/drain_client.py \
 	tests/integration/tls.sh tests/integration/tls_client.py
-AM_TESTS_ENVIRONMENT = COFFERD=$(abs_top_builddir)/server/cofferd; export COFFERD;
+
+# Real clients (restic, rclone, aws cli v1 and v2, s3cmd) over HTTP and
+# HTTPS; under sanitizers (COFFER_SANITIZED=1) they move smaller data.
+# Longest first: make -j2 check runs two at a time.
+IT_CLIENT_TESTS = tests/integration/test_awscli.sh \
+	tests/integration/test_bigobject.sh tests/integration/test_restic.sh \
+	tests/integration/test_rclone.sh tests/integration/test_readme.sh \
+	tests/integration/test_s3cmd.sh
+TESTS += $(IT_CLIENT_TESTS)
+EXTRA_DIST += $(IT_CLIENT_TESTS)
+
+AM_TESTS_ENVIRONMENT = COFFERD=$(abs_top_builddir)/server/cofferd; export COFFERD; \
+	case '$(SAN_CFLAGS)' in *sanitize*) COFFER_SANITIZED=1;; *) COFFER_SANITIZED=0;; esac; \
+	export COFFER_SANITIZED;
 
 # server/libs3front.a: routing and XML of the S3 front end.
 check_PROGRAMS += tests/unit/test_router tests/unit/test_xml tests/unit/test_s3err \
@@ -119,6 +132,14 @@ tests_unit_test_s3err_CFLAGS = $(TEST_CFLAGS) $(MHD_CFLAGS) $(XML_CFLAGS)
 tests_unit_test_pool_SOURCES = tests/unit/test_pool.c
 tests_unit_test_pool_LDADD = tests/unit/libtest.a $(S3FRONT_LDADD)
 tests_unit_test_pool_CFLAGS = $(TEST_CFLAGS)
+
+# the engine benchmark, tiny, so that it keeps building and running
+TESTS += tests/bench_smoke.sh
+EXTRA_DIST += tests/bench_smoke.sh
+
+# coffer-bench and mhd-ceiling against a real cofferd
+TESTS += tests/integration/loadgen.sh
+EXTRA_DIST += tests/integration/loadgen.sh
 
 # every check program is a test (keep this last)
 TESTS += $(check_PROGRAMS)
