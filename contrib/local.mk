@@ -1,1 +1,33 @@
 # contrib/: benchmark tools and scripts.
+
+# what the benchmark tools share: clock, CPU, memory, data generator, histogram
+noinst_LIBRARIES += contrib/bench/libbench.a
+contrib_bench_libbench_a_SOURCES = contrib/bench/measure.c contrib/bench/measure.h \
+	contrib/bench/histo.c contrib/bench/histo.h
+
+# bench-engine: the engine against this machine's limits (make bench-engine).
+noinst_PROGRAMS += contrib/bench/bench-engine
+contrib_bench_bench_engine_SOURCES = contrib/bench/bench_engine.c
+contrib_bench_bench_engine_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(ISAL_CFLAGS)
+contrib_bench_bench_engine_LDADD = contrib/bench/libbench.a storage/libstorage.a \
+	common/libcommon.a $(OPENSSL_LIBS) $(ISAL_LIBS) $(SQLITE_LIBS) $(JANSSON_LIBS) \
+	$(AX_PTHREAD_LIBS)
+
+.PHONY: bench-engine
+bench-engine: contrib/bench/bench-engine
+	$(builddir)/contrib/bench/bench-engine
+
+# coffer-bench: the S3 load generator, signing with auth/.
+bin_PROGRAMS += contrib/bench/coffer-bench
+contrib_bench_coffer_bench_SOURCES = contrib/bench/coffer_bench.c \
+	contrib/bench/body.c contrib/bench/body.h \
+	contrib/bench/s3req.c contrib/bench/s3req.h
+contrib_bench_coffer_bench_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(OPENSSL_CFLAGS)
+contrib_bench_coffer_bench_LDADD = contrib/bench/libbench.a auth/libauth.a \
+	common/libcommon.a $(CURL_LIBS) $(OPENSSL_LIBS)
+
+# mhd-ceiling: HTTP alone, no S3 work (the bound for cofferd's figures).
+noinst_PROGRAMS += contrib/bench/mhd-ceiling
+contrib_bench_mhd_ceiling_SOURCES = contrib/bench/mhd_ceiling.c
+contrib_bench_mhd_ceiling_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS)
+contrib_bench_mhd_ceiling_LDADD = contrib/bench/libbench.a $(MHD_LIBS)

@@ -8,13 +8,14 @@
  * still holds (an unfinished upload is aborted there, so a dropped
  * connection never leaves a partial object).
  *
- * Responses are queued either on the first call (errors found from the
- * headers alone: libmicrohttpd then skips "100 Continue" and the body) or
- * at the end of the body. An error found in the middle of a body marks the
- * request `discard`: the rest of the body is read and dropped, then the
- * error is sent. Object bodies are served from a content-reader callback
- * reading the engine at the requested offset, so a GET never holds more
- * than one reader block per connection.
+ * Responses are queued at the end of the body, or on the first call for an
+ * error found from the headers alone when the client waits for "100
+ * Continue" or the body is too big to read (see answer_before_body). An
+ * error found before or in the middle of a body marks the request
+ * `discard`: the rest of the body is read and dropped, then the error is
+ * sent on a connection that stays usable. Object bodies are served from a
+ * content-reader callback reading the engine at the requested offset, so a
+ * GET never holds more than one reader block per connection.
  */
 #include "server/http.h"
 
@@ -45,6 +46,7 @@
 #define READER_BLOCK (256u << 10)
 #define CONN_MEMORY (128u << 10)
 #define CONN_TIMEOUT_S 300
+#define DISCARD_MAX (64u << 20)      /* largest refused body we still read */
 
 /* ---- small helpers -------------------------------------------------- */
 
@@ -336,8 +338,9 @@ static void start(s3_req *r)
         req_log(r, "out of memory reading headers");
         return;
     }
+    /* unsigned only: a signed GET /health lists a bucket named "health" */
     if ((strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0) &&
-        strcmp(r->raw_uri, "/health") == 0) {
+        strcmp(r->raw_uri, "/health") == 0 && !req_header(r, "authorization")) {
         r->op = &op_health;
         return;
     }
@@ -395,6 +398,20 @@ static void finish(s3_req *r)
     }
 }
 
+/* An error found from the headers alone: answer now, or first read (and
+ * drop) the body? Answering now makes libmicrohttpd close the connection
+ * unread, and a client still writing its body then sees a broken pipe
+ * instead of the error. So answer now only when the client is waiting for
+ * "100 Continue" (it sends nothing more) or the body is too big to be worth
+ * reading; otherwise take the body, keep the connection, then answer. */
+static bool answer_before_body(const s3_req *r)
+{
+    const char *expect = req_header(r, "expect");
+    if (expect && strcasestr(expect, "100-continue"))
+        return true;
+    return r->content_length > (int64_t)DISCARD_MAX;
+}
+
 static ssize_t read_object(void *cls, uint64_t pos, char *buf, size_t max)
 {
     s3_req *r = cls;
@@ -450,8 +467,6 @@ static enum MHD_Result send_response(s3_req *r)
     MHD_add_response_header(resp, "x-amz-request-id", r->id);
     MHD_add_response_header(resp, "x-amz-id-2", r->id);
     MHD_add_response_header(resp, "Server", "coffer");
-    if (r->discard)
-        MHD_add_response_header(resp, "Connection", "close");
     enum MHD_Result rc = MHD_queue_response(r->conn, (unsigned)r->status, resp);
     MHD_destroy_response(resp);
     r->queued = true;
@@ -547,6 +562,10 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
         if (!r->method)
             return MHD_NO;
         start(r);
+        if (r->resp_set && !answer_before_body(r)) {
+            r->discard = true;
+            return MHD_YES;
+        }
         return r->resp_set ? send_response(r) : MHD_YES;
     }
     if (r->queued) {                 /* early response: drop the body */

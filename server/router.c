@@ -153,6 +153,7 @@ static bool is_argument(const char *name)
         "key-marker", "version-id-marker", "upload-id-marker", "max-uploads",
         "max-parts", "part-number-marker", "partNumber", "uploadId",
         "versionId", "x-id", "AWSAccessKeyId", "Signature", "Expires",
+        "max-buckets", "bucket-region",
     };
     for (size_t i = 0; i < sizeof(args) / sizeof(args[0]); i++)
         if (strcmp(name, args[i]) == 0)
@@ -196,6 +197,9 @@ static char *vhost_bucket(s3_req *r)
         strncasecmp(host + hlen - dlen, domain, dlen) != 0)
         return NULL;
     char *b = pool_strndup(r->pool, host, hlen - dlen - 1);
+    for (char *c = b; c && *c; c++)          /* host names ignore case */
+        if (*c >= 'A' && *c <= 'Z')
+            *c = (char)(*c - 'A' + 'a');
     return b;
 }
 

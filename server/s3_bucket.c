@@ -22,12 +22,34 @@ static int bucket_exists(s3_req *r, st_bucket_info *info)
     return 0;
 }
 
+/* ListBuckets paging (prefix, bucket-region, max-buckets,
+ * continuation-token), applied to the engine's sorted bucket list. */
+typedef struct bucket_page {
+    s3_req *r;
+    const char *prefix, *region, *after;
+    long max, count;
+    const char *last;                /* last name written */
+    bool truncated;
+} bucket_page;
+
 static int add_bucket(void *ctx, const st_bucket_info *b)
 {
-    s3_req *r = ctx;
+    bucket_page *pg = ctx;
+    s3_req *r = pg->r;
+    if ((pg->prefix && strncmp(b->name, pg->prefix, strlen(pg->prefix)) != 0) ||
+        (pg->region && strcmp(b->region, pg->region) != 0) ||
+        (pg->after && strcmp(b->name, pg->after) <= 0))
+        return 0;
+    if (pg->count == pg->max) {
+        pg->truncated = true;
+        return 0;
+    }
+    pg->count++;
+    pg->last = pool_strdup(r->pool, b->name);
     xml_open(&r->resp, "Bucket");
     xml_elem(&r->resp, "Name", b->name);
     xml_elem_time_ms(&r->resp, "CreationDate", (long long)b->created * 1000);
+    xml_elem(&r->resp, "BucketRegion", b->region);
     xml_close(&r->resp, "Bucket");
     return 0;
 }
@@ -35,14 +57,24 @@ static int add_bucket(void *ctx, const st_bucket_info *b)
 static void list_buckets_run(s3_req *r)
 {
     cf_err err;
+    bucket_page pg = {.r = r, .prefix = req_param(r, "prefix"),
+                      .region = req_param(r, "bucket-region")};
+    const char *token = req_param(r, "continuation-token");
+    if (s3_int_param(r, "max-buckets", 1, 10000, 10000, &pg.max) < 0 ||
+        (token && s3_token_decode(r, token, &pg.after) < 0))
+        return;
     xml_begin(&r->resp, "ListAllMyBucketsResult");
     s3_write_owner(r, "Owner");
     xml_open(&r->resp, "Buckets");
-    if (st_bucket_list(r->srv->engine, r->tenant, add_bucket, r, &err) < 0) {
+    if (st_bucket_list(r->srv->engine, r->tenant, add_bucket, &pg, &err) < 0) {
         resp_cf(r, &err);
         return;
     }
     xml_close(&r->resp, "Buckets");
+    if (pg.truncated && pg.last)
+        xml_elem(&r->resp, "ContinuationToken", s3_token_encode(r->pool, pg.last));
+    if (pg.prefix)
+        xml_elem(&r->resp, "Prefix", pg.prefix);
     xml_close(&r->resp, "ListAllMyBucketsResult");
     resp_xml(r, 200);
 }
@@ -51,8 +83,8 @@ static void list_buckets_run(s3_req *r)
 static int requested_region(s3_req *r, const char **region)
 {
     *region = "";
-    if (r->body.len == 0)
-        return 0;
+    if (strspn(r->body.p ? r->body.p : "", " \t\r\n") == r->body.len)
+        return 0;                    /* no configuration: this region */
     xmlDocPtr doc = xml_parse(r->body.p, r->body.len, "CreateBucketConfiguration");
     if (!doc) {
         resp_error(r, S3E_MalformedXML, NULL);
@@ -171,7 +203,8 @@ static void get_object_acl_run(s3_req *r)
 }
 
 const s3_op op_list_buckets = {"ListBuckets", BODY_NONE, false, NULL, NULL, list_buckets_run};
-const s3_op op_create_bucket = {"CreateBucket", BODY_BUFFER, true, NULL, NULL, create_bucket_run};
+const s3_op op_create_bucket = {"CreateBucket", BODY_BUFFER, true, NULL, NULL,
+                                create_bucket_run};
 const s3_op op_delete_bucket = {"DeleteBucket", BODY_NONE, true, NULL, NULL, delete_bucket_run};
 const s3_op op_head_bucket = {"HeadBucket", BODY_NONE, false, NULL, NULL, head_bucket_run};
 const s3_op op_get_bucket_location = {"GetBucketLocation", BODY_NONE, false, NULL, NULL,

@@ -77,8 +77,8 @@ int s3_request_meta(s3_req *r, st_header **out, size_t *n)
     for (size_t i = 0; i < r->nhdrs; i++) {
         const char *name = r->hdrs[i].name;
         char *value = r->hdrs[i].value;
-        if (!is_stored(name))
-            continue;
+        if (!is_stored(name) || !*value)
+            continue;                /* an empty value stores nothing */
         if (strcmp(name, "content-encoding") == 0 &&
             !(value = strip_aws_chunked(r->pool, value)))
             continue;
@@ -169,7 +169,8 @@ int s3_checksum_request(s3_req *r, s3_checksum_req *out)
             return -1;
         }
         if (!valid_checksum_b64(s3_algos[i], v)) {
-            resp_error(r, S3E_InvalidRequest, "Value for the x-amz-checksum- header is invalid");
+            resp_error(r, S3E_InvalidRequest,
+                       "Value for the x-amz-checksum- header is invalid");
             return -1;
         }
         out->algo = s3_algos[i];
@@ -179,7 +180,8 @@ int s3_checksum_request(s3_req *r, s3_checksum_req *out)
     if (trailer && out->algo == CKS_NONE) {
         out->algo = algo_of_header(trailer);
         if (out->algo == CKS_NONE) {
-            resp_error(r, S3E_InvalidRequest, "The x-amz-trailer header names no supported checksum");
+            resp_error(r, S3E_InvalidRequest,
+                       "The x-amz-trailer header names no supported checksum");
             return -1;
         }
         out->trailer = cks_header_name(out->algo);
@@ -388,7 +390,8 @@ int s3_check_write_headers(s3_req *r)
         return -1;
     const char *sse = req_header(r, "x-amz-server-side-encryption");
     if (sse && strcmp(sse, "AES256") != 0) {
-        resp_error(r, S3E_NotImplemented, "Only x-amz-server-side-encryption: AES256 is supported");
+        resp_error(r, S3E_NotImplemented,
+                   "Only x-amz-server-side-encryption: AES256 is supported");
         return -1;
     }
     const char *sc = req_header(r, "x-amz-storage-class");
@@ -396,5 +399,28 @@ int s3_check_write_headers(s3_req *r)
         resp_error(r, S3E_NotImplemented, "Only the STANDARD storage class is supported");
         return -1;
     }
+    return 0;
+}
+
+char *s3_token_encode(pool *p, const char *key)
+{
+    size_t n = strlen(key);
+    char *out = pool_alloc(p, 2 * n + 1);
+    if (out)
+        cks_to_hex((const uint8_t *)key, n, out, 2 * n + 1);
+    return out;
+}
+
+int s3_token_decode(s3_req *r, const char *tok, const char **key)
+{
+    size_t n = strlen(tok), len = n / 2;
+    uint8_t *raw = pool_alloc(r->pool, len + 1);
+    if (!raw || n == 0 || n % 2 || len > ST_MAX_KEY ||
+        cks_from_hex(tok, raw, len, NULL) < 0 || memchr(raw, '\0', len)) {
+        resp_error(r, S3E_InvalidArgument, "The continuation token provided is incorrect");
+        return -1;
+    }
+    raw[len] = '\0';
+    *key = (const char *)raw;
     return 0;
 }

@@ -75,4 +75,10 @@ int s3_check_write_headers(s3_req *r);
  * NotImplemented (coffer has no grants to give). */
 int s3_check_acl_headers(s3_req *r);
 
+/* Continuation tokens: the hex of the last name delivered, opaque to
+ * clients, free of characters that need escaping, checked on the way back
+ * in (InvalidArgument if it is not one of ours). */
+char *s3_token_encode(pool *p, const char *name);
+int s3_token_decode(s3_req *r, const char *token, const char **name);
+
 #endif

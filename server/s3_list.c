@@ -9,9 +9,8 @@
  * (IsTruncated, NextMarker...) precede them in the document but are known
  * only after the walk. A truncated page always carries its resume point:
  * NextMarker in V1 (rclone and aws-sdk-go rely on it with a delimiter),
- * NextContinuationToken in V2 (restic breaks without it). Continuation
- * tokens are the hex of the last key delivered: opaque to clients, free of
- * characters that need escaping, and verifiable on the way back in.
+ * NextContinuationToken in V2 (restic breaks without it); continuation
+ * tokens come from s3_token_encode.
  */
 #include <stdio.h>
 #include <string.h>
@@ -160,29 +159,6 @@ static void list_v1_run(s3_req *r)
     ctx_free(&c);
 }
 
-static char *token_encode(pool *p, const char *key)
-{
-    size_t n = strlen(key);
-    char *out = pool_alloc(p, 2 * n + 1);
-    if (out)
-        cks_to_hex((const uint8_t *)key, n, out, 2 * n + 1);
-    return out;
-}
-
-static int token_decode(s3_req *r, const char *tok, const char **key)
-{
-    size_t n = strlen(tok), len = n / 2;
-    uint8_t *raw = pool_alloc(r->pool, len + 1);
-    if (!raw || n == 0 || n % 2 || len > ST_MAX_KEY ||
-        cks_from_hex(tok, raw, len, NULL) < 0 || memchr(raw, '\0', len)) {
-        resp_error(r, S3E_InvalidArgument, "The continuation token provided is incorrect");
-        return -1;
-    }
-    raw[len] = '\0';
-    *key = (const char *)raw;
-    return 0;
-}
-
 static void list_v2_run(s3_req *r)
 {
     list_ctx c;
@@ -198,7 +174,7 @@ static void list_v2_run(s3_req *r)
         resp_error(r, S3E_InternalError, NULL);
     } else if (common_args(r, &c, &a) == 0) {
         const char *from = start_after && *start_after ? start_after : NULL;
-        if ((!token || token_decode(r, token, &from) == 0)) {
+        if ((!token || s3_token_decode(r, token, &from) == 0)) {
             a.start_after = from;
             if (run_list(r, &c, &a, &truncated, next) == 0) {
                 xml_begin(&r->resp, "ListBucketResult");
@@ -208,7 +184,7 @@ static void list_v2_run(s3_req *r)
                 if (token)
                     xml_elem(&r->resp, "ContinuationToken", token);
                 if (truncated)
-                    xml_elem(&r->resp, "NextContinuationToken", token_encode(r->pool, next));
+                    xml_elem(&r->resp, "NextContinuationToken", s3_token_encode(r->pool, next));
                 if (start_after)
                     xml_elem_key(&r->resp, "StartAfter", start_after, c.url);
                 finish_listing(r, &c, "ListBucketResult");
@@ -344,9 +320,36 @@ static void list_uploads_run(s3_req *r)
 }
 
 typedef struct parts_ctx {
+    s3_req *r;
     list_ctx *c;
     uint32_t last;
+    const char *upload_id;
+    cks_algo algo;                   /* the upload's checksum algorithm */
 } parts_ctx;
+
+static int find_upload(void *ctx, const st_upload_info *u)
+{
+    parts_ctx *pc = ctx;
+    if (strcmp(u->key, pc->r->key) == 0 && strcmp(u->upload_id, pc->upload_id) == 0)
+        pc->algo = u->checksum_algo;
+    return 0;
+}
+
+/* The upload's checksum algorithm (parts only carry the values). Uploads
+ * of exactly this key sort first under it as a prefix, so one page finds
+ * it unless a thousand uploads of the same key are open; then the parts
+ * are listed without checksums rather than failing. */
+static int upload_algo(s3_req *r, parts_ctx *pc)
+{
+    cf_err err;
+    bool truncated;
+    if (st_upload_list(r->srv->engine, r->tenant, r->bucket, r->key, NULL, NULL, LIST_MAX,
+                       find_upload, pc, &truncated, &err) < 0) {
+        resp_cf(r, &err);
+        return -1;
+    }
+    return 0;
+}
 
 static int on_part(void *ctx, const st_part_info *p)
 {
@@ -358,6 +361,11 @@ static int on_part(void *ctx, const st_part_info *p)
     xml_elem_time_ms(b, "LastModified", p->mtime_ms);
     xml_elem(b, "ETag", p->etag);
     xml_elem_u64(b, "Size", p->size);
+    if (pc->algo != CKS_NONE && p->checksum_b64[0]) {
+        char elem[32];
+        snprintf(elem, sizeof(elem), "Checksum%s", cks_algo_name(pc->algo));
+        xml_elem(b, elem, p->checksum_b64);
+    }
     xml_close(b, "Part");
     return 0;
 }
@@ -373,7 +381,9 @@ static void list_parts_body(s3_req *r, list_ctx *c)
     if (max > LIST_MAX)
         max = LIST_MAX;
     const char *upload_id = req_param(r, "uploadId");
-    parts_ctx pc = {.c = c, .last = 0};
+    parts_ctx pc = {.r = r, .c = c, .upload_id = upload_id};
+    if (upload_algo(r, &pc) < 0)
+        return;
     if (st_upload_list_parts(r->srv->engine, r->tenant, r->bucket, r->key, upload_id,
                              (uint32_t)marker, (int)max, on_part, &pc, &truncated,
                              &err) < 0) {
@@ -392,6 +402,8 @@ static void list_parts_body(s3_req *r, list_ctx *c)
     s3_write_owner(r, "Initiator");
     s3_write_owner(r, "Owner");
     xml_elem(&r->resp, "StorageClass", "STANDARD");
+    if (pc.algo != CKS_NONE)
+        xml_elem(&r->resp, "ChecksumAlgorithm", cks_algo_name(pc.algo));
     finish_listing(r, c, "ListPartsResult");
 }
 

@@ -89,7 +89,8 @@ static int copy_range(s3_req *r, uint64_t size, uint64_t *off, uint64_t *len)
         return -1;
     }
     if (last >= size) {
-        resp_error(r, S3E_InvalidRange, "The x-amz-copy-source-range is outside the source object");
+        resp_error(r, S3E_InvalidRange,
+                   "The x-amz-copy-source-range is outside the source object");
         return -1;
     }
     *off = first;

@@ -356,12 +356,15 @@ static void delete_objects_run(s3_req *r)
     char *q = xml_child_text(r->pool, root, "Quiet");
     bool quiet = q && strcasecmp(q, "true") == 0;
     size_t count = 0;
-    for (xmlNodePtr n = root->children; n; n = n->next)
-        if (xml_is(n, "Object") && (++count > DELETE_MAX || !xml_child_text(r->pool, n, "Key"))) {
+    for (xmlNodePtr n = root->children; n; n = n->next) {
+        if (!xml_is(n, "Object"))
+            continue;
+        if (++count > DELETE_MAX || !xml_child_text(r->pool, n, "Key")) {
             resp_error(r, S3E_MalformedXML, count > DELETE_MAX
                        ? "At most 1000 keys may be deleted in one request" : NULL);
             return;
         }
+    }
     if (count == 0) {
         resp_error(r, S3E_MalformedXML, NULL);
         return;

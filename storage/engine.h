@@ -198,7 +198,10 @@ int st_get_open(st_engine *e, const char *tenant, const char *bucket,
 /* Read up to len bytes at offset (any offset; sequential reads are fastest).
  * Returns bytes read in *n (0 at end). Verifies every CRC and GCM tag; a
  * missing or corrupt shard is rebuilt from parity (and queued for heal);
- * beyond repair: CF_ECORRUPT or CF_EQUORUM, never wrong bytes. */
+ * beyond repair: CF_ECORRUPT or CF_EQUORUM, never wrong bytes (on failure
+ * buf's content is unspecified and must not be sent). Reads of whole
+ * blocks from a block boundary skip a copy: read in multiples of the
+ * block size where you can. */
 int st_get_read(st_get *g, uint64_t offset, void *buf, size_t len, size_t *n,
                 cf_err *err);
 void st_get_close(st_get *g);

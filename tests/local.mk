@@ -94,12 +94,14 @@ EXTRA_tests_unit_test_cli_DEPENDENCIES = cli/coffer
 
 # Integration: a real cofferd (started by tests/integration/lib.sh) and
 # real clients; the drivers find the binary through COFFERD.
-TESTS += tests/integration/run-pytest.sh tests/integration/drain.sh
+TESTS += tests/integration/run-pytest.sh tests/integration/drain.sh \
+	tests/integration/tls.sh
 EXTRA_DIST += tests/integration/lib.sh tests/integration/run-pytest.sh \
 	tests/integration/conftest.py tests/integration/test_s3_protocol.py \
 	tests/integration/test_tenants.py tests/integration/test_maintenance.py \
 	tests/integration/test_hostile.py \
-	tests/integration/drain.sh tests/integration/drain_client.py
+	tests/integration/drain.sh tests/integration/drain_client.py \
+	tests/integration/tls.sh tests/integration/tls_client.py
 
 # Real clients (restic, rclone, aws cli v1 and v2, s3cmd) over HTTP and
 # HTTPS; under sanitizers (COFFER_SANITIZED=1) they move smaller data.
@@ -116,7 +118,8 @@ AM_TESTS_ENVIRONMENT = COFFERD=$(abs_top_builddir)/server/cofferd; export COFFER
 	export COFFER_SANITIZED;
 
 # server/libs3front.a: routing and XML of the S3 front end.
-check_PROGRAMS += tests/unit/test_router tests/unit/test_xml tests/unit/test_s3err
+check_PROGRAMS += tests/unit/test_router tests/unit/test_xml tests/unit/test_s3err \
+	tests/unit/test_pool
 tests_unit_test_router_SOURCES = tests/unit/test_router.c
 tests_unit_test_router_LDADD = tests/unit/libtest.a $(S3FRONT_LDADD)
 tests_unit_test_router_CFLAGS = $(TEST_CFLAGS) $(MHD_CFLAGS) $(XML_CFLAGS)
@@ -126,6 +129,17 @@ tests_unit_test_xml_CFLAGS = $(TEST_CFLAGS) $(MHD_CFLAGS) $(XML_CFLAGS)
 tests_unit_test_s3err_SOURCES = tests/unit/test_s3err.c
 tests_unit_test_s3err_LDADD = tests/unit/libtest.a $(S3FRONT_LDADD)
 tests_unit_test_s3err_CFLAGS = $(TEST_CFLAGS) $(MHD_CFLAGS) $(XML_CFLAGS)
+tests_unit_test_pool_SOURCES = tests/unit/test_pool.c
+tests_unit_test_pool_LDADD = tests/unit/libtest.a $(S3FRONT_LDADD)
+tests_unit_test_pool_CFLAGS = $(TEST_CFLAGS)
+
+# the engine benchmark, tiny, so that it keeps building and running
+TESTS += tests/bench_smoke.sh
+EXTRA_DIST += tests/bench_smoke.sh
+
+# coffer-bench and mhd-ceiling against a real cofferd
+TESTS += tests/integration/loadgen.sh
+EXTRA_DIST += tests/integration/loadgen.sh
 
 # every check program is a test (keep this last)
 TESTS += $(check_PROGRAMS)

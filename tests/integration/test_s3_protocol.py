@@ -56,6 +56,17 @@ def test_health_is_unauthenticated(endpoint):
         assert r.status == 200
 
 
+def test_bucket_named_health(s3):
+    try:
+        s3.create_bucket(Bucket="health")
+        s3.put_object(Bucket="health", Key="k", Body=b"1")
+        r = s3.list_objects(Bucket="health")       # GET /health?encoding-type=url
+        assert [o["Key"] for o in r["Contents"]] == ["k"]
+    finally:
+        s3.delete_object(Bucket="health", Key="k")
+        s3.delete_bucket(Bucket="health")
+
+
 def test_anonymous_request_is_denied_with_request_id(raw):
     r = raw("GET", "/", sign=False)
     assert r.status == 403
@@ -202,6 +213,13 @@ def test_put_get_roundtrip_and_headers(s3, bucket):
     assert got["ServerSideEncryption"] == "AES256"
     head = s3.head_object(Bucket=bucket, Key="dir/obj")
     assert head["ContentLength"] == len(data) and head["ETag"] == put["ETag"]
+
+
+def test_empty_metadata_values(raw, s3, bucket):
+    r = raw("PUT", f"/{bucket}/em", body=b"x", headers={"x-amz-meta-empty": "",
+                                                        "Cache-Control": ""})
+    assert r.status == 200, r.body
+    assert s3.get_object(Bucket=bucket, Key="em")["Body"].read() == b"x"
 
 
 def test_empty_object_and_overwrite(s3, bucket):
@@ -515,6 +533,30 @@ def test_multipart_upload(s3, bucket):
     assert "Uploads" not in s3.list_multipart_uploads(Bucket=bucket)
 
 
+def test_multipart_checksums(raw, s3, bucket):
+    p1, p2 = os.urandom(5 * MiB), b"tail"
+    up = s3.create_multipart_upload(Bucket=bucket, Key="mpc",
+                                    ChecksumAlgorithm="SHA256")["UploadId"]
+    parts = []
+    for n, data in [(1, p1), (2, p2)]:
+        value = b64(hashlib.sha256(data).digest())
+        r = raw("PUT", f"/{bucket}/mpc", query=f"partNumber={n}&uploadId={up}", body=data,
+                headers={"x-amz-checksum-sha256": value})
+        assert r.status == 200, r.body
+        parts.append({"PartNumber": n, "ETag": r.headers["etag"], "ChecksumSHA256": value})
+    listed = s3.list_parts(Bucket=bucket, Key="mpc", UploadId=up)
+    assert [p.get("ChecksumSHA256") for p in listed["Parts"]] == \
+        [p["ChecksumSHA256"] for p in parts]
+    r = raw("PUT", f"/{bucket}/mpc", query=f"partNumber=3&uploadId={up}", body=b"x",
+            headers={"x-amz-checksum-sha256": b64(hashlib.sha256(b"y").digest())})
+    assert (r.status, r.error_code()) == (400, "BadDigest")
+    done = s3.complete_multipart_upload(Bucket=bucket, Key="mpc", UploadId=up,
+                                        MultipartUpload={"Parts": parts})
+    assert done["ChecksumSHA256"].endswith("-2")
+    h = s3.head_object(Bucket=bucket, Key="mpc", ChecksumMode="ENABLED")
+    assert h["ChecksumSHA256"] == done["ChecksumSHA256"]
+
+
 def test_multipart_errors(s3, bucket):
     up = s3.create_multipart_upload(Bucket=bucket, Key="bad")["UploadId"]
     e1 = s3.upload_part(Bucket=bucket, Key="bad", UploadId=up, PartNumber=1, Body=b"small")["ETag"]
@@ -768,3 +810,47 @@ def test_acl_headers(raw, s3, bucket):
     assert raw("HEAD", f"/{bucket}/pub").status == 404
     r = raw("PUT", f"/{bucket}-pub", headers={"x-amz-acl": "public-read-write"})
     assert (r.status, r.error_code()) == (501, "NotImplemented")
+
+
+def test_refused_upload_without_expect_gets_its_error(endpoint, creds):
+    """A client that sends its body without waiting for 100 Continue still
+    reads the S3 error (not a broken pipe), and the connection stays usable."""
+    import http.client
+    import urllib.parse
+    from botocore.awsrequest import AWSRequest
+    from conftest import RawSigV4
+    u = urllib.parse.urlsplit(endpoint)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=20)
+    body = os.urandom(4 * MiB)
+    for _ in range(2):
+        req = AWSRequest(method="PUT", url=endpoint + "/no-such-bucket-here/k", data=body,
+                         headers={"x-amz-content-sha256": "UNSIGNED-PAYLOAD"})
+        RawSigV4(creds, "s3", os.environ.get("COFFER_REGION", "us-east-1")).add_auth(req)
+        conn.request("PUT", "/no-such-bucket-here/k", body=body, headers=dict(req.headers.items()))
+        r = conn.getresponse()
+        assert r.status == 404 and b"<Code>NoSuchBucket</Code>" in r.read()
+    conn.close()
+
+
+def test_list_buckets_paging(raw, s3):
+    base = "pg-" + os.urandom(4).hex()
+    names = [f"{base}-{i}" for i in range(5)]
+    for n in names:
+        s3.create_bucket(Bucket=n)
+    try:
+        seen, token = [], None
+        while True:
+            q = f"prefix={base}&max-buckets=2" + (f"&continuation-token={token}" if token else "")
+            r = raw("GET", "/", query=q)
+            assert r.status == 200, r.body
+            doc = ET.fromstring(r.body)
+            page = [e.text for e in doc.iter(f"{NS}Name")]
+            assert len(page) <= 2
+            seen += page
+            token = doc.findtext(f"{NS}ContinuationToken")
+            if not token:
+                break
+        assert seen == names
+    finally:
+        for n in names:
+            s3.delete_bucket(Bucket=n)

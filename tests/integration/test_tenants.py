@@ -88,3 +88,26 @@ def test_admin_credential_only_for_admin_api(raw, admin_creds, endpoint):
     assert status == 200 and "layout" in doc
     r = raw("GET", "/admin/v1/status", sign=False)
     assert r.status == 403
+
+
+def test_uploads_are_isolated(s3, bucket, other_tenant):
+    other, _ = other_tenant
+    up = s3.create_multipart_upload(Bucket=bucket, Key="mp")["UploadId"]
+    other.create_bucket(Bucket=bucket)               # same name, other tenant
+    try:
+        for call in (lambda: other.upload_part(Bucket=bucket, Key="mp", UploadId=up,
+                                               PartNumber=1, Body=b"x"),
+                     lambda: other.list_parts(Bucket=bucket, Key="mp", UploadId=up),
+                     lambda: other.abort_multipart_upload(Bucket=bucket, Key="mp",
+                                                          UploadId=up)):
+            with pytest.raises(ClientError) as e:
+                call()
+            assert e.value.response["Error"]["Code"] == "NoSuchUpload"
+        assert "Uploads" not in other.list_multipart_uploads(Bucket=bucket)
+        with pytest.raises(ClientError) as e:
+            other.copy_object(Bucket=bucket, Key="stolen",
+                              CopySource={"Bucket": bucket, "Key": "mp"})
+        assert e.value.response["Error"]["Code"] == "NoSuchKey"
+    finally:
+        other.delete_bucket(Bucket=bucket)
+    s3.abort_multipart_upload(Bucket=bucket, Key="mp", UploadId=up)

@@ -108,6 +108,11 @@ static void virtual_host_style(void)
     CHECK_EQ_STR(r->key, "k/x");
     CHECK(r->op == &op_put_object);
     done(r);
+    r = req("GET", "/", "BKT.S3.Example.COM");
+    CHECK_EQ_INT(router_route(r), 0);
+    CHECK_EQ_STR(r->bucket, "bkt");
+    CHECK(r->op == &op_list_objects_v1);
+    done(r);
     r = req("GET", "/bkt", "s3.example.com");
     CHECK_EQ_INT(router_route(r), 0);
     CHECK(!r->vhost);

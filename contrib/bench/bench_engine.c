@@ -1,0 +1,667 @@
+/*
+ * contrib/bench/bench_engine.c - `make bench-engine`: how close the object
+ * engine comes, in one thread, to what this machine can do at all.
+ *
+ * First the machine's single-pass limits, each over the same generated
+ * 1 MiB blocks the engine will get, one thread, nothing but the work:
+ *
+ *   put_pipeline_mib_s   MD5 + AES-256-GCM seal + Reed-Solomon 4+2 encode +
+ *                        CRC32C of all six shards, in memory: the CPU price
+ *                        of a PUT, in plaintext MiB/s.
+ *   get_pipeline_mib_s   CRC32C of the four data shards + AES-GCM open. The
+ *                        sealed stripes it opens cycle through 72 MiB, more
+ *                        than the caches hold, because the engine's GET
+ *                        reads its shards from memory (the page cache),
+ *                        not from a warm cache. (The PUT pipeline's input
+ *                        is warm, like the engine's: a body buffer just
+ *                        filled.)
+ *   disk_write_mib_s     six files, one per disk directory, written shard
+ *                        by shard as a 4+2 PUT lays them out, then each
+ *                        fdatasync'd: raw bytes per second.
+ *   disk_write_plain_mib_s  the same rate in plaintext bytes (the files
+ *                        hold (k+m)/k times the plaintext plus CRCs).
+ *   put_limit_mib_s      the lower of put_pipeline and disk_write_plain.
+ *
+ * Then the engine, opened 4+2 on six directories under the data directory,
+ * putting one BENCH_SIZE_MIB object in 256 KiB writes (the size of a front
+ * end's body buffer) and reading it back in BENCH_READ_KIB reads (256, as
+ * cofferd's GET reader does; reads of whole 1 MiB blocks skip a copy):
+ *
+ *   engine_put_mib_s     st_put_begin .. st_put_finish: the object is
+ *                        durable (fdatasync'd, renamed) and committed.
+ *   engine_put_ratio     engine_put_mib_s / put_limit_mib_s.  Target >= 0.7.
+ *   engine_get_mib_s     st_get_open .. st_get_close. The shard files were
+ *                        just written, so they are read from the page
+ *                        cache and the limit is the CPU:
+ *   engine_get_ratio     engine_get_mib_s / get_pipeline_mib_s. Target >= 0.8.
+ *   engine_degraded_get_ratio  the same read after deleting m = 2 shard
+ *                        files, data shards 0 and 1 (the worst case: every
+ *                        block is rebuilt from parity), / engine_get_mib_s.
+ *                        Target >= 0.8.
+ *   engine_*_cpu_s_per_gib  user + system CPU seconds per GiB of plaintext
+ *                        for that operation (the pipelines' are printed too).
+ *   engine_put_cpu_ratio, engine_get_cpu_ratio  pipeline CPU per GiB /
+ *                        engine CPU per GiB: the share of the engine's CPU
+ *                        that is the irreducible work. Wall-clock ratios
+ *                        swing when other processes compete for the CPUs;
+ *                        these barely do, so read them beside the others
+ *                        when runq_wait_pct (below) is high.
+ *   engine_peak_rss_mib  the process's peak RSS from just before the engine
+ *                        is opened (the high-water mark is reset there) to
+ *                        the end; it includes this tool's own ~2.5 MiB of
+ *                        buffers. Target < 64.
+ *   engine_small_put_ops, engine_small_get_ops  4 KiB objects, one after
+ *                        the other, one thread: BENCH_SMALL_OPS of them or
+ *                        BENCH_SMALL_SECONDS of putting, whichever ends
+ *                        first, then each read back once. By default such
+ *                        objects live inline in the index (one SQLite commit
+ *                        each, no shard files);
+ *   engine_small_put_ops_sharded, engine_small_get_ops_sharded  the same
+ *                        with st_config.no_inline: k+m shard files, k+m
+ *                        fdatasyncs and renames per object.
+ *
+ * The pipelines and the engine's gets run BENCH_REPEAT times (3) and the
+ * fastest pass counts, which filters out passes slowed by other processes;
+ * the put runs once (repeating it would write gigabytes more), so its
+ * ratio is if anything understated.
+ *
+ * Ratios are printed with "meets" or "falls short" and their target.
+ * Every line is "name: value". The figures mean little on a busy machine,
+ * so load_1m (the one-minute load average) is printed at start and end,
+ * and runq_wait_pct: the share of the run this tool spent ready to run but
+ * waiting for a CPU other processes held.
+ *
+ * Environment: BENCH_DIR (default: the current directory; a fresh
+ * bench-engine.XXXXXX directory is made in it and removed afterwards; it
+ * should be a real disk, not tmpfs), BENCH_SIZE_MIB (1024), BENCH_READ_KIB
+ * (256), BENCH_REPEAT (3), BENCH_SMALL_OPS (2000), BENCH_SMALL_SECONDS (5).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <linux/magic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include "common/error.h"
+#include "contrib/bench/measure.h"
+#include "storage/checksum.h"
+#include "storage/crypto.h"
+#include "storage/engine.h"
+#include "storage/erasure.h"
+#include "common/fsutil.h"
+#include "storage/shard.h"
+
+#define K 4
+#define M 2
+#define NDISKS (K + M)
+#define BLOCK (1u << 20)             /* the engine's default block size */
+#define CHUNK (256u << 10)           /* bytes per st_put_write */
+#define SRC_LEN (2u * BLOCK)         /* generated bytes all data is cut from */
+#define GET_STRIPES 48               /* sealed stripes the GET pipeline cycles:
+                                        72 MiB, twice the L3 cache */
+#define SMALL_SIZE 4096u
+#define TENANT "bench"
+#define BUCKET "bench"
+#define BIG_KEY "big"
+#define MIB (1024.0 * 1024.0)
+#define GIB (MIB * 1024.0)
+
+typedef struct bench {
+    uint64_t size;                   /* bytes of the large object */
+    uint64_t repeat;                 /* passes of the repeatable phases */
+    uint64_t small_ops;
+    double small_secs;
+    char root[PATH_MAX - 64];        /* our scratch directory */
+    char disk[NDISKS][PATH_MAX];
+    char meta[PATH_MAX];
+    char keyfile[PATH_MAX];
+    st_config cfg;
+    uint8_t *src;                    /* SRC_LEN generated bytes */
+    size_t read_len;                 /* bytes per st_get_read */
+    uint8_t *rbuf;                   /* read_len bytes to read into */
+    double put_pipe, get_pipe;       /* the pipelines' MiB/s */
+    double put_pipe_cpu, get_pipe_cpu; /* and their CPU s/GiB */
+    double disk_plain;               /* MiB/s of plaintext the disks take */
+} bench;
+
+/* A result the compiler cannot prove unused. */
+static volatile uint32_t sink;
+
+/* ---- output -------------------------------------------------------------- */
+
+static void put_value(const char *name, double v)
+{
+    printf("%s: %.2f\n", name, v);
+    fflush(stdout);
+}
+
+static void put_target(const char *name, double v, double target, bool below)
+{
+    bool ok = below ? v < target : v >= target;
+    printf("%s: %.3f %s (target %s %.2f)\n", name, v, ok ? "meets" : "falls short",
+           below ? "<" : ">=", target);
+    fflush(stdout);
+}
+
+/* ---- timing a phase ----------------------------------------------------- */
+
+typedef struct phase {
+    double t0, c0;
+} phase;
+
+typedef struct rate {
+    double mib_s;
+    double cpu_per_gib;
+} rate;
+
+static phase phase_start(void)
+{
+    return (phase){bm_now(), bm_cpu_self()};
+}
+
+static rate phase_stop(phase p, uint64_t bytes)
+{
+    double dt = bm_now() - p.t0, dc = bm_cpu_self() - p.c0;
+    if (dt <= 0)
+        dt = 1e-9;
+    return (rate){(double)bytes / MIB / dt, dc / ((double)bytes / GIB)};
+}
+
+/* Bytes of the source buffer for the i-th block or chunk of len bytes:
+ * offsets wander so consecutive pieces differ. */
+static const uint8_t *src_at(const bench *b, uint64_t i, size_t len)
+{
+    return b->src + (i * 65599u) % (SRC_LEN - len + 1);
+}
+
+/* Run a phase over the object's size b->repeat times; keep the fastest. */
+typedef int (*phase_fn)(bench *b, void *ctx, cf_err *err);
+
+static int best_of(bench *b, phase_fn fn, void *ctx, rate *best, cf_err *err)
+{
+    for (uint64_t i = 0; i < b->repeat; i++) {
+        phase p = phase_start();
+        if (fn(b, ctx, err) < 0)
+            return -1;
+        rate r = phase_stop(p, b->size);
+        if (i == 0 || r.mib_s > best->mib_s)
+            *best = r;
+    }
+    return 0;
+}
+
+/* ---- the in-memory pipelines ------------------------------------------- */
+
+/* What both pipelines need, made once: contexts are never fetched per block. */
+typedef struct kit {
+    rs_codec *rs;
+    crypt_ctx *cc;
+    cks_state *md5;
+    uint32_t s;                      /* shard length of a full block */
+    uint8_t key[CRYPT_KEY_LEN];
+    uint8_t data_id[CRYPT_DATA_ID_LEN];
+    uint8_t *stripes;                /* GET_STRIPES stripes of (k+m)*s */
+    uint8_t *out;                    /* one plaintext block */
+} kit;
+
+static void kit_free(kit *t)
+{
+    rs_free(t->rs);
+    crypt_ctx_free(t->cc);
+    cks_free(t->md5);
+    free(t->stripes);
+    free(t->out);
+}
+
+static int kit_init(kit *t, cf_err *err)
+{
+    memset(t, 0, sizeof *t);
+    t->s = shard_len_for(BLOCK, K);
+    if (!(t->rs = rs_new(K, M, err)) || !(t->cc = crypt_ctx_new(err)) ||
+        !(t->md5 = cks_new(CKS_MD5, err)) ||
+        crypt_random(t->key, sizeof t->key, err) < 0 ||
+        crypt_random(t->data_id, sizeof t->data_id, err) < 0)
+        return -1;
+    t->stripes = malloc((size_t)GET_STRIPES * NDISKS * t->s);
+    t->out = malloc(BLOCK);
+    if (!t->stripes || !t->out)
+        return cf_fail(err, CF_ENOMEM, "out of memory");
+    return 0;
+}
+
+static uint8_t *kit_stripe(const kit *t, int i)
+{
+    return t->stripes + (size_t)i * NDISKS * t->s;
+}
+
+/* Seal block blk of plaintext pt into stripe and add the parity shards. */
+static int seal_stripe(kit *t, const uint8_t *pt, uint64_t blk, uint8_t *stripe,
+                       cf_err *err)
+{
+    crypt_pos pos = {t->data_id, 0, blk, false};
+    memset(stripe + BLOCK + CRYPT_TAG_LEN, 0,
+           (size_t)t->s * K - BLOCK - CRYPT_TAG_LEN);
+    if (crypt_seal_block(t->cc, t->key, &pos, pt, BLOCK, stripe, stripe + BLOCK,
+                         err) < 0)
+        return -1;
+    uint8_t *sh[NDISKS];
+    for (int i = 0; i < NDISKS; i++)
+        sh[i] = stripe + (size_t)i * t->s;
+    rs_encode(t->rs, t->s, sh, sh + K);
+    return 0;
+}
+
+static uint32_t crc_shards(const kit *t, const uint8_t *stripe, int n)
+{
+    uint32_t x = 0;
+    for (int i = 0; i < n; i++)
+        x ^= cks_crc32c(0, stripe + (size_t)i * t->s, t->s);
+    return x;
+}
+
+/* One pass of the PUT pipeline over the object's size. */
+static int pipeline_put(bench *b, void *ctx, cf_err *err)
+{
+    kit *t = ctx;
+    uint64_t nblocks = b->size / BLOCK;
+    uint8_t *stripe = kit_stripe(t, 0), md5[CKS_MAX_RAW];
+    cks_reset(t->md5);
+    for (uint64_t blk = 0; blk < nblocks; blk++) {
+        const uint8_t *pt = src_at(b, blk, BLOCK);
+        cks_update(t->md5, pt, BLOCK);
+        if (seal_stripe(t, pt, blk, stripe, err) < 0)
+            return -1;
+        sink ^= crc_shards(t, stripe, NDISKS);
+    }
+    cks_final(t->md5, md5);
+    sink ^= md5[0];
+    return 0;
+}
+
+static int seal_get_stripes(const bench *b, kit *t, cf_err *err)
+{
+    for (int i = 0; i < GET_STRIPES; i++)
+        if (seal_stripe(t, src_at(b, (uint64_t)i, BLOCK), (uint64_t)i,
+                        kit_stripe(t, i), err) < 0)
+            return -1;
+    return 0;
+}
+
+/* One pass of the GET pipeline over the object's size. */
+static int pipeline_get(bench *b, void *ctx, cf_err *err)
+{
+    kit *t = ctx;
+    uint64_t nblocks = b->size / BLOCK;
+    for (uint64_t blk = 0; blk < nblocks; blk++) {
+        int i = (int)(blk % GET_STRIPES);
+        const uint8_t *stripe = kit_stripe(t, i);
+        crypt_pos pos = {t->data_id, 0, (uint64_t)i, false};
+        sink ^= crc_shards(t, stripe, K);
+        if (crypt_open_block(t->cc, t->key, &pos, stripe, BLOCK, stripe + BLOCK,
+                             t->out, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int measure_pipelines(bench *b, cf_err *err)
+{
+    kit t;
+    rate put, get;
+    int rc = kit_init(&t, err);
+    if (rc == 0)
+        rc = best_of(b, pipeline_put, &t, &put, err);
+    if (rc == 0)
+        rc = seal_get_stripes(b, &t, err);
+    if (rc == 0)
+        rc = best_of(b, pipeline_get, &t, &get, err);
+    kit_free(&t);
+    if (rc < 0)
+        return -1;
+    b->put_pipe = put.mib_s;
+    b->get_pipe = get.mib_s;
+    b->put_pipe_cpu = put.cpu_per_gib;
+    b->get_pipe_cpu = get.cpu_per_gib;
+    put_value("put_pipeline_mib_s", put.mib_s);
+    put_value("get_pipeline_mib_s", get.mib_s);
+    put_value("put_pipeline_cpu_s_per_gib", put.cpu_per_gib);
+    put_value("get_pipeline_cpu_s_per_gib", get.cpu_per_gib);
+    return 0;
+}
+
+/* ---- the disks' write rate ---------------------------------------------- */
+
+static void close_raw(const bench *b, int *fd)
+{
+    for (int i = 0; i < NDISKS; i++) {
+        char path[PATH_MAX + 16];
+        if (fd[i] >= 0)
+            close(fd[i]);
+        snprintf(path, sizeof path, "%s/raw.bench", b->disk[i]);
+        unlink(path);
+    }
+}
+
+static int open_raw(const bench *b, int *fd, cf_err *err)
+{
+    for (int i = 0; i < NDISKS; i++)
+        fd[i] = -1;
+    for (int i = 0; i < NDISKS; i++) {
+        char path[PATH_MAX + 16];
+        snprintf(path, sizeof path, "%s/raw.bench", b->disk[i]);
+        fd[i] = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd[i] < 0)
+            return cf_fail_errno(err, CF_EIO, errno, "create %s", path);
+    }
+    return 0;
+}
+
+/* Shard-sized writes to six files, round robin, then fdatasync each. */
+static int write_raw(const bench *b, const int *fd, uint64_t *bytes, cf_err *err)
+{
+    uint32_t s = shard_len_for(BLOCK, K) + SHARD_CRC_LEN;
+    uint64_t nblocks = b->size / BLOCK;
+    for (uint64_t blk = 0; blk < nblocks; blk++) {
+        for (int i = 0; i < NDISKS; i++) {
+            int rc = fsu_write_all(fd[i], src_at(b, blk * NDISKS + (uint64_t)i, s), s);
+            if (rc < 0)
+                return cf_fail_errno(err, CF_EIO, -rc, "write in %s", b->disk[i]);
+        }
+    }
+    for (int i = 0; i < NDISKS; i++)
+        if (fdatasync(fd[i]) != 0)
+            return cf_fail_errno(err, CF_EIO, errno, "fdatasync in %s", b->disk[i]);
+    *bytes = nblocks * s * NDISKS;
+    return 0;
+}
+
+static int measure_disks(bench *b, cf_err *err)
+{
+    int fd[NDISKS];
+    uint64_t bytes = 0;
+    phase p = phase_start();
+    int rc = open_raw(b, fd, err);
+    if (rc == 0)
+        rc = write_raw(b, fd, &bytes, err);
+    rate raw = phase_stop(p, bytes);
+    close_raw(b, fd);
+    if (rc < 0)
+        return -1;
+    b->disk_plain = raw.mib_s * (double)b->size / (double)bytes;
+    put_value("disk_write_mib_s", raw.mib_s);
+    put_value("disk_write_plain_mib_s", b->disk_plain);
+    return 0;
+}
+
+/* ---- the engine ----------------------------------------------------------- */
+
+static int engine_open(bench *b, bool no_inline, st_engine **e, cf_err *err)
+{
+    b->cfg.no_inline = no_inline;
+    return st_open(&b->cfg, e, err);
+}
+
+/* PUT size bytes of source data, starting at piece `first`. */
+static int put_object(const bench *b, st_engine *e, const char *key, uint64_t size,
+                      uint64_t first, cf_err *err)
+{
+    st_put_args a = {.tenant = TENANT, .bucket = BUCKET, .key = key,
+                     .expected_size = (int64_t)size};
+    st_put *p;
+    if (st_put_begin(e, &a, &p, err) < 0)
+        return -1;
+    for (uint64_t off = 0, i = first; off < size; i++) {
+        size_t n = size - off < CHUNK ? (size_t)(size - off) : CHUNK;
+        if (st_put_write(p, src_at(b, i, n), n, err) < 0) {
+            st_put_abort(p);
+            return -1;
+        }
+        off += n;
+    }
+    st_object_info info;
+    if (st_put_finish(p, NULL, &info, err) < 0)
+        return -1;
+    st_object_info_clear(&info);
+    return 0;
+}
+
+/* Read a whole object sequentially; it must have `size` bytes. */
+static int get_object(const bench *b, st_engine *e, const char *key, uint64_t size,
+                      cf_err *err)
+{
+    st_object_info info;
+    st_get *g;
+    if (st_get_open(e, TENANT, BUCKET, key, &info, &g, err) < 0)
+        return -1;
+    st_object_info_clear(&info);
+    uint64_t off = 0;
+    size_t n;
+    int rc;
+    while ((rc = st_get_read(g, off, b->rbuf, b->read_len, &n, err)) == 0 && n > 0)
+        off += n;
+    st_get_close(g);
+    if (rc == 0 && off != size)
+        rc = cf_fail(err, CF_EINTERNAL, "%s: read %llu bytes, stored %llu", key,
+                     (unsigned long long)off, (unsigned long long)size);
+    return rc;
+}
+
+/* The 32-hex name of the only shard file on a disk (the large object's). */
+static int only_shard_name(const char *disk, char name[NAME_MAX + 1], cf_err *err)
+{
+    int found = 0;
+    for (int x = 0; x < 256; x++) {
+        char dir[PATH_MAX + 16];
+        snprintf(dir, sizeof dir, "%s/objects/%02x", disk, x);
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        while (d && (de = readdir(d)) != NULL)
+            if (de->d_name[0] != '.' && found++ == 0)
+                snprintf(name, NAME_MAX + 1, "%s", de->d_name);
+        if (d)
+            closedir(d);
+    }
+    if (found != 1)
+        return cf_fail(err, CF_EINTERNAL, "%s holds %d shard files, expected 1", disk,
+                       found);
+    return 0;
+}
+
+/* Delete the large object's shard files on disks 0 .. count-1. */
+static int remove_shards(const bench *b, int count, cf_err *err)
+{
+    char name[NAME_MAX + 1];
+    if (only_shard_name(b->disk[0], name, err) < 0)
+        return -1;
+    for (int i = 0; i < count; i++) {
+        char path[PATH_MAX + 128];
+        snprintf(path, sizeof path, "%s/objects/%.2s/%s", b->disk[i], name, name);
+        if (unlink(path) != 0)
+            return cf_fail_errno(err, CF_EIO, errno, "unlink %s", path);
+    }
+    return 0;
+}
+
+static int get_large(bench *b, void *engine, cf_err *err)
+{
+    return get_object(b, engine, BIG_KEY, b->size, err);
+}
+
+/* The large object: put once, get, then get with m shards gone. */
+static int bench_large(bench *b, st_engine *e, cf_err *err)
+{
+    phase p = phase_start();
+    if (put_object(b, e, BIG_KEY, b->size, 0, err) < 0)
+        return -1;
+    rate put = phase_stop(p, b->size);
+    put_value("engine_put_mib_s", put.mib_s);
+    double limit = b->put_pipe < b->disk_plain ? b->put_pipe : b->disk_plain;
+    put_value("put_limit_mib_s", limit);
+    put_target("engine_put_ratio", put.mib_s / limit, 0.7, false);
+    rate get, deg;
+    if (best_of(b, get_large, e, &get, err) < 0)
+        return -1;
+    put_value("engine_get_mib_s", get.mib_s);
+    put_target("engine_get_ratio", get.mib_s / b->get_pipe, 0.8, false);
+    if (remove_shards(b, M, err) < 0)
+        return -1;
+    if (best_of(b, get_large, e, &deg, err) < 0)
+        return -1;
+    put_value("engine_degraded_get_mib_s", deg.mib_s);
+    put_target("engine_degraded_get_ratio", deg.mib_s / get.mib_s, 0.8, false);
+    put_value("engine_put_cpu_s_per_gib", put.cpu_per_gib);
+    put_value("engine_get_cpu_s_per_gib", get.cpu_per_gib);
+    put_value("engine_degraded_get_cpu_s_per_gib", deg.cpu_per_gib);
+    put_value("engine_put_cpu_ratio", b->put_pipe_cpu / put.cpu_per_gib);
+    put_value("engine_get_cpu_ratio", b->get_pipe_cpu / get.cpu_per_gib);
+    return 0;
+}
+
+/* 4 KiB objects under prefix: put for a while, then read each back. */
+static int bench_small(const bench *b, st_engine *e, const char *suffix,
+                       cf_err *err)
+{
+    char key[64], name[64];
+    uint64_t n = 0;
+    double t0 = bm_now(), dt;
+    do {
+        snprintf(key, sizeof key, "small%s/%08llu", suffix, (unsigned long long)n);
+        if (put_object(b, e, key, SMALL_SIZE, n, err) < 0)
+            return -1;
+        n++;
+        dt = bm_now() - t0;
+    } while (n < b->small_ops && dt < b->small_secs);
+    snprintf(name, sizeof name, "engine_small_put_ops%s", suffix);
+    put_value(name, (double)n / dt);
+    t0 = bm_now();
+    for (uint64_t i = 0; i < n; i++) {
+        snprintf(key, sizeof key, "small%s/%08llu", suffix, (unsigned long long)i);
+        if (get_object(b, e, key, SMALL_SIZE, err) < 0)
+            return -1;
+    }
+    snprintf(name, sizeof name, "engine_small_get_ops%s", suffix);
+    put_value(name, (double)n / (bm_now() - t0));
+    return 0;
+}
+
+/* Everything the engine does, with the memory high-water mark reset first. */
+static int bench_engine(bench *b, cf_err *err)
+{
+    st_engine *e = NULL;
+    bool reset = bm_rss_reset(0);
+    int rc = engine_open(b, false, &e, err);
+    if (rc == 0)
+        rc = st_tenant_create(e, TENANT, err);
+    if (rc == 0)
+        rc = st_bucket_create(e, TENANT, BUCKET, "us-east-1", err);
+    if (rc == 0)
+        rc = bench_large(b, e, err);
+    if (rc == 0)
+        rc = bench_small(b, e, "", err);
+    st_close(e);
+    e = NULL;
+    if (rc == 0)
+        rc = engine_open(b, true, &e, err);
+    if (rc == 0)
+        rc = bench_small(b, e, "_sharded", err);
+    st_close(e);
+    if (rc < 0)
+        return -1;
+    if (!reset)
+        fprintf(stderr, "bench-engine: could not reset the peak RSS; it covers "
+                        "the whole run\n");
+    put_target("engine_peak_rss_mib", bm_rss_peak_mib(0), 64, true);
+    return 0;
+}
+
+/* ---- set-up ------------------------------------------------------------- */
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+    return remove(path) == 0 ? 0 : -1;
+}
+
+static void bench_free(bench *b)
+{
+    if (b->root[0])
+        nftw(b->root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(b->src);
+    free(b->rbuf);
+}
+
+/* A fresh scratch directory with six disk directories and a metadata one. */
+static int make_dirs(bench *b, cf_err *err)
+{
+    const char *base = getenv("BENCH_DIR");
+    snprintf(b->root, sizeof b->root, "%s/bench-engine.XXXXXX",
+             base && *base ? base : ".");
+    if (!mkdtemp(b->root)) {
+        int e = errno;
+        b->root[0] = '\0';
+        return cf_fail_errno(err, CF_EIO, e, "mkdtemp under %s", base ? base : ".");
+    }
+    struct statfs sf;
+    if (statfs(b->root, &sf) == 0 && sf.f_type == TMPFS_MAGIC)
+        fprintf(stderr, "bench-engine: %s is on tmpfs: the disk figures will be "
+                        "memory figures (set BENCH_DIR)\n", b->root);
+    for (int i = 0; i < NDISKS; i++) {
+        snprintf(b->disk[i], sizeof b->disk[i], "%s/d%d", b->root, i);
+        if (fsu_mkdir_p(b->disk[i], err) < 0)
+            return -1;
+    }
+    snprintf(b->meta, sizeof b->meta, "%s/meta", b->root);
+    snprintf(b->keyfile, sizeof b->keyfile, "%s/master.key", b->root);
+    b->cfg = (st_config){.ndisks = NDISKS, .k = K, .m = M, .meta_dir = b->meta,
+                         .master_key_file = b->keyfile, .create_master_key = true};
+    for (int i = 0; i < NDISKS; i++)
+        b->cfg.disks[i] = b->disk[i];
+    return 0;
+}
+
+static int bench_init(bench *b, cf_err *err)
+{
+    b->size = bm_env_u64("BENCH_SIZE_MIB", 1024, 1, ST_MAX_PUT_SIZE >> 20) << 20;
+    b->repeat = bm_env_u64("BENCH_REPEAT", 3, 1, 100);
+    b->small_ops = bm_env_u64("BENCH_SMALL_OPS", 2000, 1, UINT32_MAX);
+    b->small_secs = (double)bm_env_u64("BENCH_SMALL_SECONDS", 5, 1, 3600);
+    b->src = malloc(SRC_LEN);
+    b->read_len = (size_t)bm_env_u64("BENCH_READ_KIB", 256, 1, 65536) << 10;
+    b->rbuf = malloc(b->read_len);
+    if (!b->src || !b->rbuf)
+        return cf_fail(err, CF_ENOMEM, "out of memory");
+    bm_fill(0xC0FFE5, b->src, SRC_LEN);
+    return make_dirs(b, err);
+}
+
+int main(void)
+{
+    static bench b;
+    cf_err err;
+    double t0 = bm_now(), w0 = bm_runq_wait();
+    int rc = bench_init(&b, &err);
+    if (rc == 0) {
+        printf("bench_dir: %s\nlayout: %d+%d\nblock_kib: %u\nread_kib: %zu\n", b.root,
+               K, M, BLOCK >> 10, b.read_len >> 10);
+        put_value("bench_size_mib", (double)(b.size >> 20));
+        put_value("load_1m", bm_loadavg());
+        rc = measure_pipelines(&b, &err);
+    }
+    if (rc == 0)
+        rc = measure_disks(&b, &err);
+    if (rc == 0)
+        rc = bench_engine(&b, &err);
+    if (rc == 0) {
+        put_value("load_1m_end", bm_loadavg());
+        put_value("runq_wait_pct", 100 * (bm_runq_wait() - w0) / (bm_now() - t0));
+    }
+    else
+        fprintf(stderr, "bench-engine: %s\n", err.msg);
+    bench_free(&b);
+    return rc == 0 ? 0 : 1;
+}

@@ -1,0 +1,21 @@
+#!/bin/sh
+# tests/bench_smoke.sh - keeps `make bench-engine` from rotting: run the
+# engine benchmark on a tiny object and a few small ones, and check that it
+# succeeds, prints every figure and cleans up after itself. The figures are
+# not judged: at this size they are noise.
+set -eu
+dir=$(mktemp -d "$PWD/bench-smoke.XXXXXX")
+trap 'rm -rf "$dir"' EXIT
+out=$(BENCH_DIR=$dir BENCH_SIZE_MIB=8 BENCH_SMALL_OPS=10 BENCH_SMALL_SECONDS=1 \
+      ./contrib/bench/bench-engine)
+for name in put_pipeline_mib_s get_pipeline_mib_s disk_write_mib_s \
+            engine_put_ratio engine_get_ratio engine_degraded_get_ratio \
+            engine_put_cpu_s_per_gib engine_get_cpu_s_per_gib engine_peak_rss_mib \
+            engine_small_put_ops engine_small_get_ops \
+            engine_small_put_ops_sharded engine_small_get_ops_sharded; do
+    printf '%s\n' "$out" | grep -Eq "^$name: [0-9]+\.[0-9]+" || {
+        printf 'bench_smoke: no figure "%s" in:\n%s\n' "$name" "$out" >&2
+        exit 1
+    }
+done
+rmdir "$dir" || { echo "bench_smoke: bench-engine left files in $dir" >&2; exit 1; }
