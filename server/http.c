@@ -189,7 +189,8 @@ void resp_error(s3_req *r, s3_error e, const char *message)
     if (e == S3E_NotModified)
         return;
     const char *resource = r->raw_path ? r->raw_path : r->raw_uri;
-    s3err_xml(&r->resp, e, message, resource, r->id);
+    s3err_xml_region(&r->resp, e, message, resource, r->id,
+                     e == S3E_AuthorizationHeaderMalformed ? r->srv->cfg->region : NULL);
     resp_header(r, "Content-Type", "application/xml");
 }
 

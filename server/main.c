@@ -27,11 +27,15 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: cofferd [-c FILE] [--var DIR] [--listen HOST:PORT] [--access-log FILE]\n"
             "               [--virtual-host-domain DOMAIN]\n"
+            "               [--tls-cert FILE --tls-key FILE]\n"
             "  -c, --config FILE   configuration file (coffer.json(5))\n"
             "      --var DIR       embedded default data directory (default ./var)\n"
             "  -l, --listen ADDR   listen address, overrides the configuration\n"
             "      --access-log F  JSON-lines access log file (\"-\": stdout),\n"
             "                      overrides the configuration\n"
+            "      --tls-cert FILE, --tls-key FILE\n"
+            "                      serve HTTPS with this PEM certificate chain and\n"
+            "                      key, overrides the configuration\n"
             "      --virtual-host-domain D\n"
             "                      serve BUCKET.D as virtual-host style, overrides\n"
             "                      the configuration\n"
@@ -40,7 +44,7 @@ static void usage(FILE *f)
 }
 
 typedef struct options {
-    const char *config, *var, *listen, *access_log, *vhost;
+    const char *config, *var, *listen, *access_log, *vhost, *tls_cert, *tls_key;
 } options;
 
 static int parse_args(int argc, char **argv, options *o)
@@ -51,6 +55,8 @@ static int parse_args(int argc, char **argv, options *o)
         {"listen", required_argument, NULL, 'l'},
         {"access-log", required_argument, NULL, 'a'},
         {"virtual-host-domain", required_argument, NULL, 'd'},
+        {"tls-cert", required_argument, NULL, 'C'},
+        {"tls-key", required_argument, NULL, 'K'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -65,12 +71,14 @@ static int parse_args(int argc, char **argv, options *o)
         case 'l': o->listen = optarg; break;
         case 'a': o->access_log = optarg; break;
         case 'd': o->vhost = optarg; break;
+        case 'C': o->tls_cert = optarg; break;
+        case 'K': o->tls_key = optarg; break;
         case 'h': usage(stdout); exit(0);
         case 'V': printf("cofferd %s\n", PACKAGE_VERSION); exit(0);
         default: usage(stderr); return -1;
         }
     }
-    if (optind != argc) {
+    if (optind != argc || !o->tls_cert != !o->tls_key) {
         usage(stderr);
         return -1;
     }
@@ -97,6 +105,10 @@ static int load_config(const options *o, coffer_config *cfg, cf_err *err)
         rc = replace_string(&cfg->access_log, o->access_log, err);
     if (rc == 0 && o->vhost)
         rc = replace_string(&cfg->vhost_domain, o->vhost, err);
+    if (rc == 0 && o->tls_cert)
+        rc = replace_string(&cfg->tls_cert_file, o->tls_cert, err);
+    if (rc == 0 && o->tls_key)
+        rc = replace_string(&cfg->tls_key_file, o->tls_key, err);
     return rc;
 }
 
