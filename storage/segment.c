@@ -417,6 +417,20 @@ static int publish_shard_files(seg_writer *w, cf_err *err)
     return check_quorum(w, last_errno, err);
 }
 
+/* After the write phase ended with rc: let the I/O thread finish, then
+ * seal and publish the shard files. Returns the first failure. */
+static int complete_shard_files(seg_writer *w, int rc, cf_err *err)
+{
+    cf_err later;
+    if (io_drain(w, rc == 0 ? err : &later) < 0)
+        rc = -1;
+    if (rc == 0)
+        rc = seal_shard_files(w, err);
+    if (rc == 0)
+        rc = publish_shard_files(w, err);
+    return rc;
+}
+
 int segw_finish(seg_writer *w, seg_result *res, cf_err *err)
 {
     memset(res, 0, sizeof *res);
@@ -425,12 +439,7 @@ int segw_finish(seg_writer *w, seg_result *res, cf_err *err)
         rc = seal_inline(w, res, err);
     } else {
         rc = write_block(w, w->block, w->held, true, err);
-        if (io_drain(w, rc == 0 ? err : &(cf_err){0}) < 0)
-            rc = -1;
-        if (rc == 0)
-            rc = seal_shard_files(w, err);
-        if (rc == 0)
-            rc = publish_shard_files(w, err);
+        rc = complete_shard_files(w, rc, err);
         if (rc < 0 && w->files_open)
             seg_unlink(w->d.set, w->d.data_id);
     }
@@ -717,10 +726,7 @@ int seg_heal(const seg_desc *d, uint64_t size, int *rewritten, cf_err *err)
         uint64_t nblocks = shard_block_count(size, d->set->block_size);
         for (uint64_t b = 0; rc == 0 && b < nblocks; b++)
             rc = heal_block(r, w, bad, b, err);
-        if (rc == 0)
-            rc = seal_shard_files(w, err);
-        if (rc == 0)
-            rc = publish_shard_files(w, err);
+        rc = complete_shard_files(w, rc, err);
         if (rc == 0)
             *rewritten = live_shards(w);
         segw_abort(w);
@@ -784,12 +790,7 @@ int seg_import(const seg_desc *d, uint64_t size, st_source src, void *ctx, cf_er
     uint64_t nblocks = shard_block_count(size, w->bsize);
     for (uint64_t b = 0; rc == 0 && b < nblocks; b++)
         rc = import_block(w, size, b, src, ctx, err);
-    if (io_drain(w, rc == 0 ? err : &(cf_err){0}) < 0)
-        rc = -1;
-    if (rc == 0)
-        rc = seal_shard_files(w, err);
-    if (rc == 0)
-        rc = publish_shard_files(w, err);
+    rc = complete_shard_files(w, rc, err);
     segw_abort(w);
     return rc;
 }
