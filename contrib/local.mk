@@ -1,9 +1,13 @@
 # contrib/: benchmark tools and scripts.
 
-# what the benchmark tools share: clock, CPU, memory, data generator, histogram
+# what the benchmark tools share: clock, CPU, memory, data generator,
+# histogram, and coffer-bench's bodies and signed requests
 noinst_LIBRARIES += contrib/bench/libbench.a
 contrib_bench_libbench_a_SOURCES = contrib/bench/measure.c contrib/bench/measure.h \
-	contrib/bench/histo.c contrib/bench/histo.h
+	contrib/bench/histo.c contrib/bench/histo.h \
+	contrib/bench/body.c contrib/bench/body.h \
+	contrib/bench/s3req.c contrib/bench/s3req.h
+contrib_bench_libbench_a_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(OPENSSL_CFLAGS)
 
 # bench-engine: the engine against this machine's limits (make bench-engine).
 noinst_PROGRAMS += contrib/bench/bench-engine
@@ -19,9 +23,7 @@ bench-engine: contrib/bench/bench-engine
 
 # coffer-bench: the S3 load generator, signing with auth/.
 bin_PROGRAMS += contrib/bench/coffer-bench
-contrib_bench_coffer_bench_SOURCES = contrib/bench/coffer_bench.c \
-	contrib/bench/body.c contrib/bench/body.h \
-	contrib/bench/s3req.c contrib/bench/s3req.h
+contrib_bench_coffer_bench_SOURCES = contrib/bench/coffer_bench.c
 contrib_bench_coffer_bench_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(OPENSSL_CFLAGS)
 contrib_bench_coffer_bench_LDADD = contrib/bench/libbench.a auth/libauth.a \
 	common/libcommon.a $(CURL_LIBS) $(OPENSSL_LIBS)
@@ -31,3 +33,9 @@ noinst_PROGRAMS += contrib/bench/mhd-ceiling
 contrib_bench_mhd_ceiling_SOURCES = contrib/bench/mhd_ceiling.c
 contrib_bench_mhd_ceiling_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS)
 contrib_bench_mhd_ceiling_LDADD = contrib/bench/libbench.a $(MHD_LIBS)
+
+# the standard load suite against a throw-away cofferd (make bench)
+.PHONY: bench
+bench: contrib/bench/coffer-bench contrib/bench/mhd-ceiling server/cofferd
+	$(srcdir)/contrib/bench/run.sh
+EXTRA_DIST += contrib/bench/run.sh

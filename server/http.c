@@ -43,8 +43,10 @@
 #include "server/xml.h"
 #include "storage/crypto.h"
 
-#define READER_BLOCK (256u << 10)
-#define HEAD_READ (64u << 10)        /* read before committing a 200/206 */
+/* GET bodies are produced in engine blocks (1 MiB): a read that covers a
+ * whole block is decrypted straight into libmicrohttpd's buffer, with no
+ * copy through the engine's block buffer. One such buffer per response. */
+#define READER_BLOCK (1u << 20)
 #define CONN_MEMORY (128u << 10)
 #define CONN_TIMEOUT_S 300
 #define DISCARD_MAX (64u << 20)      /* largest refused body we still read */
@@ -187,7 +189,8 @@ void resp_error(s3_req *r, s3_error e, const char *message)
     if (e == S3E_NotModified)
         return;
     const char *resource = r->raw_path ? r->raw_path : r->raw_uri;
-    s3err_xml(&r->resp, e, message, resource, r->id);
+    s3err_xml_region(&r->resp, e, message, resource, r->id,
+                     e == S3E_AuthorizationHeaderMalformed ? r->srv->cfg->region : NULL);
     resp_header(r, "Content-Type", "application/xml");
 }
 
@@ -208,7 +211,13 @@ void resp_object(s3_req *r, int status, uint64_t offset, uint64_t length)
     if (r->resp_set)
         return;
     if (r->get && length > 0) {
-        size_t want = length < HEAD_READ ? (size_t)length : HEAD_READ;
+        /* up to the next engine block boundary, so that the reads after it
+         * stay block-aligned */
+        int k, m;
+        uint32_t bs;
+        st_layout(r->srv->engine, &k, &m, &bs);
+        uint64_t to_boundary = bs ? bs - offset % bs : READER_BLOCK;
+        size_t want = (size_t)(length < to_boundary ? length : to_boundary);
         cf_err err;
         if (!(r->head = malloc(want))) {
             resp_error(r, S3E_InternalError, NULL);
@@ -437,10 +446,14 @@ static ssize_t read_object(void *cls, uint64_t pos, char *buf, size_t max)
         return MHD_CONTENT_READER_END_WITH_ERROR;
     uint64_t left = r->obj_length - pos;
     size_t want = left < max ? (size_t)left : max;
-    if (pos < r->head_len) {
+    if (r->head && pos < r->head_len) {
         size_t n = r->head_len - (size_t)pos < want ? r->head_len - (size_t)pos : want;
         memcpy(buf, r->head + pos, n);
         r->bytes_out += n;
+        if (pos + n == r->head_len) {    /* served: give the memory back */
+            free(r->head);
+            r->head = NULL;
+        }
         return (ssize_t)n;
     }
     size_t n = 0;

@@ -122,11 +122,19 @@ s3_error s3err_from_cf(cf_code code)
 void s3err_xml(sbuf *b, s3_error e, const char *message, const char *resource,
                const char *request_id)
 {
+    s3err_xml_region(b, e, message, resource, request_id, NULL);
+}
+
+void s3err_xml_region(sbuf *b, s3_error e, const char *message, const char *resource,
+                      const char *request_id, const char *region)
+{
     if (!message || !*message)
         message = table[e].message;
     sbuf_puts(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error>");
     xml_elem(b, "Code", table[e].code);
     xml_elem(b, "Message", message);
+    if (region)
+        xml_elem(b, "Region", region);
     xml_elem(b, "Resource", resource);
     xml_elem(b, "RequestId", request_id);
     sbuf_puts(b, "</Error>");

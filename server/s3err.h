@@ -63,5 +63,9 @@ const char *s3err_message(s3_error e);
 s3_error s3err_from_cf(cf_code code);
 void s3err_xml(sbuf *b, s3_error e, const char *message, const char *resource,
                const char *request_id);
+/* The same with <Region> after the Message, as S3 adds to
+ * AuthorizationHeaderMalformed: s3cmd re-signs for that region. */
+void s3err_xml_region(sbuf *b, s3_error e, const char *message, const char *resource,
+                      const char *request_id, const char *region);
 
 #endif

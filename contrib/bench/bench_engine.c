@@ -24,8 +24,8 @@
  *
  * Then the engine, opened 4+2 on six directories under the data directory,
  * putting one BENCH_SIZE_MIB object in 256 KiB writes (the size of a front
- * end's body buffer) and reading it back in BENCH_READ_KIB reads (256, as
- * cofferd's GET reader does; reads of whole 1 MiB blocks skip a copy):
+ * end's body buffer) and reading it back in BENCH_READ_KIB reads (1024, as
+ * cofferd's GET reader does: reads of whole 1 MiB blocks skip a copy):
  *
  *   engine_put_mib_s     st_put_begin .. st_put_finish: the object is
  *                        durable (fdatasync'd, renamed) and committed.
@@ -42,10 +42,8 @@
  *                        for that operation (the pipelines' are printed too).
  *   engine_put_cpu_ratio, engine_get_cpu_ratio  pipeline CPU per GiB /
  *                        engine CPU per GiB: the share of the engine's CPU
- *                        that is the irreducible work. Wall-clock ratios
- *                        swing when other processes compete for the CPUs;
- *                        these barely do, so read them beside the others
- *                        when runq_wait_pct (below) is high.
+ *                        that is the irreducible work; the time ratios
+ *                        cannot exceed it unless the engine overlaps work.
  *   engine_peak_rss_mib  the process's peak RSS from just before the engine
  *                        is opened (the high-water mark is reset there) to
  *                        the end; it includes this tool's own ~2.5 MiB of
@@ -65,16 +63,21 @@
  * the put runs once (repeating it would write gigabytes more), so its
  * ratio is if anything understated.
  *
+ * Every rate is bytes over the phase's own time: wall-clock time less the
+ * time this (single-threaded) tool spent ready to run but waiting for a CPU
+ * another process held (/proc/thread-self/schedstat). On an idle machine
+ * the two are the same; on a shared one this keeps other people's load out
+ * of the figures, while time blocked on the disk still counts. load_1m
+ * (start and end) and runq_wait_pct (the share of the run's wall-clock
+ * time that was subtracted) say how busy the machine was.
+ *
  * Ratios are printed with "meets" or "falls short" and their target.
- * Every line is "name: value". The figures mean little on a busy machine,
- * so load_1m (the one-minute load average) is printed at start and end,
- * and runq_wait_pct: the share of the run this tool spent ready to run but
- * waiting for a CPU other processes held.
+ * Every line is "name: value".
  *
  * Environment: BENCH_DIR (default: the current directory; a fresh
  * bench-engine.XXXXXX directory is made in it and removed afterwards; it
  * should be a real disk, not tmpfs), BENCH_SIZE_MIB (1024), BENCH_READ_KIB
- * (256), BENCH_REPEAT (3), BENCH_SMALL_OPS (2000), BENCH_SMALL_SECONDS (5).
+ * (1024), BENCH_REPEAT (3), BENCH_SMALL_OPS (2000), BENCH_SMALL_SECONDS (5).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -152,7 +155,7 @@ static void put_target(const char *name, double v, double target, bool below)
 /* ---- timing a phase ----------------------------------------------------- */
 
 typedef struct phase {
-    double t0, c0;
+    double t0, c0, w0;               /* wall, CPU, run-queue wait */
 } phase;
 
 typedef struct rate {
@@ -162,12 +165,14 @@ typedef struct rate {
 
 static phase phase_start(void)
 {
-    return (phase){bm_now(), bm_cpu_self()};
+    return (phase){bm_now(), bm_cpu_self(), bm_runq_wait()};
 }
 
+/* Rates are over the phase's own time: wall-clock time less the time it
+ * waited for a CPU another process held (time blocked on a disk counts). */
 static rate phase_stop(phase p, uint64_t bytes)
 {
-    double dt = bm_now() - p.t0, dc = bm_cpu_self() - p.c0;
+    double dt = bm_now() - p.t0 - (bm_runq_wait() - p.w0), dc = bm_cpu_self() - p.c0;
     if (dt <= 0)
         dt = 1e-9;
     return (rate){(double)bytes / MIB / dt, dc / ((double)bytes / GIB)};
@@ -631,7 +636,7 @@ static int bench_init(bench *b, cf_err *err)
     b->small_ops = bm_env_u64("BENCH_SMALL_OPS", 2000, 1, UINT32_MAX);
     b->small_secs = (double)bm_env_u64("BENCH_SMALL_SECONDS", 5, 1, 3600);
     b->src = malloc(SRC_LEN);
-    b->read_len = (size_t)bm_env_u64("BENCH_READ_KIB", 256, 1, 65536) << 10;
+    b->read_len = (size_t)bm_env_u64("BENCH_READ_KIB", 1024, 1, 65536) << 10;
     b->rbuf = malloc(b->read_len);
     if (!b->src || !b->rbuf)
         return cf_fail(err, CF_ENOMEM, "out of memory");

@@ -323,8 +323,15 @@ progress_meter = False
 CONF
 }
 
+# Stop cofferd; clients retry, so a 5xx they recovered from is still a
+# failure: the access log must have none.
 it_server_stop() {
-  IT_STEP="stop cofferd"
+  it_step "no 5xx in the access log; cofferd stops cleanly"
+  if grep '"status":5[0-9][0-9]' "$COFFER_ACCESS_LOG" >&2; then
+    echo "cofferd answered 5xx (above); its log:" >&2
+    tail -30 "$COFFER_LOG" >&2
+    return 1
+  fi
   coffer_stop
 }
 
@@ -413,6 +420,26 @@ it_must_fail() {          # it_must_fail CMD...: the command has to fail
 # has seen since cofferd started.
 it_op_count() {           # it_op_count OPERATION
   grep "\"op\":\"$1\"" "$COFFER_ACCESS_LOG" | grep -c '"status":2' || true
+}
+
+# The count once it reaches N, or after ~5 s: cofferd writes a log line
+# when the response is done, which may be just after the client has it.
+it_wait_ops() {           # it_wait_ops OPERATION N -> the count
+  local i n
+  for i in $(seq 1 25); do
+    n=$(it_op_count "$1")
+    [ "$n" -lt "$2" ] || break
+    sleep 0.2
+  done
+  echo "$n"
+}
+
+it_multipart() {          # it_multipart CMD...: CMD completes one multipart upload
+  local before
+  before=$(it_op_count CompleteMultipartUpload)
+  "$@"
+  it_expect_eq "multipart uploads completed by $1" $((before + 1)) \
+    "$(it_wait_ops CompleteMultipartUpload $((before + 1)))"
 }
 
 it_vmhwm_kb() {           # peak resident set of the running cofferd, in KiB
