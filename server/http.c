@@ -210,6 +210,28 @@ void resp_object(s3_req *r, int status, uint64_t offset, uint64_t length)
 {
     if (r->resp_set)
         return;
+    if (r->get && length > 0) {
+        /* up to the next engine block boundary, so that the reads after it
+         * stay block-aligned */
+        int k, m;
+        uint32_t bs;
+        st_layout(r->srv->engine, &k, &m, &bs);
+        uint64_t to_boundary = bs ? bs - offset % bs : READER_BLOCK;
+        size_t want = (size_t)(length < to_boundary ? length : to_boundary);
+        cf_err err;
+        if (!(r->head = malloc(want))) {
+            resp_error(r, S3E_InternalError, NULL);
+            return;
+        }
+        int rc = st_get_read(r->get, offset, r->head, want, &r->head_len, &err);
+        if (rc == 0 && r->head_len == 0)
+            rc = cf_fail(&err, CF_ECORRUPT, "object ended early at offset %llu",
+                         (unsigned long long)offset);
+        if (rc < 0) {
+            resp_cf(r, &err);
+            return;
+        }
+    }
     r->resp_set = true;
     r->status = status;
     r->resp_object = true;
@@ -424,6 +446,16 @@ static ssize_t read_object(void *cls, uint64_t pos, char *buf, size_t max)
         return MHD_CONTENT_READER_END_WITH_ERROR;
     uint64_t left = r->obj_length - pos;
     size_t want = left < max ? (size_t)left : max;
+    if (r->head && pos < r->head_len) {
+        size_t n = r->head_len - (size_t)pos < want ? r->head_len - (size_t)pos : want;
+        memcpy(buf, r->head + pos, n);
+        r->bytes_out += n;
+        if (pos + n == r->head_len) {    /* served: give the memory back */
+            free(r->head);
+            r->head = NULL;
+        }
+        return (ssize_t)n;
+    }
     size_t n = 0;
     cf_err err;
     if (st_get_read(r->get, r->obj_offset + pos, buf, want, &n, &err) < 0) {
@@ -613,6 +645,7 @@ static void on_complete(void *cls, struct MHD_Connection *conn, void **req_cls,
         st_object_info_clear(&r->info);
     if (r->xmldoc)
         xmlFreeDoc(r->xmldoc);
+    free(r->head);
     s3auth_free(r);
     sbuf_free(&r->body);
     sbuf_free(&r->resp);

@@ -109,6 +109,8 @@ typedef struct s3_req {
     sbuf resp;                       /* body, unless streaming an object */
     bool resp_object;                /* body comes from r->get */
     uint64_t obj_offset, obj_length;
+    char *head;                      /* first bytes of the body, read before */
+    size_t head_len;                 /* the status is committed (malloc'd) */
 } s3_req;
 
 /* Request accessors. */
@@ -124,7 +126,10 @@ void resp_error(s3_req *r, s3_error e, const char *message);
 /* An engine failure: client errors mapped by s3err_from_cf; anything
  * else becomes InternalError and is logged with the RequestId. */
 void resp_cf(s3_req *r, const cf_err *err);
-/* Stream [offset, offset+length) of r->get as the body. */
+/* Stream [offset, offset+length) of r->get as the body. The first piece (up
+ * to the engine's next block boundary) is read at once, so an object that
+ * cannot be read gets an S3 error (5xx with RequestId) instead of a 200 cut
+ * short; later failures can only cut the connection (never wrong bytes). */
 void resp_object(s3_req *r, int status, uint64_t offset, uint64_t length);
 
 /* Log a line at error level tagged with the RequestId (never secrets). */

@@ -854,3 +854,40 @@ def test_list_buckets_paging(raw, s3):
     finally:
         for n in names:
             s3.delete_bucket(Bucket=n)
+
+
+# ---- internal errors -----------------------------------------------------------------
+
+def _shard_files():
+    var = os.path.join(os.environ["COFFER_TMP"], "var")
+    found = set()
+    for disk in sorted(os.listdir(var)):
+        top = os.path.join(var, disk, "objects")
+        for root, _, files in os.walk(top):
+            found.update(os.path.join(root, f) for f in files)
+    return found
+
+
+def test_unreadable_object_is_a_logged_5xx(raw, s3, bucket):
+    """Beyond repair the client gets a 5xx with a RequestId, never wrong bytes,
+    and cofferd's log names the same RequestId."""
+    import time
+    before = _shard_files()
+    s3.put_object(Bucket=bucket, Key="doomed", Body=os.urandom(1024 * 1024))
+    new = sorted(_shard_files() - before)
+    disks = sorted({p.split(os.sep + "objects" + os.sep)[0] for p in new})
+    assert len(disks) >= 3, new
+    for path in new:
+        if path.split(os.sep + "objects" + os.sep)[0] in disks[:3]:
+            os.unlink(path)
+    r = raw("GET", f"/{bucket}/doomed")
+    assert r.status in (500, 503), r.status
+    rid = r.headers["x-amz-request-id"]
+    assert ET.fromstring(r.body).findtext("RequestId") == rid
+    for _ in range(50):
+        with open(os.environ["COFFER_LOG"]) as f:
+            if rid in f.read():
+                break
+        time.sleep(0.1)
+    else:
+        pytest.fail("RequestId not in cofferd's log")
