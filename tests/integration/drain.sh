@@ -8,11 +8,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 COFFERD=${COFFERD:-$(pwd)/server/cofferd}
 export COFFERD
 . "$here/lib.sh"
-py=
-for cand in /usr/bin/python3 "$(command -v python3 || true)"; do
-  [ -n "$cand" ] && "$cand" -c 'import botocore' 2>/dev/null && { py=$cand; break; }
-done
-[ -n "$py" ] || { echo "SKIP: no python3 with botocore" >&2; exit 77; }
+py=$(coffer_python debian botocore) || { echo "SKIP: no python3 with botocore" >&2; exit 77; }
 
 trap 'coffer_stop >/dev/null 2>&1' EXIT
 trap 'exit 1' INT TERM

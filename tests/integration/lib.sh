@@ -36,6 +36,22 @@ s.close()
 PY
 }
 
+coffer_python() {         # coffer_python newest|debian MODULE... -> prints the
+  # first python3 that imports every MODULE: PATH's first for "newest" (the
+  # newest boto3 here), Debian's /usr/bin/python3 first for "debian".
+  local order=$1 path_py cand mods
+  shift
+  path_py=$(command -v python3 || true)
+  mods=$(IFS=,; echo "$*")
+  local cands=(/usr/bin/python3 "$path_py")
+  [ "$order" = newest ] && cands=("$path_py" /usr/bin/python3)
+  for cand in "${cands[@]}"; do
+    [ -n "$cand" ] && [ -x "$cand" ] && "$cand" -c "import $mods" 2>/dev/null &&
+      { echo "$cand"; return 0; }
+  done
+  return 1
+}
+
 coffer_cred() {           # coffer_cred FILE FIELD
   sed -n "s/^$2=//p" "$1"
 }

@@ -10,15 +10,8 @@ COFFERD=${COFFERD:-$(pwd)/server/cofferd}
 export COFFERD
 . "$here/lib.sh"
 
-py=
-for cand in /usr/bin/python3 "$(command -v python3 || true)"; do
-  [ -n "$cand" ] && [ -x "$cand" ] || continue
-  if "$cand" -c 'import boto3, pytest' 2>/dev/null; then py=$cand; break; fi
-done
-if [ -z "$py" ]; then
-  echo "SKIP: no python3 with both boto3 and pytest" >&2
-  exit 77
-fi
+py=$(coffer_python debian boto3 pytest) ||
+  { echo "SKIP: no python3 with both boto3 and pytest" >&2; exit 77; }
 
 trap 'coffer_stop >/dev/null 2>&1' EXIT
 trap 'exit 1' INT TERM

@@ -10,11 +10,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 COFFERD=${COFFERD:-$(pwd)/server/cofferd}
 export COFFERD
 . "$here/lib.sh"
-py=
-for cand in "$(command -v python3 || true)" /usr/bin/python3; do   # newest boto3 first
-  [ -n "$cand" ] && "$cand" -c 'import boto3' 2>/dev/null && { py=$cand; break; }
-done
-[ -n "$py" ] || { echo "SKIP: no python3 with boto3" >&2; exit 77; }
+py=$(coffer_python newest boto3) || { echo "SKIP: no python3 with boto3" >&2; exit 77; }
 command -v openssl >/dev/null || { echo "SKIP: no openssl" >&2; exit 77; }
 
 trap 'coffer_stop >/dev/null 2>&1' EXIT
