@@ -153,9 +153,8 @@ seg_writer *segw_new(const seg_desc *d, uint32_t inline_max, cf_err *err)
     pthread_mutex_init(&w->io_lock, NULL);
     pthread_cond_init(&w->io_cv, NULL);
     w->block = malloc(w->bsize);
-    w->stripe = malloc(stripe_bytes(w));
     w->cc = crypt_ctx_new(err);
-    if (!w->block || !w->stripe || !w->cc) {
+    if (!w->block || !w->cc) {
         if (w->cc)
             cf_fail(err, CF_ENOMEM, "out of memory");
         segw_abort(w);
@@ -283,10 +282,21 @@ static int stripe_out(seg_writer *w, uint32_t n, cf_err *err)
     return io_submit(w, s, err);
 }
 
+/* The stripe is allocated when the first block leaves for the disks, so a
+ * segment kept inline never pays for it. */
+static int ensure_stripe(seg_writer *w, cf_err *err)
+{
+    if (!w->stripe && !(w->stripe = malloc(stripe_bytes(w))))
+        return cf_fail(err, CF_ENOMEM, "out of memory");
+    return 0;
+}
+
 /* Seal, encode and append one block to every live shard file. */
 static int write_block(seg_writer *w, const uint8_t *pt, uint32_t n, bool last,
                        cf_err *err)
 {
+    if (ensure_stripe(w, err) < 0)
+        return -1;
     crypt_pos pos;
     seg_pos(&w->d, w->blocks_out, last, &pos);
     if (crypt_seal_block(w->cc, w->d.dk, &pos, pt, n, w->stripe, w->stripe + n,
@@ -772,7 +782,8 @@ static int import_block(seg_writer *w, uint64_t size, uint64_t b, st_source src,
     bool last = b + 1 == shard_block_count(size, w->bsize);
     crypt_pos pos;
     seg_pos(&w->d, b, last, &pos);
-    if (src(ctx, w->stripe, (size_t)n + CRYPT_TAG_LEN, err) < 0)
+    if (ensure_stripe(w, err) < 0 ||
+        src(ctx, w->stripe, (size_t)n + CRYPT_TAG_LEN, err) < 0)
         return -1;
     if (crypt_open_block(w->cc, w->d.dk, &pos, w->stripe, n, w->stripe + n, w->block,
                          err) < 0)
