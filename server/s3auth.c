@@ -105,11 +105,6 @@ static int find_secret(s3_req *r, const char *access_key, char secret[ST_SECRET_
         resp_cf(r, &err);
         return -1;
     }
-    if (info.admin) {
-        explicit_bzero(secret, ST_SECRET_KEY_MAX);
-        resp_error(r, S3E_AccessDenied, "The admin credential is only valid for the admin API");
-        return -1;
-    }
     memcpy(r->tenant, info.tenant, sizeof(r->tenant));
     r->read_only = info.read_only;
     return 0;

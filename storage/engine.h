@@ -82,7 +82,6 @@ typedef struct st_key_info {
     char access_key[ST_ACCESS_KEY_MAX];
     char tenant[ST_MAX_TENANT + 1];
     bool read_only;
-    bool admin;                      /* the admin credential */
     int64_t created;
 } st_key_info;
 
@@ -93,7 +92,7 @@ typedef int (*st_tenant_cb)(void *ctx, const st_tenant_info *t);
 int st_tenant_list(st_engine *e, st_tenant_cb cb, void *ctx, cf_err *err);
 
 /* Create a key pair for a tenant. If access_key/secret are given (non-NULL)
- * they are used as is (embedded default, admin credential), else random ones
+ * they are used as is (the embedded default's dev key), else random ones
  * are generated (AK: 20 chars [A-Z0-9], SK: 40 chars base64-ish). The secret
  * is stored encrypted under the master key. */
 int st_key_create(st_engine *e, const char *tenant, bool read_only,
