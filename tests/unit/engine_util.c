@@ -86,18 +86,18 @@ int put_gen(st_engine *e, const char *bucket, const char *key, uint64_t size,
     return rc;
 }
 
-int check_range(st_engine *e, const char *bucket, const char *key, uint64_t seed,
-                uint64_t off, uint64_t len, cf_err *err)
+int check_range_by(st_engine *e, const char *bucket, const char *key, uint64_t seed,
+                   uint64_t off, uint64_t len, size_t read_len, cf_err *err)
 {
     st_object_info info;
     st_get *g;
     if (st_get_open(e, "t1", bucket, key, &info, &g, err) < 0)
         return -1;
     st_object_info_clear(&info);
-    uint8_t *got = malloc(CHUNK), *want = malloc(CHUNK);
+    uint8_t *got = malloc(read_len), *want = malloc(read_len);
     int rc = 1;
     while (len > 0 && rc == 1) {
-        size_t n = len < CHUNK ? (size_t)len : CHUNK, got_n = 0;
+        size_t n = len < read_len ? (size_t)len : read_len, got_n = 0;
         if (st_get_read(g, off, got, n, &got_n, err) < 0) {
             rc = -1;
             break;
@@ -112,6 +112,12 @@ int check_range(st_engine *e, const char *bucket, const char *key, uint64_t seed
     free(want);
     st_get_close(g);
     return rc;
+}
+
+int check_range(st_engine *e, const char *bucket, const char *key, uint64_t seed,
+                uint64_t off, uint64_t len, cf_err *err)
+{
+    return check_range_by(e, bucket, key, seed, off, len, CHUNK, err);
 }
 
 int check_gen(st_engine *e, const char *bucket, const char *key, uint64_t size,

@@ -33,6 +33,9 @@ int put_gen(st_engine *e, const char *bucket, const char *key, uint64_t size,
  * -1 read error (err set). */
 int check_range(st_engine *e, const char *bucket, const char *key, uint64_t seed,
                 uint64_t off, uint64_t len, cf_err *err);
+/* The same in reads of read_len bytes each (the last may be shorter). */
+int check_range_by(st_engine *e, const char *bucket, const char *key, uint64_t seed,
+                   uint64_t off, uint64_t len, size_t read_len, cf_err *err);
 /* Whole object: same as check_range over [0, size). */
 int check_gen(st_engine *e, const char *bucket, const char *key, uint64_t size,
               uint64_t seed, cf_err *err);

@@ -387,35 +387,6 @@ static void tampering_is_an_error_never_wrong_bytes(void)
     st_close(e);
 }
 
-/* Read [off, size) of key in reads of len bytes and compare with stream
- * seed: 1 equal, 0 differs, -1 read error. */
-static int read_in(st_engine *e, const char *key, uint64_t off, size_t len,
-                   uint64_t size, uint64_t seed, cf_err *err)
-{
-    st_object_info info;
-    st_get *g;
-    if (st_get_open(e, "t1", "b", key, &info, &g, err) < 0)
-        return -1;
-    st_object_info_clear(&info);
-    uint8_t *got = malloc(len), *want = malloc(len);
-    int rc = 1;
-    while (off < size && rc == 1) {
-        size_t n = 0;
-        if (st_get_read(g, off, got, len, &n, err) < 0) {
-            rc = -1;
-            break;
-        }
-        gen_bytes(seed, off, want, n);
-        if (n == 0 || memcmp(got, want, n) != 0)
-            rc = 0;
-        off += n;
-    }
-    free(got);
-    free(want);
-    st_get_close(g);
-    return rc;
-}
-
 /* Reads of whole blocks decrypt straight into the caller's buffer: same
  * bytes, same repair, same refusal of tampered data as the copying path. */
 static void whole_block_reads_match_the_copying_path(void)
@@ -428,8 +399,8 @@ static void whole_block_reads_match_the_copying_path(void)
     REQUIRE(put_gen(e, "b", "x", size, 21, NULL, &err) == 0);
     const size_t lens[] = {B, 2 * B, 4 * B + 5, B - 1, B + 1};
     for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
-        CHECK_EQ_INT(read_in(e, "x", 0, lens[i], size, 21, &err), 1);
-        CHECK_EQ_INT(read_in(e, "x", 5, lens[i], size, 21, &err), 1);
+        CHECK_EQ_INT(check_range_by(e, "b", "x", 21, 0, size, lens[i], &err), 1);
+        CHECK_EQ_INT(check_range_by(e, "b", "x", 21, 5, size - 5, lens[i], &err), 1);
     }
     char hex[33], paths[16][700];
     REQUIRE(single_data_id(&f, hex) == 0);
@@ -437,20 +408,20 @@ static void whole_block_reads_match_the_copying_path(void)
     save_shards(paths, 6, false);
     unlink(paths[0]);
     unlink(paths[1]);
-    CHECK_EQ_INT(read_in(e, "x", 0, 2 * B, size, 21, &err), 1);
+    CHECK_EQ_INT(check_range_by(e, "b", "x", 21, 0, size, 2 * B, &err), 1);
     uint64_t pending = 0;
     CHECK_EQ_INT(st_heal_pending(e, &pending, &err), 0);
     CHECK(pending == 1);
     save_shards(paths, 6, true);
     swap_blocks(paths, 6, 4);
-    CHECK_EQ_INT(read_in(e, "x", 0, 2 * B, size, 21, &err), -1);
+    CHECK_EQ_INT(check_range_by(e, "b", "x", 21, 0, size, 2 * B, &err), -1);
     CHECK_EQ_INT(err.code, CF_ECORRUPT);
     remove_saved(paths, 6);
     st_close(e);
     e = setup(&f, 6, 4, 2, false);     /* an inline object read whole */
     REQUIRE(e);
     REQUIRE(put_gen(e, "b", "small", 100, 22, NULL, &err) == 0);
-    CHECK_EQ_INT(read_in(e, "small", 0, 4 * B, 100, 22, &err), 1);
+    CHECK_EQ_INT(check_range_by(e, "b", "small", 22, 0, 100, 4 * B, &err), 1);
     st_close(e);
 }
 
