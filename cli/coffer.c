@@ -380,6 +380,11 @@ static void print_status(json_t *doc)
            (long long)json_integer_value(json_object_get(doc, "tenants")));
     printf("access keys   %lld\n",
            (long long)json_integer_value(json_object_get(doc, "keys")));
+    json_t *ix = json_object_get(doc, "index");
+    if (ix)
+        printf("index         %lld commits, %lld WAL fdatasyncs\n",
+               (long long)json_integer_value(json_object_get(ix, "commits")),
+               (long long)json_integer_value(json_object_get(ix, "wal_syncs")));
 }
 
 static void print_maintenance(json_t *doc)

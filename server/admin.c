@@ -289,11 +289,15 @@ static json_t *status_get(admin_req *r)
         st_tenant_list(r->e, count_tenant, &tenants, &err) < 0 ||
         st_key_list(r->e, NULL, count_key, &keys, &err) < 0)
         return engine_error(r, &err, "InternalError");
+    st_index_stats ix;
+    st_index_stats_get(r->e, &ix);
     r->status = 200;
-    return json_pack("{s:s, s:{s:i, s:i, s:I}, s:I, s:I, s:I}", "version",
-                     PACKAGE_VERSION, "layout", "k", k, "m", m, "block_size",
-                     (json_int_t)block_size, "heal_pending", (json_int_t)heal,
-                     "tenants", tenants, "keys", keys);
+    return json_pack("{s:s, s:{s:i, s:i, s:I}, s:I, s:I, s:I, s:{s:I, s:I}}",
+                     "version", PACKAGE_VERSION, "layout", "k", k, "m", m,
+                     "block_size", (json_int_t)block_size, "heal_pending",
+                     (json_int_t)heal, "tenants", tenants, "keys", keys, "index",
+                     "commits", (json_int_t)ix.commits, "wal_syncs",
+                     (json_int_t)ix.wal_syncs);
 }
 
 /* ---- maintenance -------------------------------------------------------- */

@@ -93,8 +93,7 @@ static int check_identity(st_engine *e, cf_err *err)
     if (rc == 0 && !found_key)
         rc = idx_run(e->ix, NULL, err, "INSERT INTO meta VALUES ('master_check', ?)",
                      "b", want, sizeof want);
-    idx_unlock(e->ix);
-    return rc;
+    return eng_unlock_durable(e, rc, err);
 }
 
 int st_open(const st_config *cfg, st_engine **out, cf_err *err)
@@ -179,7 +178,7 @@ int st_tenant_create(st_engine *e, const char *name, cf_err *err)
     idx_lock(e->ix);
     int rc = idx_run(e->ix, NULL, err, "INSERT INTO tenants(name, created) VALUES (?, ?)",
                      "ti", name, (int64_t)time(NULL));
-    idx_unlock(e->ix);
+    rc = eng_unlock_durable(e, rc, err);
     if (rc < 0 && err->code == CF_EEXISTS)
         cf_fail(err, CF_EEXISTS, "tenant %s already exists", name);
     return rc;
@@ -205,8 +204,7 @@ int st_tenant_delete(st_engine *e, const char *name, cf_err *err)
             rc = idx_run(e->ix, NULL, err, "DELETE FROM tenants WHERE id = ?", "i", id);
         rc = rc == 0 ? idx_commit(e->ix, err) : (idx_rollback(e->ix), -1);
     }
-    idx_unlock(e->ix);
-    return rc;
+    return eng_unlock_durable(e, rc, err);
 }
 
 int st_tenant_list(st_engine *e, st_tenant_cb cb, void *ctx, cf_err *err)
@@ -284,7 +282,7 @@ int st_key_create(st_engine *e, const char *tenant, bool read_only,
         rc = idx_run(e->ix, NULL, err,
                      "INSERT INTO access_keys VALUES (?, ?, ?, ?, ?)", "tibii", ak_out, tid, sealed, sealed_len,
                      (int64_t)read_only, (int64_t)time(NULL));
-    idx_unlock(e->ix);
+    rc = eng_unlock_durable(e, rc, err);
     if (rc < 0 && err->code == CF_EEXISTS)
         cf_fail(err, CF_EEXISTS, "access key %s already exists", ak_out);
     if (rc < 0)
@@ -362,7 +360,7 @@ int st_key_revoke(st_engine *e, const char *access_key, cf_err *err)
     idx_lock(e->ix);
     int rc = idx_run(e->ix, &changes, err, "DELETE FROM access_keys WHERE access_key = ?",
                      "t", access_key);
-    idx_unlock(e->ix);
+    rc = eng_unlock_durable(e, rc, err);
     if (rc == 0 && changes == 0)
         return cf_fail(err, CF_ENOTFOUND, "unknown access key");
     return rc;
@@ -398,7 +396,7 @@ int st_bucket_create(st_engine *e, const char *tenant, const char *bucket,
                      "INSERT INTO buckets(tenant_id, name, region, created) "
                      "VALUES (?, ?, ?, ?)", "itti", tid, bucket,
                      region ? region : "us-east-1", (int64_t)time(NULL));
-    idx_unlock(e->ix);
+    rc = eng_unlock_durable(e, rc, err);
     if (rc < 0 && err->code == CF_EEXISTS)
         cf_fail(err, CF_EBUCKETEXISTS, "bucket %s already exists", bucket);
     return rc;
@@ -421,8 +419,7 @@ int st_bucket_delete(st_engine *e, const char *tenant, const char *bucket,
     }
     if (rc == 0)
         rc = idx_run(e->ix, NULL, err, "DELETE FROM buckets WHERE id = ?", "i", id);
-    idx_unlock(e->ix);
-    return rc;
+    return eng_unlock_durable(e, rc, err);
 }
 
 static void fill_bucket_info(sqlite3_stmt *st, st_bucket_info *b)

@@ -329,4 +329,13 @@ int st_snapshot(st_engine *e, int *copies, cf_err *err);
 /* Number of segments waiting on the heal queue. */
 int st_heal_pending(st_engine *e, uint64_t *n, cf_err *err);
 
+/* Index commit counters since open: committed transactions, and the WAL
+ * fdatasyncs that made them durable (group commit: concurrent writers
+ * share one, so wal_syncs stays well below commits under load). */
+typedef struct st_index_stats {
+    uint64_t commits;
+    uint64_t wal_syncs;
+} st_index_stats;
+void st_index_stats_get(st_engine *e, st_index_stats *out);
+
 #endif

@@ -4,7 +4,8 @@
  *
  * Locking: e->ix's mutex serialises all index access; functions named
  * *_locked expect the caller to hold it. Disk I/O for object data is done
- * without it.
+ * without it. A section that writes ends with eng_unlock_durable (group
+ * commit, see index.h); one that only reads with idx_unlock.
  *
  * Deferred deletion: an overwritten or deleted segment is moved to
  * delete_queue in the same transaction that drops its last reference.
@@ -37,6 +38,18 @@ struct st_engine {
 };
 
 int64_t eng_now_ms(void);
+
+/* End a locked section that may have written: release the index lock and
+ * wait until its commits are on disk. Returns rc (the section's result,
+ * whose error stays in err), or -1 with CF_EIO when rc was 0 but the
+ * commit could not be made durable. */
+static inline int eng_unlock_durable(st_engine *e, int rc, cf_err *err)
+{
+    cf_err later;
+    if (idx_unlock_durable(e->ix, rc == 0 ? err : &later) < 0)
+        return -1;
+    return rc;
+}
 
 /* A bucket's row id for (tenant, bucket); CF_ENOBUCKET if absent. */
 int eng_bucket_id_locked(st_engine *e, const char *tenant, const char *bucket,

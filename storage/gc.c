@@ -73,8 +73,14 @@ static int drain_batch(st_engine *e, uint64_t *done, cf_err *err)
             n++;
     if (st && rc == 1)
         idx_done(st);
-    idx_unlock(e->ix);
-    if (!st || rc < 0)
+    /* The queueing commits we read may not be on disk yet; unlinking
+     * before they are could leave a version whose files are gone after a
+     * power loss. Wait only when there is something to unlink. */
+    if (n == 0) {
+        idx_unlock(e->ix);
+        return !st || rc < 0 ? -1 : 0;
+    }
+    if (eng_unlock_durable(e, rc < 0 ? -1 : 0, err) < 0)
         return -1;
     for (int i = 0; i < n; i++)
         seg_unlink(&e->set, ids[i]);
@@ -82,7 +88,7 @@ static int drain_batch(st_engine *e, uint64_t *done, cf_err *err)
     for (int i = 0; rc >= 0 && i < n; i++)
         rc = idx_run(e->ix, NULL, err, "DELETE FROM delete_queue WHERE data_id = ?", "b",
                      ids[i], (size_t)16);
-    idx_unlock(e->ix);
+    idx_unlock_nowait(e->ix);   /* if lost, the next drain unlinks again */
     if (done)
         *done += (uint64_t)n;
     return rc < 0 ? -1 : n;
@@ -101,7 +107,7 @@ void eng_queue_heal(st_engine *e, const uint8_t data_id[16])
     idx_lock(e->ix);
     idx_run(e->ix, NULL, &err, "INSERT OR IGNORE INTO heal_queue VALUES (?, ?)", "bi",
             data_id, (size_t)16, eng_now_ms());
-    idx_unlock(e->ix);
+    eng_unlock_durable(e, 0, &err);
 }
 
 /* ---- orphan scan -------------------------------------------------------- */
@@ -251,8 +257,7 @@ static int heal_one(st_engine *e, heal_item *h, st_gc_stats *stats, cf_err *err)
     if (rc == 0)
         rc = idx_run(e->ix, NULL, err, "UPDATE parts SET missing = 0 WHERE data_id = ?",
                      "b", h->data_id, (size_t)16);
-    idx_unlock(e->ix);
-    return rc;
+    return eng_unlock_durable(e, rc, err);
 }
 
 int st_heal(st_engine *e, st_gc_stats *stats, cf_err *err)
@@ -323,4 +328,12 @@ int st_heal_pending(st_engine *e, uint64_t *n, cf_err *err)
     }
     idx_unlock(e->ix);
     return rc < 0 ? -1 : 0;
+}
+
+void st_index_stats_get(st_engine *e, st_index_stats *out)
+{
+    idx_stats s;
+    idx_get_stats(e->ix, &s);
+    out->commits = s.commits;
+    out->wal_syncs = s.wal_syncs;
 }

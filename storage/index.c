@@ -20,11 +20,42 @@
  *                                      whose files are still to be removed
  * A data id is in at most one of segments/parts at a time, or in
  * delete_queue: that is the invariant GC relies on.
+ *
+ * Group commit. The connection runs with synchronous=NORMAL: a commit
+ * appends its frames to <db>-wal with write() and does not fsync (SQLite
+ * still fsyncs around checkpoints and WAL restarts, and stays consistent
+ * after power loss). Durability is ours: we keep a second fd on the WAL
+ * file and fdatasync it outside the index mutex, so writers keep
+ * appending while one fdatasync runs, and the next fdatasync covers all of
+ * them at once.
+ *
+ *   - The commit hook marks the current locked section as having written.
+ *   - idx_unlock_durable, still under the index mutex, takes a ticket:
+ *     ++committed for a section that wrote, the current committed for one
+ *     that did not (everything it could have read). Then it releases the
+ *     mutex and waits until synced >= ticket.
+ *   - A waiter that finds no fdatasync in flight becomes the syncer: it
+ *     reads target = committed, drops sync_lock, fdatasyncs, then sets
+ *     synced = target and wakes everyone. The others wait on sync_cond and
+ *     re-check; a waiter whose ticket is above what the running fdatasync
+ *     covers starts the next one.
+ *
+ * Invariant: the WAL bytes of every commit with seq <= target were
+ * written (write() inside sqlite3_step, under the index mutex) before
+ * `committed` reached seq (also under the index mutex, then sync_lock),
+ * and the syncer reads target under sync_lock before it calls fdatasync;
+ * so that fdatasync covers them. The WAL file is never replaced while our
+ * connection is open (SQLite deletes it only when the last connection
+ * closes; a WAL restart rewrites it in place), so our fd stays valid.
+ *
+ * Lock order: lock, then sync_lock. The syncer holds neither while it
+ * fdatasyncs.
  */
 #include "storage/index.h"
 
 #include "common/fsutil.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -45,7 +76,18 @@ typedef struct stmt_slot {
 struct idx {
     sqlite3 *db;
     pthread_mutex_t lock;
+    bool section_wrote;              /* under lock: set by the commit hook */
+    uint64_t commits;                /* under lock: commit hook calls */
     stmt_slot slots[IDX_STMT_SLOTS];
+    char wal_path[PATH_MAX];
+    int wal_fd;                      /* -1 until the WAL file is open */
+    pthread_mutex_t sync_lock;       /* guards everything below */
+    pthread_cond_t sync_cond;
+    uint64_t committed;              /* tickets handed to writing sections */
+    uint64_t synced;                 /* every ticket <= this is on disk */
+    bool syncing;                    /* an fdatasync is in flight */
+    int sync_errno;                  /* sticky: the first failed fdatasync */
+    uint64_t wal_syncs;
 };
 
 static const char *const schema_sql =
@@ -103,6 +145,41 @@ static int exec_plain(idx *x, const char *sql, cf_err *err)
     return 0;
 }
 
+/* Runs inside sqlite3_step of a COMMIT (or an autocommit write), under
+ * the index mutex. Returning 0 lets the commit go ahead. */
+static int on_commit(void *arg)
+{
+    idx *x = arg;
+    x->section_wrote = true;
+    x->commits++;
+    return 0;
+}
+
+static int open_wal_fd(idx *x)
+{
+    if (x->wal_fd < 0)
+        x->wal_fd = open(x->wal_path, O_RDWR | O_CLOEXEC);
+    return x->wal_fd < 0 ? errno : 0;
+}
+
+/* Schema creation runs with synchronous=FULL, so it is durable (WAL and,
+ * for a new WAL file, its directory entry) before we switch to NORMAL and
+ * our own syncing. */
+static int open_schema(idx *x, cf_err *err)
+{
+    if (exec_plain(x, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                      "PRAGMA foreign_keys=OFF;", err) < 0 ||
+        exec_plain(x, schema_sql, err) < 0 ||
+        exec_plain(x, "PRAGMA synchronous=NORMAL;", err) < 0)
+        return -1;
+    int e = open_wal_fd(x);
+    if (e != 0)
+        return cf_fail_errno(err, CF_EIO, e, "index: open %s", x->wal_path);
+    x->section_wrote = false;
+    x->commits = 0;
+    return fsu_fsync_parent(x->wal_path, err);
+}
+
 int idx_open(const char *meta_dir, idx **out, cf_err *err)
 {
     char path[PATH_MAX];
@@ -110,7 +187,15 @@ int idx_open(const char *meta_dir, idx **out, cf_err *err)
     idx *x = calloc(1, sizeof *x);
     if (!x)
         return cf_fail(err, CF_ENOMEM, "out of memory");
+    x->wal_fd = -1;
+    if ((size_t)snprintf(x->wal_path, sizeof x->wal_path, "%s-wal", path) >=
+        sizeof x->wal_path) {
+        free(x);
+        return cf_fail(err, CF_EINVAL, "index: metadata path too long");
+    }
     pthread_mutex_init(&x->lock, NULL);
+    pthread_mutex_init(&x->sync_lock, NULL);
+    pthread_cond_init(&x->sync_cond, NULL);
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
     if (sqlite3_open_v2(path, &x->db, flags, NULL) != SQLITE_OK) {
         cf_fail(err, CF_EIO, "index %s: %s", path,
@@ -119,9 +204,8 @@ int idx_open(const char *meta_dir, idx **out, cf_err *err)
         return -1;
     }
     sqlite3_busy_timeout(x->db, 5000);
-    if (exec_plain(x, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-                      "PRAGMA foreign_keys=OFF;", err) < 0 ||
-        exec_plain(x, schema_sql, err) < 0) {
+    sqlite3_commit_hook(x->db, on_commit, x);
+    if (open_schema(x, err) < 0) {
         idx_close(x);
         return -1;
     }
@@ -135,8 +219,12 @@ void idx_close(idx *x)
         return;
     for (int i = 0; i < IDX_STMT_SLOTS; i++)
         sqlite3_finalize(x->slots[i].st);
-    sqlite3_close(x->db);
+    if (x->wal_fd >= 0)
+        close(x->wal_fd);
+    sqlite3_close(x->db);   /* checkpoints (with fsyncs) and removes the WAL */
     pthread_mutex_destroy(&x->lock);
+    pthread_mutex_destroy(&x->sync_lock);
+    pthread_cond_destroy(&x->sync_cond);
     free(x);
 }
 
@@ -147,6 +235,78 @@ void idx_lock(idx *x)
 
 void idx_unlock(idx *x)
 {
+    assert(!x->section_wrote && "a section that commits must end with idx_unlock_durable");
+#ifdef NDEBUG
+    if (x->section_wrote) {      /* never silently lose durability */
+        cf_err err;
+        if (idx_unlock_durable(x, &err) < 0)
+            fprintf(stderr, "coffer: %s\n", err.msg);
+        return;
+    }
+#endif
+    pthread_mutex_unlock(&x->lock);
+}
+
+/* One fdatasync of the WAL, as the syncer: called and returns with
+ * sync_lock held, drops it around the system call. */
+static void sync_round(idx *x)
+{
+    uint64_t target = x->committed;
+    x->syncing = true;
+    pthread_mutex_unlock(&x->sync_lock);
+    int e = open_wal_fd(x);
+    if (e == 0 && fdatasync(x->wal_fd) != 0)
+        e = errno;
+    pthread_mutex_lock(&x->sync_lock);
+    x->syncing = false;
+    x->wal_syncs++;
+    if (e != 0 && x->sync_errno == 0) {
+        x->sync_errno = e;
+        fprintf(stderr, "coffer: index: fdatasync %s: %s; refusing further writes "
+                "until restart\n", x->wal_path, strerror(e));
+    }
+    if (e == 0 && target > x->synced)
+        x->synced = target;
+    pthread_cond_broadcast(&x->sync_cond);
+}
+
+int idx_unlock_durable(idx *x, cf_err *err)
+{
+    pthread_mutex_lock(&x->sync_lock);
+    uint64_t ticket = x->section_wrote ? ++x->committed : x->committed;
+    x->section_wrote = false;
+    pthread_mutex_unlock(&x->lock);
+    while (x->synced < ticket && x->sync_errno == 0) {
+        if (x->syncing)
+            pthread_cond_wait(&x->sync_cond, &x->sync_lock);
+        else
+            sync_round(x);
+    }
+    int e = x->synced < ticket ? x->sync_errno : 0;
+    pthread_mutex_unlock(&x->sync_lock);
+    if (e != 0)
+        return cf_fail_errno(err, CF_EIO, e, "index: commit not durable: WAL fdatasync "
+                             "failed");
+    return 0;
+}
+
+void idx_unlock_nowait(idx *x)
+{
+    pthread_mutex_lock(&x->sync_lock);
+    if (x->section_wrote)
+        ++x->committed;
+    x->section_wrote = false;
+    pthread_mutex_unlock(&x->sync_lock);
+    pthread_mutex_unlock(&x->lock);
+}
+
+void idx_get_stats(idx *x, idx_stats *out)
+{
+    pthread_mutex_lock(&x->lock);
+    out->commits = x->commits;
+    pthread_mutex_lock(&x->sync_lock);
+    out->wal_syncs = x->wal_syncs;
+    pthread_mutex_unlock(&x->sync_lock);
     pthread_mutex_unlock(&x->lock);
 }
 
@@ -323,7 +483,9 @@ int idx_snapshot_to(idx *x, const char *path, cf_err *err)
         return cf_fail(err, CF_EINVAL, "snapshot path too long");
     idx_lock(x);
     int rc = backup_into(x, tmp, err);
-    idx_unlock(x);
+    /* the copy must not hold a commit the index itself could still lose */
+    if (idx_unlock_durable(x, rc == 0 ? err : &(cf_err){0}) < 0)
+        rc = -1;
     int fd = rc == 0 ? open(tmp, O_RDONLY | O_CLOEXEC) : -1;
     if (rc == 0 && (fd < 0 || fsync(fd) != 0))
         rc = cf_fail_errno(err, CF_EIO, errno, "snapshot %s", tmp);

@@ -1,7 +1,7 @@
 /*
  * storage/index.h - the metadata index: one SQLite database (WAL,
- * synchronous=FULL) in the metadata directory, the engine's single commit
- * point.
+ * synchronous=NORMAL plus our own group commit) in the metadata directory,
+ * the engine's single commit point.
  *
  * The engine talks SQL through three calls: idx_run (a statement with no
  * rows), idx_query + idx_next (rows), each taking the SQL text and a
@@ -13,9 +13,25 @@
  *   b const void *, size_t (blob; NULL binds NULL)
  *
  * Concurrency: one connection guarded by one mutex. Callers hold the lock
- * (idx_lock/idx_unlock) around every sequence of calls that must be
+ * (idx_lock ... unlock) around every sequence of calls that must be
  * atomic, and idx_begin/idx_commit around writes of more than one row.
  * The schema is in index.c; doc/design.md describes it.
+ *
+ * Durability (group commit): a commit inside a locked section reaches the
+ * WAL but not the disk. A section that wrote must end with
+ * idx_unlock_durable, which releases the lock and returns once a WAL
+ * fdatasync that started after the commit has finished; concurrent
+ * writers share one fdatasync. idx_unlock is for sections that committed
+ * nothing: it asserts so. A section that only read, but whose result
+ * drives an irreversible step outside the index (unlinking files named by
+ * the delete queue), also ends with idx_unlock_durable: it then waits
+ * until every commit it could have seen is on disk.
+ *
+ * A failed WAL fdatasync is sticky: after one, the kernel may have dropped
+ * the dirty pages it could not write, so no later fdatasync can prove the
+ * commit durable. That group's writers and every later idx_unlock_durable
+ * that has something to wait for fail with CF_EIO (the failure is written
+ * to stderr once); reopen the index (restart) after fixing the disk.
  */
 #ifndef ST_INDEX_H
 #define ST_INDEX_H
@@ -33,7 +49,24 @@ int idx_open(const char *meta_dir, idx **out, cf_err *err);
 void idx_close(idx *x);
 
 void idx_lock(idx *x);
+/* End a section that committed nothing (asserted). */
 void idx_unlock(idx *x);
+/* End a section and wait until its commits, and every commit made before
+ * it, are on disk (see the top comment). -1 with CF_EIO if that cannot be
+ * proved; the section's commits may then be visible but not durable. */
+int idx_unlock_durable(idx *x, cf_err *err);
+/* End a section whose commits may be lost in a power failure without
+ * harm, because they are redone (the delete queue's bookkeeping): they
+ * are counted, so the next WAL fdatasync covers them, but nobody waits. */
+void idx_unlock_nowait(idx *x);
+
+/* Counters since open: commits counted by the commit hook (one per
+ * committed transaction), and WAL fdatasyncs done for group commit. */
+typedef struct idx_stats {
+    uint64_t commits;
+    uint64_t wal_syncs;
+} idx_stats;
+void idx_get_stats(idx *x, idx_stats *out);
 
 int idx_begin(idx *x, cf_err *err);
 int idx_commit(idx *x, cf_err *err);

@@ -40,7 +40,7 @@ int st_upload_create(st_engine *e, const char *tenant, const char *bucket,
         rc = idx_run(e->ix, NULL, err, "INSERT INTO uploads VALUES (?, ?, ?, ?, ?, ?)",
                      "bibiit", id, (size_t)16, bid, key, klen, eng_now_ms(),
                      (int64_t)checksum_algo, json);
-    idx_unlock(e->ix);
+    rc = eng_unlock_durable(e, rc, err);
     free(json);
     if (rc == 0)
         eng_id_to_hex(id, upload_id);
@@ -104,7 +104,7 @@ int st_upload_abort(st_engine *e, const char *tenant, const char *bucket,
         rc = drop_upload_locked(e, u.id, err);
         rc = rc == 0 ? idx_commit(e->ix, err) : (idx_rollback(e->ix), -1);
     }
-    idx_unlock(e->ix);
+    rc = eng_unlock_durable(e, rc, err);
     free(u.headers_json);
     if (rc == 0)
         eng_drain_deletes(e);
@@ -260,7 +260,7 @@ int st_upload_complete(st_engine *e, const char *tenant, const char *bucket,
         rc = -1;
     if (rc == 0)
         rc = complete_locked(e, &u, key, parts, nparts, &cs, info, err);
-    idx_unlock(e->ix);
+    rc = eng_unlock_durable(e, rc, err);
     cks_free(cs.md5);
     cks_free(cs.cks);
     free(u.headers_json);

@@ -356,9 +356,11 @@ int st_put_finish(st_put *p, const st_put_expect *expect, st_object_info *info,
         idx_lock(e->ix);
         rc = p->part ? commit_part_locked(p, &dg, &res, err)
                      : commit_object_locked(p, &dg, &res, err);
-        idx_unlock(e->ix);
+        /* Only a commit that failed may take its shards with it: one that
+         * committed but could not be made durable may be visible now. */
         if (rc < 0 && !res.inline_data)
             seg_unlink(&e->set, p->data_id);
+        rc = eng_unlock_durable(e, rc, err);
     }
     if (rc == 0) {
         if (info)
@@ -424,7 +426,7 @@ int st_delete(st_engine *e, const char *tenant, const char *bucket, const char *
         }
         rc = rc == 0 ? idx_commit(e->ix, err) : (idx_rollback(e->ix), -1);
     }
-    idx_unlock(e->ix);
+    rc = eng_unlock_durable(e, rc, err);
     if (rc == 0)
         eng_drain_deletes(e);
     return rc;
@@ -749,7 +751,7 @@ static int import_inline(st_get *g, get_segment *s, const seg_desc *d, st_source
         rc = idx_run(g->e->ix, NULL, err,
                      "UPDATE segments SET inline_data = ? WHERE data_id = ?", "bb",
                      sealed, n, s->data_id, (size_t)16);
-        idx_unlock(g->e->ix);
+        rc = eng_unlock_durable(g->e, rc, err);
     }
     free(sealed);
     free(plain);
@@ -774,7 +776,7 @@ static int import_segment(st_get *g, size_t i, st_source src, void *ctx, cf_err 
             rc = idx_run(g->e->ix, NULL, err,
                          "UPDATE segments SET missing = 0 WHERE data_id = ?", "b",
                          s->data_id, (size_t)16);
-        idx_unlock(g->e->ix);
+        rc = eng_unlock_durable(g->e, rc, err);
     }
     return rc;
 }

@@ -1,14 +1,19 @@
 /*
  * tests/unit/test_engine.c - the object engine end to end on real
  * directories: round trips in every default layout, ranges, damaged and
- * tampered shards, heal, multipart, listing, copy, deletion and GC.
+ * tampered shards, heal, multipart, listing, copy, deletion and GC; group
+ * commit of the index under concurrent small PUTs.
  */
 #include "tests/unit/test.h"
 #include "tests/unit/engine_util.h"
+#include "storage/index.h"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define B (1u << 20)
@@ -1002,6 +1007,111 @@ static void index_snapshot_restores_a_lost_metadata_directory(void)
     st_close(e);
 }
 
+/* ---- group commit ------------------------------------------------------- */
+
+#define GC_THREADS 16
+#define GC_PUTS 60
+
+typedef struct put_thread {
+    st_engine *e;
+    int id;
+    int acked;                       /* puts 0 .. acked-1 succeeded */
+    cf_err err;
+} put_thread;
+
+static void *put_many(void *arg)
+{
+    put_thread *t = arg;
+    for (int i = 0; i < GC_PUTS; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "gc-%02d-%03d", t->id, i);
+        if (put_gen(t->e, "b", key, 4096, (uint64_t)(t->id * 1000 + i), NULL,
+                    &t->err) < 0)
+            break;
+        t->acked = i + 1;
+    }
+    return NULL;
+}
+
+/* Concurrent inline PUTs share WAL fdatasyncs, and every acknowledged one
+ * is there after a reopen. */
+static void concurrent_small_puts_share_fsyncs(void)
+{
+    eng_fixture f;
+    st_engine *e = setup(&f, 1, 1, 0, false);
+    REQUIRE(e);
+    st_index_stats before, after;
+    st_index_stats_get(e, &before);
+    put_thread t[GC_THREADS];
+    pthread_t th[GC_THREADS];
+    for (int i = 0; i < GC_THREADS; i++) {
+        t[i] = (put_thread){.e = e, .id = i};
+        REQUIRE(pthread_create(&th[i], NULL, put_many, &t[i]) == 0);
+    }
+    int acked = 0;
+    for (int i = 0; i < GC_THREADS; i++) {
+        pthread_join(th[i], NULL);
+        if (t[i].acked != GC_PUTS)
+            fprintf(stderr, "thread %d: %s\n", i, t[i].err.msg);
+        CHECK_EQ_INT(t[i].acked, GC_PUTS);
+        acked += t[i].acked;
+    }
+    st_index_stats_get(e, &after);
+    uint64_t commits = after.commits - before.commits;
+    uint64_t syncs = after.wal_syncs - before.wal_syncs;
+    fprintf(stderr, "  %d puts: %llu commits, %llu WAL fdatasyncs\n", acked,
+            (unsigned long long)commits, (unsigned long long)syncs);
+    CHECK(commits >= (uint64_t)acked);
+    CHECK(syncs > 0);
+    CHECK(syncs * 2 < commits);      /* one per commit would be no grouping */
+    st_close(e);
+    e = fixture_open(&f);
+    REQUIRE(e);
+    cf_err err;
+    for (int i = 0; i < GC_THREADS; i++)
+        for (int j = 0; j < t[i].acked; j++) {
+            char key[32];
+            snprintf(key, sizeof key, "gc-%02d-%03d", i, j);
+            CHECK_EQ_INT(check_gen(e, "b", key, 4096, (uint64_t)(i * 1000 + j), &err), 1);
+        }
+    st_close(e);
+}
+
+#ifndef NDEBUG
+/* A write section that ends with plain idx_unlock is a bug that would
+ * lose durability silently: it must abort (in a child process). */
+static void forgotten_durable_unlock_aborts(void)
+{
+    const char *dir = test_tmpdir();
+    pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        idx *x;
+        cf_err err;
+        if (freopen("/dev/null", "w", stderr) == NULL || idx_open(dir, &x, &err) < 0)
+            _exit(2);
+        idx_lock(x);
+        idx_run(x, NULL, &err, "INSERT INTO meta VALUES ('probe', 1)", "");
+        idx_unlock(x);
+        _exit(0);
+    }
+    int status;
+    REQUIRE(waitpid(pid, &status, 0) == pid);
+    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+    /* and a read-only section may use the plain unlock */
+    idx *x;
+    cf_err err;
+    REQUIRE(idx_open(dir, &x, &err) == 0);
+    idx_lock(x);
+    sqlite3_stmt *st = idx_query(x, &err, "SELECT count(*) FROM meta", "");
+    CHECK(st && idx_next(x, st, &err) == 1);
+    if (st)
+        idx_done(st);
+    idx_unlock(x);
+    idx_close(x);
+}
+#endif
+
 TEST_MAIN("engine",
           T(round_trips_in_every_layout),
           T(default_layouts_follow_disk_count),
@@ -1025,4 +1135,8 @@ TEST_MAIN("engine",
           T(tenants_keys_and_bucket_isolation),
           T(copy_keeps_or_replaces_headers),
           T(sealed_stream_round_trips_and_tampering_is_refused),
-          T(index_snapshot_restores_a_lost_metadata_directory))
+          T(index_snapshot_restores_a_lost_metadata_directory),
+#ifndef NDEBUG
+          T(forgotten_durable_unlock_aborts),
+#endif
+          T(concurrent_small_puts_share_fsyncs))
