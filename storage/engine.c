@@ -7,6 +7,10 @@
  * the index belongs to this disk set and that the master key is the one the
  * data was written with (a stored HMAC check value), so a wrong key is
  * refused up front and never turns into garbage reads.
+ *
+ * Tenant KEKs are derived from the master key once and cached in a small
+ * fixed table (ENG_KEK_SLOTS, replaced round-robin when full), wiped on
+ * close and when the tenant is deleted.
  */
 #include "storage/engine_int.h"
 
@@ -102,6 +106,7 @@ int st_open(const st_config *cfg, st_engine **out, cf_err *err)
     if (!e)
         return cf_fail(err, CF_ENOMEM, "out of memory");
     pthread_mutex_init(&e->readers_lock, NULL);
+    pthread_mutex_init(&e->kek_lock, NULL);
     e->inline_max = cfg->no_inline ? 0
                   : cfg->inline_max ? cfg->inline_max : ENG_DEFAULT_INLINE_MAX;
     int rc = load_master(cfg, e->master, err);
@@ -132,8 +137,57 @@ void st_close(st_engine *e)
     rs_free(e->rs);
     ds_close(&e->set);
     crypt_wipe(e->master, sizeof e->master);
+    crypt_wipe(e->keks, sizeof e->keks);
     pthread_mutex_destroy(&e->readers_lock);
+    pthread_mutex_destroy(&e->kek_lock);
     free(e);
+}
+
+/* ---- tenant KEK cache -------------------------------------------------- */
+
+static eng_kek_slot *kek_find_locked(st_engine *e, const char *tenant)
+{
+    for (int i = 0; i < ENG_KEK_SLOTS; i++)
+        if (e->keks[i].used && strcmp(e->keks[i].tenant, tenant) == 0)
+            return &e->keks[i];
+    return NULL;
+}
+
+/* The tenant's KEK into kek (the caller wipes it), derived on a miss. */
+static int tenant_kek(st_engine *e, const char *tenant, uint8_t kek[CRYPT_KEY_LEN],
+                      cf_err *err)
+{
+    pthread_mutex_lock(&e->kek_lock);
+    eng_kek_slot *s = kek_find_locked(e, tenant);
+    if (s)
+        memcpy(kek, s->kek, CRYPT_KEY_LEN);
+    pthread_mutex_unlock(&e->kek_lock);
+    if (s)
+        return 0;
+    if (strlen(tenant) > ST_MAX_TENANT)
+        return crypt_derive_kek(e->master, tenant, kek, err);   /* not cached */
+    if (crypt_derive_kek(e->master, tenant, kek, err) < 0)
+        return -1;
+    pthread_mutex_lock(&e->kek_lock);
+    if (!kek_find_locked(e, tenant)) {
+        s = &e->keks[e->kek_next++ % ENG_KEK_SLOTS];
+        s->used = true;
+        snprintf(s->tenant, sizeof s->tenant, "%s", tenant);
+        memcpy(s->kek, kek, CRYPT_KEY_LEN);
+    }
+    pthread_mutex_unlock(&e->kek_lock);
+    return 0;
+}
+
+static void kek_forget(st_engine *e, const char *tenant)
+{
+    pthread_mutex_lock(&e->kek_lock);
+    eng_kek_slot *s = kek_find_locked(e, tenant);
+    if (s) {
+        crypt_wipe(s, sizeof *s);
+        s->used = false;
+    }
+    pthread_mutex_unlock(&e->kek_lock);
 }
 
 void st_layout(const st_engine *e, int *k, int *m, uint32_t *block_size)
@@ -204,7 +258,10 @@ int st_tenant_delete(st_engine *e, const char *name, cf_err *err)
             rc = idx_run(e->ix, NULL, err, "DELETE FROM tenants WHERE id = ?", "i", id);
         rc = rc == 0 ? idx_commit(e->ix, err) : (idx_rollback(e->ix), -1);
     }
-    return eng_unlock_durable(e, rc, err);
+    rc = eng_unlock_durable(e, rc, err);
+    if (rc == 0)
+        kek_forget(e, name);
+    return rc;
 }
 
 int st_tenant_list(st_engine *e, st_tenant_cb cb, void *ctx, cf_err *err)
@@ -497,7 +554,7 @@ int eng_segment_desc(st_engine *e, const char *tenant, const char *bucket,
     snprintf(h->key, sizeof h->key, "%s", key);
     uint8_t kek[CRYPT_KEY_LEN];
     crypt_ctx *cc = crypt_ctx_new(err);
-    int rc = cc ? crypt_derive_kek(e->master, tenant, kek, err) : -1;
+    int rc = cc ? tenant_kek(e, tenant, kek, err) : -1;
     if (rc == 0 && wrapped) {
         memcpy(h->wrapped, wrapped, CRYPT_WRAPPED_LEN);
         rc = crypt_unwrap_key(cc, kek, data_id, wrapped, d->dk, err);

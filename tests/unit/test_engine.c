@@ -1112,6 +1112,75 @@ static void forgotten_durable_unlock_aborts(void)
 }
 #endif
 
+/* ---- tenant KEK cache --------------------------------------------------- */
+
+static int put_text(st_engine *e, const char *tenant, const char *text, cf_err *err)
+{
+    st_put *p;
+    st_put_args a = {.tenant = tenant, .bucket = "b", .key = "k",
+                     .expected_size = (int64_t)strlen(text)};
+    if (st_put_begin(e, &a, &p, err) < 0)
+        return -1;
+    if (st_put_write(p, text, strlen(text), err) < 0) {
+        st_put_abort(p);
+        return -1;
+    }
+    return st_put_finish(p, NULL, NULL, err);
+}
+
+/* 1 if tenant's object k holds exactly text. */
+static int holds_text(st_engine *e, const char *tenant, const char *text, cf_err *err)
+{
+    st_object_info info;
+    st_get *g;
+    char buf[64] = "";
+    size_t n = 0;
+    if (st_get_open(e, tenant, "b", "k", &info, &g, err) < 0)
+        return -1;
+    int rc = st_get_read(g, 0, buf, sizeof buf - 1, &n, err);
+    st_get_close(g);
+    st_object_info_clear(&info);
+    return rc < 0 ? -1 : n == strlen(text) && memcmp(buf, text, n) == 0;
+}
+
+/* More tenants than the KEK cache holds, each object sealed under its own
+ * tenant's KEK: all still open after the cache has cycled, and a deleted
+ * and re-created tenant works again. */
+static void tenant_keks_survive_cache_eviction(void)
+{
+    eng_fixture f;
+    st_engine *e = setup(&f, 2, 1, 1, false);
+    REQUIRE(e);
+    cf_err err;
+    const int n = 80;
+    char t[16];
+    for (int i = 0; i < n; i++) {
+        snprintf(t, sizeof t, "ten-%d", i);
+        REQUIRE(st_tenant_create(e, t, &err) == 0);
+        REQUIRE(st_bucket_create(e, t, "b", NULL, &err) == 0);
+        REQUIRE(put_text(e, t, t, &err) == 0);
+    }
+    for (int i = 0; i < n; i++) {
+        snprintf(t, sizeof t, "ten-%d", i);
+        CHECK_EQ_INT(holds_text(e, t, t, &err), 1);
+    }
+    REQUIRE(st_delete(e, "ten-79", "b", "k", &err) == 0);
+    REQUIRE(st_bucket_delete(e, "ten-79", "b", &err) == 0);
+    REQUIRE(st_tenant_delete(e, "ten-79", &err) == 0);
+    CHECK_EQ_INT(holds_text(e, "ten-79", "x", &err), -1);
+    REQUIRE(st_tenant_create(e, "ten-79", &err) == 0);
+    REQUIRE(st_bucket_create(e, "ten-79", "b", NULL, &err) == 0);
+    REQUIRE(put_text(e, "ten-79", "again", &err) == 0);
+    CHECK_EQ_INT(holds_text(e, "ten-79", "again", &err), 1);
+    st_close(e);
+    /* and every object opens with a freshly derived KEK after a reopen */
+    e = fixture_open(&f);
+    REQUIRE(e);
+    CHECK_EQ_INT(holds_text(e, "ten-3", "ten-3", &err), 1);
+    CHECK_EQ_INT(holds_text(e, "ten-79", "again", &err), 1);
+    st_close(e);
+}
+
 TEST_MAIN("engine",
           T(round_trips_in_every_layout),
           T(default_layouts_follow_disk_count),
@@ -1139,4 +1208,5 @@ TEST_MAIN("engine",
 #ifndef NDEBUG
           T(forgotten_durable_unlock_aborts),
 #endif
-          T(concurrent_small_puts_share_fsyncs))
+          T(concurrent_small_puts_share_fsyncs),
+          T(tenant_keks_survive_cache_eviction))
