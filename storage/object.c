@@ -551,8 +551,6 @@ int st_get_open(st_engine *e, const char *tenant, const char *bucket, const char
     snprintf(g->key, sizeof g->key, "%s", key);
     g->reader_slot = eng_reader_enter(e, err);
     int rc = g->reader_slot < 0 ? -1 : get_resolve(g, info, err);
-    if (rc == 0 && !(g->block = malloc(e->set.block_size)))
-        rc = cf_fail(err, CF_ENOMEM, "out of memory");
     if (rc < 0) {
         st_object_info_clear(info);
         st_get_close(g);
@@ -627,6 +625,10 @@ static int load_block(st_get *g, uint64_t offset, cf_err *err)
     if (g->block_valid && g->block_seg == i && g->block_index == b)
         return 0;
     g->block_valid = false;
+    /* allocated on first use: whole-block reads (read_direct), which is
+     * every read of a small object, never need it */
+    if (!g->block && !(g->block = malloc(g->e->set.block_size)))
+        return cf_fail(err, CF_ENOMEM, "out of memory");
     if (decode_block(g, i, b, g->block, &g->block_len, err) < 0)
         return -1;
     g->block_seg = i;

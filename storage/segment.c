@@ -59,6 +59,7 @@ struct seg_writer {
     uint32_t inline_max;
     uint32_t bsize;
     uint8_t *block;                  /* held-back plaintext */
+    uint32_t block_cap;              /* bytes allocated at block */
     uint32_t held;
     uint64_t blocks_out;             /* blocks already written to shards */
     uint64_t size;
@@ -137,6 +138,26 @@ static size_t stripe_bytes(const seg_writer *w)
     return (size_t)shard_len_for(w->bsize, rs_k(w->d.rs)) * seg_shards(&w->d);
 }
 
+/* The held-back block starts at 64 KiB (every inline object fits) and
+ * grows to the block size only when a body needs it: a small PUT then
+ * never allocates a whole block, which cofferd's malloc would serve by
+ * mmap (a map, page faults and an unmap per request). */
+#define SEG_BLOCK_START (64u << 10)
+
+static int block_room(seg_writer *w, uint32_t need, cf_err *err)
+{
+    if (need <= w->block_cap && w->block)
+        return 0;
+    uint32_t start = SEG_BLOCK_START < w->bsize ? SEG_BLOCK_START : w->bsize;
+    uint32_t cap = need <= start ? start : w->bsize;
+    uint8_t *b = realloc(w->block, cap);
+    if (!b)
+        return cf_fail(err, CF_ENOMEM, "out of memory");
+    w->block = b;
+    w->block_cap = cap;
+    return 0;
+}
+
 seg_writer *segw_new(const seg_desc *d, uint32_t inline_max, cf_err *err)
 {
     seg_writer *w = calloc(1, sizeof *w);
@@ -152,11 +173,8 @@ seg_writer *segw_new(const seg_desc *d, uint32_t inline_max, cf_err *err)
         w->fd[i] = -1;
     pthread_mutex_init(&w->io_lock, NULL);
     pthread_cond_init(&w->io_cv, NULL);
-    w->block = malloc(w->bsize);
     w->cc = crypt_ctx_new(err);
-    if (!w->block || !w->cc) {
-        if (w->cc)
-            cf_fail(err, CF_ENOMEM, "out of memory");
+    if (!w->cc || block_room(w, 1, err) < 0) {
         segw_abort(w);
         return NULL;
     }
@@ -349,6 +367,8 @@ int segw_write(seg_writer *w, const void *data, size_t len, cf_err *err)
         size_t n = w->bsize - w->held;
         if (n > len)
             n = len;
+        if (block_room(w, w->held + (uint32_t)n, err) < 0)
+            return -1;
         memcpy(w->block + w->held, p, n);
         w->held += (uint32_t)n;
         p += n;
@@ -782,7 +802,7 @@ static int import_block(seg_writer *w, uint64_t size, uint64_t b, st_source src,
     bool last = b + 1 == shard_block_count(size, w->bsize);
     crypt_pos pos;
     seg_pos(&w->d, b, last, &pos);
-    if (ensure_stripe(w, err) < 0 ||
+    if (ensure_stripe(w, err) < 0 || block_room(w, n, err) < 0 ||
         src(ctx, w->stripe, (size_t)n + CRYPT_TAG_LEN, err) < 0)
         return -1;
     if (crypt_open_block(w->cc, w->d.dk, &pos, w->stripe, n, w->stripe + n, w->block,
