@@ -107,6 +107,7 @@ int st_open(const st_config *cfg, st_engine **out, cf_err *err)
         return cf_fail(err, CF_ENOMEM, "out of memory");
     pthread_mutex_init(&e->readers_lock, NULL);
     pthread_mutex_init(&e->kek_lock, NULL);
+    atomic_init(&e->deletes_pending, true);
     e->inline_max = cfg->no_inline ? 0
                   : cfg->inline_max ? cfg->inline_max : ENG_DEFAULT_INLINE_MAX;
     int rc = load_master(cfg, e->master, err);

@@ -16,6 +16,7 @@
 #define ST_ENGINE_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "storage/crypto.h"
 #include "storage/diskset.h"
@@ -46,6 +47,11 @@ struct st_engine {
     pthread_mutex_t kek_lock;        /* guards the KEK cache */
     eng_kek_slot keks[ENG_KEK_SLOTS];
     unsigned kek_next;               /* next slot to replace when full */
+    /* Hint: the delete queue may hold entries. Set (under the index lock)
+     * by whatever queues; cleared only by a drain that found the queue
+     * empty under the lock. Lets a PUT that replaced nothing skip the
+     * drain without touching the index. */
+    atomic_bool deletes_pending;
 };
 
 int64_t eng_now_ms(void);
@@ -86,6 +92,9 @@ int eng_queue_version_delete_locked(st_engine *e, const uint8_t version_id[16],
                                     cf_err *err);
 int eng_queue_data_delete_locked(st_engine *e, const uint8_t data_id[16],
                                  cf_err *err);
+/* Every part of an upload (in the caller's transaction). */
+int eng_queue_upload_delete_locked(st_engine *e, const uint8_t upload_id[16],
+                                   cf_err *err);
 /* Unlink the files of queued segments no live reader can still need. */
 void eng_drain_deletes(st_engine *e);
 

@@ -31,6 +31,7 @@
 
 int eng_queue_data_delete_locked(st_engine *e, const uint8_t data_id[16], cf_err *err)
 {
+    atomic_store_explicit(&e->deletes_pending, true, memory_order_relaxed);
     return idx_run(e->ix, NULL, err, "INSERT OR IGNORE INTO delete_queue VALUES (?, ?)",
                    "bi", data_id, (size_t)16, eng_now_ms());
 }
@@ -38,6 +39,7 @@ int eng_queue_data_delete_locked(st_engine *e, const uint8_t data_id[16], cf_err
 int eng_queue_version_delete_locked(st_engine *e, const uint8_t version_id[16],
                                     cf_err *err)
 {
+    atomic_store_explicit(&e->deletes_pending, true, memory_order_relaxed);
     int rc = idx_run(e->ix, NULL, err,
                      "INSERT OR IGNORE INTO delete_queue SELECT data_id, ? FROM segments "
                      "WHERE version_id = ?", "ib", eng_now_ms(), version_id, (size_t)16);
@@ -45,6 +47,29 @@ int eng_queue_version_delete_locked(st_engine *e, const uint8_t version_id[16],
         rc = idx_run(e->ix, NULL, err, "DELETE FROM segments WHERE version_id = ?", "b",
                      version_id, (size_t)16);
     return rc;
+}
+
+int eng_queue_upload_delete_locked(st_engine *e, const uint8_t upload_id[16],
+                                   cf_err *err)
+{
+    atomic_store_explicit(&e->deletes_pending, true, memory_order_relaxed);
+    return idx_run(e->ix, NULL, err,
+                   "INSERT OR IGNORE INTO delete_queue SELECT data_id, ? FROM parts "
+                   "WHERE upload_id = ?", "ib", eng_now_ms(), upload_id, (size_t)16);
+}
+
+/* With nothing eligible to drain: clear the pending hint if the queue is
+ * empty (entries kept for live readers keep it set). Under the lock, so
+ * it cannot hide an entry queued by a commit. */
+static void note_queue_empty_locked(st_engine *e)
+{
+    cf_err err;
+    sqlite3_stmt *st = idx_query(e->ix, &err, "SELECT 1 FROM delete_queue LIMIT 1", "");
+    int rc = st ? idx_next(e->ix, st, &err) : -1;
+    if (rc == 1)
+        idx_done(st);
+    else if (rc == 0)
+        atomic_store_explicit(&e->deletes_pending, false, memory_order_relaxed);
 }
 
 static int64_t oldest_reader_ms(st_engine *e)
@@ -63,6 +88,9 @@ static int drain_batch(st_engine *e, uint64_t *done, cf_err *err)
 {
     uint8_t ids[GC_BATCH][16];
     int n = 0, rc = 0;
+    /* most PUTs replace nothing: no lock, no reader scan, no query */
+    if (!atomic_load_explicit(&e->deletes_pending, memory_order_relaxed))
+        return 0;
     int64_t before = oldest_reader_ms(e);
     idx_lock(e->ix);
     sqlite3_stmt *st = idx_query(e->ix, err,
@@ -77,6 +105,8 @@ static int drain_batch(st_engine *e, uint64_t *done, cf_err *err)
      * before they are could leave a version whose files are gone after a
      * power loss. Wait only when there is something to unlink. */
     if (n == 0) {
+        if (st && rc == 0)
+            note_queue_empty_locked(e);
         idx_unlock(e->ix);
         return !st || rc < 0 ? -1 : 0;
     }

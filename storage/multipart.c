@@ -82,9 +82,7 @@ static int upload_lookup_locked(st_engine *e, const char *tenant, const char *bu
 /* Move every part of the upload to the delete queue and drop the upload. */
 static int drop_upload_locked(st_engine *e, const uint8_t id[16], cf_err *err)
 {
-    int rc = idx_run(e->ix, NULL, err,
-                     "INSERT OR IGNORE INTO delete_queue SELECT data_id, ? FROM parts "
-                     "WHERE upload_id = ?", "ib", eng_now_ms(), id, (size_t)16);
+    int rc = eng_queue_upload_delete_locked(e, id, err);
     if (rc == 0)
         rc = idx_run(e->ix, NULL, err, "DELETE FROM parts WHERE upload_id = ?", "b",
                      id, (size_t)16);
