@@ -15,8 +15,9 @@
  *
  * A crypt_ctx holds the fetched AES-256-GCM cipher and one EVP_CIPHER_CTX,
  * re-initialised with the key for every call, so the hot path allocates
- * nothing. Derived keys (KEK, secrets key) and parsed key files are wiped
- * as soon as they are no longer needed. No message formats key material.
+ * nothing. Derived keys (KEK, secrets key) are the caller's to keep or
+ * wipe (the engine keeps them for its life and wipes them at close);
+ * parsed key files are wiped here. No message formats key material.
  */
 #include "storage/crypto.h"
 
@@ -211,8 +212,8 @@ int crypt_derive_kek(const uint8_t master[CRYPT_KEY_LEN], const char *tenant,
 
 /* The secrets key uses its own salt as well as its own info, so no tenant
  * id (which is only ever the info) can derive it as a KEK. */
-static int derive_secrets_key(const uint8_t master[CRYPT_KEY_LEN],
-                              uint8_t key[CRYPT_KEY_LEN], cf_err *err)
+int crypt_derive_secrets_key(const uint8_t master[CRYPT_KEY_LEN],
+                             uint8_t key[CRYPT_KEY_LEN], cf_err *err)
 {
     return hkdf_sha256(master, "coffer-secrets-v1", "coffer-secrets-v1", key,
                        err);
@@ -284,31 +285,29 @@ static int secret_aad(const char *access_key, uint8_t **aad, size_t *aadlen,
     return 0;
 }
 
-int crypt_seal_secret(crypt_ctx *c, const uint8_t master[CRYPT_KEY_LEN],
+int crypt_seal_secret(crypt_ctx *c, const uint8_t skey[CRYPT_KEY_LEN],
                       const char *access_key, const char *secret,
                       uint8_t *out, size_t outsz, size_t *outlen, cf_err *err)
 {
     size_t len = strlen(secret);
     if (outsz < len + SECRET_OVERHEAD)
         return cf_fail(err, CF_EINVAL, "buffer too small for sealed secret");
-    uint8_t key[CRYPT_KEY_LEN], *aad = NULL;
+    uint8_t *aad = NULL;
     size_t aadlen = 0;
     int rc = -1;
-    if (derive_secrets_key(master, key, err) == 0 &&
-        secret_aad(access_key, &aad, &aadlen, err) == 0 &&
+    if (secret_aad(access_key, &aad, &aadlen, err) == 0 &&
         crypt_random(out, CRYPT_NONCE_LEN, err) == 0 &&
-        gcm_seal(c, key, out, aad, aadlen, (const uint8_t *)secret, len,
+        gcm_seal(c, skey, out, aad, aadlen, (const uint8_t *)secret, len,
                  out + CRYPT_NONCE_LEN, out + CRYPT_NONCE_LEN + len,
                  err) == 0) {
         *outlen = len + SECRET_OVERHEAD;
         rc = 0;
     }
     free(aad);
-    crypt_wipe(key, sizeof key);
     return rc;
 }
 
-int crypt_open_secret(crypt_ctx *c, const uint8_t master[CRYPT_KEY_LEN],
+int crypt_open_secret(crypt_ctx *c, const uint8_t skey[CRYPT_KEY_LEN],
                       const char *access_key, const uint8_t *in, size_t inlen,
                       char *secret, size_t secretsz, cf_err *err)
 {
@@ -317,12 +316,11 @@ int crypt_open_secret(crypt_ctx *c, const uint8_t master[CRYPT_KEY_LEN],
     size_t len = inlen - SECRET_OVERHEAD;
     if (secretsz < len + 1)
         return cf_fail(err, CF_EINVAL, "buffer too small for secret");
-    uint8_t key[CRYPT_KEY_LEN], *aad = NULL;
+    uint8_t *aad = NULL;
     size_t aadlen = 0;
     int rc = -1;
-    if (derive_secrets_key(master, key, err) == 0 &&
-        secret_aad(access_key, &aad, &aadlen, err) == 0 &&
-        gcm_open(c, key, in, aad, aadlen, in + CRYPT_NONCE_LEN, len,
+    if (secret_aad(access_key, &aad, &aadlen, err) == 0 &&
+        gcm_open(c, skey, in, aad, aadlen, in + CRYPT_NONCE_LEN, len,
                  in + CRYPT_NONCE_LEN + len, (uint8_t *)secret, err) == 0) {
         secret[len] = '\0';
         rc = 0;
@@ -330,7 +328,6 @@ int crypt_open_secret(crypt_ctx *c, const uint8_t master[CRYPT_KEY_LEN],
         crypt_wipe(secret, secretsz);
     }
     free(aad);
-    crypt_wipe(key, sizeof key);
     return rc;
 }
 

@@ -93,11 +93,14 @@ int crypt_unwrap_key(crypt_ctx *c, const uint8_t kek[CRYPT_KEY_LEN],
 /* Secret access keys at rest: AES-256-GCM under a key derived from the master
  * key (HKDF salt and info both "coffer-secrets-v1", so no tenant id can
  * derive it as a KEK), AAD = "cofferS1" || the access key id.
- * Output: nonce || ct || tag, length len + 28. */
-int crypt_seal_secret(crypt_ctx *c, const uint8_t master[CRYPT_KEY_LEN],
+ * Output: nonce || ct || tag, length len + 28. The engine derives the
+ * secrets key once (crypt_derive_secrets_key) and passes it to seal/open. */
+int crypt_derive_secrets_key(const uint8_t master[CRYPT_KEY_LEN],
+                             uint8_t skey[CRYPT_KEY_LEN], cf_err *err);
+int crypt_seal_secret(crypt_ctx *c, const uint8_t skey[CRYPT_KEY_LEN],
                       const char *access_key, const char *secret,
                       uint8_t *out, size_t outsz, size_t *outlen, cf_err *err);
-int crypt_open_secret(crypt_ctx *c, const uint8_t master[CRYPT_KEY_LEN],
+int crypt_open_secret(crypt_ctx *c, const uint8_t skey[CRYPT_KEY_LEN],
                       const char *access_key, const uint8_t *in, size_t inlen,
                       char *secret, size_t secretsz, cf_err *err);
 

@@ -112,6 +112,8 @@ int st_open(const st_config *cfg, st_engine **out, cf_err *err)
                   : cfg->inline_max ? cfg->inline_max : ENG_DEFAULT_INLINE_MAX;
     int rc = load_master(cfg, e->master, err);
     if (rc == 0)
+        rc = crypt_derive_secrets_key(e->master, e->secrets_key, err);
+    if (rc == 0)
         rc = ds_open(&e->set, cfg->disks, cfg->ndisks, cfg->k, cfg->m,
                      cfg->block_size, err);
     if (rc == 0 && !(e->rs = rs_new(e->set.k, e->set.m, err)))
@@ -139,6 +141,7 @@ void st_close(st_engine *e)
     ds_close(&e->set);
     crypt_wipe(e->master, sizeof e->master);
     crypt_wipe(e->keks, sizeof e->keks);
+    crypt_wipe(e->secrets_key, sizeof e->secrets_key);
     pthread_mutex_destroy(&e->readers_lock);
     pthread_mutex_destroy(&e->kek_lock);
     free(e);
@@ -329,7 +332,7 @@ int st_key_create(st_engine *e, const char *tenant, bool read_only,
     uint8_t sealed[ST_SECRET_KEY_MAX + 64];
     size_t sealed_len = 0;
     crypt_ctx *cc = crypt_ctx_new(err);
-    int rc = cc ? crypt_seal_secret(cc, e->master, ak_out, sk_out, sealed,
+    int rc = cc ? crypt_seal_secret(cc, e->secrets_key, ak_out, sk_out, sealed,
                                     sizeof sealed, &sealed_len, err) : -1;
     crypt_ctx_free(cc);
     int64_t tid = 0;
@@ -384,7 +387,7 @@ int st_key_lookup(st_engine *e, const char *access_key, st_key_info *info,
     if (rc < 0)
         return -1;
     crypt_ctx *cc = crypt_ctx_new(err);
-    rc = cc ? crypt_open_secret(cc, e->master, access_key, sealed, (size_t)sealed_len,
+    rc = cc ? crypt_open_secret(cc, e->secrets_key, access_key, sealed, (size_t)sealed_len,
                                 secret_out, ST_SECRET_KEY_MAX, err) : -1;
     crypt_ctx_free(cc);
     return rc;

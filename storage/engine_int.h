@@ -41,6 +41,7 @@ struct st_engine {
     rs_codec *rs;
     idx *ix;
     uint8_t master[CRYPT_KEY_LEN];
+    uint8_t secrets_key[CRYPT_KEY_LEN];  /* derived from master at open */
     uint32_t inline_max;
     pthread_mutex_t readers_lock;
     int64_t reader_open_ms[ENG_MAX_READERS]; /* 0 = free slot */
