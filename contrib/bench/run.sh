@@ -20,7 +20,8 @@
 #  3. Small objects on a second fresh cofferd: 4 KiB and 64 KiB PUT at 1
 #     and 32 connections, then GETs of the objects the 32-connection PUT
 #     made (up to 1,000 of them, cycled), each run BENCH_SECONDS (5).
-#  4. ListObjectsV2: 100,000 keys put (at 32 connections, also a row), then
+#  4. ListObjectsV2: 100,000 keys put in a bucket of their own (at 32
+#     connections, also a row), then
 #     1,000-key pages walked through them (start-after) for BENCH_SECONDS;
 #     the page latency p50 and p99.
 #  5. A generated tree (bench-tree: 5,000 files, 1 GiB, incompressible,
@@ -309,10 +310,11 @@ small_objects() {
 listing() {
   local p=$1 who=${1:+peer}; shift
   say "4. ${who:-coffer}: ListObjectsV2 over $nkeys keys"
-  cb "${p}put $nkeys keys (1 B) c32" "$@" -w put -s 1 -c 32 -n "$nkeys" --prefix "$tag-list"
+  cb "${p}put $nkeys keys (1 B) c32" "$@" -w put -s 1 -c 32 -n "$nkeys" -b "$tag-list" \
+    --prefix "$tag-list"
   fig "${p}list_prepare_ops" "$(field ops_per_s)"
   cb "${p}list 1000-key pages of $nkeys c1" "$@" -w list -s 1 -c 1 "${runlen[@]}" --keys "$nkeys" \
-    --reuse --prefix "$tag-list"
+    --reuse -b "$tag-list" --prefix "$tag-list"
   fig "${p}list_page_ms_p50" "$(field lat_p50_ms)"
   fig "${p}list_page_ms_p99" "$(field lat_p99_ms)"
   fig "${p}list_pages_per_s" "$(field ops_per_s)"
