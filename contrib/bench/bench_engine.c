@@ -22,7 +22,8 @@
  *                        hold (k+m)/k times the plaintext plus CRCs).
  *   put_limit_mib_s      the lower of put_pipeline and disk_write_plain
  *                        (the single-threaded engine's limit).
- *   put_pipeline_all_cores_mib_s  the PUT pipeline in nproc threads at once,
+ *   cores                the online CPUs (nproc).
+ *   put_pipeline_all_cores_mib_s  the PUT pipeline in `cores` threads at once,
  *                        each with its own contexts, over the object's size
  *                        each: the sum of the threads' rates (each over its
  *                        own time, as below), i.e. what a server using every

@@ -12,7 +12,8 @@
 #     embedded default, six disk directories, 4+2, encrypted) with
 #     UNSIGNED-PAYLOAD: single-stream PUT and GET (2 objects, one after
 #     the other; server CPU per GiB and peak RSS, the high-water mark reset
-#     when each run starts), 4-stream PUT and GET (4 objects at once), then
+#     when each run starts), 4-stream PUT (4 objects at once) and GET (each
+#     of them twice, 4 at once), then
 #     the objects/ trees of two disk directories (disk1, disk2: m = 2) are
 #     deleted under the running server and the same objects are read again
 #     (degraded GET, 4 streams and 1; which shards are lost depends on the
@@ -260,7 +261,7 @@ big_objects() {
   cb "${p}put $big c4" "$@" -w put -s "$big" -c 4 -n 4 --prefix "$tag-big4"
   fig "${p}put_4stream_mib_s" "$(field mib_per_s)"
   ratio "${p}put_4stream_ratio_of_limit" "${FIG[${p}put_4stream_mib_s]}" "${FIG[put_limit_mib_s]}"
-  cb "${p}get $big c4" "$@" -w get -s "$big" -c 4 -n 4 --keys 4 --reuse $get_check \
+  cb "${p}get $big c4" "$@" -w get -s "$big" -c 4 -n 8 --keys 4 --reuse $get_check \
     --prefix "$tag-big4"
   fig "${p}get_4stream_mib_s" "$(field mib_per_s)"
   ratio "${p}get_4stream_ratio_of_limit" "${FIG[${p}get_4stream_mib_s]}" "${FIG[http_get_ceiling_mib_s]}"
@@ -271,7 +272,7 @@ degraded() {              # on our own cofferd only: take two disks' shards away
   say "2. degraded: removing $COFFER_TMP/var/disk{1,2}/objects under the running cofferd"
   for d in 1 2; do rm -rf "$COFFER_TMP/var/disk$d/objects"; done
   coffer_health "$COFFER_ENDPOINT" || { say "FAILED: cofferd stopped answering"; failed=1; }
-  cb "degraded get $big c4 (m=2 disks gone)" "$@" -w get -s "$big" -c 4 -n 4 --keys 4 \
+  cb "degraded get $big c4 (m=2 disks gone)" "$@" -w get -s "$big" -c 4 -n 8 --keys 4 \
     --reuse $get_check --prefix "$tag-big4"
   fig degraded_get_mib_s "$(field mib_per_s)"
   ratio degraded_get_ratio "${FIG[degraded_get_mib_s]}" "${FIG[get_4stream_mib_s]}"
@@ -403,6 +404,11 @@ if [ -n "${PEER_ENDPOINT:-}" ]; then
   small_objects peer_ "${peer[@]}"
   listing peer_ "${peer[@]}"
   peer_figs=("${ORDER[@]:$n_before}")
+  if [ -z "${PEER_PID:-}" ]; then
+    for f in peer_put_cpu_s_per_gib peer_get_cpu_s_per_gib peer_peak_rss_mib; do
+      FIG[$f]="n/a (no PEER_PID)"
+    done
+  fi
 fi
 
 # ---- targets and the summary ---------------------------------------------
