@@ -34,8 +34,19 @@ contrib_bench_mhd_ceiling_SOURCES = contrib/bench/mhd_ceiling.c
 contrib_bench_mhd_ceiling_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS)
 contrib_bench_mhd_ceiling_LDADD = contrib/bench/libbench.a $(MHD_LIBS)
 
-# the standard load suite against a throw-away cofferd (make bench)
-.PHONY: bench
-bench: contrib/bench/coffer-bench contrib/bench/mhd-ceiling server/cofferd
+# bench-tree: the file tree make bench backs up and copies (restic, rclone).
+noinst_PROGRAMS += contrib/bench/bench-tree
+contrib_bench_bench_tree_SOURCES = contrib/bench/bench_tree.c
+contrib_bench_bench_tree_LDADD = contrib/bench/libbench.a -lm
+
+# the standard suite against a throw-away cofferd (make bench, under 10
+# minutes), and the same at tiny sizes against two of them (make
+# bench-smoke, under a minute; make check runs it as tests/bench_suite_smoke.sh)
+BENCH_TOOLS = contrib/bench/coffer-bench contrib/bench/mhd-ceiling \
+	contrib/bench/bench-engine contrib/bench/bench-tree server/cofferd
+.PHONY: bench bench-smoke
+bench: $(BENCH_TOOLS)
 	$(srcdir)/contrib/bench/run.sh
+bench-smoke: $(BENCH_TOOLS)
+	COFFERD=$(abs_top_builddir)/server/cofferd $(srcdir)/tests/bench_suite_smoke.sh
 EXTRA_DIST += contrib/bench/run.sh

@@ -147,5 +147,10 @@ EXTRA_DIST += tests/bench_smoke.sh
 TESTS += tests/integration/loadgen.sh
 EXTRA_DIST += tests/integration/loadgen.sh
 
+# make bench's whole suite at tiny sizes, with a second cofferd as its peer
+# (make bench-smoke), so that the suite keeps running end to end
+TESTS += tests/bench_suite_smoke.sh
+EXTRA_DIST += tests/bench_suite_smoke.sh
+
 # every check program is a test (keep this last)
 TESTS += $(check_PROGRAMS)

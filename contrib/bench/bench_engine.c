@@ -20,7 +20,22 @@
  *                        fdatasync'd: raw bytes per second.
  *   disk_write_plain_mib_s  the same rate in plaintext bytes (the files
  *                        hold (k+m)/k times the plaintext plus CRCs).
- *   put_limit_mib_s      the lower of put_pipeline and disk_write_plain.
+ *   put_limit_mib_s      the lower of put_pipeline and disk_write_plain
+ *                        (the single-threaded engine's limit).
+ *   cores                the online CPUs (nproc).
+ *   put_pipeline_all_cores_mib_s  the PUT pipeline in `cores` threads at once,
+ *                        each with its own contexts, over the object's size
+ *                        each: the sum of the threads' rates (each over its
+ *                        own time, as below), i.e. what a server using every
+ *                        core could seal and encode.
+ *   put_limit_all_cores_mib_s  the lower of put_pipeline_all_cores and
+ *                        disk_write_plain: the end-to-end PUT limit of a
+ *                        server with several streams (make bench's).
+ *   fsync_ops            4 KiB appended to one file, then fdatasync, in a
+ *                        loop for BENCH_FSYNC_SECONDS (2): durable small
+ *                        writes per second. Appending (not overwriting in
+ *                        place) makes every fdatasync also write the file's
+ *                        new size, as a log or a new small object does.
  *
  * Then the engine, opened 4+2 on six directories under the data directory,
  * putting one BENCH_SIZE_MIB object in 256 KiB writes (the size of a front
@@ -74,10 +89,14 @@
  * Ratios are printed with "meets" or "falls short" and their target.
  * Every line is "name: value".
  *
+ * BENCH_LIMITS_ONLY=1 stops after the machine's limits (everything above
+ * the engine's figures): make bench takes them from here.
+ *
  * Environment: BENCH_DIR (default: the current directory; a fresh
  * bench-engine.XXXXXX directory is made in it and removed afterwards; it
  * should be a real disk, not tmpfs), BENCH_SIZE_MIB (1024), BENCH_READ_KIB
- * (1024), BENCH_REPEAT (3), BENCH_SMALL_OPS (2000), BENCH_SMALL_SECONDS (5).
+ * (1024), BENCH_REPEAT (3), BENCH_SMALL_OPS (2000), BENCH_SMALL_SECONDS (5),
+ * BENCH_FSYNC_SECONDS (2), BENCH_LIMITS_ONLY (0).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -85,6 +104,7 @@
 #include <ftw.h>
 #include <limits.h>
 #include <linux/magic.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,7 +139,8 @@ typedef struct bench {
     uint64_t size;                   /* bytes of the large object */
     uint64_t repeat;                 /* passes of the repeatable phases */
     uint64_t small_ops;
-    double small_secs;
+    double small_secs, fsync_secs;
+    bool limits_only;
     char root[PATH_MAX - 64];        /* our scratch directory */
     char disk[NDISKS][PATH_MAX];
     char meta[PATH_MAX];
@@ -131,6 +152,7 @@ typedef struct bench {
     double put_pipe, get_pipe;       /* the pipelines' MiB/s */
     double put_pipe_cpu, get_pipe_cpu; /* and their CPU s/GiB */
     double disk_plain;               /* MiB/s of plaintext the disks take */
+    double put_pipe_all;             /* the PUT pipeline on every core */
 } bench;
 
 /* A result the compiler cannot prove unused. */
@@ -213,6 +235,7 @@ typedef struct kit {
     uint8_t data_id[CRYPT_DATA_ID_LEN];
     uint8_t *stripes;                /* GET_STRIPES stripes of (k+m)*s */
     uint8_t *out;                    /* one plaintext block */
+    uint32_t acc;                    /* results, so the work is not elided */
 } kit;
 
 static void kit_free(kit *t)
@@ -282,10 +305,10 @@ static int pipeline_put(bench *b, void *ctx, cf_err *err)
         cks_update(t->md5, pt, BLOCK);
         if (seal_stripe(t, pt, blk, stripe, err) < 0)
             return -1;
-        sink ^= crc_shards(t, stripe, NDISKS);
+        t->acc ^= crc_shards(t, stripe, NDISKS);
     }
     cks_final(t->md5, md5);
-    sink ^= md5[0];
+    t->acc ^= md5[0];
     return 0;
 }
 
@@ -307,7 +330,7 @@ static int pipeline_get(bench *b, void *ctx, cf_err *err)
         int i = (int)(blk % GET_STRIPES);
         const uint8_t *stripe = kit_stripe(t, i);
         crypt_pos pos = {t->data_id, 0, (uint64_t)i, false};
-        sink ^= crc_shards(t, stripe, K);
+        t->acc ^= crc_shards(t, stripe, K);
         if (crypt_open_block(t->cc, t->key, &pos, stripe, BLOCK, stripe + BLOCK,
                              t->out, err) < 0)
             return -1;
@@ -326,6 +349,7 @@ static int measure_pipelines(bench *b, cf_err *err)
         rc = seal_get_stripes(b, &t, err);
     if (rc == 0)
         rc = best_of(b, pipeline_get, &t, &get, err);
+    sink ^= t.acc;
     kit_free(&t);
     if (rc < 0)
         return -1;
@@ -401,6 +425,109 @@ static int measure_disks(bench *b, cf_err *err)
     b->disk_plain = raw.mib_s * (double)b->size / (double)bytes;
     put_value("disk_write_mib_s", raw.mib_s);
     put_value("disk_write_plain_mib_s", b->disk_plain);
+    return 0;
+}
+
+/* ---- the PUT pipeline on every core ------------------------------------- */
+
+typedef struct core_run {
+    bench *b;
+    pthread_t tid;
+    bool started;
+    int rc;
+    cf_err err;
+    rate r;
+    uint32_t acc;
+} core_run;
+
+/* One thread: its own contexts, one pass of the PUT pipeline, timed over
+ * the thread's own time (run-queue wait is per thread). */
+static void *core_main(void *arg)
+{
+    core_run *c = arg;
+    kit t;
+    c->rc = kit_init(&t, &c->err);
+    if (c->rc == 0) {
+        phase p = phase_start();
+        c->rc = pipeline_put(c->b, &t, &c->err);
+        c->r = phase_stop(p, c->b->size);
+        c->acc = t.acc;
+    }
+    kit_free(&t);
+    return NULL;
+}
+
+static int measure_all_cores(bench *b, cf_err *err)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (n < 1)
+        n = 1;
+    if (n > 256)
+        n = 256;
+    core_run *c = calloc((size_t)n, sizeof *c);
+    if (!c)
+        return cf_fail(err, CF_ENOMEM, "out of memory");
+    int rc = 0;
+    for (long i = 0; i < n; i++) {
+        c[i].b = b;
+        if (pthread_create(&c[i].tid, NULL, core_main, &c[i]) != 0) {
+            rc = cf_fail(err, CF_EINTERNAL, "pthread_create failed");
+            break;
+        }
+        c[i].started = true;
+    }
+    double sum = 0;
+    for (long i = 0; i < n; i++) {
+        if (!c[i].started)
+            continue;
+        pthread_join(c[i].tid, NULL);
+        sink ^= c[i].acc;
+        if (c[i].rc < 0 && rc == 0) {
+            *err = c[i].err;
+            rc = -1;
+        }
+        sum += c[i].r.mib_s;
+    }
+    free(c);
+    if (rc < 0)
+        return -1;
+    b->put_pipe_all = sum;
+    put_value("cores", (double)n);
+    put_value("put_pipeline_all_cores_mib_s", sum);
+    return 0;
+}
+
+/* ---- durable small writes ------------------------------------------------ */
+
+/* 4 KiB appended to one file and fdatasync'd, for fsync_secs. */
+static int measure_fsync(const bench *b, cf_err *err)
+{
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/fsync.bench", b->disk[0]);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return cf_fail_errno(err, CF_EIO, errno, "create %s", path);
+    uint64_t n = 0;
+    double t0 = bm_now(), dt = 0;
+    int rc = 0;
+    do {
+        int w = fsu_write_all(fd, src_at(b, n, SMALL_SIZE), SMALL_SIZE);
+        if (w < 0) {
+            rc = cf_fail_errno(err, CF_EIO, -w, "write %s", path);
+            break;
+        }
+        if (fdatasync(fd) != 0) {
+            rc = cf_fail_errno(err, CF_EIO, errno, "fdatasync %s", path);
+            break;
+        }
+        n++;
+        dt = bm_now() - t0;
+    } while (dt < b->fsync_secs);
+    close(fd);
+    unlink(path);
+    if (rc < 0)
+        return -1;
+    put_value("fsync_ops", (double)n / dt);
     return 0;
 }
 
@@ -635,6 +762,8 @@ static int bench_init(bench *b, cf_err *err)
     b->repeat = bm_env_u64("BENCH_REPEAT", 3, 1, 100);
     b->small_ops = bm_env_u64("BENCH_SMALL_OPS", 2000, 1, UINT32_MAX);
     b->small_secs = (double)bm_env_u64("BENCH_SMALL_SECONDS", 5, 1, 3600);
+    b->fsync_secs = (double)bm_env_u64("BENCH_FSYNC_SECONDS", 2, 1, 3600);
+    b->limits_only = bm_env_u64("BENCH_LIMITS_ONLY", 0, 0, 1) == 1;
     b->src = malloc(SRC_LEN);
     b->read_len = (size_t)bm_env_u64("BENCH_READ_KIB", 1024, 1, 65536) << 10;
     b->rbuf = malloc(b->read_len);
@@ -658,8 +787,15 @@ int main(void)
         rc = measure_pipelines(&b, &err);
     }
     if (rc == 0)
-        rc = measure_disks(&b, &err);
+        rc = measure_all_cores(&b, &err);
     if (rc == 0)
+        rc = measure_disks(&b, &err);
+    if (rc == 0) {
+        put_value("put_limit_all_cores_mib_s",
+                  b.put_pipe_all < b.disk_plain ? b.put_pipe_all : b.disk_plain);
+        rc = measure_fsync(&b, &err);
+    }
+    if (rc == 0 && !b.limits_only)
         rc = bench_engine(&b, &err);
     if (rc == 0) {
         put_value("load_1m_end", bm_loadavg());

@@ -1,67 +1,451 @@
 #!/usr/bin/env bash
-# contrib/bench/run.sh - `make bench`: the standard load suite. Starts a
-# throw-away cofferd (tests/integration/lib.sh: embedded default, six disk
-# directories, loopback) and mhd-ceiling, runs a fixed matrix of
-# coffer-bench workloads, each for BENCH_SECONDS (10), and prints one
-# Markdown table row per run: ops/s, MiB/s, latency p50/p99/max, errors,
-# cofferd's CPU seconds per GiB and peak RSS, and the load average (the
-# figures mean little on a busy machine). The ceiling rows are HTTP alone.
+# contrib/bench/run.sh - `make bench`: the standard suite, in one run on
+# this machine, every figure of cofferd beside the machine's own limit.
 #
-# Run from the build directory (make bench does); BENCH_DIR places the
-# server's data (default: the build directory, a real disk, not tmpfs).
+#  1. The machine's limits: bench-engine's in-memory PUT pipeline (one
+#     thread and on every core), GET pipeline, six-file fdatasync'd write
+#     and single-file 4 KiB append+fdatasync rate (BENCH_LIMITS_ONLY=1:
+#     not its engine runs), and the HTTP ceiling: mhd-ceiling, a bare
+#     libmicrohttpd server that drops PUT bodies and serves GETs from
+#     memory, loaded by the same client (coffer-bench).
+#  2. Objects of BIG (1 GiB) on a fresh cofferd (tests/integration/lib.sh:
+#     embedded default, six disk directories, 4+2, encrypted) with
+#     UNSIGNED-PAYLOAD: single-stream PUT and GET (2 objects, one after
+#     the other; server CPU per GiB and peak RSS, the high-water mark reset
+#     when each run starts), 4-stream PUT (4 objects at once) and GET (each
+#     of them twice, 4 at once), then
+#     the objects/ trees of two disk directories (disk1, disk2: m = 2) are
+#     deleted under the running server and the same objects are read again
+#     (degraded GET, 4 streams and 1; which shards are lost depends on the
+#     object's placement). That cofferd is then stopped and removed.
+#  3. Small objects on a second fresh cofferd: 4 KiB and 64 KiB PUT at 1
+#     and 32 connections, then GETs of the objects the 32-connection PUT
+#     made (up to 1,000 of them, cycled), each run BENCH_SECONDS (5).
+#  4. ListObjectsV2: 100,000 keys put in a bucket of their own (at 32
+#     connections, also a row), then
+#     1,000-key pages walked through them (start-after) for BENCH_SECONDS;
+#     the page latency p50 and p99.
+#  5. A generated tree (bench-tree: 5,000 files, 1 GiB, incompressible,
+#     no duplicate chunks) backed up and restored with restic, to cofferd
+#     (s3:) and to a local directory repository, and copied with rclone
+#     copy to cofferd and to a local directory; same options, the same
+#     order every time (cofferd first), restores into fresh directories,
+#     no cache dropping. Ratios are cofferd time / local time.
+#
+# Output: progress on stderr; on stdout a Markdown table with one row per
+# run (seconds, ops/s, MiB/s, latency p50/p99/max, errors, cofferd CPU
+# s/GiB, peak RSS, load average), then the summary: one "name: value"
+# line per figure, targets as "name: value meets|falls short (target OP
+# T)". The ratios are measured in this one run, so the machine is the
+# same for both sides of each; load_1m_start and load_1m_end say how busy
+# it was (the figures mean little on a busy machine).
+#
+# Targets: put_cpu_s_per_gib <= 2.5, get_cpu_s_per_gib <= 0.5 (the
+# single-stream runs); put_4stream_ratio_of_limit >= 0.8 (of put_limit =
+# min(put_pipeline_all_cores, disk_write_plain)); get_4stream_ratio_of_limit
+# >= 0.8 (of the HTTP ceiling's 4-stream GET); degraded_get_ratio >= 0.8
+# (degraded / healthy 4-stream GET); small_put_ratio_of_fsync_limit >= 0.5
+# (4 KiB PUT at 32 connections / fsync_ops); small_get_ratio_of_http_limit
+# >= 0.2 (4 KiB GET at 32 / the ceiling's); list_page_ms_p50 <= 20;
+# restic_backup_ratio_vs_local and restic_restore_ratio_vs_local <= 1.25;
+# peak_rss_mib <= 64 (cofferd, during the single-stream runs).
+#
+# Another server: with PEER_ENDPOINT, PEER_KEY, PEER_SECRET (PEER_REGION,
+# default us-east-1; PEER_PID, its process id on this machine, for CPU and
+# memory) sections 2-4 run against it too, after cofferd's, except the
+# degraded GET (its disks are not ours to take away). It prints peer_NAME
+# for each figure and coffer_over_peer_NAME, oriented so that > 1 means
+# cofferd did better: throughput and ops coffer/peer; CPU per GiB, peak
+# RSS and latency peer/coffer.
+#
+# Environment: BENCH_DIR (where the servers' data, the trees and the
+# repositories go; default the build directory: a real disk, not tmpfs),
+# BENCH_SECONDS (5), BENCH_SMOKE=1 (tiny sizes, 100-task runs, for make
+# bench-smoke: a check that every figure comes out, not a measurement).
+# Run from the build directory (make bench does). Exit status 1 if a run
+# failed or a figure is missing; a target falling short is not a failure.
 set -u
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(pwd)
-bench=$build/contrib/bench/coffer-bench
-secs=${BENCH_SECONDS:-10}
+tools=$build/contrib/bench
 export COFFERD=${COFFERD:-$build/server/cofferd}
+COFFER_PID= COFFER_TMP=                # never a caller's server
 . "$src/tests/integration/lib.sh"
 
+if [ "${BENCH_SMOKE:-0}" = 1 ]; then
+  big=4M; big_bytes=4194304; nbig1=2; nkeys=1000; tree_files=60; tree_bytes=$((6 * 1048576))
+  secs=1; limit_mib=8; repeat=1; fsync_secs=1; get_check=--verify
+  runlen=(-n 100)             # timed runs: a count, not 1 s each
+else
+  big=1G; big_bytes=1073741824; nbig1=2; nkeys=100000; tree_files=5000; tree_bytes=$((1024 * 1048576))
+  secs=${BENCH_SECONDS:-5}; limit_mib=1024; repeat=2; fsync_secs=2; get_check=
+  runlen=(-d "$secs")
+fi
+for t in coffer-bench mhd-ceiling bench-engine bench-tree; do
+  [ -x "$tools/$t" ] || { echo "run.sh: $tools/$t is not built" >&2; exit 1; }
+done
+for t in restic rclone; do
+  command -v "$t" >/dev/null || { echo "run.sh: $t is not installed (contrib/deps.sh)" >&2; exit 1; }
+done
+
+work=$(mktemp -d "${BENCH_DIR:-$build}/bench-suite.XXXXXX") || exit 1
 ceiling_pid=
-trap 'coffer_stop >/dev/null 2>&1; [ -z "$ceiling_pid" ] || kill "$ceiling_pid"' EXIT
+cleanup() {
+  [ -z "$ceiling_pid" ] || kill "$ceiling_pid" 2>/dev/null
+  coffer_stop >/dev/null 2>&1
+  rm -rf "$work"
+}
+trap cleanup EXIT
 trap 'exit 1' INT TERM
-TMPDIR=${BENCH_DIR:-$build} coffer_start || exit 1
+t_start=$(date +%s.%N)
+failed=0
 
-field() { sed -n "s/^$1: //p" <<<"$2"; }
+say() { printf '[%5.1fs] %s\n' "$(elapsed)" "$*" >&2; }
+elapsed() { awk -v a="$t_start" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}'; }
+calc() { awk "BEGIN {printf \"%.3f\", ($1)}" 2>/dev/null; }
+load1() { cut -d' ' -f1 /proc/loadavg; }
+isnum() { [[ $1 =~ ^-?[0-9]+(\.[0-9]+)?$ ]]; }
 
-# row NAME COFFER-BENCH-ARGS...: one run, under a key prefix of its own
-n=0
-row() {
-  local name=$1; shift
-  local out
-  n=$((n + 1))
-  out=$("$bench" -d "$secs" --prefix "run$n" "$@" 2>/dev/null)
-  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$name" \
-    "$(field ops_per_s "$out")" "$(field mib_per_s "$out")" \
-    "$(field lat_p50_ms "$out")" "$(field lat_p99_ms "$out")" \
-    "$(field lat_max_ms "$out")" "$(field errors "$out")" \
-    "$(field server_cpu_s_per_gib "$out")" "$(field server_peak_rss_mib "$out")" \
-    "$(field load_1m "$out")"
+# ---- figures -----------------------------------------------------------
+declare -A FIG TGT
+ORDER=()
+fig() {                   # fig NAME VALUE: a figure for the summary
+  [ -n "${FIG[$1]+x}" ] || ORDER+=("$1")
+  FIG[$1]=${2:-n/a}
+}
+target() {                # target NAME "<=|>=" T: the figure has a target
+  TGT[$1]="$2 $3"
+}
+ratio() {                 # ratio NAME A B: A / B, if both are numbers
+  if ! isnum "$2" || ! isnum "$3"; then
+    fig "$1" n/a
+  elif [ "$(calc "$3 != 0")" = 1.000 ]; then
+    fig "$1" "$(calc "$2 / $3")"
+  elif [ "$(calc "$2 == 0")" = 1.000 ]; then
+    fig "$1" 1.000            # 0 / 0: the same (a CPU time below the clock tick)
+  else
+    fig "$1" "$ZERO"          # a real figure, but the ratio is undefined
+  fi
+}
+ZERO="n/a (divided by zero)"
+summary_line() {          # summary_line NAME
+  local v=${FIG[$1]} t=${TGT[$1]:-}
+  if [ -z "$t" ] || ! isnum "$v"; then
+    printf '%s: %s\n' "$1" "$v"
+  else
+    awk -v n="$1" -v v="$v" -v op="${t% *}" -v t="${t#* }" 'BEGIN {
+      ok = op == "<=" ? v <= t : v >= t
+      printf "%s: %.3f %s (target %s %.2f)\n", n, v, ok ? "meets" : "falls short", op, t }'
+  fi
 }
 
-coffer() { row "$1" -e "$COFFER_ENDPOINT" -a "$COFFER_ACCESS_KEY" -k "$COFFER_SECRET_KEY" \
-                --server-pid "$COFFER_PID" "${@:2}"; }
+# ---- runs ---------------------------------------------------------------
+field() { sed -n "s/^$1: //p" <<<"$OUT" | head -1; }
+row() {                   # row NAME SECONDS OPS MIB P50 P99 MAX ERR CPU RSS LOAD
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$@"
+}
+nrun=0
+# cb NAME ENDPOINT KEY SECRET REGION PID COFFER-BENCH-ARGS...: one run, a
+# table row; its report in OUT. A failed run is reported and remembered.
+cb() {
+  local name=$1 ep=$2 ak=$3 sk=$4 region=$5 pid=$6 rss
+  shift 6
+  nrun=$((nrun + 1))
+  say "$name"
+  OUT=$("$tools/coffer-bench" -e "$ep" -a "$ak" -k "$sk" -r "$region" \
+        ${pid:+--server-pid "$pid"} "$@" 2>"$work/cb.err")
+  local rc=$?
+  if [ $rc -ne 0 ] || [ "$(field errors)" != 0 ]; then
+    say "FAILED ($rc): coffer-bench $*"
+    sed 's/^/    /' "$work/cb.err" >&2
+    failed=1
+  fi
+  rss=$(field server_peak_rss_mib)
+  [ -n "$rss" ] || rss=$(field server_peak_rss_mib_since_start)
+  row "$name" "$(field seconds)" "$(field ops_per_s)" "$(field mib_per_s)" \
+    "$(field lat_p50_ms)" "$(field lat_p99_ms)" "$(field lat_max_ms)" "$(field errors)" \
+    "$(field server_cpu_s_per_gib)" "$rss" "$(field load_1m)"
+}
+# timed NAME MIB CMD...: a client command, timed; its seconds in SECS
+timed() {
+  local name=$1 mib=$2 t0 rc
+  shift 2
+  say "$name"
+  t0=$(date +%s.%N)
+  "$@" >"$work/cmd.out" 2>&1
+  rc=$?
+  SECS=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.3f", b - a}')
+  if [ $rc -ne 0 ]; then
+    say "FAILED ($rc): $*"
+    tail -20 "$work/cmd.out" | sed 's/^/    /' >&2
+    failed=1
+    SECS=n/a
+  fi
+  row "$name" "$SECS" - "$(isnum "$SECS" && calc "$mib / $SECS" || echo -)" \
+    - - - "$([ $rc -eq 0 ] && echo 0 || echo 1)" - - "$(load1)"
+}
 
-echo "| run | ops/s | MiB/s | p50 ms | p99 ms | max ms | errors | server CPU s/GiB | server peak RSS MiB | load |"
-echo "|---|---|---|---|---|---|---|---|---|---|"
-port=$(coffer_free_port)
-"$build/contrib/bench/mhd-ceiling" --port "$port" --size 1048576 2>/dev/null &
-ceiling_pid=$!
-sleep 0.5
-row "ceiling put 1M c8" -e "http://127.0.0.1:$port" -a x -k y -w put -s 1M -c 8
-row "ceiling get 1M c8" -e "http://127.0.0.1:$port" -a x -k y -w get -s 1M -c 8 --keys 8
-kill "$ceiling_pid"; ceiling_pid=
+start_cofferd() {
+  TMPDIR=$work coffer_start || { echo "run.sh: cofferd did not start" >&2; exit 1; }
+  say "cofferd $COFFER_ENDPOINT (pid $COFFER_PID, data $COFFER_TMP)"
+}
+stop_cofferd() {
+  coffer_stop || { say "FAILED: cofferd did not stop cleanly"; failed=1; }
+}
 
-coffer "put 4K c1" -w put -s 4K -c 1
-coffer "put 4K c8" -w put -s 4K -c 8
-coffer "get 4K c8" -w get -s 4K -c 8 --keys 1000
-coffer "put 1M c8 unsigned" -w put -s 1M -c 8
-coffer "put 1M c8 signed" -w put -s 1M -c 8 -p signed
-coffer "put 1M c8 chunked" -w put -s 1M -c 8 -p chunked
-coffer "get 1M c8" -w get -s 1M -c 8 --keys 64
-coffer "mixed 1M c8 (70% get)" -w mixed -s 1M -c 8 --keys 64
-coffer "put 64M c4" -w put -s 64M -c 4
-coffer "get 64M c4" -w get -s 64M -c 4 --keys 8
-coffer "multipart 256M (16M parts) c2" -w multipart -s 256M --part-size 16M -c 2
-coffer "list 1000 keys c4" -w list -s 1K -c 4 --keys 1000
-coffer "delete 4K c8" -w delete -s 4K -c 8 --keys 2000
+# ---- 1. the machine's limits -------------------------------------------
+limits() {
+  say "1. limits: bench-engine pipelines, disks, fsync ($limit_mib MiB)"
+  OUT=$(BENCH_LIMITS_ONLY=1 BENCH_DIR=$work BENCH_SIZE_MIB=$limit_mib BENCH_REPEAT=$repeat \
+        BENCH_FSYNC_SECONDS=$fsync_secs "$tools/bench-engine") ||
+    { say "FAILED: bench-engine"; failed=1; }
+  local f
+  for f in put_pipeline_mib_s put_pipeline_cpu_s_per_gib put_pipeline_all_cores_mib_s \
+           get_pipeline_mib_s get_pipeline_cpu_s_per_gib disk_write_mib_s \
+           disk_write_plain_mib_s fsync_ops; do
+    fig "$f" "$(field "$f")"
+  done
+  fig put_limit_mib_s "$(field put_limit_all_cores_mib_s)"
+  row "bench-engine limits" - - "put all cores $(field put_pipeline_all_cores_mib_s), disks $(field disk_write_plain_mib_s)" \
+    - - - - - - "$(field load_1m)"
+
+  local port ep
+  port=$(coffer_free_port); ep=http://127.0.0.1:$port
+  "$tools/mhd-ceiling" --port "$port" --size "$big_bytes" 2>/dev/null &
+  ceiling_pid=$!
+  wait_ceiling "$ep"
+  cb "ceiling put $big c4" "$ep" x y us-east-1 "" -w put -s "$big" -c 4 -n 4
+  fig http_put_ceiling_mib_s "$(field mib_per_s)"
+  cb "ceiling get $big c4" "$ep" x y us-east-1 "" -w get -s "$big" -c 4 -n 8 --keys 4 --reuse
+  fig http_get_ceiling_mib_s "$(field mib_per_s)"
+  kill "$ceiling_pid"; wait "$ceiling_pid" 2>/dev/null; ceiling_pid=
+
+  port=$(coffer_free_port); ep=http://127.0.0.1:$port
+  "$tools/mhd-ceiling" --port "$port" --size 4096 2>/dev/null &
+  ceiling_pid=$!
+  wait_ceiling "$ep"
+  cb "ceiling get 4K c32" "$ep" x y us-east-1 "" -w get -s 4K -c 32 "${runlen[@]}" --keys 1000 --reuse
+  fig http_get_4k_ops "$(field ops_per_s)"
+  kill "$ceiling_pid"; wait "$ceiling_pid" 2>/dev/null; ceiling_pid=
+}
+wait_ceiling() {
+  local i
+  for i in $(seq 1 50); do
+    curl -s -o /dev/null "$1/" && return 0
+    sleep 0.1
+  done
+  say "FAILED: mhd-ceiling did not answer"; failed=1
+}
+
+# ---- 2-4 against one server --------------------------------------------
+# Each takes P (figure prefix: "" or "peer_") and the server: ENDPOINT KEY
+# SECRET REGION PID (PID may be empty). Keys are under a prefix of this run.
+tag=r$$
+big_objects() {
+  local p=$1 who=${1:+peer}; shift
+  say "2. ${who:-coffer}: objects of $big"
+  cb "${p}put $big c1" "$@" -w put -s "$big" -c 1 -n $nbig1 --prefix "$tag-big1"
+  fig "${p}put_1stream_mib_s" "$(field mib_per_s)"
+  fig "${p}put_cpu_s_per_gib" "$(field server_cpu_s_per_gib)"
+  local rss_put=$(field server_peak_rss_mib)
+  cb "${p}get $big c1" "$@" -w get -s "$big" -c 1 -n $nbig1 --keys $nbig1 --reuse \
+    $get_check --prefix "$tag-big1"
+  fig "${p}get_1stream_mib_s" "$(field mib_per_s)"
+  fig "${p}get_cpu_s_per_gib" "$(field server_cpu_s_per_gib)"
+  local rss_get=$(field server_peak_rss_mib)
+  if isnum "$rss_put" && isnum "$rss_get"; then
+    fig "${p}peak_rss_mib" "$(calc "$rss_put > $rss_get ? $rss_put : $rss_get")"
+  else
+    fig "${p}peak_rss_mib" n/a
+  fi
+  cb "${p}put $big c4" "$@" -w put -s "$big" -c 4 -n 4 --prefix "$tag-big4"
+  fig "${p}put_4stream_mib_s" "$(field mib_per_s)"
+  ratio "${p}put_4stream_ratio_of_limit" "${FIG[${p}put_4stream_mib_s]}" "${FIG[put_limit_mib_s]}"
+  cb "${p}get $big c4" "$@" -w get -s "$big" -c 4 -n 8 --keys 4 --reuse $get_check \
+    --prefix "$tag-big4"
+  fig "${p}get_4stream_mib_s" "$(field mib_per_s)"
+  ratio "${p}get_4stream_ratio_of_limit" "${FIG[${p}get_4stream_mib_s]}" "${FIG[http_get_ceiling_mib_s]}"
+}
+
+degraded() {              # on our own cofferd only: take two disks' shards away
+  local d
+  say "2. degraded: removing $COFFER_TMP/var/disk{1,2}/objects under the running cofferd"
+  for d in 1 2; do rm -rf "$COFFER_TMP/var/disk$d/objects"; done
+  coffer_health "$COFFER_ENDPOINT" || { say "FAILED: cofferd stopped answering"; failed=1; }
+  cb "degraded get $big c4 (m=2 disks gone)" "$@" -w get -s "$big" -c 4 -n 8 --keys 4 \
+    --reuse $get_check --prefix "$tag-big4"
+  fig degraded_get_mib_s "$(field mib_per_s)"
+  ratio degraded_get_ratio "${FIG[degraded_get_mib_s]}" "${FIG[get_4stream_mib_s]}"
+  cb "degraded get $big c1 (m=2 disks gone)" "$@" -w get -s "$big" -c 1 -n $nbig1 \
+    --keys $nbig1 --reuse $get_check --prefix "$tag-big1"
+  fig degraded_get_1stream_mib_s "$(field mib_per_s)"
+  ratio degraded_get_1stream_ratio "${FIG[degraded_get_1stream_mib_s]}" "${FIG[get_1stream_mib_s]}"
+  coffer_health "$COFFER_ENDPOINT" || { say "FAILED: cofferd stopped answering"; failed=1; }
+}
+
+small_objects() {
+  local p=$1 who=${1:+peer}; shift
+  say "3. ${who:-coffer}: small objects, runs of ${runlen[*]}"
+  local size c kind n
+  for size in 4K 64K; do
+    kind=$(tr K k <<<"$size")
+    for c in 1 32; do
+      cb "${p}put $size c$c" "$@" -w put -s "$size" -c $c "${runlen[@]}" --prefix "$tag-s$kind-c$c"
+      fig "${p}small_put_${kind}_c${c}_ops" "$(field ops_per_s)"
+    done
+    n=$(field ops)                   # the c32 run's objects: 0 .. n-1
+    isnum "$n" && [ "$n" -gt 0 ] || n=1
+    [ "$n" -le 1000 ] || n=1000
+    for c in 1 32; do
+      cb "${p}get $size c$c ($n keys)" "$@" -w get -s "$size" -c $c "${runlen[@]}" --keys "$n" \
+        --reuse $get_check --prefix "$tag-s$kind-c32"
+      fig "${p}small_get_${kind}_c${c}_ops" "$(field ops_per_s)"
+    done
+  done
+  fig "${p}small_put_ops" "${FIG[${p}small_put_4k_c32_ops]}"
+  fig "${p}small_get_ops" "${FIG[${p}small_get_4k_c32_ops]}"
+  ratio "${p}small_put_ratio_of_fsync_limit" "${FIG[${p}small_put_ops]}" "${FIG[fsync_ops]}"
+  ratio "${p}small_get_ratio_of_http_limit" "${FIG[${p}small_get_ops]}" "${FIG[http_get_4k_ops]}"
+}
+
+listing() {
+  local p=$1 who=${1:+peer}; shift
+  say "4. ${who:-coffer}: ListObjectsV2 over $nkeys keys"
+  cb "${p}put $nkeys keys (1 B) c32" "$@" -w put -s 1 -c 32 -n "$nkeys" -b "$tag-list" \
+    --prefix "$tag-list"
+  fig "${p}list_prepare_ops" "$(field ops_per_s)"
+  cb "${p}list 1000-key pages of $nkeys c1" "$@" -w list -s 1 -c 1 "${runlen[@]}" --keys "$nkeys" \
+    --reuse -b "$tag-list" --prefix "$tag-list"
+  fig "${p}list_page_ms_p50" "$(field lat_p50_ms)"
+  fig "${p}list_page_ms_p99" "$(field lat_p99_ms)"
+  fig "${p}list_pages_per_s" "$(field ops_per_s)"
+}
+
+# ---- 5. restic and rclone ---------------------------------------------
+clients() {
+  local tree=$work/tree mib
+  mib=$(calc "$tree_bytes / 1048576")
+  say "5. restic and rclone: generating $tree_files files, $mib MiB"
+  "$tools/bench-tree" "$tree" "$tree_files" "$tree_bytes" 1 || { failed=1; return; }
+  export HOME=$work/home XDG_CONFIG_HOME=$work/home/.config XDG_CACHE_HOME=$work/home/.cache
+  mkdir -p "$XDG_CONFIG_HOME" "$XDG_CACHE_HOME"
+  export RESTIC_PASSWORD=coffer-bench RESTIC_CACHE_DIR=$work/restic-cache
+  export AWS_ACCESS_KEY_ID=$COFFER_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$COFFER_SECRET_KEY
+  export AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
+  export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
+  unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY AWS_PROFILE AWS_ENDPOINT_URL \
+    AWS_CA_BUNDLE AWS_SESSION_TOKEN AWS_CONFIG_FILE AWS_SHARED_CREDENTIALS_FILE
+  export RCLONE_CONFIG=$work/rclone.conf
+  : >"$RCLONE_CONFIG"
+  export RCLONE_CONFIG_BENCHS3_TYPE=s3 RCLONE_CONFIG_BENCHS3_PROVIDER=Other \
+    RCLONE_CONFIG_BENCHS3_ENV_AUTH=false RCLONE_CONFIG_BENCHS3_ACCESS_KEY_ID=$COFFER_ACCESS_KEY \
+    RCLONE_CONFIG_BENCHS3_SECRET_ACCESS_KEY=$COFFER_SECRET_KEY \
+    RCLONE_CONFIG_BENCHS3_ENDPOINT=$COFFER_ENDPOINT RCLONE_CONFIG_BENCHS3_REGION=us-east-1 \
+    RCLONE_CONFIG_BENCHS3_FORCE_PATH_STYLE=true
+  local s3repo=s3:$COFFER_ENDPOINT/restic-bench localrepo=$work/restic-local
+  restic -r "$s3repo" init >/dev/null 2>&1 && restic -r "$localrepo" init >/dev/null 2>&1 ||
+    { say "FAILED: restic init"; failed=1; return; }
+
+  local r
+  for r in coffer local; do
+    local repo=$s3repo; [ $r = coffer ] || repo=$localrepo
+    timed "restic backup $r ($tree_files files, $mib MiB)" "$mib" \
+      bash -c 'cd "$1" && restic -r "$2" backup --quiet --host bench .' _ "$tree" "$repo"
+    fig "restic_backup_${r}_s" "$SECS"
+  done
+  for r in coffer local; do
+    local repo=$s3repo; [ $r = coffer ] || repo=$localrepo
+    timed "restic restore $r" "$mib" restic -r "$repo" restore latest --target "$work/restore"
+    fig "restic_restore_${r}_s" "$SECS"
+    if [ "${BENCH_SMOKE:-0}" = 1 ] && ! diff -r "$tree" "$work/restore" >/dev/null; then
+      say "FAILED: restic restore ($r) differs from the tree"; failed=1
+    fi
+    rm -rf "$work/restore"
+  done
+  timed "rclone copy coffer" "$mib" rclone copy --transfers 4 "$tree" benchs3:rclone-bench/tree
+  fig rclone_copy_coffer_s "$SECS"
+  timed "rclone copy local" "$mib" rclone copy --transfers 4 "$tree" "$work/rclone-local"
+  fig rclone_copy_local_s "$SECS"
+  ratio restic_backup_ratio_vs_local "${FIG[restic_backup_coffer_s]}" "${FIG[restic_backup_local_s]}"
+  ratio restic_restore_ratio_vs_local "${FIG[restic_restore_coffer_s]}" "${FIG[restic_restore_local_s]}"
+  ratio rclone_copy_ratio_vs_local "${FIG[rclone_copy_coffer_s]}" "${FIG[rclone_copy_local_s]}"
+  rm -rf "$tree" "$work/rclone-local" "$localrepo" "$RESTIC_CACHE_DIR"
+}
+
+# ---- the suite ---------------------------------------------------------
+fig load_1m_start "$(load1)"
+say "load average $(load1); work directory $work"
+row "run" "s" "ops/s" "MiB/s" "p50 ms" "p99 ms" "max ms" "errors" "server CPU s/GiB" \
+  "server peak RSS MiB" "load"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
+
+limits
+
+start_cofferd
+self=("$COFFER_ENDPOINT" "$COFFER_ACCESS_KEY" "$COFFER_SECRET_KEY" us-east-1 "$COFFER_PID")
+big_objects "" "${self[@]}"
+degraded "${self[@]}"
+stop_cofferd                  # two disks are broken, and 9 GiB is enough
+
+start_cofferd
+self=("$COFFER_ENDPOINT" "$COFFER_ACCESS_KEY" "$COFFER_SECRET_KEY" us-east-1 "$COFFER_PID")
+small_objects "" "${self[@]}"
+listing "" "${self[@]}"
+clients
+stop_cofferd
+
+peer_figs=()
+if [ -n "${PEER_ENDPOINT:-}" ]; then
+  peer=("$PEER_ENDPOINT" "${PEER_KEY:?PEER_KEY is needed}" "${PEER_SECRET:?PEER_SECRET is needed}"
+        "${PEER_REGION:-us-east-1}" "${PEER_PID:-}")
+  say "peer $PEER_ENDPOINT${PEER_PID:+ (pid $PEER_PID)}: sections 2-4; no degraded GET (not our disks)"
+  n_before=${#ORDER[@]}
+  big_objects peer_ "${peer[@]}"
+  small_objects peer_ "${peer[@]}"
+  listing peer_ "${peer[@]}"
+  peer_figs=("${ORDER[@]:$n_before}")
+  if [ -z "${PEER_PID:-}" ]; then
+    for f in peer_put_cpu_s_per_gib peer_get_cpu_s_per_gib peer_peak_rss_mib; do
+      FIG[$f]="n/a (no PEER_PID)"
+    done
+  fi
+fi
+
+# ---- targets and the summary ---------------------------------------------
+target put_cpu_s_per_gib "<=" 2.5
+target get_cpu_s_per_gib "<=" 0.5
+target peak_rss_mib "<=" 64
+target put_4stream_ratio_of_limit ">=" 0.8
+target get_4stream_ratio_of_limit ">=" 0.8
+target degraded_get_ratio ">=" 0.8
+target small_put_ratio_of_fsync_limit ">=" 0.5
+target small_get_ratio_of_http_limit ">=" 0.2
+target list_page_ms_p50 "<=" 20
+target restic_backup_ratio_vs_local "<=" 1.25
+target restic_restore_ratio_vs_local "<=" 1.25
+
+# coffer_over_peer_NAME: > 1 when cofferd did better
+for pf in ${peer_figs[@]+"${peer_figs[@]}"}; do
+  name=${pf#peer_}
+  case $name in
+    *_ratio_of_*|list_prepare_ops) continue ;;
+    *cpu_s_per_gib|*rss_mib|*_ms_p50|*_ms_p99) ratio "coffer_over_peer_$name" "${FIG[$pf]}" "${FIG[$name]:-}" ;;
+    *) ratio "coffer_over_peer_$name" "${FIG[$name]:-}" "${FIG[$pf]}" ;;
+  esac
+done
+fig load_1m_end "$(load1)"
+fig suite_seconds "$(elapsed)"
+
+# Every figure must be a number, except a peer's CPU and memory when
+# PEER_PID is not given, and a ratio over a zero.
+echo
+for name in "${ORDER[@]}"; do
+  summary_line "$name"
+  isnum "${FIG[$name]}" || [ "${FIG[$name]}" = "$ZERO" ] && continue
+  [[ -z ${PEER_PID:-} && $name == *peer_* && ( $name == *cpu_s_per_gib || $name == *rss_mib ) ]] &&
+    continue
+  say "no figure: $name"
+  failed=1
+done
+say "done in $(elapsed) s, load average $(load1)$([ $failed = 0 ] || echo '; SOME RUNS FAILED')"
+exit $failed
