@@ -904,15 +904,37 @@ static bool skip_prefix(list_walk *w, const char *cp, size_t n)
     return successor(cp, n, w->from, &w->from_len);
 }
 
+/* Byte order of keys, as SQLite compares the blobs they are bound as. */
+static int key_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+    int c = memcmp(a, b, alen < blen ? alen : blen);
+    return c ? c : (alen > blen) - (alen < blen);
+}
+
+/* The rows from the cursor on: after the exclusive bound or from the
+ * inclusive one, whichever is higher. One bound per query, so that SQLite
+ * seeks the primary key to it; a query with both (or with an "?2 IS NULL
+ * OR" around one) scans from the lower bound, and a listing's last page
+ * then costs as much as all the pages before it. */
+static sqlite3_stmt *query_batch(list_walk *w, int batch, cf_err *err)
+{
+    size_t alen = strlen(w->after);
+    if (w->has_after && key_cmp(w->after, alen, w->from, w->from_len) >= 0)
+        return idx_query(w->e->ix, err,
+            "SELECT " OBJ_COLUMNS " FROM objects WHERE bucket_id = ?1 "
+            "AND key > ?2 ORDER BY key LIMIT ?3",
+            "ibi", w->bucket_id, w->after, alen, (int64_t)batch);
+    return idx_query(w->e->ix, err,
+        "SELECT " OBJ_COLUMNS " FROM objects WHERE bucket_id = ?1 "
+        "AND key >= ?2 ORDER BY key LIMIT ?3",
+        "ibi", w->bucket_id, w->from, w->from_len, (int64_t)batch);
+}
+
 /* One batch from the cursor. Returns 1 to go on, 0 when done, -1 error. */
 static int list_batch(list_walk *w, bool *truncated, cf_err *err)
 {
     const int batch = 256;
-    sqlite3_stmt *st = idx_query(w->e->ix, err,
-        "SELECT " OBJ_COLUMNS " FROM objects WHERE bucket_id = ?1 "
-        "AND (?2 IS NULL OR key > ?2) AND key >= ?3 ORDER BY key LIMIT ?4",
-        "ibbi", w->bucket_id, w->has_after ? w->after : NULL, strlen(w->after),
-        w->from, w->from_len, (int64_t)batch);
+    sqlite3_stmt *st = query_batch(w, batch, err);
     if (!st)
         return -1;
     int rows = 0, rc;

@@ -600,6 +600,18 @@ static void listing_orders_rolls_up_and_pages(void)
     REQUIRE(st_list(e, &a, collect_cb, out, &trunc, next, &err) == 0);
     CHECK_EQ_STR(out, "b/1,b/2,b/c//,");
     out[0] = 0;
+    /* start-after below the prefix, inside it, and past it */
+    const char *after_cases[][2] = {{"0", "b/1,b/2,b/c/3,"}, {"a", "b/1,b/2,b/c/3,"},
+                                    {"b/", "b/1,b/2,b/c/3,"},
+                                    {"b/1", "b/2,b/c/3,"}, {"b/c/3", ""}, {"c", ""}};
+    for (size_t i = 0; i < sizeof after_cases / sizeof after_cases[0]; i++) {
+        out[0] = 0;
+        a = (st_list_args){.tenant = "t1", .bucket = "b", .prefix = "b/",
+                           .start_after = after_cases[i][0], .max_keys = 1000};
+        REQUIRE(st_list(e, &a, collect_cb, out, &trunc, next, &err) == 0);
+        CHECK_EQ_STR(out, after_cases[i][1]);
+    }
+    out[0] = 0;
     a = (st_list_args){.tenant = "t1", .bucket = "b", .start_after = "b/2",
                        .max_keys = 3};
     REQUIRE(st_list(e, &a, collect_cb, out, &trunc, next, &err) == 0);
