@@ -41,7 +41,9 @@ need=(put_cpu_s_per_gib get_cpu_s_per_gib put_4stream_ratio_of_limit
       rclone_copy_ratio_vs_local peak_rss_mib
       put_pipeline_mib_s put_pipeline_all_cores_mib_s get_pipeline_mib_s
       disk_write_plain_mib_s fsync_ops put_limit_mib_s http_get_ceiling_mib_s
-      http_get_4k_ops load_1m_start load_1m_end)
+      http_get_4k_ops load_1m_start load_1m_end
+      restic_backup_coffer_server_cpu_s restic_backup_coffer_client_cpu_s
+      restic_backup_local_client_cpu_s rclone_copy_coffer_server_cpu_s)
 for f in put_1stream_mib_s get_1stream_mib_s put_4stream_mib_s get_4stream_mib_s \
          put_cpu_s_per_gib get_cpu_s_per_gib peak_rss_mib small_put_ops small_get_ops \
          list_page_ms_p50; do

@@ -30,7 +30,10 @@
 #     (s3:) and to a local directory repository, and copied with rclone
 #     copy to cofferd and to a local directory; same options, the same
 #     order every time (cofferd first), restores into fresh directories,
-#     no cache dropping. Ratios are cofferd time / local time.
+#     no cache dropping. Ratios are cofferd time / local time. Each run
+#     also gives the client's CPU seconds (NAME_client_cpu_s) and, for the
+#     runs against cofferd, cofferd's (NAME_server_cpu_s): on a machine
+#     where both share the cores, their sum is what the wall time pays.
 #
 # Output: progress on stderr; on stdout a Markdown table with one row per
 # run (seconds, ops/s, MiB/s, latency p50/p99/max, errors, cofferd CPU
@@ -166,23 +169,44 @@ cb() {
     "$(field lat_p50_ms)" "$(field lat_p99_ms)" "$(field lat_max_ms)" "$(field errors)" \
     "$(field server_cpu_s_per_gib)" "$rss" "$(field load_1m)"
 }
-# timed NAME MIB CMD...: a client command, timed; its seconds in SECS
+# CPU seconds (user + system) of this shell's finished children, and of a
+# running process by pid. children_cpu sets CHILDREN_CPU: `times` must run
+# in this shell, not in a $(...) subshell that has no children of its own.
+children_cpu() {
+  times >"$work/times.out"
+  CHILDREN_CPU=$(awk 'NR == 2 { for (i = 1; i <= 2; i++) { split($i, t, /[ms]/)
+                   s += t[1] * 60 + t[2] } printf "%.2f", s }' "$work/times.out")
+}
+pid_cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+
+# timed NAME MIB FIG CMD...: run a client command, a table row with its
+# MiB/s; figures FIG_s (wall), FIG_client_cpu_s, and, when TIMED_PID names
+# the server, FIG_server_cpu_s (the server column of the row is its CPU
+# seconds per GiB moved).
 timed() {
-  local name=$1 mib=$2 t0 rc
-  shift 2
+  local name=$1 mib=$2 f=$3 t0 c0 s0 rc scpu=-
+  shift 3
   say "$name"
+  children_cpu; c0=$CHILDREN_CPU; s0=${TIMED_PID:+$(pid_cpu "$TIMED_PID")}
   t0=$(date +%s.%N)
   "$@" >"$work/cmd.out" 2>&1
   rc=$?
   SECS=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.3f", b - a}')
+  children_cpu
+  fig "${f}_client_cpu_s" "$(calc "$CHILDREN_CPU - $c0")"
+  if [ -n "${TIMED_PID:-}" ]; then
+    fig "${f}_server_cpu_s" "$(calc "$(pid_cpu "$TIMED_PID") - $s0")"
+    scpu=$(calc "${FIG[${f}_server_cpu_s]} * 1024 / $mib")
+  fi
   if [ $rc -ne 0 ]; then
     say "FAILED ($rc): $*"
     tail -20 "$work/cmd.out" | sed 's/^/    /' >&2
     failed=1
     SECS=n/a
   fi
+  fig "${f}_s" "$SECS"
   row "$name" "$SECS" - "$(isnum "$SECS" && calc "$mib / $SECS" || echo -)" \
-    - - - "$([ $rc -eq 0 ] && echo 0 || echo 1)" - - "$(load1)"
+    - - - "$([ $rc -eq 0 ] && echo 0 || echo 1)" "$scpu" - "$(load1)"
 }
 
 start_cofferd() {
@@ -348,24 +372,24 @@ clients() {
 
   local r
   for r in coffer local; do
-    local repo=$s3repo; [ $r = coffer ] || repo=$localrepo
-    timed "restic backup $r ($tree_files files, $mib MiB)" "$mib" \
+    local repo=$s3repo pid=$COFFER_PID; [ $r = coffer ] || { repo=$localrepo; pid=; }
+    TIMED_PID=$pid timed "restic backup $r ($tree_files files, $mib MiB)" "$mib" \
+      "restic_backup_$r" \
       bash -c 'cd "$1" && restic -r "$2" backup --quiet --host bench .' _ "$tree" "$repo"
-    fig "restic_backup_${r}_s" "$SECS"
   done
   for r in coffer local; do
-    local repo=$s3repo; [ $r = coffer ] || repo=$localrepo
-    timed "restic restore $r" "$mib" restic -r "$repo" restore latest --target "$work/restore"
-    fig "restic_restore_${r}_s" "$SECS"
+    local repo=$s3repo pid=$COFFER_PID; [ $r = coffer ] || { repo=$localrepo; pid=; }
+    TIMED_PID=$pid timed "restic restore $r" "$mib" "restic_restore_$r" \
+      restic -r "$repo" restore latest --target "$work/restore"
     if [ "${BENCH_SMOKE:-0}" = 1 ] && ! diff -r "$tree" "$work/restore" >/dev/null; then
       say "FAILED: restic restore ($r) differs from the tree"; failed=1
     fi
     rm -rf "$work/restore"
   done
-  timed "rclone copy coffer" "$mib" rclone copy --transfers 4 "$tree" benchs3:rclone-bench/tree
-  fig rclone_copy_coffer_s "$SECS"
-  timed "rclone copy local" "$mib" rclone copy --transfers 4 "$tree" "$work/rclone-local"
-  fig rclone_copy_local_s "$SECS"
+  TIMED_PID=$COFFER_PID timed "rclone copy coffer" "$mib" rclone_copy_coffer \
+    rclone copy --transfers 4 "$tree" benchs3:rclone-bench/tree
+  timed "rclone copy local" "$mib" rclone_copy_local \
+    rclone copy --transfers 4 "$tree" "$work/rclone-local"
   ratio restic_backup_ratio_vs_local "${FIG[restic_backup_coffer_s]}" "${FIG[restic_backup_local_s]}"
   ratio restic_restore_ratio_vs_local "${FIG[restic_restore_coffer_s]}" "${FIG[restic_restore_local_s]}"
   ratio rclone_copy_ratio_vs_local "${FIG[rclone_copy_coffer_s]}" "${FIG[rclone_copy_local_s]}"
