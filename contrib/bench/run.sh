@@ -87,9 +87,11 @@ fi
 for t in coffer-bench mhd-ceiling bench-engine bench-tree; do
   [ -x "$tools/$t" ] || { echo "run.sh: $tools/$t is not built" >&2; exit 1; }
 done
-for t in restic rclone; do
-  command -v "$t" >/dev/null || { echo "run.sh: $t is not installed (contrib/deps.sh)" >&2; exit 1; }
-done
+# restic and rclone come from Debian: a fresh machine gets them here
+# (contrib/deps.sh installs only what is missing, and nothing if all is).
+if ! command -v restic >/dev/null || ! command -v rclone >/dev/null; then
+  bash "$src/contrib/deps.sh" >&2 || { echo "run.sh: contrib/deps.sh failed" >&2; exit 1; }
+fi
 
 work=$(mktemp -d "${BENCH_DIR:-$build}/bench-suite.XXXXXX") || exit 1
 ceiling_pid=
