@@ -168,10 +168,10 @@ static int tenant_kek(st_engine *e, const char *tenant, uint8_t kek[CRYPT_KEY_LE
     pthread_mutex_unlock(&e->kek_lock);
     if (s)
         return 0;
-    if (strlen(tenant) > ST_MAX_TENANT)
-        return crypt_derive_kek(e->master, tenant, kek, err);   /* not cached */
     if (crypt_derive_kek(e->master, tenant, kek, err) < 0)
         return -1;
+    if (strlen(tenant) > ST_MAX_TENANT)
+        return 0;                    /* too long for a slot: not cached */
     pthread_mutex_lock(&e->kek_lock);
     if (!kek_find_locked(e, tenant)) {
         s = &e->keks[e->kek_next++ % ENG_KEK_SLOTS];

@@ -133,10 +133,18 @@ struct run {
 
 /* ---- names and keys ------------------------------------------------------ */
 
+/* Object obj's key, "PREFIX/obj-N" with N zero-padded so that keys sort
+ * as their numbers do, and its path "/BUCKET/KEY". */
+static void object_key(const run *r, uint64_t obj, char *out, size_t outsz)
+{
+    snprintf(out, outsz, "%s/obj-%010llu", r->o->prefix, (unsigned long long)obj);
+}
+
 static void object_path(const run *r, uint64_t obj, char *out, size_t outsz)
 {
-    snprintf(out, outsz, "/%s/%s/obj-%010llu", r->o->bucket, r->o->prefix,
-             (unsigned long long)obj);
+    char key[320];
+    object_key(r, obj, key, sizeof key);
+    snprintf(out, outsz, "/%s/%s", r->o->bucket, key);
 }
 
 static uint64_t rng_next(run *r)
@@ -339,27 +347,23 @@ static int start_get(run *r, slot *s, cf_err *err)
 }
 
 /* Page s->obj % pages of the prefix's keys: page p > 0 starts after the
- * last key of page p - 1 (keys sort as their numbers do). */
+ * last key of page p - 1. */
 static int start_list(run *r, slot *s, cf_err *err)
 {
     req_spec q;
-    char prefix[300], after[320], after_enc[320];
+    char prefix[300], after[320], after_enc[320], start[340] = "";
     uint64_t pages = (r->o->keys + LIST_PAGE - 1) / LIST_PAGE;
     uint64_t page = s->obj % (pages ? pages : 1);
     spec_init(&q, RK_LIST, "GET");
     snprintf(q.path, sizeof q.path, "/%s", r->o->bucket);
     url_encode(r->o->prefix, prefix, sizeof prefix);
-    if (page == 0) {
-        snprintf(q.query, sizeof q.query, "list-type=2&max-keys=%d&prefix=%s%%2F",
-                 LIST_PAGE, prefix);
-    } else {
-        snprintf(after, sizeof after, "%s/obj-%010llu", r->o->prefix,
-                 (unsigned long long)(page * LIST_PAGE - 1));
+    if (page > 0) {
+        object_key(r, page * LIST_PAGE - 1, after, sizeof after);
         url_encode(after, after_enc, sizeof after_enc);
-        snprintf(q.query, sizeof q.query,
-                 "list-type=2&max-keys=%d&prefix=%s%%2F&start-after=%s", LIST_PAGE,
-                 prefix, after_enc);
+        snprintf(start, sizeof start, "&start-after=%s", after_enc);
     }
+    snprintf(q.query, sizeof q.query, "list-type=2&max-keys=%d&prefix=%s%%2F%s",
+             LIST_PAGE, prefix, start);
     return send_request(r, s, &q, err);
 }
 
