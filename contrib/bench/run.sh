@@ -235,32 +235,33 @@ limits() {
   row "bench-engine limits" - - "put all cores $(field put_pipeline_all_cores_mib_s), disks $(field disk_write_plain_mib_s)" \
     - - - - - - "$(field load_1m)"
 
-  local port ep
-  port=$(coffer_free_port); ep=http://127.0.0.1:$port
-  "$tools/mhd-ceiling" --port "$port" --size "$big_bytes" 2>/dev/null &
-  ceiling_pid=$!
-  wait_ceiling "$ep"
-  cb "ceiling put $big c4" "$ep" x y us-east-1 "" -w put -s "$big" -c 4 -n 4
+  start_ceiling "$big_bytes"
+  cb "ceiling put $big c4" "$CEILING" x y us-east-1 "" -w put -s "$big" -c 4 -n 4
   fig http_put_ceiling_mib_s "$(field mib_per_s)"
-  cb "ceiling get $big c4" "$ep" x y us-east-1 "" -w get -s "$big" -c 4 -n 8 --keys 4 --reuse
+  cb "ceiling get $big c4" "$CEILING" x y us-east-1 "" -w get -s "$big" -c 4 -n 8 --keys 4 --reuse
   fig http_get_ceiling_mib_s "$(field mib_per_s)"
-  kill "$ceiling_pid"; wait "$ceiling_pid" 2>/dev/null; ceiling_pid=
+  stop_ceiling
 
-  port=$(coffer_free_port); ep=http://127.0.0.1:$port
-  "$tools/mhd-ceiling" --port "$port" --size 4096 2>/dev/null &
-  ceiling_pid=$!
-  wait_ceiling "$ep"
-  cb "ceiling get 4K c32" "$ep" x y us-east-1 "" -w get -s 4K -c 32 "${runlen[@]}" --keys 1000 --reuse
+  start_ceiling 4096
+  cb "ceiling get 4K c32" "$CEILING" x y us-east-1 "" -w get -s 4K -c 32 "${runlen[@]}" --keys 1000 --reuse
   fig http_get_4k_ops "$(field ops_per_s)"
-  kill "$ceiling_pid"; wait "$ceiling_pid" 2>/dev/null; ceiling_pid=
+  stop_ceiling
 }
-wait_ceiling() {
-  local i
+# start_ceiling SIZE: an mhd-ceiling serving SIZE-byte GETs, its URL in
+# CEILING, once it answers; stop_ceiling ends it.
+start_ceiling() {
+  local port i
+  port=$(coffer_free_port); CEILING=http://127.0.0.1:$port
+  "$tools/mhd-ceiling" --port "$port" --size "$1" 2>/dev/null &
+  ceiling_pid=$!
   for i in $(seq 1 50); do
-    curl -s -o /dev/null "$1/" && return 0
+    curl -s -o /dev/null "$CEILING/" && return 0
     sleep 0.1
   done
   say "FAILED: mhd-ceiling did not answer"; failed=1
+}
+stop_ceiling() {
+  kill "$ceiling_pid"; wait "$ceiling_pid" 2>/dev/null; ceiling_pid=
 }
 
 # ---- 2-4 against one server --------------------------------------------
