@@ -152,5 +152,12 @@ EXTRA_DIST += tests/integration/loadgen.sh
 TESTS += tests/bench_suite_smoke.sh
 EXTRA_DIST += tests/bench_suite_smoke.sh
 
+# data written by earlier releases opens and reads back (tests/fixtures/)
+TESTS += tests/integration/test_fixture.sh
+EXTRA_DIST += tests/integration/test_fixture.sh tests/fixtures/README.md \
+	tests/fixtures/fixture_objects.py tests/fixtures/make_fixture.py \
+	tests/fixtures/make-fixture.sh tests/fixtures/test_fixture.py \
+	tests/fixtures/v0.1.0
+
 # every check program is a test (keep this last)
 TESTS += $(check_PROGRAMS)
