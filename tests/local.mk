@@ -133,11 +133,11 @@ tests_unit_test_pool_SOURCES = tests/unit/test_pool.c
 tests_unit_test_pool_LDADD = tests/unit/libtest.a $(S3FRONT_LDADD)
 tests_unit_test_pool_CFLAGS = $(TEST_CFLAGS)
 
-# the benchmark tools' histogram, generator and signed aws-chunked bodies
+# the benchmark tools' histogram and generator
 check_PROGRAMS += tests/unit/test_bench
 tests_unit_test_bench_SOURCES = tests/unit/test_bench.c
-tests_unit_test_bench_LDADD = contrib/bench/libbench.a $(TEST_LDADD) $(CURL_LIBS)
-tests_unit_test_bench_CFLAGS = $(TEST_CFLAGS) $(CURL_CFLAGS)
+tests_unit_test_bench_LDADD = contrib/bench/libbench.a $(TEST_LDADD)
+tests_unit_test_bench_CFLAGS = $(TEST_CFLAGS)
 
 # the engine benchmark, tiny, so that it keeps building and running
 TESTS += tests/bench_smoke.sh
