@@ -463,7 +463,8 @@ static const struct {
     {"XAmzContentSHA256Mismatch", CF_EDIGEST}, {"XAmzContentChecksumMismatch", CF_EDIGEST},
     {"PreconditionFailed", CF_EPRECOND}, {"BucketAlreadyExists", CF_EBUCKETEXISTS},
     {"BucketAlreadyOwnedByYou", CF_EBUCKETEXISTS}, {"BucketNotEmpty", CF_ENOTEMPTY},
-    {"AccessDenied", CF_ECONFIG}, {"InvalidAccessKeyId", CF_ECONFIG},
+    {"AccessDenied", CF_ECONFIG}, {"Forbidden", CF_ECONFIG},
+    {"InvalidAccessKeyId", CF_ECONFIG},
     {"SignatureDoesNotMatch", CF_ECONFIG}, {"AuthorizationHeaderMalformed", CF_ECONFIG},
     {"InvalidBucketName", CF_EINVAL}, {"KeyTooLongError", CF_ETOOLARGE},
 };

@@ -559,10 +559,10 @@ static void collect(s3c_client *c)
     }
 }
 
-/* Start the retries whose time has come; the soonest other one's time. */
-static double launch_due(s3c_client *c)
+/* Start the retries whose time has come. */
+static void launch_due(s3c_client *c)
 {
-    double now = s3c_now(), next = 0;
+    double now = s3c_now();
     xfer *x = c->waiting;
     while (x) {
         xfer *after = x->next;
@@ -572,11 +572,18 @@ static double launch_due(s3c_client *c)
             x->retry_at = 0;
             if (s3c_xfer_launch(x, &err) < 0)
                 s3c_xfer_finish(x, -1, &err);
-        } else if (next == 0 || x->retry_at < next) {
-            next = x->retry_at;
         }
         x = after;
     }
+}
+
+/* When the soonest retry is due; 0 if none waits. */
+static double next_retry(const s3c_client *c)
+{
+    double next = 0;
+    for (const xfer *x = c->waiting; x; x = x->next)
+        if (next == 0 || x->retry_at < next)
+            next = x->retry_at;
     return next;
 }
 
@@ -585,7 +592,7 @@ int s3c_run(s3c_client *c, int timeout_ms, cf_err *err)
     double deadline = s3c_now() + timeout_ms / 1000.0;
     uint64_t before = c->finished;
     for (;;) {
-        double next = launch_due(c);
+        launch_due(c);
         unpause(c);
         int running;
         if (curl_multi_perform(c->multi, &running) != CURLM_OK)
@@ -594,7 +601,7 @@ int s3c_run(s3c_client *c, int timeout_ms, cf_err *err)
         double now = s3c_now();
         if (c->finished != before || c->nactive == 0 || now >= deadline)
             return 0;
-        double wake = deadline;
+        double wake = deadline, next = next_retry(c);
         if (next > 0 && next < wake)
             wake = next;
         if (c->any_paused) {

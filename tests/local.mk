@@ -152,5 +152,14 @@ EXTRA_DIST += tests/integration/loadgen.sh
 TESTS += tests/bench_suite_smoke.sh
 EXTRA_DIST += tests/bench_suite_smoke.sh
 
+# client/: the outgoing S3 client against a real cofferd, directly and
+# through the fault-injecting proxy (faultproxy.py, reusable by other tests)
+noinst_PROGRAMS += tests/integration/s3c-live
+tests_integration_s3c_live_SOURCES = tests/integration/s3c_live.c
+tests_integration_s3c_live_LDADD = tests/unit/libtest.a $(CLIENT_LIBS) $(JANSSON_LIBS)
+tests_integration_s3c_live_CFLAGS = $(TEST_CFLAGS)
+TESTS += tests/integration/client.sh
+EXTRA_DIST += tests/integration/client.sh tests/integration/faultproxy.py
+
 # every check program is a test (keep this last)
 TESTS += $(check_PROGRAMS)
