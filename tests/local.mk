@@ -152,6 +152,12 @@ EXTRA_DIST += tests/integration/loadgen.sh
 TESTS += tests/bench_suite_smoke.sh
 EXTRA_DIST += tests/bench_suite_smoke.sh
 
+# client/: aws-chunked bodies against auth/'s verifier, the remote's XML
+check_PROGRAMS += tests/unit/test_s3c
+tests_unit_test_s3c_SOURCES = tests/unit/test_s3c.c
+tests_unit_test_s3c_LDADD = tests/unit/libtest.a $(CLIENT_LIBS)
+tests_unit_test_s3c_CFLAGS = $(TEST_CFLAGS) $(CURL_CFLAGS)
+
 # client/: the outgoing S3 client against a real cofferd, directly and
 # through the fault-injecting proxy (faultproxy.py, reusable by other tests)
 noinst_PROGRAMS += tests/integration/s3c-live

@@ -155,6 +155,12 @@ static int on_get_data(void *ctx, const uint8_t *data, size_t n, cf_err *err)
     return 0;
 }
 
+/* A list page's bytes: not kept. */
+static int discard(void *ctx, const uint8_t *data, size_t n, cf_err *err)
+{
+    return 0;
+}
+
 static void on_done(void *ctx, int rc, const cf_err *err, s3c_result *res);
 
 /* An op of the task's object (or bucket) in the chosen payload mode:
@@ -215,20 +221,29 @@ static int start_get(run *r, slot *s, cf_err *err)
 }
 
 /* Page s->obj % pages of the prefix's keys: page p > 0 starts after the
- * last key of page p - 1. */
+ * last key of page p - 1. A generic request, so that the client does not
+ * parse the page: the figure is the server's. Names are safe_name()s, so
+ * only the '/' needs encoding. */
 static int start_list(run *r, slot *s, cf_err *err)
 {
-    char prefix[300], after[320];
+    char path[300], query[1024], after[320] = "";
     uint64_t pages = (r->o->keys + LIST_PAGE - 1) / LIST_PAGE;
     uint64_t page = s->obj % (pages ? pages : 1);
-    s3c_op op = base_op(r, s, RK_LIST, S3C_LIST_OBJECTS, false);
-    snprintf(prefix, sizeof prefix, "%s/", r->o->prefix);
-    op.prefix = prefix;
-    op.max_keys = LIST_PAGE;
+    s3c_op op = base_op(r, s, RK_LIST, S3C_REQUEST, false);
+    snprintf(path, sizeof path, "/%s", r->o->bucket);
     if (page > 0) {
-        object_key(r, page * LIST_PAGE - 1, after, sizeof after);
-        op.start_after = after;
+        char last[320];
+        object_key(r, page * LIST_PAGE - 1, last, sizeof last);
+        snprintf(after, sizeof after, "&start-after=%s%%2F%s", r->o->prefix,
+                 last + strlen(r->o->prefix) + 1);
     }
+    snprintf(query, sizeof query, "list-type=2&max-keys=%d&prefix=%s%%2F%s", LIST_PAGE,
+             r->o->prefix, after);
+    op.method = "GET";
+    op.path = path;
+    op.query = query;
+    op.idempotent = true;
+    op.sink = discard;
     return send_op(r, s, &op, err);
 }
 
