@@ -60,14 +60,17 @@ static int parse_format(const char *path, const char *text, size_t len,
                        path, root ? "not an object" : jerr.text);
     }
     const char *bad = NULL;
+    bool newer = false;
     long long idx = 0, cnt = 0, k = 0, m = 0, bs = 0, ver = 0;
     const char *fmt = json_string_value(json_object_get(root, "format"));
     const char *sid = json_string_value(json_object_get(root, "set_id"));
     size_t sidlen = 0;
     if (!fmt || strcmp(fmt, "coffer-disk") != 0)
         bad = "format";
-    else if (json_int(root, "version", 1, 1, &ver) < 0)
+    else if (json_int(root, "version", 1, INT_MAX, &ver) < 0)
         bad = "version";
+    else if (ver > DS_FORMAT_VERSION)
+        newer = true;                /* its other fields may mean something else */
     else if (!sid || cks_from_hex(sid, f->set_id, sizeof f->set_id, &sidlen) < 0 ||
              sidlen != DS_SET_ID_LEN)
         bad = "set_id";
@@ -82,6 +85,10 @@ static int parse_format(const char *path, const char *text, size_t len,
     else if (json_int(root, "block_size", 4096, 64 << 20, &bs) < 0 || bs % 64)
         bad = "block_size";
     json_decref(root);
+    if (newer)
+        return cf_fail(err, CF_ECONFIG, "%s: disk format version %lld is newer than this "
+                       "cofferd %s (knows up to %d)", path, ver, PACKAGE_VERSION,
+                       DS_FORMAT_VERSION);
     if (bad)
         return cf_fail(err, CF_ECONFIG, "%s: field \"%s\" is missing or invalid",
                        path, bad);
@@ -146,7 +153,8 @@ static int write_format(const ds_set *set, int i, cf_err *err)
     char sid[2 * DS_SET_ID_LEN + 1];
     cks_to_hex(set->set_id, DS_SET_ID_LEN, sid, sizeof sid);
     json_t *root = json_pack("{s:s, s:i, s:s, s:i, s:i, s:i, s:i, s:i}",
-                             "format", "coffer-disk", "version", 1, "set_id", sid,
+                             "format", "coffer-disk", "version", DS_FORMAT_VERSION,
+                             "set_id", sid,
                              "disk_index", i, "disk_count", set->n, "k", set->k,
                              "m", set->m, "block_size", (json_int_t)set->block_size);
     char *text = root ? json_dumps(root, JSON_INDENT(2)) : NULL;

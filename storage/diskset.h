@@ -13,7 +13,15 @@
  * (heal fills it); a disk that cannot be read is offline. The open is
  * refused, naming the disk and the reason, for a disk of another set or in
  * another position, an unreadable or malformed format.json, a layout that
- * differs from an explicitly configured one, or fewer than k disks online.
+ * differs from an explicitly configured one, or fewer than k disks online,
+ * and for a format.json of a newer version than DS_FORMAT_VERSION (named
+ * with both versions), before any other field of it is read.
+ *
+ * Bump DS_FORMAT_VERSION when a cofferd that knows only the old format
+ * would misread a disk of the new one: a field it must understand, or a
+ * new shard header version (shard.h), which an older cofferd would take
+ * for a corrupt shard. A field an older cofferd can safely ignore needs no
+ * bump. Reading an older version stays supported (doc/design.md).
  */
 #ifndef ST_DISKSET_H
 #define ST_DISKSET_H
@@ -25,6 +33,7 @@
 #include "storage/erasure.h"
 
 #define DS_SET_ID_LEN 16
+#define DS_FORMAT_VERSION 1          /* format.json "version" */
 
 typedef struct ds_disk {
     char *path;

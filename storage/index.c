@@ -9,7 +9,8 @@
  *   buckets(id, tenant_id, name, region, created)
  *   objects(bucket_id, key, version_id, size, etag, mtime_ms, cks_algo,
  *           cks, cks_composite, nparts, headers)       key is a BLOB:
- *                                                      listings sort by bytes
+ *                                                      listings sort by bytes;
+ *                                                      also by version_id
  *   segments(version_id, seq, data_id, part, size, wrapped, missing,
  *            inline_data)              the data of an object version
  *   uploads(upload_id, bucket_id, key, created_ms, cks_algo, headers)
@@ -20,6 +21,14 @@
  *                                      whose files are still to be removed
  * A data id is in at most one of segments/parts at a time, or in
  * delete_queue: that is the invariant GC relies on.
+ *
+ * Schema versions. The version is SQLite's user_version, in the database
+ * header: readable before any table is, 0 in every file that never set it
+ * (a new one, or release 0.1.0's, told apart by its tables), and written in
+ * the same transaction as the change it records. The schema is schema_v1
+ * (0.1.0's, frozen) plus the steps in `steps`; a new index runs all of
+ * them, an older one the steps it lacks, always in one BEGIN IMMEDIATE
+ * transaction with synchronous=FULL, so a crash leaves the old version.
  *
  * Group commit. The connection runs with synchronous=NORMAL: a commit
  * appends its frames to <db>-wal with write() and does not fsync (SQLite
@@ -90,40 +99,69 @@ struct idx {
     uint64_t wal_syncs;
 };
 
-static const char *const schema_sql =
-    "CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value BLOB) WITHOUT ROWID;"
-    "CREATE TABLE IF NOT EXISTS tenants(id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL,"
+/* Version 1: the schema of release 0.1.0 (which recorded no version), kept
+ * exactly as it shipped; never edit it: a change is a new step below. */
+static const char *const schema_v1 =
+    "CREATE TABLE meta(name TEXT PRIMARY KEY, value BLOB) WITHOUT ROWID;"
+    "CREATE TABLE tenants(id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL,"
     " created INTEGER NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS access_keys(access_key TEXT PRIMARY KEY,"
+    "CREATE TABLE access_keys(access_key TEXT PRIMARY KEY,"
     " tenant_id INTEGER NOT NULL, secret BLOB NOT NULL, read_only INTEGER NOT NULL,"
     " created INTEGER NOT NULL) WITHOUT ROWID;"
-    "CREATE INDEX IF NOT EXISTS access_keys_by_tenant ON access_keys(tenant_id);"
-    "CREATE TABLE IF NOT EXISTS buckets(id INTEGER PRIMARY KEY, tenant_id INTEGER NOT NULL,"
+    "CREATE INDEX access_keys_by_tenant ON access_keys(tenant_id);"
+    "CREATE TABLE buckets(id INTEGER PRIMARY KEY, tenant_id INTEGER NOT NULL,"
     " name TEXT NOT NULL, region TEXT NOT NULL, created INTEGER NOT NULL,"
     " UNIQUE(tenant_id, name));"
-    "CREATE TABLE IF NOT EXISTS objects(bucket_id INTEGER NOT NULL, key BLOB NOT NULL,"
+    "CREATE TABLE objects(bucket_id INTEGER NOT NULL, key BLOB NOT NULL,"
     " version_id BLOB NOT NULL, size INTEGER NOT NULL, etag TEXT NOT NULL,"
     " mtime_ms INTEGER NOT NULL, cks_algo INTEGER NOT NULL, cks TEXT,"
     " cks_composite INTEGER NOT NULL, nparts INTEGER NOT NULL, headers TEXT,"
     " PRIMARY KEY(bucket_id, key)) WITHOUT ROWID;"
-    "CREATE TABLE IF NOT EXISTS segments(version_id BLOB NOT NULL, seq INTEGER NOT NULL,"
+    "CREATE TABLE segments(version_id BLOB NOT NULL, seq INTEGER NOT NULL,"
     " data_id BLOB NOT NULL, part INTEGER NOT NULL, size INTEGER NOT NULL,"
     " wrapped BLOB NOT NULL, missing INTEGER NOT NULL, inline_data BLOB,"
     " PRIMARY KEY(version_id, seq)) WITHOUT ROWID;"
-    "CREATE INDEX IF NOT EXISTS segments_by_data ON segments(data_id);"
-    "CREATE TABLE IF NOT EXISTS uploads(upload_id BLOB PRIMARY KEY, bucket_id INTEGER NOT NULL,"
+    "CREATE INDEX segments_by_data ON segments(data_id);"
+    "CREATE TABLE uploads(upload_id BLOB PRIMARY KEY, bucket_id INTEGER NOT NULL,"
     " key BLOB NOT NULL, created_ms INTEGER NOT NULL, cks_algo INTEGER NOT NULL,"
     " headers TEXT) WITHOUT ROWID;"
-    "CREATE INDEX IF NOT EXISTS uploads_by_key ON uploads(bucket_id, key, upload_id);"
-    "CREATE TABLE IF NOT EXISTS parts(upload_id BLOB NOT NULL, part INTEGER NOT NULL,"
+    "CREATE INDEX uploads_by_key ON uploads(bucket_id, key, upload_id);"
+    "CREATE TABLE parts(upload_id BLOB NOT NULL, part INTEGER NOT NULL,"
     " data_id BLOB NOT NULL, size INTEGER NOT NULL, etag TEXT NOT NULL, md5 BLOB NOT NULL,"
     " cks TEXT, mtime_ms INTEGER NOT NULL, wrapped BLOB NOT NULL, missing INTEGER NOT NULL,"
     " inline_data BLOB, PRIMARY KEY(upload_id, part)) WITHOUT ROWID;"
-    "CREATE INDEX IF NOT EXISTS parts_by_data ON parts(data_id);"
-    "CREATE TABLE IF NOT EXISTS heal_queue(data_id BLOB PRIMARY KEY,"
+    "CREATE INDEX parts_by_data ON parts(data_id);"
+    "CREATE TABLE heal_queue(data_id BLOB PRIMARY KEY,"
     " queued_ms INTEGER NOT NULL) WITHOUT ROWID;"
-    "CREATE TABLE IF NOT EXISTS delete_queue(data_id BLOB PRIMARY KEY,"
+    "CREATE TABLE delete_queue(data_id BLOB PRIMARY KEY,"
     " queued_ms INTEGER NOT NULL) WITHOUT ROWID;";
+
+/* One schema change, from version `from` to from + 1: its SQL, then its C
+ * function (either may be NULL; the function sees the index open inside
+ * the migration transaction and must not commit), and what it does in one
+ * line, printed while migrating. */
+typedef struct idx_step {
+    int from;
+    const char *sql;
+    int (*fn)(idx *x, cf_err *err);
+    const char *what;
+} idx_step;
+
+/* The schema's history after version 1, oldest first: the one place a
+ * format change goes (doc/design.md, "Schema versions and migrations").
+ * Append a step; never edit or remove one that has shipped. A fresh index
+ * runs schema_v1 and then every step, so a table's SQL is this file's
+ * version 1 plus its steps, and a change missing here is missing from
+ * every index, new ones included. */
+static const idx_step steps[] = {
+    {1, "CREATE INDEX objects_by_version ON objects(version_id);", NULL,
+     "record the schema version; index objects by version id (heal scanned "
+     "every object to find a segment's)"},
+};
+
+#define IDX_SCHEMA_VERSION (1 + (int)(sizeof steps / sizeof steps[0]))
+
+int (*idx_migrate_fault)(int version);
 
 static int db_fail(idx *x, cf_err *err, const char *what)
 {
@@ -162,14 +200,179 @@ static int open_wal_fd(idx *x)
     return x->wal_fd < 0 ? errno : 0;
 }
 
-/* Schema creation runs with synchronous=FULL, so it is durable (WAL and,
- * for a new WAL file, its directory entry) before we switch to NORMAL and
- * our own syncing. */
-static int open_schema(idx *x, cf_err *err)
+/* ---- schema versions ---------------------------------------------------- */
+
+int idx_schema_version(void)
 {
+    return IDX_SCHEMA_VERSION;
+}
+
+static int read_int(sqlite3 *db, const char *sql, int *out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        *out = sqlite3_column_int(st, 0);
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static const char *const schema_rows =
+    "SELECT type, name, tbl_name, ifnull(sql, '') FROM sqlite_master ORDER BY type, name";
+
+/* Whether the database holds exactly schema_v1 (every table and index, and
+ * the SQL that made it), compared with a copy built in memory: 1 yes, 0 no. */
+static int is_v1(idx *x, cf_err *err)
+{
+    sqlite3 *ref = NULL;
+    sqlite3_stmt *a = NULL, *b = NULL;
+    int same = -1, ra = SQLITE_ERROR, rb = SQLITE_ERROR;
+    if (sqlite3_open_v2(":memory:", &ref, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                        NULL) == SQLITE_OK &&
+        sqlite3_exec(ref, schema_v1, NULL, NULL, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(ref, schema_rows, -1, &a, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(x->db, schema_rows, -1, &b, NULL) == SQLITE_OK) {
+        same = 1;
+        while (same == 1 && (ra = sqlite3_step(a)) == (rb = sqlite3_step(b)) &&
+               ra == SQLITE_ROW)
+            for (int c = 0; c < 4; c++)
+                if (strcmp((const char *)sqlite3_column_text(a, c),
+                           (const char *)sqlite3_column_text(b, c)) != 0)
+                    same = 0;
+        if (same == 1 && ra != rb)
+            same = 0;
+        if (rb != SQLITE_DONE && rb != SQLITE_ROW)
+            same = -1;
+    }
+    if (same < 0)
+        db_fail(x, err, "read its schema");
+    sqlite3_finalize(a);
+    sqlite3_finalize(b);
+    sqlite3_close(ref);
+    return same;
+}
+
+/* The index's schema version: PRAGMA user_version, which is 0 both for a
+ * new, empty file and for release 0.1.0's index, recognised as version 1
+ * by its exact schema. */
+static int schema_version(idx *x, int *out, cf_err *err)
+{
+    int v = 0, objects = 0;
+    if (read_int(x->db, "PRAGMA user_version", &v) != SQLITE_OK ||
+        read_int(x->db, "SELECT count(*) FROM sqlite_master", &objects) != SQLITE_OK)
+        return db_fail(x, err, "read its schema version");
+    if (v < 0)
+        return cf_fail(err, CF_ECORRUPT, "index: schema version %d is not one of "
+                       "coffer's; not a coffer index?", v);
+    if (v == 0 && objects > 0) {
+        int r = is_v1(x, err);
+        if (r < 0)
+            return -1;
+        if (r == 0)
+            return cf_fail(err, CF_ECORRUPT, "index: no schema version is recorded and "
+                           "its tables are not those of release 0.1.0; not a coffer "
+                           "index?");
+        v = 1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Refuse an index a newer release wrote, naming the release that set its
+ * version when it recorded itself. */
+static int refuse_newer(idx *x, int have, cf_err *err)
+{
+    char by[48] = "";
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(x->db, "SELECT value FROM meta WHERE name = 'schema_release'",
+                           -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+        const unsigned char *t = sqlite3_column_text(st, 0);
+        for (size_t i = 0; t && t[i] && i < sizeof by - 1; i++)
+            by[i] = t[i] > ' ' && t[i] < 127 ? (char)t[i] : '?';
+    }
+    sqlite3_finalize(st);
+    return cf_fail(err, CF_ECONFIG, "index schema version %d is newer than this cofferd "
+                   "%s (knows up to %d): run cofferd %s%s", have, PACKAGE_VERSION,
+                   IDX_SCHEMA_VERSION, by[0] ? by : "of the release that wrote it",
+                   by[0] ? " or newer" : "");
+}
+
+static int set_version(idx *x, cf_err *err)
+{
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA user_version = %d;", IDX_SCHEMA_VERSION);
+    if (exec_plain(x, sql, err) < 0)
+        return -1;
+    return idx_run(x, NULL, err, "INSERT OR REPLACE INTO meta VALUES ('schema_release', ?)",
+                   "t", PACKAGE_VERSION);
+}
+
+static int run_step(idx *x, const idx_step *s, cf_err *err)
+{
+    if ((s->sql && exec_plain(x, s->sql, err) < 0) || (s->fn && s->fn(x, err) < 0))
+        return -1;
+    if (idx_migrate_fault && idx_migrate_fault(s->from + 1) != 0)
+        return cf_fail(err, CF_EIO, "injected fault");
+    return 0;
+}
+
+/* Bring the index from version `have` (0: a new file) to the newest: one
+ * transaction runs schema_v1 for a new file, then every step from `have`
+ * on, and records the version. An existing index is first copied to
+ * PATH.pre-vN, so an operator can go back to the release that wrote it. */
+static int migrate(idx *x, const char *path, int have, cf_err *err)
+{
+    for (int i = 0; i < IDX_SCHEMA_VERSION - 1; i++)
+        if (steps[i].from != i + 1)
+            return cf_fail(err, CF_EINTERNAL, "index: schema step %d migrates from "
+                           "version %d, not %d", i, steps[i].from, i + 1);
+    if (have > 0) {
+        char copy[PATH_MAX];
+        if ((size_t)snprintf(copy, sizeof copy, "%s.pre-v%d", path, IDX_SCHEMA_VERSION) >=
+            sizeof copy)
+            return cf_fail(err, CF_EINVAL, "index: metadata path too long");
+        fprintf(stderr, "coffer: index: migrating schema version %d to %d; the old index "
+                "is kept in %s\n", have, IDX_SCHEMA_VERSION, copy);
+        if (idx_snapshot_to(x, copy, err) < 0)
+            return -1;
+    }
+    if (idx_begin(x, err) < 0)
+        return -1;
+    int rc = have == 0 ? exec_plain(x, schema_v1, err) : 0;
+    for (int v = have > 0 ? have : 1; rc == 0 && v < IDX_SCHEMA_VERSION; v++) {
+        if (have > 0)
+            fprintf(stderr, "coffer: index: schema version %d -> %d: %s\n", v, v + 1,
+                    steps[v - 1].what);
+        if (run_step(x, &steps[v - 1], err) < 0) {
+            char why[CF_ERRMSG_MAX];
+            snprintf(why, sizeof why, "%s", err ? err->msg : "");
+            rc = cf_fail(err, err ? err->code : CF_EIO, "index: schema version %d -> %d "
+                         "failed, the index is unchanged: %s", v, v + 1, why);
+        }
+    }
+    if (rc == 0)
+        rc = set_version(x, err);
+    if (rc == 0)
+        return idx_commit(x, err);
+    idx_rollback(x);
+    return -1;
+}
+
+/* Schema creation and migration run with synchronous=FULL, so they are
+ * durable (WAL and, for a new WAL file, its directory entry) before we
+ * switch to NORMAL and our own syncing. */
+static int open_schema(idx *x, const char *path, cf_err *err)
+{
+    int have = 0;
+    if (schema_version(x, &have, err) < 0)
+        return -1;
+    if (have > IDX_SCHEMA_VERSION)
+        return refuse_newer(x, have, err);
     if (exec_plain(x, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
                       "PRAGMA foreign_keys=OFF;", err) < 0 ||
-        exec_plain(x, schema_sql, err) < 0 ||
+        (have < IDX_SCHEMA_VERSION && migrate(x, path, have, err) < 0) ||
         exec_plain(x, "PRAGMA synchronous=NORMAL;", err) < 0)
         return -1;
     int e = open_wal_fd(x);
@@ -205,7 +408,7 @@ int idx_open(const char *meta_dir, idx **out, cf_err *err)
     }
     sqlite3_busy_timeout(x->db, 5000);
     sqlite3_commit_hook(x->db, on_commit, x);
-    if (open_schema(x, err) < 0) {
+    if (open_schema(x, path, err) < 0) {
         idx_close(x);
         return -1;
     }

@@ -17,6 +17,13 @@
  * atomic, and idx_begin/idx_commit around writes of more than one row.
  * The schema is in index.c; doc/design.md describes it.
  *
+ * Schema versions: the index records its version (PRAGMA user_version).
+ * idx_open creates a new index at the newest version, migrates an older
+ * one (after copying it to META/index.db.pre-vN, N the newest version) in
+ * one transaction that either reaches the newest version or leaves the
+ * old one untouched, and refuses a newer one (CF_ECONFIG, naming both
+ * versions). Release 0.1.0 recorded no version: its index is version 1.
+ *
  * Durability (group commit): a commit inside a locked section reaches the
  * WAL but not the disk. A section that wrote must end with
  * idx_unlock_durable, which releases the lock and returns once a WAL
@@ -46,6 +53,12 @@
 typedef struct idx idx;
 
 int idx_open(const char *meta_dir, idx **out, cf_err *err);
+/* The schema version this build creates and migrates to. */
+int idx_schema_version(void);
+/* Test seam, NULL outside tests: called inside the migration transaction
+ * after the step that reaches `version` (also when a new index is being
+ * created); nonzero fails the migration there, as a failing step would. */
+extern int (*idx_migrate_fault)(int version);
 void idx_close(idx *x);
 
 void idx_lock(idx *x);

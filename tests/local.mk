@@ -33,6 +33,12 @@ tests_unit_test_shard_SOURCES = tests/unit/test_shard.c
 tests_unit_test_shard_LDADD = $(TEST_LDADD)
 tests_unit_test_shard_CFLAGS = $(TEST_CFLAGS)
 
+# the index: schema versions and migrations, from the v0.1.0 fixture's index
+check_PROGRAMS += tests/unit/test_index
+tests_unit_test_index_SOURCES = tests/unit/test_index.c
+tests_unit_test_index_LDADD = $(TEST_LDADD)
+tests_unit_test_index_CFLAGS = $(TEST_CFLAGS)
+
 # engine tests share helpers to open engines and stream test data
 noinst_LIBRARIES += tests/unit/libengutil.a
 tests_unit_libengutil_a_SOURCES = tests/unit/engine_util.c tests/unit/engine_util.h

@@ -6,6 +6,7 @@
  */
 #include "tests/unit/test.h"
 #include "tests/unit/engine_util.h"
+#include "storage/diskset.h"
 #include "storage/index.h"
 
 #include <fcntl.h>
@@ -536,6 +537,56 @@ static void hostile_format_files_are_refused_clearly(void)
     st_engine *e;
     cf_err err;
     CHECK_EQ_INT(st_open(&f.cfg, &e, &err), -1);
+}
+
+/* in with its first `from` replaced by `to`, into out (0; -1 if absent). */
+static int replace_once(char *out, size_t n, const char *in, const char *from,
+                        const char *to)
+{
+    const char *at = strstr(in, from);
+    if (!at)
+        return -1;
+    snprintf(out, n, "%.*s%s%s", (int)(at - in), in, to, at + strlen(from));
+    return 0;
+}
+
+static void read_text(const char *path, char *out, size_t n)
+{
+    FILE *fp = fopen(path, "r");
+    size_t len = fp ? fread(out, 1, n - 1, fp) : 0;
+    out[len] = 0;
+    if (fp)
+        fclose(fp);
+}
+
+/* A disk written by a newer disk format is refused at open, before any of
+ * its other fields are read (here a k that version 1 could not parse) and
+ * before anything is written; the set opens again with the disk replaced. */
+static void newer_disk_format_is_refused_naming_both_versions(void)
+{
+    eng_fixture f;
+    st_engine *e = setup(&f, 3, 0, 0, false);
+    REQUIRE(e);
+    st_close(e);
+    char path[700], text[4096], mid[4096], newer[4096];
+    snprintf(path, sizeof path, "%s/format.json", f.disks[1]);
+    read_text(path, text, sizeof text);
+    REQUIRE(replace_once(mid, sizeof mid, text, "\"version\": 1,", "\"version\": 7,") == 0);
+    REQUIRE(replace_once(newer, sizeof newer, mid, "\"k\": 2,", "\"k\": \"two\",") == 0);
+    write_text(path, newer);
+    cf_err err;
+    CHECK_EQ_INT(st_open(&f.cfg, &e, &err), -1);
+    CHECK_EQ_INT(err.code, CF_ECONFIG);
+    char want[900];
+    snprintf(want, sizeof want, "%s: disk format version 7 is newer than this cofferd "
+             PACKAGE_VERSION " (knows up to %d)", path, DS_FORMAT_VERSION);
+    CHECK_EQ_STR(err.msg, want);
+    read_text(path, text, sizeof text);
+    CHECK_EQ_STR(text, newer);               /* left as it was */
+    unlink(path);                            /* blank: a replacement disk */
+    e = fixture_open(&f);
+    CHECK(e != NULL);
+    st_close(e);
 }
 
 static void index_rows_pointing_at_missing_files_fail_cleanly(void)
@@ -1206,6 +1257,7 @@ TEST_MAIN("engine",
           T(wrong_master_key_is_refused),
           T(disk_set_refuses_foreign_misplaced_and_too_few_disks),
           T(hostile_format_files_are_refused_clearly),
+          T(newer_disk_format_is_refused_naming_both_versions),
           T(index_rows_pointing_at_missing_files_fail_cleanly),
           T(listing_orders_rolls_up_and_pages),
           T(multipart_complete_links_parts_without_copying),
