@@ -1,3 +1,5 @@
 noinst_LIBRARIES += common/libcommon.a
 common_libcommon_a_SOURCES = \
-	common/error.c common/error.h common/fsutil.c common/fsutil.h
+	common/error.c common/error.h common/fsutil.c common/fsutil.h \
+	common/numparse.c common/numparse.h common/utf8.c common/utf8.h \
+	common/xmlread.c common/xmlread.h

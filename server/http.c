@@ -22,7 +22,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libxml/tree.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <stdarg.h>
@@ -643,8 +642,7 @@ static void on_complete(void *cls, struct MHD_Connection *conn, void **req_cls,
         st_get_close(r->get);
     if (r->info_set)
         st_object_info_clear(&r->info);
-    if (r->xmldoc)
-        xmlFreeDoc(r->xmldoc);
+    xmlread_free(r->xmldoc);
     free(r->head);
     s3auth_free(r);
     sbuf_free(&r->body);

@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/xmlread.h"
 #include "server/pool.h"
 #include "server/s3err.h"
 #include "server/sbuf.h"
@@ -96,7 +97,7 @@ typedef struct s3_req {
     st_get *get;
     st_object_info info;             /* object the response describes */
     bool info_set;
-    void *xmldoc;                    /* xmlDocPtr, freed at completion */
+    xmlread_doc *xmldoc;             /* a parsed request body, freed at completion */
 
     /* response */
     bool resp_set;

@@ -26,6 +26,5 @@ int router_route(s3_req *r);
  * encoded NUL. plus_space: '+' decodes to ' ' (query strings). */
 char *url_decode(pool *p, const char *s, size_t n, bool plus_space);
 bool valid_bucket_name(const char *name);
-bool valid_utf8(const char *s, size_t n);
 
 #endif

@@ -48,6 +48,10 @@ const char *s3_checksum_value(s3_req *r, const s3_checksum_req *c);
 /* Content-MD5: *present false if absent; InvalidDigest if malformed. */
 int s3_content_md5(s3_req *r, uint8_t md5[16], bool *present);
 
+/* A request body the XML reader or its operation's parser refused:
+ * MalformedXML saying why, or InternalError when memory ran out. */
+void s3_xml_refused(s3_req *r, const cf_err *err);
+
 /* Integer query argument in [lo, hi]; default when absent. InvalidArgument
  * if malformed or out of range. */
 int s3_int_param(s3_req *r, const char *name, long lo, long hi, long dflt, long *out);

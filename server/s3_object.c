@@ -20,12 +20,12 @@
 #include <strings.h>
 
 #include "server/http.h"
+#include "common/utf8.h"
 #include "server/router.h"
 #include "server/s3_common.h"
 #include "server/s3_ops.h"
 #include "server/xml.h"
-
-#define DELETE_MAX 1000
+#include "server/xmlreq.h"
 
 /* ---- PutObject -------------------------------------------------------- */
 
@@ -321,7 +321,7 @@ static void delete_one(s3_req *r, const char *key, const char *version, bool qui
 {
     size_t klen = strlen(key);
     cf_err err;
-    if (klen == 0 || !valid_utf8(key, klen))
+    if (klen == 0 || !utf8_valid(key, klen))
         error_entry(r, key, S3E_InvalidArgument);
     else if (klen > ST_MAX_KEY)
         error_entry(r, key, S3E_KeyTooLongError);
@@ -346,34 +346,14 @@ static void delete_objects_run(s3_req *r)
         resp_cf(r, &err);
         return;
     }
-    xmlDocPtr doc = xml_parse(r->body.p, r->body.len, "Delete");
-    if (!doc) {
-        resp_error(r, S3E_MalformedXML, NULL);
-        return;
-    }
-    r->xmldoc = doc;
-    xmlNodePtr root = xmlDocGetRootElement(doc);
-    char *q = xml_child_text(r->pool, root, "Quiet");
-    bool quiet = q && strcasecmp(q, "true") == 0;
-    size_t count = 0;
-    for (xmlNodePtr n = root->children; n; n = n->next) {
-        if (!xml_is(n, "Object"))
-            continue;
-        if (++count > DELETE_MAX || !xml_child_text(r->pool, n, "Key")) {
-            resp_error(r, S3E_MalformedXML, count > DELETE_MAX
-                       ? "At most 1000 keys may be deleted in one request" : NULL);
-            return;
-        }
-    }
-    if (count == 0) {
-        resp_error(r, S3E_MalformedXML, NULL);
+    xmlreq_delete del;
+    if (xmlreq_delete_parse(r->body.p, r->body.len, r->pool, &r->xmldoc, &del, &err) < 0) {
+        s3_xml_refused(r, &err);
         return;
     }
     xml_begin(&r->resp, "DeleteResult");
-    for (xmlNodePtr n = root->children; n; n = n->next)
-        if (xml_is(n, "Object"))
-            delete_one(r, xml_child_text(r->pool, n, "Key"),
-                       xml_child_text(r->pool, n, "VersionId"), quiet);
+    for (size_t i = 0; i < del.nobjects; i++)
+        delete_one(r, del.objects[i].key, del.objects[i].version_id, del.quiet);
     xml_close(&r->resp, "DeleteResult");
     resp_xml(r, 200);
 }

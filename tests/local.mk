@@ -13,6 +13,15 @@ tests_unit_test_error_SOURCES = tests/unit/test_error.c
 tests_unit_test_error_LDADD = $(TEST_LDADD)
 tests_unit_test_error_CFLAGS = $(TEST_CFLAGS)
 
+# common/: the client-input parsers every module shares
+check_PROGRAMS += tests/unit/test_numparse tests/unit/test_xmlread
+tests_unit_test_numparse_SOURCES = tests/unit/test_numparse.c
+tests_unit_test_numparse_LDADD = $(TEST_LDADD)
+tests_unit_test_numparse_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_xmlread_SOURCES = tests/unit/test_xmlread.c
+tests_unit_test_xmlread_LDADD = $(TEST_LDADD)
+tests_unit_test_xmlread_CFLAGS = $(TEST_CFLAGS)
+
 check_PROGRAMS += tests/unit/test_checksum
 tests_unit_test_checksum_SOURCES = tests/unit/test_checksum.c
 tests_unit_test_checksum_LDADD = $(TEST_LDADD)
@@ -122,13 +131,13 @@ check_PROGRAMS += tests/unit/test_router tests/unit/test_xml tests/unit/test_s3e
 	tests/unit/test_pool
 tests_unit_test_router_SOURCES = tests/unit/test_router.c
 tests_unit_test_router_LDADD = tests/unit/libtest.a $(S3FRONT_LDADD)
-tests_unit_test_router_CFLAGS = $(TEST_CFLAGS) $(MHD_CFLAGS) $(XML_CFLAGS)
+tests_unit_test_router_CFLAGS = $(TEST_CFLAGS) $(MHD_CFLAGS)
 tests_unit_test_xml_SOURCES = tests/unit/test_xml.c
 tests_unit_test_xml_LDADD = tests/unit/libtest.a $(S3FRONT_LDADD)
-tests_unit_test_xml_CFLAGS = $(TEST_CFLAGS) $(MHD_CFLAGS) $(XML_CFLAGS)
+tests_unit_test_xml_CFLAGS = $(TEST_CFLAGS) $(MHD_CFLAGS)
 tests_unit_test_s3err_SOURCES = tests/unit/test_s3err.c
 tests_unit_test_s3err_LDADD = tests/unit/libtest.a $(S3FRONT_LDADD)
-tests_unit_test_s3err_CFLAGS = $(TEST_CFLAGS) $(MHD_CFLAGS) $(XML_CFLAGS)
+tests_unit_test_s3err_CFLAGS = $(TEST_CFLAGS) $(MHD_CFLAGS)
 tests_unit_test_pool_SOURCES = tests/unit/test_pool.c
 tests_unit_test_pool_LDADD = tests/unit/libtest.a $(S3FRONT_LDADD)
 tests_unit_test_pool_CFLAGS = $(TEST_CFLAGS)
