@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/numparse.h"
 #include "server/accesslog.h"
 #include "server/admin.h"
 #include "server/request.h"
@@ -325,25 +326,61 @@ static int collect_headers(s3_req *r)
     return r->nhdrs == hc.cap ? 0 : -1;
 }
 
-/* Content-Length, or chunked transfer encoding; r->content_length is the
+/* Refuse (400, connection closed) what two HTTP parsers could frame
+ * differently, so that nothing in front of cofferd can smuggle a request
+ * past it: Content-Length together with Transfer-Encoding (libmicrohttpd
+ * lets chunked win), Content-Lengths that differ (it takes the first), a
+ * Transfer-Encoding other than exactly one "chunked", and on HTTP/1.1 a
+ * missing or repeated Host. Sets r->content_length from Content-Length,
+ * parsed strictly (common/numparse.h); a length over 5 GiB, the largest
+ * body S3 accepts, is refused at once, so a 2^63 or 2^64-1 length can
+ * never be read as negative or waited for. */
+static int check_framing(s3_req *r)
+{
+    const char *cl = NULL, *te = NULL, *why = NULL;
+    size_t nte = 0, nhost = 0;
+    for (size_t i = 0; i < r->nhdrs; i++) {
+        const char *name = r->hdrs[i].name, *v = r->hdrs[i].value;
+        if (strcmp(name, "content-length") == 0) {
+            if (cl && strcmp(cl, v) != 0)
+                why = "Conflicting Content-Length headers";
+            cl = v;
+        } else if (strcmp(name, "transfer-encoding") == 0) {
+            te = v;
+            nte++;
+        } else if (strcmp(name, "host") == 0) {
+            nhost++;
+        }
+    }
+    if (!why && cl && te)
+        why = "Content-Length and Transfer-Encoding cannot both be sent";
+    else if (!why && te && (nte > 1 || strcasecmp(te, "chunked") != 0))
+        why = "Transfer-Encoding must be chunked, once";
+    else if (!why && (nhost > 1 || (nhost == 0 && strcmp(r->version, "HTTP/1.0") != 0)))
+        why = "HTTP/1.1 needs exactly one Host header";
+    r->has_length = cl || te;
+    uint64_t len = 0;
+    cf_err err;
+    if (!why && cl && numparse_str(cl, UINT64_MAX, 0, &len, &err) < 0)
+        why = "Content-Length is not a number";
+    if (why) {
+        resp_error(r, S3E_InvalidRequest, why);
+        r->close = true;
+        return -1;
+    }
+    if (cl && len > ST_MAX_PUT_SIZE) {
+        resp_error(r, S3E_EntityTooLarge, NULL);
+        r->close = true;
+        return -1;
+    }
+    r->content_length = cl ? (int64_t)len : -1;
+    return 0;
+}
+
+/* What the operation needs of the body's length; r->content_length is the
  * payload length when known (s3auth replaces it for aws-chunked). */
 static int check_length(s3_req *r)
 {
-    const char *cl = req_header(r, "content-length");
-    const char *te = req_header(r, "transfer-encoding");
-    if (cl) {
-        char *end;
-        errno = 0;
-        unsigned long long v = strtoull(cl, &end, 10);
-        if (errno || end == cl || *end || cl[0] == '-') {
-            resp_error(r, S3E_InvalidArgument, "Content-Length is not a number");
-            return -1;
-        }
-        r->content_length = (int64_t)v;
-        r->has_length = true;
-    } else if (te && strcasestr(te, "chunked")) {
-        r->has_length = true;
-    }
     if (r->op->body == BODY_STREAM && !r->has_length) {
         resp_error(r, S3E_MissingContentLength, NULL);
         return -1;
@@ -362,6 +399,8 @@ static void start(s3_req *r)
         req_log(r, "out of memory reading headers");
         return;
     }
+    if (check_framing(r) < 0)
+        return;
     /* unsigned only: a signed GET /health lists a bucket named "health" */
     if ((strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0) &&
         strcmp(r->raw_uri, "/health") == 0 && !req_header(r, "authorization")) {
@@ -431,7 +470,7 @@ static void finish(s3_req *r)
 static bool answer_before_body(const s3_req *r)
 {
     const char *expect = req_header(r, "expect");
-    if (expect && strcasestr(expect, "100-continue"))
+    if (r->close || (expect && strcasestr(expect, "100-continue")))
         return true;
     return r->content_length > (int64_t)DISCARD_MAX;
 }
@@ -501,6 +540,8 @@ static enum MHD_Result send_response(s3_req *r)
     MHD_add_response_header(resp, "x-amz-request-id", r->id);
     MHD_add_response_header(resp, "x-amz-id-2", r->id);
     MHD_add_response_header(resp, "Server", "coffer");
+    if (r->close)
+        MHD_add_response_header(resp, "Connection", "close");
     enum MHD_Result rc = MHD_queue_response(r->conn, (unsigned)r->status, resp);
     MHD_destroy_response(resp);
     r->queued = true;
@@ -586,14 +627,15 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
                                  const char *version, const char *data,
                                  size_t *size, void **req_cls)
 {
-    (void)url; (void)version;
+    (void)url;
     s3_req *r = *req_cls;
     if (!r) {
         if (!(r = request_new(cls, conn)))
             return MHD_NO;
         *req_cls = r;
         r->method = pool_strdup(r->pool, method);
-        if (!r->method)
+        r->version = pool_strdup(r->pool, version);
+        if (!r->method || !r->version)
             return MHD_NO;
         start(r);
         if (r->resp_set && !answer_before_body(r)) {

@@ -66,6 +66,7 @@ typedef struct s3_req {
 
     /* request line and headers */
     const char *method;
+    const char *version;             /* "HTTP/1.1" */
     char *raw_uri;                   /* exactly as received */
     char *raw_path, *raw_query;      /* raw_query NULL if no '?' */
     s3_hdr *hdrs;
@@ -102,6 +103,7 @@ typedef struct s3_req {
     /* response */
     bool resp_set;
     bool queued;                     /* handed to libmicrohttpd */
+    bool close;                      /* answer at once, then close the connection */
     int status;
     s3_error error;                  /* meaningful when status >= 300 */
     bool is_error;

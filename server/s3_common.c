@@ -5,13 +5,12 @@
  */
 #include "server/s3_common.h"
 
-#include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "server/http.h"
+#include "common/numparse.h"
 #include "common/utf8.h"
 #include "server/router.h"
 #include "server/s3auth.h"
@@ -237,17 +236,17 @@ int s3_int_param(s3_req *r, const char *name, long lo, long hi, long dflt, long 
         *out = dflt;
         return 0;
     }
-    char *end;
-    errno = 0;
-    long x = strtol(v, &end, 10);
-    if (errno || end == v || *end || x < lo || x > hi) {
+    uint64_t x;
+    cf_err err;
+    if (numparse_str(v, (uint64_t)hi, NUMPARSE_LEADING_ZEROS, &x, &err) < 0 ||
+        x < (uint64_t)lo) {
         char msg[128];
         snprintf(msg, sizeof(msg), "Argument %s must be an integer between %ld and %ld",
                  name, lo, hi);
         resp_error(r, S3E_InvalidArgument, msg);
         return -1;
     }
-    *out = x;
+    *out = (long)x;
     return 0;
 }
 

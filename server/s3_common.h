@@ -52,8 +52,9 @@ int s3_content_md5(s3_req *r, uint8_t md5[16], bool *present);
  * MalformedXML saying why, or InternalError when memory ran out. */
 void s3_xml_refused(s3_req *r, const cf_err *err);
 
-/* Integer query argument in [lo, hi]; default when absent. InvalidArgument
- * if malformed or out of range. */
+/* Integer query argument in [lo, hi] (0 <= lo <= hi), parsed by
+ * common/numparse (digits only: no sign, space or overflow); default when
+ * absent. InvalidArgument if malformed or out of range. */
 int s3_int_param(s3_req *r, const char *name, long lo, long hi, long dflt, long *out);
 
 /* Does an If-Match style list ("*", quoted or bare ETags, comma separated)

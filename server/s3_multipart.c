@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/range.h"
 #include "server/s3_common.h"
 #include "server/s3_ops.h"
 #include "server/xml.h"
@@ -76,27 +77,19 @@ static void part_run(s3_req *r)
 /* x-amz-copy-source-range: bytes=first-last, inside the source. */
 static int copy_range(s3_req *r, uint64_t size, uint64_t *off, uint64_t *len)
 {
-    const char *h = req_header(r, "x-amz-copy-source-range");
-    *off = 0;
-    *len = size;
-    if (!h)
-        return 0;
-    unsigned long long first, last;
-    char tail;
-    if (sscanf(h, "bytes=%llu-%llu%c", &first, &last, &tail) != 2 || last < first ||
-        h[6] == '-' || strchr(h, '+')) {
+    switch (range_parse(req_header(r, "x-amz-copy-source-range"), RANGE_COPY_SOURCE, size,
+                        off, len)) {
+    case RANGE_MALFORMED:
         resp_error(r, S3E_InvalidArgument, "The x-amz-copy-source-range value must be "
                    "of the form bytes=first-last");
         return -1;
-    }
-    if (last >= size) {
+    case RANGE_UNSATISFIABLE:
         resp_error(r, S3E_InvalidRange,
                    "The x-amz-copy-source-range is outside the source object");
         return -1;
+    default:
+        return 0;
     }
-    *off = first;
-    *len = last - first + 1;
-    return 0;
 }
 
 /* Copy [off, off+len) of r->get into r->put through one bounded buffer. */

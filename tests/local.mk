@@ -128,7 +128,7 @@ AM_TESTS_ENVIRONMENT = COFFERD=$(abs_top_builddir)/server/cofferd; export COFFER
 
 # server/libs3front.a: routing and XML of the S3 front end.
 check_PROGRAMS += tests/unit/test_router tests/unit/test_xml tests/unit/test_s3err \
-	tests/unit/test_pool
+	tests/unit/test_pool tests/unit/test_range
 tests_unit_test_router_SOURCES = tests/unit/test_router.c
 tests_unit_test_router_LDADD = tests/unit/libtest.a $(S3FRONT_LDADD)
 tests_unit_test_router_CFLAGS = $(TEST_CFLAGS) $(MHD_CFLAGS)
@@ -138,6 +138,9 @@ tests_unit_test_xml_CFLAGS = $(TEST_CFLAGS) $(MHD_CFLAGS)
 tests_unit_test_s3err_SOURCES = tests/unit/test_s3err.c
 tests_unit_test_s3err_LDADD = tests/unit/libtest.a $(S3FRONT_LDADD)
 tests_unit_test_s3err_CFLAGS = $(TEST_CFLAGS) $(MHD_CFLAGS)
+tests_unit_test_range_SOURCES = tests/unit/test_range.c
+tests_unit_test_range_LDADD = tests/unit/libtest.a $(S3FRONT_LDADD)
+tests_unit_test_range_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_pool_SOURCES = tests/unit/test_pool.c
 tests_unit_test_pool_LDADD = tests/unit/libtest.a $(S3FRONT_LDADD)
 tests_unit_test_pool_CFLAGS = $(TEST_CFLAGS)
