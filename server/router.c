@@ -13,40 +13,14 @@
 #include <string.h>
 #include <strings.h>
 
+#include "auth/auth.h"
 #include "common/utf8.h"
 #include "server/s3_ops.h"
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
 
 char *url_decode(pool *p, const char *s, size_t n, bool plus_space)
 {
     char *out = pool_alloc(p, n + 1);
-    if (!out)
-        return NULL;
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (c == '%') {
-            if (n - i < 3)
-                return NULL;
-            int hi = hexval(s[i + 1]), lo = hexval(s[i + 2]);
-            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
-                return NULL;
-            c = (char)(hi * 16 + lo);
-            i += 2;
-        } else if (c == '+' && plus_space) {
-            c = ' ';
-        }
-        out[o++] = c;
-    }
-    out[o] = '\0';
-    return out;
+    return out && auth_percent_decode(s, n, plus_space, out) >= 0 ? out : NULL;
 }
 
 static bool looks_like_ipv4(const char *name)

@@ -235,6 +235,30 @@ static void canonical_query_sorts_and_reencodes(void)
     free(c);
 }
 
+/* issue 17: '+' in a query means a space, in what is signed as in what
+ * the handlers use; "a%2Bb" is another value and cannot share a signature
+ * with "a+b". Escapes that do not decode are refused, not kept. */
+static void plus_in_query_is_a_space(void)
+{
+    char *plus = canonical_of("/", "prefix=a+b", NULL, 0);
+    char *space = canonical_of("/", "prefix=a%20b", NULL, 0);
+    char *literal = canonical_of("/", "prefix=a%2Bb", NULL, 0);
+    CHECK_EQ_STR(plus, "GET\n/\nprefix=a%20b\nhost:h\n\nhost\nUNSIGNED-PAYLOAD");
+    CHECK_EQ_STR(plus, space);
+    CHECK_EQ_STR(literal, "GET\n/\nprefix=a%2Bb\nhost:h\n\nhost\nUNSIGNED-PAYLOAD");
+    free(plus);
+    free(space);
+    free(literal);
+    CHECK(canonical_of("/", "prefix=a%zz", NULL, 0) == NULL);
+    CHECK(canonical_of("/", "prefix=a%00", NULL, 0) == NULL);
+    char out[16];
+    CHECK_EQ_INT(auth_percent_decode("a+b%2B", 6, true, out), 4);
+    CHECK_EQ_STR(out, "a b+");
+    CHECK_EQ_INT(auth_percent_decode("a+b", 3, false, out), 3);
+    CHECK_EQ_STR(out, "a+b");
+    CHECK_EQ_INT(auth_percent_decode("%4", 2, true, out), -1);
+}
+
 static void missing_signed_header_is_refused(void)
 {
     auth_pair host = {"host", "h"};
@@ -512,6 +536,7 @@ TEST_MAIN("sigv4",
           T(canonical_request_of_get_vanilla),
           T(canonical_uri_is_not_normalised),
           T(canonical_query_sorts_and_reencodes),
+          T(plus_in_query_is_a_space),
           T(missing_signed_header_is_refused),
           T(botocore_presigned_url_verifies_and_expires),
           T(presign_matches_botocore),
