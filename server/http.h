@@ -23,6 +23,9 @@
 int http_start(server *s, cf_err *err);
 void http_stop(server *s, int drain_s);
 
+/* A fresh RequestId: 16 uppercase hex digits. */
+void http_request_id(char out[17]);
+
 /* RFC 1123 dates for Last-Modified and friends. */
 void http_date(int64_t unix_s, char out[32]);
 /* Parse an HTTP date (RFC 1123, RFC 850 or asctime); -1 if malformed. */

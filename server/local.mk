@@ -3,7 +3,7 @@
 noinst_LIBRARIES += server/libs3front.a
 server_libs3front_a_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS)
 server_libs3front_a_SOURCES = server/server.h \
-	server/http.c server/http.h server/request.h \
+	server/http.c server/http.h server/request.h server/gate.c server/gate.h \
 	server/router.c server/router.h server/range.c server/range.h \
 	server/s3auth.c server/s3auth.h \
 	server/s3err.c server/s3err.h \
