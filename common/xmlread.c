@@ -248,6 +248,18 @@ static int chars(parser *p, sink *k, size_t end, bool refs)
     return 0;
 }
 
+/* The characters of s[start..end) into k; then go on after end + skip
+ * (the closing quote, "-->", "]]>"). */
+static int chars_between(parser *p, sink k, size_t start, size_t end, bool refs,
+                         size_t skip)
+{
+    p->i = start;
+    if (chars(p, &k, end, refs) < 0)
+        return -1;
+    p->i = end + skip;
+    return 0;
+}
+
 static sink text_sink(parser *p)
 {
     sink k = {SINK_SPACE, NULL};
@@ -351,11 +363,8 @@ static int attribute(parser *p, span *names, size_t *nnames, span *prefixes,
     }
     if (end >= p->n || p->s[end] != q)
         return bad(p, "unterminated attribute value");
-    sink check = {SINK_CHECK, NULL};
-    p->i = start;
-    if (chars(p, &check, end, true) < 0)
+    if (chars_between(p, (sink){SINK_CHECK, NULL}, start, end, true, 1) < 0)
         return -1;
-    p->i = end + 1;
     if (prefixed) {
         if (span_is(local, "xml") || span_is(local, "xmlns"))
             return bad(p, "reserved namespace prefix");
@@ -519,12 +528,7 @@ static int comment(parser *p)
     size_t start = p->i + 4, end = find(p, start, "--");
     if (end >= p->n || end + 2 >= p->n || p->s[end + 2] != '>')
         return bad(p, "unterminated comment or '--' in a comment");
-    sink check = {SINK_CHECK, NULL};
-    p->i = start;
-    if (chars(p, &check, end, false) < 0)
-        return -1;
-    p->i = end + 3;
-    return 0;
+    return chars_between(p, (sink){SINK_CHECK, NULL}, start, end, false, 3);
 }
 
 static int cdata(parser *p)
@@ -534,12 +538,7 @@ static int cdata(parser *p)
     size_t start = p->i + 9, end = find(p, start, "]]>");
     if (end >= p->n)
         return bad(p, "unterminated CDATA section");
-    sink k = text_sink(p);
-    p->i = start;
-    if (chars(p, &k, end, false) < 0)
-        return -1;
-    p->i = end + 3;
-    return 0;
+    return chars_between(p, text_sink(p), start, end, false, 3);
 }
 
 /* <?target ...?>; the XML declaration is only allowed at the very start. */

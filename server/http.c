@@ -8,9 +8,17 @@
  * still holds (an unfinished upload is aborted there, so a dropped
  * connection never leaves a partial object).
  *
+ * Connections reach libmicrohttpd through the gate (gate.c), which owns
+ * the listening socket, the connection limits and the header deadline;
+ * this file tells it when a connection starts and closes and when a
+ * request's headers are complete. Before anything else a request's framing
+ * is checked (check_framing): what a proxy could frame differently is
+ * refused and the connection closed.
+ *
  * Responses are queued at the end of the body, or on the first call for an
  * error found from the headers alone when the client waits for "100
- * Continue" or the body is too big to read (see answer_before_body). An
+ * Continue", the body is too big to read, or the connection must be closed
+ * (see answer_before_body). An
  * error found before or in the middle of a body marks the request
  * `discard`: the rest of the body is read and dropped, then the error is
  * sent on a connection that stays usable. Object bodies are served from a

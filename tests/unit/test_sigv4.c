@@ -504,6 +504,21 @@ static void streaming_modes_are_recognised(void)
         CHECK_EQ_INT(a.payload, modes[i].mode);
         CHECK_EQ_INT(a.decoded_length, sigv4_payload_is_streaming(a.payload) ? 66560 : -1);
     }
+    /* the decoded length goes through common/numparse: issue 17's 2^63 and
+     * 2^64-1, signs, spaces and leading zeros are InvalidArgument */
+    static const char *const bad[] = {
+        "9223372036854775808", "18446744073709551615", "-1", "+5", " 5", "5 ", "05", "",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        auth_pair h[] = {{"host", "h"}, {"authorization", GOOD_AUTHZ}, {"x-amz-date", DATE},
+                         {"x-amz-content-sha256", SIGV4_STREAMING_PAYLOAD},
+                         {"x-amz-decoded-content-length", bad[i]}};
+        auth_request req = {"PUT", "/", NULL, NULL, 0, h, 5};
+        sigv4_auth a;
+        auth_err err = {0};
+        CHECK_EQ_INT(sigv4_parse(&req, "us-east-1", "s3", &a, &err), -1);
+        CHECK_EQ_INT(err.code, AUTH_INVALID_ARGUMENT);
+    }
 }
 
 static void scheme_detection(void)
