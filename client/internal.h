@@ -70,6 +70,7 @@ struct s3c_client {
     sigv4_credentials cred;
     bool virtual_host;
     char *cacert;
+    char *cacert_pem;
     long connect_timeout_ms, timeout_ms, low_speed_bytes, low_speed_ms;
     int max_attempts;
     long backoff_base_ms, backoff_max_ms;
@@ -77,6 +78,7 @@ struct s3c_client {
     /* bandwidth cap: a token bucket */
     double rate, burst, tokens, refilled_at;
     bool any_paused;
+    bool sink_paused;                /* a sink asked to pause: s3c_run returns */
     CURLM *multi;
     xfer *running;                   /* attempts inside curl */
     xfer *waiting;                   /* backing off before a retry */
@@ -119,6 +121,7 @@ struct xfer {
     s3c_chunker chunk;
     bool body_touched;
     bool paused_send, paused_recv;
+    bool paused_sink;                /* the sink said S3C_SINK_PAUSE */
     bool failed;                     /* a callback failed: err is set */
     cf_err err;
     /* the answer */

@@ -107,7 +107,8 @@ s3c_client *s3c_client_new(const s3c_config *cfg, cf_err *err)
     c->tokens = c->burst;
     c->refilled_at = s3c_now();
     c->rng = ((uint64_t)time(NULL) << 20 ^ (uint64_t)getpid() ^ (uintptr_t)c) | 1;
-    if (cfg->cacert && !(c->cacert = strdup(cfg->cacert))) {
+    if ((cfg->cacert && !(c->cacert = strdup(cfg->cacert))) ||
+        (cfg->cacert_pem && !(c->cacert_pem = strdup(cfg->cacert_pem)))) {
         cf_fail(err, CF_ENOMEM, "out of memory");
         goto fail;
     }
@@ -127,10 +128,7 @@ void s3c_client_free(s3c_client *c)
 {
     if (!c)
         return;
-    while (c->running)
-        s3c_xfer_destroy(c->running);
-    while (c->waiting)
-        s3c_xfer_destroy(c->waiting);
+    s3c_abort(c);
     for (size_t i = 0; i < c->nidle; i++)
         curl_easy_cleanup(c->idle[i]);
     free(c->idle);
@@ -138,6 +136,7 @@ void s3c_client_free(s3c_client *c)
         curl_multi_cleanup(c->multi);
     cks_free(c->sha);
     free(c->cacert);
+    free(c->cacert_pem);
     OPENSSL_cleanse(c->secret, sizeof c->secret);
     free(c);
 }

@@ -20,6 +20,25 @@
  *   POST   /gc               {"grace_s":3600}            200 {"deleted_segments",
  *                                                            "orphan_files",...}
  *                            (grace_s >= 60: younger files may be a PUT's)
+ *   POST   /tiers            {"name":"COLD","type":"s3","endpoint","bucket",
+ *                             "prefix","region","access_key","secret_key",
+ *                             "storage_class","cacert_pem","virtual_host"}
+ *                                                        201 the tier (no secret);
+ *                            probed first: write, read back, delete an object;
+ *                            a failing step is 400 TierProbeFailed with the
+ *                            remote's own message
+ *   GET    /tiers                                        200 {"tiers":[status...]}
+ *   GET    /tiers/NAME                                   200 status: the settings (no
+ *                                                             secret), "objects",
+ *                                                             "bytes", "pending",
+ *                                                             "uploading", "restoring",
+ *                                                             "restored",
+ *                                                             "remote_deletes",
+ *                                                             "queue", "bytes_per_s",
+ *                                                             "last_error",
+ *                                                             "last_error_time"
+ *   DELETE /tiers/NAME                                   200 {"name","deleted":true};
+ *                            409 TierNotEmpty while versions live there
  *
  * Every error is {"error":"Code","message":"..."}: 400 for a malformed body
  * or name (InvalidRequest / MalformedJSON), 404 for an unknown route or a
@@ -47,7 +66,16 @@
  * NUL-terminated. Returns 0 with *http_status and *json_out (malloc'd, the
  * caller frees, also for errors) set; -1 only when memory ran out, and then
  * nothing is set and the server answers 500 itself. */
-int admin_handle(st_engine *e, const char *method, const char *path,
+struct tier_set;
+
+/* What the admin API works on: the engine, and its tiers (NULL: the tier
+ * routes answer 503 NoTiers). */
+typedef struct admin_env {
+    st_engine *engine;
+    struct tier_set *tiers;
+} admin_env;
+
+int admin_handle(const admin_env *env, const char *method, const char *path,
                  const char *query, const char *body, size_t body_len,
                  int *http_status, char **json_out);
 

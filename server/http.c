@@ -51,6 +51,7 @@
 #include "server/s3auth.h"
 #include "server/xml.h"
 #include "storage/crypto.h"
+#include "storage/lifecycle.h"
 
 /* GET bodies are produced in engine blocks (1 MiB): a read that covers a
  * whole block is decrypted straight into libmicrohttpd's buffer, with no
@@ -240,6 +241,8 @@ void resp_object(s3_req *r, int status, uint64_t offset, uint64_t length)
     if (r->resp_set)
         return;
     if (r->get && length > 0) {
+        /* a tiered object fetches just this range's blocks from its tier */
+        st_get_range_hint(r->get, offset, length);
         /* up to the next engine block boundary, so that the reads after it
          * stay block-aligned */
         int k, m;
@@ -286,7 +289,8 @@ static void admin_run(s3_req *r)
     int status = 500;
     char *json = NULL;
     const char *path = r->raw_path + strlen("/admin/v1");
-    int rc = admin_handle(r->srv->engine, r->method, path, r->raw_query,
+    admin_env env = {.engine = r->srv->engine, .tiers = r->srv->tiers};
+    int rc = admin_handle(&env, r->method, path, r->raw_query,
                           r->body.p ? r->body.p : "", r->body.len, &status, &json);
     if (rc < 0 && !json) {
         req_log(r, "admin request failed");

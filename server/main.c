@@ -17,8 +17,11 @@
 #include "server/accesslog.h"
 #include "server/config.h"
 #include "server/http.h"
+#include "server/lifecycle.h"
 #include "server/server.h"
 #include "server/worker.h"
+#include "client/s3c.h"
+#include "tier/tier.h"
 
 #define DRAIN_SECONDS 30
 
@@ -122,11 +125,19 @@ static int serve(server *s, const coffer_config *cfg, cf_err *err)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
     worker *w = NULL;
+    const lifecycle_config *lc = &cfg->lifecycle;
+    tier_limits lim = {.multipart_threshold = lc->multipart_threshold,
+                       .part_size = lc->part_size, .parallel_parts = lc->parallel_parts,
+                       .max_bytes_per_s = lc->max_bytes_per_s / (uint64_t)lc->transitions};
+    if (tier_set_new(s->engine, &lim, &s->tiers, err) < 0)
+        return -1;
     if (http_start(s, err) < 0)
         return -1;
     if (worker_start(s->engine, WORKER_DEFAULT_INTERVAL_S, WORKER_DEFAULT_GRACE_S, &w,
-                     err) < 0) {
+                     err) < 0 ||
+        lifecycle_start(s->engine, s->tiers, lc, &s->lifecycle, err) < 0) {
         http_stop(s, 0);
+        worker_stop(w);
         return -1;
     }
     fprintf(stderr, "cofferd: listening on %s:%d (%s)\n", cfg->listen_addr, cfg->port,
@@ -135,6 +146,8 @@ static int serve(server *s, const coffer_config *cfg, cf_err *err)
     fprintf(stderr, "cofferd: %s received, draining requests\n",
             sig == SIGTERM ? "SIGTERM" : "SIGINT");
     http_stop(s, DRAIN_SECONDS);
+    lifecycle_stop(s->lifecycle);
+    s->lifecycle = NULL;
     worker_stop(w);
     return 0;
 }
@@ -159,6 +172,7 @@ static int run(const options *o)
 out:
     if (rc < 0)
         fprintf(stderr, "cofferd: %s\n", err.msg);
+    tier_set_free(s.tiers);
     if (s.engine)
         st_close(s.engine);
     accesslog_close();
@@ -177,7 +191,15 @@ int main(int argc, char **argv)
 {
     mallopt(M_MMAP_THRESHOLD, BIG_BUFFER_MMAP_THRESHOLD);
     options o;
+    cf_err err;
     if (parse_args(argc, argv, &o) < 0)
         return 2;
-    return run(&o) < 0 ? 1 : 0;
+    /* libcurl (the tiers' client) sets itself up once, before any thread */
+    if (s3c_global_init(&err) < 0) {
+        fprintf(stderr, "cofferd: %s\n", err.msg);
+        return 1;
+    }
+    int rc = run(&o) < 0 ? 1 : 0;
+    s3c_global_cleanup();
+    return rc;
 }

@@ -220,8 +220,12 @@ static const s3_op *bucket_op(const s3_req *r, const char *m, const char *sub)
         if (strcmp(sub, "versions") == 0) return &op_list_object_versions;
         if (strcmp(sub, "uploads") == 0) return &op_list_uploads;
         if (strcmp(sub, "acl") == 0) return &op_get_bucket_acl;
+        if (strcmp(sub, "lifecycle") == 0) return &op_get_bucket_lifecycle;
         return NULL;
     }
+    if (strcmp(sub, "lifecycle") == 0)
+        return strcmp(m, "PUT") == 0      ? &op_put_bucket_lifecycle
+             : strcmp(m, "DELETE") == 0   ? &op_delete_bucket_lifecycle : NULL;
     if (*sub)
         return strcmp(m, "POST") == 0 && strcmp(sub, "delete") == 0
                    ? &op_delete_objects : NULL;
@@ -239,6 +243,12 @@ static const s3_op *object_op(const s3_req *r, const char *m, const char *sub)
         return &op_get_object_acl;
     if (strcmp(m, "POST") == 0 && strcmp(sub, "uploads") == 0)
         return &op_create_upload;
+    if (strcmp(m, "POST") == 0 && strcmp(sub, "restore") == 0)
+        return &op_restore_object;
+    if (strcmp(sub, "tagging") == 0)
+        return strcmp(m, "GET") == 0      ? &op_get_object_tagging
+             : strcmp(m, "PUT") == 0      ? &op_put_object_tagging
+             : strcmp(m, "DELETE") == 0   ? &op_delete_object_tagging : NULL;
     if (*sub)
         return NULL;
     if (strcmp(m, "GET") == 0) return upload ? &op_list_parts : &op_get_object;

@@ -15,12 +15,16 @@
 
 struct MHD_Daemon;
 struct gate;
+struct lifecycle;
+struct tier_set;
 
 typedef struct server {
     st_engine *engine;
     const coffer_config *cfg;
     struct MHD_Daemon *daemon;
     struct gate *gate;               /* accepts for the daemon (server/gate.h) */
+    struct lifecycle *lifecycle;     /* the lifecycle worker (server/lifecycle.h) */
+    struct tier_set *tiers;          /* the cold tiers (tier/tier.h) */
     atomic_int inflight;             /* requests between start and completion */
 } server;
 

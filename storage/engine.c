@@ -107,6 +107,7 @@ int st_open(const st_config *cfg, st_engine **out, cf_err *err)
         return cf_fail(err, CF_ENOMEM, "out of memory");
     pthread_mutex_init(&e->readers_lock, NULL);
     pthread_mutex_init(&e->kek_lock, NULL);
+    pthread_mutex_init(&e->drain_lock, NULL);
     atomic_init(&e->deletes_pending, true);
     e->inline_max = cfg->no_inline ? 0
                   : cfg->inline_max ? cfg->inline_max : ENG_DEFAULT_INLINE_MAX;
@@ -144,6 +145,7 @@ void st_close(st_engine *e)
     crypt_wipe(e->secrets_key, sizeof e->secrets_key);
     pthread_mutex_destroy(&e->readers_lock);
     pthread_mutex_destroy(&e->kek_lock);
+    pthread_mutex_destroy(&e->drain_lock);
     free(e);
 }
 
@@ -158,7 +160,7 @@ static eng_kek_slot *kek_find_locked(st_engine *e, const char *tenant)
 }
 
 /* The tenant's KEK into kek (the caller wipes it), derived on a miss. */
-static int tenant_kek(st_engine *e, const char *tenant, uint8_t kek[CRYPT_KEY_LEN],
+int eng_tenant_kek(st_engine *e, const char *tenant, uint8_t kek[CRYPT_KEY_LEN],
                       cf_err *err)
 {
     pthread_mutex_lock(&e->kek_lock);
@@ -478,8 +480,12 @@ int st_bucket_delete(st_engine *e, const char *tenant, const char *bucket,
         idx_done(st);
         rc = cf_fail(err, CF_ENOTEMPTY, "bucket %s is not empty", bucket);
     }
-    if (rc == 0)
-        rc = idx_run(e->ix, NULL, err, "DELETE FROM buckets WHERE id = ?", "i", id);
+    if (rc == 0 && (rc = idx_begin(e->ix, err)) == 0) {
+        rc = eng_lifecycle_bucket_gone_locked(e, id, err);
+        if (rc == 0)
+            rc = idx_run(e->ix, NULL, err, "DELETE FROM buckets WHERE id = ?", "i", id);
+        rc = rc == 0 ? idx_commit(e->ix, err) : (idx_rollback(e->ix), -1);
+    }
     return eng_unlock_durable(e, rc, err);
 }
 
@@ -558,7 +564,7 @@ int eng_segment_desc(st_engine *e, const char *tenant, const char *bucket,
     snprintf(h->key, sizeof h->key, "%s", key);
     uint8_t kek[CRYPT_KEY_LEN];
     crypt_ctx *cc = crypt_ctx_new(err);
-    int rc = cc ? tenant_kek(e, tenant, kek, err) : -1;
+    int rc = cc ? eng_tenant_kek(e, tenant, kek, err) : -1;
     if (rc == 0 && wrapped) {
         memcpy(h->wrapped, wrapped, CRYPT_WRAPPED_LEN);
         rc = crypt_unwrap_key(cc, kek, data_id, wrapped, d->dk, err);

@@ -46,6 +46,34 @@ int eng_queue_version_delete_locked(st_engine *e, const uint8_t version_id[16],
     if (rc == 0)
         rc = idx_run(e->ix, NULL, err, "DELETE FROM segments WHERE version_id = ?", "b",
                      version_id, (size_t)16);
+    if (rc == 0)
+        rc = eng_attrs_drop_locked(e, version_id, err);
+    return rc;
+}
+
+int eng_queue_version_files_locked(st_engine *e, const uint8_t vid[16], cf_err *err)
+{
+    atomic_store_explicit(&e->deletes_pending, true, memory_order_relaxed);
+    int rc = idx_run(e->ix, NULL, err,
+                     "INSERT OR IGNORE INTO delete_queue SELECT data_id, ? FROM segments "
+                     "WHERE version_id = ? AND inline_data IS NULL", "ib", eng_now_ms(),
+                     vid, (size_t)16);
+    if (rc == 0)
+        rc = idx_run(e->ix, NULL, err,
+                     "DELETE FROM heal_queue WHERE data_id IN (SELECT data_id FROM segments "
+                     "WHERE version_id = ?)", "b", vid, (size_t)16);
+    return rc;
+}
+
+int eng_unqueue_version_files(st_engine *e, const uint8_t vid[16], cf_err *err)
+{
+    pthread_mutex_lock(&e->drain_lock);
+    idx_lock(e->ix);
+    int rc = idx_run(e->ix, NULL, err,
+                     "DELETE FROM delete_queue WHERE data_id IN (SELECT data_id FROM "
+                     "segments WHERE version_id = ?)", "b", vid, (size_t)16);
+    rc = eng_unlock_durable(e, rc, err);
+    pthread_mutex_unlock(&e->drain_lock);
     return rc;
 }
 
@@ -72,7 +100,7 @@ static void note_queue_empty_locked(st_engine *e)
         atomic_store_explicit(&e->deletes_pending, false, memory_order_relaxed);
 }
 
-static int64_t oldest_reader_ms(st_engine *e)
+int64_t eng_oldest_reader_ms(st_engine *e)
 {
     int64_t oldest = INT64_MAX;
     pthread_mutex_lock(&e->readers_lock);
@@ -83,15 +111,27 @@ static int64_t oldest_reader_ms(st_engine *e)
     return oldest;
 }
 
-/* One batch of phase two; returns how many entries were finished. */
+/* One batch of phase two; returns how many entries were finished. Under
+ * the drain lock from reading the ids to deleting their rows, so that a
+ * restore (eng_unqueue_version_files) never has its files unlinked. */
+static int drain_batch_locked(st_engine *e, uint64_t *done, cf_err *err);
+
 static int drain_batch(st_engine *e, uint64_t *done, cf_err *err)
 {
-    uint8_t ids[GC_BATCH][16];
-    int n = 0, rc = 0;
     /* most PUTs replace nothing: no lock, no reader scan, no query */
     if (!atomic_load_explicit(&e->deletes_pending, memory_order_relaxed))
         return 0;
-    int64_t before = oldest_reader_ms(e);
+    pthread_mutex_lock(&e->drain_lock);
+    int n = drain_batch_locked(e, done, err);
+    pthread_mutex_unlock(&e->drain_lock);
+    return n;
+}
+
+static int drain_batch_locked(st_engine *e, uint64_t *done, cf_err *err)
+{
+    uint8_t ids[GC_BATCH][16];
+    int n = 0, rc = 0;
+    int64_t before = eng_oldest_reader_ms(e);
     idx_lock(e->ix);
     sqlite3_stmt *st = idx_query(e->ix, err,
         "SELECT data_id FROM delete_queue WHERE queued_ms < ? LIMIT ?", "ii", before,
@@ -232,12 +272,14 @@ static int heal_resolve_locked(st_engine *e, heal_item *h, cf_err *err)
         "SELECT s.version_id, s.part, s.size, s.wrapped, t.name, b.name, o.key "
         "FROM segments s JOIN objects o ON o.version_id = s.version_id "
         "JOIN buckets b ON b.id = o.bucket_id JOIN tenants t ON t.id = b.tenant_id "
-        "WHERE s.data_id = ?1 AND s.inline_data IS NULL UNION ALL "
+        "WHERE s.data_id = ?1 AND s.inline_data IS NULL AND NOT EXISTS (SELECT 1 FROM "
+        "version_tier v WHERE v.version_id = s.version_id AND v.state IN (?2, ?3)) "
+        "UNION ALL "
         "SELECT p.upload_id, p.part, p.size, p.wrapped, t.name, b.name, u.key "
         "FROM parts p JOIN uploads u ON u.upload_id = p.upload_id "
         "JOIN buckets b ON b.id = u.bucket_id JOIN tenants t ON t.id = b.tenant_id "
-        "WHERE p.data_id = ?1 AND p.inline_data IS NULL LIMIT 1", "b", h->data_id,
-        (size_t)16);
+        "WHERE p.data_id = ?1 AND p.inline_data IS NULL LIMIT 1", "bii", h->data_id,
+        (size_t)16, (int64_t)ST_TIER_TIERED, (int64_t)ST_TIER_RESTORING);
     int rc = st ? idx_next(e->ix, st, err) : -1;
     if (rc != 1)
         return rc;

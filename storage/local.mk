@@ -15,3 +15,9 @@ storage_libstorage_a_SOURCES += \
 	storage/shard.c storage/shard.h storage/segment.c storage/segment.h \
 	storage/index.c storage/index.h storage/engine_int.h storage/engine.c \
 	storage/object.c storage/multipart.c storage/gc.c
+
+# lifecycle and cold tiers: the tier registry, the tiered state machine,
+# the remote object format, reading tiered blocks, tags, lifecycle configs
+storage_libstorage_a_SOURCES += storage/lifecycle.h \
+	storage/tier.c storage/tiering.c storage/tierfmt.c storage/tierread.c \
+	storage/tags.c storage/lcconf.c

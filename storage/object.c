@@ -82,6 +82,98 @@ static int select_object_locked(st_engine *e, int64_t bucket_id, const char *key
     return *out ? idx_next(e->ix, *out, err) : -1;
 }
 
+int eng_object_get_locked(st_engine *e, const char *tenant, const char *bucket,
+                          const char *key, st_object_info *info, uint8_t vid[16],
+                          cf_err *err)
+{
+    int64_t bid;
+    sqlite3_stmt *st = NULL;
+    if (eng_bucket_id_locked(e, tenant, bucket, &bid, err) < 0)
+        return -1;
+    int found = select_object_locked(e, bid, key, &st, err);
+    if (found <= 0)
+        return found < 0 ? -1 : cf_fail(err, CF_ENOKEY, "no such key");
+    int rc = fill_object_info(st, info, true, err);
+    if (rc == 0 && idx_blob(st, 1, vid, 16) < 0)
+        rc = cf_fail(err, CF_ECORRUPT, "index: bad version id");
+    idx_done(st);
+    if (rc < 0)
+        st_object_info_clear(info);
+    return rc;
+}
+
+int eng_current_version_locked(st_engine *e, const char *tenant, const char *bucket,
+                               const char *key, uint8_t vid[16], cf_err *err)
+{
+    int64_t bid;
+    sqlite3_stmt *st = NULL;
+    if (eng_bucket_id_locked(e, tenant, bucket, &bid, err) < 0)
+        return -1;
+    int found = select_object_locked(e, bid, key, &st, err);
+    if (found <= 0)
+        return found < 0 ? -1 : cf_fail(err, CF_ENOKEY, "no such key");
+    int rc = idx_blob(st, 1, vid, 16) < 0 ? cf_fail(err, CF_ECORRUPT, "index: bad version id")
+                                          : 0;
+    idx_done(st);
+    return rc;
+}
+
+int eng_version_exists_locked(st_engine *e, const uint8_t vid[16], cf_err *err)
+{
+    sqlite3_stmt *st = idx_query(e->ix, err, "SELECT 1 FROM objects WHERE version_id = ?",
+                                 "b", vid, (size_t)16);
+    int rc = st ? idx_next(e->ix, st, err) : -1;
+    if (rc == 1)
+        idx_done(st);
+    return rc;
+}
+
+int eng_segments_load_locked(st_engine *e, const uint8_t vid[16], eng_seg_meta **segs,
+                             size_t *n, cf_err *err)
+{
+    *segs = NULL;
+    *n = 0;
+    size_t cap = 0;
+    sqlite3_stmt *st = idx_query(e->ix, err,
+        "SELECT data_id, part, size, wrapped FROM segments WHERE version_id = ? "
+        "ORDER BY seq", "b", vid, (size_t)16);
+    int rc = st ? 0 : -1;
+    while (st && (rc = idx_next(e->ix, st, err)) == 1) {
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 4;
+            eng_seg_meta *grown = realloc(*segs, cap * sizeof *grown);
+            if (!grown) {
+                idx_done(st);
+                rc = cf_fail(err, CF_ENOMEM, "out of memory");
+                break;
+            }
+            *segs = grown;
+        }
+        eng_seg_meta *m = &(*segs)[*n];
+        m->part = (uint32_t)idx_int(st, 1);
+        m->size = (uint64_t)idx_int(st, 2);
+        if (idx_blob(st, 0, m->data_id, 16) < 0 ||
+            idx_blob(st, 3, m->wrapped, CRYPT_WRAPPED_LEN) < 0) {
+            idx_done(st);
+            rc = cf_fail(err, CF_ECORRUPT, "index: malformed segment row");
+            break;
+        }
+        (*n)++;
+    }
+    if (rc < 0) {
+        free(*segs);
+        *segs = NULL;
+        *n = 0;
+        return -1;
+    }
+    return 0;
+}
+
+uint64_t eng_sealed_size(const st_engine *e, uint64_t size)
+{
+    return size + CRYPT_TAG_LEN * shard_block_count(size, e->set.block_size);
+}
+
 static int check_key(const char *key, cf_err *err)
 {
     size_t n = strlen(key);
@@ -107,6 +199,7 @@ struct st_put {
     uint32_t part;                   /* 0 for a plain PUT */
     int64_t expected;
     char *headers_json;
+    eng_attrs attrs;                 /* storage class, tags (not for parts) */
     seg_writer *w;
     cks_state *md5, *cks;
 };
@@ -117,6 +210,7 @@ static void put_free(st_put *p)
     cks_free(p->md5);
     cks_free(p->cks);
     free(p->headers_json);
+    eng_attrs_clear(&p->attrs);
     free(p);
 }
 
@@ -166,7 +260,8 @@ static int put_prepare(st_put *p, const st_put_args *a, cf_err *err)
     } else {
         if (eng_headers_check(a->headers, a->nheaders, err) < 0 ||
             !(p->headers_json = eng_headers_to_json(a->headers, a->nheaders, err)) ||
-            crypt_random(p->object_id, sizeof p->object_id, err) < 0)
+            crypt_random(p->object_id, sizeof p->object_id, err) < 0 ||
+            eng_attrs_prepare(p->e, &a->attrs, &p->attrs, err) < 0)
             return -1;
     }
     if (put_resolve(p, a, err) < 0 || crypt_random(p->data_id, sizeof p->data_id, err) < 0)
@@ -285,6 +380,8 @@ static int commit_object_locked(st_put *p, const put_digests *dg,
         rc = insert_segment_locked(e, p->object_id, 0, p->data_id, 0, res->size,
                                    p->wrapped, res, err);
     if (rc == 0)
+        rc = eng_attrs_store_locked(e, p->object_id, &p->attrs, err);
+    if (rc == 0)
         return idx_commit(e->ix, err);
     idx_rollback(e->ix);
     return -1;
@@ -389,9 +486,14 @@ int st_head(st_engine *e, const char *tenant, const char *bucket, const char *ke
     int rc = eng_bucket_id_locked(e, tenant, bucket, &bid, err);
     if (rc == 0) {
         int found = select_object_locked(e, bid, key, &st, err);
+        uint8_t vid[16];
         if (found == 1) {
             rc = fill_object_info(st, info, true, err);
+            if (rc == 0 && idx_blob(st, 1, vid, 16) < 0)
+                rc = cf_fail(err, CF_ECORRUPT, "index: bad version id");
             idx_done(st);
+            if (rc == 0)
+                rc = eng_object_attrs_locked(e, vid, true, info, err);
         } else {
             rc = found < 0 ? -1 : cf_fail(err, CF_ENOKEY, "no such key");
         }
@@ -400,11 +502,14 @@ int st_head(st_engine *e, const char *tenant, const char *bucket, const char *ke
     return rc;
 }
 
-int st_delete(st_engine *e, const char *tenant, const char *bucket, const char *key,
-              cf_err *err)
+/* Delete the key's current version, or only if it is `only` (non-NULL);
+ * *deleted says whether a version went. */
+static int delete_object(st_engine *e, const char *tenant, const char *bucket,
+                         const char *key, const uint8_t *only, bool *deleted, cf_err *err)
 {
     int64_t bid;
     sqlite3_stmt *st = NULL;
+    *deleted = false;
     idx_lock(e->ix);
     int rc = eng_bucket_id_locked(e, tenant, bucket, &bid, err);
     if (rc == 0)
@@ -415,9 +520,10 @@ int st_delete(st_engine *e, const char *tenant, const char *bucket, const char *
         if (found == 1) {
             rc = idx_blob(st, 1, vid, sizeof vid);
             idx_done(st);
-            if (rc == 0)
+            *deleted = rc == 0 && (!only || memcmp(only, vid, 16) == 0);
+            if (*deleted)
                 rc = eng_queue_version_delete_locked(e, vid, err);
-            if (rc == 0)
+            if (rc == 0 && *deleted)
                 rc = idx_run(e->ix, NULL, err,
                              "DELETE FROM objects WHERE bucket_id = ? AND key = ?", "ib",
                              bid, key, strlen(key));
@@ -432,10 +538,30 @@ int st_delete(st_engine *e, const char *tenant, const char *bucket, const char *
     return rc;
 }
 
+int st_delete(st_engine *e, const char *tenant, const char *bucket, const char *key,
+              cf_err *err)
+{
+    bool deleted;
+    return delete_object(e, tenant, bucket, key, NULL, &deleted, err);
+}
+
+int st_expire(st_engine *e, const char *tenant, const char *bucket, const char *key,
+              const char *version_id, cf_err *err)
+{
+    uint8_t vid[16];
+    bool deleted;
+    if (eng_id_from_hex(version_id, vid) < 0)
+        return cf_fail(err, CF_EINVAL, "bad version id");
+    if (delete_object(e, tenant, bucket, key, vid, &deleted, err) < 0)
+        return -1;
+    return deleted ? 1 : 0;
+}
+
 /* ---- GET ---------------------------------------------------------------- */
 
 typedef struct get_segment {
     uint64_t start, size;
+    uint64_t sealed_start;           /* its first byte in the sealed stream */
     uint8_t data_id[16];
     uint32_t part;
     uint8_t wrapped[CRYPT_WRAPPED_LEN];
@@ -461,6 +587,11 @@ struct st_get {
     bool heal_queued;
     size_t sealed_seg;               /* sealed stream cursor */
     uint64_t sealed_block;
+    /* a tiered version: its blocks come from the remote (tierread.c) */
+    eng_rreader *rr;
+    size_t rr_seg;                   /* whose key rr_desc holds */
+    bool rr_desc_valid;
+    seg_desc rr_desc;
 };
 
 static int load_segments_locked(st_get *g, cf_err *err)
@@ -486,6 +617,9 @@ static int load_segments_locked(st_get *g, cf_err *err)
         memset(s, 0, sizeof *s);
         s->start = start;
         s->size = (uint64_t)idx_int(st, 2);
+        s->sealed_start = g->nsegs ? g->segs[g->nsegs - 1].sealed_start +
+                                         eng_sealed_size(e, g->segs[g->nsegs - 1].size)
+                                   : 0;
         s->part = (uint32_t)idx_int(st, 1);
         g->nsegs++;
         if (idx_blob(st, 0, s->data_id, 16) < 0 ||
@@ -534,7 +668,19 @@ static int get_resolve(st_get *g, st_object_info *info, cf_err *err)
     g->size = info->size;
     if (rc == 0)
         rc = load_segments_locked(g, err);
+    eng_remote remote = {0};
+    if (rc == 0)
+        rc = eng_object_attrs_locked(e, g->version_id, true, info, err);
+    if (rc == 0)
+        rc = eng_remote_state_locked(e, g->version_id, &remote, err);
     idx_unlock(e->ix);
+    if (rc == 0 && remote.active) {
+        const get_segment *last = &g->segs[g->nsegs - 1];
+        g->rr = eng_rreader_new(e, &remote, last->sealed_start + eng_sealed_size(e, last->size),
+                                err);
+        if (!g->rr)
+            rc = -1;
+    }
     return rc;
 }
 
@@ -603,11 +749,31 @@ static int open_reader(st_get *g, size_t i, cf_err *err)
     return g->r ? 0 : -1;
 }
 
+/* Block b of tiered segment i, from the remote. */
+static int remote_block(st_get *g, size_t i, uint64_t b, uint8_t *dst, uint32_t *len,
+                        cf_err *err)
+{
+    get_segment *s = &g->segs[i];
+    if (!g->rr_desc_valid || g->rr_seg != i) {
+        crypt_wipe(&g->rr_desc, sizeof g->rr_desc);
+        g->rr_desc_valid = false;
+        if (eng_segment_desc(g->e, g->tenant, g->bucket, g->key, g->version_id, s->part,
+                             s->data_id, s->wrapped, &g->rr_desc, err) < 0)
+            return -1;
+        g->rr_seg = i;
+        g->rr_desc_valid = true;
+    }
+    return eng_rreader_block(g->rr, &g->rr_desc, s->size, s->sealed_start, b, dst, len,
+                             err);
+}
+
 /* Decode block b of segment i into dst (room for the block's bytes);
  * a read that needed parity queues the segment for heal. */
 static int decode_block(st_get *g, size_t i, uint64_t b, uint8_t *dst,
                         uint32_t *len, cf_err *err)
 {
+    if (g->rr && !g->segs[i].inline_data)
+        return remote_block(g, i, b, dst, len, err);
     if (open_reader(g, i, err) < 0 || segr_read_block(g->r, b, dst, len, err) < 0)
         return -1;
     if (segr_degraded(g->r) && !g->heal_queued) {
@@ -691,10 +857,27 @@ int st_get_read(st_get *g, uint64_t offset, void *buf, size_t len, size_t *n,
     return 0;
 }
 
+void st_get_range_hint(st_get *g, uint64_t offset, uint64_t length)
+{
+    if (!g->rr || length == 0 || offset >= g->size)
+        return;
+    uint32_t bs = g->e->set.block_size;
+    uint64_t last = offset + length - 1 < g->size ? offset + length - 1 : g->size - 1;
+    const get_segment *a = &g->segs[find_segment(g, offset)];
+    const get_segment *z = &g->segs[find_segment(g, last)];
+    uint64_t from = a->sealed_start + (offset - a->start) / bs * ((uint64_t)bs + CRYPT_TAG_LEN);
+    uint64_t zb = (last - z->start) / bs;
+    uint64_t to = z->sealed_start + zb * ((uint64_t)bs + CRYPT_TAG_LEN) +
+                  shard_block_plain(z->size, bs, zb) + CRYPT_TAG_LEN;
+    eng_rreader_window(g->rr, from, to);
+}
+
 void st_get_close(st_get *g)
 {
     if (!g)
         return;
+    eng_rreader_free(g->rr);
+    crypt_wipe(&g->rr_desc, sizeof g->rr_desc);
     close_reader(g);
     for (size_t i = 0; i < g->nsegs; i++)
         free(g->segs[i].inline_data);
@@ -735,6 +918,36 @@ int st_get_sealed_next(st_get *g, const uint8_t **data, size_t *len, cf_err *err
     g->block_valid = false;
     g->sealed_block++;
     *len = n;
+    return 0;
+}
+
+int st_get_sealed_read(st_get *g, uint64_t offset, void *buf, size_t len, size_t *n,
+                       cf_err *err)
+{
+    uint8_t *out = buf;
+    uint32_t bs = g->e->set.block_size, sb = bs + CRYPT_TAG_LEN;
+    *n = 0;
+    size_t i = 0;
+    while (len > 0) {
+        while (i < g->nsegs && offset >= g->segs[i].sealed_start +
+                                             eng_sealed_size(g->e, g->segs[i].size))
+            i++;
+        if (i == g->nsegs)
+            return 0;
+        const get_segment *s = &g->segs[i];
+        uint64_t rel = offset - s->sealed_start, b = rel / sb;
+        const uint8_t *data;
+        uint32_t got;
+        if (open_reader(g, i, err) < 0 || segr_read_sealed(g->r, b, &data, &got, err) < 0)
+            return -1;
+        g->block_valid = false;
+        size_t in = (size_t)(rel - b * sb), take = got - in < len ? got - in : len;
+        memcpy(out, data + in, take);
+        out += take;
+        offset += take;
+        len -= take;
+        *n += take;
+    }
     return 0;
 }
 
@@ -826,7 +1039,7 @@ static int copy_stream(st_get *g, st_put *p, uint64_t size, cf_err *err)
 int st_copy(st_engine *e, const char *tenant, const char *src_bucket,
             const char *src_key, const char *dst_bucket, const char *dst_key,
             const st_header *headers, size_t nheaders, cks_algo checksum_algo,
-            st_object_info *info, cf_err *err)
+            const st_object_attrs *attrs, st_object_info *info, cf_err *err)
 {
     st_object_info src;
     st_get *g = NULL;
@@ -838,8 +1051,18 @@ int st_copy(st_engine *e, const char *tenant, const char *src_bucket,
         .nheaders = headers ? nheaders : src.nheaders,
         .checksum_algo = checksum_algo, .expected_size = (int64_t)src.size,
     };
+    if (attrs)
+        a.attrs = *attrs;
+    else
+        a.attrs.keep_tags = true;
     st_put *p = NULL;
     int rc = st_put_begin(e, &a, &p, err);
+    if (rc == 0 && p->attrs.keep_tags) {     /* x-amz-tagging-directive COPY */
+        idx_lock(e->ix);
+        rc = eng_tags_json_locked(e, g->version_id, &p->attrs.tags_json, err);
+        idx_unlock(e->ix);
+    }
+    st_get_range_hint(g, 0, src.size);
     if (rc == 0)
         rc = copy_stream(g, p, src.size, err);
     if (rc == 0) {
@@ -956,6 +1179,12 @@ static int list_batch(list_walk *w, bool *truncated, cf_err *err)
             return 0;
         }
         size_t cpl = rollup_len(w, info.key);
+        uint8_t vid[16];
+        if (!cpl && (idx_blob(st, 1, vid, 16) < 0 ||
+                     eng_object_attrs_locked(w->e, vid, false, &info, err) < 0)) {
+            idx_done(st);
+            return -1;
+        }
         w->delivered++;
         if (cpl) {
             info.key[cpl] = '\0';

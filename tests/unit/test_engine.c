@@ -708,7 +708,7 @@ static void multipart_complete_links_parts_without_copying(void)
     cf_err err;
     char uid[ST_ID_HEX], etag[3][ST_ETAG_MAX];
     const uint64_t P = 5ull << 20;
-    REQUIRE(st_upload_create(e, "t1", "b", "mp", NULL, 0, CKS_NONE, uid, &err) == 0);
+    REQUIRE(st_upload_create(e, "t1", "b", "mp", NULL, 0, CKS_NONE, NULL, uid, &err) == 0);
     /* out of order, and part 2 uploaded twice (the second wins) */
     REQUIRE(put_part(e, uid, 2, P, 100, etag[1]) == 0);
     REQUIRE(put_part(e, uid, 3, 1000, 300, etag[2]) == 0);
@@ -765,7 +765,7 @@ static void abort_and_overwrite_free_their_shards(void)
     REQUIRE(e);
     cf_err err;
     char uid[ST_ID_HEX], etag[ST_ETAG_MAX];
-    REQUIRE(st_upload_create(e, "t1", "b", "mp", NULL, 0, CKS_NONE, uid, &err) == 0);
+    REQUIRE(st_upload_create(e, "t1", "b", "mp", NULL, 0, CKS_NONE, NULL, uid, &err) == 0);
     REQUIRE(put_part(e, uid, 1, 1000, 1, etag) == 0);
     CHECK_EQ_INT(count_shard_files(&f, 4), 4);
     REQUIRE(st_upload_abort(e, "t1", "b", "mp", uid, &err) == 0);
@@ -932,14 +932,14 @@ static void copy_keeps_or_replaces_headers(void)
     free(buf);
     char etag[ST_ETAG_MAX];
     snprintf(etag, sizeof etag, "%s", info.etag);
-    REQUIRE(st_copy(e, "t1", "b", "src", "b", "dst", NULL, 0, CKS_NONE, &info, &err) == 0);
+    REQUIRE(st_copy(e, "t1", "b", "src", "b", "dst", NULL, 0, CKS_NONE, NULL, &info, &err) == 0);
     CHECK_EQ_STR(info.etag, etag);
     REQUIRE(st_head(e, "t1", "b", "dst", &info, &err) == 0);
     CHECK_EQ_STR(st_object_header(&info, "x-amz-meta-a"), "1");
     st_object_info_clear(&info);
     CHECK_EQ_INT(check_gen(e, "b", "dst", 2 * B + 3, 4, &err), 1);
     st_header h2[] = {{"x-amz-meta-b", "2"}};
-    REQUIRE(st_copy(e, "t1", "b", "src", "b", "src", h2, 1, CKS_NONE, &info, &err) == 0);
+    REQUIRE(st_copy(e, "t1", "b", "src", "b", "src", h2, 1, CKS_NONE, NULL, &info, &err) == 0);
     REQUIRE(st_head(e, "t1", "b", "src", &info, &err) == 0);
     CHECK(st_object_header(&info, "x-amz-meta-a") == NULL);
     CHECK_EQ_STR(st_object_header(&info, "x-amz-meta-b"), "2");

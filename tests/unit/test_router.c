@@ -144,6 +144,13 @@ static void operation_choice(void)
         {"GET", "/b1b/k?response-content-type=a&X-Amz-Signature=s", &op_get_object},
         {"DELETE", "/b1b/k", &op_delete_object},
         {"HEAD", "/b1b/k", &op_head_object},
+        {"PUT", "/b1b?lifecycle", &op_put_bucket_lifecycle},
+        {"GET", "/b1b?lifecycle", &op_get_bucket_lifecycle},
+        {"DELETE", "/b1b?lifecycle", &op_delete_bucket_lifecycle},
+        {"PUT", "/b1b/k?tagging", &op_put_object_tagging},
+        {"GET", "/b1b/k?tagging&versionId=null", &op_get_object_tagging},
+        {"DELETE", "/b1b/k?tagging", &op_delete_object_tagging},
+        {"POST", "/b1b/k?restore", &op_restore_object},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         s3_req *r = req(cases[i].method, cases[i].uri, "h");
@@ -164,8 +171,10 @@ static void refusals(void)
     } cases[] = {
         {"GET", "/b1b?policy", S3E_NotImplemented},
         {"PUT", "/b1b?acl", S3E_NotImplemented},
-        {"PUT", "/b1b/k?tagging", S3E_NotImplemented},
-        {"GET", "/b1b?lifecycle", S3E_NotImplemented},
+        {"PUT", "/b1b?website", S3E_NotImplemented},
+        {"PUT", "/b1b/k?retention", S3E_NotImplemented},
+        {"POST", "/b1b?lifecycle", S3E_NotImplemented},
+        {"POST", "/b1b/k?tagging", S3E_NotImplemented},
         {"PATCH", "/b1b/k", S3E_MethodNotAllowed},
         {"POST", "/b1b/k", S3E_MethodNotAllowed},
         {"GET", "/BAD/k", S3E_InvalidBucketName},
