@@ -119,6 +119,7 @@ int st_tier_get(st_engine *e, const char *name, int64_t id, bool with_secret,
 {
     uint8_t sealed[ST_TIER_SECRET_MAX + 64];
     int sealed_len = 0;
+    memset(out, 0, sizeof *out);
     idx_lock(e->ix);
     sqlite3_stmt *st = name
         ? idx_query(e->ix, err, "SELECT " TIER_COLUMNS " FROM tiers WHERE name = ?", "t",
@@ -147,9 +148,8 @@ int st_tier_get(st_engine *e, const char *name, int64_t id, bool with_secret,
         crypt_ctx_free(cc);
     }
     crypt_wipe(sealed, sizeof sealed);
-    if (rc < 0 && out->config) {
+    if (rc < 0)
         st_tier_clear(out);
-    }
     return rc < 0 ? -1 : 0;
 }
 
