@@ -754,7 +754,7 @@ static void open_reader_survives_overwrite_and_delete(void)
     free(want);
     st_get_close(g);
     st_gc_stats stats = {0};
-    REQUIRE(st_gc(e, 0, &stats, &err) == 0);
+    REQUIRE(st_gc(e, &(st_gc_opts){.grace_s = 0}, &stats, &err) == 0);
     CHECK_EQ_INT(count_shard_files(&f, 4), 0);
     st_close(e);
 }
@@ -773,9 +773,9 @@ static void gc_removes_orphans_and_keeps_live_shards(void)
     write_text(tmpf, "y");
     CHECK_EQ_INT(count_shard_files(&f, 4), 6);
     st_gc_stats stats = {0};
-    REQUIRE(st_gc(e, 3600, &stats, &err) == 0);
+    REQUIRE(st_gc(e, &(st_gc_opts){.grace_s = 3600}, &stats, &err) == 0);
     CHECK_EQ_INT(count_shard_files(&f, 4), 6);       /* inside the grace period */
-    REQUIRE(st_gc(e, 0, &stats, &err) == 0);
+    REQUIRE(st_gc(e, &(st_gc_opts){.grace_s = 0}, &stats, &err) == 0);
     CHECK_EQ_INT(stats.orphan_files, 2);
     CHECK_EQ_INT(count_shard_files(&f, 4), 4);
     CHECK_EQ_INT(check_gen(e, "b", "x", 100, 1, &err), 1);
@@ -992,33 +992,6 @@ static void sealed_stream_round_trips_and_tampering_is_refused(void)
     st_close(e);
 }
 
-static void index_snapshot_restores_a_lost_metadata_directory(void)
-{
-    eng_fixture f;
-    st_engine *e = setup(&f, 4, 2, 2, false);
-    REQUIRE(e);
-    cf_err err;
-    REQUIRE(put_gen(e, "b", "small", 3000, 1, NULL, &err) == 0);
-    REQUIRE(put_gen(e, "b", "big", 2 * B + 1, 2, NULL, &err) == 0);
-    int copies = 0;
-    REQUIRE(st_snapshot(e, &copies, &err) == 0);
-    CHECK_EQ_INT(copies, 4);
-    REQUIRE(put_gen(e, "b", "after", 10, 3, NULL, &err) == 0);
-    st_close(e);
-    /* the metadata directory is lost; the snapshot on disk 2 comes back */
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir '%s' && cp '%s/index.snapshot' '%s/index.db'",
-             f.meta, f.meta, f.disks[2], f.meta);
-    REQUIRE(system(cmd) == 0);
-    e = fixture_open(&f);
-    REQUIRE(e);
-    CHECK_EQ_INT(check_gen(e, "b", "small", 3000, 1, &err), 1);
-    CHECK_EQ_INT(check_gen(e, "b", "big", 2 * B + 1, 2, &err), 1);
-    st_object_info info;
-    CHECK_EQ_INT(st_head(e, "t1", "b", "after", &info, &err), -1);   /* after it */
-    st_close(e);
-}
-
 /* ---- group commit ------------------------------------------------------- */
 
 #define GC_THREADS 16
@@ -1216,7 +1189,6 @@ TEST_MAIN("engine",
           T(tenants_keys_and_bucket_isolation),
           T(copy_keeps_or_replaces_headers),
           T(sealed_stream_round_trips_and_tampering_is_refused),
-          T(index_snapshot_restores_a_lost_metadata_directory),
 #ifndef NDEBUG
           T(forgotten_durable_unlock_aborts),
 #endif
