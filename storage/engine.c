@@ -184,12 +184,15 @@ int st_open(const st_config *cfg, st_engine **out, cf_err *err)
         rc = idx_open(cfg->meta_dir, &e->ix, err);
     if (rc == 0)
         rc = record_identity(e, &s.index, err);
+    if (rc == 0)
+        rc = snap_resume(e, &s, err);
     if (assessed)
         ident_free(&s);
     if (rc < 0) {
         st_close(e);
         return -1;
     }
+    e->opened = true;
     *out = e;
     return 0;
 }
@@ -198,6 +201,8 @@ void st_close(st_engine *e)
 {
     if (!e)
         return;
+    if (e->opened)
+        snap_mark_clean(e);
     idx_close(e->ix);
     rs_free(e->rs);
     ds_close(&e->set);

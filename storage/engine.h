@@ -117,8 +117,8 @@ typedef struct st_restore_report {
     char snapshot[PATH_MAX];         /* the snapshot restored */
     char index[PATH_MAX];            /* META/index.db */
     char moved_aside[PATH_MAX];      /* where the replaced index.db went, or "" */
-    int64_t taken_ms;
-    uint64_t commit;
+    int64_t taken_ms;                /* when the snapshot was taken */
+    uint64_t commit;                 /* its commit number */
     int64_t objects, bytes, buckets, tenants, keys, uploads;
     uint64_t segments;               /* sharded segments checked */
     uint64_t segments_short;         /* of them, with fewer than k shard files */

@@ -63,6 +63,7 @@ struct st_engine {
     pthread_mutex_t snap_lock;       /* one st_snapshot at a time; guards below */
     uint64_t last_snapshot;          /* commit number of the last one taken */
     int snap_keep, snap_days;
+    bool opened;                     /* st_open succeeded */
 };
 
 int64_t eng_now_ms(void);

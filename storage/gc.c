@@ -217,9 +217,11 @@ static void scan_file(gc_scan *g, int disk, int fan, const char *path, const cha
         return;
     }
     int64_t mtime_ms = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
-    if (mtime_ms > g->cutoff_ms || (fan >= 0 && data_id_referenced(g->e, o.id, g->err)))
-        return;
-    if (mtime_ms < g->e->created_ms) {
+    bool older = mtime_ms < g->e->created_ms;
+    if ((!older && mtime_ms > g->cutoff_ms) ||
+        (fan >= 0 && data_id_referenced(g->e, o.id, g->err)))
+        return;                      /* maybe a PUT in flight, or live */
+    if (older) {
         g->stats->orphans_older_than_index++;
         return;
     }

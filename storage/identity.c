@@ -28,8 +28,7 @@ static void hex16(const uint8_t id[16], char out[HEX_ID])
     cks_to_hex(id, 16, out, HEX_ID);
 }
 
-/* The largest commit number of a snapshot of the index's own lineage. */
-static uint64_t own_max_commit(const ident_state *s, const ds_set *set)
+uint64_t ident_own_max_commit(const ident_state *s, const ds_set *set)
 {
     uint64_t max = 0;
     for (size_t i = 0; i < s->snaps.n; i++) {
@@ -62,9 +61,26 @@ static ident_verdict decide(const ds_set *set, const ident_state *s)
         return IDENT_OTHER_LINEAGE;
     if (!ix->has_lineage)
         return IDENT_MIGRATE;
-    if (own_max_commit(s, set) > ix->commit)
+    if (ident_own_max_commit(s, set) > ix->commit)
         return IDENT_STALE;
     return IDENT_OK;
+}
+
+/* Read META/index.db into s (with its WAL or without). */
+static int probe_index(ident_state *s, bool with_wal, cf_err *err)
+{
+    cf_err perr;
+    s->index_damaged = false;
+    if (idx_probe(s->index_path, with_wal, &s->index, &perr) == 0)
+        return 0;
+    if (perr.code != CF_ECORRUPT) {
+        *err = perr;
+        return -1;
+    }
+    s->index.present = true;
+    s->index_damaged = true;          /* there, but no database we can read */
+    snprintf(s->damage, sizeof s->damage, "%s", perr.msg);
+    return 0;
 }
 
 int ident_assess(const ds_set *set, const char *meta_dir, ident_state *s, cf_err *err)
@@ -73,21 +89,22 @@ int ident_assess(const ds_set *set, const char *meta_dir, ident_state *s, cf_err
     if ((size_t)snprintf(s->index_path, sizeof s->index_path, "%s/index.db", meta_dir) >=
         sizeof s->index_path)
         return cf_fail(err, CF_ECONFIG, "%s: path too long", meta_dir);
-    cf_err perr;
-    if (idx_probe(s->index_path, false, &s->index, &perr) < 0) {
-        if (perr.code != CF_ECORRUPT) {
-            *err = perr;
-            return -1;
-        }
-        s->index_damaged = true;      /* there, but no database we can read */
-        snprintf(s->damage, sizeof s->damage, "%s", perr.msg);
-    }
-    if (snap_list_set(set, &s->snaps, err) < 0) {
+    if (probe_index(s, false, err) < 0 || snap_list_set(set, &s->snaps, err) < 0) {
         ident_free(s);
         return -1;
     }
     s->newest = snap_newest(&s->snaps, set);
     s->verdict = decide(set, s);
+    /* The database file alone is enough to accept (identity rows never
+     * change once written). Anything else is decided on the exact state,
+     * its WAL included, when it has one. */
+    if (s->verdict != IDENT_OK && idx_wal_exists(s->index_path)) {
+        if (probe_index(s, true, err) < 0) {
+            ident_free(s);
+            return -1;
+        }
+        s->verdict = decide(set, s);
+    }
     return 0;
 }
 
@@ -129,7 +146,7 @@ int ident_refuse(const ds_set *set, const ident_state *s, cf_err *err)
         return cf_fail(err, CF_ENOINDEX, "refusing to start: %s (commit %llu) is older "
                        "than a snapshot of it on the disks (commit %llu)", ip,
                        (unsigned long long)s->index.commit,
-                       (unsigned long long)own_max_commit(s, set));
+                       (unsigned long long)ident_own_max_commit(s, set));
     case IDENT_BLANK_DISKS:
         return cf_fail(err, CF_ENOINDEX, "refusing to format the disks: none is formatted, "
                        "but %s is the index of disk set %.8s (are the disks mounted?)",

@@ -53,6 +53,10 @@ bool ident_opens(ident_verdict v);
 /* For a verdict that does not open: fail with CF_ENOINDEX (one line). */
 int ident_refuse(const ds_set *set, const ident_state *s, cf_err *err);
 
+/* The largest commit number of a snapshot of the index's own lineage on
+ * the disks. */
+uint64_t ident_own_max_commit(const ident_state *s, const ds_set *set);
+
 /* "2026-12-06 20:57:00 UTC (2 h 5 min ago)" into out. */
 void ident_format_time(int64_t ms, int64_t now_ms, char *out, size_t cap);
 

@@ -155,6 +155,7 @@ static int exec_plain(idx *x, const char *sql, cf_err *err)
 #define META_MASTER_CHECK "master_check" /* blob 32 */
 #define META_CREATED "created_ms"        /* int */
 #define META_COMMIT "commit_base"        /* int */
+#define META_CLEAN "clean_close"         /* int, between a clean close and the next open */
 #define META_SNAPSHOT "snapshot_ms"      /* int, snapshot copies only */
 #define META_OBJECTS "snapshot_objects"  /* int, snapshot copies only */
 #define META_BYTES "snapshot_bytes"      /* int, snapshot copies only */
@@ -219,6 +220,8 @@ static int meta_read(sqlite3 *db, const char *path, idx_ident *id, cf_err *err)
                             &id->has_master_check, err);
         else if (strcmp(name, META_CREATED) == 0)
             id->created_ms = v;
+        else if (strcmp(name, META_CLEAN) == 0)
+            id->clean_close = (uint64_t)v;
         else if (strcmp(name, META_COMMIT) == 0) {
             id->has_commit = true;
             id->commit = (uint64_t)v;
@@ -320,7 +323,14 @@ static int has_meta(sqlite3 *db, const char *path, cf_err *err)
     return out;
 }
 
-int idx_probe(const char *path, bool immutable, idx_ident *out, cf_err *err)
+bool idx_wal_exists(const char *path)
+{
+    char wal[PATH_MAX];
+    return (size_t)snprintf(wal, sizeof wal, "%s-wal", path) < sizeof wal &&
+           access(wal, F_OK) == 0;
+}
+
+int idx_probe(const char *path, bool with_wal, idx_ident *out, cf_err *err)
 {
     ident_init(out);
     struct stat st;
@@ -328,7 +338,7 @@ int idx_probe(const char *path, bool immutable, idx_ident *out, cf_err *err)
         return errno == ENOENT ? 0 : cf_fail_errno(err, CF_EIO, errno, "%s", path);
     out->present = true;
     sqlite3 *db;
-    if (open_existing(path, immutable, &db, err) < 0)
+    if (open_existing(path, !(with_wal && idx_wal_exists(path)), &db, err) < 0)
         return -1;
     int rc = has_meta(db, path, err);
     if (rc == 1)
@@ -743,6 +753,22 @@ uint64_t idx_commit_number(idx *x)
     return n;
 }
 
+int idx_mark_clean(idx *x, uint64_t commit, cf_err *err)
+{
+    idx_lock(x);
+    int rc;
+    if (commit > 0) {
+        rc = meta_put(x->db, x->path, META_CLEAN, (int64_t)commit, NULL, 0, err);
+    } else {
+        rc = sqlite3_exec(x->db, "DELETE FROM meta WHERE name = '" META_CLEAN "'", NULL,
+                          NULL, NULL) == SQLITE_OK ? 0 : raw_fail(x->db, x->path, err);
+    }
+    cf_err later;
+    if (idx_unlock_durable(x, rc == 0 ? err : &later) < 0)
+        return -1;
+    return rc;
+}
+
 int idx_count(idx *x, idx_contents *out, cf_err *err)
 {
     idx_lock(x);
@@ -852,7 +878,8 @@ int idx_restore_copy(const char *src, const char *dst, const idx_ident *id,
         return -1;
     }
     rc = sqlite3_exec(db, "BEGIN; DELETE FROM meta WHERE name IN ('" META_SNAPSHOT "', '"
-                      META_OBJECTS "', '" META_BYTES "')", NULL, NULL, NULL) == SQLITE_OK
+                      META_OBJECTS "', '" META_BYTES "', '" META_CLEAN "')", NULL, NULL,
+                      NULL) == SQLITE_OK
        ? 0 : raw_fail(db, dst, err);
     if (rc == 0 && id->has_lineage)
         rc = meta_put(db, dst, META_LINEAGE, 0, id->lineage, 16, err);

@@ -75,17 +75,25 @@ typedef struct idx_ident {
     int64_t created_ms;              /* 0: not recorded */
     bool has_commit;
     uint64_t commit;                 /* commit number (of the snapshot, for one) */
+    uint64_t clean_close;            /* > 0: closed cleanly at this commit number,
+                                        with nothing committed since its last
+                                        snapshot (idx_mark_clean) */
     int64_t snapshot_ms;             /* > 0: a snapshot copy taken then */
     int64_t objects;                 /* a snapshot's object count; -1 unknown */
     int64_t bytes;                   /* a snapshot's object bytes; -1 unknown */
 } idx_ident;
 
-/* Read the identity of the index file at path without changing it: a
- * missing file is !present, a database without identity !has_set, a
- * file that is not a SQLite database CF_ECORRUPT. immutable: the file is
- * a snapshot that nothing writes (opened without locks, WAL or journal,
- * so probing a disk's snapshot writes nothing next to it). */
-int idx_probe(const char *path, bool immutable, idx_ident *out, cf_err *err);
+/* Read the identity of the index file at path: a missing file is
+ * !present, a database without identity !has_set, a file that is not a
+ * SQLite database CF_ECORRUPT. The file is opened immutable (no locks,
+ * no WAL or journal file is made or touched: nothing next to it changes),
+ * which reads the database file alone. with_wal and a WAL file present
+ * (after a crash, or while cofferd runs): opened normally instead, so
+ * that the WAL's commits count, and closed without a checkpoint; that
+ * touches the -shm file's time. Snapshots never have a WAL. */
+int idx_probe(const char *path, bool with_wal, idx_ident *out, cf_err *err);
+/* Whether path-wal exists. */
+bool idx_wal_exists(const char *path);
 
 /* The open index's identity (takes the lock). */
 int idx_ident_read(idx *x, idx_ident *out, cf_err *err);
@@ -96,6 +104,10 @@ int idx_ident_write(idx *x, const idx_ident *id, cf_err *err);
 
 /* The current commit number (takes the lock). */
 uint64_t idx_commit_number(idx *x);
+/* Record that the index is closed with nothing committed since the
+ * snapshot of number `commit`; 0 clears the record (done at open, so that
+ * a crash later is never taken for a clean close). Durable. */
+int idx_mark_clean(idx *x, uint64_t commit, cf_err *err);
 
 /* What an index or snapshot holds (for reports). */
 typedef struct idx_contents {

@@ -204,7 +204,7 @@ static int install(restore_ctx *r, const snap_entry *pick, cf_err *err)
     }
     if (r->rep->moved_aside[0])
         say(r, "moved the old %s aside to %s", index, r->rep->moved_aside);
-    r->rep->commit = id.commit;
+    r->rep->commit = pick->id.commit;
     return 0;
 }
 
@@ -245,24 +245,24 @@ static void report(restore_ctx *r)
     const st_restore_report *p = r->rep;
     char when[96];
     ident_format_time(p->taken_ms, eng_now_ms(), when, sizeof when);
-    say(r, "restored %s", p->snapshot);
-    say(r, "      to %s", p->index);
-    say(r, "taken    %s", when);
-    say(r, "holds    %lld objects (%lld bytes) in %lld buckets, %lld tenants, "
-        "%lld access keys, %lld uploads in progress", (long long)p->objects,
-        (long long)p->bytes, (long long)p->buckets, (long long)p->tenants,
-        (long long)p->keys, (long long)p->uploads);
-    say(r, "checked  set, lineage and master key match; %llu of %llu sharded segments "
+    say(r, "restored  %s", p->snapshot);
+    say(r, "into      %s", p->index);
+    say(r, "taken     %s, commit %llu", when, (unsigned long long)p->commit);
+    say(r, "holds     %lld objects (%lld bytes), %lld buckets, %lld tenants, %lld access "
+        "keys, %lld uploads in progress", (long long)p->objects, (long long)p->bytes,
+        (long long)p->buckets, (long long)p->tenants, (long long)p->keys,
+        (long long)p->uploads);
+    say(r, "checked   set, lineage and master key match; %llu of %llu sharded segments "
         "have their shard files", (unsigned long long)(p->segments - p->segments_short),
         (unsigned long long)p->segments);
     if (p->segments_short)
-        say(r, "warning  %llu segments lack shard files (their objects were deleted after "
-            "the snapshot, or disks are missing): reading them fails until they are "
-            "deleted", (unsigned long long)p->segments_short);
-    say(r, "not in it %llu shard files on the disks (written after the snapshot): kept; "
-        "GC never deletes files older than this index, and coffer rebuild-index, "
-        "planned, will recover their objects from the shard headers",
-        (unsigned long long)p->files_not_in_index);
+        say(r, "WARNING   %llu segments lack shard files (deleted after the snapshot was "
+            "taken, or disks are missing):\n          reading their objects fails; delete "
+            "those objects", (unsigned long long)p->segments_short);
+    say(r, "newer     %llu shard files on the disks are not in it (written after the "
+        "snapshot). They are kept:\n          GC never deletes files older than this "
+        "index; coffer rebuild-index (planned) will\n          recover their objects from "
+        "the shard headers.", (unsigned long long)p->files_not_in_index);
     say(r, "start cofferd again to serve it.");
 }
 

@@ -27,6 +27,7 @@
 #include "common/fsutil.h"
 #include "storage/checksum.h"
 #include "storage/engine_int.h"
+#include "storage/identity.h"
 
 #define SNAP_DIR "snapshots"
 #define SNAP_LEGACY "index.snapshot"
@@ -96,7 +97,7 @@ static int add_entry(snap_list *l, const char *path, bool legacy, cf_err *err)
     struct stat st;
     if (stat(path, &st) != 0) {
         snprintf(e->why, sizeof e->why, "%s", strerror(errno));
-    } else if (idx_probe(path, true, &e->id, &perr) < 0) {
+    } else if (idx_probe(path, false, &e->id, &perr) < 0) {
         snprintf(e->why, sizeof e->why, "%s", perr.msg);
     } else if (!e->id.has_set) {
         snprintf(e->why, sizeof e->why, "it records no disk set");
@@ -227,7 +228,7 @@ static int read_generations(const char *dir, const uint8_t lineage[16], generati
         idx_ident id;
         cf_err err;
         if (!parse_name(de->d_name, lin, &commit) || memcmp(lin, lineage, 16) != 0 ||
-            idx_probe(path, true, &id, &err) < 0 || id.snapshot_ms <= 0)
+            idx_probe(path, false, &id, &err) < 0 || id.snapshot_ms <= 0)
             continue;                 /* not ours, or unreadable: never pruned */
         if (*n == cap) {
             cap = cap ? 2 * cap : 16;
@@ -288,6 +289,30 @@ int snap_prune(const char *disk, const uint8_t lineage[16], int keep, int days,
     if (removed)
         fsu_fsync_dir(dir, &err);
     return removed;
+}
+
+/* ---- across restarts ----------------------------------------------------- */
+
+int snap_resume(st_engine *e, const ident_state *s, cf_err *err)
+{
+    const idx_ident *ix = &s->index;
+    if (ix->clean_close == 0)
+        return 0;
+    bool unchanged = ix->clean_close == ix->commit &&
+                     ident_own_max_commit(s, &e->set) == ix->commit;
+    if (idx_mark_clean(e->ix, 0, err) < 0)
+        return -1;
+    if (unchanged)
+        e->last_snapshot = idx_commit_number(e->ix);
+    return 0;
+}
+
+void snap_mark_clean(st_engine *e)
+{
+    cf_err err;
+    uint64_t n = idx_commit_number(e->ix);
+    if (n > 0 && n == e->last_snapshot)
+        idx_mark_clean(e->ix, n, &err);   /* best effort: else the next start snapshots */
 }
 
 /* ---- taking one ---------------------------------------------------------- */

@@ -62,6 +62,15 @@ const snap_entry *snap_newest(const snap_list *l, const ds_set *set);
 /* The largest commit number of a matching entry (0 if none). */
 uint64_t snap_max_commit(const snap_list *l, const ds_set *set);
 
+/* Skipping a snapshot after a restart: a round writes nothing when no
+ * commit was made since the last snapshot. After a clean close with
+ * nothing new (st_close marks it), the first round after the next open
+ * writes nothing either; after a crash it always writes. */
+struct st_engine;
+struct ident_state;
+int snap_resume(struct st_engine *e, const struct ident_state *s, cf_err *err);
+void snap_mark_clean(struct st_engine *e);
+
 /* Path of generation `commit` of `lineage` on disk. */
 void snap_path(char out[PATH_MAX], const char *disk, const uint8_t lineage[16],
                uint64_t commit);
