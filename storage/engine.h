@@ -57,7 +57,8 @@ typedef struct st_config {
     const char *meta_dir;            /* SQLite index lives here */
     const char *master_key_file;     /* 64 hex chars, mode 0600 */
     const char *master_key_hex;      /* alternative (e.g. from env); wins if set */
-    bool create_master_key;          /* generate master_key_file if missing */
+    bool create_master_key;          /* generate master_key_file if missing, only
+                                        for a fresh set (never over data) */
     int k, m;                        /* 0, 0 = default for ndisks */
     uint32_t block_size;             /* 0 = 1 MiB; fixed at format time */
     uint32_t inline_max;             /* objects up to this size live in the

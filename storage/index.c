@@ -716,16 +716,6 @@ int64_t idx_int(sqlite3_stmt *st, int col)
 
 /* ---- identity of the live index ----------------------------------------- */
 
-int idx_ident_read(idx *x, idx_ident *out, cf_err *err)
-{
-    ident_init(out);
-    out->present = true;
-    idx_lock(x);
-    int rc = meta_read(x->db, x->path, out, err);
-    idx_unlock(x);
-    return rc;
-}
-
 int idx_ident_write(idx *x, const idx_ident *id, cf_err *err)
 {
     idx_lock(x);

@@ -95,8 +95,6 @@ int idx_probe(const char *path, bool with_wal, idx_ident *out, cf_err *err);
 /* Whether path-wal exists. */
 bool idx_wal_exists(const char *path);
 
-/* The open index's identity (takes the lock). */
-int idx_ident_read(idx *x, idx_ident *out, cf_err *err);
 /* Record the fields of id whose has_ flag is set (set id, lineage, master
  * check; created_ms when > 0), durably (takes the lock). The commit number
  * is not written here: snapshots persist it. */

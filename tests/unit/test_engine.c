@@ -25,17 +25,7 @@ static const int layouts[][3] = {
 
 static st_engine *setup(eng_fixture *f, int ndisks, int k, int m, bool no_inline)
 {
-    fixture_init(f, test_tmpdir(), ndisks, k, m);
-    f->cfg.no_inline = no_inline;
-    st_engine *e = fixture_open(f);
-    cf_err err;
-    if (e && (st_tenant_create(e, "t1", &err) < 0 ||
-              st_bucket_create(e, "t1", "b", NULL, &err) < 0)) {
-        fprintf(stderr, "setup: %s\n", err.msg);
-        st_close(e);
-        return NULL;
-    }
-    return e;
+    return fixture_setup(f, test_tmpdir(), ndisks, k, m, no_inline);
 }
 
 static void round_trips_in_every_layout(void)
@@ -442,17 +432,6 @@ static void wrong_master_key_is_refused(void)
     CHECK_EQ_INT(err.code, CF_ECRYPTO);
     CHECK(strstr(err.msg, "master key") != NULL);
 }
-
-static void write_text(const char *path, const char *text)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd >= 0) {
-        if (write(fd, text, strlen(text)) < 0)
-            perror("write");
-        close(fd);
-    }
-}
-
 static void disk_set_refuses_foreign_misplaced_and_too_few_disks(void)
 {
     eng_fixture f, g;

@@ -50,17 +50,6 @@ static int sql(const char *db_path, const char *stmt)
     sqlite3_close(db);
     return rc == SQLITE_OK ? 0 : -1;
 }
-
-static void write_text(const char *path, const char *text)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (fd >= 0) {
-        if (write(fd, text, strlen(text)) < 0)
-            perror("write");
-        close(fd);
-    }
-}
-
 static void age_file(const char *path, int64_t seconds)
 {
     struct timespec ts[2];
@@ -127,16 +116,7 @@ static uint64_t tree_digest(const char *root)
 
 static st_engine *setup(eng_fixture *f, int ndisks, int k, int m)
 {
-    fixture_init(f, test_tmpdir(), ndisks, k, m);
-    st_engine *e = fixture_open(f);
-    cf_err err;
-    if (e && (st_tenant_create(e, "t1", &err) < 0 ||
-              st_bucket_create(e, "t1", "b", NULL, &err) < 0)) {
-        fprintf(stderr, "setup: %s\n", err.msg);
-        st_close(e);
-        return NULL;
-    }
-    return e;
+    return fixture_setup(f, test_tmpdir(), ndisks, k, m, false);
 }
 
 static int snapshot(st_engine *e)
