@@ -124,7 +124,10 @@ static int record_identity(st_engine *e, const idx_ident *ix, cf_err *err)
         w.has_master_check = true;
         crypt_master_check(e->master, w.master_check);
     }
-    e->created_ms = ix->created_ms > 0 ? ix->created_ms : (w.created_ms = eng_file_clock_ms());
+    if (ix->created_ms > 0)
+        e->created_ms = ix->created_ms;
+    else
+        e->created_ms = w.created_ms = eng_file_clock_ms();
     if (!w.has_set && !w.has_lineage && !w.has_master_check && w.created_ms == 0)
         return 0;
     return idx_ident_write(e->ix, &w, err);

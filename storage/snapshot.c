@@ -240,7 +240,7 @@ static int read_generations(const char *dir, const uint8_t lineage[16], generati
             *out = grown;
         }
         generation *g = &(*out)[(*n)++];
-        snprintf(g->name, sizeof g->name, "%s", de->d_name);
+        memcpy(g->name, de->d_name, sizeof g->name);   /* parse_name: exactly this long */
         g->commit = commit;
         g->taken_ms = id.snapshot_ms;
         g->objects = id.objects;
