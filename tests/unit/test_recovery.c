@@ -158,8 +158,7 @@ static bool find_generation(const char *disk, uint64_t commit, char out[800])
             continue;
         if (commit && strtoull(de->d_name + len - 15, NULL, 10) != commit)
             continue;
-        snprintf(out, 800, "%s/%s", dir, de->d_name);
-        found = true;
+        found = snprintf(out, 800, "%s/%s", dir, de->d_name) < 800;
     }
     if (d)
         closedir(d);
