@@ -27,7 +27,7 @@
 #include <unistd.h>
 #include <errno.h>
 
-#include "storage/checksum.h"
+#include "common/checksum.h"
 #include "storage/identity.h"
 #include "common/fsutil.h"
 

@@ -35,7 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "storage/checksum.h"
+#include "common/checksum.h"
 
 #define GC_BATCH 256
 

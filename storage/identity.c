@@ -18,7 +18,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "storage/checksum.h"
+#include "common/checksum.h"
 #include "storage/engine_int.h"
 
 #define HEX_ID 33

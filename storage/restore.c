@@ -34,7 +34,7 @@
 #include <openssl/crypto.h>
 
 #include "common/fsutil.h"
-#include "storage/checksum.h"
+#include "common/checksum.h"
 #include "storage/identity.h"
 
 typedef struct restore_ctx {

@@ -25,7 +25,7 @@
 #include <unistd.h>
 
 #include "common/fsutil.h"
-#include "storage/checksum.h"
+#include "common/checksum.h"
 #include "storage/engine_int.h"
 #include "storage/identity.h"
 
