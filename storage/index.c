@@ -576,6 +576,8 @@ static int run_step(idx *x, const idx_step *s, cf_err *err)
  * transaction runs schema_v1 for a new file, then every step from `have`
  * on, and records the version. An existing index is first copied to
  * PATH.pre-vN, so an operator can go back to the release that wrote it. */
+static int copy_index_to(idx *x, const char *path, cf_err *err);
+
 static int migrate(idx *x, const char *path, int have, cf_err *err)
 {
     for (int i = 0; i < IDX_SCHEMA_VERSION - 1; i++)
@@ -589,7 +591,7 @@ static int migrate(idx *x, const char *path, int have, cf_err *err)
             return cf_fail(err, CF_EINVAL, "index: metadata path too long");
         fprintf(stderr, "coffer: index: migrating schema version %d to %d; the old index "
                 "is kept in %s\n", have, IDX_SCHEMA_VERSION, copy);
-        if (idx_snapshot_to(x, copy, err) < 0)
+        if (copy_index_to(x, copy, err) < 0)
             return -1;
     }
     if (idx_begin(x, err) < 0)
@@ -629,13 +631,15 @@ static int open_schema(idx *x, const char *path, cf_err *err)
         (have < IDX_SCHEMA_VERSION && migrate(x, path, have, err) < 0) ||
         exec_plain(x, "PRAGMA synchronous=NORMAL;", err) < 0)
         return -1;
-    int e = open_wal_fd(x);
-    if (e != 0)
-        return cf_fail_errno(err, CF_EIO, e, "index: open %s", x->wal_path);
+    /* this first read in WAL mode also makes SQLite create the WAL file
+     * (an index that needed no migration may not have read anything yet) */
     idx_ident id;
     ident_init(&id);
     if (meta_read(x->db, x->path, &id, err) < 0)
         return -1;
+    int e = open_wal_fd(x);
+    if (e != 0)
+        return cf_fail_errno(err, CF_EIO, e, "index: open %s", x->wal_path);
     x->commit_base = id.commit;
     x->section_wrote = false;
     x->commits = 0;
@@ -1034,6 +1038,26 @@ static int mark_snapshot(const char *path, int64_t taken_ms, idx_ident *out,
     }
     sqlite3_close(db);
     return rc;
+}
+
+/* A plain durable copy of the index at path (temp file, fsync, rename,
+ * directory fsync), as it is: the copy kept before a migration. Runs at
+ * open, before any other thread can use x. */
+static int copy_index_to(idx *x, const char *path, cf_err *err)
+{
+    char tmp[PATH_MAX];
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
+        return cf_fail(err, CF_EINVAL, "index: metadata path too long");
+    int rc = backup_db(x->db, tmp, err);
+    if (rc == 0)
+        rc = fsync_file(tmp, err);
+    if (rc == 0 && rename(tmp, path) != 0)
+        rc = cf_fail_errno(err, CF_EIO, errno, "rename %s", path);
+    if (rc < 0) {
+        unlink(tmp);
+        return -1;
+    }
+    return fsu_fsync_parent(path, err);
 }
 
 int idx_snapshot_to(idx *x, const char *tmp, int64_t taken_ms, idx_ident *out,

@@ -539,7 +539,7 @@ static void read_text(const char *path, char *out, size_t n)
 }
 
 /* A disk written by a newer disk format is refused at open, before any of
- * its other fields are read (here a k that version 1 could not parse) and
+ * its other fields are read (here a k that this version could not parse) and
  * before anything is written; the set opens again with the disk replaced. */
 static void newer_disk_format_is_refused_naming_both_versions(void)
 {
@@ -550,7 +550,9 @@ static void newer_disk_format_is_refused_naming_both_versions(void)
     char path[700], text[4096], mid[4096], newer[4096];
     snprintf(path, sizeof path, "%s/format.json", f.disks[1]);
     read_text(path, text, sizeof text);
-    REQUIRE(replace_once(mid, sizeof mid, text, "\"version\": 1,", "\"version\": 7,") == 0);
+    char cur[32];
+    snprintf(cur, sizeof cur, "\"version\": %d,", DS_FORMAT_VERSION);
+    REQUIRE(replace_once(mid, sizeof mid, text, cur, "\"version\": 7,") == 0);
     REQUIRE(replace_once(newer, sizeof newer, mid, "\"k\": 2,", "\"k\": \"two\",") == 0);
     write_text(path, newer);
     cf_err err;
