@@ -44,6 +44,15 @@
  *                        writes per second. Appending (not overwriting in
  *                        place) makes every fdatasync also write the file's
  *                        new size, as a log or a new small object does.
+ *   fsync_group_ops      the same 4 KiB appends to one file by
+ *                        BENCH_FSYNC_THREADS (32) threads for as long, made
+ *                        durable by group commit as the index does it
+ *                        (storage/index.c): a writer appends under a lock,
+ *                        then waits until an fdatasync covers its append;
+ *                        if none is running it runs one itself, with the
+ *                        lock dropped so others keep appending. Durable
+ *                        small commits per second from concurrent writers:
+ *                        the limit for small PUTs at many connections.
  *   mid_put_limit_ops    objects of BENCH_MID_KIB (256) written by
  *                        BENCH_MID_THREADS (32) threads at once for
  *                        BENCH_MID_SECONDS (5), each as the engine writes an
@@ -118,7 +127,8 @@
  * bench-engine.XXXXXX directory is made in it and removed afterwards; it
  * should be a real disk, not tmpfs), BENCH_SIZE_MIB (1024), BENCH_READ_KIB
  * (1024), BENCH_REPEAT (3), BENCH_SMALL_OPS (2000), BENCH_SMALL_SECONDS (5),
- * BENCH_FSYNC_SECONDS (2), BENCH_DISK_OBJECTS (1), BENCH_MID_KIB (256),
+ * BENCH_FSYNC_SECONDS (2), BENCH_FSYNC_THREADS (32), BENCH_DISK_OBJECTS (1),
+ * BENCH_MID_KIB (256),
  * BENCH_MID_THREADS (32), BENCH_MID_SECONDS (5), BENCH_LIMITS_ONLY (0).
  */
 #include <dirent.h>
@@ -164,6 +174,7 @@ typedef struct bench {
     uint64_t repeat;                 /* passes of the repeatable phases */
     uint64_t small_ops;
     double small_secs, fsync_secs;
+    uint64_t fsync_threads;          /* writers of the group-commit limit */
     uint64_t disk_objects;           /* objects the disk limit writes */
     uint32_t mid_size;               /* the mid-size limit's objects */
     uint64_t mid_threads;
@@ -587,6 +598,88 @@ static int measure_fsync(const bench *b, cf_err *err)
     return 0;
 }
 
+/* ---- durable small writes, group-committed -------------------------------- */
+
+typedef struct fsync_group {
+    const bench *b;
+    int fd;
+    pthread_mutex_t lock;
+    pthread_cond_t cv;
+    uint64_t written, synced;        /* appends made; appends an fdatasync covered */
+    bool syncing;                    /* an fdatasync is running */
+    int err;                         /* the first failure's errno */
+    double until;
+    uint64_t ops;
+} fsync_group;
+
+/* One writer: append, then wait until an fdatasync covers the append,
+ * running it when no other is (index.c's group commit). */
+static void *group_main(void *arg)
+{
+    fsync_group *g = arg;
+    pthread_mutex_lock(&g->lock);
+    while (g->err == 0 && bm_now() < g->until) {
+        int w = fsu_write_all(g->fd, src_at(g->b, g->written, SMALL_SIZE), SMALL_SIZE);
+        if (w < 0) {
+            g->err = -w;
+            break;
+        }
+        uint64_t ticket = ++g->written;
+        while (g->err == 0 && g->synced < ticket) {
+            if (g->syncing) {
+                pthread_cond_wait(&g->cv, &g->lock);
+                continue;
+            }
+            g->syncing = true;
+            uint64_t target = g->written;
+            pthread_mutex_unlock(&g->lock);
+            int e = fdatasync(g->fd) == 0 ? 0 : errno;
+            pthread_mutex_lock(&g->lock);
+            g->syncing = false;
+            if (e != 0)
+                g->err = e;
+            else if (target > g->synced)
+                g->synced = target;
+            pthread_cond_broadcast(&g->cv);
+        }
+        if (g->err == 0)
+            g->ops++;
+    }
+    pthread_mutex_unlock(&g->lock);
+    return NULL;
+}
+
+static int measure_fsync_group(const bench *b, cf_err *err)
+{
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/fsync-group.bench", b->disk[0]);
+    fsync_group g = {.b = b, .lock = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+    g.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+    if (g.fd < 0)
+        return cf_fail_errno(err, CF_EIO, errno, "create %s", path);
+    pthread_t *tid = calloc(b->fsync_threads, sizeof *tid);
+    uint64_t started = 0;
+    double t0 = bm_now();
+    g.until = t0 + b->fsync_secs;
+    while (tid && started < b->fsync_threads &&
+           pthread_create(&tid[started], NULL, group_main, &g) == 0)
+        started++;
+    for (uint64_t i = 0; i < started; i++)
+        pthread_join(tid[i], NULL);
+    double dt = bm_now() - t0;
+    free(tid);
+    close(g.fd);
+    unlink(path);
+    if (started < b->fsync_threads)
+        return cf_fail(err, CF_EINTERNAL, "could not start %llu writer threads",
+                       (unsigned long long)b->fsync_threads);
+    if (g.err != 0)
+        return cf_fail_errno(err, CF_EIO, g.err, "append+fdatasync %s", path);
+    put_value("fsync_group_threads", (double)b->fsync_threads);
+    put_value("fsync_group_ops", (double)g.ops / dt);
+    return 0;
+}
+
 /* ---- mid-size objects as the engine writes them -------------------------- */
 
 typedef struct mid_run {
@@ -929,6 +1022,7 @@ static int bench_init(bench *b, cf_err *err)
     b->small_ops = bm_env_u64("BENCH_SMALL_OPS", 2000, 1, UINT32_MAX);
     b->small_secs = (double)bm_env_u64("BENCH_SMALL_SECONDS", 5, 1, 3600);
     b->fsync_secs = (double)bm_env_u64("BENCH_FSYNC_SECONDS", 2, 1, 3600);
+    b->fsync_threads = bm_env_u64("BENCH_FSYNC_THREADS", 32, 1, 256);
     b->disk_objects = bm_env_u64("BENCH_DISK_OBJECTS", 1, 1, 64);
     b->mid_size = (uint32_t)bm_env_u64("BENCH_MID_KIB", 256, 65, 1024) << 10;
     b->mid_threads = bm_env_u64("BENCH_MID_THREADS", 32, 1, 256);
@@ -965,6 +1059,8 @@ int main(void)
                   b.put_pipe_all < b.disk_plain ? b.put_pipe_all : b.disk_plain);
         rc = measure_fsync(&b, &err);
     }
+    if (rc == 0)
+        rc = measure_fsync_group(&b, &err);
     if (rc == 0)
         rc = measure_mid(&b, &err);
     if (rc == 0 && !b.limits_only)
