@@ -8,10 +8,10 @@
 #     writes them: six shard files each, fdatasync'd), the single-file
 #     4 KiB append+fdatasync rate over as long as a small-object run, by
 #     one thread and by 32 sharing fdatasyncs as the index's group commit
-#     does (fsync_group_ops), and
-#     256 KiB objects written by 32 threads as the engine writes them (six
-#     files, fdatasync, rename, directory fsync each) for as long as the
-#     mid-size run (BENCH_LIMITS_ONLY=1: not its engine runs), and the
+#     does (fsync_group_ops), 256 KiB objects written by 32 threads as the
+#     engine writes them (six files, fdatasync, rename, directory fsync
+#     each) for as long as the mid-size run (BENCH_LIMITS_ONLY=1: not its
+#     engine runs), and the
 #     HTTP ceiling: mhd-ceiling, a bare libmicrohttpd server that drops PUT
 #     bodies and serves GETs from memory, loaded by the same client
 #     (coffer-bench). The summary ends with the limit each ratio uses.
@@ -120,9 +120,10 @@ big_mib=$((big_bytes / 1048576))
 for t in coffer-bench mhd-ceiling bench-engine bench-tree; do
   [ -x "$tools/$t" ] || { echo "run.sh: $tools/$t is not built" >&2; exit 1; }
 done
-# restic and rclone come from Debian: a fresh machine gets them here
-# (contrib/deps.sh installs only what is missing, and nothing if all is).
-if ! command -v restic >/dev/null || ! command -v rclone >/dev/null; then
+# restic, rclone and (for BENCH_PEER=rgw) Ceph come from Debian: a fresh
+# machine gets them here (contrib/deps.sh installs only what is missing).
+if ! command -v restic >/dev/null || ! command -v rclone >/dev/null ||
+   { [ "${BENCH_PEER:-}" = rgw ] && ! command -v radosgw >/dev/null; }; then
   bash "$src/contrib/deps.sh" >&2 || { echo "run.sh: contrib/deps.sh failed" >&2; exit 1; }
 fi
 

@@ -14,7 +14,7 @@
 #   azurite.sh install               npm ci, if azurite is not there yet
 #
 #   . tests/peers/azurite.sh
-#   trap 'azurite_stop "$a_dir"' EXIT  # before azurite_start: nothing left behind
+#   trap 'azurite_stop "$dir"' EXIT  # before azurite_start: nothing left behind
 #   azurite_start DIR [options]      # exports the AZURITE_* variables below
 #
 # Options: --https CERT KEY (serve TLS with that PEM certificate and key:

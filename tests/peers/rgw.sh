@@ -11,7 +11,7 @@
 #   rgw.sh stop DIR              stop the daemons (DIR stays: rm -rf it)
 #
 #   . tests/peers/rgw.sh
-#   trap 'rgw_stop "$r_dir"' EXIT      # before rgw_start: nothing left behind
+#   trap 'rgw_stop "$dir"' EXIT      # before rgw_start: nothing left behind
 #   rgw_start DIR [options]          # exports the RGW_* variables below
 #
 # Options: --objectstore memstore|bluestore (memstore: data in RAM, for
@@ -314,13 +314,13 @@ rgw_stop() {              # rgw_stop DIR
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   set -u
   cmd=${1:-}; dir=${2:-}
-  [ -n "$cmd" ] && [ -n "$dir" ] || { sed -n '5,11p' "$0" >&2; exit 2; }
+  [ -n "$cmd" ] && [ -n "$dir" ] || { sed -n '6,11p' "$0" >&2; exit 2; }
   shift 2
   case $cmd in
     start) rgw_start "$dir" "$@" && peer_print_env "$dir" ;;
     env) peer_print_env "$dir" ;;
     pids) rgw_pids "$dir"; echo ;;
     stop) rgw_stop "$dir" ;;
-    *) sed -n '5,11p' "$0" >&2; exit 2 ;;
+    *) sed -n '6,11p' "$0" >&2; exit 2 ;;
   esac
 fi
