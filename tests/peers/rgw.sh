@@ -160,7 +160,9 @@ rgw__launch_rgw() {       # rgw__launch_rgw [CERT KEY]
   local r_port r_ssl_port r_front
   r_port=$(peer_free_port) || return 1
   RGW_ENDPOINT=http://127.0.0.1:$r_port
-  r_front="beast endpoint=127.0.0.1:$r_port"
+  # tcp_nodelay: without it every small GET waits out Nagle and the
+  # client's delayed ACK (44 ms a 4 KiB GET here, 256/s instead of 22/s)
+  r_front="beast endpoint=127.0.0.1:$r_port tcp_nodelay=1"
   RGW_HTTPS_ENDPOINT=
   if [ -n "${1:-}" ]; then
     r_ssl_port=$(peer_free_port) || return 1
