@@ -734,6 +734,11 @@ static void *mid_main(void *arg)
     return NULL;
 }
 
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+    return remove(path) == 0 ? 0 : -1;
+}
+
 /* The fan-out directories the engine makes when it formats a disk. */
 static int mid_dirs(const bench *b, cf_err *err)
 {
@@ -781,6 +786,13 @@ static int measure_mid(const bench *b, cf_err *err)
     }
     double dt = bm_now() - t0;
     free(r);
+    for (int i = 0; i < NDISKS; i++) {       /* leave the disks as they were */
+        char path[PATH_MAX + 32];
+        snprintf(path, sizeof path, "%s/objects", b->disk[i]);
+        nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        snprintf(path, sizeof path, "%s/tmp", b->disk[i]);
+        nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    }
     if (rc < 0)
         return -1;
     put_value("mid_put_limit_object_kib", (double)(b->mid_size >> 10));
@@ -972,11 +984,6 @@ static int bench_engine(bench *b, cf_err *err)
 }
 
 /* ---- set-up ------------------------------------------------------------- */
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-    return remove(path) == 0 ? 0 : -1;
-}
 
 static void bench_free(bench *b)
 {
