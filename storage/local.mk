@@ -16,6 +16,12 @@ storage_libstorage_a_SOURCES += \
 	storage/index.c storage/index.h storage/engine_int.h storage/engine.c \
 	storage/object.c storage/multipart.c storage/gc.c
 
+# which index rules which disks: identity checks at open, snapshot
+# generations, coffer restore-index
+storage_libstorage_a_SOURCES += \
+	storage/identity.c storage/identity.h storage/snapshot.c storage/snapshot.h \
+	storage/restore.c
+
 # lifecycle and cold tiers: the tier registry, the tiered state machine,
 # the remote object format, reading tiered blocks, tags, lifecycle configs
 storage_libstorage_a_SOURCES += storage/lifecycle.h \
