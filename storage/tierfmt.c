@@ -194,9 +194,12 @@ int st_remote_header_open(const uint8_t master[CRYPT_KEY_LEN], const char *remot
                     eng_id_from_hex(vhex, vid) < 0))
         rc = cf_fail(err, CF_ECORRUPT, "remote object header: no tenant, version or "
                      "metadata");
-    if (rc == 0 && !(inner = malloc(strlen(b64) + 4)))
+    size_t blen = b64 ? strlen(b64) : 0;
+    size_t want = blen / 4 * 3 - (blen && b64[blen - 1] == '=') -
+                  (blen > 1 && b64[blen - 2] == '=');
+    if (rc == 0 && !(inner = malloc(want + 1)))
         rc = cf_fail(err, CF_ENOMEM, "out of memory");
-    if (rc == 0 && (cks_from_base64(b64, inner, strlen(b64) + 4, &ilen) < 0 ||
+    if (rc == 0 && (blen < 4 || cks_from_base64(b64, inner, want, &ilen) < 0 ||
                     ilen < CRYPT_BLOB_OVERHEAD))
         rc = cf_fail(err, CF_ECORRUPT, "remote object header: bad metadata encoding");
     if (rc == 0 && !(out->meta = malloc(ilen - CRYPT_BLOB_OVERHEAD + 1)))

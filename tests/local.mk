@@ -62,6 +62,12 @@ tests_unit_test_recovery_SOURCES = tests/unit/test_recovery.c
 tests_unit_test_recovery_LDADD = tests/unit/libengutil.a $(TEST_LDADD)
 tests_unit_test_recovery_CFLAGS = $(TEST_CFLAGS)
 
+# lifecycle.h: tiers, the tiered state machine, tags, configurations
+check_PROGRAMS += tests/unit/test_tiering
+tests_unit_test_tiering_SOURCES = tests/unit/test_tiering.c
+tests_unit_test_tiering_LDADD = tests/unit/libengutil.a $(TEST_LDADD)
+tests_unit_test_tiering_CFLAGS = $(TEST_CFLAGS)
+
 check_PROGRAMS += tests/unit/test_crash
 tests_unit_test_crash_SOURCES = tests/unit/test_crash.c
 tests_unit_test_crash_LDADD = tests/unit/libengutil.a $(TEST_LDADD)
@@ -141,7 +147,10 @@ AM_TESTS_ENVIRONMENT = COFFERD=$(abs_top_builddir)/server/cofferd; export COFFER
 
 # server/libs3front.a: routing and XML of the S3 front end.
 check_PROGRAMS += tests/unit/test_router tests/unit/test_xml tests/unit/test_s3err \
-	tests/unit/test_pool tests/unit/test_range
+	tests/unit/test_pool tests/unit/test_range tests/unit/test_lcxml
+tests_unit_test_lcxml_SOURCES = tests/unit/test_lcxml.c
+tests_unit_test_lcxml_LDADD = tests/unit/libtest.a $(S3FRONT_LDADD)
+tests_unit_test_lcxml_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_router_SOURCES = tests/unit/test_router.c
 tests_unit_test_router_LDADD = tests/unit/libtest.a $(S3FRONT_LDADD)
 tests_unit_test_router_CFLAGS = $(TEST_CFLAGS) $(MHD_CFLAGS)
