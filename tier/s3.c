@@ -10,7 +10,8 @@
  * first pass over it, so the remote refuses bytes damaged on the way
  * (BadDigest) and keeps only what was sent; every answer's ETag must be
  * that MD5 (a part's, or the multipart ETag: the MD5 of the parts' MD5s
- * and "-N"), and a final HEAD must show the length and the ETag. A remote
+ * and "-N"; Ceph RGW 16 answers a completion with an empty one), and a
+ * final HEAD must show the length and the ETag. A remote
  * whose ETags are not MD5s (SSE-KMS, SSE-C buckets) cannot confirm what
  * it holds and is refused. The upload's client carries the worker's
  * bandwidth cap.
@@ -501,7 +502,8 @@ static int complete(mpu *m, char etag[TIER_ETAG_MAX], cf_err *err)
     char want[48];
     multipart_etag(m, want);
     int rc = s3c_exec(m->c, &op, &res, err);
-    if (rc == 0)
+    /* Ceph RGW 16 answers an empty ETag here: the HEAD below checks it */
+    if (rc == 0 && res.etag[0])
         rc = etag_is(res.etag, want, "CompleteMultipartUpload", err);
     s3c_result_free(&res);
     free(list);
