@@ -688,9 +688,9 @@ static int cmd_lifecycle(int argc, char **argv)
         return usage_error("lifecycle template: restic or kopia");
     }
     printf("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-           "<!--\n  %s\n  Apply with: aws s3api put-bucket-lifecycle-configuration "
-           "--bucket BUCKET\n  --lifecycle-configuration file://THIS.json (as JSON), or "
-           "s3cmd setlifecycle\n  THIS.xml s3://BUCKET\n-->\n"
+           "<!--\n  %s\n  Apply with: s3cmd setlifecycle THIS.xml s3://BUCKET, or any\n"
+           "  client's PutBucketLifecycleConfiguration. The tier must exist\n"
+           "  (coffer tier add).\n-->\n"
            "<LifecycleConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">\n"
            "  <Rule>\n    <ID>%s-bulk-to-%s</ID>\n"
            "    <Filter><Prefix>%s%s</Prefix></Filter>\n    <Status>Enabled</Status>\n"

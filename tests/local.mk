@@ -134,7 +134,7 @@ EXTRA_DIST += tests/integration/lib.sh tests/integration/run-pytest.sh \
 # Real clients (restic, rclone, aws cli v1 and v2, s3cmd) over HTTP and
 # HTTPS; under sanitizers (COFFER_SANITIZED=1) they move smaller data.
 # Longest first: make -j2 check runs two at a time.
-IT_CLIENT_TESTS = tests/integration/test_awscli.sh \
+IT_CLIENT_TESTS = tests/integration/test_tier_restic.sh tests/integration/test_awscli.sh \
 	tests/integration/test_bigobject.sh tests/integration/test_restic.sh \
 	tests/integration/test_rclone.sh tests/integration/test_readme.sh \
 	tests/integration/test_s3cmd.sh
@@ -212,6 +212,13 @@ tests_integration_s3c_live_LDADD = tests/unit/libtest.a $(CLIENT_LIBS) $(JANSSON
 tests_integration_s3c_live_CFLAGS = $(TEST_CFLAGS)
 TESTS += tests/integration/client.sh
 EXTRA_DIST += tests/integration/client.sh tests/integration/faultproxy.py
+
+# cold tiers against real remotes (a second cofferd, Ceph RGW) and under
+# faults (faultproxy.py, a killed remote, SIGKILLs during transitions)
+TESTS += tests/integration/tier.sh tests/integration/tier_faults.sh
+EXTRA_DIST += tests/integration/tier.sh tests/integration/tier_faults.sh \
+	tests/integration/tierlib.sh tests/integration/tier_cases.py \
+	tests/integration/tier_faults_cases.py
 
 # every check program is a test (keep this last)
 TESTS += $(check_PROGRAMS)

@@ -46,21 +46,21 @@ tier_remote_start() {     # tier_remote_start DIR
 
 tier_remote_stop() {
   [ -n "${REMOTE_PID:-}" ] || return 0
-  kill -TERM "$REMOTE_PID" 2>/dev/null
+  kill -TERM "$REMOTE_PID" 2>/dev/null || true
   local i
   for i in $(seq 1 150); do
     kill -0 "$REMOTE_PID" 2>/dev/null || break
     sleep 0.2
   done
-  kill -KILL "$REMOTE_PID" 2>/dev/null
-  wait "$REMOTE_PID" 2>/dev/null
+  kill -KILL "$REMOTE_PID" 2>/dev/null || true
+  wait "$REMOTE_PID" 2>/dev/null || true
   REMOTE_PID=
 }
 
 tier_remote_kill() {
   [ -n "${REMOTE_PID:-}" ] || return 0
-  kill -KILL "$REMOTE_PID" 2>/dev/null
-  wait "$REMOTE_PID" 2>/dev/null
+  kill -KILL "$REMOTE_PID" 2>/dev/null || true
+  wait "$REMOTE_PID" 2>/dev/null || true
   REMOTE_PID=
 }
 
@@ -83,7 +83,7 @@ tier_proxy_start() {      # tier_proxy_start HOST:PORT DIR
 }
 
 tier_proxy_stop() {
-  [ -z "${PROXY_PID:-}" ] || kill "$PROXY_PID" 2>/dev/null
+  [ -z "${PROXY_PID:-}" ] || kill "$PROXY_PID" 2>/dev/null || true
   PROXY_PID=
 }
 
