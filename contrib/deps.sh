@@ -8,6 +8,7 @@ PKGS=(
   libjansson-dev libisal-dev libsqlite3-dev
   python3 python3-boto3 python3-pytest
   awscli s3cmd rclone restic openssl curl
+  clang libclang-rt-14-dev
 )
 missing=()
 for p in "${PKGS[@]}"; do

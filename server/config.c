@@ -48,6 +48,10 @@ static void set_defaults(coffer_config *cfg)
     strcpy(cfg->region, CONFIG_DEFAULT_REGION);
     cfg->threads = CONFIG_DEFAULT_THREADS;
     cfg->max_connections = CONFIG_DEFAULT_MAX_CONNECTIONS;
+    cfg->max_connections_per_ip = CONFIG_DEFAULT_MAX_PER_IP;
+    cfg->header_timeout_s = CONFIG_DEFAULT_HEADER_TIMEOUT;
+    cfg->idle_timeout_s = CONFIG_DEFAULT_IDLE_TIMEOUT;
+    cfg->sigv2 = true;
     cfg->log_level = CONFIG_LOG_INFO;
 }
 
@@ -423,17 +427,39 @@ static int load_admin(cfg_ctx *c, json_t *root)
 
 static int load_limits(cfg_ctx *c, json_t *root)
 {
-    static const char *const limit_keys[] = {"threads", "max_connections", NULL};
+    static const char *const limit_keys[] = {
+        "threads", "max_connections", "max_connections_per_ip", "header_timeout_seconds",
+        "idle_timeout_seconds", NULL};
     coffer_config *cfg = c->cfg;
     json_t *limits;
     if (get_object(c, root, "limits", false, limit_keys, &limits) < 0)
         return -1;
     if (!limits)
         return 0;
-    if (get_int(c, limits, "limits", "threads", false, 1, 1024, &cfg->threads) < 0)
+    if (get_int(c, limits, "limits", "threads", false, 1, 1024, &cfg->threads) < 0 ||
+        get_int(c, limits, "limits", "max_connections", false, 1, 65536,
+                &cfg->max_connections) < 0 ||
+        get_int(c, limits, "limits", "max_connections_per_ip", false, 1, 65536,
+                &cfg->max_connections_per_ip) < 0 ||
+        get_int(c, limits, "limits", "header_timeout_seconds", false, 1, 3600,
+                &cfg->header_timeout_s) < 0)
         return -1;
-    return get_int(c, limits, "limits", "max_connections", false, 1, 65536,
-                   &cfg->max_connections);
+    return get_int(c, limits, "limits", "idle_timeout_seconds", false, 1, 3600,
+                   &cfg->idle_timeout_s);
+}
+
+static int load_auth(cfg_ctx *c, json_t *root)
+{
+    static const char *const auth_keys[] = {"sigv2", NULL};
+    json_t *auth, *v;
+    if (get_object(c, root, "auth", false, auth_keys, &auth) < 0)
+        return -1;
+    if (!auth || !(v = json_object_get(auth, "sigv2")))
+        return 0;
+    if (!json_is_boolean(v))
+        return bad(c, "auth", "sigv2", "must be true or false");
+    c->cfg->sigv2 = json_is_true(v);
+    return 0;
 }
 
 static int load_logging(cfg_ctx *c, json_t *root)
@@ -476,7 +502,7 @@ static int load_root(cfg_ctx *c, json_t *root)
 {
     static const char *const top_keys[] = {
         "listen", "tls", "region", "virtual_host_domain", "disks", "meta_dir",
-        "master_key_file", "erasure", "block_size", "admin", "limits",
+        "master_key_file", "erasure", "block_size", "admin", "limits", "auth",
         "log_level", "access_log", "tiers", NULL};
     if (!json_is_object(root))
         return cf_fail(c->err, CF_ECONFIG, "%s: the top level must be a JSON object",
@@ -485,7 +511,7 @@ static int load_root(cfg_ctx *c, json_t *root)
         load_naming(c, root) < 0 || load_disks(c, root) < 0 ||
         get_path(c, root, "", "meta_dir", true, &c->cfg->meta_dir) < 0 ||
         load_master_key(c, root) < 0 || load_layout(c, root) < 0 ||
-        load_admin(c, root) < 0 || load_limits(c, root) < 0 ||
+        load_admin(c, root) < 0 || load_limits(c, root) < 0 || load_auth(c, root) < 0 ||
         load_logging(c, root) < 0 || load_tiers(c, root) < 0)
         return -1;
     c->cfg->storage.meta_dir = c->cfg->meta_dir;

@@ -41,6 +41,9 @@
 #define CONFIG_DEFAULT_REGION "us-east-1"
 #define CONFIG_DEFAULT_THREADS 16
 #define CONFIG_DEFAULT_MAX_CONNECTIONS 1024
+#define CONFIG_DEFAULT_MAX_PER_IP 128      /* connections from one address */
+#define CONFIG_DEFAULT_HEADER_TIMEOUT 30   /* seconds to send request headers */
+#define CONFIG_DEFAULT_IDLE_TIMEOUT 60     /* seconds without a byte moving */
 #define CONFIG_EMBEDDED_DISKS 6
 #define CONFIG_EMBEDDED_TENANT "dev"
 
@@ -58,6 +61,10 @@ typedef struct coffer_config {
     char admin_secret_key[ST_SECRET_KEY_MAX];
     int threads;                     /* request thread pool size */
     int max_connections;
+    int max_connections_per_ip;      /* limits.max_connections_per_ip */
+    int header_timeout_s;            /* limits.header_timeout_seconds */
+    int idle_timeout_s;              /* limits.idle_timeout_seconds */
+    bool sigv2;                      /* auth.sigv2: accept SigV2 signatures */
     int log_level;                   /* CONFIG_LOG_* */
     char *access_log;                /* NULL: none; "-": stdout; else a file */
     char *var_dir;                   /* embedded default only, else NULL */

@@ -7,10 +7,13 @@
  * memory limit.
  *
  * Contract: http_start listens on cfg->listen_addr:port (TLS when a
- * certificate is configured) and serves until http_stop, which stops
+ * certificate is configured; connections pass the gate, server/gate.h,
+ * under the limits.* settings) and serves until http_stop, which stops
  * accepting, lets in-flight requests finish (up to drain_s seconds), then
- * closes everything. GET /health answers 200 without authentication.
- * Every request writes one access-log line when it completes.
+ * closes everything. GET /health answers 200 without authentication, also
+ * while the server is at limits.max_connections. Ambiguous framing is
+ * refused with 400 and the connection closed. Every request that reaches
+ * the access handler writes one access-log line when it completes.
  */
 #ifndef SRV_HTTP_H
 #define SRV_HTTP_H
@@ -22,6 +25,9 @@
 
 int http_start(server *s, cf_err *err);
 void http_stop(server *s, int drain_s);
+
+/* A fresh RequestId: 16 uppercase hex digits. */
+void http_request_id(char out[17]);
 
 /* RFC 1123 dates for Last-Modified and friends. */
 void http_date(int64_t unix_s, char out[32]);

@@ -19,7 +19,6 @@
 #include "server/http.h"
 #include "server/server.h"
 #include "server/worker.h"
-#include "server/xml.h"
 
 #define DRAIN_SECONDS 30
 
@@ -180,8 +179,5 @@ int main(int argc, char **argv)
     options o;
     if (parse_args(argc, argv, &o) < 0)
         return 2;
-    xml_init();
-    int rc = run(&o);
-    xml_cleanup();
-    return rc < 0 ? 1 : 0;
+    return run(&o) < 0 ? 1 : 0;
 }

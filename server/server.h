@@ -14,11 +14,13 @@
 #include "storage/engine.h"
 
 struct MHD_Daemon;
+struct gate;
 
 typedef struct server {
     st_engine *engine;
     const coffer_config *cfg;
     struct MHD_Daemon *daemon;
+    struct gate *gate;               /* accepts for the daemon (server/gate.h) */
     atomic_int inflight;             /* requests between start and completion */
 } server;
 

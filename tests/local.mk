@@ -13,6 +13,15 @@ tests_unit_test_error_SOURCES = tests/unit/test_error.c
 tests_unit_test_error_LDADD = $(TEST_LDADD)
 tests_unit_test_error_CFLAGS = $(TEST_CFLAGS)
 
+# common/: the client-input parsers every module shares
+check_PROGRAMS += tests/unit/test_numparse tests/unit/test_xmlread
+tests_unit_test_numparse_SOURCES = tests/unit/test_numparse.c
+tests_unit_test_numparse_LDADD = $(TEST_LDADD)
+tests_unit_test_numparse_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_xmlread_SOURCES = tests/unit/test_xmlread.c
+tests_unit_test_xmlread_LDADD = $(TEST_LDADD)
+tests_unit_test_xmlread_CFLAGS = $(TEST_CFLAGS)
+
 check_PROGRAMS += tests/unit/test_checksum
 tests_unit_test_checksum_SOURCES = tests/unit/test_checksum.c
 tests_unit_test_checksum_LDADD = $(TEST_LDADD)
@@ -101,13 +110,14 @@ EXTRA_tests_unit_test_cli_DEPENDENCIES = cli/coffer
 # Integration: a real cofferd (started by tests/integration/lib.sh) and
 # real clients; the drivers find the binary through COFFERD.
 TESTS += tests/integration/run-pytest.sh tests/integration/drain.sh \
-	tests/integration/tls.sh
+	tests/integration/tls.sh tests/integration/limits.sh
 EXTRA_DIST += tests/integration/lib.sh tests/integration/run-pytest.sh \
 	tests/integration/conftest.py tests/integration/test_s3_protocol.py \
 	tests/integration/test_tenants.py tests/integration/test_maintenance.py \
-	tests/integration/test_hostile.py \
+	tests/integration/test_hostile.py tests/integration/test_limits.py \
 	tests/integration/drain.sh tests/integration/drain_client.py \
-	tests/integration/tls.sh tests/integration/tls_client.py
+	tests/integration/tls.sh tests/integration/tls_client.py \
+	tests/integration/limits.sh tests/integration/limits_client.py
 
 # Real clients (restic, rclone, aws cli v1 and v2, s3cmd) over HTTP and
 # HTTPS; under sanitizers (COFFER_SANITIZED=1) they move smaller data.
@@ -125,16 +135,19 @@ AM_TESTS_ENVIRONMENT = COFFERD=$(abs_top_builddir)/server/cofferd; export COFFER
 
 # server/libs3front.a: routing and XML of the S3 front end.
 check_PROGRAMS += tests/unit/test_router tests/unit/test_xml tests/unit/test_s3err \
-	tests/unit/test_pool
+	tests/unit/test_pool tests/unit/test_range
 tests_unit_test_router_SOURCES = tests/unit/test_router.c
 tests_unit_test_router_LDADD = tests/unit/libtest.a $(S3FRONT_LDADD)
-tests_unit_test_router_CFLAGS = $(TEST_CFLAGS) $(MHD_CFLAGS) $(XML_CFLAGS)
+tests_unit_test_router_CFLAGS = $(TEST_CFLAGS) $(MHD_CFLAGS)
 tests_unit_test_xml_SOURCES = tests/unit/test_xml.c
 tests_unit_test_xml_LDADD = tests/unit/libtest.a $(S3FRONT_LDADD)
-tests_unit_test_xml_CFLAGS = $(TEST_CFLAGS) $(MHD_CFLAGS) $(XML_CFLAGS)
+tests_unit_test_xml_CFLAGS = $(TEST_CFLAGS) $(MHD_CFLAGS)
 tests_unit_test_s3err_SOURCES = tests/unit/test_s3err.c
 tests_unit_test_s3err_LDADD = tests/unit/libtest.a $(S3FRONT_LDADD)
-tests_unit_test_s3err_CFLAGS = $(TEST_CFLAGS) $(MHD_CFLAGS) $(XML_CFLAGS)
+tests_unit_test_s3err_CFLAGS = $(TEST_CFLAGS) $(MHD_CFLAGS)
+tests_unit_test_range_SOURCES = tests/unit/test_range.c
+tests_unit_test_range_LDADD = tests/unit/libtest.a $(S3FRONT_LDADD)
+tests_unit_test_range_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_pool_SOURCES = tests/unit/test_pool.c
 tests_unit_test_pool_LDADD = tests/unit/libtest.a $(S3FRONT_LDADD)
 tests_unit_test_pool_CFLAGS = $(TEST_CFLAGS)

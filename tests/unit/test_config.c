@@ -70,7 +70,9 @@ static void good_config_parses(void)
              "\"disks\":[\"d1\",\"d2\",\"d3\",\"d4\",\"d5\",\"d6\"],"
              "\"meta_dir\":\"/srv/meta\",\"master_key_file\":\"master.key\","
              "\"erasure\":{\"k\":3,\"m\":3},\"block_size\":65536," GOOD_ADMIN ","
-             "\"limits\":{\"threads\":4,\"max_connections\":99},"
+             "\"limits\":{\"threads\":4,\"max_connections\":99,"
+             "\"max_connections_per_ip\":7,\"header_timeout_seconds\":5,"
+             "\"idle_timeout_seconds\":11},\"auth\":{\"sigv2\":false},"
              "\"log_level\":\"debug\",\"access_log\":\"-\",\"tiers\":{}}", dir);
     snprintf(cfg_path, sizeof cfg_path, "%s", write_file(dir, "c.json", text));
     coffer_config cfg;
@@ -103,6 +105,10 @@ static void good_config_parses(void)
     CHECK_EQ_STR(cfg.admin_secret_key, "s3cr3t-s3cr3t-s3cr3t");
     CHECK_EQ_INT(cfg.threads, 4);
     CHECK_EQ_INT(cfg.max_connections, 99);
+    CHECK_EQ_INT(cfg.max_connections_per_ip, 7);
+    CHECK_EQ_INT(cfg.header_timeout_s, 5);
+    CHECK_EQ_INT(cfg.idle_timeout_s, 11);
+    CHECK(!cfg.sigv2);
     CHECK_EQ_INT(cfg.log_level, CONFIG_LOG_DEBUG);
     CHECK_EQ_STR(cfg.access_log, "-");
     CHECK(!cfg.embedded);
@@ -123,6 +129,10 @@ static void minimal_config_gets_defaults(void)
     CHECK_EQ_INT(cfg.storage.k, 0);
     CHECK_EQ_INT(cfg.storage.block_size, 0);
     CHECK_EQ_INT(cfg.threads, CONFIG_DEFAULT_THREADS);
+    CHECK_EQ_INT(cfg.max_connections_per_ip, CONFIG_DEFAULT_MAX_PER_IP);
+    CHECK_EQ_INT(cfg.header_timeout_s, CONFIG_DEFAULT_HEADER_TIMEOUT);
+    CHECK_EQ_INT(cfg.idle_timeout_s, CONFIG_DEFAULT_IDLE_TIMEOUT);
+    CHECK(cfg.sigv2);
     CHECK_EQ_INT(cfg.log_level, CONFIG_LOG_INFO);
     config_free(&cfg);
 }
@@ -155,6 +165,13 @@ static void wrong_types_are_refused(void)
     expect_refused("{" GOOD_BASE ",\"limits\":{\"threads\":\"4\"}}",
                    "'limits.threads': must be an integer");
     expect_refused("{" GOOD_BASE ",\"limits\":[]}", "'limits': must be an object");
+    expect_refused("{" GOOD_BASE ",\"limits\":{\"header_timeout_seconds\":0}}",
+                   "'limits.header_timeout_seconds': must be 1..3600");
+    expect_refused("{" GOOD_BASE ",\"limits\":{\"max_connections_per_ip\":0}}",
+                   "'limits.max_connections_per_ip': must be 1..65536");
+    expect_refused("{" GOOD_BASE ",\"auth\":{\"sigv2\":\"no\"}}",
+                   "'auth.sigv2': must be true or false");
+    expect_refused("{" GOOD_BASE ",\"auth\":{\"sigv4\":true}}", "'auth.sigv4'");
     expect_refused("{" GOOD_BASE ",\"block_size\":1.5}", "'block_size'");
     expect_refused("{" GOOD_BASE ",\"region\":\"\"}", "'region'");
     expect_refused("{" GOOD_BASE ",\"region\":\"a\\u0000b\"}", "not valid JSON");
