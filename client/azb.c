@@ -633,19 +633,14 @@ static void on_call_done(void *ctx, int rc, const cf_err *err, s3c_result *r)
 /* ---- running one to its end ------------------------------------------------- */
 
 typedef struct waiter {
-    bool finished;
-    int rc;
-    cf_err err;
+    s3c_waiter end;
     azb_result *res;
 } waiter;
 
 static void on_exec_done(void *ctx, int rc, const cf_err *err, azb_result *res)
 {
     waiter *w = ctx;
-    w->finished = true;
-    w->rc = rc;
-    if (err)
-        w->err = *err;
+    s3c_waiter_end(&w->end, rc, err);
     *w->res = *res;
     res->body = NULL;
     res->listing = NULL;
@@ -656,12 +651,7 @@ int azb_exec(azb_client *c, const azb_op *op, azb_result *res, cf_err *err)
     waiter w = {.res = res};
     memset(res, 0, sizeof *res);
     res->size = res->content_length = -1;
-    xfer *x = start(c, op, on_exec_done, &w, err);
-    if (!x || s3c_xfer_wait(c->t, x, &w.finished, err) < 0)
-        return -1;
-    if (w.rc < 0 && err)
-        *err = w.err;
-    return w.rc;
+    return s3c_xfer_wait(c->t, start(c, op, on_exec_done, &w, err), &w.end, err);
 }
 
 /* ---- whole uploads ------------------------------------------------------------ */

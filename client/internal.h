@@ -215,9 +215,18 @@ xfer *s3c_xfer_new(s3c_client *c, const s3c_proto *p, s3c_done_fn done, void *ct
 int s3c_xfer_begin(xfer *x, cf_err *err);
 int s3c_xfer_launch(xfer *x, cf_err *err);  /* sign and hand to curl */
 void s3c_xfer_destroy(xfer *x);             /* wherever it is: out of curl, freed */
-/* Drive c until *finished (set by x's done callback); on a libcurl
- * failure x is taken down (its callback never runs) and -1 returned. */
-int s3c_xfer_wait(s3c_client *c, xfer *x, const bool *finished, cf_err *err);
+/* How an operation run to its end (s3c_exec, azb_exec) ended: its done
+ * callback calls s3c_waiter_end. */
+typedef struct s3c_waiter {
+    bool finished;
+    int rc;
+    cf_err err;
+} s3c_waiter;
+void s3c_waiter_end(s3c_waiter *w, int rc, const cf_err *err);
+/* Drive c until x (NULL: it did not start, -1) has ended; its rc, err
+ * filled on -1. On a libcurl failure x is taken down (its callback never
+ * runs) and -1 returned. */
+int s3c_xfer_wait(s3c_client *c, xfer *x, s3c_waiter *w, cf_err *err);
 /* Keep a header for the request; the value is copied into x->text. */
 int s3c_xfer_header(xfer *x, const char *name, const char *value, cf_err *err);
 /* The value of an answer's header line "Name: value\r\n" if its name is

@@ -655,19 +655,14 @@ void s3c_xfer_finish(xfer *x, int rc, const cf_err *err)
 /* ---- running one to its end ------------------------------------------------- */
 
 typedef struct waiter {
-    bool finished;
-    int rc;
-    cf_err err;
+    s3c_waiter end;
     s3c_result *res;
 } waiter;
 
 static void on_exec_done(void *ctx, int rc, const cf_err *err, s3c_result *res)
 {
     waiter *w = ctx;
-    w->finished = true;
-    w->rc = rc;
-    if (err)
-        w->err = *err;
+    s3c_waiter_end(&w->end, rc, err);
     *w->res = *res;
     res->body = NULL;
     res->listing = NULL;
@@ -678,10 +673,5 @@ int s3c_exec(s3c_client *c, const s3c_op *op, s3c_result *res, cf_err *err)
     waiter w = {.res = res};
     memset(res, 0, sizeof *res);
     res->size = res->content_length = -1;
-    xfer *x = start(c, op, on_exec_done, &w, err);
-    if (!x || s3c_xfer_wait(c, x, &w.finished, err) < 0)
-        return -1;
-    if (w.rc < 0 && err)
-        *err = w.err;
-    return w.rc;
+    return s3c_xfer_wait(c, start(c, op, on_exec_done, &w, err), &w.end, err);
 }

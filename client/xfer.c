@@ -462,10 +462,13 @@ static bool never_sent(CURLcode cc)
            cc == CURLE_COULDNT_RESOLVE_PROXY;
 }
 
-/* The connection broke or stalled: safe to send again if idempotent. */
+/* The connection broke or stalled: safe to send again if idempotent.
+ * (SEND_FAIL_REWIND: libcurl found a kept connection dead after reading
+ * some of the body and cannot resend it itself; the retry rewinds.) */
 static bool broke(CURLcode cc)
 {
     return cc == CURLE_OPERATION_TIMEDOUT || cc == CURLE_SEND_ERROR ||
+           cc == CURLE_SEND_FAIL_REWIND ||
            cc == CURLE_RECV_ERROR || cc == CURLE_GOT_NOTHING || cc == CURLE_PARTIAL_FILE ||
            cc == CURLE_SSL_CONNECT_ERROR || cc == CURLE_HTTP2 || cc == CURLE_HTTP2_STREAM;
 }
@@ -502,6 +505,29 @@ static void schedule_retry(xfer *x)
     push_xfer(&c->waiting, x);
 }
 
+/* A GET that ended well delivered every byte asked for, of those that
+ * exist (a range past the end is clipped): a remote that answers fewer,
+ * or a 206 for a range starting past the end, is an error. */
+static int check_delivered(const xfer *x, cf_err *err)
+{
+    const s3c_result *r = &x->res;
+    if (!x->getting || r->status < 200 || r->status > 299 || r->size < 0)
+        return 0;
+    uint64_t size = (uint64_t)r->size, want = size;
+    if (x->op.range && x->op.range_start >= size)
+        return cf_fail(err, CF_ERANGE, "bytes %llu- are past the end of the %llu-byte object "
+                       "(%s %s)", (unsigned long long)x->op.range_start,
+                       (unsigned long long)size, x->method, x->url);
+    if (x->op.range)
+        want = size - x->op.range_start < x->op.range_len ? size - x->op.range_start
+                                                          : x->op.range_len;
+    if (x->delivered != want)
+        return cf_fail(err, CF_EIO, "the remote sent %llu of the %llu bytes asked for (%s %s)",
+                       (unsigned long long)x->delivered, (unsigned long long)want, x->method,
+                       x->url);
+    return 0;
+}
+
 static void attempt_done(xfer *x, CURLcode cc)
 {
     s3c_client *c = x->c;
@@ -520,7 +546,7 @@ static void attempt_done(xfer *x, CURLcode cc)
                      down ? "cannot reach " : "", down ? c->endpoint : "transfer failed",
                      x->errbuf[0] ? x->errbuf : curl_easy_strerror(cc), x->method, x->url,
                      x->attempt);
-    } else {
+    } else if ((rc = check_delivered(x, &err)) == 0) {
         rc = x->proto->check(x, &err);
         retry = rc < 0 && retry_status(x);
     }
@@ -596,7 +622,7 @@ int s3c_run(s3c_client *c, int timeout_ms, cf_err *err)
             if (refill_at < wake)
                 wake = refill_at;
         }
-        int wait_ms = (int)((wake - now) * 1000) + 1;
+        int wait_ms = wake > now ? (int)((wake - now) * 1000) + 1 : 0;
         if (curl_multi_poll(c->multi, NULL, 0, wait_ms, NULL) != CURLM_OK)
             return cf_fail(err, CF_EINTERNAL, "curl_multi_poll failed");
     }
@@ -631,14 +657,26 @@ int s3c_xfer_begin(xfer *x, cf_err *err)
     return 0;
 }
 
-int s3c_xfer_wait(s3c_client *c, xfer *x, const bool *finished, cf_err *err)
+void s3c_waiter_end(s3c_waiter *w, int rc, const cf_err *err)
 {
-    while (!*finished) {
+    w->finished = true;
+    w->rc = rc;
+    if (err)
+        w->err = *err;
+}
+
+int s3c_xfer_wait(s3c_client *c, xfer *x, s3c_waiter *w, cf_err *err)
+{
+    if (!x)
+        return -1;
+    while (!w->finished) {
         if (s3c_run(c, 1000, err) < 0) {
             c->nactive--;
             s3c_xfer_destroy(x);    /* its callback must not find the waiter gone */
             return -1;
         }
     }
-    return 0;
+    if (w->rc < 0 && err)
+        *err = w->err;
+    return w->rc;
 }
