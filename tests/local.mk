@@ -198,11 +198,22 @@ EXTRA_DIST += tests/unit/azure-vectors.sh tests/unit/data/azure-gen.py tests/uni
 # client/: the outgoing S3 client against a real cofferd, directly and
 # through the fault-injecting proxy (faultproxy.py, reusable by other tests)
 noinst_PROGRAMS += tests/integration/s3c-live
-tests_integration_s3c_live_SOURCES = tests/integration/s3c_live.c
+tests_integration_s3c_live_SOURCES = tests/integration/s3c_live.c \
+	tests/integration/live.c tests/integration/live.h
 tests_integration_s3c_live_LDADD = tests/unit/libtest.a $(CLIENT_LIBS) $(JANSSON_LIBS)
 tests_integration_s3c_live_CFLAGS = $(TEST_CFLAGS)
 TESTS += tests/integration/client.sh
 EXTRA_DIST += tests/integration/client.sh tests/integration/faultproxy.py
+
+# client/: the Azure Blob client against Azurite (tests/peers/), directly
+# and through the fault proxy
+noinst_PROGRAMS += tests/integration/azb-live
+tests_integration_azb_live_SOURCES = tests/integration/azb_live.c \
+	tests/integration/live.c tests/integration/live.h
+tests_integration_azb_live_LDADD = tests/unit/libtest.a $(CLIENT_LIBS) $(JANSSON_LIBS)
+tests_integration_azb_live_CFLAGS = $(TEST_CFLAGS)
+TESTS += tests/integration/azure.sh
+EXTRA_DIST += tests/integration/azure.sh tests/peers/azurite-min.sh
 
 # every check program is a test (keep this last)
 TESTS += $(check_PROGRAMS)
