@@ -516,16 +516,22 @@ static cf_code map_code(const char *code, long status)
 static void redact(char *s, size_t cap, const char *secret, size_t n)
 {
     static const char mark[] = "[redacted]";
-    char *p;
+    const size_t m = sizeof mark - 1;
+    char *p, *from = s;
     if (n < 4)
         return;
-    while ((p = memmem(s, strlen(s), secret, n)) != NULL) {
+    while ((p = memmem(from, strlen(from), secret, n)) != NULL) {
+        if ((size_t)(p - s) + m >= cap) {       /* no room for the mark: cut here */
+            *p = '\0';
+            return;
+        }
         size_t tail = strlen(p + n);
-        if ((size_t)(p - s) + sizeof mark + tail > cap)
-            tail = cap - (size_t)(p - s) - sizeof mark;
-        memmove(p + sizeof mark - 1, p + n, tail);
-        p[sizeof mark - 1 + tail] = '\0';
-        memcpy(p, mark, sizeof mark - 1);
+        if ((size_t)(p - s) + m + tail >= cap)
+            tail = cap - 1 - (size_t)(p - s) - m;
+        memmove(p + m, p + n, tail);
+        p[m + tail] = '\0';
+        memcpy(p, mark, m);
+        from = p + m;                           /* never inside the mark itself */
     }
 }
 

@@ -10,6 +10,9 @@ PKGS=(
   awscli s3cmd rclone restic openssl curl
   clang libclang-rt-14-dev
 )
+# Azurite (tests/peers/) runs on node: nodejs and npm only where no npm is
+# on PATH, so that a machine with another Node.js keeps it.
+command -v npm >/dev/null || PKGS+=(nodejs npm)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -566,6 +566,47 @@ static void server_errors_and_resets_are_retried(void)
     azb_client_free(c);
 }
 
+/* A service that quotes the SAS signature back (the proxy answers with it
+ * as the error code, raw and decoded): the message shows neither. */
+static void sas_signature_never_quoted(void)
+{
+    const char *sas = live_env("AZB_SAS");
+    const char *sig = strstr(sas, "sig=");
+    REQUIRE(sig);
+    char raw[128], plain[128], rules[512];
+    snprintf(raw, sizeof raw, "%.*s", (int)strcspn(sig + 4, "&"), sig + 4);
+    size_t o = 0;
+    for (size_t i = 0; raw[i] && o + 1 < sizeof plain; i++) {
+        unsigned hex;
+        if (raw[i] == '%' && sscanf(raw + i + 1, "%2x", &hex) == 1) {
+            plain[o++] = (char)hex;
+            i += 2;
+        } else {
+            plain[o++] = raw[i];
+        }
+    }
+    plain[o] = '\0';
+    REQUIRE(strcmp(raw, plain) != 0);          /* the token escapes +, / or = */
+    azb_client *c = client_to(live_env("AZB_PROXY"), (azb_config){.sas_token = sas,
+                                                                  .max_attempts = 1});
+    REQUIRE(c);
+    const char *forms[] = {raw, plain};
+    for (int i = 0; i < 2; i++) {
+        azb_result res;
+        cf_err err;
+        snprintf(rules, sizeof rules, "[{\"action\": \"status\", \"status\": 403, "
+                 "\"code\": \"Bad%sSig\"}]", forms[i]);
+        faults(rules);
+        simple(c, AZB_DELETE_BLOB, "sas/one", &res, -1, &err);
+        CHECK(!strstr(err.msg, raw) && !strstr(err.msg, plain));
+        CHECK(!strstr(res.code, raw) && !strstr(res.code, plain));
+        CHECK(strstr(err.msg, "Bad[redacted]Sig") != NULL);
+        azb_result_free(&res);
+    }
+    faults("[]");
+    azb_client_free(c);
+}
+
 static void broken_reads_resume(void)
 {
     azb_client *c = via_proxy((azb_config){.backoff_base_ms = 10});
@@ -672,6 +713,7 @@ TEST_MAIN("azb_live",
           T(remote_errors_and_wrong_keys),
           T(sas_tokens),
           T(server_errors_and_resets_are_retried),
+          T(sas_signature_never_quoted),
           T(broken_reads_resume),
           T(corrupted_bytes_are_refused),
           T(cleanup_container),
