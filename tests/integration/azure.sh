@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # tests/integration/azure.sh - the Azure Blob client (client/azb.h) against
-# Azurite, directly and through faultproxy.py: starts both, makes two
-# account SAS tokens (all blob rights; read and list only) with Python's
-# hmac from Microsoft's account-SAS recipe, then runs
-# tests/integration/azb-live (see azb_live.c for what it checks).
+# Azurite (started by tests/peers/azurite.sh), directly and through
+# faultproxy.py: starts both, makes two account SAS tokens (all blob
+# rights; read and list only) with Python's hmac from Microsoft's
+# account-SAS recipe, then runs tests/integration/azb-live (see
+# azb_live.c for what it checks).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
-. "$here/../peers/azurite-min.sh"
+. "$here/../peers/azurite.sh"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/coffer-azure.XXXXXX")
 FAULTPROXY_PID=
