@@ -244,9 +244,11 @@ typedef struct azb_upload_opts {
  * then Put Block List, with x-ms-blob-content-md5 of the whole when the
  * checksum is MD5. Then Get Blob Properties must show the size sent (and
  * that MD5): the blob is verified when this returns 0, with res holding
- * those properties. On -1 nothing was committed (blocks not committed
- * are dropped by Azure after a week) unless the failure was in the
- * verification (CF_EDIGEST: the caller deletes the blob).
+ * those properties. On -1 before the commit nothing is visible (blocks
+ * never committed are dropped by Azure after a week); a blob that fails
+ * the verification is deleted (CF_EDIGEST); only when the properties
+ * cannot be read after the commit may the blob exist (the caller's
+ * record of the upload decides: delete it, or read it back later).
  */
 int azb_upload(azb_client *c, const char *container, const char *blob, const s3c_body *src,
                const azb_upload_opts *opts, azb_result *res, cf_err *err);
