@@ -205,8 +205,8 @@ static int get_string(cfg_ctx *c, json_t *obj, const char *prefix,
 }
 
 /* An integer lo..hi into *out; *out is left alone if absent and optional. */
-static int get_int(cfg_ctx *c, json_t *obj, const char *prefix, const char *name,
-                   bool required, long long lo, long long hi, int *out)
+static int get_ll(cfg_ctx *c, json_t *obj, const char *prefix, const char *name,
+                  bool required, long long lo, long long hi, long long *out)
 {
     json_t *v;
     if (get_member(c, obj, prefix, name, JSON_INTEGER, required, &v) < 0)
@@ -216,8 +216,17 @@ static int get_int(cfg_ctx *c, json_t *obj, const char *prefix, const char *name
     json_int_t n = json_integer_value(v);
     if (n < lo || n > hi)
         return bad(c, prefix, name, "must be %lld..%lld", lo, hi);
-    *out = (int)n;
+    *out = n;
     return 0;
+}
+
+static int get_int(cfg_ctx *c, json_t *obj, const char *prefix, const char *name,
+                   bool required, long long lo, long long hi, int *out)
+{
+    long long v = *out;
+    int rc = get_ll(c, obj, prefix, name, required, lo, hi, &v);
+    *out = (int)v;
+    return rc;
 }
 
 static char *join_path(const char *dir, const char *name)
@@ -529,20 +538,14 @@ static int load_tiers(cfg_ctx *c, json_t *root)
     return 0;
 }
 
-/* An integer lo..hi of 64 bits (byte counts). */
+/* An optional byte count or period lo..hi (0 <= lo). */
 static int get_u64(cfg_ctx *c, json_t *obj, const char *prefix, const char *name,
                    long long lo, long long hi, uint64_t *out)
 {
-    json_t *v;
-    if (get_member(c, obj, prefix, name, JSON_INTEGER, false, &v) < 0)
-        return -1;
-    if (!v)
-        return 0;
-    json_int_t n = json_integer_value(v);
-    if (n < lo || n > hi)
-        return bad(c, prefix, name, "must be %lld..%lld", lo, hi);
-    *out = (uint64_t)n;
-    return 0;
+    long long v = (long long)*out;
+    int rc = get_ll(c, obj, prefix, name, false, lo, hi, &v);
+    *out = (uint64_t)v;
+    return rc;
 }
 
 static int load_class_map(cfg_ctx *c, json_t *lcj)

@@ -128,11 +128,13 @@ static void run_job(lifecycle *lc, const job *j)
                 j->restore ? "restore of" : "transition of", j->c.bucket, j->c.key, err.msg);
 }
 
+/* Take jobs until none is left, or the worker stops (the running one
+ * finishes: a transition is never abandoned half-way, see lifecycle.h). */
 static void *batch_thread(void *arg)
 {
     batch *b = arg;
     size_t i;
-    while ((i = atomic_fetch_add(&b->next, 1)) < b->n)
+    while (!stopping(b->lc) && (i = atomic_fetch_add(&b->next, 1)) < b->n)
         run_job(b->lc, &b->jobs[i]);
     return NULL;
 }

@@ -82,9 +82,11 @@ static int select_object_locked(st_engine *e, int64_t bucket_id, const char *key
     return *out ? idx_next(e->ix, *out, err) : -1;
 }
 
-int eng_object_get_locked(st_engine *e, const char *tenant, const char *bucket,
-                          const char *key, st_object_info *info, uint8_t vid[16],
-                          cf_err *err)
+/* The key's current row: its version id, and its info (with headers) if
+ * info is not NULL. CF_ENOBUCKET, CF_ENOKEY. */
+static int current_row_locked(st_engine *e, const char *tenant, const char *bucket,
+                              const char *key, st_object_info *info, uint8_t vid[16],
+                              cf_err *err)
 {
     int64_t bid;
     sqlite3_stmt *st = NULL;
@@ -93,29 +95,26 @@ int eng_object_get_locked(st_engine *e, const char *tenant, const char *bucket,
     int found = select_object_locked(e, bid, key, &st, err);
     if (found <= 0)
         return found < 0 ? -1 : cf_fail(err, CF_ENOKEY, "no such key");
-    int rc = fill_object_info(st, info, true, err);
+    int rc = info ? fill_object_info(st, info, true, err) : 0;
     if (rc == 0 && idx_blob(st, 1, vid, 16) < 0)
         rc = cf_fail(err, CF_ECORRUPT, "index: bad version id");
     idx_done(st);
-    if (rc < 0)
+    if (rc < 0 && info)
         st_object_info_clear(info);
     return rc;
+}
+
+int eng_object_get_locked(st_engine *e, const char *tenant, const char *bucket,
+                          const char *key, st_object_info *info, uint8_t vid[16],
+                          cf_err *err)
+{
+    return current_row_locked(e, tenant, bucket, key, info, vid, err);
 }
 
 int eng_current_version_locked(st_engine *e, const char *tenant, const char *bucket,
                                const char *key, uint8_t vid[16], cf_err *err)
 {
-    int64_t bid;
-    sqlite3_stmt *st = NULL;
-    if (eng_bucket_id_locked(e, tenant, bucket, &bid, err) < 0)
-        return -1;
-    int found = select_object_locked(e, bid, key, &st, err);
-    if (found <= 0)
-        return found < 0 ? -1 : cf_fail(err, CF_ENOKEY, "no such key");
-    int rc = idx_blob(st, 1, vid, 16) < 0 ? cf_fail(err, CF_ECORRUPT, "index: bad version id")
-                                          : 0;
-    idx_done(st);
-    return rc;
+    return current_row_locked(e, tenant, bucket, key, NULL, vid, err);
 }
 
 int eng_version_exists_locked(st_engine *e, const uint8_t vid[16], cf_err *err)

@@ -85,16 +85,13 @@ int eng_tags_set_locked(st_engine *e, const uint8_t owner[16], const char *json,
 int eng_tags_load_locked(st_engine *e, const uint8_t owner[16], st_header **tags,
                          size_t *n, cf_err *err)
 {
+    char *json;
     *tags = NULL;
     *n = 0;
-    sqlite3_stmt *st = idx_query(e->ix, err,
-                                 "SELECT tags FROM object_tags WHERE owner_id = ?", "b",
-                                 owner, (size_t)16);
-    int rc = st ? idx_next(e->ix, st, err) : -1;
-    if (rc != 1)
-        return rc;
-    rc = eng_headers_from_json(idx_text(st, 0), tags, n, err);
-    idx_done(st);
+    if (eng_tags_json_locked(e, owner, &json, err) < 0)
+        return -1;
+    int rc = json ? eng_headers_from_json(json, tags, n, err) : 0;
+    free(json);
     return rc;
 }
 

@@ -240,7 +240,7 @@ EXTRA_DIST += tests/integration/azure.sh
 TESTS += tests/integration/tier.sh tests/integration/tier_faults.sh
 EXTRA_DIST += tests/integration/tier.sh tests/integration/tier_faults.sh \
 	tests/integration/tierlib.sh tests/integration/tier_cases.py \
-	tests/integration/tier_faults_cases.py
+	tests/integration/tier_faults_cases.py tests/integration/tierutil.py
 
 # every check program is a test (keep this last)
 TESTS += $(check_PROGRAMS)

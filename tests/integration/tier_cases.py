@@ -16,14 +16,12 @@ of plaintext, key name, metadata or tag ever reaches a remote.
 import hashlib
 import json
 import os
-import subprocess
 import time
-import uuid
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
+
+from tierutil import client, coffer, settled, status, wait_for
 
 DAY = 2.0
 MARK_DATA = b"COFFER-PLAINTEXT-MARKER-7f3a"
@@ -31,49 +29,6 @@ MARK_KEY = "COFFER-SECRET-KEYNAME-91cd"
 MARK_META = "coffer-meta-marker-55ab"
 MARK_TAG = "coffer-tag-marker-c3e0"
 MiB = 1 << 20
-
-
-def client(endpoint, ak, sk):
-    return boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=ak,
-                        aws_secret_access_key=sk, region_name="us-east-1",
-                        config=Config(s3={"addressing_style": "path"},
-                                      retries={"max_attempts": 1}))
-
-
-def coffer(*args, check=True):
-    """The admin CLI against the cofferd under test; the JSON reply."""
-    cmd = [os.environ["COFFER_CLI"], "--endpoint", os.environ["COFFER_ENDPOINT"],
-           "--admin-key", os.environ["COFFER_ADMIN_ACCESS_KEY"],
-           "--admin-secret", os.environ["COFFER_ADMIN_SECRET_KEY"], "--json", *args]
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    if check and p.returncode != 0:
-        raise AssertionError(f"coffer {' '.join(args)}: {p.stderr}")
-    return p
-
-
-def status(tier):
-    return json.loads(coffer("tier", "status", tier).stdout)
-
-
-def wait_for(what, cond, timeout=60):
-    end = time.time() + timeout
-    while time.time() < end:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def settled(tier, objects=None):
-    """The tier's queues are empty (and it holds `objects` versions)."""
-    def ok():
-        s = status(tier)
-        busy = s["pending"] + s["uploading"] + s["restoring"] + s["remote_deletes"]
-        if busy == 0 and (objects is None or s["objects"] == objects):
-            return s
-        return None
-    return wait_for(f"tier {tier} to settle at {objects} objects", ok)
 
 
 class Remote:

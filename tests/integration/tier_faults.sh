@@ -31,6 +31,7 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 
 tier_remote_start "$work/remote" || exit 1
+disown "$REMOTE_PID"          # the test kills and restarts it: no job notice
 tier_bucket "$REMOTE_ENDPOINT" "$REMOTE_AK" "$REMOTE_SK" tier || exit 1
 tier_proxy_start "127.0.0.1:$REMOTE_PORT" "$work" || exit 1
 

@@ -13,22 +13,16 @@ import subprocess
 import time
 import urllib.request
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
+
+import tierutil
+from tierutil import client, coffer, wait_for
 
 MiB = 1 << 20
 TIER = "COLDF"
 PREFIX = "f/"
 WORK = os.environ["TIER_WORK"]
-
-
-def client(endpoint, ak, sk, **cfg):
-    return boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=ak,
-                        aws_secret_access_key=sk, region_name="us-east-1",
-                        config=Config(s3={"addressing_style": "path"},
-                                      retries={"total_max_attempts": 1}, **cfg))
 
 
 REMOTE = client(os.environ["REMOTE_ENDPOINT"], os.environ["REMOTE_AK"],
@@ -53,16 +47,6 @@ def healthy(endpoint):
             return r.status == 200
     except Exception:
         return False
-
-
-def wait_for(what, cond, timeout=60):
-    end = time.time() + timeout
-    while time.time() < end:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class Local:
@@ -145,26 +129,12 @@ def s3(local):
                   os.environ["COFFER_SECRET_KEY"])
 
 
-def coffer(*args, check=True):
-    p = subprocess.run([os.environ["COFFER_CLI"], "--endpoint", os.environ["COFFER_ENDPOINT"],
-                        "--admin-key", os.environ["COFFER_ADMIN_ACCESS_KEY"],
-                        "--admin-secret", os.environ["COFFER_ADMIN_SECRET_KEY"], "--json",
-                        *args], capture_output=True, text=True, timeout=120)
-    if check and p.returncode != 0:
-        raise AssertionError(f"coffer {' '.join(args)}: {p.stderr}")
-    return p
-
-
 def status():
-    return json.loads(coffer("tier", "status", TIER).stdout)
+    return tierutil.status(TIER)
 
 
 def settled(objects=None, timeout=90):
-    def ok():
-        s = status()
-        busy = s["pending"] + s["uploading"] + s["restoring"] + s["remote_deletes"]
-        return s if busy == 0 and (objects is None or s["objects"] == objects) else None
-    return wait_for(f"the tier to settle at {objects}", ok, timeout)
+    return tierutil.settled(TIER, objects, timeout)
 
 
 def remote_objects():
