@@ -242,5 +242,14 @@ EXTRA_DIST += tests/integration/tier.sh tests/integration/tier_faults.sh \
 	tests/integration/tierlib.sh tests/integration/tier_cases.py \
 	tests/integration/tier_faults_cases.py tests/integration/tierutil.py
 
+# make soak: the long runs make check cannot afford (CI stays under its
+# time budget): 500 SIGKILLs of cofferd during transitions (TIER_KILLS).
+.PHONY: soak
+soak: server/cofferd cli/coffer
+	cd $(builddir) && COFFERD=$(abs_top_builddir)/server/cofferd \
+	  COFFER_CLI=$(abs_top_builddir)/cli/coffer TIER_KILLS=$${TIER_KILLS:-500} \
+	  $(abs_top_srcdir)/tests/integration/tier_faults.sh -k sigkill
+
 # every check program is a test (keep this last)
 TESTS += $(check_PROGRAMS)
+
