@@ -61,6 +61,7 @@ static void set_defaults(coffer_config *cfg)
     lc->multipart_threshold = CONFIG_DEFAULT_MULTIPART_THRESHOLD;
     lc->part_size = CONFIG_DEFAULT_PART_SIZE;
     lc->parallel_parts = CONFIG_DEFAULT_PARALLEL_PARTS;
+    lc->recheck_s = CONFIG_DEFAULT_RECHECK;
 }
 
 /* ---- listen address --------------------------------------------------- */
@@ -584,7 +585,7 @@ static int load_lifecycle(cfg_ctx *c, json_t *root)
     static const char *const keys[] = {
         "day_seconds", "interval_seconds", "transitions", "max_bytes_per_s",
         "objects_per_s", "multipart_threshold", "part_size", "parallel_parts",
-        "storage_class_map", NULL};
+        "storage_class_map", "recheck_seconds", NULL};
     lifecycle_config *lc = &c->cfg->lifecycle;
     json_t *lcj;
     uint64_t day = (uint64_t)lc->day_seconds;
@@ -600,7 +601,8 @@ static int load_lifecycle(cfg_ctx *c, json_t *root)
         get_u64(c, lcj, "lifecycle", "multipart_threshold", 5LL << 20, 5LL << 30,
                 &lc->multipart_threshold) < 0 ||
         get_u64(c, lcj, "lifecycle", "part_size", 5LL << 20, 5LL << 30, &lc->part_size) < 0 ||
-        get_int(c, lcj, "lifecycle", "parallel_parts", false, 1, 16, &lc->parallel_parts) < 0)
+        get_int(c, lcj, "lifecycle", "parallel_parts", false, 1, 16, &lc->parallel_parts) < 0 ||
+        get_int(c, lcj, "lifecycle", "recheck_seconds", false, 1, 86400, &lc->recheck_s) < 0)
         return -1;
     lc->day_seconds = (int64_t)day;
     return load_class_map(c, lcj);

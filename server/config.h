@@ -60,6 +60,7 @@
 #define CONFIG_DEFAULT_MULTIPART_THRESHOLD (64ull << 20)
 #define CONFIG_DEFAULT_PART_SIZE (16ull << 20)
 #define CONFIG_DEFAULT_PARALLEL_PARTS 3
+#define CONFIG_DEFAULT_RECHECK 600
 #define CONFIG_MAX_CLASS_MAP 16
 
 typedef struct lifecycle_config {
@@ -72,6 +73,7 @@ typedef struct lifecycle_config {
     uint64_t multipart_threshold;    /* lifecycle.multipart_threshold */
     uint64_t part_size;              /* lifecycle.part_size */
     int parallel_parts;              /* lifecycle.parallel_parts */
+    int recheck_s;                   /* lifecycle.recheck_seconds */
     /* lifecycle.storage_class_map: AWS class a client sends -> tier */
     char class_from[CONFIG_MAX_CLASS_MAP][33];
     char class_to[CONFIG_MAX_CLASS_MAP][33];

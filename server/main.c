@@ -133,7 +133,8 @@ static int serve(server *s, const coffer_config *cfg, cf_err *err)
     const lifecycle_config *lc = &cfg->lifecycle;
     tier_limits lim = {.multipart_threshold = lc->multipart_threshold,
                        .part_size = lc->part_size, .parallel_parts = lc->parallel_parts,
-                       .max_bytes_per_s = lc->max_bytes_per_s / (uint64_t)lc->transitions};
+                       .max_bytes_per_s = lc->max_bytes_per_s / (uint64_t)lc->transitions,
+                       .recheck_ms = (int64_t)lc->recheck_s * 1000};
     if (tier_set_new(s->engine, &lim, &s->tiers, err) < 0)
         return -1;
     if (http_start(s, err) < 0)

@@ -219,8 +219,10 @@ int eng_tags_move_locked(st_engine *e, const uint8_t from[16], const uint8_t to[
 
 /* tier.c */
 int eng_tier_id_locked(st_engine *e, const char *name, int64_t *id, cf_err *err);
+/* recheck: the remote object may still be arriving (an upload given up
+ * or cut by a crash): delete it a second time later (tier.c). */
 int eng_remote_delete_queue_locked(st_engine *e, int64_t tier_id, const char *remote_id,
-                                   const char *upload_id, cf_err *err);
+                                   const char *upload_id, bool recheck, cf_err *err);
 /* tiering.c, for tier.c: versions living in or waiting for a tier */
 struct st_tier_usage;
 int eng_tier_versions_locked(st_engine *e, int64_t tier_id, uint64_t *n, cf_err *err);

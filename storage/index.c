@@ -27,7 +27,7 @@
  *                                      an object version's (or an upload's,
  *                                      keyed by upload id) place in a tier
  *   remote_deletes(remote_id, tier_id, upload_id, queued_ms, attempts,
- *         next_ms, last_error)         remote objects still to be deleted
+ *         next_ms, last_error, recheck) remote objects still to be deleted
  *   object_tags(owner_id, tags)        a version's (or an upload's) tags
  *   bucket_lifecycle(bucket_id, config, updated_ms, cursor)
  *                                      lifecycle XML; the pass's position
@@ -187,7 +187,7 @@ static const idx_step steps[] = {
      "CREATE INDEX version_tier_by_tier ON version_tier(tier_id, state);"
      "CREATE TABLE remote_deletes(remote_id TEXT PRIMARY KEY, tier_id INTEGER NOT NULL,"
      " upload_id TEXT, queued_ms INTEGER NOT NULL, attempts INTEGER NOT NULL,"
-     " next_ms INTEGER NOT NULL, last_error TEXT) WITHOUT ROWID;"
+     " next_ms INTEGER NOT NULL, last_error TEXT, recheck INTEGER NOT NULL) WITHOUT ROWID;"
      "CREATE INDEX remote_deletes_by_tier ON remote_deletes(tier_id);"
      "CREATE TABLE object_tags(owner_id BLOB PRIMARY KEY, tags TEXT NOT NULL)"
      " WITHOUT ROWID;"

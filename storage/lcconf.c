@@ -48,7 +48,8 @@ int st_lifecycle_get(st_engine *e, const char *tenant, const char *bucket, char 
     if (found == 1) {
         int n = sqlite3_column_bytes(st, 0);
         if ((*xml = malloc((size_t)n + 1)) != NULL) {
-            memcpy(*xml, sqlite3_column_blob(st, 0), (size_t)n);
+            if (n)
+                memcpy(*xml, sqlite3_column_blob(st, 0), (size_t)n);
             (*xml)[n] = '\0';
             *len = (size_t)n;
         } else {
@@ -117,9 +118,11 @@ int st_lifecycle_buckets(st_engine *e, st_lifecycle_bucket_cb cb, void *ctx, cf_
             rc = cf_fail(err, CF_ENOMEM, "out of memory");
             break;
         }
-        memcpy(r->xml, sqlite3_column_blob(st, 2), (size_t)xl);
+        if (xl)
+            memcpy(r->xml, sqlite3_column_blob(st, 2), (size_t)xl);
         r->xml[xl] = '\0';
-        memcpy(r->cursor, cl ? sqlite3_column_blob(st, 3) : "", (size_t)cl);
+        if (cl)
+            memcpy(r->cursor, sqlite3_column_blob(st, 3), (size_t)cl);
         r->cursor[cl] = '\0';
         r->b.xml = r->xml;
         r->b.len = (size_t)xl;

@@ -27,8 +27,9 @@
  * stays until its transition ends (commit then fails with CF_ENOKEY and
  * queues the remote id) or st_tier_recover cleans it after a restart: so
  * every remote id the index ever handed out is in version_tier or
- * remote_deletes until the remote object is gone, and no crash leaves a
- * remote object the index does not know (doc/design.md).
+ * remote_deletes until the remote object is gone (deleted a second time a
+ * while later when its upload may still have been completing), and no
+ * crash leaves a remote object the index does not know (doc/design.md).
  *
  * Reads: PENDING/UPLOADING/RESTORED read local shards; TIERED/RESTORING
  * read the remote through the registered st_remote_ops (ranged: only the
@@ -176,7 +177,12 @@ typedef int (*st_remote_delete_cb)(void *ctx, const st_remote_delete *d);
  * opened, so a GET streaming the remote object keeps it). */
 int st_remote_deletes_due(st_engine *e, int max, st_remote_delete_cb cb, void *ctx,
                           cf_err *err);
-int st_remote_delete_done(st_engine *e, const char *remote_id, cf_err *err);
+/* The remote said the object is gone. An entry whose upload was given up
+ * or cut by a crash is kept for one more delete recheck_ms from now (the
+ * upload may still complete at the remote after this delete); otherwise,
+ * or after that, it goes. */
+int st_remote_delete_done(st_engine *e, const char *remote_id, int64_t recheck_ms,
+                          cf_err *err);
 /* Failed: try again at next_ms; msg is remembered (no secrets). */
 int st_remote_delete_retry(st_engine *e, const char *remote_id, int64_t next_ms,
                            const char *msg, cf_err *err);

@@ -13,6 +13,12 @@
  * A remote object leaves the index only through remote_deletes: a row is
  * added in the same transaction that forgets the version (or gives up a
  * transition), and removed only after the remote said the object is gone.
+ * The object of a transition given up (or cut short by a crash) may still
+ * be arriving: a request whose sender gave up or died can still complete
+ * at the remote after our DELETE (a PUT received in full, a multipart
+ * completion the remote takes minutes over). Such a row is marked
+ * `recheck`: its first successful delete only schedules a second one,
+ * lifecycle.recheck_seconds later; the second removes the row.
  * Entries queued after the oldest live reader opened are held back, as the
  * local delete queue holds back shard files: a GET streaming a tiered
  * object keeps its remote object until it is done.
@@ -264,12 +270,12 @@ int st_tier_usage_get(st_engine *e, int64_t tier_id, st_tier_usage *u, cf_err *e
 /* ---- remote deletes ---------------------------------------------------------- */
 
 int eng_remote_delete_queue_locked(st_engine *e, int64_t tier_id, const char *remote_id,
-                                   const char *upload_id, cf_err *err)
+                                   const char *upload_id, bool recheck, cf_err *err)
 {
     return idx_run(e->ix, NULL, err,
-                   "INSERT OR IGNORE INTO remote_deletes VALUES (?, ?, ?, ?, 0, 0, NULL)",
-                   "titi", remote_id, tier_id, upload_id && *upload_id ? upload_id : NULL,
-                   eng_now_ms());
+                   "INSERT OR IGNORE INTO remote_deletes VALUES (?, ?, ?, ?, 0, 0, NULL, ?)",
+                   "titii", remote_id, tier_id, upload_id && *upload_id ? upload_id : NULL,
+                   eng_now_ms(), (int64_t)recheck);
 }
 
 int st_remote_deletes_due(st_engine *e, int max, st_remote_delete_cb cb, void *ctx,
@@ -301,10 +307,17 @@ int st_remote_deletes_due(st_engine *e, int max, st_remote_delete_cb cb, void *c
     return rc < 0 ? -1 : 0;
 }
 
-int st_remote_delete_done(st_engine *e, const char *remote_id, cf_err *err)
+int st_remote_delete_done(st_engine *e, const char *remote_id, int64_t recheck_ms,
+                          cf_err *err)
 {
+    int changes = 0;
     idx_lock(e->ix);
-    int rc = idx_run(e->ix, NULL, err, "DELETE FROM remote_deletes WHERE remote_id = ?",
+    int rc = idx_run(e->ix, &changes, err,
+                     "UPDATE remote_deletes SET recheck = 0, attempts = 0, next_ms = ? "
+                     "WHERE remote_id = ? AND recheck != 0", "it", eng_now_ms() + recheck_ms,
+                     remote_id);
+    if (rc == 0 && changes == 0)
+        rc = idx_run(e->ix, NULL, err, "DELETE FROM remote_deletes WHERE remote_id = ?",
                      "t", remote_id);
     idx_unlock_nowait(e->ix);   /* if lost, the next pass deletes again: harmless */
     return rc;

@@ -96,7 +96,7 @@ int eng_attrs_drop_locked(st_engine *e, const uint8_t owner[16], cf_err *err)
     if (state == ST_TIER_UPLOADING)
         return 0;                    /* its transition (or recovery) finishes it */
     if (state != ST_TIER_PENDING)
-        rc = eng_remote_delete_queue_locked(e, tier_id, remote_id, NULL, err);
+        rc = eng_remote_delete_queue_locked(e, tier_id, remote_id, NULL, false, err);
     if (rc == 0)
         rc = idx_run(e->ix, NULL, err, "DELETE FROM version_tier WHERE version_id = ?", "b",
                      owner, (size_t)16);
@@ -291,14 +291,15 @@ int st_transition_uploading(st_engine *e, const st_transition *t, const char *up
     return rc;
 }
 
-/* Forget an UPLOADING row: its remote id (and upload) to remote_deletes;
- * back to PENDING if the version still exists and its storage class asked
- * for the tier, else gone. */
+/* Forget an UPLOADING row: its remote id (and upload) to remote_deletes,
+ * to be deleted twice when its upload's fate is unknown (recheck); back
+ * to PENDING if the version still exists and its storage class asked for
+ * the tier, else gone. */
 static int abort_row_locked(st_engine *e, const uint8_t vid[16], int64_t tier_id,
                             const char *remote_id, const char *upload_id, bool requested,
-                            cf_err *err)
+                            bool recheck, cf_err *err)
 {
-    int rc = eng_remote_delete_queue_locked(e, tier_id, remote_id, upload_id, err);
+    int rc = eng_remote_delete_queue_locked(e, tier_id, remote_id, upload_id, recheck, err);
     int exists = rc == 0 ? eng_version_exists_locked(e, vid, err) : -1;
     if (exists < 0)
         return -1;
@@ -348,7 +349,8 @@ static int commit_locked(st_engine *e, const st_transition *t, const uint8_t vid
             rc = -1;
         else {
             *gone = true;
-            rc = abort_row_locked(e, vid, t->tier_id, t->remote_id, NULL, false, err);
+            /* the upload was verified complete: nothing is still arriving */
+            rc = abort_row_locked(e, vid, t->tier_id, t->remote_id, NULL, false, false, err);
         }
     } else if (rc == 0) {
         rc = idx_run(e->ix, NULL, err,
@@ -397,7 +399,8 @@ int st_transition_abort(st_engine *e, const st_transition *t, cf_err *err)
     if (have < 0)
         rc = -1;
     else if (have == 1)
-        rc = abort_row_locked(e, vid, t->tier_id, t->remote_id, upload_id, requested, err);
+        rc = abort_row_locked(e, vid, t->tier_id, t->remote_id, upload_id, requested, true,
+                              err);
     rc = rc == 0 ? idx_commit(e->ix, err) : (idx_rollback(e->ix), -1);
     return eng_unlock_durable(e, rc, err);
 }
@@ -422,7 +425,8 @@ int st_tier_recover(st_engine *e, uint64_t *aborted, cf_err *err)
             snprintf(upload_id, sizeof upload_id, "%s", idx_text(st, 3));
             idx_done(st);
             if (rc == 0 && (rc = idx_begin(e->ix, err)) == 0) {
-                rc = abort_row_locked(e, vid, tier_id, remote_id, upload_id, requested, err);
+                rc = abort_row_locked(e, vid, tier_id, remote_id, upload_id, requested, true,
+                                      err);
                 rc = rc == 0 ? idx_commit(e->ix, err) : (idx_rollback(e->ix), -1);
             }
         }

@@ -596,8 +596,10 @@ static int stream_sink(void *ctx, const uint8_t *data, size_t n, cf_err *err)
         memcpy(s->dst + s->got, data, to_dst);
         s->got += to_dst;
     }
-    memcpy(s->spill + s->spill_len, data + to_dst, rest);
-    s->spill_len += rest;
+    if (rest) {
+        memcpy(s->spill + s->spill_len, data + to_dst, rest);
+        s->spill_len += rest;
+    }
     return 0;
 }
 
@@ -640,9 +642,11 @@ static int s3_stream_read(void *stream, uint8_t *buf, size_t n, cf_err *err)
     if (s->taken + n > s->want)
         return cf_fail(err, CF_EINVAL, "read past the range asked for");
     size_t from_spill = s->spill_len < n ? s->spill_len : n;
-    memcpy(buf, s->spill, from_spill);
-    memmove(s->spill, s->spill + from_spill, s->spill_len - from_spill);
-    s->spill_len -= from_spill;
+    if (from_spill) {
+        memcpy(buf, s->spill, from_spill);
+        memmove(s->spill, s->spill + from_spill, s->spill_len - from_spill);
+        s->spill_len -= from_spill;
+    }
     s->dst = buf;
     s->need = n;
     s->got = from_spill;

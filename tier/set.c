@@ -327,7 +327,7 @@ int tier_remote_delete(tier_set *s, const st_remote_delete *d, cf_err *err)
     int rc = lt ? lt->type->del(lt->impl, d->remote_id, d->upload_id, err) : -1;
     cf_err qerr;
     if (rc == 0)
-        return st_remote_delete_done(s->e, d->remote_id, err);
+        return st_remote_delete_done(s->e, d->remote_id, s->lim.recheck_ms, err);
     /* 2 s, 4 s, ... up to ten minutes between tries */
     int64_t wait_s = d->attempts < 9 ? (int64_t)2 << d->attempts : 600;
     st_tier_note_error(s->e, d->tier_id, err->msg);

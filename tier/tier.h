@@ -40,6 +40,7 @@ typedef struct tier_limits {
     uint64_t part_size;                  /* >= 5 MiB (grown to fit 10,000 parts) */
     int parallel_parts;                  /* parts in flight per upload */
     uint64_t max_bytes_per_s;            /* per upload; 0: no cap */
+    int64_t recheck_ms;                  /* a given-up upload's second delete */
 } tier_limits;
 
 /* What an upload sends: length bytes, read at any offset, by one reader

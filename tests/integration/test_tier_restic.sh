@@ -79,10 +79,11 @@ echo "source: $(it_tree_stats "$src") (files, bytes)"
 
 it_step "a second cofferd as the remote tier"
 tier_remote_start "$IT_WORK/remote"
-trap 'tier_remote_stop; it_cleanup' EXIT
+trap 'rc=$?; tier_remote_stop; (exit $rc); it_cleanup' EXIT   # it_cleanup exits with $?
 tier_bucket "$REMOTE_ENDPOINT" "$REMOTE_AK" "$REMOTE_SK" tier
 export COFFER_CONFIG_EXTRA='{"lifecycle": {"day_seconds": 1, "interval_seconds": 1,
-  "multipart_threshold": 5242880, "part_size": 5242880, "transitions": 4}}'
+  "multipart_threshold": 5242880, "part_size": 5242880, "transitions": 4,
+  "recheck_seconds": 2}}'
 COFFER_MODE=http it_server http
 tier_admin tier add COLD --endpoint "$REMOTE_ENDPOINT" --bucket tier --prefix restic/ \
   --access-key "$REMOTE_AK" --secret-key "$REMOTE_SK"

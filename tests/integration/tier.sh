@@ -52,7 +52,7 @@ fi
 echo "-- the cofferd under test, with 2-second days"
 export COFFER_CONFIG_EXTRA='{"lifecycle": {"day_seconds": 2, "interval_seconds": 1,
   "multipart_threshold": 5242880, "part_size": 5242880, "transitions": 4,
-  "storage_class_map": {"GLACIER": "COLDC"}}}'
+  "recheck_seconds": 3, "storage_class_map": {"GLACIER": "COLDC"}}}'
 coffer_start || exit 1
 
 "$py" -m pytest -q -p no:cacheprovider -x "$here/tier_cases.py" "$@"

@@ -36,7 +36,8 @@ tier_bucket "$REMOTE_ENDPOINT" "$REMOTE_AK" "$REMOTE_SK" tier || exit 1
 tier_proxy_start "127.0.0.1:$REMOTE_PORT" "$work" || exit 1
 
 export COFFER_CONFIG_EXTRA='{"lifecycle": {"day_seconds": 2, "interval_seconds": 1,
-  "multipart_threshold": 5242880, "part_size": 5242880, "transitions": 4}}'
+  "multipart_threshold": 5242880, "part_size": 5242880, "transitions": 4,
+  "recheck_seconds": 3}}'
 coffer_start || exit 1
 export TIER_WORK=$work TIER_KILLS=${TIER_KILLS:-50}
 

@@ -190,6 +190,20 @@ def test_remote_down_during_transitions(s3, bucket, remote):
     no_orphans()
 
 
+def test_remote_deletes_wait_for_the_remote(s3, bucket, remote):
+    s3.put_object(Bucket=bucket, Key="del", Body=data(300000, "del"), StorageClass=TIER)
+    settled()
+    before = len(remote_objects())
+    remote.kill()
+    s3.delete_object(Bucket=bucket, Key="del")
+    time.sleep(3)                       # a few tries fail meanwhile
+    assert status()["remote_deletes"] == 1
+    remote.start()
+    settled()
+    assert len(remote_objects()) == before - 1
+    no_orphans()
+
+
 def test_errors_and_slowness_are_retried(s3, bucket):
     before = status()["objects"]
     proxy("/clear", {})

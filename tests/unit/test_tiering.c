@@ -393,7 +393,13 @@ static void transition_commit_delete_and_recovery(void)
     memset(&d, 0, sizeof d);
     REQUIRE(st_remote_deletes_due(e, 10, first_delete, &d, &err) == 0);
     CHECK_EQ_STR(d.remote_id, "");                    /* not due yet */
-    REQUIRE(st_remote_delete_done(e, t.remote_id, &err) == 0);
+    REQUIRE(st_remote_delete_done(e, t.remote_id, 60000, &err) == 0);
+    memset(&d, 0, sizeof d);                          /* a delete: no recheck */
+    REQUIRE(st_remote_deletes_due(e, 10, first_delete, &d, &err) == 0);
+    CHECK_EQ_STR(d.remote_id, "");
+    st_tier_usage u2;
+    REQUIRE(st_tier_usage_get(e, id, &u2, &err) == 0);
+    CHECK_EQ_INT(u2.remote_deletes, 0);
     CHECK_EQ_INT(st_tier_remove(e, "COLD", &err), 0);
     st_transition_clear(&t);
     free(obj);
@@ -418,7 +424,10 @@ static void overwrite_during_transition_and_crash(void)
     st_remote_delete d = {0};
     REQUIRE(st_remote_deletes_due(e, 10, first_delete, &d, &err) == 0);
     CHECK_EQ_STR(d.remote_id, t.remote_id);
-    REQUIRE(st_remote_delete_done(e, d.remote_id, &err) == 0);
+    REQUIRE(st_remote_delete_done(e, d.remote_id, 60000, &err) == 0);
+    st_tier_usage u;
+    REQUIRE(st_tier_usage_get(e, id, &u, &err) == 0);
+    CHECK_EQ_INT(u.remote_deletes, 0);          /* the upload was complete */
     CHECK_EQ_INT(check_gen(e, "b", "k", 300000, 2, &err), 1);
     st_transition_clear(&t);
     /* a crash in the middle of an upload of a version asked for COLD */
@@ -440,6 +449,15 @@ static void overwrite_during_transition_and_crash(void)
     REQUIRE(st_remote_deletes_due(e, 10, first_delete, &d, &err) == 0);
     CHECK_EQ_STR(d.remote_id, t.remote_id);
     CHECK_EQ_STR(d.upload_id, "mpu-42");
+    /* its upload's fate is unknown: deleted twice, the second a while later */
+    REQUIRE(st_remote_delete_done(e, d.remote_id, 0, &err) == 0);
+    st_remote_delete d2 = {0};
+    REQUIRE(st_remote_deletes_due(e, 10, first_delete, &d2, &err) == 0);
+    CHECK_EQ_STR(d2.remote_id, t.remote_id);
+    REQUIRE(st_remote_delete_done(e, d.remote_id, 0, &err) == 0);
+    memset(&d2, 0, sizeof d2);
+    REQUIRE(st_remote_deletes_due(e, 10, first_delete, &d2, &err) == 0);
+    CHECK_EQ_STR(d2.remote_id, "");
     int n = 0;
     REQUIRE(st_tier_pending(e, 10, count_pending, &n, &err) == 0);
     CHECK_EQ_INT(n, 1);                              /* back to waiting for COLD */
