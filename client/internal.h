@@ -62,6 +62,7 @@ bool s3c_xml_error(const char *body, size_t len, char *code, size_t code_cap,
 int s3c_xml_upload_id(const char *body, size_t len, char *out, size_t cap, cf_err *err);
 int s3c_xml_complete(const char *body, size_t len, s3c_result *res, cf_err *err);
 int s3c_xml_listing(const char *body, size_t len, s3c_listing **out, cf_err *err);
+int s3c_xml_uploads(const char *body, size_t len, s3c_listing **out, cf_err *err);
 void s3c_listing_free(s3c_listing *l);
 /* Decode s's %XX escapes in place (never to a NUL: "%00" stays), and
  * '+' to a space if plus_is_space; returns the new length. */

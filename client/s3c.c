@@ -203,12 +203,12 @@ static const char *const kind_method[S3C_KIND_COUNT] = {
     [S3C_PUT_OBJECT] = "PUT", [S3C_GET_OBJECT] = "GET", [S3C_HEAD_OBJECT] = "HEAD",
     [S3C_DELETE_OBJECT] = "DELETE", [S3C_MPU_CREATE] = "POST",
     [S3C_MPU_PART] = "PUT", [S3C_MPU_COMPLETE] = "POST", [S3C_MPU_ABORT] = "DELETE",
-    [S3C_LIST_OBJECTS] = "GET"};
+    [S3C_LIST_UPLOADS] = "GET", [S3C_LIST_OBJECTS] = "GET"};
 
 static bool kind_has_key(s3c_kind k)
 {
     return k != S3C_REQUEST && k != S3C_CREATE_BUCKET && k != S3C_DELETE_BUCKET &&
-           k != S3C_LIST_OBJECTS;
+           k != S3C_LIST_OBJECTS && k != S3C_LIST_UPLOADS;
 }
 
 /* Path, Host and URL: path-style /BUCKET/KEY or virtual-host BUCKET.host/KEY. */
@@ -283,6 +283,13 @@ static int build_query(xfer *x, cf_err *err)
         if (!op->upload_id || !*op->upload_id)
             return cf_fail(err, CF_EINVAL, "the operation needs an upload id");
         return rc < 0 ? -1 : s3c_query_param(&x->query, "uploadId", op->upload_id, err);
+    case S3C_LIST_UPLOADS:
+        rc = s3c_query_param(&x->query, "uploads", NULL, err);
+        if (rc == 0)
+            rc = s3c_query_param(&x->query, "encoding-type", "url", err);
+        if (rc == 0 && op->prefix)
+            rc = s3c_query_param(&x->query, "prefix", op->prefix, err);
+        return rc;
     case S3C_LIST_OBJECTS:
         rc = s3c_query_param(&x->query, "list-type", "2", err);
         if (rc == 0)
@@ -591,6 +598,8 @@ static int s3_check(xfer *x, cf_err *err)
         return s3c_xml_complete(x->buf, x->len, r, err);
     case S3C_LIST_OBJECTS:
         return s3c_xml_listing(x->buf, x->len, &r->listing, err);
+    case S3C_LIST_UPLOADS:
+        return s3c_xml_uploads(x->buf, x->len, &r->listing, err);
     default:
         return check_confirmed(x, err);
     }

@@ -142,6 +142,8 @@ typedef enum s3c_kind {
     S3C_MPU_PART,          /* upload_id, part_number, body, checksum -> etag */
     S3C_MPU_COMPLETE,      /* upload_id, parts -> etag (a 200 <Error> fails) */
     S3C_MPU_ABORT,         /* upload_id */
+    S3C_LIST_UPLOADS,      /* ListMultipartUploads: prefix -> listing (objects'
+                              key and upload_id; the first 1,000) */
     S3C_LIST_OBJECTS,      /* ListObjectsV2: prefix, delimiter, start_after,
                               continuation, max_keys -> listing */
     S3C_KIND_COUNT
@@ -221,6 +223,7 @@ typedef struct s3c_object {
     char etag[S3C_ETAG_MAX];
     char storage_class[32];
     char last_modified[32];         /* as sent: 2006-02-03T16:45:09.000Z */
+    char *upload_id;                /* S3C_LIST_UPLOADS: the upload; else NULL */
 } s3c_object;
 
 typedef struct s3c_listing {

@@ -156,8 +156,10 @@ void s3c_listing_free(s3c_listing *l)
 {
     if (!l)
         return;
-    for (size_t i = 0; i < l->nobjects; i++)
+    for (size_t i = 0; i < l->nobjects; i++) {
         free(l->objects[i].key);
+        free(l->objects[i].upload_id);
+    }
     for (size_t i = 0; i < l->nprefixes; i++)
         free(l->prefixes[i]);
     free(l->objects);
@@ -227,6 +229,43 @@ int s3c_xml_listing(const char *body, size_t len, s3c_listing **out, cf_err *err
                          "NextContinuationToken");
     } else {
         cf_fail(err, CF_ENOMEM, "out of memory");
+    }
+    xmlFreeDoc(doc);
+    if (rc < 0) {
+        s3c_listing_free(l);
+        return -1;
+    }
+    *out = l;
+    return 0;
+}
+
+/* ListMultipartUploadsResult: each Upload's Key and UploadId. */
+int s3c_xml_uploads(const char *body, size_t len, s3c_listing **out, cf_err *err)
+{
+    *out = NULL;
+    xmlDocPtr doc = parse(body, len, "ListMultipartUploadsResult");
+    if (!doc)
+        return cf_fail(err, CF_EIO, "the remote's upload listing is not a "
+                       "ListMultipartUploadsResult");
+    xmlNodePtr top = xmlDocGetRootElement(doc);
+    s3c_listing *l = calloc(1, sizeof *l);
+    char flag[16], enc[16];
+    child_text(top, "EncodingType", enc, sizeof enc);
+    bool url = strcmp(enc, "url") == 0;
+    int rc = l ? 0 : -1;
+    for (const xmlNode *c = top->children; c && rc == 0; c = c->next) {
+        if (!is_elem(c, "Upload"))
+            continue;
+        rc = add_object(l, c, url);
+        if (rc == 0 && !(l->objects[l->nobjects - 1].upload_id =
+                             child_dup(c, "UploadId", false)))
+            rc = -1;
+    }
+    if (rc == 0) {
+        child_text(top, "IsTruncated", flag, sizeof flag);
+        l->truncated = strcmp(flag, "true") == 0;
+    } else {
+        cf_fail(err, CF_ENOMEM, "out of memory (or an Upload without an UploadId)");
     }
     xmlFreeDoc(doc);
     if (rc < 0) {

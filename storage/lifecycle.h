@@ -171,6 +171,9 @@ typedef struct st_remote_delete {
     int64_t tier_id;
     char upload_id[1024];                /* "" if none */
     int attempts;
+    bool uncertain;                      /* an upload given up or cut short: it may
+                                            have left an upload the index does not
+                                            name; abort every one of the name */
 } st_remote_delete;
 typedef int (*st_remote_delete_cb)(void *ctx, const st_remote_delete *d);
 /* Due entries (next try reached; queued before the oldest live reader

@@ -16,8 +16,11 @@
  * The object of a transition given up (or cut short by a crash) may still
  * be arriving: a request whose sender gave up or died can still complete
  * at the remote after our DELETE (a PUT received in full, a multipart
- * completion the remote takes minutes over). Such a row is marked
- * `recheck`: its first successful delete only schedules a second one,
+ * completion the remote takes minutes over), and its multipart upload
+ * may exist without the index ever having learnt its id (a crash right
+ * after the remote created it). Such a row is marked `recheck` (2): each
+ * of its deletes also aborts every unfinished upload of the name, and its
+ * first successful delete only schedules a second one (1),
  * lifecycle.recheck_seconds later; the second removes the row.
  * Entries queued after the oldest live reader opened are held back, as the
  * local delete queue holds back shard files: a GET streaming a tiered
@@ -275,7 +278,7 @@ int eng_remote_delete_queue_locked(st_engine *e, int64_t tier_id, const char *re
     return idx_run(e->ix, NULL, err,
                    "INSERT OR IGNORE INTO remote_deletes VALUES (?, ?, ?, ?, 0, 0, NULL, ?)",
                    "titii", remote_id, tier_id, upload_id && *upload_id ? upload_id : NULL,
-                   eng_now_ms(), (int64_t)recheck);
+                   eng_now_ms(), (int64_t)(recheck ? 2 : 0));
 }
 
 int st_remote_deletes_due(st_engine *e, int max, st_remote_delete_cb cb, void *ctx,
@@ -288,7 +291,8 @@ int st_remote_deletes_due(st_engine *e, int max, st_remote_delete_cb cb, void *c
     size_t n = 0;
     idx_lock(e->ix);
     sqlite3_stmt *st = idx_query(e->ix, err,
-        "SELECT remote_id, tier_id, ifnull(upload_id, ''), attempts FROM remote_deletes "
+        "SELECT remote_id, tier_id, ifnull(upload_id, ''), attempts, recheck "
+        "FROM remote_deletes "
         "WHERE next_ms <= ? AND queued_ms < ? ORDER BY next_ms LIMIT ?", "iii",
         eng_now_ms(), before, (int64_t)max);
     int rc = st ? 0 : -1;
@@ -298,6 +302,7 @@ int st_remote_deletes_due(st_engine *e, int max, st_remote_delete_cb cb, void *c
         d->tier_id = idx_int(st, 1);
         snprintf(d->upload_id, sizeof d->upload_id, "%s", idx_text(st, 2));
         d->attempts = (int)idx_int(st, 3);
+        d->uncertain = idx_int(st, 4) != 0;
     }
     idx_unlock(e->ix);
     for (size_t i = 0; rc == 0 && i < n; i++)
@@ -313,8 +318,8 @@ int st_remote_delete_done(st_engine *e, const char *remote_id, int64_t recheck_m
     int changes = 0;
     idx_lock(e->ix);
     int rc = idx_run(e->ix, &changes, err,
-                     "UPDATE remote_deletes SET recheck = 0, attempts = 0, next_ms = ? "
-                     "WHERE remote_id = ? AND recheck != 0", "it", eng_now_ms() + recheck_ms,
+                     "UPDATE remote_deletes SET recheck = 1, attempts = 0, next_ms = ? "
+                     "WHERE remote_id = ? AND recheck = 2", "it", eng_now_ms() + recheck_ms,
                      remote_id);
     if (rc == 0 && changes == 0)
         rc = idx_run(e->ix, NULL, err, "DELETE FROM remote_deletes WHERE remote_id = ?",

@@ -680,21 +680,44 @@ static void s3_stream_close(void *stream)
 
 /* ---- deletes and the probe ------------------------------------------------------------ */
 
-static int s3_del(void *impl, const char *name, const char *upload_id, cf_err *err)
+static int abort_upload(s3_tier *t, s3c_client *c, const char *key, const char *upload_id,
+                        cf_err *err)
+{
+    s3c_result res;
+    s3c_op op = {.kind = S3C_MPU_ABORT, .bucket = t->bucket, .key = key,
+                 .upload_id = upload_id};
+    int rc = s3c_exec(c, &op, &res, err);
+    if (rc < 0 && err->code == CF_ENOUPLOAD)
+        rc = 0;                      /* completed or aborted already */
+    s3c_result_free(&res);
+    return rc;
+}
+
+/* Abort every unfinished upload of exactly this key. */
+static int sweep_uploads(s3_tier *t, s3c_client *c, const char *key, cf_err *err)
+{
+    s3c_result res;
+    s3c_op op = {.kind = S3C_LIST_UPLOADS, .bucket = t->bucket, .prefix = key};
+    int rc = s3c_exec(c, &op, &res, err);
+    for (size_t i = 0; rc == 0 && res.listing && i < res.listing->nobjects; i++)
+        if (strcmp(res.listing->objects[i].key, key) == 0)
+            rc = abort_upload(t, c, key, res.listing->objects[i].upload_id, err);
+    s3c_result_free(&res);
+    return rc;
+}
+
+static int s3_del(void *impl, const char *name, const char *upload_id, bool sweep,
+                  cf_err *err)
 {
     s3_tier *t = impl;
     char *key = object_key(t, name, err);
     s3c_client *c = key ? take_client(t, err) : NULL;
     int rc = c ? 0 : -1;
     s3c_result res;
-    if (rc == 0 && upload_id && *upload_id) {
-        s3c_op op = {.kind = S3C_MPU_ABORT, .bucket = t->bucket, .key = key,
-                     .upload_id = upload_id};
-        rc = s3c_exec(c, &op, &res, err);
-        if (rc < 0 && err->code == CF_ENOUPLOAD)
-            rc = 0;                  /* completed or aborted already */
-        s3c_result_free(&res);
-    }
+    if (rc == 0 && upload_id && *upload_id)
+        rc = abort_upload(t, c, key, upload_id, err);
+    if (rc == 0 && sweep)
+        rc = sweep_uploads(t, c, key, err);
     if (rc == 0) {
         s3c_op op = {.kind = S3C_DELETE_OBJECT, .bucket = t->bucket, .key = key};
         rc = s3c_exec(c, &op, &res, err);

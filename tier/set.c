@@ -324,7 +324,8 @@ int tier_restore(tier_set *s, const st_tier_candidate *c, int64_t day_ms, cf_err
 int tier_remote_delete(tier_set *s, const st_remote_delete *d, cf_err *err)
 {
     live_tier *lt = tier_get(s, d->tier_id, err);
-    int rc = lt ? lt->type->del(lt->impl, d->remote_id, d->upload_id, err) : -1;
+    int rc = lt ? lt->type->del(lt->impl, d->remote_id, d->upload_id, d->uncertain, err)
+                : -1;
     cf_err qerr;
     if (rc == 0)
         return st_remote_delete_done(s->e, d->remote_id, s->lim.recheck_ms, err);

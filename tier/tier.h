@@ -80,8 +80,11 @@ typedef struct tier_type {
                        void **stream, cf_err *err);
     int (*stream_read)(void *stream, uint8_t *buf, size_t n, cf_err *err);
     void (*stream_close)(void *stream);
-    /* Delete object `name` (absent is fine) and abort upload_id if given. */
-    int (*del)(void *impl, const char *name, const char *upload_id, cf_err *err);
+    /* Delete object `name` (absent is fine) and abort upload_id if given;
+     * with sweep, also every unfinished multipart upload of the name (a
+     * crash may have left one whose id was never recorded). */
+    int (*del)(void *impl, const char *name, const char *upload_id, bool sweep,
+               cf_err *err);
 } tier_type;
 
 extern const tier_type tier_type_s3;

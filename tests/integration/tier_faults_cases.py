@@ -307,6 +307,8 @@ def test_sigkill_during_transitions(s3, bucket, local):
     kills = int(os.environ.get("TIER_KILLS", "50"))
     written = {}
     busy = 0
+    with open(os.environ["COFFER_LOG"], errors="replace") as f:
+        assert "were undone" not in f.read()       # counted below: from here on
     for i in range(kills):
         for j in range(3):
             size = 6 * MiB + 5 if j == 0 and i % 7 == 0 else rng.choice(
@@ -326,7 +328,15 @@ def test_sigkill_during_transitions(s3, bucket, local):
         time.sleep(rng.uniform(0, 0.08))
         local.kill()
         local.start()
-    assert busy >= kills // 2, f"only {busy} of {kills} kills hit a transition"
+    # how many restarts found an interrupted transition to undo (cofferd
+    # logs it): the kills must really have hit transitions
+    undone = 0
+    with open(os.environ["COFFER_LOG"], errors="replace") as f:
+        for line in f:
+            if "interrupted by a restart were undone" in line:
+                undone += 1
+    print(f"{kills} kills: {busy} found a transition running, {undone} restarts undid one")
+    assert undone >= kills // 5, f"only {undone} of {kills} kills interrupted a transition"
     settled(timeout=180)
     for key, digest in written.items():
         got = s3.get_object(Bucket=bucket, Key=key)["Body"].read()

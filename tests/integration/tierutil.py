@@ -1,13 +1,19 @@
 """What the cold-tier test modules (tier_cases.py, tier_faults_cases.py)
 share: boto3 clients that never retry, the admin CLI, a tier's status, and
 a bounded wait."""
+import hashlib
+import http.client
 import json
 import os
 import subprocess
 import time
+import urllib.parse
 
 import boto3
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
 from botocore.config import Config
+from botocore.credentials import Credentials
 
 
 def client(endpoint, ak, sk):
@@ -31,7 +37,27 @@ def coffer(*args, check=True):
 
 
 def status(tier):
-    return json.loads(coffer("tier", "status", tier).stdout)
+    """GET /admin/v1/tiers/TIER, signed with the admin credential: what
+    `coffer tier status` shows, without starting a process (the kill test
+    polls it)."""
+    ep = os.environ["COFFER_ENDPOINT"]
+    url = f"{ep}/admin/v1/tiers/{tier}"
+    req = AWSRequest(method="GET", url=url,
+                     headers={"x-amz-content-sha256": hashlib.sha256(b"").hexdigest()})
+    SigV4Auth(Credentials(os.environ["COFFER_ADMIN_ACCESS_KEY"],
+                          os.environ["COFFER_ADMIN_SECRET_KEY"]), "s3",
+              os.environ.get("COFFER_REGION", "us-east-1")).add_auth(req)
+    u = urllib.parse.urlsplit(ep)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+    try:
+        conn.request("GET", f"/admin/v1/tiers/{tier}", headers=dict(req.headers.items()))
+        r = conn.getresponse()
+        body = r.read()
+    finally:
+        conn.close()
+    if r.status != 200:
+        raise AssertionError(f"tier status {tier}: HTTP {r.status} {body!r}")
+    return json.loads(body)
 
 
 def wait_for(what, cond, timeout=60):

@@ -449,6 +449,7 @@ static void overwrite_during_transition_and_crash(void)
     REQUIRE(st_remote_deletes_due(e, 10, first_delete, &d, &err) == 0);
     CHECK_EQ_STR(d.remote_id, t.remote_id);
     CHECK_EQ_STR(d.upload_id, "mpu-42");
+    CHECK(d.uncertain);
     /* its upload's fate is unknown: deleted twice, the second a while later */
     REQUIRE(st_remote_delete_done(e, d.remote_id, 0, &err) == 0);
     st_remote_delete d2 = {0};
