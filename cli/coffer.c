@@ -28,6 +28,7 @@
 #include <openssl/crypto.h>
 
 #include "client/s3c.h"
+#include "common/adminapi.h"
 #include "server/credfile.h"
 
 #define DEFAULT_ENDPOINT "http://127.0.0.1:9000"
@@ -139,7 +140,7 @@ static void print_failure(const cli *c, const s3c_result *r, json_t *doc)
         fprintf(stderr, "coffer: unexpected HTTP %ld from %s\n", r->status, c->endpoint);
 }
 
-/* Send method /admin/v1{path}?{query} with body, signed with the admin
+/* Send method ADMIN_PREFIX{path}?{query} with body, signed with the admin
  * credential; on success *doc is the parsed JSON reply. */
 static int request(const cli *c, const char *method, const char *path,
                    const char *query, json_t *body, json_t **doc)
@@ -153,7 +154,7 @@ static int request(const cli *c, const char *method, const char *path,
     *doc = NULL;
     if (body && !text)
         return 1;
-    snprintf(full_path, sizeof full_path, "/admin/v1%s", path);
+    snprintf(full_path, sizeof full_path, ADMIN_PREFIX "%s", path);
     s3c_body_mem(&b, &m, text, text ? strlen(text) : 0);
     s3c_op op = {.kind = S3C_REQUEST, .method = method, .path = full_path,
                  .query = query, .body = text ? &b : NULL, .payload = S3C_SIGNED,

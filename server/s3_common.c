@@ -9,7 +9,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "server/http.h"
 #include "common/numparse.h"
 #include "common/utf8.h"
 #include "server/router.h"
@@ -100,7 +99,7 @@ int s3_request_meta(s3_req *r, st_header **out, size_t *n)
 void s3_object_headers(s3_req *r, const st_object_info *info, bool whole_object)
 {
     char date[32];
-    http_date(info->mtime_ms / 1000, date);
+    req_http_date(info->mtime_ms / 1000, date);
     resp_header(r, "ETag", info->etag);
     resp_header(r, "Last-Modified", date);
     resp_header(r, "Accept-Ranges", "bytes");
@@ -322,7 +321,7 @@ int s3_copy_source(s3_req *r, char **bucket, char **key)
 static bool date_after(const char *h, int64_t mtime_s, bool *valid)
 {
     int64_t t;
-    *valid = http_parse_date(h, &t) == 0;
+    *valid = req_parse_http_date(h, &t) == 0;
     return *valid && mtime_s > t;
 }
 
