@@ -8,7 +8,7 @@
  *   xfer.c   libcurl multi: attempts, signing, callbacks, retries with
  *            backoff, the bandwidth cap, the event loop
  *   body.c   memory bodies, first-pass digests, aws-chunked framing
- *   xml.c    error, listing and multipart answers (libxml2, hostile-input rules)
+ *   xml.c    error, listing and multipart answers (common/xmlread, bounded)
  */
 #ifndef CLIENT_INTERNAL_H
 #define CLIENT_INTERNAL_H

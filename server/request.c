@@ -23,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/hex.h"
 #include "server/xml.h"
 
 /* ---- life ------------------------------------------------------------ */
@@ -42,8 +43,7 @@ void req_id_new(char out[17])
         unsigned long long v = atomic_fetch_add(&fallback, 1) ^ (unsigned long long)time(NULL);
         memcpy(raw, &v, sizeof(raw));
     }
-    for (int i = 0; i < 8; i++)
-        snprintf(out + 2 * i, 3, "%02X", raw[i]);
+    hex_encode_upper(raw, sizeof(raw), out, 17);
 }
 
 s3_req *req_new(server *s, const char *raw_uri)

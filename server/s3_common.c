@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/hex.h"
 #include "common/numparse.h"
 #include "common/utf8.h"
 #include "server/router.h"
@@ -416,7 +417,7 @@ char *s3_token_encode(pool *p, const char *key)
     size_t n = strlen(key);
     char *out = pool_alloc(p, 2 * n + 1);
     if (out)
-        cks_to_hex((const uint8_t *)key, n, out, 2 * n + 1);
+        hex_encode((const uint8_t *)key, n, out, 2 * n + 1);
     return out;
 }
 
@@ -425,7 +426,7 @@ int s3_token_decode(s3_req *r, const char *tok, const char **key)
     size_t n = strlen(tok), len = n / 2;
     uint8_t *raw = pool_alloc(r->pool, len + 1);
     if (!raw || n == 0 || n % 2 || len > ST_MAX_KEY ||
-        cks_from_hex(tok, raw, len, NULL) < 0 || memchr(raw, '\0', len)) {
+        hex_decode(tok, raw, len, NULL) < 0 || memchr(raw, '\0', len)) {
         resp_error(r, S3E_InvalidArgument, "The continuation token provided is incorrect");
         return -1;
     }

@@ -22,6 +22,7 @@
 #include "common/checksum.h"
 #include "storage/crypto.h"
 #include "common/fsutil.h"
+#include "common/hex.h"
 
 #define DS_DEFAULT_BLOCK (1u << 20)
 #define DS_FORMAT_MAX 4096
@@ -71,7 +72,7 @@ static int parse_format(const char *path, const char *text, size_t len,
         bad = "version";
     else if (ver > DS_FORMAT_VERSION)
         newer = true;                /* its other fields may mean something else */
-    else if (!sid || cks_from_hex(sid, f->set_id, sizeof f->set_id, &sidlen) < 0 ||
+    else if (!sid || hex_decode(sid, f->set_id, sizeof f->set_id, &sidlen) < 0 ||
              sidlen != DS_SET_ID_LEN)
         bad = "set_id";
     else if (json_int(root, "disk_count", 1, RS_MAX_SHARDS, &cnt) < 0)
@@ -151,7 +152,7 @@ static int write_format(const ds_set *set, int i, cf_err *err)
 {
     const char *dir = set->disks[i].path;
     char sid[2 * DS_SET_ID_LEN + 1];
-    cks_to_hex(set->set_id, DS_SET_ID_LEN, sid, sizeof sid);
+    hex_encode(set->set_id, DS_SET_ID_LEN, sid, sizeof sid);
     json_t *root = json_pack("{s:s, s:i, s:s, s:i, s:i, s:i, s:i, s:i}",
                              "format", "coffer-disk", "version", DS_FORMAT_VERSION,
                              "set_id", sid,

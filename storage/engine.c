@@ -24,7 +24,9 @@
 #include <errno.h>
 
 #include "common/checksum.h"
+#include "common/credfile.h"
 #include "common/fsutil.h"
+#include "common/hex.h"
 
 int64_t eng_now_ms(void)
 {
@@ -35,13 +37,13 @@ int64_t eng_now_ms(void)
 
 void eng_id_to_hex(const uint8_t id[16], char out[ST_ID_HEX])
 {
-    cks_to_hex(id, 16, out, ST_ID_HEX);
+    hex_encode(id, 16, out, ST_ID_HEX);
 }
 
 int eng_id_from_hex(const char *hex, uint8_t id[16])
 {
     size_t len = 0;
-    if (!hex || strlen(hex) != 32 || cks_from_hex(hex, id, 16, &len) < 0 || len != 16)
+    if (!hex || strlen(hex) != 32 || hex_decode(hex, id, 16, &len) < 0 || len != 16)
         return -1;
     return 0;
 }
@@ -203,18 +205,6 @@ void st_layout(const st_engine *e, int *k, int *m, uint32_t *block_size)
 
 /* ---- tenants ----------------------------------------------------------- */
 
-static bool valid_tenant_name(const char *name)
-{
-    size_t n = strlen(name);
-    if (n < 1 || n > ST_MAX_TENANT)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') ||
-              name[i] == '-'))
-            return false;
-    return true;
-}
-
 static int tenant_id_locked(st_engine *e, const char *name, int64_t *id, cf_err *err)
 {
     sqlite3_stmt *st = idx_query(e->ix, err, "SELECT id FROM tenants WHERE name = ?",
@@ -230,7 +220,7 @@ static int tenant_id_locked(st_engine *e, const char *name, int64_t *id, cf_err 
 
 int st_tenant_create(st_engine *e, const char *name, cf_err *err)
 {
-    if (!valid_tenant_name(name))
+    if (!names_tenant_ok(name))
         return cf_fail(err, CF_EINVAL,
                        "tenant names are 1 to 64 characters of a-z, 0-9 and -");
     idx_lock(e->ix);
@@ -289,44 +279,17 @@ int st_tenant_list(st_engine *e, st_tenant_cb cb, void *ctx, cf_err *err)
 
 /* ---- access keys ------------------------------------------------------- */
 
-static int random_string(char *out, size_t n, const char *alphabet, cf_err *err)
-{
-    size_t alen = strlen(alphabet);
-    uint8_t r[64];
-    if (n > sizeof r || crypt_random(r, n, err) < 0)
-        return -1;
-    for (size_t i = 0; i < n; i++)
-        out[i] = alphabet[r[i] % alen];
-    out[n] = '\0';
-    crypt_wipe(r, sizeof r);
-    return 0;
-}
-
-static bool valid_key_text(const char *s, size_t min, size_t max)
-{
-    size_t n = strlen(s);
-    if (n < min || n > max)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (s[i] <= ' ' || s[i] > '~')
-            return false;
-    return true;
-}
-
 int st_key_create(st_engine *e, const char *tenant, bool read_only,
                   const char *access_key, const char *secret,
                   char ak_out[ST_ACCESS_KEY_MAX], char sk_out[ST_SECRET_KEY_MAX],
                   cf_err *err)
 {
     if (access_key && secret) {
-        if (!valid_key_text(access_key, 3, ST_ACCESS_KEY_MAX - 1) ||
-            !valid_key_text(secret, 8, ST_SECRET_KEY_MAX - 1))
+        if (!names_access_key_ok(access_key) || !names_secret_ok(secret))
             return cf_fail(err, CF_EINVAL, "access key or secret has a bad form");
         snprintf(ak_out, ST_ACCESS_KEY_MAX, "%s", access_key);
         snprintf(sk_out, ST_SECRET_KEY_MAX, "%s", secret);
-    } else if (random_string(ak_out, 20, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", err) < 0 ||
-               random_string(sk_out, 40, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
-                             "qrstuvwxyz0123456789+/", err) < 0) {
+    } else if (credfile_generate(ak_out, sk_out, err) < 0) {
         return -1;
     }
     uint8_t sealed[ST_SECRET_KEY_MAX + 64];

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "common/checksum.h"
+#include "common/hex.h"
 
 int st_upload_create(st_engine *e, const char *tenant, const char *bucket,
                      const char *key, const st_header *headers, size_t nheaders,
@@ -196,7 +197,7 @@ static int publish_version_locked(st_engine *e, const upload_row *u, const char 
     uint8_t raw[CKS_MAX_RAW];
     char hex[33], b64[CKS_MAX_B64] = "";
     cks_final(cs->md5, raw);
-    cks_to_hex(raw, 16, hex, sizeof hex);
+    hex_encode(raw, 16, hex, sizeof hex);
     memset(info, 0, sizeof *info);
     snprintf(info->etag, sizeof info->etag, "\"%s-%zu\"", hex, nparts);
     if (cs->cks) {

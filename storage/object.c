@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "common/checksum.h"
+#include "common/hex.h"
 
 /* ---- object rows -------------------------------------------------------- */
 
@@ -223,7 +224,7 @@ static int put_verify(st_put *p, const st_put_expect *x, put_digests *dg, cf_err
     char hex[33];
     cks_final(p->md5, raw);
     memcpy(dg->md5, raw, 16);
-    cks_to_hex(dg->md5, 16, hex, sizeof hex);
+    hex_encode(dg->md5, 16, hex, sizeof hex);
     snprintf(dg->etag, sizeof dg->etag, "\"%s\"", hex);
     if (p->expected >= 0 && segw_size(p->w) != (uint64_t)p->expected)
         return cf_fail(err, CF_EINVAL, "body has %llu bytes, %lld were declared",
