@@ -1,7 +1,10 @@
 /*
  * server/worker.c - the maintenance thread (see worker.h). It sleeps on a
  * condition variable so that stopping never waits out an interval, and it
- * reports a round on stderr only when it changed something.
+ * reports a round on stderr only when it changed something, with two
+ * exceptions: a GC scan held by the orphan bound is reported loudly every
+ * round, and orphans kept for being older than the index whenever their
+ * number changes.
  */
 #include "server/worker.h"
 
@@ -20,7 +23,25 @@ struct worker {
     pthread_mutex_t lock;
     pthread_cond_t wake;
     bool stopping;
+    uint64_t older_reported;         /* orphans older than the index, last said */
 };
+
+static void report_gc(worker *w, const st_gc_stats *st)
+{
+    if (st->held)
+        fprintf(stderr, "cofferd: GC HELD: %llu orphan shard files (more than the bound "
+                "of %llu for %llu files) were NOT deleted. That many files no index row "
+                "names means the index may not match the disks; check with coffer "
+                "status and cofferd(8), \"Recovering the index\". If they are garbage, "
+                "coffer gc --force-orphans deletes them.\n",
+                (unsigned long long)st->orphans_held, (unsigned long long)st->orphan_bound,
+                (unsigned long long)st->files_scanned);
+    if (st->orphans_older_than_index != w->older_reported)
+        fprintf(stderr, "cofferd: gc: %llu shard files no index row names are older than "
+                "this index; they are kept, never deleted (cofferd(8), \"Recovering the "
+                "index\")\n", (unsigned long long)st->orphans_older_than_index);
+    w->older_reported = st->orphans_older_than_index;
+}
 
 static void run_round(worker *w)
 {
@@ -28,8 +49,11 @@ static void run_round(worker *w)
     cf_err err;
     if (st_heal(w->e, &stats, &err) < 0)
         fprintf(stderr, "cofferd: heal: %s\n", err.msg);
-    if (st_gc(w->e, w->grace_s, &stats, &err) < 0)
+    st_gc_opts opts = {.grace_s = w->grace_s};
+    if (st_gc(w->e, &opts, &stats, &err) < 0)
         fprintf(stderr, "cofferd: gc: %s\n", err.msg);
+    else
+        report_gc(w, &stats);
     int copies;
     if (st_snapshot(w->e, &copies, &err) < 0)
         fprintf(stderr, "cofferd: index snapshot: %s\n", err.msg);

@@ -68,6 +68,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -87,7 +88,9 @@ struct idx {
     pthread_mutex_t lock;
     bool section_wrote;              /* under lock: set by the commit hook */
     uint64_t commits;                /* under lock: commit hook calls */
+    uint64_t commit_base;            /* under lock: commit number at open */
     stmt_slot slots[IDX_STMT_SLOTS];
+    char path[PATH_MAX];             /* index.db, for messages */
     char wal_path[PATH_MAX];
     int wal_fd;                      /* -1 until the WAL file is open */
     pthread_mutex_t sync_lock;       /* guards everything below */
@@ -181,6 +184,257 @@ static int exec_plain(idx *x, const char *sql, cf_err *err)
         return -1;
     }
     return 0;
+}
+
+/* ---- the meta table (every statement on it is here) ------------------- */
+
+#define META_SET_ID "set_id"             /* blob 16 */
+#define META_LINEAGE "lineage"           /* blob 16 */
+#define META_MASTER_CHECK "master_check" /* blob 32 */
+#define META_CREATED "created_ms"        /* int */
+#define META_COMMIT "commit_base"        /* int */
+#define META_CLEAN "clean_close"         /* int, between a clean close and the next open */
+#define META_SNAPSHOT "snapshot_ms"      /* int, snapshot copies only */
+#define META_OBJECTS "snapshot_objects"  /* int, snapshot copies only */
+#define META_BYTES "snapshot_bytes"      /* int, snapshot copies only */
+
+static int raw_fail(sqlite3 *db, const char *path, cf_err *err)
+{
+    int rc = sqlite3_extended_errcode(db) & 0xff;
+    cf_code code = rc == SQLITE_FULL ? CF_ENOSPC
+                 : rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB ? CF_ECORRUPT : CF_EIO;
+    return cf_fail(err, code, "%s: %s", path, sqlite3_errmsg(db));
+}
+
+/* name = an integer (blob NULL) or a blob, on any connection. */
+static int meta_put(sqlite3 *db, const char *path, const char *name, int64_t v,
+                    const void *blob, size_t len, cf_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO meta VALUES (?, ?)", -1,
+                                &st, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = blob ? sqlite3_bind_blob64(st, 2, blob, len, SQLITE_STATIC)
+                  : sqlite3_bind_int64(st, 2, v);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    int out = rc == SQLITE_DONE ? 0 : raw_fail(db, path, err);
+    sqlite3_finalize(st);
+    return out;
+}
+
+static int meta_blob(sqlite3_stmt *st, const char *path, const char *name, void *out,
+                     size_t len, bool *has, cf_err *err)
+{
+    if ((size_t)sqlite3_column_bytes(st, 1) != len)
+        return cf_fail(err, CF_ECORRUPT, "%s: the index's %s record is malformed",
+                       path, name);
+    memcpy(out, sqlite3_column_blob(st, 1), len);
+    *has = true;
+    return 0;
+}
+
+/* Every meta row of db into id (which the caller zeroed). */
+static int meta_read(sqlite3 *db, const char *path, idx_ident *id, cf_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT name, value FROM meta", -1, &st, NULL) !=
+        SQLITE_OK)
+        return raw_fail(db, path, err);
+    int rc, out = 0;
+    while (out == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(st, 0);
+        int64_t v = sqlite3_column_int64(st, 1);
+        if (!name)
+            continue;
+        if (strcmp(name, META_SET_ID) == 0)
+            out = meta_blob(st, path, name, id->set_id, 16, &id->has_set, err);
+        else if (strcmp(name, META_LINEAGE) == 0)
+            out = meta_blob(st, path, name, id->lineage, 16, &id->has_lineage, err);
+        else if (strcmp(name, META_MASTER_CHECK) == 0)
+            out = meta_blob(st, path, name, id->master_check, 32,
+                            &id->has_master_check, err);
+        else if (strcmp(name, META_CREATED) == 0)
+            id->created_ms = v;
+        else if (strcmp(name, META_CLEAN) == 0)
+            id->clean_close = (uint64_t)v;
+        else if (strcmp(name, META_COMMIT) == 0) {
+            id->has_commit = true;
+            id->commit = (uint64_t)v;
+        } else if (strcmp(name, META_SNAPSHOT) == 0)
+            id->snapshot_ms = v;
+        else if (strcmp(name, META_OBJECTS) == 0)
+            id->objects = v;
+        else if (strcmp(name, META_BYTES) == 0)
+            id->bytes = v;
+    }
+    if (out == 0 && rc != SQLITE_DONE)
+        out = raw_fail(db, path, err);
+    sqlite3_finalize(st);
+    return out;
+}
+
+static void ident_init(idx_ident *id)
+{
+    memset(id, 0, sizeof *id);
+    id->objects = id->bytes = -1;
+}
+
+/* ---- opening files that are not the live index ------------------------ */
+
+/* A file: URI for path with every byte outside [A-Za-z0-9/._~-] escaped. */
+static int file_uri(const char *path, char *out, size_t cap, cf_err *err)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t o = 0;
+    const char *prefix = "file:";
+    for (const char *p = prefix; *p && o < cap; p++)
+        out[o++] = *p;
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+        bool plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                     (*p >= '0' && *p <= '9') || strchr("/._~-", *p);
+        if (o + 4 >= cap)
+            return cf_fail(err, CF_EINVAL, "%s: path too long", path);
+        if (plain) {
+            out[o++] = (char)*p;
+        } else {
+            out[o++] = '%';
+            out[o++] = hex[*p >> 4];
+            out[o++] = hex[*p & 15];
+        }
+    }
+    const char *suffix = "?immutable=1";
+    if (o + strlen(suffix) >= cap)
+        return cf_fail(err, CF_EINVAL, "%s: path too long", path);
+    strcpy(out + o, suffix);
+    return 0;
+}
+
+/* Open an existing database file. immutable: read-only, no locks and no
+ * WAL or journal files (a snapshot nothing writes); else read-write
+ * without creating it and without the checkpoint SQLite does on close,
+ * so that probing a live index changes nothing in it. */
+static int open_existing(const char *path, bool immutable, sqlite3 **db, cf_err *err)
+{
+    char uri[PATH_MAX * 3 + 32];
+    int rc;
+    *db = NULL;
+    if (immutable) {
+        if (file_uri(path, uri, sizeof uri, err) < 0)
+            return -1;
+        rc = sqlite3_open_v2(uri, db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
+    } else {
+        rc = sqlite3_open_v2(path, db, SQLITE_OPEN_READWRITE, NULL);
+    }
+    if (rc != SQLITE_OK) {
+        int out = *db ? raw_fail(*db, path, err)
+                      : cf_fail(err, CF_ENOMEM, "%s: cannot open", path);
+        sqlite3_close(*db);
+        *db = NULL;
+        return out;
+    }
+    sqlite3_busy_timeout(*db, 5000);
+    if (!immutable)
+        sqlite3_db_config(*db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+    return 0;
+}
+
+/* 1 if db has a meta table, 0 if not (an empty database), -1 if the file
+ * is no database at all. */
+static int has_meta(sqlite3 *db, const char *path, cf_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' "
+                                "AND name = 'meta'", -1, &st, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    int out = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+    if (out < 0) {
+        if ((sqlite3_extended_errcode(db) & 0xff) == SQLITE_NOTADB)
+            cf_fail(err, CF_ECORRUPT, "%s is not a SQLite database", path);
+        else
+            raw_fail(db, path, err);
+    }
+    sqlite3_finalize(st);
+    return out;
+}
+
+bool idx_wal_exists(const char *path)
+{
+    char wal[PATH_MAX];
+    return (size_t)snprintf(wal, sizeof wal, "%s-wal", path) < sizeof wal &&
+           access(wal, F_OK) == 0;
+}
+
+int idx_probe(const char *path, bool with_wal, idx_ident *out, cf_err *err)
+{
+    ident_init(out);
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return errno == ENOENT ? 0 : cf_fail_errno(err, CF_EIO, errno, "%s", path);
+    out->present = true;
+    sqlite3 *db;
+    if (open_existing(path, !(with_wal && idx_wal_exists(path)), &db, err) < 0)
+        return -1;
+    int rc = has_meta(db, path, err);
+    if (rc == 1)
+        rc = meta_read(db, path, out, err);
+    sqlite3_close(db);
+    return rc < 0 ? -1 : 0;
+}
+
+/* What a database holds; the only aggregate over the data tables. */
+static int count_contents(sqlite3 *db, const char *path, idx_contents *c, cf_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db,
+        "SELECT (SELECT count(*) FROM objects), (SELECT coalesce(sum(size), 0) FROM objects),"
+        " (SELECT count(*) FROM buckets), (SELECT count(*) FROM tenants),"
+        " (SELECT count(*) FROM access_keys), (SELECT count(*) FROM uploads)", -1, &st,
+        NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    int out = rc == SQLITE_ROW ? 0 : raw_fail(db, path, err);
+    if (out == 0)
+        *c = (idx_contents){sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
+                            sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3),
+                            sqlite3_column_int64(st, 4), sqlite3_column_int64(st, 5)};
+    sqlite3_finalize(st);
+    return out;
+}
+
+int idx_count_file(const char *path, idx_contents *out, cf_err *err)
+{
+    sqlite3 *db;
+    if (open_existing(path, true, &db, err) < 0)
+        return -1;
+    int rc = count_contents(db, path, out, err);
+    sqlite3_close(db);
+    return rc;
+}
+
+int idx_check_file(const char *path, cf_err *err)
+{
+    sqlite3 *db;
+    if (open_existing(path, true, &db, err) < 0)
+        return -1;
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, "PRAGMA quick_check(1)", -1, &st, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    int out;
+    if (rc != SQLITE_ROW)
+        out = raw_fail(db, path, err);
+    else if (strcmp((const char *)sqlite3_column_text(st, 0), "ok") != 0)
+        out = cf_fail(err, CF_ECORRUPT, "%s: damaged: %s", path,
+                      (const char *)sqlite3_column_text(st, 0));
+    else
+        out = 0;
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return out;
 }
 
 /* Runs inside sqlite3_step of a COMMIT (or an autocommit write), under
@@ -322,6 +576,8 @@ static int run_step(idx *x, const idx_step *s, cf_err *err)
  * transaction runs schema_v1 for a new file, then every step from `have`
  * on, and records the version. An existing index is first copied to
  * PATH.pre-vN, so an operator can go back to the release that wrote it. */
+static int copy_index_to(idx *x, const char *path, cf_err *err);
+
 static int migrate(idx *x, const char *path, int have, cf_err *err)
 {
     for (int i = 0; i < IDX_SCHEMA_VERSION - 1; i++)
@@ -335,7 +591,7 @@ static int migrate(idx *x, const char *path, int have, cf_err *err)
             return cf_fail(err, CF_EINVAL, "index: metadata path too long");
         fprintf(stderr, "coffer: index: migrating schema version %d to %d; the old index "
                 "is kept in %s\n", have, IDX_SCHEMA_VERSION, copy);
-        if (idx_snapshot_to(x, copy, err) < 0)
+        if (copy_index_to(x, copy, err) < 0)
             return -1;
     }
     if (idx_begin(x, err) < 0)
@@ -375,9 +631,16 @@ static int open_schema(idx *x, const char *path, cf_err *err)
         (have < IDX_SCHEMA_VERSION && migrate(x, path, have, err) < 0) ||
         exec_plain(x, "PRAGMA synchronous=NORMAL;", err) < 0)
         return -1;
+    /* this first read in WAL mode also makes SQLite create the WAL file
+     * (an index that needed no migration may not have read anything yet) */
+    idx_ident id;
+    ident_init(&id);
+    if (meta_read(x->db, x->path, &id, err) < 0)
+        return -1;
     int e = open_wal_fd(x);
     if (e != 0)
         return cf_fail_errno(err, CF_EIO, e, "index: open %s", x->wal_path);
+    x->commit_base = id.commit;
     x->section_wrote = false;
     x->commits = 0;
     return fsu_fsync_parent(x->wal_path, err);
@@ -391,6 +654,7 @@ int idx_open(const char *meta_dir, idx **out, cf_err *err)
     if (!x)
         return cf_fail(err, CF_ENOMEM, "out of memory");
     x->wal_fd = -1;
+    snprintf(x->path, sizeof x->path, "%s", path);
     if ((size_t)snprintf(x->wal_path, sizeof x->wal_path, "%s-wal", path) >=
         sizeof x->wal_path) {
         free(x);
@@ -657,48 +921,196 @@ int64_t idx_int(sqlite3_stmt *st, int col)
     return sqlite3_column_int64(st, col);
 }
 
-/* Copy the live database into a new file with SQLite's backup API. */
-static int backup_into(idx *x, const char *tmp, cf_err *err)
+/* ---- identity of the live index ----------------------------------------- */
+
+int idx_ident_write(idx *x, const idx_ident *id, cf_err *err)
+{
+    idx_lock(x);
+    int rc = idx_begin(x, err);
+    if (rc == 0 && id->has_set)
+        rc = meta_put(x->db, x->path, META_SET_ID, 0, id->set_id, 16, err);
+    if (rc == 0 && id->has_lineage)
+        rc = meta_put(x->db, x->path, META_LINEAGE, 0, id->lineage, 16, err);
+    if (rc == 0 && id->has_master_check)
+        rc = meta_put(x->db, x->path, META_MASTER_CHECK, 0, id->master_check, 32, err);
+    if (rc == 0 && id->created_ms > 0)
+        rc = meta_put(x->db, x->path, META_CREATED, id->created_ms, NULL, 0, err);
+    rc = rc == 0 ? idx_commit(x, err) : (idx_rollback(x), -1);
+    cf_err later;
+    if (idx_unlock_durable(x, rc == 0 ? err : &later) < 0)
+        return -1;
+    return rc;
+}
+
+uint64_t idx_commit_number(idx *x)
+{
+    idx_lock(x);
+    uint64_t n = x->commit_base + x->commits;
+    idx_unlock(x);
+    return n;
+}
+
+int idx_mark_clean(idx *x, uint64_t commit, cf_err *err)
+{
+    idx_lock(x);
+    int rc;
+    if (commit > 0) {
+        rc = meta_put(x->db, x->path, META_CLEAN, (int64_t)commit, NULL, 0, err);
+    } else {
+        rc = sqlite3_exec(x->db, "DELETE FROM meta WHERE name = '" META_CLEAN "'", NULL,
+                          NULL, NULL) == SQLITE_OK ? 0 : raw_fail(x->db, x->path, err);
+    }
+    cf_err later;
+    if (idx_unlock_durable(x, rc == 0 ? err : &later) < 0)
+        return -1;
+    return rc;
+}
+
+int idx_count(idx *x, idx_contents *out, cf_err *err)
+{
+    idx_lock(x);
+    int rc = count_contents(x->db, x->path, out, err);
+    idx_unlock(x);
+    return rc;
+}
+
+/* ---- snapshots ------------------------------------------------------------ */
+
+/* Copy db into a new file at dst with SQLite's backup API, leaving the
+ * copy in rollback-journal mode (readable without WAL files). */
+static int backup_db(sqlite3 *src, const char *dst_path, cf_err *err)
 {
     sqlite3 *dst = NULL;
-    unlink(tmp);
-    if (sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-        SQLITE_OK) {
-        cf_fail(err, CF_EIO, "snapshot %s: %s", tmp, dst ? sqlite3_errmsg(dst) : "open");
+    unlink(dst_path);
+    if (sqlite3_open_v2(dst_path, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                        NULL) != SQLITE_OK) {
+        cf_fail(err, CF_EIO, "%s: %s", dst_path, dst ? sqlite3_errmsg(dst) : "open");
         sqlite3_close(dst);
         return -1;
     }
-    sqlite3_backup *b = sqlite3_backup_init(dst, "main", x->db, "main");
+    sqlite3_backup *b = sqlite3_backup_init(dst, "main", src, "main");
     int rc = b ? sqlite3_backup_step(b, -1) : SQLITE_ERROR;
     if (b)
         sqlite3_backup_finish(b);
-    int out = rc == SQLITE_DONE ? 0
-            : cf_fail(err, (rc & 0xff) == SQLITE_FULL ? CF_ENOSPC : CF_EIO,
-                      "snapshot %s: %s", tmp, sqlite3_errmsg(dst));
+    int out = rc == SQLITE_DONE ? 0 : raw_fail(dst, dst_path, err);
+    if (out == 0 && sqlite3_exec(dst, "PRAGMA journal_mode=DELETE", NULL, NULL, NULL) !=
+        SQLITE_OK)
+        out = raw_fail(dst, dst_path, err);
     sqlite3_close(dst);
     return out;
 }
 
-int idx_snapshot_to(idx *x, const char *path, cf_err *err)
+static int fsync_file(const char *path, cf_err *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int rc = fd >= 0 && fsync(fd) == 0 ? 0
+           : cf_fail_errno(err, CF_EIO, errno, "fsync %s", path);
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
+/* Record what the copy at path is and holds; fill out from it. */
+static int mark_snapshot(const char *path, int64_t taken_ms, idx_ident *out,
+                         cf_err *err)
+{
+    sqlite3 *db;
+    if (open_existing(path, false, &db, err) < 0)
+        return -1;
+    idx_contents c;
+    int rc = count_contents(db, path, &c, err);
+    if (rc == 0)
+        rc = sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK ? 0
+           : raw_fail(db, path, err);
+    if (rc == 0)
+        rc = meta_put(db, path, META_SNAPSHOT, taken_ms, NULL, 0, err);
+    if (rc == 0)
+        rc = meta_put(db, path, META_OBJECTS, c.objects, NULL, 0, err);
+    if (rc == 0)
+        rc = meta_put(db, path, META_BYTES, c.bytes, NULL, 0, err);
+    if (rc == 0)
+        rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? 0
+           : raw_fail(db, path, err);
+    if (rc == 0) {
+        ident_init(out);
+        out->present = true;
+        rc = meta_read(db, path, out, err);
+    }
+    sqlite3_close(db);
+    return rc;
+}
+
+/* A plain durable copy of the index at path (temp file, fsync, rename,
+ * directory fsync), as it is: the copy kept before a migration. Runs at
+ * open, before any other thread can use x. */
+static int copy_index_to(idx *x, const char *path, cf_err *err)
 {
     char tmp[PATH_MAX];
     if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
-        return cf_fail(err, CF_EINVAL, "snapshot path too long");
-    idx_lock(x);
-    int rc = backup_into(x, tmp, err);
-    /* the copy must not hold a commit the index itself could still lose */
-    if (idx_unlock_durable(x, rc == 0 ? err : &(cf_err){0}) < 0)
-        rc = -1;
-    int fd = rc == 0 ? open(tmp, O_RDONLY | O_CLOEXEC) : -1;
-    if (rc == 0 && (fd < 0 || fsync(fd) != 0))
-        rc = cf_fail_errno(err, CF_EIO, errno, "snapshot %s", tmp);
-    if (fd >= 0)
-        close(fd);
+        return cf_fail(err, CF_EINVAL, "index: metadata path too long");
+    int rc = backup_db(x->db, tmp, err);
+    if (rc == 0)
+        rc = fsync_file(tmp, err);
     if (rc == 0 && rename(tmp, path) != 0)
-        rc = cf_fail_errno(err, CF_EIO, errno, "snapshot %s", path);
+        rc = cf_fail_errno(err, CF_EIO, errno, "rename %s", path);
     if (rc < 0) {
         unlink(tmp);
         return -1;
     }
     return fsu_fsync_parent(path, err);
+}
+
+int idx_snapshot_to(idx *x, const char *tmp, int64_t taken_ms, idx_ident *out,
+                    cf_err *err)
+{
+    idx_lock(x);
+    /* this write is a commit too: persist the number it will bring */
+    int rc = meta_put(x->db, x->path, META_COMMIT,
+                      (int64_t)(x->commit_base + x->commits + 1), NULL, 0, err);
+    if (rc == 0)
+        rc = backup_db(x->db, tmp, err);
+    /* the copy must not hold a commit the index itself could still lose */
+    cf_err later;
+    if (idx_unlock_durable(x, rc == 0 ? err : &later) < 0)
+        rc = -1;
+    if (rc == 0)
+        rc = mark_snapshot(tmp, taken_ms, out, err);
+    if (rc == 0)
+        rc = fsync_file(tmp, err);
+    if (rc < 0)
+        unlink(tmp);
+    return rc;
+}
+
+int idx_restore_copy(const char *src, const char *dst, const idx_ident *id,
+                     cf_err *err)
+{
+    sqlite3 *from, *db;
+    if (open_existing(src, true, &from, err) < 0)
+        return -1;
+    int rc = backup_db(from, dst, err);
+    sqlite3_close(from);
+    if (rc < 0 || open_existing(dst, false, &db, err) < 0) {
+        unlink(dst);
+        return -1;
+    }
+    rc = sqlite3_exec(db, "BEGIN; DELETE FROM meta WHERE name IN ('" META_SNAPSHOT "', '"
+                      META_OBJECTS "', '" META_BYTES "', '" META_CLEAN "')", NULL, NULL,
+                      NULL) == SQLITE_OK
+       ? 0 : raw_fail(db, dst, err);
+    if (rc == 0 && id->has_lineage)
+        rc = meta_put(db, dst, META_LINEAGE, 0, id->lineage, 16, err);
+    if (rc == 0)
+        rc = meta_put(db, dst, META_CREATED, id->created_ms, NULL, 0, err);
+    if (rc == 0)
+        rc = meta_put(db, dst, META_COMMIT, (int64_t)id->commit, NULL, 0, err);
+    if (rc == 0)
+        rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? 0
+           : raw_fail(db, dst, err);
+    sqlite3_close(db);
+    if (rc == 0)
+        rc = fsync_file(dst, err);
+    if (rc < 0)
+        unlink(dst);
+    return rc;
 }

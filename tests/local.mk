@@ -57,6 +57,11 @@ tests_unit_test_engine_SOURCES = tests/unit/test_engine.c
 tests_unit_test_engine_LDADD = tests/unit/libengutil.a $(TEST_LDADD)
 tests_unit_test_engine_CFLAGS = $(TEST_CFLAGS)
 
+check_PROGRAMS += tests/unit/test_recovery
+tests_unit_test_recovery_SOURCES = tests/unit/test_recovery.c
+tests_unit_test_recovery_LDADD = tests/unit/libengutil.a $(TEST_LDADD)
+tests_unit_test_recovery_CFLAGS = $(TEST_CFLAGS)
+
 check_PROGRAMS += tests/unit/test_crash
 tests_unit_test_crash_SOURCES = tests/unit/test_crash.c
 tests_unit_test_crash_LDADD = tests/unit/libengutil.a $(TEST_LDADD)
@@ -170,6 +175,11 @@ EXTRA_DIST += tests/integration/loadgen.sh
 # (make bench-smoke), so that the suite keeps running end to end
 TESTS += tests/bench_suite_smoke.sh
 EXTRA_DIST += tests/bench_suite_smoke.sh
+
+# a missing or wrong index is refused, restore-index brings the set back,
+# GC holds a burst of orphans, snapshots keep their generations (issue 8)
+TESTS += tests/integration/test_index_loss.sh
+EXTRA_DIST += tests/integration/test_index_loss.sh
 
 # data written by earlier releases opens and reads back (tests/fixtures/)
 TESTS += tests/integration/test_fixture.sh

@@ -5,8 +5,9 @@
 # start cofferd on it (the embedded default, as the release ran): its index
 # is migrated to this build's schema version, the old one kept beside it.
 # Read and check everything with test_fixture.py, write, restart (no second
-# migration), check again. Last, a cofferd refuses an index made newer than
-# it knows, and exits saying so.
+# migration; the disks then record the index's lineage), check again.
+# Last, a cofferd refuses an index made newer than it knows, and exits
+# saying so.
 . "$(dirname "$0")/lib.sh"
 it_init fixture
 fixtures=$(cd "$(dirname "$0")/../fixtures" && pwd)
@@ -33,6 +34,16 @@ for dir in "$fixtures"/v*/; do
   FIXTURE_MANIFEST=$dir/manifest.json PYTHONPATH=$fixtures "$py" "$fixtures/test_fixture.py" first
   it_step "restart on the same data"
   coffer_stop_server
+  it_step "the disks were given the index's lineage (format.json version 2)"
+  lineages=$("$py" - "$tmp/var" <<'PY'
+import glob, json, sys
+fmts = [json.load(open(p)) for p in sorted(glob.glob(sys.argv[1] + "/disk*/format.json"))]
+assert len(fmts) == 6 and all(f["version"] == 2 for f in fmts), fmts
+print(len({f["lineage"] for f in fmts}))
+PY
+)
+  it_expect_eq "lineages on the migrated disks" 1 "$lineages"
+  ls "$tmp"/var/disk1/snapshots/index-*.db >/dev/null
   coffer_launch http
   FIXTURE_MANIFEST=$dir/manifest.json PYTHONPATH=$fixtures "$py" "$fixtures/test_fixture.py" again
   coffer_stop_server

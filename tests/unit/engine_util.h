@@ -22,6 +22,9 @@ typedef struct eng_fixture {
 /* Lay out root/d0.., root/meta, root/master.key; does not open. */
 void fixture_init(eng_fixture *f, const char *root, int ndisks, int k, int m);
 st_engine *fixture_open(eng_fixture *f);     /* NULL (and prints) on failure */
+/* fixture_init + fixture_open, then tenant "t1" with bucket "b". */
+st_engine *fixture_setup(eng_fixture *f, const char *root, int ndisks, int k, int m,
+                         bool no_inline);
 
 /* Byte at offset off of the deterministic stream `seed`. */
 void gen_bytes(uint64_t seed, uint64_t off, uint8_t *buf, size_t n);
@@ -47,5 +50,7 @@ int shard_files_of(const eng_fixture *f, int ndisks, const char *hexid,
  * that store exactly one non-inline object. */
 int single_data_id(const eng_fixture *f, char hex[33]);
 int count_shard_files(const eng_fixture *f, int ndisks);
+/* Create or replace a small file with text (errors are printed). */
+void write_text(const char *path, const char *text);
 
 #endif
