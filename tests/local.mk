@@ -203,5 +203,9 @@ tests_integration_s3c_live_CFLAGS = $(TEST_CFLAGS)
 TESTS += tests/integration/client.sh
 EXTRA_DIST += tests/integration/client.sh tests/integration/faultproxy.py
 
+# the intended module picture (tests/layering.txt): includes and call cycles
+TESTS += tests/layering.sh
+EXTRA_DIST += tests/layering.sh tests/layering.py tests/layering.txt
+
 # every check program is a test (keep this last)
 TESTS += $(check_PROGRAMS)
