@@ -3,7 +3,7 @@
  * engine file needs: tenants, access keys, buckets, segment descriptors,
  * stored headers, the reader registry.
  *
- * Opening reads before it writes: the disk set (diskset.c: ds_open), then
+ * Opening reads before it writes: the disk set (ds.c: ds_open), then
  * whether meta_dir holds the disks' own index (identity.c: a start may
  * create an index only with a fresh set), then the master key (generated
  * only for a fresh set) against the index's stored HMAC check value, so a

@@ -19,9 +19,9 @@
 #include <stdatomic.h>
 
 #include "storage/crypto.h"
-#include "storage/diskset.h"
+#include "storage/ds.h"
 #include "storage/engine.h"
-#include "storage/erasure.h"
+#include "storage/rs.h"
 #include "storage/index.h"
 #include "storage/segment.h"
 

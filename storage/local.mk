@@ -7,12 +7,13 @@ storage_libstorage_a_SOURCES = \
 
 # primitives: AES-GCM and keys, Reed-Solomon (digests are in common/)
 storage_libstorage_a_SOURCES += \
-	storage/crypto.h storage/erasure.h storage/crypto.c storage/erasure.c
+	storage/crypto.h storage/rs.h storage/crypto.c storage/rs.c
 
 # engine core: disk set, shard files, index, objects, multipart, gc/heal
 storage_libstorage_a_SOURCES += \
-	storage/diskset.c storage/diskset.h \
-	storage/shard.c storage/shard.h storage/segment.c storage/segment.h \
+	storage/ds.c storage/ds.h \
+	storage/shard.c storage/shard.h storage/segment.h storage/segment_int.h \
+	storage/segwrite.c storage/segread.c storage/segment.c \
 	storage/index.c storage/index.h storage/engine_int.h storage/engine.c \
 	storage/object.c storage/multipart.c storage/gc.c
 

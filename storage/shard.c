@@ -24,7 +24,7 @@
 
 #include "common/checksum.h"
 #include "common/hex.h"
-#include "storage/erasure.h"
+#include "storage/rs.h"
 
 static const char shard_magic[8] = {'C', 'O', 'F', 'S', 'H', 'R', 'D', '1'};
 

@@ -1,5 +1,5 @@
 /*
- * storage/diskset.c - formatting and checking the disk directories.
+ * storage/ds.c - formatting and checking the disk directories.
  *
  * A disk's identity is its format.json. ds_open reads every disk first and
  * decides without writing: all blank -> a fresh set (new set id and
@@ -8,7 +8,7 @@
  * format.json is written as a temp file, fsynced, renamed, and the
  * directory fsynced, so a crash never leaves a half-written identity.
  */
-#include "storage/diskset.h"
+#include "storage/ds.h"
 
 #include <errno.h>
 #include <fcntl.h>
