@@ -8,7 +8,11 @@
  *
  * Threading: an st_engine is shared by all request threads; every function
  * here is thread-safe. A stream object (st_put, st_get) belongs to one
- * thread at a time.
+ * thread at a time. The callbacks of the listing functions
+ * (st_tenant_list, st_key_list, st_bucket_list, st_list, st_upload_list,
+ * st_upload_list_parts) run under the engine's index lock: they must not
+ * call back into the engine (it would deadlock), and every other request
+ * waits for the index while they run, so they only copy what they need.
  *
  * Memory: streams hold a bounded buffer (about two blocks, block size 1 MiB
  * by default) whatever the object size.

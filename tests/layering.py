@@ -8,6 +8,13 @@ Cycles: for each module marked acyclic, the objects of its libraries in the
 build tree are read with nm; file A depends on file B when A uses a symbol
 B defines. A strongly connected component of more than one file is a cycle.
 
+Layout: doc/design.md's Layout block lists every .c file of the code
+modules under its module (a line "  stem  what it does"), and nothing that
+does not exist.
+
+Locks: every function of storage/ named *_locked (the caller holds the
+index lock) must say so first thing, with idx_assert_held (index.h).
+
 Usage: layering.py SRCDIR BUILDDIR. Prints every violation; exit 1 if any.
 """
 import os
@@ -21,7 +28,7 @@ SKIP_DIRS = {"build", "build-asan", "build-fuzz", "build-aux", "autom4te.cache",
 
 
 def load_table(path):
-    allowed, acyclic = {}, []
+    allowed, acyclic, tables = {}, [], {}
     with open(path) as f:
         for n, line in enumerate(f, 1):
             line = line.split("#", 1)[0].strip()
@@ -32,9 +39,13 @@ def load_table(path):
                 sys.exit(f"{path}:{n}: expected 'MODULE: ...'")
             if name.strip() == "acyclic":
                 acyclic = rest.split()
+            elif name.strip() == "tables":
+                for pair in rest.split():
+                    t, _, owner = pair.partition("=")
+                    tables[t] = owner
             else:
                 allowed[name.strip()] = set(rest.split())
-    return allowed, acyclic
+    return allowed, acyclic, tables
 
 
 def rule_lines(path):
@@ -73,6 +84,100 @@ def check_includes(src, allowed):
                     bad.append(f"{rel}:{n}: {top}/ may not include \"{target}\" "
                                f"(tests/layering.txt)")
     return bad
+
+
+LOCKED_DEF = re.compile(r"^(?:static\s+)?[A-Za-z_][\w \*]*?\b(\w+_locked)\s*\(")
+
+
+def check_locked(src):
+    """Every *_locked function of storage/ asserts the index lock."""
+    bad = []
+    sdir = os.path.join(src, "storage")
+    for name in sorted(os.listdir(sdir)):
+        if not name.endswith(".c"):
+            continue
+        with open(os.path.join(sdir, name)) as f:
+            lines = f.read().split("\n")
+        for i, line in enumerate(lines):
+            m = LOCKED_DEF.match(line)
+            if not m:
+                continue
+            j = i
+            while j < len(lines) and lines[j] != "{" and not lines[j].rstrip().endswith(";"):
+                j += 1
+            if j >= len(lines) or lines[j] != "{":
+                continue                 # a declaration, not a definition
+            body = "\n".join(lines[j + 1:j + 4])
+            if "idx_assert_held(" not in body:
+                bad.append(f"storage/{name}:{i + 1}: {m.group(1)} does not begin with "
+                           f"idx_assert_held (a *_locked function needs the index lock)")
+    return bad
+
+
+LAYOUT_MODULES = ("common", "auth", "client", "storage", "server", "cli")
+
+
+def check_layout(src, design):
+    """doc/design.md's Layout names exactly the files there are."""
+    bad = []
+    try:
+        block = design.split("\n## Layout\n", 1)[1].split("```\n", 2)[1]
+    except IndexError:
+        return ["doc/design.md: no Layout section with a ``` block"]
+    listed, module = {}, None
+    for line in block.splitlines():
+        m = re.match(r"^(\w+)/\s", line + " ")
+        if m:
+            module = m.group(1)
+            listed.setdefault(module, set())
+            continue
+        m = re.match(r"^  (\w+)\s", line + " ")
+        if m and module:
+            listed[module].add(m.group(1))
+    for mod in LAYOUT_MODULES:
+        names = os.listdir(os.path.join(src, mod))
+        stems = {n[:-2] for n in names if n.endswith(".c")}
+        have = stems | {n[:-2] for n in names if n.endswith(".h")}
+        for stem in sorted(stems - listed.get(mod, set())):
+            bad.append(f"doc/design.md: the Layout does not list {mod}/{stem}.c")
+        for stem in sorted(listed.get(mod, set()) - have):
+            bad.append(f"doc/design.md: the Layout lists {mod}/{stem}, which does not exist")
+    return bad
+
+
+STRING = re.compile(r'"((?:[^"\\\n]|\\.)*)"')
+RUN = re.compile(r'"(?:[^"\\\n]|\\.)*"(?:\s*(?:[A-Z][A-Z0-9_]*\s*)?"(?:[^"\\\n]|\\.)*")*')
+# count(*) over every table for snapshot reports: index.c's one query on them
+COUNTS_FILE = "index"
+
+
+def check_tables(src, tables):
+    """Every statement on a table is in its owner's file (tests/layering.txt)."""
+    bad = []
+    sdir = os.path.join(src, "storage")
+    for name in sorted(os.listdir(sdir)):
+        if not name.endswith(".c"):
+            continue
+        stem = name[:-2]
+        with open(os.path.join(sdir, name)) as f:
+            text = f.read()
+        # one statement = a run of adjacent string literals
+        for run in RUN.findall(text):
+            stmt = " ".join(STRING.findall(run))
+            m = re.match(r"\s*(?:INSERT(?:\s+OR\s+\w+)?\s+INTO|UPDATE|DELETE\s+FROM)\s+(\w+)",
+                         stmt)
+            if m:
+                if m.group(1) in tables and tables[m.group(1)] != stem:
+                    bad.append(f"storage/{name}: writes {m.group(1)}, which is "
+                               f"{tables[m.group(1)]}.c's (tests/layering.txt)")
+                continue             # a write's own SELECT reads for its target
+            if stem == COUNTS_FILE or not re.match(r"\s*SELECT\b", stmt):
+                continue
+            for t in re.findall(r"(?<!JOIN )\bFROM\s+(\w+)", stmt):
+                if t in tables and tables[t] != stem:
+                    bad.append(f"storage/{name}: reads {t}, which is {tables[t]}.c's "
+                               f"(tests/layering.txt)")
+    return sorted(set(bad))
 
 
 def objects(build, module):
@@ -135,10 +240,11 @@ def cycles(objs):
 def main():
     src, build = sys.argv[1], sys.argv[2]
     table = os.path.join(src, "tests", "layering.txt")
-    allowed, acyclic = load_table(table)
-    bad = check_includes(src, allowed)
+    allowed, acyclic, tables = load_table(table)
+    bad = check_includes(src, allowed) + check_locked(src) + check_tables(src, tables)
     with open(os.path.join(src, "doc", "design.md")) as f:
         design = f.read()
+    bad += check_layout(src, design)
     for rule in rule_lines(table):
         if rule not in design:
             bad.append(f"doc/design.md does not show the rule \"{rule}\" of tests/layering.txt")
