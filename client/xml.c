@@ -1,19 +1,24 @@
 /*
- * client/xml.c - the XML a remote answers with: <Error>, ListObjectsV2's
- * <ListBucketResult>, <InitiateMultipartUploadResult> and
- * <CompleteMultipartUploadResult>.
+ * client/xml.c - the XML a remote answers with: <Error> (S3's and
+ * Azure's have the same Code and Message), ListObjectsV2's
+ * <ListBucketResult>, <InitiateMultipartUploadResult>,
+ * <CompleteMultipartUploadResult>, and Azure's List Blobs
+ * <EnumerationResults>.
  *
  * A remote is not trusted more than a client: its answers go through the
  * same bounded reader as request bodies (common/xmlread.h: no DOCTYPE, no
  * entities but the predefined ones, UTF-8 only, every bound checked at the
  * byte that crosses it), with bounds sized for the largest answer each
  * document can be: a listing page of 1,000 keys and 1,000 common
- * prefixes, an error document of at most S3C_ERROR_BODY_MAX bytes. The
+ * prefixes, a List Blobs page of 5,000 blobs (the service's largest), an
+ * error document of at most S3C_ERROR_BODY_MAX bytes. The
  * size is also capped by the caller (the client keeps at most
  * max_response bytes of an answer). Text is an element's own text, cut to
  * the caller's buffer. Listings ask for encoding-type=url, so keys are
  * percent-decoded here and may hold any byte but NUL (%00 stays as it is
- * written).
+ * written); Azure encodes a blob's name only when it must (the Name
+ * element's Encoded="true", the one attribute read; up to four a remote
+ * adds per element are allowed and ignored), and so is it decoded.
  */
 #include "client/internal.h"
 
@@ -30,17 +35,25 @@
  * Text: a key of 1,024 bytes is at most 3,072 once percent-encoded. */
 static const xmlread_limits listing_limits = {
     .max_elements = 1000 * 14 + 1000 * 2 + 64, .max_depth = 4, .max_text = 8192,
+    .max_attrs = 4,
+};
+/* Azure's List Blobs: up to 5,000 <Blob>, each a Name, a Properties of at
+ * most 40 children (the service documents about 30), Metadata and Tags
+ * (counted in the same bound); the root carries ServiceEndpoint and
+ * ContainerName attributes and a Name its Encoded flag. */
+static const xmlread_limits blob_list_limits = {
+    .max_elements = 5000 * 48 + 64, .max_depth = 5, .max_text = 8192, .max_attrs = 4,
 };
 /* <Error>: Code, Message and the fields a remote adds (Resource,
  * RequestId, HostId, a signature mismatch's StringToSign and
  * CanonicalRequest...), each as long as the whole kept body at most. */
 static const xmlread_limits error_limits = {
-    .max_elements = 64, .max_depth = 3, .max_text = S3C_ERROR_BODY_MAX,
+    .max_elements = 64, .max_depth = 3, .max_text = S3C_ERROR_BODY_MAX, .max_attrs = 4,
 };
 /* The multipart answers: Location, Bucket, Key, UploadId, ETag and the
  * checksums. */
 static const xmlread_limits multipart_limits = {
-    .max_elements = 32, .max_depth = 2, .max_text = 8192,
+    .max_elements = 32, .max_depth = 2, .max_text = 8192, .max_attrs = 4,
 };
 
 /* The document if it is a well-formed answer with root `root`. */
@@ -69,9 +82,7 @@ static bool child_text(const xmlread_node *parent, const char *name, char *out,
     return true;
 }
 
-/* Decode %XX escapes and '+' (a space, as S3 writes it) in place; an
- * escape that is malformed or would be a NUL stays as written. */
-static void url_decode(char *s)
+size_t s3c_unescape(char *s, bool plus_is_space)
 {
     size_t o = 0;
     for (size_t i = 0; s[i]; i++) {
@@ -81,10 +92,11 @@ static void url_decode(char *s)
             s[o++] = (char)(hi << 4 | lo);
             i += 2;
         } else {
-            s[o++] = s[i] == '+' ? ' ' : s[i];
+            s[o++] = plus_is_space && s[i] == '+' ? ' ' : s[i];
         }
     }
     s[o] = '\0';
+    return o;
 }
 
 /* A malloc'd copy of a child's text, percent-decoded if url; NULL if the
@@ -94,7 +106,7 @@ static char *child_dup(const xmlread_node *parent, const char *name, bool url)
     const xmlread_node *c = xmlread_child(parent, name);
     char *s = c ? strdup(c->text) : NULL;
     if (s && url)
-        url_decode(s);
+        s3c_unescape(s, true);
     return s;
 }
 
@@ -213,6 +225,76 @@ int s3c_xml_listing(const char *body, size_t len, s3c_listing **out, cf_err *err
     if (rc < 0) {
         s3c_listing_free(l);
         return -1;
+    }
+    *out = l;
+    return 0;
+}
+
+/* ---- Azure: List Blobs ------------------------------------------------------- */
+
+void azb_listing_free(azb_listing *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->nblobs; i++)
+        free(l->blobs[i].name);
+    free(l->blobs);
+    free(l->next_marker);
+    free(l);
+}
+
+static int add_blob(azb_listing *l, const xmlread_node *n)
+{
+    azb_blob b = {0};
+    const xmlread_node *name = xmlread_child(n, "Name");
+    const xmlread_node *props = xmlread_child(n, "Properties");
+    const char *enc = xmlread_attribute(name, "Encoded");
+    char size[32] = "";
+    if (!(b.name = child_dup(n, "Name", false)))
+        return -1;
+    if (enc && strcmp(enc, "true") == 0)
+        s3c_unescape(b.name, false);
+    if (props) {
+        child_text(props, "Content-Length", size, sizeof size);
+        child_text(props, "Etag", b.etag, sizeof b.etag);
+        child_text(props, "Content-MD5", b.content_md5, sizeof b.content_md5);
+        child_text(props, "AccessTier", b.access_tier, sizeof b.access_tier);
+        child_text(props, "ArchiveStatus", b.archive_status, sizeof b.archive_status);
+        child_text(props, "Last-Modified", b.last_modified, sizeof b.last_modified);
+    }
+    b.size = strtoull(size, NULL, 10);
+    azb_blob *grown = realloc(l->blobs, (l->nblobs + 1) * sizeof *grown);
+    if (!grown) {
+        free(b.name);
+        return -1;
+    }
+    l->blobs = grown;
+    l->blobs[l->nblobs++] = b;
+    return 0;
+}
+
+int s3c_xml_blob_list(const char *body, size_t len, azb_listing **out, cf_err *err)
+{
+    *out = NULL;
+    xmlread_doc *doc = parse(body, len, "EnumerationResults", &blob_list_limits);
+    if (!doc)
+        return cf_fail(err, CF_EIO, "the remote's listing is not an EnumerationResults");
+    const xmlread_node *top = xmlread_root(doc), *blobs = xmlread_child(top, "Blobs");
+    azb_listing *l = calloc(1, sizeof *l);
+    int rc = l ? 0 : -1;
+    for (const xmlread_node *c = blobs ? blobs->children : NULL; c && rc == 0; c = c->next)
+        if (xmlread_is(c, "Blob") && !xmlread_child(c, "Name"))
+            rc = -2;
+        else if (xmlread_is(c, "Blob"))
+            rc = add_blob(l, c);
+    const xmlread_node *next = xmlread_child(top, "NextMarker");
+    if (rc == 0 && next && next->text_len > 0 && !(l->next_marker = strdup(next->text)))
+        rc = -1;
+    xmlread_free(doc);
+    if (rc < 0) {
+        azb_listing_free(l);
+        return rc == -2 ? cf_fail(err, CF_EIO, "the remote's listing has a Blob without a Name")
+                        : cf_fail(err, CF_ENOMEM, "out of memory");
     }
     *out = l;
     return 0;
