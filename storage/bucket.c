@@ -66,11 +66,8 @@ int st_bucket_delete(st_engine *e, const char *tenant, const char *bucket,
 int bucket_any_locked(st_engine *e, int64_t tenant_id, bool *any, cf_err *err)
 {
     idx_assert_held(e->ix);
-    sqlite3_stmt *st = idx_query(e->ix, err,
-        "SELECT 1 FROM buckets WHERE tenant_id = ? LIMIT 1", "i", tenant_id);
-    int rc = st ? idx_next(e->ix, st, err) : -1;
-    if (rc == 1)
-        idx_done(st);
+    int rc = idx_exists(e->ix, err, "SELECT 1 FROM buckets WHERE tenant_id = ? LIMIT 1", "i",
+                        tenant_id);
     *any = rc == 1;
     return rc < 0 ? -1 : 0;
 }
@@ -103,24 +100,29 @@ int st_bucket_get(st_engine *e, const char *tenant, const char *bucket,
     return rc;
 }
 
+typedef struct bucket_each {
+    st_bucket_cb cb;
+    void *ctx;
+} bucket_each;
+
+static int bucket_row(void *ctx, sqlite3_stmt *st, cf_err *err)
+{
+    (void)err;
+    bucket_each *l = ctx;
+    st_bucket_info b;
+    fill_bucket_info(st, &b);
+    return l->cb(l->ctx, &b) != 0;
+}
+
 int st_bucket_list(st_engine *e, const char *tenant, st_bucket_cb cb, void *ctx,
                    cf_err *err)
 {
+    bucket_each l = {cb, ctx};
     idx_lock(e->ix);
-    sqlite3_stmt *st = idx_query(e->ix, err,
+    int rc = idx_each(e->ix, idx_query(e->ix, err,
         "SELECT b.name, b.region, b.created FROM buckets b "
         "JOIN tenants t ON t.id = b.tenant_id WHERE t.name = ? ORDER BY b.name",
-        "t", tenant);
-    int rc = st ? 0 : -1;
-    while (st && (rc = idx_next(e->ix, st, err)) == 1) {
-        st_bucket_info b;
-        fill_bucket_info(st, &b);
-        if (cb(ctx, &b) != 0) {
-            idx_done(st);
-            rc = 0;
-            break;
-        }
-    }
+        "t", tenant), bucket_row, &l, err);
     idx_unlock(e->ix);
     return rc;
 }

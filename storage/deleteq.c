@@ -51,11 +51,7 @@ static void note_queue_empty_locked(st_engine *e)
 {
     idx_assert_held(e->ix);
     cf_err err;
-    sqlite3_stmt *st = idx_query(e->ix, &err, "SELECT 1 FROM delete_queue LIMIT 1", "");
-    int rc = st ? idx_next(e->ix, st, &err) : -1;
-    if (rc == 1)
-        idx_done(st);
-    else if (rc == 0)
+    if (idx_exists(e->ix, &err, "SELECT 1 FROM delete_queue LIMIT 1", "") == 0)
         atomic_store_explicit(&e->deletes_pending, false, memory_order_relaxed);
 }
 
@@ -110,10 +106,6 @@ void deleteq_drain(st_engine *e)
 int deleteq_references_locked(st_engine *e, const uint8_t data_id[16], cf_err *err)
 {
     idx_assert_held(e->ix);
-    sqlite3_stmt *st = idx_query(e->ix, err,
-        "SELECT 1 FROM delete_queue WHERE data_id = ? LIMIT 1", "b", data_id, (size_t)16);
-    int rc = st ? idx_next(e->ix, st, err) : -1;
-    if (rc == 1)
-        idx_done(st);
-    return rc;
+    return idx_exists(e->ix, err, "SELECT 1 FROM delete_queue WHERE data_id = ? LIMIT 1", "b",
+                      data_id, (size_t)16);
 }

@@ -40,12 +40,8 @@ int heal_done_locked(st_engine *e, const uint8_t data_id[16], cf_err *err)
 int heal_references_locked(st_engine *e, const uint8_t data_id[16], cf_err *err)
 {
     idx_assert_held(e->ix);
-    sqlite3_stmt *st = idx_query(e->ix, err,
-        "SELECT 1 FROM heal_queue WHERE data_id = ? LIMIT 1", "b", data_id, (size_t)16);
-    int rc = st ? idx_next(e->ix, st, err) : -1;
-    if (rc == 1)
-        idx_done(st);
-    return rc;
+    return idx_exists(e->ix, err, "SELECT 1 FROM heal_queue WHERE data_id = ? LIMIT 1", "b",
+                      data_id, (size_t)16);
 }
 
 /* Heal one queued segment: where it belongs (an object version or an

@@ -903,6 +903,33 @@ sqlite3_stmt *idx_query(idx *x, cf_err *err, const char *sql, const char *fmt, .
     return st;
 }
 
+int idx_exists(idx *x, cf_err *err, const char *sql, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    sqlite3_stmt *st = start(x, err, sql, fmt, ap);
+    va_end(ap);
+    int rc = st ? idx_next(x, st, err) : -1;
+    if (rc == 1)
+        idx_done(st);
+    return rc;
+}
+
+int idx_each(idx *x, sqlite3_stmt *st, idx_row_cb row, void *ctx, cf_err *err)
+{
+    if (!st)
+        return -1;
+    int rc;
+    while ((rc = idx_next(x, st, err)) == 1) {
+        int r = row(ctx, st, err);
+        if (r != 0) {
+            idx_done(st);
+            return r < 0 ? -1 : 0;
+        }
+    }
+    return rc;
+}
+
 int idx_next(idx *x, sqlite3_stmt *st, cf_err *err)
 {
     int rc = sqlite3_step(st);

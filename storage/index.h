@@ -188,6 +188,15 @@ int idx_run(idx *x, int *changes, cf_err *err, const char *sql, const char *fmt,
  * until it returns 0 (done) or -1, or idx_done it. */
 sqlite3_stmt *idx_query(idx *x, cf_err *err, const char *sql, const char *fmt,
                         ...);
+/* [lock held] Does the query return a row? 1 yes, 0 no, -1 error (the
+ * statement is reset either way). */
+int idx_exists(idx *x, cf_err *err, const char *sql, const char *fmt, ...);
+/* [lock held] Call row for each row of st (a query just started, NULL if
+ * starting it failed: -1): row returns 0 to go on, 1 to stop, -1 to fail
+ * (err filled). 0 when every row was taken or row stopped, else -1; the
+ * statement is reset either way. */
+typedef int (*idx_row_cb)(void *ctx, sqlite3_stmt *st, cf_err *err);
+int idx_each(idx *x, sqlite3_stmt *st, idx_row_cb row, void *ctx, cf_err *err);
 /* 1: a row is ready; 0: no more rows (statement reset); -1: error (reset). */
 int idx_next(idx *x, sqlite3_stmt *st, cf_err *err);
 /* Reset a query that is abandoned before idx_next returned 0. */

@@ -92,24 +92,30 @@ int st_key_lookup(st_engine *e, const char *access_key, st_key_info *info,
     return rc;
 }
 
+typedef struct key_each {
+    st_key_cb cb;
+    void *ctx;
+} key_each;
+
+static int key_row(void *ctx, sqlite3_stmt *st, cf_err *err)
+{
+    (void)err;
+    key_each *l = ctx;
+    st_key_info k;
+    fill_key_info(st, &k);
+    return l->cb(l->ctx, &k) != 0;
+}
+
 int st_key_list(st_engine *e, const char *tenant, st_key_cb cb, void *ctx,
                 cf_err *err)
 {
+    key_each l = {cb, ctx};
     idx_lock(e->ix);
-    sqlite3_stmt *st = idx_query(e->ix, err,
+    int rc = idx_each(e->ix, idx_query(e->ix, err,
         "SELECT k.access_key, t.name, k.read_only, k.created "
         "FROM access_keys k JOIN tenants t ON t.id = k.tenant_id "
-        "WHERE ?1 IS NULL OR t.name = ?1 ORDER BY t.name, k.access_key", "t", tenant);
-    int rc = st ? 0 : -1;
-    while (st && (rc = idx_next(e->ix, st, err)) == 1) {
-        st_key_info k;
-        fill_key_info(st, &k);
-        if (cb(ctx, &k) != 0) {
-            idx_done(st);
-            rc = 0;
-            break;
-        }
-    }
+        "WHERE ?1 IS NULL OR t.name = ?1 ORDER BY t.name, k.access_key", "t", tenant),
+        key_row, &l, err);
     idx_unlock(e->ix);
     return rc;
 }

@@ -112,11 +112,8 @@ int obj_check_key(const char *key, cf_err *err)
 int obj_any_locked(st_engine *e, int64_t bucket_id, bool *any, cf_err *err)
 {
     idx_assert_held(e->ix);
-    sqlite3_stmt *st = idx_query(e->ix, err,
-        "SELECT 1 FROM objects WHERE bucket_id = ? LIMIT 1", "i", bucket_id);
-    int rc = st ? idx_next(e->ix, st, err) : -1;
-    if (rc == 1)
-        idx_done(st);
+    int rc = idx_exists(e->ix, err, "SELECT 1 FROM objects WHERE bucket_id = ? LIMIT 1", "i",
+                        bucket_id);
     *any = rc == 1;
     return rc < 0 ? -1 : 0;
 }
@@ -265,12 +262,8 @@ int obj_sharded_after_locked(st_engine *e, const uint8_t after[16], uint8_t ids[
 int obj_references_locked(st_engine *e, const uint8_t data_id[16], cf_err *err)
 {
     idx_assert_held(e->ix);
-    sqlite3_stmt *st = idx_query(e->ix, err,
-        "SELECT 1 FROM segments WHERE data_id = ? LIMIT 1", "b", data_id, (size_t)16);
-    int rc = st ? idx_next(e->ix, st, err) : -1;
-    if (rc == 1)
-        idx_done(st);
-    return rc;
+    return idx_exists(e->ix, err, "SELECT 1 FROM segments WHERE data_id = ? LIMIT 1", "b",
+                      data_id, (size_t)16);
 }
 
 /* ---- HEAD / DELETE ------------------------------------------------------ */

@@ -63,21 +63,27 @@ int st_tenant_delete(st_engine *e, const char *name, cf_err *err)
     return rc;
 }
 
+typedef struct tenant_each {
+    st_tenant_cb cb;
+    void *ctx;
+} tenant_each;
+
+static int tenant_row(void *ctx, sqlite3_stmt *st, cf_err *err)
+{
+    (void)err;
+    tenant_each *l = ctx;
+    st_tenant_info t = {.created = idx_int(st, 1)};
+    snprintf(t.name, sizeof t.name, "%s", idx_text(st, 0));
+    return l->cb(l->ctx, &t) != 0;
+}
+
 int st_tenant_list(st_engine *e, st_tenant_cb cb, void *ctx, cf_err *err)
 {
+    tenant_each l = {cb, ctx};
     idx_lock(e->ix);
-    sqlite3_stmt *st = idx_query(e->ix, err,
-                                 "SELECT name, created FROM tenants ORDER BY name", "");
-    int rc = st ? 0 : -1;
-    while (st && (rc = idx_next(e->ix, st, err)) == 1) {
-        st_tenant_info t = {.created = idx_int(st, 1)};
-        snprintf(t.name, sizeof t.name, "%s", idx_text(st, 0));
-        if (cb(ctx, &t) != 0) {
-            idx_done(st);
-            rc = 0;
-            break;
-        }
-    }
+    int rc = idx_each(e->ix, idx_query(e->ix, err,
+                      "SELECT name, created FROM tenants ORDER BY name", ""),
+                      tenant_row, &l, err);
     idx_unlock(e->ix);
     return rc;
 }

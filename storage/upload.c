@@ -264,6 +264,56 @@ int st_upload_complete(st_engine *e, const char *tenant, const char *bucket,
 
 /* ---- listings ----------------------------------------------------------- */
 
+/* A listing page: at most max rows to the callback; one more means the
+ * page is truncated (the queries ask for max + 1). */
+typedef struct page {
+    st_part_cb part_cb;
+    st_upload_cb upload_cb;
+    void *ctx;
+    int n, max;
+    bool *truncated;
+} page;
+
+/* 0 to take the row, 1 when the page is full. */
+static int page_full(page *l)
+{
+    if (l->n++ < l->max)
+        return 0;
+    *l->truncated = true;
+    return 1;
+}
+
+static int part_row(void *ctx, sqlite3_stmt *st, cf_err *err)
+{
+    (void)err;
+    page *l = ctx;
+    if (page_full(l))
+        return 1;
+    st_part_info p = {.part_number = (uint32_t)idx_int(st, 0),
+                      .size = (uint64_t)idx_int(st, 1), .mtime_ms = idx_int(st, 4)};
+    snprintf(p.etag, sizeof p.etag, "%s", idx_text(st, 2));
+    snprintf(p.checksum_b64, sizeof p.checksum_b64, "%s", idx_text(st, 3));
+    return l->part_cb(l->ctx, &p) != 0;
+}
+
+static int upload_row_cb(void *ctx, sqlite3_stmt *st, cf_err *err)
+{
+    page *l = ctx;
+    if (page_full(l))
+        return 1;
+    st_upload_info up = {.created_ms = idx_int(st, 2)};
+    int klen = sqlite3_column_bytes(st, 0);
+    uint8_t id[16];
+    if (klen > ST_MAX_KEY || idx_blob(st, 1, id, 16) < 0)
+        return cf_fail(err, CF_ECORRUPT, "index: malformed upload row");
+    memcpy(up.key, sqlite3_column_blob(st, 0), (size_t)klen);
+    up.key[klen] = '\0';
+    eng_id_to_hex(id, up.upload_id);
+    int64_t a = idx_int(st, 3);
+    up.checksum_algo = a > CKS_NONE && a < CKS_MD5 ? (cks_algo)a : CKS_NONE;
+    return l->upload_cb(l->ctx, &up) != 0;
+}
+
 int st_upload_list_parts(st_engine *e, const char *tenant, const char *bucket,
                          const char *key, const char *upload_id, uint32_t part_marker,
                          int max_parts, st_part_cb cb, void *ctx, bool *truncated,
@@ -277,26 +327,9 @@ int st_upload_list_parts(st_engine *e, const char *tenant, const char *bucket,
         "SELECT part, size, etag, cks, mtime_ms FROM parts WHERE upload_id = ? "
         "AND part > ? ORDER BY part LIMIT ?", "bii", u.id, (size_t)16,
         (int64_t)part_marker, (int64_t)max_parts + 1) : NULL;
-    if (rc == 0 && !st)
-        rc = -1;
-    int n = 0;
-    while (st && (rc = idx_next(e->ix, st, err)) == 1) {
-        if (n++ == max_parts) {
-            *truncated = true;
-            idx_done(st);
-            rc = 0;
-            break;
-        }
-        st_part_info p = {.part_number = (uint32_t)idx_int(st, 0),
-                          .size = (uint64_t)idx_int(st, 1), .mtime_ms = idx_int(st, 4)};
-        snprintf(p.etag, sizeof p.etag, "%s", idx_text(st, 2));
-        snprintf(p.checksum_b64, sizeof p.checksum_b64, "%s", idx_text(st, 3));
-        if (cb(ctx, &p) != 0) {
-            idx_done(st);
-            rc = 0;
-            break;
-        }
-    }
+    page l = {.part_cb = cb, .ctx = ctx, .max = max_parts, .truncated = truncated};
+    if (rc == 0)
+        rc = idx_each(e->ix, st, part_row, &l, err);
     idx_unlock(e->ix);
     free(u.headers_json);
     return rc;
@@ -323,35 +356,9 @@ int st_upload_list(st_engine *e, const char *tenant, const char *bucket,
         "AND substr(key, 1, ?5) = ?4 ORDER BY key, upload_id LIMIT ?6",
         "ibbbii", bid, km, strlen(km), with_id ? marker_id : NULL, (size_t)16,
         pf, strlen(pf), (int64_t)strlen(pf), (int64_t)max_uploads + 1) : NULL;
-    if (rc == 0 && !st)
-        rc = -1;
-    int n = 0;
-    while (st && (rc = idx_next(e->ix, st, err)) == 1) {
-        if (n++ == max_uploads) {
-            *truncated = true;
-            idx_done(st);
-            rc = 0;
-            break;
-        }
-        st_upload_info up = {.created_ms = idx_int(st, 2)};
-        int klen = sqlite3_column_bytes(st, 0);
-        uint8_t id[16];
-        if (klen > ST_MAX_KEY || idx_blob(st, 1, id, 16) < 0) {
-            idx_done(st);
-            rc = cf_fail(err, CF_ECORRUPT, "index: malformed upload row");
-            break;
-        }
-        memcpy(up.key, sqlite3_column_blob(st, 0), (size_t)klen);
-        up.key[klen] = '\0';
-        eng_id_to_hex(id, up.upload_id);
-        int64_t a = idx_int(st, 3);
-        up.checksum_algo = a > CKS_NONE && a < CKS_MD5 ? (cks_algo)a : CKS_NONE;
-        if (cb(ctx, &up) != 0) {
-            idx_done(st);
-            rc = 0;
-            break;
-        }
-    }
+    page l = {.upload_cb = cb, .ctx = ctx, .max = max_uploads, .truncated = truncated};
+    if (rc == 0)
+        rc = idx_each(e->ix, st, upload_row_cb, &l, err);
     idx_unlock(e->ix);
     return rc;
 }
@@ -362,14 +369,11 @@ int upload_check_locked(st_engine *e, const uint8_t upload_id[16], int64_t bucke
                         const char *key, cf_err *err)
 {
     idx_assert_held(e->ix);
-    sqlite3_stmt *st = idx_query(e->ix, err,
+    int rc = idx_exists(e->ix, err,
         "SELECT 1 FROM uploads WHERE upload_id = ? AND bucket_id = ? AND key = ?",
         "bib", upload_id, (size_t)16, bucket_id, key, strlen(key));
-    int rc = st ? idx_next(e->ix, st, err) : -1;
-    if (rc == 1) {
-        idx_done(st);
+    if (rc == 1)
         return 0;
-    }
     return rc < 0 ? -1 : cf_fail(err, CF_ENOUPLOAD, "no such upload");
 }
 
@@ -405,11 +409,8 @@ int upload_put_part_locked(st_engine *e, const upload_part_row *p, cf_err *err)
 int upload_any_locked(st_engine *e, int64_t bucket_id, bool *any, cf_err *err)
 {
     idx_assert_held(e->ix);
-    sqlite3_stmt *st = idx_query(e->ix, err,
-        "SELECT 1 FROM uploads WHERE bucket_id = ? LIMIT 1", "i", bucket_id);
-    int rc = st ? idx_next(e->ix, st, err) : -1;
-    if (rc == 1)
-        idx_done(st);
+    int rc = idx_exists(e->ix, err, "SELECT 1 FROM uploads WHERE bucket_id = ? LIMIT 1", "i",
+                        bucket_id);
     *any = rc == 1;
     return rc < 0 ? -1 : 0;
 }
@@ -448,10 +449,6 @@ int upload_sharded_after_locked(st_engine *e, const uint8_t after[16], uint8_t i
 int upload_references_locked(st_engine *e, const uint8_t data_id[16], cf_err *err)
 {
     idx_assert_held(e->ix);
-    sqlite3_stmt *st = idx_query(e->ix, err,
-        "SELECT 1 FROM parts WHERE data_id = ? LIMIT 1", "b", data_id, (size_t)16);
-    int rc = st ? idx_next(e->ix, st, err) : -1;
-    if (rc == 1)
-        idx_done(st);
-    return rc;
+    return idx_exists(e->ix, err, "SELECT 1 FROM parts WHERE data_id = ? LIMIT 1", "b",
+                      data_id, (size_t)16);
 }
