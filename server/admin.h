@@ -1,79 +1,17 @@
 /*
- * server/admin.h - the admin API: JSON over HTTP under /admin/v1, signed
- * with the admin credential (see config.h; the server checks the signature
- * before calling in here, and `coffer` is the client).
- *
- *   POST   /tenants          {"name":"acme"}             201 {"name"}
- *   GET    /tenants                                      200 {"tenants":[{"name","created"}]}
- *   DELETE /tenants/NAME                                 200 {"name","deleted":true}
- *   POST   /keys             {"tenant":"acme","read_only":false}
- *                                                        201 {"access_key","secret_key",
- *                                                             "tenant","read_only"}
- *   GET    /keys[?tenant=NAME]                           200 {"keys":[{"access_key","tenant",
- *                                                             "read_only","created"}]}
- *   DELETE /keys/ACCESS_KEY                              200 {"access_key","deleted":true}
- *   GET    /status                                       200 {"version","layout":{"k","m",
- *                                                             "block_size"},"heal_pending",
- *                                                             "tenants","keys","index":{
- *                                                             "commits","wal_syncs",
- *                                                             "commit_number","created",
- *                                                             "set_id","lineage"},"gc":
- *                                                             null|{"last_run","held",
- *                                                             "orphans_held",...}}
- *   POST   /heal             {}                          200 {"healed_segments",
- *                                                            "heal_failures",...}
- *   POST   /gc               {"grace_s":3600,            200 {"deleted_segments",
- *                             "force_orphans":false}      "orphan_files","held",
- *                                                            "orphans_held",
- *                                                            "orphans_older_than_index",...}
- *                            (grace_s >= 60: younger files may be a PUT's;
- *                             force_orphans: delete even above the bound)
- *   POST   /tiers            {"name":"COLD","type":"s3","endpoint","bucket",
- *                             "prefix","region","access_key","secret_key",
- *                             "storage_class","cacert_pem","virtual_host"}
- *                                                        201 the tier (no secret);
- *                            probed first: write, read back, delete an object;
- *                            a failing step is 400 TierProbeFailed with the
- *                            remote's own message
- *   GET    /tiers                                        200 {"tiers":[status...]}
- *   GET    /tiers/NAME                                   200 status: the settings (no
- *                                                             secret), "objects",
- *                                                             "bytes", "pending",
- *                                                             "uploading", "restoring",
- *                                                             "restored",
- *                                                             "remote_deletes",
- *                                                             "queue", "bytes_per_s",
- *                                                             "last_error",
- *                                                             "last_error_time"
- *   DELETE /tiers/NAME                                   200 {"name","deleted":true};
- *                            409 TierNotEmpty while versions live there
- *
- * Every error is {"error":"Code","message":"..."}: 400 for a malformed body
- * or name (InvalidRequest / MalformedJSON), 404 for an unknown route or a
- * missing tenant or key (NoSuchRoute / NoSuchTenant / NoSuchAccessKey; GET
- * /keys?tenant= of an unknown tenant is simply an empty list), 405
- * for a known route with another method, 409 for a tenant that exists or
- * still owns buckets (TenantExists / TenantNotEmpty), 500 for an engine
- * failure (InternalError, with the engine's message; engine messages never
- * hold secrets). Request bodies must be JSON objects with only the fields
- * listed; anything else is a 400, never a crash. The only secret in any
- * answer is the new key's secret_key in POST /keys.
+ * server/admin.h - the admin API's handler: one request (already
+ * authenticated with the admin credential by s3auth.c) in, one JSON answer
+ * out. The routes, bodies, answers and errors are the contract in
+ * common/adminapi.h.
  */
 #ifndef COFFER_ADMIN_H
 #define COFFER_ADMIN_H
 
 #include <stddef.h>
 
+#include "common/adminapi.h"
 #include "storage/engine.h"
 
-#define ADMIN_PREFIX "/admin/v1"
-#define ADMIN_MAX_BODY 65536    /* larger request bodies are refused (400) */
-
-/* Handle one admin request. path is what follows ADMIN_PREFIX ("/tenants"),
- * query the raw query string without '?' (or NULL), body need not be
- * NUL-terminated. Returns 0 with *http_status and *json_out (malloc'd, the
- * caller frees, also for errors) set; -1 only when memory ran out, and then
- * nothing is set and the server answers 500 itself. */
 struct tier_set;
 
 /* What the admin API works on: the engine, and its tiers (NULL: the tier
@@ -83,6 +21,11 @@ typedef struct admin_env {
     struct tier_set *tiers;
 } admin_env;
 
+/* Handle one admin request. path is what follows ADMIN_PREFIX ("/tenants"),
+ * query the raw query string without '?' (or NULL), body need not be
+ * NUL-terminated. Returns 0 with *http_status and *json_out (malloc'd, the
+ * caller frees, also for errors) set; -1 only when memory ran out, and then
+ * nothing is set and the server answers 500 itself. */
 int admin_handle(const admin_env *env, const char *method, const char *path,
                  const char *query, const char *body, size_t body_len,
                  int *http_status, char **json_out);

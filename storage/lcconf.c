@@ -22,7 +22,7 @@ int st_lifecycle_put(st_engine *e, const char *tenant, const char *bucket,
 {
     int64_t bid;
     idx_lock(e->ix);
-    int rc = eng_bucket_id_locked(e, tenant, bucket, &bid, err);
+    int rc = bucket_id_locked(e, tenant, bucket, &bid, err);
     if (rc == 0)
         rc = idx_run(e->ix, NULL, err,
                      "INSERT OR REPLACE INTO bucket_lifecycle VALUES (?, ?, ?, NULL)", "ibi",
@@ -37,7 +37,7 @@ int st_lifecycle_get(st_engine *e, const char *tenant, const char *bucket, char 
     *xml = NULL;
     *len = 0;
     idx_lock(e->ix);
-    int rc = eng_bucket_id_locked(e, tenant, bucket, &bid, err);
+    int rc = bucket_id_locked(e, tenant, bucket, &bid, err);
     sqlite3_stmt *st = rc == 0 ? idx_query(e->ix, err,
         "SELECT config FROM bucket_lifecycle WHERE bucket_id = ?", "i", bid) : NULL;
     int found = rc == 0 && st ? idx_next(e->ix, st, err) : rc == 0 ? -1 : 0;
@@ -66,14 +66,15 @@ int st_lifecycle_delete(st_engine *e, const char *tenant, const char *bucket,
 {
     int64_t bid;
     idx_lock(e->ix);
-    int rc = eng_bucket_id_locked(e, tenant, bucket, &bid, err);
+    int rc = bucket_id_locked(e, tenant, bucket, &bid, err);
     if (rc == 0)
-        rc = eng_lifecycle_bucket_gone_locked(e, bid, err);
+        rc = lcconf_bucket_gone_locked(e, bid, err);
     return eng_unlock_durable(e, rc, err);
 }
 
-int eng_lifecycle_bucket_gone_locked(st_engine *e, int64_t bucket_id, cf_err *err)
+int lcconf_bucket_gone_locked(st_engine *e, int64_t bucket_id, cf_err *err)
 {
+    idx_assert_held(e->ix);
     return idx_run(e->ix, NULL, err, "DELETE FROM bucket_lifecycle WHERE bucket_id = ?",
                    "i", bucket_id);
 }
@@ -146,7 +147,7 @@ int st_lifecycle_cursor(st_engine *e, const char *tenant, const char *bucket,
 {
     int64_t bid;
     idx_lock(e->ix);
-    int rc = eng_bucket_id_locked(e, tenant, bucket, &bid, err);
+    int rc = bucket_id_locked(e, tenant, bucket, &bid, err);
     if (rc == 0)
         rc = idx_run(e->ix, NULL, err,
                      "UPDATE bucket_lifecycle SET cursor = ? WHERE bucket_id = ?", "bi",
@@ -166,21 +167,13 @@ typedef struct lc_obj {
 static int walk_batch_locked(st_engine *e, int64_t bid, const char *prefix,
                              const char *after, int max, lc_obj *out, int *n, cf_err *err)
 {
+    idx_assert_held(e->ix);
     size_t plen = strlen(prefix), alen = strlen(after);
     /* from the later of "after" (exclusive) and the prefix, in byte order */
     int c = memcmp(after, prefix, plen < alen ? plen : alen);
     bool use_after = alen && (c > 0 || (c == 0 && alen >= plen));
-    sqlite3_stmt *st = use_after
-        ? idx_query(e->ix, err,
-              "SELECT o.key, o.version_id, o.size, o.mtime_ms, ifnull(v.state, 0) "
-              "FROM objects o LEFT JOIN version_tier v ON v.version_id = o.version_id "
-              "WHERE o.bucket_id = ? AND o.key > ? ORDER BY o.key LIMIT ?", "ibi", bid,
-              after, alen, (int64_t)max)
-        : idx_query(e->ix, err,
-              "SELECT o.key, o.version_id, o.size, o.mtime_ms, ifnull(v.state, 0) "
-              "FROM objects o LEFT JOIN version_tier v ON v.version_id = o.version_id "
-              "WHERE o.bucket_id = ? AND o.key >= ? ORDER BY o.key LIMIT ?", "ibi", bid,
-              prefix, plen, (int64_t)max);
+    sqlite3_stmt *st = use_after ? obj_page_locked(e, bid, after, alen, false, max, err)
+                                 : obj_page_locked(e, bid, prefix, plen, true, max, err);
     int rc = st ? 0 : -1;
     *n = 0;
     while (st && (rc = idx_next(e->ix, st, err)) == 1) {
@@ -200,14 +193,15 @@ static int walk_batch_locked(st_engine *e, int64_t bid, const char *prefix,
         x->o.key = x->key;
         eng_id_to_hex(vid, x->o.version_id);
         x->o.size = (uint64_t)idx_int(st, 2);
-        x->o.mtime_ms = idx_int(st, 3);
-        x->o.tier_state = (int)idx_int(st, 4);
+        x->o.mtime_ms = idx_int(st, 4);
         (*n)++;
     }
     for (int i = 0; rc >= 0 && i < *n; i++) {
         uint8_t vid[16];
         eng_id_from_hex(out[i].o.version_id, vid);
-        rc = eng_tags_load_locked(e, vid, &out[i].tags, &out[i].o.ntags, err);
+        rc = tiering_state_locked(e, vid, &out[i].o.tier_state, err);
+        if (rc >= 0)
+            rc = tags_load_locked(e, vid, &out[i].tags, &out[i].o.ntags, err);
         out[i].o.tags = out[i].tags;
     }
     return rc < 0 ? -1 : 0;
@@ -226,7 +220,7 @@ int st_lifecycle_objects(st_engine *e, const char *tenant, const char *bucket,
     int64_t bid;
     int n = 0;
     idx_lock(e->ix);
-    int rc = eng_bucket_id_locked(e, tenant, bucket, &bid, err);
+    int rc = bucket_id_locked(e, tenant, bucket, &bid, err);
     if (rc == 0)
         rc = walk_batch_locked(e, bid, prefix ? prefix : "", after ? after : "", max, objs,
                                &n, err);
@@ -238,7 +232,7 @@ int st_lifecycle_objects(st_engine *e, const char *tenant, const char *bucket,
             break;
         }
     for (int i = 0; i < max; i++)
-        eng_headers_free(objs[i].tags, objs[i].o.ntags);
+        headers_free(objs[i].tags, objs[i].o.ntags);
     free(objs);
     return rc;
 }

@@ -61,20 +61,21 @@ int st_tags_check(const st_header *tags, size_t n, cf_err *err)
     return 0;
 }
 
-int eng_tags_json(const st_header *tags, size_t n, char **json, cf_err *err)
+int tags_to_json(const st_header *tags, size_t n, char **json, cf_err *err)
 {
     *json = NULL;
     if (st_tags_check(tags, n, err) < 0)
         return -1;
     if (n == 0)
         return 0;
-    *json = eng_headers_to_json(tags, n, err);
+    *json = headers_to_json(tags, n, err);
     return *json ? 0 : -1;
 }
 
-int eng_tags_set_locked(st_engine *e, const uint8_t owner[16], const char *json,
+int tags_set_locked(st_engine *e, const uint8_t owner[16], const char *json,
                         cf_err *err)
 {
+    idx_assert_held(e->ix);
     if (!json)
         return idx_run(e->ix, NULL, err, "DELETE FROM object_tags WHERE owner_id = ?", "b",
                        owner, (size_t)16);
@@ -82,22 +83,24 @@ int eng_tags_set_locked(st_engine *e, const uint8_t owner[16], const char *json,
                    "bt", owner, (size_t)16, json);
 }
 
-int eng_tags_load_locked(st_engine *e, const uint8_t owner[16], st_header **tags,
+int tags_load_locked(st_engine *e, const uint8_t owner[16], st_header **tags,
                          size_t *n, cf_err *err)
 {
+    idx_assert_held(e->ix);
     char *json;
     *tags = NULL;
     *n = 0;
-    if (eng_tags_json_locked(e, owner, &json, err) < 0)
+    if (tags_json_locked(e, owner, &json, err) < 0)
         return -1;
-    int rc = json ? eng_headers_from_json(json, tags, n, err) : 0;
+    int rc = json ? headers_from_json(json, tags, n, err) : 0;
     free(json);
     return rc;
 }
 
-int eng_tags_json_locked(st_engine *e, const uint8_t owner[16], char **json,
+int tags_json_locked(st_engine *e, const uint8_t owner[16], char **json,
                          cf_err *err)
 {
+    idx_assert_held(e->ix);
     *json = NULL;
     sqlite3_stmt *st = idx_query(e->ix, err,
                                  "SELECT tags FROM object_tags WHERE owner_id = ?", "b",
@@ -110,16 +113,17 @@ int eng_tags_json_locked(st_engine *e, const uint8_t owner[16], char **json,
     return *json ? 0 : cf_fail(err, CF_ENOMEM, "out of memory");
 }
 
-int eng_tags_move_locked(st_engine *e, const uint8_t from[16], const uint8_t to[16],
+int tags_move_locked(st_engine *e, const uint8_t from[16], const uint8_t to[16],
                          cf_err *err)
 {
+    idx_assert_held(e->ix);
     return idx_run(e->ix, NULL, err, "UPDATE object_tags SET owner_id = ? WHERE owner_id = ?",
                    "bb", to, (size_t)16, from, (size_t)16);
 }
 
 void st_tags_free(st_header *tags, size_t n)
 {
-    eng_headers_free(tags, n);
+    headers_free(tags, n);
 }
 
 int st_tags_get(st_engine *e, const char *tenant, const char *bucket, const char *key,
@@ -129,9 +133,9 @@ int st_tags_get(st_engine *e, const char *tenant, const char *bucket, const char
     *tags = NULL;
     *n = 0;
     idx_lock(e->ix);
-    int rc = eng_current_version_locked(e, tenant, bucket, key, vid, err);
+    int rc = obj_current_locked(e, tenant, bucket, key, NULL, vid, err);
     if (rc == 0)
-        rc = eng_tags_load_locked(e, vid, tags, n, err) < 0 ? -1 : 0;
+        rc = tags_load_locked(e, vid, tags, n, err) < 0 ? -1 : 0;
     idx_unlock(e->ix);
     return rc;
 }
@@ -140,13 +144,13 @@ int st_tags_put(st_engine *e, const char *tenant, const char *bucket, const char
                 const st_header *tags, size_t n, cf_err *err)
 {
     char *json;
-    if (eng_tags_json(tags, n, &json, err) < 0)
+    if (tags_to_json(tags, n, &json, err) < 0)
         return -1;
     uint8_t vid[16];
     idx_lock(e->ix);
-    int rc = eng_current_version_locked(e, tenant, bucket, key, vid, err);
+    int rc = obj_current_locked(e, tenant, bucket, key, NULL, vid, err);
     if (rc == 0)
-        rc = eng_tags_set_locked(e, vid, json, err);
+        rc = tags_set_locked(e, vid, json, err);
     rc = eng_unlock_durable(e, rc, err);
     free(json);
     return rc;

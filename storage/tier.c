@@ -199,8 +199,9 @@ int st_tier_list(st_engine *e, st_tier_cb cb, void *ctx, cf_err *err)
     return rc < 0 ? -1 : 0;
 }
 
-static int tier_id_locked(st_engine *e, const char *name, int64_t *id, cf_err *err)
+int tier_id_locked(st_engine *e, const char *name, int64_t *id, cf_err *err)
 {
+    idx_assert_held(e->ix);
     sqlite3_stmt *st = idx_query(e->ix, err, "SELECT id FROM tiers WHERE name = ?", "t",
                                  name);
     int rc = st ? idx_next(e->ix, st, err) : -1;
@@ -212,11 +213,6 @@ static int tier_id_locked(st_engine *e, const char *name, int64_t *id, cf_err *e
     return rc < 0 ? -1 : cf_fail(err, CF_ENOTFOUND, "no tier named %s", name);
 }
 
-int eng_tier_id_locked(st_engine *e, const char *name, int64_t *id, cf_err *err)
-{
-    return tier_id_locked(e, name, id, err);
-}
-
 int st_tier_remove(st_engine *e, const char *name, cf_err *err)
 {
     int64_t id = 0;
@@ -224,7 +220,7 @@ int st_tier_remove(st_engine *e, const char *name, cf_err *err)
     idx_lock(e->ix);
     int rc = tier_id_locked(e, name, &id, err);
     if (rc == 0)
-        rc = eng_tier_versions_locked(e, id, &live, err);
+        rc = tiering_versions_locked(e, id, &live, err);
     sqlite3_stmt *st = rc == 0 ? idx_query(e->ix, err,
         "SELECT count(*) FROM remote_deletes WHERE tier_id = ?", "i", id) : NULL;
     if (rc == 0 && (!st || idx_next(e->ix, st, err) != 1))
@@ -257,7 +253,7 @@ int st_tier_usage_get(st_engine *e, int64_t tier_id, st_tier_usage *u, cf_err *e
 {
     memset(u, 0, sizeof *u);
     idx_lock(e->ix);
-    int rc = eng_tier_usage_locked(e, tier_id, u, err);
+    int rc = tiering_usage_locked(e, tier_id, u, err);
     sqlite3_stmt *st = rc == 0 ? idx_query(e->ix, err,
         "SELECT count(*) FROM remote_deletes WHERE tier_id = ?", "i", tier_id) : NULL;
     if (rc == 0 && (!st || idx_next(e->ix, st, err) != 1))
@@ -272,9 +268,10 @@ int st_tier_usage_get(st_engine *e, int64_t tier_id, st_tier_usage *u, cf_err *e
 
 /* ---- remote deletes ---------------------------------------------------------- */
 
-int eng_remote_delete_queue_locked(st_engine *e, int64_t tier_id, const char *remote_id,
+int tier_remote_delete_queue_locked(st_engine *e, int64_t tier_id, const char *remote_id,
                                    const char *upload_id, bool recheck, cf_err *err)
 {
+    idx_assert_held(e->ix);
     return idx_run(e->ix, NULL, err,
                    "INSERT OR IGNORE INTO remote_deletes VALUES (?, ?, ?, ?, 0, 0, NULL, ?)",
                    "titii", remote_id, tier_id, upload_id && *upload_id ? upload_id : NULL,
@@ -287,7 +284,7 @@ int st_remote_deletes_due(st_engine *e, int max, st_remote_delete_cb cb, void *c
     st_remote_delete *due = calloc(max > 0 ? (size_t)max : 1, sizeof *due);
     if (!due)
         return cf_fail(err, CF_ENOMEM, "out of memory");
-    int64_t before = eng_oldest_reader_ms(e);
+    int64_t before = get_oldest_reader_ms(e);
     size_t n = 0;
     idx_lock(e->ix);
     sqlite3_stmt *st = idx_query(e->ix, err,

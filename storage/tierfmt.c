@@ -37,6 +37,7 @@
 #include <string.h>
 
 #include "common/checksum.h"
+#include "common/hex.h"
 
 #define TIERFMT_MAGIC "COFTIER1"
 #define TIERFMT_PREAMBLE 16
@@ -56,7 +57,7 @@ static uint32_t get_le32(const uint8_t *p)
 
 /* The version's metadata, as JSON text (malloc'd). */
 static char *meta_json(const char *bucket, const st_object_info *info,
-                       const eng_seg_meta *segs, size_t nsegs, const char *tags_json,
+                       const tierfmt_seg *segs, size_t nsegs, const char *tags_json,
                        uint32_t block_size, cf_err *err)
 {
     json_t *headers = json_array(), *sarr = json_array();
@@ -65,8 +66,8 @@ static char *meta_json(const char *bucket, const st_object_info *info,
                                                  info->headers[i].value));
     for (size_t i = 0; sarr && i < nsegs; i++) {
         char did[33], wrapped[2 * CRYPT_WRAPPED_LEN + 1];
-        cks_to_hex(segs[i].data_id, 16, did, sizeof did);
-        cks_to_hex(segs[i].wrapped, CRYPT_WRAPPED_LEN, wrapped, sizeof wrapped);
+        hex_encode(segs[i].data_id, 16, did, sizeof did);
+        hex_encode(segs[i].wrapped, CRYPT_WRAPPED_LEN, wrapped, sizeof wrapped);
         json_array_append_new(sarr, json_pack("{s:s, s:I, s:I, s:s}", "data_id", did,
                                               "part", (json_int_t)segs[i].part, "size",
                                               (json_int_t)segs[i].size, "wrapped", wrapped));
@@ -89,9 +90,9 @@ static char *meta_json(const char *bucket, const st_object_info *info,
     return text;
 }
 
-int eng_tier_header(st_engine *e, const char *remote_id, const char *tenant,
+int tierfmt_header(st_engine *e, const char *remote_id, const char *tenant,
                     const char *bucket, const st_object_info *info,
-                    const uint8_t version_id[16], const eng_seg_meta *segs, size_t nsegs,
+                    const uint8_t version_id[16], const tierfmt_seg *segs, size_t nsegs,
                     const char *tags_json, uint8_t **out, size_t *out_len, cf_err *err)
 {
     *out = NULL;
@@ -100,7 +101,7 @@ int eng_tier_header(st_engine *e, const char *remote_id, const char *tenant,
     crypt_ctx *cc = meta ? crypt_ctx_new(err) : NULL;
     uint8_t *inner = NULL, *pt = NULL, *buf = NULL;
     char *b64 = NULL, *outer = NULL;
-    int rc = cc ? eng_tenant_kek(e, tenant, kek, err) : -1;
+    int rc = cc ? kek_get(e, tenant, kek, err) : -1;
     size_t mlen = meta ? strlen(meta) : 0, ilen = mlen + CRYPT_BLOB_OVERHEAD;
     if (rc == 0 && !(inner = malloc(ilen)))
         rc = cf_fail(err, CF_ENOMEM, "out of memory");

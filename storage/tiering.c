@@ -30,7 +30,7 @@
 
 /* ---- attributes of a write ------------------------------------------------------ */
 
-int eng_attrs_prepare(st_engine *e, const st_object_attrs *a, eng_attrs *out,
+int tiering_attrs_prepare(st_engine *e, const st_object_attrs *a, tiering_attrs *out,
                       cf_err *err)
 {
     memset(out, 0, sizeof *out);
@@ -40,7 +40,7 @@ int eng_attrs_prepare(st_engine *e, const st_object_attrs *a, eng_attrs *out,
     const char *sc = a->storage_class;
     if (sc && *sc && strcmp(sc, "STANDARD") != 0) {
         idx_lock(e->ix);
-        int rc = eng_tier_id_locked(e, sc, &out->tier_id, err);
+        int rc = tier_id_locked(e, sc, &out->tier_id, err);
         idx_unlock(e->ix);
         if (rc < 0)
             return err && err->code == CF_ENOTFOUND
@@ -48,19 +48,20 @@ int eng_attrs_prepare(st_engine *e, const st_object_attrs *a, eng_attrs *out,
                           "server", sc)
                 : -1;
     }
-    return a->keep_tags ? 0 : eng_tags_json(a->tags, a->ntags, &out->tags_json, err);
+    return a->keep_tags ? 0 : tags_to_json(a->tags, a->ntags, &out->tags_json, err);
 }
 
-void eng_attrs_clear(eng_attrs *a)
+void tiering_attrs_clear(tiering_attrs *a)
 {
     free(a->tags_json);
     a->tags_json = NULL;
 }
 
-int eng_attrs_store_locked(st_engine *e, const uint8_t owner[16], const eng_attrs *a,
+int tiering_attrs_store_locked(st_engine *e, const uint8_t owner[16], const tiering_attrs *a,
                            cf_err *err)
 {
-    int rc = a->tags_json ? eng_tags_set_locked(e, owner, a->tags_json, err) : 0;
+    idx_assert_held(e->ix);
+    int rc = a->tags_json ? tags_set_locked(e, owner, a->tags_json, err) : 0;
     if (rc == 0 && a->tier_id)
         rc = idx_run(e->ix, NULL, err,
                      "INSERT OR REPLACE INTO version_tier VALUES (?, ?, ?, 1, NULL, NULL, "
@@ -69,10 +70,11 @@ int eng_attrs_store_locked(st_engine *e, const uint8_t owner[16], const eng_attr
     return rc;
 }
 
-int eng_attrs_adopt_locked(st_engine *e, const uint8_t upload_id[16],
+int tiering_attrs_adopt_locked(st_engine *e, const uint8_t upload_id[16],
                            const uint8_t version_id[16], cf_err *err)
 {
-    int rc = eng_tags_move_locked(e, upload_id, version_id, err);
+    idx_assert_held(e->ix);
+    int rc = tags_move_locked(e, upload_id, version_id, err);
     if (rc == 0)
         rc = idx_run(e->ix, NULL, err,
                      "UPDATE version_tier SET version_id = ? WHERE version_id = ?", "bb",
@@ -80,9 +82,10 @@ int eng_attrs_adopt_locked(st_engine *e, const uint8_t upload_id[16],
     return rc;
 }
 
-int eng_attrs_drop_locked(st_engine *e, const uint8_t owner[16], cf_err *err)
+int tiering_attrs_drop_locked(st_engine *e, const uint8_t owner[16], cf_err *err)
 {
-    int rc = eng_tags_set_locked(e, owner, NULL, err);
+    idx_assert_held(e->ix);
+    int rc = tags_set_locked(e, owner, NULL, err);
     sqlite3_stmt *st = rc == 0 ? idx_query(e->ix, err,
         "SELECT tier_id, state, ifnull(remote_id, '') FROM version_tier "
         "WHERE version_id = ?", "b", owner, (size_t)16) : NULL;
@@ -96,16 +99,17 @@ int eng_attrs_drop_locked(st_engine *e, const uint8_t owner[16], cf_err *err)
     if (state == ST_TIER_UPLOADING)
         return 0;                    /* its transition (or recovery) finishes it */
     if (state != ST_TIER_PENDING)
-        rc = eng_remote_delete_queue_locked(e, tier_id, remote_id, NULL, false, err);
+        rc = tier_remote_delete_queue_locked(e, tier_id, remote_id, NULL, false, err);
     if (rc == 0)
         rc = idx_run(e->ix, NULL, err, "DELETE FROM version_tier WHERE version_id = ?", "b",
                      owner, (size_t)16);
     return rc;
 }
 
-int eng_object_attrs_locked(st_engine *e, const uint8_t vid[16], bool with_tags,
+int tiering_object_attrs_locked(st_engine *e, const uint8_t vid[16], bool with_tags,
                             st_object_info *info, cf_err *err)
 {
+    idx_assert_held(e->ix);
     sqlite3_stmt *st = idx_query(e->ix, err,
         "SELECT t.name, v.state, v.restore_until_ms FROM version_tier v "
         "JOIN tiers t ON t.id = v.tier_id WHERE v.version_id = ?", "b", vid, (size_t)16);
@@ -121,16 +125,31 @@ int eng_object_attrs_locked(st_engine *e, const uint8_t vid[16], bool with_tags,
         return rc < 0 ? -1 : 0;
     st_header *tags = NULL;
     size_t n = 0;
-    if (eng_tags_load_locked(e, vid, &tags, &n, err) < 0)
+    if (tags_load_locked(e, vid, &tags, &n, err) < 0)
         return -1;
     info->ntags = (int)n;
-    eng_headers_free(tags, n);
+    headers_free(tags, n);
     return 0;
 }
 
-int eng_remote_state_locked(st_engine *e, const uint8_t vid[16], eng_remote *r,
+int tiering_state_locked(st_engine *e, const uint8_t vid[16], int *state, cf_err *err)
+{
+    idx_assert_held(e->ix);
+    *state = 0;
+    sqlite3_stmt *st = idx_query(e->ix, err,
+        "SELECT state FROM version_tier WHERE version_id = ?", "b", vid, (size_t)16);
+    int rc = st ? idx_next(e->ix, st, err) : -1;
+    if (rc == 1) {
+        *state = (int)idx_int(st, 0);
+        idx_done(st);
+    }
+    return rc < 0 ? -1 : 0;
+}
+
+int tiering_remote_locked(st_engine *e, const uint8_t vid[16], tiering_remote *r,
                             cf_err *err)
 {
+    idx_assert_held(e->ix);
     memset(r, 0, sizeof *r);
     sqlite3_stmt *st = idx_query(e->ix, err,
         "SELECT tier_id, state, ifnull(remote_id, ''), data_offset FROM version_tier "
@@ -149,8 +168,9 @@ int eng_remote_state_locked(st_engine *e, const uint8_t vid[16], eng_remote *r,
 
 /* ---- counts for tier.c -------------------------------------------------------------- */
 
-int eng_tier_versions_locked(st_engine *e, int64_t tier_id, uint64_t *n, cf_err *err)
+int tiering_versions_locked(st_engine *e, int64_t tier_id, uint64_t *n, cf_err *err)
 {
+    idx_assert_held(e->ix);
     sqlite3_stmt *st = idx_query(e->ix, err,
         "SELECT count(*) FROM version_tier WHERE tier_id = ?", "i", tier_id);
     int rc = st ? idx_next(e->ix, st, err) : -1;
@@ -161,8 +181,9 @@ int eng_tier_versions_locked(st_engine *e, int64_t tier_id, uint64_t *n, cf_err 
     return 0;
 }
 
-int eng_tier_usage_locked(st_engine *e, int64_t tier_id, st_tier_usage *u, cf_err *err)
+int tiering_usage_locked(st_engine *e, int64_t tier_id, st_tier_usage *u, cf_err *err)
 {
+    idx_assert_held(e->ix);
     sqlite3_stmt *st = idx_query(e->ix, err,
         "SELECT state, count(*), sum(remote_size) FROM version_tier WHERE tier_id = ? "
         "GROUP BY state", "i", tier_id);
@@ -192,17 +213,42 @@ void st_transition_clear(st_transition *t)
     t->header = NULL;
 }
 
+/* The version's segments, as the header records them. */
+typedef struct seg_list {
+    tierfmt_seg *segs;
+    size_t n, cap;
+} seg_list;
+
+static int seg_list_add(void *ctx, const obj_segment *s, cf_err *err)
+{
+    seg_list *l = ctx;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 4;
+        tierfmt_seg *grown = realloc(l->segs, cap * sizeof *grown);
+        if (!grown)
+            return cf_fail(err, CF_ENOMEM, "out of memory");
+        l->segs = grown;
+        l->cap = cap;
+    }
+    tierfmt_seg *m = &l->segs[l->n++];
+    memcpy(m->data_id, s->data_id, 16);
+    m->part = s->part;
+    m->size = s->size;
+    memcpy(m->wrapped, s->wrapped, CRYPT_WRAPPED_LEN);
+    return 0;
+}
+
 /* Everything the header needs, under the lock; the intent row after it. */
 static int begin_locked(st_engine *e, st_transition *t, const uint8_t want[16],
                         cf_err *err)
 {
+    idx_assert_held(e->ix);
     st_object_info info;
     uint8_t vid[16], rid[16];
-    eng_seg_meta *segs = NULL;
-    size_t nsegs = 0;
+    seg_list sl = {0};
     char *tags = NULL;
     int64_t requested = 0;
-    int rc = eng_object_get_locked(e, t->tenant, t->bucket, t->key, &info, vid, err);
+    int rc = obj_current_locked(e, t->tenant, t->bucket, t->key, &info, vid, err);
     if (rc < 0)
         return -1;
     if (memcmp(vid, want, 16) != 0)
@@ -221,20 +267,20 @@ static int begin_locked(st_engine *e, st_transition *t, const uint8_t want[16],
             rc = cf_fail(err, CF_EEXISTS, "the version is in a tier already");
     }
     if (rc == 0)
-        rc = eng_segments_load_locked(e, vid, &segs, &nsegs, err);
+        rc = obj_segments_locked(e, vid, seg_list_add, &sl, err);
     if (rc == 0)
-        rc = eng_tags_json_locked(e, vid, &tags, err) < 0 ? -1 : 0;
+        rc = tags_json_locked(e, vid, &tags, err) < 0 ? -1 : 0;
     if (rc == 0)
         rc = crypt_random(rid, sizeof rid, err);
     if (rc == 0) {
         eng_id_to_hex(rid, t->remote_id);
-        rc = eng_tier_header(e, t->remote_id, t->tenant, t->bucket, &info, vid, segs, nsegs,
-                             tags, &t->header, &t->header_len, err);
+        rc = tierfmt_header(e, t->remote_id, t->tenant, t->bucket, &info, vid, sl.segs,
+                            sl.n, tags, &t->header, &t->header_len, err);
     }
     t->size = info.size;
     t->sealed_len = 0;
-    for (size_t i = 0; i < nsegs; i++)
-        t->sealed_len += eng_sealed_size(e, segs[i].size);
+    for (size_t i = 0; i < sl.n; i++)
+        t->sealed_len += eng_sealed_size(e, sl.segs[i].size);
     t->total_len = t->header_len + t->sealed_len;
     if (rc == 0)
         rc = idx_run(e->ix, NULL, err,
@@ -243,7 +289,7 @@ static int begin_locked(st_engine *e, st_transition *t, const uint8_t want[16],
                      (int64_t)ST_TIER_UPLOADING, requested, t->remote_id,
                      (int64_t)t->total_len, (int64_t)t->header_len, eng_now_ms());
     st_object_info_clear(&info);
-    free(segs);
+    free(sl.segs);
     free(tags);
     return rc;
 }
@@ -299,8 +345,9 @@ static int abort_row_locked(st_engine *e, const uint8_t vid[16], int64_t tier_id
                             const char *remote_id, const char *upload_id, bool requested,
                             bool recheck, cf_err *err)
 {
-    int rc = eng_remote_delete_queue_locked(e, tier_id, remote_id, upload_id, recheck, err);
-    int exists = rc == 0 ? eng_version_exists_locked(e, vid, err) : -1;
+    idx_assert_held(e->ix);
+    int rc = tier_remote_delete_queue_locked(e, tier_id, remote_id, upload_id, recheck, err);
+    int exists = rc == 0 ? obj_version_exists_locked(e, vid, err) : -1;
     if (exists < 0)
         return -1;
     if (exists && requested)
@@ -316,6 +363,7 @@ static int abort_row_locked(st_engine *e, const uint8_t vid[16], int64_t tier_id
 static int intent_locked(st_engine *e, const st_transition *t, const uint8_t vid[16],
                          bool *requested, char *upload_id, size_t cap, cf_err *err)
 {
+    idx_assert_held(e->ix);
     sqlite3_stmt *st = idx_query(e->ix, err,
         "SELECT requested, ifnull(upload_id, '') FROM version_tier WHERE version_id = ? "
         "AND remote_id = ? AND state = ?", "bti", vid, (size_t)16, t->remote_id,
@@ -332,6 +380,7 @@ static int intent_locked(st_engine *e, const st_transition *t, const uint8_t vid
 static int commit_locked(st_engine *e, const st_transition *t, const uint8_t vid[16],
                          const char *etag, bool *gone, cf_err *err)
 {
+    idx_assert_held(e->ix);
     bool requested = false;
     char upload_id[1024];
     uint8_t cur[16];
@@ -342,7 +391,7 @@ static int commit_locked(st_engine *e, const st_transition *t, const uint8_t vid
         rc = -1;
     else if (have == 0)      /* recovered away meanwhile: it queued the remote id */
         rc = cf_fail(err, CF_ENOKEY, "the transition's intent is gone");
-    int cur_rc = rc == 0 ? eng_current_version_locked(e, t->tenant, t->bucket, t->key, cur,
+    int cur_rc = rc == 0 ? obj_current_locked(e, t->tenant, t->bucket, t->key, NULL, cur,
                                                       err) : 0;
     if (rc == 0 && (cur_rc < 0 || memcmp(cur, vid, 16) != 0)) {
         if (cur_rc < 0 && err->code != CF_ENOKEY && err->code != CF_ENOBUCKET)
@@ -358,7 +407,7 @@ static int commit_locked(st_engine *e, const st_transition *t, const uint8_t vid
                      "changed_ms = ? WHERE version_id = ?", "itib",
                      (int64_t)ST_TIER_TIERED, etag, eng_now_ms(), vid, (size_t)16);
         if (rc == 0)
-            rc = eng_queue_version_files_locked(e, vid, err);
+            rc = deleteq_version_files_locked(e, vid, err);
     }
     if (rc == 0)
         return idx_commit(e->ix, err);
@@ -381,7 +430,7 @@ int st_transition_commit(st_engine *e, const st_transition *t, const char *remot
     if (gone)
         return cf_fail(err, CF_ENOKEY, "the version was deleted or overwritten during "
                        "its transition; its remote copy is queued for deletion");
-    eng_drain_deletes(e);
+    deleteq_drain(e);
     return 0;
 }
 
@@ -546,7 +595,7 @@ int st_restore_request(st_engine *e, const char *tenant, const char *bucket,
         return cf_fail(err, CF_EINVAL, "Days must be a positive number");
     uint8_t vid[16];
     idx_lock(e->ix);
-    int rc = eng_current_version_locked(e, tenant, bucket, key, vid, err);
+    int rc = obj_current_locked(e, tenant, bucket, key, NULL, vid, err);
     sqlite3_stmt *st = rc == 0 ? idx_query(e->ix, err,
         "SELECT state FROM version_tier WHERE version_id = ?", "b", vid, (size_t)16) : NULL;
     int found = rc == 0 && st ? idx_next(e->ix, st, err) : rc == 0 ? -1 : 0;
@@ -613,7 +662,7 @@ int st_restore_import(st_engine *e, const st_tier_candidate *c, int64_t day_ms,
     uint8_t vid[16];
     if (eng_id_from_hex(c->version_id, vid) < 0)
         return cf_fail(err, CF_EINVAL, "bad version id");
-    if (eng_unqueue_version_files(e, vid, err) < 0 ||
+    if (deleteq_unqueue_version(e, vid, err) < 0 ||
         st_sealed_import(e, c->tenant, c->bucket, c->key, c->version_id, src, ctx, err) < 0)
         return -1;
     int changes = 0;
@@ -649,7 +698,7 @@ int st_restore_expire(st_engine *e, uint64_t *expired, cf_err *err)
                              "changed_ms = ? WHERE version_id = ?", "iib",
                              (int64_t)ST_TIER_TIERED, eng_now_ms(), vid, (size_t)16);
                 if (rc == 0)
-                    rc = eng_queue_version_files_locked(e, vid, err);
+                    rc = deleteq_version_files_locked(e, vid, err);
                 rc = rc == 0 ? idx_commit(e->ix, err) : (idx_rollback(e->ix), -1);
             }
         }
@@ -661,6 +710,6 @@ int st_restore_expire(st_engine *e, uint64_t *expired, cf_err *err)
         (*expired)++;
     }
     if (*expired)
-        eng_drain_deletes(e);
+        deleteq_drain(e);
     return 0;
 }

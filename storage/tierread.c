@@ -24,9 +24,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct eng_rreader {
+struct tierread {
     st_engine *e;
-    eng_remote r;
+    tiering_remote r;
     uint64_t sealed_len;
     uint64_t win_from, win_to;       /* the announced window, sealed offsets */
     void *stream;                    /* the open ranged read, or NULL */
@@ -36,10 +36,10 @@ struct eng_rreader {
     crypt_ctx *cc;
 };
 
-eng_rreader *eng_rreader_new(st_engine *e, const eng_remote *r, uint64_t sealed_len,
+tierread *tierread_new(st_engine *e, const tiering_remote *r, uint64_t sealed_len,
                              cf_err *err)
 {
-    eng_rreader *rr = calloc(1, sizeof *rr);
+    tierread *rr = calloc(1, sizeof *rr);
     if (!rr) {
         cf_fail(err, CF_ENOMEM, "out of memory");
         return NULL;
@@ -55,13 +55,13 @@ eng_rreader *eng_rreader_new(st_engine *e, const eng_remote *r, uint64_t sealed_
     return rr;
 }
 
-void eng_rreader_window(eng_rreader *rr, uint64_t from, uint64_t to)
+void tierread_window(tierread *rr, uint64_t from, uint64_t to)
 {
     rr->win_from = from;
     rr->win_to = to < rr->sealed_len ? to : rr->sealed_len;
 }
 
-static void close_stream(eng_rreader *rr)
+static void close_stream(tierread *rr)
 {
     if (rr->stream)
         rr->e->remote->close(rr->stream);
@@ -69,7 +69,7 @@ static void close_stream(eng_rreader *rr)
 }
 
 /* A stream positioned at sealed offset off with at least need bytes. */
-static int position(eng_rreader *rr, uint64_t off, uint64_t need, cf_err *err)
+static int position(tierread *rr, uint64_t off, uint64_t need, cf_err *err)
 {
     if (rr->stream && rr->pos == off && rr->end >= off + need)
         return 0;
@@ -91,7 +91,7 @@ static int position(eng_rreader *rr, uint64_t off, uint64_t need, cf_err *err)
     return 0;
 }
 
-int eng_rreader_block(eng_rreader *rr, const seg_desc *d, uint64_t seg_size,
+int tierread_block(tierread *rr, const seg_desc *d, uint64_t seg_size,
                       uint64_t seg_sealed, uint64_t b, uint8_t *out, uint32_t *len,
                       cf_err *err)
 {
@@ -117,7 +117,7 @@ int eng_rreader_block(eng_rreader *rr, const seg_desc *d, uint64_t seg_size,
     return 0;
 }
 
-void eng_rreader_free(eng_rreader *rr)
+void tierread_free(tierread *rr)
 {
     if (!rr)
         return;

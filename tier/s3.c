@@ -34,6 +34,7 @@
 
 #include "client/s3c.h"
 #include "common/checksum.h"
+#include "common/hex.h"
 #include "storage/crypto.h"
 
 #define POOL_MAX 8
@@ -290,7 +291,7 @@ static int body_md5(part_body *b, uint8_t raw[16], char hex[33], char b64[32], c
         uint8_t full[CKS_MAX_RAW];
         cks_final(md5, full);
         memcpy(raw, full, 16);
-        cks_to_hex(raw, 16, hex, 33);
+        hex_encode(raw, 16, hex, 33);
         cks_to_base64(raw, 16, b64, 32);
     }
     cks_free(md5);
@@ -404,7 +405,7 @@ static void part_done(void *ctx, int rc, const cf_err *err, s3c_result *res)
     mpu_part *p = ctx;
     mpu *m = p->m;
     char hex[33];
-    cks_to_hex(p->md5, 16, hex, sizeof hex);
+    hex_encode(p->md5, 16, hex, sizeof hex);
     cf_err local;
     if (rc == 0 && etag_is(res->etag, hex, "an UploadPart", &local) < 0) {
         rc = -1;
@@ -469,7 +470,7 @@ static void multipart_etag(const mpu *m, char out[48])
     if (md5)
         cks_final(md5, raw);
     cks_free(md5);
-    cks_to_hex(raw, 16, hex, sizeof hex);
+    hex_encode(raw, 16, hex, sizeof hex);
     snprintf(out, 48, "%s-%u", hex, m->nparts);
 }
 
@@ -746,7 +747,7 @@ static int s3_probe(void *impl, cf_err *err)
     if (crypt_random(data, sizeof data, err) < 0 || crypt_random(rid, sizeof rid, err) < 0)
         return -1;
     snprintf(name, sizeof name, "coffer-probe-");
-    cks_to_hex(rid, sizeof rid, name + strlen(name), sizeof name - strlen(name));
+    hex_encode(rid, sizeof rid, name + strlen(name), sizeof name - strlen(name));
     s3c_client *c = (key = object_key(t, name, err)) ? take_client(t, err) : NULL;
     if (!c) {
         free(key);

@@ -11,6 +11,7 @@
  * against real servers in tests/integration/tier*.sh. What a remote would
  * hold is the bytes st_tobj reads, kept in memory by the test.
  */
+#include "common/hex.h"
 #include "storage/crypto.h"
 #include "storage/lifecycle.h"
 #include "tests/unit/engine_util.h"
@@ -258,8 +259,8 @@ static int recover_alone(const eng_fixture *f, const char *remote_id, const uint
         const char *wh = json_string_value(json_object_get(seg, "wrapped"));
         uint64_t ssize = (uint64_t)json_integer_value(json_object_get(seg, "size"));
         uint32_t part = (uint32_t)json_integer_value(json_object_get(seg, "part"));
-        ok = ok && dh && wh && cks_from_hex(dh, did, 16, &got) == 0 &&
-             cks_from_hex(wh, wrapped, sizeof wrapped, &got) == 0 &&
+        ok = ok && dh && wh && hex_decode(dh, did, 16, &got) == 0 &&
+             hex_decode(wh, wrapped, sizeof wrapped, &got) == 0 &&
              crypt_unwrap_key(cc, kek, did, wrapped, dk, &err) == 0;
         uint64_t nblocks = ssize ? (ssize + bs - 1) / bs : 1;
         for (uint64_t b = 0; ok && b < nblocks; b++) {
