@@ -346,10 +346,11 @@ int st_snapshot(st_engine *e, int *copies, cf_err *err)
     return last.code ? -1 : cf_fail(err, CF_EQUORUM, "no disk is online");
 }
 
-int st_heal_pending(st_engine *e, uint64_t *n, cf_err *err)
+/* The one number a count(*) query answers. */
+static int count_rows(st_engine *e, const char *sql, uint64_t *n, cf_err *err)
 {
     idx_lock(e->ix);
-    sqlite3_stmt *st = idx_query(e->ix, err, "SELECT count(*) FROM heal_queue", "");
+    sqlite3_stmt *st = idx_query(e->ix, err, sql, "");
     int rc = st ? idx_next(e->ix, st, err) : -1;
     if (rc == 1) {
         *n = (uint64_t)idx_int(st, 0);
@@ -360,10 +361,30 @@ int st_heal_pending(st_engine *e, uint64_t *n, cf_err *err)
     return rc < 0 ? -1 : 0;
 }
 
+int st_heal_pending(st_engine *e, uint64_t *n, cf_err *err)
+{
+    return count_rows(e, "SELECT count(*) FROM heal_queue", n, err);
+}
+
+int st_delete_pending(st_engine *e, uint64_t *n, cf_err *err)
+{
+    return count_rows(e, "SELECT count(*) FROM delete_queue", n, err);
+}
+
 void st_index_stats_get(st_engine *e, st_index_stats *out)
 {
+    _Static_assert(ST_SYNC_NBOUNDS == IDX_SYNC_NBOUNDS, "one set of sync buckets");
     idx_stats s;
     idx_get_stats(e->ix, &s);
     out->commits = s.commits;
     out->wal_syncs = s.wal_syncs;
+    out->wal_sync_seconds = s.wal_sync_seconds;
+    memcpy(out->wal_sync_buckets, s.wal_sync_buckets, sizeof out->wal_sync_buckets);
+    out->wal_failed = s.wal_failed;
+}
+
+const double *st_sync_bounds(void)
+{
+    static const double bounds[IDX_SYNC_NBOUNDS] = IDX_SYNC_BOUNDS;
+    return bounds;
 }

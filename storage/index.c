@@ -18,8 +18,21 @@
  *   heal_queue(data_id, queued_ms)     segments with missing/bad shards
  *   delete_queue(data_id, queued_ms)   segments no row refers to any more,
  *                                      whose files are still to be removed
+ *   bucket_usage(bucket_id, objects, bytes)   (schema version 1)
  * A data id is in at most one of segments/parts at a time, or in
  * delete_queue: that is the invariant GC relies on.
+ *
+ * Schema versions live in PRAGMA user_version: 0 is coffer 0.1.0's (it
+ * recorded none), 1 adds bucket_usage. Opening migrates an older index in
+ * one transaction; an index newer than this build is refused.
+ *
+ * bucket_usage holds each bucket's object count and bytes, kept by
+ * triggers on objects and buckets, so it changes in the same transaction
+ * as the object row and is exact after any crash, whichever code path
+ * wrote the row. INSERT OR REPLACE removes the replaced row through the
+ * REPLACE conflict rule, which fires delete triggers only with
+ * recursive_triggers on: the connection always sets it. The cost is one
+ * more row update per object commit (the bucket's row, hot in the cache).
  *
  * Group commit. The connection runs with synchronous=NORMAL: a commit
  * appends its frames to <db>-wal with write() and does not fsync (SQLite
@@ -65,6 +78,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define IDX_STMT_SLOTS 256
 
@@ -88,7 +102,11 @@ struct idx {
     bool syncing;                    /* an fdatasync is in flight */
     int sync_errno;                  /* sticky: the first failed fdatasync */
     uint64_t wal_syncs;
+    double sync_seconds;             /* time spent in them */
+    uint64_t sync_buckets[IDX_SYNC_NBOUNDS + 1];
 };
+
+static const double sync_bounds[IDX_SYNC_NBOUNDS] = IDX_SYNC_BOUNDS;
 
 static const char *const schema_sql =
     "CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value BLOB) WITHOUT ROWID;"
@@ -124,6 +142,30 @@ static const char *const schema_sql =
     " queued_ms INTEGER NOT NULL) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS delete_queue(data_id BLOB PRIMARY KEY,"
     " queued_ms INTEGER NOT NULL) WITHOUT ROWID;";
+
+#define IDX_SCHEMA_VERSION 1
+
+/* Version 0 -> 1: per-bucket usage, counted from what is stored now. */
+static const char *const usage_sql =
+    "CREATE TABLE bucket_usage(bucket_id INTEGER PRIMARY KEY,"
+    " objects INTEGER NOT NULL, bytes INTEGER NOT NULL);"
+    "INSERT INTO bucket_usage SELECT b.id, count(o.key), coalesce(sum(o.size), 0)"
+    " FROM buckets b LEFT JOIN objects o ON o.bucket_id = b.id GROUP BY b.id;"
+    "CREATE TRIGGER bucket_usage_new AFTER INSERT ON buckets BEGIN"
+    " INSERT INTO bucket_usage VALUES (NEW.id, 0, 0); END;"
+    "CREATE TRIGGER bucket_usage_gone AFTER DELETE ON buckets BEGIN"
+    " DELETE FROM bucket_usage WHERE bucket_id = OLD.id; END;"
+    "CREATE TRIGGER bucket_usage_put AFTER INSERT ON objects BEGIN"
+    " UPDATE bucket_usage SET objects = objects + 1, bytes = bytes + NEW.size"
+    " WHERE bucket_id = NEW.bucket_id; END;"
+    "CREATE TRIGGER bucket_usage_drop AFTER DELETE ON objects BEGIN"
+    " UPDATE bucket_usage SET objects = objects - 1, bytes = bytes - OLD.size"
+    " WHERE bucket_id = OLD.bucket_id; END;"
+    "CREATE TRIGGER bucket_usage_change AFTER UPDATE OF bucket_id, size ON objects BEGIN"
+    " UPDATE bucket_usage SET objects = objects - 1, bytes = bytes - OLD.size"
+    " WHERE bucket_id = OLD.bucket_id;"
+    " UPDATE bucket_usage SET objects = objects + 1, bytes = bytes + NEW.size"
+    " WHERE bucket_id = NEW.bucket_id; END;";
 
 static int db_fail(idx *x, cf_err *err, const char *what)
 {
@@ -162,14 +204,38 @@ static int open_wal_fd(idx *x)
     return x->wal_fd < 0 ? errno : 0;
 }
 
+/* Bring the schema to IDX_SCHEMA_VERSION, each step in one transaction. */
+static int migrate(idx *x, cf_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int version = -1;
+    if (sqlite3_prepare_v2(x->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (version < 0)
+        return db_fail(x, err, "schema version");
+    if (version > IDX_SCHEMA_VERSION)
+        return cf_fail(err, CF_ECONFIG, "index: schema version %d is newer than this "
+                       "build understands (%d); run a newer cofferd", version,
+                       IDX_SCHEMA_VERSION);
+    if (version == 0 &&
+        (exec_plain(x, "BEGIN IMMEDIATE", err) < 0 || exec_plain(x, usage_sql, err) < 0 ||
+         exec_plain(x, "PRAGMA user_version=1; COMMIT", err) < 0)) {
+        idx_rollback(x);
+        return -1;
+    }
+    return 0;
+}
+
 /* Schema creation runs with synchronous=FULL, so it is durable (WAL and,
  * for a new WAL file, its directory entry) before we switch to NORMAL and
  * our own syncing. */
 static int open_schema(idx *x, cf_err *err)
 {
     if (exec_plain(x, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-                      "PRAGMA foreign_keys=OFF;", err) < 0 ||
-        exec_plain(x, schema_sql, err) < 0 ||
+                      "PRAGMA foreign_keys=OFF; PRAGMA recursive_triggers=ON;", err) < 0 ||
+        exec_plain(x, schema_sql, err) < 0 || migrate(x, err) < 0 ||
         exec_plain(x, "PRAGMA synchronous=NORMAL;", err) < 0)
         return -1;
     int e = open_wal_fd(x);
@@ -254,12 +320,21 @@ static void sync_round(idx *x)
     uint64_t target = x->committed;
     x->syncing = true;
     pthread_mutex_unlock(&x->sync_lock);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     int e = open_wal_fd(x);
     if (e == 0 && fdatasync(x->wal_fd) != 0)
         e = errno;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double took = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     pthread_mutex_lock(&x->sync_lock);
     x->syncing = false;
     x->wal_syncs++;
+    x->sync_seconds += took;
+    size_t b = 0;
+    while (b < IDX_SYNC_NBOUNDS && took > sync_bounds[b])
+        b++;
+    x->sync_buckets[b]++;
     if (e != 0 && x->sync_errno == 0) {
         x->sync_errno = e;
         fprintf(stderr, "coffer: index: fdatasync %s: %s; refusing further writes "
@@ -306,6 +381,9 @@ void idx_get_stats(idx *x, idx_stats *out)
     out->commits = x->commits;
     pthread_mutex_lock(&x->sync_lock);
     out->wal_syncs = x->wal_syncs;
+    out->wal_sync_seconds = x->sync_seconds;
+    memcpy(out->wal_sync_buckets, x->sync_buckets, sizeof out->wal_sync_buckets);
+    out->wal_failed = x->sync_errno != 0;
     pthread_mutex_unlock(&x->sync_lock);
     pthread_mutex_unlock(&x->lock);
 }

@@ -60,11 +60,21 @@ int idx_unlock_durable(idx *x, cf_err *err);
  * are counted, so the next WAL fdatasync covers them, but nobody waits. */
 void idx_unlock_nowait(idx *x);
 
+/* Upper bounds (seconds) of the WAL fdatasync duration buckets. */
+#define IDX_SYNC_NBOUNDS 12
+#define IDX_SYNC_BOUNDS \
+    {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5}
+
 /* Counters since open: commits counted by the commit hook (one per
- * committed transaction), and WAL fdatasyncs done for group commit. */
+ * committed transaction), and WAL fdatasyncs done for group commit, their
+ * total duration and how many fell in each bucket (the last: above every
+ * bound); wal_failed once an fdatasync failed (sticky, see above). */
 typedef struct idx_stats {
     uint64_t commits;
     uint64_t wal_syncs;
+    double wal_sync_seconds;
+    uint64_t wal_sync_buckets[IDX_SYNC_NBOUNDS + 1];
+    bool wal_failed;
 } idx_stats;
 void idx_get_stats(idx *x, idx_stats *out);
 

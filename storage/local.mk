@@ -15,4 +15,4 @@ storage_libstorage_a_SOURCES += \
 	storage/diskset.c storage/diskset.h \
 	storage/shard.c storage/shard.h storage/segment.c storage/segment.h \
 	storage/index.c storage/index.h storage/engine_int.h storage/engine.c \
-	storage/object.c storage/multipart.c storage/gc.c
+	storage/object.c storage/multipart.c storage/gc.c storage/stats.c

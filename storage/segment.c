@@ -102,6 +102,13 @@ static void drop_shard(seg_writer *w, int i)
     unlink(path);
 }
 
+/* Shard i could not be written: count it against its disk, give it up. */
+static void fail_shard(seg_writer *w, int i)
+{
+    ds_note(w->d.set, i, DS_ERR_WRITE);
+    drop_shard(w, i);
+}
+
 static int check_quorum(seg_writer *w, int errnum, cf_err *err)
 {
     if (live_shards(w) >= w->quorum)
@@ -126,7 +133,7 @@ static int open_shard_files(seg_writer *w, cf_err *err)
         w->fd[i] = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         if (w->fd[i] < 0 || lseek(w->fd[i], SHARD_HEADER_SIZE, SEEK_SET) < 0) {
             last_errno = errno;
-            drop_shard(w, i);
+            fail_shard(w, i);
         }
     }
     w->files_open = true;
@@ -339,7 +346,7 @@ static int append_shards(seg_writer *w, uint8_t *const *shards, uint32_t s,
         ssize_t wr = writev(w->fd[i], iov, 2);
         if (wr != (ssize_t)(s + SHARD_CRC_LEN)) {
             last_errno = wr < 0 ? errno : ENOSPC;
-            drop_shard(w, i);
+            fail_shard(w, i);
         }
     }
     start_writeback(w, s);
@@ -417,7 +424,7 @@ static int seal_shard_files(seg_writer *w, cf_err *err)
         w->fd[i] = -1;
         if (rc != 0) {
             last_errno = -rc;
-            drop_shard(w, i);
+            fail_shard(w, i);
         }
     }
     return check_quorum(w, last_errno, err);
@@ -437,9 +444,10 @@ static int publish_shard_files(seg_writer *w, cf_err *err)
         cf_err e2;
         if (rename(tmp, dst) != 0) {
             last_errno = errno;
-            drop_shard(w, i);
+            fail_shard(w, i);
         } else if (fsu_fsync_parent(dst, &e2) < 0) {
             last_errno = EIO;
+            ds_note(w->d.set, i, DS_ERR_WRITE);
             unlink(dst);
             w->failed |= (uint16_t)(1u << i);
         }
@@ -557,17 +565,24 @@ static bool open_shard(seg_reader *r, int i)
     char path[PATH_MAX];
     shard_path(path, sizeof path, r->d.set->disks[i].path, r->d.data_id);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if (fd < 0) {
+        ds_note(r->d.set, i, DS_ERR_READ);
         return false;
+    }
     uint8_t hdr[SHARD_HEADER_SIZE];
     shard_header h;
     cf_err e;
-    if (fsu_pread_all(fd, hdr, sizeof hdr, 0) != 0 ||
-        shard_header_decode(hdr, &h, &e) != 0 ||
+    if (fsu_pread_all(fd, hdr, sizeof hdr, 0) != 0) {
+        ds_note(r->d.set, i, DS_ERR_READ);
+        close(fd);
+        return false;
+    }
+    if (shard_header_decode(hdr, &h, &e) != 0 ||
         memcmp(h.data_id, r->d.data_id, CRYPT_DATA_ID_LEN) != 0 ||
         h.shard_index != i || h.size != r->size || h.part != r->d.part ||
         h.k != rs_k(r->d.rs) || h.m != rs_m(r->d.rs) ||
         h.block_size != r->d.set->block_size) {
+        ds_note(r->d.set, i, DS_ERR_CRC);
         close(fd);
         return false;
     }
@@ -585,11 +600,16 @@ static bool read_shard(seg_reader *r, int i, uint64_t off, uint32_t s)
     uint8_t crc[SHARD_CRC_LEN];
     struct iovec iov[2] = {{dst, s}, {crc, sizeof crc}};
     ssize_t n = preadv(r->fd[i], iov, 2, (off_t)off);
-    if (n != (ssize_t)(s + SHARD_CRC_LEN))
+    if (n != (ssize_t)(s + SHARD_CRC_LEN)) {
+        ds_note(r->d.set, i, DS_ERR_READ);
         return false;
+    }
     uint32_t want = (uint32_t)crc[0] | (uint32_t)crc[1] << 8 |
                     (uint32_t)crc[2] << 16 | (uint32_t)crc[3] << 24;
-    return cks_crc32c(0, dst, s) == want;
+    if (cks_crc32c(0, dst, s) == want)
+        return true;
+    ds_note(r->d.set, i, DS_ERR_CRC);
+    return false;
 }
 
 static int open_inline(seg_reader *r, uint64_t b, uint8_t *out, uint32_t *len,
