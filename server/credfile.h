@@ -2,7 +2,8 @@
  * server/credfile.h - credential files: two lines, "access_key=AK" and
  * "secret_key=SK", mode 0600. cofferd's embedded default keeps the admin
  * and dev credentials this way, and `coffer --admin-credentials FILE` reads
- * them. Blank lines and lines starting with '#' are ignored.
+ * them. Blank lines and lines starting with '#' are ignored. Token files
+ * (below) hold a single bearer token.
  *
  * Reading refuses a file that group or others may read, a missing or
  * repeated field, an unknown line, and values of the wrong shape (access
@@ -35,5 +36,17 @@ int credfile_generate(char ak[ST_ACCESS_KEY_MAX], char sk[ST_SECRET_KEY_MAX],
 /* Shape checks shared with the config loader. */
 bool credfile_valid_access_key(const char *ak);
 bool credfile_valid_secret(const char *sk);
+
+/* Bearer token files (the metrics token): one line holding the token,
+ * 16..128 characters [A-Za-z0-9-._~+/=] (RFC 6750's b64token), mode 0600
+ * like credential files. credfile_ensure_token reads the file, or creates
+ * it with a new random token (43 characters [A-Za-z0-9]) if it does not
+ * exist. */
+#define CRED_TOKEN_MIN 16
+#define CRED_TOKEN_MAX 128
+#define CRED_TOKEN_GEN 43
+bool credfile_valid_token(const char *t);
+int credfile_read_token(const char *path, char token[CRED_TOKEN_MAX + 1], cf_err *err);
+int credfile_ensure_token(const char *path, char token[CRED_TOKEN_MAX + 1], cf_err *err);
 
 #endif
