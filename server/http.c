@@ -37,9 +37,11 @@
 
 #include "server/accesslog.h"
 #include "server/admin.h"
+#include "server/builtin.h"
 #include "server/request.h"
 #include "server/router.h"
 #include "server/s3auth.h"
+#include "server/telemetry.h"
 #include "server/xml.h"
 #include "storage/crypto.h"
 
@@ -239,18 +241,7 @@ void resp_object(s3_req *r, int status, uint64_t offset, uint64_t length)
     r->obj_length = length;
 }
 
-/* ---- built-in operations: health and the admin API ------------------- */
-
-static void health_run(s3_req *r)
-{
-    resp_status(r, 200);
-    sbuf_puts(&r->resp, "ok\n");
-    resp_header(r, "Content-Type", "text/plain");
-}
-
-static const s3_op op_health = {
-    .name = "Health", .body = BODY_NONE, .run = health_run,
-};
+/* ---- the admin API ----------------------------------------------------- */
 
 static void admin_run(s3_req *r)
 {
@@ -363,10 +354,9 @@ static void start(s3_req *r)
         req_log(r, "out of memory reading headers");
         return;
     }
-    /* unsigned only: a signed GET /health lists a bucket named "health" */
-    if ((strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0) &&
-        strcmp(r->raw_uri, "/health") == 0 && !req_header(r, "authorization")) {
-        r->op = &op_health;
+    /* health, metrics, console: never for a signed request (builtin.h) */
+    if ((r->op = builtin_route(r))) {
+        check_length(r);
         return;
     }
     if (router_route(r) < 0)
@@ -637,6 +627,7 @@ static void on_complete(void *cls, struct MHD_Connection *conn, void **req_cls,
         .duration_ms = (now_s() - r->t_start) * 1000.0,
     };
     accesslog_write(&e);
+    telemetry_request(s->telemetry, r, e.status, e.duration_ms / 1000.0);
     if (r->put)
         st_put_abort(r->put);
     if (r->get)
@@ -754,6 +745,7 @@ void http_stop(server *s, int drain_s)
 {
     if (!s->daemon)
         return;
+    atomic_store(&s->draining, true);
     MHD_socket fd = MHD_quiesce_daemon(s->daemon);
     if (fd != MHD_INVALID_SOCKET)
         close(fd);

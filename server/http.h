@@ -9,8 +9,10 @@
  * Contract: http_start listens on cfg->listen_addr:port (TLS when a
  * certificate is configured) and serves until http_stop, which stops
  * accepting, lets in-flight requests finish (up to drain_s seconds), then
- * closes everything. GET /health answers 200 without authentication.
- * Every request writes one access-log line when it completes.
+ * closes everything (setting s->draining first). Health, metrics and
+ * console requests go to builtin.h's operations. Every request writes one
+ * access-log line and updates the request metrics (telemetry.h) when it
+ * completes.
  */
 #ifndef SRV_HTTP_H
 #define SRV_HTTP_H

@@ -99,7 +99,8 @@ TESTS += tests/integration/run-pytest.sh tests/integration/drain.sh \
 EXTRA_DIST += tests/integration/lib.sh tests/integration/run-pytest.sh \
 	tests/integration/conftest.py tests/integration/test_s3_protocol.py \
 	tests/integration/test_tenants.py tests/integration/test_maintenance.py \
-	tests/integration/test_hostile.py \
+	tests/integration/test_hostile.py tests/integration/test_metrics.py \
+	tests/integration/test_health.py \
 	tests/integration/drain.sh tests/integration/drain_client.py \
 	tests/integration/tls.sh tests/integration/tls_client.py
 
@@ -158,6 +159,15 @@ EXTRA_DIST += tests/integration/test_fixture.sh tests/fixtures/README.md \
 	tests/fixtures/fixture_objects.py tests/fixtures/make_fixture.py \
 	tests/fixtures/make-fixture.sh tests/fixtures/test_fixture.py \
 	tests/fixtures/v0.1.0
+
+# the web console in a real headless Chromium (playwright-core from npm)
+TESTS += tests/console/test_console.sh
+EXTRA_DIST += tests/console/test_console.sh tests/console/console_test.mjs \
+	tests/console/package.json tests/console/package-lock.json
+
+# the systemd unit as installed: Type=notify readiness and stopping
+TESTS += tests/integration/test_systemd.sh
+EXTRA_DIST += tests/integration/test_systemd.sh tests/integration/systemd_notify.py
 
 # every check program is a test (keep this last)
 TESTS += $(check_PROGRAMS)
