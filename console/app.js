@@ -196,16 +196,17 @@ function svg(tag, attrs, text) {
 }
 
 // series: [{name, points: [[t, v], ...]}]; format(v) labels the y axis.
-function lineChart(target, series, format, emptyText) {
+// A fixed vmax (e.g. 100 for percentages) instead of the largest value.
+function lineChart(target, series, format, emptyText, fixedMax) {
   const W = 520, H = 220, L = 58, R = 10, T = 24, B = 26;
   const all = series.flatMap((s) => s.points);
   target.replaceChildren();
-  if (all.length < 2) {
+  if (new Set(all.map((p) => p[0])).size < 2) {
     target.append(svg("text", {x: W / 2, y: H / 2, "text-anchor": "middle"}, emptyText));
     return;
   }
   const t0 = Math.min(...all.map((p) => p[0])), t1 = Math.max(...all.map((p) => p[0]));
-  let vmax = Math.max(...all.map((p) => p[1]));
+  let vmax = fixedMax || Math.max(...all.map((p) => p[1]));
   if (!(vmax > 0)) vmax = 1;
   const x = (t) => L + (W - L - R) * (t1 > t0 ? (t - t0) / (t1 - t0) : 0);
   const y = (v) => T + (H - T - B) * (1 - v / vmax);
@@ -235,8 +236,8 @@ function renderCharts(o) {
     disks.push({name: "disk " + d, points: samples.filter((s) => s.disk_capacity[d] > 0)
       .map((s) => [s.t, 100 * s.disk_used[d] / s.disk_capacity[d]])});
   }
-  lineChart($("chart-capacity"), disks, (v) => v.toFixed(v < 10 ? 1 : 0) + " %",
-            "collecting samples (one every " + o.sample_interval_s + " s)");
+  lineChart($("chart-capacity"), disks, (v) => v.toFixed(0) + " %",
+            "collecting samples (one every " + o.sample_interval_s + " s)", 100);
   const rate = (field) => samples.slice(1).map((s, i) => {
     const p = samples[i], dt = s.t - p.t;
     return [s.t, dt > 0 ? Math.max(0, (s[field] - p[field]) / dt) : 0];

@@ -480,8 +480,11 @@ static int load_metrics(cfg_ctx *c, json_t *root)
     if (file && cfg->metrics_public)
         rc = bad(c, "metrics", "bearer_token_file", "public metrics need no token "
                  "(drop one of the two)");
-    else if (file && credfile_read_token(file, cfg->metrics_token, c->err) < 0)
-        rc = -1;
+    else if (file && credfile_read_token(file, cfg->metrics_token, c->err) < 0) {
+        char why[CF_ERRMSG_MAX];
+        snprintf(why, sizeof why, "%s", c->err->msg);
+        rc = bad(c, "metrics", "bearer_token_file", "%s", why);
+    }
     free(file);
     return rc;
 }

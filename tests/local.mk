@@ -118,9 +118,13 @@ AM_TESTS_ENVIRONMENT = COFFERD=$(abs_top_builddir)/server/cofferd; export COFFER
 	case '$(SAN_CFLAGS)' in *sanitize*) COFFER_SANITIZED=1;; *) COFFER_SANITIZED=0;; esac; \
 	export COFFER_SANITIZED;
 
-# server/libs3front.a: routing and XML of the S3 front end.
+# server/libs3front.a: routing and XML of the S3 front end, the metrics
+# registry.
 check_PROGRAMS += tests/unit/test_router tests/unit/test_xml tests/unit/test_s3err \
-	tests/unit/test_pool
+	tests/unit/test_pool tests/unit/test_metrics
+tests_unit_test_metrics_SOURCES = tests/unit/test_metrics.c
+tests_unit_test_metrics_LDADD = tests/unit/libtest.a $(S3FRONT_LDADD)
+tests_unit_test_metrics_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_router_SOURCES = tests/unit/test_router.c
 tests_unit_test_router_LDADD = tests/unit/libtest.a $(S3FRONT_LDADD)
 tests_unit_test_router_CFLAGS = $(TEST_CFLAGS) $(MHD_CFLAGS) $(XML_CFLAGS)
