@@ -203,3 +203,26 @@ def test_no_secret_bucket_or_key_in_the_metrics(s3, bucket):
         assert s not in text
     assert bucket not in text
     assert key not in text
+
+
+def test_readme_scrape_config_is_valid(tmp_path):
+    """The README's prometheus.yml, with its token file made, passes
+    `promtool check config`."""
+    promtool = shutil.which("promtool")
+    assert promtool, "promtool is missing (contrib/deps.sh installs prometheus)"
+    readme = open(os.path.join(os.path.dirname(__file__), "..", "..", "README.md")).read()
+    start = readme.index("\n    scrape_configs:\n")
+    block = []
+    for line in readme[start + 1:].split("\n"):
+        if not line.startswith("    "):
+            break
+        block.append(line[4:])
+    text = "\n".join(block) + "\n"
+    token_file = tmp_path / "token"
+    token_file.write_text(token() + "\n")
+    assert "/etc/prometheus/coffer-metrics-token" in text
+    config = tmp_path / "prometheus.yml"
+    config.write_text(text.replace("/etc/prometheus/coffer-metrics-token", str(token_file)))
+    out = subprocess.run([promtool, "check", "config", str(config)], capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0, out.stdout + out.stderr
