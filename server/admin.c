@@ -248,15 +248,24 @@ static json_t *tenant_query(admin_req *r, const char **tenant)
     return NULL;
 }
 
+/* Start a listing narrowed by ?tenant=: false with *early the reply to
+ * send (an error, or NULL when memory ran out) if it cannot start. */
+static bool tenant_listing(admin_req *r, const char **tenant, list_ctx *l,
+                           json_t **early)
+{
+    *early = tenant_query(r, tenant);
+    l->items = *early ? NULL : json_array();
+    l->oom = false;
+    return l->items != NULL;
+}
+
 static json_t *key_list(admin_req *r)
 {
     const char *tenant;
-    json_t *bad = tenant_query(r, &tenant);
-    if (bad)
-        return bad;
-    list_ctx l = {.items = json_array()};
-    if (!l.items)
-        return NULL;
+    list_ctx l;
+    json_t *early;
+    if (!tenant_listing(r, &tenant, &l, &early))
+        return early;
     cf_err err;
     int rc = st_key_list(r->e, tenant, key_item, &l, &err);
     return list_reply(r, &l, rc, &err, "keys");
@@ -324,12 +333,10 @@ static int usage_item(void *ctx, const st_usage *u)
 static json_t *usage_get(admin_req *r)
 {
     const char *tenant;
-    json_t *bad = tenant_query(r, &tenant);
-    if (bad)
-        return bad;
-    list_ctx l = {.items = json_array()};
-    if (!l.items)
-        return NULL;
+    list_ctx l;
+    json_t *early;
+    if (!tenant_listing(r, &tenant, &l, &early))
+        return early;
     cf_err err;
     int rc = st_usage_list(r->e, tenant, usage_item, &l, &err);
     return list_reply(r, &l, rc, &err, "usage");

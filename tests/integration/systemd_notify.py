@@ -1,5 +1,5 @@
 """Start cofferd the way cofferd.service does and check its sd_notify
-messages: python3 systemd_notify.py UNIT DESTDIR CONFIG WORKDIR.
+messages: python3 systemd_notify.py UNIT DESTDIR CONFIG WORKDIR PORT PORT2.
 
 The command line is the unit's ExecStart, split as systemd splits it; only
 the installed paths are moved under DESTDIR and the configuration path is
@@ -31,14 +31,6 @@ def unit_settings(path):
             k, v = line.split("=", 1)
             out.setdefault(k, []).append(v)
     return out
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def private_file(path, text):
@@ -76,12 +68,11 @@ def ready(port):
         return False
 
 
-def run(unit, dest, example, work, abstract):
+def run(unit, dest, example, work, port, abstract):
     settings = unit_settings(unit)
     assert settings["Type"] == ["notify"], "the unit is not Type=notify"
     argv = shlex.split(settings["ExecStart"][0])
     installed_config = argv[argv.index("-c") + 1]
-    port = free_port()
     argv[0] = dest + argv[0]
     argv[argv.index("-c") + 1] = make_config(example, work, port)
     print("ok   ExecStart as run:", " ".join(argv), f"(the unit's config: {installed_config})")
@@ -134,10 +125,10 @@ def run(unit, dest, example, work, abstract):
 
 
 def main():
-    unit, dest, example, work = sys.argv[1:]
+    unit, dest, example, work, port, port2 = sys.argv[1:]
     try:
-        run(unit, dest, example, os.path.join(work, "path"), abstract=False)
-        run(unit, dest, example, os.path.join(work, "abstract"), abstract=True)
+        run(unit, dest, example, os.path.join(work, "path"), int(port), abstract=False)
+        run(unit, dest, example, os.path.join(work, "abstract"), int(port2), abstract=True)
     except (AssertionError, OSError) as e:
         print(f"FAIL: {e}")
         for sub in ("path", "abstract"):

@@ -10,6 +10,7 @@
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 build=$(pwd)
+. "$here/lib.sh"
 work=$(mktemp -d "${TMPDIR:-/tmp}/coffer-systemd.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 dest=$work/root
@@ -52,4 +53,5 @@ fi
 grep -q "admin.access_key" "$work/example.log" ||
   { cat "$work/example.log"; echo "FAIL: no clear message for the placeholder"; exit 1; }
 echo "ok   the example as shipped is refused: $(head -1 "$work/example.log")"
-python3 "$here/systemd_notify.py" "$unit" "$dest" "$config" "$work/run"
+python3 "$here/systemd_notify.py" "$unit" "$dest" "$config" "$work/run" \
+  "$(coffer_free_port)" "$(coffer_free_port)"

@@ -238,16 +238,6 @@ static int expected_shard_files(int shards)
     return total;
 }
 
-static int count_listed(void *ctx, const st_object_info *obj, const char *prefix)
-{
-    uint64_t *v = ctx;
-    if (obj) {
-        v[0]++;
-        v[1] += obj->size;
-    }
-    return 0;
-}
-
 static int take_usage(void *ctx, const st_usage *u)
 {
     *(st_usage *)ctx = *u;
@@ -257,13 +247,10 @@ static int take_usage(void *ctx, const st_usage *u)
 /* The tenant's usage (kept in each object commit) equals what is listed. */
 static bool usage_exact(st_engine *e, int iter)
 {
-    uint64_t listed[2] = {0, 0};
-    st_list_args a = {.tenant = "t1", .bucket = "b", .max_keys = 1000};
-    bool trunc;
-    char next[ST_MAX_KEY + 1];
+    uint64_t listed[2];
     st_usage u = {0};
     cf_err err;
-    if (st_list(e, &a, count_listed, listed, &trunc, next, &err) < 0 ||
+    if (list_totals(e, "b", &listed[0], &listed[1], &err) < 0 ||
         st_usage_list(e, "t1", take_usage, &u, &err) < 0)
         return false;
     if (u.objects == listed[0] && u.bytes == listed[1])
