@@ -8,7 +8,11 @@ PKGS=(
   libjansson-dev libisal-dev libsqlite3-dev
   python3 python3-boto3 python3-pytest
   awscli s3cmd rclone restic openssl curl
+  python3-prometheus-client prometheus chromium
 )
+# the console test drives Chromium with playwright-core from npm; a machine
+# with another Node.js keeps its own npm
+command -v npm >/dev/null || PKGS+=(nodejs npm)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
