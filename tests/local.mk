@@ -85,6 +85,11 @@ tests_unit_test_admin_SOURCES = tests/unit/test_admin.c
 tests_unit_test_admin_LDADD = server/libcofferd.a $(TEST_LDADD)
 tests_unit_test_admin_CFLAGS = $(TEST_CFLAGS)
 
+check_PROGRAMS += tests/unit/test_worker
+tests_unit_test_worker_SOURCES = tests/unit/test_worker.c
+tests_unit_test_worker_LDADD = server/libcofferd.a tests/unit/libengutil.a $(TEST_LDADD)
+tests_unit_test_worker_CFLAGS = $(TEST_CFLAGS)
+
 # cli/coffer end to end against a scripted endpoint (runs the built binary)
 check_PROGRAMS += tests/unit/test_cli
 tests_unit_test_cli_SOURCES = tests/unit/test_cli.c
