@@ -219,12 +219,14 @@ function lineChart(target, series, format, emptyText, fixedMax) {
   const tl = (t) => new Date(t * 1000).toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"});
   target.append(svg("text", {x: L, y: H - 8}, tl(t0)));
   target.append(svg("text", {x: W - R, y: H - 8, "text-anchor": "end"}, tl(t1)));
+  let lx = L;                                   // legend, left to right
   series.forEach((s, i) => {
     const color = COLORS[i % COLORS.length];
     const d = s.points.map((p, j) => (j ? "L" : "M") + x(p[0]).toFixed(1) + " " + y(p[1]).toFixed(1)).join(" ");
     target.append(svg("path", {class: "line", d, stroke: color}));
-    target.append(svg("rect", {x: L + i * 76, y: 6, width: 10, height: 10, fill: color}));
-    target.append(svg("text", {x: L + i * 76 + 14, y: 15}, s.name));
+    target.append(svg("rect", {x: lx, y: 6, width: 10, height: 10, fill: color}));
+    target.append(svg("text", {x: lx + 14, y: 15}, s.name));
+    lx += 28 + 6.5 * s.name.length;
   });
 }
 

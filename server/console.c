@@ -336,26 +336,34 @@ static json_t *jobs_json(worker *w, int *interval)
     return jobs;
 }
 
+static json_t *sample_json(const sample *s)
+{
+    json_t *used = json_array(), *cap = json_array();
+    for (int d = 0; d < s->ndisks; d++) {
+        json_array_append_new(used, json_integer((json_int_t)s->disk_used[d]));
+        json_array_append_new(cap, json_integer((json_int_t)s->disk_capacity[d]));
+    }
+    return json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:o, s:o}", "t", s->t, "requests",
+                     s->totals.requests, "client_errors", s->totals.client_errors,
+                     "server_errors", s->totals.server_errors, "bytes_received",
+                     s->totals.bytes_received, "bytes_sent", s->totals.bytes_sent,
+                     "disk_used", used, "disk_capacity", cap);
+}
+
+static void fill_sample(console *c, sample *out);
+
+/* The ring, oldest first, and a sample of this moment as the last. */
 static json_t *samples_json(console *c)
 {
     json_t *out = json_array();
     pthread_mutex_lock(&c->ring_lock);
     size_t first = (c->ring_next + CONSOLE_SAMPLES - c->ring_len) % CONSOLE_SAMPLES;
-    for (size_t i = 0; out && i < c->ring_len; i++) {
-        const sample *s = &c->ring[(first + i) % CONSOLE_SAMPLES];
-        json_t *used = json_array(), *cap = json_array();
-        for (int d = 0; d < s->ndisks; d++) {
-            json_array_append_new(used, json_integer((json_int_t)s->disk_used[d]));
-            json_array_append_new(cap, json_integer((json_int_t)s->disk_capacity[d]));
-        }
-        json_array_append_new(out, json_pack(
-            "{s:f, s:f, s:f, s:f, s:f, s:f, s:o, s:o}", "t", s->t, "requests",
-            s->totals.requests, "client_errors", s->totals.client_errors,
-            "server_errors", s->totals.server_errors, "bytes_received",
-            s->totals.bytes_received, "bytes_sent", s->totals.bytes_sent, "disk_used",
-            used, "disk_capacity", cap));
-    }
+    for (size_t i = 0; out && i < c->ring_len; i++)
+        json_array_append_new(out, sample_json(&c->ring[(first + i) % CONSOLE_SAMPLES]));
     pthread_mutex_unlock(&c->ring_lock);
+    sample now;
+    fill_sample(c, &now);
+    json_array_append_new(out, sample_json(&now));
     return out;
 }
 
@@ -458,7 +466,7 @@ const s3_op *console_route(const s3_req *r)
 
 /* ---- the sampler --------------------------------------------------------- */
 
-static void take_sample(console *c)
+static void fill_sample(console *c, sample *out)
 {
     sample s = {0};
     struct timespec ts;
@@ -472,6 +480,13 @@ static void take_sample(console *c)
         s.disk_used[d] = info.used_bytes;
         s.disk_capacity[d] = info.capacity_bytes;
     }
+    *out = s;
+}
+
+static void take_sample(console *c)
+{
+    sample s;
+    fill_sample(c, &s);
     pthread_mutex_lock(&c->ring_lock);
     c->ring[c->ring_next] = s;
     c->ring_next = (c->ring_next + 1) % CONSOLE_SAMPLES;

@@ -16,7 +16,8 @@
  *                                the maintenance jobs, and the sample ring
  *                                (every CONSOLE_SAMPLE_S seconds, the last
  *                                hour: request and error totals, bytes,
- *                                disk usage) the charts are drawn from
+ *                                disk usage; then one of this moment) the
+ *                                charts are drawn from
  *   ANY  /console/api/admin/PATH the admin API (admin.h) with the session
  *                                instead of a signature: one
  *                                implementation of every admin operation

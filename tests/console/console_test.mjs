@@ -6,9 +6,10 @@
 // to /console, expiring, and Secure over HTTPS; nothing lands in local or
 // session storage; a tenant created in the page is listed; a key created
 // in the page shows its secret once, and after the dialog closes the
-// secret is in neither the page nor any later response; a key revoked in
-// the page disappears; the API refuses changes without the CSRF header,
-// from another site, and without the session; logout ends the session.
+// secret is in neither the page nor any later response; the charts draw;
+// a key revoked in the page disappears; the API refuses changes without
+// the CSRF header, from another site, and without the session; logout
+// ends the session.
 // Screenshots go to OUT_DIR. Exit 0 when everything held.
 import { chromium } from "playwright-core";
 
@@ -114,6 +115,11 @@ try {
   check(!(await page.content()).includes(reply.secret_key), "after a reload: no secret");
   check(bodies.length > 0 && bodies.every((b) => !b.includes(reply.secret_key)),
         "no later API response holds the secret");
+  // the charts draw from the server's samples (one every 10 s, plus now)
+  await page.waitForSelector("#chart-capacity path.line", {state: "attached"});
+  check(true, "the capacity chart draws");
+  await page.waitForSelector("#chart-requests path.line", {state: "attached", timeout: 40000});
+  check(true, "the request rate chart draws");
   await page.screenshot({path: outDir + "/console.png", fullPage: true});
 
   // the API's guards, from the page's own origin
