@@ -17,6 +17,7 @@
 #ifndef AUTH_AUTH_H
 #define AUTH_AUTH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* One header or one query parameter. */
@@ -99,5 +100,10 @@ auth_scheme auth_detect_scheme(const auth_request *req);
 
 /* The first value of a header (name matched in any case), or NULL. */
 const char *auth_request_header(const auth_request *req, const char *name);
+
+/* s percent-encoded as SigV4 canonicalises it (RFC 3986 unreserved bytes
+ * bare, '/' too when keep_slash, everything else %XX): how clients spell
+ * keys in paths and values in queries. malloc'd; NULL on ENOMEM. */
+char *auth_uri_encode(const char *s, bool keep_slash);
 
 #endif

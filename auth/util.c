@@ -171,6 +171,16 @@ int auth_buf_uri_encode(auth_buf *b, const char *s, size_t n, bool keep_slash)
     return 0;
 }
 
+char *auth_uri_encode(const char *s, bool keep_slash)
+{
+    auth_buf b = {0};
+    if (auth_buf_str(&b, "") < 0 || auth_buf_uri_encode(&b, s, strlen(s), keep_slash) < 0) {
+        auth_buf_free(&b);
+        return NULL;
+    }
+    return b.s;
+}
+
 bool auth_buf_ok(const auth_buf *b)
 {
     return !b->failed;

@@ -1,10 +1,12 @@
 /*
  * cli/coffer.c - `coffer`, the admin command line for cofferd.
  *
- * Each command is one HTTP request to the admin API (server/admin.h): the
- * request is signed with SigV4 (auth/sigv4.h, service "s3", the server's
- * region) using the admin credential, sent with libcurl, and the JSON reply
- * is printed either as plain text for people or, with --json, as it came.
+ * Each command is one HTTP request to the admin API (server/admin.h), sent
+ * through the outgoing S3 client (client/s3c.h: SigV4 with the admin
+ * credential and the server's region, the payload's SHA-256 signed,
+ * retried with backoff when the server is unreachable or answers 5xx,
+ * POSTs only when nothing was sent); the JSON reply is printed either as
+ * plain text for people or, with --json, as it came.
  *
  * The credential comes from, in order: --admin-key/--admin-secret,
  * --admin-credentials FILE (the file cofferd's embedded default writes),
@@ -22,17 +24,14 @@
 #include <string.h>
 #include <time.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 
-#include "auth/sigv4.h"
+#include "client/s3c.h"
 #include "server/credfile.h"
 
 #define DEFAULT_ENDPOINT "http://127.0.0.1:9000"
 #define DEFAULT_REGION "us-east-1"
-#define MAX_REPLY (8u << 20)
 #define EXIT_USAGE 2
 
 typedef struct cli {
@@ -43,15 +42,8 @@ typedef struct cli {
     char access_key[ST_ACCESS_KEY_MAX];
     char secret[ST_SECRET_KEY_MAX];
     bool json, read_only;
-    char authority[300];         /* host[:port] as signed and sent */
+    s3c_client *client;
 } cli;
-
-/* A reply being received. */
-typedef struct reply {
-    char *data;
-    size_t len;
-    bool too_big;
-} reply;
 
 static const char usage_text[] =
     "usage: coffer [OPTIONS] COMMAND [ARGS]\n"
@@ -129,199 +121,58 @@ static int load_credential(cli *c)
     return rc ? rc : copy_field(c->secret, sizeof c->secret, sk, "COFFER_ADMIN_SECRET");
 }
 
-/* ---- endpoint ----------------------------------------------------------- */
-
-/* Check the endpoint URL and derive the Host value (host[:port]). */
-static int parse_endpoint(cli *c)
-{
-    CURLU *u = curl_url();
-    char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL;
-    int rc = EXIT_USAGE;
-    if (!u || curl_url_set(u, CURLUPART_URL, c->endpoint, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
-        usage_error("cannot parse endpoint %s (expected http://HOST:PORT)", c->endpoint);
-    else if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)
-        usage_error("endpoint %s: only http and https are supported", c->endpoint);
-    else if (curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK &&
-             strcmp(path, "/") != 0)
-        usage_error("endpoint %s: give only scheme, host and port", c->endpoint);
-    else {
-        curl_url_get(u, CURLUPART_PORT, &port, 0);
-        snprintf(c->authority, sizeof c->authority, "%s%s%s", host, port ? ":" : "",
-                 port ? port : "");
-        rc = 0;
-    }
-    curl_free(scheme);
-    curl_free(host);
-    curl_free(port);
-    curl_free(path);
-    curl_url_cleanup(u);
-    return rc;
-}
-
 /* ---- one signed request ------------------------------------------------- */
-
-static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-    reply *r = userdata;
-    size_t n = size * nmemb;
-    if (r->len + n > MAX_REPLY) {
-        r->too_big = true;
-        return 0;
-    }
-    char *grown = realloc(r->data, r->len + n + 1);
-    if (!grown)
-        return 0;
-    memcpy(grown + r->len, ptr, n);
-    r->data = grown;
-    r->len += n;
-    r->data[r->len] = '\0';
-    return n;
-}
-
-static void sha256_hex(const char *data, size_t len, char out[65])
-{
-    unsigned char md[32];
-    unsigned int mdlen = 0;
-    EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
-    for (unsigned i = 0; i < 32; i++)
-        sprintf(out + 2 * i, "%02x", md[i]);
-}
-
-/* The signed headers for one request, as curl header lines. */
-static struct curl_slist *signed_headers(const cli *c, const char *method,
-                                         const char *path, const char *query,
-                                         const char *body)
-{
-    char amz_date[SIGV4_AMZ_DATE_LEN + 1], payload[65], authz[1024];
-    time_t now = time(NULL);
-    size_t blen = body ? strlen(body) : 0;
-    sigv4_format_time(now, amz_date);
-    sha256_hex(body ? body : "", blen, payload);
-    auth_pair hdrs[] = {{"host", c->authority}, {"x-amz-content-sha256", payload},
-                        {"x-amz-date", amz_date}};
-    auth_request req = {.method = method, .path = path, .query = query,
-                        .headers = hdrs, .nheaders = 3};
-    sigv4_credentials cred = {.access_key = c->access_key, .secret = c->secret,
-                              .region = c->region, .service = "s3"};
-    auth_err aerr;
-    if (sigv4_sign(&req, &cred, now, payload, authz, sizeof authz, NULL, &aerr) < 0) {
-        fprintf(stderr, "coffer: cannot sign the request: %s\n", aerr.msg);
-        return NULL;
-    }
-    const char *lines[] = {"Host: ", c->authority, "x-amz-content-sha256: ", payload,
-                           "x-amz-date: ", amz_date, "Authorization: ", authz,
-                           "Content-Type: ", "application/json", "Expect: ", ""};
-    struct curl_slist *list = NULL;
-    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i += 2) {
-        char line[1200];
-        snprintf(line, sizeof line, "%s%s", lines[i], lines[i + 1]);
-        struct curl_slist *next = curl_slist_append(list, line);
-        if (!next) {
-            curl_slist_free_all(list);
-            return NULL;
-        }
-        list = next;
-    }
-    OPENSSL_cleanse(authz, sizeof authz);
-    return list;
-}
-
-/* Send method /admin/v1{path}?{query} with body; fills *status and *out. */
-static int call(const cli *c, const char *method, const char *path,
-                const char *query, const char *body, long *status, reply *out)
-{
-    char full_path[256], url[1024], errbuf[CURL_ERROR_SIZE] = "";
-    snprintf(full_path, sizeof full_path, "/admin/v1%s", path);
-    snprintf(url, sizeof url, "%s%s%s%s", c->endpoint, full_path, query ? "?" : "",
-             query ? query : "");
-    struct curl_slist *hdrs = signed_headers(c, method, full_path, query, body);
-    CURL *h = curl_easy_init();
-    if (!hdrs || !h) {
-        curl_slist_free_all(hdrs);
-        curl_easy_cleanup(h);
-        return 1;
-    }
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-    if (body) {
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-    }
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, out);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, 120L);
-    if (c->cacert)
-        curl_easy_setopt(h, CURLOPT_CAINFO, c->cacert);
-    CURLcode rc = curl_easy_perform(h);
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
-    curl_easy_cleanup(h);
-    curl_slist_free_all(hdrs);
-    if (rc == CURLE_OK)
-        return 0;
-    if (out->too_big)
-        fprintf(stderr, "coffer: reply from %s is too large\n", c->endpoint);
-    else
-        fprintf(stderr, "coffer: cannot reach %s: %s\n", c->endpoint,
-                errbuf[0] ? errbuf : curl_easy_strerror(rc));
-    return 1;
-}
-
-/* The text between <tag> and </tag> in an S3 XML error, or NULL. */
-static char *xml_field(const char *xml, const char *tag, char *buf, size_t cap)
-{
-    char open[32], close[32];
-    snprintf(open, sizeof open, "<%s>", tag);
-    snprintf(close, sizeof close, "</%s>", tag);
-    const char *a = strstr(xml, open), *b;
-    if (!a || !(b = strstr(a += strlen(open), close)))
-        return NULL;
-    snprintf(buf, cap, "%.*s", (int)(b - a), a);
-    return buf;
-}
 
 /* Say what went wrong in a non-2xx reply (JSON from the admin API, XML
  * from the S3 layer when the signature is refused). */
-static void print_failure(const cli *c, long status, const reply *r, json_t *doc)
+static void print_failure(const cli *c, const s3c_result *r, json_t *doc)
 {
     const char *code = json_string_value(json_object_get(doc, "error"));
     const char *msg = json_string_value(json_object_get(doc, "message"));
-    char xcode[128], xmsg[512];
-    if (!code && r->data && xml_field(r->data, "Code", xcode, sizeof xcode)) {
-        code = xcode;
-        msg = xml_field(r->data, "Message", xmsg, sizeof xmsg);
+    if (!code && r->body && r->remote_message[0]) {
+        code = r->remote_code;
+        msg = r->remote_message;
     }
     if (code)
-        fprintf(stderr, "coffer: %s: %s (HTTP %ld)\n", code, msg ? msg : "", status);
+        fprintf(stderr, "coffer: %s: %s (HTTP %ld)\n", code, msg ? msg : "", r->status);
     else
-        fprintf(stderr, "coffer: unexpected HTTP %ld from %s\n", status, c->endpoint);
+        fprintf(stderr, "coffer: unexpected HTTP %ld from %s\n", r->status, c->endpoint);
 }
 
-/* Run a request; on success *doc is the parsed JSON reply. */
+/* Send method /admin/v1{path}?{query} with body, signed with the admin
+ * credential; on success *doc is the parsed JSON reply. */
 static int request(const cli *c, const char *method, const char *path,
                    const char *query, json_t *body, json_t **doc)
 {
+    char full_path[256];
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-    reply r = {0};
-    long status = 0;
-    int rc = body && !text ? 1 : call(c, method, path, query, text, &status, &r);
-    free(text);
+    s3c_body b;
+    s3c_mem m;
+    s3c_result res;
+    cf_err err;
     *doc = NULL;
-    if (rc == 0) {
-        *doc = r.data ? json_loads(r.data, 0, NULL) : NULL;
-        if (status < 200 || status > 299 || !json_is_object(*doc)) {
-            print_failure(c, status, &r, *doc);
+    if (body && !text)
+        return 1;
+    snprintf(full_path, sizeof full_path, "/admin/v1%s", path);
+    s3c_body_mem(&b, &m, text, text ? strlen(text) : 0);
+    s3c_op op = {.kind = S3C_REQUEST, .method = method, .path = full_path,
+                 .query = query, .body = text ? &b : NULL, .payload = S3C_SIGNED,
+                 .content_type = "application/json",
+                 .idempotent = strcmp(method, "POST") != 0};
+    int rc = s3c_exec(c->client, &op, &res, &err) == 0 ? 0 : 1;
+    free(text);
+    if (res.status == 0) {
+        fprintf(stderr, "coffer: %s\n", err.msg);
+    } else {
+        *doc = res.body ? json_loads(res.body, 0, NULL) : NULL;
+        if (rc != 0 || !json_is_object(*doc)) {
+            print_failure(c, &res, *doc);
             json_decref(*doc);
             *doc = NULL;
             rc = 1;
         }
     }
-    free(r.data);
+    s3c_result_free(&res);
     return rc;
 }
 
@@ -570,6 +421,26 @@ static int parse_options(cli *c, int argc, char **argv)
     return rc ? rc : -1;
 }
 
+/* The admin API's client: no low-speed limit (heal and gc answer when
+ * done), two minutes per attempt as before. */
+static int open_client(cli *c)
+{
+    cf_err err;
+    s3c_config cfg = {.endpoint = c->endpoint, .region = c->region,
+                      .access_key = c->access_key, .secret_key = c->secret,
+                      .cacert = c->cacert, .timeout_ms = 120000, .low_speed_ms = -1,
+                      .max_attempts = 3};
+    if (s3c_global_init(&err) < 0) {
+        fprintf(stderr, "coffer: %s\n", err.msg);
+        return 1;
+    }
+    if (!(c->client = s3c_client_new(&cfg, &err))) {
+        s3c_global_cleanup();
+        return err.code == CF_EINVAL ? usage_error("%s", err.msg) : 1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     cli c = {.endpoint = env_or("COFFER_ENDPOINT", DEFAULT_ENDPOINT),
@@ -577,16 +448,13 @@ int main(int argc, char **argv)
     int rc = parse_options(&c, argc, argv);
     if (rc >= 0)
         return rc;
-    rc = parse_endpoint(&c);
+    rc = load_credential(&c);
     if (rc == 0)
-        rc = load_credential(&c);
-    if (rc == 0 && curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
-        fprintf(stderr, "coffer: cannot initialise libcurl\n");
-        rc = 1;
-    }
+        rc = open_client(&c);
     if (rc == 0) {
         rc = dispatch(&c, argc - optind, argv + optind);
-        curl_global_cleanup();
+        s3c_client_free(c.client);
+        s3c_global_cleanup();
     }
     OPENSSL_cleanse(c.secret, sizeof c.secret);
     return rc;

@@ -1,3 +1,5 @@
 noinst_LIBRARIES += common/libcommon.a
 common_libcommon_a_SOURCES = \
-	common/error.c common/error.h common/fsutil.c common/fsutil.h
+	common/error.c common/error.h common/fsutil.c common/fsutil.h \
+	common/checksum.c common/checksum.h
+common_libcommon_a_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(ISAL_CFLAGS)

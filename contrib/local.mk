@@ -1,13 +1,12 @@
 # contrib/: benchmark tools and scripts.
 
 # what the benchmark tools share: clock, CPU, memory, data generator,
-# histogram, and coffer-bench's bodies and signed requests
+# histogram, and coffer-bench's bodies
 noinst_LIBRARIES += contrib/bench/libbench.a
 contrib_bench_libbench_a_SOURCES = contrib/bench/measure.c contrib/bench/measure.h \
 	contrib/bench/histo.c contrib/bench/histo.h \
-	contrib/bench/body.c contrib/bench/body.h \
-	contrib/bench/s3req.c contrib/bench/s3req.h
-contrib_bench_libbench_a_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(OPENSSL_CFLAGS)
+	contrib/bench/body.c contrib/bench/body.h
+contrib_bench_libbench_a_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
 
 # bench-engine: the engine against this machine's limits (make bench-engine).
 noinst_PROGRAMS += contrib/bench/bench-engine
@@ -21,12 +20,10 @@ contrib_bench_bench_engine_LDADD = contrib/bench/libbench.a storage/libstorage.a
 bench-engine: contrib/bench/bench-engine
 	$(builddir)/contrib/bench/bench-engine
 
-# coffer-bench: the S3 load generator, signing with auth/.
+# coffer-bench: the S3 load generator, sending through the outgoing S3 client.
 bin_PROGRAMS += contrib/bench/coffer-bench
 contrib_bench_coffer_bench_SOURCES = contrib/bench/coffer_bench.c
-contrib_bench_coffer_bench_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(OPENSSL_CFLAGS)
-contrib_bench_coffer_bench_LDADD = contrib/bench/libbench.a auth/libauth.a \
-	common/libcommon.a $(CURL_LIBS) $(OPENSSL_LIBS)
+contrib_bench_coffer_bench_LDADD = contrib/bench/libbench.a $(CLIENT_LIBS)
 
 # mhd-ceiling: HTTP alone, no S3 work (the bound for cofferd's figures).
 noinst_PROGRAMS += contrib/bench/mhd-ceiling

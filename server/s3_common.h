@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "server/request.h"
-#include "storage/checksum.h"
+#include "common/checksum.h"
 
 /* <Owner><ID>tenant</ID><DisplayName>tenant</DisplayName></Owner> */
 void s3_write_owner(s3_req *r, const char *elem);

@@ -18,7 +18,7 @@
 #include "auth/chunked.h"
 #include "auth/sigv2.h"
 #include "auth/sigv4.h"
-#include "storage/checksum.h"
+#include "common/checksum.h"
 
 struct s3auth_state {
     chunked_decoder *dec;            /* aws-chunked body */

@@ -23,7 +23,7 @@
 
 #include "common/fsutil.h"
 
-#include "storage/checksum.h"
+#include "common/checksum.h"
 
 #include <errno.h>
 #include <fcntl.h>

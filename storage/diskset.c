@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "storage/checksum.h"
+#include "common/checksum.h"
 #include "storage/crypto.h"
 #include "common/fsutil.h"
 

@@ -23,7 +23,7 @@
 #include <unistd.h>
 #include <errno.h>
 
-#include "storage/checksum.h"
+#include "common/checksum.h"
 #include "common/fsutil.h"
 
 int64_t eng_now_ms(void)

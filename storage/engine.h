@@ -32,7 +32,7 @@
 #include <stdint.h>
 
 #include "common/error.h"
-#include "storage/checksum.h"
+#include "common/checksum.h"
 
 #define ST_MAX_DISKS 16
 #define ST_MAX_KEY 1024

@@ -5,10 +5,9 @@ storage_libstorage_a_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(ISAL_CFLAGS) \
 storage_libstorage_a_SOURCES = \
 	storage/engine.h
 
-# primitives: digests, AES-GCM and keys, Reed-Solomon
+# primitives: AES-GCM and keys, Reed-Solomon (digests are in common/)
 storage_libstorage_a_SOURCES += \
-	storage/checksum.h storage/crypto.h storage/erasure.h \
-	storage/checksum.c storage/crypto.c storage/erasure.c
+	storage/crypto.h storage/erasure.h storage/crypto.c storage/erasure.c
 
 # engine core: disk set, shard files, index, objects, multipart, gc/heal
 storage_libstorage_a_SOURCES += \

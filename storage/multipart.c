@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "storage/checksum.h"
+#include "common/checksum.h"
 
 int st_upload_create(st_engine *e, const char *tenant, const char *bucket,
                      const char *key, const st_header *headers, size_t nheaders,

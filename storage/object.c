@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "storage/checksum.h"
+#include "common/checksum.h"
 
 /* ---- object rows -------------------------------------------------------- */
 

@@ -27,7 +27,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "storage/checksum.h"
+#include "common/checksum.h"
 #include "common/fsutil.h"
 
 /* Start write-back of this much dirty data per shard file, so the final

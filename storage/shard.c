@@ -22,7 +22,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "storage/checksum.h"
+#include "common/checksum.h"
 #include "storage/erasure.h"
 
 static const char shard_magic[8] = {'C', 'O', 'F', 'S', 'H', 'R', 'D', '1'};

@@ -143,11 +143,11 @@ tests_unit_test_pool_SOURCES = tests/unit/test_pool.c
 tests_unit_test_pool_LDADD = tests/unit/libtest.a $(S3FRONT_LDADD)
 tests_unit_test_pool_CFLAGS = $(TEST_CFLAGS)
 
-# the benchmark tools' histogram, generator and signed aws-chunked bodies
+# the benchmark tools' histogram and generator
 check_PROGRAMS += tests/unit/test_bench
 tests_unit_test_bench_SOURCES = tests/unit/test_bench.c
-tests_unit_test_bench_LDADD = contrib/bench/libbench.a $(TEST_LDADD) $(CURL_LIBS)
-tests_unit_test_bench_CFLAGS = $(TEST_CFLAGS) $(CURL_CFLAGS)
+tests_unit_test_bench_LDADD = contrib/bench/libbench.a $(TEST_LDADD)
+tests_unit_test_bench_CFLAGS = $(TEST_CFLAGS)
 
 # the engine benchmark, tiny, so that it keeps building and running
 TESTS += tests/bench_smoke.sh
@@ -177,6 +177,21 @@ EXTRA_DIST += tests/console/test_console.sh tests/console/console_test.mjs \
 # the systemd unit as installed: Type=notify readiness and stopping
 TESTS += tests/integration/test_systemd.sh
 EXTRA_DIST += tests/integration/test_systemd.sh tests/integration/systemd_notify.py
+
+# client/: aws-chunked bodies against auth/'s verifier, the remote's XML
+check_PROGRAMS += tests/unit/test_s3c
+tests_unit_test_s3c_SOURCES = tests/unit/test_s3c.c
+tests_unit_test_s3c_LDADD = tests/unit/libtest.a $(CLIENT_LIBS)
+tests_unit_test_s3c_CFLAGS = $(TEST_CFLAGS) $(CURL_CFLAGS)
+
+# client/: the outgoing S3 client against a real cofferd, directly and
+# through the fault-injecting proxy (faultproxy.py, reusable by other tests)
+noinst_PROGRAMS += tests/integration/s3c-live
+tests_integration_s3c_live_SOURCES = tests/integration/s3c_live.c
+tests_integration_s3c_live_LDADD = tests/unit/libtest.a $(CLIENT_LIBS) $(JANSSON_LIBS)
+tests_integration_s3c_live_CFLAGS = $(TEST_CFLAGS)
+TESTS += tests/integration/client.sh
+EXTRA_DIST += tests/integration/client.sh tests/integration/faultproxy.py
 
 # every check program is a test (keep this last)
 TESTS += $(check_PROGRAMS)

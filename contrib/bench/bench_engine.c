@@ -113,7 +113,7 @@
 
 #include "common/error.h"
 #include "contrib/bench/measure.h"
-#include "storage/checksum.h"
+#include "common/checksum.h"
 #include "storage/crypto.h"
 #include "storage/engine.h"
 #include "storage/erasure.h"

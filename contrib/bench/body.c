@@ -8,8 +8,6 @@
 
 #include "contrib/bench/measure.h"
 
-#define FRAME_HEAD_MAX 96           /* "%x;chunk-signature=<64>\r\n" */
-
 static EVP_MD *sha256_md;
 static EVP_MD_CTX *sha256_ctx;
 
@@ -75,6 +73,24 @@ size_t gen_read(gen_body *g, uint8_t *out, size_t n)
     return done;
 }
 
+static int gen_body_read(void *ctx, uint8_t *buf, size_t cap, size_t *got, cf_err *err)
+{
+    *got = gen_read(ctx, buf, cap);
+    return 0;
+}
+
+static int gen_body_rewind(void *ctx, cf_err *err)
+{
+    ((gen_body *)ctx)->pos = 0;
+    return 0;
+}
+
+void gen_as_body(gen_body *g, s3c_body *b)
+{
+    *b = (s3c_body){.read = gen_body_read, .rewind = gen_body_rewind, .ctx = g,
+                    .length = g->size};
+}
+
 bool gen_matches(const gen_body *g, uint64_t off, const uint8_t *data, size_t n)
 {
     if (off + n > g->size)
@@ -125,95 +141,4 @@ int body_sha256_hex(const gen_body *g, char hex[65], cf_err *err)
         off += run;
     }
     return final_hex(h, hex, err);
-}
-
-int sha256_hex(const void *data, size_t n, char hex[65], cf_err *err)
-{
-    EVP_MD_CTX *h = hasher(err);
-    if (!h)
-        return -1;
-    EVP_DigestUpdate(h, data, n);
-    return final_hex(h, hex, err);
-}
-
-/* ---- aws-chunked ------------------------------------------------------- */
-
-static uint64_t frame_length(uint64_t data_len)
-{
-    char head[32];
-    int hex = snprintf(head, sizeof head, "%llx", (unsigned long long)data_len);
-    /* size ";chunk-signature=" sig "\r\n" data "\r\n" */
-    return (uint64_t)hex + 17 + SIGV4_SIG_HEX_LEN + 2 + data_len + 2;
-}
-
-uint64_t chunked_wire_length(uint64_t size)
-{
-    uint64_t full = size / BODY_CHUNK, rest = size % BODY_CHUNK;
-    uint64_t n = full * frame_length(BODY_CHUNK) + frame_length(0);
-    return rest ? n + frame_length(rest) : n;
-}
-
-int chunk_enc_init(chunk_enc *c, const gen_body *src, const sigv4_auth *state,
-                   cf_err *err)
-{
-    memset(c, 0, sizeof *c);
-    c->src = *src;
-    c->state = *state;
-    memcpy(c->prev, state->signature, sizeof c->prev);
-    c->buf = malloc(FRAME_HEAD_MAX + BODY_CHUNK + 2);
-    if (!c->buf)
-        return cf_fail(err, CF_ENOMEM, "out of memory");
-    return 0;
-}
-
-/* Frame the next chunk (the zero-size one after the data) into c->buf. */
-static int next_frame(chunk_enc *c, cf_err *err)
-{
-    uint8_t *data = c->buf + FRAME_HEAD_MAX;
-    size_t n = gen_read(&c->src, data, BODY_CHUNK);
-    EVP_MD_CTX *h = hasher(err);
-    uint8_t md[32];
-    char sig[SIGV4_SIG_HEX_LEN + 1], head[FRAME_HEAD_MAX];
-    if (!h)
-        return -1;
-    EVP_DigestUpdate(h, data, n);
-    if (EVP_DigestFinal_ex(h, md, NULL) != 1 ||
-        sigv4_sign_chunk(&c->state, c->prev, md, sig) < 0)
-        return cf_fail(err, CF_ECRYPTO, "cannot sign a chunk");
-    /* the head goes right before the data, so the data is never moved */
-    int hl = snprintf(head, sizeof head, "%zx;chunk-signature=%s\r\n", n, sig);
-    memcpy(data - hl, head, (size_t)hl);
-    memcpy(data + n, "\r\n", 2);
-    c->pos = FRAME_HEAD_MAX - (size_t)hl;
-    c->len = FRAME_HEAD_MAX + n + 2;
-    memcpy(c->prev, sig, sizeof sig);
-    c->finished = n == 0;
-    return 0;
-}
-
-int chunk_enc_read(chunk_enc *c, uint8_t *out, size_t n, size_t *got, cf_err *err)
-{
-    *got = 0;
-    while (*got < n) {
-        if (c->pos == c->len) {
-            if (c->finished)
-                break;
-            if (next_frame(c, err) < 0)
-                return -1;
-        }
-        size_t take = c->len - c->pos;
-        if (take > n - *got)
-            take = n - *got;
-        memcpy(out + *got, c->buf + c->pos, take);
-        c->pos += take;
-        *got += take;
-    }
-    return 0;
-}
-
-void chunk_enc_free(chunk_enc *c)
-{
-    free(c->buf);
-    c->buf = NULL;
-    sigv4_auth_clear(&c->state);
 }

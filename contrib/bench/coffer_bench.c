@@ -1,15 +1,17 @@
 /*
  * contrib/bench/coffer_bench.c - coffer-bench, an S3 load generator: any
- * S3 endpoint, any keys, SigV4-signed by auth/ (UNSIGNED-PAYLOAD, signed
- * payload or aws-chunked streaming), with bodies made by a seeded
- * generator (body.h), never read from a file.
+ * S3 endpoint, any keys, sent through coffer's outgoing S3 client
+ * (client/s3c.h: SigV4 with UNSIGNED-PAYLOAD, signed payload or aws-chunked
+ * streaming), with bodies made by a seeded generator (body.h), never read
+ * from a file.
  *
- * Design: one thread drives `concurrency` transfers at once through the
- * libcurl multi interface. Each transfer slot runs one task at a time: a
+ * Design: one thread drives `concurrency` operations at once through the
+ * client (libcurl's multi interface underneath; connections are kept and
+ * reused as a real client's are). Each slot runs one task at a time: a
  * PUT, a GET, a list, a delete, or a whole multipart upload (create, the
  * parts in order, complete). When a task ends the slot starts the next,
- * until --count tasks have started or --duration has passed. A slot keeps
- * its curl handle, so connections are reused as a real client's are.
+ * until --count tasks have started or --duration has passed. The client
+ * does not retry: a benchmark reports every failure.
  *
  * Workloads needing objects (get, mixed, list, delete) first PUT --keys of
  * them, unmeasured, unless --reuse says an earlier run (same bucket,
@@ -29,7 +31,6 @@
  * is reset when measuring starts, if the kernel lets us). Exit status: 0
  * if every task succeeded, 1 if any failed, 2 on bad usage.
  */
-#include <curl/curl.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -38,17 +39,16 @@
 #include <string.h>
 #include <strings.h>
 
+#include "client/s3c.h"
 #include "common/error.h"
 #include "contrib/bench/body.h"
 #include "contrib/bench/histo.h"
 #include "contrib/bench/measure.h"
-#include "contrib/bench/s3req.h"
 
 #define MAX_CONCURRENCY 1024
 #define MAX_SIZE (10ull << 30)
 #define MIN_PART (5ull << 20)
 #define MAX_PARTS 10000
-#define RESP_MAX 8192                /* response bytes kept for XML / errors */
 #define ERRORS_SHOWN 5
 #define GIB (1024.0 * 1024.0 * 1024.0)
 #define LIST_PAGE 1000                /* keys per ListObjectsV2 page */
@@ -80,27 +80,22 @@ typedef struct options {
 
 typedef struct run run;
 
-/* One transfer slot and the task it is running. */
+/* One slot and the task it is running. */
 typedef struct slot {
     run *r;
-    CURL *easy;
     bool busy;                       /* running a task */
     req_kind kind;                   /* of the request in flight */
     uint64_t obj;                    /* the task's object */
     double task_t0, req_t0;
-    s3_signed sig;
     gen_body body;                   /* upload body, or a GET's expected bytes */
-    chunk_enc enc;
-    bool chunked, get_object;
-    uint64_t got;                    /* response body bytes */
-    bool mismatch;                   /* --verify found a wrong byte */
-    char resp[RESP_MAX + 1];
-    size_t resp_len;
-    char etag[128];
-    char upload_id[256];             /* multipart */
+    s3c_body src;                    /* body as the client reads it */
+    char key[320];
+    char sha[65];                    /* signed payloads: the body's SHA-256 */
+    uint64_t got;                    /* GET body bytes */
+    char upload_id[S3C_UPLOAD_ID_MAX]; /* multipart */
     uint32_t part, nparts;
-    char (*etags)[128];
-    char *xml;
+    char (*etags)[S3C_ETAG_MAX];
+    s3c_part *parts;
 } slot;
 
 typedef struct kind_stats {
@@ -108,16 +103,15 @@ typedef struct kind_stats {
     uint64_t ok, errors;
 } kind_stats;
 
-typedef bool (*task_fn)(run *r, slot *s, cf_err *err);
+typedef enum phase { PH_BUCKET, PH_PREPARE, PH_MEASURE } phase;
 
 struct run {
     const options *o;
-    s3_endpoint ep;
-    CURLM *multi;
+    s3c_client *client;
     slot *slots;
     uint8_t *pat;
     uint64_t rng;
-    task_fn next_task;               /* the phase's task chooser */
+    phase phase;                     /* what the tasks being run are for */
     uint64_t issued, limit;          /* tasks started / to start */
     int active;                      /* slots running a task */
     uint64_t setup_failures;         /* failed unmeasured tasks */
@@ -140,13 +134,6 @@ static void object_key(const run *r, uint64_t obj, char *out, size_t outsz)
     snprintf(out, outsz, "%s/obj-%010llu", r->o->prefix, (unsigned long long)obj);
 }
 
-static void object_path(const run *r, uint64_t obj, char *out, size_t outsz)
-{
-    char key[320];
-    object_key(r, obj, key, sizeof key);
-    snprintf(out, outsz, "/%s/%s", r->o->bucket, key);
-}
-
 static uint64_t rng_next(run *r)
 {
     r->rng ^= r->rng << 13;
@@ -155,284 +142,147 @@ static uint64_t rng_next(run *r)
     return r->rng;
 }
 
-/* ---- curl callbacks ------------------------------------------------------ */
-
-static size_t on_read(char *buf, size_t size, size_t nitems, void *ctx)
-{
-    slot *s = ctx;
-    size_t n = size * nitems, got = 0;
-    if (!s->chunked)
-        return gen_read(&s->body, (uint8_t *)buf, n);
-    if (chunk_enc_read(&s->enc, (uint8_t *)buf, n, &got, &s->r->fatal_err) < 0) {
-        s->r->fatal = true;
-        return CURL_READFUNC_ABORT;
-    }
-    return got;
-}
-
-static size_t on_write(char *data, size_t size, size_t nmemb, void *ctx)
-{
-    slot *s = ctx;
-    size_t n = size * nmemb;
-    if (s->get_object && s->r->o->verify && !s->mismatch)
-        s->mismatch = !gen_matches(&s->body, s->got, (const uint8_t *)data, n);
-    s->got += n;
-    size_t room = RESP_MAX - s->resp_len;
-    if (room > 0) {
-        size_t take = n < room ? n : room;
-        memcpy(s->resp + s->resp_len, data, take);
-        s->resp_len += take;
-        s->resp[s->resp_len] = '\0';
-    }
-    return n;
-}
-
-static size_t on_header(char *line, size_t size, size_t nitems, void *ctx)
-{
-    slot *s = ctx;
-    size_t n = size * nitems;
-    if (n > 5 && strncasecmp(line, "etag:", 5) == 0) {
-        const char *v = line + 5;
-        size_t len = n - 5;
-        while (len > 0 && (*v == ' ' || *v == '\t'))
-            v++, len--;
-        while (len > 0 && (v[len - 1] == '\r' || v[len - 1] == '\n' || v[len - 1] == ' '))
-            len--;
-        snprintf(s->etag, sizeof s->etag, "%.*s", (int)len, v);
-    }
-    return n;
-}
-
 /* ---- sending a request ----------------------------------------------------- */
 
-/* What one request carries. */
-typedef struct req_spec {
-    req_kind kind;
-    const char *method;
-    char path[1200];
-    char query[1024];
-    bool upload;                     /* s->body is the request body */
-    const char *post;                /* POST body, or NULL */
-} req_spec;
+/* --verify: every byte a GET returns is the object's. */
+static int on_get_data(void *ctx, const uint8_t *data, size_t n, cf_err *err)
+{
+    slot *s = ctx;
+    if (s->r->o->verify && !gen_matches(&s->body, s->got, data, n))
+        return cf_fail(err, CF_ECORRUPT, "wrong bytes at offset %llu",
+                       (unsigned long long)s->got);
+    s->got += n;
+    return 0;
+}
 
-/* The x-amz-content-sha256 value for a request in the chosen mode. */
-static int payload_hash(const run *r, const slot *s, const req_spec *q, char hex[65],
-                        cf_err *err)
+/* A list page's bytes: not kept. */
+static int discard(void *ctx, const uint8_t *data, size_t n, cf_err *err)
+{
+    return 0;
+}
+
+static void on_done(void *ctx, int rc, const cf_err *err, s3c_result *res);
+
+/* An op of the task's object (or bucket) in the chosen payload mode:
+ * bodies are signed as --payload says, other requests with
+ * UNSIGNED-PAYLOAD (the empty body's hash in signed mode). */
+static s3c_op base_op(run *r, slot *s, req_kind kind, s3c_kind op_kind, bool upload)
 {
     payload mode = r->o->pay;
-    if (mode == PAY_CHUNKED && q->upload) {
-        snprintf(hex, 65, "%s", SIGV4_STREAMING_PAYLOAD);
-        return 0;
-    }
-    if (mode != PAY_SIGNED) {
-        snprintf(hex, 65, "%s", SIGV4_UNSIGNED_PAYLOAD);
-        return 0;
-    }
-    if (q->upload)
-        return body_sha256_hex(&s->body, hex, err);
-    const char *b = q->post ? q->post : "";
-    return sha256_hex(b, strlen(b), hex, err);
+    s3c_op op = {.kind = op_kind, .bucket = r->o->bucket, .key = s->key};
+    op.payload = mode == PAY_SIGNED ? S3C_SIGNED
+               : mode == PAY_CHUNKED && upload ? S3C_STREAMING : S3C_UNSIGNED;
+    s->kind = kind;
+    return op;
 }
 
-static void set_method(slot *s, const req_spec *q, uint64_t wire)
+static int send_op(run *r, slot *s, const s3c_op *op, cf_err *err)
 {
-    CURL *e = s->easy;
-    if (strcmp(q->method, "PUT") == 0) {
-        curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
-        curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
-        curl_easy_setopt(e, CURLOPT_READDATA, s);
-        curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)wire);
-    } else if (strcmp(q->method, "POST") == 0) {
-        curl_easy_setopt(e, CURLOPT_POST, 1L);
-        curl_easy_setopt(e, CURLOPT_POSTFIELDS, q->post ? q->post : "");
-        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
-                         (curl_off_t)(q->post ? strlen(q->post) : 0));
-    } else if (strcmp(q->method, "GET") != 0) {
-        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, q->method);
-    }
-}
-
-/* Sign q and hand it to curl. For uploads s->body must be set. */
-static int send_request(run *r, slot *s, const req_spec *q, cf_err *err)
-{
-    char hash[65];
-    bool upload = q->upload;
-    s->chunked = upload && r->o->pay == PAY_CHUNKED;
-    int64_t decoded = s->chunked ? (int64_t)s->body.size : -1;
-    s3_signed_free(&s->sig);
-    chunk_enc_free(&s->enc);
-    if (payload_hash(r, s, q, hash, err) < 0 ||
-        s3_sign(&r->ep, q->method, q->path, q->query, hash, decoded, &s->sig, err) < 0 ||
-        (s->chunked && chunk_enc_init(&s->enc, &s->body, &s->sig.state, err) < 0))
-        return -1;
-    uint64_t wire = !upload ? 0 : s->chunked ? chunked_wire_length(s->body.size)
-                                             : s->body.size;
-    CURL *e = s->easy;
-    curl_easy_reset(e);
-    curl_easy_setopt(e, CURLOPT_URL, s->sig.url);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, s->sig.headers);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, s);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, s);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, s);
-    set_method(s, q, wire);
-    s->kind = q->kind;
-    s->got = 0;
-    s->resp_len = 0;
-    s->resp[0] = '\0';
-    s->etag[0] = '\0';
-    s->mismatch = false;
     s->req_t0 = bm_now();
-    if (curl_multi_add_handle(r->multi, e) != CURLM_OK)
-        return cf_fail(err, CF_EINTERNAL, "curl refused a transfer");
-    return 0;
+    s->got = 0;
+    return s3c_start(r->client, op, on_done, s, err);
+}
+
+/* Send an upload of s->body (PUT or a part). */
+static int send_upload(run *r, slot *s, s3c_op *op, cf_err *err)
+{
+    gen_as_body(&s->body, &s->src);
+    op->body = &s->src;
+    if (r->o->pay == PAY_SIGNED) {
+        if (body_sha256_hex(&s->body, s->sha, err) < 0)
+            return -1;
+        op->payload_sha256 = s->sha;
+    }
+    return send_op(r, s, op, err);
 }
 
 /* ---- starting requests ------------------------------------------------------ */
 
-static void spec_init(req_spec *q, req_kind kind, const char *method)
-{
-    memset(q, 0, sizeof *q);
-    q->kind = kind;
-    q->method = method;
-}
-
-/* Percent-encode a query value (upload ids of other servers). */
-static void url_encode(const char *in, char *out, size_t outsz)
-{
-    static const char digits[] = "0123456789ABCDEF";
-    size_t o = 0;
-    for (; *in && o + 4 < outsz; in++) {
-        unsigned char c = (unsigned char)*in;
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-            c == '-' || c == '_' || c == '.' || c == '~') {
-            out[o++] = (char)c;
-        } else {
-            out[o++] = '%';
-            out[o++] = digits[c >> 4];
-            out[o++] = digits[c & 15];
-        }
-    }
-    out[o] = '\0';
-}
-
 static int start_bucket(run *r, slot *s, cf_err *err)
 {
-    req_spec q;
-    spec_init(&q, RK_BUCKET, "PUT");
-    snprintf(q.path, sizeof q.path, "/%s", r->o->bucket);
-    gen_init(&s->body, r->pat, 0, 0, 0, 0);
-    return send_request(r, s, &q, err);
+    s3c_op op = base_op(r, s, RK_BUCKET, S3C_CREATE_BUCKET, false);
+    return send_op(r, s, &op, err);
 }
 
 static int start_put(run *r, slot *s, cf_err *err)
 {
-    req_spec q;
-    spec_init(&q, RK_PUT, "PUT");
-    object_path(r, s->obj, q.path, sizeof q.path);
-    q.upload = true;
+    s3c_op op = base_op(r, s, RK_PUT, S3C_PUT_OBJECT, true);
     gen_init(&s->body, r->pat, r->o->seed, s->obj, 0, r->o->size);
-    return send_request(r, s, &q, err);
+    return send_upload(r, s, &op, err);
 }
 
 static int start_get(run *r, slot *s, cf_err *err)
 {
-    req_spec q;
-    spec_init(&q, RK_GET, "GET");
-    object_path(r, s->obj, q.path, sizeof q.path);
+    s3c_op op = base_op(r, s, RK_GET, S3C_GET_OBJECT, false);
+    op.sink = on_get_data;
+    op.sink_ctx = s;
     gen_init(&s->body, r->pat, r->o->seed, s->obj, 0, r->o->size);
-    return send_request(r, s, &q, err);
+    return send_op(r, s, &op, err);
 }
 
 /* Page s->obj % pages of the prefix's keys: page p > 0 starts after the
- * last key of page p - 1. */
+ * last key of page p - 1. A generic request, so that the client does not
+ * parse the page: the figure is the server's. Names are safe_name()s, so
+ * only the '/' needs encoding. */
 static int start_list(run *r, slot *s, cf_err *err)
 {
-    req_spec q;
-    char prefix[300], after[320], after_enc[320], start[340] = "";
+    char path[300], query[1024], after[320] = "";
     uint64_t pages = (r->o->keys + LIST_PAGE - 1) / LIST_PAGE;
     uint64_t page = s->obj % (pages ? pages : 1);
-    spec_init(&q, RK_LIST, "GET");
-    snprintf(q.path, sizeof q.path, "/%s", r->o->bucket);
-    url_encode(r->o->prefix, prefix, sizeof prefix);
+    s3c_op op = base_op(r, s, RK_LIST, S3C_REQUEST, false);
+    snprintf(path, sizeof path, "/%s", r->o->bucket);
     if (page > 0) {
-        object_key(r, page * LIST_PAGE - 1, after, sizeof after);
-        url_encode(after, after_enc, sizeof after_enc);
-        snprintf(start, sizeof start, "&start-after=%s", after_enc);
+        char last[320];
+        object_key(r, page * LIST_PAGE - 1, last, sizeof last);
+        snprintf(after, sizeof after, "&start-after=%s%%2F%s", r->o->prefix,
+                 last + strlen(r->o->prefix) + 1);
     }
-    snprintf(q.query, sizeof q.query, "list-type=2&max-keys=%d&prefix=%s%%2F%s",
-             LIST_PAGE, prefix, start);
-    return send_request(r, s, &q, err);
+    snprintf(query, sizeof query, "list-type=2&max-keys=%d&prefix=%s%%2F%s", LIST_PAGE,
+             r->o->prefix, after);
+    op.method = "GET";
+    op.path = path;
+    op.query = query;
+    op.idempotent = true;
+    op.sink = discard;
+    return send_op(r, s, &op, err);
 }
 
 static int start_delete(run *r, slot *s, cf_err *err)
 {
-    req_spec q;
-    spec_init(&q, RK_DELETE, "DELETE");
-    object_path(r, s->obj, q.path, sizeof q.path);
-    return send_request(r, s, &q, err);
+    s3c_op op = base_op(r, s, RK_DELETE, S3C_DELETE_OBJECT, false);
+    return send_op(r, s, &op, err);
 }
 
 static int start_mpu(run *r, slot *s, cf_err *err)
 {
-    req_spec q;
-    spec_init(&q, RK_MPU_CREATE, "POST");
-    object_path(r, s->obj, q.path, sizeof q.path);
-    snprintf(q.query, sizeof q.query, "uploads");
-    return send_request(r, s, &q, err);
+    s3c_op op = base_op(r, s, RK_MPU_CREATE, S3C_MPU_CREATE, false);
+    return send_op(r, s, &op, err);
 }
 
 /* Upload part s->part of the task's object. */
 static int send_part(run *r, slot *s, cf_err *err)
 {
-    req_spec q;
-    char id[800];
     uint64_t off = (uint64_t)(s->part - 1) * r->o->part_size;
     uint64_t len = r->o->size - off < r->o->part_size ? r->o->size - off : r->o->part_size;
-    spec_init(&q, RK_MPU_PART, "PUT");
-    object_path(r, s->obj, q.path, sizeof q.path);
-    url_encode(s->upload_id, id, sizeof id);
-    snprintf(q.query, sizeof q.query, "partNumber=%u&uploadId=%s", s->part, id);
-    q.upload = true;
+    s3c_op op = base_op(r, s, RK_MPU_PART, S3C_MPU_PART, true);
+    op.upload_id = s->upload_id;
+    op.part_number = s->part;
     gen_init(&s->body, r->pat, r->o->seed, s->obj, off, len);
-    return send_request(r, s, &q, err);
-}
-
-/* The CompleteMultipartUpload XML for the ETags collected. */
-static int build_complete_xml(slot *s, cf_err *err)
-{
-    size_t cap = 64 + (size_t)s->nparts * 200, len = 0;
-    free(s->xml);
-    if (!(s->xml = malloc(cap)))
-        return cf_fail(err, CF_ENOMEM, "out of memory");
-    len += (size_t)snprintf(s->xml, cap, "<CompleteMultipartUpload>");
-    for (uint32_t i = 0; i < s->nparts; i++)
-        len += (size_t)snprintf(s->xml + len, cap - len,
-                                "<Part><PartNumber>%u</PartNumber><ETag>%s</ETag></Part>",
-                                i + 1, s->etags[i]);
-    snprintf(s->xml + len, cap - len, "</CompleteMultipartUpload>");
-    return 0;
+    return send_upload(r, s, &op, err);
 }
 
 static int send_complete(run *r, slot *s, cf_err *err)
 {
-    req_spec q;
-    char id[800];
-    if (build_complete_xml(s, err) < 0)
-        return -1;
-    spec_init(&q, RK_MPU_COMPLETE, "POST");
-    object_path(r, s->obj, q.path, sizeof q.path);
-    url_encode(s->upload_id, id, sizeof id);
-    snprintf(q.query, sizeof q.query, "uploadId=%s", id);
-    q.post = s->xml;
-    return send_request(r, s, &q, err);
+    s3c_op op = base_op(r, s, RK_MPU_COMPLETE, S3C_MPU_COMPLETE, false);
+    for (uint32_t i = 0; i < s->nparts; i++)
+        s->parts[i] = (s3c_part){.number = i + 1, .etag = s->etags[i]};
+    op.upload_id = s->upload_id;
+    op.parts = s->parts;
+    op.nparts = s->nparts;
+    return send_op(r, s, &op, err);
 }
 
 /* ---- tasks ------------------------------------------------------------------ */
-
-typedef enum phase { PH_BUCKET, PH_PREPARE, PH_MEASURE } phase;
 
 static int start_workload_task(run *r, slot *s, cf_err *err)
 {
@@ -441,10 +291,12 @@ static int start_workload_task(run *r, slot *s, cf_err *err)
     switch (o->wl) {
     case WL_GET:
         s->obj %= o->keys;
+        object_key(r, s->obj, s->key, sizeof s->key);
         return start_get(r, s, err);
     case WL_MIXED:
         x = rng_next(r);
         s->obj = x % o->keys;
+        object_key(r, s->obj, s->key, sizeof s->key);
         return (int)((x >> 32) % 100) < o->get_pct ? start_get(r, s, err)
                                                    : start_put(r, s, err);
     case WL_LIST:
@@ -465,6 +317,7 @@ static void next_task(run *r, slot *s, phase ph)
         return;
     s->obj = r->issued++;
     s->task_t0 = bm_now();
+    object_key(r, s->obj, s->key, sizeof s->key);
     int rc = ph == PH_BUCKET ? start_bucket(r, s, &r->fatal_err)
            : ph == PH_PREPARE ? start_put(r, s, &r->fatal_err)
                               : start_workload_task(r, s, &r->fatal_err);
@@ -493,53 +346,11 @@ static void task_done(run *r, slot *s, bool ok)
 
 /* ---- finishing requests ----------------------------------------------------- */
 
-/* The text between <tag> and </tag> in the response, or "" if absent. */
-static void xml_field(const char *xml, const char *tag, char *out, size_t outsz)
+static void show_error(run *r, const slot *s, const char *msg)
 {
-    char open[64], close[64];
-    snprintf(open, sizeof open, "<%s>", tag);
-    snprintf(close, sizeof close, "</%s>", tag);
-    const char *a = strstr(xml, open), *b = a ? strstr(a, close) : NULL;
-    out[0] = '\0';
-    if (a && b)
-        snprintf(out, outsz, "%.*s", (int)(b - a - (ptrdiff_t)strlen(open)),
-                 a + strlen(open));
-}
-
-static void show_error(run *r, const slot *s, CURLcode res, long status)
-{
-    if (r->errors_shown++ >= ERRORS_SHOWN)
-        return;
-    char code[128], msg[256];
-    xml_field(s->resp, "Code", code, sizeof code);
-    xml_field(s->resp, "Message", msg, sizeof msg);
-    if (res != CURLE_OK)
-        fprintf(stderr, "coffer-bench: %s %s: %s\n", kind_names[s->kind], s->sig.url,
-                curl_easy_strerror(res));
-    else if (s->mismatch || (status / 100 == 2 && s->kind == RK_GET))
-        fprintf(stderr, "coffer-bench: %s %s: %s (%llu bytes)\n", kind_names[s->kind],
-                s->sig.url, s->mismatch ? "wrong bytes" : "wrong length",
-                (unsigned long long)s->got);
-    else if (code[0])
-        fprintf(stderr, "coffer-bench: %s %s: HTTP %ld %s %s\n", kind_names[s->kind],
-                s->sig.url, status, code, msg);
-    else
-        fprintf(stderr, "coffer-bench: %s %s: HTTP %ld, unexpected answer: %.200s\n",
-                kind_names[s->kind], s->sig.url, status, s->resp);
-}
-
-static bool request_ok(const slot *s, CURLcode res, long status)
-{
-    if (res != CURLE_OK)
-        return false;
-    if (s->kind == RK_BUCKET && status == 409)
-        return true;                 /* BucketAlreadyOwnedByYou */
-    if (status < 200 || status > 299)
-        return false;
-    if (s->kind == RK_GET)
-        return !s->mismatch && s->got == s->body.size;
-    /* CompleteMultipartUpload may fail with 200 and an <Error> body */
-    return s->kind != RK_MPU_COMPLETE || !strstr(s->resp, "<Error>");
+    if (r->errors_shown++ < ERRORS_SHOWN)
+        fprintf(stderr, "coffer-bench: %s %s: %s\n", kind_names[s->kind],
+                s->kind == RK_BUCKET ? r->o->bucket : s->key, msg);
 }
 
 static void record_request(run *r, const slot *s, bool ok)
@@ -572,26 +383,29 @@ static step sent(run *r, int rc)
 }
 
 /* After CreateMultipartUpload: note the upload id, send part 1. */
-static step after_create(run *r, slot *s)
+static step after_create(run *r, slot *s, const s3c_result *res)
 {
-    xml_field(s->resp, "UploadId", s->upload_id, sizeof s->upload_id);
-    if (!s->upload_id[0])
-        return STEP_FAILED;
+    snprintf(s->upload_id, sizeof s->upload_id, "%s", res->upload_id);
     uint64_t ps = r->o->part_size;
     s->nparts = r->o->size == 0 ? 1 : (uint32_t)((r->o->size + ps - 1) / ps);
     free(s->etags);
-    if (!(s->etags = calloc(s->nparts, sizeof *s->etags)))
+    free(s->parts);
+    s->etags = calloc(s->nparts, sizeof *s->etags);
+    s->parts = calloc(s->nparts, sizeof *s->parts);
+    if (!s->etags || !s->parts)
         return sent(r, cf_fail(&r->fatal_err, CF_ENOMEM, "out of memory"));
     s->part = 1;
     return sent(r, send_part(r, s, &r->fatal_err));
 }
 
 /* After a part: keep its ETag, send the next part or complete. */
-static step after_part(run *r, slot *s)
+static step after_part(run *r, slot *s, const s3c_result *res)
 {
-    if (!s->etag[0])
+    if (!res->etag[0]) {
+        show_error(r, s, "the part's answer has no ETag");
         return STEP_FAILED;
-    snprintf(s->etags[s->part - 1], sizeof s->etags[0], "%s", s->etag);
+    }
+    snprintf(s->etags[s->part - 1], sizeof s->etags[0], "%s", res->etag);
     if (s->part < s->nparts) {
         s->part++;
         return sent(r, send_part(r, s, &r->fatal_err));
@@ -600,42 +414,32 @@ static step after_part(run *r, slot *s)
 }
 
 /* A request of s ended: record it, then go on with or finish its task. */
-static void request_done(run *r, slot *s, CURLcode res)
+static void on_done(void *ctx, int rc, const cf_err *err, s3c_result *res)
 {
-    long status = 0;
-    curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &status);
-    bool ok = request_ok(s, res, status);
+    slot *s = ctx;
+    run *r = s->r;
+    bool ok = rc == 0;
+    if (!ok)
+        show_error(r, s, err->msg);
+    else if (s->kind == RK_GET && s->got != s->body.size) {
+        char msg[64];
+        snprintf(msg, sizeof msg, "wrong length (%llu bytes)", (unsigned long long)s->got);
+        show_error(r, s, msg);
+        ok = false;
+    }
     record_request(r, s, ok);
     step st = !ok ? STEP_FAILED
-            : s->kind == RK_MPU_CREATE ? after_create(r, s)
-            : s->kind == RK_MPU_PART ? after_part(r, s)
+            : s->kind == RK_MPU_CREATE ? after_create(r, s, res)
+            : s->kind == RK_MPU_PART ? after_part(r, s, res)
                                      : STEP_DONE;
-    if (st == STEP_FAILED && !r->fatal)
-        show_error(r, s, res, status);
-    if (st != STEP_CONTINUES)
+    if (st != STEP_CONTINUES) {
         task_done(r, s, st == STEP_DONE);
+        if (!s->busy)
+            next_task(r, s, r->phase);
+    }
 }
 
 /* ---- the event loop ------------------------------------------------------- */
-
-static void collect_finished(run *r, phase ph)
-{
-    CURLMsg *m;
-    int left;
-    while ((m = curl_multi_info_read(r->multi, &left)) != NULL) {
-        if (m->msg != CURLMSG_DONE)
-            continue;
-        CURL *e = m->easy_handle;
-        CURLcode res = m->data.result;
-        char *p;
-        curl_easy_getinfo(e, CURLINFO_PRIVATE, &p);
-        slot *s = (slot *)p;
-        curl_multi_remove_handle(r->multi, e);
-        request_done(r, s, res);
-        if (!s->busy)
-            next_task(r, s, ph);
-    }
-}
 
 /* Run tasks of a phase on every slot until limit tasks have started (and
  * ended) or duration seconds (0: no limit) have passed. */
@@ -645,16 +449,12 @@ static int run_phase(run *r, phase ph, uint64_t limit, double duration, cf_err *
     r->limit = limit;
     r->deadline = duration > 0 ? bm_now() + duration : 1e300;
     r->measuring = ph == PH_MEASURE;
+    r->phase = ph;
     for (int i = 0; i < r->o->concurrency; i++)
         next_task(r, &r->slots[i], ph);
-    while (r->active > 0) {
-        int running;
-        if (curl_multi_perform(r->multi, &running) != CURLM_OK)
-            return cf_fail(err, CF_EINTERNAL, "curl_multi_perform failed");
-        collect_finished(r, ph);
-        if (r->active > 0 && curl_multi_poll(r->multi, NULL, 0, 100, NULL) != CURLM_OK)
-            return cf_fail(err, CF_EINTERNAL, "curl_multi_poll failed");
-    }
+    while (r->active > 0)
+        if (s3c_run(r->client, 100, err) < 0)
+            return -1;
     if (r->fatal) {
         *err = r->fatal_err;
         return -1;
@@ -958,21 +758,13 @@ static int parse_options(int argc, char **argv, options *o)
 
 static void run_free(run *r)
 {
+    s3c_client_free(r->client);
     for (int i = 0; r->slots && i < r->o->concurrency; i++) {
-        slot *s = &r->slots[i];
-        if (s->easy) {
-            curl_multi_remove_handle(r->multi, s->easy);
-            curl_easy_cleanup(s->easy);
-        }
-        s3_signed_free(&s->sig);
-        chunk_enc_free(&s->enc);
-        free(s->etags);
-        free(s->xml);
+        free(r->slots[i].etags);
+        free(r->slots[i].parts);
     }
     free(r->slots);
     free(r->pat);
-    if (r->multi)
-        curl_multi_cleanup(r->multi);
 }
 
 static int run_init(run *r, const options *o, cf_err *err)
@@ -980,19 +772,17 @@ static int run_init(run *r, const options *o, cf_err *err)
     memset(r, 0, sizeof *r);
     r->o = o;
     r->rng = (o->seed + 1) * 0x9E3779B97F4A7C15ULL | 1;
-    if (s3_endpoint_init(&r->ep, o->endpoint, o->access_key, o->secret, o->region,
-                         err) < 0)
+    s3c_config cfg = {.endpoint = o->endpoint, .region = o->region,
+                      .access_key = o->access_key, .secret_key = o->secret,
+                      .max_attempts = 1};
+    if (!(r->client = s3c_client_new(&cfg, err)))
         return -1;
-    r->multi = curl_multi_init();
     r->slots = calloc((size_t)o->concurrency, sizeof *r->slots);
     r->pat = body_pattern_new(o->seed);
-    if (!r->multi || !r->slots || !r->pat)
+    if (!r->slots || !r->pat)
         return cf_fail(err, CF_ENOMEM, "out of memory");
-    for (int i = 0; i < o->concurrency; i++) {
+    for (int i = 0; i < o->concurrency; i++)
         r->slots[i].r = r;
-        if (!(r->slots[i].easy = curl_easy_init()))
-            return cf_fail(err, CF_ENOMEM, "curl_easy_init failed");
-    }
     return 0;
 }
 
@@ -1035,8 +825,8 @@ int main(int argc, char **argv)
     if (parse_options(argc, argv, &o) < 0)
         return 2;
     signal(SIGPIPE, SIG_IGN);
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        fprintf(stderr, "coffer-bench: curl_global_init failed\n");
+    if (s3c_global_init(&err) < 0) {
+        fprintf(stderr, "coffer-bench: %s\n", err.msg);
         return 1;
     }
     int rc = run_init(&r, &o, &err);
@@ -1045,6 +835,6 @@ int main(int argc, char **argv)
     if (rc < 0)
         fprintf(stderr, "coffer-bench: %s\n", err.msg);
     run_free(&r);
-    curl_global_cleanup();
+    s3c_global_cleanup();
     return rc < 0 || r.tasks_failed ? 1 : 0;
 }

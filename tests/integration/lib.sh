@@ -6,7 +6,8 @@
 #   ... use COFFER_ENDPOINT, COFFER_ACCESS_KEY, COFFER_SECRET_KEY,
 #       COFFER_ADMIN_ACCESS_KEY, COFFER_ADMIN_SECRET_KEY, COFFER_REGION,
 #       COFFER_TMP (scratch dir), COFFER_LOG (stderr), COFFER_ACCESS_LOG,
-#       COFFER_VHOST_DOMAIN (BUCKET.$COFFER_VHOST_DOMAIN is virtual-host style)
+#       COFFER_VHOST_DOMAIN (BUCKET.$COFFER_VHOST_DOMAIN is virtual-host style;
+#       set it before coffer_start to choose another domain)
 #   coffer_stop             # SIGTERM, bounded wait, then SIGKILL; removes
 #                           # COFFER_TMP unless KEEP_TMP=1. Returns non-zero
 #                           # if cofferd did not exit 0 by itself (a crash,
@@ -105,7 +106,7 @@ coffer_start() {          # coffer_start [http|https] [DIR]
   COFFER_TMP=${dir:-$(mktemp -d "${TMPDIR:-/tmp}/coffer-it.XXXXXX")}
   COFFER_LOG=$COFFER_TMP/cofferd.log
   COFFER_ACCESS_LOG=$COFFER_TMP/access.log
-  COFFER_VHOST_DOMAIN=s3.coffer.test
+  COFFER_VHOST_DOMAIN=${COFFER_VHOST_DOMAIN:-s3.coffer.test}
   COFFER_CA=
   COFFER_MODE=$mode
   if [ "$mode" = https ]; then

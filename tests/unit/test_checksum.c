@@ -1,5 +1,5 @@
 /* tests/unit/test_checksum.c - digests, CRCs and the strict encoders. */
-#include "storage/checksum.h"
+#include "common/checksum.h"
 #include "tests/unit/test.h"
 
 static const char check_input[] = "123456789";

@@ -7,7 +7,7 @@
  */
 #include "tests/unit/test.h"
 
-#include "storage/checksum.h"
+#include "common/checksum.h"
 #include "storage/shard.h"
 
 static void valid_header(shard_header *h)

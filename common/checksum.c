@@ -1,5 +1,5 @@
 /*
- * storage/checksum.c - streaming digests behind one small interface.
+ * common/checksum.c - streaming digests behind one small interface.
  *
  * A cks_state is either a CRC (kept as a 32/64-bit running value) or an
  * OpenSSL digest (an EVP_MD fetched once when the state is made, plus one
@@ -21,7 +21,7 @@
  * x-amz-checksum-* headers. Base64 and hex helpers are strict: they accept
  * only the canonical encoding of exactly the expected number of bytes.
  */
-#include "storage/checksum.h"
+#include "common/checksum.h"
 
 #include <isa-l/crc.h>
 #include <limits.h>

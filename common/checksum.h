@@ -1,5 +1,5 @@
 /*
- * storage/checksum.h - streaming digests: MD5 (ETags), the five S3 checksum
+ * common/checksum.h - streaming digests: MD5 (ETags), the five S3 checksum
  * algorithms (CRC32, CRC32C, CRC64NVME, SHA-1, SHA-256), and the CRC32C that
  * guards every shard block.
  *
@@ -13,8 +13,8 @@
  *    the raw bytes is exactly the x-amz-checksum-* header value.
  *  - Not thread-safe per state; independent states may be used concurrently.
  */
-#ifndef ST_CHECKSUM_H
-#define ST_CHECKSUM_H
+#ifndef CF_CHECKSUM_H
+#define CF_CHECKSUM_H
 
 #include <stdbool.h>
 #include <stddef.h>
