@@ -248,27 +248,31 @@ static json_t *tenant_query(admin_req *r, const char **tenant)
     return NULL;
 }
 
-/* Start a listing narrowed by ?tenant=: false with *early the reply to
- * send (an error, or NULL when memory ran out) if it cannot start. */
-static bool tenant_listing(admin_req *r, const char **tenant, list_ctx *l,
-                           json_t **early)
+/* A listing narrowed by ?tenant= (all tenants without it), as {field:[...]}. */
+typedef int (*tenant_lister)(st_engine *e, const char *tenant, list_ctx *l, cf_err *err);
+
+static json_t *tenant_listing(admin_req *r, tenant_lister fn, const char *field)
 {
-    *early = tenant_query(r, tenant);
-    l->items = *early ? NULL : json_array();
-    l->oom = false;
-    return l->items != NULL;
+    const char *tenant;
+    json_t *bad = tenant_query(r, &tenant);
+    if (bad)
+        return bad;
+    list_ctx l = {.items = json_array()};
+    if (!l.items)
+        return NULL;
+    cf_err err;
+    int rc = fn(r->e, tenant, &l, &err);
+    return list_reply(r, &l, rc, &err, field);
+}
+
+static int list_keys(st_engine *e, const char *tenant, list_ctx *l, cf_err *err)
+{
+    return st_key_list(e, tenant, key_item, l, err);
 }
 
 static json_t *key_list(admin_req *r)
 {
-    const char *tenant;
-    list_ctx l;
-    json_t *early;
-    if (!tenant_listing(r, &tenant, &l, &early))
-        return early;
-    cf_err err;
-    int rc = st_key_list(r->e, tenant, key_item, &l, &err);
-    return list_reply(r, &l, rc, &err, "keys");
+    return tenant_listing(r, list_keys, "keys");
 }
 
 static json_t *key_revoke(admin_req *r)
@@ -329,17 +333,15 @@ static int usage_item(void *ctx, const st_usage *u)
                                    (json_int_t)u->bytes, "quota"));
 }
 
+static int list_usage(st_engine *e, const char *tenant, list_ctx *l, cf_err *err)
+{
+    return st_usage_list(e, tenant, usage_item, l, err);
+}
+
 /* GET /usage: every tenant; the query tenant=NAME narrows it to one. */
 static json_t *usage_get(admin_req *r)
 {
-    const char *tenant;
-    list_ctx l;
-    json_t *early;
-    if (!tenant_listing(r, &tenant, &l, &early))
-        return early;
-    cf_err err;
-    int rc = st_usage_list(r->e, tenant, usage_item, &l, &err);
-    return list_reply(r, &l, rc, &err, "usage");
+    return tenant_listing(r, list_usage, "usage");
 }
 
 static json_t *disks_get(admin_req *r)
