@@ -85,16 +85,30 @@ auth_scheme auth_detect_scheme(const auth_request *req)
     return AUTH_SCHEME_UNKNOWN;
 }
 
+/* A decoded copy of s[0..n), or NULL (*bad set for a malformed escape). */
+static char *decode(const char *s, size_t n, bool *bad)
+{
+    char *out = malloc(n + 1);
+    if (out && auth_percent_decode(s, n, true, out) < 0) {
+        free(out);
+        *bad = true;
+        return NULL;
+    }
+    return out;
+}
+
+/* -1 on ENOMEM, -2 for a query that is not correctly percent-encoded. */
 static int query_add(auth_query *q, size_t cap, const char *name, size_t nlen,
                      const char *value, size_t vlen)
 {
     if (q->n == cap) return -1;
-    char *n = auth_uri_decode(name, nlen);
-    char *v = auth_uri_decode(value, vlen);
+    bool bad = false;
+    char *n = decode(name, nlen, &bad);
+    char *v = n ? decode(value, vlen, &bad) : NULL;
     if (!n || !v) {
         free(n);
         free(v);
-        return -1;
+        return bad ? -2 : -1;
     }
     q->pairs[q->n].name = n;
     q->pairs[q->n].value = v;
@@ -116,7 +130,8 @@ static int query_load_raw(const char *raw, auth_query *q)
             size_t nlen = eq ? (size_t)(eq - p) : len;
             const char *v = eq ? eq + 1 : p + len;
             size_t vlen = eq ? len - nlen - 1 : 0;
-            if (query_add(q, cap, p, nlen, v, vlen) < 0) return -1;
+            int rc = query_add(q, cap, p, nlen, v, vlen);
+            if (rc < 0) return rc;
         }
         p += len + (p[len] == '&');
     }
@@ -150,7 +165,9 @@ int auth_query_load(const auth_request *req, auth_query *q, auth_err *err)
     int rc = req->query ? query_load_raw(req->query, q) : query_load_params(req, q);
     if (rc < 0) {
         auth_query_free(q);
-        return auth_fail(err, AUTH_INTERNAL, "out of memory decoding the query");
+        return rc == -2 ? auth_fail(err, AUTH_INVALID_ARGUMENT,
+                                    "the query string is not correctly URL-encoded")
+                        : auth_fail(err, AUTH_INTERNAL, "out of memory decoding the query");
     }
     return 0;
 }

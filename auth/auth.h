@@ -33,9 +33,11 @@ typedef struct auth_pair {
  *            without the query ("/bucket/my%20key"). Not normalised: S3
  *            keys may contain "//" and "..".
  *   query    the raw query string without '?', still percent-encoded
- *            ("list-type=2&prefix=a%2Fb"), or NULL.
- *   params   alternatively, already decoded query parameters (what
- *            libmicrohttpd hands out); used only when query is NULL.
+ *            ("list-type=2&prefix=a%2Fb"), or NULL; decoded here with
+ *            auth_percent_decode ('+' is a space).
+ *   params   alternatively, already decoded query parameters; used only
+ *            when query is NULL. The S3 front end passes the parameters
+ *            its handlers use, so the signature covers exactly them.
  *            A parameter without '=' has value "" (not NULL).
  *   headers  every request header, values as sent; a repeated header
  *            appears once per occurrence, in order. Must include "host".
@@ -51,6 +53,16 @@ typedef struct auth_request {
     const auth_pair *headers;
     size_t nheaders;
 } auth_request;
+
+/* Percent-decode s[0..n) into out, which has room for n + 1 bytes (the
+ * result is never longer; it is NUL-terminated). With plus_space a '+'
+ * means a space, as S3 reads a query string, and signs it: "a+b" and
+ * "a%20b" are one value, "a%2Bb" another. Returns the decoded length, or
+ * -1 for a malformed escape or an encoded NUL. This is the one decoder of
+ * request escapes: the S3 front end's router uses it too, so the
+ * parameters that are signed are decoded exactly as the ones handlers
+ * use (the server passes its decoded parameters in auth_request.params). */
+ptrdiff_t auth_percent_decode(const char *s, size_t n, bool plus_space, char *out);
 
 /* The S3 errors auth/ can report. */
 typedef enum auth_code {

@@ -10,6 +10,7 @@
  */
 #include "auth/chunked.h"
 #include "auth/internal.h"
+#include "common/numparse.h"
 
 #include <ctype.h>
 #include <stdbool.h>
@@ -149,15 +150,12 @@ static int verify_chunk(chunked_decoder *d, auth_err *err)
 
 static int parse_size(chunked_decoder *d, const char *s, size_t n, auth_err *err)
 {
-    if (n == 0 || n > 16) return malformed(d, err, "aws-chunked: bad chunk size");
-    uint64_t size = 0;
-    for (size_t i = 0; i < n; i++) {
-        int v = auth_hex_value(s[i]);
-        if (v < 0) return malformed(d, err, "aws-chunked: bad chunk size");
-        size = size << 4 | (uint64_t)v;
-        if (size > CHUNKED_MAX_CHUNK)
-            return malformed(d, err, "aws-chunked: chunk size too large");
-    }
+    uint64_t size;
+    cf_err cerr;
+    if (numparse_hex(s, n, CHUNKED_MAX_CHUNK, NUMPARSE_LEADING_ZEROS, &size, &cerr) < 0)
+        return malformed(d, err, cerr.code == CF_ETOOLARGE
+                                     ? "aws-chunked: chunk size too large"
+                                     : "aws-chunked: bad chunk size");
     d->remaining = size;
     return 0;
 }

@@ -75,10 +75,6 @@ int auth_buf_uri_encode(auth_buf *b, const char *s, size_t n, bool keep_slash);
 bool auth_buf_ok(const auth_buf *b);
 void auth_buf_free(auth_buf *b);
 
-/* Decode %XX escapes of s[0..n) into a new string (invalid escapes are
- * kept literally; '+' stays '+'). NULL on ENOMEM. */
-char *auth_uri_decode(const char *s, size_t n);
-
 /* The request's query as decoded pairs (from req->query or req->params).
  * Strings are owned by the list; free with auth_query_free. */
 typedef struct auth_query {

@@ -6,6 +6,7 @@
  */
 #include "auth/sigv2.h"
 #include "auth/internal.h"
+#include "common/numparse.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -220,11 +221,12 @@ static int parse_query(sigv2_auth *a, const auth_query *q, auth_err *err)
     const char *sig = key ? query_param(q, "Signature", err) : NULL;
     const char *exp = sig ? query_param(q, "Expires", err) : NULL;
     if (!exp) return -1;
-    size_t n = strlen(exp);
-    if (n == 0 || n > 12 || strspn(exp, "0123456789") != n)
+    uint64_t t;
+    cf_err cerr;
+    if (numparse_str(exp, SIGV2_EXPIRES_LIMIT, NUMPARSE_LEADING_ZEROS, &t, &cerr) < 0)
         return auth_fail(err, bad, "Expires must be a Unix time in seconds");
     a->presigned = true;
-    a->time = (time_t)strtoll(exp, NULL, 10);
+    a->time = (time_t)t;
     if (store_access_key(a, key, strlen(key), bad, err) < 0) return -1;
     return store_signature(a, sig, bad, err);
 }

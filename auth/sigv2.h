@@ -33,6 +33,7 @@
 #define SIGV2_MAX_SKEW 900
 #define SIGV2_MAX_EXPIRES 604800
 #define SIGV2_SIG_B64_LEN 28        /* base64 of 20 bytes */
+#define SIGV2_EXPIRES_LIMIT 999999999999ULL /* a presigned Expires above: malformed */
 
 typedef struct sigv2_auth {
     bool presigned;

@@ -14,6 +14,7 @@
  */
 #include "auth/sigv4.h"
 #include "auth/internal.h"
+#include "common/numparse.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -404,11 +405,12 @@ static int parse_decoded_length(sigv4_auth *a, const char *v, auth_err *err)
     if (!v)
         return auth_fail(err, AUTH_MISSING_CONTENT_LENGTH,
                          "aws-chunked uploads need x-amz-decoded-content-length");
-    size_t n = strlen(v);
-    if (n > 15 || !all_digits(v, n))
+    uint64_t n;
+    cf_err cerr;
+    if (numparse_str(v, INT64_MAX, 0, &n, &cerr) < 0)
         return auth_fail(err, AUTH_INVALID_ARGUMENT,
                          "x-amz-decoded-content-length is not a valid length");
-    a->decoded_length = strtoll(v, NULL, 10);
+    a->decoded_length = (int64_t)n;
     return 0;
 }
 
@@ -515,16 +517,18 @@ static const char *presign_param(const auth_query *q, const char *name, auth_err
 
 static int parse_expires(sigv4_auth *a, const char *v, auth_err *err)
 {
-    size_t n = strlen(v);
-    if (n > 10 || !all_digits(v, n))
+    uint64_t n;
+    cf_err cerr;
+    if (numparse_str(v, SIGV4_MAX_EXPIRES, NUMPARSE_LEADING_ZEROS, &n, &cerr) == 0) {
+        a->expires = (int64_t)n;
+        return 0;
+    }
+    if (cerr.code != CF_ETOOLARGE)
         return auth_fail(err, AUTH_QUERY_PARAMETERS_ERROR,
                          "X-Amz-Expires should be a number");
-    a->expires = strtoll(v, NULL, 10);
-    if (a->expires > SIGV4_MAX_EXPIRES)
-        return auth_fail(err, AUTH_QUERY_PARAMETERS_ERROR,
-                         "X-Amz-Expires must be less than a week (in seconds) that is; "
-                         "the maximum expires is 604800 seconds");
-    return 0;
+    return auth_fail(err, AUTH_QUERY_PARAMETERS_ERROR,
+                     "X-Amz-Expires must be less than a week (in seconds) that is; "
+                     "the maximum expires is 604800 seconds");
 }
 
 static int parse_presigned(const auth_query *q, const char *region,

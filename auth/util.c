@@ -200,24 +200,25 @@ int auth_hex_value(char c)
     return -1;
 }
 
-char *auth_uri_decode(const char *s, size_t n)
+ptrdiff_t auth_percent_decode(const char *s, size_t n, bool plus_space, char *out)
 {
-    char *out = malloc(n + 1);
-    if (!out) return NULL;
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
-        int hi, lo;
-        if (s[i] == '%' && i + 2 < n &&
-            (hi = auth_hex_value(s[i + 1])) >= 0 &&
-            (lo = auth_hex_value(s[i + 2])) >= 0) {
-            out[o++] = (char)(hi << 4 | lo);
+        char c = s[i];
+        if (c == '%') {
+            int hi = n - i >= 3 ? auth_hex_value(s[i + 1]) : -1;
+            int lo = hi >= 0 ? auth_hex_value(s[i + 2]) : -1;
+            if (lo < 0 || (hi | lo) == 0)
+                return -1;
+            c = (char)(hi << 4 | lo);
             i += 2;
-        } else {
-            out[o++] = s[i];
+        } else if (c == '+' && plus_space) {
+            c = ' ';
         }
+        out[o++] = c;
     }
     out[o] = 0;
-    return out;
+    return (ptrdiff_t)o;
 }
 
 int auth_parse_iso8601_basic(const char *s, time_t *out)

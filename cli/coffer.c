@@ -12,6 +12,10 @@
  * --admin-credentials FILE (the file cofferd's embedded default writes),
  * then COFFER_ADMIN_KEY/COFFER_ADMIN_SECRET. The secret is never printed.
  *
+ * restore-index is the exception: an offline command run while cofferd is
+ * stopped, it reads cofferd's configuration and calls the engine itself
+ * (cli/restore.c); it needs no endpoint or credential.
+ *
  * Exit status: 0 done, 1 the request failed (server unreachable, refused,
  * or an error reply, printed as "coffer: CODE: message"), 2 usage error.
  */
@@ -27,6 +31,7 @@
 #include <jansson.h>
 #include <openssl/crypto.h>
 
+#include "cli/restore.h"
 #include "client/s3c.h"
 #include "server/credfile.h"
 
@@ -41,7 +46,8 @@ typedef struct cli {
     const char *cred_file;
     char access_key[ST_ACCESS_KEY_MAX];
     char secret[ST_SECRET_KEY_MAX];
-    bool json, read_only;
+    bool json, read_only, force_orphans;
+    const char *config, *var, *from;  /* restore-index */
     s3c_client *client;
 } cli;
 
@@ -60,8 +66,13 @@ static const char usage_text[] =
     "  usage [TENANT]              buckets, objects and bytes each tenant stores\n"
     "  disks                       each disk's state, space and error counts\n"
     "  heal                        rebuild missing or damaged shards now\n"
-    "  gc [GRACE_SECONDS]          finish deletions, remove orphan shard files\n"
-    "                              older than GRACE_SECONDS (default 3600)\n"
+    "  gc [GRACE_SECONDS] [--force-orphans]\n"
+    "                              finish deletions, remove orphan shard files\n"
+    "                              older than GRACE_SECONDS (default 3600);\n"
+    "                              --force-orphans: even more than the bound\n"
+    "  restore-index (-c FILE | --var DIR) [--from DISK|FILE]\n"
+    "                              offline, cofferd stopped: put the newest index\n"
+    "                              snapshot back into the metadata directory\n"
     "\n"
     "Options:\n"
     "  --endpoint URL              cofferd address (env COFFER_ENDPOINT,\n"
@@ -219,6 +230,36 @@ static void print_keys(json_t *doc)
     }
 }
 
+static long long num(json_t *obj, const char *name)
+{
+    return (long long)json_integer_value(json_object_get(obj, name));
+}
+
+/* The index's identity and the last GC scan; loud if GC is held. */
+static void print_status_index(json_t *doc)
+{
+    json_t *ix = json_object_get(doc, "index"), *gc = json_object_get(doc, "gc");
+    if (json_object_get(ix, "lineage")) {
+        printf("index id      set %s, lineage %s\n", str(ix, "set_id"), str(ix, "lineage"));
+        printf("index since   ");
+        print_time(json_object_get(ix, "created"));
+        printf(" (created or restored), commit %lld\n", num(ix, "commit_number"));
+    }
+    if (!json_is_object(gc))
+        return;
+    printf("last gc       ");
+    print_time(json_object_get(gc, "last_run"));
+    printf(": %lld files, %lld orphans deleted, %lld older than the index kept\n",
+           num(gc, "files_scanned"), num(gc, "orphan_files"),
+           num(gc, "orphans_older_than_index"));
+    if (json_is_true(json_object_get(gc, "held")))
+        printf("GC HELD       %lld orphan files NOT deleted (more than the bound of %lld):\n"
+               "              the index may not match the disks; see cofferd(8),\n"
+               "              \"Recovering the index\"; if they are garbage:\n"
+               "              coffer gc --force-orphans\n",
+               num(gc, "orphans_held"), num(gc, "orphan_bound"));
+}
+
 static void print_status(json_t *doc)
 {
     json_t *layout = json_object_get(doc, "layout");
@@ -238,11 +279,7 @@ static void print_status(json_t *doc)
         printf("index         %lld commits, %lld WAL fdatasyncs\n",
                (long long)json_integer_value(json_object_get(ix, "commits")),
                (long long)json_integer_value(json_object_get(ix, "wal_syncs")));
-}
-
-static long long num(json_t *obj, const char *name)
-{
-    return (long long)json_integer_value(json_object_get(obj, name));
+    print_status_index(doc);
 }
 
 static void print_usage(json_t *doc)
@@ -273,12 +310,20 @@ static void print_disks(json_t *doc)
 static void print_maintenance(json_t *doc)
 {
     static const char *const fields[] = {"healed_segments", "heal_failures",
-                                         "deleted_segments", "orphan_files"};
+                                         "deleted_segments", "orphan_files",
+                                         "orphans_held", "orphans_older_than_index",
+                                         "foreign_files", "files_scanned"};
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
         json_t *v = json_object_get(doc, fields[i]);
         if (v)
-            printf("%-17s %lld\n", fields[i], (long long)json_integer_value(v));
+            printf("%-24s %lld\n", fields[i], (long long)json_integer_value(v));
     }
+    if (json_is_true(json_object_get(doc, "held")))
+        fprintf(stderr, "coffer: GC HELD: %lld orphan files found, more than the bound of "
+                "%lld: none was deleted.\ncoffer: That many files no index row names "
+                "means the index may not match the disks\ncoffer: (cofferd(8), "
+                "\"Recovering the index\"). If they are garbage: coffer gc "
+                "--force-orphans\n", num(doc, "orphans_held"), num(doc, "orphan_bound"));
 }
 
 /* ---- commands ----------------------------------------------------------- */
@@ -384,8 +429,26 @@ static int cmd_gc(const cli *c, const char *grace)
     if (grace && (*end || g < 60))
         return usage_error("gc: GRACE_SECONDS must be a whole number, at least 60");
     fprintf(stderr, "coffer: collecting deleted and orphan shard files...\n");
-    return run(c, "POST", "/gc", NULL, json_pack("{s:I}", "grace_s", (json_int_t)g),
-               OUT_MAINTENANCE, NULL);
+    return run(c, "POST", "/gc", NULL,
+               json_pack("{s:I, s:b}", "grace_s", (json_int_t)g, "force_orphans",
+                         c->force_orphans), OUT_MAINTENANCE, NULL);
+}
+
+/* Options that belong to one command only. */
+static int check_command_options(const cli *c, int argc, char **argv)
+{
+    bool restore = strcmp(argv[0], "restore-index") == 0;
+    if (c->read_only && (argc < 2 || strcmp(argv[0], "key") != 0 ||
+                         strcmp(argv[1], "create") != 0))
+        return usage_error("--read-only goes with key create");
+    if (c->force_orphans && strcmp(argv[0], "gc") != 0)
+        return usage_error("--force-orphans goes with gc");
+    if ((c->config || c->var || c->from) && !restore)
+        return usage_error("-c, --var and --from go with restore-index");
+    if (restore && (argc != 1 || !c->config == !c->var))
+        return usage_error("usage: coffer restore-index (-c FILE | --var DIR) "
+                           "[--from DISK|FILE]");
+    return 0;
 }
 
 static int cmd_usage(const cli *c, const char *tenant)
@@ -400,9 +463,6 @@ static int cmd_usage(const cli *c, const char *tenant)
 
 static int dispatch(const cli *c, int argc, char **argv)
 {
-    if (c->read_only && (argc < 2 || strcmp(argv[0], "key") != 0 ||
-                         strcmp(argv[1], "create") != 0))
-        return usage_error("--read-only goes with key create");
     if (strcmp(argv[0], "tenant") == 0)
         return cmd_tenant(c, argc - 1, argv + 1);
     if (strcmp(argv[0], "key") == 0)
@@ -434,7 +494,7 @@ static const char *env_or(const char *name, const char *fallback)
 static int parse_options(cli *c, int argc, char **argv)
 {
     enum { O_ENDPOINT = 256, O_REGION, O_CREDS, O_KEY, O_SECRET, O_CACERT,
-           O_JSON, O_RO, O_HELP, O_VERSION };
+           O_JSON, O_RO, O_HELP, O_VERSION, O_FORCE, O_VAR, O_FROM };
     static const struct option opts[] = {
         {"endpoint", required_argument, NULL, O_ENDPOINT},
         {"region", required_argument, NULL, O_REGION},
@@ -444,12 +504,16 @@ static int parse_options(cli *c, int argc, char **argv)
         {"cacert", required_argument, NULL, O_CACERT},
         {"json", no_argument, NULL, O_JSON},
         {"read-only", no_argument, NULL, O_RO},
+        {"force-orphans", no_argument, NULL, O_FORCE},
+        {"config", required_argument, NULL, 'c'},
+        {"var", required_argument, NULL, O_VAR},
+        {"from", required_argument, NULL, O_FROM},
         {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VERSION},
         {NULL, 0, NULL, 0}};
     int o, rc = 0;
     opterr = 0;
-    while (rc == 0 && (o = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+    while (rc == 0 && (o = getopt_long(argc, argv, ":c:", opts, NULL)) != -1) {
         switch (o) {
         case O_ENDPOINT: c->endpoint = optarg; break;
         case O_REGION: c->region = optarg; break;
@@ -461,6 +525,10 @@ static int parse_options(cli *c, int argc, char **argv)
         case O_CACERT: c->cacert = optarg; break;
         case O_JSON: c->json = true; break;
         case O_RO: c->read_only = true; break;
+        case O_FORCE: c->force_orphans = true; break;
+        case 'c': c->config = optarg; break;
+        case O_VAR: c->var = optarg; break;
+        case O_FROM: c->from = optarg; break;
         case O_HELP: fputs(usage_text, stdout); return 0;
         case O_VERSION: printf("coffer %s\n", PACKAGE_VERSION); return 0;
         case ':': return usage_error("option %s needs a value", argv[optind - 1]);
@@ -499,6 +567,11 @@ int main(int argc, char **argv)
     int rc = parse_options(&c, argc, argv);
     if (rc >= 0)
         return rc;
+    rc = check_command_options(&c, argc - optind, argv + optind);
+    if (rc != 0)
+        return rc;
+    if (strcmp(argv[optind], "restore-index") == 0)
+        return restore_index_run(c.config, c.var, c.from, c.json);
     rc = load_credential(&c);
     if (rc == 0)
         rc = open_client(&c);

@@ -34,6 +34,7 @@ static const char *const code_names[CF_CODE_COUNT] = {
     [CF_ENOTFOUND] = "ENOTFOUND",
     [CF_EPRECOND] = "EPRECOND",
     [CF_EINTERNAL] = "EINTERNAL",
+    [CF_ENOINDEX] = "ENOINDEX",
 };
 
 const char *cf_code_name(cf_code code)

@@ -41,6 +41,7 @@ typedef enum cf_code {
     CF_ENOTFOUND,   /* generic "not found" (tenants, keys) */
     CF_EPRECOND,    /* a precondition (If-Match...) failed */
     CF_EINTERNAL,   /* a broken invariant: a bug */
+    CF_ENOINDEX,    /* the index is missing, empty or not the disks' own */
     CF_CODE_COUNT
 } cf_code;
 

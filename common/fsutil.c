@@ -112,16 +112,27 @@ int fsu_pread_all(int fd, void *buf, size_t len, off_t off)
     return 0;
 }
 
-int fsu_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
-                     cf_err *err)
+/* Open PATH.tmp (truncated, mode) for an atomic replacement of path. */
+static int open_tmp(const char *path, char tmp[PATH_MAX], mode_t mode, cf_err *err)
 {
-    char tmp[PATH_MAX];
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
+    if ((size_t)snprintf(tmp, PATH_MAX, "%s.tmp", path) >= PATH_MAX)
         return cf_fail(err, CF_EINVAL, "path too long: %s", path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
     if (fd < 0)
         return cf_fail_errno(err, CF_EIO, errno, "create %s", tmp);
-    int rc = fchmod(fd, mode) == 0 ? fsu_write_all(fd, data, len) : -errno;
+    if (fchmod(fd, mode) != 0) {
+        int e = errno;
+        close(fd);
+        unlink(tmp);
+        return cf_fail_errno(err, CF_EIO, e, "chmod %s", tmp);
+    }
+    return fd;
+}
+
+/* After writing fd (rc 0 or -errno so far): fsync, close, rename over
+ * path, fsync the directory; on failure the temp file is removed. */
+static int commit_tmp(int fd, const char *tmp, const char *path, int rc, cf_err *err)
+{
     if (rc == 0 && fsync(fd) != 0)
         rc = -errno;
     close(fd);
@@ -132,6 +143,44 @@ int fsu_write_atomic(const char *path, const void *data, size_t len, mode_t mode
         return cf_fail_errno(err, CF_EIO, -rc, "write %s", path);
     }
     return fsu_fsync_parent(path, err);
+}
+
+int fsu_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
+                     cf_err *err)
+{
+    char tmp[PATH_MAX];
+    int fd = open_tmp(path, tmp, mode, err);
+    if (fd < 0)
+        return -1;
+    return commit_tmp(fd, tmp, path, fsu_write_all(fd, data, len), err);
+}
+
+int fsu_copy_atomic(const char *src, const char *path, mode_t mode, cf_err *err)
+{
+    int in = open(src, O_RDONLY | O_CLOEXEC);
+    if (in < 0)
+        return cf_fail_errno(err, CF_EIO, errno, "open %s", src);
+    char tmp[PATH_MAX];
+    int fd = open_tmp(path, tmp, mode, err);
+    if (fd < 0) {
+        close(in);
+        return -1;
+    }
+    char buf[64 * 1024];
+    int rc = 0;
+    for (;;) {
+        ssize_t n = read(in, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            rc = n < 0 ? -errno : 0;
+            break;
+        }
+        if ((rc = fsu_write_all(fd, buf, (size_t)n)) != 0)
+            break;
+    }
+    close(in);
+    return commit_tmp(fd, tmp, path, rc, err);
 }
 
 int fsu_read_small(const char *path, char *buf, size_t bufsz, size_t *len)

@@ -21,6 +21,8 @@ int fsu_fsync_dir(const char *path, cf_err *err);
 int fsu_fsync_parent(const char *path, cf_err *err);
 int fsu_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
                      cf_err *err);
+/* The same with the content of the file src. */
+int fsu_copy_atomic(const char *src, const char *path, mode_t mode, cf_err *err);
 /* Read a whole small file (< bufsz bytes). Returns 0, or -errno (-ENOENT if
  * missing, -EFBIG if it does not fit). buf is NUL-terminated. */
 int fsu_read_small(const char *path, char *buf, size_t bufsz, size_t *len);

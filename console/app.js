@@ -173,6 +173,8 @@ function renderJobs(status, o) {
     let detail = "";
     if (ran && j.name === "heal") detail = ` (${j.last_stats.healed_segments} healed, ${j.last_stats.heal_failures} failed)`;
     if (ran && j.name === "gc") detail = ` (${j.last_stats.deleted_segments} deleted, ${j.last_stats.orphan_files} orphans)`;
+    if (ran && j.name === "gc" && j.last_stats.held)
+      detail = el("span", {}, " ", badge("GC held", "failed"), ` ${j.last_stats.orphans_held} orphan files NOT deleted (over the bound): see coffer status`);
     if (ran && j.name === "snapshot") detail = ` (${j.snapshot_copies} copies)`;
     return el("tr", {},
       el("td", {}, j.name), el("td", {}, j.running ? badge("running") : badge("idle")),

@@ -8,7 +8,7 @@ PKGS=(
   libjansson-dev libisal-dev libsqlite3-dev
   python3 python3-boto3 python3-pytest
   awscli s3cmd rclone restic openssl curl
-  python3-prometheus-client prometheus chromium
+  python3-prometheus-client prometheus chromium clang libclang-rt-14-dev
 )
 # the console test drives Chromium with playwright-core from npm; a machine
 # with another Node.js keeps its own npm

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # contrib/test.sh - the test command: build warning-free (-Werror), run every
 # unit and integration test, then build again with AddressSanitizer +
-# UndefinedBehaviorSanitizer and run them all once more. Builds go to
-# build/ and build-asan/ beside the sources. Ends with "N passed, N failed".
+# UndefinedBehaviorSanitizer and run them all once more, then run every
+# libFuzzer target for 20 s (contrib/fuzz.sh). Builds go to build/,
+# build-asan/ and build-fuzz/ beside the sources. Ends with "N passed, N
+# failed".
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -36,6 +38,17 @@ run_suite build || status=1
 if [ "${COFFER_SKIP_ASAN:-0}" != 1 ]; then
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
     run_suite build-asan --enable-sanitizers CFLAGS="-O1 -g" || status=1
+fi
+# libFuzzer targets, each for a short fixed time so that they cannot rot
+# (make fuzz runs them for minutes); their own build in build-fuzz/.
+if [ "${COFFER_SKIP_FUZZ:-0}" != 1 ]; then
+  fuzz_t0=$SECONDS
+  mkdir -p build-fuzz
+  FUZZ_SECONDS=${FUZZ_SECONDS:-20} FUZZ_JOBS=2 contrib/fuzz.sh | tee build-fuzz/run.out ||
+    status=1
+  total_pass=$((total_pass + $(grep -c ': ok$' build-fuzz/run.out || true)))
+  total_fail=$((total_fail + $(grep -c '^FAIL: fuzz' build-fuzz/run.out || true)))
+  echo "fuzz block: $((SECONDS - fuzz_t0)) s"
 fi
 echo "coffer tests: $total_pass passed, $total_fail failed"
 exit $status

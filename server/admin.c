@@ -300,6 +300,22 @@ static int count_key(void *ctx, const st_key_info *k)
     return 0;
 }
 
+/* The last GC scan, or null before the first one. */
+static json_t *gc_status(st_engine *e)
+{
+    st_gc_stats g;
+    int64_t when = st_gc_last(e, &g);
+    if (when == 0)
+        return json_null();
+    return json_pack("{s:I, s:b, s:I, s:I, s:I, s:I, s:I, s:I}", "last_run",
+                     (json_int_t)(when / 1000), "held", g.held, "orphans_held",
+                     (json_int_t)g.orphans_held, "orphan_bound", (json_int_t)g.orphan_bound,
+                     "orphan_files", (json_int_t)g.orphan_files,
+                     "orphans_older_than_index", (json_int_t)g.orphans_older_than_index,
+                     "foreign_files", (json_int_t)g.foreign_files, "files_scanned",
+                     (json_int_t)g.files_scanned);
+}
+
 static json_t *status_get(admin_req *r)
 {
     int k, m;
@@ -315,12 +331,16 @@ static json_t *status_get(admin_req *r)
     st_index_stats ix;
     st_index_stats_get(r->e, &ix);
     r->status = 200;
-    return json_pack("{s:s, s:{s:i, s:i, s:I}, s:I, s:I, s:I, s:{s:I, s:I}}",
+    return json_pack("{s:s, s:{s:i, s:i, s:I}, s:I, s:I, s:I,"
+                     " s:{s:I, s:I, s:I, s:I, s:s, s:s}, s:o}",
                      "version", PACKAGE_VERSION, "layout", "k", k, "m", m,
                      "block_size", (json_int_t)block_size, "heal_pending",
                      (json_int_t)heal, "tenants", tenants, "keys", keys, "index",
                      "commits", (json_int_t)ix.commits, "wal_syncs",
-                     (json_int_t)ix.wal_syncs);
+                     (json_int_t)ix.wal_syncs, "commit_number",
+                     (json_int_t)ix.commit_number, "created",
+                     (json_int_t)(ix.created_ms / 1000), "set_id", ix.set_id,
+                     "lineage", ix.lineage, "gc", gc_status(r->e));
 }
 
 /* ---- usage and disks ---------------------------------------------------- */
@@ -379,6 +399,24 @@ static json_t *stats_reply(admin_req *r, const st_gc_stats *st)
                      (json_int_t)st->orphan_files);
 }
 
+/* A GC reply: the counts, what was kept and why. */
+static json_t *gc_reply(admin_req *r, const st_gc_stats *st)
+{
+    json_t *reply = stats_reply(r, st);
+    json_t *more = json_pack("{s:I, s:I, s:I, s:I, s:I, s:b}", "files_scanned",
+                             (json_int_t)st->files_scanned, "orphans_held",
+                             (json_int_t)st->orphans_held, "orphans_older_than_index",
+                             (json_int_t)st->orphans_older_than_index, "foreign_files",
+                             (json_int_t)st->foreign_files, "orphan_bound",
+                             (json_int_t)st->orphan_bound, "held", st->held);
+    if (!reply || !more || json_object_update(reply, more) < 0) {
+        json_decref(reply);
+        reply = NULL;
+    }
+    json_decref(more);
+    return reply;
+}
+
 static json_t *heal_run(admin_req *r)
 {
     static const char *const fields[] = {NULL};
@@ -398,20 +436,24 @@ static json_t *heal_run(admin_req *r)
 
 static json_t *gc_run(admin_req *r)
 {
-    static const char *const fields[] = {"grace_s", NULL};
+    static const char *const fields[] = {"grace_s", "force_orphans", NULL};
     json_t *bad = body_error(r, fields);
     if (bad)
         return bad;
     json_t *g = json_object_get(r->body, "grace_s");
+    json_t *force = json_object_get(r->body, "force_orphans");
     json_int_t grace = g ? json_integer_value(g) : 3600;
     if ((g && !json_is_integer(g)) || grace < ADMIN_MIN_GRACE_S)
         return error_reply(r, 400, "InvalidRequest",
                            "grace_s must be an integer of at least 60 seconds");
+    if (force && !json_is_boolean(force))
+        return error_reply(r, 400, "InvalidRequest", "force_orphans must be a boolean");
+    st_gc_opts opts = {.grace_s = (int64_t)grace, .force_orphans = json_is_true(force)};
     st_gc_stats st = {0};
     cf_err err;
-    if (st_gc(r->e, (int64_t)grace, &st, &err) < 0)
+    if (st_gc(r->e, &opts, &st, &err) < 0)
         return engine_error(r, &err, "InternalError");
-    return stats_reply(r, &st);
+    return gc_reply(r, &st);
 }
 
 /* ---- routing ------------------------------------------------------------ */

@@ -14,7 +14,12 @@
  *   DELETE /keys/ACCESS_KEY                              200 {"access_key","deleted":true}
  *   GET    /status                                       200 {"version","layout":{"k","m",
  *                                                             "block_size"},"heal_pending",
- *                                                             "tenants","keys"}
+ *                                                             "tenants","keys","index":{
+ *                                                             "commits","wal_syncs",
+ *                                                             "commit_number","created",
+ *                                                             "set_id","lineage"},"gc":
+ *                                                             null|{"last_run","held",
+ *                                                             "orphans_held",...}}
  *   GET    /usage[?tenant=NAME]                          200 {"usage":[{"tenant","buckets",
  *                                                             "objects","bytes","quota":null}]}
  *                            (exact: kept in each object commit; quota is
@@ -27,9 +32,12 @@
  *                                                             "write_errors","crc_errors"}]}
  *   POST   /heal             {}                          200 {"healed_segments",
  *                                                            "heal_failures",...}
- *   POST   /gc               {"grace_s":3600}            200 {"deleted_segments",
- *                                                            "orphan_files",...}
- *                            (grace_s >= 60: younger files may be a PUT's)
+ *   POST   /gc               {"grace_s":3600,            200 {"deleted_segments",
+ *                             "force_orphans":false}      "orphan_files","held",
+ *                                                            "orphans_held",
+ *                                                            "orphans_older_than_index",...}
+ *                            (grace_s >= 60: younger files may be a PUT's;
+ *                             force_orphans: delete even above the bound)
  *
  * Every error is {"error":"Code","message":"..."}: 400 for a malformed body
  * or name (InvalidRequest / MalformedJSON), 404 for an unknown route or a

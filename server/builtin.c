@@ -86,6 +86,11 @@ static const s3_op op_health = {.name = "Health", .body = BODY_NONE, .run = heal
 static const s3_op op_live = {.name = "HealthLive", .body = BODY_NONE, .run = live_run};
 static const s3_op op_ready = {.name = "HealthReady", .body = BODY_NONE, .run = ready_run};
 
+bool builtin_is_health(const s3_op *op)
+{
+    return op == &op_health || op == &op_live || op == &op_ready;
+}
+
 /* An AWS-signed request, or one with a query string, is S3's. */
 static bool is_s3_request(const s3_req *r)
 {

@@ -23,10 +23,15 @@
 #ifndef SRV_BUILTIN_H
 #define SRV_BUILTIN_H
 
+#include <stdbool.h>
+
 #include "server/request.h"
 
 /* The built-in operation for r, or NULL: route it as S3. */
 const s3_op *builtin_route(const s3_req *r);
+/* Whether op is one of the three health checks: the only requests a
+ * connection admitted from the gate's health reserve may make (gate.h). */
+bool builtin_is_health(const s3_op *op);
 
 void builtin_text(s3_req *r, int status, const char *text);
 /* Takes json (malloc'd) and frees it; NULL json answers 500. */

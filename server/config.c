@@ -48,6 +48,10 @@ static void set_defaults(coffer_config *cfg)
     strcpy(cfg->region, CONFIG_DEFAULT_REGION);
     cfg->threads = CONFIG_DEFAULT_THREADS;
     cfg->max_connections = CONFIG_DEFAULT_MAX_CONNECTIONS;
+    cfg->max_connections_per_ip = CONFIG_DEFAULT_MAX_PER_IP;
+    cfg->header_timeout_s = CONFIG_DEFAULT_HEADER_TIMEOUT;
+    cfg->idle_timeout_s = CONFIG_DEFAULT_IDLE_TIMEOUT;
+    cfg->sigv2 = true;
     cfg->log_level = CONFIG_LOG_INFO;
 }
 
@@ -423,17 +427,39 @@ static int load_admin(cfg_ctx *c, json_t *root)
 
 static int load_limits(cfg_ctx *c, json_t *root)
 {
-    static const char *const limit_keys[] = {"threads", "max_connections", NULL};
+    static const char *const limit_keys[] = {
+        "threads", "max_connections", "max_connections_per_ip", "header_timeout_seconds",
+        "idle_timeout_seconds", NULL};
     coffer_config *cfg = c->cfg;
     json_t *limits;
     if (get_object(c, root, "limits", false, limit_keys, &limits) < 0)
         return -1;
     if (!limits)
         return 0;
-    if (get_int(c, limits, "limits", "threads", false, 1, 1024, &cfg->threads) < 0)
+    if (get_int(c, limits, "limits", "threads", false, 1, 1024, &cfg->threads) < 0 ||
+        get_int(c, limits, "limits", "max_connections", false, 1, 65536,
+                &cfg->max_connections) < 0 ||
+        get_int(c, limits, "limits", "max_connections_per_ip", false, 1, 65536,
+                &cfg->max_connections_per_ip) < 0 ||
+        get_int(c, limits, "limits", "header_timeout_seconds", false, 1, 3600,
+                &cfg->header_timeout_s) < 0)
         return -1;
-    return get_int(c, limits, "limits", "max_connections", false, 1, 65536,
-                   &cfg->max_connections);
+    return get_int(c, limits, "limits", "idle_timeout_seconds", false, 1, 3600,
+                   &cfg->idle_timeout_s);
+}
+
+static int load_auth(cfg_ctx *c, json_t *root)
+{
+    static const char *const auth_keys[] = {"sigv2", NULL};
+    json_t *auth, *v;
+    if (get_object(c, root, "auth", false, auth_keys, &auth) < 0)
+        return -1;
+    if (!auth || !(v = json_object_get(auth, "sigv2")))
+        return 0;
+    if (!json_is_boolean(v))
+        return bad(c, "auth", "sigv2", "must be true or false");
+    c->cfg->sigv2 = json_is_true(v);
+    return 0;
 }
 
 static int load_logging(cfg_ctx *c, json_t *root)
@@ -489,6 +515,29 @@ static int load_metrics(cfg_ctx *c, json_t *root)
     return rc;
 }
 
+/* GC's orphan bound and the snapshot generations kept (storage/engine.h). */
+static int load_maintenance(cfg_ctx *c, json_t *root)
+{
+    static const char *const gc_keys[] = {"max_orphans", "max_orphan_percent", NULL};
+    static const char *const snap_keys[] = {"keep", "daily", NULL};
+    st_config *st = &c->cfg->storage;
+    json_t *gc, *snap;
+    if (get_object(c, root, "gc", false, gc_keys, &gc) < 0 ||
+        get_object(c, root, "snapshots", false, snap_keys, &snap) < 0)
+        return -1;
+    if (gc && (get_int(c, gc, "gc", "max_orphans", false, 1, 1000000000,
+                       &st->gc_max_orphans) < 0 ||
+               get_int(c, gc, "gc", "max_orphan_percent", false, 1, 100,
+                       &st->gc_max_orphan_percent) < 0))
+        return -1;
+    if (snap && (get_int(c, snap, "snapshots", "keep", false, 1, 1000,
+                         &st->snapshot_keep) < 0 ||
+                 get_int(c, snap, "snapshots", "daily", false, 1, 3650,
+                         &st->snapshot_days) < 0))
+        return -1;
+    return 0;
+}
+
 /* Cold tiers are reserved: only an empty object is accepted for now. */
 static int load_tiers(cfg_ctx *c, json_t *root)
 {
@@ -506,8 +555,8 @@ static int load_root(cfg_ctx *c, json_t *root)
 {
     static const char *const top_keys[] = {
         "listen", "tls", "region", "virtual_host_domain", "disks", "meta_dir",
-        "master_key_file", "erasure", "block_size", "admin", "limits",
-        "log_level", "access_log", "tiers", "metrics", NULL};
+        "master_key_file", "erasure", "block_size", "admin", "limits", "auth",
+        "log_level", "access_log", "tiers", "gc", "snapshots", "metrics", NULL};
     if (!json_is_object(root))
         return cf_fail(c->err, CF_ECONFIG, "%s: the top level must be a JSON object",
                        c->file);
@@ -515,9 +564,9 @@ static int load_root(cfg_ctx *c, json_t *root)
         load_naming(c, root) < 0 || load_disks(c, root) < 0 ||
         get_path(c, root, "", "meta_dir", true, &c->cfg->meta_dir) < 0 ||
         load_master_key(c, root) < 0 || load_layout(c, root) < 0 ||
-        load_admin(c, root) < 0 || load_limits(c, root) < 0 ||
+        load_admin(c, root) < 0 || load_limits(c, root) < 0 || load_auth(c, root) < 0 ||
         load_logging(c, root) < 0 || load_tiers(c, root) < 0 ||
-        load_metrics(c, root) < 0)
+        load_maintenance(c, root) < 0 || load_metrics(c, root) < 0)
         return -1;
     c->cfg->storage.meta_dir = c->cfg->meta_dir;
     return 0;
@@ -563,6 +612,8 @@ static int ensure_dir(const char *path, cf_err *err)
     return 0;
 }
 
+/* Only paths: st_open creates the directories when it formats a fresh
+ * set, and must find them as they are otherwise. */
 static int embedded_paths(coffer_config *cfg, cf_err *err)
 {
     for (int i = 0; i < CONFIG_EMBEDDED_DISKS; i++) {
@@ -571,8 +622,6 @@ static int embedded_paths(coffer_config *cfg, cf_err *err)
         cfg->disk_dirs[i] = join_path(cfg->var_dir, name);
         if (!cfg->disk_dirs[i])
             return cf_fail(err, CF_ENOMEM, "out of memory");
-        if (ensure_dir(cfg->disk_dirs[i], err) < 0)
-            return -1;
         cfg->storage.disks[i] = cfg->disk_dirs[i];
     }
     cfg->storage.ndisks = CONFIG_EMBEDDED_DISKS;
@@ -580,8 +629,6 @@ static int embedded_paths(coffer_config *cfg, cf_err *err)
     cfg->master_key_file = join_path(cfg->var_dir, "master.key");
     if (!cfg->meta_dir || !cfg->master_key_file)
         return cf_fail(err, CF_ENOMEM, "out of memory");
-    if (ensure_dir(cfg->meta_dir, err) < 0)
-        return -1;
     cfg->storage.meta_dir = cfg->meta_dir;
     cfg->storage.master_key_file = cfg->master_key_file;
     cfg->storage.create_master_key = true;
@@ -589,30 +636,36 @@ static int embedded_paths(coffer_config *cfg, cf_err *err)
     return 0;
 }
 
-/* Reuse var_dir/admin-credentials, or create it on first start. */
+/* Reuse var_dir/admin-credentials, or make one that
+ * config_embedded_finish writes once the engine has opened. */
 static int embedded_admin(coffer_config *cfg, cf_err *err)
 {
     char *path = join_path(cfg->var_dir, "admin-credentials");
     if (!path)
         return cf_fail(err, CF_ENOMEM, "out of memory");
     int rc;
-    if (access(path, F_OK) == 0)
+    cfg->new_admin_credential = access(path, F_OK) != 0;
+    if (!cfg->new_admin_credential)
         rc = credfile_read(path, cfg->admin_access_key, cfg->admin_secret_key, err);
-    else if (credfile_generate(cfg->admin_access_key, cfg->admin_secret_key, err) < 0)
-        rc = -1;
     else
-        rc = credfile_write(path, cfg->admin_access_key, cfg->admin_secret_key, err);
+        rc = credfile_generate(cfg->admin_access_key, cfg->admin_secret_key, err);
     free(path);
     return rc;
 }
 
-/* Reuse var_dir/metrics-token, or create it on first start. */
+/* Reuse var_dir/metrics-token, or make one that config_embedded_finish
+ * writes once the engine has opened. */
 static int embedded_metrics_token(coffer_config *cfg, cf_err *err)
 {
     char *path = join_path(cfg->var_dir, "metrics-token");
     if (!path)
         return cf_fail(err, CF_ENOMEM, "out of memory");
-    int rc = credfile_ensure_token(path, cfg->metrics_token, err);
+    int rc;
+    cfg->new_metrics_token = access(path, F_OK) != 0;
+    if (!cfg->new_metrics_token)
+        rc = credfile_read_token(path, cfg->metrics_token, err);
+    else
+        rc = credfile_generate_token(cfg->metrics_token, err);
     free(path);
     return rc;
 }

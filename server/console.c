@@ -322,7 +322,8 @@ static json_t *jobs_json(worker *w, int *interval)
     for (int j = 0; j < WORKER_JOBS; j++) {
         const worker_job_status *s = &st[j];
         json_array_append_new(jobs, json_pack(
-            "{s:s, s:b, s:f, s:f, s:b, s:s, s:I, s:I, s:{s:I, s:I, s:I, s:I}, s:i}",
+            "{s:s, s:b, s:f, s:f, s:b, s:s, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:b, s:I},"
+            " s:i}",
             "name", s->name, "running", s->running, "last_start", s->last_start,
             "last_duration", s->last_duration, "last_ok", s->last_ok, "last_error",
             s->last_error, "runs_ok", (json_int_t)s->runs_ok, "runs_failed",
@@ -330,7 +331,8 @@ static json_t *jobs_json(worker *w, int *interval)
             (json_int_t)s->last_stats.healed_segments, "heal_failures",
             (json_int_t)s->last_stats.heal_failures, "deleted_segments",
             (json_int_t)s->last_stats.deleted_segments, "orphan_files",
-            (json_int_t)s->last_stats.orphan_files, "snapshot_copies",
+            (json_int_t)s->last_stats.orphan_files, "held", s->last_stats.held,
+            "orphans_held", (json_int_t)s->last_stats.orphans_held, "snapshot_copies",
             s->last_copies));
     }
     return jobs;

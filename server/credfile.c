@@ -204,13 +204,16 @@ int credfile_read_token(const char *path, char token[CRED_TOKEN_MAX + 1], cf_err
     return rc;
 }
 
-int credfile_ensure_token(const char *path, char token[CRED_TOKEN_MAX + 1], cf_err *err)
+int credfile_generate_token(char token[CRED_TOKEN_MAX + 1], cf_err *err)
 {
-    if (access(path, F_OK) == 0)
-        return credfile_read_token(path, token, err);
+    return random_chars(token, CRED_TOKEN_GEN, sk_alphabet, 62, err);
+}
+
+int credfile_write_token(const char *path, const char *token, cf_err *err)
+{
+    if (!credfile_valid_token(token))
+        return cf_fail(err, CF_EINVAL, "%s: not a valid token", path);
     char text[CRED_TOKEN_MAX + 2];
-    if (random_chars(token, CRED_TOKEN_GEN, sk_alphabet, 62, err) < 0)
-        return -1;
     int len = snprintf(text, sizeof text, "%s\n", token);
     int rc = fsu_write_atomic(path, text, (size_t)len, 0600, err);
     OPENSSL_cleanse(text, sizeof text);

@@ -39,14 +39,15 @@ bool credfile_valid_secret(const char *sk);
 
 /* Bearer token files (the metrics token): one line holding the token,
  * 16..128 characters [A-Za-z0-9-._~+/=] (RFC 6750's b64token), mode 0600
- * like credential files. credfile_ensure_token reads the file, or creates
- * it with a new random token (43 characters [A-Za-z0-9]) if it does not
- * exist. */
+ * like credential files; written like them (temporary file, fsync,
+ * rename). credfile_generate_token makes a new random token (43
+ * characters [A-Za-z0-9]). */
 #define CRED_TOKEN_MIN 16
 #define CRED_TOKEN_MAX 128
 #define CRED_TOKEN_GEN 43
 bool credfile_valid_token(const char *t);
 int credfile_read_token(const char *path, char token[CRED_TOKEN_MAX + 1], cf_err *err);
-int credfile_ensure_token(const char *path, char token[CRED_TOKEN_MAX + 1], cf_err *err);
+int credfile_write_token(const char *path, const char *token, cf_err *err);
+int credfile_generate_token(char token[CRED_TOKEN_MAX + 1], cf_err *err);
 
 #endif

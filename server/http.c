@@ -8,9 +8,17 @@
  * still holds (an unfinished upload is aborted there, so a dropped
  * connection never leaves a partial object).
  *
+ * Connections reach libmicrohttpd through the gate (gate.c), which owns
+ * the listening socket, the connection limits and the header deadline;
+ * this file tells it when a connection starts and closes and when a
+ * request's headers are complete. Before anything else a request's framing
+ * is checked (check_framing): what a proxy could frame differently is
+ * refused and the connection closed.
+ *
  * Responses are queued at the end of the body, or on the first call for an
  * error found from the headers alone when the client waits for "100
- * Continue" or the body is too big to read (see answer_before_body). An
+ * Continue", the body is too big to read, or the connection must be closed
+ * (see answer_before_body). An
  * error found before or in the middle of a body marks the request
  * `discard`: the rest of the body is read and dropped, then the error is
  * sent on a connection that stays usable. Object bodies are served from a
@@ -22,7 +30,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libxml/tree.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <stdarg.h>
@@ -35,9 +42,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/numparse.h"
 #include "server/accesslog.h"
 #include "server/admin.h"
 #include "server/builtin.h"
+#include "server/gate.h"
 #include "server/request.h"
 #include "server/router.h"
 #include "server/s3auth.h"
@@ -50,7 +59,6 @@
  * copy through the engine's block buffer. One such buffer per response. */
 #define READER_BLOCK (1u << 20)
 #define CONN_MEMORY (128u << 10)
-#define CONN_TIMEOUT_S 300
 #define DISCARD_MAX (64u << 20)      /* largest refused body we still read */
 
 /* ---- small helpers -------------------------------------------------- */
@@ -62,7 +70,7 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void make_id(char out[17])
+void http_request_id(char out[17])
 {
     uint8_t raw[8];
     if (crypt_random(raw, sizeof(raw), NULL) < 0) {
@@ -98,6 +106,27 @@ int http_parse_date(const char *s, int64_t *unix_s)
         }
     }
     return -1;
+}
+
+/* ---- the connection's context ---------------------------------------- */
+
+/* The raw URI reaches us only through the URI-log callback, which runs
+ * before libmicrohttpd has validated the request. A request it then
+ * refuses by itself (bad version, oversize headers...) never reaches the
+ * access handler nor the completion callback, so nothing may be allocated
+ * per request here: the URI is parked in the connection's context and
+ * picked up by the first access-handler call, from which on completion is
+ * guaranteed. The connection context is freed when the connection closes. */
+typedef struct conn_ctx {
+    char *uri;
+    gate_conn *gate;                 /* the gate's entry for this connection */
+} conn_ctx;
+
+static conn_ctx *connection_ctx(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
 }
 
 /* ---- request accessors and response builders (request.h) ------------ */
@@ -317,25 +346,61 @@ static int collect_headers(s3_req *r)
     return r->nhdrs == hc.cap ? 0 : -1;
 }
 
-/* Content-Length, or chunked transfer encoding; r->content_length is the
+/* Refuse (400, connection closed) what two HTTP parsers could frame
+ * differently, so that nothing in front of cofferd can smuggle a request
+ * past it: Content-Length together with Transfer-Encoding (libmicrohttpd
+ * lets chunked win), Content-Lengths that differ (it takes the first), a
+ * Transfer-Encoding other than exactly one "chunked", and on HTTP/1.1 a
+ * missing or repeated Host. Sets r->content_length from Content-Length,
+ * parsed strictly (common/numparse.h); a length over 5 GiB, the largest
+ * body S3 accepts, is refused at once, so a 2^63 or 2^64-1 length can
+ * never be read as negative or waited for. */
+static int check_framing(s3_req *r)
+{
+    const char *cl = NULL, *te = NULL, *why = NULL;
+    size_t nte = 0, nhost = 0;
+    for (size_t i = 0; i < r->nhdrs; i++) {
+        const char *name = r->hdrs[i].name, *v = r->hdrs[i].value;
+        if (strcmp(name, "content-length") == 0) {
+            if (cl && strcmp(cl, v) != 0)
+                why = "Conflicting Content-Length headers";
+            cl = v;
+        } else if (strcmp(name, "transfer-encoding") == 0) {
+            te = v;
+            nte++;
+        } else if (strcmp(name, "host") == 0) {
+            nhost++;
+        }
+    }
+    if (!why && cl && te)
+        why = "Content-Length and Transfer-Encoding cannot both be sent";
+    else if (!why && te && (nte > 1 || strcasecmp(te, "chunked") != 0))
+        why = "Transfer-Encoding must be chunked, once";
+    else if (!why && (nhost > 1 || (nhost == 0 && strcmp(r->version, "HTTP/1.0") != 0)))
+        why = "HTTP/1.1 needs exactly one Host header";
+    r->has_length = cl || te;
+    uint64_t len = 0;
+    cf_err err;
+    if (!why && cl && numparse_str(cl, UINT64_MAX, 0, &len, &err) < 0)
+        why = "Content-Length is not a number";
+    if (why) {
+        resp_error(r, S3E_InvalidRequest, why);
+        r->close = true;
+        return -1;
+    }
+    if (cl && len > ST_MAX_PUT_SIZE) {
+        resp_error(r, S3E_EntityTooLarge, NULL);
+        r->close = true;
+        return -1;
+    }
+    r->content_length = cl ? (int64_t)len : -1;
+    return 0;
+}
+
+/* What the operation needs of the body's length; r->content_length is the
  * payload length when known (s3auth replaces it for aws-chunked). */
 static int check_length(s3_req *r)
 {
-    const char *cl = req_header(r, "content-length");
-    const char *te = req_header(r, "transfer-encoding");
-    if (cl) {
-        char *end;
-        errno = 0;
-        unsigned long long v = strtoull(cl, &end, 10);
-        if (errno || end == cl || *end || cl[0] == '-') {
-            resp_error(r, S3E_InvalidArgument, "Content-Length is not a number");
-            return -1;
-        }
-        r->content_length = (int64_t)v;
-        r->has_length = true;
-    } else if (te && strcasestr(te, "chunked")) {
-        r->has_length = true;
-    }
     if (r->op->body == BODY_STREAM && !r->has_length) {
         resp_error(r, S3E_MissingContentLength, NULL);
         return -1;
@@ -354,8 +419,19 @@ static void start(s3_req *r)
         req_log(r, "out of memory reading headers");
         return;
     }
+    if (check_framing(r) < 0)
+        return;
     /* health, metrics, console: never for a signed request (builtin.h) */
-    if ((r->op = builtin_route(r))) {
+    const s3_op *builtin = builtin_route(r);
+    conn_ctx *cc = connection_ctx(r->conn);
+    if (cc && cc->gate && gate_health_only(cc->gate) && !builtin_is_health(builtin)) {
+        resp_error(r, S3E_SlowDown, "The server is at limits.max_connections; "
+                   "this connection may only ask for /health, /health/live or "
+                   "/health/ready");
+        r->close = true;
+        return;
+    }
+    if ((r->op = builtin)) {
         check_length(r);
         return;
     }
@@ -422,7 +498,7 @@ static void finish(s3_req *r)
 static bool answer_before_body(const s3_req *r)
 {
     const char *expect = req_header(r, "expect");
-    if (expect && strcasestr(expect, "100-continue"))
+    if (r->close || (expect && strcasestr(expect, "100-continue")))
         return true;
     return r->content_length > (int64_t)DISCARD_MAX;
 }
@@ -492,6 +568,8 @@ static enum MHD_Result send_response(s3_req *r)
     MHD_add_response_header(resp, "x-amz-request-id", r->id);
     MHD_add_response_header(resp, "x-amz-id-2", r->id);
     MHD_add_response_header(resp, "Server", "coffer");
+    if (r->close)
+        MHD_add_response_header(resp, "Connection", "close");
     enum MHD_Result rc = MHD_queue_response(r->conn, (unsigned)r->status, resp);
     MHD_destroy_response(resp);
     r->queued = true;
@@ -500,38 +578,27 @@ static enum MHD_Result send_response(s3_req *r)
 
 /* ---- libmicrohttpd callbacks ----------------------------------------- */
 
-/* The raw URI reaches us only through the URI-log callback, which runs
- * before libmicrohttpd has validated the request. A request it then
- * refuses by itself (bad version, oversize headers...) never reaches the
- * access handler nor the completion callback, so nothing may be allocated
- * per request here: the URI is parked in the connection's context and
- * picked up by the first access-handler call, from which on completion is
- * guaranteed. The connection context is freed when the connection closes. */
-typedef struct conn_ctx {
-    char *uri;
-} conn_ctx;
-
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
                           enum MHD_ConnectionNotificationCode code)
 {
-    (void)cls; (void)conn;
+    server *s = cls;
     if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-        *socket_ctx = calloc(1, sizeof(conn_ctx));
+        conn_ctx *cc = calloc(1, sizeof(conn_ctx));
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (cc && ci)
+            cc->gate = gate_conn_started(s->gate, ci->connect_fd);
+        *socket_ctx = cc;
         return;
     }
     conn_ctx *cc = *socket_ctx;
     if (cc) {
+        if (cc->gate)
+            gate_conn_closed(s->gate, cc->gate);
         free(cc->uri);
         free(cc);
     }
     *socket_ctx = NULL;
-}
-
-static conn_ctx *connection_ctx(struct MHD_Connection *conn)
-{
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-    return ci ? ci->socket_context : NULL;
 }
 
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
@@ -560,12 +627,14 @@ static s3_req *request_new(server *s, struct MHD_Connection *conn)
     }
     free(cc->uri);
     cc->uri = NULL;
+    if (cc->gate)
+        gate_headers_done(s->gate, cc->gate);
     r->pool = p;
     r->srv = s;
     r->conn = conn;
     r->t_start = now_s();
     r->content_length = -1;
-    make_id(r->id);
+    http_request_id(r->id);
     sbuf_init(&r->body, XML_MAX_BODY);
     sbuf_init(&r->resp, 0);
     atomic_fetch_add(&s->inflight, 1);
@@ -577,14 +646,15 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
                                  const char *version, const char *data,
                                  size_t *size, void **req_cls)
 {
-    (void)url; (void)version;
+    (void)url;
     s3_req *r = *req_cls;
     if (!r) {
         if (!(r = request_new(cls, conn)))
             return MHD_NO;
         *req_cls = r;
         r->method = pool_strdup(r->pool, method);
-        if (!r->method)
+        r->version = pool_strdup(r->pool, version);
+        if (!r->method || !r->version)
             return MHD_NO;
         start(r);
         if (r->resp_set && !answer_before_body(r)) {
@@ -610,7 +680,6 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
 static void on_complete(void *cls, struct MHD_Connection *conn, void **req_cls,
                         enum MHD_RequestTerminationCode toe)
 {
-    (void)conn;
     server *s = cls;
     s3_req *r = *req_cls;
     if (!r)
@@ -628,14 +697,16 @@ static void on_complete(void *cls, struct MHD_Connection *conn, void **req_cls,
     };
     accesslog_write(&e);
     telemetry_request(s->telemetry, r, e.status, e.duration_ms / 1000.0);
+    conn_ctx *cc = connection_ctx(conn);
+    if (cc && cc->gate)
+        gate_request_done(s->gate, cc->gate);
     if (r->put)
         st_put_abort(r->put);
     if (r->get)
         st_get_close(r->get);
     if (r->info_set)
         st_object_info_clear(&r->info);
-    if (r->xmldoc)
-        xmlFreeDoc(r->xmldoc);
+    xmlread_free(r->xmldoc);
     free(r->head);
     s3auth_free(r);
     sbuf_free(&r->body);
@@ -687,42 +758,69 @@ static int resolve(const coffer_config *cfg, struct sockaddr_storage *ss, cf_err
     return 0;
 }
 
-int http_start(server *s, cf_err *err)
+/* The listening socket, bound and non-blocking, for the gate. */
+static int listen_socket(const coffer_config *cfg, int *out, cf_err *err)
 {
-    const coffer_config *cfg = s->cfg;
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof(ss));
     if (resolve(cfg, &ss, err) < 0)
         return -1;
+    socklen_t len = ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                             : sizeof(struct sockaddr_in);
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int on = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
+        (ss.ss_family == AF_INET6 &&
+         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) != 0) ||
+        bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, SOMAXCONN) != 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return cf_fail_errno(err, CF_ECONFIG, e, "cannot listen on %s:%d",
+                             cfg->listen_addr, cfg->port);
+    }
+    *out = fd;
+    return 0;
+}
+
+int http_start(server *s, cf_err *err)
+{
+    const coffer_config *cfg = s->cfg;
     /* poll(), not epoll: libmicrohttpd 0.9.75's epoll mode can miss a client
      * closing in the middle of an upload, leaving the request "in flight"
-     * until the connection timeout (and SIGTERM draining waiting on it). */
+     * until the connection timeout (and SIGTERM draining waiting on it).
+     * No listening socket: the gate accepts and hands connections over. */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
-                     MHD_USE_ERROR_LOG | MHD_USE_POLL;
-    if (ss.ss_family == AF_INET6)
-        flags |= MHD_USE_IPv6;
+                     MHD_USE_ERROR_LOG | MHD_USE_POLL | MHD_USE_NO_LISTEN_SOCKET;
+    int lfd = -1;
+    if (listen_socket(cfg, &lfd, err) < 0)
+        return -1;
     char *cert = NULL, *key = NULL;
     if (cfg->tls_cert_file) {
         cert = read_file(cfg->tls_cert_file, err);
         key = cert ? read_file(cfg->tls_key_file, err) : NULL;
         if (!key) {
             free(cert);
+            close(lfd);
             return -1;
         }
         flags |= MHD_USE_TLS;
     }
+    unsigned threads = (unsigned)(cfg->threads > 0 ? cfg->threads : 16);
+    /* The gate keeps the count; libmicrohttpd's own limit (split between
+     * its threads) only needs room for the gate's, and the moment between
+     * a close being reported and its slot being reused. */
+    unsigned mhd_limit = (unsigned)cfg->max_connections + GATE_HEALTH_RESERVE + 4 * threads;
     struct MHD_OptionItem tls[] = {
         {cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, cert},
         {MHD_OPTION_HTTPS_MEM_KEY, 0, key},
         {MHD_OPTION_END, 0, NULL},
     };
     s->daemon = MHD_start_daemon(
-        flags, (uint16_t)cfg->port, NULL, NULL, on_access, s,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cfg->threads > 0 ? cfg->threads : 16),
-        MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)(cfg->max_connections > 0 ? cfg->max_connections : 1024),
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT_S,
+        flags, 0, NULL, NULL, on_access, s,
+        MHD_OPTION_THREAD_POOL_SIZE, threads,
+        MHD_OPTION_CONNECTION_LIMIT, mhd_limit,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->idle_timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
         MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
         MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
@@ -734,10 +832,20 @@ int http_start(server *s, cf_err *err)
         explicit_bzero(key, strlen(key));
         free(key);
     }
-    if (!s->daemon)
-        return cf_fail(err, CF_ECONFIG, "cannot listen on %s:%d (address in use, "
-                       "bad TLS files, or no permission)",
+    if (!s->daemon) {
+        close(lfd);
+        return cf_fail(err, CF_ECONFIG, "cannot serve on %s:%d (bad TLS files?)",
                        cfg->listen_addr, cfg->port);
+    }
+    gate_config gc = {.max_connections = cfg->max_connections,
+                      .max_per_ip = cfg->max_connections_per_ip,
+                      .header_timeout_s = cfg->header_timeout_s,
+                      .tls = cfg->tls_cert_file != NULL};
+    if (gate_start(lfd, s->daemon, &gc, &s->gate, err) < 0) {
+        MHD_stop_daemon(s->daemon);
+        s->daemon = NULL;
+        return -1;
+    }
     return 0;
 }
 
@@ -746,9 +854,7 @@ void http_stop(server *s, int drain_s)
     if (!s->daemon)
         return;
     atomic_store(&s->draining, true);
-    MHD_socket fd = MHD_quiesce_daemon(s->daemon);
-    if (fd != MHD_INVALID_SOCKET)
-        close(fd);
+    gate_stop(s->gate);              /* closes the listening socket */
     for (int i = 0; i < drain_s * 10 && atomic_load(&s->inflight) > 0; i++)
         usleep(100000);
     if (atomic_load(&s->inflight) > 0)
@@ -756,4 +862,6 @@ void http_stop(server *s, int drain_s)
                 atomic_load(&s->inflight), drain_s);
     MHD_stop_daemon(s->daemon);
     s->daemon = NULL;
+    gate_free(s->gate);
+    s->gate = NULL;
 }

@@ -7,12 +7,15 @@
  * memory limit.
  *
  * Contract: http_start listens on cfg->listen_addr:port (TLS when a
- * certificate is configured) and serves until http_stop, which stops
+ * certificate is configured; connections pass the gate, server/gate.h,
+ * under the limits.* settings) and serves until http_stop, which stops
  * accepting, lets in-flight requests finish (up to drain_s seconds), then
  * closes everything (setting s->draining first). Health, metrics and
- * console requests go to builtin.h's operations. Every request writes one
- * access-log line and updates the request metrics (telemetry.h) when it
- * completes.
+ * console requests go to builtin.h's operations; the health checks answer
+ * also while the server is at limits.max_connections. Ambiguous framing is
+ * refused with 400 and the connection closed. Every request that reaches
+ * the access handler writes one access-log line and updates the request
+ * metrics (telemetry.h) when it completes.
  */
 #ifndef SRV_HTTP_H
 #define SRV_HTTP_H
@@ -24,6 +27,9 @@
 
 int http_start(server *s, cf_err *err);
 void http_stop(server *s, int drain_s);
+
+/* A fresh RequestId: 16 uppercase hex digits. */
+void http_request_id(char out[17]);
 
 /* RFC 1123 dates for Last-Modified and friends. */
 void http_date(int64_t unix_s, char out[32]);

@@ -1,14 +1,13 @@
 # server/: cofferd, the S3 front end. Everything but main() is in
 # libs3front.a so that unit tests can link the parsing and routing code.
 noinst_LIBRARIES += server/libs3front.a
-server_libs3front_a_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(XML_CFLAGS) \
-	$(JANSSON_CFLAGS) $(OPENSSL_CFLAGS)
+server_libs3front_a_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS)
 server_libs3front_a_SOURCES = server/server.h \
-	server/http.c server/http.h server/request.h \
-	server/router.c server/router.h \
+	server/http.c server/http.h server/request.h server/gate.c server/gate.h \
+	server/router.c server/router.h server/range.c server/range.h \
 	server/s3auth.c server/s3auth.h \
 	server/s3err.c server/s3err.h \
-	server/xml.c server/xml.h \
+	server/xml.c server/xml.h server/xmlreq.c server/xmlreq.h \
 	server/pool.c server/pool.h \
 	server/sbuf.c server/sbuf.h \
 	server/s3_common.c server/s3_common.h server/s3_ops.h \
@@ -31,7 +30,7 @@ CLEANFILES += server/console_assets.c
 EXTRA_DIST += $(CONSOLE_FILES) console/embed.sh
 
 S3FRONT_LDADD = server/libs3front.a server/libcofferd.a storage/libstorage.a \
-	auth/libauth.a common/libcommon.a $(MHD_LIBS) $(XML_LIBS) $(JANSSON_LIBS) \
+	auth/libauth.a common/libcommon.a $(MHD_LIBS) $(JANSSON_LIBS) \
 	$(OPENSSL_LIBS) $(ISAL_LIBS) $(SQLITE_LIBS) $(AX_PTHREAD_LIBS)
 
 sbin_PROGRAMS += server/cofferd

@@ -2,13 +2,19 @@
  * server/main.c - cofferd: read the configuration (a file with -c, or the
  * embedded default under ./var), open the engine, serve S3 over HTTP until
  * SIGTERM or SIGINT, then drain: stop accepting, let in-flight requests
- * finish (bounded), close the engine cleanly. Under systemd (Type=notify)
- * it reports READY=1 once it listens and STOPPING=1 when the signal came.
+ * finish (bounded), snapshot the index to the disks, close the engine.
+ * Under systemd (Type=notify) it reports READY=1 once it listens and
+ * STOPPING=1 when the signal came.
+ *
+ * A start the engine refuses because meta_dir does not hold the disks'
+ * own index exits 1 before anything is served or written, with the
+ * engine's advice: the newest snapshot and the restore command.
  *
  * Signals are blocked before any thread starts, so every libmicrohttpd
  * thread inherits the mask and only main's sigwait() sees them.
  */
 #include <getopt.h>
+#include <limits.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,7 +29,6 @@
 #include "server/server.h"
 #include "server/telemetry.h"
 #include "server/worker.h"
-#include "server/xml.h"
 
 #define DRAIN_SECONDS 30
 
@@ -146,7 +151,27 @@ static int serve(server *s, const coffer_config *cfg, cf_err *err)
     http_stop(s, DRAIN_SECONDS);
     console_free(s->console);
     worker_stop(w);
+    int copies = 0;
+    if (st_snapshot(s->engine, &copies, err) < 0)
+        fprintf(stderr, "cofferd: index snapshot: %s\n", err->msg);
+    else if (copies > 0)
+        fprintf(stderr, "cofferd: index snapshot written to %d disks\n", copies);
     return 0;
+}
+
+/* After a refusal for the index: what happened and how to recover. */
+static void print_recovery(const options *o, const coffer_config *cfg)
+{
+    char how[PATH_MAX + 16];
+    cf_err err;
+    snprintf(how, sizeof how, "%s %s", o->config ? "-c" : "--var",
+             o->config ? o->config : cfg->var_dir);
+    char *text = st_recovery_advice(&cfg->storage, how, &err);
+    if (text)
+        fputs(text, stderr);
+    else
+        fprintf(stderr, "cofferd: %s\n", err.msg);
+    free(text);
 }
 
 static int run(const options *o)
@@ -173,6 +198,8 @@ static int run(const options *o)
 out:
     if (rc < 0)
         fprintf(stderr, "cofferd: %s\n", err.msg);
+    if (rc < 0 && err.code == CF_ENOINDEX)
+        print_recovery(o, &cfg);
     telemetry_free(s.telemetry);
     if (s.engine)
         st_close(s.engine);
@@ -194,8 +221,5 @@ int main(int argc, char **argv)
     options o;
     if (parse_args(argc, argv, &o) < 0)
         return 2;
-    xml_init();
-    int rc = run(&o);
-    xml_cleanup();
-    return rc < 0 ? 1 : 0;
+    return run(&o) < 0 ? 1 : 0;
 }

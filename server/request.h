@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/xmlread.h"
 #include "server/pool.h"
 #include "server/s3err.h"
 #include "server/sbuf.h"
@@ -65,6 +66,7 @@ typedef struct s3_req {
 
     /* request line and headers */
     const char *method;
+    const char *version;             /* "HTTP/1.1" */
     char *raw_uri;                   /* exactly as received */
     char *raw_path, *raw_query;      /* raw_query NULL if no '?' */
     s3_hdr *hdrs;
@@ -96,11 +98,12 @@ typedef struct s3_req {
     st_get *get;
     st_object_info info;             /* object the response describes */
     bool info_set;
-    void *xmldoc;                    /* xmlDocPtr, freed at completion */
+    xmlread_doc *xmldoc;             /* a parsed request body, freed at completion */
 
     /* response */
     bool resp_set;
     bool queued;                     /* handed to libmicrohttpd */
+    bool close;                      /* answer at once, then close the connection */
     int status;
     s3_error error;                  /* meaningful when status >= 300 */
     bool is_error;

@@ -13,68 +13,14 @@
 #include <string.h>
 #include <strings.h>
 
+#include "auth/auth.h"
+#include "common/utf8.h"
 #include "server/s3_ops.h"
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
 
 char *url_decode(pool *p, const char *s, size_t n, bool plus_space)
 {
     char *out = pool_alloc(p, n + 1);
-    if (!out)
-        return NULL;
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (c == '%') {
-            if (n - i < 3)
-                return NULL;
-            int hi = hexval(s[i + 1]), lo = hexval(s[i + 2]);
-            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
-                return NULL;
-            c = (char)(hi * 16 + lo);
-            i += 2;
-        } else if (c == '+' && plus_space) {
-            c = ' ';
-        }
-        out[o++] = c;
-    }
-    out[o] = '\0';
-    return out;
-}
-
-bool valid_utf8(const char *str, size_t n)
-{
-    const unsigned char *s = (const unsigned char *)str;
-    size_t i = 0;
-    while (i < n) {
-        unsigned char c = s[i];
-        size_t len;
-        unsigned int cp;
-        if (c < 0x80) { i++; continue; }
-        if ((c & 0xE0) == 0xC0) { len = 2; cp = c & 0x1F; }
-        else if ((c & 0xF0) == 0xE0) { len = 3; cp = c & 0x0F; }
-        else if ((c & 0xF8) == 0xF0) { len = 4; cp = c & 0x07; }
-        else return false;
-        if (n - i < len)
-            return false;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xC0) != 0x80)
-                return false;
-            cp = (cp << 6) | (s[i + k] & 0x3F);
-        }
-        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
-            (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
-            (cp >= 0xD800 && cp <= 0xDFFF))
-            return false;
-        i += len;
-    }
-    return true;
+    return out && auth_percent_decode(s, n, plus_space, out) >= 0 ? out : NULL;
 }
 
 static bool looks_like_ipv4(const char *name)
@@ -217,7 +163,7 @@ static int set_key(s3_req *r, const char *raw, size_t n)
         resp_error(r, S3E_KeyTooLongError, NULL);
         return -1;
     }
-    if (!valid_utf8(r->key, klen)) {
+    if (!utf8_valid(r->key, klen)) {
         resp_error(r, S3E_InvalidArgument, "Object key is not valid UTF-8");
         return -1;
     }

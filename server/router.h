@@ -22,10 +22,10 @@
 
 int router_route(s3_req *r);
 
-/* Percent-decode s[0..n) into the pool; NULL on a malformed escape or an
+/* Percent-decode s[0..n) into the pool with auth_percent_decode (the
+ * decoder the signature check uses); NULL on a malformed escape or an
  * encoded NUL. plus_space: '+' decodes to ' ' (query strings). */
 char *url_decode(pool *p, const char *s, size_t n, bool plus_space);
 bool valid_bucket_name(const char *name);
-bool valid_utf8(const char *s, size_t n);
 
 #endif

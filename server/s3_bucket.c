@@ -6,11 +6,13 @@
  * configuration) and a minimal GET ?acl (the owner has FULL_CONTROL,
  * which is the only access model coffer has; clients such as s3cmd ask).
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "server/s3_common.h"
 #include "server/s3_ops.h"
 #include "server/xml.h"
+#include "server/xmlreq.h"
 
 static int bucket_exists(s3_req *r, st_bucket_info *info)
 {
@@ -79,24 +81,6 @@ static void list_buckets_run(s3_req *r)
     resp_xml(r, 200);
 }
 
-/* The region asked for in a CreateBucketConfiguration body, "" if none. */
-static int requested_region(s3_req *r, const char **region)
-{
-    *region = "";
-    if (strspn(r->body.p ? r->body.p : "", " \t\r\n") == r->body.len)
-        return 0;                    /* no configuration: this region */
-    xmlDocPtr doc = xml_parse(r->body.p, r->body.len, "CreateBucketConfiguration");
-    if (!doc) {
-        resp_error(r, S3E_MalformedXML, NULL);
-        return -1;
-    }
-    r->xmldoc = doc;
-    char *lc = xml_child_text(r->pool, xmlDocGetRootElement(doc), "LocationConstraint");
-    if (lc)
-        *region = lc;
-    return 0;
-}
-
 static void create_bucket_run(s3_req *r)
 {
     const char *region;
@@ -108,15 +92,18 @@ static void create_bucket_run(s3_req *r)
     }
     if (s3_check_acl_headers(r) < 0)
         return;
-    if (requested_region(r, &region) < 0)
+    cf_err err;
+    if (xmlreq_location_parse(r->body.p ? r->body.p : "", r->body.len, &r->xmldoc, &region,
+                              &err) < 0) {
+        s3_xml_refused(r, &err);
         return;
+    }
     if (*region && strcmp(region, ours) != 0) {
         char msg[160];
         snprintf(msg, sizeof(msg), "The location constraint must be empty or %s", ours);
         resp_error(r, S3E_IllegalLocationConstraintException, msg);
         return;
     }
-    cf_err err;
     if (st_bucket_create(r->srv->engine, r->tenant, r->bucket, ours, &err) < 0) {
         resp_cf(r, &err);
         return;

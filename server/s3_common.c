@@ -5,13 +5,13 @@
  */
 #include "server/s3_common.h"
 
-#include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "server/http.h"
+#include "common/numparse.h"
+#include "common/utf8.h"
 #include "server/router.h"
 #include "server/s3auth.h"
 #include "server/xml.h"
@@ -219,6 +219,16 @@ int s3_content_md5(s3_req *r, uint8_t md5[16], bool *present)
     return 0;
 }
 
+void s3_xml_refused(s3_req *r, const cf_err *err)
+{
+    if (err->code == CF_ENOMEM) {
+        req_log(r, "%s", err->msg);
+        resp_error(r, S3E_InternalError, NULL);
+        return;
+    }
+    resp_error(r, S3E_MalformedXML, err->msg);
+}
+
 int s3_int_param(s3_req *r, const char *name, long lo, long hi, long dflt, long *out)
 {
     const char *v = req_param(r, name);
@@ -226,17 +236,17 @@ int s3_int_param(s3_req *r, const char *name, long lo, long hi, long dflt, long 
         *out = dflt;
         return 0;
     }
-    char *end;
-    errno = 0;
-    long x = strtol(v, &end, 10);
-    if (errno || end == v || *end || x < lo || x > hi) {
+    uint64_t x;
+    cf_err err;
+    if (numparse_str(v, (uint64_t)hi, NUMPARSE_LEADING_ZEROS, &x, &err) < 0 ||
+        x < (uint64_t)lo) {
         char msg[128];
         snprintf(msg, sizeof(msg), "Argument %s must be an integer between %ld and %ld",
                  name, lo, hi);
         resp_error(r, S3E_InvalidArgument, msg);
         return -1;
     }
-    *out = x;
+    *out = (long)x;
     return 0;
 }
 
@@ -302,7 +312,7 @@ int s3_copy_source(s3_req *r, char **bucket, char **key)
     *bucket = url_decode(r->pool, src, (size_t)(slash - src), false);
     *key = url_decode(r->pool, slash + 1, n - (size_t)(slash - src) - 1, false);
     if (!*bucket || !*key || !**key || !valid_bucket_name(*bucket) ||
-        strlen(*key) > ST_MAX_KEY || !valid_utf8(*key, strlen(*key))) {
+        strlen(*key) > ST_MAX_KEY || !utf8_valid(*key, strlen(*key))) {
         resp_error(r, S3E_InvalidArgument, "Invalid copy source bucket or key");
         return -1;
     }

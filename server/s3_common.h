@@ -48,8 +48,13 @@ const char *s3_checksum_value(s3_req *r, const s3_checksum_req *c);
 /* Content-MD5: *present false if absent; InvalidDigest if malformed. */
 int s3_content_md5(s3_req *r, uint8_t md5[16], bool *present);
 
-/* Integer query argument in [lo, hi]; default when absent. InvalidArgument
- * if malformed or out of range. */
+/* A request body the XML reader or its operation's parser refused:
+ * MalformedXML saying why, or InternalError when memory ran out. */
+void s3_xml_refused(s3_req *r, const cf_err *err);
+
+/* Integer query argument in [lo, hi] (0 <= lo <= hi), parsed by
+ * common/numparse (digits only: no sign, space or overflow); default when
+ * absent. InvalidArgument if malformed or out of range. */
 int s3_int_param(s3_req *r, const char *name, long lo, long hi, long dflt, long *out);
 
 /* Does an If-Match style list ("*", quoted or bare ETags, comma separated)

@@ -10,9 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/range.h"
 #include "server/s3_common.h"
 #include "server/s3_ops.h"
 #include "server/xml.h"
+#include "server/xmlreq.h"
 
 #define COPY_BUF (256u << 10)
 
@@ -75,27 +77,19 @@ static void part_run(s3_req *r)
 /* x-amz-copy-source-range: bytes=first-last, inside the source. */
 static int copy_range(s3_req *r, uint64_t size, uint64_t *off, uint64_t *len)
 {
-    const char *h = req_header(r, "x-amz-copy-source-range");
-    *off = 0;
-    *len = size;
-    if (!h)
-        return 0;
-    unsigned long long first, last;
-    char tail;
-    if (sscanf(h, "bytes=%llu-%llu%c", &first, &last, &tail) != 2 || last < first ||
-        h[6] == '-' || strchr(h, '+')) {
+    switch (range_parse(req_header(r, "x-amz-copy-source-range"), RANGE_COPY_SOURCE, size,
+                        off, len)) {
+    case RANGE_MALFORMED:
         resp_error(r, S3E_InvalidArgument, "The x-amz-copy-source-range value must be "
                    "of the form bytes=first-last");
         return -1;
-    }
-    if (last >= size) {
+    case RANGE_UNSATISFIABLE:
         resp_error(r, S3E_InvalidRange,
                    "The x-amz-copy-source-range is outside the source object");
         return -1;
+    default:
+        return 0;
     }
-    *off = first;
-    *len = last - first + 1;
-    return 0;
 }
 
 /* Copy [off, off+len) of r->get into r->put through one bounded buffer. */
@@ -158,57 +152,18 @@ static void part_copy_run(s3_req *r)
     resp_xml(r, 200);
 }
 
-/* <CompleteMultipartUpload><Part><PartNumber/><ETag/><ChecksumX/></Part>... */
-static int parse_parts(s3_req *r, st_complete_part **out, size_t *n)
-{
-    xmlDocPtr doc = xml_parse(r->body.p, r->body.len, "CompleteMultipartUpload");
-    if (!doc)
-        goto malformed;
-    r->xmldoc = doc;
-    xmlNodePtr root = xmlDocGetRootElement(doc);
-    size_t count = 0;
-    for (xmlNodePtr c = root->children; c; c = c->next)
-        count += xml_is(c, "Part");
-    if (count == 0 || count > ST_MAX_PARTS)
-        goto malformed;
-    st_complete_part *parts = pool_alloc(r->pool, count * sizeof(*parts));
-    if (!parts) {
-        resp_error(r, S3E_InternalError, NULL);
-        return -1;
-    }
-    size_t i = 0;
-    for (xmlNodePtr c = root->children; c; c = c->next) {
-        if (!xml_is(c, "Part"))
-            continue;
-        char *num = xml_child_text(r->pool, c, "PartNumber");
-        char *etag = xml_child_text(r->pool, c, "ETag");
-        char *end;
-        long pn = num ? strtol(num, &end, 10) : 0;
-        if (!num || !etag || *end || pn < 1 || pn > ST_MAX_PARTS)
-            goto malformed;
-        parts[i].part_number = (uint32_t)pn;
-        parts[i].etag = etag;
-        for (xmlNodePtr k = c->children; k; k = k->next)
-            if (k->type == XML_ELEMENT_NODE &&
-                strncmp((const char *)k->name, "Checksum", 8) == 0)
-                parts[i].checksum_b64 = xml_node_text(r->pool, k);
-        i++;
-    }
-    *out = parts;
-    *n = count;
-    return 0;
-malformed:
-    resp_error(r, S3E_MalformedXML, NULL);
-    return -1;
-}
-
 static void complete_run(s3_req *r)
 {
     st_complete_part *parts;
     size_t nparts;
     cf_err err;
-    if (s3_check_write_headers(r) < 0 || parse_parts(r, &parts, &nparts) < 0)
+    if (s3_check_write_headers(r) < 0)
         return;
+    if (xmlreq_complete_parse(r->body.p, r->body.len, r->pool, &r->xmldoc, &parts, &nparts,
+                              &err) < 0) {
+        s3_xml_refused(r, &err);
+        return;
+    }
     if (st_upload_complete(r->srv->engine, r->tenant, r->bucket, r->key,
                            req_param(r, "uploadId"), parts, nparts, &r->info, &err) < 0) {
         resp_cf(r, &err);

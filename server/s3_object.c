@@ -20,12 +20,13 @@
 #include <strings.h>
 
 #include "server/http.h"
+#include "server/range.h"
+#include "common/utf8.h"
 #include "server/router.h"
 #include "server/s3_common.h"
 #include "server/s3_ops.h"
 #include "server/xml.h"
-
-#define DELETE_MAX 1000
+#include "server/xmlreq.h"
 
 /* ---- PutObject -------------------------------------------------------- */
 
@@ -126,54 +127,6 @@ static void put_run(s3_req *r)
 
 /* ---- GetObject / HeadObject ------------------------------------------ */
 
-static bool parse_u64(const char *s, size_t n, uint64_t *out)
-{
-    if (n == 0 || n > 19)
-        return false;
-    uint64_t v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        v = v * 10 + (uint64_t)(s[i] - '0');
-    }
-    *out = v;
-    return true;
-}
-
-/* 0: no usable range (serve all); 1: range set; -1: unsatisfiable. */
-static int parse_range(const char *h, uint64_t size, uint64_t *off, uint64_t *len)
-{
-    if (!h || strncmp(h, "bytes=", 6) != 0 || strchr(h, ','))
-        return 0;
-    const char *spec = h + 6;
-    const char *dash = strchr(spec, '-');
-    if (!dash)
-        return 0;
-    uint64_t first, last;
-    if (dash == spec) {
-        if (!parse_u64(dash + 1, strlen(dash + 1), &last))
-            return 0;
-        if (last == 0 || size == 0)
-            return -1;
-        *len = last > size ? size : last;
-        *off = size - *len;
-        return 1;
-    }
-    if (!parse_u64(spec, (size_t)(dash - spec), &first))
-        return 0;
-    if (dash[1] == '\0')
-        last = UINT64_MAX;
-    else if (!parse_u64(dash + 1, strlen(dash + 1), &last) || last < first)
-        return 0;
-    if (first >= size)
-        return -1;
-    if (last >= size)
-        last = size - 1;
-    *off = first;
-    *len = last - first + 1;
-    return 1;
-}
-
 /* RFC 7232 order: If-Match, If-Unmodified-Since, If-None-Match,
  * If-Modified-Since. */
 static int check_conditions(s3_req *r, const st_object_info *o)
@@ -217,24 +170,25 @@ static void serve_object(s3_req *r, bool get)
     r->info_set = true;
     if (check_conditions(r, &r->info) < 0)
         return;
-    uint64_t off = 0, len = r->info.size;
-    int range = parse_range(req_header(r, "range"), r->info.size, &off, &len);
-    if (range < 0) {
+    uint64_t off, len;
+    range_result range = range_parse(req_header(r, "range"), RANGE_GET, r->info.size, &off,
+                                     &len);
+    if (range == RANGE_UNSATISFIABLE) {
         resp_error(r, S3E_InvalidRange, NULL);
         char *cr = pool_printf(r->pool, "bytes */%llu", (unsigned long long)r->info.size);
         if (cr)
             resp_header(r, "Content-Range", cr);
         return;
     }
-    s3_object_headers(r, &r->info, range == 0);
-    if (range) {
+    s3_object_headers(r, &r->info, range == RANGE_WHOLE);
+    if (range == RANGE_PART) {
         char *cr = pool_printf(r->pool, "bytes %llu-%llu/%llu", (unsigned long long)off,
                                (unsigned long long)(off + len - 1),
                                (unsigned long long)r->info.size);
         if (cr)
             resp_header(r, "Content-Range", cr);
     }
-    resp_object(r, range ? 206 : 200, off, len);
+    resp_object(r, range == RANGE_PART ? 206 : 200, off, len);
 }
 
 static void get_run(s3_req *r)
@@ -321,7 +275,7 @@ static void delete_one(s3_req *r, const char *key, const char *version, bool qui
 {
     size_t klen = strlen(key);
     cf_err err;
-    if (klen == 0 || !valid_utf8(key, klen))
+    if (klen == 0 || !utf8_valid(key, klen))
         error_entry(r, key, S3E_InvalidArgument);
     else if (klen > ST_MAX_KEY)
         error_entry(r, key, S3E_KeyTooLongError);
@@ -346,34 +300,14 @@ static void delete_objects_run(s3_req *r)
         resp_cf(r, &err);
         return;
     }
-    xmlDocPtr doc = xml_parse(r->body.p, r->body.len, "Delete");
-    if (!doc) {
-        resp_error(r, S3E_MalformedXML, NULL);
-        return;
-    }
-    r->xmldoc = doc;
-    xmlNodePtr root = xmlDocGetRootElement(doc);
-    char *q = xml_child_text(r->pool, root, "Quiet");
-    bool quiet = q && strcasecmp(q, "true") == 0;
-    size_t count = 0;
-    for (xmlNodePtr n = root->children; n; n = n->next) {
-        if (!xml_is(n, "Object"))
-            continue;
-        if (++count > DELETE_MAX || !xml_child_text(r->pool, n, "Key")) {
-            resp_error(r, S3E_MalformedXML, count > DELETE_MAX
-                       ? "At most 1000 keys may be deleted in one request" : NULL);
-            return;
-        }
-    }
-    if (count == 0) {
-        resp_error(r, S3E_MalformedXML, NULL);
+    xmlreq_delete del;
+    if (xmlreq_delete_parse(r->body.p, r->body.len, r->pool, &r->xmldoc, &del, &err) < 0) {
+        s3_xml_refused(r, &err);
         return;
     }
     xml_begin(&r->resp, "DeleteResult");
-    for (xmlNodePtr n = root->children; n; n = n->next)
-        if (xml_is(n, "Object"))
-            delete_one(r, xml_child_text(r->pool, n, "Key"),
-                       xml_child_text(r->pool, n, "VersionId"), quiet);
+    for (size_t i = 0; i < del.nobjects; i++)
+        delete_one(r, del.objects[i].key, del.objects[i].version_id, del.quiet);
     xml_close(&r->resp, "DeleteResult");
     resp_xml(r, 200);
 }

@@ -67,10 +67,20 @@ static int build_view(s3_req *r, auth_request *ar)
         h[i].name = r->hdrs[i].name;
         h[i].value = r->hdrs[i].value;
     }
+    auth_pair *q = pool_alloc(r->pool, (r->nparams + 1) * sizeof(*q));
+    if (!q) {
+        resp_error(r, S3E_InternalError, NULL);
+        return -1;
+    }
+    for (size_t i = 0; i < r->nparams; i++) {
+        q[i].name = r->params[i].name;
+        q[i].value = r->params[i].value;
+    }
     memset(ar, 0, sizeof(*ar));
     ar->method = r->method;
     ar->path = r->raw_path;
-    ar->query = r->raw_query;
+    ar->params = q;                  /* decoded once, by the router: what */
+    ar->nparams = r->nparams;        /* is signed is what handlers read */
     ar->headers = h;
     ar->nheaders = r->nhdrs;
     return 0;
@@ -195,6 +205,11 @@ int s3auth_authenticate(s3_req *r)
     case AUTH_SCHEME_SIGV4:
         return auth_v4(r, &ar);
     case AUTH_SCHEME_SIGV2:
+        if (!r->srv->cfg->sigv2) {
+            resp_error(r, S3E_AccessDenied, "SigV2 signatures are disabled on this "
+                       "server (auth.sigv2): sign with AWS4-HMAC-SHA256");
+            return -1;
+        }
         return auth_v2(r, &ar);
     case AUTH_SCHEME_UNKNOWN:
         resp_error(r, S3E_AuthorizationHeaderMalformed, "Unsupported Authorization scheme");

@@ -78,6 +78,7 @@ static const struct {
         "The service is temporarily unavailable. Please retry."},
     [S3E_SignatureDoesNotMatch] = {"SignatureDoesNotMatch", 403,
         "The request signature we calculated does not match the signature you provided"},
+    [S3E_SlowDown] = {"SlowDown", 503, "Please reduce your request rate."},
     [S3E_XAmzContentSHA256Mismatch] = {"XAmzContentSHA256Mismatch", 400,
         "The provided 'x-amz-content-sha256' header does not match what was computed"},
 };

@@ -51,6 +51,7 @@ typedef enum s3_error {
     S3E_RequestTimeTooSkewed,
     S3E_ServiceUnavailable,
     S3E_SignatureDoesNotMatch,
+    S3E_SlowDown,
     S3E_XAmzContentSHA256Mismatch,
     S3E_COUNT
 } s3_error;

@@ -19,11 +19,13 @@ struct MHD_Daemon;
 struct worker;
 struct telemetry;
 struct console;
+struct gate;
 
 typedef struct server {
     st_engine *engine;
     const coffer_config *cfg;
     struct MHD_Daemon *daemon;
+    struct gate *gate;               /* accepts for the daemon (server/gate.h) */
     atomic_int inflight;             /* requests between start and completion */
     atomic_bool draining;            /* SIGTERM: /health/ready answers 503 */
     struct worker *worker;           /* NULL until started */

@@ -6,8 +6,8 @@
  * thread at completion (telemetry_request) in that thread's own metrics
  * shard. Everything else is read when scraped, by collectors: the engine
  * (tenant usage from the index's per-bucket totals, disks, index commit
- * counters, queues), the maintenance worker's job table, the process
- * (from /proc/self), and a few constants. A scrape therefore costs one
+ * counters, queues, the last GC scan), the maintenance worker's job
+ * table, the process (from /proc/self), and a few constants. A scrape therefore costs one
  * index query per bucket-row group (usage), one count per queue and a
  * statvfs per disk: nothing proportional to the objects stored.
  *
@@ -44,7 +44,7 @@ struct telemetry {
     mx_family *disk_capacity, *disk_used, *disk_available, *disk_state;
     mx_family *disk_read_errors, *disk_write_errors, *disk_crc_errors;
     mx_family *index_commits, *index_syncs, *index_sync_seconds, *index_writable;
-    mx_family *heal_queue, *delete_queue;
+    mx_family *heal_queue, *delete_queue, *gc_held;
     mx_family *job_running, *job_last_start, *job_last_duration, *job_last_success,
         *job_runs;
     mx_family *cpu, *rss, *vsize, *fds, *max_fds, *start;
@@ -122,6 +122,9 @@ static void collect_engine(void *ctx, mx_sink *k)
         mx_set(k, t->heal_queue, NULL, (double)n);
     if (st_delete_pending(e, &n, &err) == 0)
         mx_set(k, t->delete_queue, NULL, (double)n);
+    st_gc_stats gc;
+    st_gc_last(e, &gc);
+    mx_set(k, t->gc_held, NULL, gc.held ? (double)gc.orphans_held : 0);
 }
 
 static void collect_worker(void *ctx, mx_sink *k)
@@ -257,6 +260,9 @@ static bool register_families(telemetry *t)
                              "Segments waiting for heal.", NULL);
     t->delete_queue = mx_gauge(g, "coffer_delete_queue_segments",
                                "Segments whose files are still to be removed.", NULL);
+    t->gc_held = mx_gauge(g, "coffer_gc_orphans_held",
+                          "Orphan shard files the last GC scan kept because they were "
+                          "more than its bound (GC HELD); 0 when not held.", NULL);
     t->job_running = mx_gauge(g, "coffer_job_running",
                               "1 while the background job runs.", "job");
     t->job_last_start = mx_gauge(g, "coffer_job_last_run_timestamp_seconds",
@@ -283,6 +289,7 @@ static bool register_families(telemetry *t)
         t->disk_used, t->disk_available, t->disk_state, t->disk_read_errors,
         t->disk_write_errors, t->disk_crc_errors, t->index_commits, t->index_syncs,
         t->index_sync_seconds, t->index_writable, t->heal_queue, t->delete_queue,
+        t->gc_held,
         t->job_running, t->job_last_start, t->job_last_duration, t->job_last_success,
         t->job_runs, t->logins, t->cpu, t->rss, t->vsize, t->fds, t->max_fds, t->start,
     };

@@ -1,9 +1,11 @@
 /*
  * server/worker.c - the maintenance thread (see worker.h). It sleeps on a
  * condition variable so that stopping never waits out an interval, and it
- * reports a round on stderr only when it changed something. Each step is
- * timed and its outcome kept in the job status table, under status_lock
- * (never held across engine work).
+ * reports a round on stderr only when it changed something, with two
+ * exceptions: a GC scan held by the orphan bound is reported loudly every
+ * round, and orphans kept for being older than the index whenever their
+ * number changes. Each step is timed and its outcome kept in the job
+ * status table, under status_lock (never held across engine work).
  */
 #include "server/worker.h"
 
@@ -25,6 +27,7 @@ struct worker {
     bool stopping;
     pthread_mutex_t status_lock;
     worker_job_status jobs[WORKER_JOBS];
+    uint64_t older_reported;         /* orphans older than the index, last said */
 };
 
 static double wall_now(void)
@@ -64,6 +67,23 @@ static void job_end(worker *w, worker_job j, int rc, const cf_err *err,
     pthread_mutex_unlock(&w->status_lock);
 }
 
+static void report_gc(worker *w, const st_gc_stats *st)
+{
+    if (st->held)
+        fprintf(stderr, "cofferd: GC HELD: %llu orphan shard files (more than the bound "
+                "of %llu for %llu files) were NOT deleted. That many files no index row "
+                "names means the index may not match the disks; check with coffer "
+                "status and cofferd(8), \"Recovering the index\". If they are garbage, "
+                "coffer gc --force-orphans deletes them.\n",
+                (unsigned long long)st->orphans_held, (unsigned long long)st->orphan_bound,
+                (unsigned long long)st->files_scanned);
+    if (st->orphans_older_than_index != w->older_reported)
+        fprintf(stderr, "cofferd: gc: %llu shard files no index row names are older than "
+                "this index; they are kept, never deleted (cofferd(8), \"Recovering the "
+                "index\")\n", (unsigned long long)st->orphans_older_than_index);
+    w->older_reported = st->orphans_older_than_index;
+}
+
 static void run_round(worker *w)
 {
     st_gc_stats stats = {0}, heal = {0}, gc = {0};
@@ -72,8 +92,11 @@ static void run_round(worker *w)
     int rc = st_heal(w->e, &heal, &err);
     job_end(w, WORKER_HEAL, rc, &err, &heal, 0);
     job_begin(w, WORKER_GC);
-    rc = st_gc(w->e, w->grace_s, &gc, &err);
+    st_gc_opts opts = {.grace_s = w->grace_s};
+    rc = st_gc(w->e, &opts, &gc, &err);
     job_end(w, WORKER_GC, rc, &err, &gc, 0);
+    if (rc == 0)
+        report_gc(w, &gc);
     int copies = 0;
     job_begin(w, WORKER_SNAPSHOT);
     rc = st_snapshot(w->e, &copies, &err);

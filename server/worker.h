@@ -2,7 +2,9 @@
  * server/worker.h - cofferd's background maintenance: one thread that,
  * every interval, rewrites shards of segments on the heal queue (st_heal)
  * and then finishes queued deletions and removes orphan shard files older
- * than the grace period (st_gc), and then copies the index to every disk
+ * than the grace period (st_gc, which deletes only what this index could
+ * have left, and holds a scan that finds too many: reported loudly), and
+ * then writes a snapshot generation of the index to every disk
  * (st_snapshot). Foreground requests never wait on it; it
  * takes the index lock only in short steps, like any request.
  *

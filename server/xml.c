@@ -1,12 +1,11 @@
 /*
- * server/xml.c - XML writing by hand (escaping is the only subtle part, and
- * it lives here) and reading with libxml2 under hostile-input rules: size
- * cap, DTDs refused outright, XML_PARSE_NONET, no XML_PARSE_NOENT, and a
- * text accessor that ignores entity reference nodes.
+ * server/xml.c - XML writing by hand: escaping is the only subtle part,
+ * and it lives here. (Request bodies are read by common/xmlread.c through
+ * server/xmlreq.c.)
  */
 #include "server/xml.h"
 
-#include <libxml/parser.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -102,83 +101,4 @@ void xml_elem_time_ms(sbuf *b, const char *name, long long unix_ms)
     gmtime_r(&t, &tm);
     strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
     sbuf_printf(b, "<%s>%s.%03dZ</%s>", name, buf, (int)(unix_ms % 1000), name);
-}
-
-static bool contains(const char *body, size_t len, const char *needle)
-{
-    size_t n = strlen(needle);
-    for (size_t i = 0; i + n <= len; i++)
-        if (body[i] == '<' && memcmp(body + i, needle, n) == 0)
-            return true;
-    return false;
-}
-
-xmlDocPtr xml_parse(const char *body, size_t len, const char *root)
-{
-    if (len == 0 || len > XML_MAX_BODY || contains(body, len, "<!DOCTYPE") ||
-        contains(body, len, "<!ENTITY"))
-        return NULL;
-    xmlDocPtr doc = xmlReadMemory(body, (int)len, NULL, NULL,
-                                  XML_PARSE_NONET | XML_PARSE_NOERROR |
-                                  XML_PARSE_NOWARNING);
-    if (!doc)
-        return NULL;
-    xmlNodePtr top = xmlDocGetRootElement(doc);
-    if (!top || doc->intSubset || doc->extSubset || !xml_is(top, root)) {
-        xmlFreeDoc(doc);
-        return NULL;
-    }
-    return doc;
-}
-
-bool xml_is(const xmlNode *n, const char *name)
-{
-    return n && n->type == XML_ELEMENT_NODE &&
-           strcmp((const char *)n->name, name) == 0;
-}
-
-char *xml_node_text(pool *p, const xmlNode *n)
-{
-    size_t len = 0;
-    for (const xmlNode *c = n->children; c; c = c->next)
-        if ((c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) && c->content)
-            len += strlen((const char *)c->content);
-    char *out = pool_alloc(p, len + 1);
-    if (!out)
-        return NULL;
-    size_t at = 0;
-    for (const xmlNode *c = n->children; c; c = c->next) {
-        if ((c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) && c->content) {
-            size_t l = strlen((const char *)c->content);
-            memcpy(out + at, c->content, l);
-            at += l;
-        }
-    }
-    out[at] = '\0';
-    return out;
-}
-
-char *xml_child_text(pool *p, const xmlNode *parent, const char *name)
-{
-    for (const xmlNode *c = parent->children; c; c = c->next)
-        if (xml_is(c, name))
-            return xml_node_text(p, c);
-    return NULL;
-}
-
-static void quiet_errors(void *ctx, const char *msg, ...)
-{
-    (void)ctx;
-    (void)msg;
-}
-
-void xml_init(void)
-{
-    xmlInitParser();
-    xmlSetGenericErrorFunc(NULL, quiet_errors);
-}
-
-void xml_cleanup(void)
-{
-    xmlCleanupParser();
 }

@@ -1,11 +1,12 @@
 /*
  * storage/diskset.c - formatting and checking the disk directories.
  *
- * A disk's identity is its format.json. We read every disk first, then
- * decide: all blank -> format a new set; otherwise the first formatted disk
- * defines the set and every other disk must agree with it. format.json is
- * written as a temp file, fsynced, renamed, and the directory fsynced, so a
- * crash never leaves a half-written identity.
+ * A disk's identity is its format.json. ds_open reads every disk first and
+ * decides without writing: all blank -> a fresh set (new set id and
+ * lineage); otherwise the first formatted disk defines the set and every
+ * other disk must agree with it. ds_format writes what is missing.
+ * format.json is written as a temp file, fsynced, renamed, and the
+ * directory fsynced, so a crash never leaves a half-written identity.
  */
 #include "storage/diskset.h"
 
@@ -26,11 +27,11 @@
 #define DS_DEFAULT_BLOCK (1u << 20)
 #define DS_FORMAT_MAX 4096
 
-typedef enum disk_state { DISK_BLANK, DISK_FORMATTED, DISK_OFFLINE } disk_state;
-
 typedef struct disk_format {
-    disk_state state;
+    ds_state state;
     uint8_t set_id[DS_SET_ID_LEN];
+    bool has_lineage;
+    uint8_t lineage[DS_LINEAGE_LEN];
     int index, count, k, m;
     uint32_t block_size;
 } disk_format;
@@ -48,6 +49,13 @@ static int json_int(json_t *root, const char *name, int lo, long long hi,
     return 0;
 }
 
+/* A 16-byte id written as 32 hex characters; -1 if not exactly that. */
+static int hex_id(const char *hex, uint8_t out[16])
+{
+    size_t len = 0;
+    return hex && cks_from_hex(hex, out, 16, &len) == 0 && len == 16 ? 0 : -1;
+}
+
 /* Parse format.json text; on failure says which field is wrong. */
 static int parse_format(const char *path, const char *text, size_t len,
                         disk_format *f, cf_err *err)
@@ -60,17 +68,23 @@ static int parse_format(const char *path, const char *text, size_t len,
                        path, root ? "not an object" : jerr.text);
     }
     const char *bad = NULL;
+    bool newer = false;
     long long idx = 0, cnt = 0, k = 0, m = 0, bs = 0, ver = 0;
     const char *fmt = json_string_value(json_object_get(root, "format"));
     const char *sid = json_string_value(json_object_get(root, "set_id"));
-    size_t sidlen = 0;
+    json_t *lin = json_object_get(root, "lineage");
+    bool has_lineage = lin != NULL;     /* version 2 requires it */
     if (!fmt || strcmp(fmt, "coffer-disk") != 0)
         bad = "format";
-    else if (json_int(root, "version", 1, 1, &ver) < 0)
+    else if (json_int(root, "version", 1, INT_MAX, &ver) < 0)
         bad = "version";
-    else if (!sid || cks_from_hex(sid, f->set_id, sizeof f->set_id, &sidlen) < 0 ||
-             sidlen != DS_SET_ID_LEN)
+    else if (ver > DS_FORMAT_VERSION)
+        newer = true;                /* its other fields may mean something else */
+    else if (hex_id(sid, f->set_id) < 0)
         bad = "set_id";
+    else if ((ver >= 2 || has_lineage) &&
+             hex_id(json_string_value(lin), f->lineage) < 0)
+        bad = "lineage";
     else if (json_int(root, "disk_count", 1, RS_MAX_SHARDS, &cnt) < 0)
         bad = "disk_count";
     else if (json_int(root, "disk_index", 0, cnt - 1, &idx) < 0)
@@ -82,10 +96,15 @@ static int parse_format(const char *path, const char *text, size_t len,
     else if (json_int(root, "block_size", 4096, 64 << 20, &bs) < 0 || bs % 64)
         bad = "block_size";
     json_decref(root);
+    if (newer)
+        return cf_fail(err, CF_ECONFIG, "%s: disk format version %lld is newer than this "
+                       "cofferd %s (knows up to %d)", path, ver, PACKAGE_VERSION,
+                       DS_FORMAT_VERSION);
     if (bad)
         return cf_fail(err, CF_ECONFIG, "%s: field \"%s\" is missing or invalid",
                        path, bad);
-    f->state = DISK_FORMATTED;
+    f->state = DS_FORMATTED;
+    f->has_lineage = has_lineage;
     f->index = (int)idx;
     f->count = (int)cnt;
     f->k = (int)k;
@@ -103,7 +122,7 @@ static int read_format(const char *dir, disk_format *f, cf_err *err)
     snprintf(path, sizeof path, "%s/format.json", dir);
     struct stat st;
     if (stat(dir, &st) != 0) {
-        f->state = errno == ENOENT ? DISK_BLANK : DISK_OFFLINE;
+        f->state = errno == ENOENT ? DS_BLANK : DS_OFFLINE;
         return 0;
     }
     if (!S_ISDIR(st.st_mode))
@@ -112,13 +131,13 @@ static int read_format(const char *dir, disk_format *f, cf_err *err)
     size_t len = 0;
     int rc = fsu_read_small(path, text, sizeof text, &len);
     if (rc == -ENOENT) {
-        f->state = DISK_BLANK;
+        f->state = DS_BLANK;
         return 0;
     }
     if (rc == -EFBIG)
         return cf_fail(err, CF_ECONFIG, "%s: too large to be a format file", path);
     if (rc < 0) {
-        f->state = DISK_OFFLINE;
+        f->state = DS_OFFLINE;
         return 0;
     }
     return parse_format(path, text, len, f, err);
@@ -132,6 +151,9 @@ static int make_layout_dirs(const char *dir, cf_err *err)
     snprintf(path, sizeof path, "%s/tmp", dir);
     if (fsu_mkdir_p(path, err) < 0)
         return -1;
+    snprintf(path, sizeof path, "%s/snapshots", dir);
+    if (fsu_mkdir_p(path, err) < 0)
+        return -1;
     for (int i = 0; i < 256; i++) {
         snprintf(path, sizeof path, "%s/objects/%02x", dir, i);
         if (fsu_mkdir_p(path, err) < 0)
@@ -143,12 +165,14 @@ static int make_layout_dirs(const char *dir, cf_err *err)
 static int write_format(const ds_set *set, int i, cf_err *err)
 {
     const char *dir = set->disks[i].path;
-    char sid[2 * DS_SET_ID_LEN + 1];
+    char sid[2 * DS_SET_ID_LEN + 1], lin[2 * DS_LINEAGE_LEN + 1];
     cks_to_hex(set->set_id, DS_SET_ID_LEN, sid, sizeof sid);
-    json_t *root = json_pack("{s:s, s:i, s:s, s:i, s:i, s:i, s:i, s:i}",
-                             "format", "coffer-disk", "version", 1, "set_id", sid,
-                             "disk_index", i, "disk_count", set->n, "k", set->k,
-                             "m", set->m, "block_size", (json_int_t)set->block_size);
+    cks_to_hex(set->lineage, DS_LINEAGE_LEN, lin, sizeof lin);
+    json_t *root = json_pack("{s:s, s:i, s:s, s:s, s:i, s:i, s:i, s:i, s:i}",
+                             "format", "coffer-disk", "version", DS_FORMAT_VERSION,
+                             "set_id", sid, "lineage", lin, "disk_index", i,
+                             "disk_count", set->n, "k", set->k, "m", set->m,
+                             "block_size", (json_int_t)set->block_size);
     char *text = root ? json_dumps(root, JSON_INDENT(2)) : NULL;
     json_decref(root);
     if (!text)
@@ -182,6 +206,11 @@ static int check_member(const ds_set *set, int i, const disk_format *f,
         return cf_fail(err, CF_ECONFIG,
                        "disk %s is disk %d of its set but is configured in "
                        "position %d", dir, f->index, i);
+    if (f->has_lineage && set->has_lineage &&
+        memcmp(f->lineage, set->lineage, DS_LINEAGE_LEN) != 0)
+        return cf_fail(err, CF_ECONFIG,
+                       "disk %s records another index lineage than the other disks "
+                       "of its set", dir);
     return 0;
 }
 
@@ -224,32 +253,28 @@ static int choose_new_layout(ds_set *set, int want_k, int want_m,
         return cf_fail(err, CF_ECONFIG,
                        "block size %u must be a multiple of 64 in 4 KiB..64 MiB",
                        set->block_size);
-    return crypt_random(set->set_id, DS_SET_ID_LEN, err);
+    set->fresh = true;
+    set->has_lineage = true;
+    if (crypt_random(set->set_id, DS_SET_ID_LEN, err) < 0)
+        return -1;
+    return crypt_random(set->lineage, DS_LINEAGE_LEN, err);
 }
 
-static int settle_disks(ds_set *set, const disk_format *fmt, bool fresh,
-                        cf_err *err)
+/* Check every formatted disk against the reference; the lineage comes
+ * from the first disk that records one. */
+static int check_members(ds_set *set, const disk_format *fmt, cf_err *err)
 {
-    for (int i = 0; i < set->n; i++) {
-        switch (fmt[i].state) {
-        case DISK_FORMATTED:
-            if (check_member(set, i, &fmt[i], err) < 0)
-                return -1;
-            set->disks[i].online = true;
-            break;
-        case DISK_BLANK:
-            if (write_format(set, i, err) < 0) {
-                if (fresh)
-                    return -1;
-                set->disks[i].online = false;   /* replacement we cannot use */
-            } else {
-                set->disks[i].online = true;
-            }
-            break;
-        case DISK_OFFLINE:
-            set->disks[i].online = false;
-            break;
+    for (int i = 0; i < set->n && !set->has_lineage; i++)
+        if (fmt[i].state == DS_FORMATTED && fmt[i].has_lineage) {
+            memcpy(set->lineage, fmt[i].lineage, DS_LINEAGE_LEN);
+            set->has_lineage = true;
         }
+    for (int i = 0; i < set->n; i++) {
+        set->disks[i].state = fmt[i].state;
+        set->disks[i].has_lineage = fmt[i].has_lineage;
+        set->disks[i].online = fmt[i].state == DS_FORMATTED;
+        if (fmt[i].state == DS_FORMATTED && check_member(set, i, &fmt[i], err) < 0)
+            return -1;
     }
     return 0;
 }
@@ -274,21 +299,43 @@ int ds_open(ds_set *set, const char *const *paths, int n, int want_k, int want_m
             ds_close(set);
             return -1;
         }
-        if (ref < 0 && fmt[i].state == DISK_FORMATTED)
+        if (ref < 0 && fmt[i].state == DS_FORMATTED)
             ref = i;
     }
     int rc = ref >= 0
         ? adopt_reference(set, &fmt[ref], paths[ref], want_k, want_m, err)
         : choose_new_layout(set, want_k, want_m, block_size, err);
     if (rc == 0)
-        rc = settle_disks(set, fmt, ref < 0, err);
-    if (rc == 0 && ds_online_count(set) < set->k)
-        rc = cf_fail(err, CF_EQUORUM,
-                     "only %d of %d disks are readable; at least k = %d are needed",
-                     ds_online_count(set), n, set->k);
+        rc = check_members(set, fmt, err);
     if (rc < 0)
         ds_close(set);
     return rc;
+}
+
+int ds_format(ds_set *set, cf_err *err)
+{
+    if (!set->has_lineage)
+        return cf_fail(err, CF_EINTERNAL, "disk set: no lineage to format with");
+    for (int i = 0; i < set->n; i++) {
+        ds_disk *d = &set->disks[i];
+        bool write = d->state == DS_BLANK || (d->state == DS_FORMATTED && !d->has_lineage);
+        if (!write)
+            continue;
+        cf_err werr;
+        if (write_format(set, i, &werr) == 0) {
+            d->state = DS_FORMATTED;
+            d->has_lineage = true;
+            d->online = true;
+        } else if (set->fresh || d->state == DS_FORMATTED) {
+            *err = werr;              /* a new set, or a disk we could read */
+            return -1;
+        }                             /* else: a replacement we cannot use */
+    }
+    if (ds_online_count(set) < set->k)
+        return cf_fail(err, CF_EQUORUM,
+                       "only %d of %d disks are readable; at least k = %d are needed",
+                       ds_online_count(set), set->n, set->k);
+    return 0;
 }
 
 int ds_online_count(const ds_set *set)

@@ -2,18 +2,41 @@
  * storage/diskset.h - the set of data directories an engine writes shards to.
  *
  * Each disk directory holds format.json: {"format":"coffer-disk",
- * "version":1, "set_id":"<32 hex>", "disk_index":i, "disk_count":n, "k":k,
- * "m":m, "block_size":B}, plus objects/XX/ (256 fan-out directories for
- * shard files) and tmp/ (shards being written).
+ * "version":2, "set_id":"<32 hex>", "lineage":"<32 hex>", "disk_index":i,
+ * "disk_count":n, "k":k, "m":m, "block_size":B}, plus objects/XX/ (256
+ * fan-out directories for shard files), tmp/ (shards being written) and
+ * snapshots/ (index snapshots, storage/snapshot.h). Version 1 (coffer
+ * 0.1.0) is the same without "lineage"; it is read as is and rewritten as
+ * version 2 by ds_format once the engine knows the lineage.
  *
- * Opening a set: if no disk is formatted yet, all are formatted as a new set
- * (directories created as needed). Otherwise every formatted disk must carry
- * the same set id, count and layout and sit in its own position; a disk that
- * is reachable but blank is a replacement and is formatted into its slot
- * (heal fills it); a disk that cannot be read is offline. The open is
- * refused, naming the disk and the reason, for a disk of another set or in
- * another position, an unreadable or malformed format.json, a layout that
- * differs from an explicitly configured one, or fewer than k disks online.
+ * The set id names the disks; the lineage names the index history that
+ * rules them (created with the set, kept by a restore from a snapshot).
+ * The engine refuses an index whose set id or lineage differs.
+ *
+ * Opening is two steps, so that a refused start writes nothing:
+ *
+ *   ds_open reads and checks every disk and writes nothing. If no disk is
+ *   formatted, the set is fresh: a new set id and lineage are chosen (the
+ *   directories may not even exist yet). Otherwise every formatted disk
+ *   must carry the same set id, count and layout (and, where recorded, the
+ *   same lineage) and sit in its own position; a reachable blank disk is a
+ *   replacement, a disk that cannot be read is offline. Refused, naming the
+ *   disk and the reason: a disk of another set, of another lineage or in
+ *   another position, an unreadable or malformed format.json, a layout that
+ *   differs from an explicitly configured one.
+ *
+ *   ds_format then writes format.json where it is missing (a fresh set, a
+ *   replacement disk, which heal fills) or lacks the lineage, and refuses
+ *   a set with fewer than k disks online.
+ *
+ * A format.json of a newer version than DS_FORMAT_VERSION is refused (named
+ * with both versions) before any other field of it is read.
+ *
+ * Bump DS_FORMAT_VERSION when a cofferd that knows only the old format
+ * would misread a disk of the new one: a field it must understand, or a
+ * new shard header version (shard.h), which an older cofferd would take
+ * for a corrupt shard. A field an older cofferd can safely ignore needs no
+ * bump. Reading an older version stays supported (doc/design.md).
  */
 #ifndef ST_DISKSET_H
 #define ST_DISKSET_H
@@ -26,6 +49,10 @@
 #include "storage/erasure.h"
 
 #define DS_SET_ID_LEN 16
+#define DS_FORMAT_VERSION 2          /* format.json "version" */
+#define DS_LINEAGE_LEN 16
+
+typedef enum ds_state { DS_BLANK, DS_FORMATTED, DS_OFFLINE } ds_state;
 
 /* Errors a disk gave since the set was opened, counted where they are
  * detected (segment.c): a shard file that could not be opened, read or
@@ -36,7 +63,9 @@ typedef enum ds_error { DS_ERR_READ, DS_ERR_WRITE, DS_ERR_CRC, DS_NERRORS } ds_e
 
 typedef struct ds_disk {
     char *path;
-    bool online;
+    ds_state state;                  /* what ds_open found */
+    bool has_lineage;                /* its format.json records one */
+    bool online;                     /* formatted and readable */
     atomic_uint_fast64_t errors[DS_NERRORS]; /* relaxed counters, see ds_note */
 } ds_disk;
 
@@ -44,13 +73,25 @@ typedef struct ds_set {
     int n, k, m;
     uint32_t block_size;
     uint8_t set_id[DS_SET_ID_LEN];
+    /* The lineage: recorded by some disk (all that record one agree), or
+     * chosen for a fresh set. The engine sets it for a set formatted by
+     * 0.1.0 (no disk records one) before ds_format. */
+    uint8_t lineage[DS_LINEAGE_LEN];
+    bool has_lineage;
+    bool fresh;                      /* no disk was formatted: a new set */
     ds_disk disks[RS_MAX_SHARDS];
 } ds_set;
 
-/* want_k/want_m 0 = default for n (or whatever the set was formatted with);
- * block_size 0 = 1 MiB (or the formatted one). */
+/* Read and check the disks; writes nothing. want_k/want_m 0 = default for
+ * n (or whatever the set was formatted with); block_size 0 = 1 MiB (or the
+ * formatted one). */
 int ds_open(ds_set *set, const char *const *paths, int n, int want_k, int want_m,
             uint32_t block_size, cf_err *err);
+/* Write format.json (version 2) to every blank disk and every disk that
+ * does not record the lineage (set->has_lineage must be true); then at
+ * least k disks must be online (CF_EQUORUM). A fresh set fails if any disk
+ * cannot be formatted; a replacement that cannot be is left offline. */
+int ds_format(ds_set *set, cf_err *err);
 void ds_close(ds_set *set);
 int ds_online_count(const ds_set *set);
 

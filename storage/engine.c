@@ -3,10 +3,14 @@
  * engine file needs: tenants, access keys, buckets, segment descriptors,
  * stored headers, the reader registry.
  *
- * Opening checks, in order: the disk set (diskset.c), the index, then that
- * the index belongs to this disk set and that the master key is the one the
- * data was written with (a stored HMAC check value), so a wrong key is
- * refused up front and never turns into garbage reads.
+ * Opening reads before it writes: the disk set (diskset.c: ds_open), then
+ * whether meta_dir holds the disks' own index (identity.c: a start may
+ * create an index only with a fresh set), then the master key (generated
+ * only for a fresh set) against the index's stored HMAC check value, so a
+ * wrong key is refused up front and never turns into garbage reads. Only
+ * then are format files written (ds_format), the index opened and its
+ * identity recorded (a new set, or a set formatted by coffer 0.1.0 that
+ * gets its lineage now).
  *
  * Tenant KEKs are derived from the master key once and cached in a small
  * fixed table (ENG_KEK_SLOTS, replaced round-robin when full), wiped on
@@ -24,12 +28,20 @@
 #include <errno.h>
 
 #include "common/checksum.h"
+#include "storage/identity.h"
 #include "common/fsutil.h"
 
 int64_t eng_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t eng_file_clock_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME_COARSE, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
@@ -48,56 +60,91 @@ int eng_id_from_hex(const char *hex, uint8_t id[16])
 
 /* ---- open / close ------------------------------------------------------ */
 
-static int load_master(const st_config *cfg, uint8_t key[CRYPT_KEY_LEN], cf_err *err)
+int eng_load_master(const st_config *cfg, const ds_set *set, bool create,
+                    uint8_t key[CRYPT_KEY_LEN], cf_err *err)
 {
     if (cfg->master_key_hex)
         return crypt_master_from_hex(cfg->master_key_hex, key, err);
     if (!cfg->master_key_file)
         return cf_fail(err, CF_ECONFIG, "no master key configured");
-    if (cfg->create_master_key && access(cfg->master_key_file, F_OK) != 0 &&
-        errno == ENOENT)
-        return crypt_master_generate(cfg->master_key_file, key, err);
+    if (access(cfg->master_key_file, F_OK) != 0 && errno == ENOENT) {
+        char sid[33];
+        cks_to_hex(set->set_id, DS_SET_ID_LEN, sid, sizeof sid);
+        if (!set->fresh)
+            return cf_fail(err, CF_ECRYPTO,
+                           "refusing to start: the master key file %s is missing, but "
+                           "the disks hold coffer set %.8s; put the backed-up key back "
+                           "(a new key could never read this data, so none is made)",
+                           cfg->master_key_file, sid);
+        if (create)
+            return crypt_master_generate(cfg->master_key_file, key, err);
+    }
     return crypt_master_load(cfg->master_key_file, key, err);
 }
 
-/* The index must belong to this disk set and this master key. */
-static int check_identity(st_engine *e, cf_err *err)
+static int check_master(const st_engine *e, const idx_ident *ix, cf_err *err)
 {
-    uint8_t want[32], have[32];
+    uint8_t want[32];
     crypt_master_check(e->master, want);
-    int rc = 0, found_set = 0, found_key = 0;
-    idx_lock(e->ix);
-    sqlite3_stmt *st = idx_query(e->ix, err, "SELECT name, value FROM meta", "");
-    while (st && (rc = idx_next(e->ix, st, err)) == 1) {
-        const char *name = idx_text(st, 0);
-        if (strcmp(name, "set_id") == 0) {
-            found_set = 1;
-            if (idx_blob(st, 1, have, DS_SET_ID_LEN) < 0 ||
-                memcmp(have, e->set.set_id, DS_SET_ID_LEN) != 0)
-                found_set = -1;
-        } else if (strcmp(name, "master_check") == 0) {
-            found_key = 1;
-            if (idx_blob(st, 1, have, sizeof have) < 0 ||
-                CRYPTO_memcmp(have, want, sizeof want) != 0)
-                found_key = -1;
-        }
+    if (ix->has_master_check && CRYPTO_memcmp(ix->master_check, want, sizeof want) != 0)
+        return cf_fail(err, CF_ECRYPTO,
+                       "the master key does not match the one this data was written "
+                       "with; refusing to start");
+    return 0;
+}
+
+/* The lineage the disks get: the index's when the disks (from coffer
+ * 0.1.0) record none, a new one when neither does. */
+static int adopt_lineage(st_engine *e, const ident_state *s, cf_err *err)
+{
+    if (e->set.has_lineage)
+        return 0;
+    if (s->index.has_lineage)
+        memcpy(e->set.lineage, s->index.lineage, DS_LINEAGE_LEN);
+    else if (crypt_random(e->set.lineage, DS_LINEAGE_LEN, err) < 0)
+        return -1;
+    e->set.has_lineage = true;
+    return 0;
+}
+
+/* Record what the index does not know yet (all of it for a new set; the
+ * lineage and creation time for an index of coffer 0.1.0). */
+static int record_identity(st_engine *e, const idx_ident *ix, cf_err *err)
+{
+    idx_ident w = {0};
+    if (!ix->has_set) {
+        w.has_set = true;
+        memcpy(w.set_id, e->set.set_id, DS_SET_ID_LEN);
     }
-    if (!st)
-        rc = -1;
-    if (rc == 0 && found_set < 0)
-        rc = cf_fail(err, CF_ECONFIG,
-                     "the index in the metadata directory belongs to another disk set");
-    else if (rc == 0 && found_key < 0)
-        rc = cf_fail(err, CF_ECRYPTO,
-                     "the master key does not match the one this data was written "
-                     "with; refusing to start");
-    if (rc == 0 && !found_set)
-        rc = idx_run(e->ix, NULL, err, "INSERT INTO meta VALUES ('set_id', ?)", "b",
-                     e->set.set_id, (size_t)DS_SET_ID_LEN);
-    if (rc == 0 && !found_key)
-        rc = idx_run(e->ix, NULL, err, "INSERT INTO meta VALUES ('master_check', ?)",
-                     "b", want, sizeof want);
-    return eng_unlock_durable(e, rc, err);
+    if (!ix->has_lineage) {
+        w.has_lineage = true;
+        memcpy(w.lineage, e->set.lineage, DS_LINEAGE_LEN);
+    }
+    if (!ix->has_master_check) {
+        w.has_master_check = true;
+        crypt_master_check(e->master, w.master_check);
+    }
+    if (ix->created_ms > 0)
+        e->created_ms = ix->created_ms;
+    else
+        e->created_ms = w.created_ms = eng_file_clock_ms();
+    if (!w.has_set && !w.has_lineage && !w.has_master_check && w.created_ms == 0)
+        return 0;
+    return idx_ident_write(e->ix, &w, err);
+}
+
+static void apply_limits(st_engine *e, const st_config *cfg)
+{
+    e->inline_max = cfg->no_inline ? 0
+                  : cfg->inline_max ? cfg->inline_max : ENG_DEFAULT_INLINE_MAX;
+    e->gc_max_orphans = cfg->gc_max_orphans > 0 ? cfg->gc_max_orphans
+                                                : ST_GC_DEFAULT_MAX_ORPHANS;
+    e->gc_max_orphan_percent = cfg->gc_max_orphan_percent > 0 &&
+                               cfg->gc_max_orphan_percent <= 100
+                             ? cfg->gc_max_orphan_percent
+                             : ST_GC_DEFAULT_MAX_ORPHAN_PERCENT;
+    e->snap_keep = cfg->snapshot_keep > 0 ? cfg->snapshot_keep : SNAP_DEFAULT_KEEP;
+    e->snap_days = cfg->snapshot_days > 0 ? cfg->snapshot_days : SNAP_DEFAULT_DAYS;
 }
 
 int st_open(const st_config *cfg, st_engine **out, cf_err *err)
@@ -107,27 +154,49 @@ int st_open(const st_config *cfg, st_engine **out, cf_err *err)
         return cf_fail(err, CF_ENOMEM, "out of memory");
     pthread_mutex_init(&e->readers_lock, NULL);
     pthread_mutex_init(&e->kek_lock, NULL);
+    pthread_mutex_init(&e->gc_lock, NULL);
+    pthread_mutex_init(&e->gc_last_lock, NULL);
+    pthread_mutex_init(&e->snap_lock, NULL);
     atomic_init(&e->deletes_pending, true);
-    e->inline_max = cfg->no_inline ? 0
-                  : cfg->inline_max ? cfg->inline_max : ENG_DEFAULT_INLINE_MAX;
-    int rc = load_master(cfg, e->master, err);
-    if (rc == 0)
-        rc = crypt_derive_secrets_key(e->master, e->secrets_key, err);
+    apply_limits(e, cfg);
+    ident_state s;
+    memset(&s, 0, sizeof s);
+    bool assessed = false;
+    int rc = cfg->meta_dir ? 0 : cf_fail(err, CF_ECONFIG, "no metadata directory configured");
     if (rc == 0)
         rc = ds_open(&e->set, cfg->disks, cfg->ndisks, cfg->k, cfg->m,
                      cfg->block_size, err);
+    /* nothing is written before this point decides that it may be */
+    if (rc == 0 && (rc = ident_assess(&e->set, cfg->meta_dir, &s, err)) == 0) {
+        assessed = true;
+        if (!ident_opens(s.verdict))
+            rc = ident_refuse(&e->set, &s, err);
+    }
+    if (rc == 0)
+        rc = eng_load_master(cfg, &e->set, cfg->create_master_key, e->master, err);
+    if (rc == 0)
+        rc = check_master(e, &s.index, err);
+    if (rc == 0)
+        rc = crypt_derive_secrets_key(e->master, e->secrets_key, err);
+    if (rc == 0)
+        rc = adopt_lineage(e, &s, err);
+    if (rc == 0)
+        rc = ds_format(&e->set, err);
     if (rc == 0 && !(e->rs = rs_new(e->set.k, e->set.m, err)))
         rc = -1;
-    if (rc == 0 && !cfg->meta_dir)
-        rc = cf_fail(err, CF_ECONFIG, "no metadata directory configured");
     if (rc == 0 && (rc = fsu_mkdir_p(cfg->meta_dir, err)) == 0)
         rc = idx_open(cfg->meta_dir, &e->ix, err);
     if (rc == 0)
-        rc = check_identity(e, err);
+        rc = record_identity(e, &s.index, err);
+    if (rc == 0)
+        rc = snap_resume(e, &s, err);
+    if (assessed)
+        ident_free(&s);
     if (rc < 0) {
         st_close(e);
         return -1;
     }
+    e->opened = true;
     *out = e;
     return 0;
 }
@@ -136,6 +205,8 @@ void st_close(st_engine *e)
 {
     if (!e)
         return;
+    if (e->opened)
+        snap_mark_clean(e);
     idx_close(e->ix);
     rs_free(e->rs);
     ds_close(&e->set);
@@ -144,6 +215,9 @@ void st_close(st_engine *e)
     crypt_wipe(e->secrets_key, sizeof e->secrets_key);
     pthread_mutex_destroy(&e->readers_lock);
     pthread_mutex_destroy(&e->kek_lock);
+    pthread_mutex_destroy(&e->gc_lock);
+    pthread_mutex_destroy(&e->gc_last_lock);
+    pthread_mutex_destroy(&e->snap_lock);
     free(e);
 }
 

@@ -27,6 +27,7 @@
 #ifndef ST_ENGINE_H
 #define ST_ENGINE_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -56,18 +57,78 @@ typedef struct st_config {
     const char *meta_dir;            /* SQLite index lives here */
     const char *master_key_file;     /* 64 hex chars, mode 0600 */
     const char *master_key_hex;      /* alternative (e.g. from env); wins if set */
-    bool create_master_key;          /* generate master_key_file if missing */
+    bool create_master_key;          /* generate master_key_file if missing, only
+                                        for a fresh set (never over data) */
     int k, m;                        /* 0, 0 = default for ndisks */
     uint32_t block_size;             /* 0 = 1 MiB; fixed at format time */
     uint32_t inline_max;             /* objects up to this size live in the
                                         index (0 = default, see doc/design.md) */
     bool no_inline;                  /* force shard files even for tiny objects */
+    /* GC's orphan bound (see st_gc): 0 = default */
+    int gc_max_orphans;              /* default ST_GC_DEFAULT_MAX_ORPHANS */
+    int gc_max_orphan_percent;       /* 1..100, default 1 */
+    /* Index snapshot generations kept per disk (see st_snapshot): 0 = default */
+    int snapshot_keep;               /* newest ones, default 3 */
+    int snapshot_days;               /* plus the newest of each of these days, default 7 */
 } st_config;
 
-/* Open (formatting fresh directories on first use). Refuses, naming the disk
- * and the reason: a disk from another set, a disk in another position,
- * fewer than k readable disks, a wrong master key. */
+#define ST_GC_DEFAULT_MAX_ORPHANS 1000
+#define ST_GC_DEFAULT_MAX_ORPHAN_PERCENT 1
+#define ST_GC_MIN_ORPHAN_BOUND 100
+
+/* Open. A start creates an index only together with a fresh set (no disk
+ * has format.json: then the disks are formatted, the index created and,
+ * with create_master_key, a master key generated). Otherwise the index in
+ * meta_dir must be the disks' own. Refused, writing nothing, naming the
+ * reason:
+ *   CF_ENOINDEX  the disks hold a set but meta_dir's index is missing,
+ *                empty, damaged, of another set or lineage, a snapshot
+ *                copied into place by hand, or older than a snapshot on
+ *                the disks; or the disks are blank while the index names
+ *                a set (st_recovery_advice says what to do);
+ *   CF_ECRYPTO   a wrong master key, or a missing master key file while
+ *                the disks hold a set (never regenerated);
+ *   CF_ECONFIG   a disk from another set or lineage, a disk in another
+ *                position, a malformed format.json;
+ *   CF_EQUORUM   fewer than k readable disks. */
 int st_open(const st_config *cfg, st_engine **out, cf_err *err);
+
+/* After st_open failed with CF_ENOINDEX: a text of several lines (malloc'd;
+ * the caller frees it) that says why the start was refused, names the
+ * newest index snapshot on the disks (path, time, object count) and the
+ * commands that recover; `how` is how the caller names the configuration
+ * in a command ("-c /etc/coffer/coffer.json", "--var ./var"). Reads the
+ * disks again, writes nothing. NULL (err set) if even that fails. */
+char *st_recovery_advice(const st_config *cfg, const char *how, cf_err *err);
+
+/* coffer restore-index: with cofferd stopped, put the newest usable index
+ * snapshot (or the one named by from: a disk directory or a snapshot
+ * file) into meta_dir. Refuses when meta_dir holds the disks' own current
+ * index (nothing to restore) or another set's (fix meta_dir instead); an
+ * index.db it replaces (missing, empty, damaged, a hand copy, or older) is
+ * renamed aside, never deleted. A snapshot is usable if it is readable,
+ * passes SQLite's check, is of this set and lineage, and was written
+ * under this master key (never generated here). The restored index counts
+ * as created now, so GC keeps every shard file written before the
+ * restore, and its commit number is above every snapshot on the disks.
+ * Then it is opened like cofferd would and checked: what it holds, and
+ * how many of its sharded segments lack shard files on the disks.
+ * Progress and the report go to say(), a line at a time. */
+typedef struct st_restore_report {
+    char snapshot[PATH_MAX];         /* the snapshot restored */
+    char index[PATH_MAX];            /* META/index.db */
+    char moved_aside[PATH_MAX];      /* where the replaced index.db went, or "" */
+    int64_t taken_ms;                /* when the snapshot was taken */
+    uint64_t commit;                 /* its commit number */
+    int64_t objects, bytes, buckets, tenants, keys, uploads;
+    uint64_t segments;               /* sharded segments checked */
+    uint64_t segments_short;         /* of them, with fewer than k shard files */
+    uint64_t files_not_in_index;     /* shard files no row names: kept */
+    int rejected;                    /* snapshots found but not usable */
+} st_restore_report;
+typedef void (*st_say_cb)(void *ctx, const char *line);
+int st_restore_index(const st_config *cfg, const char *from, st_say_cb say,
+                     void *ctx, st_restore_report *rep, cf_err *err);
 void st_close(st_engine *e);
 void st_layout(const st_engine *e, int *k, int *m, uint32_t *block_size);
 
@@ -312,19 +373,46 @@ int st_sealed_import(st_engine *e, const char *tenant, const char *bucket,
 
 typedef struct st_gc_stats {
     uint64_t deleted_segments;       /* from the delete queue */
-    uint64_t orphan_files;           /* shard/temp files no row refers to */
+    uint64_t orphan_files;           /* orphan shard/temp files deleted */
     uint64_t healed_segments;
     uint64_t heal_failures;
+    uint64_t files_scanned;          /* shard and temp files seen */
+    uint64_t orphans_held;           /* candidates not deleted: above the bound */
+    uint64_t orphans_older_than_index; /* unreferenced, but older than the index: kept */
+    uint64_t foreign_files;          /* not named like a shard file: kept */
+    uint64_t orphan_bound;           /* the bound the scan applied */
+    bool held;                       /* the bound stopped this scan's deletions */
 } st_gc_stats;
 
-/* Drain the delete queue and remove orphan shard/temp files older than
- * grace_s seconds (0: all orphans; only safe when no PUT is in flight). */
-int st_gc(st_engine *e, int64_t grace_s, st_gc_stats *stats, cf_err *err);
+typedef struct st_gc_opts {
+    int64_t grace_s;                 /* keep orphans younger than this (0: none;
+                                        only safe when no PUT is in flight) */
+    bool force_orphans;              /* delete candidates even above the bound */
+    bool dry_run;                    /* count only: candidates go to orphans_held */
+} st_gc_opts;
+
+/* Drain the delete queue, then scan the disks for orphans. A file is a
+ * candidate only if it is named like a shard file, no row of the index
+ * names it, it is older than the grace period and it was written after
+ * this index was created or restored (older ones are only counted). The
+ * candidates are deleted unless there are more than the bound:
+ * min(gc_max_orphans, max(ST_GC_MIN_ORPHAN_BOUND, gc_max_orphan_percent %
+ * of the files scanned)); then none is (stats->held) until a run with
+ * force_orphans. One st_gc runs at a time. */
+int st_gc(st_engine *e, const st_gc_opts *opts, st_gc_stats *stats, cf_err *err);
+/* The stats of the last scan that was not a dry run; returns its time
+ * (unix ms), 0 if there was none since open. Never waits for a running
+ * scan. */
+int64_t st_gc_last(st_engine *e, st_gc_stats *out);
 /* Rewrite missing/bad shards of every segment on the heal queue. */
 int st_heal(st_engine *e, st_gc_stats *stats, cf_err *err);
-/* Copy the index to DISK/index.snapshot on every online disk (a
- * consistent copy; see doc/design.md for recovery from it). *copies gets
- * how many disks hold the new snapshot; fails only if none does. */
+/* Write a new generation of the index snapshot to every online disk,
+ * DISK/snapshots/index-LINEAGE-COMMIT.db, and prune old ones (kept: the
+ * newest snapshot_keep, the newest of each of the last snapshot_days
+ * days, the newest one with more than twice the objects of the newest;
+ * never a file of another lineage). Nothing is written if no commit was
+ * made since the last one. *copies gets how many disks hold the new
+ * snapshot; fails only if none does. */
 int st_snapshot(st_engine *e, int *copies, cf_err *err);
 /* Number of segments waiting on the heal queue. */
 int st_heal_pending(st_engine *e, uint64_t *n, cf_err *err);
@@ -337,7 +425,8 @@ int st_delete_pending(st_engine *e, uint64_t *n, cf_err *err);
  * share one, so wal_syncs stays well below commits under load), the time
  * they took in all and per bucket of st_sync_bounds() (the last bucket:
  * slower than every bound); wal_failed once one failed (the index then
- * refuses writes until restart). */
+ * refuses writes until restart). Then which index this is: its commit
+ * number, creation time, lineage and set id. */
 #define ST_SYNC_NBOUNDS 12
 typedef struct st_index_stats {
     uint64_t commits;
@@ -345,6 +434,10 @@ typedef struct st_index_stats {
     double wal_sync_seconds;
     uint64_t wal_sync_buckets[ST_SYNC_NBOUNDS + 1];
     bool wal_failed;
+    uint64_t commit_number;          /* across restarts (named in snapshots) */
+    int64_t created_ms;              /* when this index was created or restored */
+    char lineage[33];                /* hex */
+    char set_id[33];                 /* hex */
 } st_index_stats;
 void st_index_stats_get(st_engine *e, st_index_stats *out);
 /* Upper bounds, in seconds, of the fdatasync duration buckets. */

@@ -53,9 +53,26 @@ struct st_engine {
      * empty under the lock. Lets a PUT that replaced nothing skip the
      * drain without touching the index. */
     atomic_bool deletes_pending;
+    /* When this index began to rule the disks (created with the set or
+     * restored): GC never deletes a file older than that. */
+    int64_t created_ms;
+    pthread_mutex_t gc_lock;         /* one st_gc at a time */
+    int gc_max_orphans, gc_max_orphan_percent;
+    pthread_mutex_t gc_last_lock;    /* guards gc_last*, never held for long, so
+                                      * st_gc_last (status, metrics) never waits
+                                      * for a scan */
+    st_gc_stats gc_last;
+    int64_t gc_last_ms;              /* 0: no scan yet */
+    pthread_mutex_t snap_lock;       /* one st_snapshot at a time; guards below */
+    uint64_t last_snapshot;          /* commit number of the last one taken */
+    int snap_keep, snap_days;
+    bool opened;                     /* st_open succeeded */
 };
 
 int64_t eng_now_ms(void);
+/* The clock file systems stamp files with (coarse): a file written after
+ * a time taken from it never has an earlier mtime. */
+int64_t eng_file_clock_ms(void);
 
 /* End a locked section that may have written: release the index lock and
  * wait until its commits are on disk. Returns rc (the section's result,
@@ -68,6 +85,17 @@ static inline int eng_unlock_durable(st_engine *e, int rc, cf_err *err)
         return -1;
     return rc;
 }
+
+/* The master key from cfg. A missing key file is generated (with create)
+ * only for a fresh set: over disks that hold data a new key could never
+ * read anything, so that is refused (CF_ECRYPTO). */
+int eng_load_master(const st_config *cfg, const ds_set *set, bool create,
+                    uint8_t key[CRYPT_KEY_LEN], cf_err *err);
+
+/* Count the sharded segments (of objects and of uploads) and those with
+ * fewer than k of their shard files on the online disks. */
+int eng_check_segments(st_engine *e, uint64_t *segments, uint64_t *short_of_files,
+                       cf_err *err);
 
 /* A bucket's row id for (tenant, bucket); CF_ENOBUCKET if absent. */
 int eng_bucket_id_locked(st_engine *e, const char *tenant, const char *bucket,

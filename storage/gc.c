@@ -6,15 +6,23 @@
  * after the commit, unlinks its shard files and removes the queue row;
  * it skips entries queued after the oldest live reader opened (that reader
  * may still be reading them). A crash between the phases leaves queue rows
- * that the next drain finishes. Files no row knows about at all (a crash
- * after shards were written but before the index commit) are orphans: the
- * GC scan removes them once they are older than a grace period.
+ * that the next drain finishes.
+ *
+ * Orphans: files no row knows about at all (a crash after shards were
+ * written but before the index commit). GC deletes only what this index
+ * could have left, so a wrong index can never make it destroy a set:
+ *   - a file is a candidate only if its name is a data id, no segment,
+ *     part, delete-queue or heal-queue row names it, it is older than the
+ *     grace period, and it was written after this index was created (or
+ *     restored: e->created_ms); an older one is counted, never deleted;
+ *   - a scan that finds more candidates than the bound (st_config) deletes
+ *     none of them and says so in its stats (and st_gc_last) until it is
+ *     run with force_orphans.
+ * Candidates are collected during the scan (at most the bound plus one)
+ * and deleted after it, each checked once more against the index.
  *
  * Heal reads each segment on the heal queue and rewrites its missing or
  * bad shard files from the good ones (segment.c: seg_heal).
- *
- * Snapshots copy the index to every disk, so that losing the metadata
- * directory loses at most what was committed since the last snapshot.
  */
 #include "storage/engine_int.h"
 
@@ -26,6 +34,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "common/checksum.h"
 
 #define GC_BATCH 256
 
@@ -148,7 +158,8 @@ static bool data_id_referenced(st_engine *e, const uint8_t id[16], cf_err *err)
     sqlite3_stmt *st = idx_query(e->ix, err,
         "SELECT 1 FROM segments WHERE data_id = ?1 UNION ALL "
         "SELECT 1 FROM parts WHERE data_id = ?1 UNION ALL "
-        "SELECT 1 FROM delete_queue WHERE data_id = ?1 LIMIT 1", "b", id, (size_t)16);
+        "SELECT 1 FROM delete_queue WHERE data_id = ?1 UNION ALL "
+        "SELECT 1 FROM heal_queue WHERE data_id = ?1 LIMIT 1", "b", id, (size_t)16);
     int rc = st ? idx_next(e->ix, st, err) : -1;
     if (rc == 1)
         idx_done(st);
@@ -156,60 +167,224 @@ static bool data_id_referenced(st_engine *e, const uint8_t id[16], cf_err *err)
     return rc != 0;  /* on error, keep the file */
 }
 
-/* Remove unreferenced shard files in dir older than the cutoff. */
-static void scan_dir(st_engine *e, const char *dir, bool all_orphans, time_t cutoff,
-                     uint64_t *removed, cf_err *err)
+/* A file the scan may delete. */
+typedef struct orphan {
+    uint8_t id[16];
+    int16_t disk;
+    int16_t fan;                     /* objects/XX, or -1 for tmp/ */
+} orphan;
+
+typedef struct gc_scan {
+    st_engine *e;
+    const st_gc_opts *opts;
+    int64_t cutoff_ms;               /* files modified after this are too young */
+    st_gc_stats *stats;
+    orphan *cand;                    /* collected (not when deleting at once) */
+    size_t n, cap;
+    uint64_t found;                  /* candidates, collected or not */
+    cf_err *err;
+} gc_scan;
+
+static void orphan_path(const gc_scan *g, const orphan *o, char path[PATH_MAX])
+{
+    char hex[33];
+    const char *disk = g->e->set.disks[o->disk].path;
+    cks_to_hex(o->id, 16, hex, sizeof hex);
+    if (o->fan < 0)
+        snprintf(path, PATH_MAX, "%s/tmp/%s", disk, hex);
+    else
+        snprintf(path, PATH_MAX, "%s/objects/%02x/%s", disk, o->fan, hex);
+}
+
+static void delete_orphan(gc_scan *g, const orphan *o)
+{
+    char path[PATH_MAX];
+    orphan_path(g, o, path);
+    if ((o->fan < 0 || !data_id_referenced(g->e, o->id, g->err)) && unlink(path) == 0)
+        g->stats->orphan_files++;
+}
+
+/* One file: count it, and keep it or make it a candidate. */
+static void scan_file(gc_scan *g, int disk, int fan, const char *path, const char *name)
+{
+    struct stat st;
+    orphan o = {.disk = (int16_t)disk, .fan = (int16_t)fan};
+    if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        return;
+    g->stats->files_scanned++;
+    if (!shard_name_to_id(name, o.id)) {
+        g->stats->foreign_files++;   /* nothing this index writes */
+        return;
+    }
+    int64_t mtime_ms = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+    bool older = mtime_ms < g->e->created_ms;
+    if ((!older && mtime_ms > g->cutoff_ms) ||
+        (fan >= 0 && data_id_referenced(g->e, o.id, g->err)))
+        return;                      /* maybe a PUT in flight, or live */
+    if (older) {
+        g->stats->orphans_older_than_index++;
+        return;
+    }
+    g->found++;
+    if (g->opts->dry_run)
+        return;
+    if (g->opts->force_orphans) {
+        delete_orphan(g, &o);
+        return;
+    }
+    if (g->n == g->cap && g->cap <= g->stats->orphan_bound) {
+        size_t cap = g->cap ? 2 * g->cap : 64;
+        orphan *grown = realloc(g->cand, cap * sizeof *grown);
+        if (!grown)
+            return;                  /* not collected: kept */
+        g->cand = grown;
+        g->cap = cap;
+    }
+    if (g->n < g->cap)
+        g->cand[g->n++] = o;
+}
+
+static void scan_dir(gc_scan *g, int disk, int fan, const char *dir)
 {
     DIR *d = opendir(dir);
     if (!d)
         return;
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
-        uint8_t id[16];
         char path[PATH_MAX];
-        struct stat st;
         if (de->d_name[0] == '.')
             continue;
         snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-        if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode) || st.st_mtime > cutoff)
-            continue;
-        bool known = shard_name_to_id(de->d_name, id);
-        if (known && !all_orphans && data_id_referenced(e, id, err))
-            continue;
-        if (unlink(path) == 0)
-            (*removed)++;
+        scan_file(g, disk, fan, path, de->d_name);
     }
     closedir(d);
 }
 
-static void scan_disk(st_engine *e, const char *disk, time_t cutoff, uint64_t *removed,
-                      cf_err *err)
+static void scan_disk(gc_scan *g, int disk)
 {
     char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s/tmp", disk);
-    scan_dir(e, dir, true, cutoff, removed, err);
+    const char *path = g->e->set.disks[disk].path;
+    snprintf(dir, sizeof dir, "%s/tmp", path);
+    scan_dir(g, disk, -1, dir);
     for (int i = 0; i < 256; i++) {
-        snprintf(dir, sizeof dir, "%s/objects/%02x", disk, i);
-        scan_dir(e, dir, false, cutoff, removed, err);
+        snprintf(dir, sizeof dir, "%s/objects/%02x", path, i);
+        scan_dir(g, disk, i, dir);
     }
 }
 
-int st_gc(st_engine *e, int64_t grace_s, st_gc_stats *stats, cf_err *err)
+/* How many orphans a scan may delete without force: at most max_orphans
+ * and at most max_orphan_percent of the files, but never fewer than
+ * ST_GC_MIN_ORPHAN_BOUND (the leftovers of a crash of a small set). */
+static uint64_t orphan_bound(const st_engine *e, uint64_t files)
+{
+    uint64_t by_share = files * (uint64_t)e->gc_max_orphan_percent / 100;
+    if (by_share < ST_GC_MIN_ORPHAN_BOUND)
+        by_share = ST_GC_MIN_ORPHAN_BOUND;
+    return by_share < (uint64_t)e->gc_max_orphans ? by_share : (uint64_t)e->gc_max_orphans;
+}
+
+static void orphan_scan(st_engine *e, const st_gc_opts *opts, st_gc_stats *stats,
+                        cf_err *err)
+{
+    gc_scan g = {.e = e, .opts = opts, .stats = stats, .err = err,
+                 .cutoff_ms = opts->grace_s == 0 ? INT64_MAX
+                                                 : eng_now_ms() - opts->grace_s * 1000};
+    /* collect at most max_orphans + 1: more is held whatever the share */
+    stats->orphan_bound = (uint64_t)e->gc_max_orphans;
+    for (int i = 0; i < e->set.n; i++)
+        if (e->set.disks[i].online)
+            scan_disk(&g, i);
+    stats->orphan_bound = orphan_bound(e, stats->files_scanned);
+    if (opts->dry_run || opts->force_orphans) {
+        stats->orphans_held = opts->dry_run ? g.found : 0;
+    } else if (g.found > stats->orphan_bound || g.found > g.n) {
+        stats->held = true;          /* too many to be a crash's leftovers */
+        stats->orphans_held = g.found;
+    } else {
+        for (size_t i = 0; i < g.n; i++)
+            delete_orphan(&g, &g.cand[i]);
+    }
+    free(g.cand);
+}
+
+int st_gc(st_engine *e, const st_gc_opts *opts, st_gc_stats *stats, cf_err *err)
 {
     st_gc_stats local = {0};
     if (!stats)
         stats = &local;
-    int n;
-    while ((n = drain_batch(e, &stats->deleted_segments, err)) == GC_BATCH)
+    pthread_mutex_lock(&e->gc_lock);
+    int n = 0;
+    while (!opts->dry_run &&
+           (n = drain_batch(e, &stats->deleted_segments, err)) == GC_BATCH)
         ;
-    if (n < 0)
-        return -1;
-    time_t cutoff = time(NULL) - (time_t)grace_s;
-    if (grace_s == 0)
-        cutoff = (time_t)INT64_MAX;
-    for (int i = 0; i < e->set.n; i++)
-        if (e->set.disks[i].online)
-            scan_disk(e, e->set.disks[i].path, cutoff, &stats->orphan_files, err);
+    if (n >= 0) {
+        orphan_scan(e, opts, stats, err);
+        if (!opts->dry_run) {
+            pthread_mutex_lock(&e->gc_last_lock);
+            e->gc_last = *stats;
+            e->gc_last_ms = eng_now_ms();
+            pthread_mutex_unlock(&e->gc_last_lock);
+        }
+    }
+    pthread_mutex_unlock(&e->gc_lock);
+    return n < 0 ? -1 : 0;
+}
+
+int64_t st_gc_last(st_engine *e, st_gc_stats *out)
+{
+    pthread_mutex_lock(&e->gc_last_lock);
+    *out = e->gc_last;
+    int64_t when = e->gc_last_ms;
+    pthread_mutex_unlock(&e->gc_last_lock);
+    return when;
+}
+
+/* ---- shard presence (after a restore) ----------------------------------- */
+
+/* The next batch of sharded data ids after `after` in segments (parts
+ * when of_parts); returns how many. */
+static int sharded_batch(st_engine *e, bool of_parts, const uint8_t after[16],
+                         uint8_t ids[][16], cf_err *err)
+{
+    int n = 0, rc = 0;
+    idx_lock(e->ix);
+    sqlite3_stmt *st = of_parts
+        ? idx_query(e->ix, err, "SELECT data_id FROM parts WHERE inline_data IS NULL "
+                    "AND data_id > ? ORDER BY data_id LIMIT ?", "bi", after, (size_t)16,
+                    (int64_t)GC_BATCH)
+        : idx_query(e->ix, err, "SELECT data_id FROM segments WHERE inline_data IS NULL "
+                    "AND data_id > ? ORDER BY data_id LIMIT ?", "bi", after, (size_t)16,
+                    (int64_t)GC_BATCH);
+    while (st && (rc = idx_next(e->ix, st, err)) == 1)
+        if (idx_blob(st, 0, ids[n], 16) == 0)
+            n++;
+    idx_unlock(e->ix);
+    return !st || rc < 0 ? -1 : n;
+}
+
+int eng_check_segments(st_engine *e, uint64_t *segments, uint64_t *short_of_files,
+                       cf_err *err)
+{
+    *segments = *short_of_files = 0;
+    for (int table = 0; table < 2; table++) {
+        uint8_t after[16] = {0}, ids[GC_BATCH][16];
+        int n;
+        while ((n = sharded_batch(e, table == 1, after, ids, err)) > 0) {
+            for (int i = 0; i < n; i++) {
+                int present = 0;
+                for (int d = 0; d < e->set.n; d++) {
+                    char path[PATH_MAX];
+                    shard_path(path, sizeof path, e->set.disks[d].path, ids[i]);
+                    present += e->set.disks[d].online && access(path, F_OK) == 0;
+                }
+                (*segments)++;
+                *short_of_files += present < e->set.k;
+            }
+            memcpy(after, ids[n - 1], 16);
+        }
+        if (n < 0)
+            return -1;
+    }
     return 0;
 }
 
@@ -326,26 +501,6 @@ int st_heal(st_engine *e, st_gc_stats *stats, cf_err *err)
     return rc;
 }
 
-/* ---- index snapshots ---------------------------------------------------- */
-
-int st_snapshot(st_engine *e, int *copies, cf_err *err)
-{
-    *copies = 0;
-    cf_err last = {0};
-    for (int i = 0; i < e->set.n; i++) {
-        char path[PATH_MAX];
-        if (!e->set.disks[i].online)
-            continue;
-        snprintf(path, sizeof path, "%s/index.snapshot", e->set.disks[i].path);
-        if (idx_snapshot_to(e->ix, path, &last) == 0)
-            (*copies)++;
-    }
-    if (*copies > 0)
-        return 0;
-    *err = last;
-    return last.code ? -1 : cf_fail(err, CF_EQUORUM, "no disk is online");
-}
-
 /* The one number a count(*) query answers. */
 static int count_rows(st_engine *e, const char *sql, uint64_t *n, cf_err *err)
 {
@@ -381,6 +536,10 @@ void st_index_stats_get(st_engine *e, st_index_stats *out)
     out->wal_sync_seconds = s.wal_sync_seconds;
     memcpy(out->wal_sync_buckets, s.wal_sync_buckets, sizeof out->wal_sync_buckets);
     out->wal_failed = s.wal_failed;
+    out->commit_number = idx_commit_number(e->ix);
+    out->created_ms = e->created_ms;
+    cks_to_hex(e->set.lineage, DS_LINEAGE_LEN, out->lineage, sizeof out->lineage);
+    cks_to_hex(e->set.set_id, DS_SET_ID_LEN, out->set_id, sizeof out->set_id);
 }
 
 const double *st_sync_bounds(void)

@@ -3,13 +3,17 @@
  *
  * Schema (every table WITHOUT ROWID where a natural key exists, so rows are
  * clustered by the order the engine reads them in):
- *   meta(name, value)                 set id, master key check value
+ *   meta(name, value)                 set id, lineage, master key check
+ *                                      value, commit base, clean close,
+ *                                      schema_release; snapshot copies add
+ *                                      their time and totals
  *   tenants(id, name, created)
  *   access_keys(access_key, tenant_id, secret, read_only, created)
  *   buckets(id, tenant_id, name, region, created)
  *   objects(bucket_id, key, version_id, size, etag, mtime_ms, cks_algo,
  *           cks, cks_composite, nparts, headers)       key is a BLOB:
- *                                                      listings sort by bytes
+ *                                                      listings sort by bytes;
+ *                                                      also by version_id
  *   segments(version_id, seq, data_id, part, size, wrapped, missing,
  *            inline_data)              the data of an object version
  *   uploads(upload_id, bucket_id, key, created_ms, cks_algo, headers)
@@ -18,21 +22,26 @@
  *   heal_queue(data_id, queued_ms)     segments with missing/bad shards
  *   delete_queue(data_id, queued_ms)   segments no row refers to any more,
  *                                      whose files are still to be removed
- *   bucket_usage(bucket_id, objects, bytes)   (schema version 1)
+ *   bucket_usage(bucket_id, objects, bytes)   each bucket's object count
+ *                                      and bytes (schema version 3)
  * A data id is in at most one of segments/parts at a time, or in
  * delete_queue: that is the invariant GC relies on.
  *
- * Schema versions live in PRAGMA user_version: 0 is coffer 0.1.0's (it
- * recorded none), 1 adds bucket_usage. Opening migrates an older index in
- * one transaction; an index newer than this build is refused.
+ * bucket_usage is kept by triggers on objects and buckets, so it changes
+ * in the same transaction as the object row and is exact after any crash,
+ * whichever code path wrote the row. INSERT OR REPLACE removes the
+ * replaced row through the REPLACE conflict rule, which fires delete
+ * triggers only with recursive_triggers on: the connection always sets it.
+ * The cost is one more row update per object commit (the bucket's row, hot
+ * in the cache).
  *
- * bucket_usage holds each bucket's object count and bytes, kept by
- * triggers on objects and buckets, so it changes in the same transaction
- * as the object row and is exact after any crash, whichever code path
- * wrote the row. INSERT OR REPLACE removes the replaced row through the
- * REPLACE conflict rule, which fires delete triggers only with
- * recursive_triggers on: the connection always sets it. The cost is one
- * more row update per object commit (the bucket's row, hot in the cache).
+ * Schema versions. The version is SQLite's user_version, in the database
+ * header: readable before any table is, 0 in every file that never set it
+ * (a new one, or release 0.1.0's, told apart by its tables), and written in
+ * the same transaction as the change it records. The schema is schema_v1
+ * (0.1.0's, frozen) plus the steps in `steps`; a new index runs all of
+ * them, an older one the steps it lacks, always in one BEGIN IMMEDIATE
+ * transaction with synchronous=FULL, so a crash leaves the old version.
  *
  * Group commit. The connection runs with synchronous=NORMAL: a commit
  * appends its frames to <db>-wal with write() and does not fsync (SQLite
@@ -72,6 +81,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -92,7 +102,9 @@ struct idx {
     pthread_mutex_t lock;
     bool section_wrote;              /* under lock: set by the commit hook */
     uint64_t commits;                /* under lock: commit hook calls */
+    uint64_t commit_base;            /* under lock: commit number at open */
     stmt_slot slots[IDX_STMT_SLOTS];
+    char path[PATH_MAX];             /* index.db, for messages */
     char wal_path[PATH_MAX];
     int wal_fd;                      /* -1 until the WAL file is open */
     pthread_mutex_t sync_lock;       /* guards everything below */
@@ -108,64 +120,92 @@ struct idx {
 
 static const double sync_bounds[IDX_SYNC_NBOUNDS] = IDX_SYNC_BOUNDS;
 
-static const char *const schema_sql =
-    "CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value BLOB) WITHOUT ROWID;"
-    "CREATE TABLE IF NOT EXISTS tenants(id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL,"
+/* Version 1: the schema of release 0.1.0 (which recorded no version), kept
+ * exactly as it shipped; never edit it: a change is a new step below. */
+static const char *const schema_v1 =
+    "CREATE TABLE meta(name TEXT PRIMARY KEY, value BLOB) WITHOUT ROWID;"
+    "CREATE TABLE tenants(id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL,"
     " created INTEGER NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS access_keys(access_key TEXT PRIMARY KEY,"
+    "CREATE TABLE access_keys(access_key TEXT PRIMARY KEY,"
     " tenant_id INTEGER NOT NULL, secret BLOB NOT NULL, read_only INTEGER NOT NULL,"
     " created INTEGER NOT NULL) WITHOUT ROWID;"
-    "CREATE INDEX IF NOT EXISTS access_keys_by_tenant ON access_keys(tenant_id);"
-    "CREATE TABLE IF NOT EXISTS buckets(id INTEGER PRIMARY KEY, tenant_id INTEGER NOT NULL,"
+    "CREATE INDEX access_keys_by_tenant ON access_keys(tenant_id);"
+    "CREATE TABLE buckets(id INTEGER PRIMARY KEY, tenant_id INTEGER NOT NULL,"
     " name TEXT NOT NULL, region TEXT NOT NULL, created INTEGER NOT NULL,"
     " UNIQUE(tenant_id, name));"
-    "CREATE TABLE IF NOT EXISTS objects(bucket_id INTEGER NOT NULL, key BLOB NOT NULL,"
+    "CREATE TABLE objects(bucket_id INTEGER NOT NULL, key BLOB NOT NULL,"
     " version_id BLOB NOT NULL, size INTEGER NOT NULL, etag TEXT NOT NULL,"
     " mtime_ms INTEGER NOT NULL, cks_algo INTEGER NOT NULL, cks TEXT,"
     " cks_composite INTEGER NOT NULL, nparts INTEGER NOT NULL, headers TEXT,"
     " PRIMARY KEY(bucket_id, key)) WITHOUT ROWID;"
-    "CREATE TABLE IF NOT EXISTS segments(version_id BLOB NOT NULL, seq INTEGER NOT NULL,"
+    "CREATE TABLE segments(version_id BLOB NOT NULL, seq INTEGER NOT NULL,"
     " data_id BLOB NOT NULL, part INTEGER NOT NULL, size INTEGER NOT NULL,"
     " wrapped BLOB NOT NULL, missing INTEGER NOT NULL, inline_data BLOB,"
     " PRIMARY KEY(version_id, seq)) WITHOUT ROWID;"
-    "CREATE INDEX IF NOT EXISTS segments_by_data ON segments(data_id);"
-    "CREATE TABLE IF NOT EXISTS uploads(upload_id BLOB PRIMARY KEY, bucket_id INTEGER NOT NULL,"
+    "CREATE INDEX segments_by_data ON segments(data_id);"
+    "CREATE TABLE uploads(upload_id BLOB PRIMARY KEY, bucket_id INTEGER NOT NULL,"
     " key BLOB NOT NULL, created_ms INTEGER NOT NULL, cks_algo INTEGER NOT NULL,"
     " headers TEXT) WITHOUT ROWID;"
-    "CREATE INDEX IF NOT EXISTS uploads_by_key ON uploads(bucket_id, key, upload_id);"
-    "CREATE TABLE IF NOT EXISTS parts(upload_id BLOB NOT NULL, part INTEGER NOT NULL,"
+    "CREATE INDEX uploads_by_key ON uploads(bucket_id, key, upload_id);"
+    "CREATE TABLE parts(upload_id BLOB NOT NULL, part INTEGER NOT NULL,"
     " data_id BLOB NOT NULL, size INTEGER NOT NULL, etag TEXT NOT NULL, md5 BLOB NOT NULL,"
     " cks TEXT, mtime_ms INTEGER NOT NULL, wrapped BLOB NOT NULL, missing INTEGER NOT NULL,"
     " inline_data BLOB, PRIMARY KEY(upload_id, part)) WITHOUT ROWID;"
-    "CREATE INDEX IF NOT EXISTS parts_by_data ON parts(data_id);"
-    "CREATE TABLE IF NOT EXISTS heal_queue(data_id BLOB PRIMARY KEY,"
+    "CREATE INDEX parts_by_data ON parts(data_id);"
+    "CREATE TABLE heal_queue(data_id BLOB PRIMARY KEY,"
     " queued_ms INTEGER NOT NULL) WITHOUT ROWID;"
-    "CREATE TABLE IF NOT EXISTS delete_queue(data_id BLOB PRIMARY KEY,"
+    "CREATE TABLE delete_queue(data_id BLOB PRIMARY KEY,"
     " queued_ms INTEGER NOT NULL) WITHOUT ROWID;";
 
-#define IDX_SCHEMA_VERSION 1
+/* One schema change, from version `from` to from + 1: its SQL, then its C
+ * function (either may be NULL; the function sees the index open inside
+ * the migration transaction and must not commit), and what it does in one
+ * line, printed while migrating. */
+typedef struct idx_step {
+    int from;
+    const char *sql;
+    int (*fn)(idx *x, cf_err *err);
+    const char *what;
+} idx_step;
 
-/* Version 0 -> 1: per-bucket usage, counted from what is stored now. */
-static const char *const usage_sql =
-    "CREATE TABLE bucket_usage(bucket_id INTEGER PRIMARY KEY,"
-    " objects INTEGER NOT NULL, bytes INTEGER NOT NULL);"
-    "INSERT INTO bucket_usage SELECT b.id, count(o.key), coalesce(sum(o.size), 0)"
-    " FROM buckets b LEFT JOIN objects o ON o.bucket_id = b.id GROUP BY b.id;"
-    "CREATE TRIGGER bucket_usage_new AFTER INSERT ON buckets BEGIN"
-    " INSERT INTO bucket_usage VALUES (NEW.id, 0, 0); END;"
-    "CREATE TRIGGER bucket_usage_gone AFTER DELETE ON buckets BEGIN"
-    " DELETE FROM bucket_usage WHERE bucket_id = OLD.id; END;"
-    "CREATE TRIGGER bucket_usage_put AFTER INSERT ON objects BEGIN"
-    " UPDATE bucket_usage SET objects = objects + 1, bytes = bytes + NEW.size"
-    " WHERE bucket_id = NEW.bucket_id; END;"
-    "CREATE TRIGGER bucket_usage_drop AFTER DELETE ON objects BEGIN"
-    " UPDATE bucket_usage SET objects = objects - 1, bytes = bytes - OLD.size"
-    " WHERE bucket_id = OLD.bucket_id; END;"
-    "CREATE TRIGGER bucket_usage_change AFTER UPDATE OF bucket_id, size ON objects BEGIN"
-    " UPDATE bucket_usage SET objects = objects - 1, bytes = bytes - OLD.size"
-    " WHERE bucket_id = OLD.bucket_id;"
-    " UPDATE bucket_usage SET objects = objects + 1, bytes = bytes + NEW.size"
-    " WHERE bucket_id = NEW.bucket_id; END;";
+/* The schema's history after version 1, oldest first: the one place a
+ * format change goes (doc/design.md, "Schema versions and migrations").
+ * Append a step; never edit or remove one that has shipped. A fresh index
+ * runs schema_v1 and then every step, so a table's SQL is this file's
+ * version 1 plus its steps, and a change missing here is missing from
+ * every index, new ones included. */
+static const idx_step steps[] = {
+    {1, "CREATE INDEX objects_by_version ON objects(version_id);", NULL,
+     "record the schema version; index objects by version id (heal scanned "
+     "every object to find a segment's)"},
+    {2,
+     "CREATE TABLE bucket_usage(bucket_id INTEGER PRIMARY KEY,"
+     " objects INTEGER NOT NULL, bytes INTEGER NOT NULL);"
+     "INSERT INTO bucket_usage SELECT b.id, count(o.key), coalesce(sum(o.size), 0)"
+     " FROM buckets b LEFT JOIN objects o ON o.bucket_id = b.id GROUP BY b.id;"
+     "CREATE TRIGGER bucket_usage_new AFTER INSERT ON buckets BEGIN"
+     " INSERT INTO bucket_usage VALUES (NEW.id, 0, 0); END;"
+     "CREATE TRIGGER bucket_usage_gone AFTER DELETE ON buckets BEGIN"
+     " DELETE FROM bucket_usage WHERE bucket_id = OLD.id; END;"
+     "CREATE TRIGGER bucket_usage_put AFTER INSERT ON objects BEGIN"
+     " UPDATE bucket_usage SET objects = objects + 1, bytes = bytes + NEW.size"
+     " WHERE bucket_id = NEW.bucket_id; END;"
+     "CREATE TRIGGER bucket_usage_drop AFTER DELETE ON objects BEGIN"
+     " UPDATE bucket_usage SET objects = objects - 1, bytes = bytes - OLD.size"
+     " WHERE bucket_id = OLD.bucket_id; END;"
+     "CREATE TRIGGER bucket_usage_change AFTER UPDATE OF bucket_id, size ON objects BEGIN"
+     " UPDATE bucket_usage SET objects = objects - 1, bytes = bytes - OLD.size"
+     " WHERE bucket_id = OLD.bucket_id;"
+     " UPDATE bucket_usage SET objects = objects + 1, bytes = bytes + NEW.size"
+     " WHERE bucket_id = NEW.bucket_id; END;",
+     NULL,
+     "keep each bucket's object count and bytes in bucket_usage, counted now "
+     "from the stored objects and then by triggers in every commit"},
+};
+
+#define IDX_SCHEMA_VERSION (1 + (int)(sizeof steps / sizeof steps[0]))
+
+int (*idx_migrate_fault)(int version);
 
 static int db_fail(idx *x, cf_err *err, const char *what)
 {
@@ -187,6 +227,257 @@ static int exec_plain(idx *x, const char *sql, cf_err *err)
     return 0;
 }
 
+/* ---- the meta table (every statement on it is here) ------------------- */
+
+#define META_SET_ID "set_id"             /* blob 16 */
+#define META_LINEAGE "lineage"           /* blob 16 */
+#define META_MASTER_CHECK "master_check" /* blob 32 */
+#define META_CREATED "created_ms"        /* int */
+#define META_COMMIT "commit_base"        /* int */
+#define META_CLEAN "clean_close"         /* int, between a clean close and the next open */
+#define META_SNAPSHOT "snapshot_ms"      /* int, snapshot copies only */
+#define META_OBJECTS "snapshot_objects"  /* int, snapshot copies only */
+#define META_BYTES "snapshot_bytes"      /* int, snapshot copies only */
+
+static int raw_fail(sqlite3 *db, const char *path, cf_err *err)
+{
+    int rc = sqlite3_extended_errcode(db) & 0xff;
+    cf_code code = rc == SQLITE_FULL ? CF_ENOSPC
+                 : rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB ? CF_ECORRUPT : CF_EIO;
+    return cf_fail(err, code, "%s: %s", path, sqlite3_errmsg(db));
+}
+
+/* name = an integer (blob NULL) or a blob, on any connection. */
+static int meta_put(sqlite3 *db, const char *path, const char *name, int64_t v,
+                    const void *blob, size_t len, cf_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO meta VALUES (?, ?)", -1,
+                                &st, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = blob ? sqlite3_bind_blob64(st, 2, blob, len, SQLITE_STATIC)
+                  : sqlite3_bind_int64(st, 2, v);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    int out = rc == SQLITE_DONE ? 0 : raw_fail(db, path, err);
+    sqlite3_finalize(st);
+    return out;
+}
+
+static int meta_blob(sqlite3_stmt *st, const char *path, const char *name, void *out,
+                     size_t len, bool *has, cf_err *err)
+{
+    if ((size_t)sqlite3_column_bytes(st, 1) != len)
+        return cf_fail(err, CF_ECORRUPT, "%s: the index's %s record is malformed",
+                       path, name);
+    memcpy(out, sqlite3_column_blob(st, 1), len);
+    *has = true;
+    return 0;
+}
+
+/* Every meta row of db into id (which the caller zeroed). */
+static int meta_read(sqlite3 *db, const char *path, idx_ident *id, cf_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT name, value FROM meta", -1, &st, NULL) !=
+        SQLITE_OK)
+        return raw_fail(db, path, err);
+    int rc, out = 0;
+    while (out == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(st, 0);
+        int64_t v = sqlite3_column_int64(st, 1);
+        if (!name)
+            continue;
+        if (strcmp(name, META_SET_ID) == 0)
+            out = meta_blob(st, path, name, id->set_id, 16, &id->has_set, err);
+        else if (strcmp(name, META_LINEAGE) == 0)
+            out = meta_blob(st, path, name, id->lineage, 16, &id->has_lineage, err);
+        else if (strcmp(name, META_MASTER_CHECK) == 0)
+            out = meta_blob(st, path, name, id->master_check, 32,
+                            &id->has_master_check, err);
+        else if (strcmp(name, META_CREATED) == 0)
+            id->created_ms = v;
+        else if (strcmp(name, META_CLEAN) == 0)
+            id->clean_close = (uint64_t)v;
+        else if (strcmp(name, META_COMMIT) == 0) {
+            id->has_commit = true;
+            id->commit = (uint64_t)v;
+        } else if (strcmp(name, META_SNAPSHOT) == 0)
+            id->snapshot_ms = v;
+        else if (strcmp(name, META_OBJECTS) == 0)
+            id->objects = v;
+        else if (strcmp(name, META_BYTES) == 0)
+            id->bytes = v;
+    }
+    if (out == 0 && rc != SQLITE_DONE)
+        out = raw_fail(db, path, err);
+    sqlite3_finalize(st);
+    return out;
+}
+
+static void ident_init(idx_ident *id)
+{
+    memset(id, 0, sizeof *id);
+    id->objects = id->bytes = -1;
+}
+
+/* ---- opening files that are not the live index ------------------------ */
+
+/* A file: URI for path with every byte outside [A-Za-z0-9/._~-] escaped. */
+static int file_uri(const char *path, char *out, size_t cap, cf_err *err)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t o = 0;
+    const char *prefix = "file:";
+    for (const char *p = prefix; *p && o < cap; p++)
+        out[o++] = *p;
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+        bool plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                     (*p >= '0' && *p <= '9') || strchr("/._~-", *p);
+        if (o + 4 >= cap)
+            return cf_fail(err, CF_EINVAL, "%s: path too long", path);
+        if (plain) {
+            out[o++] = (char)*p;
+        } else {
+            out[o++] = '%';
+            out[o++] = hex[*p >> 4];
+            out[o++] = hex[*p & 15];
+        }
+    }
+    const char *suffix = "?immutable=1";
+    if (o + strlen(suffix) >= cap)
+        return cf_fail(err, CF_EINVAL, "%s: path too long", path);
+    strcpy(out + o, suffix);
+    return 0;
+}
+
+/* Open an existing database file. immutable: read-only, no locks and no
+ * WAL or journal files (a snapshot nothing writes); else read-write
+ * without creating it and without the checkpoint SQLite does on close,
+ * so that probing a live index changes nothing in it. */
+static int open_existing(const char *path, bool immutable, sqlite3 **db, cf_err *err)
+{
+    char uri[PATH_MAX * 3 + 32];
+    int rc;
+    *db = NULL;
+    if (immutable) {
+        if (file_uri(path, uri, sizeof uri, err) < 0)
+            return -1;
+        rc = sqlite3_open_v2(uri, db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
+    } else {
+        rc = sqlite3_open_v2(path, db, SQLITE_OPEN_READWRITE, NULL);
+    }
+    if (rc != SQLITE_OK) {
+        int out = *db ? raw_fail(*db, path, err)
+                      : cf_fail(err, CF_ENOMEM, "%s: cannot open", path);
+        sqlite3_close(*db);
+        *db = NULL;
+        return out;
+    }
+    sqlite3_busy_timeout(*db, 5000);
+    if (!immutable)
+        sqlite3_db_config(*db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+    return 0;
+}
+
+/* 1 if db has a meta table, 0 if not (an empty database), -1 if the file
+ * is no database at all. */
+static int has_meta(sqlite3 *db, const char *path, cf_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' "
+                                "AND name = 'meta'", -1, &st, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    int out = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+    if (out < 0) {
+        if ((sqlite3_extended_errcode(db) & 0xff) == SQLITE_NOTADB)
+            cf_fail(err, CF_ECORRUPT, "%s is not a SQLite database", path);
+        else
+            raw_fail(db, path, err);
+    }
+    sqlite3_finalize(st);
+    return out;
+}
+
+bool idx_wal_exists(const char *path)
+{
+    char wal[PATH_MAX];
+    return (size_t)snprintf(wal, sizeof wal, "%s-wal", path) < sizeof wal &&
+           access(wal, F_OK) == 0;
+}
+
+int idx_probe(const char *path, bool with_wal, idx_ident *out, cf_err *err)
+{
+    ident_init(out);
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return errno == ENOENT ? 0 : cf_fail_errno(err, CF_EIO, errno, "%s", path);
+    out->present = true;
+    sqlite3 *db;
+    if (open_existing(path, !(with_wal && idx_wal_exists(path)), &db, err) < 0)
+        return -1;
+    int rc = has_meta(db, path, err);
+    if (rc == 1)
+        rc = meta_read(db, path, out, err);
+    sqlite3_close(db);
+    return rc < 0 ? -1 : 0;
+}
+
+/* What a database holds; the only aggregate over the data tables. */
+static int count_contents(sqlite3 *db, const char *path, idx_contents *c, cf_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db,
+        "SELECT (SELECT count(*) FROM objects), (SELECT coalesce(sum(size), 0) FROM objects),"
+        " (SELECT count(*) FROM buckets), (SELECT count(*) FROM tenants),"
+        " (SELECT count(*) FROM access_keys), (SELECT count(*) FROM uploads)", -1, &st,
+        NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    int out = rc == SQLITE_ROW ? 0 : raw_fail(db, path, err);
+    if (out == 0)
+        *c = (idx_contents){sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
+                            sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3),
+                            sqlite3_column_int64(st, 4), sqlite3_column_int64(st, 5)};
+    sqlite3_finalize(st);
+    return out;
+}
+
+int idx_count_file(const char *path, idx_contents *out, cf_err *err)
+{
+    sqlite3 *db;
+    if (open_existing(path, true, &db, err) < 0)
+        return -1;
+    int rc = count_contents(db, path, out, err);
+    sqlite3_close(db);
+    return rc;
+}
+
+int idx_check_file(const char *path, cf_err *err)
+{
+    sqlite3 *db;
+    if (open_existing(path, true, &db, err) < 0)
+        return -1;
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, "PRAGMA quick_check(1)", -1, &st, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    int out;
+    if (rc != SQLITE_ROW)
+        out = raw_fail(db, path, err);
+    else if (strcmp((const char *)sqlite3_column_text(st, 0), "ok") != 0)
+        out = cf_fail(err, CF_ECORRUPT, "%s: damaged: %s", path,
+                      (const char *)sqlite3_column_text(st, 0));
+    else
+        out = 0;
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return out;
+}
+
 /* Runs inside sqlite3_step of a COMMIT (or an autocommit write), under
  * the index mutex. Returning 0 lets the commit go ahead. */
 static int on_commit(void *arg)
@@ -204,43 +495,193 @@ static int open_wal_fd(idx *x)
     return x->wal_fd < 0 ? errno : 0;
 }
 
-/* Bring the schema to IDX_SCHEMA_VERSION, each step in one transaction. */
-static int migrate(idx *x, cf_err *err)
+/* ---- schema versions ---------------------------------------------------- */
+
+int idx_schema_version(void)
+{
+    return IDX_SCHEMA_VERSION;
+}
+
+static int read_int(sqlite3 *db, const char *sql, int *out)
 {
     sqlite3_stmt *st = NULL;
-    int version = -1;
-    if (sqlite3_prepare_v2(x->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW)
-        version = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    if (version < 0)
-        return db_fail(x, err, "schema version");
-    if (version > IDX_SCHEMA_VERSION)
-        return cf_fail(err, CF_ECONFIG, "index: schema version %d is newer than this "
-                       "build understands (%d); run a newer cofferd", version,
-                       IDX_SCHEMA_VERSION);
-    if (version == 0 &&
-        (exec_plain(x, "BEGIN IMMEDIATE", err) < 0 || exec_plain(x, usage_sql, err) < 0 ||
-         exec_plain(x, "PRAGMA user_version=1; COMMIT", err) < 0)) {
-        idx_rollback(x);
-        return -1;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        *out = sqlite3_column_int(st, 0);
+        rc = SQLITE_OK;
     }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static const char *const schema_rows =
+    "SELECT type, name, tbl_name, ifnull(sql, '') FROM sqlite_master ORDER BY type, name";
+
+/* Whether the database holds exactly schema_v1 (every table and index, and
+ * the SQL that made it), compared with a copy built in memory: 1 yes, 0 no. */
+static int is_v1(idx *x, cf_err *err)
+{
+    sqlite3 *ref = NULL;
+    sqlite3_stmt *a = NULL, *b = NULL;
+    int same = -1, ra = SQLITE_ERROR, rb = SQLITE_ERROR;
+    if (sqlite3_open_v2(":memory:", &ref, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                        NULL) == SQLITE_OK &&
+        sqlite3_exec(ref, schema_v1, NULL, NULL, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(ref, schema_rows, -1, &a, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(x->db, schema_rows, -1, &b, NULL) == SQLITE_OK) {
+        same = 1;
+        while (same == 1 && (ra = sqlite3_step(a)) == (rb = sqlite3_step(b)) &&
+               ra == SQLITE_ROW)
+            for (int c = 0; c < 4; c++)
+                if (strcmp((const char *)sqlite3_column_text(a, c),
+                           (const char *)sqlite3_column_text(b, c)) != 0)
+                    same = 0;
+        if (same == 1 && ra != rb)
+            same = 0;
+        if (rb != SQLITE_DONE && rb != SQLITE_ROW)
+            same = -1;
+    }
+    if (same < 0)
+        db_fail(x, err, "read its schema");
+    sqlite3_finalize(a);
+    sqlite3_finalize(b);
+    sqlite3_close(ref);
+    return same;
+}
+
+/* The index's schema version: PRAGMA user_version, which is 0 both for a
+ * new, empty file and for release 0.1.0's index, recognised as version 1
+ * by its exact schema. */
+static int schema_version(idx *x, int *out, cf_err *err)
+{
+    int v = 0, objects = 0;
+    if (read_int(x->db, "PRAGMA user_version", &v) != SQLITE_OK ||
+        read_int(x->db, "SELECT count(*) FROM sqlite_master", &objects) != SQLITE_OK)
+        return db_fail(x, err, "read its schema version");
+    if (v < 0)
+        return cf_fail(err, CF_ECORRUPT, "index: schema version %d is not one of "
+                       "coffer's; not a coffer index?", v);
+    if (v == 0 && objects > 0) {
+        int r = is_v1(x, err);
+        if (r < 0)
+            return -1;
+        if (r == 0)
+            return cf_fail(err, CF_ECORRUPT, "index: no schema version is recorded and "
+                           "its tables are not those of release 0.1.0; not a coffer "
+                           "index?");
+        v = 1;
+    }
+    *out = v;
     return 0;
 }
 
-/* Schema creation runs with synchronous=FULL, so it is durable (WAL and,
- * for a new WAL file, its directory entry) before we switch to NORMAL and
- * our own syncing. */
-static int open_schema(idx *x, cf_err *err)
+/* Refuse an index a newer release wrote, naming the release that set its
+ * version when it recorded itself. */
+static int refuse_newer(idx *x, int have, cf_err *err)
 {
+    char by[48] = "";
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(x->db, "SELECT value FROM meta WHERE name = 'schema_release'",
+                           -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+        const unsigned char *t = sqlite3_column_text(st, 0);
+        for (size_t i = 0; t && t[i] && i < sizeof by - 1; i++)
+            by[i] = t[i] > ' ' && t[i] < 127 ? (char)t[i] : '?';
+    }
+    sqlite3_finalize(st);
+    return cf_fail(err, CF_ECONFIG, "index schema version %d is newer than this cofferd "
+                   "%s (knows up to %d): run cofferd %s%s", have, PACKAGE_VERSION,
+                   IDX_SCHEMA_VERSION, by[0] ? by : "of the release that wrote it",
+                   by[0] ? " or newer" : "");
+}
+
+static int set_version(idx *x, cf_err *err)
+{
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA user_version = %d;", IDX_SCHEMA_VERSION);
+    if (exec_plain(x, sql, err) < 0)
+        return -1;
+    return idx_run(x, NULL, err, "INSERT OR REPLACE INTO meta VALUES ('schema_release', ?)",
+                   "t", PACKAGE_VERSION);
+}
+
+static int run_step(idx *x, const idx_step *s, cf_err *err)
+{
+    if ((s->sql && exec_plain(x, s->sql, err) < 0) || (s->fn && s->fn(x, err) < 0))
+        return -1;
+    if (idx_migrate_fault && idx_migrate_fault(s->from + 1) != 0)
+        return cf_fail(err, CF_EIO, "injected fault");
+    return 0;
+}
+
+/* Bring the index from version `have` (0: a new file) to the newest: one
+ * transaction runs schema_v1 for a new file, then every step from `have`
+ * on, and records the version. An existing index is first copied to
+ * PATH.pre-vN, so an operator can go back to the release that wrote it. */
+static int copy_index_to(idx *x, const char *path, cf_err *err);
+
+static int migrate(idx *x, const char *path, int have, cf_err *err)
+{
+    for (int i = 0; i < IDX_SCHEMA_VERSION - 1; i++)
+        if (steps[i].from != i + 1)
+            return cf_fail(err, CF_EINTERNAL, "index: schema step %d migrates from "
+                           "version %d, not %d", i, steps[i].from, i + 1);
+    if (have > 0) {
+        char copy[PATH_MAX];
+        if ((size_t)snprintf(copy, sizeof copy, "%s.pre-v%d", path, IDX_SCHEMA_VERSION) >=
+            sizeof copy)
+            return cf_fail(err, CF_EINVAL, "index: metadata path too long");
+        fprintf(stderr, "coffer: index: migrating schema version %d to %d; the old index "
+                "is kept in %s\n", have, IDX_SCHEMA_VERSION, copy);
+        if (copy_index_to(x, copy, err) < 0)
+            return -1;
+    }
+    if (idx_begin(x, err) < 0)
+        return -1;
+    int rc = have == 0 ? exec_plain(x, schema_v1, err) : 0;
+    for (int v = have > 0 ? have : 1; rc == 0 && v < IDX_SCHEMA_VERSION; v++) {
+        if (have > 0)
+            fprintf(stderr, "coffer: index: schema version %d -> %d: %s\n", v, v + 1,
+                    steps[v - 1].what);
+        if (run_step(x, &steps[v - 1], err) < 0) {
+            char why[CF_ERRMSG_MAX];
+            snprintf(why, sizeof why, "%s", err ? err->msg : "");
+            rc = cf_fail(err, err ? err->code : CF_EIO, "index: schema version %d -> %d "
+                         "failed, the index is unchanged: %s", v, v + 1, why);
+        }
+    }
+    if (rc == 0)
+        rc = set_version(x, err);
+    if (rc == 0)
+        return idx_commit(x, err);
+    idx_rollback(x);
+    return -1;
+}
+
+/* Schema creation and migration run with synchronous=FULL, so they are
+ * durable (WAL and, for a new WAL file, its directory entry) before we
+ * switch to NORMAL and our own syncing. */
+static int open_schema(idx *x, const char *path, cf_err *err)
+{
+    int have = 0;
+    if (schema_version(x, &have, err) < 0)
+        return -1;
+    if (have > IDX_SCHEMA_VERSION)
+        return refuse_newer(x, have, err);
     if (exec_plain(x, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
                       "PRAGMA foreign_keys=OFF; PRAGMA recursive_triggers=ON;", err) < 0 ||
-        exec_plain(x, schema_sql, err) < 0 || migrate(x, err) < 0 ||
+        (have < IDX_SCHEMA_VERSION && migrate(x, path, have, err) < 0) ||
         exec_plain(x, "PRAGMA synchronous=NORMAL;", err) < 0)
+        return -1;
+    /* this first read in WAL mode also makes SQLite create the WAL file
+     * (an index that needed no migration may not have read anything yet) */
+    idx_ident id;
+    ident_init(&id);
+    if (meta_read(x->db, x->path, &id, err) < 0)
         return -1;
     int e = open_wal_fd(x);
     if (e != 0)
         return cf_fail_errno(err, CF_EIO, e, "index: open %s", x->wal_path);
+    x->commit_base = id.commit;
     x->section_wrote = false;
     x->commits = 0;
     return fsu_fsync_parent(x->wal_path, err);
@@ -254,6 +695,7 @@ int idx_open(const char *meta_dir, idx **out, cf_err *err)
     if (!x)
         return cf_fail(err, CF_ENOMEM, "out of memory");
     x->wal_fd = -1;
+    snprintf(x->path, sizeof x->path, "%s", path);
     if ((size_t)snprintf(x->wal_path, sizeof x->wal_path, "%s-wal", path) >=
         sizeof x->wal_path) {
         free(x);
@@ -271,7 +713,7 @@ int idx_open(const char *meta_dir, idx **out, cf_err *err)
     }
     sqlite3_busy_timeout(x->db, 5000);
     sqlite3_commit_hook(x->db, on_commit, x);
-    if (open_schema(x, err) < 0) {
+    if (open_schema(x, path, err) < 0) {
         idx_close(x);
         return -1;
     }
@@ -532,48 +974,196 @@ int64_t idx_int(sqlite3_stmt *st, int col)
     return sqlite3_column_int64(st, col);
 }
 
-/* Copy the live database into a new file with SQLite's backup API. */
-static int backup_into(idx *x, const char *tmp, cf_err *err)
+/* ---- identity of the live index ----------------------------------------- */
+
+int idx_ident_write(idx *x, const idx_ident *id, cf_err *err)
+{
+    idx_lock(x);
+    int rc = idx_begin(x, err);
+    if (rc == 0 && id->has_set)
+        rc = meta_put(x->db, x->path, META_SET_ID, 0, id->set_id, 16, err);
+    if (rc == 0 && id->has_lineage)
+        rc = meta_put(x->db, x->path, META_LINEAGE, 0, id->lineage, 16, err);
+    if (rc == 0 && id->has_master_check)
+        rc = meta_put(x->db, x->path, META_MASTER_CHECK, 0, id->master_check, 32, err);
+    if (rc == 0 && id->created_ms > 0)
+        rc = meta_put(x->db, x->path, META_CREATED, id->created_ms, NULL, 0, err);
+    rc = rc == 0 ? idx_commit(x, err) : (idx_rollback(x), -1);
+    cf_err later;
+    if (idx_unlock_durable(x, rc == 0 ? err : &later) < 0)
+        return -1;
+    return rc;
+}
+
+uint64_t idx_commit_number(idx *x)
+{
+    idx_lock(x);
+    uint64_t n = x->commit_base + x->commits;
+    idx_unlock(x);
+    return n;
+}
+
+int idx_mark_clean(idx *x, uint64_t commit, cf_err *err)
+{
+    idx_lock(x);
+    int rc;
+    if (commit > 0) {
+        rc = meta_put(x->db, x->path, META_CLEAN, (int64_t)commit, NULL, 0, err);
+    } else {
+        rc = sqlite3_exec(x->db, "DELETE FROM meta WHERE name = '" META_CLEAN "'", NULL,
+                          NULL, NULL) == SQLITE_OK ? 0 : raw_fail(x->db, x->path, err);
+    }
+    cf_err later;
+    if (idx_unlock_durable(x, rc == 0 ? err : &later) < 0)
+        return -1;
+    return rc;
+}
+
+int idx_count(idx *x, idx_contents *out, cf_err *err)
+{
+    idx_lock(x);
+    int rc = count_contents(x->db, x->path, out, err);
+    idx_unlock(x);
+    return rc;
+}
+
+/* ---- snapshots ------------------------------------------------------------ */
+
+/* Copy db into a new file at dst with SQLite's backup API, leaving the
+ * copy in rollback-journal mode (readable without WAL files). */
+static int backup_db(sqlite3 *src, const char *dst_path, cf_err *err)
 {
     sqlite3 *dst = NULL;
-    unlink(tmp);
-    if (sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-        SQLITE_OK) {
-        cf_fail(err, CF_EIO, "snapshot %s: %s", tmp, dst ? sqlite3_errmsg(dst) : "open");
+    unlink(dst_path);
+    if (sqlite3_open_v2(dst_path, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                        NULL) != SQLITE_OK) {
+        cf_fail(err, CF_EIO, "%s: %s", dst_path, dst ? sqlite3_errmsg(dst) : "open");
         sqlite3_close(dst);
         return -1;
     }
-    sqlite3_backup *b = sqlite3_backup_init(dst, "main", x->db, "main");
+    sqlite3_backup *b = sqlite3_backup_init(dst, "main", src, "main");
     int rc = b ? sqlite3_backup_step(b, -1) : SQLITE_ERROR;
     if (b)
         sqlite3_backup_finish(b);
-    int out = rc == SQLITE_DONE ? 0
-            : cf_fail(err, (rc & 0xff) == SQLITE_FULL ? CF_ENOSPC : CF_EIO,
-                      "snapshot %s: %s", tmp, sqlite3_errmsg(dst));
+    int out = rc == SQLITE_DONE ? 0 : raw_fail(dst, dst_path, err);
+    if (out == 0 && sqlite3_exec(dst, "PRAGMA journal_mode=DELETE", NULL, NULL, NULL) !=
+        SQLITE_OK)
+        out = raw_fail(dst, dst_path, err);
     sqlite3_close(dst);
     return out;
 }
 
-int idx_snapshot_to(idx *x, const char *path, cf_err *err)
+static int fsync_file(const char *path, cf_err *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int rc = fd >= 0 && fsync(fd) == 0 ? 0
+           : cf_fail_errno(err, CF_EIO, errno, "fsync %s", path);
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
+/* Record what the copy at path is and holds; fill out from it. */
+static int mark_snapshot(const char *path, int64_t taken_ms, idx_ident *out,
+                         cf_err *err)
+{
+    sqlite3 *db;
+    if (open_existing(path, false, &db, err) < 0)
+        return -1;
+    idx_contents c;
+    int rc = count_contents(db, path, &c, err);
+    if (rc == 0)
+        rc = sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK ? 0
+           : raw_fail(db, path, err);
+    if (rc == 0)
+        rc = meta_put(db, path, META_SNAPSHOT, taken_ms, NULL, 0, err);
+    if (rc == 0)
+        rc = meta_put(db, path, META_OBJECTS, c.objects, NULL, 0, err);
+    if (rc == 0)
+        rc = meta_put(db, path, META_BYTES, c.bytes, NULL, 0, err);
+    if (rc == 0)
+        rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? 0
+           : raw_fail(db, path, err);
+    if (rc == 0) {
+        ident_init(out);
+        out->present = true;
+        rc = meta_read(db, path, out, err);
+    }
+    sqlite3_close(db);
+    return rc;
+}
+
+/* A plain durable copy of the index at path (temp file, fsync, rename,
+ * directory fsync), as it is: the copy kept before a migration. Runs at
+ * open, before any other thread can use x. */
+static int copy_index_to(idx *x, const char *path, cf_err *err)
 {
     char tmp[PATH_MAX];
     if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
-        return cf_fail(err, CF_EINVAL, "snapshot path too long");
-    idx_lock(x);
-    int rc = backup_into(x, tmp, err);
-    /* the copy must not hold a commit the index itself could still lose */
-    if (idx_unlock_durable(x, rc == 0 ? err : &(cf_err){0}) < 0)
-        rc = -1;
-    int fd = rc == 0 ? open(tmp, O_RDONLY | O_CLOEXEC) : -1;
-    if (rc == 0 && (fd < 0 || fsync(fd) != 0))
-        rc = cf_fail_errno(err, CF_EIO, errno, "snapshot %s", tmp);
-    if (fd >= 0)
-        close(fd);
+        return cf_fail(err, CF_EINVAL, "index: metadata path too long");
+    int rc = backup_db(x->db, tmp, err);
+    if (rc == 0)
+        rc = fsync_file(tmp, err);
     if (rc == 0 && rename(tmp, path) != 0)
-        rc = cf_fail_errno(err, CF_EIO, errno, "snapshot %s", path);
+        rc = cf_fail_errno(err, CF_EIO, errno, "rename %s", path);
     if (rc < 0) {
         unlink(tmp);
         return -1;
     }
     return fsu_fsync_parent(path, err);
+}
+
+int idx_snapshot_to(idx *x, const char *tmp, int64_t taken_ms, idx_ident *out,
+                    cf_err *err)
+{
+    idx_lock(x);
+    /* this write is a commit too: persist the number it will bring */
+    int rc = meta_put(x->db, x->path, META_COMMIT,
+                      (int64_t)(x->commit_base + x->commits + 1), NULL, 0, err);
+    if (rc == 0)
+        rc = backup_db(x->db, tmp, err);
+    /* the copy must not hold a commit the index itself could still lose */
+    cf_err later;
+    if (idx_unlock_durable(x, rc == 0 ? err : &later) < 0)
+        rc = -1;
+    if (rc == 0)
+        rc = mark_snapshot(tmp, taken_ms, out, err);
+    if (rc == 0)
+        rc = fsync_file(tmp, err);
+    if (rc < 0)
+        unlink(tmp);
+    return rc;
+}
+
+int idx_restore_copy(const char *src, const char *dst, const idx_ident *id,
+                     cf_err *err)
+{
+    sqlite3 *from, *db;
+    if (open_existing(src, true, &from, err) < 0)
+        return -1;
+    int rc = backup_db(from, dst, err);
+    sqlite3_close(from);
+    if (rc < 0 || open_existing(dst, false, &db, err) < 0) {
+        unlink(dst);
+        return -1;
+    }
+    rc = sqlite3_exec(db, "BEGIN; DELETE FROM meta WHERE name IN ('" META_SNAPSHOT "', '"
+                      META_OBJECTS "', '" META_BYTES "', '" META_CLEAN "')", NULL, NULL,
+                      NULL) == SQLITE_OK
+       ? 0 : raw_fail(db, dst, err);
+    if (rc == 0 && id->has_lineage)
+        rc = meta_put(db, dst, META_LINEAGE, 0, id->lineage, 16, err);
+    if (rc == 0)
+        rc = meta_put(db, dst, META_CREATED, id->created_ms, NULL, 0, err);
+    if (rc == 0)
+        rc = meta_put(db, dst, META_COMMIT, (int64_t)id->commit, NULL, 0, err);
+    if (rc == 0)
+        rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? 0
+           : raw_fail(db, dst, err);
+    sqlite3_close(db);
+    if (rc == 0)
+        rc = fsync_file(dst, err);
+    if (rc < 0)
+        unlink(dst);
+    return rc;
 }

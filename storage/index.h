@@ -17,6 +17,13 @@
  * atomic, and idx_begin/idx_commit around writes of more than one row.
  * The schema is in index.c; doc/design.md describes it.
  *
+ * Schema versions: the index records its version (PRAGMA user_version).
+ * idx_open creates a new index at the newest version, migrates an older
+ * one (after copying it to META/index.db.pre-vN, N the newest version) in
+ * one transaction that either reaches the newest version or leaves the
+ * old one untouched, and refuses a newer one (CF_ECONFIG, naming both
+ * versions). Release 0.1.0 recorded no version: its index is version 1.
+ *
  * Durability (group commit): a commit inside a locked section reaches the
  * WAL but not the disk. A section that wrote must end with
  * idx_unlock_durable, which releases the lock and returns once a WAL
@@ -32,6 +39,18 @@
  * commit durable. That group's writers and every later idx_unlock_durable
  * that has something to wait for fail with CF_EIO (the failure is written
  * to stderr once); reopen the index (restart) after fixing the disk.
+ *
+ * Identity: the meta table records which disk set the index belongs to
+ * (set id, lineage), a check value of the master key, when this index
+ * began to rule the disks (created with the set, or restored: GC deletes
+ * no file older than that) and the commit number of its last snapshot.
+ * A snapshot copy also records when it was taken and what it holds. Only
+ * this file reads or writes meta (idx_ident_*, idx_probe, snapshots).
+ *
+ * Commit numbers: commit_base (from meta) + commits since open. The
+ * number is persisted by each snapshot (idx_snapshot_to), so every
+ * snapshot of one index history carries a larger number than the one
+ * before it.
  */
 #ifndef ST_INDEX_H
 #define ST_INDEX_H
@@ -45,8 +64,72 @@
 
 typedef struct idx idx;
 
+/* Open META/index.db, creating it (and its schema) if missing. */
 int idx_open(const char *meta_dir, idx **out, cf_err *err);
+/* The schema version this build creates and migrates to. */
+int idx_schema_version(void);
+/* Test seam, NULL outside tests: called inside the migration transaction
+ * after the step that reaches `version` (also when a new index is being
+ * created); nonzero fails the migration there, as a failing step would. */
+extern int (*idx_migrate_fault)(int version);
 void idx_close(idx *x);
+
+/* What an index file says about itself. Fields without their has_ flag
+ * set are absent (an index made by coffer 0.1.0 has no lineage, created
+ * time or commit number). */
+typedef struct idx_ident {
+    bool present;                    /* the file exists */
+    bool has_set;                    /* it names a disk set; else it is empty */
+    uint8_t set_id[16];
+    bool has_lineage;
+    uint8_t lineage[16];
+    bool has_master_check;
+    uint8_t master_check[32];
+    int64_t created_ms;              /* 0: not recorded */
+    bool has_commit;
+    uint64_t commit;                 /* commit number (of the snapshot, for one) */
+    uint64_t clean_close;            /* > 0: closed cleanly at this commit number,
+                                        with nothing committed since its last
+                                        snapshot (idx_mark_clean) */
+    int64_t snapshot_ms;             /* > 0: a snapshot copy taken then */
+    int64_t objects;                 /* a snapshot's object count; -1 unknown */
+    int64_t bytes;                   /* a snapshot's object bytes; -1 unknown */
+} idx_ident;
+
+/* Read the identity of the index file at path: a missing file is
+ * !present, a database without identity !has_set, a file that is not a
+ * SQLite database CF_ECORRUPT. The file is opened immutable (no locks,
+ * no WAL or journal file is made or touched: nothing next to it changes),
+ * which reads the database file alone. with_wal and a WAL file present
+ * (after a crash, or while cofferd runs): opened normally instead, so
+ * that the WAL's commits count, and closed without a checkpoint; that
+ * touches the -shm file's time. Snapshots never have a WAL. */
+int idx_probe(const char *path, bool with_wal, idx_ident *out, cf_err *err);
+/* Whether path-wal exists. */
+bool idx_wal_exists(const char *path);
+
+/* Record the fields of id whose has_ flag is set (set id, lineage, master
+ * check; created_ms when > 0), durably (takes the lock). The commit number
+ * is not written here: snapshots persist it. */
+int idx_ident_write(idx *x, const idx_ident *id, cf_err *err);
+
+/* The current commit number (takes the lock). */
+uint64_t idx_commit_number(idx *x);
+/* Record that the index is closed with nothing committed since the
+ * snapshot of number `commit`; 0 clears the record (done at open, so that
+ * a crash later is never taken for a clean close). Durable. */
+int idx_mark_clean(idx *x, uint64_t commit, cf_err *err);
+
+/* What an index or snapshot holds (for reports). */
+typedef struct idx_contents {
+    int64_t objects, bytes, buckets, tenants, keys, uploads;
+} idx_contents;
+int idx_count(idx *x, idx_contents *out, cf_err *err);
+int idx_count_file(const char *path, idx_contents *out, cf_err *err);
+
+/* SQLite's own consistency check of a file (read-only): CF_ECORRUPT with
+ * its first complaint if it fails. */
+int idx_check_file(const char *path, cf_err *err);
 
 void idx_lock(idx *x);
 /* End a section that committed nothing (asserted). */
@@ -94,9 +177,20 @@ int idx_next(idx *x, sqlite3_stmt *st, cf_err *err);
 /* Reset a query that is abandoned before idx_next returned 0. */
 void idx_done(sqlite3_stmt *st);
 
-/* Write a consistent copy of the whole database to path (via path.tmp,
- * fsync, rename, directory fsync). Takes the lock itself. */
-int idx_snapshot_to(idx *x, const char *path, cf_err *err);
+/* Take a snapshot into tmp: persist the commit number (and count this
+ * commit), copy the whole database with SQLite's backup API, wait until
+ * everything it holds is durable, then mark the copy as a snapshot
+ * (taken_ms, commit, object count and bytes; rollback-journal mode, so
+ * that reading it needs no WAL files) and fsync it. Takes the lock
+ * itself. The caller renames tmp into place. out: the copy's identity. */
+int idx_snapshot_to(idx *x, const char *tmp, int64_t taken_ms, idx_ident *out,
+                    cf_err *err);
+
+/* Copy the snapshot src into dst (a new file, fsynced) as a live index:
+ * the snapshot marks are dropped, and lineage (when the snapshot has
+ * none), created_ms and the commit number are set from id. */
+int idx_restore_copy(const char *src, const char *dst, const idx_ident *id,
+                     cf_err *err);
 
 /* Column helpers: text never NULL ("" instead); blob copies exactly len
  * bytes or fails (returns -1) when the stored length differs. */

@@ -15,3 +15,9 @@ storage_libstorage_a_SOURCES += \
 	storage/shard.c storage/shard.h storage/segment.c storage/segment.h \
 	storage/index.c storage/index.h storage/engine_int.h storage/engine.c \
 	storage/object.c storage/multipart.c storage/gc.c storage/stats.c
+
+# which index rules which disks: identity checks at open, snapshot
+# generations, coffer restore-index
+storage_libstorage_a_SOURCES += \
+	storage/identity.c storage/identity.h storage/snapshot.c storage/snapshot.h \
+	storage/restore.c

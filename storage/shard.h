@@ -23,6 +23,12 @@
  * carries everything needed to rebuild the index row: set id, data id,
  * object/upload id, tenant, bucket, key, part number, shard index, k, m,
  * block size, segment size and the wrapped data key.
+ *
+ * The magic's last character is the shard format version ("COFSHRD1").
+ * A layout change takes the next character and bumps DS_FORMAT_VERSION
+ * (diskset.h) with it: a cofferd that does not know the new magic would
+ * take such a shard for a corrupt one, so the newer format.json must turn
+ * it away at open, before it reads any shard.
  */
 #ifndef ST_SHARD_H
 #define ST_SHARD_H

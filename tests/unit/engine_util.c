@@ -2,9 +2,11 @@
 #include "tests/unit/engine_util.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void fixture_init(eng_fixture *f, const char *root, int ndisks, int k, int m)
 {
@@ -30,6 +32,22 @@ st_engine *fixture_open(eng_fixture *f)
     cf_err err;
     if (st_open(&f->cfg, &e, &err) < 0) {
         fprintf(stderr, "st_open: %s\n", err.msg);
+        return NULL;
+    }
+    return e;
+}
+
+st_engine *fixture_setup(eng_fixture *f, const char *root, int ndisks, int k, int m,
+                         bool no_inline)
+{
+    fixture_init(f, root, ndisks, k, m);
+    f->cfg.no_inline = no_inline;
+    st_engine *e = fixture_open(f);
+    cf_err err;
+    if (e && (st_tenant_create(e, "t1", &err) < 0 ||
+              st_bucket_create(e, "t1", "b", NULL, &err) < 0)) {
+        fprintf(stderr, "setup: %s\n", err.msg);
+        st_close(e);
         return NULL;
     }
     return e;
@@ -205,4 +223,13 @@ int list_totals(st_engine *e, const char *bucket, uint64_t *objects, uint64_t *b
     *objects = v[0];
     *bytes = v[1];
     return 0;
+}
+
+void write_text(const char *path, const char *text)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0 || write(fd, text, strlen(text)) < 0)
+        perror(path);
+    if (fd >= 0)
+        close(fd);
 }

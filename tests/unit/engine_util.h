@@ -22,6 +22,9 @@ typedef struct eng_fixture {
 /* Lay out root/d0.., root/meta, root/master.key; does not open. */
 void fixture_init(eng_fixture *f, const char *root, int ndisks, int k, int m);
 st_engine *fixture_open(eng_fixture *f);     /* NULL (and prints) on failure */
+/* fixture_init + fixture_open, then tenant "t1" with bucket "b". */
+st_engine *fixture_setup(eng_fixture *f, const char *root, int ndisks, int k, int m,
+                         bool no_inline);
 
 /* Byte at offset off of the deterministic stream `seed`. */
 void gen_bytes(uint64_t seed, uint64_t off, uint8_t *buf, size_t n);
@@ -50,5 +53,7 @@ int count_shard_files(const eng_fixture *f, int ndisks);
 /* Objects and their bytes in tenant t1's bucket, by listing (<= 1000). */
 int list_totals(st_engine *e, const char *bucket, uint64_t *objects, uint64_t *bytes,
                 cf_err *err);
+/* Create or replace a small file with text (errors are printed). */
+void write_text(const char *path, const char *text);
 
 #endif

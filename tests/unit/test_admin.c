@@ -411,6 +411,14 @@ static void embedded_finish_creates_then_reuses_dev(void)
     CHECK(cfg.new_master_key);
     CHECK_EQ_INT(file_mode(key), 0600);
     CHECK_EQ_INT(file_mode(path), 0600);
+    char admin_path[800], admin_ak[ST_ACCESS_KEY_MAX], admin_sk[ST_SECRET_KEY_MAX];
+    snprintf(admin_path, sizeof admin_path, "%s/admin-credentials", var);
+    CHECK_EQ_INT(file_mode(admin_path), 0600);      /* written once the engine opened */
+    char token_path[800];
+    snprintf(token_path, sizeof token_path, "%s/metrics-token", var);
+    CHECK_EQ_INT(file_mode(token_path), 0600);      /* so is the metrics token */
+    snprintf(admin_ak, sizeof admin_ak, "%s", cfg.admin_access_key);
+    snprintf(admin_sk, sizeof admin_sk, "%s", cfg.admin_secret_key);
     char ak[ST_ACCESS_KEY_MAX], sk[ST_SECRET_KEY_MAX], secret[ST_SECRET_KEY_MAX];
     st_key_info info;
     cf_err err;
@@ -421,9 +429,12 @@ static void embedded_finish_creates_then_reuses_dev(void)
     st_close(e);
     config_free(&cfg);
 
-    /* second start: same key, no new master key */
+    /* second start: same keys, no new master key */
     REQUIRE(embedded_start(var, &cfg, &e));
     CHECK(!cfg.new_master_key);
+    CHECK(!cfg.new_admin_credential);
+    CHECK_EQ_STR(cfg.admin_access_key, admin_ak);
+    CHECK_EQ_STR(cfg.admin_secret_key, admin_sk);
     char ak2[ST_ACCESS_KEY_MAX], sk2[ST_SECRET_KEY_MAX];
     REQUIRE(credfile_read(path, ak2, sk2, &err) == 0);
     CHECK_EQ_STR(ak2, ak);

@@ -317,6 +317,10 @@ static const framing_case framing_cases[] = {
     {"140000001\r\n", -1, AUTH_INVALID_ARGUMENT},
     {"5;chunk-signature=00\r\nhello\r\n0\r\n\r\n", 5, AUTH_INVALID_ARGUMENT},
     {"5 \r\nhello\r\n0\r\n\r\n", 5, AUTH_INVALID_ARGUMENT},
+    {"+5\r\nhello\r\n0\r\n\r\n", 5, AUTH_INVALID_ARGUMENT},
+    {" 5\r\nhello\r\n0\r\n\r\n", 5, AUTH_INVALID_ARGUMENT},
+    {"0x5\r\nhello\r\n0\r\n\r\n", 5, AUTH_INVALID_ARGUMENT},
+    {"0005\r\nhello\r\n0\r\n\r\n", 5, AUTH_OK},           /* padding is a number */
     {"5\r\nhello\r\n0\r\nx-amz-meta-evil:1\r\n\r\n", 5, AUTH_INVALID_ARGUMENT},
     {"5\r\nhello\r\n0\r\n" CRC CRC "\r\n", 5, AUTH_INVALID_ARGUMENT},
     {"5\r\nhello\r\n0\r\nx-amz-checksum-crc32\r\n\r\n", 5, AUTH_INVALID_ARGUMENT},

@@ -374,6 +374,46 @@ static void usage_errors_exit_2(void)
     expect_no_request(help, false, 0, "");
 }
 
+/* gc --force-orphans, a held scan, and restore-index's options (the
+ * command itself runs offline: tests/unit/test_recovery.c, and with the
+ * real CLI tests/integration/test_index_loss.sh). */
+static void orphan_bound_and_restore_options(void)
+{
+    seen s;
+    outcome o;
+    const char *held_reply = "{\"deleted_segments\":0,\"orphan_files\":0,"
+        "\"orphans_held\":1500,\"orphan_bound\":1000,\"held\":true}";
+    const char *gc[] = {CLI, "gc", "120", NULL};
+    exchange(gc, 200, held_reply, &s, &o);
+    CHECK_EQ_STR(s.body, "{\"grace_s\":120,\"force_orphans\":false}");
+    CHECK_EQ_INT(o.status, 0);
+    CHECK(strstr(o.out, "orphans_held             1500") != NULL);
+    CHECK(strstr(o.err, "GC HELD: 1500 orphan files") && strstr(o.err, "--force-orphans"));
+    const char *force[] = {CLI, "gc", "--force-orphans", NULL};
+    exchange(force, 200, "{\"orphan_files\":1500,\"held\":false}", &s, &o);
+    CHECK_EQ_STR(s.body, "{\"grace_s\":3600,\"force_orphans\":true}");
+    CHECK(strstr(o.err, "GC HELD") == NULL);
+    const char *status[] = {CLI, "status", NULL};
+    exchange(status, 200, "{\"version\":\"0.1.0\",\"layout\":{\"k\":4,\"m\":2,"
+             "\"block_size\":1048576},\"index\":{\"commits\":1,\"wal_syncs\":1,"
+             "\"commit_number\":42,\"created\":0,\"set_id\":\"aa\",\"lineage\":\"bb\"},"
+             "\"gc\":{\"last_run\":0,\"held\":true,\"orphans_held\":1500,"
+             "\"orphan_bound\":1000}}", &s, &o);
+    CHECK(strstr(o.out, "lineage bb") && strstr(o.out, "commit 42"));
+    CHECK(strstr(o.out, "GC HELD       1500 orphan files NOT deleted") != NULL);
+
+    const char *no_config[] = {CLI, "restore-index", NULL};
+    expect_no_request(no_config, false, 2, "restore-index (-c FILE | --var DIR)");
+    const char *both[] = {CLI, "restore-index", "-c", "x.json", "--var", "v", NULL};
+    expect_no_request(both, false, 2, "restore-index (-c FILE | --var DIR)");
+    const char *stray[] = {CLI, "status", "--from", "/d1", NULL};
+    expect_no_request(stray, true, 2, "go with restore-index");
+    const char *stray_force[] = {CLI, "status", "--force-orphans", NULL};
+    expect_no_request(stray_force, true, 2, "--force-orphans goes with gc");
+    const char *missing[] = {CLI, "restore-index", "-c", "/nonexistent/coffer.json", NULL};
+    expect_no_request(missing, false, 1, "/nonexistent/coffer.json");
+}
+
 static void unreachable_server_exits_1(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -396,4 +436,5 @@ TEST_MAIN("cli",
           T(status_and_refusals),
           T(credentials_file),
           T(usage_errors_exit_2),
+          T(orphan_bound_and_restore_options),
           T(unreachable_server_exits_1))

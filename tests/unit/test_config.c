@@ -70,7 +70,9 @@ static void good_config_parses(void)
              "\"disks\":[\"d1\",\"d2\",\"d3\",\"d4\",\"d5\",\"d6\"],"
              "\"meta_dir\":\"/srv/meta\",\"master_key_file\":\"master.key\","
              "\"erasure\":{\"k\":3,\"m\":3},\"block_size\":65536," GOOD_ADMIN ","
-             "\"limits\":{\"threads\":4,\"max_connections\":99},"
+             "\"limits\":{\"threads\":4,\"max_connections\":99,"
+             "\"max_connections_per_ip\":7,\"header_timeout_seconds\":5,"
+             "\"idle_timeout_seconds\":11},\"auth\":{\"sigv2\":false},"
              "\"log_level\":\"debug\",\"access_log\":\"-\",\"tiers\":{}}", dir);
     snprintf(cfg_path, sizeof cfg_path, "%s", write_file(dir, "c.json", text));
     coffer_config cfg;
@@ -103,6 +105,10 @@ static void good_config_parses(void)
     CHECK_EQ_STR(cfg.admin_secret_key, "s3cr3t-s3cr3t-s3cr3t");
     CHECK_EQ_INT(cfg.threads, 4);
     CHECK_EQ_INT(cfg.max_connections, 99);
+    CHECK_EQ_INT(cfg.max_connections_per_ip, 7);
+    CHECK_EQ_INT(cfg.header_timeout_s, 5);
+    CHECK_EQ_INT(cfg.idle_timeout_s, 11);
+    CHECK(!cfg.sigv2);
     CHECK_EQ_INT(cfg.log_level, CONFIG_LOG_DEBUG);
     CHECK_EQ_STR(cfg.access_log, "-");
     CHECK(!cfg.embedded);
@@ -123,6 +129,10 @@ static void minimal_config_gets_defaults(void)
     CHECK_EQ_INT(cfg.storage.k, 0);
     CHECK_EQ_INT(cfg.storage.block_size, 0);
     CHECK_EQ_INT(cfg.threads, CONFIG_DEFAULT_THREADS);
+    CHECK_EQ_INT(cfg.max_connections_per_ip, CONFIG_DEFAULT_MAX_PER_IP);
+    CHECK_EQ_INT(cfg.header_timeout_s, CONFIG_DEFAULT_HEADER_TIMEOUT);
+    CHECK_EQ_INT(cfg.idle_timeout_s, CONFIG_DEFAULT_IDLE_TIMEOUT);
+    CHECK(cfg.sigv2);
     CHECK_EQ_INT(cfg.log_level, CONFIG_LOG_INFO);
     config_free(&cfg);
 }
@@ -155,6 +165,13 @@ static void wrong_types_are_refused(void)
     expect_refused("{" GOOD_BASE ",\"limits\":{\"threads\":\"4\"}}",
                    "'limits.threads': must be an integer");
     expect_refused("{" GOOD_BASE ",\"limits\":[]}", "'limits': must be an object");
+    expect_refused("{" GOOD_BASE ",\"limits\":{\"header_timeout_seconds\":0}}",
+                   "'limits.header_timeout_seconds': must be 1..3600");
+    expect_refused("{" GOOD_BASE ",\"limits\":{\"max_connections_per_ip\":0}}",
+                   "'limits.max_connections_per_ip': must be 1..65536");
+    expect_refused("{" GOOD_BASE ",\"auth\":{\"sigv2\":\"no\"}}",
+                   "'auth.sigv2': must be true or false");
+    expect_refused("{" GOOD_BASE ",\"auth\":{\"sigv4\":true}}", "'auth.sigv4'");
     expect_refused("{" GOOD_BASE ",\"block_size\":1.5}", "'block_size'");
     expect_refused("{" GOOD_BASE ",\"region\":\"\"}", "'region'");
     expect_refused("{" GOOD_BASE ",\"region\":\"a\\u0000b\"}", "not valid JSON");
@@ -285,7 +302,11 @@ static mode_t file_mode(const char *path)
     return stat(path, &st) == 0 ? st.st_mode & 0777 : 0;
 }
 
-static void embedded_default_creates_then_reuses(void)
+/* The embedded default writes nothing but var_dir itself: the disks, the
+ * index, the key and the credential files wait until the engine accepts
+ * the disks (config_embedded_finish, test_admin), so a refused start
+ * leaves var_dir as it was. */
+static void embedded_default_writes_nothing_then_reuses(void)
 {
     char var[700], path[800];
     snprintf(var, sizeof var, "%s/var", test_tmpdir());
@@ -294,31 +315,33 @@ static void embedded_default_creates_then_reuses(void)
     REQUIRE(config_embedded_default(var, &a, &err) == 0);
     CHECK(a.embedded);
     CHECK(a.new_master_key);
+    CHECK(a.new_admin_credential);
     CHECK(a.storage.create_master_key);
     CHECK_EQ_INT(a.storage.ndisks, 6);
     CHECK_EQ_STR(a.listen_addr, "127.0.0.1");
     CHECK_EQ_INT(a.port, 9000);
+    CHECK_EQ_INT(file_mode(var), 0700);
     for (int i = 0; i < 6; i++) {
         snprintf(path, sizeof path, "%s/disk%d", var, i + 1);
         CHECK_EQ_STR(a.storage.disks[i], path);
-        CHECK_EQ_INT(file_mode(path), 0700);
+        CHECK_EQ_INT(file_mode(path), 0);             /* not made here */
     }
     snprintf(path, sizeof path, "%s/meta", var);
     CHECK_EQ_STR(a.storage.meta_dir, path);
+    CHECK_EQ_INT(file_mode(path), 0);
     snprintf(path, sizeof path, "%s/master.key", var);
     CHECK_EQ_STR(a.storage.master_key_file, path);
     snprintf(path, sizeof path, "%s/admin-credentials", var);
-    CHECK_EQ_INT(file_mode(path), 0600);
-    char ak[ST_ACCESS_KEY_MAX], sk[ST_SECRET_KEY_MAX];
-    REQUIRE(credfile_read(path, ak, sk, &err) == 0);
-    CHECK_EQ_STR(ak, a.admin_access_key);
-    CHECK_EQ_STR(sk, a.admin_secret_key);
-    CHECK_EQ_INT(strlen(ak), CRED_AK_GEN);
-    CHECK_EQ_INT(strlen(sk), CRED_SK_GEN);
+    CHECK_EQ_INT(file_mode(path), 0);
+    CHECK_EQ_INT(strlen(a.admin_access_key), CRED_AK_GEN);
+    CHECK_EQ_INT(strlen(a.admin_secret_key), CRED_SK_GEN);
 
+    /* once written (by config_embedded_finish), later starts reuse it */
+    REQUIRE(credfile_write(path, a.admin_access_key, a.admin_secret_key, &err) == 0);
     write_file(var, "master.key", "stand-in for the engine's key\n");
     REQUIRE(config_embedded_default(var, &b, &err) == 0);
     CHECK(!b.new_master_key);
+    CHECK(!b.new_admin_credential);
     CHECK_EQ_STR(b.admin_access_key, a.admin_access_key);
     CHECK_EQ_STR(b.admin_secret_key, a.admin_secret_key);
     config_free(&a);
@@ -332,8 +355,9 @@ static void embedded_default_refuses_loose_credentials(void)
     coffer_config cfg;
     cf_err err;
     REQUIRE(config_embedded_default(var, &cfg, &err) == 0);
-    config_free(&cfg);
     snprintf(path, sizeof path, "%s/admin-credentials", var);
+    REQUIRE(credfile_write(path, cfg.admin_access_key, cfg.admin_secret_key, &err) == 0);
+    config_free(&cfg);
     REQUIRE(chmod(path, 0644) == 0);
     CHECK_EQ_INT(config_embedded_default(var, &cfg, &err), -1);
     CHECK(strstr(err.msg, path) != NULL);
@@ -423,6 +447,8 @@ static void metrics_token_or_public(void)
     }
 }
 
+/* Like the admin credential: made up but not written by the default
+ * (config_embedded_finish writes it, test_admin), then reused. */
 static void embedded_default_keeps_its_metrics_token(void)
 {
     char var[700], path[800];
@@ -431,10 +457,14 @@ static void embedded_default_keeps_its_metrics_token(void)
     cf_err err;
     REQUIRE(config_embedded_default(var, &a, &err) == 0);
     snprintf(path, sizeof path, "%s/metrics-token", var);
-    CHECK_EQ_INT(file_mode(path), 0600);
+    CHECK(a.new_metrics_token);
+    CHECK_EQ_INT(file_mode(path), 0);                 /* not made here */
     CHECK_EQ_INT(strlen(a.metrics_token), CRED_TOKEN_GEN);
     CHECK(credfile_valid_token(a.metrics_token));
+    REQUIRE(credfile_write_token(path, a.metrics_token, &err) == 0);
+    CHECK_EQ_INT(file_mode(path), 0600);
     REQUIRE(config_embedded_default(var, &b, &err) == 0);
+    CHECK(!b.new_metrics_token);
     CHECK_EQ_STR(a.metrics_token, b.metrics_token);
     config_free(&a);
     config_free(&b);
@@ -453,7 +483,7 @@ TEST_MAIN("config",
           T(admin_secret_is_checked_but_never_echoed),
           T(master_key_from_environment),
           T(listen_forms),
-          T(embedded_default_creates_then_reuses),
+          T(embedded_default_writes_nothing_then_reuses),
           T(embedded_default_refuses_loose_credentials),
           T(credential_files_are_validated),
           T(metrics_token_or_public),

@@ -312,7 +312,7 @@ static void kill_at_random_moments(void)
         if (!usage_exact(e, iter))
             bad = 1;
         st_gc_stats stats = {0};
-        CHECK_EQ_INT(st_gc(e, 0, &stats, &err), 0);
+        CHECK_EQ_INT(st_gc(e, &(st_gc_opts){.grace_s = 0}, &stats, &err), 0);
         st_close(e);
         int want = expected_shard_files(6), have = count_shard_files(&fx, 6);
         if (want != have) {

@@ -6,6 +6,7 @@
  */
 #include "tests/unit/test.h"
 #include "tests/unit/engine_util.h"
+#include "storage/diskset.h"
 #include "storage/index.h"
 
 #include <fcntl.h>
@@ -25,17 +26,7 @@ static const int layouts[][3] = {
 
 static st_engine *setup(eng_fixture *f, int ndisks, int k, int m, bool no_inline)
 {
-    fixture_init(f, test_tmpdir(), ndisks, k, m);
-    f->cfg.no_inline = no_inline;
-    st_engine *e = fixture_open(f);
-    cf_err err;
-    if (e && (st_tenant_create(e, "t1", &err) < 0 ||
-              st_bucket_create(e, "t1", "b", NULL, &err) < 0)) {
-        fprintf(stderr, "setup: %s\n", err.msg);
-        st_close(e);
-        return NULL;
-    }
-    return e;
+    return fixture_setup(f, test_tmpdir(), ndisks, k, m, no_inline);
 }
 
 static void round_trips_in_every_layout(void)
@@ -442,17 +433,6 @@ static void wrong_master_key_is_refused(void)
     CHECK_EQ_INT(err.code, CF_ECRYPTO);
     CHECK(strstr(err.msg, "master key") != NULL);
 }
-
-static void write_text(const char *path, const char *text)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd >= 0) {
-        if (write(fd, text, strlen(text)) < 0)
-            perror("write");
-        close(fd);
-    }
-}
-
 static void disk_set_refuses_foreign_misplaced_and_too_few_disks(void)
 {
     eng_fixture f, g;
@@ -536,6 +516,58 @@ static void hostile_format_files_are_refused_clearly(void)
     st_engine *e;
     cf_err err;
     CHECK_EQ_INT(st_open(&f.cfg, &e, &err), -1);
+}
+
+/* in with its first `from` replaced by `to`, into out (0; -1 if absent). */
+static int replace_once(char *out, size_t n, const char *in, const char *from,
+                        const char *to)
+{
+    const char *at = strstr(in, from);
+    if (!at)
+        return -1;
+    snprintf(out, n, "%.*s%s%s", (int)(at - in), in, to, at + strlen(from));
+    return 0;
+}
+
+static void read_text(const char *path, char *out, size_t n)
+{
+    FILE *fp = fopen(path, "r");
+    size_t len = fp ? fread(out, 1, n - 1, fp) : 0;
+    out[len] = 0;
+    if (fp)
+        fclose(fp);
+}
+
+/* A disk written by a newer disk format is refused at open, before any of
+ * its other fields are read (here a k that this version could not parse) and
+ * before anything is written; the set opens again with the disk replaced. */
+static void newer_disk_format_is_refused_naming_both_versions(void)
+{
+    eng_fixture f;
+    st_engine *e = setup(&f, 3, 0, 0, false);
+    REQUIRE(e);
+    st_close(e);
+    char path[700], text[4096], mid[4096], newer[4096];
+    snprintf(path, sizeof path, "%s/format.json", f.disks[1]);
+    read_text(path, text, sizeof text);
+    char cur[32];
+    snprintf(cur, sizeof cur, "\"version\": %d,", DS_FORMAT_VERSION);
+    REQUIRE(replace_once(mid, sizeof mid, text, cur, "\"version\": 7,") == 0);
+    REQUIRE(replace_once(newer, sizeof newer, mid, "\"k\": 2,", "\"k\": \"two\",") == 0);
+    write_text(path, newer);
+    cf_err err;
+    CHECK_EQ_INT(st_open(&f.cfg, &e, &err), -1);
+    CHECK_EQ_INT(err.code, CF_ECONFIG);
+    char want[900];
+    snprintf(want, sizeof want, "%s: disk format version 7 is newer than this cofferd "
+             PACKAGE_VERSION " (knows up to %d)", path, DS_FORMAT_VERSION);
+    CHECK_EQ_STR(err.msg, want);
+    read_text(path, text, sizeof text);
+    CHECK_EQ_STR(text, newer);               /* left as it was */
+    unlink(path);                            /* blank: a replacement disk */
+    e = fixture_open(&f);
+    CHECK(e != NULL);
+    st_close(e);
 }
 
 static void index_rows_pointing_at_missing_files_fail_cleanly(void)
@@ -754,7 +786,7 @@ static void open_reader_survives_overwrite_and_delete(void)
     free(want);
     st_get_close(g);
     st_gc_stats stats = {0};
-    REQUIRE(st_gc(e, 0, &stats, &err) == 0);
+    REQUIRE(st_gc(e, &(st_gc_opts){.grace_s = 0}, &stats, &err) == 0);
     CHECK_EQ_INT(count_shard_files(&f, 4), 0);
     st_close(e);
 }
@@ -773,9 +805,9 @@ static void gc_removes_orphans_and_keeps_live_shards(void)
     write_text(tmpf, "y");
     CHECK_EQ_INT(count_shard_files(&f, 4), 6);
     st_gc_stats stats = {0};
-    REQUIRE(st_gc(e, 3600, &stats, &err) == 0);
+    REQUIRE(st_gc(e, &(st_gc_opts){.grace_s = 3600}, &stats, &err) == 0);
     CHECK_EQ_INT(count_shard_files(&f, 4), 6);       /* inside the grace period */
-    REQUIRE(st_gc(e, 0, &stats, &err) == 0);
+    REQUIRE(st_gc(e, &(st_gc_opts){.grace_s = 0}, &stats, &err) == 0);
     CHECK_EQ_INT(stats.orphan_files, 2);
     CHECK_EQ_INT(count_shard_files(&f, 4), 4);
     CHECK_EQ_INT(check_gen(e, "b", "x", 100, 1, &err), 1);
@@ -989,33 +1021,6 @@ static void sealed_stream_round_trips_and_tampering_is_refused(void)
     CHECK_EQ_INT(err.code, CF_ENOKEY);
     free(m.data);
     free(t.data);
-    st_close(e);
-}
-
-static void index_snapshot_restores_a_lost_metadata_directory(void)
-{
-    eng_fixture f;
-    st_engine *e = setup(&f, 4, 2, 2, false);
-    REQUIRE(e);
-    cf_err err;
-    REQUIRE(put_gen(e, "b", "small", 3000, 1, NULL, &err) == 0);
-    REQUIRE(put_gen(e, "b", "big", 2 * B + 1, 2, NULL, &err) == 0);
-    int copies = 0;
-    REQUIRE(st_snapshot(e, &copies, &err) == 0);
-    CHECK_EQ_INT(copies, 4);
-    REQUIRE(put_gen(e, "b", "after", 10, 3, NULL, &err) == 0);
-    st_close(e);
-    /* the metadata directory is lost; the snapshot on disk 2 comes back */
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir '%s' && cp '%s/index.snapshot' '%s/index.db'",
-             f.meta, f.meta, f.disks[2], f.meta);
-    REQUIRE(system(cmd) == 0);
-    e = fixture_open(&f);
-    REQUIRE(e);
-    CHECK_EQ_INT(check_gen(e, "b", "small", 3000, 1, &err), 1);
-    CHECK_EQ_INT(check_gen(e, "b", "big", 2 * B + 1, 2, &err), 1);
-    st_object_info info;
-    CHECK_EQ_INT(st_head(e, "t1", "b", "after", &info, &err), -1);   /* after it */
     st_close(e);
 }
 
@@ -1267,9 +1272,9 @@ static void usage_follows_every_write_path(void)
     st_close(e);
 }
 
-/* An index from before bucket_usage (coffer 0.1.0: schema version 0) is
- * counted on open; one from a newer build is refused. */
-static void usage_migrates_from_schema_0_and_newer_is_refused(void)
+/* An index from before bucket_usage (schema version 2) counts what it
+ * stores when it is migrated, and keeps counting after. */
+static void usage_is_counted_when_an_index_migrates(void)
 {
     eng_fixture f;
     st_engine *e = setup(&f, 2, 0, 0, false);
@@ -1286,7 +1291,7 @@ static void usage_migrates_from_schema_0_and_newer_is_refused(void)
     CHECK_EQ_INT(sqlite3_exec(h, "DROP TRIGGER bucket_usage_new; DROP TRIGGER "
                  "bucket_usage_gone; DROP TRIGGER bucket_usage_put; DROP TRIGGER "
                  "bucket_usage_drop; DROP TRIGGER bucket_usage_change; DROP TABLE "
-                 "bucket_usage; PRAGMA user_version=0;", NULL, NULL, NULL), SQLITE_OK);
+                 "bucket_usage; PRAGMA user_version=2;", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(h);
     REQUIRE((e = fixture_open(&f)) != NULL);
     const char *one[] = {"b"};
@@ -1294,11 +1299,6 @@ static void usage_migrates_from_schema_0_and_newer_is_refused(void)
     REQUIRE(put_gen(e, "b", "z", 7, 3, &info, &err) == 0);
     check_usage_exact(e, one, 1);
     st_close(e);
-    REQUIRE(sqlite3_open(db, &h) == SQLITE_OK);
-    CHECK_EQ_INT(sqlite3_exec(h, "PRAGMA user_version=2", NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(h);
-    CHECK_EQ_INT(st_open(&f.cfg, &e, &err), -1);
-    CHECK(strstr(err.msg, "schema version 2 is newer") != NULL);
 }
 
 /* Disks count what they failed to deliver, and say whether they take
@@ -1360,6 +1360,7 @@ TEST_MAIN("engine",
           T(wrong_master_key_is_refused),
           T(disk_set_refuses_foreign_misplaced_and_too_few_disks),
           T(hostile_format_files_are_refused_clearly),
+          T(newer_disk_format_is_refused_naming_both_versions),
           T(index_rows_pointing_at_missing_files_fail_cleanly),
           T(listing_orders_rolls_up_and_pages),
           T(multipart_complete_links_parts_without_copying),
@@ -1370,12 +1371,11 @@ TEST_MAIN("engine",
           T(tenants_keys_and_bucket_isolation),
           T(copy_keeps_or_replaces_headers),
           T(sealed_stream_round_trips_and_tampering_is_refused),
-          T(index_snapshot_restores_a_lost_metadata_directory),
 #ifndef NDEBUG
           T(forgotten_durable_unlock_aborts),
 #endif
           T(concurrent_small_puts_share_fsyncs),
           T(tenant_keks_survive_cache_eviction),
           T(usage_follows_every_write_path),
-          T(usage_migrates_from_schema_0_and_newer_is_refused),
+          T(usage_is_counted_when_an_index_migrates),
           T(disks_count_errors_and_report_writability))

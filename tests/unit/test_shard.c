@@ -114,6 +114,11 @@ static void out_of_range_fields_behind_a_good_crc(void)
         CHECK_EQ_INT(shard_header_decode(buf, &back, &err), -1);
         CHECK_EQ_INT(err.code, CF_ECORRUPT);
     }
+    /* a header of a shard format version this build does not know */
+    shard_header_encode(&h, buf);
+    forge(buf, 7, '2', 1);
+    CHECK_EQ_INT(shard_header_decode(buf, &back, &err), -1);
+    CHECK_EQ_INT(err.code, CF_ECORRUPT);
     /* a NUL inside the key */
     shard_header_encode(&h, buf);
     buf[139 + 4 + 7 + 3] = 0;

@@ -172,7 +172,7 @@ static const bad_case bad_cases[] = {
     {NULL, NULL, "AWSAccessKeyId=AK&Signature=" SIG "&Expires=", AUTH_QUERY_PARAMETERS_ERROR},
     {NULL, NULL, "AWSAccessKeyId=AK&Signature=" SIG "&Expires=99999999999999999", AUTH_QUERY_PARAMETERS_ERROR},
     {NULL, NULL, "AWSAccessKeyId=&Signature=" SIG "&Expires=1", AUTH_QUERY_PARAMETERS_ERROR},
-    {NULL, NULL, "AWSAccessKeyId=AK&Signature=%00&Expires=1", AUTH_QUERY_PARAMETERS_ERROR},
+    {NULL, NULL, "AWSAccessKeyId=AK&Signature=%00&Expires=1", AUTH_INVALID_ARGUMENT},
 };
 
 static void hostile_input_is_refused_with_its_s3_code(void)

@@ -1,0 +1,54 @@
+/*
+ * server/xmlreq.h - the XML request bodies cofferd accepts, each parsed by
+ * the hardened reader (common/xmlread.h) under bounds fitted to its
+ * operation, into plain structs the handlers use:
+ *
+ *   DeleteObjects           <Delete>: at most 1,000 <Object>s (S3's limit)
+ *   CompleteMultipartUpload <CompleteMultipartUpload>: 1..10,000 <Part>s
+ *   CreateBucket            <CreateBucketConfiguration>: the region
+ *
+ * The bounds (elements, depth, text per element) are enforced while
+ * parsing, so a body over them is refused at the byte that crosses them
+ * (see the "limits and hostile input" table in doc/design.md). Every
+ * refusal is CF_EINVAL or CF_ETOOLARGE with a message (the caller answers
+ * MalformedXML for both, as S3 does), or CF_ENOMEM. Strings point into *doc, which the caller keeps until it
+ * is done with them and frees with xmlread_free (on any return, *doc is
+ * either NULL or a document to free); arrays come from the pool.
+ */
+#ifndef SRV_XMLREQ_H
+#define SRV_XMLREQ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/xmlread.h"
+#include "server/pool.h"
+#include "storage/engine.h"
+
+#define XMLREQ_DELETE_MAX 1000           /* objects in one DeleteObjects */
+
+typedef struct xmlreq_object {
+    const char *key;                     /* as sent: length and UTF-8 unchecked */
+    const char *version_id;              /* NULL if absent */
+} xmlreq_object;
+
+typedef struct xmlreq_delete {
+    bool quiet;
+    xmlreq_object *objects;
+    size_t nobjects;                     /* 1..XMLREQ_DELETE_MAX */
+} xmlreq_delete;
+
+int xmlreq_delete_parse(const char *body, size_t len, pool *p, xmlread_doc **doc,
+                        xmlreq_delete *out, cf_err *err);
+
+/* Parts in document order; part numbers 1..ST_MAX_PARTS (ordering and
+ * ETags are the engine's to check). */
+int xmlreq_complete_parse(const char *body, size_t len, pool *p, xmlread_doc **doc,
+                          st_complete_part **parts, size_t *nparts, cf_err *err);
+
+/* The LocationConstraint, "" if absent or if the body is empty (only white
+ * space): a CreateBucket without configuration. */
+int xmlreq_location_parse(const char *body, size_t len, xmlread_doc **doc,
+                          const char **region, cf_err *err);
+
+#endif
