@@ -10,19 +10,34 @@ PKGS=(
   awscli s3cmd rclone restic openssl curl
   python3-prometheus-client prometheus chromium clang libclang-rt-14-dev
 )
-# the console test drives Chromium with playwright-core from npm; a machine
-# with another Node.js keeps its own npm
-command -v npm >/dev/null || PKGS+=(nodejs npm)
-missing=()
-for p in "${PKGS[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -eq 0 ]; then
-  echo "deps: all ${#PKGS[@]} packages present"
+# The peers of tests/peers/ (a Ceph RGW cluster; Azurite runs on node),
+# installed without their recommends (Ceph's pull in the mgr's dashboard
+# stack and more). nodejs and npm (also for the console test, which drives
+# Chromium with playwright-core from npm) only where no npm is on PATH: a
+# machine with another Node.js keeps it.
+PEER_PKGS=(ceph-mon ceph-osd radosgw ceph-common uuid-runtime)
+command -v npm >/dev/null || PEER_PKGS+=(nodejs npm)
+missing() {               # missing PKG...: the ones not installed
+  local p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || echo "$p"
+  done
+}
+mapfile -t missing < <(missing "${PKGS[@]}")
+mapfile -t peer_missing < <(missing "${PEER_PKGS[@]}")
+if [ ${#missing[@]} -eq 0 ] && [ ${#peer_missing[@]} -eq 0 ]; then
+  echo "deps: all $((${#PKGS[@]} + ${#PEER_PKGS[@]})) packages present"
   exit 0
 fi
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO=sudo
-echo "deps: installing ${missing[*]}"
 $SUDO apt-get update -q
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${missing[@]}"
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${missing[@]}"
+fi
+if [ ${#peer_missing[@]} -gt 0 ]; then
+  echo "deps: installing ${peer_missing[*]} (no recommends)"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends \
+    "${peer_missing[@]}"
+fi

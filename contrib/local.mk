@@ -41,9 +41,12 @@ contrib_bench_bench_tree_LDADD = contrib/bench/libbench.a -lm
 # bench-smoke, under a minute; make check runs it as tests/bench_suite_smoke.sh)
 BENCH_TOOLS = contrib/bench/coffer-bench contrib/bench/mhd-ceiling \
 	contrib/bench/bench-engine contrib/bench/bench-tree server/cofferd
-.PHONY: bench bench-smoke
+.PHONY: bench bench-peer bench-smoke
 bench: $(BENCH_TOOLS)
 	$(srcdir)/contrib/bench/run.sh
+# the same, then against a throw-away Ceph RGW on BlueStore (tests/peers/rgw.sh)
+bench-peer: $(BENCH_TOOLS)
+	BENCH_PEER=rgw $(srcdir)/contrib/bench/run.sh
 bench-smoke: $(BENCH_TOOLS)
 	COFFERD=$(abs_top_builddir)/server/cofferd $(srcdir)/tests/bench_suite_smoke.sh
 EXTRA_DIST += contrib/bench/run.sh

@@ -30,10 +30,6 @@
 #include "common/checksum.h"
 #include "common/fsutil.h"
 
-/* Start write-back of this much dirty data per shard file, so the final
- * fdatasync is short and dirty pages stay bounded. */
-#define SEG_WRITEBACK_BYTES (8u << 20)
-
 static int seg_shards(const seg_desc *d)
 {
     return rs_k(d->rs) + rs_m(d->rs);

@@ -36,6 +36,12 @@
 #include "storage/erasure.h"
 #include "storage/shard.h"
 
+/* A writer starts write-back (sync_file_range, not waiting) of each shard
+ * file every this many bytes, so the final fdatasync is short and dirty
+ * pages stay bounded. (contrib/bench/bench_engine.c writes its disk limit
+ * the same way.) */
+#define SEG_WRITEBACK_BYTES (8u << 20)
+
 /* Everything fixed about a segment while it is written or read. */
 typedef struct seg_desc {
     const ds_set *set;

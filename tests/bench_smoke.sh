@@ -7,9 +7,10 @@ set -eu
 dir=$(mktemp -d "$PWD/bench-smoke.XXXXXX")
 trap 'rm -rf "$dir"' EXIT
 out=$(BENCH_DIR=$dir BENCH_SIZE_MIB=8 BENCH_SMALL_OPS=10 BENCH_SMALL_SECONDS=1 \
-      ./contrib/bench/bench-engine)
+      BENCH_FSYNC_SECONDS=1 BENCH_MID_SECONDS=1 ./contrib/bench/bench-engine)
 for name in put_pipeline_mib_s get_pipeline_mib_s disk_write_mib_s \
             put_pipeline_all_cores_mib_s put_limit_all_cores_mib_s fsync_ops \
+            disk_write_volume_mib fsync_group_ops mid_put_limit_ops mid_put_limit_mib_s \
             engine_put_ratio engine_get_ratio engine_degraded_get_ratio \
             engine_put_cpu_s_per_gib engine_get_cpu_s_per_gib engine_peak_rss_mib \
             engine_small_put_ops engine_small_get_ops \
@@ -21,8 +22,10 @@ for name in put_pipeline_mib_s get_pipeline_mib_s disk_write_mib_s \
 done
 # BENCH_LIMITS_ONLY=1 (make bench's way in): the limits, none of the engine's figures
 out=$(BENCH_LIMITS_ONLY=1 BENCH_DIR=$dir BENCH_SIZE_MIB=8 BENCH_REPEAT=1 \
-      BENCH_FSYNC_SECONDS=1 ./contrib/bench/bench-engine)
+      BENCH_FSYNC_SECONDS=1 BENCH_MID_SECONDS=1 BENCH_DISK_OBJECTS=3 ./contrib/bench/bench-engine)
 printf '%s\n' "$out" | grep -Eq '^fsync_ops: [0-9]+\.[0-9]+' &&
+  printf '%s\n' "$out" | grep -Eq '^disk_write_objects: 3\.00' &&
+  printf '%s\n' "$out" | grep -Eq '^mid_put_limit_ops: [0-9]+\.[0-9]+' &&
   ! printf '%s\n' "$out" | grep -q '^engine_' || {
     printf 'bench_smoke: BENCH_LIMITS_ONLY=1 gave:\n%s\n' "$out" >&2
     exit 1

@@ -2,32 +2,45 @@
 # tests/bench_suite_smoke.sh - keeps `make bench` from rotting (make
 # bench-smoke; make check runs it): the whole suite, contrib/bench/run.sh,
 # at tiny sizes (BENCH_SMOKE=1: 4 MiB objects, 1,000 keys, a 6 MiB tree,
-# 100-task runs), with a second throw-away cofferd as the peer, so the PEER_*
-# path runs too. It must exit 0 (every run succeeded, cofferd stopped
-# cleanly) and print every summary figure with a number, the peer's and
-# the coffer/peer ratios included. The figures are not judged: at these
-# sizes they are noise. restic and rclone (contrib/deps.sh) are needed.
+# 100-task runs), with the peer make bench-peer uses (BENCH_PEER=rgw: a
+# throw-away Ceph RGW, here on memstore, so that it starts in seconds), so
+# the peer path runs too: sections 2-5 against it, its three processes'
+# CPU and memory. It must exit 0 (every run succeeded, cofferd and the
+# peer stopped cleanly), leave no peer process behind, and print every
+# summary figure with a number, the peer's and the coffer/peer ratios
+# included, and the limit each ratio uses. The figures are not judged: at
+# these sizes they are noise. restic, rclone and Debian's ceph packages
+# (contrib/deps.sh) are needed; without them it skips, except in CI.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 COFFERD=${COFFERD:-$(pwd)/server/cofferd}
 export COFFERD
-for p in restic rclone curl; do
-  command -v "$p" >/dev/null 2>&1 || { echo "SKIP: $p is not installed"; exit 77; }
-done
-. "$here/integration/lib.sh"
-
 fail() { echo "FAIL: bench_suite_smoke: $*" >&2; exit 1; }
+for p in restic rclone curl ceph-mon ceph-osd radosgw; do
+  if ! command -v "$p" >/dev/null 2>&1; then
+    [ "${CI:-}" != true ] || fail "$p is not installed (contrib/deps.sh)"
+    echo "SKIP: $p is not installed"; exit 77
+  fi
+done
+. "$here/peers/peer.sh"
+
 dir=$(mktemp -d "$PWD/bench-suite-smoke.XXXXXX")
-trap 'coffer_stop >/dev/null 2>&1; rm -rf "$dir"' EXIT
+log=$dir.progress outf=$dir.out suite=
+# run.sh stops its servers on SIGTERM: a stopped test stops it first
+trap '[ -z "$suite" ] || { kill -TERM "$suite"; wait "$suite"; }; rm -rf "$dir" "$log" "$outf"' EXIT
 trap 'exit 1' INT TERM
 
-TMPDIR=$dir coffer_start || fail "the peer cofferd did not start"
 t0=$SECONDS
-out=$(env -u COFFER_PID -u COFFER_TMP BENCH_SMOKE=1 BENCH_DIR="$dir" \
-      PEER_ENDPOINT="$COFFER_ENDPOINT" PEER_KEY="$COFFER_ACCESS_KEY" \
-      PEER_SECRET="$COFFER_SECRET_KEY" PEER_PID="$COFFER_PID" \
-      "$here/../contrib/bench/run.sh")
+env -u COFFER_PID -u COFFER_TMP -u PEER_ENDPOINT BENCH_SMOKE=1 BENCH_DIR="$dir" \
+  BENCH_PEER=rgw BENCH_PEER_OBJECTSTORE=memstore "$here/../contrib/bench/run.sh" \
+  >"$outf" 2>"$log" &
+suite=$!
+wait "$suite"
 rc=$?
+suite=
+out=$(cat "$outf")
+cat "$log" >&2
+progress=$(cat "$log")
 printf '%s\n' "$out"
 echo "bench_suite_smoke: run.sh exited $rc after $((SECONDS - t0)) s"
 [ $rc -eq 0 ] || fail "run.sh exited $rc (its progress is above)"
@@ -43,11 +56,18 @@ need=(put_cpu_s_per_gib get_cpu_s_per_gib put_4stream_ratio_of_limit
       disk_write_plain_mib_s fsync_ops put_limit_mib_s http_get_ceiling_mib_s
       http_get_4k_ops load_1m_start load_1m_end
       restic_backup_coffer_server_cpu_s restic_backup_coffer_client_cpu_s
-      restic_backup_local_client_cpu_s rclone_copy_coffer_server_cpu_s)
+      restic_backup_local_client_cpu_s rclone_copy_coffer_server_cpu_s
+      disk_write_volume_mib fsync_group_ops mid_put_limit_ops mid_put_256k_ratio_of_limit
+      mid_put_256k_cpu_ratio_vs_1g peer_startup_s
+      rclone_copy_coffer_server_cpu_s_per_gib restic_backup_coffer_server_cpu_s_per_gib)
 for f in put_1stream_mib_s get_1stream_mib_s put_4stream_mib_s get_4stream_mib_s \
          put_cpu_s_per_gib get_cpu_s_per_gib peak_rss_mib small_put_ops small_get_ops \
-         list_page_ms_p50; do
+         list_page_ms_p50 mid_put_256k_c32_ops mid_put_256k_cpu_s_per_gib; do
   need+=("$f" "peer_$f" "coffer_over_peer_$f")
+done
+for f in restic_backup restic_restore rclone_copy; do
+  need+=("peer_${f}_s" "peer_${f}_server_cpu_s_per_gib" "peer_${f}_client_cpu_s"
+         "coffer_over_peer_${f}_s" "coffer_over_peer_${f}_server_cpu_s_per_gib")
 done
 num='-?[0-9]+(\.[0-9]+)?( |$)'
 zero='n/a \(divided by zero\)$'
@@ -57,7 +77,9 @@ for f in "${need[@]}"; do
     fail "no figure \"$f\""
 done
 for f in put_cpu_s_per_gib get_cpu_s_per_gib peak_rss_mib put_4stream_ratio_of_limit \
-         degraded_get_ratio list_page_ms_p50 restic_backup_ratio_vs_local; do
+         degraded_get_ratio list_page_ms_p50 restic_backup_ratio_vs_local \
+         mid_put_256k_ratio_of_limit coffer_over_peer_put_cpu_s_per_gib \
+         coffer_over_peer_rclone_copy_s; do
   grep -Eq "^$f: [0-9.]+ (meets|falls short) \(target (<=|>=) [0-9.]+\)$" <<<"$out" ||
     fail "\"$f\" has no target verdict"
 done
@@ -65,6 +87,12 @@ bad=$(grep -E '^[a-z0-9_]+: ' <<<"$out" | grep -Ev "^[a-z0-9_]+: $num" |
       grep -Ev "^([a-z0-9_]*ratio[a-z0-9_]*|coffer_over_peer_[a-z0-9_]+): $zero")
 [ -z "$bad" ] || fail "summary lines without a number: $bad"
 grep -Eq '^\| put [0-9]+[KMG] c1 \|' <<<"$out" || fail "no Markdown table of runs"
-
-coffer_stop || fail "the peer cofferd did not stop cleanly"
+grep -Eq '^\| peer_put [0-9]+[KMG] c1 \|' <<<"$out" || fail "no runs against the peer"
+for f in put_4stream_ratio_of_limit small_put_ratio_of_fsync_limit mid_put_256k_ratio_of_limit; do
+  grep -Eq "^\* $f: " <<<"$out" || fail "the output does not say which limit $f uses"
+done
+# the peer's CPU counts its three processes: radosgw, the OSD, the mon
+pids=$(sed -n 's/^.*rgw: memstore cluster up in .* (pids \([0-9 ]*\);.*$/\1/p' <<<"$progress")
+[ "$(wc -w <<<"$pids")" = 3 ] || fail "no three peer pids in the progress"
+for pid in $pids; do ! peer_alive "$pid" || fail "peer process $pid is still running"; done
 rmdir "$dir" 2>/dev/null || fail "the suite left files in $dir: $(ls -A "$dir")"

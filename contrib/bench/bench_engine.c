@@ -15,9 +15,17 @@
  *                        not from a warm cache. (The PUT pipeline's input
  *                        is warm, like the engine's: a body buffer just
  *                        filled.)
- *   disk_write_mib_s     six files, one per disk directory, written shard
- *                        by shard as a 4+2 PUT lays them out, then each
- *                        fdatasync'd: raw bytes per second.
+ *   disk_write_mib_s     BENCH_DISK_OBJECTS (1) objects of the object's
+ *                        size, one after the other, each written as the
+ *                        engine writes a large object: six files, one per
+ *                        disk directory, written shard by shard as a 4+2
+ *                        PUT lays them out, write-back started every
+ *                        SEG_WRITEBACK_BYTES per file, then each file
+ *                        fdatasync'd: raw bytes per second over the whole
+ *                        volume (disk_write_volume_mib), so that a limit
+ *                        for a workload that writes N objects is measured
+ *                        over the bytes it writes, not over a burst the
+ *                        page cache absorbs.
  *   disk_write_plain_mib_s  the same rate in plaintext bytes (the files
  *                        hold (k+m)/k times the plaintext plus CRCs).
  *   put_limit_mib_s      the lower of put_pipeline and disk_write_plain
@@ -36,6 +44,29 @@
  *                        writes per second. Appending (not overwriting in
  *                        place) makes every fdatasync also write the file's
  *                        new size, as a log or a new small object does.
+ *   fsync_group_ops      the same 4 KiB appends to one file by
+ *                        BENCH_FSYNC_THREADS (32) threads for as long, made
+ *                        durable by group commit as the index does it
+ *                        (storage/index.c): a writer appends under a lock,
+ *                        then waits until an fdatasync covers its append;
+ *                        if none is running it runs one itself, with the
+ *                        lock dropped so others keep appending. Durable
+ *                        small commits per second from concurrent writers:
+ *                        the limit for small PUTs at many connections.
+ *   mid_put_limit_ops    objects of BENCH_MID_KIB (256) written by
+ *                        BENCH_MID_THREADS (32) threads at once for
+ *                        BENCH_MID_SECONDS (5), each as the engine writes an
+ *                        object above the inline limit: per shard (six), a
+ *                        file created in tmp/, the shard and its CRC
+ *                        written after the 4 KiB header, the header, one
+ *                        fdatasync, close, a rename into objects/XX/ and an
+ *                        fsync of that directory. No encryption or coding
+ *                        (the CPU is not the limit here) and no index
+ *                        commit (its WAL fdatasync is shared by concurrent
+ *                        commits). What the disks allow for mid-size PUTs
+ *                        with the fsyncs today's layout needs; a new layout
+ *                        (issue 14) changes what this phase must write.
+ *   mid_put_limit_mib_s  the same in plaintext MiB/s.
  *
  * Then the engine, opened 4+2 on six directories under the data directory,
  * putting one BENCH_SIZE_MIB object in 256 KiB writes (the size of a front
@@ -96,7 +127,9 @@
  * bench-engine.XXXXXX directory is made in it and removed afterwards; it
  * should be a real disk, not tmpfs), BENCH_SIZE_MIB (1024), BENCH_READ_KIB
  * (1024), BENCH_REPEAT (3), BENCH_SMALL_OPS (2000), BENCH_SMALL_SECONDS (5),
- * BENCH_FSYNC_SECONDS (2), BENCH_LIMITS_ONLY (0).
+ * BENCH_FSYNC_SECONDS (2), BENCH_FSYNC_THREADS (32), BENCH_DISK_OBJECTS (1),
+ * BENCH_MID_KIB (256),
+ * BENCH_MID_THREADS (32), BENCH_MID_SECONDS (5), BENCH_LIMITS_ONLY (0).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -118,6 +151,7 @@
 #include "storage/engine.h"
 #include "storage/erasure.h"
 #include "common/fsutil.h"
+#include "storage/segment.h"
 #include "storage/shard.h"
 
 #define K 4
@@ -140,6 +174,11 @@ typedef struct bench {
     uint64_t repeat;                 /* passes of the repeatable phases */
     uint64_t small_ops;
     double small_secs, fsync_secs;
+    uint64_t fsync_threads;          /* writers of the group-commit limit */
+    uint64_t disk_objects;           /* objects the disk limit writes */
+    uint32_t mid_size;               /* the mid-size limit's objects */
+    uint64_t mid_threads;
+    double mid_secs;
     bool limits_only;
     char root[PATH_MAX - 64];        /* our scratch directory */
     char disk[NDISKS][PATH_MAX];
@@ -366,24 +405,29 @@ static int measure_pipelines(bench *b, cf_err *err)
 
 /* ---- the disks' write rate ---------------------------------------------- */
 
-static void close_raw(const bench *b, int *fd)
+static void raw_path(char *out, size_t outsz, const bench *b, int disk, uint64_t obj)
 {
-    for (int i = 0; i < NDISKS; i++) {
-        char path[PATH_MAX + 16];
-        if (fd[i] >= 0)
-            close(fd[i]);
-        snprintf(path, sizeof path, "%s/raw.bench", b->disk[i]);
-        unlink(path);
-    }
+    snprintf(out, outsz, "%s/raw-%llu.bench", b->disk[disk], (unsigned long long)obj);
 }
 
-static int open_raw(const bench *b, int *fd, cf_err *err)
+static int close_raw(int *fd)
+{
+    int rc = 0;
+    for (int i = 0; i < NDISKS; i++) {
+        if (fd[i] >= 0 && close(fd[i]) != 0)
+            rc = -errno;
+        fd[i] = -1;
+    }
+    return rc;
+}
+
+static int open_raw(const bench *b, uint64_t obj, int *fd, cf_err *err)
 {
     for (int i = 0; i < NDISKS; i++)
         fd[i] = -1;
     for (int i = 0; i < NDISKS; i++) {
-        char path[PATH_MAX + 16];
-        snprintf(path, sizeof path, "%s/raw.bench", b->disk[i]);
+        char path[PATH_MAX + 32];
+        raw_path(path, sizeof path, b, i, obj);
         fd[i] = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         if (fd[i] < 0)
             return cf_fail_errno(err, CF_EIO, errno, "create %s", path);
@@ -391,38 +435,61 @@ static int open_raw(const bench *b, int *fd, cf_err *err)
     return 0;
 }
 
-/* Shard-sized writes to six files, round robin, then fdatasync each. */
-static int write_raw(const bench *b, const int *fd, uint64_t *bytes, cf_err *err)
+/* One object as the engine writes it: shard-sized writes to six files,
+ * round robin, write-back started every SEG_WRITEBACK_BYTES per file,
+ * then each file fdatasync'd. */
+static int write_raw(const bench *b, const int *fd, uint64_t obj, uint64_t *bytes,
+                     cf_err *err)
 {
     uint32_t s = shard_len_for(BLOCK, K) + SHARD_CRC_LEN;
-    uint64_t nblocks = b->size / BLOCK;
+    uint64_t nblocks = b->size / BLOCK, unsynced = 0;
     for (uint64_t blk = 0; blk < nblocks; blk++) {
         for (int i = 0; i < NDISKS; i++) {
-            int rc = fsu_write_all(fd[i], src_at(b, blk * NDISKS + (uint64_t)i, s), s);
+            uint64_t piece = (obj * nblocks + blk) * NDISKS + (uint64_t)i;
+            int rc = fsu_write_all(fd[i], src_at(b, piece, s), s);
             if (rc < 0)
                 return cf_fail_errno(err, CF_EIO, -rc, "write in %s", b->disk[i]);
+        }
+        unsynced += s;
+        if (unsynced >= SEG_WRITEBACK_BYTES) {
+            unsynced = 0;
+            for (int i = 0; i < NDISKS; i++)
+                sync_file_range(fd[i], 0, 0, SYNC_FILE_RANGE_WRITE);
         }
     }
     for (int i = 0; i < NDISKS; i++)
         if (fdatasync(fd[i]) != 0)
             return cf_fail_errno(err, CF_EIO, errno, "fdatasync in %s", b->disk[i]);
-    *bytes = nblocks * s * NDISKS;
+    *bytes += nblocks * s * NDISKS;
     return 0;
 }
 
 static int measure_disks(bench *b, cf_err *err)
 {
     int fd[NDISKS];
-    uint64_t bytes = 0;
+    uint64_t bytes = 0, obj;
+    int rc = 0;
     phase p = phase_start();
-    int rc = open_raw(b, fd, err);
-    if (rc == 0)
-        rc = write_raw(b, fd, &bytes, err);
+    for (obj = 0; rc == 0 && obj < b->disk_objects; obj++) {
+        rc = open_raw(b, obj, fd, err);
+        if (rc == 0)
+            rc = write_raw(b, fd, obj, &bytes, err);
+        int crc = close_raw(fd);
+        if (rc == 0 && crc < 0)
+            rc = cf_fail_errno(err, CF_EIO, -crc, "close in %s", b->root);
+    }
     rate raw = phase_stop(p, bytes);
-    close_raw(b, fd);
+    for (uint64_t o = 0; o < obj; o++)       /* the files stay until the end, */
+        for (int i = 0; i < NDISKS; i++) {    /* as a workload's objects do */
+            char path[PATH_MAX + 32];
+            raw_path(path, sizeof path, b, i, o);
+            unlink(path);
+        }
     if (rc < 0)
         return -1;
-    b->disk_plain = raw.mib_s * (double)b->size / (double)bytes;
+    b->disk_plain = raw.mib_s * (double)(b->size * b->disk_objects) / (double)bytes;
+    put_value("disk_write_objects", (double)b->disk_objects);
+    put_value("disk_write_volume_mib", (double)bytes / MIB);
     put_value("disk_write_mib_s", raw.mib_s);
     put_value("disk_write_plain_mib_s", b->disk_plain);
     return 0;
@@ -528,6 +595,210 @@ static int measure_fsync(const bench *b, cf_err *err)
     if (rc < 0)
         return -1;
     put_value("fsync_ops", (double)n / dt);
+    return 0;
+}
+
+/* ---- durable small writes, group-committed -------------------------------- */
+
+typedef struct fsync_group {
+    const bench *b;
+    int fd;
+    pthread_mutex_t lock;
+    pthread_cond_t cv;
+    uint64_t written, synced;        /* appends made; appends an fdatasync covered */
+    bool syncing;                    /* an fdatasync is running */
+    int err;                         /* the first failure's errno */
+    double until;
+    uint64_t ops;
+} fsync_group;
+
+/* One writer: append, then wait until an fdatasync covers the append,
+ * running it when no other is (index.c's group commit). */
+static void *group_main(void *arg)
+{
+    fsync_group *g = arg;
+    pthread_mutex_lock(&g->lock);
+    while (g->err == 0 && bm_now() < g->until) {
+        int w = fsu_write_all(g->fd, src_at(g->b, g->written, SMALL_SIZE), SMALL_SIZE);
+        if (w < 0) {
+            g->err = -w;
+            break;
+        }
+        uint64_t ticket = ++g->written;
+        while (g->err == 0 && g->synced < ticket) {
+            if (g->syncing) {
+                pthread_cond_wait(&g->cv, &g->lock);
+                continue;
+            }
+            g->syncing = true;
+            uint64_t target = g->written;
+            pthread_mutex_unlock(&g->lock);
+            int e = fdatasync(g->fd) == 0 ? 0 : errno;
+            pthread_mutex_lock(&g->lock);
+            g->syncing = false;
+            if (e != 0)
+                g->err = e;
+            else if (target > g->synced)
+                g->synced = target;
+            pthread_cond_broadcast(&g->cv);
+        }
+        if (g->err == 0)
+            g->ops++;
+    }
+    pthread_mutex_unlock(&g->lock);
+    return NULL;
+}
+
+static int measure_fsync_group(const bench *b, cf_err *err)
+{
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/fsync-group.bench", b->disk[0]);
+    fsync_group g = {.b = b, .lock = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+    g.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+    if (g.fd < 0)
+        return cf_fail_errno(err, CF_EIO, errno, "create %s", path);
+    pthread_t *tid = calloc(b->fsync_threads, sizeof *tid);
+    uint64_t started = 0;
+    double t0 = bm_now();
+    g.until = t0 + b->fsync_secs;
+    while (tid && started < b->fsync_threads &&
+           pthread_create(&tid[started], NULL, group_main, &g) == 0)
+        started++;
+    for (uint64_t i = 0; i < started; i++)
+        pthread_join(tid[i], NULL);
+    double dt = bm_now() - t0;
+    free(tid);
+    close(g.fd);
+    unlink(path);
+    if (started < b->fsync_threads)
+        return cf_fail(err, CF_EINTERNAL, "could not start %llu writer threads",
+                       (unsigned long long)b->fsync_threads);
+    if (g.err != 0)
+        return cf_fail_errno(err, CF_EIO, g.err, "append+fdatasync %s", path);
+    put_value("fsync_group_threads", (double)b->fsync_threads);
+    put_value("fsync_group_ops", (double)g.ops / dt);
+    return 0;
+}
+
+/* ---- mid-size objects as the engine writes them -------------------------- */
+
+typedef struct mid_run {
+    const bench *b;
+    unsigned id;
+    double until;                    /* bm_now() at which to stop */
+    pthread_t tid;
+    bool started;
+    int rc;
+    cf_err err;
+    uint64_t ops;
+} mid_run;
+
+/* One shard file of object n of thread t on disk i, as segment.c writes
+ * it: tmp file, shard + CRC after the header, header, fdatasync, close,
+ * rename into objects/XX/, fsync of that directory. */
+static int mid_shard(const mid_run *r, uint64_t n, int i, cf_err *err)
+{
+    const bench *b = r->b;
+    uint32_t s = shard_len_for(b->mid_size, K) + SHARD_CRC_LEN;
+    char tmp[PATH_MAX + 64], dst[PATH_MAX + 64];
+    unsigned long long u = (unsigned long long)n;
+    snprintf(tmp, sizeof tmp, "%s/tmp/mid-%u-%llu", b->disk[i], r->id, u);
+    snprintf(dst, sizeof dst, "%s/objects/%02x/mid-%u-%llu", b->disk[i],
+             (unsigned)((n * 131u + r->id * 7u) & 0xffu), r->id, u);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return cf_fail_errno(err, CF_EIO, errno, "create %s", tmp);
+    int rc = fsu_pwrite_all(fd, src_at(b, n + (uint64_t)i, s), s, SHARD_HEADER_SIZE);
+    if (rc == 0)
+        rc = fsu_pwrite_all(fd, src_at(b, n + 7u, SHARD_HEADER_SIZE), SHARD_HEADER_SIZE, 0);
+    if (rc == 0 && fdatasync(fd) != 0)
+        rc = -errno;
+    if (close(fd) != 0 && rc == 0)
+        rc = -errno;
+    if (rc == 0 && rename(tmp, dst) != 0)
+        rc = -errno;
+    if (rc < 0)
+        return cf_fail_errno(err, CF_EIO, -rc, "write %s", tmp);
+    return fsu_fsync_parent(dst, err);
+}
+
+static void *mid_main(void *arg)
+{
+    mid_run *r = arg;
+    for (uint64_t n = 0; r->rc == 0 && bm_now() < r->until; n++) {
+        for (int i = 0; r->rc == 0 && i < NDISKS; i++)
+            r->rc = mid_shard(r, n, i, &r->err);
+        if (r->rc == 0)
+            r->ops++;
+    }
+    return NULL;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+    return remove(path) == 0 ? 0 : -1;
+}
+
+/* The fan-out directories the engine makes when it formats a disk. */
+static int mid_dirs(const bench *b, cf_err *err)
+{
+    for (int i = 0; i < NDISKS; i++) {
+        char path[PATH_MAX + 32];
+        snprintf(path, sizeof path, "%s/tmp", b->disk[i]);
+        if (fsu_mkdir_p(path, err) < 0)
+            return -1;
+        for (unsigned x = 0; x < 256; x++) {
+            snprintf(path, sizeof path, "%s/objects/%02x", b->disk[i], x);
+            if (fsu_mkdir_p(path, err) < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+static int measure_mid(const bench *b, cf_err *err)
+{
+    if (mid_dirs(b, err) < 0)
+        return -1;
+    mid_run *r = calloc(b->mid_threads, sizeof *r);
+    if (!r)
+        return cf_fail(err, CF_ENOMEM, "out of memory");
+    double t0 = bm_now();
+    int rc = 0;
+    for (uint64_t i = 0; i < b->mid_threads; i++) {
+        r[i] = (mid_run){.b = b, .id = (unsigned)i, .until = t0 + b->mid_secs};
+        if (pthread_create(&r[i].tid, NULL, mid_main, &r[i]) != 0) {
+            rc = cf_fail(err, CF_EINTERNAL, "pthread_create failed");
+            break;
+        }
+        r[i].started = true;
+    }
+    uint64_t ops = 0;
+    for (uint64_t i = 0; i < b->mid_threads; i++) {
+        if (!r[i].started)
+            continue;
+        pthread_join(r[i].tid, NULL);
+        ops += r[i].ops;
+        if (r[i].rc < 0 && rc == 0) {
+            *err = r[i].err;
+            rc = -1;
+        }
+    }
+    double dt = bm_now() - t0;
+    free(r);
+    for (int i = 0; i < NDISKS; i++) {       /* leave the disks as they were */
+        char path[PATH_MAX + 32];
+        snprintf(path, sizeof path, "%s/objects", b->disk[i]);
+        nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        snprintf(path, sizeof path, "%s/tmp", b->disk[i]);
+        nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    }
+    if (rc < 0)
+        return -1;
+    put_value("mid_put_limit_object_kib", (double)(b->mid_size >> 10));
+    put_value("mid_put_limit_threads", (double)b->mid_threads);
+    put_value("mid_put_limit_ops", (double)ops / dt);
+    put_value("mid_put_limit_mib_s", (double)ops * b->mid_size / MIB / dt);
     return 0;
 }
 
@@ -714,11 +985,6 @@ static int bench_engine(bench *b, cf_err *err)
 
 /* ---- set-up ------------------------------------------------------------- */
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-    return remove(path) == 0 ? 0 : -1;
-}
-
 static void bench_free(bench *b)
 {
     if (b->root[0])
@@ -763,6 +1029,11 @@ static int bench_init(bench *b, cf_err *err)
     b->small_ops = bm_env_u64("BENCH_SMALL_OPS", 2000, 1, UINT32_MAX);
     b->small_secs = (double)bm_env_u64("BENCH_SMALL_SECONDS", 5, 1, 3600);
     b->fsync_secs = (double)bm_env_u64("BENCH_FSYNC_SECONDS", 2, 1, 3600);
+    b->fsync_threads = bm_env_u64("BENCH_FSYNC_THREADS", 32, 1, 256);
+    b->disk_objects = bm_env_u64("BENCH_DISK_OBJECTS", 1, 1, 64);
+    b->mid_size = (uint32_t)bm_env_u64("BENCH_MID_KIB", 256, 65, 1024) << 10;
+    b->mid_threads = bm_env_u64("BENCH_MID_THREADS", 32, 1, 256);
+    b->mid_secs = (double)bm_env_u64("BENCH_MID_SECONDS", 5, 1, 3600);
     b->limits_only = bm_env_u64("BENCH_LIMITS_ONLY", 0, 0, 1) == 1;
     b->src = malloc(SRC_LEN);
     b->read_len = (size_t)bm_env_u64("BENCH_READ_KIB", 1024, 1, 65536) << 10;
@@ -795,6 +1066,10 @@ int main(void)
                   b.put_pipe_all < b.disk_plain ? b.put_pipe_all : b.disk_plain);
         rc = measure_fsync(&b, &err);
     }
+    if (rc == 0)
+        rc = measure_fsync_group(&b, &err);
+    if (rc == 0)
+        rc = measure_mid(&b, &err);
     if (rc == 0 && !b.limits_only)
         rc = bench_engine(&b, &err);
     if (rc == 0) {

@@ -3,11 +3,18 @@
 # this machine, every figure of cofferd beside the machine's own limit.
 #
 #  1. The machine's limits: bench-engine's in-memory PUT pipeline (one
-#     thread and on every core), GET pipeline, six-file fdatasync'd write
-#     and single-file 4 KiB append+fdatasync rate (BENCH_LIMITS_ONLY=1:
-#     not its engine runs), and the HTTP ceiling: mhd-ceiling, a bare
-#     libmicrohttpd server that drops PUT bodies and serves GETs from
-#     memory, loaded by the same client (coffer-bench).
+#     thread and on every core), GET pipeline, the disks' write rate over
+#     the bytes the 4-stream PUT writes (4 objects of BIG as the engine
+#     writes them: six shard files each, fdatasync'd), the single-file
+#     4 KiB append+fdatasync rate over as long as a small-object run, by
+#     one thread and by 32 sharing fdatasyncs as the index's group commit
+#     does (fsync_group_ops), 256 KiB objects written by 32 threads as the
+#     engine writes them (six files, fdatasync, rename, directory fsync
+#     each) for as long as the mid-size run (BENCH_LIMITS_ONLY=1: not its
+#     engine runs), and the
+#     HTTP ceiling: mhd-ceiling, a bare libmicrohttpd server that drops PUT
+#     bodies and serves GETs from memory, loaded by the same client
+#     (coffer-bench). The summary ends with the limit each ratio uses.
 #  2. Objects of BIG (1 GiB) on a fresh cofferd (tests/integration/lib.sh:
 #     embedded default, six disk directories, 4+2, encrypted) with
 #     UNSIGNED-PAYLOAD: single-stream PUT and GET (2 objects, one after
@@ -20,7 +27,9 @@
 #     object's placement). That cofferd is then stopped and removed.
 #  3. Small objects on a second fresh cofferd: 4 KiB and 64 KiB PUT at 1
 #     and 32 connections, then GETs of the objects the 32-connection PUT
-#     made (up to 1,000 of them, cycled), each run BENCH_SECONDS (5).
+#     made (up to 1,000 of them, cycled), each run BENCH_SECONDS (5); and
+#     256 KiB PUT at 32 connections (mid_put_256k_*: a Veeam-like load,
+#     above the inline limit), with server CPU per GiB.
 #  4. ListObjectsV2: 100,000 keys put in a bucket of their own (at 32
 #     connections, also a row), then
 #     1,000-key pages walked through them (start-after) for BENCH_SECONDS;
@@ -32,11 +41,18 @@
 #     order every time (cofferd first), restores into fresh directories,
 #     no cache dropping. Ratios are cofferd time / local time. Each run
 #     also gives the client's CPU seconds (NAME_client_cpu_s) and, for the
-#     runs against cofferd, cofferd's (NAME_server_cpu_s): on a machine
-#     where both share the cores, their sum is what the wall time pays.
+#     runs against cofferd, cofferd's (NAME_server_cpu_s, and per GiB of
+#     the tree): on a machine where both share the cores, their sum is
+#     what the wall time pays.
+#
+# Server CPU and memory are measured here, not by coffer-bench: the CPU
+# (user + system, /proc/PID/stat) of every process of the server summed
+# over the run, per GiB moved, and the sum of the processes' peak RSS
+# (each high-water mark reset when the run starts): for cofferd its one
+# process, for a Ceph peer radosgw, the OSD and the monitor.
 #
 # Output: progress on stderr; on stdout a Markdown table with one row per
-# run (seconds, ops/s, MiB/s, latency p50/p99/max, errors, cofferd CPU
+# run (seconds, ops/s, MiB/s, latency p50/p99/max, errors, server CPU
 # s/GiB, peak RSS, load average), then the summary: one "name: value"
 # line per figure, targets as "name: value meets|falls short (target OP
 # T)". The ratios are measured in this one run, so the machine is the
@@ -48,23 +64,38 @@
 # min(put_pipeline_all_cores, disk_write_plain)); get_4stream_ratio_of_limit
 # >= 0.8 (of the HTTP ceiling's 4-stream GET); degraded_get_ratio >= 0.8
 # (degraded / healthy 4-stream GET); small_put_ratio_of_fsync_limit >= 0.5
-# (4 KiB PUT at 32 connections / fsync_ops); small_get_ratio_of_http_limit
-# >= 0.2 (4 KiB GET at 32 / the ceiling's); list_page_ms_p50 <= 20;
-# restic_backup_ratio_vs_local and restic_restore_ratio_vs_local <= 1.25;
-# peak_rss_mib <= 64 (cofferd, during the single-stream runs).
+# (4 KiB PUT at 32 connections / fsync_group_ops); small_get_ratio_of_http_limit
+# >= 0.2 (4 KiB GET at 32 / the ceiling's); mid_put_256k_ratio_of_limit
+# >= 0.5 (256 KiB PUT at 32 / mid_put_limit_ops) and
+# mid_put_256k_cpu_ratio_vs_1g <= 2 (its server CPU per GiB / the 1 GiB
+# PUT's); list_page_ms_p50 <= 20; restic_backup_ratio_vs_local and
+# restic_restore_ratio_vs_local <= 1.25; rclone_copy_ratio_vs_local <= 2;
+# rclone_copy_coffer_server_cpu_s_per_gib <= 5;
+# restic_backup_coffer_server_cpu_s_per_gib <= 3; peak_rss_mib <= 64
+# (cofferd, during the single-stream runs).
 #
-# Another server: with PEER_ENDPOINT, PEER_KEY, PEER_SECRET (PEER_REGION,
-# default us-east-1; PEER_PID, its process id on this machine, for CPU and
-# memory) sections 2-4 run against it too, after cofferd's, except the
-# degraded GET (its disks are not ours to take away). It prints peer_NAME
-# for each figure and coffer_over_peer_NAME, oriented so that > 1 means
-# cofferd did better: throughput and ops coffer/peer; CPU per GiB, peak
-# RSS and latency peer/coffer.
+# Another server, the peer: BENCH_PEER=rgw (make bench-peer) starts a
+# throw-away Ceph RGW (tests/peers/rgw.sh: one mon, one OSD, one radosgw;
+# BENCH_PEER_OBJECTSTORE, bluestore by default: a sparse file in the work
+# directory, so it writes this disk as cofferd does; memstore for the
+# smoke test) after cofferd's sections and stops it at the end; or, for a
+# server already running, PEER_ENDPOINT, PEER_KEY, PEER_SECRET
+# (PEER_REGION, default us-east-1; PEER_PIDS, its processes on this
+# machine, space-separated, for CPU and memory). Sections 2-5 then run
+# against it too, except the degraded GET (its disks are not ours to take
+# away) and the local-directory runs (done once). It prints peer_NAME for
+# each figure and coffer_over_peer_NAME, oriented so that > 1 means
+# cofferd did better: throughput and ops coffer/peer; seconds, CPU, peak
+# RSS and latency peer/coffer. Targets against the peer: cofferd's server
+# CPU per GiB at most half the peer's for 1 GiB PUT and GET and the
+# rclone copy (coffer_over_peer_* >= 2) and the rclone copy's wall time no
+# worse (>= 1).
 #
 # Environment: BENCH_DIR (where the servers' data, the trees and the
 # repositories go; default the build directory: a real disk, not tmpfs),
 # BENCH_SECONDS (5), BENCH_SMOKE=1 (tiny sizes, 100-task runs, for make
-# bench-smoke: a check that every figure comes out, not a measurement).
+# bench-smoke: a check that every figure comes out, not a measurement),
+# BENCH_PEER, BENCH_PEER_OBJECTSTORE, PEER_* (above).
 # Run from the build directory (make bench does). Exit status 1 if a run
 # failed or a figure is missing; a target falling short is not a failure.
 set -u
@@ -74,30 +105,38 @@ tools=$build/contrib/bench
 export COFFERD=${COFFERD:-$build/server/cofferd}
 COFFER_PID= COFFER_TMP=                # never a caller's server
 . "$src/tests/integration/lib.sh"
+. "$src/tests/peers/rgw.sh"
 
 if [ "${BENCH_SMOKE:-0}" = 1 ]; then
   big=4M; big_bytes=4194304; nbig1=2; nkeys=1000; tree_files=60; tree_bytes=$((6 * 1048576))
-  secs=1; limit_mib=8; repeat=1; fsync_secs=1; get_check=--verify
+  secs=1; repeat=1; get_check=--verify
   runlen=(-n 100)             # timed runs: a count, not 1 s each
 else
   big=1G; big_bytes=1073741824; nbig1=2; nkeys=100000; tree_files=5000; tree_bytes=$((1024 * 1048576))
-  secs=${BENCH_SECONDS:-5}; limit_mib=1024; repeat=2; fsync_secs=2; get_check=
+  secs=${BENCH_SECONDS:-5}; repeat=2; get_check=
   runlen=(-d "$secs")
 fi
+big_mib=$((big_bytes / 1048576))
 for t in coffer-bench mhd-ceiling bench-engine bench-tree; do
   [ -x "$tools/$t" ] || { echo "run.sh: $tools/$t is not built" >&2; exit 1; }
 done
-# restic and rclone come from Debian: a fresh machine gets them here
-# (contrib/deps.sh installs only what is missing, and nothing if all is).
-if ! command -v restic >/dev/null || ! command -v rclone >/dev/null; then
+# restic, rclone and (for BENCH_PEER=rgw) Ceph come from Debian: a fresh
+# machine gets them here (contrib/deps.sh installs only what is missing).
+if ! command -v restic >/dev/null || ! command -v rclone >/dev/null ||
+   { [ "${BENCH_PEER:-}" = rgw ] && ! command -v radosgw >/dev/null; }; then
   bash "$src/contrib/deps.sh" >&2 || { echo "run.sh: contrib/deps.sh failed" >&2; exit 1; }
 fi
 
+case ${BENCH_PEER:-} in
+  ""|rgw) ;;
+  *) echo "run.sh: BENCH_PEER is rgw or unset, not ${BENCH_PEER}" >&2; exit 1 ;;
+esac
 work=$(mktemp -d "${BENCH_DIR:-$build}/bench-suite.XXXXXX") || exit 1
 ceiling_pid=
 cleanup() {
   [ -z "$ceiling_pid" ] || kill "$ceiling_pid" 2>/dev/null
   coffer_stop >/dev/null 2>&1
+  rgw_stop "$work/rgw"
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -149,27 +188,59 @@ field() { sed -n "s/^$1: //p" <<<"$OUT" | head -1; }
 row() {                   # row NAME SECONDS OPS MIB P50 P99 MAX ERR CPU RSS LOAD
   printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$@"
 }
+# The server's processes (PIDS: space-separated): CPU seconds summed, and
+# peak RSS. servers_rss_reset resets each one's high-water mark and says
+# whether it could; servers_rss_mib sums the marks (an upper bound on the
+# server's peak when it has several processes).
+servers_cpu() {
+  local pid sum=0
+  for pid in $1; do sum=$(calc "$sum + $(pid_cpu "$pid")"); done
+  echo "$sum"
+}
+servers_rss_reset() {
+  local pid ok=0
+  for pid in $1; do echo 5 >"/proc/$pid/clear_refs" 2>/dev/null || ok=1; done
+  return $ok
+}
+servers_rss_mib() {
+  local pid sum=0 kb
+  for pid in $1; do
+    kb=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status" 2>/dev/null)
+    sum=$(calc "$sum + ${kb:-0} / 1024")
+  done
+  echo "$sum"
+}
 nrun=0
-# cb NAME ENDPOINT KEY SECRET REGION PID COFFER-BENCH-ARGS...: one run, a
-# table row; its report in OUT. A failed run is reported and remembered.
+# cb NAME ENDPOINT KEY SECRET REGION PIDS COFFER-BENCH-ARGS...: one run, a
+# table row; its report in OUT, the server's CPU s/GiB in CB_CPU_GIB and
+# its peak RSS in CB_RSS (n/a without PIDS, or when nothing was moved). A
+# failed run is reported and remembered.
 cb() {
-  local name=$1 ep=$2 ak=$3 sk=$4 region=$5 pid=$6 rss
+  local name=$1 ep=$2 ak=$3 sk=$4 region=$5 pids=$6 c0 reset=1 mib
   shift 6
   nrun=$((nrun + 1))
   say "$name"
-  OUT=$("$tools/coffer-bench" -e "$ep" -a "$ak" -k "$sk" -r "$region" \
-        ${pid:+--server-pid "$pid"} "$@" 2>"$work/cb.err")
+  CB_CPU_GIB=n/a CB_RSS=n/a
+  if [ -n "$pids" ]; then
+    servers_rss_reset "$pids" && reset=0
+    c0=$(servers_cpu "$pids")
+  fi
+  OUT=$("$tools/coffer-bench" -e "$ep" -a "$ak" -k "$sk" -r "$region" "$@" 2>"$work/cb.err")
   local rc=$?
+  if [ -n "$pids" ]; then
+    mib=$(calc "$(field mib_per_s) * $(field seconds)")
+    isnum "$mib" && [ "$(calc "$mib > 0")" = 1.000 ] &&
+      CB_CPU_GIB=$(calc "($(servers_cpu "$pids") - $c0) * 1024 / $mib")
+    [ $reset = 0 ] && CB_RSS=$(servers_rss_mib "$pids")
+  fi
   if [ $rc -ne 0 ] || [ "$(field errors)" != 0 ]; then
     say "FAILED ($rc): coffer-bench $*"
     sed 's/^/    /' "$work/cb.err" >&2
     failed=1
   fi
-  rss=$(field server_peak_rss_mib)
-  [ -n "$rss" ] || rss=$(field server_peak_rss_mib_since_start)
   row "$name" "$(field seconds)" "$(field ops_per_s)" "$(field mib_per_s)" \
     "$(field lat_p50_ms)" "$(field lat_p99_ms)" "$(field lat_max_ms)" "$(field errors)" \
-    "$(field server_cpu_s_per_gib)" "$rss" "$(field load_1m)"
+    "$CB_CPU_GIB" "$CB_RSS" "$(field load_1m)"
 }
 # CPU seconds (user + system) of this shell's finished children, and of a
 # running process by pid. children_cpu sets CHILDREN_CPU: `times` must run
@@ -182,23 +253,24 @@ children_cpu() {
 pid_cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 
 # timed NAME MIB FIG CMD...: run a client command, a table row with its
-# MiB/s; figures FIG_s (wall), FIG_client_cpu_s, and, when TIMED_PID names
-# the server, FIG_server_cpu_s (the server column of the row is its CPU
-# seconds per GiB moved).
+# MiB/s; figures FIG_s (wall), FIG_client_cpu_s, and, when TIMED_PIDS
+# names the server's processes, FIG_server_cpu_s and
+# FIG_server_cpu_s_per_gib (of MIB; the server column of the row).
 timed() {
   local name=$1 mib=$2 f=$3 t0 c0 s0 rc scpu=-
   shift 3
   say "$name"
-  children_cpu; c0=$CHILDREN_CPU; s0=${TIMED_PID:+$(pid_cpu "$TIMED_PID")}
+  children_cpu; c0=$CHILDREN_CPU; s0=${TIMED_PIDS:+$(servers_cpu "$TIMED_PIDS")}
   t0=$(date +%s.%N)
   "$@" >"$work/cmd.out" 2>&1
   rc=$?
   SECS=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.3f", b - a}')
   children_cpu
   fig "${f}_client_cpu_s" "$(calc "$CHILDREN_CPU - $c0")"
-  if [ -n "${TIMED_PID:-}" ]; then
-    fig "${f}_server_cpu_s" "$(calc "$(pid_cpu "$TIMED_PID") - $s0")"
+  if [ -n "${TIMED_PIDS:-}" ]; then
+    fig "${f}_server_cpu_s" "$(calc "$(servers_cpu "$TIMED_PIDS") - $s0")"
     scpu=$(calc "${FIG[${f}_server_cpu_s]} * 1024 / $mib")
+    fig "${f}_server_cpu_s_per_gib" "$scpu"
   fi
   if [ $rc -ne 0 ]; then
     say "FAILED ($rc): $*"
@@ -220,19 +292,25 @@ stop_cofferd() {
 }
 
 # ---- 1. the machine's limits -------------------------------------------
+# Each limit is measured over what its workload writes: the disks over the
+# 4-stream PUT's 4 objects of BIG, the fsync rate and the mid-size limit
+# for as long as a timed run (BENCH_SECONDS; 1 s in the smoke test).
 limits() {
-  say "1. limits: bench-engine pipelines, disks, fsync ($limit_mib MiB)"
-  OUT=$(BENCH_LIMITS_ONLY=1 BENCH_DIR=$work BENCH_SIZE_MIB=$limit_mib BENCH_REPEAT=$repeat \
-        BENCH_FSYNC_SECONDS=$fsync_secs "$tools/bench-engine") ||
+  say "1. limits: bench-engine pipelines ($big_mib MiB), disks (4 x $big_mib MiB), fsync and 256 KiB objects (${secs} s)"
+  OUT=$(BENCH_LIMITS_ONLY=1 BENCH_DIR=$work BENCH_SIZE_MIB=$big_mib BENCH_REPEAT=$repeat \
+        BENCH_DISK_OBJECTS=4 BENCH_FSYNC_SECONDS=$secs BENCH_FSYNC_THREADS=32 \
+        BENCH_MID_KIB=256 BENCH_MID_THREADS=32 \
+        BENCH_MID_SECONDS=$secs "$tools/bench-engine") ||
     { say "FAILED: bench-engine"; failed=1; }
   local f
   for f in put_pipeline_mib_s put_pipeline_cpu_s_per_gib put_pipeline_all_cores_mib_s \
-           get_pipeline_mib_s get_pipeline_cpu_s_per_gib disk_write_mib_s \
-           disk_write_plain_mib_s fsync_ops; do
+           get_pipeline_mib_s get_pipeline_cpu_s_per_gib disk_write_volume_mib \
+           disk_write_mib_s disk_write_plain_mib_s fsync_ops fsync_group_ops mid_put_limit_ops \
+           mid_put_limit_mib_s; do
     fig "$f" "$(field "$f")"
   done
   fig put_limit_mib_s "$(field put_limit_all_cores_mib_s)"
-  row "bench-engine limits" - - "put all cores $(field put_pipeline_all_cores_mib_s), disks $(field disk_write_plain_mib_s)" \
+  row "bench-engine limits" - - "put all cores $(field put_pipeline_all_cores_mib_s), disks $(field disk_write_plain_mib_s) over $(field disk_write_volume_mib) MiB, 256K c32 $(field mid_put_limit_mib_s)" \
     - - - - - - "$(field load_1m)"
 
   start_ceiling "$big_bytes"
@@ -273,13 +351,13 @@ big_objects() {
   say "2. ${who:-coffer}: objects of $big"
   cb "${p}put $big c1" "$@" -w put -s "$big" -c 1 -n $nbig1 --prefix "$tag-big1"
   fig "${p}put_1stream_mib_s" "$(field mib_per_s)"
-  fig "${p}put_cpu_s_per_gib" "$(field server_cpu_s_per_gib)"
-  local rss_put=$(field server_peak_rss_mib)
+  fig "${p}put_cpu_s_per_gib" "$CB_CPU_GIB"
+  local rss_put=$CB_RSS
   cb "${p}get $big c1" "$@" -w get -s "$big" -c 1 -n $nbig1 --keys $nbig1 --reuse \
     $get_check --prefix "$tag-big1"
   fig "${p}get_1stream_mib_s" "$(field mib_per_s)"
-  fig "${p}get_cpu_s_per_gib" "$(field server_cpu_s_per_gib)"
-  local rss_get=$(field server_peak_rss_mib)
+  fig "${p}get_cpu_s_per_gib" "$CB_CPU_GIB"
+  local rss_get=$CB_RSS
   if isnum "$rss_put" && isnum "$rss_get"; then
     fig "${p}peak_rss_mib" "$(calc "$rss_put > $rss_get ? $rss_put : $rss_get")"
   else
@@ -329,10 +407,16 @@ small_objects() {
       fig "${p}small_get_${kind}_c${c}_ops" "$(field ops_per_s)"
     done
   done
+  cb "${p}put 256K c32" "$@" -w put -s 256K -c 32 "${runlen[@]}" --prefix "$tag-m256k-c32"
+  fig "${p}mid_put_256k_c32_ops" "$(field ops_per_s)"
+  fig "${p}mid_put_256k_cpu_s_per_gib" "$CB_CPU_GIB"
   fig "${p}small_put_ops" "${FIG[${p}small_put_4k_c32_ops]}"
   fig "${p}small_get_ops" "${FIG[${p}small_get_4k_c32_ops]}"
-  ratio "${p}small_put_ratio_of_fsync_limit" "${FIG[${p}small_put_ops]}" "${FIG[fsync_ops]}"
+  ratio "${p}small_put_ratio_of_fsync_limit" "${FIG[${p}small_put_ops]}" "${FIG[fsync_group_ops]}"
   ratio "${p}small_get_ratio_of_http_limit" "${FIG[${p}small_get_ops]}" "${FIG[http_get_4k_ops]}"
+  ratio "${p}mid_put_256k_ratio_of_limit" "${FIG[${p}mid_put_256k_c32_ops]}" "${FIG[mid_put_limit_ops]}"
+  ratio "${p}mid_put_256k_cpu_ratio_vs_1g" "${FIG[${p}mid_put_256k_cpu_s_per_gib]}" \
+    "${FIG[${p}put_cpu_s_per_gib]}"
 }
 
 listing() {
@@ -349,15 +433,17 @@ listing() {
 }
 
 # ---- 5. restic and rclone ---------------------------------------------
-clients() {
-  local tree=$work/tree mib
-  mib=$(calc "$tree_bytes / 1048576")
-  say "5. restic and rclone: generating $tree_files files, $mib MiB"
-  "$tools/bench-tree" "$tree" "$tree_files" "$tree_bytes" 1 || { failed=1; return; }
+# clients_setup makes the tree and the clients' sandbox (HOME, caches,
+# config) once; clients_local runs restic and rclone against a local
+# directory, clients_s3 against one S3 server; clients_done removes it all.
+tree=$work/tree
+tree_mib=$(calc "$tree_bytes / 1048576")
+clients_setup() {
+  say "5. restic and rclone: generating $tree_files files, $tree_mib MiB"
+  "$tools/bench-tree" "$tree" "$tree_files" "$tree_bytes" 1 || { failed=1; return 1; }
   export HOME=$work/home XDG_CONFIG_HOME=$work/home/.config XDG_CACHE_HOME=$work/home/.cache
   mkdir -p "$XDG_CONFIG_HOME" "$XDG_CACHE_HOME"
   export RESTIC_PASSWORD=coffer-bench RESTIC_CACHE_DIR=$work/restic-cache
-  export AWS_ACCESS_KEY_ID=$COFFER_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$COFFER_SECRET_KEY
   export AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
   export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
   unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY AWS_PROFILE AWS_ENDPOINT_URL \
@@ -365,38 +451,82 @@ clients() {
   export RCLONE_CONFIG=$work/rclone.conf
   : >"$RCLONE_CONFIG"
   export RCLONE_CONFIG_BENCHS3_TYPE=s3 RCLONE_CONFIG_BENCHS3_PROVIDER=Other \
-    RCLONE_CONFIG_BENCHS3_ENV_AUTH=false RCLONE_CONFIG_BENCHS3_ACCESS_KEY_ID=$COFFER_ACCESS_KEY \
-    RCLONE_CONFIG_BENCHS3_SECRET_ACCESS_KEY=$COFFER_SECRET_KEY \
-    RCLONE_CONFIG_BENCHS3_ENDPOINT=$COFFER_ENDPOINT RCLONE_CONFIG_BENCHS3_REGION=us-east-1 \
+    RCLONE_CONFIG_BENCHS3_ENV_AUTH=false RCLONE_CONFIG_BENCHS3_REGION=us-east-1 \
     RCLONE_CONFIG_BENCHS3_FORCE_PATH_STYLE=true
-  local s3repo=s3:$COFFER_ENDPOINT/restic-bench localrepo=$work/restic-local
-  restic -r "$s3repo" init >/dev/null 2>&1 && restic -r "$localrepo" init >/dev/null 2>&1 ||
-    { say "FAILED: restic init"; failed=1; return; }
+}
+clients_done() {
+  rm -rf "$tree" "$work/rclone-local" "$work/restic-local" "$RESTIC_CACHE_DIR"
+}
 
-  local r
-  for r in coffer local; do
-    local repo=$s3repo pid=$COFFER_PID; [ $r = coffer ] || { repo=$localrepo; pid=; }
-    TIMED_PID=$pid timed "restic backup $r ($tree_files files, $mib MiB)" "$mib" \
-      "restic_backup_$r" \
-      bash -c 'cd "$1" && restic -r "$2" backup --quiet --host bench .' _ "$tree" "$repo"
-  done
-  for r in coffer local; do
-    local repo=$s3repo pid=$COFFER_PID; [ $r = coffer ] || { repo=$localrepo; pid=; }
-    TIMED_PID=$pid timed "restic restore $r" "$mib" "restic_restore_$r" \
-      restic -r "$repo" restore latest --target "$work/restore"
-    if [ "${BENCH_SMOKE:-0}" = 1 ] && ! diff -r "$tree" "$work/restore" >/dev/null; then
-      say "FAILED: restic restore ($r) differs from the tree"; failed=1
-    fi
-    rm -rf "$work/restore"
-  done
-  TIMED_PID=$COFFER_PID timed "rclone copy coffer" "$mib" rclone_copy_coffer \
-    rclone copy --transfers 4 "$tree" benchs3:rclone-bench/tree
-  timed "rclone copy local" "$mib" rclone_copy_local \
-    rclone copy --transfers 4 "$tree" "$work/rclone-local"
+# One kind of run (restic backup, restic restore, rclone copy) against a
+# target: "local" or an S3 server set up by clients_s3.
+client_run() {            # client_run WHAT TARGET FIG PIDS
+  local what=$1 target=$2 f=$3 repo=s3:${CL_ENDPOINT:-}/restic-bench
+  [ "$target" != local ] || repo=$work/restic-local
+  case $what in
+    backup)
+      TIMED_PIDS=$4 timed "restic backup $target ($tree_files files, $tree_mib MiB)" "$tree_mib" "$f" \
+        bash -c 'cd "$1" && restic -r "$2" backup --quiet --host bench .' _ "$tree" "$repo" ;;
+    restore)
+      TIMED_PIDS=$4 timed "restic restore $target" "$tree_mib" "$f" \
+        restic -r "$repo" restore latest --target "$work/restore"
+      if [ "${BENCH_SMOKE:-0}" = 1 ] && ! diff -r "$tree" "$work/restore" >/dev/null; then
+        say "FAILED: restic restore ($target) differs from the tree"; failed=1
+      fi
+      rm -rf "$work/restore" ;;
+    copy)
+      local dst=benchs3:rclone-bench/tree
+      [ "$target" != local ] || dst=$work/rclone-local
+      TIMED_PIDS=$4 timed "rclone copy $target" "$tree_mib" "$f" \
+        rclone copy --transfers 4 "$tree" "$dst" ;;
+  esac
+}
+
+client_env() {            # client_env ENDPOINT KEY SECRET: the clients' S3 server
+  CL_ENDPOINT=$1
+  export AWS_ACCESS_KEY_ID=$2 AWS_SECRET_ACCESS_KEY=$3
+  export RCLONE_CONFIG_BENCHS3_ACCESS_KEY_ID=$2 RCLONE_CONFIG_BENCHS3_SECRET_ACCESS_KEY=$3 \
+    RCLONE_CONFIG_BENCHS3_ENDPOINT=$1
+  restic -r "s3:$1/restic-bench" init >/dev/null 2>&1 || { say "FAILED: restic init at $1"; failed=1; return 1; }
+}
+
+# cofferd and the local directory, interleaved as before (cofferd first).
+clients_coffer() {        # clients_coffer ENDPOINT KEY SECRET PIDS
+  client_env "$1" "$2" "$3" || return
+  restic -r "$work/restic-local" init >/dev/null 2>&1 ||
+    { say "FAILED: restic init (local)"; failed=1; return; }
+  client_run backup coffer restic_backup_coffer "$4"
+  client_run backup local restic_backup_local ""
+  client_run restore coffer restic_restore_coffer "$4"
+  client_run restore local restic_restore_local ""
+  client_run copy coffer rclone_copy_coffer "$4"
+  client_run copy local rclone_copy_local ""
   ratio restic_backup_ratio_vs_local "${FIG[restic_backup_coffer_s]}" "${FIG[restic_backup_local_s]}"
   ratio restic_restore_ratio_vs_local "${FIG[restic_restore_coffer_s]}" "${FIG[restic_restore_local_s]}"
   ratio rclone_copy_ratio_vs_local "${FIG[rclone_copy_coffer_s]}" "${FIG[rclone_copy_local_s]}"
-  rm -rf "$tree" "$work/rclone-local" "$localrepo" "$RESTIC_CACHE_DIR"
+}
+
+# The peer: the same runs, figures peer_restic_backup_*, ...; ratios to
+# the local runs made with cofferd's.
+clients_peer() {          # clients_peer ENDPOINT KEY SECRET PIDS
+  client_env "$1" "$2" "$3" || return
+  client_run backup peer peer_restic_backup "$4"
+  client_run restore peer peer_restic_restore "$4"
+  client_run copy peer peer_rclone_copy "$4"
+  ratio peer_restic_backup_ratio_vs_local "${FIG[peer_restic_backup_s]}" "${FIG[restic_backup_local_s]}"
+  ratio peer_restic_restore_ratio_vs_local "${FIG[peer_restic_restore_s]}" "${FIG[restic_restore_local_s]}"
+  ratio peer_rclone_copy_ratio_vs_local "${FIG[peer_rclone_copy_s]}" "${FIG[rclone_copy_local_s]}"
+}
+
+# ---- the peer ----------------------------------------------------------
+# BENCH_PEER=rgw: a Ceph RGW of our own, its processes in PEER_PIDS.
+start_peer() {
+  local store=${BENCH_PEER_OBJECTSTORE:-bluestore}
+  say "peer: starting Ceph RGW ($store) under $work/rgw"
+  rgw_start "$work/rgw" --objectstore "$store" || { say "FAILED: the Ceph RGW did not start"; exit 1; }
+  PEER_ENDPOINT=$RGW_ENDPOINT PEER_KEY=$RGW_ACCESS_KEY PEER_SECRET=$RGW_SECRET_KEY
+  PEER_REGION=$RGW_REGION PEER_PIDS=$RGW_PIDS
+  fig peer_startup_s "$RGW_STARTUP_S"
 }
 
 # ---- the suite ---------------------------------------------------------
@@ -418,25 +548,25 @@ start_cofferd
 self=("$COFFER_ENDPOINT" "$COFFER_ACCESS_KEY" "$COFFER_SECRET_KEY" us-east-1 "$COFFER_PID")
 small_objects "" "${self[@]}"
 listing "" "${self[@]}"
-clients
+clients_setup && clients_coffer "$COFFER_ENDPOINT" "$COFFER_ACCESS_KEY" "$COFFER_SECRET_KEY" \
+  "$COFFER_PID"
 stop_cofferd
 
 peer_figs=()
+[ "${BENCH_PEER:-}" != rgw ] || start_peer
 if [ -n "${PEER_ENDPOINT:-}" ]; then
   peer=("$PEER_ENDPOINT" "${PEER_KEY:?PEER_KEY is needed}" "${PEER_SECRET:?PEER_SECRET is needed}"
-        "${PEER_REGION:-us-east-1}" "${PEER_PID:-}")
-  say "peer $PEER_ENDPOINT${PEER_PID:+ (pid $PEER_PID)}: sections 2-4; no degraded GET (not our disks)"
+        "${PEER_REGION:-us-east-1}" "${PEER_PIDS:-}")
+  say "peer $PEER_ENDPOINT${PEER_PIDS:+ (pids $PEER_PIDS)}: sections 2-5; no degraded GET (not our disks)"
   n_before=${#ORDER[@]}
   big_objects peer_ "${peer[@]}"
   small_objects peer_ "${peer[@]}"
   listing peer_ "${peer[@]}"
+  [ ! -d "$tree" ] || clients_peer "$PEER_ENDPOINT" "$PEER_KEY" "$PEER_SECRET" "${PEER_PIDS:-}"
   peer_figs=("${ORDER[@]:$n_before}")
-  if [ -z "${PEER_PID:-}" ]; then
-    for f in peer_put_cpu_s_per_gib peer_get_cpu_s_per_gib peer_peak_rss_mib; do
-      FIG[$f]="n/a (no PEER_PID)"
-    done
-  fi
 fi
+[ "${BENCH_PEER:-}" != rgw ] || rgw_stop "$work/rgw" || { say "FAILED: the Ceph RGW did not stop cleanly"; failed=1; }
+clients_done
 
 # ---- targets and the summary ---------------------------------------------
 target put_cpu_s_per_gib "<=" 2.5
@@ -450,29 +580,55 @@ target small_get_ratio_of_http_limit ">=" 0.2
 target list_page_ms_p50 "<=" 20
 target restic_backup_ratio_vs_local "<=" 1.25
 target restic_restore_ratio_vs_local "<=" 1.25
+target rclone_copy_ratio_vs_local "<=" 2.0
+target rclone_copy_coffer_server_cpu_s_per_gib "<=" 5.0
+target restic_backup_coffer_server_cpu_s_per_gib "<=" 3.0
+target mid_put_256k_ratio_of_limit ">=" 0.5
+target mid_put_256k_cpu_ratio_vs_1g "<=" 2.0
+target coffer_over_peer_put_cpu_s_per_gib ">=" 2.0
+target coffer_over_peer_get_cpu_s_per_gib ">=" 2.0
+target coffer_over_peer_rclone_copy_server_cpu_s_per_gib ">=" 2.0
+target coffer_over_peer_rclone_copy_s ">=" 1.0
 
-# coffer_over_peer_NAME: > 1 when cofferd did better
+# coffer_over_peer_NAME: > 1 when cofferd did better. A client run's
+# figure is peer_restic_backup_s against cofferd's restic_backup_coffer_s.
 for pf in ${peer_figs[@]+"${peer_figs[@]}"}; do
-  name=${pf#peer_}
+  name=${pf#peer_} cname=${pf#peer_}
+  for base in restic_backup restic_restore rclone_copy; do
+    [[ $name != "${base}"_* ]] || cname=${base}_coffer_${name#"${base}"_}
+  done
   case $name in
-    *_ratio_of_*|list_prepare_ops) continue ;;
-    *cpu_s_per_gib|*rss_mib|*_ms_p50|*_ms_p99) ratio "coffer_over_peer_$name" "${FIG[$pf]}" "${FIG[$name]:-}" ;;
-    *) ratio "coffer_over_peer_$name" "${FIG[$name]:-}" "${FIG[$pf]}" ;;
+    *_ratio_of_*|*_ratio_vs_*|list_prepare_ops) continue ;;
+    *_mib_s|*_ops|*_per_s) ratio "coffer_over_peer_$name" "${FIG[$cname]:-}" "${FIG[$pf]}" ;;
+    *) ratio "coffer_over_peer_$name" "${FIG[$pf]}" "${FIG[$cname]:-}" ;;
   esac
 done
 fig load_1m_end "$(load1)"
 fig suite_seconds "$(elapsed)"
 
 # Every figure must be a number, except a peer's CPU and memory when
-# PEER_PID is not given, and a ratio over a zero.
+# PEER_PIDS is not given, and a ratio over a zero.
 echo
 for name in "${ORDER[@]}"; do
   summary_line "$name"
   isnum "${FIG[$name]}" || [ "${FIG[$name]}" = "$ZERO" ] && continue
-  [[ -z ${PEER_PID:-} && $name == *peer_* && ( $name == *cpu_s_per_gib || $name == *rss_mib ) ]] &&
+  [[ -z ${PEER_PIDS:-} && $name == *peer_* && ( $name == *cpu_s* || $name == *rss_mib ) ]] &&
     continue
   say "no figure: $name"
   failed=1
 done
+
+# What each ratio to a limit divides by, and over what that limit was
+# measured (the volume or time of the workload it stands for).
+echo
+echo "Limits the ratios use:"
+echo "* put_4stream_ratio_of_limit: put_limit_mib_s = min(put_pipeline_all_cores_mib_s, disk_write_plain_mib_s); the disks over ${FIG[disk_write_volume_mib]:-n/a} MiB of shard files, the 4-stream PUT's 4 x $big_mib MiB written as the engine writes them (six files per object, write-back every 8 MiB, fdatasync each)"
+echo "* get_4stream_ratio_of_limit: http_get_ceiling_mib_s, mhd-ceiling serving 4 x $big GETs from memory (no disk)"
+echo "* degraded_get_ratio: get_4stream_mib_s, this run's healthy 4-stream GET"
+echo "* small_put_ratio_of_fsync_limit: fsync_group_ops, 4 KiB appends to one file by 32 threads for ${secs} s (as long as the PUT run), each durable when a shared fdatasync covers it (the index's group commit; SQLite's page overhead not included)"
+echo "* small_get_ratio_of_http_limit: http_get_4k_ops, mhd-ceiling serving 4 KiB GETs at 32 connections"
+echo "* mid_put_256k_ratio_of_limit: mid_put_limit_ops, 256 KiB objects written by 32 threads for ${secs} s as the engine writes them (six shard files: create, write, fdatasync, rename, directory fsync; no index commit)"
+echo "* mid_put_256k_cpu_ratio_vs_1g: put_cpu_s_per_gib, the 1 GiB single-stream PUT's server CPU"
+echo "* *_ratio_vs_local: the same client run against a local directory on this disk"
 say "done in $(elapsed) s, load average $(load1)$([ $failed = 0 ] || echo '; SOME RUNS FAILED')"
 exit $failed
