@@ -19,35 +19,14 @@
 #include "server/console.h"
 #include "server/telemetry.h"
 
-void builtin_text(s3_req *r, int status, const char *text)
-{
-    resp_status(r, status);
-    sbuf_puts(&r->resp, text);
-    resp_header(r, "Content-Type", "text/plain; charset=utf-8");
-}
-
-void builtin_json(s3_req *r, int status, char *json)
-{
-    if (!json) {
-        req_log(r, "out of memory building a reply");
-        builtin_text(r, 500, "out of memory\n");
-        return;
-    }
-    resp_status(r, status);
-    sbuf_puts(&r->resp, json);
-    free(json);
-    resp_header(r, "Content-Type", "application/json");
-    resp_header(r, "Cache-Control", "no-store");
-}
-
 static void health_run(s3_req *r)
 {
-    builtin_text(r, 200, "ok\n");
+    resp_text(r, 200, "ok\n");
 }
 
 static void live_run(s3_req *r)
 {
-    builtin_text(r, 200, "live\n");
+    resp_text(r, 200, "live\n");
 }
 
 static void ready_run(s3_req *r)
@@ -74,12 +53,12 @@ static void ready_run(s3_req *r)
         snprintf(why + n, sizeof why - n, "; %d of %d disks writable, %d needed",
                  writable, total, k);
     if (!why[0]) {
-        builtin_text(r, 200, "ready\n");
+        resp_text(r, 200, "ready\n");
         return;
     }
     char text[600];
     snprintf(text, sizeof text, "not ready: %s\n", why + 2);
-    builtin_text(r, 503, text);
+    resp_text(r, 503, text);
 }
 
 static const s3_op op_health = {.name = "Health", .body = BODY_NONE, .run = health_run};

@@ -17,8 +17,8 @@
  * named "console" or "metrics" works as any other for S3 clients.
  *
  * builtin_route picks the operation from the headers alone (phase 1 of
- * request.h); it allocates nothing. The reply helpers set status, body
- * and Content-Type for replies that are not S3 XML.
+ * request.h, run by dispatch.c before routing); it allocates nothing.
+ * Their replies are request.h's resp_text and resp_json.
  */
 #ifndef SRV_BUILTIN_H
 #define SRV_BUILTIN_H
@@ -32,9 +32,5 @@ const s3_op *builtin_route(const s3_req *r);
 /* Whether op is one of the three health checks: the only requests a
  * connection admitted from the gate's health reserve may make (gate.h). */
 bool builtin_is_health(const s3_op *op);
-
-void builtin_text(s3_req *r, int status, const char *text);
-/* Takes json (malloc'd) and frees it; NULL json answers 500. */
-void builtin_json(s3_req *r, int status, char *json);
 
 #endif

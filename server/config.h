@@ -39,7 +39,7 @@
 #include <stdbool.h>
 
 #include "common/error.h"
-#include "server/credfile.h"
+#include "common/names.h"
 #include "storage/engine.h"
 
 #define CONFIG_DEFAULT_HOST "127.0.0.1"
@@ -77,7 +77,7 @@ typedef struct coffer_config {
      * bearer token (read from metrics.bearer_token_file, or the embedded
      * default's var/metrics-token); neither: /metrics is off. */
     bool metrics_public;
-    char metrics_token[CRED_TOKEN_MAX + 1];
+    char metrics_token[NAMES_TOKEN_MAX + 1];
     char *var_dir;                   /* embedded default only, else NULL */
     bool embedded;
     /* Embedded default: the master key file did not exist before st_open,

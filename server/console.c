@@ -28,13 +28,12 @@
 #include <time.h>
 
 #include <jansson.h>
-#include <microhttpd.h>
+#include <netinet/in.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include "server/admin.h"
-#include "server/builtin.h"
 #include "server/telemetry.h"
 #include "server/worker.h"
 
@@ -85,7 +84,7 @@ static void reply(s3_req *r, int status, json_t *body)
 {
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
-    builtin_json(r, status, text);
+    resp_json(r, status, text);
     security_headers(r);
 }
 
@@ -116,7 +115,7 @@ static void file_run(s3_req *r)
         security_headers(r);
         return;
     }
-    builtin_text(r, 404, "no such console file\n");
+    resp_text(r, 404, "no such console file\n");
     security_headers(r);
 }
 
@@ -259,13 +258,10 @@ static bool same_secret(const char *a, const char *b, size_t cap)
 
 static void client_address(const s3_req *r, char out[64])
 {
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     strcpy(out, "?");
-    if (ci && ci->client_addr)
-        getnameinfo(ci->client_addr, ci->client_addr->sa_family == AF_INET6
-                                         ? sizeof(struct sockaddr_in6)
-                                         : sizeof(struct sockaddr_in),
+    if (r->peer)
+        getnameinfo(r->peer, r->peer->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                            : sizeof(struct sockaddr_in),
                     out, 64, NULL, 0, NI_NUMERICHOST);
 }
 
@@ -392,7 +388,7 @@ static void admin(s3_req *r, const char *path)
         fail(r, 500, "InternalError", "out of memory");
         return;
     }
-    builtin_json(r, status, json);
+    resp_json(r, status, json);
     security_headers(r);
 }
 

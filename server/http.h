@@ -10,30 +10,20 @@
  * certificate is configured; connections pass the gate, server/gate.h,
  * under the limits.* settings) and serves until http_stop, which stops
  * accepting, lets in-flight requests finish (up to drain_s seconds), then
- * closes everything (setting s->draining first). Health, metrics and
- * console requests go to builtin.h's operations; the health checks answer
- * also while the server is at limits.max_connections. Ambiguous framing is
- * refused with 400 and the connection closed. Every request that reaches
- * the access handler writes one access-log line and updates the request
- * metrics (telemetry.h) when it completes.
+ * closes everything (setting s->draining first, so /health/ready
+ * answers 503). Requests are driven through dispatch.h: cofferd's own
+ * endpoints (health, metrics, console; the health checks answer also
+ * while the server is at limits.max_connections), ambiguous framing
+ * refused with 400 and the connection closed, and at completion one
+ * access-log line and the request metrics.
  */
 #ifndef SRV_HTTP_H
 #define SRV_HTTP_H
-
-#include <stdint.h>
 
 #include "common/error.h"
 #include "server/server.h"
 
 int http_start(server *s, cf_err *err);
 void http_stop(server *s, int drain_s);
-
-/* A fresh RequestId: 16 uppercase hex digits. */
-void http_request_id(char out[17]);
-
-/* RFC 1123 dates for Last-Modified and friends. */
-void http_date(int64_t unix_s, char out[32]);
-/* Parse an HTTP date (RFC 1123, RFC 850 or asctime); -1 if malformed. */
-int http_parse_date(const char *s, int64_t *unix_s);
 
 #endif

@@ -29,7 +29,6 @@
 
 #include <openssl/crypto.h>
 
-#include "server/builtin.h"
 #include "server/worker.h"
 
 struct telemetry {
@@ -373,12 +372,12 @@ static void metrics_run(s3_req *r)
 {
     const coffer_config *cfg = r->srv->cfg;
     if (!cfg->metrics_public && !cfg->metrics_token[0]) {
-        builtin_text(r, 404, "metrics are off: set metrics.bearer_token_file or "
+        resp_text(r, 404, "metrics are off: set metrics.bearer_token_file or "
                              "metrics.public in coffer.json (coffer.json(5))\n");
         return;
     }
     if (!cfg->metrics_public && !bearer_ok(r)) {
-        builtin_text(r, 401, "a bearer token is required (metrics.bearer_token_file)\n");
+        resp_text(r, 401, "a bearer token is required (metrics.bearer_token_file)\n");
         resp_header(r, "WWW-Authenticate", "Bearer realm=\"coffer metrics\"");
         return;
     }
@@ -386,7 +385,7 @@ static void metrics_run(s3_req *r)
     char *text = r->srv->telemetry ? mx_render(r->srv->telemetry->reg, &len) : NULL;
     if (!text) {
         req_log(r, "cannot render the metrics (out of memory)");
-        builtin_text(r, 500, "cannot render the metrics\n");
+        resp_text(r, 500, "cannot render the metrics\n");
         return;
     }
     resp_status(r, 200);

@@ -116,7 +116,39 @@ struct idx {
     uint64_t wal_syncs;
     double sync_seconds;             /* time spent in them */
     uint64_t sync_buckets[IDX_SYNC_NBOUNDS + 1];
+#ifndef NDEBUG
+    const struct idx *held_prev;     /* under lock: what the holder held before */
+#endif
 };
+
+#ifndef NDEBUG
+/* The index locks this thread holds, innermost first (a chain through
+ * held_prev): thread-local, so checking it races with nothing. */
+static _Thread_local const idx *held_top;
+
+static void held_push(idx *x)
+{
+    x->held_prev = held_top;
+    held_top = x;
+}
+
+static void held_pop(idx *x)
+{
+    assert(held_top == x && "index locks are released in the order they were taken");
+    held_top = x->held_prev;
+}
+
+void idx_assert_held(const idx *x)
+{
+    for (const idx *p = held_top; p; p = p->held_prev)
+        if (p == x)
+            return;
+    assert(!"the caller must hold the index lock (a *_locked function)");
+}
+#else
+#define held_push(x) ((void)(x))
+#define held_pop(x) ((void)(x))
+#endif
 
 static const double sync_bounds[IDX_SYNC_NBOUNDS] = IDX_SYNC_BOUNDS;
 
@@ -739,6 +771,7 @@ void idx_close(idx *x)
 void idx_lock(idx *x)
 {
     pthread_mutex_lock(&x->lock);
+    held_push(x);
 }
 
 void idx_unlock(idx *x)
@@ -752,6 +785,7 @@ void idx_unlock(idx *x)
         return;
     }
 #endif
+    held_pop(x);
     pthread_mutex_unlock(&x->lock);
 }
 
@@ -792,6 +826,7 @@ int idx_unlock_durable(idx *x, cf_err *err)
     pthread_mutex_lock(&x->sync_lock);
     uint64_t ticket = x->section_wrote ? ++x->committed : x->committed;
     x->section_wrote = false;
+    held_pop(x);
     pthread_mutex_unlock(&x->lock);
     while (x->synced < ticket && x->sync_errno == 0) {
         if (x->syncing)
@@ -814,6 +849,7 @@ void idx_unlock_nowait(idx *x)
         ++x->committed;
     x->section_wrote = false;
     pthread_mutex_unlock(&x->sync_lock);
+    held_pop(x);
     pthread_mutex_unlock(&x->lock);
 }
 
@@ -918,6 +954,49 @@ sqlite3_stmt *idx_query(idx *x, cf_err *err, const char *sql, const char *fmt, .
     sqlite3_stmt *st = start(x, err, sql, fmt, ap);
     va_end(ap);
     return st;
+}
+
+int idx_scalar(idx *x, int64_t *out, cf_err *err, const char *sql, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    sqlite3_stmt *st = start(x, err, sql, fmt, ap);
+    va_end(ap);
+    int rc = st ? idx_next(x, st, err) : -1;
+    if (rc == 0)
+        return cf_fail(err, CF_EIO, "index: a query that answers one value gave none");
+    if (rc < 0)
+        return -1;
+    *out = idx_int(st, 0);
+    idx_done(st);
+    return 0;
+}
+
+int idx_exists(idx *x, cf_err *err, const char *sql, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    sqlite3_stmt *st = start(x, err, sql, fmt, ap);
+    va_end(ap);
+    int rc = st ? idx_next(x, st, err) : -1;
+    if (rc == 1)
+        idx_done(st);
+    return rc;
+}
+
+int idx_each(idx *x, sqlite3_stmt *st, idx_row_cb row, void *ctx, cf_err *err)
+{
+    if (!st)
+        return -1;
+    int rc;
+    while ((rc = idx_next(x, st, err)) == 1) {
+        int r = row(ctx, st, err);
+        if (r != 0) {
+            idx_done(st);
+            return r < 0 ? -1 : 0;
+        }
+    }
+    return rc;
 }
 
 int idx_next(idx *x, sqlite3_stmt *st, cf_err *err)

@@ -1,13 +1,11 @@
 /*
- * storage/stats.c - what the engine tells about itself for metrics, the
- * admin API and the console: tenant usage and the state of each disk
- * (contracts in engine.h).
+ * storage/stats.c - the state of each disk, for metrics, the admin API
+ * and the console (contracts in engine.h; what a tenant stores is
+ * tenant.c's st_usage_list).
  *
- * Usage is read from bucket_usage, which triggers keep in step with the
- * objects table inside every object commit (storage/index.c), so a read
- * costs one row per bucket and is exact whenever it runs. Disk state is
- * looked at when asked (access and statvfs on the disk directory); the
- * error counters are the set's own atomics (storage/diskset.h).
+ * Disk state is looked at when asked (access and statvfs on the disk
+ * directory); the error counters are the set's own atomics, counted by
+ * the segment reader and writer (storage/ds.h).
  */
 #include <limits.h>
 #include <stdio.h>
@@ -16,36 +14,6 @@
 #include <unistd.h>
 
 #include "storage/engine_int.h"
-
-int st_usage_list(st_engine *e, const char *tenant, st_usage_cb cb, void *ctx,
-                  cf_err *err)
-{
-    idx_lock(e->ix);
-    sqlite3_stmt *st = idx_query(
-        e->ix, err,
-        "SELECT t.name, count(b.id), coalesce(sum(u.objects), 0),"
-        " coalesce(sum(u.bytes), 0) FROM tenants t"
-        " LEFT JOIN buckets b ON b.tenant_id = t.id"
-        " LEFT JOIN bucket_usage u ON u.bucket_id = b.id"
-        " WHERE ?1 IS NULL OR t.name = ?1 GROUP BY t.id ORDER BY t.name",
-        "t", tenant);
-    int rc = st ? 0 : -1;
-    while (st && (rc = idx_next(e->ix, st, err)) == 1) {
-        st_usage u = {
-            .buckets = (uint64_t)idx_int(st, 1),
-            .objects = (uint64_t)idx_int(st, 2),
-            .bytes = (uint64_t)idx_int(st, 3),
-        };
-        snprintf(u.tenant, sizeof u.tenant, "%s", idx_text(st, 0));
-        if (cb(ctx, &u) != 0) {
-            idx_done(st);
-            rc = 0;
-            break;
-        }
-    }
-    idx_unlock(e->ix);
-    return rc;
-}
 
 int st_disk_count(const st_engine *e)
 {

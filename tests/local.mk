@@ -152,8 +152,8 @@ tests_unit_test_metrics_SOURCES = tests/unit/test_metrics.c
 tests_unit_test_metrics_LDADD = tests/unit/libtest.a $(S3FRONT_LDADD)
 tests_unit_test_metrics_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_router_SOURCES = tests/unit/test_router.c
-tests_unit_test_router_LDADD = tests/unit/libtest.a $(S3FRONT_LDADD)
-tests_unit_test_router_CFLAGS = $(TEST_CFLAGS) $(MHD_CFLAGS)
+tests_unit_test_router_LDADD = tests/unit/libtest.a $(ROUTER_LDADD)
+tests_unit_test_router_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_xml_SOURCES = tests/unit/test_xml.c
 tests_unit_test_xml_LDADD = tests/unit/libtest.a $(S3FRONT_LDADD)
 tests_unit_test_xml_CFLAGS = $(TEST_CFLAGS) $(MHD_CFLAGS)
@@ -243,6 +243,10 @@ tests_integration_azb_live_LDADD = tests/unit/libtest.a $(CLIENT_LIBS) $(JANSSON
 tests_integration_azb_live_CFLAGS = $(TEST_CFLAGS)
 TESTS += tests/integration/azure.sh
 EXTRA_DIST += tests/integration/azure.sh
+
+# the intended module picture (tests/layering.txt): includes and call cycles
+TESTS += tests/layering.sh
+EXTRA_DIST += tests/layering.sh tests/layering.py tests/layering.txt
 
 # every check program is a test (keep this last)
 TESTS += $(check_PROGRAMS)

@@ -6,7 +6,7 @@
  */
 #include "server/admin.h"
 #include "server/config.h"
-#include "server/credfile.h"
+#include "common/credfile.h"
 #include "tests/unit/test.h"
 
 #include <jansson.h>

@@ -5,7 +5,7 @@
  * complete config must come back exactly as written.
  */
 #include "server/config.h"
-#include "server/credfile.h"
+#include "common/credfile.h"
 #include "tests/unit/test.h"
 
 #include <sys/stat.h>
@@ -460,7 +460,7 @@ static void embedded_default_keeps_its_metrics_token(void)
     CHECK(a.new_metrics_token);
     CHECK_EQ_INT(file_mode(path), 0);                 /* not made here */
     CHECK_EQ_INT(strlen(a.metrics_token), CRED_TOKEN_GEN);
-    CHECK(credfile_valid_token(a.metrics_token));
+    CHECK(names_token_ok(a.metrics_token));
     REQUIRE(credfile_write_token(path, a.metrics_token, &err) == 0);
     CHECK_EQ_INT(file_mode(path), 0600);
     REQUIRE(config_embedded_default(var, &b, &err) == 0);

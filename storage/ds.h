@@ -1,5 +1,5 @@
 /*
- * storage/diskset.h - the set of data directories an engine writes shards to.
+ * storage/ds.h - the set of data directories an engine writes shards to.
  *
  * Each disk directory holds format.json: {"format":"coffer-disk",
  * "version":2, "set_id":"<32 hex>", "lineage":"<32 hex>", "disk_index":i,
@@ -46,7 +46,7 @@
 #include <stdint.h>
 
 #include "common/error.h"
-#include "storage/erasure.h"
+#include "storage/rs.h"
 
 #define DS_SET_ID_LEN 16
 #define DS_FORMAT_VERSION 2          /* format.json "version" */
@@ -55,10 +55,10 @@
 typedef enum ds_state { DS_BLANK, DS_FORMATTED, DS_OFFLINE } ds_state;
 
 /* Errors a disk gave since the set was opened, counted where they are
- * detected (segment.c): a shard file that could not be opened, read or
- * was short (read), could not be created, written, synced or renamed
- * (write), or held a block or header that failed its CRC32C or names
- * another segment (crc). */
+ * detected (segread.c, segwrite.c): a shard file that could not be
+ * opened, read or was short (read), could not be created, written, synced
+ * or renamed (write), or held a block or header that failed its CRC32C or
+ * names another segment (crc). */
 typedef enum ds_error { DS_ERR_READ, DS_ERR_WRITE, DS_ERR_CRC, DS_NERRORS } ds_error;
 
 typedef struct ds_disk {
