@@ -34,10 +34,10 @@ struct lifecycle {
     st_engine *e;
     tier_set *tiers;
     lifecycle_config cfg;
-    pthread_t thread;
-    pthread_mutex_t lock;
+    pthread_mutex_t lock;            /* guards stopping; wake ends a nap */
     pthread_cond_t wake;
-    bool stopping, woken;
+    bool stopping;
+    bool recovered;                  /* the first pass undid interrupted transitions */
     double tokens, refilled_at;
 };
 
@@ -69,9 +69,8 @@ static bool stopping(lifecycle *lc)
     return s;
 }
 
-/* Sleep up to seconds (0 < seconds); false once stopping. A wake ends an
- * interval's sleep early only if wake_ok. */
-static bool nap(lifecycle *lc, double seconds, bool wake_ok)
+/* Sleep up to seconds (0 < seconds); false once stopping. */
+static bool nap(lifecycle *lc, double seconds)
 {
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
@@ -80,10 +79,8 @@ static bool nap(lifecycle *lc, double seconds, bool wake_ok)
     until.tv_nsec = (long)((end - (double)until.tv_sec) * 1e9);
     pthread_mutex_lock(&lc->lock);
     int rc = 0;
-    while (!lc->stopping && !(wake_ok && lc->woken) && rc != ETIMEDOUT)
+    while (!lc->stopping && rc != ETIMEDOUT)
         rc = pthread_cond_timedwait(&lc->wake, &lc->lock, &until);
-    if (wake_ok)
-        lc->woken = false;
     bool go_on = !lc->stopping;
     pthread_mutex_unlock(&lc->lock);
     return go_on;
@@ -102,7 +99,7 @@ static bool spend(lifecycle *lc)
             lc->tokens -= 1;
             return true;
         }
-        if (!nap(lc, (1 - lc->tokens) / lc->cfg.objects_per_s, false))
+        if (!nap(lc, (1 - lc->tokens) / lc->cfg.objects_per_s))
             return false;
     }
 }
@@ -382,34 +379,26 @@ static int apply_bucket(void *ctx, const st_lifecycle_bucket *b)
     return stopping(lc) ? 1 : 0;
 }
 
-static void pass(lifecycle *lc)
+int lifecycle_pass(lifecycle *lc, cf_err *err)
 {
-    cf_err err;
+    if (!lc->recovered) {
+        uint64_t aborted = 0;
+        if (st_tier_recover(lc->e, &aborted, err) < 0)
+            return -1;               /* the next pass tries again, before anything else */
+        lc->recovered = true;
+        if (aborted)
+            fprintf(stderr, "cofferd: lifecycle: %llu transitions interrupted by a restart "
+                    "were undone; their remote objects are queued for deletion\n",
+                    (unsigned long long)aborted);
+    }
     drain_queues(lc);
-    if (!stopping(lc) && st_lifecycle_buckets(lc->e, apply_bucket, lc, &err) < 0)
-        fprintf(stderr, "cofferd: lifecycle: %s\n", err.msg);
+    if (!stopping(lc) && st_lifecycle_buckets(lc->e, apply_bucket, lc, err) < 0)
+        return -1;
+    return 0;
 }
 
-static void *lifecycle_main(void *arg)
-{
-    lifecycle *lc = arg;
-    cf_err err;
-    uint64_t aborted = 0;
-    if (st_tier_recover(lc->e, &aborted, &err) < 0)
-        fprintf(stderr, "cofferd: lifecycle: recovering interrupted transitions: %s\n",
-                err.msg);
-    else if (aborted)
-        fprintf(stderr, "cofferd: lifecycle: %llu transitions interrupted by a restart "
-                "were undone; their remote objects are queued for deletion\n",
-                (unsigned long long)aborted);
-    do
-        pass(lc);
-    while (nap(lc, lc->cfg.interval_s, true));
-    return NULL;
-}
-
-int lifecycle_start(st_engine *e, tier_set *tiers, const lifecycle_config *cfg,
-                    lifecycle **out, cf_err *err)
+int lifecycle_new(st_engine *e, tier_set *tiers, const lifecycle_config *cfg,
+                  lifecycle **out, cf_err *err)
 {
     lifecycle *lc = calloc(1, sizeof *lc);
     if (!lc)
@@ -421,36 +410,24 @@ int lifecycle_start(st_engine *e, tier_set *tiers, const lifecycle_config *cfg,
     lc->refilled_at = mono_s();
     pthread_mutex_init(&lc->lock, NULL);
     pthread_cond_init(&lc->wake, NULL);
-    int rc = pthread_create(&lc->thread, NULL, lifecycle_main, lc);
-    if (rc != 0) {
-        pthread_cond_destroy(&lc->wake);
-        pthread_mutex_destroy(&lc->lock);
-        free(lc);
-        return cf_fail_errno(err, CF_EINTERNAL, rc, "cannot start the lifecycle thread");
-    }
     *out = lc;
     return 0;
 }
 
-void lifecycle_wake(lifecycle *lc)
-{
-    if (!lc)
-        return;
-    pthread_mutex_lock(&lc->lock);
-    lc->woken = true;
-    pthread_cond_signal(&lc->wake);
-    pthread_mutex_unlock(&lc->lock);
-}
-
-void lifecycle_stop(lifecycle *lc)
+void lifecycle_cancel(lifecycle *lc)
 {
     if (!lc)
         return;
     pthread_mutex_lock(&lc->lock);
     lc->stopping = true;
-    pthread_cond_signal(&lc->wake);
+    pthread_cond_broadcast(&lc->wake);
     pthread_mutex_unlock(&lc->lock);
-    pthread_join(lc->thread, NULL);
+}
+
+void lifecycle_free(lifecycle *lc)
+{
+    if (!lc)
+        return;
     pthread_cond_destroy(&lc->wake);
     pthread_mutex_destroy(&lc->lock);
     free(lc);

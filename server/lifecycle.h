@@ -1,9 +1,10 @@
 /*
- * server/lifecycle.h - the lifecycle worker: one background job, with its
+ * server/lifecycle.h - the lifecycle pass: one background job, with its
  * own interval (lifecycle.interval_seconds) and rate limits, that applies
- * buckets' lifecycle rules and keeps the cold tiers in step. It is kept
- * apart from the maintenance thread (worker.h) so that it becomes one job
- * among the others when a common job scheduler arrives.
+ * buckets' lifecycle rules and keeps the cold tiers in step. It runs as a
+ * job of the one background thread (worker.h), which calls lifecycle_pass
+ * every interval and sooner when woken (a new configuration, a restore
+ * request).
  *
  * A pass:
  *   1. remote objects queued for deletion are deleted (retried with
@@ -15,7 +16,7 @@
  *      due transitions run (lifecycle.transitions at once), stale
  *      multipart uploads are aborted;
  *   4. versions whose storage class at PUT named a tier are moved there.
- * At start, transitions a crash interrupted are aborted first (their
+ * The first pass first aborts the transitions a crash interrupted (their
  * remote objects queued for deletion), so nothing half-tiered survives a
  * restart and no remote object is left that the index does not know.
  *
@@ -25,10 +26,11 @@
  * throughput. Days are lifecycle.day_seconds long (86,400 by default;
  * tests use a few seconds).
  *
- * Threading: one thread, plus up to lifecycle.transitions transfer
- * threads during a batch. lifecycle_wake may be called from any thread
- * (a new configuration, a restore request). Start after the signal mask
- * is set; stop before the engine closes (waits for the running batch).
+ * Threading: lifecycle_pass runs on the worker's thread, plus up to
+ * lifecycle.transitions transfer threads during a batch (started and
+ * joined inside the pass). lifecycle_cancel may be called from any thread:
+ * the pass in progress (or the next) ends at its next step, its rate-limit
+ * sleeps end at once. Free it after the worker stopped.
  */
 #ifndef SRV_LIFECYCLE_H
 #define SRV_LIFECYCLE_H
@@ -40,10 +42,13 @@
 
 typedef struct lifecycle lifecycle;
 
-int lifecycle_start(st_engine *e, tier_set *tiers, const lifecycle_config *cfg,
-                    lifecycle **out, cf_err *err);
-/* Run a pass soon instead of at the end of the interval (NULL: nothing). */
-void lifecycle_wake(lifecycle *lc);
-void lifecycle_stop(lifecycle *lc);
+int lifecycle_new(st_engine *e, tier_set *tiers, const lifecycle_config *cfg,
+                  lifecycle **out, cf_err *err);
+/* One pass (above). -1 with err when the index failed (the pass ends; the
+ * next one goes on); a remote's failure is the tier's last error, not the
+ * pass's. */
+int lifecycle_pass(lifecycle *lc, cf_err *err);
+void lifecycle_cancel(lifecycle *lc);
+void lifecycle_free(lifecycle *lc);
 
 #endif

@@ -17,9 +17,9 @@
 #include <string.h>
 
 #include "server/lcxml.h"
-#include "server/lifecycle.h"
 #include "server/s3_common.h"
 #include "server/s3_ops.h"
+#include "server/worker.h"
 #include "server/xml.h"
 #include "storage/lifecycle.h"
 
@@ -77,7 +77,7 @@ static void put_lifecycle_run(s3_req *r)
         resp_cf(r, &err);
         return;
     }
-    lifecycle_wake(r->srv->lifecycle);
+    worker_wake_lifecycle(r->srv->worker);
     resp_status(r, 200);
 }
 
@@ -192,7 +192,7 @@ static void restore_run(s3_req *r)
         resp_error(r, S3E_RestoreAlreadyInProgress, NULL);
         return;
     }
-    lifecycle_wake(r->srv->lifecycle);
+    worker_wake_lifecycle(r->srv->worker);
     resp_status(r, res == ST_RESTORE_STARTED ? 202 : 200);
 }
 

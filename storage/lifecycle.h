@@ -44,11 +44,12 @@
 #include <stdint.h>
 
 #include "common/error.h"
+#include "common/names.h"
 #include "storage/engine.h"
 
 /* ---- tiers ---------------------------------------------------------------- */
 
-#define ST_TIER_NAME_MAX 32              /* [A-Z0-9_-]{1,32}, not an AWS class */
+#define ST_TIER_NAME_MAX NAMES_TIER_MAX  /* common/names.h: names_tier_ok */
 #define ST_TIER_TYPE_MAX 15
 #define ST_TIER_SECRET_MAX 256
 #define ST_REMOTE_ID_HEX 33              /* 32 hex chars + NUL */
@@ -64,10 +65,6 @@ typedef struct st_tier {
     int64_t last_error_ms;
 } st_tier;
 
-/* A valid tier name: 1..32 of A-Z 0-9 _ -, not STANDARD nor an AWS class
- * (GLACIER, DEEP_ARCHIVE, STANDARD_IA, ...). Clients send and see it as a
- * storage class. */
-bool st_tier_name_valid(const char *name);
 /* Add a tier; the secret is sealed under the master key as access keys
  * are. CF_EINVAL (name, type, config not a JSON object, secret too long),
  * CF_EEXISTS. */

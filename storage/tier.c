@@ -37,24 +37,6 @@
 
 /* AWS's storage class names: a tier may not take one (clients that send
  * them mean AWS's, and lifecycle.storage_class_map maps them). */
-static const char *const reserved_classes[] = {
-    "STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA",
-    "INTELLIGENT_TIERING", "GLACIER", "DEEP_ARCHIVE", "OUTPOSTS", "GLACIER_IR",
-    "SNOW", "EXPRESS_ONEZONE",
-};
-
-bool st_tier_name_valid(const char *name)
-{
-    size_t n = strlen(name);
-    if (n < 1 || n > ST_TIER_NAME_MAX ||
-        strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != n)
-        return false;
-    for (size_t i = 0; i < sizeof reserved_classes / sizeof reserved_classes[0]; i++)
-        if (strcmp(name, reserved_classes[i]) == 0)
-            return false;
-    return true;
-}
-
 static void secret_id(const char *name, char out[ST_TIER_NAME_MAX + 8])
 {
     snprintf(out, ST_TIER_NAME_MAX + 8, "tier/%s", name);
@@ -63,7 +45,7 @@ static void secret_id(const char *name, char out[ST_TIER_NAME_MAX + 8])
 int st_tier_add(st_engine *e, const char *name, const char *type, const char *config,
                 const char *secret, cf_err *err)
 {
-    if (!st_tier_name_valid(name))
+    if (!names_tier_ok(name))
         return cf_fail(err, CF_EINVAL, "a tier name is 1 to %d characters of A-Z, 0-9, "
                        "_ and -, and not an AWS storage class (STANDARD, GLACIER, ...)",
                        ST_TIER_NAME_MAX);

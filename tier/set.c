@@ -201,7 +201,7 @@ int tier_add(tier_set *s, const char *name, const char *type, const char *settin
     const tier_type *tt = tier_type_find(type);
     if (!tt)
         return cf_fail(err, CF_EINVAL, "unknown tier type \"%.20s\" (known: s3)", type);
-    if (!st_tier_name_valid(name))
+    if (!names_tier_ok(name))
         return cf_fail(err, CF_EINVAL, "a tier name is 1 to %d characters of A-Z, 0-9, _ "
                        "and -, and not an AWS storage class (STANDARD, GLACIER, ...)",
                        ST_TIER_NAME_MAX);

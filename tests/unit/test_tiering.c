@@ -38,6 +38,23 @@ static st_engine *setup(eng_fixture *f, int64_t *tier_id)
     return e;
 }
 
+static int usage_cb(void *ctx, const st_usage *u)
+{
+    *(st_usage *)ctx = *u;
+    return 0;
+}
+
+/* bucket_usage (kept by triggers on objects) counts a tiered version as
+ * the object it still is, with its plaintext size, in every state. */
+static void usage_is(st_engine *e, uint64_t objects, uint64_t bytes)
+{
+    st_usage u = {0};
+    cf_err err;
+    CHECK_EQ_INT(st_usage_list(e, "t1", usage_cb, &u, &err), 0);
+    CHECK_EQ_INT(u.objects, objects);
+    CHECK_EQ_INT(u.bytes, bytes);
+}
+
 static bool file_has(const char *path, const char *needle)
 {
     int fd = open(path, O_RDONLY);
@@ -60,11 +77,11 @@ static void registry_and_sealed_secret(void)
     st_engine *e = setup(&f, &id);
     REQUIRE(e && id);
     cf_err err;
-    CHECK(!st_tier_name_valid("cold"));
-    CHECK(!st_tier_name_valid("GLACIER"));
-    CHECK(!st_tier_name_valid("STANDARD"));
-    CHECK(!st_tier_name_valid(""));
-    CHECK(st_tier_name_valid("COLD_2-B"));
+    CHECK(!names_tier_ok("cold"));
+    CHECK(!names_tier_ok("GLACIER"));
+    CHECK(!names_tier_ok("STANDARD"));
+    CHECK(!names_tier_ok(""));
+    CHECK(names_tier_ok("COLD_2-B"));
     CHECK_EQ_INT(st_tier_add(e, "COLD", "s3", CFG, "x", &err), -1);
     CHECK_EQ_INT(err.code, CF_EEXISTS);
     CHECK_EQ_INT(st_tier_add(e, "DEEP_ARCHIVE", "s3", CFG, "x", &err), -1);
@@ -321,7 +338,9 @@ static void transition_commit_delete_and_recovery(void)
     int files = count_shard_files(&f, 3);
     CHECK(files == 3);
     st_transition t;
+    usage_is(e, 1, size);
     REQUIRE(st_transition_begin(e, "t1", "b", "big", info.version_id, id, &t, &err) == 0);
+    usage_is(e, 1, size);
     CHECK_EQ_INT(t.total_len, t.header_len + size + 3 * 16);
     CHECK_EQ_INT(t.header_len % 4096, 0);
     /* a second intent for the same version is refused */
@@ -336,6 +355,7 @@ static void transition_commit_delete_and_recovery(void)
     REQUIRE(st_transition_uploading(e, &t, "upload-123", &err) == 0);
     REQUIRE(st_transition_commit(e, &t, "\"etag\"", &err) == 0);
     CHECK_EQ_INT(count_shard_files(&f, 3), 0);        /* freed through the queue */
+    usage_is(e, 1, size);
     REQUIRE(st_head(e, "t1", "b", "big", &info, &err) == 0);
     CHECK_EQ_STR(info.storage_class, "COLD");
     st_object_info_clear(&info);
@@ -374,6 +394,7 @@ static void transition_commit_delete_and_recovery(void)
     REQUIRE(st_restore_import(e, &c, 1000, pull, &rb, &err) == 0);
     CHECK_EQ_INT(count_shard_files(&f, 3), 3);
     CHECK_EQ_INT(check_gen(e, "b", "big", size, 7, &err), 1);   /* local again */
+    usage_is(e, 1, size);
     REQUIRE(st_head(e, "t1", "b", "big", &info, &err) == 0);
     CHECK_EQ_INT(info.restore, 2);
     st_object_info_clear(&info);
@@ -384,8 +405,10 @@ static void transition_commit_delete_and_recovery(void)
     REQUIRE(st_restore_expire(e, &expired, &err) == 0);
     CHECK_EQ_INT(expired, 1);
     CHECK_EQ_INT(count_shard_files(&f, 3), 0);
+    usage_is(e, 1, size);
     /* deleting a tiered version queues its remote object */
     REQUIRE(st_delete(e, "t1", "b", "big", &err) == 0);
+    usage_is(e, 0, 0);
     st_remote_delete d = {0};
     REQUIRE(st_remote_deletes_due(e, 10, first_delete, &d, &err) == 0);
     CHECK_EQ_STR(d.remote_id, t.remote_id);
