@@ -402,44 +402,44 @@ typedef struct tiering_attrs {
     bool keep_tags;
 } tiering_attrs;
 int tiering_attrs_prepare(st_engine *e, const st_object_attrs *a, tiering_attrs *out,
-                      cf_err *err);
+                          cf_err *err);
 void tiering_attrs_clear(tiering_attrs *a);
 /* In the transaction that creates the version (or the upload). */
 int tiering_attrs_store_locked(st_engine *e, const uint8_t owner[16], const tiering_attrs *a,
-                           cf_err *err);
+                               cf_err *err);
 /* Multipart completion: the upload's attributes become the version's. */
 int tiering_attrs_adopt_locked(st_engine *e, const uint8_t upload_id[16],
-                           const uint8_t version_id[16], cf_err *err);
+                               const uint8_t version_id[16], cf_err *err);
 /* A version (or upload) is dropped: its tags go, a tiered version's
  * remote object is queued for deletion (an UPLOADING row stays until its
  * transition ends). */
 int tiering_attrs_drop_locked(st_engine *e, const uint8_t owner[16], cf_err *err);
 /* Storage class, restore state (and the tag count if with_tags). */
 int tiering_object_attrs_locked(st_engine *e, const uint8_t vid[16], bool with_tags,
-                            st_object_info *info, cf_err *err);
+                                st_object_info *info, cf_err *err);
 
 /* tags.c */
 int tags_to_json(const st_header *tags, size_t n, char **json, cf_err *err);
 int tags_set_locked(st_engine *e, const uint8_t owner[16], const char *json,
-                        cf_err *err);
+                    cf_err *err);
 int tags_load_locked(st_engine *e, const uint8_t owner[16], st_header **tags,
-                         size_t *n, cf_err *err);
+                     size_t *n, cf_err *err);
 int tags_json_locked(st_engine *e, const uint8_t owner[16], char **json,
-                         cf_err *err);
+                     cf_err *err);
 int tags_move_locked(st_engine *e, const uint8_t from[16], const uint8_t to[16],
-                         cf_err *err);
+                     cf_err *err);
 
 /* tier.c */
 int tier_id_locked(st_engine *e, const char *name, int64_t *id, cf_err *err);
 /* recheck: the remote object may still be arriving (an upload given up
  * or cut by a crash): delete it a second time later (tier.c). */
 int tier_remote_delete_queue_locked(st_engine *e, int64_t tier_id, const char *remote_id,
-                                   const char *upload_id, bool recheck, cf_err *err);
+                                    const char *upload_id, bool recheck, cf_err *err);
 /* tiering.c, for tier.c: versions living in or waiting for a tier */
 struct st_tier_usage;
 int tiering_versions_locked(st_engine *e, int64_t tier_id, uint64_t *n, cf_err *err);
 int tiering_usage_locked(st_engine *e, int64_t tier_id, struct st_tier_usage *u,
-                          cf_err *err);
+                         cf_err *err);
 
 /* lcconf.c: a deleted bucket's lifecycle configuration goes with it */
 int lcconf_bucket_gone_locked(st_engine *e, int64_t bucket_id, cf_err *err);
@@ -453,9 +453,9 @@ typedef struct tierfmt_seg {
     uint8_t wrapped[CRYPT_WRAPPED_LEN];
 } tierfmt_seg;
 int tierfmt_header(st_engine *e, const char *remote_id, const char *tenant,
-                    const char *bucket, const st_object_info *info,
-                    const uint8_t version_id[16], const tierfmt_seg *segs, size_t nsegs,
-                    const char *tags_json, uint8_t **out, size_t *out_len, cf_err *err);
+                   const char *bucket, const st_object_info *info,
+                   const uint8_t version_id[16], const tierfmt_seg *segs, size_t nsegs,
+                   const char *tags_json, uint8_t **out, size_t *out_len, cf_err *err);
 
 /* ---- reading a tiered version (tierread.c) ---- */
 
@@ -468,7 +468,7 @@ typedef struct tiering_remote {
 /* A version's tier state (lifecycle.h: ST_TIER_*; 0 none). */
 int tiering_state_locked(st_engine *e, const uint8_t vid[16], int *state, cf_err *err);
 int tiering_remote_locked(st_engine *e, const uint8_t vid[16], tiering_remote *r,
-                            cf_err *err);
+                          cf_err *err);
 
 /* The remote side of one st_get: one ranged stream at a time. */
 typedef struct tierread tierread;
@@ -479,8 +479,8 @@ void tierread_window(tierread *rr, uint64_t from, uint64_t to);
 /* Block b of a segment whose sealed bytes start at seg_sealed; d's data
  * key opens it (CF_ECORRUPT: the remote's bytes are not what was sent). */
 int tierread_block(tierread *rr, const seg_desc *d, uint64_t seg_size,
-                      uint64_t seg_sealed, uint64_t b, uint8_t *out, uint32_t *len,
-                      cf_err *err);
+                   uint64_t seg_sealed, uint64_t b, uint8_t *out, uint32_t *len,
+                   cf_err *err);
 void tierread_free(tierread *rr);
 
 #endif

@@ -73,7 +73,7 @@ int tags_to_json(const st_header *tags, size_t n, char **json, cf_err *err)
 }
 
 int tags_set_locked(st_engine *e, const uint8_t owner[16], const char *json,
-                        cf_err *err)
+                    cf_err *err)
 {
     idx_assert_held(e->ix);
     if (!json)
@@ -84,7 +84,7 @@ int tags_set_locked(st_engine *e, const uint8_t owner[16], const char *json,
 }
 
 int tags_load_locked(st_engine *e, const uint8_t owner[16], st_header **tags,
-                         size_t *n, cf_err *err)
+                     size_t *n, cf_err *err)
 {
     idx_assert_held(e->ix);
     char *json;
@@ -98,7 +98,7 @@ int tags_load_locked(st_engine *e, const uint8_t owner[16], st_header **tags,
 }
 
 int tags_json_locked(st_engine *e, const uint8_t owner[16], char **json,
-                         cf_err *err)
+                     cf_err *err)
 {
     idx_assert_held(e->ix);
     *json = NULL;
@@ -114,7 +114,7 @@ int tags_json_locked(st_engine *e, const uint8_t owner[16], char **json,
 }
 
 int tags_move_locked(st_engine *e, const uint8_t from[16], const uint8_t to[16],
-                         cf_err *err)
+                     cf_err *err)
 {
     idx_assert_held(e->ix);
     return idx_run(e->ix, NULL, err, "UPDATE object_tags SET owner_id = ? WHERE owner_id = ?",

@@ -251,7 +251,7 @@ int st_tier_usage_get(st_engine *e, int64_t tier_id, st_tier_usage *u, cf_err *e
 /* ---- remote deletes ---------------------------------------------------------- */
 
 int tier_remote_delete_queue_locked(st_engine *e, int64_t tier_id, const char *remote_id,
-                                   const char *upload_id, bool recheck, cf_err *err)
+                                    const char *upload_id, bool recheck, cf_err *err)
 {
     idx_assert_held(e->ix);
     return idx_run(e->ix, NULL, err,

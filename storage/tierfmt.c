@@ -91,9 +91,9 @@ static char *meta_json(const char *bucket, const st_object_info *info,
 }
 
 int tierfmt_header(st_engine *e, const char *remote_id, const char *tenant,
-                    const char *bucket, const st_object_info *info,
-                    const uint8_t version_id[16], const tierfmt_seg *segs, size_t nsegs,
-                    const char *tags_json, uint8_t **out, size_t *out_len, cf_err *err)
+                   const char *bucket, const st_object_info *info,
+                   const uint8_t version_id[16], const tierfmt_seg *segs, size_t nsegs,
+                   const char *tags_json, uint8_t **out, size_t *out_len, cf_err *err)
 {
     *out = NULL;
     uint8_t kek[CRYPT_KEY_LEN], tkey[CRYPT_KEY_LEN];

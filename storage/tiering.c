@@ -31,7 +31,7 @@
 /* ---- attributes of a write ------------------------------------------------------ */
 
 int tiering_attrs_prepare(st_engine *e, const st_object_attrs *a, tiering_attrs *out,
-                      cf_err *err)
+                          cf_err *err)
 {
     memset(out, 0, sizeof *out);
     if (!a)
@@ -58,7 +58,7 @@ void tiering_attrs_clear(tiering_attrs *a)
 }
 
 int tiering_attrs_store_locked(st_engine *e, const uint8_t owner[16], const tiering_attrs *a,
-                           cf_err *err)
+                               cf_err *err)
 {
     idx_assert_held(e->ix);
     int rc = a->tags_json ? tags_set_locked(e, owner, a->tags_json, err) : 0;
@@ -71,7 +71,7 @@ int tiering_attrs_store_locked(st_engine *e, const uint8_t owner[16], const tier
 }
 
 int tiering_attrs_adopt_locked(st_engine *e, const uint8_t upload_id[16],
-                           const uint8_t version_id[16], cf_err *err)
+                               const uint8_t version_id[16], cf_err *err)
 {
     idx_assert_held(e->ix);
     int rc = tags_move_locked(e, upload_id, version_id, err);
@@ -107,7 +107,7 @@ int tiering_attrs_drop_locked(st_engine *e, const uint8_t owner[16], cf_err *err
 }
 
 int tiering_object_attrs_locked(st_engine *e, const uint8_t vid[16], bool with_tags,
-                            st_object_info *info, cf_err *err)
+                                st_object_info *info, cf_err *err)
 {
     idx_assert_held(e->ix);
     sqlite3_stmt *st = idx_query(e->ix, err,
@@ -147,7 +147,7 @@ int tiering_state_locked(st_engine *e, const uint8_t vid[16], int *state, cf_err
 }
 
 int tiering_remote_locked(st_engine *e, const uint8_t vid[16], tiering_remote *r,
-                            cf_err *err)
+                          cf_err *err)
 {
     idx_assert_held(e->ix);
     memset(r, 0, sizeof *r);
@@ -392,7 +392,7 @@ static int commit_locked(st_engine *e, const st_transition *t, const uint8_t vid
     else if (have == 0)      /* recovered away meanwhile: it queued the remote id */
         rc = cf_fail(err, CF_ENOKEY, "the transition's intent is gone");
     int cur_rc = rc == 0 ? obj_current_locked(e, t->tenant, t->bucket, t->key, NULL, cur,
-                                                      err) : 0;
+                                              err) : 0;
     if (rc == 0 && (cur_rc < 0 || memcmp(cur, vid, 16) != 0)) {
         if (cur_rc < 0 && err->code != CF_ENOKEY && err->code != CF_ENOBUCKET)
             rc = -1;

@@ -92,8 +92,8 @@ static int position(tierread *rr, uint64_t off, uint64_t need, cf_err *err)
 }
 
 int tierread_block(tierread *rr, const seg_desc *d, uint64_t seg_size,
-                      uint64_t seg_sealed, uint64_t b, uint8_t *out, uint32_t *len,
-                      cf_err *err)
+                   uint64_t seg_sealed, uint64_t b, uint8_t *out, uint32_t *len,
+                   cf_err *err)
 {
     uint32_t bs = rr->e->set.block_size;
     uint32_t n = shard_block_plain(seg_size, bs, b);

@@ -133,6 +133,7 @@ EXTRA_DIST += tests/integration/lib.sh tests/integration/run-pytest.sh \
 	tests/integration/conftest.py tests/integration/test_s3_protocol.py \
 	tests/integration/test_tenants.py tests/integration/test_maintenance.py \
 	tests/integration/test_hostile.py tests/integration/test_limits.py \
+	tests/integration/test_lifecycle.py \
 	tests/integration/test_metrics.py tests/integration/test_health.py \
 	tests/integration/drain.sh tests/integration/drain_client.py \
 	tests/integration/tls.sh tests/integration/tls_client.py \
