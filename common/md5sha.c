@@ -266,7 +266,9 @@ bool md5sha_available(void)
     return cpu_ok;
 }
 
-#else /* not x86-64: no fast path, callers use OpenSSL */
+#else /* not x86-64: no fast path, callers use OpenSSL; the block functions
+       * below only let the shared code link, md5sha_available() being false
+       * nothing reaches them */
 
 bool md5sha_available(void)
 {
