@@ -174,11 +174,15 @@ bool dispatch_answer_now(const s3_req *r)
 
 /* ---- phase 2: body --------------------------------------------------- */
 
-static void sink(s3_req *r, const char *p, size_t n)
+static void sink(s3_req *r, const char *p, size_t n, cks_state *hash)
 {
-    if (r->op->body == BODY_STREAM)
-        r->op->data(r, p, n);
-    else if (r->op->body == BODY_BUFFER)
+    if (r->op->body == BODY_STREAM) {
+        r->op->data(r, p, n, hash);
+        return;
+    }
+    if (hash)
+        cks_update(hash, p, n);
+    if (r->op->body == BODY_BUFFER)
         sbuf_add(&r->body, p, n);
 }
 

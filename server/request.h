@@ -86,7 +86,9 @@ typedef struct s3_op {
     s3_body_mode body;
     bool write;                      /* refused for read-only keys */
     void (*begin)(struct s3_req *r); /* BODY_STREAM only; may be NULL */
-    void (*data)(struct s3_req *r, const char *p, size_t n);
+    /* hash: the payload hash the bytes must also go into, or NULL
+     * (s3auth.h); the handler feeds it, in one pass with its own MD5 */
+    void (*data)(struct s3_req *r, const char *p, size_t n, cks_state *hash);
     void (*run)(struct s3_req *r);   /* after the whole body */
 } s3_op;
 

@@ -83,10 +83,10 @@ int s3_put_begin(s3_req *r, const char *upload_id, uint32_t part)
     return 0;
 }
 
-void s3_put_data(s3_req *r, const char *p, size_t n)
+void s3_put_data(s3_req *r, const char *p, size_t n, cks_state *hash)
 {
     cf_err err;
-    if (st_put_write(r->put, p, n, &err) < 0)
+    if (st_put_write_hashed(r->put, p, n, hash, &err) < 0)
         put_failed(r, &err, false);
 }
 

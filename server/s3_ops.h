@@ -28,7 +28,7 @@ extern const s3_op op_put_object, op_get_object, op_head_object,
  * response headers. Each sets the error response and returns -1 on
  * failure. */
 int s3_put_begin(s3_req *r, const char *upload_id, uint32_t part);
-void s3_put_data(s3_req *r, const char *p, size_t n);
+void s3_put_data(s3_req *r, const char *p, size_t n, cks_state *hash);
 int s3_put_finish(s3_req *r);
 /* s3_lifecycle.c */
 extern const s3_op op_put_bucket_lifecycle, op_get_bucket_lifecycle,

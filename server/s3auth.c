@@ -121,10 +121,11 @@ static int find_secret(s3_req *r, const char *access_key, char secret[ST_SECRET_
     return 0;
 }
 
-static int decoded_sink(void *ctx, const void *data, size_t len, auth_err *err)
+static int decoded_sink(void *ctx, const void *data, size_t len, cks_state *hash,
+                        auth_err *err)
 {
     struct s3auth_state *st = ctx;
-    st->sink(st->r, data, len);
+    st->sink(st->r, data, len, hash);
     if (st->r->resp_set)
         return auth_fail(err, AUTH_INTERNAL, "request refused while streaming");
     return 0;
@@ -232,9 +233,7 @@ int s3auth_feed(s3_req *r, const char *p, size_t n, s3auth_sink sink)
             return r->resp_set ? -1 : auth_failed(r, &aerr);
         return 0;
     }
-    if (st && st->sha)
-        cks_update(st->sha, p, n);
-    sink(r, p, n);
+    sink(r, p, n, st ? st->sha : NULL);
     return r->resp_set ? -1 : 0;
 }
 

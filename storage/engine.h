@@ -264,6 +264,10 @@ typedef struct st_put st_put;
 int st_put_begin(st_engine *e, const st_put_args *args, st_put **out, cf_err *err);
 /* Stream body bytes in; CF_ETOOLARGE past expected_size or 5 GiB. */
 int st_put_write(st_put *p, const void *data, size_t len, cf_err *err);
+/* The same, and the bytes also go into the caller's hash (a signed body's
+ * SHA-256) in one pass with the ETag's MD5 (cks_update2). */
+int st_put_write_hashed(st_put *p, const void *data, size_t len, cks_state *also,
+                        cf_err *err);
 /* Verify (CF_EDIGEST on mismatch; size != expected_size is CF_EINVAL), make
  * durable, commit. On success fills info (etag, size, checksum, version) and
  * frees p. On failure the PUT leaves nothing visible; p is freed too. */

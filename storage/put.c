@@ -5,7 +5,9 @@
  * A PUT streams into a segment writer (segwrite.c) while MD5 (the ETag)
  * and the client's checksum algorithm are computed over the same bytes (a
  * signed payload's SHA-256 is the front end's check: it covers every
- * request body). At finish the digests are checked, the shards made
+ * request body, but st_put_write_hashed takes the front end's hash state
+ * so that MD5 and SHA-256 read each slice of the body together, while it
+ * is in cache, in one stitched pass: common/md5sha.c). At finish the digests are checked, the shards made
  * durable, and then one index transaction makes the new version (or part)
  * visible and moves what it replaces to the delete queue: that
  * transaction is the commit point. Until it commits, nothing is visible;
@@ -115,16 +117,22 @@ int st_put_begin(st_engine *e, const st_put_args *args, st_put **out, cf_err *er
     return 0;
 }
 
-int st_put_write(st_put *p, const void *data, size_t len, cf_err *err)
+int st_put_write_hashed(st_put *p, const void *data, size_t len, cks_state *also,
+                        cf_err *err)
 {
     uint64_t total = segw_size(p->w) + len;
     if (total > ST_MAX_PUT_SIZE || (p->expected >= 0 && total > (uint64_t)p->expected))
         return cf_fail(err, CF_ETOOLARGE, "body is larger than %s",
                        p->expected >= 0 ? "its declared length" : "5 GiB");
-    cks_update(p->md5, data, len);
+    cks_update2(p->md5, also, data, len);
     if (p->cks)
         cks_update(p->cks, data, len);
     return segw_write(p->w, data, len, err);
+}
+
+int st_put_write(st_put *p, const void *data, size_t len, cf_err *err)
+{
+    return st_put_write_hashed(p, data, len, NULL, err);
 }
 
 typedef struct put_digests {

@@ -633,8 +633,11 @@ def _hmac(key, msg):
     return hmac.new(key, msg.encode() if isinstance(msg, str) else msg, hashlib.sha256).digest()
 
 
-def signed_chunks(data, seed, amz_date, scope, key, chunk=64 * 1024, corrupt=False):
-    """Frame data as STREAMING-AWS4-HMAC-SHA256-PAYLOAD chunks."""
+def signed_chunks(data, seed, amz_date, scope, key, chunk=64 * 1024, corrupt=False,
+                  tamper=False):
+    """Frame data as STREAMING-AWS4-HMAC-SHA256-PAYLOAD chunks; corrupt: chunk 1's
+    signature is wrong; tamper: the last data chunk is sent with one byte changed
+    after it was signed."""
     out, prev = b"", seed
     empty = hashlib.sha256(b"").hexdigest()
     pieces = [data[i:i + chunk] for i in range(0, len(data), chunk)] + [b""]
@@ -644,12 +647,15 @@ def signed_chunks(data, seed, amz_date, scope, key, chunk=64 * 1024, corrupt=Fal
         sig = _hmac(key, sts).hex()
         if corrupt and n == 1:
             sig = "0" * 64
+        if tamper and n == len(pieces) - 2:
+            piece = piece[:-1] + bytes([piece[-1] ^ 1])
         out += f"{len(piece):x};chunk-signature={sig}\r\n".encode() + piece + b"\r\n"
         prev = sig
     return out
 
 
-def streaming_put(endpoint, creds, path, data, corrupt=False, declared=None):
+def streaming_put(endpoint, creds, path, data, corrupt=False, declared=None,
+                  chunk=64 * 1024, tamper=False):
     import http.client
     import urllib.parse
     from botocore.auth import SigV4Auth
@@ -665,7 +671,8 @@ def streaming_put(endpoint, creds, path, data, corrupt=False, declared=None):
     scope = f"{amz_date[:8]}/{region}/s3/aws4_request"
     key = _hmac(_hmac(_hmac(_hmac(("AWS4" + creds.secret_key).encode(), amz_date[:8]),
                                    region), "s3"), "aws4_request")
-    body = signed_chunks(data, seed, amz_date, scope, key, corrupt=corrupt)
+    body = signed_chunks(data, seed, amz_date, scope, key, chunk=chunk, corrupt=corrupt,
+                         tamper=tamper)
     u = urllib.parse.urlsplit(endpoint)
     conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
     hdrs = dict(req.headers.items())
@@ -693,6 +700,28 @@ def test_streaming_bad_chunk_signature_stores_nothing(endpoint, creds, s3, bucke
     assert status == 403 and b"SignatureDoesNotMatch" in body
     with pytest.raises(ClientError):
         s3.head_object(Bucket=bucket, Key="bad")
+
+
+def test_streaming_odd_chunk_sizes(endpoint, creds, s3, bucket):
+    # chunks that are not multiples of 64 bytes: each chunk's SHA-256 starts
+    # at a different offset of the ETag's MD5 block (the one-pass hashing)
+    for size, chunk in ((300001, 8191), (70000, 1000), (4096 * 3 + 1, 65)):
+        data = os.urandom(size)
+        status, body = streaming_put(endpoint, creds, f"/{bucket}/odd", data, chunk=chunk)
+        assert status == 200, body
+        got = s3.get_object(Bucket=bucket, Key="odd")
+        assert got["Body"].read() == data
+        assert got["ETag"] == '"%s"' % hashlib.md5(data).hexdigest()
+
+
+def test_streaming_tampered_chunk_stores_nothing(endpoint, creds, s3, bucket):
+    old = os.urandom(1000)
+    s3.put_object(Bucket=bucket, Key="tampered", Body=old)
+    for chunk in (64 * 1024, 777):
+        status, body = streaming_put(endpoint, creds, f"/{bucket}/tampered",
+                                     os.urandom(300000), chunk=chunk, tamper=True)
+        assert status == 403 and b"SignatureDoesNotMatch" in body
+        assert s3.get_object(Bucket=bucket, Key="tampered")["Body"].read() == old
 
 
 def test_streaming_short_body(endpoint, creds, s3, bucket):
