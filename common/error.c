@@ -35,6 +35,7 @@ static const char *const code_names[CF_CODE_COUNT] = {
     [CF_EPRECOND] = "EPRECOND",
     [CF_EINTERNAL] = "EINTERNAL",
     [CF_ENOINDEX] = "ENOINDEX",
+    [CF_EQUOTA] = "EQUOTA",
 };
 
 const char *cf_code_name(cf_code code)

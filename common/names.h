@@ -10,6 +10,10 @@
  *   secret      16..64 printable ASCII characters, no space
  *   token       16..128 characters [A-Za-z0-9-._~+/=] (a bearer token:
  *               RFC 6750's b64token; the metrics token)
+ *   bucket      S3's rules: 3..63 characters [a-z0-9.-], a letter or digit
+ *               first and last, no ".." or ".-" or "-.", not an IPv4
+ *               address, no "xn--" prefix or "-s3alias" suffix (the S3
+ *               front end and the admin API's quotas)
  *
  * Pure functions: thread-safe.
  */
@@ -25,10 +29,12 @@
 #define NAMES_SK_MAX 64
 #define NAMES_TOKEN_MIN 16
 #define NAMES_TOKEN_MAX 128
+#define NAMES_BUCKET_MAX 63
 
 bool names_tenant_ok(const char *s);
 bool names_access_key_ok(const char *s);
 bool names_secret_ok(const char *s);
 bool names_token_ok(const char *s);
+bool names_bucket_ok(const char *s);
 
 #endif

@@ -131,6 +131,15 @@ function renderDisks(disks) {
   }));
 }
 
+// The tenant's own quota against what it stores ("no quota" without one).
+function quotaText(u) {
+  if (u.quota === null) return "no quota";
+  const parts = [];
+  if (u.quota.bytes !== null) parts.push(`${bytes(u.bytes)} of ${bytes(u.quota.bytes)}`);
+  if (u.quota.objects !== null) parts.push(`${u.objects} of ${u.quota.objects} objects`);
+  return parts.join(", ");
+}
+
 function renderTenants(tenants, usage, keys) {
   const use = new Map(usage.map((u) => [u.tenant, u]));
   fill($("tenants").tBodies[0], tenants.map((t) => {
@@ -142,7 +151,7 @@ function renderTenants(tenants, usage, keys) {
     return el("tr", {"data-tenant": t.name},
       el("td", {}, t.name), el("td", {class: "num"}, u.buckets), el("td", {class: "num"}, u.objects),
       el("td", {class: "num"}, bytes(u.bytes)),
-      el("td", {}, u.quota === null ? "no quota" : bytes(u.quota.bytes)),
+      el("td", {}, quotaText(u)),
       el("td", {class: "num"}, nkeys), el("td", {}, del));
   }));
   const sel = $("key-tenant");

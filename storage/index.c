@@ -24,6 +24,9 @@
  *                                      whose files are still to be removed
  *   bucket_usage(bucket_id, objects, bytes)   each bucket's object count
  *                                      and bytes (schema version 3)
+ *   quotas(tenant_id, bucket_id, max_bytes, max_objects)   limits (NULL:
+ *                                      none); bucket_id 0 is the tenant's
+ *                                      own (schema version 4)
  * A data id is in at most one of segments/parts at a time, or in
  * delete_queue: that is the invariant GC relies on.
  *
@@ -233,6 +236,17 @@ static const idx_step steps[] = {
      NULL,
      "keep each bucket's object count and bytes in bucket_usage, counted now "
      "from the stored objects and then by triggers in every commit"},
+    {3,
+     "CREATE TABLE quotas(tenant_id INTEGER NOT NULL, bucket_id INTEGER NOT NULL,"
+     " max_bytes INTEGER, max_objects INTEGER,"
+     " PRIMARY KEY(tenant_id, bucket_id)) WITHOUT ROWID;"
+     "CREATE TRIGGER quotas_tenant_gone AFTER DELETE ON tenants BEGIN"
+     " DELETE FROM quotas WHERE tenant_id = OLD.id; END;"
+     "CREATE TRIGGER quotas_bucket_gone AFTER DELETE ON buckets BEGIN"
+     " DELETE FROM quotas WHERE tenant_id = OLD.tenant_id AND bucket_id = OLD.id; END;",
+     NULL,
+     "add the quotas table (a tenant's and a bucket's limits on bytes and "
+     "objects), dropped with its tenant or bucket by triggers"},
 };
 
 #define IDX_SCHEMA_VERSION (1 + (int)(sizeof steps / sizeof steps[0]))
