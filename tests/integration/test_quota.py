@@ -12,7 +12,9 @@ import uuid
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import make_client
+from botocore.credentials import Credentials
+
+from conftest import make_client, read_head, send_headers
 
 COFFER = os.path.join(os.path.dirname(os.path.dirname(
     os.environ.get("COFFERD", "server/cofferd"))), "cli", "coffer")
@@ -126,6 +128,17 @@ def test_bucket_quota(tenant):
     s3.delete_bucket(Bucket=bucket)                             # the quota goes with it
     s3.create_bucket(Bucket=bucket)
     assert [q["bucket"] for q in coffer_json("quota", "show", name)["quotas"]] == [None]
+
+
+def test_refused_before_the_body(tenant, endpoint):
+    name, s3, bucket, (ak, sk) = tenant
+    coffer("quota", "set", name, "--bytes", "1M")
+    sock = send_headers(endpoint, Credentials(ak, sk), "PUT", f"/{bucket}/big",
+                        {"Content-Length": str(2 * MIB), "Expect": "100-continue"})
+    head = read_head(sock)
+    sock.close()
+    assert head.startswith(b"HTTP/1.1 403") and b"100 Continue" not in head, head
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
 
 
 def test_copy_is_counted(tenant):
