@@ -4,9 +4,11 @@ PUT, copy, UploadPart and CompleteMultipartUpload with 403 QuotaExceeded
 (Ceph RGW's code) through boto3 and the aws cli, nothing stored by a
 refused write, exact under racing writers, logged by cofferd."""
 import concurrent.futures
+import http.client
 import json
 import os
 import subprocess
+import urllib.parse
 import uuid
 
 import pytest
@@ -63,6 +65,21 @@ def refused(call):
     return err
 
 
+def metrics():
+    var = os.path.join(os.environ["COFFER_TMP"], "var")
+    with open(os.path.join(var, "metrics-token")) as f:
+        token = f.read().strip()
+    u = urllib.parse.urlsplit(os.environ["COFFER_ENDPOINT"])
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+    try:
+        conn.request("GET", "/metrics", headers={"Authorization": "Bearer " + token})
+        resp = conn.getresponse()
+        assert resp.status == 200
+        return resp.read().decode()
+    finally:
+        conn.close()
+
+
 def usage(name):
     (u,) = coffer_json("usage", name)["usage"]
     return u
@@ -83,6 +100,9 @@ def test_tenant_bytes_quota(tenant):
     assert u["quota"] == {"bytes": 1024, "objects": None}
     line = coffer("usage", name).stdout.splitlines()[1]
     assert line.split()[-4:] == ["1024", "bytes,", "-", "objects"]
+    lines = metrics().splitlines()
+    assert f'coffer_tenant_quota_bytes{{tenant="{name}"}} 1024' in lines
+    assert not any(f'quota_objects{{tenant="{name}"}}' in x for x in lines)
     refused(lambda: s3.put_object(Bucket=bucket, Key="d", Body=b"v"))
     s3.put_object(Bucket=bucket, Key="d", Body=b"")           # grows no byte count
     coffer("quota", "set", name, "--bytes", "none")
