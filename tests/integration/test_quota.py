@@ -161,6 +161,25 @@ def test_refused_before_the_body(tenant, endpoint):
     assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
 
 
+def test_aws_chunked_counts_the_decoded_length(tenant, raw):
+    name, s3, bucket, (ak, sk) = tenant
+    coffer("quota", "set", name, "--bytes", "1000")
+    data = b"d" * 900                 # framed, the body is longer than 1000 bytes
+
+    def put(key, body):
+        framed = f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n"
+        return raw("PUT", f"/{bucket}/{key}", body=framed, credentials=Credentials(ak, sk),
+                   headers={"Content-Encoding": "aws-chunked",
+                            "x-amz-decoded-content-length": str(len(body))},
+                   payload_hash="STREAMING-UNSIGNED-PAYLOAD-TRAILER")
+
+    r = put("a", data)
+    assert r.status == 200, r.body
+    r = put("b", b"e" * 101)
+    assert (r.status, r.error_code()) == (403, "QuotaExceeded")
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == ["a"]
+
+
 def test_copy_is_counted(tenant):
     name, s3, bucket, _ = tenant
     coffer("quota", "set", name, "--bytes", "1000")
