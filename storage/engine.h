@@ -242,12 +242,13 @@ typedef struct st_put_expect {
 
 typedef struct st_put st_put;
 
-/* Begin a PUT: CF_ENOBUCKET, CF_ENOUPLOAD, CF_ETOOLARGE (expected size). */
+/* Begin a PUT: CF_ENOBUCKET, CF_ENOUPLOAD, CF_ETOOLARGE (expected size),
+ * CF_EQUOTA (an expected size the quotas cannot take; see quotas below). */
 int st_put_begin(st_engine *e, const st_put_args *args, st_put **out, cf_err *err);
 /* Stream body bytes in; CF_ETOOLARGE past expected_size or 5 GiB. */
 int st_put_write(st_put *p, const void *data, size_t len, cf_err *err);
 /* Verify (CF_EDIGEST on mismatch; size != expected_size is CF_EINVAL), make
- * durable, commit. On success fills info (etag, size, checksum, version) and
+ * durable, commit (CF_EQUOTA: the quotas refused it at the commit). On success fills info (etag, size, checksum, version) and
  * frees p. On failure the PUT leaves nothing visible; p is freed too. */
 int st_put_finish(st_put *p, const st_put_expect *expect, st_object_info *info,
                   cf_err *err);
@@ -280,7 +281,8 @@ int st_delete(st_engine *e, const char *tenant, const char *bucket,
               const char *key, cf_err *err);
 
 /* Server-side copy (re-encrypts under a new version). If headers is NULL the
- * source's headers are kept (COPY), else replaced (REPLACE). */
+ * source's headers are kept (COPY), else replaced (REPLACE). A PUT of the
+ * source's size: CF_EQUOTA as for st_put_begin and st_put_finish. */
 int st_copy(st_engine *e, const char *tenant, const char *src_bucket,
             const char *src_key, const char *dst_bucket, const char *dst_key,
             const st_header *headers, size_t nheaders, cks_algo checksum_algo,
@@ -324,7 +326,8 @@ typedef struct st_complete_part {
 } st_complete_part;
 
 /* Complete: parts must be ascending (CF_EPARTORDER), exist with matching
- * ETags (CF_EBADPART), and all but the last be >= 5 MiB (CF_ETOOSMALL).
+ * ETags (CF_EBADPART), and all but the last be >= 5 MiB (CF_ETOOSMALL);
+ * CF_EQUOTA if the object would pass a quota (the upload stays).
  * No data is copied. The upload's key must equal `key` (else CF_ENOUPLOAD). */
 int st_upload_complete(st_engine *e, const char *tenant, const char *bucket,
                        const char *key, const char *upload_id,
