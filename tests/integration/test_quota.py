@@ -190,6 +190,10 @@ def test_copy_is_counted(tenant):
         s3.head_object(Bucket=bucket, Key="dst")
     s3.copy_object(Bucket=bucket, Key="src", CopySource={"Bucket": bucket, "Key": "src"},
                    MetadataDirective="REPLACE", Metadata={"m": "1"})  # onto itself
+    up = s3.create_multipart_upload(Bucket=bucket, Key="mp")["UploadId"]
+    refused(lambda: s3.upload_part_copy(Bucket=bucket, Key="mp", UploadId=up, PartNumber=1,
+                                        CopySource={"Bucket": bucket, "Key": "src"}))
+    assert s3.list_parts(Bucket=bucket, Key="mp", UploadId=up).get("Parts", []) == []
 
 
 def test_multipart_part_and_completion(tenant):
