@@ -4,7 +4,7 @@
  * through (quota_admit_locked).
  *
  * A row limits a tenant (bucket_id 0) or one of its buckets; a NULL limit
- * is none. Triggers of the schema (index.c, step 3) drop the rows of a
+ * is none. Triggers of the schema (index.c, step 4 -> 5) drop the rows of a
  * deleted tenant or bucket in the same transaction.
  *
  * Exactness: usage is bucket_usage (tenant.c), kept by triggers in each

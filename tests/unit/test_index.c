@@ -8,7 +8,7 @@
  * digest of every row of every table, so "all data kept" is checked byte
  * for byte. Tables a step derives from the others (bucket_usage) are left
  * out of that digest and checked instead against a count of what they
- * summarise; tables a step adds empty (quotas) are left out too. A crash in the middle of a migration is a child process
+ * summarise. A crash in the middle of a migration is a child process
  * SIGKILLed by the migration's fault hook inside the transaction; a failed
  * step is the same hook returning an error.
  */
@@ -38,13 +38,6 @@ typedef struct db_state {
 static bool derived_table(const char *name)
 {
     return strcmp(name, "bucket_usage") == 0;
-}
-
-/* Tables a step adds empty (quotas): they hold nothing of the old index,
- * so they are not part of "every row kept" either. */
-static bool added_table(const char *name)
-{
-    return strcmp(name, "quotas") == 0;
 }
 
 /* bucket_usage against a count of the objects: both ways of EXCEPT empty. */
@@ -138,12 +131,15 @@ static int read_state(const char *dbpath, db_state *s)
                 rc = check_usage(db, s);
                 continue;
             }
-            if (added_table(name))
-                continue;
+            /* a table contributes its name only when it has rows, so that
+             * the empty tables a step adds keep the digest of the rows */
+            int before = s->nrows;
+            uint64_t h = fnv(s->rows, name, strlen(name));
             snprintf(sql, sizeof sql, "SELECT * FROM \"%s\"", name);
-            s->rows = fnv(s->rows, name, strlen(name));
-            rc = digest_query(db, sql, strcmp(name, "meta") == 0, &s->rows, &s->nrows,
+            rc = digest_query(db, sql, strcmp(name, "meta") == 0, &h, &s->nrows,
                               &s->has_release);
+            if (s->nrows > before)
+                s->rows = h;
         }
         sqlite3_finalize(st);
     }
