@@ -35,6 +35,7 @@
 #include "client/s3c.h"
 #include "common/adminapi.h"
 #include "common/credfile.h"
+#include "common/numparse.h"
 
 #define DEFAULT_ENDPOINT "http://127.0.0.1:9000"
 #define DEFAULT_REGION "us-east-1"
@@ -48,6 +49,7 @@ typedef struct cli {
     char access_key[NAMES_AK_MAX + 1];
     char secret[NAMES_SK_MAX + 1];
     bool json, read_only, force_orphans;
+    const char *bucket, *bytes, *objects;  /* quota */
     const char *config, *var, *from;  /* restore-index */
     s3c_client *client;
 } cli;
@@ -64,7 +66,15 @@ static const char usage_text[] =
     "  key list [TENANT]           list access keys (of one tenant)\n"
     "  key revoke ACCESS_KEY       revoke an access key\n"
     "  status                      layout, heal queue, counts\n"
-    "  usage [TENANT]              buckets, objects and bytes each tenant stores\n"
+    "  usage [TENANT]              buckets, objects and bytes each tenant stores,\n"
+    "                              and its quota\n"
+    "  quota set TENANT [--bucket B] [--bytes N] [--objects N]\n"
+    "                              limit what the tenant (or its bucket B) stores;\n"
+    "                              N: a count, bytes with K, M, G, T (x1024), or\n"
+    "                              none; a limit not given is kept\n"
+    "  quota show [TENANT]         every quota with what its scope stores\n"
+    "  quota clear TENANT [--bucket B]\n"
+    "                              remove the tenant's (or bucket B's) quota\n"
     "  disks                       each disk's state, space and error counts\n"
     "  heal                        rebuild missing or damaged shards now\n"
     "  gc [GRACE_SECONDS] [--force-orphans]\n"
@@ -297,6 +307,15 @@ static void print_status(json_t *doc)
     print_status_index(doc);
 }
 
+/* A limit as text: "-" for none. */
+static const char *limit_text(json_t *v, char *buf, size_t n)
+{
+    if (!json_is_integer(v))
+        return "-";
+    snprintf(buf, n, "%lld", (long long)json_integer_value(v));
+    return buf;
+}
+
 static void print_usage(json_t *doc)
 {
     size_t i;
@@ -304,8 +323,31 @@ static void print_usage(json_t *doc)
     printf("%-24s %8s %10s %16s  %s\n", "TENANT", "BUCKETS", "OBJECTS", "BYTES", "QUOTA");
     json_array_foreach(json_object_get(doc, "usage"), i, u) {
         json_t *q = json_object_get(u, "quota");
-        printf("%-24s %8lld %10lld %16lld  %s\n", str(u, "tenant"), num(u, "buckets"),
-               num(u, "objects"), num(u, "bytes"), json_is_null(q) || !q ? "-" : "set");
+        char b[24], o[24];
+        printf("%-24s %8lld %10lld %16lld  ", str(u, "tenant"), num(u, "buckets"),
+               num(u, "objects"), num(u, "bytes"));
+        if (json_is_object(q))
+            printf("%s bytes, %s objects\n",
+                   limit_text(json_object_get(q, "bytes"), b, sizeof b),
+                   limit_text(json_object_get(q, "objects"), o, sizeof o));
+        else
+            puts("-");
+    }
+}
+
+static void print_quotas(json_t *doc)
+{
+    size_t i;
+    json_t *q;
+    char b[24], o[24];
+    printf("%-24s %-24s %16s %16s %10s %10s\n", "TENANT", "BUCKET", "BYTES", "MAX_BYTES",
+           "OBJECTS", "MAX_OBJS");
+    json_array_foreach(json_object_get(doc, "quotas"), i, q) {
+        json_t *bucket = json_object_get(q, "bucket");
+        printf("%-24s %-24s %16lld %16s %10lld %10s\n", str(q, "tenant"),
+               json_is_string(bucket) ? json_string_value(bucket) : "(tenant)",
+               num(q, "bytes"), limit_text(json_object_get(q, "max_bytes"), b, sizeof b),
+               num(q, "objects"), limit_text(json_object_get(q, "max_objects"), o, sizeof o));
     }
 }
 
@@ -419,7 +461,7 @@ static void print_tier_statuses(json_t *doc)
 
 typedef enum {
     OUT_NONE, OUT_TENANTS, OUT_KEYS, OUT_NEW_KEY, OUT_STATUS, OUT_MAINTENANCE, OUT_TIERS,
-    OUT_TIER_STATUS, OUT_USAGE, OUT_DISKS
+    OUT_TIER_STATUS, OUT_USAGE, OUT_DISKS, OUT_QUOTAS, OUT_QUOTAS_ONE
 } out_kind;
 
 /* Run the request and print its reply (as JSON with --json). */
@@ -450,6 +492,13 @@ static int run(const cli *c, const char *method, const char *path,
         print_usage(doc);
     else if (kind == OUT_DISKS)
         print_disks(doc);
+    else if (kind == OUT_QUOTAS)
+        print_quotas(doc);
+    else if (kind == OUT_QUOTAS_ONE) {
+        json_t *list = json_pack("{s:[O]}", "quotas", doc);
+        print_quotas(list);
+        json_decref(list);
+    }
     else if (kind == OUT_NEW_KEY)
         printf("%s %s\n", str(doc, "access_key"), str(doc, "secret_key"));
     else
@@ -528,6 +577,8 @@ static int check_command_options(const cli *c, int argc, char **argv)
         return usage_error("--read-only goes with key create");
     if (c->force_orphans && strcmp(argv[0], "gc") != 0)
         return usage_error("--force-orphans goes with gc");
+    if ((c->bucket || c->bytes || c->objects) && strcmp(argv[0], "quota") != 0)
+        return usage_error("--bucket, --bytes and --objects go with quota");
     if ((c->config || c->var || c->from) && !restore)
         return usage_error("-c, --var and --from go with restore-index");
     if (restore && (argc != 1 || !c->config == !c->var))
@@ -733,6 +784,79 @@ static int cmd_usage(const cli *c, const char *tenant)
     return run(c, "GET", "/usage", tenant ? query : NULL, NULL, OUT_USAGE, NULL);
 }
 
+/* A quota limit from the command line into *out (a JSON number, or null
+ * for "none"): digits with an optional K, M, G or T (powers of 1024, for
+ * bytes only). */
+static int parse_limit(const char *flag, const char *text, bool suffixes, json_t **out)
+{
+    static const char units[] = "KMGT";
+    if (strcmp(text, "none") == 0) {
+        *out = json_null();
+        return 0;
+    }
+    size_t n = strspn(text, "0123456789");
+    const char *u = n && suffixes && text[n] && !text[n + 1] ? strchr(units, text[n]) : NULL;
+    uint64_t v;
+    cf_err err;
+    if (n == 0 || (text[n] && !u) ||
+        numparse_u64(text, n, INT64_MAX, NUMPARSE_LEADING_ZEROS, &v, &err) < 0)
+        return usage_error("%s: '%s' is not %s or none", flag, text,
+                           suffixes ? "a count of bytes (K, M, G, T: x1024)" : "a count");
+    for (const char *p = units; u && p <= u; p++) {
+        if (v > (uint64_t)INT64_MAX / 1024)
+            return usage_error("%s: '%s' is too large", flag, text);
+        v *= 1024;
+    }
+    *out = json_integer((json_int_t)v);
+    return 0;
+}
+
+static int cmd_quota(const cli *c, int argc, char **argv)
+{
+    const char *verb = argc > 0 ? argv[0] : "";
+    const char *tenant = argc == 2 ? argv[1] : NULL;
+    char path[128], query[128];
+    if (tenant && !names_tenant_ok(tenant))
+        return usage_error("invalid tenant name '%s' (1..64 characters [a-z0-9-])",
+                           tenant);
+    if (c->bucket && !names_bucket_ok(c->bucket))
+        return usage_error("invalid bucket name '%s'", c->bucket);
+    if (strcmp(verb, "set") != 0 && (c->bytes || c->objects))
+        return usage_error("--bytes and --objects go with quota set");
+    if (strcmp(verb, "show") == 0 && argc <= 2 && !c->bucket) {
+        snprintf(query, sizeof query, "tenant=%s", tenant ? tenant : "");
+        return run(c, "GET", "/quotas", tenant ? query : NULL, NULL, OUT_QUOTAS, NULL);
+    }
+    if (strcmp(verb, "clear") == 0 && tenant) {
+        snprintf(path, sizeof path, "/quotas/%s", tenant);
+        snprintf(query, sizeof query, "bucket=%s", c->bucket ? c->bucket : "");
+        char done[160];
+        snprintf(done, sizeof done, "cleared the quota of %s %s", c->bucket ? "bucket" :
+                 "tenant", c->bucket ? c->bucket : tenant);
+        return run(c, "DELETE", path, c->bucket ? query : NULL, NULL, OUT_NONE, done);
+    }
+    if (strcmp(verb, "set") != 0 || !tenant)
+        return usage_error("usage: coffer quota set TENANT [--bucket B] [--bytes N] "
+                           "[--objects N] | quota show [TENANT] | "
+                           "quota clear TENANT [--bucket B]");
+    if (!c->bytes && !c->objects)
+        return usage_error("quota set: give --bytes, --objects or both");
+    json_t *body = json_pack("{s:s}", "tenant", tenant), *v;
+    int rc = 0;
+    if (body && c->bucket)
+        json_object_set_new(body, "bucket", json_string(c->bucket));
+    if (body && c->bytes && (rc = parse_limit("--bytes", c->bytes, true, &v)) == 0)
+        json_object_set_new(body, "max_bytes", v);
+    if (body && rc == 0 && c->objects &&
+        (rc = parse_limit("--objects", c->objects, false, &v)) == 0)
+        json_object_set_new(body, "max_objects", v);
+    if (!body || rc != 0) {
+        json_decref(body);
+        return body ? rc : 1;
+    }
+    return run(c, "POST", "/quotas", NULL, body, OUT_QUOTAS_ONE, NULL);
+}
+
 static int dispatch(const cli *c, int argc, char **argv)
 {
     if (strcmp(argv[0], "tenant") == 0)
@@ -743,6 +867,8 @@ static int dispatch(const cli *c, int argc, char **argv)
         return run(c, "GET", "/status", NULL, NULL, OUT_STATUS, NULL);
     if (strcmp(argv[0], "usage") == 0 && argc <= 2)
         return cmd_usage(c, argc > 1 ? argv[1] : NULL);
+    if (strcmp(argv[0], "quota") == 0)
+        return cmd_quota(c, argc - 1, argv + 1);
     if (strcmp(argv[0], "disks") == 0 && argc == 1)
         return run(c, "GET", "/disks", NULL, NULL, OUT_DISKS, NULL);
     if (strcmp(argv[0], "heal") == 0 && argc == 1) {
@@ -769,7 +895,8 @@ static const char *env_or(const char *name, const char *fallback)
 static int parse_options(cli *c, int argc, char **argv, bool command_after)
 {
     enum { O_ENDPOINT = 256, O_REGION, O_CREDS, O_KEY, O_SECRET, O_CACERT,
-           O_JSON, O_RO, O_HELP, O_VERSION, O_FORCE, O_VAR, O_FROM };
+           O_JSON, O_RO, O_HELP, O_VERSION, O_FORCE, O_VAR, O_FROM, O_BUCKET,
+           O_BYTES, O_OBJECTS };
     static const struct option opts[] = {
         {"endpoint", required_argument, NULL, O_ENDPOINT},
         {"region", required_argument, NULL, O_REGION},
@@ -783,6 +910,9 @@ static int parse_options(cli *c, int argc, char **argv, bool command_after)
         {"config", required_argument, NULL, 'c'},
         {"var", required_argument, NULL, O_VAR},
         {"from", required_argument, NULL, O_FROM},
+        {"bucket", required_argument, NULL, O_BUCKET},
+        {"bytes", required_argument, NULL, O_BYTES},
+        {"objects", required_argument, NULL, O_OBJECTS},
         {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VERSION},
         {NULL, 0, NULL, 0}};
@@ -804,6 +934,9 @@ static int parse_options(cli *c, int argc, char **argv, bool command_after)
         case 'c': c->config = optarg; break;
         case O_VAR: c->var = optarg; break;
         case O_FROM: c->from = optarg; break;
+        case O_BUCKET: c->bucket = optarg; break;
+        case O_BYTES: c->bytes = optarg; break;
+        case O_OBJECTS: c->objects = optarg; break;
         case O_HELP: fputs(usage_text, stdout); return 0;
         case O_VERSION: printf("coffer %s\n", PACKAGE_VERSION); return 0;
         case ':': return usage_error("option %s needs a value", argv[optind - 1]);

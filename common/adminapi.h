@@ -22,9 +22,22 @@
  *                                                             null|{"last_run","held",
  *                                                             "orphans_held",...}}
  *   GET    /usage[?tenant=NAME]                          200 {"usage":[{"tenant","buckets",
- *                                                             "objects","bytes","quota":null}]}
+ *                                                             "objects","bytes","quota":
+ *                                                             null|{"bytes","objects"}}]}
  *                            (exact: kept in each object commit; quota is
- *                            reserved for quotas, null today)
+ *                            the tenant's own, a limit null when unset)
+ *   POST   /quotas           {"tenant":"acme",           200 {"tenant","bucket","max_bytes",
+ *                             "bucket":"photos",             "max_objects","objects",
+ *                             "max_bytes":N|null,            "bytes"}
+ *                             "max_objects":N|null}
+ *                            (bucket absent: the tenant's own quota; a
+ *                             limit absent is kept, null drops it; a
+ *                             quota left with no limit is removed)
+ *   GET    /quotas[?tenant=NAME]                         200 {"quotas":[{"tenant","bucket"
+ *                                                             (null: the tenant's),
+ *                                                             "max_bytes","max_objects",
+ *                                                             "objects","bytes"}]}
+ *   DELETE /quotas/TENANT[?bucket=NAME]                  200 {"tenant","bucket","removed"}
  *   GET    /disks                                        200 {"disks":[{"index","path","state"
  *                                                             (online|readonly|offline),
  *                                                             "online","writable",
@@ -61,7 +74,8 @@
  *
  * Every error is {"error":"Code","message":"..."}: 400 for a malformed body
  * or name (InvalidRequest / MalformedJSON), 404 for an unknown route or a
- * missing tenant or key (NoSuchRoute / NoSuchTenant / NoSuchAccessKey; GET
+ * missing tenant, key or bucket (NoSuchRoute / NoSuchTenant / NoSuchAccessKey /
+ * NoSuchBucket; GET
  * /keys?tenant= of an unknown tenant is simply an empty list), 405
  * for a known route with another method, 409 for a tenant that exists or
  * still owns buckets (TenantExists / TenantNotEmpty), 500 for an engine

@@ -36,6 +36,7 @@ static const char *const code_names[CF_CODE_COUNT] = {
     [CF_ESTATE] = "ESTATE",
     [CF_EINTERNAL] = "EINTERNAL",
     [CF_ENOINDEX] = "ENOINDEX",
+    [CF_EQUOTA] = "EQUOTA",
 };
 
 const char *cf_code_name(cf_code code)

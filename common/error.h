@@ -44,6 +44,7 @@ typedef enum cf_code {
                        (RestoreObject of an object in no tier) */
     CF_EINTERNAL,   /* a broken invariant: a bug */
     CF_ENOINDEX,    /* the index is missing, empty or not the disks' own */
+    CF_EQUOTA,      /* a write would take a tenant or bucket past its quota */
     CF_CODE_COUNT
 } cf_code;
 

@@ -12,6 +12,10 @@
  *               RFC 6750's b64token; the metrics token)
  *   tier        1..32 characters [A-Z0-9_-], not one of AWS's storage
  *               class names (a tier's name is a storage class clients send)
+ *   bucket      S3's rules: 3..63 characters [a-z0-9.-], a letter or digit
+ *               first and last, no ".." or ".-" or "-.", not an IPv4
+ *               address, no "xn--" prefix or "-s3alias" suffix (the S3
+ *               front end and the admin API's quotas)
  *
  * Pure functions: thread-safe.
  */
@@ -28,11 +32,13 @@
 #define NAMES_TOKEN_MIN 16
 #define NAMES_TOKEN_MAX 128
 #define NAMES_TIER_MAX 32
+#define NAMES_BUCKET_MAX 63
 
 bool names_tenant_ok(const char *s);
 bool names_access_key_ok(const char *s);
 bool names_secret_ok(const char *s);
 bool names_token_ok(const char *s);
 bool names_tier_ok(const char *s);
+bool names_bucket_ok(const char *s);
 
 #endif

@@ -131,6 +131,15 @@ function renderDisks(disks) {
   }));
 }
 
+// The tenant's own quota against what it stores ("no quota" without one).
+function quotaText(u) {
+  if (u.quota === null) return "no quota";
+  const parts = [];
+  if (u.quota.bytes !== null) parts.push(`${bytes(u.bytes)} of ${bytes(u.quota.bytes)}`);
+  if (u.quota.objects !== null) parts.push(`${u.objects} of ${u.quota.objects} objects`);
+  return parts.join(", ");
+}
+
 function renderTenants(tenants, usage, keys) {
   const use = new Map(usage.map((u) => [u.tenant, u]));
   fill($("tenants").tBodies[0], tenants.map((t) => {
@@ -142,13 +151,28 @@ function renderTenants(tenants, usage, keys) {
     return el("tr", {"data-tenant": t.name},
       el("td", {}, t.name), el("td", {class: "num"}, u.buckets), el("td", {class: "num"}, u.objects),
       el("td", {class: "num"}, bytes(u.bytes)),
-      el("td", {}, u.quota === null ? "no quota" : bytes(u.quota.bytes)),
+      el("td", {}, quotaText(u)),
       el("td", {class: "num"}, nkeys), el("td", {}, del));
   }));
-  const sel = $("key-tenant");
-  const keep = sel.value;
-  sel.replaceChildren(...tenants.map((t) => el("option", {value: t.name}, t.name)));
-  if (tenants.some((t) => t.name === keep)) sel.value = keep;
+  for (const id of ["key-tenant", "quota-tenant"]) {
+    const sel = $(id);
+    const keep = sel.value;
+    sel.replaceChildren(...tenants.map((t) => el("option", {value: t.name}, t.name)));
+    if (tenants.some((t) => t.name === keep)) sel.value = keep;
+  }
+}
+
+// A quota field as the admin API takes it: blank keeps the limit (no
+// field), "none" drops it (null), else digits with an optional K, M, G
+// or T (powers of 1024, bytes only). Throws on anything else.
+function quotaLimit(text, suffixes, what) {
+  const v = text.trim();
+  if (v === "") return undefined;
+  if (v === "none") return null;
+  const m = /^([0-9]+)([KMGT]?)$/.exec(v);
+  if (!m || (m[2] && !suffixes)) throw new Error(what + ": a whole number" +
+    (suffixes ? " with an optional K, M, G or T" : "") + ", or none");
+  return Number(m[1]) * 1024 ** " KMGT".indexOf(m[2] || " ");
 }
 
 function renderKeys(keys) {
@@ -307,6 +331,19 @@ document.addEventListener("DOMContentLoaded", () => {
     act(async () => {
       showSecret(await call("POST", "admin/keys", {tenant, read_only: $("key-ro").checked}));
     }, "key created for " + tenant);
+  });
+  $("quota-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const tenant = $("quota-tenant").value;
+    act(async () => {
+      const body = {tenant,
+        max_bytes: quotaLimit($("quota-bytes").value, true, "bytes"),
+        max_objects: quotaLimit($("quota-objects").value, false, "objects")};
+      if (body.max_bytes === undefined && body.max_objects === undefined)
+        throw new Error("give a byte or an object limit (or none)");
+      await call("POST", "admin/quotas", body);
+      $("quota-bytes").value = $("quota-objects").value = "";
+    }, "quota of " + tenant + " set");
   });
   $("secret-done").addEventListener("click", hideSecret);
   call("GET", "session").then(showDashboard).catch(showLogin);

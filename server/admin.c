@@ -321,12 +321,22 @@ static json_t *status_get(admin_req *r)
 
 /* ---- usage and disks ---------------------------------------------------- */
 
+/* A limit as JSON: a number, or null for none. */
+static json_t *limit_json(int64_t v)
+{
+    return v == ST_QUOTA_NONE ? json_null() : json_integer((json_int_t)v);
+}
+
 static int usage_item(void *ctx, const st_usage *u)
 {
-    return add_item(ctx, json_pack("{s:s, s:I, s:I, s:I, s:n}", "tenant", u->tenant,
+    json_t *quota = u->max_bytes == ST_QUOTA_NONE && u->max_objects == ST_QUOTA_NONE
+        ? json_null()
+        : json_pack("{s:o, s:o}", "bytes", limit_json(u->max_bytes), "objects",
+                    limit_json(u->max_objects));
+    return add_item(ctx, json_pack("{s:s, s:I, s:I, s:I, s:o}", "tenant", u->tenant,
                                    "buckets", (json_int_t)u->buckets, "objects",
                                    (json_int_t)u->objects, "bytes",
-                                   (json_int_t)u->bytes, "quota"));
+                                   (json_int_t)u->bytes, "quota", quota));
 }
 
 static int list_usage(st_engine *e, const char *tenant, list_ctx *l, cf_err *err)
@@ -338,6 +348,140 @@ static int list_usage(st_engine *e, const char *tenant, list_ctx *l, cf_err *err
 static json_t *usage_get(admin_req *r)
 {
     return tenant_listing(r, list_usage, "usage");
+}
+
+/* ---- quotas ------------------------------------------------------------- */
+
+static json_t *quota_json(const st_quota *q)
+{
+    return json_pack("{s:s, s:o, s:o, s:o, s:I, s:I}", "tenant", q->tenant, "bucket",
+                     q->bucket[0] ? json_string(q->bucket) : json_null(), "max_bytes",
+                     limit_json(q->max_bytes), "max_objects", limit_json(q->max_objects),
+                     "objects", (json_int_t)q->objects, "bytes", (json_int_t)q->bytes);
+}
+
+static int quota_item(void *ctx, const st_quota *q)
+{
+    return add_item(ctx, quota_json(q));
+}
+
+static int list_quotas(st_engine *e, const char *tenant, list_ctx *l, cf_err *err)
+{
+    return st_quota_list(e, tenant, quota_item, l, err);
+}
+
+/* GET /quotas: every quota; the query tenant=NAME narrows it to one tenant. */
+static json_t *quota_list(admin_req *r)
+{
+    return tenant_listing(r, list_quotas, "quotas");
+}
+
+/* Map a quota call's failure: a missing tenant or bucket is a 404. */
+static json_t *quota_error(admin_req *r, const cf_err *err)
+{
+    if (err->code == CF_ENOBUCKET)
+        return error_reply(r, 404, "NoSuchBucket", err->msg);
+    return engine_error(r, err, "NoSuchTenant");
+}
+
+/* A limit field: absent keeps it, null drops it, else a count >= 0. */
+static bool body_limit(admin_req *r, const char *name, int64_t *out)
+{
+    json_t *v = json_object_get(r->body, name);
+    if (!v || json_is_null(v)) {
+        *out = v ? ST_QUOTA_NONE : ST_QUOTA_KEEP;
+        return true;
+    }
+    *out = (int64_t)json_integer_value(v);
+    return json_is_integer(v) && *out >= 0;
+}
+
+/* The optional string field "bucket": NULL when absent; false if it is
+ * not a valid bucket name. */
+static bool body_bucket(admin_req *r, const char **bucket)
+{
+    json_t *v = json_object_get(r->body, "bucket");
+    *bucket = json_string_value(v);
+    return !v || (*bucket && names_bucket_ok(*bucket));
+}
+
+/* The reply to a change: the scope's quota as GET /quotas lists it, with
+ * null limits once it is gone. */
+typedef struct quota_find {
+    const char *bucket;
+    st_quota found;
+    bool have;
+} quota_find;
+
+static int quota_match(void *ctx, const st_quota *q)
+{
+    quota_find *f = ctx;
+    if (strcmp(q->bucket, f->bucket ? f->bucket : "") != 0)
+        return 0;
+    f->found = *q;
+    f->have = true;
+    return 1;
+}
+
+static json_t *quota_reply(admin_req *r, const char *tenant, const char *bucket)
+{
+    quota_find f = {.bucket = bucket};
+    cf_err err;
+    if (st_quota_list(r->e, tenant, quota_match, &f, &err) < 0)
+        return engine_error(r, &err, "NoSuchTenant");
+    if (!f.have) {
+        snprintf(f.found.tenant, sizeof f.found.tenant, "%s", tenant);
+        snprintf(f.found.bucket, sizeof f.found.bucket, "%s", bucket ? bucket : "");
+        f.found.max_bytes = f.found.max_objects = ST_QUOTA_NONE;
+    }
+    r->status = 200;
+    return quota_json(&f.found);
+}
+
+static json_t *quota_set(admin_req *r)
+{
+    static const char *const fields[] = {"tenant", "bucket", "max_bytes", "max_objects",
+                                         NULL};
+    json_t *bad = body_error(r, fields);
+    if (bad)
+        return bad;
+    const char *tenant = body_tenant(r, "tenant"), *bucket;
+    int64_t max_bytes, max_objects;
+    if (!tenant)
+        return bad_tenant(r);
+    if (!body_bucket(r, &bucket))
+        return error_reply(r, 400, "InvalidRequest", "bucket must be a valid bucket name");
+    if (!body_limit(r, "max_bytes", &max_bytes) ||
+        !body_limit(r, "max_objects", &max_objects))
+        return error_reply(r, 400, "InvalidRequest",
+                           "max_bytes and max_objects are integers >= 0, or null for none");
+    cf_err err;
+    if (st_quota_set(r->e, tenant, bucket, max_bytes, max_objects, &err) < 0)
+        return quota_error(r, &err);
+    return quota_reply(r, tenant, bucket);
+}
+
+/* DELETE /quotas/TENANT[?bucket=NAME] */
+static json_t *quota_clear(admin_req *r)
+{
+    static const char param[] = "bucket=";
+    if (!names_tenant_ok(r->arg))
+        return bad_tenant(r);
+    const char *bucket = NULL;
+    if (r->query && *r->query) {
+        bucket = strncmp(r->query, param, sizeof param - 1) == 0
+            ? r->query + sizeof param - 1 : NULL;
+        if (!bucket || !names_bucket_ok(bucket))
+            return error_reply(r, 400, "InvalidRequest",
+                               "the only query parameter is bucket=NAME");
+    }
+    bool removed;
+    cf_err err;
+    if (st_quota_clear(r->e, r->arg, bucket, &removed, &err) < 0)
+        return quota_error(r, &err);
+    r->status = 200;
+    return json_pack("{s:s, s:o, s:b}", "tenant", r->arg, "bucket",
+                     bucket ? json_string(bucket) : json_null(), "removed", removed);
 }
 
 static json_t *disks_get(admin_req *r)
@@ -595,6 +739,9 @@ static const struct route {
     {"DELETE", "keys", true, key_revoke},
     {"GET", "status", false, status_get},
     {"GET", "usage", false, usage_get},
+    {"POST", "quotas", false, quota_set},
+    {"GET", "quotas", false, quota_list},
+    {"DELETE", "quotas", true, quota_clear},
     {"GET", "disks", false, disks_get},
     {"POST", "heal", false, heal_run},
     {"POST", "gc", false, gc_run},

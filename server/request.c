@@ -214,6 +214,11 @@ void resp_cf(s3_req *r, const cf_err *err)
         resp_error(r, e, NULL);
         return;
     }
+    if (e == S3E_QuotaExceeded) {    /* an operator wants to see these */
+        req_log(r, "%s", err->msg);
+        resp_error(r, e, err->msg);
+        return;
+    }
     resp_error(r, e, NULL);
 }
 

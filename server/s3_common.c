@@ -14,6 +14,7 @@
 #include "server/lcxml.h"
 #include "storage/lifecycle.h"
 #include "common/utf8.h"
+#include "common/names.h"
 #include "server/router.h"
 #include "server/s3auth.h"
 #include "server/xml.h"
@@ -364,7 +365,7 @@ int s3_copy_source(s3_req *r, char **bucket, char **key)
     }
     *bucket = url_decode(r->pool, src, (size_t)(slash - src), false);
     *key = url_decode(r->pool, slash + 1, n - (size_t)(slash - src) - 1, false);
-    if (!*bucket || !*key || !**key || !valid_bucket_name(*bucket) ||
+    if (!*bucket || !*key || !**key || !names_bucket_ok(*bucket) ||
         strlen(*key) > ST_MAX_KEY || !utf8_valid(*key, strlen(*key))) {
         resp_error(r, S3E_InvalidArgument, "Invalid copy source bucket or key");
         return -1;

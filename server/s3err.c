@@ -79,6 +79,10 @@ static const struct {
     [S3E_NotModified] = {"NotModified", 304, "Not Modified"},
     [S3E_PreconditionFailed] = {"PreconditionFailed", 412,
         "At least one of the preconditions you specified did not hold"},
+    /* Not an AWS code (AWS has no storage quotas): Ceph RGW's, which
+     * issue 13 asks for and clients show as an ordinary 403 */
+    [S3E_QuotaExceeded] = {"QuotaExceeded", 403,
+        "The write would take the tenant or bucket past its storage quota"},
     [S3E_RequestTimeTooSkewed] = {"RequestTimeTooSkewed", 403,
         "The difference between the request time and the server's time is too large"},
     [S3E_RestoreAlreadyInProgress] = {"RestoreAlreadyInProgress", 409,
@@ -124,6 +128,7 @@ s3_error s3err_from_cf(cf_code code)
     case CF_ETOOLARGE: return S3E_EntityTooLarge;
     case CF_EPRECOND: return S3E_PreconditionFailed;
     case CF_ESTATE: return S3E_InvalidObjectState;
+    case CF_EQUOTA: return S3E_QuotaExceeded;
     case CF_ENOSPC: return S3E_InsufficientStorage;
     case CF_EQUORUM: return S3E_ServiceUnavailable;
     default: return S3E_InternalError;

@@ -52,6 +52,7 @@ typedef enum s3_error {
     S3E_NotImplemented,
     S3E_NotModified,
     S3E_PreconditionFailed,
+    S3E_QuotaExceeded,
     S3E_RequestTimeTooSkewed,
     S3E_RestoreAlreadyInProgress,
     S3E_ServiceUnavailable,

@@ -40,6 +40,7 @@ struct telemetry {
     /* collected */
     mx_family *build_info, *in_flight;
     mx_family *tenant_bytes, *tenant_objects, *tenant_buckets;
+    mx_family *quota_bytes, *quota_objects;
     mx_family *disk_capacity, *disk_used, *disk_available, *disk_state;
     mx_family *disk_read_errors, *disk_write_errors, *disk_crc_errors;
     mx_family *index_commits, *index_syncs, *index_sync_seconds, *index_writable;
@@ -74,6 +75,10 @@ static int usage_row(void *ctx, const st_usage *u)
     mx_set(c->k, c->t->tenant_bytes, labels, (double)u->bytes);
     mx_set(c->k, c->t->tenant_objects, labels, (double)u->objects);
     mx_set(c->k, c->t->tenant_buckets, labels, (double)u->buckets);
+    if (u->max_bytes != ST_QUOTA_NONE)         /* only tenants with a limit */
+        mx_set(c->k, c->t->quota_bytes, labels, (double)u->max_bytes);
+    if (u->max_objects != ST_QUOTA_NONE)
+        mx_set(c->k, c->t->quota_objects, labels, (double)u->max_objects);
     return 0;
 }
 
@@ -223,6 +228,12 @@ static bool register_families(telemetry *t)
                                  "Objects a tenant stores.", "tenant");
     t->tenant_buckets = mx_gauge(g, "coffer_tenant_buckets",
                                  "Buckets a tenant owns.", "tenant");
+    t->quota_bytes = mx_gauge(g, "coffer_tenant_quota_bytes",
+                              "The tenant's quota on stored bytes (tenants with one).",
+                              "tenant");
+    t->quota_objects = mx_gauge(g, "coffer_tenant_quota_objects",
+                                "The tenant's quota on objects (tenants with one).",
+                                "tenant");
     t->disk_capacity = mx_gauge(g, "coffer_disk_capacity_bytes",
                                 "Size of the file system holding the disk directory.",
                                 "disk,path");
@@ -284,7 +295,8 @@ static bool register_families(telemetry *t)
                         "Start time of the process, unix seconds.", NULL);
     mx_family *all[] = {
         t->build_info, t->requests, t->duration, t->received, t->sent, t->in_flight,
-        t->tenant_bytes, t->tenant_objects, t->tenant_buckets, t->disk_capacity,
+        t->tenant_bytes, t->tenant_objects, t->tenant_buckets, t->quota_bytes,
+        t->quota_objects, t->disk_capacity,
         t->disk_used, t->disk_available, t->disk_state, t->disk_read_errors,
         t->disk_write_errors, t->disk_crc_errors, t->index_commits, t->index_syncs,
         t->index_sync_seconds, t->index_writable, t->heal_queue, t->delete_queue,

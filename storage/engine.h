@@ -20,7 +20,8 @@
  * Errors: every function returns 0 / -1 with cf_err filled (common/error.h).
  * Codes a front end must map: CF_ENOBUCKET, CF_EBUCKETEXISTS, CF_ENOTEMPTY,
  * CF_ENOKEY, CF_ENOUPLOAD, CF_EBADPART, CF_EPARTORDER, CF_ETOOSMALL,
- * CF_ERANGE, CF_EDIGEST, CF_ETOOLARGE, CF_EINVAL, CF_EEXISTS, CF_ENOTFOUND;
+ * CF_ERANGE, CF_EDIGEST, CF_ETOOLARGE, CF_EINVAL, CF_EEXISTS, CF_ENOTFOUND,
+ * CF_EQUOTA;
  * anything else is an internal error (500) whose message is logged.
  *
  * Names: tenant names, access keys and secrets follow common/names.h
@@ -43,7 +44,7 @@
 
 #define ST_MAX_DISKS 16
 #define ST_MAX_KEY 1024
-#define ST_MAX_BUCKET 63
+#define ST_MAX_BUCKET NAMES_BUCKET_MAX
 #define ST_MAX_TENANT NAMES_TENANT_MAX
 #define ST_MAX_USERMETA 2048          /* sum of user metadata names + values */
 #define ST_MAX_PUT_SIZE (5ULL << 30)  /* single PUT / part */
@@ -260,7 +261,8 @@ typedef struct st_put_expect {
 
 typedef struct st_put st_put;
 
-/* Begin a PUT: CF_ENOBUCKET, CF_ENOUPLOAD, CF_ETOOLARGE (expected size). */
+/* Begin a PUT: CF_ENOBUCKET, CF_ENOUPLOAD, CF_ETOOLARGE (expected size),
+ * CF_EQUOTA (an expected size the quotas cannot take; see quotas below). */
 int st_put_begin(st_engine *e, const st_put_args *args, st_put **out, cf_err *err);
 /* Stream body bytes in; CF_ETOOLARGE past expected_size or 5 GiB. */
 int st_put_write(st_put *p, const void *data, size_t len, cf_err *err);
@@ -269,7 +271,7 @@ int st_put_write(st_put *p, const void *data, size_t len, cf_err *err);
 int st_put_write_hashed(st_put *p, const void *data, size_t len, cks_state *also,
                         cf_err *err);
 /* Verify (CF_EDIGEST on mismatch; size != expected_size is CF_EINVAL), make
- * durable, commit. On success fills info (etag, size, checksum, version) and
+ * durable, commit (CF_EQUOTA: the quotas refused it at the commit). On success fills info (etag, size, checksum, version) and
  * frees p. On failure the PUT leaves nothing visible; p is freed too. */
 int st_put_finish(st_put *p, const st_put_expect *expect, st_object_info *info,
                   cf_err *err);
@@ -302,7 +304,8 @@ int st_delete(st_engine *e, const char *tenant, const char *bucket,
               const char *key, cf_err *err);
 
 /* Server-side copy (re-encrypts under a new version). If headers is NULL the
- * source's headers are kept (COPY), else replaced (REPLACE). */
+ * source's headers are kept (COPY), else replaced (REPLACE). A PUT of the
+ * source's size: CF_EQUOTA as for st_put_begin and st_put_finish. */
 int st_copy(st_engine *e, const char *tenant, const char *src_bucket,
             const char *src_key, const char *dst_bucket, const char *dst_key,
             const st_header *headers, size_t nheaders, cks_algo checksum_algo,
@@ -348,7 +351,8 @@ typedef struct st_complete_part {
 } st_complete_part;
 
 /* Complete: parts must be ascending (CF_EPARTORDER), exist with matching
- * ETags (CF_EBADPART), and all but the last be >= 5 MiB (CF_ETOOSMALL).
+ * ETags (CF_EBADPART), and all but the last be >= 5 MiB (CF_ETOOSMALL);
+ * CF_EQUOTA if the object would pass a quota (the upload stays).
  * No data is copied. The upload's key must equal `key` (else CF_ENOUPLOAD). */
 int st_upload_complete(st_engine *e, const char *tenant, const char *bucket,
                        const char *key, const char *upload_id,
@@ -488,10 +492,48 @@ const double *st_sync_bounds(void);
 typedef struct st_usage {
     char tenant[ST_MAX_TENANT + 1];
     uint64_t buckets, objects, bytes;
+    int64_t max_bytes, max_objects;  /* the tenant's quota; ST_QUOTA_NONE: none */
 } st_usage;
 typedef int (*st_usage_cb)(void *ctx, const st_usage *u);
 /* Every tenant (or only `tenant`), by name; cost: one row per bucket. */
 int st_usage_list(st_engine *e, const char *tenant, st_usage_cb cb, void *ctx,
+                  cf_err *err);
+
+/* ---- quotas (quota.c) ------------------------------------------------- */
+
+/* A quota bounds what a tenant, or one of its buckets, stores: bytes and
+ * objects of completed objects, as st_usage counts them. A write that
+ * would take either past a limit fails with CF_EQUOTA and stores nothing:
+ * a PUT, a copy or an UploadPart whose size is known is refused before
+ * its data is read, and every object commit (PUT, copy, multipart
+ * completion) and part commit checks again in the transaction that
+ * commits it, so racing writers together never exceed a quota. A write
+ * that does not grow usage (an overwrite by a smaller object) is allowed
+ * even above a limit that was lowered below what is stored. An UploadPart
+ * counts the upload's other parts too (they become the object). */
+#define ST_QUOTA_NONE (-1)           /* no limit */
+#define ST_QUOTA_KEEP (-2)           /* st_quota_set: leave this limit as it is */
+typedef struct st_quota {
+    char tenant[ST_MAX_TENANT + 1];
+    char bucket[ST_MAX_BUCKET + 1];  /* "": the tenant's own quota */
+    int64_t max_bytes, max_objects;  /* ST_QUOTA_NONE: none */
+    uint64_t objects, bytes;         /* what the tenant or bucket stores now */
+} st_quota;
+/* Set the tenant's quota (bucket NULL or "") or a bucket's: each limit is
+ * >= 0, ST_QUOTA_NONE to drop it or ST_QUOTA_KEEP; a quota with no limit
+ * left is removed. CF_ENOTFOUND (tenant), CF_ENOBUCKET, CF_EINVAL. Limits
+ * below what is stored are allowed (further growth is refused). */
+int st_quota_set(st_engine *e, const char *tenant, const char *bucket,
+                 int64_t max_bytes, int64_t max_objects, cf_err *err);
+/* Remove the tenant's (bucket NULL or "") or a bucket's quota; *removed
+ * says whether there was one. CF_ENOTFOUND, CF_ENOBUCKET. A quota goes
+ * with its bucket or tenant when that is deleted. */
+int st_quota_clear(st_engine *e, const char *tenant, const char *bucket,
+                   bool *removed, cf_err *err);
+typedef int (*st_quota_cb)(void *ctx, const st_quota *q);
+/* Every quota (or those of `tenant`), by tenant, the tenant's own first,
+ * then by bucket name, with what each scope stores now. */
+int st_quota_list(st_engine *e, const char *tenant, st_quota_cb cb, void *ctx,
                   cf_err *err);
 
 /* A disk of the set as it is now. The file system figures come from

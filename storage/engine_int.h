@@ -7,6 +7,7 @@
  *   engine.c   open/close, layout, clocks, ids, segment descriptors (eng_)
  *   kek.c      the tenant KEK cache (kek_)
  *   tenant.c   tenants table (tenant_), what each stores (bucket_usage)
+ *   quota.c    quotas table: limits and the admission rule (quota_)
  *   key.c      access_keys (key_)
  *   bucket.c   buckets table (bucket_)      headers.c stored headers (headers_)
  *   object.c   objects and segments tables: rows, versions, HEAD, DELETE (obj_)
@@ -186,6 +187,25 @@ int bucket_id_locked(st_engine *e, const char *tenant, const char *bucket, int64
                      cf_err *err);
 /* Does the tenant own any bucket? */
 int bucket_any_locked(st_engine *e, int64_t tenant_id, bool *any, cf_err *err);
+/* What a bucket (bucket_id != 0) or the whole tenant (bucket_id 0) stores:
+ * completed objects and their bytes, from bucket_usage (exact: kept in
+ * every object commit). A missing bucket stores nothing. */
+int tenant_usage_locked(st_engine *e, int64_t tenant_id, int64_t bucket_id,
+                        int64_t *objects, int64_t *bytes, cf_err *err);
+
+/* ---- quota.c: quotas [index lock] ---------------------------------------- */
+
+/* May the key in bucket_id come to hold an object of `size` bytes (what
+ * it holds now, if anything, is replaced)? 0 yes; CF_EQUOTA if that would
+ * take the bucket or its tenant past a limit, in bytes or objects, while
+ * growing it. Called in the transaction that commits the object (exact),
+ * and before a write's data is read when its size is known. */
+int quota_admit_locked(st_engine *e, int64_t bucket_id, const char *key, uint64_t size,
+                       cf_err *err);
+/* The limits of the tenant's own quota (bucket_id 0) or a bucket's;
+ * ST_QUOTA_NONE for each when there is none. */
+int quota_limits_locked(st_engine *e, int64_t tenant_id, int64_t bucket_id,
+                        int64_t *max_bytes, int64_t *max_objects, cf_err *err);
 
 /* ---- object.c: objects and segments [index lock] ------------------------ */
 
@@ -281,6 +301,9 @@ typedef struct upload_part_row {
 /* Record a part; an earlier upload of the same part number goes to the
  * delete queue, and a part with missing shards to the heal queue. */
 int upload_put_part_locked(st_engine *e, const upload_part_row *p, cf_err *err);
+/* The bytes of an upload's parts, but part except_part (0: all). */
+int upload_bytes_locked(st_engine *e, const uint8_t upload_id[16], uint32_t except_part,
+                        uint64_t *bytes, cf_err *err);
 /* Does the bucket hold any upload? */
 int upload_any_locked(st_engine *e, int64_t bucket_id, bool *any, cf_err *err);
 /* The upload a sharded part belongs to: 1, 0 none, -1. */

@@ -36,6 +36,9 @@
  *   object_tags(owner_id, tags)        a version's (or an upload's) tags
  *   bucket_lifecycle(bucket_id, config, updated_ms, cursor)
  *                                      lifecycle XML; the pass's position
+ *   quotas(tenant_id, bucket_id, max_bytes, max_objects)   limits (NULL:
+ *                                      none); bucket_id 0 is the tenant's
+ *                                      own (schema version 5)
  * A data id is in at most one of segments/parts at a time, or in
  * delete_queue: that is the invariant GC relies on. One exception: the
  * segments of a tiered version keep their rows (the data keys, the AAD)
@@ -269,6 +272,17 @@ static const idx_step steps[] = {
      NULL,
      "cold tiers, lifecycle rules and object tags: tiers, version_tier, "
      "remote_deletes, object_tags, bucket_lifecycle"},
+    {4,
+     "CREATE TABLE quotas(tenant_id INTEGER NOT NULL, bucket_id INTEGER NOT NULL,"
+     " max_bytes INTEGER, max_objects INTEGER,"
+     " PRIMARY KEY(tenant_id, bucket_id)) WITHOUT ROWID;"
+     "CREATE TRIGGER quotas_tenant_gone AFTER DELETE ON tenants BEGIN"
+     " DELETE FROM quotas WHERE tenant_id = OLD.id; END;"
+     "CREATE TRIGGER quotas_bucket_gone AFTER DELETE ON buckets BEGIN"
+     " DELETE FROM quotas WHERE tenant_id = OLD.tenant_id AND bucket_id = OLD.id; END;",
+     NULL,
+     "add the quotas table (a tenant's and a bucket's limits on bytes and "
+     "objects), dropped with its tenant or bucket by triggers"},
 };
 
 #define IDX_SCHEMA_VERSION (1 + (int)(sizeof steps / sizeof steps[0]))

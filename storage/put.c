@@ -10,8 +10,10 @@
  * is in cache, in one stitched pass: common/md5sha.c). At finish the digests are checked, the shards made
  * durable, and then one index transaction makes the new version (or part)
  * visible and moves what it replaces to the delete queue: that
- * transaction is the commit point. Until it commits, nothing is visible;
- * if it fails, the new shards are removed. The rows are written by their
+ * transaction is the commit point, and the quotas (quota.c) are decided
+ * in it; with a declared size they are also asked before any data is
+ * read, so a PUT over quota is refused without taking its body. Until it
+ * commits, nothing is visible; if it fails, the new shards are removed. The rows are written by their
  * tables' files (object.c, upload.c); nothing here holds the index lock
  * across disk I/O.
  */
@@ -52,6 +54,20 @@ static void put_free(st_put *p)
     free(p);
 }
 
+/* Do the quotas admit `size` bytes for this PUT? A part counts with the
+ * upload's other parts: together they become the object. */
+static int put_admit_locked(st_put *p, uint64_t size, cf_err *err)
+{
+    st_engine *e = p->e;
+    idx_assert_held(e->ix);
+    uint64_t others = 0;
+    if (p->part && upload_bytes_locked(e, p->object_id, p->part, &others, err) < 0)
+        return -1;
+    return quota_admit_locked(e, p->bucket_id, p->key, others + size, err);
+}
+
+/* The bucket (and upload), and with a known size the quotas, before any
+ * data is read. */
 static int put_resolve(st_put *p, const st_put_args *a, cf_err *err)
 {
     st_engine *e = p->e;
@@ -59,6 +75,8 @@ static int put_resolve(st_put *p, const st_put_args *a, cf_err *err)
     int rc = bucket_id_locked(e, a->tenant, a->bucket, &p->bucket_id, err);
     if (rc == 0 && p->part)
         rc = upload_check_locked(e, p->object_id, p->bucket_id, p->key, err);
+    if (rc == 0 && a->expected_size >= 0)
+        rc = put_admit_locked(p, (uint64_t)a->expected_size, err);
     idx_unlock(e->ix);
     return rc;
 }
@@ -179,6 +197,8 @@ static int commit_object_locked(st_put *p, const put_digests *dg,
         .checksum_b64 = p->cks ? dg->cks_b64 : NULL, .headers_json = p->headers_json,
     };
     int rc = idx_begin(e->ix, err);
+    if (rc == 0)
+        rc = put_admit_locked(p, res->size, err);
     if (rc == 0 && obj_retire_locked(e, p->bucket_id, p->key, false, err) < 0)
         rc = -1;
     if (rc == 0)
@@ -209,6 +229,8 @@ static int commit_part_locked(st_put *p, const put_digests *dg, const seg_result
     int rc = idx_begin(e->ix, err);
     if (rc == 0)
         rc = upload_check_locked(e, p->object_id, p->bucket_id, p->key, err);
+    if (rc == 0)
+        rc = put_admit_locked(p, res->size, err);
     if (rc == 0)
         rc = upload_put_part_locked(e, &r, err);
     if (rc == 0)

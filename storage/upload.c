@@ -190,13 +190,16 @@ static int adopt_part_locked(st_engine *e, const upload_row *u, complete_state *
     return rc;
 }
 
-/* Replace the key's current version (if any) with the completed one. */
+/* Replace the key's current version (if any) with the completed one, if
+ * the quotas admit it (decided here, in the completion's transaction). */
 static int publish_version_locked(st_engine *e, const upload_row *u, const char *key,
                                   complete_state *cs, size_t nparts,
                                   st_object_info *info, cf_err *err)
 {
     idx_assert_held(e->ix);
-    int rc = obj_retire_locked(e, u->bucket_id, key, false, err) < 0 ? -1 : 0;
+    int rc = quota_admit_locked(e, u->bucket_id, key, cs->size, err);
+    if (rc == 0 && obj_retire_locked(e, u->bucket_id, key, false, err) < 0)
+        rc = -1;
     uint8_t raw[CKS_MAX_RAW];
     char hex[33], b64[CKS_MAX_B64] = "";
     cks_final(cs->md5, raw);
@@ -417,6 +420,18 @@ int upload_put_part_locked(st_engine *e, const upload_part_row *p, cf_err *err)
                      res->inline_data, res->inline_len);
     if (rc == 0 && res->missing)
         rc = heal_queue_locked(e, p->data_id, err);
+    return rc;
+}
+
+int upload_bytes_locked(st_engine *e, const uint8_t upload_id[16], uint32_t except_part,
+                        uint64_t *bytes, cf_err *err)
+{
+    idx_assert_held(e->ix);
+    int64_t n = 0;
+    int rc = idx_scalar(e->ix, &n, err, "SELECT coalesce(sum(size), 0) FROM parts"
+                        " WHERE upload_id = ? AND part != ?", "bi", upload_id, (size_t)16,
+                        (int64_t)except_part);
+    *bytes = (uint64_t)n;
     return rc;
 }
 

@@ -15,7 +15,7 @@ import zlib
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import make_client
+from conftest import send_headers, read_head, make_client
 
 NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 MiB = 1024 * 1024
@@ -771,37 +771,10 @@ def test_virtual_host_style(raw, s3, bucket):
 
 # ---- limits and Expect: 100-continue ----------------------------------------------
 
-def _send_headers(endpoint, creds, method, path, extra):
-    """Open a socket, send signed request headers only; return the socket."""
-    import socket
-    import urllib.parse
-    from conftest import RawSigV4
-    from botocore.awsrequest import AWSRequest
-    headers = {"x-amz-content-sha256": "UNSIGNED-PAYLOAD", **extra}
-    req = AWSRequest(method=method, url=endpoint + path, headers=headers)
-    RawSigV4(creds, "s3", os.environ.get("COFFER_REGION", "us-east-1")).add_auth(req)
-    u = urllib.parse.urlsplit(endpoint)
-    sock = socket.create_connection((u.hostname, u.port), timeout=10)
-    lines = [f"{method} {path} HTTP/1.1", f"Host: {u.hostname}:{u.port}"]
-    lines += [f"{k}: {v}" for k, v in req.headers.items()]
-    sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
-    return sock
-
-
-def _read_head(sock):
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = sock.recv(4096)
-        if not chunk:
-            break
-        data += chunk
-    return data
-
-
 def test_entity_too_large_before_body(endpoint, creds, bucket):
-    sock = _send_headers(endpoint, creds, "PUT", f"/{bucket}/huge",
+    sock = send_headers(endpoint, creds, "PUT", f"/{bucket}/huge",
                          {"Content-Length": str(5 * 1024 ** 3 + 1), "Expect": "100-continue"})
-    head = _read_head(sock)
+    head = read_head(sock)
     sock.close()
     assert head.startswith(b"HTTP/1.1 400") and b"100 Continue" not in head
 
@@ -809,16 +782,16 @@ def test_entity_too_large_before_body(endpoint, creds, bucket):
 def test_expect_continue(endpoint, creds, s3, bucket):
     from botocore.credentials import Credentials
     wrong = Credentials(creds.access_key, "wrong-secret")
-    sock = _send_headers(endpoint, wrong, "PUT", f"/{bucket}/ec",
+    sock = send_headers(endpoint, wrong, "PUT", f"/{bucket}/ec",
                          {"Content-Length": "5", "Expect": "100-continue"})
-    head = _read_head(sock)
+    head = read_head(sock)
     sock.close()
     assert head.startswith(b"HTTP/1.1 403"), head           # refused without the body
-    sock = _send_headers(endpoint, creds, "PUT", f"/{bucket}/ec",
+    sock = send_headers(endpoint, creds, "PUT", f"/{bucket}/ec",
                          {"Content-Length": "5", "Expect": "100-continue"})
-    assert _read_head(sock).startswith(b"HTTP/1.1 100")
+    assert read_head(sock).startswith(b"HTTP/1.1 100")
     sock.sendall(b"hello")
-    head = _read_head(sock)
+    head = read_head(sock)
     sock.close()
     assert head.startswith(b"HTTP/1.1 200"), head
     assert s3.get_object(Bucket=bucket, Key="ec")["Body"].read() == b"hello"

@@ -244,6 +244,70 @@ static void usage_and_disks(void)
     expect_error(e, "GET", "/usage", "other=1", NULL, 400, "InvalidRequest");
     expect_error(e, "POST", "/usage", NULL, "{}", 405, "MethodNotAllowed");
 
+    /* quotas: set, merge, list, the usage row, refusals, clear */
+    REQUIRE(st_bucket_create(e, "acme", "photos", NULL, &err) == 0);
+    expect_status(e, "POST", "/quotas", NULL, "{\"tenant\":\"acme\",\"max_bytes\":5}",
+                  200, &doc);
+    CHECK_EQ_INT(json_integer_value(json_object_get(doc, "max_bytes")), 5);
+    CHECK(json_is_null(json_object_get(doc, "max_objects")));
+    CHECK(json_is_null(json_object_get(doc, "bucket")));
+    CHECK_EQ_INT(json_integer_value(json_object_get(doc, "bytes")), 11);
+    json_decref(doc);
+    expect_status(e, "POST", "/quotas", NULL, "{\"tenant\":\"acme\",\"max_objects\":9}",
+                  200, &doc);
+    CHECK_EQ_INT(json_integer_value(json_object_get(doc, "max_bytes")), 5);  /* kept */
+    json_decref(doc);
+    expect_status(e, "POST", "/quotas", NULL,
+                  "{\"tenant\":\"acme\",\"bucket\":\"photos\",\"max_bytes\":1}", 200, NULL);
+    expect_status(e, "GET", "/quotas", "tenant=acme", NULL, 200, &doc);
+    rows = json_object_get(doc, "quotas");
+    REQUIRE(json_array_size(rows) == 2);
+    CHECK(json_is_null(json_object_get(json_array_get(rows, 0), "bucket")));
+    CHECK_EQ_STR(json_string_value(json_object_get(json_array_get(rows, 1), "bucket")), "photos");
+    json_decref(doc);
+    expect_status(e, "GET", "/usage", "tenant=acme", NULL, 200, &doc);
+    json_t *q = json_object_get(json_array_get(json_object_get(doc, "usage"), 0), "quota");
+    CHECK_EQ_INT(json_integer_value(json_object_get(q, "bytes")), 5);
+    CHECK_EQ_INT(json_integer_value(json_object_get(q, "objects")), 9);
+    json_decref(doc);
+    a.key = "k2";
+    REQUIRE(st_put_begin(e, &a, &p, &err) == -1);     /* 11 + 11 bytes > 5 */
+    CHECK_EQ_INT(err.code, CF_EQUOTA);
+    static const char *const bad_quota[] = {
+        "{\"tenant\":\"acme\",\"max_bytes\":-1}",
+        "{\"tenant\":\"acme\",\"max_bytes\":\"5\"}",
+        "{\"tenant\":\"acme\",\"max_bytes\":1.5}",
+        "{\"tenant\":\"acme\",\"max_bytes\":true}",
+        "{\"tenant\":\"acme\",\"bucket\":\"A_B\",\"max_bytes\":1}",
+        "{\"tenant\":\"acme\",\"bucket\":7,\"max_bytes\":1}",
+        "{\"tenant\":\"acme\",\"max_bytes\":1,\"extra\":1}",
+        "{\"max_bytes\":1}",
+    };
+    for (size_t i = 0; i < sizeof bad_quota / sizeof bad_quota[0]; i++)
+        expect_error(e, "POST", "/quotas", NULL, bad_quota[i], 400, "InvalidRequest");
+    expect_error(e, "POST", "/quotas", NULL, "{\"tenant\":\"nobody\",\"max_bytes\":1}",
+                 404, "NoSuchTenant");
+    expect_error(e, "POST", "/quotas", NULL,
+                 "{\"tenant\":\"acme\",\"bucket\":\"nob\",\"max_bytes\":1}", 404,
+                 "NoSuchBucket");
+    expect_error(e, "DELETE", "/quotas/acme", "bucket=A_B", NULL, 400, "InvalidRequest");
+    expect_error(e, "DELETE", "/quotas/acme", "other=x", NULL, 400, "InvalidRequest");
+    expect_error(e, "DELETE", "/quotas/nobody", NULL, NULL, 404, "NoSuchTenant");
+    expect_status(e, "DELETE", "/quotas/acme", "bucket=photos", NULL, 200, &doc);
+    CHECK(json_is_true(json_object_get(doc, "removed")));
+    json_decref(doc);
+    expect_status(e, "POST", "/quotas", NULL,
+                  "{\"tenant\":\"acme\",\"max_bytes\":null,\"max_objects\":null}", 200,
+                  &doc);                                 /* no limit left: removed */
+    CHECK(json_is_null(json_object_get(doc, "max_bytes")));
+    json_decref(doc);
+    expect_status(e, "DELETE", "/quotas/acme", NULL, NULL, 200, &doc);
+    CHECK(json_is_false(json_object_get(doc, "removed")));
+    json_decref(doc);
+    expect_status(e, "GET", "/quotas", NULL, NULL, 200, &doc);
+    CHECK_EQ_INT(json_array_size(json_object_get(doc, "quotas")), 0);
+    json_decref(doc);
+
     expect_status(e, "GET", "/disks", NULL, NULL, 200, &doc);
     json_t *disks = json_object_get(doc, "disks");
     REQUIRE(json_array_size(disks) == 2);

@@ -1294,13 +1294,149 @@ static void usage_is_counted_when_an_index_migrates(void)
                  "bucket_usage_drop; DROP TRIGGER bucket_usage_change; DROP TABLE "
                  "bucket_usage; DROP TABLE tiers; DROP TABLE version_tier; DROP TABLE "
                  "remote_deletes; DROP TABLE object_tags; DROP TABLE bucket_lifecycle; "
-                 "PRAGMA user_version=2;", NULL, NULL, NULL), SQLITE_OK);
+                 "DROP TRIGGER quotas_tenant_gone; DROP TRIGGER quotas_bucket_gone; "
+                 "DROP TABLE quotas; PRAGMA user_version=2;", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(h);
     REQUIRE((e = fixture_open(&f)) != NULL);
     const char *one[] = {"b"};
     check_usage_exact(e, one, 1);
     REQUIRE(put_gen(e, "b", "z", 7, 3, &info, &err) == 0);
     check_usage_exact(e, one, 1);
+    st_close(e);
+}
+
+/* Quotas. Two PUTs that each fit when they begin, but not together: the
+ * commit that comes second is refused (the decision is made in the
+ * transaction that commits), and leaves nothing behind. */
+typedef struct quota_rows {
+    int n;
+    st_quota q[4];
+} quota_rows;
+
+static int quota_cb(void *ctx, const st_quota *q)
+{
+    quota_rows *r = ctx;
+    if (r->n < 4)
+        r->q[r->n] = *q;
+    r->n++;
+    return 0;
+}
+
+static st_put *quota_begin(st_engine *e, const char *key, int64_t size, cf_err *err)
+{
+    st_put_args a = {.tenant = "t1", .bucket = "b", .key = key, .expected_size = size};
+    st_put *p = NULL;
+    return st_put_begin(e, &a, &p, err) == 0 ? p : NULL;
+}
+
+static void quotas_are_decided_in_the_commit(void)
+{
+    eng_fixture f;
+    st_engine *e = setup(&f, 4, 0, 0, true);
+    REQUIRE(e);
+    cf_err err;
+    st_object_info info;
+    const char *one[] = {"b"};
+    REQUIRE(st_quota_set(e, "t1", NULL, 100, ST_QUOTA_NONE, &err) == 0);
+    REQUIRE(put_gen(e, "b", "a", 60, 1, &info, &err) == 0);
+    /* a declared size over the quota is refused before any data */
+    CHECK(quota_begin(e, "x", 41, &err) == NULL);
+    CHECK_EQ_INT(err.code, CF_EQUOTA);
+    CHECK(strstr(err.msg, "quota of 100 bytes") != NULL);
+    /* two racing PUTs of 30: both may begin, only one commits */
+    uint8_t buf[30] = {0};
+    st_put *p1 = quota_begin(e, "r1", 30, &err), *p2 = quota_begin(e, "r2", 30, &err);
+    REQUIRE(p1 && p2);
+    REQUIRE(st_put_write(p1, buf, 30, &err) == 0);
+    REQUIRE(st_put_write(p2, buf, 30, &err) == 0);
+    int files = count_shard_files(&f, 4);
+    CHECK_EQ_INT(st_put_finish(p1, NULL, &info, &err), 0);
+    CHECK_EQ_INT(st_put_finish(p2, NULL, &info, &err), -1);
+    CHECK_EQ_INT(err.code, CF_EQUOTA);
+    CHECK_EQ_INT(st_head(e, "t1", "b", "r2", &info, &err), -1);
+    CHECK_EQ_INT(count_shard_files(&f, 4), files + 4);   /* r1's; r2 left none */
+    check_usage_exact(e, one, 1);
+    /* an unknown size is judged at the commit */
+    st_put *p3 = quota_begin(e, "u", -1, &err);
+    REQUIRE(p3);
+    REQUIRE(st_put_write(p3, buf, 11, &err) == 0);
+    CHECK_EQ_INT(st_put_finish(p3, NULL, &info, &err), -1);
+    CHECK_EQ_INT(err.code, CF_EQUOTA);
+    /* a copy is a PUT; a replacement counts only what it adds */
+    CHECK_EQ_INT(st_copy(e, "t1", "b", "r1", "b", "c", NULL, 0, CKS_NONE, NULL, &info, &err), -1);
+    CHECK_EQ_INT(err.code, CF_EQUOTA);
+    REQUIRE(put_gen(e, "b", "a", 70, 2, &info, &err) == 0);   /* 60 -> 70: 100 */
+    /* the usage listing carries the tenant's quota */
+    usage_row r = {0};
+    REQUIRE(st_usage_list(e, "t1", usage_cb, &r, &err) == 0);
+    CHECK_EQ_INT(r.u.max_bytes, 100);
+    CHECK_EQ_INT(r.u.max_objects, ST_QUOTA_NONE);
+    CHECK_EQ_INT(r.u.bytes, 100);
+    st_close(e);
+}
+
+static void quota_parts_completion_and_lifetime(void)
+{
+    eng_fixture f;
+    st_engine *e = setup(&f, 4, 0, 0, false);
+    REQUIRE(e);
+    cf_err err;
+    st_object_info info;
+    const uint64_t P = 5ull << 20;
+    REQUIRE(st_quota_set(e, "t1", "b", 2 * P, ST_QUOTA_KEEP, &err) == 0);
+    REQUIRE(st_quota_set(e, "t1", "b", ST_QUOTA_KEEP, 3, &err) == 0);  /* both kept */
+    char uid[ST_ID_HEX], uid2[ST_ID_HEX], etag[2][ST_ETAG_MAX];
+    REQUIRE(st_upload_create(e, "t1", "b", "mp", NULL, 0, CKS_NONE, NULL, uid, &err) == 0);
+    REQUIRE(put_part(e, uid, 1, P, 1, etag[0]) == 0);
+    REQUIRE(put_part(e, uid, 2, P, 2, etag[1]) == 0);
+    REQUIRE(put_part(e, uid, 2, P, 3, etag[1]) == 0);     /* a re-upload replaces */
+    CHECK(put_part(e, uid, 3, 1, 4, etag[1]) < 0);        /* 10 MiB + 1 byte */
+    REQUIRE(st_upload_create(e, "t1", "b", "mp", NULL, 0, CKS_NONE, NULL, uid2, &err) == 0);
+    char e2[ST_ETAG_MAX];
+    REQUIRE(put_part(e, uid2, 1, 10, 5, e2) == 0);        /* parts are not usage */
+    st_complete_part parts[] = {{1, etag[0], NULL}, {2, etag[1], NULL}};
+    REQUIRE(st_upload_complete(e, "t1", "b", "mp", uid, parts, 2, &info, &err) == 0);
+    st_complete_part p2[] = {{1, e2, NULL}};
+    /* "mp" holds 10 MiB: replacing it by 10 bytes shrinks, and is allowed */
+    REQUIRE(st_upload_complete(e, "t1", "b", "mp", uid2, p2, 1, &info, &err) == 0);
+    REQUIRE(st_upload_create(e, "t1", "b", "mp2", NULL, 0, CKS_NONE, NULL, uid, &err) == 0);
+    st_put_args a = {.tenant = "t1", .bucket = "b", .key = "mp2", .upload_id = uid,
+                     .part_number = 1, .expected_size = (int64_t)(2 * P)};
+    st_put *p;
+    CHECK_EQ_INT(st_put_begin(e, &a, &p, &err), -1);
+    CHECK_EQ_INT(err.code, CF_EQUOTA);
+    quota_rows q = {0};
+    REQUIRE(st_quota_list(e, NULL, quota_cb, &q, &err) == 0);
+    REQUIRE(q.n == 1);
+    CHECK_EQ_STR(q.q[0].bucket, "b");
+    CHECK_EQ_INT(q.q[0].max_bytes, 2 * P);
+    CHECK_EQ_INT(q.q[0].max_objects, 3);
+    CHECK_EQ_INT(q.q[0].bytes, 10);
+    CHECK_EQ_INT(q.q[0].objects, 1);
+    /* bad input and missing scopes */
+    CHECK_EQ_INT(st_quota_set(e, "t1", NULL, -7, ST_QUOTA_NONE, &err), -1);
+    CHECK_EQ_INT(err.code, CF_EINVAL);
+    CHECK_EQ_INT(st_quota_set(e, "t1", "nope", 1, 1, &err), -1);
+    CHECK_EQ_INT(err.code, CF_ENOBUCKET);
+    CHECK_EQ_INT(st_quota_set(e, "nobody", NULL, 1, 1, &err), -1);
+    CHECK_EQ_INT(err.code, CF_ENOTFOUND);
+    /* a quota goes with its bucket, and with its tenant */
+    REQUIRE(st_quota_set(e, "t1", NULL, 1, 1, &err) == 0);
+    REQUIRE(st_upload_abort(e, "t1", "b", "mp2", uid, &err) == 0);
+    REQUIRE(st_delete(e, "t1", "b", "mp", &err) == 0);
+    REQUIRE(st_bucket_delete(e, "t1", "b", &err) == 0);
+    q.n = 0;
+    REQUIRE(st_quota_list(e, "t1", quota_cb, &q, &err) == 0);
+    REQUIRE(q.n == 1);
+    CHECK_EQ_STR(q.q[0].bucket, "");
+    REQUIRE(st_tenant_delete(e, "t1", &err) == 0);
+    REQUIRE(st_tenant_create(e, "t1", &err) == 0);
+    q.n = 0;
+    REQUIRE(st_quota_list(e, NULL, quota_cb, &q, &err) == 0);
+    CHECK_EQ_INT(q.n, 0);
+    bool removed = true;
+    REQUIRE(st_quota_clear(e, "t1", NULL, &removed, &err) == 0);
+    CHECK(!removed);
     st_close(e);
 }
 
@@ -1381,4 +1517,6 @@ TEST_MAIN("engine",
           T(tenant_keks_survive_cache_eviction),
           T(usage_follows_every_write_path),
           T(usage_is_counted_when_an_index_migrates),
+          T(quotas_are_decided_in_the_commit),
+          T(quota_parts_completion_and_lifetime),
           T(disks_count_errors_and_report_writability))
