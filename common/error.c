@@ -33,6 +33,11 @@ static const char *const code_names[CF_CODE_COUNT] = {
     [CF_EEXISTS] = "EEXISTS",
     [CF_ENOTFOUND] = "ENOTFOUND",
     [CF_EPRECOND] = "EPRECOND",
+    [CF_EDENIED] = "EDENIED",
+    [CF_ELOCKED] = "ELOCKED",
+    [CF_ENOVERSION] = "ENOVERSION",
+    [CF_EMARKER] = "EMARKER",
+    [CF_EBUCKETSTATE] = "EBUCKETSTATE",
     [CF_EINTERNAL] = "EINTERNAL",
     [CF_ENOINDEX] = "ENOINDEX",
 };

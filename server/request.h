@@ -77,10 +77,18 @@ typedef enum s3_op_id {
     S3OP_COUNT
 } s3_op_id;
 
+/* What an operation does, for the key's permissions (server/perm.h). */
+typedef enum s3_act {
+    ACT_READ,                        /* the read permission */
+    ACT_WRITE,                       /* write-new (overwrites: the engine asks) */
+    ACT_DELETE,                      /* delete, or a delete prefix for the key */
+    ACT_CONFIG,                      /* a bucket configuration: every write permission */
+} s3_act;
+
 typedef struct s3_op {
     const char *name;                /* for the access log: "PutObject" */
     s3_body_mode body;
-    bool write;                      /* refused for read-only keys */
+    s3_act act;                      /* checked against the key (perm.c) */
     void (*begin)(struct s3_req *r); /* BODY_STREAM only; may be NULL */
     void (*data)(struct s3_req *r, const char *p, size_t n);
     void (*run)(struct s3_req *r);   /* after the whole body */
@@ -112,7 +120,7 @@ typedef struct s3_req {
 
     /* identity */
     char tenant[ST_MAX_TENANT + 1];
-    bool read_only;
+    st_key_policy perm;              /* the access key's policy; arrays in the pool */
 
     /* body */
     struct s3auth_state *auth;       /* payload verification state */
@@ -167,8 +175,10 @@ void resp_header(s3_req *r, const char *name, const char *value);
 void resp_status(s3_req *r, int status);            /* body: r->resp, often empty */
 void resp_xml(s3_req *r, int status);               /* body in r->resp */
 void resp_error(s3_req *r, s3_error e, const char *message);
-/* An engine failure: client errors mapped by s3err_from_cf; anything
- * else becomes InternalError and is logged with the RequestId. */
+/* An engine failure: client errors mapped by s3err_from_cf, with the
+ * engine's message for object lock, permission, bucket state and
+ * not-empty refusals (it says why); anything else becomes InternalError
+ * and is logged with the RequestId. */
 void resp_cf(s3_req *r, const cf_err *err);
 /* Stream [offset, offset+length) as the body, read through read. The
  * first `first` bytes are read at once, so a body that cannot be read gets

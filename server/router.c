@@ -19,46 +19,13 @@
 
 #include "auth/auth.h"
 #include "common/adminapi.h"
+#include "common/names.h"
 #include "common/utf8.h"
 
 char *url_decode(pool *p, const char *s, size_t n, bool plus_space)
 {
     char *out = pool_alloc(p, n + 1);
     return out && auth_percent_decode(s, n, plus_space, out) >= 0 ? out : NULL;
-}
-
-static bool looks_like_ipv4(const char *name)
-{
-    int dots = 0;
-    for (const char *p = name; *p; p++) {
-        if (*p == '.')
-            dots++;
-        else if (*p < '0' || *p > '9')
-            return false;
-    }
-    return dots == 3;
-}
-
-bool valid_bucket_name(const char *name)
-{
-    size_t n = strlen(name);
-    if (n < 3 || n > ST_MAX_BUCKET)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = name[i];
-        bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                  c == '.' || c == '-';
-        if (!ok)
-            return false;
-        if (c == '.' && (name[i + 1] == '.' || name[i + 1] == '-' ||
-                         (i > 0 && name[i - 1] == '-')))
-            return false;
-    }
-    bool alnum_first = name[0] != '.' && name[0] != '-';
-    bool alnum_last = name[n - 1] != '.' && name[n - 1] != '-';
-    return alnum_first && alnum_last && !looks_like_ipv4(name) &&
-           strncmp(name, "xn--", 4) != 0 &&
-           !(n > 8 && strcmp(name + n - 8, "-s3alias") == 0);
 }
 
 /* ---- query ---------------------------------------------------------- */
@@ -278,7 +245,7 @@ int router_route(s3_req *r)
     }
     if (place(r) < 0)
         return -1;
-    if (r->bucket && !valid_bucket_name(r->bucket)) {
+    if (r->bucket && !names_bucket_ok(r->bucket)) {
         resp_error(r, S3E_InvalidBucketName, NULL);
         return -1;
     }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "server/perm.h"
 #include "server/s3_common.h"
 #include "server/s3_ops.h"
 #include "server/xml.h"
@@ -38,7 +39,8 @@ static int add_bucket(void *ctx, const st_bucket_info *b)
 {
     bucket_page *pg = ctx;
     s3_req *r = pg->r;
-    if ((pg->prefix && strncmp(b->name, pg->prefix, strlen(pg->prefix)) != 0) ||
+    if (!perm_bucket(r, b->name) ||
+        (pg->prefix && strncmp(b->name, pg->prefix, strlen(pg->prefix)) != 0) ||
         (pg->region && strcmp(b->region, pg->region) != 0) ||
         (pg->after && strcmp(b->name, pg->after) <= 0))
         return 0;
@@ -189,16 +191,16 @@ static void get_object_acl_run(s3_req *r)
     write_acl(r);
 }
 
-const s3_op op_list_buckets = {"ListBuckets", BODY_NONE, false, NULL, NULL, list_buckets_run};
-const s3_op op_create_bucket = {"CreateBucket", BODY_BUFFER, true, NULL, NULL,
+const s3_op op_list_buckets = {"ListBuckets", BODY_NONE, ACT_READ, NULL, NULL, list_buckets_run};
+const s3_op op_create_bucket = {"CreateBucket", BODY_BUFFER, ACT_WRITE, NULL, NULL,
                                 create_bucket_run};
-const s3_op op_delete_bucket = {"DeleteBucket", BODY_NONE, true, NULL, NULL, delete_bucket_run};
-const s3_op op_head_bucket = {"HeadBucket", BODY_NONE, false, NULL, NULL, head_bucket_run};
-const s3_op op_get_bucket_location = {"GetBucketLocation", BODY_NONE, false, NULL, NULL,
+const s3_op op_delete_bucket = {"DeleteBucket", BODY_NONE, ACT_DELETE, NULL, NULL, delete_bucket_run};
+const s3_op op_head_bucket = {"HeadBucket", BODY_NONE, ACT_READ, NULL, NULL, head_bucket_run};
+const s3_op op_get_bucket_location = {"GetBucketLocation", BODY_NONE, ACT_READ, NULL, NULL,
                                       get_location_run};
-const s3_op op_get_bucket_versioning = {"GetBucketVersioning", BODY_NONE, false, NULL, NULL,
+const s3_op op_get_bucket_versioning = {"GetBucketVersioning", BODY_NONE, ACT_READ, NULL, NULL,
                                         get_versioning_run};
-const s3_op op_get_bucket_acl = {"GetBucketAcl", BODY_NONE, false, NULL, NULL,
+const s3_op op_get_bucket_acl = {"GetBucketAcl", BODY_NONE, ACT_READ, NULL, NULL,
                                  get_bucket_acl_run};
-const s3_op op_get_object_acl = {"GetObjectAcl", BODY_NONE, false, NULL, NULL,
+const s3_op op_get_object_acl = {"GetObjectAcl", BODY_NONE, ACT_READ, NULL, NULL,
                                  get_object_acl_run};

@@ -10,8 +10,10 @@
 #include <strings.h>
 
 #include "common/hex.h"
+#include "common/names.h"
 #include "common/numparse.h"
 #include "common/utf8.h"
+#include "server/perm.h"
 #include "server/router.h"
 #include "server/s3auth.h"
 #include "server/xml.h"
@@ -311,12 +313,17 @@ int s3_copy_source(s3_req *r, char **bucket, char **key)
     }
     *bucket = url_decode(r->pool, src, (size_t)(slash - src), false);
     *key = url_decode(r->pool, slash + 1, n - (size_t)(slash - src) - 1, false);
-    if (!*bucket || !*key || !**key || !valid_bucket_name(*bucket) ||
+    if (!*bucket || !*key || !**key || !names_bucket_ok(*bucket) ||
         strlen(*key) > ST_MAX_KEY || !utf8_valid(*key, strlen(*key))) {
         resp_error(r, S3E_InvalidArgument, "Invalid copy source bucket or key");
         return -1;
     }
-    return 0;
+    if (!perm_bucket(r, *bucket)) {
+        resp_error(r, S3E_AccessDenied,
+                   "Access Denied: this access key may not use the copy source's bucket");
+        return -1;
+    }
+    return perm_require(r, ST_PERM_READ);
 }
 
 static bool date_after(const char *h, int64_t mtime_s, bool *valid)

@@ -65,7 +65,8 @@ bool s3_etag_matches(const char *list, const char *etag);
 int s3_encoding_url(s3_req *r, bool *url);
 
 /* x-amz-copy-source ("[/]bucket/key[?versionId=null]", URL-encoded) into
- * decoded bucket and key; InvalidArgument if malformed. */
+ * decoded bucket and key; InvalidArgument if malformed, AccessDenied if
+ * the key may not read that bucket. */
 int s3_copy_source(s3_req *r, char **bucket, char **key);
 /* The x-amz-copy-source-if-* conditions against the source object;
  * PreconditionFailed if one fails. */

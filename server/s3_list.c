@@ -415,10 +415,10 @@ static void list_parts_run(s3_req *r)
     ctx_free(&c);
 }
 
-const s3_op op_list_objects_v1 = {"ListObjects", BODY_NONE, false, NULL, NULL, list_v1_run};
-const s3_op op_list_objects_v2 = {"ListObjectsV2", BODY_NONE, false, NULL, NULL, list_v2_run};
-const s3_op op_list_object_versions = {"ListObjectVersions", BODY_NONE, false, NULL, NULL,
+const s3_op op_list_objects_v1 = {"ListObjects", BODY_NONE, ACT_READ, NULL, NULL, list_v1_run};
+const s3_op op_list_objects_v2 = {"ListObjectsV2", BODY_NONE, ACT_READ, NULL, NULL, list_v2_run};
+const s3_op op_list_object_versions = {"ListObjectVersions", BODY_NONE, ACT_READ, NULL, NULL,
                                        list_versions_run};
-const s3_op op_list_uploads = {"ListMultipartUploads", BODY_NONE, false, NULL, NULL,
+const s3_op op_list_uploads = {"ListMultipartUploads", BODY_NONE, ACT_READ, NULL, NULL,
                                list_uploads_run};
-const s3_op op_list_parts = {"ListParts", BODY_NONE, false, NULL, NULL, list_parts_run};
+const s3_op op_list_parts = {"ListParts", BODY_NONE, ACT_READ, NULL, NULL, list_parts_run};

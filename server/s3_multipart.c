@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/perm.h"
 #include "server/range.h"
 #include "server/s3_common.h"
 #include "server/s3_ops.h"
@@ -165,7 +166,8 @@ static void complete_run(s3_req *r)
         return;
     }
     if (st_upload_complete(r->srv->engine, r->tenant, r->bucket, r->key,
-                           req_param(r, "uploadId"), parts, nparts, &r->info, &err) < 0) {
+                           req_param(r, "uploadId"), parts, nparts,
+                           !perm_may(r, ST_PERM_OVERWRITE), &r->info, &err) < 0) {
         resp_cf(r, &err);
         return;
     }
@@ -195,12 +197,12 @@ static void abort_run(s3_req *r)
     resp_status(r, 204);
 }
 
-const s3_op op_create_upload = {"CreateMultipartUpload", BODY_NONE, true, NULL, NULL,
+const s3_op op_create_upload = {"CreateMultipartUpload", BODY_NONE, ACT_WRITE, NULL, NULL,
                                 create_run};
-const s3_op op_upload_part = {"UploadPart", BODY_STREAM, true, part_begin, s3_put_data,
+const s3_op op_upload_part = {"UploadPart", BODY_STREAM, ACT_WRITE, part_begin, s3_put_data,
                               part_run};
-const s3_op op_upload_part_copy = {"UploadPartCopy", BODY_NONE, true, NULL, NULL,
+const s3_op op_upload_part_copy = {"UploadPartCopy", BODY_NONE, ACT_WRITE, NULL, NULL,
                                    part_copy_run};
-const s3_op op_complete_upload = {"CompleteMultipartUpload", BODY_BUFFER, true, NULL, NULL,
+const s3_op op_complete_upload = {"CompleteMultipartUpload", BODY_BUFFER, ACT_WRITE, NULL, NULL,
                                   complete_run};
-const s3_op op_abort_upload = {"AbortMultipartUpload", BODY_NONE, true, NULL, NULL, abort_run};
+const s3_op op_abort_upload = {"AbortMultipartUpload", BODY_NONE, ACT_WRITE, NULL, NULL, abort_run};

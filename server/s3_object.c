@@ -20,6 +20,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "server/perm.h"
 #include "server/range.h"
 #include "common/utf8.h"
 #include "server/router.h"
@@ -70,6 +71,7 @@ int s3_put_begin(s3_req *r, const char *upload_id, uint32_t part)
         .headers = meta, .nheaders = nmeta, .checksum_algo = ps->ck.algo,
         .upload_id = upload_id, .part_number = part,
         .expected_size = r->content_length,
+        .opts = {.no_overwrite = !perm_may(r, ST_PERM_OVERWRITE)},
     };
     cf_err err;
     if (st_put_begin(r->srv->engine, &a, &r->put, &err) < 0) {
@@ -300,6 +302,8 @@ static void delete_one(s3_req *r, const char *key, const char *version, bool qui
         error_entry(r, key, S3E_InvalidArgument);
     else if (klen > ST_MAX_KEY)
         error_entry(r, key, S3E_KeyTooLongError);
+    else if (!perm_delete(r, key))
+        error_entry(r, key, S3E_AccessDenied);
     else if (version && strcmp(version, "null") != 0)
         error_entry(r, key, S3E_NoSuchVersion);
     else if (st_delete(r->srv->engine, r->tenant, r->bucket, key, &err) < 0) {
@@ -378,8 +382,9 @@ static void copy_run(s3_req *r)
         resp_error(r, S3E_InvalidRequest, "Unsupported x-amz-checksum-algorithm");
         return;
     }
+    st_write_opts opts = {.no_overwrite = !perm_may(r, ST_PERM_OVERWRITE)};
     if (st_copy(r->srv->engine, r->tenant, sb, sk, r->bucket, r->key,
-                replace ? meta : NULL, nmeta, algo, &r->info, &err) < 0) {
+                replace ? meta : NULL, nmeta, algo, &opts, &r->info, &err) < 0) {
         resp_cf(r, &err);
         return;
     }
@@ -393,10 +398,10 @@ static void copy_run(s3_req *r)
     resp_xml(r, 200);
 }
 
-const s3_op op_put_object = {"PutObject", BODY_STREAM, true, put_begin, s3_put_data, put_run};
-const s3_op op_get_object = {"GetObject", BODY_NONE, false, NULL, NULL, get_run};
-const s3_op op_head_object = {"HeadObject", BODY_NONE, false, NULL, NULL, head_run};
-const s3_op op_delete_object = {"DeleteObject", BODY_NONE, true, NULL, NULL, delete_run};
-const s3_op op_delete_objects = {"DeleteObjects", BODY_BUFFER, true, NULL, NULL,
+const s3_op op_put_object = {"PutObject", BODY_STREAM, ACT_WRITE, put_begin, s3_put_data, put_run};
+const s3_op op_get_object = {"GetObject", BODY_NONE, ACT_READ, NULL, NULL, get_run};
+const s3_op op_head_object = {"HeadObject", BODY_NONE, ACT_READ, NULL, NULL, head_run};
+const s3_op op_delete_object = {"DeleteObject", BODY_NONE, ACT_DELETE, NULL, NULL, delete_run};
+const s3_op op_delete_objects = {"DeleteObjects", BODY_BUFFER, ACT_DELETE, NULL, NULL,
                                  delete_objects_run};
-const s3_op op_copy_object = {"CopyObject", BODY_NONE, true, NULL, NULL, copy_run};
+const s3_op op_copy_object = {"CopyObject", BODY_NONE, ACT_WRITE, NULL, NULL, copy_run};

@@ -43,7 +43,7 @@
 
 #define ST_MAX_DISKS 16
 #define ST_MAX_KEY 1024
-#define ST_MAX_BUCKET 63
+#define ST_MAX_BUCKET NAMES_BUCKET_MAX
 #define ST_MAX_TENANT NAMES_TENANT_MAX
 #define ST_MAX_USERMETA 2048          /* sum of user metadata names + values */
 #define ST_MAX_PUT_SIZE (5ULL << 30)  /* single PUT / part */
@@ -145,10 +145,37 @@ typedef struct st_tenant_info {
     int64_t created;                 /* unix seconds */
 } st_tenant_info;
 
+/* What an access key may do (doc/design.md, "Keys that cannot destroy"):
+ * a set of permissions, the buckets it reaches and the key prefixes under
+ * which it may delete without the delete permission. */
+#define ST_PERM_READ 0x01u             /* GET, HEAD, listings */
+#define ST_PERM_WRITE_NEW 0x02u        /* writes that replace nothing, multipart */
+#define ST_PERM_OVERWRITE 0x04u        /* writes over a current version */
+#define ST_PERM_DELETE 0x08u           /* deletes of objects, versions, buckets */
+#define ST_PERM_BYPASS_GOVERNANCE 0x10u /* x-amz-bypass-governance-retention */
+#define ST_PERM_DEFAULT (ST_PERM_READ | ST_PERM_WRITE_NEW | ST_PERM_OVERWRITE | \
+                         ST_PERM_DELETE)
+#define ST_PERM_ALL (ST_PERM_DEFAULT | ST_PERM_BYPASS_GOVERNANCE)
+#define ST_KEY_SCOPE_MAX 64            /* buckets, and delete prefixes, per key */
+
+/* A permission's name ("read", "write-new", "overwrite", "delete",
+ * "bypass-governance") for one ST_PERM_* bit, NULL for anything else; and
+ * back (0 for an unknown name). */
+const char *st_perm_name(unsigned bit);
+unsigned st_perm_from_name(const char *name);
+
+typedef struct st_key_policy {
+    unsigned perms;                  /* ST_PERM_* */
+    char **buckets;                  /* nbuckets 0: every bucket of the tenant */
+    size_t nbuckets;
+    char **delete_prefixes;          /* where delete is allowed without ST_PERM_DELETE */
+    size_t nprefixes;
+} st_key_policy;
+
 typedef struct st_key_info {
     char access_key[ST_ACCESS_KEY_MAX];
     char tenant[ST_MAX_TENANT + 1];
-    bool read_only;
+    st_key_policy policy;            /* arrays owned; st_key_info_clear frees */
     int64_t created;
 } st_key_info;
 
@@ -158,18 +185,25 @@ int st_tenant_delete(st_engine *e, const char *name, cf_err *err);   /* CF_ENOTF
 typedef int (*st_tenant_cb)(void *ctx, const st_tenant_info *t);
 int st_tenant_list(st_engine *e, st_tenant_cb cb, void *ctx, cf_err *err);
 
-/* Create a key pair for a tenant. If access_key/secret are given (non-NULL)
- * they are used as is (CF_EINVAL unless shaped as common/names.h says),
- * else random ones are generated (common/credfile.h: AK 20 chars [A-Z0-9],
- * SK 40 chars [A-Za-z0-9+/]). The secret is stored encrypted under the
+/* Create a key pair for a tenant with the given policy (NULL: every
+ * permission but bypass-governance, every bucket). The policy is checked:
+ * permissions within ST_PERM_ALL and not empty, at most ST_KEY_SCOPE_MAX
+ * bucket names (common/names.h) and delete prefixes (1..1024 bytes of
+ * UTF-8), else CF_EINVAL. If access_key/secret are given (non-NULL) they
+ * are used as is (CF_EINVAL unless shaped as common/names.h says), else
+ * random ones are generated (common/credfile.h: AK 20 chars [A-Z0-9], SK
+ * 40 chars [A-Za-z0-9+/]). The secret is stored encrypted under the
  * master key. */
-int st_key_create(st_engine *e, const char *tenant, bool read_only,
+int st_key_create(st_engine *e, const char *tenant, const st_key_policy *policy,
                   const char *access_key, const char *secret,
                   char ak_out[ST_ACCESS_KEY_MAX], char sk_out[ST_SECRET_KEY_MAX],
                   cf_err *err);
-/* Look a key up for signature checking: CF_ENOTFOUND if unknown/revoked. */
+/* Look a key up for signature checking: CF_ENOTFOUND if unknown/revoked.
+ * On success the caller clears info. */
 int st_key_lookup(st_engine *e, const char *access_key, st_key_info *info,
                   char secret_out[ST_SECRET_KEY_MAX], cf_err *err);
+void st_key_info_clear(st_key_info *info);
+/* The callback's info (and its policy's arrays) is valid during the call. */
 typedef int (*st_key_cb)(void *ctx, const st_key_info *k);
 int st_key_list(st_engine *e, const char *tenant /* NULL: all */, st_key_cb cb,
                 void *ctx, cf_err *err);
@@ -221,11 +255,19 @@ void st_object_info_clear(st_object_info *info);
 /* Value of a stored header by lowercase name, or NULL. */
 const char *st_object_header(const st_object_info *info, const char *name);
 
+/* What a write asks of the version it makes (PUT, copy). */
+typedef struct st_write_opts {
+    bool no_overwrite;               /* CF_EDENIED if the key has a current
+                                        version (checked in the commit): a
+                                        key without the overwrite permission */
+} st_write_opts;
+
 /* What a PUT (or a part) carries besides its body. */
 typedef struct st_put_args {
     const char *tenant, *bucket, *key;
     const st_header *headers;        /* copied; ignored for parts */
     size_t nheaders;
+    st_write_opts opts;              /* ignored for parts */
     cks_algo checksum_algo;          /* compute this while streaming */
     /* for a part: */
     const char *upload_id;           /* NULL for a plain PUT */
@@ -241,7 +283,9 @@ typedef struct st_put_expect {
 
 typedef struct st_put st_put;
 
-/* Begin a PUT: CF_ENOBUCKET, CF_ENOUPLOAD, CF_ETOOLARGE (expected size). */
+/* Begin a PUT: CF_ENOBUCKET, CF_ENOUPLOAD, CF_ETOOLARGE (expected size),
+ * CF_EDENIED (no_overwrite and the key has a current version; checked
+ * again at the commit). */
 int st_put_begin(st_engine *e, const st_put_args *args, st_put **out, cf_err *err);
 /* Stream body bytes in; CF_ETOOLARGE past expected_size or 5 GiB. */
 int st_put_write(st_put *p, const void *data, size_t len, cf_err *err);
@@ -279,11 +323,12 @@ int st_delete(st_engine *e, const char *tenant, const char *bucket,
               const char *key, cf_err *err);
 
 /* Server-side copy (re-encrypts under a new version). If headers is NULL the
- * source's headers are kept (COPY), else replaced (REPLACE). */
+ * source's headers are kept (COPY), else replaced (REPLACE). opts (NULL:
+ * none) as for a PUT. */
 int st_copy(st_engine *e, const char *tenant, const char *src_bucket,
             const char *src_key, const char *dst_bucket, const char *dst_key,
             const st_header *headers, size_t nheaders, cks_algo checksum_algo,
-            st_object_info *info, cf_err *err);
+            const st_write_opts *opts, st_object_info *info, cf_err *err);
 
 /* Listing. Entries arrive in key byte order, each either an object or (when
  * delimiter is set) a common prefix, rolled up as S3 does. At most max_keys
@@ -324,10 +369,12 @@ typedef struct st_complete_part {
 
 /* Complete: parts must be ascending (CF_EPARTORDER), exist with matching
  * ETags (CF_EBADPART), and all but the last be >= 5 MiB (CF_ETOOSMALL).
- * No data is copied. The upload's key must equal `key` (else CF_ENOUPLOAD). */
+ * No data is copied. The upload's key must equal `key` (else CF_ENOUPLOAD).
+ * no_overwrite: CF_EDENIED (and the upload stays) if the key has a
+ * current version. */
 int st_upload_complete(st_engine *e, const char *tenant, const char *bucket,
                        const char *key, const char *upload_id,
-                       const st_complete_part *parts, size_t nparts,
+                       const st_complete_part *parts, size_t nparts, bool no_overwrite,
                        st_object_info *info, cf_err *err);
 int st_upload_abort(st_engine *e, const char *tenant, const char *bucket,
                     const char *key, const char *upload_id, cf_err *err);

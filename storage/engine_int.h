@@ -191,11 +191,6 @@ sqlite3_stmt *obj_page_locked(st_engine *e, int64_t bucket_id, const char *bound
 int obj_check_key(const char *key, cf_err *err);
 /* Does the bucket hold any object? */
 int obj_any_locked(st_engine *e, int64_t bucket_id, bool *any, cf_err *err);
-/* The key's current version, if any, gives up its segments to the delete
- * queue (in the caller's transaction), and with delete_row its objects row
- * goes too: 1 there was one, 0 none, -1 error. */
-int obj_retire_locked(st_engine *e, int64_t bucket_id, const char *key, bool delete_row,
-                      cf_err *err);
 /* An objects row, as written by a PUT and a completed upload. */
 typedef struct obj_row {
     int64_t bucket_id;
@@ -210,8 +205,12 @@ typedef struct obj_row {
     int nparts;                      /* 0 for a PUT */
     const char *headers_json;
 } obj_row;
-/* Insert (or replace) the key's row: the version becomes current. */
-int obj_insert_locked(st_engine *e, const obj_row *o, cf_err *err);
+/* Make o the key's current version (in the caller's transaction): the
+ * version it replaces gives up its segments to the delete queue. With
+ * opts->no_overwrite and a current version there: CF_EDENIED, nothing
+ * changed. */
+int obj_publish_locked(st_engine *e, const obj_row *o, const st_write_opts *opts,
+                       cf_err *err);
 /* A version's segment seq, from a segment writer's result; queued for heal
  * when shards are missing. */
 int obj_insert_segment_locked(st_engine *e, const uint8_t version_id[16], int seq,

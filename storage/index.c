@@ -5,7 +5,9 @@
  * clustered by the order the engine reads them in):
  *   meta(name, value)                 set id, master key check value
  *   tenants(id, name, created)
- *   access_keys(access_key, tenant_id, secret, read_only, created)
+ *   access_keys(access_key, tenant_id, secret, read_only, created, perms,
+ *           buckets, delete_prefixes)   perms: engine.h ST_PERM_*; buckets,
+ *                                      delete_prefixes: JSON arrays or NULL
  *   buckets(id, tenant_id, name, region, created)
  *   objects(bucket_id, key, version_id, size, etag, mtime_ms, cks_algo,
  *           cks, cks_composite, nparts, headers)       key is a BLOB:
@@ -192,6 +194,15 @@ static const idx_step steps[] = {
     {1, "CREATE INDEX objects_by_version ON objects(version_id);", NULL,
      "record the schema version; index objects by version id (heal scanned "
      "every object to find a segment's)"},
+    {2,
+     "ALTER TABLE access_keys ADD COLUMN perms INTEGER NOT NULL DEFAULT 15;"
+     "ALTER TABLE access_keys ADD COLUMN buckets TEXT;"
+     "ALTER TABLE access_keys ADD COLUMN delete_prefixes TEXT;"
+     "UPDATE access_keys SET perms = 1 WHERE read_only <> 0;",
+     NULL,
+     "access keys gain permissions (read, write-new, overwrite, delete, "
+     "bypass-governance), a bucket list and delete prefixes; read-only keys "
+     "keep read"},
 };
 
 #define IDX_SCHEMA_VERSION (1 + (int)(sizeof steps / sizeof steps[0]))

@@ -11,7 +11,7 @@
  * in at most one row of segments or parts, or in the delete queue.
  *
  * Replacing or deleting a version moves its segments to the delete queue
- * in the same transaction (obj_retire_locked; deleteq.c unlinks the files
+ * in the same transaction (obj_publish_locked; deleteq.c unlinks the files
  * after the commit, once no reader needs them). Every statement on these
  * two tables is in this file; the PUT path (put.c), multipart completion
  * (upload.c), GET (get.c), listing (list.c), heal (heal.c), GC (gc.c) and
@@ -131,8 +131,11 @@ static int drop_segments_locked(st_engine *e, const uint8_t version_id[16], cf_e
     return rc;
 }
 
-int obj_retire_locked(st_engine *e, int64_t bucket_id, const char *key, bool delete_row,
-                      cf_err *err)
+/* The key's current version, if any, gives up its segments to the delete
+ * queue (in the caller's transaction), and with delete_row its objects row
+ * goes too: 1 there was one, 0 none, -1 error. */
+static int retire_locked(st_engine *e, int64_t bucket_id, const char *key, bool delete_row,
+                         cf_err *err)
 {
     idx_assert_held(e->ix);
     sqlite3_stmt *st;
@@ -151,9 +154,21 @@ int obj_retire_locked(st_engine *e, int64_t bucket_id, const char *key, bool del
     return rc < 0 ? -1 : 1;
 }
 
-int obj_insert_locked(st_engine *e, const obj_row *o, cf_err *err)
+int obj_publish_locked(st_engine *e, const obj_row *o, const st_write_opts *opts,
+                       cf_err *err)
 {
     idx_assert_held(e->ix);
+    if (opts && opts->no_overwrite) {
+        sqlite3_stmt *st;
+        int found = obj_select_locked(e, o->bucket_id, o->key, &st, err);
+        if (found == 1)
+            idx_done(st);
+        if (found != 0)
+            return found < 0 ? -1 : cf_fail(err, CF_EDENIED, "Access Denied: this access "
+                                            "key may not overwrite an existing object");
+    }
+    if (retire_locked(e, o->bucket_id, o->key, false, err) < 0)
+        return -1;
     return idx_run(e->ix, NULL, err,
                    "INSERT OR REPLACE INTO objects VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                    "ibbitiitiit", o->bucket_id, o->key, strlen(o->key), o->version_id,
@@ -297,7 +312,7 @@ int st_delete(st_engine *e, const char *tenant, const char *bucket, const char *
     if (rc == 0)
         rc = idx_begin(e->ix, err);
     if (rc == 0) {
-        rc = obj_retire_locked(e, bid, key, true, err) < 0 ? -1 : 0;
+        rc = retire_locked(e, bid, key, true, err) < 0 ? -1 : 0;
         rc = rc == 0 ? idx_commit(e->ix, err) : (idx_rollback(e->ix), -1);
     }
     rc = eng_unlock_durable(e, rc, err);

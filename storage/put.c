@@ -35,6 +35,7 @@ struct st_put {
     uint32_t part;                   /* 0 for a plain PUT */
     int64_t expected;
     char *headers_json;
+    st_write_opts opts;
     seg_writer *w;
     cks_state *md5, *cks;
 };
@@ -55,6 +56,16 @@ static int put_resolve(st_put *p, const st_put_args *a, cf_err *err)
     int rc = bucket_id_locked(e, a->tenant, a->bucket, &p->bucket_id, err);
     if (rc == 0 && p->part)
         rc = upload_check_locked(e, p->object_id, p->bucket_id, p->key, err);
+    sqlite3_stmt *st;
+    int found = rc == 0 && !p->part && p->opts.no_overwrite
+                    ? obj_select_locked(e, p->bucket_id, p->key, &st, err) : 0;
+    if (found == 1) {              /* refused before the body; the commit checks again */
+        idx_done(st);
+        rc = cf_fail(err, CF_EDENIED, "Access Denied: this access key may not overwrite "
+                     "an existing object");
+    } else if (found < 0) {
+        rc = -1;
+    }
     idx_unlock(e->ix);
     return rc;
 }
@@ -71,6 +82,7 @@ static int put_prepare(st_put *p, const st_put_args *a, cf_err *err)
     snprintf(p->bucket, sizeof p->bucket, "%s", a->bucket);
     snprintf(p->key, sizeof p->key, "%s", a->key);
     p->expected = a->expected_size;
+    p->opts = a->opts;
     if (a->upload_id) {
         if (a->part_number < 1 || a->part_number > ST_MAX_PARTS)
             return cf_fail(err, CF_EINVAL, "part numbers are 1 to %d", ST_MAX_PARTS);
@@ -168,10 +180,8 @@ static int commit_object_locked(st_put *p, const put_digests *dg,
         .checksum_b64 = p->cks ? dg->cks_b64 : NULL, .headers_json = p->headers_json,
     };
     int rc = idx_begin(e->ix, err);
-    if (rc == 0 && obj_retire_locked(e, p->bucket_id, p->key, false, err) < 0)
-        rc = -1;
     if (rc == 0)
-        rc = obj_insert_locked(e, &o, err);
+        rc = obj_publish_locked(e, &o, &p->opts, err);
     if (rc == 0)
         rc = obj_insert_segment_locked(e, p->object_id, 0, p->data_id, 0, p->wrapped, res,
                                        err);
@@ -280,7 +290,7 @@ static int copy_stream(st_get *g, st_put *p, uint64_t size, cf_err *err)
 int st_copy(st_engine *e, const char *tenant, const char *src_bucket,
             const char *src_key, const char *dst_bucket, const char *dst_key,
             const st_header *headers, size_t nheaders, cks_algo checksum_algo,
-            st_object_info *info, cf_err *err)
+            const st_write_opts *opts, st_object_info *info, cf_err *err)
 {
     st_object_info src;
     st_get *g = NULL;
@@ -292,6 +302,8 @@ int st_copy(st_engine *e, const char *tenant, const char *src_bucket,
         .nheaders = headers ? nheaders : src.nheaders,
         .checksum_algo = checksum_algo, .expected_size = (int64_t)src.size,
     };
+    if (opts)
+        a.opts = *opts;
     st_put *p = NULL;
     int rc = st_put_begin(e, &a, &p, err);
     if (rc == 0)

@@ -128,7 +128,7 @@ static int child_multipart(st_engine *e, const char *key, uint64_t gen, cf_err *
         return -1;
     st_complete_part parts[] = {{1, e1, NULL}, {2, e2, NULL}};
     st_object_info info;
-    return st_upload_complete(e, "t1", "b", key, uid, parts, 2, &info, err);
+    return st_upload_complete(e, "t1", "b", key, uid, parts, 2, false, &info, err);
 }
 
 static void child_main(uint64_t seed, uint64_t counter)
