@@ -57,6 +57,12 @@ tests_unit_test_engine_SOURCES = tests/unit/test_engine.c
 tests_unit_test_engine_LDADD = tests/unit/libengutil.a $(TEST_LDADD)
 tests_unit_test_engine_CFLAGS = $(TEST_CFLAGS)
 
+# versions, object lock, the overwrite rule of key permissions
+check_PROGRAMS += tests/unit/test_versions
+tests_unit_test_versions_SOURCES = tests/unit/test_versions.c
+tests_unit_test_versions_LDADD = tests/unit/libengutil.a $(TEST_LDADD)
+tests_unit_test_versions_CFLAGS = $(TEST_CFLAGS)
+
 check_PROGRAMS += tests/unit/test_recovery
 tests_unit_test_recovery_SOURCES = tests/unit/test_recovery.c
 tests_unit_test_recovery_LDADD = tests/unit/libengutil.a $(TEST_LDADD)
