@@ -211,6 +211,20 @@ int st_key_revoke(st_engine *e, const char *access_key, cf_err *err);
 
 /* ---- buckets ---------------------------------------------------------- */
 
+/* A bucket's versioning state (doc/design.md, "The version model"). */
+#define ST_VERSIONING_OFF 0            /* never configured: null versions only */
+#define ST_VERSIONING_ENABLED 1
+#define ST_VERSIONING_SUSPENDED 2
+/* Object lock modes and legal hold states ("Object lock"). */
+#define ST_LOCK_NONE 0
+#define ST_LOCK_GOVERNANCE 1
+#define ST_LOCK_COMPLIANCE 2
+#define ST_HOLD_UNSET 0
+#define ST_HOLD_OFF 1
+#define ST_HOLD_ON 2
+#define ST_LOCK_MAX_DAYS 36500         /* default retention: at most 100 years */
+#define ST_LOCK_MAX_YEARS 100
+
 typedef struct st_bucket_info {
     char name[ST_MAX_BUCKET + 1];
     char region[32];
