@@ -193,6 +193,8 @@ static s3_op_id bucket_op(const s3_req *r, const char *m, const char *sub)
         if (strcmp(sub, "acl") == 0) return S3OP_GET_BUCKET_ACL;
         return S3OP_NONE;
     }
+    if (strcmp(m, "PUT") == 0 && strcmp(sub, "versioning") == 0)
+        return S3OP_PUT_BUCKET_VERSIONING;
     if (*sub)
         return strcmp(m, "POST") == 0 && strcmp(sub, "delete") == 0
                    ? S3OP_DELETE_OBJECTS : S3OP_NONE;

@@ -2,8 +2,8 @@
  * server/s3_bucket.c - bucket operations: ListBuckets, CreateBucket (naming
  * rules are checked by the router; LocationConstraint must name this
  * server's region), DeleteBucket, HeadBucket, GetBucketLocation,
- * GetBucketVersioning (coffer buckets are never versioned: the empty
- * configuration) and a minimal GET ?acl (the owner has FULL_CONTROL,
+ * Get/PutBucketVersioning (Enabled or Suspended, never back: the engine's
+ * rule) and a minimal GET ?acl (the owner has FULL_CONTROL,
  * which is the only access model coffer has; clients such as s3cmd ask).
  */
 #include <stdio.h>
@@ -147,14 +147,37 @@ static void get_location_run(s3_req *r)
     resp_xml(r, 200);
 }
 
+/* Never configured: the empty configuration, as S3 answers. */
 static void get_versioning_run(s3_req *r)
 {
     st_bucket_info info;
     if (bucket_exists(r, &info) < 0)
         return;
     xml_begin(&r->resp, "VersioningConfiguration");
+    if (info.versioning != ST_VERSIONING_OFF)
+        xml_elem(&r->resp, "Status", info.versioning == ST_VERSIONING_ENABLED ? "Enabled"
+                                                                            : "Suspended");
     xml_close(&r->resp, "VersioningConfiguration");
     resp_xml(r, 200);
+}
+
+static void put_versioning_run(s3_req *r)
+{
+    int state;
+    cf_err err;
+    if (xmlreq_versioning_parse(r->body.p ? r->body.p : "", r->body.len, &r->xmldoc, &state,
+                                &err) < 0) {
+        if (err.code == CF_ENOTFOUND)
+            resp_error(r, S3E_NotImplemented, err.msg);
+        else
+            s3_xml_refused(r, &err);
+        return;
+    }
+    if (st_bucket_set_versioning(r->srv->engine, r->tenant, r->bucket, state, &err) < 0) {
+        resp_cf(r, &err);
+        return;
+    }
+    resp_status(r, 200);
 }
 
 static void write_acl(s3_req *r)
@@ -200,6 +223,8 @@ const s3_op op_get_bucket_location = {"GetBucketLocation", BODY_NONE, ACT_READ, 
                                       get_location_run};
 const s3_op op_get_bucket_versioning = {"GetBucketVersioning", BODY_NONE, ACT_READ, NULL, NULL,
                                         get_versioning_run};
+const s3_op op_put_bucket_versioning = {"PutBucketVersioning", BODY_BUFFER, ACT_CONFIG, NULL,
+                                        NULL, put_versioning_run};
 const s3_op op_get_bucket_acl = {"GetBucketAcl", BODY_NONE, ACT_READ, NULL, NULL,
                                  get_bucket_acl_run};
 const s3_op op_get_object_acl = {"GetObjectAcl", BODY_NONE, ACT_READ, NULL, NULL,

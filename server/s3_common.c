@@ -356,14 +356,22 @@ int s3_copy_conditions(s3_req *r, const st_object_info *src)
     return 0;
 }
 
-int s3_check_version(s3_req *r)
+int s3_version_param(s3_req *r, const char **version)
 {
-    const char *v = req_param(r, "versionId");
-    if (v && strcmp(v, "null") != 0) {
-        resp_error(r, S3E_NoSuchVersion, NULL);
+    *version = req_param(r, "versionId");
+    if (*version && !st_version_name_ok(*version)) {
+        resp_error(r, S3E_InvalidArgument, "Invalid version id specified");
         return -1;
     }
     return 0;
+}
+
+void s3_version_headers(s3_req *r, const st_object_info *o, bool asked)
+{
+    if (o->delete_marker)
+        resp_header(r, "x-amz-delete-marker", "true");
+    if (asked || !o->null_version || o->delete_marker)
+        resp_header(r, "x-amz-version-id", st_version_name(o));
 }
 
 int s3_check_acl_headers(s3_req *r)

@@ -71,8 +71,12 @@ int s3_copy_source(s3_req *r, char **bucket, char **key);
 /* The x-amz-copy-source-if-* conditions against the source object;
  * PreconditionFailed if one fails. */
 int s3_copy_conditions(s3_req *r, const st_object_info *src);
-/* Refuse a versionId other than "null" (coffer is unversioned). */
-int s3_check_version(s3_req *r);
+/* The versionId parameter (NULL if absent): "null" or 32 hex digits, else
+ * InvalidArgument. */
+int s3_version_param(s3_req *r, const char **version);
+/* x-amz-version-id (when asked for, or the version is not the null one)
+ * and x-amz-delete-marker for a marker. */
+void s3_version_headers(s3_req *r, const st_object_info *o, bool asked);
 /* Refuse SSE-KMS, SSE-C, tagging, object lock, conditional writes,
  * non-STANDARD storage classes and non-owner ACLs on writes (NotImplemented): never store an
  * object without what was asked. */

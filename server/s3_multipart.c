@@ -172,6 +172,7 @@ static void complete_run(s3_req *r)
         return;
     }
     r->info_set = true;
+    s3_version_headers(r, &r->info, false);
     const char *host = req_header(r, "host");
     xml_begin(&r->resp, "CompleteMultipartUploadResult");
     char *loc = pool_printf(r->pool, "http://%s/%s/%s", host ? host : "localhost",

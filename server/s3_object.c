@@ -123,8 +123,10 @@ static void put_begin(s3_req *r)
 
 static void put_run(s3_req *r)
 {
-    if (s3_put_finish(r) == 0)
-        resp_status(r, 200);
+    if (s3_put_finish(r) < 0)
+        return;
+    s3_version_headers(r, &r->info, false);
+    resp_status(r, 200);
 }
 
 /* ---- GetObject / HeadObject ------------------------------------------ */
@@ -176,21 +178,31 @@ static void send_object(s3_req *r, int status, uint64_t off, uint64_t len)
 static void serve_object(s3_req *r, bool get)
 {
     cf_err err;
-    if (s3_check_version(r) < 0)
+    const char *version;
+    if (s3_version_param(r, &version) < 0)
         return;
     if (req_has_param(r, "partNumber")) {
         resp_error(r, S3E_NotImplemented, "GET by partNumber is not implemented by coffer");
         return;
     }
-    int rc = get ? st_get_open(r->srv->engine, r->tenant, r->bucket, r->key, &r->info,
-                               &r->get, &err)
-                 : st_head(r->srv->engine, r->tenant, r->bucket, r->key, &r->info, &err);
+    memset(&r->info, 0, sizeof r->info);
+    int rc = get ? st_get_open_version(r->srv->engine, r->tenant, r->bucket, r->key,
+                                       version, &r->info, &r->get, &err)
+                 : st_head_version(r->srv->engine, r->tenant, r->bucket, r->key, version,
+                                   &r->info, &err);
     if (rc < 0) {
         r->get = NULL;
         resp_cf(r, &err);
+        if (r->info.delete_marker) {     /* 404 or 405: name the marker */
+            char date[32];
+            req_http_date(r->info.mtime_ms / 1000, date);
+            s3_version_headers(r, &r->info, true);
+            resp_header(r, "Last-Modified", date);
+        }
         return;
     }
     r->info_set = true;
+    s3_version_headers(r, &r->info, version != NULL);
     if (check_conditions(r, &r->info) < 0)
         return;
     uint64_t off, len;
@@ -226,15 +238,29 @@ static void head_run(s3_req *r)
 
 /* ---- DeleteObject ----------------------------------------------------- */
 
+/* x-amz-bypass-governance-retention: true, from a key allowed to. */
+static bool bypass_governance(s3_req *r)
+{
+    const char *h = req_header(r, "x-amz-bypass-governance-retention");
+    return h && strcasecmp(h, "true") == 0 && perm_may(r, ST_PERM_BYPASS_GOVERNANCE);
+}
+
 static void delete_run(s3_req *r)
 {
     cf_err err;
-    if (s3_check_version(r) < 0)
+    const char *version;
+    st_delete_result res;
+    if (s3_version_param(r, &version) < 0)
         return;
-    if (st_delete(r->srv->engine, r->tenant, r->bucket, r->key, &err) < 0) {
+    if (st_delete_version(r->srv->engine, r->tenant, r->bucket, r->key, version,
+                          bypass_governance(r), &res, &err) < 0) {
         resp_cf(r, &err);
         return;
     }
+    if (res.delete_marker)
+        resp_header(r, "x-amz-delete-marker", "true");
+    if (res.versioned)
+        resp_header(r, "x-amz-version-id", res.version_id);
     resp_status(r, 204);
 }
 
@@ -276,19 +302,29 @@ static int check_body_digest(s3_req *r)
     return 0;
 }
 
-static void deleted_entry(s3_req *r, const char *key, bool quiet)
+static void deleted_entry(s3_req *r, const char *key, const char *version,
+                          const st_delete_result *res, bool quiet)
 {
     if (quiet)
         return;
     xml_open(&r->resp, "Deleted");
     xml_elem(&r->resp, "Key", key);
+    if (version)
+        xml_elem(&r->resp, "VersionId", version);
+    if (res->delete_marker) {
+        xml_elem(&r->resp, "DeleteMarker", "true");
+        if (!version)
+            xml_elem(&r->resp, "DeleteMarkerVersionId", res->version_id);
+    }
     xml_close(&r->resp, "Deleted");
 }
 
-static void error_entry(s3_req *r, const char *key, s3_error e)
+static void error_entry(s3_req *r, const char *key, const char *version, s3_error e)
 {
     xml_open(&r->resp, "Error");
     xml_elem(&r->resp, "Key", key);
+    if (version)
+        xml_elem(&r->resp, "VersionId", version);
     xml_elem(&r->resp, "Code", s3err_code(e));
     xml_elem(&r->resp, "Message", s3err_message(e));
     xml_close(&r->resp, "Error");
@@ -298,21 +334,23 @@ static void delete_one(s3_req *r, const char *key, const char *version, bool qui
 {
     size_t klen = strlen(key);
     cf_err err;
+    st_delete_result res;
     if (klen == 0 || !utf8_valid(key, klen))
-        error_entry(r, key, S3E_InvalidArgument);
+        error_entry(r, key, version, S3E_InvalidArgument);
     else if (klen > ST_MAX_KEY)
-        error_entry(r, key, S3E_KeyTooLongError);
+        error_entry(r, key, version, S3E_KeyTooLongError);
     else if (!perm_delete(r, key))
-        error_entry(r, key, S3E_AccessDenied);
-    else if (version && strcmp(version, "null") != 0)
-        error_entry(r, key, S3E_NoSuchVersion);
-    else if (st_delete(r->srv->engine, r->tenant, r->bucket, key, &err) < 0) {
+        error_entry(r, key, version, S3E_AccessDenied);
+    else if (version && !st_version_name_ok(version))
+        error_entry(r, key, version, S3E_InvalidArgument);
+    else if (st_delete_version(r->srv->engine, r->tenant, r->bucket, key, version,
+                               bypass_governance(r), &res, &err) < 0) {
         s3_error e = s3err_from_cf(err.code);
         if (e == S3E_InternalError)
             req_log(r, "delete failed: %s: %s", cf_code_name(err.code), err.msg);
-        error_entry(r, key, e);
+        error_entry(r, key, version, e);
     } else
-        deleted_entry(r, key, quiet);
+        deleted_entry(r, key, version, &res, quiet);
 }
 
 static void delete_objects_run(s3_req *r)
@@ -389,6 +427,7 @@ static void copy_run(s3_req *r)
         return;
     }
     r->info_set = true;
+    s3_version_headers(r, &r->info, false);
     xml_begin(&r->resp, "CopyObjectResult");
     xml_elem_time_ms(&r->resp, "LastModified", r->info.mtime_ms);
     xml_elem(&r->resp, "ETag", r->info.etag);

@@ -15,6 +15,7 @@ static const s3_op *const ops[S3OP_COUNT] = {
     [S3OP_HEAD_BUCKET] = &op_head_bucket,
     [S3OP_GET_BUCKET_LOCATION] = &op_get_bucket_location,
     [S3OP_GET_BUCKET_VERSIONING] = &op_get_bucket_versioning,
+    [S3OP_PUT_BUCKET_VERSIONING] = &op_put_bucket_versioning,
     [S3OP_GET_BUCKET_ACL] = &op_get_bucket_acl,
     [S3OP_GET_OBJECT_ACL] = &op_get_object_acl,
     [S3OP_LIST_OBJECTS_V1] = &op_list_objects_v1,

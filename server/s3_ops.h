@@ -15,6 +15,7 @@ const s3_op *s3_op_of(s3_op_id id);
 /* s3_bucket.c */
 extern const s3_op op_list_buckets, op_create_bucket, op_delete_bucket,
     op_head_bucket, op_get_bucket_location, op_get_bucket_versioning,
+    op_put_bucket_versioning,
     op_get_bucket_acl, op_get_object_acl;
 /* s3_list.c */
 extern const s3_op op_list_objects_v1, op_list_objects_v2,

@@ -1,8 +1,9 @@
 /*
  * storage/bucket.c - buckets: the buckets table (st_bucket_* and the
  * (tenant, bucket) -> row id lookup every object and upload operation
- * starts with). A bucket name is unique per tenant; it can be deleted only
- * while it holds no object (object.c) and no upload (upload.c).
+ * starts with) and its versioning state and object lock configuration. A
+ * bucket name is unique per tenant; it can be deleted only while it holds
+ * no version or delete marker (object.c) and no upload (upload.c).
  */
 #include "storage/engine_int.h"
 
@@ -78,6 +79,48 @@ static void fill_bucket_info(sqlite3_stmt *st, st_bucket_info *b)
     snprintf(b->name, sizeof b->name, "%s", idx_text(st, 0));
     snprintf(b->region, sizeof b->region, "%s", idx_text(st, 1));
     b->created = idx_int(st, 2);
+    b->versioning = (int)idx_int(st, 3);
+    b->object_lock = idx_int(st, 4) != 0;
+    b->lock_mode = (int)idx_int(st, 5);
+    b->lock_days = (uint32_t)idx_int(st, 6);
+    b->lock_years = (uint32_t)idx_int(st, 7);
+}
+
+#define BUCKET_COLUMNS "b.name, b.region, b.created, b.versioning, b.object_lock, " \
+                       "b.lock_mode, b.lock_days, b.lock_years"
+
+int bucket_versioning_locked(st_engine *e, int64_t bucket_id, int *state, cf_err *err)
+{
+    idx_assert_held(e->ix);
+    sqlite3_stmt *st = idx_query(e->ix, err, "SELECT versioning FROM buckets WHERE id = ?",
+                                 "i", bucket_id);
+    int rc = st ? idx_next(e->ix, st, err) : -1;
+    if (rc == 1) {
+        *state = (int)idx_int(st, 0);
+        idx_done(st);
+        return 0;
+    }
+    return rc < 0 ? -1 : cf_fail(err, CF_ENOBUCKET, "bucket gone");
+}
+
+int st_bucket_set_versioning(st_engine *e, const char *tenant, const char *bucket,
+                             int state, cf_err *err)
+{
+    if (state != ST_VERSIONING_ENABLED && state != ST_VERSIONING_SUSPENDED)
+        return cf_fail(err, CF_EINVAL, "versioning is Enabled or Suspended");
+    int64_t id;
+    idx_lock(e->ix);
+    int rc = bucket_id_locked(e, tenant, bucket, &id, err);
+    int locked = rc == 0 && state == ST_VERSIONING_SUSPENDED
+        ? idx_exists(e->ix, err, "SELECT 1 FROM buckets WHERE id = ? AND object_lock <> 0",
+                     "i", id) : 0;
+    if (locked != 0)
+        rc = locked < 0 ? -1 : cf_fail(err, CF_EBUCKETSTATE, "An Object Lock configuration "
+             "is present on this bucket, so the versioning state cannot be changed.");
+    if (rc == 0)
+        rc = idx_run(e->ix, NULL, err, "UPDATE buckets SET versioning = ? WHERE id = ?",
+                     "ii", (int64_t)state, id);
+    return eng_unlock_durable(e, rc, err);
 }
 
 int st_bucket_get(st_engine *e, const char *tenant, const char *bucket,
@@ -85,7 +128,7 @@ int st_bucket_get(st_engine *e, const char *tenant, const char *bucket,
 {
     idx_lock(e->ix);
     sqlite3_stmt *st = idx_query(e->ix, err,
-        "SELECT b.name, b.region, b.created FROM buckets b "
+        "SELECT " BUCKET_COLUMNS " FROM buckets b "
         "JOIN tenants t ON t.id = b.tenant_id WHERE t.name = ? AND b.name = ?",
         "tt", tenant, bucket);
     int rc = st ? idx_next(e->ix, st, err) : -1;
@@ -120,7 +163,7 @@ int st_bucket_list(st_engine *e, const char *tenant, st_bucket_cb cb, void *ctx,
     bucket_each l = {cb, ctx};
     idx_lock(e->ix);
     int rc = idx_each(e->ix, idx_query(e->ix, err,
-        "SELECT b.name, b.region, b.created FROM buckets b "
+        "SELECT " BUCKET_COLUMNS " FROM buckets b "
         "JOIN tenants t ON t.id = b.tenant_id WHERE t.name = ? ORDER BY b.name",
         "t", tenant), bucket_row, &l, err);
     idx_unlock(e->ix);

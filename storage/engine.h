@@ -229,14 +229,25 @@ typedef struct st_bucket_info {
     char name[ST_MAX_BUCKET + 1];
     char region[32];
     int64_t created;                 /* unix seconds */
+    int versioning;                  /* ST_VERSIONING_* */
+    bool object_lock;                /* versions can be locked; versioning for good */
+    int lock_mode;                   /* default retention: ST_LOCK_* (NONE: none) */
+    uint32_t lock_days, lock_years;  /* of the default retention (one is 0) */
 } st_bucket_info;
 
 int st_bucket_create(st_engine *e, const char *tenant, const char *bucket,
                      const char *region, cf_err *err);   /* CF_EBUCKETEXISTS */
+/* Refused (CF_ENOTEMPTY) while the bucket holds a version, a delete marker
+ * or an upload; the message says when versions under object lock are why. */
 int st_bucket_delete(st_engine *e, const char *tenant, const char *bucket,
-                     cf_err *err);                      /* CF_ENOTEMPTY */
+                     cf_err *err);
 int st_bucket_get(st_engine *e, const char *tenant, const char *bucket,
                   st_bucket_info *info, cf_err *err);   /* CF_ENOBUCKET */
+/* PutBucketVersioning: ST_VERSIONING_ENABLED or _SUSPENDED (CF_EINVAL for
+ * anything else: never back to unversioned); suspending a bucket with
+ * object lock is CF_EBUCKETSTATE. */
+int st_bucket_set_versioning(st_engine *e, const char *tenant, const char *bucket,
+                             int state, cf_err *err);
 typedef int (*st_bucket_cb)(void *ctx, const st_bucket_info *b);
 int st_bucket_list(st_engine *e, const char *tenant, st_bucket_cb cb, void *ctx,
                    cf_err *err);   /* sorted by name */
@@ -253,7 +264,13 @@ typedef struct st_header {
 
 typedef struct st_object_info {
     char key[ST_MAX_KEY + 1];
-    char version_id[ST_ID_HEX];
+    char version_id[ST_ID_HEX];      /* internal id (hex); S3's: st_version_name */
+    bool null_version;               /* S3's version id is "null" */
+    bool delete_marker;              /* a marker: no data (versions listing, errors) */
+    bool latest;                     /* the key's newest version */
+    int lock_mode;                   /* ST_LOCK_* */
+    int64_t retain_until_ms;         /* with lock_mode */
+    int legal_hold;                  /* ST_HOLD_* */
     uint64_t size;
     char etag[ST_ETAG_MAX];          /* quoted: "\"hex\"" or "\"hex-N\"" */
     int64_t mtime_ms;                /* unix milliseconds */
@@ -266,6 +283,10 @@ typedef struct st_object_info {
 } st_object_info;
 
 void st_object_info_clear(st_object_info *info);
+/* The version id S3 shows: "null" for a null version, else version_id. */
+const char *st_version_name(const st_object_info *info);
+/* A version id as S3 sends it: "null" or 32 lowercase hex digits. */
+bool st_version_name_ok(const char *v);
 /* Value of a stored header by lowercase name, or NULL. */
 const char *st_object_header(const st_object_info *info, const char *name);
 
@@ -314,12 +335,25 @@ void st_put_abort(st_put *p);
 /* HEAD: CF_ENOBUCKET, CF_ENOKEY. */
 int st_head(st_engine *e, const char *tenant, const char *bucket, const char *key,
             st_object_info *info, cf_err *err);
+/* HEAD of one version (version: S3's id, "null" or hex; NULL: the latest).
+ * CF_EINVAL for a malformed id, CF_ENOVERSION for an unknown one,
+ * CF_EMARKER when the version asked for is a delete marker, CF_ENOKEY when
+ * the key has no version or (version NULL) its latest is a marker. With
+ * CF_EMARKER, and CF_ENOKEY because of a marker, info describes the marker
+ * (info->delete_marker set) so that the answer can name it. */
+int st_head_version(st_engine *e, const char *tenant, const char *bucket,
+                    const char *key, const char *version, st_object_info *info,
+                    cf_err *err);
 
 typedef struct st_get st_get;
 /* Open for reading; fills info. The object stays readable through this
  * handle even if it is overwritten or deleted meanwhile. */
 int st_get_open(st_engine *e, const char *tenant, const char *bucket,
                 const char *key, st_object_info *info, st_get **out, cf_err *err);
+/* ... of one version (NULL: the latest), with st_head_version's errors. */
+int st_get_open_version(st_engine *e, const char *tenant, const char *bucket,
+                        const char *key, const char *version, st_object_info *info,
+                        st_get **out, cf_err *err);
 /* Read up to len bytes at offset (any offset; sequential reads are fastest).
  * Returns bytes read in *n (0 at end). Verifies every CRC and GCM tag; a
  * missing or corrupt shard is rebuilt from parity (and queued for heal);
@@ -335,6 +369,23 @@ void st_get_close(st_get *g);
  * bucket is missing (CF_ENOBUCKET). */
 int st_delete(st_engine *e, const char *tenant, const char *bucket,
               const char *key, cf_err *err);
+/* What a delete did (doc/design.md, "The version model"). */
+typedef struct st_delete_result {
+    bool delete_marker;              /* it made or removed a delete marker */
+    bool versioned;                  /* the bucket's versioning was configured:
+                                        version_id is to be answered */
+    char version_id[ST_ID_HEX];      /* S3's id of the marker made or the
+                                        version removed ("null" possibly) */
+} st_delete_result;
+/* DeleteObject with a version (S3's id; NULL: none): without one, the
+ * bucket's versioning state decides (destroy, or a delete marker); with
+ * one, that version is destroyed (an unknown one is success; a malformed
+ * one CF_EINVAL). A version under object lock is CF_ELOCKED, unless it is
+ * only GOVERNANCE-retained and bypass_governance is set; nothing changes
+ * then. res may be NULL. */
+int st_delete_version(st_engine *e, const char *tenant, const char *bucket,
+                      const char *key, const char *version, bool bypass_governance,
+                      st_delete_result *res, cf_err *err);
 
 /* Server-side copy (re-encrypts under a new version). If headers is NULL the
  * source's headers are kept (COPY), else replaced (REPLACE). opts (NULL:
@@ -360,6 +411,16 @@ typedef int (*st_list_cb)(void *ctx, const st_object_info *obj /* NULL for a pre
                           const char *common_prefix /* NULL for an object */);
 int st_list(st_engine *e, const st_list_args *args, st_list_cb cb, void *ctx,
             bool *truncated, char next_marker[ST_MAX_KEY + 1], cf_err *err);
+/* ListObjectVersions: every version and delete marker, by key and then
+ * newest first, each with null_version, delete_marker and latest set.
+ * start_after is the key marker; version_marker (S3's id, NULL: none)
+ * continues inside that key after that version (CF_EINVAL if the key has
+ * no such version). next_version gets the last version delivered ("" after
+ * a common prefix). max_keys counts versions, markers and prefixes. */
+int st_list_versions(st_engine *e, const st_list_args *args, const char *version_marker,
+                     st_list_cb cb, void *ctx, bool *truncated,
+                     char next_marker[ST_MAX_KEY + 1], char next_version[ST_ID_HEX],
+                     cf_err *err);
 
 /* ---- multipart -------------------------------------------------------- */
 

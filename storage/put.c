@@ -36,6 +36,7 @@ struct st_put {
     int64_t expected;
     char *headers_json;
     st_write_opts opts;
+    bool null_version;               /* the commit made the key's null version */
     seg_writer *w;
     cks_state *md5, *cks;
 };
@@ -181,7 +182,7 @@ static int commit_object_locked(st_put *p, const put_digests *dg,
     };
     int rc = idx_begin(e->ix, err);
     if (rc == 0)
-        rc = obj_publish_locked(e, &o, &p->opts, err);
+        rc = obj_publish_locked(e, &o, &p->opts, &p->null_version, err);
     if (rc == 0)
         rc = obj_insert_segment_locked(e, p->object_id, 0, p->data_id, 0, p->wrapped, res,
                                        err);
@@ -220,6 +221,8 @@ static void put_fill_info(const st_put *p, const put_digests *dg, const seg_resu
     memset(info, 0, sizeof *info);
     snprintf(info->key, sizeof info->key, "%s", p->key);
     eng_id_to_hex(p->object_id, info->version_id);
+    info->null_version = p->null_version;
+    info->latest = true;
     info->size = res->size;
     snprintf(info->etag, sizeof info->etag, "%s", dg->etag);
     info->mtime_ms = eng_now_ms();

@@ -39,7 +39,8 @@ int st_upload_create(st_engine *e, const char *tenant, const char *bucket,
     idx_lock(e->ix);
     int rc = bucket_id_locked(e, tenant, bucket, &bid, err);
     if (rc == 0)
-        rc = idx_run(e->ix, NULL, err, "INSERT INTO uploads VALUES (?, ?, ?, ?, ?, ?)",
+        rc = idx_run(e->ix, NULL, err, "INSERT INTO uploads(upload_id, bucket_id, key, created_ms, cks_algo, "
+                     "headers) VALUES (?, ?, ?, ?, ?, ?)",
                      "bibiit", id, (size_t)16, bid, key, klen, eng_now_ms(),
                      (int64_t)checksum_algo, json);
     rc = eng_unlock_durable(e, rc, err);
@@ -210,7 +211,8 @@ static int publish_version_locked(st_engine *e, const upload_row *u, const char 
         .headers_json = u->headers_json,
     };
     st_write_opts opts = {.no_overwrite = no_overwrite};
-    return obj_publish_locked(e, &o, &opts, err);
+    info->latest = true;
+    return obj_publish_locked(e, &o, &opts, &info->null_version, err);
 }
 
 static int complete_locked(st_engine *e, const upload_row *u, const char *key,

@@ -1294,12 +1294,26 @@ static void usage_is_counted_when_an_index_migrates(void)
     snprintf(db, sizeof db, "%s/index.db", f.meta);
     sqlite3 *h;
     REQUIRE(sqlite3_open(db, &h) == SQLITE_OK);
-    CHECK_EQ_INT(sqlite3_exec(h, "DROP TRIGGER bucket_usage_new; DROP TRIGGER "
-                 "bucket_usage_gone; DROP TRIGGER bucket_usage_put; DROP TRIGGER "
-                 "bucket_usage_drop; DROP TRIGGER bucket_usage_change; DROP TABLE "
-                 "bucket_usage; ALTER TABLE access_keys DROP COLUMN perms; ALTER TABLE "
-                 "access_keys DROP COLUMN buckets; ALTER TABLE access_keys DROP COLUMN "
-                 "delete_prefixes; PRAGMA user_version=2;", NULL, NULL, NULL), SQLITE_OK);
+    static const char undo[] =
+        /* step 4 -> 5: versions */
+        "DROP TRIGGER bucket_usage_version_put; DROP TRIGGER bucket_usage_version_drop;"
+        "DROP TABLE versions;"
+        "ALTER TABLE buckets DROP COLUMN versioning; ALTER TABLE buckets DROP COLUMN "
+        "object_lock; ALTER TABLE buckets DROP COLUMN lock_mode; ALTER TABLE buckets "
+        "DROP COLUMN lock_days; ALTER TABLE buckets DROP COLUMN lock_years;"
+        "ALTER TABLE objects DROP COLUMN seq; ALTER TABLE objects DROP COLUMN "
+        "null_version; ALTER TABLE objects DROP COLUMN lock_mode; ALTER TABLE objects "
+        "DROP COLUMN retain_until_ms; ALTER TABLE objects DROP COLUMN legal_hold;"
+        "ALTER TABLE uploads DROP COLUMN lock_mode; ALTER TABLE uploads DROP COLUMN "
+        "retain_until_ms; ALTER TABLE uploads DROP COLUMN legal_hold;"
+        /* step 3 -> 4: key permissions */
+        "ALTER TABLE access_keys DROP COLUMN perms; ALTER TABLE access_keys DROP COLUMN "
+        "buckets; ALTER TABLE access_keys DROP COLUMN delete_prefixes;"
+        /* step 2 -> 3: bucket_usage */
+        "DROP TRIGGER bucket_usage_new; DROP TRIGGER bucket_usage_gone; DROP TRIGGER "
+        "bucket_usage_put; DROP TRIGGER bucket_usage_drop; DROP TRIGGER "
+        "bucket_usage_change; DROP TABLE bucket_usage; PRAGMA user_version=2;";
+    CHECK_EQ_INT(sqlite3_exec(h, undo, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(h);
     REQUIRE((e = fixture_open(&f)) != NULL);
     const char *one[] = {"b"};
