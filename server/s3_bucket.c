@@ -8,6 +8,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "server/perm.h"
 #include "server/s3_common.h"
@@ -88,8 +89,9 @@ static void create_bucket_run(s3_req *r)
     const char *region;
     const char *ours = r->srv->cfg->region;
     const char *lock = req_header(r, "x-amz-bucket-object-lock-enabled");
-    if (lock && strcmp(lock, "false") != 0) {
-        resp_error(r, S3E_NotImplemented, "Object lock is not implemented by coffer");
+    if (lock && strcasecmp(lock, "true") != 0 && strcasecmp(lock, "false") != 0) {
+        resp_error(r, S3E_InvalidArgument, "x-amz-bucket-object-lock-enabled is true or "
+                   "false");
         return;
     }
     if (s3_check_acl_headers(r) < 0)
@@ -106,7 +108,8 @@ static void create_bucket_run(s3_req *r)
         resp_error(r, S3E_IllegalLocationConstraintException, msg);
         return;
     }
-    if (st_bucket_create(r->srv->engine, r->tenant, r->bucket, ours, &err) < 0) {
+    if (st_bucket_create(r->srv->engine, r->tenant, r->bucket, ours,
+                         lock && strcasecmp(lock, "true") == 0, &err) < 0) {
         resp_cf(r, &err);
         return;
     }

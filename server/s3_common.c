@@ -296,15 +296,20 @@ int s3_encoding_url(s3_req *r, bool *url)
     return 0;
 }
 
-int s3_copy_source(s3_req *r, char **bucket, char **key)
+int s3_copy_source(s3_req *r, char **bucket, char **key, const char **version)
 {
     const char *src = req_header(r, "x-amz-copy-source");
     if (src[0] == '/')
         src++;
     size_t n = strcspn(src, "?");
-    if (src[n] == '?' && strcmp(src + n, "?versionId=null") != 0) {
-        resp_error(r, S3E_NotImplemented, "Copying a specific version is not implemented");
-        return -1;
+    static const char vq[] = "?versionId=";
+    *version = NULL;
+    if (src[n] == '?') {
+        *version = strncmp(src + n, vq, sizeof vq - 1) == 0 ? src + n + sizeof vq - 1 : "";
+        if (!st_version_name_ok(*version)) {
+            resp_error(r, S3E_InvalidArgument, "Invalid version id specified");
+            return -1;
+        }
     }
     const char *slash = memchr(src, '/', n);
     if (!slash) {
@@ -324,6 +329,15 @@ int s3_copy_source(s3_req *r, char **bucket, char **key)
         return -1;
     }
     return perm_require(r, ST_PERM_READ);
+}
+
+void s3_copy_source_failed(s3_req *r, const cf_err *err)
+{
+    if (err->code == CF_EMARKER)
+        resp_error(r, S3E_InvalidRequest, "The source of a copy request may not "
+                   "specifically refer to a delete marker by version id.");
+    else
+        resp_cf(r, err);
 }
 
 static bool date_after(const char *h, int64_t mtime_s, bool *valid)
@@ -398,9 +412,7 @@ int s3_check_write_headers(s3_req *r)
     static const char *const refused[] = {
         "x-amz-server-side-encryption-customer-algorithm",
         "x-amz-server-side-encryption-aws-kms-key-id",
-        "x-amz-tagging", "x-amz-object-lock-mode",
-        "x-amz-object-lock-retain-until-date", "x-amz-object-lock-legal-hold",
-        "x-amz-website-redirect-location",
+        "x-amz-tagging", "x-amz-website-redirect-location",
         "if-match", "if-none-match",         /* conditional writes */
     };
     for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {

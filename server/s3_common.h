@@ -64,10 +64,14 @@ bool s3_etag_matches(const char *list, const char *etag);
 /* "encoding-type": true for "url"; InvalidArgument for anything else. */
 int s3_encoding_url(s3_req *r, bool *url);
 
-/* x-amz-copy-source ("[/]bucket/key[?versionId=null]", URL-encoded) into
- * decoded bucket and key; InvalidArgument if malformed, AccessDenied if
- * the key may not read that bucket. */
-int s3_copy_source(s3_req *r, char **bucket, char **key);
+/* x-amz-copy-source ("[/]bucket/key[?versionId=ID]", URL-encoded) into
+ * decoded bucket and key and the version (NULL: the latest);
+ * InvalidArgument if malformed, AccessDenied if the key may not read that
+ * bucket. */
+int s3_copy_source(s3_req *r, char **bucket, char **key, const char **version);
+/* Open or HEAD of a copy source failed: its error (a delete marker named
+ * by version id is InvalidRequest, as S3 says). */
+void s3_copy_source_failed(s3_req *r, const cf_err *err);
 /* The x-amz-copy-source-if-* conditions against the source object;
  * PreconditionFailed if one fails. */
 int s3_copy_conditions(s3_req *r, const st_object_info *src);
@@ -77,7 +81,7 @@ int s3_version_param(s3_req *r, const char **version);
 /* x-amz-version-id (when asked for, or the version is not the null one)
  * and x-amz-delete-marker for a marker. */
 void s3_version_headers(s3_req *r, const st_object_info *o, bool asked);
-/* Refuse SSE-KMS, SSE-C, tagging, object lock, conditional writes,
+/* Refuse SSE-KMS, SSE-C, tagging, conditional writes,
  * non-STANDARD storage classes and non-owner ACLs on writes (NotImplemented): never store an
  * object without what was asked. */
 int s3_check_write_headers(s3_req *r);

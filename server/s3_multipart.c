@@ -40,8 +40,16 @@ static void create_run(s3_req *r)
     cf_err err;
     cks_algo algo = CKS_NONE;
     const char *want = req_header(r, "x-amz-checksum-algorithm");
-    if (s3_check_write_headers(r) < 0 || s3_request_meta(r, &meta, &nmeta) < 0)
+    st_write_opts opts = {0};
+    bool lock;
+    if (s3_check_write_headers(r) < 0 || s3_request_meta(r, &meta, &nmeta) < 0 ||
+        s3_lock_headers(r, &opts, &lock) < 0)
         return;
+    if (lock) {                      /* the bucket's default retention applies */
+        resp_error(r, S3E_NotImplemented, "Object lock headers on CreateMultipartUpload "
+                   "are not implemented by coffer");
+        return;
+    }
     if (want && ((algo = cks_algo_from_name(want)) == CKS_NONE || algo == CKS_MD5)) {
         resp_error(r, S3E_InvalidRequest, "Unsupported x-amz-checksum-algorithm");
         return;
@@ -124,16 +132,20 @@ static void part_copy_run(s3_req *r)
 {
     uint32_t part;
     char *sb, *sk;
+    const char *sv;
     cf_err err;
     uint64_t off, len;
-    if (part_number(r, &part) < 0 || s3_copy_source(r, &sb, &sk) < 0)
+    if (part_number(r, &part) < 0 || s3_copy_source(r, &sb, &sk, &sv) < 0)
         return;
-    if (st_get_open(r->srv->engine, r->tenant, sb, sk, &r->info, &r->get, &err) < 0) {
+    if (st_get_open_version(r->srv->engine, r->tenant, sb, sk, sv, &r->info, &r->get,
+                            &err) < 0) {
         r->get = NULL;
-        resp_cf(r, &err);
+        s3_copy_source_failed(r, &err);
         return;
     }
     r->info_set = true;
+    if (sv)
+        resp_header(r, "x-amz-copy-source-version-id", st_version_name(&r->info));
     if (s3_copy_conditions(r, &r->info) < 0 || copy_range(r, r->info.size, &off, &len) < 0)
         return;
     if (len > ST_MAX_PUT_SIZE) {

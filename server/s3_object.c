@@ -62,21 +62,28 @@ int s3_put_begin(s3_req *r, const char *upload_id, uint32_t part)
     }
     st_header *meta = NULL;
     size_t nmeta = 0;
+    st_write_opts opts = {.no_overwrite = !perm_may(r, ST_PERM_OVERWRITE)};
+    bool lock = false;
     if (s3_check_write_headers(r) < 0 || s3_checksum_request(r, &ps->ck) < 0 ||
         s3_content_md5(r, ps->md5, &ps->has_md5) < 0 ||
-        (!upload_id && s3_request_meta(r, &meta, &nmeta) < 0))
+        (!upload_id && s3_request_meta(r, &meta, &nmeta) < 0) ||
+        (!upload_id && s3_lock_headers(r, &opts, &lock) < 0))
         return -1;
+    if (lock && !ps->has_md5 && ps->ck.algo == CKS_NONE) {
+        resp_error(r, S3E_InvalidRequest, "Content-MD5 OR x-amz-checksum- HTTP header is "
+                   "required for Put Object requests with Object Lock parameters");
+        return -1;
+    }
     st_put_args a = {
         .tenant = r->tenant, .bucket = r->bucket, .key = r->key,
         .headers = meta, .nheaders = nmeta, .checksum_algo = ps->ck.algo,
         .upload_id = upload_id, .part_number = part,
-        .expected_size = r->content_length,
-        .opts = {.no_overwrite = !perm_may(r, ST_PERM_OVERWRITE)},
+        .expected_size = r->content_length, .opts = opts,
     };
     cf_err err;
     if (st_put_begin(r->srv->engine, &a, &r->put, &err) < 0) {
         r->put = NULL;
-        resp_cf(r, &err);
+        s3_lock_failed(r, &err);
         return -1;
     }
     return 0;
@@ -105,7 +112,10 @@ int s3_put_finish(s3_req *r)
     st_put *p = r->put;
     r->put = NULL;                   /* finish frees it either way */
     if (st_put_finish(p, &ex, &r->info, &err) < 0) {
-        put_failed(r, &err, true);
+        if (err.code == CF_EBUCKETSTATE)
+            s3_lock_failed(r, &err);
+        else
+            put_failed(r, &err, true);
         return -1;
     }
     r->info_set = true;
@@ -203,6 +213,7 @@ static void serve_object(s3_req *r, bool get)
     }
     r->info_set = true;
     s3_version_headers(r, &r->info, version != NULL);
+    s3_lock_answer_headers(r, &r->info);
     if (check_conditions(r, &r->info) < 0)
         return;
     uint64_t off, len;
@@ -380,10 +391,11 @@ static void delete_objects_run(s3_req *r)
 static void copy_run(s3_req *r)
 {
     char *sb, *sk;
+    const char *sv;
     st_object_info src;
     cf_err err;
     memset(&src, 0, sizeof(src));
-    if (s3_check_write_headers(r) < 0 || s3_copy_source(r, &sb, &sk) < 0)
+    if (s3_check_write_headers(r) < 0 || s3_copy_source(r, &sb, &sk, &sv) < 0)
         return;
     const char *dir = req_header(r, "x-amz-metadata-directive");
     bool replace = dir && strcmp(dir, "REPLACE") == 0;
@@ -395,10 +407,12 @@ static void copy_run(s3_req *r)
     size_t nmeta = 0;
     if (replace && s3_request_meta(r, &meta, &nmeta) < 0)
         return;
-    if (st_head(r->srv->engine, r->tenant, sb, sk, &src, &err) < 0) {
-        resp_cf(r, &err);
+    if (st_head_version(r->srv->engine, r->tenant, sb, sk, sv, &src, &err) < 0) {
+        s3_copy_source_failed(r, &err);
         return;
     }
+    char src_version[ST_ID_HEX];
+    snprintf(src_version, sizeof src_version, "%s", st_version_name(&src));
     cks_algo algo = src.checksum_algo;
     const char *want = req_header(r, "x-amz-checksum-algorithm");
     int rc = s3_copy_conditions(r, &src);
@@ -410,7 +424,7 @@ static void copy_run(s3_req *r)
     st_object_info_clear(&src);
     if (rc < 0)
         return;
-    if (!replace && !want && strcmp(sb, r->bucket) == 0 && strcmp(sk, r->key) == 0) {
+    if (!replace && !want && !sv && strcmp(sb, r->bucket) == 0 && strcmp(sk, r->key) == 0) {
         resp_error(r, S3E_InvalidRequest, "This copy request is illegal because it is "
                    "trying to copy an object to itself without changing the object's "
                    "metadata");
@@ -421,13 +435,18 @@ static void copy_run(s3_req *r)
         return;
     }
     st_write_opts opts = {.no_overwrite = !perm_may(r, ST_PERM_OVERWRITE)};
-    if (st_copy(r->srv->engine, r->tenant, sb, sk, r->bucket, r->key,
+    bool lock;
+    if (s3_lock_headers(r, &opts, &lock) < 0)
+        return;
+    if (st_copy(r->srv->engine, r->tenant, sb, sk, sv, r->bucket, r->key,
                 replace ? meta : NULL, nmeta, algo, &opts, &r->info, &err) < 0) {
-        resp_cf(r, &err);
+        s3_lock_failed(r, &err);
         return;
     }
     r->info_set = true;
     s3_version_headers(r, &r->info, false);
+    if (sv)
+        resp_header(r, "x-amz-copy-source-version-id", src_version);
     xml_begin(&r->resp, "CopyObjectResult");
     xml_elem_time_ms(&r->resp, "LastModified", r->info.mtime_ms);
     xml_elem(&r->resp, "ETag", r->info.etag);

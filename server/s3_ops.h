@@ -31,6 +31,15 @@ extern const s3_op op_put_object, op_get_object, op_head_object,
 int s3_put_begin(s3_req *r, const char *upload_id, uint32_t part);
 void s3_put_data(s3_req *r, const char *p, size_t n);
 int s3_put_finish(s3_req *r);
+/* s3_lock.c: the lock operations; and for the write and read handlers:
+ * the x-amz-object-lock-* headers into opts (*asked: any was sent;
+ * InvalidArgument if malformed), an engine refusal of a lock as S3 words
+ * it, and the lock headers of a GET/HEAD answer. */
+extern const s3_op op_put_lock_config, op_get_lock_config, op_put_retention,
+    op_get_retention, op_put_legal_hold, op_get_legal_hold;
+int s3_lock_headers(s3_req *r, st_write_opts *opts, bool *asked);
+void s3_lock_failed(s3_req *r, const cf_err *err);
+void s3_lock_answer_headers(s3_req *r, const st_object_info *o);
 /* s3_multipart.c */
 extern const s3_op op_create_upload, op_upload_part, op_upload_part_copy,
     op_complete_upload, op_abort_upload;

@@ -28,7 +28,7 @@ int bucket_id_locked(st_engine *e, const char *tenant, const char *bucket, int64
 }
 
 int st_bucket_create(st_engine *e, const char *tenant, const char *bucket,
-                     const char *region, cf_err *err)
+                     const char *region, bool object_lock, cf_err *err)
 {
     if (strlen(bucket) < 1 || strlen(bucket) > ST_MAX_BUCKET)
         return cf_fail(err, CF_EINVAL, "bucket name length out of range");
@@ -37,9 +37,11 @@ int st_bucket_create(st_engine *e, const char *tenant, const char *bucket,
     int rc = tenant_id_locked(e, tenant, &tid, err);
     if (rc == 0)
         rc = idx_run(e->ix, NULL, err,
-                     "INSERT INTO buckets(tenant_id, name, region, created) "
-                     "VALUES (?, ?, ?, ?)", "itti", tid, bucket,
-                     region ? region : "us-east-1", (int64_t)time(NULL));
+                     "INSERT INTO buckets(tenant_id, name, region, created, versioning, "
+                     "object_lock) VALUES (?, ?, ?, ?, ?, ?)", "ittiii", tid, bucket,
+                     region ? region : "us-east-1", (int64_t)time(NULL),
+                     (int64_t)(object_lock ? ST_VERSIONING_ENABLED : ST_VERSIONING_OFF),
+                     (int64_t)object_lock);
     rc = eng_unlock_durable(e, rc, err);
     if (rc < 0 && err->code == CF_EEXISTS)
         cf_fail(err, CF_EBUCKETEXISTS, "bucket %s already exists", bucket);
@@ -89,18 +91,49 @@ static void fill_bucket_info(sqlite3_stmt *st, st_bucket_info *b)
 #define BUCKET_COLUMNS "b.name, b.region, b.created, b.versioning, b.object_lock, " \
                        "b.lock_mode, b.lock_days, b.lock_years"
 
-int bucket_versioning_locked(st_engine *e, int64_t bucket_id, int *state, cf_err *err)
+int bucket_state_locked(st_engine *e, int64_t bucket_id, bucket_lock *out, cf_err *err)
 {
     idx_assert_held(e->ix);
-    sqlite3_stmt *st = idx_query(e->ix, err, "SELECT versioning FROM buckets WHERE id = ?",
+    sqlite3_stmt *st = idx_query(e->ix, err, "SELECT versioning, object_lock, lock_mode, "
+                                 "lock_days, lock_years FROM buckets WHERE id = ?",
                                  "i", bucket_id);
     int rc = st ? idx_next(e->ix, st, err) : -1;
     if (rc == 1) {
-        *state = (int)idx_int(st, 0);
+        out->versioning = (int)idx_int(st, 0);
+        out->object_lock = idx_int(st, 1) != 0;
+        out->mode = (int)idx_int(st, 2);
+        out->days = idx_int(st, 3);
+        out->years = idx_int(st, 4);
         idx_done(st);
         return 0;
     }
     return rc < 0 ? -1 : cf_fail(err, CF_ENOBUCKET, "bucket gone");
+}
+
+int st_bucket_set_lock(st_engine *e, const char *tenant, const char *bucket, int mode,
+                       uint32_t days, uint32_t years, cf_err *err)
+{
+    bool none = mode == ST_LOCK_NONE && days == 0 && years == 0;
+    bool rule = (mode == ST_LOCK_GOVERNANCE || mode == ST_LOCK_COMPLIANCE) &&
+                ((days >= 1 && days <= ST_LOCK_MAX_DAYS && years == 0) ||
+                 (years >= 1 && years <= ST_LOCK_MAX_YEARS && days == 0));
+    if (!none && !rule)
+        return cf_fail(err, CF_EINVAL, "Default retention period must be a positive "
+                       "integer value");
+    int64_t id;
+    bucket_lock b;
+    idx_lock(e->ix);
+    int rc = bucket_id_locked(e, tenant, bucket, &id, err);
+    if (rc == 0)
+        rc = bucket_state_locked(e, id, &b, err);
+    if (rc == 0 && b.versioning != ST_VERSIONING_ENABLED)
+        rc = cf_fail(err, CF_EBUCKETSTATE, "Versioning must be 'Enabled' on the bucket to "
+                     "apply a Object Lock configuration");
+    if (rc == 0)
+        rc = idx_run(e->ix, NULL, err, "UPDATE buckets SET object_lock = 1, lock_mode = ?, "
+                     "lock_days = ?, lock_years = ? WHERE id = ?", "iiii", (int64_t)mode,
+                     (int64_t)days, (int64_t)years, id);
+    return eng_unlock_durable(e, rc, err);
 }
 
 int st_bucket_set_versioning(st_engine *e, const char *tenant, const char *bucket,

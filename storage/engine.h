@@ -235,8 +235,11 @@ typedef struct st_bucket_info {
     uint32_t lock_days, lock_years;  /* of the default retention (one is 0) */
 } st_bucket_info;
 
+/* Create a bucket; object_lock: with object lock enabled, and therefore
+ * versioning Enabled for good. */
 int st_bucket_create(st_engine *e, const char *tenant, const char *bucket,
-                     const char *region, cf_err *err);   /* CF_EBUCKETEXISTS */
+                     const char *region, bool object_lock,
+                     cf_err *err);                      /* CF_EBUCKETEXISTS */
 /* Refused (CF_ENOTEMPTY) while the bucket holds a version, a delete marker
  * or an upload; the message says when versions under object lock are why. */
 int st_bucket_delete(st_engine *e, const char *tenant, const char *bucket,
@@ -248,6 +251,13 @@ int st_bucket_get(st_engine *e, const char *tenant, const char *bucket,
  * object lock is CF_EBUCKETSTATE. */
 int st_bucket_set_versioning(st_engine *e, const char *tenant, const char *bucket,
                              int state, cf_err *err);
+/* PutObjectLockConfiguration: enable object lock (only on a bucket whose
+ * versioning is Enabled, else CF_EBUCKETSTATE) and set its default
+ * retention: mode ST_LOCK_NONE with days and years 0 for none, or a mode
+ * and exactly one of 1..ST_LOCK_MAX_DAYS days or 1..ST_LOCK_MAX_YEARS
+ * years (CF_EINVAL otherwise). */
+int st_bucket_set_lock(st_engine *e, const char *tenant, const char *bucket, int mode,
+                       uint32_t days, uint32_t years, cf_err *err);
 typedef int (*st_bucket_cb)(void *ctx, const st_bucket_info *b);
 int st_bucket_list(st_engine *e, const char *tenant, st_bucket_cb cb, void *ctx,
                    cf_err *err);   /* sorted by name */
@@ -295,6 +305,14 @@ typedef struct st_write_opts {
     bool no_overwrite;               /* CF_EDENIED if the key has a current
                                         version (checked in the commit): a
                                         key without the overwrite permission */
+    /* Object lock of the new version (x-amz-object-lock-*): a mode with a
+     * retain-until time (in the future: CF_EINVAL otherwise), or
+     * ST_LOCK_NONE for the bucket's default retention; a legal hold
+     * (ST_HOLD_UNSET: none). Either on a bucket without object lock is
+     * CF_EBUCKETSTATE. */
+    int lock_mode;
+    int64_t retain_until_ms;
+    int legal_hold;
 } st_write_opts;
 
 /* What a PUT (or a part) carries besides its body. */
@@ -369,6 +387,22 @@ void st_get_close(st_get *g);
  * bucket is missing (CF_ENOBUCKET). */
 int st_delete(st_engine *e, const char *tenant, const char *bucket,
               const char *key, cf_err *err);
+/* PutObjectRetention on a version (NULL: the latest), on a bucket with
+ * object lock (CF_EBUCKETSTATE otherwise): mode ST_LOCK_NONE removes the
+ * retention. While the version is retained, COMPLIANCE can only be
+ * extended (same mode, a later or equal date) and GOVERNANCE extended or
+ * made COMPLIANCE; anything else is CF_ELOCKED unless the version is
+ * GOVERNANCE and bypass_governance is set. A date in the past for a new
+ * retention is CF_EINVAL. CF_ENOVERSION, CF_EMARKER, CF_ENOKEY as for
+ * st_head_version. */
+int st_object_set_retention(st_engine *e, const char *tenant, const char *bucket,
+                            const char *key, const char *version, int mode,
+                            int64_t until_ms, bool bypass_governance, cf_err *err);
+/* PutObjectLegalHold: ST_HOLD_ON or ST_HOLD_OFF, same errors. */
+int st_object_set_legal_hold(st_engine *e, const char *tenant, const char *bucket,
+                             const char *key, const char *version, int hold,
+                             cf_err *err);
+
 /* What a delete did (doc/design.md, "The version model"). */
 typedef struct st_delete_result {
     bool delete_marker;              /* it made or removed a delete marker */
@@ -391,7 +425,8 @@ int st_delete_version(st_engine *e, const char *tenant, const char *bucket,
  * source's headers are kept (COPY), else replaced (REPLACE). opts (NULL:
  * none) as for a PUT. */
 int st_copy(st_engine *e, const char *tenant, const char *src_bucket,
-            const char *src_key, const char *dst_bucket, const char *dst_key,
+            const char *src_key, const char *src_version /* NULL: latest */,
+            const char *dst_bucket, const char *dst_key,
             const st_header *headers, size_t nheaders, cks_algo checksum_algo,
             const st_write_opts *opts, st_object_info *info, cf_err *err);
 

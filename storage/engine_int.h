@@ -179,8 +179,15 @@ int bucket_id_locked(st_engine *e, const char *tenant, const char *bucket, int64
                      cf_err *err);
 /* Does the tenant own any bucket? */
 int bucket_any_locked(st_engine *e, int64_t tenant_id, bool *any, cf_err *err);
-/* A bucket's versioning state (ST_VERSIONING_*). */
-int bucket_versioning_locked(st_engine *e, int64_t bucket_id, int *state, cf_err *err);
+/* A bucket's versioning state (ST_VERSIONING_*) and object lock. */
+typedef struct bucket_lock {
+    int versioning;
+    bool object_lock;
+    int mode;                        /* default retention: ST_LOCK_* */
+    int64_t days, years;
+} bucket_lock;
+int bucket_state_locked(st_engine *e, int64_t bucket_id, bucket_lock *out,
+                             cf_err *err);
 
 /* ---- object.c: objects and segments [index lock] ------------------------ */
 

@@ -225,6 +225,7 @@ static int find_locked(st_engine *e, int64_t bucket_id, const char *key, const c
 static int find_ref_locked(st_engine *e, int64_t bucket_id, const char *key,
                            const char *version, ver_ref *r, cf_err *err)
 {
+    idx_assert_held(e->ix);
     sqlite3_stmt *st;
     int found = find_locked(e, bucket_id, key, version, &st, err);
     if (found == 1) {
@@ -237,6 +238,7 @@ static int find_ref_locked(st_engine *e, int64_t bucket_id, const char *key,
 int obj_version_seq_locked(st_engine *e, int64_t bucket_id, const char *key,
                            const char *version, int64_t *seq, cf_err *err)
 {
+    idx_assert_held(e->ix);
     ver_ref r;
     int found = find_ref_locked(e, bucket_id, key, version, &r, err);
     if (found == 1)
@@ -248,6 +250,7 @@ int obj_version_seq_locked(st_engine *e, int64_t bucket_id, const char *key,
 static int next_seq_locked(st_engine *e, int64_t bucket_id, const char *key, int64_t *seq,
                            cf_err *err)
 {
+    idx_assert_held(e->ix);
     return idx_scalar(e->ix, seq, err,
         "SELECT coalesce(max(s), 0) + 1 FROM (SELECT seq AS s FROM objects WHERE "
         "bucket_id = ?1 AND key = ?2 UNION ALL SELECT max(seq) FROM versions WHERE "
@@ -256,7 +259,7 @@ static int next_seq_locked(st_engine *e, int64_t bucket_id, const char *key, int
 
 /* Under object lock at the lock clock: retention not yet ended (unless
  * only GOVERNANCE and bypassed) or a legal hold. */
-static bool is_locked(const ver_ref *r, int64_t now_ms, bool bypass_governance)
+static bool is_protected(const ver_ref *r, int64_t now_ms, bool bypass_governance)
 {
     if (r->legal_hold == ST_HOLD_ON)
         return true;
@@ -331,7 +334,7 @@ static int destroy_locked(st_engine *e, int64_t bucket_id, const char *key, cons
                           bool bypass_governance, bool settle, cf_err *err)
 {
     idx_assert_held(e->ix);
-    if (is_locked(r, eng_now_ms(), bypass_governance))
+    if (is_protected(r, eng_now_ms(), bypass_governance))
         return cf_fail(err, CF_ELOCKED, "Access Denied because object protected by "
                        "object lock.");
     size_t klen = strlen(key);
@@ -351,6 +354,7 @@ static int destroy_locked(st_engine *e, int64_t bucket_id, const char *key, cons
 static int destroy_null_locked(st_engine *e, int64_t bucket_id, const char *key,
                                cf_err *err)
 {
+    idx_assert_held(e->ix);
     ver_ref r;
     int found = find_ref_locked(e, bucket_id, key, "null", &r, err);
     return found <= 0 ? found : destroy_locked(e, bucket_id, key, &r, false, false, err);
@@ -382,6 +386,7 @@ static int retire_locked(st_engine *e, int64_t bucket_id, const char *key, bool 
 static int make_room_locked(st_engine *e, int64_t bucket_id, const char *key, int state,
                             bool delete_row, bool *null, cf_err *err)
 {
+    idx_assert_held(e->ix);
     *null = state != ST_VERSIONING_ENABLED;
     if (state == ST_VERSIONING_OFF)
         return retire_locked(e, bucket_id, key, delete_row, err) < 0 ? -1 : 0;
@@ -389,6 +394,9 @@ static int make_room_locked(st_engine *e, int64_t bucket_id, const char *key, in
         return -1;
     return demote_locked(e, bucket_id, key, eng_now_ms(), err);
 }
+
+static int new_lock(const bucket_lock *b, const st_write_opts *opts, int64_t now_ms,
+                    ver_ref *out, cf_err *err);
 
 int obj_publish_locked(st_engine *e, const obj_row *o, const st_write_opts *opts,
                        bool *null_version, cf_err *err)
@@ -403,23 +411,126 @@ int obj_publish_locked(st_engine *e, const obj_row *o, const st_write_opts *opts
             return found < 0 ? -1 : cf_fail(err, CF_EDENIED, "Access Denied: this access "
                                             "key may not overwrite an existing object");
     }
-    int state;
+    bucket_lock b;
     int64_t seq;
     bool null;
-    if (bucket_versioning_locked(e, o->bucket_id, &state, err) < 0 ||
+    ver_ref lock = {0};
+    if (bucket_state_locked(e, o->bucket_id, &b, err) < 0 ||
+        new_lock(&b, opts, eng_now_ms(), &lock, err) < 0 ||
         next_seq_locked(e, o->bucket_id, o->key, &seq, err) < 0 ||
-        make_room_locked(e, o->bucket_id, o->key, state, false, &null, err) < 0)
+        make_room_locked(e, o->bucket_id, o->key, b.versioning, false, &null, err) < 0)
         return -1;
     if (null_version)
         *null_version = null;
     return idx_run(e->ix, NULL, err,
                    "INSERT OR REPLACE INTO objects(bucket_id, key, version_id, size, etag, "
                    "mtime_ms, cks_algo, cks, cks_composite, nparts, headers, seq, "
-                   "null_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                   "ibbitiitiitii", o->bucket_id, o->key, strlen(o->key), o->version_id,
+                   "null_version, lock_mode, retain_until_ms, legal_hold) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   "ibbitiitiitiiiii", o->bucket_id, o->key, strlen(o->key), o->version_id,
                    (size_t)16, (int64_t)o->size, o->etag, o->mtime_ms, (int64_t)o->algo,
                    o->checksum_b64, (int64_t)o->composite, (int64_t)o->nparts,
-                   o->headers_json, seq, (int64_t)null);
+                   o->headers_json, seq, (int64_t)null, (int64_t)lock.lock_mode,
+                   lock.retain_until_ms, (int64_t)lock.legal_hold);
+}
+
+/* ---- object lock -------------------------------------------------------- */
+
+static int no_lock_config(cf_err *err)
+{
+    return cf_fail(err, CF_EBUCKETSTATE, "Bucket is missing Object Lock Configuration");
+}
+
+/* The lock of a new version: the write's own, else the bucket's default
+ * retention counted from now. */
+static int new_lock(const bucket_lock *b, const st_write_opts *opts, int64_t now_ms,
+                    ver_ref *out, cf_err *err)
+{
+    bool asked = opts && (opts->lock_mode != ST_LOCK_NONE || opts->legal_hold != ST_HOLD_UNSET);
+    if (asked && !b->object_lock)
+        return no_lock_config(err);
+    if (opts && opts->lock_mode != ST_LOCK_NONE) {
+        if (opts->retain_until_ms <= now_ms)
+            return cf_fail(err, CF_EINVAL, "The retain until date must be in the future!");
+        out->lock_mode = opts->lock_mode;
+        out->retain_until_ms = opts->retain_until_ms;
+    } else if (b->object_lock && b->mode != ST_LOCK_NONE) {
+        out->lock_mode = b->mode;
+        out->retain_until_ms = now_ms + (b->days ? b->days : b->years * 365) * 86400000LL;
+    }
+    out->legal_hold = opts ? opts->legal_hold : ST_HOLD_UNSET;
+    return 0;
+}
+
+/* May a version's retention become (mode, until)? */
+static int retention_change_ok(const ver_ref *r, int mode, int64_t until_ms, int64_t now_ms,
+                               bool bypass, cf_err *err)
+{
+    bool retained = r->lock_mode != ST_LOCK_NONE && r->retain_until_ms > now_ms;
+    if (mode != ST_LOCK_NONE && until_ms <= now_ms)
+        return cf_fail(err, CF_EINVAL, "The retain until date must be in the future!");
+    if (!retained)
+        return 0;
+    bool extends = mode != ST_LOCK_NONE && until_ms >= r->retain_until_ms;
+    if (r->lock_mode == ST_LOCK_COMPLIANCE && extends && mode == ST_LOCK_COMPLIANCE)
+        return 0;
+    if (r->lock_mode == ST_LOCK_GOVERNANCE && (extends || bypass))
+        return 0;
+    return cf_fail(err, CF_ELOCKED, "Access Denied because object protected by object lock.");
+}
+
+/* Set a version's retention (retention) or legal hold, in one section. */
+static int set_lock(st_engine *e, const char *tenant, const char *bucket, const char *key,
+                    const char *version, bool retention, int mode, int64_t until_ms,
+                    int hold, bool bypass, cf_err *err)
+{
+    int64_t bid;
+    bucket_lock b;
+    st_object_info info;
+    uint8_t vid[16];
+    memset(&info, 0, sizeof info);
+    idx_lock(e->ix);
+    int rc = bucket_id_locked(e, tenant, bucket, &bid, err);
+    if (rc == 0)
+        rc = bucket_state_locked(e, bid, &b, err);
+    if (rc == 0 && !b.object_lock)
+        rc = no_lock_config(err);
+    if (rc == 0)
+        rc = obj_resolve_locked(e, bid, key, version, &info, vid, err);
+    st_object_info_clear(&info);
+    ver_ref r = {.lock_mode = info.lock_mode, .retain_until_ms = info.retain_until_ms};
+    if (rc == 0 && retention)
+        rc = retention_change_ok(&r, mode, until_ms, eng_now_ms(), bypass, err);
+    bool began = rc == 0 && (rc = idx_begin(e->ix, err)) == 0;
+    for (int t = 0; rc == 0 && t < 2; t++)
+        rc = idx_run(e->ix, NULL, err, t == 0
+                     ? "UPDATE objects SET lock_mode = ?1, retain_until_ms = ?2, "
+                       "legal_hold = ?3 WHERE version_id = ?4"
+                     : "UPDATE versions SET lock_mode = ?1, retain_until_ms = ?2, "
+                       "legal_hold = ?3 WHERE version_id = ?4",
+                     "iiib", (int64_t)(retention ? mode : info.lock_mode),
+                     retention ? (mode ? until_ms : 0) : info.retain_until_ms,
+                     (int64_t)(retention ? info.legal_hold : hold), vid, (size_t)16);
+    if (began)
+        rc = rc == 0 ? idx_commit(e->ix, err) : (idx_rollback(e->ix), -1);
+    return eng_unlock_durable(e, rc, err);
+}
+
+int st_object_set_retention(st_engine *e, const char *tenant, const char *bucket,
+                            const char *key, const char *version, int mode,
+                            int64_t until_ms, bool bypass_governance, cf_err *err)
+{
+    return set_lock(e, tenant, bucket, key, version, true, mode, until_ms, ST_HOLD_UNSET,
+                    bypass_governance, err);
+}
+
+int st_object_set_legal_hold(st_engine *e, const char *tenant, const char *bucket,
+                             const char *key, const char *version, int hold, cf_err *err)
+{
+    if (hold != ST_HOLD_ON && hold != ST_HOLD_OFF)
+        return cf_fail(err, CF_EINVAL, "the legal hold is ON or OFF");
+    return set_lock(e, tenant, bucket, key, version, false, ST_LOCK_NONE, 0, hold, false,
+                    err);
 }
 
 /* ---- segments ----------------------------------------------------------- */
@@ -598,14 +709,15 @@ static int add_marker_locked(st_engine *e, int64_t bucket_id, const char *key, i
 static int delete_latest_locked(st_engine *e, int64_t bucket_id, const char *key,
                                 st_delete_result *res, cf_err *err)
 {
-    int state;
+    idx_assert_held(e->ix);
+    bucket_lock b;
     int64_t seq;
     bool null;
-    if (bucket_versioning_locked(e, bucket_id, &state, err) < 0 ||
+    if (bucket_state_locked(e, bucket_id, &b, err) < 0 ||
         next_seq_locked(e, bucket_id, key, &seq, err) < 0 ||
-        make_room_locked(e, bucket_id, key, state, true, &null, err) < 0)
+        make_room_locked(e, bucket_id, key, b.versioning, true, &null, err) < 0)
         return -1;
-    res->versioned = state != ST_VERSIONING_OFF;
+    res->versioned = b.versioning != ST_VERSIONING_OFF;
     if (!res->versioned)
         return 0;
     res->delete_marker = true;
@@ -621,6 +733,7 @@ static int delete_one_locked(st_engine *e, int64_t bucket_id, const char *key,
                              const char *version, bool bypass, st_delete_result *res,
                              cf_err *err)
 {
+    idx_assert_held(e->ix);
     ver_ref r;
     res->versioned = true;
     snprintf(res->version_id, sizeof res->version_id, "%s", version);

@@ -291,13 +291,14 @@ static int copy_stream(st_get *g, st_put *p, uint64_t size, cf_err *err)
 }
 
 int st_copy(st_engine *e, const char *tenant, const char *src_bucket,
-            const char *src_key, const char *dst_bucket, const char *dst_key,
+            const char *src_key, const char *src_version, const char *dst_bucket,
+            const char *dst_key,
             const st_header *headers, size_t nheaders, cks_algo checksum_algo,
             const st_write_opts *opts, st_object_info *info, cf_err *err)
 {
     st_object_info src;
     st_get *g = NULL;
-    if (st_get_open(e, tenant, src_bucket, src_key, &src, &g, err) < 0)
+    if (st_get_open_version(e, tenant, src_bucket, src_key, src_version, &src, &g, err) < 0)
         return -1;
     st_put_args a = {
         .tenant = tenant, .bucket = dst_bucket, .key = dst_key,

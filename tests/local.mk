@@ -131,6 +131,7 @@ EXTRA_DIST += tests/integration/lib.sh tests/integration/run-pytest.sh \
 	tests/integration/conftest.py tests/integration/test_s3_protocol.py \
 	tests/integration/test_tenants.py tests/integration/test_maintenance.py \
 	tests/integration/test_permissions.py tests/integration/test_versioning.py \
+	tests/integration/test_object_lock.py \
 	tests/integration/test_hostile.py tests/integration/test_limits.py \
 	tests/integration/test_metrics.py tests/integration/test_health.py \
 	tests/integration/drain.sh tests/integration/drain_client.py \

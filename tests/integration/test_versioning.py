@@ -228,3 +228,29 @@ def test_versions_xml_order(s3, raw, vbucket):
            for e in doc if e.tag in (ns + "Version", ns + "DeleteMarker")]
     assert got == [("Version", v2, "true"), ("DeleteMarker", m1, "false"),
                    ("Version", v1, "false")]
+
+
+def test_copy_from_a_version(s3, vbucket):
+    v1 = s3.put_object(Bucket=vbucket, Key="src", Body=b"old")["VersionId"]
+    s3.put_object(Bucket=vbucket, Key="src", Body=b"new")
+    c = s3.copy_object(Bucket=vbucket, Key="dst",
+                       CopySource={"Bucket": vbucket, "Key": "src", "VersionId": v1})
+    assert c["CopySourceVersionId"] == v1
+    assert s3.get_object(Bucket=vbucket, Key="dst")["Body"].read() == b"old"
+    up = s3.create_multipart_upload(Bucket=vbucket, Key="mp")["UploadId"]
+    p = s3.upload_part_copy(Bucket=vbucket, Key="mp", UploadId=up, PartNumber=1,
+                            CopySource={"Bucket": vbucket, "Key": "src", "VersionId": v1})
+    assert p["CopySourceVersionId"] == v1
+    s3.complete_multipart_upload(Bucket=vbucket, Key="mp", UploadId=up, MultipartUpload={
+        "Parts": [{"PartNumber": 1, "ETag": p["CopyPartResult"]["ETag"]}]})
+    assert s3.get_object(Bucket=vbucket, Key="mp")["Body"].read() == b"old"
+    m = s3.delete_object(Bucket=vbucket, Key="src")["VersionId"]
+    assert code_of(lambda: s3.copy_object(
+        Bucket=vbucket, Key="x", CopySource={"Bucket": vbucket, "Key": "src",
+                                             "VersionId": m}))[:2] == ("InvalidRequest", 400)
+    assert code_of(lambda: s3.copy_object(
+        Bucket=vbucket, Key="x", CopySource={"Bucket": vbucket, "Key": "src"}))[:2] == \
+        ("NoSuchKey", 404)
+    assert code_of(lambda: s3.copy_object(
+        Bucket=vbucket, Key="x", CopySource=f"{vbucket}/src?versionId=bad"))[:2] == \
+        ("InvalidArgument", 400)

@@ -118,7 +118,7 @@ static void tenants_lifecycle(void)
     json_decref(doc);
 
     cf_err err;
-    REQUIRE(st_bucket_create(e, "acme", "backups", "us-east-1", &err) == 0);
+    REQUIRE(st_bucket_create(e, "acme", "backups", "us-east-1", false, &err) == 0);
     expect_error(e, "DELETE", "/tenants/acme", NULL, NULL, 409, "TenantNotEmpty");
     REQUIRE(st_bucket_delete(e, "acme", "backups", &err) == 0);
     expect_status(e, "DELETE", "/tenants/acme", NULL, NULL, 200, NULL);
@@ -256,8 +256,8 @@ static void usage_and_disks(void)
     cf_err err;
     expect_status(e, "POST", "/tenants", NULL, "{\"name\":\"acme\"}", 201, NULL);
     expect_status(e, "POST", "/tenants", NULL, "{\"name\":\"zeta\"}", 201, NULL);
-    REQUIRE(st_bucket_create(e, "acme", "b1", NULL, &err) == 0);
-    REQUIRE(st_bucket_create(e, "acme", "b2", NULL, &err) == 0);
+    REQUIRE(st_bucket_create(e, "acme", "b1", NULL, false, &err) == 0);
+    REQUIRE(st_bucket_create(e, "acme", "b2", NULL, false, &err) == 0);
     st_put_args a = {.tenant = "acme", .bucket = "b1", .key = "k", .expected_size = 11};
     st_put *p;
     st_object_info info;

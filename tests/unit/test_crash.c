@@ -271,7 +271,7 @@ static void kill_at_random_moments(void)
     cf_err err;
     REQUIRE(e);
     REQUIRE(st_tenant_create(e, "t1", &err) == 0);
-    REQUIRE(st_bucket_create(e, "t1", "b", NULL, &err) == 0);
+    REQUIRE(st_bucket_create(e, "t1", "b", NULL, false, &err) == 0);
     st_close(e);
     key_state state[NKEYS] = {0};
     uint64_t seed = (uint64_t)time(NULL) | 1;

@@ -881,8 +881,8 @@ static void tenants_keys_and_bucket_isolation(void)
     REQUIRE(st_key_list(e, "t2", key_cb, &n, &err) == 0);
     CHECK_EQ_INT(n, 1);
     /* both tenants own a bucket named b */
-    REQUIRE(st_bucket_create(e, "t2", "b", NULL, &err) == 0);
-    CHECK_EQ_INT(st_bucket_create(e, "t2", "b", NULL, &err), -1);
+    REQUIRE(st_bucket_create(e, "t2", "b", NULL, false, &err) == 0);
+    CHECK_EQ_INT(st_bucket_create(e, "t2", "b", NULL, false, &err), -1);
     CHECK_EQ_INT(err.code, CF_EBUCKETEXISTS);
     REQUIRE(put_gen(e, "b", "only-t1", 10, 1, NULL, &err) == 0);
     st_object_info info;
@@ -916,7 +916,7 @@ static void copy_keeps_or_replaces_headers(void)
     free(buf);
     char etag[ST_ETAG_MAX];
     snprintf(etag, sizeof etag, "%s", info.etag);
-    REQUIRE(st_copy(e, "t1", "b", "src", "b", "dst", NULL, 0, CKS_NONE, NULL, &info,
+    REQUIRE(st_copy(e, "t1", "b", "src", NULL, "b", "dst", NULL, 0, CKS_NONE, NULL, &info,
                     &err) == 0);
     CHECK_EQ_STR(info.etag, etag);
     REQUIRE(st_head(e, "t1", "b", "dst", &info, &err) == 0);
@@ -924,7 +924,7 @@ static void copy_keeps_or_replaces_headers(void)
     st_object_info_clear(&info);
     CHECK_EQ_INT(check_gen(e, "b", "dst", 2 * B + 3, 4, &err), 1);
     st_header h2[] = {{"x-amz-meta-b", "2"}};
-    REQUIRE(st_copy(e, "t1", "b", "src", "b", "src", h2, 1, CKS_NONE, NULL, &info,
+    REQUIRE(st_copy(e, "t1", "b", "src", NULL, "b", "src", h2, 1, CKS_NONE, NULL, &info,
                     &err) == 0);
     REQUIRE(st_head(e, "t1", "b", "src", &info, &err) == 0);
     CHECK(st_object_header(&info, "x-amz-meta-a") == NULL);
@@ -1179,7 +1179,7 @@ static void tenant_keks_survive_cache_eviction(void)
     for (int i = 0; i < n; i++) {
         snprintf(t, sizeof t, "ten-%d", i);
         REQUIRE(st_tenant_create(e, t, &err) == 0);
-        REQUIRE(st_bucket_create(e, t, "b", NULL, &err) == 0);
+        REQUIRE(st_bucket_create(e, t, "b", NULL, false, &err) == 0);
         REQUIRE(put_text(e, t, t, &err) == 0);
     }
     for (int i = 0; i < n; i++) {
@@ -1191,7 +1191,7 @@ static void tenant_keks_survive_cache_eviction(void)
     REQUIRE(st_tenant_delete(e, "ten-79", &err) == 0);
     CHECK_EQ_INT(holds_text(e, "ten-79", "x", &err), -1);
     REQUIRE(st_tenant_create(e, "ten-79", &err) == 0);
-    REQUIRE(st_bucket_create(e, "ten-79", "b", NULL, &err) == 0);
+    REQUIRE(st_bucket_create(e, "ten-79", "b", NULL, false, &err) == 0);
     REQUIRE(put_text(e, "ten-79", "again", &err) == 0);
     CHECK_EQ_INT(holds_text(e, "ten-79", "again", &err), 1);
     st_close(e);
@@ -1253,8 +1253,8 @@ static void usage_follows_every_write_path(void)
     check_usage_exact(e, one, 1);
     REQUIRE(put_gen(e, "b", "big", 10, 3, &info, &err) == 0);          /* replace */
     check_usage_exact(e, one, 1);
-    REQUIRE(st_bucket_create(e, "t1", "c", NULL, &err) == 0);
-    REQUIRE(st_copy(e, "t1", "b", "small", "c", "copied", NULL, 0, CKS_NONE, NULL, &info,
+    REQUIRE(st_bucket_create(e, "t1", "c", NULL, false, &err) == 0);
+    REQUIRE(st_copy(e, "t1", "b", "small", NULL, "c", "copied", NULL, 0, CKS_NONE, NULL, &info,
                     &err) == 0);
     check_usage_exact(e, two, 2);
     char uid[ST_ID_HEX], etag[ST_ETAG_MAX];
@@ -1274,6 +1274,30 @@ static void usage_follows_every_write_path(void)
     REQUIRE(st_usage_list(e, NULL, usage_cb, &r, &err) == 0);
     CHECK_EQ_INT(r.u.objects, 2);            /* big (10 bytes) and mp (5000) */
     CHECK_EQ_INT(r.u.bytes, 5010);
+    /* versioned: noncurrent versions count, markers do not */
+    REQUIRE(st_bucket_set_versioning(e, "t1", "b", ST_VERSIONING_ENABLED, &err) == 0);
+    REQUIRE(put_gen(e, "b", "big", 20, 4, &info, &err) == 0);          /* big: 2 versions */
+    char v20[ST_ID_HEX];
+    snprintf(v20, sizeof v20, "%s", info.version_id);
+    check_usage_exact(e, one, 1);
+    st_delete_result dr;
+    REQUIRE(st_delete_version(e, "t1", "b", "big", NULL, false, &dr, &err) == 0);
+    CHECK(dr.delete_marker);
+    check_usage_exact(e, one, 1);
+    REQUIRE(st_delete_version(e, "t1", "b", "big", v20, false, &dr, &err) == 0);
+    check_usage_exact(e, one, 1);
+    REQUIRE(st_bucket_set_versioning(e, "t1", "b", ST_VERSIONING_SUSPENDED, &err) == 0);
+    REQUIRE(put_gen(e, "b", "mp", 30, 5, &info, &err) == 0);           /* replaces null mp */
+    REQUIRE(put_gen(e, "b", "new", 40, 6, &info, &err) == 0);
+    check_usage_exact(e, one, 1);
+    memset(&r, 0, sizeof r);
+    REQUIRE(st_usage_list(e, NULL, usage_cb, &r, &err) == 0);
+    CHECK_EQ_INT(r.u.objects, 3);            /* big's null (10), mp (30), new (40) */
+    CHECK_EQ_INT(r.u.bytes, 80);
+    /* a bucket holding a noncurrent version or a marker is not empty */
+    REQUIRE(st_delete_version(e, "t1", "b", "new", NULL, false, &dr, &err) == 0);
+    CHECK_EQ_INT(st_bucket_delete(e, "t1", "b", &err), -1);
+    CHECK_EQ_INT(err.code, CF_ENOTEMPTY);
     st_close(e);
 }
 
