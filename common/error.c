@@ -38,6 +38,7 @@ static const char *const code_names[CF_CODE_COUNT] = {
     [CF_ENOVERSION] = "ENOVERSION",
     [CF_EMARKER] = "EMARKER",
     [CF_EBUCKETSTATE] = "EBUCKETSTATE",
+    [CF_ESTATE] = "ESTATE",
     [CF_EINTERNAL] = "EINTERNAL",
     [CF_ENOINDEX] = "ENOINDEX",
 };

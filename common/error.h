@@ -45,6 +45,8 @@ typedef enum cf_code {
     CF_ENOVERSION,  /* no such version of the object */
     CF_EMARKER,     /* the version is a delete marker */
     CF_EBUCKETSTATE, /* the bucket's configuration does not allow it */
+    CF_ESTATE,      /* the object is not in the state the operation needs
+                       (RestoreObject of an object in no tier) */
     CF_EINTERNAL,   /* a broken invariant: a bug */
     CF_ENOINDEX,    /* the index is missing, empty or not the disks' own */
     CF_CODE_COUNT

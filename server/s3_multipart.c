@@ -41,9 +41,10 @@ static void create_run(s3_req *r)
     cks_algo algo = CKS_NONE;
     const char *want = req_header(r, "x-amz-checksum-algorithm");
     st_write_opts opts = {0};
+    st_object_attrs attrs;
     bool lock;
     if (s3_check_write_headers(r) < 0 || s3_request_meta(r, &meta, &nmeta) < 0 ||
-        s3_lock_headers(r, &opts, &lock) < 0)
+        s3_lock_headers(r, &opts, &lock) < 0 || s3_object_attrs(r, false, &attrs) < 0)
         return;
     if (lock) {                      /* the bucket's default retention applies */
         resp_error(r, S3E_NotImplemented, "Object lock headers on CreateMultipartUpload "
@@ -55,7 +56,7 @@ static void create_run(s3_req *r)
         return;
     }
     if (st_upload_create(r->srv->engine, r->tenant, r->bucket, r->key, meta, nmeta,
-                         algo, upload_id, &err) < 0) {
+                         algo, &attrs, upload_id, &err) < 0) {
         resp_cf(r, &err);
         return;
     }

@@ -1,7 +1,7 @@
 /*
  * server/s3_ops.h - the S3 operations cofferd implements, one s3_op each,
  * defined by the handler modules (s3_bucket.c, s3_list.c, s3_object.c,
- * s3_multipart.c). router.c chooses an s3_op_id (request.h); s3_op_of
+ * s3_multipart.c, s3_lifecycle.c). router.c chooses an s3_op_id (request.h); s3_op_of
  * (s3_ops.c) gives the s3_op that runs it.
  */
 #ifndef SRV_S3_OPS_H
@@ -40,6 +40,10 @@ extern const s3_op op_put_lock_config, op_get_lock_config, op_put_retention,
 int s3_lock_headers(s3_req *r, st_write_opts *opts, bool *asked);
 void s3_lock_failed(s3_req *r, const cf_err *err);
 void s3_lock_answer_headers(s3_req *r, const st_object_info *o);
+/* s3_lifecycle.c */
+extern const s3_op op_put_bucket_lifecycle, op_get_bucket_lifecycle,
+    op_delete_bucket_lifecycle, op_put_object_tagging, op_get_object_tagging,
+    op_delete_object_tagging, op_restore_object;
 /* s3_multipart.c */
 extern const s3_op op_create_upload, op_upload_part, op_upload_part_copy,
     op_complete_upload, op_abort_upload;

@@ -268,6 +268,34 @@ static bool is_protected(const ver_ref *r, int64_t now_ms, bool bypass_governanc
     return !(r->lock_mode == ST_LOCK_GOVERNANCE && bypass_governance);
 }
 
+int obj_current_locked(st_engine *e, const char *tenant, const char *bucket,
+                       const char *key, st_object_info *info, uint8_t vid[16], cf_err *err)
+{
+    idx_assert_held(e->ix);
+    int64_t bid;
+    sqlite3_stmt *st = NULL;
+    if (bucket_id_locked(e, tenant, bucket, &bid, err) < 0)
+        return -1;
+    int found = obj_select_locked(e, bid, key, &st, err);
+    if (found <= 0)
+        return found < 0 ? -1 : cf_fail(err, CF_ENOKEY, "no such key");
+    int rc = info ? obj_fill_info(st, info, true, err) : 0;
+    if (rc == 0 && idx_blob(st, 1, vid, 16) < 0)
+        rc = cf_fail(err, CF_ECORRUPT, "index: bad version id");
+    idx_done(st);
+    if (rc < 0 && info)
+        st_object_info_clear(info);
+    return rc;
+}
+
+int obj_version_exists_locked(st_engine *e, const uint8_t vid[16], cf_err *err)
+{
+    idx_assert_held(e->ix);
+    return idx_exists(e->ix, err, "SELECT 1 FROM objects WHERE version_id = ?1 UNION ALL "
+                      "SELECT 1 FROM versions WHERE version_id = ?1 AND marker = 0 LIMIT 1",
+                      "b", vid, (size_t)16);
+}
+
 /* Move every segment of a version to the delete queue and drop its rows. */
 static int drop_segments_locked(st_engine *e, const uint8_t version_id[16], cf_err *err)
 {
@@ -276,6 +304,8 @@ static int drop_segments_locked(st_engine *e, const uint8_t version_id[16], cf_e
     if (rc == 0)
         rc = idx_run(e->ix, NULL, err, "DELETE FROM segments WHERE version_id = ?", "b",
                      version_id, (size_t)16);
+    if (rc == 0)
+        rc = tiering_attrs_drop_locked(e, version_id, err);
     return rc;
 }
 
@@ -677,6 +707,8 @@ int st_head_version(st_engine *e, const char *tenant, const char *bucket, const 
     int rc = bucket_id_locked(e, tenant, bucket, &bid, err);
     if (rc == 0)
         rc = obj_resolve_locked(e, bid, key, version, info, vid, err);
+    if (rc == 0)
+        rc = tiering_object_attrs_locked(e, vid, true, info, err);
     idx_unlock(e->ix);
     if (rc < 0)
         st_object_info_clear(info);   /* a marker's fields stay: no headers */
@@ -744,6 +776,51 @@ static int delete_one_locked(st_engine *e, int64_t bucket_id, const char *key,
     return destroy_locked(e, bucket_id, key, &r, bypass, true, err);
 }
 
+/* The key's current version is vid: 1, 0 (another, a marker or none), -1. */
+static int current_is_locked(st_engine *e, int64_t bucket_id, const char *key,
+                             const uint8_t vid[16], cf_err *err)
+{
+    idx_assert_held(e->ix);
+    sqlite3_stmt *st;
+    int found = obj_select_locked(e, bucket_id, key, &st, err);
+    if (found <= 0)
+        return found;
+    uint8_t cur[16];
+    int rc = idx_blob(st, 1, cur, sizeof cur) < 0
+        ? cf_fail(err, CF_ECORRUPT, "index: bad version id") : memcmp(cur, vid, 16) == 0;
+    idx_done(st);
+    return rc;
+}
+
+/* One delete in its own transaction: of a version (S3's id), or of the
+ * latest (version NULL) as the bucket's versioning says; with only, of the
+ * latest only while only is the key's current version (lifecycle
+ * expiration). Every version it removes goes through destroy_locked.
+ * 1 done, 0 not (only), -1. */
+static int delete_object(st_engine *e, const char *tenant, const char *bucket,
+                         const char *key, const char *version, const uint8_t *only,
+                         bool bypass, st_delete_result *res, cf_err *err)
+{
+    int64_t bid;
+    int done = 1;
+    idx_lock(e->ix);
+    int rc = bucket_id_locked(e, tenant, bucket, &bid, err);
+    if (rc == 0)
+        rc = idx_begin(e->ix, err);
+    if (rc == 0) {
+        if (only && (done = current_is_locked(e, bid, key, only, err)) < 0)
+            rc = -1;
+        else if (done)
+            rc = version ? delete_one_locked(e, bid, key, version, bypass, res, err)
+                         : delete_latest_locked(e, bid, key, res, err);
+        rc = rc == 0 ? idx_commit(e->ix, err) : (idx_rollback(e->ix), -1);
+    }
+    rc = eng_unlock_durable(e, rc, err);
+    if (rc == 0)
+        deleteq_drain(e);
+    return rc < 0 ? -1 : done;
+}
+
 int st_delete_version(st_engine *e, const char *tenant, const char *bucket, const char *key,
                       const char *version, bool bypass_governance, st_delete_result *res,
                       cf_err *err)
@@ -754,24 +831,23 @@ int st_delete_version(st_engine *e, const char *tenant, const char *bucket, cons
     memset(res, 0, sizeof *res);
     if (version && !st_version_name_ok(version))
         return cf_fail(err, CF_EINVAL, "Invalid version id specified");
-    int64_t bid;
-    idx_lock(e->ix);
-    int rc = bucket_id_locked(e, tenant, bucket, &bid, err);
-    if (rc == 0)
-        rc = idx_begin(e->ix, err);
-    if (rc == 0) {
-        rc = version ? delete_one_locked(e, bid, key, version, bypass_governance, res, err)
-                     : delete_latest_locked(e, bid, key, res, err);
-        rc = rc == 0 ? idx_commit(e->ix, err) : (idx_rollback(e->ix), -1);
-    }
-    rc = eng_unlock_durable(e, rc, err);
-    if (rc == 0)
-        deleteq_drain(e);
-    return rc;
+    return delete_object(e, tenant, bucket, key, version, NULL, bypass_governance, res,
+                         err) < 0 ? -1 : 0;
 }
 
 int st_delete(st_engine *e, const char *tenant, const char *bucket, const char *key,
               cf_err *err)
 {
     return st_delete_version(e, tenant, bucket, key, NULL, false, NULL, err);
+}
+
+int st_expire(st_engine *e, const char *tenant, const char *bucket, const char *key,
+              const char *version_id, cf_err *err)
+{
+    uint8_t vid[16];
+    st_delete_result res;
+    if (eng_id_from_hex(version_id, vid) < 0)
+        return cf_fail(err, CF_EINVAL, "bad version id");
+    memset(&res, 0, sizeof res);
+    return delete_object(e, tenant, bucket, key, NULL, vid, false, &res, err);
 }

@@ -67,11 +67,12 @@ static void no_overwrite_is_decided_in_the_commit(void)
     st_write_opts no = {.no_overwrite = true};
     REQUIRE(put_gen(e, "b", "src", 10, 3, NULL, &err) == 0);
     st_object_info info;
-    CHECK_EQ_INT(st_copy(e, "t1", "b", "src", NULL, "b", "k", NULL, 0, CKS_NONE, &no, &info, &err),
+    CHECK_EQ_INT(st_copy(e, "t1", "b", "src", NULL, "b", "k", NULL, 0, CKS_NONE, NULL, &no,
+                         &info, &err),
                  -1);
     CHECK_EQ_INT(err.code, CF_EDENIED);
     char uid[ST_ID_HEX];
-    REQUIRE(st_upload_create(e, "t1", "b", "k", NULL, 0, CKS_NONE, uid, &err) == 0);
+    REQUIRE(st_upload_create(e, "t1", "b", "k", NULL, 0, CKS_NONE, NULL, uid, &err) == 0);
     st_put_args pa = {.tenant = "t1", .bucket = "b", .key = "k", .upload_id = uid,
                       .part_number = 1, .expected_size = 4};
     st_put *part;
