@@ -48,8 +48,11 @@ typedef struct cli {
     const char *cred_file;
     char access_key[NAMES_AK_MAX + 1];
     char secret[NAMES_SK_MAX + 1];
-    bool json, read_only, force_orphans;
-    const char *bucket, *bytes, *objects;  /* quota */
+    bool json, read_only, append_only, force_orphans;
+    const char *permissions;     /* key create: "read,write-new,..." */
+    const char *buckets[64], *delete_prefixes[64];  /* key create: repeatable */
+    size_t nbuckets, nprefixes;
+    const char *bucket, *bytes, *objects;  /* quota (bucket: the one --bucket) */
     const char *config, *var, *from;  /* restore-index */
     s3c_client *client;
 } cli;
@@ -61,9 +64,16 @@ static const char usage_text[] =
     "  tenant create NAME          create a tenant\n"
     "  tenant list                 list tenants\n"
     "  tenant delete NAME          delete a tenant (it must own no buckets)\n"
-    "  key create TENANT [--read-only]\n"
-    "                              make an access key; prints ACCESS_KEY SECRET_KEY\n"
-    "  key list [TENANT]           list access keys (of one tenant)\n"
+    "  key create TENANT [--read-only | --append-only | --permissions LIST]\n"
+    "             [--bucket NAME]... [--allow-delete-prefix PREFIX]...\n"
+    "                              make an access key; prints ACCESS_KEY SECRET_KEY.\n"
+    "                              LIST: read,write-new,overwrite,delete,\n"
+    "                              bypass-governance (default: all but the last);\n"
+    "                              --append-only: read,write-new; --bucket: only\n"
+    "                              these buckets; --allow-delete-prefix: may delete\n"
+    "                              keys under PREFIX without the delete permission\n"
+    "  key list [TENANT]           list access keys (of one tenant), with their\n"
+    "                              permissions\n"
     "  key revoke ACCESS_KEY       revoke an access key\n"
     "  status                      layout, heal queue, counts\n"
     "  usage [TENANT]              buckets, objects and bytes each tenant stores,\n"
@@ -243,14 +253,40 @@ static void print_tenants(json_t *doc)
     }
 }
 
+/* The strings of a JSON array joined by commas, or `none` if it is empty
+ * or missing. */
+static void print_names(json_t *a, const char *none)
+{
+    size_t i;
+    json_t *v;
+    if (json_array_size(a) == 0)
+        fputs(none, stdout);
+    json_array_foreach(a, i, v) {
+        printf("%s%s", i ? "," : "", json_string_value(v) ? json_string_value(v) : "?");
+    }
+}
+
 static void print_keys(json_t *doc)
 {
     size_t i;
     json_t *k;
     json_array_foreach(json_object_get(doc, "keys"), i, k) {
-        printf("%-22s %-24s %s ", str(k, "access_key"), str(k, "tenant"),
-               json_is_true(json_object_get(k, "read_only")) ? "read-only " : "read-write");
+        printf("%-22s %-24s ", str(k, "access_key"), str(k, "tenant"));
         print_time(json_object_get(k, "created"));
+        json_t *perms = json_object_get(k, "permissions");
+        if (!perms) {                /* a cofferd from before permissions */
+            printf(" %s\n", json_is_true(json_object_get(k, "read_only"))
+                                ? "read-only" : "read-write");
+            continue;
+        }
+        fputs(" permissions=", stdout);
+        print_names(perms, "none");
+        fputs(" buckets=", stdout);
+        print_names(json_object_get(k, "buckets"), "all");
+        if (json_array_size(json_object_get(k, "allow_delete_prefixes"))) {
+            fputs(" delete-prefixes=", stdout);
+            print_names(json_object_get(k, "allow_delete_prefixes"), "");
+        }
         putchar('\n');
     }
 }
@@ -529,6 +565,48 @@ static int cmd_tenant(const cli *c, int argc, char **argv)
     return run(c, "DELETE", path, NULL, NULL, OUT_NONE, done);
 }
 
+/* A JSON array of strings, or NULL if out of memory. */
+static json_t *string_array(const char *const *v, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < n; i++)
+        if (json_array_append_new(a, json_string(v[i])) != 0) {
+            json_decref(a);
+            return NULL;
+        }
+    return a;
+}
+
+/* POST /keys with the permissions asked for: --read-only as read_only,
+ * --append-only and --permissions as a list of names (the server checks
+ * them), --bucket and --allow-delete-prefix as lists. */
+static int key_create(const cli *c, const char *tenant)
+{
+    json_t *body = json_pack("{s:s}", "tenant", tenant);
+    const char *list = c->append_only ? "read,write-new" : c->permissions;
+    json_t *perms = list ? json_array() : NULL;
+    for (const char *p = list; p && perms && *p;) {
+        size_t n = strcspn(p, ",");
+        if (n && json_array_append_new(perms, json_stringn(p, n)) != 0) {
+            json_decref(perms);
+            perms = NULL;
+        }
+        p += n + (p[n] == ',');
+    }
+    if (!body || (list && (!perms || json_object_set_new(body, "permissions", perms) < 0)) ||
+        (!list && json_object_set_new(body, "read_only", json_boolean(c->read_only)) < 0) ||
+        (c->nbuckets && json_object_set_new(body, "buckets",
+                                            string_array(c->buckets, c->nbuckets)) < 0) ||
+        (c->nprefixes && json_object_set_new(body, "allow_delete_prefixes",
+                                             string_array(c->delete_prefixes,
+                                                          c->nprefixes)) < 0)) {
+        json_decref(body);
+        fprintf(stderr, "coffer: out of memory\n");
+        return 1;
+    }
+    return run(c, "POST", "/keys", NULL, body, OUT_NEW_KEY, NULL);
+}
+
 static int cmd_key(const cli *c, int argc, char **argv)
 {
     const char *verb = argc > 0 ? argv[0] : "";
@@ -537,9 +615,7 @@ static int cmd_key(const cli *c, int argc, char **argv)
     if (arg && strcmp(verb, "revoke") != 0 && !names_tenant_ok(arg))
         return usage_error("invalid tenant name '%s' (1..64 characters [a-z0-9-])", arg);
     if (strcmp(verb, "create") == 0 && arg)
-        return run(c, "POST", "/keys", NULL,
-                   json_pack("{s:s, s:b}", "tenant", arg, "read_only", c->read_only),
-                   OUT_NEW_KEY, NULL);
+        return key_create(c, arg);
     if (strcmp(verb, "list") == 0 && argc <= 2) {
         snprintf(query, sizeof query, "tenant=%s", arg ? arg : "");
         return run(c, "GET", "/keys", arg ? query : NULL, NULL, OUT_KEYS, NULL);
@@ -552,8 +628,9 @@ static int cmd_key(const cli *c, int argc, char **argv)
         snprintf(done, sizeof done, "revoked %s", arg);
         return run(c, "DELETE", path, NULL, NULL, OUT_NONE, done);
     }
-    return usage_error("usage: coffer key create TENANT [--read-only] | "
-                             "key list [TENANT] | key revoke ACCESS_KEY");
+    return usage_error("usage: coffer key create TENANT [--read-only | --append-only | "
+                       "--permissions LIST] [--bucket NAME]... [--allow-delete-prefix "
+                       "PREFIX]... | key list [TENANT] | key revoke ACCESS_KEY");
 }
 
 static int cmd_gc(const cli *c, const char *grace)
@@ -572,13 +649,23 @@ static int cmd_gc(const cli *c, const char *grace)
 static int check_command_options(const cli *c, int argc, char **argv)
 {
     bool restore = strcmp(argv[0], "restore-index") == 0;
-    if (c->read_only && (argc < 2 || strcmp(argv[0], "key") != 0 ||
-                         strcmp(argv[1], "create") != 0))
-        return usage_error("--read-only goes with key create");
+    bool key_create = argc >= 2 && strcmp(argv[0], "key") == 0 &&
+                      strcmp(argv[1], "create") == 0;
+    bool quota = strcmp(argv[0], "quota") == 0;
+    bool key_opts = c->read_only || c->append_only || c->permissions || c->nprefixes;
+    if (key_opts && !key_create)
+        return usage_error("--read-only, --append-only, --permissions and "
+                           "--allow-delete-prefix go with key create");
+    if (c->nbuckets && !key_create && !quota)
+        return usage_error("--bucket goes with key create and quota");
+    if (c->nbuckets > 1 && !key_create)
+        return usage_error("quota: one --bucket");
+    if (c->read_only + c->append_only + (c->permissions != NULL) > 1)
+        return usage_error("give one of --read-only, --append-only and --permissions");
     if (c->force_orphans && strcmp(argv[0], "gc") != 0)
         return usage_error("--force-orphans goes with gc");
-    if ((c->bucket || c->bytes || c->objects) && strcmp(argv[0], "quota") != 0)
-        return usage_error("--bucket, --bytes and --objects go with quota");
+    if ((c->bytes || c->objects) && !quota)
+        return usage_error("--bytes and --objects go with quota");
     if ((c->config || c->var || c->from) && !restore)
         return usage_error("-c, --var and --from go with restore-index");
     if (restore && (argc != 1 || !c->config == !c->var))
@@ -895,8 +982,8 @@ static const char *env_or(const char *name, const char *fallback)
 static int parse_options(cli *c, int argc, char **argv, bool command_after)
 {
     enum { O_ENDPOINT = 256, O_REGION, O_CREDS, O_KEY, O_SECRET, O_CACERT,
-           O_JSON, O_RO, O_HELP, O_VERSION, O_FORCE, O_VAR, O_FROM, O_BUCKET,
-           O_BYTES, O_OBJECTS };
+           O_JSON, O_RO, O_HELP, O_VERSION, O_FORCE, O_VAR, O_FROM, O_APPEND,
+           O_PERMS, O_BUCKET, O_DELPFX, O_BYTES, O_OBJECTS };
     static const struct option opts[] = {
         {"endpoint", required_argument, NULL, O_ENDPOINT},
         {"region", required_argument, NULL, O_REGION},
@@ -906,11 +993,14 @@ static int parse_options(cli *c, int argc, char **argv, bool command_after)
         {"cacert", required_argument, NULL, O_CACERT},
         {"json", no_argument, NULL, O_JSON},
         {"read-only", no_argument, NULL, O_RO},
+        {"append-only", no_argument, NULL, O_APPEND},
+        {"permissions", required_argument, NULL, O_PERMS},
+        {"bucket", required_argument, NULL, O_BUCKET},
+        {"allow-delete-prefix", required_argument, NULL, O_DELPFX},
         {"force-orphans", no_argument, NULL, O_FORCE},
         {"config", required_argument, NULL, 'c'},
         {"var", required_argument, NULL, O_VAR},
         {"from", required_argument, NULL, O_FROM},
-        {"bucket", required_argument, NULL, O_BUCKET},
         {"bytes", required_argument, NULL, O_BYTES},
         {"objects", required_argument, NULL, O_OBJECTS},
         {"help", no_argument, NULL, O_HELP},
@@ -930,11 +1020,22 @@ static int parse_options(cli *c, int argc, char **argv, bool command_after)
         case O_CACERT: c->cacert = optarg; break;
         case O_JSON: c->json = true; break;
         case O_RO: c->read_only = true; break;
+        case O_APPEND: c->append_only = true; break;
+        case O_PERMS: c->permissions = optarg; break;
+        case O_BUCKET:
+            if (c->nbuckets == sizeof c->buckets / sizeof c->buckets[0])
+                return usage_error("at most 64 --bucket options");
+            c->buckets[c->nbuckets++] = c->bucket = optarg;
+            break;
+        case O_DELPFX:
+            if (c->nprefixes == sizeof c->delete_prefixes / sizeof c->delete_prefixes[0])
+                return usage_error("at most 64 --allow-delete-prefix options");
+            c->delete_prefixes[c->nprefixes++] = optarg;
+            break;
         case O_FORCE: c->force_orphans = true; break;
         case 'c': c->config = optarg; break;
         case O_VAR: c->var = optarg; break;
         case O_FROM: c->from = optarg; break;
-        case O_BUCKET: c->bucket = optarg; break;
         case O_BYTES: c->bytes = optarg; break;
         case O_OBJECTS: c->objects = optarg; break;
         case O_HELP: fputs(usage_text, stdout); return 0;

@@ -7,11 +7,18 @@
  *   POST   /tenants          {"name":"acme"}             201 {"name"}
  *   GET    /tenants                                      200 {"tenants":[{"name","created"}]}
  *   DELETE /tenants/NAME                                 200 {"name","deleted":true}
- *   POST   /keys             {"tenant":"acme","read_only":false}
- *                                                        201 {"access_key","secret_key",
- *                                                             "tenant","read_only"}
+ *   POST   /keys             {"tenant":"acme",           201 {"access_key","secret_key",
+ *                             "read_only":false |          "tenant",POLICY}
+ *                             "permissions":["read",
+ *                               "write-new",...],
+ *                             "buckets":["b1",...],
+ *                             "allow_delete_prefixes":["locks/",...]}
  *   GET    /keys[?tenant=NAME]                           200 {"keys":[{"access_key","tenant",
- *                                                             "read_only","created"}]}
+ *                                                             "created",POLICY}]}
+ *          POLICY: "permissions" (read, write-new, overwrite, delete,
+ *          bypass-governance; default all but bypass-governance, read_only:
+ *          read), "buckets" (null: every bucket of the tenant),
+ *          "allow_delete_prefixes", "read_only" (no write permission)
  *   DELETE /keys/ACCESS_KEY                              200 {"access_key","deleted":true}
  *   GET    /status                                       200 {"version","layout":{"k","m",
  *                                                             "block_size"},"heal_pending",

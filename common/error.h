@@ -40,6 +40,11 @@ typedef enum cf_code {
     CF_EEXISTS,     /* generic "already exists" (tenants, keys) */
     CF_ENOTFOUND,   /* generic "not found" (tenants, keys) */
     CF_EPRECOND,    /* a precondition (If-Match...) failed */
+    CF_EDENIED,     /* the access key's permissions do not allow it */
+    CF_ELOCKED,     /* the version is under object lock (retention, legal hold) */
+    CF_ENOVERSION,  /* no such version of the object */
+    CF_EMARKER,     /* the version is a delete marker */
+    CF_EBUCKETSTATE, /* the bucket's configuration does not allow it */
     CF_ESTATE,      /* the object is not in the state the operation needs
                        (RestoreObject of an object in no tier) */
     CF_EINTERNAL,   /* a broken invariant: a bug */

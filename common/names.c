@@ -65,21 +65,6 @@ bool names_tenant_ok(const char *s)
     return shaped(s, 1, NAMES_TENANT_MAX, tenant_char);
 }
 
-bool names_access_key_ok(const char *s)
-{
-    return shaped(s, NAMES_AK_MIN, NAMES_AK_MAX, key_char);
-}
-
-bool names_secret_ok(const char *s)
-{
-    return shaped(s, NAMES_SK_MIN, NAMES_SK_MAX, secret_char);
-}
-
-bool names_token_ok(const char *s)
-{
-    return shaped(s, NAMES_TOKEN_MIN, NAMES_TOKEN_MAX, token_char);
-}
-
 /* S3's bucket naming rules (the ones for new buckets, which every
  * request is held to). */
 static bool looks_like_ipv4(const char *name)
@@ -114,4 +99,19 @@ bool names_bucket_ok(const char *name)
     return alnum_first && alnum_last && !looks_like_ipv4(name) &&
            strncmp(name, "xn--", 4) != 0 &&
            !(n > 8 && strcmp(name + n - 8, "-s3alias") == 0);
+}
+
+bool names_access_key_ok(const char *s)
+{
+    return shaped(s, NAMES_AK_MIN, NAMES_AK_MAX, key_char);
+}
+
+bool names_secret_ok(const char *s)
+{
+    return shaped(s, NAMES_SK_MIN, NAMES_SK_MAX, secret_char);
+}
+
+bool names_token_ok(const char *s)
+{
+    return shaped(s, NAMES_TOKEN_MIN, NAMES_TOKEN_MAX, token_char);
 }

@@ -136,12 +136,63 @@ static int tenant_item(void *ctx, const st_tenant_info *t)
                                    (json_int_t)t->created));
 }
 
+/* A list of names as a JSON array (a new reference, NULL on no memory). */
+static json_t *name_array(char *const *v, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < n; i++)
+        if (json_array_append_new(a, json_string(v[i])) != 0) {
+            json_decref(a);
+            return NULL;
+        }
+    return a;
+}
+
+#define WRITE_PERMS (ST_PERM_WRITE_NEW | ST_PERM_OVERWRITE | ST_PERM_DELETE)
+
+/* A key's policy as its JSON fields: "permissions" (names), "buckets"
+ * (null: all), "allow_delete_prefixes", and "read_only" (no write
+ * permission), the field of release 0.1.0. */
+static json_t *policy_json(const st_key_policy *p)
+{
+    json_t *perms = json_array();
+    for (unsigned bit = 1; perms && bit <= ST_PERM_ALL; bit <<= 1)
+        if ((p->perms & bit) &&
+            json_array_append_new(perms, json_string(st_perm_name(bit))) != 0) {
+            json_decref(perms);
+            perms = NULL;
+        }
+    json_t *buckets = p->nbuckets ? name_array(p->buckets, p->nbuckets) : json_null();
+    json_t *prefixes = name_array(p->delete_prefixes, p->nprefixes);
+    if (!perms || !buckets || !prefixes) {
+        json_decref(perms);
+        json_decref(buckets);
+        json_decref(prefixes);
+        return NULL;
+    }
+    return json_pack("{s:o, s:o, s:o, s:b}", "permissions", perms, "buckets", buckets,
+                     "allow_delete_prefixes", prefixes, "read_only",
+                     !(p->perms & WRITE_PERMS));
+}
+
+/* Merge the policy fields into obj (a new reference; NULL on no memory). */
+static json_t *with_policy(json_t *obj, const st_key_policy *p)
+{
+    json_t *pol = obj ? policy_json(p) : NULL;
+    if (!pol || json_object_update(obj, pol) < 0) {
+        json_decref(obj);
+        obj = NULL;
+    }
+    json_decref(pol);
+    return obj;
+}
+
 static int key_item(void *ctx, const st_key_info *k)
 {
-    return add_item(ctx, json_pack("{s:s, s:s, s:b, s:I}", "access_key",
-                                   k->access_key, "tenant", k->tenant,
-                                   "read_only", k->read_only, "created",
-                                   (json_int_t)k->created));
+    return add_item(ctx, with_policy(json_pack("{s:s, s:s, s:I}", "access_key",
+                                               k->access_key, "tenant", k->tenant,
+                                               "created", (json_int_t)k->created),
+                                     &k->policy));
 }
 
 /* Wrap a finished listing as {field: [...]}, or map its failure. */
@@ -183,26 +234,91 @@ static json_t *tenant_delete(admin_req *r)
 
 /* ---- keys --------------------------------------------------------------- */
 
+/* An array of strings of the body into v (pointing into the body), at
+ * most ST_KEY_SCOPE_MAX of them; false if it is something else. */
+static bool body_names(admin_req *r, const char *field, const char **v, size_t *n)
+{
+    json_t *a = json_object_get(r->body, field);
+    *n = 0;
+    if (!a)
+        return true;
+    if (!json_is_array(a) || json_array_size(a) > ST_KEY_SCOPE_MAX)
+        return false;
+    size_t i;
+    json_t *item;
+    json_array_foreach(a, i, item) {
+        if (!(v[i] = json_string_value(item)))
+            return false;
+    }
+    *n = json_array_size(a);
+    return true;
+}
+
+/* The policy of a POST /keys body: "permissions" (names; absent: every
+ * permission but bypass-governance, or only read with "read_only": true),
+ * "buckets" and "allow_delete_prefixes" (arrays of strings). NULL if all
+ * is well, else the error reply. */
+static json_t *body_policy(admin_req *r, st_key_policy *p, const char **buckets,
+                           const char **prefixes)
+{
+    json_t *ro = json_object_get(r->body, "read_only");
+    json_t *perms = json_object_get(r->body, "permissions");
+    if (ro && !json_is_boolean(ro))
+        return error_reply(r, 400, "InvalidRequest", "read_only must be true or false");
+    if (ro && perms)
+        return error_reply(r, 400, "InvalidRequest",
+                           "give read_only or permissions, not both");
+    p->perms = json_is_true(ro) ? ST_PERM_READ : perms ? 0 : ST_PERM_DEFAULT;
+    if (perms && (!json_is_array(perms) || json_array_size(perms) == 0))
+        return error_reply(r, 400, "InvalidRequest",
+                           "permissions must be a non-empty list of names");
+    size_t i;
+    json_t *item;
+    json_array_foreach(perms, i, item) {
+        const char *name = json_string_value(item);
+        unsigned bit = name ? st_perm_from_name(name) : 0;
+        if (!bit)
+            return error_reply(r, 400, "InvalidRequest", "permissions are read, "
+                               "write-new, overwrite, delete and bypass-governance");
+        p->perms |= bit;
+    }
+    char msg[96];
+    if (!body_names(r, "buckets", buckets, &p->nbuckets)) {
+        snprintf(msg, sizeof msg, "buckets must be a list of at most %d names",
+                 ST_KEY_SCOPE_MAX);
+        return error_reply(r, 400, "InvalidRequest", msg);
+    }
+    if (!body_names(r, "allow_delete_prefixes", prefixes, &p->nprefixes)) {
+        snprintf(msg, sizeof msg, "allow_delete_prefixes must be a list of at most %d "
+                 "strings", ST_KEY_SCOPE_MAX);
+        return error_reply(r, 400, "InvalidRequest", msg);
+    }
+    p->buckets = (char **)buckets;
+    p->delete_prefixes = (char **)prefixes;
+    return NULL;
+}
+
 static json_t *key_create(admin_req *r)
 {
-    static const char *const fields[] = {"tenant", "read_only", NULL};
+    static const char *const fields[] = {"tenant", "read_only", "permissions", "buckets",
+                                         "allow_delete_prefixes", NULL};
     json_t *bad = body_error(r, fields);
     if (bad)
         return bad;
     const char *tenant = body_tenant(r, "tenant");
     if (!tenant)
         return bad_tenant(r);
-    json_t *ro = json_object_get(r->body, "read_only");
-    if (ro && !json_is_boolean(ro))
-        return error_reply(r, 400, "InvalidRequest", "read_only must be true or false");
+    const char *buckets[ST_KEY_SCOPE_MAX], *prefixes[ST_KEY_SCOPE_MAX];
+    st_key_policy policy = {0};
+    if ((bad = body_policy(r, &policy, buckets, prefixes)))
+        return bad;
     char ak[ST_ACCESS_KEY_MAX], sk[ST_SECRET_KEY_MAX];
     cf_err err;
-    if (st_key_create(r->e, tenant, json_is_true(ro), NULL, NULL, ak, sk, &err) < 0)
+    if (st_key_create(r->e, tenant, &policy, NULL, NULL, ak, sk, &err) < 0)
         return engine_error(r, &err, "NoSuchTenant");
     r->status = 201;
-    json_t *reply = json_pack("{s:s, s:s, s:s, s:b}", "access_key", ak,
-                              "secret_key", sk, "tenant", tenant, "read_only",
-                              json_is_true(ro));
+    json_t *reply = with_policy(json_pack("{s:s, s:s, s:s}", "access_key", ak,
+                                          "secret_key", sk, "tenant", tenant), &policy);
     OPENSSL_cleanse(sk, sizeof sk);
     return reply;
 }

@@ -9,8 +9,8 @@
  * (builtin.h: the health checks, so that a probe works even when the
  * server is at its connection limit, /metrics and the console), then the
  * gate's verdict, routing, the length the operation needs, authentication
- * (which replaces the length for aws-chunked bodies), the read-only check
- * and op->begin.
+ * (which replaces the length for aws-chunked bodies), the key's
+ * permissions (perm.c) and op->begin.
  *
  * An error found from the headers is sent at once only when the client
  * waits for "100 Continue", the body is too big to be worth reading, or
@@ -30,6 +30,7 @@
 #include "server/accesslog.h"
 #include "server/admin.h"
 #include "server/builtin.h"
+#include "server/perm.h"
 #include "server/router.h"
 #include "server/s3_ops.h"
 #include "server/s3auth.h"
@@ -62,7 +63,7 @@ static void admin_run(s3_req *r)
 }
 
 static const s3_op op_admin = {
-    .name = "Admin", .body = BODY_BUFFER, .write = true, .run = admin_run,
+    .name = "Admin", .body = BODY_BUFFER, .act = ACT_WRITE, .run = admin_run,
 };
 
 /* ---- phase 1: headers ------------------------------------------------ */
@@ -156,10 +157,8 @@ void dispatch_headers(s3_req *r, bool health_only)
     /* framing first: authentication replaces the length for aws-chunked */
     if (check_length(r) < 0 || s3auth_authenticate(r) < 0)
         return;
-    if (r->op->write && r->read_only) {
-        resp_error(r, S3E_AccessDenied, "This access key is read-only");
+    if (!r->admin && perm_check(r) < 0)
         return;
-    }
     if (r->op->begin)
         r->op->begin(r);
 }

@@ -20,6 +20,7 @@
 
 #include "auth/auth.h"
 #include "common/adminapi.h"
+#include "common/names.h"
 #include "common/utf8.h"
 
 char *url_decode(pool *p, const char *s, size_t n, bool plus_space)
@@ -191,9 +192,14 @@ static s3_op_id bucket_op(const s3_req *r, const char *m, const char *sub)
         if (strcmp(sub, "versions") == 0) return S3OP_LIST_OBJECT_VERSIONS;
         if (strcmp(sub, "uploads") == 0) return S3OP_LIST_UPLOADS;
         if (strcmp(sub, "acl") == 0) return S3OP_GET_BUCKET_ACL;
+        if (strcmp(sub, "object-lock") == 0) return S3OP_GET_LOCK_CONFIG;
         if (strcmp(sub, "lifecycle") == 0) return S3OP_GET_BUCKET_LIFECYCLE;
         return S3OP_NONE;
     }
+    if (strcmp(m, "PUT") == 0 && strcmp(sub, "versioning") == 0)
+        return S3OP_PUT_BUCKET_VERSIONING;
+    if (strcmp(m, "PUT") == 0 && strcmp(sub, "object-lock") == 0)
+        return S3OP_PUT_LOCK_CONFIG;
     if (strcmp(sub, "lifecycle") == 0)
         return strcmp(m, "PUT") == 0      ? S3OP_PUT_BUCKET_LIFECYCLE
              : strcmp(m, "DELETE") == 0   ? S3OP_DELETE_BUCKET_LIFECYCLE : S3OP_NONE;
@@ -212,6 +218,11 @@ static s3_op_id object_op(const s3_req *r, const char *m, const char *sub)
     bool copy = req_header(r, "x-amz-copy-source") != NULL;
     if (strcmp(m, "GET") == 0 && strcmp(sub, "acl") == 0)
         return S3OP_GET_OBJECT_ACL;
+    bool get = strcmp(m, "GET") == 0, put = strcmp(m, "PUT") == 0;
+    if ((get || put) && strcmp(sub, "retention") == 0)
+        return get ? S3OP_GET_RETENTION : S3OP_PUT_RETENTION;
+    if ((get || put) && strcmp(sub, "legal-hold") == 0)
+        return get ? S3OP_GET_LEGAL_HOLD : S3OP_PUT_LEGAL_HOLD;
     if (strcmp(m, "POST") == 0 && strcmp(sub, "uploads") == 0)
         return S3OP_CREATE_UPLOAD;
     if (strcmp(m, "POST") == 0 && strcmp(sub, "restore") == 0)

@@ -65,12 +65,23 @@ bool s3_etag_matches(const char *list, const char *etag);
 /* "encoding-type": true for "url"; InvalidArgument for anything else. */
 int s3_encoding_url(s3_req *r, bool *url);
 
-/* x-amz-copy-source ("[/]bucket/key[?versionId=null]", URL-encoded) into
- * decoded bucket and key; InvalidArgument if malformed. */
-int s3_copy_source(s3_req *r, char **bucket, char **key);
+/* x-amz-copy-source ("[/]bucket/key[?versionId=ID]", URL-encoded) into
+ * decoded bucket and key and the version (NULL: the latest);
+ * InvalidArgument if malformed, AccessDenied if the key may not read that
+ * bucket. */
+int s3_copy_source(s3_req *r, char **bucket, char **key, const char **version);
+/* Open or HEAD of a copy source failed: its error (a delete marker named
+ * by version id is InvalidRequest, as S3 says). */
+void s3_copy_source_failed(s3_req *r, const cf_err *err);
 /* The x-amz-copy-source-if-* conditions against the source object;
  * PreconditionFailed if one fails. */
 int s3_copy_conditions(s3_req *r, const st_object_info *src);
+/* The versionId parameter (NULL if absent): "null" or 32 hex digits, else
+ * InvalidArgument. */
+int s3_version_param(s3_req *r, const char **version);
+/* x-amz-version-id (when asked for, or the version is not the null one)
+ * and x-amz-delete-marker for a marker. */
+void s3_version_headers(s3_req *r, const st_object_info *o, bool asked);
 /* The storage class and tags a write sets (lifecycle.h), into out with
  * pool memory: x-amz-storage-class is STANDARD, a tier's name, or an AWS
  * class lifecycle.storage_class_map maps to one (else
@@ -88,11 +99,13 @@ void s3_lcxml_refused(s3_req *r, const struct lcxml_err *e);
  * InvalidRequest / BadDigest otherwise. */
 int s3_check_body_digest(s3_req *r);
 
-/* Refuse a versionId other than "null" (coffer is unversioned). */
+/* Tagging and RestoreObject act on the current version: a versionId
+ * parameter is InvalidArgument if malformed, NotImplemented otherwise. */
 int s3_check_version(s3_req *r);
-/* Refuse SSE-KMS, SSE-C, object lock, conditional writes and non-owner
- * ACLs on writes (NotImplemented): never store an object without what
- * was asked. (Storage classes and tags: s3_object_attrs.) */
+/* Refuse SSE-KMS, SSE-C, conditional writes and non-owner ACLs on writes
+ * (NotImplemented): never store an object without what was asked.
+ * (Storage classes and tags: s3_object_attrs; object lock:
+ * s3_lock_headers.) */
 int s3_check_write_headers(s3_req *r);
 /* x-amz-acl other than an owner-only canned ACL, or x-amz-grant-*:
  * NotImplemented (coffer has no grants to give). */

@@ -5,7 +5,8 @@
  *  - s3auth_authenticate(r) runs once the headers are in: it finds the
  *    signature (SigV4 header or presigned query; SigV2 likewise), looks the
  *    access key up (unknown: InvalidAccessKeyId), verifies the signature
- *    with the key's secret, and sets r->tenant and r->read_only. Requests
+ *    with the key's secret, and sets r->tenant and r->perm (its policy,
+ *    server/perm.h). Requests
  *    to /admin/v1 are accepted only with the admin credential from the
  *    configuration; the admin credential is refused for S3 calls.
  *    Anonymous requests get AccessDenied. On failure the error response is

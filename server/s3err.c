@@ -37,6 +37,8 @@ static const struct {
     [S3E_InvalidAccessKeyId] = {"InvalidAccessKeyId", 403,
         "The AWS Access Key Id you provided does not exist in our records"},
     [S3E_InvalidArgument] = {"InvalidArgument", 400, "Invalid Argument"},
+    [S3E_InvalidBucketState] = {"InvalidBucketState", 409,
+        "The request is not valid with the current state of the bucket"},
     [S3E_InvalidBucketName] = {"InvalidBucketName", 400,
         "The specified bucket is not valid"},
     [S3E_InvalidDigest] = {"InvalidDigest", 400,
@@ -68,6 +70,8 @@ static const struct {
         "Your request is missing a required header"},
     [S3E_NoSuchBucket] = {"NoSuchBucket", 404, "The specified bucket does not exist"},
     [S3E_NoSuchKey] = {"NoSuchKey", 404, "The specified key does not exist"},
+    [S3E_NoSuchObjectLockConfiguration] = {"NoSuchObjectLockConfiguration", 404,
+        "The specified object does not have a ObjectLock configuration"},
     [S3E_NoSuchLifecycleConfiguration] = {"NoSuchLifecycleConfiguration", 404,
         "The lifecycle configuration does not exist"},
     [S3E_NoSuchUpload] = {"NoSuchUpload", 404,
@@ -77,6 +81,8 @@ static const struct {
     [S3E_NotImplemented] = {"NotImplemented", 501,
         "A header or query you provided implies functionality that is not implemented"},
     [S3E_NotModified] = {"NotModified", 304, "Not Modified"},
+    [S3E_ObjectLockConfigurationNotFoundError] = {"ObjectLockConfigurationNotFoundError", 404,
+        "Object Lock configuration does not exist for this bucket"},
     [S3E_PreconditionFailed] = {"PreconditionFailed", 412,
         "At least one of the preconditions you specified did not hold"},
     /* Not an AWS code (AWS has no storage quotas): Ceph RGW's, which
@@ -127,6 +133,11 @@ s3_error s3err_from_cf(cf_code code)
     case CF_EDIGEST: return S3E_BadDigest;
     case CF_ETOOLARGE: return S3E_EntityTooLarge;
     case CF_EPRECOND: return S3E_PreconditionFailed;
+    case CF_EDENIED: return S3E_AccessDenied;
+    case CF_ELOCKED: return S3E_AccessDenied;
+    case CF_ENOVERSION: return S3E_NoSuchVersion;
+    case CF_EMARKER: return S3E_MethodNotAllowed;
+    case CF_EBUCKETSTATE: return S3E_InvalidBucketState;
     case CF_ESTATE: return S3E_InvalidObjectState;
     case CF_EQUOTA: return S3E_QuotaExceeded;
     case CF_ENOSPC: return S3E_InsufficientStorage;

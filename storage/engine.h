@@ -146,10 +146,37 @@ typedef struct st_tenant_info {
     int64_t created;                 /* unix seconds */
 } st_tenant_info;
 
+/* What an access key may do (doc/design.md, "Keys that cannot destroy"):
+ * a set of permissions, the buckets it reaches and the key prefixes under
+ * which it may delete without the delete permission. */
+#define ST_PERM_READ 0x01u             /* GET, HEAD, listings */
+#define ST_PERM_WRITE_NEW 0x02u        /* writes that replace nothing, multipart */
+#define ST_PERM_OVERWRITE 0x04u        /* writes over a current version */
+#define ST_PERM_DELETE 0x08u           /* deletes of objects, versions, buckets */
+#define ST_PERM_BYPASS_GOVERNANCE 0x10u /* x-amz-bypass-governance-retention */
+#define ST_PERM_DEFAULT (ST_PERM_READ | ST_PERM_WRITE_NEW | ST_PERM_OVERWRITE | \
+                         ST_PERM_DELETE)
+#define ST_PERM_ALL (ST_PERM_DEFAULT | ST_PERM_BYPASS_GOVERNANCE)
+#define ST_KEY_SCOPE_MAX 64            /* buckets, and delete prefixes, per key */
+
+/* A permission's name ("read", "write-new", "overwrite", "delete",
+ * "bypass-governance") for one ST_PERM_* bit, NULL for anything else; and
+ * back (0 for an unknown name). */
+const char *st_perm_name(unsigned bit);
+unsigned st_perm_from_name(const char *name);
+
+typedef struct st_key_policy {
+    unsigned perms;                  /* ST_PERM_* */
+    char **buckets;                  /* nbuckets 0: every bucket of the tenant */
+    size_t nbuckets;
+    char **delete_prefixes;          /* where delete is allowed without ST_PERM_DELETE */
+    size_t nprefixes;
+} st_key_policy;
+
 typedef struct st_key_info {
     char access_key[ST_ACCESS_KEY_MAX];
     char tenant[ST_MAX_TENANT + 1];
-    bool read_only;
+    st_key_policy policy;            /* arrays owned; st_key_info_clear frees */
     int64_t created;
 } st_key_info;
 
@@ -159,18 +186,25 @@ int st_tenant_delete(st_engine *e, const char *name, cf_err *err);   /* CF_ENOTF
 typedef int (*st_tenant_cb)(void *ctx, const st_tenant_info *t);
 int st_tenant_list(st_engine *e, st_tenant_cb cb, void *ctx, cf_err *err);
 
-/* Create a key pair for a tenant. If access_key/secret are given (non-NULL)
- * they are used as is (CF_EINVAL unless shaped as common/names.h says),
- * else random ones are generated (common/credfile.h: AK 20 chars [A-Z0-9],
- * SK 40 chars [A-Za-z0-9+/]). The secret is stored encrypted under the
+/* Create a key pair for a tenant with the given policy (NULL: every
+ * permission but bypass-governance, every bucket). The policy is checked:
+ * permissions within ST_PERM_ALL and not empty, at most ST_KEY_SCOPE_MAX
+ * bucket names (common/names.h) and delete prefixes (1..1024 bytes of
+ * UTF-8), else CF_EINVAL. If access_key/secret are given (non-NULL) they
+ * are used as is (CF_EINVAL unless shaped as common/names.h says), else
+ * random ones are generated (common/credfile.h: AK 20 chars [A-Z0-9], SK
+ * 40 chars [A-Za-z0-9+/]). The secret is stored encrypted under the
  * master key. */
-int st_key_create(st_engine *e, const char *tenant, bool read_only,
+int st_key_create(st_engine *e, const char *tenant, const st_key_policy *policy,
                   const char *access_key, const char *secret,
                   char ak_out[ST_ACCESS_KEY_MAX], char sk_out[ST_SECRET_KEY_MAX],
                   cf_err *err);
-/* Look a key up for signature checking: CF_ENOTFOUND if unknown/revoked. */
+/* Look a key up for signature checking: CF_ENOTFOUND if unknown/revoked.
+ * On success the caller clears info. */
 int st_key_lookup(st_engine *e, const char *access_key, st_key_info *info,
                   char secret_out[ST_SECRET_KEY_MAX], cf_err *err);
+void st_key_info_clear(st_key_info *info);
+/* The callback's info (and its policy's arrays) is valid during the call. */
 typedef int (*st_key_cb)(void *ctx, const st_key_info *k);
 int st_key_list(st_engine *e, const char *tenant /* NULL: all */, st_key_cb cb,
                 void *ctx, cf_err *err);
@@ -178,18 +212,53 @@ int st_key_revoke(st_engine *e, const char *access_key, cf_err *err);
 
 /* ---- buckets ---------------------------------------------------------- */
 
+/* A bucket's versioning state (doc/design.md, "The version model"). */
+#define ST_VERSIONING_OFF 0            /* never configured: null versions only */
+#define ST_VERSIONING_ENABLED 1
+#define ST_VERSIONING_SUSPENDED 2
+/* Object lock modes and legal hold states ("Object lock"). */
+#define ST_LOCK_NONE 0
+#define ST_LOCK_GOVERNANCE 1
+#define ST_LOCK_COMPLIANCE 2
+#define ST_HOLD_UNSET 0
+#define ST_HOLD_OFF 1
+#define ST_HOLD_ON 2
+#define ST_LOCK_MAX_DAYS 36500         /* default retention: at most 100 years */
+#define ST_LOCK_MAX_YEARS 100
+
 typedef struct st_bucket_info {
     char name[ST_MAX_BUCKET + 1];
     char region[32];
     int64_t created;                 /* unix seconds */
+    int versioning;                  /* ST_VERSIONING_* */
+    bool object_lock;                /* versions can be locked; versioning for good */
+    int lock_mode;                   /* default retention: ST_LOCK_* (NONE: none) */
+    uint32_t lock_days, lock_years;  /* of the default retention (one is 0) */
 } st_bucket_info;
 
+/* Create a bucket; object_lock: with object lock enabled, and therefore
+ * versioning Enabled for good. */
 int st_bucket_create(st_engine *e, const char *tenant, const char *bucket,
-                     const char *region, cf_err *err);   /* CF_EBUCKETEXISTS */
+                     const char *region, bool object_lock,
+                     cf_err *err);                      /* CF_EBUCKETEXISTS */
+/* Refused (CF_ENOTEMPTY) while the bucket holds a version, a delete marker
+ * or an upload; the message says when versions under object lock are why. */
 int st_bucket_delete(st_engine *e, const char *tenant, const char *bucket,
-                     cf_err *err);                      /* CF_ENOTEMPTY */
+                     cf_err *err);
 int st_bucket_get(st_engine *e, const char *tenant, const char *bucket,
                   st_bucket_info *info, cf_err *err);   /* CF_ENOBUCKET */
+/* PutBucketVersioning: ST_VERSIONING_ENABLED or _SUSPENDED (CF_EINVAL for
+ * anything else: never back to unversioned); suspending a bucket with
+ * object lock is CF_EBUCKETSTATE. */
+int st_bucket_set_versioning(st_engine *e, const char *tenant, const char *bucket,
+                             int state, cf_err *err);
+/* PutObjectLockConfiguration: enable object lock (only on a bucket whose
+ * versioning is Enabled, else CF_EBUCKETSTATE) and set its default
+ * retention: mode ST_LOCK_NONE with days and years 0 for none, or a mode
+ * and exactly one of 1..ST_LOCK_MAX_DAYS days or 1..ST_LOCK_MAX_YEARS
+ * years (CF_EINVAL otherwise). */
+int st_bucket_set_lock(st_engine *e, const char *tenant, const char *bucket, int mode,
+                       uint32_t days, uint32_t years, cf_err *err);
 typedef int (*st_bucket_cb)(void *ctx, const st_bucket_info *b);
 int st_bucket_list(st_engine *e, const char *tenant, st_bucket_cb cb, void *ctx,
                    cf_err *err);   /* sorted by name */
@@ -206,7 +275,13 @@ typedef struct st_header {
 
 typedef struct st_object_info {
     char key[ST_MAX_KEY + 1];
-    char version_id[ST_ID_HEX];
+    char version_id[ST_ID_HEX];      /* internal id (hex); S3's: st_version_name */
+    bool null_version;               /* S3's version id is "null" */
+    bool delete_marker;              /* a marker: no data (versions listing, errors) */
+    bool latest;                     /* the key's newest version */
+    int lock_mode;                   /* ST_LOCK_* */
+    int64_t retain_until_ms;         /* with lock_mode */
+    int legal_hold;                  /* ST_HOLD_* */
     uint64_t size;
     char etag[ST_ETAG_MAX];          /* quoted: "\"hex\"" or "\"hex-N\"" */
     int64_t mtime_ms;                /* unix milliseconds */
@@ -225,8 +300,27 @@ typedef struct st_object_info {
 } st_object_info;
 
 void st_object_info_clear(st_object_info *info);
+/* The version id S3 shows: "null" for a null version, else version_id. */
+const char *st_version_name(const st_object_info *info);
+/* A version id as S3 sends it: "null" or 32 lowercase hex digits. */
+bool st_version_name_ok(const char *v);
 /* Value of a stored header by lowercase name, or NULL. */
 const char *st_object_header(const st_object_info *info, const char *name);
+
+/* What a write asks of the version it makes (PUT, copy). */
+typedef struct st_write_opts {
+    bool no_overwrite;               /* CF_EDENIED if the key has a current
+                                        version (checked in the commit): a
+                                        key without the overwrite permission */
+    /* Object lock of the new version (x-amz-object-lock-*): a mode with a
+     * retain-until time (in the future: CF_EINVAL otherwise), or
+     * ST_LOCK_NONE for the bucket's default retention; a legal hold
+     * (ST_HOLD_UNSET: none). Either on a bucket without object lock is
+     * CF_EBUCKETSTATE. */
+    int lock_mode;
+    int64_t retain_until_ms;
+    int legal_hold;
+} st_write_opts;
 
 /* An object's lifecycle attributes as a write sets them (lifecycle.h):
  * the storage class (a tier's name: the version moves there at the
@@ -245,6 +339,7 @@ typedef struct st_put_args {
     const char *tenant, *bucket, *key;
     const st_header *headers;        /* copied; ignored for parts */
     size_t nheaders;
+    st_write_opts opts;              /* ignored for parts */
     st_object_attrs attrs;           /* ignored for parts */
     cks_algo checksum_algo;          /* compute this while streaming */
     /* for a part: */
@@ -262,7 +357,9 @@ typedef struct st_put_expect {
 typedef struct st_put st_put;
 
 /* Begin a PUT: CF_ENOBUCKET, CF_ENOUPLOAD, CF_ETOOLARGE (expected size),
- * CF_EQUOTA (an expected size the quotas cannot take; see quotas below). */
+ * CF_EQUOTA (an expected size the quotas cannot take; see quotas below);
+ * CF_EDENIED (no_overwrite and the key has a current version; checked
+ * again at the commit). */
 int st_put_begin(st_engine *e, const st_put_args *args, st_put **out, cf_err *err);
 /* Stream body bytes in; CF_ETOOLARGE past expected_size or 5 GiB. */
 int st_put_write(st_put *p, const void *data, size_t len, cf_err *err);
@@ -281,12 +378,25 @@ void st_put_abort(st_put *p);
 /* HEAD: CF_ENOBUCKET, CF_ENOKEY. */
 int st_head(st_engine *e, const char *tenant, const char *bucket, const char *key,
             st_object_info *info, cf_err *err);
+/* HEAD of one version (version: S3's id, "null" or hex; NULL: the latest).
+ * CF_EINVAL for a malformed id, CF_ENOVERSION for an unknown one,
+ * CF_EMARKER when the version asked for is a delete marker, CF_ENOKEY when
+ * the key has no version or (version NULL) its latest is a marker. With
+ * CF_EMARKER, and CF_ENOKEY because of a marker, info describes the marker
+ * (info->delete_marker set) so that the answer can name it. */
+int st_head_version(st_engine *e, const char *tenant, const char *bucket,
+                    const char *key, const char *version, st_object_info *info,
+                    cf_err *err);
 
 typedef struct st_get st_get;
 /* Open for reading; fills info. The object stays readable through this
  * handle even if it is overwritten or deleted meanwhile. */
 int st_get_open(st_engine *e, const char *tenant, const char *bucket,
                 const char *key, st_object_info *info, st_get **out, cf_err *err);
+/* ... of one version (NULL: the latest), with st_head_version's errors. */
+int st_get_open_version(st_engine *e, const char *tenant, const char *bucket,
+                        const char *key, const char *version, st_object_info *info,
+                        st_get **out, cf_err *err);
 /* Read up to len bytes at offset (any offset; sequential reads are fastest).
  * Returns bytes read in *n (0 at end). Verifies every CRC and GCM tag; a
  * missing or corrupt shard is rebuilt from parity (and queued for heal);
@@ -302,14 +412,50 @@ void st_get_close(st_get *g);
  * bucket is missing (CF_ENOBUCKET). */
 int st_delete(st_engine *e, const char *tenant, const char *bucket,
               const char *key, cf_err *err);
+/* PutObjectRetention on a version (NULL: the latest), on a bucket with
+ * object lock (CF_EBUCKETSTATE otherwise): mode ST_LOCK_NONE removes the
+ * retention. While the version is retained, COMPLIANCE can only be
+ * extended (same mode, a later or equal date) and GOVERNANCE extended or
+ * made COMPLIANCE; anything else is CF_ELOCKED unless the version is
+ * GOVERNANCE and bypass_governance is set. A date in the past for a new
+ * retention is CF_EINVAL. CF_ENOVERSION, CF_EMARKER, CF_ENOKEY as for
+ * st_head_version. */
+int st_object_set_retention(st_engine *e, const char *tenant, const char *bucket,
+                            const char *key, const char *version, int mode,
+                            int64_t until_ms, bool bypass_governance, cf_err *err);
+/* PutObjectLegalHold: ST_HOLD_ON or ST_HOLD_OFF, same errors. */
+int st_object_set_legal_hold(st_engine *e, const char *tenant, const char *bucket,
+                             const char *key, const char *version, int hold,
+                             cf_err *err);
+
+/* What a delete did (doc/design.md, "The version model"). */
+typedef struct st_delete_result {
+    bool delete_marker;              /* it made or removed a delete marker */
+    bool versioned;                  /* the bucket's versioning was configured:
+                                        version_id is to be answered */
+    char version_id[ST_ID_HEX];      /* S3's id of the marker made or the
+                                        version removed ("null" possibly) */
+} st_delete_result;
+/* DeleteObject with a version (S3's id; NULL: none): without one, the
+ * bucket's versioning state decides (destroy, or a delete marker); with
+ * one, that version is destroyed (an unknown one is success; a malformed
+ * one CF_EINVAL). A version under object lock is CF_ELOCKED, unless it is
+ * only GOVERNANCE-retained and bypass_governance is set; nothing changes
+ * then. res may be NULL. */
+int st_delete_version(st_engine *e, const char *tenant, const char *bucket,
+                      const char *key, const char *version, bool bypass_governance,
+                      st_delete_result *res, cf_err *err);
 
 /* Server-side copy (re-encrypts under a new version). If headers is NULL the
- * source's headers are kept (COPY), else replaced (REPLACE). A PUT of the
- * source's size: CF_EQUOTA as for st_put_begin and st_put_finish. */
+ * source's headers are kept (COPY), else replaced (REPLACE). opts (NULL:
+ * none) as for a PUT. A PUT of the source's size: CF_EQUOTA as for
+ * st_put_begin and st_put_finish. */
 int st_copy(st_engine *e, const char *tenant, const char *src_bucket,
-            const char *src_key, const char *dst_bucket, const char *dst_key,
+            const char *src_key, const char *src_version /* NULL: latest */,
+            const char *dst_bucket, const char *dst_key,
             const st_header *headers, size_t nheaders, cks_algo checksum_algo,
-            const st_object_attrs *attrs, st_object_info *info, cf_err *err);
+            const st_object_attrs *attrs, const st_write_opts *opts,
+            st_object_info *info, cf_err *err);
 
 /* Listing. Entries arrive in key byte order, each either an object or (when
  * delimiter is set) a common prefix, rolled up as S3 does. At most max_keys
@@ -327,6 +473,16 @@ typedef int (*st_list_cb)(void *ctx, const st_object_info *obj /* NULL for a pre
                           const char *common_prefix /* NULL for an object */);
 int st_list(st_engine *e, const st_list_args *args, st_list_cb cb, void *ctx,
             bool *truncated, char next_marker[ST_MAX_KEY + 1], cf_err *err);
+/* ListObjectVersions: every version and delete marker, by key and then
+ * newest first, each with null_version, delete_marker and latest set.
+ * start_after is the key marker; version_marker (S3's id, NULL: none)
+ * continues inside that key after that version (CF_EINVAL if the key has
+ * no such version). next_version gets the last version delivered ("" after
+ * a common prefix). max_keys counts versions, markers and prefixes. */
+int st_list_versions(st_engine *e, const st_list_args *args, const char *version_marker,
+                     st_list_cb cb, void *ctx, bool *truncated,
+                     char next_marker[ST_MAX_KEY + 1], char next_version[ST_ID_HEX],
+                     cf_err *err);
 
 /* ---- multipart -------------------------------------------------------- */
 
@@ -353,10 +509,12 @@ typedef struct st_complete_part {
 /* Complete: parts must be ascending (CF_EPARTORDER), exist with matching
  * ETags (CF_EBADPART), and all but the last be >= 5 MiB (CF_ETOOSMALL);
  * CF_EQUOTA if the object would pass a quota (the upload stays).
- * No data is copied. The upload's key must equal `key` (else CF_ENOUPLOAD). */
+ * No data is copied. The upload's key must equal `key` (else CF_ENOUPLOAD).
+ * no_overwrite: CF_EDENIED (and the upload stays) if the key has a
+ * current version. */
 int st_upload_complete(st_engine *e, const char *tenant, const char *bucket,
                        const char *key, const char *upload_id,
-                       const st_complete_part *parts, size_t nparts,
+                       const st_complete_part *parts, size_t nparts, bool no_overwrite,
                        st_object_info *info, cf_err *err);
 int st_upload_abort(st_engine *e, const char *tenant, const char *bucket,
                     const char *key, const char *upload_id, cf_err *err);

@@ -193,6 +193,16 @@ int bucket_any_locked(st_engine *e, int64_t tenant_id, bool *any, cf_err *err);
 int tenant_usage_locked(st_engine *e, int64_t tenant_id, int64_t bucket_id,
                         int64_t *objects, int64_t *bytes, cf_err *err);
 
+/* A bucket's versioning state (ST_VERSIONING_*) and object lock. */
+typedef struct bucket_lock {
+    int versioning;
+    bool object_lock;
+    int mode;                        /* default retention: ST_LOCK_* */
+    int64_t days, years;
+} bucket_lock;
+int bucket_state_locked(st_engine *e, int64_t bucket_id, bucket_lock *out,
+                             cf_err *err);
+
 /* ---- quota.c: quotas [index lock] ---------------------------------------- */
 
 /* May the key in bucket_id come to hold an object of `size` bytes (what
@@ -209,8 +219,9 @@ int quota_limits_locked(st_engine *e, int64_t tenant_id, int64_t bucket_id,
 
 /* ---- object.c: objects and segments [index lock] ------------------------ */
 
-/* Fill info from a row of obj_select_locked / obj_page_locked; the stored
- * headers only if asked [no lock: reads the row]. */
+/* Fill info from a row of obj_select_locked / obj_page_locked /
+ * obj_version_page_locked; the stored headers only if asked [no lock:
+ * reads the row]. */
 int obj_fill_info(sqlite3_stmt *st, st_object_info *info, bool headers, cf_err *err);
 /* The current row of (bucket_id, key): 1 found (the statement is left on
  * the row: idx_done it), 0 absent, -1 error. */
@@ -221,15 +232,26 @@ int obj_select_locked(st_engine *e, int64_t bucket_id, const char *key,
  * early. */
 sqlite3_stmt *obj_page_locked(st_engine *e, int64_t bucket_id, const char *bound,
                               size_t bound_len, bool inclusive, int limit, cf_err *err);
+/* Up to limit versions and markers of a bucket in (key, newest first)
+ * order from (bound, seq_below): rows with key > bound, or key = bound
+ * and seq < seq_below (INT64_MAX: all of bound's, 0: none of them). */
+sqlite3_stmt *obj_version_page_locked(st_engine *e, int64_t bucket_id, const char *bound,
+                                      size_t bound_len, int64_t seq_below, int limit,
+                                      cf_err *err);
+/* The seq of a listed row (obj_version_page_locked) [no lock]. */
+int64_t obj_row_seq(sqlite3_stmt *st);
+/* The version GET and HEAD read (version: S3's id; NULL: the latest),
+ * into info (with its headers) and its internal id into vid; the errors
+ * of st_head_version (engine.h), info filled for a marker. */
+int obj_resolve_locked(st_engine *e, int64_t bucket_id, const char *key, const char *version,
+                       st_object_info *info, uint8_t vid[16], cf_err *err);
+/* The seq of a key's version by S3's id: 1 found, 0 not, -1 error. */
+int obj_version_seq_locked(st_engine *e, int64_t bucket_id, const char *key,
+                           const char *version, int64_t *seq, cf_err *err);
 /* An object key's length rules [no lock]. */
 int obj_check_key(const char *key, cf_err *err);
-/* Does the bucket hold any object? */
+/* Does the bucket hold any version or delete marker? */
 int obj_any_locked(st_engine *e, int64_t bucket_id, bool *any, cf_err *err);
-/* The key's current version, if any, gives up its segments to the delete
- * queue (in the caller's transaction), and with delete_row its objects row
- * goes too: 1 there was one, 0 none, -1 error. */
-int obj_retire_locked(st_engine *e, int64_t bucket_id, const char *key, bool delete_row,
-                      cf_err *err);
 /* An objects row, as written by a PUT and a completed upload. */
 typedef struct obj_row {
     int64_t bucket_id;
@@ -244,8 +266,15 @@ typedef struct obj_row {
     int nparts;                      /* 0 for a PUT */
     const char *headers_json;
 } obj_row;
-/* Insert (or replace) the key's row: the version becomes current. */
-int obj_insert_locked(st_engine *e, const obj_row *o, cf_err *err);
+/* Make o the key's current version (in the caller's transaction), as the
+ * bucket's versioning state says (doc/design.md, "The version model"):
+ * the version it replaces is destroyed (its segments to the delete queue)
+ * or becomes noncurrent; *null_version (may be NULL) says whether o is
+ * the key's null version. With opts->no_overwrite and a current version
+ * there: CF_EDENIED; a null version to replace that is under object lock:
+ * CF_ELOCKED; nothing changed then. */
+int obj_publish_locked(st_engine *e, const obj_row *o, const st_write_opts *opts,
+                       bool *null_version, cf_err *err);
 /* A version's segment seq, from a segment writer's result; queued for heal
  * when shards are missing. */
 int obj_insert_segment_locked(st_engine *e, const uint8_t version_id[16], int seq,

@@ -8,22 +8,38 @@
  *                                      schema_release; snapshot copies add
  *                                      their time and totals
  *   tenants(id, name, created)
- *   access_keys(access_key, tenant_id, secret, read_only, created)
- *   buckets(id, tenant_id, name, region, created)
+ *   access_keys(access_key, tenant_id, secret, read_only, created, perms,
+ *           buckets, delete_prefixes)   perms: engine.h ST_PERM_*; buckets,
+ *                                      delete_prefixes: JSON arrays or NULL
+ *   buckets(id, tenant_id, name, region, created, versioning, object_lock,
+ *           lock_mode, lock_days, lock_years)   versioning: engine.h
+ *                                      ST_VERSIONING_*; the default retention
  *   objects(bucket_id, key, version_id, size, etag, mtime_ms, cks_algo,
- *           cks, cks_composite, nparts, headers)       key is a BLOB:
- *                                                      listings sort by bytes;
- *                                                      also by version_id
+ *           cks, cks_composite, nparts, headers, seq, null_version,
+ *           lock_mode, retain_until_ms, legal_hold)
+ *                                      a key's latest version when it is not
+ *                                      a delete marker; key is a BLOB:
+ *                                      listings sort by bytes; also by
+ *                                      version_id
+ *   versions(bucket_id, key, seq, version_id, marker, null_version, size,
+ *           etag, mtime_ms, cks_algo, cks, cks_composite, nparts, headers,
+ *           lock_mode, retain_until_ms, legal_hold, noncurrent_ms)
+ *                                      every other version: noncurrent ones
+ *                                      and delete markers, newest seq first;
+ *                                      also by version_id
  *   segments(version_id, seq, data_id, part, size, wrapped, missing,
  *            inline_data)              the data of an object version
- *   uploads(upload_id, bucket_id, key, created_ms, cks_algo, headers)
+ *   uploads(upload_id, bucket_id, key, created_ms, cks_algo, headers,
+ *           lock_mode, retain_until_ms, legal_hold)
  *   parts(upload_id, part, data_id, size, etag, md5, cks, mtime_ms,
  *         wrapped, missing, inline_data)
  *   heal_queue(data_id, queued_ms)     segments with missing/bad shards
  *   delete_queue(data_id, queued_ms)   segments no row refers to any more,
  *                                      whose files are still to be removed
- *   bucket_usage(bucket_id, objects, bytes)   each bucket's object count
- *                                      and bytes (schema version 3)
+ *   bucket_usage(bucket_id, objects, bytes)   each bucket's object
+ *                                      versions (current and noncurrent,
+ *                                      not markers) and their bytes (schema
+ *                                      version 3; noncurrent ones from 6)
  *   tiers(id, name, type, config, secret, created, last_error,
  *         last_error_ms)                cold tiers; secret sealed (master key)
  *   version_tier(version_id, tier_id, state, requested, remote_id,
@@ -44,7 +60,7 @@
  * segments of a tiered version keep their rows (the data keys, the AAD)
  * while their local files are freed through delete_queue.
  *
- * bucket_usage is kept by triggers on objects and buckets, so it changes
+ * bucket_usage is kept by triggers on objects, versions and buckets, so it changes
  * in the same transaction as the object row and is exact after any crash,
  * whichever code path wrote the row. INSERT OR REPLACE removes the
  * replaced row through the REPLACE conflict rule, which fires delete
@@ -283,6 +299,52 @@ static const idx_step steps[] = {
      NULL,
      "add the quotas table (a tenant's and a bucket's limits on bytes and "
      "objects), dropped with its tenant or bucket by triggers"},
+    {5,
+     "ALTER TABLE access_keys ADD COLUMN perms INTEGER NOT NULL DEFAULT 15;"
+     "ALTER TABLE access_keys ADD COLUMN buckets TEXT;"
+     "ALTER TABLE access_keys ADD COLUMN delete_prefixes TEXT;"
+     "UPDATE access_keys SET perms = 1 WHERE read_only <> 0;",
+     NULL,
+     "access keys gain permissions (read, write-new, overwrite, delete, "
+     "bypass-governance), a bucket list and delete prefixes; read-only keys "
+     "keep read"},
+    {6,
+     "ALTER TABLE buckets ADD COLUMN versioning INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE buckets ADD COLUMN object_lock INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE buckets ADD COLUMN lock_mode INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE buckets ADD COLUMN lock_days INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE buckets ADD COLUMN lock_years INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE objects ADD COLUMN seq INTEGER NOT NULL DEFAULT 1;"
+     "ALTER TABLE objects ADD COLUMN null_version INTEGER NOT NULL DEFAULT 1;"
+     "ALTER TABLE objects ADD COLUMN lock_mode INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE objects ADD COLUMN retain_until_ms INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE objects ADD COLUMN legal_hold INTEGER NOT NULL DEFAULT 0;"
+     "CREATE TABLE versions(bucket_id INTEGER NOT NULL, key BLOB NOT NULL,"
+     " seq INTEGER NOT NULL, version_id BLOB NOT NULL, marker INTEGER NOT NULL,"
+     " null_version INTEGER NOT NULL, size INTEGER NOT NULL, etag TEXT NOT NULL,"
+     " mtime_ms INTEGER NOT NULL, cks_algo INTEGER NOT NULL, cks TEXT,"
+     " cks_composite INTEGER NOT NULL, nparts INTEGER NOT NULL, headers TEXT,"
+     " lock_mode INTEGER NOT NULL, retain_until_ms INTEGER NOT NULL,"
+     " legal_hold INTEGER NOT NULL, noncurrent_ms INTEGER NOT NULL,"
+     " PRIMARY KEY(bucket_id, key, seq DESC)) WITHOUT ROWID;"
+     "CREATE INDEX versions_by_version ON versions(version_id);"
+     "ALTER TABLE uploads ADD COLUMN lock_mode INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE uploads ADD COLUMN retain_until_ms INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE uploads ADD COLUMN legal_hold INTEGER NOT NULL DEFAULT 0;"
+     "CREATE TRIGGER bucket_usage_version_put AFTER INSERT ON versions"
+     " WHEN NEW.marker = 0 BEGIN"
+     " UPDATE bucket_usage SET objects = objects + 1, bytes = bytes + NEW.size"
+     " WHERE bucket_id = NEW.bucket_id; END;"
+     "CREATE TRIGGER bucket_usage_version_drop AFTER DELETE ON versions"
+     " WHEN OLD.marker = 0 BEGIN"
+     " UPDATE bucket_usage SET objects = objects - 1, bytes = bytes - OLD.size"
+     " WHERE bucket_id = OLD.bucket_id; END;",
+     NULL,
+     "versioning and object lock: buckets gain their versioning state and lock "
+     "configuration, objects their seq, null-version flag and lock fields (every "
+     "existing object is its key's null version, seq 1), uploads the lock of the "
+     "object they complete, noncurrent versions and delete markers get the "
+     "versions table, and bucket_usage counts noncurrent versions too"},
 };
 
 #define IDX_SCHEMA_VERSION (1 + (int)(sizeof steps / sizeof steps[0]))

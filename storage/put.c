@@ -39,6 +39,8 @@ struct st_put {
     uint32_t part;                   /* 0 for a plain PUT */
     int64_t expected;
     char *headers_json;
+    st_write_opts opts;
+    bool null_version;               /* the commit made the key's null version */
     tiering_attrs attrs;             /* storage class, tags (not for parts) */
     seg_writer *w;
     cks_state *md5, *cks;
@@ -77,6 +79,16 @@ static int put_resolve(st_put *p, const st_put_args *a, cf_err *err)
         rc = upload_check_locked(e, p->object_id, p->bucket_id, p->key, err);
     if (rc == 0 && a->expected_size >= 0)
         rc = put_admit_locked(p, (uint64_t)a->expected_size, err);
+    sqlite3_stmt *st;
+    int found = rc == 0 && !p->part && p->opts.no_overwrite
+                    ? obj_select_locked(e, p->bucket_id, p->key, &st, err) : 0;
+    if (found == 1) {              /* refused before the body; the commit checks again */
+        idx_done(st);
+        rc = cf_fail(err, CF_EDENIED, "Access Denied: this access key may not overwrite "
+                     "an existing object");
+    } else if (found < 0) {
+        rc = -1;
+    }
     idx_unlock(e->ix);
     return rc;
 }
@@ -93,6 +105,7 @@ static int put_prepare(st_put *p, const st_put_args *a, cf_err *err)
     snprintf(p->bucket, sizeof p->bucket, "%s", a->bucket);
     snprintf(p->key, sizeof p->key, "%s", a->key);
     p->expected = a->expected_size;
+    p->opts = a->opts;
     if (a->upload_id) {
         if (a->part_number < 1 || a->part_number > ST_MAX_PARTS)
             return cf_fail(err, CF_EINVAL, "part numbers are 1 to %d", ST_MAX_PARTS);
@@ -199,10 +212,8 @@ static int commit_object_locked(st_put *p, const put_digests *dg,
     int rc = idx_begin(e->ix, err);
     if (rc == 0)
         rc = put_admit_locked(p, res->size, err);
-    if (rc == 0 && obj_retire_locked(e, p->bucket_id, p->key, false, err) < 0)
-        rc = -1;
     if (rc == 0)
-        rc = obj_insert_locked(e, &o, err);
+        rc = obj_publish_locked(e, &o, &p->opts, &p->null_version, err);
     if (rc == 0)
         rc = obj_insert_segment_locked(e, p->object_id, 0, p->data_id, 0, p->wrapped, res,
                                        err);
@@ -245,6 +256,8 @@ static void put_fill_info(const st_put *p, const put_digests *dg, const seg_resu
     memset(info, 0, sizeof *info);
     snprintf(info->key, sizeof info->key, "%s", p->key);
     eng_id_to_hex(p->object_id, info->version_id);
+    info->null_version = p->null_version;
+    info->latest = true;
     info->size = res->size;
     snprintf(info->etag, sizeof info->etag, "%s", dg->etag);
     info->mtime_ms = eng_now_ms();
@@ -313,13 +326,15 @@ static int copy_stream(st_get *g, st_put *p, uint64_t size, cf_err *err)
 }
 
 int st_copy(st_engine *e, const char *tenant, const char *src_bucket,
-            const char *src_key, const char *dst_bucket, const char *dst_key,
+            const char *src_key, const char *src_version, const char *dst_bucket,
+            const char *dst_key,
             const st_header *headers, size_t nheaders, cks_algo checksum_algo,
-            const st_object_attrs *attrs, st_object_info *info, cf_err *err)
+            const st_object_attrs *attrs, const st_write_opts *opts,
+            st_object_info *info, cf_err *err)
 {
     st_object_info src;
     st_get *g = NULL;
-    if (st_get_open(e, tenant, src_bucket, src_key, &src, &g, err) < 0)
+    if (st_get_open_version(e, tenant, src_bucket, src_key, src_version, &src, &g, err) < 0)
         return -1;
     st_put_args a = {
         .tenant = tenant, .bucket = dst_bucket, .key = dst_key,
@@ -327,6 +342,8 @@ int st_copy(st_engine *e, const char *tenant, const char *src_bucket,
         .nheaders = headers ? nheaders : src.nheaders,
         .checksum_algo = checksum_algo, .expected_size = (int64_t)src.size,
     };
+    if (opts)
+        a.opts = *opts;
     if (attrs)
         a.attrs = *attrs;
     else

@@ -75,8 +75,16 @@ int quota_admit_locked(st_engine *e, int64_t bucket_id, const char *key, uint64_
         return -1;
     if (l.n == 0)
         return 0;
+    /* In a bucket that has had versioning, the current version stays as a
+     * noncurrent one, which bucket_usage counts (as S3 bills it): nothing
+     * is replaced. (Suspended: only a null current version would be, and
+     * counting it as kept errs on the side of the limit.) */
+    bucket_lock b;
+    if (bucket_state_locked(e, bucket_id, &b, err) < 0)
+        return -1;
     sqlite3_stmt *st;
-    int found = obj_select_locked(e, bucket_id, key, &st, err);
+    int found = b.versioning != ST_VERSIONING_OFF ? 0
+                                                  : obj_select_locked(e, bucket_id, key, &st, err);
     if (found < 0)
         return -1;
     int64_t old = 0;

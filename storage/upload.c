@@ -44,7 +44,8 @@ int st_upload_create(st_engine *e, const char *tenant, const char *bucket,
     idx_lock(e->ix);
     int rc = bucket_id_locked(e, tenant, bucket, &bid, err);
     if (rc == 0 && (rc = idx_begin(e->ix, err)) == 0) {
-        rc = idx_run(e->ix, NULL, err, "INSERT INTO uploads VALUES (?, ?, ?, ?, ?, ?)",
+        rc = idx_run(e->ix, NULL, err, "INSERT INTO uploads(upload_id, bucket_id, key, "
+                     "created_ms, cks_algo, headers) VALUES (?, ?, ?, ?, ?, ?)",
                      "bibiit", id, (size_t)16, bid, key, klen, eng_now_ms(),
                      (int64_t)checksum_algo, json);
         if (rc == 0)
@@ -193,13 +194,12 @@ static int adopt_part_locked(st_engine *e, const upload_row *u, complete_state *
 /* Replace the key's current version (if any) with the completed one, if
  * the quotas admit it (decided here, in the completion's transaction). */
 static int publish_version_locked(st_engine *e, const upload_row *u, const char *key,
-                                  complete_state *cs, size_t nparts,
+                                  complete_state *cs, size_t nparts, bool no_overwrite,
                                   st_object_info *info, cf_err *err)
 {
     idx_assert_held(e->ix);
-    int rc = quota_admit_locked(e, u->bucket_id, key, cs->size, err);
-    if (rc == 0 && obj_retire_locked(e, u->bucket_id, key, false, err) < 0)
-        rc = -1;
+    if (quota_admit_locked(e, u->bucket_id, key, cs->size, err) < 0)
+        return -1;
     uint8_t raw[CKS_MAX_RAW];
     char hex[33], b64[CKS_MAX_B64] = "";
     cks_final(cs->md5, raw);
@@ -225,15 +225,16 @@ static int publish_version_locked(st_engine *e, const upload_row *u, const char 
         .composite = cs->cks != NULL, .nparts = (int)nparts,
         .headers_json = u->headers_json,
     };
-    if (rc == 0)
-        rc = obj_insert_locked(e, &o, err);
+    st_write_opts opts = {.no_overwrite = no_overwrite};
+    info->latest = true;
+    int rc = obj_publish_locked(e, &o, &opts, &info->null_version, err);
     if (rc == 0)
         rc = tiering_attrs_adopt_locked(e, u->id, cs->version_id, err);
     return rc;
 }
 
 static int complete_locked(st_engine *e, const upload_row *u, const char *key,
-                           const st_complete_part *parts, size_t nparts,
+                           const st_complete_part *parts, size_t nparts, bool no_overwrite,
                            complete_state *cs, st_object_info *info, cf_err *err)
 {
     idx_assert_held(e->ix);
@@ -244,7 +245,7 @@ static int complete_locked(st_engine *e, const upload_row *u, const char *key,
     for (size_t i = 0; rc == 0 && i < nparts; i++)
         rc = adopt_part_locked(e, u, cs, &parts[i], (int)i, i + 1 == nparts, err);
     if (rc == 0)
-        rc = publish_version_locked(e, u, key, cs, nparts, info, err);
+        rc = publish_version_locked(e, u, key, cs, nparts, no_overwrite, info, err);
     if (rc == 0)
         rc = drop_upload_locked(e, u->id, err);
     if (rc == 0)
@@ -255,7 +256,7 @@ static int complete_locked(st_engine *e, const upload_row *u, const char *key,
 
 int st_upload_complete(st_engine *e, const char *tenant, const char *bucket,
                        const char *key, const char *upload_id,
-                       const st_complete_part *parts, size_t nparts,
+                       const st_complete_part *parts, size_t nparts, bool no_overwrite,
                        st_object_info *info, cf_err *err)
 {
     if (nparts == 0 || nparts > ST_MAX_PARTS)
@@ -269,7 +270,7 @@ int st_upload_complete(st_engine *e, const char *tenant, const char *bucket,
                     crypt_random(cs.version_id, 16, err) < 0))
         rc = -1;
     if (rc == 0)
-        rc = complete_locked(e, &u, key, parts, nparts, &cs, info, err);
+        rc = complete_locked(e, &u, key, parts, nparts, no_overwrite, &cs, info, err);
     rc = eng_unlock_durable(e, rc, err);
     cks_free(cs.md5);
     cks_free(cs.cks);

@@ -57,6 +57,12 @@ tests_unit_test_engine_SOURCES = tests/unit/test_engine.c
 tests_unit_test_engine_LDADD = tests/unit/libengutil.a $(TEST_LDADD)
 tests_unit_test_engine_CFLAGS = $(TEST_CFLAGS)
 
+# versions, object lock, the overwrite rule of key permissions
+check_PROGRAMS += tests/unit/test_versions
+tests_unit_test_versions_SOURCES = tests/unit/test_versions.c
+tests_unit_test_versions_LDADD = tests/unit/libengutil.a $(TEST_LDADD)
+tests_unit_test_versions_CFLAGS = $(TEST_CFLAGS)
+
 check_PROGRAMS += tests/unit/test_recovery
 tests_unit_test_recovery_SOURCES = tests/unit/test_recovery.c
 tests_unit_test_recovery_LDADD = tests/unit/libengutil.a $(TEST_LDADD)
@@ -133,6 +139,8 @@ EXTRA_DIST += tests/integration/lib.sh tests/integration/run-pytest.sh \
 	tests/integration/conftest.py tests/integration/test_s3_protocol.py \
 	tests/integration/test_tenants.py tests/integration/test_maintenance.py \
 	tests/integration/test_quota.py \
+	tests/integration/test_permissions.py tests/integration/test_versioning.py \
+	tests/integration/test_object_lock.py \
 	tests/integration/test_hostile.py tests/integration/test_limits.py \
 	tests/integration/test_lifecycle.py \
 	tests/integration/test_metrics.py tests/integration/test_health.py \

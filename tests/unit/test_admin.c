@@ -118,7 +118,7 @@ static void tenants_lifecycle(void)
     json_decref(doc);
 
     cf_err err;
-    REQUIRE(st_bucket_create(e, "acme", "backups", "us-east-1", &err) == 0);
+    REQUIRE(st_bucket_create(e, "acme", "backups", "us-east-1", false, &err) == 0);
     expect_error(e, "DELETE", "/tenants/acme", NULL, NULL, 409, "TenantNotEmpty");
     REQUIRE(st_bucket_delete(e, "acme", "backups", &err) == 0);
     expect_status(e, "DELETE", "/tenants/acme", NULL, NULL, 200, NULL);
@@ -146,7 +146,8 @@ static void keys_lifecycle(void)
     REQUIRE(st_key_lookup(e, ak, &info, secret, &err) == 0);
     CHECK_EQ_STR(secret, sk);
     CHECK_EQ_STR(info.tenant, "acme");
-    CHECK(!info.read_only);
+    CHECK_EQ_INT(info.policy.perms, ST_PERM_DEFAULT);
+    st_key_info_clear(&info);
 
     expect_status(e, "POST", "/keys", NULL,
                   "{\"tenant\":\"acme\",\"read_only\":true}", 201, &doc);
@@ -157,9 +158,38 @@ static void keys_lifecycle(void)
     expect_error(e, "POST", "/keys", NULL, "{\"tenant\":\"acme\",\"read_only\":1}",
                  400, "InvalidRequest");
 
+    /* an append-only key that may delete under locks/, in one bucket */
+    expect_status(e, "POST", "/keys", NULL,
+                  "{\"tenant\":\"acme\",\"permissions\":[\"read\",\"write-new\"],"
+                  "\"buckets\":[\"backups\"],\"allow_delete_prefixes\":[\"locks/\"]}",
+                  201, &doc);
+    CHECK(json_is_false(json_object_get(doc, "read_only")));
+    CHECK_EQ_INT(json_array_size(json_object_get(doc, "permissions")), 2);
+    char ak3[ST_ACCESS_KEY_MAX];
+    snprintf(ak3, sizeof ak3, "%s", json_string_value(json_object_get(doc, "access_key")));
+    json_decref(doc);
+    REQUIRE(st_key_lookup(e, ak3, &info, secret, &err) == 0);
+    CHECK_EQ_INT(info.policy.perms, ST_PERM_READ | ST_PERM_WRITE_NEW);
+    REQUIRE(info.policy.nbuckets == 1 && info.policy.nprefixes == 1);
+    CHECK_EQ_STR(info.policy.buckets[0], "backups");
+    CHECK_EQ_STR(info.policy.delete_prefixes[0], "locks/");
+    st_key_info_clear(&info);
+    static const char *const bad_policies[] = {
+        "{\"tenant\":\"acme\",\"permissions\":[]}",
+        "{\"tenant\":\"acme\",\"permissions\":[\"rm-rf\"]}",
+        "{\"tenant\":\"acme\",\"permissions\":\"read\"}",
+        "{\"tenant\":\"acme\",\"permissions\":[\"read\"],\"read_only\":true}",
+        "{\"tenant\":\"acme\",\"buckets\":[\"Not_A_Bucket\"]}",
+        "{\"tenant\":\"acme\",\"buckets\":[7]}",
+        "{\"tenant\":\"acme\",\"allow_delete_prefixes\":[\"\"]}",
+        "{\"tenant\":\"acme\",\"allow_delete_prefixes\":{}}",
+    };
+    for (size_t b = 0; b < sizeof bad_policies / sizeof bad_policies[0]; b++)
+        expect_error(e, "POST", "/keys", NULL, bad_policies[b], 400, "InvalidRequest");
+
     expect_status(e, "GET", "/keys", "tenant=acme", NULL, 200, &doc);
     json_t *keys = json_object_get(doc, "keys");
-    CHECK_EQ_INT(json_array_size(keys), 2);
+    CHECK_EQ_INT(json_array_size(keys), 3);
     size_t i;
     json_t *k;
     json_array_foreach(keys, i, k) {
@@ -168,7 +198,20 @@ static void keys_lifecycle(void)
     }
     json_decref(doc);
     expect_status(e, "GET", "/keys", NULL, NULL, 200, &doc);
-    CHECK_EQ_INT(json_array_size(json_object_get(doc, "keys")), 2);
+    CHECK_EQ_INT(json_array_size(json_object_get(doc, "keys")), 3);
+    bool saw_scoped = false;
+    json_array_foreach(json_object_get(doc, "keys"), i, k) {
+        json_t *b = json_object_get(k, "buckets");
+        if (json_is_array(b)) {
+            saw_scoped = true;
+            CHECK_EQ_STR(json_string_value(json_array_get(b, 0)), "backups");
+            CHECK_EQ_STR(json_string_value(json_array_get(
+                             json_object_get(k, "allow_delete_prefixes"), 0)), "locks/");
+        } else {
+            CHECK(json_is_null(b));
+        }
+    }
+    CHECK(saw_scoped);
     json_decref(doc);
     expect_error(e, "GET", "/keys", "tenant=A%20B", NULL, 400, "InvalidRequest");
     expect_error(e, "GET", "/keys", "owner=acme", NULL, 400, "InvalidRequest");
@@ -213,8 +256,8 @@ static void usage_and_disks(void)
     cf_err err;
     expect_status(e, "POST", "/tenants", NULL, "{\"name\":\"acme\"}", 201, NULL);
     expect_status(e, "POST", "/tenants", NULL, "{\"name\":\"zeta\"}", 201, NULL);
-    REQUIRE(st_bucket_create(e, "acme", "b1", NULL, &err) == 0);
-    REQUIRE(st_bucket_create(e, "acme", "b2", NULL, &err) == 0);
+    REQUIRE(st_bucket_create(e, "acme", "b1", NULL, false, &err) == 0);
+    REQUIRE(st_bucket_create(e, "acme", "b2", NULL, false, &err) == 0);
     st_put_args a = {.tenant = "acme", .bucket = "b1", .key = "k", .expected_size = 11};
     st_put *p;
     st_object_info info;
@@ -245,7 +288,7 @@ static void usage_and_disks(void)
     expect_error(e, "POST", "/usage", NULL, "{}", 405, "MethodNotAllowed");
 
     /* quotas: set, merge, list, the usage row, refusals, clear */
-    REQUIRE(st_bucket_create(e, "acme", "photos", NULL, &err) == 0);
+    REQUIRE(st_bucket_create(e, "acme", "photos", NULL, false, &err) == 0);
     expect_status(e, "POST", "/quotas", NULL, "{\"tenant\":\"acme\",\"max_bytes\":5}",
                   200, &doc);
     CHECK_EQ_INT(json_integer_value(json_object_get(doc, "max_bytes")), 5);
@@ -490,6 +533,7 @@ static void embedded_finish_creates_then_reuses_dev(void)
     REQUIRE(st_key_lookup(e, ak, &info, secret, &err) == 0);
     CHECK_EQ_STR(info.tenant, CONFIG_EMBEDDED_TENANT);
     CHECK_EQ_STR(secret, sk);
+    st_key_info_clear(&info);
     st_close(e);
     config_free(&cfg);
 
@@ -511,6 +555,7 @@ static void embedded_finish_creates_then_reuses_dev(void)
     REQUIRE(credfile_read(path, ak2, sk2, &err) == 0);
     CHECK(strcmp(ak2, ak) != 0);
     CHECK_EQ_INT(st_key_lookup(e, ak2, &info, secret, &err), 0);
+    st_key_info_clear(&info);
     st_close(e);
     config_free(&cfg);
 }

@@ -129,7 +129,7 @@ static int child_multipart(st_engine *e, const char *key, uint64_t gen, cf_err *
         return -1;
     st_complete_part parts[] = {{1, e1, NULL}, {2, e2, NULL}};
     st_object_info info;
-    return st_upload_complete(e, "t1", "b", key, uid, parts, 2, &info, err);
+    return st_upload_complete(e, "t1", "b", key, uid, parts, 2, false, &info, err);
 }
 
 static void child_main(uint64_t seed, uint64_t counter)
@@ -271,7 +271,7 @@ static void kill_at_random_moments(void)
     cf_err err;
     REQUIRE(e);
     REQUIRE(st_tenant_create(e, "t1", &err) == 0);
-    REQUIRE(st_bucket_create(e, "t1", "b", NULL, &err) == 0);
+    REQUIRE(st_bucket_create(e, "t1", "b", NULL, false, &err) == 0);
     st_close(e);
     key_state state[NKEYS] = {0};
     uint64_t seed = (uint64_t)time(NULL) | 1;

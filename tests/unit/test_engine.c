@@ -703,16 +703,16 @@ static void multipart_complete_links_parts_without_copying(void)
     int files_before = count_shard_files(&f, 4);
     st_complete_part bad_order[] = {{2, etag[1], NULL}, {1, etag[0], NULL}};
     st_object_info info;
-    CHECK_EQ_INT(st_upload_complete(e, "t1", "b", "mp", uid, bad_order, 2, &info, &err), -1);
+    CHECK_EQ_INT(st_upload_complete(e, "t1", "b", "mp", uid, bad_order, 2, false, &info, &err), -1);
     CHECK_EQ_INT(err.code, CF_EPARTORDER);
     st_complete_part bad_etag[] = {{1, "\"00\"", NULL}, {2, etag[1], NULL}};
-    CHECK_EQ_INT(st_upload_complete(e, "t1", "b", "mp", uid, bad_etag, 2, &info, &err), -1);
+    CHECK_EQ_INT(st_upload_complete(e, "t1", "b", "mp", uid, bad_etag, 2, false, &info, &err), -1);
     CHECK_EQ_INT(err.code, CF_EBADPART);
     st_complete_part small[] = {{1, etag[0], NULL}, {3, etag[2], NULL}, {4, etag[2], NULL}};
-    CHECK_EQ_INT(st_upload_complete(e, "t1", "b", "mp", uid, small, 3, &info, &err), -1);
+    CHECK_EQ_INT(st_upload_complete(e, "t1", "b", "mp", uid, small, 3, false, &info, &err), -1);
     CHECK(err.code == CF_ETOOSMALL || err.code == CF_EBADPART);
     st_complete_part good[] = {{1, etag[0], NULL}, {2, etag[1], NULL}, {3, etag[2], NULL}};
-    REQUIRE(st_upload_complete(e, "t1", "b", "mp", uid, good, 3, &info, &err) == 0);
+    REQUIRE(st_upload_complete(e, "t1", "b", "mp", uid, good, 3, false, &info, &err) == 0);
     CHECK(strstr(info.etag, "-3\"") != NULL);
     CHECK_EQ_INT(info.size, 2 * P + 1000);
     CHECK_EQ_INT(count_shard_files(&f, 4), files_before);
@@ -863,14 +863,17 @@ static void tenants_keys_and_bucket_isolation(void)
     CHECK_EQ_INT(err.code, CF_EEXISTS);
     CHECK_EQ_INT(st_tenant_create(e, "Bad Name", &err), -1);
     char ak[ST_ACCESS_KEY_MAX], sk[ST_SECRET_KEY_MAX], sk2[ST_SECRET_KEY_MAX];
-    REQUIRE(st_key_create(e, "t2", true, NULL, NULL, ak, sk, &err) == 0);
+    st_key_policy ro = {.perms = ST_PERM_READ};
+    REQUIRE(st_key_create(e, "t2", &ro, NULL, NULL, ak, sk, &err) == 0);
     CHECK_EQ_INT(strlen(ak), 20);
     CHECK_EQ_INT(strlen(sk), 40);
     st_key_info ki;
     REQUIRE(st_key_lookup(e, ak, &ki, sk2, &err) == 0);
     CHECK_EQ_STR(sk2, sk);
     CHECK_EQ_STR(ki.tenant, "t2");
-    CHECK(ki.read_only);
+    CHECK_EQ_INT(ki.policy.perms, ST_PERM_READ);
+    CHECK_EQ_INT(ki.policy.nbuckets, 0);
+    st_key_info_clear(&ki);
     int n = 0;
     REQUIRE(st_tenant_list(e, tenant_cb, &n, &err) == 0);
     CHECK_EQ_INT(n, 2);
@@ -878,8 +881,8 @@ static void tenants_keys_and_bucket_isolation(void)
     REQUIRE(st_key_list(e, "t2", key_cb, &n, &err) == 0);
     CHECK_EQ_INT(n, 1);
     /* both tenants own a bucket named b */
-    REQUIRE(st_bucket_create(e, "t2", "b", NULL, &err) == 0);
-    CHECK_EQ_INT(st_bucket_create(e, "t2", "b", NULL, &err), -1);
+    REQUIRE(st_bucket_create(e, "t2", "b", NULL, false, &err) == 0);
+    CHECK_EQ_INT(st_bucket_create(e, "t2", "b", NULL, false, &err), -1);
     CHECK_EQ_INT(err.code, CF_EBUCKETEXISTS);
     REQUIRE(put_gen(e, "b", "only-t1", 10, 1, NULL, &err) == 0);
     st_object_info info;
@@ -913,14 +916,16 @@ static void copy_keeps_or_replaces_headers(void)
     free(buf);
     char etag[ST_ETAG_MAX];
     snprintf(etag, sizeof etag, "%s", info.etag);
-    REQUIRE(st_copy(e, "t1", "b", "src", "b", "dst", NULL, 0, CKS_NONE, NULL, &info, &err) == 0);
+    REQUIRE(st_copy(e, "t1", "b", "src", NULL, "b", "dst", NULL, 0, CKS_NONE, NULL, NULL, &info,
+                    &err) == 0);
     CHECK_EQ_STR(info.etag, etag);
     REQUIRE(st_head(e, "t1", "b", "dst", &info, &err) == 0);
     CHECK_EQ_STR(st_object_header(&info, "x-amz-meta-a"), "1");
     st_object_info_clear(&info);
     CHECK_EQ_INT(check_gen(e, "b", "dst", 2 * B + 3, 4, &err), 1);
     st_header h2[] = {{"x-amz-meta-b", "2"}};
-    REQUIRE(st_copy(e, "t1", "b", "src", "b", "src", h2, 1, CKS_NONE, NULL, &info, &err) == 0);
+    REQUIRE(st_copy(e, "t1", "b", "src", NULL, "b", "src", h2, 1, CKS_NONE, NULL, NULL, &info,
+                    &err) == 0);
     REQUIRE(st_head(e, "t1", "b", "src", &info, &err) == 0);
     CHECK(st_object_header(&info, "x-amz-meta-a") == NULL);
     CHECK_EQ_STR(st_object_header(&info, "x-amz-meta-b"), "2");
@@ -1174,7 +1179,7 @@ static void tenant_keks_survive_cache_eviction(void)
     for (int i = 0; i < n; i++) {
         snprintf(t, sizeof t, "ten-%d", i);
         REQUIRE(st_tenant_create(e, t, &err) == 0);
-        REQUIRE(st_bucket_create(e, t, "b", NULL, &err) == 0);
+        REQUIRE(st_bucket_create(e, t, "b", NULL, false, &err) == 0);
         REQUIRE(put_text(e, t, t, &err) == 0);
     }
     for (int i = 0; i < n; i++) {
@@ -1186,7 +1191,7 @@ static void tenant_keks_survive_cache_eviction(void)
     REQUIRE(st_tenant_delete(e, "ten-79", &err) == 0);
     CHECK_EQ_INT(holds_text(e, "ten-79", "x", &err), -1);
     REQUIRE(st_tenant_create(e, "ten-79", &err) == 0);
-    REQUIRE(st_bucket_create(e, "ten-79", "b", NULL, &err) == 0);
+    REQUIRE(st_bucket_create(e, "ten-79", "b", NULL, false, &err) == 0);
     REQUIRE(put_text(e, "ten-79", "again", &err) == 0);
     CHECK_EQ_INT(holds_text(e, "ten-79", "again", &err), 1);
     st_close(e);
@@ -1248,16 +1253,16 @@ static void usage_follows_every_write_path(void)
     check_usage_exact(e, one, 1);
     REQUIRE(put_gen(e, "b", "big", 10, 3, &info, &err) == 0);          /* replace */
     check_usage_exact(e, one, 1);
-    REQUIRE(st_bucket_create(e, "t1", "c", NULL, &err) == 0);
-    REQUIRE(st_copy(e, "t1", "b", "small", "c", "copied", NULL, 0, CKS_NONE, NULL, &info,
-                    &err) == 0);
+    REQUIRE(st_bucket_create(e, "t1", "c", NULL, false, &err) == 0);
+    REQUIRE(st_copy(e, "t1", "b", "small", NULL, "c", "copied", NULL, 0, CKS_NONE, NULL, NULL,
+                    &info, &err) == 0);
     check_usage_exact(e, two, 2);
     char uid[ST_ID_HEX], etag[ST_ETAG_MAX];
     REQUIRE(st_upload_create(e, "t1", "b", "mp", NULL, 0, CKS_NONE, NULL, uid, &err) == 0);
     REQUIRE(put_part(e, uid, 1, 5000, 9, etag) == 0);
     check_usage_exact(e, two, 2);            /* an unfinished upload is not usage */
     st_complete_part parts[] = {{1, etag, NULL}};
-    REQUIRE(st_upload_complete(e, "t1", "b", "mp", uid, parts, 1, &info, &err) == 0);
+    REQUIRE(st_upload_complete(e, "t1", "b", "mp", uid, parts, 1, false, &info, &err) == 0);
     check_usage_exact(e, two, 2);
     REQUIRE(st_delete(e, "t1", "b", "small", &err) == 0);
     REQUIRE(st_delete(e, "t1", "b", "never-there", &err) == 0);
@@ -1269,12 +1274,36 @@ static void usage_follows_every_write_path(void)
     REQUIRE(st_usage_list(e, NULL, usage_cb, &r, &err) == 0);
     CHECK_EQ_INT(r.u.objects, 2);            /* big (10 bytes) and mp (5000) */
     CHECK_EQ_INT(r.u.bytes, 5010);
+    /* versioned: noncurrent versions count, markers do not */
+    REQUIRE(st_bucket_set_versioning(e, "t1", "b", ST_VERSIONING_ENABLED, &err) == 0);
+    REQUIRE(put_gen(e, "b", "big", 20, 4, &info, &err) == 0);          /* big: 2 versions */
+    char v20[ST_ID_HEX];
+    snprintf(v20, sizeof v20, "%s", info.version_id);
+    check_usage_exact(e, one, 1);
+    st_delete_result dr;
+    REQUIRE(st_delete_version(e, "t1", "b", "big", NULL, false, &dr, &err) == 0);
+    CHECK(dr.delete_marker);
+    check_usage_exact(e, one, 1);
+    REQUIRE(st_delete_version(e, "t1", "b", "big", v20, false, &dr, &err) == 0);
+    check_usage_exact(e, one, 1);
+    REQUIRE(st_bucket_set_versioning(e, "t1", "b", ST_VERSIONING_SUSPENDED, &err) == 0);
+    REQUIRE(put_gen(e, "b", "mp", 30, 5, &info, &err) == 0);           /* replaces null mp */
+    REQUIRE(put_gen(e, "b", "new", 40, 6, &info, &err) == 0);
+    check_usage_exact(e, one, 1);
+    memset(&r, 0, sizeof r);
+    REQUIRE(st_usage_list(e, NULL, usage_cb, &r, &err) == 0);
+    CHECK_EQ_INT(r.u.objects, 3);            /* big's null (10), mp (30), new (40) */
+    CHECK_EQ_INT(r.u.bytes, 80);
+    /* a bucket holding a noncurrent version or a marker is not empty */
+    REQUIRE(st_delete_version(e, "t1", "b", "new", NULL, false, &dr, &err) == 0);
+    CHECK_EQ_INT(st_bucket_delete(e, "t1", "b", &err), -1);
+    CHECK_EQ_INT(err.code, CF_ENOTEMPTY);
     st_close(e);
 }
 
-/* An index from before bucket_usage (schema version 2, so also without
- * step 3's tier tables) counts what it stores when it is migrated, and
- * keeps counting after. */
+/* An index from before bucket_usage (schema version 2) counts what it
+ * stores when it is migrated, and keeps counting after. The old index is a
+ * new one with the later steps undone (their tables and columns dropped). */
 static void usage_is_counted_when_an_index_migrates(void)
 {
     eng_fixture f;
@@ -1289,13 +1318,31 @@ static void usage_is_counted_when_an_index_migrates(void)
     snprintf(db, sizeof db, "%s/index.db", f.meta);
     sqlite3 *h;
     REQUIRE(sqlite3_open(db, &h) == SQLITE_OK);
-    CHECK_EQ_INT(sqlite3_exec(h, "DROP TRIGGER bucket_usage_new; DROP TRIGGER "
-                 "bucket_usage_gone; DROP TRIGGER bucket_usage_put; DROP TRIGGER "
-                 "bucket_usage_drop; DROP TRIGGER bucket_usage_change; DROP TABLE "
-                 "bucket_usage; DROP TABLE tiers; DROP TABLE version_tier; DROP TABLE "
-                 "remote_deletes; DROP TABLE object_tags; DROP TABLE bucket_lifecycle; "
-                 "DROP TRIGGER quotas_tenant_gone; DROP TRIGGER quotas_bucket_gone; "
-                 "DROP TABLE quotas; PRAGMA user_version=2;", NULL, NULL, NULL), SQLITE_OK);
+    static const char undo[] =
+        /* step 6 -> 7: versions */
+        "DROP TRIGGER bucket_usage_version_put; DROP TRIGGER bucket_usage_version_drop;"
+        "DROP TABLE versions;"
+        "ALTER TABLE buckets DROP COLUMN versioning; ALTER TABLE buckets DROP COLUMN "
+        "object_lock; ALTER TABLE buckets DROP COLUMN lock_mode; ALTER TABLE buckets "
+        "DROP COLUMN lock_days; ALTER TABLE buckets DROP COLUMN lock_years;"
+        "ALTER TABLE objects DROP COLUMN seq; ALTER TABLE objects DROP COLUMN "
+        "null_version; ALTER TABLE objects DROP COLUMN lock_mode; ALTER TABLE objects "
+        "DROP COLUMN retain_until_ms; ALTER TABLE objects DROP COLUMN legal_hold;"
+        "ALTER TABLE uploads DROP COLUMN lock_mode; ALTER TABLE uploads DROP COLUMN "
+        "retain_until_ms; ALTER TABLE uploads DROP COLUMN legal_hold;"
+        /* step 5 -> 6: key permissions */
+        "ALTER TABLE access_keys DROP COLUMN perms; ALTER TABLE access_keys DROP COLUMN "
+        "buckets; ALTER TABLE access_keys DROP COLUMN delete_prefixes;"
+        /* step 4 -> 5: quotas */
+        "DROP TRIGGER quotas_tenant_gone; DROP TRIGGER quotas_bucket_gone; DROP TABLE quotas;"
+        /* step 3 -> 4: tiers, lifecycle, tags */
+        "DROP TABLE tiers; DROP TABLE version_tier; DROP TABLE remote_deletes;"
+        "DROP TABLE object_tags; DROP TABLE bucket_lifecycle;"
+        /* step 2 -> 3: bucket_usage */
+        "DROP TRIGGER bucket_usage_new; DROP TRIGGER bucket_usage_gone; DROP TRIGGER "
+        "bucket_usage_put; DROP TRIGGER bucket_usage_drop; DROP TRIGGER "
+        "bucket_usage_change; DROP TABLE bucket_usage; PRAGMA user_version=2;";
+    CHECK_EQ_INT(sqlite3_exec(h, undo, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(h);
     REQUIRE((e = fixture_open(&f)) != NULL);
     const char *one[] = {"b"};
@@ -1363,7 +1410,7 @@ static void quotas_are_decided_in_the_commit(void)
     CHECK_EQ_INT(st_put_finish(p3, NULL, &info, &err), -1);
     CHECK_EQ_INT(err.code, CF_EQUOTA);
     /* a copy is a PUT; a replacement counts only what it adds */
-    CHECK_EQ_INT(st_copy(e, "t1", "b", "r1", "b", "c", NULL, 0, CKS_NONE, NULL, &info, &err), -1);
+    CHECK_EQ_INT(st_copy(e, "t1", "b", "r1", NULL, "b", "c", NULL, 0, CKS_NONE, NULL, NULL, &info, &err), -1);
     CHECK_EQ_INT(err.code, CF_EQUOTA);
     REQUIRE(put_gen(e, "b", "a", 70, 2, &info, &err) == 0);   /* 60 -> 70: 100 */
     /* the usage listing carries the tenant's quota */
@@ -1395,10 +1442,10 @@ static void quota_parts_completion_and_lifetime(void)
     char e2[ST_ETAG_MAX];
     REQUIRE(put_part(e, uid2, 1, 10, 5, e2) == 0);        /* parts are not usage */
     st_complete_part parts[] = {{1, etag[0], NULL}, {2, etag[1], NULL}};
-    REQUIRE(st_upload_complete(e, "t1", "b", "mp", uid, parts, 2, &info, &err) == 0);
+    REQUIRE(st_upload_complete(e, "t1", "b", "mp", uid, parts, 2, false, &info, &err) == 0);
     st_complete_part p2[] = {{1, e2, NULL}};
     /* "mp" holds 10 MiB: replacing it by 10 bytes shrinks, and is allowed */
-    REQUIRE(st_upload_complete(e, "t1", "b", "mp", uid2, p2, 1, &info, &err) == 0);
+    REQUIRE(st_upload_complete(e, "t1", "b", "mp", uid2, p2, 1, false, &info, &err) == 0);
     REQUIRE(st_upload_create(e, "t1", "b", "mp2", NULL, 0, CKS_NONE, NULL, uid, &err) == 0);
     st_put_args a = {.tenant = "t1", .bucket = "b", .key = "mp2", .upload_id = uid,
                      .part_number = 1, .expected_size = (int64_t)(2 * P)};

@@ -1,5 +1,6 @@
 /* tests/unit/test_router.c - request placement: decoding, naming rules,
  * path and virtual-host style, operation choice and refusals. */
+#include "common/names.h"
 #include "common/utf8.h"
 #include "common/names.h"
 #include "server/router.h"
@@ -172,7 +173,7 @@ static void refusals(void)
         {"GET", "/b1b?policy", S3E_NotImplemented},
         {"PUT", "/b1b?acl", S3E_NotImplemented},
         {"PUT", "/b1b?website", S3E_NotImplemented},
-        {"PUT", "/b1b/k?retention", S3E_NotImplemented},
+        {"POST", "/b1b/k?retention", S3E_NotImplemented},
         {"POST", "/b1b?lifecycle", S3E_NotImplemented},
         {"POST", "/b1b/k?tagging", S3E_NotImplemented},
         {"PATCH", "/b1b/k", S3E_MethodNotAllowed},
