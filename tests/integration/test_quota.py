@@ -110,6 +110,24 @@ def test_tenant_bytes_quota(tenant):
     assert coffer_json("quota", "show", name)["quotas"] == []
 
 
+def test_versioned_bucket_keeps_what_it_replaces(tenant):
+    """With versioning the current version stays, as a noncurrent one that
+    usage counts (S3 bills it): an overwrite grows the bucket by its whole
+    size, and the quota judges it so."""
+    name, s3, bucket, _ = tenant
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    coffer("quota", "set", name, "--bucket", bucket, "--bytes", "1000")
+    s3.put_object(Bucket=bucket, Key="a", Body=b"x" * 600)
+    refused(lambda: s3.put_object(Bucket=bucket, Key="a", Body=b"y" * 600))
+    assert s3.get_object(Bucket=bucket, Key="a")["Body"].read() == b"x" * 600
+    s3.put_object(Bucket=bucket, Key="a", Body=b"z" * 400)    # exactly the limit
+    versions = s3.list_object_versions(Bucket=bucket)["Versions"]
+    assert sorted(v["Size"] for v in versions) == [400, 600]
+    assert (usage(name)["objects"], usage(name)["bytes"]) == (2, 1000)
+    for v in versions:                  # the fixture deletes current objects only
+        s3.delete_object(Bucket=bucket, Key="a", VersionId=v["VersionId"])
+
+
 def test_objects_quota_and_lowered_limit(tenant):
     name, s3, bucket, _ = tenant
     coffer("quota", "set", name, "--objects", "2")
