@@ -1,6 +1,7 @@
 noinst_LIBRARIES += common/libcommon.a
 common_libcommon_a_SOURCES = \
 	common/error.c common/error.h common/fsutil.c common/fsutil.h \
+	common/fio.c common/fio.h \
 	common/checksum.c common/checksum.h \
 	common/numparse.c common/numparse.h common/utf8.c common/utf8.h \
 	common/xmlread.c common/xmlread.h

@@ -62,7 +62,9 @@
  */
 #include "storage/index.h"
 
+#include "common/fio.h"
 #include "common/fsutil.h"
+#include "storage/fvfs.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -663,6 +665,7 @@ int idx_open(const char *meta_dir, idx **out, cf_err *err)
     pthread_mutex_init(&x->lock, NULL);
     pthread_mutex_init(&x->sync_lock, NULL);
     pthread_cond_init(&x->sync_cond, NULL);
+    fvfs_install();
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
     if (sqlite3_open_v2(path, &x->db, flags, NULL) != SQLITE_OK) {
         cf_fail(err, CF_EIO, "index %s: %s", path,
@@ -722,7 +725,7 @@ static void sync_round(idx *x)
     x->syncing = true;
     pthread_mutex_unlock(&x->sync_lock);
     int e = open_wal_fd(x);
-    if (e == 0 && fdatasync(x->wal_fd) != 0)
+    if (e == 0 && fio_walsync(x->wal_fd) != 0)
         e = errno;
     pthread_mutex_lock(&x->sync_lock);
     x->syncing = false;
@@ -1003,7 +1006,7 @@ static int backup_db(sqlite3 *src, const char *dst_path, cf_err *err)
 static int fsync_file(const char *path, cf_err *err)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    int rc = fd >= 0 && fsync(fd) == 0 ? 0
+    int rc = fd >= 0 && fio_fsync(fd) == 0 ? 0
            : cf_fail_errno(err, CF_EIO, errno, "fsync %s", path);
     if (fd >= 0)
         close(fd);
@@ -1051,7 +1054,7 @@ static int copy_index_to(idx *x, const char *path, cf_err *err)
     int rc = backup_db(x->db, tmp, err);
     if (rc == 0)
         rc = fsync_file(tmp, err);
-    if (rc == 0 && rename(tmp, path) != 0)
+    if (rc == 0 && fio_rename(tmp, path) != 0)
         rc = cf_fail_errno(err, CF_EIO, errno, "rename %s", path);
     if (rc < 0) {
         unlink(tmp);

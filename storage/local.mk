@@ -13,7 +13,8 @@ storage_libstorage_a_SOURCES += \
 storage_libstorage_a_SOURCES += \
 	storage/diskset.c storage/diskset.h \
 	storage/shard.c storage/shard.h storage/segment.c storage/segment.h \
-	storage/index.c storage/index.h storage/engine_int.h storage/engine.c \
+	storage/index.c storage/index.h storage/fvfs.c storage/fvfs.h \
+	storage/engine_int.h storage/engine.c \
 	storage/object.c storage/multipart.c storage/gc.c
 
 # which index rules which disks: identity checks at open, snapshot

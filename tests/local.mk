@@ -22,6 +22,12 @@ tests_unit_test_xmlread_SOURCES = tests/unit/test_xmlread.c
 tests_unit_test_xmlread_LDADD = $(TEST_LDADD)
 tests_unit_test_xmlread_CFLAGS = $(TEST_CFLAGS)
 
+# common/fio: the fault-injection hook (both builds: refused without it)
+check_PROGRAMS += tests/unit/test_fio
+tests_unit_test_fio_SOURCES = tests/unit/test_fio.c
+tests_unit_test_fio_LDADD = $(TEST_LDADD)
+tests_unit_test_fio_CFLAGS = $(TEST_CFLAGS)
+
 check_PROGRAMS += tests/unit/test_checksum
 tests_unit_test_checksum_SOURCES = tests/unit/test_checksum.c
 tests_unit_test_checksum_LDADD = $(TEST_LDADD)
