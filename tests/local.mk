@@ -101,6 +101,11 @@ tests_unit_test_config_SOURCES = tests/unit/test_config.c
 tests_unit_test_config_LDADD = server/libcofferd.a $(TEST_LDADD)
 tests_unit_test_config_CFLAGS = $(TEST_CFLAGS)
 
+check_PROGRAMS += tests/unit/test_sched
+tests_unit_test_sched_SOURCES = tests/unit/test_sched.c
+tests_unit_test_sched_LDADD = server/libcofferd.a $(TEST_LDADD)
+tests_unit_test_sched_CFLAGS = $(TEST_CFLAGS)
+
 check_PROGRAMS += tests/unit/test_accesslog
 tests_unit_test_accesslog_SOURCES = tests/unit/test_accesslog.c
 tests_unit_test_accesslog_LDADD = server/libcofferd.a $(TEST_LDADD)
