@@ -28,6 +28,7 @@
 #include <errno.h>
 
 #include "common/checksum.h"
+#include "storage/catalog.h"
 #include "storage/identity.h"
 #include "common/fsutil.h"
 
@@ -156,6 +157,7 @@ int st_open(const st_config *cfg, st_engine **out, cf_err *err)
     pthread_mutex_init(&e->kek_lock, NULL);
     pthread_mutex_init(&e->gc_lock, NULL);
     pthread_mutex_init(&e->snap_lock, NULL);
+    pthread_mutex_init(&e->cat_lock, NULL);
     atomic_init(&e->deletes_pending, true);
     apply_limits(e, cfg);
     ident_state s;
@@ -189,6 +191,8 @@ int st_open(const st_config *cfg, st_engine **out, cf_err *err)
         rc = record_identity(e, &s.index, err);
     if (rc == 0)
         rc = snap_resume(e, &s, err);
+    if (rc == 0)
+        eng_catalog_changed(e);      /* every disk holds the current catalog */
     if (assessed)
         ident_free(&s);
     if (rc < 0) {
@@ -216,6 +220,7 @@ void st_close(st_engine *e)
     pthread_mutex_destroy(&e->kek_lock);
     pthread_mutex_destroy(&e->gc_lock);
     pthread_mutex_destroy(&e->snap_lock);
+    pthread_mutex_destroy(&e->cat_lock);
     free(e);
 }
 
@@ -311,6 +316,8 @@ int st_tenant_create(st_engine *e, const char *name, cf_err *err)
     rc = eng_unlock_durable(e, rc, err);
     if (rc < 0 && err->code == CF_EEXISTS)
         cf_fail(err, CF_EEXISTS, "tenant %s already exists", name);
+    if (rc == 0)
+        eng_catalog_changed(e);
     return rc;
 }
 
@@ -335,8 +342,10 @@ int st_tenant_delete(st_engine *e, const char *name, cf_err *err)
         rc = rc == 0 ? idx_commit(e->ix, err) : (idx_rollback(e->ix), -1);
     }
     rc = eng_unlock_durable(e, rc, err);
-    if (rc == 0)
+    if (rc == 0) {
         kek_forget(e, name);
+        eng_catalog_changed(e);
+    }
     return rc;
 }
 
@@ -420,6 +429,8 @@ int st_key_create(st_engine *e, const char *tenant, bool read_only,
         cf_fail(err, CF_EEXISTS, "access key %s already exists", ak_out);
     if (rc < 0)
         crypt_wipe(sk_out, ST_SECRET_KEY_MAX);
+    else
+        eng_catalog_changed(e);
     return rc;
 }
 
@@ -496,6 +507,8 @@ int st_key_revoke(st_engine *e, const char *access_key, cf_err *err)
     rc = eng_unlock_durable(e, rc, err);
     if (rc == 0 && changes == 0)
         return cf_fail(err, CF_ENOTFOUND, "unknown access key");
+    if (rc == 0)
+        eng_catalog_changed(e);
     return rc;
 }
 
@@ -532,6 +545,8 @@ int st_bucket_create(st_engine *e, const char *tenant, const char *bucket,
     rc = eng_unlock_durable(e, rc, err);
     if (rc < 0 && err->code == CF_EEXISTS)
         cf_fail(err, CF_EBUCKETEXISTS, "bucket %s already exists", bucket);
+    if (rc == 0)
+        eng_catalog_changed(e);
     return rc;
 }
 
@@ -552,7 +567,10 @@ int st_bucket_delete(st_engine *e, const char *tenant, const char *bucket,
     }
     if (rc == 0)
         rc = idx_run(e->ix, NULL, err, "DELETE FROM buckets WHERE id = ?", "i", id);
-    return eng_unlock_durable(e, rc, err);
+    rc = eng_unlock_durable(e, rc, err);
+    if (rc == 0)
+        eng_catalog_changed(e);
+    return rc;
 }
 
 static void fill_bucket_info(sqlite3_stmt *st, st_bucket_info *b)
@@ -717,6 +735,16 @@ int eng_headers_from_json(const char *text, st_header **out, size_t *n, cf_err *
     *out = h;
     *n = count;
     return 0;
+}
+
+void eng_catalog_changed(st_engine *e)
+{
+    int copies;
+    cf_err err;
+    if (cat_save(e, &copies, &err) < 0)
+        fprintf(stderr, "coffer: catalog: tenants, keys and buckets could not be written "
+                "to any disk (%s); an index rebuilt from the disks now would lack the "
+                "latest change\n", err.msg);
 }
 
 int eng_reader_enter(st_engine *e, cf_err *err)

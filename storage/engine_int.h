@@ -63,6 +63,9 @@ struct st_engine {
     pthread_mutex_t snap_lock;       /* one st_snapshot at a time; guards below */
     uint64_t last_snapshot;          /* commit number of the last one taken */
     int snap_keep, snap_days;
+    pthread_mutex_t cat_lock;        /* one catalog save at a time (catalog.h) */
+    int64_t cat_saved_ms;            /* under cat_lock: the last save, 0: none */
+    int cat_copies;                  /* under cat_lock: disks that took it */
     bool opened;                     /* st_open succeeded */
 };
 
@@ -127,6 +130,12 @@ void eng_drain_deletes(st_engine *e);
 /* Reader registry for deferred deletion. */
 int eng_reader_enter(st_engine *e, cf_err *err);   /* returns a slot */
 void eng_reader_leave(st_engine *e, int slot);
+
+/* After a change to a table the catalog copies (tenants, keys, buckets):
+ * write the catalog to every disk before the change is acknowledged. A
+ * failure is logged, never returned: the index already committed it, and
+ * the next save (or open) writes it again. */
+void eng_catalog_changed(st_engine *e);
 
 /* Queue a segment for heal (best effort; errors are ignored). */
 void eng_queue_heal(st_engine *e, const uint8_t data_id[16]);

@@ -182,6 +182,19 @@ int idx_snapshot_to(idx *x, const char *tmp, int64_t taken_ms, idx_ident *out,
 int idx_restore_copy(const char *src, const char *dst, const idx_ident *id,
                      cf_err *err);
 
+/* Whole tables as JSON, for the catalog every disk keeps (catalog.h):
+ * {TABLE: {"columns":[names], "rows":[[values]]}, ...}, integers as
+ * numbers, text as strings, blobs as {"hex":"..."}, NULL as null. Table
+ * names must be the engine's own (never client input). dump reads every
+ * table under one hold of the lock (so the copy is consistent) and gives
+ * the commit number it saw; load inserts one table's rows, the columns
+ * the table has (others are ignored, missing ones get their defaults),
+ * in the caller's locked transaction. */
+struct json_t;
+int idx_tables_dump(idx *x, const char *const *tables, size_t n, struct json_t **out,
+                    uint64_t *commit, cf_err *err);
+int idx_table_load(idx *x, const char *table, struct json_t *dump, cf_err *err);
+
 /* Column helpers: text never NULL ("" instead); blob copies exactly len
  * bytes or fails (returns -1) when the stored length differs. */
 const char *idx_text(sqlite3_stmt *st, int col);

@@ -21,4 +21,5 @@ storage_libstorage_a_SOURCES += \
 # generations, coffer restore-index
 storage_libstorage_a_SOURCES += \
 	storage/identity.c storage/identity.h storage/snapshot.c storage/snapshot.h \
-	storage/restore.c
+	storage/restore.c \
+	storage/catalog.c storage/catalog.h
