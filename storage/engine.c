@@ -189,6 +189,10 @@ int st_open(const st_config *cfg, st_engine **out, cf_err *err)
         rc = idx_open(cfg->meta_dir, &e->ix, err);
     if (rc == 0)
         rc = record_identity(e, &s.index, err);
+    if (rc == 0 && !(e->jrn = jrn_open(&e->set, idx_commit_number(e->ix), err)))
+        rc = -1;
+    if (rc == 0)
+        idx_set_sync_hook(e->ix, jrn_sync, e->jrn);
     if (rc == 0)
         rc = snap_resume(e, &s, err);
     if (rc == 0)
@@ -211,6 +215,7 @@ void st_close(st_engine *e)
     if (e->opened)
         snap_mark_clean(e);
     idx_close(e->ix);
+    jrn_close(e->jrn);
     rs_free(e->rs);
     ds_close(&e->set);
     crypt_wipe(e->master, sizeof e->master);

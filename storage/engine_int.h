@@ -23,6 +23,7 @@
 #include "storage/engine.h"
 #include "storage/erasure.h"
 #include "storage/index.h"
+#include "storage/journal.h"
 #include "storage/segment.h"
 
 #define ENG_DEFAULT_INLINE_MAX (64u << 10)
@@ -63,6 +64,7 @@ struct st_engine {
     pthread_mutex_t snap_lock;       /* one st_snapshot at a time; guards below */
     uint64_t last_snapshot;          /* commit number of the last one taken */
     int snap_keep, snap_days;
+    jrn *jrn;                        /* the disks' journals (journal.h), or NULL */
     pthread_mutex_t cat_lock;        /* one catalog save at a time (catalog.h) */
     int64_t cat_saved_ms;            /* under cat_lock: the last save, 0: none */
     int cat_copies;                  /* under cat_lock: disks that took it */

@@ -103,6 +103,8 @@ struct idx {
     bool syncing;                    /* an fdatasync is in flight */
     int sync_errno;                  /* sticky: the first failed fdatasync */
     uint64_t wal_syncs;
+    void (*sync_hook)(void *ctx);    /* also made durable by each round */
+    void *sync_ctx;
 };
 
 /* Version 1: the schema of release 0.1.0 (which recorded no version), kept
@@ -728,6 +730,8 @@ static void sync_round(idx *x)
     int e = open_wal_fd(x);
     if (e == 0 && fio_walsync(x->wal_fd) != 0)
         e = errno;
+    if (x->sync_hook)
+        x->sync_hook(x->sync_ctx);
     pthread_mutex_lock(&x->sync_lock);
     x->syncing = false;
     x->wal_syncs++;
@@ -944,6 +948,17 @@ int idx_ident_write(idx *x, const idx_ident *id, cf_err *err)
     if (idx_unlock_durable(x, rc == 0 ? err : &later) < 0)
         return -1;
     return rc;
+}
+
+void idx_set_sync_hook(idx *x, void (*hook)(void *ctx), void *ctx)
+{
+    x->sync_hook = hook;
+    x->sync_ctx = ctx;
+}
+
+uint64_t idx_commit_number_locked(idx *x)
+{
+    return x->commit_base + x->commits;
 }
 
 uint64_t idx_commit_number(idx *x)

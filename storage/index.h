@@ -138,6 +138,14 @@ void idx_unlock(idx *x);
  * it, are on disk (see the top comment). -1 with CF_EIO if that cannot be
  * proved; the section's commits may then be visible but not durable. */
 int idx_unlock_durable(idx *x, cf_err *err);
+/* A function the group commit calls after each WAL fdatasync, outside
+ * every lock, before it wakes the waiters: the journals (journal.h) are
+ * made durable with the WAL, so a waiter's commit is in both. Set it
+ * before other threads use the index. */
+void idx_set_sync_hook(idx *x, void (*hook)(void *ctx), void *ctx);
+/* The commit number of the last commit, for a caller holding the lock. */
+uint64_t idx_commit_number_locked(idx *x);
+
 /* End a section whose commits may be lost in a power failure without
  * harm, because they are redone (the delete queue's bookkeeping): they
  * are counted, so the next WAL fdatasync covers them, but nobody waits. */

@@ -22,4 +22,5 @@ storage_libstorage_a_SOURCES += \
 storage_libstorage_a_SOURCES += \
 	storage/identity.c storage/identity.h storage/snapshot.c storage/snapshot.h \
 	storage/restore.c \
-	storage/catalog.c storage/catalog.h
+	storage/catalog.c storage/catalog.h storage/journal.c storage/journal.h \
+	storage/jrnrec.c storage/manifest.c storage/manifest.h

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "common/checksum.h"
+#include "common/fio.h"
 #include "common/fsutil.h"
 
 static int seg_shards(const seg_desc *d)
@@ -77,6 +78,7 @@ struct seg_writer {
     bool io_stop;
     int io_rc;
     cf_err io_err;
+    shard_meta *meta;                /* carried by the headers, or NULL */
 };
 
 static int live_shards(const seg_writer *w)
@@ -119,7 +121,7 @@ static int open_shard_files(seg_writer *w, cf_err *err)
             continue;
         }
         shard_tmp_path(path, sizeof path, w->d.set->disks[i].path, w->d.data_id);
-        w->fd[i] = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        w->fd[i] = fio_open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         if (w->fd[i] < 0 || lseek(w->fd[i], SHARD_HEADER_SIZE, SEEK_SET) < 0) {
             last_errno = errno;
             drop_shard(w, i);
@@ -180,6 +182,14 @@ seg_writer *segw_new(const seg_desc *d, uint32_t inline_max, cf_err *err)
 uint64_t segw_size(const seg_writer *w)
 {
     return w->size;
+}
+
+void segw_set_meta(seg_writer *w, const shard_meta *m)
+{
+    if (!w->meta)
+        w->meta = malloc(sizeof *w->meta);
+    if (w->meta)
+        *w->meta = *m;
 }
 
 static void start_writeback(seg_writer *w, uint32_t s)
@@ -332,7 +342,7 @@ static int append_shards(seg_writer *w, uint8_t *const *shards, uint32_t s,
         for (int j = 0; j < 4; j++)
             crc[j] = (uint8_t)(c >> (8 * j));
         struct iovec iov[2] = {{shards[i], s}, {crc, sizeof crc}};
-        ssize_t wr = writev(w->fd[i], iov, 2);
+        ssize_t wr = fio_writev(w->fd[i], iov, 2);
         if (wr != (ssize_t)(s + SHARD_CRC_LEN)) {
             last_errno = wr < 0 ? errno : ENOSPC;
             drop_shard(w, i);
@@ -403,8 +413,10 @@ static int seal_shard_files(seg_writer *w, cf_err *err)
             continue;
         h.shard_index = (uint8_t)i;
         shard_header_encode(&h, hdr);
+        if (w->meta)
+            shard_meta_put(hdr, w->meta);
         int rc = fsu_pwrite_all(w->fd[i], hdr, sizeof hdr, 0);
-        if (rc == 0 && fdatasync(w->fd[i]) != 0)
+        if (rc == 0 && fio_fdatasync(w->fd[i]) != 0)
             rc = -errno;
         if (rc == 0 && close(w->fd[i]) != 0)
             rc = -errno;
@@ -431,7 +443,7 @@ static int publish_shard_files(seg_writer *w, cf_err *err)
         shard_tmp_path(tmp, sizeof tmp, disk, w->d.data_id);
         shard_path(dst, sizeof dst, disk, w->d.data_id);
         cf_err e2;
-        if (rename(tmp, dst) != 0) {
+        if (fio_rename(tmp, dst) != 0) {
             last_errno = errno;
             drop_shard(w, i);
         } else if (fsu_fsync_parent(dst, &e2) < 0) {
@@ -491,6 +503,7 @@ void segw_abort(seg_writer *w)
     free(w->block);
     free(w->stripe);
     free(w->spare);
+    free(w->meta);
     free(w);
 }
 
@@ -705,6 +718,22 @@ static uint16_t find_bad_shards(seg_reader *r)
     return bad;
 }
 
+/* The rewritten shards carry the object metadata of a good one's header. */
+static void keep_meta(seg_reader *r, uint16_t bad, seg_writer *w)
+{
+    for (int i = 0; i < seg_shards(&r->d); i++) {
+        uint8_t hdr[SHARD_HEADER_SIZE];
+        shard_meta m;
+        cf_err e;
+        if (!(bad & (1u << i)) && r->fd[i] >= 0 &&
+            fsu_pread_all(r->fd[i], hdr, sizeof hdr, 0) == 0 &&
+            shard_meta_get(hdr, &m, &e) == 1) {
+            segw_set_meta(w, &m);
+            return;
+        }
+    }
+}
+
 /* Rebuild block b from the good shards and append the rebuilt ones. */
 static int heal_block(seg_reader *r, seg_writer *w, uint16_t bad, uint64_t b,
                       cf_err *err)
@@ -744,6 +773,8 @@ int seg_heal(const seg_desc *d, uint64_t size, int *rewritten, cf_err *err)
     seg_writer *w = todo ? segw_new(d, 0, err) : NULL;
     if (todo && !w)
         rc = -1;
+    if (w)
+        keep_meta(r, bad, w);
     if (w) {
         w->quorum = 1;
         w->failed = (uint16_t)~todo;

@@ -58,6 +58,9 @@ typedef struct seg_writer seg_writer;
 seg_writer *segw_new(const seg_desc *d, uint32_t inline_max, cf_err *err);
 int segw_write(seg_writer *w, const void *data, size_t len, cf_err *err);
 uint64_t segw_size(const seg_writer *w);
+/* The object metadata the shard headers carry (shard.h: shard_meta);
+ * set it before segw_finish (copied). */
+void segw_set_meta(seg_writer *w, const shard_meta *m);
 
 typedef struct seg_result {
     uint64_t size;
