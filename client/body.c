@@ -42,8 +42,7 @@ void s3c_body_mem(s3c_body *b, s3c_mem *m, const void *data, size_t len)
     *b = (s3c_body){.read = mem_read, .rewind = mem_rewind, .ctx = m, .length = len};
 }
 
-/* Read exactly n bytes of b (fewer only at its end: a short body). */
-static int read_full(const s3c_body *b, uint8_t *buf, size_t n, size_t *got, cf_err *err)
+int s3c_body_read_full(const s3c_body *b, uint8_t *buf, size_t n, size_t *got, cf_err *err)
 {
     *got = 0;
     while (*got < n) {
@@ -72,7 +71,7 @@ int s3c_body_digest(const s3c_body *b, cks_state *sha, char sha_hex[65],
     uint64_t total = 0;
     size_t n = 0;
     int rc = b->rewind(b->ctx, err);
-    while (rc == 0 && (rc = read_full(b, buf, DIGEST_BUF, &n, err)) == 0 && n > 0) {
+    while (rc == 0 && (rc = s3c_body_read_full(b, buf, DIGEST_BUF, &n, err)) == 0 && n > 0) {
         if (sha)
             cks_update(sha, buf, n);
         if (other)
@@ -131,7 +130,7 @@ static int next_frame(s3c_chunker *k, cf_err *err)
     uint8_t *data = k->buf + FRAME_HEAD_MAX, md[CKS_MAX_RAW];
     size_t n = 0;
     char sig[SIGV4_SIG_HEX_LEN + 1], head[FRAME_HEAD_MAX];
-    if (read_full(k->src, data, S3C_CHUNK, &n, err) < 0)
+    if (s3c_body_read_full(k->src, data, S3C_CHUNK, &n, err) < 0)
         return -1;
     cks_reset(k->sha);
     cks_update(k->sha, data, n);

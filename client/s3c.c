@@ -1,11 +1,13 @@
 /*
- * client/s3c.c - the client and what an operation means in HTTP: the
- * path (path-style or virtual-host), the query, the op's headers and
- * payload mode, fixed when the operation starts; and what an answer
- * means: which statuses are success for which op, the remote's error XML
- * turned into a cf_err, the op's XML answer into the result, and the
- * checksums the remote confirmed compared with those that were sent.
- * Sending, retrying and the event loop are xfer.c's.
+ * client/s3c.c - the client (the transport's state, which azb.c's Azure
+ * client shares) and what an S3 operation means in HTTP: the path
+ * (path-style or virtual-host), the query, the op's headers and payload
+ * mode, fixed when the operation starts; its SigV4 signature, made anew
+ * for each attempt; and what an answer means: which statuses are success
+ * for which op, the remote's error XML turned into a cf_err, the op's XML
+ * answer into the result, and the checksums the remote confirmed compared
+ * with those that were sent. Sending, retrying and the event loop are
+ * xfer.c's.
  */
 #include "client/internal.h"
 
@@ -77,21 +79,15 @@ static long or_default(long v, long def)
     return v ? v : def;
 }
 
-s3c_client *s3c_client_new(const s3c_config *cfg, cf_err *err)
+s3c_client *s3c_transport_new(const s3c_config *cfg, cf_err *err)
 {
     s3c_client *c = calloc(1, sizeof *c);
     if (!c) {
         cf_fail(err, CF_ENOMEM, "out of memory");
         return NULL;
     }
-    if (parse_endpoint(c, cfg->endpoint, err) < 0 ||
-        copy(c->access_key, sizeof c->access_key, cfg->access_key, "access key", err) < 0 ||
-        copy(c->secret, sizeof c->secret, cfg->secret_key, "secret key", err) < 0 ||
-        copy(c->region, sizeof c->region, cfg->region ? cfg->region : DEFAULT_REGION,
-             "region", err) < 0)
+    if (parse_endpoint(c, cfg->endpoint, err) < 0)
         goto fail;
-    c->cred = (sigv4_credentials){c->access_key, c->secret, c->region, "s3"};
-    c->virtual_host = cfg->virtual_host;
     c->connect_timeout_ms = or_default(cfg->connect_timeout_ms, 10000);
     c->timeout_ms = cfg->timeout_ms;
     c->low_speed_bytes = or_default(cfg->low_speed_bytes, 1);
@@ -121,6 +117,24 @@ s3c_client *s3c_client_new(const s3c_config *cfg, cf_err *err)
 fail:
     s3c_client_free(c);
     return NULL;
+}
+
+s3c_client *s3c_client_new(const s3c_config *cfg, cf_err *err)
+{
+    s3c_client *c = s3c_transport_new(cfg, err);
+    if (c && (copy(c->access_key, sizeof c->access_key, cfg->access_key, "access key",
+                   err) < 0 ||
+              copy(c->secret, sizeof c->secret, cfg->secret_key, "secret key", err) < 0 ||
+              copy(c->region, sizeof c->region, cfg->region ? cfg->region : DEFAULT_REGION,
+                   "region", err) < 0)) {
+        s3c_client_free(c);
+        return NULL;
+    }
+    if (c) {
+        c->cred = (sigv4_credentials){c->access_key, c->secret, c->region, "s3"};
+        c->virtual_host = cfg->virtual_host;
+    }
+    return c;
 }
 
 void s3c_client_free(s3c_client *c)
@@ -157,8 +171,7 @@ void s3c_result_free(s3c_result *res)
 
 /* ---- an operation's request ---------------------------------------------- */
 
-/* Keep a header for the request; the value is copied into x->text. */
-static int add_header(xfer *x, const char *name, const char *value, cf_err *err)
+int s3c_xfer_header(xfer *x, const char *name, const char *value, cf_err *err)
 {
     size_t n = strlen(value) + 1;
     if (x->nhdr == S3C_MAX_HEADERS || x->text_len + n > sizeof x->text)
@@ -169,8 +182,7 @@ static int add_header(xfer *x, const char *name, const char *value, cf_err *err)
     return 0;
 }
 
-/* Append "&name=encoded(value)" to the query being built. */
-static int add_param(char **q, const char *name, const char *value, cf_err *err)
+int s3c_query_param(char **q, const char *name, const char *value, cf_err *err)
 {
     char *enc = value ? auth_uri_encode(value, false) : NULL;
     size_t have = *q ? strlen(*q) : 0;
@@ -236,13 +248,20 @@ static int build_target(xfer *x, cf_err *err)
         }
         free(key);
     }
-    size_t n = strlen(c->scheme) + strlen(x->host) + strlen(x->path) +
-               (x->query ? strlen(x->query) : 0) + 8;
-    if (!(x->url = malloc(n)))
+    if (!(x->url = s3c_url(c, x->host, x->path, x->query)))
         return cf_fail(err, CF_ENOMEM, "out of memory");
-    snprintf(x->url, n, "%s://%s%s%s%s", c->scheme, x->host, x->path,
-             x->query ? "?" : "", x->query ? x->query : "");
     return 0;
+}
+
+char *s3c_url(const s3c_client *c, const char *host, const char *path, const char *query)
+{
+    size_t n = strlen(c->scheme) + strlen(host) + strlen(path) +
+               (query ? strlen(query) : 0) + 8;
+    char *url = malloc(n);
+    if (url)
+        snprintf(url, n, "%s://%s%s%s%s", c->scheme, host, path, query ? "?" : "",
+                 query ? query : "");
+    return url;
 }
 
 static int build_query(xfer *x, cf_err *err)
@@ -252,34 +271,34 @@ static int build_query(xfer *x, cf_err *err)
     int rc = 0;
     switch (op->kind) {
     case S3C_MPU_CREATE:
-        return add_param(&x->query, "uploads", NULL, err);
+        return s3c_query_param(&x->query, "uploads", NULL, err);
     case S3C_MPU_PART:
         if (op->part_number < 1 || op->part_number > 10000 || !op->upload_id)
             return cf_fail(err, CF_EINVAL, "UploadPart needs an upload id and a part "
                            "number 1..10000");
         snprintf(num, sizeof num, "%u", op->part_number);
-        rc = add_param(&x->query, "partNumber", num, err);
+        rc = s3c_query_param(&x->query, "partNumber", num, err);
         /* fall through */
     case S3C_MPU_COMPLETE:
     case S3C_MPU_ABORT:
         if (!op->upload_id || !*op->upload_id)
             return cf_fail(err, CF_EINVAL, "the operation needs an upload id");
-        return rc < 0 ? -1 : add_param(&x->query, "uploadId", op->upload_id, err);
+        return rc < 0 ? -1 : s3c_query_param(&x->query, "uploadId", op->upload_id, err);
     case S3C_LIST_OBJECTS:
-        rc = add_param(&x->query, "list-type", "2", err);
+        rc = s3c_query_param(&x->query, "list-type", "2", err);
         if (rc == 0)
-            rc = add_param(&x->query, "encoding-type", "url", err);
+            rc = s3c_query_param(&x->query, "encoding-type", "url", err);
         if (rc == 0 && op->prefix)
-            rc = add_param(&x->query, "prefix", op->prefix, err);
+            rc = s3c_query_param(&x->query, "prefix", op->prefix, err);
         if (rc == 0 && op->delimiter)
-            rc = add_param(&x->query, "delimiter", op->delimiter, err);
+            rc = s3c_query_param(&x->query, "delimiter", op->delimiter, err);
         if (rc == 0 && op->start_after)
-            rc = add_param(&x->query, "start-after", op->start_after, err);
+            rc = s3c_query_param(&x->query, "start-after", op->start_after, err);
         if (rc == 0 && op->continuation)
-            rc = add_param(&x->query, "continuation-token", op->continuation, err);
+            rc = s3c_query_param(&x->query, "continuation-token", op->continuation, err);
         snprintf(num, sizeof num, "%d", op->max_keys);
         if (rc == 0 && op->max_keys > 0)
-            rc = add_param(&x->query, "max-keys", num, err);
+            rc = s3c_query_param(&x->query, "max-keys", num, err);
         return rc;
     default:
         return 0;
@@ -357,7 +376,7 @@ static int build_payload(xfer *x, cf_err *err)
         return -1;
     }
     cks_free(other);
-    if (want_cks && add_header(x, op->checksum == S3C_CKS_MD5 ? "content-md5"
+    if (want_cks && s3c_xfer_header(x, op->checksum == S3C_CKS_MD5 ? "content-md5"
                                                               : "x-amz-checksum-crc32c",
                                x->sent_cks, err) < 0)
         return -1;
@@ -371,8 +390,8 @@ static int build_payload(xfer *x, cf_err *err)
     if (x->streaming) {
         char n[24];
         snprintf(n, sizeof n, "%llu", (unsigned long long)x->body->length);
-        if (add_header(x, "content-encoding", "aws-chunked", err) < 0 ||
-            add_header(x, "x-amz-decoded-content-length", n, err) < 0)
+        if (s3c_xfer_header(x, "content-encoding", "aws-chunked", err) < 0 ||
+            s3c_xfer_header(x, "x-amz-decoded-content-length", n, err) < 0)
             return -1;
     }
     return 0;
@@ -384,15 +403,15 @@ static int build_headers(xfer *x, cf_err *err)
     int rc = 0;
     if (op->content_type && (op->kind == S3C_PUT_OBJECT || op->kind == S3C_REQUEST ||
                              op->kind == S3C_MPU_CREATE))
-        rc = add_header(x, "content-type", op->content_type, err);
+        rc = s3c_xfer_header(x, "content-type", op->content_type, err);
     if (rc == 0 && op->kind == S3C_GET_OBJECT && op->range && op->range_len == 0)
         return cf_fail(err, CF_EINVAL, "an empty range");
     if (rc == 0 && ((op->kind == S3C_GET_OBJECT && op->verify) || op->kind == S3C_HEAD_OBJECT))
-        rc = add_header(x, "x-amz-checksum-mode", "ENABLED", err);
+        rc = s3c_xfer_header(x, "x-amz-checksum-mode", "ENABLED", err);
     if (rc == 0 && op->kind == S3C_MPU_CREATE && op->checksum == S3C_CKS_CRC32C)
-        rc = add_header(x, "x-amz-checksum-algorithm", "CRC32C", err);
+        rc = s3c_xfer_header(x, "x-amz-checksum-algorithm", "CRC32C", err);
     for (size_t i = 0; rc == 0 && i < op->nheaders; i++)
-        rc = add_header(x, op->headers[i].name, op->headers[i].value, err);
+        rc = s3c_xfer_header(x, op->headers[i].name, op->headers[i].value, err);
     return rc;
 }
 
@@ -401,6 +420,8 @@ static bool kind_idempotent(const s3c_op *op)
     return op->kind == S3C_REQUEST ? op->idempotent : op->kind != S3C_MPU_CREATE;
 }
 
+static const s3c_proto s3_proto;
+
 static xfer *start(s3c_client *c, const s3c_op *op, s3c_done_fn done, void *ctx,
                    cf_err *err)
 {
@@ -408,18 +429,13 @@ static xfer *start(s3c_client *c, const s3c_op *op, s3c_done_fn done, void *ctx,
         cf_fail(err, CF_EINVAL, "unknown operation");
         return NULL;
     }
-    xfer *x = calloc(1, sizeof *x);
-    if (!x) {
-        cf_fail(err, CF_ENOMEM, "out of memory");
+    xfer *x = s3c_xfer_new(c, &s3_proto, done, ctx, 0, err);
+    if (!x)
         return NULL;
-    }
-    x->c = c;
     x->op = *op;
-    x->done = done;
-    x->ctx = ctx;
     x->body = kind_uploads(op->kind) ? op->body : NULL;
     x->idempotent = kind_idempotent(op);
-    x->res.size = x->res.content_length = -1;
+    x->getting = op->kind == S3C_GET_OBJECT;
     if (op->kind == S3C_GET_OBJECT && op->range)
         x->first_byte = op->range_start;
     int rc = build_query(x, err);
@@ -434,14 +450,11 @@ static xfer *start(s3c_client *c, const s3c_op *op, s3c_done_fn done, void *ctx,
     if (rc == 0 && op->kind == S3C_GET_OBJECT && op->verify &&
         !(x->verify = cks_new(CKS_CRC32C, err)))
         rc = -1;
-    if (rc == 0)
-        rc = s3c_xfer_launch(x, err);
     if (rc < 0) {
         s3c_xfer_destroy(x);
         return NULL;
     }
-    c->nactive++;
-    return x;
+    return s3c_xfer_begin(x, err) == 0 ? x : NULL;
 }
 
 int s3c_start(s3c_client *c, const s3c_op *op, s3c_done_fn done, void *ctx, cf_err *err)
@@ -477,8 +490,7 @@ static cf_code map_code(const char *code, long status)
     return status >= 500 ? CF_EIO : CF_EINVAL;
 }
 
-/* A body-less error answer (HEAD, or a remote that sends none). */
-static const char *status_code(long status)
+const char *s3c_status_code(long status)
 {
     switch (status) {
     case 400: return "BadRequest";
@@ -499,12 +511,18 @@ static int remote_error(xfer *x, const char *body, size_t len, cf_err *err)
     if (!body || !s3c_xml_error(body, len, r->remote_code,
                                    sizeof r->remote_code, r->remote_message,
                                    sizeof r->remote_message)) {
-        snprintf(r->remote_code, sizeof r->remote_code, "%s", status_code(r->status));
+        snprintf(r->remote_code, sizeof r->remote_code, "%s", s3c_status_code(r->status));
         r->remote_message[0] = '\0';
     }
-    return cf_fail(err, map_code(r->remote_code, r->status), "%s%s%s (HTTP %ld from %s %s)",
-                   r->remote_code, r->remote_message[0] ? ": " : "", r->remote_message,
-                   r->status, x->method, x->url);
+    return s3c_fail_remote(x, map_code(r->remote_code, r->status), err);
+}
+
+int s3c_fail_remote(xfer *x, cf_code code, cf_err *err)
+{
+    const s3c_result *r = &x->res;
+    return cf_fail(err, code, "%s%s%s (HTTP %ld from %s %s)", r->remote_code,
+                   r->remote_message[0] ? ": " : "", r->remote_message, r->status,
+                   x->method, x->url);
 }
 
 /* An ETag that is the plain MD5 of the body: 32 hex digits in quotes. */
@@ -552,7 +570,7 @@ static int check_confirmed(xfer *x, cf_err *err)
     return 0;
 }
 
-int s3c_answer_check(xfer *x, cf_err *err)
+static int s3_check(xfer *x, cf_err *err)
 {
     s3c_result *r = &x->res;
     s3c_kind k = x->op.kind;
@@ -579,6 +597,43 @@ int s3c_answer_check(xfer *x, cf_err *err)
     }
 }
 
+/* ---- SigV4 and the S3 answer headers ------------------------------------------ */
+
+static int s3_sign(xfer *x, auth_pair *h, size_t *nh, char *authz, size_t cap,
+                   cf_err *err)
+{
+    s3c_client *c = x->c;
+    time_t now = time(NULL);
+    sigv4_format_time(now, x->stamp);
+    h[(*nh)++] = (auth_pair){"host", x->host};
+    h[(*nh)++] = (auth_pair){"x-amz-content-sha256", x->payload_hash};
+    h[(*nh)++] = (auth_pair){"x-amz-date", x->stamp};
+    auth_request req = {.method = x->method, .path = x->path, .query = x->query,
+                        .headers = h, .nheaders = *nh};
+    sigv4_auth state;
+    auth_err aerr;
+    if (sigv4_sign(&req, &c->cred, now, x->payload_hash, authz, cap,
+                   x->streaming ? &state : NULL, &aerr) < 0)
+        return cf_fail(err, CF_EINVAL, "cannot sign %s %s: %s", x->method, x->url, aerr.msg);
+    int rc = 0;
+    if (x->streaming) {
+        rc = s3c_chunker_start(&x->chunk, x->body, c->sha, &state, err);
+        sigv4_auth_clear(&state);
+    }
+    return rc;
+}
+
+static void s3_header(xfer *x, const char *line, size_t n)
+{
+    s3c_result *r = &x->res;
+    if (n > 5 && strncmp(line, "HTTP/", 5) == 0)
+        r->crc32c[0] = r->request_id[0] = '\0';
+    else if (!s3c_header_value(line, n, "x-amz-checksum-crc32c", r->crc32c, sizeof r->crc32c))
+        s3c_header_value(line, n, "x-amz-request-id", r->request_id, sizeof r->request_id);
+}
+
+static const s3c_proto s3_proto = {s3_sign, s3_header, s3_check, "range"};
+
 void s3c_xfer_finish(xfer *x, int rc, const cf_err *err)
 {
     s3c_client *c = x->c;
@@ -600,19 +655,14 @@ void s3c_xfer_finish(xfer *x, int rc, const cf_err *err)
 /* ---- running one to its end ------------------------------------------------- */
 
 typedef struct waiter {
-    bool finished;
-    int rc;
-    cf_err err;
+    s3c_waiter end;
     s3c_result *res;
 } waiter;
 
 static void on_exec_done(void *ctx, int rc, const cf_err *err, s3c_result *res)
 {
     waiter *w = ctx;
-    w->finished = true;
-    w->rc = rc;
-    if (err)
-        w->err = *err;
+    s3c_waiter_end(&w->end, rc, err);
     *w->res = *res;
     res->body = NULL;
     res->listing = NULL;
@@ -623,17 +673,5 @@ int s3c_exec(s3c_client *c, const s3c_op *op, s3c_result *res, cf_err *err)
     waiter w = {.res = res};
     memset(res, 0, sizeof *res);
     res->size = res->content_length = -1;
-    xfer *x = start(c, op, on_exec_done, &w, err);
-    if (!x)
-        return -1;
-    while (!w.finished) {
-        if (s3c_run(c, 1000, err) < 0) {
-            c->nactive--;
-            s3c_xfer_destroy(x);    /* its callback must not find w gone */
-            return -1;
-        }
-    }
-    if (w.rc < 0 && err)
-        *err = w.err;
-    return w.rc;
+    return s3c_xfer_wait(c, start(c, op, on_exec_done, &w, err), &w.end, err);
 }

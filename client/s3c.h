@@ -24,7 +24,8 @@
  *    if it has no body, its body rewinds, or nothing of it was read yet.
  *    A GET that broke after delivering bytes resumes where it stopped
  *    (Range from the next byte, If-Match the first answer's ETag), so the
- *    sink sees each byte once.
+ *    sink sees each byte once. A GET that ends well delivered every byte
+ *    asked for (of those that exist): anything shorter is an error.
  *  - A bandwidth cap (bytes per second, uploads and downloads together)
  *    shared by all transfers of a client: a token bucket that pauses
  *    transfers (curl_easy_pause) while it is empty.

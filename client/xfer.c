@@ -1,10 +1,12 @@
 /*
  * client/xfer.c - sending: one libcurl multi handle per client drives
- * every attempt of every operation from the caller's thread.
+ * every attempt of every operation from the caller's thread, whatever
+ * the protocol (S3 or Azure Blob: their differences are s3c_proto's
+ * hooks, see internal.h).
  *
- * An attempt: sign (a fresh x-amz-date and signature each time; for
- * aws-chunked a fresh seed, so the chunk chain restarts), build the
- * header list, take an easy handle from the client's idle list (the
+ * An attempt: sign (the protocol's hook: a fresh date and signature each
+ * time; for aws-chunked a fresh seed, so the chunk chain restarts),
+ * build the header list, take an easy handle from the client's idle list (the
  * multi handle keeps the connections, so they are reused whichever easy
  * handle runs next) and add it to the multi handle. Its callbacks stream
  * the body in (from the source or the chunk encoder), route the answer
@@ -117,6 +119,7 @@ void s3c_xfer_destroy(xfer *x)
     free(x->path);
     free(x->query);
     free(x->url);
+    free(x->wire_url);
     free(x->post);
     free(x->buf);
     free(x->ebuf);
@@ -252,7 +255,7 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *ctx)
                    n < room ? n : room);
         return n;
     }
-    if (x->op.kind == S3C_GET_OBJECT && !x->checked_start) {
+    if (x->getting && !x->checked_start) {
         if (!starts_right(x))
             return fail_in_callback(x, CF_EIO, "the remote did not answer from the byte "
                                     "asked for");
@@ -272,9 +275,7 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *ctx)
     return n;
 }
 
-/* The value of a header line "Name: value\r\n" if its name is name. */
-static bool header_value(const char *line, size_t n, const char *name, char *out,
-                         size_t cap)
+bool s3c_header_value(const char *line, size_t n, const char *name, char *out, size_t cap)
 {
     size_t nl = strlen(name);
     if (n <= nl || line[nl] != ':' || strncasecmp(line, name, nl) != 0)
@@ -299,27 +300,25 @@ static size_t on_header(char *line, size_t size, size_t nitems, void *ctx)
         /* a new answer (after a 1xx, too): forget the last one's headers */
         const char *sp = memchr(line, ' ', n);
         r->status = sp ? strtol(sp + 1, NULL, 10) : 0;
-        r->etag[0] = r->crc32c[0] = r->last_modified[0] = r->request_id[0] = '\0';
+        r->etag[0] = r->last_modified[0] = '\0';
         r->content_length = -1;
         x->answer_from = -1;
+    } else if (s3c_header_value(line, n, "etag", r->etag, sizeof r->etag) ||
+               s3c_header_value(line, n, "last-modified", r->last_modified,
+                                sizeof r->last_modified)) {
         return n;
-    }
-    if (header_value(line, n, "etag", r->etag, sizeof r->etag) ||
-        header_value(line, n, "x-amz-checksum-crc32c", r->crc32c, sizeof r->crc32c) ||
-        header_value(line, n, "last-modified", r->last_modified, sizeof r->last_modified) ||
-        header_value(line, n, "x-amz-request-id", r->request_id, sizeof r->request_id))
-        return n;
-    if (header_value(line, n, "content-length", v, sizeof v)) {
+    } else if (s3c_header_value(line, n, "content-length", v, sizeof v)) {
         r->content_length = strtoll(v, NULL, 10);
         if (x->answer_from < 0)
             r->size = r->content_length;
-    } else if (header_value(line, n, "content-range", v, sizeof v)) {
+    } else if (s3c_header_value(line, n, "content-range", v, sizeof v)) {
         long long a, b, total;
         if (sscanf(v, "bytes %lld-%lld/%lld", &a, &b, &total) == 3) {
             x->answer_from = a;
             r->size = total;
         }
     }
+    x->proto->header(x, line, n);
     return n;
 }
 
@@ -344,45 +343,31 @@ static int add_line(struct curl_slist **l, const char *name, const char *value)
     return 0;
 }
 
-/* The attempt's signed headers as a curl list. */
+/* The attempt's headers, signed by the protocol, as a curl list. */
 static int sign_attempt(xfer *x, cf_err *err)
 {
-    s3c_client *c = x->c;
-    auth_pair h[S3C_MAX_HEADERS + 6];
+    auth_pair h[S3C_MAX_HEADERS + 2 + S3C_PROTO_HEADERS];
     size_t nh = 0;
-    char date[SIGV4_AMZ_DATE_LEN + 1], range[64], authz[1024];
-    time_t now = time(NULL);
-    sigv4_format_time(now, date);
+    char range[64], authz[1024] = "";
     memcpy(h, x->hdr, x->nhdr * sizeof *h);
     nh = x->nhdr;
-    h[nh++] = (auth_pair){"host", x->host};
-    h[nh++] = (auth_pair){"x-amz-content-sha256", x->payload_hash};
-    h[nh++] = (auth_pair){"x-amz-date", date};
-    if (x->op.kind == S3C_GET_OBJECT && (x->op.range || x->delivered > 0)) {
+    if (x->getting && (x->op.range || x->delivered > 0)) {
         uint64_t from = x->first_byte + x->delivered;
         if (x->op.range)
             snprintf(range, sizeof range, "bytes=%llu-%llu", (unsigned long long)from,
                      (unsigned long long)(x->op.range_start + x->op.range_len - 1));
         else
             snprintf(range, sizeof range, "bytes=%llu-", (unsigned long long)from);
-        h[nh++] = (auth_pair){"range", range};
-        if (x->delivered > 0)
+        h[nh++] = (auth_pair){x->proto->range_header, range};
+        bool pinned = false;             /* the caller's own If-Match pins it already */
+        for (size_t i = 0; i < x->nhdr; i++)
+            pinned |= strcmp(x->hdr[i].name, "if-match") == 0;
+        if (x->delivered > 0 && !pinned)
             h[nh++] = (auth_pair){"if-match", x->resume_etag};
     }
-    auth_request req = {.method = x->method, .path = x->path, .query = x->query,
-                        .headers = h, .nheaders = nh};
-    sigv4_auth state;
-    auth_err aerr;
-    if (sigv4_sign(&req, &c->cred, now, x->payload_hash, authz, sizeof authz,
-                   x->streaming ? &state : NULL, &aerr) < 0)
-        return cf_fail(err, CF_EINVAL, "cannot sign %s %s: %s", x->method, x->url, aerr.msg);
-    int rc = 0;
-    if (x->streaming) {
-        rc = s3c_chunker_start(&x->chunk, x->body, c->sha, &state, err);
-        sigv4_auth_clear(&state);
-    }
+    int rc = x->proto->sign(x, h, &nh, authz, sizeof authz, err);
     bool typed = false;
-    bool ok = rc == 0 && add_line(&x->slist, "Authorization", authz) == 0 &&
+    bool ok = rc == 0 && (!authz[0] || add_line(&x->slist, "Authorization", authz) == 0) &&
               add_line(&x->slist, "Expect", "") == 0;
     for (size_t i = 0; ok && i < nh; i++) {
         typed |= strcmp(h[i].name, "content-type") == 0;
@@ -429,8 +414,10 @@ int s3c_xfer_launch(xfer *x, cf_err *err)
     x->elen = 0;
     x->errbuf[0] = '\0';
     x->answer_from = -1;
-    if (x->op.kind != S3C_GET_OBJECT)
+    if (!x->getting)
         x->len = 0;
+    if (x->verify)
+        cks_reset(x->verify);
     if (x->body && x->body_touched && x->body->rewind(x->body->ctx, err) < 0)
         return -1;
     x->body_touched = false;
@@ -439,7 +426,7 @@ int s3c_xfer_launch(xfer *x, cf_err *err)
     CURL *e = x->easy = take_easy(c);
     if (!e)
         return cf_fail(err, CF_ENOMEM, "curl_easy_init failed");
-    curl_easy_setopt(e, CURLOPT_URL, x->url);
+    curl_easy_setopt(e, CURLOPT_URL, x->wire_url ? x->wire_url : x->url);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->slist);
     curl_easy_setopt(e, CURLOPT_PRIVATE, x);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
@@ -475,10 +462,13 @@ static bool never_sent(CURLcode cc)
            cc == CURLE_COULDNT_RESOLVE_PROXY;
 }
 
-/* The connection broke or stalled: safe to send again if idempotent. */
+/* The connection broke or stalled: safe to send again if idempotent.
+ * (SEND_FAIL_REWIND: libcurl found a kept connection dead after reading
+ * some of the body and cannot resend it itself; the retry rewinds.) */
 static bool broke(CURLcode cc)
 {
     return cc == CURLE_OPERATION_TIMEDOUT || cc == CURLE_SEND_ERROR ||
+           cc == CURLE_SEND_FAIL_REWIND ||
            cc == CURLE_RECV_ERROR || cc == CURLE_GOT_NOTHING || cc == CURLE_PARTIAL_FILE ||
            cc == CURLE_SSL_CONNECT_ERROR || cc == CURLE_HTTP2 || cc == CURLE_HTTP2_STREAM;
 }
@@ -515,6 +505,29 @@ static void schedule_retry(xfer *x)
     push_xfer(&c->waiting, x);
 }
 
+/* A GET that ended well delivered every byte asked for, of those that
+ * exist (a range past the end is clipped): a remote that answers fewer,
+ * or a 206 for a range starting past the end, is an error. */
+static int check_delivered(const xfer *x, cf_err *err)
+{
+    const s3c_result *r = &x->res;
+    if (!x->getting || r->status < 200 || r->status > 299 || r->size < 0)
+        return 0;
+    uint64_t size = (uint64_t)r->size, want = size;
+    if (x->op.range && x->op.range_start >= size)
+        return cf_fail(err, CF_ERANGE, "bytes %llu- are past the end of the %llu-byte object "
+                       "(%s %s)", (unsigned long long)x->op.range_start,
+                       (unsigned long long)size, x->method, x->url);
+    if (x->op.range)
+        want = size - x->op.range_start < x->op.range_len ? size - x->op.range_start
+                                                          : x->op.range_len;
+    if (x->delivered != want)
+        return cf_fail(err, CF_EIO, "the remote sent %llu of the %llu bytes asked for (%s %s)",
+                       (unsigned long long)x->delivered, (unsigned long long)want, x->method,
+                       x->url);
+    return 0;
+}
+
 static void attempt_done(xfer *x, CURLcode cc)
 {
     s3c_client *c = x->c;
@@ -533,8 +546,8 @@ static void attempt_done(xfer *x, CURLcode cc)
                      down ? "cannot reach " : "", down ? c->endpoint : "transfer failed",
                      x->errbuf[0] ? x->errbuf : curl_easy_strerror(cc), x->method, x->url,
                      x->attempt);
-    } else {
-        rc = s3c_answer_check(x, &err);
+    } else if ((rc = check_delivered(x, &err)) == 0) {
+        rc = x->proto->check(x, &err);
         retry = rc < 0 && retry_status(x);
     }
     if (rc < 0 && retry && x->attempt < c->max_attempts && replayable(x)) {
@@ -609,8 +622,61 @@ int s3c_run(s3c_client *c, int timeout_ms, cf_err *err)
             if (refill_at < wake)
                 wake = refill_at;
         }
-        int wait_ms = (int)((wake - now) * 1000) + 1;
+        int wait_ms = wake > now ? (int)((wake - now) * 1000) + 1 : 0;
         if (curl_multi_poll(c->multi, NULL, 0, wait_ms, NULL) != CURLM_OK)
             return cf_fail(err, CF_EINTERNAL, "curl_multi_poll failed");
     }
+}
+
+/* ---- operations: creation and waiting ------------------------------------------ */
+
+xfer *s3c_xfer_new(s3c_client *c, const s3c_proto *p, s3c_done_fn done, void *ctx,
+                   size_t extra, cf_err *err)
+{
+    xfer *x = calloc(1, sizeof *x + extra);
+    if (!x) {
+        cf_fail(err, CF_ENOMEM, "out of memory");
+        return NULL;
+    }
+    x->c = c;
+    x->proto = p;
+    x->proto_ctx = extra ? (void *)(x + 1) : NULL;
+    x->done = done;
+    x->ctx = ctx;
+    x->res.size = x->res.content_length = -1;
+    return x;
+}
+
+int s3c_xfer_begin(xfer *x, cf_err *err)
+{
+    if (s3c_xfer_launch(x, err) < 0) {
+        s3c_xfer_destroy(x);
+        return -1;
+    }
+    x->c->nactive++;
+    return 0;
+}
+
+void s3c_waiter_end(s3c_waiter *w, int rc, const cf_err *err)
+{
+    w->finished = true;
+    w->rc = rc;
+    if (err)
+        w->err = *err;
+}
+
+int s3c_xfer_wait(s3c_client *c, xfer *x, s3c_waiter *w, cf_err *err)
+{
+    if (!x)
+        return -1;
+    while (!w->finished) {
+        if (s3c_run(c, 1000, err) < 0) {
+            c->nactive--;
+            s3c_xfer_destroy(x);    /* its callback must not find the waiter gone */
+            return -1;
+        }
+    }
+    if (w->rc < 0 && err)
+        *err = w->err;
+    return w->rc;
 }

@@ -1,7 +1,9 @@
 /*
- * client/xml.c - the XML a remote answers with: <Error>, ListObjectsV2's
- * <ListBucketResult>, <InitiateMultipartUploadResult> and
- * <CompleteMultipartUploadResult>.
+ * client/xml.c - the XML a remote answers with: <Error> (S3's and
+ * Azure's have the same Code and Message), ListObjectsV2's
+ * <ListBucketResult>, <InitiateMultipartUploadResult>,
+ * <CompleteMultipartUploadResult>, and Azure's List Blobs
+ * <EnumerationResults>.
  *
  * A remote is not trusted more than a client: documents are parsed with
  * libxml2 without network access or entity substitution, a DOCTYPE or
@@ -9,7 +11,8 @@
  * caller (the client keeps at most max_response bytes of an answer), and
  * text is read only from an element's own text and CDATA children, cut to
  * the caller's buffer. Listings ask for encoding-type=url, so keys are
- * percent-decoded here and may hold any byte but NUL.
+ * percent-decoded here and may hold any byte but NUL; Azure encodes a
+ * blob's name only when it must (Encoded="true"), and so is it decoded.
  */
 #include "client/internal.h"
 
@@ -91,23 +94,27 @@ static char *child_dup(const xmlNode *parent, const char *name, bool url)
         if (!s)
             return NULL;
         text_of(c, s, len + 1);
-        if (!url)
-            return s;
-        size_t o = 0;
-        for (size_t i = 0; s[i]; i++) {
-            unsigned hi, lo;
-            if (s[i] == '%' && sscanf(s + i + 1, "%1x%1x", &hi, &lo) == 2 &&
-                (hi | lo) != 0) {
-                s[o++] = (char)(hi << 4 | lo);
-                i += 2;
-            } else {
-                s[o++] = s[i] == '+' ? ' ' : s[i];
-            }
-        }
-        s[o] = '\0';
+        if (url)
+            s3c_unescape(s, true);
         return s;
     }
     return NULL;
+}
+
+size_t s3c_unescape(char *s, bool plus_is_space)
+{
+    size_t o = 0;
+    for (size_t i = 0; s[i]; i++) {
+        unsigned hi, lo;
+        if (s[i] == '%' && sscanf(s + i + 1, "%1x%1x", &hi, &lo) == 2 && (hi | lo) != 0) {
+            s[o++] = (char)(hi << 4 | lo);
+            i += 2;
+        } else {
+            s[o++] = plus_is_space && s[i] == '+' ? ' ' : s[i];
+        }
+    }
+    s[o] = '\0';
+    return o;
 }
 
 bool s3c_xml_error(const char *body, size_t len, char *code, size_t code_cap,
@@ -225,6 +232,88 @@ int s3c_xml_listing(const char *body, size_t len, s3c_listing **out, cf_err *err
     if (rc < 0) {
         s3c_listing_free(l);
         return -1;
+    }
+    *out = l;
+    return 0;
+}
+
+/* ---- Azure: List Blobs ------------------------------------------------------- */
+
+void azb_listing_free(azb_listing *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->nblobs; i++)
+        free(l->blobs[i].name);
+    free(l->blobs);
+    free(l->next_marker);
+    free(l);
+}
+
+static const xmlNode *child(const xmlNode *parent, const char *name)
+{
+    for (const xmlNode *c = parent ? parent->children : NULL; c; c = c->next)
+        if (is_elem(c, name))
+            return c;
+    return NULL;
+}
+
+static int add_blob(azb_listing *l, const xmlNode *n)
+{
+    azb_blob b = {0};
+    const xmlNode *name = child(n, "Name"), *props = child(n, "Properties");
+    xmlChar *enc = name ? xmlGetProp(name, (const xmlChar *)"Encoded") : NULL;
+    bool url = enc && strcmp((const char *)enc, "true") == 0;
+    xmlFree(enc);
+    char size[32] = "";
+    if (!(b.name = child_dup(n, "Name", false)))
+        return -1;
+    if (url)
+        s3c_unescape(b.name, false);
+    if (props) {
+        child_text(props, "Content-Length", size, sizeof size);
+        child_text(props, "Etag", b.etag, sizeof b.etag);
+        child_text(props, "Content-MD5", b.content_md5, sizeof b.content_md5);
+        child_text(props, "AccessTier", b.access_tier, sizeof b.access_tier);
+        child_text(props, "ArchiveStatus", b.archive_status, sizeof b.archive_status);
+        child_text(props, "Last-Modified", b.last_modified, sizeof b.last_modified);
+    }
+    b.size = strtoull(size, NULL, 10);
+    azb_blob *grown = realloc(l->blobs, (l->nblobs + 1) * sizeof *grown);
+    if (!grown) {
+        free(b.name);
+        return -1;
+    }
+    l->blobs = grown;
+    l->blobs[l->nblobs++] = b;
+    return 0;
+}
+
+int s3c_xml_blob_list(const char *body, size_t len, azb_listing **out, cf_err *err)
+{
+    *out = NULL;
+    xmlDocPtr doc = parse(body, len, "EnumerationResults");
+    if (!doc)
+        return cf_fail(err, CF_EIO, "the remote's listing is not an EnumerationResults");
+    const xmlNode *top = xmlDocGetRootElement(doc), *blobs = child(top, "Blobs");
+    azb_listing *l = calloc(1, sizeof *l);
+    int rc = l ? 0 : -1;
+    for (const xmlNode *c = blobs ? blobs->children : NULL; c && rc == 0; c = c->next)
+        if (is_elem(c, "Blob") && !child(c, "Name"))
+            rc = -2;
+        else if (is_elem(c, "Blob"))
+            rc = add_blob(l, c);
+    if (rc == 0 && child(top, "NextMarker")) {
+        char probe[1];
+        if (text_of(child(top, "NextMarker"), probe, sizeof probe) > 0 &&
+            !(l->next_marker = child_dup(top, "NextMarker", false)))
+            rc = -1;
+    }
+    xmlFreeDoc(doc);
+    if (rc < 0) {
+        azb_listing_free(l);
+        return rc == -2 ? cf_fail(err, CF_EIO, "the remote's listing has a Blob without a Name")
+                        : cf_fail(err, CF_ENOMEM, "out of memory");
     }
     *out = l;
     return 0;

@@ -205,14 +205,36 @@ tests_unit_test_s3c_SOURCES = tests/unit/test_s3c.c
 tests_unit_test_s3c_LDADD = tests/unit/libtest.a $(CLIENT_LIBS)
 tests_unit_test_s3c_CFLAGS = $(TEST_CFLAGS) $(CURL_CFLAGS)
 
+# client/: the Azure Blob client's signatures (Microsoft's published
+# vectors and data/azure-gen.py's), keys, tokens, checksums and XML;
+# azure-vectors.sh has the Python implementation check itself against the
+# published vectors and the committed ones
+check_PROGRAMS += tests/unit/test_azb
+tests_unit_test_azb_SOURCES = tests/unit/test_azb.c
+tests_unit_test_azb_LDADD = tests/unit/libtest.a tests/unit/libvectors.a $(CLIENT_LIBS)
+tests_unit_test_azb_CFLAGS = $(TEST_CFLAGS) $(CURL_CFLAGS)
+TESTS += tests/unit/azure-vectors.sh
+EXTRA_DIST += tests/unit/azure-vectors.sh tests/unit/data/azure-gen.py tests/unit/data/azure
+
 # client/: the outgoing S3 client against a real cofferd, directly and
 # through the fault-injecting proxy (faultproxy.py, reusable by other tests)
 noinst_PROGRAMS += tests/integration/s3c-live
-tests_integration_s3c_live_SOURCES = tests/integration/s3c_live.c
+tests_integration_s3c_live_SOURCES = tests/integration/s3c_live.c \
+	tests/integration/live.c tests/integration/live.h
 tests_integration_s3c_live_LDADD = tests/unit/libtest.a $(CLIENT_LIBS) $(JANSSON_LIBS)
 tests_integration_s3c_live_CFLAGS = $(TEST_CFLAGS)
 TESTS += tests/integration/client.sh
 EXTRA_DIST += tests/integration/client.sh tests/integration/faultproxy.py
+
+# client/: the Azure Blob client against Azurite (tests/peers/), directly
+# and through the fault proxy
+noinst_PROGRAMS += tests/integration/azb-live
+tests_integration_azb_live_SOURCES = tests/integration/azb_live.c \
+	tests/integration/live.c tests/integration/live.h
+tests_integration_azb_live_LDADD = tests/unit/libtest.a $(CLIENT_LIBS) $(JANSSON_LIBS)
+tests_integration_azb_live_CFLAGS = $(TEST_CFLAGS)
+TESTS += tests/integration/azure.sh
+EXTRA_DIST += tests/integration/azure.sh
 
 # every check program is a test (keep this last)
 TESTS += $(check_PROGRAMS)

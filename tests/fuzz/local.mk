@@ -6,7 +6,7 @@
 # contrib/fuzz.sh; contrib/test.sh runs each for 20 s.
 FUZZ_TARGETS = tests/fuzz/fuzz_sigv4 tests/fuzz/fuzz_sigv2 tests/fuzz/fuzz_chunked \
 	tests/fuzz/fuzz_xml tests/fuzz/fuzz_range tests/fuzz/fuzz_config \
-	tests/fuzz/fuzz_shard tests/fuzz/fuzz_format
+	tests/fuzz/fuzz_shard tests/fuzz/fuzz_format tests/fuzz/fuzz_client_xml
 EXTRA_DIST += tests/fuzz/corpus tests/fuzz/fuzz.h contrib/fuzz.sh
 
 if FUZZING
@@ -43,6 +43,10 @@ tests_fuzz_fuzz_shard_LDFLAGS = $(FUZZ_LINK)
 tests_fuzz_fuzz_format_SOURCES = tests/fuzz/fuzz_format.c
 tests_fuzz_fuzz_format_LDADD = $(tests_fuzz_fuzz_shard_LDADD)
 tests_fuzz_fuzz_format_LDFLAGS = $(FUZZ_LINK)
+tests_fuzz_fuzz_client_xml_SOURCES = tests/fuzz/fuzz_client_xml.c
+tests_fuzz_fuzz_client_xml_LDADD = tests/fuzz/libfuzz.a $(CLIENT_LIBS)
+tests_fuzz_fuzz_client_xml_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(XML_CFLAGS)
+tests_fuzz_fuzz_client_xml_LDFLAGS = $(FUZZ_LINK)
 
 endif
 

@@ -10,25 +10,17 @@ COFFERD=${COFFERD:-$(pwd)/server/cofferd}
 export COFFERD
 . "$here/lib.sh"
 
-proxy_pid=
+FAULTPROXY_PID=
 cleanup() {
-  [ -z "$proxy_pid" ] || kill "$proxy_pid" 2>/dev/null
+  [ -z "$FAULTPROXY_PID" ] || kill "$FAULTPROXY_PID" 2>/dev/null
   coffer_stop >/dev/null 2>&1
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
 COFFER_VHOST_DOMAIN=localhost coffer_start || exit 1
-python3 "$here/faultproxy.py" --upstream "${COFFER_ENDPOINT#http://}" \
-  --ports-file "$COFFER_TMP/proxy-ports" &
-proxy_pid=$!
-for i in $(seq 1 50); do
-  [ -s "$COFFER_TMP/proxy-ports" ] && break
-  sleep 0.1
-done
-read -r proxy_port control_port <"$COFFER_TMP/proxy-ports" ||
-  { echo "FAIL: faultproxy did not start" >&2; exit 1; }
-export S3C_PROXY=http://127.0.0.1:$proxy_port S3C_CONTROL=http://127.0.0.1:$control_port
+coffer_faultproxy "${COFFER_ENDPOINT#http://}" "$COFFER_TMP" || exit 1
+export S3C_PROXY=http://127.0.0.1:$FAULTPROXY_PORT S3C_CONTROL=http://127.0.0.1:$FAULTPROXY_CONTROL
 export S3C_VHOST_ENDPOINT=http://localhost:${COFFER_ENDPOINT##*:}
 ./tests/integration/s3c-live || exit 1
 coffer_stop || { echo "FAIL: cofferd did not stop cleanly" >&2; exit 1; }

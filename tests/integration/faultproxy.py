@@ -18,14 +18,15 @@ Command it over the control port (plain HTTP, JSON bodies):
                   `count` matching requests (default 1), first rule first
     POST /clear   drop all rules and the log
     GET  /log     every request seen: {"t", "method", "path", "query",
-                  "range", "action", "status"} with t in seconds (monotonic)
+                  "range" (Range, or Azure's x-ms-range), "action", "status"}
+                  with t in seconds (monotonic)
 
 A rule: {"action": A, "count": N, "method": "PUT", "path": "/b/k" (a
 prefix), "query": "uploadId" (a substring), ...} where A is one of
 
-    status    answer `status` (default 503) with an S3 <Error> whose Code is
-              `code` (default SlowDown) without forwarding; the request's
-              body is read first
+    status    answer `status` (default 503) with an <Error> whose Code is
+              `code` (default SlowDown; S3 and Azure read the same XML)
+              without forwarding; the request's body is read first
     reset     read the request's headers, then reset the connection (RST)
     stall     forward, then send nothing for `seconds` (default 30) before
               the answer (or forever if the client hangs up first)
@@ -246,7 +247,7 @@ class FaultProxy:
                 action = rule["action"] if rule else "pass"
                 entry = {"t": time.monotonic() - self.t0, "method": method,
                          "path": path, "query": query, "action": action, "status": 0,
-                         "range": headers.get("range", "")}
+                         "range": headers.get("range", headers.get("x-ms-range", ""))}
                 self._log(entry)
                 if action == "reset":
                     reset(client)

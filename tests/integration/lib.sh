@@ -37,6 +37,21 @@ s.close()
 PY
 }
 
+coffer_faultproxy() {     # coffer_faultproxy HOST:PORT DIR: faultproxy.py in front
+  # of a server; sets FAULTPROXY_PID, FAULTPROXY_PORT and FAULTPROXY_CONTROL
+  # (its control port); the caller kills FAULTPROXY_PID when done.
+  local f_i
+  python3 "$(dirname "${BASH_SOURCE[0]}")/faultproxy.py" --upstream "$1" \
+    --ports-file "$2/proxy-ports" &
+  FAULTPROXY_PID=$!
+  for f_i in $(seq 1 50); do
+    [ -s "$2/proxy-ports" ] && break
+    sleep 0.1
+  done
+  read -r FAULTPROXY_PORT FAULTPROXY_CONTROL <"$2/proxy-ports" ||
+    { echo "FAIL: faultproxy did not start" >&2; return 1; }
+}
+
 coffer_python() {         # coffer_python newest|debian MODULE... -> prints the
   # first python3 that imports every MODULE: PATH's first for "newest" (the
   # newest boto3 here), Debian's /usr/bin/python3 first for "debian".

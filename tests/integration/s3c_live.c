@@ -18,39 +18,19 @@
  */
 #include "tests/unit/test.h"
 
-#include <jansson.h>
-#include <time.h>
-
 #include "client/s3c.h"
 #include "common/checksum.h"
+#include "tests/integration/live.h"
 
 #define BUCKET "s3c-live"
-#define MiB (1024u * 1024u)
-
-static const char *env(const char *name)
-{
-    const char *v = getenv(name);
-    if (!v || !*v) {
-        fprintf(stderr, "s3c_live: %s is not set (run through client.sh)\n", name);
-        exit(2);
-    }
-    return v;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* A client to endpoint (cofferd by default) with cfg's knobs. */
 static s3c_client *client_to(const char *endpoint, s3c_config cfg)
 {
     cf_err err;
-    cfg.endpoint = endpoint ? endpoint : env("COFFER_ENDPOINT");
-    cfg.access_key = cfg.access_key ? cfg.access_key : env("COFFER_ACCESS_KEY");
-    cfg.secret_key = cfg.secret_key ? cfg.secret_key : env("COFFER_SECRET_KEY");
+    cfg.endpoint = endpoint ? endpoint : live_env("COFFER_ENDPOINT");
+    cfg.access_key = cfg.access_key ? cfg.access_key : live_env("COFFER_ACCESS_KEY");
+    cfg.secret_key = cfg.secret_key ? cfg.secret_key : live_env("COFFER_SECRET_KEY");
     s3c_client *c = s3c_client_new(&cfg, &err);
     if (!c)
         fprintf(stderr, "s3c_client_new: %s\n", err.msg);
@@ -62,58 +42,7 @@ static s3c_client *direct(void)
     return client_to(NULL, (s3c_config){0});
 }
 
-/* ---- bodies: generated, never held whole ------------------------------- */
-
-/* Byte i of object `seed`. */
-static uint8_t gen_byte(uint64_t seed, uint64_t i)
-{
-    uint64_t x = (i / 8 + 1) * 0x9E3779B97F4A7C15ull ^ seed * 0xBF58476D1CE4E5B9ull;
-    x ^= x >> 31;
-    return (uint8_t)(x >> (8 * (i % 8)));
-}
-
-typedef struct gen {
-    uint64_t seed, size, pos;
-    bool no_rewind;
-} gen;
-
-static int gen_read(void *ctx, uint8_t *buf, size_t cap, size_t *got, cf_err *err)
-{
-    gen *g = ctx;
-    size_t n = g->size - g->pos < cap ? (size_t)(g->size - g->pos) : cap;
-    for (size_t i = 0; i < n; i++)
-        buf[i] = gen_byte(g->seed, g->pos + i);
-    g->pos += n;
-    *got = n;
-    return 0;
-}
-
-static int gen_rewind(void *ctx, cf_err *err)
-{
-    ((gen *)ctx)->pos = 0;
-    return 0;
-}
-
-static s3c_body gen_body(gen *g)
-{
-    return (s3c_body){.read = gen_read, .rewind = g->no_rewind ? NULL : gen_rewind,
-                      .ctx = g, .length = g->size};
-}
-
-/* Checks that the bytes received are bytes [from, ...) of object seed. */
-typedef struct check {
-    uint64_t seed, from, got;
-    bool same;
-} check;
-
-static int check_sink(void *ctx, const uint8_t *data, size_t n, cf_err *err)
-{
-    check *k = ctx;
-    for (size_t i = 0; i < n && k->same; i++)
-        k->same = data[i] == gen_byte(k->seed, k->from + k->got + i);
-    k->got += n;
-    return 0;
-}
+/* ---- bodies and checks ---------------------------------------------------- */
 
 static int put_gen(s3c_client *c, const char *key, uint64_t seed, uint64_t size,
                    s3c_payload pay, s3c_checksum cks, s3c_result *res, cf_err *err)
@@ -149,59 +78,9 @@ static void simple(s3c_client *c, s3c_kind kind, const char *key, s3c_result *re
 
 /* ---- the proxy ------------------------------------------------------------ */
 
-static s3c_client *control;
-
-static void proxy_post(const char *path, const char *json)
-{
-    s3c_body b;
-    s3c_mem m;
-    s3c_result res;
-    cf_err err;
-    if (!control)
-        control = client_to(env("S3C_CONTROL"), (s3c_config){0});
-    s3c_body_mem(&b, &m, json, strlen(json));
-    s3c_op op = {.kind = S3C_REQUEST, .method = "POST", .path = path, .body = &b};
-    if (s3c_exec(control, &op, &res, &err) < 0) {
-        fprintf(stderr, "faultproxy %s: %s\n", path, err.msg);
-        exit(2);
-    }
-    s3c_result_free(&res);
-}
-
-static void faults(const char *rules)
-{
-    proxy_post("/clear", "{}");
-    proxy_post("/rules", rules);
-}
-
-/* The proxy's log (a JSON array; json_decref it). */
-static json_t *proxy_log(void)
-{
-    s3c_result res;
-    cf_err err;
-    s3c_op op = {.kind = S3C_REQUEST, .method = "GET", .path = "/log"};
-    json_t *log = s3c_exec(control, &op, &res, &err) == 0
-                      ? json_loads(res.body, 0, NULL) : NULL;
-    s3c_result_free(&res);
-    return log;
-}
-
-/* How many logged requests have this method (and path prefix). */
-static size_t logged(json_t *log, const char *method, const char *path)
-{
-    size_t i, n = 0;
-    json_t *e;
-    json_array_foreach(log, i, e) {
-        const char *m = json_string_value(json_object_get(e, "method"));
-        const char *p = json_string_value(json_object_get(e, "path"));
-        n += m && strcmp(m, method) == 0 && (!path || (p && strcmp(p, path) == 0));
-    }
-    return n;
-}
-
 static s3c_client *via_proxy(s3c_config cfg)
 {
-    return client_to(env("S3C_PROXY"), cfg);
+    return client_to(live_env("S3C_PROXY"), cfg);
 }
 
 /* ---- operations ------------------------------------------------------------ */
@@ -305,7 +184,7 @@ static void put_checksums_head_ranges_delete(void)
     s3c_op mem = {.kind = S3C_GET_OBJECT, .bucket = BUCKET, .key = "obj/crc", .range = true,
                   .range_start = 10, .range_len = 100};
     CHECK_EQ_INT(s3c_exec(c, &mem, &res, &err), 0);
-    CHECK(res.body && res.body_len == 100 && (uint8_t)res.body[0] == gen_byte(77, 10));
+    CHECK(res.body && res.body_len == 100 && (uint8_t)res.body[0] == live_byte(77, 10));
     s3c_result_free(&res);
 
     simple(c, S3C_DELETE_OBJECT, "obj/crc", &res, 0, &err);
@@ -515,7 +394,7 @@ static void remote_errors_become_cf_err(void)
 
 static void virtual_host_addressing(void)
 {
-    s3c_client *c = client_to(env("S3C_VHOST_ENDPOINT"), (s3c_config){.virtual_host = true});
+    s3c_client *c = client_to(live_env("S3C_VHOST_ENDPOINT"), (s3c_config){.virtual_host = true});
     REQUIRE(c);
     s3c_result res;
     cf_err err;
@@ -673,9 +552,9 @@ static void timeouts_fire(void)
     faults("[{\"action\": \"stall_body\", \"after\": 1000, \"seconds\": 20, \"count\": 2,"
            "  \"method\": \"GET\"}]");
     check k;
-    double t0 = now_s();
+    double t0 = live_now();
     CHECK_EQ_INT(get_check(c, "resume/big", 31, 0, 0, false, &k, &res, &err), -1);
-    double took = now_s() - t0;
+    double took = live_now() - t0;
     CHECK_EQ_INT(err.code, CF_EIO);
     CHECK_EQ_INT(res.attempts, 2);   /* no ETag-less resume: it had one */
     CHECK(took >= 1.5 && took < 10);
@@ -685,9 +564,9 @@ static void timeouts_fire(void)
     c = via_proxy((s3c_config){.timeout_ms = 500, .max_attempts = 1});
     REQUIRE(c);
     faults("[{\"action\": \"stall\", \"seconds\": 20}]");
-    t0 = now_s();
+    t0 = live_now();
     simple(c, S3C_HEAD_OBJECT, "resume/big", &res, -1, &err);
-    took = now_s() - t0;
+    took = live_now() - t0;
     CHECK(took >= 0.4 && took < 5);
     CHECK(strstr(err.msg, "timed out") || strstr(err.msg, "Timeout"));
     s3c_result_free(&res);
@@ -746,7 +625,7 @@ static void bandwidth_cap_is_shared(void)
     check k[N];
     counter n = {0};
     char keys[N][32];
-    double t0 = now_s();
+    double t0 = live_now();
     for (int i = 0; i < N; i++) {
         snprintf(keys[i], sizeof keys[i], "cap/%d", i);
         g[i] = (gen){.seed = 900 + i, .size = each};
@@ -756,8 +635,8 @@ static void bandwidth_cap_is_shared(void)
     }
     while (s3c_active(c))
         REQUIRE(s3c_run(c, 1000, &err) == 0);
-    double up = now_s() - t0;
-    t0 = now_s();
+    double up = live_now() - t0;
+    t0 = live_now();
     for (int i = 0; i < N; i++) {
         k[i] = (check){.seed = 900 + i, .same = true};
         s3c_op op = {.kind = S3C_GET_OBJECT, .bucket = BUCKET, .key = keys[i],
@@ -766,7 +645,7 @@ static void bandwidth_cap_is_shared(void)
     }
     while (s3c_active(c))
         REQUIRE(s3c_run(c, 1000, &err) == 0);
-    double down = now_s() - t0;
+    double down = live_now() - t0;
     CHECK_EQ_INT(n.done, 2 * N);
     CHECK_EQ_INT(n.failed, 0);
     for (int i = 0; i < N; i++)
@@ -799,14 +678,12 @@ static void big_bodies_stream(void)
 
 static void global_setup(void)
 {
-    cf_err err;
-    REQUIRE(s3c_global_init(&err) == 0);
+    REQUIRE(live_setup("S3C_CONTROL") == 0);
 }
 
 static void global_teardown(void)
 {
-    s3c_client_free(control);
-    s3c_global_cleanup();
+    live_teardown();
 }
 
 TEST_MAIN("s3c_live",
