@@ -25,6 +25,7 @@
 
 typedef struct admin_req {
     st_engine *e;
+    sched *jobs;
     const char *arg;        /* path segment after the resource, or NULL */
     const char *query;      /* raw query string, or NULL */
     json_t *body;           /* parsed POST body, else NULL */
@@ -320,47 +321,77 @@ static json_t *status_get(admin_req *r)
                      "lineage", ix.lineage, "gc", gc_status(r->e));
 }
 
-/* ---- maintenance -------------------------------------------------------- */
+/* ---- jobs (server/sched.h) ----------------------------------------------- */
 
-static json_t *stats_reply(admin_req *r, const st_gc_stats *st)
+static json_t *no_job(admin_req *r)
 {
-    r->status = 200;
-    return json_pack("{s:I, s:I, s:I, s:I}", "healed_segments",
-                     (json_int_t)st->healed_segments, "heal_failures",
-                     (json_int_t)st->heal_failures, "deleted_segments",
-                     (json_int_t)st->deleted_segments, "orphan_files",
-                     (json_int_t)st->orphan_files);
+    return error_reply(r, 404, "NoSuchJob", "no such job");
 }
 
-/* A GC reply: the counts, what was kept and why. */
-static json_t *gc_reply(admin_req *r, const st_gc_stats *st)
+static json_t *jobs_list(admin_req *r)
 {
-    json_t *reply = stats_reply(r, st);
-    json_t *more = json_pack("{s:I, s:I, s:I, s:I, s:I, s:b}", "files_scanned",
-                             (json_int_t)st->files_scanned, "orphans_held",
-                             (json_int_t)st->orphans_held, "orphans_older_than_index",
-                             (json_int_t)st->orphans_older_than_index, "foreign_files",
-                             (json_int_t)st->foreign_files, "orphan_bound",
-                             (json_int_t)st->orphan_bound, "held", st->held);
-    if (!reply || !more || json_object_update(reply, more) < 0) {
-        json_decref(reply);
-        reply = NULL;
-    }
-    json_decref(more);
-    return reply;
+    json_t *all = sched_status_all(r->jobs);
+    r->status = 200;
+    return all ? json_pack("{s:o}", "jobs", all) : NULL;
+}
+
+static json_t *job_get(admin_req *r)
+{
+    json_t *st = sched_status(r->jobs, r->arg, true);
+    if (!st)
+        return no_job(r);
+    r->status = 200;
+    return st;
+}
+
+/* Start a run of job `name` with the body as its options: 202 with the
+ * run's id, 409 while it runs. */
+static json_t *trigger(admin_req *r, const char *name, uint64_t *id)
+{
+    cf_err err;
+    if (sched_trigger(r->jobs, name, r->body, id, &err) == 0)
+        return NULL;
+    if (err.code == CF_ENOTFOUND)
+        return no_job(r);
+    if (err.code == CF_EEXISTS)
+        return error_reply(r, 409, "JobRunning", err.msg);
+    return error_reply(r, 503, "ServiceUnavailable", err.msg);
+}
+
+static json_t *job_run(admin_req *r)
+{
+    uint64_t id;
+    json_t *bad = trigger(r, r->arg, &id);
+    if (bad)
+        return bad;
+    r->status = 202;
+    return json_pack("{s:s, s:I}", "name", r->arg, "run_id", (json_int_t)id);
+}
+
+/* Run a job now and answer with its report when it ends (POST /heal,
+ * /gc: the synchronous forms). */
+static json_t *run_and_report(admin_req *r, const char *name)
+{
+    uint64_t id;
+    json_t *bad = trigger(r, name, &id);
+    if (bad)
+        return bad;
+    bool ok = false;
+    char summary[CF_ERRMSG_MAX];
+    if (sched_wait(r->jobs, name, id, &ok, summary, sizeof summary) < 0)
+        return error_reply(r, 503, "ServiceUnavailable", "cofferd is stopping");
+    if (!ok)
+        return error_reply(r, 500, "InternalError", summary);
+    json_t *report = sched_last_report(r->jobs, name, NULL);
+    r->status = 200;
+    return report ? report : json_pack("{s:s}", "summary", summary);
 }
 
 static json_t *heal_run(admin_req *r)
 {
     static const char *const fields[] = {NULL};
     json_t *bad = body_error(r, fields);
-    if (bad)
-        return bad;
-    st_gc_stats st = {0};
-    cf_err err;
-    if (st_heal(r->e, &st, &err) < 0)
-        return engine_error(r, &err, "InternalError");
-    return stats_reply(r, &st);
+    return bad ? bad : run_and_report(r, "heal");
 }
 
 /* A grace period under a minute could remove the files of a PUT that is
@@ -375,18 +406,12 @@ static json_t *gc_run(admin_req *r)
         return bad;
     json_t *g = json_object_get(r->body, "grace_s");
     json_t *force = json_object_get(r->body, "force_orphans");
-    json_int_t grace = g ? json_integer_value(g) : 3600;
-    if ((g && !json_is_integer(g)) || grace < ADMIN_MIN_GRACE_S)
+    if (g && (!json_is_integer(g) || json_integer_value(g) < ADMIN_MIN_GRACE_S))
         return error_reply(r, 400, "InvalidRequest",
                            "grace_s must be an integer of at least 60 seconds");
     if (force && !json_is_boolean(force))
         return error_reply(r, 400, "InvalidRequest", "force_orphans must be a boolean");
-    st_gc_opts opts = {.grace_s = (int64_t)grace, .force_orphans = json_is_true(force)};
-    st_gc_stats st = {0};
-    cf_err err;
-    if (st_gc(r->e, &opts, &st, &err) < 0)
-        return engine_error(r, &err, "InternalError");
-    return gc_reply(r, &st);
+    return run_and_report(r, "gc");
 }
 
 /* ---- routing ------------------------------------------------------------ */
@@ -406,6 +431,9 @@ static const struct route {
     {"GET", "status", false, status_get},
     {"POST", "heal", false, heal_run},
     {"POST", "gc", false, gc_run},
+    {"GET", "jobs", false, jobs_list},
+    {"GET", "jobs", true, job_get},
+    {"POST", "jobs", true, job_run},
 };
 
 /* Split "/resource[/arg]" into buffers; false if the path has another shape. */
@@ -483,11 +511,11 @@ static json_t *dispatch(admin_req *r, const char *method, const char *path,
     return bad ? bad : rt->fn(r);
 }
 
-int admin_handle(st_engine *e, const char *method, const char *path,
+int admin_handle(st_engine *e, sched *jobs, const char *method, const char *path,
                  const char *query, const char *body, size_t body_len,
                  int *http_status, char **json_out)
 {
-    admin_req r = {.e = e, .query = query};
+    admin_req r = {.e = e, .jobs = jobs, .query = query};
     json_t *reply = dispatch(&r, method ? method : "", path, body, body_len);
     json_decref(r.body);
     if (!reply)

@@ -20,14 +20,29 @@
  *                                                             "set_id","lineage"},"gc":
  *                                                             null|{"last_run","held",
  *                                                             "orphans_held",...}}
+ *   GET    /jobs                                         200 {"jobs":[{"name","state"
+ *                                                             (idle|running),"interval_seconds",
+ *                                                             "bytes_per_second","progress":
+ *                                                             null|{"done","total","phase",
+ *                                                             "started"},"last_run":null|
+ *                                                             {"start","end","ok","summary",
+ *                                                             "run_id"},"next_run","runs_ok",
+ *                                                             "runs_failed","next_run_id"}]}
+ *   GET    /jobs/NAME                                    200 the same for one job, with
+ *                                                            "last_report","history" and
+ *                                                            "job_state"
+ *   POST   /jobs/NAME        {options}                   202 {"name","run_id"}: started
+ *                            (409 JobRunning while it runs, 404 NoSuchJob)
  *   POST   /heal             {}                          200 {"healed_segments",
- *                                                            "heal_failures",...}
+ *                                                            "heal_failures","pending"}
+ *                            (the heal job, run now; answered when it ends)
  *   POST   /gc               {"grace_s":3600,            200 {"deleted_segments",
  *                             "force_orphans":false}      "orphan_files","held",
  *                                                            "orphans_held",
  *                                                            "orphans_older_than_index",...}
  *                            (grace_s >= 60: younger files may be a PUT's;
- *                             force_orphans: delete even above the bound)
+ *                             force_orphans: delete even above the bound; the
+ *                             gc job, run now, answered when it ends)
  *
  * Every error is {"error":"Code","message":"..."}: 400 for a malformed body
  * or name (InvalidRequest / MalformedJSON), 404 for an unknown route or a
@@ -45,6 +60,7 @@
 
 #include <stddef.h>
 
+#include "server/sched.h"
 #include "storage/engine.h"
 
 #define ADMIN_PREFIX "/admin/v1"
@@ -55,7 +71,7 @@
  * NUL-terminated. Returns 0 with *http_status and *json_out (malloc'd, the
  * caller frees, also for errors) set; -1 only when memory ran out, and then
  * nothing is set and the server answers 500 itself. */
-int admin_handle(st_engine *e, const char *method, const char *path,
+int admin_handle(st_engine *e, sched *jobs, const char *method, const char *path,
                  const char *query, const char *body, size_t body_len,
                  int *http_status, char **json_out);
 

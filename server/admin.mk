@@ -9,5 +9,4 @@ server_libcofferd_a_SOURCES = \
 	server/credfile.c server/credfile.h \
 	server/admin.c server/admin.h \
 	server/accesslog.c server/accesslog.h \
-	server/worker.c server/worker.h \
-	server/sched.c server/sched.h
+	server/sched.c server/sched.h server/jobs.c server/jobs.h

@@ -71,6 +71,7 @@ typedef struct coffer_config {
     bool sigv2;                      /* auth.sigv2: accept SigV2 signatures */
     int log_level;                   /* CONFIG_LOG_* */
     char *access_log;                /* NULL: none; "-": stdout; else a file */
+    struct json_t *jobs;             /* the "jobs" section (server/jobs.h), or NULL */
     char *var_dir;                   /* embedded default only, else NULL */
     bool embedded;
     /* Embedded default: the master key file did not exist before st_open,

@@ -286,7 +286,7 @@ static void admin_run(s3_req *r)
     int status = 500;
     char *json = NULL;
     const char *path = r->raw_path + strlen("/admin/v1");
-    int rc = admin_handle(r->srv->engine, r->method, path, r->raw_query,
+    int rc = admin_handle(r->srv->engine, r->srv->jobs, r->method, path, r->raw_query,
                           r->body.p ? r->body.p : "", r->body.len, &status, &json);
     if (rc < 0 && !json) {
         req_log(r, "admin request failed");

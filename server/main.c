@@ -2,7 +2,8 @@
  * server/main.c - cofferd: read the configuration (a file with -c, or the
  * embedded default under ./var), open the engine, serve S3 over HTTP until
  * SIGTERM or SIGINT, then drain: stop accepting, let in-flight requests
- * finish (bounded), snapshot the index to the disks, close the engine.
+ * finish (bounded), stop the background jobs (server/sched.h), snapshot
+ * the index to the disks, close the engine.
  *
  * A start the engine refuses because meta_dir does not hold the disks'
  * own index exits 1 before anything is served or written, with the
@@ -22,8 +23,9 @@
 #include "server/accesslog.h"
 #include "server/config.h"
 #include "server/http.h"
+#include "server/jobs.h"
+#include "server/sched.h"
 #include "server/server.h"
-#include "server/worker.h"
 
 #define DRAIN_SECONDS 30
 
@@ -126,12 +128,17 @@ static int serve(server *s, const coffer_config *cfg, cf_err *err)
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
-    worker *w = NULL;
-    if (http_start(s, err) < 0)
+    char state_dir[PATH_MAX];
+    snprintf(state_dir, sizeof state_dir, "%s/jobs", cfg->storage.meta_dir);
+    if (!(s->jobs = sched_new(state_dir, err)) ||
+        jobs_register(s->jobs, s->engine, cfg, err) < 0 || sched_start(s->jobs, err) < 0) {
+        sched_stop(s->jobs);
+        s->jobs = NULL;
         return -1;
-    if (worker_start(s->engine, WORKER_DEFAULT_INTERVAL_S, WORKER_DEFAULT_GRACE_S, &w,
-                     err) < 0) {
-        http_stop(s, 0);
+    }
+    if (http_start(s, err) < 0) {
+        sched_stop(s->jobs);
+        s->jobs = NULL;
         return -1;
     }
     fprintf(stderr, "cofferd: listening on %s:%d (%s)\n", cfg->listen_addr, cfg->port,
@@ -140,7 +147,8 @@ static int serve(server *s, const coffer_config *cfg, cf_err *err)
     fprintf(stderr, "cofferd: %s received, draining requests\n",
             sig == SIGTERM ? "SIGTERM" : "SIGINT");
     http_stop(s, DRAIN_SECONDS);
-    worker_stop(w);
+    sched_stop(s->jobs);
+    s->jobs = NULL;
     int copies = 0;
     if (st_snapshot(s->engine, &copies, err) < 0)
         fprintf(stderr, "cofferd: index snapshot: %s\n", err->msg);
@@ -173,7 +181,7 @@ static int run(const options *o)
     memset(&cfg, 0, sizeof(cfg));
     memset(&s, 0, sizeof(s));
     s.cfg = &cfg;
-    if (load_config(o, &cfg, &err) < 0)
+    if (load_config(o, &cfg, &err) < 0 || jobs_check_config(&cfg, &err) < 0)
         goto out;
     if (st_open(&cfg.storage, &s.engine, &err) < 0)
         goto out;

@@ -14,6 +14,7 @@
 #include "storage/engine.h"
 
 struct MHD_Daemon;
+struct sched;
 struct gate;
 
 typedef struct server {
@@ -22,6 +23,7 @@ typedef struct server {
     struct MHD_Daemon *daemon;
     struct gate *gate;               /* accepts for the daemon (server/gate.h) */
     atomic_int inflight;             /* requests between start and completion */
+    struct sched *jobs;              /* the background jobs (server/sched.h) */
 } server;
 
 #endif

@@ -1,0 +1,28 @@
+/*
+ * server/jobs.h - cofferd's background jobs: which there are, their
+ * defaults and coffer.json keys, and what each run does (server/jobs.c),
+ * run by the scheduler (server/sched.h).
+ *
+ *   heal      every 5 min: rewrite the shards of segments on the heal queue;
+ *             triggered with {"all":true} every segment is checked
+ *   gc        every 5 min: finish queued deletions, remove orphan shard
+ *             files older than grace_seconds (3600) within GC's bound
+ *   snapshot  every 5 min: a new index snapshot generation on every disk
+ *
+ * jobs_check_config runs before the disks are touched: every name under
+ * coffer.json "jobs" must be one of these, with only interval_seconds,
+ * bytes_per_second and the job's own keys.
+ */
+#ifndef SRV_JOBS_H
+#define SRV_JOBS_H
+
+#include "common/error.h"
+#include "server/config.h"
+#include "server/sched.h"
+#include "storage/engine.h"
+
+int jobs_check_config(const coffer_config *cfg, cf_err *err);
+/* Register every job with s, its configuration from cfg. */
+int jobs_register(sched *s, st_engine *e, const coffer_config *cfg, cf_err *err);
+
+#endif
