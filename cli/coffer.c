@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <openssl/crypto.h>
@@ -48,6 +49,9 @@ typedef struct cli {
     char secret[ST_SECRET_KEY_MAX];
     bool json, read_only, force_orphans;
     const char *config, *var, *from;  /* restore-index */
+    const char *tenant, *bucket;      /* drill */
+    long long sample;                 /* drill: -1 unset */
+    bool all;
     s3c_client *client;
 } cli;
 
@@ -64,6 +68,11 @@ static const char usage_text[] =
     "  key revoke ACCESS_KEY       revoke an access key\n"
     "  status                      layout, heal queue, counts\n"
     "  heal                        rebuild missing or damaged shards now\n"
+    "  jobs [NAME]                 the background jobs: state, last run, next run\n"
+    "  drill [--tenant T] [--bucket B] [--sample N | --all]\n"
+    "                              read objects back through cofferd's S3 front end\n"
+    "                              and check them against their ETags and checksums\n"
+    "                              (default: a sample of 100); exit 1 on a mismatch\n"
     "  gc [GRACE_SECONDS] [--force-orphans]\n"
     "                              finish deletions, remove orphan shard files\n"
     "                              older than GRACE_SECONDS (default 3600);\n"
@@ -280,6 +289,61 @@ static void print_status(json_t *doc)
     print_status_index(doc);
 }
 
+/* "3 h ago" / "in 2 d" for a unix time, relative to now. */
+static void print_when(json_t *v)
+{
+    if (!json_is_integer(v)) {
+        fputs("-", stdout);
+        return;
+    }
+    long long d = (long long)json_integer_value(v) - (long long)time(NULL);
+    long long a = d < 0 ? -d : d;
+    const char *unit = "s";
+    if (a >= 2 * 86400) {
+        a /= 86400;
+        unit = "d";
+    } else if (a >= 2 * 3600) {
+        a /= 3600;
+        unit = "h";
+    } else if (a >= 120) {
+        a /= 60;
+        unit = "min";
+    }
+    printf(d < 0 ? "%lld %s ago" : "in %lld %s", a, unit);
+}
+
+static void print_job(json_t *j)
+{
+    json_t *last = json_object_get(j, "last_run"), *p = json_object_get(j, "progress");
+    printf("%-10s %-8s ", str(j, "name"), str(j, "state"));
+    if (json_is_object(p))
+        printf("%lld/%lld %s ", num(p, "done"), num(p, "total"), str(p, "phase"));
+    if (json_is_object(last)) {
+        printf("last ");
+        print_when(json_object_get(last, "end"));
+        printf(" %s: %s", json_is_true(json_object_get(last, "ok")) ? "ok" : "FAILED",
+               str(last, "summary"));
+    } else {
+        printf("never ran");
+    }
+    printf("; next ");
+    print_when(json_object_get(j, "next_run"));
+    putchar('\n');
+}
+
+static void print_jobs(json_t *doc)
+{
+    size_t i;
+    json_t *j;
+    json_t *list = json_object_get(doc, "jobs");
+    if (!list) {
+        print_job(doc);
+        return;
+    }
+    json_array_foreach(list, i, j)
+        print_job(j);
+}
+
 static void print_maintenance(json_t *doc)
 {
     static const char *const fields[] = {"healed_segments", "heal_failures",
@@ -302,7 +366,7 @@ static void print_maintenance(json_t *doc)
 /* ---- commands ----------------------------------------------------------- */
 
 typedef enum {
-    OUT_NONE, OUT_TENANTS, OUT_KEYS, OUT_NEW_KEY, OUT_STATUS, OUT_MAINTENANCE
+    OUT_NONE, OUT_TENANTS, OUT_KEYS, OUT_NEW_KEY, OUT_STATUS, OUT_MAINTENANCE, OUT_JOBS
 } out_kind;
 
 /* Run the request and print its reply (as JSON with --json). */
@@ -325,6 +389,8 @@ static int run(const cli *c, const char *method, const char *path,
         print_status(doc);
     else if (kind == OUT_MAINTENANCE)
         print_maintenance(doc);
+    else if (kind == OUT_JOBS)
+        print_jobs(doc);
     else if (kind == OUT_NEW_KEY)
         printf("%s %s\n", str(doc, "access_key"), str(doc, "secret_key"));
     else
@@ -402,6 +468,111 @@ static int cmd_gc(const cli *c, const char *grace)
                          c->force_orphans), OUT_MAINTENANCE, NULL);
 }
 
+/* ---- jobs that run in cofferd, followed here ------------------------------ */
+
+/* The progress line, rewritten in place on a terminal, else a line at
+ * most every 10 s. */
+static void show_progress(const char *name, json_t *st, bool tty, time_t *said)
+{
+    json_t *p = json_object_get(st, "progress");
+    if (!json_is_object(p))
+        return;
+    time_t now = time(NULL);
+    if (!tty && now - *said < 10)
+        return;
+    *said = now;
+    long long done = num(p, "done"), total = num(p, "total");
+    fprintf(stderr, "%scoffer: %s: %lld/%lld", tty ? "\r" : "", name, done, total);
+    if (total > 0)
+        fprintf(stderr, " (%lld%%)", done * 100 / total);
+    fprintf(stderr, " %s%s", str(p, "phase"), tty ? "\033[K" : "\n");
+}
+
+/* Start job `name` with opts, follow it to its end; *report gets its last
+ * report (NULL if none). Returns 0 if the run succeeded. */
+static int follow_job(const cli *c, const char *name, json_t *opts, json_t **report)
+{
+    char path[64];
+    json_t *doc;
+    *report = NULL;
+    snprintf(path, sizeof path, "/jobs/%s", name);
+    int rc = request(c, "POST", path, NULL, opts, &doc);
+    json_decref(opts);
+    if (rc != 0)
+        return rc;
+    long long id = num(doc, "run_id");
+    json_decref(doc);
+    bool tty = isatty(2);
+    time_t said = 0;
+    for (;;) {
+        if (request(c, "GET", path, NULL, NULL, &doc) != 0)
+            return 1;
+        json_t *last = json_object_get(doc, "last_run");
+        if (json_is_object(last) && num(last, "run_id") >= id)
+            break;
+        show_progress(name, doc, tty, &said);
+        json_decref(doc);
+        struct timespec ts = {0, 500 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    if (tty)
+        fputs("\r\033[K", stderr);
+    json_t *last = json_object_get(doc, "last_run");
+    rc = json_is_true(json_object_get(last, "ok")) ? 0 : 1;
+    if (rc)
+        fprintf(stderr, "coffer: %s failed: %s\n", name, str(last, "summary"));
+    else
+        fprintf(stderr, "coffer: %s: %s\n", name, str(last, "summary"));
+    *report = json_incref(json_object_get(doc, "last_report"));
+    if (json_is_null(*report)) {
+        json_decref(*report);
+        *report = NULL;
+    }
+    json_decref(doc);
+    return rc;
+}
+
+static void print_findings(json_t *findings, const char *ok_kind, const char *bad_kind)
+{
+    size_t i;
+    json_t *f;
+    json_array_foreach(findings, i, f)
+        printf("%-10s %s/%s/%s: %s\n",
+               json_is_true(json_object_get(f, "mismatch")) ? bad_kind : ok_kind,
+               str(f, "tenant"), str(f, "bucket"), str(f, "key"), str(f, "what"));
+}
+
+static int cmd_drill(const cli *c)
+{
+    json_t *opts = json_object();
+    if (c->tenant)
+        json_object_set_new(opts, "tenant", json_string(c->tenant));
+    if (c->bucket)
+        json_object_set_new(opts, "bucket", json_string(c->bucket));
+    if (c->all)
+        json_object_set_new(opts, "all", json_true());
+    else if (c->sample >= 0)
+        json_object_set_new(opts, "sample", json_integer(c->sample));
+    json_t *r;
+    int rc = follow_job(c, "drill", opts, &r);
+    if (r && c->json) {
+        json_dumpf(r, stdout, JSON_INDENT(2));
+        putchar('\n');
+    } else if (r) {
+        printf("tenants     %zu, buckets %lld\n", json_array_size(json_object_get(r, "tenants")),
+               num(r, "buckets"));
+        printf("objects     %lld listed, %lld read back (%lld bytes)\n", num(r, "listed"),
+               num(r, "objects"), num(r, "bytes"));
+        printf("matching    %lld\nmismatches  %lld\nread errors %lld\n", num(r, "ok"),
+               num(r, "mismatches"), num(r, "errors"));
+        print_findings(json_object_get(r, "findings"), "READ-ERROR", "MISMATCH");
+    }
+    if (rc == 0 && (!r || num(r, "mismatches") > 0 || num(r, "errors") > 0))
+        rc = 1;
+    json_decref(r);
+    return rc;
+}
+
 /* Options that belong to one command only. */
 static int check_command_options(const cli *c, int argc, char **argv)
 {
@@ -413,6 +584,16 @@ static int check_command_options(const cli *c, int argc, char **argv)
         return usage_error("--force-orphans goes with gc");
     if ((c->config || c->var || c->from) && !restore)
         return usage_error("-c, --var and --from go with restore-index");
+    bool drill = strcmp(argv[0], "drill") == 0;
+    if ((c->tenant || c->bucket || c->sample >= 0 || c->all) && !drill)
+        return usage_error("--tenant, --bucket, --sample and --all go with drill");
+    if (c->all && c->sample >= 0)
+        return usage_error("drill: --sample N or --all, not both");
+    if (c->tenant && !valid_tenant(c->tenant))
+        return usage_error("invalid tenant name '%s' (1..64 characters [a-z0-9-])",
+                           c->tenant);
+    if (drill && argc != 1)
+        return usage_error("usage: coffer drill [--tenant T] [--bucket B] [--sample N | --all]");
     if (restore && (argc != 1 || !c->config == !c->var))
         return usage_error("usage: coffer restore-index (-c FILE | --var DIR) "
                            "[--from DISK|FILE]");
@@ -433,6 +614,16 @@ static int dispatch(const cli *c, int argc, char **argv)
     }
     if (strcmp(argv[0], "gc") == 0 && argc <= 2)
         return cmd_gc(c, argc > 1 ? argv[1] : NULL);
+    if (strcmp(argv[0], "jobs") == 0 && argc <= 2) {
+        char path[64];
+        if (argc == 2 && (strlen(argv[1]) > 23 ||
+                          strspn(argv[1], "abcdefghijklmnopqrstuvwxyz_") != strlen(argv[1])))
+            return usage_error("invalid job name '%s'", argv[1]);
+        snprintf(path, sizeof path, "/jobs%s%s", argc == 2 ? "/" : "", argc == 2 ? argv[1] : "");
+        return run(c, "GET", path, NULL, NULL, OUT_JOBS, NULL);
+    }
+    if (strcmp(argv[0], "drill") == 0)
+        return cmd_drill(c);
     return usage_error("unknown command '%s'", argv[0]);
 }
 
@@ -448,7 +639,8 @@ static const char *env_or(const char *name, const char *fallback)
 static int parse_options(cli *c, int argc, char **argv)
 {
     enum { O_ENDPOINT = 256, O_REGION, O_CREDS, O_KEY, O_SECRET, O_CACERT,
-           O_JSON, O_RO, O_HELP, O_VERSION, O_FORCE, O_VAR, O_FROM };
+           O_JSON, O_RO, O_HELP, O_VERSION, O_FORCE, O_VAR, O_FROM, O_TENANT, O_BUCKET,
+           O_SAMPLE, O_ALL };
     static const struct option opts[] = {
         {"endpoint", required_argument, NULL, O_ENDPOINT},
         {"region", required_argument, NULL, O_REGION},
@@ -462,6 +654,10 @@ static int parse_options(cli *c, int argc, char **argv)
         {"config", required_argument, NULL, 'c'},
         {"var", required_argument, NULL, O_VAR},
         {"from", required_argument, NULL, O_FROM},
+        {"tenant", required_argument, NULL, O_TENANT},
+        {"bucket", required_argument, NULL, O_BUCKET},
+        {"sample", required_argument, NULL, O_SAMPLE},
+        {"all", no_argument, NULL, O_ALL},
         {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VERSION},
         {NULL, 0, NULL, 0}};
@@ -483,6 +679,17 @@ static int parse_options(cli *c, int argc, char **argv)
         case 'c': c->config = optarg; break;
         case O_VAR: c->var = optarg; break;
         case O_FROM: c->from = optarg; break;
+        case O_TENANT: c->tenant = optarg; break;
+        case O_BUCKET: c->bucket = optarg; break;
+        case O_SAMPLE: {
+            char *end;
+            errno = 0;
+            c->sample = strtoll(optarg, &end, 10);
+            if (*end || errno || c->sample < 1 || c->sample > 1000000)
+                return usage_error("--sample: a number of objects, 1..1000000");
+            break;
+        }
+        case O_ALL: c->all = true; break;
         case O_HELP: fputs(usage_text, stdout); return 0;
         case O_VERSION: printf("coffer %s\n", PACKAGE_VERSION); return 0;
         case ':': return usage_error("option %s needs a value", argv[optind - 1]);
@@ -517,7 +724,7 @@ static int open_client(cli *c)
 int main(int argc, char **argv)
 {
     cli c = {.endpoint = env_or("COFFER_ENDPOINT", DEFAULT_ENDPOINT),
-             .region = env_or("COFFER_REGION", DEFAULT_REGION)};
+             .region = env_or("COFFER_REGION", DEFAULT_REGION), .sample = -1};
     int rc = parse_options(&c, argc, argv);
     if (rc >= 0)
         return rc;

@@ -8,18 +8,32 @@
  */
 #include "server/jobs.h"
 
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "client/drill.h"
 
 #define JOB_ROUND_S 300
 #define JOB_GRACE_S 3600
 #define JOB_MIN_GRACE_S 60            /* younger files may be a PUT being committed */
+#define JOB_DRILL_S (7 * 86400)
+#define JOB_DRILL_SAMPLE 100
+#define JOB_MAX_FINDINGS 1000         /* named in a report; the counts are complete */
+
+/* What the jobs run against: the engine, and for the drill the address
+ * cofferd serves on. */
+typedef struct jobs_env {
+    st_engine *e;
+    const coffer_config *cfg;
+} jobs_env;
 
 /* ---- heal ------------------------------------------------------------------ */
 
 static int heal_run(void *arg, sched_ctl *ctl, const json_t *opts, cf_err *err)
 {
-    st_engine *e = arg;
+    st_engine *e = ((jobs_env *)arg)->e;
     st_gc_stats st = {0};
     if (st_heal(e, &st, err) < 0)
         return -1;
@@ -68,7 +82,7 @@ static void say_gc(sched_ctl *ctl, const st_gc_stats *st)
 
 static int gc_run(void *arg, sched_ctl *ctl, const json_t *opts, cf_err *err)
 {
-    st_engine *e = arg;
+    st_engine *e = ((jobs_env *)arg)->e;
     json_t *g = json_object_get(opts, "grace_s");
     st_gc_opts o = {.grace_s = g ? json_integer_value(g)
                                  : sched_config_int(ctl, "grace_seconds", JOB_GRACE_S),
@@ -99,12 +113,236 @@ static int gc_run(void *arg, sched_ctl *ctl, const json_t *opts, cf_err *err)
 static int snapshot_run(void *arg, sched_ctl *ctl, const json_t *opts, cf_err *err)
 {
     int copies = 0;
-    if (st_snapshot(arg, &copies, err) < 0)
+    if (st_snapshot(((jobs_env *)arg)->e, &copies, err) < 0)
         return -1;
     if (copies > 0)
         sched_summary(ctl, "a new generation on %d disks", copies);
     else
         sched_summary(ctl, "nothing committed since the last snapshot");
+    return 0;
+}
+
+/* ---- drill ------------------------------------------------------------------ */
+
+/* A drill reads through cofferd's own front end, as a client: over its
+ * listen address (a wildcard one reached on loopback), trusting its own
+ * certificate, unless jobs.drill.endpoint and .cacert say otherwise. */
+static void drill_endpoint(sched_ctl *ctl, const coffer_config *cfg, char *out, size_t cap,
+                           const char **cacert)
+{
+    const char *ep = sched_config_str(ctl, "endpoint");
+    *cacert = sched_config_str(ctl, "cacert");
+    if (!*cacert)
+        *cacert = cfg->tls_cert_file;
+    if (ep) {
+        snprintf(out, cap, "%s", ep);
+        return;
+    }
+    const char *host = cfg->listen_addr;
+    bool v6 = strchr(host, ':') != NULL;
+    if (strcmp(host, "0.0.0.0") == 0)
+        host = "127.0.0.1";
+    else if (strcmp(host, "::") == 0)
+        host = "::1";
+    snprintf(out, cap, "%s://%s%s%s:%d", cfg->tls_cert_file ? "https" : "http",
+             v6 ? "[" : "", host, v6 ? "]" : "", cfg->port);
+}
+
+typedef struct drill_run_ctx {
+    sched_ctl *ctl;
+    const char *tenant;
+    json_t *findings;
+    uint64_t done_before, total_before;
+} drill_run_ctx;
+
+static void drill_found(void *ctx, const drill_finding *f)
+{
+    drill_run_ctx *d = ctx;
+    if (json_array_size(d->findings) < JOB_MAX_FINDINGS)
+        json_array_append_new(d->findings, json_pack("{s:s, s:s, s:s, s:b, s:s}", "tenant",
+                                                     d->tenant, "bucket", f->bucket, "key",
+                                                     f->key, "mismatch", f->mismatch,
+                                                     "what", f->what));
+    fprintf(stderr, "cofferd: drill: %s %s/%s/%s: %s\n",
+            f->mismatch ? "MISMATCH" : "READ ERROR", d->tenant, f->bucket, f->key, f->what);
+}
+
+static void drill_progress(void *ctx, const drill_stats *st, uint64_t to_read)
+{
+    drill_run_ctx *d = ctx;
+    sched_progress(d->ctl, d->done_before + st->objects, d->total_before + to_read);
+}
+
+static bool drill_stop(void *ctx)
+{
+    return sched_stopping(((drill_run_ctx *)ctx)->ctl);
+}
+
+#define DRILL_KEY_PREFIX "CFDRILL"
+
+static int revoke_leftover(void *ctx, const st_key_info *k)
+{
+    cf_err err;
+    if (strncmp(k->access_key, DRILL_KEY_PREFIX, strlen(DRILL_KEY_PREFIX)) == 0)
+        st_key_revoke(ctx, k->access_key, &err);
+    return 0;
+}
+
+/* A read-only key of the tenant for one drill, named so that one left by
+ * a crash is recognised and revoked by the next drill. */
+static int drill_key(st_engine *e, const char *tenant, char ak[ST_ACCESS_KEY_MAX],
+                     char sk[ST_SECRET_KEY_MAX], cf_err *err)
+{
+    static const char alnum[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    uint8_t r[13 + 40];
+    if (st_key_list(e, tenant, revoke_leftover, e, err) < 0)
+        return -1;
+    if (RAND_bytes(r, sizeof r) != 1)
+        return cf_fail(err, CF_ECRYPTO, "no random bytes for a drill key");
+    char want_ak[ST_ACCESS_KEY_MAX], want_sk[ST_SECRET_KEY_MAX];
+    size_t pl = strlen(DRILL_KEY_PREFIX);
+    memcpy(want_ak, DRILL_KEY_PREFIX, pl);
+    for (int i = 0; i < 13; i++)
+        want_ak[pl + (size_t)i] = alnum[r[i] % 36];
+    want_ak[pl + 13] = '\0';
+    for (int i = 0; i < 40; i++)
+        want_sk[i] = alnum[r[13 + i] % 36];
+    want_sk[40] = '\0';
+    int rc = st_key_create(e, tenant, true, want_ak, want_sk, ak, sk, err);
+    OPENSSL_cleanse(want_sk, sizeof want_sk);
+    OPENSSL_cleanse(r, sizeof r);
+    return rc;
+}
+
+typedef struct name_list {
+    char (*v)[ST_MAX_TENANT + 1];    /* tenant or bucket names */
+    size_t n, cap;
+    const char *only;                /* keep only this name */
+} name_list;
+
+static int add_name(name_list *l, const char *name)
+{
+    if (l->only && strcmp(l->only, name) != 0)
+        return 0;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 16;
+        void *g = realloc(l->v, cap * sizeof *l->v);
+        if (!g)
+            return -1;
+        l->v = g;
+        l->cap = cap;
+    }
+    snprintf(l->v[l->n++], sizeof l->v[0], "%s", name);
+    return 0;
+}
+
+static int add_tenant(void *ctx, const st_tenant_info *t)
+{
+    return add_name(ctx, t->name);
+}
+
+static int add_bucket(void *ctx, const st_bucket_info *b)
+{
+    return add_name(ctx, b->name);
+}
+
+/* Drill one tenant's buckets with a key of its own; adds to tot. */
+static int drill_tenant(jobs_env *env, sched_ctl *ctl, const char *tenant,
+                        const char *bucket, uint64_t sample, drill_run_ctx *dc,
+                        drill_stats *tot, int *nbuckets, cf_err *err)
+{
+    name_list bl = {.only = bucket};
+    if (st_bucket_list(env->e, tenant, add_bucket, &bl, err) < 0)
+        return -1;
+    *nbuckets += (int)bl.n;
+    if (bl.n == 0) {
+        free(bl.v);
+        return 0;
+    }
+    char ak[ST_ACCESS_KEY_MAX], sk[ST_SECRET_KEY_MAX], endpoint[128];
+    const char *cacert;
+    if (drill_key(env->e, tenant, ak, sk, err) < 0) {
+        free(bl.v);
+        return -1;
+    }
+    drill_endpoint(ctl, env->cfg, endpoint, sizeof endpoint, &cacert);
+    s3c_config sc = {.endpoint = endpoint, .region = env->cfg->region, .access_key = ak,
+                     .secret_key = sk, .cacert = cacert, .max_attempts = 3,
+                     .max_bytes_per_s = (uint64_t)sched_config_int(ctl, "bytes_per_second",
+                                                                   0)};
+    s3c_client *c = s3c_client_new(&sc, err);
+    OPENSSL_cleanse(sk, sizeof sk);
+    const char **names = calloc(bl.n, sizeof *names);
+    int rc = c && names ? 0 : -1;
+    if (c && !names)
+        cf_fail(err, CF_ENOMEM, "out of memory");
+    for (size_t i = 0; rc == 0 && i < bl.n; i++)
+        names[i] = bl.v[i];
+    drill_stats st = {0};
+    dc->tenant = tenant;
+    drill_opts o = {.buckets = names, .nbuckets = bl.n, .sample = sample,
+                    .found = drill_found, .progress = drill_progress, .stop = drill_stop,
+                    .ctx = dc};
+    if (rc == 0) {
+        sched_phase(ctl, "tenant %s", tenant);
+        rc = drill_run(c, &o, &st, err);
+    }
+    s3c_client_free(c);
+    cf_err rerr;
+    st_key_revoke(env->e, ak, &rerr);
+    free(names);
+    free(bl.v);
+    tot->listed += st.listed;
+    tot->objects += st.objects;
+    tot->bytes += st.bytes;
+    tot->ok += st.ok;
+    tot->mismatches += st.mismatches;
+    tot->errors += st.errors;
+    dc->done_before += st.objects;
+    dc->total_before += st.objects;
+    return rc;
+}
+
+static int drill_job(void *arg, sched_ctl *ctl, const json_t *opts, cf_err *err)
+{
+    jobs_env *env = arg;
+    const char *tenant = json_string_value(json_object_get(opts, "tenant"));
+    const char *bucket = json_string_value(json_object_get(opts, "bucket"));
+    json_t *js = json_object_get(opts, "sample");
+    uint64_t sample = json_is_true(json_object_get(opts, "all")) ? 0
+                    : js ? (uint64_t)json_integer_value(js)
+                         : (uint64_t)sched_config_int(ctl, "sample", JOB_DRILL_SAMPLE);
+    name_list tl = {.only = tenant};
+    if (st_tenant_list(env->e, add_tenant, &tl, err) < 0)
+        return -1;
+    drill_run_ctx dc = {.ctl = ctl, .findings = json_array()};
+    drill_stats tot = {0};
+    int nbuckets = 0, rc = 0;
+    for (size_t i = 0; rc == 0 && i < tl.n && !sched_stopping(ctl); i++)
+        rc = drill_tenant(env, ctl, tl.v[i], bucket, sample, &dc, &tot, &nbuckets, err);
+    json_t *names = json_array();
+    for (size_t i = 0; i < tl.n; i++)
+        json_array_append_new(names, json_string(tl.v[i]));
+    free(tl.v);
+    if (rc < 0) {
+        json_decref(dc.findings);
+        json_decref(names);
+        return -1;
+    }
+    bool stopped = sched_stopping(ctl);
+    sched_summary(ctl, "%llu objects (%llu bytes) read back: %llu match, %llu mismatch, "
+                  "%llu could not be read%s", (unsigned long long)tot.objects,
+                  (unsigned long long)tot.bytes, (unsigned long long)tot.ok,
+                  (unsigned long long)tot.mismatches, (unsigned long long)tot.errors,
+                  stopped ? " (stopped early)" : "");
+    sched_report(ctl, json_pack("{s:o, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:o}",
+                                "tenants", names, "buckets", nbuckets,
+                                "sample", (json_int_t)sample, "listed", (json_int_t)tot.listed,
+                                "objects", (json_int_t)tot.objects,
+                                "bytes", (json_int_t)tot.bytes, "ok", (json_int_t)tot.ok,
+                                "mismatches", (json_int_t)tot.mismatches,
+                                "errors", (json_int_t)tot.errors, "stopped", stopped,
+                                "findings", dc.findings));
     return 0;
 }
 
@@ -120,12 +358,14 @@ typedef struct job_spec {
 } job_spec;
 
 static const char *const gc_keys[] = {"grace_seconds", NULL};
+static const char *const drill_keys[] = {"sample", "endpoint", "cacert", NULL};
 static const char *const no_keys[] = {NULL};
 
 static const job_spec specs[] = {
     {"heal", heal_run, JOB_ROUND_S, 1, false, no_keys},
     {"gc", gc_run, JOB_ROUND_S, 1, false, gc_keys},
     {"snapshot", snapshot_run, JOB_ROUND_S, 1, false, no_keys},
+    {"drill", drill_job, JOB_DRILL_S, 1, true, drill_keys},
 };
 #define NSPECS (sizeof specs / sizeof specs[0])
 
@@ -176,8 +416,10 @@ int jobs_check_config(const coffer_config *cfg, cf_err *err)
 
 int jobs_register(sched *s, st_engine *e, const coffer_config *cfg, cf_err *err)
 {
+    static jobs_env env;
+    env = (jobs_env){.e = e, .cfg = cfg};
     for (size_t i = 0; i < NSPECS; i++) {
-        sched_job_def def = {.name = specs[i].name, .run = specs[i].run, .arg = e,
+        sched_job_def def = {.name = specs[i].name, .run = specs[i].run, .arg = &env,
                              .interval_s = specs[i].interval_s,
                              .runs_per_interval = specs[i].runs_per_interval,
                              .spread = specs[i].spread};

@@ -8,6 +8,15 @@
  *   gc        every 5 min: finish queued deletions, remove orphan shard
  *             files older than grace_seconds (3600) within GC's bound
  *   snapshot  every 5 min: a new index snapshot generation on every disk
+ *   drill     every 7 days, spread: read `sample` (100) objects back through
+ *             cofferd's own front end as a client would (client/drill.h),
+ *             each tenant with a read-only key made for the drill and
+ *             revoked after it; triggered with {"tenant","bucket","sample"}
+ *             or {"all":true}. endpoint and cacert say where cofferd is
+ *             reached when its listen address and certificate do not.
+ *
+ * jobs_register keeps what the jobs run against in one static place: one
+ * scheduler per process.
  *
  * jobs_check_config runs before the disks are touched: every name under
  * coffer.json "jobs" must be one of these, with only interval_seconds,

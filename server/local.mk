@@ -14,7 +14,7 @@ server_libs3front_a_SOURCES = server/server.h \
 	server/s3_bucket.c server/s3_list.c server/s3_object.c server/s3_multipart.c
 
 S3FRONT_LDADD = server/libs3front.a server/libcofferd.a storage/libstorage.a \
-	auth/libauth.a common/libcommon.a $(MHD_LIBS) $(JANSSON_LIBS) \
+	$(CLIENT_LIBS) $(MHD_LIBS) $(JANSSON_LIBS) \
 	$(OPENSSL_LIBS) $(ISAL_LIBS) $(SQLITE_LIBS) $(AX_PTHREAD_LIBS)
 
 sbin_PROGRAMS += server/cofferd

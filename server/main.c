@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client/s3c.h"
 #include "server/accesslog.h"
 #include "server/config.h"
 #include "server/http.h"
@@ -214,5 +215,12 @@ int main(int argc, char **argv)
     options o;
     if (parse_args(argc, argv, &o) < 0)
         return 2;
-    return run(&o) < 0 ? 1 : 0;
+    cf_err err;
+    if (s3c_global_init(&err) < 0) {      /* the drill job's client, before threads */
+        fprintf(stderr, "cofferd: %s\n", err.msg);
+        return 1;
+    }
+    int rc = run(&o) < 0 ? 1 : 0;
+    s3c_global_cleanup();
+    return rc;
 }

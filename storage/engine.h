@@ -265,6 +265,12 @@ int st_get_open(st_engine *e, const char *tenant, const char *bucket,
 int st_get_read(st_get *g, uint64_t offset, void *buf, size_t len, size_t *n,
                 cf_err *err);
 void st_get_close(st_get *g);
+/* Part n (1-based) of the object as it was stored: a multipart object's
+ * parts in the order they were completed; any other object is one part.
+ * Its byte range in *offset, *length, the number of parts in *count;
+ * CF_ERANGE past the last part. */
+int st_get_part(const st_get *g, uint32_t n, uint64_t *offset, uint64_t *length,
+                uint32_t *count, cf_err *err);
 
 /* Delete: deleting a missing key is success (S3 semantics) unless the
  * bucket is missing (CF_ENOBUCKET). */

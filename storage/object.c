@@ -705,6 +705,17 @@ void st_get_close(st_get *g)
     free(g);
 }
 
+int st_get_part(const st_get *g, uint32_t n, uint64_t *offset, uint64_t *length,
+                uint32_t *count, cf_err *err)
+{
+    *count = (uint32_t)g->nsegs;
+    if (n < 1 || n > g->nsegs)
+        return cf_fail(err, CF_ERANGE, "the object has %zu parts", g->nsegs);
+    *offset = g->segs[n - 1].start;
+    *length = g->segs[n - 1].size;
+    return 0;
+}
+
 /* ---- sealed streams ----------------------------------------------------- */
 
 uint64_t st_get_sealed_length(const st_get *g)

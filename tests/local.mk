@@ -113,7 +113,7 @@ tests_unit_test_accesslog_CFLAGS = $(TEST_CFLAGS)
 
 check_PROGRAMS += tests/unit/test_admin
 tests_unit_test_admin_SOURCES = tests/unit/test_admin.c
-tests_unit_test_admin_LDADD = server/libcofferd.a $(TEST_LDADD)
+tests_unit_test_admin_LDADD = server/libcofferd.a $(CLIENT_LIBS) $(TEST_LDADD)
 tests_unit_test_admin_CFLAGS = $(TEST_CFLAGS)
 
 # cli/coffer end to end against a scripted endpoint (runs the built binary)
