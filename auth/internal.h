@@ -43,11 +43,9 @@ int auth_hmac_once(const char *digest, const void *key, size_t keylen,
 /* SHA-256 of data; 0 or -1. */
 int auth_sha256(const void *data, size_t len, unsigned char out[AUTH_SHA256_LEN]);
 
-/* Lowercase hex of n bytes into out (2n+1 bytes). */
+/* Lowercase hex of n bytes into out (2n+1 bytes): common/hex.h's
+ * hex_encode with auth's buffer convention. */
 void auth_hex(const unsigned char *in, size_t n, char *out);
-
-/* The value of one hex digit (either case), or -1. */
-int auth_hex_value(char c);
 
 /* qsort comparator for an array of const char * (strcmp order). */
 int auth_compare_strings(const void *x, const void *y);

@@ -14,6 +14,7 @@
  */
 #include "auth/sigv4.h"
 #include "auth/internal.h"
+#include "common/hex.h"
 #include "common/numparse.h"
 
 #include <ctype.h>
@@ -46,8 +47,8 @@ static void add_canonical_uri(auth_buf *b, const char *path)
     for (const char *p = path; *p; p++) {
         char c = *p;
         int hi, lo;
-        if (c == '%' && (hi = auth_hex_value(p[1])) >= 0 &&
-            (lo = auth_hex_value(p[2])) >= 0) {
+        if (c == '%' && (hi = hex_value(p[1])) >= 0 &&
+            (lo = hex_value(p[2])) >= 0) {
             c = (char)(hi << 4 | lo);
             p += 2;
             auth_buf_uri_encode(b, &c, 1, false);

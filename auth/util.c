@@ -6,6 +6,7 @@
  * threads. Contexts made from them belong to one thread at a time.
  */
 #include "auth/internal.h"
+#include "common/hex.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -83,15 +84,9 @@ int auth_sha256(const void *data, size_t len, unsigned char out[AUTH_SHA256_LEN]
     return md && EVP_Digest(data, len, out, NULL, md, NULL) ? 0 : -1;
 }
 
-static const char hex_digits[] = "0123456789abcdef";
-
 void auth_hex(const unsigned char *in, size_t n, char *out)
 {
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hex_digits[in[i] >> 4];
-        out[2 * i + 1] = hex_digits[in[i] & 15];
-    }
-    out[2 * n] = 0;
+    hex_encode(in, n, out, 2 * n + 1);
 }
 
 int auth_compare_strings(const void *x, const void *y)
@@ -158,13 +153,13 @@ static bool is_unreserved(unsigned char c)
 
 int auth_buf_uri_encode(auth_buf *b, const char *s, size_t n, bool keep_slash)
 {
-    static const char upper[] = "0123456789ABCDEF";
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (is_unreserved(c) || (keep_slash && c == '/')) {
             if (auth_buf_char(b, (char)c) < 0) return -1;
         } else {
-            char esc[3] = {'%', upper[c >> 4], upper[c & 15]};
+            char esc[4] = {'%'};
+            hex_encode_upper(&c, 1, esc + 1, 3);
             if (auth_buf_add(b, esc, 3) < 0) return -1;
         }
     }
@@ -192,22 +187,14 @@ void auth_buf_free(auth_buf *b)
     memset(b, 0, sizeof *b);
 }
 
-int auth_hex_value(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 ptrdiff_t auth_percent_decode(const char *s, size_t n, bool plus_space, char *out)
 {
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
         if (c == '%') {
-            int hi = n - i >= 3 ? auth_hex_value(s[i + 1]) : -1;
-            int lo = hi >= 0 ? auth_hex_value(s[i + 2]) : -1;
+            int hi = n - i >= 3 ? hex_value(s[i + 1]) : -1;
+            int lo = hi >= 0 ? hex_value(s[i + 2]) : -1;
             if (lo < 0 || (hi | lo) == 0)
                 return -1;
             c = (char)(hi << 4 | lo);

@@ -34,7 +34,8 @@
 
 #include "cli/restore.h"
 #include "client/s3c.h"
-#include "server/credfile.h"
+#include "common/adminapi.h"
+#include "common/credfile.h"
 
 #define DEFAULT_ENDPOINT "http://127.0.0.1:9000"
 #define DEFAULT_REGION "us-east-1"
@@ -45,8 +46,8 @@ typedef struct cli {
     const char *region;
     const char *cacert;
     const char *cred_file;
-    char access_key[ST_ACCESS_KEY_MAX];
-    char secret[ST_SECRET_KEY_MAX];
+    char access_key[NAMES_AK_MAX + 1];
+    char secret[NAMES_SK_MAX + 1];
     bool json, read_only, force_orphans;
     const char *config, *var, *from;  /* restore-index */
     const char *tenant, *bucket;      /* drill */
@@ -159,7 +160,7 @@ static void print_failure(const cli *c, const s3c_result *r, json_t *doc)
         fprintf(stderr, "coffer: unexpected HTTP %ld from %s\n", r->status, c->endpoint);
 }
 
-/* Send method /admin/v1{path}?{query} with body, signed with the admin
+/* Send method ADMIN_PREFIX{path}?{query} with body, signed with the admin
  * credential; on success *doc is the parsed JSON reply. */
 static int request(const cli *c, const char *method, const char *path,
                    const char *query, json_t *body, json_t **doc)
@@ -173,7 +174,7 @@ static int request(const cli *c, const char *method, const char *path,
     *doc = NULL;
     if (body && !text)
         return 1;
-    snprintf(full_path, sizeof full_path, "/admin/v1%s", path);
+    snprintf(full_path, sizeof full_path, ADMIN_PREFIX "%s", path);
     s3c_body_mem(&b, &m, text, text ? strlen(text) : 0);
     s3c_op op = {.kind = S3C_REQUEST, .method = method, .path = full_path,
                  .query = query, .body = text ? &b : NULL, .payload = S3C_SIGNED,
@@ -399,13 +400,6 @@ static int run(const cli *c, const char *method, const char *path,
     return 0;
 }
 
-static bool valid_tenant(const char *s)
-{
-    size_t n = strlen(s);
-    return n >= 1 && n <= ST_MAX_TENANT &&
-           strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
-}
-
 static int cmd_tenant(const cli *c, int argc, char **argv)
 {
     const char *verb = argc > 0 ? argv[0] : "";
@@ -415,7 +409,7 @@ static int cmd_tenant(const cli *c, int argc, char **argv)
         return run(c, "GET", "/tenants", NULL, NULL, OUT_TENANTS, NULL);
     if (!needs_name || argc != 2)
         return usage_error("usage: coffer tenant create|delete NAME | tenant list");
-    if (!valid_tenant(argv[1]))
+    if (!names_tenant_ok(argv[1]))
         return usage_error("invalid tenant name '%s' (1..64 characters [a-z0-9-])",
                            argv[1]);
     bool create = strcmp(verb, "create") == 0;
@@ -433,7 +427,7 @@ static int cmd_key(const cli *c, int argc, char **argv)
     const char *verb = argc > 0 ? argv[0] : "";
     char path[128], query[128], done[128];
     const char *arg = argc == 2 ? argv[1] : NULL;
-    if (arg && strcmp(verb, "revoke") != 0 && !valid_tenant(arg))
+    if (arg && strcmp(verb, "revoke") != 0 && !names_tenant_ok(arg))
         return usage_error("invalid tenant name '%s' (1..64 characters [a-z0-9-])", arg);
     if (strcmp(verb, "create") == 0 && arg)
         return run(c, "POST", "/keys", NULL,
@@ -444,10 +438,9 @@ static int cmd_key(const cli *c, int argc, char **argv)
         return run(c, "GET", "/keys", arg ? query : NULL, NULL, OUT_KEYS, NULL);
     }
     if (strcmp(verb, "revoke") == 0 && arg) {
-        if (strlen(arg) >= ST_ACCESS_KEY_MAX ||
-            strspn(arg, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                        "0123456789") != strlen(arg))
-            return usage_error("invalid access key '%s'", arg);
+        if (!names_access_key_ok(arg))
+            return usage_error("invalid access key '%s' (%d..%d characters [A-Za-z0-9])",
+                               arg, NAMES_AK_MIN, NAMES_AK_MAX);
         snprintf(path, sizeof path, "/keys/%s", arg);
         snprintf(done, sizeof done, "revoked %s", arg);
         return run(c, "DELETE", path, NULL, NULL, OUT_NONE, done);
@@ -589,7 +582,7 @@ static int check_command_options(const cli *c, int argc, char **argv)
         return usage_error("--tenant, --bucket, --sample and --all go with drill");
     if (c->all && c->sample >= 0)
         return usage_error("drill: --sample N or --all, not both");
-    if (c->tenant && !valid_tenant(c->tenant))
+    if (c->tenant && !names_tenant_ok(c->tenant))
         return usage_error("invalid tenant name '%s' (1..64 characters [a-z0-9-])",
                            c->tenant);
     if (drill && argc != 1)

@@ -1,7 +1,8 @@
-# cli/: the coffer admin CLI. It shares the credential-file reader and the
-# configuration loader with cofferd (server/libcofferd.a) and sends through
-# the outgoing S3 client; restore-index (cli/restore.c), which runs
-# offline, calls the engine (storage/libstorage.a) directly.
+# cli/: the coffer admin CLI. It reads credential files with common/'s
+# credfile (as cofferd writes them) and sends through the outgoing S3
+# client; restore-index (cli/restore.c), which runs offline, loads
+# cofferd's configuration (server/libcofferd.a) and calls the engine
+# (storage/libstorage.a) directly, through their public headers only.
 bin_PROGRAMS += cli/coffer
 cli_coffer_SOURCES = cli/coffer.c cli/restore.c cli/restore.h
 cli_coffer_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS)

@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hex.h"
+
 #define FRAME_HEAD_MAX 96           /* "%x;chunk-signature=<64>\r\n" */
 #define DIGEST_BUF (256u << 10)
 
@@ -86,7 +88,7 @@ int s3c_body_digest(const s3c_body *b, cks_state *sha, char sha_hex[65],
         rc = b->rewind(b->ctx, err);
     uint8_t raw[CKS_MAX_RAW];
     if (rc == 0 && sha)
-        cks_to_hex(raw, cks_final(sha, raw), sha_hex, 65);
+        hex_encode(raw, cks_final(sha, raw), sha_hex, 65);
     if (rc == 0 && other)
         cks_to_base64(raw, cks_final(other, raw), b64, b64_cap);
     return rc;

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "common/checksum.h"
+#include "common/hex.h"
 
 typedef struct pick {
     char *key;
@@ -131,7 +132,7 @@ static int check_single(drill *d, object_check *oc, cf_err *err)
         uint8_t raw[CKS_MAX_RAW];
         char hex[33], b64[CKS_MAX_B64] = "";
         cks_final(s.md5, raw);
-        cks_to_hex(raw, 16, hex, sizeof hex);
+        hex_encode(raw, 16, hex, sizeof hex);
         if (s.cks)
             final_b64(s.cks, b64, sizeof b64);
         if (s.bytes != oc->size)
@@ -176,7 +177,7 @@ static int check_parts(drill *d, object_check *oc, cf_err *err)
         uint8_t raw[CKS_MAX_RAW];
         char hex[33], b64[CKS_MAX_B64 + 8] = "";
         cks_final(outer_md5, raw);
-        cks_to_hex(raw, 16, hex, sizeof hex);
+        hex_encode(raw, 16, hex, sizeof hex);
         if (outer_cks) {
             final_b64(outer_cks, b64, CKS_MAX_B64);
             snprintf(b64 + strlen(b64), 8, "-%u", oc->parts);

@@ -12,7 +12,7 @@
  *   xfer.c   libcurl multi: attempts, callbacks, retries with backoff,
  *            resumed GETs, the bandwidth cap, the event loop
  *   body.c   memory bodies, first-pass digests, aws-chunked framing
- *   xml.c    error, listing and multipart answers (libxml2, hostile-input rules)
+ *   xml.c    error, listing, multipart and List Blobs answers (common/xmlread)
  */
 #ifndef CLIENT_INTERNAL_H
 #define CLIENT_INTERNAL_H

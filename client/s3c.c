@@ -13,7 +13,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <libxml/parser.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,26 +21,19 @@
 #include <time.h>
 #include <unistd.h>
 
-#define DEFAULT_REGION "us-east-1"
+#include "common/hex.h"
 
-static void quiet_xml(void *ctx, const char *msg, ...)
-{
-    (void)ctx;
-    (void)msg;
-}
+#define DEFAULT_REGION "us-east-1"
 
 int s3c_global_init(cf_err *err)
 {
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return cf_fail(err, CF_EINTERNAL, "cannot initialise libcurl");
-    xmlInitParser();
-    xmlSetGenericErrorFunc(NULL, quiet_xml);
     return 0;
 }
 
 void s3c_global_cleanup(void)
 {
-    xmlCleanupParser();
     curl_global_cleanup();
 }
 
@@ -556,7 +548,7 @@ static int check_confirmed(xfer *x, cf_err *err)
         char sent[33], got[33];
         if (cks_from_base64(x->sent_cks, raw, sizeof raw, NULL) == 0 &&
             etag_is_md5(r->etag, got)) {
-            cks_to_hex(raw, sizeof raw, sent, sizeof sent);
+            hex_encode(raw, sizeof raw, sent, sizeof sent);
             if (strcmp(sent, got) != 0)
                 return cf_fail(err, CF_EDIGEST, "the remote stored MD5 %s, not the %s "
                                "sent (%s %s)", got, sent, x->method, x->url);

@@ -31,9 +31,10 @@
  *    transfers (curl_easy_pause) while it is empty.
  *  - Remote errors become a cf_err whose message carries the remote's own
  *    Code and Message ("remote NoSuchKey: The specified key does not
- *    exist. (HTTP 404, GET /b/k)"); the Code is also in s3c_result. Error
- *    and listing XML is parsed with libxml2, network and entities off,
- *    DOCTYPEs refused, size-capped.
+ *    exist. (HTTP 404, GET /b/k)"); the Code is also in s3c_result. Error,
+ *    listing and multipart XML is read by common/xmlread (the bounded
+ *    reader request bodies go through: no DOCTYPE, no entities, every
+ *    bound checked as it is crossed), size-capped.
  *  - Secrets (the secret key, the signing key, Authorization) never reach
  *    an error message or a log; the secret is wiped when the client goes.
  *
@@ -68,7 +69,7 @@
 #define S3C_UPLOAD_ID_MAX 1024
 #define S3C_CHUNK (64u << 10)          /* aws-chunked data bytes per chunk */
 
-/* Once per process, before threads: libcurl and libxml2 set-up. */
+/* Once per process, before threads: libcurl's set-up. */
 int s3c_global_init(cf_err *err);
 void s3c_global_cleanup(void);
 

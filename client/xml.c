@@ -5,108 +5,90 @@
  * <CompleteMultipartUploadResult>, and Azure's List Blobs
  * <EnumerationResults>.
  *
- * A remote is not trusted more than a client: documents are parsed with
- * libxml2 without network access or entity substitution, a DOCTYPE or
- * entity declaration is refused before parsing, the size is capped by the
- * caller (the client keeps at most max_response bytes of an answer), and
- * text is read only from an element's own text and CDATA children, cut to
+ * A remote is not trusted more than a client: its answers go through the
+ * same bounded reader as request bodies (common/xmlread.h: no DOCTYPE, no
+ * entities but the predefined ones, UTF-8 only, every bound checked at the
+ * byte that crosses it), with bounds sized for the largest answer each
+ * document can be: a listing page of 1,000 keys and 1,000 common
+ * prefixes, a List Blobs page of 5,000 blobs (the service's largest), an
+ * error document of at most S3C_ERROR_BODY_MAX bytes. The
+ * size is also capped by the caller (the client keeps at most
+ * max_response bytes of an answer). Text is an element's own text, cut to
  * the caller's buffer. Listings ask for encoding-type=url, so keys are
- * percent-decoded here and may hold any byte but NUL; Azure encodes a
- * blob's name only when it must (Encoded="true"), and so is it decoded.
+ * percent-decoded here and may hold any byte but NUL (%00 stays as it is
+ * written); Azure encodes a blob's name only when it must (the Name
+ * element's Encoded="true", the one attribute read; up to four a remote
+ * adds per element are allowed and ignored), and so is it decoded.
  */
 #include "client/internal.h"
 
-#include <libxml/parser.h>
-#include <libxml/tree.h>
 #include <stdlib.h>
 #include <string.h>
 
-static bool has_markup(const char *body, size_t len, const char *needle)
-{
-    size_t n = strlen(needle);
-    for (size_t i = 0; i + n <= len; i++)
-        if (body[i] == '<' && memcmp(body + i, needle, n) == 0)
-            return true;
-    return false;
-}
+#include "common/hex.h"
+#include "common/xmlread.h"
 
-/* The document if it parses under the rules above with root `root`. */
-static xmlDocPtr parse(const char *body, size_t len, const char *root)
+/* A listing page: 1,000 <Contents> of at most 14 elements each (Key,
+ * LastModified, ETag, ChecksumAlgorithm, ChecksumType, Size, StorageClass,
+ * Owner with ID and DisplayName, RestoreStatus with two children),
+ * 1,000 <CommonPrefixes> with their <Prefix>, and the page's own fields.
+ * Text: a key of 1,024 bytes is at most 3,072 once percent-encoded. */
+static const xmlread_limits listing_limits = {
+    .max_elements = 1000 * 14 + 1000 * 2 + 64, .max_depth = 4, .max_text = 8192,
+    .max_attrs = 4,
+};
+/* Azure's List Blobs: up to 5,000 <Blob>, each a Name, a Properties of at
+ * most 40 children (the service documents about 30), Metadata and Tags
+ * (counted in the same bound); the root carries ServiceEndpoint and
+ * ContainerName attributes and a Name its Encoded flag. */
+static const xmlread_limits blob_list_limits = {
+    .max_elements = 5000 * 48 + 64, .max_depth = 5, .max_text = 8192, .max_attrs = 4,
+};
+/* <Error>: Code, Message and the fields a remote adds (Resource,
+ * RequestId, HostId, a signature mismatch's StringToSign and
+ * CanonicalRequest...), each as long as the whole kept body at most. */
+static const xmlread_limits error_limits = {
+    .max_elements = 64, .max_depth = 3, .max_text = S3C_ERROR_BODY_MAX, .max_attrs = 4,
+};
+/* The multipart answers: Location, Bucket, Key, UploadId, ETag and the
+ * checksums. */
+static const xmlread_limits multipart_limits = {
+    .max_elements = 32, .max_depth = 2, .max_text = 8192, .max_attrs = 4,
+};
+
+/* The document if it is a well-formed answer with root `root`. */
+static xmlread_doc *parse(const char *body, size_t len, const char *root,
+                          const xmlread_limits *lim)
 {
-    if (len == 0 || len > INT32_MAX || has_markup(body, len, "<!DOCTYPE") ||
-        has_markup(body, len, "<!ENTITY"))
+    xmlread_doc *doc = NULL;
+    cf_err err;
+    if (!body || len == 0 || xmlread_parse(body, len, root, lim, &doc, &err) < 0)
         return NULL;
-    xmlDocPtr doc = xmlReadMemory(body, (int)len, NULL, NULL,
-                                  XML_PARSE_NONET | XML_PARSE_NOERROR |
-                                  XML_PARSE_NOWARNING);
-    xmlNodePtr top = doc ? xmlDocGetRootElement(doc) : NULL;
-    if (!top || doc->intSubset || doc->extSubset ||
-        strcmp((const char *)top->name, root) != 0) {
-        xmlFreeDoc(doc);
-        return NULL;
-    }
     return doc;
 }
 
-static bool is_elem(const xmlNode *n, const char *name)
+/* A child's text into out, cut to cap - 1 bytes; false if there is no
+ * such child. */
+static bool child_text(const xmlread_node *parent, const char *name, char *out,
+                       size_t cap)
 {
-    return n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0;
-}
-
-/* n's own text, cut to cap - 1 bytes; the full length is returned. */
-static size_t text_of(const xmlNode *n, char *out, size_t cap)
-{
-    size_t at = 0, total = 0;
-    for (const xmlNode *c = n->children; c; c = c->next) {
-        if ((c->type != XML_TEXT_NODE && c->type != XML_CDATA_SECTION_NODE) || !c->content)
-            continue;
-        size_t l = strlen((const char *)c->content);
-        size_t take = at + l < cap ? l : cap - 1 - at;
-        memcpy(out + at, c->content, take);
-        at += take;
-        total += l;
-    }
-    out[at] = '\0';
-    return total;
-}
-
-/* Text of parent's first child element `name` into out; false if absent. */
-static bool child_text(const xmlNode *parent, const char *name, char *out, size_t cap)
-{
+    const xmlread_node *c = xmlread_child(parent, name);
     out[0] = '\0';
-    for (const xmlNode *c = parent->children; c; c = c->next)
-        if (is_elem(c, name)) {
-            text_of(c, out, cap);
-            return true;
-        }
-    return false;
-}
-
-/* A malloc'd copy of a child's text, percent-decoded if url. */
-static char *child_dup(const xmlNode *parent, const char *name, bool url)
-{
-    for (const xmlNode *c = parent->children; c; c = c->next) {
-        if (!is_elem(c, name))
-            continue;
-        char probe[1];
-        size_t len = text_of(c, probe, sizeof probe);
-        char *s = malloc(len + 1);
-        if (!s)
-            return NULL;
-        text_of(c, s, len + 1);
-        if (url)
-            s3c_unescape(s, true);
-        return s;
-    }
-    return NULL;
+    if (!c)
+        return false;
+    size_t take = c->text_len < cap ? c->text_len : cap - 1;
+    memcpy(out, c->text, take);
+    out[take] = '\0';
+    return true;
 }
 
 size_t s3c_unescape(char *s, bool plus_is_space)
 {
     size_t o = 0;
     for (size_t i = 0; s[i]; i++) {
-        unsigned hi, lo;
-        if (s[i] == '%' && sscanf(s + i + 1, "%1x%1x", &hi, &lo) == 2 && (hi | lo) != 0) {
+        int hi = s[i] == '%' ? hex_value(s[i + 1]) : -1;
+        int lo = hi >= 0 ? hex_value(s[i + 2]) : -1;
+        if (lo >= 0 && (hi | lo) != 0) {
             s[o++] = (char)(hi << 4 | lo);
             i += 2;
         } else {
@@ -117,38 +99,49 @@ size_t s3c_unescape(char *s, bool plus_is_space)
     return o;
 }
 
+/* A malloc'd copy of a child's text, percent-decoded if url; NULL if the
+ * child is absent or memory ran out. */
+static char *child_dup(const xmlread_node *parent, const char *name, bool url)
+{
+    const xmlread_node *c = xmlread_child(parent, name);
+    char *s = c ? strdup(c->text) : NULL;
+    if (s && url)
+        s3c_unescape(s, true);
+    return s;
+}
+
 bool s3c_xml_error(const char *body, size_t len, char *code, size_t code_cap,
                    char *msg, size_t msg_cap)
 {
-    xmlDocPtr doc = parse(body, len, "Error");
+    xmlread_doc *doc = parse(body, len, "Error", &error_limits);
     if (!doc)
         return false;
-    xmlNodePtr top = xmlDocGetRootElement(doc);
+    const xmlread_node *top = xmlread_root(doc);
     child_text(top, "Code", code, code_cap);
     child_text(top, "Message", msg, msg_cap);
-    xmlFreeDoc(doc);
+    xmlread_free(doc);
     return code[0] != '\0';
 }
 
 int s3c_xml_upload_id(const char *body, size_t len, char *out, size_t cap, cf_err *err)
 {
-    xmlDocPtr doc = parse(body, len, "InitiateMultipartUploadResult");
-    bool ok = doc && child_text(xmlDocGetRootElement(doc), "UploadId", out, cap) && out[0];
-    xmlFreeDoc(doc);
+    xmlread_doc *doc = parse(body, len, "InitiateMultipartUploadResult", &multipart_limits);
+    bool ok = doc && child_text(xmlread_root(doc), "UploadId", out, cap) && out[0];
+    xmlread_free(doc);
     return ok ? 0 : cf_fail(err, CF_EIO, "the remote's CreateMultipartUpload answer "
                             "has no UploadId");
 }
 
 int s3c_xml_complete(const char *body, size_t len, s3c_result *res, cf_err *err)
 {
-    xmlDocPtr doc = parse(body, len, "CompleteMultipartUploadResult");
+    xmlread_doc *doc = parse(body, len, "CompleteMultipartUploadResult", &multipart_limits);
     if (!doc)
         return cf_fail(err, CF_EIO, "the remote's CompleteMultipartUpload answer "
                        "is not a CompleteMultipartUploadResult");
-    xmlNodePtr top = xmlDocGetRootElement(doc);
+    const xmlread_node *top = xmlread_root(doc);
     child_text(top, "ETag", res->etag, sizeof res->etag);
     child_text(top, "ChecksumCRC32C", res->crc32c, sizeof res->crc32c);
-    xmlFreeDoc(doc);
+    xmlread_free(doc);
     return 0;
 }
 
@@ -166,7 +159,7 @@ void s3c_listing_free(s3c_listing *l)
     free(l);
 }
 
-static int add_object(s3c_listing *l, const xmlNode *n, bool url)
+static int add_object(s3c_listing *l, const xmlread_node *n, bool url)
 {
     s3c_object o = {0};
     char size[32];
@@ -187,7 +180,7 @@ static int add_object(s3c_listing *l, const xmlNode *n, bool url)
     return 0;
 }
 
-static int add_prefix(s3c_listing *l, const xmlNode *n, bool url)
+static int add_prefix(s3c_listing *l, const xmlread_node *n, bool url)
 {
     char *p = child_dup(n, "Prefix", url);
     char **grown = p ? realloc(l->prefixes, (l->nprefixes + 1) * sizeof *grown) : NULL;
@@ -203,19 +196,19 @@ static int add_prefix(s3c_listing *l, const xmlNode *n, bool url)
 int s3c_xml_listing(const char *body, size_t len, s3c_listing **out, cf_err *err)
 {
     *out = NULL;
-    xmlDocPtr doc = parse(body, len, "ListBucketResult");
+    xmlread_doc *doc = parse(body, len, "ListBucketResult", &listing_limits);
     if (!doc)
         return cf_fail(err, CF_EIO, "the remote's listing is not a ListBucketResult");
-    xmlNodePtr top = xmlDocGetRootElement(doc);
+    const xmlread_node *top = xmlread_root(doc);
     s3c_listing *l = calloc(1, sizeof *l);
     char flag[16], enc[16];
     child_text(top, "EncodingType", enc, sizeof enc);
     bool url = strcmp(enc, "url") == 0;
     int rc = l ? 0 : -1;
-    for (const xmlNode *c = top->children; c && rc == 0; c = c->next) {
-        if (is_elem(c, "Contents"))
+    for (const xmlread_node *c = top->children; c && rc == 0; c = c->next) {
+        if (xmlread_is(c, "Contents"))
             rc = add_object(l, c, url);
-        else if (is_elem(c, "CommonPrefixes"))
+        else if (xmlread_is(c, "CommonPrefixes"))
             rc = add_prefix(l, c, url);
     }
     if (rc == 0) {
@@ -228,7 +221,7 @@ int s3c_xml_listing(const char *body, size_t len, s3c_listing **out, cf_err *err
     } else {
         cf_fail(err, CF_ENOMEM, "out of memory");
     }
-    xmlFreeDoc(doc);
+    xmlread_free(doc);
     if (rc < 0) {
         s3c_listing_free(l);
         return -1;
@@ -250,25 +243,16 @@ void azb_listing_free(azb_listing *l)
     free(l);
 }
 
-static const xmlNode *child(const xmlNode *parent, const char *name)
-{
-    for (const xmlNode *c = parent ? parent->children : NULL; c; c = c->next)
-        if (is_elem(c, name))
-            return c;
-    return NULL;
-}
-
-static int add_blob(azb_listing *l, const xmlNode *n)
+static int add_blob(azb_listing *l, const xmlread_node *n)
 {
     azb_blob b = {0};
-    const xmlNode *name = child(n, "Name"), *props = child(n, "Properties");
-    xmlChar *enc = name ? xmlGetProp(name, (const xmlChar *)"Encoded") : NULL;
-    bool url = enc && strcmp((const char *)enc, "true") == 0;
-    xmlFree(enc);
+    const xmlread_node *name = xmlread_child(n, "Name");
+    const xmlread_node *props = xmlread_child(n, "Properties");
+    const char *enc = xmlread_attribute(name, "Encoded");
     char size[32] = "";
     if (!(b.name = child_dup(n, "Name", false)))
         return -1;
-    if (url)
+    if (enc && strcmp(enc, "true") == 0)
         s3c_unescape(b.name, false);
     if (props) {
         child_text(props, "Content-Length", size, sizeof size);
@@ -292,24 +276,21 @@ static int add_blob(azb_listing *l, const xmlNode *n)
 int s3c_xml_blob_list(const char *body, size_t len, azb_listing **out, cf_err *err)
 {
     *out = NULL;
-    xmlDocPtr doc = parse(body, len, "EnumerationResults");
+    xmlread_doc *doc = parse(body, len, "EnumerationResults", &blob_list_limits);
     if (!doc)
         return cf_fail(err, CF_EIO, "the remote's listing is not an EnumerationResults");
-    const xmlNode *top = xmlDocGetRootElement(doc), *blobs = child(top, "Blobs");
+    const xmlread_node *top = xmlread_root(doc), *blobs = xmlread_child(top, "Blobs");
     azb_listing *l = calloc(1, sizeof *l);
     int rc = l ? 0 : -1;
-    for (const xmlNode *c = blobs ? blobs->children : NULL; c && rc == 0; c = c->next)
-        if (is_elem(c, "Blob") && !child(c, "Name"))
+    for (const xmlread_node *c = blobs ? blobs->children : NULL; c && rc == 0; c = c->next)
+        if (xmlread_is(c, "Blob") && !xmlread_child(c, "Name"))
             rc = -2;
-        else if (is_elem(c, "Blob"))
+        else if (xmlread_is(c, "Blob"))
             rc = add_blob(l, c);
-    if (rc == 0 && child(top, "NextMarker")) {
-        char probe[1];
-        if (text_of(child(top, "NextMarker"), probe, sizeof probe) > 0 &&
-            !(l->next_marker = child_dup(top, "NextMarker", false)))
-            rc = -1;
-    }
-    xmlFreeDoc(doc);
+    const xmlread_node *next = xmlread_child(top, "NextMarker");
+    if (rc == 0 && next && next->text_len > 0 && !(l->next_marker = strdup(next->text)))
+        rc = -1;
+    xmlread_free(doc);
     if (rc < 0) {
         azb_listing_free(l);
         return rc == -2 ? cf_fail(err, CF_EIO, "the remote's listing has a Blob without a Name")

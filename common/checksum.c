@@ -18,7 +18,7 @@
  *    first use.
  *
  * Raw outputs are big-endian, the byte order S3 base64-encodes for its
- * x-amz-checksum-* headers. Base64 and hex helpers are strict: they accept
+ * x-amz-checksum-* headers. The base64 helpers are strict: they accept
  * only the canonical encoding of exactly the expected number of bytes.
  */
 #include "common/checksum.h"
@@ -312,47 +312,5 @@ int cks_from_base64(const char *b64, uint8_t *out, size_t outsz,
         return -1;
     if (outlen)
         *outlen = o;
-    return 0;
-}
-
-/* ---- hex ---- */
-
-size_t cks_to_hex(const uint8_t *raw, size_t len, char *out, size_t outsz)
-{
-    static const char digits[] = "0123456789abcdef";
-    if (outsz < 2 * len + 1)
-        return 0;
-    for (size_t i = 0; i < len; i++) {
-        out[2 * i] = digits[raw[i] >> 4];
-        out[2 * i + 1] = digits[raw[i] & 15];
-    }
-    out[2 * len] = '\0';
-    return 2 * len;
-}
-
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-int cks_from_hex(const char *hex, uint8_t *out, size_t outsz, size_t *outlen)
-{
-    size_t len = strlen(hex);
-    if (len == 0 || len != 2 * outsz)
-        return -1;
-    for (size_t i = 0; i < outsz; i++) {
-        int hi = hex_value(hex[2 * i]), lo = hex_value(hex[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return -1;
-        out[i] = (uint8_t)(hi << 4 | lo);
-    }
-    if (outlen)
-        *outlen = outsz;
     return 0;
 }

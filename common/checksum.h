@@ -62,14 +62,12 @@ const char *cks_header_name(cks_algo algo);
  * crc = 0 to start. Value equals the finalised CRC of everything so far. */
 uint32_t cks_crc32c(uint32_t crc, const void *data, size_t len);
 
-/* Encoding helpers. Return the length written (excluding NUL), or 0 if the
- * output buffer is too small. Decoding (returns 0, or -1) rejects bad
- * characters, bad or non-canonical padding, empty input, and any decoded
- * length other than exactly outsz (the size the caller expects); *outlen
- * (may be NULL) then receives outsz. Hex decoding accepts either case. */
+/* Base64 (hex is common/hex.h). Returns the length written (excluding
+ * NUL), or 0 if the output buffer is too small. Decoding (returns 0, or
+ * -1) rejects bad characters, bad or non-canonical padding, empty input,
+ * and any decoded length other than exactly outsz (the size the caller
+ * expects); *outlen (may be NULL) then receives outsz. */
 size_t cks_to_base64(const uint8_t *raw, size_t len, char *out, size_t outsz);
 int cks_from_base64(const char *b64, uint8_t *out, size_t outsz, size_t *outlen);
-size_t cks_to_hex(const uint8_t *raw, size_t len, char *out, size_t outsz);
-int cks_from_hex(const char *hex, uint8_t *out, size_t outsz, size_t *outlen);
 
 #endif

@@ -33,6 +33,8 @@
 struct xmlread_doc {
     xmlread_node *nodes;
     size_t nnodes, cap;
+    xmlread_attr *attrs;
+    size_t nattrs, acap;
     char *strings;
     size_t slen, scap;
 };
@@ -178,8 +180,9 @@ static int reference(parser *p, uint32_t *cp)
 
 /* Where decoded characters go: appended to the current element's text,
  * only checked to be white space (outside the root, between child
- * elements), or only checked (attribute values, comments). */
-typedef enum sink_mode { SINK_TEXT, SINK_SPACE, SINK_CHECK } sink_mode;
+ * elements), only checked (attribute values not kept, comments), or
+ * appended as a kept attribute's value. */
+typedef enum sink_mode { SINK_TEXT, SINK_SPACE, SINK_CHECK, SINK_ATTR } sink_mode;
 
 typedef struct sink {
     sink_mode mode;
@@ -191,6 +194,13 @@ static int put(parser *p, sink *k, const char *bytes, size_t len)
     xmlread_doc *d = p->doc;
     if (k->mode == SINK_CHECK)
         return 0;
+    if (k->mode == SINK_ATTR) {
+        if (d->slen + len >= d->scap)
+            return cf_fail(p->err, CF_EINTERNAL, "XML: string area overflow");
+        memcpy(d->strings + d->slen, bytes, len);
+        d->slen += len;
+        return 0;
+    }
     if (k->mode == SINK_SPACE) {
         for (size_t j = 0; j < len; j++)
             if (!is_space(bytes[j]))
@@ -330,18 +340,29 @@ static bool prefix_declared(const parser *p, span prefix, const span *decl, size
 
 /* ---- markup ------------------------------------------------------------- */
 
-/* name="value": only namespace declarations are allowed. */
+/* An attribute the element keeps: its local name and where its raw value
+ * is, decoded into the string area once the element's node exists. */
+typedef struct kept_attr {
+    span name, local;
+    size_t start, end;
+} kept_attr;
+
+/* name="value": namespace declarations, and other attributes up to the
+ * caller's max_attrs (kept). */
 static int attribute(parser *p, span *names, size_t *nnames, span *prefixes,
-                     size_t *nprefixes)
+                     size_t *nprefixes, kept_attr *kept, size_t *nkept)
 {
     span name, local;
     if (qname(p, &name, &local) < 0)
         return -1;
     bool plain = span_is(name, "xmlns");
     bool prefixed = name.n > 6 && memcmp(name.p, "xmlns:", 6) == 0;
-    if (!plain && !prefixed)
+    bool other = !plain && !prefixed;
+    if (other && p->lim->max_attrs == 0)
         return bad(p, "attribute other than a namespace declaration");
-    if (*nnames == XMLREAD_NS_MAX)
+    if (other && *nkept == p->lim->max_attrs)
+        return over(p, "attributes on one element", p->lim->max_attrs);
+    if (!other && *nnames - *nkept == XMLREAD_NS_MAX)
         return over(p, "namespace declarations on one element", XMLREAD_NS_MAX);
     for (size_t j = 0; j < *nnames; j++)
         if (span_eq(names[j], name))
@@ -365,6 +386,10 @@ static int attribute(parser *p, span *names, size_t *nnames, span *prefixes,
         return bad(p, "unterminated attribute value");
     if (chars_between(p, (sink){SINK_CHECK, NULL}, start, end, true, 1) < 0)
         return -1;
+    if (other) {
+        kept[(*nkept)++] = (kept_attr){name, local, start, end};
+        return 0;
+    }
     if (prefixed) {
         if (span_is(local, "xml") || span_is(local, "xmlns"))
             return bad(p, "reserved namespace prefix");
@@ -438,11 +463,45 @@ static int close_text(parser *p, frame *f)
     return 0;
 }
 
+/* Store the element's kept attributes behind its name: names, then values
+ * decoded (they were checked when the start tag was read). */
+static int keep_attrs(parser *p, xmlread_node *node, const kept_attr *kept, size_t n)
+{
+    xmlread_doc *d = p->doc;
+    if (n == 0)
+        return 0;
+    if (d->nattrs + n > d->acap)
+        return cf_fail(p->err, CF_EINTERNAL, "XML: attribute area overflow");
+    size_t resume = p->i;
+    node->attrs = &d->attrs[d->nattrs];
+    node->nattrs = n;
+    for (size_t j = 0; j < n; j++) {
+        xmlread_attr *a = &d->attrs[d->nattrs++];
+        if (d->slen + kept[j].local.n + 1 >= d->scap)
+            return cf_fail(p->err, CF_EINTERNAL, "XML: string area overflow");
+        memcpy(d->strings + d->slen, kept[j].local.p, kept[j].local.n);
+        d->strings[d->slen + kept[j].local.n] = '\0';
+        a->name = d->strings + d->slen;
+        d->slen += kept[j].local.n + 1;
+        size_t vstart = d->slen;
+        if (chars_between(p, (sink){SINK_ATTR, NULL}, kept[j].start, kept[j].end, true, 0) <
+            0)
+            return -1;
+        if (d->slen >= d->scap)
+            return cf_fail(p->err, CF_EINTERNAL, "XML: string area overflow");
+        d->strings[d->slen++] = '\0';
+        a->value = d->strings + vstart;
+    }
+    p->i = resume;
+    return 0;
+}
+
 static int start_tag(parser *p)
 {
     p->i++;                                   /* '<' */
-    span name, local, attrs[XMLREAD_NS_MAX], prefixes[XMLREAD_NS_MAX];
-    size_t nattrs = 0, nprefixes = 0;
+    span name, local, attrs[XMLREAD_NS_MAX + XMLREAD_ATTRS_MAX], prefixes[XMLREAD_NS_MAX];
+    kept_attr kept[XMLREAD_ATTRS_MAX];
+    size_t nattrs = 0, nprefixes = 0, nkept = 0;
     if (qname(p, &name, &local) < 0)
         return -1;
     if (p->root_done)
@@ -469,7 +528,7 @@ static int start_tag(parser *p)
         }
         if (p->i == before)
             return bad(p, "expected white space before an attribute");
-        if (attribute(p, attrs, &nattrs, prefixes, &nprefixes) < 0)
+        if (attribute(p, attrs, &nattrs, prefixes, &nprefixes, kept, &nkept) < 0)
             return -1;
     }
     if (local.p != name.p) {
@@ -477,12 +536,18 @@ static int start_tag(parser *p)
         if (!prefix_declared(p, prefix, prefixes, nprefixes))
             return bad(p, "undeclared namespace prefix");
     }
+    for (size_t j = 0; j < nkept; j++) {
+        span q = kept[j].name, l = kept[j].local;
+        span prefix = {q.p, (size_t)(l.p - q.p) - (l.p != q.p)};
+        if (l.p != q.p && !prefix_declared(p, prefix, prefixes, nprefixes))
+            return bad(p, "undeclared namespace prefix");
+    }
     if (p->depth == p->lim->max_depth)
         return over(p, "levels of nesting", p->lim->max_depth);
     if (drop_parent_text(p) < 0)
         return -1;
     xmlread_node *node = new_node(p, local);
-    if (!node)
+    if (!node || keep_attrs(p, node, kept, nkept) < 0)
         return -1;
     link_child(p, node);
     if (empty) {
@@ -617,7 +682,7 @@ int xmlread_parse(const char *buf, size_t len, const char *root,
 {
     *out = NULL;
     if (lim->max_elements == 0 || lim->max_depth == 0 ||
-        lim->max_depth > XMLREAD_DEPTH_MAX)
+        lim->max_depth > XMLREAD_DEPTH_MAX || lim->max_attrs > XMLREAD_ATTRS_MAX)
         return cf_fail(err, CF_EINTERNAL, "XML: bad limits");
     xmlread_doc *d = calloc(1, sizeof *d);
     if (!d)
@@ -626,7 +691,12 @@ int xmlread_parse(const char *buf, size_t len, const char *root,
     d->scap = len + 1;
     d->nodes = malloc(d->cap * sizeof *d->nodes);
     d->strings = malloc(d->scap);
-    if (!d->nodes || !d->strings) {
+    /* an attribute is at least ` a=""`: five input bytes */
+    d->acap = lim->max_attrs ? len / 5 + 1 : 0;
+    if (d->acap > lim->max_elements * lim->max_attrs)
+        d->acap = lim->max_elements * lim->max_attrs;
+    d->attrs = d->acap ? malloc(d->acap * sizeof *d->attrs) : NULL;
+    if (!d->nodes || !d->strings || (d->acap && !d->attrs)) {
         xmlread_free(d);
         return cf_fail(err, CF_ENOMEM, "XML: out of memory");
     }
@@ -649,6 +719,7 @@ void xmlread_free(xmlread_doc *doc)
     if (!doc)
         return;
     free(doc->nodes);
+    free(doc->attrs);
     free(doc->strings);
     free(doc);
 }
@@ -670,4 +741,12 @@ const char *xmlread_child_text(const xmlread_node *n, const char *name)
 {
     const xmlread_node *c = xmlread_child(n, name);
     return c ? c->text : NULL;
+}
+
+const char *xmlread_attribute(const xmlread_node *n, const char *name)
+{
+    for (size_t j = 0; n && j < n->nattrs; j++)
+        if (strcmp(n->attrs[j].name, name) == 0)
+            return n->attrs[j].value;
+    return NULL;
 }

@@ -13,9 +13,11 @@
  *   - decoded text in one element (max_text);
  *   - names: XMLREAD_NAME_MAX bytes of ASCII name characters, at most one
  *     ':' (a namespace prefix, which must be declared);
- *   - attributes: only namespace declarations (xmlns, xmlns:p), at most
- *     XMLREAD_NS_MAX per element, values at most XMLREAD_ATTR_VALUE_MAX
- *     bytes. S3 request documents carry no other attribute.
+ *   - attributes: namespace declarations (xmlns, xmlns:p), at most
+ *     XMLREAD_NS_MAX per element, and other attributes only where the
+ *     caller allows them (max_attrs per element, at most XMLREAD_ATTRS_MAX:
+ *     S3 request documents carry none, a remote's answers a few, such as
+ *     Azure's Encoded="true"); values at most XMLREAD_ATTR_VALUE_MAX bytes.
  * Refused outright: DOCTYPE (so no entity can be declared, let alone
  * expanded), references other than the five predefined entities and
  * character references, text that is not UTF-8 or not XML characters,
@@ -24,11 +26,13 @@
  * and white space.
  *
  * The result is a small tree: the root, each element's local name (the
- * namespace prefix stripped: S3 ignores namespaces), and the text of each
- * element without child elements (entities decoded, CDATA included, line
- * ends normalised to "\n"). Memory: one array of nodes (at most
- * max_elements) and one string area no larger than the input, both freed
- * whole by xmlread_free; nothing else is allocated, whatever the input.
+ * namespace prefix stripped: S3 ignores namespaces), its kept attributes
+ * (local names, values decoded), and the text of each element without
+ * child elements (entities decoded, CDATA included, line ends normalised
+ * to "\n"). Memory: one array of nodes (at most max_elements), one of
+ * attributes (only when max_attrs > 0; at most one per five input bytes)
+ * and one string area no larger than the input, all freed whole by
+ * xmlread_free; nothing else is allocated, whatever the input.
  *
  * Errors (common/error.h): CF_EINVAL for a document that is not
  * well-formed or breaks a rule above, CF_ETOOLARGE for one over a bound
@@ -48,12 +52,20 @@
 #define XMLREAD_NAME_MAX 64
 #define XMLREAD_NS_MAX 4
 #define XMLREAD_ATTR_VALUE_MAX 512
+#define XMLREAD_ATTRS_MAX 8
 
 typedef struct xmlread_limits {
     size_t max_elements;             /* elements, root included (>= 1) */
     size_t max_depth;                /* root = 1; <= XMLREAD_DEPTH_MAX */
     size_t max_text;                 /* decoded bytes of text per element */
+    size_t max_attrs;                /* other attributes kept per element,
+                                        <= XMLREAD_ATTRS_MAX; 0: refused */
 } xmlread_limits;
+
+typedef struct xmlread_attr {
+    const char *name;                /* local name */
+    const char *value;               /* decoded, NUL-terminated, no NUL inside */
+} xmlread_attr;
 
 typedef struct xmlread_node {
     const char *name;                /* local name, NUL-terminated */
@@ -61,6 +73,8 @@ typedef struct xmlread_node {
     size_t text_len;                 /* text holds no NUL (XML cannot encode one) */
     struct xmlread_node *children;   /* first child element, or NULL */
     struct xmlread_node *next;       /* next sibling element, or NULL */
+    const xmlread_attr *attrs;       /* kept attributes (max_attrs > 0) */
+    size_t nattrs;
 } xmlread_node;
 
 typedef struct xmlread_doc xmlread_doc;
@@ -76,5 +90,7 @@ bool xmlread_is(const xmlread_node *n, const char *name);
 const xmlread_node *xmlread_child(const xmlread_node *n, const char *name);
 /* Its text, or NULL if there is no such child. */
 const char *xmlread_child_text(const xmlread_node *n, const char *name);
+/* The value of n's attribute name (local name), or NULL. */
+const char *xmlread_attribute(const xmlread_node *n, const char *name);
 
 #endif

@@ -4,7 +4,7 @@
 set -euo pipefail
 PKGS=(
   build-essential autoconf automake libtool pkg-config
-  libmicrohttpd-dev libcurl4-openssl-dev libxml2-dev libssl-dev
+  libmicrohttpd-dev libcurl4-openssl-dev libssl-dev
   libjansson-dev libisal-dev libsqlite3-dev
   python3 python3-boto3 python3-pytest
   awscli s3cmd rclone restic openssl curl

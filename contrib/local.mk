@@ -29,12 +29,12 @@ contrib_bench_coffer_bench_LDADD = contrib/bench/libbench.a $(CLIENT_LIBS)
 noinst_PROGRAMS += contrib/bench/mhd-ceiling
 contrib_bench_mhd_ceiling_SOURCES = contrib/bench/mhd_ceiling.c
 contrib_bench_mhd_ceiling_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS)
-contrib_bench_mhd_ceiling_LDADD = contrib/bench/libbench.a $(MHD_LIBS)
+contrib_bench_mhd_ceiling_LDADD = contrib/bench/libbench.a common/libcommon.a $(MHD_LIBS)
 
 # bench-tree: the file tree make bench backs up and copies (restic, rclone).
 noinst_PROGRAMS += contrib/bench/bench-tree
 contrib_bench_bench_tree_SOURCES = contrib/bench/bench_tree.c
-contrib_bench_bench_tree_LDADD = contrib/bench/libbench.a -lm
+contrib_bench_bench_tree_LDADD = contrib/bench/libbench.a common/libcommon.a -lm
 
 # the standard suite against a throw-away cofferd (make bench, under 10
 # minutes), and the same at tiny sizes against two of them (make

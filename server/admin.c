@@ -23,6 +23,9 @@
 #include <jansson.h>
 #include <openssl/crypto.h>
 
+#include "common/names.h"
+#include "server/jsonobj.h"
+
 typedef struct admin_req {
     st_engine *e;
     sched *jobs;
@@ -69,39 +72,9 @@ static json_t *engine_error(admin_req *r, const cf_err *err, const char *notfoun
 
 /* ---- input checks ------------------------------------------------------- */
 
-static bool valid_tenant(const char *s)
-{
-    size_t n = strlen(s);
-    return n >= 1 && n <= ST_MAX_TENANT &&
-           strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
-}
-
-static bool valid_access_key(const char *s)
-{
-    size_t n = strlen(s);
-    return n >= 1 && n < ST_ACCESS_KEY_MAX &&
-           strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                     "0123456789") == n;
-}
-
-/* NULL if the body holds only fields from allowed, else the first other. */
-static const char *unknown_field(json_t *body, const char *const *allowed)
-{
-    const char *key;
-    json_t *v;
-    json_object_foreach(body, key, v) {
-        size_t i = 0;
-        while (allowed[i] && strcmp(allowed[i], key) != 0)
-            i++;
-        if (!allowed[i])
-            return key;
-    }
-    return NULL;
-}
-
 static json_t *body_error(admin_req *r, const char *const *allowed)
 {
-    const char *other = unknown_field(r->body, allowed);
+    const char *other = jsonobj_unknown_key(r->body, allowed);
     if (!other)
         return NULL;
     char msg[160];
@@ -113,7 +86,7 @@ static json_t *body_error(admin_req *r, const char *const *allowed)
 static const char *body_tenant(admin_req *r, const char *name)
 {
     const char *s = json_string_value(json_object_get(r->body, name));
-    return s && valid_tenant(s) ? s : NULL;
+    return s && names_tenant_ok(s) ? s : NULL;
 }
 
 static json_t *bad_tenant(admin_req *r)
@@ -197,7 +170,7 @@ static json_t *tenant_list(admin_req *r)
 
 static json_t *tenant_delete(admin_req *r)
 {
-    if (!valid_tenant(r->arg))
+    if (!names_tenant_ok(r->arg))
         return bad_tenant(r);
     cf_err err;
     if (st_tenant_delete(r->e, r->arg, &err) < 0)
@@ -243,7 +216,7 @@ static json_t *key_list(admin_req *r)
                                "the only query parameter is tenant=NAME");
         tenant = r->query + sizeof param - 1;
     }
-    if (tenant && !valid_tenant(tenant))
+    if (tenant && !names_tenant_ok(tenant))
         return bad_tenant(r);
     list_ctx l = {.items = json_array()};
     if (!l.items)
@@ -255,7 +228,7 @@ static json_t *key_list(admin_req *r)
 
 static json_t *key_revoke(admin_req *r)
 {
-    if (!valid_access_key(r->arg))
+    if (!names_access_key_ok(r->arg))
         return error_reply(r, 400, "InvalidRequest", "malformed access key");
     cf_err err;
     if (st_key_revoke(r->e, r->arg, &err) < 0)

@@ -1,76 +1,24 @@
 /*
- * server/admin.h - the admin API: JSON over HTTP under /admin/v1, signed
- * with the admin credential (see config.h; the server checks the signature
- * before calling in here, and `coffer` is the client).
- *
- *   POST   /tenants          {"name":"acme"}             201 {"name"}
- *   GET    /tenants                                      200 {"tenants":[{"name","created"}]}
- *   DELETE /tenants/NAME                                 200 {"name","deleted":true}
- *   POST   /keys             {"tenant":"acme","read_only":false}
- *                                                        201 {"access_key","secret_key",
- *                                                             "tenant","read_only"}
- *   GET    /keys[?tenant=NAME]                           200 {"keys":[{"access_key","tenant",
- *                                                             "read_only","created"}]}
- *   DELETE /keys/ACCESS_KEY                              200 {"access_key","deleted":true}
- *   GET    /status                                       200 {"version","layout":{"k","m",
- *                                                             "block_size"},"heal_pending",
- *                                                             "tenants","keys","index":{
- *                                                             "commits","wal_syncs",
- *                                                             "commit_number","created",
- *                                                             "set_id","lineage"},"gc":
- *                                                             null|{"last_run","held",
- *                                                             "orphans_held",...}}
- *   GET    /jobs                                         200 {"jobs":[{"name","state"
- *                                                             (idle|running),"interval_seconds",
- *                                                             "bytes_per_second","progress":
- *                                                             null|{"done","total","phase",
- *                                                             "started"},"last_run":null|
- *                                                             {"start","end","ok","summary",
- *                                                             "run_id"},"next_run","runs_ok",
- *                                                             "runs_failed","next_run_id"}]}
- *   GET    /jobs/NAME                                    200 the same for one job, with
- *                                                            "last_report","history" and
- *                                                            "job_state"
- *   POST   /jobs/NAME        {options}                   202 {"name","run_id"}: started
- *                            (409 JobRunning while it runs, 404 NoSuchJob)
- *   POST   /heal             {}                          200 {"healed_segments",
- *                                                            "heal_failures","pending"}
- *                            (the heal job, run now; answered when it ends)
- *   POST   /gc               {"grace_s":3600,            200 {"deleted_segments",
- *                             "force_orphans":false}      "orphan_files","held",
- *                                                            "orphans_held",
- *                                                            "orphans_older_than_index",...}
- *                            (grace_s >= 60: younger files may be a PUT's;
- *                             force_orphans: delete even above the bound; the
- *                             gc job, run now, answered when it ends)
- *
- * Every error is {"error":"Code","message":"..."}: 400 for a malformed body
- * or name (InvalidRequest / MalformedJSON), 404 for an unknown route or a
- * missing tenant or key (NoSuchRoute / NoSuchTenant / NoSuchAccessKey; GET
- * /keys?tenant= of an unknown tenant is simply an empty list), 405
- * for a known route with another method, 409 for a tenant that exists or
- * still owns buckets (TenantExists / TenantNotEmpty), 500 for an engine
- * failure (InternalError, with the engine's message; engine messages never
- * hold secrets). Request bodies must be JSON objects with only the fields
- * listed; anything else is a 400, never a crash. The only secret in any
- * answer is the new key's secret_key in POST /keys.
+ * server/admin.h - the admin API's handler: one request (already
+ * authenticated with the admin credential by s3auth.c) in, one JSON answer
+ * out. The routes, bodies, answers and errors are the contract in
+ * common/adminapi.h.
  */
 #ifndef COFFER_ADMIN_H
 #define COFFER_ADMIN_H
 
 #include <stddef.h>
 
+#include "common/adminapi.h"
 #include "server/sched.h"
 #include "storage/engine.h"
-
-#define ADMIN_PREFIX "/admin/v1"
-#define ADMIN_MAX_BODY 65536    /* larger request bodies are refused (400) */
 
 /* Handle one admin request. path is what follows ADMIN_PREFIX ("/tenants"),
  * query the raw query string without '?' (or NULL), body need not be
  * NUL-terminated. Returns 0 with *http_status and *json_out (malloc'd, the
  * caller frees, also for errors) set; -1 only when memory ran out, and then
  * nothing is set and the server answers 500 itself. */
+/* jobs: the scheduler the /jobs, /heal and /gc routes run through. */
 int admin_handle(st_engine *e, sched *jobs, const char *method, const char *path,
                  const char *query, const char *body, size_t body_len,
                  int *http_status, char **json_out);

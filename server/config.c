@@ -29,7 +29,8 @@
 #include <jansson.h>
 #include <openssl/crypto.h>
 
-#include "server/credfile.h"
+#include "common/credfile.h"
+#include "server/jsonobj.h"
 
 #define KEYNAME_MAX 96
 
@@ -132,19 +133,12 @@ static int bad(cfg_ctx *c, const char *prefix, const char *name,
 static int check_keys(cfg_ctx *c, json_t *obj, const char *prefix,
                       const char *const *allowed)
 {
-    const char *key;
-    json_t *value;
-    json_object_foreach(obj, key, value) {
-        size_t i = 0;
-        while (allowed[i] && strcmp(allowed[i], key) != 0)
-            i++;
-        if (!allowed[i]) {
-            char name[KEYNAME_MAX];
-            sanitize(name, sizeof name, key);
-            return bad(c, prefix, name, "unknown key");
-        }
-    }
-    return 0;
+    const char *key = jsonobj_unknown_key(obj, allowed);
+    if (!key)
+        return 0;
+    char name[KEYNAME_MAX];
+    sanitize(name, sizeof name, key);
+    return bad(c, prefix, name, "unknown key");
 }
 
 static const char *type_name(json_type t)
@@ -413,13 +407,13 @@ static int load_admin(cfg_ctx *c, json_t *root)
         get_string(c, admin, "admin", "access_key", true, &ak) < 0 ||
         get_string(c, admin, "admin", "secret_key", true, &sk) < 0)
         return -1;
-    if (!credfile_valid_access_key(ak))
+    if (!names_access_key_ok(ak))
         return bad(c, "admin", "access_key", "must be %d..%d characters [A-Za-z0-9]",
-                   CRED_AK_MIN, ST_ACCESS_KEY_MAX - 1);
-    if (!credfile_valid_secret(sk))
+                   NAMES_AK_MIN, NAMES_AK_MAX);
+    if (!names_secret_ok(sk))
         return bad(c, "admin", "secret_key",
                    "must be %d..%d printable characters without spaces",
-                   CRED_SK_MIN, ST_SECRET_KEY_MAX - 1);
+                   NAMES_SK_MIN, NAMES_SK_MAX);
     strcpy(cfg->admin_access_key, ak);
     strcpy(cfg->admin_secret_key, sk);
     return 0;

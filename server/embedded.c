@@ -26,7 +26,7 @@
 
 #include <openssl/crypto.h>
 
-#include "server/credfile.h"
+#include "common/credfile.h"
 
 /* Does the index still hold this dev key with this secret? */
 static int dev_key_valid(st_engine *e, const char *ak, const char *sk, bool *valid,

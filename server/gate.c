@@ -32,7 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "server/http.h"
+#include "server/request.h"
 #include "server/s3err.h"
 #include "server/sbuf.h"
 
@@ -136,7 +136,7 @@ static void refuse(gate *g, int fd, const char *why)
         return;
     }
     char id[17];
-    http_request_id(id);
+    req_id_new(id);
     sbuf body, msg;
     sbuf_init(&body, 0);
     sbuf_init(&msg, 0);

@@ -12,26 +12,17 @@
  * accepting, lets in-flight requests finish (up to drain_s seconds), then
  * closes everything. GET /health answers 200 without authentication, also
  * while the server is at limits.max_connections. Ambiguous framing is
- * refused with 400 and the connection closed. Every request that reaches
- * the access handler writes one access-log line when it completes.
+ * refused with 400 and the connection closed (dispatch.h). Every request
+ * that reaches the access handler writes one access-log line when it
+ * completes.
  */
 #ifndef SRV_HTTP_H
 #define SRV_HTTP_H
-
-#include <stdint.h>
 
 #include "common/error.h"
 #include "server/server.h"
 
 int http_start(server *s, cf_err *err);
 void http_stop(server *s, int drain_s);
-
-/* A fresh RequestId: 16 uppercase hex digits. */
-void http_request_id(char out[17]);
-
-/* RFC 1123 dates for Last-Modified and friends. */
-void http_date(int64_t unix_s, char out[32]);
-/* Parse an HTTP date (RFC 1123, RFC 850 or asctime); -1 if malformed. */
-int http_parse_date(const char *s, int64_t *unix_s);
 
 #endif

@@ -1,17 +1,22 @@
 # server/: cofferd, the S3 front end. Everything but main() is in
-# libs3front.a so that unit tests can link the parsing and routing code.
+# libs3front.a so that unit tests can link the parsing and routing code
+# alone (a static library: a test gets only the files it calls into).
 noinst_LIBRARIES += server/libs3front.a
 server_libs3front_a_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS)
 server_libs3front_a_SOURCES = server/server.h \
-	server/http.c server/http.h server/request.h server/gate.c server/gate.h \
+	server/http.c server/http.h server/gate.c server/gate.h \
+	server/request.c server/request.h server/dispatch.c server/dispatch.h \
 	server/router.c server/router.h server/range.c server/range.h \
 	server/s3auth.c server/s3auth.h \
 	server/s3err.c server/s3err.h \
 	server/xml.c server/xml.h server/xmlreq.c server/xmlreq.h \
 	server/pool.c server/pool.h \
 	server/sbuf.c server/sbuf.h \
-	server/s3_common.c server/s3_common.h server/s3_ops.h \
+	server/s3_common.c server/s3_common.h server/s3_ops.c server/s3_ops.h \
 	server/s3_bucket.c server/s3_list.c server/s3_object.c server/s3_multipart.c
+
+# what routing needs: the request API, errors, XML, the percent-decoder
+ROUTER_LDADD = server/libs3front.a auth/libauth.a common/libcommon.a $(OPENSSL_LIBS)
 
 S3FRONT_LDADD = server/libs3front.a server/libcofferd.a storage/libstorage.a \
 	$(CLIENT_LIBS) $(MHD_LIBS) $(JANSSON_LIBS) \

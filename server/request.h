@@ -1,27 +1,35 @@
 /*
  * server/request.h - one S3 request from first header to access-log line.
  *
- * Lifetime and ownership: http.c creates an s3_req when a request line
- * arrives and destroys it when libmicrohttpd reports the request complete.
- * Everything small hangs off r->pool; the few resources that are not pool
- * memory (an engine stream, a parsed XML document, the body and response
- * buffers) are fields here and are released by http.c's completion hook,
- * whatever state the request ended in. Handlers therefore never free on
- * error paths: they set the response and return.
+ * Implemented by request.c, which knows neither libmicrohttpd nor the
+ * engine.
  *
- * Phases:
+ * Lifetime and ownership: http.c creates an s3_req (req_new) when a
+ * request line arrives and releases it when libmicrohttpd reports the
+ * request complete: dispatch_done (dispatch.h) releases what the
+ * operation left (an engine stream, the authentication state), then
+ * req_free the rest (a parsed XML document, the body and response
+ * buffers, the pool), whatever state the request ended in. Everything
+ * small hangs off r->pool. Handlers therefore never free on error paths:
+ * they set the response and return.
+ *
+ * Phases (dispatch.c runs them):
  *   1. headers: route (router.c) -> authenticate (s3auth.c) -> op->begin
  *   2. body:    bytes -> aws-chunked decoder -> payload hash -> op->data
  *               (streamed ops) or r->body (small XML bodies, bounded)
  *   3. end:     trailer and payload checks -> op->run -> response
  * Once a response is set (r->resp_set), later phases are skipped and any
  * remaining body is discarded.
+ *
+ * Threads: a request belongs to the thread libmicrohttpd calls it on; no
+ * function here takes a lock.
  */
 #ifndef SRV_REQUEST_H
 #define SRV_REQUEST_H
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "common/xmlread.h"
 #include "server/pool.h"
@@ -33,6 +41,11 @@
 struct MHD_Connection;
 struct s3_req;
 struct s3auth_state;
+
+/* Reads len bytes of a streamed body at offset into buf: *n is what was
+ * read (0 only if the body ended early); 0, or -1 with err. */
+typedef int (*resp_reader)(struct s3_req *r, uint64_t offset, void *buf, size_t len,
+                           size_t *n, cf_err *err);
 
 typedef struct s3_param {
     char *name, *value;              /* percent-decoded; value "" if absent */
@@ -47,6 +60,22 @@ typedef enum s3_body_mode {
     BODY_BUFFER,                     /* collected in r->body, <= XML_MAX_BODY */
     BODY_STREAM,                     /* handed to op->data as it arrives */
 } s3_body_mode;
+
+/* The S3 operations the router tells apart (router.c chooses one,
+ * s3_ops.c binds each to the s3_op of its handler). */
+typedef enum s3_op_id {
+    S3OP_NONE,
+    S3OP_LIST_BUCKETS, S3OP_CREATE_BUCKET, S3OP_DELETE_BUCKET, S3OP_HEAD_BUCKET,
+    S3OP_GET_BUCKET_LOCATION, S3OP_GET_BUCKET_VERSIONING, S3OP_GET_BUCKET_ACL,
+    S3OP_GET_OBJECT_ACL,
+    S3OP_LIST_OBJECTS_V1, S3OP_LIST_OBJECTS_V2, S3OP_LIST_OBJECT_VERSIONS,
+    S3OP_LIST_UPLOADS, S3OP_LIST_PARTS,
+    S3OP_PUT_OBJECT, S3OP_GET_OBJECT, S3OP_HEAD_OBJECT, S3OP_DELETE_OBJECT,
+    S3OP_DELETE_OBJECTS, S3OP_COPY_OBJECT,
+    S3OP_CREATE_UPLOAD, S3OP_UPLOAD_PART, S3OP_UPLOAD_PART_COPY,
+    S3OP_COMPLETE_UPLOAD, S3OP_ABORT_UPLOAD,
+    S3OP_COUNT
+} s3_op_id;
 
 typedef struct s3_op {
     const char *name;                /* for the access log: "PutObject" */
@@ -77,8 +106,9 @@ typedef struct s3_req {
     /* routing */
     char *bucket, *key;              /* decoded; NULL when absent */
     bool vhost;                      /* bucket came from the Host header */
-    const s3_op *op;
-    bool admin;                      /* /admin/v1/... */
+    s3_op_id s3op;                   /* the router's choice, S3OP_NONE if none */
+    const s3_op *op;                 /* what runs: s3_op_of(s3op), or built in */
+    bool admin;                      /* ADMIN_PREFIX/... */
 
     /* identity */
     char tenant[ST_MAX_TENANT + 1];
@@ -110,11 +140,22 @@ typedef struct s3_req {
     s3_hdr *resp_hdrs;
     size_t nresp_hdrs, cap_resp_hdrs;
     sbuf resp;                       /* body, unless streaming an object */
-    bool resp_object;                /* body comes from r->get */
+    bool streamed;                   /* body comes from r->read */
+    resp_reader read;
     uint64_t obj_offset, obj_length;
     char *head;                      /* first bytes of the body, read before */
     size_t head_len;                 /* the status is committed (malloc'd) */
 } s3_req;
+
+/* A new request for raw_uri (copied), with a fresh RequestId and its
+ * start time; NULL when memory ran out. req_free releases what request.c
+ * owns (see the top). */
+s3_req *req_new(server *s, const char *raw_uri);
+void req_free(s3_req *r);
+/* Milliseconds since req_new. */
+double req_elapsed_ms(const s3_req *r);
+/* A fresh RequestId: 16 uppercase hex digits. */
+void req_id_new(char out[17]);
 
 /* Request accessors. */
 const char *req_header(const s3_req *r, const char *lname);
@@ -129,11 +170,24 @@ void resp_error(s3_req *r, s3_error e, const char *message);
 /* An engine failure: client errors mapped by s3err_from_cf; anything
  * else becomes InternalError and is logged with the RequestId. */
 void resp_cf(s3_req *r, const cf_err *err);
-/* Stream [offset, offset+length) of r->get as the body. The first piece (up
- * to the engine's next block boundary) is read at once, so an object that
- * cannot be read gets an S3 error (5xx with RequestId) instead of a 200 cut
- * short; later failures can only cut the connection (never wrong bytes). */
-void resp_object(s3_req *r, int status, uint64_t offset, uint64_t length);
+/* Stream [offset, offset+length) as the body, read through read. The
+ * first `first` bytes are read at once, so a body that cannot be read gets
+ * an S3 error (5xx with RequestId) instead of a 200 cut short; later
+ * failures can only cut the connection (never wrong bytes). GetObject
+ * passes the bytes up to the engine's next block boundary as `first`, so
+ * that the reads after it stay block-aligned; first 0 reads nothing before
+ * the status (HEAD: the length is announced, no body is read). */
+void resp_stream(s3_req *r, int status, uint64_t offset, uint64_t length, size_t first,
+                 resp_reader read);
+/* For http.c's content reader: up to max bytes of the streamed body from
+ * pos (0 = its first byte). Returns the count, 0 at its end, or -1 when it
+ * cannot be read (logged with the RequestId; the connection is cut). */
+ssize_t resp_stream_read(s3_req *r, uint64_t pos, char *buf, size_t max);
+
+/* RFC 1123 dates for Last-Modified and friends. */
+void req_http_date(int64_t unix_s, char out[32]);
+/* Parse an HTTP date (RFC 1123, RFC 850 or asctime); -1 if malformed. */
+int req_parse_http_date(const char *s, int64_t *unix_s);
 
 /* Log a line at error level tagged with the RequestId (never secrets). */
 void req_log(const s3_req *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

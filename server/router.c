@@ -7,6 +7,10 @@
  * query parameter that is not an ordinary argument (listing options,
  * presign fields, response-* overrides...). A sub-resource coffer does not
  * implement is answered NotImplemented, never served as something else.
+ *
+ * The choice is an s3_op_id, not a handler: which code runs it is
+ * s3_ops.c's business, so routing (and test_router) needs neither the
+ * handlers nor the engine behind them.
  */
 #include "server/router.h"
 
@@ -14,8 +18,8 @@
 #include <strings.h>
 
 #include "auth/auth.h"
+#include "common/adminapi.h"
 #include "common/utf8.h"
-#include "server/s3_ops.h"
 
 char *url_decode(pool *p, const char *s, size_t n, bool plus_space)
 {
@@ -200,57 +204,57 @@ static int place(s3_req *r)
 
 /* ---- operation choice ----------------------------------------------- */
 
-static const s3_op *service_op(const char *m, const char *sub)
+static s3_op_id service_op(const char *m, const char *sub)
 {
     if (strcmp(m, "GET") == 0 && !*sub)
-        return &op_list_buckets;
-    return NULL;
+        return S3OP_LIST_BUCKETS;
+    return S3OP_NONE;
 }
 
-static const s3_op *bucket_op(const s3_req *r, const char *m, const char *sub)
+static s3_op_id bucket_op(const s3_req *r, const char *m, const char *sub)
 {
     if (strcmp(m, "GET") == 0) {
         if (!*sub) {
             const char *lt = req_param(r, "list-type");
-            return lt && strcmp(lt, "2") == 0 ? &op_list_objects_v2
-                                              : &op_list_objects_v1;
+            return lt && strcmp(lt, "2") == 0 ? S3OP_LIST_OBJECTS_V2
+                                              : S3OP_LIST_OBJECTS_V1;
         }
-        if (strcmp(sub, "location") == 0) return &op_get_bucket_location;
-        if (strcmp(sub, "versioning") == 0) return &op_get_bucket_versioning;
-        if (strcmp(sub, "versions") == 0) return &op_list_object_versions;
-        if (strcmp(sub, "uploads") == 0) return &op_list_uploads;
-        if (strcmp(sub, "acl") == 0) return &op_get_bucket_acl;
-        return NULL;
+        if (strcmp(sub, "location") == 0) return S3OP_GET_BUCKET_LOCATION;
+        if (strcmp(sub, "versioning") == 0) return S3OP_GET_BUCKET_VERSIONING;
+        if (strcmp(sub, "versions") == 0) return S3OP_LIST_OBJECT_VERSIONS;
+        if (strcmp(sub, "uploads") == 0) return S3OP_LIST_UPLOADS;
+        if (strcmp(sub, "acl") == 0) return S3OP_GET_BUCKET_ACL;
+        return S3OP_NONE;
     }
     if (*sub)
         return strcmp(m, "POST") == 0 && strcmp(sub, "delete") == 0
-                   ? &op_delete_objects : NULL;
-    if (strcmp(m, "HEAD") == 0) return &op_head_bucket;
-    if (strcmp(m, "PUT") == 0) return &op_create_bucket;
-    if (strcmp(m, "DELETE") == 0) return &op_delete_bucket;
-    return NULL;
+                   ? S3OP_DELETE_OBJECTS : S3OP_NONE;
+    if (strcmp(m, "HEAD") == 0) return S3OP_HEAD_BUCKET;
+    if (strcmp(m, "PUT") == 0) return S3OP_CREATE_BUCKET;
+    if (strcmp(m, "DELETE") == 0) return S3OP_DELETE_BUCKET;
+    return S3OP_NONE;
 }
 
-static const s3_op *object_op(const s3_req *r, const char *m, const char *sub)
+static s3_op_id object_op(const s3_req *r, const char *m, const char *sub)
 {
     bool upload = req_has_param(r, "uploadId");
     bool copy = req_header(r, "x-amz-copy-source") != NULL;
     if (strcmp(m, "GET") == 0 && strcmp(sub, "acl") == 0)
-        return &op_get_object_acl;
+        return S3OP_GET_OBJECT_ACL;
     if (strcmp(m, "POST") == 0 && strcmp(sub, "uploads") == 0)
-        return &op_create_upload;
+        return S3OP_CREATE_UPLOAD;
     if (*sub)
-        return NULL;
-    if (strcmp(m, "GET") == 0) return upload ? &op_list_parts : &op_get_object;
-    if (strcmp(m, "HEAD") == 0) return upload ? NULL : &op_head_object;
-    if (strcmp(m, "DELETE") == 0) return upload ? &op_abort_upload : &op_delete_object;
-    if (strcmp(m, "POST") == 0) return upload ? &op_complete_upload : NULL;
+        return S3OP_NONE;
+    if (strcmp(m, "GET") == 0) return upload ? S3OP_LIST_PARTS : S3OP_GET_OBJECT;
+    if (strcmp(m, "HEAD") == 0) return upload ? S3OP_NONE : S3OP_HEAD_OBJECT;
+    if (strcmp(m, "DELETE") == 0) return upload ? S3OP_ABORT_UPLOAD : S3OP_DELETE_OBJECT;
+    if (strcmp(m, "POST") == 0) return upload ? S3OP_COMPLETE_UPLOAD : S3OP_NONE;
     if (strcmp(m, "PUT") == 0) {
         if (upload)
-            return copy ? &op_upload_part_copy : &op_upload_part;
-        return copy ? &op_copy_object : &op_put_object;
+            return copy ? S3OP_UPLOAD_PART_COPY : S3OP_UPLOAD_PART;
+        return copy ? S3OP_COPY_OBJECT : S3OP_PUT_OBJECT;
     }
-    return NULL;
+    return S3OP_NONE;
 }
 
 static bool known_method(const char *m)
@@ -266,8 +270,9 @@ int router_route(s3_req *r)
         resp_error(r, S3E_InvalidArgument, "The request URI is not correctly URL-encoded");
         return -1;
     }
-    if (strncmp(r->raw_path, "/admin/v1/", 10) == 0 ||
-        strcmp(r->raw_path, "/admin/v1") == 0) {
+    size_t alen = strlen(ADMIN_PREFIX);
+    if (strncmp(r->raw_path, ADMIN_PREFIX, alen) == 0 &&
+        (r->raw_path[alen] == '/' || r->raw_path[alen] == '\0')) {
         r->admin = true;
         return 0;
     }
@@ -283,12 +288,12 @@ int router_route(s3_req *r)
     }
     const char *sub = subresource(r);
     if (!r->bucket)
-        r->op = service_op(r->method, sub);
+        r->s3op = service_op(r->method, sub);
     else if (!r->key)
-        r->op = bucket_op(r, r->method, sub);
+        r->s3op = bucket_op(r, r->method, sub);
     else
-        r->op = object_op(r, r->method, sub);
-    if (!r->op) {
+        r->s3op = object_op(r, r->method, sub);
+    if (r->s3op == S3OP_NONE) {
         resp_error(r, *sub ? S3E_NotImplemented : S3E_MethodNotAllowed,
                    *sub ? "This sub-resource is not implemented by coffer" : NULL);
         return -1;

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "server/http.h"
+#include "common/hex.h"
 #include "common/numparse.h"
 #include "common/utf8.h"
 #include "server/router.h"
@@ -100,7 +100,7 @@ int s3_request_meta(s3_req *r, st_header **out, size_t *n)
 void s3_object_headers(s3_req *r, const st_object_info *info, bool whole_object)
 {
     char date[32];
-    http_date(info->mtime_ms / 1000, date);
+    req_http_date(info->mtime_ms / 1000, date);
     resp_header(r, "ETag", info->etag);
     resp_header(r, "Last-Modified", date);
     resp_header(r, "Accept-Ranges", "bytes");
@@ -322,7 +322,7 @@ int s3_copy_source(s3_req *r, char **bucket, char **key)
 static bool date_after(const char *h, int64_t mtime_s, bool *valid)
 {
     int64_t t;
-    *valid = http_parse_date(h, &t) == 0;
+    *valid = req_parse_http_date(h, &t) == 0;
     return *valid && mtime_s > t;
 }
 
@@ -417,7 +417,7 @@ char *s3_token_encode(pool *p, const char *key)
     size_t n = strlen(key);
     char *out = pool_alloc(p, 2 * n + 1);
     if (out)
-        cks_to_hex((const uint8_t *)key, n, out, 2 * n + 1);
+        hex_encode((const uint8_t *)key, n, out, 2 * n + 1);
     return out;
 }
 
@@ -426,7 +426,7 @@ int s3_token_decode(s3_req *r, const char *tok, const char **key)
     size_t n = strlen(tok), len = n / 2;
     uint8_t *raw = pool_alloc(r->pool, len + 1);
     if (!raw || n == 0 || n % 2 || len > ST_MAX_KEY ||
-        cks_from_hex(tok, raw, len, NULL) < 0 || memchr(raw, '\0', len)) {
+        hex_decode(tok, raw, len, NULL) < 0 || memchr(raw, '\0', len)) {
         resp_error(r, S3E_InvalidArgument, "The continuation token provided is incorrect");
         return -1;
     }

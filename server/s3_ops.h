@@ -1,12 +1,16 @@
 /*
  * server/s3_ops.h - the S3 operations cofferd implements, one s3_op each,
  * defined by the handler modules (s3_bucket.c, s3_list.c, s3_object.c,
- * s3_multipart.c) and chosen by router.c.
+ * s3_multipart.c). router.c chooses an s3_op_id (request.h); s3_op_of
+ * (s3_ops.c) gives the s3_op that runs it.
  */
 #ifndef SRV_S3_OPS_H
 #define SRV_S3_OPS_H
 
 #include "server/request.h"
+
+/* The handler's s3_op for a router choice; NULL for S3OP_NONE. */
+const s3_op *s3_op_of(s3_op_id id);
 
 /* s3_bucket.c */
 extern const s3_op op_list_buckets, op_create_bucket, op_delete_bucket,

@@ -19,6 +19,7 @@
 #include "auth/sigv2.h"
 #include "auth/sigv4.h"
 #include "common/checksum.h"
+#include "common/hex.h"
 
 struct s3auth_state {
     chunked_decoder *dec;            /* aws-chunked body */
@@ -147,7 +148,7 @@ static int setup_payload(s3_req *r, const sigv4_auth *a)
         r->content_length = a->decoded_length;
     } else if (a->payload == SIGV4_PAYLOAD_SIGNED) {
         size_t n = 0;
-        if (cks_from_hex(a->payload_hash, st->want_sha, sizeof(st->want_sha), &n) < 0 ||
+        if (hex_decode(a->payload_hash, st->want_sha, sizeof(st->want_sha), &n) < 0 ||
             n != 32) {
             resp_error(r, S3E_InvalidArgument, "x-amz-content-sha256 must be 64 hex digits");
             return -1;

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "common/checksum.h"
+#include "common/hex.h"
 #include "common/fsutil.h"
 #include "storage/engine_int.h"
 
@@ -30,8 +31,8 @@ int cat_save(st_engine *e, int *copies, cf_err *err)
         return -1;
     }
     char sid[33], lin[33];
-    cks_to_hex(e->set.set_id, DS_SET_ID_LEN, sid, sizeof sid);
-    cks_to_hex(e->set.lineage, DS_LINEAGE_LEN, lin, sizeof lin);
+    hex_encode(e->set.set_id, DS_SET_ID_LEN, sid, sizeof sid);
+    hex_encode(e->set.lineage, DS_LINEAGE_LEN, lin, sizeof lin);
     json_t *doc = json_pack("{s:s, s:i, s:s, s:s, s:I, s:I, s:o}", "format",
                             "coffer-catalog", "version", 1, "set_id", sid, "lineage", lin,
                             "commit", (json_int_t)commit, "written_ms",
@@ -74,9 +75,9 @@ static json_t *read_one(const ds_set *set, const char *path, uint64_t *commit)
     size_t n;
     bool ok = fmt && strcmp(fmt, "coffer-catalog") == 0 &&
               json_integer_value(json_object_get(doc, "version")) == 1 && sid && lin &&
-              cks_from_hex(sid, want_sid, 16, &n) == 0 && n == 16 &&
+              hex_decode(sid, want_sid, 16, &n) == 0 && n == 16 &&
               memcmp(want_sid, set->set_id, 16) == 0 &&
-              cks_from_hex(lin, want_lin, 16, &n) == 0 && n == 16 &&
+              hex_decode(lin, want_lin, 16, &n) == 0 && n == 16 &&
               memcmp(want_lin, set->lineage, 16) == 0 &&
               json_is_object(json_object_get(doc, "tables"));
     if (!ok) {

@@ -32,7 +32,7 @@
 #include <jansson.h>
 
 #include "common/error.h"
-#include "storage/diskset.h"
+#include "storage/ds.h"
 #include "storage/index.h"
 
 #define CAT_FILE "catalog.json"

@@ -25,6 +25,7 @@
 #include "common/fsutil.h"
 
 #include "common/checksum.h"
+#include "common/hex.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -337,7 +338,7 @@ int crypt_open_secret(crypt_ctx *c, const uint8_t skey[CRYPT_KEY_LEN],
 int crypt_master_from_hex(const char *hex, uint8_t key[CRYPT_KEY_LEN],
                           cf_err *err)
 {
-    if (cks_from_hex(hex, key, CRYPT_KEY_LEN, NULL) < 0) {
+    if (hex_decode(hex, key, CRYPT_KEY_LEN, NULL) < 0) {
         crypt_wipe(key, CRYPT_KEY_LEN);
         return cf_fail(err, CF_ECONFIG,
                        "master key must be exactly %d hex characters",
@@ -394,7 +395,7 @@ int crypt_master_load(const char *path, uint8_t key[CRYPT_KEY_LEN], cf_err *err)
         rc = cf_fail(err, CF_ECONFIG,
                      "master key file %s must hold exactly %d hex characters",
                      path, MASTER_HEX_LEN);
-    else if (cks_from_hex(buf, key, CRYPT_KEY_LEN, NULL) < 0)
+    else if (hex_decode(buf, key, CRYPT_KEY_LEN, NULL) < 0)
         rc = cf_fail(err, CF_ECONFIG,
                      "master key file %s holds non-hex characters", path);
     crypt_wipe(buf, sizeof buf);
@@ -414,7 +415,7 @@ int crypt_master_generate(const char *path, uint8_t key[CRYPT_KEY_LEN],
     char hex[MASTER_HEX_LEN + 2];
     int rc = crypt_random(key, CRYPT_KEY_LEN, err);
     if (rc == 0) {
-        cks_to_hex(key, CRYPT_KEY_LEN, hex, sizeof hex);
+        hex_encode(key, CRYPT_KEY_LEN, hex, sizeof hex);
         hex[MASTER_HEX_LEN] = '\n';
         if (fchmod(fd, 0600) < 0 || fsu_write_all(fd, hex, sizeof hex - 1) < 0 ||
             fio_fsync(fd) < 0)

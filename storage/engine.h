@@ -8,7 +8,11 @@
  *
  * Threading: an st_engine is shared by all request threads; every function
  * here is thread-safe. A stream object (st_put, st_get) belongs to one
- * thread at a time.
+ * thread at a time. The callbacks of the listing functions
+ * (st_tenant_list, st_key_list, st_bucket_list, st_list, st_upload_list,
+ * st_upload_list_parts) run under the engine's index lock: they must not
+ * call back into the engine (it would deadlock), and every other request
+ * waits for the index while they run, so they only copy what they need.
  *
  * Memory: streams hold a bounded buffer (about two blocks, block size 1 MiB
  * by default) whatever the object size.
@@ -19,7 +23,8 @@
  * CF_ERANGE, CF_EDIGEST, CF_ETOOLARGE, CF_EINVAL, CF_EEXISTS, CF_ENOTFOUND;
  * anything else is an internal error (500) whose message is logged.
  *
- * Names: tenant names are [a-z0-9-]{1,64}. Bucket and key validity (S3
+ * Names: tenant names, access keys and secrets follow common/names.h
+ * (tenants [a-z0-9-]{1,64}). Bucket and key validity (S3
  * naming rules, UTF-8) is checked by the front end; the engine checks only
  * lengths (bucket <= 63, key <= 1024 bytes) and treats keys as bytes.
  * Listings sort keys by their bytes (memcmp order).
@@ -34,20 +39,21 @@
 
 #include "common/error.h"
 #include "common/checksum.h"
+#include "common/names.h"
 
 #define ST_MAX_DISKS 16
 #define ST_MAX_KEY 1024
 #define ST_MAX_BUCKET 63
-#define ST_MAX_TENANT 64
+#define ST_MAX_TENANT NAMES_TENANT_MAX
 #define ST_MAX_USERMETA 2048          /* sum of user metadata names + values */
 #define ST_MAX_PUT_SIZE (5ULL << 30)  /* single PUT / part */
 #define ST_MIN_PART_SIZE (5ULL << 20) /* every part but the last */
 #define ST_MAX_PARTS 10000
 #define ST_ETAG_MAX 48                /* quoted hex MD5 + "-NNNNN" + NUL */
 #define ST_ID_HEX 33                  /* 32 hex chars + NUL (version/upload ids) */
-#define ST_ACCESS_KEY_MAX 33
+#define ST_ACCESS_KEY_MAX (NAMES_AK_MAX + 1)
 #define ST_CHECKSUM_MAX (CKS_MAX_B64 + 8) /* base64 value + "-NNNNN" (composite) */
-#define ST_SECRET_KEY_MAX 65
+#define ST_SECRET_KEY_MAX (NAMES_SK_MAX + 1)
 
 typedef struct st_engine st_engine;
 
@@ -153,9 +159,10 @@ typedef int (*st_tenant_cb)(void *ctx, const st_tenant_info *t);
 int st_tenant_list(st_engine *e, st_tenant_cb cb, void *ctx, cf_err *err);
 
 /* Create a key pair for a tenant. If access_key/secret are given (non-NULL)
- * they are used as is (the embedded default's dev key), else random ones
- * are generated (AK: 20 chars [A-Z0-9], SK: 40 chars base64-ish). The secret
- * is stored encrypted under the master key. */
+ * they are used as is (CF_EINVAL unless shaped as common/names.h says),
+ * else random ones are generated (common/credfile.h: AK 20 chars [A-Z0-9],
+ * SK 40 chars [A-Za-z0-9+/]). The secret is stored encrypted under the
+ * master key. */
 int st_key_create(st_engine *e, const char *tenant, bool read_only,
                   const char *access_key, const char *secret,
                   char ak_out[ST_ACCESS_KEY_MAX], char sk_out[ST_SECRET_KEY_MAX],

@@ -1,11 +1,35 @@
 /*
- * storage/engine_int.h - what the engine's own files share (engine.c,
- * object.c, multipart.c, gc.c). Not for use outside storage/.
+ * storage/engine_int.h - what the engine's own files share. Not for use
+ * outside storage/ (tests/layering.txt: the rest of coffer sees
+ * storage/engine.h only).
  *
- * Locking: e->ix's mutex serialises all index access; functions named
- * *_locked expect the caller to hold it. Disk I/O for object data is done
- * without it. A section that writes ends with eng_unlock_durable (group
- * commit, see index.h); one that only reads with idx_unlock.
+ * Files, each one concern, its internal functions named after it:
+ *   engine.c   open/close, layout, clocks, ids, segment descriptors (eng_)
+ *   kek.c      the tenant KEK cache (kek_)
+ *   tenant.c   tenants table (tenant_)      key.c     access_keys (key_)
+ *   bucket.c   buckets table (bucket_)      headers.c stored headers (headers_)
+ *   object.c   objects and segments tables: rows, versions, HEAD, DELETE (obj_)
+ *   put.c      the PUT path and copy        get.c     the GET path, readers (get_)
+ *   list.c     listing                      sealed.c  sealed streams (cold tier)
+ *   upload.c   uploads and parts tables: multipart (upload_)
+ *   deleteq.c  delete_queue table: queueing and draining (deleteq_)
+ *   heal.c     heal_queue table and st_heal (heal_)
+ *   gc.c       st_gc: drain, then the orphan scan
+ * and beside them index.c (idx_), identity.c (ident_), snapshot.c (snap_),
+ * restore.c, and the layers below: segwrite/segread/segment.c, shard.c,
+ * ds.c, rs.c, crypto.c. Every SQL statement on a table is in that table's
+ * file (index.c keeps meta and the schema).
+ *
+ * Locking. e->ix's mutex (the index lock) serialises all index access.
+ *   [index lock]  the caller holds it: every function named *_locked; each
+ *                 asserts so (idx_assert_held) in debug and sanitizer builds.
+ *   [takes it]    locks and unlocks it itself; never called with it held.
+ *   [no lock]     touches no shared state, or only under the lock named.
+ * Disk I/O for object data is done without the index lock. A section that
+ * writes ends with eng_unlock_durable (group commit, see index.h); one
+ * that only reads with idx_unlock. Other locks, never held with the index
+ * lock held except where said: readers_lock (get.c), kek_lock (kek.c),
+ * gc_lock (gc.c), snap_lock (snapshot.c).
  *
  * Deferred deletion: an overwritten or deleted segment is moved to
  * delete_queue in the same transaction that drops its last reference.
@@ -19,16 +43,17 @@
 #include <stdatomic.h>
 
 #include "storage/crypto.h"
-#include "storage/diskset.h"
+#include "storage/ds.h"
 #include "storage/engine.h"
-#include "storage/erasure.h"
 #include "storage/index.h"
 #include "storage/journal.h"
+#include "storage/rs.h"
 #include "storage/segment.h"
 
 #define ENG_DEFAULT_INLINE_MAX (64u << 10)
 #define ENG_MAX_READERS 4096
 #define ENG_KEK_SLOTS 64
+#define DELETEQ_BATCH 256
 
 /* A tenant's KEK, derived once (HKDF is ~15% of a small GET's CPU). */
 typedef struct eng_kek_slot {
@@ -71,15 +96,20 @@ struct st_engine {
     bool opened;                     /* st_open succeeded */
 };
 
+/* ---- engine.c [no lock] ------------------------------------------------- */
+
 int64_t eng_now_ms(void);
 /* The clock file systems stamp files with (coarse): a file written after
  * a time taken from it never has an earlier mtime. */
 int64_t eng_file_clock_ms(void);
 
-/* End a locked section that may have written: release the index lock and
- * wait until its commits are on disk. Returns rc (the section's result,
- * whose error stays in err), or -1 with CF_EIO when rc was 0 but the
- * commit could not be made durable. */
+void eng_id_to_hex(const uint8_t id[16], char out[ST_ID_HEX]);
+int eng_id_from_hex(const char *hex, uint8_t id[16]);
+
+/* End a locked section that may have written [index lock, released]:
+ * release the lock and wait until its commits are on disk. Returns rc (the
+ * section's result, whose error stays in err), or -1 with CF_EIO when rc
+ * was 0 but the commit could not be made durable. */
 static inline int eng_unlock_durable(st_engine *e, int rc, cf_err *err)
 {
     cf_err later;
@@ -94,55 +124,249 @@ static inline int eng_unlock_durable(st_engine *e, int rc, cf_err *err)
 int eng_load_master(const st_config *cfg, const ds_set *set, bool create,
                     uint8_t key[CRYPT_KEY_LEN], cf_err *err);
 
-/* Count the sharded segments (of objects and of uploads) and those with
- * fewer than k of their shard files on the online disks. */
-int eng_check_segments(st_engine *e, uint64_t *segments, uint64_t *short_of_files,
-                       cf_err *err);
-
-/* A bucket's row id for (tenant, bucket); CF_ENOBUCKET if absent. */
-int eng_bucket_id_locked(st_engine *e, const char *tenant, const char *bucket,
-                         int64_t *id, cf_err *err);
-
-/* Fill a segment descriptor. With wrapped == NULL a fresh data key is made
- * and wrapped into d->header.wrapped; otherwise the given one is unwrapped. */
+/* Fill a segment descriptor [takes kek_lock]. With wrapped == NULL a fresh
+ * data key is made and wrapped into d->header.wrapped; otherwise the given
+ * one is unwrapped. The caller wipes d->dk. */
 int eng_segment_desc(st_engine *e, const char *tenant, const char *bucket,
                      const char *key, const uint8_t object_id[16], uint32_t part,
                      const uint8_t data_id[CRYPT_DATA_ID_LEN],
                      const uint8_t *wrapped, seg_desc *d, cf_err *err);
 
-/* Stored headers <-> JSON text ([[name, value], ...]). */
-char *eng_headers_to_json(const st_header *h, size_t n, cf_err *err);
-int eng_headers_from_json(const char *json, st_header **h, size_t *n, cf_err *err);
-void eng_headers_free(st_header *h, size_t n);
-/* Validate names/values and the user-metadata size limit. */
-int eng_headers_check(const st_header *h, size_t n, cf_err *err);
-
-/* Move every segment of an object version to the delete queue (in the
- * caller's transaction). */
-int eng_queue_version_delete_locked(st_engine *e, const uint8_t version_id[16],
-                                    cf_err *err);
-int eng_queue_data_delete_locked(st_engine *e, const uint8_t data_id[16],
-                                 cf_err *err);
-/* Every part of an upload (in the caller's transaction). */
-int eng_queue_upload_delete_locked(st_engine *e, const uint8_t upload_id[16],
-                                   cf_err *err);
-/* Unlink the files of queued segments no live reader can still need. */
-void eng_drain_deletes(st_engine *e);
-
-/* Reader registry for deferred deletion. */
-int eng_reader_enter(st_engine *e, cf_err *err);   /* returns a slot */
-void eng_reader_leave(st_engine *e, int slot);
-
 /* After a change to a table the catalog copies (tenants, keys, buckets):
- * write the catalog to every disk before the change is acknowledged. A
- * failure is logged, never returned: the index already committed it, and
- * the next save (or open) writes it again. */
+ * write the catalog to every disk before the change is acknowledged
+ * [takes the index lock and cat_lock]. A failure is logged, never
+ * returned: the index already committed it, and the next save (or open)
+ * writes it again. */
 void eng_catalog_changed(st_engine *e);
 
-/* Queue a segment for heal (best effort; errors are ignored). */
-void eng_queue_heal(st_engine *e, const uint8_t data_id[16]);
+/* A stored (sharded) segment and where it belongs: an object version or
+ * an upload (object_id), its part, size and key, for heal. */
+typedef struct eng_seg_loc {
+    uint8_t object_id[16];
+    uint8_t wrapped[CRYPT_WRAPPED_LEN];
+    uint32_t part;
+    uint64_t size;
+    char tenant[ST_MAX_TENANT + 1], bucket[ST_MAX_BUCKET + 1], key[ST_MAX_KEY + 1];
+} eng_seg_loc;
+/* Read the row of a locate query (object_id, part, size, wrapped, tenant,
+ * bucket, key) into loc [index lock]: 1 found, 0 none, -1 error. */
+int eng_seg_loc_read(st_engine *e, sqlite3_stmt *st, eng_seg_loc *loc, cf_err *err);
+/* Read up to max data ids (column 0) of query st into ids [index lock];
+ * returns how many, or -1 (st NULL counts as an error). */
+int eng_ids_read(st_engine *e, sqlite3_stmt *st, uint8_t ids[][16], int max, cf_err *err);
 
-void eng_id_to_hex(const uint8_t id[16], char out[ST_ID_HEX]);
-int eng_id_from_hex(const char *hex, uint8_t id[16]);
+/* ---- kek.c [takes kek_lock; may be called with the index lock held] ---- */
+
+/* The tenant's KEK into kek (the caller wipes it), derived on a miss. */
+int kek_get(st_engine *e, const char *tenant, uint8_t kek[CRYPT_KEY_LEN], cf_err *err);
+/* Wipe the tenant's slot (the tenant was deleted). */
+void kek_forget(st_engine *e, const char *tenant);
+/* Wipe the whole cache (close; no lock: nothing else runs). */
+void kek_wipe(st_engine *e);
+
+/* ---- headers.c [no lock] ------------------------------------------------ */
+
+/* Validate names/values and the user-metadata size limit. */
+int headers_check(const st_header *h, size_t n, cf_err *err);
+/* Stored headers <-> JSON text ([[name, value], ...]). */
+char *headers_to_json(const st_header *h, size_t n, cf_err *err);
+int headers_from_json(const char *json, st_header **h, size_t *n, cf_err *err);
+void headers_free(st_header *h, size_t n);
+
+/* ---- tenant.c, key.c, bucket.c [index lock] ----------------------------- */
+
+/* A tenant's row id; CF_ENOTFOUND if there is no such tenant. */
+int tenant_id_locked(st_engine *e, const char *name, int64_t *id, cf_err *err);
+/* Delete every access key of a tenant (in the caller's transaction). */
+int key_drop_tenant_locked(st_engine *e, int64_t tenant_id, cf_err *err);
+/* A bucket's row id for (tenant, bucket); CF_ENOBUCKET if absent. */
+int bucket_id_locked(st_engine *e, const char *tenant, const char *bucket, int64_t *id,
+                     cf_err *err);
+/* Does the tenant own any bucket? */
+int bucket_any_locked(st_engine *e, int64_t tenant_id, bool *any, cf_err *err);
+
+/* ---- object.c: objects and segments [index lock] ------------------------ */
+
+/* Fill info from a row of obj_select_locked / obj_page_locked; the stored
+ * headers only if asked [no lock: reads the row]. */
+int obj_fill_info(sqlite3_stmt *st, st_object_info *info, bool headers, cf_err *err);
+/* The current row of (bucket_id, key): 1 found (the statement is left on
+ * the row: idx_done it), 0 absent, -1 error. */
+int obj_select_locked(st_engine *e, int64_t bucket_id, const char *key,
+                      sqlite3_stmt **out, cf_err *err);
+/* A version by its id, wherever it is: its row (info without stored
+ * headers), tenant and bucket names, and the stored headers JSON
+ * (malloc'd, NULL if none): 1 found, 0 not, -1 error. */
+typedef struct obj_version {
+    st_object_info info;
+    char tenant[ST_MAX_TENANT + 1], bucket[ST_MAX_BUCKET + 1];
+    char *headers_json;
+} obj_version;
+int obj_version_locked(st_engine *e, const uint8_t version_id[16], obj_version *v,
+                       cf_err *err);
+/* Up to limit rows of a bucket in key order from bound (key >= bound when
+ * inclusive, else key > bound); iterate with idx_next, idx_done if left
+ * early. */
+sqlite3_stmt *obj_page_locked(st_engine *e, int64_t bucket_id, const char *bound,
+                              size_t bound_len, bool inclusive, int limit, cf_err *err);
+/* An object key's length rules [no lock]. */
+int obj_check_key(const char *key, cf_err *err);
+/* Does the bucket hold any object? */
+int obj_any_locked(st_engine *e, int64_t bucket_id, bool *any, cf_err *err);
+/* The key's current version, if any, gives up its segments to the delete
+ * queue (in the caller's transaction), and with delete_row its objects row
+ * goes too: 1 there was one, 0 none, -1 error. */
+int obj_retire_locked(st_engine *e, int64_t bucket_id, const char *key, bool delete_row,
+                      cf_err *err);
+/* An objects row, as written by a PUT and a completed upload. */
+typedef struct obj_row {
+    int64_t bucket_id;
+    const char *key;
+    const uint8_t *version_id;       /* 16 bytes */
+    uint64_t size;
+    const char *etag;
+    int64_t mtime_ms;
+    cks_algo algo;
+    const char *checksum_b64;        /* NULL: none */
+    bool composite;
+    int nparts;                      /* 0 for a PUT */
+    const char *headers_json;
+} obj_row;
+/* Insert (or replace) the key's row: the version becomes current. */
+int obj_insert_locked(st_engine *e, const obj_row *o, cf_err *err);
+/* A version's segment seq, from a segment writer's result; queued for heal
+ * when shards are missing. */
+int obj_insert_segment_locked(st_engine *e, const uint8_t version_id[16], int seq,
+                              const uint8_t data_id[16], uint32_t part,
+                              const uint8_t wrapped[CRYPT_WRAPPED_LEN],
+                              const seg_result *res, cf_err *err);
+/* A version's segment seq, taken over from an upload's part (its parts
+ * row is then the caller's to delete). */
+int obj_segment_from_part_locked(st_engine *e, const uint8_t version_id[16], int seq,
+                                 const uint8_t upload_id[16], uint32_t part, cf_err *err);
+/* A version's segments in order, one callback each (inline_data valid
+ * only during the call). */
+typedef struct obj_segment {
+    uint8_t data_id[16];
+    uint32_t part;
+    uint64_t size;
+    uint8_t wrapped[CRYPT_WRAPPED_LEN];
+    bool is_inline;
+    const void *inline_data;
+    size_t inline_len;
+} obj_segment;
+typedef int (*obj_segment_cb)(void *ctx, const obj_segment *s, cf_err *err);
+int obj_segments_locked(st_engine *e, const uint8_t version_id[16], obj_segment_cb cb,
+                        void *ctx, cf_err *err);
+/* An inline segment's sealed bytes (the sealed import). */
+int obj_segment_set_inline_locked(st_engine *e, const uint8_t data_id[16],
+                                  const uint8_t *sealed, size_t n, cf_err *err);
+/* Every shard of the segment is present again. */
+int obj_segment_healed_locked(st_engine *e, const uint8_t data_id[16], cf_err *err);
+/* The object version a sharded segment belongs to: 1, 0 none, -1. */
+int obj_locate_segment_locked(st_engine *e, const uint8_t data_id[16], eng_seg_loc *loc,
+                              cf_err *err);
+/* Up to max sharded data ids after `after`, in order (restore's check). */
+int obj_sharded_after_locked(st_engine *e, const uint8_t after[16], uint8_t ids[][16],
+                             int max, cf_err *err);
+/* Does a segment row name the data id? 1, 0, -1. */
+int obj_references_locked(st_engine *e, const uint8_t data_id[16], cf_err *err);
+
+/* ---- upload.c: uploads and parts [index lock] --------------------------- */
+
+/* The upload exists in this bucket for this key (else CF_ENOUPLOAD). */
+int upload_check_locked(st_engine *e, const uint8_t upload_id[16], int64_t bucket_id,
+                        const char *key, cf_err *err);
+/* A parts row, as an UploadPart commits it. */
+typedef struct upload_part_row {
+    const uint8_t *upload_id, *data_id, *md5, *wrapped;
+    uint32_t part;
+    uint64_t size;
+    const char *etag, *checksum_b64; /* checksum NULL: none */
+    int64_t mtime_ms;
+    const seg_result *res;
+} upload_part_row;
+/* Record a part; an earlier upload of the same part number goes to the
+ * delete queue, and a part with missing shards to the heal queue. */
+int upload_put_part_locked(st_engine *e, const upload_part_row *p, cf_err *err);
+/* Does the bucket hold any upload? */
+int upload_any_locked(st_engine *e, int64_t bucket_id, bool *any, cf_err *err);
+/* The upload a sharded part belongs to: 1, 0 none, -1. */
+int upload_locate_part_locked(st_engine *e, const uint8_t data_id[16], eng_seg_loc *loc,
+                              cf_err *err);
+int upload_part_healed_locked(st_engine *e, const uint8_t data_id[16], cf_err *err);
+int upload_sharded_after_locked(st_engine *e, const uint8_t after[16], uint8_t ids[][16],
+                                int max, cf_err *err);
+int upload_references_locked(st_engine *e, const uint8_t data_id[16], cf_err *err);
+
+/* ---- deleteq.c: delete_queue -------------------------------------------- */
+
+/* Queue one data id, a version's segments, an upload's parts [index
+ * lock; in the caller's transaction]. */
+int deleteq_data_locked(st_engine *e, const uint8_t data_id[16], cf_err *err);
+int deleteq_version_locked(st_engine *e, const uint8_t version_id[16], cf_err *err);
+int deleteq_upload_locked(st_engine *e, const uint8_t upload_id[16], cf_err *err);
+/* Is the data id queued? [index lock] 1, 0, -1. */
+int deleteq_references_locked(st_engine *e, const uint8_t data_id[16], cf_err *err);
+/* One batch of phase two [takes it; and readers_lock]: unlink the files of
+ * queued segments no live reader can still need, then drop their rows.
+ * Returns how many it finished (DELETEQ_BATCH: maybe more), -1 on error. */
+int deleteq_drain_batch(st_engine *e, uint64_t *done, cf_err *err);
+/* Drain until the queue holds only what live readers need [takes it]. */
+void deleteq_drain(st_engine *e);
+
+/* ---- heal.c: heal_queue -------------------------------------------------- */
+
+/* Queue a segment for heal [index lock; in the caller's transaction]. */
+int heal_queue_locked(st_engine *e, const uint8_t data_id[16], cf_err *err);
+/* The same on its own [takes it]; best effort, errors are ignored. */
+void heal_queue(st_engine *e, const uint8_t data_id[16]);
+/* Take a segment off the queue; is it on it? [index lock] */
+int heal_done_locked(st_engine *e, const uint8_t data_id[16], cf_err *err);
+int heal_references_locked(st_engine *e, const uint8_t data_id[16], cf_err *err);
+
+/* ---- get.c [no index lock] ------------------------------------------------ */
+
+/* The reader registry for deferred deletion [takes readers_lock]. */
+int get_reader_enter(st_engine *e, cf_err *err);   /* returns a slot */
+void get_reader_leave(st_engine *e, int slot);
+/* When the oldest live reader opened (INT64_MAX: none). */
+int64_t get_oldest_reader_ms(st_engine *e);
+
+/* One segment of an open GET. */
+typedef struct get_segment {
+    uint64_t start, size;
+    uint8_t data_id[16];
+    uint32_t part;
+    uint8_t wrapped[CRYPT_WRAPPED_LEN];
+    uint8_t *inline_data;
+    size_t inline_len;
+} get_segment;
+
+/* An open GET (engine.h: st_get), shared with sealed.c. */
+struct st_get {
+    st_engine *e;
+    int reader_slot;
+    char tenant[ST_MAX_TENANT + 1], bucket[ST_MAX_BUCKET + 1], key[ST_MAX_KEY + 1];
+    uint8_t version_id[16];
+    uint64_t size;
+    get_segment *segs;
+    size_t nsegs, cap;
+    size_t open_seg;                 /* index of r's segment */
+    seg_reader *r;
+    uint8_t *block;                  /* last decoded block */
+    size_t block_seg;
+    uint64_t block_index;
+    uint32_t block_len;
+    bool block_valid;
+    bool heal_queued;
+    size_t sealed_seg;               /* sealed stream cursor */
+    uint64_t sealed_block;
+};
+
+/* The segment reader of segment i (opened on first use, the previous one
+ * closed, a degraded one queued for heal [takes the index lock then]). */
+int get_open_reader(st_get *g, size_t i, cf_err *err);
+void get_close_reader(st_get *g);
 
 #endif

@@ -18,14 +18,14 @@
 #include <string.h>
 #include <time.h>
 
-#include "common/checksum.h"
+#include "common/hex.h"
 #include "storage/engine_int.h"
 
 #define HEX_ID 33
 
 static void hex16(const uint8_t id[16], char out[HEX_ID])
 {
-    cks_to_hex(id, 16, out, HEX_ID);
+    hex_encode(id, 16, out, HEX_ID);
 }
 
 uint64_t ident_own_max_commit(const ident_state *s, const ds_set *set)

@@ -17,7 +17,7 @@
 #include <stddef.h>
 
 #include "common/error.h"
-#include "storage/diskset.h"
+#include "storage/ds.h"
 #include "storage/index.h"
 #include "storage/snapshot.h"
 

@@ -105,7 +105,39 @@ struct idx {
     uint64_t wal_syncs;
     void (*sync_hook)(void *ctx);    /* also made durable by each round */
     void *sync_ctx;
+#ifndef NDEBUG
+    const struct idx *held_prev;     /* under lock: what the holder held before */
+#endif
 };
+
+#ifndef NDEBUG
+/* The index locks this thread holds, innermost first (a chain through
+ * held_prev): thread-local, so checking it races with nothing. */
+static _Thread_local const idx *held_top;
+
+static void held_push(idx *x)
+{
+    x->held_prev = held_top;
+    held_top = x;
+}
+
+static void held_pop(idx *x)
+{
+    assert(held_top == x && "index locks are released in the order they were taken");
+    held_top = x->held_prev;
+}
+
+void idx_assert_held(const idx *x)
+{
+    for (const idx *p = held_top; p; p = p->held_prev)
+        if (p == x)
+            return;
+    assert(!"the caller must hold the index lock (a *_locked function)");
+}
+#else
+#define held_push(x) ((void)(x))
+#define held_pop(x) ((void)(x))
+#endif
 
 /* Version 1: the schema of release 0.1.0 (which recorded no version), kept
  * exactly as it shipped; never edit it: a change is a new step below. */
@@ -704,6 +736,7 @@ void idx_close(idx *x)
 void idx_lock(idx *x)
 {
     pthread_mutex_lock(&x->lock);
+    held_push(x);
 }
 
 void idx_unlock(idx *x)
@@ -717,6 +750,7 @@ void idx_unlock(idx *x)
         return;
     }
 #endif
+    held_pop(x);
     pthread_mutex_unlock(&x->lock);
 }
 
@@ -750,6 +784,7 @@ int idx_unlock_durable(idx *x, cf_err *err)
     pthread_mutex_lock(&x->sync_lock);
     uint64_t ticket = x->section_wrote ? ++x->committed : x->committed;
     x->section_wrote = false;
+    held_pop(x);
     pthread_mutex_unlock(&x->lock);
     while (x->synced < ticket && x->sync_errno == 0) {
         if (x->syncing)
@@ -772,6 +807,7 @@ void idx_unlock_nowait(idx *x)
         ++x->committed;
     x->section_wrote = false;
     pthread_mutex_unlock(&x->sync_lock);
+    held_pop(x);
     pthread_mutex_unlock(&x->lock);
 }
 
@@ -875,6 +911,33 @@ sqlite3_stmt *idx_query(idx *x, cf_err *err, const char *sql, const char *fmt, .
     return st;
 }
 
+int idx_exists(idx *x, cf_err *err, const char *sql, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    sqlite3_stmt *st = start(x, err, sql, fmt, ap);
+    va_end(ap);
+    int rc = st ? idx_next(x, st, err) : -1;
+    if (rc == 1)
+        idx_done(st);
+    return rc;
+}
+
+int idx_each(idx *x, sqlite3_stmt *st, idx_row_cb row, void *ctx, cf_err *err)
+{
+    if (!st)
+        return -1;
+    int rc;
+    while ((rc = idx_next(x, st, err)) == 1) {
+        int r = row(ctx, st, err);
+        if (r != 0) {
+            idx_done(st);
+            return r < 0 ? -1 : 0;
+        }
+    }
+    return rc;
+}
+
 int idx_next(idx *x, sqlite3_stmt *st, cf_err *err)
 {
     int rc = sqlite3_step(st);
@@ -958,6 +1021,7 @@ void idx_set_sync_hook(idx *x, void (*hook)(void *ctx), void *ctx)
 
 uint64_t idx_commit_number_locked(idx *x)
 {
+    idx_assert_held(x);
     return x->commit_base + x->commits;
 }
 
@@ -1167,6 +1231,7 @@ static json_t *column_json(sqlite3_stmt *st, int c)
 /* One table into {"columns", "rows"}; under the lock. */
 static int dump_table_locked(idx *x, const char *table, json_t **out, cf_err *err)
 {
+    idx_assert_held(x);
     char sql[96];
     sqlite3_stmt *st = NULL;
     *out = NULL;
@@ -1268,6 +1333,7 @@ static int bind_json(sqlite3_stmt *st, int i, json_t *v)
 
 int idx_table_load(idx *x, const char *table, json_t *dump, cf_err *err)
 {
+    idx_assert_held(x);
     json_t *cols = json_object_get(dump, "columns"), *rows = json_object_get(dump, "rows");
     if (!json_is_array(cols) || !json_is_array(rows))
         return cf_fail(err, CF_ECORRUPT, "catalog: table %s is malformed", table);

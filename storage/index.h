@@ -12,10 +12,17 @@
  *   i int64_t     t const char * (NULL binds NULL)
  *   b const void *, size_t (blob; NULL binds NULL)
  *
- * Concurrency: one connection guarded by one mutex. Callers hold the lock
- * (idx_lock ... unlock) around every sequence of calls that must be
- * atomic, and idx_begin/idx_commit around writes of more than one row.
- * The schema is in index.c; doc/design.md describes it.
+ * Concurrency: one connection guarded by one mutex, the index lock.
+ * Callers hold it (idx_lock ... unlock) around every sequence of calls
+ * that must be atomic, and idx_begin/idx_commit around writes of more than
+ * one row. Each declaration below says what it needs:
+ *   [lock held]   the caller holds the index lock (idx_assert_held checks
+ *                 it in debug and sanitizer builds: the engine's *_locked
+ *                 functions call it first thing);
+ *   [takes lock]  takes and releases it itself: never call it holding it;
+ *   [no lock]     touches no shared state of an open index.
+ * The schema is in index.c; doc/design.md describes it. Which file may
+ * run SQL on which table: storage/engine_int.h (one file per table).
  *
  * Schema versions: the index records its version (PRAGMA user_version).
  * idx_open creates a new index at the newest version, migrates an older
@@ -64,14 +71,16 @@
 
 typedef struct idx idx;
 
-/* Open META/index.db, creating it (and its schema) if missing. */
+/* Open META/index.db, creating it (and its schema) if missing [no lock:
+ * nothing else can reach the index before it returns]. */
 int idx_open(const char *meta_dir, idx **out, cf_err *err);
-/* The schema version this build creates and migrates to. */
+/* The schema version this build creates and migrates to [no lock]. */
 int idx_schema_version(void);
 /* Test seam, NULL outside tests: called inside the migration transaction
  * after the step that reaches `version` (also when a new index is being
  * created); nonzero fails the migration there, as a failing step would. */
 extern int (*idx_migrate_fault)(int version);
+/* [no lock: nothing may use x any more] */
 void idx_close(idx *x);
 
 /* What an index file says about itself. Fields without their has_ flag
@@ -103,24 +112,27 @@ typedef struct idx_ident {
  * which reads the database file alone. with_wal and a WAL file present
  * (after a crash, or while cofferd runs): opened normally instead, so
  * that the WAL's commits count, and closed without a checkpoint; that
- * touches the -shm file's time. Snapshots never have a WAL. */
+ * touches the -shm file's time. Snapshots never have a WAL. [no lock: a
+ * file, not an open index] */
 int idx_probe(const char *path, bool with_wal, idx_ident *out, cf_err *err);
-/* Whether path-wal exists. */
+/* Whether path-wal exists [no lock]. */
 bool idx_wal_exists(const char *path);
 
 /* Record the fields of id whose has_ flag is set (set id, lineage, master
- * check; created_ms when > 0), durably (takes the lock). The commit number
+ * check; created_ms when > 0), durably [takes lock]. The commit number
  * is not written here: snapshots persist it. */
 int idx_ident_write(idx *x, const idx_ident *id, cf_err *err);
 
-/* The current commit number (takes the lock). */
+/* The current commit number [takes lock]. */
 uint64_t idx_commit_number(idx *x);
 /* Record that the index is closed with nothing committed since the
  * snapshot of number `commit`; 0 clears the record (done at open, so that
- * a crash later is never taken for a clean close). Durable. */
+ * a crash later is never taken for a clean close). Durable [takes lock]. */
 int idx_mark_clean(idx *x, uint64_t commit, cf_err *err);
 
-/* What an index or snapshot holds (for reports). */
+/* What an index or snapshot holds (for reports): read-only counts of
+ * every table, the one query of index.c on the engine's tables [idx_count:
+ * takes lock; idx_count_file: no lock, a file]. */
 typedef struct idx_contents {
     int64_t objects, bytes, buckets, tenants, keys, uploads;
 } idx_contents;
@@ -128,25 +140,35 @@ int idx_count(idx *x, idx_contents *out, cf_err *err);
 int idx_count_file(const char *path, idx_contents *out, cf_err *err);
 
 /* SQLite's own consistency check of a file (read-only): CF_ECORRUPT with
- * its first complaint if it fails. */
+ * its first complaint if it fails [no lock]. */
 int idx_check_file(const char *path, cf_err *err);
 
+/* Take the index lock (not recursive). */
 void idx_lock(idx *x);
-/* End a section that committed nothing (asserted). */
+/* [lock held] Does the calling thread hold x's lock? Asserts it does, in
+ * debug and sanitizer builds (a thread-local record, set by idx_lock and
+ * cleared by every unlock); nothing under NDEBUG. */
+#ifdef NDEBUG
+#define idx_assert_held(x) ((void)(x))
+#else
+void idx_assert_held(const idx *x);
+#endif
+/* [lock held, released] End a section that committed nothing (asserted). */
 void idx_unlock(idx *x);
-/* End a section and wait until its commits, and every commit made before
- * it, are on disk (see the top comment). -1 with CF_EIO if that cannot be
+/* [lock held, released] End a section and wait until its commits, and
+ * every commit made before it, are on disk (see the top comment). -1 with CF_EIO if that cannot be
  * proved; the section's commits may then be visible but not durable. */
 int idx_unlock_durable(idx *x, cf_err *err);
-/* A function the group commit calls after each WAL fdatasync, outside
- * every lock, before it wakes the waiters: the journals (journal.h) are
- * made durable with the WAL, so a waiter's commit is in both. Set it
- * before other threads use the index. */
+/* [no lock] A function the group commit calls after each WAL fdatasync,
+ * outside every lock, before it wakes the waiters: the journals
+ * (journal.h) are made durable with the WAL, so a waiter's commit is in
+ * both. Set it before other threads use the index. */
 void idx_set_sync_hook(idx *x, void (*hook)(void *ctx), void *ctx);
-/* The commit number of the last commit, for a caller holding the lock. */
+/* [lock held] The commit number of the last commit. */
 uint64_t idx_commit_number_locked(idx *x);
 
-/* End a section whose commits may be lost in a power failure without
+/* [lock held, released] End a section whose commits may be lost in a
+ * power failure without
  * harm, because they are redone (the delete queue's bookkeeping): they
  * are counted, so the next WAL fdatasync covers them, but nobody waits. */
 void idx_unlock_nowait(idx *x);
@@ -157,19 +179,32 @@ typedef struct idx_stats {
     uint64_t commits;
     uint64_t wal_syncs;
 } idx_stats;
+/* [takes lock] */
 void idx_get_stats(idx *x, idx_stats *out);
 
+/* [lock held] A transaction, inside one locked section. */
 int idx_begin(idx *x, cf_err *err);
 int idx_commit(idx *x, cf_err *err);
 void idx_rollback(idx *x);
 
-/* Execute a statement that returns no rows. *changes (if not NULL) gets
+/* [lock held; idx_open's migration steps run before anyone else can lock]
+ * Execute a statement that returns no rows. *changes (if not NULL) gets
  * the number of rows it changed. */
 int idx_run(idx *x, int *changes, cf_err *err, const char *sql, const char *fmt,
             ...);
-/* Start a query; then call idx_next until it returns 0 (done) or -1. */
+/* [lock held, until the query is done] Start a query; then call idx_next
+ * until it returns 0 (done) or -1, or idx_done it. */
 sqlite3_stmt *idx_query(idx *x, cf_err *err, const char *sql, const char *fmt,
                         ...);
+/* [lock held] Does the query return a row? 1 yes, 0 no, -1 error (the
+ * statement is reset either way). */
+int idx_exists(idx *x, cf_err *err, const char *sql, const char *fmt, ...);
+/* [lock held] Call row for each row of st (a query just started, NULL if
+ * starting it failed: -1): row returns 0 to go on, 1 to stop, -1 to fail
+ * (err filled). 0 when every row was taken or row stopped, else -1; the
+ * statement is reset either way. */
+typedef int (*idx_row_cb)(void *ctx, sqlite3_stmt *st, cf_err *err);
+int idx_each(idx *x, sqlite3_stmt *st, idx_row_cb row, void *ctx, cf_err *err);
 /* 1: a row is ready; 0: no more rows (statement reset); -1: error (reset). */
 int idx_next(idx *x, sqlite3_stmt *st, cf_err *err);
 /* Reset a query that is abandoned before idx_next returned 0. */
@@ -179,32 +214,35 @@ void idx_done(sqlite3_stmt *st);
  * commit), copy the whole database with SQLite's backup API, wait until
  * everything it holds is durable, then mark the copy as a snapshot
  * (taken_ms, commit, object count and bytes; rollback-journal mode, so
- * that reading it needs no WAL files) and fsync it. Takes the lock
- * itself. The caller renames tmp into place. out: the copy's identity. */
+ * that reading it needs no WAL files) and fsync it [takes lock]. The
+ * caller renames tmp into place. out: the copy's identity. */
 int idx_snapshot_to(idx *x, const char *tmp, int64_t taken_ms, idx_ident *out,
                     cf_err *err);
 
 /* Copy the snapshot src into dst (a new file, fsynced) as a live index:
  * the snapshot marks are dropped, and lineage (when the snapshot has
- * none), created_ms and the commit number are set from id. */
+ * none), created_ms and the commit number are set from id [no lock:
+ * files, with no index open on dst]. */
 int idx_restore_copy(const char *src, const char *dst, const idx_ident *id,
                      cf_err *err);
 
 /* Whole tables as JSON, for the catalog every disk keeps (catalog.h):
  * {TABLE: {"columns":[names], "rows":[[values]]}, ...}, integers as
  * numbers, text as strings, blobs as {"hex":"..."}, NULL as null. Table
- * names must be the engine's own (never client input). dump reads every
- * table under one hold of the lock (so the copy is consistent) and gives
- * the commit number it saw; load inserts one table's rows, the columns
- * the table has (others are ignored, missing ones get their defaults),
- * in the caller's locked transaction. */
+ * names must be the engine's own (never client input). dump [takes the
+ * lock] reads every table under one hold of the lock (so the copy is
+ * consistent) and gives the commit number it saw; load [lock held]
+ * inserts one table's rows, the columns the table has (others are
+ * ignored, missing ones get their defaults), in the caller's
+ * transaction. */
 struct json_t;
 int idx_tables_dump(idx *x, const char *const *tables, size_t n, struct json_t **out,
                     uint64_t *commit, cf_err *err);
 int idx_table_load(idx *x, const char *table, struct json_t *dump, cf_err *err);
 
-/* Column helpers: text never NULL ("" instead); blob copies exactly len
- * bytes or fails (returns -1) when the stored length differs. */
+/* Column helpers [lock held, as for the query's rows]: text never NULL
+ * ("" instead); blob copies exactly len bytes or fails (returns -1) when
+ * the stored length differs. */
 const char *idx_text(sqlite3_stmt *st, int col);
 int idx_blob(sqlite3_stmt *st, int col, void *out, size_t len);
 int64_t idx_int(sqlite3_stmt *st, int col);

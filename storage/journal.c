@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "common/checksum.h"
+#include "common/hex.h"
 #include "common/fio.h"
 #include "common/fsutil.h"
 #include "storage/snapshot.h"
@@ -93,7 +94,7 @@ jrn *jrn_open(const ds_set *set, uint64_t commit, cf_err *err)
     }
     pthread_mutex_init(&j->lock, NULL);
     j->set = set;
-    cks_to_hex(set->lineage, DS_LINEAGE_LEN, j->lineage, sizeof j->lineage);
+    hex_encode(set->lineage, DS_LINEAGE_LEN, j->lineage, sizeof j->lineage);
     int64_t now = wall_ms();
     for (int i = 0; i < RS_MAX_SHARDS; i++)
         j->fd[i] = i < set->n && set->disks[i].online ? open_file(j, i, commit, now) : -1;
@@ -113,7 +114,7 @@ void jrn_close(jrn *j)
 }
 
 /* Close disk i's file after an error (under the lock). */
-static void drop_locked(jrn *j, int i, int e)
+static void drop_disk(jrn *j, int i, int e)
 {
     if (j->fd[i] >= 0)
         fio_close(j->fd[i]);
@@ -141,7 +142,7 @@ static int write_all(int fd, const uint8_t *p, size_t n)
     return 0;
 }
 
-void jrn_append_locked(jrn *j, jrn_type type, uint64_t commit, json_t *fields,
+void jrn_append(jrn *j, jrn_type type, uint64_t commit, json_t *fields,
                        const void *data, size_t len)
 {
     char *text = json_dumps(fields, JSON_COMPACT);
@@ -170,7 +171,7 @@ void jrn_append_locked(jrn *j, jrn_type type, uint64_t commit, json_t *fields,
             continue;
         int e = write_all(j->fd[i], rec, JRN_HEAD + payload);
         if (e)
-            drop_locked(j, i, e);
+            drop_disk(j, i, e);
         else
             j->dirty[i] = true;
     }
@@ -196,7 +197,7 @@ void jrn_sync(void *arg)
         close(dup_fd[k]);
         if (e) {
             pthread_mutex_lock(&j->lock);
-            drop_locked(j, disk[k], e);
+            drop_disk(j, disk[k], e);
             pthread_mutex_unlock(&j->lock);
         }
     }
@@ -391,7 +392,7 @@ int jrn_replay(const ds_set *set, uint64_t after, int (*cb)(void *ctx,
                const jrn_record *r), void *ctx, int *files, int *torn, cf_err *err)
 {
     char lineage[33];
-    cks_to_hex(set->lineage, DS_LINEAGE_LEN, lineage, sizeof lineage);
+    hex_encode(set->lineage, DS_LINEAGE_LEN, lineage, sizeof lineage);
     size_t ll = strlen(lineage);
     rec_set rs = {0};
     *files = *torn = 0;

@@ -43,7 +43,7 @@
 #include <jansson.h>
 
 #include "common/error.h"
-#include "storage/diskset.h"
+#include "storage/ds.h"
 
 #define JRN_DIR "journal"
 
@@ -61,9 +61,9 @@ typedef struct jrn jrn;
 jrn *jrn_open(const ds_set *set, uint64_t commit, cf_err *err);
 void jrn_close(jrn *j);
 
-/* Append one record to every disk (under the index lock, after the commit
- * numbered `commit`). fields is borrowed; data may be NULL. */
-void jrn_append_locked(jrn *j, jrn_type type, uint64_t commit, json_t *fields,
+/* Append one record to every disk; the caller holds the index lock, right
+ * after the commit numbered `commit`. fields is borrowed; data may be NULL. */
+void jrn_append(jrn *j, jrn_type type, uint64_t commit, json_t *fields,
                        const void *data, size_t len);
 /* The index's sync hook: fdatasync every journal written since the last
  * call. */

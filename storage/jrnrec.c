@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "common/checksum.h"
+#include "common/hex.h"
 #include "storage/engine_int.h"
 
 static json_t *hex(const void *p, size_t n)
@@ -19,7 +20,7 @@ static json_t *hex(const void *p, size_t n)
     char *h = malloc(2 * n + 1);
     if (!h)
         return NULL;
-    cks_to_hex(p, n, h, 2 * n + 1);
+    hex_encode(p, n, h, 2 * n + 1);
     json_t *v = json_string(h);
     free(h);
     return v;
@@ -34,12 +35,13 @@ static void append(st_engine *e, jrn_type type, json_t *fields, const void *data
                    size_t len)
 {
     if (fields && e->jrn)
-        jrn_append_locked(e->jrn, type, idx_commit_number_locked(e->ix), fields, data, len);
+        jrn_append(e->jrn, type, idx_commit_number_locked(e->ix), fields, data, len);
     json_decref(fields);
 }
 
 void jrnrec_put_locked(st_engine *e, const jrnrec_object *o)
 {
+    idx_assert_held(e->ix);
     append(e, JRN_PUT, json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:I, s:s, s:I, s:i, s:o, "
                                  "s:o}",
                                  "tenant", o->tenant, "bucket", o->bucket,
@@ -57,6 +59,7 @@ void jrnrec_put_locked(st_engine *e, const jrnrec_object *o)
 void jrnrec_gone_locked(st_engine *e, const char *tenant, const char *bucket,
                         const char *key, const uint8_t version_id[16])
 {
+    idx_assert_held(e->ix);
     append(e, JRN_GONE, json_pack("{s:s, s:s, s:o, s:o}", "tenant", tenant, "bucket", bucket,
                                   "key", hex(key, strlen(key)),
                                   "version_id", hex(version_id, 16)), NULL, 0);
@@ -66,6 +69,7 @@ void jrnrec_upload_locked(st_engine *e, const char *tenant, const char *bucket,
                           const char *key, const uint8_t upload_id[16], int64_t created_ms,
                           int algo, const char *headers)
 {
+    idx_assert_held(e->ix);
     append(e, JRN_UPLOAD, json_pack("{s:s, s:s, s:o, s:o, s:I, s:i, s:o}", "tenant", tenant,
                                     "bucket", bucket, "key", hex(key, strlen(key)),
                                     "upload_id", hex(upload_id, 16),
@@ -76,6 +80,7 @@ void jrnrec_upload_locked(st_engine *e, const char *tenant, const char *bucket,
 
 void jrnrec_part_locked(st_engine *e, const jrnrec_part *p)
 {
+    idx_assert_held(e->ix);
     append(e, JRN_PART, json_pack("{s:o, s:I, s:o, s:I, s:s, s:o, s:o, s:I, s:o}",
                                   "upload_id", hex(p->upload_id, 16),
                                   "part", (json_int_t)p->part,
@@ -89,5 +94,6 @@ void jrnrec_part_locked(st_engine *e, const jrnrec_part *p)
 
 void jrnrec_upload_end_locked(st_engine *e, const uint8_t upload_id[16])
 {
+    idx_assert_held(e->ix);
     append(e, JRN_UPLOAD_END, json_pack("{s:o}", "upload_id", hex(upload_id, 16)), NULL, 0);
 }

@@ -7,15 +7,25 @@ storage_libstorage_a_SOURCES = \
 
 # primitives: AES-GCM and keys, Reed-Solomon (digests are in common/)
 storage_libstorage_a_SOURCES += \
-	storage/crypto.h storage/erasure.h storage/crypto.c storage/erasure.c
+	storage/crypto.h storage/rs.h storage/crypto.c storage/rs.c
 
-# engine core: disk set, shard files, index, objects, multipart, gc/heal
+# the layers below the engine: disk set, shard files, the segment pipeline
+# (writer with its I/O thread, reader, heal and import), the index
 storage_libstorage_a_SOURCES += \
-	storage/diskset.c storage/diskset.h \
-	storage/shard.c storage/shard.h storage/segment.c storage/segment.h \
-	storage/index.c storage/index.h storage/fvfs.c storage/fvfs.h \
-	storage/engine_int.h storage/engine.c \
-	storage/object.c storage/multipart.c storage/gc.c
+	storage/ds.c storage/ds.h \
+	storage/shard.c storage/shard.h storage/segment.h storage/segment_int.h \
+	storage/segwrite.c storage/segread.c storage/segment.c \
+	storage/index.c storage/index.h storage/fvfs.c storage/fvfs.h
+
+# the engine, one file per concern (engine_int.h lists them): the engine
+# object and the KEK cache; a file per table (tenants, access keys,
+# buckets, objects and segments, uploads and parts, the two queues); the
+# PUT, GET, listing and sealed-stream paths; GC
+storage_libstorage_a_SOURCES += \
+	storage/engine_int.h storage/engine.c storage/kek.c storage/headers.c \
+	storage/tenant.c storage/key.c storage/bucket.c storage/object.c \
+	storage/upload.c storage/deleteq.c storage/heal.c \
+	storage/put.c storage/get.c storage/list.c storage/sealed.c storage/gc.c
 
 # which index rules which disks: identity checks at open, snapshot
 # generations, coffer restore-index

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "common/checksum.h"
+#include "common/hex.h"
 #include "common/fio.h"
 #include "common/fsutil.h"
 #include "storage/engine_int.h"
@@ -29,66 +30,62 @@ static json_t *hex_json(const void *p, size_t n)
     char *hex = malloc(2 * n + 1);
     if (!hex)
         return NULL;
-    cks_to_hex(p, n, hex, 2 * n + 1);
+    hex_encode(p, n, hex, 2 * n + 1);
     json_t *v = json_string(hex);
     free(hex);
     return v;
 }
 
-static json_t *blob_json(sqlite3_stmt *st, int col)
+static json_t *seg_json(const obj_segment *sg)
 {
-    if (sqlite3_column_type(st, col) != SQLITE_BLOB)
-        return json_null();
-    return hex_json(sqlite3_column_blob(st, col), (size_t)sqlite3_column_bytes(st, col));
+    return json_pack("{s:o, s:I, s:I, s:o, s:o}", "data_id", hex_json(sg->data_id, 16),
+                     "part", (json_int_t)sg->part, "size", (json_int_t)sg->size,
+                     "wrapped", hex_json(sg->wrapped, CRYPT_WRAPPED_LEN),
+                     "inline", sg->is_inline ? hex_json(sg->inline_data, sg->inline_len)
+                                             : json_null());
+}
+
+static int add_segment(void *ctx, const obj_segment *sg, cf_err *err)
+{
+    json_t *j = seg_json(sg);
+    if (!j || json_array_append_new(ctx, j) < 0)
+        return cf_fail(err, CF_ENOMEM, "out of memory");
+    return 0;
 }
 
 /* The manifest's JSON from the index (under the lock). */
-static json_t *describe_locked(st_engine *e, const uint8_t vid[16], const uint8_t uid[16],
-                               cf_err *err)
+static json_t *describe(st_engine *e, const uint8_t vid[16], const uint8_t uid[16],
+                        cf_err *err)
 {
-    sqlite3_stmt *st = idx_query(e->ix, err,
-        "SELECT t.name, b.name, o.key, o.size, o.etag, o.mtime_ms, o.cks_algo, o.cks, "
-        "o.cks_composite, o.nparts, o.headers FROM objects o "
-        "JOIN buckets b ON b.id = o.bucket_id JOIN tenants t ON t.id = b.tenant_id "
-        "WHERE o.version_id = ?", "b", vid, (size_t)16);
-    int rc = st ? idx_next(e->ix, st, err) : -1;
-    if (rc != 1) {
-        if (rc == 0)
-            cf_fail(err, CF_ENOKEY, "manifest: the version is gone");
-        return NULL;
-    }
-    json_t *doc = json_pack("{s:s, s:s, s:o, s:o, s:o, s:I, s:s, s:I, s:I, s:s?, s:b, s:I, "
-                            "s:s?}",
-                            "tenant", idx_text(st, 0), "bucket", idx_text(st, 1),
-                            "key", blob_json(st, 2), "version_id", hex_json(vid, 16),
-                            "upload_id", hex_json(uid, 16),
-                            "size", (json_int_t)idx_int(st, 3), "etag", idx_text(st, 4),
-                            "mtime_ms", (json_int_t)idx_int(st, 5),
-                            "cks_algo", (json_int_t)idx_int(st, 6),
-                            "cks", sqlite3_column_type(st, 7) == SQLITE_NULL
-                                       ? NULL : idx_text(st, 7),
-                            "cks_composite", idx_int(st, 8) != 0,
-                            "nparts", (json_int_t)idx_int(st, 9),
-                            "headers", sqlite3_column_type(st, 10) == SQLITE_NULL
-                                           ? NULL : idx_text(st, 10));
-    idx_done(st);
-    json_t *segs = json_array();
-    st = doc && segs ? idx_query(e->ix, err,
-        "SELECT data_id, part, size, wrapped, inline_data FROM segments "
-        "WHERE version_id = ? ORDER BY seq", "b", vid, (size_t)16) : NULL;
-    while (st && (rc = idx_next(e->ix, st, err)) == 1)
-        json_array_append_new(segs, json_pack("{s:o, s:I, s:I, s:o, s:o}",
-                                              "data_id", blob_json(st, 0),
-                                              "part", (json_int_t)idx_int(st, 1),
-                                              "size", (json_int_t)idx_int(st, 2),
-                                              "wrapped", blob_json(st, 3),
-                                              "inline", blob_json(st, 4)));
-    if (!st || rc < 0 || json_object_set_new(doc, "segments", segs) < 0) {
-        if (!st && !doc)
+    obj_version v;
+    idx_lock(e->ix);
+    int found = obj_version_locked(e, vid, &v, err);
+    json_t *segs = found == 1 ? json_array() : NULL;
+    int rc = found == 1 ? (segs ? obj_segments_locked(e, vid, add_segment, segs, err)
+                                : cf_fail(err, CF_ENOMEM, "out of memory"))
+                        : found == 0 ? cf_fail(err, CF_ENOKEY, "manifest: the version is gone")
+                                     : -1;
+    idx_unlock(e->ix);
+    json_t *doc = NULL;
+    if (rc == 0) {
+        const st_object_info *o = &v.info;
+        doc = json_pack("{s:s, s:s, s:o, s:o, s:o, s:I, s:s, s:I, s:i, s:s?, s:b, s:i, s:s?, "
+                        "s:o}",
+                        "tenant", v.tenant, "bucket", v.bucket,
+                        "key", hex_json(o->key, strlen(o->key)),
+                        "version_id", hex_json(vid, 16), "upload_id", hex_json(uid, 16),
+                        "size", (json_int_t)o->size, "etag", o->etag,
+                        "mtime_ms", (json_int_t)o->mtime_ms, "cks_algo", (int)o->checksum_algo,
+                        "cks", o->checksum_algo != CKS_NONE ? o->checksum_b64 : NULL,
+                        "cks_composite", o->checksum_composite, "nparts", o->nparts,
+                        "headers", v.headers_json, "segments", segs);
+        segs = NULL;
+        if (!doc)
             cf_fail(err, CF_ENOMEM, "out of memory");
-        json_decref(doc);
-        return NULL;
     }
+    json_decref(segs);
+    if (found == 1)
+        free(v.headers_json);
     return doc;
 }
 
@@ -124,9 +121,7 @@ int man_write(st_engine *e, const uint8_t vid[16], const uint8_t uid[16], int on
               int *copies, cf_err *err)
 {
     *copies = 0;
-    idx_lock(e->ix);
-    json_t *doc = describe_locked(e, vid, uid, err);
-    idx_unlock(e->ix);
+    json_t *doc = describe(e, vid, uid, err);
     if (!doc)
         return -1;
     char *text = json_dumps(doc, JSON_COMPACT);

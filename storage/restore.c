@@ -35,7 +35,6 @@
 
 #include "common/fio.h"
 #include "common/fsutil.h"
-#include "common/checksum.h"
 #include "storage/identity.h"
 
 typedef struct restore_ctx {
@@ -209,6 +208,48 @@ static int install(restore_ctx *r, const snap_entry *pick, cf_err *err)
     return 0;
 }
 
+#define CHECK_BATCH 256
+
+/* The next batch of sharded data ids after `after` in segments (parts
+ * when of_parts); returns how many. */
+static int sharded_batch(st_engine *e, bool of_parts, const uint8_t after[16],
+                         uint8_t ids[][16], cf_err *err)
+{
+    idx_lock(e->ix);
+    int n = of_parts ? upload_sharded_after_locked(e, after, ids, CHECK_BATCH, err)
+                     : obj_sharded_after_locked(e, after, ids, CHECK_BATCH, err);
+    idx_unlock(e->ix);
+    return n;
+}
+
+/* Count the sharded segments (of objects and of uploads) and those with
+ * fewer than k of their shard files on the online disks. */
+static int check_segments(st_engine *e, uint64_t *segments, uint64_t *short_of_files,
+                          cf_err *err)
+{
+    *segments = *short_of_files = 0;
+    for (int table = 0; table < 2; table++) {
+        uint8_t after[16] = {0}, ids[CHECK_BATCH][16];
+        int n;
+        while ((n = sharded_batch(e, table == 1, after, ids, err)) > 0) {
+            for (int i = 0; i < n; i++) {
+                int present = 0;
+                for (int d = 0; d < e->set.n; d++) {
+                    char path[PATH_MAX];
+                    shard_path(path, sizeof path, e->set.disks[d].path, ids[i]);
+                    present += e->set.disks[d].online && access(path, F_OK) == 0;
+                }
+                (*segments)++;
+                *short_of_files += present < e->set.k;
+            }
+            memcpy(after, ids[n - 1], 16);
+        }
+        if (n < 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* Step 4: open it as cofferd would and look at what it holds. */
 static int verify(restore_ctx *r, cf_err *err)
 {
@@ -228,7 +269,7 @@ static int verify(restore_ctx *r, cf_err *err)
         rep->keys = c.keys;
         rep->uploads = c.uploads;
         say(r, "checking its sharded segments against the disks...");
-        rc = eng_check_segments(e, &rep->segments, &rep->segments_short, err);
+        rc = check_segments(e, &rep->segments, &rep->segments_short, err);
     }
     st_gc_stats gs = {0};
     st_gc_opts scan = {.grace_s = 0, .dry_run = true};

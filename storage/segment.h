@@ -22,6 +22,10 @@
  * Memory: a writer holds one plaintext block and one encoded stripe
  * ((k + m) * shard_len); a reader one stripe. Neither depends on the
  * segment size.
+ *
+ * Files: segwrite.c (segw_*, the writer and its I/O thread), segread.c
+ * (segr_*), segment.c (seg_*: heal, import, unlink); segment_int.h is
+ * what they share. No lock: a writer or reader belongs to one thread.
  */
 #ifndef ST_SEGMENT_H
 #define ST_SEGMENT_H
@@ -32,8 +36,8 @@
 
 #include "common/error.h"
 #include "storage/crypto.h"
-#include "storage/diskset.h"
-#include "storage/erasure.h"
+#include "storage/ds.h"
+#include "storage/rs.h"
 #include "storage/shard.h"
 
 /* A writer starts write-back (sync_file_range, not waiting) of each shard

@@ -32,7 +32,8 @@
 #include <string.h>
 
 #include "common/checksum.h"
-#include "storage/erasure.h"
+#include "common/hex.h"
+#include "storage/rs.h"
 
 static const char shard_magic[8] = {'C', 'O', 'F', 'S', 'H', 'R', 'D', '1'};
 
@@ -214,7 +215,7 @@ static void id_path(char *out, size_t outsz, const char *disk, const char *sub,
                     const uint8_t id[CRYPT_DATA_ID_LEN], bool fan_out)
 {
     char hex[2 * CRYPT_DATA_ID_LEN + 1];
-    cks_to_hex(id, CRYPT_DATA_ID_LEN, hex, sizeof hex);
+    hex_encode(id, CRYPT_DATA_ID_LEN, hex, sizeof hex);
     if (fan_out)
         snprintf(out, outsz, "%s/%s/%.2s/%s", disk, sub, hex, hex);
     else
@@ -238,6 +239,6 @@ bool shard_name_to_id(const char *name, uint8_t data_id[CRYPT_DATA_ID_LEN])
     size_t len = 0;
     if (strlen(name) != 2 * CRYPT_DATA_ID_LEN)
         return false;
-    return cks_from_hex(name, data_id, CRYPT_DATA_ID_LEN, &len) == 0 &&
+    return hex_decode(name, data_id, CRYPT_DATA_ID_LEN, &len) == 0 &&
            len == CRYPT_DATA_ID_LEN;
 }

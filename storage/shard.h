@@ -34,7 +34,7 @@
  *
  * The magic's last character is the shard format version ("COFSHRD1").
  * A layout change takes the next character and bumps DS_FORMAT_VERSION
- * (diskset.h) with it: a cofferd that does not know the new magic would
+ * (ds.h) with it: a cofferd that does not know the new magic would
  * take such a shard for a corrupt one, so the newer format.json must turn
  * it away at open, before it reads any shard.
  */

@@ -26,7 +26,7 @@
 
 #include "common/fio.h"
 #include "common/fsutil.h"
-#include "common/checksum.h"
+#include "common/hex.h"
 #include "storage/engine_int.h"
 #include "storage/identity.h"
 
@@ -45,7 +45,7 @@ void snap_path(char out[PATH_MAX], const char *disk, const uint8_t lineage[16],
                uint64_t commit)
 {
     char hex[33];
-    cks_to_hex(lineage, 16, hex, sizeof hex);
+    hex_encode(lineage, 16, hex, sizeof hex);
     snprintf(out, PATH_MAX, "%s/" SNAP_DIR "/" SNAP_PREFIX "%s-%0*llu" SNAP_SUFFIX, disk,
              hex, SNAP_COMMIT_DIGITS, (unsigned long long)commit);
 }
@@ -61,7 +61,7 @@ static bool parse_name(const char *name, uint8_t lineage[16], uint64_t *commit)
     memcpy(hex, name + plen, 32);
     hex[32] = '\0';
     size_t len = 0;
-    if (cks_from_hex(hex, lineage, 16, &len) < 0 || len != 16)
+    if (hex_decode(hex, lineage, 16, &len) < 0 || len != 16)
         return false;
     const char *digits = name + plen + 33;
     *commit = 0;

@@ -25,7 +25,7 @@
 #include <stdint.h>
 
 #include "common/error.h"
-#include "storage/diskset.h"
+#include "storage/ds.h"
 #include "storage/index.h"
 
 #define SNAP_DEFAULT_KEEP 3

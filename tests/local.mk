@@ -153,8 +153,8 @@ AM_TESTS_ENVIRONMENT = COFFERD=$(abs_top_builddir)/server/cofferd; export COFFER
 check_PROGRAMS += tests/unit/test_router tests/unit/test_xml tests/unit/test_s3err \
 	tests/unit/test_pool tests/unit/test_range
 tests_unit_test_router_SOURCES = tests/unit/test_router.c
-tests_unit_test_router_LDADD = tests/unit/libtest.a $(S3FRONT_LDADD)
-tests_unit_test_router_CFLAGS = $(TEST_CFLAGS) $(MHD_CFLAGS)
+tests_unit_test_router_LDADD = tests/unit/libtest.a $(ROUTER_LDADD)
+tests_unit_test_router_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_xml_SOURCES = tests/unit/test_xml.c
 tests_unit_test_xml_LDADD = tests/unit/libtest.a $(S3FRONT_LDADD)
 tests_unit_test_xml_CFLAGS = $(TEST_CFLAGS) $(MHD_CFLAGS)
@@ -235,6 +235,10 @@ tests_integration_azb_live_LDADD = tests/unit/libtest.a $(CLIENT_LIBS) $(JANSSON
 tests_integration_azb_live_CFLAGS = $(TEST_CFLAGS)
 TESTS += tests/integration/azure.sh
 EXTRA_DIST += tests/integration/azure.sh
+
+# the intended module picture (tests/layering.txt): includes and call cycles
+TESTS += tests/layering.sh
+EXTRA_DIST += tests/layering.sh tests/layering.py tests/layering.txt
 
 # every check program is a test (keep this last)
 TESTS += $(check_PROGRAMS)

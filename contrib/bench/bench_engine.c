@@ -149,7 +149,7 @@
 #include "common/checksum.h"
 #include "storage/crypto.h"
 #include "storage/engine.h"
-#include "storage/erasure.h"
+#include "storage/rs.h"
 #include "common/fsutil.h"
 #include "storage/segment.h"
 #include "storage/shard.h"

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hex.h"
 #include "contrib/bench/measure.h"
 
 static EVP_MD *sha256_md;
@@ -108,22 +109,12 @@ bool gen_matches(const gen_body *g, uint64_t off, const uint8_t *data, size_t n)
     return true;
 }
 
-static void to_hex(const uint8_t *in, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[in[i] >> 4];
-        out[2 * i + 1] = digits[in[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 static int final_hex(EVP_MD_CTX *h, char hex[65], cf_err *err)
 {
     uint8_t md[32];
     if (EVP_DigestFinal_ex(h, md, NULL) != 1)
         return cf_fail(err, CF_ECRYPTO, "SHA-256 failed");
-    to_hex(md, sizeof md, hex);
+    hex_encode(md, sizeof md, hex, 65);
     return 0;
 }
 

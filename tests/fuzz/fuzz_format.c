@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "storage/diskset.h"
+#include "storage/ds.h"
 #include "tests/fuzz/fuzz.h"
 
 static char dir[256], file[300];

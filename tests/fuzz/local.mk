@@ -45,7 +45,7 @@ tests_fuzz_fuzz_format_LDADD = $(tests_fuzz_fuzz_shard_LDADD)
 tests_fuzz_fuzz_format_LDFLAGS = $(FUZZ_LINK)
 tests_fuzz_fuzz_client_xml_SOURCES = tests/fuzz/fuzz_client_xml.c
 tests_fuzz_fuzz_client_xml_LDADD = tests/fuzz/libfuzz.a $(CLIENT_LIBS)
-tests_fuzz_fuzz_client_xml_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(XML_CFLAGS)
+tests_fuzz_fuzz_client_xml_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS)
 tests_fuzz_fuzz_client_xml_LDFLAGS = $(FUZZ_LINK)
 
 endif

@@ -1,5 +1,6 @@
 /* tests/unit/test_checksum.c - digests, CRCs and the strict encoders. */
 #include "common/checksum.h"
+#include "common/hex.h"
 #include "tests/unit/test.h"
 
 static const char check_input[] = "123456789";
@@ -16,7 +17,7 @@ static void digest_hex(cks_algo algo, const void *data, size_t len,
         return;
     cks_update(s, data, len);
     size_t n = cks_final(s, raw);
-    cks_to_hex(raw, n, hex, CKS_MAX_HEX);
+    hex_encode(raw, n, hex, CKS_MAX_HEX);
     cks_free(s);
 }
 
@@ -240,18 +241,18 @@ static void hex_round_trips_and_rejects_hostile_input(void)
     uint8_t raw[4] = {0x00, 0xab, 0x7f, 0xff}, out[4];
     char hex[9];
     size_t got = 0;
-    CHECK_EQ_INT(cks_to_hex(raw, 4, hex, sizeof hex), 8);
+    CHECK_EQ_INT(hex_encode(raw, 4, hex, sizeof hex), 8);
     CHECK_EQ_STR(hex, "00ab7fff");
-    CHECK_EQ_INT(cks_to_hex(raw, 4, hex, 8), 0);
-    CHECK_EQ_INT(cks_from_hex("00AB7Fff", out, 4, &got), 0);
+    CHECK_EQ_INT(hex_encode(raw, 4, hex, 8), 0);
+    CHECK_EQ_INT(hex_decode("00AB7Fff", out, 4, &got), 0);
     CHECK_EQ_INT(got, 4);
     CHECK(memcmp(raw, out, 4) == 0);
-    CHECK_EQ_INT(cks_from_hex("", out, 0, &got), -1);
-    CHECK_EQ_INT(cks_from_hex("00ab7ff", out, 4, &got), -1);
-    CHECK_EQ_INT(cks_from_hex("00ab7fff00", out, 4, &got), -1);
-    CHECK_EQ_INT(cks_from_hex("00ab7ffg", out, 4, &got), -1);
-    CHECK_EQ_INT(cks_from_hex("00ab 7ff", out, 4, &got), -1);
-    CHECK_EQ_INT(cks_from_hex("0xab7fff", out, 4, &got), -1);
+    CHECK_EQ_INT(hex_decode("", out, 0, &got), -1);
+    CHECK_EQ_INT(hex_decode("00ab7ff", out, 4, &got), -1);
+    CHECK_EQ_INT(hex_decode("00ab7fff00", out, 4, &got), -1);
+    CHECK_EQ_INT(hex_decode("00ab7ffg", out, 4, &got), -1);
+    CHECK_EQ_INT(hex_decode("00ab 7ff", out, 4, &got), -1);
+    CHECK_EQ_INT(hex_decode("0xab7fff", out, 4, &got), -1);
 }
 
 TEST_MAIN("checksum",

@@ -271,23 +271,23 @@ static void key_commands(void)
     seen s;
     outcome o;
     const char *create[] = {CLI, "key", "create", "acme", "--read-only", NULL};
-    exchange(create, 201, "{\"access_key\":\"AKNEW\",\"secret_key\":\"SKNEW\","
+    exchange(create, 201, "{\"access_key\":\"AKNEWAKNEWAKNEWAKNEW\",\"secret_key\":\"SKNEW\","
              "\"tenant\":\"acme\",\"read_only\":true}", &s, &o);
     CHECK_EQ_STR(s.target, "/admin/v1/keys");
     CHECK_EQ_STR(s.body, "{\"tenant\":\"acme\",\"read_only\":true}");
     CHECK_EQ_INT(o.status, 0);
-    CHECK_EQ_STR(o.out, "AKNEW SKNEW\n");
+    CHECK_EQ_STR(o.out, "AKNEWAKNEWAKNEWAKNEW SKNEW\n");
 
     const char *list[] = {CLI, "key", "list", "acme", NULL};
-    exchange(list, 200, "{\"keys\":[{\"access_key\":\"AKNEW\",\"tenant\":\"acme\","
+    exchange(list, 200, "{\"keys\":[{\"access_key\":\"AKNEWAKNEWAKNEWAKNEW\",\"tenant\":\"acme\","
              "\"read_only\":true,\"created\":0}]}", &s, &o);
     CHECK_EQ_STR(s.target, "/admin/v1/keys?tenant=acme");
-    CHECK(strstr(o.out, "AKNEW") && strstr(o.out, "read-only"));
+    CHECK(strstr(o.out, "AKNEWAKNEWAKNEWAKNEW") && strstr(o.out, "read-only"));
 
-    const char *revoke[] = {CLI, "key", "revoke", "AKNEW", "--json", NULL};
-    exchange(revoke, 200, "{\"access_key\":\"AKNEW\",\"deleted\":true}", &s, &o);
+    const char *revoke[] = {CLI, "key", "revoke", "AKNEWAKNEWAKNEWAKNEW", "--json", NULL};
+    exchange(revoke, 200, "{\"access_key\":\"AKNEWAKNEWAKNEWAKNEW\",\"deleted\":true}", &s, &o);
     CHECK_EQ_STR(s.method, "DELETE");
-    CHECK_EQ_STR(s.target, "/admin/v1/keys/AKNEW");
+    CHECK_EQ_STR(s.target, "/admin/v1/keys/AKNEWAKNEWAKNEWAKNEW");
     CHECK_EQ_INT(o.status, 0);
     CHECK(strstr(o.out, "\"deleted\": true") != NULL);
 }

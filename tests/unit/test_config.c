@@ -5,7 +5,7 @@
  * complete config must come back exactly as written.
  */
 #include "server/config.h"
-#include "server/credfile.h"
+#include "common/credfile.h"
 #include "tests/unit/test.h"
 
 #include <sys/stat.h>

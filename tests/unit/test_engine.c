@@ -6,7 +6,7 @@
  */
 #include "tests/unit/test.h"
 #include "tests/unit/engine_util.h"
-#include "storage/diskset.h"
+#include "storage/ds.h"
 #include "storage/index.h"
 
 #include <fcntl.h>

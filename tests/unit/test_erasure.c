@@ -1,5 +1,5 @@
 /* tests/unit/test_erasure.c - Reed-Solomon encode and reconstruct. */
-#include "storage/erasure.h"
+#include "storage/rs.h"
 #include "tests/unit/test.h"
 
 static void default_layouts_follow_the_design(void)

@@ -189,9 +189,50 @@ static void element_bomb(void)
     free(b);
 }
 
+/* A remote's answers may carry attributes (Azure: Encoded="true" on a
+ * blob's Name): kept only where the caller allows them, decoded, bounded
+ * per element, refused where it does not. */
+static void kept_attributes(void)
+{
+    const xmlread_limits al = {.max_elements = 100, .max_depth = 4, .max_text = 64,
+                               .max_attrs = 2};
+    const char *doc = "<EnumerationResults xmlns:x=\"urn:x\" ServiceEndpoint=\"h&amp;p\" "
+                      "x:ContainerName='c'><Name Encoded=\"true\">a%20b</Name>"
+                      "</EnumerationResults>";
+    xmlread_doc *d = NULL;
+    REQUIRE(parse_lim(doc, strlen(doc), "EnumerationResults", &al, &d, NULL) == 0);
+    const xmlread_node *root = xmlread_root(d);
+    CHECK_EQ_INT(root->nattrs, 2);
+    CHECK_EQ_STR(xmlread_attribute(root, "ServiceEndpoint"), "h&p");
+    CHECK_EQ_STR(xmlread_attribute(root, "ContainerName"), "c");
+    CHECK(xmlread_attribute(root, "xmlns") == NULL);
+    const xmlread_node *name = xmlread_child(root, "Name");
+    CHECK_EQ_STR(xmlread_attribute(name, "Encoded"), "true");
+    CHECK_EQ_STR(name->text, "a%20b");
+    xmlread_free(d);
+    size_t at;
+    /* not allowed: the request bodies' rule */
+    CHECK_EQ_INT(parse_lim(doc, strlen(doc), "EnumerationResults", &lim, NULL, &at),
+                 -CF_EINVAL);
+    /* one more than allowed, repeated, an undeclared prefix, a bad value */
+    const char *three = "<R a=\"1\" b=\"2\" c=\"3\"/>";
+    CHECK_EQ_INT(parse_lim(three, strlen(three), "R", &al, NULL, &at), -CF_ETOOLARGE);
+    const char *twice = "<R a=\"1\" a=\"2\"/>";
+    CHECK_EQ_INT(parse_lim(twice, strlen(twice), "R", &al, NULL, &at), -CF_EINVAL);
+    const char *undeclared = "<R p:a=\"1\"/>";
+    CHECK_EQ_INT(parse_lim(undeclared, strlen(undeclared), "R", &al, NULL, &at), -CF_EINVAL);
+    const char *entity = "<R a=\"&bomb;\"/>";
+    CHECK_EQ_INT(parse_lim(entity, strlen(entity), "R", &al, NULL, &at), -CF_EINVAL);
+    /* more than XMLREAD_ATTRS_MAX is a caller's mistake */
+    const xmlread_limits toomany = {.max_elements = 2, .max_depth = 2, .max_text = 1,
+                                    .max_attrs = XMLREAD_ATTRS_MAX + 1};
+    CHECK_EQ_INT(parse_lim("<R/>", 4, "R", &toomany, NULL, &at), -CF_EINTERNAL);
+}
+
 TEST_MAIN("xmlread",
           T(s3_documents),
           T(malformed_documents),
           T(bounds),
           T(attribute_bomb),
-          T(element_bomb))
+          T(element_bomb),
+          T(kept_attributes))

@@ -1,5 +1,5 @@
 /*
- * storage/erasure.c - Cauchy Reed-Solomon over ISA-L.
+ * storage/rs.c - Cauchy Reed-Solomon over ISA-L.
  *
  * The codec's generator is the (k+m) x k Cauchy matrix from ISA-L: the top
  * k rows are the identity (data shards are stored as they are), the bottom
@@ -18,7 +18,7 @@
  * ec_encode_data pass over the sources. Scratch lives on the stack, bounded
  * by RS_MAX_SHARDS.
  */
-#include "storage/erasure.h"
+#include "storage/rs.h"
 
 #include <isa-l/erasure_code.h>
 #include <limits.h>

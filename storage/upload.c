@@ -1,9 +1,10 @@
 /*
- * storage/multipart.c - multipart uploads.
+ * storage/upload.c - multipart uploads: the uploads and parts tables.
  *
  * An upload is a row in `uploads`; each UploadPart is an ordinary segment
- * written by object.c's PUT path and recorded in `parts` (a re-uploaded
- * part sends the old segment to the delete queue). Completing turns the
+ * written by the PUT path (put.c) and recorded in `parts` by
+ * upload_put_part_locked (a re-uploaded part sends the old segment to the
+ * delete queue). Completing turns the
  * chosen parts' rows into the new object version's `segments` rows in one
  * transaction: no data is read or copied. Parts not named in the
  * completion go to the delete queue, as do all parts of an aborted upload.
@@ -19,6 +20,7 @@
 #include <string.h>
 
 #include "common/checksum.h"
+#include "common/hex.h"
 
 int st_upload_create(st_engine *e, const char *tenant, const char *bucket,
                      const char *key, const st_header *headers, size_t nheaders,
@@ -28,14 +30,14 @@ int st_upload_create(st_engine *e, const char *tenant, const char *bucket,
     size_t klen = strlen(key);
     if (klen == 0 || klen > ST_MAX_KEY)
         return cf_fail(err, klen ? CF_ETOOLARGE : CF_EINVAL, "bad object key length");
-    if (eng_headers_check(headers, nheaders, err) < 0 || crypt_random(id, 16, err) < 0)
+    if (headers_check(headers, nheaders, err) < 0 || crypt_random(id, 16, err) < 0)
         return -1;
-    char *json = eng_headers_to_json(headers, nheaders, err);
+    char *json = headers_to_json(headers, nheaders, err);
     if (!json)
         return -1;
     int64_t bid;
     idx_lock(e->ix);
-    int rc = eng_bucket_id_locked(e, tenant, bucket, &bid, err);
+    int rc = bucket_id_locked(e, tenant, bucket, &bid, err);
     if (rc == 0)
         rc = idx_run(e->ix, NULL, err, "INSERT INTO uploads VALUES (?, ?, ?, ?, ?, ?)",
                      "bibiit", id, (size_t)16, bid, key, klen, eng_now_ms(),
@@ -60,8 +62,9 @@ static int upload_lookup_locked(st_engine *e, const char *tenant, const char *bu
                                 const char *key, const char *upload_id, upload_row *u,
                                 cf_err *err)
 {
+    idx_assert_held(e->ix);
     memset(u, 0, sizeof *u);
-    if (eng_bucket_id_locked(e, tenant, bucket, &u->bucket_id, err) < 0)
+    if (bucket_id_locked(e, tenant, bucket, &u->bucket_id, err) < 0)
         return -1;
     if (eng_id_from_hex(upload_id, u->id) < 0)
         return cf_fail(err, CF_ENOUPLOAD, "no such upload");
@@ -82,7 +85,8 @@ static int upload_lookup_locked(st_engine *e, const char *tenant, const char *bu
 /* Move every part of the upload to the delete queue and drop the upload. */
 static int drop_upload_locked(st_engine *e, const uint8_t id[16], cf_err *err)
 {
-    int rc = eng_queue_upload_delete_locked(e, id, err);
+    idx_assert_held(e->ix);
+    int rc = deleteq_upload_locked(e, id, err);
     if (rc == 0)
         rc = idx_run(e->ix, NULL, err, "DELETE FROM parts WHERE upload_id = ?", "b",
                      id, (size_t)16);
@@ -105,7 +109,7 @@ int st_upload_abort(st_engine *e, const char *tenant, const char *bucket,
     rc = eng_unlock_durable(e, rc, err);
     free(u.headers_json);
     if (rc == 0)
-        eng_drain_deletes(e);
+        deleteq_drain(e);
     return rc;
 }
 
@@ -131,6 +135,7 @@ static int adopt_part_locked(st_engine *e, const upload_row *u, complete_state *
                              const st_complete_part *cp, int seq, bool last,
                              cf_err *err)
 {
+    idx_assert_held(e->ix);
     sqlite3_stmt *st = idx_query(e->ix, err,
         "SELECT data_id, size, etag, md5, cks, wrapped, missing, inline_data "
         "FROM parts WHERE upload_id = ? AND part = ?", "bi", u->id, (size_t)16,
@@ -163,11 +168,8 @@ static int adopt_part_locked(st_engine *e, const upload_row *u, complete_state *
         if (cs->cks)
             cks_update(cs->cks, raw, rawlen);
         cs->size += size;
-        rc = idx_run(e->ix, NULL, err,
-                     "INSERT INTO segments SELECT ?, ?, data_id, part, size, wrapped, "
-                     "missing, inline_data FROM parts WHERE upload_id = ? AND part = ?",
-                     "bibi", cs->version_id, (size_t)16, (int64_t)seq, u->id, (size_t)16,
-                     (int64_t)cp->part_number);
+        rc = obj_segment_from_part_locked(e, cs->version_id, seq, u->id, cp->part_number,
+                                          err);
     }
     idx_done(st);
     if (rc == 0)
@@ -181,22 +183,12 @@ static int publish_version_locked(st_engine *e, const upload_row *u, const char 
                                   complete_state *cs, size_t nparts,
                                   st_object_info *info, cf_err *err)
 {
-    sqlite3_stmt *st = idx_query(e->ix, err,
-        "SELECT version_id FROM objects WHERE bucket_id = ? AND key = ?", "ib",
-        u->bucket_id, key, strlen(key));
-    int found = st ? idx_next(e->ix, st, err) : -1;
-    int rc = found < 0 ? -1 : 0;
-    if (found == 1) {
-        uint8_t old[16];
-        rc = idx_blob(st, 0, old, 16);
-        idx_done(st);
-        if (rc == 0)
-            rc = eng_queue_version_delete_locked(e, old, err);
-    }
+    idx_assert_held(e->ix);
+    int rc = obj_retire_locked(e, u->bucket_id, key, false, err) < 0 ? -1 : 0;
     uint8_t raw[CKS_MAX_RAW];
     char hex[33], b64[CKS_MAX_B64] = "";
     cks_final(cs->md5, raw);
-    cks_to_hex(raw, 16, hex, sizeof hex);
+    hex_encode(raw, 16, hex, sizeof hex);
     memset(info, 0, sizeof *info);
     snprintf(info->etag, sizeof info->etag, "\"%s-%zu\"", hex, nparts);
     if (cs->cks) {
@@ -211,13 +203,15 @@ static int publish_version_locked(st_engine *e, const upload_row *u, const char 
     info->nparts = (int)nparts;
     snprintf(info->key, sizeof info->key, "%s", key);
     eng_id_to_hex(cs->version_id, info->version_id);
+    obj_row o = {
+        .bucket_id = u->bucket_id, .key = key, .version_id = cs->version_id,
+        .size = cs->size, .etag = info->etag, .mtime_ms = info->mtime_ms,
+        .algo = u->algo, .checksum_b64 = cs->cks ? info->checksum_b64 : NULL,
+        .composite = cs->cks != NULL, .nparts = (int)nparts,
+        .headers_json = u->headers_json,
+    };
     if (rc == 0)
-        rc = idx_run(e->ix, NULL, err,
-                     "INSERT OR REPLACE INTO objects VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                     "ibbitiitiit", u->bucket_id, key, strlen(key), cs->version_id,
-                     (size_t)16, (int64_t)cs->size, info->etag, info->mtime_ms,
-                     (int64_t)u->algo, cs->cks ? info->checksum_b64 : NULL,
-                     (int64_t)(cs->cks != NULL), (int64_t)nparts, u->headers_json);
+        rc = obj_insert_locked(e, &o, err);
     return rc;
 }
 
@@ -225,6 +219,7 @@ static int complete_locked(st_engine *e, const upload_row *u, const char *key,
                            const st_complete_part *parts, size_t nparts,
                            complete_state *cs, st_object_info *info, cf_err *err)
 {
+    idx_assert_held(e->ix);
     for (size_t i = 1; i < nparts; i++)
         if (parts[i].part_number <= parts[i - 1].part_number)
             return cf_fail(err, CF_EPARTORDER, "parts must be listed in ascending order");
@@ -263,11 +258,61 @@ int st_upload_complete(st_engine *e, const char *tenant, const char *bucket,
     cks_free(cs.cks);
     free(u.headers_json);
     if (rc == 0)
-        eng_drain_deletes(e);
+        deleteq_drain(e);
     return rc;
 }
 
 /* ---- listings ----------------------------------------------------------- */
+
+/* A listing page: at most max rows to the callback; one more means the
+ * page is truncated (the queries ask for max + 1). */
+typedef struct page {
+    st_part_cb part_cb;
+    st_upload_cb upload_cb;
+    void *ctx;
+    int n, max;
+    bool *truncated;
+} page;
+
+/* 0 to take the row, 1 when the page is full. */
+static int page_full(page *l)
+{
+    if (l->n++ < l->max)
+        return 0;
+    *l->truncated = true;
+    return 1;
+}
+
+static int part_row(void *ctx, sqlite3_stmt *st, cf_err *err)
+{
+    (void)err;
+    page *l = ctx;
+    if (page_full(l))
+        return 1;
+    st_part_info p = {.part_number = (uint32_t)idx_int(st, 0),
+                      .size = (uint64_t)idx_int(st, 1), .mtime_ms = idx_int(st, 4)};
+    snprintf(p.etag, sizeof p.etag, "%s", idx_text(st, 2));
+    snprintf(p.checksum_b64, sizeof p.checksum_b64, "%s", idx_text(st, 3));
+    return l->part_cb(l->ctx, &p) != 0;
+}
+
+static int upload_row_cb(void *ctx, sqlite3_stmt *st, cf_err *err)
+{
+    page *l = ctx;
+    if (page_full(l))
+        return 1;
+    st_upload_info up = {.created_ms = idx_int(st, 2)};
+    int klen = sqlite3_column_bytes(st, 0);
+    uint8_t id[16];
+    if (klen > ST_MAX_KEY || idx_blob(st, 1, id, 16) < 0)
+        return cf_fail(err, CF_ECORRUPT, "index: malformed upload row");
+    memcpy(up.key, sqlite3_column_blob(st, 0), (size_t)klen);
+    up.key[klen] = '\0';
+    eng_id_to_hex(id, up.upload_id);
+    int64_t a = idx_int(st, 3);
+    up.checksum_algo = a > CKS_NONE && a < CKS_MD5 ? (cks_algo)a : CKS_NONE;
+    return l->upload_cb(l->ctx, &up) != 0;
+}
 
 int st_upload_list_parts(st_engine *e, const char *tenant, const char *bucket,
                          const char *key, const char *upload_id, uint32_t part_marker,
@@ -282,26 +327,9 @@ int st_upload_list_parts(st_engine *e, const char *tenant, const char *bucket,
         "SELECT part, size, etag, cks, mtime_ms FROM parts WHERE upload_id = ? "
         "AND part > ? ORDER BY part LIMIT ?", "bii", u.id, (size_t)16,
         (int64_t)part_marker, (int64_t)max_parts + 1) : NULL;
-    if (rc == 0 && !st)
-        rc = -1;
-    int n = 0;
-    while (st && (rc = idx_next(e->ix, st, err)) == 1) {
-        if (n++ == max_parts) {
-            *truncated = true;
-            idx_done(st);
-            rc = 0;
-            break;
-        }
-        st_part_info p = {.part_number = (uint32_t)idx_int(st, 0),
-                          .size = (uint64_t)idx_int(st, 1), .mtime_ms = idx_int(st, 4)};
-        snprintf(p.etag, sizeof p.etag, "%s", idx_text(st, 2));
-        snprintf(p.checksum_b64, sizeof p.checksum_b64, "%s", idx_text(st, 3));
-        if (cb(ctx, &p) != 0) {
-            idx_done(st);
-            rc = 0;
-            break;
-        }
-    }
+    page l = {.part_cb = cb, .ctx = ctx, .max = max_parts, .truncated = truncated};
+    if (rc == 0)
+        rc = idx_each(e->ix, st, part_row, &l, err);
     idx_unlock(e->ix);
     free(u.headers_json);
     return rc;
@@ -319,7 +347,7 @@ int st_upload_list(st_engine *e, const char *tenant, const char *bucket,
     bool with_id = upload_id_marker && eng_id_from_hex(upload_id_marker, marker_id) == 0;
     *truncated = false;
     idx_lock(e->ix);
-    int rc = eng_bucket_id_locked(e, tenant, bucket, &bid, err);
+    int rc = bucket_id_locked(e, tenant, bucket, &bid, err);
     /* after (key_marker, upload_id_marker): same key with a larger id, or a
      * larger key; without an id marker, strictly larger keys. */
     sqlite3_stmt *st = rc == 0 ? idx_query(e->ix, err,
@@ -328,35 +356,99 @@ int st_upload_list(st_engine *e, const char *tenant, const char *bucket,
         "AND substr(key, 1, ?5) = ?4 ORDER BY key, upload_id LIMIT ?6",
         "ibbbii", bid, km, strlen(km), with_id ? marker_id : NULL, (size_t)16,
         pf, strlen(pf), (int64_t)strlen(pf), (int64_t)max_uploads + 1) : NULL;
-    if (rc == 0 && !st)
-        rc = -1;
-    int n = 0;
-    while (st && (rc = idx_next(e->ix, st, err)) == 1) {
-        if (n++ == max_uploads) {
-            *truncated = true;
-            idx_done(st);
-            rc = 0;
-            break;
-        }
-        st_upload_info up = {.created_ms = idx_int(st, 2)};
-        int klen = sqlite3_column_bytes(st, 0);
-        uint8_t id[16];
-        if (klen > ST_MAX_KEY || idx_blob(st, 1, id, 16) < 0) {
-            idx_done(st);
-            rc = cf_fail(err, CF_ECORRUPT, "index: malformed upload row");
-            break;
-        }
-        memcpy(up.key, sqlite3_column_blob(st, 0), (size_t)klen);
-        up.key[klen] = '\0';
-        eng_id_to_hex(id, up.upload_id);
-        int64_t a = idx_int(st, 3);
-        up.checksum_algo = a > CKS_NONE && a < CKS_MD5 ? (cks_algo)a : CKS_NONE;
-        if (cb(ctx, &up) != 0) {
-            idx_done(st);
-            rc = 0;
-            break;
-        }
-    }
+    page l = {.upload_cb = cb, .ctx = ctx, .max = max_uploads, .truncated = truncated};
+    if (rc == 0)
+        rc = idx_each(e->ix, st, upload_row_cb, &l, err);
     idx_unlock(e->ix);
     return rc;
+}
+
+/* ---- parts for the other engine files ----------------------------------- */
+
+int upload_check_locked(st_engine *e, const uint8_t upload_id[16], int64_t bucket_id,
+                        const char *key, cf_err *err)
+{
+    idx_assert_held(e->ix);
+    int rc = idx_exists(e->ix, err,
+        "SELECT 1 FROM uploads WHERE upload_id = ? AND bucket_id = ? AND key = ?",
+        "bib", upload_id, (size_t)16, bucket_id, key, strlen(key));
+    if (rc == 1)
+        return 0;
+    return rc < 0 ? -1 : cf_fail(err, CF_ENOUPLOAD, "no such upload");
+}
+
+int upload_put_part_locked(st_engine *e, const upload_part_row *p, cf_err *err)
+{
+    idx_assert_held(e->ix);
+    sqlite3_stmt *st = idx_query(e->ix, err,
+        "SELECT data_id FROM parts WHERE upload_id = ? AND part = ?", "bi",
+        p->upload_id, (size_t)16, (int64_t)p->part);
+    int found = st ? idx_next(e->ix, st, err) : -1;
+    int rc = found < 0 ? -1 : 0;
+    if (found == 1) {
+        uint8_t old[16];
+        rc = idx_blob(st, 0, old, sizeof old);
+        idx_done(st);
+        if (rc == 0)
+            rc = deleteq_data_locked(e, old, err);
+    }
+    const seg_result *res = p->res;
+    if (rc == 0)
+        rc = idx_run(e->ix, NULL, err,
+                     "INSERT OR REPLACE INTO parts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     "bibitbtibib", p->upload_id, (size_t)16, (int64_t)p->part,
+                     p->data_id, (size_t)16, (int64_t)res->size, p->etag, p->md5,
+                     (size_t)16, p->checksum_b64, p->mtime_ms, p->wrapped,
+                     (size_t)CRYPT_WRAPPED_LEN, (int64_t)res->missing,
+                     res->inline_data, res->inline_len);
+    if (rc == 0 && res->missing)
+        rc = heal_queue_locked(e, p->data_id, err);
+    return rc;
+}
+
+int upload_any_locked(st_engine *e, int64_t bucket_id, bool *any, cf_err *err)
+{
+    idx_assert_held(e->ix);
+    int rc = idx_exists(e->ix, err, "SELECT 1 FROM uploads WHERE bucket_id = ? LIMIT 1", "i",
+                        bucket_id);
+    *any = rc == 1;
+    return rc < 0 ? -1 : 0;
+}
+
+int upload_locate_part_locked(st_engine *e, const uint8_t data_id[16], eng_seg_loc *loc,
+                              cf_err *err)
+{
+    idx_assert_held(e->ix);
+    sqlite3_stmt *st = idx_query(e->ix, err,
+        "SELECT p.upload_id, p.part, p.size, p.wrapped, t.name, b.name, u.key "
+        "FROM parts p JOIN uploads u ON u.upload_id = p.upload_id "
+        "JOIN buckets b ON b.id = u.bucket_id JOIN tenants t ON t.id = b.tenant_id "
+        "WHERE p.data_id = ? AND p.inline_data IS NULL LIMIT 1", "b", data_id,
+        (size_t)16);
+    return st ? eng_seg_loc_read(e, st, loc, err) : -1;
+}
+
+int upload_part_healed_locked(st_engine *e, const uint8_t data_id[16], cf_err *err)
+{
+    idx_assert_held(e->ix);
+    return idx_run(e->ix, NULL, err, "UPDATE parts SET missing = 0 WHERE data_id = ?",
+                   "b", data_id, (size_t)16);
+}
+
+int upload_sharded_after_locked(st_engine *e, const uint8_t after[16], uint8_t ids[][16],
+                                int max, cf_err *err)
+{
+    idx_assert_held(e->ix);
+    sqlite3_stmt *st = idx_query(e->ix, err,
+        "SELECT data_id FROM parts WHERE inline_data IS NULL "
+        "AND data_id > ? ORDER BY data_id LIMIT ?", "bi", after, (size_t)16,
+        (int64_t)max);
+    return eng_ids_read(e, st, ids, max, err);
+}
+
+int upload_references_locked(st_engine *e, const uint8_t data_id[16], cf_err *err)
+{
+    idx_assert_held(e->ix);
+    return idx_exists(e->ix, err, "SELECT 1 FROM parts WHERE data_id = ? LIMIT 1", "b",
+                      data_id, (size_t)16);
 }

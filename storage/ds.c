@@ -1,5 +1,5 @@
 /*
- * storage/diskset.c - formatting and checking the disk directories.
+ * storage/ds.c - formatting and checking the disk directories.
  *
  * A disk's identity is its format.json. ds_open reads every disk first and
  * decides without writing: all blank -> a fresh set (new set id and
@@ -8,7 +8,7 @@
  * format.json is written as a temp file, fsynced, renamed, and the
  * directory fsynced, so a crash never leaves a half-written identity.
  */
-#include "storage/diskset.h"
+#include "storage/ds.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +23,7 @@
 #include "common/checksum.h"
 #include "storage/crypto.h"
 #include "common/fsutil.h"
+#include "common/hex.h"
 
 #define DS_DEFAULT_BLOCK (1u << 20)
 #define DS_FORMAT_MAX 4096
@@ -53,7 +54,7 @@ static int json_int(json_t *root, const char *name, int lo, long long hi,
 static int hex_id(const char *hex, uint8_t out[16])
 {
     size_t len = 0;
-    return hex && cks_from_hex(hex, out, 16, &len) == 0 && len == 16 ? 0 : -1;
+    return hex && hex_decode(hex, out, 16, &len) == 0 && len == 16 ? 0 : -1;
 }
 
 /* Parse format.json text; on failure says which field is wrong. */
@@ -166,8 +167,8 @@ static int write_format(const ds_set *set, int i, cf_err *err)
 {
     const char *dir = set->disks[i].path;
     char sid[2 * DS_SET_ID_LEN + 1], lin[2 * DS_LINEAGE_LEN + 1];
-    cks_to_hex(set->set_id, DS_SET_ID_LEN, sid, sizeof sid);
-    cks_to_hex(set->lineage, DS_LINEAGE_LEN, lin, sizeof lin);
+    hex_encode(set->set_id, DS_SET_ID_LEN, sid, sizeof sid);
+    hex_encode(set->lineage, DS_LINEAGE_LEN, lin, sizeof lin);
     json_t *root = json_pack("{s:s, s:i, s:s, s:s, s:i, s:i, s:i, s:i, s:i}",
                              "format", "coffer-disk", "version", DS_FORMAT_VERSION,
                              "set_id", sid, "lineage", lin, "disk_index", i,

@@ -1,5 +1,5 @@
 /*
- * storage/diskset.h - the set of data directories an engine writes shards to.
+ * storage/ds.h - the set of data directories an engine writes shards to.
  *
  * Each disk directory holds format.json: {"format":"coffer-disk",
  * "version":2, "set_id":"<32 hex>", "lineage":"<32 hex>", "disk_index":i,
@@ -45,7 +45,7 @@
 #include <stdint.h>
 
 #include "common/error.h"
-#include "storage/erasure.h"
+#include "storage/rs.h"
 
 #define DS_SET_ID_LEN 16
 #define DS_FORMAT_VERSION 2          /* format.json "version" */

@@ -1,5 +1,5 @@
 /*
- * storage/erasure.h - Cauchy Reed-Solomon k+m over GF(2^8) (ISA-L).
+ * storage/rs.h - Cauchy Reed-Solomon k+m over GF(2^8) (ISA-L).
  *
  * A codec is made once per (k, m) and is immutable afterwards, so one codec
  * may be shared by all threads. Encoding turns k equal-length data shards

@@ -1,5 +1,5 @@
 /*
- * server/credfile.c - reading, writing and generating credential files (see
+ * common/credfile.c - reading, writing and generating credential files (see
  * credfile.h for the format).
  *
  * Reading is line by line with a fixed buffer: a credential line is short,
@@ -10,11 +10,8 @@
  * Random pairs come from OpenSSL's RAND_bytes; characters are drawn by
  * rejection sampling so every character of the alphabet is equally likely.
  */
-#include "server/credfile.h"
+#include "common/credfile.h"
 
-#include "common/fsutil.h"
-
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -25,35 +22,15 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include "common/fsutil.h"
+
 static const char ak_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 static const char sk_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-bool credfile_valid_access_key(const char *ak)
-{
-    size_t n = strlen(ak);
-    if (n < CRED_AK_MIN || n >= ST_ACCESS_KEY_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!isalnum((unsigned char)ak[i]))
-            return false;
-    return true;
-}
-
-bool credfile_valid_secret(const char *sk)
-{
-    size_t n = strlen(sk);
-    if (n < CRED_SK_MIN || n >= ST_SECRET_KEY_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (sk[i] <= ' ' || sk[i] > '~')
-            return false;
-    return true;
-}
-
 /* Store one "name=value" line into the matching field. */
 static int take_field(const char *path, int lineno, char *line,
-                      char ak[ST_ACCESS_KEY_MAX], char sk[ST_SECRET_KEY_MAX],
+                      char ak[NAMES_AK_MAX + 1], char sk[NAMES_SK_MAX + 1],
                       cf_err *err)
 {
     char *eq = strchr(line, '=');
@@ -69,14 +46,14 @@ static int take_field(const char *path, int lineno, char *line,
     char *dst = is_ak ? ak : sk;
     if (dst[0])
         return cf_fail(err, CF_ECONFIG, "%s:%d: %s given twice", path, lineno, line);
-    if (is_ak ? !credfile_valid_access_key(value) : !credfile_valid_secret(value))
+    if (is_ak ? !names_access_key_ok(value) : !names_secret_ok(value))
         return cf_fail(err, CF_ECONFIG, "%s:%d: malformed %s", path, lineno, line);
     strcpy(dst, value);   /* length checked by the validators */
     return 0;
 }
 
-static int read_lines(FILE *f, const char *path, char ak[ST_ACCESS_KEY_MAX],
-                      char sk[ST_SECRET_KEY_MAX], cf_err *err)
+static int read_lines(FILE *f, const char *path, char ak[NAMES_AK_MAX + 1],
+                      char sk[NAMES_SK_MAX + 1], cf_err *err)
 {
     char line[256];
     int lineno = 0;
@@ -100,8 +77,8 @@ static int read_lines(FILE *f, const char *path, char ak[ST_ACCESS_KEY_MAX],
     return 0;
 }
 
-int credfile_read(const char *path, char ak[ST_ACCESS_KEY_MAX],
-                  char sk[ST_SECRET_KEY_MAX], cf_err *err)
+int credfile_read(const char *path, char ak[NAMES_AK_MAX + 1], char sk[NAMES_SK_MAX + 1],
+                  cf_err *err)
 {
     ak[0] = sk[0] = '\0';
     FILE *f = fopen(path, "re");
@@ -118,13 +95,13 @@ int credfile_read(const char *path, char ak[ST_ACCESS_KEY_MAX],
         rc = read_lines(f, path, ak, sk, err);
     fclose(f);
     if (rc < 0)
-        OPENSSL_cleanse(sk, ST_SECRET_KEY_MAX);
+        OPENSSL_cleanse(sk, NAMES_SK_MAX + 1);
     return rc;
 }
 
 int credfile_write(const char *path, const char *ak, const char *sk, cf_err *err)
 {
-    char text[ST_ACCESS_KEY_MAX + ST_SECRET_KEY_MAX + 32];
+    char text[NAMES_AK_MAX + NAMES_SK_MAX + 32];
     int len = snprintf(text, sizeof text, "access_key=%s\nsecret_key=%s\n", ak, sk);
     int rc = fsu_write_atomic(path, text, (size_t)len, 0600, err);
     OPENSSL_cleanse(text, sizeof text);
@@ -150,7 +127,7 @@ static int random_chars(char *out, size_t n, const char *alphabet, size_t alen,
     return 0;
 }
 
-int credfile_generate(char ak[ST_ACCESS_KEY_MAX], char sk[ST_SECRET_KEY_MAX],
+int credfile_generate(char ak[NAMES_AK_MAX + 1], char sk[NAMES_SK_MAX + 1],
                       cf_err *err)
 {
     if (random_chars(ak, CRED_AK_GEN, ak_alphabet, sizeof ak_alphabet - 1, err) < 0)

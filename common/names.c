@@ -1,0 +1,49 @@
+/*
+ * common/names.c - the naming rules of names.h. Each is a length range and
+ * a character class, checked byte by byte (no locale: isalnum would
+ * depend on it).
+ */
+#include "common/names.h"
+
+#include <string.h>
+
+static bool shaped(const char *s, size_t min, size_t max, bool (*ok)(char))
+{
+    size_t n = strlen(s);
+    if (n < min || n > max)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!ok(s[i]))
+            return false;
+    return true;
+}
+
+static bool tenant_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+}
+
+static bool key_char(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+static bool secret_char(char c)
+{
+    return c > ' ' && c <= '~';
+}
+
+bool names_tenant_ok(const char *s)
+{
+    return shaped(s, 1, NAMES_TENANT_MAX, tenant_char);
+}
+
+bool names_access_key_ok(const char *s)
+{
+    return shaped(s, NAMES_AK_MIN, NAMES_AK_MAX, key_char);
+}
+
+bool names_secret_ok(const char *s)
+{
+    return shaped(s, NAMES_SK_MIN, NAMES_SK_MAX, secret_char);
+}

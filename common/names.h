@@ -1,0 +1,29 @@
+/*
+ * common/names.h - the shape of the names and secrets every module checks:
+ * tenant names, access key ids and secret keys. One copy of each rule, so
+ * that the engine (which stores them), cofferd's configuration and admin
+ * API, the credential files and `coffer` all accept exactly the same.
+ *
+ *   tenant      1..64 characters [a-z0-9-]
+ *   access key  16..32 characters [A-Za-z0-9] (AWS: at least 16 word
+ *               characters; 32 is what the index keeps)
+ *   secret      16..64 printable ASCII characters, no space
+ *
+ * Pure functions: thread-safe.
+ */
+#ifndef CF_NAMES_H
+#define CF_NAMES_H
+
+#include <stdbool.h>
+
+#define NAMES_TENANT_MAX 64
+#define NAMES_AK_MIN 16
+#define NAMES_AK_MAX 32
+#define NAMES_SK_MIN 16
+#define NAMES_SK_MAX 64
+
+bool names_tenant_ok(const char *s);
+bool names_access_key_ok(const char *s);
+bool names_secret_ok(const char *s);
+
+#endif

@@ -1,0 +1,282 @@
+/*
+ * server/request.c - the request/response API of request.h: an s3_req's
+ * creation and release, header and query accessors, the response
+ * builders, streamed bodies, RequestIds and HTTP dates.
+ *
+ * Nothing here knows libmicrohttpd (http.c drives requests and sends what
+ * is built here) or the engine: a streamed body comes from a reader the
+ * handler passes (GetObject's reads the engine), so that the router and
+ * its test link this file without the engine, SQLite or libmicrohttpd.
+ *
+ * The first rule of the builders: the first response set wins. A later
+ * resp_* call is ignored, so a handler that failed halfway can always just
+ * set its error and return. resp_error replaces whatever headers and body
+ * were being built, so no half-built success leaks into an error.
+ */
+#include "server/request.h"
+
+#include <openssl/rand.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/hex.h"
+#include "server/xml.h"
+
+/* ---- life ------------------------------------------------------------ */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void req_id_new(char out[17])
+{
+    uint8_t raw[8];
+    if (RAND_bytes(raw, sizeof(raw)) != 1) {
+        static atomic_ullong fallback;
+        unsigned long long v = atomic_fetch_add(&fallback, 1) ^ (unsigned long long)time(NULL);
+        memcpy(raw, &v, sizeof(raw));
+    }
+    hex_encode_upper(raw, sizeof(raw), out, 17);
+}
+
+s3_req *req_new(server *s, const char *raw_uri)
+{
+    pool *p = pool_new();
+    if (!p)
+        return NULL;
+    s3_req *r = pool_alloc(p, sizeof(*r));
+    if (!r || !(r->raw_uri = pool_strdup(p, raw_uri))) {
+        pool_free(p);
+        return NULL;
+    }
+    r->pool = p;
+    r->srv = s;
+    r->t_start = now_s();
+    r->content_length = -1;
+    req_id_new(r->id);
+    sbuf_init(&r->body, XML_MAX_BODY);
+    sbuf_init(&r->resp, 0);
+    return r;
+}
+
+double req_elapsed_ms(const s3_req *r)
+{
+    return (now_s() - r->t_start) * 1000.0;
+}
+
+void req_free(s3_req *r)
+{
+    xmlread_free(r->xmldoc);
+    free(r->head);
+    sbuf_free(&r->body);
+    sbuf_free(&r->resp);
+    pool_free(r->pool);
+}
+
+/* ---- request accessors ----------------------------------------------- */
+
+const char *req_header(const s3_req *r, const char *lname)
+{
+    for (size_t i = 0; i < r->nhdrs; i++)
+        if (strcmp(r->hdrs[i].name, lname) == 0)
+            return r->hdrs[i].value;
+    return NULL;
+}
+
+const char *req_param(const s3_req *r, const char *name)
+{
+    for (size_t i = 0; i < r->nparams; i++)
+        if (strcmp(r->params[i].name, name) == 0)
+            return r->params[i].value;
+    return NULL;
+}
+
+bool req_has_param(const s3_req *r, const char *name)
+{
+    return req_param(r, name) != NULL;
+}
+
+void req_log(const s3_req *r, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "cofferd: error: request %s (%s): %s\n", r->id,
+            r->op ? r->op->name : "-", msg);
+}
+
+/* ---- response builders ----------------------------------------------- */
+
+void resp_header(s3_req *r, const char *name, const char *value)
+{
+    if (r->nresp_hdrs == r->cap_resp_hdrs) {
+        size_t cap = r->cap_resp_hdrs ? r->cap_resp_hdrs * 2 : 16;
+        s3_hdr *h = pool_alloc(r->pool, cap * sizeof(*h));
+        if (!h)
+            return;
+        if (r->nresp_hdrs)
+            memcpy(h, r->resp_hdrs, r->nresp_hdrs * sizeof(*h));
+        r->resp_hdrs = h;
+        r->cap_resp_hdrs = cap;
+    }
+    char *n = pool_strdup(r->pool, name), *v = pool_strdup(r->pool, value);
+    if (!n || !v)
+        return;
+    r->resp_hdrs[r->nresp_hdrs].name = n;
+    r->resp_hdrs[r->nresp_hdrs].value = v;
+    r->nresp_hdrs++;
+}
+
+void resp_status(s3_req *r, int status)
+{
+    if (r->resp_set)
+        return;
+    r->resp_set = true;
+    r->status = status;
+}
+
+void resp_xml(s3_req *r, int status)
+{
+    if (r->resp_set)
+        return;
+    if (r->resp.failed) {
+        resp_error(r, S3E_InternalError, NULL);
+        req_log(r, "out of memory building the response");
+        return;
+    }
+    r->resp_set = true;
+    r->status = status;
+    resp_header(r, "Content-Type", "application/xml");
+}
+
+void resp_error(s3_req *r, s3_error e, const char *message)
+{
+    if (r->resp_set)
+        return;
+    r->resp_set = true;
+    r->is_error = true;
+    r->error = e;
+    r->status = s3err_status(e);
+    r->nresp_hdrs = 0;
+    r->streamed = false;
+    sbuf_free(&r->resp);
+    sbuf_init(&r->resp, 0);
+    if (e == S3E_NotModified)
+        return;
+    const char *resource = r->raw_path ? r->raw_path : r->raw_uri;
+    s3err_xml_region(&r->resp, e, message, resource, r->id,
+                     e == S3E_AuthorizationHeaderMalformed ? r->srv->cfg->region : NULL);
+    resp_header(r, "Content-Type", "application/xml");
+}
+
+void resp_cf(s3_req *r, const cf_err *err)
+{
+    s3_error e = s3err_from_cf(err->code);
+    if (e == S3E_InternalError || e == S3E_ServiceUnavailable ||
+        e == S3E_InsufficientStorage) {
+        req_log(r, "%s: %s", cf_code_name(err->code), err->msg);
+        resp_error(r, e, NULL);
+        return;
+    }
+    resp_error(r, e, NULL);
+}
+
+/* ---- streamed bodies ------------------------------------------------- */
+
+void resp_stream(s3_req *r, int status, uint64_t offset, uint64_t length, size_t first,
+                 resp_reader read)
+{
+    if (r->resp_set)
+        return;
+    if (length > 0 && first > 0) {
+        size_t want = (size_t)(length < first ? length : first);
+        cf_err err;
+        if (!(r->head = malloc(want))) {
+            resp_error(r, S3E_InternalError, NULL);
+            return;
+        }
+        int rc = read(r, offset, r->head, want, &r->head_len, &err);
+        if (rc == 0 && r->head_len == 0)
+            rc = cf_fail(&err, CF_ECORRUPT, "object ended early at offset %llu",
+                         (unsigned long long)offset);
+        if (rc < 0) {
+            resp_cf(r, &err);
+            return;
+        }
+    }
+    r->resp_set = true;
+    r->status = status;
+    r->streamed = true;
+    r->read = read;
+    r->obj_offset = offset;
+    r->obj_length = length;
+}
+
+ssize_t resp_stream_read(s3_req *r, uint64_t pos, char *buf, size_t max)
+{
+    if (pos >= r->obj_length)
+        return 0;
+    uint64_t left = r->obj_length - pos;
+    size_t want = left < max ? (size_t)left : max;
+    if (r->head && pos < r->head_len) {
+        size_t n = r->head_len - (size_t)pos < want ? r->head_len - (size_t)pos : want;
+        memcpy(buf, r->head + pos, n);
+        r->bytes_out += n;
+        if (pos + n == r->head_len) {    /* served: give the memory back */
+            free(r->head);
+            r->head = NULL;
+        }
+        return (ssize_t)n;
+    }
+    size_t n = 0;
+    cf_err err;
+    if (r->read(r, r->obj_offset + pos, buf, want, &n, &err) < 0) {
+        req_log(r, "read failed at offset %llu: %s: %s",
+                (unsigned long long)(r->obj_offset + pos), cf_code_name(err.code), err.msg);
+        return -1;
+    }
+    if (n == 0) {
+        req_log(r, "object ended early at offset %llu",
+                (unsigned long long)(r->obj_offset + pos));
+        return -1;
+    }
+    r->bytes_out += n;
+    return (ssize_t)n;
+}
+
+/* ---- HTTP dates ------------------------------------------------------ */
+
+void req_http_date(int64_t unix_s, char out[32])
+{
+    time_t t = (time_t)unix_s;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 32, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+}
+
+int req_parse_http_date(const char *s, int64_t *unix_s)
+{
+    static const char *const formats[] = {
+        "%a, %d %b %Y %H:%M:%S GMT", "%A, %d-%b-%y %H:%M:%S GMT",
+        "%a %b %e %H:%M:%S %Y",
+    };
+    for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
+        struct tm tm;
+        memset(&tm, 0, sizeof(tm));
+        const char *end = strptime(s, formats[i], &tm);
+        if (end && *end == '\0') {
+            *unix_s = (int64_t)timegm(&tm);
+            return 0;
+        }
+    }
+    return -1;
+}

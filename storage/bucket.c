@@ -1,0 +1,133 @@
+/*
+ * storage/bucket.c - buckets: the buckets table (st_bucket_* and the
+ * (tenant, bucket) -> row id lookup every object and upload operation
+ * starts with). A bucket name is unique per tenant; it can be deleted only
+ * while it holds no object (object.c) and no upload (upload.c).
+ */
+#include "storage/engine_int.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+int bucket_id_locked(st_engine *e, const char *tenant, const char *bucket, int64_t *id,
+                     cf_err *err)
+{
+    idx_assert_held(e->ix);
+    sqlite3_stmt *st = idx_query(e->ix, err,
+        "SELECT b.id FROM buckets b JOIN tenants t ON t.id = b.tenant_id "
+        "WHERE t.name = ? AND b.name = ?", "tt", tenant, bucket);
+    int rc = st ? idx_next(e->ix, st, err) : -1;
+    if (rc == 1) {
+        *id = idx_int(st, 0);
+        idx_done(st);
+        return 0;
+    }
+    return rc < 0 ? -1 : cf_fail(err, CF_ENOBUCKET, "no bucket named %s", bucket);
+}
+
+int st_bucket_create(st_engine *e, const char *tenant, const char *bucket,
+                     const char *region, cf_err *err)
+{
+    if (strlen(bucket) < 1 || strlen(bucket) > ST_MAX_BUCKET)
+        return cf_fail(err, CF_EINVAL, "bucket name length out of range");
+    int64_t tid;
+    idx_lock(e->ix);
+    int rc = tenant_id_locked(e, tenant, &tid, err);
+    if (rc == 0)
+        rc = idx_run(e->ix, NULL, err,
+                     "INSERT INTO buckets(tenant_id, name, region, created) "
+                     "VALUES (?, ?, ?, ?)", "itti", tid, bucket,
+                     region ? region : "us-east-1", (int64_t)time(NULL));
+    rc = eng_unlock_durable(e, rc, err);
+    if (rc < 0 && err->code == CF_EEXISTS)
+        cf_fail(err, CF_EBUCKETEXISTS, "bucket %s already exists", bucket);
+    if (rc == 0)
+        eng_catalog_changed(e);
+    return rc;
+}
+
+int st_bucket_delete(st_engine *e, const char *tenant, const char *bucket,
+                     cf_err *err)
+{
+    int64_t id;
+    bool objects = false, uploads = false;
+    idx_lock(e->ix);
+    int rc = bucket_id_locked(e, tenant, bucket, &id, err);
+    if (rc == 0)
+        rc = obj_any_locked(e, id, &objects, err);
+    if (rc == 0 && !objects)
+        rc = upload_any_locked(e, id, &uploads, err);
+    if (rc == 0 && (objects || uploads))
+        rc = cf_fail(err, CF_ENOTEMPTY, "bucket %s is not empty", bucket);
+    if (rc == 0)
+        rc = idx_run(e->ix, NULL, err, "DELETE FROM buckets WHERE id = ?", "i", id);
+    rc = eng_unlock_durable(e, rc, err);
+    if (rc == 0)
+        eng_catalog_changed(e);
+    return rc;
+}
+
+int bucket_any_locked(st_engine *e, int64_t tenant_id, bool *any, cf_err *err)
+{
+    idx_assert_held(e->ix);
+    int rc = idx_exists(e->ix, err, "SELECT 1 FROM buckets WHERE tenant_id = ? LIMIT 1", "i",
+                        tenant_id);
+    *any = rc == 1;
+    return rc < 0 ? -1 : 0;
+}
+
+static void fill_bucket_info(sqlite3_stmt *st, st_bucket_info *b)
+{
+    memset(b, 0, sizeof *b);
+    snprintf(b->name, sizeof b->name, "%s", idx_text(st, 0));
+    snprintf(b->region, sizeof b->region, "%s", idx_text(st, 1));
+    b->created = idx_int(st, 2);
+}
+
+int st_bucket_get(st_engine *e, const char *tenant, const char *bucket,
+                  st_bucket_info *info, cf_err *err)
+{
+    idx_lock(e->ix);
+    sqlite3_stmt *st = idx_query(e->ix, err,
+        "SELECT b.name, b.region, b.created FROM buckets b "
+        "JOIN tenants t ON t.id = b.tenant_id WHERE t.name = ? AND b.name = ?",
+        "tt", tenant, bucket);
+    int rc = st ? idx_next(e->ix, st, err) : -1;
+    if (rc == 1) {
+        fill_bucket_info(st, info);
+        idx_done(st);
+        rc = 0;
+    } else if (rc == 0) {
+        rc = cf_fail(err, CF_ENOBUCKET, "no bucket named %s", bucket);
+    }
+    idx_unlock(e->ix);
+    return rc;
+}
+
+typedef struct bucket_each {
+    st_bucket_cb cb;
+    void *ctx;
+} bucket_each;
+
+static int bucket_row(void *ctx, sqlite3_stmt *st, cf_err *err)
+{
+    (void)err;
+    bucket_each *l = ctx;
+    st_bucket_info b;
+    fill_bucket_info(st, &b);
+    return l->cb(l->ctx, &b) != 0;
+}
+
+int st_bucket_list(st_engine *e, const char *tenant, st_bucket_cb cb, void *ctx,
+                   cf_err *err)
+{
+    bucket_each l = {cb, ctx};
+    idx_lock(e->ix);
+    int rc = idx_each(e->ix, idx_query(e->ix, err,
+        "SELECT b.name, b.region, b.created FROM buckets b "
+        "JOIN tenants t ON t.id = b.tenant_id WHERE t.name = ? ORDER BY b.name",
+        "t", tenant), bucket_row, &l, err);
+    idx_unlock(e->ix);
+    return rc;
+}

@@ -1,0 +1,111 @@
+/*
+ * storage/deleteq.c - giving space back: the delete_queue table.
+ *
+ * Deletion is two-phase. Phase one, inside the transaction that drops a
+ * segment's last reference, moves its data id to delete_queue
+ * (deleteq_*_locked, called by object.c, upload.c). Phase two, after the
+ * commit, unlinks its shard files and removes the queue row
+ * (deleteq_drain); it skips entries queued after the oldest live reader
+ * opened (get.c: that reader may still be reading them). A crash between
+ * the phases leaves queue rows that the next drain finishes.
+ *
+ * The engine keeps a hint that the queue may be non-empty
+ * (e->deletes_pending), set by whatever queues and cleared only by a drain
+ * that finds it empty under the index lock, so the PUTs that replace
+ * nothing skip the drain without touching the index.
+ */
+#include "storage/engine_int.h"
+
+#include <stdint.h>
+
+int deleteq_data_locked(st_engine *e, const uint8_t data_id[16], cf_err *err)
+{
+    idx_assert_held(e->ix);
+    atomic_store_explicit(&e->deletes_pending, true, memory_order_relaxed);
+    return idx_run(e->ix, NULL, err, "INSERT OR IGNORE INTO delete_queue VALUES (?, ?)",
+                   "bi", data_id, (size_t)16, eng_now_ms());
+}
+
+int deleteq_version_locked(st_engine *e, const uint8_t version_id[16], cf_err *err)
+{
+    idx_assert_held(e->ix);
+    atomic_store_explicit(&e->deletes_pending, true, memory_order_relaxed);
+    return idx_run(e->ix, NULL, err,
+                   "INSERT OR IGNORE INTO delete_queue SELECT data_id, ? FROM segments "
+                   "WHERE version_id = ?", "ib", eng_now_ms(), version_id, (size_t)16);
+}
+
+int deleteq_upload_locked(st_engine *e, const uint8_t upload_id[16], cf_err *err)
+{
+    idx_assert_held(e->ix);
+    atomic_store_explicit(&e->deletes_pending, true, memory_order_relaxed);
+    return idx_run(e->ix, NULL, err,
+                   "INSERT OR IGNORE INTO delete_queue SELECT data_id, ? FROM parts "
+                   "WHERE upload_id = ?", "ib", eng_now_ms(), upload_id, (size_t)16);
+}
+
+/* With nothing eligible to drain: clear the pending hint if the queue is
+ * empty (entries kept for live readers keep it set). Under the lock, so
+ * it cannot hide an entry queued by a commit. */
+static void note_queue_empty_locked(st_engine *e)
+{
+    idx_assert_held(e->ix);
+    cf_err err;
+    if (idx_exists(e->ix, &err, "SELECT 1 FROM delete_queue LIMIT 1", "") == 0)
+        atomic_store_explicit(&e->deletes_pending, false, memory_order_relaxed);
+}
+
+/* One batch of phase two; returns how many entries were finished. */
+int deleteq_drain_batch(st_engine *e, uint64_t *done, cf_err *err)
+{
+    uint8_t ids[DELETEQ_BATCH][16];
+    int n = 0, rc = 0;
+    /* most PUTs replace nothing: no lock, no reader scan, no query */
+    if (!atomic_load_explicit(&e->deletes_pending, memory_order_relaxed))
+        return 0;
+    int64_t before = get_oldest_reader_ms(e);
+    idx_lock(e->ix);
+    sqlite3_stmt *st = idx_query(e->ix, err,
+        "SELECT data_id FROM delete_queue WHERE queued_ms < ? LIMIT ?", "ii", before,
+        (int64_t)DELETEQ_BATCH);
+    while (st && n < DELETEQ_BATCH && (rc = idx_next(e->ix, st, err)) == 1)
+        if (idx_blob(st, 0, ids[n], 16) == 0)
+            n++;
+    if (st && rc == 1)
+        idx_done(st);
+    /* The queueing commits we read may not be on disk yet; unlinking
+     * before they are could leave a version whose files are gone after a
+     * power loss. Wait only when there is something to unlink. */
+    if (n == 0) {
+        if (st && rc == 0)
+            note_queue_empty_locked(e);
+        idx_unlock(e->ix);
+        return !st || rc < 0 ? -1 : 0;
+    }
+    if (eng_unlock_durable(e, rc < 0 ? -1 : 0, err) < 0)
+        return -1;
+    for (int i = 0; i < n; i++)
+        seg_unlink(&e->set, ids[i]);
+    idx_lock(e->ix);
+    for (int i = 0; rc >= 0 && i < n; i++)
+        rc = idx_run(e->ix, NULL, err, "DELETE FROM delete_queue WHERE data_id = ?", "b",
+                     ids[i], (size_t)16);
+    idx_unlock_nowait(e->ix);   /* if lost, the next drain unlinks again */
+    if (done)
+        *done += (uint64_t)n;
+    return rc < 0 ? -1 : n;
+}
+
+void deleteq_drain(st_engine *e)
+{
+    cf_err err;
+    while (deleteq_drain_batch(e, NULL, &err) == DELETEQ_BATCH)
+        ;
+}
+
+int deleteq_references_locked(st_engine *e, const uint8_t data_id[16], cf_err *err)
+{
+    idx_assert_held(e->ix);
+    return idx_exists(e->ix, err, "SELECT 1 FROM delete_queue WHERE data_id = ? LIMIT 1", "b",
+                      data_id, (size_t)16);
+}

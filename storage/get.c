@@ -1,0 +1,304 @@
+/*
+ * storage/get.c - the GET path (st_get_open, st_get_read, st_get_close)
+ * and the reader registry.
+ *
+ * A GET resolves the version and its segments once, at open (one locked
+ * section), and then reads them block by block without the index lock,
+ * holding one decoded block: a missing or bad shard is rebuilt from parity
+ * (segread.c) and the segment queued for heal. Whole-block reads from a
+ * block boundary are decrypted straight into the caller's buffer.
+ *
+ * Readers register before they resolve a version (reader_enter, under
+ * readers_lock): the delete queue (deleteq.c) keeps every entry queued
+ * after the oldest live reader opened, so a reader never loses the files
+ * it is reading, even if the object is overwritten or deleted meanwhile.
+ */
+#include "storage/engine_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- the reader registry ------------------------------------------------ */
+
+int get_reader_enter(st_engine *e, cf_err *err)
+{
+    int slot = -1;
+    pthread_mutex_lock(&e->readers_lock);
+    for (int i = 0; i < ENG_MAX_READERS && slot < 0; i++)
+        if (e->reader_open_ms[i] == 0) {
+            e->reader_open_ms[i] = eng_now_ms();
+            slot = i;
+        }
+    pthread_mutex_unlock(&e->readers_lock);
+    if (slot < 0)
+        cf_fail(err, CF_ENOMEM, "too many objects open for reading");
+    return slot;
+}
+
+void get_reader_leave(st_engine *e, int slot)
+{
+    pthread_mutex_lock(&e->readers_lock);
+    e->reader_open_ms[slot] = 0;
+    pthread_mutex_unlock(&e->readers_lock);
+}
+
+int64_t get_oldest_reader_ms(st_engine *e)
+{
+    int64_t oldest = INT64_MAX;
+    pthread_mutex_lock(&e->readers_lock);
+    for (int i = 0; i < ENG_MAX_READERS; i++)
+        if (e->reader_open_ms[i] && e->reader_open_ms[i] < oldest)
+            oldest = e->reader_open_ms[i];
+    pthread_mutex_unlock(&e->readers_lock);
+    return oldest;
+}
+
+/* ---- open, read, close -------------------------------------------------- */
+
+/* Append one segment row to g's list (obj_segments_locked's callback). */
+static int add_segment(void *ctx, const obj_segment *row, cf_err *err)
+{
+    st_get *g = ctx;
+    if (g->nsegs == g->cap) {
+        size_t cap = g->cap ? g->cap * 2 : 4;
+        get_segment *n = realloc(g->segs, cap * sizeof *n);
+        if (!n)
+            return cf_fail(err, CF_ENOMEM, "out of memory");
+        g->segs = n;
+        g->cap = cap;
+    }
+    get_segment *s = &g->segs[g->nsegs];
+    memset(s, 0, sizeof *s);
+    s->start = g->nsegs ? g->segs[g->nsegs - 1].start + g->segs[g->nsegs - 1].size : 0;
+    s->size = row->size;
+    s->part = row->part;
+    memcpy(s->data_id, row->data_id, 16);
+    memcpy(s->wrapped, row->wrapped, CRYPT_WRAPPED_LEN);
+    g->nsegs++;
+    if (row->is_inline) {
+        s->inline_len = row->inline_len;
+        s->inline_data = malloc(s->inline_len ? s->inline_len : 1);
+        if (!s->inline_data)
+            return cf_fail(err, CF_ENOMEM, "out of memory");
+        memcpy(s->inline_data, row->inline_data, s->inline_len);
+    }
+    return 0;
+}
+
+static int load_segments_locked(st_get *g, cf_err *err)
+{
+    idx_assert_held(g->e->ix);
+    int rc = obj_segments_locked(g->e, g->version_id, add_segment, g, err);
+    uint64_t end = g->nsegs ? g->segs[g->nsegs - 1].start + g->segs[g->nsegs - 1].size : 0;
+    if (rc == 0 && end != g->size)
+        rc = cf_fail(err, CF_ECORRUPT, "index: segments add up to %llu bytes, the "
+                     "object has %llu", (unsigned long long)end,
+                     (unsigned long long)g->size);
+    if (rc == 0 && g->nsegs == 0)
+        rc = cf_fail(err, CF_ECORRUPT, "index: object has no segments");
+    return rc;
+}
+
+static int get_resolve(st_get *g, st_object_info *info, cf_err *err)
+{
+    st_engine *e = g->e;
+    int64_t bid;
+    sqlite3_stmt *st = NULL;
+    idx_lock(e->ix);
+    int rc = bucket_id_locked(e, g->tenant, g->bucket, &bid, err);
+    if (rc == 0) {
+        int found = obj_select_locked(e, bid, g->key, &st, err);
+        if (found == 1) {
+            rc = obj_fill_info(st, info, true, err);
+            if (rc == 0 && idx_blob(st, 1, g->version_id, 16) < 0)
+                rc = cf_fail(err, CF_ECORRUPT, "index: bad version id");
+            idx_done(st);
+        } else {
+            rc = found < 0 ? -1 : cf_fail(err, CF_ENOKEY, "no such key");
+        }
+    }
+    g->size = info->size;
+    if (rc == 0)
+        rc = load_segments_locked(g, err);
+    idx_unlock(e->ix);
+    return rc;
+}
+
+int st_get_open(st_engine *e, const char *tenant, const char *bucket, const char *key,
+                st_object_info *info, st_get **out, cf_err *err)
+{
+    memset(info, 0, sizeof *info);
+    st_get *g = calloc(1, sizeof *g);
+    if (!g)
+        return cf_fail(err, CF_ENOMEM, "out of memory");
+    g->e = e;
+    snprintf(g->tenant, sizeof g->tenant, "%s", tenant);
+    snprintf(g->bucket, sizeof g->bucket, "%s", bucket);
+    snprintf(g->key, sizeof g->key, "%s", key);
+    g->reader_slot = get_reader_enter(e, err);
+    int rc = g->reader_slot < 0 ? -1 : get_resolve(g, info, err);
+    if (rc < 0) {
+        st_object_info_clear(info);
+        st_get_close(g);
+        return -1;
+    }
+    *out = g;
+    return 0;
+}
+
+/* The segment holding offset (binary search over start offsets). */
+static size_t find_segment(const st_get *g, uint64_t offset)
+{
+    size_t lo = 0, hi = g->nsegs - 1;
+    while (lo < hi) {
+        size_t mid = (lo + hi + 1) / 2;
+        if (g->segs[mid].start <= offset)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    return lo;
+}
+
+void get_close_reader(st_get *g)
+{
+    if (!g->r)
+        return;
+    if (segr_degraded(g->r) && !g->heal_queued) {
+        heal_queue(g->e, g->segs[g->open_seg].data_id);
+        g->heal_queued = true;
+    }
+    segr_free(g->r);
+    g->r = NULL;
+}
+
+int get_open_reader(st_get *g, size_t i, cf_err *err)
+{
+    if (g->r && g->open_seg == i)
+        return 0;
+    get_close_reader(g);
+    get_segment *s = &g->segs[i];
+    seg_desc d;
+    if (eng_segment_desc(g->e, g->tenant, g->bucket, g->key, g->version_id, s->part,
+                         s->data_id, s->wrapped, &d, err) < 0)
+        return -1;
+    g->r = segr_new(&d, s->size, s->inline_data, s->inline_len, err);
+    crypt_wipe(d.dk, sizeof d.dk);
+    g->open_seg = i;
+    g->heal_queued = false;
+    return g->r ? 0 : -1;
+}
+
+/* Decode block b of segment i into dst (room for the block's bytes);
+ * a read that needed parity queues the segment for heal. */
+static int decode_block(st_get *g, size_t i, uint64_t b, uint8_t *dst,
+                        uint32_t *len, cf_err *err)
+{
+    if (get_open_reader(g, i, err) < 0 || segr_read_block(g->r, b, dst, len, err) < 0)
+        return -1;
+    if (segr_degraded(g->r) && !g->heal_queued) {
+        heal_queue(g->e, g->segs[i].data_id);
+        g->heal_queued = true;
+    }
+    return 0;
+}
+
+/* Decode the block holding offset into g->block (if not there already). */
+static int load_block(st_get *g, uint64_t offset, cf_err *err)
+{
+    size_t i = find_segment(g, offset);
+    uint64_t b = (offset - g->segs[i].start) / g->e->set.block_size;
+    if (g->block_valid && g->block_seg == i && g->block_index == b)
+        return 0;
+    g->block_valid = false;
+    /* allocated on first use: whole-block reads (read_direct), which is
+     * every read of a small object, never need it */
+    if (!g->block && !(g->block = malloc(g->e->set.block_size)))
+        return cf_fail(err, CF_ENOMEM, "out of memory");
+    if (decode_block(g, i, b, g->block, &g->block_len, err) < 0)
+        return -1;
+    g->block_seg = i;
+    g->block_index = b;
+    g->block_valid = true;
+    return 0;
+}
+
+/* Copy what the caller wants of the block holding offset out of g->block. */
+static int read_copy(st_get *g, uint64_t offset, uint8_t *out, size_t len,
+                     size_t *took, cf_err *err)
+{
+    if (load_block(g, offset, err) < 0)
+        return -1;
+    const get_segment *s = &g->segs[g->block_seg];
+    uint64_t block_start = s->start + g->block_index * g->e->set.block_size;
+    size_t in_block = (size_t)(offset - block_start);
+    *took = g->block_len - in_block;
+    if (*took > len)
+        *took = len;
+    memcpy(out, g->block + in_block, *took);
+    return 0;
+}
+
+/* A read from the start of a block that wants at least the whole block is
+ * decrypted straight into the caller's buffer: one copy of every byte
+ * fewer (about 7% of a GET's CPU). *took is 0 if the read does not
+ * qualify. */
+static int read_direct(st_get *g, uint64_t offset, uint8_t *out, size_t len,
+                       size_t *took, cf_err *err)
+{
+    size_t i = find_segment(g, offset);
+    const get_segment *s = &g->segs[i];
+    uint32_t bs = g->e->set.block_size, n;
+    uint64_t rel = offset - s->start, b = rel / bs;
+    *took = 0;
+    if (rel % bs != 0 || len < shard_block_plain(s->size, bs, b))
+        return 0;
+    if (decode_block(g, i, b, out, &n, err) < 0)
+        return -1;
+    *took = n;
+    return 0;
+}
+
+int st_get_read(st_get *g, uint64_t offset, void *buf, size_t len, size_t *n,
+                cf_err *err)
+{
+    uint8_t *out = buf;
+    *n = 0;
+    while (len > 0 && offset < g->size) {
+        size_t took;
+        if (read_direct(g, offset, out, len, &took, err) < 0 ||
+            (took == 0 && read_copy(g, offset, out, len, &took, err) < 0))
+            return -1;
+        out += took;
+        offset += took;
+        len -= took;
+        *n += took;
+    }
+    return 0;
+}
+
+int st_get_part(const st_get *g, uint32_t n, uint64_t *offset, uint64_t *length,
+                uint32_t *count, cf_err *err)
+{
+    *count = (uint32_t)g->nsegs;
+    if (n < 1 || n > g->nsegs)
+        return cf_fail(err, CF_ERANGE, "the object has %zu parts", g->nsegs);
+    *offset = g->segs[n - 1].start;
+    *length = g->segs[n - 1].size;
+    return 0;
+}
+
+void st_get_close(st_get *g)
+{
+    if (!g)
+        return;
+    get_close_reader(g);
+    for (size_t i = 0; i < g->nsegs; i++)
+        free(g->segs[i].inline_data);
+    free(g->segs);
+    free(g->block);
+    if (g->reader_slot >= 0)
+        get_reader_leave(g->e, g->reader_slot);
+    free(g);
+}

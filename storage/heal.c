@@ -1,0 +1,129 @@
+/*
+ * storage/heal.c - repairing shards: the heal_queue table and st_heal.
+ *
+ * A segment is queued (heal_queue_locked, in the transaction that commits
+ * it) when a PUT could not write all of its shards, and (heal_queue) when
+ * a GET needed parity to read it. st_heal takes one pass over what is
+ * queued: it finds where each segment belongs (object.c, upload.c),
+ * rewrites its missing or bad shard files from the good ones (segment.c:
+ * seg_heal) and takes it off the queue; a failure stays queued for the
+ * next round. The cold tier's import (sealed.c) takes a segment off the
+ * queue too, since it rewrites every shard.
+ */
+#include "storage/engine_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int heal_queue_locked(st_engine *e, const uint8_t data_id[16], cf_err *err)
+{
+    idx_assert_held(e->ix);
+    return idx_run(e->ix, NULL, err, "INSERT OR IGNORE INTO heal_queue VALUES (?, ?)", "bi",
+                   data_id, (size_t)16, eng_now_ms());
+}
+
+void heal_queue(st_engine *e, const uint8_t data_id[16])
+{
+    cf_err err;
+    idx_lock(e->ix);
+    heal_queue_locked(e, data_id, &err);
+    eng_unlock_durable(e, 0, &err);
+}
+
+int heal_done_locked(st_engine *e, const uint8_t data_id[16], cf_err *err)
+{
+    idx_assert_held(e->ix);
+    return idx_run(e->ix, NULL, err, "DELETE FROM heal_queue WHERE data_id = ?", "b",
+                   data_id, (size_t)16);
+}
+
+int heal_references_locked(st_engine *e, const uint8_t data_id[16], cf_err *err)
+{
+    idx_assert_held(e->ix);
+    return idx_exists(e->ix, err, "SELECT 1 FROM heal_queue WHERE data_id = ? LIMIT 1", "b",
+                      data_id, (size_t)16);
+}
+
+/* Heal one queued segment: where it belongs (an object version or an
+ * upload's part; neither: nothing to do), rewrite its bad shards, then
+ * take it off the queue. A failure leaves it queued for the next round. */
+static int heal_one(st_engine *e, const uint8_t data_id[16], st_gc_stats *stats,
+                    cf_err *err)
+{
+    eng_seg_loc loc, *h = &loc;
+    idx_lock(e->ix);
+    int found = obj_locate_segment_locked(e, data_id, h, err);
+    if (found == 0)
+        found = upload_locate_part_locked(e, data_id, h, err);
+    idx_unlock(e->ix);
+    if (found < 0)
+        return -1;
+    int rc = 0, rewritten = 0;
+    if (found == 1) {
+        seg_desc d;
+        rc = eng_segment_desc(e, h->tenant, h->bucket, h->key, h->object_id, h->part,
+                              data_id, h->wrapped, &d, err);
+        if (rc == 0)
+            rc = seg_heal(&d, h->size, &rewritten, err);
+        crypt_wipe(d.dk, sizeof d.dk);
+    }
+    if (rc < 0) {
+        stats->heal_failures++;
+        return 0;
+    }
+    stats->healed_segments += rewritten > 0;
+    idx_lock(e->ix);
+    rc = heal_done_locked(e, data_id, err);
+    if (rc == 0)
+        rc = obj_segment_healed_locked(e, data_id, err);
+    if (rc == 0)
+        rc = upload_part_healed_locked(e, data_id, err);
+    return eng_unlock_durable(e, rc, err);
+}
+
+int st_heal(st_engine *e, st_gc_stats *stats, cf_err *err)
+{
+    st_gc_stats local = {0};
+    if (!stats)
+        stats = &local;
+    /* one pass over what is queued now; failures stay queued for next time */
+    uint8_t (*ids)[16] = NULL;
+    size_t n = 0, cap = 0;
+    idx_lock(e->ix);
+    sqlite3_stmt *st = idx_query(e->ix, err,
+                                 "SELECT data_id FROM heal_queue ORDER BY queued_ms", "");
+    int rc = st ? 0 : -1;
+    while (st && (rc = idx_next(e->ix, st, err)) == 1) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            void *grown = realloc(ids, cap * sizeof *ids);
+            if (!grown) {
+                idx_done(st);
+                rc = cf_fail(err, CF_ENOMEM, "out of memory");
+                break;
+            }
+            ids = grown;
+        }
+        if (idx_blob(st, 0, ids[n], 16) == 0)
+            n++;
+    }
+    idx_unlock(e->ix);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = heal_one(e, ids[i], stats, err);
+    free(ids);
+    return rc;
+}
+
+int st_heal_pending(st_engine *e, uint64_t *n, cf_err *err)
+{
+    idx_lock(e->ix);
+    sqlite3_stmt *st = idx_query(e->ix, err, "SELECT count(*) FROM heal_queue", "");
+    int rc = st ? idx_next(e->ix, st, err) : -1;
+    if (rc == 1) {
+        *n = (uint64_t)idx_int(st, 0);
+        idx_done(st);
+        rc = 0;
+    }
+    idx_unlock(e->ix);
+    return rc < 0 ? -1 : 0;
+}

@@ -1,0 +1,307 @@
+/*
+ * storage/put.c - the PUT path: st_put_* (a plain PUT and an UploadPart
+ * alike) and st_copy, a PUT fed from a GET.
+ *
+ * A PUT streams into a segment writer (segwrite.c) while MD5 (the ETag)
+ * and the client's checksum algorithm are computed over the same bytes (a
+ * signed payload's SHA-256 is the front end's check: it covers every
+ * request body). At finish the digests are checked, the shards made
+ * durable, and then one index transaction makes the new version (or part)
+ * visible and moves what it replaces to the delete queue: that
+ * transaction is the commit point. Until it commits, nothing is visible;
+ * if it fails, the new shards are removed. The rows are written by their
+ * tables' files (object.c, upload.c); nothing here holds the index lock
+ * across disk I/O.
+ */
+#include "storage/engine_int.h"
+
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/checksum.h"
+#include "common/hex.h"
+
+struct st_put {
+    st_engine *e;
+    char tenant[ST_MAX_TENANT + 1];
+    char bucket[ST_MAX_BUCKET + 1];
+    char key[ST_MAX_KEY + 1];
+    int64_t bucket_id;
+    uint8_t object_id[16];           /* new version id, or the upload id */
+    uint8_t data_id[CRYPT_DATA_ID_LEN];
+    uint8_t wrapped[CRYPT_WRAPPED_LEN];
+    uint32_t part;                   /* 0 for a plain PUT */
+    int64_t expected;
+    char *headers_json;
+    seg_writer *w;
+    cks_state *md5, *cks;
+};
+
+static void put_free(st_put *p)
+{
+    segw_abort(p->w);
+    cks_free(p->md5);
+    cks_free(p->cks);
+    free(p->headers_json);
+    free(p);
+}
+
+static int put_resolve(st_put *p, const st_put_args *a, cf_err *err)
+{
+    st_engine *e = p->e;
+    idx_lock(e->ix);
+    int rc = bucket_id_locked(e, a->tenant, a->bucket, &p->bucket_id, err);
+    if (rc == 0 && p->part)
+        rc = upload_check_locked(e, p->object_id, p->bucket_id, p->key, err);
+    idx_unlock(e->ix);
+    return rc;
+}
+
+static int put_prepare(st_put *p, const st_put_args *a, cf_err *err)
+{
+    if (obj_check_key(a->key, err) < 0)
+        return -1;
+    if (strlen(a->tenant) > ST_MAX_TENANT || strlen(a->bucket) > ST_MAX_BUCKET)
+        return cf_fail(err, CF_EINVAL, "tenant or bucket name too long");
+    if (a->expected_size > (int64_t)ST_MAX_PUT_SIZE)
+        return cf_fail(err, CF_ETOOLARGE, "objects and parts are at most 5 GiB");
+    snprintf(p->tenant, sizeof p->tenant, "%s", a->tenant);
+    snprintf(p->bucket, sizeof p->bucket, "%s", a->bucket);
+    snprintf(p->key, sizeof p->key, "%s", a->key);
+    p->expected = a->expected_size;
+    if (a->upload_id) {
+        if (a->part_number < 1 || a->part_number > ST_MAX_PARTS)
+            return cf_fail(err, CF_EINVAL, "part numbers are 1 to %d", ST_MAX_PARTS);
+        if (eng_id_from_hex(a->upload_id, p->object_id) < 0)
+            return cf_fail(err, CF_ENOUPLOAD, "no such upload");
+        p->part = a->part_number;
+    } else {
+        if (headers_check(a->headers, a->nheaders, err) < 0 ||
+            !(p->headers_json = headers_to_json(a->headers, a->nheaders, err)) ||
+            crypt_random(p->object_id, sizeof p->object_id, err) < 0)
+            return -1;
+    }
+    if (put_resolve(p, a, err) < 0 || crypt_random(p->data_id, sizeof p->data_id, err) < 0)
+        return -1;
+    if (!(p->md5 = cks_new(CKS_MD5, err)) ||
+        (a->checksum_algo != CKS_NONE && !(p->cks = cks_new(a->checksum_algo, err))))
+        return -1;
+    seg_desc d;
+    if (eng_segment_desc(p->e, a->tenant, a->bucket, a->key, p->object_id, p->part,
+                         p->data_id, NULL, &d, err) < 0)
+        return -1;
+    memcpy(p->wrapped, d.header.wrapped, sizeof p->wrapped);
+    p->w = segw_new(&d, p->e->inline_max, err);
+    crypt_wipe(d.dk, sizeof d.dk);
+    return p->w ? 0 : -1;
+}
+
+int st_put_begin(st_engine *e, const st_put_args *args, st_put **out, cf_err *err)
+{
+    st_put *p = calloc(1, sizeof *p);
+    if (!p)
+        return cf_fail(err, CF_ENOMEM, "out of memory");
+    p->e = e;
+    if (put_prepare(p, args, err) < 0) {
+        put_free(p);
+        return -1;
+    }
+    *out = p;
+    return 0;
+}
+
+int st_put_write(st_put *p, const void *data, size_t len, cf_err *err)
+{
+    uint64_t total = segw_size(p->w) + len;
+    if (total > ST_MAX_PUT_SIZE || (p->expected >= 0 && total > (uint64_t)p->expected))
+        return cf_fail(err, CF_ETOOLARGE, "body is larger than %s",
+                       p->expected >= 0 ? "its declared length" : "5 GiB");
+    cks_update(p->md5, data, len);
+    if (p->cks)
+        cks_update(p->cks, data, len);
+    return segw_write(p->w, data, len, err);
+}
+
+typedef struct put_digests {
+    uint8_t md5[16];
+    char etag[ST_ETAG_MAX];
+    char cks_b64[CKS_MAX_B64];
+} put_digests;
+
+/* Finalise the digests and compare them with what the client declared. */
+static int put_verify(st_put *p, const st_put_expect *x, put_digests *dg, cf_err *err)
+{
+    uint8_t raw[CKS_MAX_RAW];
+    char hex[33];
+    cks_final(p->md5, raw);
+    memcpy(dg->md5, raw, 16);
+    hex_encode(dg->md5, 16, hex, sizeof hex);
+    snprintf(dg->etag, sizeof dg->etag, "\"%s\"", hex);
+    if (p->expected >= 0 && segw_size(p->w) != (uint64_t)p->expected)
+        return cf_fail(err, CF_EINVAL, "body has %llu bytes, %lld were declared",
+                       (unsigned long long)segw_size(p->w), (long long)p->expected);
+    if (x && x->content_md5 && CRYPTO_memcmp(x->content_md5, dg->md5, 16) != 0)
+        return cf_fail(err, CF_EDIGEST, "Content-MD5 does not match the body");
+    if (p->cks) {
+        size_t n = cks_final(p->cks, raw);
+        cks_to_base64(raw, n, dg->cks_b64, sizeof dg->cks_b64);
+        if (x && x->checksum_b64 && strcmp(x->checksum_b64, dg->cks_b64) != 0)
+            return cf_fail(err, CF_EDIGEST, "the %s checksum does not match the body",
+                           cks_algo_name(cks_state_algo(p->cks)));
+    }
+    return 0;
+}
+
+/* The commit point of a plain PUT: the new version replaces the key's
+ * current one, whose segments go to the delete queue. */
+static int commit_object_locked(st_put *p, const put_digests *dg,
+                                const seg_result *res, cf_err *err)
+{
+    st_engine *e = p->e;
+    idx_assert_held(e->ix);
+    obj_row o = {
+        .bucket_id = p->bucket_id, .key = p->key, .version_id = p->object_id,
+        .size = res->size, .etag = dg->etag, .mtime_ms = eng_now_ms(),
+        .algo = p->cks ? cks_state_algo(p->cks) : CKS_NONE,
+        .checksum_b64 = p->cks ? dg->cks_b64 : NULL, .headers_json = p->headers_json,
+    };
+    int rc = idx_begin(e->ix, err);
+    if (rc == 0 && obj_retire_locked(e, p->bucket_id, p->key, false, err) < 0)
+        rc = -1;
+    if (rc == 0)
+        rc = obj_insert_locked(e, &o, err);
+    if (rc == 0)
+        rc = obj_insert_segment_locked(e, p->object_id, 0, p->data_id, 0, p->wrapped, res,
+                                       err);
+    if (rc == 0)
+        return idx_commit(e->ix, err);
+    idx_rollback(e->ix);
+    return -1;
+}
+
+/* The commit point of an UploadPart: replaces an earlier upload of the part. */
+static int commit_part_locked(st_put *p, const put_digests *dg, const seg_result *res,
+                              cf_err *err)
+{
+    st_engine *e = p->e;
+    idx_assert_held(e->ix);
+    upload_part_row r = {
+        .upload_id = p->object_id, .part = p->part, .data_id = p->data_id,
+        .size = res->size, .etag = dg->etag, .md5 = dg->md5,
+        .checksum_b64 = p->cks ? dg->cks_b64 : NULL, .mtime_ms = eng_now_ms(),
+        .wrapped = p->wrapped, .res = res,
+    };
+    int rc = idx_begin(e->ix, err);
+    if (rc == 0)
+        rc = upload_check_locked(e, p->object_id, p->bucket_id, p->key, err);
+    if (rc == 0)
+        rc = upload_put_part_locked(e, &r, err);
+    if (rc == 0)
+        return idx_commit(e->ix, err);
+    idx_rollback(e->ix);
+    return -1;
+}
+
+static void put_fill_info(const st_put *p, const put_digests *dg, const seg_result *res,
+                          st_object_info *info)
+{
+    memset(info, 0, sizeof *info);
+    snprintf(info->key, sizeof info->key, "%s", p->key);
+    eng_id_to_hex(p->object_id, info->version_id);
+    info->size = res->size;
+    snprintf(info->etag, sizeof info->etag, "%s", dg->etag);
+    info->mtime_ms = eng_now_ms();
+    info->checksum_algo = p->cks ? cks_state_algo(p->cks) : CKS_NONE;
+    snprintf(info->checksum_b64, sizeof info->checksum_b64, "%s", dg->cks_b64);
+}
+
+int st_put_finish(st_put *p, const st_put_expect *expect, st_object_info *info,
+                  cf_err *err)
+{
+    put_digests dg = {0};
+    seg_result res = {0};
+    st_engine *e = p->e;
+    int rc = put_verify(p, expect, &dg, err);
+    if (rc == 0) {
+        rc = segw_finish(p->w, &res, err);
+        p->w = NULL;
+    }
+    if (rc == 0) {
+        idx_lock(e->ix);
+        rc = p->part ? commit_part_locked(p, &dg, &res, err)
+                     : commit_object_locked(p, &dg, &res, err);
+        /* Only a commit that failed may take its shards with it: one that
+         * committed but could not be made durable may be visible now. */
+        if (rc < 0 && !res.inline_data)
+            seg_unlink(&e->set, p->data_id);
+        rc = eng_unlock_durable(e, rc, err);
+    }
+    if (rc == 0) {
+        if (info)
+            put_fill_info(p, &dg, &res, info);
+        deleteq_drain(e);
+    }
+    free(res.inline_data);
+    put_free(p);
+    return rc;
+}
+
+void st_put_abort(st_put *p)
+{
+    if (p)
+        put_free(p);
+}
+
+/* ---- COPY --------------------------------------------------------------- */
+
+#define COPY_CHUNK (1u << 20)
+
+static int copy_stream(st_get *g, st_put *p, uint64_t size, cf_err *err)
+{
+    uint8_t *buf = malloc(COPY_CHUNK);
+    if (!buf)
+        return cf_fail(err, CF_ENOMEM, "out of memory");
+    int rc = 0;
+    for (uint64_t off = 0; rc == 0 && off < size;) {
+        size_t n = 0;
+        rc = st_get_read(g, off, buf, COPY_CHUNK, &n, err);
+        if (rc == 0 && n == 0)
+            rc = cf_fail(err, CF_EINTERNAL, "source ended early");
+        if (rc == 0)
+            rc = st_put_write(p, buf, n, err);
+        off += n;
+    }
+    free(buf);
+    return rc;
+}
+
+int st_copy(st_engine *e, const char *tenant, const char *src_bucket,
+            const char *src_key, const char *dst_bucket, const char *dst_key,
+            const st_header *headers, size_t nheaders, cks_algo checksum_algo,
+            st_object_info *info, cf_err *err)
+{
+    st_object_info src;
+    st_get *g = NULL;
+    if (st_get_open(e, tenant, src_bucket, src_key, &src, &g, err) < 0)
+        return -1;
+    st_put_args a = {
+        .tenant = tenant, .bucket = dst_bucket, .key = dst_key,
+        .headers = headers ? headers : src.headers,
+        .nheaders = headers ? nheaders : src.nheaders,
+        .checksum_algo = checksum_algo, .expected_size = (int64_t)src.size,
+    };
+    st_put *p = NULL;
+    int rc = st_put_begin(e, &a, &p, err);
+    if (rc == 0)
+        rc = copy_stream(g, p, src.size, err);
+    if (rc == 0) {
+        rc = st_put_finish(p, NULL, info, err);
+        p = NULL;
+    }
+    st_put_abort(p);
+    st_get_close(g);
+    st_object_info_clear(&src);
+    return rc;
+}

@@ -1,0 +1,208 @@
+/*
+ * storage/segread.c - the segment reader (segment.h: segr_*).
+ *
+ * Block b is read from the k data shards, each CRC-checked (a shard
+ * file's header is checked once, when it is first opened); a missing,
+ * short, corrupt or foreign shard is replaced by parity and the reader
+ * flagged degraded, so that its caller queues the segment for heal. The
+ * block is then opened with AES-GCM straight out of the stripe, so wrong
+ * bytes are never returned. An inline segment is one sealed block held
+ * in memory. segr_read_sealed gives a block as sealed, for the cold tier.
+ */
+#include "storage/segment_int.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "common/checksum.h"
+#include "common/fsutil.h"
+
+seg_reader *segr_new(const seg_desc *d, uint64_t size, const uint8_t *inline_data,
+                     size_t inline_len, cf_err *err)
+{
+    seg_reader *r = calloc(1, sizeof *r);
+    if (!r) {
+        cf_fail(err, CF_ENOMEM, "out of memory");
+        return NULL;
+    }
+    r->d = *d;
+    r->size = size;
+    for (int i = 0; i < RS_MAX_SHARDS; i++)
+        r->fd[i] = -1;
+    r->cc = crypt_ctx_new(err);
+    if (inline_data) {
+        r->inl = malloc(inline_len ? inline_len : 1);
+        if (r->inl)
+            memcpy(r->inl, inline_data, inline_len);
+        r->inl_len = inline_len;
+    } else {
+        size_t stripe = (size_t)shard_len_for(d->set->block_size, rs_k(d->rs)) *
+                        seg_shards(d);
+        r->stripe = malloc(stripe);
+    }
+    if (!r->cc || (inline_data ? !r->inl : !r->stripe)) {
+        if (r->cc)
+            cf_fail(err, CF_ENOMEM, "out of memory");
+        segr_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+/* Open shard file i and check that its header is this segment's shard i. */
+bool segr_open_shard(seg_reader *r, int i)
+{
+    if (r->state[i] != SHARD_UNOPENED)
+        return r->state[i] == SHARD_OPEN;
+    r->state[i] = SHARD_BAD;
+    if (!r->d.set->disks[i].online)
+        return false;
+    char path[PATH_MAX];
+    shard_path(path, sizeof path, r->d.set->disks[i].path, r->d.data_id);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    uint8_t hdr[SHARD_HEADER_SIZE];
+    shard_header h;
+    cf_err e;
+    if (fsu_pread_all(fd, hdr, sizeof hdr, 0) != 0 ||
+        shard_header_decode(hdr, &h, &e) != 0 ||
+        memcmp(h.data_id, r->d.data_id, CRYPT_DATA_ID_LEN) != 0 ||
+        h.shard_index != i || h.size != r->size || h.part != r->d.part ||
+        h.k != rs_k(r->d.rs) || h.m != rs_m(r->d.rs) ||
+        h.block_size != r->d.set->block_size) {
+        close(fd);
+        return false;
+    }
+    r->fd[i] = fd;
+    r->state[i] = SHARD_OPEN;
+    return true;
+}
+
+/* Read shard i of the block at off (s bytes) and check its CRC. */
+bool segr_read_shard(seg_reader *r, int i, uint64_t off, uint32_t s)
+{
+    if (!segr_open_shard(r, i))
+        return false;
+    uint8_t *dst = stripe_shard(r->stripe, s, i);
+    uint8_t crc[SHARD_CRC_LEN];
+    struct iovec iov[2] = {{dst, s}, {crc, sizeof crc}};
+    ssize_t n = preadv(r->fd[i], iov, 2, (off_t)off);
+    if (n != (ssize_t)(s + SHARD_CRC_LEN))
+        return false;
+    uint32_t want = (uint32_t)crc[0] | (uint32_t)crc[1] << 8 |
+                    (uint32_t)crc[2] << 16 | (uint32_t)crc[3] << 24;
+    return cks_crc32c(0, dst, s) == want;
+}
+
+static int open_inline(seg_reader *r, uint64_t b, uint8_t *out, uint32_t *len,
+                       cf_err *err)
+{
+    if (b != 0 || r->inl_len < CRYPT_TAG_LEN ||
+        r->inl_len - CRYPT_TAG_LEN != r->size)
+        return cf_fail(err, CF_ECORRUPT, "inline object data has the wrong size");
+    crypt_pos pos;
+    seg_pos(&r->d, 0, true, &pos);
+    uint32_t n = (uint32_t)r->size;
+    if (crypt_open_block(r->cc, r->d.dk, &pos, r->inl, n, r->inl + n, out, err) < 0)
+        return -1;
+    *len = n;
+    return 0;
+}
+
+/* Fetch k good shards of block b into the stripe, rebuilding data shards
+ * from parity where needed. present[] tells which shards were read. */
+static int gather_block(seg_reader *r, uint64_t off, uint32_t s, bool *present,
+                        cf_err *err)
+{
+    int k = rs_k(r->d.rs), total = seg_shards(&r->d), good = 0;
+    bool data_missing = false;
+    for (int i = 0; i < total && good < k; i++) {
+        present[i] = segr_read_shard(r, i, off, s);
+        good += present[i];
+        if (!present[i]) {
+            r->degraded = true;
+            data_missing |= i < k;
+        }
+    }
+    if (good < k)
+        return cf_fail(err, CF_EQUORUM,
+                       "only %d of the %d shards needed are readable", good, k);
+    if (!data_missing)
+        return 0;
+    uint8_t *shards[RS_MAX_SHARDS];
+    for (int i = 0; i < total; i++)
+        shards[i] = stripe_shard(r->stripe, s, i);
+    return rs_reconstruct(r->d.rs, s, shards, present, err);
+}
+
+int segr_read_block(seg_reader *r, uint64_t b, uint8_t *out, uint32_t *len,
+                    cf_err *err)
+{
+    if (r->inl)
+        return open_inline(r, b, out, len, err);
+    uint64_t nblocks = shard_block_count(r->size, r->d.set->block_size);
+    if (b >= nblocks)
+        return cf_fail(err, CF_EINVAL, "block %llu beyond the segment",
+                       (unsigned long long)b);
+    uint32_t n = shard_block_plain(r->size, r->d.set->block_size, b);
+    uint32_t s = shard_len_for(n, rs_k(r->d.rs));
+    uint64_t off = shard_block_offset(r->d.set->block_size, rs_k(r->d.rs), b);
+    bool present[RS_MAX_SHARDS] = {0};
+    if (gather_block(r, off, s, present, err) < 0)
+        return -1;
+    crypt_pos pos;
+    seg_pos(&r->d, b, b + 1 == nblocks, &pos);
+    if (crypt_open_block(r->cc, r->d.dk, &pos, r->stripe, n, r->stripe + n, out,
+                         err) < 0)
+        return -1;
+    *len = n;
+    return 0;
+}
+
+bool segr_degraded(const seg_reader *r)
+{
+    return r->degraded;
+}
+
+void segr_free(seg_reader *r)
+{
+    if (!r)
+        return;
+    for (int i = 0; i < RS_MAX_SHARDS; i++)
+        if (r->fd[i] >= 0)
+            close(r->fd[i]);
+    crypt_wipe(r->d.dk, sizeof r->d.dk);
+    crypt_ctx_free(r->cc);
+    free(r->inl);
+    free(r->stripe);
+    free(r);
+}
+
+int segr_read_sealed(seg_reader *r, uint64_t b, const uint8_t **sealed, uint32_t *len,
+                     cf_err *err)
+{
+    if (r->inl) {
+        if (b != 0 || r->inl_len != r->size + CRYPT_TAG_LEN)
+            return cf_fail(err, CF_ECORRUPT, "inline object data has the wrong size");
+        *sealed = r->inl;
+        *len = (uint32_t)r->inl_len;
+        return 0;
+    }
+    uint32_t bs = r->d.set->block_size;
+    int k = rs_k(r->d.rs);
+    if (b >= shard_block_count(r->size, bs))
+        return cf_fail(err, CF_EINVAL, "block beyond the segment");
+    uint32_t n = shard_block_plain(r->size, bs, b);
+    bool present[RS_MAX_SHARDS] = {0};
+    if (gather_block(r, shard_block_offset(bs, k, b), shard_len_for(n, k), present,
+                     err) < 0)
+        return -1;
+    *sealed = r->stripe;
+    *len = n + CRYPT_TAG_LEN;
+    return 0;
+}

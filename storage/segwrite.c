@@ -1,0 +1,456 @@
+/*
+ * storage/segwrite.c - the segment writer (segment.h: segw_*) and its I/O
+ * thread.
+ *
+ * Bytes stream in; every full block is sealed (AES-256-GCM) straight into
+ * the stripe's data shards, extended by parity, and appended with its
+ * CRC32C to one temp file per disk. One plaintext block is always held
+ * back so that the last one can be sealed with the "last" flag. At finish
+ * the headers are written, every shard fdatasynced and renamed into
+ * objects/, and the directories fsynced; a segment that ends within
+ * inline_max bytes never touches a disk (seal_inline).
+ *
+ * A writer that reaches the disks starts an I/O thread and a second
+ * stripe: the request thread seals and encodes block n + 1 while the I/O
+ * thread computes the CRCs of block n and copies its shards into the page
+ * cache (a fifth of a PUT's CPU time). Only the I/O thread touches the
+ * shard files and the failed-shard mask while it runs; the request thread
+ * waits for it to finish (io_drain) before it seals, publishes or removes
+ * them. Segments kept inline never start it.
+ */
+#include "storage/segment_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "common/checksum.h"
+#include "common/fio.h"
+#include "common/fsutil.h"
+
+int segw_live_shards(const seg_writer *w)
+{
+    int n = 0;
+    for (int i = 0; i < seg_shards(&w->d); i++)
+        n += !(w->failed & (1u << i));
+    return n;
+}
+
+static void drop_shard(seg_writer *w, int i)
+{
+    char path[PATH_MAX];
+    if (w->fd[i] >= 0)
+        close(w->fd[i]);
+    w->fd[i] = -1;
+    w->failed |= (uint16_t)(1u << i);
+    shard_tmp_path(path, sizeof path, w->d.set->disks[i].path, w->d.data_id);
+    unlink(path);
+}
+
+static int check_quorum(seg_writer *w, int errnum, cf_err *err)
+{
+    if (segw_live_shards(w) >= w->quorum)
+        return 0;
+    return cf_fail_errno(err, CF_EQUORUM, errnum,
+                         "only %d shards writable, %d needed", segw_live_shards(w),
+                         w->quorum);
+}
+
+int segw_open_files(seg_writer *w, cf_err *err)
+{
+    int last_errno = EIO;
+    for (int i = 0; i < seg_shards(&w->d); i++) {
+        char path[PATH_MAX];
+        if (w->failed & (1u << i))
+            continue;
+        if (!w->d.set->disks[i].online) {
+            w->failed |= (uint16_t)(1u << i);
+            continue;
+        }
+        shard_tmp_path(path, sizeof path, w->d.set->disks[i].path, w->d.data_id);
+        w->fd[i] = fio_open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (w->fd[i] < 0 || lseek(w->fd[i], SHARD_HEADER_SIZE, SEEK_SET) < 0) {
+            last_errno = errno;
+            drop_shard(w, i);
+        }
+    }
+    w->files_open = true;
+    return check_quorum(w, last_errno, err);
+}
+
+static size_t stripe_bytes(const seg_writer *w)
+{
+    return (size_t)shard_len_for(w->bsize, rs_k(w->d.rs)) * seg_shards(&w->d);
+}
+
+/* The held-back block starts at 64 KiB (every inline object fits) and
+ * grows to the block size only when a body needs it: a small PUT then
+ * never allocates a whole block, which cofferd's malloc would serve by
+ * mmap (a map, page faults and an unmap per request). */
+#define SEG_BLOCK_START (64u << 10)
+
+int segw_block_room(seg_writer *w, uint32_t need, cf_err *err)
+{
+    if (need <= w->block_cap && w->block)
+        return 0;
+    uint32_t start = SEG_BLOCK_START < w->bsize ? SEG_BLOCK_START : w->bsize;
+    uint32_t cap = need <= start ? start : w->bsize;
+    uint8_t *b = realloc(w->block, cap);
+    if (!b)
+        return cf_fail(err, CF_ENOMEM, "out of memory");
+    w->block = b;
+    w->block_cap = cap;
+    return 0;
+}
+
+seg_writer *segw_new(const seg_desc *d, uint32_t inline_max, cf_err *err)
+{
+    seg_writer *w = calloc(1, sizeof *w);
+    if (!w) {
+        cf_fail(err, CF_ENOMEM, "out of memory");
+        return NULL;
+    }
+    w->d = *d;
+    w->bsize = d->set->block_size;
+    w->inline_max = inline_max < w->bsize ? inline_max : w->bsize;
+    w->quorum = rs_m(d->rs) == 0 ? rs_k(d->rs) : rs_k(d->rs) + 1;
+    for (int i = 0; i < RS_MAX_SHARDS; i++)
+        w->fd[i] = -1;
+    pthread_mutex_init(&w->io_lock, NULL);
+    pthread_cond_init(&w->io_cv, NULL);
+    w->cc = crypt_ctx_new(err);
+    if (!w->cc || segw_block_room(w, 1, err) < 0) {
+        segw_abort(w);
+        return NULL;
+    }
+    return w;
+}
+
+uint64_t segw_size(const seg_writer *w)
+{
+    return w->size;
+}
+
+void segw_set_meta(seg_writer *w, const shard_meta *m)
+{
+    if (!w->meta)
+        w->meta = malloc(sizeof *w->meta);
+    if (w->meta)
+        *w->meta = *m;
+}
+
+static void start_writeback(seg_writer *w, uint32_t s)
+{
+    w->unsynced += s;
+    if (w->unsynced < SEG_WRITEBACK_BYTES)
+        return;
+    w->unsynced = 0;
+    for (int i = 0; i < seg_shards(&w->d); i++)
+        if (w->fd[i] >= 0)
+            sync_file_range(w->fd[i], 0, 0, SYNC_FILE_RANGE_WRITE);
+}
+
+static void *io_main(void *arg)
+{
+    seg_writer *w = arg;
+    pthread_mutex_lock(&w->io_lock);
+    for (;;) {
+        while (!w->io_stripe && !w->io_stop)
+            pthread_cond_wait(&w->io_cv, &w->io_lock);
+        if (!w->io_stripe)
+            break;
+        uint8_t *stripe = w->io_stripe;
+        uint32_t s = w->io_s;
+        pthread_mutex_unlock(&w->io_lock);
+        uint8_t *shards[RS_MAX_SHARDS];
+        for (int i = 0; i < seg_shards(&w->d); i++)
+            shards[i] = stripe_shard(stripe, s, i);
+        cf_err e;
+        int rc = segw_append_shards(w, shards, s, &e);
+        pthread_mutex_lock(&w->io_lock);
+        if (rc < 0 && w->io_rc == 0) {
+            w->io_rc = -1;
+            w->io_err = e;
+        }
+        w->io_stripe = NULL;
+        pthread_cond_broadcast(&w->io_cv);
+    }
+    pthread_mutex_unlock(&w->io_lock);
+    return NULL;
+}
+
+static int io_start(seg_writer *w, cf_err *err)
+{
+    if (!(w->spare = malloc(stripe_bytes(w))))
+        return cf_fail(err, CF_ENOMEM, "out of memory");
+    int rc = pthread_create(&w->io, NULL, io_main, w);
+    if (rc != 0)
+        return cf_fail_errno(err, CF_EINTERNAL, rc, "cannot start a shard I/O thread");
+    w->io_running = true;
+    return 0;
+}
+
+/* Hand the current stripe (shard length s) to the I/O thread once it is
+ * idle, and take the other one to seal into next. */
+static int io_submit(seg_writer *w, uint32_t s, cf_err *err)
+{
+    if (!w->io_running && io_start(w, err) < 0)
+        return -1;
+    pthread_mutex_lock(&w->io_lock);
+    while (w->io_stripe)
+        pthread_cond_wait(&w->io_cv, &w->io_lock);
+    int rc = w->io_rc;
+    if (rc < 0) {
+        *err = w->io_err;
+    } else {
+        w->io_stripe = w->stripe;
+        w->io_s = s;
+        pthread_cond_broadcast(&w->io_cv);
+    }
+    pthread_mutex_unlock(&w->io_lock);
+    uint8_t *next = w->spare;
+    w->spare = w->stripe;
+    w->stripe = next;
+    return rc;
+}
+
+/* Wait for the last stripe to reach the files and stop the I/O thread;
+ * its first error, if any, comes back here. */
+static int io_drain(seg_writer *w, cf_err *err)
+{
+    if (!w->io_running)
+        return 0;
+    pthread_mutex_lock(&w->io_lock);
+    w->io_stop = true;
+    pthread_cond_broadcast(&w->io_cv);
+    pthread_mutex_unlock(&w->io_lock);
+    pthread_join(w->io, NULL);
+    w->io_running = false;
+    if (w->io_rc < 0) {
+        *err = w->io_err;
+        return -1;
+    }
+    return 0;
+}
+
+/* Pad the sealed block in the stripe's data shards, add parity, append. */
+int segw_stripe_out(seg_writer *w, uint32_t n, cf_err *err)
+{
+    if (!w->files_open && segw_open_files(w, err) < 0)
+        return -1;
+    int k = rs_k(w->d.rs), m = rs_m(w->d.rs);
+    uint32_t s = shard_len_for(n, k);
+    memset(w->stripe + n + CRYPT_TAG_LEN, 0, (size_t)s * k - n - CRYPT_TAG_LEN);
+    uint8_t *shards[RS_MAX_SHARDS];
+    for (int i = 0; i < k + m; i++)
+        shards[i] = stripe_shard(w->stripe, s, i);
+    if (m > 0)
+        rs_encode(w->d.rs, s, shards, shards + k);
+    w->blocks_out++;
+    return io_submit(w, s, err);
+}
+
+/* The stripe is allocated when the first block leaves for the disks, so a
+ * segment kept inline never pays for it. */
+int segw_ensure_stripe(seg_writer *w, cf_err *err)
+{
+    if (!w->stripe && !(w->stripe = malloc(stripe_bytes(w))))
+        return cf_fail(err, CF_ENOMEM, "out of memory");
+    return 0;
+}
+
+/* Seal, encode and append one block to every live shard file. */
+static int write_block(seg_writer *w, const uint8_t *pt, uint32_t n, bool last,
+                       cf_err *err)
+{
+    if (segw_ensure_stripe(w, err) < 0)
+        return -1;
+    crypt_pos pos;
+    seg_pos(&w->d, w->blocks_out, last, &pos);
+    if (crypt_seal_block(w->cc, w->d.dk, &pos, pt, n, w->stripe, w->stripe + n,
+                         err) < 0)
+        return -1;
+    return segw_stripe_out(w, n, err);
+}
+
+/* Append shard i of the current block, with its CRC, to each live file. */
+int segw_append_shards(seg_writer *w, uint8_t *const *shards, uint32_t s, cf_err *err)
+{
+    int last_errno = 0;
+    for (int i = 0; i < seg_shards(&w->d); i++) {
+        if (w->fd[i] < 0)
+            continue;
+        uint8_t crc[SHARD_CRC_LEN];
+        uint32_t c = cks_crc32c(0, shards[i], s);
+        for (int j = 0; j < 4; j++)
+            crc[j] = (uint8_t)(c >> (8 * j));
+        struct iovec iov[2] = {{shards[i], s}, {crc, sizeof crc}};
+        ssize_t wr = fio_writev(w->fd[i], iov, 2);
+        if (wr != (ssize_t)(s + SHARD_CRC_LEN)) {
+            last_errno = wr < 0 ? errno : ENOSPC;
+            drop_shard(w, i);
+        }
+    }
+    start_writeback(w, s);
+    return check_quorum(w, last_errno, err);
+}
+
+int segw_write(seg_writer *w, const void *data, size_t len, cf_err *err)
+{
+    const uint8_t *p = data;
+    while (len > 0) {
+        if (w->held == w->bsize) {
+            if (write_block(w, w->block, w->held, false, err) < 0)
+                return -1;
+            w->held = 0;
+        }
+        if (w->held == 0 && len > w->bsize) {
+            /* a whole block with more behind it: seal it in place */
+            if (write_block(w, p, w->bsize, false, err) < 0)
+                return -1;
+            p += w->bsize;
+            len -= w->bsize;
+            w->size += w->bsize;
+            continue;
+        }
+        size_t n = w->bsize - w->held;
+        if (n > len)
+            n = len;
+        if (segw_block_room(w, w->held + (uint32_t)n, err) < 0)
+            return -1;
+        memcpy(w->block + w->held, p, n);
+        w->held += (uint32_t)n;
+        p += n;
+        len -= n;
+        w->size += n;
+    }
+    return 0;
+}
+
+static int seal_inline(seg_writer *w, seg_result *res, cf_err *err)
+{
+    crypt_pos pos;
+    seg_pos(&w->d, 0, true, &pos);
+    res->inline_len = (size_t)w->held + CRYPT_TAG_LEN;
+    res->inline_data = malloc(res->inline_len);
+    if (!res->inline_data)
+        return cf_fail(err, CF_ENOMEM, "out of memory");
+    if (crypt_seal_block(w->cc, w->d.dk, &pos, w->block, w->held,
+                         res->inline_data, res->inline_data + w->held, err) < 0) {
+        free(res->inline_data);
+        res->inline_data = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* Header, fdatasync, close each live temp file. */
+static int seal_shard_files(seg_writer *w, cf_err *err)
+{
+    uint8_t hdr[SHARD_HEADER_SIZE];
+    shard_header h = w->d.header;
+    h.size = w->size;
+    int last_errno = 0;
+    for (int i = 0; i < seg_shards(&w->d); i++) {
+        if (w->fd[i] < 0)
+            continue;
+        h.shard_index = (uint8_t)i;
+        shard_header_encode(&h, hdr);
+        if (w->meta)
+            shard_meta_put(hdr, w->meta);
+        int rc = fsu_pwrite_all(w->fd[i], hdr, sizeof hdr, 0);
+        if (rc == 0 && fio_fdatasync(w->fd[i]) != 0)
+            rc = -errno;
+        if (rc == 0 && close(w->fd[i]) != 0)
+            rc = -errno;
+        else if (rc != 0)
+            close(w->fd[i]);
+        w->fd[i] = -1;
+        if (rc != 0) {
+            last_errno = -rc;
+            drop_shard(w, i);
+        }
+    }
+    return check_quorum(w, last_errno, err);
+}
+
+/* Rename temp files into objects/ and fsync those directories. */
+static int publish_shard_files(seg_writer *w, cf_err *err)
+{
+    int last_errno = 0;
+    for (int i = 0; i < seg_shards(&w->d); i++) {
+        if (w->failed & (1u << i))
+            continue;
+        char tmp[PATH_MAX], dst[PATH_MAX];
+        const char *disk = w->d.set->disks[i].path;
+        shard_tmp_path(tmp, sizeof tmp, disk, w->d.data_id);
+        shard_path(dst, sizeof dst, disk, w->d.data_id);
+        cf_err e2;
+        if (fio_rename(tmp, dst) != 0) {
+            last_errno = errno;
+            drop_shard(w, i);
+        } else if (fsu_fsync_parent(dst, &e2) < 0) {
+            last_errno = EIO;
+            unlink(dst);
+            w->failed |= (uint16_t)(1u << i);
+        }
+    }
+    return check_quorum(w, last_errno, err);
+}
+
+/* After the write phase ended with rc: let the I/O thread finish, then
+ * seal and publish the shard files. Returns the first failure. */
+int segw_complete_files(seg_writer *w, int rc, cf_err *err)
+{
+    cf_err later;
+    if (io_drain(w, rc == 0 ? err : &later) < 0)
+        rc = -1;
+    if (rc == 0)
+        rc = seal_shard_files(w, err);
+    if (rc == 0)
+        rc = publish_shard_files(w, err);
+    return rc;
+}
+
+int segw_finish(seg_writer *w, seg_result *res, cf_err *err)
+{
+    memset(res, 0, sizeof *res);
+    int rc;
+    if (w->blocks_out == 0 && w->held <= w->inline_max && w->inline_max > 0) {
+        rc = seal_inline(w, res, err);
+    } else {
+        rc = write_block(w, w->block, w->held, true, err);
+        rc = segw_complete_files(w, rc, err);
+        if (rc < 0 && w->files_open)
+            seg_unlink(w->d.set, w->d.data_id);
+    }
+    res->size = w->size;
+    res->missing = w->failed;
+    segw_abort(w);
+    return rc;
+}
+
+void segw_abort(seg_writer *w)
+{
+    if (!w)
+        return;
+    cf_err ignored;
+    io_drain(w, &ignored);
+    pthread_cond_destroy(&w->io_cv);
+    pthread_mutex_destroy(&w->io_lock);
+    for (int i = 0; i < RS_MAX_SHARDS; i++)
+        if (w->fd[i] >= 0)
+            drop_shard(w, i);
+    crypt_wipe(w->d.dk, sizeof w->d.dk);
+    crypt_ctx_free(w->cc);
+    free(w->block);
+    free(w->stripe);
+    free(w->spare);
+    free(w->meta);
+    free(w);
+}
