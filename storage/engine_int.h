@@ -204,6 +204,17 @@ typedef struct obj_version {
 } obj_version;
 int obj_version_locked(st_engine *e, const uint8_t version_id[16], obj_version *v,
                        cf_err *err);
+/* A walk over every object version (scrub.c: heal --all, scrub), in
+ * (bucket id, key) order after the cursor; one bucket (only_bucket > 0)
+ * or all. Returns how many of max it filled (0: the end), -1 error. */
+typedef struct obj_walk_item {
+    int64_t bucket_id;
+    uint8_t version_id[16];
+    st_object_info info;             /* without stored headers */
+    char tenant[ST_MAX_TENANT + 1], bucket[ST_MAX_BUCKET + 1];
+} obj_walk_item;
+int obj_walk_locked(st_engine *e, int64_t only_bucket, int64_t after_bucket,
+                    const char *after_key, obj_walk_item *out, int max, cf_err *err);
 /* Up to limit rows of a bucket in key order from bound (key >= bound when
  * inclusive, else key > bound); iterate with idx_next, idx_done if left
  * early. */
@@ -213,11 +224,12 @@ sqlite3_stmt *obj_page_locked(st_engine *e, int64_t bucket_id, const char *bound
 int obj_check_key(const char *key, cf_err *err);
 /* Does the bucket hold any object? */
 int obj_any_locked(st_engine *e, int64_t bucket_id, bool *any, cf_err *err);
-/* The key's current version, if any, gives up its segments to the delete
- * queue (in the caller's transaction), and with delete_row its objects row
- * goes too: 1 there was one, 0 none, -1 error. */
+/* The key's current version, if any, gives up its segments (and a
+ * multipart version its manifest) to the delete queue (in the caller's
+ * transaction), and with delete_row its objects row goes too: 1 there was
+ * one (its id in retired, if not NULL), 0 none, -1 error. */
 int obj_retire_locked(st_engine *e, int64_t bucket_id, const char *key, bool delete_row,
-                      cf_err *err);
+                      uint8_t retired[16], cf_err *err);
 /* An objects row, as written by a PUT and a completed upload. */
 typedef struct obj_row {
     int64_t bucket_id;
@@ -277,6 +289,25 @@ int obj_references_locked(st_engine *e, const uint8_t data_id[16], cf_err *err);
 /* The upload exists in this bucket for this key (else CF_ENOUPLOAD). */
 int upload_check_locked(st_engine *e, const uint8_t upload_id[16], int64_t bucket_id,
                         const char *key, cf_err *err);
+/* What a part's shard headers carry of its upload (shard.h: shard_meta):
+ * its start, checksum algorithm and stored headers (malloc'd). */
+int upload_info_locked(st_engine *e, const uint8_t upload_id[16], int64_t *created_ms,
+                       cks_algo *algo, char **headers_json, cf_err *err);
+/* A walk over every part of every upload (scrub.c), in (upload id, part)
+ * order after the cursor; one bucket (only_bucket > 0) or all. Returns
+ * how many of max it filled, -1 error. inline_data is malloc'd (the caller
+ * frees), NULL for a sharded part. */
+typedef struct upload_walk_item {
+    eng_seg_loc loc;                 /* object_id: the upload id */
+    uint8_t data_id[16];
+    char etag[ST_ETAG_MAX];
+    char cks[ST_CHECKSUM_MAX];
+    cks_algo algo;                   /* the upload's */
+    uint8_t *inline_data;
+    size_t inline_len;
+} upload_walk_item;
+int upload_walk_locked(st_engine *e, int64_t only_bucket, const uint8_t after_upload[16],
+                       uint32_t after_part, upload_walk_item *out, int max, cf_err *err);
 /* A parts row, as an UploadPart commits it. */
 typedef struct upload_part_row {
     const uint8_t *upload_id, *data_id, *md5, *wrapped;

@@ -14,7 +14,7 @@ storage_libstorage_a_SOURCES += \
 storage_libstorage_a_SOURCES += \
 	storage/ds.c storage/ds.h \
 	storage/shard.c storage/shard.h storage/segment.h storage/segment_int.h \
-	storage/segwrite.c storage/segread.c storage/segment.c \
+	storage/segwrite.c storage/segread.c storage/segment.c storage/segcheck.c \
 	storage/index.c storage/index.h storage/fvfs.c storage/fvfs.h
 
 # the engine, one file per concern (engine_int.h lists them): the engine
@@ -25,7 +25,8 @@ storage_libstorage_a_SOURCES += \
 	storage/engine_int.h storage/engine.c storage/kek.c storage/headers.c \
 	storage/tenant.c storage/key.c storage/bucket.c storage/object.c \
 	storage/upload.c storage/deleteq.c storage/heal.c \
-	storage/put.c storage/get.c storage/list.c storage/sealed.c storage/gc.c
+	storage/put.c storage/get.c storage/list.c storage/sealed.c storage/gc.c \
+	storage/scrub.c
 
 # which index rules which disks: identity checks at open, snapshot
 # generations, coffer restore-index

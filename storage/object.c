@@ -79,6 +79,35 @@ int obj_select_locked(st_engine *e, int64_t bucket_id, const char *key,
     return *out ? idx_next(e->ix, *out, err) : -1;
 }
 
+int obj_walk_locked(st_engine *e, int64_t only_bucket, int64_t after_bucket,
+                    const char *after_key, obj_walk_item *out, int max, cf_err *err)
+{
+    idx_assert_held(e->ix);
+    sqlite3_stmt *st = idx_query(e->ix, err,
+        "SELECT o.key, o.version_id, o.size, o.etag, o.mtime_ms, o.cks_algo, o.cks, "
+        "o.cks_composite, o.nparts, o.headers, o.bucket_id, t.name, b.name FROM objects o "
+        "JOIN buckets b ON b.id = o.bucket_id JOIN tenants t ON t.id = b.tenant_id "
+        "WHERE (o.bucket_id, o.key) > (?1, ?2) AND (?3 = 0 OR o.bucket_id = ?3) "
+        "ORDER BY o.bucket_id, o.key LIMIT ?4", "ibii", after_bucket, after_key,
+        strlen(after_key), only_bucket, (int64_t)max);
+    int n = 0, rc = st ? 0 : -1;
+    while (st && n < max && (rc = idx_next(e->ix, st, err)) == 1) {
+        obj_walk_item *it = &out[n];
+        if (obj_fill_info(st, &it->info, false, err) < 0 ||
+            idx_blob(st, 1, it->version_id, 16) < 0) {
+            idx_done(st);
+            return cf_fail(err, CF_ECORRUPT, "index: malformed object row");
+        }
+        it->bucket_id = idx_int(st, 10);
+        snprintf(it->tenant, sizeof it->tenant, "%s", idx_text(st, 11));
+        snprintf(it->bucket, sizeof it->bucket, "%s", idx_text(st, 12));
+        n++;
+    }
+    if (st && rc == 1)
+        idx_done(st);
+    return rc < 0 ? -1 : n;
+}
+
 int obj_version_locked(st_engine *e, const uint8_t version_id[16], obj_version *v,
                        cf_err *err)
 {
@@ -155,7 +184,7 @@ static int drop_segments_locked(st_engine *e, const uint8_t version_id[16], cf_e
 }
 
 int obj_retire_locked(st_engine *e, int64_t bucket_id, const char *key, bool delete_row,
-                      cf_err *err)
+                      uint8_t retired[16], cf_err *err)
 {
     idx_assert_held(e->ix);
     sqlite3_stmt *st;
@@ -165,9 +194,15 @@ int obj_retire_locked(st_engine *e, int64_t bucket_id, const char *key, bool del
     uint8_t old[16];
     int rc = idx_blob(st, 1, old, sizeof old) < 0
         ? cf_fail(err, CF_ECORRUPT, "index: bad version id") : 0;
+    bool multipart = idx_int(st, 8) > 0;
     idx_done(st);
     if (rc == 0)
         rc = drop_segments_locked(e, old, err);
+    /* a completed upload's manifest (manifest.h) is named by the version */
+    if (rc == 0 && multipart)
+        rc = deleteq_data_locked(e, old, err);
+    if (rc == 0 && retired)
+        memcpy(retired, old, 16);
     if (rc == 0 && delete_row)
         rc = idx_run(e->ix, NULL, err, "DELETE FROM objects WHERE bucket_id = ? AND key = ?",
                      "ib", bucket_id, key, strlen(key));
@@ -285,7 +320,9 @@ int obj_sharded_after_locked(st_engine *e, const uint8_t after[16], uint8_t ids[
 int obj_references_locked(st_engine *e, const uint8_t data_id[16], cf_err *err)
 {
     idx_assert_held(e->ix);
-    return idx_exists(e->ix, err, "SELECT 1 FROM segments WHERE data_id = ? LIMIT 1", "b",
+    /* a version id names its manifest file (manifest.h) */
+    return idx_exists(e->ix, err, "SELECT 1 FROM segments WHERE data_id = ?1 UNION ALL "
+                      "SELECT 1 FROM objects WHERE version_id = ?1 LIMIT 1", "b",
                       data_id, (size_t)16);
 }
 
@@ -320,8 +357,12 @@ int st_delete(st_engine *e, const char *tenant, const char *bucket, const char *
     if (rc == 0)
         rc = idx_begin(e->ix, err);
     if (rc == 0) {
-        rc = obj_retire_locked(e, bid, key, true, err) < 0 ? -1 : 0;
+        uint8_t gone[16];
+        int found = obj_retire_locked(e, bid, key, true, gone, err);
+        rc = found < 0 ? -1 : 0;
         rc = rc == 0 ? idx_commit(e->ix, err) : (idx_rollback(e->ix), -1);
+        if (rc == 0 && found == 1)
+            jrnrec_gone_locked(e, tenant, bucket, key, gone);
     }
     rc = eng_unlock_durable(e, rc, err);
     if (rc == 0)

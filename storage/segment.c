@@ -88,13 +88,14 @@ static int heal_block(seg_reader *r, seg_writer *w, uint16_t bad, uint64_t b,
     return segw_append_shards(w, shards, s, err);
 }
 
-int seg_heal(const seg_desc *d, uint64_t size, int *rewritten, cf_err *err)
+int seg_heal(const seg_desc *d, uint64_t size, uint16_t force_bad, int *rewritten,
+             cf_err *err)
 {
     *rewritten = 0;
     seg_reader *r = segr_new(d, size, NULL, 0, err);
     if (!r)
         return -1;
-    uint16_t bad = find_bad_shards(r);
+    uint16_t bad = find_bad_shards(r) | force_bad;
     int total = seg_shards(d), rc = 0;
     uint16_t todo = 0;
     for (int i = 0; i < total; i++)

@@ -68,6 +68,11 @@ tests_unit_test_recovery_SOURCES = tests/unit/test_recovery.c
 tests_unit_test_recovery_LDADD = tests/unit/libengutil.a $(TEST_LDADD)
 tests_unit_test_recovery_CFLAGS = $(TEST_CFLAGS)
 
+check_PROGRAMS += tests/unit/test_scrub
+tests_unit_test_scrub_SOURCES = tests/unit/test_scrub.c
+tests_unit_test_scrub_LDADD = tests/unit/libengutil.a $(TEST_LDADD)
+tests_unit_test_scrub_CFLAGS = $(TEST_CFLAGS)
+
 check_PROGRAMS += tests/unit/test_crash
 tests_unit_test_crash_SOURCES = tests/unit/test_crash.c
 tests_unit_test_crash_LDADD = tests/unit/libengutil.a $(TEST_LDADD)
