@@ -50,9 +50,9 @@ typedef struct cli {
     char secret[NAMES_SK_MAX + 1];
     bool json, read_only, force_orphans;
     const char *config, *var, *from;  /* restore-index */
-    const char *tenant, *bucket;      /* drill */
+    const char *tenant, *bucket;      /* drill, heal, scrub */
     long long sample;                 /* drill: -1 unset */
-    bool all;
+    bool all, deep;
     s3c_client *client;
 } cli;
 
@@ -68,7 +68,14 @@ static const char usage_text[] =
     "  key list [TENANT]           list access keys (of one tenant)\n"
     "  key revoke ACCESS_KEY       revoke an access key\n"
     "  status                      layout, heal queue, counts\n"
-    "  heal                        rebuild missing or damaged shards now\n"
+    "  heal [--all [--tenant T [--bucket B]]]\n"
+    "                              rebuild the shards on the heal queue now; --all:\n"
+    "                              check every segment's shard files and manifests\n"
+    "  scrub [--deep] [--tenant T [--bucket B]]\n"
+    "                              read every shard and check its CRC32C (--deep: also\n"
+    "                              every GCM tag, ETag and stored checksum); repair\n"
+    "                              what can be; exit 1 if something is beyond repair\n"
+    "  scrub status                the last scrub reports\n"
     "  jobs [NAME]                 the background jobs: state, last run, next run\n"
     "  drill [--tenant T] [--bucket B] [--sample N | --all]\n"
     "                              read objects back through cofferd's S3 front end\n"
@@ -566,6 +573,119 @@ static int cmd_drill(const cli *c)
     return rc;
 }
 
+/* The counts of a heal --all or scrub report, then what it found. */
+static void print_check(json_t *r)
+{
+    static const char *const fields[] = {
+        "objects", "upload_parts", "segments", "bytes", "shard_bytes", "shards_missing",
+        "shards_bad", "crc_errors", "gcm_failures", "parity_errors", "digest_mismatches",
+        "manifests_missing", "segments_repaired", "shards_rewritten", "manifests_rewritten",
+        "repair_failures", "lost_objects", "orphans"};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        printf("%-20s %lld\n", fields[i], num(r, fields[i]));
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(r, "findings"), i, f) {
+        json_t *disk = json_object_get(f, "disk");
+        printf("%-10s %s/%s/%s", json_is_true(json_object_get(f, "lost")) ? "LOST"
+                                 : json_is_true(json_object_get(f, "repaired")) ? "REPAIRED"
+                                                                              : "FOUND",
+               str(f, "tenant"), str(f, "bucket"), str(f, "key"));
+        if (json_is_string(json_object_get(f, "upload_id")))
+            printf(" (upload %s part %lld)", str(f, "upload_id"), num(f, "part"));
+        if (json_integer_value(disk) >= 0)
+            printf(" disk %lld", (long long)json_integer_value(disk));
+        printf(": %s\n", str(f, "what"));
+    }
+}
+
+static json_t *check_options(const cli *c)
+{
+    json_t *o = json_object();
+    if (c->tenant)
+        json_object_set_new(o, "tenant", json_string(c->tenant));
+    if (c->bucket)
+        json_object_set_new(o, "bucket", json_string(c->bucket));
+    return o;
+}
+
+/* Print a finished heal or scrub; 1 if it found what it could not fix. */
+static int check_result(const cli *c, int rc, json_t *r, bool check)
+{
+    if (r && c->json) {
+        json_dumpf(r, stdout, JSON_INDENT(2));
+        putchar('\n');
+    } else if (r && check) {
+        print_check(r);
+    } else if (r) {
+        print_maintenance(r);
+    }
+    if (rc == 0 && r && check && (num(r, "lost_objects") > 0 || num(r, "repair_failures") > 0 ||
+                                  num(r, "digest_mismatches") > 0))
+        rc = 1;
+    json_decref(r);
+    return rc;
+}
+
+static int cmd_heal(const cli *c)
+{
+    json_t *opts = check_options(c), *r;
+    if (c->all)
+        json_object_set_new(opts, "all", json_true());
+    int rc = follow_job(c, "heal", opts, &r);
+    return check_result(c, rc, r, c->all);
+}
+
+static int cmd_scrub(const cli *c)
+{
+    json_t *opts = check_options(c), *r;
+    if (c->deep)
+        json_object_set_new(opts, "deep", json_true());
+    int rc = follow_job(c, "scrub", opts, &r);
+    return check_result(c, rc, r, true);
+}
+
+/* The kept scrub reports: the last one whole, one line for each before. */
+static int cmd_scrub_status(const cli *c)
+{
+    json_t *doc;
+    int rc = request(c, "GET", "/jobs/scrub", NULL, NULL, &doc);
+    if (rc != 0)
+        return rc;
+    if (c->json) {
+        json_dumpf(doc, stdout, JSON_INDENT(2));
+        putchar('\n');
+        json_decref(doc);
+        return 0;
+    }
+    print_job(doc);
+    json_t *phase = json_object_get(json_object_get(doc, "job_state"), "slice");
+    if (json_is_integer(phase))
+        printf("this pass: %lld slices done\n", (long long)json_integer_value(phase));
+    size_t i;
+    json_t *h, *hist = json_object_get(doc, "history");
+    json_array_foreach(hist, i, h) {
+        if (i + 1 == json_array_size(hist))
+            break;
+        printf("%-11s ", str(h, "kind"));
+        print_when(json_object_get(h, "ended"));
+        printf(": %lld objects, %lld problems, %lld repaired, %lld beyond repair\n",
+               num(h, "objects"), num(h, "shards_missing") + num(h, "shards_bad") +
+               num(h, "digest_mismatches") + num(h, "manifests_missing"),
+               num(h, "segments_repaired") + num(h, "manifests_rewritten"),
+               num(h, "lost_objects"));
+    }
+    json_t *last = json_object_get(doc, "last_report");
+    if (json_is_object(last)) {
+        printf("last report (%s):\n", str(last, "kind"));
+        print_check(last);
+    } else {
+        printf("no scrub has finished yet\n");
+    }
+    json_decref(doc);
+    return 0;
+}
+
 /* Options that belong to one command only. */
 static int check_command_options(const cli *c, int argc, char **argv)
 {
@@ -577,11 +697,26 @@ static int check_command_options(const cli *c, int argc, char **argv)
         return usage_error("--force-orphans goes with gc");
     if ((c->config || c->var || c->from) && !restore)
         return usage_error("-c, --var and --from go with restore-index");
-    bool drill = strcmp(argv[0], "drill") == 0;
-    if ((c->tenant || c->bucket || c->sample >= 0 || c->all) && !drill)
-        return usage_error("--tenant, --bucket, --sample and --all go with drill");
+    bool drill = strcmp(argv[0], "drill") == 0, heal = strcmp(argv[0], "heal") == 0;
+    bool scrub = strcmp(argv[0], "scrub") == 0;
+    if ((c->tenant || c->bucket) && !drill && !heal && !scrub)
+        return usage_error("--tenant and --bucket go with drill, heal and scrub");
+    if (c->sample >= 0 && !drill)
+        return usage_error("--sample goes with drill");
+    if (c->all && !drill && !heal)
+        return usage_error("--all goes with drill and heal");
+    if (c->deep && !scrub)
+        return usage_error("--deep goes with scrub");
     if (c->all && c->sample >= 0)
         return usage_error("drill: --sample N or --all, not both");
+    if ((heal || scrub) && c->bucket && !c->tenant)
+        return usage_error("%s: --bucket needs --tenant (bucket names are a tenant's)",
+                           argv[0]);
+    if (heal && (c->tenant || c->bucket) && !c->all)
+        return usage_error("heal: --tenant and --bucket go with --all (the heal queue is "
+                           "healed whole)");
+    if (c->bucket && (strlen(c->bucket) < 1 || strlen(c->bucket) > 63))
+        return usage_error("invalid bucket name '%s'", c->bucket);
     if (c->tenant && !names_tenant_ok(c->tenant))
         return usage_error("invalid tenant name '%s' (1..64 characters [a-z0-9-])",
                            c->tenant);
@@ -601,10 +736,12 @@ static int dispatch(const cli *c, int argc, char **argv)
         return cmd_key(c, argc - 1, argv + 1);
     if (strcmp(argv[0], "status") == 0 && argc == 1)
         return run(c, "GET", "/status", NULL, NULL, OUT_STATUS, NULL);
-    if (strcmp(argv[0], "heal") == 0 && argc == 1) {
-        fprintf(stderr, "coffer: healing every segment on the heal queue...\n");
-        return run(c, "POST", "/heal", NULL, json_object(), OUT_MAINTENANCE, NULL);
-    }
+    if (strcmp(argv[0], "heal") == 0 && argc == 1)
+        return cmd_heal(c);
+    if (strcmp(argv[0], "scrub") == 0 && argc == 2 && strcmp(argv[1], "status") == 0)
+        return cmd_scrub_status(c);
+    if (strcmp(argv[0], "scrub") == 0 && argc == 1)
+        return cmd_scrub(c);
     if (strcmp(argv[0], "gc") == 0 && argc <= 2)
         return cmd_gc(c, argc > 1 ? argv[1] : NULL);
     if (strcmp(argv[0], "jobs") == 0 && argc <= 2) {
@@ -633,7 +770,7 @@ static int parse_options(cli *c, int argc, char **argv)
 {
     enum { O_ENDPOINT = 256, O_REGION, O_CREDS, O_KEY, O_SECRET, O_CACERT,
            O_JSON, O_RO, O_HELP, O_VERSION, O_FORCE, O_VAR, O_FROM, O_TENANT, O_BUCKET,
-           O_SAMPLE, O_ALL };
+           O_SAMPLE, O_ALL, O_DEEP };
     static const struct option opts[] = {
         {"endpoint", required_argument, NULL, O_ENDPOINT},
         {"region", required_argument, NULL, O_REGION},
@@ -651,6 +788,7 @@ static int parse_options(cli *c, int argc, char **argv)
         {"bucket", required_argument, NULL, O_BUCKET},
         {"sample", required_argument, NULL, O_SAMPLE},
         {"all", no_argument, NULL, O_ALL},
+        {"deep", no_argument, NULL, O_DEEP},
         {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VERSION},
         {NULL, 0, NULL, 0}};
@@ -683,6 +821,7 @@ static int parse_options(cli *c, int argc, char **argv)
             break;
         }
         case O_ALL: c->all = true; break;
+        case O_DEEP: c->deep = true; break;
         case O_HELP: fputs(usage_text, stdout); return 0;
         case O_VERSION: printf("coffer %s\n", PACKAGE_VERSION); return 0;
         case ':': return usage_error("option %s needs a value", argv[optind - 1]);

@@ -35,8 +35,11 @@
  *   POST   /jobs/NAME        {options}                   202 {"name","run_id"}: started
  *                            (409 JobRunning while it runs, 404 NoSuchJob;
  *                             the options are the job's: server/jobs.h)
- *   POST   /heal             {}                          200 {"healed_segments",
+ *   POST   /heal             {["all":true,"tenant","bucket"]}
+ *                                                        200 {"healed_segments",
  *                                                            "heal_failures","pending"}
+ *                                                            (all: the heal --all report,
+ *                                                            server/jobs.h)
  *                            (the heal job, run now; answered when it ends)
  *   POST   /gc               {"grace_s":3600,            200 {"deleted_segments",
  *                             "force_orphans":false}      "orphan_files","held",

@@ -16,6 +16,8 @@
  */
 #include "server/admin.h"
 
+#include "server/jobs.h"
+
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -322,6 +324,9 @@ static json_t *job_get(admin_req *r)
 static json_t *trigger(admin_req *r, const char *name, uint64_t *id)
 {
     cf_err err;
+    if (jobs_check_options(name, r->body, &err) < 0)
+        return err.code == CF_ENOTFOUND ? no_job(r)
+                                        : error_reply(r, 400, "InvalidRequest", err.msg);
     if (sched_trigger(r->jobs, name, r->body, id, &err) == 0)
         return NULL;
     if (err.code == CF_ENOTFOUND)
@@ -362,28 +367,11 @@ static json_t *run_and_report(admin_req *r, const char *name)
 
 static json_t *heal_run(admin_req *r)
 {
-    static const char *const fields[] = {NULL};
-    json_t *bad = body_error(r, fields);
-    return bad ? bad : run_and_report(r, "heal");
+    return run_and_report(r, "heal");
 }
-
-/* A grace period under a minute could remove the files of a PUT that is
- * being committed right now; the API refuses it. */
-#define ADMIN_MIN_GRACE_S 60
 
 static json_t *gc_run(admin_req *r)
 {
-    static const char *const fields[] = {"grace_s", "force_orphans", NULL};
-    json_t *bad = body_error(r, fields);
-    if (bad)
-        return bad;
-    json_t *g = json_object_get(r->body, "grace_s");
-    json_t *force = json_object_get(r->body, "force_orphans");
-    if (g && (!json_is_integer(g) || json_integer_value(g) < ADMIN_MIN_GRACE_S))
-        return error_reply(r, 400, "InvalidRequest",
-                           "grace_s must be an integer of at least 60 seconds");
-    if (force && !json_is_boolean(force))
-        return error_reply(r, 400, "InvalidRequest", "force_orphans must be a boolean");
     return run_and_report(r, "gc");
 }
 

@@ -12,8 +12,10 @@
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "client/drill.h"
+#include "common/names.h"
 
 #define JOB_ROUND_S 300
 #define JOB_GRACE_S 3600
@@ -29,11 +31,229 @@ typedef struct jobs_env {
     const coffer_config *cfg;
 } jobs_env;
 
+/* ---- whole-store checks: heal --all and scrub ------------------------------ */
+
+#define JOB_SCRUB_S (30 * 86400)
+#define JOB_SCRUB_SLICES 30
+
+/* A check's findings, collected for its report (bounded) and said on
+ * stderr as they come. */
+typedef struct check_run {
+    sched_ctl *ctl;
+    const char *job;
+    json_t *findings, *lost;
+    uint64_t nfound;
+} check_run;
+
+static void on_finding(void *ctx, const st_finding *f)
+{
+    check_run *r = ctx;
+    r->nfound++;
+    fprintf(stderr, "cofferd: %s: %s/%s/%s%s%s part %u%s%d: %s%s\n", r->job, f->tenant,
+            f->bucket, f->key, f->upload_id ? " upload " : "",
+            f->upload_id ? f->upload_id : "", f->part, f->disk >= 0 ? " disk " : "",
+            f->disk >= 0 ? f->disk : 0, f->what,
+            f->repaired ? " (repaired)" : f->lost ? " (BEYOND REPAIR)" : "");
+    if (json_array_size(r->findings) < JOB_MAX_FINDINGS)
+        json_array_append_new(r->findings, json_pack(
+            "{s:s, s:s, s:s, s:s?, s:i, s:i, s:s, s:b, s:b}", "tenant", f->tenant,
+            "bucket", f->bucket, "key", f->key, "upload_id", f->upload_id,
+            "part", (int)f->part, "disk", f->disk, "what", f->what,
+            "repaired", f->repaired, "lost", f->lost));
+    if (f->lost && json_array_size(r->lost) < JOB_MAX_FINDINGS)
+        json_array_append_new(r->lost, json_pack("{s:s, s:s, s:s}", "tenant", f->tenant,
+                                                 "bucket", f->bucket, "key", f->key));
+}
+
+static int pace_job(void *ctx, uint64_t bytes)
+{
+    return !sched_pace(ctx, bytes);
+}
+
+static void progress_job(void *ctx, uint64_t done, uint64_t total)
+{
+    sched_progress(ctx, done, total);
+}
+
+#define ADD(field) (json_int_t)(a->field + b->field)
+/* The counts of a check as JSON (a + b: a scrub pass adds up its slices). */
+static json_t *check_json(const st_check_stats *a, const st_check_stats *b)
+{
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
+                     " s:I, s:I, s:I, s:I, s:I}",
+                     "objects", ADD(objects), "upload_parts", ADD(uploads_parts),
+                     "segments", ADD(segments), "inline_segments", ADD(inline_segments),
+                     "bytes", ADD(bytes), "shard_bytes", ADD(shard_bytes),
+                     "shards_missing", ADD(shards_missing), "shards_bad", ADD(shards_bad),
+                     "crc_errors", ADD(crc_errors), "gcm_failures", ADD(gcm_failures),
+                     "parity_errors", ADD(parity_errors),
+                     "digest_mismatches", ADD(digest_mismatches),
+                     "manifests_missing", ADD(manifests_missing),
+                     "segments_repaired", ADD(segments_repaired),
+                     "shards_rewritten", ADD(shards_rewritten),
+                     "manifests_rewritten", ADD(manifests_rewritten),
+                     "repair_failures", ADD(repair_failures),
+                     "lost_objects", ADD(lost_objects), "orphans", ADD(orphans));
+}
+#undef ADD
+
+/* The counts back from a report (a scrub pass in progress, in the job's
+ * state). */
+static void check_from_json(json_t *j, st_check_stats *s)
+{
+#define GET(field, name) s->field = (uint64_t)json_integer_value(json_object_get(j, name))
+    GET(objects, "objects");
+    GET(uploads_parts, "upload_parts");
+    GET(segments, "segments");
+    GET(inline_segments, "inline_segments");
+    GET(bytes, "bytes");
+    GET(shard_bytes, "shard_bytes");
+    GET(shards_missing, "shards_missing");
+    GET(shards_bad, "shards_bad");
+    GET(crc_errors, "crc_errors");
+    GET(gcm_failures, "gcm_failures");
+    GET(parity_errors, "parity_errors");
+    GET(digest_mismatches, "digest_mismatches");
+    GET(manifests_missing, "manifests_missing");
+    GET(segments_repaired, "segments_repaired");
+    GET(shards_rewritten, "shards_rewritten");
+    GET(manifests_rewritten, "manifests_rewritten");
+    GET(repair_failures, "repair_failures");
+    GET(lost_objects, "lost_objects");
+    GET(orphans, "orphans");
+#undef GET
+}
+
+static uint64_t problems(const st_check_stats *s)
+{
+    return s->shards_missing + s->shards_bad + s->digest_mismatches + s->manifests_missing +
+           s->lost_objects;
+}
+
+static void check_summary(sched_ctl *ctl, const char *what, const st_check_stats *s)
+{
+    uint64_t fixed = s->segments_repaired + s->manifests_rewritten;
+    sched_summary(ctl, "%s %llu objects and %llu upload parts (%llu bytes): %llu problems, "
+                  "%llu repaired, %llu beyond repair, %llu orphan files%s", what,
+                  (unsigned long long)s->objects, (unsigned long long)s->uploads_parts,
+                  (unsigned long long)s->bytes, (unsigned long long)problems(s),
+                  (unsigned long long)fixed, (unsigned long long)s->lost_objects,
+                  (unsigned long long)s->orphans, s->stopped ? " (stopped early)" : "");
+}
+
+/* The options of a triggered heal or scrub. */
+static int check_opts(const json_t *opts, st_check_opts *o, cf_err *err)
+{
+    o->tenant = json_string_value(json_object_get(opts, "tenant"));
+    o->bucket = json_string_value(json_object_get(opts, "bucket"));
+    o->deep = json_is_true(json_object_get(opts, "deep"));
+    o->no_repair = json_is_true(json_object_get(opts, "no_repair"));
+    if (o->bucket && !o->tenant)
+        return cf_fail(err, CF_EINVAL, "a bucket is named with its tenant");
+    return 0;
+}
+
+/* heal --all or a scrub run as a whole, its report kept. */
+static int whole_check(sched_ctl *ctl, const char *job, const json_t *opts, cf_err *err,
+                       st_engine *e, bool heal)
+{
+    st_check_opts o = {0};
+    if (check_opts(opts, &o, err) < 0)
+        return -1;
+    check_run run = {.ctl = ctl, .job = job, .findings = json_array(), .lost = json_array()};
+    st_pacer pacer = {.pace = pace_job, .progress = progress_job, .ctx = ctl};
+    o.pacer = &pacer;
+    o.found = on_finding;
+    o.ctx = &run;
+    st_check_stats st, zero = {0};
+    sched_phase(ctl, "%s%s%s%s%s", heal ? "checking every shard file" : o.deep
+                ? "deep scrub" : "scrub", o.tenant ? " of " : "", o.tenant ? o.tenant : "",
+                o.bucket ? "/" : "", o.bucket ? o.bucket : "");
+    int rc = heal ? st_heal_all(e, &o, &st, err) : st_scrub(e, &o, &st, err);
+    if (rc < 0) {
+        json_decref(run.findings);
+        json_decref(run.lost);
+        return -1;
+    }
+    check_summary(ctl, heal ? "checked" : o.deep ? "deep-scrubbed" : "scrubbed", &st);
+    json_t *r = check_json(&st, &zero);
+    json_object_set_new(r, "kind", json_string(heal ? "heal --all" : o.deep ? "deep scrub"
+                                                                            : "scrub"));
+    json_object_set_new(r, "stopped", json_boolean(st.stopped));
+    json_object_set_new(r, "findings", run.findings);
+    json_object_set_new(r, "unrecoverable", run.lost);
+    sched_report(ctl, r);
+    return 0;
+}
+
+/* A scheduled scrub: the next slice of the pass the job's state holds;
+ * the last slice's run reports the whole pass. */
+static int scrub_slice(sched_ctl *ctl, st_engine *e, cf_err *err)
+{
+    int slices = (int)sched_config_int(ctl, "slices", JOB_SCRUB_SLICES);
+    json_t *state = sched_state(ctl);
+    int slice = (int)json_integer_value(json_object_get(state, "slice"));
+    if (slice < 0 || slice >= slices)
+        slice = 0;
+    json_t *pass = json_object_get(state, "pass");
+    if (slice == 0 || !json_is_object(pass)) {
+        pass = json_pack("{s:I}", "started", (json_int_t)time(NULL));
+        json_object_set_new(state, "pass", pass);
+        json_object_set_new(pass, "findings", json_array());
+        json_object_set_new(pass, "unrecoverable", json_array());
+    }
+    st_check_stats before;
+    check_from_json(pass, &before);
+    check_run run = {.ctl = ctl, .job = "scrub",
+                     .findings = json_object_get(pass, "findings"),
+                     .lost = json_object_get(pass, "unrecoverable")};
+    st_pacer pacer = {.pace = pace_job, .progress = progress_job, .ctx = ctl};
+    st_check_opts o = {.deep = sched_config_int(ctl, "deep", 0) != 0,
+                       .slice = slice, .slices = slices, .pacer = &pacer,
+                       .found = on_finding, .ctx = &run};
+    st_check_stats st;
+    sched_phase(ctl, "slice %d of %d", slice + 1, slices);
+    if (st_scrub(e, &o, &st, err) < 0)
+        return -1;
+    json_t *sum = check_json(&before, &st);
+    json_object_update(pass, sum);
+    json_decref(sum);
+    if (st.stopped) {                /* the same slice again next time */
+        check_summary(ctl, "scrubbed (part of a slice)", &st);
+        return 0;
+    }
+    st_check_stats total;
+    check_from_json(pass, &total);
+    if (slice + 1 < slices) {
+        json_object_set_new(state, "slice", json_integer(slice + 1));
+        sched_summary(ctl, "slice %d of %d: %llu objects, %llu problems so far this pass",
+                      slice + 1, slices, (unsigned long long)st.objects,
+                      (unsigned long long)problems(&total));
+        return 0;
+    }
+    json_object_set_new(state, "slice", json_integer(0));
+    json_object_set_new(pass, "kind", json_string(o.deep ? "deep scrub" : "scrub"));
+    json_object_set_new(pass, "slices", json_integer(slices));
+    json_object_set_new(pass, "ended", json_integer((json_int_t)time(NULL)));
+    check_summary(ctl, "a whole pass scrubbed", &total);
+    sched_report(ctl, json_incref(pass));
+    json_object_del(state, "pass");
+    return 0;
+}
+
+static int scrub_run(void *arg, sched_ctl *ctl, const json_t *opts, cf_err *err)
+{
+    st_engine *e = ((jobs_env *)arg)->e;
+    return opts ? whole_check(ctl, "scrub", opts, err, e, false) : scrub_slice(ctl, e, err);
+}
+
 /* ---- heal ------------------------------------------------------------------ */
 
 static int heal_run(void *arg, sched_ctl *ctl, const json_t *opts, cf_err *err)
 {
     st_engine *e = ((jobs_env *)arg)->e;
+    if (json_is_true(json_object_get(opts, "all")))
+        return whole_check(ctl, "heal", opts, err, e, true);
     st_gc_stats st = {0};
     if (st_heal(e, &st, err) < 0)
         return -1;
@@ -355,17 +575,24 @@ typedef struct job_spec {
     int runs_per_interval;
     bool spread;
     const char *const *keys;         /* its own coffer.json keys, NULL-terminated */
+    const char *const *opts;         /* what a trigger may pass, NULL-terminated */
 } job_spec;
 
 static const char *const gc_keys[] = {"grace_seconds", NULL};
 static const char *const drill_keys[] = {"sample", "endpoint", "cacert", NULL};
+static const char *const scrub_keys[] = {"slices", "deep", NULL};
+static const char *const heal_opts[] = {"all", "tenant", "bucket", NULL};
+static const char *const gc_opts[] = {"grace_s", "force_orphans", NULL};
+static const char *const scrub_opts[] = {"deep", "tenant", "bucket", "no_repair", NULL};
+static const char *const drill_opts_keys[] = {"tenant", "bucket", "sample", "all", NULL};
 static const char *const no_keys[] = {NULL};
 
 static const job_spec specs[] = {
-    {"heal", heal_run, JOB_ROUND_S, 1, false, no_keys},
-    {"gc", gc_run, JOB_ROUND_S, 1, false, gc_keys},
-    {"snapshot", snapshot_run, JOB_ROUND_S, 1, false, no_keys},
-    {"drill", drill_job, JOB_DRILL_S, 1, true, drill_keys},
+    {"heal", heal_run, JOB_ROUND_S, 1, false, no_keys, heal_opts},
+    {"gc", gc_run, JOB_ROUND_S, 1, false, gc_keys, gc_opts},
+    {"snapshot", snapshot_run, JOB_ROUND_S, 1, false, no_keys, no_keys},
+    {"scrub", scrub_run, JOB_SCRUB_S, JOB_SCRUB_SLICES, true, scrub_keys, scrub_opts},
+    {"drill", drill_job, JOB_DRILL_S, 1, true, drill_keys, drill_opts_keys},
 };
 #define NSPECS (sizeof specs / sizeof specs[0])
 
@@ -406,6 +633,10 @@ int jobs_check_config(const coffer_config *cfg, cf_err *err)
                 return cf_fail(err, CF_ECONFIG, "coffer.json: jobs.%s.%.40s: unknown key",
                                name, key);
     }
+    json_t *sl = json_object_get(json_object_get(cfg->jobs, "scrub"), "slices");
+    if (sl && (!json_is_integer(sl) || json_integer_value(sl) < 1 ||
+               json_integer_value(sl) > 256))
+        return cf_fail(err, CF_ECONFIG, "coffer.json: jobs.scrub.slices: must be 1..256");
     json_t *g = json_object_get(json_object_get(cfg->jobs, "gc"), "grace_seconds");
     if (g && (!json_is_integer(g) || json_integer_value(g) < JOB_MIN_GRACE_S))
         return cf_fail(err, CF_ECONFIG, "coffer.json: jobs.gc.grace_seconds: must be at "
@@ -414,14 +645,57 @@ int jobs_check_config(const coffer_config *cfg, cf_err *err)
     return 0;
 }
 
+/* The type each trigger option must have. */
+static bool option_ok(const char *key, json_t *v)
+{
+    if (strcmp(key, "tenant") == 0)
+        return json_is_string(v) && names_tenant_ok(json_string_value(v));
+    if (strcmp(key, "bucket") == 0)
+        return json_is_string(v) && json_string_length(v) >= 1 &&
+               json_string_length(v) <= ST_MAX_BUCKET;
+    if (strcmp(key, "sample") == 0)
+        return json_is_integer(v) && json_integer_value(v) >= 1 &&
+               json_integer_value(v) <= 1000000;
+    if (strcmp(key, "grace_s") == 0)
+        return json_is_integer(v) && json_integer_value(v) >= JOB_MIN_GRACE_S;
+    return json_is_boolean(v);
+}
+
+int jobs_check_options(const char *name, json_t *opts, cf_err *err)
+{
+    const job_spec *s = find_spec(name);
+    if (!s)
+        return cf_fail(err, CF_ENOTFOUND, "no job named %.32s", name);
+    const char *key;
+    json_t *v;
+    json_object_foreach(opts, key, v) {
+        size_t i = 0;
+        while (s->opts[i] && strcmp(s->opts[i], key) != 0)
+            i++;
+        if (!s->opts[i])
+            return cf_fail(err, CF_EINVAL, "job %s takes no option \"%.40s\"", name, key);
+        if (!option_ok(key, v))
+            return cf_fail(err, CF_EINVAL, "job %s: option %s has a wrong type or value",
+                           name, key);
+    }
+    if (json_object_get(opts, "bucket") && !json_object_get(opts, "tenant") &&
+        strcmp(name, "drill") != 0)
+        return cf_fail(err, CF_EINVAL, "job %s: a bucket is named with its tenant", name);
+    return 0;
+}
+
 int jobs_register(sched *s, st_engine *e, const coffer_config *cfg, cf_err *err)
 {
     static jobs_env env;
     env = (jobs_env){.e = e, .cfg = cfg};
     for (size_t i = 0; i < NSPECS; i++) {
+        json_t *conf = json_object_get(cfg->jobs, specs[i].name);
+        json_t *slices = json_object_get(conf, "slices");
         sched_job_def def = {.name = specs[i].name, .run = specs[i].run, .arg = &env,
                              .interval_s = specs[i].interval_s,
-                             .runs_per_interval = specs[i].runs_per_interval,
+                             .runs_per_interval = json_is_integer(slices)
+                                                      ? (int)json_integer_value(slices)
+                                                      : specs[i].runs_per_interval,
                              .spread = specs[i].spread};
         if (sched_add(s, &def, json_object_get(cfg->jobs, specs[i].name), err) < 0)
             return -1;

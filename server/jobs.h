@@ -4,7 +4,14 @@
  * run by the scheduler (server/sched.h).
  *
  *   heal      every 5 min: rewrite the shards of segments on the heal queue;
- *             triggered with {"all":true} every segment is checked
+ *             triggered with {"all":true[,"tenant","bucket"]} every
+ *             segment's shard files (and manifests) are checked and what is
+ *             missing written again (st_heal_all)
+ *   scrub     a whole pass every 30 days, in `slices` (30) runs spread over
+ *             them (a random first one), `deep` (0) as configured: every
+ *             shard of every block read and CRC-checked, bad shards
+ *             rewritten; the last slice reports the pass. Triggered with
+ *             {"deep","tenant","bucket","no_repair"}: a whole pass at once
  *   gc        every 5 min: finish queued deletions, remove orphan shard
  *             files older than grace_seconds (3600) within GC's bound
  *   snapshot  every 5 min: a new index snapshot generation on every disk
@@ -31,6 +38,9 @@
 #include "storage/engine.h"
 
 int jobs_check_config(const coffer_config *cfg, cf_err *err);
+/* Are opts (a trigger's JSON object) options job `name` takes, each of its
+ * type? CF_ENOTFOUND: no such job; CF_EINVAL: says which option. */
+int jobs_check_options(const char *name, json_t *opts, cf_err *err);
 /* Register every job with s, its configuration from cfg. */
 int jobs_register(sched *s, st_engine *e, const coffer_config *cfg, cf_err *err);
 

@@ -120,3 +120,24 @@ def test_drill_reads_every_object_back_and_names_what_differs(s3, bucket):
     # the drill's keys are gone afterwards
     keys = coffer_run("key", "list").stdout
     assert "CFDRILL" not in keys
+
+
+def test_scrub_finds_and_repairs_a_flipped_byte_and_keeps_its_report(s3, bucket):
+    before = shard_files()
+    s3.put_object(Bucket=bucket, Key="rot", Body=os.urandom(2 << 20))
+    victim = sorted(shard_files() - before)[0]
+    with open(victim, "r+b") as f:
+        f.seek(4096 + 100)
+        b = f.read(1)
+        f.seek(4096 + 100)
+        f.write(bytes([b[0] ^ 0x01]))
+    out = coffer_run("--json", "scrub", "--tenant", "dev", "--bucket", bucket)
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert report["crc_errors"] == 1 and report["segments_repaired"] == 1
+    assert [(f["key"], f["repaired"]) for f in report["findings"]] == [("rot", True)]
+    out = coffer_run("--json", "scrub", "--deep", "--tenant", "dev", "--bucket", bucket)
+    report = json.loads(out.stdout)
+    assert out.returncode == 0 and report["findings"] == [] and report["kind"] == "deep scrub"
+    status = coffer_run("scrub", "status")
+    assert status.returncode == 0 and "last report (deep scrub)" in status.stdout
