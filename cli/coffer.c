@@ -68,6 +68,8 @@ static const char usage_text[] =
     "  key list [TENANT]           list access keys (of one tenant)\n"
     "  key revoke ACCESS_KEY       revoke an access key\n"
     "  status                      layout, heal queue, counts\n"
+    "  usage [TENANT]              buckets, objects and bytes each tenant stores\n"
+    "  disks                       each disk's state, space and error counts\n"
     "  heal [--all [--tenant T [--bucket B]]]\n"
     "                              rebuild the shards on the heal queue now; --all:\n"
     "                              check every segment's shard files and manifests\n"
@@ -352,6 +354,31 @@ static void print_jobs(json_t *doc)
         print_job(j);
 }
 
+static void print_usage(json_t *doc)
+{
+    size_t i;
+    json_t *u;
+    printf("%-24s %8s %10s %16s  %s\n", "TENANT", "BUCKETS", "OBJECTS", "BYTES", "QUOTA");
+    json_array_foreach(json_object_get(doc, "usage"), i, u) {
+        json_t *q = json_object_get(u, "quota");
+        printf("%-24s %8lld %10lld %16lld  %s\n", str(u, "tenant"), num(u, "buckets"),
+               num(u, "objects"), num(u, "bytes"), json_is_null(q) || !q ? "-" : "set");
+    }
+}
+
+static void print_disks(json_t *doc)
+{
+    size_t i;
+    json_t *d;
+    printf("%-4s %-8s %16s %16s %6s %6s %6s  %s\n", "DISK", "STATE", "USED", "CAPACITY",
+           "READ", "WRITE", "CRC", "PATH");
+    json_array_foreach(json_object_get(doc, "disks"), i, d)
+        printf("%-4lld %-8s %16lld %16lld %6lld %6lld %6lld  %s\n", num(d, "index"),
+               str(d, "state"), num(d, "used_bytes"), num(d, "capacity_bytes"),
+               num(d, "read_errors"), num(d, "write_errors"), num(d, "crc_errors"),
+               str(d, "path"));
+}
+
 static void print_maintenance(json_t *doc)
 {
     static const char *const fields[] = {"healed_segments", "heal_failures",
@@ -374,7 +401,8 @@ static void print_maintenance(json_t *doc)
 /* ---- commands ----------------------------------------------------------- */
 
 typedef enum {
-    OUT_NONE, OUT_TENANTS, OUT_KEYS, OUT_NEW_KEY, OUT_STATUS, OUT_MAINTENANCE, OUT_JOBS
+    OUT_NONE, OUT_TENANTS, OUT_KEYS, OUT_NEW_KEY, OUT_STATUS, OUT_MAINTENANCE, OUT_JOBS,
+    OUT_USAGE, OUT_DISKS
 } out_kind;
 
 /* Run the request and print its reply (as JSON with --json). */
@@ -399,6 +427,10 @@ static int run(const cli *c, const char *method, const char *path,
         print_maintenance(doc);
     else if (kind == OUT_JOBS)
         print_jobs(doc);
+    else if (kind == OUT_USAGE)
+        print_usage(doc);
+    else if (kind == OUT_DISKS)
+        print_disks(doc);
     else if (kind == OUT_NEW_KEY)
         printf("%s %s\n", str(doc, "access_key"), str(doc, "secret_key"));
     else
@@ -728,6 +760,17 @@ static int check_command_options(const cli *c, int argc, char **argv)
     return 0;
 }
 
+static int cmd_usage(const cli *c, const char *tenant)
+{
+    char query[96];
+    if (tenant && !names_tenant_ok(tenant))
+        return usage_error("invalid tenant name '%s' (1..64 characters [a-z0-9-])",
+                           tenant);
+    if (tenant)
+        snprintf(query, sizeof query, "tenant=%s", tenant);
+    return run(c, "GET", "/usage", tenant ? query : NULL, NULL, OUT_USAGE, NULL);
+}
+
 static int dispatch(const cli *c, int argc, char **argv)
 {
     if (strcmp(argv[0], "tenant") == 0)
@@ -736,6 +779,10 @@ static int dispatch(const cli *c, int argc, char **argv)
         return cmd_key(c, argc - 1, argv + 1);
     if (strcmp(argv[0], "status") == 0 && argc == 1)
         return run(c, "GET", "/status", NULL, NULL, OUT_STATUS, NULL);
+    if (strcmp(argv[0], "usage") == 0 && argc <= 2)
+        return cmd_usage(c, argc > 1 ? argv[1] : NULL);
+    if (strcmp(argv[0], "disks") == 0 && argc == 1)
+        return run(c, "GET", "/disks", NULL, NULL, OUT_DISKS, NULL);
     if (strcmp(argv[0], "heal") == 0 && argc == 1)
         return cmd_heal(c);
     if (strcmp(argv[0], "scrub") == 0 && argc == 2 && strcmp(argv[1], "status") == 0)

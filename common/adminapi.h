@@ -21,13 +21,24 @@
  *                                                             "set_id","lineage"},"gc":
  *                                                             null|{"last_run","held",
  *                                                             "orphans_held",...}}
+ *   GET    /usage[?tenant=NAME]                          200 {"usage":[{"tenant","buckets",
+ *                                                             "objects","bytes","quota":null}]}
+ *                            (exact: kept in each object commit; quota is
+ *                            reserved for quotas, null today)
+ *   GET    /disks                                        200 {"disks":[{"index","path","state"
+ *                                                             (online|readonly|offline),
+ *                                                             "online","writable",
+ *                                                             "capacity_bytes","used_bytes",
+ *                                                             "available_bytes","read_errors",
+ *                                                             "write_errors","crc_errors"}]}
  *   GET    /jobs                                         200 {"jobs":[{"name","state"
  *                                                             (idle|running),"interval_seconds",
  *                                                             "bytes_per_second","progress":
  *                                                             null|{"done","total","phase",
  *                                                             "started"},"last_run":null|
- *                                                             {"start","end","ok","summary",
- *                                                             "run_id"},"next_run","runs_ok",
+ *                                                             {"start","end","duration_seconds",
+ *                                                             "ok","summary","run_id"},
+ *                                                             "next_run","runs_ok",
  *                                                             "runs_failed","next_run_id"}]}
  *   GET    /jobs/NAME                                    200 the same for one job, with
  *                                                            "last_report","history" and

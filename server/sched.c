@@ -443,9 +443,11 @@ static json_t *status_locked(const sched_job *j, bool full)
                     (json_int_t)(j->started_ms / 1000))
         : json_null();
     json_t *last = j->last_end_ms > 0
-        ? json_pack("{s:o, s:o, s:b, s:s, s:I}", "start", time_or_null(j->last_start_ms),
-                    "end", time_or_null(j->last_end_ms), "ok", j->last_ok, "summary",
-                    j->last_summary, "run_id", (json_int_t)j->last_run_id)
+        ? json_pack("{s:o, s:o, s:f, s:b, s:s, s:I}", "start",
+                    time_or_null(j->last_start_ms), "end", time_or_null(j->last_end_ms),
+                    "duration_seconds", (double)(j->last_end_ms - j->last_start_ms) / 1000.0,
+                    "ok", j->last_ok, "summary", j->last_summary, "run_id",
+                    (json_int_t)j->last_run_id)
         : json_null();
     json_t *doc = json_pack("{s:s, s:s, s:I, s:I, s:o, s:o, s:o, s:I, s:I, s:I}",
                             "name", j->def.name, "state", j->running ? "running" : "idle",

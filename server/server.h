@@ -1,8 +1,10 @@
 /*
  * server/server.h - the process-wide state every request can reach: the
- * engine, the configuration and the HTTP daemon. One instance lives in
- * main(); requests hold a pointer to it and only read it (the engine is
- * thread-safe; the config is immutable after start).
+ * engine, the configuration, the HTTP daemon, the background jobs, the
+ * metrics (telemetry.h) and the web console (console.h). One instance
+ * lives in main(); requests hold a pointer to it and only read it (the
+ * engine, telemetry and console are thread-safe; the config is immutable
+ * after start). `draining` is set once SIGTERM arrived.
  */
 #ifndef SRV_SERVER_H
 #define SRV_SERVER_H
@@ -15,6 +17,8 @@
 
 struct MHD_Daemon;
 struct sched;
+struct telemetry;
+struct console;
 struct gate;
 
 typedef struct server {
@@ -23,7 +27,10 @@ typedef struct server {
     struct MHD_Daemon *daemon;
     struct gate *gate;               /* accepts for the daemon (server/gate.h) */
     atomic_int inflight;             /* requests between start and completion */
+    atomic_bool draining;            /* SIGTERM: /health/ready answers 503 */
     struct sched *jobs;              /* the background jobs (server/sched.h) */
+    struct telemetry *telemetry;
+    struct console *console;
 } server;
 
 #endif
