@@ -32,6 +32,7 @@
 #include <jansson.h>
 #include <openssl/crypto.h>
 
+#include "cli/progress.h"
 #include "cli/restore.h"
 #include "client/s3c.h"
 #include "common/adminapi.h"
@@ -488,37 +489,7 @@ static int cmd_key(const cli *c, int argc, char **argv)
                              "key list [TENANT] | key revoke ACCESS_KEY");
 }
 
-static int cmd_gc(const cli *c, const char *grace)
-{
-    char *end = NULL;
-    long long g = grace ? strtoll(grace, &end, 10) : 3600;
-    if (grace && (*end || g < 60))
-        return usage_error("gc: GRACE_SECONDS must be a whole number, at least 60");
-    fprintf(stderr, "coffer: collecting deleted and orphan shard files...\n");
-    return run(c, "POST", "/gc", NULL,
-               json_pack("{s:I, s:b}", "grace_s", (json_int_t)g, "force_orphans",
-                         c->force_orphans), OUT_MAINTENANCE, NULL);
-}
-
 /* ---- jobs that run in cofferd, followed here ------------------------------ */
-
-/* The progress line, rewritten in place on a terminal, else a line at
- * most every 10 s. */
-static void show_progress(const char *name, json_t *st, bool tty, time_t *said)
-{
-    json_t *p = json_object_get(st, "progress");
-    if (!json_is_object(p))
-        return;
-    time_t now = time(NULL);
-    if (!tty && now - *said < 10)
-        return;
-    *said = now;
-    long long done = num(p, "done"), total = num(p, "total");
-    fprintf(stderr, "%scoffer: %s: %lld/%lld", tty ? "\r" : "", name, done, total);
-    if (total > 0)
-        fprintf(stderr, " (%lld%%)", done * 100 / total);
-    fprintf(stderr, " %s%s", str(p, "phase"), tty ? "\033[K" : "\n");
-}
 
 /* Start job `name` with opts, follow it to its end; *report gets its last
  * report (NULL if none). Returns 0 if the run succeeded. */
@@ -534,21 +505,25 @@ static int follow_job(const cli *c, const char *name, json_t *opts, json_t **rep
         return rc;
     long long id = num(doc, "run_id");
     json_decref(doc);
-    bool tty = isatty(2);
-    time_t said = 0;
+    progress pr;
+    progress_init(&pr, name, stderr);
     for (;;) {
-        if (request(c, "GET", path, NULL, NULL, &doc) != 0)
+        if (request(c, "GET", path, NULL, NULL, &doc) != 0) {
+            progress_end(&pr);
             return 1;
+        }
         json_t *last = json_object_get(doc, "last_run");
         if (json_is_object(last) && num(last, "run_id") >= id)
             break;
-        show_progress(name, doc, tty, &said);
+        json_t *p = json_object_get(doc, "progress");
+        if (json_is_object(p))
+            progress_show(&pr, (uint64_t)num(p, "done"), (uint64_t)num(p, "total"),
+                          str(p, "phase"));
         json_decref(doc);
         struct timespec ts = {0, 500 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
-    if (tty)
-        fputs("\r\033[K", stderr);
+    progress_end(&pr);
     json_t *last = json_object_get(doc, "last_run");
     rc = json_is_true(json_object_get(last, "ok")) ? 0 : 1;
     if (rc)
@@ -675,6 +650,18 @@ static int cmd_scrub(const cli *c)
         json_object_set_new(opts, "deep", json_true());
     int rc = follow_job(c, "scrub", opts, &r);
     return check_result(c, rc, r, true);
+}
+
+static int cmd_gc(const cli *c, const char *grace)
+{
+    char *end = NULL;
+    long long g = grace ? strtoll(grace, &end, 10) : 3600;
+    if (grace && (*end || g < 60))
+        return usage_error("gc: GRACE_SECONDS must be a whole number, at least 60");
+    fprintf(stderr, "coffer: collecting deleted and orphan shard files...\n");
+    return run(c, "POST", "/gc", NULL,
+               json_pack("{s:I, s:b}", "grace_s", (json_int_t)g, "force_orphans",
+                         c->force_orphans), OUT_MAINTENANCE, NULL);
 }
 
 /* The kept scrub reports: the last one whole, one line for each before. */

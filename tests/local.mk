@@ -127,6 +127,12 @@ tests_unit_test_jobs_LDADD = server/libcofferd.a tests/unit/libengutil.a $(CLIEN
 tests_unit_test_jobs_CFLAGS = $(TEST_CFLAGS)
 
 # cli/coffer end to end against a scripted endpoint (runs the built binary)
+# cli/progress: the one progress line of the long commands
+check_PROGRAMS += tests/unit/test_progress
+tests_unit_test_progress_SOURCES = tests/unit/test_progress.c cli/progress.c
+tests_unit_test_progress_LDADD = $(TEST_LDADD)
+tests_unit_test_progress_CFLAGS = $(TEST_CFLAGS)
+
 check_PROGRAMS += tests/unit/test_cli
 tests_unit_test_cli_SOURCES = tests/unit/test_cli.c
 tests_unit_test_cli_LDADD = $(TEST_LDADD)
