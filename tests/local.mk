@@ -28,6 +28,13 @@ tests_unit_test_fio_SOURCES = tests/unit/test_fio.c
 tests_unit_test_fio_LDADD = $(TEST_LDADD)
 tests_unit_test_fio_CFLAGS = $(TEST_CFLAGS)
 
+# disk trouble mid-PUT through the fault hook (skipped without it: make
+# check-faults builds and runs it in build-faults/)
+check_PROGRAMS += tests/unit/test_faults
+tests_unit_test_faults_SOURCES = tests/unit/test_faults.c
+tests_unit_test_faults_LDADD = tests/unit/libengutil.a $(TEST_LDADD)
+tests_unit_test_faults_CFLAGS = $(TEST_CFLAGS)
+
 check_PROGRAMS += tests/unit/test_checksum
 tests_unit_test_checksum_SOURCES = tests/unit/test_checksum.c
 tests_unit_test_checksum_LDADD = $(TEST_LDADD)
@@ -272,3 +279,16 @@ EXTRA_DIST += tests/layering.sh tests/layering.py tests/layering.txt
 
 # every check program is a test (keep this last)
 TESTS += $(check_PROGRAMS)
+
+# make check-faults: the fault-injection tests, in a build configured with
+# --enable-fault-injection (contrib/test.sh makes one in build-faults/); the
+# ordinary builds run them too, where they skip.
+FAULT_TESTS = tests/unit/test_fio tests/unit/test_faults
+.PHONY: check-faults
+check-faults:
+if FAULTS
+	$(MAKE) $(AM_MAKEFLAGS) check TESTS="$(FAULT_TESTS)"
+else
+	@echo "check-faults: this build has no fault hook; configure it with" \
+	  "--enable-fault-injection (contrib/test.sh does, in build-faults/)" >&2; exit 1
+endif
