@@ -371,13 +371,14 @@ static void print_disks(json_t *doc)
 {
     size_t i;
     json_t *d;
-    printf("%-4s %-8s %16s %16s %6s %6s %6s  %s\n", "DISK", "STATE", "USED", "CAPACITY",
+    printf("%-4s %-9s %16s %16s %6s %6s %6s  %s\n", "DISK", "STATE", "USED", "CAPACITY",
            "READ", "WRITE", "CRC", "PATH");
     json_array_foreach(json_object_get(doc, "disks"), i, d)
-        printf("%-4lld %-8s %16lld %16lld %6lld %6lld %6lld  %s\n", num(d, "index"),
+        printf("%-4lld %-9s %16lld %16lld %6lld %6lld %6lld  %s\n", num(d, "index"),
                str(d, "state"), num(d, "used_bytes"), num(d, "capacity_bytes"),
                num(d, "read_errors"), num(d, "write_errors"), num(d, "crc_errors"),
                str(d, "path"));
+    printf("heal queue: %lld segments\n", num(doc, "heal_pending"));
 }
 
 static void print_maintenance(json_t *doc)
@@ -403,7 +404,7 @@ static void print_maintenance(json_t *doc)
 
 typedef enum {
     OUT_NONE, OUT_TENANTS, OUT_KEYS, OUT_NEW_KEY, OUT_STATUS, OUT_MAINTENANCE, OUT_JOBS,
-    OUT_USAGE, OUT_DISKS
+    OUT_USAGE
 } out_kind;
 
 /* Run the request and print its reply (as JSON with --json). */
@@ -430,8 +431,6 @@ static int run(const cli *c, const char *method, const char *path,
         print_jobs(doc);
     else if (kind == OUT_USAGE)
         print_usage(doc);
-    else if (kind == OUT_DISKS)
-        print_disks(doc);
     else if (kind == OUT_NEW_KEY)
         printf("%s %s\n", str(doc, "access_key"), str(doc, "secret_key"));
     else
@@ -758,6 +757,39 @@ static int cmd_usage(const cli *c, const char *tenant)
     return run(c, "GET", "/usage", tenant ? query : NULL, NULL, OUT_USAGE, NULL);
 }
 
+/* The disks; while one is a replacement being filled, how far heal is. */
+static int cmd_disks(const cli *c)
+{
+    json_t *doc, *d;
+    int rc = request(c, "GET", "/disks", NULL, NULL, &doc);
+    if (rc != 0)
+        return rc;
+    if (c->json) {
+        json_dumpf(doc, stdout, JSON_INDENT(2));
+        putchar('\n');
+        json_decref(doc);
+        return 0;
+    }
+    print_disks(doc);
+    size_t i;
+    bool replacing = false;
+    json_array_foreach(json_object_get(doc, "disks"), i, d)
+        replacing |= json_is_true(json_object_get(d, "replacing"));
+    json_decref(doc);
+    if (!replacing || request(c, "GET", "/jobs/heal", NULL, NULL, &doc) != 0)
+        return 0;
+    json_t *p = json_object_get(doc, "progress");
+    if (json_is_object(p) && num(p, "total") > 0)
+        printf("replacing: heal --all %lld of %lld bytes checked (%lld%%)\n", num(p, "done"),
+               num(p, "total"), num(p, "done") * 100 / num(p, "total"));
+    else if (json_is_object(p))
+        printf("replacing: heal --all running\n");
+    else
+        printf("replacing: heal --all is not running (coffer heal --all starts it)\n");
+    json_decref(doc);
+    return 0;
+}
+
 static int dispatch(const cli *c, int argc, char **argv)
 {
     if (strcmp(argv[0], "tenant") == 0)
@@ -769,7 +801,7 @@ static int dispatch(const cli *c, int argc, char **argv)
     if (strcmp(argv[0], "usage") == 0 && argc <= 2)
         return cmd_usage(c, argc > 1 ? argv[1] : NULL);
     if (strcmp(argv[0], "disks") == 0 && argc == 1)
-        return run(c, "GET", "/disks", NULL, NULL, OUT_DISKS, NULL);
+        return cmd_disks(c);
     if (strcmp(argv[0], "heal") == 0 && argc == 1)
         return cmd_heal(c);
     if (strcmp(argv[0], "scrub") == 0 && argc == 2 && strcmp(argv[1], "status") == 0)

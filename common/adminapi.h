@@ -26,11 +26,16 @@
  *                            (exact: kept in each object commit; quota is
  *                            reserved for quotas, null today)
  *   GET    /disks                                        200 {"disks":[{"index","path","state"
- *                                                             (online|readonly|offline),
- *                                                             "online","writable",
+ *                                                             (online|readonly|full|
+ *                                                             replacing|offline),
+ *                                                             "online","writable","replacing",
  *                                                             "capacity_bytes","used_bytes",
  *                                                             "available_bytes","read_errors",
- *                                                             "write_errors","crc_errors"}]}
+ *                                                             "write_errors","crc_errors"}],
+ *                                                             "heal_pending"}
+ *                            (full: under 64 MiB free; replacing: an empty
+ *                            directory formatted into a missing disk's place
+ *                            that heal --all has not filled yet)
  *   GET    /jobs                                         200 {"jobs":[{"name","state"
  *                                                             (idle|running),"interval_seconds",
  *                                                             "bytes_per_second","progress":

@@ -340,6 +340,23 @@ static json_t *usage_get(admin_req *r)
     return tenant_listing(r, list_usage, "usage");
 }
 
+/* A disk with less room than this takes no more shards for long: "full". */
+#define ADMIN_DISK_FULL_BYTES (64ull << 20)
+
+/* One word for a disk: offline (unreadable at open), replacing (formatted
+ * into a missing disk's place, heal --all has not filled it), full,
+ * readonly (no new files), else online. */
+static const char *disk_state(const st_disk_info *d)
+{
+    if (!d->online)
+        return "offline";
+    if (d->replacing)
+        return "replacing";
+    if (d->capacity_bytes > 0 && d->available_bytes < ADMIN_DISK_FULL_BYTES)
+        return "full";
+    return d->writable ? "online" : "readonly";
+}
+
 static json_t *disks_get(admin_req *r)
 {
     list_ctx l = {.items = json_array()};
@@ -348,10 +365,10 @@ static json_t *disks_get(admin_req *r)
     for (int i = 0; i < st_disk_count(r->e); i++) {
         st_disk_info d;
         st_disk_get(r->e, i, &d);
-        const char *state = !d.online ? "offline" : d.writable ? "online" : "readonly";
-        if (add_item(&l, json_pack("{s:i, s:s, s:s, s:b, s:b, s:I, s:I, s:I, s:I, s:I, "
-                                   "s:I}", "index", i, "path", d.path, "state", state,
-                                   "online", d.online, "writable", d.writable,
+        if (add_item(&l, json_pack("{s:i, s:s, s:s, s:b, s:b, s:b, s:I, s:I, s:I, s:I, "
+                                   "s:I, s:I}", "index", i, "path", d.path, "state",
+                                   disk_state(&d), "online", d.online, "writable",
+                                   d.writable, "replacing", d.replacing,
                                    "capacity_bytes", (json_int_t)d.capacity_bytes,
                                    "used_bytes", (json_int_t)d.used_bytes,
                                    "available_bytes", (json_int_t)d.available_bytes,
@@ -360,7 +377,13 @@ static json_t *disks_get(admin_req *r)
                                    "crc_errors", (json_int_t)d.crc_errors)) < 0)
             break;
     }
-    return list_reply(r, &l, 0, NULL, "disks");
+    uint64_t pending = 0;
+    cf_err err;
+    int rc = st_heal_pending(r->e, &pending, &err);
+    json_t *reply = list_reply(r, &l, rc, &err, "disks");
+    if (reply && rc == 0)
+        json_object_set_new(reply, "heal_pending", json_integer((json_int_t)pending));
+    return reply;
 }
 
 /* ---- jobs (server/sched.h) ----------------------------------------------- */

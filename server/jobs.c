@@ -702,3 +702,19 @@ int jobs_register(sched *s, st_engine *e, const coffer_config *cfg, cf_err *err)
     }
     return 0;
 }
+
+int jobs_heal_replacements(sched *s, st_engine *e, cf_err *err)
+{
+    int n = 0;
+    for (int i = 0; i < st_disk_count(e); i++) {
+        st_disk_info d;
+        st_disk_get(e, i, &d);
+        n += d.online && d.replacing;
+    }
+    if (n == 0)
+        return 0;
+    fprintf(stderr, "cofferd: %d replacement disk%s: heal --all starts now to fill %s "
+            "(coffer disks, coffer jobs heal)\n", n, n == 1 ? "" : "s",
+            n == 1 ? "it" : "them");
+    return sched_trigger(s, "heal", json_pack("{s:b}", "all", 1), NULL, err);
+}

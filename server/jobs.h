@@ -43,5 +43,8 @@ int jobs_check_config(const coffer_config *cfg, cf_err *err);
 int jobs_check_options(const char *name, json_t *opts, cf_err *err);
 /* Register every job with s, its configuration from cfg. */
 int jobs_register(sched *s, st_engine *e, const coffer_config *cfg, cf_err *err);
+/* After sched_start: a disk formatted as a replacement (storage/ds.h) gets
+ * a heal --all at once, which fills it and lifts its "replacing" state. */
+int jobs_heal_replacements(sched *s, st_engine *e, cf_err *err);
 
 #endif

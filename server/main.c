@@ -136,7 +136,8 @@ static int serve(server *s, const coffer_config *cfg, cf_err *err)
     char state_dir[PATH_MAX];
     snprintf(state_dir, sizeof state_dir, "%s/jobs", cfg->storage.meta_dir);
     if (!(s->jobs = sched_new(state_dir, err)) ||
-        jobs_register(s->jobs, s->engine, cfg, err) < 0 || sched_start(s->jobs, err) < 0) {
+        jobs_register(s->jobs, s->engine, cfg, err) < 0 || sched_start(s->jobs, err) < 0 ||
+        jobs_heal_replacements(s->jobs, s->engine, err) < 0) {
         sched_stop(s->jobs);
         s->jobs = NULL;
         return -1;

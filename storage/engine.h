@@ -543,6 +543,9 @@ typedef struct st_disk_info {
     const char *path;                /* valid while the engine is open */
     bool online;                     /* usable when the engine opened */
     bool writable;
+    /* an empty directory formatted into a missing disk's place (ds.h);
+     * true until a whole st_heal_all with no repair failure filled it */
+    bool replacing;
     uint64_t capacity_bytes, used_bytes, available_bytes;
     uint64_t read_errors, write_errors, crc_errors;
 } st_disk_info;

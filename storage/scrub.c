@@ -523,7 +523,11 @@ static int walk(st_engine *e, const st_check_opts *o, st_check_stats *st,
 
 int st_heal_all(st_engine *e, const st_check_opts *o, st_check_stats *st, cf_err *err)
 {
-    return walk(e, o, st, SEG_CHECK_PRESENCE, err);
+    int rc = walk(e, o, st, SEG_CHECK_PRESENCE, err);
+    if (rc == 0 && !st->stopped && !o->tenant && !o->bucket && !o->no_repair &&
+        o->slices <= 1 && st->repair_failures == 0)
+        ds_replaced_filled(&e->set);  /* every shard a replacement lacked is written */
+    return rc;
 }
 
 int st_scrub(st_engine *e, const st_check_opts *o, st_check_stats *st, cf_err *err)

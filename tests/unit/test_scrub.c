@@ -7,12 +7,15 @@
  * again by heal --all; an object with too few shards left is named as
  * beyond repair; a stored ETag or checksum that no longer matches the
  * data (CRC64NVME and SHA-256 included) is found by a deep scrub; slices
- * cover every object exactly once; a pacer can stop a scrub.
+ * cover every object exactly once; a pacer can stop a scrub; an empty
+ * directory in a dead disk's place is formatted as its replacement and
+ * filled by heal --all, and another set's disk there is refused.
  */
 #include "tests/unit/test.h"
 #include "tests/unit/engine_util.h"
 
 #include <fcntl.h>
+#include <stdlib.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -326,6 +329,68 @@ static void heal_all_writes_missing_shards_and_manifests_again(void)
     st_close(e);
 }
 
+/* Disk 2 dies and an empty directory takes its place: the engine formats
+ * it into position 2 and marks it replacing (a mark that outlives a
+ * restart); heal --all writes every shard and manifest it lacks and lifts
+ * the mark; everything reads back and a deep scrub is clean. A disk of
+ * another set in its place is refused, never formatted. */
+static void an_empty_disk_in_a_dead_ones_place_is_formatted_and_filled(void)
+{
+    st_engine *e = setup();
+    REQUIRE(e);
+    st_close(e);
+    int before = count_shard_files(&fx, 6);
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir '%s'", fx.disks[2], fx.disks[2]);
+    REQUIRE(system(cmd) == 0);
+    e = fixture_open(&fx);
+    REQUIRE(e);
+    st_disk_info d;
+    st_disk_get(e, 2, &d);
+    CHECK(d.online && d.replacing);
+    st_disk_get(e, 1, &d);
+    CHECK(!d.replacing);
+    char path[800];
+    snprintf(path, sizeof path, "%s/format.json", fx.disks[2]);
+    CHECK(access(path, F_OK) == 0);
+    st_close(e);                          /* the mark outlives a restart */
+    e = fixture_open(&fx);
+    REQUIRE(e);
+    st_disk_get(e, 2, &d);
+    CHECK(d.replacing);
+    seen s;
+    st_check_stats st;
+    st_check_opts one = {.tenant = "t1", .bucket = "b"};
+    cf_err err;
+    REQUIRE(st_heal_all(e, &one, &st, &err) == 0);   /* one bucket: still replacing */
+    CHECK(st.shards_missing > 0 && st.repair_failures == 0);
+    st_disk_get(e, 2, &d);
+    CHECK(d.replacing);
+    REQUIRE(heal_all(e, &s, &st) == 0);               /* everything: filled */
+    CHECK_EQ_INT(st.repair_failures, 0);
+    st_disk_get(e, 2, &d);
+    CHECK(!d.replacing);
+    snprintf(path, sizeof path, "%s/replacing", fx.disks[2]);
+    CHECK(access(path, F_OK) != 0);
+    CHECK_EQ_INT(count_shard_files(&fx, 6), before);
+    CHECK_EQ_INT(check_gen(e, "b", "sha", 3 * MIB + 11, 2, &err), 1);
+    REQUIRE(scrub(e, true, &s, &st) == 0);
+    CHECK_EQ_INT(s.findings, 0);
+    st_close(e);
+    /* a disk of another set in position 2: refused, left as it was */
+    eng_fixture other;
+    st_engine *o = fixture_setup(&other, test_tmpdir(), 3, 2, 1, false);
+    REQUIRE(o);
+    st_close(o);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -a '%s' '%s'", fx.disks[2], other.disks[0],
+             fx.disks[2]);
+    REQUIRE(system(cmd) == 0);
+    CHECK_EQ_INT(st_open(&fx.cfg, &e, &err), -1);
+    CHECK_EQ_INT(err.code, CF_ECONFIG);
+    snprintf(path, sizeof path, "%s/replacing", fx.disks[2]);
+    CHECK(access(path, F_OK) != 0);
+}
+
 static void beyond_repair_is_named_and_a_wrong_digest_is_found(void)
 {
     st_engine *e = setup();
@@ -389,5 +454,6 @@ TEST_MAIN("scrub",
           T(a_flipped_byte_is_found_by_its_crc_and_repaired),
           T(a_flip_behind_an_intact_crc_needs_a_deep_scrub),
           T(heal_all_writes_missing_shards_and_manifests_again),
+          T(an_empty_disk_in_a_dead_ones_place_is_formatted_and_filled),
           T(beyond_repair_is_named_and_a_wrong_digest_is_found),
           T(slices_cover_everything_once_and_a_pacer_stops))
