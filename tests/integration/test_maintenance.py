@@ -170,4 +170,8 @@ def test_usage_and_disks_commands(s3, bucket):
     assert dev["objects"] == objects + 1 and dev["quota"] is None
     disks = coffer_out("disks").splitlines()
     assert disks[0].split()[:3] == ["DISK", "STATE", "USED"]
-    assert [line.split()[1] for line in disks[1:]] == ["online"] * 6
+    assert [line.split()[1] for line in disks[1:-1]] == ["online"] * 6
+    assert disks[-1].startswith("heal queue: ") and disks[-1].endswith(" segments")
+    doc = json.loads(coffer_out("--json", "disks"))
+    assert [d["replacing"] for d in doc["disks"]] == [False] * 6
+    assert isinstance(doc["heal_pending"], int)
