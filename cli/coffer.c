@@ -278,28 +278,6 @@ static void print_status_index(json_t *doc)
                num(gc, "orphans_held"), num(gc, "orphan_bound"));
 }
 
-static void print_status(json_t *doc)
-{
-    json_t *layout = json_object_get(doc, "layout");
-    printf("version       %s\n", str(doc, "version"));
-    printf("layout        %lld+%lld erasure coding, %lld-byte blocks\n",
-           (long long)json_integer_value(json_object_get(layout, "k")),
-           (long long)json_integer_value(json_object_get(layout, "m")),
-           (long long)json_integer_value(json_object_get(layout, "block_size")));
-    printf("heal queue    %lld segments\n",
-           (long long)json_integer_value(json_object_get(doc, "heal_pending")));
-    printf("tenants       %lld\n",
-           (long long)json_integer_value(json_object_get(doc, "tenants")));
-    printf("access keys   %lld\n",
-           (long long)json_integer_value(json_object_get(doc, "keys")));
-    json_t *ix = json_object_get(doc, "index");
-    if (ix)
-        printf("index         %lld commits, %lld WAL fdatasyncs\n",
-               (long long)json_integer_value(json_object_get(ix, "commits")),
-               (long long)json_integer_value(json_object_get(ix, "wal_syncs")));
-    print_status_index(doc);
-}
-
 /* "3 h ago" / "in 2 d" for a unix time, relative to now. */
 static void print_when(json_t *v)
 {
@@ -320,7 +298,45 @@ static void print_when(json_t *v)
         a /= 60;
         unit = "min";
     }
-    printf(d < 0 ? "%lld %s ago" : "in %lld %s", a, unit);
+    printf(d <= 0 ? "%lld %s ago" : "in %lld %s", a, unit);
+}
+
+/* "last scrub    3 d ago ok: ..." for the last run of a check job. */
+static void print_last_check(json_t *doc, const char *field, const char *label)
+{
+    json_t *last = json_object_get(doc, field);
+    printf("%-13s ", label);
+    if (!json_is_object(last)) {
+        printf("never\n");
+        return;
+    }
+    print_when(json_object_get(last, "end"));
+    printf(" %s: %s\n", json_is_true(json_object_get(last, "ok")) ? "ok" : "FAILED",
+           str(last, "summary"));
+}
+
+static void print_status(json_t *doc)
+{
+    json_t *layout = json_object_get(doc, "layout");
+    printf("version       %s\n", str(doc, "version"));
+    printf("layout        %lld+%lld erasure coding, %lld-byte blocks\n",
+           (long long)json_integer_value(json_object_get(layout, "k")),
+           (long long)json_integer_value(json_object_get(layout, "m")),
+           (long long)json_integer_value(json_object_get(layout, "block_size")));
+    printf("heal queue    %lld segments\n",
+           (long long)json_integer_value(json_object_get(doc, "heal_pending")));
+    printf("tenants       %lld\n",
+           (long long)json_integer_value(json_object_get(doc, "tenants")));
+    printf("access keys   %lld\n",
+           (long long)json_integer_value(json_object_get(doc, "keys")));
+    json_t *ix = json_object_get(doc, "index");
+    if (ix)
+        printf("index         %lld commits, %lld WAL fdatasyncs\n",
+               (long long)json_integer_value(json_object_get(ix, "commits")),
+               (long long)json_integer_value(json_object_get(ix, "wal_syncs")));
+    print_status_index(doc);
+    print_last_check(doc, "last_scrub", "last scrub");
+    print_last_check(doc, "last_drill", "last drill");
 }
 
 static void print_job(json_t *j)

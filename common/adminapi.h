@@ -21,6 +21,8 @@
  *                                                             "set_id","lineage"},"gc":
  *                                                             null|{"last_run","held",
  *                                                             "orphans_held",...}}
+ *                                                            and "last_scrub","last_drill":
+ *                                                            null|the job's "last_run"
  *   GET    /usage[?tenant=NAME]                          200 {"usage":[{"tenant","buckets",
  *                                                             "objects","bytes","quota":null}]}
  *                            (exact: kept in each object commit; quota is

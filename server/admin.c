@@ -307,7 +307,7 @@ static json_t *status_get(admin_req *r)
     st_index_stats ix;
     st_index_stats_get(r->e, &ix);
     r->status = 200;
-    return json_pack("{s:s, s:{s:i, s:i, s:I}, s:I, s:I, s:I,"
+    json_t *doc = json_pack("{s:s, s:{s:i, s:i, s:I}, s:I, s:I, s:I,"
                      " s:{s:I, s:I, s:I, s:I, s:s, s:s}, s:o}",
                      "version", PACKAGE_VERSION, "layout", "k", k, "m", m,
                      "block_size", (json_int_t)block_size, "heal_pending",
@@ -317,6 +317,17 @@ static json_t *status_get(admin_req *r)
                      (json_int_t)ix.commit_number, "created",
                      (json_int_t)(ix.created_ms / 1000), "set_id", ix.set_id,
                      "lineage", ix.lineage, "gc", gc_status(r->e));
+    /* the last scrub and drill: what a backup's owner checks first */
+    static const char *const checks[] = {"scrub", "drill"};
+    for (size_t i = 0; doc && i < 2; i++) {
+        json_t *st = r->jobs ? sched_status(r->jobs, checks[i], false) : NULL;
+        json_t *last = json_object_get(st, "last_run");
+        char field[16];
+        snprintf(field, sizeof field, "last_%s", checks[i]);
+        json_object_set_new(doc, field, last ? json_incref(last) : json_null());
+        json_decref(st);
+    }
+    return doc;
 }
 
 /* ---- usage and disks ---------------------------------------------------- */

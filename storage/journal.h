@@ -4,7 +4,7 @@
  *
  * An object kept inline lives in the index alone (doc/design.md, "Small
  * objects"), and a delete leaves no file behind. So that an index rebuilt
- * from the disks (rebuild.h) loses neither, every commit that writes an
+ * from the disks (coffer rebuild-index, planned) loses neither, every commit that writes an
  * inline object or part, starts or ends an upload, or removes an object
  * version (delete or overwrite) also appends a record to the journal of
  * every online disk:

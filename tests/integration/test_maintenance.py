@@ -120,6 +120,11 @@ def test_drill_reads_every_object_back_and_names_what_differs(s3, bucket):
     # the drill's keys are gone afterwards
     keys = coffer_run("key", "list").stdout
     assert "CFDRILL" not in keys
+    # coffer status shows the last drill
+    status = [line for line in coffer_run("status").stdout.splitlines()
+              if line.startswith("last drill")]
+    assert len(status) == 1 and " ago ok: " in status[0], status
+    assert "read back: 3 match, 0 mismatch, 1 could not be read" in status[0], status
 
 
 def test_scrub_finds_and_repairs_a_flipped_byte_and_keeps_its_report(s3, bucket):
