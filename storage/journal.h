@@ -4,10 +4,10 @@
  *
  * An object kept inline lives in the index alone (doc/design.md, "Small
  * objects"), and a delete leaves no file behind. So that an index rebuilt
- * from the disks (coffer rebuild-index, planned) loses neither, every commit that writes an
- * inline object or part, starts or ends an upload, or removes an object
- * version (delete or overwrite) also appends a record to the journal of
- * every online disk:
+ * from the disks (coffer rebuild-index, planned) loses neither, every
+ * commit that writes an inline object or part, starts or ends an upload,
+ * or removes an object version (delete or overwrite) also appends a
+ * record to the journal of every online disk:
  *
  *   DISK/journal/<lineage hex>-<first commit, 12 digits>-<ms>.log
  *   record: "CJR1" | payload length (4) | CRC32C of the payload (4) | payload
