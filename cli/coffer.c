@@ -423,6 +423,26 @@ typedef enum {
     OUT_USAGE
 } out_kind;
 
+/* --json: a reply as the server sent it, indented. */
+static void print_json(json_t *doc)
+{
+    json_dumpf(doc, stdout, JSON_INDENT(2));
+    putchar('\n');
+}
+
+/* GET path into *doc; with --json it is printed and *doc is NULL (the
+ * caller has nothing more to say). */
+static int get_doc(const cli *c, const char *path, json_t **doc)
+{
+    int rc = request(c, "GET", path, NULL, NULL, doc);
+    if (rc == 0 && c->json) {
+        print_json(*doc);
+        json_decref(*doc);
+        *doc = NULL;
+    }
+    return rc;
+}
+
 /* Run the request and print its reply (as JSON with --json). */
 static int run(const cli *c, const char *method, const char *path,
                const char *query, json_t *body, out_kind kind, const char *done)
@@ -433,8 +453,7 @@ static int run(const cli *c, const char *method, const char *path,
     if (rc != 0)
         return rc;
     if (c->json) {
-        json_dumpf(doc, stdout, JSON_INDENT(2));
-        putchar('\n');
+        print_json(doc);
     } else if (kind == OUT_TENANTS)
         print_tenants(doc);
     else if (kind == OUT_KEYS)
@@ -578,8 +597,7 @@ static int cmd_drill(const cli *c)
     json_t *r;
     int rc = follow_job(c, "drill", opts, &r);
     if (r && c->json) {
-        json_dumpf(r, stdout, JSON_INDENT(2));
-        putchar('\n');
+        print_json(r);
     } else if (r) {
         printf("tenants     %zu, buckets %lld\n", json_array_size(json_object_get(r, "tenants")),
                num(r, "buckets"));
@@ -635,8 +653,7 @@ static json_t *check_options(const cli *c)
 static int check_result(const cli *c, int rc, json_t *r, bool check)
 {
     if (r && c->json) {
-        json_dumpf(r, stdout, JSON_INDENT(2));
-        putchar('\n');
+        print_json(r);
     } else if (r && check) {
         print_check(r);
     } else if (r) {
@@ -683,15 +700,9 @@ static int cmd_gc(const cli *c, const char *grace)
 static int cmd_scrub_status(const cli *c)
 {
     json_t *doc;
-    int rc = request(c, "GET", "/jobs/scrub", NULL, NULL, &doc);
-    if (rc != 0)
+    int rc = get_doc(c, "/jobs/scrub", &doc);
+    if (rc != 0 || !doc)
         return rc;
-    if (c->json) {
-        json_dumpf(doc, stdout, JSON_INDENT(2));
-        putchar('\n');
-        json_decref(doc);
-        return 0;
-    }
     print_job(doc);
     json_t *phase = json_object_get(json_object_get(doc, "job_state"), "slice");
     if (json_is_integer(phase))
@@ -777,15 +788,9 @@ static int cmd_usage(const cli *c, const char *tenant)
 static int cmd_disks(const cli *c)
 {
     json_t *doc, *d;
-    int rc = request(c, "GET", "/disks", NULL, NULL, &doc);
-    if (rc != 0)
+    int rc = get_doc(c, "/disks", &doc);
+    if (rc != 0 || !doc)
         return rc;
-    if (c->json) {
-        json_dumpf(doc, stdout, JSON_INDENT(2));
-        putchar('\n');
-        json_decref(doc);
-        return 0;
-    }
     print_disks(doc);
     size_t i;
     bool replacing = false;
