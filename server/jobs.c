@@ -716,5 +716,8 @@ int jobs_heal_replacements(sched *s, st_engine *e, cf_err *err)
     fprintf(stderr, "cofferd: %d replacement disk%s: heal --all starts now to fill %s "
             "(coffer disks, coffer jobs heal)\n", n, n == 1 ? "" : "s",
             n == 1 ? "it" : "them");
-    return sched_trigger(s, "heal", json_pack("{s:b}", "all", 1), NULL, err);
+    json_t *opts = json_pack("{s:b}", "all", 1);
+    int rc = sched_trigger(s, "heal", opts, NULL, err);
+    json_decref(opts);                /* sched_trigger holds its own reference */
+    return rc;
 }
