@@ -16,6 +16,7 @@
 
 #include "client/drill.h"
 #include "common/names.h"
+#include "server/lifecycle.h"
 
 #define JOB_ROUND_S 300
 #define JOB_GRACE_S 3600
@@ -24,11 +25,12 @@
 #define JOB_DRILL_SAMPLE 100
 #define JOB_MAX_FINDINGS 1000         /* named in a report; the counts are complete */
 
-/* What the jobs run against: the engine, and for the drill the address
- * cofferd serves on. */
+/* What the jobs run against: the engine, for the drill the address
+ * cofferd serves on, and the lifecycle pass (NULL: no lifecycle job). */
 typedef struct jobs_env {
     st_engine *e;
     const coffer_config *cfg;
+    lifecycle *lc;
 } jobs_env;
 
 /* ---- whole-store checks: heal --all and scrub ------------------------------ */
@@ -80,8 +82,9 @@ static void progress_job(void *ctx, uint64_t done, uint64_t total)
 static json_t *check_json(const st_check_stats *a, const st_check_stats *b)
 {
     return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
-                     " s:I, s:I, s:I, s:I, s:I}",
+                     " s:I, s:I, s:I, s:I, s:I, s:I}",
                      "objects", ADD(objects), "upload_parts", ADD(uploads_parts),
+                     "tiered", ADD(tiered),
                      "segments", ADD(segments), "inline_segments", ADD(inline_segments),
                      "bytes", ADD(bytes), "shard_bytes", ADD(shard_bytes),
                      "shards_missing", ADD(shards_missing), "shards_bad", ADD(shards_bad),
@@ -104,6 +107,7 @@ static void check_from_json(json_t *j, st_check_stats *s)
 #define GET(field, name) s->field = (uint64_t)json_integer_value(json_object_get(j, name))
     GET(objects, "objects");
     GET(uploads_parts, "upload_parts");
+    GET(tiered, "tiered");
     GET(segments, "segments");
     GET(inline_segments, "inline_segments");
     GET(bytes, "bytes");
@@ -134,11 +138,13 @@ static void check_summary(sched_ctl *ctl, const char *what, const st_check_stats
 {
     uint64_t fixed = s->segments_repaired + s->manifests_rewritten;
     sched_summary(ctl, "%s %llu objects and %llu upload parts (%llu bytes): %llu problems, "
-                  "%llu repaired, %llu beyond repair, %llu orphan files%s", what,
+                  "%llu repaired, %llu beyond repair, %llu orphan files; %llu tiered "
+                  "versions left to their tier%s", what,
                   (unsigned long long)s->objects, (unsigned long long)s->uploads_parts,
                   (unsigned long long)s->bytes, (unsigned long long)problems(s),
                   (unsigned long long)fixed, (unsigned long long)s->lost_objects,
-                  (unsigned long long)s->orphans, s->stopped ? " (stopped early)" : "");
+                  (unsigned long long)s->orphans, (unsigned long long)s->tiered,
+                  s->stopped ? " (stopped early)" : "");
 }
 
 /* The options of a triggered heal or scrub. */
@@ -340,6 +346,25 @@ static int snapshot_run(void *arg, sched_ctl *ctl, const json_t *opts, cf_err *e
     else
         sched_summary(ctl, "nothing committed since the last snapshot");
     return 0;
+}
+
+/* ---- lifecycle ---------------------------------------------------------------- */
+
+/* One lifecycle pass (server/lifecycle.h): it keeps its own rate limits
+ * and cursor; a remote's failure is the tier's last error (coffer tier),
+ * not the run's. */
+static int lifecycle_run(void *arg, sched_ctl *ctl, const json_t *opts, cf_err *err)
+{
+    (void)opts;
+    if (lifecycle_pass(((jobs_env *)arg)->lc, err) < 0)
+        return -1;
+    sched_summary(ctl, "lifecycle rules applied, tiers kept in step");
+    return 0;
+}
+
+static void lifecycle_stop(void *arg)
+{
+    lifecycle_cancel(((jobs_env *)arg)->lc);
 }
 
 /* ---- drill ------------------------------------------------------------------ */
@@ -593,6 +618,7 @@ static const job_spec specs[] = {
     {"snapshot", snapshot_run, JOB_ROUND_S, 1, false, no_keys, no_keys},
     {"scrub", scrub_run, JOB_SCRUB_S, JOB_SCRUB_SLICES, true, scrub_keys, scrub_opts},
     {"drill", drill_job, JOB_DRILL_S, 1, true, drill_keys, drill_opts_keys},
+    {"lifecycle", lifecycle_run, 0, 1, false, no_keys, no_keys},
 };
 #define NSPECS (sizeof specs / sizeof specs[0])
 
@@ -637,6 +663,9 @@ int jobs_check_config(const coffer_config *cfg, cf_err *err)
     if (sl && (!json_is_integer(sl) || json_integer_value(sl) < 1 ||
                json_integer_value(sl) > 256))
         return cf_fail(err, CF_ECONFIG, "coffer.json: jobs.scrub.slices: must be 1..256");
+    if (json_object_get(json_object_get(cfg->jobs, "lifecycle"), "interval_seconds"))
+        return cf_fail(err, CF_ECONFIG, "coffer.json: jobs.lifecycle.interval_seconds: the "
+                       "lifecycle pass's interval is lifecycle.interval_seconds");
     json_t *g = json_object_get(json_object_get(cfg->jobs, "gc"), "grace_seconds");
     if (g && (!json_is_integer(g) || json_integer_value(g) < JOB_MIN_GRACE_S))
         return cf_fail(err, CF_ECONFIG, "coffer.json: jobs.gc.grace_seconds: must be at "
@@ -684,11 +713,15 @@ int jobs_check_options(const char *name, json_t *opts, cf_err *err)
     return 0;
 }
 
-int jobs_register(sched *s, st_engine *e, const coffer_config *cfg, cf_err *err)
+int jobs_register(sched *s, st_engine *e, const coffer_config *cfg, lifecycle *lc,
+                  cf_err *err)
 {
     static jobs_env env;
-    env = (jobs_env){.e = e, .cfg = cfg};
+    env = (jobs_env){.e = e, .cfg = cfg, .lc = lc};
     for (size_t i = 0; i < NSPECS; i++) {
+        bool is_lc = specs[i].run == lifecycle_run;
+        if (is_lc && !lc)
+            continue;
         json_t *conf = json_object_get(cfg->jobs, specs[i].name);
         json_t *slices = json_object_get(conf, "slices");
         sched_job_def def = {.name = specs[i].name, .run = specs[i].run, .arg = &env,
@@ -697,6 +730,13 @@ int jobs_register(sched *s, st_engine *e, const coffer_config *cfg, cf_err *err)
                                                       ? (int)json_integer_value(slices)
                                                       : specs[i].runs_per_interval,
                              .spread = specs[i].spread};
+        if (is_lc) {
+            /* lifecycle.interval_seconds; the first pass at once: it
+             * recovers what a crash interrupted */
+            def.interval_s = cfg->lifecycle.interval_s > 0 ? cfg->lifecycle.interval_s : 1;
+            def.at_start = true;
+            def.cancel = lifecycle_stop;
+        }
         if (sched_add(s, &def, json_object_get(cfg->jobs, specs[i].name), err) < 0)
             return -1;
     }

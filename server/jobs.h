@@ -21,6 +21,11 @@
  *             revoked after it; triggered with {"tenant","bucket","sample"}
  *             or {"all":true}. endpoint and cacert say where cofferd is
  *             reached when its listen address and certificate do not.
+ *   lifecycle every lifecycle.interval_seconds (coffer.json(5)), at once
+ *             after start (it recovers interrupted transitions) and when
+ *             woken (sched_wake: a lifecycle configuration put, a restore
+ *             asked): one lifecycle pass (server/lifecycle.h); sched_stop
+ *             cancels a pass in progress.
  *
  * jobs_register keeps what the jobs run against in one static place: one
  * scheduler per process.
@@ -41,8 +46,11 @@ int jobs_check_config(const coffer_config *cfg, cf_err *err);
 /* Are opts (a trigger's JSON object) options job `name` takes, each of its
  * type? CF_ENOTFOUND: no such job; CF_EINVAL: says which option. */
 int jobs_check_options(const char *name, json_t *opts, cf_err *err);
-/* Register every job with s, its configuration from cfg. */
-int jobs_register(sched *s, st_engine *e, const coffer_config *cfg, cf_err *err);
+struct lifecycle;
+/* Register every job with s, its configuration from cfg; lc NULL: no
+ * lifecycle job. */
+int jobs_register(sched *s, st_engine *e, const coffer_config *cfg, struct lifecycle *lc,
+                  cf_err *err);
 /* After sched_start: a disk formatted as a replacement (storage/ds.h) gets
  * a heal --all at once, which fills it and lifts its "replacing" state. */
 int jobs_heal_replacements(sched *s, st_engine *e, cf_err *err);

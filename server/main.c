@@ -27,10 +27,12 @@
 #include "server/console.h"
 #include "server/http.h"
 #include "server/jobs.h"
+#include "server/lifecycle.h"
 #include "server/notify.h"
 #include "server/sched.h"
 #include "server/server.h"
 #include "server/telemetry.h"
+#include "tier/tier.h"
 
 #define DRAIN_SECONDS 30
 
@@ -133,10 +135,19 @@ static int serve(server *s, const coffer_config *cfg, cf_err *err)
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
+    const lifecycle_config *lc = &cfg->lifecycle;
+    tier_limits lim = {.multipart_threshold = lc->multipart_threshold,
+                       .part_size = lc->part_size, .parallel_parts = lc->parallel_parts,
+                       .max_bytes_per_s = lc->max_bytes_per_s / (uint64_t)lc->transitions,
+                       .recheck_ms = (int64_t)lc->recheck_s * 1000};
+    if (tier_set_new(s->engine, &lim, &s->tiers, err) < 0 ||
+        lifecycle_new(s->engine, s->tiers, lc, &s->lifecycle, err) < 0)
+        return -1;
     char state_dir[PATH_MAX];
     snprintf(state_dir, sizeof state_dir, "%s/jobs", cfg->storage.meta_dir);
     if (!(s->jobs = sched_new(state_dir, err)) ||
-        jobs_register(s->jobs, s->engine, cfg, err) < 0 || sched_start(s->jobs, err) < 0 ||
+        jobs_register(s->jobs, s->engine, cfg, s->lifecycle, err) < 0 ||
+        sched_start(s->jobs, err) < 0 ||
         jobs_heal_replacements(s->jobs, s->engine, err) < 0) {
         sched_stop(s->jobs);
         s->jobs = NULL;
@@ -210,6 +221,8 @@ out:
         fprintf(stderr, "cofferd: %s\n", err.msg);
     if (rc < 0 && err.code == CF_ENOINDEX)
         print_recovery(o, &cfg);
+    lifecycle_free(s.lifecycle);
+    tier_set_free(s.tiers);
     telemetry_free(s.telemetry);
     if (s.engine)
         st_close(s.engine);
@@ -229,10 +242,12 @@ int main(int argc, char **argv)
 {
     mallopt(M_MMAP_THRESHOLD, BIG_BUFFER_MMAP_THRESHOLD);
     options o;
+    cf_err err;
     if (parse_args(argc, argv, &o) < 0)
         return 2;
-    cf_err err;
-    if (s3c_global_init(&err) < 0) {      /* the drill job's client, before threads */
+    /* libcurl (the tiers' and the drill's client) sets itself up once,
+     * before any thread */
+    if (s3c_global_init(&err) < 0) {
         fprintf(stderr, "cofferd: %s\n", err.msg);
         return 1;
     }

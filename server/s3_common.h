@@ -24,8 +24,9 @@ void s3_write_owner(s3_req *r, const char *elem);
 int s3_request_meta(s3_req *r, st_header **out, size_t *n);
 
 /* Headers describing a stored object: ETag, Last-Modified, Content-Type,
- * the stored metadata (response-* query overrides win), SSE, Accept-Ranges
- * and, when the client sent
+ * the stored metadata (response-* query overrides win), SSE, Accept-Ranges,
+ * x-amz-storage-class (a tier's name; none for STANDARD, as S3),
+ * x-amz-restore, x-amz-tagging-count and, when the client sent
  * x-amz-checksum-mode: ENABLED and the whole object is sent (not a range:
  * the stored checksum covers the whole object only), the checksum. */
 void s3_object_headers(s3_req *r, const st_object_info *info, bool whole_object);
@@ -70,11 +71,28 @@ int s3_copy_source(s3_req *r, char **bucket, char **key);
 /* The x-amz-copy-source-if-* conditions against the source object;
  * PreconditionFailed if one fails. */
 int s3_copy_conditions(s3_req *r, const st_object_info *src);
+/* The storage class and tags a write sets (lifecycle.h), into out with
+ * pool memory: x-amz-storage-class is STANDARD, a tier's name, or an AWS
+ * class lifecycle.storage_class_map maps to one (else
+ * InvalidStorageClass); x-amz-tagging is checked against S3's limits
+ * (InvalidTag). copy: x-amz-tagging-directive COPY (the default) keeps
+ * the source's tags, REPLACE takes x-amz-tagging. */
+int s3_object_attrs(s3_req *r, bool copy, st_object_attrs *out);
+
+/* A refused lifecycle, tagging or restore document (server/lcxml.h). */
+struct lcxml_err;
+void s3_lcxml_refused(s3_req *r, const struct lcxml_err *e);
+
+/* The body must carry Content-MD5 or an x-amz-checksum-* that matches it
+ * (DeleteObjects, PutBucketLifecycleConfiguration, PutObjectTagging);
+ * InvalidRequest / BadDigest otherwise. */
+int s3_check_body_digest(s3_req *r);
+
 /* Refuse a versionId other than "null" (coffer is unversioned). */
 int s3_check_version(s3_req *r);
-/* Refuse SSE-KMS, SSE-C, tagging, object lock, conditional writes,
- * non-STANDARD storage classes and non-owner ACLs on writes (NotImplemented): never store an
- * object without what was asked. */
+/* Refuse SSE-KMS, SSE-C, object lock, conditional writes and non-owner
+ * ACLs on writes (NotImplemented): never store an object without what
+ * was asked. (Storage classes and tags: s3_object_attrs.) */
 int s3_check_write_headers(s3_req *r);
 /* x-amz-acl other than an owner-only canned ACL, or x-amz-grant-*:
  * NotImplemented (coffer has no grants to give). */

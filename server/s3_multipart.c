@@ -39,14 +39,16 @@ static void create_run(s3_req *r)
     cf_err err;
     cks_algo algo = CKS_NONE;
     const char *want = req_header(r, "x-amz-checksum-algorithm");
-    if (s3_check_write_headers(r) < 0 || s3_request_meta(r, &meta, &nmeta) < 0)
+    st_object_attrs attrs;
+    if (s3_check_write_headers(r) < 0 || s3_request_meta(r, &meta, &nmeta) < 0 ||
+        s3_object_attrs(r, false, &attrs) < 0)
         return;
     if (want && ((algo = cks_algo_from_name(want)) == CKS_NONE || algo == CKS_MD5)) {
         resp_error(r, S3E_InvalidRequest, "Unsupported x-amz-checksum-algorithm");
         return;
     }
     if (st_upload_create(r->srv->engine, r->tenant, r->bucket, r->key, meta, nmeta,
-                         algo, upload_id, &err) < 0) {
+                         algo, &attrs, upload_id, &err) < 0) {
         resp_cf(r, &err);
         return;
     }

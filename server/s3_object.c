@@ -27,6 +27,7 @@
 #include "server/s3_ops.h"
 #include "server/xml.h"
 #include "server/xmlreq.h"
+#include "storage/lifecycle.h"
 
 /* ---- PutObject -------------------------------------------------------- */
 
@@ -71,6 +72,8 @@ int s3_put_begin(s3_req *r, const char *upload_id, uint32_t part)
         .upload_id = upload_id, .part_number = part,
         .expected_size = r->content_length,
     };
+    if (!upload_id && s3_object_attrs(r, false, &a.attrs) < 0)
+        return -1;
     cf_err err;
     if (st_put_begin(r->srv->engine, &a, &r->put, &err) < 0) {
         r->put = NULL;
@@ -168,6 +171,8 @@ static void send_object(s3_req *r, int status, uint64_t off, uint64_t len)
     uint32_t bs;
     st_layout(r->srv->engine, &k, &m, &bs);
     uint64_t to_boundary = bs ? bs - off % bs : (1u << 20);
+    if (r->get && len > 0)           /* a tiered object fetches just the range's blocks */
+        st_get_range_hint(r->get, off, len);
     resp_stream(r, status, off, len, r->get ? (size_t)to_boundary : 0, read_object);
 }
 
@@ -281,42 +286,6 @@ static void delete_run(s3_req *r)
 
 /* ---- DeleteObjects ---------------------------------------------------- */
 
-/* The body must carry Content-MD5 or an x-amz-checksum-* and match it. */
-static int check_body_digest(s3_req *r)
-{
-    uint8_t want[CKS_MAX_RAW], got[CKS_MAX_RAW];
-    bool has_md5;
-    s3_checksum_req ck;
-    if (s3_content_md5(r, want, &has_md5) < 0 || s3_checksum_request(r, &ck) < 0)
-        return -1;
-    const char *value = s3_checksum_value(r, &ck);
-    if (!has_md5 && !value) {
-        resp_error(r, S3E_InvalidRequest,
-                   "Missing required header for this request: Content-MD5");
-        return -1;
-    }
-    cks_algo algo = has_md5 ? CKS_MD5 : ck.algo;
-    size_t wlen = cks_raw_len(algo);
-    if (!has_md5 && cks_from_base64(value, want, wlen, NULL) < 0) {
-        resp_error(r, S3E_InvalidRequest, "Value for the x-amz-checksum- header is invalid");
-        return -1;
-    }
-    cf_err err;
-    cks_state *s = cks_new(algo, &err);
-    if (!s) {
-        resp_cf(r, &err);
-        return -1;
-    }
-    cks_update(s, r->body.p ? r->body.p : "", r->body.len);
-    size_t glen = cks_final(s, got);
-    cks_free(s);
-    if (glen != wlen || memcmp(got, want, glen) != 0) {
-        resp_error(r, S3E_BadDigest, NULL);
-        return -1;
-    }
-    return 0;
-}
-
 static void deleted_entry(s3_req *r, const char *key, bool quiet)
 {
     if (quiet)
@@ -358,7 +327,7 @@ static void delete_objects_run(s3_req *r)
 {
     st_bucket_info binfo;
     cf_err err;
-    if (check_body_digest(r) < 0)
+    if (s3_check_body_digest(r) < 0)
         return;
     if (st_bucket_get(r->srv->engine, r->tenant, r->bucket, &binfo, &err) < 0) {
         resp_cf(r, &err);
@@ -394,7 +363,9 @@ static void copy_run(s3_req *r)
     }
     st_header *meta = NULL;
     size_t nmeta = 0;
-    if (replace && s3_request_meta(r, &meta, &nmeta) < 0)
+    st_object_attrs attrs;
+    if ((replace && s3_request_meta(r, &meta, &nmeta) < 0) ||
+        s3_object_attrs(r, true, &attrs) < 0)
         return;
     if (st_head(r->srv->engine, r->tenant, sb, sk, &src, &err) < 0) {
         resp_cf(r, &err);
@@ -411,7 +382,8 @@ static void copy_run(s3_req *r)
     st_object_info_clear(&src);
     if (rc < 0)
         return;
-    if (!replace && !want && strcmp(sb, r->bucket) == 0 && strcmp(sk, r->key) == 0) {
+    if (!replace && !want && !attrs.storage_class && attrs.keep_tags &&
+        strcmp(sb, r->bucket) == 0 && strcmp(sk, r->key) == 0) {
         resp_error(r, S3E_InvalidRequest, "This copy request is illegal because it is "
                    "trying to copy an object to itself without changing the object's "
                    "metadata");
@@ -422,7 +394,7 @@ static void copy_run(s3_req *r)
         return;
     }
     if (st_copy(r->srv->engine, r->tenant, sb, sk, r->bucket, r->key,
-                replace ? meta : NULL, nmeta, algo, &r->info, &err) < 0) {
+                replace ? meta : NULL, nmeta, algo, &attrs, &r->info, &err) < 0) {
         resp_cf(r, &err);
         return;
     }

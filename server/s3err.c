@@ -41,6 +41,8 @@ static const struct {
         "The specified bucket is not valid"},
     [S3E_InvalidDigest] = {"InvalidDigest", 400,
         "The Content-MD5 you specified is not valid"},
+    [S3E_InvalidObjectState] = {"InvalidObjectState", 403,
+        "The operation is not valid for the object's storage class"},
     [S3E_InvalidPart] = {"InvalidPart", 400,
         "One or more of the specified parts could not be found, or its entity tag did not match"},
     [S3E_InvalidPartNumber] = {"InvalidPartNumber", 416,
@@ -50,6 +52,9 @@ static const struct {
     [S3E_InvalidRange] = {"InvalidRange", 416,
         "The requested range is not satisfiable"},
     [S3E_InvalidRequest] = {"InvalidRequest", 400, "Invalid Request"},
+    [S3E_InvalidStorageClass] = {"InvalidStorageClass", 400,
+        "The storage class you specified is not valid"},
+    [S3E_InvalidTag] = {"InvalidTag", 400, "The tag provided was not a valid tag"},
     [S3E_KeyTooLongError] = {"KeyTooLongError", 400, "Your key is too long"},
     [S3E_MalformedXML] = {"MalformedXML", 400,
         "The XML you provided was not well-formed or did not validate against our published schema"},
@@ -65,6 +70,8 @@ static const struct {
         "Your request is missing a required header"},
     [S3E_NoSuchBucket] = {"NoSuchBucket", 404, "The specified bucket does not exist"},
     [S3E_NoSuchKey] = {"NoSuchKey", 404, "The specified key does not exist"},
+    [S3E_NoSuchLifecycleConfiguration] = {"NoSuchLifecycleConfiguration", 404,
+        "The lifecycle configuration does not exist"},
     [S3E_NoSuchUpload] = {"NoSuchUpload", 404,
         "The specified multipart upload does not exist"},
     [S3E_NoSuchVersion] = {"NoSuchVersion", 404,
@@ -76,6 +83,8 @@ static const struct {
         "At least one of the preconditions you specified did not hold"},
     [S3E_RequestTimeTooSkewed] = {"RequestTimeTooSkewed", 403,
         "The difference between the request time and the server's time is too large"},
+    [S3E_RestoreAlreadyInProgress] = {"RestoreAlreadyInProgress", 409,
+        "Object restore is already in progress"},
     [S3E_ServiceUnavailable] = {"ServiceUnavailable", 503,
         "The service is temporarily unavailable. Please retry."},
     [S3E_SignatureDoesNotMatch] = {"SignatureDoesNotMatch", 403,
@@ -116,6 +125,7 @@ s3_error s3err_from_cf(cf_code code)
     case CF_EDIGEST: return S3E_BadDigest;
     case CF_ETOOLARGE: return S3E_EntityTooLarge;
     case CF_EPRECOND: return S3E_PreconditionFailed;
+    case CF_ESTATE: return S3E_InvalidObjectState;
     case CF_ENOSPC: return S3E_InsufficientStorage;
     case CF_EQUORUM: return S3E_ServiceUnavailable;
     default: return S3E_InternalError;

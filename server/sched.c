@@ -184,6 +184,10 @@ static void lower_priority(void)
 
 static void first_due_locked(sched_job *j)
 {
+    if (j->def.at_start) {
+        j->next_due_ms = now_ms();
+        return;
+    }
     if (j->interval_s <= 0) {
         j->next_due_ms = 0;
         return;
@@ -376,6 +380,9 @@ void sched_stop(sched *s)
     s->stopping = true;
     pthread_cond_broadcast(&s->cond);
     pthread_mutex_unlock(&s->lock);
+    for (int i = 0; i < s->njobs; i++)
+        if (s->jobs[i].def.cancel)
+            s->jobs[i].def.cancel(s->jobs[i].def.arg);
     for (int i = 0; i < s->njobs; i++) {
         sched_job *j = &s->jobs[i];
         if (j->started)
@@ -412,6 +419,20 @@ int sched_trigger(sched *s, const char *name, json_t *opts, uint64_t *run_id,
     }
     pthread_mutex_unlock(&s->lock);
     return rc;
+}
+
+void sched_wake(sched *s, const char *name)
+{
+    sched_job *j = s ? find_job(s, name) : NULL;
+    if (!j)
+        return;
+    pthread_mutex_lock(&s->lock);
+    if (!s->stopping && !j->triggered) {
+        j->triggered = true;
+        j->trigger_opts = json_object();
+        pthread_cond_broadcast(&s->cond);
+    }
+    pthread_mutex_unlock(&s->lock);
 }
 
 int sched_wait(sched *s, const char *name, uint64_t run_id, bool *ok, char *summary,

@@ -1,7 +1,6 @@
 /*
  * server/sched.h - cofferd's one home for background work: a scheduler of
- * named jobs (heal, gc, snapshot, scrub, drill; the lifecycle worker and
- * tier uploads register the same way), the way Redis keeps its periodic
+ * named jobs (heal, gc, snapshot, scrub, drill, lifecycle), the way Redis keeps its periodic
  * work in one cron-like place.
  *
  * What it promises:
@@ -24,14 +23,15 @@
  *    first interval when it asks to be spread (so that a fleet started
  *    together does not scrub together).
  *  - sched_stop asks running jobs to stop (sched_pace and sched_stopping
- *    then say so), waits for them and joins every thread.
+ *    then say so, and a job's cancel function is called), waits for them
+ *    and joins every thread.
  *
  * Locking: one mutex per scheduler guards every job's state; it is never
  * held while a job runs, so status is always answered at once. Any thread
  * may call sched_trigger, sched_wait and sched_status; sched_add and
  * sched_start come from one thread before anything else.
  *
- * Adding a job (the tier engineer's lifecycle worker, for instance):
+ * Adding a job (a sketch):
  *
  *     static int lifecycle_run(void *arg, sched_ctl *ctl, const json_t *opts,
  *                              cf_err *err)
@@ -81,6 +81,9 @@ typedef struct sched_job_def {
     uint64_t bytes_per_s;            /* default; 0: no limit */
     int runs_per_interval;           /* 0 or 1: one run per interval */
     bool spread;                     /* first run at a random point of the interval */
+    bool at_start;                   /* first run at once after every start */
+    void (*cancel)(void *arg);       /* NULL, or: make a run in progress end soon
+                                      * (sched_stop calls it; any thread) */
 } sched_job_def;
 
 /* state_dir: where each job's state file lives (created if missing). */
@@ -99,6 +102,10 @@ void sched_stop(sched *s);
  * to. *run_id (if not NULL) names the run, for sched_wait. */
 int sched_trigger(sched *s, const char *name, json_t *opts, uint64_t *run_id,
                   cf_err *err);
+/* Run a job soon, and once more after a run in progress: for work that
+ * new input makes due (a lifecycle configuration put, a restore asked).
+ * No options; nothing if there is no such job or cofferd is stopping. */
+void sched_wake(sched *s, const char *name);
 /* Wait until run run_id of the job has ended; its result in *ok and
  * summary (cap bytes) or the failure's message. -1 if cofferd stops first. */
 int sched_wait(sched *s, const char *name, uint64_t run_id, bool *ok, char *summary,

@@ -60,8 +60,12 @@ int st_bucket_delete(st_engine *e, const char *tenant, const char *bucket,
         rc = upload_any_locked(e, id, &uploads, err);
     if (rc == 0 && (objects || uploads))
         rc = cf_fail(err, CF_ENOTEMPTY, "bucket %s is not empty", bucket);
-    if (rc == 0)
-        rc = idx_run(e->ix, NULL, err, "DELETE FROM buckets WHERE id = ?", "i", id);
+    if (rc == 0 && (rc = idx_begin(e->ix, err)) == 0) {
+        rc = lcconf_bucket_gone_locked(e, id, err);
+        if (rc == 0)
+            rc = idx_run(e->ix, NULL, err, "DELETE FROM buckets WHERE id = ?", "i", id);
+        rc = rc == 0 ? idx_commit(e->ix, err) : (idx_rollback(e->ix), -1);
+    }
     rc = eng_unlock_durable(e, rc, err);
     if (rc == 0)
         eng_catalog_changed(e);

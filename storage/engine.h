@@ -215,17 +215,36 @@ typedef struct st_object_info {
     int nparts;                      /* 0 for a single PUT */
     st_header *headers;              /* owned; st_object_info_clear frees */
     size_t nheaders;
+    /* lifecycle.h: the tier the version is in or asked for ("": STANDARD),
+     * a restore's progress, the number of tags (HEAD, GET only) */
+    char storage_class[33];
+    int restore;                     /* 0 none, 1 ongoing, 2 done (local copy) */
+    int64_t restore_expiry_ms;       /* restore 2: when the local copy goes */
+    int ntags;
 } st_object_info;
 
 void st_object_info_clear(st_object_info *info);
 /* Value of a stored header by lowercase name, or NULL. */
 const char *st_object_header(const st_object_info *info, const char *name);
 
+/* An object's lifecycle attributes as a write sets them (lifecycle.h):
+ * the storage class (a tier's name: the version moves there at the
+ * lifecycle worker's next pass; NULL or "STANDARD": stays local) and its
+ * tags (name = tag key, value = tag value; checked against S3's limits:
+ * CF_EINVAL). An unknown tier is CF_ENOTFOUND. */
+typedef struct st_object_attrs {
+    const char *storage_class;
+    const st_header *tags;
+    size_t ntags;
+    bool keep_tags;                  /* copy: the source's tags, not these */
+} st_object_attrs;
+
 /* What a PUT (or a part) carries besides its body. */
 typedef struct st_put_args {
     const char *tenant, *bucket, *key;
     const st_header *headers;        /* copied; ignored for parts */
     size_t nheaders;
+    st_object_attrs attrs;           /* ignored for parts */
     cks_algo checksum_algo;          /* compute this while streaming */
     /* for a part: */
     const char *upload_id;           /* NULL for a plain PUT */
@@ -289,7 +308,7 @@ int st_delete(st_engine *e, const char *tenant, const char *bucket,
 int st_copy(st_engine *e, const char *tenant, const char *src_bucket,
             const char *src_key, const char *dst_bucket, const char *dst_key,
             const st_header *headers, size_t nheaders, cks_algo checksum_algo,
-            st_object_info *info, cf_err *err);
+            const st_object_attrs *attrs, st_object_info *info, cf_err *err);
 
 /* Listing. Entries arrive in key byte order, each either an object or (when
  * delimiter is set) a common prefix, rolled up as S3 does. At most max_keys
@@ -310,9 +329,11 @@ int st_list(st_engine *e, const st_list_args *args, st_list_cb cb, void *ctx,
 
 /* ---- multipart -------------------------------------------------------- */
 
+/* attrs (NULL: none) go to the completed object. */
 int st_upload_create(st_engine *e, const char *tenant, const char *bucket,
                      const char *key, const st_header *headers, size_t nheaders,
-                     cks_algo checksum_algo, char upload_id[ST_ID_HEX], cf_err *err);
+                     cks_algo checksum_algo, const st_object_attrs *attrs,
+                     char upload_id[ST_ID_HEX], cf_err *err);
 
 typedef struct st_part_info {
     uint32_t part_number;
@@ -370,6 +391,11 @@ uint64_t st_get_sealed_length(const st_get *g);
 /* Next piece of the sealed stream: *data valid until the next call; *len 0
  * at the end. Shards are CRC-checked and rebuilt like a normal read. */
 int st_get_sealed_next(st_get *g, const uint8_t **data, size_t *len, cf_err *err);
+
+/* Random access: up to len bytes of the sealed stream from offset into
+ * buf (*n < len only at its end), for a transition's parallel parts. */
+int st_get_sealed_read(st_get *g, uint64_t offset, void *buf, size_t len, size_t *n,
+                       cf_err *err);
 
 /* Exactly len bytes of a sealed stream into buf, or an error. */
 typedef int (*st_source)(void *ctx, uint8_t *buf, size_t len, cf_err *err);
@@ -459,6 +485,9 @@ typedef struct st_check_opts {
 
 typedef struct st_check_stats {
     uint64_t objects, uploads_parts, segments, inline_segments;
+    uint64_t tiered;                 /* versions a cold tier holds (TIERED,
+                                        RESTORING): their local shards are
+                                        freed, so they are not checked */
     uint64_t bytes;                  /* object bytes covered */
     uint64_t shard_bytes;            /* shard bytes read */
     uint64_t shards_missing;         /* shard files absent, foreign or short */

@@ -35,3 +35,9 @@ storage_libstorage_a_SOURCES += \
 	storage/restore.c \
 	storage/catalog.c storage/catalog.h storage/journal.c storage/journal.h \
 	storage/jrnrec.c storage/manifest.c storage/manifest.h
+
+# lifecycle and cold tiers: the tier registry, the tiered state machine,
+# the remote object format, reading tiered blocks, tags, lifecycle configs
+storage_libstorage_a_SOURCES += storage/lifecycle.h \
+	storage/tier.c storage/tiering.c storage/tierfmt.c storage/tierread.c \
+	storage/tags.c storage/lcconf.c

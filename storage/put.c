@@ -41,6 +41,7 @@ struct st_put {
     uint32_t part;                   /* 0 for a plain PUT */
     int64_t expected;
     char *headers_json;
+    tiering_attrs attrs;             /* storage class, tags (not for parts) */
     seg_writer *w;
     cks_state *md5, *cks;
     int64_t mtime_ms;                /* the version's (or part's) time */
@@ -59,6 +60,7 @@ static void put_free(st_put *p)
     cks_free(p->cks);
     free(p->headers_json);
     free(p->upload_headers);
+    tiering_attrs_clear(&p->attrs);
     free(p);
 }
 
@@ -97,7 +99,8 @@ static int put_prepare(st_put *p, const st_put_args *a, cf_err *err)
     } else {
         if (headers_check(a->headers, a->nheaders, err) < 0 ||
             !(p->headers_json = headers_to_json(a->headers, a->nheaders, err)) ||
-            crypt_random(p->object_id, sizeof p->object_id, err) < 0)
+            crypt_random(p->object_id, sizeof p->object_id, err) < 0 ||
+            tiering_attrs_prepare(p->e, &a->attrs, &p->attrs, err) < 0)
             return -1;
     }
     if (put_resolve(p, a, err) < 0 || crypt_random(p->data_id, sizeof p->data_id, err) < 0)
@@ -195,6 +198,8 @@ static int commit_object_locked(st_put *p, const put_digests *dg,
     if (rc == 0)
         rc = obj_insert_segment_locked(e, p->object_id, 0, p->data_id, 0, p->wrapped, res,
                                        err);
+    if (rc == 0)
+        rc = tiering_attrs_store_locked(e, p->object_id, &p->attrs, err);
     if (rc == 0)
         return idx_commit(e->ix, err);
     idx_rollback(e->ix);
@@ -352,7 +357,7 @@ static int copy_stream(st_get *g, st_put *p, uint64_t size, cf_err *err)
 int st_copy(st_engine *e, const char *tenant, const char *src_bucket,
             const char *src_key, const char *dst_bucket, const char *dst_key,
             const st_header *headers, size_t nheaders, cks_algo checksum_algo,
-            st_object_info *info, cf_err *err)
+            const st_object_attrs *attrs, st_object_info *info, cf_err *err)
 {
     st_object_info src;
     st_get *g = NULL;
@@ -364,8 +369,18 @@ int st_copy(st_engine *e, const char *tenant, const char *src_bucket,
         .nheaders = headers ? nheaders : src.nheaders,
         .checksum_algo = checksum_algo, .expected_size = (int64_t)src.size,
     };
+    if (attrs)
+        a.attrs = *attrs;
+    else
+        a.attrs.keep_tags = true;
     st_put *p = NULL;
     int rc = st_put_begin(e, &a, &p, err);
+    if (rc == 0 && p->attrs.keep_tags) {     /* x-amz-tagging-directive COPY */
+        idx_lock(e->ix);
+        rc = tags_json_locked(e, g->version_id, &p->attrs.tags_json, err);
+        idx_unlock(e->ix);
+    }
+    st_get_range_hint(g, 0, src.size);
     if (rc == 0)
         rc = copy_stream(g, p, src.size, err);
     if (rc == 0) {

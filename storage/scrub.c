@@ -14,8 +14,11 @@
  * (client/drill.c): MD5 and the checksum of a single PUT, the MD5 of part
  * MD5s and the checksum of part checksums of a multipart object. A
  * multipart object's manifest (manifest.h) is checked on every disk and
- * written again where it is missing or damaged. Every problem is reported
- * through the caller's callback as it is found; the stats count them.
+ * written again where it is missing or damaged. A version a cold tier
+ * holds (TIERED, RESTORING: lifecycle.h) has no local shards to check: it
+ * is counted as tiered, not as a problem (heal.c skips it too). Every
+ * problem is reported through the caller's callback as it is found; the
+ * stats count them.
  */
 #include "storage/engine_int.h"
 
@@ -366,8 +369,16 @@ static int check_object(check *c, const obj_walk_item *it, cf_err *err)
     if (slot < 0)
         return -1;
     idx_lock(c->e->ix);
-    int rc = obj_segments_locked(c->e, it->version_id, add_seg, &l, err);
+    tiering_remote remote = {0};
+    int rc = tiering_remote_locked(c->e, it->version_id, &remote, err);
+    if (rc == 0 && !remote.active)
+        rc = obj_segments_locked(c->e, it->version_id, add_seg, &l, err);
     idx_unlock(c->e->ix);
+    if (rc == 0 && remote.active) {  /* the tier holds it: no local shards */
+        c->st->tiered++;
+        get_reader_leave(c->e, slot);
+        return 0;
+    }
     bool deep = c->mode == SEG_CHECK_DEEP, lost = false;
     digests g = {0};
     if (rc == 0 && deep)

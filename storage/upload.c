@@ -25,27 +25,37 @@
 
 int st_upload_create(st_engine *e, const char *tenant, const char *bucket,
                      const char *key, const st_header *headers, size_t nheaders,
-                     cks_algo checksum_algo, char upload_id[ST_ID_HEX], cf_err *err)
+                     cks_algo checksum_algo, const st_object_attrs *attrs,
+                     char upload_id[ST_ID_HEX], cf_err *err)
 {
     uint8_t id[16];
     size_t klen = strlen(key);
     if (klen == 0 || klen > ST_MAX_KEY)
         return cf_fail(err, klen ? CF_ETOOLARGE : CF_EINVAL, "bad object key length");
-    if (headers_check(headers, nheaders, err) < 0 || crypt_random(id, 16, err) < 0)
+    tiering_attrs at;
+    if (headers_check(headers, nheaders, err) < 0 || crypt_random(id, 16, err) < 0 ||
+        tiering_attrs_prepare(e, attrs, &at, err) < 0)
         return -1;
     char *json = headers_to_json(headers, nheaders, err);
-    if (!json)
+    if (!json) {
+        tiering_attrs_clear(&at);
         return -1;
+    }
     int64_t bid, now = eng_now_ms();
     idx_lock(e->ix);
     int rc = bucket_id_locked(e, tenant, bucket, &bid, err);
-    if (rc == 0)
+    if (rc == 0 && (rc = idx_begin(e->ix, err)) == 0) {
         rc = idx_run(e->ix, NULL, err, "INSERT INTO uploads VALUES (?, ?, ?, ?, ?, ?)",
                      "bibiit", id, (size_t)16, bid, key, klen, now,
                      (int64_t)checksum_algo, json);
-    if (rc == 0)
-        jrnrec_upload_locked(e, tenant, bucket, key, id, now, (int)checksum_algo, json);
+        if (rc == 0)
+            rc = tiering_attrs_store_locked(e, id, &at, err);
+        rc = rc == 0 ? idx_commit(e->ix, err) : (idx_rollback(e->ix), -1);
+        if (rc == 0)
+            jrnrec_upload_locked(e, tenant, bucket, key, id, now, (int)checksum_algo, json);
+    }
     rc = eng_unlock_durable(e, rc, err);
+    tiering_attrs_clear(&at);
     free(json);
     if (rc == 0)
         eng_id_to_hex(id, upload_id);
@@ -90,6 +100,8 @@ static int drop_upload_locked(st_engine *e, const uint8_t id[16], cf_err *err)
 {
     idx_assert_held(e->ix);
     int rc = deleteq_upload_locked(e, id, err);
+    if (rc == 0)
+        rc = tiering_attrs_drop_locked(e, id, err);
     if (rc == 0)
         rc = idx_run(e->ix, NULL, err, "DELETE FROM parts WHERE upload_id = ?", "b",
                      id, (size_t)16);
@@ -220,6 +232,8 @@ static int publish_version_locked(st_engine *e, const upload_row *u, const char 
     };
     if (rc == 0)
         rc = obj_insert_locked(e, &o, err);
+    if (rc == 0)
+        rc = tiering_attrs_adopt_locked(e, u->id, cs->version_id, err);
     return rc;
 }
 

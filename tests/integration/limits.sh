@@ -22,7 +22,7 @@ coffer_stop_server || exit 1
 
 port=$(coffer_free_port)
 var=$COFFER_TMP/var
-export COFFER_LIMITS_MAX=40 COFFER_LIMITS_PER_IP=16 COFFER_LIMITS_HEADER_S=5 \
+export COFFER_LIMITS_MAX=40 COFFER_LIMITS_PER_IP=16 COFFER_LIMITS_HEADER_S=10 \
   COFFER_LIMITS_IDLE_S=4
 "$py" - "$COFFER_TMP/limits.json" "$port" "$var" \
   "$(coffer_cred "$var/admin-credentials" access_key)" \

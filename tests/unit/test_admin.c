@@ -50,7 +50,7 @@ static st_engine *open_engine(void)
     char state[800];
     coffer_config none = {0};
     snprintf(state, sizeof state, "%s/jobs", meta);
-    if (!(jobs = sched_new(state, &err)) || jobs_register(jobs, e, &none, &err) < 0 ||
+    if (!(jobs = sched_new(state, &err)) || jobs_register(jobs, e, &none, NULL, &err) < 0 ||
         sched_start(jobs, &err) < 0) {
         fprintf(stderr, "  jobs: %s\n", err.msg);
         close_engine(e);
@@ -66,7 +66,8 @@ static json_t *call(st_engine *e, const char *method, const char *path,
 {
     char *out = NULL;
     *status = 0;
-    int rc = admin_handle(e, jobs, method, path, query, body, body ? strlen(body) : 0,
+    int rc = admin_handle(&(admin_env){.engine = e, .jobs = jobs}, method, path, query, body,
+                          body ? strlen(body) : 0,
                           status, &out);
     CHECK_EQ_INT(rc, 0);
     json_t *doc = out ? json_loads(out, 0, NULL) : NULL;
@@ -394,7 +395,8 @@ static void hostile_bodies_get_400(void)
     free(deep);
     char *out = NULL;
     int status = 0;
-    CHECK_EQ_INT(admin_handle(e, jobs, "POST", "/tenants", NULL, "{\"name\":\"ok\"}xx", 13,
+    CHECK_EQ_INT(admin_handle(&(admin_env){.engine = e, .jobs = jobs}, "POST", "/tenants",
+                              NULL, "{\"name\":\"ok\"}xx", 13,
                               &status, &out), 0);
     CHECK_EQ_INT(status, 201);
     free(out);
@@ -418,7 +420,8 @@ static void random_bodies_never_crash(void)
         }
         char *out = NULL;
         int status = 0;
-        int rc = admin_handle(e, jobs, "POST", paths[i % 2], NULL, body, len, &status, &out);
+        int rc = admin_handle(&(admin_env){.engine = e, .jobs = jobs}, "POST", paths[i % 2],
+                              NULL, body, len, &status, &out);
         json_t *doc = rc == 0 ? json_loads(out, 0, NULL) : NULL;
         if (rc != 0 || status != 400 || !json_is_object(doc)) {
             fprintf(stderr, "  random body %u: rc %d status %d\n", i, rc, status);

@@ -125,7 +125,7 @@ static int child_multipart(st_engine *e, const char *key, uint64_t gen, cf_err *
     snprintf(gs, sizeof gs, "%llu", (unsigned long long)gen);
     st_header h[] = {{"x-amz-meta-gen", gs}};
     uint64_t size = size_of_gen(gen, 'M');
-    if (st_upload_create(e, "t1", "b", key, h, 1, CKS_NONE, uid, err) < 0 ||
+    if (st_upload_create(e, "t1", "b", key, h, 1, CKS_NONE, NULL, uid, err) < 0 ||
         child_part(e, key, uid, 2, gen, 5 * MIB, size - 5 * MIB, e2, err) < 0 ||
         child_part(e, key, uid, 1, gen, 0, 5 * MIB, e1, err) < 0)
         return -1;

@@ -131,10 +131,15 @@ static int read_state(const char *dbpath, db_state *s)
                 rc = check_usage(db, s);
                 continue;
             }
+            /* a table contributes its name only when it has rows, so that
+             * the empty tables a step adds keep the digest of the rows */
+            int before = s->nrows;
+            uint64_t h = fnv(s->rows, name, strlen(name));
             snprintf(sql, sizeof sql, "SELECT * FROM \"%s\"", name);
-            s->rows = fnv(s->rows, name, strlen(name));
-            rc = digest_query(db, sql, strcmp(name, "meta") == 0, &s->rows, &s->nrows,
+            rc = digest_query(db, sql, strcmp(name, "meta") == 0, &h, &s->nrows,
                               &s->has_release);
+            if (s->nrows > before)
+                s->rows = h;
         }
         sqlite3_finalize(st);
     }

@@ -54,12 +54,14 @@ static void jobs_report_their_runs(void)
     snprintf(state, sizeof state, "%s/jobs", test_tmpdir());
     sched *s = sched_new(state, &err);
     REQUIRE(s);
-    REQUIRE(jobs_register(s, e, &cfg, &err) == 0);
+    REQUIRE(jobs_register(s, e, &cfg, NULL, &err) == 0);
     double before = (double)time(NULL) - 1;
     REQUIRE(sched_start(s, &err) == 0);
     json_t *all = sched_status_all(s);
     CHECK_EQ_INT(json_array_size(all), 5);           /* heal gc snapshot scrub drill */
     json_decref(all);
+    CHECK(sched_status(s, "lifecycle", false) == NULL);   /* no lifecycle given */
+    sched_wake(s, "lifecycle");                           /* and waking it is nothing */
     json_t *st[3] = {NULL, NULL, NULL};
     REQUIRE(wait_runs(s, 1, st));
     for (int j = 0; j < 3; j++) {
@@ -88,4 +90,15 @@ static void jobs_report_their_runs(void)
     st_close(e);
 }
 
-TEST_MAIN("jobs", T(jobs_report_their_runs))
+/* The lifecycle pass's interval has one home: lifecycle.interval_seconds. */
+static void lifecycle_interval_is_not_a_jobs_key(void)
+{
+    cf_err err;
+    coffer_config cfg = {.jobs = json_pack("{s:{s:i}}", "lifecycle", "interval_seconds", 60)};
+    CHECK_EQ_INT(jobs_check_config(&cfg, &err), -1);
+    CHECK_EQ_INT(err.code, CF_ECONFIG);
+    CHECK(strstr(err.msg, "lifecycle.interval_seconds") != NULL);
+    json_decref(cfg.jobs);
+}
+
+TEST_MAIN("jobs", T(jobs_report_their_runs), T(lifecycle_interval_is_not_a_jobs_key))

@@ -24,6 +24,7 @@ typedef struct probe {
     double paced_s;
     bool stopped_early;
     bool fail;
+    bool cancelled;                  /* the cancel hook was called */
 } probe;
 
 static double now_s(void)
@@ -163,6 +164,54 @@ static void a_running_job_refuses_a_second_trigger_and_shows_progress(void)
     sched_stop(s);
 }
 
+static void probe_cancel(void *arg)
+{
+    probe *p = arg;
+    pthread_mutex_lock(&p->lock);
+    p->cancelled = true;
+    pthread_mutex_unlock(&p->lock);
+}
+
+/* The lifecycle job's kind: at once after start, woken (also while it
+ * runs: once more after), cancelled by sched_stop. */
+static void at_start_wake_and_cancel(void)
+{
+    probe p;
+    probe_init(&p);
+    p.hold = true;
+    cf_err err;
+    sched *s = sched_new(test_tmpdir(), &err);
+    REQUIRE(s);
+    sched_job_def def = {.name = "probe", .run = probe_run, .arg = &p, .interval_s = 3600,
+                         .at_start = true, .cancel = probe_cancel};
+    REQUIRE(sched_add(s, &def, NULL, &err) == 0 && sched_start(s, &err) == 0);
+    pthread_mutex_lock(&p.lock);
+    while (!p.holding)                /* run 1: at start, not an hour later */
+        pthread_cond_wait(&p.cond, &p.lock);
+    pthread_mutex_unlock(&p.lock);
+    sched_wake(s, "probe");           /* while it runs */
+    sched_wake(s, "probe");           /* a second wake asks nothing more */
+    sched_wake(s, "nosuch");
+    pthread_mutex_lock(&p.lock);
+    p.hold = false;
+    pthread_cond_broadcast(&p.cond);
+    pthread_mutex_unlock(&p.lock);
+    int runs_ok = 0;
+    for (int i = 0; i < 500 && runs_ok < 2; i++) {
+        json_t *st = sched_status(s, "probe", false);
+        runs_ok = (int)json_integer_value(json_object_get(st, "runs_ok"));
+        json_decref(st);
+        if (runs_ok < 2)
+            usleep(10000);
+    }
+    CHECK_EQ_INT(runs_ok, 2);
+    usleep(50000);
+    CHECK_EQ_INT(p.runs, 2);
+    CHECK(!p.cancelled);
+    sched_stop(s);
+    CHECK(p.cancelled);
+}
+
 static void an_interval_runs_the_job_by_itself(void)
 {
     probe p;
@@ -256,6 +305,7 @@ static void the_last_run_history_and_state_survive_a_restart(void)
 TEST_MAIN("sched",
           T(a_trigger_runs_the_job_once_with_its_options),
           T(a_running_job_refuses_a_second_trigger_and_shows_progress),
+          T(at_start_wake_and_cancel),
           T(an_interval_runs_the_job_by_itself),
           T(pacing_holds_a_job_to_its_rate_and_a_stop_ends_it),
           T(the_last_run_history_and_state_survive_a_restart))
