@@ -28,6 +28,8 @@
  *                                                             "set_id","lineage"},"gc":
  *                                                             null|{"last_run","held",
  *                                                             "orphans_held",...}}
+ *                                                            and "last_scrub","last_drill":
+ *                                                            null|the job's "last_run"
  *   GET    /usage[?tenant=NAME]                          200 {"usage":[{"tenant","buckets",
  *                                                             "objects","bytes","quota":
  *                                                             null|{"bytes","objects"}}]}
@@ -46,19 +48,44 @@
  *                                                             "objects","bytes"}]}
  *   DELETE /quotas/TENANT[?bucket=NAME]                  200 {"tenant","bucket","removed"}
  *   GET    /disks                                        200 {"disks":[{"index","path","state"
- *                                                             (online|readonly|offline),
- *                                                             "online","writable",
+ *                                                             (online|readonly|full|
+ *                                                             replacing|offline),
+ *                                                             "online","writable","replacing",
  *                                                             "capacity_bytes","used_bytes",
  *                                                             "available_bytes","read_errors",
- *                                                             "write_errors","crc_errors"}]}
- *   POST   /heal             {}                          200 {"healed_segments",
- *                                                            "heal_failures",...}
+ *                                                             "write_errors","crc_errors"}],
+ *                                                             "heal_pending"}
+ *                            (full: under 64 MiB free; replacing: an empty
+ *                            directory formatted into a missing disk's place
+ *                            that heal --all has not filled yet)
+ *   GET    /jobs                                         200 {"jobs":[{"name","state"
+ *                                                             (idle|running),"interval_seconds",
+ *                                                             "bytes_per_second","progress":
+ *                                                             null|{"done","total","phase",
+ *                                                             "started"},"last_run":null|
+ *                                                             {"start","end","duration_seconds",
+ *                                                             "ok","summary","run_id"},
+ *                                                             "next_run","runs_ok",
+ *                                                             "runs_failed","next_run_id"}]}
+ *   GET    /jobs/NAME                                    200 the same for one job, with
+ *                                                            "last_report","history" and
+ *                                                            "job_state"
+ *   POST   /jobs/NAME        {options}                   202 {"name","run_id"}: started
+ *                            (409 JobRunning while it runs, 404 NoSuchJob;
+ *                             the options are the job's: server/jobs.h)
+ *   POST   /heal             {["all":true,"tenant","bucket"]}
+ *                                                        200 {"healed_segments",
+ *                                                            "heal_failures","pending"}
+ *                                                            (all: the heal --all report,
+ *                                                            server/jobs.h)
+ *                            (the heal job, run now; answered when it ends)
  *   POST   /gc               {"grace_s":3600,            200 {"deleted_segments",
  *                             "force_orphans":false}      "orphan_files","held",
  *                                                            "orphans_held",
  *                                                            "orphans_older_than_index",...}
  *                            (grace_s >= 60: younger files may be a PUT's;
- *                             force_orphans: delete even above the bound)
+ *                             force_orphans: delete even above the bound; the
+ *                             gc job, run now, answered when it ends)
  *   POST   /tiers            {"name":"COLD","type":"s3","endpoint","bucket",
  *                             "prefix","region","access_key","secret_key",
  *                             "storage_class","cacert_pem","virtual_host"}

@@ -188,23 +188,22 @@ function renderJobs(status, o) {
   $("heal-summary").replaceChildren(
     el("div", {}, el("b", {}, status.heal_pending), "segments waiting for heal"),
     el("div", {}, el("b", {}, status.index.commits), "index commits"),
-    el("div", {}, el("b", {}, status.index.wal_syncs), "WAL fdatasyncs"),
-    el("div", {}, el("b", {}, o.job_interval_s + " s"), "between maintenance rounds"));
+    el("div", {}, el("b", {}, status.index.wal_syncs), "WAL fdatasyncs"));
+  // o.jobs: the scheduler's status of each job (GET /admin/jobs, server/sched.h)
   fill($("jobs").tBodies[0], o.jobs.map((j) => {
-    const ran = j.runs_ok + j.runs_failed > 0;
-    const result = !ran ? badge("not run yet", "idle")
-      : j.last_ok ? badge("ok") : el("span", {}, badge("failed"), " " + j.last_error);
-    let detail = "";
-    if (ran && j.name === "heal") detail = ` (${j.last_stats.healed_segments} healed, ${j.last_stats.heal_failures} failed)`;
-    if (ran && j.name === "gc") detail = ` (${j.last_stats.deleted_segments} deleted, ${j.last_stats.orphan_files} orphans)`;
-    if (ran && j.name === "gc" && j.last_stats.held)
-      detail = el("span", {}, " ", badge("GC held", "failed"), ` ${j.last_stats.orphans_held} orphan files NOT deleted (over the bound): see coffer status`);
-    if (ran && j.name === "snapshot") detail = ` (${j.snapshot_copies} copies)`;
+    const last = j.last_run;
+    const result = !last ? badge("not run yet", "idle")
+      : el("span", {}, last.ok ? badge("ok") : badge("failed"), " " + last.summary);
+    const state = j.state === "running" && j.progress
+      ? el("span", {}, badge("running"), ` ${j.progress.done}/${j.progress.total} ${j.progress.phase}`)
+      : badge(j.state);
     return el("tr", {},
-      el("td", {}, j.name), el("td", {}, j.running ? badge("running") : badge("idle")),
-      el("td", {}, ran ? when(j.last_start) : "never"),
-      el("td", {}, ran ? j.last_duration.toFixed(2) + " s" : "-"),
-      el("td", {}, result, detail), el("td", {}, `${j.runs_ok} / ${j.runs_failed}`));
+      el("td", {}, j.name), el("td", {}, state),
+      el("td", {}, last ? when(last.start) : "never"),
+      el("td", {}, last ? last.duration_seconds.toFixed(2) + " s" : "-"),
+      el("td", {}, result),
+      el("td", {}, j.next_run ? when(j.next_run) : "on demand"),
+      el("td", {}, `${j.runs_ok} / ${j.runs_failed}`));
   }));
 }
 

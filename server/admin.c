@@ -16,6 +16,8 @@
  */
 #include "server/admin.h"
 
+#include "server/jobs.h"
+
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +32,7 @@
 
 typedef struct admin_req {
     st_engine *e;
+    sched *jobs;
     tier_set *tiers;
     const char *arg;        /* path segment after the resource, or NULL */
     const char *query;      /* raw query string, or NULL */
@@ -423,7 +426,7 @@ static json_t *status_get(admin_req *r)
     st_index_stats ix;
     st_index_stats_get(r->e, &ix);
     r->status = 200;
-    return json_pack("{s:s, s:{s:i, s:i, s:I}, s:I, s:I, s:I,"
+    json_t *doc = json_pack("{s:s, s:{s:i, s:i, s:I}, s:I, s:I, s:I,"
                      " s:{s:I, s:I, s:I, s:I, s:s, s:s}, s:o}",
                      "version", PACKAGE_VERSION, "layout", "k", k, "m", m,
                      "block_size", (json_int_t)block_size, "heal_pending",
@@ -433,6 +436,17 @@ static json_t *status_get(admin_req *r)
                      (json_int_t)ix.commit_number, "created",
                      (json_int_t)(ix.created_ms / 1000), "set_id", ix.set_id,
                      "lineage", ix.lineage, "gc", gc_status(r->e));
+    /* the last scrub and drill: what a backup's owner checks first */
+    static const char *const checks[] = {"scrub", "drill"};
+    for (size_t i = 0; doc && i < 2; i++) {
+        json_t *st = r->jobs ? sched_status(r->jobs, checks[i], false) : NULL;
+        json_t *last = json_object_get(st, "last_run");
+        char field[16];
+        snprintf(field, sizeof field, "last_%s", checks[i]);
+        json_object_set_new(doc, field, last ? json_incref(last) : json_null());
+        json_decref(st);
+    }
+    return doc;
 }
 
 /* ---- usage and disks ---------------------------------------------------- */
@@ -600,6 +614,23 @@ static json_t *quota_clear(admin_req *r)
                      bucket ? json_string(bucket) : json_null(), "removed", removed);
 }
 
+/* A disk with less room than this takes no more shards for long: "full". */
+#define ADMIN_DISK_FULL_BYTES (64ull << 20)
+
+/* One word for a disk: offline (unreadable at open), replacing (formatted
+ * into a missing disk's place, heal --all has not filled it), full,
+ * readonly (no new files), else online. */
+static const char *disk_state(const st_disk_info *d)
+{
+    if (!d->online)
+        return "offline";
+    if (d->replacing)
+        return "replacing";
+    if (d->capacity_bytes > 0 && d->available_bytes < ADMIN_DISK_FULL_BYTES)
+        return "full";
+    return d->writable ? "online" : "readonly";
+}
+
 static json_t *disks_get(admin_req *r)
 {
     list_ctx l = {.items = json_array()};
@@ -608,10 +639,10 @@ static json_t *disks_get(admin_req *r)
     for (int i = 0; i < st_disk_count(r->e); i++) {
         st_disk_info d;
         st_disk_get(r->e, i, &d);
-        const char *state = !d.online ? "offline" : d.writable ? "online" : "readonly";
-        if (add_item(&l, json_pack("{s:i, s:s, s:s, s:b, s:b, s:I, s:I, s:I, s:I, s:I, "
-                                   "s:I}", "index", i, "path", d.path, "state", state,
-                                   "online", d.online, "writable", d.writable,
+        if (add_item(&l, json_pack("{s:i, s:s, s:s, s:b, s:b, s:b, s:I, s:I, s:I, s:I, "
+                                   "s:I, s:I}", "index", i, "path", d.path, "state",
+                                   disk_state(&d), "online", d.online, "writable",
+                                   d.writable, "replacing", d.replacing,
                                    "capacity_bytes", (json_int_t)d.capacity_bytes,
                                    "used_bytes", (json_int_t)d.used_bytes,
                                    "available_bytes", (json_int_t)d.available_bytes,
@@ -620,76 +651,92 @@ static json_t *disks_get(admin_req *r)
                                    "crc_errors", (json_int_t)d.crc_errors)) < 0)
             break;
     }
-    return list_reply(r, &l, 0, NULL, "disks");
-}
-
-/* ---- maintenance -------------------------------------------------------- */
-
-static json_t *stats_reply(admin_req *r, const st_gc_stats *st)
-{
-    r->status = 200;
-    return json_pack("{s:I, s:I, s:I, s:I}", "healed_segments",
-                     (json_int_t)st->healed_segments, "heal_failures",
-                     (json_int_t)st->heal_failures, "deleted_segments",
-                     (json_int_t)st->deleted_segments, "orphan_files",
-                     (json_int_t)st->orphan_files);
-}
-
-/* A GC reply: the counts, what was kept and why. */
-static json_t *gc_reply(admin_req *r, const st_gc_stats *st)
-{
-    json_t *reply = stats_reply(r, st);
-    json_t *more = json_pack("{s:I, s:I, s:I, s:I, s:I, s:b}", "files_scanned",
-                             (json_int_t)st->files_scanned, "orphans_held",
-                             (json_int_t)st->orphans_held, "orphans_older_than_index",
-                             (json_int_t)st->orphans_older_than_index, "foreign_files",
-                             (json_int_t)st->foreign_files, "orphan_bound",
-                             (json_int_t)st->orphan_bound, "held", st->held);
-    if (!reply || !more || json_object_update(reply, more) < 0) {
-        json_decref(reply);
-        reply = NULL;
-    }
-    json_decref(more);
+    uint64_t pending = 0;
+    cf_err err;
+    int rc = st_heal_pending(r->e, &pending, &err);
+    json_t *reply = list_reply(r, &l, rc, &err, "disks");
+    if (reply && rc == 0)
+        json_object_set_new(reply, "heal_pending", json_integer((json_int_t)pending));
     return reply;
+}
+
+/* ---- jobs (server/sched.h) ----------------------------------------------- */
+
+static json_t *no_job(admin_req *r)
+{
+    return error_reply(r, 404, "NoSuchJob", "no such job");
+}
+
+static json_t *jobs_list(admin_req *r)
+{
+    json_t *all = sched_status_all(r->jobs);
+    r->status = 200;
+    return all ? json_pack("{s:o}", "jobs", all) : NULL;
+}
+
+static json_t *job_get(admin_req *r)
+{
+    json_t *st = sched_status(r->jobs, r->arg, true);
+    if (!st)
+        return no_job(r);
+    r->status = 200;
+    return st;
+}
+
+/* Start a run of job `name` with the body as its options: 202 with the
+ * run's id, 409 while it runs. */
+static json_t *trigger(admin_req *r, const char *name, uint64_t *id)
+{
+    cf_err err;
+    if (jobs_check_options(name, r->body, &err) < 0)
+        return err.code == CF_ENOTFOUND ? no_job(r)
+                                        : error_reply(r, 400, "InvalidRequest", err.msg);
+    if (sched_trigger(r->jobs, name, r->body, id, &err) == 0)
+        return NULL;
+    if (err.code == CF_ENOTFOUND)
+        return no_job(r);
+    if (err.code == CF_EEXISTS)
+        return error_reply(r, 409, "JobRunning", err.msg);
+    return error_reply(r, 503, "ServiceUnavailable", err.msg);
+}
+
+static json_t *job_run(admin_req *r)
+{
+    uint64_t id;
+    json_t *bad = trigger(r, r->arg, &id);
+    if (bad)
+        return bad;
+    r->status = 202;
+    return json_pack("{s:s, s:I}", "name", r->arg, "run_id", (json_int_t)id);
+}
+
+/* Run a job now and answer with its report when it ends (POST /heal,
+ * /gc: the synchronous forms). */
+static json_t *run_and_report(admin_req *r, const char *name)
+{
+    uint64_t id;
+    json_t *bad = trigger(r, name, &id);
+    if (bad)
+        return bad;
+    bool ok = false;
+    char summary[CF_ERRMSG_MAX];
+    if (sched_wait(r->jobs, name, id, &ok, summary, sizeof summary) < 0)
+        return error_reply(r, 503, "ServiceUnavailable", "cofferd is stopping");
+    if (!ok)
+        return error_reply(r, 500, "InternalError", summary);
+    json_t *report = sched_last_report(r->jobs, name, NULL);
+    r->status = 200;
+    return report ? report : json_pack("{s:s}", "summary", summary);
 }
 
 static json_t *heal_run(admin_req *r)
 {
-    static const char *const fields[] = {NULL};
-    json_t *bad = body_error(r, fields);
-    if (bad)
-        return bad;
-    st_gc_stats st = {0};
-    cf_err err;
-    if (st_heal(r->e, &st, &err) < 0)
-        return engine_error(r, &err, "InternalError");
-    return stats_reply(r, &st);
+    return run_and_report(r, "heal");
 }
-
-/* A grace period under a minute could remove the files of a PUT that is
- * being committed right now; the API refuses it. */
-#define ADMIN_MIN_GRACE_S 60
 
 static json_t *gc_run(admin_req *r)
 {
-    static const char *const fields[] = {"grace_s", "force_orphans", NULL};
-    json_t *bad = body_error(r, fields);
-    if (bad)
-        return bad;
-    json_t *g = json_object_get(r->body, "grace_s");
-    json_t *force = json_object_get(r->body, "force_orphans");
-    json_int_t grace = g ? json_integer_value(g) : 3600;
-    if ((g && !json_is_integer(g)) || grace < ADMIN_MIN_GRACE_S)
-        return error_reply(r, 400, "InvalidRequest",
-                           "grace_s must be an integer of at least 60 seconds");
-    if (force && !json_is_boolean(force))
-        return error_reply(r, 400, "InvalidRequest", "force_orphans must be a boolean");
-    st_gc_opts opts = {.grace_s = (int64_t)grace, .force_orphans = json_is_true(force)};
-    st_gc_stats st = {0};
-    cf_err err;
-    if (st_gc(r->e, &opts, &st, &err) < 0)
-        return engine_error(r, &err, "InternalError");
-    return gc_reply(r, &st);
+    return run_and_report(r, "gc");
 }
 
 /* ---- tiers -------------------------------------------------------------- */
@@ -861,6 +908,9 @@ static const struct route {
     {"GET", "disks", false, disks_get},
     {"POST", "heal", false, heal_run},
     {"POST", "gc", false, gc_run},
+    {"GET", "jobs", false, jobs_list},
+    {"GET", "jobs", true, job_get},
+    {"POST", "jobs", true, job_run},
     {"POST", "tiers", false, tier_create},
     {"GET", "tiers", false, tier_list},
     {"GET", "tiers", true, tier_get},
@@ -946,7 +996,7 @@ int admin_handle(const admin_env *env, const char *method, const char *path,
                  const char *query, const char *body, size_t body_len,
                  int *http_status, char **json_out)
 {
-    admin_req r = {.e = env->engine, .tiers = env->tiers, .query = query};
+    admin_req r = {.e = env->engine, .jobs = env->jobs, .tiers = env->tiers, .query = query};
     json_t *reply = dispatch(&r, method ? method : "", path, body, body_len);
     json_decref(r.body);
     if (!reply)

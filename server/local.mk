@@ -38,7 +38,7 @@ EXTRA_DIST += $(CONSOLE_FILES) console/embed.sh
 ROUTER_LDADD = server/libs3front.a auth/libauth.a common/libcommon.a $(OPENSSL_LIBS)
 
 S3FRONT_LDADD = server/libs3front.a server/libcofferd.a tier/libtier.a \
-	storage/libstorage.a client/libclient.a auth/libauth.a common/libcommon.a \
+	storage/libstorage.a $(CLIENT_LIBS) \
 	$(MHD_LIBS) $(JANSSON_LIBS) $(OPENSSL_LIBS) $(ISAL_LIBS) $(SQLITE_LIBS) \
 	$(CURL_LIBS) $(XML_LIBS) $(AX_PTHREAD_LIBS)
 

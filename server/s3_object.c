@@ -190,21 +190,59 @@ static void send_object(s3_req *r, int status, uint64_t off, uint64_t len)
     resp_stream(r, status, off, len, r->get ? (size_t)to_boundary : 0, read_object);
 }
 
+/* GET or HEAD ?partNumber=N: that part's bytes, 206 with its range as S3
+ * answers (200 for the one part of an object stored in one PUT), and the
+ * number of parts of a multipart object. */
+static void serve_part(s3_req *r, uint32_t part, bool get)
+{
+    uint64_t off, len;
+    uint32_t count;
+    cf_err err;
+    int rc = st_get_part(r->get, part, &off, &len, &count, &err);
+    if (!get) {
+        st_get_close(r->get);
+        r->get = NULL;
+    }
+    if (rc < 0) {
+        resp_error(r, S3E_InvalidPartNumber, NULL);
+        return;
+    }
+    s3_object_headers(r, &r->info, false);
+    bool multipart = r->info.nparts > 0;
+    if (multipart) {
+        char *n = pool_printf(r->pool, "%u", count);
+        char *cr = pool_printf(r->pool, "bytes %llu-%llu/%llu", (unsigned long long)off,
+                               (unsigned long long)(off + len - (len > 0)),
+                               (unsigned long long)r->info.size);
+        if (n)
+            resp_header(r, "x-amz-mp-parts-count", n);
+        if (cr && len > 0)
+            resp_header(r, "Content-Range", cr);
+    }
+    send_object(r, multipart ? 206 : 200, off, len);
+}
+
 static void serve_object(s3_req *r, bool get)
 {
     cf_err err;
     const char *version;
     if (s3_version_param(r, &version) < 0)
         return;
-    if (req_has_param(r, "partNumber")) {
-        resp_error(r, S3E_NotImplemented, "GET by partNumber is not implemented by coffer");
+    long part = 0;
+    if (s3_int_param(r, "partNumber", 1, ST_MAX_PARTS, 0, &part) < 0)
+        return;
+    if (part && req_header(r, "range")) {
+        resp_error(r, S3E_InvalidRequest,
+                   "Cannot specify both Range header and partNumber query parameter");
         return;
     }
     memset(&r->info, 0, sizeof r->info);
-    int rc = get ? st_get_open_version(r->srv->engine, r->tenant, r->bucket, r->key,
-                                       version, &r->info, &r->get, &err)
-                 : st_head_version(r->srv->engine, r->tenant, r->bucket, r->key, version,
-                                   &r->info, &err);
+    /* a HEAD of a part opens the object too: the part's bounds are in
+     * its segments */
+    int rc = get || part ? st_get_open_version(r->srv->engine, r->tenant, r->bucket, r->key,
+                                               version, &r->info, &r->get, &err)
+                         : st_head_version(r->srv->engine, r->tenant, r->bucket, r->key,
+                                           version, &r->info, &err);
     if (rc < 0) {
         r->get = NULL;
         resp_cf(r, &err);
@@ -222,6 +260,10 @@ static void serve_object(s3_req *r, bool get)
     if (check_conditions(r, &r->info) < 0)
         return;
     uint64_t off, len;
+    if (part) {
+        serve_part(r, (uint32_t)part, get);
+        return;
+    }
     range_result range = range_parse(req_header(r, "range"), RANGE_GET, r->info.size, &off,
                                      &len);
     if (range == RANGE_UNSATISFIABLE) {

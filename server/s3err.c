@@ -47,6 +47,8 @@ static const struct {
         "The operation is not valid for the object's storage class"},
     [S3E_InvalidPart] = {"InvalidPart", 400,
         "One or more of the specified parts could not be found, or its entity tag did not match"},
+    [S3E_InvalidPartNumber] = {"InvalidPartNumber", 416,
+                               "The requested partnumber is not satisfiable"},
     [S3E_InvalidPartOrder] = {"InvalidPartOrder", 400,
         "The list of parts was not in ascending order"},
     [S3E_InvalidRange] = {"InvalidRange", 416,

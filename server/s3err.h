@@ -33,6 +33,7 @@ typedef enum s3_error {
     S3E_InvalidDigest,
     S3E_InvalidObjectState,
     S3E_InvalidPart,
+    S3E_InvalidPartNumber,
     S3E_InvalidPartOrder,
     S3E_InvalidRange,
     S3E_InvalidRequest,

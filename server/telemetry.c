@@ -6,10 +6,11 @@
  * thread at completion (telemetry_request) in that thread's own metrics
  * shard. Everything else is read when scraped, by collectors: the engine
  * (tenant usage from the index's per-bucket totals, disks, index commit
- * counters, queues, the last GC scan), the maintenance worker's job
- * table, the process (from /proc/self), and a few constants. A scrape therefore costs one
- * index query per bucket-row group (usage), one count per queue and a
- * statvfs per disk: nothing proportional to the objects stored.
+ * counters, queues, the last GC scan), the scheduler's jobs
+ * (server/sched.h), the process (from /proc/self), and a few constants. A
+ * scrape therefore costs one index query per bucket-row group (usage), one
+ * count per queue and a statvfs per disk: nothing proportional to the
+ * objects stored.
  *
  * Names follow the Prometheus conventions: one coffer_ prefix, base units
  * (seconds, bytes), _total for counters, _info for the build. The process
@@ -29,7 +30,9 @@
 
 #include <openssl/crypto.h>
 
-#include "server/worker.h"
+#include <jansson.h>
+
+#include "server/sched.h"
 
 struct telemetry {
     server *srv;
@@ -131,27 +134,34 @@ static void collect_engine(void *ctx, mx_sink *k)
     mx_set(k, t->gc_held, NULL, gc.held ? (double)gc.orphans_held : 0);
 }
 
-static void collect_worker(void *ctx, mx_sink *k)
+/* Every job of the scheduler, from its status (server/sched.h). */
+static void collect_jobs(void *ctx, mx_sink *k)
 {
     telemetry *t = ctx;
-    if (!t->srv->worker)
+    if (!t->srv->jobs)
         return;
-    worker_job_status jobs[WORKER_JOBS];
-    int interval;
-    worker_status(t->srv->worker, jobs, &interval);
-    for (int j = 0; j < WORKER_JOBS; j++) {
-        const char *labels[] = {jobs[j].name};
-        mx_set(k, t->job_running, labels, jobs[j].running);
-        mx_set(k, t->job_runs, (const char *[]){jobs[j].name, "ok"},
-               (double)jobs[j].runs_ok);
-        mx_set(k, t->job_runs, (const char *[]){jobs[j].name, "failed"},
-               (double)jobs[j].runs_failed);
-        if (jobs[j].runs_ok + jobs[j].runs_failed == 0)
+    json_t *all = sched_status_all(t->srv->jobs);
+    size_t i;
+    json_t *j;
+    json_array_foreach(all, i, j) {
+        const char *name = json_string_value(json_object_get(j, "name"));
+        const char *labels[] = {name};
+        json_t *last = json_object_get(j, "last_run");
+        mx_set(k, t->job_running, labels,
+               strcmp(json_string_value(json_object_get(j, "state")), "running") == 0);
+        mx_set(k, t->job_runs, (const char *[]){name, "ok"},
+               (double)json_integer_value(json_object_get(j, "runs_ok")));
+        mx_set(k, t->job_runs, (const char *[]){name, "failed"},
+               (double)json_integer_value(json_object_get(j, "runs_failed")));
+        if (!json_is_object(last))
             continue;                /* no finished run to describe yet */
-        mx_set(k, t->job_last_start, labels, jobs[j].last_start);
-        mx_set(k, t->job_last_duration, labels, jobs[j].last_duration);
-        mx_set(k, t->job_last_success, labels, jobs[j].last_ok);
+        mx_set(k, t->job_last_start, labels,
+               (double)json_integer_value(json_object_get(last, "start")));
+        mx_set(k, t->job_last_duration, labels,
+               json_real_value(json_object_get(last, "duration_seconds")));
+        mx_set(k, t->job_last_success, labels, json_is_true(json_object_get(last, "ok")));
     }
+    json_decref(all);
 }
 
 /* utime + stime (clock ticks) and vsize, rss (pages) from /proc/self/stat. */
@@ -309,7 +319,7 @@ static bool register_families(telemetry *t)
             return false;
     return mx_collector(g, collect_server, t) == 0 &&
            mx_collector(g, collect_engine, t) == 0 &&
-           mx_collector(g, collect_worker, t) == 0 &&
+           mx_collector(g, collect_jobs, t) == 0 &&
            mx_collector(g, collect_process, t) == 0;
 }
 

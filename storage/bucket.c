@@ -45,6 +45,8 @@ int st_bucket_create(st_engine *e, const char *tenant, const char *bucket,
     rc = eng_unlock_durable(e, rc, err);
     if (rc < 0 && err->code == CF_EEXISTS)
         cf_fail(err, CF_EBUCKETEXISTS, "bucket %s already exists", bucket);
+    if (rc == 0)
+        eng_catalog_changed(e);
     return rc;
 }
 
@@ -67,7 +69,10 @@ int st_bucket_delete(st_engine *e, const char *tenant, const char *bucket,
             rc = idx_run(e->ix, NULL, err, "DELETE FROM buckets WHERE id = ?", "i", id);
         rc = rc == 0 ? idx_commit(e->ix, err) : (idx_rollback(e->ix), -1);
     }
-    return eng_unlock_durable(e, rc, err);
+    rc = eng_unlock_durable(e, rc, err);
+    if (rc == 0)
+        eng_catalog_changed(e);
+    return rc;
 }
 
 int bucket_any_locked(st_engine *e, int64_t tenant_id, bool *any, cf_err *err)

@@ -407,6 +407,12 @@ int st_get_open_version(st_engine *e, const char *tenant, const char *bucket,
 int st_get_read(st_get *g, uint64_t offset, void *buf, size_t len, size_t *n,
                 cf_err *err);
 void st_get_close(st_get *g);
+/* Part n (1-based) of the object as it was stored: a multipart object's
+ * parts in the order they were completed; any other object is one part.
+ * Its byte range in *offset, *length, the number of parts in *count;
+ * CF_ERANGE past the last part. */
+int st_get_part(const st_get *g, uint32_t n, uint64_t *offset, uint64_t *length,
+                uint32_t *count, cf_err *err);
 
 /* Delete: deleting a missing key is success (S3 semantics) unless the
  * bucket is missing (CF_ENOBUCKET). */
@@ -605,6 +611,73 @@ int st_gc(st_engine *e, const st_gc_opts *opts, st_gc_stats *stats, cf_err *err)
 int64_t st_gc_last(st_engine *e, st_gc_stats *out);
 /* Rewrite missing/bad shards of every segment on the heal queue. */
 int st_heal(st_engine *e, st_gc_stats *stats, cf_err *err);
+
+/* ---- checking the whole store: heal --all and scrub (storage/scrub.c) -- */
+
+/* How a long check is paced and followed: pace after each block's shard
+ * bytes (nonzero: stop soon, the stats say stopped), progress in bytes of
+ * object data done of total. Either may be NULL. */
+typedef struct st_pacer {
+    int (*pace)(void *ctx, uint64_t bytes);
+    void (*progress)(void *ctx, uint64_t done, uint64_t total);
+    void *ctx;
+} st_pacer;
+
+/* One problem found: in an object (upload_id NULL) or an upload's part,
+ * on one disk (disk >= 0) or the object as a whole (disk -1). */
+typedef struct st_finding {
+    const char *tenant, *bucket, *key;
+    const char *upload_id;           /* hex, or NULL */
+    uint32_t part;                   /* the segment's part number (0: a PUT) */
+    int disk;
+    const char *what;
+    bool repaired;                   /* written again from the good copies */
+    bool lost;                       /* beyond repair: the data cannot be read */
+} st_finding;
+typedef void (*st_finding_cb)(void *ctx, const st_finding *f);
+
+typedef struct st_check_opts {
+    const char *tenant, *bucket;     /* only this bucket (both set) or tenant */
+    bool deep;                       /* scrub: open every block (GCM), recompute
+                                        the ETag and stored checksum, check parity */
+    bool no_repair;                  /* report only */
+    int slice, slices;               /* scrub: only the objects and uploads whose
+                                        id's first byte * slices / 256 == slice
+                                        (slices 0: everything) */
+    const st_pacer *pacer;
+    st_finding_cb found;
+    void *ctx;
+} st_check_opts;
+
+typedef struct st_check_stats {
+    uint64_t objects, uploads_parts, segments, inline_segments;
+    uint64_t tiered;                 /* versions a cold tier holds (TIERED,
+                                        RESTORING): their local shards are
+                                        freed, so they are not checked */
+    uint64_t bytes;                  /* object bytes covered */
+    uint64_t shard_bytes;            /* shard bytes read */
+    uint64_t shards_missing;         /* shard files absent, foreign or short */
+    uint64_t shards_bad;             /* shard files with a bad block */
+    uint64_t crc_errors, gcm_failures, parity_errors;
+    uint64_t digest_mismatches;      /* deep: ETag or stored checksum differs */
+    uint64_t manifests_missing;
+    uint64_t segments_repaired, shards_rewritten, manifests_rewritten;
+    uint64_t repair_failures;
+    uint64_t lost_objects;           /* objects or parts beyond repair */
+    uint64_t orphans;                /* scrub of everything: shard files no row
+                                        names, older than an hour (GC's to delete) */
+    bool stopped;
+} st_check_stats;
+
+/* heal --all: every segment's shard files are there, of this segment and
+ * whole, and every multipart object has its manifest on every disk;
+ * what is missing is written again (unless no_repair). */
+int st_heal_all(st_engine *e, const st_check_opts *o, st_check_stats *st, cf_err *err);
+/* Scrub: every shard of every block of every segment read and its CRC32C
+ * checked (deep: see st_check_opts), manifests checked, bad shards
+ * rewritten from the good ones (unless no_repair); objects beyond repair
+ * are reported with lost set. */
+int st_scrub(st_engine *e, const st_check_opts *o, st_check_stats *st, cf_err *err);
 /* Write a new generation of the index snapshot to every online disk,
  * DISK/snapshots/index-LINEAGE-COMMIT.db, and prune old ones (kept: the
  * newest snapshot_keep, the newest of each of the last snapshot_days
@@ -703,6 +776,9 @@ typedef struct st_disk_info {
     const char *path;                /* valid while the engine is open */
     bool online;                     /* usable when the engine opened */
     bool writable;
+    /* an empty directory formatted into a missing disk's place (ds.h);
+     * true until a whole st_heal_all with no repair failure filled it */
+    bool replacing;
     uint64_t capacity_bytes, used_bytes, available_bytes;
     uint64_t read_errors, write_errors, crc_errors;
 } st_disk_info;

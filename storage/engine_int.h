@@ -51,6 +51,7 @@
 #include "storage/ds.h"
 #include "storage/engine.h"
 #include "storage/index.h"
+#include "storage/journal.h"
 #include "storage/lifecycle.h"
 #include "storage/rs.h"
 #include "storage/segment.h"
@@ -97,6 +98,10 @@ struct st_engine {
     pthread_mutex_t snap_lock;       /* one st_snapshot at a time; guards below */
     uint64_t last_snapshot;          /* commit number of the last one taken */
     int snap_keep, snap_days;
+    jrn *jrn;                        /* the disks' journals (journal.h), or NULL */
+    pthread_mutex_t cat_lock;        /* one catalog save at a time (catalog.h) */
+    int64_t cat_saved_ms;            /* under cat_lock: the last save, 0: none */
+    int cat_copies;                  /* under cat_lock: disks that took it */
     bool opened;                     /* st_open succeeded */
     /* Held by a drain from reading queued ids to deleting them, and by a
      * restore taking its ids off the queue (gc.c). */
@@ -141,6 +146,13 @@ int eng_segment_desc(st_engine *e, const char *tenant, const char *bucket,
                      const char *key, const uint8_t object_id[16], uint32_t part,
                      const uint8_t data_id[CRYPT_DATA_ID_LEN],
                      const uint8_t *wrapped, seg_desc *d, cf_err *err);
+
+/* After a change to a table the catalog copies (tenants, keys, buckets):
+ * write the catalog to every disk before the change is acknowledged
+ * [takes the index lock and cat_lock]. A failure is logged, never
+ * returned: the index already committed it, and the next save (or open)
+ * writes it again. */
+void eng_catalog_changed(st_engine *e);
 
 /* A stored (sharded) segment and where it belongs: an object version or
  * an upload (object_id), its part, size and key, for heal. */
@@ -227,6 +239,27 @@ int obj_fill_info(sqlite3_stmt *st, st_object_info *info, bool headers, cf_err *
  * the row: idx_done it), 0 absent, -1 error. */
 int obj_select_locked(st_engine *e, int64_t bucket_id, const char *key,
                       sqlite3_stmt **out, cf_err *err);
+/* A version by its id, wherever it is: its row (info without stored
+ * headers), tenant and bucket names, and the stored headers JSON
+ * (malloc'd, NULL if none): 1 found, 0 not, -1 error. */
+typedef struct obj_version {
+    st_object_info info;
+    char tenant[ST_MAX_TENANT + 1], bucket[ST_MAX_BUCKET + 1];
+    char *headers_json;
+} obj_version;
+int obj_version_locked(st_engine *e, const uint8_t version_id[16], obj_version *v,
+                       cf_err *err);
+/* A walk over every object version (scrub.c: heal --all, scrub), in
+ * (bucket id, key) order after the cursor; one bucket (only_bucket > 0)
+ * or all. Returns how many of max it filled (0: the end), -1 error. */
+typedef struct obj_walk_item {
+    int64_t bucket_id;
+    uint8_t version_id[16];
+    st_object_info info;             /* without stored headers */
+    char tenant[ST_MAX_TENANT + 1], bucket[ST_MAX_BUCKET + 1];
+} obj_walk_item;
+int obj_walk_locked(st_engine *e, int64_t only_bucket, int64_t after_bucket,
+                    const char *after_key, obj_walk_item *out, int max, cf_err *err);
 /* Up to limit rows of a bucket in key order from bound (key >= bound when
  * inclusive, else key > bound); iterate with idx_next, idx_done if left
  * early. */
@@ -318,6 +351,25 @@ int obj_references_locked(st_engine *e, const uint8_t data_id[16], cf_err *err);
 /* The upload exists in this bucket for this key (else CF_ENOUPLOAD). */
 int upload_check_locked(st_engine *e, const uint8_t upload_id[16], int64_t bucket_id,
                         const char *key, cf_err *err);
+/* What a part's shard headers carry of its upload (shard.h: shard_meta):
+ * its start, checksum algorithm and stored headers (malloc'd). */
+int upload_info_locked(st_engine *e, const uint8_t upload_id[16], int64_t *created_ms,
+                       cks_algo *algo, char **headers_json, cf_err *err);
+/* A walk over every part of every upload (scrub.c), in (upload id, part)
+ * order after the cursor; one bucket (only_bucket > 0) or all. Returns
+ * how many of max it filled, -1 error. inline_data is malloc'd (the caller
+ * frees), NULL for a sharded part. */
+typedef struct upload_walk_item {
+    eng_seg_loc loc;                 /* object_id: the upload id */
+    uint8_t data_id[16];
+    char etag[ST_ETAG_MAX];
+    char cks[ST_CHECKSUM_MAX];
+    cks_algo algo;                   /* the upload's */
+    uint8_t *inline_data;
+    size_t inline_len;
+} upload_walk_item;
+int upload_walk_locked(st_engine *e, int64_t only_bucket, const uint8_t after_upload[16],
+                       uint32_t after_part, upload_walk_item *out, int max, cf_err *err);
 /* A parts row, as an UploadPart commits it. */
 typedef struct upload_part_row {
     const uint8_t *upload_id, *data_id, *md5, *wrapped;

@@ -309,6 +309,17 @@ int st_get_read(st_get *g, uint64_t offset, void *buf, size_t len, size_t *n,
     return 0;
 }
 
+int st_get_part(const st_get *g, uint32_t n, uint64_t *offset, uint64_t *length,
+                uint32_t *count, cf_err *err)
+{
+    *count = (uint32_t)g->nsegs;
+    if (n < 1 || n > g->nsegs)
+        return cf_fail(err, CF_ERANGE, "the object has %zu parts", g->nsegs);
+    *offset = g->segs[n - 1].start;
+    *length = g->segs[n - 1].size;
+    return 0;
+}
+
 void st_get_range_hint(st_get *g, uint64_t offset, uint64_t length)
 {
     if (!g->rr || length == 0 || offset >= g->size)

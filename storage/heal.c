@@ -77,7 +77,7 @@ static int heal_one(st_engine *e, const uint8_t data_id[16], st_gc_stats *stats,
         rc = eng_segment_desc(e, h->tenant, h->bucket, h->key, h->object_id, h->part,
                               data_id, h->wrapped, &d, err);
         if (rc == 0)
-            rc = seg_heal(&d, h->size, &rewritten, err);
+            rc = seg_heal(&d, h->size, 0, &rewritten, err);
         crypt_wipe(d.dk, sizeof d.dk);
     }
     if (rc < 0) {

@@ -108,10 +108,13 @@
  */
 #include "storage/index.h"
 
+#include "common/fio.h"
 #include "common/fsutil.h"
+#include "storage/fvfs.h"
 
 #include <assert.h>
 #include <errno.h>
+#include <jansson.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/stat.h>
@@ -147,6 +150,8 @@ struct idx {
     bool syncing;                    /* an fdatasync is in flight */
     int sync_errno;                  /* sticky: the first failed fdatasync */
     uint64_t wal_syncs;
+    void (*sync_hook)(void *ctx);    /* also made durable by each round */
+    void *sync_ctx;
     double sync_seconds;             /* time spent in them */
     uint64_t sync_buckets[IDX_SYNC_NBOUNDS + 1];
 #ifndef NDEBUG
@@ -848,6 +853,7 @@ int idx_open(const char *meta_dir, idx **out, cf_err *err)
     pthread_mutex_init(&x->lock, NULL);
     pthread_mutex_init(&x->sync_lock, NULL);
     pthread_cond_init(&x->sync_cond, NULL);
+    fvfs_install();
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
     if (sqlite3_open_v2(path, &x->db, flags, NULL) != SQLITE_OK) {
         cf_fail(err, CF_EIO, "index %s: %s", path,
@@ -911,10 +917,12 @@ static void sync_round(idx *x)
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     int e = open_wal_fd(x);
-    if (e == 0 && fdatasync(x->wal_fd) != 0)
+    if (e == 0 && fio_walsync(x->wal_fd) != 0)
         e = errno;
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double took = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    if (x->sync_hook)
+        x->sync_hook(x->sync_ctx);
     pthread_mutex_lock(&x->sync_lock);
     x->syncing = false;
     x->wal_syncs++;
@@ -1186,6 +1194,18 @@ int idx_ident_write(idx *x, const idx_ident *id, cf_err *err)
     return rc;
 }
 
+void idx_set_sync_hook(idx *x, void (*hook)(void *ctx), void *ctx)
+{
+    x->sync_hook = hook;
+    x->sync_ctx = ctx;
+}
+
+uint64_t idx_commit_number_locked(idx *x)
+{
+    idx_assert_held(x);
+    return x->commit_base + x->commits;
+}
+
 uint64_t idx_commit_number(idx *x)
 {
     idx_lock(x);
@@ -1247,7 +1267,7 @@ static int backup_db(sqlite3 *src, const char *dst_path, cf_err *err)
 static int fsync_file(const char *path, cf_err *err)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    int rc = fd >= 0 && fsync(fd) == 0 ? 0
+    int rc = fd >= 0 && fio_fsync(fd) == 0 ? 0
            : cf_fail_errno(err, CF_EIO, errno, "fsync %s", path);
     if (fd >= 0)
         close(fd);
@@ -1295,7 +1315,7 @@ static int copy_index_to(idx *x, const char *path, cf_err *err)
     int rc = backup_db(x->db, tmp, err);
     if (rc == 0)
         rc = fsync_file(tmp, err);
-    if (rc == 0 && rename(tmp, path) != 0)
+    if (rc == 0 && fio_rename(tmp, path) != 0)
         rc = cf_fail_errno(err, CF_EIO, errno, "rename %s", path);
     if (rc < 0) {
         unlink(tmp);
@@ -1356,5 +1376,190 @@ int idx_restore_copy(const char *src, const char *dst, const idx_ident *id,
         rc = fsync_file(dst, err);
     if (rc < 0)
         unlink(dst);
+    return rc;
+}
+
+/* ---- whole tables as JSON (the catalog) --------------------------------- */
+
+static json_t *column_json(sqlite3_stmt *st, int c)
+{
+    switch (sqlite3_column_type(st, c)) {
+    case SQLITE_INTEGER:
+        return json_integer(sqlite3_column_int64(st, c));
+    case SQLITE_FLOAT:
+        return json_real(sqlite3_column_double(st, c));
+    case SQLITE_TEXT:
+        return json_stringn((const char *)sqlite3_column_text(st, c),
+                            (size_t)sqlite3_column_bytes(st, c));
+    case SQLITE_BLOB: {
+        size_t n = (size_t)sqlite3_column_bytes(st, c);
+        const uint8_t *b = sqlite3_column_blob(st, c);
+        char *hex = malloc(2 * n + 1);
+        if (!hex)
+            return NULL;
+        for (size_t i = 0; i < n; i++)
+            snprintf(hex + 2 * i, 3, "%02x", b[i]);
+        hex[2 * n] = '\0';
+        json_t *v = json_pack("{s:s}", "hex", hex);
+        free(hex);
+        return v;
+    }
+    default:
+        return json_null();
+    }
+}
+
+/* One table into {"columns", "rows"}; under the lock. */
+static int dump_table_locked(idx *x, const char *table, json_t **out, cf_err *err)
+{
+    idx_assert_held(x);
+    char sql[96];
+    sqlite3_stmt *st = NULL;
+    *out = NULL;
+    if ((size_t)snprintf(sql, sizeof sql, "SELECT * FROM \"%s\"", table) >= sizeof sql)
+        return cf_fail(err, CF_EINVAL, "index: table name too long");
+    int rc = sqlite3_prepare_v2(x->db, sql, -1, &st, NULL) == SQLITE_OK ? 0
+           : db_fail(x, err, "dump");
+    json_t *cols = json_array(), *rows = json_array();
+    int n = st ? sqlite3_column_count(st) : 0, step = SQLITE_DONE;
+    for (int c = 0; rc == 0 && c < n; c++)
+        json_array_append_new(cols, json_string(sqlite3_column_name(st, c)));
+    while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *row = json_array();
+        for (int c = 0; row && c < n; c++)
+            if (json_array_append_new(row, column_json(st, c)) < 0) {
+                json_decref(row);
+                row = NULL;
+            }
+        if (!row || json_array_append_new(rows, row) < 0)
+            rc = cf_fail(err, CF_ENOMEM, "out of memory");
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = db_fail(x, err, "dump");
+    sqlite3_finalize(st);
+    if (rc == 0 && !(*out = json_pack("{s:o, s:o}", "columns", cols, "rows", rows)))
+        rc = cf_fail(err, CF_ENOMEM, "out of memory");
+    if (rc < 0 && !*out) {
+        json_decref(cols);
+        json_decref(rows);
+    }
+    return rc;
+}
+
+int idx_tables_dump(idx *x, const char *const *tables, size_t n, json_t **out,
+                    uint64_t *commit, cf_err *err)
+{
+    *out = json_object();
+    if (!*out)
+        return cf_fail(err, CF_ENOMEM, "out of memory");
+    int rc = 0;
+    idx_lock(x);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        json_t *t;
+        rc = dump_table_locked(x, tables[i], &t, err);
+        if (rc == 0 && json_object_set_new(*out, tables[i], t) < 0)
+            rc = cf_fail(err, CF_ENOMEM, "out of memory");
+    }
+    *commit = x->commit_base + x->commits;
+    idx_unlock(x);
+    if (rc < 0) {
+        json_decref(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+/* Whether table has a column named name. */
+static bool has_column(idx *x, const char *table, const char *name)
+{
+    char sql[96];
+    sqlite3_stmt *st = NULL;
+    bool found = false;
+    snprintf(sql, sizeof sql, "PRAGMA table_info(\"%s\")", table);
+    if (sqlite3_prepare_v2(x->db, sql, -1, &st, NULL) == SQLITE_OK)
+        while (!found && sqlite3_step(st) == SQLITE_ROW)
+            found = strcmp((const char *)sqlite3_column_text(st, 1), name) == 0;
+    sqlite3_finalize(st);
+    return found;
+}
+
+static int bind_json(sqlite3_stmt *st, int i, json_t *v)
+{
+    if (json_is_integer(v))
+        return sqlite3_bind_int64(st, i, json_integer_value(v));
+    if (json_is_real(v))
+        return sqlite3_bind_double(st, i, json_real_value(v));
+    if (json_is_string(v))
+        return sqlite3_bind_text(st, i, json_string_value(v), (int)json_string_length(v),
+                                 SQLITE_TRANSIENT);
+    const char *hex = json_string_value(json_object_get(v, "hex"));
+    if (!hex)
+        return sqlite3_bind_null(st, i);
+    size_t n = strlen(hex) / 2;
+    uint8_t *b = malloc(n ? n : 1);
+    if (!b)
+        return SQLITE_NOMEM;
+    for (size_t k = 0; k < n; k++) {
+        unsigned byte;
+        if (sscanf(hex + 2 * k, "%2x", &byte) != 1) {
+            free(b);
+            return SQLITE_MISMATCH;
+        }
+        b[k] = (uint8_t)byte;
+    }
+    int rc = sqlite3_bind_blob64(st, i, b, n, SQLITE_TRANSIENT);
+    free(b);
+    return rc;
+}
+
+int idx_table_load(idx *x, const char *table, json_t *dump, cf_err *err)
+{
+    idx_assert_held(x);
+    json_t *cols = json_object_get(dump, "columns"), *rows = json_object_get(dump, "rows");
+    if (!json_is_array(cols) || !json_is_array(rows))
+        return cf_fail(err, CF_ECORRUPT, "catalog: table %s is malformed", table);
+    size_t nc = json_array_size(cols);
+    bool use[64] = {false};
+    if (nc > 64)
+        return cf_fail(err, CF_ECORRUPT, "catalog: table %s has too many columns", table);
+    char sql[2048], vals[256];
+    size_t o = (size_t)snprintf(sql, sizeof sql, "INSERT INTO \"%s\"(", table), vo = 0;
+    int used = 0;
+    for (size_t c = 0; c < nc; c++) {
+        const char *name = json_string_value(json_array_get(cols, c));
+        if (!name || strlen(name) > 40 || strspn(name, "abcdefghijklmnopqrstuvwxyz_") !=
+            strlen(name) || !has_column(x, table, name))
+            continue;
+        use[c] = true;
+        o += (size_t)snprintf(sql + o, sizeof sql - o, "%s%s", used ? ", " : "", name);
+        vo += (size_t)snprintf(vals + vo, sizeof vals - vo, "%s?", used ? ", " : "");
+        used++;
+    }
+    if (used == 0 || o + vo + 16 >= sizeof sql)
+        return cf_fail(err, CF_ECORRUPT, "catalog: table %s has no known column", table);
+    snprintf(sql + o, sizeof sql - o, ") VALUES (%s)", vals);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(x->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return db_fail(x, err, "load");
+    int rc = 0;
+    size_t r;
+    json_t *row;
+    json_array_foreach(rows, r, row) {
+        if (!json_is_array(row) || json_array_size(row) != nc) {
+            rc = cf_fail(err, CF_ECORRUPT, "catalog: a row of %s is malformed", table);
+            break;
+        }
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        int b = 1, brc = SQLITE_OK;
+        for (size_t c = 0; c < nc && brc == SQLITE_OK; c++)
+            if (use[c])
+                brc = bind_json(st, b++, json_array_get(row, c));
+        if (brc != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE) {
+            rc = db_fail(x, err, "load");
+            break;
+        }
+    }
+    sqlite3_finalize(st);
     return rc;
 }

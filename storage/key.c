@@ -183,6 +183,8 @@ int st_key_create(st_engine *e, const char *tenant, const st_key_policy *policy,
         cf_fail(err, CF_EEXISTS, "access key %s already exists", ak_out);
     if (rc < 0)
         crypt_wipe(sk_out, ST_SECRET_KEY_MAX);
+    else
+        eng_catalog_changed(e);
     return rc;
 }
 
@@ -278,6 +280,8 @@ int st_key_revoke(st_engine *e, const char *access_key, cf_err *err)
     rc = eng_unlock_durable(e, rc, err);
     if (rc == 0 && changes == 0)
         return cf_fail(err, CF_ENOTFOUND, "unknown access key");
+    if (rc == 0)
+        eng_catalog_changed(e);
     return rc;
 }
 

@@ -116,6 +116,58 @@ int obj_select_locked(st_engine *e, int64_t bucket_id, const char *key,
     return *out ? idx_next(e->ix, *out, err) : -1;
 }
 
+int obj_walk_locked(st_engine *e, int64_t only_bucket, int64_t after_bucket,
+                    const char *after_key, obj_walk_item *out, int max, cf_err *err)
+{
+    idx_assert_held(e->ix);
+    sqlite3_stmt *st = idx_query(e->ix, err,
+        "SELECT o.key, o.version_id, o.size, o.etag, o.mtime_ms, o.cks_algo, o.cks, "
+        "o.cks_composite, o.nparts, o.headers, o.bucket_id, t.name, b.name FROM objects o "
+        "JOIN buckets b ON b.id = o.bucket_id JOIN tenants t ON t.id = b.tenant_id "
+        "WHERE (o.bucket_id, o.key) > (?1, ?2) AND (?3 = 0 OR o.bucket_id = ?3) "
+        "ORDER BY o.bucket_id, o.key LIMIT ?4", "ibii", after_bucket, after_key,
+        strlen(after_key), only_bucket, (int64_t)max);
+    int n = 0, rc = st ? 0 : -1;
+    while (st && n < max && (rc = idx_next(e->ix, st, err)) == 1) {
+        obj_walk_item *it = &out[n];
+        if (obj_fill_info(st, &it->info, false, err) < 0 ||
+            idx_blob(st, 1, it->version_id, 16) < 0) {
+            idx_done(st);
+            return cf_fail(err, CF_ECORRUPT, "index: malformed object row");
+        }
+        it->bucket_id = idx_int(st, 10);
+        snprintf(it->tenant, sizeof it->tenant, "%s", idx_text(st, 11));
+        snprintf(it->bucket, sizeof it->bucket, "%s", idx_text(st, 12));
+        n++;
+    }
+    if (st && rc == 1)
+        idx_done(st);
+    return rc < 0 ? -1 : n;
+}
+
+int obj_version_locked(st_engine *e, const uint8_t version_id[16], obj_version *v,
+                       cf_err *err)
+{
+    idx_assert_held(e->ix);
+    sqlite3_stmt *st = idx_query(e->ix, err,
+        "SELECT o.key, o.version_id, o.size, o.etag, o.mtime_ms, o.cks_algo, o.cks, "
+        "o.cks_composite, o.nparts, o.headers, t.name, b.name FROM objects o "
+        "JOIN buckets b ON b.id = o.bucket_id JOIN tenants t ON t.id = b.tenant_id "
+        "WHERE o.version_id = ?", "b", version_id, (size_t)16);
+    int rc = st ? idx_next(e->ix, st, err) : -1;
+    if (rc != 1)
+        return rc;
+    rc = obj_fill_info(st, &v->info, false, err);
+    snprintf(v->tenant, sizeof v->tenant, "%s", idx_text(st, 10));
+    snprintf(v->bucket, sizeof v->bucket, "%s", idx_text(st, 11));
+    v->headers_json = NULL;
+    if (rc == 0 && sqlite3_column_type(st, 9) != SQLITE_NULL &&
+        !(v->headers_json = strdup(idx_text(st, 9))))
+        rc = cf_fail(err, CF_ENOMEM, "out of memory");
+    idx_done(st);
+    return rc < 0 ? -1 : 1;
+}
+
 sqlite3_stmt *obj_page_locked(st_engine *e, int64_t bucket_id, const char *bound,
                               size_t bound_len, bool inclusive, int limit, cf_err *err)
 {
@@ -181,6 +233,7 @@ int obj_any_locked(st_engine *e, int64_t bucket_id, bool *any, cf_err *err)
 typedef struct ver_ref {
     uint8_t vid[16];
     bool null_version, marker, latest, current;
+    bool multipart;                  /* a completed upload: it has a manifest */
     int64_t seq;
     int lock_mode, legal_hold;
     int64_t retain_until_ms;
@@ -190,6 +243,7 @@ static int read_ref(sqlite3_stmt *st, ver_ref *r, cf_err *err)
 {
     if (idx_blob(st, 1, r->vid, sizeof r->vid) < 0)
         return cf_fail(err, CF_ECORRUPT, "index: bad version id");
+    r->multipart = idx_int(st, 8) > 0;
     r->null_version = idx_int(st, 10) != 0;
     r->lock_mode = (int)idx_int(st, 11);
     r->retain_until_ms = idx_int(st, 12);
@@ -309,6 +363,17 @@ static int drop_segments_locked(st_engine *e, const uint8_t version_id[16], cf_e
     return rc;
 }
 
+/* A version's data: its segments and, for a completed upload, the
+ * manifest named by its id (manifest.h), to the delete queue. */
+static int drop_version_data_locked(st_engine *e, const ver_ref *r, cf_err *err)
+{
+    idx_assert_held(e->ix);
+    int rc = drop_segments_locked(e, r->vid, err);
+    if (rc == 0 && r->multipart)
+        rc = deleteq_data_locked(e, r->vid, err);
+    return rc;
+}
+
 /* The key's current row, if any, becomes noncurrent (moves to versions,
  * as the latest marker does), in the caller's transaction. */
 static int demote_locked(st_engine *e, int64_t bucket_id, const char *key, int64_t now_ms,
@@ -368,7 +433,7 @@ static int destroy_locked(st_engine *e, int64_t bucket_id, const char *key, cons
         return cf_fail(err, CF_ELOCKED, "Access Denied because object protected by "
                        "object lock.");
     size_t klen = strlen(key);
-    int rc = r->marker ? 0 : drop_segments_locked(e, r->vid, err);
+    int rc = r->marker ? 0 : drop_version_data_locked(e, r, err);
     if (rc == 0 && r->current)
         rc = idx_run(e->ix, NULL, err, "DELETE FROM objects WHERE bucket_id = ? AND key = ?",
                      "ib", bucket_id, key, klen);
@@ -406,7 +471,7 @@ static int retire_locked(st_engine *e, int64_t bucket_id, const char *key, bool 
     if (rc == 0 && delete_row)
         rc = destroy_locked(e, bucket_id, key, &r, false, false, err);
     else if (rc == 0)
-        rc = drop_segments_locked(e, r.vid, err);
+        rc = drop_version_data_locked(e, &r, err);
     return rc;
 }
 
@@ -664,7 +729,9 @@ int obj_sharded_after_locked(st_engine *e, const uint8_t after[16], uint8_t ids[
 int obj_references_locked(st_engine *e, const uint8_t data_id[16], cf_err *err)
 {
     idx_assert_held(e->ix);
-    return idx_exists(e->ix, err, "SELECT 1 FROM segments WHERE data_id = ? LIMIT 1", "b",
+    /* a version id names its manifest file (manifest.h) */
+    return idx_exists(e->ix, err, "SELECT 1 FROM segments WHERE data_id = ?1 UNION ALL "
+                      "SELECT 1 FROM objects WHERE version_id = ?1 LIMIT 1", "b",
                       data_id, (size_t)16);
 }
 

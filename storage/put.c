@@ -16,6 +16,11 @@
  * commits, nothing is visible; if it fails, the new shards are removed. The rows are written by their
  * tables' files (object.c, upload.c); nothing here holds the index lock
  * across disk I/O.
+ *
+ * For rebuild-index: the shard headers carry the version's (or part's)
+ * metadata (shard.h: shard_meta; its time is the row's mtime, taken once
+ * before the headers are written), and the commit of an inline object or
+ * part appends its journal record (journal.h) under the same lock hold.
  */
 #include "storage/engine_int.h"
 
@@ -44,6 +49,11 @@ struct st_put {
     tiering_attrs attrs;             /* storage class, tags (not for parts) */
     seg_writer *w;
     cks_state *md5, *cks;
+    int64_t mtime_ms;                /* the version's (or part's) time */
+    /* a part: its upload's */
+    int64_t upload_created_ms;
+    cks_algo upload_algo;
+    char *upload_headers;
 };
 
 static void put_free(st_put *p)
@@ -52,6 +62,7 @@ static void put_free(st_put *p)
     cks_free(p->md5);
     cks_free(p->cks);
     free(p->headers_json);
+    free(p->upload_headers);
     tiering_attrs_clear(&p->attrs);
     free(p);
 }
@@ -89,6 +100,9 @@ static int put_resolve(st_put *p, const st_put_args *a, cf_err *err)
     } else if (found < 0) {
         rc = -1;
     }
+    if (rc == 0 && p->part)
+        rc = upload_info_locked(e, p->object_id, &p->upload_created_ms, &p->upload_algo,
+                                &p->upload_headers, err);
     idx_unlock(e->ix);
     return rc;
 }
@@ -205,7 +219,7 @@ static int commit_object_locked(st_put *p, const put_digests *dg,
     idx_assert_held(e->ix);
     obj_row o = {
         .bucket_id = p->bucket_id, .key = p->key, .version_id = p->object_id,
-        .size = res->size, .etag = dg->etag, .mtime_ms = eng_now_ms(),
+        .size = res->size, .etag = dg->etag, .mtime_ms = p->mtime_ms,
         .algo = p->cks ? cks_state_algo(p->cks) : CKS_NONE,
         .checksum_b64 = p->cks ? dg->cks_b64 : NULL, .headers_json = p->headers_json,
     };
@@ -234,7 +248,7 @@ static int commit_part_locked(st_put *p, const put_digests *dg, const seg_result
     upload_part_row r = {
         .upload_id = p->object_id, .part = p->part, .data_id = p->data_id,
         .size = res->size, .etag = dg->etag, .md5 = dg->md5,
-        .checksum_b64 = p->cks ? dg->cks_b64 : NULL, .mtime_ms = eng_now_ms(),
+        .checksum_b64 = p->cks ? dg->cks_b64 : NULL, .mtime_ms = p->mtime_ms,
         .wrapped = p->wrapped, .res = res,
     };
     int rc = idx_begin(e->ix, err);
@@ -260,9 +274,55 @@ static void put_fill_info(const st_put *p, const put_digests *dg, const seg_resu
     info->latest = true;
     info->size = res->size;
     snprintf(info->etag, sizeof info->etag, "%s", dg->etag);
-    info->mtime_ms = eng_now_ms();
+    info->mtime_ms = p->mtime_ms;
     info->checksum_algo = p->cks ? cks_state_algo(p->cks) : CKS_NONE;
     snprintf(info->checksum_b64, sizeof info->checksum_b64, "%s", dg->cks_b64);
+}
+
+/* What the shard headers carry of the object (or the part and its
+ * upload), for rebuild-index. */
+static void put_meta(st_put *p, const put_digests *dg)
+{
+    shard_meta m = {.mtime_ms = p->mtime_ms, .upload_created_ms = p->upload_created_ms};
+    snprintf(m.etag, sizeof m.etag, "%s", dg->etag);
+    if (p->cks)
+        snprintf(m.cks_b64, sizeof m.cks_b64, "%s", dg->cks_b64);
+    m.cks_algo = (uint8_t)(p->part ? p->upload_algo
+                                   : p->cks ? cks_state_algo(p->cks) : CKS_NONE);
+    const char *headers = p->part ? p->upload_headers : p->headers_json;
+    if (headers && strlen(headers) > SHARD_META_HEADERS_MAX)
+        m.headers_cut = true;
+    else if (headers)
+        snprintf(m.headers, sizeof m.headers, "%s", headers);
+    segw_set_meta(p->w, &m);
+}
+
+/* The journal's record of the commit just made (journal.h). */
+static void put_journal_locked(st_put *p, const put_digests *dg, const seg_result *res)
+{
+    st_engine *e = p->e;
+    idx_assert_held(e->ix);
+    if (p->part && res->inline_data) {
+        jrnrec_part r = {.upload_id = p->object_id, .data_id = p->data_id,
+                         .wrapped = p->wrapped, .md5 = dg->md5, .part = p->part,
+                         .size = res->size, .etag = dg->etag,
+                         .cks = p->cks ? dg->cks_b64 : NULL, .mtime_ms = p->mtime_ms,
+                         .sealed = res->inline_data, .sealed_len = res->inline_len};
+        jrnrec_part_locked(e, &r);
+        return;
+    }
+    if (p->part)
+        return;
+    if (res->inline_data) {
+        jrnrec_object o = {.tenant = p->tenant, .bucket = p->bucket, .key = p->key,
+                           .version_id = p->object_id, .data_id = p->data_id,
+                           .wrapped = p->wrapped, .size = res->size, .etag = dg->etag,
+                           .mtime_ms = p->mtime_ms,
+                           .cks_algo = p->cks ? (int)cks_state_algo(p->cks) : CKS_NONE,
+                           .cks = p->cks ? dg->cks_b64 : NULL, .headers = p->headers_json,
+                           .sealed = res->inline_data, .sealed_len = res->inline_len};
+        jrnrec_put_locked(e, &o);
+    }
 }
 
 int st_put_finish(st_put *p, const st_put_expect *expect, st_object_info *info,
@@ -273,6 +333,8 @@ int st_put_finish(st_put *p, const st_put_expect *expect, st_object_info *info,
     st_engine *e = p->e;
     int rc = put_verify(p, expect, &dg, err);
     if (rc == 0) {
+        p->mtime_ms = eng_now_ms();
+        put_meta(p, &dg);
         rc = segw_finish(p->w, &res, err);
         p->w = NULL;
     }
@@ -280,6 +342,8 @@ int st_put_finish(st_put *p, const st_put_expect *expect, st_object_info *info,
         idx_lock(e->ix);
         rc = p->part ? commit_part_locked(p, &dg, &res, err)
                      : commit_object_locked(p, &dg, &res, err);
+        if (rc == 0)
+            put_journal_locked(p, &dg, &res);
         /* Only a commit that failed may take its shards with it: one that
          * committed but could not be made durable may be visible now. */
         if (rc < 0 && !res.inline_data)

@@ -40,6 +40,8 @@ int st_tenant_create(st_engine *e, const char *name, cf_err *err)
     rc = eng_unlock_durable(e, rc, err);
     if (rc < 0 && err->code == CF_EEXISTS)
         cf_fail(err, CF_EEXISTS, "tenant %s already exists", name);
+    if (rc == 0)
+        eng_catalog_changed(e);
     return rc;
 }
 
@@ -60,8 +62,10 @@ int st_tenant_delete(st_engine *e, const char *name, cf_err *err)
         rc = rc == 0 ? idx_commit(e->ix, err) : (idx_rollback(e->ix), -1);
     }
     rc = eng_unlock_durable(e, rc, err);
-    if (rc == 0)
+    if (rc == 0) {
         kek_forget(e, name);
+        eng_catalog_changed(e);
+    }
     return rc;
 }
 

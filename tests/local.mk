@@ -22,6 +22,19 @@ tests_unit_test_xmlread_SOURCES = tests/unit/test_xmlread.c
 tests_unit_test_xmlread_LDADD = $(TEST_LDADD)
 tests_unit_test_xmlread_CFLAGS = $(TEST_CFLAGS)
 
+# common/fio: the fault-injection hook (both builds: refused without it)
+check_PROGRAMS += tests/unit/test_fio
+tests_unit_test_fio_SOURCES = tests/unit/test_fio.c
+tests_unit_test_fio_LDADD = $(TEST_LDADD)
+tests_unit_test_fio_CFLAGS = $(TEST_CFLAGS)
+
+# disk trouble mid-PUT through the fault hook (skipped without it: make
+# check-faults builds and runs it in build-faults/)
+check_PROGRAMS += tests/unit/test_faults
+tests_unit_test_faults_SOURCES = tests/unit/test_faults.c
+tests_unit_test_faults_LDADD = tests/unit/libengutil.a $(TEST_LDADD)
+tests_unit_test_faults_CFLAGS = $(TEST_CFLAGS)
+
 check_PROGRAMS += tests/unit/test_checksum
 tests_unit_test_checksum_SOURCES = tests/unit/test_checksum.c
 tests_unit_test_checksum_LDADD = $(TEST_LDADD)
@@ -68,6 +81,10 @@ tests_unit_test_recovery_SOURCES = tests/unit/test_recovery.c
 tests_unit_test_recovery_LDADD = tests/unit/libengutil.a $(TEST_LDADD)
 tests_unit_test_recovery_CFLAGS = $(TEST_CFLAGS)
 
+check_PROGRAMS += tests/unit/test_scrub
+tests_unit_test_scrub_SOURCES = tests/unit/test_scrub.c
+tests_unit_test_scrub_LDADD = tests/unit/libengutil.a $(TEST_LDADD)
+tests_unit_test_scrub_CFLAGS = $(TEST_CFLAGS)
 # lifecycle.h: tiers, the tiered state machine, tags, configurations
 check_PROGRAMS += tests/unit/test_tiering
 tests_unit_test_tiering_SOURCES = tests/unit/test_tiering.c
@@ -107,6 +124,11 @@ tests_unit_test_config_SOURCES = tests/unit/test_config.c
 tests_unit_test_config_LDADD = server/libcofferd.a $(TEST_LDADD)
 tests_unit_test_config_CFLAGS = $(TEST_CFLAGS)
 
+check_PROGRAMS += tests/unit/test_sched
+tests_unit_test_sched_SOURCES = tests/unit/test_sched.c
+tests_unit_test_sched_LDADD = server/libcofferd.a $(TEST_LDADD)
+tests_unit_test_sched_CFLAGS = $(TEST_CFLAGS)
+
 check_PROGRAMS += tests/unit/test_accesslog
 tests_unit_test_accesslog_SOURCES = tests/unit/test_accesslog.c
 tests_unit_test_accesslog_LDADD = server/libcofferd.a $(TEST_LDADD)
@@ -114,17 +136,23 @@ tests_unit_test_accesslog_CFLAGS = $(TEST_CFLAGS)
 
 check_PROGRAMS += tests/unit/test_admin
 tests_unit_test_admin_SOURCES = tests/unit/test_admin.c
-tests_unit_test_admin_LDADD = server/libcofferd.a tier/libtier.a $(TEST_LDADD) \
-	$(CLIENT_LIBS)
+# (the jobs' table holds the lifecycle job, in libs3front.a)
+tests_unit_test_admin_LDADD = server/libcofferd.a tests/unit/libtest.a $(S3FRONT_LDADD)
 tests_unit_test_admin_CFLAGS = $(TEST_CFLAGS)
 
-check_PROGRAMS += tests/unit/test_worker
-tests_unit_test_worker_SOURCES = tests/unit/test_worker.c
-tests_unit_test_worker_LDADD = server/libcofferd.a tests/unit/libengutil.a \
+check_PROGRAMS += tests/unit/test_jobs
+tests_unit_test_jobs_SOURCES = tests/unit/test_jobs.c
+tests_unit_test_jobs_LDADD = server/libcofferd.a tests/unit/libengutil.a \
 	tests/unit/libtest.a $(S3FRONT_LDADD)
-tests_unit_test_worker_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_jobs_CFLAGS = $(TEST_CFLAGS)
 
 # cli/coffer end to end against a scripted endpoint (runs the built binary)
+# cli/progress: the one progress line of the long commands
+check_PROGRAMS += tests/unit/test_progress
+tests_unit_test_progress_SOURCES = tests/unit/test_progress.c cli/progress.c
+tests_unit_test_progress_LDADD = $(TEST_LDADD)
+tests_unit_test_progress_CFLAGS = $(TEST_CFLAGS)
+
 check_PROGRAMS += tests/unit/test_cli
 tests_unit_test_cli_SOURCES = tests/unit/test_cli.c
 tests_unit_test_cli_LDADD = $(TEST_LDADD)
@@ -209,8 +237,8 @@ EXTRA_DIST += tests/bench_suite_smoke.sh
 
 # a missing or wrong index is refused, restore-index brings the set back,
 # GC holds a burst of orphans, snapshots keep their generations (issue 8)
-TESTS += tests/integration/test_index_loss.sh
-EXTRA_DIST += tests/integration/test_index_loss.sh
+TESTS += tests/integration/test_index_loss.sh tests/integration/test_disk_replace.sh
+EXTRA_DIST += tests/integration/test_index_loss.sh tests/integration/test_disk_replace.sh
 
 # data written by earlier releases opens and reads back (tests/fixtures/)
 TESTS += tests/integration/test_fixture.sh
@@ -287,3 +315,15 @@ soak: server/cofferd cli/coffer
 # every check program is a test (keep this last)
 TESTS += $(check_PROGRAMS)
 
+# make check-faults: the fault-injection tests, in a build configured with
+# --enable-fault-injection (contrib/test.sh makes one in build-faults/); the
+# ordinary builds run them too, where they skip.
+FAULT_TESTS = tests/unit/test_fio tests/unit/test_faults
+.PHONY: check-faults
+check-faults:
+if FAULTS
+	$(MAKE) $(AM_MAKEFLAGS) check TESTS="$(FAULT_TESTS)"
+else
+	@echo "check-faults: this build has no fault hook; configure it with" \
+	  "--enable-fault-injection (contrib/test.sh does, in build-faults/)" >&2; exit 1
+endif

@@ -533,6 +533,31 @@ def test_multipart_upload(s3, bucket):
     assert "Uploads" not in s3.list_multipart_uploads(Bucket=bucket)
 
 
+def test_get_and_head_by_part_number(s3, raw, bucket):
+    """A part of a multipart object by its number (what coffer drill reads to
+    check an ETag of MD5s); an object from one PUT is its own part 1."""
+    p1, p2 = os.urandom(5 * MiB), os.urandom(1000)
+    up = s3.create_multipart_upload(Bucket=bucket, Key="pn")["UploadId"]
+    e = [s3.upload_part(Bucket=bucket, Key="pn", UploadId=up, PartNumber=n, Body=b)["ETag"]
+         for n, b in ((1, p1), (2, p2))]
+    s3.complete_multipart_upload(Bucket=bucket, Key="pn", UploadId=up, MultipartUpload={
+        "Parts": [{"PartNumber": 1, "ETag": e[0]}, {"PartNumber": 2, "ETag": e[1]}]})
+    g = s3.get_object(Bucket=bucket, Key="pn", PartNumber=2)
+    assert g["Body"].read() == p2
+    assert g["PartsCount"] == 2 and g["ContentRange"] == "bytes %d-%d/%d" % (
+        len(p1), len(p1) + len(p2) - 1, len(p1) + len(p2))
+    h = s3.head_object(Bucket=bucket, Key="pn", PartNumber=1)
+    assert h["ContentLength"] == len(p1) and h["PartsCount"] == 2
+    r = raw("GET", f"/{bucket}/pn", query="partNumber=3")
+    assert (r.status, r.error_code()) == (416, "InvalidPartNumber")
+    r = raw("GET", f"/{bucket}/pn", query="partNumber=0")
+    assert (r.status, r.error_code()) == (400, "InvalidArgument")
+    r = raw("GET", f"/{bucket}/pn", query="partNumber=1", headers={"Range": "bytes=0-1"})
+    assert (r.status, r.error_code()) == (400, "InvalidRequest")
+    s3.put_object(Bucket=bucket, Key="one", Body=b"single")
+    assert s3.get_object(Bucket=bucket, Key="one", PartNumber=1)["Body"].read() == b"single"
+
+
 def test_multipart_checksums(raw, s3, bucket):
     p1, p2 = os.urandom(5 * MiB), b"tail"
     up = s3.create_multipart_upload(Bucket=bucket, Key="mpc",

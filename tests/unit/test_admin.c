@@ -7,6 +7,7 @@
 #include "server/admin.h"
 #include "server/config.h"
 #include "common/credfile.h"
+#include "server/jobs.h"
 #include "tests/unit/test.h"
 
 #include <jansson.h>
@@ -15,6 +16,18 @@
 
 #define TEST_MASTER_HEX "000102030405060708090a0b0c0d0e0f" \
                         "101112131415161718191a1b1c1d1e1f"
+
+/* The jobs of the engine open_engine opened (POST /heal, /gc and /jobs
+ * run through them, as in cofferd). */
+static sched *jobs;
+
+/* Stop the jobs, then close the engine. */
+static void close_engine(st_engine *e)
+{
+    sched_stop(jobs);
+    jobs = NULL;
+    st_close(e);
+}
 
 static st_engine *open_engine(void)
 {
@@ -30,8 +43,19 @@ static st_engine *open_engine(void)
                      .master_key_hex = TEST_MASTER_HEX};
     st_engine *e = NULL;
     cf_err err;
-    if (st_open(&cfg, &e, &err) < 0)
+    if (st_open(&cfg, &e, &err) < 0) {
         fprintf(stderr, "  st_open: %s\n", err.msg);
+        return NULL;
+    }
+    char state[800];
+    coffer_config none = {0};
+    snprintf(state, sizeof state, "%s/jobs", meta);
+    if (!(jobs = sched_new(state, &err)) || jobs_register(jobs, e, &none, NULL, &err) < 0 ||
+        sched_start(jobs, &err) < 0) {
+        fprintf(stderr, "  jobs: %s\n", err.msg);
+        close_engine(e);
+        return NULL;
+    }
     return e;
 }
 
@@ -42,7 +66,8 @@ static json_t *call(st_engine *e, const char *method, const char *path,
 {
     char *out = NULL;
     *status = 0;
-    int rc = admin_handle(&(admin_env){.engine = e}, method, path, query, body, body ? strlen(body) : 0,
+    int rc = admin_handle(&(admin_env){.engine = e, .jobs = jobs}, method, path, query, body,
+                          body ? strlen(body) : 0,
                           status, &out);
     CHECK_EQ_INT(rc, 0);
     json_t *doc = out ? json_loads(out, 0, NULL) : NULL;
@@ -124,7 +149,7 @@ static void tenants_lifecycle(void)
     expect_status(e, "DELETE", "/tenants/acme", NULL, NULL, 200, NULL);
     expect_error(e, "DELETE", "/tenants/acme", NULL, NULL, 404, "NoSuchTenant");
     expect_error(e, "DELETE", "/tenants/ACME", NULL, NULL, 400, "InvalidRequest");
-    st_close(e);
+    close_engine(e);
 }
 
 static void keys_lifecycle(void)
@@ -222,7 +247,7 @@ static void keys_lifecycle(void)
     CHECK_EQ_INT(st_key_lookup(e, ak, &info, secret, &err), -1);
     expect_error(e, "DELETE", path, NULL, NULL, 404, "NoSuchAccessKey");
     expect_error(e, "DELETE", "/keys/not..valid", NULL, NULL, 400, "InvalidRequest");
-    st_close(e);
+    close_engine(e);
 }
 
 static void status_reports_layout_and_counts(void)
@@ -246,7 +271,7 @@ static void status_reports_layout_and_counts(void)
     CHECK(json_integer_value(json_object_get(ix, "commits")) >= 2);
     CHECK(json_integer_value(json_object_get(ix, "wal_syncs")) >= 2);
     json_decref(doc);
-    st_close(e);
+    close_engine(e);
 }
 
 static void usage_and_disks(void)
@@ -394,7 +419,37 @@ static void heal_and_gc_run_on_demand(void)
     expect_error(e, "POST", "/gc", NULL, "{\"grace_s\":0}", 400, "InvalidRequest");
     expect_error(e, "POST", "/gc", NULL, "{\"grace_s\":\"x\"}", 400, "InvalidRequest");
     expect_error(e, "POST", "/heal", NULL, "{\"now\":true}", 400, "InvalidRequest");
-    st_close(e);
+    close_engine(e);
+}
+
+static void jobs_are_listed_and_run_on_demand(void)
+{
+    st_engine *e = open_engine();
+    REQUIRE(e != NULL);
+    json_t *doc;
+    expect_status(e, "GET", "/jobs", NULL, NULL, 200, &doc);
+    json_t *list = json_object_get(doc, "jobs");
+    CHECK_EQ_INT(json_array_size(list), 5);      /* heal, gc, snapshot, scrub, drill */
+    CHECK_EQ_STR(json_string_value(json_object_get(json_array_get(list, 0), "name")), "heal");
+    CHECK_EQ_STR(json_string_value(json_object_get(json_array_get(list, 0), "state")), "idle");
+    json_decref(doc);
+    expect_status(e, "POST", "/jobs/snapshot", NULL, "{}", 202, &doc);
+    CHECK_EQ_INT(json_integer_value(json_object_get(doc, "run_id")), 1);
+    json_decref(doc);
+    for (int i = 0; i < 100; i++) {                 /* it ends within 10 s */
+        expect_status(e, "GET", "/jobs/snapshot", NULL, NULL, 200, &doc);
+        bool done = json_is_object(json_object_get(doc, "last_run"));
+        if (done)
+            CHECK(json_is_true(json_object_get(json_object_get(doc, "last_run"), "ok")));
+        json_decref(doc);
+        if (done)
+            break;
+        usleep(100000);
+    }
+    expect_error(e, "POST", "/jobs/nosuch", NULL, "{}", 404, "NoSuchJob");
+    expect_error(e, "GET", "/jobs/nosuch", NULL, NULL, 404, "NoSuchJob");
+    expect_error(e, "POST", "/jobs/gc", NULL, "[]", 400, "MalformedJSON");
+    close_engine(e);
 }
 
 static void unknown_routes_and_methods(void)
@@ -410,7 +465,7 @@ static void unknown_routes_and_methods(void)
     expect_error(e, "PUT", "/tenants", NULL, NULL, 405, "MethodNotAllowed");
     expect_error(e, "GET", "/tenants/acme", NULL, NULL, 405, "MethodNotAllowed");
     expect_error(e, "POST", "/status", NULL, "{}", 405, "MethodNotAllowed");
-    st_close(e);
+    close_engine(e);
 }
 
 static void hostile_bodies_get_400(void)
@@ -447,12 +502,13 @@ static void hostile_bodies_get_400(void)
     free(deep);
     char *out = NULL;
     int status = 0;
-    CHECK_EQ_INT(admin_handle(&(admin_env){.engine = e}, "POST", "/tenants", NULL, "{\"name\":\"ok\"}xx", 13,
+    CHECK_EQ_INT(admin_handle(&(admin_env){.engine = e, .jobs = jobs}, "POST", "/tenants",
+                              NULL, "{\"name\":\"ok\"}xx", 13,
                               &status, &out), 0);
     CHECK_EQ_INT(status, 201);
     free(out);
     expect_error(e, "POST", "/tenants", NULL, NULL, 400, "MalformedJSON");
-    st_close(e);
+    close_engine(e);
 }
 
 static void random_bodies_never_crash(void)
@@ -471,7 +527,8 @@ static void random_bodies_never_crash(void)
         }
         char *out = NULL;
         int status = 0;
-        int rc = admin_handle(&(admin_env){.engine = e}, "POST", paths[i % 2], NULL, body, len, &status, &out);
+        int rc = admin_handle(&(admin_env){.engine = e, .jobs = jobs}, "POST", paths[i % 2],
+                              NULL, body, len, &status, &out);
         json_t *doc = rc == 0 ? json_loads(out, 0, NULL) : NULL;
         if (rc != 0 || status != 400 || !json_is_object(doc)) {
             fprintf(stderr, "  random body %u: rc %d status %d\n", i, rc, status);
@@ -480,7 +537,7 @@ static void random_bodies_never_crash(void)
         json_decref(doc);
         free(out);
     }
-    st_close(e);
+    close_engine(e);
 }
 
 static mode_t file_mode(const char *path)
@@ -566,6 +623,7 @@ TEST_MAIN("admin",
           T(status_reports_layout_and_counts),
           T(usage_and_disks),
           T(heal_and_gc_run_on_demand),
+          T(jobs_are_listed_and_run_on_demand),
           T(unknown_routes_and_methods),
           T(hostile_bodies_get_400),
           T(random_bodies_never_crash),

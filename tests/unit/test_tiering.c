@@ -325,6 +325,23 @@ static int first_delete(void *ctx, const st_remote_delete *d)
     return 1;
 }
 
+/* Scrub and heal --all over the store: a tiered version is left to its
+ * tier (no local shards is not a problem); a restored one is checked. */
+static void check_store(st_engine *e, uint64_t objects, uint64_t tiered)
+{
+    st_check_opts o = {0};
+    st_check_stats st;
+    cf_err err;
+    REQUIRE(st_scrub(e, &o, &st, &err) == 0);
+    CHECK_EQ_INT(st.objects, objects);
+    CHECK_EQ_INT(st.tiered, tiered);
+    CHECK_EQ_INT(st.shards_missing + st.shards_bad + st.lost_objects, 0);
+    REQUIRE(st_heal_all(e, &o, &st, &err) == 0);
+    CHECK_EQ_INT(st.objects, objects);
+    CHECK_EQ_INT(st.tiered, tiered);
+    CHECK_EQ_INT(st.shards_missing + st.segments_repaired + st.lost_objects, 0);
+}
+
 static void transition_commit_delete_and_recovery(void)
 {
     eng_fixture f;
@@ -356,6 +373,7 @@ static void transition_commit_delete_and_recovery(void)
     REQUIRE(st_transition_commit(e, &t, "\"etag\"", &err) == 0);
     CHECK_EQ_INT(count_shard_files(&f, 3), 0);        /* freed through the queue */
     usage_is(e, 1, size);
+    check_store(e, 0, 1);
     REQUIRE(st_head(e, "t1", "b", "big", &info, &err) == 0);
     CHECK_EQ_STR(info.storage_class, "COLD");
     st_object_info_clear(&info);
@@ -395,6 +413,7 @@ static void transition_commit_delete_and_recovery(void)
     CHECK_EQ_INT(count_shard_files(&f, 3), 3);
     CHECK_EQ_INT(check_gen(e, "b", "big", size, 7, &err), 1);   /* local again */
     usage_is(e, 1, size);
+    check_store(e, 1, 0);
     REQUIRE(st_head(e, "t1", "b", "big", &info, &err) == 0);
     CHECK_EQ_INT(info.restore, 2);
     st_object_info_clear(&info);
