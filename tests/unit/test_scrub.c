@@ -210,7 +210,7 @@ static st_engine *setup(void)
     }
     st_object_info done;
     if (rc == 0)
-        rc = st_upload_complete(e, "t1", "b", "mp", uid, parts, 2, &done, &err);
+        rc = st_upload_complete(e, "t1", "b", "mp", uid, parts, 2, false, &done, &err);
     /* an upload in progress, one part */
     char uid2[ST_ID_HEX];
     rc |= st_upload_create(e, "t1", "b", "open", NULL, 0, CKS_NONE, NULL, uid2, &err);
