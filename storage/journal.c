@@ -14,6 +14,7 @@
  * record on several disks has the same payload).
  */
 #include "storage/journal.h"
+#include "common/le.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -46,20 +47,6 @@ struct jrn {
     bool dropped[RS_MAX_SHARDS];     /* said once */
     uint64_t records, bytes, failures;
 };
-
-static void put_le(uint8_t *p, uint64_t v, int n)
-{
-    for (int i = 0; i < n; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_le(const uint8_t *p, int n)
-{
-    uint64_t v = 0;
-    for (int i = n - 1; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
 
 static int open_file(jrn *j, int i, uint64_t commit, int64_t now)
 {
@@ -156,14 +143,14 @@ void jrn_append(jrn *j, jrn_type type, uint64_t commit, json_t *fields,
     }
     uint8_t *p = rec + JRN_HEAD;
     p[0] = (uint8_t)type;
-    put_le(p + 1, commit, 8);
-    put_le(p + 9, tl, 4);
+    le_put(p + 1, commit, 8);
+    le_put(p + 9, tl, 4);
     memcpy(p + 13, text, tl);
     if (len)
         memcpy(p + 13 + tl, data, len);
     memcpy(rec, JRN_MAGIC, 4);
-    put_le(rec + 4, payload, 4);
-    put_le(rec + 8, cks_crc32c(0, p, payload), 4);
+    le_put(rec + 4, payload, 4);
+    le_put(rec + 8, cks_crc32c(0, p, payload), 4);
     free(text);
     pthread_mutex_lock(&j->lock);
     for (int i = 0; i < RS_MAX_SHARDS; i++) {
@@ -340,21 +327,21 @@ static int read_file(const char *path, uint64_t after, rec_set *rs)
             torn = fstat(fd, &st) == 0 && st.st_size != off;
             break;
         }
-        size_t len = (size_t)get_le(head + 4, 4);
+        size_t len = (size_t)le_get(head + 4, 4);
         if (rc < 0 || memcmp(head, JRN_MAGIC, 4) != 0 || len < 13 || len > JRN_MAX_PAYLOAD) {
             torn = 1;
             break;
         }
         uint8_t *p = malloc(len);
         if (!p || fsu_pread_all(fd, p, len, off + JRN_HEAD) < 0 ||
-            cks_crc32c(0, p, len) != (uint32_t)get_le(head + 8, 4) ||
-            13 + get_le(p + 9, 4) > len) {
+            cks_crc32c(0, p, len) != (uint32_t)le_get(head + 8, 4) ||
+            13 + le_get(p + 9, 4) > len) {
             free(p);
             torn = 1;
             break;
         }
         off += (off_t)(JRN_HEAD + len);
-        uint64_t commit = get_le(p + 1, 8);
+        uint64_t commit = le_get(p + 1, 8);
         if (commit <= after) {
             free(p);
             continue;
@@ -370,7 +357,7 @@ static int read_file(const char *path, uint64_t after, rec_set *rs)
             rs->v = g;
             rs->cap = cap;
         }
-        rs->v[rs->n++] = (raw_rec){commit, (uint32_t)get_le(head + 8, 4), p, len};
+        rs->v[rs->n++] = (raw_rec){commit, (uint32_t)le_get(head + 8, 4), p, len};
     }
     close(fd);
     return torn;
@@ -420,7 +407,7 @@ int jrn_replay(const ds_set *set, uint64_t after, int (*cb)(void *ctx,
         if (i > 0 && cmp_rec(&rs.v[i - 1], &rs.v[i]) == 0)
             continue;                  /* the same record from another disk */
         const uint8_t *p = rs.v[i].payload;
-        size_t tl = (size_t)get_le(p + 9, 4);
+        size_t tl = (size_t)le_get(p + 9, 4);
         json_error_t jerr;
         json_t *fields = json_loadb((const char *)p + 13, tl, JSON_REJECT_DUPLICATES, &jerr);
         if (!json_is_object(fields)) {

@@ -8,6 +8,7 @@
  * directory fsynced. A disk that fails is skipped.
  */
 #include "storage/manifest.h"
+#include "common/le.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -134,10 +135,8 @@ int man_write(st_engine *e, const uint8_t vid[16], const uint8_t uid[16], int on
     }
     memcpy(buf, MAN_MAGIC, MAN_MAGIC_LEN);
     uint32_t crc = cks_crc32c(0, text, tl);
-    for (int i = 0; i < 4; i++) {
-        buf[MAN_MAGIC_LEN + i] = (uint8_t)(tl >> (8 * i));
-        buf[MAN_MAGIC_LEN + 4 + i] = (uint8_t)(crc >> (8 * i));
-    }
+    le_put(buf + MAN_MAGIC_LEN, tl, 4);
+    le_put(buf + MAN_MAGIC_LEN + 4, crc, 4);
     memcpy(buf + MAN_MAGIC_LEN + 8, text, tl);
     free(text);
     cf_err last;
@@ -165,11 +164,8 @@ json_t *man_decode(const uint8_t *buf, size_t len, cf_err *err)
         cf_fail(err, CF_ECORRUPT, "not a manifest");
         return NULL;
     }
-    uint32_t tl = 0, crc = 0;
-    for (int i = 3; i >= 0; i--) {
-        tl = tl << 8 | buf[MAN_MAGIC_LEN + i];
-        crc = crc << 8 | buf[MAN_MAGIC_LEN + 4 + i];
-    }
+    uint32_t tl = (uint32_t)le_get(buf + MAN_MAGIC_LEN, 4);
+    uint32_t crc = (uint32_t)le_get(buf + MAN_MAGIC_LEN + 4, 4);
     const uint8_t *text = buf + MAN_MAGIC_LEN + 8;
     if ((size_t)tl != len - MAN_MAGIC_LEN - 8 || cks_crc32c(0, text, tl) != crc) {
         cf_fail(err, CF_ECORRUPT, "manifest: damaged (length or CRC)");

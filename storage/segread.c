@@ -10,6 +10,7 @@
  * in memory. segr_read_sealed gives a block as sealed, for the cold tier.
  */
 #include "storage/segment_int.h"
+#include "common/le.h"
 
 #include <fcntl.h>
 #include <limits.h>
@@ -103,8 +104,7 @@ bool segr_read_shard(seg_reader *r, int i, uint64_t off, uint32_t s)
         ds_note(r->d.set, i, DS_ERR_READ);
         return false;
     }
-    uint32_t want = (uint32_t)crc[0] | (uint32_t)crc[1] << 8 |
-                    (uint32_t)crc[2] << 16 | (uint32_t)crc[3] << 24;
+    uint32_t want = (uint32_t)le_get(crc, SHARD_CRC_LEN);
     if (cks_crc32c(0, dst, s) == want)
         return true;
     ds_note(r->d.set, i, DS_ERR_CRC);

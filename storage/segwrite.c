@@ -19,6 +19,7 @@
  * them. Segments kept inline never start it.
  */
 #include "storage/segment_int.h"
+#include "common/le.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -293,9 +294,7 @@ int segw_append_shards(seg_writer *w, uint8_t *const *shards, uint32_t s, cf_err
         if (w->fd[i] < 0)
             continue;
         uint8_t crc[SHARD_CRC_LEN];
-        uint32_t c = cks_crc32c(0, shards[i], s);
-        for (int j = 0; j < 4; j++)
-            crc[j] = (uint8_t)(c >> (8 * j));
+        le_put(crc, cks_crc32c(0, shards[i], s), SHARD_CRC_LEN);
         struct iovec iov[2] = {{shards[i], s}, {crc, sizeof crc}};
         ssize_t wr = fio_writev(w->fd[i], iov, 2);
         if (wr != (ssize_t)(s + SHARD_CRC_LEN)) {

@@ -26,6 +26,7 @@
  * SHARD_HEADER_SIZE-4: CRC32C of everything before it
  */
 #include "storage/shard.h"
+#include "common/le.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -61,20 +62,6 @@ _Static_assert(OFF_NAMES + ST_MAX_TENANT + ST_MAX_BUCKET + ST_MAX_KEY <= OFF_MET
 _Static_assert(OFF_META_TEXT + ST_ETAG_MAX + ST_CHECKSUM_MAX + SHARD_META_HEADERS_MAX <=
                OFF_CRC, "the metadata fits the header");
 
-static void put_le(uint8_t *p, uint64_t v, int n)
-{
-    for (int i = 0; i < n; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_le(const uint8_t *p, int n)
-{
-    uint64_t v = 0;
-    for (int i = n - 1; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
-
 void shard_header_encode(const shard_header *h, uint8_t out[SHARD_HEADER_SIZE])
 {
     memset(out, 0, SHARD_HEADER_SIZE);
@@ -83,21 +70,21 @@ void shard_header_encode(const shard_header *h, uint8_t out[SHARD_HEADER_SIZE])
     memcpy(out + OFF_DATA, h->data_id, 16);
     memcpy(out + OFF_OBJ, h->object_id, 16);
     memcpy(out + OFF_WRAP, h->wrapped, CRYPT_WRAPPED_LEN);
-    put_le(out + OFF_BS, h->block_size, 4);
-    put_le(out + OFF_PART, h->part, 4);
-    put_le(out + OFF_SIZE, h->size, 8);
+    le_put(out + OFF_BS, h->block_size, 4);
+    le_put(out + OFF_PART, h->part, 4);
+    le_put(out + OFF_SIZE, h->size, 8);
     out[OFF_IDX] = h->shard_index;
     out[OFF_IDX + 1] = h->k;
     out[OFF_IDX + 2] = h->m;
     size_t tl = strlen(h->tenant), bl = strlen(h->bucket), kl = strlen(h->key);
     out[OFF_TLEN] = (uint8_t)tl;
     out[OFF_BLEN] = (uint8_t)bl;
-    put_le(out + OFF_KLEN, kl, 2);
+    le_put(out + OFF_KLEN, kl, 2);
     uint8_t *p = out + OFF_NAMES;
     memcpy(p, h->tenant, tl);
     memcpy(p + tl, h->bucket, bl);
     memcpy(p + tl + bl, h->key, kl);
-    put_le(out + OFF_CRC, cks_crc32c(0, out, OFF_CRC), 4);
+    le_put(out + OFF_CRC, cks_crc32c(0, out, OFF_CRC), 4);
 }
 
 static int copy_name(char *dst, size_t max, const uint8_t *src, size_t len)
@@ -114,20 +101,20 @@ int shard_header_decode(const uint8_t in[SHARD_HEADER_SIZE], shard_header *h,
 {
     if (memcmp(in, shard_magic, sizeof shard_magic) != 0)
         return cf_fail(err, CF_ECORRUPT, "shard header: bad magic");
-    if (get_le(in + OFF_CRC, 4) != cks_crc32c(0, in, OFF_CRC))
+    if (le_get(in + OFF_CRC, 4) != cks_crc32c(0, in, OFF_CRC))
         return cf_fail(err, CF_ECORRUPT, "shard header: checksum mismatch");
     memset(h, 0, sizeof *h);
     memcpy(h->set_id, in + OFF_SET, 16);
     memcpy(h->data_id, in + OFF_DATA, 16);
     memcpy(h->object_id, in + OFF_OBJ, 16);
     memcpy(h->wrapped, in + OFF_WRAP, CRYPT_WRAPPED_LEN);
-    h->block_size = (uint32_t)get_le(in + OFF_BS, 4);
-    h->part = (uint32_t)get_le(in + OFF_PART, 4);
-    h->size = get_le(in + OFF_SIZE, 8);
+    h->block_size = (uint32_t)le_get(in + OFF_BS, 4);
+    h->part = (uint32_t)le_get(in + OFF_PART, 4);
+    h->size = le_get(in + OFF_SIZE, 8);
     h->shard_index = in[OFF_IDX];
     h->k = in[OFF_IDX + 1];
     h->m = in[OFF_IDX + 2];
-    size_t tl = in[OFF_TLEN], bl = in[OFF_BLEN], kl = get_le(in + OFF_KLEN, 2);
+    size_t tl = in[OFF_TLEN], bl = in[OFF_BLEN], kl = le_get(in + OFF_KLEN, 2);
     const uint8_t *p = in + OFF_NAMES;
     if (h->k < 1 || h->k + h->m > RS_MAX_SHARDS || h->shard_index >= h->k + h->m ||
         h->block_size < 4096 || h->block_size % SHARD_ALIGN || h->part > ST_MAX_PARTS ||
@@ -147,19 +134,19 @@ void shard_meta_put(uint8_t hdr[SHARD_HEADER_SIZE], const shard_meta *m)
     uint8_t *p = hdr + OFF_META;
     memset(p, 0, OFF_CRC - OFF_META);
     memcpy(p, meta_magic, sizeof meta_magic);
-    put_le(p + 4, (OFF_META_TEXT - OFF_META_BODY) + el + cl + hl, 2);
-    put_le(p + 6, m->headers_cut ? 1 : 0, 2);
-    put_le(p + 8, (uint64_t)m->mtime_ms, 8);
-    put_le(p + 16, (uint64_t)m->upload_created_ms, 8);
+    le_put(p + 4, (OFF_META_TEXT - OFF_META_BODY) + el + cl + hl, 2);
+    le_put(p + 6, m->headers_cut ? 1 : 0, 2);
+    le_put(p + 8, (uint64_t)m->mtime_ms, 8);
+    le_put(p + 16, (uint64_t)m->upload_created_ms, 8);
     p[24] = m->cks_algo;
     p[25] = (uint8_t)el;
     p[26] = (uint8_t)cl;
-    put_le(p + 27, hl, 2);
+    le_put(p + 27, hl, 2);
     uint8_t *t = hdr + OFF_META_TEXT;
     memcpy(t, m->etag, el);
     memcpy(t + el, m->cks_b64, cl);
     memcpy(t + el + cl, m->headers, hl);
-    put_le(hdr + OFF_CRC, cks_crc32c(0, hdr, OFF_CRC), 4);
+    le_put(hdr + OFF_CRC, cks_crc32c(0, hdr, OFF_CRC), 4);
 }
 
 int shard_meta_get(const uint8_t hdr[SHARD_HEADER_SIZE], shard_meta *m, cf_err *err)
@@ -168,15 +155,15 @@ int shard_meta_get(const uint8_t hdr[SHARD_HEADER_SIZE], shard_meta *m, cf_err *
     const uint8_t *p = hdr + OFF_META;
     if (memcmp(p, meta_magic, sizeof meta_magic) != 0)
         return 0;
-    size_t len = get_le(p + 4, 2), flags = get_le(p + 6, 2);
-    size_t el = p[25], cl = p[26], hl = get_le(p + 27, 2);
+    size_t len = le_get(p + 4, 2), flags = le_get(p + 6, 2);
+    size_t el = p[25], cl = p[26], hl = le_get(p + 27, 2);
     if (el >= ST_ETAG_MAX || cl >= ST_CHECKSUM_MAX || hl > SHARD_META_HEADERS_MAX ||
         flags > 1 || len != (OFF_META_TEXT - OFF_META_BODY) + el + cl + hl ||
         memchr(hdr + OFF_META_TEXT, '\0', el + cl + hl))
         return cf_fail(err, CF_ECORRUPT, "shard header: malformed metadata");
     m->headers_cut = flags & 1;
-    m->mtime_ms = (int64_t)get_le(p + 8, 8);
-    m->upload_created_ms = (int64_t)get_le(p + 16, 8);
+    m->mtime_ms = (int64_t)le_get(p + 8, 8);
+    m->upload_created_ms = (int64_t)le_get(p + 16, 8);
     m->cks_algo = p[24];
     const uint8_t *t = hdr + OFF_META_TEXT;
     memcpy(m->etag, t, el);

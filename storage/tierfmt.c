@@ -29,6 +29,7 @@
  * block index, as for local shards).
  */
 #include "storage/engine_int.h"
+#include "common/le.h"
 #include "storage/lifecycle.h"
 
 #include <jansson.h>
@@ -42,18 +43,6 @@
 #define TIERFMT_MAGIC "COFTIER1"
 #define TIERFMT_PREAMBLE 16
 #define TIERFMT_ALIGN 4096u
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
-}
 
 /* The version's metadata, as JSON text (malloc'd). */
 static char *meta_json(const char *bucket, const st_object_info *info,
@@ -131,11 +120,11 @@ int tierfmt_header(st_engine *e, const char *remote_id, const char *tenant,
     if (rc == 0 && (olen > UINT32_MAX || strlen(remote_id) != 32))
         rc = cf_fail(err, CF_EINVAL, "remote object header too large");
     if (rc == 0) {
-        put_le32(pt, (uint32_t)jlen);
+        le_put(pt, jlen, 4);
         memcpy(pt + 4, outer, jlen);
         memcpy(buf, TIERFMT_MAGIC, 8);
-        put_le32(buf + 8, (uint32_t)olen);
-        put_le32(buf + 12, 0);
+        le_put(buf + 8, olen, 4);
+        le_put(buf + 12, 0, 4);
         uint8_t aad[32 + TIERFMT_PREAMBLE];
         memcpy(aad, remote_id, 32);
         memcpy(aad + 32, buf, TIERFMT_PREAMBLE);
@@ -168,7 +157,7 @@ int st_remote_header_open(const uint8_t master[CRYPT_KEY_LEN], const char *remot
     memset(out, 0, sizeof *out);
     if (len < TIERFMT_PREAMBLE || memcmp(buf, TIERFMT_MAGIC, 8) != 0)
         return cf_fail(err, CF_ECORRUPT, "not a coffer remote object (bad magic)");
-    uint32_t olen = get_le32(buf + 8);
+    uint32_t olen = (uint32_t)le_get(buf + 8, 4);
     if (olen < CRYPT_BLOB_OVERHEAD + 4 || olen > len - TIERFMT_PREAMBLE ||
         strlen(remote_id) != 32)
         return cf_fail(err, CF_ECORRUPT, "remote object header truncated");
@@ -184,7 +173,7 @@ int st_remote_header_open(const uint8_t master[CRYPT_KEY_LEN], const char *remot
         rc = crypt_open_blob(cc, tkey, "cofferT1", aad, sizeof aad, buf + TIERFMT_PREAMBLE,
                              olen, pt, err);
     json_t *doc = NULL;
-    uint32_t jlen = rc == 0 ? get_le32(pt) : 0;
+    uint32_t jlen = rc == 0 ? (uint32_t)le_get(pt, 4) : 0;
     if (rc == 0 && (jlen > ptlen - 4 ||
                     !(doc = json_loadb((const char *)pt + 4, jlen, 0, NULL))))
         rc = cf_fail(err, CF_ECORRUPT, "remote object header: bad outer document");
