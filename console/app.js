@@ -97,15 +97,17 @@ function showDashboard(session) {
 
 async function refresh() {
   try {
-    const [status, disks, usage, tenants, keys, overview] = await Promise.all([
+    const [status, disks, usage, tenants, keys, overview, tiers] = await Promise.all([
       call("GET", "admin/status"), call("GET", "admin/disks"), call("GET", "admin/usage"),
       call("GET", "admin/tenants"), call("GET", "admin/keys"), call("GET", "overview"),
+      call("GET", "admin/tiers"),
     ]);
     renderStatus(status, overview);
     renderDisks(disks.disks);
     renderTenants(tenants.tenants, usage.usage, keys.keys);
     renderKeys(keys.keys);
     renderJobs(status, overview);
+    renderTiers(tiers.tiers);
     renderCharts(overview);
   } catch (e) {
     if (e.message !== "signed out") toast("refresh failed: " + e.message);
@@ -203,8 +205,26 @@ function renderJobs(status, o) {
       el("td", {}, last ? last.duration_seconds.toFixed(2) + " s" : "-"),
       el("td", {}, result),
       el("td", {}, j.next_run ? when(j.next_run) : "on demand"),
-      el("td", {}, `${j.runs_ok} / ${j.runs_failed}`));
+      el("td", {}, `${j.runs_ok} / ${j.runs_failed}`),
+      el("td", {}, j.state === "running" ? "" : el("button", {
+        type: "button", "data-job": j.name,
+        onclick: () => act(() => call("POST", "admin/jobs/" + j.name, {}), j.name + " started")},
+        "Run now")));
   }));
+}
+
+// GET /admin/tiers: each tier's settings (never a secret), usage and queue.
+function renderTiers(tiers) {
+  if (!tiers.length) {
+    fill($("tiers").tBodies[0], [el("tr", {}, el("td", {colspan: "7"}, "no tiers"))]);
+    return;
+  }
+  fill($("tiers").tBodies[0], tiers.map((t) => el("tr", {"data-tier": t.name},
+    el("td", {}, t.name), el("td", {}, t.type), el("td", {}, t.objects),
+    el("td", {}, bytes(t.bytes)),
+    el("td", {}, `${t.pending} / ${t.uploading} / ${t.restoring} / ${t.remote_deletes}`),
+    el("td", {}, bytes(t.bytes_per_s) + "/s"),
+    el("td", {}, t.last_error ? t.last_error : "-"))));
 }
 
 // ---- charts --------------------------------------------------------------

@@ -130,6 +130,21 @@ try {
   check(true, "the capacity chart draws");
   await page.waitForSelector("#chart-requests path.line", {state: "attached", timeout: 40000});
   check(true, "the request rate chart draws");
+  // maintenance from the page: a scrub started now runs and reports
+  check((await page.textContent("#tiers tbody")).includes("no tiers"),
+        "the cold tiers card says there are none");
+  const scrubRuns = async () => page.evaluate(async () =>
+    (await (await fetch("/console/api/admin/jobs/scrub")).json()).runs_ok);
+  const scrubsBefore = await scrubRuns();
+  await page.click('#jobs button[data-job="scrub"]');
+  await page.waitForFunction(() => document.getElementById("toast").textContent === "scrub started");
+  check(true, "the page starts a scrub");
+  let scrubsAfter = scrubsBefore;
+  for (let i = 0; i < 60 && scrubsAfter === scrubsBefore; i++) {
+    await page.waitForTimeout(500);
+    scrubsAfter = await scrubRuns();
+  }
+  check(scrubsAfter === scrubsBefore + 1, "the scrub started from the page ran to the end");
   await page.screenshot({path: outDir + "/console.png", fullPage: true});
 
   // the API's guards, from the page's own origin
