@@ -22,6 +22,11 @@ tests_unit_test_xmlread_SOURCES = tests/unit/test_xmlread.c
 tests_unit_test_xmlread_LDADD = $(TEST_LDADD)
 tests_unit_test_xmlread_CFLAGS = $(TEST_CFLAGS)
 
+check_PROGRAMS += tests/unit/test_rfc2047
+tests_unit_test_rfc2047_SOURCES = tests/unit/test_rfc2047.c
+tests_unit_test_rfc2047_LDADD = $(TEST_LDADD)
+tests_unit_test_rfc2047_CFLAGS = $(TEST_CFLAGS)
+
 check_PROGRAMS += tests/unit/test_checksum
 tests_unit_test_checksum_SOURCES = tests/unit/test_checksum.c
 tests_unit_test_checksum_LDADD = $(TEST_LDADD)
