@@ -35,6 +35,9 @@ static const char *const code_names[CF_CODE_COUNT] = {
     [CF_EPRECOND] = "EPRECOND",
     [CF_EINTERNAL] = "EINTERNAL",
     [CF_ENOINDEX] = "ENOINDEX",
+    [CF_ECONFLICT] = "ECONFLICT",
+    [CF_ENEEDKEY] = "ENEEDKEY",
+    [CF_EBADKEY] = "EBADKEY",
 };
 
 const char *cf_code_name(cf_code code)

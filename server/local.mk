@@ -13,7 +13,8 @@ server_libs3front_a_SOURCES = server/server.h \
 	server/pool.c server/pool.h \
 	server/sbuf.c server/sbuf.h \
 	server/s3_common.c server/s3_common.h server/s3_ops.c server/s3_ops.h \
-	server/s3_bucket.c server/s3_list.c server/s3_object.c server/s3_multipart.c
+	server/s3_bucket.c server/s3_list.c server/s3_object.c server/s3_multipart.c \
+	server/s3_attributes.c
 
 # what routing needs: the request API, errors, XML, the percent-decoder
 ROUTER_LDADD = server/libs3front.a auth/libauth.a common/libcommon.a $(OPENSSL_LIBS)

@@ -224,8 +224,12 @@ static s3_op_id bucket_op(const s3_req *r, const char *m, const char *sub)
         if (strcmp(sub, "versions") == 0) return S3OP_LIST_OBJECT_VERSIONS;
         if (strcmp(sub, "uploads") == 0) return S3OP_LIST_UPLOADS;
         if (strcmp(sub, "acl") == 0) return S3OP_GET_BUCKET_ACL;
+        if (strcmp(sub, "encryption") == 0) return S3OP_GET_BUCKET_ENCRYPTION;
         return S3OP_NONE;
     }
+    if (strcmp(sub, "encryption") == 0)
+        return strcmp(m, "PUT") == 0 ? S3OP_PUT_BUCKET_ENCRYPTION
+             : strcmp(m, "DELETE") == 0 ? S3OP_DELETE_BUCKET_ENCRYPTION : S3OP_NONE;
     if (*sub)
         return strcmp(m, "POST") == 0 && strcmp(sub, "delete") == 0
                    ? S3OP_DELETE_OBJECTS : S3OP_NONE;
@@ -241,6 +245,8 @@ static s3_op_id object_op(const s3_req *r, const char *m, const char *sub)
     bool copy = req_header(r, "x-amz-copy-source") != NULL;
     if (strcmp(m, "GET") == 0 && strcmp(sub, "acl") == 0)
         return S3OP_GET_OBJECT_ACL;
+    if (strcmp(m, "GET") == 0 && strcmp(sub, "attributes") == 0)
+        return S3OP_GET_OBJECT_ATTRIBUTES;
     if (strcmp(m, "POST") == 0 && strcmp(sub, "uploads") == 0)
         return S3OP_CREATE_UPLOAD;
     if (*sub)

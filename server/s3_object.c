@@ -13,7 +13,13 @@
  * the x-amz-checksum value (from a header or the aws-chunked trailer)
  * before anything becomes visible. Any failure leaves the old object, if
  * there was one, untouched: the st_put is aborted (here or at request
- * completion).
+ * completion). Conditional writes (If-None-Match: *, If-Match) are the
+ * engine's to decide at its commit point; a customer key (SSE-C) is
+ * checked here and handed to the engine.
+ *
+ * GET and HEAD with partNumber serve one part of the object (206, its
+ * Content-Range, x-amz-mp-parts-count), numbered 1..N as the engine
+ * numbers them (storage/engine.h: st_object_part).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +27,7 @@
 #include <strings.h>
 
 #include "server/range.h"
+#include "common/etag.h"
 #include "common/utf8.h"
 #include "server/router.h"
 #include "server/s3_common.h"
@@ -34,6 +41,8 @@ typedef struct put_state {
     s3_checksum_req ck;
     uint8_t md5[16];
     bool has_md5;
+    s3_ssec ssec;
+    bool part;
 } put_state;
 
 /* Map an engine failure during a body to the S3 error: a size mismatch at
@@ -44,6 +53,16 @@ static void put_failed(s3_req *r, const cf_err *err, bool at_finish)
         resp_error(r, S3E_IncompleteBody, NULL);
     else
         resp_cf(r, err);
+}
+
+/* st_put_begin's refusals: the customer key's and, for a part, a checksum
+ * algorithm other than the upload's (InvalidRequest, as S3 answers). */
+static void begin_failed(s3_req *r, const put_state *ps, const cf_err *err)
+{
+    if (err->code == CF_EINVAL && ps->part)
+        resp_error(r, S3E_InvalidRequest, err->msg);
+    else
+        s3_ssec_failed(r, err, &ps->ssec, ps->part);
 }
 
 /* Shared by PutObject and UploadPart: header checks and st_put_begin. */
@@ -61,20 +80,25 @@ int s3_put_begin(s3_req *r, const char *upload_id, uint32_t part)
     }
     st_header *meta = NULL;
     size_t nmeta = 0;
+    st_write_cond cond = {0};
+    ps->part = upload_id != NULL;
     if (s3_check_write_headers(r) < 0 || s3_checksum_request(r, &ps->ck) < 0 ||
         s3_content_md5(r, ps->md5, &ps->has_md5) < 0 ||
-        (!upload_id && s3_request_meta(r, &meta, &nmeta) < 0))
+        s3_ssec_request(r, false, &ps->ssec) < 0 ||
+        (!upload_id && (s3_request_meta(r, &meta, &nmeta) < 0 ||
+                        s3_write_cond(r, &cond) < 0)))
         return -1;
     st_put_args a = {
         .tenant = r->tenant, .bucket = r->bucket, .key = r->key,
         .headers = meta, .nheaders = nmeta, .checksum_algo = ps->ck.algo,
+        .ssec_key = ps->ssec.present ? ps->ssec.key : NULL, .cond = cond,
         .upload_id = upload_id, .part_number = part,
         .expected_size = r->content_length,
     };
     cf_err err;
     if (st_put_begin(r->srv->engine, &a, &r->put, &err) < 0) {
         r->put = NULL;
-        resp_cf(r, &err);
+        begin_failed(r, ps, &err);
         return -1;
     }
     return 0;
@@ -108,9 +132,10 @@ int s3_put_finish(s3_req *r)
     }
     r->info_set = true;
     resp_header(r, "ETag", r->info.etag);
-    resp_header(r, "x-amz-server-side-encryption", "AES256");
-    if (ps->ck.algo != CKS_NONE && r->info.checksum_b64[0])
-        resp_header(r, cks_header_name(ps->ck.algo), r->info.checksum_b64);
+    s3_sse_headers(r, &ps->ssec);
+    /* a part answers its checksum; an object its type too (2025 SDKs) */
+    s3_checksum_headers(r, r->info.checksum_algo, r->info.checksum_b64,
+                        ps->part ? NULL : "FULL_OBJECT");
     return 0;
 }
 
@@ -136,12 +161,12 @@ static int check_conditions(s3_req *r, const st_object_info *o)
     const char *inm = req_header(r, "if-none-match");
     const char *ims = req_header(r, "if-modified-since");
     int64_t mtime = o->mtime_ms / 1000, t;
-    if (im ? !s3_etag_matches(im, o->etag)
+    if (im ? !etag_list_matches(im, o->etag)
            : (ius && req_parse_http_date(ius, &t) == 0 && mtime > t)) {
         resp_error(r, S3E_PreconditionFailed, NULL);
         return -1;
     }
-    if (inm ? s3_etag_matches(inm, o->etag)
+    if (inm ? etag_list_matches(inm, o->etag)
             : (ims && req_parse_http_date(ims, &t) == 0 && mtime <= t)) {
         resp_error(r, S3E_NotModified, NULL);
         resp_header(r, "ETag", o->etag);
@@ -171,27 +196,81 @@ static void send_object(s3_req *r, int status, uint64_t off, uint64_t len)
     resp_stream(r, status, off, len, r->get ? (size_t)to_boundary : 0, read_object);
 }
 
+/* partNumber: that part's range of the object (206), with its checksum
+ * when asked for (the object's own for a single PUT). The object must be
+ * open (r->get). */
+static int serve_part(s3_req *r, long n, const s3_ssec *k, uint64_t *off, uint64_t *len)
+{
+    st_object_part p;
+    cf_err err;
+    if (st_get_part(r->get, (uint32_t)n, &p, &err) < 0) {
+        resp_error(r, S3E_InvalidPartNumber, NULL);
+        return -1;
+    }
+    *off = p.offset;
+    *len = p.size;
+    s3_object_headers(r, &r->info, r->info.nparts == 0, k);
+    const char *mode = req_header(r, "x-amz-checksum-mode");
+    if (r->info.nparts > 0 && mode && strcasecmp(mode, "ENABLED") == 0)
+        s3_checksum_headers(r, r->info.checksum_algo, p.checksum_b64, NULL);
+    if (r->info.nparts > 0) {
+        char *count = pool_printf(r->pool, "%d", r->info.nparts);
+        if (count)
+            resp_header(r, "x-amz-mp-parts-count", count);
+    }
+    if (p.size == 0)
+        return 0;
+    char *cr = pool_printf(r->pool, "bytes %llu-%llu/%llu", (unsigned long long)p.offset,
+                           (unsigned long long)(p.offset + p.size - 1),
+                           (unsigned long long)r->info.size);
+    if (cr)
+        resp_header(r, "Content-Range", cr);
+    return 1;
+}
+
 static void serve_object(s3_req *r, bool get)
 {
     cf_err err;
-    if (s3_check_version(r) < 0)
+    long part = 0;
+    s3_ssec key_hdrs, *k = &key_hdrs;
+    if (s3_check_version(r) < 0 || s3_ssec_request(r, false, k) < 0)
         return;
     if (req_has_param(r, "partNumber")) {
-        resp_error(r, S3E_NotImplemented, "GET by partNumber is not implemented by coffer");
-        return;
+        if (s3_int_param(r, "partNumber", 1, ST_MAX_PARTS, 0, &part) < 0)
+            return;
+        if (req_header(r, "range")) {
+            resp_error(r, S3E_InvalidRequest, "Cannot specify both Range header and "
+                       "partNumber query parameter");
+            return;
+        }
     }
-    int rc = get ? st_get_open(r->srv->engine, r->tenant, r->bucket, r->key, &r->info,
-                               &r->get, &err)
-                 : st_head(r->srv->engine, r->tenant, r->bucket, r->key, &r->info, &err);
+    /* a part read needs the object's segments: HEAD opens it too (and
+     * reads nothing) */
+    const uint8_t *key = k->present ? k->key : NULL;
+    int rc = get || part ? st_get_open_ssec(r->srv->engine, r->tenant, r->bucket, r->key,
+                                            key, &r->info, &r->get, &err)
+                         : st_head_ssec(r->srv->engine, r->tenant, r->bucket, r->key, key,
+                                        &r->info, &err);
     if (rc < 0) {
         r->get = NULL;
-        resp_cf(r, &err);
+        s3_ssec_failed(r, &err, k, false);
         return;
     }
     r->info_set = true;
     if (check_conditions(r, &r->info) < 0)
         return;
     uint64_t off, len;
+    if (part) {
+        int ranged = serve_part(r, part, k, &off, &len);
+        if (ranged < 0)
+            return;
+        if (!get) {                  /* HEAD: the length only */
+            st_get_close(r->get);
+            r->get = NULL;
+        }
+        send_object(r, ranged ? 206 : 200, off, len);
+        return;
+    }
     range_result range = range_parse(req_header(r, "range"), RANGE_GET, r->info.size, &off,
                                      &len);
     if (range == RANGE_UNSATISFIABLE) {
@@ -201,7 +280,7 @@ static void serve_object(s3_req *r, bool get)
             resp_header(r, "Content-Range", cr);
         return;
     }
-    s3_object_headers(r, &r->info, range == RANGE_WHOLE);
+    s3_object_headers(r, &r->info, range == RANGE_WHOLE, k);
     if (range == RANGE_PART) {
         char *cr = pool_printf(r->pool, "bytes %llu-%llu/%llu", (unsigned long long)off,
                                (unsigned long long)(off + len - 1),
@@ -229,7 +308,8 @@ static void delete_run(s3_req *r)
     cf_err err;
     if (s3_check_version(r) < 0)
         return;
-    if (st_delete(r->srv->engine, r->tenant, r->bucket, r->key, &err) < 0) {
+    if (st_delete_if(r->srv->engine, r->tenant, r->bucket, r->key,
+                     req_header(r, "if-match"), &err) < 0) {
         resp_cf(r, &err);
         return;
     }
@@ -237,42 +317,6 @@ static void delete_run(s3_req *r)
 }
 
 /* ---- DeleteObjects ---------------------------------------------------- */
-
-/* The body must carry Content-MD5 or an x-amz-checksum-* and match it. */
-static int check_body_digest(s3_req *r)
-{
-    uint8_t want[CKS_MAX_RAW], got[CKS_MAX_RAW];
-    bool has_md5;
-    s3_checksum_req ck;
-    if (s3_content_md5(r, want, &has_md5) < 0 || s3_checksum_request(r, &ck) < 0)
-        return -1;
-    const char *value = s3_checksum_value(r, &ck);
-    if (!has_md5 && !value) {
-        resp_error(r, S3E_InvalidRequest,
-                   "Missing required header for this request: Content-MD5");
-        return -1;
-    }
-    cks_algo algo = has_md5 ? CKS_MD5 : ck.algo;
-    size_t wlen = cks_raw_len(algo);
-    if (!has_md5 && cks_from_base64(value, want, wlen, NULL) < 0) {
-        resp_error(r, S3E_InvalidRequest, "Value for the x-amz-checksum- header is invalid");
-        return -1;
-    }
-    cf_err err;
-    cks_state *s = cks_new(algo, &err);
-    if (!s) {
-        resp_cf(r, &err);
-        return -1;
-    }
-    cks_update(s, r->body.p ? r->body.p : "", r->body.len);
-    size_t glen = cks_final(s, got);
-    cks_free(s);
-    if (glen != wlen || memcmp(got, want, glen) != 0) {
-        resp_error(r, S3E_BadDigest, NULL);
-        return -1;
-    }
-    return 0;
-}
 
 static void deleted_entry(s3_req *r, const char *key, bool quiet)
 {
@@ -315,7 +359,7 @@ static void delete_objects_run(s3_req *r)
 {
     st_bucket_info binfo;
     cf_err err;
-    if (check_body_digest(r) < 0)
+    if (s3_check_body_digest(r) < 0)
         return;
     if (st_bucket_get(r->srv->engine, r->tenant, r->bucket, &binfo, &err) < 0) {
         resp_cf(r, &err);
@@ -340,8 +384,12 @@ static void copy_run(s3_req *r)
     char *sb, *sk;
     st_object_info src;
     cf_err err;
+    s3_ssec src_key, dst_key;
+    st_write_cond cond;
     memset(&src, 0, sizeof(src));
-    if (s3_check_write_headers(r) < 0 || s3_copy_source(r, &sb, &sk) < 0)
+    if (s3_check_write_headers(r) < 0 || s3_copy_source(r, &sb, &sk) < 0 ||
+        s3_ssec_request(r, true, &src_key) < 0 || s3_ssec_request(r, false, &dst_key) < 0 ||
+        s3_write_cond(r, &cond) < 0)
         return;
     const char *dir = req_header(r, "x-amz-metadata-directive");
     bool replace = dir && strcmp(dir, "REPLACE") == 0;
@@ -353,8 +401,9 @@ static void copy_run(s3_req *r)
     size_t nmeta = 0;
     if (replace && s3_request_meta(r, &meta, &nmeta) < 0)
         return;
-    if (st_head(r->srv->engine, r->tenant, sb, sk, &src, &err) < 0) {
-        resp_cf(r, &err);
+    const uint8_t *skey = src_key.present ? src_key.key : NULL;
+    if (st_head_ssec(r->srv->engine, r->tenant, sb, sk, skey, &src, &err) < 0) {
+        s3_ssec_failed(r, &err, &src_key, false);
         return;
     }
     cks_algo algo = src.checksum_algo;
@@ -368,28 +417,41 @@ static void copy_run(s3_req *r)
     st_object_info_clear(&src);
     if (rc < 0)
         return;
-    if (!replace && !want && strcmp(sb, r->bucket) == 0 && strcmp(sk, r->key) == 0) {
+    /* a change of customer key (or to or from one) changes the object */
+    bool same_keys = src_key.present == dst_key.present &&
+                     (!src_key.present || memcmp(src_key.key, dst_key.key, 32) == 0);
+    if (!replace && !want && same_keys && strcmp(sb, r->bucket) == 0 &&
+        strcmp(sk, r->key) == 0) {
         resp_error(r, S3E_InvalidRequest, "This copy request is illegal because it is "
                    "trying to copy an object to itself without changing the object's "
-                   "metadata");
+                   "metadata, storage class, website redirect location or encryption "
+                   "attributes.");
         return;
     }
     if (want && ((algo = cks_algo_from_name(want)) == CKS_NONE || algo == CKS_MD5)) {
         resp_error(r, S3E_InvalidRequest, "Unsupported x-amz-checksum-algorithm");
         return;
     }
-    if (st_copy(r->srv->engine, r->tenant, sb, sk, r->bucket, r->key,
-                replace ? meta : NULL, nmeta, algo, &r->info, &err) < 0) {
-        resp_cf(r, &err);
+    st_copy_args ca = {
+        .src_bucket = sb, .src_key = sk, .src_ssec_key = skey,
+        .dst = {.tenant = r->tenant, .bucket = r->bucket, .key = r->key,
+                .headers = replace ? meta : NULL, .nheaders = nmeta,
+                .checksum_algo = algo, .cond = cond,
+                .ssec_key = dst_key.present ? dst_key.key : NULL},
+    };
+    if (st_copy(r->srv->engine, &ca, &r->info, &err) < 0) {
+        s3_ssec_failed(r, &err, &src_key, false);
         return;
     }
     r->info_set = true;
     xml_begin(&r->resp, "CopyObjectResult");
     xml_elem_time_ms(&r->resp, "LastModified", r->info.mtime_ms);
     xml_elem(&r->resp, "ETag", r->info.etag);
-    s3_checksum_xml(r, r->info.checksum_b64, r->info.checksum_algo);
+    s3_checksum_xml(&r->resp, r->info.checksum_b64, r->info.checksum_algo);
+    if (r->info.checksum_algo != CKS_NONE)
+        xml_elem(&r->resp, "ChecksumType", "FULL_OBJECT");
     xml_close(&r->resp, "CopyObjectResult");
-    resp_header(r, "x-amz-server-side-encryption", "AES256");
+    s3_sse_headers(r, &dst_key);
     resp_xml(r, 200);
 }
 

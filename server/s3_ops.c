@@ -33,6 +33,10 @@ static const s3_op *const ops[S3OP_COUNT] = {
     [S3OP_UPLOAD_PART_COPY] = &op_upload_part_copy,
     [S3OP_COMPLETE_UPLOAD] = &op_complete_upload,
     [S3OP_ABORT_UPLOAD] = &op_abort_upload,
+    [S3OP_GET_OBJECT_ATTRIBUTES] = &op_get_object_attributes,
+    [S3OP_GET_BUCKET_ENCRYPTION] = &op_get_bucket_encryption,
+    [S3OP_PUT_BUCKET_ENCRYPTION] = &op_put_bucket_encryption,
+    [S3OP_DELETE_BUCKET_ENCRYPTION] = &op_delete_bucket_encryption,
 };
 
 const s3_op *s3_op_of(s3_op_id id)

@@ -2,7 +2,9 @@
  * storage/bucket.c - buckets: the buckets table (st_bucket_* and the
  * (tenant, bucket) -> row id lookup every object and upload operation
  * starts with). A bucket name is unique per tenant; it can be deleted only
- * while it holds no object (object.c) and no upload (upload.c).
+ * while it holds no object (object.c); uploads still in progress are
+ * aborted with it (upload.c), as S3 does. The default encryption record
+ * (PutBucketEncryption) is kept in the bucket's row.
  */
 #include "storage/engine_int.h"
 
@@ -49,17 +51,37 @@ int st_bucket_delete(st_engine *e, const char *tenant, const char *bucket,
                      cf_err *err)
 {
     int64_t id;
-    bool objects = false, uploads = false;
+    bool objects = false;
     idx_lock(e->ix);
     int rc = bucket_id_locked(e, tenant, bucket, &id, err);
     if (rc == 0)
         rc = obj_any_locked(e, id, &objects, err);
-    if (rc == 0 && !objects)
-        rc = upload_any_locked(e, id, &uploads, err);
-    if (rc == 0 && (objects || uploads))
+    if (rc == 0 && objects)
         rc = cf_fail(err, CF_ENOTEMPTY, "bucket %s is not empty", bucket);
+    if (rc == 0 && (rc = idx_begin(e->ix, err)) == 0) {
+        rc = upload_drop_bucket_locked(e, id, err);
+        if (rc == 0)
+            rc = idx_run(e->ix, NULL, err, "DELETE FROM buckets WHERE id = ?", "i", id);
+        rc = rc == 0 ? idx_commit(e->ix, err) : (idx_rollback(e->ix), -1);
+    }
+    rc = eng_unlock_durable(e, rc, err);
     if (rc == 0)
-        rc = idx_run(e->ix, NULL, err, "DELETE FROM buckets WHERE id = ?", "i", id);
+        deleteq_drain(e);
+    return rc;
+}
+
+int st_bucket_set_sse(st_engine *e, const char *tenant, const char *bucket,
+                      const char *algo, bool bucket_key, cf_err *err)
+{
+    if (algo && strcmp(algo, "AES256") != 0)
+        return cf_fail(err, CF_EINVAL, "only AES256 is a default encryption");
+    int64_t id;
+    idx_lock(e->ix);
+    int rc = bucket_id_locked(e, tenant, bucket, &id, err);
+    if (rc == 0)
+        rc = idx_run(e->ix, NULL, err,
+                     "UPDATE buckets SET sse_algo = ?, sse_bucket_key = ? WHERE id = ?",
+                     "tii", algo, (int64_t)(algo && bucket_key), id);
     return eng_unlock_durable(e, rc, err);
 }
 
@@ -78,6 +100,8 @@ static void fill_bucket_info(sqlite3_stmt *st, st_bucket_info *b)
     snprintf(b->name, sizeof b->name, "%s", idx_text(st, 0));
     snprintf(b->region, sizeof b->region, "%s", idx_text(st, 1));
     b->created = idx_int(st, 2);
+    snprintf(b->sse_algo, sizeof b->sse_algo, "%s", idx_text(st, 3));
+    b->sse_bucket_key = idx_int(st, 4) != 0;
 }
 
 int st_bucket_get(st_engine *e, const char *tenant, const char *bucket,
@@ -85,7 +109,7 @@ int st_bucket_get(st_engine *e, const char *tenant, const char *bucket,
 {
     idx_lock(e->ix);
     sqlite3_stmt *st = idx_query(e->ix, err,
-        "SELECT b.name, b.region, b.created FROM buckets b "
+        "SELECT b.name, b.region, b.created, b.sse_algo, b.sse_bucket_key FROM buckets b "
         "JOIN tenants t ON t.id = b.tenant_id WHERE t.name = ? AND b.name = ?",
         "tt", tenant, bucket);
     int rc = st ? idx_next(e->ix, st, err) : -1;
@@ -120,7 +144,7 @@ int st_bucket_list(st_engine *e, const char *tenant, st_bucket_cb cb, void *ctx,
     bucket_each l = {cb, ctx};
     idx_lock(e->ix);
     int rc = idx_each(e->ix, idx_query(e->ix, err,
-        "SELECT b.name, b.region, b.created FROM buckets b "
+        "SELECT b.name, b.region, b.created, b.sse_algo, b.sse_bucket_key FROM buckets b "
         "JOIN tenants t ON t.id = b.tenant_id WHERE t.name = ? ORDER BY b.name",
         "t", tenant), bucket_row, &l, err);
     idx_unlock(e->ix);

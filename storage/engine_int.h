@@ -121,11 +121,27 @@ int eng_load_master(const st_config *cfg, const ds_set *set, bool create,
 
 /* Fill a segment descriptor [takes kek_lock]. With wrapped == NULL a fresh
  * data key is made and wrapped into d->header.wrapped; otherwise the given
- * one is unwrapped. The caller wipes d->dk. */
+ * one is unwrapped. The wrapping key is ssec_kek when given (an SSE-C
+ * object's, eng_ssec_kek), else the tenant's KEK. The caller wipes d->dk. */
 int eng_segment_desc(st_engine *e, const char *tenant, const char *bucket,
                      const char *key, const uint8_t object_id[16], uint32_t part,
                      const uint8_t data_id[CRYPT_DATA_ID_LEN],
-                     const uint8_t *wrapped, seg_desc *d, cf_err *err);
+                     const uint8_t *wrapped, const uint8_t *ssec_kek, seg_desc *d,
+                     cf_err *err);
+/* The same without any key [no lock]: names, ids and geometry, the
+ * wrapped key copied as stored, d->dk zero. Enough for what never
+ * decrypts (heal rebuilds shards from shards). */
+void eng_segment_layout(st_engine *e, const char *tenant, const char *bucket,
+                        const char *key, const uint8_t object_id[16], uint32_t part,
+                        const uint8_t data_id[CRYPT_DATA_ID_LEN],
+                        const uint8_t wrapped[CRYPT_WRAPPED_LEN], seg_desc *d);
+/* SSE-C [takes kek_lock]: check key against what the index keeps of the
+ * object's or upload's customer key (stored NULL: it has none) and derive
+ * the key that wraps its data keys into kek (the caller wipes it).
+ * CF_ENEEDKEY: no key for one that has one, or a key for one that has
+ * none; CF_EBADKEY: another key. With neither, returns 0 and *has false. */
+int eng_ssec_kek(st_engine *e, const char *tenant, const uint8_t *stored,
+                 const uint8_t *key, uint8_t kek[CRYPT_KEY_LEN], bool *has, cf_err *err);
 
 /* A stored (sharded) segment and where it belongs: an object version or
  * an upload (object_id), its part, size and key, for heal. */
@@ -178,6 +194,8 @@ int bucket_any_locked(st_engine *e, int64_t tenant_id, bool *any, cf_err *err);
 /* Fill info from a row of obj_select_locked / obj_page_locked; the stored
  * headers only if asked [no lock: reads the row]. */
 int obj_fill_info(sqlite3_stmt *st, st_object_info *info, bool headers, cf_err *err);
+/* The row's SSE-C record into out: 1 it has one, 0 none [no lock]. */
+int obj_row_ssec(sqlite3_stmt *st, uint8_t out[CRYPT_SSEC_LEN]);
 /* The current row of (bucket_id, key): 1 found (the statement is left on
  * the row: idx_done it), 0 absent, -1 error. */
 int obj_select_locked(st_engine *e, int64_t bucket_id, const char *key,
@@ -196,6 +214,19 @@ int obj_any_locked(st_engine *e, int64_t bucket_id, bool *any, cf_err *err);
  * goes too: 1 there was one, 0 none, -1 error. */
 int obj_retire_locked(st_engine *e, int64_t bucket_id, const char *key, bool delete_row,
                       cf_err *err);
+/* Does the key's current object meet c (conditional writes, engine.h)?
+ * begin_ms: when the write began; a current version committed at or
+ * after it makes a failed condition CF_ECONFLICT, else CF_EPRECOND
+ * (INT64_MAX: never a conflict). 0, or -1 with CF_EPRECOND, CF_ECONFLICT,
+ * CF_ENOKEY (If-Match without an object). */
+int obj_check_cond_locked(st_engine *e, int64_t bucket_id, const char *key,
+                          const st_write_cond *c, int64_t begin_ms, cf_err *err);
+/* A retried CompleteMultipartUpload: is the key's current version the one
+ * upload_id completed into, from exactly these parts (numbers and ETags)?
+ * 1 yes (info filled, headers included), 0 no, -1 error. */
+int obj_completed_locked(st_engine *e, int64_t bucket_id, const char *key,
+                         const uint8_t upload_id[16], const st_complete_part *parts,
+                         size_t nparts, st_object_info *info, cf_err *err);
 /* An objects row, as written by a PUT and a completed upload. */
 typedef struct obj_row {
     int64_t bucket_id;
@@ -209,6 +240,8 @@ typedef struct obj_row {
     bool composite;
     int nparts;                      /* 0 for a PUT */
     const char *headers_json;
+    const uint8_t *upload_id;        /* 16 bytes: the upload completed; NULL: a PUT */
+    const uint8_t *ssec;             /* CRYPT_SSEC_LEN bytes, or NULL */
 } obj_row;
 /* Insert (or replace) the key's row: the version becomes current. */
 int obj_insert_locked(st_engine *e, const obj_row *o, cf_err *err);
@@ -226,16 +259,20 @@ int obj_segment_from_part_locked(st_engine *e, const uint8_t version_id[16], int
  * only during the call). */
 typedef struct obj_segment {
     uint8_t data_id[16];
+    int seq;                         /* 0..N-1: its place in the version */
     uint32_t part;
     uint64_t size;
     uint8_t wrapped[CRYPT_WRAPPED_LEN];
     bool is_inline;
     const void *inline_data;
     size_t inline_len;
+    const char *etag, *cks;          /* the part's, "" for a PUT's segment */
 } obj_segment;
 typedef int (*obj_segment_cb)(void *ctx, const obj_segment *s, cf_err *err);
-int obj_segments_locked(st_engine *e, const uint8_t version_id[16], obj_segment_cb cb,
-                        void *ctx, cf_err *err);
+/* From seq `from` on, at most limit of them (-1: all); the callback
+ * returns 1 to stop early. */
+int obj_segments_locked(st_engine *e, const uint8_t version_id[16], int from, int limit,
+                        obj_segment_cb cb, void *ctx, cf_err *err);
 /* An inline segment's sealed bytes (the sealed import). */
 int obj_segment_set_inline_locked(st_engine *e, const uint8_t data_id[16],
                                   const uint8_t *sealed, size_t n, cf_err *err);
@@ -252,9 +289,16 @@ int obj_references_locked(st_engine *e, const uint8_t data_id[16], cf_err *err);
 
 /* ---- upload.c: uploads and parts [index lock] --------------------------- */
 
-/* The upload exists in this bucket for this key (else CF_ENOUPLOAD). */
+/* What a part's PUT needs of its upload. */
+typedef struct upload_ref {
+    cks_algo algo;
+    bool has_ssec;
+    uint8_t ssec[CRYPT_SSEC_LEN];
+} upload_ref;
+/* The upload exists in this bucket for this key (else CF_ENOUPLOAD); ref
+ * (may be NULL) gets its checksum algorithm and SSE-C record. */
 int upload_check_locked(st_engine *e, const uint8_t upload_id[16], int64_t bucket_id,
-                        const char *key, cf_err *err);
+                        const char *key, upload_ref *ref, cf_err *err);
 /* A parts row, as an UploadPart commits it. */
 typedef struct upload_part_row {
     const uint8_t *upload_id, *data_id, *md5, *wrapped;
@@ -267,8 +311,8 @@ typedef struct upload_part_row {
 /* Record a part; an earlier upload of the same part number goes to the
  * delete queue, and a part with missing shards to the heal queue. */
 int upload_put_part_locked(st_engine *e, const upload_part_row *p, cf_err *err);
-/* Does the bucket hold any upload? */
-int upload_any_locked(st_engine *e, int64_t bucket_id, bool *any, cf_err *err);
+/* Abort every upload of the bucket (in the caller's transaction). */
+int upload_drop_bucket_locked(st_engine *e, int64_t bucket_id, cf_err *err);
 /* The upload a sharded part belongs to: 1, 0 none, -1. */
 int upload_locate_part_locked(st_engine *e, const uint8_t data_id[16], eng_seg_loc *loc,
                               cf_err *err);
@@ -319,6 +363,7 @@ typedef struct get_segment {
     uint8_t wrapped[CRYPT_WRAPPED_LEN];
     uint8_t *inline_data;
     size_t inline_len;
+    char cks[CKS_MAX_B64];           /* the part's checksum, "" if none */
 } get_segment;
 
 /* An open GET (engine.h: st_get), shared with sealed.c. */
@@ -328,6 +373,8 @@ struct st_get {
     char tenant[ST_MAX_TENANT + 1], bucket[ST_MAX_BUCKET + 1], key[ST_MAX_KEY + 1];
     uint8_t version_id[16];
     uint64_t size;
+    bool has_ssec;                   /* SSE-C: data keys wrapped under ssec_kek */
+    uint8_t ssec_kek[CRYPT_KEY_LEN];
     get_segment *segs;
     size_t nsegs, cap;
     size_t open_seg;                 /* index of r's segment */

@@ -6,14 +6,20 @@
  *   meta(name, value)                 set id, master key check value
  *   tenants(id, name, created)
  *   access_keys(access_key, tenant_id, secret, read_only, created)
- *   buckets(id, tenant_id, name, region, created)
+ *   buckets(id, tenant_id, name, region, created, sse_algo,
+ *           sse_bucket_key)           sse_*: PutBucketEncryption's default
  *   objects(bucket_id, key, version_id, size, etag, mtime_ms, cks_algo,
- *           cks, cks_composite, nparts, headers)       key is a BLOB:
- *                                                      listings sort by bytes;
- *                                                      also by version_id
+ *           cks, cks_composite, nparts, headers, upload_id, ssec)
+ *                                      key is a BLOB: listings sort by
+ *                                      bytes; also by version_id. upload_id:
+ *                                      the upload completed into it (NULL:
+ *                                      a PUT); ssec: salt || check of an
+ *                                      SSE-C customer key (NULL: none)
  *   segments(version_id, seq, data_id, part, size, wrapped, missing,
- *            inline_data)              the data of an object version
- *   uploads(upload_id, bucket_id, key, created_ms, cks_algo, headers)
+ *            inline_data, etag, cks) the data of an object version; etag
+ *                                      and cks: the part's (multipart only)
+ *   uploads(upload_id, bucket_id, key, created_ms, cks_algo, headers,
+ *           cks_full, ssec)            cks_full: a FULL_OBJECT checksum
  *   parts(upload_id, part, data_id, size, etag, md5, cks, mtime_ms,
  *         wrapped, missing, inline_data)
  *   heal_queue(data_id, queued_ms)     segments with missing/bad shards
@@ -192,6 +198,20 @@ static const idx_step steps[] = {
     {1, "CREATE INDEX objects_by_version ON objects(version_id);", NULL,
      "record the schema version; index objects by version id (heal scanned "
      "every object to find a segment's)"},
+    {2,
+     "ALTER TABLE objects ADD COLUMN upload_id BLOB;"
+     "ALTER TABLE objects ADD COLUMN ssec BLOB;"
+     "ALTER TABLE segments ADD COLUMN etag TEXT;"
+     "ALTER TABLE segments ADD COLUMN cks TEXT;"
+     "ALTER TABLE uploads ADD COLUMN cks_full INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE uploads ADD COLUMN ssec BLOB;"
+     "ALTER TABLE buckets ADD COLUMN sse_algo TEXT;"
+     "ALTER TABLE buckets ADD COLUMN sse_bucket_key INTEGER NOT NULL DEFAULT 0;",
+     NULL,
+     "S3 as current SDKs speak it: the upload a version was completed from "
+     "(retried completes), each part's ETag and checksum in the version "
+     "(partNumber reads, object attributes), full-object checksums, SSE-C "
+     "key checks, bucket default encryption"},
 };
 
 #define IDX_SCHEMA_VERSION (1 + (int)(sizeof steps / sizeof steps[0]))

@@ -681,6 +681,15 @@ static int put_part(st_engine *e, const char *uid, uint32_t n, uint64_t size,
     return rc;
 }
 
+static int complete(st_engine *e, const char *key, const char *uid,
+                    const st_complete_part *parts, size_t n, st_object_info *info,
+                    cf_err *err)
+{
+    st_complete_args a = {.tenant = "t1", .bucket = "b", .key = key, .upload_id = uid,
+                          .parts = parts, .nparts = n, .expected_size = -1};
+    return st_upload_complete(e, &a, info, err);
+}
+
 static void multipart_complete_links_parts_without_copying(void)
 {
     eng_fixture f;
@@ -689,7 +698,8 @@ static void multipart_complete_links_parts_without_copying(void)
     cf_err err;
     char uid[ST_ID_HEX], etag[3][ST_ETAG_MAX];
     const uint64_t P = 5ull << 20;
-    REQUIRE(st_upload_create(e, "t1", "b", "mp", NULL, 0, CKS_NONE, uid, &err) == 0);
+    st_upload_args ua = {.tenant = "t1", .bucket = "b", .key = "mp"};
+    REQUIRE(st_upload_create(e, &ua, uid, &err) == 0);
     /* out of order, and part 2 uploaded twice (the second wins) */
     REQUIRE(put_part(e, uid, 2, P, 100, etag[1]) == 0);
     REQUIRE(put_part(e, uid, 3, 1000, 300, etag[2]) == 0);
@@ -698,21 +708,21 @@ static void multipart_complete_links_parts_without_copying(void)
     int nparts = 0;
     bool trunc;
     REQUIRE(st_upload_list_parts(e, "t1", "b", "mp", uid, 0, 1000, part_count_cb,
-                                 &nparts, &trunc, &err) == 0);
+                                 &nparts, &trunc, NULL, &err) == 0);
     CHECK_EQ_INT(nparts, 3);
     int files_before = count_shard_files(&f, 4);
     st_complete_part bad_order[] = {{2, etag[1], NULL}, {1, etag[0], NULL}};
     st_object_info info;
-    CHECK_EQ_INT(st_upload_complete(e, "t1", "b", "mp", uid, bad_order, 2, &info, &err), -1);
+    CHECK_EQ_INT(complete(e, "mp", uid, bad_order, 2, &info, &err), -1);
     CHECK_EQ_INT(err.code, CF_EPARTORDER);
     st_complete_part bad_etag[] = {{1, "\"00\"", NULL}, {2, etag[1], NULL}};
-    CHECK_EQ_INT(st_upload_complete(e, "t1", "b", "mp", uid, bad_etag, 2, &info, &err), -1);
+    CHECK_EQ_INT(complete(e, "mp", uid, bad_etag, 2, &info, &err), -1);
     CHECK_EQ_INT(err.code, CF_EBADPART);
     st_complete_part small[] = {{1, etag[0], NULL}, {3, etag[2], NULL}, {4, etag[2], NULL}};
-    CHECK_EQ_INT(st_upload_complete(e, "t1", "b", "mp", uid, small, 3, &info, &err), -1);
+    CHECK_EQ_INT(complete(e, "mp", uid, small, 3, &info, &err), -1);
     CHECK(err.code == CF_ETOOSMALL || err.code == CF_EBADPART);
     st_complete_part good[] = {{1, etag[0], NULL}, {2, etag[1], NULL}, {3, etag[2], NULL}};
-    REQUIRE(st_upload_complete(e, "t1", "b", "mp", uid, good, 3, &info, &err) == 0);
+    REQUIRE(complete(e, "mp", uid, good, 3, &info, &err) == 0);
     CHECK(strstr(info.etag, "-3\"") != NULL);
     CHECK_EQ_INT(info.size, 2 * P + 1000);
     CHECK_EQ_INT(count_shard_files(&f, 4), files_before);
@@ -746,7 +756,8 @@ static void abort_and_overwrite_free_their_shards(void)
     REQUIRE(e);
     cf_err err;
     char uid[ST_ID_HEX], etag[ST_ETAG_MAX];
-    REQUIRE(st_upload_create(e, "t1", "b", "mp", NULL, 0, CKS_NONE, uid, &err) == 0);
+    st_upload_args ua = {.tenant = "t1", .bucket = "b", .key = "mp"};
+    REQUIRE(st_upload_create(e, &ua, uid, &err) == 0);
     REQUIRE(put_part(e, uid, 1, 1000, 1, etag) == 0);
     CHECK_EQ_INT(count_shard_files(&f, 4), 4);
     REQUIRE(st_upload_abort(e, "t1", "b", "mp", uid, &err) == 0);
@@ -913,14 +924,19 @@ static void copy_keeps_or_replaces_headers(void)
     free(buf);
     char etag[ST_ETAG_MAX];
     snprintf(etag, sizeof etag, "%s", info.etag);
-    REQUIRE(st_copy(e, "t1", "b", "src", "b", "dst", NULL, 0, CKS_NONE, &info, &err) == 0);
+    st_copy_args ca = {.src_bucket = "b", .src_key = "src",
+                       .dst = {.tenant = "t1", .bucket = "b", .key = "dst"}};
+    REQUIRE(st_copy(e, &ca, &info, &err) == 0);
     CHECK_EQ_STR(info.etag, etag);
     REQUIRE(st_head(e, "t1", "b", "dst", &info, &err) == 0);
     CHECK_EQ_STR(st_object_header(&info, "x-amz-meta-a"), "1");
     st_object_info_clear(&info);
     CHECK_EQ_INT(check_gen(e, "b", "dst", 2 * B + 3, 4, &err), 1);
     st_header h2[] = {{"x-amz-meta-b", "2"}};
-    REQUIRE(st_copy(e, "t1", "b", "src", "b", "src", h2, 1, CKS_NONE, &info, &err) == 0);
+    ca.dst.key = "src";
+    ca.dst.headers = h2;
+    ca.dst.nheaders = 1;
+    REQUIRE(st_copy(e, &ca, &info, &err) == 0);
     REQUIRE(st_head(e, "t1", "b", "src", &info, &err) == 0);
     CHECK(st_object_header(&info, "x-amz-meta-a") == NULL);
     CHECK_EQ_STR(st_object_header(&info, "x-amz-meta-b"), "2");
