@@ -64,6 +64,8 @@ static const char usage_text[] =
     "  key list [TENANT]           list access keys (of one tenant)\n"
     "  key revoke ACCESS_KEY       revoke an access key\n"
     "  status                      layout, heal queue, counts\n"
+    "  usage [TENANT]              buckets, objects and bytes each tenant stores\n"
+    "  disks                       each disk's state, space and error counts\n"
     "  heal                        rebuild missing or damaged shards now\n"
     "  gc [GRACE_SECONDS] [--force-orphans]\n"
     "                              finish deletions, remove orphan shard files\n"
@@ -281,6 +283,31 @@ static void print_status(json_t *doc)
     print_status_index(doc);
 }
 
+static void print_usage(json_t *doc)
+{
+    size_t i;
+    json_t *u;
+    printf("%-24s %8s %10s %16s  %s\n", "TENANT", "BUCKETS", "OBJECTS", "BYTES", "QUOTA");
+    json_array_foreach(json_object_get(doc, "usage"), i, u) {
+        json_t *q = json_object_get(u, "quota");
+        printf("%-24s %8lld %10lld %16lld  %s\n", str(u, "tenant"), num(u, "buckets"),
+               num(u, "objects"), num(u, "bytes"), json_is_null(q) || !q ? "-" : "set");
+    }
+}
+
+static void print_disks(json_t *doc)
+{
+    size_t i;
+    json_t *d;
+    printf("%-4s %-8s %16s %16s %6s %6s %6s  %s\n", "DISK", "STATE", "USED", "CAPACITY",
+           "READ", "WRITE", "CRC", "PATH");
+    json_array_foreach(json_object_get(doc, "disks"), i, d)
+        printf("%-4lld %-8s %16lld %16lld %6lld %6lld %6lld  %s\n", num(d, "index"),
+               str(d, "state"), num(d, "used_bytes"), num(d, "capacity_bytes"),
+               num(d, "read_errors"), num(d, "write_errors"), num(d, "crc_errors"),
+               str(d, "path"));
+}
+
 static void print_maintenance(json_t *doc)
 {
     static const char *const fields[] = {"healed_segments", "heal_failures",
@@ -303,7 +330,8 @@ static void print_maintenance(json_t *doc)
 /* ---- commands ----------------------------------------------------------- */
 
 typedef enum {
-    OUT_NONE, OUT_TENANTS, OUT_KEYS, OUT_NEW_KEY, OUT_STATUS, OUT_MAINTENANCE
+    OUT_NONE, OUT_TENANTS, OUT_KEYS, OUT_NEW_KEY, OUT_STATUS, OUT_MAINTENANCE,
+    OUT_USAGE, OUT_DISKS
 } out_kind;
 
 /* Run the request and print its reply (as JSON with --json). */
@@ -326,6 +354,10 @@ static int run(const cli *c, const char *method, const char *path,
         print_status(doc);
     else if (kind == OUT_MAINTENANCE)
         print_maintenance(doc);
+    else if (kind == OUT_USAGE)
+        print_usage(doc);
+    else if (kind == OUT_DISKS)
+        print_disks(doc);
     else if (kind == OUT_NEW_KEY)
         printf("%s %s\n", str(doc, "access_key"), str(doc, "secret_key"));
     else
@@ -412,6 +444,17 @@ static int check_command_options(const cli *c, int argc, char **argv)
     return 0;
 }
 
+static int cmd_usage(const cli *c, const char *tenant)
+{
+    char query[96];
+    if (tenant && !names_tenant_ok(tenant))
+        return usage_error("invalid tenant name '%s' (1..64 characters [a-z0-9-])",
+                           tenant);
+    if (tenant)
+        snprintf(query, sizeof query, "tenant=%s", tenant);
+    return run(c, "GET", "/usage", tenant ? query : NULL, NULL, OUT_USAGE, NULL);
+}
+
 static int dispatch(const cli *c, int argc, char **argv)
 {
     if (strcmp(argv[0], "tenant") == 0)
@@ -420,6 +463,10 @@ static int dispatch(const cli *c, int argc, char **argv)
         return cmd_key(c, argc - 1, argv + 1);
     if (strcmp(argv[0], "status") == 0 && argc == 1)
         return run(c, "GET", "/status", NULL, NULL, OUT_STATUS, NULL);
+    if (strcmp(argv[0], "usage") == 0 && argc <= 2)
+        return cmd_usage(c, argc > 1 ? argv[1] : NULL);
+    if (strcmp(argv[0], "disks") == 0 && argc == 1)
+        return run(c, "GET", "/disks", NULL, NULL, OUT_DISKS, NULL);
     if (strcmp(argv[0], "heal") == 0 && argc == 1) {
         fprintf(stderr, "coffer: healing every segment on the heal queue...\n");
         return run(c, "POST", "/heal", NULL, json_object(), OUT_MAINTENANCE, NULL);

@@ -21,6 +21,16 @@
  *                                                             "set_id","lineage"},"gc":
  *                                                             null|{"last_run","held",
  *                                                             "orphans_held",...}}
+ *   GET    /usage[?tenant=NAME]                          200 {"usage":[{"tenant","buckets",
+ *                                                             "objects","bytes","quota":null}]}
+ *                            (exact: kept in each object commit; quota is
+ *                            reserved for quotas, null today)
+ *   GET    /disks                                        200 {"disks":[{"index","path","state"
+ *                                                             (online|readonly|offline),
+ *                                                             "online","writable",
+ *                                                             "capacity_bytes","used_bytes",
+ *                                                             "available_bytes","read_errors",
+ *                                                             "write_errors","crc_errors"}]}
  *   POST   /heal             {}                          200 {"healed_segments",
  *                                                            "heal_failures",...}
  *   POST   /gc               {"grace_s":3600,            200 {"deleted_segments",

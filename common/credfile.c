@@ -77,22 +77,33 @@ static int read_lines(FILE *f, const char *path, char ak[NAMES_AK_MAX + 1],
     return 0;
 }
 
+/* Open a file that holds a secret: refused if group or others may read it. */
+static FILE *open_private(const char *path, cf_err *err)
+{
+    FILE *f = fopen(path, "re");
+    if (!f) {
+        cf_fail_errno(err, CF_ECONFIG, errno, "%s", path);
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0)
+        cf_fail_errno(err, CF_EIO, errno, "%s: stat", path);
+    else if (st.st_mode & 077)
+        cf_fail(err, CF_ECONFIG, "%s: readable by group or others (chmod 600 it)", path);
+    else
+        return f;
+    fclose(f);
+    return NULL;
+}
+
 int credfile_read(const char *path, char ak[NAMES_AK_MAX + 1], char sk[NAMES_SK_MAX + 1],
                   cf_err *err)
 {
     ak[0] = sk[0] = '\0';
-    FILE *f = fopen(path, "re");
+    FILE *f = open_private(path, err);
     if (!f)
-        return cf_fail_errno(err, CF_ECONFIG, errno, "%s", path);
-    struct stat st;
-    int rc;
-    if (fstat(fileno(f), &st) != 0)
-        rc = cf_fail_errno(err, CF_EIO, errno, "%s: stat", path);
-    else if (st.st_mode & 077)
-        rc = cf_fail(err, CF_ECONFIG,
-                     "%s: readable by group or others (chmod 600 it)", path);
-    else
-        rc = read_lines(f, path, ak, sk, err);
+        return -1;
+    int rc = read_lines(f, path, ak, sk, err);
     fclose(f);
     if (rc < 0)
         OPENSSL_cleanse(sk, NAMES_SK_MAX + 1);
@@ -133,4 +144,46 @@ int credfile_generate(char ak[NAMES_AK_MAX + 1], char sk[NAMES_SK_MAX + 1],
     if (random_chars(ak, CRED_AK_GEN, ak_alphabet, sizeof ak_alphabet - 1, err) < 0)
         return -1;
     return random_chars(sk, CRED_SK_GEN, sk_alphabet, sizeof sk_alphabet - 1, err);
+}
+
+/* ---- bearer tokens ------------------------------------------------------ */
+
+int credfile_read_token(const char *path, char token[NAMES_TOKEN_MAX + 1], cf_err *err)
+{
+    char line[NAMES_TOKEN_MAX + 4];
+    token[0] = '\0';
+    FILE *f = open_private(path, err);
+    if (!f)
+        return -1;
+    bool got = fgets(line, sizeof line, f) != NULL;
+    bool more = got && fgetc(f) != EOF;
+    fclose(f);
+    size_t n = got ? strlen(line) : 0;
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = '\0';
+    int rc = 0;
+    if (more || !names_token_ok(line))
+        rc = cf_fail(err, CF_ECONFIG, "%s: must hold one line, a token of %d..%d "
+                     "characters [A-Za-z0-9-._~+/=]", path, NAMES_TOKEN_MIN,
+                     NAMES_TOKEN_MAX);
+    else
+        strcpy(token, line);
+    OPENSSL_cleanse(line, sizeof line);
+    return rc;
+}
+
+int credfile_generate_token(char token[NAMES_TOKEN_MAX + 1], cf_err *err)
+{
+    return random_chars(token, CRED_TOKEN_GEN, sk_alphabet, 62, err);
+}
+
+int credfile_write_token(const char *path, const char *token, cf_err *err)
+{
+    if (!names_token_ok(token))
+        return cf_fail(err, CF_EINVAL, "%s: not a valid token", path);
+    char text[NAMES_TOKEN_MAX + 2];
+    int len = snprintf(text, sizeof text, "%s\n", token);
+    int rc = fsu_write_atomic(path, text, (size_t)len, 0600, err);
+    OPENSSL_cleanse(text, sizeof text);
+    return rc;
 }

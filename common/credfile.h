@@ -4,6 +4,7 @@
  * default keeps the admin and dev credentials this way, and `coffer
  * --admin-credentials FILE` reads them (so this lives in common/, where
  * both can reach it). Blank lines and lines starting with '#' are ignored.
+ * Token files (below) hold a single bearer token.
  *
  * Reading refuses a file that group or others may read, a missing or
  * repeated field, an unknown line, and values of the wrong shape
@@ -29,5 +30,14 @@ int credfile_write(const char *path, const char *ak, const char *sk, cf_err *err
  * [A-Z0-9], SK 40 characters [A-Za-z0-9+/], every character equally
  * likely. */
 int credfile_generate(char ak[NAMES_AK_MAX + 1], char sk[NAMES_SK_MAX + 1], cf_err *err);
+
+/* Bearer token files (the metrics token): one line holding the token
+ * (names_token_ok), mode 0600 like credential files; written like them
+ * (temporary file, fsync, rename). credfile_generate_token makes a new
+ * random token (CRED_TOKEN_GEN characters [A-Za-z0-9]). */
+#define CRED_TOKEN_GEN 43
+int credfile_read_token(const char *path, char token[NAMES_TOKEN_MAX + 1], cf_err *err);
+int credfile_write_token(const char *path, const char *token, cf_err *err);
+int credfile_generate_token(char token[NAMES_TOKEN_MAX + 1], cf_err *err);
 
 #endif

@@ -33,6 +33,11 @@ static bool secret_char(char c)
     return c > ' ' && c <= '~';
 }
 
+static bool token_char(char c)
+{
+    return key_char(c) || (c != '\0' && strchr("-._~+/=", c));
+}
+
 bool names_tenant_ok(const char *s)
 {
     return shaped(s, 1, NAMES_TENANT_MAX, tenant_char);
@@ -46,4 +51,9 @@ bool names_access_key_ok(const char *s)
 bool names_secret_ok(const char *s)
 {
     return shaped(s, NAMES_SK_MIN, NAMES_SK_MAX, secret_char);
+}
+
+bool names_token_ok(const char *s)
+{
+    return shaped(s, NAMES_TOKEN_MIN, NAMES_TOKEN_MAX, token_char);
 }

@@ -1,6 +1,6 @@
 /*
  * common/names.h - the shape of the names and secrets every module checks:
- * tenant names, access key ids and secret keys. One copy of each rule, so
+ * tenant names, access key ids, secret keys and bearer tokens. One copy of each rule, so
  * that the engine (which stores them), cofferd's configuration and admin
  * API, the credential files and `coffer` all accept exactly the same.
  *
@@ -8,6 +8,8 @@
  *   access key  16..32 characters [A-Za-z0-9] (AWS: at least 16 word
  *               characters; 32 is what the index keeps)
  *   secret      16..64 printable ASCII characters, no space
+ *   token       16..128 characters [A-Za-z0-9-._~+/=] (a bearer token:
+ *               RFC 6750's b64token; the metrics token)
  *
  * Pure functions: thread-safe.
  */
@@ -21,9 +23,12 @@
 #define NAMES_AK_MAX 32
 #define NAMES_SK_MIN 16
 #define NAMES_SK_MAX 64
+#define NAMES_TOKEN_MIN 16
+#define NAMES_TOKEN_MAX 128
 
 bool names_tenant_ok(const char *s);
 bool names_access_key_ok(const char *s);
 bool names_secret_ok(const char *s);
+bool names_token_ok(const char *s);
 
 #endif

@@ -8,12 +8,13 @@ PKGS=(
   libjansson-dev libisal-dev libsqlite3-dev
   python3 python3-boto3 python3-pytest
   awscli s3cmd rclone restic openssl curl
-  clang libclang-rt-14-dev
+  python3-prometheus-client prometheus chromium clang libclang-rt-14-dev
 )
 # The peers of tests/peers/ (a Ceph RGW cluster; Azurite runs on node),
 # installed without their recommends (Ceph's pull in the mgr's dashboard
-# stack and more). nodejs and npm only where no npm is on PATH: a machine
-# with another Node.js keeps it.
+# stack and more). nodejs and npm (also for the console test, which drives
+# Chromium with playwright-core from npm) only where no npm is on PATH: a
+# machine with another Node.js keeps it.
 PEER_PKGS=(ceph-mon ceph-osd radosgw ceph-common uuid-runtime)
 command -v npm >/dev/null || PEER_PKGS+=(nodejs npm)
 missing() {               # missing PKG...: the ones not installed

@@ -204,25 +204,48 @@ static json_t *key_create(admin_req *r)
     return reply;
 }
 
-/* The only query parameter is tenant=NAME (names need no %-encoding). */
-static json_t *key_list(admin_req *r)
+/* The only query parameter is tenant=NAME (names need no %-encoding):
+ * *tenant gets it or NULL; an error reply if the query is malformed. */
+static json_t *tenant_query(admin_req *r, const char **tenant)
 {
     static const char param[] = "tenant=";
-    const char *tenant = NULL;
+    *tenant = NULL;
     if (r->query && *r->query) {
         if (strncmp(r->query, param, sizeof param - 1) != 0)
             return error_reply(r, 400, "InvalidRequest",
                                "the only query parameter is tenant=NAME");
-        tenant = r->query + sizeof param - 1;
+        *tenant = r->query + sizeof param - 1;
     }
-    if (tenant && !names_tenant_ok(tenant))
+    if (*tenant && !names_tenant_ok(*tenant))
         return bad_tenant(r);
+    return NULL;
+}
+
+/* A listing narrowed by ?tenant= (all tenants without it), as {field:[...]}. */
+typedef int (*tenant_lister)(st_engine *e, const char *tenant, list_ctx *l, cf_err *err);
+
+static json_t *tenant_listing(admin_req *r, tenant_lister fn, const char *field)
+{
+    const char *tenant;
+    json_t *bad = tenant_query(r, &tenant);
+    if (bad)
+        return bad;
     list_ctx l = {.items = json_array()};
     if (!l.items)
         return NULL;
     cf_err err;
-    int rc = st_key_list(r->e, tenant, key_item, &l, &err);
-    return list_reply(r, &l, rc, &err, "keys");
+    int rc = fn(r->e, tenant, &l, &err);
+    return list_reply(r, &l, rc, &err, field);
+}
+
+static int list_keys(st_engine *e, const char *tenant, list_ctx *l, cf_err *err)
+{
+    return st_key_list(e, tenant, key_item, l, err);
+}
+
+static json_t *key_list(admin_req *r)
+{
+    return tenant_listing(r, list_keys, "keys");
 }
 
 static json_t *key_revoke(admin_req *r)
@@ -291,6 +314,50 @@ static json_t *status_get(admin_req *r)
                      (json_int_t)ix.commit_number, "created",
                      (json_int_t)(ix.created_ms / 1000), "set_id", ix.set_id,
                      "lineage", ix.lineage, "gc", gc_status(r->e));
+}
+
+/* ---- usage and disks ---------------------------------------------------- */
+
+static int usage_item(void *ctx, const st_usage *u)
+{
+    return add_item(ctx, json_pack("{s:s, s:I, s:I, s:I, s:n}", "tenant", u->tenant,
+                                   "buckets", (json_int_t)u->buckets, "objects",
+                                   (json_int_t)u->objects, "bytes",
+                                   (json_int_t)u->bytes, "quota"));
+}
+
+static int list_usage(st_engine *e, const char *tenant, list_ctx *l, cf_err *err)
+{
+    return st_usage_list(e, tenant, usage_item, l, err);
+}
+
+/* GET /usage: every tenant; the query tenant=NAME narrows it to one. */
+static json_t *usage_get(admin_req *r)
+{
+    return tenant_listing(r, list_usage, "usage");
+}
+
+static json_t *disks_get(admin_req *r)
+{
+    list_ctx l = {.items = json_array()};
+    if (!l.items)
+        return NULL;
+    for (int i = 0; i < st_disk_count(r->e); i++) {
+        st_disk_info d;
+        st_disk_get(r->e, i, &d);
+        const char *state = !d.online ? "offline" : d.writable ? "online" : "readonly";
+        if (add_item(&l, json_pack("{s:i, s:s, s:s, s:b, s:b, s:I, s:I, s:I, s:I, s:I, "
+                                   "s:I}", "index", i, "path", d.path, "state", state,
+                                   "online", d.online, "writable", d.writable,
+                                   "capacity_bytes", (json_int_t)d.capacity_bytes,
+                                   "used_bytes", (json_int_t)d.used_bytes,
+                                   "available_bytes", (json_int_t)d.available_bytes,
+                                   "read_errors", (json_int_t)d.read_errors,
+                                   "write_errors", (json_int_t)d.write_errors,
+                                   "crc_errors", (json_int_t)d.crc_errors)) < 0)
+            break;
+    }
+    return list_reply(r, &l, 0, NULL, "disks");
 }
 
 /* ---- maintenance -------------------------------------------------------- */
@@ -377,6 +444,8 @@ static const struct route {
     {"GET", "keys", false, key_list},
     {"DELETE", "keys", true, key_revoke},
     {"GET", "status", false, status_get},
+    {"GET", "usage", false, usage_get},
+    {"GET", "disks", false, disks_get},
     {"POST", "heal", false, heal_run},
     {"POST", "gc", false, gc_run},
 };

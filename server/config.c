@@ -508,6 +508,36 @@ static int load_logging(cfg_ctx *c, json_t *root)
     return cfg->access_log ? 0 : cf_fail(c->err, CF_ENOMEM, "out of memory");
 }
 
+/* metrics: {"bearer_token_file": PATH} or {"public": true}, not both. */
+static int load_metrics(cfg_ctx *c, json_t *root)
+{
+    static const char *const metrics_keys[] = {"bearer_token_file", "public", NULL};
+    coffer_config *cfg = c->cfg;
+    json_t *metrics, *pub;
+    if (get_object(c, root, "metrics", false, metrics_keys, &metrics) < 0)
+        return -1;
+    if (!metrics)
+        return 0;
+    pub = json_object_get(metrics, "public");
+    if (pub && !json_is_boolean(pub))
+        return bad(c, "metrics", "public", "must be true or false");
+    cfg->metrics_public = json_is_true(pub);
+    char *file = NULL;
+    if (get_path(c, metrics, "metrics", "bearer_token_file", false, &file) < 0)
+        return -1;
+    int rc = 0;
+    if (file && cfg->metrics_public)
+        rc = bad(c, "metrics", "bearer_token_file", "public metrics need no token "
+                 "(drop one of the two)");
+    else if (file && credfile_read_token(file, cfg->metrics_token, c->err) < 0) {
+        char why[CF_ERRMSG_MAX];
+        snprintf(why, sizeof why, "%s", c->err->msg);
+        rc = bad(c, "metrics", "bearer_token_file", "%s", why);
+    }
+    free(file);
+    return rc;
+}
+
 /* GC's orphan bound and the snapshot generations kept (storage/engine.h). */
 static int load_maintenance(cfg_ctx *c, json_t *root)
 {
@@ -549,7 +579,7 @@ static int load_root(cfg_ctx *c, json_t *root)
     static const char *const top_keys[] = {
         "listen", "tls", "region", "virtual_host_domain", "disks", "meta_dir",
         "master_key_file", "erasure", "block_size", "admin", "limits", "auth",
-        "log_level", "access_log", "tiers", "gc", "snapshots", "sse_c", NULL};
+        "log_level", "access_log", "tiers", "gc", "snapshots", "sse_c", "metrics", NULL};
     if (!json_is_object(root))
         return cf_fail(c->err, CF_ECONFIG, "%s: the top level must be a JSON object",
                        c->file);
@@ -560,7 +590,7 @@ static int load_root(cfg_ctx *c, json_t *root)
         load_admin(c, root) < 0 || load_limits(c, root) < 0 || load_auth(c, root) < 0 ||
         load_sse_c(c, root) < 0 ||
         load_logging(c, root) < 0 || load_tiers(c, root) < 0 ||
-        load_maintenance(c, root) < 0)
+        load_maintenance(c, root) < 0 || load_metrics(c, root) < 0)
         return -1;
     c->cfg->storage.meta_dir = c->cfg->meta_dir;
     return 0;
@@ -647,6 +677,23 @@ static int embedded_admin(coffer_config *cfg, cf_err *err)
     return rc;
 }
 
+/* Reuse var_dir/metrics-token, or make one that config_embedded_finish
+ * writes once the engine has opened. */
+static int embedded_metrics_token(coffer_config *cfg, cf_err *err)
+{
+    char *path = join_path(cfg->var_dir, "metrics-token");
+    if (!path)
+        return cf_fail(err, CF_ENOMEM, "out of memory");
+    int rc;
+    cfg->new_metrics_token = access(path, F_OK) != 0;
+    if (!cfg->new_metrics_token)
+        rc = credfile_read_token(path, cfg->metrics_token, err);
+    else
+        rc = credfile_generate_token(cfg->metrics_token, err);
+    free(path);
+    return rc;
+}
+
 int config_embedded_default(const char *var_dir, coffer_config *cfg, cf_err *err)
 {
     set_defaults(cfg);
@@ -657,7 +704,8 @@ int config_embedded_default(const char *var_dir, coffer_config *cfg, cf_err *err
         rc = cf_fail_errno(err, CF_EIO, errno, "%s", var_dir);
     if (rc == 0 && !(cfg->var_dir = strdup(abs)))
         rc = cf_fail(err, CF_ENOMEM, "out of memory");
-    if (rc == 0 && (embedded_paths(cfg, err) < 0 || embedded_admin(cfg, err) < 0))
+    if (rc == 0 && (embedded_paths(cfg, err) < 0 || embedded_admin(cfg, err) < 0 ||
+                    embedded_metrics_token(cfg, err) < 0))
         rc = -1;
     if (rc < 0)
         config_free(cfg);

@@ -5,9 +5,10 @@
  *
  * Order in the headers phase: framing first (a request whose framing
  * cannot be trusted is answered and the connection closed before anything
- * else looks at it), then the unsigned /health (so that a probe works
- * even when the server is at its connection limit), then the gate's
- * verdict, routing, the length the operation needs, authentication
+ * else looks at it), then cofferd's own endpoints for unsigned requests
+ * (builtin.h: the health checks, so that a probe works even when the
+ * server is at its connection limit, /metrics and the console), then the
+ * gate's verdict, routing, the length the operation needs, authentication
  * (which replaces the length for aws-chunked bodies), the read-only check
  * and op->begin.
  *
@@ -28,25 +29,16 @@
 #include "common/numparse.h"
 #include "server/accesslog.h"
 #include "server/admin.h"
+#include "server/builtin.h"
 #include "server/router.h"
 #include "server/s3_ops.h"
 #include "server/s3auth.h"
+#include "server/telemetry.h"
 #include "server/xml.h"
 
 #define DISCARD_MAX (64u << 20)      /* largest refused body we still read */
 
-/* ---- built-in operations: health and the admin API ------------------- */
-
-static void health_run(s3_req *r)
-{
-    resp_status(r, 200);
-    sbuf_puts(&r->resp, "ok\n");
-    resp_header(r, "Content-Type", "text/plain");
-}
-
-static const s3_op op_health = {
-    .name = "Health", .body = BODY_NONE, .run = health_run,
-};
+/* ---- the admin API ----------------------------------------------------- */
 
 static void admin_run(s3_req *r)
 {
@@ -144,16 +136,17 @@ void dispatch_headers(s3_req *r, bool health_only)
 {
     if (check_framing(r) < 0)
         return;
-    /* unsigned only: a signed GET /health lists a bucket named "health" */
-    if ((strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0) &&
-        strcmp(r->raw_uri, "/health") == 0 && !req_header(r, "authorization")) {
-        r->op = &op_health;
+    /* health, metrics, console: never for a signed request (builtin.h) */
+    const s3_op *builtin = builtin_route(r);
+    if (health_only && !builtin_is_health(builtin)) {
+        resp_error(r, S3E_SlowDown, "The server is at limits.max_connections; "
+                   "this connection may only ask for /health, /health/live or "
+                   "/health/ready");
+        r->close = true;
         return;
     }
-    if (health_only) {
-        resp_error(r, S3E_SlowDown, "The server is at limits.max_connections; "
-                   "this connection may only ask for /health");
-        r->close = true;
+    if ((r->op = builtin)) {
+        check_length(r);
         return;
     }
     if (router_route(r) < 0)
@@ -233,6 +226,7 @@ void dispatch_done(s3_req *r, bool completed)
         .duration_ms = req_elapsed_ms(r),
     };
     accesslog_write(&e);
+    telemetry_request(r->srv->telemetry, r, e.status, e.duration_ms / 1000.0);
     if (r->put)
         st_put_abort(r->put);
     if (r->get)

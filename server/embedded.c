@@ -4,8 +4,9 @@
  * tell the person at the terminal how to connect (config.h has the
  * contract).
  *
- * A new admin credential (config.c made it up because admin-credentials
- * was missing) is written here too, after the engine accepted the disks.
+ * A new admin credential and a new metrics token (config.c made them up
+ * because admin-credentials or metrics-token was missing) are written here
+ * too, after the engine accepted the disks.
  *
  * The dev key lives in two places: the index (where the server checks
  * signatures) and var/dev-credentials (for the person). If the file is
@@ -104,16 +105,20 @@ int config_embedded_finish(st_engine *e, const coffer_config *cfg, cf_err *err)
 {
     if (!cfg->embedded || !cfg->var_dir)
         return cf_fail(err, CF_EINVAL, "not an embedded configuration");
-    char path[PATH_MAX], admin[PATH_MAX];
+    char path[PATH_MAX], admin[PATH_MAX], token[PATH_MAX];
     if (snprintf(path, sizeof path, "%s/dev-credentials", cfg->var_dir) >=
         (int)sizeof path ||
         snprintf(admin, sizeof admin, "%s/admin-credentials", cfg->var_dir) >=
-        (int)sizeof admin)
+        (int)sizeof admin ||
+        snprintf(token, sizeof token, "%s/metrics-token", cfg->var_dir) >=
+        (int)sizeof token)
         return cf_fail(err, CF_ECONFIG, "%s: path too long", cfg->var_dir);
     char ak[ST_ACCESS_KEY_MAX], sk[ST_SECRET_KEY_MAX];
     int rc = 0;
     if (cfg->new_admin_credential)
         rc = credfile_write(admin, cfg->admin_access_key, cfg->admin_secret_key, err);
+    if (rc == 0 && cfg->new_metrics_token)
+        rc = credfile_write_token(token, cfg->metrics_token, err);
     if (rc == 0)
         rc = ensure_dev_key(e, path, ak, sk, err);
     if (rc == 0) {

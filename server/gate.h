@@ -14,9 +14,11 @@
  *     is closed at once: answering would need the TLS handshake the limit
  *     is there to avoid.
  *   - A health reserve: past limits.max_connections, GATE_HEALTH_RESERVE
- *     more connections are admitted "health only": GET /health answers,
- *     anything else gets 503 SlowDown and the connection is closed. So a
- *     load balancer still sees a live server while it is full.
+ *     more connections are admitted "health only": GET /health,
+ *     /health/live and /health/ready answer (builtin_is_health), anything
+ *     else gets 503 SlowDown and the connection is closed. So a load
+ *     balancer or an orchestrator's probes still see the server while it
+ *     is full.
  *   - A deadline for the request headers. libmicrohttpd's connection
  *     timeout restarts at every byte, so a client sending one header byte
  *     a second holds its connection forever. The gate gives each request

@@ -215,6 +215,9 @@ static s3_req *request_new(server *s, struct MHD_Connection *conn)
     if (cc->gate)
         gate_headers_done(s->gate, cc->gate);
     r->conn = conn;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    r->peer = ci ? ci->client_addr : NULL;
     atomic_fetch_add(&s->inflight, 1);
     return r;
 }
@@ -420,6 +423,7 @@ void http_stop(server *s, int drain_s)
 {
     if (!s->daemon)
         return;
+    atomic_store(&s->draining, true);
     gate_stop(s->gate);              /* closes the listening socket */
     for (int i = 0; i < drain_s * 10 && atomic_load(&s->inflight) > 0; i++)
         usleep(100000);

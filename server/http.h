@@ -10,11 +10,12 @@
  * certificate is configured; connections pass the gate, server/gate.h,
  * under the limits.* settings) and serves until http_stop, which stops
  * accepting, lets in-flight requests finish (up to drain_s seconds), then
- * closes everything. GET /health answers 200 without authentication, also
- * while the server is at limits.max_connections. Ambiguous framing is
- * refused with 400 and the connection closed (dispatch.h). Every request
- * that reaches the access handler writes one access-log line when it
- * completes.
+ * closes everything (setting s->draining first, so /health/ready
+ * answers 503). Requests are driven through dispatch.h: cofferd's own
+ * endpoints (health, metrics, console; the health checks answer also
+ * while the server is at limits.max_connections), ambiguous framing
+ * refused with 400 and the connection closed, and at completion one
+ * access-log line and the request metrics.
  */
 #ifndef SRV_HTTP_H
 #define SRV_HTTP_H

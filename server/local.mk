@@ -14,7 +14,23 @@ server_libs3front_a_SOURCES = server/server.h \
 	server/sbuf.c server/sbuf.h \
 	server/s3_common.c server/s3_common.h server/s3_ops.c server/s3_ops.h \
 	server/s3_bucket.c server/s3_list.c server/s3_object.c server/s3_multipart.c \
-	server/s3_attributes.c
+	server/s3_attributes.c \
+	server/builtin.c server/builtin.h \
+	server/metrics.c server/metrics.h \
+	server/telemetry.c server/telemetry.h \
+	server/console.c server/console.h \
+	server/notify.c server/notify.h
+nodist_server_libs3front_a_SOURCES = server/console_assets.c
+
+# The web console's files, compiled into cofferd as byte arrays.
+CONSOLE_FILES = $(srcdir)/console/index.html $(srcdir)/console/app.js \
+	$(srcdir)/console/style.css $(srcdir)/console/favicon.svg
+server/console_assets.c: $(CONSOLE_FILES) $(srcdir)/console/embed.sh
+	$(AM_V_GEN)$(MKDIR_P) server && \
+	$(SHELL) $(srcdir)/console/embed.sh $(CONSOLE_FILES) >$@.tmp && mv $@.tmp $@
+BUILT_SOURCES += server/console_assets.c
+CLEANFILES += server/console_assets.c
+EXTRA_DIST += $(CONSOLE_FILES) console/embed.sh
 
 # what routing needs: the request API, errors, XML, the percent-decoder
 ROUTER_LDADD = server/libs3front.a auth/libauth.a common/libcommon.a $(OPENSSL_LIBS)

@@ -3,6 +3,8 @@
  * embedded default under ./var), open the engine, serve S3 over HTTP until
  * SIGTERM or SIGINT, then drain: stop accepting, let in-flight requests
  * finish (bounded), snapshot the index to the disks, close the engine.
+ * Under systemd (Type=notify) it reports READY=1 once it listens and
+ * STOPPING=1 when the signal came.
  *
  * A start the engine refuses because meta_dir does not hold the disks'
  * own index exits 1 before anything is served or written, with the
@@ -21,8 +23,11 @@
 
 #include "server/accesslog.h"
 #include "server/config.h"
+#include "server/console.h"
 #include "server/http.h"
+#include "server/notify.h"
 #include "server/server.h"
+#include "server/telemetry.h"
 #include "server/worker.h"
 
 #define DRAIN_SECONDS 30
@@ -137,19 +142,24 @@ static int serve(server *s, const coffer_config *cfg, cf_err *err)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
     worker *w = NULL;
-    if (http_start(s, err) < 0)
-        return -1;
     if (worker_start(s->engine, WORKER_DEFAULT_INTERVAL_S, WORKER_DEFAULT_GRACE_S, &w,
-                     err) < 0) {
-        http_stop(s, 0);
+                     err) < 0)
+        return -1;
+    s->worker = w;
+    if (!(s->console = console_new(s, err)) || http_start(s, err) < 0) {
+        console_free(s->console);
+        worker_stop(w);
         return -1;
     }
     fprintf(stderr, "cofferd: listening on %s:%d (%s)\n", cfg->listen_addr, cfg->port,
             cfg->tls_cert_file ? "https" : "http");
+    notify_send("READY=1\nSTATUS=serving");
     sigwait(&set, &sig);
+    notify_send("STOPPING=1\nSTATUS=draining requests");
     fprintf(stderr, "cofferd: %s received, draining requests\n",
             sig == SIGTERM ? "SIGTERM" : "SIGINT");
     http_stop(s, DRAIN_SECONDS);
+    console_free(s->console);
     worker_stop(w);
     int copies = 0;
     if (st_snapshot(s->engine, &copies, err) < 0)
@@ -190,12 +200,17 @@ static int run(const options *o)
     if ((cfg.embedded && config_embedded_finish(s.engine, &cfg, &err) < 0) ||
         (cfg.access_log && accesslog_open(cfg.access_log, &err) < 0))
         goto out;
+    if (!(s.telemetry = telemetry_new(&s))) {
+        cf_fail(&err, CF_ENOMEM, "out of memory for the metrics");
+        goto out;
+    }
     rc = serve(&s, &cfg, &err);
 out:
     if (rc < 0)
         fprintf(stderr, "cofferd: %s\n", err.msg);
     if (rc < 0 && err.code == CF_ENOINDEX)
         print_recovery(o, &cfg);
+    telemetry_free(s.telemetry);
     if (s.engine)
         st_close(s.engine);
     accesslog_close();

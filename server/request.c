@@ -158,6 +158,33 @@ void resp_xml(s3_req *r, int status)
     resp_header(r, "Content-Type", "application/xml");
 }
 
+void resp_text(s3_req *r, int status, const char *text)
+{
+    if (r->resp_set)
+        return;
+    resp_status(r, status);
+    sbuf_puts(&r->resp, text);
+    resp_header(r, "Content-Type", "text/plain; charset=utf-8");
+}
+
+void resp_json(s3_req *r, int status, char *json)
+{
+    if (r->resp_set) {
+        free(json);
+        return;
+    }
+    if (!json) {
+        req_log(r, "out of memory building a reply");
+        resp_text(r, 500, "out of memory\n");
+        return;
+    }
+    resp_status(r, status);
+    sbuf_puts(&r->resp, json);
+    free(json);
+    resp_header(r, "Content-Type", "application/json");
+    resp_header(r, "Cache-Control", "no-store");
+}
+
 void resp_error(s3_req *r, s3_error e, const char *message)
 {
     if (r->resp_set)

@@ -39,6 +39,7 @@
 #include "storage/engine.h"
 
 struct MHD_Connection;
+struct sockaddr;
 struct s3_req;
 struct s3auth_state;
 
@@ -92,6 +93,7 @@ typedef struct s3_req {
     pool *pool;
     server *srv;
     struct MHD_Connection *conn;
+    const struct sockaddr *peer;     /* the client's address (http.c), or NULL */
     char id[17];                     /* RequestId */
     double t_start;                  /* monotonic seconds */
 
@@ -169,6 +171,11 @@ void resp_header(s3_req *r, const char *name, const char *value);
 void resp_status(s3_req *r, int status);            /* body: r->resp, often empty */
 void resp_xml(s3_req *r, int status);               /* body in r->resp */
 void resp_error(s3_req *r, s3_error e, const char *message);
+/* Replies that are not S3 XML (cofferd's own endpoints, builtin.h): a
+ * text/plain body; a JSON body (takes json, malloc'd, and frees it; NULL
+ * answers 500), never cached. */
+void resp_text(s3_req *r, int status, const char *text);
+void resp_json(s3_req *r, int status, char *json);
 /* An engine failure: client errors mapped by s3err_from_cf; anything
  * else becomes InternalError and is logged with the RequestId. */
 void resp_cf(s3_req *r, const cf_err *err);

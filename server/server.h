@@ -1,8 +1,10 @@
 /*
  * server/server.h - the process-wide state every request can reach: the
- * engine, the configuration and the HTTP daemon. One instance lives in
- * main(); requests hold a pointer to it and only read it (the engine is
- * thread-safe; the config is immutable after start).
+ * engine, the configuration, the HTTP daemon, the background worker, the
+ * metrics (telemetry.h) and the web console (console.h). One instance
+ * lives in main(); requests hold a pointer to it and only read it (the
+ * engine, telemetry and console are thread-safe; the config is immutable
+ * after start). `draining` is set once SIGTERM arrived.
  */
 #ifndef SRV_SERVER_H
 #define SRV_SERVER_H
@@ -14,6 +16,9 @@
 #include "storage/engine.h"
 
 struct MHD_Daemon;
+struct worker;
+struct telemetry;
+struct console;
 struct gate;
 
 typedef struct server {
@@ -22,6 +27,10 @@ typedef struct server {
     struct MHD_Daemon *daemon;
     struct gate *gate;               /* accepts for the daemon (server/gate.h) */
     atomic_int inflight;             /* requests between start and completion */
+    atomic_bool draining;            /* SIGTERM: /health/ready answers 503 */
+    struct worker *worker;           /* NULL until started */
+    struct telemetry *telemetry;
+    struct console *console;
 } server;
 
 #endif

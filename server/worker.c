@@ -4,7 +4,8 @@
  * reports a round on stderr only when it changed something, with two
  * exceptions: a GC scan held by the orphan bound is reported loudly every
  * round, and orphans kept for being older than the index whenever their
- * number changes.
+ * number changes. Each step is timed and its outcome kept in the job
+ * status table, under status_lock (never held across engine work).
  */
 #include "server/worker.h"
 
@@ -13,6 +14,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 struct worker {
@@ -23,8 +25,47 @@ struct worker {
     pthread_mutex_t lock;
     pthread_cond_t wake;
     bool stopping;
+    pthread_mutex_t status_lock;
+    worker_job_status jobs[WORKER_JOBS];
     uint64_t older_reported;         /* orphans older than the index, last said */
 };
+
+static double wall_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void job_begin(worker *w, worker_job j)
+{
+    pthread_mutex_lock(&w->status_lock);
+    w->jobs[j].running = true;
+    w->jobs[j].last_start = wall_now();
+    pthread_mutex_unlock(&w->status_lock);
+}
+
+/* Record the end of job j (rc from the engine call, err if it failed). */
+static void job_end(worker *w, worker_job j, int rc, const cf_err *err,
+                    const st_gc_stats *stats, int copies)
+{
+    worker_job_status *s = &w->jobs[j];
+    if (rc < 0)
+        fprintf(stderr, "cofferd: %s: %s\n", s->name, err->msg);
+    pthread_mutex_lock(&w->status_lock);
+    s->running = false;
+    s->last_duration = wall_now() - s->last_start;
+    s->last_ok = rc == 0;
+    snprintf(s->last_error, sizeof s->last_error, "%s", rc == 0 ? "" : err->msg);
+    if (stats)
+        s->last_stats = *stats;
+    s->last_copies = copies;
+    if (rc == 0)
+        s->runs_ok++;
+    else
+        s->runs_failed++;
+    pthread_mutex_unlock(&w->status_lock);
+}
 
 static void report_gc(worker *w, const st_gc_stats *st)
 {
@@ -45,18 +86,24 @@ static void report_gc(worker *w, const st_gc_stats *st)
 
 static void run_round(worker *w)
 {
-    st_gc_stats stats = {0};
+    st_gc_stats stats = {0}, heal = {0}, gc = {0};
     cf_err err;
-    if (st_heal(w->e, &stats, &err) < 0)
-        fprintf(stderr, "cofferd: heal: %s\n", err.msg);
+    job_begin(w, WORKER_HEAL);
+    int rc = st_heal(w->e, &heal, &err);
+    job_end(w, WORKER_HEAL, rc, &err, &heal, 0);
+    job_begin(w, WORKER_GC);
     st_gc_opts opts = {.grace_s = w->grace_s};
-    if (st_gc(w->e, &opts, &stats, &err) < 0)
-        fprintf(stderr, "cofferd: gc: %s\n", err.msg);
-    else
-        report_gc(w, &stats);
-    int copies;
-    if (st_snapshot(w->e, &copies, &err) < 0)
-        fprintf(stderr, "cofferd: index snapshot: %s\n", err.msg);
+    rc = st_gc(w->e, &opts, &gc, &err);
+    job_end(w, WORKER_GC, rc, &err, &gc, 0);
+    if (rc == 0)
+        report_gc(w, &gc);
+    int copies = 0;
+    job_begin(w, WORKER_SNAPSHOT);
+    rc = st_snapshot(w->e, &copies, &err);
+    job_end(w, WORKER_SNAPSHOT, rc, &err, NULL, copies);
+    stats.healed_segments = heal.healed_segments;
+    stats.heal_failures = heal.heal_failures;
+    stats.orphan_files = gc.orphan_files;
     if (stats.healed_segments || stats.heal_failures || stats.orphan_files)
         fprintf(stderr, "cofferd: maintenance: %llu segments healed, %llu could not "
                 "be, %llu orphan shard files removed\n",
@@ -99,8 +146,13 @@ int worker_start(st_engine *e, int interval_s, int64_t grace_s, worker **out,
     w->grace_s = grace_s;
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->wake, NULL);
+    pthread_mutex_init(&w->status_lock, NULL);
+    static const char *const names[WORKER_JOBS] = {"heal", "gc", "snapshot"};
+    for (int j = 0; j < WORKER_JOBS; j++)
+        w->jobs[j].name = names[j];
     int rc = pthread_create(&w->thread, NULL, worker_main, w);
     if (rc != 0) {
+        pthread_mutex_destroy(&w->status_lock);
         pthread_cond_destroy(&w->wake);
         pthread_mutex_destroy(&w->lock);
         free(w);
@@ -119,7 +171,16 @@ void worker_stop(worker *w)
     pthread_cond_signal(&w->wake);
     pthread_mutex_unlock(&w->lock);
     pthread_join(w->thread, NULL);
+    pthread_mutex_destroy(&w->status_lock);
     pthread_cond_destroy(&w->wake);
     pthread_mutex_destroy(&w->lock);
     free(w);
+}
+
+void worker_status(worker *w, worker_job_status out[WORKER_JOBS], int *interval_s)
+{
+    pthread_mutex_lock(&w->status_lock);
+    memcpy(out, w->jobs, sizeof w->jobs);
+    pthread_mutex_unlock(&w->status_lock);
+    *interval_s = w->interval_s;
 }

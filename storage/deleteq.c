@@ -7,7 +7,8 @@
  * commit, unlinks its shard files and removes the queue row
  * (deleteq_drain); it skips entries queued after the oldest live reader
  * opened (get.c: that reader may still be reading them). A crash between
- * the phases leaves queue rows that the next drain finishes.
+ * the phases leaves queue rows that the next drain finishes;
+ * st_delete_pending counts them.
  *
  * The engine keeps a hint that the queue may be non-empty
  * (e->deletes_pending), set by whatever queues and cleared only by a drain
@@ -108,4 +109,14 @@ int deleteq_references_locked(st_engine *e, const uint8_t data_id[16], cf_err *e
     idx_assert_held(e->ix);
     return idx_exists(e->ix, err, "SELECT 1 FROM delete_queue WHERE data_id = ? LIMIT 1", "b",
                       data_id, (size_t)16);
+}
+
+int st_delete_pending(st_engine *e, uint64_t *n, cf_err *err)
+{
+    int64_t v = 0;
+    idx_lock(e->ix);
+    int rc = idx_scalar(e->ix, &v, err, "SELECT count(*) FROM delete_queue", "");
+    idx_unlock(e->ix);
+    *n = (uint64_t)v;
+    return rc;
 }

@@ -347,6 +347,18 @@ int ds_online_count(const ds_set *set)
     return c;
 }
 
+void ds_note(const ds_set *set, int i, ds_error kind)
+{
+    /* the set is shared read-only; its counters are atomics meant to move */
+    ds_disk *d = (ds_disk *)&set->disks[i];
+    atomic_fetch_add_explicit(&d->errors[kind], 1, memory_order_relaxed);
+}
+
+uint64_t ds_errors(const ds_set *set, int i, ds_error kind)
+{
+    return atomic_load_explicit(&set->disks[i].errors[kind], memory_order_relaxed);
+}
+
 void ds_close(ds_set *set)
 {
     for (int i = 0; i < RS_MAX_SHARDS; i++) {

@@ -41,6 +41,7 @@
 #ifndef ST_DISKSET_H
 #define ST_DISKSET_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -53,11 +54,19 @@
 
 typedef enum ds_state { DS_BLANK, DS_FORMATTED, DS_OFFLINE } ds_state;
 
+/* Errors a disk gave since the set was opened, counted where they are
+ * detected (segread.c, segwrite.c): a shard file that could not be
+ * opened, read or was short (read), could not be created, written, synced
+ * or renamed (write), or held a block or header that failed its CRC32C or
+ * names another segment (crc). */
+typedef enum ds_error { DS_ERR_READ, DS_ERR_WRITE, DS_ERR_CRC, DS_NERRORS } ds_error;
+
 typedef struct ds_disk {
     char *path;
     ds_state state;                  /* what ds_open found */
     bool has_lineage;                /* its format.json records one */
     bool online;                     /* formatted and readable */
+    atomic_uint_fast64_t errors[DS_NERRORS]; /* relaxed counters, see ds_note */
 } ds_disk;
 
 typedef struct ds_set {
@@ -85,5 +94,10 @@ int ds_open(ds_set *set, const char *const *paths, int n, int want_k, int want_m
 int ds_format(ds_set *set, cf_err *err);
 void ds_close(ds_set *set);
 int ds_online_count(const ds_set *set);
+
+/* Count an error of disk i. Readers of a set hold it const; the counters
+ * are the one part they change, so this takes a const set. */
+void ds_note(const ds_set *set, int i, ds_error kind);
+uint64_t ds_errors(const ds_set *set, int i, ds_error kind);
 
 #endif

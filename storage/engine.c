@@ -151,6 +151,7 @@ int st_open(const st_config *cfg, st_engine **out, cf_err *err)
     pthread_mutex_init(&e->readers_lock, NULL);
     pthread_mutex_init(&e->kek_lock, NULL);
     pthread_mutex_init(&e->gc_lock, NULL);
+    pthread_mutex_init(&e->gc_last_lock, NULL);
     pthread_mutex_init(&e->snap_lock, NULL);
     atomic_init(&e->deletes_pending, true);
     apply_limits(e, cfg);
@@ -211,6 +212,7 @@ void st_close(st_engine *e)
     pthread_mutex_destroy(&e->readers_lock);
     pthread_mutex_destroy(&e->kek_lock);
     pthread_mutex_destroy(&e->gc_lock);
+    pthread_mutex_destroy(&e->gc_last_lock);
     pthread_mutex_destroy(&e->snap_lock);
     free(e);
 }
@@ -224,14 +226,24 @@ void st_layout(const st_engine *e, int *k, int *m, uint32_t *block_size)
 
 void st_index_stats_get(st_engine *e, st_index_stats *out)
 {
+    _Static_assert(ST_SYNC_NBOUNDS == IDX_SYNC_NBOUNDS, "one set of sync buckets");
     idx_stats s;
     idx_get_stats(e->ix, &s);
     out->commits = s.commits;
     out->wal_syncs = s.wal_syncs;
+    out->wal_sync_seconds = s.wal_sync_seconds;
+    memcpy(out->wal_sync_buckets, s.wal_sync_buckets, sizeof out->wal_sync_buckets);
+    out->wal_failed = s.wal_failed;
     out->commit_number = idx_commit_number(e->ix);
     out->created_ms = e->created_ms;
     hex_encode(e->set.lineage, DS_LINEAGE_LEN, out->lineage, sizeof out->lineage);
     hex_encode(e->set.set_id, DS_SET_ID_LEN, out->set_id, sizeof out->set_id);
+}
+
+const double *st_sync_bounds(void)
+{
+    static const double bounds[IDX_SYNC_NBOUNDS] = IDX_SYNC_BOUNDS;
+    return bounds;
 }
 
 /* ---- segment descriptors ---------------------------------------------- */

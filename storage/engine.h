@@ -524,7 +524,8 @@ typedef struct st_gc_opts {
  * force_orphans. One st_gc runs at a time. */
 int st_gc(st_engine *e, const st_gc_opts *opts, st_gc_stats *stats, cf_err *err);
 /* The stats of the last scan that was not a dry run; returns its time
- * (unix ms), 0 if there was none since open. */
+ * (unix ms), 0 if there was none since open. Never waits for a running
+ * scan. */
 int64_t st_gc_last(st_engine *e, st_gc_stats *out);
 /* Rewrite missing/bad shards of every segment on the heal queue. */
 int st_heal(st_engine *e, st_gc_stats *stats, cf_err *err);
@@ -539,17 +540,59 @@ int st_snapshot(st_engine *e, int *copies, cf_err *err);
 /* Number of segments waiting on the heal queue. */
 int st_heal_pending(st_engine *e, uint64_t *n, cf_err *err);
 
+/* Segments waiting on the delete queue (files still to be unlinked). */
+int st_delete_pending(st_engine *e, uint64_t *n, cf_err *err);
+
 /* Index commit counters since open: committed transactions, and the WAL
  * fdatasyncs that made them durable (group commit: concurrent writers
- * share one, so wal_syncs stays well below commits under load). */
+ * share one, so wal_syncs stays well below commits under load), the time
+ * they took in all and per bucket of st_sync_bounds() (the last bucket:
+ * slower than every bound); wal_failed once one failed (the index then
+ * refuses writes until restart). Then which index this is: its commit
+ * number, creation time, lineage and set id. */
+#define ST_SYNC_NBOUNDS 12
 typedef struct st_index_stats {
     uint64_t commits;
     uint64_t wal_syncs;
+    double wal_sync_seconds;
+    uint64_t wal_sync_buckets[ST_SYNC_NBOUNDS + 1];
+    bool wal_failed;
     uint64_t commit_number;          /* across restarts (named in snapshots) */
     int64_t created_ms;              /* when this index was created or restored */
     char lineage[33];                /* hex */
     char set_id[33];                 /* hex */
 } st_index_stats;
 void st_index_stats_get(st_engine *e, st_index_stats *out);
+/* Upper bounds, in seconds, of the fdatasync duration buckets. */
+const double *st_sync_bounds(void);
+
+/* ---- observability (tenant.c: usage; stats.c: disks) ------------------ */
+
+/* What a tenant stores: exact, kept in the same index commit as every
+ * object row (doc/design.md). Objects and bytes of completed objects;
+ * parts of unfinished multipart uploads are not counted. */
+typedef struct st_usage {
+    char tenant[ST_MAX_TENANT + 1];
+    uint64_t buckets, objects, bytes;
+} st_usage;
+typedef int (*st_usage_cb)(void *ctx, const st_usage *u);
+/* Every tenant (or only `tenant`), by name; cost: one row per bucket. */
+int st_usage_list(st_engine *e, const char *tenant, st_usage_cb cb, void *ctx,
+                  cf_err *err);
+
+/* A disk of the set as it is now. The file system figures come from
+ * statvfs (0 if it fails); disk directories that share a file system
+ * each report all of it. writable: the disk is online and its tmp/
+ * directory takes new files (exists, not on a read-only mount, space
+ * left). The error counters count since open (see storage/ds.h). */
+typedef struct st_disk_info {
+    const char *path;                /* valid while the engine is open */
+    bool online;                     /* usable when the engine opened */
+    bool writable;
+    uint64_t capacity_bytes, used_bytes, available_bytes;
+    uint64_t read_errors, write_errors, crc_errors;
+} st_disk_info;
+int st_disk_count(const st_engine *e);
+void st_disk_get(const st_engine *e, int i, st_disk_info *out);
 
 #endif

@@ -6,7 +6,8 @@
  * Files, each one concern, its internal functions named after it:
  *   engine.c   open/close, layout, clocks, ids, segment descriptors (eng_)
  *   kek.c      the tenant KEK cache (kek_)
- *   tenant.c   tenants table (tenant_)      key.c     access_keys (key_)
+ *   tenant.c   tenants table (tenant_), what each stores (bucket_usage)
+ *   key.c      access_keys (key_)
  *   bucket.c   buckets table (bucket_)      headers.c stored headers (headers_)
  *   object.c   objects and segments tables: rows, versions, HEAD, DELETE (obj_)
  *   put.c      the PUT path and copy        get.c     the GET path, readers (get_)
@@ -15,10 +16,12 @@
  *   deleteq.c  delete_queue table: queueing and draining (deleteq_)
  *   heal.c     heal_queue table and st_heal (heal_)
  *   gc.c       st_gc: drain, then the orphan scan
+ *   stats.c    each disk's state and error counters (st_disk_*)
  * and beside them index.c (idx_), identity.c (ident_), snapshot.c (snap_),
  * restore.c, and the layers below: segwrite/segread/segment.c, shard.c,
  * ds.c, rs.c, crypto.c. Every SQL statement on a table is in that table's
- * file (index.c keeps meta and the schema).
+ * file (index.c keeps meta and the schema, and so bucket_usage's
+ * triggers).
  *
  * Locking. e->ix's mutex (the index lock) serialises all index access.
  *   [index lock]  the caller holds it: every function named *_locked; each
@@ -29,7 +32,8 @@
  * writes ends with eng_unlock_durable (group commit, see index.h); one
  * that only reads with idx_unlock. Other locks, never held with the index
  * lock held except where said: readers_lock (get.c), kek_lock (kek.c),
- * gc_lock (gc.c), snap_lock (snapshot.c).
+ * gc_lock (gc.c; gc_last_lock, taken under it, guards the last scan's
+ * stats), snap_lock (snapshot.c).
  *
  * Deferred deletion: an overwritten or deleted segment is moved to
  * delete_queue in the same transaction that drops its last reference.
@@ -81,8 +85,11 @@ struct st_engine {
     /* When this index began to rule the disks (created with the set or
      * restored): GC never deletes a file older than that. */
     int64_t created_ms;
-    pthread_mutex_t gc_lock;         /* one st_gc at a time; guards gc_last* */
+    pthread_mutex_t gc_lock;         /* one st_gc at a time */
     int gc_max_orphans, gc_max_orphan_percent;
+    pthread_mutex_t gc_last_lock;    /* guards gc_last*, never held for long, so
+                                      * st_gc_last (status, metrics) never waits
+                                      * for a scan */
     st_gc_stats gc_last;
     int64_t gc_last_ms;              /* 0: no scan yet */
     pthread_mutex_t snap_lock;       /* one st_snapshot at a time; guards below */

@@ -199,8 +199,10 @@ int st_gc(st_engine *e, const st_gc_opts *opts, st_gc_stats *stats, cf_err *err)
     if (n >= 0) {
         orphan_scan(e, opts, stats, err);
         if (!opts->dry_run) {
+            pthread_mutex_lock(&e->gc_last_lock);
             e->gc_last = *stats;
             e->gc_last_ms = eng_now_ms();
+            pthread_mutex_unlock(&e->gc_last_lock);
         }
     }
     pthread_mutex_unlock(&e->gc_lock);
@@ -209,9 +211,9 @@ int st_gc(st_engine *e, const st_gc_opts *opts, st_gc_stats *stats, cf_err *err)
 
 int64_t st_gc_last(st_engine *e, st_gc_stats *out)
 {
-    pthread_mutex_lock(&e->gc_lock);
+    pthread_mutex_lock(&e->gc_last_lock);
     *out = e->gc_last;
     int64_t when = e->gc_last_ms;
-    pthread_mutex_unlock(&e->gc_lock);
+    pthread_mutex_unlock(&e->gc_last_lock);
     return when;
 }

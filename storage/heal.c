@@ -116,14 +116,10 @@ int st_heal(st_engine *e, st_gc_stats *stats, cf_err *err)
 
 int st_heal_pending(st_engine *e, uint64_t *n, cf_err *err)
 {
+    int64_t v = 0;
     idx_lock(e->ix);
-    sqlite3_stmt *st = idx_query(e->ix, err, "SELECT count(*) FROM heal_queue", "");
-    int rc = st ? idx_next(e->ix, st, err) : -1;
-    if (rc == 1) {
-        *n = (uint64_t)idx_int(st, 0);
-        idx_done(st);
-        rc = 0;
-    }
+    int rc = idx_scalar(e->ix, &v, err, "SELECT count(*) FROM heal_queue", "");
     idx_unlock(e->ix);
-    return rc < 0 ? -1 : 0;
+    *n = (uint64_t)v;
+    return rc;
 }

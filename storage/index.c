@@ -3,7 +3,10 @@
  *
  * Schema (every table WITHOUT ROWID where a natural key exists, so rows are
  * clustered by the order the engine reads them in):
- *   meta(name, value)                 set id, master key check value
+ *   meta(name, value)                 set id, lineage, master key check
+ *                                      value, commit base, clean close,
+ *                                      schema_release; snapshot copies add
+ *                                      their time and totals
  *   tenants(id, name, created)
  *   access_keys(access_key, tenant_id, secret, read_only, created)
  *   buckets(id, tenant_id, name, region, created, sse_algo,
@@ -25,8 +28,18 @@
  *   heal_queue(data_id, queued_ms)     segments with missing/bad shards
  *   delete_queue(data_id, queued_ms)   segments no row refers to any more,
  *                                      whose files are still to be removed
+ *   bucket_usage(bucket_id, objects, bytes)   each bucket's object count
+ *                                      and bytes (schema version 3)
  * A data id is in at most one of segments/parts at a time, or in
  * delete_queue: that is the invariant GC relies on.
+ *
+ * bucket_usage is kept by triggers on objects and buckets, so it changes
+ * in the same transaction as the object row and is exact after any crash,
+ * whichever code path wrote the row. INSERT OR REPLACE removes the
+ * replaced row through the REPLACE conflict rule, which fires delete
+ * triggers only with recursive_triggers on: the connection always sets it.
+ * The cost is one more row update per object commit (the bucket's row, hot
+ * in the cache).
  *
  * Schema versions. The version is SQLite's user_version, in the database
  * header: readable before any table is, 0 in every file that never set it
@@ -81,6 +94,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define IDX_STMT_SLOTS 256
 
@@ -106,6 +120,8 @@ struct idx {
     bool syncing;                    /* an fdatasync is in flight */
     int sync_errno;                  /* sticky: the first failed fdatasync */
     uint64_t wal_syncs;
+    double sync_seconds;             /* time spent in them */
+    uint64_t sync_buckets[IDX_SYNC_NBOUNDS + 1];
 #ifndef NDEBUG
     const struct idx *held_prev;     /* under lock: what the holder held before */
 #endif
@@ -139,6 +155,8 @@ void idx_assert_held(const idx *x)
 #define held_push(x) ((void)(x))
 #define held_pop(x) ((void)(x))
 #endif
+
+static const double sync_bounds[IDX_SYNC_NBOUNDS] = IDX_SYNC_BOUNDS;
 
 /* Version 1: the schema of release 0.1.0 (which recorded no version), kept
  * exactly as it shipped; never edit it: a change is a new step below. */
@@ -199,6 +217,29 @@ static const idx_step steps[] = {
      "record the schema version; index objects by version id (heal scanned "
      "every object to find a segment's)"},
     {2,
+     "CREATE TABLE bucket_usage(bucket_id INTEGER PRIMARY KEY,"
+     " objects INTEGER NOT NULL, bytes INTEGER NOT NULL);"
+     "INSERT INTO bucket_usage SELECT b.id, count(o.key), coalesce(sum(o.size), 0)"
+     " FROM buckets b LEFT JOIN objects o ON o.bucket_id = b.id GROUP BY b.id;"
+     "CREATE TRIGGER bucket_usage_new AFTER INSERT ON buckets BEGIN"
+     " INSERT INTO bucket_usage VALUES (NEW.id, 0, 0); END;"
+     "CREATE TRIGGER bucket_usage_gone AFTER DELETE ON buckets BEGIN"
+     " DELETE FROM bucket_usage WHERE bucket_id = OLD.id; END;"
+     "CREATE TRIGGER bucket_usage_put AFTER INSERT ON objects BEGIN"
+     " UPDATE bucket_usage SET objects = objects + 1, bytes = bytes + NEW.size"
+     " WHERE bucket_id = NEW.bucket_id; END;"
+     "CREATE TRIGGER bucket_usage_drop AFTER DELETE ON objects BEGIN"
+     " UPDATE bucket_usage SET objects = objects - 1, bytes = bytes - OLD.size"
+     " WHERE bucket_id = OLD.bucket_id; END;"
+     "CREATE TRIGGER bucket_usage_change AFTER UPDATE OF bucket_id, size ON objects BEGIN"
+     " UPDATE bucket_usage SET objects = objects - 1, bytes = bytes - OLD.size"
+     " WHERE bucket_id = OLD.bucket_id;"
+     " UPDATE bucket_usage SET objects = objects + 1, bytes = bytes + NEW.size"
+     " WHERE bucket_id = NEW.bucket_id; END;",
+     NULL,
+     "keep each bucket's object count and bytes in bucket_usage, counted now "
+     "from the stored objects and then by triggers in every commit"},
+    {3,
      "ALTER TABLE objects ADD COLUMN upload_id BLOB;"
      "ALTER TABLE objects ADD COLUMN ssec BLOB;"
      "ALTER TABLE segments ADD COLUMN etag TEXT;"
@@ -679,7 +720,7 @@ static int open_schema(idx *x, const char *path, cf_err *err)
     if (have > IDX_SCHEMA_VERSION)
         return refuse_newer(x, have, err);
     if (exec_plain(x, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-                      "PRAGMA foreign_keys=OFF;", err) < 0 ||
+                      "PRAGMA foreign_keys=OFF; PRAGMA recursive_triggers=ON;", err) < 0 ||
         (have < IDX_SCHEMA_VERSION && migrate(x, path, have, err) < 0) ||
         exec_plain(x, "PRAGMA synchronous=NORMAL;", err) < 0)
         return -1;
@@ -775,12 +816,21 @@ static void sync_round(idx *x)
     uint64_t target = x->committed;
     x->syncing = true;
     pthread_mutex_unlock(&x->sync_lock);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     int e = open_wal_fd(x);
     if (e == 0 && fdatasync(x->wal_fd) != 0)
         e = errno;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double took = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     pthread_mutex_lock(&x->sync_lock);
     x->syncing = false;
     x->wal_syncs++;
+    x->sync_seconds += took;
+    size_t b = 0;
+    while (b < IDX_SYNC_NBOUNDS && took > sync_bounds[b])
+        b++;
+    x->sync_buckets[b]++;
     if (e != 0 && x->sync_errno == 0) {
         x->sync_errno = e;
         fprintf(stderr, "coffer: index: fdatasync %s: %s; refusing further writes "
@@ -829,6 +879,9 @@ void idx_get_stats(idx *x, idx_stats *out)
     out->commits = x->commits;
     pthread_mutex_lock(&x->sync_lock);
     out->wal_syncs = x->wal_syncs;
+    out->wal_sync_seconds = x->sync_seconds;
+    memcpy(out->wal_sync_buckets, x->sync_buckets, sizeof out->wal_sync_buckets);
+    out->wal_failed = x->sync_errno != 0;
     pthread_mutex_unlock(&x->sync_lock);
     pthread_mutex_unlock(&x->lock);
 }
@@ -921,6 +974,22 @@ sqlite3_stmt *idx_query(idx *x, cf_err *err, const char *sql, const char *fmt, .
     sqlite3_stmt *st = start(x, err, sql, fmt, ap);
     va_end(ap);
     return st;
+}
+
+int idx_scalar(idx *x, int64_t *out, cf_err *err, const char *sql, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    sqlite3_stmt *st = start(x, err, sql, fmt, ap);
+    va_end(ap);
+    int rc = st ? idx_next(x, st, err) : -1;
+    if (rc == 0)
+        return cf_fail(err, CF_EIO, "index: a query that answers one value gave none");
+    if (rc < 0)
+        return -1;
+    *out = idx_int(st, 0);
+    idx_done(st);
+    return 0;
 }
 
 int idx_exists(idx *x, cf_err *err, const char *sql, const char *fmt, ...)

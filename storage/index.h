@@ -165,11 +165,21 @@ int idx_unlock_durable(idx *x, cf_err *err);
  * are counted, so the next WAL fdatasync covers them, but nobody waits. */
 void idx_unlock_nowait(idx *x);
 
+/* Upper bounds (seconds) of the WAL fdatasync duration buckets. */
+#define IDX_SYNC_NBOUNDS 12
+#define IDX_SYNC_BOUNDS \
+    {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5}
+
 /* Counters since open: commits counted by the commit hook (one per
- * committed transaction), and WAL fdatasyncs done for group commit. */
+ * committed transaction), and WAL fdatasyncs done for group commit, their
+ * total duration and how many fell in each bucket (the last: above every
+ * bound); wal_failed once an fdatasync failed (sticky, see above). */
 typedef struct idx_stats {
     uint64_t commits;
     uint64_t wal_syncs;
+    double wal_sync_seconds;
+    uint64_t wal_sync_buckets[IDX_SYNC_NBOUNDS + 1];
+    bool wal_failed;
 } idx_stats;
 /* [takes lock] */
 void idx_get_stats(idx *x, idx_stats *out);
@@ -191,6 +201,10 @@ sqlite3_stmt *idx_query(idx *x, cf_err *err, const char *sql, const char *fmt,
 /* [lock held] Does the query return a row? 1 yes, 0 no, -1 error (the
  * statement is reset either way). */
 int idx_exists(idx *x, cf_err *err, const char *sql, const char *fmt, ...);
+/* [lock held] The one integer a query answers (its first row's first
+ * column, as a count(*) does): 0, or -1 (err filled) when it fails or
+ * returns no row. */
+int idx_scalar(idx *x, int64_t *out, cf_err *err, const char *sql, const char *fmt, ...);
 /* [lock held] Call row for each row of st (a query just started, NULL if
  * starting it failed: -1): row returns 0 to go on, 1 to stop, -1 to fail
  * (err filled). 0 when every row was taken or row stopped, else -1; the

@@ -25,7 +25,8 @@ storage_libstorage_a_SOURCES += \
 	storage/engine_int.h storage/engine.c storage/kek.c storage/headers.c \
 	storage/tenant.c storage/key.c storage/bucket.c storage/object.c \
 	storage/upload.c storage/deleteq.c storage/heal.c \
-	storage/put.c storage/get.c storage/list.c storage/sealed.c storage/gc.c
+	storage/put.c storage/get.c storage/list.c storage/sealed.c storage/gc.c \
+	storage/stats.c
 
 # which index rules which disks: identity checks at open, snapshot
 # generations, coffer restore-index

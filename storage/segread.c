@@ -64,17 +64,24 @@ bool segr_open_shard(seg_reader *r, int i)
     char path[PATH_MAX];
     shard_path(path, sizeof path, r->d.set->disks[i].path, r->d.data_id);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if (fd < 0) {
+        ds_note(r->d.set, i, DS_ERR_READ);
         return false;
+    }
     uint8_t hdr[SHARD_HEADER_SIZE];
     shard_header h;
     cf_err e;
-    if (fsu_pread_all(fd, hdr, sizeof hdr, 0) != 0 ||
-        shard_header_decode(hdr, &h, &e) != 0 ||
+    if (fsu_pread_all(fd, hdr, sizeof hdr, 0) != 0) {
+        ds_note(r->d.set, i, DS_ERR_READ);
+        close(fd);
+        return false;
+    }
+    if (shard_header_decode(hdr, &h, &e) != 0 ||
         memcmp(h.data_id, r->d.data_id, CRYPT_DATA_ID_LEN) != 0 ||
         h.shard_index != i || h.size != r->size || h.part != r->d.part ||
         h.k != rs_k(r->d.rs) || h.m != rs_m(r->d.rs) ||
         h.block_size != r->d.set->block_size) {
+        ds_note(r->d.set, i, DS_ERR_CRC);
         close(fd);
         return false;
     }
@@ -92,11 +99,16 @@ bool segr_read_shard(seg_reader *r, int i, uint64_t off, uint32_t s)
     uint8_t crc[SHARD_CRC_LEN];
     struct iovec iov[2] = {{dst, s}, {crc, sizeof crc}};
     ssize_t n = preadv(r->fd[i], iov, 2, (off_t)off);
-    if (n != (ssize_t)(s + SHARD_CRC_LEN))
+    if (n != (ssize_t)(s + SHARD_CRC_LEN)) {
+        ds_note(r->d.set, i, DS_ERR_READ);
         return false;
+    }
     uint32_t want = (uint32_t)crc[0] | (uint32_t)crc[1] << 8 |
                     (uint32_t)crc[2] << 16 | (uint32_t)crc[3] << 24;
-    return cks_crc32c(0, dst, s) == want;
+    if (cks_crc32c(0, dst, s) == want)
+        return true;
+    ds_note(r->d.set, i, DS_ERR_CRC);
+    return false;
 }
 
 static int open_inline(seg_reader *r, uint64_t b, uint8_t *out, uint32_t *len,

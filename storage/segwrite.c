@@ -51,6 +51,13 @@ static void drop_shard(seg_writer *w, int i)
     unlink(path);
 }
 
+/* Shard i could not be written: count it against its disk, give it up. */
+static void fail_shard(seg_writer *w, int i)
+{
+    ds_note(w->d.set, i, DS_ERR_WRITE);
+    drop_shard(w, i);
+}
+
 static int check_quorum(seg_writer *w, int errnum, cf_err *err)
 {
     if (segw_live_shards(w) >= w->quorum)
@@ -75,7 +82,7 @@ int segw_open_files(seg_writer *w, cf_err *err)
         w->fd[i] = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         if (w->fd[i] < 0 || lseek(w->fd[i], SHARD_HEADER_SIZE, SEEK_SET) < 0) {
             last_errno = errno;
-            drop_shard(w, i);
+            fail_shard(w, i);
         }
     }
     w->files_open = true;
@@ -284,7 +291,7 @@ int segw_append_shards(seg_writer *w, uint8_t *const *shards, uint32_t s, cf_err
         ssize_t wr = writev(w->fd[i], iov, 2);
         if (wr != (ssize_t)(s + SHARD_CRC_LEN)) {
             last_errno = wr < 0 ? errno : ENOSPC;
-            drop_shard(w, i);
+            fail_shard(w, i);
         }
     }
     start_writeback(w, s);
@@ -362,7 +369,7 @@ static int seal_shard_files(seg_writer *w, cf_err *err)
         w->fd[i] = -1;
         if (rc != 0) {
             last_errno = -rc;
-            drop_shard(w, i);
+            fail_shard(w, i);
         }
     }
     return check_quorum(w, last_errno, err);
@@ -382,9 +389,10 @@ static int publish_shard_files(seg_writer *w, cf_err *err)
         cf_err e2;
         if (rename(tmp, dst) != 0) {
             last_errno = errno;
-            drop_shard(w, i);
+            fail_shard(w, i);
         } else if (fsu_fsync_parent(dst, &e2) < 0) {
             last_errno = EIO;
+            ds_note(w->d.set, i, DS_ERR_WRITE);
             unlink(dst);
             w->failed |= (uint16_t)(1u << i);
         }

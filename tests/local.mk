@@ -110,6 +110,11 @@ tests_unit_test_admin_SOURCES = tests/unit/test_admin.c
 tests_unit_test_admin_LDADD = server/libcofferd.a $(TEST_LDADD)
 tests_unit_test_admin_CFLAGS = $(TEST_CFLAGS)
 
+check_PROGRAMS += tests/unit/test_worker
+tests_unit_test_worker_SOURCES = tests/unit/test_worker.c
+tests_unit_test_worker_LDADD = server/libcofferd.a tests/unit/libengutil.a $(TEST_LDADD)
+tests_unit_test_worker_CFLAGS = $(TEST_CFLAGS)
+
 # cli/coffer end to end against a scripted endpoint (runs the built binary)
 check_PROGRAMS += tests/unit/test_cli
 tests_unit_test_cli_SOURCES = tests/unit/test_cli.c
@@ -125,6 +130,7 @@ EXTRA_DIST += tests/integration/lib.sh tests/integration/run-pytest.sh \
 	tests/integration/conftest.py tests/integration/test_s3_protocol.py \
 	tests/integration/test_tenants.py tests/integration/test_maintenance.py \
 	tests/integration/test_hostile.py tests/integration/test_limits.py \
+	tests/integration/test_metrics.py tests/integration/test_health.py \
 	tests/integration/drain.sh tests/integration/drain_client.py \
 	tests/integration/tls.sh tests/integration/tls_client.py \
 	tests/integration/limits.sh tests/integration/limits_client.py
@@ -143,9 +149,13 @@ AM_TESTS_ENVIRONMENT = COFFERD=$(abs_top_builddir)/server/cofferd; export COFFER
 	case '$(SAN_CFLAGS)' in *sanitize*) COFFER_SANITIZED=1;; *) COFFER_SANITIZED=0;; esac; \
 	export COFFER_SANITIZED;
 
-# server/libs3front.a: routing and XML of the S3 front end.
+# server/libs3front.a: routing and XML of the S3 front end, the metrics
+# registry.
 check_PROGRAMS += tests/unit/test_router tests/unit/test_xml tests/unit/test_s3err \
-	tests/unit/test_pool tests/unit/test_range
+	tests/unit/test_pool tests/unit/test_range tests/unit/test_metrics
+tests_unit_test_metrics_SOURCES = tests/unit/test_metrics.c
+tests_unit_test_metrics_LDADD = tests/unit/libtest.a $(S3FRONT_LDADD)
+tests_unit_test_metrics_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_router_SOURCES = tests/unit/test_router.c
 tests_unit_test_router_LDADD = tests/unit/libtest.a $(ROUTER_LDADD)
 tests_unit_test_router_CFLAGS = $(TEST_CFLAGS)
@@ -192,6 +202,15 @@ EXTRA_DIST += tests/integration/test_fixture.sh tests/fixtures/README.md \
 	tests/fixtures/fixture_objects.py tests/fixtures/make_fixture.py \
 	tests/fixtures/make-fixture.sh tests/fixtures/test_fixture.py \
 	tests/fixtures/v0.1.0
+
+# the web console in a real headless Chromium (playwright-core from npm)
+TESTS += tests/console/test_console.sh
+EXTRA_DIST += tests/console/test_console.sh tests/console/console_test.mjs \
+	tests/console/package.json tests/console/package-lock.json
+
+# the systemd unit as installed: Type=notify readiness and stopping
+TESTS += tests/integration/test_systemd.sh
+EXTRA_DIST += tests/integration/test_systemd.sh tests/integration/systemd_notify.py
 
 # client/: aws-chunked bodies against auth/'s verifier, the remote's XML
 check_PROGRAMS += tests/unit/test_s3c

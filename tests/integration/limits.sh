@@ -3,7 +3,8 @@
 # against a cofferd whose configuration file sets small limits (issue 17):
 # slow clients from one address cannot starve a normal client, the ones
 # over the limit get an immediate 503 SlowDown, late headers and a stalled
-# body are cut off, /health answers while the server is full, and
+# body are cut off, /health, /health/live and /health/ready answer while
+# the server is full (nothing else does), and
 # auth.sigv2: false refuses SigV2. The embedded default runs once to create
 # the disks and credentials; cofferd is then restarted on the same data
 # with limits.json.

@@ -77,10 +77,10 @@ def timed_list():
     return time.monotonic() - t0
 
 
-def health():
+def health(path="/health"):
     conn = http.client.HTTPConnection(HOST, PORT, timeout=10)
     try:
-        conn.request("GET", "/health")
+        conn.request("GET", path)
         r = conn.getresponse()
         return r.status
     finally:
@@ -157,7 +157,7 @@ def slow_clients():
 
 
 def full_server():
-    step(f"{MAX} idle connections fill the server; /health still answers")
+    step(f"{MAX} idle connections fill the server; the health checks still answer")
     idle = []
     addrs = ["127.0.0.3", "127.0.0.4", "127.0.0.5"]
     for i in range(MAX):
@@ -165,6 +165,9 @@ def full_server():
     time.sleep(0.3)
     assert not answered(idle, 0.2), "admitted connections must not be answered"
     assert health() == 200
+    assert health("/health/live") == 200
+    assert health("/health/ready") == 200
+    assert health("/metrics") == 503              # the reserve is for health checks only
     status, body, conn_hdr = request("GET", "/")
     assert (status, code(body)) == (503, "SlowDown"), (status, body)
     assert conn_hdr == "close"

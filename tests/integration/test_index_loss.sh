@@ -12,7 +12,8 @@
 #     snapshot reads back byte for byte, the later objects' shard files
 #     stay, and coffer gc reports them instead of deleting them;
 #   - GC: a forged burst of orphans newer than the index deletes nothing
-#     (GC HELD, in coffer gc and coffer status) until --force-orphans;
+#     (GC HELD, in coffer gc, coffer status and /metrics) until
+#     --force-orphans;
 #   - snapshot generations: restarts keep the newest three per disk and
 #     never touch another lineage's file.
 . "$(dirname "$0")/lib.sh"
@@ -113,6 +114,11 @@ field() {                  # field NAME < "name value" lines
   awk -v n="$1" '$1 == n {print $2}'
 }
 
+metric() {                 # metric NAME: its value on /metrics
+  it_curl -H "Authorization: Bearer $(cat "$COFFER_TMP/var/metrics-token")" \
+    "$COFFER_ENDPOINT/metrics" | field "$1"
+}
+
 one=$IT_WORK/one
 var=$one/var
 mkdir -p "$one" "$IT_WORK/other" "$IT_WORK/two"
@@ -208,11 +214,13 @@ it_expect_eq "orphans held" 150 "$(field orphans_held <"$IT_WORK/gc.out")"
 it_expect_eq "orphans deleted" 0 "$(field orphan_files <"$IT_WORK/gc.out")"
 it_expect_eq "shard files after a held gc" "$burst" "$(shard_count "$two/var")"
 cli status | grep -q "^GC HELD"
+it_expect_eq "orphans held on /metrics" 150 "$(metric coffer_gc_orphans_held)"
 cli gc 60 --force-orphans >"$IT_WORK/gc.out"
 it_expect_eq "orphans deleted with --force-orphans" 150 "$(field orphan_files <"$IT_WORK/gc.out")"
 it_expect_eq "shard files after --force-orphans" $((burst - 150)) "$(shard_count "$two/var")"
 objects check c
 if cli status | grep -q "GC HELD"; then echo "still held after --force-orphans"; exit 1; fi
+it_expect_eq "orphans held on /metrics after --force-orphans" 0 "$(metric coffer_gc_orphans_held)"
 coffer_stop_server
 
 it_step "snapshot generations across restarts: three per disk, other lineages kept"

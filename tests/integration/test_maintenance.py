@@ -60,3 +60,33 @@ def test_gc_keeps_young_orphans_and_those_older_than_the_index(s3, bucket):
     assert int(stats["orphan_files"]) == 0
     assert live <= shard_files()
     os.unlink(orphan)
+
+
+def coffer_out(*args):
+    cmd = [COFFER, "--endpoint", os.environ["COFFER_ENDPOINT"], "--admin-credentials",
+           os.path.join(os.environ["COFFER_TMP"], "var", "admin-credentials"), *args]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def test_usage_and_disks_commands(s3, bucket):
+    import json
+
+    def dev_usage():
+        rows = [line.split() for line in coffer_out("usage", "dev").splitlines()[1:]]
+        assert len(rows) == 1 and rows[0][0] == "dev"
+        return int(rows[0][2]), int(rows[0][3])
+
+    objects, stored = dev_usage()
+    s3.put_object(Bucket=bucket, Key="u1", Body=b"x" * 1000)
+    s3.put_object(Bucket=bucket, Key="u2", Body=os.urandom(300000))
+    assert dev_usage() == (objects + 2, stored + 301000)
+    s3.delete_object(Bucket=bucket, Key="u1")
+    assert dev_usage() == (objects + 1, stored + 300000)
+    doc = json.loads(coffer_out("--json", "usage"))
+    dev = [u for u in doc["usage"] if u["tenant"] == "dev"][0]
+    assert dev["objects"] == objects + 1 and dev["quota"] is None
+    disks = coffer_out("disks").splitlines()
+    assert disks[0].split()[:3] == ["DISK", "STATE", "USED"]
+    assert [line.split()[1] for line in disks[1:]] == ["online"] * 6

@@ -201,6 +201,30 @@ int count_shard_files(const eng_fixture *f, int ndisks)
     return n;
 }
 
+static int add_listed(void *ctx, const st_object_info *obj, const char *prefix)
+{
+    uint64_t *v = ctx;
+    if (obj) {
+        v[0]++;
+        v[1] += obj->size;
+    }
+    return 0;
+}
+
+int list_totals(st_engine *e, const char *bucket, uint64_t *objects, uint64_t *bytes,
+                cf_err *err)
+{
+    uint64_t v[2] = {0, 0};
+    st_list_args a = {.tenant = "t1", .bucket = bucket, .max_keys = 1000};
+    bool trunc;
+    char next[ST_MAX_KEY + 1];
+    if (st_list(e, &a, add_listed, v, &trunc, next, err) < 0)
+        return -1;
+    *objects = v[0];
+    *bytes = v[1];
+    return 0;
+}
+
 void write_text(const char *path, const char *text)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);

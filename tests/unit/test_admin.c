@@ -206,6 +206,70 @@ static void status_reports_layout_and_counts(void)
     st_close(e);
 }
 
+static void usage_and_disks(void)
+{
+    st_engine *e = open_engine();
+    REQUIRE(e != NULL);
+    cf_err err;
+    expect_status(e, "POST", "/tenants", NULL, "{\"name\":\"acme\"}", 201, NULL);
+    expect_status(e, "POST", "/tenants", NULL, "{\"name\":\"zeta\"}", 201, NULL);
+    REQUIRE(st_bucket_create(e, "acme", "b1", NULL, &err) == 0);
+    REQUIRE(st_bucket_create(e, "acme", "b2", NULL, &err) == 0);
+    st_put_args a = {.tenant = "acme", .bucket = "b1", .key = "k", .expected_size = 11};
+    st_put *p;
+    st_object_info info;
+    REQUIRE(st_put_begin(e, &a, &p, &err) == 0);
+    REQUIRE(st_put_write(p, "hello world", 11, &err) == 0);
+    REQUIRE(st_put_finish(p, NULL, &info, &err) == 0);
+    json_t *doc;
+    expect_status(e, "GET", "/usage", NULL, NULL, 200, &doc);
+    json_t *rows = json_object_get(doc, "usage");
+    CHECK_EQ_INT(json_array_size(rows), 2);
+    json_t *acme = json_array_get(rows, 0);
+    CHECK_EQ_STR(json_string_value(json_object_get(acme, "tenant")), "acme");
+    CHECK_EQ_INT(json_integer_value(json_object_get(acme, "buckets")), 2);
+    CHECK_EQ_INT(json_integer_value(json_object_get(acme, "objects")), 1);
+    CHECK_EQ_INT(json_integer_value(json_object_get(acme, "bytes")), 11);
+    CHECK(json_is_null(json_object_get(acme, "quota")));
+    json_t *zeta = json_array_get(rows, 1);
+    CHECK_EQ_INT(json_integer_value(json_object_get(zeta, "buckets")), 0);
+    json_decref(doc);
+    expect_status(e, "GET", "/usage", "tenant=zeta", NULL, 200, &doc);
+    CHECK_EQ_INT(json_array_size(json_object_get(doc, "usage")), 1);
+    json_decref(doc);
+    expect_status(e, "GET", "/usage", "tenant=nobody", NULL, 200, &doc);
+    CHECK_EQ_INT(json_array_size(json_object_get(doc, "usage")), 0);
+    json_decref(doc);
+    expect_error(e, "GET", "/usage", "tenant=BAD!", NULL, 400, "InvalidRequest");
+    expect_error(e, "GET", "/usage", "other=1", NULL, 400, "InvalidRequest");
+    expect_error(e, "POST", "/usage", NULL, "{}", 405, "MethodNotAllowed");
+
+    expect_status(e, "GET", "/disks", NULL, NULL, 200, &doc);
+    json_t *disks = json_object_get(doc, "disks");
+    REQUIRE(json_array_size(disks) == 2);
+    for (size_t i = 0; i < 2; i++) {
+        json_t *d = json_array_get(disks, i);
+        CHECK_EQ_INT(json_integer_value(json_object_get(d, "index")), (long long)i);
+        CHECK_EQ_STR(json_string_value(json_object_get(d, "state")), "online");
+        CHECK(json_is_true(json_object_get(d, "writable")));
+        CHECK(json_integer_value(json_object_get(d, "capacity_bytes")) > 0);
+        CHECK_EQ_INT(json_integer_value(json_object_get(d, "crc_errors")), 0);
+    }
+    char tmp[800], off[810];
+    snprintf(tmp, sizeof tmp, "%s/tmp",
+             json_string_value(json_object_get(json_array_get(disks, 1), "path")));
+    snprintf(off, sizeof off, "%s.off", tmp);
+    json_decref(doc);
+    REQUIRE(rename(tmp, off) == 0);
+    expect_status(e, "GET", "/disks", NULL, NULL, 200, &doc);
+    json_t *d1 = json_array_get(json_object_get(doc, "disks"), 1);
+    CHECK_EQ_STR(json_string_value(json_object_get(d1, "state")), "readonly");
+    CHECK(json_is_false(json_object_get(d1, "writable")));
+    json_decref(doc);
+    REQUIRE(rename(off, tmp) == 0);
+    st_close(e);
+}
+
 static void heal_and_gc_run_on_demand(void)
 {
     st_engine *e = open_engine();
@@ -350,6 +414,9 @@ static void embedded_finish_creates_then_reuses_dev(void)
     char admin_path[800], admin_ak[ST_ACCESS_KEY_MAX], admin_sk[ST_SECRET_KEY_MAX];
     snprintf(admin_path, sizeof admin_path, "%s/admin-credentials", var);
     CHECK_EQ_INT(file_mode(admin_path), 0600);      /* written once the engine opened */
+    char token_path[800];
+    snprintf(token_path, sizeof token_path, "%s/metrics-token", var);
+    CHECK_EQ_INT(file_mode(token_path), 0600);      /* so is the metrics token */
     snprintf(admin_ak, sizeof admin_ak, "%s", cfg.admin_access_key);
     snprintf(admin_sk, sizeof admin_sk, "%s", cfg.admin_secret_key);
     char ak[ST_ACCESS_KEY_MAX], sk[ST_SECRET_KEY_MAX], secret[ST_SECRET_KEY_MAX];
@@ -388,6 +455,7 @@ TEST_MAIN("admin",
           T(tenants_lifecycle),
           T(keys_lifecycle),
           T(status_reports_layout_and_counts),
+          T(usage_and_disks),
           T(heal_and_gc_run_on_demand),
           T(unknown_routes_and_methods),
           T(hostile_bodies_get_400),

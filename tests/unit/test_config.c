@@ -401,6 +401,75 @@ static void credential_files_are_validated(void)
     CHECK_EQ_STR(sk, "0123456789abcdef/+");
 }
 
+static void metrics_token_or_public(void)
+{
+    unsetenv("COFFER_MASTER_KEY");
+    coffer_config cfg;
+    cf_err err;
+    REQUIRE(load_text("{" GOOD_BASE "}", &cfg, &err) == 0);
+    CHECK(!cfg.metrics_public && cfg.metrics_token[0] == '\0');   /* off */
+    config_free(&cfg);
+    REQUIRE(load_text("{" GOOD_BASE ",\"metrics\":{\"public\":true}}", &cfg, &err) == 0);
+    CHECK(cfg.metrics_public);
+    config_free(&cfg);
+    char dir[700];
+    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    char token[1024];
+    snprintf(token, sizeof token, "%s", write_file(dir, "tok", "abcdefghijklmnop-._~+/=\n"));
+    chmod(token, 0600);
+    char text[4096];
+    snprintf(text, sizeof text, "{" GOOD_BASE ",\"metrics\":{\"bearer_token_file\":\"%s\"}}",
+             token);
+    REQUIRE(load_text(text, &cfg, &err) == 0);
+    CHECK_EQ_STR(cfg.metrics_token, "abcdefghijklmnop-._~+/=");
+    CHECK(!cfg.metrics_public);
+    config_free(&cfg);
+    chmod(token, 0644);                                       /* readable by others */
+    expect_refused(text, token);
+    chmod(token, 0600);
+    snprintf(text, sizeof text, "{" GOOD_BASE ",\"metrics\":{\"bearer_token_file\":\"%s\","
+             "\"public\":true}}", token);
+    expect_refused(text, "metrics.bearer_token_file");
+    expect_refused("{" GOOD_BASE ",\"metrics\":{\"public\":1}}", "metrics.public");
+    expect_refused("{" GOOD_BASE ",\"metrics\":{\"token\":\"x\"}}", "metrics.token");
+    expect_refused("{" GOOD_BASE ",\"metrics\":{\"bearer_token_file\":\"nope\"}}", "nope");
+    const char *bad[] = {"short\n", "has space in it 0123\n", "line-one-0123456789\nline2\n",
+                         "", "\n"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        write_file(dir, "tok", bad[i]);
+        chmod(token, 0600);
+        snprintf(text, sizeof text, "{" GOOD_BASE ",\"metrics\":{\"bearer_token_file\":"
+                 "\"%s\"}}", token);
+        coffer_config c2;
+        cf_err_clear(&err);
+        CHECK_EQ_INT(load_text(text, &c2, &err), -1);
+        CHECK(strstr(err.msg, "must hold one line") != NULL || strstr(err.msg, token));
+    }
+}
+
+/* Like the admin credential: made up but not written by the default
+ * (config_embedded_finish writes it, test_admin), then reused. */
+static void embedded_default_keeps_its_metrics_token(void)
+{
+    char var[700], path[800];
+    snprintf(var, sizeof var, "%s/var", test_tmpdir());
+    coffer_config a, b;
+    cf_err err;
+    REQUIRE(config_embedded_default(var, &a, &err) == 0);
+    snprintf(path, sizeof path, "%s/metrics-token", var);
+    CHECK(a.new_metrics_token);
+    CHECK_EQ_INT(file_mode(path), 0);                 /* not made here */
+    CHECK_EQ_INT(strlen(a.metrics_token), CRED_TOKEN_GEN);
+    CHECK(names_token_ok(a.metrics_token));
+    REQUIRE(credfile_write_token(path, a.metrics_token, &err) == 0);
+    CHECK_EQ_INT(file_mode(path), 0600);
+    REQUIRE(config_embedded_default(var, &b, &err) == 0);
+    CHECK(!b.new_metrics_token);
+    CHECK_EQ_STR(a.metrics_token, b.metrics_token);
+    config_free(&a);
+    config_free(&b);
+}
+
 TEST_MAIN("config",
           T(good_config_parses),
           T(minimal_config_gets_defaults),
@@ -416,4 +485,6 @@ TEST_MAIN("config",
           T(listen_forms),
           T(embedded_default_writes_nothing_then_reuses),
           T(embedded_default_refuses_loose_credentials),
-          T(credential_files_are_validated))
+          T(credential_files_are_validated),
+          T(metrics_token_or_public),
+          T(embedded_default_keeps_its_metrics_token))

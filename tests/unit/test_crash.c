@@ -11,7 +11,8 @@
  *     operation on that key or of the one operation in flight, never
  *     anything else, and never partly: every visible object is read back
  *     whole and compared byte for byte with the data of its generation;
- * then runs GC with no grace period and checks that exactly the shard
+ * that the tenant's usage (bucket_usage, kept in each object commit)
+ * equals the count and bytes of what is listed; then runs GC with no grace period and checks that exactly the shard
  * files of the segments the index references remain (no orphans, no
  * temp files). Iterations: CRASH_ITERS (default 200).
  */
@@ -241,6 +242,29 @@ static int expected_shard_files(int shards)
     return total;
 }
 
+static int take_usage(void *ctx, const st_usage *u)
+{
+    *(st_usage *)ctx = *u;
+    return 0;
+}
+
+/* The tenant's usage (kept in each object commit) equals what is listed. */
+static bool usage_exact(st_engine *e, int iter)
+{
+    uint64_t listed[2];
+    st_usage u = {0};
+    cf_err err;
+    if (list_totals(e, "b", &listed[0], &listed[1], &err) < 0 ||
+        st_usage_list(e, "t1", take_usage, &u, &err) < 0)
+        return false;
+    if (u.objects == listed[0] && u.bytes == listed[1])
+        return true;
+    fprintf(stderr, "iteration %d: usage says %llu objects, %llu bytes; listed %llu, %llu\n",
+            iter, (unsigned long long)u.objects, (unsigned long long)u.bytes,
+            (unsigned long long)listed[0], (unsigned long long)listed[1]);
+    return false;
+}
+
 static void kill_at_random_moments(void)
 {
     const char *it = getenv("CRASH_ITERS");
@@ -289,6 +313,8 @@ static void kill_at_random_moments(void)
             }
             state[i] = seen;
         }
+        if (!usage_exact(e, iter))
+            bad = 1;
         st_gc_stats stats = {0};
         CHECK_EQ_INT(st_gc(e, &(st_gc_opts){.grace_s = 0}, &stats, &err), 0);
         st_close(e);

@@ -1214,6 +1214,155 @@ static void tenant_keks_survive_cache_eviction(void)
     st_close(e);
 }
 
+/* ---- usage ------------------------------------------------------------- */
+
+typedef struct usage_row {
+    bool found;
+    st_usage u;
+} usage_row;
+
+static int usage_cb(void *ctx, const st_usage *u)
+{
+    usage_row *r = ctx;
+    if (strcmp(u->tenant, "t1") == 0) {
+        r->found = true;
+        r->u = *u;
+    }
+    return 0;
+}
+
+/* st_usage of t1 equals a count of everything listed in its buckets. */
+static void check_usage_exact(st_engine *e, const char *const *buckets, int nb)
+{
+    uint64_t want[2] = {0, 0};
+    cf_err err;
+    for (int b = 0; b < nb; b++) {
+        uint64_t n, bytes;
+        CHECK_EQ_INT(list_totals(e, buckets[b], &n, &bytes, &err), 0);
+        want[0] += n;
+        want[1] += bytes;
+    }
+    usage_row r = {0};
+    CHECK_EQ_INT(st_usage_list(e, "t1", usage_cb, &r, &err), 0);
+    CHECK(r.found);
+    CHECK_EQ_INT(r.u.objects, want[0]);
+    CHECK_EQ_INT(r.u.bytes, want[1]);
+    CHECK_EQ_INT(r.u.buckets, nb);
+}
+
+static void usage_follows_every_write_path(void)
+{
+    eng_fixture f;
+    st_engine *e = setup(&f, 4, 0, 0, false);
+    REQUIRE(e);
+    cf_err err;
+    st_object_info info;
+    const char *one[] = {"b"}, *two[] = {"b", "c"};
+    check_usage_exact(e, one, 1);
+    REQUIRE(put_gen(e, "b", "small", 100, 1, &info, &err) == 0);       /* inline */
+    REQUIRE(put_gen(e, "b", "big", 3 * B + 5, 2, &info, &err) == 0);   /* sharded */
+    check_usage_exact(e, one, 1);
+    REQUIRE(put_gen(e, "b", "big", 10, 3, &info, &err) == 0);          /* replace */
+    check_usage_exact(e, one, 1);
+    REQUIRE(st_bucket_create(e, "t1", "c", NULL, &err) == 0);
+    REQUIRE(st_copy(e, "t1", "b", "small", "c", "copied", NULL, 0, CKS_NONE, &info,
+                    &err) == 0);
+    check_usage_exact(e, two, 2);
+    char uid[ST_ID_HEX], etag[ST_ETAG_MAX];
+    REQUIRE(st_upload_create(e, "t1", "b", "mp", NULL, 0, CKS_NONE, uid, &err) == 0);
+    REQUIRE(put_part(e, uid, 1, 5000, 9, etag) == 0);
+    check_usage_exact(e, two, 2);            /* an unfinished upload is not usage */
+    st_complete_part parts[] = {{1, etag, NULL}};
+    REQUIRE(st_upload_complete(e, "t1", "b", "mp", uid, parts, 1, &info, &err) == 0);
+    check_usage_exact(e, two, 2);
+    REQUIRE(st_delete(e, "t1", "b", "small", &err) == 0);
+    REQUIRE(st_delete(e, "t1", "b", "never-there", &err) == 0);
+    REQUIRE(st_delete(e, "t1", "c", "copied", &err) == 0);
+    check_usage_exact(e, two, 2);
+    REQUIRE(st_bucket_delete(e, "t1", "c", &err) == 0);
+    check_usage_exact(e, one, 1);
+    usage_row r = {0};
+    REQUIRE(st_usage_list(e, NULL, usage_cb, &r, &err) == 0);
+    CHECK_EQ_INT(r.u.objects, 2);            /* big (10 bytes) and mp (5000) */
+    CHECK_EQ_INT(r.u.bytes, 5010);
+    st_close(e);
+}
+
+/* An index from before bucket_usage (schema version 2) counts what it
+ * stores when it is migrated, and keeps counting after. */
+static void usage_is_counted_when_an_index_migrates(void)
+{
+    eng_fixture f;
+    st_engine *e = setup(&f, 2, 0, 0, false);
+    REQUIRE(e);
+    cf_err err;
+    st_object_info info;
+    REQUIRE(put_gen(e, "b", "x", 1234, 1, &info, &err) == 0);
+    REQUIRE(put_gen(e, "b", "y", 2 * B, 2, &info, &err) == 0);
+    st_close(e);
+    char db[700];
+    snprintf(db, sizeof db, "%s/index.db", f.meta);
+    sqlite3 *h;
+    REQUIRE(sqlite3_open(db, &h) == SQLITE_OK);
+    CHECK_EQ_INT(sqlite3_exec(h, "DROP TRIGGER bucket_usage_new; DROP TRIGGER "
+                 "bucket_usage_gone; DROP TRIGGER bucket_usage_put; DROP TRIGGER "
+                 "bucket_usage_drop; DROP TRIGGER bucket_usage_change; DROP TABLE "
+                 "bucket_usage; PRAGMA user_version=2;", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(h);
+    REQUIRE((e = fixture_open(&f)) != NULL);
+    const char *one[] = {"b"};
+    check_usage_exact(e, one, 1);
+    REQUIRE(put_gen(e, "b", "z", 7, 3, &info, &err) == 0);
+    check_usage_exact(e, one, 1);
+    st_close(e);
+}
+
+/* Disks count what they failed to deliver, and say whether they take
+ * new shards. */
+static void disks_count_errors_and_report_writability(void)
+{
+    eng_fixture f;
+    st_engine *e = setup(&f, 3, 2, 1, true);
+    REQUIRE(e);
+    cf_err err;
+    st_object_info info;
+    REQUIRE(put_gen(e, "b", "obj", 2 * B + 3, 5, &info, &err) == 0);
+    char hex[33], paths[3][700];
+    REQUIRE(single_data_id(&f, hex) == 0);
+    REQUIRE(shard_files_of(&f, 3, hex, paths) == 3);
+    FILE *fp = fopen(paths[0], "r+b");             /* a byte of block 0, shard 0 */
+    REQUIRE(fp != NULL);
+    fseek(fp, 4096 + 10, SEEK_SET);
+    int c = fgetc(fp);
+    fseek(fp, 4096 + 10, SEEK_SET);
+    fputc(c ^ 1, fp);
+    fclose(fp);
+    REQUIRE(check_gen(e, "b", "obj", 2 * B + 3, 5, &err) == 1);
+    st_disk_info d0, d1;
+    st_disk_get(e, 0, &d0);
+    CHECK_EQ_INT(d0.crc_errors, 1);
+    CHECK_EQ_INT(d0.read_errors, 0);
+    CHECK(d0.online && d0.writable && d0.capacity_bytes > 0);
+    unlink(paths[1]);                  /* block 0 now has one good shard of 2 */
+    CHECK(check_gen(e, "b", "obj", 2 * B + 3, 5, &err) != 1);
+    st_disk_get(e, 1, &d1);
+    CHECK_EQ_INT(d1.read_errors, 1);
+    CHECK_EQ_INT(d1.write_errors, 0);
+    char tmp[700], off[710];
+    snprintf(tmp, sizeof tmp, "%s/tmp", f.disks[2]);
+    snprintf(off, sizeof off, "%s.off", tmp);
+    REQUIRE(rename(tmp, off) == 0);
+    st_disk_info d2;
+    st_disk_get(e, 2, &d2);
+    CHECK(d2.online && !d2.writable);
+    CHECK_EQ_INT(st_disk_count(e), 3);
+    CHECK_EQ_INT(put_gen(e, "b", "obj2", B, 6, &info, &err), -1);  /* quorum is 3 */
+    st_disk_get(e, 2, &d2);
+    CHECK_EQ_INT(d2.write_errors, 1);
+    REQUIRE(rename(off, tmp) == 0);
+    st_close(e);
+}
+
 TEST_MAIN("engine",
           T(round_trips_in_every_layout),
           T(default_layouts_follow_disk_count),
@@ -1242,4 +1391,7 @@ TEST_MAIN("engine",
           T(forgotten_durable_unlock_aborts),
 #endif
           T(concurrent_small_puts_share_fsyncs),
-          T(tenant_keks_survive_cache_eviction))
+          T(tenant_keks_survive_cache_eviction),
+          T(usage_follows_every_write_path),
+          T(usage_is_counted_when_an_index_migrates),
+          T(disks_count_errors_and_report_writability))
