@@ -8,6 +8,8 @@
 
 #include <string.h>
 
+#include "common/hdrlist.h"
+
 /* [*s, *s + *n) without one pair of surrounding quotes. */
 static void unquote(const char **s, size_t *n)
 {
@@ -32,21 +34,15 @@ bool etag_equal(const char *stored, const char *given)
 
 bool etag_list_matches(const char *list, const char *stored)
 {
-    while (*list) {
-        while (*list == ' ' || *list == ',')
-            list++;
-        size_t len = strcspn(list, ",");
-        size_t tl = len;
-        while (tl && list[tl - 1] == ' ')
-            tl--;
-        const char *t = list;
+    const char *t;
+    size_t tl;
+    while (hdrlist_next(&list, &t, &tl)) {
         if (tl >= 2 && t[0] == 'W' && t[1] == '/') {
             t += 2;
             tl -= 2;
         }
         if ((tl == 1 && t[0] == '*') || (tl > 0 && inner_equal(stored, t, tl)))
             return true;
-        list += len;
     }
     return false;
 }

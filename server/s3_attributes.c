@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/hdrlist.h"
 #include "common/numparse.h"
 #include "server/s3_common.h"
 #include "server/s3_ops.h"
@@ -25,23 +26,16 @@ static const char *const attr_names[] = {
 int s3_attributes_parse(const char *v, unsigned *mask)
 {
     *mask = 0;
-    while (v && *v) {
-        while (*v == ' ' || *v == ',')
-            v++;
-        size_t len = strcspn(v, ",");
-        size_t tl = len;
-        while (tl && v[tl - 1] == ' ')
-            tl--;
-        if (tl) {
-            size_t i = 0;
-            while (i < S3_ATTR_COUNT &&
-                   !(strlen(attr_names[i]) == tl && memcmp(attr_names[i], v, tl) == 0))
-                i++;
-            if (i == S3_ATTR_COUNT)
-                return -1;
-            *mask |= 1u << i;
-        }
-        v += len;
+    const char *t;
+    size_t tl;
+    while (hdrlist_next(&v, &t, &tl)) {
+        size_t i = 0;
+        while (i < S3_ATTR_COUNT &&
+               !(strlen(attr_names[i]) == tl && memcmp(attr_names[i], t, tl) == 0))
+            i++;
+        if (i == S3_ATTR_COUNT)
+            return -1;
+        *mask |= 1u << i;
     }
     return *mask ? 0 : -1;
 }

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "common/etag.h"
+#include "common/hdrlist.h"
 #include "common/hex.h"
 #include "common/numparse.h"
 #include "common/rfc2047.h"
@@ -48,21 +49,15 @@ static char *strip_aws_chunked(pool *p, const char *v)
     char *out = pool_alloc(p, strlen(v) + 1);
     if (!out)
         return NULL;
-    size_t o = 0;
-    while (*v) {
-        while (*v == ' ' || *v == ',')
-            v++;
-        size_t len = strcspn(v, ",");
-        size_t tl = len;
-        while (tl && v[tl - 1] == ' ')
-            tl--;
-        if (tl && !(tl == 11 && strncasecmp(v, "aws-chunked", 11) == 0)) {
-            if (o)
-                out[o++] = ',';
-            memcpy(out + o, v, tl);
-            o += tl;
-        }
-        v += len;
+    size_t o = 0, tl;
+    const char *t;
+    while (hdrlist_next(&v, &t, &tl)) {
+        if (tl == 11 && strncasecmp(t, "aws-chunked", 11) == 0)
+            continue;
+        if (o)
+            out[o++] = ',';
+        memcpy(out + o, t, tl);
+        o += tl;
     }
     out[o] = '\0';
     return o ? out : NULL;

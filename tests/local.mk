@@ -27,6 +27,11 @@ tests_unit_test_rfc2047_SOURCES = tests/unit/test_rfc2047.c
 tests_unit_test_rfc2047_LDADD = $(TEST_LDADD)
 tests_unit_test_rfc2047_CFLAGS = $(TEST_CFLAGS)
 
+check_PROGRAMS += tests/unit/test_hdrlist
+tests_unit_test_hdrlist_SOURCES = tests/unit/test_hdrlist.c
+tests_unit_test_hdrlist_LDADD = $(TEST_LDADD)
+tests_unit_test_hdrlist_CFLAGS = $(TEST_CFLAGS)
+
 check_PROGRAMS += tests/unit/test_checksum
 tests_unit_test_checksum_SOURCES = tests/unit/test_checksum.c
 tests_unit_test_checksum_LDADD = $(TEST_LDADD)

@@ -23,30 +23,9 @@ coffer_start || exit 1
 coffer_stop_server || exit 1
 
 port=$(coffer_free_port)
-var=$COFFER_TMP/var
-"$newest" - "$COFFER_TMP/conformance.json" "$port" "$var" \
-  "$(coffer_cred "$var/admin-credentials" access_key)" \
-  "$(coffer_cred "$var/admin-credentials" secret_key)" <<'PY'
-import json, sys
-path, port, var, ak, sk = sys.argv[1:]
-json.dump({
-    "listen": f"127.0.0.1:{port}",
-    "disks": [f"{var}/disk{i}" for i in range(1, 7)],
-    "meta_dir": f"{var}/meta",
-    "master_key_file": f"{var}/master.key",
-    "admin": {"access_key": ak, "secret_key": sk},
-    "sse_c": {"allow_http_on_loopback": True},
-}, open(path, "w"), indent=2)
-PY
-COFFER_ENDPOINT=http://127.0.0.1:$port
-"$COFFERD" -c "$COFFER_TMP/conformance.json" --access-log "$COFFER_ACCESS_LOG" \
-  >>"$COFFER_LOG" 2>&1 &
-COFFER_PID=$!
-for i in $(seq 1 100); do                         # up to ~20 s
-  coffer_health "$COFFER_ENDPOINT" && break
-  sleep 0.2
-done
-export COFFER_ENDPOINT COFFER_PID
+coffer_write_config "$COFFER_TMP/conformance.json" "$port" \
+  '{"sse_c": {"allow_http_on_loopback": true}}' || exit 1
+coffer_launch_config "$COFFER_TMP/conformance.json" "$port" || exit 1
 
 fail() { echo "FAIL: $*"; echo "=== cofferd log"; tail -30 "$COFFER_LOG"; exit 1; }
 

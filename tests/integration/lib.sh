@@ -93,23 +93,49 @@ coffer_make_cert() {      # coffer_make_cert DIR -> DIR/cert.pem, DIR/key.pem
 
 # The configuration file for the https restart: the embedded default's
 # directories and admin credential, plus the certificate.
-coffer_write_tls_config() {   # coffer_write_tls_config FILE PORT
-  local var=$COFFER_TMP/var
-  python3 - "$1" "$2" "$var" "$COFFER_TMP/tls" "$COFFER_VHOST_DOMAIN" \
+coffer_write_config() {   # coffer_write_config FILE PORT [JSON]: a configuration
+  # file for the disks, keys and admin credentials of coffer_start's var
+  # directory, listening on 127.0.0.1:PORT, with JSON's top-level keys added
+  local var=$COFFER_TMP/var extra=${3:-}
+  [ -n "$extra" ] || extra='{}'
+  python3 - "$1" "$2" "$var" "$extra" \
     "$(coffer_cred "$var/admin-credentials" access_key)" \
     "$(coffer_cred "$var/admin-credentials" secret_key)" <<'PY'
 import json, sys
-path, port, var, tls, vhost, ak, sk = sys.argv[1:]
-json.dump({
+path, port, var, extra, ak, sk = sys.argv[1:]
+cfg = {
     "listen": f"127.0.0.1:{port}",
-    "tls": {"cert": f"{tls}/cert.pem", "key": f"{tls}/key.pem"},
     "disks": [f"{var}/disk{i}" for i in range(1, 7)],
     "meta_dir": f"{var}/meta",
     "master_key_file": f"{var}/master.key",
     "admin": {"access_key": ak, "secret_key": sk},
-    "virtual_host_domain": vhost,
-}, open(path, "w"), indent=2)
+}
+cfg.update(json.loads(extra))
+json.dump(cfg, open(path, "w"), indent=2)
 PY
+}
+
+coffer_write_tls_config() {   # coffer_write_tls_config FILE PORT
+  coffer_write_config "$1" "$2" "{\"tls\": {\"cert\": \"$COFFER_TMP/tls/cert.pem\",
+    \"key\": \"$COFFER_TMP/tls/key.pem\"}, \"virtual_host_domain\": \"$COFFER_VHOST_DOMAIN\"}"
+}
+
+# Restart the stopped server of coffer_start from a configuration file
+# (coffer_write_config) on plain HTTP and wait until /health answers.
+coffer_launch_config() {  # coffer_launch_config FILE PORT
+  COFFER_ENDPOINT=http://127.0.0.1:$2
+  "$COFFERD" -c "$1" --access-log "$COFFER_ACCESS_LOG" >>"$COFFER_LOG" 2>&1 &
+  COFFER_PID=$!
+  export COFFER_ENDPOINT COFFER_PID
+  local i
+  for i in $(seq 1 100); do                   # up to ~20 s
+    coffer_health "$COFFER_ENDPOINT" && return 0
+    kill -0 "$COFFER_PID" 2>/dev/null || break
+    sleep 0.2
+  done
+  echo "coffer_launch_config: cofferd did not come up; its log:" >&2
+  tail -30 "$COFFER_LOG" >&2
+  return 1
 }
 
 coffer_start() {          # coffer_start [http|https] [DIR]
