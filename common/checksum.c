@@ -368,17 +368,15 @@ static int b64_value(char c)
     return hit ? (int)(hit - b64_alphabet) : -1;
 }
 
-int cks_from_base64(const char *b64, uint8_t *out, size_t outsz,
-                    size_t *outlen)
+long cks_base64_decode(const char *b64, size_t len, uint8_t *out, size_t cap)
 {
-    size_t len = strlen(b64);
     if (len == 0 || len % 4 != 0)
         return -1;
     size_t pad = 0;
     while (pad < 2 && b64[len - 1 - pad] == '=')
         pad++;
     size_t decoded = len / 4 * 3 - pad;
-    if (decoded != outsz)
+    if (decoded > cap)
         return -1;
     uint32_t acc = 0;
     size_t bits = 0, o = 0;
@@ -396,7 +394,16 @@ int cks_from_base64(const char *b64, uint8_t *out, size_t outsz,
     /* Leftover bits beside padding must be zero in the canonical form. */
     if (acc & ((1u << bits) - 1))
         return -1;
+    return (long)o;
+}
+
+int cks_from_base64(const char *b64, uint8_t *out, size_t outsz,
+                    size_t *outlen)
+{
+    long n = cks_base64_decode(b64, strlen(b64), out, outsz);
+    if (n < 0 || (size_t)n != outsz)
+        return -1;
     if (outlen)
-        *outlen = o;
+        *outlen = (size_t)n;
     return 0;
 }

@@ -78,5 +78,8 @@ uint32_t cks_crc32c(uint32_t crc, const void *data, size_t len);
  * expects); *outlen (may be NULL) then receives outsz. */
 size_t cks_to_base64(const uint8_t *raw, size_t len, char *out, size_t outsz);
 int cks_from_base64(const char *b64, uint8_t *out, size_t outsz, size_t *outlen);
+/* The same rule for a run of len characters (no NUL needed) of any decoded
+ * length up to cap: the number of bytes written, or -1. */
+long cks_base64_decode(const char *b64, size_t len, uint8_t *out, size_t cap);
 
 #endif

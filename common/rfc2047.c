@@ -13,6 +13,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/checksum.h"
+#include "common/hex.h"
 #include "common/utf8.h"
 
 #define WORD_MAX 75                  /* RFC 2047 section 2 */
@@ -49,58 +51,18 @@ static bool is_space(char c)
     return c == ' ' || c == '\t';
 }
 
-static int b64_digit(char c)
-{
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-}
-
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-}
-
 /* The encoded text of a word, decoded to bytes: its length, or -1. */
 static long decode_text(char enc, const char *t, size_t n, unsigned char *out)
 {
     size_t o = 0;
-    if (enc == 'B' || enc == 'b') {
-        if (n % 4)
-            return -1;
-        unsigned acc = 0, bits = 0;
-        for (size_t i = 0; i < n; i++) {
-            if (t[i] == '=') {
-                /* padding only at the end, at most two */
-                if (n - i > 2 || (n - i == 2 && t[i + 1] != '='))
-                    return -1;
-                break;
-            }
-            int v = b64_digit(t[i]);
-            if (v < 0)
-                return -1;
-            acc = (acc << 6) | (unsigned)v;
-            bits += 6;
-            if (bits >= 8) {
-                bits -= 8;
-                out[o++] = (unsigned char)(acc >> bits);
-            }
-            acc &= (1u << bits) - 1;
-        }
-        return (long)o;
-    }
+    if (enc == 'B' || enc == 'b')
+        return cks_base64_decode(t, n, out, n);
     for (size_t i = 0; i < n; i++) {
         if (t[i] == '_') {
             out[o++] = ' ';
         } else if (t[i] == '=') {
-            int hi = i + 2 < n ? hex_digit(t[i + 1]) : -1;
-            int lo = hi >= 0 ? hex_digit(t[i + 2]) : -1;
+            int hi = i + 2 < n ? hex_value(t[i + 1]) : -1;
+            int lo = hi >= 0 ? hex_value(t[i + 2]) : -1;
             if (lo < 0)
                 return -1;
             out[o++] = (unsigned char)(hi << 4 | lo);
@@ -219,8 +181,6 @@ bool rfc2047_needs_encoding(const char *value)
 
 long rfc2047_encode(const char *value, char *out, size_t outsz)
 {
-    static const char alphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     out_buf o = {out, 0, outsz, false};
     size_t len = strlen(value);
     if (!rfc2047_needs_encoding(value)) {
@@ -235,15 +195,9 @@ long rfc2047_encode(const char *value, char *out, size_t outsz)
             if (at)
                 put(&o, " ", 1);
             put(&o, "=?UTF-8?B?", 10);
-            for (size_t i = 0; i < n; i += 3) {
-                unsigned x = (unsigned)v[at + i] << 16;
-                if (i + 1 < n) x |= (unsigned)v[at + i + 1] << 8;
-                if (i + 2 < n) x |= v[at + i + 2];
-                char q[4] = {alphabet[x >> 18 & 63], alphabet[x >> 12 & 63],
-                             i + 1 < n ? alphabet[x >> 6 & 63] : '=',
-                             i + 2 < n ? alphabet[x & 63] : '='};
-                put(&o, q, 4);
-            }
+            char q[(WORD_BYTES + 2) / 3 * 4 + 1];
+            size_t qn = cks_to_base64(v + at, n, q, sizeof q);
+            put(&o, q, qn);
             put(&o, "?=", 2);
             at += n;
         }

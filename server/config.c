@@ -15,10 +15,12 @@
  */
 #include "server/config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -476,7 +478,10 @@ static int load_sse_c(cfg_ctx *c, json_t *root)
 int config_check_listen(const coffer_config *cfg, cf_err *err)
 {
     const char *a = cfg->listen_addr;
-    bool loopback = strncmp(a, "127.", 4) == 0 || strcmp(a, "::1") == 0 ||
+    struct in_addr v4;
+    struct in6_addr v6;
+    bool loopback = (inet_pton(AF_INET, a, &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127) ||
+                    (inet_pton(AF_INET6, a, &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6)) ||
                     strcmp(a, "localhost") == 0;
     if (cfg->sse_c_http_loopback && !cfg->tls_cert_file && !loopback)
         return cf_fail(err, CF_ECONFIG, "sse_c.allow_http_on_loopback needs a loopback "
