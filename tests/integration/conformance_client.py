@@ -201,6 +201,41 @@ def t_reuploaded_part_completes_with_the_last():
     assert S3.get_object(Bucket=b, Key="k")["Body"].read() == b"second"
 
 
+def t_part_sent_twice_the_one_finishing_last_wins():
+    """Part 1 sent twice: A starts first and finishes last, B in between.
+    The upload completes with A's part (the last to finish), as S3 does;
+    B's ETag is no longer a part of it."""
+    b = new_bucket()
+    up = S3.create_multipart_upload(Bucket=b, Key="k")["UploadId"]
+    data_a, data_b = os.urandom(300000), os.urandom(200000)
+    path, query = f"/{b}/k", f"partNumber=1&uploadId={up}"
+    req = AWSRequest(method="PUT", url=f"{ENDPOINT}{path}?{query}",
+                     headers={"x-amz-content-sha256": "UNSIGNED-PAYLOAD",
+                              "Content-Length": str(len(data_a))})
+    PathAsIs(CREDS, "s3", "us-east-1").add_auth(req)
+    conn = http.client.HTTPConnection(U.hostname, U.port, timeout=60)
+    conn.putrequest("PUT", f"{path}?{query}", skip_accept_encoding=True)
+    for k, v in req.headers.items():
+        conn.putheader(k, v)
+    conn.endheaders()
+    conn.send(data_a[:1000])                  # A has begun ...
+    e_b = S3.upload_part(Bucket=b, Key="k", UploadId=up, PartNumber=1,
+                         Body=data_b)["ETag"]  # ... B starts and finishes ...
+    conn.send(data_a[1000:])                  # ... then A finishes
+    resp = conn.getresponse()
+    resp.read()
+    assert resp.status == 200, resp.status
+    e_a = resp.getheader("ETag")
+    conn.close()
+    parts = S3.list_parts(Bucket=b, Key="k", UploadId=up)["Parts"]
+    assert [(p["PartNumber"], p["ETag"]) for p in parts] == [(1, e_a)], parts
+    r = raw("POST", f"/{b}/k", f"uploadId={up}", body=complete_xml([(1, e_b)]))
+    expect_error(r, 400, "InvalidPart")
+    S3.complete_multipart_upload(Bucket=b, Key="k", UploadId=up,
+                                 MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": e_a}]})
+    assert S3.get_object(Bucket=b, Key="k")["Body"].read() == data_a
+
+
 # ---- (5) conditional writes -------------------------------------------------
 
 def t_conditional_put():
