@@ -74,6 +74,20 @@ static const char usage_text[] =
     "  restore-index (-c FILE | --var DIR) [--from DISK|FILE]\n"
     "                              offline, cofferd stopped: put the newest index\n"
     "                              snapshot back into the metadata directory\n"
+    "  tier add NAME --endpoint URL --bucket BUCKET [--prefix P] [--region R]\n"
+    "           --access-key AK --secret-key SK [--storage-class SC]\n"
+    "           [--cacert PEM_FILE] [--virtual-host]\n"
+    "                              add an S3 cold tier (probed first: an object is\n"
+    "                              written, read back and deleted); NAME is what\n"
+    "                              clients use as a storage class (e.g. COLD)\n"
+    "  tier list                   tiers and what they hold\n"
+    "  tier status [NAME]          objects and bytes tiered, queues, bytes/s now,\n"
+    "                              the last error and its time\n"
+    "  tier remove NAME            remove a tier (refused while objects live there)\n"
+    "  lifecycle template restic|kopia [--tier NAME] [--days N] [--prefix P]\n"
+    "                              print a lifecycle configuration that moves a\n"
+    "                              backup repository's bulk data to a tier and keeps\n"
+    "                              its metadata hot (no server needed)\n"
     "\n"
     "Options:\n"
     "  --endpoint URL              cofferd address (env COFFER_ENDPOINT,\n"
@@ -329,9 +343,83 @@ static void print_maintenance(json_t *doc)
 
 /* ---- commands ----------------------------------------------------------- */
 
+static void print_bytes(const char *label, json_t *v)
+{
+    double b = (double)json_integer_value(v);
+    const char *unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int u = 0;
+    while (b >= 1024 && u < 4) {
+        b /= 1024;
+        u++;
+    }
+    printf("%s%.1f %s", label, b, unit[u]);
+}
+
+static void print_tier_line(json_t *t)
+{
+    const char *prefix = json_string_value(json_object_get(t, "prefix"));
+    printf("%-16s %-4s %s/%s%s ", str(t, "name"), str(t, "type"), str(t, "endpoint"),
+           str(t, "bucket"), prefix ? prefix : "");
+    printf("%lld objects, ", num(t, "objects"));
+    print_bytes("", json_object_get(t, "bytes"));
+    putchar('\n');
+}
+
+static void print_tiers(json_t *doc)
+{
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(doc, "tiers"), i, t)
+        print_tier_line(t);
+}
+
+static void print_tier_status(json_t *t)
+{
+    const char *prefix = json_string_value(json_object_get(t, "prefix"));
+    const char *sc = json_string_value(json_object_get(t, "storage_class"));
+    printf("tier            %s (%s)\n", str(t, "name"), str(t, "type"));
+    printf("remote          %s bucket %s%s%s%s%s\n", str(t, "endpoint"), str(t, "bucket"),
+           prefix && *prefix ? " prefix " : "", prefix ? prefix : "",
+           sc ? " storage class " : "", sc ? sc : "");
+    printf("tiered          %lld objects, ", num(t, "objects"));
+    print_bytes("", json_object_get(t, "bytes"));
+    printf(" (%lld restored for now)\n", num(t, "restored"));
+    printf("queue           %lld (%lld waiting, %lld uploading, %lld restoring, "
+           "%lld remote deletes)\n", num(t, "queue"), num(t, "pending"), num(t, "uploading"),
+           num(t, "restoring"), num(t, "remote_deletes"));
+    print_bytes("transfer now    ", json_object_get(t, "bytes_per_s"));
+    printf("/s\n");
+    json_t *le = json_object_get(t, "last_error");
+    if (le) {
+        printf("last error      ");
+        print_time(json_object_get(t, "last_error_time"));
+        printf(" %s\n", json_string_value(le));
+    } else {
+        printf("last error      none\n");
+    }
+}
+
+static void print_tier_statuses(json_t *doc)
+{
+    size_t i;
+    json_t *t;
+    json_t *list = json_object_get(doc, "tiers");
+    if (!list) {
+        print_tier_status(doc);
+        return;
+    }
+    json_array_foreach(list, i, t) {
+        if (i)
+            putchar('\n');
+        print_tier_status(t);
+    }
+    if (json_array_size(list) == 0)
+        printf("no tiers (coffer tier add)\n");
+}
+
 typedef enum {
-    OUT_NONE, OUT_TENANTS, OUT_KEYS, OUT_NEW_KEY, OUT_STATUS, OUT_MAINTENANCE,
-    OUT_USAGE, OUT_DISKS
+    OUT_NONE, OUT_TENANTS, OUT_KEYS, OUT_NEW_KEY, OUT_STATUS, OUT_MAINTENANCE, OUT_TIERS,
+    OUT_TIER_STATUS, OUT_USAGE, OUT_DISKS
 } out_kind;
 
 /* Run the request and print its reply (as JSON with --json). */
@@ -354,6 +442,10 @@ static int run(const cli *c, const char *method, const char *path,
         print_status(doc);
     else if (kind == OUT_MAINTENANCE)
         print_maintenance(doc);
+    else if (kind == OUT_TIERS)
+        print_tiers(doc);
+    else if (kind == OUT_TIER_STATUS)
+        print_tier_statuses(doc);
     else if (kind == OUT_USAGE)
         print_usage(doc);
     else if (kind == OUT_DISKS)
@@ -444,6 +536,192 @@ static int check_command_options(const cli *c, int argc, char **argv)
     return 0;
 }
 
+/* ---- tiers and lifecycle templates ---------------------------------------- */
+
+/* The PEM file's text (at most 64 KiB), or NULL with a message. */
+static char *read_pem(const char *path)
+{
+    FILE *f = fopen(path, "re");
+    if (!f) {
+        fprintf(stderr, "coffer: %s: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    char *buf = malloc(65537);
+    size_t n = buf ? fread(buf, 1, 65537, f) : 0;
+    fclose(f);
+    if (!buf || n == 0 || n > 65536) {
+        fprintf(stderr, "coffer: %s: empty, unreadable or over 64 KiB\n", path);
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+/* tier add NAME --endpoint ... (argv[0] is "add") */
+static int cmd_tier_add(const cli *c, int argc, char **argv)
+{
+    enum { T_ENDPOINT = 256, T_BUCKET, T_PREFIX, T_REGION, T_AK, T_SK, T_CLASS, T_CACERT,
+           T_VHOST, T_JSON };
+    static const struct option opts[] = {
+        {"endpoint", required_argument, NULL, T_ENDPOINT},
+        {"bucket", required_argument, NULL, T_BUCKET},
+        {"prefix", required_argument, NULL, T_PREFIX},
+        {"region", required_argument, NULL, T_REGION},
+        {"access-key", required_argument, NULL, T_AK},
+        {"secret-key", required_argument, NULL, T_SK},
+        {"storage-class", required_argument, NULL, T_CLASS},
+        {"cacert", required_argument, NULL, T_CACERT},
+        {"virtual-host", no_argument, NULL, T_VHOST},
+        {"json", no_argument, NULL, T_JSON},
+        {NULL, 0, NULL, 0}};
+    const char *v[T_JSON - T_ENDPOINT + 1] = {0};
+    bool vhost = false, json = c->json;
+    int o;
+    optind = 1;
+    opterr = 0;
+    while ((o = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        if (o == T_VHOST)
+            vhost = true;
+        else if (o == T_JSON)
+            json = true;
+        else if (o >= T_ENDPOINT && o < T_VHOST)
+            v[o - T_ENDPOINT] = optarg;
+        else if (o == ':')
+            return usage_error("option %s needs a value", argv[optind - 1]);
+        else
+            return usage_error("tier add: unknown option %s", argv[optind - 1]);
+    }
+    if (optind + 1 != argc)
+        return usage_error("usage: coffer tier add NAME --endpoint URL --bucket BUCKET "
+                           "--access-key AK --secret-key SK [...]");
+    const char *name = argv[optind];
+    if (!v[0] || !v[1] || !v[T_AK - T_ENDPOINT] || !v[T_SK - T_ENDPOINT])
+        return usage_error("tier add needs --endpoint, --bucket, --access-key and "
+                           "--secret-key");
+    json_t *body = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "name", name, "type", "s3",
+                             "endpoint", v[0], "bucket", v[1], "access_key",
+                             v[T_AK - T_ENDPOINT], "secret_key", v[T_SK - T_ENDPOINT]);
+    if (!body)
+        return 1;
+    if (v[T_PREFIX - T_ENDPOINT])
+        json_object_set_new(body, "prefix", json_string(v[T_PREFIX - T_ENDPOINT]));
+    if (v[T_REGION - T_ENDPOINT])
+        json_object_set_new(body, "region", json_string(v[T_REGION - T_ENDPOINT]));
+    if (v[T_CLASS - T_ENDPOINT])
+        json_object_set_new(body, "storage_class", json_string(v[T_CLASS - T_ENDPOINT]));
+    if (vhost)
+        json_object_set_new(body, "virtual_host", json_true());
+    if (v[T_CACERT - T_ENDPOINT]) {
+        char *pem = read_pem(v[T_CACERT - T_ENDPOINT]);
+        if (!pem) {
+            json_decref(body);
+            return 1;
+        }
+        json_object_set_new(body, "cacert_pem", json_string(pem));
+        free(pem);
+    }
+    fprintf(stderr, "coffer: probing %s bucket %s (write, read back, delete)...\n", v[0],
+            v[1]);
+    cli quiet = *c;
+    quiet.json = json;
+    char done[160];
+    snprintf(done, sizeof done, "added tier %s", name);
+    return run(&quiet, "POST", "/tiers", NULL, body, OUT_NONE, done);
+}
+
+static int cmd_tier(const cli *c, int argc, char **argv)
+{
+    const char *verb = argc > 0 ? argv[0] : "";
+    char path[128], done[128];
+    if (strcmp(verb, "add") == 0)
+        return cmd_tier_add(c, argc, argv);
+    if (strcmp(verb, "list") == 0 && argc == 1)
+        return run(c, "GET", "/tiers", NULL, NULL, OUT_TIERS, NULL);
+    if (strcmp(verb, "status") == 0 && argc <= 2) {
+        if (argc == 1)
+            return run(c, "GET", "/tiers", NULL, NULL, OUT_TIER_STATUS, NULL);
+        if (!names_tier_ok(argv[1]))
+            return usage_error("invalid tier name '%s' (A-Z, 0-9, _ and -)", argv[1]);
+        snprintf(path, sizeof path, "/tiers/%s", argv[1]);
+        return run(c, "GET", path, NULL, NULL, OUT_TIER_STATUS, NULL);
+    }
+    if (strcmp(verb, "remove") == 0 && argc == 2) {
+        if (!names_tier_ok(argv[1]))
+            return usage_error("invalid tier name '%s' (A-Z, 0-9, _ and -)", argv[1]);
+        snprintf(path, sizeof path, "/tiers/%s", argv[1]);
+        snprintf(done, sizeof done, "removed tier %s", argv[1]);
+        return run(c, "DELETE", path, NULL, NULL, OUT_NONE, done);
+    }
+    return usage_error("usage: coffer tier add NAME ... | tier list | tier status [NAME] | "
+                       "tier remove NAME");
+}
+
+/* What stays hot and what moves, per backup tool: a Transition rule for
+ * the bulk prefixes, and an abort of stale multipart uploads. */
+static int cmd_lifecycle(int argc, char **argv)
+{
+    enum { L_TIER = 256, L_DAYS, L_PREFIX };
+    static const struct option opts[] = {
+        {"tier", required_argument, NULL, L_TIER},
+        {"days", required_argument, NULL, L_DAYS},
+        {"prefix", required_argument, NULL, L_PREFIX},
+        {NULL, 0, NULL, 0}};
+    const char *tier = "COLD", *prefix = "";
+    long days = 30;
+    int o;
+    char *end;
+    optind = 1;
+    opterr = 0;
+    while ((o = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        if (o == L_TIER)
+            tier = optarg;
+        else if (o == L_PREFIX)
+            prefix = optarg;
+        else if (o == L_DAYS && ((days = strtol(optarg, &end, 10)) < 0 || *end || !*optarg))
+            return usage_error("--days is a whole number of days");
+        else if (o != L_DAYS)
+            return usage_error("lifecycle template: bad option %s", argv[optind - 1]);
+    }
+    if (optind + 2 != argc || strcmp(argv[optind], "template") != 0)
+        return usage_error("usage: coffer lifecycle template restic|kopia [--tier NAME] "
+                           "[--days N] [--prefix P]");
+    const char *tool = argv[optind + 1];
+    if (!names_tier_ok(tier))
+        return usage_error("invalid tier name '%s' (A-Z, 0-9, _ and -)", tier);
+    if (strpbrk(prefix, "<>&\"'"))
+        return usage_error("--prefix may not hold XML special characters");
+    const char *bulk, *note;
+    if (strcmp(tool, "restic") == 0) {
+        bulk = "data/";
+        note = "restic: data/ holds the packs (file contents and directory trees) and\n"
+               "       moves; config, keys/, snapshots/, index/ and locks/ stay hot.\n"
+               "       Tree packs live in data/ too: listing, check and restore read\n"
+               "       them through the tier (a ranged GET per pack, a round trip more).";
+    } else if (strcmp(tool, "kopia") == 0) {
+        bulk = "p";
+        note = "kopia: p blobs (content packs) move; q (metadata packs), n (indexes),\n"
+               "       m, l, x, s blobs and kopia.* files stay hot.";
+    } else {
+        return usage_error("lifecycle template: restic or kopia");
+    }
+    printf("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+           "<!--\n  %s\n  Apply with: s3cmd setlifecycle THIS.xml s3://BUCKET, or any\n"
+           "  client's PutBucketLifecycleConfiguration. The tier must exist\n"
+           "  (coffer tier add).\n-->\n"
+           "<LifecycleConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">\n"
+           "  <Rule>\n    <ID>%s-bulk-to-%s</ID>\n"
+           "    <Filter><Prefix>%s%s</Prefix></Filter>\n    <Status>Enabled</Status>\n"
+           "    <Transition><Days>%ld</Days><StorageClass>%s</StorageClass></Transition>\n"
+           "  </Rule>\n  <Rule>\n    <ID>%s-abort-stale-uploads</ID>\n"
+           "    <Filter><Prefix>%s</Prefix></Filter>\n    <Status>Enabled</Status>\n"
+           "    <AbortIncompleteMultipartUpload><DaysAfterInitiation>7"
+           "</DaysAfterInitiation></AbortIncompleteMultipartUpload>\n  </Rule>\n"
+           "</LifecycleConfiguration>\n",
+           note, tool, tier, prefix, bulk, days, tier, tool, prefix);
+    return 0;
+}
+
 static int cmd_usage(const cli *c, const char *tenant)
 {
     char query[96];
@@ -473,6 +751,8 @@ static int dispatch(const cli *c, int argc, char **argv)
     }
     if (strcmp(argv[0], "gc") == 0 && argc <= 2)
         return cmd_gc(c, argc > 1 ? argv[1] : NULL);
+    if (strcmp(argv[0], "tier") == 0)
+        return cmd_tier(c, argc - 1, argv + 1);
     return usage_error("unknown command '%s'", argv[0]);
 }
 
@@ -484,8 +764,9 @@ static const char *env_or(const char *name, const char *fallback)
     return v && *v ? v : fallback;
 }
 
-/* Parse options into c; returns -1 to go on, else an exit status. */
-static int parse_options(cli *c, int argc, char **argv)
+/* Parse options into c; returns -1 to go on, else an exit status.
+ * command_after: the command starts at argv[argc] (tier add). */
+static int parse_options(cli *c, int argc, char **argv, bool command_after)
 {
     enum { O_ENDPOINT = 256, O_REGION, O_CREDS, O_KEY, O_SECRET, O_CACERT,
            O_JSON, O_RO, O_HELP, O_VERSION, O_FORCE, O_VAR, O_FROM };
@@ -529,7 +810,7 @@ static int parse_options(cli *c, int argc, char **argv)
         default: return usage_error("unknown option %s", argv[optind - 1]);
         }
     }
-    if (rc == 0 && optind >= argc)
+    if (rc == 0 && optind >= argc && !command_after)
         return usage_error("no command given");
     return rc ? rc : -1;
 }
@@ -554,13 +835,41 @@ static int open_client(cli *c)
     return 0;
 }
 
+/* Where `tier add` or `lifecycle` starts, if that is the command: their
+ * own options (--endpoint, --region, --cacert of the tier) must not be
+ * read as the global ones; 0 otherwise. */
+static int own_options_at(int argc, char **argv)
+{
+    static const char *const with_value[] = {"--endpoint", "--region",
+        "--admin-credentials", "--admin-key", "--admin-secret", "--cacert", "-c",
+        "--config", "--var", "--from", NULL};
+    for (int i = 1; i < argc; i++) {
+        if (argv[i][0] == '-') {
+            for (int j = 0; with_value[j]; j++)
+                if (strcmp(argv[i], with_value[j]) == 0)
+                    i++;
+            continue;
+        }
+        if (strcmp(argv[i], "lifecycle") == 0 ||
+            (strcmp(argv[i], "tier") == 0 && i + 1 < argc && strcmp(argv[i + 1], "add") == 0))
+            return i;
+        return 0;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     cli c = {.endpoint = env_or("COFFER_ENDPOINT", DEFAULT_ENDPOINT),
              .region = env_or("COFFER_REGION", DEFAULT_REGION)};
-    int rc = parse_options(&c, argc, argv);
+    int split = own_options_at(argc, argv);
+    if (split && strcmp(argv[split], "lifecycle") == 0)
+        return cmd_lifecycle(argc - split, argv + split);
+    int rc = parse_options(&c, split ? split : argc, argv, split > 0);
     if (rc >= 0)
         return rc;
+    if (split)
+        optind = split;
     rc = check_command_options(&c, argc - optind, argv + optind);
     if (rc != 0)
         return rc;

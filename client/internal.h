@@ -62,6 +62,7 @@ bool s3c_xml_error(const char *body, size_t len, char *code, size_t code_cap,
 int s3c_xml_upload_id(const char *body, size_t len, char *out, size_t cap, cf_err *err);
 int s3c_xml_complete(const char *body, size_t len, s3c_result *res, cf_err *err);
 int s3c_xml_listing(const char *body, size_t len, s3c_listing **out, cf_err *err);
+int s3c_xml_uploads(const char *body, size_t len, s3c_listing **out, cf_err *err);
 void s3c_listing_free(s3c_listing *l);
 /* Decode s's %XX escapes in place (never to a NUL: "%00" stays), and
  * '+' to a space if plus_is_space; returns the new length. */
@@ -131,6 +132,7 @@ struct s3c_client {
     sigv4_credentials cred;
     bool virtual_host;
     char *cacert;
+    char *cacert_pem;
     long connect_timeout_ms, timeout_ms, low_speed_bytes, low_speed_ms;
     int max_attempts;
     long backoff_base_ms, backoff_max_ms;
@@ -138,6 +140,7 @@ struct s3c_client {
     /* bandwidth cap: a token bucket */
     double rate, burst, tokens, refilled_at;
     bool any_paused;
+    bool sink_paused;                /* a sink asked to pause: s3c_run returns */
     CURLM *multi;
     xfer *running;                   /* attempts inside curl */
     xfer *waiting;                   /* backing off before a retry */
@@ -187,6 +190,7 @@ struct xfer {
     s3c_chunker chunk;
     bool body_touched;
     bool paused_send, paused_recv;
+    bool paused_sink;                /* the sink said S3C_SINK_PAUSE */
     bool failed;                     /* a callback failed: err is set */
     cf_err err;
     /* the answer */

@@ -95,7 +95,8 @@ s3c_client *s3c_transport_new(const s3c_config *cfg, cf_err *err)
     c->tokens = c->burst;
     c->refilled_at = s3c_now();
     c->rng = ((uint64_t)time(NULL) << 20 ^ (uint64_t)getpid() ^ (uintptr_t)c) | 1;
-    if (cfg->cacert && !(c->cacert = strdup(cfg->cacert))) {
+    if ((cfg->cacert && !(c->cacert = strdup(cfg->cacert))) ||
+        (cfg->cacert_pem && !(c->cacert_pem = strdup(cfg->cacert_pem)))) {
         cf_fail(err, CF_ENOMEM, "out of memory");
         goto fail;
     }
@@ -133,10 +134,7 @@ void s3c_client_free(s3c_client *c)
 {
     if (!c)
         return;
-    while (c->running)
-        s3c_xfer_destroy(c->running);
-    while (c->waiting)
-        s3c_xfer_destroy(c->waiting);
+    s3c_abort(c);
     for (size_t i = 0; i < c->nidle; i++)
         curl_easy_cleanup(c->idle[i]);
     free(c->idle);
@@ -144,6 +142,7 @@ void s3c_client_free(s3c_client *c)
         curl_multi_cleanup(c->multi);
     cks_free(c->sha);
     free(c->cacert);
+    free(c->cacert_pem);
     OPENSSL_cleanse(c->secret, sizeof c->secret);
     free(c);
 }
@@ -196,12 +195,12 @@ static const char *const kind_method[S3C_KIND_COUNT] = {
     [S3C_PUT_OBJECT] = "PUT", [S3C_GET_OBJECT] = "GET", [S3C_HEAD_OBJECT] = "HEAD",
     [S3C_DELETE_OBJECT] = "DELETE", [S3C_MPU_CREATE] = "POST",
     [S3C_MPU_PART] = "PUT", [S3C_MPU_COMPLETE] = "POST", [S3C_MPU_ABORT] = "DELETE",
-    [S3C_LIST_OBJECTS] = "GET"};
+    [S3C_LIST_UPLOADS] = "GET", [S3C_LIST_OBJECTS] = "GET"};
 
 static bool kind_has_key(s3c_kind k)
 {
     return k != S3C_REQUEST && k != S3C_CREATE_BUCKET && k != S3C_DELETE_BUCKET &&
-           k != S3C_LIST_OBJECTS;
+           k != S3C_LIST_OBJECTS && k != S3C_LIST_UPLOADS;
 }
 
 /* Path, Host and URL: path-style /BUCKET/KEY or virtual-host BUCKET.host/KEY. */
@@ -276,6 +275,13 @@ static int build_query(xfer *x, cf_err *err)
         if (!op->upload_id || !*op->upload_id)
             return cf_fail(err, CF_EINVAL, "the operation needs an upload id");
         return rc < 0 ? -1 : s3c_query_param(&x->query, "uploadId", op->upload_id, err);
+    case S3C_LIST_UPLOADS:
+        rc = s3c_query_param(&x->query, "uploads", NULL, err);
+        if (rc == 0)
+            rc = s3c_query_param(&x->query, "encoding-type", "url", err);
+        if (rc == 0 && op->prefix)
+            rc = s3c_query_param(&x->query, "prefix", op->prefix, err);
+        return rc;
     case S3C_LIST_OBJECTS:
         rc = s3c_query_param(&x->query, "list-type", "2", err);
         if (rc == 0)
@@ -584,6 +590,8 @@ static int s3_check(xfer *x, cf_err *err)
         return s3c_xml_complete(x->buf, x->len, r, err);
     case S3C_LIST_OBJECTS:
         return s3c_xml_listing(x->buf, x->len, &r->listing, err);
+    case S3C_LIST_UPLOADS:
+        return s3c_xml_uploads(x->buf, x->len, &r->listing, err);
     default:
         return check_confirmed(x, err);
     }

@@ -80,6 +80,7 @@ typedef struct s3c_config {
     const char *secret_key;
     bool virtual_host;            /* BUCKET.host/KEY instead of host/BUCKET/KEY */
     const char *cacert;           /* PEM CA file for https; NULL: the system's */
+    const char *cacert_pem;       /* or the PEM text itself (a tier's, from the index) */
     long connect_timeout_ms;      /* 0: 10 s */
     long timeout_ms;              /* one attempt as a whole; 0: no limit */
     long low_speed_bytes;         /* 0: 1 byte/s ... */
@@ -118,7 +119,14 @@ typedef struct s3c_mem {
 } s3c_mem;
 void s3c_body_mem(s3c_body *b, s3c_mem *m, const void *data, size_t len);
 
-/* Response bytes of a successful answer, in order, each byte once. */
+/* Response bytes of a successful answer, in order, each byte once.
+ * Returns 0 (taken), -1 (failed: the operation ends with err), or
+ * S3C_SINK_PAUSE: the bytes were NOT taken; the transfer pauses (the
+ * remote's sending stops at TCP's window), s3c_run returns at once, and
+ * the same bytes come again after s3c_resume. A reader that pulls an
+ * answer at its own pace (cofferd's read-through of a tiered object)
+ * pauses when its buffer is full. */
+#define S3C_SINK_PAUSE 1
 typedef int (*s3c_sink)(void *ctx, const uint8_t *data, size_t n, cf_err *err);
 
 /* ---- operations -------------------------------------------------------------- */
@@ -135,6 +143,8 @@ typedef enum s3c_kind {
     S3C_MPU_PART,          /* upload_id, part_number, body, checksum -> etag */
     S3C_MPU_COMPLETE,      /* upload_id, parts -> etag (a 200 <Error> fails) */
     S3C_MPU_ABORT,         /* upload_id */
+    S3C_LIST_UPLOADS,      /* ListMultipartUploads: prefix -> listing (objects'
+                              key and upload_id; the first 1,000) */
     S3C_LIST_OBJECTS,      /* ListObjectsV2: prefix, delimiter, start_after,
                               continuation, max_keys -> listing */
     S3C_KIND_COUNT
@@ -214,6 +224,7 @@ typedef struct s3c_object {
     char etag[S3C_ETAG_MAX];
     char storage_class[32];
     char last_modified[32];         /* as sent: 2006-02-03T16:45:09.000Z */
+    char *upload_id;                /* S3C_LIST_UPLOADS: the upload; else NULL */
 } s3c_object;
 
 typedef struct s3c_listing {
@@ -265,5 +276,14 @@ int s3c_run(s3c_client *c, int timeout_ms, cf_err *err);
 
 /* Operations started and not yet done (waiting for a retry included). */
 size_t s3c_active(const s3c_client *c);
+
+/* Resume every transfer whose sink answered S3C_SINK_PAUSE; the bytes it
+ * refused are offered again (possibly from inside this call). */
+void s3c_resume(s3c_client *c);
+
+/* Abandon every operation in flight or waiting for a retry: no done
+ * callback runs, unfinished transfers' connections are closed. The
+ * client stays usable (a reader that stops early, a job cancelled). */
+void s3c_abort(s3c_client *c);
 
 #endif

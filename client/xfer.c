@@ -170,7 +170,7 @@ static void unpause(s3c_client *c)
         return;
     c->any_paused = false;
     for (xfer *x = c->running; x; x = x->next) {
-        if (!x->paused_send && !x->paused_recv)
+        if ((!x->paused_send && !x->paused_recv) || x->paused_sink)
             continue;
         x->paused_send = x->paused_recv = false;
         curl_easy_pause(x->easy, CURLPAUSE_CONT);
@@ -246,9 +246,9 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *ctx)
     size_t n = size * nmemb;
     if (!may_move(x, false))
         return CURL_WRITEFUNC_PAUSE;
-    charge(x->c, n);
-    x->res.bytes_received += n;
     if (!is_2xx(x->res.status)) {
+        charge(x->c, n);
+        x->res.bytes_received += n;
         size_t room = S3C_ERROR_BODY_MAX - x->elen;
         if (room > 0)
             append(&x->ebuf, &x->elen, &x->ecap, S3C_ERROR_BODY_MAX, data,
@@ -261,16 +261,24 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *ctx)
                                     "asked for");
         x->checked_start = true;
     }
-    if (x->verify)
-        cks_update(x->verify, data, n);
     if (x->op.sink) {
-        if (x->op.sink(x->op.sink_ctx, (const uint8_t *)data, n, &x->err) < 0) {
+        int rc = x->op.sink(x->op.sink_ctx, (const uint8_t *)data, n, &x->err);
+        if (rc == S3C_SINK_PAUSE) {      /* not taken: offered again on resume */
+            x->paused_sink = true;
+            x->c->sink_paused = true;
+            return CURL_WRITEFUNC_PAUSE;
+        }
+        if (rc < 0) {
             x->failed = true;
             return 0;
         }
     } else if (!append(&x->buf, &x->len, &x->cap, x->c->max_response, data, n)) {
         return fail_in_callback(x, CF_ETOOLARGE, "the answer is larger than the client keeps");
     }
+    charge(x->c, n);
+    x->res.bytes_received += n;
+    if (x->verify)
+        cks_update(x->verify, data, n);
     x->delivered += n;
     return n;
 }
@@ -410,7 +418,7 @@ int s3c_xfer_launch(xfer *x, cf_err *err)
     x->res.status = 0;
     x->retry_at = 0;
     x->failed = x->checked_start = false;
-    x->paused_send = x->paused_recv = false;
+    x->paused_send = x->paused_recv = x->paused_sink = false;
     x->elen = 0;
     x->errbuf[0] = '\0';
     x->answer_from = -1;
@@ -444,6 +452,11 @@ int s3c_xfer_launch(xfer *x, cf_err *err)
     }
     if (c->cacert)
         curl_easy_setopt(e, CURLOPT_CAINFO, c->cacert);
+    if (c->cacert_pem) {
+        struct curl_blob blob = {.data = c->cacert_pem, .len = strlen(c->cacert_pem),
+                                 .flags = CURL_BLOB_NOCOPY};
+        curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
+    }
     set_method(x, e);
     if (curl_multi_add_handle(c->multi, e) != CURLM_OK) {
         end_attempt(x);
@@ -612,7 +625,8 @@ int s3c_run(s3c_client *c, int timeout_ms, cf_err *err)
             return cf_fail(err, CF_EINTERNAL, "curl_multi_perform failed");
         collect(c);
         double now = s3c_now();
-        if (c->finished != before || c->nactive == 0 || now >= deadline)
+        if (c->finished != before || c->nactive == 0 || now >= deadline ||
+            c->sink_paused)
             return 0;
         double wake = deadline, next = next_retry(c);
         if (next > 0 && next < wake)
@@ -626,6 +640,32 @@ int s3c_run(s3c_client *c, int timeout_ms, cf_err *err)
         if (curl_multi_poll(c->multi, NULL, 0, wait_ms, NULL) != CURLM_OK)
             return cf_fail(err, CF_EINTERNAL, "curl_multi_poll failed");
     }
+}
+
+void s3c_resume(s3c_client *c)
+{
+    if (!c->sink_paused)
+        return;
+    c->sink_paused = false;
+    for (xfer *x = c->running; x; x = x->next) {
+        if (!x->paused_sink)
+            continue;
+        x->paused_sink = false;
+        x->paused_recv = false;
+        /* may deliver the refused bytes (and pause again) from in here */
+        curl_easy_pause(x->easy, CURLPAUSE_CONT);
+    }
+}
+
+void s3c_abort(s3c_client *c)
+{
+    while (c->running)
+        s3c_xfer_destroy(c->running);
+    while (c->waiting)
+        s3c_xfer_destroy(c->waiting);
+    c->nactive = 0;
+    c->sink_paused = false;
+    c->any_paused = false;
 }
 
 /* ---- operations: creation and waiting ------------------------------------------ */

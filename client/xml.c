@@ -149,8 +149,10 @@ void s3c_listing_free(s3c_listing *l)
 {
     if (!l)
         return;
-    for (size_t i = 0; i < l->nobjects; i++)
+    for (size_t i = 0; i < l->nobjects; i++) {
         free(l->objects[i].key);
+        free(l->objects[i].upload_id);
+    }
     for (size_t i = 0; i < l->nprefixes; i++)
         free(l->prefixes[i]);
     free(l->objects);
@@ -193,12 +195,17 @@ static int add_prefix(s3c_listing *l, const xmlread_node *n, bool url)
     return 0;
 }
 
-int s3c_xml_listing(const char *body, size_t len, s3c_listing **out, cf_err *err)
+/* A ListBucketResult (Contents, CommonPrefixes, the continuation token)
+ * or, with uploads, a ListMultipartUploadsResult (each Upload's Key and
+ * UploadId). */
+static int listing_parse(const char *body, size_t len, bool uploads, s3c_listing **out,
+                         cf_err *err)
 {
+    const char *root = uploads ? "ListMultipartUploadsResult" : "ListBucketResult";
     *out = NULL;
-    xmlread_doc *doc = parse(body, len, "ListBucketResult", &listing_limits);
+    xmlread_doc *doc = parse(body, len, root, &listing_limits);
     if (!doc)
-        return cf_fail(err, CF_EIO, "the remote's listing is not a ListBucketResult");
+        return cf_fail(err, CF_EIO, "the remote's listing is not a %s", root);
     const xmlread_node *top = xmlread_root(doc);
     s3c_listing *l = calloc(1, sizeof *l);
     char flag[16], enc[16];
@@ -206,20 +213,26 @@ int s3c_xml_listing(const char *body, size_t len, s3c_listing **out, cf_err *err
     bool url = strcmp(enc, "url") == 0;
     int rc = l ? 0 : -1;
     for (const xmlread_node *c = top->children; c && rc == 0; c = c->next) {
-        if (xmlread_is(c, "Contents"))
+        if (uploads && xmlread_is(c, "Upload")) {
             rc = add_object(l, c, url);
-        else if (xmlread_is(c, "CommonPrefixes"))
+            if (rc == 0 && !(l->objects[l->nobjects - 1].upload_id =
+                                 child_dup(c, "UploadId", false)))
+                rc = -1;
+        } else if (!uploads && xmlread_is(c, "Contents")) {
+            rc = add_object(l, c, url);
+        } else if (!uploads && xmlread_is(c, "CommonPrefixes")) {
             rc = add_prefix(l, c, url);
+        }
     }
     if (rc == 0) {
         child_text(top, "IsTruncated", flag, sizeof flag);
         l->truncated = strcmp(flag, "true") == 0;
-        l->next_continuation = child_dup(top, "NextContinuationToken", false);
-        if (l->truncated && !l->next_continuation)
+        l->next_continuation = uploads ? NULL : child_dup(top, "NextContinuationToken", false);
+        if (!uploads && l->truncated && !l->next_continuation)
             rc = cf_fail(err, CF_EIO, "the remote's truncated listing has no "
                          "NextContinuationToken");
     } else {
-        cf_fail(err, CF_ENOMEM, "out of memory");
+        cf_fail(err, CF_ENOMEM, "out of memory (or an Upload without an UploadId)");
     }
     xmlread_free(doc);
     if (rc < 0) {
@@ -228,6 +241,16 @@ int s3c_xml_listing(const char *body, size_t len, s3c_listing **out, cf_err *err
     }
     *out = l;
     return 0;
+}
+
+int s3c_xml_listing(const char *body, size_t len, s3c_listing **out, cf_err *err)
+{
+    return listing_parse(body, len, false, out, err);
+}
+
+int s3c_xml_uploads(const char *body, size_t len, s3c_listing **out, cf_err *err)
+{
+    return listing_parse(body, len, true, out, err);
 }
 
 /* ---- Azure: List Blobs ------------------------------------------------------- */

@@ -39,6 +39,25 @@
  *                                                            "orphans_older_than_index",...}
  *                            (grace_s >= 60: younger files may be a PUT's;
  *                             force_orphans: delete even above the bound)
+ *   POST   /tiers            {"name":"COLD","type":"s3","endpoint","bucket",
+ *                             "prefix","region","access_key","secret_key",
+ *                             "storage_class","cacert_pem","virtual_host"}
+ *                                                        201 the tier (no secret);
+ *                            probed first: write, read back, delete an object;
+ *                            a failing step is 400 TierProbeFailed with the
+ *                            remote's own message
+ *   GET    /tiers                                        200 {"tiers":[status...]}
+ *   GET    /tiers/NAME                                   200 status: the settings (no
+ *                                                             secret), "objects",
+ *                                                             "bytes", "pending",
+ *                                                             "uploading", "restoring",
+ *                                                             "restored",
+ *                                                             "remote_deletes",
+ *                                                             "queue", "bytes_per_s",
+ *                                                             "last_error",
+ *                                                             "last_error_time"
+ *   DELETE /tiers/NAME                                   200 {"name","deleted":true};
+ *                            409 TierNotEmpty while versions live there
  *
  * Every error is {"error":"Code","message":"..."}: 400 for a malformed body
  * or name (InvalidRequest / MalformedJSON), 404 for an unknown route or a
@@ -49,7 +68,8 @@
  * failure (InternalError, with the engine's message; engine messages never
  * hold secrets). Request bodies must be JSON objects with only the fields
  * listed; anything else is a 400, never a crash. The only secret in any
- * answer is the new key's secret_key in POST /keys.
+ * answer is the new key's secret_key in POST /keys; a tier's secret_key
+ * goes in (POST /tiers) and never comes out.
  */
 #ifndef CF_ADMINAPI_H
 #define CF_ADMINAPI_H

@@ -33,6 +33,7 @@ static const char *const code_names[CF_CODE_COUNT] = {
     [CF_EEXISTS] = "EEXISTS",
     [CF_ENOTFOUND] = "ENOTFOUND",
     [CF_EPRECOND] = "EPRECOND",
+    [CF_ESTATE] = "ESTATE",
     [CF_EINTERNAL] = "EINTERNAL",
     [CF_ENOINDEX] = "ENOINDEX",
     [CF_ECONFLICT] = "ECONFLICT",

@@ -40,6 +40,8 @@ typedef enum cf_code {
     CF_EEXISTS,     /* generic "already exists" (tenants, keys) */
     CF_ENOTFOUND,   /* generic "not found" (tenants, keys) */
     CF_EPRECOND,    /* a precondition (If-Match...) failed */
+    CF_ESTATE,      /* the object is not in the state the operation needs
+                       (RestoreObject of an object in no tier) */
     CF_EINTERNAL,   /* a broken invariant: a bug */
     CF_ENOINDEX,    /* the index is missing, empty or not the disks' own */
     CF_ECONFLICT,   /* a conditional write met another write to the same key */

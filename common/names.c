@@ -38,6 +38,28 @@ static bool token_char(char c)
     return key_char(c) || (c != '\0' && strchr("-._~+/=", c));
 }
 
+static bool tier_char(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+}
+
+/* What clients send as x-amz-storage-class for AWS's own classes. */
+static const char *const aws_classes[] = {
+    "STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA",
+    "INTELLIGENT_TIERING", "GLACIER", "DEEP_ARCHIVE", "OUTPOSTS", "GLACIER_IR",
+    "SNOW", "EXPRESS_ONEZONE",
+};
+
+bool names_tier_ok(const char *s)
+{
+    if (!shaped(s, 1, NAMES_TIER_MAX, tier_char))
+        return false;
+    for (size_t i = 0; i < sizeof aws_classes / sizeof aws_classes[0]; i++)
+        if (strcmp(s, aws_classes[i]) == 0)
+            return false;
+    return true;
+}
+
 bool names_tenant_ok(const char *s)
 {
     return shaped(s, 1, NAMES_TENANT_MAX, tenant_char);

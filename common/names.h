@@ -1,6 +1,6 @@
 /*
  * common/names.h - the shape of the names and secrets every module checks:
- * tenant names, access key ids, secret keys and bearer tokens. One copy of each rule, so
+ * tenant names, access key ids, secret keys, bearer tokens and tier names. One copy of each rule, so
  * that the engine (which stores them), cofferd's configuration and admin
  * API, the credential files and `coffer` all accept exactly the same.
  *
@@ -10,6 +10,8 @@
  *   secret      16..64 printable ASCII characters, no space
  *   token       16..128 characters [A-Za-z0-9-._~+/=] (a bearer token:
  *               RFC 6750's b64token; the metrics token)
+ *   tier        1..32 characters [A-Z0-9_-], not one of AWS's storage
+ *               class names (a tier's name is a storage class clients send)
  *
  * Pure functions: thread-safe.
  */
@@ -25,10 +27,12 @@
 #define NAMES_SK_MAX 64
 #define NAMES_TOKEN_MIN 16
 #define NAMES_TOKEN_MAX 128
+#define NAMES_TIER_MAX 32
 
 bool names_tenant_ok(const char *s);
 bool names_access_key_ok(const char *s);
 bool names_secret_ok(const char *s);
 bool names_token_ok(const char *s);
+bool names_tier_ok(const char *s);
 
 #endif

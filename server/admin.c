@@ -23,11 +23,14 @@
 #include <jansson.h>
 #include <openssl/crypto.h>
 
+#include "storage/lifecycle.h"
+#include "tier/tier.h"
 #include "common/names.h"
 #include "server/jsonobj.h"
 
 typedef struct admin_req {
     st_engine *e;
+    tier_set *tiers;
     const char *arg;        /* path segment after the resource, or NULL */
     const char *query;      /* raw query string, or NULL */
     json_t *body;           /* parsed POST body, else NULL */
@@ -429,6 +432,153 @@ static json_t *gc_run(admin_req *r)
     return gc_reply(r, &st);
 }
 
+/* ---- tiers -------------------------------------------------------------- */
+
+static json_t *tier_error(admin_req *r, const cf_err *err)
+{
+    switch (err->code) {
+    case CF_EINVAL:
+        return error_reply(r, 400, "InvalidRequest", err->msg);
+    case CF_ENOTFOUND:
+        return error_reply(r, 404, "NoSuchTier", err->msg);
+    case CF_EEXISTS:
+        return error_reply(r, 409, "TierExists", err->msg);
+    case CF_ENOTEMPTY:
+        return error_reply(r, 409, "TierNotEmpty", err->msg);
+    default:
+        return error_reply(r, 500, "InternalError", err->msg);
+    }
+}
+
+/* A tier's settings (no secret: the type's JSON never holds one), usage
+ * and recent rate. */
+static json_t *tier_status(admin_req *r, const st_tier *t)
+{
+    st_tier_usage u;
+    cf_err err;
+    if (st_tier_usage_get(r->e, t->id, &u, &err) < 0)
+        return NULL;
+    json_t *doc = json_loads(t->config, 0, NULL);
+    if (!json_is_object(doc)) {
+        json_decref(doc);
+        doc = json_object();
+    }
+    if (json_object_get(doc, "cacert_pem")) {
+        json_object_del(doc, "cacert_pem");
+        json_object_set_new(doc, "cacert", json_true());
+    }
+    json_t *st = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+        "name", t->name, "type", t->type, "created", (json_int_t)t->created,
+        "objects", (json_int_t)u.objects, "bytes", (json_int_t)u.bytes,
+        "pending", (json_int_t)u.pending, "uploading", (json_int_t)u.uploading,
+        "restoring", (json_int_t)u.restoring, "restored", (json_int_t)u.restored,
+        "remote_deletes", (json_int_t)u.remote_deletes,
+        "queue", (json_int_t)(u.pending + u.uploading + u.restoring + u.remote_deletes),
+        "bytes_per_s", (json_int_t)(r->tiers ? tier_rate(r->tiers, t->id) : 0));
+    if (!doc || !st || json_object_update(doc, st) < 0) {
+        json_decref(doc);
+        json_decref(st);
+        return NULL;
+    }
+    json_decref(st);
+    if (t->last_error[0]) {
+        json_object_set_new(doc, "last_error", json_string(t->last_error));
+        json_object_set_new(doc, "last_error_time",
+                            json_integer((json_int_t)(t->last_error_ms / 1000)));
+    }
+    return doc;
+}
+
+static json_t *tier_create(admin_req *r)
+{
+    if (!r->tiers)
+        return error_reply(r, 503, "NoTiers", "this server runs no tier client");
+    const char *name = json_string_value(json_object_get(r->body, "name"));
+    const char *type = json_string_value(json_object_get(r->body, "type"));
+    const char *secret = json_string_value(json_object_get(r->body, "secret_key"));
+    if (!name || !secret || !*secret || (json_object_get(r->body, "type") && !type))
+        return error_reply(r, 400, "InvalidRequest",
+                           "a tier needs a \"name\" and a \"secret_key\" (strings)");
+    json_t *settings = json_deep_copy(r->body);
+    if (!settings)
+        return NULL;
+    json_object_del(settings, "name");
+    json_object_del(settings, "type");
+    json_object_del(settings, "secret_key");
+    char *text = json_dumps(settings, JSON_COMPACT);
+    json_decref(settings);
+    if (!text)
+        return NULL;
+    char tname[ST_TIER_NAME_MAX + 1];
+    snprintf(tname, sizeof tname, "%s", name);
+    cf_err err;
+    int rc = tier_add(r->tiers, name, type ? type : "s3", text, secret, &err);
+    free(text);
+    if (rc < 0) {
+        if (err.code == CF_EINVAL || err.code == CF_EEXISTS)
+            return tier_error(r, &err);
+        return error_reply(r, 400, "TierProbeFailed", err.msg);
+    }
+    st_tier t;
+    if (st_tier_get(r->e, tname, 0, false, &t, &err) < 0)
+        return tier_error(r, &err);
+    json_t *doc = tier_status(r, &t);
+    st_tier_clear(&t);
+    r->status = 201;
+    return doc;
+}
+
+typedef struct tier_list_ctx {
+    admin_req *r;
+    list_ctx l;
+} tier_list_ctx;
+
+static int tier_item(void *ctx, const st_tier *t)
+{
+    tier_list_ctx *tl = ctx;
+    return add_item(&tl->l, tier_status(tl->r, t));
+}
+
+static json_t *tier_list(admin_req *r)
+{
+    tier_list_ctx tl = {.r = r, .l = {.items = json_array()}};
+    if (!tl.l.items)
+        return NULL;
+    cf_err err;
+    int rc = st_tier_list(r->e, tier_item, &tl, &err);
+    if (tl.l.oom || rc < 0) {
+        json_decref(tl.l.items);
+        return tl.l.oom ? NULL : tier_error(r, &err);
+    }
+    r->status = 200;
+    return json_pack("{s:o}", "tiers", tl.l.items);
+}
+
+static json_t *tier_get(admin_req *r)
+{
+    st_tier t;
+    cf_err err;
+    if (!names_tier_ok(r->arg))
+        return error_reply(r, 400, "InvalidRequest", "malformed tier name");
+    if (st_tier_get(r->e, r->arg, 0, false, &t, &err) < 0)
+        return tier_error(r, &err);
+    json_t *doc = tier_status(r, &t);
+    st_tier_clear(&t);
+    r->status = 200;
+    return doc;
+}
+
+static json_t *tier_delete(admin_req *r)
+{
+    cf_err err;
+    if (!names_tier_ok(r->arg))
+        return error_reply(r, 400, "InvalidRequest", "malformed tier name");
+    if (st_tier_remove(r->e, r->arg, &err) < 0)
+        return tier_error(r, &err);
+    r->status = 200;
+    return json_pack("{s:s, s:b}", "name", r->arg, "deleted", 1);
+}
+
 /* ---- routing ------------------------------------------------------------ */
 
 static const struct route {
@@ -448,6 +598,10 @@ static const struct route {
     {"GET", "disks", false, disks_get},
     {"POST", "heal", false, heal_run},
     {"POST", "gc", false, gc_run},
+    {"POST", "tiers", false, tier_create},
+    {"GET", "tiers", false, tier_list},
+    {"GET", "tiers", true, tier_get},
+    {"DELETE", "tiers", true, tier_delete},
 };
 
 /* Split "/resource[/arg]" into buffers; false if the path has another shape. */
@@ -525,11 +679,11 @@ static json_t *dispatch(admin_req *r, const char *method, const char *path,
     return bad ? bad : rt->fn(r);
 }
 
-int admin_handle(st_engine *e, const char *method, const char *path,
+int admin_handle(const admin_env *env, const char *method, const char *path,
                  const char *query, const char *body, size_t body_len,
                  int *http_status, char **json_out)
 {
-    admin_req r = {.e = e, .query = query};
+    admin_req r = {.e = env->engine, .tiers = env->tiers, .query = query};
     json_t *reply = dispatch(&r, method ? method : "", path, body, body_len);
     json_decref(r.body);
     if (!reply)

@@ -56,6 +56,15 @@ static void set_defaults(coffer_config *cfg)
     cfg->idle_timeout_s = CONFIG_DEFAULT_IDLE_TIMEOUT;
     cfg->sigv2 = true;
     cfg->log_level = CONFIG_LOG_INFO;
+    lifecycle_config *lc = &cfg->lifecycle;
+    lc->day_seconds = CONFIG_DEFAULT_DAY_SECONDS;
+    lc->interval_s = CONFIG_DEFAULT_LC_INTERVAL;
+    lc->transitions = CONFIG_DEFAULT_TRANSITIONS;
+    lc->objects_per_s = CONFIG_DEFAULT_OBJECTS_PER_S;
+    lc->multipart_threshold = CONFIG_DEFAULT_MULTIPART_THRESHOLD;
+    lc->part_size = CONFIG_DEFAULT_PART_SIZE;
+    lc->parallel_parts = CONFIG_DEFAULT_PARALLEL_PARTS;
+    lc->recheck_s = CONFIG_DEFAULT_RECHECK;
 }
 
 /* ---- listen address --------------------------------------------------- */
@@ -193,8 +202,8 @@ static int get_string(cfg_ctx *c, json_t *obj, const char *prefix,
 }
 
 /* An integer lo..hi into *out; *out is left alone if absent and optional. */
-static int get_int(cfg_ctx *c, json_t *obj, const char *prefix, const char *name,
-                   bool required, long long lo, long long hi, int *out)
+static int get_ll(cfg_ctx *c, json_t *obj, const char *prefix, const char *name,
+                  bool required, long long lo, long long hi, long long *out)
 {
     json_t *v;
     if (get_member(c, obj, prefix, name, JSON_INTEGER, required, &v) < 0)
@@ -204,8 +213,17 @@ static int get_int(cfg_ctx *c, json_t *obj, const char *prefix, const char *name
     json_int_t n = json_integer_value(v);
     if (n < lo || n > hi)
         return bad(c, prefix, name, "must be %lld..%lld", lo, hi);
-    *out = (int)n;
+    *out = n;
     return 0;
+}
+
+static int get_int(cfg_ctx *c, json_t *obj, const char *prefix, const char *name,
+                   bool required, long long lo, long long hi, int *out)
+{
+    long long v = *out;
+    int rc = get_ll(c, obj, prefix, name, required, lo, hi, &v);
+    *out = (int)v;
+    return rc;
 }
 
 static char *join_path(const char *dir, const char *name)
@@ -566,15 +584,94 @@ static int load_maintenance(cfg_ctx *c, json_t *root)
     return 0;
 }
 
-/* Cold tiers are reserved: only an empty object is accepted for now. */
+/* Tiers live in the index (coffer tier add), not here: the key is kept so
+ * that older files with "tiers": {} still load. */
 static int load_tiers(cfg_ctx *c, json_t *root)
 {
     json_t *tiers;
     if (get_member(c, root, "", "tiers", JSON_OBJECT, false, &tiers) < 0)
         return -1;
     if (tiers && json_object_size(tiers) > 0)
-        return bad(c, "", "tiers", "cold tiers are not supported yet (use {})");
+        return bad(c, "", "tiers", "tiers are added with `coffer tier add` and kept in "
+                   "the index; this key only accepts {}");
     return 0;
+}
+
+/* An optional byte count or period lo..hi (0 <= lo). */
+static int get_u64(cfg_ctx *c, json_t *obj, const char *prefix, const char *name,
+                   long long lo, long long hi, uint64_t *out)
+{
+    long long v = (long long)*out;
+    int rc = get_ll(c, obj, prefix, name, false, lo, hi, &v);
+    *out = (uint64_t)v;
+    return rc;
+}
+
+static int load_class_map(cfg_ctx *c, json_t *lcj)
+{
+    lifecycle_config *lc = &c->cfg->lifecycle;
+    json_t *map;
+    if (get_member(c, lcj, "lifecycle", "storage_class_map", JSON_OBJECT, false, &map) < 0)
+        return -1;
+    const char *from;
+    json_t *to;
+    json_object_foreach(map, from, to) {
+        char name[KEYNAME_MAX];
+        sanitize(name, sizeof name, from);
+        if (lc->nclass_map == CONFIG_MAX_CLASS_MAP)
+            return bad(c, "lifecycle", "storage_class_map", "at most %d entries",
+                       CONFIG_MAX_CLASS_MAP);
+        if (strlen(from) >= sizeof lc->class_from[0] ||
+            strspn(from, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != strlen(from) ||
+            !*from)
+            return bad(c, "lifecycle.storage_class_map", name,
+                       "a storage class is 1..32 characters [A-Z0-9_-]");
+        const char *t = json_string_value(to);
+        if (!t || !*t || strlen(t) >= sizeof lc->class_to[0] ||
+            strspn(t, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != strlen(t))
+            return bad(c, "lifecycle.storage_class_map", name,
+                       "must name a tier (or STANDARD)");
+        strcpy(lc->class_from[lc->nclass_map], from);
+        strcpy(lc->class_to[lc->nclass_map], t);
+        lc->nclass_map++;
+    }
+    return 0;
+}
+
+static int load_lifecycle(cfg_ctx *c, json_t *root)
+{
+    static const char *const keys[] = {
+        "day_seconds", "interval_seconds", "transitions", "max_bytes_per_s",
+        "objects_per_s", "multipart_threshold", "part_size", "parallel_parts",
+        "storage_class_map", "recheck_seconds", NULL};
+    lifecycle_config *lc = &c->cfg->lifecycle;
+    json_t *lcj;
+    uint64_t day = (uint64_t)lc->day_seconds;
+    if (get_object(c, root, "lifecycle", false, keys, &lcj) < 0)
+        return -1;
+    if (!lcj)
+        return 0;
+    if (get_u64(c, lcj, "lifecycle", "day_seconds", 1, 86400LL * 366, &day) < 0 ||
+        get_int(c, lcj, "lifecycle", "interval_seconds", false, 1, 86400, &lc->interval_s) < 0 ||
+        get_int(c, lcj, "lifecycle", "transitions", false, 1, 64, &lc->transitions) < 0 ||
+        get_u64(c, lcj, "lifecycle", "max_bytes_per_s", 0, 1LL << 40, &lc->max_bytes_per_s) < 0 ||
+        get_int(c, lcj, "lifecycle", "objects_per_s", false, 1, 100000, &lc->objects_per_s) < 0 ||
+        get_u64(c, lcj, "lifecycle", "multipart_threshold", 5LL << 20, 5LL << 30,
+                &lc->multipart_threshold) < 0 ||
+        get_u64(c, lcj, "lifecycle", "part_size", 5LL << 20, 5LL << 30, &lc->part_size) < 0 ||
+        get_int(c, lcj, "lifecycle", "parallel_parts", false, 1, 16, &lc->parallel_parts) < 0 ||
+        get_int(c, lcj, "lifecycle", "recheck_seconds", false, 1, 86400, &lc->recheck_s) < 0)
+        return -1;
+    lc->day_seconds = (int64_t)day;
+    return load_class_map(c, lcj);
+}
+
+const char *config_map_class(const lifecycle_config *lc, const char *storage_class)
+{
+    for (int i = 0; i < lc->nclass_map; i++)
+        if (strcmp(lc->class_from[i], storage_class) == 0)
+            return lc->class_to[i];
+    return storage_class;
 }
 
 /* ---- entry points ------------------------------------------------------ */
@@ -584,7 +681,8 @@ static int load_root(cfg_ctx *c, json_t *root)
     static const char *const top_keys[] = {
         "listen", "tls", "region", "virtual_host_domain", "disks", "meta_dir",
         "master_key_file", "erasure", "block_size", "admin", "limits", "auth",
-        "log_level", "access_log", "tiers", "gc", "snapshots", "sse_c", "metrics", NULL};
+        "log_level", "access_log", "tiers", "gc", "snapshots", "sse_c", "metrics",
+        "lifecycle", NULL};
     if (!json_is_object(root))
         return cf_fail(c->err, CF_ECONFIG, "%s: the top level must be a JSON object",
                        c->file);
@@ -595,7 +693,8 @@ static int load_root(cfg_ctx *c, json_t *root)
         load_admin(c, root) < 0 || load_limits(c, root) < 0 || load_auth(c, root) < 0 ||
         load_sse_c(c, root) < 0 ||
         load_logging(c, root) < 0 || load_tiers(c, root) < 0 ||
-        load_maintenance(c, root) < 0 || load_metrics(c, root) < 0)
+        load_maintenance(c, root) < 0 || load_metrics(c, root) < 0 ||
+        load_lifecycle(c, root) < 0)
         return -1;
     c->cfg->storage.meta_dir = c->cfg->meta_dir;
     return 0;

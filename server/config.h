@@ -53,6 +53,35 @@
 #define CONFIG_EMBEDDED_DISKS 6
 #define CONFIG_EMBEDDED_TENANT "dev"
 
+/* The lifecycle worker (server/lifecycle.h) and the cold tiers' transfers:
+ * the "lifecycle" section of coffer.json(5). */
+#define CONFIG_DEFAULT_DAY_SECONDS 86400
+#define CONFIG_DEFAULT_LC_INTERVAL 3600
+#define CONFIG_DEFAULT_TRANSITIONS 2
+#define CONFIG_DEFAULT_OBJECTS_PER_S 200
+#define CONFIG_DEFAULT_MULTIPART_THRESHOLD (64ull << 20)
+#define CONFIG_DEFAULT_PART_SIZE (16ull << 20)
+#define CONFIG_DEFAULT_PARALLEL_PARTS 3
+#define CONFIG_DEFAULT_RECHECK 600
+#define CONFIG_MAX_CLASS_MAP 16
+
+typedef struct lifecycle_config {
+    int64_t day_seconds;             /* lifecycle.day_seconds: a rule's "day" */
+    int interval_s;                  /* lifecycle.interval_seconds: between passes */
+    int transitions;                 /* lifecycle.transitions: run at once */
+    uint64_t max_bytes_per_s;        /* lifecycle.max_bytes_per_s: 0 no cap */
+    int objects_per_s;               /* lifecycle.objects_per_s: expirations,
+                                        transitions started, remote deletes */
+    uint64_t multipart_threshold;    /* lifecycle.multipart_threshold */
+    uint64_t part_size;              /* lifecycle.part_size */
+    int parallel_parts;              /* lifecycle.parallel_parts */
+    int recheck_s;                   /* lifecycle.recheck_seconds */
+    /* lifecycle.storage_class_map: AWS class a client sends -> tier */
+    char class_from[CONFIG_MAX_CLASS_MAP][33];
+    char class_to[CONFIG_MAX_CLASS_MAP][33];
+    int nclass_map;
+} lifecycle_config;
+
 /* log_level values, in increasing verbosity. */
 enum { CONFIG_LOG_ERROR = 0, CONFIG_LOG_WARN, CONFIG_LOG_INFO, CONFIG_LOG_DEBUG };
 
@@ -73,6 +102,7 @@ typedef struct coffer_config {
     bool sigv2;                      /* auth.sigv2: accept SigV2 signatures */
     bool sse_c_http_loopback;        /* sse_c.allow_http_on_loopback: customer keys
                                         over plain HTTP (a loopback listener only) */
+    lifecycle_config lifecycle;
     int log_level;                   /* CONFIG_LOG_* */
     char *access_log;                /* NULL: none; "-": stdout; else a file */
     /* GET /metrics: open to anyone (metrics.public), or only with this
@@ -123,5 +153,9 @@ int config_set_listen(coffer_config *cfg, const char *hostport, cf_err *err);
 int config_check_listen(const coffer_config *cfg, cf_err *err);
 
 void config_free(coffer_config *cfg);
+
+/* The tier a client's x-amz-storage-class means: the class itself (a tier
+ * or STANDARD), or what lifecycle.storage_class_map maps it to. */
+const char *config_map_class(const lifecycle_config *lc, const char *storage_class);
 
 #endif

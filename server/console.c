@@ -383,7 +383,8 @@ static void admin(s3_req *r, const char *path)
 {
     int status = 500;
     char *json = NULL;
-    if (admin_handle(r->srv->engine, r->method, path, NULL,
+    admin_env env = {.engine = r->srv->engine, .tiers = r->srv->tiers};
+    if (admin_handle(&env, r->method, path, NULL,
                      r->body.p ? r->body.p : "", r->body.len, &status, &json) < 0) {
         fail(r, 500, "InternalError", "out of memory");
         return;

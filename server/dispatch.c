@@ -45,7 +45,8 @@ static void admin_run(s3_req *r)
     int status = 500;
     char *json = NULL;
     const char *path = r->raw_path + strlen(ADMIN_PREFIX);
-    int rc = admin_handle(r->srv->engine, r->method, path, r->raw_query,
+    admin_env env = {.engine = r->srv->engine, .tiers = r->srv->tiers};
+    int rc = admin_handle(&env, r->method, path, r->raw_query,
                           r->body.p ? r->body.p : "", r->body.len, &status, &json);
     if (rc < 0 && !json) {
         req_log(r, "admin request failed");

@@ -15,6 +15,8 @@ server_libs3front_a_SOURCES = server/server.h \
 	server/s3_common.c server/s3_common.h server/s3_ops.c server/s3_ops.h \
 	server/s3_bucket.c server/s3_list.c server/s3_object.c server/s3_multipart.c \
 	server/s3_attributes.c \
+	server/lcxml.c server/lcxml.h server/s3_lifecycle.c \
+	server/lifecycle.c server/lifecycle.h \
 	server/builtin.c server/builtin.h \
 	server/metrics.c server/metrics.h \
 	server/telemetry.c server/telemetry.h \
@@ -35,9 +37,10 @@ EXTRA_DIST += $(CONSOLE_FILES) console/embed.sh
 # what routing needs: the request API, errors, XML, the percent-decoder
 ROUTER_LDADD = server/libs3front.a auth/libauth.a common/libcommon.a $(OPENSSL_LIBS)
 
-S3FRONT_LDADD = server/libs3front.a server/libcofferd.a storage/libstorage.a \
-	auth/libauth.a common/libcommon.a $(MHD_LIBS) $(JANSSON_LIBS) \
-	$(OPENSSL_LIBS) $(ISAL_LIBS) $(SQLITE_LIBS) $(AX_PTHREAD_LIBS)
+S3FRONT_LDADD = server/libs3front.a server/libcofferd.a tier/libtier.a \
+	storage/libstorage.a client/libclient.a auth/libauth.a common/libcommon.a \
+	$(MHD_LIBS) $(JANSSON_LIBS) $(OPENSSL_LIBS) $(ISAL_LIBS) $(SQLITE_LIBS) \
+	$(CURL_LIBS) $(XML_LIBS) $(AX_PTHREAD_LIBS)
 
 sbin_PROGRAMS += server/cofferd
 server_cofferd_SOURCES = server/main.c

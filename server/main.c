@@ -25,10 +25,13 @@
 #include "server/config.h"
 #include "server/console.h"
 #include "server/http.h"
+#include "server/lifecycle.h"
 #include "server/notify.h"
 #include "server/server.h"
 #include "server/telemetry.h"
 #include "server/worker.h"
+#include "client/s3c.h"
+#include "tier/tier.h"
 
 #define DRAIN_SECONDS 30
 
@@ -142,8 +145,16 @@ static int serve(server *s, const coffer_config *cfg, cf_err *err)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
     worker *w = NULL;
-    if (worker_start(s->engine, WORKER_DEFAULT_INTERVAL_S, WORKER_DEFAULT_GRACE_S, &w,
-                     err) < 0)
+    const lifecycle_config *lc = &cfg->lifecycle;
+    tier_limits lim = {.multipart_threshold = lc->multipart_threshold,
+                       .part_size = lc->part_size, .parallel_parts = lc->parallel_parts,
+                       .max_bytes_per_s = lc->max_bytes_per_s / (uint64_t)lc->transitions,
+                       .recheck_ms = (int64_t)lc->recheck_s * 1000};
+    if (tier_set_new(s->engine, &lim, &s->tiers, err) < 0 ||
+        lifecycle_new(s->engine, s->tiers, lc, &s->lifecycle, err) < 0)
+        return -1;
+    if (worker_start(s->engine, WORKER_DEFAULT_INTERVAL_S, WORKER_DEFAULT_GRACE_S,
+                     s->lifecycle, lc->interval_s, &w, err) < 0)
         return -1;
     s->worker = w;
     if (!(s->console = console_new(s, err)) || http_start(s, err) < 0) {
@@ -210,6 +221,8 @@ out:
         fprintf(stderr, "cofferd: %s\n", err.msg);
     if (rc < 0 && err.code == CF_ENOINDEX)
         print_recovery(o, &cfg);
+    lifecycle_free(s.lifecycle);
+    tier_set_free(s.tiers);
     telemetry_free(s.telemetry);
     if (s.engine)
         st_close(s.engine);
@@ -229,7 +242,15 @@ int main(int argc, char **argv)
 {
     mallopt(M_MMAP_THRESHOLD, BIG_BUFFER_MMAP_THRESHOLD);
     options o;
+    cf_err err;
     if (parse_args(argc, argv, &o) < 0)
         return 2;
-    return run(&o) < 0 ? 1 : 0;
+    /* libcurl (the tiers' client) sets itself up once, before any thread */
+    if (s3c_global_init(&err) < 0) {
+        fprintf(stderr, "cofferd: %s\n", err.msg);
+        return 1;
+    }
+    int rc = run(&o) < 0 ? 1 : 0;
+    s3c_global_cleanup();
+    return rc;
 }

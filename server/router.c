@@ -225,11 +225,15 @@ static s3_op_id bucket_op(const s3_req *r, const char *m, const char *sub)
         if (strcmp(sub, "uploads") == 0) return S3OP_LIST_UPLOADS;
         if (strcmp(sub, "acl") == 0) return S3OP_GET_BUCKET_ACL;
         if (strcmp(sub, "encryption") == 0) return S3OP_GET_BUCKET_ENCRYPTION;
+        if (strcmp(sub, "lifecycle") == 0) return S3OP_GET_BUCKET_LIFECYCLE;
         return S3OP_NONE;
     }
     if (strcmp(sub, "encryption") == 0)
         return strcmp(m, "PUT") == 0 ? S3OP_PUT_BUCKET_ENCRYPTION
              : strcmp(m, "DELETE") == 0 ? S3OP_DELETE_BUCKET_ENCRYPTION : S3OP_NONE;
+    if (strcmp(sub, "lifecycle") == 0)
+        return strcmp(m, "PUT") == 0      ? S3OP_PUT_BUCKET_LIFECYCLE
+             : strcmp(m, "DELETE") == 0   ? S3OP_DELETE_BUCKET_LIFECYCLE : S3OP_NONE;
     if (*sub)
         return strcmp(m, "POST") == 0 && strcmp(sub, "delete") == 0
                    ? S3OP_DELETE_OBJECTS : S3OP_NONE;
@@ -249,6 +253,12 @@ static s3_op_id object_op(const s3_req *r, const char *m, const char *sub)
         return S3OP_GET_OBJECT_ATTRIBUTES;
     if (strcmp(m, "POST") == 0 && strcmp(sub, "uploads") == 0)
         return S3OP_CREATE_UPLOAD;
+    if (strcmp(m, "POST") == 0 && strcmp(sub, "restore") == 0)
+        return S3OP_RESTORE_OBJECT;
+    if (strcmp(sub, "tagging") == 0)
+        return strcmp(m, "GET") == 0      ? S3OP_GET_OBJECT_TAGGING
+             : strcmp(m, "PUT") == 0      ? S3OP_PUT_OBJECT_TAGGING
+             : strcmp(m, "DELETE") == 0   ? S3OP_DELETE_OBJECT_TAGGING : S3OP_NONE;
     if (*sub)
         return S3OP_NONE;
     if (strcmp(m, "GET") == 0) return upload ? S3OP_LIST_PARTS : S3OP_GET_OBJECT;

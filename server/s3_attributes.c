@@ -149,7 +149,8 @@ static void attributes_run(s3_req *r)
         write_parts(r, marker, max) < 0)
         return;
     if (want & (1u << S3_ATTR_STORAGE_CLASS))
-        xml_elem(&r->resp, "StorageClass", "STANDARD");
+        xml_elem(&r->resp, "StorageClass",
+                 r->info.storage_class[0] ? r->info.storage_class : "STANDARD");
     if (want & (1u << S3_ATTR_OBJECT_SIZE))
         xml_elem_u64(&r->resp, "ObjectSize", r->info.size);
     xml_close(&r->resp, "GetObjectAttributesResponse");

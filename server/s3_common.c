@@ -14,6 +14,8 @@
 #include "common/hex.h"
 #include "common/numparse.h"
 #include "common/rfc2047.h"
+#include "server/lcxml.h"
+#include "storage/lifecycle.h"
 #include "common/utf8.h"
 #include "server/router.h"
 #include "server/s3auth.h"
@@ -150,6 +152,22 @@ void s3_object_headers(s3_req *r, const st_object_info *info, bool send_checksum
         }
         resp_header(r, info->headers[i].name, v);
     }
+    if (info->storage_class[0])
+        resp_header(r, "x-amz-storage-class", info->storage_class);
+    if (info->restore == 1) {
+        resp_header(r, "x-amz-restore", "ongoing-request=\"true\"");
+    } else if (info->restore == 2) {
+        char until[32], *v;
+        req_http_date(info->restore_expiry_ms / 1000, until);
+        if ((v = pool_printf(r->pool, "ongoing-request=\"false\", expiry-date=\"%s\"",
+                             until)) != NULL)
+            resp_header(r, "x-amz-restore", v);
+    }
+    if (info->ntags > 0) {
+        char n[16];
+        snprintf(n, sizeof n, "%d", info->ntags);
+        resp_header(r, "x-amz-tagging-count", n);
+    }
     const char *mode = req_header(r, "x-amz-checksum-mode");
     if (send_checksum && mode && strcasecmp(mode, "ENABLED") == 0)
         s3_checksum_headers(r, info->checksum_algo, info->checksum_b64,
@@ -232,6 +250,41 @@ const char *s3_checksum_value(s3_req *r, const s3_checksum_req *c)
     if (!c->trailer)
         return NULL;
     return s3auth_trailer(r, c->trailer);
+}
+
+int s3_check_body_digest(s3_req *r)
+{
+    uint8_t want[CKS_MAX_RAW], got[CKS_MAX_RAW];
+    bool has_md5;
+    s3_checksum_req ck;
+    if (s3_content_md5(r, want, &has_md5) < 0 || s3_checksum_request(r, &ck) < 0)
+        return -1;
+    const char *value = s3_checksum_value(r, &ck);
+    if (!has_md5 && !value) {
+        resp_error(r, S3E_InvalidRequest,
+                   "Missing required header for this request: Content-MD5");
+        return -1;
+    }
+    cks_algo algo = has_md5 ? CKS_MD5 : ck.algo;
+    size_t wlen = cks_raw_len(algo);
+    if (!has_md5 && cks_from_base64(value, want, wlen, NULL) < 0) {
+        resp_error(r, S3E_InvalidRequest, "Value for the x-amz-checksum- header is invalid");
+        return -1;
+    }
+    cf_err err;
+    cks_state *s = cks_new(algo, &err);
+    if (!s) {
+        resp_cf(r, &err);
+        return -1;
+    }
+    cks_update(s, r->body.p ? r->body.p : "", r->body.len);
+    size_t glen = cks_final(s, got);
+    cks_free(s);
+    if (glen != wlen || memcmp(got, want, glen) != 0) {
+        resp_error(r, S3E_BadDigest, NULL);
+        return -1;
+    }
+    return 0;
 }
 
 int s3_content_md5(s3_req *r, uint8_t md5[16], bool *present)
@@ -381,7 +434,7 @@ int s3_check_write_headers(s3_req *r)
     static const char *const refused[] = {
         "x-amz-server-side-encryption-aws-kms-key-id",
         "x-amz-server-side-encryption-context",
-        "x-amz-tagging", "x-amz-object-lock-mode",
+        "x-amz-object-lock-mode",
         "x-amz-object-lock-retain-until-date", "x-amz-object-lock-legal-hold",
         "x-amz-website-redirect-location",
     };
@@ -412,11 +465,65 @@ int s3_check_write_headers(s3_req *r)
                    "key is incompatible with the encryption method specified");
         return -1;
     }
+    return 0;
+}
+
+void s3_lcxml_refused(s3_req *r, const lcxml_err *e)
+{
+    static const s3_error codes[] = {
+        [LCXML_MALFORMED] = S3E_MalformedXML,
+        [LCXML_INVALID_ARGUMENT] = S3E_InvalidArgument,
+        [LCXML_INVALID_REQUEST] = S3E_InvalidRequest,
+        [LCXML_INVALID_TAG] = S3E_InvalidTag,
+        [LCXML_NOT_IMPLEMENTED] = S3E_NotImplemented,
+        [LCXML_NO_MEMORY] = S3E_InternalError,
+    };
+    if (e->code == LCXML_NO_MEMORY)
+        req_log(r, "%s", e->msg);
+    resp_error(r, codes[e->code], e->code == LCXML_NO_MEMORY ? NULL : e->msg);
+}
+
+int s3_object_attrs(s3_req *r, bool copy, st_object_attrs *out)
+{
+    memset(out, 0, sizeof *out);
     const char *sc = req_header(r, "x-amz-storage-class");
     if (sc && strcmp(sc, "STANDARD") != 0) {
-        resp_error(r, S3E_NotImplemented, "Only the STANDARD storage class is supported");
+        const char *tier = config_map_class(&r->srv->cfg->lifecycle, sc);
+        st_tier t;
+        cf_err err;
+        if (strcmp(tier, "STANDARD") == 0) {
+            sc = NULL;
+        } else if (st_tier_get(r->srv->engine, tier, 0, false, &t, &err) < 0) {
+            if (err.code != CF_ENOTFOUND) {
+                resp_cf(r, &err);
+                return -1;
+            }
+            char *msg = pool_printf(r->pool, "The storage class %s is neither STANDARD nor "
+                                    "a tier of this server", sc);
+            resp_error(r, S3E_InvalidStorageClass, msg);
+            return -1;
+        } else {
+            st_tier_clear(&t);
+            sc = tier;
+        }
+    }
+    out->storage_class = sc;
+    const char *dir = req_header(r, "x-amz-tagging-directive");
+    if (copy && dir && strcmp(dir, "COPY") != 0 && strcmp(dir, "REPLACE") != 0) {
+        resp_error(r, S3E_InvalidArgument, "Unknown tagging directive");
         return -1;
     }
+    out->keep_tags = copy && !(dir && strcmp(dir, "REPLACE") == 0);
+    const char *tagging = req_header(r, "x-amz-tagging");
+    if (out->keep_tags || !tagging)
+        return 0;
+    lcxml_err e;
+    st_header *tags;
+    if (lcxml_tagging_header(tagging, r->pool, &tags, &out->ntags, &e) < 0) {
+        s3_lcxml_refused(r, &e);
+        return -1;
+    }
+    out->tags = tags;
     return 0;
 }
 
@@ -538,43 +645,6 @@ void s3_sse_headers(s3_req *r, const s3_ssec *k)
     } else {
         resp_header(r, "x-amz-server-side-encryption", "AES256");
     }
-}
-
-/* ---- buffered bodies --------------------------------------------------- */
-
-int s3_check_body_digest(s3_req *r)
-{
-    uint8_t want[CKS_MAX_RAW], got[CKS_MAX_RAW];
-    bool has_md5;
-    s3_checksum_req ck;
-    if (s3_content_md5(r, want, &has_md5) < 0 || s3_checksum_request(r, &ck) < 0)
-        return -1;
-    const char *value = s3_checksum_value(r, &ck);
-    if (!has_md5 && !value) {
-        resp_error(r, S3E_InvalidRequest,
-                   "Missing required header for this request: Content-MD5");
-        return -1;
-    }
-    cks_algo algo = has_md5 ? CKS_MD5 : ck.algo;
-    size_t wlen = cks_raw_len(algo);
-    if (!has_md5 && cks_from_base64(value, want, wlen, NULL) < 0) {
-        resp_error(r, S3E_InvalidRequest, "Value for the x-amz-checksum- header is invalid");
-        return -1;
-    }
-    cf_err err;
-    cks_state *s = cks_new(algo, &err);
-    if (!s) {
-        resp_cf(r, &err);
-        return -1;
-    }
-    cks_update(s, r->body.p ? r->body.p : "", r->body.len);
-    size_t glen = cks_final(s, got);
-    cks_free(s);
-    if (glen != wlen || memcmp(got, want, glen) != 0) {
-        resp_error(r, S3E_BadDigest, NULL);
-        return -1;
-    }
-    return 0;
 }
 
 char *s3_token_encode(pool *p, const char *key)

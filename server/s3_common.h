@@ -35,10 +35,11 @@ int s3_request_meta(s3_req *r, st_header **out, size_t *n);
 /* Headers describing a stored object: ETag, Last-Modified, Content-Type,
  * the stored metadata (response-* query overrides win; user metadata that
  * is not ASCII as RFC 2047 encoded words), the encryption (AES256, or the
- * customer key's algorithm and MD5 from k), Accept-Ranges and, when
- * send_checksum and the client sent x-amz-checksum-mode: ENABLED, the
- * checksum and its type (a range gets none: the stored checksum covers
- * the whole object). */
+ * customer key's algorithm and MD5 from k), Accept-Ranges,
+ * x-amz-storage-class (a tier's name; none for STANDARD, as S3),
+ * x-amz-restore, x-amz-tagging-count and, when send_checksum and the
+ * client sent x-amz-checksum-mode: ENABLED, the checksum and its type (a
+ * range gets none: the stored checksum covers the whole object). */
 void s3_object_headers(s3_req *r, const st_object_info *info, bool send_checksum,
                        const s3_ssec *k);
 /* x-amz-checksum-ALGO and, type not NULL, x-amz-checksum-type; nothing for
@@ -64,7 +65,8 @@ const char *s3_checksum_value(s3_req *r, const s3_checksum_req *c);
 
 /* Content-MD5: *present false if absent; InvalidDigest if malformed. */
 int s3_content_md5(s3_req *r, uint8_t md5[16], bool *present);
-/* A buffered body (DeleteObjects, PutBucketEncryption) must carry
+/* A buffered body (DeleteObjects, PutBucketEncryption,
+ * PutBucketLifecycleConfiguration, PutObjectTagging) must carry
  * Content-MD5 or an x-amz-checksum-* and match it: InvalidRequest when
  * neither was sent, BadDigest when it differs. */
 int s3_check_body_digest(s3_req *r);
@@ -87,12 +89,25 @@ int s3_copy_source(s3_req *r, char **bucket, char **key);
 /* The x-amz-copy-source-if-* conditions against the source object;
  * PreconditionFailed if one fails. */
 int s3_copy_conditions(s3_req *r, const st_object_info *src);
+/* The storage class and tags a write sets (lifecycle.h), into out with
+ * pool memory: x-amz-storage-class is STANDARD, a tier's name, or an AWS
+ * class lifecycle.storage_class_map maps to one (else
+ * InvalidStorageClass); x-amz-tagging is checked against S3's limits
+ * (InvalidTag). copy: x-amz-tagging-directive COPY (the default) keeps
+ * the source's tags, REPLACE takes x-amz-tagging. */
+int s3_object_attrs(s3_req *r, bool copy, st_object_attrs *out);
+
+/* A refused lifecycle, tagging or restore document (server/lcxml.h). */
+struct lcxml_err;
+void s3_lcxml_refused(s3_req *r, const struct lcxml_err *e);
+
 /* Refuse a versionId other than "null" (coffer is unversioned). */
 int s3_check_version(s3_req *r);
-/* Refuse SSE-KMS, tagging, object lock, non-STANDARD storage classes and
- * non-owner ACLs on writes (NotImplemented): never store an object without
- * what was asked. x-amz-server-side-encryption may only be AES256
- * (InvalidArgument for an unknown one), and not beside a customer key. */
+/* Refuse SSE-KMS, object lock, website redirects and non-owner ACLs on
+ * writes (NotImplemented): never store an object without what was asked.
+ * x-amz-server-side-encryption may only be AES256 (InvalidArgument for an
+ * unknown one), and not beside a customer key. (Storage classes and tags:
+ * s3_object_attrs.) */
 int s3_check_write_headers(s3_req *r);
 /* The conditional-write headers of a PutObject, CopyObject (for the
  * destination) or CompleteMultipartUpload: If-None-Match: * and If-Match:

@@ -58,7 +58,7 @@ static void write_entry(list_ctx *c, const st_object_info *o)
         xml_elem(b, "ChecksumAlgorithm", cks_algo_name(o->checksum_algo));
         xml_elem(b, "ChecksumType", s3_checksum_type(o));
     }
-    xml_elem(b, "StorageClass", "STANDARD");
+    xml_elem(b, "StorageClass", o->storage_class[0] ? o->storage_class : "STANDARD");
     if (c->owner) {
         xml_open(b, "Owner");
         xml_elem(b, "ID", c->r->tenant);

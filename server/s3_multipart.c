@@ -63,8 +63,10 @@ static void create_run(s3_req *r)
     st_cks_type type;
     s3_ssec k;
     const char *want = req_header(r, "x-amz-checksum-algorithm");
+    st_object_attrs attrs;
     if (s3_check_write_headers(r) < 0 || s3_request_meta(r, &meta, &nmeta) < 0 ||
-        s3_ssec_request(r, false, &k) < 0 || checksum_type(r, &type) < 0)
+        s3_object_attrs(r, false, &attrs) < 0 || s3_ssec_request(r, false, &k) < 0 ||
+        checksum_type(r, &type) < 0)
         return;
     if (want && ((algo = cks_algo_from_name(want)) == CKS_NONE || algo == CKS_MD5)) {
         resp_error(r, S3E_InvalidRequest, "Unsupported x-amz-checksum-algorithm");
@@ -73,7 +75,7 @@ static void create_run(s3_req *r)
     /* S3's defaults: CRC64NVME is always FULL_OBJECT, the others COMPOSITE */
     st_upload_args a = {
         .tenant = r->tenant, .bucket = r->bucket, .key = r->key,
-        .headers = meta, .nheaders = nmeta, .checksum_algo = algo,
+        .headers = meta, .nheaders = nmeta, .attrs = attrs, .checksum_algo = algo,
         .checksum_full = type == ST_CKS_FULL_OBJECT ||
                          (type == ST_CKS_TYPE_UNSAID && algo == CKS_CRC64NVME),
         .ssec_key = k.present ? k.key : NULL,

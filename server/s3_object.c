@@ -34,6 +34,7 @@
 #include "server/s3_ops.h"
 #include "server/xml.h"
 #include "server/xmlreq.h"
+#include "storage/lifecycle.h"
 
 /* ---- PutObject -------------------------------------------------------- */
 
@@ -95,6 +96,8 @@ int s3_put_begin(s3_req *r, const char *upload_id, uint32_t part)
         .upload_id = upload_id, .part_number = part,
         .expected_size = r->content_length,
     };
+    if (!upload_id && s3_object_attrs(r, false, &a.attrs) < 0)
+        return -1;
     cf_err err;
     if (st_put_begin(r->srv->engine, &a, &r->put, &err) < 0) {
         r->put = NULL;
@@ -193,6 +196,8 @@ static void send_object(s3_req *r, int status, uint64_t off, uint64_t len)
     uint32_t bs;
     st_layout(r->srv->engine, &k, &m, &bs);
     uint64_t to_boundary = bs ? bs - off % bs : (1u << 20);
+    if (r->get && len > 0)           /* a tiered object fetches just the range's blocks */
+        st_get_range_hint(r->get, off, len);
     resp_stream(r, status, off, len, r->get ? (size_t)to_boundary : 0, read_object);
 }
 
@@ -399,7 +404,9 @@ static void copy_run(s3_req *r)
     }
     st_header *meta = NULL;
     size_t nmeta = 0;
-    if (replace && s3_request_meta(r, &meta, &nmeta) < 0)
+    st_object_attrs attrs;
+    if ((replace && s3_request_meta(r, &meta, &nmeta) < 0) ||
+        s3_object_attrs(r, true, &attrs) < 0)
         return;
     const uint8_t *skey = src_key.present ? src_key.key : NULL;
     if (st_head_ssec(r->srv->engine, r->tenant, sb, sk, skey, &src, &err) < 0) {
@@ -420,8 +427,8 @@ static void copy_run(s3_req *r)
     /* a change of customer key (or to or from one) changes the object */
     bool same_keys = src_key.present == dst_key.present &&
                      (!src_key.present || memcmp(src_key.key, dst_key.key, 32) == 0);
-    if (!replace && !want && same_keys && strcmp(sb, r->bucket) == 0 &&
-        strcmp(sk, r->key) == 0) {
+    if (!replace && !want && same_keys && !attrs.storage_class && attrs.keep_tags &&
+        strcmp(sb, r->bucket) == 0 && strcmp(sk, r->key) == 0) {
         resp_error(r, S3E_InvalidRequest, "This copy request is illegal because it is "
                    "trying to copy an object to itself without changing the object's "
                    "metadata, storage class, website redirect location or encryption "
@@ -435,7 +442,7 @@ static void copy_run(s3_req *r)
     st_copy_args ca = {
         .src_bucket = sb, .src_key = sk, .src_ssec_key = skey,
         .dst = {.tenant = r->tenant, .bucket = r->bucket, .key = r->key,
-                .headers = replace ? meta : NULL, .nheaders = nmeta,
+                .headers = replace ? meta : NULL, .nheaders = nmeta, .attrs = attrs,
                 .checksum_algo = algo, .cond = cond,
                 .ssec_key = dst_key.present ? dst_key.key : NULL},
     };

@@ -37,6 +37,13 @@ static const s3_op *const ops[S3OP_COUNT] = {
     [S3OP_GET_BUCKET_ENCRYPTION] = &op_get_bucket_encryption,
     [S3OP_PUT_BUCKET_ENCRYPTION] = &op_put_bucket_encryption,
     [S3OP_DELETE_BUCKET_ENCRYPTION] = &op_delete_bucket_encryption,
+    [S3OP_PUT_BUCKET_LIFECYCLE] = &op_put_bucket_lifecycle,
+    [S3OP_GET_BUCKET_LIFECYCLE] = &op_get_bucket_lifecycle,
+    [S3OP_DELETE_BUCKET_LIFECYCLE] = &op_delete_bucket_lifecycle,
+    [S3OP_PUT_OBJECT_TAGGING] = &op_put_object_tagging,
+    [S3OP_GET_OBJECT_TAGGING] = &op_get_object_tagging,
+    [S3OP_DELETE_OBJECT_TAGGING] = &op_delete_object_tagging,
+    [S3OP_RESTORE_OBJECT] = &op_restore_object,
 };
 
 const s3_op *s3_op_of(s3_op_id id)

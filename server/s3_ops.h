@@ -1,7 +1,8 @@
 /*
  * server/s3_ops.h - the S3 operations cofferd implements, one s3_op each,
  * defined by the handler modules (s3_bucket.c, s3_list.c, s3_object.c,
- * s3_multipart.c, s3_attributes.c). router.c chooses an s3_op_id (request.h); s3_op_of
+ * s3_multipart.c, s3_attributes.c, s3_lifecycle.c). router.c chooses an s3_op_id
+ * (request.h); s3_op_of
  * (s3_ops.c) gives the s3_op that runs it.
  */
 #ifndef SRV_S3_OPS_H
@@ -31,6 +32,10 @@ extern const s3_op op_put_object, op_get_object, op_head_object,
 int s3_put_begin(s3_req *r, const char *upload_id, uint32_t part);
 void s3_put_data(s3_req *r, const char *p, size_t n);
 int s3_put_finish(s3_req *r);
+/* s3_lifecycle.c */
+extern const s3_op op_put_bucket_lifecycle, op_get_bucket_lifecycle,
+    op_delete_bucket_lifecycle, op_put_object_tagging, op_get_object_tagging,
+    op_delete_object_tagging, op_restore_object;
 /* s3_multipart.c */
 extern const s3_op op_create_upload, op_upload_part, op_upload_part_copy,
     op_complete_upload, op_abort_upload;

@@ -48,6 +48,8 @@ static const struct {
         "The Encryption request you specified is not valid. Supported value: AES256."},
     [S3E_InvalidPartNumber] = {"InvalidPartNumber", 416,
         "The requested partnumber is not satisfiable"},
+    [S3E_InvalidObjectState] = {"InvalidObjectState", 403,
+        "The operation is not valid for the object's storage class"},
     [S3E_InvalidPart] = {"InvalidPart", 400,
         "One or more of the specified parts could not be found, or its entity tag did not match"},
     [S3E_InvalidPartOrder] = {"InvalidPartOrder", 400,
@@ -55,6 +57,9 @@ static const struct {
     [S3E_InvalidRange] = {"InvalidRange", 416,
         "The requested range is not satisfiable"},
     [S3E_InvalidRequest] = {"InvalidRequest", 400, "Invalid Request"},
+    [S3E_InvalidStorageClass] = {"InvalidStorageClass", 400,
+        "The storage class you specified is not valid"},
+    [S3E_InvalidTag] = {"InvalidTag", 400, "The tag provided was not a valid tag"},
     [S3E_KeyTooLongError] = {"KeyTooLongError", 400, "Your key is too long"},
     [S3E_MalformedXML] = {"MalformedXML", 400,
         "The XML you provided was not well-formed or did not validate against our published schema"},
@@ -70,6 +75,8 @@ static const struct {
         "Your request is missing a required header"},
     [S3E_NoSuchBucket] = {"NoSuchBucket", 404, "The specified bucket does not exist"},
     [S3E_NoSuchKey] = {"NoSuchKey", 404, "The specified key does not exist"},
+    [S3E_NoSuchLifecycleConfiguration] = {"NoSuchLifecycleConfiguration", 404,
+        "The lifecycle configuration does not exist"},
     [S3E_NoSuchUpload] = {"NoSuchUpload", 404,
         "The specified multipart upload does not exist"},
     [S3E_NoSuchVersion] = {"NoSuchVersion", 404,
@@ -81,6 +88,8 @@ static const struct {
         "At least one of the preconditions you specified did not hold"},
     [S3E_RequestTimeTooSkewed] = {"RequestTimeTooSkewed", 403,
         "The difference between the request time and the server's time is too large"},
+    [S3E_RestoreAlreadyInProgress] = {"RestoreAlreadyInProgress", 409,
+        "Object restore is already in progress"},
     [S3E_ServiceUnavailable] = {"ServiceUnavailable", 503,
         "The service is temporarily unavailable. Please retry."},
     [S3E_SignatureDoesNotMatch] = {"SignatureDoesNotMatch", 403,
@@ -124,6 +133,7 @@ s3_error s3err_from_cf(cf_code code)
     case CF_ECONFLICT: return S3E_ConditionalRequestConflict;
     case CF_ENEEDKEY: return S3E_InvalidRequest;
     case CF_EBADKEY: return S3E_AccessDenied;
+    case CF_ESTATE: return S3E_InvalidObjectState;
     case CF_ENOSPC: return S3E_InsufficientStorage;
     case CF_EQUORUM: return S3E_ServiceUnavailable;
     default: return S3E_InternalError;

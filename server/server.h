@@ -20,12 +20,16 @@ struct worker;
 struct telemetry;
 struct console;
 struct gate;
+struct lifecycle;
+struct tier_set;
 
 typedef struct server {
     st_engine *engine;
     const coffer_config *cfg;
     struct MHD_Daemon *daemon;
     struct gate *gate;               /* accepts for the daemon (server/gate.h) */
+    struct lifecycle *lifecycle;     /* the lifecycle pass, a job of the worker (lifecycle.h) */
+    struct tier_set *tiers;          /* the cold tiers (tier/tier.h) */
     atomic_int inflight;             /* requests between start and completion */
     atomic_bool draining;            /* SIGTERM: /health/ready answers 503 */
     struct worker *worker;           /* NULL until started */

@@ -1,6 +1,8 @@
 /*
- * server/worker.c - the maintenance thread (see worker.h). It sleeps on a
- * condition variable so that stopping never waits out an interval, and it
+ * server/worker.c - the background thread (see worker.h). It sleeps on a
+ * condition variable until the next job is due (a maintenance round every
+ * interval, a lifecycle pass every lifecycle interval or when woken), so
+ * that stopping never waits out an interval, and it
  * reports a round on stderr only when it changed something, with two
  * exceptions: a GC scan held by the orphan bound is reported loudly every
  * round, and orphans kept for being older than the index whenever their
@@ -25,6 +27,10 @@ struct worker {
     pthread_mutex_t lock;
     pthread_cond_t wake;
     bool stopping;
+    lifecycle *lc;                   /* NULL: no lifecycle job */
+    int lc_interval_s;
+    bool lc_woken;                   /* under lock */
+    double next_round, next_lc;      /* wall seconds when each is due */
     pthread_mutex_t status_lock;
     worker_job_status jobs[WORKER_JOBS];
     uint64_t older_reported;         /* orphans older than the index, last said */
@@ -112,16 +118,36 @@ static void run_round(worker *w)
                 (unsigned long long)stats.orphan_files);
 }
 
-/* Sleep one interval; false once stopping. */
-static bool wait_interval(worker *w)
+static void run_lifecycle(worker *w)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += w->interval_s;
+    cf_err err;
+    job_begin(w, WORKER_LIFECYCLE);
+    int rc = lifecycle_pass(w->lc, &err);
+    job_end(w, WORKER_LIFECYCLE, rc, &err, NULL, 0);
+}
+
+/* Sleep until a job is due (the lifecycle pass also when woken); which
+ * are in *round, *lc. false once stopping. */
+static bool wait_due(worker *w, bool *round, bool *lc)
+{
     pthread_mutex_lock(&w->lock);
-    int rc = 0;
-    while (!w->stopping && rc != ETIMEDOUT)
-        rc = pthread_cond_timedwait(&w->wake, &w->lock, &until);
+    for (;;) {
+        double now = wall_now();
+        *round = now >= w->next_round;
+        *lc = w->lc && (w->lc_woken || now >= w->next_lc);
+        if (w->stopping || *round || *lc)
+            break;
+        double next = w->lc && w->next_lc < w->next_round ? w->next_lc : w->next_round;
+        struct timespec until = {.tv_sec = (time_t)next,
+                                 .tv_nsec = (long)((next - (double)(time_t)next) * 1e9)};
+        pthread_cond_timedwait(&w->wake, &w->lock, &until);
+    }
+    if (*lc) {
+        w->lc_woken = false;
+        w->next_lc = wall_now() + w->lc_interval_s;
+    }
+    if (*round)
+        w->next_round = wall_now() + w->interval_s;
     bool go_on = !w->stopping;
     pthread_mutex_unlock(&w->lock);
     return go_on;
@@ -130,13 +156,18 @@ static bool wait_interval(worker *w)
 static void *worker_main(void *arg)
 {
     worker *w = arg;
-    while (wait_interval(w))
-        run_round(w);
+    bool round, lc;
+    while (wait_due(w, &round, &lc)) {
+        if (lc)
+            run_lifecycle(w);
+        if (round)
+            run_round(w);
+    }
     return NULL;
 }
 
-int worker_start(st_engine *e, int interval_s, int64_t grace_s, worker **out,
-                 cf_err *err)
+int worker_start(st_engine *e, int interval_s, int64_t grace_s, lifecycle *lc,
+                 int lc_interval_s, worker **out, cf_err *err)
 {
     worker *w = calloc(1, sizeof *w);
     if (!w)
@@ -144,10 +175,14 @@ int worker_start(st_engine *e, int interval_s, int64_t grace_s, worker **out,
     w->e = e;
     w->interval_s = interval_s > 0 ? interval_s : WORKER_DEFAULT_INTERVAL_S;
     w->grace_s = grace_s;
+    w->lc = lc;
+    w->lc_interval_s = lc_interval_s > 0 ? lc_interval_s : 1;
+    w->next_round = wall_now() + w->interval_s;
+    w->next_lc = wall_now();         /* the first pass at once: it recovers */
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->wake, NULL);
     pthread_mutex_init(&w->status_lock, NULL);
-    static const char *const names[WORKER_JOBS] = {"heal", "gc", "snapshot"};
+    static const char *const names[WORKER_JOBS] = {"heal", "gc", "snapshot", "lifecycle"};
     for (int j = 0; j < WORKER_JOBS; j++)
         w->jobs[j].name = names[j];
     int rc = pthread_create(&w->thread, NULL, worker_main, w);
@@ -170,11 +205,22 @@ void worker_stop(worker *w)
     w->stopping = true;
     pthread_cond_signal(&w->wake);
     pthread_mutex_unlock(&w->lock);
+    lifecycle_cancel(w->lc);
     pthread_join(w->thread, NULL);
     pthread_mutex_destroy(&w->status_lock);
     pthread_cond_destroy(&w->wake);
     pthread_mutex_destroy(&w->lock);
     free(w);
+}
+
+void worker_wake_lifecycle(worker *w)
+{
+    if (!w)
+        return;
+    pthread_mutex_lock(&w->lock);
+    w->lc_woken = true;
+    pthread_cond_signal(&w->wake);
+    pthread_mutex_unlock(&w->lock);
 }
 
 void worker_status(worker *w, worker_job_status out[WORKER_JOBS], int *interval_s)

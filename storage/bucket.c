@@ -61,6 +61,8 @@ int st_bucket_delete(st_engine *e, const char *tenant, const char *bucket,
     if (rc == 0 && (rc = idx_begin(e->ix, err)) == 0) {
         rc = upload_drop_bucket_locked(e, id, err);
         if (rc == 0)
+            rc = lcconf_bucket_gone_locked(e, id, err);
+        if (rc == 0)
             rc = idx_run(e->ix, NULL, err, "DELETE FROM buckets WHERE id = ?", "i", id);
         rc = rc == 0 ? idx_commit(e->ix, err) : (idx_rollback(e->ix), -1);
     }

@@ -9,8 +9,11 @@
  *     || part || block || last. The nonce is unique because every segment
  *     has its own random data key and every block its own index.
  *   - wrapped data keys: random nonce, AAD = "cofferK1" || data id.
- *   - secrets: random nonce, AAD = "cofferS1" || access key id.
- * The domain prefixes keep the three kinds of ciphertext from ever being
+ *   - secrets: random nonce, AAD = "cofferS1" || access key id (a tier's
+ *     secret: "tier/" || its name, which no access key id can be).
+ *   - blobs (remote object headers): random nonce, AAD = a domain given
+ *     by the caller ("cofferT1", "cofferM1") || the caller's AAD.
+ * The domain prefixes keep the kinds of ciphertext from ever being
  * accepted in place of one another.
  *
  * A crypt_ctx holds the fetched AES-256-GCM cipher and one EVP_CIPHER_CTX,
@@ -221,6 +224,12 @@ int crypt_derive_secrets_key(const uint8_t master[CRYPT_KEY_LEN],
 {
     return hkdf_sha256(master, "coffer-secrets-v1", "coffer-secrets-v1", key,
                        err);
+}
+
+int crypt_derive_tier_key(const uint8_t master[CRYPT_KEY_LEN], uint8_t key[CRYPT_KEY_LEN],
+                          cf_err *err)
+{
+    return hkdf_sha256(master, "coffer-tier-v1", "coffer-tier-v1", key, err);
 }
 
 /* HMAC-SHA256(key, label || data) into out (32 bytes; zeros if it fails,
@@ -493,5 +502,49 @@ int crypt_master_generate(const char *path, uint8_t key[CRYPT_KEY_LEN],
         unlink(path);
         crypt_wipe(key, CRYPT_KEY_LEN);
     }
+    return rc;
+}
+
+/* ---- sealed blobs ---- */
+
+static int blob_aad(const char domain[8], const uint8_t *aad, size_t aadlen,
+                    uint8_t **out, cf_err *err)
+{
+    if (!(*out = malloc(8 + aadlen)))
+        return cf_fail(err, CF_ENOMEM, "out of memory");
+    memcpy(*out, domain, 8);
+    if (aadlen)
+        memcpy(*out + 8, aad, aadlen);
+    return 0;
+}
+
+int crypt_seal_blob(crypt_ctx *c, const uint8_t key[CRYPT_KEY_LEN], const char domain[8],
+                    const uint8_t *aad, size_t aadlen, const uint8_t *pt, size_t len,
+                    uint8_t *out, cf_err *err)
+{
+    uint8_t *full;
+    if (blob_aad(domain, aad, aadlen, &full, err) < 0)
+        return -1;
+    int rc = crypt_random(out, CRYPT_NONCE_LEN, err);
+    if (rc == 0)
+        rc = gcm_seal(c, key, out, full, 8 + aadlen, pt, len, out + CRYPT_NONCE_LEN,
+                      out + CRYPT_NONCE_LEN + len, err);
+    free(full);
+    return rc;
+}
+
+int crypt_open_blob(crypt_ctx *c, const uint8_t key[CRYPT_KEY_LEN], const char domain[8],
+                    const uint8_t *aad, size_t aadlen, const uint8_t *in, size_t inlen,
+                    uint8_t *out, cf_err *err)
+{
+    if (inlen < CRYPT_BLOB_OVERHEAD)
+        return cf_fail(err, CF_ECORRUPT, "sealed blob is truncated");
+    uint8_t *full;
+    if (blob_aad(domain, aad, aadlen, &full, err) < 0)
+        return -1;
+    size_t len = inlen - CRYPT_BLOB_OVERHEAD;
+    int rc = gcm_open(c, key, in, full, 8 + aadlen, in + CRYPT_NONCE_LEN, len,
+                      in + CRYPT_NONCE_LEN + len, out, err);
+    free(full);
     return rc;
 }

@@ -132,6 +132,24 @@ int crypt_open_secret(crypt_ctx *c, const uint8_t skey[CRYPT_KEY_LEN],
                       const char *access_key, const uint8_t *in, size_t inlen,
                       char *secret, size_t secretsz, cf_err *err);
 
+/* Sealed blobs (the cold tier's remote object headers): random nonce ||
+ * AES-256-GCM ciphertext || tag, CRYPT_BLOB_OVERHEAD bytes more than the
+ * plaintext, AAD = an 8-byte domain ("cofferT1", "cofferM1") || aad, so a
+ * blob of one kind or bound to one object never opens as another.
+ * out may not alias pt/in. Open fails with CF_ECORRUPT on a bad tag. */
+#define CRYPT_BLOB_OVERHEAD (CRYPT_NONCE_LEN + CRYPT_TAG_LEN)
+int crypt_seal_blob(crypt_ctx *c, const uint8_t key[CRYPT_KEY_LEN], const char domain[8],
+                    const uint8_t *aad, size_t aadlen, const uint8_t *pt, size_t len,
+                    uint8_t *out, cf_err *err);
+int crypt_open_blob(crypt_ctx *c, const uint8_t key[CRYPT_KEY_LEN], const char domain[8],
+                    const uint8_t *aad, size_t aadlen, const uint8_t *in, size_t inlen,
+                    uint8_t *out, cf_err *err);
+/* The key that seals a remote object's outer header (the part that names
+ * its tenant): HKDF-SHA256(master, salt and info "coffer-tier-v1"), so the
+ * master key alone opens it; no tenant id can derive it as a KEK. */
+int crypt_derive_tier_key(const uint8_t master[CRYPT_KEY_LEN], uint8_t key[CRYPT_KEY_LEN],
+                          cf_err *err);
+
 /* Overwrite key material before freeing/returning (not optimised away). */
 void crypt_wipe(void *p, size_t n);
 

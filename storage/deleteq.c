@@ -36,6 +36,29 @@ int deleteq_version_locked(st_engine *e, const uint8_t version_id[16], cf_err *e
                    "WHERE version_id = ?", "ib", eng_now_ms(), version_id, (size_t)16);
 }
 
+int deleteq_version_files_locked(st_engine *e, const uint8_t version_id[16], cf_err *err)
+{
+    idx_assert_held(e->ix);
+    atomic_store_explicit(&e->deletes_pending, true, memory_order_relaxed);
+    int rc = idx_run(e->ix, NULL, err,
+                     "INSERT OR IGNORE INTO delete_queue SELECT data_id, ? FROM segments "
+                     "WHERE version_id = ? AND inline_data IS NULL", "ib", eng_now_ms(),
+                     version_id, (size_t)16);
+    return rc == 0 ? heal_drop_version_locked(e, version_id, err) : -1;
+}
+
+int deleteq_unqueue_version(st_engine *e, const uint8_t version_id[16], cf_err *err)
+{
+    pthread_mutex_lock(&e->drain_lock);
+    idx_lock(e->ix);
+    int rc = idx_run(e->ix, NULL, err,
+                     "DELETE FROM delete_queue WHERE data_id IN (SELECT data_id FROM "
+                     "segments WHERE version_id = ?)", "b", version_id, (size_t)16);
+    rc = eng_unlock_durable(e, rc, err);
+    pthread_mutex_unlock(&e->drain_lock);
+    return rc;
+}
+
 int deleteq_upload_locked(st_engine *e, const uint8_t upload_id[16], cf_err *err)
 {
     idx_assert_held(e->ix);
@@ -56,14 +79,26 @@ static void note_queue_empty_locked(st_engine *e)
         atomic_store_explicit(&e->deletes_pending, false, memory_order_relaxed);
 }
 
-/* One batch of phase two; returns how many entries were finished. */
+static int drain_batch_held(st_engine *e, uint64_t *done, cf_err *err);
+
+/* One batch of phase two; returns how many entries were finished. Under
+ * the drain lock from reading the ids to deleting their rows, so that a
+ * restore (deleteq_unqueue_version) never has its files unlinked. */
 int deleteq_drain_batch(st_engine *e, uint64_t *done, cf_err *err)
 {
-    uint8_t ids[DELETEQ_BATCH][16];
-    int n = 0, rc = 0;
     /* most PUTs replace nothing: no lock, no reader scan, no query */
     if (!atomic_load_explicit(&e->deletes_pending, memory_order_relaxed))
         return 0;
+    pthread_mutex_lock(&e->drain_lock);
+    int n = drain_batch_held(e, done, err);
+    pthread_mutex_unlock(&e->drain_lock);
+    return n;
+}
+
+static int drain_batch_held(st_engine *e, uint64_t *done, cf_err *err)
+{
+    uint8_t ids[DELETEQ_BATCH][16];
+    int n = 0, rc = 0;
     int64_t before = get_oldest_reader_ms(e);
     idx_lock(e->ix);
     sqlite3_stmt *st = idx_query(e->ix, err,

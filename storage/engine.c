@@ -153,6 +153,7 @@ int st_open(const st_config *cfg, st_engine **out, cf_err *err)
     pthread_mutex_init(&e->gc_lock, NULL);
     pthread_mutex_init(&e->gc_last_lock, NULL);
     pthread_mutex_init(&e->snap_lock, NULL);
+    pthread_mutex_init(&e->drain_lock, NULL);
     atomic_init(&e->deletes_pending, true);
     apply_limits(e, cfg);
     ident_state s;
@@ -214,7 +215,13 @@ void st_close(st_engine *e)
     pthread_mutex_destroy(&e->gc_lock);
     pthread_mutex_destroy(&e->gc_last_lock);
     pthread_mutex_destroy(&e->snap_lock);
+    pthread_mutex_destroy(&e->drain_lock);
     free(e);
+}
+
+uint64_t eng_sealed_size(const st_engine *e, uint64_t size)
+{
+    return size + CRYPT_TAG_LEN * shard_block_count(size, e->set.block_size);
 }
 
 void st_layout(const st_engine *e, int *k, int *m, uint32_t *block_size)

@@ -244,6 +244,12 @@ typedef struct st_object_info {
     bool ssec;                       /* stored under a customer key (SSE-C) */
     st_header *headers;              /* owned; st_object_info_clear frees */
     size_t nheaders;
+    /* lifecycle.h: the tier the version is in or asked for ("": STANDARD),
+     * a restore's progress, the number of tags (HEAD, GET only) */
+    char storage_class[33];
+    int restore;                     /* 0 none, 1 ongoing, 2 done (local copy) */
+    int64_t restore_expiry_ms;       /* restore 2: when the local copy goes */
+    int ntags;
 } st_object_info;
 
 void st_object_info_clear(st_object_info *info);
@@ -257,11 +263,24 @@ typedef struct st_write_cond {
                                         optional; "*": any object); NULL: none */
 } st_write_cond;
 
+/* An object's lifecycle attributes as a write sets them (lifecycle.h):
+ * the storage class (a tier's name: the version moves there at the
+ * lifecycle worker's next pass; NULL or "STANDARD": stays local) and its
+ * tags (name = tag key, value = tag value; checked against S3's limits:
+ * CF_EINVAL). An unknown tier is CF_ENOTFOUND. */
+typedef struct st_object_attrs {
+    const char *storage_class;
+    const st_header *tags;
+    size_t ntags;
+    bool keep_tags;                  /* copy: the source's tags, not these */
+} st_object_attrs;
+
 /* What a PUT (or a part) carries besides its body. */
 typedef struct st_put_args {
     const char *tenant, *bucket, *key;
     const st_header *headers;        /* copied; ignored for parts */
     size_t nheaders;
+    st_object_attrs attrs;           /* ignored for parts */
     cks_algo checksum_algo;          /* compute this while streaming (a part of an
                                         upload with an algorithm: CKS_NONE means the
                                         upload's; another one is CF_EINVAL) */
@@ -354,7 +373,7 @@ int st_delete_if(st_engine *e, const char *tenant, const char *bucket,
 /* Server-side copy (re-encrypts under a new version): the source, read
  * with its customer key if it has one, is written as a PUT of dst. If
  * dst.headers is NULL the source's headers are kept (COPY), else replaced
- * (REPLACE). */
+ * (REPLACE); dst.attrs.keep_tags keeps the source's tags. */
 typedef struct st_copy_args {
     const char *src_bucket, *src_key;
     const uint8_t *src_ssec_key;
@@ -390,6 +409,7 @@ typedef struct st_upload_args {
     const char *tenant, *bucket, *key;
     const st_header *headers;
     size_t nheaders;
+    st_object_attrs attrs;           /* go to the completed object */
     cks_algo checksum_algo;
     bool checksum_full;
     const uint8_t *ssec_key;         /* every part and read needs it */
@@ -480,6 +500,11 @@ uint64_t st_get_sealed_length(const st_get *g);
 /* Next piece of the sealed stream: *data valid until the next call; *len 0
  * at the end. Shards are CRC-checked and rebuilt like a normal read. */
 int st_get_sealed_next(st_get *g, const uint8_t **data, size_t *len, cf_err *err);
+
+/* Random access: up to len bytes of the sealed stream from offset into
+ * buf (*n < len only at its end), for a transition's parallel parts. */
+int st_get_sealed_read(st_get *g, uint64_t offset, void *buf, size_t len, size_t *n,
+                       cf_err *err);
 
 /* Exactly len bytes of a sealed stream into buf, or an error. */
 typedef int (*st_source)(void *ctx, uint8_t *buf, size_t len, cf_err *err);

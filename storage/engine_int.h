@@ -50,6 +50,7 @@
 #include "storage/ds.h"
 #include "storage/engine.h"
 #include "storage/index.h"
+#include "storage/lifecycle.h"
 #include "storage/rs.h"
 #include "storage/segment.h"
 
@@ -96,6 +97,12 @@ struct st_engine {
     uint64_t last_snapshot;          /* commit number of the last one taken */
     int snap_keep, snap_days;
     bool opened;                     /* st_open succeeded */
+    /* Held by a drain from reading queued ids to deleting them, and by a
+     * restore taking its ids off the queue (gc.c). */
+    pthread_mutex_t drain_lock;
+    /* The tier module's remote reader (lifecycle.h), NULL if none; set
+     * before serving, read by request threads. */
+    const st_remote_ops *remote;
 };
 
 /* ---- engine.c [no lock] ------------------------------------------------- */
@@ -365,6 +372,7 @@ int64_t get_oldest_reader_ms(st_engine *e);
 /* One segment of an open GET. */
 typedef struct get_segment {
     uint64_t start, size;
+    uint64_t sealed_start;           /* its first byte in the sealed stream */
     uint8_t data_id[16];
     uint32_t part;
     uint8_t wrapped[CRYPT_WRAPPED_LEN];
@@ -394,11 +402,134 @@ struct st_get {
     bool heal_queued;
     size_t sealed_seg;               /* sealed stream cursor */
     uint64_t sealed_block;
+    /* a tiered version: its blocks come from the remote (tierread.c) */
+    struct tierread *rr;
+    size_t rr_seg;                   /* whose key rr_desc holds */
+    bool rr_desc_valid;
+    seg_desc rr_desc;
 };
 
 /* The segment reader of segment i (opened on first use, the previous one
  * closed, a degraded one queued for heal [takes the index lock then]). */
 int get_open_reader(st_get *g, size_t i, cf_err *err);
 void get_close_reader(st_get *g);
+
+/* ---- engine.c, for the tier files [no lock] ---------------------------- */
+
+/* Bytes of the sealed stream of a segment of `size` plaintext bytes. */
+uint64_t eng_sealed_size(const st_engine *e, uint64_t size);
+
+/* ---- object.c, for the tier files [index lock] ------------------------- */
+
+/* The key's current version id, and its row with headers if info is not
+ * NULL (st_object_info_clear frees): CF_ENOBUCKET, CF_ENOKEY. */
+int obj_current_locked(st_engine *e, const char *tenant, const char *bucket,
+                       const char *key, st_object_info *info, uint8_t vid[16], cf_err *err);
+/* Does an object row have this version id? 1 yes, 0 no, -1 error. */
+int obj_version_exists_locked(st_engine *e, const uint8_t vid[16], cf_err *err);
+
+/* ---- deleteq.c, heal.c, for tiering ------------------------------------ */
+
+/* Queue the local shard files of a version's sharded segments (the rows
+ * stay: a tiered version keeps its keys); drop them from the heal queue
+ * [index lock; in the caller's transaction]. */
+int deleteq_version_files_locked(st_engine *e, const uint8_t version_id[16], cf_err *err);
+/* Take the version's data ids off the delete queue, excluding any drain
+ * in progress, so that files a restore writes are not unlinked [takes it]. */
+int deleteq_unqueue_version(st_engine *e, const uint8_t version_id[16], cf_err *err);
+/* Take a version's segments off the heal queue [index lock]. */
+int heal_drop_version_locked(st_engine *e, const uint8_t version_id[16], cf_err *err);
+
+/* ---- lifecycle attributes (tiering.c, tags.c) ---- */
+
+/* A write's attributes, resolved before its commit. ssec: the write has a
+ * customer key; a tier's class is then CF_EINVAL, since the lifecycle
+ * worker, which moves and restores it, never has the key. */
+typedef struct tiering_attrs {
+    int64_t tier_id;                 /* 0: STANDARD */
+    char *tags_json;                 /* NULL: no tags */
+    bool keep_tags;
+} tiering_attrs;
+int tiering_attrs_prepare(st_engine *e, const st_object_attrs *a, bool ssec,
+                          tiering_attrs *out, cf_err *err);
+void tiering_attrs_clear(tiering_attrs *a);
+/* In the transaction that creates the version (or the upload). */
+int tiering_attrs_store_locked(st_engine *e, const uint8_t owner[16], const tiering_attrs *a,
+                               cf_err *err);
+/* Multipart completion: the upload's attributes become the version's. */
+int tiering_attrs_adopt_locked(st_engine *e, const uint8_t upload_id[16],
+                               const uint8_t version_id[16], cf_err *err);
+/* A version (or upload) is dropped: its tags go, a tiered version's
+ * remote object is queued for deletion (an UPLOADING row stays until its
+ * transition ends). */
+int tiering_attrs_drop_locked(st_engine *e, const uint8_t owner[16], cf_err *err);
+/* Storage class, restore state (and the tag count if with_tags). */
+int tiering_object_attrs_locked(st_engine *e, const uint8_t vid[16], bool with_tags,
+                                st_object_info *info, cf_err *err);
+
+/* tags.c */
+int tags_to_json(const st_header *tags, size_t n, char **json, cf_err *err);
+int tags_set_locked(st_engine *e, const uint8_t owner[16], const char *json,
+                    cf_err *err);
+int tags_load_locked(st_engine *e, const uint8_t owner[16], st_header **tags,
+                     size_t *n, cf_err *err);
+int tags_json_locked(st_engine *e, const uint8_t owner[16], char **json,
+                     cf_err *err);
+int tags_move_locked(st_engine *e, const uint8_t from[16], const uint8_t to[16],
+                     cf_err *err);
+
+/* tier.c */
+int tier_id_locked(st_engine *e, const char *name, int64_t *id, cf_err *err);
+/* recheck: the remote object may still be arriving (an upload given up
+ * or cut by a crash): delete it a second time later (tier.c). */
+int tier_remote_delete_queue_locked(st_engine *e, int64_t tier_id, const char *remote_id,
+                                    const char *upload_id, bool recheck, cf_err *err);
+/* tiering.c, for tier.c: versions living in or waiting for a tier */
+struct st_tier_usage;
+int tiering_versions_locked(st_engine *e, int64_t tier_id, uint64_t *n, cf_err *err);
+int tiering_usage_locked(st_engine *e, int64_t tier_id, struct st_tier_usage *u,
+                         cf_err *err);
+
+/* lcconf.c: a deleted bucket's lifecycle configuration goes with it */
+int lcconf_bucket_gone_locked(st_engine *e, int64_t bucket_id, cf_err *err);
+
+/* tierfmt.c: a segment as the remote object's header records it, and the
+ * header itself (malloc'd into *out). */
+typedef struct tierfmt_seg {
+    uint8_t data_id[16];
+    uint32_t part;
+    uint64_t size;
+    uint8_t wrapped[CRYPT_WRAPPED_LEN];
+} tierfmt_seg;
+int tierfmt_header(st_engine *e, const char *remote_id, const char *tenant,
+                   const char *bucket, const st_object_info *info,
+                   const uint8_t version_id[16], const tierfmt_seg *segs, size_t nsegs,
+                   const char *tags_json, uint8_t **out, size_t *out_len, cf_err *err);
+
+/* ---- reading a tiered version (tierread.c) ---- */
+
+typedef struct tiering_remote {
+    bool active;                     /* TIERED or RESTORING: read the remote */
+    int64_t tier_id;
+    char remote_id[33];
+    uint64_t data_offset;            /* where the sealed stream starts */
+} tiering_remote;
+/* A version's tier state (lifecycle.h: ST_TIER_*; 0 none). */
+int tiering_state_locked(st_engine *e, const uint8_t vid[16], int *state, cf_err *err);
+int tiering_remote_locked(st_engine *e, const uint8_t vid[16], tiering_remote *r,
+                          cf_err *err);
+
+/* The remote side of one st_get: one ranged stream at a time. */
+typedef struct tierread tierread;
+tierread *tierread_new(st_engine *e, const tiering_remote *r, uint64_t sealed_len,
+                             cf_err *err);
+/* Reads will stay in sealed bytes [from, to) of the stream. */
+void tierread_window(tierread *rr, uint64_t from, uint64_t to);
+/* Block b of a segment whose sealed bytes start at seg_sealed; d's data
+ * key opens it (CF_ECORRUPT: the remote's bytes are not what was sent). */
+int tierread_block(tierread *rr, const seg_desc *d, uint64_t seg_size,
+                   uint64_t seg_sealed, uint64_t b, uint8_t *out, uint32_t *len,
+                   cf_err *err);
+void tierread_free(tierread *rr);
 
 #endif

@@ -75,6 +75,9 @@ static int add_segment(void *ctx, const obj_segment *row, cf_err *err)
     get_segment *s = &g->segs[g->nsegs];
     memset(s, 0, sizeof *s);
     s->start = g->nsegs ? g->segs[g->nsegs - 1].start + g->segs[g->nsegs - 1].size : 0;
+    s->sealed_start = g->nsegs ? g->segs[g->nsegs - 1].sealed_start +
+                                     eng_sealed_size(g->e, g->segs[g->nsegs - 1].size)
+                               : 0;
     s->size = row->size;
     s->part = row->part;
     memcpy(s->data_id, row->data_id, 16);
@@ -132,7 +135,19 @@ static int get_resolve(st_get *g, const uint8_t *ssec_key, st_object_info *info,
     g->size = info->size;
     if (rc == 0)
         rc = load_segments_locked(g, err);
+    tiering_remote remote = {0};
+    if (rc == 0)
+        rc = tiering_object_attrs_locked(e, g->version_id, true, info, err);
+    if (rc == 0)
+        rc = tiering_remote_locked(e, g->version_id, &remote, err);
     idx_unlock(e->ix);
+    if (rc == 0 && remote.active) {
+        const get_segment *last = &g->segs[g->nsegs - 1];
+        g->rr = tierread_new(e, &remote, last->sealed_start + eng_sealed_size(e, last->size),
+                             err);
+        if (!g->rr)
+            rc = -1;
+    }
     return rc;
 }
 
@@ -223,11 +238,31 @@ int get_open_reader(st_get *g, size_t i, cf_err *err)
     return g->r ? 0 : -1;
 }
 
+/* Block b of tiered segment i, from the remote. */
+static int remote_block(st_get *g, size_t i, uint64_t b, uint8_t *dst, uint32_t *len,
+                        cf_err *err)
+{
+    get_segment *s = &g->segs[i];
+    if (!g->rr_desc_valid || g->rr_seg != i) {
+        crypt_wipe(&g->rr_desc, sizeof g->rr_desc);
+        g->rr_desc_valid = false;
+        if (eng_segment_desc(g->e, g->tenant, g->bucket, g->key, g->version_id, s->part,
+                             s->data_id, s->wrapped, g->has_ssec ? g->ssec_kek : NULL,
+                             &g->rr_desc, err) < 0)
+            return -1;
+        g->rr_seg = i;
+        g->rr_desc_valid = true;
+    }
+    return tierread_block(g->rr, &g->rr_desc, s->size, s->sealed_start, b, dst, len, err);
+}
+
 /* Decode block b of segment i into dst (room for the block's bytes);
  * a read that needed parity queues the segment for heal. */
 static int decode_block(st_get *g, size_t i, uint64_t b, uint8_t *dst,
                         uint32_t *len, cf_err *err)
 {
+    if (g->rr && !g->segs[i].inline_data)
+        return remote_block(g, i, b, dst, len, err);
     if (get_open_reader(g, i, err) < 0 || segr_read_block(g->r, b, dst, len, err) < 0)
         return -1;
     if (segr_degraded(g->r) && !g->heal_queued) {
@@ -311,10 +346,27 @@ int st_get_read(st_get *g, uint64_t offset, void *buf, size_t len, size_t *n,
     return 0;
 }
 
+void st_get_range_hint(st_get *g, uint64_t offset, uint64_t length)
+{
+    if (!g->rr || length == 0 || offset >= g->size)
+        return;
+    uint32_t bs = g->e->set.block_size;
+    uint64_t last = offset + length - 1 < g->size ? offset + length - 1 : g->size - 1;
+    const get_segment *a = &g->segs[find_segment(g, offset)];
+    const get_segment *z = &g->segs[find_segment(g, last)];
+    uint64_t from = a->sealed_start + (offset - a->start) / bs * ((uint64_t)bs + CRYPT_TAG_LEN);
+    uint64_t zb = (last - z->start) / bs;
+    uint64_t to = z->sealed_start + zb * ((uint64_t)bs + CRYPT_TAG_LEN) +
+                  shard_block_plain(z->size, bs, zb) + CRYPT_TAG_LEN;
+    tierread_window(g->rr, from, to);
+}
+
 void st_get_close(st_get *g)
 {
     if (!g)
         return;
+    tierread_free(g->rr);
+    crypt_wipe(&g->rr_desc, sizeof g->rr_desc);
     get_close_reader(g);
     for (size_t i = 0; i < g->nsegs; i++)
         free(g->segs[i].inline_data);

@@ -37,6 +37,14 @@ int heal_done_locked(st_engine *e, const uint8_t data_id[16], cf_err *err)
                    data_id, (size_t)16);
 }
 
+int heal_drop_version_locked(st_engine *e, const uint8_t version_id[16], cf_err *err)
+{
+    idx_assert_held(e->ix);
+    return idx_run(e->ix, NULL, err,
+                   "DELETE FROM heal_queue WHERE data_id IN (SELECT data_id FROM segments "
+                   "WHERE version_id = ?)", "b", version_id, (size_t)16);
+}
+
 int heal_references_locked(st_engine *e, const uint8_t data_id[16], cf_err *err)
 {
     idx_assert_held(e->ix);
@@ -53,6 +61,11 @@ static int heal_one(st_engine *e, const uint8_t data_id[16], st_gc_stats *stats,
     eng_seg_loc loc, *h = &loc;
     idx_lock(e->ix);
     int found = obj_locate_segment_locked(e, data_id, h, err);
+    tiering_remote remote = {0};
+    if (found == 1 && tiering_remote_locked(e, h->object_id, &remote, err) < 0)
+        found = -1;
+    if (found == 1 && remote.active)
+        found = 0;                   /* its local files are freed: the tier holds it */
     if (found == 0)
         found = upload_locate_part_locked(e, data_id, h, err);
     idx_unlock(e->ix);

@@ -30,8 +30,22 @@
  *                                      whose files are still to be removed
  *   bucket_usage(bucket_id, objects, bytes)   each bucket's object count
  *                                      and bytes (schema version 3)
+ *   tiers(id, name, type, config, secret, created, last_error,
+ *         last_error_ms)                cold tiers; secret sealed (master key)
+ *   version_tier(version_id, tier_id, state, requested, remote_id,
+ *         upload_id, remote_size, data_offset, remote_etag, changed_ms,
+ *         restore_until_ms, restore_days)
+ *                                      an object version's (or an upload's,
+ *                                      keyed by upload id) place in a tier
+ *   remote_deletes(remote_id, tier_id, upload_id, queued_ms, attempts,
+ *         next_ms, last_error, recheck) remote objects still to be deleted
+ *   object_tags(owner_id, tags)        a version's (or an upload's) tags
+ *   bucket_lifecycle(bucket_id, config, updated_ms, cursor)
+ *                                      lifecycle XML; the pass's position
  * A data id is in at most one of segments/parts at a time, or in
- * delete_queue: that is the invariant GC relies on.
+ * delete_queue: that is the invariant GC relies on. One exception: the
+ * segments of a tiered version keep their rows (the data keys, the AAD)
+ * while their local files are freed through delete_queue.
  *
  * bucket_usage is kept by triggers on objects and buckets, so it changes
  * in the same transaction as the object row and is exact after any crash,
@@ -240,6 +254,28 @@ static const idx_step steps[] = {
      "keep each bucket's object count and bytes in bucket_usage, counted now "
      "from the stored objects and then by triggers in every commit"},
     {3,
+     "CREATE TABLE tiers(id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL,"
+     " type TEXT NOT NULL, config TEXT NOT NULL, secret BLOB NOT NULL,"
+     " created INTEGER NOT NULL, last_error TEXT, last_error_ms INTEGER NOT NULL);"
+     "CREATE TABLE version_tier(version_id BLOB PRIMARY KEY, tier_id INTEGER NOT NULL,"
+     " state INTEGER NOT NULL, requested INTEGER NOT NULL, remote_id TEXT,"
+     " upload_id TEXT, remote_size INTEGER NOT NULL, data_offset INTEGER NOT NULL,"
+     " remote_etag TEXT, changed_ms INTEGER NOT NULL, restore_until_ms INTEGER NOT NULL,"
+     " restore_days INTEGER NOT NULL) WITHOUT ROWID;"
+     "CREATE INDEX version_tier_by_state ON version_tier(state, changed_ms);"
+     "CREATE INDEX version_tier_by_tier ON version_tier(tier_id, state);"
+     "CREATE TABLE remote_deletes(remote_id TEXT PRIMARY KEY, tier_id INTEGER NOT NULL,"
+     " upload_id TEXT, queued_ms INTEGER NOT NULL, attempts INTEGER NOT NULL,"
+     " next_ms INTEGER NOT NULL, last_error TEXT, recheck INTEGER NOT NULL) WITHOUT ROWID;"
+     "CREATE INDEX remote_deletes_by_tier ON remote_deletes(tier_id);"
+     "CREATE TABLE object_tags(owner_id BLOB PRIMARY KEY, tags TEXT NOT NULL)"
+     " WITHOUT ROWID;"
+     "CREATE TABLE bucket_lifecycle(bucket_id INTEGER PRIMARY KEY, config BLOB NOT NULL,"
+     " updated_ms INTEGER NOT NULL, cursor BLOB);",
+     NULL,
+     "cold tiers, lifecycle rules and object tags: tiers, version_tier, "
+     "remote_deletes, object_tags, bucket_lifecycle"},
+    {4,
      "ALTER TABLE objects ADD COLUMN upload_id BLOB;"
      "ALTER TABLE objects ADD COLUMN ssec BLOB;"
      "ALTER TABLE segments ADD COLUMN etag TEXT;"

@@ -107,6 +107,12 @@ static int list_batch(list_walk *w, bool *truncated, cf_err *err)
             return 0;
         }
         size_t cpl = rollup_len(w, info.key);
+        uint8_t vid[16];
+        if (!cpl && (idx_blob(st, 1, vid, 16) < 0 ||
+                     tiering_object_attrs_locked(w->e, vid, false, &info, err) < 0)) {
+            idx_done(st);
+            return -1;
+        }
         w->delivered++;
         if (cpl) {
             info.key[cpl] = '\0';

@@ -33,3 +33,9 @@ storage_libstorage_a_SOURCES += \
 storage_libstorage_a_SOURCES += \
 	storage/identity.c storage/identity.h storage/snapshot.c storage/snapshot.h \
 	storage/restore.c
+
+# lifecycle and cold tiers: the tier registry, the tiered state machine,
+# the remote object format, reading tiered blocks, tags, lifecycle configs
+storage_libstorage_a_SOURCES += storage/lifecycle.h \
+	storage/tier.c storage/tiering.c storage/tierfmt.c storage/tierread.c \
+	storage/tags.c storage/lcconf.c

@@ -135,6 +135,33 @@ int obj_any_locked(st_engine *e, int64_t bucket_id, bool *any, cf_err *err)
 
 /* ---- versions ----------------------------------------------------------- */
 
+int obj_current_locked(st_engine *e, const char *tenant, const char *bucket,
+                       const char *key, st_object_info *info, uint8_t vid[16], cf_err *err)
+{
+    idx_assert_held(e->ix);
+    int64_t bid;
+    sqlite3_stmt *st = NULL;
+    if (bucket_id_locked(e, tenant, bucket, &bid, err) < 0)
+        return -1;
+    int found = obj_select_locked(e, bid, key, &st, err);
+    if (found <= 0)
+        return found < 0 ? -1 : cf_fail(err, CF_ENOKEY, "no such key");
+    int rc = info ? obj_fill_info(st, info, true, err) : 0;
+    if (rc == 0 && idx_blob(st, 1, vid, 16) < 0)
+        rc = cf_fail(err, CF_ECORRUPT, "index: bad version id");
+    idx_done(st);
+    if (rc < 0 && info)
+        st_object_info_clear(info);
+    return rc;
+}
+
+int obj_version_exists_locked(st_engine *e, const uint8_t vid[16], cf_err *err)
+{
+    idx_assert_held(e->ix);
+    return idx_exists(e->ix, err, "SELECT 1 FROM objects WHERE version_id = ?", "b", vid,
+                      (size_t)16);
+}
+
 /* Move every segment of a version to the delete queue and drop its rows. */
 static int drop_segments_locked(st_engine *e, const uint8_t version_id[16], cf_err *err)
 {
@@ -143,11 +170,14 @@ static int drop_segments_locked(st_engine *e, const uint8_t version_id[16], cf_e
     if (rc == 0)
         rc = idx_run(e->ix, NULL, err, "DELETE FROM segments WHERE version_id = ?", "b",
                      version_id, (size_t)16);
+    if (rc == 0)
+        rc = tiering_attrs_drop_locked(e, version_id, err);
     return rc;
 }
 
-int obj_retire_locked(st_engine *e, int64_t bucket_id, const char *key, bool delete_row,
-                      cf_err *err)
+/* obj_retire_locked, of the current version only if it is `only` (non-NULL). */
+static int retire_version_locked(st_engine *e, int64_t bucket_id, const char *key,
+                                 const uint8_t *only, bool delete_row, cf_err *err)
 {
     idx_assert_held(e->ix);
     sqlite3_stmt *st;
@@ -158,12 +188,21 @@ int obj_retire_locked(st_engine *e, int64_t bucket_id, const char *key, bool del
     int rc = idx_blob(st, 1, old, sizeof old) < 0
         ? cf_fail(err, CF_ECORRUPT, "index: bad version id") : 0;
     idx_done(st);
+    if (rc == 0 && only && memcmp(only, old, 16) != 0)
+        return 0;
     if (rc == 0)
         rc = drop_segments_locked(e, old, err);
     if (rc == 0 && delete_row)
         rc = idx_run(e->ix, NULL, err, "DELETE FROM objects WHERE bucket_id = ? AND key = ?",
                      "ib", bucket_id, key, strlen(key));
     return rc < 0 ? -1 : 1;
+}
+
+int obj_retire_locked(st_engine *e, int64_t bucket_id, const char *key, bool delete_row,
+                      cf_err *err)
+{
+    idx_assert_held(e->ix);
+    return retire_version_locked(e, bucket_id, key, NULL, delete_row, err);
 }
 
 int obj_insert_locked(st_engine *e, const obj_row *o, cf_err *err)
@@ -409,7 +448,10 @@ int st_head_ssec(st_engine *e, const char *tenant, const char *bucket, const cha
                  const uint8_t *ssec_key, st_object_info *info, cf_err *err)
 {
     idx_lock(e->ix);
-    int rc = head_locked(e, tenant, bucket, key, ssec_key, info, NULL, err);
+    uint8_t vid[16];
+    int rc = head_locked(e, tenant, bucket, key, ssec_key, info, vid, err);
+    if (rc == 0)
+        rc = tiering_object_attrs_locked(e, vid, true, info, err);
     idx_unlock(e->ix);
     return rc;
 }
@@ -420,25 +462,47 @@ int st_head(st_engine *e, const char *tenant, const char *bucket, const char *ke
     return st_head_ssec(e, tenant, bucket, key, NULL, info, err);
 }
 
-int st_delete_if(st_engine *e, const char *tenant, const char *bucket, const char *key,
-                 const char *if_match, cf_err *err)
+/* Delete the key's current version, or only if it is `only` (non-NULL), and
+ * only if its ETag is if_match (non-NULL): 1 a version went, 0 none, -1
+ * error. */
+static int delete_object(st_engine *e, const char *tenant, const char *bucket,
+                         const char *key, const uint8_t *only, const char *if_match,
+                         cf_err *err)
 {
     int64_t bid;
     st_write_cond c = {.if_match = if_match};
+    int gone = 0;
     idx_lock(e->ix);
     int rc = bucket_id_locked(e, tenant, bucket, &bid, err);
     if (rc == 0)
         rc = idx_begin(e->ix, err);
     if (rc == 0) {
         rc = obj_check_cond_locked(e, bid, key, &c, INT64_MAX, err);
-        if (rc == 0)
-            rc = obj_retire_locked(e, bid, key, true, err) < 0 ? -1 : 0;
+        if (rc == 0) {
+            gone = retire_version_locked(e, bid, key, only, true, err);
+            rc = gone < 0 ? -1 : 0;
+        }
         rc = rc == 0 ? idx_commit(e->ix, err) : (idx_rollback(e->ix), -1);
     }
     rc = eng_unlock_durable(e, rc, err);
     if (rc == 0)
         deleteq_drain(e);
-    return rc;
+    return rc < 0 ? -1 : gone;
+}
+
+int st_delete_if(st_engine *e, const char *tenant, const char *bucket, const char *key,
+                 const char *if_match, cf_err *err)
+{
+    return delete_object(e, tenant, bucket, key, NULL, if_match, err) < 0 ? -1 : 0;
+}
+
+int st_expire(st_engine *e, const char *tenant, const char *bucket, const char *key,
+              const char *version_id, cf_err *err)
+{
+    uint8_t vid[16];
+    if (eng_id_from_hex(version_id, vid) < 0)
+        return cf_fail(err, CF_EINVAL, "bad version id");
+    return delete_object(e, tenant, bucket, key, vid, NULL, err);
 }
 
 int st_delete(st_engine *e, const char *tenant, const char *bucket, const char *key,

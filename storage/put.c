@@ -45,6 +45,7 @@ struct st_put {
     st_write_cond cond;              /* if_match: a copy, owned */
     cks_algo algo;                   /* the checksum computed (a part: the upload's) */
     char *headers_json;
+    tiering_attrs attrs;             /* storage class, tags (not for parts) */
     seg_writer *w;
     cks_state *md5, *cks;
     bool has_ssec;                   /* SSE-C: ssec is stored, ssec_kek wraps */
@@ -60,6 +61,7 @@ static void put_free(st_put *p)
     free(p->headers_json);
     free((char *)p->cond.if_match);
     crypt_wipe(p->ssec_kek, sizeof p->ssec_kek);
+    tiering_attrs_clear(&p->attrs);
     free(p);
 }
 
@@ -141,7 +143,8 @@ static int put_prepare(st_put *p, const st_put_args *a, cf_err *err)
     } else {
         if (headers_check(a->headers, a->nheaders, err) < 0 ||
             !(p->headers_json = headers_to_json(a->headers, a->nheaders, err)) ||
-            crypt_random(p->object_id, sizeof p->object_id, err) < 0)
+            crypt_random(p->object_id, sizeof p->object_id, err) < 0 ||
+            tiering_attrs_prepare(p->e, &a->attrs, a->ssec_key != NULL, &p->attrs, err) < 0)
             return -1;
     }
     if (put_resolve(p, a, err) < 0 || crypt_random(p->data_id, sizeof p->data_id, err) < 0)
@@ -240,6 +243,8 @@ static int commit_object_locked(st_put *p, const put_digests *dg,
     if (rc == 0)
         rc = obj_insert_segment_locked(e, p->object_id, 0, p->data_id, 0, p->wrapped, res,
                                        err);
+    if (rc == 0)
+        rc = tiering_attrs_store_locked(e, p->object_id, &p->attrs, err);
     if (rc == 0)
         return idx_commit(e->ix, err);
     idx_rollback(e->ix);
@@ -359,6 +364,12 @@ int st_copy(st_engine *e, const st_copy_args *a, st_object_info *info, cf_err *e
     d.expected_size = (int64_t)src.size;
     st_put *p = NULL;
     int rc = st_put_begin(e, &d, &p, err);
+    if (rc == 0 && p->attrs.keep_tags) {     /* x-amz-tagging-directive COPY */
+        idx_lock(e->ix);
+        rc = tags_json_locked(e, g->version_id, &p->attrs.tags_json, err);
+        idx_unlock(e->ix);
+    }
+    st_get_range_hint(g, 0, src.size);
     if (rc == 0)
         rc = copy_stream(g, p, src.size, err);
     if (rc == 0) {

@@ -20,8 +20,7 @@ uint64_t st_get_sealed_length(const st_get *g)
 {
     uint64_t len = 0;
     for (size_t i = 0; i < g->nsegs; i++)
-        len += g->segs[i].size +
-               CRYPT_TAG_LEN * shard_block_count(g->segs[i].size, g->e->set.block_size);
+        len += eng_sealed_size(g->e, g->segs[i].size);
     return len;
 }
 
@@ -44,6 +43,37 @@ int st_get_sealed_next(st_get *g, const uint8_t **data, size_t *len, cf_err *err
     g->block_valid = false;
     g->sealed_block++;
     *len = n;
+    return 0;
+}
+
+int st_get_sealed_read(st_get *g, uint64_t offset, void *buf, size_t len, size_t *n,
+                       cf_err *err)
+{
+    uint8_t *out = buf;
+    uint32_t bs = g->e->set.block_size, sb = bs + CRYPT_TAG_LEN;
+    *n = 0;
+    size_t i = 0;
+    while (len > 0) {
+        while (i < g->nsegs && offset >= g->segs[i].sealed_start +
+                                             eng_sealed_size(g->e, g->segs[i].size))
+            i++;
+        if (i == g->nsegs)
+            return 0;
+        const get_segment *s = &g->segs[i];
+        uint64_t rel = offset - s->sealed_start, b = rel / sb;
+        const uint8_t *data;
+        uint32_t got;
+        if (get_open_reader(g, i, err) < 0 ||
+            segr_read_sealed(g->r, b, &data, &got, err) < 0)
+            return -1;
+        g->block_valid = false;
+        size_t in = (size_t)(rel - b * sb), take = got - in < len ? got - in : len;
+        memcpy(out, data + in, take);
+        out += take;
+        offset += take;
+        len -= take;
+        *n += take;
+    }
     return 0;
 }
 

@@ -137,15 +137,30 @@ int seg_import(const seg_desc *d, uint64_t size, st_source src, void *ctx, cf_er
     return rc;
 }
 
+int seg_open_block(const seg_desc *d, crypt_ctx *cc, uint64_t size, uint64_t b,
+                   const uint8_t *sealed, uint8_t *out, uint32_t *len, cf_err *err)
+{
+    uint32_t bs = d->set->block_size;
+    uint64_t nblocks = shard_block_count(size, bs);
+    if (b >= nblocks)
+        return cf_fail(err, CF_EINVAL, "block beyond the segment");
+    uint32_t n = shard_block_plain(size, bs, b);
+    crypt_pos pos;
+    seg_pos(d, b, b + 1 == nblocks, &pos);
+    if (crypt_open_block(cc, d->dk, &pos, sealed, n, sealed + n, out, err) < 0)
+        return -1;
+    *len = n;
+    return 0;
+}
+
 int seg_open_sealed(const seg_desc *d, const uint8_t *sealed, uint32_t n, uint8_t *out,
                     cf_err *err)
 {
     crypt_ctx *cc = crypt_ctx_new(err);
     if (!cc)
         return -1;
-    crypt_pos pos;
-    seg_pos(d, 0, true, &pos);
-    int rc = crypt_open_block(cc, d->dk, &pos, sealed, n, sealed + n, out, err);
+    uint32_t got;
+    int rc = seg_open_block(d, cc, n, 0, sealed, out, &got, err);
     crypt_ctx_free(cc);
     return rc;
 }

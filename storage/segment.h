@@ -107,6 +107,11 @@ int segr_read_sealed(seg_reader *r, uint64_t b, const uint8_t **sealed, uint32_t
  * pass its GCM tag at its position before anything is written; files are
  * replaced only when every block was good. */
 int seg_import(const seg_desc *d, uint64_t size, st_source src, void *ctx, cf_err *err);
+/* Open sealed block b (its plaintext bytes + 16) of a segment of size
+ * plaintext bytes into out; *len its plaintext length. CF_ECORRUPT if
+ * its tag does not verify at that position. */
+int seg_open_block(const seg_desc *d, crypt_ctx *cc, uint64_t size, uint64_t b,
+                   const uint8_t *sealed, uint8_t *out, uint32_t *len, cf_err *err);
 /* Check an inline segment's sealed bytes (n plaintext bytes) decrypt;
  * out receives the plaintext. */
 int seg_open_sealed(const seg_desc *d, const uint8_t *sealed, uint32_t n, uint8_t *out,

@@ -55,24 +55,33 @@ int st_upload_create(st_engine *e, const st_upload_args *a, char upload_id[ST_ID
     size_t klen = strlen(a->key);
     if (klen == 0 || klen > ST_MAX_KEY)
         return cf_fail(err, klen ? CF_ETOOLARGE : CF_EINVAL, "bad object key length");
+    tiering_attrs at;
     if (check_cks_type(a->checksum_algo, a->checksum_full, err) < 0 ||
         headers_check(a->headers, a->nheaders, err) < 0 || crypt_random(id, 16, err) < 0 ||
-        (a->ssec_key && crypt_ssec_new(a->ssec_key, ssec, err) < 0))
+        (a->ssec_key && crypt_ssec_new(a->ssec_key, ssec, err) < 0) ||
+        tiering_attrs_prepare(e, &a->attrs, a->ssec_key != NULL, &at, err) < 0)
         return -1;
     char *json = headers_to_json(a->headers, a->nheaders, err);
-    if (!json)
+    if (!json) {
+        tiering_attrs_clear(&at);
         return -1;
+    }
     int64_t bid;
     idx_lock(e->ix);
     int rc = bucket_id_locked(e, a->tenant, a->bucket, &bid, err);
-    if (rc == 0)
+    if (rc == 0 && (rc = idx_begin(e->ix, err)) == 0) {
         rc = idx_run(e->ix, NULL, err,
                      "INSERT INTO uploads (upload_id, bucket_id, key, created_ms, cks_algo, "
                      "headers, cks_full, ssec) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                      "bibiitib", id, (size_t)16, bid, a->key, klen, eng_now_ms(),
                      (int64_t)a->checksum_algo, json, (int64_t)a->checksum_full,
                      a->ssec_key ? ssec : NULL, (size_t)CRYPT_SSEC_LEN);
+        if (rc == 0)
+            rc = tiering_attrs_store_locked(e, id, &at, err);
+        rc = rc == 0 ? idx_commit(e->ix, err) : (idx_rollback(e->ix), -1);
+    }
     rc = eng_unlock_durable(e, rc, err);
+    tiering_attrs_clear(&at);
     free(json);
     if (rc == 0)
         eng_id_to_hex(id, upload_id);
@@ -132,6 +141,8 @@ static int drop_upload_locked(st_engine *e, const uint8_t id[16], cf_err *err)
 {
     idx_assert_held(e->ix);
     int rc = deleteq_upload_locked(e, id, err);
+    if (rc == 0)
+        rc = tiering_attrs_drop_locked(e, id, err);
     if (rc == 0)
         rc = idx_run(e->ix, NULL, err, "DELETE FROM parts WHERE upload_id = ?", "b",
                      id, (size_t)16);
@@ -295,6 +306,8 @@ static int publish_version_locked(st_engine *e, const upload_row *u, const char 
     };
     if (rc == 0)
         rc = obj_insert_locked(e, &o, err);
+    if (rc == 0)
+        rc = tiering_attrs_adopt_locked(e, u->id, cs->version_id, err);
     return rc;
 }
 

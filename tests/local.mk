@@ -72,6 +72,12 @@ tests_unit_test_recovery_SOURCES = tests/unit/test_recovery.c
 tests_unit_test_recovery_LDADD = tests/unit/libengutil.a $(TEST_LDADD)
 tests_unit_test_recovery_CFLAGS = $(TEST_CFLAGS)
 
+# lifecycle.h: tiers, the tiered state machine, tags, configurations
+check_PROGRAMS += tests/unit/test_tiering
+tests_unit_test_tiering_SOURCES = tests/unit/test_tiering.c
+tests_unit_test_tiering_LDADD = tests/unit/libengutil.a $(TEST_LDADD)
+tests_unit_test_tiering_CFLAGS = $(TEST_CFLAGS)
+
 check_PROGRAMS += tests/unit/test_crash
 tests_unit_test_crash_SOURCES = tests/unit/test_crash.c
 tests_unit_test_crash_LDADD = tests/unit/libengutil.a $(TEST_LDADD)
@@ -112,12 +118,14 @@ tests_unit_test_accesslog_CFLAGS = $(TEST_CFLAGS)
 
 check_PROGRAMS += tests/unit/test_admin
 tests_unit_test_admin_SOURCES = tests/unit/test_admin.c
-tests_unit_test_admin_LDADD = server/libcofferd.a $(TEST_LDADD)
+tests_unit_test_admin_LDADD = server/libcofferd.a tier/libtier.a $(TEST_LDADD) \
+	$(CLIENT_LIBS)
 tests_unit_test_admin_CFLAGS = $(TEST_CFLAGS)
 
 check_PROGRAMS += tests/unit/test_worker
 tests_unit_test_worker_SOURCES = tests/unit/test_worker.c
-tests_unit_test_worker_LDADD = server/libcofferd.a tests/unit/libengutil.a $(TEST_LDADD)
+tests_unit_test_worker_LDADD = server/libcofferd.a tests/unit/libengutil.a \
+	tests/unit/libtest.a $(S3FRONT_LDADD)
 tests_unit_test_worker_CFLAGS = $(TEST_CFLAGS)
 
 # cli/coffer end to end against a scripted endpoint (runs the built binary)
@@ -136,6 +144,7 @@ EXTRA_DIST += tests/integration/lib.sh tests/integration/run-pytest.sh \
 	tests/integration/conftest.py tests/integration/test_s3_protocol.py \
 	tests/integration/test_tenants.py tests/integration/test_maintenance.py \
 	tests/integration/test_hostile.py tests/integration/test_limits.py \
+	tests/integration/test_lifecycle.py \
 	tests/integration/test_metrics.py tests/integration/test_health.py \
 	tests/integration/drain.sh tests/integration/drain_client.py \
 	tests/integration/tls.sh tests/integration/tls_client.py \
@@ -145,7 +154,7 @@ EXTRA_DIST += tests/integration/lib.sh tests/integration/run-pytest.sh \
 # Real clients (restic, rclone, aws cli v1 and v2, s3cmd) over HTTP and
 # HTTPS; under sanitizers (COFFER_SANITIZED=1) they move smaller data.
 # Longest first: make -j2 check runs two at a time.
-IT_CLIENT_TESTS = tests/integration/test_awscli.sh \
+IT_CLIENT_TESTS = tests/integration/test_tier_restic.sh tests/integration/test_awscli.sh \
 	tests/integration/test_bigobject.sh tests/integration/test_restic.sh \
 	tests/integration/test_rclone.sh tests/integration/test_readme.sh \
 	tests/integration/test_s3cmd.sh
@@ -159,7 +168,10 @@ AM_TESTS_ENVIRONMENT = COFFERD=$(abs_top_builddir)/server/cofferd; export COFFER
 # server/libs3front.a: routing and XML of the S3 front end, the metrics
 # registry.
 check_PROGRAMS += tests/unit/test_router tests/unit/test_xml tests/unit/test_s3err \
-	tests/unit/test_pool tests/unit/test_range tests/unit/test_metrics
+	tests/unit/test_pool tests/unit/test_range tests/unit/test_lcxml tests/unit/test_metrics
+tests_unit_test_lcxml_SOURCES = tests/unit/test_lcxml.c
+tests_unit_test_lcxml_LDADD = tests/unit/libtest.a $(S3FRONT_LDADD)
+tests_unit_test_lcxml_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_metrics_SOURCES = tests/unit/test_metrics.c
 tests_unit_test_metrics_LDADD = tests/unit/libtest.a $(S3FRONT_LDADD)
 tests_unit_test_metrics_CFLAGS = $(TEST_CFLAGS)
@@ -260,5 +272,21 @@ EXTRA_DIST += tests/integration/azure.sh
 TESTS += tests/layering.sh
 EXTRA_DIST += tests/layering.sh tests/layering.py tests/layering.txt
 
+# cold tiers against real remotes (a second cofferd, Ceph RGW) and under
+# faults (faultproxy.py, a killed remote, SIGKILLs during transitions)
+TESTS += tests/integration/tier.sh tests/integration/tier_faults.sh
+EXTRA_DIST += tests/integration/tier.sh tests/integration/tier_faults.sh \
+	tests/integration/tierlib.sh tests/integration/tier_cases.py \
+	tests/integration/tier_faults_cases.py tests/integration/tierutil.py
+
+# make soak: the long runs make check cannot afford (CI stays under its
+# time budget): 500 SIGKILLs of cofferd during transitions (TIER_KILLS).
+.PHONY: soak
+soak: server/cofferd cli/coffer
+	cd $(builddir) && COFFERD=$(abs_top_builddir)/server/cofferd \
+	  COFFER_CLI=$(abs_top_builddir)/cli/coffer TIER_KILLS=$${TIER_KILLS:-500} \
+	  $(abs_top_srcdir)/tests/integration/tier_faults.sh -k sigkill
+
 # every check program is a test (keep this last)
 TESTS += $(check_PROGRAMS)
+

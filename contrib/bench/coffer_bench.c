@@ -72,6 +72,7 @@ typedef struct options {
     workload wl;
     payload pay;
     uint64_t size, part_size, count, keys, seed;
+    uint64_t range;                  /* get: bytes of a ranged read, 0 whole */
     double duration;
     int concurrency, get_pct;
     pid_t server_pid;
@@ -211,12 +212,24 @@ static int start_put(run *r, slot *s, cf_err *err)
     return send_upload(r, s, &op, err);
 }
 
+/* With --range, a GET of that many bytes from an offset that moves with
+ * every task (spread over the object, not aligned to anything). */
 static int start_get(run *r, slot *s, cf_err *err)
 {
     s3c_op op = base_op(r, s, RK_GET, S3C_GET_OBJECT, false);
     op.sink = on_get_data;
     op.sink_ctx = s;
-    gen_init(&s->body, r->pat, r->o->seed, s->obj, 0, r->o->size);
+    uint64_t off = 0, len = r->o->size;
+    if (r->o->range && r->o->range < r->o->size) {
+        uint64_t span = r->o->size - r->o->range + 1;
+        off = (s->obj * 0x9E3779B97F4A7C15ull + r->issued * 0xBF58476D1CE4E5B9ull) %
+              span;
+        len = r->o->range;
+        op.range = true;
+        op.range_start = off;
+        op.range_len = len;
+    }
+    gen_init(&s->body, r->pat, r->o->seed, s->obj, off, len);
     return send_op(r, s, &op, err);
 }
 
@@ -563,6 +576,7 @@ static void usage(FILE *f)
 "  -p, --payload MODE     unsigned, signed, chunked (unsigned)\n"
 "      --keys N           objects prepared for get/mixed/list/delete (100; delete: count)\n"
 "      --reuse            the --keys objects exist from an earlier run: do not put them\n"
+"      --range N          get: read N bytes from a varying offset, not the whole object\n"
 "      --get-percent N    mixed: share of GETs (70)\n"
 "      --part-size N      multipart part size (8M; at least 5M)\n"
 "      --seed N           data generator seed (1)\n"
@@ -636,7 +650,7 @@ static bool safe_name(const char *s)
 }
 
 enum { OPT_PREFIX = 256, OPT_KEYS, OPT_GET_PCT, OPT_PART, OPT_SEED, OPT_VERIFY, OPT_PID,
-       OPT_REUSE };
+       OPT_REUSE, OPT_RANGE };
 
 static const struct option long_opts[] = {
     {"endpoint", required_argument, NULL, 'e'},
@@ -657,6 +671,7 @@ static const struct option long_opts[] = {
     {"seed", required_argument, NULL, OPT_SEED},
     {"verify", no_argument, NULL, OPT_VERIFY},
     {"reuse", no_argument, NULL, OPT_REUSE},
+    {"range", required_argument, NULL, OPT_RANGE},
     {"server-pid", required_argument, NULL, OPT_PID},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -705,6 +720,7 @@ static int apply_option(options *o, int c, const char *v)
     case OPT_PID: rc = parse_u64(v, 1, 1u << 30, &x); o->server_pid = (pid_t)x; break;
     case OPT_VERIFY: o->verify = true; break;
     case OPT_REUSE: o->reuse = true; break;
+    case OPT_RANGE: rc = parse_size(v, &o->range) < 0 || o->range == 0 ? -1 : 0; break;
     default: rc = -1; break;
     }
     return rc < 0 ? -1 : 0;

@@ -44,6 +44,14 @@
 #     runs against cofferd, cofferd's (NAME_server_cpu_s, and per GiB of
 #     the tree): on a machine where both share the cores, their sum is
 #     what the wall time pays.
+#  6. The cold tier, cofferd to a second cofferd on this machine (both
+#     embedded defaults): 4 objects of BIG moved by a lifecycle rule, 4
+#     transitions at once (transition_mib_s, the sending cofferd's CPU per
+#     GiB moved, transition_cpu_s_per_gib, the remote's beside it, and
+#     the sender's peak RSS while they run, tier_peak_rss_mib); a GET of a
+#     tiered object against one of a local object (tiered_get_ratio); 64
+#     KiB ranged GETs of tiered objects at random offsets
+#     (tiered_range_get_ms_p50).
 #
 # Server CPU and memory are measured here, not by coffer-bench: the CPU
 # (user + system, /proc/PID/stat) of every process of the server summed
@@ -72,7 +80,8 @@
 # restic_restore_ratio_vs_local <= 1.25; rclone_copy_ratio_vs_local <= 2;
 # rclone_copy_coffer_server_cpu_s_per_gib <= 5;
 # restic_backup_coffer_server_cpu_s_per_gib <= 3; peak_rss_mib <= 64
-# (cofferd, during the single-stream runs).
+# (cofferd, during the single-stream runs); tiered_get_ratio >= 0.5;
+# tier_peak_rss_mib <= 64.
 #
 # Another server, the peer: BENCH_PEER=rgw (make bench-peer) starts a
 # throw-away Ceph RGW (tests/peers/rgw.sh: one mon, one OSD, one radosgw;
@@ -105,6 +114,7 @@ tools=$build/contrib/bench
 export COFFERD=${COFFERD:-$build/server/cofferd}
 COFFER_PID= COFFER_TMP=                # never a caller's server
 . "$src/tests/integration/lib.sh"
+. "$src/tests/integration/tierlib.sh"
 . "$src/tests/peers/rgw.sh"
 
 if [ "${BENCH_SMOKE:-0}" = 1 ]; then
@@ -136,6 +146,7 @@ ceiling_pid=
 cleanup() {
   [ -z "$ceiling_pid" ] || kill "$ceiling_pid" 2>/dev/null
   coffer_stop >/dev/null 2>&1
+  tier_remote_stop
   rgw_stop "$work/rgw"
   rm -rf "$work"
 }
@@ -518,6 +529,68 @@ clients_peer() {          # clients_peer ENDPOINT KEY SECRET PIDS
   ratio peer_rclone_copy_ratio_vs_local "${FIG[peer_rclone_copy_s]}" "${FIG[rclone_copy_local_s]}"
 }
 
+# ---- 6. the cold tier ---------------------------------------------------
+# A second cofferd is the tier; a lifecycle rule moves 4 objects of BIG
+# (4 transitions at once); then GETs of tiered and local objects.
+tier_rule() {             # tier_rule PREFIX: transition it to COLD at once
+  python3 - "$COFFER_ENDPOINT" "$COFFER_ACCESS_KEY" "$COFFER_SECRET_KEY" "$1" <<'PY'
+import sys, boto3
+from botocore.config import Config
+ep, ak, sk, prefix = sys.argv[1:]
+s3 = boto3.client("s3", endpoint_url=ep, aws_access_key_id=ak, aws_secret_access_key=sk,
+                  region_name="us-east-1", config=Config(s3={"addressing_style": "path"}))
+s3.put_bucket_lifecycle_configuration(Bucket="coffer-bench", LifecycleConfiguration={
+    "Rules": [{"ID": "bench", "Status": "Enabled", "Filter": {"Prefix": prefix},
+               "Transitions": [{"Days": 0, "StorageClass": "COLD"}]}]})
+PY
+}
+tier_moved() {            # tier_moved N: the tier holds N objects, nothing queued
+  local st
+  st=$(tier_admin --json tier status COLD) || return 1
+  [ "$(it_json 'd["objects"]' <<<"$st")" = "$1" ] && [ "$(it_json 'd["queue"]' <<<"$st")" = 0 ]
+}
+tiering() {
+  say "6. the cold tier: 4 x $big to a second cofferd, 4 transitions at once"
+  tier_remote_start "$work/tier-remote" || { say "FAILED: the remote cofferd"; failed=1; return; }
+  tier_bucket "$REMOTE_ENDPOINT" "$REMOTE_AK" "$REMOTE_SK" tier || { failed=1; return; }
+  COFFER_CONFIG_EXTRA='{"lifecycle": {"interval_seconds": 1, "transitions": 4}}' start_cofferd
+  export COFFER_CLI=$build/cli/coffer
+  tier_admin tier add COLD --endpoint "$REMOTE_ENDPOINT" --bucket tier --access-key "$REMOTE_AK" \
+    --secret-key "$REMOTE_SK" >/dev/null 2>&1 || { say "FAILED: coffer tier add"; failed=1; }
+  local self=("$COFFER_ENDPOINT" "$COFFER_ACCESS_KEY" "$COFFER_SECRET_KEY" us-east-1 "$COFFER_PID")
+  cb "tier: put $big c4 (to move)" "${self[@]}" -w put -s "$big" -c 4 -n 4 --prefix "$tag-tt"
+  cb "tier: put $big c1 (stays)" "${self[@]}" -w put -s "$big" -c 1 -n 1 --prefix "$tag-tl"
+  local reset=1 c0 r0 t0 i secs
+  servers_rss_reset "$COFFER_PID" && reset=0
+  c0=$(servers_cpu "$COFFER_PID"); r0=$(servers_cpu "$REMOTE_PID"); t0=$(date +%s.%N)
+  tier_rule "$tag-tt/" || { say "FAILED: the lifecycle rule"; failed=1; }
+  for i in $(seq 1 3600); do
+    tier_moved 4 && break
+    sleep 0.5
+  done
+  secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.3f", b - a}')
+  tier_moved 4 || { say "FAILED: the transitions did not finish"; failed=1; secs=n/a; }
+  local mib=$((4 * big_mib))
+  fig transition_mib_s "$(isnum "$secs" && calc "$mib / $secs" || echo n/a)"
+  fig transition_cpu_s_per_gib "$(calc "($(servers_cpu "$COFFER_PID") - $c0) * 1024 / $mib")"
+  fig transition_remote_cpu_s_per_gib "$(calc "($(servers_cpu "$REMOTE_PID") - $r0) * 1024 / $mib")"
+  fig tier_peak_rss_mib "$([ $reset = 0 ] && servers_rss_mib "$COFFER_PID" || echo n/a)"
+  row "tier: 4 transitions of $big" "$secs" - "${FIG[transition_mib_s]}" - - - - \
+    "${FIG[transition_cpu_s_per_gib]}" "${FIG[tier_peak_rss_mib]}" "$(load1)"
+  cb "tier: get tiered $big c1" "${self[@]}" -w get -s "$big" -c 1 -n $nbig1 --keys 1 --reuse \
+    $get_check --prefix "$tag-tt"
+  fig tiered_get_mib_s "$(field mib_per_s)"
+  cb "tier: get local $big c1" "${self[@]}" -w get -s "$big" -c 1 -n $nbig1 --keys 1 --reuse \
+    $get_check --prefix "$tag-tl"
+  fig local_get_mib_s "$(field mib_per_s)"
+  ratio tiered_get_ratio "${FIG[tiered_get_mib_s]}" "${FIG[local_get_mib_s]}"
+  cb "tier: get 64K ranges of tiered $big c1" "${self[@]}" -w get -s "$big" --range 64K -c 1 \
+    "${runlen[@]}" --keys 4 --reuse $get_check --prefix "$tag-tt"
+  fig tiered_range_get_ms_p50 "$(field lat_p50_ms)"
+  stop_cofferd
+  tier_remote_stop
+}
+
 # ---- the peer ----------------------------------------------------------
 # BENCH_PEER=rgw: a Ceph RGW of our own, its processes in PEER_PIDS.
 start_peer() {
@@ -552,6 +625,8 @@ clients_setup && clients_coffer "$COFFER_ENDPOINT" "$COFFER_ACCESS_KEY" "$COFFER
   "$COFFER_PID"
 stop_cofferd
 
+tiering
+
 peer_figs=()
 [ "${BENCH_PEER:-}" != rgw ] || start_peer
 if [ -n "${PEER_ENDPOINT:-}" ]; then
@@ -585,6 +660,8 @@ target rclone_copy_coffer_server_cpu_s_per_gib "<=" 5.0
 target restic_backup_coffer_server_cpu_s_per_gib "<=" 3.0
 target mid_put_256k_ratio_of_limit ">=" 0.5
 target mid_put_256k_cpu_ratio_vs_1g "<=" 2.0
+target tiered_get_ratio ">=" 0.5
+target tier_peak_rss_mib "<=" 64
 target coffer_over_peer_put_cpu_s_per_gib ">=" 2.0
 target coffer_over_peer_get_cpu_s_per_gib ">=" 2.0
 target coffer_over_peer_rclone_copy_server_cpu_s_per_gib ">=" 2.0
@@ -630,5 +707,6 @@ echo "* small_get_ratio_of_http_limit: http_get_4k_ops, mhd-ceiling serving 4 Ki
 echo "* mid_put_256k_ratio_of_limit: mid_put_limit_ops, 256 KiB objects written by 32 threads for ${secs} s as the engine writes them (six shard files: create, write, fdatasync, rename, directory fsync; no index commit)"
 echo "* mid_put_256k_cpu_ratio_vs_1g: put_cpu_s_per_gib, the 1 GiB single-stream PUT's server CPU"
 echo "* *_ratio_vs_local: the same client run against a local directory on this disk"
+echo "* tiered_get_ratio: local_get_mib_s, a GET of an object of $big kept on this cofferd's disks"
 say "done in $(elapsed) s, load average $(load1)$([ $failed = 0 ] || echo '; SOME RUNS FAILED')"
 exit $failed

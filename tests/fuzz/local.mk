@@ -6,7 +6,8 @@
 # contrib/fuzz.sh; contrib/test.sh runs each for 20 s.
 FUZZ_TARGETS = tests/fuzz/fuzz_sigv4 tests/fuzz/fuzz_sigv2 tests/fuzz/fuzz_chunked \
 	tests/fuzz/fuzz_xml tests/fuzz/fuzz_range tests/fuzz/fuzz_config \
-	tests/fuzz/fuzz_shard tests/fuzz/fuzz_format tests/fuzz/fuzz_client_xml
+	tests/fuzz/fuzz_shard tests/fuzz/fuzz_format tests/fuzz/fuzz_client_xml \
+	tests/fuzz/fuzz_lifecycle
 EXTRA_DIST += tests/fuzz/corpus tests/fuzz/fuzz.h contrib/fuzz.sh
 
 if FUZZING
@@ -28,6 +29,9 @@ tests_fuzz_fuzz_chunked_LDFLAGS = $(FUZZ_LINK)
 tests_fuzz_fuzz_xml_SOURCES = tests/fuzz/fuzz_xml.c
 tests_fuzz_fuzz_xml_LDADD = $(S3FRONT_LDADD)
 tests_fuzz_fuzz_xml_LDFLAGS = $(FUZZ_LINK)
+tests_fuzz_fuzz_lifecycle_SOURCES = tests/fuzz/fuzz_lifecycle.c
+tests_fuzz_fuzz_lifecycle_LDADD = $(S3FRONT_LDADD)
+tests_fuzz_fuzz_lifecycle_LDFLAGS = $(FUZZ_LINK)
 tests_fuzz_fuzz_range_SOURCES = tests/fuzz/fuzz_range.c
 tests_fuzz_fuzz_range_LDADD = $(S3FRONT_LDADD)
 tests_fuzz_fuzz_range_LDFLAGS = $(FUZZ_LINK)

@@ -23,8 +23,8 @@ coffer_start || exit 1
 coffer_stop_server || exit 1
 
 port=$(coffer_free_port)
-coffer_write_config "$COFFER_TMP/conformance.json" "$port" \
-  '{"sse_c": {"allow_http_on_loopback": true}}' || exit 1
+COFFER_CONFIG_EXTRA='{"sse_c": {"allow_http_on_loopback": true}}' \
+  coffer_write_config "$COFFER_TMP/conformance.json" "$port" http || exit 1
 coffer_launch_config "$COFFER_TMP/conformance.json" "$port" || exit 1
 
 fail() { echo "FAIL: $*"; echo "=== cofferd log"; tail -30 "$COFFER_LOG"; exit 1; }

@@ -25,7 +25,9 @@
 # In https mode the embedded default runs once over plain HTTP to create
 # the disks, master key and dev tenant, then cofferd is restarted on the
 # same directory with a configuration file (coffer.json(5)) that adds the
-# "tls" section: the dev credentials and the data stay the same.
+# "tls" section: the dev credentials and the data stay the same. With
+# COFFER_CONFIG_EXTRA (a JSON object of top-level keys, e.g. a "lifecycle"
+# section) set, the same happens in either mode and the keys are added.
 
 coffer_free_port() {
   python3 - <<'PY'
@@ -91,33 +93,30 @@ coffer_make_cert() {      # coffer_make_cert DIR -> DIR/cert.pem, DIR/key.pem
     -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" >/dev/null 2>&1
 }
 
-# The configuration file for the https restart: the embedded default's
-# directories and admin credential, plus the certificate.
-coffer_write_config() {   # coffer_write_config FILE PORT [JSON]: a configuration
-  # file for the disks, keys and admin credentials of coffer_start's var
-  # directory, listening on 127.0.0.1:PORT, with JSON's top-level keys added
-  local var=$COFFER_TMP/var extra=${3:-}
-  [ -n "$extra" ] || extra='{}'
-  python3 - "$1" "$2" "$var" "$extra" \
+# The configuration file for a restart with one (https, or
+# COFFER_CONFIG_EXTRA set): the embedded default's directories and admin
+# credential, the certificate in https mode, and the top-level keys of
+# COFFER_CONFIG_EXTRA (a JSON object, e.g. '{"lifecycle": {...}}').
+coffer_write_config() {   # coffer_write_config FILE PORT http|https
+  local var=$COFFER_TMP/var
+  python3 - "$1" "$2" "$3" "$var" "$COFFER_TMP/tls" "$COFFER_VHOST_DOMAIN" \
     "$(coffer_cred "$var/admin-credentials" access_key)" \
-    "$(coffer_cred "$var/admin-credentials" secret_key)" <<'PY'
+    "$(coffer_cred "$var/admin-credentials" secret_key)" "${COFFER_CONFIG_EXTRA:-{\}}" <<'PY'
 import json, sys
-path, port, var, extra, ak, sk = sys.argv[1:]
+path, port, mode, var, tls, vhost, ak, sk, extra = sys.argv[1:]
 cfg = {
     "listen": f"127.0.0.1:{port}",
     "disks": [f"{var}/disk{i}" for i in range(1, 7)],
     "meta_dir": f"{var}/meta",
     "master_key_file": f"{var}/master.key",
     "admin": {"access_key": ak, "secret_key": sk},
+    "virtual_host_domain": vhost,
 }
+if mode == "https":
+    cfg["tls"] = {"cert": f"{tls}/cert.pem", "key": f"{tls}/key.pem"}
 cfg.update(json.loads(extra))
 json.dump(cfg, open(path, "w"), indent=2)
 PY
-}
-
-coffer_write_tls_config() {   # coffer_write_tls_config FILE PORT
-  coffer_write_config "$1" "$2" "{\"tls\": {\"cert\": \"$COFFER_TMP/tls/cert.pem\",
-    \"key\": \"$COFFER_TMP/tls/key.pem\"}, \"virtual_host_domain\": \"$COFFER_VHOST_DOMAIN\"}"
 }
 
 # Restart the stopped server of coffer_start from a configuration file
@@ -154,11 +153,15 @@ coffer_start() {          # coffer_start [http|https] [DIR]
     if [ ! -f "$COFFER_TMP/tls/cert.pem" ]; then
       coffer_make_cert "$COFFER_TMP/tls" || { echo "coffer_start: openssl failed" >&2; return 1; }
     fi
-    if [ ! -f "$COFFER_TMP/var/dev-credentials" ]; then
-      coffer_launch http || return 1  # first start: disks, keys, dev tenant
-      coffer_stop_server || return 1
-    fi
     COFFER_CA=$COFFER_TMP/tls/cert.pem
+  fi
+  if [ "$mode" = https ] || [ -n "${COFFER_CONFIG_EXTRA:-}" ]; then
+    if [ ! -f "$COFFER_TMP/var/dev-credentials" ]; then
+      local extra=${COFFER_CONFIG_EXTRA:-}
+      COFFER_CONFIG_EXTRA= coffer_launch http || return 1  # first start: disks, keys, dev tenant
+      coffer_stop_server || return 1
+      COFFER_CONFIG_EXTRA=$extra
+    fi
   fi
   coffer_launch "$mode"
 }
@@ -169,8 +172,8 @@ coffer_launch() {         # coffer_launch http|https
   for attempt in 1 2 3; do
     port=$(coffer_free_port)
     COFFER_ENDPOINT=$1://127.0.0.1:$port
-    if [ "$1" = https ]; then
-      coffer_write_tls_config "$COFFER_TMP/coffer.json" "$port"
+    if [ "$1" = https ] || [ -n "${COFFER_CONFIG_EXTRA:-}" ]; then
+      coffer_write_config "$COFFER_TMP/coffer.json" "$port" "$1"
       "$COFFERD" -c "$COFFER_TMP/coffer.json" \
         --access-log "$COFFER_ACCESS_LOG" >>"$COFFER_LOG" 2>&1 &
     else

@@ -23,12 +23,13 @@ coffer_stop_server || exit 1
 port=$(coffer_free_port)
 export COFFER_LIMITS_MAX=40 COFFER_LIMITS_PER_IP=16 COFFER_LIMITS_HEADER_S=5 \
   COFFER_LIMITS_IDLE_S=4
-coffer_write_config "$COFFER_TMP/limits.json" "$port" "{
+COFFER_CONFIG_EXTRA="{
   \"limits\": {\"max_connections\": $COFFER_LIMITS_MAX,
              \"max_connections_per_ip\": $COFFER_LIMITS_PER_IP,
              \"header_timeout_seconds\": $COFFER_LIMITS_HEADER_S,
              \"idle_timeout_seconds\": $COFFER_LIMITS_IDLE_S},
-  \"auth\": {\"sigv2\": false}}" || exit 1
+  \"auth\": {\"sigv2\": false}}" \
+  coffer_write_config "$COFFER_TMP/limits.json" "$port" http || exit 1
 coffer_launch_config "$COFFER_TMP/limits.json" "$port" || exit 1
 "$py" "$here/limits_client.py" || { echo "=== cofferd log"; tail -30 "$COFFER_LOG"; exit 1; }
 coffer_stop || exit 1

@@ -42,7 +42,7 @@ static json_t *call(st_engine *e, const char *method, const char *path,
 {
     char *out = NULL;
     *status = 0;
-    int rc = admin_handle(e, method, path, query, body, body ? strlen(body) : 0,
+    int rc = admin_handle(&(admin_env){.engine = e}, method, path, query, body, body ? strlen(body) : 0,
                           status, &out);
     CHECK_EQ_INT(rc, 0);
     json_t *doc = out ? json_loads(out, 0, NULL) : NULL;
@@ -340,7 +340,7 @@ static void hostile_bodies_get_400(void)
     free(deep);
     char *out = NULL;
     int status = 0;
-    CHECK_EQ_INT(admin_handle(e, "POST", "/tenants", NULL, "{\"name\":\"ok\"}xx", 13,
+    CHECK_EQ_INT(admin_handle(&(admin_env){.engine = e}, "POST", "/tenants", NULL, "{\"name\":\"ok\"}xx", 13,
                               &status, &out), 0);
     CHECK_EQ_INT(status, 201);
     free(out);
@@ -364,7 +364,7 @@ static void random_bodies_never_crash(void)
         }
         char *out = NULL;
         int status = 0;
-        int rc = admin_handle(e, "POST", paths[i % 2], NULL, body, len, &status, &out);
+        int rc = admin_handle(&(admin_env){.engine = e}, "POST", paths[i % 2], NULL, body, len, &status, &out);
         json_t *doc = rc == 0 ? json_loads(out, 0, NULL) : NULL;
         if (rc != 0 || status != 400 || !json_is_object(doc)) {
             fprintf(stderr, "  random body %u: rc %d status %d\n", i, rc, status);

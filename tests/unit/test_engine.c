@@ -1290,9 +1290,9 @@ static void usage_follows_every_write_path(void)
     st_close(e);
 }
 
-/* An index from before bucket_usage (schema version 2: steps 2 and 3
- * undone) counts what it stores when it is migrated, and keeps counting
- * after. */
+/* An index from before bucket_usage (schema version 2: steps 2, 3 and 4
+ * undone, so also without step 3's tier tables) counts what it stores when
+ * it is migrated, and keeps counting after. */
 static void usage_is_counted_when_an_index_migrates(void)
 {
     eng_fixture f;
@@ -1310,7 +1310,9 @@ static void usage_is_counted_when_an_index_migrates(void)
     CHECK_EQ_INT(sqlite3_exec(h, "DROP TRIGGER bucket_usage_new; DROP TRIGGER "
                  "bucket_usage_gone; DROP TRIGGER bucket_usage_put; DROP TRIGGER "
                  "bucket_usage_drop; DROP TRIGGER bucket_usage_change; DROP TABLE "
-                 "bucket_usage; ALTER TABLE objects DROP COLUMN upload_id; ALTER TABLE "
+                 "bucket_usage; DROP TABLE tiers; DROP TABLE version_tier; DROP TABLE "
+                 "remote_deletes; DROP TABLE object_tags; DROP TABLE bucket_lifecycle; "
+                 "ALTER TABLE objects DROP COLUMN upload_id; ALTER TABLE "
                  "objects DROP COLUMN ssec; ALTER TABLE segments DROP COLUMN etag; ALTER "
                  "TABLE segments DROP COLUMN cks; ALTER TABLE uploads DROP COLUMN "
                  "cks_full; ALTER TABLE uploads DROP COLUMN ssec; ALTER TABLE buckets "

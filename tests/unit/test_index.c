@@ -63,7 +63,7 @@ static int check_usage(sqlite3 *db, db_state *s)
     return rc;
 }
 
-/* Columns a migration step adds to an existing table (step 3: conf's S3
+/* Columns a migration step adds to an existing table (step 4: conf's S3
  * conformance). On a migrated row they hold the step's default (NULL or
  * 0), which is no data; any other value is folded into the digest, so a
  * step that filled them would show. */
@@ -156,10 +156,15 @@ static int read_state(const char *dbpath, db_state *s)
                 rc = check_usage(db, s);
                 continue;
             }
+            /* a table contributes its name only when it has rows, so that
+             * the empty tables a step adds keep the digest of the rows */
+            int before = s->nrows;
+            uint64_t h = fnv(s->rows, name, strlen(name));
             snprintf(sql, sizeof sql, "SELECT * FROM \"%s\"", name);
-            s->rows = fnv(s->rows, name, strlen(name));
-            rc = digest_query(db, name, sql, strcmp(name, "meta") == 0, &s->rows, &s->nrows,
+            rc = digest_query(db, name, sql, strcmp(name, "meta") == 0, &h, &s->nrows,
                               &s->has_release);
+            if (s->nrows > before)
+                s->rows = h;
         }
         sqlite3_finalize(st);
     }

@@ -143,6 +143,13 @@ static void operation_choice(void)
         {"GET", "/b1b/k?response-content-type=a&X-Amz-Signature=s", S3OP_GET_OBJECT},
         {"DELETE", "/b1b/k", S3OP_DELETE_OBJECT},
         {"HEAD", "/b1b/k", S3OP_HEAD_OBJECT},
+        {"PUT", "/b1b?lifecycle", S3OP_PUT_BUCKET_LIFECYCLE},
+        {"GET", "/b1b?lifecycle", S3OP_GET_BUCKET_LIFECYCLE},
+        {"DELETE", "/b1b?lifecycle", S3OP_DELETE_BUCKET_LIFECYCLE},
+        {"PUT", "/b1b/k?tagging", S3OP_PUT_OBJECT_TAGGING},
+        {"GET", "/b1b/k?tagging&versionId=null", S3OP_GET_OBJECT_TAGGING},
+        {"DELETE", "/b1b/k?tagging", S3OP_DELETE_OBJECT_TAGGING},
+        {"POST", "/b1b/k?restore", S3OP_RESTORE_OBJECT},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         s3_req *r = req(cases[i].method, cases[i].uri, "h");
@@ -163,8 +170,10 @@ static void refusals(void)
     } cases[] = {
         {"GET", "/b1b?policy", S3E_NotImplemented},
         {"PUT", "/b1b?acl", S3E_NotImplemented},
-        {"PUT", "/b1b/k?tagging", S3E_NotImplemented},
-        {"GET", "/b1b?lifecycle", S3E_NotImplemented},
+        {"PUT", "/b1b?website", S3E_NotImplemented},
+        {"PUT", "/b1b/k?retention", S3E_NotImplemented},
+        {"POST", "/b1b?lifecycle", S3E_NotImplemented},
+        {"POST", "/b1b/k?tagging", S3E_NotImplemented},
         {"PATCH", "/b1b/k", S3E_MethodNotAllowed},
         {"POST", "/b1b/k", S3E_MethodNotAllowed},
         {"GET", "/BAD/k", S3E_InvalidBucketName},

@@ -1,7 +1,8 @@
 /*
  * tests/unit/test_worker.c - the maintenance worker's job table
  * (server/worker.h) on a real engine: with a one-second interval every
- * job runs, and its status says when, how long, that it succeeded and
+ * maintenance job runs (the lifecycle job only with a lifecycle: the tier
+ * tests run it through cofferd), and its status says when, how long, that it succeeded and
  * and what it did, round after round.
  */
 #include "server/worker.h"
@@ -18,7 +19,7 @@ static bool wait_runs(worker *w, uint64_t runs, worker_job_status st[WORKER_JOBS
     for (int i = 0; i < 200; i++) {
         worker_status(w, st, &interval);
         bool all = true;
-        for (int j = 0; j < WORKER_JOBS; j++)
+        for (int j = 0; j < WORKER_LIFECYCLE; j++)
             all &= st[j].runs_ok + st[j].runs_failed >= runs && !st[j].running;
         if (all)
             return true;
@@ -36,7 +37,7 @@ static void jobs_report_their_runs(void)
     worker *w;
     cf_err err;
     double before = (double)time(NULL) - 1;
-    REQUIRE(worker_start(e, 1, 3600, &w, &err) == 0);
+    REQUIRE(worker_start(e, 1, 3600, NULL, 0, &w, &err) == 0);
     worker_job_status st[WORKER_JOBS];
     int interval;
     worker_status(w, st, &interval);
@@ -44,8 +45,12 @@ static void jobs_report_their_runs(void)
     CHECK_EQ_STR(st[WORKER_HEAL].name, "heal");
     CHECK_EQ_STR(st[WORKER_GC].name, "gc");
     CHECK_EQ_STR(st[WORKER_SNAPSHOT].name, "snapshot");
+    CHECK_EQ_STR(st[WORKER_LIFECYCLE].name, "lifecycle");
     REQUIRE(wait_runs(w, 1, st));
-    for (int j = 0; j < WORKER_JOBS; j++) {
+    /* no lifecycle given: its job never runs, and a wake changes nothing */
+    worker_wake_lifecycle(w);
+    CHECK_EQ_INT(st[WORKER_LIFECYCLE].runs_ok + st[WORKER_LIFECYCLE].runs_failed, 0);
+    for (int j = 0; j < WORKER_LIFECYCLE; j++) {
         CHECK(st[j].last_ok);
         CHECK_EQ_STR(st[j].last_error, "");
         CHECK(st[j].last_start >= before && st[j].last_start <= (double)time(NULL) + 1);

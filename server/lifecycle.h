@@ -1,0 +1,54 @@
+/*
+ * server/lifecycle.h - the lifecycle pass: one background job, with its
+ * own interval (lifecycle.interval_seconds) and rate limits, that applies
+ * buckets' lifecycle rules and keeps the cold tiers in step. It runs as a
+ * job of the one background thread (worker.h), which calls lifecycle_pass
+ * every interval and sooner when woken (a new configuration, a restore
+ * request).
+ *
+ * A pass:
+ *   1. remote objects queued for deletion are deleted (retried with
+ *      backoff while a remote refuses);
+ *   2. restored copies whose days are over are dropped; requested restores
+ *      are brought back;
+ *   3. each bucket with a configuration is walked from where the last pass
+ *      stopped (the cursor is in the index): expired objects are deleted,
+ *      due transitions run (lifecycle.transitions at once), stale
+ *      multipart uploads are aborted;
+ *   4. versions whose storage class at PUT named a tier are moved there.
+ * The first pass first aborts the transitions a crash interrupted (their
+ * remote objects queued for deletion), so nothing half-tiered survives a
+ * restart and no remote object is left that the index does not know.
+ *
+ * Rate limits: at most lifecycle.objects_per_s actions (an expiration, a
+ * transition or restore started, a remote delete) per second, and uploads
+ * share lifecycle.max_bytes_per_s, so foreground requests keep their
+ * throughput. Days are lifecycle.day_seconds long (86,400 by default;
+ * tests use a few seconds).
+ *
+ * Threading: lifecycle_pass runs on the worker's thread, plus up to
+ * lifecycle.transitions transfer threads during a batch (started and
+ * joined inside the pass). lifecycle_cancel may be called from any thread:
+ * the pass in progress (or the next) ends at its next step, its rate-limit
+ * sleeps end at once. Free it after the worker stopped.
+ */
+#ifndef SRV_LIFECYCLE_H
+#define SRV_LIFECYCLE_H
+
+#include "common/error.h"
+#include "server/config.h"
+#include "storage/engine.h"
+#include "tier/tier.h"
+
+typedef struct lifecycle lifecycle;
+
+int lifecycle_new(st_engine *e, tier_set *tiers, const lifecycle_config *cfg,
+                  lifecycle **out, cf_err *err);
+/* One pass (above). -1 with err when the index failed (the pass ends; the
+ * next one goes on); a remote's failure is the tier's last error, not the
+ * pass's. */
+int lifecycle_pass(lifecycle *lc, cf_err *err);
+void lifecycle_cancel(lifecycle *lc);
+void lifecycle_free(lifecycle *lc);
+
+#endif

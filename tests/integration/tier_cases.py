@@ -1,0 +1,374 @@
+"""Cold tiers and lifecycle rules, against real remotes (tier.sh starts them).
+
+Every test that moves data runs against each remote: `remote` is the second
+cofferd (tier COLDC) and, when Ceph is installed, the Ceph RGW cluster (tier
+COLDR). Days are 2 s long (lifecycle.day_seconds), the worker runs every
+second, objects above 5 MiB go in 5 MiB parts.
+
+What is checked: the tier registry (probe, name rules, status, remove),
+PUT with a storage class, lifecycle rules (transition by prefix, tag and
+size; expiration; abort of stale uploads), read-through (whole, ranged
+reads fetching only the blocks needed, listings and HEAD reporting the
+tier), restores (202/200, x-amz-restore, the local copy dropped after its
+days), deletes and overwrites removing the remote copy, and that no byte
+of plaintext, key name, metadata or tag ever reaches a remote.
+"""
+import hashlib
+import json
+import os
+import time
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tierutil import client, coffer, settled, status, wait_for
+
+DAY = 2.0
+MARK_DATA = b"COFFER-PLAINTEXT-MARKER-7f3a"
+MARK_KEY = "COFFER-SECRET-KEYNAME-91cd"
+MARK_META = "coffer-meta-marker-55ab"
+MARK_TAG = "coffer-tag-marker-c3e0"
+MiB = 1 << 20
+
+
+class Remote:
+    def __init__(self, name, tier, endpoint, ak, sk, prefix):
+        self.name, self.tier, self.prefix = name, tier, prefix
+        self.endpoint, self.ak, self.sk = endpoint, ak, sk
+        self.s3 = client(endpoint, ak, sk)
+
+    def objects(self):
+        out = []
+        for page in self.s3.get_paginator("list_objects_v2").paginate(
+                Bucket="tier", Prefix=self.prefix):
+            out += page.get("Contents", [])
+        return out
+
+    def uploads(self):
+        return self.s3.list_multipart_uploads(Bucket="tier").get("Uploads", [])
+
+
+def remote_list():
+    out = [Remote("cofferd", "COLDC", os.environ["REMOTE_ENDPOINT"],
+                  os.environ["REMOTE_AK"], os.environ["REMOTE_SK"], "c/")]
+    if os.environ.get("RGW_ENDPOINT"):
+        out.append(Remote("rgw", "COLDR", os.environ["RGW_ENDPOINT"],
+                          os.environ["RGW_ACCESS_KEY"], os.environ["RGW_SECRET_KEY"], "r/"))
+    return out
+
+
+REMOTES = remote_list()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def tiers():
+    for r in REMOTES:
+        coffer("tier", "add", r.tier, "--endpoint", r.endpoint, "--bucket", "tier",
+               "--prefix", r.prefix, "--access-key", r.ak, "--secret-key", r.sk)
+    yield
+
+
+@pytest.fixture(params=REMOTES, ids=[r.name for r in REMOTES])
+def remote(request):
+    return request.param
+
+
+def data(n, seed):
+    """n bytes holding the plaintext marker, deterministic per seed."""
+    out = bytearray()
+    block = hashlib.sha256(seed.encode()).digest()
+    while len(out) < n:
+        block = hashlib.sha256(block).digest()
+        out += block * 64 + MARK_DATA
+    return bytes(out[:n])
+
+
+def put(s3, bucket, key, body, **kw):
+    return s3.put_object(Bucket=bucket, Key=key, Body=body, **kw)
+
+
+def get(s3, bucket, key, **kw):
+    return s3.get_object(Bucket=bucket, Key=key, **kw)["Body"].read()
+
+
+# ---- the registry ---------------------------------------------------------------------
+
+
+def test_add_probes_and_refuses_with_the_remotes_message():
+    r = REMOTES[0]
+    p = coffer("tier", "add", "BADKEY", "--endpoint", r.endpoint, "--bucket", "tier",
+               "--access-key", r.ak, "--secret-key", "not-the-secret", check=False)
+    assert p.returncode == 1
+    assert "SignatureDoesNotMatch" in p.stderr and "TierProbeFailed" in p.stderr
+    assert "not-the-secret" not in p.stderr
+    p = coffer("tier", "add", "NOBUCKET", "--endpoint", r.endpoint, "--bucket",
+               "no-such-bucket", "--access-key", r.ak, "--secret-key", r.sk, check=False)
+    assert p.returncode == 1 and "NoSuchBucket" in p.stderr
+    p = coffer("tier", "add", "DOWN", "--endpoint", "http://127.0.0.1:9", "--bucket", "tier",
+               "--access-key", r.ak, "--secret-key", r.sk, check=False)
+    assert p.returncode == 1 and "cannot reach" in p.stderr
+    for bad in ("cold", "GLACIER", "STANDARD", "A" * 33, "CO LD"):
+        p = coffer("tier", "add", bad, "--endpoint", r.endpoint, "--bucket", "tier",
+                   "--access-key", r.ak, "--secret-key", r.sk, check=False)
+        assert p.returncode != 0, bad
+    names = [t["name"] for t in json.loads(coffer("tier", "list").stdout)["tiers"]]
+    assert names == sorted(x.tier for x in REMOTES)
+    s = status(r.tier)
+    assert s["endpoint"] == r.endpoint and s["bucket"] == "tier" and "secret_key" not in s
+    assert r.sk not in coffer("tier", "status").stdout
+    # probing left nothing behind
+    assert not [o for o in r.s3.list_objects_v2(Bucket="tier").get("Contents", [])
+                if "probe" in o["Key"]]
+
+
+def test_storage_class_names_are_checked(s3, bucket):
+    with pytest.raises(ClientError) as e:
+        put(s3, bucket, "x", b"x", StorageClass="DEEP_ARCHIVE")
+    assert e.value.response["Error"]["Code"] == "InvalidStorageClass"
+    with pytest.raises(ClientError) as e:
+        s3.create_multipart_upload(Bucket=bucket, Key="m", StorageClass="ONEZONE_IA")
+    assert e.value.response["Error"]["Code"] == "InvalidStorageClass"
+    put(s3, bucket, "std", b"x", StorageClass="STANDARD")
+    assert "StorageClass" not in s3.head_object(Bucket=bucket, Key="std")
+
+
+# ---- transitions and reading through ------------------------------------------------
+
+
+SIZES = [("tiny", 100), ("one-block", 300 * 1024), ("blocks", 3 * MiB + 5),
+         ("parts", 12 * MiB + 123)]
+
+
+def test_put_with_a_tier_moves_and_reads_through(s3, bucket, remote):
+    before = status(remote.tier)["objects"]
+    bodies = {}
+    for name, size in SIZES:
+        bodies[name] = data(size, name + remote.name)
+        put(s3, bucket, name, bodies[name], StorageClass=remote.tier,
+            Metadata={"m": MARK_META})
+        assert s3.head_object(Bucket=bucket, Key=name)["StorageClass"] == remote.tier
+    settled(remote.tier, before + len(SIZES))
+    # the local shards are gone: every read comes from the remote
+    for name, size in SIZES:
+        h = s3.head_object(Bucket=bucket, Key=name)
+        assert h["StorageClass"] == remote.tier and h["ContentLength"] == size
+        assert h["Metadata"] == {"m": MARK_META}
+        assert get(s3, bucket, name) == bodies[name]
+    listed = {o["Key"]: o["StorageClass"] for o in
+              s3.list_objects_v2(Bucket=bucket)["Contents"]}
+    assert listed == {n: remote.tier for n, _ in SIZES}
+    listed = {o["Key"]: o["StorageClass"] for o in s3.list_objects(Bucket=bucket)["Contents"]}
+    assert listed == {n: remote.tier for n, _ in SIZES}
+    # ranges: inside a block, across blocks, across parts, suffix, last byte
+    big = bodies["parts"]
+    for rng, lo, hi in [("bytes=0-0", 0, 0), ("bytes=1000-70000", 1000, 70000),
+                        ("bytes=1048570-1048600", 1048570, 1048600),
+                        ("bytes=5242000-6000000", 5242000, 6000000),
+                        ("bytes=-65536", len(big) - 65536, len(big) - 1),
+                        (f"bytes={len(big) - 1}-", len(big) - 1, len(big) - 1)]:
+        r = s3.get_object(Bucket=bucket, Key="parts", Range=rng)
+        assert r["Body"].read() == big[lo:hi + 1], rng
+        assert r["ContentRange"] == f"bytes {lo}-{hi}/{len(big)}"
+
+
+def remote_get_bytes(since):
+    """Body bytes the remote cofferd sent for GETs logged after line `since`."""
+    with open(os.environ["REMOTE_ACCESS_LOG"]) as f:
+        lines = f.readlines()[since:]
+    return [json.loads(x)["bytes_out"] for x in lines if '"op":"GetObject"' in x]
+
+
+def log_lines():
+    with open(os.environ["REMOTE_ACCESS_LOG"]) as f:
+        return len(f.readlines())
+
+
+def test_a_range_fetches_only_its_blocks(s3, bucket):
+    r = REMOTES[0]
+    body = data(12 * MiB, "ranged")
+    put(s3, bucket, "big", body, StorageClass=r.tier)
+    settled(r.tier)
+    mark = log_lines()
+    got = s3.get_object(Bucket=bucket, Key="big", Range="bytes=6000000-6065535")["Body"].read()
+    assert got == body[6000000:6065536]
+    sent = wait_for("the remote's access log", lambda: remote_get_bytes(mark))
+    assert len(sent) == 1 and sent[0] <= 2 * (MiB + 16), sent
+    # a whole GET is one remote request
+    mark = log_lines()
+    assert get(s3, bucket, "big") == body
+    sent = wait_for("the remote's access log", lambda: remote_get_bytes(mark))
+    assert len(sent) == 1 and len(body) < sent[0] < len(body) + 13 * 16
+
+
+def test_rules_transition_by_prefix_tag_and_size(s3, bucket, remote):
+    before = status(remote.tier)["objects"]
+    s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [
+        {"ID": "data", "Status": "Enabled", "Filter": {"Prefix": "data/"},
+         "Transitions": [{"Days": 1, "StorageClass": remote.tier}]},
+        {"ID": "tagged-big", "Status": "Enabled", "Filter": {"And": {
+            "Prefix": "other/", "Tags": [{"Key": "cold", "Value": "yes"}],
+            "ObjectSizeGreaterThan": 100000}},
+         "Transitions": [{"Days": 0, "StorageClass": remote.tier}]},
+        {"ID": "off", "Status": "Disabled", "Filter": {"Prefix": "index/"},
+         "Transitions": [{"Days": 0, "StorageClass": remote.tier}]},
+    ]})
+    moves = {"data/1": data(200000, "d1"), "data/2": data(70000, "d2"),
+             "other/big": data(150000, "ob")}
+    stays = {"index/1": data(200000, "i1"), "other/small": data(5000, "os"),
+             "other/untagged": data(150000, "ou"), "other/wrongtag": data(150000, "ow")}
+    for k, v in {**moves, **stays}.items():
+        tag = {"other/big": "cold=yes", "other/small": "cold=yes",
+               "other/wrongtag": "cold=no"}.get(k, "")
+        put(s3, bucket, k, v, Tagging=tag)
+    settled(remote.tier, before + len(moves))
+    time.sleep(2 * DAY)                              # older than the rules' days
+    settled(remote.tier, before + len(moves))
+    for k, v in moves.items():
+        assert s3.head_object(Bucket=bucket, Key=k).get("StorageClass") == remote.tier, k
+        assert get(s3, bucket, k) == v
+    for k, v in stays.items():
+        assert "StorageClass" not in s3.head_object(Bucket=bucket, Key=k), k
+        assert get(s3, bucket, k) == v
+    s3.delete_bucket_lifecycle(Bucket=bucket)
+
+
+def test_expiration_deletes_local_and_tiered(s3, bucket, remote):
+    before = len(remote.objects())
+    put(s3, bucket, "exp/tiered", data(300000, "et"), StorageClass=remote.tier)
+    put(s3, bucket, "exp/local", b"local")
+    put(s3, bucket, "keep/x", b"keep")
+    wait_for("the tiered object to reach the remote",
+             lambda: len(remote.objects()) == before + 1)
+    s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [
+        {"ID": "exp", "Status": "Enabled", "Filter": {"Prefix": "exp/"},
+         "Expiration": {"Days": 1}}]})
+    wait_for("expiration", lambda: [o["Key"] for o in
+                                    s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+             == ["keep/x"], timeout=30)
+    wait_for("the remote copy to go", lambda: len(remote.objects()) == before)
+    settled(remote.tier)
+
+
+def test_stale_uploads_are_aborted(s3, bucket):
+    s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [
+        {"ID": "abort", "Status": "Enabled", "Filter": {"Prefix": "tmp/"},
+         "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}}]})
+    old = s3.create_multipart_upload(Bucket=bucket, Key="tmp/a")["UploadId"]
+    s3.upload_part(Bucket=bucket, Key="tmp/a", UploadId=old, PartNumber=1, Body=b"p" * 100)
+    other = s3.create_multipart_upload(Bucket=bucket, Key="keep/a")["UploadId"]
+    wait_for("the stale upload to be aborted", lambda: [
+        u["Key"] for u in s3.list_multipart_uploads(Bucket=bucket).get("Uploads", [])]
+        == ["keep/a"], timeout=30)
+    s3.abort_multipart_upload(Bucket=bucket, Key="keep/a", UploadId=other)
+
+
+def test_multipart_and_copy_carry_class_and_tags(s3, bucket, remote):
+    up = s3.create_multipart_upload(Bucket=bucket, Key="mp", StorageClass=remote.tier,
+                                    Tagging="a=1&b=2")["UploadId"]
+    p1 = data(5 * MiB, "p1")
+    p2 = data(1000, "p2")
+    e1 = s3.upload_part(Bucket=bucket, Key="mp", UploadId=up, PartNumber=1, Body=p1)["ETag"]
+    e2 = s3.upload_part(Bucket=bucket, Key="mp", UploadId=up, PartNumber=2, Body=p2)["ETag"]
+    s3.complete_multipart_upload(Bucket=bucket, Key="mp", UploadId=up, MultipartUpload={
+        "Parts": [{"PartNumber": 1, "ETag": e1}, {"PartNumber": 2, "ETag": e2}]})
+    h = s3.head_object(Bucket=bucket, Key="mp")
+    assert h["StorageClass"] == remote.tier
+    assert h["ResponseMetadata"]["HTTPHeaders"]["x-amz-tagging-count"] == "2"
+    settled(remote.tier)
+    assert get(s3, bucket, "mp") == p1 + p2
+    # copying a tiered object reads it through; COPY keeps tags, REPLACE sets them
+    s3.copy_object(Bucket=bucket, Key="c1", CopySource={"Bucket": bucket, "Key": "mp"})
+    assert "StorageClass" not in s3.head_object(Bucket=bucket, Key="c1")
+    assert get(s3, bucket, "c1") == p1 + p2
+    tags = s3.get_object_tagging(Bucket=bucket, Key="c1")["TagSet"]
+    assert sorted((t["Key"], t["Value"]) for t in tags) == [("a", "1"), ("b", "2")]
+    s3.copy_object(Bucket=bucket, Key="c2", CopySource={"Bucket": bucket, "Key": "mp"},
+                   TaggingDirective="REPLACE", Tagging="z=9", StorageClass=remote.tier)
+    assert s3.get_object_tagging(Bucket=bucket, Key="c2")["TagSet"] == [
+        {"Key": "z", "Value": "9"}]
+    settled(remote.tier)
+    assert get(s3, bucket, "c2") == p1 + p2
+
+
+def test_restore_brings_a_local_copy_for_its_days(s3, bucket, remote, raw):
+    body = data(2 * MiB + 7, "restore" + remote.name)
+    put(s3, bucket, "r", body, StorageClass=remote.tier)
+    settled(remote.tier)
+    r = raw("POST", f"/{bucket}/r", "restore",
+            body=b"<RestoreRequest><Days>2</Days></RestoreRequest>")
+    assert r.status == 202, r.body
+    def restored():
+        h = s3.head_object(Bucket=bucket, Key="r")
+        return h.get("Restore", "").startswith('ongoing-request="false"') and h
+    h = wait_for("the restore", restored, timeout=30)
+    assert "expiry-date=" in h["Restore"] and h["StorageClass"] == remote.tier
+    assert get(s3, bucket, "r") == body
+    r = raw("POST", f"/{bucket}/r", "restore",
+            body=b"<RestoreRequest><Days>1</Days></RestoreRequest>")
+    assert r.status == 200, r.body
+    # after its days the local copy goes, and reads go through again
+    wait_for("the restored copy to expire",
+             lambda: "Restore" not in s3.head_object(Bucket=bucket, Key="r"), timeout=30)
+    assert get(s3, bucket, "r") == body
+    # a local object cannot be restored
+    put(s3, bucket, "plain", b"x")
+    r = raw("POST", f"/{bucket}/plain", "restore",
+            body=b"<RestoreRequest><Days>1</Days></RestoreRequest>")
+    assert r.status == 403 and r.error_code() == "InvalidObjectState"
+    r = raw("POST", f"/{bucket}/r", "restore", body=b"<RestoreRequest/>")
+    assert r.status == 400 and r.error_code() == "MalformedXML"
+
+
+def test_delete_and_overwrite_remove_the_remote_copy(s3, bucket, remote):
+    before = len(remote.objects())
+    put(s3, bucket, "a", data(400000, "a"), StorageClass=remote.tier)
+    put(s3, bucket, "b", data(400000, "b"), StorageClass=remote.tier)
+    wait_for("both on the remote", lambda: len(remote.objects()) == before + 2)
+    settled(remote.tier)
+    s3.delete_object(Bucket=bucket, Key="a")
+    put(s3, bucket, "b", b"new local version")
+    wait_for("the remote copies to go", lambda: len(remote.objects()) == before)
+    assert get(s3, bucket, "b") == b"new local version"
+    settled(remote.tier)
+
+
+def test_class_map_sends_aws_classes_to_a_tier(s3, bucket):
+    r = REMOTES[0]
+    body = data(300000, "glacier")
+    put(s3, bucket, "g", body, StorageClass="GLACIER")
+    assert s3.head_object(Bucket=bucket, Key="g")["StorageClass"] == r.tier
+    settled(r.tier)
+    assert get(s3, bucket, "g") == body
+
+
+def test_remove_is_refused_while_objects_live_there(s3, bucket):
+    r = REMOTES[0]
+    put(s3, bucket, "x", data(100000, "x"), StorageClass=r.tier)
+    settled(r.tier)
+    p = coffer("tier", "remove", r.tier, check=False)
+    assert p.returncode == 1 and "TierNotEmpty" in p.stderr
+
+
+# ---- what the remotes see ----------------------------------------------------------------
+
+
+def test_no_plaintext_key_or_metadata_reaches_a_remote(s3, bucket, remote):
+    key = f"dir/{MARK_KEY}/file"
+    put(s3, bucket, key, data(2 * MiB, "mark") + MARK_DATA, StorageClass=remote.tier,
+        Metadata={"note": MARK_META}, Tagging=f"t={MARK_TAG}", ContentType="text/x-marker")
+    settled(remote.tier)
+    objs = remote.objects()
+    assert objs
+    needles = [MARK_DATA, MARK_KEY.encode(), MARK_META.encode(), MARK_TAG.encode(),
+               bucket.encode(), b"text/x-marker"]
+    for o in objs:
+        name = o["Key"]
+        assert name.startswith(remote.prefix) and len(name) == len(remote.prefix) + 32
+        assert all(c in "0123456789abcdef" for c in name[len(remote.prefix):])
+        r = remote.s3.get_object(Bucket="tier", Key=name)
+        meta = json.dumps(r["Metadata"]) + r.get("ContentType", "")
+        blob = r["Body"].read()
+        for n in needles:
+            assert n not in blob, (name, n)
+            assert n.decode() not in meta, (name, n)
+    assert not remote.uploads()
