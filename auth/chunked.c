@@ -4,12 +4,15 @@
  * A small state machine. Framing lines (chunk headers, trailers, the final
  * empty line) are collected byte by byte into a fixed buffer, so a line may
  * arrive split across any number of feeds; chunk data is passed straight
- * from the caller's slice to the sink and into the running SHA-256. When a
- * chunk's closing CRLF arrives its signature is checked against the one in
+ * from the caller's slice to the sink, together with the running SHA-256
+ * state: the sink hashes the bytes (cks_update2, in one pass with its own
+ * MD5 where it has one), so the body is read once by both digests while
+ * the slice is in cache. When a chunk's closing CRLF arrives its signature is checked against the one in
  * its header, and becomes the "previous signature" for the next chunk.
  */
 #include "auth/chunked.h"
 #include "auth/internal.h"
+#include "common/checksum.h"
 #include "common/numparse.h"
 
 #include <ctype.h>
@@ -37,7 +40,7 @@ struct chunked_decoder {
     bool signed_chunks, has_trailer, signed_trailer;
     chunked_sink sink;
     void *sink_ctx;
-    EVP_MD_CTX *sha;
+    cks_state *sha;                 /* the current chunk's data */
     EVP_MAC_CTX *mac;
     state st;
     char line[CHUNKED_LINE_MAX + 1];
@@ -82,7 +85,8 @@ chunked_decoder *chunked_new(const sigv4_auth *auth, chunked_sink sink,
     d->sink_ctx = sink_ctx;
     memcpy(d->prev_sig, auth->signature, sizeof d->prev_sig);
     if (d->signed_chunks) {
-        d->sha = EVP_MD_CTX_new();
+        cf_err cerr;
+        d->sha = cks_new(CKS_SHA256, &cerr);
         d->mac = auth_hmac_new("SHA256", auth->signing_key, sizeof auth->signing_key);
         if (!d->sha || !d->mac) {
             chunked_free(d);
@@ -96,7 +100,7 @@ chunked_decoder *chunked_new(const sigv4_auth *auth, chunked_sink sink,
 void chunked_free(chunked_decoder *d)
 {
     if (!d) return;
-    EVP_MD_CTX_free(d->sha);
+    cks_free(d->sha);
     EVP_MAC_CTX_free(d->mac);
     OPENSSL_cleanse(d, sizeof *d);
     free(d);
@@ -137,8 +141,7 @@ static int verify_chunk(chunked_decoder *d, auth_err *err)
     if (!d->signed_chunks) return 0;
     unsigned char digest[AUTH_SHA256_LEN];
     char tail[sizeof SIGV4_EMPTY_SHA256 + 2 * AUTH_SHA256_LEN + 1];
-    if (!EVP_DigestFinal_ex(d->sha, digest, NULL))
-        return fail(d, err, AUTH_INTERNAL, "chunk hashing failed");
+    cks_final(d->sha, digest);
     memcpy(tail, SIGV4_EMPTY_SHA256 "\n", sizeof SIGV4_EMPTY_SHA256);
     auth_hex(digest, sizeof digest, tail + sizeof SIGV4_EMPTY_SHA256);
     if (!signature_matches(d, "AWS4-HMAC-SHA256-PAYLOAD", tail, d->chunk_sig))
@@ -172,8 +175,7 @@ static int parse_chunk_header(chunked_decoder *d, auth_err *err)
             !auth_is_lower_hex(semi + sizeof ext - 1, SIGV4_SIG_HEX_LEN))
             return malformed(d, err, "aws-chunked: missing or bad chunk-signature");
         memcpy(d->chunk_sig, semi + sizeof ext - 1, sizeof d->chunk_sig);
-        if (!EVP_DigestInit_ex2(d->sha, auth_md_sha256(), NULL))
-            return fail(d, err, AUTH_INTERNAL, "chunk hashing failed");
+        cks_reset(d->sha);
     } else if (semi) {
         return malformed(d, err, "aws-chunked: unexpected chunk extension");
     }
@@ -281,11 +283,7 @@ static size_t stream_data(chunked_decoder *d, const unsigned char *p, size_t len
                           auth_err *err)
 {
     size_t n = len < d->remaining ? len : (size_t)d->remaining;
-    if (d->signed_chunks && !EVP_DigestUpdate(d->sha, p, n)) {
-        fail(d, err, AUTH_INTERNAL, "chunk hashing failed");
-        return 0;
-    }
-    if (d->sink(d->sink_ctx, p, n, err) < 0) {
+    if (d->sink(d->sink_ctx, p, n, d->sha, err) < 0) {
         d->st = ST_FAILED;
         return 0;
     }

@@ -12,9 +12,10 @@
  * they arrive; it hands the decoded payload to a sink callback. Its memory
  * is fixed (a small line buffer and a SHA-256 context): chunk data is
  * streamed through, never buffered. In the signed modes every chunk's data
- * is hashed on the way through and the chunk signature checked when the
- * chunk ends, chaining from the request's seed signature; the trailer
- * signature is checked in the signed-trailer mode. Note that the sink sees
+ * is hashed on the way through (by the sink: see chunked_sink) and the
+ * chunk signature checked when the chunk ends, chaining from the
+ * request's seed signature; the trailer signature is checked in the
+ * signed-trailer mode. Note that the sink sees
  * a chunk's bytes before its signature is checked: a caller must not
  * commit anything until chunked_finish succeeds.
  *
@@ -39,14 +40,19 @@
 #include <stdint.h>
 
 #include "auth/auth.h"
+#include "common/checksum.h"
 #include "auth/sigv4.h"
 
 #define CHUNKED_LINE_MAX 256                     /* chunk header or trailer line */
 #define CHUNKED_MAX_CHUNK ((uint64_t)5 << 30)    /* 5 GiB, the largest single PUT */
 
 /* Receives decoded payload bytes; return 0, or -1 (after filling err) to
- * stop decoding with that error. */
-typedef int (*chunked_sink)(void *ctx, const void *data, size_t len, auth_err *err);
+ * stop decoding with that error. hash is NULL in the unsigned modes; in the
+ * signed ones it is the chunk's SHA-256 and the sink must put exactly these
+ * bytes into it (cks_update, or cks_update2 with a digest of its own: one
+ * pass over the data for both), or the chunk signature will not match. */
+typedef int (*chunked_sink)(void *ctx, const void *data, size_t len, cks_state *hash,
+                            auth_err *err);
 
 typedef struct chunked_decoder chunked_decoder;
 

@@ -27,14 +27,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <openssl/crypto.h>
 
+#include "cli/progress.h"
 #include "cli/restore.h"
 #include "client/s3c.h"
 #include "common/adminapi.h"
 #include "common/credfile.h"
+#include "common/numparse.h"
 
 #define DEFAULT_ENDPOINT "http://127.0.0.1:9000"
 #define DEFAULT_REGION "us-east-1"
@@ -47,8 +50,16 @@ typedef struct cli {
     const char *cred_file;
     char access_key[NAMES_AK_MAX + 1];
     char secret[NAMES_SK_MAX + 1];
-    bool json, read_only, force_orphans;
+    bool json, read_only, append_only, force_orphans;
+    const char *permissions;     /* key create: "read,write-new,..." */
+    const char *buckets[64], *delete_prefixes[64];  /* key create: repeatable */
+    size_t nbuckets, nprefixes;
+    const char *bytes, *objects;      /* quota */
     const char *config, *var, *from;  /* restore-index */
+    const char *tenant;               /* drill, heal, scrub */
+    const char *bucket;               /* the last --bucket: drill, heal, scrub, quota */
+    long long sample;                 /* drill: -1 unset */
+    bool all, deep;
     s3c_client *client;
 } cli;
 
@@ -59,14 +70,41 @@ static const char usage_text[] =
     "  tenant create NAME          create a tenant\n"
     "  tenant list                 list tenants\n"
     "  tenant delete NAME          delete a tenant (it must own no buckets)\n"
-    "  key create TENANT [--read-only]\n"
-    "                              make an access key; prints ACCESS_KEY SECRET_KEY\n"
-    "  key list [TENANT]           list access keys (of one tenant)\n"
+    "  key create TENANT [--read-only | --append-only | --permissions LIST]\n"
+    "             [--bucket NAME]... [--allow-delete-prefix PREFIX]...\n"
+    "                              make an access key; prints ACCESS_KEY SECRET_KEY.\n"
+    "                              LIST: read,write-new,overwrite,delete,\n"
+    "                              bypass-governance (default: all but the last);\n"
+    "                              --append-only: read,write-new; --bucket: only\n"
+    "                              these buckets; --allow-delete-prefix: may delete\n"
+    "                              keys under PREFIX without the delete permission\n"
+    "  key list [TENANT]           list access keys (of one tenant), with their\n"
+    "                              permissions\n"
     "  key revoke ACCESS_KEY       revoke an access key\n"
     "  status                      layout, heal queue, counts\n"
-    "  usage [TENANT]              buckets, objects and bytes each tenant stores\n"
+    "  usage [TENANT]              buckets, objects and bytes each tenant stores,\n"
+    "                              and its quota\n"
+    "  quota set TENANT [--bucket B] [--bytes N] [--objects N]\n"
+    "                              limit what the tenant (or its bucket B) stores;\n"
+    "                              N: a count, bytes with K, M, G, T (x1024), or\n"
+    "                              none; a limit not given is kept\n"
+    "  quota show [TENANT]         every quota with what its scope stores\n"
+    "  quota clear TENANT [--bucket B]\n"
+    "                              remove the tenant's (or bucket B's) quota\n"
     "  disks                       each disk's state, space and error counts\n"
-    "  heal                        rebuild missing or damaged shards now\n"
+    "  heal [--all [--tenant T [--bucket B]]]\n"
+    "                              rebuild the shards on the heal queue now; --all:\n"
+    "                              check every segment's shard files and manifests\n"
+    "  scrub [--deep] [--tenant T [--bucket B]]\n"
+    "                              read every shard and check its CRC32C (--deep: also\n"
+    "                              every GCM tag, ETag and stored checksum); repair\n"
+    "                              what can be; exit 1 if something is beyond repair\n"
+    "  scrub status                the last scrub reports\n"
+    "  jobs [NAME]                 the background jobs: state, last run, next run\n"
+    "  drill [--tenant T] [--bucket B] [--sample N | --all]\n"
+    "                              read objects back through cofferd's S3 front end\n"
+    "                              and check them against their ETags and checksums\n"
+    "                              (default: a sample of 100); exit 1 on a mismatch\n"
     "  gc [GRACE_SECONDS] [--force-orphans]\n"
     "                              finish deletions, remove orphan shard files\n"
     "                              older than GRACE_SECONDS (default 3600);\n"
@@ -233,14 +271,40 @@ static void print_tenants(json_t *doc)
     }
 }
 
+/* The strings of a JSON array joined by commas, or `none` if it is empty
+ * or missing. */
+static void print_names(json_t *a, const char *none)
+{
+    size_t i;
+    json_t *v;
+    if (json_array_size(a) == 0)
+        fputs(none, stdout);
+    json_array_foreach(a, i, v) {
+        printf("%s%s", i ? "," : "", json_string_value(v) ? json_string_value(v) : "?");
+    }
+}
+
 static void print_keys(json_t *doc)
 {
     size_t i;
     json_t *k;
     json_array_foreach(json_object_get(doc, "keys"), i, k) {
-        printf("%-22s %-24s %s ", str(k, "access_key"), str(k, "tenant"),
-               json_is_true(json_object_get(k, "read_only")) ? "read-only " : "read-write");
+        printf("%-22s %-24s ", str(k, "access_key"), str(k, "tenant"));
         print_time(json_object_get(k, "created"));
+        json_t *perms = json_object_get(k, "permissions");
+        if (!perms) {                /* a cofferd from before permissions */
+            printf(" %s\n", json_is_true(json_object_get(k, "read_only"))
+                                ? "read-only" : "read-write");
+            continue;
+        }
+        fputs(" permissions=", stdout);
+        print_names(perms, "none");
+        fputs(" buckets=", stdout);
+        print_names(json_object_get(k, "buckets"), "all");
+        if (json_array_size(json_object_get(k, "allow_delete_prefixes"))) {
+            fputs(" delete-prefixes=", stdout);
+            print_names(json_object_get(k, "allow_delete_prefixes"), "");
+        }
         putchar('\n');
     }
 }
@@ -275,6 +339,43 @@ static void print_status_index(json_t *doc)
                num(gc, "orphans_held"), num(gc, "orphan_bound"));
 }
 
+/* "3 h ago" / "in 2 d" for a unix time, relative to now. */
+static void print_when(json_t *v)
+{
+    if (!json_is_integer(v)) {
+        fputs("-", stdout);
+        return;
+    }
+    long long d = (long long)json_integer_value(v) - (long long)time(NULL);
+    long long a = d < 0 ? -d : d;
+    const char *unit = "s";
+    if (a >= 2 * 86400) {
+        a /= 86400;
+        unit = "d";
+    } else if (a >= 2 * 3600) {
+        a /= 3600;
+        unit = "h";
+    } else if (a >= 120) {
+        a /= 60;
+        unit = "min";
+    }
+    printf(d <= 0 ? "%lld %s ago" : "in %lld %s", a, unit);
+}
+
+/* "last scrub    3 d ago ok: ..." for the last run of a check job. */
+static void print_last_check(json_t *doc, const char *field, const char *label)
+{
+    json_t *last = json_object_get(doc, field);
+    printf("%-13s ", label);
+    if (!json_is_object(last)) {
+        printf("never\n");
+        return;
+    }
+    print_when(json_object_get(last, "end"));
+    printf(" %s: %s\n", json_is_true(json_object_get(last, "ok")) ? "ok" : "FAILED",
+           str(last, "summary"));
+}
+
 static void print_status(json_t *doc)
 {
     json_t *layout = json_object_get(doc, "layout");
@@ -295,6 +396,49 @@ static void print_status(json_t *doc)
                (long long)json_integer_value(json_object_get(ix, "commits")),
                (long long)json_integer_value(json_object_get(ix, "wal_syncs")));
     print_status_index(doc);
+    print_last_check(doc, "last_scrub", "last scrub");
+    print_last_check(doc, "last_drill", "last drill");
+}
+
+static void print_job(json_t *j)
+{
+    json_t *last = json_object_get(j, "last_run"), *p = json_object_get(j, "progress");
+    printf("%-10s %-8s ", str(j, "name"), str(j, "state"));
+    if (json_is_object(p))
+        printf("%lld/%lld %s ", num(p, "done"), num(p, "total"), str(p, "phase"));
+    if (json_is_object(last)) {
+        printf("last ");
+        print_when(json_object_get(last, "end"));
+        printf(" %s: %s", json_is_true(json_object_get(last, "ok")) ? "ok" : "FAILED",
+               str(last, "summary"));
+    } else {
+        printf("never ran");
+    }
+    printf("; next ");
+    print_when(json_object_get(j, "next_run"));
+    putchar('\n');
+}
+
+static void print_jobs(json_t *doc)
+{
+    size_t i;
+    json_t *j;
+    json_t *list = json_object_get(doc, "jobs");
+    if (!list) {
+        print_job(doc);
+        return;
+    }
+    json_array_foreach(list, i, j)
+        print_job(j);
+}
+
+/* A limit as text: "-" for none. */
+static const char *limit_text(json_t *v, char *buf, size_t n)
+{
+    if (!json_is_integer(v))
+        return "-";
+    snprintf(buf, n, "%lld", (long long)json_integer_value(v));
+    return buf;
 }
 
 static void print_usage(json_t *doc)
@@ -304,8 +448,31 @@ static void print_usage(json_t *doc)
     printf("%-24s %8s %10s %16s  %s\n", "TENANT", "BUCKETS", "OBJECTS", "BYTES", "QUOTA");
     json_array_foreach(json_object_get(doc, "usage"), i, u) {
         json_t *q = json_object_get(u, "quota");
-        printf("%-24s %8lld %10lld %16lld  %s\n", str(u, "tenant"), num(u, "buckets"),
-               num(u, "objects"), num(u, "bytes"), json_is_null(q) || !q ? "-" : "set");
+        char b[24], o[24];
+        printf("%-24s %8lld %10lld %16lld  ", str(u, "tenant"), num(u, "buckets"),
+               num(u, "objects"), num(u, "bytes"));
+        if (json_is_object(q))
+            printf("%s bytes, %s objects\n",
+                   limit_text(json_object_get(q, "bytes"), b, sizeof b),
+                   limit_text(json_object_get(q, "objects"), o, sizeof o));
+        else
+            puts("-");
+    }
+}
+
+static void print_quotas(json_t *doc)
+{
+    size_t i;
+    json_t *q;
+    char b[24], o[24];
+    printf("%-24s %-24s %16s %16s %10s %10s\n", "TENANT", "BUCKET", "BYTES", "MAX_BYTES",
+           "OBJECTS", "MAX_OBJS");
+    json_array_foreach(json_object_get(doc, "quotas"), i, q) {
+        json_t *bucket = json_object_get(q, "bucket");
+        printf("%-24s %-24s %16lld %16s %10lld %10s\n", str(q, "tenant"),
+               json_is_string(bucket) ? json_string_value(bucket) : "(tenant)",
+               num(q, "bytes"), limit_text(json_object_get(q, "max_bytes"), b, sizeof b),
+               num(q, "objects"), limit_text(json_object_get(q, "max_objects"), o, sizeof o));
     }
 }
 
@@ -313,13 +480,14 @@ static void print_disks(json_t *doc)
 {
     size_t i;
     json_t *d;
-    printf("%-4s %-8s %16s %16s %6s %6s %6s  %s\n", "DISK", "STATE", "USED", "CAPACITY",
+    printf("%-4s %-9s %16s %16s %6s %6s %6s  %s\n", "DISK", "STATE", "USED", "CAPACITY",
            "READ", "WRITE", "CRC", "PATH");
     json_array_foreach(json_object_get(doc, "disks"), i, d)
-        printf("%-4lld %-8s %16lld %16lld %6lld %6lld %6lld  %s\n", num(d, "index"),
+        printf("%-4lld %-9s %16lld %16lld %6lld %6lld %6lld  %s\n", num(d, "index"),
                str(d, "state"), num(d, "used_bytes"), num(d, "capacity_bytes"),
                num(d, "read_errors"), num(d, "write_errors"), num(d, "crc_errors"),
                str(d, "path"));
+    printf("heal queue: %lld segments\n", num(doc, "heal_pending"));
 }
 
 static void print_maintenance(json_t *doc)
@@ -418,9 +586,29 @@ static void print_tier_statuses(json_t *doc)
 }
 
 typedef enum {
-    OUT_NONE, OUT_TENANTS, OUT_KEYS, OUT_NEW_KEY, OUT_STATUS, OUT_MAINTENANCE, OUT_TIERS,
-    OUT_TIER_STATUS, OUT_USAGE, OUT_DISKS
+    OUT_NONE, OUT_TENANTS, OUT_KEYS, OUT_NEW_KEY, OUT_STATUS, OUT_MAINTENANCE, OUT_JOBS,
+    OUT_TIERS, OUT_TIER_STATUS, OUT_USAGE, OUT_QUOTAS, OUT_QUOTAS_ONE
 } out_kind;
+
+/* --json: a reply as the server sent it, indented. */
+static void print_json(json_t *doc)
+{
+    json_dumpf(doc, stdout, JSON_INDENT(2));
+    putchar('\n');
+}
+
+/* GET path into *doc; with --json it is printed and *doc is NULL (the
+ * caller has nothing more to say). */
+static int get_doc(const cli *c, const char *path, json_t **doc)
+{
+    int rc = request(c, "GET", path, NULL, NULL, doc);
+    if (rc == 0 && c->json) {
+        print_json(*doc);
+        json_decref(*doc);
+        *doc = NULL;
+    }
+    return rc;
+}
 
 /* Run the request and print its reply (as JSON with --json). */
 static int run(const cli *c, const char *method, const char *path,
@@ -432,8 +620,7 @@ static int run(const cli *c, const char *method, const char *path,
     if (rc != 0)
         return rc;
     if (c->json) {
-        json_dumpf(doc, stdout, JSON_INDENT(2));
-        putchar('\n');
+        print_json(doc);
     } else if (kind == OUT_TENANTS)
         print_tenants(doc);
     else if (kind == OUT_KEYS)
@@ -442,14 +629,21 @@ static int run(const cli *c, const char *method, const char *path,
         print_status(doc);
     else if (kind == OUT_MAINTENANCE)
         print_maintenance(doc);
+    else if (kind == OUT_JOBS)
+        print_jobs(doc);
     else if (kind == OUT_TIERS)
         print_tiers(doc);
     else if (kind == OUT_TIER_STATUS)
         print_tier_statuses(doc);
     else if (kind == OUT_USAGE)
         print_usage(doc);
-    else if (kind == OUT_DISKS)
-        print_disks(doc);
+    else if (kind == OUT_QUOTAS)
+        print_quotas(doc);
+    else if (kind == OUT_QUOTAS_ONE) {
+        json_t *list = json_pack("{s:[O]}", "quotas", doc);
+        print_quotas(list);
+        json_decref(list);
+    }
     else if (kind == OUT_NEW_KEY)
         printf("%s %s\n", str(doc, "access_key"), str(doc, "secret_key"));
     else
@@ -480,6 +674,48 @@ static int cmd_tenant(const cli *c, int argc, char **argv)
     return run(c, "DELETE", path, NULL, NULL, OUT_NONE, done);
 }
 
+/* A JSON array of strings, or NULL if out of memory. */
+static json_t *string_array(const char *const *v, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < n; i++)
+        if (json_array_append_new(a, json_string(v[i])) != 0) {
+            json_decref(a);
+            return NULL;
+        }
+    return a;
+}
+
+/* POST /keys with the permissions asked for: --read-only as read_only,
+ * --append-only and --permissions as a list of names (the server checks
+ * them), --bucket and --allow-delete-prefix as lists. */
+static int key_create(const cli *c, const char *tenant)
+{
+    json_t *body = json_pack("{s:s}", "tenant", tenant);
+    const char *list = c->append_only ? "read,write-new" : c->permissions;
+    json_t *perms = list ? json_array() : NULL;
+    for (const char *p = list; p && perms && *p;) {
+        size_t n = strcspn(p, ",");
+        if (n && json_array_append_new(perms, json_stringn(p, n)) != 0) {
+            json_decref(perms);
+            perms = NULL;
+        }
+        p += n + (p[n] == ',');
+    }
+    if (!body || (list && (!perms || json_object_set_new(body, "permissions", perms) < 0)) ||
+        (!list && json_object_set_new(body, "read_only", json_boolean(c->read_only)) < 0) ||
+        (c->nbuckets && json_object_set_new(body, "buckets",
+                                            string_array(c->buckets, c->nbuckets)) < 0) ||
+        (c->nprefixes && json_object_set_new(body, "allow_delete_prefixes",
+                                             string_array(c->delete_prefixes,
+                                                          c->nprefixes)) < 0)) {
+        json_decref(body);
+        fprintf(stderr, "coffer: out of memory\n");
+        return 1;
+    }
+    return run(c, "POST", "/keys", NULL, body, OUT_NEW_KEY, NULL);
+}
+
 static int cmd_key(const cli *c, int argc, char **argv)
 {
     const char *verb = argc > 0 ? argv[0] : "";
@@ -488,9 +724,7 @@ static int cmd_key(const cli *c, int argc, char **argv)
     if (arg && strcmp(verb, "revoke") != 0 && !names_tenant_ok(arg))
         return usage_error("invalid tenant name '%s' (1..64 characters [a-z0-9-])", arg);
     if (strcmp(verb, "create") == 0 && arg)
-        return run(c, "POST", "/keys", NULL,
-                   json_pack("{s:s, s:b}", "tenant", arg, "read_only", c->read_only),
-                   OUT_NEW_KEY, NULL);
+        return key_create(c, arg);
     if (strcmp(verb, "list") == 0 && argc <= 2) {
         snprintf(query, sizeof query, "tenant=%s", arg ? arg : "");
         return run(c, "GET", "/keys", arg ? query : NULL, NULL, OUT_KEYS, NULL);
@@ -503,8 +737,170 @@ static int cmd_key(const cli *c, int argc, char **argv)
         snprintf(done, sizeof done, "revoked %s", arg);
         return run(c, "DELETE", path, NULL, NULL, OUT_NONE, done);
     }
-    return usage_error("usage: coffer key create TENANT [--read-only] | "
-                             "key list [TENANT] | key revoke ACCESS_KEY");
+    return usage_error("usage: coffer key create TENANT [--read-only | --append-only | "
+                       "--permissions LIST] [--bucket NAME]... [--allow-delete-prefix "
+                       "PREFIX]... | key list [TENANT] | key revoke ACCESS_KEY");
+}
+
+/* ---- jobs that run in cofferd, followed here ------------------------------ */
+
+/* Start job `name` with opts, follow it to its end; *report gets its last
+ * report (NULL if none). Returns 0 if the run succeeded. */
+static int follow_job(const cli *c, const char *name, json_t *opts, json_t **report)
+{
+    char path[64];
+    json_t *doc;
+    *report = NULL;
+    snprintf(path, sizeof path, "/jobs/%s", name);
+    int rc = request(c, "POST", path, NULL, opts, &doc);
+    json_decref(opts);
+    if (rc != 0)
+        return rc;
+    long long id = num(doc, "run_id");
+    json_decref(doc);
+    progress pr;
+    progress_init(&pr, name, stderr);
+    for (;;) {
+        if (request(c, "GET", path, NULL, NULL, &doc) != 0) {
+            progress_end(&pr);
+            return 1;
+        }
+        json_t *last = json_object_get(doc, "last_run");
+        if (json_is_object(last) && num(last, "run_id") >= id)
+            break;
+        json_t *p = json_object_get(doc, "progress");
+        if (json_is_object(p))
+            progress_show(&pr, (uint64_t)num(p, "done"), (uint64_t)num(p, "total"),
+                          str(p, "phase"));
+        json_decref(doc);
+        struct timespec ts = {0, 500 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    progress_end(&pr);
+    json_t *last = json_object_get(doc, "last_run");
+    rc = json_is_true(json_object_get(last, "ok")) ? 0 : 1;
+    if (rc)
+        fprintf(stderr, "coffer: %s failed: %s\n", name, str(last, "summary"));
+    else
+        fprintf(stderr, "coffer: %s: %s\n", name, str(last, "summary"));
+    *report = json_incref(json_object_get(doc, "last_report"));
+    if (json_is_null(*report)) {
+        json_decref(*report);
+        *report = NULL;
+    }
+    json_decref(doc);
+    return rc;
+}
+
+static void print_findings(json_t *findings, const char *ok_kind, const char *bad_kind)
+{
+    size_t i;
+    json_t *f;
+    json_array_foreach(findings, i, f)
+        printf("%-10s %s/%s/%s: %s\n",
+               json_is_true(json_object_get(f, "mismatch")) ? bad_kind : ok_kind,
+               str(f, "tenant"), str(f, "bucket"), str(f, "key"), str(f, "what"));
+}
+
+static int cmd_drill(const cli *c)
+{
+    json_t *opts = json_object();
+    if (c->tenant)
+        json_object_set_new(opts, "tenant", json_string(c->tenant));
+    if (c->bucket)
+        json_object_set_new(opts, "bucket", json_string(c->bucket));
+    if (c->all)
+        json_object_set_new(opts, "all", json_true());
+    else if (c->sample >= 0)
+        json_object_set_new(opts, "sample", json_integer(c->sample));
+    json_t *r;
+    int rc = follow_job(c, "drill", opts, &r);
+    if (r && c->json) {
+        print_json(r);
+    } else if (r) {
+        printf("tenants     %zu, buckets %lld\n", json_array_size(json_object_get(r, "tenants")),
+               num(r, "buckets"));
+        printf("objects     %lld listed, %lld read back (%lld bytes)\n", num(r, "listed"),
+               num(r, "objects"), num(r, "bytes"));
+        printf("matching    %lld\nmismatches  %lld\nread errors %lld\n", num(r, "ok"),
+               num(r, "mismatches"), num(r, "errors"));
+        print_findings(json_object_get(r, "findings"), "READ-ERROR", "MISMATCH");
+    }
+    if (rc == 0 && (!r || num(r, "mismatches") > 0 || num(r, "errors") > 0))
+        rc = 1;
+    json_decref(r);
+    return rc;
+}
+
+/* The counts of a heal --all or scrub report, then what it found. */
+static void print_check(json_t *r)
+{
+    static const char *const fields[] = {
+        "objects", "upload_parts", "segments", "bytes", "shard_bytes", "shards_missing",
+        "shards_bad", "crc_errors", "gcm_failures", "parity_errors", "digest_mismatches",
+        "manifests_missing", "segments_repaired", "shards_rewritten", "manifests_rewritten",
+        "repair_failures", "lost_objects", "orphans"};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        printf("%-20s %lld\n", fields[i], num(r, fields[i]));
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(r, "findings"), i, f) {
+        json_t *disk = json_object_get(f, "disk");
+        printf("%-10s %s/%s/%s", json_is_true(json_object_get(f, "lost")) ? "LOST"
+                                 : json_is_true(json_object_get(f, "repaired")) ? "REPAIRED"
+                                                                              : "FOUND",
+               str(f, "tenant"), str(f, "bucket"), str(f, "key"));
+        if (json_is_string(json_object_get(f, "upload_id")))
+            printf(" (upload %s part %lld)", str(f, "upload_id"), num(f, "part"));
+        if (json_integer_value(disk) >= 0)
+            printf(" disk %lld", (long long)json_integer_value(disk));
+        printf(": %s\n", str(f, "what"));
+    }
+}
+
+static json_t *check_options(const cli *c)
+{
+    json_t *o = json_object();
+    if (c->tenant)
+        json_object_set_new(o, "tenant", json_string(c->tenant));
+    if (c->bucket)
+        json_object_set_new(o, "bucket", json_string(c->bucket));
+    return o;
+}
+
+/* Print a finished heal or scrub; 1 if it found what it could not fix. */
+static int check_result(const cli *c, int rc, json_t *r, bool check)
+{
+    if (r && c->json) {
+        print_json(r);
+    } else if (r && check) {
+        print_check(r);
+    } else if (r) {
+        print_maintenance(r);
+    }
+    if (rc == 0 && r && check && (num(r, "lost_objects") > 0 || num(r, "repair_failures") > 0 ||
+                                  num(r, "digest_mismatches") > 0))
+        rc = 1;
+    json_decref(r);
+    return rc;
+}
+
+static int cmd_heal(const cli *c)
+{
+    json_t *opts = check_options(c), *r;
+    if (c->all)
+        json_object_set_new(opts, "all", json_true());
+    int rc = follow_job(c, "heal", opts, &r);
+    return check_result(c, rc, r, c->all);
+}
+
+static int cmd_scrub(const cli *c)
+{
+    json_t *opts = check_options(c), *r;
+    if (c->deep)
+        json_object_set_new(opts, "deep", json_true());
+    int rc = follow_job(c, "scrub", opts, &r);
+    return check_result(c, rc, r, true);
 }
 
 static int cmd_gc(const cli *c, const char *grace)
@@ -519,17 +915,89 @@ static int cmd_gc(const cli *c, const char *grace)
                          c->force_orphans), OUT_MAINTENANCE, NULL);
 }
 
+/* The kept scrub reports: the last one whole, one line for each before. */
+static int cmd_scrub_status(const cli *c)
+{
+    json_t *doc;
+    int rc = get_doc(c, "/jobs/scrub", &doc);
+    if (rc != 0 || !doc)
+        return rc;
+    print_job(doc);
+    json_t *phase = json_object_get(json_object_get(doc, "job_state"), "slice");
+    if (json_is_integer(phase))
+        printf("this pass: %lld slices done\n", (long long)json_integer_value(phase));
+    size_t i;
+    json_t *h, *hist = json_object_get(doc, "history");
+    json_array_foreach(hist, i, h) {
+        if (i + 1 == json_array_size(hist))
+            break;
+        printf("%-11s ", str(h, "kind"));
+        print_when(json_object_get(h, "ended"));
+        printf(": %lld objects, %lld problems, %lld repaired, %lld beyond repair\n",
+               num(h, "objects"), num(h, "shards_missing") + num(h, "shards_bad") +
+               num(h, "digest_mismatches") + num(h, "manifests_missing"),
+               num(h, "segments_repaired") + num(h, "manifests_rewritten"),
+               num(h, "lost_objects"));
+    }
+    json_t *last = json_object_get(doc, "last_report");
+    if (json_is_object(last)) {
+        printf("last report (%s):\n", str(last, "kind"));
+        print_check(last);
+    } else {
+        printf("no scrub has finished yet\n");
+    }
+    json_decref(doc);
+    return 0;
+}
+
 /* Options that belong to one command only. */
 static int check_command_options(const cli *c, int argc, char **argv)
 {
     bool restore = strcmp(argv[0], "restore-index") == 0;
-    if (c->read_only && (argc < 2 || strcmp(argv[0], "key") != 0 ||
-                         strcmp(argv[1], "create") != 0))
-        return usage_error("--read-only goes with key create");
+    bool creating_key = argc >= 2 && strcmp(argv[0], "key") == 0 &&
+                        strcmp(argv[1], "create") == 0;
+    bool quota = strcmp(argv[0], "quota") == 0;
+    bool drill = strcmp(argv[0], "drill") == 0, heal = strcmp(argv[0], "heal") == 0;
+    bool scrub = strcmp(argv[0], "scrub") == 0;
+    bool key_opts = c->read_only || c->append_only || c->permissions || c->nprefixes;
+    if (key_opts && !creating_key)
+        return usage_error("--read-only, --append-only, --permissions and "
+                           "--allow-delete-prefix go with key create");
+    if (c->nbuckets && !creating_key && !quota && !drill && !heal && !scrub)
+        return usage_error("--bucket goes with key create, quota, drill, heal and scrub");
+    if (c->nbuckets > 1 && !creating_key)
+        return usage_error("%s: one --bucket", argv[0]);
+    if (c->read_only + c->append_only + (c->permissions != NULL) > 1)
+        return usage_error("give one of --read-only, --append-only and --permissions");
     if (c->force_orphans && strcmp(argv[0], "gc") != 0)
         return usage_error("--force-orphans goes with gc");
+    if ((c->bytes || c->objects) && !quota)
+        return usage_error("--bytes and --objects go with quota");
     if ((c->config || c->var || c->from) && !restore)
         return usage_error("-c, --var and --from go with restore-index");
+    if (c->tenant && !drill && !heal && !scrub)
+        return usage_error("--tenant goes with drill, heal and scrub");
+    if (c->sample >= 0 && !drill)
+        return usage_error("--sample goes with drill");
+    if (c->all && !drill && !heal)
+        return usage_error("--all goes with drill and heal");
+    if (c->deep && !scrub)
+        return usage_error("--deep goes with scrub");
+    if (c->all && c->sample >= 0)
+        return usage_error("drill: --sample N or --all, not both");
+    if ((heal || scrub) && c->bucket && !c->tenant)
+        return usage_error("%s: --bucket needs --tenant (bucket names are a tenant's)",
+                           argv[0]);
+    if (heal && (c->tenant || c->bucket) && !c->all)
+        return usage_error("heal: --tenant and --bucket go with --all (the heal queue is "
+                           "healed whole)");
+    if (c->bucket && !creating_key && !names_bucket_ok(c->bucket))
+        return usage_error("invalid bucket name '%s'", c->bucket);
+    if (c->tenant && !names_tenant_ok(c->tenant))
+        return usage_error("invalid tenant name '%s' (1..64 characters [a-z0-9-])",
+                           c->tenant);
+    if (drill && argc != 1)
+        return usage_error("usage: coffer drill [--tenant T] [--bucket B] [--sample N | --all]");
     if (restore && (argc != 1 || !c->config == !c->var))
         return usage_error("usage: coffer restore-index (-c FILE | --var DIR) "
                            "[--from DISK|FILE]");
@@ -733,6 +1201,104 @@ static int cmd_usage(const cli *c, const char *tenant)
     return run(c, "GET", "/usage", tenant ? query : NULL, NULL, OUT_USAGE, NULL);
 }
 
+/* A quota limit from the command line into *out (a JSON number, or null
+ * for "none"): digits with an optional K, M, G or T (powers of 1024, for
+ * bytes only). */
+static int parse_limit(const char *flag, const char *text, bool suffixes, json_t **out)
+{
+    static const char units[] = "KMGT";
+    if (strcmp(text, "none") == 0) {
+        *out = json_null();
+        return 0;
+    }
+    size_t n = strspn(text, "0123456789");
+    const char *u = n && suffixes && text[n] && !text[n + 1] ? strchr(units, text[n]) : NULL;
+    uint64_t v;
+    cf_err err;
+    if (n == 0 || (text[n] && !u) ||
+        numparse_u64(text, n, INT64_MAX, NUMPARSE_LEADING_ZEROS, &v, &err) < 0)
+        return usage_error("%s: '%s' is not %s or none", flag, text,
+                           suffixes ? "a count of bytes (K, M, G, T: x1024)" : "a count");
+    for (const char *p = units; u && p <= u; p++) {
+        if (v > (uint64_t)INT64_MAX / 1024)
+            return usage_error("%s: '%s' is too large", flag, text);
+        v *= 1024;
+    }
+    *out = json_integer((json_int_t)v);
+    return 0;
+}
+
+static int cmd_quota(const cli *c, int argc, char **argv)
+{
+    const char *verb = argc > 0 ? argv[0] : "";
+    const char *tenant = argc == 2 ? argv[1] : NULL;
+    char path[128], query[128];
+    if (tenant && !names_tenant_ok(tenant))
+        return usage_error("invalid tenant name '%s' (1..64 characters [a-z0-9-])",
+                           tenant);
+    if (strcmp(verb, "set") != 0 && (c->bytes || c->objects))
+        return usage_error("--bytes and --objects go with quota set");
+    if (strcmp(verb, "show") == 0 && argc <= 2 && !c->bucket) {
+        snprintf(query, sizeof query, "tenant=%s", tenant ? tenant : "");
+        return run(c, "GET", "/quotas", tenant ? query : NULL, NULL, OUT_QUOTAS, NULL);
+    }
+    if (strcmp(verb, "clear") == 0 && tenant) {
+        snprintf(path, sizeof path, "/quotas/%s", tenant);
+        snprintf(query, sizeof query, "bucket=%s", c->bucket ? c->bucket : "");
+        char done[160];
+        snprintf(done, sizeof done, "cleared the quota of %s %s", c->bucket ? "bucket" :
+                 "tenant", c->bucket ? c->bucket : tenant);
+        return run(c, "DELETE", path, c->bucket ? query : NULL, NULL, OUT_NONE, done);
+    }
+    if (strcmp(verb, "set") != 0 || !tenant)
+        return usage_error("usage: coffer quota set TENANT [--bucket B] [--bytes N] "
+                           "[--objects N] | quota show [TENANT] | "
+                           "quota clear TENANT [--bucket B]");
+    if (!c->bytes && !c->objects)
+        return usage_error("quota set: give --bytes, --objects or both");
+    json_t *body = json_pack("{s:s}", "tenant", tenant), *v;
+    int rc = 0;
+    if (body && c->bucket)
+        json_object_set_new(body, "bucket", json_string(c->bucket));
+    if (body && c->bytes && (rc = parse_limit("--bytes", c->bytes, true, &v)) == 0)
+        json_object_set_new(body, "max_bytes", v);
+    if (body && rc == 0 && c->objects &&
+        (rc = parse_limit("--objects", c->objects, false, &v)) == 0)
+        json_object_set_new(body, "max_objects", v);
+    if (!body || rc != 0) {
+        json_decref(body);
+        return body ? rc : 1;
+    }
+    return run(c, "POST", "/quotas", NULL, body, OUT_QUOTAS_ONE, NULL);
+}
+
+/* The disks; while one is a replacement being filled, how far heal is. */
+static int cmd_disks(const cli *c)
+{
+    json_t *doc, *d;
+    int rc = get_doc(c, "/disks", &doc);
+    if (rc != 0 || !doc)
+        return rc;
+    print_disks(doc);
+    size_t i;
+    bool replacing = false;
+    json_array_foreach(json_object_get(doc, "disks"), i, d)
+        replacing |= json_is_true(json_object_get(d, "replacing"));
+    json_decref(doc);
+    if (!replacing || request(c, "GET", "/jobs/heal", NULL, NULL, &doc) != 0)
+        return 0;
+    json_t *p = json_object_get(doc, "progress");
+    if (json_is_object(p) && num(p, "total") > 0)
+        printf("replacing: heal --all %lld of %lld bytes checked (%lld%%)\n", num(p, "done"),
+               num(p, "total"), num(p, "done") * 100 / num(p, "total"));
+    else if (json_is_object(p))
+        printf("replacing: heal --all running\n");
+    else
+        printf("replacing: heal --all is not running (coffer heal --all starts it)\n");
+    json_decref(doc);
+    return 0;
+}
+
 static int dispatch(const cli *c, int argc, char **argv)
 {
     if (strcmp(argv[0], "tenant") == 0)
@@ -743,14 +1309,28 @@ static int dispatch(const cli *c, int argc, char **argv)
         return run(c, "GET", "/status", NULL, NULL, OUT_STATUS, NULL);
     if (strcmp(argv[0], "usage") == 0 && argc <= 2)
         return cmd_usage(c, argc > 1 ? argv[1] : NULL);
+    if (strcmp(argv[0], "quota") == 0)
+        return cmd_quota(c, argc - 1, argv + 1);
     if (strcmp(argv[0], "disks") == 0 && argc == 1)
-        return run(c, "GET", "/disks", NULL, NULL, OUT_DISKS, NULL);
-    if (strcmp(argv[0], "heal") == 0 && argc == 1) {
-        fprintf(stderr, "coffer: healing every segment on the heal queue...\n");
-        return run(c, "POST", "/heal", NULL, json_object(), OUT_MAINTENANCE, NULL);
-    }
+        return cmd_disks(c);
+    if (strcmp(argv[0], "heal") == 0 && argc == 1)
+        return cmd_heal(c);
+    if (strcmp(argv[0], "scrub") == 0 && argc == 2 && strcmp(argv[1], "status") == 0)
+        return cmd_scrub_status(c);
+    if (strcmp(argv[0], "scrub") == 0 && argc == 1)
+        return cmd_scrub(c);
     if (strcmp(argv[0], "gc") == 0 && argc <= 2)
         return cmd_gc(c, argc > 1 ? argv[1] : NULL);
+    if (strcmp(argv[0], "jobs") == 0 && argc <= 2) {
+        char path[64];
+        if (argc == 2 && (strlen(argv[1]) > 23 ||
+                          strspn(argv[1], "abcdefghijklmnopqrstuvwxyz_") != strlen(argv[1])))
+            return usage_error("invalid job name '%s'", argv[1]);
+        snprintf(path, sizeof path, "/jobs%s%s", argc == 2 ? "/" : "", argc == 2 ? argv[1] : "");
+        return run(c, "GET", path, NULL, NULL, OUT_JOBS, NULL);
+    }
+    if (strcmp(argv[0], "drill") == 0)
+        return cmd_drill(c);
     if (strcmp(argv[0], "tier") == 0)
         return cmd_tier(c, argc - 1, argv + 1);
     return usage_error("unknown command '%s'", argv[0]);
@@ -769,7 +1349,9 @@ static const char *env_or(const char *name, const char *fallback)
 static int parse_options(cli *c, int argc, char **argv, bool command_after)
 {
     enum { O_ENDPOINT = 256, O_REGION, O_CREDS, O_KEY, O_SECRET, O_CACERT,
-           O_JSON, O_RO, O_HELP, O_VERSION, O_FORCE, O_VAR, O_FROM };
+           O_JSON, O_RO, O_HELP, O_VERSION, O_FORCE, O_VAR, O_FROM, O_APPEND,
+           O_PERMS, O_BUCKET, O_DELPFX, O_BYTES, O_OBJECTS, O_TENANT, O_SAMPLE, O_ALL,
+           O_DEEP };
     static const struct option opts[] = {
         {"endpoint", required_argument, NULL, O_ENDPOINT},
         {"region", required_argument, NULL, O_REGION},
@@ -779,10 +1361,20 @@ static int parse_options(cli *c, int argc, char **argv, bool command_after)
         {"cacert", required_argument, NULL, O_CACERT},
         {"json", no_argument, NULL, O_JSON},
         {"read-only", no_argument, NULL, O_RO},
+        {"append-only", no_argument, NULL, O_APPEND},
+        {"permissions", required_argument, NULL, O_PERMS},
+        {"bucket", required_argument, NULL, O_BUCKET},
+        {"allow-delete-prefix", required_argument, NULL, O_DELPFX},
         {"force-orphans", no_argument, NULL, O_FORCE},
         {"config", required_argument, NULL, 'c'},
         {"var", required_argument, NULL, O_VAR},
         {"from", required_argument, NULL, O_FROM},
+        {"bytes", required_argument, NULL, O_BYTES},
+        {"objects", required_argument, NULL, O_OBJECTS},
+        {"tenant", required_argument, NULL, O_TENANT},
+        {"sample", required_argument, NULL, O_SAMPLE},
+        {"all", no_argument, NULL, O_ALL},
+        {"deep", no_argument, NULL, O_DEEP},
         {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VERSION},
         {NULL, 0, NULL, 0}};
@@ -800,10 +1392,35 @@ static int parse_options(cli *c, int argc, char **argv, bool command_after)
         case O_CACERT: c->cacert = optarg; break;
         case O_JSON: c->json = true; break;
         case O_RO: c->read_only = true; break;
+        case O_APPEND: c->append_only = true; break;
+        case O_PERMS: c->permissions = optarg; break;
+        case O_BUCKET:
+            if (c->nbuckets == sizeof c->buckets / sizeof c->buckets[0])
+                return usage_error("at most 64 --bucket options");
+            c->buckets[c->nbuckets++] = c->bucket = optarg;
+            break;
+        case O_DELPFX:
+            if (c->nprefixes == sizeof c->delete_prefixes / sizeof c->delete_prefixes[0])
+                return usage_error("at most 64 --allow-delete-prefix options");
+            c->delete_prefixes[c->nprefixes++] = optarg;
+            break;
         case O_FORCE: c->force_orphans = true; break;
         case 'c': c->config = optarg; break;
         case O_VAR: c->var = optarg; break;
         case O_FROM: c->from = optarg; break;
+        case O_BYTES: c->bytes = optarg; break;
+        case O_OBJECTS: c->objects = optarg; break;
+        case O_TENANT: c->tenant = optarg; break;
+        case O_SAMPLE: {
+            char *end;
+            errno = 0;
+            c->sample = strtoll(optarg, &end, 10);
+            if (*end || errno || c->sample < 1 || c->sample > 1000000)
+                return usage_error("--sample: a number of objects, 1..1000000");
+            break;
+        }
+        case O_ALL: c->all = true; break;
+        case O_DEEP: c->deep = true; break;
         case O_HELP: fputs(usage_text, stdout); return 0;
         case O_VERSION: printf("coffer %s\n", PACKAGE_VERSION); return 0;
         case ':': return usage_error("option %s needs a value", argv[optind - 1]);
@@ -842,7 +1459,7 @@ static int own_options_at(int argc, char **argv)
 {
     static const char *const with_value[] = {"--endpoint", "--region",
         "--admin-credentials", "--admin-key", "--admin-secret", "--cacert", "-c",
-        "--config", "--var", "--from", NULL};
+        "--config", "--var", "--from", "--tenant", "--bucket", "--sample", NULL};
     for (int i = 1; i < argc; i++) {
         if (argv[i][0] == '-') {
             for (int j = 0; with_value[j]; j++)
@@ -861,7 +1478,7 @@ static int own_options_at(int argc, char **argv)
 int main(int argc, char **argv)
 {
     cli c = {.endpoint = env_or("COFFER_ENDPOINT", DEFAULT_ENDPOINT),
-             .region = env_or("COFFER_REGION", DEFAULT_REGION)};
+             .region = env_or("COFFER_REGION", DEFAULT_REGION), .sample = -1};
     int split = own_options_at(argc, argv);
     if (split && strcmp(argv[split], "lifecycle") == 0)
         return cmd_lifecycle(argc - split, argv + split);

@@ -200,6 +200,8 @@ struct xfer {
     size_t elen, ecap;
     bool checked_start;              /* a resumed answer starts where wanted */
     int64_t answer_from;             /* Content-Range start; -1 if none */
+    int64_t part_len;                /* a part GET: the part's length (its
+                                        first answer's range); -1 unknown */
     uint64_t delivered;              /* body bytes taken, all attempts */
     uint64_t first_byte;             /* object offset of the first byte wanted */
     char resume_etag[S3C_ETAG_MAX];

@@ -5,6 +5,7 @@
 noinst_LIBRARIES += client/libclient.a
 client_libclient_a_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(OPENSSL_CFLAGS)
 client_libclient_a_SOURCES = client/s3c.h client/azb.h client/internal.h client/s3c.c \
-	client/azb.c client/azauth.c client/xfer.c client/body.c client/xml.c
+	client/azb.c client/azauth.c client/xfer.c client/body.c client/xml.c \
+	client/drill.c client/drill.h
 CLIENT_LIBS = client/libclient.a auth/libauth.a common/libcommon.a \
 	$(CURL_LIBS) $(OPENSSL_LIBS) $(ISAL_LIBS) $(AX_PTHREAD_LIBS)

@@ -11,6 +11,7 @@
  */
 #include "client/internal.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -298,6 +299,12 @@ static int build_query(xfer *x, cf_err *err)
         if (rc == 0 && op->max_keys > 0)
             rc = s3c_query_param(&x->query, "max-keys", num, err);
         return rc;
+    case S3C_GET_OBJECT:
+    case S3C_HEAD_OBJECT:
+        if (op->part_number > 10000)
+            return cf_fail(err, CF_EINVAL, "part numbers are 1..10000");
+        snprintf(num, sizeof num, "%u", op->part_number);
+        return op->part_number ? s3c_query_param(&x->query, "partNumber", num, err) : 0;
     default:
         return 0;
     }
@@ -623,13 +630,49 @@ static int s3_sign(xfer *x, auth_pair *h, size_t *nh, char *authz, size_t cap,
     return rc;
 }
 
+/* x-amz-checksum-ALGO: VALUE (not -mode, -type or -algorithm) into r. */
+static void checksum_header(s3c_result *r, const char *line, size_t n)
+{
+    static const char prefix[] = "x-amz-checksum-";
+    const size_t pl = sizeof prefix - 1;
+    const char *colon = memchr(line, ':', n);
+    size_t al = colon ? (size_t)(colon - line) - pl : 0;
+    if (!colon || (size_t)(colon - line) <= pl || strncasecmp(line, prefix, pl) != 0 ||
+        al >= sizeof r->checksum_algo)
+        return;
+    char algo[sizeof r->checksum_algo];
+    for (size_t i = 0; i < al; i++)
+        algo[i] = (char)tolower((unsigned char)line[pl + i]);
+    algo[al] = '\0';
+    if (strcmp(algo, "mode") == 0 || strcmp(algo, "type") == 0 ||
+        strcmp(algo, "algorithm") == 0)
+        return;
+    char name[64];
+    snprintf(name, sizeof name, "%s%s", prefix, algo);
+    if (s3c_header_value(line, n, name, r->checksum, sizeof r->checksum))
+        memcpy(r->checksum_algo, algo, al + 1);
+}
+
 static void s3_header(xfer *x, const char *line, size_t n)
 {
     s3c_result *r = &x->res;
-    if (n > 5 && strncmp(line, "HTTP/", 5) == 0)
-        r->crc32c[0] = r->request_id[0] = '\0';
-    else if (!s3c_header_value(line, n, "x-amz-checksum-crc32c", r->crc32c, sizeof r->crc32c))
-        s3c_header_value(line, n, "x-amz-request-id", r->request_id, sizeof r->request_id);
+    char v[16];
+    if (n > 5 && strncmp(line, "HTTP/", 5) == 0) {
+        r->crc32c[0] = r->request_id[0] = r->checksum_algo[0] = r->checksum[0] = '\0';
+        r->parts_count = 0;
+    } else if (s3c_header_value(line, n, "x-amz-mp-parts-count", v, sizeof v)) {
+        r->parts_count = atoi(v);
+    } else if (!s3c_header_value(line, n, "x-amz-checksum-crc32c", r->crc32c,
+                                 sizeof r->crc32c) &&
+               !s3c_header_value(line, n, "x-amz-request-id", r->request_id,
+                                 sizeof r->request_id)) {
+        checksum_header(r, line, n);
+        return;
+    }
+    if (r->crc32c[0] && !r->checksum_algo[0]) {
+        snprintf(r->checksum_algo, sizeof r->checksum_algo, "crc32c");
+        snprintf(r->checksum, sizeof r->checksum, "%s", r->crc32c);
+    }
 }
 
 static const s3c_proto s3_proto = {s3_sign, s3_header, s3_check, "range"};

@@ -204,7 +204,8 @@ typedef struct s3c_op {
     s3c_sink sink;                  /* GET, generic: body out */
     void *sink_ctx;
     const char *upload_id;          /* part, complete, abort */
-    uint32_t part_number;           /* part: 1..10000 */
+    uint32_t part_number;           /* part: 1..10000; GET, HEAD: that part of a
+                                       multipart object (0: the whole object) */
     const s3c_part *parts;          /* complete, in order */
     size_t nparts;
     const char *prefix, *delimiter, *start_after, *continuation; /* list */
@@ -244,6 +245,10 @@ typedef struct s3c_result {
     int attempts;
     char etag[S3C_ETAG_MAX];        /* PUT, part, HEAD, GET, complete */
     char crc32c[16];                /* x-amz-checksum-crc32c, "" if absent */
+    char checksum_algo[16];         /* the x-amz-checksum-ALGO an answer carried
+                                       ("crc64nvme", "sha256", ...), "" if none */
+    char checksum[96];              /* its value (a composite ends in -N) */
+    int parts_count;                /* x-amz-mp-parts-count, 0 if absent */
     int64_t size;                   /* HEAD/GET: the whole object's size; -1 */
     int64_t content_length;         /* Content-Length of the answer; -1 */
     char last_modified[40];         /* HEAD/GET: the header as sent */

@@ -235,6 +235,8 @@ static size_t fail_in_callback(xfer *x, cf_code code, const char *msg)
 static bool starts_right(xfer *x)
 {
     uint64_t want = x->first_byte + x->delivered;
+    if (x->op.part_number && x->delivered == 0)    /* the server says where it is */
+        return x->res.status == 200 || x->res.status == 206;
     if (!x->op.range && x->delivered == 0)
         return x->res.status == 200 || x->answer_from == 0;
     return x->res.status == 206 && x->answer_from == (int64_t)want;
@@ -311,6 +313,7 @@ static size_t on_header(char *line, size_t size, size_t nitems, void *ctx)
         r->etag[0] = r->last_modified[0] = '\0';
         r->content_length = -1;
         x->answer_from = -1;
+    x->part_len = -1;
     } else if (s3c_header_value(line, n, "etag", r->etag, sizeof r->etag) ||
                s3c_header_value(line, n, "last-modified", r->last_modified,
                                 sizeof r->last_modified)) {
@@ -324,6 +327,8 @@ static size_t on_header(char *line, size_t size, size_t nitems, void *ctx)
         if (sscanf(v, "bytes %lld-%lld/%lld", &a, &b, &total) == 3) {
             x->answer_from = a;
             r->size = total;
+            if (x->op.part_number && x->delivered == 0)
+                x->part_len = b - a + 1;
         }
     }
     x->proto->header(x, line, n);
@@ -534,6 +539,8 @@ static int check_delivered(const xfer *x, cf_err *err)
     if (x->op.range)
         want = size - x->op.range_start < x->op.range_len ? size - x->op.range_start
                                                           : x->op.range_len;
+    if (x->op.part_number && x->part_len >= 0)
+        want = (uint64_t)x->part_len;
     if (x->delivered != want)
         return cf_fail(err, CF_EIO, "the remote sent %llu of the %llu bytes asked for (%s %s)",
                        (unsigned long long)x->delivered, (unsigned long long)want, x->method,
@@ -547,7 +554,8 @@ static void attempt_done(xfer *x, CURLcode cc)
     cf_err err;
     int rc = 0;
     bool retry = false;
-    if (x->delivered > 0 && !x->resume_etag[0])
+    /* a part GET is not resumed: its Range would fight its partNumber */
+    if (x->delivered > 0 && !x->resume_etag[0] && !x->op.part_number)
         snprintf(x->resume_etag, sizeof x->resume_etag, "%s", x->res.etag);
     if (x->failed) {
         err = x->err;

@@ -10,6 +10,9 @@
  * the stream stopped here); each update undoes the final inversion, runs the
  * raw CRC, and inverts again. That makes every CRC chainable from 0.
  *
+ *  - MD5 and SHA-256 come from common/md5sha.c where the CPU has the SHA
+ *    extensions (so that cks_update2 can hash a signed body and its ETag in
+ *    one pass), from OpenSSL elsewhere; a state never mixes the two.
  *  - CRC32 (IEEE, reflected) and CRC32C (Castagnoli) come from ISA-L.
  *  - CRC-64/NVME is not in ISA-L 2.30, so it is computed here slice-by-16:
  *    table t maps a byte to its CRC contribution when followed by t more
@@ -29,6 +32,7 @@
  * only the canonical encoding of exactly the expected number of bytes.
  */
 #include "common/checksum.h"
+#include "common/md5sha.h"
 
 #include <isa-l/crc.h>
 #include <limits.h>
@@ -43,6 +47,8 @@ struct cks_state {
     uint64_t crc;           /* CRC algorithms: finalised value so far */
     EVP_MD *md;             /* digest algorithms: fetched once */
     EVP_MD_CTX *mdctx;
+    bool fast;              /* MD5/SHA-256 in fastctx instead */
+    md5sha_ctx fastctx;
 };
 
 typedef struct algo_info {
@@ -238,7 +244,10 @@ cks_state *cks_new(cks_algo algo, cf_err *err)
     }
     s->algo = algo;
     const char *evp_name = algos[algo].evp_name;
-    if (evp_name) {
+    if ((algo == CKS_MD5 || algo == CKS_SHA256) && md5sha_available()) {
+        s->fast = true;
+        md5sha_init(&s->fastctx, algo == CKS_SHA256);
+    } else if (evp_name) {
         s->md = EVP_MD_fetch(NULL, evp_name, NULL);
         s->mdctx = EVP_MD_CTX_new();
         if (!s->md || !s->mdctx ||
@@ -264,7 +273,9 @@ void cks_free(cks_state *s)
 void cks_reset(cks_state *s)
 {
     s->crc = 0;
-    if (s->mdctx)
+    if (s->fast)
+        md5sha_init(&s->fastctx, s->algo == CKS_SHA256);
+    else if (s->mdctx)
         EVP_DigestInit_ex2(s->mdctx, NULL, NULL);
 }
 
@@ -281,9 +292,24 @@ void cks_update(cks_state *s, const void *data, size_t len)
         s->crc = crc64nvme(s->crc, data, len);
         break;
     default:
-        EVP_DigestUpdate(s->mdctx, data, len);
+        if (s->fast)
+            md5sha_update(&s->fastctx, data, len);
+        else
+            EVP_DigestUpdate(s->mdctx, data, len);
         break;
     }
+}
+
+void cks_update2(cks_state *a, cks_state *b, const void *data, size_t len)
+{
+    if (b && a->fast && b->fast && a->algo != b->algo) {
+        cks_state *md5 = a->algo == CKS_MD5 ? a : b;
+        md5sha_update_both(&md5->fastctx, &(md5 == a ? b : a)->fastctx, data, len);
+        return;
+    }
+    cks_update(a, data, len);
+    if (b)
+        cks_update(b, data, len);
 }
 
 static void store_be(uint64_t v, uint8_t *out, size_t n)
@@ -295,7 +321,9 @@ static void store_be(uint64_t v, uint8_t *out, size_t n)
 size_t cks_final(cks_state *s, uint8_t out[CKS_MAX_RAW])
 {
     size_t n = algos[s->algo].raw_len;
-    if (s->mdctx) {
+    if (s->fast) {
+        md5sha_final(&s->fastctx, out);
+    } else if (s->mdctx) {
         unsigned int got = 0;
         if (!EVP_DigestFinal_ex(s->mdctx, out, &got) || got != n)
             memset(out, 0, n);

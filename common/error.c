@@ -33,12 +33,18 @@ static const char *const code_names[CF_CODE_COUNT] = {
     [CF_EEXISTS] = "EEXISTS",
     [CF_ENOTFOUND] = "ENOTFOUND",
     [CF_EPRECOND] = "EPRECOND",
+    [CF_EDENIED] = "EDENIED",
+    [CF_ELOCKED] = "ELOCKED",
+    [CF_ENOVERSION] = "ENOVERSION",
+    [CF_EMARKER] = "EMARKER",
+    [CF_EBUCKETSTATE] = "EBUCKETSTATE",
     [CF_ESTATE] = "ESTATE",
     [CF_EINTERNAL] = "EINTERNAL",
     [CF_ENOINDEX] = "ENOINDEX",
     [CF_ECONFLICT] = "ECONFLICT",
     [CF_ENEEDKEY] = "ENEEDKEY",
     [CF_EBADKEY] = "EBADKEY",
+    [CF_EQUOTA] = "EQUOTA",
 };
 
 const char *cf_code_name(cf_code code)

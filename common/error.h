@@ -40,6 +40,11 @@ typedef enum cf_code {
     CF_EEXISTS,     /* generic "already exists" (tenants, keys) */
     CF_ENOTFOUND,   /* generic "not found" (tenants, keys) */
     CF_EPRECOND,    /* a precondition (If-Match...) failed */
+    CF_EDENIED,     /* the access key's permissions do not allow it */
+    CF_ELOCKED,     /* the version is under object lock (retention, legal hold) */
+    CF_ENOVERSION,  /* no such version of the object */
+    CF_EMARKER,     /* the version is a delete marker */
+    CF_EBUCKETSTATE, /* the bucket's configuration does not allow it */
     CF_ESTATE,      /* the object is not in the state the operation needs
                        (RestoreObject of an object in no tier) */
     CF_EINTERNAL,   /* a broken invariant: a bug */
@@ -47,6 +52,7 @@ typedef enum cf_code {
     CF_ECONFLICT,   /* a conditional write met another write to the same key */
     CF_ENEEDKEY,    /* the object needs a customer key (SSE-C), or got one it does not use */
     CF_EBADKEY,     /* the customer key is not the one the object was stored with */
+    CF_EQUOTA,      /* a write would take a tenant or bucket past its quota */
     CF_CODE_COUNT
 } cf_code;
 

@@ -1,8 +1,12 @@
 /*
  * common/fsutil.c - see fsutil.h. Every loop here retries EINTR and short
- * transfers; every error comes back as -errno or through cf_err.
+ * transfers; every error comes back as -errno or through cf_err. Writes,
+ * syncs and renames go through common/fio.h, so the fault-injection hook
+ * reaches every durable file coffer writes.
  */
 #include "common/fsutil.h"
+
+#include "common/fio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -38,7 +42,7 @@ int fsu_fsync_dir(const char *path, cf_err *err)
     int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return cf_fail_errno(err, CF_EIO, errno, "open directory %s", path);
-    int rc = fsync(fd);
+    int rc = fio_fsync(fd);
     int e = errno;
     close(fd);
     if (rc != 0)
@@ -64,7 +68,7 @@ int fsu_write_all(int fd, const void *buf, size_t len)
 {
     const char *p = buf;
     while (len > 0) {
-        ssize_t n = write(fd, p, len);
+        ssize_t n = fio_write(fd, p, len);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -80,7 +84,7 @@ int fsu_pwrite_all(int fd, const void *buf, size_t len, off_t off)
 {
     const char *p = buf;
     while (len > 0) {
-        ssize_t n = pwrite(fd, p, len, off);
+        ssize_t n = fio_pwrite(fd, p, len, off);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -117,13 +121,13 @@ static int open_tmp(const char *path, char tmp[PATH_MAX], mode_t mode, cf_err *e
 {
     if ((size_t)snprintf(tmp, PATH_MAX, "%s.tmp", path) >= PATH_MAX)
         return cf_fail(err, CF_EINVAL, "path too long: %s", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    int fd = fio_open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
     if (fd < 0)
         return cf_fail_errno(err, CF_EIO, errno, "create %s", tmp);
     if (fchmod(fd, mode) != 0) {
         int e = errno;
-        close(fd);
-        unlink(tmp);
+        fio_close(fd);
+        fio_unlink(tmp);
         return cf_fail_errno(err, CF_EIO, e, "chmod %s", tmp);
     }
     return fd;
@@ -133,13 +137,13 @@ static int open_tmp(const char *path, char tmp[PATH_MAX], mode_t mode, cf_err *e
  * path, fsync the directory; on failure the temp file is removed. */
 static int commit_tmp(int fd, const char *tmp, const char *path, int rc, cf_err *err)
 {
-    if (rc == 0 && fsync(fd) != 0)
+    if (rc == 0 && fio_fsync(fd) != 0)
         rc = -errno;
-    close(fd);
-    if (rc == 0 && rename(tmp, path) != 0)
+    fio_close(fd);
+    if (rc == 0 && fio_rename(tmp, path) != 0)
         rc = -errno;
     if (rc != 0) {
-        unlink(tmp);
+        fio_unlink(tmp);
         return cf_fail_errno(err, CF_EIO, -rc, "write %s", path);
     }
     return fsu_fsync_parent(path, err);

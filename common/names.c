@@ -65,6 +65,42 @@ bool names_tenant_ok(const char *s)
     return shaped(s, 1, NAMES_TENANT_MAX, tenant_char);
 }
 
+/* S3's bucket naming rules (the ones for new buckets, which every
+ * request is held to). */
+static bool looks_like_ipv4(const char *name)
+{
+    int dots = 0;
+    for (const char *p = name; *p; p++) {
+        if (*p == '.')
+            dots++;
+        else if (*p < '0' || *p > '9')
+            return false;
+    }
+    return dots == 3;
+}
+
+bool names_bucket_ok(const char *name)
+{
+    size_t n = strlen(name);
+    if (n < 3 || n > NAMES_BUCKET_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                  c == '.' || c == '-';
+        if (!ok)
+            return false;
+        if (c == '.' && (name[i + 1] == '.' || name[i + 1] == '-' ||
+                         (i > 0 && name[i - 1] == '-')))
+            return false;
+    }
+    bool alnum_first = name[0] != '.' && name[0] != '-';
+    bool alnum_last = name[n - 1] != '.' && name[n - 1] != '-';
+    return alnum_first && alnum_last && !looks_like_ipv4(name) &&
+           strncmp(name, "xn--", 4) != 0 &&
+           !(n > 8 && strcmp(name + n - 8, "-s3alias") == 0);
+}
+
 bool names_access_key_ok(const char *s)
 {
     return shaped(s, NAMES_AK_MIN, NAMES_AK_MAX, key_char);

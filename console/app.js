@@ -131,6 +131,15 @@ function renderDisks(disks) {
   }));
 }
 
+// The tenant's own quota against what it stores ("no quota" without one).
+function quotaText(u) {
+  if (u.quota === null) return "no quota";
+  const parts = [];
+  if (u.quota.bytes !== null) parts.push(`${bytes(u.bytes)} of ${bytes(u.quota.bytes)}`);
+  if (u.quota.objects !== null) parts.push(`${u.objects} of ${u.quota.objects} objects`);
+  return parts.join(", ");
+}
+
 function renderTenants(tenants, usage, keys) {
   const use = new Map(usage.map((u) => [u.tenant, u]));
   fill($("tenants").tBodies[0], tenants.map((t) => {
@@ -142,13 +151,28 @@ function renderTenants(tenants, usage, keys) {
     return el("tr", {"data-tenant": t.name},
       el("td", {}, t.name), el("td", {class: "num"}, u.buckets), el("td", {class: "num"}, u.objects),
       el("td", {class: "num"}, bytes(u.bytes)),
-      el("td", {}, u.quota === null ? "no quota" : bytes(u.quota.bytes)),
+      el("td", {}, quotaText(u)),
       el("td", {class: "num"}, nkeys), el("td", {}, del));
   }));
-  const sel = $("key-tenant");
-  const keep = sel.value;
-  sel.replaceChildren(...tenants.map((t) => el("option", {value: t.name}, t.name)));
-  if (tenants.some((t) => t.name === keep)) sel.value = keep;
+  for (const id of ["key-tenant", "quota-tenant"]) {
+    const sel = $(id);
+    const keep = sel.value;
+    sel.replaceChildren(...tenants.map((t) => el("option", {value: t.name}, t.name)));
+    if (tenants.some((t) => t.name === keep)) sel.value = keep;
+  }
+}
+
+// A quota field as the admin API takes it: blank keeps the limit (no
+// field), "none" drops it (null), else digits with an optional K, M, G
+// or T (powers of 1024, bytes only). Throws on anything else.
+function quotaLimit(text, suffixes, what) {
+  const v = text.trim();
+  if (v === "") return undefined;
+  if (v === "none") return null;
+  const m = /^([0-9]+)([KMGT]?)$/.exec(v);
+  if (!m || (m[2] && !suffixes)) throw new Error(what + ": a whole number" +
+    (suffixes ? " with an optional K, M, G or T" : "") + ", or none");
+  return Number(m[1]) * 1024 ** " KMGT".indexOf(m[2] || " ");
 }
 
 function renderKeys(keys) {
@@ -164,23 +188,22 @@ function renderJobs(status, o) {
   $("heal-summary").replaceChildren(
     el("div", {}, el("b", {}, status.heal_pending), "segments waiting for heal"),
     el("div", {}, el("b", {}, status.index.commits), "index commits"),
-    el("div", {}, el("b", {}, status.index.wal_syncs), "WAL fdatasyncs"),
-    el("div", {}, el("b", {}, o.job_interval_s + " s"), "between maintenance rounds"));
+    el("div", {}, el("b", {}, status.index.wal_syncs), "WAL fdatasyncs"));
+  // o.jobs: the scheduler's status of each job (GET /admin/jobs, server/sched.h)
   fill($("jobs").tBodies[0], o.jobs.map((j) => {
-    const ran = j.runs_ok + j.runs_failed > 0;
-    const result = !ran ? badge("not run yet", "idle")
-      : j.last_ok ? badge("ok") : el("span", {}, badge("failed"), " " + j.last_error);
-    let detail = "";
-    if (ran && j.name === "heal") detail = ` (${j.last_stats.healed_segments} healed, ${j.last_stats.heal_failures} failed)`;
-    if (ran && j.name === "gc") detail = ` (${j.last_stats.deleted_segments} deleted, ${j.last_stats.orphan_files} orphans)`;
-    if (ran && j.name === "gc" && j.last_stats.held)
-      detail = el("span", {}, " ", badge("GC held", "failed"), ` ${j.last_stats.orphans_held} orphan files NOT deleted (over the bound): see coffer status`);
-    if (ran && j.name === "snapshot") detail = ` (${j.snapshot_copies} copies)`;
+    const last = j.last_run;
+    const result = !last ? badge("not run yet", "idle")
+      : el("span", {}, last.ok ? badge("ok") : badge("failed"), " " + last.summary);
+    const state = j.state === "running" && j.progress
+      ? el("span", {}, badge("running"), ` ${j.progress.done}/${j.progress.total} ${j.progress.phase}`)
+      : badge(j.state);
     return el("tr", {},
-      el("td", {}, j.name), el("td", {}, j.running ? badge("running") : badge("idle")),
-      el("td", {}, ran ? when(j.last_start) : "never"),
-      el("td", {}, ran ? j.last_duration.toFixed(2) + " s" : "-"),
-      el("td", {}, result, detail), el("td", {}, `${j.runs_ok} / ${j.runs_failed}`));
+      el("td", {}, j.name), el("td", {}, state),
+      el("td", {}, last ? when(last.start) : "never"),
+      el("td", {}, last ? last.duration_seconds.toFixed(2) + " s" : "-"),
+      el("td", {}, result),
+      el("td", {}, j.next_run ? when(j.next_run) : "on demand"),
+      el("td", {}, `${j.runs_ok} / ${j.runs_failed}`));
   }));
 }
 
@@ -307,6 +330,19 @@ document.addEventListener("DOMContentLoaded", () => {
     act(async () => {
       showSecret(await call("POST", "admin/keys", {tenant, read_only: $("key-ro").checked}));
     }, "key created for " + tenant);
+  });
+  $("quota-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const tenant = $("quota-tenant").value;
+    act(async () => {
+      const body = {tenant,
+        max_bytes: quotaLimit($("quota-bytes").value, true, "bytes"),
+        max_objects: quotaLimit($("quota-objects").value, false, "objects")};
+      if (body.max_bytes === undefined && body.max_objects === undefined)
+        throw new Error("give a byte or an object limit (or none)");
+      await call("POST", "admin/quotas", body);
+      $("quota-bytes").value = $("quota-objects").value = "";
+    }, "quota of " + tenant + " set");
   });
   $("secret-done").addEventListener("click", hideSecret);
   call("GET", "session").then(showDashboard).catch(showLogin);

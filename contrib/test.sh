@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # contrib/test.sh - the test command: build warning-free (-Werror), run every
 # unit and integration test, then build again with AddressSanitizer +
-# UndefinedBehaviorSanitizer and run them all once more, then run every
-# libFuzzer target for 20 s (contrib/fuzz.sh). Builds go to build/,
-# build-asan/ and build-fuzz/ beside the sources. Ends with "N passed, N
-# failed".
+# UndefinedBehaviorSanitizer and run them all once more, then build with the
+# fault-injection hook and run the tests that drive it (make check-faults),
+# then run every libFuzzer target for 20 s (contrib/fuzz.sh). Builds go to
+# build/, build-asan/, build-faults/ and build-fuzz/ beside the sources.
+# Ends with "N passed, N failed".
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -13,14 +14,14 @@ jobs=$(nproc 2>/dev/null || echo 2)
 
 total_pass=0
 total_fail=0
-run_suite() {            # run_suite DIR CONFIGURE-ARGS...
-  local dir=$1; shift
+run_suite() {            # run_suite DIR CHECK-TARGET CONFIGURE-ARGS...
+  local dir=$1 target=$2; shift 2
   mkdir -p "$dir"
   ( cd "$dir" && "$top/configure" --enable-werror "$@" >configure.out 2>&1 ) ||
     { cat "$dir/configure.out"; return 1; }
   make -C "$dir" -j"$jobs" >"$dir/build.out" 2>&1 || { cat "$dir/build.out"; return 1; }
   local rc=0
-  make -C "$dir" -j"$jobs" check || rc=$?
+  make -C "$dir" -j"$jobs" "$target" || rc=$?
   local p f
   p=$(find "$dir/tests" -name '*.trs' -exec grep -h ':test-result: PASS' {} + | wc -l)
   f=$(find "$dir/tests" -name '*.trs' -exec grep -hE ':test-result: (FAIL|ERROR|XPASS)' {} + | wc -l)
@@ -34,10 +35,17 @@ run_suite() {            # run_suite DIR CONFIGURE-ARGS...
 }
 
 status=0
-run_suite build || status=1
+run_suite build check || status=1
 if [ "${COFFER_SKIP_ASAN:-0}" != 1 ]; then
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-    run_suite build-asan --enable-sanitizers CFLAGS="-O1 -g" || status=1
+    run_suite build-asan check --enable-sanitizers CFLAGS="-O1 -g" || status=1
+fi
+# the fault-injection hook built in: the tests that drive it (make
+# check-faults; about 2 minutes with its build)
+if [ "${COFFER_SKIP_FAULTS:-0}" != 1 ]; then
+  faults_t0=$SECONDS
+  run_suite build-faults check-faults --enable-fault-injection || status=1
+  echo "faults block: $((SECONDS - faults_t0)) s"
 fi
 # libFuzzer targets, each for a short fixed time so that they cannot rot
 # (make fuzz runs them for minutes); their own build in build-fuzz/.

@@ -16,6 +16,8 @@
  */
 #include "server/admin.h"
 
+#include "server/jobs.h"
+
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +32,7 @@
 
 typedef struct admin_req {
     st_engine *e;
+    sched *jobs;
     tier_set *tiers;
     const char *arg;        /* path segment after the resource, or NULL */
     const char *query;      /* raw query string, or NULL */
@@ -136,12 +139,63 @@ static int tenant_item(void *ctx, const st_tenant_info *t)
                                    (json_int_t)t->created));
 }
 
+/* A list of names as a JSON array (a new reference, NULL on no memory). */
+static json_t *name_array(char *const *v, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < n; i++)
+        if (json_array_append_new(a, json_string(v[i])) != 0) {
+            json_decref(a);
+            return NULL;
+        }
+    return a;
+}
+
+#define WRITE_PERMS (ST_PERM_WRITE_NEW | ST_PERM_OVERWRITE | ST_PERM_DELETE)
+
+/* A key's policy as its JSON fields: "permissions" (names), "buckets"
+ * (null: all), "allow_delete_prefixes", and "read_only" (no write
+ * permission), the field of release 0.1.0. */
+static json_t *policy_json(const st_key_policy *p)
+{
+    json_t *perms = json_array();
+    for (unsigned bit = 1; perms && bit <= ST_PERM_ALL; bit <<= 1)
+        if ((p->perms & bit) &&
+            json_array_append_new(perms, json_string(st_perm_name(bit))) != 0) {
+            json_decref(perms);
+            perms = NULL;
+        }
+    json_t *buckets = p->nbuckets ? name_array(p->buckets, p->nbuckets) : json_null();
+    json_t *prefixes = name_array(p->delete_prefixes, p->nprefixes);
+    if (!perms || !buckets || !prefixes) {
+        json_decref(perms);
+        json_decref(buckets);
+        json_decref(prefixes);
+        return NULL;
+    }
+    return json_pack("{s:o, s:o, s:o, s:b}", "permissions", perms, "buckets", buckets,
+                     "allow_delete_prefixes", prefixes, "read_only",
+                     !(p->perms & WRITE_PERMS));
+}
+
+/* Merge the policy fields into obj (a new reference; NULL on no memory). */
+static json_t *with_policy(json_t *obj, const st_key_policy *p)
+{
+    json_t *pol = obj ? policy_json(p) : NULL;
+    if (!pol || json_object_update(obj, pol) < 0) {
+        json_decref(obj);
+        obj = NULL;
+    }
+    json_decref(pol);
+    return obj;
+}
+
 static int key_item(void *ctx, const st_key_info *k)
 {
-    return add_item(ctx, json_pack("{s:s, s:s, s:b, s:I}", "access_key",
-                                   k->access_key, "tenant", k->tenant,
-                                   "read_only", k->read_only, "created",
-                                   (json_int_t)k->created));
+    return add_item(ctx, with_policy(json_pack("{s:s, s:s, s:I}", "access_key",
+                                               k->access_key, "tenant", k->tenant,
+                                               "created", (json_int_t)k->created),
+                                     &k->policy));
 }
 
 /* Wrap a finished listing as {field: [...]}, or map its failure. */
@@ -183,26 +237,91 @@ static json_t *tenant_delete(admin_req *r)
 
 /* ---- keys --------------------------------------------------------------- */
 
+/* An array of strings of the body into v (pointing into the body), at
+ * most ST_KEY_SCOPE_MAX of them; false if it is something else. */
+static bool body_names(admin_req *r, const char *field, const char **v, size_t *n)
+{
+    json_t *a = json_object_get(r->body, field);
+    *n = 0;
+    if (!a)
+        return true;
+    if (!json_is_array(a) || json_array_size(a) > ST_KEY_SCOPE_MAX)
+        return false;
+    size_t i;
+    json_t *item;
+    json_array_foreach(a, i, item) {
+        if (!(v[i] = json_string_value(item)))
+            return false;
+    }
+    *n = json_array_size(a);
+    return true;
+}
+
+/* The policy of a POST /keys body: "permissions" (names; absent: every
+ * permission but bypass-governance, or only read with "read_only": true),
+ * "buckets" and "allow_delete_prefixes" (arrays of strings). NULL if all
+ * is well, else the error reply. */
+static json_t *body_policy(admin_req *r, st_key_policy *p, const char **buckets,
+                           const char **prefixes)
+{
+    json_t *ro = json_object_get(r->body, "read_only");
+    json_t *perms = json_object_get(r->body, "permissions");
+    if (ro && !json_is_boolean(ro))
+        return error_reply(r, 400, "InvalidRequest", "read_only must be true or false");
+    if (ro && perms)
+        return error_reply(r, 400, "InvalidRequest",
+                           "give read_only or permissions, not both");
+    p->perms = json_is_true(ro) ? ST_PERM_READ : perms ? 0 : ST_PERM_DEFAULT;
+    if (perms && (!json_is_array(perms) || json_array_size(perms) == 0))
+        return error_reply(r, 400, "InvalidRequest",
+                           "permissions must be a non-empty list of names");
+    size_t i;
+    json_t *item;
+    json_array_foreach(perms, i, item) {
+        const char *name = json_string_value(item);
+        unsigned bit = name ? st_perm_from_name(name) : 0;
+        if (!bit)
+            return error_reply(r, 400, "InvalidRequest", "permissions are read, "
+                               "write-new, overwrite, delete and bypass-governance");
+        p->perms |= bit;
+    }
+    char msg[96];
+    if (!body_names(r, "buckets", buckets, &p->nbuckets)) {
+        snprintf(msg, sizeof msg, "buckets must be a list of at most %d names",
+                 ST_KEY_SCOPE_MAX);
+        return error_reply(r, 400, "InvalidRequest", msg);
+    }
+    if (!body_names(r, "allow_delete_prefixes", prefixes, &p->nprefixes)) {
+        snprintf(msg, sizeof msg, "allow_delete_prefixes must be a list of at most %d "
+                 "strings", ST_KEY_SCOPE_MAX);
+        return error_reply(r, 400, "InvalidRequest", msg);
+    }
+    p->buckets = (char **)buckets;
+    p->delete_prefixes = (char **)prefixes;
+    return NULL;
+}
+
 static json_t *key_create(admin_req *r)
 {
-    static const char *const fields[] = {"tenant", "read_only", NULL};
+    static const char *const fields[] = {"tenant", "read_only", "permissions", "buckets",
+                                         "allow_delete_prefixes", NULL};
     json_t *bad = body_error(r, fields);
     if (bad)
         return bad;
     const char *tenant = body_tenant(r, "tenant");
     if (!tenant)
         return bad_tenant(r);
-    json_t *ro = json_object_get(r->body, "read_only");
-    if (ro && !json_is_boolean(ro))
-        return error_reply(r, 400, "InvalidRequest", "read_only must be true or false");
+    const char *buckets[ST_KEY_SCOPE_MAX], *prefixes[ST_KEY_SCOPE_MAX];
+    st_key_policy policy = {0};
+    if ((bad = body_policy(r, &policy, buckets, prefixes)))
+        return bad;
     char ak[ST_ACCESS_KEY_MAX], sk[ST_SECRET_KEY_MAX];
     cf_err err;
-    if (st_key_create(r->e, tenant, json_is_true(ro), NULL, NULL, ak, sk, &err) < 0)
+    if (st_key_create(r->e, tenant, &policy, NULL, NULL, ak, sk, &err) < 0)
         return engine_error(r, &err, "NoSuchTenant");
     r->status = 201;
-    json_t *reply = json_pack("{s:s, s:s, s:s, s:b}", "access_key", ak,
-                              "secret_key", sk, "tenant", tenant, "read_only",
-                              json_is_true(ro));
+    json_t *reply = with_policy(json_pack("{s:s, s:s, s:s}", "access_key", ak,
+                                          "secret_key", sk, "tenant", tenant), &policy);
     OPENSSL_cleanse(sk, sizeof sk);
     return reply;
 }
@@ -307,7 +426,7 @@ static json_t *status_get(admin_req *r)
     st_index_stats ix;
     st_index_stats_get(r->e, &ix);
     r->status = 200;
-    return json_pack("{s:s, s:{s:i, s:i, s:I}, s:I, s:I, s:I,"
+    json_t *doc = json_pack("{s:s, s:{s:i, s:i, s:I}, s:I, s:I, s:I,"
                      " s:{s:I, s:I, s:I, s:I, s:s, s:s}, s:o}",
                      "version", PACKAGE_VERSION, "layout", "k", k, "m", m,
                      "block_size", (json_int_t)block_size, "heal_pending",
@@ -317,16 +436,37 @@ static json_t *status_get(admin_req *r)
                      (json_int_t)ix.commit_number, "created",
                      (json_int_t)(ix.created_ms / 1000), "set_id", ix.set_id,
                      "lineage", ix.lineage, "gc", gc_status(r->e));
+    /* the last scrub and drill: what a backup's owner checks first */
+    static const char *const checks[] = {"scrub", "drill"};
+    for (size_t i = 0; doc && i < 2; i++) {
+        json_t *st = r->jobs ? sched_status(r->jobs, checks[i], false) : NULL;
+        json_t *last = json_object_get(st, "last_run");
+        char field[16];
+        snprintf(field, sizeof field, "last_%s", checks[i]);
+        json_object_set_new(doc, field, last ? json_incref(last) : json_null());
+        json_decref(st);
+    }
+    return doc;
 }
 
 /* ---- usage and disks ---------------------------------------------------- */
 
+/* A limit as JSON: a number, or null for none. */
+static json_t *limit_json(int64_t v)
+{
+    return v == ST_QUOTA_NONE ? json_null() : json_integer((json_int_t)v);
+}
+
 static int usage_item(void *ctx, const st_usage *u)
 {
-    return add_item(ctx, json_pack("{s:s, s:I, s:I, s:I, s:n}", "tenant", u->tenant,
+    json_t *quota = u->max_bytes == ST_QUOTA_NONE && u->max_objects == ST_QUOTA_NONE
+        ? json_null()
+        : json_pack("{s:o, s:o}", "bytes", limit_json(u->max_bytes), "objects",
+                    limit_json(u->max_objects));
+    return add_item(ctx, json_pack("{s:s, s:I, s:I, s:I, s:o}", "tenant", u->tenant,
                                    "buckets", (json_int_t)u->buckets, "objects",
                                    (json_int_t)u->objects, "bytes",
-                                   (json_int_t)u->bytes, "quota"));
+                                   (json_int_t)u->bytes, "quota", quota));
 }
 
 static int list_usage(st_engine *e, const char *tenant, list_ctx *l, cf_err *err)
@@ -340,6 +480,157 @@ static json_t *usage_get(admin_req *r)
     return tenant_listing(r, list_usage, "usage");
 }
 
+/* ---- quotas ------------------------------------------------------------- */
+
+static json_t *quota_json(const st_quota *q)
+{
+    return json_pack("{s:s, s:o, s:o, s:o, s:I, s:I}", "tenant", q->tenant, "bucket",
+                     q->bucket[0] ? json_string(q->bucket) : json_null(), "max_bytes",
+                     limit_json(q->max_bytes), "max_objects", limit_json(q->max_objects),
+                     "objects", (json_int_t)q->objects, "bytes", (json_int_t)q->bytes);
+}
+
+static int quota_item(void *ctx, const st_quota *q)
+{
+    return add_item(ctx, quota_json(q));
+}
+
+static int list_quotas(st_engine *e, const char *tenant, list_ctx *l, cf_err *err)
+{
+    return st_quota_list(e, tenant, quota_item, l, err);
+}
+
+/* GET /quotas: every quota; the query tenant=NAME narrows it to one tenant. */
+static json_t *quota_list(admin_req *r)
+{
+    return tenant_listing(r, list_quotas, "quotas");
+}
+
+/* Map a quota call's failure: a missing tenant or bucket is a 404. */
+static json_t *quota_error(admin_req *r, const cf_err *err)
+{
+    if (err->code == CF_ENOBUCKET)
+        return error_reply(r, 404, "NoSuchBucket", err->msg);
+    return engine_error(r, err, "NoSuchTenant");
+}
+
+/* A limit field: absent keeps it, null drops it, else a count >= 0. */
+static bool body_limit(admin_req *r, const char *name, int64_t *out)
+{
+    json_t *v = json_object_get(r->body, name);
+    if (!v || json_is_null(v)) {
+        *out = v ? ST_QUOTA_NONE : ST_QUOTA_KEEP;
+        return true;
+    }
+    *out = (int64_t)json_integer_value(v);
+    return json_is_integer(v) && *out >= 0;
+}
+
+/* The optional string field "bucket": NULL when absent; false if it is
+ * not a valid bucket name. */
+static bool body_bucket(admin_req *r, const char **bucket)
+{
+    json_t *v = json_object_get(r->body, "bucket");
+    *bucket = json_string_value(v);
+    return !v || (*bucket && names_bucket_ok(*bucket));
+}
+
+/* The reply to a change: the scope's quota as GET /quotas lists it, with
+ * null limits once it is gone. */
+typedef struct quota_find {
+    const char *bucket;
+    st_quota found;
+    bool have;
+} quota_find;
+
+static int quota_match(void *ctx, const st_quota *q)
+{
+    quota_find *f = ctx;
+    if (strcmp(q->bucket, f->bucket ? f->bucket : "") != 0)
+        return 0;
+    f->found = *q;
+    f->have = true;
+    return 1;
+}
+
+static json_t *quota_reply(admin_req *r, const char *tenant, const char *bucket)
+{
+    quota_find f = {.bucket = bucket};
+    cf_err err;
+    if (st_quota_list(r->e, tenant, quota_match, &f, &err) < 0)
+        return engine_error(r, &err, "NoSuchTenant");
+    if (!f.have) {
+        snprintf(f.found.tenant, sizeof f.found.tenant, "%s", tenant);
+        snprintf(f.found.bucket, sizeof f.found.bucket, "%s", bucket ? bucket : "");
+        f.found.max_bytes = f.found.max_objects = ST_QUOTA_NONE;
+    }
+    r->status = 200;
+    return quota_json(&f.found);
+}
+
+static json_t *quota_set(admin_req *r)
+{
+    static const char *const fields[] = {"tenant", "bucket", "max_bytes", "max_objects",
+                                         NULL};
+    json_t *bad = body_error(r, fields);
+    if (bad)
+        return bad;
+    const char *tenant = body_tenant(r, "tenant"), *bucket;
+    int64_t max_bytes, max_objects;
+    if (!tenant)
+        return bad_tenant(r);
+    if (!body_bucket(r, &bucket))
+        return error_reply(r, 400, "InvalidRequest", "bucket must be a valid bucket name");
+    if (!body_limit(r, "max_bytes", &max_bytes) ||
+        !body_limit(r, "max_objects", &max_objects))
+        return error_reply(r, 400, "InvalidRequest",
+                           "max_bytes and max_objects are integers >= 0, or null for none");
+    cf_err err;
+    if (st_quota_set(r->e, tenant, bucket, max_bytes, max_objects, &err) < 0)
+        return quota_error(r, &err);
+    return quota_reply(r, tenant, bucket);
+}
+
+/* DELETE /quotas/TENANT[?bucket=NAME] */
+static json_t *quota_clear(admin_req *r)
+{
+    static const char param[] = "bucket=";
+    if (!names_tenant_ok(r->arg))
+        return bad_tenant(r);
+    const char *bucket = NULL;
+    if (r->query && *r->query) {
+        bucket = strncmp(r->query, param, sizeof param - 1) == 0
+            ? r->query + sizeof param - 1 : NULL;
+        if (!bucket || !names_bucket_ok(bucket))
+            return error_reply(r, 400, "InvalidRequest",
+                               "the only query parameter is bucket=NAME");
+    }
+    bool removed;
+    cf_err err;
+    if (st_quota_clear(r->e, r->arg, bucket, &removed, &err) < 0)
+        return quota_error(r, &err);
+    r->status = 200;
+    return json_pack("{s:s, s:o, s:b}", "tenant", r->arg, "bucket",
+                     bucket ? json_string(bucket) : json_null(), "removed", removed);
+}
+
+/* A disk with less room than this takes no more shards for long: "full". */
+#define ADMIN_DISK_FULL_BYTES (64ull << 20)
+
+/* One word for a disk: offline (unreadable at open), replacing (formatted
+ * into a missing disk's place, heal --all has not filled it), full,
+ * readonly (no new files), else online. */
+static const char *disk_state(const st_disk_info *d)
+{
+    if (!d->online)
+        return "offline";
+    if (d->replacing)
+        return "replacing";
+    if (d->capacity_bytes > 0 && d->available_bytes < ADMIN_DISK_FULL_BYTES)
+        return "full";
+    return d->writable ? "online" : "readonly";
+}
+
 static json_t *disks_get(admin_req *r)
 {
     list_ctx l = {.items = json_array()};
@@ -348,10 +639,10 @@ static json_t *disks_get(admin_req *r)
     for (int i = 0; i < st_disk_count(r->e); i++) {
         st_disk_info d;
         st_disk_get(r->e, i, &d);
-        const char *state = !d.online ? "offline" : d.writable ? "online" : "readonly";
-        if (add_item(&l, json_pack("{s:i, s:s, s:s, s:b, s:b, s:I, s:I, s:I, s:I, s:I, "
-                                   "s:I}", "index", i, "path", d.path, "state", state,
-                                   "online", d.online, "writable", d.writable,
+        if (add_item(&l, json_pack("{s:i, s:s, s:s, s:b, s:b, s:b, s:I, s:I, s:I, s:I, "
+                                   "s:I, s:I}", "index", i, "path", d.path, "state",
+                                   disk_state(&d), "online", d.online, "writable",
+                                   d.writable, "replacing", d.replacing,
                                    "capacity_bytes", (json_int_t)d.capacity_bytes,
                                    "used_bytes", (json_int_t)d.used_bytes,
                                    "available_bytes", (json_int_t)d.available_bytes,
@@ -360,76 +651,92 @@ static json_t *disks_get(admin_req *r)
                                    "crc_errors", (json_int_t)d.crc_errors)) < 0)
             break;
     }
-    return list_reply(r, &l, 0, NULL, "disks");
-}
-
-/* ---- maintenance -------------------------------------------------------- */
-
-static json_t *stats_reply(admin_req *r, const st_gc_stats *st)
-{
-    r->status = 200;
-    return json_pack("{s:I, s:I, s:I, s:I}", "healed_segments",
-                     (json_int_t)st->healed_segments, "heal_failures",
-                     (json_int_t)st->heal_failures, "deleted_segments",
-                     (json_int_t)st->deleted_segments, "orphan_files",
-                     (json_int_t)st->orphan_files);
-}
-
-/* A GC reply: the counts, what was kept and why. */
-static json_t *gc_reply(admin_req *r, const st_gc_stats *st)
-{
-    json_t *reply = stats_reply(r, st);
-    json_t *more = json_pack("{s:I, s:I, s:I, s:I, s:I, s:b}", "files_scanned",
-                             (json_int_t)st->files_scanned, "orphans_held",
-                             (json_int_t)st->orphans_held, "orphans_older_than_index",
-                             (json_int_t)st->orphans_older_than_index, "foreign_files",
-                             (json_int_t)st->foreign_files, "orphan_bound",
-                             (json_int_t)st->orphan_bound, "held", st->held);
-    if (!reply || !more || json_object_update(reply, more) < 0) {
-        json_decref(reply);
-        reply = NULL;
-    }
-    json_decref(more);
+    uint64_t pending = 0;
+    cf_err err;
+    int rc = st_heal_pending(r->e, &pending, &err);
+    json_t *reply = list_reply(r, &l, rc, &err, "disks");
+    if (reply && rc == 0)
+        json_object_set_new(reply, "heal_pending", json_integer((json_int_t)pending));
     return reply;
+}
+
+/* ---- jobs (server/sched.h) ----------------------------------------------- */
+
+static json_t *no_job(admin_req *r)
+{
+    return error_reply(r, 404, "NoSuchJob", "no such job");
+}
+
+static json_t *jobs_list(admin_req *r)
+{
+    json_t *all = sched_status_all(r->jobs);
+    r->status = 200;
+    return all ? json_pack("{s:o}", "jobs", all) : NULL;
+}
+
+static json_t *job_get(admin_req *r)
+{
+    json_t *st = sched_status(r->jobs, r->arg, true);
+    if (!st)
+        return no_job(r);
+    r->status = 200;
+    return st;
+}
+
+/* Start a run of job `name` with the body as its options: 202 with the
+ * run's id, 409 while it runs. */
+static json_t *trigger(admin_req *r, const char *name, uint64_t *id)
+{
+    cf_err err;
+    if (jobs_check_options(name, r->body, &err) < 0)
+        return err.code == CF_ENOTFOUND ? no_job(r)
+                                        : error_reply(r, 400, "InvalidRequest", err.msg);
+    if (sched_trigger(r->jobs, name, r->body, id, &err) == 0)
+        return NULL;
+    if (err.code == CF_ENOTFOUND)
+        return no_job(r);
+    if (err.code == CF_EEXISTS)
+        return error_reply(r, 409, "JobRunning", err.msg);
+    return error_reply(r, 503, "ServiceUnavailable", err.msg);
+}
+
+static json_t *job_run(admin_req *r)
+{
+    uint64_t id;
+    json_t *bad = trigger(r, r->arg, &id);
+    if (bad)
+        return bad;
+    r->status = 202;
+    return json_pack("{s:s, s:I}", "name", r->arg, "run_id", (json_int_t)id);
+}
+
+/* Run a job now and answer with its report when it ends (POST /heal,
+ * /gc: the synchronous forms). */
+static json_t *run_and_report(admin_req *r, const char *name)
+{
+    uint64_t id;
+    json_t *bad = trigger(r, name, &id);
+    if (bad)
+        return bad;
+    bool ok = false;
+    char summary[CF_ERRMSG_MAX];
+    if (sched_wait(r->jobs, name, id, &ok, summary, sizeof summary) < 0)
+        return error_reply(r, 503, "ServiceUnavailable", "cofferd is stopping");
+    if (!ok)
+        return error_reply(r, 500, "InternalError", summary);
+    json_t *report = sched_last_report(r->jobs, name, NULL);
+    r->status = 200;
+    return report ? report : json_pack("{s:s}", "summary", summary);
 }
 
 static json_t *heal_run(admin_req *r)
 {
-    static const char *const fields[] = {NULL};
-    json_t *bad = body_error(r, fields);
-    if (bad)
-        return bad;
-    st_gc_stats st = {0};
-    cf_err err;
-    if (st_heal(r->e, &st, &err) < 0)
-        return engine_error(r, &err, "InternalError");
-    return stats_reply(r, &st);
+    return run_and_report(r, "heal");
 }
-
-/* A grace period under a minute could remove the files of a PUT that is
- * being committed right now; the API refuses it. */
-#define ADMIN_MIN_GRACE_S 60
 
 static json_t *gc_run(admin_req *r)
 {
-    static const char *const fields[] = {"grace_s", "force_orphans", NULL};
-    json_t *bad = body_error(r, fields);
-    if (bad)
-        return bad;
-    json_t *g = json_object_get(r->body, "grace_s");
-    json_t *force = json_object_get(r->body, "force_orphans");
-    json_int_t grace = g ? json_integer_value(g) : 3600;
-    if ((g && !json_is_integer(g)) || grace < ADMIN_MIN_GRACE_S)
-        return error_reply(r, 400, "InvalidRequest",
-                           "grace_s must be an integer of at least 60 seconds");
-    if (force && !json_is_boolean(force))
-        return error_reply(r, 400, "InvalidRequest", "force_orphans must be a boolean");
-    st_gc_opts opts = {.grace_s = (int64_t)grace, .force_orphans = json_is_true(force)};
-    st_gc_stats st = {0};
-    cf_err err;
-    if (st_gc(r->e, &opts, &st, &err) < 0)
-        return engine_error(r, &err, "InternalError");
-    return gc_reply(r, &st);
+    return run_and_report(r, "gc");
 }
 
 /* ---- tiers -------------------------------------------------------------- */
@@ -595,9 +902,15 @@ static const struct route {
     {"DELETE", "keys", true, key_revoke},
     {"GET", "status", false, status_get},
     {"GET", "usage", false, usage_get},
+    {"POST", "quotas", false, quota_set},
+    {"GET", "quotas", false, quota_list},
+    {"DELETE", "quotas", true, quota_clear},
     {"GET", "disks", false, disks_get},
     {"POST", "heal", false, heal_run},
     {"POST", "gc", false, gc_run},
+    {"GET", "jobs", false, jobs_list},
+    {"GET", "jobs", true, job_get},
+    {"POST", "jobs", true, job_run},
     {"POST", "tiers", false, tier_create},
     {"GET", "tiers", false, tier_list},
     {"GET", "tiers", true, tier_get},
@@ -683,7 +996,7 @@ int admin_handle(const admin_env *env, const char *method, const char *path,
                  const char *query, const char *body, size_t body_len,
                  int *http_status, char **json_out)
 {
-    admin_req r = {.e = env->engine, .tiers = env->tiers, .query = query};
+    admin_req r = {.e = env->engine, .jobs = env->jobs, .tiers = env->tiers, .query = query};
     json_t *reply = dispatch(&r, method ? method : "", path, body, body_len);
     json_decref(r.body);
     if (!reply)

@@ -10,14 +10,17 @@
 #include <stddef.h>
 
 #include "common/adminapi.h"
+#include "server/sched.h"
 #include "storage/engine.h"
 
 struct tier_set;
 
-/* What the admin API works on: the engine, and its tiers (NULL: the tier
- * routes answer 503 NoTiers). */
+/* What the admin API works on: the engine, the scheduler the /jobs, /heal
+ * and /gc routes run through, and the tiers (NULL: the tier routes answer
+ * 503 NoTiers). */
 typedef struct admin_env {
     st_engine *engine;
+    sched *jobs;
     struct tier_set *tiers;
 } admin_env;
 

@@ -8,4 +8,4 @@ server_libcofferd_a_SOURCES = \
 	server/embedded.c \
 	server/admin.c server/admin.h server/jsonobj.c server/jsonobj.h \
 	server/accesslog.c server/accesslog.h \
-	server/worker.c server/worker.h
+	server/sched.c server/sched.h server/jobs.c server/jobs.h

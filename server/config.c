@@ -597,6 +597,46 @@ static int load_tiers(cfg_ctx *c, json_t *root)
     return 0;
 }
 
+/* Background jobs (server/sched.h): "jobs": {NAME: {"interval_seconds":
+ * N, "bytes_per_second": N, and the job's own keys}}. Here only the shape
+ * is checked and the section kept; which names and keys exist is the job
+ * table's to say (server/jobs.c: jobs_check_config, before the disks are
+ * touched). */
+static int load_jobs(cfg_ctx *c, json_t *root)
+{
+    json_t *jobs;
+    if (get_member(c, root, "", "jobs", JSON_OBJECT, false, &jobs) < 0)
+        return -1;
+    if (!jobs)
+        return 0;
+    const char *name;
+    json_t *job;
+    json_object_foreach(jobs, name, job) {
+        char key[KEYNAME_MAX];
+        sanitize(key, sizeof key, name);
+        if (strlen(name) > 23 || strspn(name, "abcdefghijklmnopqrstuvwxyz_") != strlen(name))
+            return bad(c, "jobs", key, "job names are [a-z_], at most 23 characters");
+        if (!json_is_object(job))
+            return bad(c, "jobs", key, "must be an object");
+        char prefix[KEYNAME_MAX + 8];
+        snprintf(prefix, sizeof prefix, "jobs.%s", key);
+        int v = 0;
+        if (get_int(c, job, prefix, "interval_seconds", false, 0, 10LL * 366 * 86400, &v) < 0 ||
+            get_int(c, job, prefix, "bytes_per_second", false, 0, INT32_MAX, &v) < 0)
+            return -1;
+        const char *k;
+        json_t *val;
+        json_object_foreach(job, k, val)
+            if (!json_is_integer(val) && !json_is_string(val) && !json_is_boolean(val)) {
+                char kk[KEYNAME_MAX];
+                sanitize(kk, sizeof kk, k);
+                return bad(c, prefix, kk, "must be a number, a string or a boolean");
+            }
+    }
+    c->cfg->jobs = json_incref(jobs);
+    return 0;
+}
+
 /* An optional byte count or period lo..hi (0 <= lo). */
 static int get_u64(cfg_ctx *c, json_t *obj, const char *prefix, const char *name,
                    long long lo, long long hi, uint64_t *out)
@@ -681,8 +721,8 @@ static int load_root(cfg_ctx *c, json_t *root)
     static const char *const top_keys[] = {
         "listen", "tls", "region", "virtual_host_domain", "disks", "meta_dir",
         "master_key_file", "erasure", "block_size", "admin", "limits", "auth",
-        "log_level", "access_log", "tiers", "gc", "snapshots", "sse_c", "metrics",
-        "lifecycle", NULL};
+        "log_level", "access_log", "tiers", "gc", "snapshots", "sse_c", "jobs",
+        "metrics", "lifecycle", NULL};
     if (!json_is_object(root))
         return cf_fail(c->err, CF_ECONFIG, "%s: the top level must be a JSON object",
                        c->file);
@@ -693,8 +733,8 @@ static int load_root(cfg_ctx *c, json_t *root)
         load_admin(c, root) < 0 || load_limits(c, root) < 0 || load_auth(c, root) < 0 ||
         load_sse_c(c, root) < 0 ||
         load_logging(c, root) < 0 || load_tiers(c, root) < 0 ||
-        load_maintenance(c, root) < 0 || load_metrics(c, root) < 0 ||
-        load_lifecycle(c, root) < 0)
+        load_maintenance(c, root) < 0 || load_jobs(c, root) < 0 ||
+        load_metrics(c, root) < 0 || load_lifecycle(c, root) < 0)
         return -1;
     c->cfg->storage.meta_dir = c->cfg->meta_dir;
     return 0;
@@ -827,5 +867,6 @@ void config_free(coffer_config *cfg)
         free(cfg->disk_dirs[i]);
     free(cfg->meta_dir);
     free(cfg->master_key_file);
+    json_decref(cfg->jobs);
     OPENSSL_cleanse(cfg, sizeof *cfg);
 }

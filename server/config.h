@@ -105,6 +105,7 @@ typedef struct coffer_config {
     lifecycle_config lifecycle;
     int log_level;                   /* CONFIG_LOG_* */
     char *access_log;                /* NULL: none; "-": stdout; else a file */
+    struct json_t *jobs;             /* the "jobs" section (server/jobs.h), or NULL */
     /* GET /metrics: open to anyone (metrics.public), or only with this
      * bearer token (read from metrics.bearer_token_file, or the embedded
      * default's var/metrics-token); neither: /metrics is off. */

@@ -35,7 +35,7 @@
 
 #include "server/admin.h"
 #include "server/telemetry.h"
-#include "server/worker.h"
+#include "server/sched.h"
 
 #define COOKIE_NAME "coffer_console"
 #define TOKEN_BYTES 32
@@ -307,33 +307,6 @@ static void login(console *c, s3_req *r)
 
 /* ---- the overview -------------------------------------------------------- */
 
-static json_t *jobs_json(worker *w, int *interval)
-{
-    json_t *jobs = json_array();
-    worker_job_status st[WORKER_JOBS];
-    *interval = 0;
-    if (!w || !jobs)
-        return jobs;
-    worker_status(w, st, interval);
-    for (int j = 0; j < WORKER_JOBS; j++) {
-        const worker_job_status *s = &st[j];
-        json_array_append_new(jobs, json_pack(
-            "{s:s, s:b, s:f, s:f, s:b, s:s, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:b, s:I},"
-            " s:i}",
-            "name", s->name, "running", s->running, "last_start", s->last_start,
-            "last_duration", s->last_duration, "last_ok", s->last_ok, "last_error",
-            s->last_error, "runs_ok", (json_int_t)s->runs_ok, "runs_failed",
-            (json_int_t)s->runs_failed, "last_stats", "healed_segments",
-            (json_int_t)s->last_stats.healed_segments, "heal_failures",
-            (json_int_t)s->last_stats.heal_failures, "deleted_segments",
-            (json_int_t)s->last_stats.deleted_segments, "orphan_files",
-            (json_int_t)s->last_stats.orphan_files, "held", s->last_stats.held,
-            "orphans_held", (json_int_t)s->last_stats.orphans_held, "snapshot_copies",
-            s->last_copies));
-    }
-    return jobs;
-}
-
 static json_t *sample_json(const sample *s)
 {
     json_t *used = json_array(), *cap = json_array();
@@ -368,13 +341,12 @@ static json_t *samples_json(console *c)
 static void overview(console *c, s3_req *r)
 {
     server *s = r->srv;
-    int interval;
-    json_t *jobs = jobs_json(s->worker, &interval);
-    reply(r, 200, json_pack("{s:s, s:i, s:b, s:o, s:i, s:i, s:o}", "version",
+    json_t *jobs = s->jobs ? sched_status_all(s->jobs) : json_array();
+    reply(r, 200, json_pack("{s:s, s:i, s:b, s:o, s:i, s:o}", "version",
                             PACKAGE_VERSION, "in_flight", atomic_load(&s->inflight),
                             "draining", atomic_load(&s->draining), "jobs", jobs,
-                            "job_interval_s", interval, "sample_interval_s",
-                            CONSOLE_SAMPLE_S, "samples", samples_json(c)));
+                            "sample_interval_s", CONSOLE_SAMPLE_S, "samples",
+                            samples_json(c)));
 }
 
 /* ---- the admin API behind the session ------------------------------------ */
@@ -383,7 +355,7 @@ static void admin(s3_req *r, const char *path)
 {
     int status = 500;
     char *json = NULL;
-    admin_env env = {.engine = r->srv->engine, .tiers = r->srv->tiers};
+    admin_env env = {.engine = r->srv->engine, .jobs = r->srv->jobs, .tiers = r->srv->tiers};
     if (admin_handle(&env, r->method, path, NULL,
                      r->body.p ? r->body.p : "", r->body.len, &status, &json) < 0) {
         fail(r, 500, "InternalError", "out of memory");

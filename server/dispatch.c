@@ -9,8 +9,8 @@
  * (builtin.h: the health checks, so that a probe works even when the
  * server is at its connection limit, /metrics and the console), then the
  * gate's verdict, routing, the length the operation needs, authentication
- * (which replaces the length for aws-chunked bodies), the read-only check,
- * x-amz-expected-bucket-owner and op->begin.
+ * (which replaces the length for aws-chunked bodies), the key's
+ * permissions (perm.c), x-amz-expected-bucket-owner and op->begin.
  *
  * An error found from the headers is sent at once only when the client
  * waits for "100 Continue", the body is too big to be worth reading, or
@@ -30,6 +30,7 @@
 #include "server/accesslog.h"
 #include "server/admin.h"
 #include "server/builtin.h"
+#include "server/perm.h"
 #include "server/router.h"
 #include "server/s3_ops.h"
 #include "server/s3auth.h"
@@ -45,7 +46,8 @@ static void admin_run(s3_req *r)
     int status = 500;
     char *json = NULL;
     const char *path = r->raw_path + strlen(ADMIN_PREFIX);
-    admin_env env = {.engine = r->srv->engine, .tiers = r->srv->tiers};
+    admin_env env = {.engine = r->srv->engine, .jobs = r->srv->jobs,
+                     .tiers = r->srv->tiers};
     int rc = admin_handle(&env, r->method, path, r->raw_query,
                           r->body.p ? r->body.p : "", r->body.len, &status, &json);
     if (rc < 0 && !json) {
@@ -62,7 +64,7 @@ static void admin_run(s3_req *r)
 }
 
 static const s3_op op_admin = {
-    .name = "Admin", .body = BODY_BUFFER, .write = true, .run = admin_run,
+    .name = "Admin", .body = BODY_BUFFER, .act = ACT_WRITE, .run = admin_run,
 };
 
 /* ---- phase 1: headers ------------------------------------------------ */
@@ -177,10 +179,8 @@ void dispatch_headers(s3_req *r, bool health_only)
     /* framing first: authentication replaces the length for aws-chunked */
     if (check_length(r) < 0 || s3auth_authenticate(r) < 0)
         return;
-    if (r->op->write && r->read_only) {
-        resp_error(r, S3E_AccessDenied, "This access key is read-only");
+    if (!r->admin && perm_check(r) < 0)
         return;
-    }
     if (check_expected_owner(r) < 0)
         return;
     if (r->op->begin)
@@ -197,11 +197,15 @@ bool dispatch_answer_now(const s3_req *r)
 
 /* ---- phase 2: body --------------------------------------------------- */
 
-static void sink(s3_req *r, const char *p, size_t n)
+static void sink(s3_req *r, const char *p, size_t n, cks_state *hash)
 {
-    if (r->op->body == BODY_STREAM)
-        r->op->data(r, p, n);
-    else if (r->op->body == BODY_BUFFER)
+    if (r->op->body == BODY_STREAM) {
+        r->op->data(r, p, n, hash);
+        return;
+    }
+    if (hash)
+        cks_update(hash, p, n);
+    if (r->op->body == BODY_BUFFER)
         sbuf_add(&r->body, p, n);
 }
 

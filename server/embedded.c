@@ -46,6 +46,7 @@ static int dev_key_valid(st_engine *e, const char *ak, const char *sk, bool *val
     }
     *valid = strcmp(info.tenant, CONFIG_EMBEDDED_TENANT) == 0 &&
              strcmp(secret, sk) == 0;
+    st_key_info_clear(&info);
     OPENSSL_cleanse(secret, sizeof secret);
     return 0;
 }
@@ -67,7 +68,7 @@ static int ensure_dev_key(st_engine *e, const char *path, char ak[ST_ACCESS_KEY_
         return -1;
     if (valid)
         return 0;
-    if (st_key_create(e, CONFIG_EMBEDDED_TENANT, false, NULL, NULL, ak, sk, err) < 0)
+    if (st_key_create(e, CONFIG_EMBEDDED_TENANT, NULL, NULL, NULL, ak, sk, err) < 0)
         return -1;
     return credfile_write(path, ak, sk, err);
 }

@@ -1,10 +1,10 @@
 /*
  * server/lifecycle.h - the lifecycle pass: one background job, with its
  * own interval (lifecycle.interval_seconds) and rate limits, that applies
- * buckets' lifecycle rules and keeps the cold tiers in step. It runs as a
- * job of the one background thread (worker.h), which calls lifecycle_pass
- * every interval and sooner when woken (a new configuration, a restore
- * request).
+ * buckets' lifecycle rules and keeps the cold tiers in step. It runs as
+ * the scheduler's "lifecycle" job (server/jobs.c, server/sched.h), which
+ * calls lifecycle_pass every interval, at once after start, and sooner
+ * when woken (sched_wake: a new configuration, a restore request).
  *
  * A pass:
  *   1. remote objects queued for deletion are deleted (retried with
@@ -26,11 +26,12 @@
  * throughput. Days are lifecycle.day_seconds long (86,400 by default;
  * tests use a few seconds).
  *
- * Threading: lifecycle_pass runs on the worker's thread, plus up to
+ * Threading: lifecycle_pass runs on the job's thread, plus up to
  * lifecycle.transitions transfer threads during a batch (started and
  * joined inside the pass). lifecycle_cancel may be called from any thread:
  * the pass in progress (or the next) ends at its next step, its rate-limit
- * sleeps end at once. Free it after the worker stopped.
+ * sleeps end at once (sched_stop calls it). Free it after the scheduler
+ * stopped.
  */
 #ifndef SRV_LIFECYCLE_H
 #define SRV_LIFECYCLE_H

@@ -7,7 +7,7 @@ server_libs3front_a_SOURCES = server/server.h \
 	server/http.c server/http.h server/gate.c server/gate.h \
 	server/request.c server/request.h server/dispatch.c server/dispatch.h \
 	server/router.c server/router.h server/range.c server/range.h \
-	server/s3auth.c server/s3auth.h \
+	server/s3auth.c server/s3auth.h server/perm.c server/perm.h \
 	server/s3err.c server/s3err.h \
 	server/xml.c server/xml.h server/xmlreq.c server/xmlreq.h \
 	server/pool.c server/pool.h \
@@ -15,6 +15,7 @@ server_libs3front_a_SOURCES = server/server.h \
 	server/s3_common.c server/s3_common.h server/s3_ops.c server/s3_ops.h \
 	server/s3_bucket.c server/s3_list.c server/s3_object.c server/s3_multipart.c \
 	server/s3_attributes.c \
+	server/s3_lock.c \
 	server/lcxml.c server/lcxml.h server/s3_lifecycle.c \
 	server/lifecycle.c server/lifecycle.h \
 	server/builtin.c server/builtin.h \
@@ -38,7 +39,7 @@ EXTRA_DIST += $(CONSOLE_FILES) console/embed.sh
 ROUTER_LDADD = server/libs3front.a auth/libauth.a common/libcommon.a $(OPENSSL_LIBS)
 
 S3FRONT_LDADD = server/libs3front.a server/libcofferd.a tier/libtier.a \
-	storage/libstorage.a client/libclient.a auth/libauth.a common/libcommon.a \
+	storage/libstorage.a $(CLIENT_LIBS) \
 	$(MHD_LIBS) $(JANSSON_LIBS) $(OPENSSL_LIBS) $(ISAL_LIBS) $(SQLITE_LIBS) \
 	$(CURL_LIBS) $(XML_LIBS) $(AX_PTHREAD_LIBS)
 

@@ -2,9 +2,9 @@
  * server/main.c - cofferd: read the configuration (a file with -c, or the
  * embedded default under ./var), open the engine, serve S3 over HTTP until
  * SIGTERM or SIGINT, then drain: stop accepting, let in-flight requests
- * finish (bounded), snapshot the index to the disks, close the engine.
- * Under systemd (Type=notify) it reports READY=1 once it listens and
- * STOPPING=1 when the signal came.
+ * finish (bounded), stop the background jobs (server/sched.h), snapshot
+ * the index to the disks, close the engine. Under systemd (Type=notify)
+ * it reports READY=1 once it listens and STOPPING=1 when the signal came.
  *
  * A start the engine refuses because meta_dir does not hold the disks'
  * own index exits 1 before anything is served or written, with the
@@ -21,16 +21,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client/s3c.h"
 #include "server/accesslog.h"
 #include "server/config.h"
 #include "server/console.h"
 #include "server/http.h"
+#include "server/jobs.h"
 #include "server/lifecycle.h"
 #include "server/notify.h"
+#include "server/sched.h"
 #include "server/server.h"
 #include "server/telemetry.h"
-#include "server/worker.h"
-#include "client/s3c.h"
 #include "tier/tier.h"
 
 #define DRAIN_SECONDS 30
@@ -144,7 +145,6 @@ static int serve(server *s, const coffer_config *cfg, cf_err *err)
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
-    worker *w = NULL;
     const lifecycle_config *lc = &cfg->lifecycle;
     tier_limits lim = {.multipart_threshold = lc->multipart_threshold,
                        .part_size = lc->part_size, .parallel_parts = lc->parallel_parts,
@@ -153,13 +153,21 @@ static int serve(server *s, const coffer_config *cfg, cf_err *err)
     if (tier_set_new(s->engine, &lim, &s->tiers, err) < 0 ||
         lifecycle_new(s->engine, s->tiers, lc, &s->lifecycle, err) < 0)
         return -1;
-    if (worker_start(s->engine, WORKER_DEFAULT_INTERVAL_S, WORKER_DEFAULT_GRACE_S,
-                     s->lifecycle, lc->interval_s, &w, err) < 0)
+    char state_dir[PATH_MAX];
+    snprintf(state_dir, sizeof state_dir, "%s/jobs", cfg->storage.meta_dir);
+    if (!(s->jobs = sched_new(state_dir, err)) ||
+        jobs_register(s->jobs, s->engine, cfg, s->lifecycle, err) < 0 ||
+        sched_start(s->jobs, err) < 0 ||
+        jobs_heal_replacements(s->jobs, s->engine, err) < 0) {
+        sched_stop(s->jobs);
+        s->jobs = NULL;
         return -1;
-    s->worker = w;
+    }
     if (!(s->console = console_new(s, err)) || http_start(s, err) < 0) {
         console_free(s->console);
-        worker_stop(w);
+        s->console = NULL;
+        sched_stop(s->jobs);
+        s->jobs = NULL;
         return -1;
     }
     fprintf(stderr, "cofferd: listening on %s:%d (%s)\n", cfg->listen_addr, cfg->port,
@@ -171,7 +179,9 @@ static int serve(server *s, const coffer_config *cfg, cf_err *err)
             sig == SIGTERM ? "SIGTERM" : "SIGINT");
     http_stop(s, DRAIN_SECONDS);
     console_free(s->console);
-    worker_stop(w);
+    s->console = NULL;
+    sched_stop(s->jobs);
+    s->jobs = NULL;
     int copies = 0;
     if (st_snapshot(s->engine, &copies, err) < 0)
         fprintf(stderr, "cofferd: index snapshot: %s\n", err->msg);
@@ -204,7 +214,7 @@ static int run(const options *o)
     memset(&cfg, 0, sizeof(cfg));
     memset(&s, 0, sizeof(s));
     s.cfg = &cfg;
-    if (load_config(o, &cfg, &err) < 0)
+    if (load_config(o, &cfg, &err) < 0 || jobs_check_config(&cfg, &err) < 0)
         goto out;
     if (st_open(&cfg.storage, &s.engine, &err) < 0)
         goto out;
@@ -245,7 +255,8 @@ int main(int argc, char **argv)
     cf_err err;
     if (parse_args(argc, argv, &o) < 0)
         return 2;
-    /* libcurl (the tiers' client) sets itself up once, before any thread */
+    /* libcurl (the tiers' and the drill's client) sets itself up once,
+     * before any thread */
     if (s3c_global_init(&err) < 0) {
         fprintf(stderr, "cofferd: %s\n", err.msg);
         return 1;

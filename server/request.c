@@ -214,7 +214,16 @@ void resp_cf(s3_req *r, const cf_err *err)
         resp_error(r, e, NULL);
         return;
     }
-    resp_error(r, e, NULL);
+    if (e == S3E_QuotaExceeded) {    /* an operator wants to see these */
+        req_log(r, "%s", err->msg);
+        resp_error(r, e, err->msg);
+        return;
+    }
+    /* the engine says why an object lock, a permission or the bucket's
+     * state refused the request (only of the caller's own objects) */
+    bool why = err->code == CF_ELOCKED || err->code == CF_EDENIED ||
+               err->code == CF_EBUCKETSTATE || err->code == CF_ENOTEMPTY;
+    resp_error(r, e, why ? err->msg : NULL);
 }
 
 /* ---- streamed bodies ------------------------------------------------- */

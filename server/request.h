@@ -67,7 +67,9 @@ typedef enum s3_body_mode {
 typedef enum s3_op_id {
     S3OP_NONE,
     S3OP_LIST_BUCKETS, S3OP_CREATE_BUCKET, S3OP_DELETE_BUCKET, S3OP_HEAD_BUCKET,
-    S3OP_GET_BUCKET_LOCATION, S3OP_GET_BUCKET_VERSIONING, S3OP_GET_BUCKET_ACL,
+    S3OP_GET_BUCKET_LOCATION, S3OP_GET_BUCKET_VERSIONING, S3OP_PUT_BUCKET_VERSIONING,
+    S3OP_GET_BUCKET_ACL, S3OP_PUT_LOCK_CONFIG, S3OP_GET_LOCK_CONFIG,
+    S3OP_PUT_RETENTION, S3OP_GET_RETENTION, S3OP_PUT_LEGAL_HOLD, S3OP_GET_LEGAL_HOLD,
     S3OP_GET_OBJECT_ACL,
     S3OP_LIST_OBJECTS_V1, S3OP_LIST_OBJECTS_V2, S3OP_LIST_OBJECT_VERSIONS,
     S3OP_LIST_UPLOADS, S3OP_LIST_PARTS,
@@ -83,12 +85,22 @@ typedef enum s3_op_id {
     S3OP_COUNT
 } s3_op_id;
 
+/* What an operation does, for the key's permissions (server/perm.h). */
+typedef enum s3_act {
+    ACT_READ,                        /* the read permission */
+    ACT_WRITE,                       /* write-new (overwrites: the engine asks) */
+    ACT_DELETE,                      /* delete, or a delete prefix for the key */
+    ACT_CONFIG,                      /* a bucket configuration: every write permission */
+} s3_act;
+
 typedef struct s3_op {
     const char *name;                /* for the access log: "PutObject" */
     s3_body_mode body;
-    bool write;                      /* refused for read-only keys */
+    s3_act act;                      /* checked against the key (perm.c) */
     void (*begin)(struct s3_req *r); /* BODY_STREAM only; may be NULL */
-    void (*data)(struct s3_req *r, const char *p, size_t n);
+    /* hash: the payload hash the bytes must also go into, or NULL
+     * (s3auth.h); the handler feeds it, in one pass with its own MD5 */
+    void (*data)(struct s3_req *r, const char *p, size_t n, cks_state *hash);
     void (*run)(struct s3_req *r);   /* after the whole body */
 } s3_op;
 
@@ -119,7 +131,7 @@ typedef struct s3_req {
 
     /* identity */
     char tenant[ST_MAX_TENANT + 1];
-    bool read_only;
+    st_key_policy perm;              /* the access key's policy; arrays in the pool */
 
     /* body */
     struct s3auth_state *auth;       /* payload verification state */
@@ -179,8 +191,10 @@ void resp_error(s3_req *r, s3_error e, const char *message);
  * answers 500), never cached. */
 void resp_text(s3_req *r, int status, const char *text);
 void resp_json(s3_req *r, int status, char *json);
-/* An engine failure: client errors mapped by s3err_from_cf; anything
- * else becomes InternalError and is logged with the RequestId. */
+/* An engine failure: client errors mapped by s3err_from_cf, with the
+ * engine's message for object lock, permission, bucket state and
+ * not-empty refusals (it says why); anything else becomes InternalError
+ * and is logged with the RequestId. */
 void resp_cf(s3_req *r, const cf_err *err);
 /* Stream [offset, offset+length) as the body, read through read. The
  * first `first` bytes are read at once, so a body that cannot be read gets

@@ -12,6 +12,7 @@
  * s3_ops.c's business, so routing (and test_router) needs neither the
  * handlers nor the engine behind them.
  */
+#include "common/names.h"
 #include "server/router.h"
 
 #include <string.h>
@@ -19,46 +20,13 @@
 
 #include "auth/auth.h"
 #include "common/adminapi.h"
+#include "common/names.h"
 #include "common/utf8.h"
 
 char *url_decode(pool *p, const char *s, size_t n, bool plus_space)
 {
     char *out = pool_alloc(p, n + 1);
     return out && auth_percent_decode(s, n, plus_space, out) >= 0 ? out : NULL;
-}
-
-static bool looks_like_ipv4(const char *name)
-{
-    int dots = 0;
-    for (const char *p = name; *p; p++) {
-        if (*p == '.')
-            dots++;
-        else if (*p < '0' || *p > '9')
-            return false;
-    }
-    return dots == 3;
-}
-
-bool valid_bucket_name(const char *name)
-{
-    size_t n = strlen(name);
-    if (n < 3 || n > ST_MAX_BUCKET)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = name[i];
-        bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                  c == '.' || c == '-';
-        if (!ok)
-            return false;
-        if (c == '.' && (name[i + 1] == '.' || name[i + 1] == '-' ||
-                         (i > 0 && name[i - 1] == '-')))
-            return false;
-    }
-    bool alnum_first = name[0] != '.' && name[0] != '-';
-    bool alnum_last = name[n - 1] != '.' && name[n - 1] != '-';
-    return alnum_first && alnum_last && !looks_like_ipv4(name) &&
-           strncmp(name, "xn--", 4) != 0 &&
-           !(n > 8 && strcmp(name + n - 8, "-s3alias") == 0);
 }
 
 /* ---- query ---------------------------------------------------------- */
@@ -225,12 +193,17 @@ static s3_op_id bucket_op(const s3_req *r, const char *m, const char *sub)
         if (strcmp(sub, "uploads") == 0) return S3OP_LIST_UPLOADS;
         if (strcmp(sub, "acl") == 0) return S3OP_GET_BUCKET_ACL;
         if (strcmp(sub, "encryption") == 0) return S3OP_GET_BUCKET_ENCRYPTION;
+        if (strcmp(sub, "object-lock") == 0) return S3OP_GET_LOCK_CONFIG;
         if (strcmp(sub, "lifecycle") == 0) return S3OP_GET_BUCKET_LIFECYCLE;
         return S3OP_NONE;
     }
     if (strcmp(sub, "encryption") == 0)
         return strcmp(m, "PUT") == 0 ? S3OP_PUT_BUCKET_ENCRYPTION
              : strcmp(m, "DELETE") == 0 ? S3OP_DELETE_BUCKET_ENCRYPTION : S3OP_NONE;
+    if (strcmp(m, "PUT") == 0 && strcmp(sub, "versioning") == 0)
+        return S3OP_PUT_BUCKET_VERSIONING;
+    if (strcmp(m, "PUT") == 0 && strcmp(sub, "object-lock") == 0)
+        return S3OP_PUT_LOCK_CONFIG;
     if (strcmp(sub, "lifecycle") == 0)
         return strcmp(m, "PUT") == 0      ? S3OP_PUT_BUCKET_LIFECYCLE
              : strcmp(m, "DELETE") == 0   ? S3OP_DELETE_BUCKET_LIFECYCLE : S3OP_NONE;
@@ -249,8 +222,13 @@ static s3_op_id object_op(const s3_req *r, const char *m, const char *sub)
     bool copy = req_header(r, "x-amz-copy-source") != NULL;
     if (strcmp(m, "GET") == 0 && strcmp(sub, "acl") == 0)
         return S3OP_GET_OBJECT_ACL;
-    if (strcmp(m, "GET") == 0 && strcmp(sub, "attributes") == 0)
+    bool get = strcmp(m, "GET") == 0, put = strcmp(m, "PUT") == 0;
+    if (get && strcmp(sub, "attributes") == 0)
         return S3OP_GET_OBJECT_ATTRIBUTES;
+    if ((get || put) && strcmp(sub, "retention") == 0)
+        return get ? S3OP_GET_RETENTION : S3OP_PUT_RETENTION;
+    if ((get || put) && strcmp(sub, "legal-hold") == 0)
+        return get ? S3OP_GET_LEGAL_HOLD : S3OP_PUT_LEGAL_HOLD;
     if (strcmp(m, "POST") == 0 && strcmp(sub, "uploads") == 0)
         return S3OP_CREATE_UPLOAD;
     if (strcmp(m, "POST") == 0 && strcmp(sub, "restore") == 0)
@@ -294,7 +272,7 @@ int router_route(s3_req *r)
     }
     if (place(r) < 0)
         return -1;
-    if (r->bucket && !valid_bucket_name(r->bucket)) {
+    if (r->bucket && !names_bucket_ok(r->bucket)) {
         resp_error(r, S3E_InvalidBucketName, NULL);
         return -1;
     }

@@ -27,6 +27,5 @@ int router_route(s3_req *r);
  * decoder the signature check uses); NULL on a malformed escape or an
  * encoded NUL. plus_space: '+' decodes to ' ' (query strings). */
 char *url_decode(pool *p, const char *s, size_t n, bool plus_space);
-bool valid_bucket_name(const char *name);
 
 #endif

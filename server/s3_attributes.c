@@ -80,8 +80,8 @@ static int write_parts(s3_req *r, uint64_t marker, uint64_t max)
     bool truncated = false;
     cf_err err;
     sbuf_init(&o.items, 0);
-    if (st_object_parts(r->srv->engine, r->tenant, r->bucket, r->key, r->info.version_id,
-                        (uint32_t)marker, (int)max, on_part, &o, &truncated, &err) < 0) {
+    if (st_object_parts(r->srv->engine, r->info.version_id, (uint32_t)marker, (int)max,
+                        on_part, &o, &truncated, &err) < 0) {
         sbuf_free(&o.items);
         resp_cf(r, &err);
         return -1;
@@ -107,7 +107,8 @@ static void attributes_run(s3_req *r)
     uint64_t max, marker;
     s3_ssec k;
     cf_err err;
-    if (s3_check_version(r) < 0 || s3_ssec_request(r, false, &k) < 0)
+    const char *version;
+    if (s3_version_param(r, &version) < 0 || s3_ssec_request(r, false, &k) < 0)
         return;
     const char *list = req_header(r, "x-amz-object-attributes");
     if (!list || !*list) {
@@ -124,12 +125,15 @@ static void attributes_run(s3_req *r)
         return;
     if (max > PARTS_MAX)
         max = PARTS_MAX;
-    if (st_head_ssec(r->srv->engine, r->tenant, r->bucket, r->key,
+    if (st_head_ssec(r->srv->engine, r->tenant, r->bucket, r->key, version,
                      k.present ? k.key : NULL, &r->info, &err) < 0) {
         s3_ssec_failed(r, &err, &k, false);
+        if (r->info.delete_marker)
+            s3_version_headers(r, &r->info, true);
         return;
     }
     r->info_set = true;
+    s3_version_headers(r, &r->info, version != NULL);
     char date[32];
     req_http_date(r->info.mtime_ms / 1000, date);
     resp_header(r, "Last-Modified", date);
@@ -157,5 +161,5 @@ static void attributes_run(s3_req *r)
     resp_xml(r, 200);
 }
 
-const s3_op op_get_object_attributes = {"GetObjectAttributes", BODY_NONE, false, NULL,
+const s3_op op_get_object_attributes = {"GetObjectAttributes", BODY_NONE, ACT_READ, NULL,
                                         NULL, attributes_run};

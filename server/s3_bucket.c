@@ -2,17 +2,19 @@
  * server/s3_bucket.c - bucket operations: ListBuckets, CreateBucket (naming
  * rules are checked by the router; LocationConstraint must name this
  * server's region), DeleteBucket, HeadBucket, GetBucketLocation,
- * GetBucketVersioning (coffer buckets are never versioned: the empty
- * configuration), a minimal GET ?acl (the owner has FULL_CONTROL,
- * which is the only access model coffer has; clients such as s3cmd ask)
- * and the default encryption (Get/Put/DeleteBucketEncryption): every
- * object is encrypted at rest with AES256 whatever is set, so the
- * configuration is AES256 (the default, as S3 answers since 2023, or as
- * set with its BucketKeyEnabled); SSE-KMS is refused (NotImplemented).
+ * Get/PutBucketVersioning (Enabled or Suspended, never back: the engine's
+ * rule), a minimal GET ?acl (the owner has FULL_CONTROL, which is the
+ * only access model coffer has; clients such as s3cmd ask) and the
+ * default encryption (Get/Put/DeleteBucketEncryption): every object is
+ * encrypted at rest with AES256 whatever is set, so the configuration is
+ * AES256 (the default, as S3 answers since 2023, or as set with its
+ * BucketKeyEnabled); SSE-KMS is refused (NotImplemented).
  */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
+#include "server/perm.h"
 #include "server/s3_common.h"
 #include "server/s3_ops.h"
 #include "server/xml.h"
@@ -42,7 +44,8 @@ static int add_bucket(void *ctx, const st_bucket_info *b)
 {
     bucket_page *pg = ctx;
     s3_req *r = pg->r;
-    if ((pg->prefix && strncmp(b->name, pg->prefix, strlen(pg->prefix)) != 0) ||
+    if (!perm_bucket(r, b->name) ||
+        (pg->prefix && strncmp(b->name, pg->prefix, strlen(pg->prefix)) != 0) ||
         (pg->region && strcmp(b->region, pg->region) != 0) ||
         (pg->after && strcmp(b->name, pg->after) <= 0))
         return 0;
@@ -90,8 +93,9 @@ static void create_bucket_run(s3_req *r)
     const char *region;
     const char *ours = r->srv->cfg->region;
     const char *lock = req_header(r, "x-amz-bucket-object-lock-enabled");
-    if (lock && strcmp(lock, "false") != 0) {
-        resp_error(r, S3E_NotImplemented, "Object lock is not implemented by coffer");
+    if (lock && strcasecmp(lock, "true") != 0 && strcasecmp(lock, "false") != 0) {
+        resp_error(r, S3E_InvalidArgument, "x-amz-bucket-object-lock-enabled is true or "
+                   "false");
         return;
     }
     if (s3_check_acl_headers(r) < 0)
@@ -110,7 +114,8 @@ static void create_bucket_run(s3_req *r)
     }
     /* us-east-1 answers 200 to the owner re-creating a bucket (legacy
      * behaviour S3 keeps there); every other region 409 */
-    if (st_bucket_create(r->srv->engine, r->tenant, r->bucket, ours, &err) < 0 &&
+    if (st_bucket_create(r->srv->engine, r->tenant, r->bucket, ours,
+                         lock && strcasecmp(lock, "true") == 0, &err) < 0 &&
         !(err.code == CF_EBUCKETEXISTS && strcmp(ours, "us-east-1") == 0)) {
         resp_cf(r, &err);
         return;
@@ -152,14 +157,37 @@ static void get_location_run(s3_req *r)
     resp_xml(r, 200);
 }
 
+/* Never configured: the empty configuration, as S3 answers. */
 static void get_versioning_run(s3_req *r)
 {
     st_bucket_info info;
     if (bucket_exists(r, &info) < 0)
         return;
     xml_begin(&r->resp, "VersioningConfiguration");
+    if (info.versioning != ST_VERSIONING_OFF)
+        xml_elem(&r->resp, "Status", info.versioning == ST_VERSIONING_ENABLED ? "Enabled"
+                                                                            : "Suspended");
     xml_close(&r->resp, "VersioningConfiguration");
     resp_xml(r, 200);
+}
+
+static void put_versioning_run(s3_req *r)
+{
+    int state;
+    cf_err err;
+    if (xmlreq_versioning_parse(r->body.p ? r->body.p : "", r->body.len, &r->xmldoc, &state,
+                                &err) < 0) {
+        if (err.code == CF_ENOTFOUND)
+            resp_error(r, S3E_NotImplemented, err.msg);
+        else
+            s3_xml_refused(r, &err);
+        return;
+    }
+    if (st_bucket_set_versioning(r->srv->engine, r->tenant, r->bucket, state, &err) < 0) {
+        resp_cf(r, &err);
+        return;
+    }
+    resp_status(r, 200);
 }
 
 static void write_acl(s3_req *r)
@@ -253,22 +281,24 @@ static void delete_encryption_run(s3_req *r)
     resp_status(r, 204);
 }
 
-const s3_op op_get_bucket_encryption = {"GetBucketEncryption", BODY_NONE, false, NULL, NULL,
+const s3_op op_get_bucket_encryption = {"GetBucketEncryption", BODY_NONE, ACT_READ, NULL, NULL,
                                         get_encryption_run};
-const s3_op op_put_bucket_encryption = {"PutBucketEncryption", BODY_BUFFER, true, NULL, NULL,
+const s3_op op_put_bucket_encryption = {"PutBucketEncryption", BODY_BUFFER, ACT_CONFIG, NULL, NULL,
                                         put_encryption_run};
-const s3_op op_delete_bucket_encryption = {"DeleteBucketEncryption", BODY_NONE, true, NULL,
+const s3_op op_delete_bucket_encryption = {"DeleteBucketEncryption", BODY_NONE, ACT_CONFIG, NULL,
                                            NULL, delete_encryption_run};
-const s3_op op_list_buckets = {"ListBuckets", BODY_NONE, false, NULL, NULL, list_buckets_run};
-const s3_op op_create_bucket = {"CreateBucket", BODY_BUFFER, true, NULL, NULL,
+const s3_op op_list_buckets = {"ListBuckets", BODY_NONE, ACT_READ, NULL, NULL, list_buckets_run};
+const s3_op op_create_bucket = {"CreateBucket", BODY_BUFFER, ACT_WRITE, NULL, NULL,
                                 create_bucket_run};
-const s3_op op_delete_bucket = {"DeleteBucket", BODY_NONE, true, NULL, NULL, delete_bucket_run};
-const s3_op op_head_bucket = {"HeadBucket", BODY_NONE, false, NULL, NULL, head_bucket_run};
-const s3_op op_get_bucket_location = {"GetBucketLocation", BODY_NONE, false, NULL, NULL,
+const s3_op op_delete_bucket = {"DeleteBucket", BODY_NONE, ACT_DELETE, NULL, NULL, delete_bucket_run};
+const s3_op op_head_bucket = {"HeadBucket", BODY_NONE, ACT_READ, NULL, NULL, head_bucket_run};
+const s3_op op_get_bucket_location = {"GetBucketLocation", BODY_NONE, ACT_READ, NULL, NULL,
                                       get_location_run};
-const s3_op op_get_bucket_versioning = {"GetBucketVersioning", BODY_NONE, false, NULL, NULL,
+const s3_op op_get_bucket_versioning = {"GetBucketVersioning", BODY_NONE, ACT_READ, NULL, NULL,
                                         get_versioning_run};
-const s3_op op_get_bucket_acl = {"GetBucketAcl", BODY_NONE, false, NULL, NULL,
+const s3_op op_put_bucket_versioning = {"PutBucketVersioning", BODY_BUFFER, ACT_CONFIG, NULL,
+                                        NULL, put_versioning_run};
+const s3_op op_get_bucket_acl = {"GetBucketAcl", BODY_NONE, ACT_READ, NULL, NULL,
                                  get_bucket_acl_run};
-const s3_op op_get_object_acl = {"GetObjectAcl", BODY_NONE, false, NULL, NULL,
+const s3_op op_get_object_acl = {"GetObjectAcl", BODY_NONE, ACT_READ, NULL, NULL,
                                  get_object_acl_run};

@@ -12,11 +12,14 @@
 #include "common/etag.h"
 #include "common/hdrlist.h"
 #include "common/hex.h"
+#include "common/names.h"
 #include "common/numparse.h"
 #include "common/rfc2047.h"
 #include "server/lcxml.h"
 #include "storage/lifecycle.h"
 #include "common/utf8.h"
+#include "common/names.h"
+#include "server/perm.h"
 #include "server/router.h"
 #include "server/s3auth.h"
 #include "server/xml.h"
@@ -345,15 +348,20 @@ int s3_encoding_url(s3_req *r, bool *url)
     return 0;
 }
 
-int s3_copy_source(s3_req *r, char **bucket, char **key)
+int s3_copy_source(s3_req *r, char **bucket, char **key, const char **version)
 {
     const char *src = req_header(r, "x-amz-copy-source");
     if (src[0] == '/')
         src++;
     size_t n = strcspn(src, "?");
-    if (src[n] == '?' && strcmp(src + n, "?versionId=null") != 0) {
-        resp_error(r, S3E_NotImplemented, "Copying a specific version is not implemented");
-        return -1;
+    static const char vq[] = "?versionId=";
+    *version = NULL;
+    if (src[n] == '?') {
+        *version = strncmp(src + n, vq, sizeof vq - 1) == 0 ? src + n + sizeof vq - 1 : "";
+        if (!st_version_name_ok(*version)) {
+            resp_error(r, S3E_InvalidArgument, "Invalid version id specified");
+            return -1;
+        }
     }
     const char *slash = memchr(src, '/', n);
     if (!slash) {
@@ -362,12 +370,26 @@ int s3_copy_source(s3_req *r, char **bucket, char **key)
     }
     *bucket = url_decode(r->pool, src, (size_t)(slash - src), false);
     *key = url_decode(r->pool, slash + 1, n - (size_t)(slash - src) - 1, false);
-    if (!*bucket || !*key || !**key || !valid_bucket_name(*bucket) ||
+    if (!*bucket || !*key || !**key || !names_bucket_ok(*bucket) ||
         strlen(*key) > ST_MAX_KEY || !utf8_valid(*key, strlen(*key))) {
         resp_error(r, S3E_InvalidArgument, "Invalid copy source bucket or key");
         return -1;
     }
-    return 0;
+    if (!perm_bucket(r, *bucket)) {
+        resp_error(r, S3E_AccessDenied,
+                   "Access Denied: this access key may not use the copy source's bucket");
+        return -1;
+    }
+    return perm_require(r, ST_PERM_READ);
+}
+
+void s3_copy_source_failed(s3_req *r, const cf_err *err, const s3_ssec *k)
+{
+    if (err->code == CF_EMARKER)
+        resp_error(r, S3E_InvalidRequest, "The source of a copy request may not "
+                   "specifically refer to a delete marker by version id.");
+    else
+        s3_ssec_failed(r, err, k, false);
 }
 
 static bool date_after(const char *h, int64_t mtime_s, bool *valid)
@@ -400,14 +422,35 @@ int s3_copy_conditions(s3_req *r, const st_object_info *src)
     return 0;
 }
 
-int s3_check_version(s3_req *r)
+int s3_version_param(s3_req *r, const char **version)
 {
-    const char *v = req_param(r, "versionId");
-    if (v && strcmp(v, "null") != 0) {
-        resp_error(r, S3E_NoSuchVersion, NULL);
+    *version = req_param(r, "versionId");
+    if (*version && !st_version_name_ok(*version)) {
+        resp_error(r, S3E_InvalidArgument, "Invalid version id specified");
         return -1;
     }
     return 0;
+}
+
+int s3_check_version(s3_req *r)
+{
+    const char *v;
+    if (s3_version_param(r, &v) < 0)
+        return -1;
+    if (v) {
+        resp_error(r, S3E_NotImplemented, "coffer tags and restores the current version "
+                   "only: versionId is not implemented here");
+        return -1;
+    }
+    return 0;
+}
+
+void s3_version_headers(s3_req *r, const st_object_info *o, bool asked)
+{
+    if (o->delete_marker)
+        resp_header(r, "x-amz-delete-marker", "true");
+    if (asked || !o->null_version || o->delete_marker)
+        resp_header(r, "x-amz-version-id", st_version_name(o));
 }
 
 int s3_check_acl_headers(s3_req *r)
@@ -434,8 +477,6 @@ int s3_check_write_headers(s3_req *r)
     static const char *const refused[] = {
         "x-amz-server-side-encryption-aws-kms-key-id",
         "x-amz-server-side-encryption-context",
-        "x-amz-object-lock-mode",
-        "x-amz-object-lock-retain-until-date", "x-amz-object-lock-legal-hold",
         "x-amz-website-redirect-location",
     };
     for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {

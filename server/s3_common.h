@@ -83,12 +83,20 @@ int s3_int_param(s3_req *r, const char *name, long lo, long hi, long dflt, long 
 /* "encoding-type": true for "url"; InvalidArgument for anything else. */
 int s3_encoding_url(s3_req *r, bool *url);
 
-/* x-amz-copy-source ("[/]bucket/key[?versionId=null]", URL-encoded) into
- * decoded bucket and key; InvalidArgument if malformed. */
-int s3_copy_source(s3_req *r, char **bucket, char **key);
+/* x-amz-copy-source ("[/]bucket/key[?versionId=ID]", URL-encoded) into
+ * decoded bucket and key and the version (NULL: the latest);
+ * InvalidArgument if malformed, AccessDenied if the key may not read that
+ * bucket. */
+int s3_copy_source(s3_req *r, char **bucket, char **key, const char **version);
 /* The x-amz-copy-source-if-* conditions against the source object;
  * PreconditionFailed if one fails. */
 int s3_copy_conditions(s3_req *r, const st_object_info *src);
+/* The versionId parameter (NULL if absent): "null" or 32 hex digits, else
+ * InvalidArgument. */
+int s3_version_param(s3_req *r, const char **version);
+/* x-amz-version-id (when asked for, or the version is not the null one)
+ * and x-amz-delete-marker for a marker. */
+void s3_version_headers(s3_req *r, const st_object_info *o, bool asked);
 /* The storage class and tags a write sets (lifecycle.h), into out with
  * pool memory: x-amz-storage-class is STANDARD, a tier's name, or an AWS
  * class lifecycle.storage_class_map maps to one (else
@@ -101,13 +109,14 @@ int s3_object_attrs(s3_req *r, bool copy, st_object_attrs *out);
 struct lcxml_err;
 void s3_lcxml_refused(s3_req *r, const struct lcxml_err *e);
 
-/* Refuse a versionId other than "null" (coffer is unversioned). */
+/* Tagging and RestoreObject act on the current version: a versionId
+ * parameter is InvalidArgument if malformed, NotImplemented otherwise. */
 int s3_check_version(s3_req *r);
-/* Refuse SSE-KMS, object lock, website redirects and non-owner ACLs on
- * writes (NotImplemented): never store an object without what was asked.
+/* Refuse SSE-KMS, website redirects and non-owner ACLs on writes
+ * (NotImplemented): never store an object without what was asked.
  * x-amz-server-side-encryption may only be AES256 (InvalidArgument for an
  * unknown one), and not beside a customer key. (Storage classes and tags:
- * s3_object_attrs.) */
+ * s3_object_attrs; object lock: s3_lock_headers.) */
 int s3_check_write_headers(s3_req *r);
 /* The conditional-write headers of a PutObject, CopyObject (for the
  * destination) or CompleteMultipartUpload: If-None-Match: * and If-Match:
@@ -127,6 +136,10 @@ int s3_ssec_request(s3_req *r, bool copy_source, s3_ssec *k);
  * S3's answers, 400 and 403; an upload's part with another key than the
  * upload's: 400); anything else as resp_cf. */
 void s3_ssec_failed(s3_req *r, const cf_err *err, const s3_ssec *k, bool upload);
+/* Open or HEAD of a copy source failed: its error (a delete marker named
+ * by version id is InvalidRequest, as S3 says; the rest as s3_ssec_failed
+ * with k, the copy source's customer key). */
+void s3_copy_source_failed(s3_req *r, const cf_err *err, const s3_ssec *k);
 /* The answer headers of a write that used k: the customer key's
  * algorithm and MD5, or x-amz-server-side-encryption: AES256. */
 void s3_sse_headers(s3_req *r, const s3_ssec *k);

@@ -19,7 +19,7 @@
 #include "server/lcxml.h"
 #include "server/s3_common.h"
 #include "server/s3_ops.h"
-#include "server/worker.h"
+#include "server/sched.h"
 #include "server/xml.h"
 #include "storage/lifecycle.h"
 
@@ -77,7 +77,7 @@ static void put_lifecycle_run(s3_req *r)
         resp_cf(r, &err);
         return;
     }
-    worker_wake_lifecycle(r->srv->worker);
+    sched_wake(r->srv->jobs, "lifecycle");
     resp_status(r, 200);
 }
 
@@ -192,7 +192,7 @@ static void restore_run(s3_req *r)
         resp_error(r, S3E_RestoreAlreadyInProgress, NULL);
         return;
     }
-    worker_wake_lifecycle(r->srv->worker);
+    sched_wake(r->srv->jobs, "lifecycle");
     resp_status(r, res == ST_RESTORE_STARTED ? 202 : 200);
 }
 

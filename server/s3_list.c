@@ -1,9 +1,10 @@
 /*
  * server/s3_list.c - the listing operations: ListObjects (V1), ListObjectsV2,
- * ListObjectVersions (coffer is unversioned: each object once, VersionId
- * "null"), ListMultipartUploads and ListParts.
+ * ListObjectVersions (versions and delete markers, in the engine's key and
+ * newest-first order), ListMultipartUploads and ListParts.
  *
- * The engine does the key walk and the delimiter roll-up (st_list); this
+ * The engine does the key walk and the delimiter roll-up (st_list,
+ * st_list_versions); this
  * file only turns arguments into st_list_args and entries into XML. Entries
  * are gathered into side buffers first because the paging fields
  * (IsTruncated, NextMarker...) precede them in the document but are known
@@ -42,16 +43,33 @@ static void ctx_free(list_ctx *c)
     sbuf_free(&c->prefixes);
 }
 
+static void write_owner(list_ctx *c, sbuf *b)
+{
+    if (!c->owner)
+        return;
+    xml_open(b, "Owner");
+    xml_elem(b, "ID", c->r->tenant);
+    xml_elem(b, "DisplayName", c->r->tenant);
+    xml_close(b, "Owner");
+}
+
 static void write_entry(list_ctx *c, const st_object_info *o)
 {
     sbuf *b = &c->items;
-    xml_open(b, c->versions ? "Version" : "Contents");
+    const char *elem = !c->versions ? "Contents" : o->delete_marker ? "DeleteMarker"
+                                                                    : "Version";
+    xml_open(b, elem);
     xml_elem_key(b, "Key", o->key, c->url);
     if (c->versions) {
-        xml_elem(b, "VersionId", "null");
-        xml_elem_bool(b, "IsLatest", true);
+        xml_elem(b, "VersionId", st_version_name(o));
+        xml_elem_bool(b, "IsLatest", o->latest);
     }
     xml_elem_time_ms(b, "LastModified", o->mtime_ms);
+    if (o->delete_marker) {
+        write_owner(c, b);
+        xml_close(b, elem);
+        return;
+    }
     xml_elem(b, "ETag", o->etag);
     xml_elem_u64(b, "Size", o->size);
     if (o->checksum_algo != CKS_NONE && !c->versions) {
@@ -59,13 +77,8 @@ static void write_entry(list_ctx *c, const st_object_info *o)
         xml_elem(b, "ChecksumType", s3_checksum_type(o));
     }
     xml_elem(b, "StorageClass", o->storage_class[0] ? o->storage_class : "STANDARD");
-    if (c->owner) {
-        xml_open(b, "Owner");
-        xml_elem(b, "ID", c->r->tenant);
-        xml_elem(b, "DisplayName", c->r->tenant);
-        xml_close(b, "Owner");
-    }
-    xml_close(b, c->versions ? "Version" : "Contents");
+    write_owner(c, b);
+    xml_close(b, elem);
 }
 
 static void write_prefix(sbuf *b, const char *prefix, bool url)
@@ -196,29 +209,53 @@ static void list_v2_run(s3_req *r)
     ctx_free(&c);
 }
 
+/* version-id-marker: only with a key-marker, and a well-formed id. */
+static int version_marker(s3_req *r, const char *key_marker, const char **out)
+{
+    *out = req_param(r, "version-id-marker");
+    if (*out && !**out)
+        *out = NULL;
+    if (*out && !(key_marker && *key_marker)) {
+        resp_error(r, S3E_InvalidArgument, "A version-id marker cannot be specified "
+                   "without a key marker.");
+        return -1;
+    }
+    if (*out && !st_version_name_ok(*out)) {
+        resp_error(r, S3E_InvalidArgument, "Invalid version id specified");
+        return -1;
+    }
+    return 0;
+}
+
 static void list_versions_run(s3_req *r)
 {
     list_ctx c;
     st_list_args a;
+    cf_err err;
     bool truncated = false;
     char *next = pool_alloc(r->pool, ST_MAX_KEY + 1);
-    const char *marker = req_param(r, "key-marker");
+    char next_version[ST_ID_HEX];
+    const char *marker = req_param(r, "key-marker"), *vmarker;
     ctx_init(&c, r);
     c.owner = true;
     c.versions = true;
     if (!next) {
         resp_error(r, S3E_InternalError, NULL);
-    } else if (common_args(r, &c, &a) == 0) {
+    } else if (common_args(r, &c, &a) == 0 && version_marker(r, marker, &vmarker) == 0) {
         a.start_after = marker && *marker ? marker : NULL;
-        if (run_list(r, &c, &a, &truncated, next) == 0) {
+        if (st_list_versions(r->srv->engine, &a, vmarker, on_entry, &c, &truncated, next,
+                             next_version, &err) < 0) {
+            resp_cf(r, &err);
+        } else {
             xml_begin(&r->resp, "ListVersionsResult");
             head_fields(r, &c, &a);
             xml_elem_key(&r->resp, "KeyMarker", marker ? marker : "", c.url);
-            xml_elem(&r->resp, "VersionIdMarker", req_param(r, "version-id-marker"));
+            xml_elem(&r->resp, "VersionIdMarker", vmarker ? vmarker : "");
             xml_elem_bool(&r->resp, "IsTruncated", truncated);
             if (truncated) {
                 xml_elem_key(&r->resp, "NextKeyMarker", next, c.url);
-                xml_elem(&r->resp, "NextVersionIdMarker", "null");
+                if (next_version[0])
+                    xml_elem(&r->resp, "NextVersionIdMarker", next_version);
             }
             finish_listing(r, &c, "ListVersionsResult");
         }
@@ -390,10 +427,10 @@ static void list_parts_run(s3_req *r)
     ctx_free(&c);
 }
 
-const s3_op op_list_objects_v1 = {"ListObjects", BODY_NONE, false, NULL, NULL, list_v1_run};
-const s3_op op_list_objects_v2 = {"ListObjectsV2", BODY_NONE, false, NULL, NULL, list_v2_run};
-const s3_op op_list_object_versions = {"ListObjectVersions", BODY_NONE, false, NULL, NULL,
+const s3_op op_list_objects_v1 = {"ListObjects", BODY_NONE, ACT_READ, NULL, NULL, list_v1_run};
+const s3_op op_list_objects_v2 = {"ListObjectsV2", BODY_NONE, ACT_READ, NULL, NULL, list_v2_run};
+const s3_op op_list_object_versions = {"ListObjectVersions", BODY_NONE, ACT_READ, NULL, NULL,
                                        list_versions_run};
-const s3_op op_list_uploads = {"ListMultipartUploads", BODY_NONE, false, NULL, NULL,
+const s3_op op_list_uploads = {"ListMultipartUploads", BODY_NONE, ACT_READ, NULL, NULL,
                                list_uploads_run};
-const s3_op op_list_parts = {"ListParts", BODY_NONE, false, NULL, NULL, list_parts_run};
+const s3_op op_list_parts = {"ListParts", BODY_NONE, ACT_READ, NULL, NULL, list_parts_run};

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "common/numparse.h"
+#include "server/perm.h"
 #include "server/range.h"
 #include "server/s3_common.h"
 #include "server/s3_ops.h"
@@ -63,11 +64,18 @@ static void create_run(s3_req *r)
     st_cks_type type;
     s3_ssec k;
     const char *want = req_header(r, "x-amz-checksum-algorithm");
+    st_write_opts opts = {0};
     st_object_attrs attrs;
+    bool lock;
     if (s3_check_write_headers(r) < 0 || s3_request_meta(r, &meta, &nmeta) < 0 ||
-        s3_object_attrs(r, false, &attrs) < 0 || s3_ssec_request(r, false, &k) < 0 ||
-        checksum_type(r, &type) < 0)
+        s3_lock_headers(r, &opts, &lock) < 0 || s3_object_attrs(r, false, &attrs) < 0 ||
+        s3_ssec_request(r, false, &k) < 0 || checksum_type(r, &type) < 0)
         return;
+    if (lock) {                      /* the bucket's default retention applies */
+        resp_error(r, S3E_NotImplemented, "Object lock headers on CreateMultipartUpload "
+                   "are not implemented by coffer");
+        return;
+    }
     if (want && ((algo = cks_algo_from_name(want)) == CKS_NONE || algo == CKS_MD5)) {
         resp_error(r, S3E_InvalidRequest, "Unsupported x-amz-checksum-algorithm");
         return;
@@ -162,19 +170,22 @@ static void part_copy_run(s3_req *r)
 {
     uint32_t part;
     char *sb, *sk;
+    const char *sv;
     cf_err err;
     uint64_t off, len;
     s3_ssec src;
-    if (part_number(r, &part) < 0 || s3_copy_source(r, &sb, &sk) < 0 ||
+    if (part_number(r, &part) < 0 || s3_copy_source(r, &sb, &sk, &sv) < 0 ||
         s3_ssec_request(r, true, &src) < 0)
         return;
-    if (st_get_open_ssec(r->srv->engine, r->tenant, sb, sk, src.present ? src.key : NULL,
+    if (st_get_open_ssec(r->srv->engine, r->tenant, sb, sk, sv, src.present ? src.key : NULL,
                          &r->info, &r->get, &err) < 0) {
         r->get = NULL;
-        s3_ssec_failed(r, &err, &src, false);
+        s3_copy_source_failed(r, &err, &src);
         return;
     }
     r->info_set = true;
+    if (sv)
+        resp_header(r, "x-amz-copy-source-version-id", st_version_name(&r->info));
     if (s3_copy_conditions(r, &r->info) < 0 || copy_range(r, r->info.size, &off, &len) < 0)
         return;
     if (len > ST_MAX_PUT_SIZE) {
@@ -250,11 +261,13 @@ static void complete_run(s3_req *r)
     }
     a.parts = parts;
     a.ssec_key = k.present ? k.key : NULL;
+    a.no_overwrite = !perm_may(r, ST_PERM_OVERWRITE);
     if (st_upload_complete(r->srv->engine, &a, &r->info, &err) < 0) {
         complete_failed(r, &err, &k);
         return;
     }
     r->info_set = true;
+    s3_version_headers(r, &r->info, false);
     const char *host = req_header(r, "host");
     xml_begin(&r->resp, "CompleteMultipartUploadResult");
     char *loc = pool_printf(r->pool, "http://%s/%s/%s", host ? host : "localhost",
@@ -285,12 +298,12 @@ static void abort_run(s3_req *r)
     resp_status(r, 204);
 }
 
-const s3_op op_create_upload = {"CreateMultipartUpload", BODY_NONE, true, NULL, NULL,
+const s3_op op_create_upload = {"CreateMultipartUpload", BODY_NONE, ACT_WRITE, NULL, NULL,
                                 create_run};
-const s3_op op_upload_part = {"UploadPart", BODY_STREAM, true, part_begin, s3_put_data,
+const s3_op op_upload_part = {"UploadPart", BODY_STREAM, ACT_WRITE, part_begin, s3_put_data,
                               part_run};
-const s3_op op_upload_part_copy = {"UploadPartCopy", BODY_NONE, true, NULL, NULL,
+const s3_op op_upload_part_copy = {"UploadPartCopy", BODY_NONE, ACT_WRITE, NULL, NULL,
                                    part_copy_run};
-const s3_op op_complete_upload = {"CompleteMultipartUpload", BODY_BUFFER, true, NULL, NULL,
+const s3_op op_complete_upload = {"CompleteMultipartUpload", BODY_BUFFER, ACT_WRITE, NULL, NULL,
                                   complete_run};
-const s3_op op_abort_upload = {"AbortMultipartUpload", BODY_NONE, true, NULL, NULL, abort_run};
+const s3_op op_abort_upload = {"AbortMultipartUpload", BODY_NONE, ACT_WRITE, NULL, NULL, abort_run};

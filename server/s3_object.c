@@ -26,6 +26,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "server/perm.h"
 #include "server/range.h"
 #include "common/etag.h"
 #include "common/utf8.h"
@@ -62,8 +63,10 @@ static void begin_failed(s3_req *r, const put_state *ps, const cf_err *err)
 {
     if (err->code == CF_EINVAL && ps->part)
         resp_error(r, S3E_InvalidRequest, err->msg);
-    else
+    else if (err->code == CF_ENEEDKEY || err->code == CF_EBADKEY)
         s3_ssec_failed(r, err, &ps->ssec, ps->part);
+    else
+        s3_lock_failed(r, err);
 }
 
 /* Shared by PutObject and UploadPart: header checks and st_put_begin. */
@@ -83,18 +86,25 @@ int s3_put_begin(s3_req *r, const char *upload_id, uint32_t part)
     size_t nmeta = 0;
     st_write_cond cond = {0};
     ps->part = upload_id != NULL;
+    st_write_opts opts = {.no_overwrite = !perm_may(r, ST_PERM_OVERWRITE)};
+    bool lock = false;
     if (s3_check_write_headers(r) < 0 || s3_checksum_request(r, &ps->ck) < 0 ||
         s3_content_md5(r, ps->md5, &ps->has_md5) < 0 ||
         s3_ssec_request(r, false, &ps->ssec) < 0 ||
         (!upload_id && (s3_request_meta(r, &meta, &nmeta) < 0 ||
-                        s3_write_cond(r, &cond) < 0)))
+                        s3_write_cond(r, &cond) < 0 || s3_lock_headers(r, &opts, &lock) < 0)))
         return -1;
+    if (lock && !ps->has_md5 && ps->ck.algo == CKS_NONE) {
+        resp_error(r, S3E_InvalidRequest, "Content-MD5 OR x-amz-checksum- HTTP header is "
+                   "required for Put Object requests with Object Lock parameters");
+        return -1;
+    }
     st_put_args a = {
         .tenant = r->tenant, .bucket = r->bucket, .key = r->key,
         .headers = meta, .nheaders = nmeta, .checksum_algo = ps->ck.algo,
         .ssec_key = ps->ssec.present ? ps->ssec.key : NULL, .cond = cond,
         .upload_id = upload_id, .part_number = part,
-        .expected_size = r->content_length,
+        .expected_size = r->content_length, .opts = opts,
     };
     if (!upload_id && s3_object_attrs(r, false, &a.attrs) < 0)
         return -1;
@@ -107,10 +117,10 @@ int s3_put_begin(s3_req *r, const char *upload_id, uint32_t part)
     return 0;
 }
 
-void s3_put_data(s3_req *r, const char *p, size_t n)
+void s3_put_data(s3_req *r, const char *p, size_t n, cks_state *hash)
 {
     cf_err err;
-    if (st_put_write(r->put, p, n, &err) < 0)
+    if (st_put_write_hashed(r->put, p, n, hash, &err) < 0)
         put_failed(r, &err, false);
 }
 
@@ -130,7 +140,10 @@ int s3_put_finish(s3_req *r)
     st_put *p = r->put;
     r->put = NULL;                   /* finish frees it either way */
     if (st_put_finish(p, &ex, &r->info, &err) < 0) {
-        put_failed(r, &err, true);
+        if (err.code == CF_EBUCKETSTATE)
+            s3_lock_failed(r, &err);
+        else
+            put_failed(r, &err, true);
         return -1;
     }
     r->info_set = true;
@@ -149,8 +162,10 @@ static void put_begin(s3_req *r)
 
 static void put_run(s3_req *r)
 {
-    if (s3_put_finish(r) == 0)
-        resp_status(r, 200);
+    if (s3_put_finish(r) < 0)
+        return;
+    s3_version_headers(r, &r->info, false);
+    resp_status(r, 200);
 }
 
 /* ---- GetObject / HeadObject ------------------------------------------ */
@@ -236,32 +251,40 @@ static int serve_part(s3_req *r, long n, const s3_ssec *k, uint64_t *off, uint64
 static void serve_object(s3_req *r, bool get)
 {
     cf_err err;
-    long part = 0;
+    const char *version;
     s3_ssec key_hdrs, *k = &key_hdrs;
-    if (s3_check_version(r) < 0 || s3_ssec_request(r, false, k) < 0)
+    if (s3_version_param(r, &version) < 0 || s3_ssec_request(r, false, k) < 0)
         return;
-    if (req_has_param(r, "partNumber")) {
-        if (s3_int_param(r, "partNumber", 1, ST_MAX_PARTS, 0, &part) < 0)
-            return;
-        if (req_header(r, "range")) {
-            resp_error(r, S3E_InvalidRequest, "Cannot specify both Range header and "
-                       "partNumber query parameter");
-            return;
-        }
+    long part = 0;
+    if (s3_int_param(r, "partNumber", 1, ST_MAX_PARTS, 0, &part) < 0)
+        return;
+    if (part && req_header(r, "range")) {
+        resp_error(r, S3E_InvalidRequest,
+                   "Cannot specify both Range header and partNumber query parameter");
+        return;
     }
+    memset(&r->info, 0, sizeof r->info);
     /* a part read needs the object's segments: HEAD opens it too (and
      * reads nothing) */
     const uint8_t *key = k->present ? k->key : NULL;
     int rc = get || part ? st_get_open_ssec(r->srv->engine, r->tenant, r->bucket, r->key,
-                                            key, &r->info, &r->get, &err)
-                         : st_head_ssec(r->srv->engine, r->tenant, r->bucket, r->key, key,
-                                        &r->info, &err);
+                                            version, key, &r->info, &r->get, &err)
+                         : st_head_ssec(r->srv->engine, r->tenant, r->bucket, r->key,
+                                        version, key, &r->info, &err);
     if (rc < 0) {
         r->get = NULL;
         s3_ssec_failed(r, &err, k, false);
+        if (r->info.delete_marker) {     /* 404 or 405: name the marker */
+            char date[32];
+            req_http_date(r->info.mtime_ms / 1000, date);
+            s3_version_headers(r, &r->info, true);
+            resp_header(r, "Last-Modified", date);
+        }
         return;
     }
     r->info_set = true;
+    s3_version_headers(r, &r->info, version != NULL);
+    s3_lock_answer_headers(r, &r->info);
     if (check_conditions(r, &r->info) < 0)
         return;
     uint64_t off, len;
@@ -308,34 +331,57 @@ static void head_run(s3_req *r)
 
 /* ---- DeleteObject ----------------------------------------------------- */
 
+/* x-amz-bypass-governance-retention: true, from a key allowed to. */
+static bool bypass_governance(s3_req *r)
+{
+    const char *h = req_header(r, "x-amz-bypass-governance-retention");
+    return h && strcasecmp(h, "true") == 0 && perm_may(r, ST_PERM_BYPASS_GOVERNANCE);
+}
+
 static void delete_run(s3_req *r)
 {
     cf_err err;
-    if (s3_check_version(r) < 0)
+    const char *version;
+    st_delete_result res;
+    if (s3_version_param(r, &version) < 0)
         return;
-    if (st_delete_if(r->srv->engine, r->tenant, r->bucket, r->key,
-                     req_header(r, "if-match"), &err) < 0) {
+    if (st_delete_version(r->srv->engine, r->tenant, r->bucket, r->key, version,
+                          req_header(r, "if-match"), bypass_governance(r), &res, &err) < 0) {
         resp_cf(r, &err);
         return;
     }
+    if (res.delete_marker)
+        resp_header(r, "x-amz-delete-marker", "true");
+    if (res.versioned)
+        resp_header(r, "x-amz-version-id", res.version_id);
     resp_status(r, 204);
 }
 
 /* ---- DeleteObjects ---------------------------------------------------- */
 
-static void deleted_entry(s3_req *r, const char *key, bool quiet)
+static void deleted_entry(s3_req *r, const char *key, const char *version,
+                          const st_delete_result *res, bool quiet)
 {
     if (quiet)
         return;
     xml_open(&r->resp, "Deleted");
     xml_elem(&r->resp, "Key", key);
+    if (version)
+        xml_elem(&r->resp, "VersionId", version);
+    if (res->delete_marker) {
+        xml_elem(&r->resp, "DeleteMarker", "true");
+        if (!version)
+            xml_elem(&r->resp, "DeleteMarkerVersionId", res->version_id);
+    }
     xml_close(&r->resp, "Deleted");
 }
 
-static void error_entry(s3_req *r, const char *key, s3_error e)
+static void error_entry(s3_req *r, const char *key, const char *version, s3_error e)
 {
     xml_open(&r->resp, "Error");
     xml_elem(&r->resp, "Key", key);
+    if (version)
+        xml_elem(&r->resp, "VersionId", version);
     xml_elem(&r->resp, "Code", s3err_code(e));
     xml_elem(&r->resp, "Message", s3err_message(e));
     xml_close(&r->resp, "Error");
@@ -345,19 +391,23 @@ static void delete_one(s3_req *r, const char *key, const char *version, bool qui
 {
     size_t klen = strlen(key);
     cf_err err;
+    st_delete_result res;
     if (klen == 0 || !utf8_valid(key, klen))
-        error_entry(r, key, S3E_InvalidArgument);
+        error_entry(r, key, version, S3E_InvalidArgument);
     else if (klen > ST_MAX_KEY)
-        error_entry(r, key, S3E_KeyTooLongError);
-    else if (version && strcmp(version, "null") != 0)
-        error_entry(r, key, S3E_NoSuchVersion);
-    else if (st_delete(r->srv->engine, r->tenant, r->bucket, key, &err) < 0) {
+        error_entry(r, key, version, S3E_KeyTooLongError);
+    else if (!perm_delete(r, key))
+        error_entry(r, key, version, S3E_AccessDenied);
+    else if (version && !st_version_name_ok(version))
+        error_entry(r, key, version, S3E_InvalidArgument);
+    else if (st_delete_version(r->srv->engine, r->tenant, r->bucket, key, version, NULL,
+                               bypass_governance(r), &res, &err) < 0) {
         s3_error e = s3err_from_cf(err.code);
         if (e == S3E_InternalError)
             req_log(r, "delete failed: %s: %s", cf_code_name(err.code), err.msg);
-        error_entry(r, key, e);
+        error_entry(r, key, version, e);
     } else
-        deleted_entry(r, key, quiet);
+        deleted_entry(r, key, version, &res, quiet);
 }
 
 static void delete_objects_run(s3_req *r)
@@ -387,12 +437,13 @@ static void delete_objects_run(s3_req *r)
 static void copy_run(s3_req *r)
 {
     char *sb, *sk;
+    const char *sv;
     st_object_info src;
     cf_err err;
     s3_ssec src_key, dst_key;
     st_write_cond cond;
     memset(&src, 0, sizeof(src));
-    if (s3_check_write_headers(r) < 0 || s3_copy_source(r, &sb, &sk) < 0 ||
+    if (s3_check_write_headers(r) < 0 || s3_copy_source(r, &sb, &sk, &sv) < 0 ||
         s3_ssec_request(r, true, &src_key) < 0 || s3_ssec_request(r, false, &dst_key) < 0 ||
         s3_write_cond(r, &cond) < 0)
         return;
@@ -409,10 +460,12 @@ static void copy_run(s3_req *r)
         s3_object_attrs(r, true, &attrs) < 0)
         return;
     const uint8_t *skey = src_key.present ? src_key.key : NULL;
-    if (st_head_ssec(r->srv->engine, r->tenant, sb, sk, skey, &src, &err) < 0) {
-        s3_ssec_failed(r, &err, &src_key, false);
+    if (st_head_ssec(r->srv->engine, r->tenant, sb, sk, sv, skey, &src, &err) < 0) {
+        s3_copy_source_failed(r, &err, &src_key);
         return;
     }
+    char src_version[ST_ID_HEX];
+    snprintf(src_version, sizeof src_version, "%s", st_version_name(&src));
     cks_algo algo = src.checksum_algo;
     const char *want = req_header(r, "x-amz-checksum-algorithm");
     int rc = s3_copy_conditions(r, &src);
@@ -427,7 +480,7 @@ static void copy_run(s3_req *r)
     /* a change of customer key (or to or from one) changes the object */
     bool same_keys = src_key.present == dst_key.present &&
                      (!src_key.present || memcmp(src_key.key, dst_key.key, 32) == 0);
-    if (!replace && !want && same_keys && !attrs.storage_class && attrs.keep_tags &&
+    if (!replace && !want && !sv && same_keys && !attrs.storage_class && attrs.keep_tags &&
         strcmp(sb, r->bucket) == 0 && strcmp(sk, r->key) == 0) {
         resp_error(r, S3E_InvalidRequest, "This copy request is illegal because it is "
                    "trying to copy an object to itself without changing the object's "
@@ -440,17 +493,27 @@ static void copy_run(s3_req *r)
         return;
     }
     st_copy_args ca = {
-        .src_bucket = sb, .src_key = sk, .src_ssec_key = skey,
+        .src_bucket = sb, .src_key = sk, .src_version = sv, .src_ssec_key = skey,
         .dst = {.tenant = r->tenant, .bucket = r->bucket, .key = r->key,
                 .headers = replace ? meta : NULL, .nheaders = nmeta, .attrs = attrs,
+                .opts = {.no_overwrite = !perm_may(r, ST_PERM_OVERWRITE)},
                 .checksum_algo = algo, .cond = cond,
                 .ssec_key = dst_key.present ? dst_key.key : NULL},
     };
+    bool lock;
+    if (s3_lock_headers(r, &ca.dst.opts, &lock) < 0)
+        return;
     if (st_copy(r->srv->engine, &ca, &r->info, &err) < 0) {
-        s3_ssec_failed(r, &err, &src_key, false);
+        if (err.code == CF_ENEEDKEY || err.code == CF_EBADKEY)
+            s3_ssec_failed(r, &err, &src_key, false);
+        else
+            s3_lock_failed(r, &err);
         return;
     }
     r->info_set = true;
+    s3_version_headers(r, &r->info, false);
+    if (sv)
+        resp_header(r, "x-amz-copy-source-version-id", src_version);
     xml_begin(&r->resp, "CopyObjectResult");
     xml_elem_time_ms(&r->resp, "LastModified", r->info.mtime_ms);
     xml_elem(&r->resp, "ETag", r->info.etag);
@@ -462,10 +525,10 @@ static void copy_run(s3_req *r)
     resp_xml(r, 200);
 }
 
-const s3_op op_put_object = {"PutObject", BODY_STREAM, true, put_begin, s3_put_data, put_run};
-const s3_op op_get_object = {"GetObject", BODY_NONE, false, NULL, NULL, get_run};
-const s3_op op_head_object = {"HeadObject", BODY_NONE, false, NULL, NULL, head_run};
-const s3_op op_delete_object = {"DeleteObject", BODY_NONE, true, NULL, NULL, delete_run};
-const s3_op op_delete_objects = {"DeleteObjects", BODY_BUFFER, true, NULL, NULL,
+const s3_op op_put_object = {"PutObject", BODY_STREAM, ACT_WRITE, put_begin, s3_put_data, put_run};
+const s3_op op_get_object = {"GetObject", BODY_NONE, ACT_READ, NULL, NULL, get_run};
+const s3_op op_head_object = {"HeadObject", BODY_NONE, ACT_READ, NULL, NULL, head_run};
+const s3_op op_delete_object = {"DeleteObject", BODY_NONE, ACT_DELETE, NULL, NULL, delete_run};
+const s3_op op_delete_objects = {"DeleteObjects", BODY_BUFFER, ACT_DELETE, NULL, NULL,
                                  delete_objects_run};
-const s3_op op_copy_object = {"CopyObject", BODY_NONE, true, NULL, NULL, copy_run};
+const s3_op op_copy_object = {"CopyObject", BODY_NONE, ACT_WRITE, NULL, NULL, copy_run};

@@ -16,8 +16,8 @@ const s3_op *s3_op_of(s3_op_id id);
 /* s3_bucket.c */
 extern const s3_op op_list_buckets, op_create_bucket, op_delete_bucket,
     op_head_bucket, op_get_bucket_location, op_get_bucket_versioning,
-    op_get_bucket_acl, op_get_object_acl, op_get_bucket_encryption,
-    op_put_bucket_encryption, op_delete_bucket_encryption;
+    op_put_bucket_versioning, op_get_bucket_acl, op_get_object_acl,
+    op_get_bucket_encryption, op_put_bucket_encryption, op_delete_bucket_encryption;
 /* s3_list.c */
 extern const s3_op op_list_objects_v1, op_list_objects_v2,
     op_list_object_versions, op_list_uploads, op_list_parts;
@@ -30,8 +30,17 @@ extern const s3_op op_put_object, op_get_object, op_head_object,
  * response headers. Each sets the error response and returns -1 on
  * failure. */
 int s3_put_begin(s3_req *r, const char *upload_id, uint32_t part);
-void s3_put_data(s3_req *r, const char *p, size_t n);
+void s3_put_data(s3_req *r, const char *p, size_t n, cks_state *hash);
 int s3_put_finish(s3_req *r);
+/* s3_lock.c: the lock operations; and for the write and read handlers:
+ * the x-amz-object-lock-* headers into opts (*asked: any was sent;
+ * InvalidArgument if malformed), an engine refusal of a lock as S3 words
+ * it, and the lock headers of a GET/HEAD answer. */
+extern const s3_op op_put_lock_config, op_get_lock_config, op_put_retention,
+    op_get_retention, op_put_legal_hold, op_get_legal_hold;
+int s3_lock_headers(s3_req *r, st_write_opts *opts, bool *asked);
+void s3_lock_failed(s3_req *r, const cf_err *err);
+void s3_lock_answer_headers(s3_req *r, const st_object_info *o);
 /* s3_lifecycle.c */
 extern const s3_op op_put_bucket_lifecycle, op_get_bucket_lifecycle,
     op_delete_bucket_lifecycle, op_put_object_tagging, op_get_object_tagging,

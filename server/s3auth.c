@@ -87,6 +87,26 @@ static int build_view(s3_req *r, auth_request *ar)
     return 0;
 }
 
+static char **copy_names(pool *p, char *const *v, size_t n)
+{
+    char **out = n ? pool_alloc(p, n * sizeof *out) : NULL;
+    for (size_t i = 0; out && i < n; i++)
+        if (!(out[i] = pool_strdup(p, v[i])))
+            return NULL;
+    return n && !out ? NULL : out;
+}
+
+/* The key's policy into r->perm, its arrays copied to the pool. */
+static int copy_policy(s3_req *r, const st_key_policy *k)
+{
+    r->perm = (st_key_policy){.perms = k->perms, .nbuckets = k->nbuckets,
+                             .nprefixes = k->nprefixes};
+    r->perm.buckets = copy_names(r->pool, k->buckets, k->nbuckets);
+    r->perm.delete_prefixes = copy_names(r->pool, k->delete_prefixes, k->nprefixes);
+    return (k->nbuckets && !r->perm.buckets) || (k->nprefixes && !r->perm.delete_prefixes)
+               ? -1 : 0;
+}
+
 /* The secret for the request's key, and the identity it grants. */
 static int find_secret(s3_req *r, const char *access_key, char secret[ST_SECRET_KEY_MAX])
 {
@@ -117,14 +137,20 @@ static int find_secret(s3_req *r, const char *access_key, char secret[ST_SECRET_
         return -1;
     }
     memcpy(r->tenant, info.tenant, sizeof(r->tenant));
-    r->read_only = info.read_only;
-    return 0;
+    int rc = copy_policy(r, &info.policy);
+    st_key_info_clear(&info);
+    if (rc < 0) {
+        explicit_bzero(secret, ST_SECRET_KEY_MAX);
+        resp_error(r, S3E_InternalError, NULL);
+    }
+    return rc;
 }
 
-static int decoded_sink(void *ctx, const void *data, size_t len, auth_err *err)
+static int decoded_sink(void *ctx, const void *data, size_t len, cks_state *hash,
+                        auth_err *err)
 {
     struct s3auth_state *st = ctx;
-    st->sink(st->r, data, len);
+    st->sink(st->r, data, len, hash);
     if (st->r->resp_set)
         return auth_fail(err, AUTH_INTERNAL, "request refused while streaming");
     return 0;
@@ -232,9 +258,7 @@ int s3auth_feed(s3_req *r, const char *p, size_t n, s3auth_sink sink)
             return r->resp_set ? -1 : auth_failed(r, &aerr);
         return 0;
     }
-    if (st && st->sha)
-        cks_update(st->sha, p, n);
-    sink(r, p, n);
+    sink(r, p, n, st ? st->sha : NULL);
     return r->resp_set ? -1 : 0;
 }
 

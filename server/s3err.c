@@ -40,18 +40,20 @@ static const struct {
     [S3E_InvalidAccessKeyId] = {"InvalidAccessKeyId", 403,
         "The AWS Access Key Id you provided does not exist in our records"},
     [S3E_InvalidArgument] = {"InvalidArgument", 400, "Invalid Argument"},
+    [S3E_InvalidBucketState] = {"InvalidBucketState", 409,
+        "The request is not valid with the current state of the bucket"},
     [S3E_InvalidBucketName] = {"InvalidBucketName", 400,
         "The specified bucket is not valid"},
     [S3E_InvalidDigest] = {"InvalidDigest", 400,
         "The Content-MD5 you specified is not valid"},
     [S3E_InvalidEncryptionAlgorithmError] = {"InvalidEncryptionAlgorithmError", 400,
         "The Encryption request you specified is not valid. Supported value: AES256."},
-    [S3E_InvalidPartNumber] = {"InvalidPartNumber", 416,
-        "The requested partnumber is not satisfiable"},
     [S3E_InvalidObjectState] = {"InvalidObjectState", 403,
         "The operation is not valid for the object's storage class"},
     [S3E_InvalidPart] = {"InvalidPart", 400,
         "One or more of the specified parts could not be found, or its entity tag did not match"},
+    [S3E_InvalidPartNumber] = {"InvalidPartNumber", 416,
+                               "The requested partnumber is not satisfiable"},
     [S3E_InvalidPartOrder] = {"InvalidPartOrder", 400,
         "The list of parts was not in ascending order"},
     [S3E_InvalidRange] = {"InvalidRange", 416,
@@ -75,6 +77,8 @@ static const struct {
         "Your request is missing a required header"},
     [S3E_NoSuchBucket] = {"NoSuchBucket", 404, "The specified bucket does not exist"},
     [S3E_NoSuchKey] = {"NoSuchKey", 404, "The specified key does not exist"},
+    [S3E_NoSuchObjectLockConfiguration] = {"NoSuchObjectLockConfiguration", 404,
+        "The specified object does not have a ObjectLock configuration"},
     [S3E_NoSuchLifecycleConfiguration] = {"NoSuchLifecycleConfiguration", 404,
         "The lifecycle configuration does not exist"},
     [S3E_NoSuchUpload] = {"NoSuchUpload", 404,
@@ -84,8 +88,14 @@ static const struct {
     [S3E_NotImplemented] = {"NotImplemented", 501,
         "A header or query you provided implies functionality that is not implemented"},
     [S3E_NotModified] = {"NotModified", 304, "Not Modified"},
+    [S3E_ObjectLockConfigurationNotFoundError] = {"ObjectLockConfigurationNotFoundError", 404,
+        "Object Lock configuration does not exist for this bucket"},
     [S3E_PreconditionFailed] = {"PreconditionFailed", 412,
         "At least one of the preconditions you specified did not hold"},
+    /* Not an AWS code (AWS has no storage quotas): Ceph RGW's, which
+     * issue 13 asks for and clients show as an ordinary 403 */
+    [S3E_QuotaExceeded] = {"QuotaExceeded", 403,
+        "The write would take the tenant or bucket past its storage quota"},
     [S3E_RequestTimeTooSkewed] = {"RequestTimeTooSkewed", 403,
         "The difference between the request time and the server's time is too large"},
     [S3E_RestoreAlreadyInProgress] = {"RestoreAlreadyInProgress", 409,
@@ -133,7 +143,13 @@ s3_error s3err_from_cf(cf_code code)
     case CF_ECONFLICT: return S3E_ConditionalRequestConflict;
     case CF_ENEEDKEY: return S3E_InvalidRequest;
     case CF_EBADKEY: return S3E_AccessDenied;
+    case CF_EDENIED: return S3E_AccessDenied;
+    case CF_ELOCKED: return S3E_AccessDenied;
+    case CF_ENOVERSION: return S3E_NoSuchVersion;
+    case CF_EMARKER: return S3E_MethodNotAllowed;
+    case CF_EBUCKETSTATE: return S3E_InvalidBucketState;
     case CF_ESTATE: return S3E_InvalidObjectState;
+    case CF_EQUOTA: return S3E_QuotaExceeded;
     case CF_ENOSPC: return S3E_InsufficientStorage;
     case CF_EQUORUM: return S3E_ServiceUnavailable;
     default: return S3E_InternalError;

@@ -1,6 +1,6 @@
 /*
  * server/server.h - the process-wide state every request can reach: the
- * engine, the configuration, the HTTP daemon, the background worker, the
+ * engine, the configuration, the HTTP daemon, the background jobs, the
  * metrics (telemetry.h) and the web console (console.h). One instance
  * lives in main(); requests hold a pointer to it and only read it (the
  * engine, telemetry and console are thread-safe; the config is immutable
@@ -16,7 +16,7 @@
 #include "storage/engine.h"
 
 struct MHD_Daemon;
-struct worker;
+struct sched;
 struct telemetry;
 struct console;
 struct gate;
@@ -28,11 +28,11 @@ typedef struct server {
     const coffer_config *cfg;
     struct MHD_Daemon *daemon;
     struct gate *gate;               /* accepts for the daemon (server/gate.h) */
-    struct lifecycle *lifecycle;     /* the lifecycle pass, a job of the worker (lifecycle.h) */
+    struct lifecycle *lifecycle;     /* the lifecycle pass, the "lifecycle" job (lifecycle.h) */
     struct tier_set *tiers;          /* the cold tiers (tier/tier.h) */
     atomic_int inflight;             /* requests between start and completion */
     atomic_bool draining;            /* SIGTERM: /health/ready answers 503 */
-    struct worker *worker;           /* NULL until started */
+    struct sched *jobs;              /* the background jobs (server/sched.h) */
     struct telemetry *telemetry;
     struct console *console;
 } server;

@@ -6,10 +6,11 @@
  * thread at completion (telemetry_request) in that thread's own metrics
  * shard. Everything else is read when scraped, by collectors: the engine
  * (tenant usage from the index's per-bucket totals, disks, index commit
- * counters, queues, the last GC scan), the maintenance worker's job
- * table, the process (from /proc/self), and a few constants. A scrape therefore costs one
- * index query per bucket-row group (usage), one count per queue and a
- * statvfs per disk: nothing proportional to the objects stored.
+ * counters, queues, the last GC scan), the scheduler's jobs
+ * (server/sched.h), the process (from /proc/self), and a few constants. A
+ * scrape therefore costs one index query per bucket-row group (usage), one
+ * count per queue and a statvfs per disk: nothing proportional to the
+ * objects stored.
  *
  * Names follow the Prometheus conventions: one coffer_ prefix, base units
  * (seconds, bytes), _total for counters, _info for the build. The process
@@ -29,7 +30,9 @@
 
 #include <openssl/crypto.h>
 
-#include "server/worker.h"
+#include <jansson.h>
+
+#include "server/sched.h"
 
 struct telemetry {
     server *srv;
@@ -40,6 +43,7 @@ struct telemetry {
     /* collected */
     mx_family *build_info, *in_flight;
     mx_family *tenant_bytes, *tenant_objects, *tenant_buckets;
+    mx_family *quota_bytes, *quota_objects;
     mx_family *disk_capacity, *disk_used, *disk_available, *disk_state;
     mx_family *disk_read_errors, *disk_write_errors, *disk_crc_errors;
     mx_family *index_commits, *index_syncs, *index_sync_seconds, *index_writable;
@@ -74,6 +78,10 @@ static int usage_row(void *ctx, const st_usage *u)
     mx_set(c->k, c->t->tenant_bytes, labels, (double)u->bytes);
     mx_set(c->k, c->t->tenant_objects, labels, (double)u->objects);
     mx_set(c->k, c->t->tenant_buckets, labels, (double)u->buckets);
+    if (u->max_bytes != ST_QUOTA_NONE)         /* only tenants with a limit */
+        mx_set(c->k, c->t->quota_bytes, labels, (double)u->max_bytes);
+    if (u->max_objects != ST_QUOTA_NONE)
+        mx_set(c->k, c->t->quota_objects, labels, (double)u->max_objects);
     return 0;
 }
 
@@ -126,27 +134,34 @@ static void collect_engine(void *ctx, mx_sink *k)
     mx_set(k, t->gc_held, NULL, gc.held ? (double)gc.orphans_held : 0);
 }
 
-static void collect_worker(void *ctx, mx_sink *k)
+/* Every job of the scheduler, from its status (server/sched.h). */
+static void collect_jobs(void *ctx, mx_sink *k)
 {
     telemetry *t = ctx;
-    if (!t->srv->worker)
+    if (!t->srv->jobs)
         return;
-    worker_job_status jobs[WORKER_JOBS];
-    int interval;
-    worker_status(t->srv->worker, jobs, &interval);
-    for (int j = 0; j < WORKER_JOBS; j++) {
-        const char *labels[] = {jobs[j].name};
-        mx_set(k, t->job_running, labels, jobs[j].running);
-        mx_set(k, t->job_runs, (const char *[]){jobs[j].name, "ok"},
-               (double)jobs[j].runs_ok);
-        mx_set(k, t->job_runs, (const char *[]){jobs[j].name, "failed"},
-               (double)jobs[j].runs_failed);
-        if (jobs[j].runs_ok + jobs[j].runs_failed == 0)
+    json_t *all = sched_status_all(t->srv->jobs);
+    size_t i;
+    json_t *j;
+    json_array_foreach(all, i, j) {
+        const char *name = json_string_value(json_object_get(j, "name"));
+        const char *labels[] = {name};
+        json_t *last = json_object_get(j, "last_run");
+        mx_set(k, t->job_running, labels,
+               strcmp(json_string_value(json_object_get(j, "state")), "running") == 0);
+        mx_set(k, t->job_runs, (const char *[]){name, "ok"},
+               (double)json_integer_value(json_object_get(j, "runs_ok")));
+        mx_set(k, t->job_runs, (const char *[]){name, "failed"},
+               (double)json_integer_value(json_object_get(j, "runs_failed")));
+        if (!json_is_object(last))
             continue;                /* no finished run to describe yet */
-        mx_set(k, t->job_last_start, labels, jobs[j].last_start);
-        mx_set(k, t->job_last_duration, labels, jobs[j].last_duration);
-        mx_set(k, t->job_last_success, labels, jobs[j].last_ok);
+        mx_set(k, t->job_last_start, labels,
+               (double)json_integer_value(json_object_get(last, "start")));
+        mx_set(k, t->job_last_duration, labels,
+               json_real_value(json_object_get(last, "duration_seconds")));
+        mx_set(k, t->job_last_success, labels, json_is_true(json_object_get(last, "ok")));
     }
+    json_decref(all);
 }
 
 /* utime + stime (clock ticks) and vsize, rss (pages) from /proc/self/stat. */
@@ -223,6 +238,12 @@ static bool register_families(telemetry *t)
                                  "Objects a tenant stores.", "tenant");
     t->tenant_buckets = mx_gauge(g, "coffer_tenant_buckets",
                                  "Buckets a tenant owns.", "tenant");
+    t->quota_bytes = mx_gauge(g, "coffer_tenant_quota_bytes",
+                              "The tenant's quota on stored bytes (tenants with one).",
+                              "tenant");
+    t->quota_objects = mx_gauge(g, "coffer_tenant_quota_objects",
+                                "The tenant's quota on objects (tenants with one).",
+                                "tenant");
     t->disk_capacity = mx_gauge(g, "coffer_disk_capacity_bytes",
                                 "Size of the file system holding the disk directory.",
                                 "disk,path");
@@ -284,7 +305,8 @@ static bool register_families(telemetry *t)
                         "Start time of the process, unix seconds.", NULL);
     mx_family *all[] = {
         t->build_info, t->requests, t->duration, t->received, t->sent, t->in_flight,
-        t->tenant_bytes, t->tenant_objects, t->tenant_buckets, t->disk_capacity,
+        t->tenant_bytes, t->tenant_objects, t->tenant_buckets, t->quota_bytes,
+        t->quota_objects, t->disk_capacity,
         t->disk_used, t->disk_available, t->disk_state, t->disk_read_errors,
         t->disk_write_errors, t->disk_crc_errors, t->index_commits, t->index_syncs,
         t->index_sync_seconds, t->index_writable, t->heal_queue, t->delete_queue,
@@ -297,7 +319,7 @@ static bool register_families(telemetry *t)
             return false;
     return mx_collector(g, collect_server, t) == 0 &&
            mx_collector(g, collect_engine, t) == 0 &&
-           mx_collector(g, collect_worker, t) == 0 &&
+           mx_collector(g, collect_jobs, t) == 0 &&
            mx_collector(g, collect_process, t) == 0;
 }
 

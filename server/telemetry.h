@@ -5,7 +5,7 @@
  * Contract:
  *  - telemetry_new registers every family and collector (see telemetry.c
  *    for the list) in a registry of its own (server/metrics.h) and keeps
- *    a pointer to the server to read the engine, worker and counters at
+ *    a pointer to the server to read the engine, jobs and counters at
  *    scrape time. Free it after the HTTP daemon stopped.
  *  - telemetry_request is called once per request, at completion, from
  *    the request's thread: requests by tenant, operation and status class,

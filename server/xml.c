@@ -93,12 +93,19 @@ void xml_elem_key(sbuf *b, const char *name, const char *text, bool url)
     xml_close(b, name);
 }
 
-void xml_elem_time_ms(sbuf *b, const char *name, long long unix_ms)
+void xml_iso_time_ms(long long unix_ms, char out[32])
 {
     time_t t = (time_t)(unix_ms / 1000);
     struct tm tm;
-    char buf[32];
+    char buf[24];
     gmtime_r(&t, &tm);
     strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-    sbuf_printf(b, "<%s>%s.%03dZ</%s>", name, buf, (int)(unix_ms % 1000), name);
+    snprintf(out, 32, "%s.%03dZ", buf, (int)(unix_ms % 1000));
+}
+
+void xml_elem_time_ms(sbuf *b, const char *name, long long unix_ms)
+{
+    char buf[32];
+    xml_iso_time_ms(unix_ms, buf);
+    xml_elem(b, name, buf);
 }

@@ -31,5 +31,7 @@ void xml_elem_bool(sbuf *b, const char *name, bool v);
 void xml_elem_key(sbuf *b, const char *name, const char *text, bool url);
 /* ISO 8601 with milliseconds: 2006-02-03T16:45:09.000Z */
 void xml_elem_time_ms(sbuf *b, const char *name, long long unix_ms);
+/* The same time as text: 2026-12-07T01:02:03.004Z. */
+void xml_iso_time_ms(long long unix_ms, char out[32]);
 
 #endif

@@ -38,6 +38,22 @@ static const xmlread_limits encryption_limits = {
     .max_elements = 16, .max_depth = 4, .max_text = 2048,
 };
 
+/* <VersioningConfiguration><Status/><MfaDelete/> */
+static const xmlread_limits versioning_limits = {
+    .max_elements = 8, .max_depth = 2, .max_text = 32,
+};
+
+/* <ObjectLockConfiguration><ObjectLockEnabled/><Rule><DefaultRetention>
+ * <Mode/><Days/><Years/></DefaultRetention></Rule> */
+static const xmlread_limits lock_config_limits = {
+    .max_elements = 16, .max_depth = 4, .max_text = 32,
+};
+
+/* <Retention><Mode/><RetainUntilDate/> and <LegalHold><Status/> */
+static const xmlread_limits retention_limits = {
+    .max_elements = 8, .max_depth = 2, .max_text = 64,
+};
+
 static size_t count_children(const xmlread_node *n, const char *name)
 {
     size_t count = 0;
@@ -159,5 +175,234 @@ int xmlreq_location_parse(const char *body, size_t len, xmlread_doc **doc,
     const char *lc = xmlread_child_text(xmlread_root(*doc), "LocationConstraint");
     if (lc)
         *region = lc;
+    return 0;
+}
+
+/* The one child named name (NULL if absent); CF_EINVAL if repeated. */
+static int only_child(const xmlread_node *n, const char *name, const xmlread_node **out,
+                      cf_err *err)
+{
+    *out = NULL;
+    for (const xmlread_node *c = n->children; c; c = c->next)
+        if (xmlread_is(c, name)) {
+            if (*out)
+                return cf_fail(err, CF_EINVAL, "more than one %s", name);
+            *out = c;
+        }
+    return 0;
+}
+
+/* Every child of n must be one of names (NULL-terminated): S3's schema
+ * has no other, and a misspelt element must not be ignored silently. */
+static int only_known(const xmlread_node *n, const char *const *names, cf_err *err)
+{
+    for (const xmlread_node *c = n->children; c; c = c->next) {
+        bool known = false;
+        for (size_t i = 0; names[i] && !known; i++)
+            known = xmlread_is(c, names[i]);
+        if (!known)
+            return cf_fail(err, CF_EINVAL, "unexpected element %.64s in %s", c->name,
+                           n->name);
+    }
+    return 0;
+}
+
+int xmlreq_versioning_parse(const char *body, size_t len, xmlread_doc **doc, int *status,
+                            cf_err *err)
+{
+    static const char *const known[] = {"Status", "MfaDelete", NULL};
+    if (xmlread_parse(body, len, "VersioningConfiguration", &versioning_limits, doc, err) <
+        0)
+        return -1;
+    const xmlread_node *root = xmlread_root(*doc), *st, *mfa;
+    if (only_known(root, known, err) < 0 || only_child(root, "Status", &st, err) < 0 ||
+        only_child(root, "MfaDelete", &mfa, err) < 0)
+        return -1;
+    if (mfa && strcmp(mfa->text, "Disabled") != 0)
+        return cf_fail(err, strcmp(mfa->text, "Enabled") == 0 ? CF_ENOTFOUND : CF_EINVAL,
+                       "MfaDelete is Enabled or Disabled; coffer has no MFA delete");
+    if (st && strcmp(st->text, "Enabled") == 0)
+        *status = ST_VERSIONING_ENABLED;
+    else if (st && strcmp(st->text, "Suspended") == 0)
+        *status = ST_VERSIONING_SUSPENDED;
+    else
+        return cf_fail(err, CF_EINVAL, "the Status must be Enabled or Suspended");
+    return 0;
+}
+
+int xmlreq_lock_mode(const char *s)
+{
+    return strcmp(s, "GOVERNANCE") == 0   ? ST_LOCK_GOVERNANCE
+           : strcmp(s, "COMPLIANCE") == 0 ? ST_LOCK_COMPLIANCE : ST_LOCK_NONE;
+}
+
+/* A count of days or years: digits, 1..2^31-1 (0 is the handler's error). */
+static int retention_count(const xmlread_node *n, uint32_t *out, cf_err *err)
+{
+    uint64_t v;
+    cf_err nerr;
+    if (numparse_str(n->text, INT32_MAX, NUMPARSE_LEADING_ZEROS, &v, &nerr) < 0)
+        return cf_fail(err, CF_EINVAL, "%s must be a whole number", n->name);
+    *out = (uint32_t)v;
+    return 0;
+}
+
+int xmlreq_lock_config_parse(const char *body, size_t len, xmlread_doc **doc,
+                             xmlreq_lock_config *out, cf_err *err)
+{
+    static const char *const top[] = {"ObjectLockEnabled", "Rule", NULL};
+    static const char *const rule_known[] = {"DefaultRetention", NULL};
+    static const char *const ret_known[] = {"Mode", "Days", "Years", NULL};
+    memset(out, 0, sizeof *out);
+    if (xmlread_parse(body, len, "ObjectLockConfiguration", &lock_config_limits, doc,
+                      err) < 0)
+        return -1;
+    const xmlread_node *root = xmlread_root(*doc), *en, *rule, *ret, *mode, *days, *years;
+    if (only_known(root, top, err) < 0 || only_child(root, "ObjectLockEnabled", &en, err) < 0 ||
+        only_child(root, "Rule", &rule, err) < 0)
+        return -1;
+    if (!en || strcmp(en->text, "Enabled") != 0)
+        return cf_fail(err, CF_EINVAL, "ObjectLockEnabled must be Enabled");
+    if (!rule)
+        return 0;
+    if (only_known(rule, rule_known, err) < 0 ||
+        only_child(rule, "DefaultRetention", &ret, err) < 0)
+        return -1;
+    if (!ret)
+        return cf_fail(err, CF_EINVAL, "a Rule needs a DefaultRetention");
+    if (only_known(ret, ret_known, err) < 0 || only_child(ret, "Mode", &mode, err) < 0 ||
+        only_child(ret, "Days", &days, err) < 0 || only_child(ret, "Years", &years, err) < 0)
+        return -1;
+    if (!mode || !(out->mode = xmlreq_lock_mode(mode->text)))
+        return cf_fail(err, CF_EINVAL, "the Mode must be GOVERNANCE or COMPLIANCE");
+    if (!days == !years)
+        return cf_fail(err, CF_EINVAL, "a DefaultRetention has Days or Years, not both");
+    out->has_rule = true;
+    return retention_count(days ? days : years, days ? &out->days : &out->years, err);
+}
+
+int xmlreq_retention_parse(const char *body, size_t len, xmlread_doc **doc, int *mode,
+                           int64_t *until_ms, cf_err *err)
+{
+    static const char *const known[] = {"Mode", "RetainUntilDate", NULL};
+    *mode = ST_LOCK_NONE;
+    *until_ms = 0;
+    if (xmlread_parse(body, len, "Retention", &retention_limits, doc, err) < 0)
+        return -1;
+    const xmlread_node *root = xmlread_root(*doc), *m, *d;
+    if (only_known(root, known, err) < 0 || only_child(root, "Mode", &m, err) < 0 ||
+        only_child(root, "RetainUntilDate", &d, err) < 0)
+        return -1;
+    if (!m != !d)
+        return cf_fail(err, CF_EINVAL, "a Retention has both a Mode and a RetainUntilDate, "
+                       "or neither");
+    if (!m)
+        return 0;
+    if (!(*mode = xmlreq_lock_mode(m->text)))
+        return cf_fail(err, CF_EINVAL, "the Mode must be GOVERNANCE or COMPLIANCE");
+    if (xmlreq_iso8601(d->text, until_ms) < 0)
+        return cf_fail(err, CF_EINVAL, "the RetainUntilDate is not an ISO 8601 date and time");
+    return 0;
+}
+
+int xmlreq_legal_hold_parse(const char *body, size_t len, xmlread_doc **doc, int *hold,
+                            cf_err *err)
+{
+    static const char *const known[] = {"Status", NULL};
+    if (xmlread_parse(body, len, "LegalHold", &retention_limits, doc, err) < 0)
+        return -1;
+    const xmlread_node *root = xmlread_root(*doc), *st;
+    if (only_known(root, known, err) < 0 || only_child(root, "Status", &st, err) < 0)
+        return -1;
+    if (st && strcmp(st->text, "ON") == 0)
+        *hold = ST_HOLD_ON;
+    else if (st && strcmp(st->text, "OFF") == 0)
+        *hold = ST_HOLD_OFF;
+    else
+        return cf_fail(err, CF_EINVAL, "the Status must be ON or OFF");
+    return 0;
+}
+
+/* ---- ISO 8601 ----------------------------------------------------------- */
+
+/* n digits at *p into *v; false if they are not there. */
+static bool digits(const char **p, int n, int *v)
+{
+    *v = 0;
+    for (int i = 0; i < n; i++) {
+        char c = (*p)[i];
+        if (c < '0' || c > '9')
+            return false;
+        *v = *v * 10 + (c - '0');
+    }
+    *p += n;
+    return true;
+}
+
+static bool expect(const char **p, char c)
+{
+    if (**p != c)
+        return false;
+    (*p)++;
+    return true;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+ * days_from_civil), valid for every year here. */
+static int64_t days_from_civil(int y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static int month_days(int y, int m)
+{
+    static const int len[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return m == 2 && leap ? 29 : len[m - 1];
+}
+
+int xmlreq_iso8601(const char *s, int64_t *unix_ms)
+{
+    const char *p = s;
+    int y, mo, d, h, mi, sec, ms = 0, oh = 0, om = 0, sign = 0;
+    if (!digits(&p, 4, &y) || !expect(&p, '-') || !digits(&p, 2, &mo) || !expect(&p, '-') ||
+        !digits(&p, 2, &d) || !expect(&p, 'T') || !digits(&p, 2, &h) || !expect(&p, ':') ||
+        !digits(&p, 2, &mi) || !expect(&p, ':') || !digits(&p, 2, &sec))
+        return -1;
+    if (*p == '.') {
+        p++;
+        int n = 0;
+        for (; *p >= '0' && *p <= '9'; p++, n++)
+            if (n < 3)
+                ms = ms * 10 + (*p - '0');
+        if (n == 0 || n > 9)
+            return -1;
+        for (; n < 3; n++)
+            ms *= 10;
+    }
+    if (*p == 'Z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        sign = *p == '-' ? -1 : 1;
+        p++;
+        if (!digits(&p, 2, &oh) || !expect(&p, ':') || !digits(&p, 2, &om) || oh > 23 ||
+            om > 59)
+            return -1;
+    } else {
+        return -1;
+    }
+    if (*p || y < 1970 || mo < 1 || mo > 12 || d < 1 || d > month_days(y, mo) || h > 23 ||
+        mi > 59 || sec > 59)
+        return -1;
+    int64_t t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec -
+                sign * (oh * 3600 + om * 60);
+    if (t < 0)
+        return -1;
+    *unix_ms = t * 1000 + ms;
     return 0;
 }

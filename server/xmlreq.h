@@ -7,6 +7,16 @@
  *   CompleteMultipartUpload <CompleteMultipartUpload>: 1..10,000 <Part>s
  *   CreateBucket            <CreateBucketConfiguration>: the region
  *   PutBucketEncryption     <ServerSideEncryptionConfiguration>: one rule
+ *   PutBucketVersioning     <VersioningConfiguration>: Enabled or Suspended
+ *   PutObjectLockConfiguration <ObjectLockConfiguration>: a default retention
+ *   PutObjectRetention      <Retention>: a mode and a date, or neither
+ *   PutObjectLegalHold      <LegalHold>: ON or OFF
+ *
+ * Namespaces are ignored (the reader strips prefixes and declarations), so
+ * every body is accepted with or without S3's (Veeam sends retention with
+ * none). Values are checked for their form here (MalformedXML); ranges
+ * that have their own S3 error (a retention date in the past, a default
+ * of 0 days) are the handler's.
  *
  * The bounds (elements, depth, text per element) are enforced while
  * parsing, so a body over them is refused at the byte that crosses them
@@ -21,6 +31,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/xmlread.h"
 #include "server/pool.h"
@@ -62,5 +73,39 @@ int xmlreq_encryption_parse(const char *body, size_t len, xmlread_doc **doc,
  * space): a CreateBucket without configuration. */
 int xmlreq_location_parse(const char *body, size_t len, xmlread_doc **doc,
                           const char **region, cf_err *err);
+
+/* Status Enabled or Suspended (ST_VERSIONING_*); MfaDelete may be sent
+ * only as Disabled (coffer has no MFA: CF_ENOTFOUND for Enabled, which the
+ * caller answers NotImplemented). */
+int xmlreq_versioning_parse(const char *body, size_t len, xmlread_doc **doc, int *status,
+                            cf_err *err);
+
+typedef struct xmlreq_lock_config {
+    bool has_rule;                       /* a default retention is given */
+    int mode;                            /* ST_LOCK_GOVERNANCE or _COMPLIANCE */
+    uint32_t days, years;                /* exactly one is set (> 0 unchecked) */
+} xmlreq_lock_config;
+/* ObjectLockEnabled must be Enabled; a Rule holds one DefaultRetention
+ * with a Mode and exactly one of Days and Years (digits, < 2^31). */
+int xmlreq_lock_config_parse(const char *body, size_t len, xmlread_doc **doc,
+                             xmlreq_lock_config *out, cf_err *err);
+
+/* A Mode (ST_LOCK_*) and a RetainUntilDate (unix ms), both or neither
+ * (mode ST_LOCK_NONE: the retention is to be removed). */
+int xmlreq_retention_parse(const char *body, size_t len, xmlread_doc **doc, int *mode,
+                           int64_t *until_ms, cf_err *err);
+
+/* Status ON or OFF (ST_HOLD_ON, ST_HOLD_OFF). */
+int xmlreq_legal_hold_parse(const char *body, size_t len, xmlread_doc **doc, int *hold,
+                            cf_err *err);
+
+/* GOVERNANCE or COMPLIANCE (case as S3: upper) -> ST_LOCK_*; 0 if neither. */
+int xmlreq_lock_mode(const char *s);
+
+/* An ISO 8601 date and time as S3 sends them in retention (XML and
+ * x-amz-object-lock-retain-until-date): YYYY-MM-DDTHH:MM:SS, optional
+ * fraction (1..9 digits, kept to the millisecond), then Z or +HH:MM /
+ * -HH:MM; years 1970..9999. -1 if it is anything else. */
+int xmlreq_iso8601(const char *s, int64_t *unix_ms);
 
 #endif

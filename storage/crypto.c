@@ -24,6 +24,7 @@
  */
 #include "storage/crypto.h"
 
+#include "common/fio.h"
 #include "common/fsutil.h"
 
 #include "common/checksum.h"
@@ -489,7 +490,7 @@ int crypt_master_generate(const char *path, uint8_t key[CRYPT_KEY_LEN],
         hex_encode(key, CRYPT_KEY_LEN, hex, sizeof hex);
         hex[MASTER_HEX_LEN] = '\n';
         if (fchmod(fd, 0600) < 0 || fsu_write_all(fd, hex, sizeof hex - 1) < 0 ||
-            fsync(fd) < 0)
+            fio_fsync(fd) < 0)
             rc = cf_fail_errno(err, CF_EIO, errno,
                                "cannot write master key file %s", path);
     }

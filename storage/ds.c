@@ -163,6 +163,11 @@ static int make_layout_dirs(const char *dir, cf_err *err)
     return 0;
 }
 
+static void replacing_path(const ds_disk *d, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s/" DS_REPLACING_FILE, d->path);
+}
+
 static int write_format(const ds_set *set, int i, cf_err *err)
 {
     const char *dir = set->disks[i].path;
@@ -302,6 +307,10 @@ int ds_open(ds_set *set, const char *const *paths, int n, int want_k, int want_m
         }
         if (ref < 0 && fmt[i].state == DS_FORMATTED)
             ref = i;
+        char mark[PATH_MAX];
+        replacing_path(&set->disks[i], mark, sizeof mark);
+        atomic_init(&set->disks[i].replacing,
+                    fmt[i].state == DS_FORMATTED && access(mark, F_OK) == 0);
     }
     int rc = ref >= 0
         ? adopt_reference(set, &fmt[ref], paths[ref], want_k, want_m, err)
@@ -311,6 +320,39 @@ int ds_open(ds_set *set, const char *const *paths, int n, int want_k, int want_m
     if (rc < 0)
         ds_close(set);
     return rc;
+}
+
+/* Mark a replacement before it is formatted (so a crash in between leaves
+ * it blank, a replacement again). */
+static int mark_replacing(ds_disk *d, cf_err *err)
+{
+    char path[PATH_MAX];
+    static const char note[] = "formatted as a replacement; heal --all has not filled it "
+                               "yet\n";
+    if (fsu_mkdir_p(d->path, err) < 0)
+        return -1;
+    replacing_path(d, path, sizeof path);
+    if (fsu_write_atomic(path, note, sizeof note - 1, 0644, err) < 0)
+        return -1;
+    atomic_store(&d->replacing, true);
+    return 0;
+}
+
+void ds_replaced_filled(ds_set *set)
+{
+    for (int i = 0; i < set->n; i++) {
+        ds_disk *d = &set->disks[i];
+        if (!atomic_load(&d->replacing))
+            continue;
+        char path[PATH_MAX];
+        replacing_path(d, path, sizeof path);
+        cf_err err;
+        if ((unlink(path) == 0 || errno == ENOENT) && fsu_fsync_dir(d->path, &err) == 0) {
+            atomic_store(&d->replacing, false);
+            fprintf(stderr, "coffer: disk %d (%s): replacement filled by heal\n", i,
+                    d->path);
+        }
+    }
 }
 
 int ds_format(ds_set *set, cf_err *err)
@@ -323,10 +365,16 @@ int ds_format(ds_set *set, cf_err *err)
         if (!write)
             continue;
         cf_err werr;
-        if (write_format(set, i, &werr) == 0) {
+        bool replacement = d->state == DS_BLANK && !set->fresh;
+        if ((!replacement || mark_replacing(d, &werr) == 0) &&
+            write_format(set, i, &werr) == 0) {
             d->state = DS_FORMATTED;
             d->has_lineage = true;
             d->online = true;
+            if (replacement)
+                fprintf(stderr, "coffer: disk %d (%s) was empty: formatted as disk %d of "
+                        "the set, a replacement; heal --all rebuilds its shards\n", i,
+                        d->path, i);
         } else if (set->fresh || d->state == DS_FORMATTED) {
             *err = werr;              /* a new set, or a disk we could read */
             return -1;

@@ -67,6 +67,7 @@ typedef struct ds_disk {
     bool has_lineage;                /* its format.json records one */
     bool online;                     /* formatted and readable */
     atomic_uint_fast64_t errors[DS_NERRORS]; /* relaxed counters, see ds_note */
+    atomic_bool replacing;           /* a replacement heal has not filled yet */
 } ds_disk;
 
 typedef struct ds_set {
@@ -90,8 +91,17 @@ int ds_open(ds_set *set, const char *const *paths, int n, int want_k, int want_m
 /* Write format.json (version 2) to every blank disk and every disk that
  * does not record the lineage (set->has_lineage must be true); then at
  * least k disks must be online (CF_EQUORUM). A fresh set fails if any disk
- * cannot be formatted; a replacement that cannot be is left offline. */
+ * cannot be formatted; a replacement that cannot be is left offline.
+ *
+ * Replacement: a blank disk of a set that is not fresh (an empty directory
+ * put in a missing disk's place) is formatted into its position, said on
+ * stderr, and marked replacing: DISK/replacing is written before its
+ * format.json, so the mark outlives a restart until ds_replaced_filled
+ * (after a whole heal --all) removes it. ds_open reads the mark back. */
 int ds_format(ds_set *set, cf_err *err);
+#define DS_REPLACING_FILE "replacing"
+/* A whole-store heal filled every replacing disk: drop the marks. */
+void ds_replaced_filled(ds_set *set);
 void ds_close(ds_set *set);
 int ds_online_count(const ds_set *set);
 

@@ -28,6 +28,7 @@
 
 #include "common/fsutil.h"
 #include "common/hex.h"
+#include "storage/catalog.h"
 #include "storage/identity.h"
 
 int64_t eng_now_ms(void)
@@ -153,6 +154,7 @@ int st_open(const st_config *cfg, st_engine **out, cf_err *err)
     pthread_mutex_init(&e->gc_lock, NULL);
     pthread_mutex_init(&e->gc_last_lock, NULL);
     pthread_mutex_init(&e->snap_lock, NULL);
+    pthread_mutex_init(&e->cat_lock, NULL);
     pthread_mutex_init(&e->drain_lock, NULL);
     atomic_init(&e->deletes_pending, true);
     apply_limits(e, cfg);
@@ -185,8 +187,14 @@ int st_open(const st_config *cfg, st_engine **out, cf_err *err)
         rc = idx_open(cfg->meta_dir, &e->ix, err);
     if (rc == 0)
         rc = record_identity(e, &s.index, err);
+    if (rc == 0 && !(e->jrn = jrn_open(&e->set, idx_commit_number(e->ix), err)))
+        rc = -1;
+    if (rc == 0)
+        idx_set_sync_hook(e->ix, jrn_sync, e->jrn);
     if (rc == 0)
         rc = snap_resume(e, &s, err);
+    if (rc == 0)
+        eng_catalog_changed(e);      /* every disk holds the current catalog */
     if (assessed)
         ident_free(&s);
     if (rc < 0) {
@@ -205,6 +213,7 @@ void st_close(st_engine *e)
     if (e->opened)
         snap_mark_clean(e);
     idx_close(e->ix);
+    jrn_close(e->jrn);
     rs_free(e->rs);
     ds_close(&e->set);
     crypt_wipe(e->master, sizeof e->master);
@@ -215,6 +224,7 @@ void st_close(st_engine *e)
     pthread_mutex_destroy(&e->gc_lock);
     pthread_mutex_destroy(&e->gc_last_lock);
     pthread_mutex_destroy(&e->snap_lock);
+    pthread_mutex_destroy(&e->cat_lock);
     pthread_mutex_destroy(&e->drain_lock);
     free(e);
 }
@@ -360,4 +370,14 @@ int eng_ids_read(st_engine *e, sqlite3_stmt *st, uint8_t ids[][16], int max, cf_
     if (st && rc == 1)
         idx_done(st);
     return !st || rc < 0 ? -1 : n;
+}
+
+void eng_catalog_changed(st_engine *e)
+{
+    int copies;
+    cf_err err;
+    if (cat_save(e, &copies, &err) < 0)
+        fprintf(stderr, "coffer: catalog: tenants, keys and buckets could not be written "
+                "to any disk (%s); an index rebuilt from the disks now would lack the "
+                "latest change\n", err.msg);
 }

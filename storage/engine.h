@@ -21,8 +21,8 @@
  * Codes a front end must map: CF_ENOBUCKET, CF_EBUCKETEXISTS, CF_ENOTEMPTY,
  * CF_ENOKEY, CF_ENOUPLOAD, CF_EBADPART, CF_EPARTORDER, CF_ETOOSMALL,
  * CF_ERANGE, CF_EDIGEST, CF_ETOOLARGE, CF_EINVAL, CF_EEXISTS, CF_ENOTFOUND,
- * CF_EPRECOND and CF_ECONFLICT (conditional writes), CF_ENEEDKEY and
- * CF_EBADKEY (customer keys); anything else is an internal error (500)
+ * CF_EQUOTA, CF_EPRECOND and CF_ECONFLICT (conditional writes), CF_ENEEDKEY
+ * and CF_EBADKEY (customer keys); anything else is an internal error (500)
  * whose message is logged.
  *
  * Customer keys (SSE-C): an object or upload stored with a customer key
@@ -39,6 +39,9 @@
  * CF_ECONFLICT when the key's current version was committed after the
  * write began (after CreateMultipartUpload, for a completion): another
  * write raced this one; an If-Match on a key with no object is CF_ENOKEY.
+ * The object they are checked against is the key's current version: in a
+ * versioned bucket a key whose latest version is a delete marker has no
+ * object, and If-Match compares the current version's ETag.
  *
  * Names: tenant names, access keys and secrets follow common/names.h
  * (tenants [a-z0-9-]{1,64}). Bucket and key validity (S3
@@ -60,7 +63,7 @@
 
 #define ST_MAX_DISKS 16
 #define ST_MAX_KEY 1024
-#define ST_MAX_BUCKET 63
+#define ST_MAX_BUCKET NAMES_BUCKET_MAX
 #define ST_MAX_TENANT NAMES_TENANT_MAX
 #define ST_MAX_USERMETA 2048          /* sum of user metadata names + values */
 #define ST_MAX_PUT_SIZE (5ULL << 30)  /* single PUT / part */
@@ -163,10 +166,37 @@ typedef struct st_tenant_info {
     int64_t created;                 /* unix seconds */
 } st_tenant_info;
 
+/* What an access key may do (doc/design.md, "Keys that cannot destroy"):
+ * a set of permissions, the buckets it reaches and the key prefixes under
+ * which it may delete without the delete permission. */
+#define ST_PERM_READ 0x01u             /* GET, HEAD, listings */
+#define ST_PERM_WRITE_NEW 0x02u        /* writes that replace nothing, multipart */
+#define ST_PERM_OVERWRITE 0x04u        /* writes over a current version */
+#define ST_PERM_DELETE 0x08u           /* deletes of objects, versions, buckets */
+#define ST_PERM_BYPASS_GOVERNANCE 0x10u /* x-amz-bypass-governance-retention */
+#define ST_PERM_DEFAULT (ST_PERM_READ | ST_PERM_WRITE_NEW | ST_PERM_OVERWRITE | \
+                         ST_PERM_DELETE)
+#define ST_PERM_ALL (ST_PERM_DEFAULT | ST_PERM_BYPASS_GOVERNANCE)
+#define ST_KEY_SCOPE_MAX 64            /* buckets, and delete prefixes, per key */
+
+/* A permission's name ("read", "write-new", "overwrite", "delete",
+ * "bypass-governance") for one ST_PERM_* bit, NULL for anything else; and
+ * back (0 for an unknown name). */
+const char *st_perm_name(unsigned bit);
+unsigned st_perm_from_name(const char *name);
+
+typedef struct st_key_policy {
+    unsigned perms;                  /* ST_PERM_* */
+    char **buckets;                  /* nbuckets 0: every bucket of the tenant */
+    size_t nbuckets;
+    char **delete_prefixes;          /* where delete is allowed without ST_PERM_DELETE */
+    size_t nprefixes;
+} st_key_policy;
+
 typedef struct st_key_info {
     char access_key[ST_ACCESS_KEY_MAX];
     char tenant[ST_MAX_TENANT + 1];
-    bool read_only;
+    st_key_policy policy;            /* arrays owned; st_key_info_clear frees */
     int64_t created;
 } st_key_info;
 
@@ -176,24 +206,45 @@ int st_tenant_delete(st_engine *e, const char *name, cf_err *err);   /* CF_ENOTF
 typedef int (*st_tenant_cb)(void *ctx, const st_tenant_info *t);
 int st_tenant_list(st_engine *e, st_tenant_cb cb, void *ctx, cf_err *err);
 
-/* Create a key pair for a tenant. If access_key/secret are given (non-NULL)
- * they are used as is (CF_EINVAL unless shaped as common/names.h says),
- * else random ones are generated (common/credfile.h: AK 20 chars [A-Z0-9],
- * SK 40 chars [A-Za-z0-9+/]). The secret is stored encrypted under the
+/* Create a key pair for a tenant with the given policy (NULL: every
+ * permission but bypass-governance, every bucket). The policy is checked:
+ * permissions within ST_PERM_ALL and not empty, at most ST_KEY_SCOPE_MAX
+ * bucket names (common/names.h) and delete prefixes (1..1024 bytes of
+ * UTF-8), else CF_EINVAL. If access_key/secret are given (non-NULL) they
+ * are used as is (CF_EINVAL unless shaped as common/names.h says), else
+ * random ones are generated (common/credfile.h: AK 20 chars [A-Z0-9], SK
+ * 40 chars [A-Za-z0-9+/]). The secret is stored encrypted under the
  * master key. */
-int st_key_create(st_engine *e, const char *tenant, bool read_only,
+int st_key_create(st_engine *e, const char *tenant, const st_key_policy *policy,
                   const char *access_key, const char *secret,
                   char ak_out[ST_ACCESS_KEY_MAX], char sk_out[ST_SECRET_KEY_MAX],
                   cf_err *err);
-/* Look a key up for signature checking: CF_ENOTFOUND if unknown/revoked. */
+/* Look a key up for signature checking: CF_ENOTFOUND if unknown/revoked.
+ * On success the caller clears info. */
 int st_key_lookup(st_engine *e, const char *access_key, st_key_info *info,
                   char secret_out[ST_SECRET_KEY_MAX], cf_err *err);
+void st_key_info_clear(st_key_info *info);
+/* The callback's info (and its policy's arrays) is valid during the call. */
 typedef int (*st_key_cb)(void *ctx, const st_key_info *k);
 int st_key_list(st_engine *e, const char *tenant /* NULL: all */, st_key_cb cb,
                 void *ctx, cf_err *err);
 int st_key_revoke(st_engine *e, const char *access_key, cf_err *err);
 
 /* ---- buckets ---------------------------------------------------------- */
+
+/* A bucket's versioning state (doc/design.md, "The version model"). */
+#define ST_VERSIONING_OFF 0            /* never configured: null versions only */
+#define ST_VERSIONING_ENABLED 1
+#define ST_VERSIONING_SUSPENDED 2
+/* Object lock modes and legal hold states ("Object lock"). */
+#define ST_LOCK_NONE 0
+#define ST_LOCK_GOVERNANCE 1
+#define ST_LOCK_COMPLIANCE 2
+#define ST_HOLD_UNSET 0
+#define ST_HOLD_OFF 1
+#define ST_HOLD_ON 2
+#define ST_LOCK_MAX_DAYS 36500         /* default retention: at most 100 years */
+#define ST_LOCK_MAX_YEARS 100
 
 typedef struct st_bucket_info {
     char name[ST_MAX_BUCKET + 1];
@@ -202,12 +253,20 @@ typedef struct st_bucket_info {
     char sse_algo[16];               /* default encryption set by PutBucketEncryption
                                         ("AES256"), "" when none was set */
     bool sse_bucket_key;             /* its BucketKeyEnabled */
+    int versioning;                  /* ST_VERSIONING_* */
+    bool object_lock;                /* versions can be locked; versioning for good */
+    int lock_mode;                   /* default retention: ST_LOCK_* (NONE: none) */
+    uint32_t lock_days, lock_years;  /* of the default retention (one is 0) */
 } st_bucket_info;
 
+/* Create a bucket; object_lock: with object lock enabled, and therefore
+ * versioning Enabled for good. */
 int st_bucket_create(st_engine *e, const char *tenant, const char *bucket,
-                     const char *region, cf_err *err);   /* CF_EBUCKETEXISTS */
-/* Refused (CF_ENOTEMPTY) while the bucket holds an object; multipart
- * uploads in progress are aborted with it, as S3 does. */
+                     const char *region, bool object_lock,
+                     cf_err *err);                      /* CF_EBUCKETEXISTS */
+/* Refused (CF_ENOTEMPTY) while the bucket holds a version or a delete
+ * marker; the message says when versions under object lock are why.
+ * Multipart uploads in progress are aborted with it, as S3 does. */
 int st_bucket_delete(st_engine *e, const char *tenant, const char *bucket,
                      cf_err *err);
 /* Set (algo "AES256") or remove (algo NULL) the bucket's default
@@ -216,6 +275,18 @@ int st_bucket_set_sse(st_engine *e, const char *tenant, const char *bucket,
                       const char *algo, bool bucket_key, cf_err *err);
 int st_bucket_get(st_engine *e, const char *tenant, const char *bucket,
                   st_bucket_info *info, cf_err *err);   /* CF_ENOBUCKET */
+/* PutBucketVersioning: ST_VERSIONING_ENABLED or _SUSPENDED (CF_EINVAL for
+ * anything else: never back to unversioned); suspending a bucket with
+ * object lock is CF_EBUCKETSTATE. */
+int st_bucket_set_versioning(st_engine *e, const char *tenant, const char *bucket,
+                             int state, cf_err *err);
+/* PutObjectLockConfiguration: enable object lock (only on a bucket whose
+ * versioning is Enabled, else CF_EBUCKETSTATE) and set its default
+ * retention: mode ST_LOCK_NONE with days and years 0 for none, or a mode
+ * and exactly one of 1..ST_LOCK_MAX_DAYS days or 1..ST_LOCK_MAX_YEARS
+ * years (CF_EINVAL otherwise). */
+int st_bucket_set_lock(st_engine *e, const char *tenant, const char *bucket, int mode,
+                       uint32_t days, uint32_t years, cf_err *err);
 typedef int (*st_bucket_cb)(void *ctx, const st_bucket_info *b);
 int st_bucket_list(st_engine *e, const char *tenant, st_bucket_cb cb, void *ctx,
                    cf_err *err);   /* sorted by name */
@@ -232,7 +303,13 @@ typedef struct st_header {
 
 typedef struct st_object_info {
     char key[ST_MAX_KEY + 1];
-    char version_id[ST_ID_HEX];
+    char version_id[ST_ID_HEX];      /* internal id (hex); S3's: st_version_name */
+    bool null_version;               /* S3's version id is "null" */
+    bool delete_marker;              /* a marker: no data (versions listing, errors) */
+    bool latest;                     /* the key's newest version */
+    int lock_mode;                   /* ST_LOCK_* */
+    int64_t retain_until_ms;         /* with lock_mode */
+    int legal_hold;                  /* ST_HOLD_* */
     uint64_t size;
     char etag[ST_ETAG_MAX];          /* quoted: "\"hex\"" or "\"hex-N\"" */
     int64_t mtime_ms;                /* unix milliseconds */
@@ -253,6 +330,10 @@ typedef struct st_object_info {
 } st_object_info;
 
 void st_object_info_clear(st_object_info *info);
+/* The version id S3 shows: "null" for a null version, else version_id. */
+const char *st_version_name(const st_object_info *info);
+/* A version id as S3 sends it: "null" or 32 lowercase hex digits. */
+bool st_version_name_ok(const char *v);
 /* Value of a stored header by lowercase name, or NULL. */
 const char *st_object_header(const st_object_info *info, const char *name);
 
@@ -262,6 +343,21 @@ typedef struct st_write_cond {
     const char *if_match;            /* only if the current ETag is this one (quotes
                                         optional; "*": any object); NULL: none */
 } st_write_cond;
+
+/* What a write asks of the version it makes (PUT, copy). */
+typedef struct st_write_opts {
+    bool no_overwrite;               /* CF_EDENIED if the key has a current
+                                        version (checked in the commit): a
+                                        key without the overwrite permission */
+    /* Object lock of the new version (x-amz-object-lock-*): a mode with a
+     * retain-until time (in the future: CF_EINVAL otherwise), or
+     * ST_LOCK_NONE for the bucket's default retention; a legal hold
+     * (ST_HOLD_UNSET: none). Either on a bucket without object lock is
+     * CF_EBUCKETSTATE. */
+    int lock_mode;
+    int64_t retain_until_ms;
+    int legal_hold;
+} st_write_opts;
 
 /* An object's lifecycle attributes as a write sets them (lifecycle.h):
  * the storage class (a tier's name: the version moves there at the
@@ -280,6 +376,7 @@ typedef struct st_put_args {
     const char *tenant, *bucket, *key;
     const st_header *headers;        /* copied; ignored for parts */
     size_t nheaders;
+    st_write_opts opts;              /* ignored for parts */
     st_object_attrs attrs;           /* ignored for parts */
     cks_algo checksum_algo;          /* compute this while streaming (a part of an
                                         upload with an algorithm: CKS_NONE means the
@@ -301,14 +398,20 @@ typedef struct st_put_expect {
 
 typedef struct st_put st_put;
 
-/* Begin a PUT: CF_ENOBUCKET, CF_ENOUPLOAD, CF_ETOOLARGE (expected size);
- * a condition that fails already is refused here (CF_EPRECOND, CF_ENOKEY)
- * and checked again at the commit. */
+/* Begin a PUT: CF_ENOBUCKET, CF_ENOUPLOAD, CF_ETOOLARGE (expected size),
+ * CF_EQUOTA (an expected size the quotas cannot take; see quotas below);
+ * a condition that fails already is refused here (CF_EPRECOND, CF_ENOKEY),
+ * and so is CF_EDENIED (no_overwrite and the key has a current version);
+ * both are checked again at the commit. */
 int st_put_begin(st_engine *e, const st_put_args *args, st_put **out, cf_err *err);
 /* Stream body bytes in; CF_ETOOLARGE past expected_size or 5 GiB. */
 int st_put_write(st_put *p, const void *data, size_t len, cf_err *err);
+/* The same, and the bytes also go into the caller's hash (a signed body's
+ * SHA-256) in one pass with the ETag's MD5 (cks_update2). */
+int st_put_write_hashed(st_put *p, const void *data, size_t len, cks_state *also,
+                        cf_err *err);
 /* Verify (CF_EDIGEST on mismatch; size != expected_size is CF_EINVAL), make
- * durable, commit. On success fills info (etag, size, checksum, version) and
+ * durable, commit (CF_EQUOTA: the quotas refused it at the commit). On success fills info (etag, size, checksum, version) and
  * frees p. On failure the PUT leaves nothing visible; p is freed too. */
 int st_put_finish(st_put *p, const st_put_expect *expect, st_object_info *info,
                   cf_err *err);
@@ -319,8 +422,19 @@ void st_put_abort(st_put *p);
  * (st_head_ssec; st_head is st_head_ssec without one). */
 int st_head(st_engine *e, const char *tenant, const char *bucket, const char *key,
             st_object_info *info, cf_err *err);
+/* ... with a customer key and of one version (version: S3's id, "null" or
+ * hex; NULL: the latest). CF_EINVAL for a malformed id, CF_ENOVERSION for
+ * an unknown one, CF_EMARKER when the version asked for is a delete
+ * marker, CF_ENOKEY when the key has no version or (version NULL) its
+ * latest is a marker. With CF_EMARKER, and CF_ENOKEY because of a marker,
+ * info describes the marker (info->delete_marker set) so that the answer
+ * can name it. st_head_version is st_head_ssec without a key. */
 int st_head_ssec(st_engine *e, const char *tenant, const char *bucket, const char *key,
-                 const uint8_t *ssec_key, st_object_info *info, cf_err *err);
+                 const char *version, const uint8_t *ssec_key, st_object_info *info,
+                 cf_err *err);
+int st_head_version(st_engine *e, const char *tenant, const char *bucket,
+                    const char *key, const char *version, st_object_info *info,
+                    cf_err *err);
 
 typedef struct st_get st_get;
 /* Open for reading; fills info. The object stays readable through this
@@ -329,8 +443,12 @@ typedef struct st_get st_get;
 int st_get_open(st_engine *e, const char *tenant, const char *bucket,
                 const char *key, st_object_info *info, st_get **out, cf_err *err);
 int st_get_open_ssec(st_engine *e, const char *tenant, const char *bucket,
-                     const char *key, const uint8_t *ssec_key, st_object_info *info,
-                     st_get **out, cf_err *err);
+                     const char *key, const char *version, const uint8_t *ssec_key,
+                     st_object_info *info, st_get **out, cf_err *err);
+/* ... of one version without a key. */
+int st_get_open_version(st_engine *e, const char *tenant, const char *bucket,
+                        const char *key, const char *version, st_object_info *info,
+                        st_get **out, cf_err *err);
 
 /* One part of an object as it is read back: parts are numbered 1..N in
  * their order in the object (a PUT is one part), whatever numbers they
@@ -343,12 +461,11 @@ typedef struct st_object_part {
 } st_object_part;
 /* Part n of an open object: CF_ERANGE past the last. */
 int st_get_part(const st_get *g, uint32_t n, st_object_part *out, cf_err *err);
-/* Parts after marker, at most max, of the key's current version, which
- * must still be version_id (CF_ENOKEY otherwise). The callback runs under
- * the index lock. */
+/* Parts after marker, at most max, of the version version_id (engine's
+ * hex id, as st_head_ssec filled it), which must still exist (CF_ENOKEY
+ * otherwise). The callback runs under the index lock. */
 typedef int (*st_object_part_cb)(void *ctx, const st_object_part *p);
-int st_object_parts(st_engine *e, const char *tenant, const char *bucket, const char *key,
-                    const char *version_id, uint32_t marker, int max,
+int st_object_parts(st_engine *e, const char *version_id, uint32_t marker, int max,
                     st_object_part_cb cb, void *ctx, bool *truncated, cf_err *err);
 /* Read up to len bytes at offset (any offset; sequential reads are fastest).
  * Returns bytes read in *n (0 at end). Verifies every CRC and GCM tag; a
@@ -360,22 +477,56 @@ int st_object_parts(st_engine *e, const char *tenant, const char *bucket, const 
 int st_get_read(st_get *g, uint64_t offset, void *buf, size_t len, size_t *n,
                 cf_err *err);
 void st_get_close(st_get *g);
-
 /* Delete: deleting a missing key is success (S3 semantics) unless the
- * bucket is missing (CF_ENOBUCKET). st_delete_if deletes only if the
- * current ETag is if_match (see st_write_cond; NULL: unconditional):
- * CF_EPRECOND otherwise, CF_ENOKEY when there is no object. */
+ * bucket is missing (CF_ENOBUCKET); st_delete_version (below) with a
+ * version and an If-Match. */
 int st_delete(st_engine *e, const char *tenant, const char *bucket,
               const char *key, cf_err *err);
-int st_delete_if(st_engine *e, const char *tenant, const char *bucket,
-                 const char *key, const char *if_match, cf_err *err);
+/* PutObjectRetention on a version (NULL: the latest), on a bucket with
+ * object lock (CF_EBUCKETSTATE otherwise): mode ST_LOCK_NONE removes the
+ * retention. While the version is retained, COMPLIANCE can only be
+ * extended (same mode, a later or equal date) and GOVERNANCE extended or
+ * made COMPLIANCE; anything else is CF_ELOCKED unless the version is
+ * GOVERNANCE and bypass_governance is set. A date in the past for a new
+ * retention is CF_EINVAL. CF_ENOVERSION, CF_EMARKER, CF_ENOKEY as for
+ * st_head_version. */
+int st_object_set_retention(st_engine *e, const char *tenant, const char *bucket,
+                            const char *key, const char *version, int mode,
+                            int64_t until_ms, bool bypass_governance, cf_err *err);
+/* PutObjectLegalHold: ST_HOLD_ON or ST_HOLD_OFF, same errors. */
+int st_object_set_legal_hold(st_engine *e, const char *tenant, const char *bucket,
+                             const char *key, const char *version, int hold,
+                             cf_err *err);
 
-/* Server-side copy (re-encrypts under a new version): the source, read
- * with its customer key if it has one, is written as a PUT of dst. If
- * dst.headers is NULL the source's headers are kept (COPY), else replaced
- * (REPLACE); dst.attrs.keep_tags keeps the source's tags. */
+/* What a delete did (doc/design.md, "The version model"). */
+typedef struct st_delete_result {
+    bool delete_marker;              /* it made or removed a delete marker */
+    bool versioned;                  /* the bucket's versioning was configured:
+                                        version_id is to be answered */
+    char version_id[ST_ID_HEX];      /* S3's id of the marker made or the
+                                        version removed ("null" possibly) */
+} st_delete_result;
+/* DeleteObject with a version (S3's id; NULL: none): without one, the
+ * bucket's versioning state decides (destroy, or a delete marker); with
+ * one, that version is destroyed (an unknown one is success; a malformed
+ * one CF_EINVAL). A version under object lock is CF_ELOCKED, unless it is
+ * only GOVERNANCE-retained and bypass_governance is set; nothing changes
+ * then. if_match (NULL: none): only if the key's current version has
+ * this ETag (CF_EPRECOND; CF_ENOKEY without a current version). res may
+ * be NULL. */
+int st_delete_version(st_engine *e, const char *tenant, const char *bucket,
+                      const char *key, const char *version, const char *if_match,
+                      bool bypass_governance, st_delete_result *res, cf_err *err);
+
+/* Server-side copy (re-encrypts under a new version): the source version
+ * (src_version NULL: the latest), read with its customer key if it has
+ * one, is written as a PUT of dst (dst.opts and dst.cond as for a PUT; a
+ * PUT of the source's size: CF_EQUOTA as for st_put_begin and
+ * st_put_finish). If dst.headers is NULL the source's headers are kept
+ * (COPY), else replaced (REPLACE); dst.attrs.keep_tags keeps the source's
+ * tags. */
 typedef struct st_copy_args {
-    const char *src_bucket, *src_key;
+    const char *src_bucket, *src_key, *src_version;
     const uint8_t *src_ssec_key;
     st_put_args dst;                 /* no body: expected_size is the source's */
 } st_copy_args;
@@ -397,6 +548,16 @@ typedef int (*st_list_cb)(void *ctx, const st_object_info *obj /* NULL for a pre
                           const char *common_prefix /* NULL for an object */);
 int st_list(st_engine *e, const st_list_args *args, st_list_cb cb, void *ctx,
             bool *truncated, char next_marker[ST_MAX_KEY + 1], cf_err *err);
+/* ListObjectVersions: every version and delete marker, by key and then
+ * newest first, each with null_version, delete_marker and latest set.
+ * start_after is the key marker; version_marker (S3's id, NULL: none)
+ * continues inside that key after that version (CF_EINVAL if the key has
+ * no such version). next_version gets the last version delivered ("" after
+ * a common prefix). max_keys counts versions, markers and prefixes. */
+int st_list_versions(st_engine *e, const st_list_args *args, const char *version_marker,
+                     st_list_cb cb, void *ctx, bool *truncated,
+                     char next_marker[ST_MAX_KEY + 1], char next_version[ST_ID_HEX],
+                     cf_err *err);
 
 /* ---- multipart -------------------------------------------------------- */
 
@@ -436,7 +597,9 @@ typedef struct st_complete_part {
  * (CF_ETOOSMALL). No data is copied. The upload's key must equal `key`
  * (else CF_ENOUPLOAD). The object's checksum, when the client sent one,
  * must be the computed one (CF_EDIGEST); its algorithm, type and the
- * object size, when sent, must be the upload's (CF_EINVAL).
+ * object size, when sent, must be the upload's (CF_EINVAL). CF_EQUOTA if
+ * the object would pass a quota, CF_EDENIED with no_overwrite if the key
+ * has a current version (the upload stays with either).
  *
  * A retried completion: when the upload is gone because it was completed
  * into the key's current version with the same part list (numbers and
@@ -459,6 +622,7 @@ typedef struct st_complete_args {
     int64_t expected_size;           /* x-amz-mp-object-size, or -1 */
     const uint8_t *ssec_key;         /* optional; checked when given */
     st_write_cond cond;
+    bool no_overwrite;               /* a key without the overwrite permission */
 } st_complete_args;
 int st_upload_complete(st_engine *e, const st_complete_args *a, st_object_info *info,
                        cf_err *err);
@@ -554,6 +718,73 @@ int st_gc(st_engine *e, const st_gc_opts *opts, st_gc_stats *stats, cf_err *err)
 int64_t st_gc_last(st_engine *e, st_gc_stats *out);
 /* Rewrite missing/bad shards of every segment on the heal queue. */
 int st_heal(st_engine *e, st_gc_stats *stats, cf_err *err);
+
+/* ---- checking the whole store: heal --all and scrub (storage/scrub.c) -- */
+
+/* How a long check is paced and followed: pace after each block's shard
+ * bytes (nonzero: stop soon, the stats say stopped), progress in bytes of
+ * object data done of total. Either may be NULL. */
+typedef struct st_pacer {
+    int (*pace)(void *ctx, uint64_t bytes);
+    void (*progress)(void *ctx, uint64_t done, uint64_t total);
+    void *ctx;
+} st_pacer;
+
+/* One problem found: in an object (upload_id NULL) or an upload's part,
+ * on one disk (disk >= 0) or the object as a whole (disk -1). */
+typedef struct st_finding {
+    const char *tenant, *bucket, *key;
+    const char *upload_id;           /* hex, or NULL */
+    uint32_t part;                   /* the segment's part number (0: a PUT) */
+    int disk;
+    const char *what;
+    bool repaired;                   /* written again from the good copies */
+    bool lost;                       /* beyond repair: the data cannot be read */
+} st_finding;
+typedef void (*st_finding_cb)(void *ctx, const st_finding *f);
+
+typedef struct st_check_opts {
+    const char *tenant, *bucket;     /* only this bucket (both set) or tenant */
+    bool deep;                       /* scrub: open every block (GCM), recompute
+                                        the ETag and stored checksum, check parity */
+    bool no_repair;                  /* report only */
+    int slice, slices;               /* scrub: only the objects and uploads whose
+                                        id's first byte * slices / 256 == slice
+                                        (slices 0: everything) */
+    const st_pacer *pacer;
+    st_finding_cb found;
+    void *ctx;
+} st_check_opts;
+
+typedef struct st_check_stats {
+    uint64_t objects, uploads_parts, segments, inline_segments;
+    uint64_t tiered;                 /* versions a cold tier holds (TIERED,
+                                        RESTORING): their local shards are
+                                        freed, so they are not checked */
+    uint64_t bytes;                  /* object bytes covered */
+    uint64_t shard_bytes;            /* shard bytes read */
+    uint64_t shards_missing;         /* shard files absent, foreign or short */
+    uint64_t shards_bad;             /* shard files with a bad block */
+    uint64_t crc_errors, gcm_failures, parity_errors;
+    uint64_t digest_mismatches;      /* deep: ETag or stored checksum differs */
+    uint64_t manifests_missing;
+    uint64_t segments_repaired, shards_rewritten, manifests_rewritten;
+    uint64_t repair_failures;
+    uint64_t lost_objects;           /* objects or parts beyond repair */
+    uint64_t orphans;                /* scrub of everything: shard files no row
+                                        names, older than an hour (GC's to delete) */
+    bool stopped;
+} st_check_stats;
+
+/* heal --all: every segment's shard files are there, of this segment and
+ * whole, and every multipart object has its manifest on every disk;
+ * what is missing is written again (unless no_repair). */
+int st_heal_all(st_engine *e, const st_check_opts *o, st_check_stats *st, cf_err *err);
+/* Scrub: every shard of every block of every segment read and its CRC32C
+ * checked (deep: see st_check_opts), manifests checked, bad shards
+ * rewritten from the good ones (unless no_repair); objects beyond repair
+ * are reported with lost set. */
+int st_scrub(st_engine *e, const st_check_opts *o, st_check_stats *st, cf_err *err);
 /* Write a new generation of the index snapshot to every online disk,
  * DISK/snapshots/index-LINEAGE-COMMIT.db, and prune old ones (kept: the
  * newest snapshot_keep, the newest of each of the last snapshot_days
@@ -599,10 +830,48 @@ const double *st_sync_bounds(void);
 typedef struct st_usage {
     char tenant[ST_MAX_TENANT + 1];
     uint64_t buckets, objects, bytes;
+    int64_t max_bytes, max_objects;  /* the tenant's quota; ST_QUOTA_NONE: none */
 } st_usage;
 typedef int (*st_usage_cb)(void *ctx, const st_usage *u);
 /* Every tenant (or only `tenant`), by name; cost: one row per bucket. */
 int st_usage_list(st_engine *e, const char *tenant, st_usage_cb cb, void *ctx,
+                  cf_err *err);
+
+/* ---- quotas (quota.c) ------------------------------------------------- */
+
+/* A quota bounds what a tenant, or one of its buckets, stores: bytes and
+ * objects of completed objects, as st_usage counts them. A write that
+ * would take either past a limit fails with CF_EQUOTA and stores nothing:
+ * a PUT, a copy or an UploadPart whose size is known is refused before
+ * its data is read, and every object commit (PUT, copy, multipart
+ * completion) and part commit checks again in the transaction that
+ * commits it, so racing writers together never exceed a quota. A write
+ * that does not grow usage (an overwrite by a smaller object) is allowed
+ * even above a limit that was lowered below what is stored. An UploadPart
+ * counts the upload's other parts too (they become the object). */
+#define ST_QUOTA_NONE (-1)           /* no limit */
+#define ST_QUOTA_KEEP (-2)           /* st_quota_set: leave this limit as it is */
+typedef struct st_quota {
+    char tenant[ST_MAX_TENANT + 1];
+    char bucket[ST_MAX_BUCKET + 1];  /* "": the tenant's own quota */
+    int64_t max_bytes, max_objects;  /* ST_QUOTA_NONE: none */
+    uint64_t objects, bytes;         /* what the tenant or bucket stores now */
+} st_quota;
+/* Set the tenant's quota (bucket NULL or "") or a bucket's: each limit is
+ * >= 0, ST_QUOTA_NONE to drop it or ST_QUOTA_KEEP; a quota with no limit
+ * left is removed. CF_ENOTFOUND (tenant), CF_ENOBUCKET, CF_EINVAL. Limits
+ * below what is stored are allowed (further growth is refused). */
+int st_quota_set(st_engine *e, const char *tenant, const char *bucket,
+                 int64_t max_bytes, int64_t max_objects, cf_err *err);
+/* Remove the tenant's (bucket NULL or "") or a bucket's quota; *removed
+ * says whether there was one. CF_ENOTFOUND, CF_ENOBUCKET. A quota goes
+ * with its bucket or tenant when that is deleted. */
+int st_quota_clear(st_engine *e, const char *tenant, const char *bucket,
+                   bool *removed, cf_err *err);
+typedef int (*st_quota_cb)(void *ctx, const st_quota *q);
+/* Every quota (or those of `tenant`), by tenant, the tenant's own first,
+ * then by bucket name, with what each scope stores now. */
+int st_quota_list(st_engine *e, const char *tenant, st_quota_cb cb, void *ctx,
                   cf_err *err);
 
 /* A disk of the set as it is now. The file system figures come from
@@ -614,6 +883,9 @@ typedef struct st_disk_info {
     const char *path;                /* valid while the engine is open */
     bool online;                     /* usable when the engine opened */
     bool writable;
+    /* an empty directory formatted into a missing disk's place (ds.h);
+     * true until a whole st_heal_all with no repair failure filled it */
+    bool replacing;
     uint64_t capacity_bytes, used_bytes, available_bytes;
     uint64_t read_errors, write_errors, crc_errors;
 } st_disk_info;

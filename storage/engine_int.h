@@ -7,6 +7,7 @@
  *   engine.c   open/close, layout, clocks, ids, segment descriptors (eng_)
  *   kek.c      the tenant KEK cache (kek_)
  *   tenant.c   tenants table (tenant_), what each stores (bucket_usage)
+ *   quota.c    quotas table: limits and the admission rule (quota_)
  *   key.c      access_keys (key_)
  *   bucket.c   buckets table (bucket_)      headers.c stored headers (headers_)
  *   object.c   objects and segments tables: rows, versions, HEAD, DELETE (obj_)
@@ -50,6 +51,7 @@
 #include "storage/ds.h"
 #include "storage/engine.h"
 #include "storage/index.h"
+#include "storage/journal.h"
 #include "storage/lifecycle.h"
 #include "storage/rs.h"
 #include "storage/segment.h"
@@ -96,6 +98,10 @@ struct st_engine {
     pthread_mutex_t snap_lock;       /* one st_snapshot at a time; guards below */
     uint64_t last_snapshot;          /* commit number of the last one taken */
     int snap_keep, snap_days;
+    jrn *jrn;                        /* the disks' journals (journal.h), or NULL */
+    pthread_mutex_t cat_lock;        /* one catalog save at a time (catalog.h) */
+    int64_t cat_saved_ms;            /* under cat_lock: the last save, 0: none */
+    int cat_copies;                  /* under cat_lock: disks that took it */
     bool opened;                     /* st_open succeeded */
     /* Held by a drain from reading queued ids to deleting them, and by a
      * restore taking its ids off the queue (gc.c). */
@@ -157,6 +163,13 @@ void eng_segment_layout(st_engine *e, const char *tenant, const char *bucket,
 int eng_ssec_kek(st_engine *e, const char *tenant, const uint8_t *stored,
                  const uint8_t *key, uint8_t kek[CRYPT_KEY_LEN], bool *has, cf_err *err);
 
+/* After a change to a table the catalog copies (tenants, keys, buckets):
+ * write the catalog to every disk before the change is acknowledged
+ * [takes the index lock and cat_lock]. A failure is logged, never
+ * returned: the index already committed it, and the next save (or open)
+ * writes it again. */
+void eng_catalog_changed(st_engine *e);
+
 /* A stored (sharded) segment and where it belongs: an object version or
  * an upload (object_id), its part, size and key, for heal. */
 typedef struct eng_seg_loc {
@@ -202,11 +215,41 @@ int bucket_id_locked(st_engine *e, const char *tenant, const char *bucket, int64
                      cf_err *err);
 /* Does the tenant own any bucket? */
 int bucket_any_locked(st_engine *e, int64_t tenant_id, bool *any, cf_err *err);
+/* What a bucket (bucket_id != 0) or the whole tenant (bucket_id 0) stores:
+ * completed objects and their bytes, from bucket_usage (exact: kept in
+ * every object commit). A missing bucket stores nothing. */
+int tenant_usage_locked(st_engine *e, int64_t tenant_id, int64_t bucket_id,
+                        int64_t *objects, int64_t *bytes, cf_err *err);
+
+/* A bucket's versioning state (ST_VERSIONING_*) and object lock. */
+typedef struct bucket_lock {
+    int versioning;
+    bool object_lock;
+    int mode;                        /* default retention: ST_LOCK_* */
+    int64_t days, years;
+} bucket_lock;
+int bucket_state_locked(st_engine *e, int64_t bucket_id, bucket_lock *out,
+                             cf_err *err);
+
+/* ---- quota.c: quotas [index lock] ---------------------------------------- */
+
+/* May the key in bucket_id come to hold an object of `size` bytes (what
+ * it holds now, if anything, is replaced)? 0 yes; CF_EQUOTA if that would
+ * take the bucket or its tenant past a limit, in bytes or objects, while
+ * growing it. Called in the transaction that commits the object (exact),
+ * and before a write's data is read when its size is known. */
+int quota_admit_locked(st_engine *e, int64_t bucket_id, const char *key, uint64_t size,
+                       cf_err *err);
+/* The limits of the tenant's own quota (bucket_id 0) or a bucket's;
+ * ST_QUOTA_NONE for each when there is none. */
+int quota_limits_locked(st_engine *e, int64_t tenant_id, int64_t bucket_id,
+                        int64_t *max_bytes, int64_t *max_objects, cf_err *err);
 
 /* ---- object.c: objects and segments [index lock] ------------------------ */
 
-/* Fill info from a row of obj_select_locked / obj_page_locked; the stored
- * headers only if asked [no lock: reads the row]. */
+/* Fill info from a row of obj_select_locked / obj_page_locked /
+ * obj_version_page_locked; the stored headers only if asked [no lock:
+ * reads the row]. */
 int obj_fill_info(sqlite3_stmt *st, st_object_info *info, bool headers, cf_err *err);
 /* The row's SSE-C record into out: 1 it has one, 0 none [no lock]. */
 int obj_row_ssec(sqlite3_stmt *st, uint8_t out[CRYPT_SSEC_LEN]);
@@ -214,20 +257,53 @@ int obj_row_ssec(sqlite3_stmt *st, uint8_t out[CRYPT_SSEC_LEN]);
  * the row: idx_done it), 0 absent, -1 error. */
 int obj_select_locked(st_engine *e, int64_t bucket_id, const char *key,
                       sqlite3_stmt **out, cf_err *err);
+/* A version by its id, wherever it is: its row (info without stored
+ * headers), tenant and bucket names, and the stored headers JSON
+ * (malloc'd, NULL if none): 1 found, 0 not, -1 error. */
+typedef struct obj_version {
+    st_object_info info;
+    char tenant[ST_MAX_TENANT + 1], bucket[ST_MAX_BUCKET + 1];
+    char *headers_json;
+} obj_version;
+int obj_version_locked(st_engine *e, const uint8_t version_id[16], obj_version *v,
+                       cf_err *err);
+/* A walk over every object version (scrub.c: heal --all, scrub), in
+ * (bucket id, key) order after the cursor; one bucket (only_bucket > 0)
+ * or all. Returns how many of max it filled (0: the end), -1 error. */
+typedef struct obj_walk_item {
+    int64_t bucket_id;
+    uint8_t version_id[16];
+    st_object_info info;             /* without stored headers */
+    char tenant[ST_MAX_TENANT + 1], bucket[ST_MAX_BUCKET + 1];
+} obj_walk_item;
+int obj_walk_locked(st_engine *e, int64_t only_bucket, int64_t after_bucket,
+                    const char *after_key, obj_walk_item *out, int max, cf_err *err);
 /* Up to limit rows of a bucket in key order from bound (key >= bound when
  * inclusive, else key > bound); iterate with idx_next, idx_done if left
  * early. */
 sqlite3_stmt *obj_page_locked(st_engine *e, int64_t bucket_id, const char *bound,
                               size_t bound_len, bool inclusive, int limit, cf_err *err);
+/* Up to limit versions and markers of a bucket in (key, newest first)
+ * order from (bound, seq_below): rows with key > bound, or key = bound
+ * and seq < seq_below (INT64_MAX: all of bound's, 0: none of them). */
+sqlite3_stmt *obj_version_page_locked(st_engine *e, int64_t bucket_id, const char *bound,
+                                      size_t bound_len, int64_t seq_below, int limit,
+                                      cf_err *err);
+/* The seq of a listed row (obj_version_page_locked) [no lock]. */
+int64_t obj_row_seq(sqlite3_stmt *st);
+/* The version GET and HEAD read (version: S3's id; NULL: the latest),
+ * into info (with its headers) and its internal id into vid; the errors
+ * of st_head_version (engine.h), info filled for a marker. With ssec
+ * (CRYPT_SSEC_LEN bytes, may be NULL), an SSE-C version's key check. */
+int obj_resolve_locked(st_engine *e, int64_t bucket_id, const char *key, const char *version,
+                       st_object_info *info, uint8_t vid[16], uint8_t *ssec, cf_err *err);
+/* The seq of a key's version by S3's id: 1 found, 0 not, -1 error. */
+int obj_version_seq_locked(st_engine *e, int64_t bucket_id, const char *key,
+                           const char *version, int64_t *seq, cf_err *err);
 /* An object key's length rules [no lock]. */
 int obj_check_key(const char *key, cf_err *err);
-/* Does the bucket hold any object? */
+/* Does the bucket hold any version or delete marker? */
 int obj_any_locked(st_engine *e, int64_t bucket_id, bool *any, cf_err *err);
-/* The key's current version, if any, gives up its segments to the delete
- * queue (in the caller's transaction), and with delete_row its objects row
- * goes too: 1 there was one, 0 none, -1 error. */
-int obj_retire_locked(st_engine *e, int64_t bucket_id, const char *key, bool delete_row,
-                      cf_err *err);
 /* Does the key's current object meet c (conditional writes, engine.h)?
  * begin_ms: when the write began; a current version committed at or
  * after it makes a failed condition CF_ECONFLICT, else CF_EPRECOND
@@ -257,8 +333,15 @@ typedef struct obj_row {
     const uint8_t *upload_id;        /* 16 bytes: the upload completed; NULL: a PUT */
     const uint8_t *ssec;             /* CRYPT_SSEC_LEN bytes, or NULL */
 } obj_row;
-/* Insert (or replace) the key's row: the version becomes current. */
-int obj_insert_locked(st_engine *e, const obj_row *o, cf_err *err);
+/* Make o the key's current version (in the caller's transaction), as the
+ * bucket's versioning state says (doc/design.md, "The version model"):
+ * the version it replaces is destroyed (its segments to the delete queue)
+ * or becomes noncurrent; *null_version (may be NULL) says whether o is
+ * the key's null version. With opts->no_overwrite and a current version
+ * there: CF_EDENIED; a null version to replace that is under object lock:
+ * CF_ELOCKED; nothing changed then. */
+int obj_publish_locked(st_engine *e, const obj_row *o, const st_write_opts *opts,
+                       bool *null_version, cf_err *err);
 /* A version's segment seq, from a segment writer's result; queued for heal
  * when shards are missing. */
 int obj_insert_segment_locked(st_engine *e, const uint8_t version_id[16], int seq,
@@ -313,6 +396,26 @@ typedef struct upload_ref {
  * (may be NULL) gets its checksum algorithm and SSE-C record. */
 int upload_check_locked(st_engine *e, const uint8_t upload_id[16], int64_t bucket_id,
                         const char *key, upload_ref *ref, cf_err *err);
+/* What a part's shard headers carry of its upload (shard.h: shard_meta):
+ * its start, checksum algorithm and stored headers (malloc'd). */
+int upload_info_locked(st_engine *e, const uint8_t upload_id[16], int64_t *created_ms,
+                       cks_algo *algo, char **headers_json, cf_err *err);
+/* A walk over every part of every upload (scrub.c), in (upload id, part)
+ * order after the cursor; one bucket (only_bucket > 0) or all. Returns
+ * how many of max it filled, -1 error. inline_data is malloc'd (the caller
+ * frees), NULL for a sharded part. */
+typedef struct upload_walk_item {
+    eng_seg_loc loc;                 /* object_id: the upload id */
+    uint8_t data_id[16];
+    char etag[ST_ETAG_MAX];
+    char cks[ST_CHECKSUM_MAX];
+    cks_algo algo;                   /* the upload's */
+    bool ssec;                       /* the upload has a customer key */
+    uint8_t *inline_data;
+    size_t inline_len;
+} upload_walk_item;
+int upload_walk_locked(st_engine *e, int64_t only_bucket, const uint8_t after_upload[16],
+                       uint32_t after_part, upload_walk_item *out, int max, cf_err *err);
 /* A parts row, as an UploadPart commits it. */
 typedef struct upload_part_row {
     const uint8_t *upload_id, *data_id, *md5, *wrapped;
@@ -325,6 +428,9 @@ typedef struct upload_part_row {
 /* Record a part; an earlier upload of the same part number goes to the
  * delete queue, and a part with missing shards to the heal queue. */
 int upload_put_part_locked(st_engine *e, const upload_part_row *p, cf_err *err);
+/* The bytes of an upload's parts, but part except_part (0: all). */
+int upload_bytes_locked(st_engine *e, const uint8_t upload_id[16], uint32_t except_part,
+                        uint64_t *bytes, cf_err *err);
 /* Abort every upload of the bucket (in the caller's transaction). */
 int upload_drop_bucket_locked(st_engine *e, int64_t bucket_id, cf_err *err);
 /* The upload a sharded part belongs to: 1, 0 none, -1. */

@@ -108,30 +108,19 @@ static int load_segments_locked(st_get *g, cf_err *err)
     return rc;
 }
 
-static int get_resolve(st_get *g, const uint8_t *ssec_key, st_object_info *info,
-                       cf_err *err)
+static int get_resolve(st_get *g, const char *version, const uint8_t *ssec_key,
+                       st_object_info *info, cf_err *err)
 {
     st_engine *e = g->e;
     int64_t bid;
-    sqlite3_stmt *st = NULL;
     idx_lock(e->ix);
     int rc = bucket_id_locked(e, g->tenant, g->bucket, &bid, err);
-    if (rc == 0) {
-        int found = obj_select_locked(e, bid, g->key, &st, err);
-        if (found == 1) {
-            uint8_t ssec[CRYPT_SSEC_LEN];
-            bool has = obj_row_ssec(st, ssec) == 1;
-            rc = eng_ssec_kek(e, g->tenant, has ? ssec : NULL, ssec_key, g->ssec_kek,
-                              &g->has_ssec, err);
-            if (rc == 0)
-                rc = obj_fill_info(st, info, true, err);
-            if (rc == 0 && idx_blob(st, 1, g->version_id, 16) < 0)
-                rc = cf_fail(err, CF_ECORRUPT, "index: bad version id");
-            idx_done(st);
-        } else {
-            rc = found < 0 ? -1 : cf_fail(err, CF_ENOKEY, "no such key");
-        }
-    }
+    uint8_t ssec[CRYPT_SSEC_LEN];
+    if (rc == 0)
+        rc = obj_resolve_locked(e, bid, g->key, version, info, g->version_id, ssec, err);
+    if (rc == 0)
+        rc = eng_ssec_kek(e, g->tenant, info->ssec ? ssec : NULL, ssec_key, g->ssec_kek,
+                          &g->has_ssec, err);
     g->size = info->size;
     if (rc == 0)
         rc = load_segments_locked(g, err);
@@ -152,8 +141,8 @@ static int get_resolve(st_get *g, const uint8_t *ssec_key, st_object_info *info,
 }
 
 int st_get_open_ssec(st_engine *e, const char *tenant, const char *bucket,
-                     const char *key, const uint8_t *ssec_key, st_object_info *info,
-                     st_get **out, cf_err *err)
+                     const char *key, const char *version, const uint8_t *ssec_key,
+                     st_object_info *info, st_get **out, cf_err *err)
 {
     memset(info, 0, sizeof *info);
     st_get *g = calloc(1, sizeof *g);
@@ -164,9 +153,9 @@ int st_get_open_ssec(st_engine *e, const char *tenant, const char *bucket,
     snprintf(g->bucket, sizeof g->bucket, "%s", bucket);
     snprintf(g->key, sizeof g->key, "%s", key);
     g->reader_slot = get_reader_enter(e, err);
-    int rc = g->reader_slot < 0 ? -1 : get_resolve(g, ssec_key, info, err);
+    int rc = g->reader_slot < 0 ? -1 : get_resolve(g, version, ssec_key, info, err);
     if (rc < 0) {
-        st_object_info_clear(info);
+        st_object_info_clear(info);   /* a marker's fields stay: no headers */
         st_get_close(g);
         return -1;
     }
@@ -177,7 +166,14 @@ int st_get_open_ssec(st_engine *e, const char *tenant, const char *bucket,
 int st_get_open(st_engine *e, const char *tenant, const char *bucket, const char *key,
                 st_object_info *info, st_get **out, cf_err *err)
 {
-    return st_get_open_ssec(e, tenant, bucket, key, NULL, info, out, err);
+    return st_get_open_ssec(e, tenant, bucket, key, NULL, NULL, info, out, err);
+}
+
+int st_get_open_version(st_engine *e, const char *tenant, const char *bucket,
+                        const char *key, const char *version, st_object_info *info,
+                        st_get **out, cf_err *err)
+{
+    return st_get_open_ssec(e, tenant, bucket, key, version, NULL, info, out, err);
 }
 
 int st_get_part(const st_get *g, uint32_t n, st_object_part *out, cf_err *err)

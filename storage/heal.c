@@ -78,7 +78,7 @@ static int heal_one(st_engine *e, const uint8_t data_id[16], st_gc_stats *stats,
         seg_desc d;
         eng_segment_layout(e, h->tenant, h->bucket, h->key, h->object_id, h->part,
                            data_id, h->wrapped, &d);
-        rc = seg_heal(&d, h->size, &rewritten, err);
+        rc = seg_heal(&d, h->size, 0, &rewritten, err);
     }
     if (rc < 0) {
         stats->heal_failures++;

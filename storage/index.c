@@ -8,28 +8,46 @@
  *                                      schema_release; snapshot copies add
  *                                      their time and totals
  *   tenants(id, name, created)
- *   access_keys(access_key, tenant_id, secret, read_only, created)
- *   buckets(id, tenant_id, name, region, created, sse_algo,
- *           sse_bucket_key)           sse_*: PutBucketEncryption's default
+ *   access_keys(access_key, tenant_id, secret, read_only, created, perms,
+ *           buckets, delete_prefixes)   perms: engine.h ST_PERM_*; buckets,
+ *                                      delete_prefixes: JSON arrays or NULL
+ *   buckets(id, tenant_id, name, region, created, versioning, object_lock,
+ *           lock_mode, lock_days, lock_years, sse_algo, sse_bucket_key)
+ *                                      sse_*: PutBucketEncryption's default;
+ *                                      versioning: engine.h
+ *                                      ST_VERSIONING_*; the default retention
  *   objects(bucket_id, key, version_id, size, etag, mtime_ms, cks_algo,
- *           cks, cks_composite, nparts, headers, upload_id, ssec)
- *                                      key is a BLOB: listings sort by
- *                                      bytes; also by version_id. upload_id:
- *                                      the upload completed into it (NULL:
- *                                      a PUT); ssec: salt || check of an
- *                                      SSE-C customer key (NULL: none)
+ *           cks, cks_composite, nparts, headers, seq, null_version,
+ *           lock_mode, retain_until_ms, legal_hold, upload_id, ssec)
+ *                                      a key's latest version when it is not
+ *                                      a delete marker; key is a BLOB:
+ *                                      listings sort by bytes; also by
+ *                                      version_id. upload_id: the upload
+ *                                      completed into it (NULL: a PUT);
+ *                                      ssec: salt || check of an SSE-C
+ *                                      customer key (NULL: none)
+ *   versions(bucket_id, key, seq, version_id, marker, null_version, size,
+ *           etag, mtime_ms, cks_algo, cks, cks_composite, nparts, headers,
+ *           lock_mode, retain_until_ms, legal_hold, noncurrent_ms, upload_id,
+ *           ssec)
+ *                                      every other version: noncurrent ones
+ *                                      and delete markers, newest seq first;
+ *                                      also by version_id
  *   segments(version_id, seq, data_id, part, size, wrapped, missing,
  *            inline_data, etag, cks) the data of an object version; etag
  *                                      and cks: the part's (multipart only)
  *   uploads(upload_id, bucket_id, key, created_ms, cks_algo, headers,
- *           cks_full, ssec)            cks_full: a FULL_OBJECT checksum
+ *           lock_mode, retain_until_ms, legal_hold, cks_full, ssec)
+ *                                      cks_full: a FULL_OBJECT checksum
  *   parts(upload_id, part, data_id, size, etag, md5, cks, mtime_ms,
  *         wrapped, missing, inline_data)
  *   heal_queue(data_id, queued_ms)     segments with missing/bad shards
  *   delete_queue(data_id, queued_ms)   segments no row refers to any more,
  *                                      whose files are still to be removed
- *   bucket_usage(bucket_id, objects, bytes)   each bucket's object count
- *                                      and bytes (schema version 3)
+ *   bucket_usage(bucket_id, objects, bytes)   each bucket's object
+ *                                      versions (current and noncurrent,
+ *                                      not markers) and their bytes (schema
+ *                                      version 3; noncurrent ones from 6)
  *   tiers(id, name, type, config, secret, created, last_error,
  *         last_error_ms)                cold tiers; secret sealed (master key)
  *   version_tier(version_id, tier_id, state, requested, remote_id,
@@ -42,12 +60,15 @@
  *   object_tags(owner_id, tags)        a version's (or an upload's) tags
  *   bucket_lifecycle(bucket_id, config, updated_ms, cursor)
  *                                      lifecycle XML; the pass's position
+ *   quotas(tenant_id, bucket_id, max_bytes, max_objects)   limits (NULL:
+ *                                      none); bucket_id 0 is the tenant's
+ *                                      own (schema version 5)
  * A data id is in at most one of segments/parts at a time, or in
  * delete_queue: that is the invariant GC relies on. One exception: the
  * segments of a tiered version keep their rows (the data keys, the AAD)
  * while their local files are freed through delete_queue.
  *
- * bucket_usage is kept by triggers on objects and buckets, so it changes
+ * bucket_usage is kept by triggers on objects, versions and buckets, so it changes
  * in the same transaction as the object row and is exact after any crash,
  * whichever code path wrote the row. INSERT OR REPLACE removes the
  * replaced row through the REPLACE conflict rule, which fires delete
@@ -95,10 +116,13 @@
  */
 #include "storage/index.h"
 
+#include "common/fio.h"
 #include "common/fsutil.h"
+#include "storage/fvfs.h"
 
 #include <assert.h>
 #include <errno.h>
+#include <jansson.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/stat.h>
@@ -134,6 +158,8 @@ struct idx {
     bool syncing;                    /* an fdatasync is in flight */
     int sync_errno;                  /* sticky: the first failed fdatasync */
     uint64_t wal_syncs;
+    void (*sync_hook)(void *ctx);    /* also made durable by each round */
+    void *sync_ctx;
     double sync_seconds;             /* time spent in them */
     uint64_t sync_buckets[IDX_SYNC_NBOUNDS + 1];
 #ifndef NDEBUG
@@ -276,8 +302,67 @@ static const idx_step steps[] = {
      "cold tiers, lifecycle rules and object tags: tiers, version_tier, "
      "remote_deletes, object_tags, bucket_lifecycle"},
     {4,
+     "CREATE TABLE quotas(tenant_id INTEGER NOT NULL, bucket_id INTEGER NOT NULL,"
+     " max_bytes INTEGER, max_objects INTEGER,"
+     " PRIMARY KEY(tenant_id, bucket_id)) WITHOUT ROWID;"
+     "CREATE TRIGGER quotas_tenant_gone AFTER DELETE ON tenants BEGIN"
+     " DELETE FROM quotas WHERE tenant_id = OLD.id; END;"
+     "CREATE TRIGGER quotas_bucket_gone AFTER DELETE ON buckets BEGIN"
+     " DELETE FROM quotas WHERE tenant_id = OLD.tenant_id AND bucket_id = OLD.id; END;",
+     NULL,
+     "add the quotas table (a tenant's and a bucket's limits on bytes and "
+     "objects), dropped with its tenant or bucket by triggers"},
+    {5,
+     "ALTER TABLE access_keys ADD COLUMN perms INTEGER NOT NULL DEFAULT 15;"
+     "ALTER TABLE access_keys ADD COLUMN buckets TEXT;"
+     "ALTER TABLE access_keys ADD COLUMN delete_prefixes TEXT;"
+     "UPDATE access_keys SET perms = 1 WHERE read_only <> 0;",
+     NULL,
+     "access keys gain permissions (read, write-new, overwrite, delete, "
+     "bypass-governance), a bucket list and delete prefixes; read-only keys "
+     "keep read"},
+    {6,
+     "ALTER TABLE buckets ADD COLUMN versioning INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE buckets ADD COLUMN object_lock INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE buckets ADD COLUMN lock_mode INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE buckets ADD COLUMN lock_days INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE buckets ADD COLUMN lock_years INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE objects ADD COLUMN seq INTEGER NOT NULL DEFAULT 1;"
+     "ALTER TABLE objects ADD COLUMN null_version INTEGER NOT NULL DEFAULT 1;"
+     "ALTER TABLE objects ADD COLUMN lock_mode INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE objects ADD COLUMN retain_until_ms INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE objects ADD COLUMN legal_hold INTEGER NOT NULL DEFAULT 0;"
+     "CREATE TABLE versions(bucket_id INTEGER NOT NULL, key BLOB NOT NULL,"
+     " seq INTEGER NOT NULL, version_id BLOB NOT NULL, marker INTEGER NOT NULL,"
+     " null_version INTEGER NOT NULL, size INTEGER NOT NULL, etag TEXT NOT NULL,"
+     " mtime_ms INTEGER NOT NULL, cks_algo INTEGER NOT NULL, cks TEXT,"
+     " cks_composite INTEGER NOT NULL, nparts INTEGER NOT NULL, headers TEXT,"
+     " lock_mode INTEGER NOT NULL, retain_until_ms INTEGER NOT NULL,"
+     " legal_hold INTEGER NOT NULL, noncurrent_ms INTEGER NOT NULL,"
+     " PRIMARY KEY(bucket_id, key, seq DESC)) WITHOUT ROWID;"
+     "CREATE INDEX versions_by_version ON versions(version_id);"
+     "ALTER TABLE uploads ADD COLUMN lock_mode INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE uploads ADD COLUMN retain_until_ms INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE uploads ADD COLUMN legal_hold INTEGER NOT NULL DEFAULT 0;"
+     "CREATE TRIGGER bucket_usage_version_put AFTER INSERT ON versions"
+     " WHEN NEW.marker = 0 BEGIN"
+     " UPDATE bucket_usage SET objects = objects + 1, bytes = bytes + NEW.size"
+     " WHERE bucket_id = NEW.bucket_id; END;"
+     "CREATE TRIGGER bucket_usage_version_drop AFTER DELETE ON versions"
+     " WHEN OLD.marker = 0 BEGIN"
+     " UPDATE bucket_usage SET objects = objects - 1, bytes = bytes - OLD.size"
+     " WHERE bucket_id = OLD.bucket_id; END;",
+     NULL,
+     "versioning and object lock: buckets gain their versioning state and lock "
+     "configuration, objects their seq, null-version flag and lock fields (every "
+     "existing object is its key's null version, seq 1), uploads the lock of the "
+     "object they complete, noncurrent versions and delete markers get the "
+     "versions table, and bucket_usage counts noncurrent versions too"},
+    {7,
      "ALTER TABLE objects ADD COLUMN upload_id BLOB;"
      "ALTER TABLE objects ADD COLUMN ssec BLOB;"
+     "ALTER TABLE versions ADD COLUMN upload_id BLOB;"
+     "ALTER TABLE versions ADD COLUMN ssec BLOB;"
      "ALTER TABLE segments ADD COLUMN etag TEXT;"
      "ALTER TABLE segments ADD COLUMN cks TEXT;"
      "ALTER TABLE uploads ADD COLUMN cks_full INTEGER NOT NULL DEFAULT 0;"
@@ -288,7 +373,7 @@ static const idx_step steps[] = {
      "S3 as current SDKs speak it: the upload a version was completed from "
      "(retried completes), each part's ETag and checksum in the version "
      "(partNumber reads, object attributes), full-object checksums, SSE-C "
-     "key checks, bucket default encryption"},
+     "key checks (kept by noncurrent versions too), bucket default encryption"},
 };
 
 #define IDX_SCHEMA_VERSION (1 + (int)(sizeof steps / sizeof steps[0]))
@@ -792,6 +877,7 @@ int idx_open(const char *meta_dir, idx **out, cf_err *err)
     pthread_mutex_init(&x->lock, NULL);
     pthread_mutex_init(&x->sync_lock, NULL);
     pthread_cond_init(&x->sync_cond, NULL);
+    fvfs_install();
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
     if (sqlite3_open_v2(path, &x->db, flags, NULL) != SQLITE_OK) {
         cf_fail(err, CF_EIO, "index %s: %s", path,
@@ -855,10 +941,12 @@ static void sync_round(idx *x)
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     int e = open_wal_fd(x);
-    if (e == 0 && fdatasync(x->wal_fd) != 0)
+    if (e == 0 && fio_walsync(x->wal_fd) != 0)
         e = errno;
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double took = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    if (x->sync_hook)
+        x->sync_hook(x->sync_ctx);
     pthread_mutex_lock(&x->sync_lock);
     x->syncing = false;
     x->wal_syncs++;
@@ -1130,6 +1218,18 @@ int idx_ident_write(idx *x, const idx_ident *id, cf_err *err)
     return rc;
 }
 
+void idx_set_sync_hook(idx *x, void (*hook)(void *ctx), void *ctx)
+{
+    x->sync_hook = hook;
+    x->sync_ctx = ctx;
+}
+
+uint64_t idx_commit_number_locked(idx *x)
+{
+    idx_assert_held(x);
+    return x->commit_base + x->commits;
+}
+
 uint64_t idx_commit_number(idx *x)
 {
     idx_lock(x);
@@ -1191,7 +1291,7 @@ static int backup_db(sqlite3 *src, const char *dst_path, cf_err *err)
 static int fsync_file(const char *path, cf_err *err)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    int rc = fd >= 0 && fsync(fd) == 0 ? 0
+    int rc = fd >= 0 && fio_fsync(fd) == 0 ? 0
            : cf_fail_errno(err, CF_EIO, errno, "fsync %s", path);
     if (fd >= 0)
         close(fd);
@@ -1239,7 +1339,7 @@ static int copy_index_to(idx *x, const char *path, cf_err *err)
     int rc = backup_db(x->db, tmp, err);
     if (rc == 0)
         rc = fsync_file(tmp, err);
-    if (rc == 0 && rename(tmp, path) != 0)
+    if (rc == 0 && fio_rename(tmp, path) != 0)
         rc = cf_fail_errno(err, CF_EIO, errno, "rename %s", path);
     if (rc < 0) {
         unlink(tmp);
@@ -1300,5 +1400,190 @@ int idx_restore_copy(const char *src, const char *dst, const idx_ident *id,
         rc = fsync_file(dst, err);
     if (rc < 0)
         unlink(dst);
+    return rc;
+}
+
+/* ---- whole tables as JSON (the catalog) --------------------------------- */
+
+static json_t *column_json(sqlite3_stmt *st, int c)
+{
+    switch (sqlite3_column_type(st, c)) {
+    case SQLITE_INTEGER:
+        return json_integer(sqlite3_column_int64(st, c));
+    case SQLITE_FLOAT:
+        return json_real(sqlite3_column_double(st, c));
+    case SQLITE_TEXT:
+        return json_stringn((const char *)sqlite3_column_text(st, c),
+                            (size_t)sqlite3_column_bytes(st, c));
+    case SQLITE_BLOB: {
+        size_t n = (size_t)sqlite3_column_bytes(st, c);
+        const uint8_t *b = sqlite3_column_blob(st, c);
+        char *hex = malloc(2 * n + 1);
+        if (!hex)
+            return NULL;
+        for (size_t i = 0; i < n; i++)
+            snprintf(hex + 2 * i, 3, "%02x", b[i]);
+        hex[2 * n] = '\0';
+        json_t *v = json_pack("{s:s}", "hex", hex);
+        free(hex);
+        return v;
+    }
+    default:
+        return json_null();
+    }
+}
+
+/* One table into {"columns", "rows"}; under the lock. */
+static int dump_table_locked(idx *x, const char *table, json_t **out, cf_err *err)
+{
+    idx_assert_held(x);
+    char sql[96];
+    sqlite3_stmt *st = NULL;
+    *out = NULL;
+    if ((size_t)snprintf(sql, sizeof sql, "SELECT * FROM \"%s\"", table) >= sizeof sql)
+        return cf_fail(err, CF_EINVAL, "index: table name too long");
+    int rc = sqlite3_prepare_v2(x->db, sql, -1, &st, NULL) == SQLITE_OK ? 0
+           : db_fail(x, err, "dump");
+    json_t *cols = json_array(), *rows = json_array();
+    int n = st ? sqlite3_column_count(st) : 0, step = SQLITE_DONE;
+    for (int c = 0; rc == 0 && c < n; c++)
+        json_array_append_new(cols, json_string(sqlite3_column_name(st, c)));
+    while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *row = json_array();
+        for (int c = 0; row && c < n; c++)
+            if (json_array_append_new(row, column_json(st, c)) < 0) {
+                json_decref(row);
+                row = NULL;
+            }
+        if (!row || json_array_append_new(rows, row) < 0)
+            rc = cf_fail(err, CF_ENOMEM, "out of memory");
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = db_fail(x, err, "dump");
+    sqlite3_finalize(st);
+    if (rc == 0 && !(*out = json_pack("{s:o, s:o}", "columns", cols, "rows", rows)))
+        rc = cf_fail(err, CF_ENOMEM, "out of memory");
+    if (rc < 0 && !*out) {
+        json_decref(cols);
+        json_decref(rows);
+    }
+    return rc;
+}
+
+int idx_tables_dump(idx *x, const char *const *tables, size_t n, json_t **out,
+                    uint64_t *commit, cf_err *err)
+{
+    *out = json_object();
+    if (!*out)
+        return cf_fail(err, CF_ENOMEM, "out of memory");
+    int rc = 0;
+    idx_lock(x);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        json_t *t;
+        rc = dump_table_locked(x, tables[i], &t, err);
+        if (rc == 0 && json_object_set_new(*out, tables[i], t) < 0)
+            rc = cf_fail(err, CF_ENOMEM, "out of memory");
+    }
+    *commit = x->commit_base + x->commits;
+    idx_unlock(x);
+    if (rc < 0) {
+        json_decref(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+/* Whether table has a column named name. */
+static bool has_column(idx *x, const char *table, const char *name)
+{
+    char sql[96];
+    sqlite3_stmt *st = NULL;
+    bool found = false;
+    snprintf(sql, sizeof sql, "PRAGMA table_info(\"%s\")", table);
+    if (sqlite3_prepare_v2(x->db, sql, -1, &st, NULL) == SQLITE_OK)
+        while (!found && sqlite3_step(st) == SQLITE_ROW)
+            found = strcmp((const char *)sqlite3_column_text(st, 1), name) == 0;
+    sqlite3_finalize(st);
+    return found;
+}
+
+static int bind_json(sqlite3_stmt *st, int i, json_t *v)
+{
+    if (json_is_integer(v))
+        return sqlite3_bind_int64(st, i, json_integer_value(v));
+    if (json_is_real(v))
+        return sqlite3_bind_double(st, i, json_real_value(v));
+    if (json_is_string(v))
+        return sqlite3_bind_text(st, i, json_string_value(v), (int)json_string_length(v),
+                                 SQLITE_TRANSIENT);
+    const char *hex = json_string_value(json_object_get(v, "hex"));
+    if (!hex)
+        return sqlite3_bind_null(st, i);
+    size_t n = strlen(hex) / 2;
+    uint8_t *b = malloc(n ? n : 1);
+    if (!b)
+        return SQLITE_NOMEM;
+    for (size_t k = 0; k < n; k++) {
+        unsigned byte;
+        if (sscanf(hex + 2 * k, "%2x", &byte) != 1) {
+            free(b);
+            return SQLITE_MISMATCH;
+        }
+        b[k] = (uint8_t)byte;
+    }
+    int rc = sqlite3_bind_blob64(st, i, b, n, SQLITE_TRANSIENT);
+    free(b);
+    return rc;
+}
+
+int idx_table_load(idx *x, const char *table, json_t *dump, cf_err *err)
+{
+    idx_assert_held(x);
+    json_t *cols = json_object_get(dump, "columns"), *rows = json_object_get(dump, "rows");
+    if (!json_is_array(cols) || !json_is_array(rows))
+        return cf_fail(err, CF_ECORRUPT, "catalog: table %s is malformed", table);
+    size_t nc = json_array_size(cols);
+    bool use[64] = {false};
+    if (nc > 64)
+        return cf_fail(err, CF_ECORRUPT, "catalog: table %s has too many columns", table);
+    char sql[2048], vals[256];
+    size_t o = (size_t)snprintf(sql, sizeof sql, "INSERT INTO \"%s\"(", table), vo = 0;
+    int used = 0;
+    for (size_t c = 0; c < nc; c++) {
+        const char *name = json_string_value(json_array_get(cols, c));
+        if (!name || strlen(name) > 40 || strspn(name, "abcdefghijklmnopqrstuvwxyz_") !=
+            strlen(name) || !has_column(x, table, name))
+            continue;
+        use[c] = true;
+        o += (size_t)snprintf(sql + o, sizeof sql - o, "%s%s", used ? ", " : "", name);
+        vo += (size_t)snprintf(vals + vo, sizeof vals - vo, "%s?", used ? ", " : "");
+        used++;
+    }
+    if (used == 0 || o + vo + 16 >= sizeof sql)
+        return cf_fail(err, CF_ECORRUPT, "catalog: table %s has no known column", table);
+    snprintf(sql + o, sizeof sql - o, ") VALUES (%s)", vals);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(x->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return db_fail(x, err, "load");
+    int rc = 0;
+    size_t r;
+    json_t *row;
+    json_array_foreach(rows, r, row) {
+        if (!json_is_array(row) || json_array_size(row) != nc) {
+            rc = cf_fail(err, CF_ECORRUPT, "catalog: a row of %s is malformed", table);
+            break;
+        }
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        int b = 1, brc = SQLITE_OK;
+        for (size_t c = 0; c < nc && brc == SQLITE_OK; c++)
+            if (use[c])
+                brc = bind_json(st, b++, json_array_get(row, c));
+        if (brc != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE) {
+            rc = db_fail(x, err, "load");
+            break;
+        }
+    }
+    sqlite3_finalize(st);
     return rc;
 }

@@ -159,6 +159,14 @@ void idx_unlock(idx *x);
  * every commit made before it, are on disk (see the top comment). -1 with CF_EIO if that cannot be
  * proved; the section's commits may then be visible but not durable. */
 int idx_unlock_durable(idx *x, cf_err *err);
+/* [no lock] A function the group commit calls after each WAL fdatasync,
+ * outside every lock, before it wakes the waiters: the journals
+ * (journal.h) are made durable with the WAL, so a waiter's commit is in
+ * both. Set it before other threads use the index. */
+void idx_set_sync_hook(idx *x, void (*hook)(void *ctx), void *ctx);
+/* [lock held] The commit number of the last commit. */
+uint64_t idx_commit_number_locked(idx *x);
+
 /* [lock held, released] End a section whose commits may be lost in a
  * power failure without
  * harm, because they are redone (the delete queue's bookkeeping): they
@@ -231,6 +239,20 @@ int idx_snapshot_to(idx *x, const char *tmp, int64_t taken_ms, idx_ident *out,
  * files, with no index open on dst]. */
 int idx_restore_copy(const char *src, const char *dst, const idx_ident *id,
                      cf_err *err);
+
+/* Whole tables as JSON, for the catalog every disk keeps (catalog.h):
+ * {TABLE: {"columns":[names], "rows":[[values]]}, ...}, integers as
+ * numbers, text as strings, blobs as {"hex":"..."}, NULL as null. Table
+ * names must be the engine's own (never client input). dump [takes the
+ * lock] reads every table under one hold of the lock (so the copy is
+ * consistent) and gives the commit number it saw; load [lock held]
+ * inserts one table's rows, the columns the table has (others are
+ * ignored, missing ones get their defaults), in the caller's
+ * transaction. */
+struct json_t;
+int idx_tables_dump(idx *x, const char *const *tables, size_t n, struct json_t **out,
+                    uint64_t *commit, cf_err *err);
+int idx_table_load(idx *x, const char *table, struct json_t *dump, cf_err *err);
 
 /* Column helpers [lock held, as for the query's rows]: text never NULL
  * ("" instead); blob copies exactly len bytes or fails (returns -1) when

@@ -5,6 +5,12 @@
  * opened only to verify a signature (st_key_lookup); generated pairs and
  * the shape of given ones come from common/credfile.h and common/names.h.
  * Keys belong to a tenant and go when it goes (key_drop_tenant_locked).
+ *
+ * A key's policy (engine.h, st_key_policy): `perms` is the permission bit
+ * set; `buckets` and `delete_prefixes` are JSON arrays of strings, NULL
+ * when empty (every bucket; no delete prefix). read_only, the column of
+ * release 0.1.0, is kept true exactly when the key has no write
+ * permission, so the two never disagree.
  */
 #include "storage/engine_int.h"
 
@@ -12,26 +18,151 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
+#include <stdlib.h>
+
 #include "common/credfile.h"
 #include "common/names.h"
+#include "common/utf8.h"
 
-int st_key_create(st_engine *e, const char *tenant, bool read_only,
+#define WRITE_PERMS (ST_PERM_WRITE_NEW | ST_PERM_OVERWRITE | ST_PERM_DELETE)
+
+static const struct {
+    unsigned bit;
+    const char *name;
+} perm_names[] = {
+    {ST_PERM_READ, "read"},
+    {ST_PERM_WRITE_NEW, "write-new"},
+    {ST_PERM_OVERWRITE, "overwrite"},
+    {ST_PERM_DELETE, "delete"},
+    {ST_PERM_BYPASS_GOVERNANCE, "bypass-governance"},
+};
+
+const char *st_perm_name(unsigned bit)
+{
+    for (size_t i = 0; i < sizeof perm_names / sizeof perm_names[0]; i++)
+        if (perm_names[i].bit == bit)
+            return perm_names[i].name;
+    return NULL;
+}
+
+unsigned st_perm_from_name(const char *name)
+{
+    for (size_t i = 0; i < sizeof perm_names / sizeof perm_names[0]; i++)
+        if (strcmp(perm_names[i].name, name) == 0)
+            return perm_names[i].bit;
+    return 0;
+}
+
+static int policy_check(const st_key_policy *p, cf_err *err)
+{
+    if (p->perms == 0 || (p->perms & ~ST_PERM_ALL))
+        return cf_fail(err, CF_EINVAL, "a key needs at least one permission, and only "
+                       "read, write-new, overwrite, delete and bypass-governance exist");
+    if (p->nbuckets > ST_KEY_SCOPE_MAX || p->nprefixes > ST_KEY_SCOPE_MAX)
+        return cf_fail(err, CF_EINVAL, "a key names at most %d buckets and %d delete "
+                       "prefixes", ST_KEY_SCOPE_MAX, ST_KEY_SCOPE_MAX);
+    for (size_t i = 0; i < p->nbuckets; i++)
+        if (!names_bucket_ok(p->buckets[i]))
+            return cf_fail(err, CF_EINVAL, "not a bucket name: %.64s", p->buckets[i]);
+    for (size_t i = 0; i < p->nprefixes; i++) {
+        size_t n = strlen(p->delete_prefixes[i]);
+        if (n == 0 || n > ST_MAX_KEY || !utf8_valid(p->delete_prefixes[i], n))
+            return cf_fail(err, CF_EINVAL, "a delete prefix is 1 to %d bytes of UTF-8",
+                           ST_MAX_KEY);
+    }
+    return 0;
+}
+
+/* A list of names as JSON text (malloc'd), or NULL for an empty list. */
+static int names_to_json(char *const *v, size_t n, char **out, cf_err *err)
+{
+    *out = NULL;
+    if (n == 0)
+        return 0;
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < n; i++)
+        if (json_array_append_new(a, json_string(v[i])) != 0) {
+            json_decref(a);
+            a = NULL;
+        }
+    *out = a ? json_dumps(a, JSON_COMPACT) : NULL;
+    json_decref(a);
+    return *out ? 0 : cf_fail(err, CF_ENOMEM, "out of memory");
+}
+
+static void names_free(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+/* The stored list back (NULL text: empty). */
+static int names_from_json(const char *text, char ***out, size_t *n, cf_err *err)
+{
+    *out = NULL;
+    *n = 0;
+    if (!text || !*text)
+        return 0;
+    json_t *a = json_loads(text, 0, NULL);
+    size_t count = json_is_array(a) ? json_array_size(a) : 0;
+    char **v = count ? calloc(count, sizeof *v) : NULL;
+    int rc = json_is_array(a) && (count == 0 || v) ? 0
+           : cf_fail(err, json_is_array(a) ? CF_ENOMEM : CF_ECORRUPT,
+                     "index: malformed key policy");
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        const char *s = json_string_value(json_array_get(a, i));
+        if (!s)
+            rc = cf_fail(err, CF_ECORRUPT, "index: malformed key policy");
+        else if (!(v[i] = strdup(s)))
+            rc = cf_fail(err, CF_ENOMEM, "out of memory");
+    }
+    json_decref(a);
+    if (rc < 0) {
+        names_free(v, count);
+        return -1;
+    }
+    *out = v;
+    *n = count;
+    return 0;
+}
+
+void st_key_info_clear(st_key_info *info)
+{
+    names_free(info->policy.buckets, info->policy.nbuckets);
+    names_free(info->policy.delete_prefixes, info->policy.nprefixes);
+    memset(&info->policy, 0, sizeof info->policy);
+}
+
+int st_key_create(st_engine *e, const char *tenant, const st_key_policy *policy,
                   const char *access_key, const char *secret,
                   char ak_out[ST_ACCESS_KEY_MAX], char sk_out[ST_SECRET_KEY_MAX],
                   cf_err *err)
 {
+    const st_key_policy dflt = {.perms = ST_PERM_DEFAULT};
+    const st_key_policy *p = policy ? policy : &dflt;
+    char *buckets = NULL, *prefixes = NULL;
+    if (policy_check(p, err) < 0 ||
+        names_to_json(p->buckets, p->nbuckets, &buckets, err) < 0 ||
+        names_to_json(p->delete_prefixes, p->nprefixes, &prefixes, err) < 0) {
+        free(buckets);
+        return -1;
+    }
+    int rc = 0;
     if (access_key && secret) {
         if (!names_access_key_ok(access_key) || !names_secret_ok(secret))
-            return cf_fail(err, CF_EINVAL, "access key or secret has a bad form");
+            rc = cf_fail(err, CF_EINVAL, "access key or secret has a bad form");
         snprintf(ak_out, ST_ACCESS_KEY_MAX, "%s", access_key);
         snprintf(sk_out, ST_SECRET_KEY_MAX, "%s", secret);
-    } else if (credfile_generate(ak_out, sk_out, err) < 0) {
-        return -1;
+    } else {
+        rc = credfile_generate(ak_out, sk_out, err);
     }
     uint8_t sealed[ST_SECRET_KEY_MAX + 64];
     size_t sealed_len = 0;
-    crypt_ctx *cc = crypt_ctx_new(err);
-    int rc = cc ? crypt_seal_secret(cc, e->secrets_key, ak_out, sk_out, sealed,
+    crypt_ctx *cc = rc == 0 ? crypt_ctx_new(err) : NULL;
+    if (rc == 0)
+        rc = cc ? crypt_seal_secret(cc, e->secrets_key, ak_out, sk_out, sealed,
                                     sizeof sealed, &sealed_len, err) : -1;
     crypt_ctx_free(cc);
     int64_t tid = 0;
@@ -40,23 +171,41 @@ int st_key_create(st_engine *e, const char *tenant, bool read_only,
         rc = tenant_id_locked(e, tenant, &tid, err);
     if (rc == 0)
         rc = idx_run(e->ix, NULL, err,
-                     "INSERT INTO access_keys VALUES (?, ?, ?, ?, ?)", "tibii", ak_out, tid, sealed, sealed_len,
-                     (int64_t)read_only, (int64_t)time(NULL));
+                     "INSERT INTO access_keys(access_key, tenant_id, secret, read_only, "
+                     "created, perms, buckets, delete_prefixes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                     "tibiiitt", ak_out, tid, sealed, sealed_len,
+                     (int64_t)!(p->perms & WRITE_PERMS), (int64_t)time(NULL),
+                     (int64_t)p->perms, buckets, prefixes);
     rc = eng_unlock_durable(e, rc, err);
+    free(buckets);
+    free(prefixes);
     if (rc < 0 && err->code == CF_EEXISTS)
         cf_fail(err, CF_EEXISTS, "access key %s already exists", ak_out);
     if (rc < 0)
         crypt_wipe(sk_out, ST_SECRET_KEY_MAX);
+    else
+        eng_catalog_changed(e);
     return rc;
 }
 
-static void fill_key_info(sqlite3_stmt *st, st_key_info *k)
+#define KEY_COLUMNS "k.access_key, t.name, k.perms, k.created, k.buckets, k.delete_prefixes"
+
+/* A row of KEY_COLUMNS; on failure nothing is left to clear. */
+static int fill_key_info(sqlite3_stmt *st, st_key_info *k, cf_err *err)
 {
     memset(k, 0, sizeof *k);
     snprintf(k->access_key, sizeof k->access_key, "%s", idx_text(st, 0));
     snprintf(k->tenant, sizeof k->tenant, "%s", idx_text(st, 1));
-    k->read_only = idx_int(st, 2) != 0;
+    k->policy.perms = (unsigned)idx_int(st, 2) & ST_PERM_ALL;
     k->created = idx_int(st, 3);
+    const char *b = sqlite3_column_type(st, 4) == SQLITE_NULL ? NULL : idx_text(st, 4);
+    const char *d = sqlite3_column_type(st, 5) == SQLITE_NULL ? NULL : idx_text(st, 5);
+    if (names_from_json(b, &k->policy.buckets, &k->policy.nbuckets, err) < 0 ||
+        names_from_json(d, &k->policy.delete_prefixes, &k->policy.nprefixes, err) < 0) {
+        st_key_info_clear(k);
+        return -1;
+    }
+    return 0;
 }
 
 int st_key_lookup(st_engine *e, const char *access_key, st_key_info *info,
@@ -66,19 +215,18 @@ int st_key_lookup(st_engine *e, const char *access_key, st_key_info *info,
     int sealed_len = 0;
     idx_lock(e->ix);
     sqlite3_stmt *st = idx_query(e->ix, err,
-        "SELECT k.access_key, t.name, k.read_only, k.created, k.secret "
+        "SELECT " KEY_COLUMNS ", k.secret "
         "FROM access_keys k JOIN tenants t ON t.id = k.tenant_id "
         "WHERE k.access_key = ?", "t", access_key);
     int rc = st ? idx_next(e->ix, st, err) : -1;
     if (rc == 1) {
-        fill_key_info(st, info);
-        sealed_len = sqlite3_column_bytes(st, 4);
+        rc = fill_key_info(st, info, err);
+        sealed_len = sqlite3_column_bytes(st, 6);
         if (sealed_len > (int)sizeof sealed)
             sealed_len = 0;
         else
-            memcpy(sealed, sqlite3_column_blob(st, 4), (size_t)sealed_len);
+            memcpy(sealed, sqlite3_column_blob(st, 6), (size_t)sealed_len);
         idx_done(st);
-        rc = 0;
     } else if (rc == 0) {
         rc = cf_fail(err, CF_ENOTFOUND, "unknown access key");
     }
@@ -89,6 +237,8 @@ int st_key_lookup(st_engine *e, const char *access_key, st_key_info *info,
     rc = cc ? crypt_open_secret(cc, e->secrets_key, access_key, sealed, (size_t)sealed_len,
                                 secret_out, ST_SECRET_KEY_MAX, err) : -1;
     crypt_ctx_free(cc);
+    if (rc < 0)
+        st_key_info_clear(info);
     return rc;
 }
 
@@ -99,11 +249,13 @@ typedef struct key_each {
 
 static int key_row(void *ctx, sqlite3_stmt *st, cf_err *err)
 {
-    (void)err;
     key_each *l = ctx;
     st_key_info k;
-    fill_key_info(st, &k);
-    return l->cb(l->ctx, &k) != 0;
+    if (fill_key_info(st, &k, err) < 0)
+        return -1;
+    int rc = l->cb(l->ctx, &k) != 0;
+    st_key_info_clear(&k);
+    return rc;
 }
 
 int st_key_list(st_engine *e, const char *tenant, st_key_cb cb, void *ctx,
@@ -112,8 +264,7 @@ int st_key_list(st_engine *e, const char *tenant, st_key_cb cb, void *ctx,
     key_each l = {cb, ctx};
     idx_lock(e->ix);
     int rc = idx_each(e->ix, idx_query(e->ix, err,
-        "SELECT k.access_key, t.name, k.read_only, k.created "
-        "FROM access_keys k JOIN tenants t ON t.id = k.tenant_id "
+        "SELECT " KEY_COLUMNS " FROM access_keys k JOIN tenants t ON t.id = k.tenant_id "
         "WHERE ?1 IS NULL OR t.name = ?1 ORDER BY t.name, k.access_key", "t", tenant),
         key_row, &l, err);
     idx_unlock(e->ix);
@@ -129,6 +280,8 @@ int st_key_revoke(st_engine *e, const char *access_key, cf_err *err)
     rc = eng_unlock_durable(e, rc, err);
     if (rc == 0 && changes == 0)
         return cf_fail(err, CF_ENOTFOUND, "unknown access key");
+    if (rc == 0)
+        eng_catalog_changed(e);
     return rc;
 }
 

@@ -1,5 +1,6 @@
 /*
- * storage/list.c - listing a bucket (st_list).
+ * storage/list.c - listing a bucket (st_list) and its versions
+ * (st_list_versions).
  *
  * The walk reads the bucket's objects in key order from a cursor, in
  * batches of 256 rows (object.c: obj_page_locked), under the index lock
@@ -8,7 +9,13 @@
  * rolls up into a common prefix; the walk then jumps past every key with
  * that prefix (to its byte successor) instead of reading them, so a page
  * costs one indexed query per common prefix plus one per batch.
+ *
+ * The versions walk is the same walk over (key, newest first) rows of
+ * both version tables (object.c: obj_version_page_locked); its cursor is a
+ * key and a seq: the rows after it are the key's older ones (seq below),
+ * then the later keys.
  */
+#include <stdint.h>
 #include "storage/engine_int.h"
 
 #include <stdio.h>
@@ -26,6 +33,9 @@ typedef struct list_walk {
     size_t plen;
     char after[ST_MAX_KEY + 2];      /* exclusive lower bound ("" = none) */
     bool has_after;
+    bool versions;                   /* the versions walk */
+    int64_t after_seq;               /* ... its cursor inside `after` */
+    char *last_version;              /* ... the last version delivered */
     char from[ST_MAX_KEY + 2];       /* inclusive lower bound */
     size_t from_len;
     int delivered;
@@ -76,7 +86,13 @@ static int key_cmp(const char *a, size_t alen, const char *b, size_t blen)
 static sqlite3_stmt *query_batch(list_walk *w, int batch, cf_err *err)
 {
     size_t alen = strlen(w->after);
-    if (w->has_after && key_cmp(w->after, alen, w->from, w->from_len) >= 0)
+    bool after = w->has_after && key_cmp(w->after, alen, w->from, w->from_len) >= 0;
+    if (w->versions)
+        return after ? obj_version_page_locked(w->e, w->bucket_id, w->after, alen,
+                                               w->after_seq, batch, err)
+                     : obj_version_page_locked(w->e, w->bucket_id, w->from, w->from_len,
+                                               INT64_MAX, batch, err);
+    if (after)
         return obj_page_locked(w->e, w->bucket_id, w->after, alen, false, batch, err);
     return obj_page_locked(w->e, w->bucket_id, w->from, w->from_len, true, batch, err);
 }
@@ -117,6 +133,8 @@ static int list_batch(list_walk *w, bool *truncated, cf_err *err)
         if (cpl) {
             info.key[cpl] = '\0';
             snprintf(w->last, ST_MAX_KEY + 1, "%s", info.key);
+            if (w->last_version)
+                w->last_version[0] = '\0';
             idx_done(st);
             if (w->cb(w->ctx, NULL, info.key) != 0)
                 return 0;
@@ -125,6 +143,9 @@ static int list_batch(list_walk *w, bool *truncated, cf_err *err)
         snprintf(w->last, ST_MAX_KEY + 1, "%s", info.key);
         snprintf(w->after, sizeof w->after, "%s", info.key);
         w->has_after = true;
+        w->after_seq = obj_row_seq(st);
+        if (w->last_version)
+            snprintf(w->last_version, ST_ID_HEX, "%s", st_version_name(&info));
         if (w->cb(w->ctx, &info, NULL) != 0) {
             idx_done(st);
             return 0;
@@ -151,18 +172,45 @@ static bool list_start(list_walk *w)
     return cpl ? skip_prefix(w, sa, cpl) : true;
 }
 
+/* Both walks; a versions walk may start inside start_after's versions. */
+static int list_run(list_walk *w, const char *version_marker, bool *truncated, cf_err *err)
+{
+    st_engine *e = w->e;
+    const st_list_args *args = w->a;
+    *truncated = false;
+    w->last[0] = '\0';
+    w->plen = args->prefix ? strlen(args->prefix) : 0;
+    idx_lock(e->ix);
+    int rc = bucket_id_locked(e, args->tenant, args->bucket, &w->bucket_id, err);
+    bool go = rc == 0 && args->max_keys > 0 && list_start(w);
+    if (go && version_marker && args->start_after && *args->start_after) {
+        int found = obj_version_seq_locked(e, w->bucket_id, args->start_after,
+                                           version_marker, &w->after_seq, err);
+        if (found <= 0)
+            rc = found < 0 ? -1 : cf_fail(err, CF_EINVAL, "Invalid version id specified");
+        go = found == 1;
+    }
+    if (go)
+        while ((rc = list_batch(w, truncated, err)) == 1)
+            ;
+    idx_unlock(e->ix);
+    return rc < 0 ? -1 : 0;
+}
+
 int st_list(st_engine *e, const st_list_args *args, st_list_cb cb, void *ctx,
             bool *truncated, char next_marker[ST_MAX_KEY + 1], cf_err *err)
 {
     list_walk w = {.e = e, .a = args, .cb = cb, .ctx = ctx, .last = next_marker};
-    *truncated = false;
-    next_marker[0] = '\0';
-    w.plen = args->prefix ? strlen(args->prefix) : 0;
-    idx_lock(e->ix);
-    int rc = bucket_id_locked(e, args->tenant, args->bucket, &w.bucket_id, err);
-    if (rc == 0 && args->max_keys > 0 && list_start(&w))
-        while ((rc = list_batch(&w, truncated, err)) == 1)
-            ;
-    idx_unlock(e->ix);
-    return rc < 0 ? -1 : 0;
+    return list_run(&w, NULL, truncated, err);
+}
+
+int st_list_versions(st_engine *e, const st_list_args *args, const char *version_marker,
+                     st_list_cb cb, void *ctx, bool *truncated,
+                     char next_marker[ST_MAX_KEY + 1], char next_version[ST_ID_HEX],
+                     cf_err *err)
+{
+    list_walk w = {.e = e, .a = args, .cb = cb, .ctx = ctx, .last = next_marker,
+                   .versions = true, .last_version = next_version};
+    next_version[0] = '\0';
+    return list_run(&w, version_marker, truncated, err);
 }

@@ -14,8 +14,8 @@ storage_libstorage_a_SOURCES += \
 storage_libstorage_a_SOURCES += \
 	storage/ds.c storage/ds.h \
 	storage/shard.c storage/shard.h storage/segment.h storage/segment_int.h \
-	storage/segwrite.c storage/segread.c storage/segment.c \
-	storage/index.c storage/index.h
+	storage/segwrite.c storage/segread.c storage/segment.c storage/segcheck.c \
+	storage/index.c storage/index.h storage/fvfs.c storage/fvfs.h
 
 # the engine, one file per concern (engine_int.h lists them): the engine
 # object and the KEK cache; a file per table (tenants, access keys,
@@ -23,16 +23,18 @@ storage_libstorage_a_SOURCES += \
 # PUT, GET, listing and sealed-stream paths; GC
 storage_libstorage_a_SOURCES += \
 	storage/engine_int.h storage/engine.c storage/kek.c storage/headers.c \
-	storage/tenant.c storage/key.c storage/bucket.c storage/object.c \
+	storage/tenant.c storage/quota.c storage/key.c storage/bucket.c storage/object.c \
 	storage/upload.c storage/deleteq.c storage/heal.c \
 	storage/put.c storage/get.c storage/list.c storage/sealed.c storage/gc.c \
-	storage/stats.c
+	storage/scrub.c storage/stats.c
 
 # which index rules which disks: identity checks at open, snapshot
 # generations, coffer restore-index
 storage_libstorage_a_SOURCES += \
 	storage/identity.c storage/identity.h storage/snapshot.c storage/snapshot.h \
-	storage/restore.c
+	storage/restore.c \
+	storage/catalog.c storage/catalog.h storage/journal.c storage/journal.h \
+	storage/jrnrec.c storage/manifest.c storage/manifest.h
 
 # lifecycle and cold tiers: the tier registry, the tiered state machine,
 # the remote object format, reading tiered blocks, tags, lifecycle configs

@@ -5,11 +5,15 @@
  * A PUT streams into a segment writer (segwrite.c) while MD5 (the ETag)
  * and the client's checksum algorithm are computed over the same bytes (a
  * signed payload's SHA-256 is the front end's check: it covers every
- * request body). At finish the digests are checked, the shards made
+ * request body, but st_put_write_hashed takes the front end's hash state
+ * so that MD5 and SHA-256 read each slice of the body together, while it
+ * is in cache, in one stitched pass: common/md5sha.c). At finish the digests are checked, the shards made
  * durable, and then one index transaction makes the new version (or part)
  * visible and moves what it replaces to the delete queue: that
- * transaction is the commit point. Until it commits, nothing is visible;
- * if it fails, the new shards are removed. The rows are written by their
+ * transaction is the commit point, and the quotas (quota.c) are decided
+ * in it; with a declared size they are also asked before any data is
+ * read, so a PUT over quota is refused without taking its body. Until it
+ * commits, nothing is visible; if it fails, the new shards are removed. The rows are written by their
  * tables' files (object.c, upload.c); nothing here holds the index lock
  * across disk I/O.
  *
@@ -19,6 +23,11 @@
  * writers only the condition seen at the commit counts. An SSE-C PUT (or
  * a part of an SSE-C upload) wraps its data key under the key derived
  * from the customer's (eng_ssec_kek) and gets an opaque ETag.
+ *
+ * For rebuild-index: the shard headers carry the version's (or part's)
+ * metadata (shard.h: shard_meta; its time is the row's mtime, taken once
+ * before the headers are written), and the commit of an inline object or
+ * part appends its journal record (journal.h) under the same lock hold.
  */
 #include "storage/engine_int.h"
 
@@ -45,12 +54,19 @@ struct st_put {
     st_write_cond cond;              /* if_match: a copy, owned */
     cks_algo algo;                   /* the checksum computed (a part: the upload's) */
     char *headers_json;
+    st_write_opts opts;
+    bool null_version;               /* the commit made the key's null version */
     tiering_attrs attrs;             /* storage class, tags (not for parts) */
     seg_writer *w;
     cks_state *md5, *cks;
     bool has_ssec;                   /* SSE-C: ssec is stored, ssec_kek wraps */
     uint8_t ssec[CRYPT_SSEC_LEN];
     uint8_t ssec_kek[CRYPT_KEY_LEN];
+    int64_t mtime_ms;                /* the version's (or part's) time */
+    /* a part: its upload's */
+    int64_t upload_created_ms;
+    cks_algo upload_algo;
+    char *upload_headers;
 };
 
 static void put_free(st_put *p)
@@ -61,6 +77,7 @@ static void put_free(st_put *p)
     free(p->headers_json);
     free((char *)p->cond.if_match);
     crypt_wipe(p->ssec_kek, sizeof p->ssec_kek);
+    free(p->upload_headers);
     tiering_attrs_clear(&p->attrs);
     free(p);
 }
@@ -89,8 +106,21 @@ static int part_algo(st_put *p, cks_algo upload, cks_algo given, cf_err *err)
     return 0;
 }
 
-/* Under the index lock: the bucket, the upload (a part) or the condition
- * (a PUT), and the customer key against the upload's. */
+/* Do the quotas admit `size` bytes for this PUT? A part counts with the
+ * upload's other parts: together they become the object. */
+static int put_admit_locked(st_put *p, uint64_t size, cf_err *err)
+{
+    st_engine *e = p->e;
+    idx_assert_held(e->ix);
+    uint64_t others = 0;
+    if (p->part && upload_bytes_locked(e, p->object_id, p->part, &others, err) < 0)
+        return -1;
+    return quota_admit_locked(e, p->bucket_id, p->key, others + size, err);
+}
+
+/* Under the index lock, before any data is read: the bucket, the upload
+ * (a part; and the customer key against the upload's) or the condition
+ * and no_overwrite (a PUT), and with a known size the quotas. */
 static int put_resolve(st_put *p, const st_put_args *a, cf_err *err)
 {
     st_engine *e = p->e;
@@ -108,6 +138,21 @@ static int put_resolve(st_put *p, const st_put_args *a, cf_err *err)
         p->algo = a->checksum_algo;
         rc = obj_check_cond_locked(e, p->bucket_id, p->key, &p->cond, INT64_MAX, err);
     }
+    if (rc == 0 && a->expected_size >= 0)
+        rc = put_admit_locked(p, (uint64_t)a->expected_size, err);
+    sqlite3_stmt *st;
+    int found = rc == 0 && !p->part && p->opts.no_overwrite
+                    ? obj_select_locked(e, p->bucket_id, p->key, &st, err) : 0;
+    if (found == 1) {              /* refused before the body; the commit checks again */
+        idx_done(st);
+        rc = cf_fail(err, CF_EDENIED, "Access Denied: this access key may not overwrite "
+                     "an existing object");
+    } else if (found < 0) {
+        rc = -1;
+    }
+    if (rc == 0 && p->part)
+        rc = upload_info_locked(e, p->object_id, &p->upload_created_ms, &p->upload_algo,
+                                &p->upload_headers, err);
     idx_unlock(e->ix);
     if (rc == 0 && !p->part && a->ssec_key) {
         rc = crypt_ssec_new(a->ssec_key, p->ssec, err);
@@ -134,6 +179,7 @@ static int put_prepare(st_put *p, const st_put_args *a, cf_err *err)
     p->cond.if_none_match = a->cond.if_none_match;
     if (a->cond.if_match && !(p->cond.if_match = strdup(a->cond.if_match)))
         return cf_fail(err, CF_ENOMEM, "out of memory");
+    p->opts = a->opts;
     if (a->upload_id) {
         if (a->part_number < 1 || a->part_number > ST_MAX_PARTS)
             return cf_fail(err, CF_EINVAL, "part numbers are 1 to %d", ST_MAX_PARTS);
@@ -176,16 +222,22 @@ int st_put_begin(st_engine *e, const st_put_args *args, st_put **out, cf_err *er
     return 0;
 }
 
-int st_put_write(st_put *p, const void *data, size_t len, cf_err *err)
+int st_put_write_hashed(st_put *p, const void *data, size_t len, cks_state *also,
+                        cf_err *err)
 {
     uint64_t total = segw_size(p->w) + len;
     if (total > ST_MAX_PUT_SIZE || (p->expected >= 0 && total > (uint64_t)p->expected))
         return cf_fail(err, CF_ETOOLARGE, "body is larger than %s",
                        p->expected >= 0 ? "its declared length" : "5 GiB");
-    cks_update(p->md5, data, len);
+    cks_update2(p->md5, also, data, len);
     if (p->cks)
         cks_update(p->cks, data, len);
     return segw_write(p->w, data, len, err);
+}
+
+int st_put_write(st_put *p, const void *data, size_t len, cf_err *err)
+{
+    return st_put_write_hashed(p, data, len, NULL, err);
 }
 
 typedef struct put_digests {
@@ -229,17 +281,17 @@ static int commit_object_locked(st_put *p, const put_digests *dg,
     idx_assert_held(e->ix);
     obj_row o = {
         .bucket_id = p->bucket_id, .key = p->key, .version_id = p->object_id,
-        .size = res->size, .etag = dg->etag, .mtime_ms = eng_now_ms(),
+        .size = res->size, .etag = dg->etag, .mtime_ms = p->mtime_ms,
         .algo = p->algo, .checksum_b64 = p->cks ? dg->cks_b64 : NULL,
         .headers_json = p->headers_json, .ssec = p->has_ssec ? p->ssec : NULL,
     };
     int rc = idx_begin(e->ix, err);
     if (rc == 0)
         rc = obj_check_cond_locked(e, p->bucket_id, p->key, &p->cond, p->begin_ms, err);
-    if (rc == 0 && obj_retire_locked(e, p->bucket_id, p->key, false, err) < 0)
-        rc = -1;
     if (rc == 0)
-        rc = obj_insert_locked(e, &o, err);
+        rc = put_admit_locked(p, res->size, err);
+    if (rc == 0)
+        rc = obj_publish_locked(e, &o, &p->opts, &p->null_version, err);
     if (rc == 0)
         rc = obj_insert_segment_locked(e, p->object_id, 0, p->data_id, 0, p->wrapped, res,
                                        err);
@@ -260,12 +312,14 @@ static int commit_part_locked(st_put *p, const put_digests *dg, const seg_result
     upload_part_row r = {
         .upload_id = p->object_id, .part = p->part, .data_id = p->data_id,
         .size = res->size, .etag = dg->etag, .md5 = dg->md5,
-        .checksum_b64 = p->cks ? dg->cks_b64 : NULL, .mtime_ms = eng_now_ms(),
+        .checksum_b64 = p->cks ? dg->cks_b64 : NULL, .mtime_ms = p->mtime_ms,
         .wrapped = p->wrapped, .res = res,
     };
     int rc = idx_begin(e->ix, err);
     if (rc == 0)
         rc = upload_check_locked(e, p->object_id, p->bucket_id, p->key, NULL, err);
+    if (rc == 0)
+        rc = put_admit_locked(p, res->size, err);
     if (rc == 0)
         rc = upload_put_part_locked(e, &r, err);
     if (rc == 0)
@@ -280,12 +334,60 @@ static void put_fill_info(const st_put *p, const put_digests *dg, const seg_resu
     memset(info, 0, sizeof *info);
     snprintf(info->key, sizeof info->key, "%s", p->key);
     eng_id_to_hex(p->object_id, info->version_id);
+    info->null_version = p->null_version;
+    info->latest = true;
     info->size = res->size;
     snprintf(info->etag, sizeof info->etag, "%s", dg->etag);
-    info->mtime_ms = eng_now_ms();
+    info->mtime_ms = p->mtime_ms;
     info->checksum_algo = p->algo;
     snprintf(info->checksum_b64, sizeof info->checksum_b64, "%s", dg->cks_b64);
     info->ssec = p->has_ssec;
+}
+
+/* What the shard headers carry of the object (or the part and its
+ * upload), for rebuild-index. */
+static void put_meta(st_put *p, const put_digests *dg)
+{
+    shard_meta m = {.mtime_ms = p->mtime_ms, .upload_created_ms = p->upload_created_ms};
+    snprintf(m.etag, sizeof m.etag, "%s", dg->etag);
+    if (p->cks)
+        snprintf(m.cks_b64, sizeof m.cks_b64, "%s", dg->cks_b64);
+    m.cks_algo = (uint8_t)(p->part ? p->upload_algo
+                                   : p->cks ? cks_state_algo(p->cks) : CKS_NONE);
+    const char *headers = p->part ? p->upload_headers : p->headers_json;
+    if (headers && strlen(headers) > SHARD_META_HEADERS_MAX)
+        m.headers_cut = true;
+    else if (headers)
+        snprintf(m.headers, sizeof m.headers, "%s", headers);
+    segw_set_meta(p->w, &m);
+}
+
+/* The journal's record of the commit just made (journal.h). */
+static void put_journal_locked(st_put *p, const put_digests *dg, const seg_result *res)
+{
+    st_engine *e = p->e;
+    idx_assert_held(e->ix);
+    if (p->part && res->inline_data) {
+        jrnrec_part r = {.upload_id = p->object_id, .data_id = p->data_id,
+                         .wrapped = p->wrapped, .md5 = dg->md5, .part = p->part,
+                         .size = res->size, .etag = dg->etag,
+                         .cks = p->cks ? dg->cks_b64 : NULL, .mtime_ms = p->mtime_ms,
+                         .sealed = res->inline_data, .sealed_len = res->inline_len};
+        jrnrec_part_locked(e, &r);
+        return;
+    }
+    if (p->part)
+        return;
+    if (res->inline_data) {
+        jrnrec_object o = {.tenant = p->tenant, .bucket = p->bucket, .key = p->key,
+                           .version_id = p->object_id, .data_id = p->data_id,
+                           .wrapped = p->wrapped, .size = res->size, .etag = dg->etag,
+                           .mtime_ms = p->mtime_ms,
+                           .cks_algo = p->cks ? (int)cks_state_algo(p->cks) : CKS_NONE,
+                           .cks = p->cks ? dg->cks_b64 : NULL, .headers = p->headers_json,
+                           .sealed = res->inline_data, .sealed_len = res->inline_len};
+        jrnrec_put_locked(e, &o);
+    }
 }
 
 int st_put_finish(st_put *p, const st_put_expect *expect, st_object_info *info,
@@ -296,6 +398,8 @@ int st_put_finish(st_put *p, const st_put_expect *expect, st_object_info *info,
     st_engine *e = p->e;
     int rc = put_verify(p, expect, &dg, err);
     if (rc == 0) {
+        p->mtime_ms = eng_now_ms();
+        put_meta(p, &dg);
         rc = segw_finish(p->w, &res, err);
         p->w = NULL;
     }
@@ -303,6 +407,8 @@ int st_put_finish(st_put *p, const st_put_expect *expect, st_object_info *info,
         idx_lock(e->ix);
         rc = p->part ? commit_part_locked(p, &dg, &res, err)
                      : commit_object_locked(p, &dg, &res, err);
+        if (rc == 0)
+            put_journal_locked(p, &dg, &res);
         /* Only a commit that failed may take its shards with it: one that
          * committed but could not be made durable may be visible now. */
         if (rc < 0 && !res.inline_data)
@@ -352,8 +458,8 @@ int st_copy(st_engine *e, const st_copy_args *a, st_object_info *info, cf_err *e
 {
     st_object_info src;
     st_get *g = NULL;
-    if (st_get_open_ssec(e, a->dst.tenant, a->src_bucket, a->src_key, a->src_ssec_key,
-                         &src, &g, err) < 0)
+    if (st_get_open_ssec(e, a->dst.tenant, a->src_bucket, a->src_key, a->src_version,
+                         a->src_ssec_key, &src, &g, err) < 0)
         return -1;
     st_put_args d = a->dst;
     if (!d.headers) {

@@ -33,6 +33,7 @@
 
 #include <openssl/crypto.h>
 
+#include "common/fio.h"
 #include "common/fsutil.h"
 #include "storage/identity.h"
 
@@ -154,7 +155,7 @@ static int move_aside(const char *path, const char *stamp, char *moved, size_t c
     if (access(path, F_OK) != 0)
         return 0;
     snprintf(dst, sizeof dst, "%s.replaced-%s", path, stamp);
-    if (rename(path, dst) != 0)
+    if (fio_rename(path, dst) != 0)
         return cf_fail_errno(err, CF_EIO, errno, "cannot move %s aside", path);
     if (moved)
         snprintf(moved, cap, "%s", dst);
@@ -193,7 +194,7 @@ static int install(restore_ctx *r, const snap_entry *pick, cf_err *err)
         rc = move_aside(wal, stamp, NULL, 0, err);
     if (rc == 0)
         rc = move_aside(shm, stamp, NULL, 0, err);
-    if (rc == 0 && rename(tmp, index) != 0)
+    if (rc == 0 && fio_rename(tmp, index) != 0)
         rc = cf_fail_errno(err, CF_EIO, errno, "cannot rename %s to %s", tmp, index);
     if (rc == 0)
         rc = fsu_fsync_dir(r->cfg->meta_dir, err);

@@ -13,6 +13,8 @@
 #include <limits.h>
 #include <unistd.h>
 
+#include "common/fsutil.h"
+
 void seg_unlink(const ds_set *set, const uint8_t data_id[CRYPT_DATA_ID_LEN])
 {
     char path[PATH_MAX];
@@ -46,6 +48,22 @@ static uint16_t find_bad_shards(seg_reader *r)
     return bad;
 }
 
+/* The rewritten shards carry the object metadata of a good one's header. */
+static void keep_meta(seg_reader *r, uint16_t bad, seg_writer *w)
+{
+    for (int i = 0; i < seg_shards(&r->d); i++) {
+        uint8_t hdr[SHARD_HEADER_SIZE];
+        shard_meta m;
+        cf_err e;
+        if (!(bad & (1u << i)) && r->fd[i] >= 0 &&
+            fsu_pread_all(r->fd[i], hdr, sizeof hdr, 0) == 0 &&
+            shard_meta_get(hdr, &m, &e) == 1) {
+            segw_set_meta(w, &m);
+            return;
+        }
+    }
+}
+
 /* Rebuild block b from the good shards and append the rebuilt ones. */
 static int heal_block(seg_reader *r, seg_writer *w, uint16_t bad, uint64_t b,
                       cf_err *err)
@@ -70,13 +88,14 @@ static int heal_block(seg_reader *r, seg_writer *w, uint16_t bad, uint64_t b,
     return segw_append_shards(w, shards, s, err);
 }
 
-int seg_heal(const seg_desc *d, uint64_t size, int *rewritten, cf_err *err)
+int seg_heal(const seg_desc *d, uint64_t size, uint16_t force_bad, int *rewritten,
+             cf_err *err)
 {
     *rewritten = 0;
     seg_reader *r = segr_new(d, size, NULL, 0, err);
     if (!r)
         return -1;
-    uint16_t bad = find_bad_shards(r);
+    uint16_t bad = find_bad_shards(r) | force_bad;
     int total = seg_shards(d), rc = 0;
     uint16_t todo = 0;
     for (int i = 0; i < total; i++)
@@ -85,6 +104,8 @@ int seg_heal(const seg_desc *d, uint64_t size, int *rewritten, cf_err *err)
     seg_writer *w = todo ? segw_new(d, 0, err) : NULL;
     if (todo && !w)
         rc = -1;
+    if (w)
+        keep_meta(r, bad, w);
     if (w) {
         w->quorum = 1;
         w->failed = (uint16_t)~todo;

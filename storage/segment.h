@@ -62,6 +62,9 @@ typedef struct seg_writer seg_writer;
 seg_writer *segw_new(const seg_desc *d, uint32_t inline_max, cf_err *err);
 int segw_write(seg_writer *w, const void *data, size_t len, cf_err *err);
 uint64_t segw_size(const seg_writer *w);
+/* The object metadata the shard headers carry (shard.h: shard_meta);
+ * set it before segw_finish (copied). */
+void segw_set_meta(seg_writer *w, const shard_meta *m);
 
 typedef struct seg_result {
     uint64_t size;
@@ -92,9 +95,40 @@ bool segr_degraded(const seg_reader *r);
 void segr_free(seg_reader *r);
 
 /* Rewrite every shard of a stored segment whose file is missing, has a bad
- * header, or holds a bad block, from the others. *rewritten counts shard
- * files written. */
-int seg_heal(const seg_desc *d, uint64_t size, int *rewritten, cf_err *err);
+ * header, or holds a bad block, from the others, and the shards in
+ * force_bad too (found bad by a deep check though their CRCs hold).
+ * *rewritten counts shard files written. */
+int seg_heal(const seg_desc *d, uint64_t size, uint16_t force_bad, int *rewritten,
+             cf_err *err);
+
+/* Check a stored segment (segcheck.c). Presence: each shard file is there
+ * with this segment's header and its full length. CRC: also every block
+ * of every shard is read and CRC-checked. Deep: also every block is opened
+ * (GCM) and its plaintext fed to md5/cks (either NULL), a shard changed
+ * behind an intact CRC is found by leaving shards out in turn, and parity
+ * is checked against the data. pace is called after each block with the
+ * bytes read; nonzero stops the check (res->stopped). inline_data: an
+ * inline segment (deep only: it is opened and digested). */
+typedef enum seg_check_mode { SEG_CHECK_PRESENCE, SEG_CHECK_CRC, SEG_CHECK_DEEP } seg_check_mode;
+typedef struct seg_check_opts {
+    seg_check_mode mode;
+    struct cks_state *md5, *cks;
+    int (*pace)(void *ctx, uint64_t bytes);
+    void *ctx;
+} seg_check_opts;
+typedef struct seg_check_result {
+    uint16_t missing;                /* shard files absent, foreign or short */
+    uint16_t bad;                    /* shards with a bad block (CRC, GCM, parity) */
+    uint64_t bytes;                  /* shard bytes read */
+    uint64_t crc_errors;             /* shard blocks whose CRC failed */
+    uint64_t gcm_failures;           /* blocks whose tag failed as first read */
+    uint64_t parity_errors;          /* parity shard blocks that differ */
+    bool lost;                       /* a block cannot be rebuilt or opened */
+    bool stopped;
+} seg_check_result;
+int seg_check(const seg_desc *d, uint64_t size, const uint8_t *inline_data,
+              size_t inline_len, const seg_check_opts *o, seg_check_result *res,
+              cf_err *err);
 
 /* Sealed blocks, for the cold tier: block b's ciphertext || tag
  * (plain_len + 16 bytes), valid until the next call on r. Shards are

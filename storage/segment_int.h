@@ -67,6 +67,7 @@ struct seg_writer {
     bool io_stop;
     int io_rc;
     cf_err io_err;
+    shard_meta *meta;                /* carried by the headers, or NULL */
 };
 
 /* Shards still being written. */

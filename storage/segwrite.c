@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "common/checksum.h"
+#include "common/fio.h"
 #include "common/fsutil.h"
 
 int segw_live_shards(const seg_writer *w)
@@ -79,7 +80,7 @@ int segw_open_files(seg_writer *w, cf_err *err)
             continue;
         }
         shard_tmp_path(path, sizeof path, w->d.set->disks[i].path, w->d.data_id);
-        w->fd[i] = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        w->fd[i] = fio_open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         if (w->fd[i] < 0 || lseek(w->fd[i], SHARD_HEADER_SIZE, SEEK_SET) < 0) {
             last_errno = errno;
             fail_shard(w, i);
@@ -140,6 +141,14 @@ seg_writer *segw_new(const seg_desc *d, uint32_t inline_max, cf_err *err)
 uint64_t segw_size(const seg_writer *w)
 {
     return w->size;
+}
+
+void segw_set_meta(seg_writer *w, const shard_meta *m)
+{
+    if (!w->meta)
+        w->meta = malloc(sizeof *w->meta);
+    if (w->meta)
+        *w->meta = *m;
 }
 
 static void start_writeback(seg_writer *w, uint32_t s)
@@ -288,7 +297,7 @@ int segw_append_shards(seg_writer *w, uint8_t *const *shards, uint32_t s, cf_err
         for (int j = 0; j < 4; j++)
             crc[j] = (uint8_t)(c >> (8 * j));
         struct iovec iov[2] = {{shards[i], s}, {crc, sizeof crc}};
-        ssize_t wr = writev(w->fd[i], iov, 2);
+        ssize_t wr = fio_writev(w->fd[i], iov, 2);
         if (wr != (ssize_t)(s + SHARD_CRC_LEN)) {
             last_errno = wr < 0 ? errno : ENOSPC;
             fail_shard(w, i);
@@ -359,8 +368,10 @@ static int seal_shard_files(seg_writer *w, cf_err *err)
             continue;
         h.shard_index = (uint8_t)i;
         shard_header_encode(&h, hdr);
+        if (w->meta)
+            shard_meta_put(hdr, w->meta);
         int rc = fsu_pwrite_all(w->fd[i], hdr, sizeof hdr, 0);
-        if (rc == 0 && fdatasync(w->fd[i]) != 0)
+        if (rc == 0 && fio_fdatasync(w->fd[i]) != 0)
             rc = -errno;
         if (rc == 0 && close(w->fd[i]) != 0)
             rc = -errno;
@@ -387,7 +398,7 @@ static int publish_shard_files(seg_writer *w, cf_err *err)
         shard_tmp_path(tmp, sizeof tmp, disk, w->d.data_id);
         shard_path(dst, sizeof dst, disk, w->d.data_id);
         cf_err e2;
-        if (rename(tmp, dst) != 0) {
+        if (fio_rename(tmp, dst) != 0) {
             last_errno = errno;
             fail_shard(w, i);
         } else if (fsu_fsync_parent(dst, &e2) < 0) {
@@ -448,5 +459,6 @@ void segw_abort(seg_writer *w)
     free(w->block);
     free(w->stripe);
     free(w->spare);
+    free(w->meta);
     free(w);
 }

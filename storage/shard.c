@@ -13,7 +13,16 @@
  * 132  shard index, k, m       1 + 1 + 1
  * 135  tenant len, bucket len  1 + 1
  * 137  key len                 2
- * 139  tenant, bucket, key bytes (<= 65 + 64 + 1025)
+ * 139  tenant, bucket, key bytes (<= 64 + 63 + 1024)
+ * 1296 metadata (optional, see shard.h): "CFM1", then
+ * 1300   its length from 1302 on   2
+ * 1302   flags (1: headers cut)    2
+ * 1304   mtime ms                  8
+ * 1312   upload created ms         8
+ * 1320   checksum algorithm        1
+ * 1321   ETag, checksum lengths    1 + 1
+ * 1323   headers length            2
+ * 1325   ETag, checksum, headers bytes
  * SHARD_HEADER_SIZE-4: CRC32C of everything before it
  */
 #include "storage/shard.h"
@@ -40,7 +49,17 @@ static const char shard_magic[8] = {'C', 'O', 'F', 'S', 'H', 'R', 'D', '1'};
 #define OFF_BLEN 136
 #define OFF_KLEN 137
 #define OFF_NAMES 139
+#define OFF_META 1296
+#define OFF_META_BODY (OFF_META + 6)
+#define OFF_META_TEXT (OFF_META + 29)
 #define OFF_CRC (SHARD_HEADER_SIZE - 4)
+
+static const char meta_magic[4] = {'C', 'F', 'M', '1'};
+
+_Static_assert(OFF_NAMES + ST_MAX_TENANT + ST_MAX_BUCKET + ST_MAX_KEY <= OFF_META,
+               "names end before the metadata");
+_Static_assert(OFF_META_TEXT + ST_ETAG_MAX + ST_CHECKSUM_MAX + SHARD_META_HEADERS_MAX <=
+               OFF_CRC, "the metadata fits the header");
 
 static void put_le(uint8_t *p, uint64_t v, int n)
 {
@@ -118,6 +137,52 @@ int shard_header_decode(const uint8_t in[SHARD_HEADER_SIZE], shard_header *h,
         copy_name(h->key, ST_MAX_KEY, p + tl + bl, kl) < 0)
         return cf_fail(err, CF_ECORRUPT, "shard header: field out of range");
     return 0;
+}
+
+void shard_meta_put(uint8_t hdr[SHARD_HEADER_SIZE], const shard_meta *m)
+{
+    size_t el = strnlen(m->etag, ST_ETAG_MAX - 1), cl = strnlen(m->cks_b64,
+                                                                 ST_CHECKSUM_MAX - 1);
+    size_t hl = m->headers_cut ? 0 : strnlen(m->headers, SHARD_META_HEADERS_MAX);
+    uint8_t *p = hdr + OFF_META;
+    memset(p, 0, OFF_CRC - OFF_META);
+    memcpy(p, meta_magic, sizeof meta_magic);
+    put_le(p + 4, (OFF_META_TEXT - OFF_META_BODY) + el + cl + hl, 2);
+    put_le(p + 6, m->headers_cut ? 1 : 0, 2);
+    put_le(p + 8, (uint64_t)m->mtime_ms, 8);
+    put_le(p + 16, (uint64_t)m->upload_created_ms, 8);
+    p[24] = m->cks_algo;
+    p[25] = (uint8_t)el;
+    p[26] = (uint8_t)cl;
+    put_le(p + 27, hl, 2);
+    uint8_t *t = hdr + OFF_META_TEXT;
+    memcpy(t, m->etag, el);
+    memcpy(t + el, m->cks_b64, cl);
+    memcpy(t + el + cl, m->headers, hl);
+    put_le(hdr + OFF_CRC, cks_crc32c(0, hdr, OFF_CRC), 4);
+}
+
+int shard_meta_get(const uint8_t hdr[SHARD_HEADER_SIZE], shard_meta *m, cf_err *err)
+{
+    memset(m, 0, sizeof *m);
+    const uint8_t *p = hdr + OFF_META;
+    if (memcmp(p, meta_magic, sizeof meta_magic) != 0)
+        return 0;
+    size_t len = get_le(p + 4, 2), flags = get_le(p + 6, 2);
+    size_t el = p[25], cl = p[26], hl = get_le(p + 27, 2);
+    if (el >= ST_ETAG_MAX || cl >= ST_CHECKSUM_MAX || hl > SHARD_META_HEADERS_MAX ||
+        flags > 1 || len != (OFF_META_TEXT - OFF_META_BODY) + el + cl + hl ||
+        memchr(hdr + OFF_META_TEXT, '\0', el + cl + hl))
+        return cf_fail(err, CF_ECORRUPT, "shard header: malformed metadata");
+    m->headers_cut = flags & 1;
+    m->mtime_ms = (int64_t)get_le(p + 8, 8);
+    m->upload_created_ms = (int64_t)get_le(p + 16, 8);
+    m->cks_algo = p[24];
+    const uint8_t *t = hdr + OFF_META_TEXT;
+    memcpy(m->etag, t, el);
+    memcpy(m->cks_b64, t + el, cl);
+    memcpy(m->headers, t + el + cl, hl);
+    return 1;
 }
 
 uint64_t shard_block_count(uint64_t size, uint32_t block_size)

@@ -24,6 +24,14 @@
  * object/upload id, tenant, bucket, key, part number, shard index, k, m,
  * block size, segment size and the wrapped data key.
  *
+ * The header may also carry what the index knows of the object that the
+ * fields above do not (shard_meta): its time, ETag, stored checksum and
+ * stored headers, and for an upload's part the upload's own. It sits in
+ * the header's padding behind its own mark, so a cofferd that does not
+ * know it reads the header as before (no format version change), and a
+ * header without it (coffer 0.1.0) simply has none. `coffer rebuild-index`
+ * reads it to rebuild the index rows from the disks alone.
+ *
  * The magic's last character is the shard format version ("COFSHRD1").
  * A layout change takes the next character and bumps DS_FORMAT_VERSION
  * (ds.h) with it: a cofferd that does not know the new magic would
@@ -63,6 +71,27 @@ void shard_header_encode(const shard_header *h, uint8_t out[SHARD_HEADER_SIZE]);
 /* CF_ECORRUPT for a bad magic, version, CRC, or out-of-range field. */
 int shard_header_decode(const uint8_t in[SHARD_HEADER_SIZE], shard_header *h,
                         cf_err *err);
+
+/* The object metadata a header may carry (see the top). For a single PUT:
+ * the object's; for an upload's part: the part's ETag and checksum, the
+ * upload's checksum algorithm, headers and start time. */
+#define SHARD_META_HEADERS_MAX 2600  /* stored headers (JSON) that fit */
+typedef struct shard_meta {
+    int64_t mtime_ms;                /* the object's (or part's) time */
+    char etag[ST_ETAG_MAX];
+    uint8_t cks_algo;                /* cks_algo of the object / upload */
+    char cks_b64[ST_CHECKSUM_MAX];   /* the stored value, "" if none */
+    int64_t upload_created_ms;       /* parts only */
+    bool headers_cut;                /* the headers did not fit: none kept */
+    char headers[SHARD_META_HEADERS_MAX + 1];  /* JSON, as the index stores them */
+} shard_meta;
+
+/* Put m into an encoded header (and fix its CRC). A writer whose headers
+ * are longer than SHARD_META_HEADERS_MAX sets headers_cut instead. */
+void shard_meta_put(uint8_t hdr[SHARD_HEADER_SIZE], const shard_meta *m);
+/* Read the metadata of a header that decoded: 1 present, 0 absent (an
+ * older header), -1 malformed (CF_ECORRUPT). */
+int shard_meta_get(const uint8_t hdr[SHARD_HEADER_SIZE], shard_meta *m, cf_err *err);
 
 /* Geometry. */
 uint64_t shard_block_count(uint64_t size, uint32_t block_size);

@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/fio.h"
 #include "common/fsutil.h"
 #include "common/hex.h"
 #include "storage/engine_int.h"
@@ -336,7 +337,7 @@ static int take_first(st_engine *e, int64_t now, char path[PATH_MAX], idx_ident 
         if (fsu_mkdir_p(dir, err) < 0 || idx_snapshot_to(e->ix, tmp, now, id, err) < 0)
             continue;
         snap_path(path, disk, e->set.lineage, id->commit);
-        if (chmod(tmp, 0600) != 0 || rename(tmp, path) != 0) {
+        if (chmod(tmp, 0600) != 0 || fio_rename(tmp, path) != 0) {
             cf_fail_errno(err, CF_EIO, errno, "snapshot %s", path);
             unlink(tmp);
             continue;
@@ -370,8 +371,10 @@ int st_snapshot(st_engine *e, int *copies, cf_err *err)
             (*copies)++;
             snap_prune(disk, e->set.lineage, e->snap_keep, e->snap_days, now);
         }
-        if (*copies > 0)
+        if (*copies > 0) {
             e->last_snapshot = id.commit;
+            jrn_rotate(e->jrn, id.commit);
+        }
         else if (last.code)
             rc = (*err = last, -1);
         else

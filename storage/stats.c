@@ -26,6 +26,7 @@ void st_disk_get(const st_engine *e, int i, st_disk_info *out)
     memset(out, 0, sizeof *out);
     out->path = d->path;
     out->online = d->online;
+    out->replacing = atomic_load(&d->replacing);
     struct statvfs vfs;
     bool have_vfs = statvfs(d->path, &vfs) == 0;
     if (have_vfs) {

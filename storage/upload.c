@@ -30,6 +30,7 @@
 
 #include "common/checksum.h"
 #include "common/etag.h"
+#include "storage/manifest.h"
 #include "common/hex.h"
 
 /* S3's rules for a checksum type: FULL_OBJECT only for the CRCs, and
@@ -66,19 +67,22 @@ int st_upload_create(st_engine *e, const st_upload_args *a, char upload_id[ST_ID
         tiering_attrs_clear(&at);
         return -1;
     }
-    int64_t bid;
+    int64_t bid, now = eng_now_ms();
     idx_lock(e->ix);
     int rc = bucket_id_locked(e, a->tenant, a->bucket, &bid, err);
     if (rc == 0 && (rc = idx_begin(e->ix, err)) == 0) {
         rc = idx_run(e->ix, NULL, err,
                      "INSERT INTO uploads (upload_id, bucket_id, key, created_ms, cks_algo, "
                      "headers, cks_full, ssec) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                     "bibiitib", id, (size_t)16, bid, a->key, klen, eng_now_ms(),
+                     "bibiitib", id, (size_t)16, bid, a->key, klen, now,
                      (int64_t)a->checksum_algo, json, (int64_t)a->checksum_full,
                      a->ssec_key ? ssec : NULL, (size_t)CRYPT_SSEC_LEN);
         if (rc == 0)
             rc = tiering_attrs_store_locked(e, id, &at, err);
         rc = rc == 0 ? idx_commit(e->ix, err) : (idx_rollback(e->ix), -1);
+        if (rc == 0)
+            jrnrec_upload_locked(e, a->tenant, a->bucket, a->key, id, now,
+                                 (int)a->checksum_algo, json);
     }
     rc = eng_unlock_durable(e, rc, err);
     tiering_attrs_clear(&at);
@@ -161,6 +165,8 @@ int st_upload_abort(st_engine *e, const char *tenant, const char *bucket,
     if (rc == 0 && (rc = idx_begin(e->ix, err)) == 0) {
         rc = drop_upload_locked(e, u.id, err);
         rc = rc == 0 ? idx_commit(e->ix, err) : (idx_rollback(e->ix), -1);
+        if (rc == 0)
+            jrnrec_upload_end_locked(e, u.id);
     }
     rc = eng_unlock_durable(e, rc, err);
     free(u.headers_json);
@@ -283,13 +289,15 @@ static int finish_digests(const upload_row *u, const st_complete_args *a,
     return 0;
 }
 
-/* Replace the key's current version (if any) with the completed one. */
+/* Replace the key's current version (if any) with the completed one, if
+ * the quotas admit it (decided here, in the completion's transaction). */
 static int publish_version_locked(st_engine *e, const upload_row *u, const char *key,
-                                  complete_state *cs, size_t nparts,
+                                  complete_state *cs, size_t nparts, bool no_overwrite,
                                   st_object_info *info, cf_err *err)
 {
     idx_assert_held(e->ix);
-    int rc = obj_retire_locked(e, u->bucket_id, key, false, err) < 0 ? -1 : 0;
+    if (quota_admit_locked(e, u->bucket_id, key, cs->size, err) < 0)
+        return -1;
     info->mtime_ms = eng_now_ms();
     info->size = cs->size;
     info->nparts = (int)nparts;
@@ -304,8 +312,9 @@ static int publish_version_locked(st_engine *e, const upload_row *u, const char 
         .headers_json = u->headers_json, .upload_id = u->id,
         .ssec = u->has_ssec ? u->ssec : NULL,
     };
-    if (rc == 0)
-        rc = obj_insert_locked(e, &o, err);
+    st_write_opts opts = {.no_overwrite = no_overwrite};
+    info->latest = true;
+    int rc = obj_publish_locked(e, &o, &opts, &info->null_version, err);
     if (rc == 0)
         rc = tiering_attrs_adopt_locked(e, u->id, cs->version_id, err);
     return rc;
@@ -332,7 +341,7 @@ static int complete_locked(st_engine *e, const upload_row *u, const st_complete_
     if (rc == 0)
         rc = finish_digests(u, a, cs, info, err);
     if (rc == 0)
-        rc = publish_version_locked(e, u, a->key, cs, a->nparts, info, err);
+        rc = publish_version_locked(e, u, a->key, cs, a->nparts, a->no_overwrite, info, err);
     if (rc == 0)
         rc = drop_upload_locked(e, u->id, err);
     if (rc == 0)
@@ -367,10 +376,19 @@ int st_upload_complete(st_engine *e, const st_complete_args *a, st_object_info *
         rc = -1;
     if (rc == 0)
         rc = complete_locked(e, &u, a, &cs, info, err);
+    if (rc == 0)
+        jrnrec_upload_end_locked(e, u.id);
     rc = eng_unlock_durable(e, rc, err);
     cks_free(cs.md5);
     cks_free(cs.cks);
     free(u.headers_json);
+    /* the completed object described on every disk, before it is
+     * acknowledged (a crash first: scrub and heal --all write it again) */
+    int copies = 0;
+    cf_err merr;
+    if (rc == 0 && man_write(e, cs.version_id, u.id, -1, &copies, &merr) < 0)
+        fprintf(stderr, "coffer: manifest of %s/%s: %s (scrub writes it again)\n",
+                a->bucket, a->key, merr.msg);
     if (rc == 0)
         deleteq_drain(e);
     return rc;
@@ -490,6 +508,23 @@ int st_upload_list(st_engine *e, const char *tenant, const char *bucket,
 
 /* ---- parts for the other engine files ----------------------------------- */
 
+int upload_info_locked(st_engine *e, const uint8_t upload_id[16], int64_t *created_ms,
+                       cks_algo *algo, char **headers_json, cf_err *err)
+{
+    idx_assert_held(e->ix);
+    sqlite3_stmt *st = idx_query(e->ix, err,
+        "SELECT created_ms, cks_algo, headers FROM uploads WHERE upload_id = ?", "b",
+        upload_id, (size_t)16);
+    int rc = st ? idx_next(e->ix, st, err) : -1;
+    if (rc != 1)
+        return rc < 0 ? -1 : cf_fail(err, CF_ENOUPLOAD, "no such upload");
+    *created_ms = idx_int(st, 0);
+    *algo = (cks_algo)idx_int(st, 1);
+    *headers_json = strdup(idx_text(st, 2));
+    idx_done(st);
+    return *headers_json ? 0 : cf_fail(err, CF_ENOMEM, "out of memory");
+}
+
 int upload_check_locked(st_engine *e, const uint8_t upload_id[16], int64_t bucket_id,
                         const char *key, upload_ref *ref, cf_err *err)
 {
@@ -541,6 +576,18 @@ int upload_put_part_locked(st_engine *e, const upload_part_row *p, cf_err *err)
     return rc;
 }
 
+int upload_bytes_locked(st_engine *e, const uint8_t upload_id[16], uint32_t except_part,
+                        uint64_t *bytes, cf_err *err)
+{
+    idx_assert_held(e->ix);
+    int64_t n = 0;
+    int rc = idx_scalar(e->ix, &n, err, "SELECT coalesce(sum(size), 0) FROM parts"
+                        " WHERE upload_id = ? AND part != ?", "bi", upload_id, (size_t)16,
+                        (int64_t)except_part);
+    *bytes = (uint64_t)n;
+    return rc;
+}
+
 int upload_drop_bucket_locked(st_engine *e, int64_t bucket_id, cf_err *err)
 {
     idx_assert_held(e->ix);
@@ -568,6 +615,56 @@ int upload_locate_part_locked(st_engine *e, const uint8_t data_id[16], eng_seg_l
         "WHERE p.data_id = ? AND p.inline_data IS NULL LIMIT 1", "b", data_id,
         (size_t)16);
     return st ? eng_seg_loc_read(e, st, loc, err) : -1;
+}
+
+int upload_walk_locked(st_engine *e, int64_t only_bucket, const uint8_t after_upload[16],
+                       uint32_t after_part, upload_walk_item *out, int max, cf_err *err)
+{
+    idx_assert_held(e->ix);
+    sqlite3_stmt *st = idx_query(e->ix, err,
+        "SELECT p.upload_id, p.part, p.size, p.wrapped, t.name, b.name, u.key, p.data_id, "
+        "p.etag, p.cks, u.cks_algo, p.inline_data, u.ssec IS NOT NULL "
+        "FROM parts p JOIN uploads u ON u.upload_id = p.upload_id "
+        "JOIN buckets b ON b.id = u.bucket_id JOIN tenants t ON t.id = b.tenant_id "
+        "WHERE (p.upload_id, p.part) > (?1, ?2) AND (?3 = 0 OR u.bucket_id = ?3) "
+        "ORDER BY p.upload_id, p.part LIMIT ?4", "biii", after_upload, (size_t)16,
+        (int64_t)after_part, only_bucket, (int64_t)max);
+    int n = 0, rc = st ? 0 : -1;
+    while (st && n < max && (rc = idx_next(e->ix, st, err)) == 1) {
+        upload_walk_item *it = &out[n];
+        memset(it, 0, sizeof *it);
+        int klen = sqlite3_column_bytes(st, 6);
+        if (idx_blob(st, 0, it->loc.object_id, 16) < 0 ||
+            idx_blob(st, 3, it->loc.wrapped, CRYPT_WRAPPED_LEN) < 0 ||
+            idx_blob(st, 7, it->data_id, 16) < 0 || klen > ST_MAX_KEY) {
+            idx_done(st);
+            return cf_fail(err, CF_ECORRUPT, "index: malformed part row");
+        }
+        it->loc.part = (uint32_t)idx_int(st, 1);
+        it->loc.size = (uint64_t)idx_int(st, 2);
+        snprintf(it->loc.tenant, sizeof it->loc.tenant, "%s", idx_text(st, 4));
+        snprintf(it->loc.bucket, sizeof it->loc.bucket, "%s", idx_text(st, 5));
+        memcpy(it->loc.key, sqlite3_column_blob(st, 6), (size_t)klen);
+        it->loc.key[klen] = '\0';
+        snprintf(it->etag, sizeof it->etag, "%s", idx_text(st, 8));
+        snprintf(it->cks, sizeof it->cks, "%s", idx_text(st, 9));
+        it->algo = (cks_algo)idx_int(st, 10);
+        it->ssec = idx_int(st, 12) != 0;
+        if (sqlite3_column_type(st, 11) == SQLITE_BLOB) {
+            it->inline_len = (size_t)sqlite3_column_bytes(st, 11);
+            if (!(it->inline_data = malloc(it->inline_len ? it->inline_len : 1))) {
+                idx_done(st);
+                while (n-- > 0)
+                    free(out[n].inline_data);
+                return cf_fail(err, CF_ENOMEM, "out of memory");
+            }
+            memcpy(it->inline_data, sqlite3_column_blob(st, 11), it->inline_len);
+        }
+        n++;
+    }
+    if (st && rc == 1)
+        idx_done(st);
+    return rc < 0 ? -1 : n;
 }
 
 int upload_part_healed_locked(st_engine *e, const uint8_t data_id[16], cf_err *err)

@@ -23,8 +23,8 @@ import subprocess
 import sys
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
-SKIP_DIRS = {"build", "build-asan", "build-fuzz", "build-aux", "autom4te.cache",
-             "doc", "m4", "node_modules", ".git", "console"}
+SKIP_DIRS = {"build", "build-asan", "build-faults", "build-fuzz", "build-aux",
+             "autom4te.cache", "doc", "m4", "node_modules", ".git", "console"}
 
 
 def load_table(path):

@@ -32,6 +32,19 @@ tests_unit_test_hdrlist_SOURCES = tests/unit/test_hdrlist.c
 tests_unit_test_hdrlist_LDADD = $(TEST_LDADD)
 tests_unit_test_hdrlist_CFLAGS = $(TEST_CFLAGS)
 
+# common/fio: the fault-injection hook (both builds: refused without it)
+check_PROGRAMS += tests/unit/test_fio
+tests_unit_test_fio_SOURCES = tests/unit/test_fio.c
+tests_unit_test_fio_LDADD = $(TEST_LDADD)
+tests_unit_test_fio_CFLAGS = $(TEST_CFLAGS)
+
+# disk trouble mid-PUT through the fault hook (skipped without it: make
+# check-faults builds and runs it in build-faults/)
+check_PROGRAMS += tests/unit/test_faults
+tests_unit_test_faults_SOURCES = tests/unit/test_faults.c
+tests_unit_test_faults_LDADD = tests/unit/libengutil.a $(TEST_LDADD)
+tests_unit_test_faults_CFLAGS = $(TEST_CFLAGS)
+
 check_PROGRAMS += tests/unit/test_checksum
 tests_unit_test_checksum_SOURCES = tests/unit/test_checksum.c
 tests_unit_test_checksum_LDADD = $(TEST_LDADD)
@@ -67,11 +80,21 @@ tests_unit_test_engine_SOURCES = tests/unit/test_engine.c
 tests_unit_test_engine_LDADD = tests/unit/libengutil.a $(TEST_LDADD)
 tests_unit_test_engine_CFLAGS = $(TEST_CFLAGS)
 
+# versions, object lock, the overwrite rule of key permissions
+check_PROGRAMS += tests/unit/test_versions
+tests_unit_test_versions_SOURCES = tests/unit/test_versions.c
+tests_unit_test_versions_LDADD = tests/unit/libengutil.a $(TEST_LDADD)
+tests_unit_test_versions_CFLAGS = $(TEST_CFLAGS)
+
 check_PROGRAMS += tests/unit/test_recovery
 tests_unit_test_recovery_SOURCES = tests/unit/test_recovery.c
 tests_unit_test_recovery_LDADD = tests/unit/libengutil.a $(TEST_LDADD)
 tests_unit_test_recovery_CFLAGS = $(TEST_CFLAGS)
 
+check_PROGRAMS += tests/unit/test_scrub
+tests_unit_test_scrub_SOURCES = tests/unit/test_scrub.c
+tests_unit_test_scrub_LDADD = tests/unit/libengutil.a $(TEST_LDADD)
+tests_unit_test_scrub_CFLAGS = $(TEST_CFLAGS)
 # lifecycle.h: tiers, the tiered state machine, tags, configurations
 check_PROGRAMS += tests/unit/test_tiering
 tests_unit_test_tiering_SOURCES = tests/unit/test_tiering.c
@@ -111,6 +134,11 @@ tests_unit_test_config_SOURCES = tests/unit/test_config.c
 tests_unit_test_config_LDADD = server/libcofferd.a $(TEST_LDADD)
 tests_unit_test_config_CFLAGS = $(TEST_CFLAGS)
 
+check_PROGRAMS += tests/unit/test_sched
+tests_unit_test_sched_SOURCES = tests/unit/test_sched.c
+tests_unit_test_sched_LDADD = server/libcofferd.a $(TEST_LDADD)
+tests_unit_test_sched_CFLAGS = $(TEST_CFLAGS)
+
 check_PROGRAMS += tests/unit/test_accesslog
 tests_unit_test_accesslog_SOURCES = tests/unit/test_accesslog.c
 tests_unit_test_accesslog_LDADD = server/libcofferd.a $(TEST_LDADD)
@@ -118,17 +146,23 @@ tests_unit_test_accesslog_CFLAGS = $(TEST_CFLAGS)
 
 check_PROGRAMS += tests/unit/test_admin
 tests_unit_test_admin_SOURCES = tests/unit/test_admin.c
-tests_unit_test_admin_LDADD = server/libcofferd.a tier/libtier.a $(TEST_LDADD) \
-	$(CLIENT_LIBS)
+# (the jobs' table holds the lifecycle job, in libs3front.a)
+tests_unit_test_admin_LDADD = server/libcofferd.a tests/unit/libtest.a $(S3FRONT_LDADD)
 tests_unit_test_admin_CFLAGS = $(TEST_CFLAGS)
 
-check_PROGRAMS += tests/unit/test_worker
-tests_unit_test_worker_SOURCES = tests/unit/test_worker.c
-tests_unit_test_worker_LDADD = server/libcofferd.a tests/unit/libengutil.a \
+check_PROGRAMS += tests/unit/test_jobs
+tests_unit_test_jobs_SOURCES = tests/unit/test_jobs.c
+tests_unit_test_jobs_LDADD = server/libcofferd.a tests/unit/libengutil.a \
 	tests/unit/libtest.a $(S3FRONT_LDADD)
-tests_unit_test_worker_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_jobs_CFLAGS = $(TEST_CFLAGS)
 
 # cli/coffer end to end against a scripted endpoint (runs the built binary)
+# cli/progress: the one progress line of the long commands
+check_PROGRAMS += tests/unit/test_progress
+tests_unit_test_progress_SOURCES = tests/unit/test_progress.c cli/progress.c
+tests_unit_test_progress_LDADD = $(TEST_LDADD)
+tests_unit_test_progress_CFLAGS = $(TEST_CFLAGS)
+
 check_PROGRAMS += tests/unit/test_cli
 tests_unit_test_cli_SOURCES = tests/unit/test_cli.c
 tests_unit_test_cli_LDADD = $(TEST_LDADD)
@@ -143,6 +177,9 @@ TESTS += tests/integration/run-pytest.sh tests/integration/drain.sh \
 EXTRA_DIST += tests/integration/lib.sh tests/integration/run-pytest.sh \
 	tests/integration/conftest.py tests/integration/test_s3_protocol.py \
 	tests/integration/test_tenants.py tests/integration/test_maintenance.py \
+	tests/integration/test_quota.py \
+	tests/integration/test_permissions.py tests/integration/test_versioning.py \
+	tests/integration/test_object_lock.py \
 	tests/integration/test_hostile.py tests/integration/test_limits.py \
 	tests/integration/test_lifecycle.py \
 	tests/integration/test_metrics.py tests/integration/test_health.py \
@@ -212,8 +249,8 @@ EXTRA_DIST += tests/bench_suite_smoke.sh
 
 # a missing or wrong index is refused, restore-index brings the set back,
 # GC holds a burst of orphans, snapshots keep their generations (issue 8)
-TESTS += tests/integration/test_index_loss.sh
-EXTRA_DIST += tests/integration/test_index_loss.sh
+TESTS += tests/integration/test_index_loss.sh tests/integration/test_disk_replace.sh
+EXTRA_DIST += tests/integration/test_index_loss.sh tests/integration/test_disk_replace.sh
 
 # data written by earlier releases opens and reads back (tests/fixtures/)
 TESTS += tests/integration/test_fixture.sh
@@ -290,3 +327,15 @@ soak: server/cofferd cli/coffer
 # every check program is a test (keep this last)
 TESTS += $(check_PROGRAMS)
 
+# make check-faults: the fault-injection tests, in a build configured with
+# --enable-fault-injection (contrib/test.sh makes one in build-faults/); the
+# ordinary builds run them too, where they skip.
+FAULT_TESTS = tests/unit/test_fio tests/unit/test_faults
+.PHONY: check-faults
+check-faults:
+if FAULTS
+	$(MAKE) $(AM_MAKEFLAGS) check TESTS="$(FAULT_TESTS)"
+else
+	@echo "check-faults: this build has no fault hook; configure it with" \
+	  "--enable-fault-injection (contrib/test.sh does, in build-faults/)" >&2; exit 1
+endif

@@ -962,7 +962,7 @@ static int bench_engine(bench *b, cf_err *err)
     if (rc == 0)
         rc = st_tenant_create(e, TENANT, err);
     if (rc == 0)
-        rc = st_bucket_create(e, TENANT, BUCKET, "us-east-1", err);
+        rc = st_bucket_create(e, TENANT, BUCKET, "us-east-1", false, err);
     if (rc == 0)
         rc = bench_large(b, e, err);
     if (rc == 0)

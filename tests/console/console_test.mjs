@@ -4,9 +4,10 @@
 // Checks: a wrong password is refused (and sets no cookie); the right one
 // logs in with a session cookie that is HttpOnly, SameSite=Strict, scoped
 // to /console, expiring, and Secure over HTTPS; nothing lands in local or
-// session storage; a tenant created in the page is listed; a key created
-// in the page shows its secret once, and after the dialog closes the
-// secret is in neither the page nor any later response; the charts draw;
+// session storage; a tenant created in the page is listed, with the quota
+// set in the page; a key created in the page shows its secret once, and
+// after the dialog closes the secret is in neither the page nor any later
+// response; the charts draw;
 // a key revoked in the page disappears; the API refuses changes without
 // the CSRF header, from another site, and without the session; logout
 // ends the session.
@@ -87,6 +88,15 @@ try {
   await page.click("#tenant-form button");
   await page.waitForSelector('#tenants tr[data-tenant="webtenant"]');
   check(true, "a tenant created in the page is listed");
+
+  // set its quota: the tenants table shows usage against it
+  await page.selectOption("#quota-tenant", "webtenant");
+  await page.fill("#quota-bytes", "1G");
+  await page.fill("#quota-objects", "100");
+  await page.click("#quota-form button");
+  await page.waitForSelector('#tenants tr[data-tenant="webtenant"] td:has-text("of 1.0 GiB")');
+  const quotaCell = await page.textContent('#tenants tr[data-tenant="webtenant"] td:nth-child(5)');
+  check(quotaCell === "0 B of 1.0 GiB, 0 of 100 objects", "a quota set in the page is shown");
 
   // create a key: the secret is shown once
   await page.selectOption("#key-tenant", "webtenant");

@@ -3,7 +3,8 @@
  * the first bytes of a header (the rest zero); when its first byte is odd
  * the trailing CRC32C is fixed up first, so the fuzzer reaches the field
  * checks behind the checksum. Property: whatever decodes encodes back to
- * bytes that decode to the same header.
+ * bytes that decode to the same header, and metadata that reads is put
+ * back to bytes that read the same.
  */
 #include <string.h>
 
@@ -27,5 +28,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     shard_header_encode(&h, again);
     FUZZ_ASSERT(shard_header_decode(again, &h2, &err) == 0);
     FUZZ_ASSERT(memcmp(&h, &h2, sizeof h) == 0);
+    static shard_meta m, m2;
+    if (shard_meta_get(buf, &m, &err) == 1) {
+        shard_meta_put(again, &m);
+        FUZZ_ASSERT(shard_meta_get(again, &m2, &err) == 1);
+        FUZZ_ASSERT(memcmp(&m, &m2, sizeof m) == 0);
+    }
     return 0;
 }

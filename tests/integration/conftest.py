@@ -10,6 +10,7 @@ controlled SigV4-signed request and get status, headers, body back).
 import hashlib
 import http.client
 import os
+import socket
 import urllib.parse
 import uuid
 
@@ -133,3 +134,27 @@ def raw(endpoint, creds):
             conn.close()
 
     return send
+
+
+def send_headers(endpoint, creds, method, path, extra):
+    """Open a socket, send signed request headers only; return the socket."""
+    headers = {"x-amz-content-sha256": "UNSIGNED-PAYLOAD", **extra}
+    req = AWSRequest(method=method, url=endpoint + path, headers=headers)
+    RawSigV4(creds, "s3", os.environ.get("COFFER_REGION", "us-east-1")).add_auth(req)
+    u = urllib.parse.urlsplit(endpoint)
+    sock = socket.create_connection((u.hostname, u.port), timeout=10)
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {u.hostname}:{u.port}"]
+    lines += [f"{k}: {v}" for k, v in req.headers.items()]
+    sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+    return sock
+
+
+def read_head(sock):
+    """The response head (up to the blank line) that arrives on sock."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return data

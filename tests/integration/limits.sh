@@ -21,7 +21,7 @@ coffer_start || exit 1
 coffer_stop_server || exit 1
 
 port=$(coffer_free_port)
-export COFFER_LIMITS_MAX=40 COFFER_LIMITS_PER_IP=16 COFFER_LIMITS_HEADER_S=5 \
+export COFFER_LIMITS_MAX=40 COFFER_LIMITS_PER_IP=16 COFFER_LIMITS_HEADER_S=10 \
   COFFER_LIMITS_IDLE_S=4
 COFFER_CONFIG_EXTRA="{
   \"limits\": {\"max_connections\": $COFFER_LIMITS_MAX,

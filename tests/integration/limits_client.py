@@ -156,14 +156,30 @@ def slow_clients():
         s.close()
 
 
+def fill(n):
+    """n idle connections that the server admitted. The sockets of the step
+    before are closed, but a loaded server may not have counted them out
+    yet: until it has, a connection past its count gets the gate's 503, which
+    is the one answer allowed here; the round is then tried again (bounded).
+    Anything else said to an admitted connection fails the test."""
+    addrs = ["127.0.0.3", "127.0.0.4", "127.0.0.5"]
+    for attempt in range(10):
+        idle = [connect(addrs[i % len(addrs)]) for i in range(n)]
+        time.sleep(0.3)
+        got = answered(idle, 0.2)
+        if not got:
+            return idle
+        assert all(data.startswith(b"HTTP/1.1 503") and b"SlowDown" in data
+                   for data in got.values()), "admitted connections must not be answered"
+        for s in idle:
+            s.close()
+        time.sleep(1)
+    raise AssertionError("the server never counted the earlier connections out")
+
+
 def full_server():
     step(f"{MAX} idle connections fill the server; the health checks still answer")
-    idle = []
-    addrs = ["127.0.0.3", "127.0.0.4", "127.0.0.5"]
-    for i in range(MAX):
-        idle.append(connect(addrs[i % len(addrs)]))
-    time.sleep(0.3)
-    assert not answered(idle, 0.2), "admitted connections must not be answered"
+    idle = fill(MAX)
     assert health() == 200
     assert health("/health/live") == 200
     assert health("/health/ready") == 200

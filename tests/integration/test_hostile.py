@@ -8,7 +8,7 @@ import urllib.request
 
 import pytest
 
-from test_s3_protocol import _read_head, _send_headers
+from conftest import read_head, send_headers
 
 
 def _raw_bytes(endpoint, data):
@@ -17,7 +17,7 @@ def _raw_bytes(endpoint, data):
     try:
         s.sendall(data)
         s.shutdown(socket.SHUT_WR)
-        return _read_head(s)
+        return read_head(s)
     except OSError:
         return b""
     finally:
@@ -61,7 +61,7 @@ def test_signed_garbage_bodies_change_nothing(endpoint, creds, raw, s3, bucket):
         r = raw("POST", f"/{bucket}/keep", query="uploadId=" + "0" * 32, body=body)
         assert r.status in (400, 404)
     # a body cut short: the connection drops mid-upload
-    sock = _send_headers(endpoint, creds, "PUT", f"/{bucket}/keep",
+    sock = send_headers(endpoint, creds, "PUT", f"/{bucket}/keep",
                          {"Content-Length": "100000"})
     sock.sendall(b"partial" * 100)
     sock.close()

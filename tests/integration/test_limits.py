@@ -190,12 +190,23 @@ def test_element_bombs_leave_memory_where_it_was(raw, s3, bucket):
         assert max(took) < PROMPT, took
         return max(took)
 
+    def settled(limit_kib):
+        """RSS once the server has finished with the round: a loaded machine
+        may still be unwinding the last request when the client has its
+        answer, so give it up to 3 s to come under the limit."""
+        deadline = time.monotonic() + 3
+        now = _rss_kib(pid)
+        while now > limit_kib and time.monotonic() < deadline:
+            time.sleep(0.1)
+            now = _rss_kib(pid)
+        return now
+
     round_of_eight()           # the first use of each thread touches its stack
     idle = _rss_kib(pid)
     rss = []
     for _ in range(3):
         slowest = round_of_eight()
-        rss.append(_rss_kib(pid))
+        rss.append(settled(idle + 4 * 1024))
     print(f"8 element bombs at once: slowest answered in {slowest:.3f} s; "
           f"RSS idle {idle} KiB, after each of three rounds {rss} KiB")
     # back to idle: 4 MiB of slack for allocator noise, against the hundreds

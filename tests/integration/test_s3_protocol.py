@@ -15,7 +15,7 @@ import zlib
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import make_client
+from conftest import send_headers, read_head, make_client
 
 NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 MiB = 1024 * 1024
@@ -531,6 +531,31 @@ def test_multipart_upload(s3, bucket):
     assert "Uploads" not in s3.list_multipart_uploads(Bucket=bucket)
 
 
+def test_get_and_head_by_part_number(s3, raw, bucket):
+    """A part of a multipart object by its number (what coffer drill reads to
+    check an ETag of MD5s); an object from one PUT is its own part 1."""
+    p1, p2 = os.urandom(5 * MiB), os.urandom(1000)
+    up = s3.create_multipart_upload(Bucket=bucket, Key="pn")["UploadId"]
+    e = [s3.upload_part(Bucket=bucket, Key="pn", UploadId=up, PartNumber=n, Body=b)["ETag"]
+         for n, b in ((1, p1), (2, p2))]
+    s3.complete_multipart_upload(Bucket=bucket, Key="pn", UploadId=up, MultipartUpload={
+        "Parts": [{"PartNumber": 1, "ETag": e[0]}, {"PartNumber": 2, "ETag": e[1]}]})
+    g = s3.get_object(Bucket=bucket, Key="pn", PartNumber=2)
+    assert g["Body"].read() == p2
+    assert g["PartsCount"] == 2 and g["ContentRange"] == "bytes %d-%d/%d" % (
+        len(p1), len(p1) + len(p2) - 1, len(p1) + len(p2))
+    h = s3.head_object(Bucket=bucket, Key="pn", PartNumber=1)
+    assert h["ContentLength"] == len(p1) and h["PartsCount"] == 2
+    r = raw("GET", f"/{bucket}/pn", query="partNumber=3")
+    assert (r.status, r.error_code()) == (416, "InvalidPartNumber")
+    r = raw("GET", f"/{bucket}/pn", query="partNumber=0")
+    assert (r.status, r.error_code()) == (400, "InvalidArgument")
+    r = raw("GET", f"/{bucket}/pn", query="partNumber=1", headers={"Range": "bytes=0-1"})
+    assert (r.status, r.error_code()) == (400, "InvalidRequest")
+    s3.put_object(Bucket=bucket, Key="one", Body=b"single")
+    assert s3.get_object(Bucket=bucket, Key="one", PartNumber=1)["Body"].read() == b"single"
+
+
 def test_multipart_checksums(raw, s3, bucket):
     p1, p2 = os.urandom(5 * MiB), b"tail"
     up = s3.create_multipart_upload(Bucket=bucket, Key="mpc",
@@ -631,8 +656,11 @@ def _hmac(key, msg):
     return hmac.new(key, msg.encode() if isinstance(msg, str) else msg, hashlib.sha256).digest()
 
 
-def signed_chunks(data, seed, amz_date, scope, key, chunk=64 * 1024, corrupt=False):
-    """Frame data as STREAMING-AWS4-HMAC-SHA256-PAYLOAD chunks."""
+def signed_chunks(data, seed, amz_date, scope, key, chunk=64 * 1024, corrupt=False,
+                  tamper=False):
+    """Frame data as STREAMING-AWS4-HMAC-SHA256-PAYLOAD chunks; corrupt: chunk 1's
+    signature is wrong; tamper: the last data chunk is sent with one byte changed
+    after it was signed."""
     out, prev = b"", seed
     empty = hashlib.sha256(b"").hexdigest()
     pieces = [data[i:i + chunk] for i in range(0, len(data), chunk)] + [b""]
@@ -642,12 +670,15 @@ def signed_chunks(data, seed, amz_date, scope, key, chunk=64 * 1024, corrupt=Fal
         sig = _hmac(key, sts).hex()
         if corrupt and n == 1:
             sig = "0" * 64
+        if tamper and n == len(pieces) - 2:
+            piece = piece[:-1] + bytes([piece[-1] ^ 1])
         out += f"{len(piece):x};chunk-signature={sig}\r\n".encode() + piece + b"\r\n"
         prev = sig
     return out
 
 
-def streaming_put(endpoint, creds, path, data, corrupt=False, declared=None):
+def streaming_put(endpoint, creds, path, data, corrupt=False, declared=None,
+                  chunk=64 * 1024, tamper=False):
     import http.client
     import urllib.parse
     from botocore.auth import SigV4Auth
@@ -663,7 +694,8 @@ def streaming_put(endpoint, creds, path, data, corrupt=False, declared=None):
     scope = f"{amz_date[:8]}/{region}/s3/aws4_request"
     key = _hmac(_hmac(_hmac(_hmac(("AWS4" + creds.secret_key).encode(), amz_date[:8]),
                                    region), "s3"), "aws4_request")
-    body = signed_chunks(data, seed, amz_date, scope, key, corrupt=corrupt)
+    body = signed_chunks(data, seed, amz_date, scope, key, chunk=chunk, corrupt=corrupt,
+                         tamper=tamper)
     u = urllib.parse.urlsplit(endpoint)
     conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
     hdrs = dict(req.headers.items())
@@ -691,6 +723,28 @@ def test_streaming_bad_chunk_signature_stores_nothing(endpoint, creds, s3, bucke
     assert status == 403 and b"SignatureDoesNotMatch" in body
     with pytest.raises(ClientError):
         s3.head_object(Bucket=bucket, Key="bad")
+
+
+def test_streaming_odd_chunk_sizes(endpoint, creds, s3, bucket):
+    # chunks that are not multiples of 64 bytes: each chunk's SHA-256 starts
+    # at a different offset of the ETag's MD5 block (the one-pass hashing)
+    for size, chunk in ((300001, 8191), (70000, 1000), (4096 * 3 + 1, 65)):
+        data = os.urandom(size)
+        status, body = streaming_put(endpoint, creds, f"/{bucket}/odd", data, chunk=chunk)
+        assert status == 200, body
+        got = s3.get_object(Bucket=bucket, Key="odd")
+        assert got["Body"].read() == data
+        assert got["ETag"] == '"%s"' % hashlib.md5(data).hexdigest()
+
+
+def test_streaming_tampered_chunk_stores_nothing(endpoint, creds, s3, bucket):
+    old = os.urandom(1000)
+    s3.put_object(Bucket=bucket, Key="tampered", Body=old)
+    for chunk in (64 * 1024, 777):
+        status, body = streaming_put(endpoint, creds, f"/{bucket}/tampered",
+                                     os.urandom(300000), chunk=chunk, tamper=True)
+        assert status == 403 and b"SignatureDoesNotMatch" in body
+        assert s3.get_object(Bucket=bucket, Key="tampered")["Body"].read() == old
 
 
 def test_streaming_short_body(endpoint, creds, s3, bucket):
@@ -740,37 +794,10 @@ def test_virtual_host_style(raw, s3, bucket):
 
 # ---- limits and Expect: 100-continue ----------------------------------------------
 
-def _send_headers(endpoint, creds, method, path, extra):
-    """Open a socket, send signed request headers only; return the socket."""
-    import socket
-    import urllib.parse
-    from conftest import RawSigV4
-    from botocore.awsrequest import AWSRequest
-    headers = {"x-amz-content-sha256": "UNSIGNED-PAYLOAD", **extra}
-    req = AWSRequest(method=method, url=endpoint + path, headers=headers)
-    RawSigV4(creds, "s3", os.environ.get("COFFER_REGION", "us-east-1")).add_auth(req)
-    u = urllib.parse.urlsplit(endpoint)
-    sock = socket.create_connection((u.hostname, u.port), timeout=10)
-    lines = [f"{method} {path} HTTP/1.1", f"Host: {u.hostname}:{u.port}"]
-    lines += [f"{k}: {v}" for k, v in req.headers.items()]
-    sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
-    return sock
-
-
-def _read_head(sock):
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = sock.recv(4096)
-        if not chunk:
-            break
-        data += chunk
-    return data
-
-
 def test_entity_too_large_before_body(endpoint, creds, bucket):
-    sock = _send_headers(endpoint, creds, "PUT", f"/{bucket}/huge",
+    sock = send_headers(endpoint, creds, "PUT", f"/{bucket}/huge",
                          {"Content-Length": str(5 * 1024 ** 3 + 1), "Expect": "100-continue"})
-    head = _read_head(sock)
+    head = read_head(sock)
     sock.close()
     assert head.startswith(b"HTTP/1.1 400") and b"100 Continue" not in head
 
@@ -778,16 +805,16 @@ def test_entity_too_large_before_body(endpoint, creds, bucket):
 def test_expect_continue(endpoint, creds, s3, bucket):
     from botocore.credentials import Credentials
     wrong = Credentials(creds.access_key, "wrong-secret")
-    sock = _send_headers(endpoint, wrong, "PUT", f"/{bucket}/ec",
+    sock = send_headers(endpoint, wrong, "PUT", f"/{bucket}/ec",
                          {"Content-Length": "5", "Expect": "100-continue"})
-    head = _read_head(sock)
+    head = read_head(sock)
     sock.close()
     assert head.startswith(b"HTTP/1.1 403"), head           # refused without the body
-    sock = _send_headers(endpoint, creds, "PUT", f"/{bucket}/ec",
+    sock = send_headers(endpoint, creds, "PUT", f"/{bucket}/ec",
                          {"Content-Length": "5", "Expect": "100-continue"})
-    assert _read_head(sock).startswith(b"HTTP/1.1 100")
+    assert read_head(sock).startswith(b"HTTP/1.1 100")
     sock.sendall(b"hello")
-    head = _read_head(sock)
+    head = read_head(sock)
     sock.close()
     assert head.startswith(b"HTTP/1.1 200"), head
     assert s3.get_object(Bucket=bucket, Key="ec")["Body"].read() == b"hello"

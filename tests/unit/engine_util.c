@@ -45,7 +45,7 @@ st_engine *fixture_setup(eng_fixture *f, const char *root, int ndisks, int k, in
     st_engine *e = fixture_open(f);
     cf_err err;
     if (e && (st_tenant_create(e, "t1", &err) < 0 ||
-              st_bucket_create(e, "t1", "b", NULL, &err) < 0)) {
+              st_bucket_create(e, "t1", "b", NULL, false, &err) < 0)) {
         fprintf(stderr, "setup: %s\n", err.msg);
         st_close(e);
         return NULL;
@@ -204,7 +204,7 @@ int count_shard_files(const eng_fixture *f, int ndisks)
 static int add_listed(void *ctx, const st_object_info *obj, const char *prefix)
 {
     uint64_t *v = ctx;
-    if (obj) {
+    if (obj && !obj->delete_marker) {
         v[0]++;
         v[1] += obj->size;
     }
@@ -217,8 +217,8 @@ int list_totals(st_engine *e, const char *bucket, uint64_t *objects, uint64_t *b
     uint64_t v[2] = {0, 0};
     st_list_args a = {.tenant = "t1", .bucket = bucket, .max_keys = 1000};
     bool trunc;
-    char next[ST_MAX_KEY + 1];
-    if (st_list(e, &a, add_listed, v, &trunc, next, err) < 0)
+    char next[ST_MAX_KEY + 1], next_version[ST_ID_HEX];
+    if (st_list_versions(e, &a, NULL, add_listed, v, &trunc, next, next_version, err) < 0)
         return -1;
     *objects = v[0];
     *bytes = v[1];

@@ -50,7 +50,9 @@ int shard_files_of(const eng_fixture *f, int ndisks, const char *hexid,
  * that store exactly one non-inline object. */
 int single_data_id(const eng_fixture *f, char hex[33]);
 int count_shard_files(const eng_fixture *f, int ndisks);
-/* Objects and their bytes in tenant t1's bucket, by listing (<= 1000). */
+/* Object versions (current and noncurrent, not delete markers) and their
+ * bytes in tenant t1's bucket, by listing its versions (<= 1000): what
+ * bucket_usage counts. */
 int list_totals(st_engine *e, const char *bucket, uint64_t *objects, uint64_t *bytes,
                 cf_err *err);
 /* Create or replace a small file with text (errors are printed). */

@@ -7,6 +7,7 @@
 #include "server/admin.h"
 #include "server/config.h"
 #include "common/credfile.h"
+#include "server/jobs.h"
 #include "tests/unit/test.h"
 
 #include <jansson.h>
@@ -15,6 +16,18 @@
 
 #define TEST_MASTER_HEX "000102030405060708090a0b0c0d0e0f" \
                         "101112131415161718191a1b1c1d1e1f"
+
+/* The jobs of the engine open_engine opened (POST /heal, /gc and /jobs
+ * run through them, as in cofferd). */
+static sched *jobs;
+
+/* Stop the jobs, then close the engine. */
+static void close_engine(st_engine *e)
+{
+    sched_stop(jobs);
+    jobs = NULL;
+    st_close(e);
+}
 
 static st_engine *open_engine(void)
 {
@@ -30,8 +43,19 @@ static st_engine *open_engine(void)
                      .master_key_hex = TEST_MASTER_HEX};
     st_engine *e = NULL;
     cf_err err;
-    if (st_open(&cfg, &e, &err) < 0)
+    if (st_open(&cfg, &e, &err) < 0) {
         fprintf(stderr, "  st_open: %s\n", err.msg);
+        return NULL;
+    }
+    char state[800];
+    coffer_config none = {0};
+    snprintf(state, sizeof state, "%s/jobs", meta);
+    if (!(jobs = sched_new(state, &err)) || jobs_register(jobs, e, &none, NULL, &err) < 0 ||
+        sched_start(jobs, &err) < 0) {
+        fprintf(stderr, "  jobs: %s\n", err.msg);
+        close_engine(e);
+        return NULL;
+    }
     return e;
 }
 
@@ -42,7 +66,8 @@ static json_t *call(st_engine *e, const char *method, const char *path,
 {
     char *out = NULL;
     *status = 0;
-    int rc = admin_handle(&(admin_env){.engine = e}, method, path, query, body, body ? strlen(body) : 0,
+    int rc = admin_handle(&(admin_env){.engine = e, .jobs = jobs}, method, path, query, body,
+                          body ? strlen(body) : 0,
                           status, &out);
     CHECK_EQ_INT(rc, 0);
     json_t *doc = out ? json_loads(out, 0, NULL) : NULL;
@@ -118,13 +143,13 @@ static void tenants_lifecycle(void)
     json_decref(doc);
 
     cf_err err;
-    REQUIRE(st_bucket_create(e, "acme", "backups", "us-east-1", &err) == 0);
+    REQUIRE(st_bucket_create(e, "acme", "backups", "us-east-1", false, &err) == 0);
     expect_error(e, "DELETE", "/tenants/acme", NULL, NULL, 409, "TenantNotEmpty");
     REQUIRE(st_bucket_delete(e, "acme", "backups", &err) == 0);
     expect_status(e, "DELETE", "/tenants/acme", NULL, NULL, 200, NULL);
     expect_error(e, "DELETE", "/tenants/acme", NULL, NULL, 404, "NoSuchTenant");
     expect_error(e, "DELETE", "/tenants/ACME", NULL, NULL, 400, "InvalidRequest");
-    st_close(e);
+    close_engine(e);
 }
 
 static void keys_lifecycle(void)
@@ -146,7 +171,8 @@ static void keys_lifecycle(void)
     REQUIRE(st_key_lookup(e, ak, &info, secret, &err) == 0);
     CHECK_EQ_STR(secret, sk);
     CHECK_EQ_STR(info.tenant, "acme");
-    CHECK(!info.read_only);
+    CHECK_EQ_INT(info.policy.perms, ST_PERM_DEFAULT);
+    st_key_info_clear(&info);
 
     expect_status(e, "POST", "/keys", NULL,
                   "{\"tenant\":\"acme\",\"read_only\":true}", 201, &doc);
@@ -157,9 +183,38 @@ static void keys_lifecycle(void)
     expect_error(e, "POST", "/keys", NULL, "{\"tenant\":\"acme\",\"read_only\":1}",
                  400, "InvalidRequest");
 
+    /* an append-only key that may delete under locks/, in one bucket */
+    expect_status(e, "POST", "/keys", NULL,
+                  "{\"tenant\":\"acme\",\"permissions\":[\"read\",\"write-new\"],"
+                  "\"buckets\":[\"backups\"],\"allow_delete_prefixes\":[\"locks/\"]}",
+                  201, &doc);
+    CHECK(json_is_false(json_object_get(doc, "read_only")));
+    CHECK_EQ_INT(json_array_size(json_object_get(doc, "permissions")), 2);
+    char ak3[ST_ACCESS_KEY_MAX];
+    snprintf(ak3, sizeof ak3, "%s", json_string_value(json_object_get(doc, "access_key")));
+    json_decref(doc);
+    REQUIRE(st_key_lookup(e, ak3, &info, secret, &err) == 0);
+    CHECK_EQ_INT(info.policy.perms, ST_PERM_READ | ST_PERM_WRITE_NEW);
+    REQUIRE(info.policy.nbuckets == 1 && info.policy.nprefixes == 1);
+    CHECK_EQ_STR(info.policy.buckets[0], "backups");
+    CHECK_EQ_STR(info.policy.delete_prefixes[0], "locks/");
+    st_key_info_clear(&info);
+    static const char *const bad_policies[] = {
+        "{\"tenant\":\"acme\",\"permissions\":[]}",
+        "{\"tenant\":\"acme\",\"permissions\":[\"rm-rf\"]}",
+        "{\"tenant\":\"acme\",\"permissions\":\"read\"}",
+        "{\"tenant\":\"acme\",\"permissions\":[\"read\"],\"read_only\":true}",
+        "{\"tenant\":\"acme\",\"buckets\":[\"Not_A_Bucket\"]}",
+        "{\"tenant\":\"acme\",\"buckets\":[7]}",
+        "{\"tenant\":\"acme\",\"allow_delete_prefixes\":[\"\"]}",
+        "{\"tenant\":\"acme\",\"allow_delete_prefixes\":{}}",
+    };
+    for (size_t b = 0; b < sizeof bad_policies / sizeof bad_policies[0]; b++)
+        expect_error(e, "POST", "/keys", NULL, bad_policies[b], 400, "InvalidRequest");
+
     expect_status(e, "GET", "/keys", "tenant=acme", NULL, 200, &doc);
     json_t *keys = json_object_get(doc, "keys");
-    CHECK_EQ_INT(json_array_size(keys), 2);
+    CHECK_EQ_INT(json_array_size(keys), 3);
     size_t i;
     json_t *k;
     json_array_foreach(keys, i, k) {
@@ -168,7 +223,20 @@ static void keys_lifecycle(void)
     }
     json_decref(doc);
     expect_status(e, "GET", "/keys", NULL, NULL, 200, &doc);
-    CHECK_EQ_INT(json_array_size(json_object_get(doc, "keys")), 2);
+    CHECK_EQ_INT(json_array_size(json_object_get(doc, "keys")), 3);
+    bool saw_scoped = false;
+    json_array_foreach(json_object_get(doc, "keys"), i, k) {
+        json_t *b = json_object_get(k, "buckets");
+        if (json_is_array(b)) {
+            saw_scoped = true;
+            CHECK_EQ_STR(json_string_value(json_array_get(b, 0)), "backups");
+            CHECK_EQ_STR(json_string_value(json_array_get(
+                             json_object_get(k, "allow_delete_prefixes"), 0)), "locks/");
+        } else {
+            CHECK(json_is_null(b));
+        }
+    }
+    CHECK(saw_scoped);
     json_decref(doc);
     expect_error(e, "GET", "/keys", "tenant=A%20B", NULL, 400, "InvalidRequest");
     expect_error(e, "GET", "/keys", "owner=acme", NULL, 400, "InvalidRequest");
@@ -179,7 +247,7 @@ static void keys_lifecycle(void)
     CHECK_EQ_INT(st_key_lookup(e, ak, &info, secret, &err), -1);
     expect_error(e, "DELETE", path, NULL, NULL, 404, "NoSuchAccessKey");
     expect_error(e, "DELETE", "/keys/not..valid", NULL, NULL, 400, "InvalidRequest");
-    st_close(e);
+    close_engine(e);
 }
 
 static void status_reports_layout_and_counts(void)
@@ -203,7 +271,7 @@ static void status_reports_layout_and_counts(void)
     CHECK(json_integer_value(json_object_get(ix, "commits")) >= 2);
     CHECK(json_integer_value(json_object_get(ix, "wal_syncs")) >= 2);
     json_decref(doc);
-    st_close(e);
+    close_engine(e);
 }
 
 static void usage_and_disks(void)
@@ -213,8 +281,8 @@ static void usage_and_disks(void)
     cf_err err;
     expect_status(e, "POST", "/tenants", NULL, "{\"name\":\"acme\"}", 201, NULL);
     expect_status(e, "POST", "/tenants", NULL, "{\"name\":\"zeta\"}", 201, NULL);
-    REQUIRE(st_bucket_create(e, "acme", "b1", NULL, &err) == 0);
-    REQUIRE(st_bucket_create(e, "acme", "b2", NULL, &err) == 0);
+    REQUIRE(st_bucket_create(e, "acme", "b1", NULL, false, &err) == 0);
+    REQUIRE(st_bucket_create(e, "acme", "b2", NULL, false, &err) == 0);
     st_put_args a = {.tenant = "acme", .bucket = "b1", .key = "k", .expected_size = 11};
     st_put *p;
     st_object_info info;
@@ -243,6 +311,70 @@ static void usage_and_disks(void)
     expect_error(e, "GET", "/usage", "tenant=BAD!", NULL, 400, "InvalidRequest");
     expect_error(e, "GET", "/usage", "other=1", NULL, 400, "InvalidRequest");
     expect_error(e, "POST", "/usage", NULL, "{}", 405, "MethodNotAllowed");
+
+    /* quotas: set, merge, list, the usage row, refusals, clear */
+    REQUIRE(st_bucket_create(e, "acme", "photos", NULL, false, &err) == 0);
+    expect_status(e, "POST", "/quotas", NULL, "{\"tenant\":\"acme\",\"max_bytes\":5}",
+                  200, &doc);
+    CHECK_EQ_INT(json_integer_value(json_object_get(doc, "max_bytes")), 5);
+    CHECK(json_is_null(json_object_get(doc, "max_objects")));
+    CHECK(json_is_null(json_object_get(doc, "bucket")));
+    CHECK_EQ_INT(json_integer_value(json_object_get(doc, "bytes")), 11);
+    json_decref(doc);
+    expect_status(e, "POST", "/quotas", NULL, "{\"tenant\":\"acme\",\"max_objects\":9}",
+                  200, &doc);
+    CHECK_EQ_INT(json_integer_value(json_object_get(doc, "max_bytes")), 5);  /* kept */
+    json_decref(doc);
+    expect_status(e, "POST", "/quotas", NULL,
+                  "{\"tenant\":\"acme\",\"bucket\":\"photos\",\"max_bytes\":1}", 200, NULL);
+    expect_status(e, "GET", "/quotas", "tenant=acme", NULL, 200, &doc);
+    rows = json_object_get(doc, "quotas");
+    REQUIRE(json_array_size(rows) == 2);
+    CHECK(json_is_null(json_object_get(json_array_get(rows, 0), "bucket")));
+    CHECK_EQ_STR(json_string_value(json_object_get(json_array_get(rows, 1), "bucket")), "photos");
+    json_decref(doc);
+    expect_status(e, "GET", "/usage", "tenant=acme", NULL, 200, &doc);
+    json_t *q = json_object_get(json_array_get(json_object_get(doc, "usage"), 0), "quota");
+    CHECK_EQ_INT(json_integer_value(json_object_get(q, "bytes")), 5);
+    CHECK_EQ_INT(json_integer_value(json_object_get(q, "objects")), 9);
+    json_decref(doc);
+    a.key = "k2";
+    REQUIRE(st_put_begin(e, &a, &p, &err) == -1);     /* 11 + 11 bytes > 5 */
+    CHECK_EQ_INT(err.code, CF_EQUOTA);
+    static const char *const bad_quota[] = {
+        "{\"tenant\":\"acme\",\"max_bytes\":-1}",
+        "{\"tenant\":\"acme\",\"max_bytes\":\"5\"}",
+        "{\"tenant\":\"acme\",\"max_bytes\":1.5}",
+        "{\"tenant\":\"acme\",\"max_bytes\":true}",
+        "{\"tenant\":\"acme\",\"bucket\":\"A_B\",\"max_bytes\":1}",
+        "{\"tenant\":\"acme\",\"bucket\":7,\"max_bytes\":1}",
+        "{\"tenant\":\"acme\",\"max_bytes\":1,\"extra\":1}",
+        "{\"max_bytes\":1}",
+    };
+    for (size_t i = 0; i < sizeof bad_quota / sizeof bad_quota[0]; i++)
+        expect_error(e, "POST", "/quotas", NULL, bad_quota[i], 400, "InvalidRequest");
+    expect_error(e, "POST", "/quotas", NULL, "{\"tenant\":\"nobody\",\"max_bytes\":1}",
+                 404, "NoSuchTenant");
+    expect_error(e, "POST", "/quotas", NULL,
+                 "{\"tenant\":\"acme\",\"bucket\":\"nob\",\"max_bytes\":1}", 404,
+                 "NoSuchBucket");
+    expect_error(e, "DELETE", "/quotas/acme", "bucket=A_B", NULL, 400, "InvalidRequest");
+    expect_error(e, "DELETE", "/quotas/acme", "other=x", NULL, 400, "InvalidRequest");
+    expect_error(e, "DELETE", "/quotas/nobody", NULL, NULL, 404, "NoSuchTenant");
+    expect_status(e, "DELETE", "/quotas/acme", "bucket=photos", NULL, 200, &doc);
+    CHECK(json_is_true(json_object_get(doc, "removed")));
+    json_decref(doc);
+    expect_status(e, "POST", "/quotas", NULL,
+                  "{\"tenant\":\"acme\",\"max_bytes\":null,\"max_objects\":null}", 200,
+                  &doc);                                 /* no limit left: removed */
+    CHECK(json_is_null(json_object_get(doc, "max_bytes")));
+    json_decref(doc);
+    expect_status(e, "DELETE", "/quotas/acme", NULL, NULL, 200, &doc);
+    CHECK(json_is_false(json_object_get(doc, "removed")));
+    json_decref(doc);
+    expect_status(e, "GET", "/quotas", NULL, NULL, 200, &doc);
+    CHECK_EQ_INT(json_array_size(json_object_get(doc, "quotas")), 0);
+    json_decref(doc);
 
     expect_status(e, "GET", "/disks", NULL, NULL, 200, &doc);
     json_t *disks = json_object_get(doc, "disks");
@@ -287,7 +419,37 @@ static void heal_and_gc_run_on_demand(void)
     expect_error(e, "POST", "/gc", NULL, "{\"grace_s\":0}", 400, "InvalidRequest");
     expect_error(e, "POST", "/gc", NULL, "{\"grace_s\":\"x\"}", 400, "InvalidRequest");
     expect_error(e, "POST", "/heal", NULL, "{\"now\":true}", 400, "InvalidRequest");
-    st_close(e);
+    close_engine(e);
+}
+
+static void jobs_are_listed_and_run_on_demand(void)
+{
+    st_engine *e = open_engine();
+    REQUIRE(e != NULL);
+    json_t *doc;
+    expect_status(e, "GET", "/jobs", NULL, NULL, 200, &doc);
+    json_t *list = json_object_get(doc, "jobs");
+    CHECK_EQ_INT(json_array_size(list), 5);      /* heal, gc, snapshot, scrub, drill */
+    CHECK_EQ_STR(json_string_value(json_object_get(json_array_get(list, 0), "name")), "heal");
+    CHECK_EQ_STR(json_string_value(json_object_get(json_array_get(list, 0), "state")), "idle");
+    json_decref(doc);
+    expect_status(e, "POST", "/jobs/snapshot", NULL, "{}", 202, &doc);
+    CHECK_EQ_INT(json_integer_value(json_object_get(doc, "run_id")), 1);
+    json_decref(doc);
+    for (int i = 0; i < 100; i++) {                 /* it ends within 10 s */
+        expect_status(e, "GET", "/jobs/snapshot", NULL, NULL, 200, &doc);
+        bool done = json_is_object(json_object_get(doc, "last_run"));
+        if (done)
+            CHECK(json_is_true(json_object_get(json_object_get(doc, "last_run"), "ok")));
+        json_decref(doc);
+        if (done)
+            break;
+        usleep(100000);
+    }
+    expect_error(e, "POST", "/jobs/nosuch", NULL, "{}", 404, "NoSuchJob");
+    expect_error(e, "GET", "/jobs/nosuch", NULL, NULL, 404, "NoSuchJob");
+    expect_error(e, "POST", "/jobs/gc", NULL, "[]", 400, "MalformedJSON");
+    close_engine(e);
 }
 
 static void unknown_routes_and_methods(void)
@@ -303,7 +465,7 @@ static void unknown_routes_and_methods(void)
     expect_error(e, "PUT", "/tenants", NULL, NULL, 405, "MethodNotAllowed");
     expect_error(e, "GET", "/tenants/acme", NULL, NULL, 405, "MethodNotAllowed");
     expect_error(e, "POST", "/status", NULL, "{}", 405, "MethodNotAllowed");
-    st_close(e);
+    close_engine(e);
 }
 
 static void hostile_bodies_get_400(void)
@@ -340,12 +502,13 @@ static void hostile_bodies_get_400(void)
     free(deep);
     char *out = NULL;
     int status = 0;
-    CHECK_EQ_INT(admin_handle(&(admin_env){.engine = e}, "POST", "/tenants", NULL, "{\"name\":\"ok\"}xx", 13,
+    CHECK_EQ_INT(admin_handle(&(admin_env){.engine = e, .jobs = jobs}, "POST", "/tenants",
+                              NULL, "{\"name\":\"ok\"}xx", 13,
                               &status, &out), 0);
     CHECK_EQ_INT(status, 201);
     free(out);
     expect_error(e, "POST", "/tenants", NULL, NULL, 400, "MalformedJSON");
-    st_close(e);
+    close_engine(e);
 }
 
 static void random_bodies_never_crash(void)
@@ -364,7 +527,8 @@ static void random_bodies_never_crash(void)
         }
         char *out = NULL;
         int status = 0;
-        int rc = admin_handle(&(admin_env){.engine = e}, "POST", paths[i % 2], NULL, body, len, &status, &out);
+        int rc = admin_handle(&(admin_env){.engine = e, .jobs = jobs}, "POST", paths[i % 2],
+                              NULL, body, len, &status, &out);
         json_t *doc = rc == 0 ? json_loads(out, 0, NULL) : NULL;
         if (rc != 0 || status != 400 || !json_is_object(doc)) {
             fprintf(stderr, "  random body %u: rc %d status %d\n", i, rc, status);
@@ -373,7 +537,7 @@ static void random_bodies_never_crash(void)
         json_decref(doc);
         free(out);
     }
-    st_close(e);
+    close_engine(e);
 }
 
 static mode_t file_mode(const char *path)
@@ -426,6 +590,7 @@ static void embedded_finish_creates_then_reuses_dev(void)
     REQUIRE(st_key_lookup(e, ak, &info, secret, &err) == 0);
     CHECK_EQ_STR(info.tenant, CONFIG_EMBEDDED_TENANT);
     CHECK_EQ_STR(secret, sk);
+    st_key_info_clear(&info);
     st_close(e);
     config_free(&cfg);
 
@@ -447,6 +612,7 @@ static void embedded_finish_creates_then_reuses_dev(void)
     REQUIRE(credfile_read(path, ak2, sk2, &err) == 0);
     CHECK(strcmp(ak2, ak) != 0);
     CHECK_EQ_INT(st_key_lookup(e, ak2, &info, secret, &err), 0);
+    st_key_info_clear(&info);
     st_close(e);
     config_free(&cfg);
 }
@@ -457,6 +623,7 @@ TEST_MAIN("admin",
           T(status_reports_layout_and_counts),
           T(usage_and_disks),
           T(heal_and_gc_run_on_demand),
+          T(jobs_are_listed_and_run_on_demand),
           T(unknown_routes_and_methods),
           T(hostile_bodies_get_400),
           T(random_bodies_never_crash),

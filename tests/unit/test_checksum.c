@@ -1,7 +1,10 @@
 /* tests/unit/test_checksum.c - digests, CRCs and the strict encoders. */
 #include "common/checksum.h"
 #include "common/hex.h"
+#include "common/md5sha.h"
 #include "tests/unit/test.h"
+
+#include <openssl/evp.h>
 
 static const char check_input[] = "123456789";
 
@@ -322,10 +325,88 @@ static void crc_combine_equals_the_crc_of_the_whole(void)
     CHECK_EQ_INT(cks_crc_combine(CKS_SHA1, x, x, 1, x), -1);
 }
 
+/* OpenSSL's digest of p, the reference for coffer's own MD5 and SHA-256. */
+static void ossl_digest(cks_algo algo, const uint8_t *p, size_t len, uint8_t out[32])
+{
+    unsigned n = 0;
+    EVP_Digest(p, len, out, &n, algo == CKS_MD5 ? EVP_md5() : EVP_sha256(), NULL);
+}
+
+static void check_state(cks_state *s, const uint8_t *p, size_t len)
+{
+    uint8_t got[CKS_MAX_RAW], want[32];
+    size_t n = cks_final(s, got);
+    ossl_digest(cks_state_algo(s), p, len, want);
+    CHECK(memcmp(got, want, n) == 0);
+    cks_reset(s);
+}
+
+/* Every length across the padding boundaries, one state reused. */
+static void md5_sha256_match_openssl_at_every_length(void)
+{
+    uint8_t buf[300];
+    for (size_t i = 0; i < sizeof buf; i++)
+        buf[i] = (uint8_t)(i * 167 + 13);
+    cf_err err;
+    cks_state *m = cks_new(CKS_MD5, &err), *s = cks_new(CKS_SHA256, &err);
+    REQUIRE(m && s);
+    for (size_t len = 0; len <= sizeof buf; len++) {
+        cks_update(m, buf, len);
+        check_state(m, buf, len);
+        cks_update(s, buf, len);
+        check_state(s, buf, len);
+    }
+    cks_free(m);
+    cks_free(s);
+}
+
+/* cks_update2 over MD5 + SHA-256 (either order) equals each alone, also
+ * when the two states are at different offsets within a block (a chunk's
+ * SHA-256 restarts every chunk while the ETag's MD5 runs on), for pieces
+ * of odd sizes; and whether or not the stitched code runs here. */
+static void md5_and_sha256_in_one_pass_equal_each_alone(void)
+{
+    enum { LEN = (1 << 20) + 4099 };
+    uint8_t *buf = malloc(LEN);
+    REQUIRE(buf);
+    uint32_t x = 2463534242u;
+    for (size_t i = 0; i < LEN; i++) {
+        x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+        buf[i] = (uint8_t)x;
+    }
+    static const size_t lead[] = {0, 1, 55, 63, 64, 65, 1000};
+    static const size_t piece[] = {1, 63, 64, 65, 4096, 65536, 99991, LEN};
+    cf_err err;
+    for (size_t l = 0; l < sizeof lead / sizeof lead[0]; l++)
+        for (size_t q = 0; q < sizeof piece / sizeof piece[0]; q++) {
+            cks_state *m = cks_new(CKS_MD5, &err), *s = cks_new(CKS_SHA256, &err);
+            REQUIRE(m && s);
+            cks_update(m, buf, lead[l]);        /* MD5 ahead by lead[l] bytes */
+            for (size_t off = lead[l]; off < LEN; off += piece[q]) {
+                size_t n = LEN - off < piece[q] ? LEN - off : piece[q];
+                if (q % 2)
+                    cks_update2(m, s, buf + off, n);
+                else
+                    cks_update2(s, m, buf + off, n);
+            }
+            check_state(m, buf, LEN);
+            check_state(s, buf + lead[l], LEN - lead[l]);
+            cks_update2(m, NULL, buf, 100);     /* no second state */
+            check_state(m, buf, 100);
+            cks_free(m);
+            cks_free(s);
+        }
+    free(buf);
+    if (!md5sha_available())
+        printf("# note: no SHA extensions here, OpenSSL's digests were checked\n");
+}
+
 TEST_MAIN("checksum",
           T(crc_combine_equals_the_crc_of_the_whole),
           T(crc_check_values),
           T(hash_standard_vectors),
+          T(md5_sha256_match_openssl_at_every_length),
+          T(md5_and_sha256_in_one_pass_equal_each_alone),
           T(crcs_match_bitwise_reference_at_every_length),
           T(streaming_in_odd_pieces_equals_one_shot),
           T(crc32c_chains),

@@ -278,11 +278,32 @@ static void key_commands(void)
     CHECK_EQ_INT(o.status, 0);
     CHECK_EQ_STR(o.out, "AKNEWAKNEWAKNEWAKNEW SKNEW\n");
 
+    const char *append[] = {CLI, "key", "create", "acme", "--append-only",
+                            "--allow-delete-prefix", "locks/", "--bucket", "backups",
+                            "--allow-delete-prefix", "repo/locks/", NULL};
+    exchange(append, 201, "{\"access_key\":\"AKNEWAKNEWAKNEWAKNEW\",\"secret_key\":\"SKNEW\"}",
+             &s, &o);
+    CHECK_EQ_STR(s.body, "{\"tenant\":\"acme\",\"permissions\":[\"read\",\"write-new\"],"
+                 "\"buckets\":[\"backups\"],\"allow_delete_prefixes\":[\"locks/\","
+                 "\"repo/locks/\"]}");
+    const char *perms[] = {CLI, "key", "create", "acme", "--permissions",
+                           "read,delete,bypass-governance", NULL};
+    exchange(perms, 201, "{\"access_key\":\"AKNEWAKNEWAKNEWAKNEW\",\"secret_key\":\"SKNEW\"}",
+             &s, &o);
+    CHECK_EQ_STR(s.body, "{\"tenant\":\"acme\",\"permissions\":[\"read\",\"delete\","
+                 "\"bypass-governance\"]}");
+
     const char *list[] = {CLI, "key", "list", "acme", NULL};
     exchange(list, 200, "{\"keys\":[{\"access_key\":\"AKNEWAKNEWAKNEWAKNEW\",\"tenant\":\"acme\","
              "\"read_only\":true,\"created\":0}]}", &s, &o);
     CHECK_EQ_STR(s.target, "/admin/v1/keys?tenant=acme");
     CHECK(strstr(o.out, "AKNEWAKNEWAKNEWAKNEW") && strstr(o.out, "read-only"));
+    exchange(list, 200, "{\"keys\":[{\"access_key\":\"AKNEWAKNEWAKNEWAKNEW\",\"tenant\":\"acme\","
+             "\"permissions\":[\"read\",\"write-new\"],\"buckets\":null,"
+             "\"allow_delete_prefixes\":[\"locks/\"],\"read_only\":false,\"created\":0}]}",
+             &s, &o);
+    CHECK(strstr(o.out, "permissions=read,write-new buckets=all delete-prefixes=locks/") !=
+          NULL);
 
     const char *revoke[] = {CLI, "key", "revoke", "AKNEWAKNEWAKNEWAKNEW", "--json", NULL};
     exchange(revoke, 200, "{\"access_key\":\"AKNEWAKNEWAKNEWAKNEW\",\"deleted\":true}", &s, &o);
@@ -365,7 +386,9 @@ static void usage_errors_exit_2(void)
     const char *unknown[] = {CLI, "frobnicate", NULL};
     expect_no_request(unknown, true, 2, "unknown command");
     const char *ro[] = {CLI, "tenant", "list", "--read-only", NULL};
-    expect_no_request(ro, true, 2, "--read-only goes with key create");
+    expect_no_request(ro, true, 2, "go with key create");
+    const char *two[] = {CLI, "key", "create", "acme", "--read-only", "--append-only", NULL};
+    expect_no_request(two, true, 2, "give one of --read-only, --append-only");
     const char *opt[] = {CLI, "--bogus", "status", NULL};
     expect_no_request(opt, true, 2, "unknown option");
     const char *nocred[] = {CLI, "status", NULL};

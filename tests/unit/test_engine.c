@@ -725,7 +725,8 @@ static void multipart_complete_links_parts_without_copying(void)
     REQUIRE(complete(e, "mp", uid, good, 3, &info, &err) == 0);
     CHECK(strstr(info.etag, "-3\"") != NULL);
     CHECK_EQ_INT(info.size, 2 * P + 1000);
-    CHECK_EQ_INT(count_shard_files(&f, 4), files_before);
+    /* no data was copied: the only new files are the manifest on each disk */
+    CHECK_EQ_INT(count_shard_files(&f, 4), files_before + 4);
     CHECK_EQ_INT(check_range(e, "b", "mp", 200, 0, P, &err), 1);
     CHECK_EQ_INT(check_range(e, "b", "mp", 201, P, 0, &err), 1);
     /* the parts' streams are separate seeds; check each piece */
@@ -874,14 +875,17 @@ static void tenants_keys_and_bucket_isolation(void)
     CHECK_EQ_INT(err.code, CF_EEXISTS);
     CHECK_EQ_INT(st_tenant_create(e, "Bad Name", &err), -1);
     char ak[ST_ACCESS_KEY_MAX], sk[ST_SECRET_KEY_MAX], sk2[ST_SECRET_KEY_MAX];
-    REQUIRE(st_key_create(e, "t2", true, NULL, NULL, ak, sk, &err) == 0);
+    st_key_policy ro = {.perms = ST_PERM_READ};
+    REQUIRE(st_key_create(e, "t2", &ro, NULL, NULL, ak, sk, &err) == 0);
     CHECK_EQ_INT(strlen(ak), 20);
     CHECK_EQ_INT(strlen(sk), 40);
     st_key_info ki;
     REQUIRE(st_key_lookup(e, ak, &ki, sk2, &err) == 0);
     CHECK_EQ_STR(sk2, sk);
     CHECK_EQ_STR(ki.tenant, "t2");
-    CHECK(ki.read_only);
+    CHECK_EQ_INT(ki.policy.perms, ST_PERM_READ);
+    CHECK_EQ_INT(ki.policy.nbuckets, 0);
+    st_key_info_clear(&ki);
     int n = 0;
     REQUIRE(st_tenant_list(e, tenant_cb, &n, &err) == 0);
     CHECK_EQ_INT(n, 2);
@@ -889,8 +893,8 @@ static void tenants_keys_and_bucket_isolation(void)
     REQUIRE(st_key_list(e, "t2", key_cb, &n, &err) == 0);
     CHECK_EQ_INT(n, 1);
     /* both tenants own a bucket named b */
-    REQUIRE(st_bucket_create(e, "t2", "b", NULL, &err) == 0);
-    CHECK_EQ_INT(st_bucket_create(e, "t2", "b", NULL, &err), -1);
+    REQUIRE(st_bucket_create(e, "t2", "b", NULL, false, &err) == 0);
+    CHECK_EQ_INT(st_bucket_create(e, "t2", "b", NULL, false, &err), -1);
     CHECK_EQ_INT(err.code, CF_EBUCKETEXISTS);
     REQUIRE(put_gen(e, "b", "only-t1", 10, 1, NULL, &err) == 0);
     st_object_info info;
@@ -1190,7 +1194,7 @@ static void tenant_keks_survive_cache_eviction(void)
     for (int i = 0; i < n; i++) {
         snprintf(t, sizeof t, "ten-%d", i);
         REQUIRE(st_tenant_create(e, t, &err) == 0);
-        REQUIRE(st_bucket_create(e, t, "b", NULL, &err) == 0);
+        REQUIRE(st_bucket_create(e, t, "b", NULL, false, &err) == 0);
         REQUIRE(put_text(e, t, t, &err) == 0);
     }
     for (int i = 0; i < n; i++) {
@@ -1202,7 +1206,7 @@ static void tenant_keks_survive_cache_eviction(void)
     REQUIRE(st_tenant_delete(e, "ten-79", &err) == 0);
     CHECK_EQ_INT(holds_text(e, "ten-79", "x", &err), -1);
     REQUIRE(st_tenant_create(e, "ten-79", &err) == 0);
-    REQUIRE(st_bucket_create(e, "ten-79", "b", NULL, &err) == 0);
+    REQUIRE(st_bucket_create(e, "ten-79", "b", NULL, false, &err) == 0);
     REQUIRE(put_text(e, "ten-79", "again", &err) == 0);
     CHECK_EQ_INT(holds_text(e, "ten-79", "again", &err), 1);
     st_close(e);
@@ -1264,7 +1268,7 @@ static void usage_follows_every_write_path(void)
     check_usage_exact(e, one, 1);
     REQUIRE(put_gen(e, "b", "big", 10, 3, &info, &err) == 0);          /* replace */
     check_usage_exact(e, one, 1);
-    REQUIRE(st_bucket_create(e, "t1", "c", NULL, &err) == 0);
+    REQUIRE(st_bucket_create(e, "t1", "c", NULL, false, &err) == 0);
     st_copy_args ca = {.src_bucket = "b", .src_key = "small",
                        .dst = {.tenant = "t1", .bucket = "c", .key = "copied"}};
     REQUIRE(st_copy(e, &ca, &info, &err) == 0);
@@ -1287,12 +1291,36 @@ static void usage_follows_every_write_path(void)
     REQUIRE(st_usage_list(e, NULL, usage_cb, &r, &err) == 0);
     CHECK_EQ_INT(r.u.objects, 2);            /* big (10 bytes) and mp (5000) */
     CHECK_EQ_INT(r.u.bytes, 5010);
+    /* versioned: noncurrent versions count, markers do not */
+    REQUIRE(st_bucket_set_versioning(e, "t1", "b", ST_VERSIONING_ENABLED, &err) == 0);
+    REQUIRE(put_gen(e, "b", "big", 20, 4, &info, &err) == 0);          /* big: 2 versions */
+    char v20[ST_ID_HEX];
+    snprintf(v20, sizeof v20, "%s", info.version_id);
+    check_usage_exact(e, one, 1);
+    st_delete_result dr;
+    REQUIRE(st_delete_version(e, "t1", "b", "big", NULL, NULL, false, &dr, &err) == 0);
+    CHECK(dr.delete_marker);
+    check_usage_exact(e, one, 1);
+    REQUIRE(st_delete_version(e, "t1", "b", "big", v20, NULL, false, &dr, &err) == 0);
+    check_usage_exact(e, one, 1);
+    REQUIRE(st_bucket_set_versioning(e, "t1", "b", ST_VERSIONING_SUSPENDED, &err) == 0);
+    REQUIRE(put_gen(e, "b", "mp", 30, 5, &info, &err) == 0);           /* replaces null mp */
+    REQUIRE(put_gen(e, "b", "new", 40, 6, &info, &err) == 0);
+    check_usage_exact(e, one, 1);
+    memset(&r, 0, sizeof r);
+    REQUIRE(st_usage_list(e, NULL, usage_cb, &r, &err) == 0);
+    CHECK_EQ_INT(r.u.objects, 3);            /* big's null (10), mp (30), new (40) */
+    CHECK_EQ_INT(r.u.bytes, 80);
+    /* a bucket holding a noncurrent version or a marker is not empty */
+    REQUIRE(st_delete_version(e, "t1", "b", "new", NULL, NULL, false, &dr, &err) == 0);
+    CHECK_EQ_INT(st_bucket_delete(e, "t1", "b", &err), -1);
+    CHECK_EQ_INT(err.code, CF_ENOTEMPTY);
     st_close(e);
 }
 
-/* An index from before bucket_usage (schema version 2: steps 2, 3 and 4
- * undone, so also without step 3's tier tables) counts what it stores when
- * it is migrated, and keeps counting after. */
+/* An index from before bucket_usage (schema version 2) counts what it
+ * stores when it is migrated, and keeps counting after. The old index is a
+ * new one with the later steps undone (their tables and columns dropped). */
 static void usage_is_counted_when_an_index_migrates(void)
 {
     eng_fixture f;
@@ -1307,23 +1335,188 @@ static void usage_is_counted_when_an_index_migrates(void)
     snprintf(db, sizeof db, "%s/index.db", f.meta);
     sqlite3 *h;
     REQUIRE(sqlite3_open(db, &h) == SQLITE_OK);
-    CHECK_EQ_INT(sqlite3_exec(h, "DROP TRIGGER bucket_usage_new; DROP TRIGGER "
-                 "bucket_usage_gone; DROP TRIGGER bucket_usage_put; DROP TRIGGER "
-                 "bucket_usage_drop; DROP TRIGGER bucket_usage_change; DROP TABLE "
-                 "bucket_usage; DROP TABLE tiers; DROP TABLE version_tier; DROP TABLE "
-                 "remote_deletes; DROP TABLE object_tags; DROP TABLE bucket_lifecycle; "
-                 "ALTER TABLE objects DROP COLUMN upload_id; ALTER TABLE "
-                 "objects DROP COLUMN ssec; ALTER TABLE segments DROP COLUMN etag; ALTER "
-                 "TABLE segments DROP COLUMN cks; ALTER TABLE uploads DROP COLUMN "
-                 "cks_full; ALTER TABLE uploads DROP COLUMN ssec; ALTER TABLE buckets "
-                 "DROP COLUMN sse_algo; ALTER TABLE buckets DROP COLUMN sse_bucket_key; "
-                 "PRAGMA user_version=2;", NULL, NULL, NULL), SQLITE_OK);
+    static const char undo[] =
+        /* step 7 -> 8: conformance (conf) */
+        "ALTER TABLE objects DROP COLUMN upload_id; ALTER TABLE objects DROP COLUMN ssec;"
+        "ALTER TABLE versions DROP COLUMN upload_id; ALTER TABLE versions DROP COLUMN ssec;"
+        "ALTER TABLE segments DROP COLUMN etag; ALTER TABLE segments DROP COLUMN cks;"
+        "ALTER TABLE uploads DROP COLUMN cks_full; ALTER TABLE uploads DROP COLUMN ssec;"
+        "ALTER TABLE buckets DROP COLUMN sse_algo; ALTER TABLE buckets DROP COLUMN "
+        "sse_bucket_key;"
+        /* step 6 -> 7: versions */
+        "DROP TRIGGER bucket_usage_version_put; DROP TRIGGER bucket_usage_version_drop;"
+        "DROP TABLE versions;"
+        "ALTER TABLE buckets DROP COLUMN versioning; ALTER TABLE buckets DROP COLUMN "
+        "object_lock; ALTER TABLE buckets DROP COLUMN lock_mode; ALTER TABLE buckets "
+        "DROP COLUMN lock_days; ALTER TABLE buckets DROP COLUMN lock_years;"
+        "ALTER TABLE objects DROP COLUMN seq; ALTER TABLE objects DROP COLUMN "
+        "null_version; ALTER TABLE objects DROP COLUMN lock_mode; ALTER TABLE objects "
+        "DROP COLUMN retain_until_ms; ALTER TABLE objects DROP COLUMN legal_hold;"
+        "ALTER TABLE uploads DROP COLUMN lock_mode; ALTER TABLE uploads DROP COLUMN "
+        "retain_until_ms; ALTER TABLE uploads DROP COLUMN legal_hold;"
+        /* step 5 -> 6: key permissions */
+        "ALTER TABLE access_keys DROP COLUMN perms; ALTER TABLE access_keys DROP COLUMN "
+        "buckets; ALTER TABLE access_keys DROP COLUMN delete_prefixes;"
+        /* step 4 -> 5: quotas */
+        "DROP TRIGGER quotas_tenant_gone; DROP TRIGGER quotas_bucket_gone; DROP TABLE quotas;"
+        /* step 3 -> 4: tiers, lifecycle, tags */
+        "DROP TABLE tiers; DROP TABLE version_tier; DROP TABLE remote_deletes;"
+        "DROP TABLE object_tags; DROP TABLE bucket_lifecycle;"
+        /* step 2 -> 3: bucket_usage */
+        "DROP TRIGGER bucket_usage_new; DROP TRIGGER bucket_usage_gone; DROP TRIGGER "
+        "bucket_usage_put; DROP TRIGGER bucket_usage_drop; DROP TRIGGER "
+        "bucket_usage_change; DROP TABLE bucket_usage; PRAGMA user_version=2;";
+    CHECK_EQ_INT(sqlite3_exec(h, undo, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(h);
     REQUIRE((e = fixture_open(&f)) != NULL);
     const char *one[] = {"b"};
     check_usage_exact(e, one, 1);
     REQUIRE(put_gen(e, "b", "z", 7, 3, &info, &err) == 0);
     check_usage_exact(e, one, 1);
+    st_close(e);
+}
+
+/* Quotas. Two PUTs that each fit when they begin, but not together: the
+ * commit that comes second is refused (the decision is made in the
+ * transaction that commits), and leaves nothing behind. */
+typedef struct quota_rows {
+    int n;
+    st_quota q[4];
+} quota_rows;
+
+static int quota_cb(void *ctx, const st_quota *q)
+{
+    quota_rows *r = ctx;
+    if (r->n < 4)
+        r->q[r->n] = *q;
+    r->n++;
+    return 0;
+}
+
+static st_put *quota_begin(st_engine *e, const char *key, int64_t size, cf_err *err)
+{
+    st_put_args a = {.tenant = "t1", .bucket = "b", .key = key, .expected_size = size};
+    st_put *p = NULL;
+    return st_put_begin(e, &a, &p, err) == 0 ? p : NULL;
+}
+
+static void quotas_are_decided_in_the_commit(void)
+{
+    eng_fixture f;
+    st_engine *e = setup(&f, 4, 0, 0, true);
+    REQUIRE(e);
+    cf_err err;
+    st_object_info info;
+    const char *one[] = {"b"};
+    REQUIRE(st_quota_set(e, "t1", NULL, 100, ST_QUOTA_NONE, &err) == 0);
+    REQUIRE(put_gen(e, "b", "a", 60, 1, &info, &err) == 0);
+    /* a declared size over the quota is refused before any data */
+    CHECK(quota_begin(e, "x", 41, &err) == NULL);
+    CHECK_EQ_INT(err.code, CF_EQUOTA);
+    CHECK(strstr(err.msg, "quota of 100 bytes") != NULL);
+    /* two racing PUTs of 30: both may begin, only one commits */
+    uint8_t buf[30] = {0};
+    st_put *p1 = quota_begin(e, "r1", 30, &err), *p2 = quota_begin(e, "r2", 30, &err);
+    REQUIRE(p1 && p2);
+    REQUIRE(st_put_write(p1, buf, 30, &err) == 0);
+    REQUIRE(st_put_write(p2, buf, 30, &err) == 0);
+    int files = count_shard_files(&f, 4);
+    CHECK_EQ_INT(st_put_finish(p1, NULL, &info, &err), 0);
+    CHECK_EQ_INT(st_put_finish(p2, NULL, &info, &err), -1);
+    CHECK_EQ_INT(err.code, CF_EQUOTA);
+    CHECK_EQ_INT(st_head(e, "t1", "b", "r2", &info, &err), -1);
+    CHECK_EQ_INT(count_shard_files(&f, 4), files + 4);   /* r1's; r2 left none */
+    check_usage_exact(e, one, 1);
+    /* an unknown size is judged at the commit */
+    st_put *p3 = quota_begin(e, "u", -1, &err);
+    REQUIRE(p3);
+    REQUIRE(st_put_write(p3, buf, 11, &err) == 0);
+    CHECK_EQ_INT(st_put_finish(p3, NULL, &info, &err), -1);
+    CHECK_EQ_INT(err.code, CF_EQUOTA);
+    /* a copy is a PUT; a replacement counts only what it adds */
+    CHECK_EQ_INT(st_copy(e, &(st_copy_args){.src_bucket = "b", .src_key = "r1",
+                         .dst = {.tenant = "t1", .bucket = "b", .key = "c",
+                         .attrs = {.keep_tags = true}}}, &info, &err), -1);
+    CHECK_EQ_INT(err.code, CF_EQUOTA);
+    REQUIRE(put_gen(e, "b", "a", 70, 2, &info, &err) == 0);   /* 60 -> 70: 100 */
+    /* the usage listing carries the tenant's quota */
+    usage_row r = {0};
+    REQUIRE(st_usage_list(e, "t1", usage_cb, &r, &err) == 0);
+    CHECK_EQ_INT(r.u.max_bytes, 100);
+    CHECK_EQ_INT(r.u.max_objects, ST_QUOTA_NONE);
+    CHECK_EQ_INT(r.u.bytes, 100);
+    st_close(e);
+}
+
+static void quota_parts_completion_and_lifetime(void)
+{
+    eng_fixture f;
+    st_engine *e = setup(&f, 4, 0, 0, false);
+    REQUIRE(e);
+    cf_err err;
+    st_object_info info;
+    const uint64_t P = 5ull << 20;
+    REQUIRE(st_quota_set(e, "t1", "b", 2 * P, ST_QUOTA_KEEP, &err) == 0);
+    REQUIRE(st_quota_set(e, "t1", "b", ST_QUOTA_KEEP, 3, &err) == 0);  /* both kept */
+    char uid[ST_ID_HEX], uid2[ST_ID_HEX], etag[2][ST_ETAG_MAX];
+    REQUIRE(st_upload_create(e, &(st_upload_args){.tenant = "t1", .bucket = "b", .key = "mp"},
+                             uid, &err) == 0);
+    REQUIRE(put_part(e, uid, 1, P, 1, etag[0]) == 0);
+    REQUIRE(put_part(e, uid, 2, P, 2, etag[1]) == 0);
+    REQUIRE(put_part(e, uid, 2, P, 3, etag[1]) == 0);     /* a re-upload replaces */
+    CHECK(put_part(e, uid, 3, 1, 4, etag[1]) < 0);        /* 10 MiB + 1 byte */
+    REQUIRE(st_upload_create(e, &(st_upload_args){.tenant = "t1", .bucket = "b", .key = "mp"},
+                             uid2, &err) == 0);
+    char e2[ST_ETAG_MAX];
+    REQUIRE(put_part(e, uid2, 1, 10, 5, e2) == 0);        /* parts are not usage */
+    st_complete_part parts[] = {{1, etag[0], NULL}, {2, etag[1], NULL}};
+    REQUIRE(st_upload_complete(e, &(st_complete_args){.tenant = "t1", .bucket = "b",
+                               .key = "mp", .upload_id = uid, .parts = parts, .nparts = 2,
+                               .expected_size = -1}, &info, &err) == 0);
+    st_complete_part p2[] = {{1, e2, NULL}};
+    /* "mp" holds 10 MiB: replacing it by 10 bytes shrinks, and is allowed */
+    REQUIRE(st_upload_complete(e, &(st_complete_args){.tenant = "t1", .bucket = "b",
+                               .key = "mp", .upload_id = uid2, .parts = p2, .nparts = 1,
+                               .expected_size = -1}, &info, &err) == 0);
+    REQUIRE(st_upload_create(e, &(st_upload_args){.tenant = "t1", .bucket = "b", .key = "mp2"},
+                             uid, &err) == 0);
+    st_put_args a = {.tenant = "t1", .bucket = "b", .key = "mp2", .upload_id = uid,
+                     .part_number = 1, .expected_size = (int64_t)(2 * P)};
+    st_put *p;
+    CHECK_EQ_INT(st_put_begin(e, &a, &p, &err), -1);
+    CHECK_EQ_INT(err.code, CF_EQUOTA);
+    quota_rows q = {0};
+    REQUIRE(st_quota_list(e, NULL, quota_cb, &q, &err) == 0);
+    REQUIRE(q.n == 1);
+    CHECK_EQ_STR(q.q[0].bucket, "b");
+    CHECK_EQ_INT(q.q[0].max_bytes, 2 * P);
+    CHECK_EQ_INT(q.q[0].max_objects, 3);
+    CHECK_EQ_INT(q.q[0].bytes, 10);
+    CHECK_EQ_INT(q.q[0].objects, 1);
+    /* bad input and missing scopes */
+    CHECK_EQ_INT(st_quota_set(e, "t1", NULL, -7, ST_QUOTA_NONE, &err), -1);
+    CHECK_EQ_INT(err.code, CF_EINVAL);
+    CHECK_EQ_INT(st_quota_set(e, "t1", "nope", 1, 1, &err), -1);
+    CHECK_EQ_INT(err.code, CF_ENOBUCKET);
+    CHECK_EQ_INT(st_quota_set(e, "nobody", NULL, 1, 1, &err), -1);
+    CHECK_EQ_INT(err.code, CF_ENOTFOUND);
+    /* a quota goes with its bucket, and with its tenant */
+    REQUIRE(st_quota_set(e, "t1", NULL, 1, 1, &err) == 0);
+    REQUIRE(st_upload_abort(e, "t1", "b", "mp2", uid, &err) == 0);
+    REQUIRE(st_delete(e, "t1", "b", "mp", &err) == 0);
+    REQUIRE(st_bucket_delete(e, "t1", "b", &err) == 0);
+    q.n = 0;
+    REQUIRE(st_quota_list(e, "t1", quota_cb, &q, &err) == 0);
+    REQUIRE(q.n == 1);
+    CHECK_EQ_STR(q.q[0].bucket, "");
+    REQUIRE(st_tenant_delete(e, "t1", &err) == 0);
+    REQUIRE(st_tenant_create(e, "t1", &err) == 0);
+    q.n = 0;
+    REQUIRE(st_quota_list(e, NULL, quota_cb, &q, &err) == 0);
+    CHECK_EQ_INT(q.n, 0);
+    bool removed = true;
+    REQUIRE(st_quota_clear(e, "t1", NULL, &removed, &err) == 0);
+    CHECK(!removed);
     st_close(e);
 }
 
@@ -1404,4 +1597,6 @@ TEST_MAIN("engine",
           T(tenant_keks_survive_cache_eviction),
           T(usage_follows_every_write_path),
           T(usage_is_counted_when_an_index_migrates),
+          T(quotas_are_decided_in_the_commit),
+          T(quota_parts_completion_and_lifetime),
           T(disks_count_errors_and_report_writability))

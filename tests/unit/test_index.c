@@ -63,7 +63,7 @@ static int check_usage(sqlite3 *db, db_state *s)
     return rc;
 }
 
-/* Columns a migration step adds to an existing table (step 4: conf's S3
+/* Columns a migration step adds to an existing table (step 7: S3
  * conformance). On a migrated row they hold the step's default (NULL or
  * 0), which is no data; any other value is folded into the digest, so a
  * step that filled them would show. */
@@ -172,6 +172,66 @@ static int read_state(const char *dbpath, db_state *s)
     return rc;
 }
 
+/* The digest of every row of the tables of ref (release 0.1.0's index),
+ * restricted to the columns ref has: what a migration must keep byte for
+ * byte (later steps add columns and tables). */
+static int read_v1_rows(const char *dbpath, const char *ref, uint64_t *h, int *nrows)
+{
+    sqlite3 *db, *rdb;
+    *h = 0xcbf29ce484222325ULL;
+    *nrows = 0;
+    if (sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
+        sqlite3_open_v2(ref, &rdb, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        sqlite3_close(db);
+        return -1;
+    }
+    sqlite3_stmt *st, *ci;
+    int rc = sqlite3_prepare_v2(rdb, "SELECT name FROM sqlite_master WHERE type = 'table' "
+                                "ORDER BY name", -1, &st, NULL) == SQLITE_OK ? 0 : -1;
+    while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(st, 0);
+        char sql[600], cols[400] = "";
+        snprintf(sql, sizeof sql, "SELECT name FROM pragma_table_info('%s') ORDER BY cid",
+                 name);
+        if (sqlite3_prepare_v2(rdb, sql, -1, &ci, NULL) != SQLITE_OK) {
+            rc = -1;
+            break;
+        }
+        while (sqlite3_step(ci) == SQLITE_ROW) {
+            size_t n = strlen(cols);
+            snprintf(cols + n, sizeof cols - n, "%s\"%s\"", n ? ", " : "",
+                     (const char *)sqlite3_column_text(ci, 0));
+        }
+        sqlite3_finalize(ci);
+        snprintf(sql, sizeof sql, "SELECT %s FROM \"%s\"", cols, name);
+        bool unused;
+        int before = *nrows;         /* a table's name counts if it has rows, as in read_state */
+        uint64_t th = fnv(*h, name, strlen(name));
+        rc = digest_query(db, name, sql, strcmp(name, "meta") == 0, &th, nrows, &unused);
+        if (*nrows > before)
+            *h = th;
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(rdb);
+    sqlite3_close(db);
+    return rc;
+}
+
+/* One integer a query on the file returns (-1 if none). */
+static long long query_int(const char *dbpath, const char *sql)
+{
+    sqlite3 *db;
+    sqlite3_stmt *st = NULL;
+    long long v = -1;
+    if (sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
 static void exec_sql(const char *dbpath, const char *sql)
 {
     sqlite3 *db;
@@ -248,17 +308,32 @@ static void release_0_1_0_index_migrates_keeping_every_row(void)
     REQUIRE(read_state(db, &before) == 0);
     CHECK_EQ_INT(before.version, 0);        /* 0.1.0 recorded none */
     REQUIRE(before.nrows > 20);
+    char v1copy[1100];
+    snprintf(v1copy, sizeof v1copy, "%s.v1", db);
+    char cmd[2300];
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s'", db, v1copy);
+    REQUIRE(system(cmd) == 0);
     cf_err err;
     REQUIRE(open_close(keep, &err) == 0);
     REQUIRE(read_state(db, &after) == 0);
     CHECK_EQ_INT(after.version, idx_schema_version());
     CHECK(after.has_release);
-    CHECK_EQ_INT(after.nrows, before.nrows);
-    CHECK(after.rows == before.rows);
+    /* every row and every column of 0.1.0 kept */
+    uint64_t v1_rows;
+    int v1_n;
+    REQUIRE(read_v1_rows(db, v1copy, &v1_rows, &v1_n) == 0);
+    CHECK_EQ_INT(v1_n, before.nrows);
+    CHECK(v1_rows == before.rows);
     /* step 2 -> 3 counted what each bucket stores */
     CHECK(!before.has_usage);
     CHECK(after.has_usage && after.usage_exact);
     CHECK(after.usage_objects > 0);
+    /* step 4 -> 5: a read-only key keeps read, the others get the four
+     * write and read permissions (not bypass-governance) */
+    CHECK(query_int(db, "SELECT count(*) FROM access_keys") > 0);
+    CHECK_EQ_INT(query_int(db, "SELECT count(*) FROM access_keys WHERE perms <> "
+                           "CASE WHEN read_only <> 0 THEN 1 ELSE 15 END "
+                           "OR buckets IS NOT NULL OR delete_prefixes IS NOT NULL"), 0);
     /* a migrated index has exactly the schema of a new one */
     const char *fdir = test_tmpdir();
     REQUIRE(open_close(fdir, &err) == 0);
@@ -375,12 +450,19 @@ static void check_unchanged(const char *db, const db_state *before)
 /* ... and the next open migrates it. */
 static void check_migrates_now(const char *dir, const char *db, const db_state *before)
 {
+    char v1copy[1100], cmd[2300];
+    snprintf(v1copy, sizeof v1copy, "%s.v1", db);
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s'", db, v1copy);
+    REQUIRE(system(cmd) == 0);
     cf_err err;
     REQUIRE(open_close(dir, &err) == 0);
     db_state after;
     REQUIRE(read_state(db, &after) == 0);
     CHECK_EQ_INT(after.version, idx_schema_version());
-    CHECK(after.rows == before->rows);
+    uint64_t v1_rows;
+    int v1_n;
+    REQUIRE(read_v1_rows(db, v1copy, &v1_rows, &v1_n) == 0);
+    CHECK(v1_rows == before->rows);
     CHECK(after.has_usage && after.usage_exact);
 }
 

@@ -150,7 +150,42 @@ static void geometry_is_consistent(void)
     CHECK(!shard_name_to_id("000102030405060708090a0b0c0d0e0f.tmp", id));
 }
 
+static void metadata_round_trips_and_older_headers_have_none(void)
+{
+    shard_header h, back;
+    shard_meta m, got;
+    uint8_t buf[SHARD_HEADER_SIZE];
+    cf_err err;
+    valid_header(&h);
+    shard_header_encode(&h, buf);
+    CHECK_EQ_INT(shard_meta_get(buf, &got, &err), 0);    /* as 0.1.0 wrote it */
+    memset(&m, 0, sizeof m);
+    m.mtime_ms = 1765000000123;
+    m.upload_created_ms = 1765000000000;
+    m.cks_algo = 4;
+    snprintf(m.etag, sizeof m.etag, "\"0123456789abcdef0123456789abcdef\"");
+    snprintf(m.cks_b64, sizeof m.cks_b64, "AAAAAAAAAAA=");
+    snprintf(m.headers, sizeof m.headers, "[[\"content-type\",\"text/plain\"]]");
+    shard_meta_put(buf, &m);
+    REQUIRE(shard_header_decode(buf, &back, &err) == 0);  /* the CRC was fixed */
+    CHECK(memcmp(&h, &back, sizeof h) == 0);
+    REQUIRE(shard_meta_get(buf, &got, &err) == 1);
+    CHECK(memcmp(&m, &got, sizeof m) == 0);
+    /* headers that did not fit are left out, and that is said */
+    m.headers_cut = true;
+    shard_meta_put(buf, &m);
+    REQUIRE(shard_meta_get(buf, &got, &err) == 1);
+    CHECK(got.headers_cut);
+    CHECK_EQ_STR(got.headers, "");
+    CHECK_EQ_STR(got.etag, m.etag);
+    /* a forged length behind a good CRC is refused */
+    forge(buf, 1296 + 25, ST_ETAG_MAX, 1);
+    CHECK_EQ_INT(shard_meta_get(buf, &got, &err), -1);
+    CHECK_EQ_INT(err.code, CF_ECORRUPT);
+}
+
 TEST_MAIN("shard",
+          T(metadata_round_trips_and_older_headers_have_none),
           T(header_round_trips),
           T(every_bit_flip_is_refused),
           T(random_bytes_never_parse),

@@ -338,6 +338,23 @@ static int first_delete(void *ctx, const st_remote_delete *d)
     return 1;
 }
 
+/* Scrub and heal --all over the store: a tiered version is left to its
+ * tier (no local shards is not a problem); a restored one is checked. */
+static void check_store(st_engine *e, uint64_t objects, uint64_t tiered)
+{
+    st_check_opts o = {0};
+    st_check_stats st;
+    cf_err err;
+    REQUIRE(st_scrub(e, &o, &st, &err) == 0);
+    CHECK_EQ_INT(st.objects, objects);
+    CHECK_EQ_INT(st.tiered, tiered);
+    CHECK_EQ_INT(st.shards_missing + st.shards_bad + st.lost_objects, 0);
+    REQUIRE(st_heal_all(e, &o, &st, &err) == 0);
+    CHECK_EQ_INT(st.objects, objects);
+    CHECK_EQ_INT(st.tiered, tiered);
+    CHECK_EQ_INT(st.shards_missing + st.segments_repaired + st.lost_objects, 0);
+}
+
 static void transition_commit_delete_and_recovery(void)
 {
     eng_fixture f;
@@ -369,6 +386,7 @@ static void transition_commit_delete_and_recovery(void)
     REQUIRE(st_transition_commit(e, &t, "\"etag\"", &err) == 0);
     CHECK_EQ_INT(count_shard_files(&f, 3), 0);        /* freed through the queue */
     usage_is(e, 1, size);
+    check_store(e, 0, 1);
     REQUIRE(st_head(e, "t1", "b", "big", &info, &err) == 0);
     CHECK_EQ_STR(info.storage_class, "COLD");
     st_object_info_clear(&info);
@@ -408,6 +426,7 @@ static void transition_commit_delete_and_recovery(void)
     CHECK_EQ_INT(count_shard_files(&f, 3), 3);
     CHECK_EQ_INT(check_gen(e, "b", "big", size, 7, &err), 1);   /* local again */
     usage_is(e, 1, size);
+    check_store(e, 1, 0);
     REQUIRE(st_head(e, "t1", "b", "big", &info, &err) == 0);
     CHECK_EQ_INT(info.restore, 2);
     st_object_info_clear(&info);
@@ -591,9 +610,71 @@ static void configurations_walk_and_expire(void)
     st_close(e);
 }
 
+/* With versions: a tiered version made noncurrent keeps its tier and is
+ * read from it by version id; destroying it queues its remote object as
+ * for a current one; lifecycle expiration of a versioned key makes a delete
+ * marker, and a locked version is never destroyed. */
+static void noncurrent_versions_keep_their_tier(void)
+{
+    eng_fixture f;
+    int64_t id = 0;
+    st_engine *e = setup(&f, &id);
+    REQUIRE(e && id);
+    cf_err err;
+    st_object_info info;
+    char v1[ST_ID_HEX], v2[ST_ID_HEX];
+    REQUIRE(st_bucket_set_versioning(e, "t1", "b", ST_VERSIONING_ENABLED, &err) == 0);
+    REQUIRE(put_gen(e, "b", "k", 300000, 3, &info, &err) == 0);
+    snprintf(v1, sizeof v1, "%s", info.version_id);
+    st_transition t;
+    REQUIRE(st_transition_begin(e, "t1", "b", "k", v1, id, &t, &err) == 0);
+    REQUIRE(st_transition_commit(e, &t, "\"etag\"", &err) == 0);
+    REQUIRE(put_gen(e, "b", "k", 500, 4, &info, &err) == 0);      /* v1 is noncurrent */
+    snprintf(v2, sizeof v2, "%s", info.version_id);
+    usage_is(e, 2, 300500);
+    REQUIRE(st_head_version(e, "t1", "b", "k", v1, &info, &err) == 0);
+    CHECK_EQ_STR(info.storage_class, "COLD");
+    CHECK(!info.latest);
+    st_object_info_clear(&info);
+    st_get *g = NULL;
+    REQUIRE(st_get_open_version(e, "t1", "b", "k", v1, &info, &g, &err) == 0);
+    uint8_t buf[64];
+    size_t n = 0;
+    CHECK_EQ_INT(st_get_read(g, 0, buf, sizeof buf, &n, &err), -1);
+    CHECK_EQ_INT(err.code, CF_EIO);     /* no local shards: it went to the tier */
+    st_get_close(g);
+    st_object_info_clear(&info);
+    REQUIRE(st_delete_version(e, "t1", "b", "k", v1, NULL, false, NULL, &err) == 0);
+    usage_is(e, 1, 500);
+    st_remote_delete d = {0};
+    REQUIRE(st_remote_deletes_due(e, 10, first_delete, &d, &err) == 0);
+    CHECK_EQ_STR(d.remote_id, t.remote_id);
+    /* expiration on a versioned key: a marker, v2 kept as noncurrent */
+    CHECK_EQ_INT(st_expire(e, "t1", "b", "k", v2, &err), 1);
+    CHECK_EQ_INT(st_head(e, "t1", "b", "k", &info, &err), -1);
+    CHECK_EQ_INT(err.code, CF_ENOKEY);
+    REQUIRE(st_head_version(e, "t1", "b", "k", v2, &info, &err) == 0);
+    st_object_info_clear(&info);
+    usage_is(e, 1, 500);
+    /* a locked bucket: expiration leaves the version, a delete is refused */
+    REQUIRE(st_bucket_create(e, "t1", "w", NULL, true, &err) == 0);
+    REQUIRE(st_bucket_set_lock(e, "t1", "w", ST_LOCK_COMPLIANCE, 1, 0, &err) == 0);
+    REQUIRE(put_gen(e, "w", "k", 10, 5, &info, &err) == 0);
+    snprintf(v1, sizeof v1, "%s", info.version_id);
+    CHECK_EQ_INT(st_expire(e, "t1", "w", "k", v1, &err), 1);
+    CHECK_EQ_INT(st_delete_version(e, "t1", "w", "k", v1, NULL, true, NULL, &err), -1);
+    CHECK_EQ_INT(err.code, CF_ELOCKED);
+    REQUIRE(st_head_version(e, "t1", "w", "k", v1, &info, &err) == 0);
+    CHECK_EQ_INT(info.lock_mode, ST_LOCK_COMPLIANCE);
+    st_object_info_clear(&info);
+    st_transition_clear(&t);
+    st_close(e);
+}
+
 TEST_MAIN("tiering",
           T(registry_and_sealed_secret),
           T(writes_set_class_and_tags),
           T(transition_commit_delete_and_recovery),
           T(overwrite_during_transition_and_crash),
-          T(configurations_walk_and_expire))
+          T(configurations_walk_and_expire),
+          T(noncurrent_versions_keep_their_tier))

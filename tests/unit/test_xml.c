@@ -146,8 +146,202 @@ static void location_bodies(void)
                                 &region, &err) < 0);
 }
 
+/* Parse with fn, free the document; the result. */
+#define PARSE(call) (doc = NULL, rc_ = (call), xmlread_free(doc), doc = NULL, rc_)
+
+static void versioning_bodies(void)
+{
+    xmlread_doc *doc = NULL;
+    cf_err err;
+    int st, rc_;
+    const char *on = "<VersioningConfiguration xmlns=\"" S3_XMLNS "\"><Status>Enabled"
+                     "</Status></VersioningConfiguration>";
+    CHECK(PARSE(xmlreq_versioning_parse(on, strlen(on), &doc, &st, &err)) == 0);
+    CHECK_EQ_INT(st, ST_VERSIONING_ENABLED);
+    const char *off = "<VersioningConfiguration><Status>Suspended</Status>"
+                      "<MfaDelete>Disabled</MfaDelete></VersioningConfiguration>";
+    CHECK(PARSE(xmlreq_versioning_parse(off, strlen(off), &doc, &st, &err)) == 0);
+    CHECK_EQ_INT(st, ST_VERSIONING_SUSPENDED);
+    const char *mfa = "<VersioningConfiguration><Status>Enabled</Status>"
+                      "<MfaDelete>Enabled</MfaDelete></VersioningConfiguration>";
+    CHECK(PARSE(xmlreq_versioning_parse(mfa, strlen(mfa), &doc, &st, &err)) < 0);
+    CHECK_EQ_INT(err.code, CF_ENOTFOUND);
+    static const char *const bad[] = {
+        "<VersioningConfiguration/>",                       /* no Status */
+        "<VersioningConfiguration><Status>enabled</Status></VersioningConfiguration>",
+        "<VersioningConfiguration><Status>Disabled</Status></VersioningConfiguration>",
+        "<VersioningConfiguration><Status>Enabled</Status><Status>Suspended</Status>"
+        "</VersioningConfiguration>",
+        "<VersioningConfiguration><Staus>Enabled</Staus></VersioningConfiguration>",
+        "<VersioningConfiguration><Status><X/></Status></VersioningConfiguration>",
+        "<Versioning><Status>Enabled</Status></Versioning>",
+        "<!DOCTYPE v [<!ENTITY e \"Enabled\">]><VersioningConfiguration><Status>&e;"
+        "</Status></VersioningConfiguration>",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CHECK(PARSE(xmlreq_versioning_parse(bad[i], strlen(bad[i]), &doc, &st, &err)) < 0);
+        CHECK(err.code == CF_EINVAL || err.code == CF_ETOOLARGE);
+    }
+}
+
+static void lock_config_bodies(void)
+{
+    xmlread_doc *doc = NULL;
+    cf_err err;
+    int rc_;
+    xmlreq_lock_config c;
+    const char *on = "<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled>"
+                     "</ObjectLockConfiguration>";
+    CHECK(PARSE(xmlreq_lock_config_parse(on, strlen(on), &doc, &c, &err)) == 0);
+    CHECK(!c.has_rule);
+    const char *days = "<ObjectLockConfiguration xmlns=\"" S3_XMLNS "\"><ObjectLockEnabled>"
+                       "Enabled</ObjectLockEnabled><Rule><DefaultRetention><Mode>COMPLIANCE"
+                       "</Mode><Days>30</Days></DefaultRetention></Rule>"
+                       "</ObjectLockConfiguration>";
+    CHECK(PARSE(xmlreq_lock_config_parse(days, strlen(days), &doc, &c, &err)) == 0);
+    CHECK(c.has_rule && c.mode == ST_LOCK_COMPLIANCE && c.days == 30 && c.years == 0);
+    const char *years = "<ObjectLockConfiguration><ObjectLockEnabled>Enabled"
+                        "</ObjectLockEnabled><Rule><DefaultRetention><Years>2</Years>"
+                        "<Mode>GOVERNANCE</Mode></DefaultRetention></Rule>"
+                        "</ObjectLockConfiguration>";
+    CHECK(PARSE(xmlreq_lock_config_parse(years, strlen(years), &doc, &c, &err)) == 0);
+    CHECK(c.mode == ST_LOCK_GOVERNANCE && c.years == 2 && c.days == 0);
+#define LOCK(rest) "<ObjectLockConfiguration><ObjectLockEnabled>Enabled" \
+                   "</ObjectLockEnabled>" rest "</ObjectLockConfiguration>"
+    static const char *const bad[] = {
+        "<ObjectLockConfiguration/>",
+        "<ObjectLockConfiguration><ObjectLockEnabled>Disabled</ObjectLockEnabled>"
+        "</ObjectLockConfiguration>",
+        LOCK("<Rule/>"),
+        LOCK("<Rule><DefaultRetention><Mode>COMPLIANCE</Mode></DefaultRetention></Rule>"),
+        LOCK("<Rule><DefaultRetention><Days>1</Days></DefaultRetention></Rule>"),
+        LOCK("<Rule><DefaultRetention><Mode>compliance</Mode><Days>1</Days>"
+             "</DefaultRetention></Rule>"),
+        LOCK("<Rule><DefaultRetention><Mode>COMPLIANCE</Mode><Days>1</Days><Years>1</Years>"
+             "</DefaultRetention></Rule>"),
+        LOCK("<Rule><DefaultRetention><Mode>COMPLIANCE</Mode><Days>-1</Days>"
+             "</DefaultRetention></Rule>"),
+        LOCK("<Rule><DefaultRetention><Mode>COMPLIANCE</Mode><Days>1e3</Days>"
+             "</DefaultRetention></Rule>"),
+        LOCK("<Rule><DefaultRetention><Mode>COMPLIANCE</Mode><Days>99999999999</Days>"
+             "</DefaultRetention></Rule>"),
+        LOCK("<Rule><DefaultRetention><Mode>COMPLIANCE</Mode><Days>1</Days>"
+             "</DefaultRetention><DefaultRetention><Mode>COMPLIANCE</Mode><Days>2</Days>"
+             "</DefaultRetention></Rule>"),
+        LOCK("<Rule><DefaultRetention><Mode>COMPLIANCE</Mode><Days>1</Days><a><b/></a>"
+             "</DefaultRetention></Rule>"),
+        LOCK("<Rule><DefaultRetention><Mode>COMPLIANCE</Mode><Days>1</Days>"
+             "</DefaultRetention></Rule><Rule/>"),
+    };
+#undef LOCK
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CHECK(PARSE(xmlreq_lock_config_parse(bad[i], strlen(bad[i]), &doc, &c, &err)) < 0);
+        CHECK(err.code == CF_EINVAL || err.code == CF_ETOOLARGE);
+    }
+    /* 0 days parses: its InvalidArgument is the handler's */
+    const char *zero = "<ObjectLockConfiguration><ObjectLockEnabled>Enabled"
+                       "</ObjectLockEnabled><Rule><DefaultRetention><Mode>GOVERNANCE</Mode>"
+                       "<Days>0</Days></DefaultRetention></Rule></ObjectLockConfiguration>";
+    CHECK(PARSE(xmlreq_lock_config_parse(zero, strlen(zero), &doc, &c, &err)) == 0);
+    CHECK(c.days == 0 && c.years == 0 && c.has_rule);
+}
+
+static void retention_and_legal_hold_bodies(void)
+{
+    xmlread_doc *doc = NULL;
+    cf_err err;
+    int mode, rc_;
+    int64_t until;
+    /* as boto3 sends it, and as Veeam does (no namespace, no declaration) */
+    const char *boto = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Retention xmlns=\""
+                       S3_XMLNS "\"><Mode>COMPLIANCE</Mode><RetainUntilDate>"
+                       "2030-01-02T03:04:05.678Z</RetainUntilDate></Retention>";
+    CHECK(PARSE(xmlreq_retention_parse(boto, strlen(boto), &doc, &mode, &until, &err)) == 0);
+    CHECK_EQ_INT(mode, ST_LOCK_COMPLIANCE);
+    CHECK_EQ_INT(until, 1893553445678LL);
+    const char *veeam = "<Retention><Mode>GOVERNANCE</Mode><RetainUntilDate>"
+                        "2030-01-02T03:04:05Z</RetainUntilDate></Retention>";
+    CHECK(PARSE(xmlreq_retention_parse(veeam, strlen(veeam), &doc, &mode, &until, &err)) ==
+          0);
+    CHECK(mode == ST_LOCK_GOVERNANCE && until == 1893553445000LL);
+    const char *prefixed = "<s3:Retention xmlns:s3=\"" S3_XMLNS "\"><s3:Mode>COMPLIANCE"
+                           "</s3:Mode><s3:RetainUntilDate>2030-01-02T03:04:05Z"
+                           "</s3:RetainUntilDate></s3:Retention>";
+    CHECK(PARSE(xmlreq_retention_parse(prefixed, strlen(prefixed), &doc, &mode, &until,
+                                       &err)) == 0);
+    CHECK(mode == ST_LOCK_COMPLIANCE);
+    CHECK(PARSE(xmlreq_retention_parse("<Retention/>", 12, &doc, &mode, &until, &err)) == 0);
+    CHECK_EQ_INT(mode, ST_LOCK_NONE);
+    static const char *const bad[] = {
+        "<Retention><Mode>COMPLIANCE</Mode></Retention>",
+        "<Retention><RetainUntilDate>2030-01-02T03:04:05Z</RetainUntilDate></Retention>",
+        "<Retention><Mode>FOREVER</Mode><RetainUntilDate>2030-01-02T03:04:05Z"
+        "</RetainUntilDate></Retention>",
+        "<Retention><Mode>COMPLIANCE</Mode><RetainUntilDate>2030-01-02</RetainUntilDate>"
+        "</Retention>",
+        "<Retention><Mode>COMPLIANCE</Mode><Mode>GOVERNANCE</Mode><RetainUntilDate>"
+        "2030-01-02T03:04:05Z</RetainUntilDate></Retention>",
+        "<Retention><Mode>COMPLIANCE</Mode><RetainUntilDate>2030-01-02T03:04:05Z"
+        "</RetainUntilDate><Extra/></Retention>",
+        "<ObjectRetention><Mode>COMPLIANCE</Mode></ObjectRetention>",
+        "<Retention><Mode>COMPLIANCE</Mode><RetainUntilDate>2030-01-02T03:04:05Z"
+        "</RetainUntilDate></Retention><Retention/>",
+        "<Retention><Mode>COMPLIANCE</Mode><RetainUntilDate>2030-01-02T03:04:05Z"
+        "</RetainUntilDate><a/><b/><c/><d/><e/><f/><g/></Retention>",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECK(PARSE(xmlreq_retention_parse(bad[i], strlen(bad[i]), &doc, &mode, &until,
+                                           &err)) < 0);
+    int hold;
+    const char *on = "<LegalHold xmlns=\"" S3_XMLNS "\"><Status>ON</Status></LegalHold>";
+    CHECK(PARSE(xmlreq_legal_hold_parse(on, strlen(on), &doc, &hold, &err)) == 0);
+    CHECK_EQ_INT(hold, ST_HOLD_ON);
+    const char *off = "<LegalHold><Status>OFF</Status></LegalHold>";
+    CHECK(PARSE(xmlreq_legal_hold_parse(off, strlen(off), &doc, &hold, &err)) == 0);
+    CHECK_EQ_INT(hold, ST_HOLD_OFF);
+    static const char *const bad_hold[] = {
+        "<LegalHold/>", "<LegalHold><Status>on</Status></LegalHold>",
+        "<LegalHold><Status>ON</Status><Status>OFF</Status></LegalHold>",
+        "<Hold><Status>ON</Status></Hold>",
+    };
+    for (size_t i = 0; i < sizeof bad_hold / sizeof bad_hold[0]; i++)
+        CHECK(PARSE(xmlreq_legal_hold_parse(bad_hold[i], strlen(bad_hold[i]), &doc, &hold,
+                                            &err)) < 0);
+}
+
+static void iso8601_dates(void)
+{
+    int64_t t;
+    CHECK(xmlreq_iso8601("1970-01-01T00:00:00Z", &t) == 0 && t == 0);
+    CHECK(xmlreq_iso8601("2024-02-29T23:59:59.999Z", &t) == 0 && t == 1709251199999LL);
+    CHECK(xmlreq_iso8601("2024-03-01T01:00:00+01:00", &t) == 0 && t == 1709251200000LL);
+    CHECK(xmlreq_iso8601("2024-02-29T23:00:00-01:00", &t) == 0 && t == 1709251200000LL);
+    CHECK(xmlreq_iso8601("2030-01-02T03:04:05.1Z", &t) == 0 && t == 1893553445100LL);
+    CHECK(xmlreq_iso8601("2030-01-02T03:04:05.123456789Z", &t) == 0 &&
+          t == 1893553445123LL);
+    CHECK(xmlreq_iso8601("9999-12-31T23:59:59Z", &t) == 0);
+    static const char *const bad[] = {
+        "", "2023-02-29T00:00:00Z", "2024-13-01T00:00:00Z", "2024-00-10T00:00:00Z",
+        "2024-01-32T00:00:00Z", "2024-01-01T24:00:00Z", "2024-01-01T00:60:00Z",
+        "2024-01-01T00:00:60Z", "2024-01-01 00:00:00Z", "2024-01-01T00:00:00",
+        "2024-01-01T00:00:00.Z", "2024-01-01T00:00:00.1234567890Z", "2024-1-01T00:00:00Z",
+        "1969-12-31T23:59:59Z", "2024-01-01T00:00:00Zjunk", "2024-01-01T00:00:00+2:00",
+        "+2024-01-01T00:00:00Z", "2024-01-01T00:00:00+24:00", "1970-01-01T00:30:00+01:00",
+        "20240101T000000Z",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CHECK(xmlreq_iso8601(bad[i], &t) < 0);
+        if (xmlreq_iso8601(bad[i], &t) == 0)
+            fprintf(stderr, "accepted %s\n", bad[i]);
+    }
+}
+
 TEST_MAIN("xml",
           T(escaping),
           T(delete_bodies),
           T(complete_bodies),
-          T(location_bodies))
+          T(location_bodies),
+          T(versioning_bodies),
+          T(lock_config_bodies),
+          T(retention_and_legal_hold_bodies),
+          T(iso8601_dates))

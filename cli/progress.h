@@ -1,0 +1,35 @@
+/*
+ * cli/progress.h - the one progress line of every long coffer command
+ * (heal, scrub, drill, gc: the jobs coffer follows in cofferd).
+ *
+ * Contract: on a terminal (stderr) the line is rewritten in place at every
+ * call, "coffer: NAME: DONE/TOTAL (P%) PHASE"; elsewhere (a log, a pipe,
+ * cron) a full line is written at most every PROGRESS_EVERY_S seconds, so
+ * a log gets a heartbeat and not a flood. progress_end clears a line left
+ * on a terminal, before the command's report. Single-threaded: a progress
+ * belongs to the command that made it.
+ */
+#ifndef CLI_PROGRESS_H
+#define CLI_PROGRESS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+#define PROGRESS_EVERY_S 10
+
+typedef struct progress {
+    const char *name;                /* what runs: "heal", "scrub" ... */
+    FILE *out;                       /* stderr */
+    bool tty;
+    bool shown;                      /* a line is on the terminal now */
+    time_t said;                     /* when the last line was written */
+} progress;
+
+void progress_init(progress *p, const char *name, FILE *out);
+/* total 0: not known yet (no percentage); phase may be NULL or "". */
+void progress_show(progress *p, uint64_t done, uint64_t total, const char *phase);
+void progress_end(progress *p);
+
+#endif

@@ -1,0 +1,441 @@
+/*
+ * storage/journal.c - the per-disk journal (see journal.h).
+ *
+ * Writing: a record is built once and written to each disk's current file
+ * with a loop of fio_write (so the fault hook reaches it); a disk whose
+ * write fails is dropped (its file closed) and counted. The sync hook
+ * takes a duplicate of every dirty descriptor under the mutex and
+ * fdatasyncs them outside it, so a rotation that closes the originals
+ * meanwhile does no harm.
+ *
+ * Reading: every file of the lineage on every online disk is read whole,
+ * record by record, until the first bad one; records are collected,
+ * sorted by (commit, payload CRC) and delivered once each (the same
+ * record on several disks has the same payload).
+ */
+#include "storage/journal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/checksum.h"
+#include "common/hex.h"
+#include "common/fio.h"
+#include "common/fsutil.h"
+#include "storage/snapshot.h"
+
+#define JRN_MAGIC "CJR1"
+#define JRN_HEAD 12                  /* magic, length, CRC */
+#define JRN_MAX_PAYLOAD (64u << 20)
+
+struct jrn {
+    pthread_mutex_t lock;
+    const ds_set *set;
+    char lineage[33];
+    int fd[RS_MAX_SHARDS];
+    bool dirty[RS_MAX_SHARDS];
+    bool dropped[RS_MAX_SHARDS];     /* said once */
+    uint64_t records, bytes, failures;
+};
+
+static void put_le(uint8_t *p, uint64_t v, int n)
+{
+    for (int i = 0; i < n; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get_le(const uint8_t *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+static int open_file(jrn *j, int i, uint64_t commit, int64_t now)
+{
+    char dir[PATH_MAX], path[PATH_MAX];
+    cf_err err;
+    snprintf(dir, sizeof dir, "%s/" JRN_DIR, j->set->disks[i].path);
+    if ((size_t)snprintf(path, sizeof path, "%s/%s-%012llu-%lld.log", dir, j->lineage,
+                         (unsigned long long)commit, (long long)now) >= sizeof path ||
+        fsu_mkdir_p(dir, &err) < 0)
+        return -1;
+    int fd = fio_open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd >= 0 && fsu_fsync_dir(dir, &err) < 0) {
+        fio_close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+jrn *jrn_open(const ds_set *set, uint64_t commit, cf_err *err)
+{
+    jrn *j = calloc(1, sizeof *j);
+    if (!j) {
+        cf_fail(err, CF_ENOMEM, "out of memory");
+        return NULL;
+    }
+    pthread_mutex_init(&j->lock, NULL);
+    j->set = set;
+    hex_encode(set->lineage, DS_LINEAGE_LEN, j->lineage, sizeof j->lineage);
+    int64_t now = wall_ms();
+    for (int i = 0; i < RS_MAX_SHARDS; i++)
+        j->fd[i] = i < set->n && set->disks[i].online ? open_file(j, i, commit, now) : -1;
+    return j;
+}
+
+void jrn_close(jrn *j)
+{
+    if (!j)
+        return;
+    jrn_sync(j);
+    for (int i = 0; i < RS_MAX_SHARDS; i++)
+        if (j->fd[i] >= 0)
+            fio_close(j->fd[i]);
+    pthread_mutex_destroy(&j->lock);
+    free(j);
+}
+
+/* Close disk i's file after an error (under the lock). */
+static void drop_disk(jrn *j, int i, int e)
+{
+    if (j->fd[i] >= 0)
+        fio_close(j->fd[i]);
+    j->fd[i] = -1;
+    j->dirty[i] = false;
+    j->failures++;
+    if (!j->dropped[i])
+        fprintf(stderr, "coffer: journal on %s: %s; it is no longer written until the "
+                "next snapshot or restart (the index and the other disks' journals "
+                "still hold every change)\n", j->set->disks[i].path, strerror(e));
+    j->dropped[i] = true;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = fio_write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return w < 0 ? errno : EIO;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+void jrn_append(jrn *j, jrn_type type, uint64_t commit, json_t *fields,
+                       const void *data, size_t len)
+{
+    char *text = json_dumps(fields, JSON_COMPACT);
+    if (!text)
+        return;
+    size_t tl = strlen(text), payload = 1 + 8 + 4 + tl + len;
+    uint8_t *rec = malloc(JRN_HEAD + payload);
+    if (!rec) {
+        free(text);
+        return;
+    }
+    uint8_t *p = rec + JRN_HEAD;
+    p[0] = (uint8_t)type;
+    put_le(p + 1, commit, 8);
+    put_le(p + 9, tl, 4);
+    memcpy(p + 13, text, tl);
+    if (len)
+        memcpy(p + 13 + tl, data, len);
+    memcpy(rec, JRN_MAGIC, 4);
+    put_le(rec + 4, payload, 4);
+    put_le(rec + 8, cks_crc32c(0, p, payload), 4);
+    free(text);
+    pthread_mutex_lock(&j->lock);
+    for (int i = 0; i < RS_MAX_SHARDS; i++) {
+        if (j->fd[i] < 0)
+            continue;
+        int e = write_all(j->fd[i], rec, JRN_HEAD + payload);
+        if (e)
+            drop_disk(j, i, e);
+        else
+            j->dirty[i] = true;
+    }
+    j->records++;
+    j->bytes += JRN_HEAD + payload;
+    pthread_mutex_unlock(&j->lock);
+    free(rec);
+}
+
+void jrn_sync(void *arg)
+{
+    jrn *j = arg;
+    int dup_fd[RS_MAX_SHARDS], disk[RS_MAX_SHARDS], n = 0;
+    pthread_mutex_lock(&j->lock);
+    for (int i = 0; i < RS_MAX_SHARDS; i++)
+        if (j->fd[i] >= 0 && j->dirty[i] && (dup_fd[n] = dup(j->fd[i])) >= 0) {
+            j->dirty[i] = false;
+            disk[n++] = i;
+        }
+    pthread_mutex_unlock(&j->lock);
+    for (int k = 0; k < n; k++) {
+        int e = fio_fdatasync(dup_fd[k]) == 0 ? 0 : errno;
+        close(dup_fd[k]);
+        if (e) {
+            pthread_mutex_lock(&j->lock);
+            drop_disk(j, disk[k], e);
+            pthread_mutex_unlock(&j->lock);
+        }
+    }
+}
+
+/* Remove the files of lineage on disk whose records are all at or below
+ * `covered` (the next file begins at or below it). */
+static void prune_disk(jrn *j, const char *disk, uint64_t covered)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/" JRN_DIR, disk);
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    typedef struct { uint64_t first; char name[NAME_MAX + 1]; } ent;
+    ent *v = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *de;
+    size_t ll = strlen(j->lineage);
+    while ((de = readdir(d)) != NULL) {
+        unsigned long long first;
+        if (strncmp(de->d_name, j->lineage, ll) != 0 || de->d_name[ll] != '-' ||
+            sscanf(de->d_name + ll + 1, "%12llu-", &first) != 1)
+            continue;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 16;
+            ent *g = realloc(v, cap * sizeof *g);
+            if (!g)
+                break;
+            v = g;
+        }
+        v[n].first = first;
+        snprintf(v[n].name, sizeof v[n].name, "%s", de->d_name);
+        n++;
+    }
+    closedir(d);
+    bool removed = false;
+    for (size_t a = 0; a < n; a++) {
+        bool later = false;            /* a file after this one begins <= covered */
+        for (size_t b = 0; b < n && !later; b++)
+            later = b != a && v[b].first > v[a].first && v[b].first <= covered;
+        char path[PATH_MAX];
+        if (later && (size_t)snprintf(path, sizeof path, "%s/%s", dir, v[a].name) <
+                         sizeof path && fio_unlink(path) == 0)
+            removed = true;
+    }
+    free(v);
+    cf_err err;
+    if (removed)
+        fsu_fsync_dir(dir, &err);
+}
+
+/* The commit of the disk's second-newest snapshot of this lineage, 0 if
+ * it has fewer than two. */
+static uint64_t second_newest(const jrn *j, const char *disk)
+{
+    snap_list l = {0};
+    cf_err err;
+    uint64_t a = 0, b = 0;
+    if (snap_list_dir(disk, &l, &err) == 0)
+        for (size_t i = 0; i < l.n; i++) {
+            const snap_entry *s = &l.v[i];
+            if (!s->readable || s->legacy || !s->id.has_lineage ||
+                memcmp(s->id.lineage, j->set->lineage, DS_LINEAGE_LEN) != 0)
+                continue;
+            if (s->id.commit > a) {
+                b = a;
+                a = s->id.commit;
+            } else if (s->id.commit > b && s->id.commit < a) {
+                b = s->id.commit;
+            }
+        }
+    snap_list_free(&l);
+    return b;
+}
+
+void jrn_rotate(jrn *j, uint64_t commit)
+{
+    int64_t now = wall_ms();
+    int fresh[RS_MAX_SHARDS];
+    for (int i = 0; i < RS_MAX_SHARDS; i++)
+        fresh[i] = i < j->set->n && j->set->disks[i].online ? open_file(j, i, commit + 1, now)
+                                                            : -1;
+    jrn_sync(j);
+    pthread_mutex_lock(&j->lock);
+    for (int i = 0; i < RS_MAX_SHARDS; i++) {
+        if (j->fd[i] >= 0) {
+            if (j->dirty[i])
+                fio_fdatasync(j->fd[i]);    /* what was appended since the sync above */
+            fio_close(j->fd[i]);
+        }
+        j->fd[i] = fresh[i];
+        j->dirty[i] = false;
+        j->dropped[i] = false;
+    }
+    pthread_mutex_unlock(&j->lock);
+    for (int i = 0; i < j->set->n; i++)
+        if (j->set->disks[i].online)
+            prune_disk(j, j->set->disks[i].path, second_newest(j, j->set->disks[i].path));
+}
+
+void jrn_get_stats(jrn *j, jrn_stats *out)
+{
+    pthread_mutex_lock(&j->lock);
+    out->records = j->records;
+    out->bytes = j->bytes;
+    out->failures = j->failures;
+    out->disks = 0;
+    for (int i = 0; i < RS_MAX_SHARDS; i++)
+        out->disks += j->fd[i] >= 0;
+    pthread_mutex_unlock(&j->lock);
+}
+
+/* ---- reading -------------------------------------------------------------- */
+
+typedef struct raw_rec {
+    uint64_t commit;
+    uint32_t crc;
+    uint8_t *payload;                /* owned */
+    size_t len;
+} raw_rec;
+
+typedef struct rec_set {
+    raw_rec *v;
+    size_t n, cap;
+} rec_set;
+
+/* Read one file's records above `after` into rs; 1 if it ended torn. */
+static int read_file(const char *path, uint64_t after, rec_set *rs)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 1;
+    int torn = 0;
+    for (off_t off = 0;;) {
+        uint8_t head[JRN_HEAD];
+        int rc = fsu_pread_all(fd, head, sizeof head, off);
+        if (rc == -ENODATA) {
+            struct stat st;
+            torn = fstat(fd, &st) == 0 && st.st_size != off;
+            break;
+        }
+        size_t len = (size_t)get_le(head + 4, 4);
+        if (rc < 0 || memcmp(head, JRN_MAGIC, 4) != 0 || len < 13 || len > JRN_MAX_PAYLOAD) {
+            torn = 1;
+            break;
+        }
+        uint8_t *p = malloc(len);
+        if (!p || fsu_pread_all(fd, p, len, off + JRN_HEAD) < 0 ||
+            cks_crc32c(0, p, len) != (uint32_t)get_le(head + 8, 4) ||
+            13 + get_le(p + 9, 4) > len) {
+            free(p);
+            torn = 1;
+            break;
+        }
+        off += (off_t)(JRN_HEAD + len);
+        uint64_t commit = get_le(p + 1, 8);
+        if (commit <= after) {
+            free(p);
+            continue;
+        }
+        if (rs->n == rs->cap) {
+            size_t cap = rs->cap ? 2 * rs->cap : 256;
+            raw_rec *g = realloc(rs->v, cap * sizeof *g);
+            if (!g) {
+                free(p);
+                torn = 1;
+                break;
+            }
+            rs->v = g;
+            rs->cap = cap;
+        }
+        rs->v[rs->n++] = (raw_rec){commit, (uint32_t)get_le(head + 8, 4), p, len};
+    }
+    close(fd);
+    return torn;
+}
+
+static int cmp_rec(const void *a, const void *b)
+{
+    const raw_rec *x = a, *y = b;
+    if (x->commit != y->commit)
+        return x->commit < y->commit ? -1 : 1;
+    if (x->crc != y->crc)
+        return x->crc < y->crc ? -1 : 1;
+    if (x->len != y->len)
+        return x->len < y->len ? -1 : 1;
+    return memcmp(x->payload, y->payload, x->len);
+}
+
+int jrn_replay(const ds_set *set, uint64_t after, int (*cb)(void *ctx,
+               const jrn_record *r), void *ctx, int *files, int *torn, cf_err *err)
+{
+    char lineage[33];
+    hex_encode(set->lineage, DS_LINEAGE_LEN, lineage, sizeof lineage);
+    size_t ll = strlen(lineage);
+    rec_set rs = {0};
+    *files = *torn = 0;
+    for (int i = 0; i < set->n; i++) {
+        char dir[PATH_MAX];
+        if (!set->disks[i].online)
+            continue;
+        snprintf(dir, sizeof dir, "%s/" JRN_DIR, set->disks[i].path);
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        while (d && (de = readdir(d)) != NULL) {
+            char path[PATH_MAX];
+            if (strncmp(de->d_name, lineage, ll) != 0 || de->d_name[ll] != '-' ||
+                (size_t)snprintf(path, sizeof path, "%s/%s", dir, de->d_name) >= sizeof path)
+                continue;
+            (*files)++;
+            *torn += read_file(path, after, &rs);
+        }
+        if (d)
+            closedir(d);
+    }
+    qsort(rs.v, rs.n, sizeof *rs.v, cmp_rec);
+    int rc = 0;
+    for (size_t i = 0; i < rs.n && rc == 0; i++) {
+        if (i > 0 && cmp_rec(&rs.v[i - 1], &rs.v[i]) == 0)
+            continue;                  /* the same record from another disk */
+        const uint8_t *p = rs.v[i].payload;
+        size_t tl = (size_t)get_le(p + 9, 4);
+        json_error_t jerr;
+        json_t *fields = json_loadb((const char *)p + 13, tl, JSON_REJECT_DUPLICATES, &jerr);
+        if (!json_is_object(fields)) {
+            json_decref(fields);
+            (*torn)++;
+            continue;
+        }
+        jrn_record r = {.type = (jrn_type)p[0], .commit = rs.v[i].commit, .fields = fields,
+                        .data = p + 13 + tl, .len = rs.v[i].len - 13 - tl};
+        if (cb(ctx, &r) != 0)
+            rc = cf_fail(err, CF_EINTERNAL, "journal replay stopped");
+        json_decref(fields);
+    }
+    for (size_t i = 0; i < rs.n; i++)
+        free(rs.v[i].payload);
+    free(rs.v);
+    return rc;
+}

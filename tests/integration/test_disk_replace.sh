@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# tests/integration/test_disk_replace.sh - m of k+m disks die and are
+# replaced (issue 12 point 6, and the "m disks removed" drill), with restic
+# and the real coffer CLI:
+#   - restic backs a tree up into a 4+2 cofferd; cofferd stops;
+#   - two disk directories (m = 2) are deleted and put back as empty
+#     directories (new disks): cofferd formats each into its position,
+#     says so in its log, and runs heal --all at once;
+#   - coffer disks shows every disk online again once that heal is done;
+#     the shard files are all back; coffer scrub --deep finds nothing;
+#   - restic check --read-data passes and a restore equals the source;
+#   - a disk of another set put in a disk's place stops cofferd from
+#     starting, and is not formatted.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+it_init disk_replace
+it_skip_unless restic python3
+COFFER_CLI=$(cd "$(dirname "$COFFERD")/../cli" && pwd)/coffer
+
+cli() {
+  timeout -k 5 120 "$COFFER_CLI" --endpoint "$COFFER_ENDPOINT" \
+    --admin-credentials "$COFFER_TMP/var/admin-credentials" "$@"
+}
+
+shard_count() {
+  find "$COFFER_TMP"/var/disk*/objects -type f | wc -l
+}
+
+src=$IT_WORK/src
+it_step "generate the source tree"
+it_gen_tree "$src" 200 "$(it_size 40 10)" 7
+
+export IT_MODES=http
+it_server http
+it_step "restic init and backup"
+it_restic repl init
+(cd "$src" && it_restic repl backup --quiet --host coffer-test .)
+coffer_stop_server
+before=$(shard_count)
+
+it_step "disks 2 and 5 die; empty directories take their place"
+rm -rf "$COFFER_TMP/var/disk2" "$COFFER_TMP/var/disk5"
+mkdir "$COFFER_TMP/var/disk2" "$COFFER_TMP/var/disk5"
+coffer_launch http
+grep -q "disk 1 (.*disk2) was empty: formatted as disk 1 of the set, a replacement" \
+  "$COFFER_LOG"
+grep -q "2 replacement disks: heal --all starts now" "$COFFER_LOG"
+
+it_step "heal --all fills them: coffer disks shows every disk online"
+for i in $(seq 1 300); do                    # up to ~60 s
+  states=$(cli disks | awk 'NR > 1 && $1 ~ /^[0-9]+$/ {print $2}' | sort -u)
+  [ "$states" = online ] && break
+  sleep 0.2
+done
+cli disks
+it_expect_eq "disk states after the heal" online "$states"
+it_expect_eq "shard files after the heal" "$before" "$(shard_count)"
+grep -q "replacement filled by heal" "$COFFER_LOG"
+
+it_step "coffer scrub --deep finds nothing"
+cli --json scrub --deep >"$IT_WORK/scrub.json"
+it_expect_eq "scrub findings" 0 \
+  "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["findings"]))' \
+     "$IT_WORK/scrub.json")"
+
+it_step "restic check --read-data and restore"
+it_restic repl check --read-data
+it_restic repl restore latest --target "$IT_WORK/restored"
+it_same_tree "$src" "$IT_WORK/restored"
+coffer_stop_server
+
+it_step "a disk of another set in disk 3's place: the start is refused"
+other=$IT_WORK/other
+mkdir -p "$other"
+"$COFFERD" --var "$other/var" --listen "127.0.0.1:$(coffer_free_port)" \
+  >"$IT_WORK/other.log" 2>&1 &
+opid=$!
+for i in $(seq 1 100); do
+  [ -f "$other/var/disk1/format.json" ] && break
+  sleep 0.2
+done
+kill -TERM "$opid"; wait "$opid" || true
+rm -rf "$COFFER_TMP/var/disk3"
+cp -a "$other/var/disk1" "$COFFER_TMP/var/disk3"
+fmt=$(sha256sum <"$COFFER_TMP/var/disk3/format.json")
+rc=0
+timeout -k 5 60 "$COFFERD" --var "$COFFER_TMP/var" --listen "127.0.0.1:$(coffer_free_port)" \
+  >"$IT_WORK/refused.log" 2>&1 || rc=$?
+[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] || { cat "$IT_WORK/refused.log"; exit 1; }
+grep -q "disk3" "$IT_WORK/refused.log" || { cat "$IT_WORK/refused.log"; exit 1; }
+it_expect_eq "the foreign disk's format.json" "$fmt" \
+  "$(sha256sum <"$COFFER_TMP/var/disk3/format.json")"
+[ ! -e "$COFFER_TMP/var/disk3/replacing" ]
+it_done

@@ -1,0 +1,234 @@
+"""Object lock (issue 11, point 4) with boto3 and raw requests against a
+real cofferd, Veeam-style: a bucket created with lock, per-object
+COMPLIANCE retention (also sent as XML without the S3 namespace), then
+the ways to destroy a version are refused: DELETE by version id,
+DeleteObjects, shortening retention, a governance bypass on COMPLIANCE,
+bucket deletion; GOVERNANCE gives way only to a bypass from a key allowed
+to bypass; a legal hold holds whatever the retention."""
+import base64
+import datetime
+import hashlib
+import os
+import subprocess
+import time
+import uuid
+
+import pytest
+from botocore.exceptions import ClientError
+
+from conftest import make_client
+
+COFFER = os.path.join(os.path.dirname(os.path.dirname(
+    os.environ.get("COFFERD", "server/cofferd"))), "cli", "coffer")
+
+
+def code_of(call):
+    with pytest.raises(ClientError) as e:
+        call()
+    r = e.value.response
+    return r["Error"]["Code"], r["ResponseMetadata"]["HTTPStatusCode"]
+
+
+def soon(seconds):
+    return datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=seconds)
+
+
+def iso(dt):
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def md5_b64(body):
+    return base64.b64encode(hashlib.md5(body).digest()).decode()
+
+
+def coffer(*args):
+    out = subprocess.run([COFFER, "--endpoint", os.environ["COFFER_ENDPOINT"],
+                          "--admin-credentials", os.path.join(os.environ["COFFER_TMP"], "var",
+                                                              "admin-credentials"), *args],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+@pytest.fixture(scope="module")
+def bypass(endpoint):
+    """A dev key that may bypass governance retention."""
+    ak, sk = coffer("key", "create", "dev", "--permissions",
+                    "read,write-new,overwrite,delete,bypass-governance").split()
+    yield make_client(endpoint, ak, sk)
+    coffer("key", "revoke", ak)
+
+
+@pytest.fixture
+def lbucket(s3):
+    name = "l-" + uuid.uuid4().hex[:20]
+    s3.create_bucket(Bucket=name, ObjectLockEnabledForBucket=True)
+    yield name
+    # whatever is no longer locked goes; a test leaves only short retentions
+    deadline = time.time() + 30
+    while True:
+        left = 0
+        for page in s3.get_paginator("list_object_versions").paginate(Bucket=name):
+            for v in page.get("Versions", []) + page.get("DeleteMarkers", []):
+                try:
+                    s3.put_object_legal_hold(Bucket=name, Key=v["Key"],
+                                             VersionId=v["VersionId"],
+                                             LegalHold={"Status": "OFF"})
+                except ClientError:
+                    pass
+                try:
+                    s3.delete_object(Bucket=name, Key=v["Key"], VersionId=v["VersionId"],
+                                     BypassGovernanceRetention=True)
+                except ClientError:
+                    left += 1
+        if not left or time.time() > deadline:
+            break
+        time.sleep(1)
+    s3.delete_bucket(Bucket=name)
+
+
+def test_lock_configuration(s3, raw, bypass, lbucket):
+    assert s3.get_bucket_versioning(Bucket=lbucket)["Status"] == "Enabled"
+    cfg = s3.get_object_lock_configuration(Bucket=lbucket)["ObjectLockConfiguration"]
+    assert cfg == {"ObjectLockEnabled": "Enabled"}
+    s3.put_object_lock_configuration(Bucket=lbucket, ObjectLockConfiguration={
+        "ObjectLockEnabled": "Enabled",
+        "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 1}}})
+    cfg = s3.get_object_lock_configuration(Bucket=lbucket)["ObjectLockConfiguration"]
+    assert cfg["Rule"]["DefaultRetention"] == {"Mode": "GOVERNANCE", "Days": 1}
+    # versioning can no longer be suspended
+    assert code_of(lambda: s3.put_bucket_versioning(
+        Bucket=lbucket, VersioningConfiguration={"Status": "Suspended"})) == \
+        ("InvalidBucketState", 409)
+    # the default retention applies to a new version
+    v = s3.put_object(Bucket=lbucket, Key="d", Body=b"x")["VersionId"]
+    r = s3.get_object_retention(Bucket=lbucket, Key="d", VersionId=v)["Retention"]
+    assert r["Mode"] == "GOVERNANCE"
+    assert r["RetainUntilDate"] > soon(86000)
+    h = s3.head_object(Bucket=lbucket, Key="d")
+    assert h["ObjectLockMode"] == "GOVERNANCE"
+    # a bad default retention is refused and changes nothing
+    body = (b"<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled><Rule>"
+            b"<DefaultRetention><Mode>GOVERNANCE</Mode><Days>0</Days></DefaultRetention>"
+            b"</Rule></ObjectLockConfiguration>")
+    r = raw("PUT", f"/{lbucket}", "object-lock", body=body,
+            headers={"Content-MD5": md5_b64(body)})
+    assert r.status == 400 and r.error_code() == "InvalidArgument", r.body
+    cfg = s3.get_object_lock_configuration(Bucket=lbucket)["ObjectLockConfiguration"]
+    assert cfg["Rule"]["DefaultRetention"]["Days"] == 1
+    s3.put_object_lock_configuration(Bucket=lbucket, ObjectLockConfiguration={
+        "ObjectLockEnabled": "Enabled"})
+    bypass.put_object_retention(Bucket=lbucket, Key="d", VersionId=v,
+                                Retention={"Mode": "GOVERNANCE", "RetainUntilDate": soon(2)},
+                                BypassGovernanceRetention=True)
+
+
+def test_unlocked_bucket_refuses_lock_requests(s3, bucket):
+    assert code_of(lambda: s3.get_object_lock_configuration(Bucket=bucket)) == \
+        ("ObjectLockConfigurationNotFoundError", 404)
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    assert code_of(lambda: s3.put_object_retention(
+        Bucket=bucket, Key="k", Retention={"Mode": "GOVERNANCE",
+                                           "RetainUntilDate": soon(60)})) == \
+        ("InvalidRequest", 400)
+    assert code_of(lambda: s3.put_object(
+        Bucket=bucket, Key="k2", Body=b"x", ContentMD5=md5_b64(b"x"),
+        ObjectLockMode="GOVERNANCE", ObjectLockRetainUntilDate=soon(60))) == \
+        ("InvalidRequest", 400)
+    # lock on an unversioned bucket needs versioning first
+    assert code_of(lambda: s3.put_object_lock_configuration(
+        Bucket=bucket, ObjectLockConfiguration={"ObjectLockEnabled": "Enabled"})) == \
+        ("InvalidBucketState", 409)
+
+
+def test_compliance_cannot_be_destroyed_or_shortened(s3, raw, lbucket):
+    body = b"backup block " * 100
+    until = soon(6)
+    v = s3.put_object(Bucket=lbucket, Key="blk", Body=body, ContentMD5=md5_b64(body),
+                      ObjectLockMode="COMPLIANCE",
+                      ObjectLockRetainUntilDate=until)["VersionId"]
+    # lock parameters need Content-MD5 or a checksum
+    r = raw("PUT", f"/{lbucket}/nomd5", body=b"x",
+            headers={"x-amz-object-lock-mode": "COMPLIANCE",
+                     "x-amz-object-lock-retain-until-date": iso(soon(60))})
+    assert r.status == 400 and r.error_code() == "InvalidRequest", r.body
+    r = raw("PUT", f"/{lbucket}/badmode", body=b"x",
+            headers={"x-amz-object-lock-mode": "FOREVER", "Content-MD5": md5_b64(b"x"),
+                     "x-amz-object-lock-retain-until-date": iso(soon(60))})
+    assert r.status == 400 and r.error_code() == "InvalidArgument", r.body
+    # every way to destroy it is refused
+    assert code_of(lambda: s3.delete_object(Bucket=lbucket, Key="blk", VersionId=v)) == \
+        ("AccessDenied", 403)
+    assert code_of(lambda: s3.delete_object(Bucket=lbucket, Key="blk", VersionId=v,
+                                            BypassGovernanceRetention=True)) == \
+        ("AccessDenied", 403)
+    r = s3.delete_objects(Bucket=lbucket, Delete={"Objects": [{"Key": "blk",
+                                                                "VersionId": v}]})
+    assert [e["Code"] for e in r["Errors"]] == ["AccessDenied"]
+    for mode, when in (("COMPLIANCE", soon(2)), ("GOVERNANCE", soon(600))):
+        assert code_of(lambda: s3.put_object_retention(
+            Bucket=lbucket, Key="blk", VersionId=v,
+            Retention={"Mode": mode, "RetainUntilDate": when},
+            BypassGovernanceRetention=True)) == ("AccessDenied", 403)
+    # retention XML without the namespace (Veeam) extends it
+    later = soon(8)
+    xml = (f"<Retention><Mode>COMPLIANCE</Mode><RetainUntilDate>{iso(later)}"
+           f"</RetainUntilDate></Retention>").encode()
+    r = raw("PUT", f"/{lbucket}/blk", f"retention&versionId={v}", body=xml,
+            headers={"Content-MD5": md5_b64(xml)})
+    assert r.status == 200, r.body
+    got = s3.get_object_retention(Bucket=lbucket, Key="blk", VersionId=v)["Retention"]
+    assert got["Mode"] == "COMPLIANCE" and abs((got["RetainUntilDate"] - later)
+                                               .total_seconds()) < 1
+    # a delete without a version id only adds a marker; the bucket stays
+    s3.delete_object(Bucket=lbucket, Key="blk")
+    assert code_of(lambda: s3.delete_bucket(Bucket=lbucket))[0] == "BucketNotEmpty"
+    assert s3.get_object(Bucket=lbucket, Key="blk", VersionId=v)["Body"].read() == body
+    # after the retention ends, and only then, it can go
+    while datetime.datetime.now(datetime.timezone.utc) < later:
+        time.sleep(0.5)
+    time.sleep(0.5)
+    s3.delete_object(Bucket=lbucket, Key="blk", VersionId=v)
+    assert code_of(lambda: s3.head_object(Bucket=lbucket, Key="blk", VersionId=v))[1] == 404
+
+
+def test_governance_bypass_needs_the_permission(s3, bypass, lbucket):
+    v = s3.put_object(Bucket=lbucket, Key="g", Body=b"g", ContentMD5=md5_b64(b"g"),
+                      ObjectLockMode="GOVERNANCE",
+                      ObjectLockRetainUntilDate=soon(3600))["VersionId"]
+    assert code_of(lambda: s3.delete_object(Bucket=lbucket, Key="g", VersionId=v)) == \
+        ("AccessDenied", 403)
+    # shortening GOVERNANCE without a bypass is refused, extending is not
+    assert code_of(lambda: s3.put_object_retention(
+        Bucket=lbucket, Key="g", VersionId=v,
+        Retention={"Mode": "GOVERNANCE", "RetainUntilDate": soon(60)})) == \
+        ("AccessDenied", 403)
+    s3.put_object_retention(Bucket=lbucket, Key="g", VersionId=v,
+                            Retention={"Mode": "GOVERNANCE", "RetainUntilDate": soon(7200)})
+    # the header from a key without bypass-governance changes nothing
+    assert code_of(lambda: s3.delete_object(Bucket=lbucket, Key="g", VersionId=v,
+                                            BypassGovernanceRetention=True)) == \
+        ("AccessDenied", 403)
+    assert s3.head_object(Bucket=lbucket, Key="g", VersionId=v)["ContentLength"] == 1
+    # a key allowed to bypass needs the header too
+    assert code_of(lambda: bypass.delete_object(Bucket=lbucket, Key="g", VersionId=v)) == \
+        ("AccessDenied", 403)
+    bypass.delete_object(Bucket=lbucket, Key="g", VersionId=v,
+                         BypassGovernanceRetention=True)
+    assert code_of(lambda: s3.head_object(Bucket=lbucket, Key="g", VersionId=v))[1] == 404
+
+
+def test_legal_hold(s3, lbucket):
+    v = s3.put_object(Bucket=lbucket, Key="h", Body=b"h", ContentMD5=md5_b64(b"h"),
+                      ObjectLockLegalHoldStatus="ON")["VersionId"]
+    assert s3.get_object_legal_hold(Bucket=lbucket, Key="h",
+                                    VersionId=v)["LegalHold"]["Status"] == "ON"
+    assert s3.head_object(Bucket=lbucket, Key="h")["ObjectLockLegalHoldStatus"] == "ON"
+    assert code_of(lambda: s3.delete_object(Bucket=lbucket, Key="h", VersionId=v,
+                                            BypassGovernanceRetention=True)) == \
+        ("AccessDenied", 403)
+    s3.put_object_legal_hold(Bucket=lbucket, Key="h", VersionId=v,
+                             LegalHold={"Status": "OFF"})
+    s3.delete_object(Bucket=lbucket, Key="h", VersionId=v)
+    assert code_of(lambda: s3.get_object_legal_hold(Bucket=lbucket, Key="nope")) == \
+        ("NoSuchKey", 404)

@@ -1,0 +1,41 @@
+/*
+ * tests/unit/test_progress.c - the CLI's one progress line
+ * (cli/progress.h): into a file (not a terminal) the first call writes a
+ * whole line, later ones within PROGRESS_EVERY_S write nothing, and the
+ * line says done/total, the percentage and the phase; progress_end leaves
+ * nothing behind.
+ */
+#include "cli/progress.h"
+#include "tests/unit/test.h"
+
+#include <string.h>
+
+static void read_all(FILE *f, char *buf, size_t cap)
+{
+    fflush(f);
+    rewind(f);
+    size_t n = fread(buf, 1, cap - 1, f);
+    buf[n] = '\0';
+}
+
+static void a_log_gets_whole_lines_not_a_flood(void)
+{
+    FILE *f = tmpfile();
+    REQUIRE(f);
+    progress p;
+    progress_init(&p, "scrub", f);
+    CHECK(!p.tty);
+    progress_show(&p, 3, 12, "slice 1 of 30");
+    progress_show(&p, 4, 12, "slice 1 of 30");     /* within the interval */
+    progress_end(&p);
+    char buf[512];
+    read_all(f, buf, sizeof buf);
+    CHECK_EQ_STR(buf, "coffer: scrub: 3/12 (25%) slice 1 of 30\n");
+    p.said -= PROGRESS_EVERY_S;                       /* the interval passed */
+    progress_show(&p, 12, 0, NULL);                   /* total not known */
+    read_all(f, buf, sizeof buf);
+    CHECK_EQ_STR(buf, "coffer: scrub: 3/12 (25%) slice 1 of 30\ncoffer: scrub: 12\n");
+    fclose(f);
+}
+
+TEST_MAIN("progress", T(a_log_gets_whole_lines_not_a_flood))

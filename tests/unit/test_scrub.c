@@ -1,0 +1,463 @@
+/*
+ * tests/unit/test_scrub.c - heal --all and scrub (storage/scrub.c) on a
+ * 4+2 set: a clean store reports nothing; a flipped byte is found by its
+ * CRC, named and repaired; a byte flipped with its CRC fixed up passes a
+ * CRC scrub but not a deep one, which names the shard (data or parity) and
+ * repairs it; a missing shard file and a missing manifest are written
+ * again by heal --all; an object with too few shards left is named as
+ * beyond repair; a stored ETag or checksum that no longer matches the
+ * data (CRC64NVME and SHA-256 included) is found by a deep scrub; slices
+ * cover every object exactly once; a pacer can stop a scrub; an empty
+ * directory in a dead disk's place is formatted as its replacement and
+ * filled by heal --all, and another set's disk there is refused.
+ */
+#include "tests/unit/test.h"
+#include "tests/unit/engine_util.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/checksum.h"
+#include "common/hex.h"
+#include "storage/shard.h"
+
+#define MIB (1u << 20)
+
+static eng_fixture fx;
+
+typedef struct seen {
+    int findings, repaired, lost;
+    char last_key[64], last_what[160];
+    int last_disk;
+} seen;
+
+static void on_found(void *ctx, const st_finding *f)
+{
+    seen *s = ctx;
+    s->findings++;
+    s->repaired += f->repaired;
+    s->lost += f->lost;
+    snprintf(s->last_key, sizeof s->last_key, "%s", f->key);
+    snprintf(s->last_what, sizeof s->last_what, "%s", f->what);
+    s->last_disk = f->disk;
+}
+
+static int scrub(st_engine *e, bool deep, seen *s, st_check_stats *st)
+{
+    memset(s, 0, sizeof *s);
+    st_check_opts o = {.deep = deep, .found = on_found, .ctx = s};
+    cf_err err;
+    int rc = st_scrub(e, &o, st, &err);
+    if (rc < 0)
+        fprintf(stderr, "scrub: %s\n", err.msg);
+    return rc;
+}
+
+static int heal_all(st_engine *e, seen *s, st_check_stats *st)
+{
+    memset(s, 0, sizeof *s);
+    st_check_opts o = {.found = on_found, .ctx = s};
+    cf_err err;
+    return st_heal_all(e, &o, st, &err);
+}
+
+static int put_cks(st_engine *e, const char *key, uint64_t size, uint64_t seed,
+                   cks_algo algo)
+{
+    st_put_args a = {.tenant = "t1", .bucket = "b", .key = key, .checksum_algo = algo,
+                     .expected_size = (int64_t)size};
+    st_put *p;
+    cf_err err;
+    uint8_t buf[65536];
+    if (st_put_begin(e, &a, &p, &err) < 0)
+        return -1;
+    for (uint64_t off = 0; off < size;) {
+        size_t n = size - off < sizeof buf ? (size_t)(size - off) : sizeof buf;
+        gen_bytes(seed, off, buf, n);
+        if (st_put_write(p, buf, n, &err) < 0) {
+            st_put_abort(p);
+            return -1;
+        }
+        off += n;
+    }
+    st_object_info info;
+    return st_put_finish(p, NULL, &info, &err);
+}
+
+/* The data id (hex) of segment seq of key, from the index. */
+static int data_id_of(const char *key, int seq, char hex[33])
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/index.db", fx.meta);
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    int rc = -1;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+        return -1;
+    if (sqlite3_prepare_v2(db, "SELECT s.data_id FROM segments s JOIN objects o ON "
+                           "o.version_id = s.version_id WHERE o.key = CAST(? AS BLOB) "
+                           "AND s.seq = ?", -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 2, seq);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            hex_encode(sqlite3_column_blob(st, 0), 16, hex, 33);
+            rc = 0;
+        }
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+    return rc;
+}
+
+static int version_of(const char *key, char hex[33])
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/index.db", fx.meta);
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    int rc = -1;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+        return -1;
+    if (sqlite3_prepare_v2(db, "SELECT version_id FROM objects WHERE key = CAST(? AS BLOB)",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            hex_encode(sqlite3_column_blob(st, 0), 16, hex, 33);
+            rc = 0;
+        }
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+    return rc;
+}
+
+static void sql(const char *text)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/index.db", fx.meta);
+    sqlite3 *db;
+    if (sqlite3_open(path, &db) == SQLITE_OK) {
+        sqlite3_busy_timeout(db, 5000);
+        if (sqlite3_exec(db, text, NULL, NULL, NULL) != SQLITE_OK)
+            fprintf(stderr, "sql: %s\n", sqlite3_errmsg(db));
+    }
+    sqlite3_close(db);
+}
+
+/* Flip a byte of block 0 of shard i of data id hex; with fix_crc, write
+ * the CRC of the changed bytes too (a corruption CRC cannot see). */
+static void flip(const char *hex, int i, uint32_t plain0, bool fix_crc)
+{
+    char paths[6][700];
+    shard_files_of(&fx, 6, hex, paths);
+    int fd = open(paths[i], O_RDWR);
+    if (fd < 0) {
+        perror(paths[i]);
+        return;
+    }
+    uint32_t s = shard_len_for(plain0, 4);
+    uint8_t *buf = malloc(s);
+    if (pread(fd, buf, s, SHARD_HEADER_SIZE) == (ssize_t)s) {
+        buf[17] ^= 0x40;
+        if (pwrite(fd, buf, s, SHARD_HEADER_SIZE) != (ssize_t)s)
+            perror("pwrite");
+        if (fix_crc) {
+            uint32_t c = cks_crc32c(0, buf, s);
+            uint8_t le[4] = {(uint8_t)c, (uint8_t)(c >> 8), (uint8_t)(c >> 16),
+                             (uint8_t)(c >> 24)};
+            if (pwrite(fd, le, 4, SHARD_HEADER_SIZE + s) != 4)
+                perror("pwrite");
+        }
+    }
+    free(buf);
+    close(fd);
+}
+
+static st_engine *setup(void)
+{
+    st_engine *e = fixture_setup(&fx, test_tmpdir(), 6, 4, 2, false);
+    if (!e)
+        return NULL;
+    int rc = put_cks(e, "small", 3000, 1, CKS_CRC32C);
+    rc |= put_cks(e, "sha", 3 * MIB + 11, 2, CKS_SHA256);
+    rc |= put_cks(e, "crc64", 2 * MIB, 3, CKS_CRC64NVME);
+    rc |= put_cks(e, "plain", 200000, 4, CKS_NONE);
+    char uid[ST_ID_HEX];
+    cf_err err;
+    st_put_args a = {.tenant = "t1", .bucket = "b", .key = "mp", .upload_id = uid,
+                     .checksum_algo = CKS_SHA256, .expected_size = -1};
+    rc |= st_upload_create(e, &(st_upload_args){.tenant = "t1", .bucket = "b", .key = "mp",
+                           .checksum_algo = CKS_SHA256}, uid, &err);
+    st_complete_part parts[2];
+    char etags[2][ST_ETAG_MAX], cks[2][ST_CHECKSUM_MAX];
+    for (int n = 1; rc == 0 && n <= 2; n++) {
+        st_put *p;
+        uint64_t size = n == 1 ? 5 * MIB : 1000;
+        a.part_number = (uint32_t)n;
+        rc = st_put_begin(e, &a, &p, &err);
+        uint8_t *buf = malloc(size);
+        gen_bytes(10 + (uint64_t)n, 0, buf, size);
+        st_object_info info;
+        if (rc == 0 && (st_put_write(p, buf, size, &err) < 0 ||
+                        st_put_finish(p, NULL, &info, &err) < 0))
+            rc = -1;
+        free(buf);
+        snprintf(etags[n - 1], sizeof etags[0], "%s", info.etag);
+        snprintf(cks[n - 1], sizeof cks[0], "%s", info.checksum_b64);
+        parts[n - 1] = (st_complete_part){(uint32_t)n, etags[n - 1], cks[n - 1]};
+    }
+    st_object_info done;
+    if (rc == 0)
+        rc = st_upload_complete(e, &(st_complete_args){.tenant = "t1", .bucket = "b",
+                                .key = "mp", .upload_id = uid, .parts = parts, .nparts = 2,
+                                .expected_size = -1}, &done, &err);
+    /* an upload in progress, one part */
+    char uid2[ST_ID_HEX];
+    rc |= st_upload_create(e, &(st_upload_args){.tenant = "t1", .bucket = "b", .key = "open"},
+                           uid2, &err);
+    st_put_args a2 = {.tenant = "t1", .bucket = "b", .key = "open", .upload_id = uid2,
+                      .part_number = 1, .expected_size = -1};
+    st_put *p;
+    uint8_t buf[100000];
+    gen_bytes(20, 0, buf, sizeof buf);
+    st_object_info info;
+    if (rc == 0 && (st_put_begin(e, &a2, &p, &err) < 0 ||
+                    st_put_write(p, buf, sizeof buf, &err) < 0 ||
+                    st_put_finish(p, NULL, &info, &err) < 0))
+        rc = -1;
+    if (rc != 0) {
+        fprintf(stderr, "setup: %s\n", err.msg);
+        st_close(e);
+        return NULL;
+    }
+    return e;
+}
+
+static void a_clean_store_reports_nothing(void)
+{
+    st_engine *e = setup();
+    REQUIRE(e);
+    seen s;
+    st_check_stats st;
+    REQUIRE(scrub(e, true, &s, &st) == 0);
+    CHECK_EQ_INT(s.findings, 0);
+    CHECK_EQ_INT(st.objects, 5);
+    CHECK_EQ_INT(st.uploads_parts, 1);
+    CHECK_EQ_INT(st.segments, 7);
+    CHECK_EQ_INT(st.inline_segments, 2);
+    CHECK(st.shard_bytes > 10 * MIB);
+    CHECK_EQ_INT(st.orphans, 0);
+    CHECK(!st.stopped);
+    REQUIRE(heal_all(e, &s, &st) == 0);
+    CHECK_EQ_INT(s.findings, 0);
+    st_close(e);
+}
+
+static void a_flipped_byte_is_found_by_its_crc_and_repaired(void)
+{
+    st_engine *e = setup();
+    REQUIRE(e);
+    char hex[33];
+    REQUIRE(data_id_of("sha", 0, hex) == 0);
+    flip(hex, 2, MIB, false);
+    seen s;
+    st_check_stats st;
+    REQUIRE(scrub(e, false, &s, &st) == 0);
+    CHECK_EQ_INT(s.findings, 1);
+    CHECK_EQ_INT(s.repaired, 1);
+    CHECK_EQ_STR(s.last_key, "sha");
+    CHECK_EQ_INT(s.last_disk, 2);
+    CHECK_EQ_INT(st.crc_errors, 1);
+    CHECK_EQ_INT(st.segments_repaired, 1);
+    REQUIRE(scrub(e, true, &s, &st) == 0);
+    CHECK_EQ_INT(s.findings, 0);
+    cf_err err;
+    CHECK_EQ_INT(check_gen(e, "b", "sha", 3 * MIB + 11, 2, &err), 1);
+    st_close(e);
+}
+
+static void a_flip_behind_an_intact_crc_needs_a_deep_scrub(void)
+{
+    st_engine *e = setup();
+    REQUIRE(e);
+    char hex[33];
+    REQUIRE(data_id_of("crc64", 0, hex) == 0);
+    flip(hex, 1, MIB, true);                   /* a data shard */
+    REQUIRE(data_id_of("sha", 0, hex) == 0);
+    flip(hex, 5, MIB, true);                   /* a parity shard */
+    seen s;
+    st_check_stats st;
+    REQUIRE(scrub(e, false, &s, &st) == 0);
+    CHECK_EQ_INT(s.findings, 0);               /* every CRC holds */
+    REQUIRE(scrub(e, true, &s, &st) == 0);
+    CHECK_EQ_INT(s.findings, 2);
+    CHECK_EQ_INT(s.repaired, 2);
+    CHECK_EQ_INT(st.gcm_failures, 1);
+    CHECK_EQ_INT(st.parity_errors, 1);
+    CHECK_EQ_INT(st.digest_mismatches, 0);
+    REQUIRE(scrub(e, true, &s, &st) == 0);
+    CHECK_EQ_INT(s.findings, 0);
+    cf_err err;
+    CHECK_EQ_INT(check_gen(e, "b", "crc64", 2 * MIB, 3, &err), 1);
+    st_close(e);
+}
+
+static void heal_all_writes_missing_shards_and_manifests_again(void)
+{
+    st_engine *e = setup();
+    REQUIRE(e);
+    char hex[33], paths[6][700];
+    REQUIRE(data_id_of("plain", 0, hex) == 0);
+    shard_files_of(&fx, 6, hex, paths);
+    REQUIRE(unlink(paths[4]) == 0);
+    char vid[33];
+    REQUIRE(version_of("mp", vid) == 0);
+    shard_files_of(&fx, 6, vid, paths);
+    REQUIRE(unlink(paths[0]) == 0);
+    seen s;
+    st_check_stats st;
+    REQUIRE(heal_all(e, &s, &st) == 0);
+    CHECK_EQ_INT(s.findings, 2);
+    CHECK_EQ_INT(s.repaired, 2);
+    CHECK_EQ_INT(st.shards_missing, 1);
+    CHECK_EQ_INT(st.manifests_missing, 1);
+    CHECK_EQ_INT(st.manifests_rewritten, 1);
+    CHECK(access(paths[0], F_OK) == 0);
+    shard_files_of(&fx, 6, hex, paths);
+    CHECK(access(paths[4], F_OK) == 0);
+    REQUIRE(scrub(e, true, &s, &st) == 0);
+    CHECK_EQ_INT(s.findings, 0);
+    st_close(e);
+}
+
+/* Disk 2 dies and an empty directory takes its place: the engine formats
+ * it into position 2 and marks it replacing (a mark that outlives a
+ * restart); heal --all writes every shard and manifest it lacks and lifts
+ * the mark; everything reads back and a deep scrub is clean. A disk of
+ * another set in its place is refused, never formatted. */
+static void an_empty_disk_in_a_dead_ones_place_is_formatted_and_filled(void)
+{
+    st_engine *e = setup();
+    REQUIRE(e);
+    st_close(e);
+    int before = count_shard_files(&fx, 6);
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir '%s'", fx.disks[2], fx.disks[2]);
+    REQUIRE(system(cmd) == 0);
+    e = fixture_open(&fx);
+    REQUIRE(e);
+    st_disk_info d;
+    st_disk_get(e, 2, &d);
+    CHECK(d.online && d.replacing);
+    st_disk_get(e, 1, &d);
+    CHECK(!d.replacing);
+    char path[800];
+    snprintf(path, sizeof path, "%s/format.json", fx.disks[2]);
+    CHECK(access(path, F_OK) == 0);
+    st_close(e);                          /* the mark outlives a restart */
+    e = fixture_open(&fx);
+    REQUIRE(e);
+    st_disk_get(e, 2, &d);
+    CHECK(d.replacing);
+    seen s;
+    st_check_stats st;
+    st_check_opts one = {.tenant = "t1", .bucket = "b"};
+    cf_err err;
+    REQUIRE(st_heal_all(e, &one, &st, &err) == 0);   /* one bucket: still replacing */
+    CHECK(st.shards_missing > 0 && st.repair_failures == 0);
+    st_disk_get(e, 2, &d);
+    CHECK(d.replacing);
+    REQUIRE(heal_all(e, &s, &st) == 0);               /* everything: filled */
+    CHECK_EQ_INT(st.repair_failures, 0);
+    st_disk_get(e, 2, &d);
+    CHECK(!d.replacing);
+    snprintf(path, sizeof path, "%s/replacing", fx.disks[2]);
+    CHECK(access(path, F_OK) != 0);
+    CHECK_EQ_INT(count_shard_files(&fx, 6), before);
+    CHECK_EQ_INT(check_gen(e, "b", "sha", 3 * MIB + 11, 2, &err), 1);
+    REQUIRE(scrub(e, true, &s, &st) == 0);
+    CHECK_EQ_INT(s.findings, 0);
+    st_close(e);
+    /* a disk of another set in position 2: refused, left as it was */
+    eng_fixture other;
+    st_engine *o = fixture_setup(&other, test_tmpdir(), 3, 2, 1, false);
+    REQUIRE(o);
+    st_close(o);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -a '%s' '%s'", fx.disks[2], other.disks[0],
+             fx.disks[2]);
+    REQUIRE(system(cmd) == 0);
+    CHECK_EQ_INT(st_open(&fx.cfg, &e, &err), -1);
+    CHECK_EQ_INT(err.code, CF_ECONFIG);
+    snprintf(path, sizeof path, "%s/replacing", fx.disks[2]);
+    CHECK(access(path, F_OK) != 0);
+}
+
+static void beyond_repair_is_named_and_a_wrong_digest_is_found(void)
+{
+    st_engine *e = setup();
+    REQUIRE(e);
+    char hex[33], paths[6][700];
+    REQUIRE(data_id_of("plain", 0, hex) == 0);
+    shard_files_of(&fx, 6, hex, paths);
+    for (int i = 0; i < 3; i++)
+        REQUIRE(unlink(paths[i]) == 0);
+    seen s;
+    st_check_stats st;
+    REQUIRE(scrub(e, false, &s, &st) == 0);
+    CHECK_EQ_INT(st.lost_objects, 1);
+    CHECK_EQ_INT(s.lost, 1);
+    CHECK_EQ_STR(s.last_key, "plain");
+    cf_err err;
+    REQUIRE(st_delete(e, "t1", "b", "plain", &err) == 0);
+    sql("UPDATE objects SET cks = 'AAAAAAAAAAA=' WHERE key = CAST('crc64' AS BLOB)");
+    REQUIRE(scrub(e, false, &s, &st) == 0);
+    CHECK_EQ_INT(s.findings, 0);               /* no CRC can see it */
+    REQUIRE(scrub(e, true, &s, &st) == 0);
+    CHECK_EQ_INT(st.digest_mismatches, 1);
+    CHECK_EQ_STR(s.last_key, "crc64");
+    CHECK(strstr(s.last_what, "CRC64NVME") != NULL);
+    st_close(e);
+}
+
+static int stop_now(void *ctx, uint64_t bytes)
+{
+    (void)bytes;
+    return ++*(int *)ctx > 3;
+}
+
+static void slices_cover_everything_once_and_a_pacer_stops(void)
+{
+    st_engine *e = setup();
+    REQUIRE(e);
+    uint64_t objects = 0, parts = 0;
+    cf_err err;
+    for (int i = 0; i < 7; i++) {
+        st_check_opts o = {.slice = i, .slices = 7};
+        st_check_stats st;
+        REQUIRE(st_scrub(e, &o, &st, &err) == 0);
+        objects += st.objects;
+        parts += st.uploads_parts;
+    }
+    CHECK_EQ_INT(objects, 5);
+    CHECK_EQ_INT(parts, 1);
+    int calls = 0;
+    st_pacer pacer = {.pace = stop_now, .ctx = &calls};
+    st_check_opts o = {.pacer = &pacer};
+    st_check_stats st;
+    REQUIRE(st_scrub(e, &o, &st, &err) == 0);
+    CHECK(st.stopped);
+    CHECK(st.objects < 5);
+    st_close(e);
+}
+
+TEST_MAIN("scrub",
+          T(a_clean_store_reports_nothing),
+          T(a_flipped_byte_is_found_by_its_crc_and_repaired),
+          T(a_flip_behind_an_intact_crc_needs_a_deep_scrub),
+          T(heal_all_writes_missing_shards_and_manifests_again),
+          T(an_empty_disk_in_a_dead_ones_place_is_formatted_and_filled),
+          T(beyond_repair_is_named_and_a_wrong_digest_is_found),
+          T(slices_cover_everything_once_and_a_pacer_stops))
