@@ -20,6 +20,13 @@
  *    lookups instead of one byte at a time. Tables are built once, on
  *    first use.
  *
+ * Combining (cks_crc_combine): for these CRCs (reflected, init and final
+ * xor all ones) crc(A || B) = crc(A) * x^(8 len(B)) mod P  xor  crc(B),
+ * the identity zlib's crc32_combine uses. Multiplication modulo P is done
+ * bit by bit in the reflected representation, and x^(8n) by squaring:
+ * a table of x^(2^k) mod P per algorithm (64 entries), so a combination
+ * costs O(log n) multiplications whatever the length.
+ *
  * Raw outputs are big-endian, the byte order S3 base64-encodes for its
  * x-amz-checksum-* headers. The base64 helpers are strict: they accept
  * only the canonical encoding of exactly the expected number of bytes.
@@ -141,6 +148,85 @@ uint32_t cks_crc32c(uint32_t crc, const void *data, size_t len)
         len -= n;
     }
     return ~reg;
+}
+
+/* ---- combining CRCs ---- */
+
+typedef struct crc_field {
+    uint64_t poly;          /* reflected polynomial */
+    int width;              /* 32 or 64 */
+    uint64_t x2n[64];       /* x^(2^k) mod poly, reflected */
+} crc_field;
+
+static crc_field crc_fields[3] = {
+    {0xEDB88320u, 32, {0}},                 /* CRC32 (IEEE) */
+    {0x82F63B78u, 32, {0}},                 /* CRC32C (Castagnoli) */
+    {CRC64NVME_POLY_REFLECTED, 64, {0}},    /* CRC-64/NVME */
+};
+static pthread_once_t crc_fields_once = PTHREAD_ONCE_INIT;
+
+/* a * b modulo the field's polynomial, both reflected (bit width-1 is x^0). */
+static uint64_t multmodp(const crc_field *f, uint64_t a, uint64_t b)
+{
+    uint64_t m = 1ULL << (f->width - 1), p = 0;
+    while (m && a) {
+        if (a & m) {
+            p ^= b;
+            a &= ~m;
+        }
+        m >>= 1;
+        b = (b & 1) ? (b >> 1) ^ f->poly : b >> 1;
+    }
+    return p;
+}
+
+static void crc_fields_build(void)
+{
+    for (size_t i = 0; i < sizeof crc_fields / sizeof crc_fields[0]; i++) {
+        crc_field *f = &crc_fields[i];
+        uint64_t p = 1ULL << (f->width - 2);    /* x^1 */
+        f->x2n[0] = p;
+        for (int k = 1; k < 64; k++)
+            f->x2n[k] = p = multmodp(f, p, p);
+    }
+}
+
+/* x^(8 n) modulo the field's polynomial. */
+static uint64_t x8nmodp(const crc_field *f, uint64_t n)
+{
+    uint64_t p = 1ULL << (f->width - 1);        /* x^0 */
+    for (int k = 3; n; n >>= 1, k++)
+        if (n & 1)
+            p = multmodp(f, f->x2n[k & 63], p);
+    return p;
+}
+
+static uint64_t load_be(const uint8_t *p, size_t n)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static void store_be(uint64_t v, uint8_t *out, size_t n);
+
+bool cks_is_crc(cks_algo algo)
+{
+    return algo == CKS_CRC32 || algo == CKS_CRC32C || algo == CKS_CRC64NVME;
+}
+
+int cks_crc_combine(cks_algo algo, const uint8_t *crc_a, const uint8_t *crc_b,
+                    uint64_t len_b, uint8_t *out)
+{
+    if (!cks_is_crc(algo))
+        return -1;
+    pthread_once(&crc_fields_once, crc_fields_build);
+    const crc_field *f = &crc_fields[algo - CKS_CRC32];
+    size_t n = algos[algo].raw_len;
+    uint64_t a = load_be(crc_a, n), b = load_be(crc_b, n);
+    store_be(multmodp(f, x8nmodp(f, len_b), a) ^ b, out, n);
+    return 0;
 }
 
 /* ---- states ---- */
@@ -310,17 +396,15 @@ static int b64_value(char c)
     return hit ? (int)(hit - b64_alphabet) : -1;
 }
 
-int cks_from_base64(const char *b64, uint8_t *out, size_t outsz,
-                    size_t *outlen)
+long cks_base64_decode(const char *b64, size_t len, uint8_t *out, size_t cap)
 {
-    size_t len = strlen(b64);
     if (len == 0 || len % 4 != 0)
         return -1;
     size_t pad = 0;
     while (pad < 2 && b64[len - 1 - pad] == '=')
         pad++;
     size_t decoded = len / 4 * 3 - pad;
-    if (decoded != outsz)
+    if (decoded > cap)
         return -1;
     uint32_t acc = 0;
     size_t bits = 0, o = 0;
@@ -338,7 +422,16 @@ int cks_from_base64(const char *b64, uint8_t *out, size_t outsz,
     /* Leftover bits beside padding must be zero in the canonical form. */
     if (acc & ((1u << bits) - 1))
         return -1;
+    return (long)o;
+}
+
+int cks_from_base64(const char *b64, uint8_t *out, size_t outsz,
+                    size_t *outlen)
+{
+    long n = cks_base64_decode(b64, strlen(b64), out, outsz);
+    if (n < 0 || (size_t)n != outsz)
+        return -1;
     if (outlen)
-        *outlen = o;
+        *outlen = (size_t)n;
     return 0;
 }

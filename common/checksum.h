@@ -63,6 +63,15 @@ cks_algo cks_algo_from_name(const char *name);
  * NULL for CKS_NONE and CKS_MD5 (not an S3 checksum). */
 const char *cks_header_name(cks_algo algo);
 
+/* The CRC algorithms (CRC32, CRC32C, CRC64NVME): their values combine. */
+bool cks_is_crc(cks_algo algo);
+/* The CRC of A || B from the CRC of A, the CRC of B and the length of B,
+ * each CRC in the raw big-endian form cks_final writes (cks_raw_len bytes):
+ * what S3 computes for a multipart upload's full-object checksum from its
+ * parts' checksums. out may alias a or b. -1 if algo is not a CRC. */
+int cks_crc_combine(cks_algo algo, const uint8_t *crc_a, const uint8_t *crc_b,
+                    uint64_t len_b, uint8_t *out);
+
 /* Standard CRC32C (Castagnoli), chainable: crc = cks_crc32c(crc, p, n) with
  * crc = 0 to start. Value equals the finalised CRC of everything so far. */
 uint32_t cks_crc32c(uint32_t crc, const void *data, size_t len);
@@ -74,5 +83,8 @@ uint32_t cks_crc32c(uint32_t crc, const void *data, size_t len);
  * expects); *outlen (may be NULL) then receives outsz. */
 size_t cks_to_base64(const uint8_t *raw, size_t len, char *out, size_t outsz);
 int cks_from_base64(const char *b64, uint8_t *out, size_t outsz, size_t *outlen);
+/* The same rule for a run of len characters (no NUL needed) of any decoded
+ * length up to cap: the number of bytes written, or -1. */
+long cks_base64_decode(const char *b64, size_t len, uint8_t *out, size_t cap);
 
 #endif

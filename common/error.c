@@ -41,6 +41,9 @@ static const char *const code_names[CF_CODE_COUNT] = {
     [CF_ESTATE] = "ESTATE",
     [CF_EINTERNAL] = "EINTERNAL",
     [CF_ENOINDEX] = "ENOINDEX",
+    [CF_ECONFLICT] = "ECONFLICT",
+    [CF_ENEEDKEY] = "ENEEDKEY",
+    [CF_EBADKEY] = "EBADKEY",
     [CF_EQUOTA] = "EQUOTA",
 };
 

@@ -49,6 +49,9 @@ typedef enum cf_code {
                        (RestoreObject of an object in no tier) */
     CF_EINTERNAL,   /* a broken invariant: a bug */
     CF_ENOINDEX,    /* the index is missing, empty or not the disks' own */
+    CF_ECONFLICT,   /* a conditional write met another write to the same key */
+    CF_ENEEDKEY,    /* the object needs a customer key (SSE-C), or got one it does not use */
+    CF_EBADKEY,     /* the customer key is not the one the object was stored with */
     CF_EQUOTA,      /* a write would take a tenant or bucket past its quota */
     CF_CODE_COUNT
 } cf_code;

@@ -15,10 +15,12 @@
  */
 #include "server/config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -474,6 +476,38 @@ static int load_auth(cfg_ctx *c, json_t *root)
     return 0;
 }
 
+/* "sse_c": {"allow_http_on_loopback": true} lets tests send customer keys
+ * over plain HTTP; config_check_listen refuses it unless cofferd listens
+ * on a loopback address only. */
+static int load_sse_c(cfg_ctx *c, json_t *root)
+{
+    static const char *const keys[] = {"allow_http_on_loopback", NULL};
+    json_t *o, *v;
+    if (get_object(c, root, "sse_c", false, keys, &o) < 0)
+        return -1;
+    if (!o || !(v = json_object_get(o, "allow_http_on_loopback")))
+        return 0;
+    if (!json_is_boolean(v))
+        return bad(c, "sse_c", "allow_http_on_loopback", "must be true or false");
+    c->cfg->sse_c_http_loopback = json_is_true(v);
+    return 0;
+}
+
+int config_check_listen(const coffer_config *cfg, cf_err *err)
+{
+    const char *a = cfg->listen_addr;
+    struct in_addr v4;
+    struct in6_addr v6;
+    bool loopback = (inet_pton(AF_INET, a, &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127) ||
+                    (inet_pton(AF_INET6, a, &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6)) ||
+                    strcmp(a, "localhost") == 0;
+    if (cfg->sse_c_http_loopback && !cfg->tls_cert_file && !loopback)
+        return cf_fail(err, CF_ECONFIG, "sse_c.allow_http_on_loopback needs a loopback "
+                       "listen address (127.0.0.1, ::1), not \"%s\": customer keys "
+                       "must not cross a network in the clear", a);
+    return 0;
+}
+
 static int load_logging(cfg_ctx *c, json_t *root)
 {
     static const char *const levels[] = {"error", "warn", "info", "debug"};
@@ -687,8 +721,8 @@ static int load_root(cfg_ctx *c, json_t *root)
     static const char *const top_keys[] = {
         "listen", "tls", "region", "virtual_host_domain", "disks", "meta_dir",
         "master_key_file", "erasure", "block_size", "admin", "limits", "auth",
-        "log_level", "access_log", "tiers", "gc", "snapshots", "jobs", "metrics",
-        "lifecycle", NULL};
+        "log_level", "access_log", "tiers", "gc", "snapshots", "sse_c", "jobs",
+        "metrics", "lifecycle", NULL};
     if (!json_is_object(root))
         return cf_fail(c->err, CF_ECONFIG, "%s: the top level must be a JSON object",
                        c->file);
@@ -697,6 +731,7 @@ static int load_root(cfg_ctx *c, json_t *root)
         get_path(c, root, "", "meta_dir", true, &c->cfg->meta_dir) < 0 ||
         load_master_key(c, root) < 0 || load_layout(c, root) < 0 ||
         load_admin(c, root) < 0 || load_limits(c, root) < 0 || load_auth(c, root) < 0 ||
+        load_sse_c(c, root) < 0 ||
         load_logging(c, root) < 0 || load_tiers(c, root) < 0 ||
         load_maintenance(c, root) < 0 || load_jobs(c, root) < 0 ||
         load_metrics(c, root) < 0 || load_lifecycle(c, root) < 0)

@@ -100,6 +100,8 @@ typedef struct coffer_config {
     int header_timeout_s;            /* limits.header_timeout_seconds */
     int idle_timeout_s;              /* limits.idle_timeout_seconds */
     bool sigv2;                      /* auth.sigv2: accept SigV2 signatures */
+    bool sse_c_http_loopback;        /* sse_c.allow_http_on_loopback: customer keys
+                                        over plain HTTP (a loopback listener only) */
     lifecycle_config lifecycle;
     int log_level;                   /* CONFIG_LOG_* */
     char *access_log;                /* NULL: none; "-": stdout; else a file */
@@ -146,6 +148,10 @@ int config_embedded_finish(st_engine *e, const coffer_config *cfg, cf_err *err);
  * cfg->listen_addr and cfg->port; used for the "listen" key and for
  * cofferd's --listen option. */
 int config_set_listen(coffer_config *cfg, const char *hostport, cf_err *err);
+
+/* Refuse sse_c.allow_http_on_loopback on a plain-HTTP listener that is
+ * not a loopback address (run after every override of the address). */
+int config_check_listen(const coffer_config *cfg, cf_err *err);
 
 void config_free(coffer_config *cfg);
 

@@ -10,7 +10,7 @@
  * server is at its connection limit, /metrics and the console), then the
  * gate's verdict, routing, the length the operation needs, authentication
  * (which replaces the length for aws-chunked bodies), the key's
- * permissions (perm.c) and op->begin.
+ * permissions (perm.c), x-amz-expected-bucket-owner and op->begin.
  *
  * An error found from the headers is sent at once only when the client
  * waits for "100 Continue", the body is too big to be worth reading, or
@@ -135,6 +135,27 @@ static int check_length(s3_req *r)
     return 0;
 }
 
+/* x-amz-expected-bucket-owner (and x-amz-source-expected-bucket-owner, for
+ * a copy's source): a tenant sees only its own buckets, and the owner ID
+ * coffer shows (Owner/ID in listings and ACLs) is the tenant's name, so
+ * anything else is S3's answer for another account's bucket. */
+static int check_expected_owner(s3_req *r)
+{
+    static const char *const names[] = {"x-amz-expected-bucket-owner",
+                                        "x-amz-source-expected-bucket-owner"};
+    if (!r->bucket || r->admin)
+        return 0;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        const char *v = req_header(r, names[i]);
+        if (v && strcmp(v, r->tenant) != 0) {
+            resp_error(r, S3E_AccessDenied, "The bucket is not owned by the expected "
+                       "bucket owner");
+            return -1;
+        }
+    }
+    return 0;
+}
+
 void dispatch_headers(s3_req *r, bool health_only)
 {
     if (check_framing(r) < 0)
@@ -159,6 +180,8 @@ void dispatch_headers(s3_req *r, bool health_only)
     if (check_length(r) < 0 || s3auth_authenticate(r) < 0)
         return;
     if (!r->admin && perm_check(r) < 0)
+        return;
+    if (check_expected_owner(r) < 0)
         return;
     if (r->op->begin)
         r->op->begin(r);

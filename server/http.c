@@ -153,8 +153,12 @@ static enum MHD_Result send_response(s3_req *r)
         req_log(r, "cannot allocate the response");
         return MHD_NO;
     }
+    /* libmicrohttpd refuses a header with an empty value, but S3 sends one
+     * (user metadata stored empty): a single space is the same field value
+     * on the wire (RFC 9110 5.5: clients strip the surrounding white space). */
     for (size_t i = 0; i < r->nresp_hdrs; i++)
-        MHD_add_response_header(resp, r->resp_hdrs[i].name, r->resp_hdrs[i].value);
+        MHD_add_response_header(resp, r->resp_hdrs[i].name,
+                                *r->resp_hdrs[i].value ? r->resp_hdrs[i].value : " ");
     MHD_add_response_header(resp, "x-amz-request-id", r->id);
     MHD_add_response_header(resp, "x-amz-id-2", r->id);
     MHD_add_response_header(resp, "Server", "coffer");

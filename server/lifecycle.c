@@ -119,8 +119,9 @@ static void run_job(lifecycle *lc, const job *j)
     int rc = j->restore
         ? tier_restore(lc->tiers, &j->c, lc->cfg.day_seconds * 1000, &err)
         : tier_transition(lc->tiers, &j->c, j->tier_id, &err);
-    /* the object changed or left meanwhile: nothing to do, nothing lost */
-    if (rc < 0 && err.code != CF_ENOKEY && err.code != CF_EEXISTS)
+    /* the object changed or left meanwhile, or is stored with a customer
+     * key (SSE-C: it stays local): nothing to do, nothing lost */
+    if (rc < 0 && err.code != CF_ENOKEY && err.code != CF_EEXISTS && err.code != CF_ENEEDKEY)
         fprintf(stderr, "cofferd: lifecycle: %s %s/%s: %s\n",
                 j->restore ? "restore of" : "transition of", j->c.bucket, j->c.key, err.msg);
 }

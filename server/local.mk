@@ -14,6 +14,7 @@ server_libs3front_a_SOURCES = server/server.h \
 	server/sbuf.c server/sbuf.h \
 	server/s3_common.c server/s3_common.h server/s3_ops.c server/s3_ops.h \
 	server/s3_bucket.c server/s3_list.c server/s3_object.c server/s3_multipart.c \
+	server/s3_attributes.c \
 	server/s3_lock.c \
 	server/lcxml.c server/lcxml.h server/s3_lifecycle.c \
 	server/lifecycle.c server/lifecycle.h \

@@ -40,7 +40,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: cofferd [-c FILE] [--var DIR] [--listen HOST:PORT] [--access-log FILE]\n"
-            "               [--virtual-host-domain DOMAIN]\n"
+            "               [--virtual-host-domain DOMAIN] [--sse-c-http-loopback]\n"
             "               [--tls-cert FILE --tls-key FILE]\n"
             "  -c, --config FILE   configuration file (coffer.json(5))\n"
             "      --var DIR       embedded default data directory (default ./var)\n"
@@ -53,12 +53,16 @@ static void usage(FILE *f)
             "      --virtual-host-domain D\n"
             "                      serve BUCKET.D as virtual-host style, overrides\n"
             "                      the configuration\n"
+            "      --sse-c-http-loopback\n"
+            "                      accept customer keys (SSE-C) over plain HTTP on a\n"
+            "                      loopback listen address (for tests)\n"
             "  -h, --help          this help\n"
             "      --version       print the version\n");
 }
 
 typedef struct options {
     const char *config, *var, *listen, *access_log, *vhost, *tls_cert, *tls_key;
+    bool ssec_http;
 } options;
 
 static int parse_args(int argc, char **argv, options *o)
@@ -71,6 +75,7 @@ static int parse_args(int argc, char **argv, options *o)
         {"virtual-host-domain", required_argument, NULL, 'd'},
         {"tls-cert", required_argument, NULL, 'C'},
         {"tls-key", required_argument, NULL, 'K'},
+        {"sse-c-http-loopback", no_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -87,6 +92,7 @@ static int parse_args(int argc, char **argv, options *o)
         case 'd': o->vhost = optarg; break;
         case 'C': o->tls_cert = optarg; break;
         case 'K': o->tls_key = optarg; break;
+        case 'S': o->ssec_http = true; break;
         case 'h': usage(stdout); exit(0);
         case 'V': printf("cofferd %s\n", PACKAGE_VERSION); exit(0);
         default: usage(stderr); return -1;
@@ -123,6 +129,10 @@ static int load_config(const options *o, coffer_config *cfg, cf_err *err)
         rc = replace_string(&cfg->tls_cert_file, o->tls_cert, err);
     if (rc == 0 && o->tls_key)
         rc = replace_string(&cfg->tls_key_file, o->tls_key, err);
+    if (o->ssec_http)
+        cfg->sse_c_http_loopback = true;
+    if (rc == 0)
+        rc = config_check_listen(cfg, err);
     return rc;
 }
 

@@ -192,10 +192,14 @@ static s3_op_id bucket_op(const s3_req *r, const char *m, const char *sub)
         if (strcmp(sub, "versions") == 0) return S3OP_LIST_OBJECT_VERSIONS;
         if (strcmp(sub, "uploads") == 0) return S3OP_LIST_UPLOADS;
         if (strcmp(sub, "acl") == 0) return S3OP_GET_BUCKET_ACL;
+        if (strcmp(sub, "encryption") == 0) return S3OP_GET_BUCKET_ENCRYPTION;
         if (strcmp(sub, "object-lock") == 0) return S3OP_GET_LOCK_CONFIG;
         if (strcmp(sub, "lifecycle") == 0) return S3OP_GET_BUCKET_LIFECYCLE;
         return S3OP_NONE;
     }
+    if (strcmp(sub, "encryption") == 0)
+        return strcmp(m, "PUT") == 0 ? S3OP_PUT_BUCKET_ENCRYPTION
+             : strcmp(m, "DELETE") == 0 ? S3OP_DELETE_BUCKET_ENCRYPTION : S3OP_NONE;
     if (strcmp(m, "PUT") == 0 && strcmp(sub, "versioning") == 0)
         return S3OP_PUT_BUCKET_VERSIONING;
     if (strcmp(m, "PUT") == 0 && strcmp(sub, "object-lock") == 0)
@@ -219,6 +223,8 @@ static s3_op_id object_op(const s3_req *r, const char *m, const char *sub)
     if (strcmp(m, "GET") == 0 && strcmp(sub, "acl") == 0)
         return S3OP_GET_OBJECT_ACL;
     bool get = strcmp(m, "GET") == 0, put = strcmp(m, "PUT") == 0;
+    if (get && strcmp(sub, "attributes") == 0)
+        return S3OP_GET_OBJECT_ATTRIBUTES;
     if ((get || put) && strcmp(sub, "retention") == 0)
         return get ? S3OP_GET_RETENTION : S3OP_PUT_RETENTION;
     if ((get || put) && strcmp(sub, "legal-hold") == 0)

@@ -3,8 +3,12 @@
  * rules are checked by the router; LocationConstraint must name this
  * server's region), DeleteBucket, HeadBucket, GetBucketLocation,
  * Get/PutBucketVersioning (Enabled or Suspended, never back: the engine's
- * rule) and a minimal GET ?acl (the owner has FULL_CONTROL,
- * which is the only access model coffer has; clients such as s3cmd ask).
+ * rule), a minimal GET ?acl (the owner has FULL_CONTROL, which is the
+ * only access model coffer has; clients such as s3cmd ask) and the
+ * default encryption (Get/Put/DeleteBucketEncryption): every object is
+ * encrypted at rest with AES256 whatever is set, so the configuration is
+ * AES256 (the default, as S3 answers since 2023, or as set with its
+ * BucketKeyEnabled); SSE-KMS is refused (NotImplemented).
  */
 #include <stdio.h>
 #include <string.h>
@@ -108,8 +112,11 @@ static void create_bucket_run(s3_req *r)
         resp_error(r, S3E_IllegalLocationConstraintException, msg);
         return;
     }
+    /* us-east-1 answers 200 to the owner re-creating a bucket (legacy
+     * behaviour S3 keeps there); every other region 409 */
     if (st_bucket_create(r->srv->engine, r->tenant, r->bucket, ours,
-                         lock && strcasecmp(lock, "true") == 0, &err) < 0) {
+                         lock && strcasecmp(lock, "true") == 0, &err) < 0 &&
+        !(err.code == CF_EBUCKETEXISTS && strcmp(ours, "us-east-1") == 0)) {
         resp_cf(r, &err);
         return;
     }
@@ -217,6 +224,69 @@ static void get_object_acl_run(s3_req *r)
     write_acl(r);
 }
 
+/* ---- default encryption ---------------------------------------------- */
+
+static void get_encryption_run(s3_req *r)
+{
+    st_bucket_info info;
+    if (bucket_exists(r, &info) < 0)
+        return;
+    xml_begin(&r->resp, "ServerSideEncryptionConfiguration");
+    xml_open(&r->resp, "Rule");
+    xml_open(&r->resp, "ApplyServerSideEncryptionByDefault");
+    xml_elem(&r->resp, "SSEAlgorithm", "AES256");
+    xml_close(&r->resp, "ApplyServerSideEncryptionByDefault");
+    xml_elem_bool(&r->resp, "BucketKeyEnabled", info.sse_bucket_key);
+    xml_close(&r->resp, "Rule");
+    xml_close(&r->resp, "ServerSideEncryptionConfiguration");
+    resp_xml(r, 200);
+}
+
+static void put_encryption_run(s3_req *r)
+{
+    xmlreq_encryption enc;
+    cf_err err;
+    if (s3_check_body_digest(r) < 0)
+        return;
+    if (xmlreq_encryption_parse(r->body.p ? r->body.p : "", r->body.len, &r->xmldoc, &enc,
+                                &err) < 0) {
+        s3_xml_refused(r, &err);
+        return;
+    }
+    if (strcmp(enc.algorithm, "AES256") != 0) {
+        resp_error(r, S3E_NotImplemented, "coffer does not implement SSE-KMS: every object "
+                   "is encrypted at rest with AES256 (SSE-S3)");
+        return;
+    }
+    if (enc.kms_key) {
+        resp_error(r, S3E_InvalidArgument, "a KMSMasterKeyID is not applicable if the "
+                   "default sse algorithm is not aws:kms or aws:kms:dsse");
+        return;
+    }
+    if (st_bucket_set_sse(r->srv->engine, r->tenant, r->bucket, "AES256", enc.bucket_key,
+                          &err) < 0) {
+        resp_cf(r, &err);
+        return;
+    }
+    resp_status(r, 200);
+}
+
+static void delete_encryption_run(s3_req *r)
+{
+    cf_err err;
+    if (st_bucket_set_sse(r->srv->engine, r->tenant, r->bucket, NULL, false, &err) < 0) {
+        resp_cf(r, &err);
+        return;
+    }
+    resp_status(r, 204);
+}
+
+const s3_op op_get_bucket_encryption = {"GetBucketEncryption", BODY_NONE, ACT_READ, NULL, NULL,
+                                        get_encryption_run};
+const s3_op op_put_bucket_encryption = {"PutBucketEncryption", BODY_BUFFER, ACT_CONFIG, NULL, NULL,
+                                        put_encryption_run};
+const s3_op op_delete_bucket_encryption = {"DeleteBucketEncryption", BODY_NONE, ACT_CONFIG, NULL,
+                                           NULL, delete_encryption_run};
 const s3_op op_list_buckets = {"ListBuckets", BODY_NONE, ACT_READ, NULL, NULL, list_buckets_run};
 const s3_op op_create_bucket = {"CreateBucket", BODY_BUFFER, ACT_WRITE, NULL, NULL,
                                 create_bucket_run};

@@ -9,9 +9,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/etag.h"
+#include "common/hdrlist.h"
 #include "common/hex.h"
 #include "common/names.h"
 #include "common/numparse.h"
+#include "common/rfc2047.h"
 #include "server/lcxml.h"
 #include "storage/lifecycle.h"
 #include "common/utf8.h"
@@ -51,21 +54,15 @@ static char *strip_aws_chunked(pool *p, const char *v)
     char *out = pool_alloc(p, strlen(v) + 1);
     if (!out)
         return NULL;
-    size_t o = 0;
-    while (*v) {
-        while (*v == ' ' || *v == ',')
-            v++;
-        size_t len = strcspn(v, ",");
-        size_t tl = len;
-        while (tl && v[tl - 1] == ' ')
-            tl--;
-        if (tl && !(tl == 11 && strncasecmp(v, "aws-chunked", 11) == 0)) {
-            if (o)
-                out[o++] = ',';
-            memcpy(out + o, v, tl);
-            o += tl;
-        }
-        v += len;
+    size_t o = 0, tl;
+    const char *t;
+    while (hdrlist_next(&v, &t, &tl)) {
+        if (tl == 11 && strncasecmp(t, "aws-chunked", 11) == 0)
+            continue;
+        if (o)
+            out[o++] = ',';
+        memcpy(out + o, t, tl);
+        o += tl;
     }
     out[o] = '\0';
     return o ? out : NULL;
@@ -82,13 +79,22 @@ int s3_request_meta(s3_req *r, st_header **out, size_t *n)
     for (size_t i = 0; i < r->nhdrs; i++) {
         const char *name = r->hdrs[i].name;
         char *value = r->hdrs[i].value;
-        if (!is_stored(name) || !*value)
-            continue;                /* an empty value stores nothing */
+        bool meta = strncmp(name, "x-amz-meta-", 11) == 0;
+        if (!is_stored(name) || (!*value && !meta))
+            continue;                /* an empty standard header stores nothing */
         if (strcmp(name, "content-encoding") == 0 &&
             !(value = strip_aws_chunked(r->pool, value)))
             continue;
-        if (strncmp(name, "x-amz-meta-", 11) == 0)
+        if (meta) {
+            size_t len = strlen(value);
+            char *text = pool_alloc(r->pool, 2 * len + 1);
+            if (!text || rfc2047_decode(value, len, text, 2 * len + 1) < 0) {
+                resp_error(r, S3E_InternalError, NULL);
+                return -1;
+            }
+            value = text;
             user += strlen(name) - 11 + strlen(value);
+        }
         h[count].name = (char *)name;
         h[count].value = value;
         count++;
@@ -102,14 +108,29 @@ int s3_request_meta(s3_req *r, st_header **out, size_t *n)
     return 0;
 }
 
-void s3_object_headers(s3_req *r, const st_object_info *info, bool whole_object)
+const char *s3_checksum_type(const st_object_info *info)
+{
+    return info->checksum_composite ? "COMPOSITE" : "FULL_OBJECT";
+}
+
+void s3_checksum_headers(s3_req *r, cks_algo algo, const char *b64, const char *type)
+{
+    if (algo == CKS_NONE || !b64 || !*b64)
+        return;
+    resp_header(r, cks_header_name(algo), b64);
+    if (type)
+        resp_header(r, "x-amz-checksum-type", type);
+}
+
+void s3_object_headers(s3_req *r, const st_object_info *info, bool send_checksum,
+                       const s3_ssec *k)
 {
     char date[32];
     req_http_date(info->mtime_ms / 1000, date);
     resp_header(r, "ETag", info->etag);
     resp_header(r, "Last-Modified", date);
     resp_header(r, "Accept-Ranges", "bytes");
-    resp_header(r, "x-amz-server-side-encryption", "AES256");
+    s3_sse_headers(r, info->ssec ? k : NULL);
     for (size_t i = 0; i < NSTORED; i++) {
         char param[40];
         snprintf(param, sizeof(param), "response-%s", stored_headers[i]);
@@ -121,9 +142,19 @@ void s3_object_headers(s3_req *r, const st_object_info *info, bool whole_object)
         if (v)
             resp_header(r, stored_headers[i], v);
     }
-    for (size_t i = 0; i < info->nheaders; i++)
-        if (strncmp(info->headers[i].name, "x-amz-meta-", 11) == 0)
-            resp_header(r, info->headers[i].name, info->headers[i].value);
+    for (size_t i = 0; i < info->nheaders; i++) {
+        const char *v = info->headers[i].value;
+        if (strncmp(info->headers[i].name, "x-amz-meta-", 11) != 0)
+            continue;
+        if (rfc2047_needs_encoding(v)) {
+            size_t cap = RFC2047_ENCODED_MAX(strlen(v));
+            char *enc = pool_alloc(r->pool, cap);
+            if (!enc || rfc2047_encode(v, enc, cap) < 0)
+                continue;
+            v = enc;
+        }
+        resp_header(r, info->headers[i].name, v);
+    }
     if (info->storage_class[0])
         resp_header(r, "x-amz-storage-class", info->storage_class);
     if (info->restore == 1) {
@@ -141,22 +172,19 @@ void s3_object_headers(s3_req *r, const st_object_info *info, bool whole_object)
         resp_header(r, "x-amz-tagging-count", n);
     }
     const char *mode = req_header(r, "x-amz-checksum-mode");
-    if (whole_object && mode && strcasecmp(mode, "ENABLED") == 0 &&
-        info->checksum_algo != CKS_NONE) {
-        resp_header(r, cks_header_name(info->checksum_algo), info->checksum_b64);
-        resp_header(r, "x-amz-checksum-type",
-                    info->checksum_composite ? "COMPOSITE" : "FULL_OBJECT");
-    }
+    if (send_checksum && mode && strcasecmp(mode, "ENABLED") == 0)
+        s3_checksum_headers(r, info->checksum_algo, info->checksum_b64,
+                            s3_checksum_type(info));
 }
 
-void s3_checksum_xml(s3_req *r, const char *b64, cks_algo algo)
+void s3_checksum_xml(sbuf *b, const char *b64, cks_algo algo)
 {
     if (algo == CKS_NONE || !b64 || !*b64)
         return;
     char elem[32];
     const char *name = cks_algo_name(algo);
     snprintf(elem, sizeof(elem), "Checksum%s", name);
-    xml_elem(&r->resp, elem, b64);
+    xml_elem(b, elem, b64);
 }
 
 static bool valid_checksum_b64(cks_algo algo, const char *v)
@@ -306,36 +334,6 @@ int s3_int_param(s3_req *r, const char *name, long lo, long hi, long dflt, long 
     return 0;
 }
 
-bool s3_etag_matches(const char *list, const char *etag)
-{
-    /* etag is quoted: compare the inside */
-    const char *inner = etag[0] == '"' ? etag + 1 : etag;
-    size_t ilen = strlen(inner);
-    if (ilen && inner[ilen - 1] == '"')
-        ilen--;
-    while (*list) {
-        while (*list == ' ' || *list == ',')
-            list++;
-        size_t len = strcspn(list, ",");
-        size_t tl = len;
-        while (tl && list[tl - 1] == ' ')
-            tl--;
-        const char *t = list;
-        if (tl >= 2 && t[0] == 'W' && t[1] == '/') {
-            t += 2;
-            tl -= 2;
-        }
-        if (tl >= 2 && t[0] == '"' && t[tl - 1] == '"') {
-            t++;
-            tl -= 2;
-        }
-        if ((tl == 1 && t[0] == '*') || (tl == ilen && memcmp(t, inner, ilen) == 0))
-            return true;
-        list += len;
-    }
-    return false;
-}
-
 int s3_encoding_url(s3_req *r, bool *url)
 {
     const char *v = req_param(r, "encoding-type");
@@ -385,13 +383,13 @@ int s3_copy_source(s3_req *r, char **bucket, char **key, const char **version)
     return perm_require(r, ST_PERM_READ);
 }
 
-void s3_copy_source_failed(s3_req *r, const cf_err *err)
+void s3_copy_source_failed(s3_req *r, const cf_err *err, const s3_ssec *k)
 {
     if (err->code == CF_EMARKER)
         resp_error(r, S3E_InvalidRequest, "The source of a copy request may not "
                    "specifically refer to a delete marker by version id.");
     else
-        resp_cf(r, err);
+        s3_ssec_failed(r, err, k, false);
 }
 
 static bool date_after(const char *h, int64_t mtime_s, bool *valid)
@@ -410,11 +408,11 @@ int s3_copy_conditions(s3_req *r, const st_object_info *src)
     int64_t mtime = src->mtime_ms / 1000;
     bool valid, ok = true;
     if (im)
-        ok = s3_etag_matches(im, src->etag);
+        ok = etag_list_matches(im, src->etag);
     else if (ius && date_after(ius, mtime, &valid))
         ok = false;
     if (ok && inm)
-        ok = !s3_etag_matches(inm, src->etag);
+        ok = !etag_list_matches(inm, src->etag);
     else if (ok && ims && !date_after(ims, mtime, &valid) && valid)
         ok = false;
     if (!ok) {
@@ -477,10 +475,9 @@ int s3_check_acl_headers(s3_req *r)
 int s3_check_write_headers(s3_req *r)
 {
     static const char *const refused[] = {
-        "x-amz-server-side-encryption-customer-algorithm",
         "x-amz-server-side-encryption-aws-kms-key-id",
+        "x-amz-server-side-encryption-context",
         "x-amz-website-redirect-location",
-        "if-match", "if-none-match",         /* conditional writes */
     };
     for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
         if (req_header(r, refused[i])) {
@@ -493,9 +490,20 @@ int s3_check_write_headers(s3_req *r)
     if (s3_check_acl_headers(r) < 0)
         return -1;
     const char *sse = req_header(r, "x-amz-server-side-encryption");
+    if (sse && strncmp(sse, "aws:kms", 7) == 0) {
+        resp_error(r, S3E_NotImplemented, "coffer does not implement SSE-KMS: every "
+                   "object is encrypted at rest with AES256 (SSE-S3); use AES256 or "
+                   "customer-provided keys (SSE-C)");
+        return -1;
+    }
     if (sse && strcmp(sse, "AES256") != 0) {
-        resp_error(r, S3E_NotImplemented,
-                   "Only x-amz-server-side-encryption: AES256 is supported");
+        resp_error(r, S3E_InvalidArgument, "The encryption method specified is not "
+                   "supported");
+        return -1;
+    }
+    if (sse && req_header(r, "x-amz-server-side-encryption-customer-algorithm")) {
+        resp_error(r, S3E_InvalidArgument, "Server Side Encryption with Customer provided "
+                   "key is incompatible with the encryption method specified");
         return -1;
     }
     return 0;
@@ -558,6 +566,126 @@ int s3_object_attrs(s3_req *r, bool copy, st_object_attrs *out)
     }
     out->tags = tags;
     return 0;
+}
+
+int s3_write_cond(s3_req *r, st_write_cond *c)
+{
+    const char *inm = req_header(r, "if-none-match");
+    const char *im = req_header(r, "if-match");
+    memset(c, 0, sizeof(*c));
+    if (inm && strcmp(inm, "*") != 0) {
+        resp_error(r, S3E_NotImplemented, "If-None-Match on a write takes only *");
+        return -1;
+    }
+    if (inm && im) {
+        resp_error(r, S3E_NotImplemented, "If-None-Match and If-Match cannot be used "
+                   "together on a write");
+        return -1;
+    }
+    c->if_none_match = inm != NULL;
+    c->if_match = im;
+    return 0;
+}
+
+/* ---- customer keys (SSE-C) --------------------------------------------- */
+
+static bool secure_enough(const s3_req *r)
+{
+    const coffer_config *cfg = r->srv->cfg;
+    return cfg->tls_cert_file != NULL || cfg->sse_c_http_loopback;
+}
+
+int s3_ssec_request(s3_req *r, bool copy_source, s3_ssec *k)
+{
+    const char *prefix = copy_source ? "x-amz-copy-source-server-side-encryption-customer-"
+                                     : "x-amz-server-side-encryption-customer-";
+    char name[80];
+    snprintf(name, sizeof(name), "%salgorithm", prefix);
+    const char *algo = req_header(r, name);
+    snprintf(name, sizeof(name), "%skey", prefix);
+    const char *key = req_header(r, name);
+    snprintf(name, sizeof(name), "%skey-md5", prefix);
+    const char *md5 = req_header(r, name);
+    memset(k, 0, sizeof(*k));
+    if (!algo && !key && !md5)
+        return 0;
+    const char *why = NULL;
+    uint8_t want[16], got[CKS_MAX_RAW];
+    if (algo && strcmp(algo, "AES256") != 0) {
+        resp_error(r, S3E_InvalidEncryptionAlgorithmError, NULL);
+        return -1;
+    }
+    if (!algo)
+        why = "Requests specifying Server Side Encryption with Customer provided keys "
+              "must provide a valid encryption algorithm.";
+    else if (!key)
+        why = "Requests specifying Server Side Encryption with Customer provided keys "
+              "must provide an appropriate secret key.";
+    else if (!md5)
+        why = "Requests specifying Server Side Encryption with Customer provided keys "
+              "must provide the client calculated MD5 of the secret key.";
+    else if (cks_from_base64(key, k->key, sizeof(k->key), NULL) < 0)
+        why = "The secret key was invalid for the specified algorithm.";
+    else if (cks_from_base64(md5, want, sizeof(want), NULL) < 0)
+        why = "The calculated MD5 hash of the key did not match the hash that was provided.";
+    if (!why) {
+        cf_err err;
+        cks_state *s = cks_new(CKS_MD5, &err);
+        if (!s) {
+            resp_cf(r, &err);
+            return -1;
+        }
+        cks_update(s, k->key, sizeof(k->key));
+        cks_final(s, got);
+        cks_free(s);
+        if (memcmp(got, want, 16) != 0)
+            why = "The calculated MD5 hash of the key did not match the hash that was "
+                  "provided.";
+    }
+    if (why) {
+        memset(k->key, 0, sizeof(k->key));
+        resp_error(r, S3E_InvalidArgument, why);
+        return -1;
+    }
+    if (!secure_enough(r)) {
+        memset(k->key, 0, sizeof(k->key));
+        resp_error(r, S3E_InvalidRequest, "Requests specifying Server Side Encryption with "
+                   "Customer provided keys must be made over a secure connection.");
+        return -1;
+    }
+    snprintf(k->key_md5, sizeof(k->key_md5), "%s", md5);
+    k->present = true;
+    return 0;
+}
+
+void s3_ssec_failed(s3_req *r, const cf_err *err, const s3_ssec *k, bool upload)
+{
+    if (err->code == CF_ENEEDKEY && k && k->present)
+        resp_error(r, S3E_InvalidRequest, upload
+                   ? "The multipart upload was not initiated with customer-provided "
+                     "encryption keys; its parts cannot use them."
+                   : "The encryption parameters are not applicable to this object.");
+    else if (err->code == CF_ENEEDKEY)
+        resp_error(r, S3E_InvalidRequest, upload
+                   ? "The multipart upload initiate requested encryption. Subsequent part "
+                     "requests must include the appropriate encryption parameters."
+                   : "The object was stored using a form of Server Side Encryption. The "
+                     "correct parameters must be provided to retrieve the object.");
+    else if (err->code == CF_EBADKEY && upload)
+        resp_error(r, S3E_InvalidRequest, "The provided encryption parameters did not "
+                   "match the ones used originally.");
+    else
+        resp_cf(r, err);
+}
+
+void s3_sse_headers(s3_req *r, const s3_ssec *k)
+{
+    if (k && k->present) {
+        resp_header(r, "x-amz-server-side-encryption-customer-algorithm", "AES256");
+        resp_header(r, "x-amz-server-side-encryption-customer-key-MD5", k->key_md5);
+    } else {
+        resp_header(r, "x-amz-server-side-encryption", "AES256");
+    }
 }
 
 char *s3_token_encode(pool *p, const char *key)

@@ -2,8 +2,9 @@
  * server/s3_common.h - pieces several S3 handlers share: the owner element,
  * request metadata headers -> stored headers, stored object -> response
  * headers, checksum and Content-MD5 request headers, integer arguments,
- * ETag comparison. Each helper that can refuse the request sets the S3
- * error response itself and returns -1, so handlers just return.
+ * conditional-write headers, customer keys (SSE-C), body digests. Each
+ * helper that can refuse the request sets the S3 error response itself
+ * and returns -1, so handlers just return.
  */
 #ifndef SRV_S3_COMMON_H
 #define SRV_S3_COMMON_H
@@ -17,21 +18,37 @@
 /* <Owner><ID>tenant</ID><DisplayName>tenant</DisplayName></Owner> */
 void s3_write_owner(s3_req *r, const char *elem);
 
+/* A customer key (SSE-C) as the request gave it. */
+typedef struct s3_ssec {
+    bool present;
+    uint8_t key[ST_SSEC_KEY_LEN];
+    char key_md5[25];                /* base64 MD5 of the key, as sent */
+} s3_ssec;
+
 /* Content-Type, Content-Encoding (minus aws-chunked), Content-Disposition,
  * Content-Language, Cache-Control, Expires and x-amz-meta-* from the
- * request, as engine headers in the pool. MetadataTooLarge over 2 KiB of
- * user metadata. */
+ * request, as engine headers in the pool. User metadata values are stored
+ * as UTF-8 text, RFC 2047 encoded words decoded (common/rfc2047.h); an
+ * empty one is kept. MetadataTooLarge over 2 KiB of user metadata. */
 int s3_request_meta(s3_req *r, st_header **out, size_t *n);
 
 /* Headers describing a stored object: ETag, Last-Modified, Content-Type,
- * the stored metadata (response-* query overrides win), SSE, Accept-Ranges,
+ * the stored metadata (response-* query overrides win; user metadata that
+ * is not ASCII as RFC 2047 encoded words), the encryption (AES256, or the
+ * customer key's algorithm and MD5 from k), Accept-Ranges,
  * x-amz-storage-class (a tier's name; none for STANDARD, as S3),
- * x-amz-restore, x-amz-tagging-count and, when the client sent
- * x-amz-checksum-mode: ENABLED and the whole object is sent (not a range:
- * the stored checksum covers the whole object only), the checksum. */
-void s3_object_headers(s3_req *r, const st_object_info *info, bool whole_object);
-/* <ChecksumCRC32>...</ChecksumCRC32> etc. into r->resp; nothing if none. */
-void s3_checksum_xml(s3_req *r, const char *b64, cks_algo algo);
+ * x-amz-restore, x-amz-tagging-count and, when send_checksum and the
+ * client sent x-amz-checksum-mode: ENABLED, the checksum and its type (a
+ * range gets none: the stored checksum covers the whole object). */
+void s3_object_headers(s3_req *r, const st_object_info *info, bool send_checksum,
+                       const s3_ssec *k);
+/* x-amz-checksum-ALGO and, type not NULL, x-amz-checksum-type; nothing for
+ * CKS_NONE or an empty value. */
+void s3_checksum_headers(s3_req *r, cks_algo algo, const char *b64, const char *type);
+/* "FULL_OBJECT" or "COMPOSITE" for a stored object. */
+const char *s3_checksum_type(const st_object_info *info);
+/* <ChecksumCRC32>...</ChecksumCRC32> etc. into b; nothing if none. */
+void s3_checksum_xml(sbuf *b, const char *b64, cks_algo algo);
 
 /* What checksum the client asked for: a value in a header, a trailer
  * announced by x-amz-trailer (value known after the body), or just an
@@ -48,6 +65,11 @@ const char *s3_checksum_value(s3_req *r, const s3_checksum_req *c);
 
 /* Content-MD5: *present false if absent; InvalidDigest if malformed. */
 int s3_content_md5(s3_req *r, uint8_t md5[16], bool *present);
+/* A buffered body (DeleteObjects, PutBucketEncryption,
+ * PutBucketLifecycleConfiguration, PutObjectTagging) must carry
+ * Content-MD5 or an x-amz-checksum-* and match it: InvalidRequest when
+ * neither was sent, BadDigest when it differs. */
+int s3_check_body_digest(s3_req *r);
 
 /* A request body the XML reader or its operation's parser refused:
  * MalformedXML saying why, or InternalError when memory ran out. */
@@ -58,10 +80,6 @@ void s3_xml_refused(s3_req *r, const cf_err *err);
  * absent. InvalidArgument if malformed or out of range. */
 int s3_int_param(s3_req *r, const char *name, long lo, long hi, long dflt, long *out);
 
-/* Does an If-Match style list ("*", quoted or bare ETags, comma separated)
- * contain etag (quoted)? */
-bool s3_etag_matches(const char *list, const char *etag);
-
 /* "encoding-type": true for "url"; InvalidArgument for anything else. */
 int s3_encoding_url(s3_req *r, bool *url);
 
@@ -70,9 +88,6 @@ int s3_encoding_url(s3_req *r, bool *url);
  * InvalidArgument if malformed, AccessDenied if the key may not read that
  * bucket. */
 int s3_copy_source(s3_req *r, char **bucket, char **key, const char **version);
-/* Open or HEAD of a copy source failed: its error (a delete marker named
- * by version id is InvalidRequest, as S3 says). */
-void s3_copy_source_failed(s3_req *r, const cf_err *err);
 /* The x-amz-copy-source-if-* conditions against the source object;
  * PreconditionFailed if one fails. */
 int s3_copy_conditions(s3_req *r, const st_object_info *src);
@@ -94,19 +109,40 @@ int s3_object_attrs(s3_req *r, bool copy, st_object_attrs *out);
 struct lcxml_err;
 void s3_lcxml_refused(s3_req *r, const struct lcxml_err *e);
 
-/* The body must carry Content-MD5 or an x-amz-checksum-* that matches it
- * (DeleteObjects, PutBucketLifecycleConfiguration, PutObjectTagging);
- * InvalidRequest / BadDigest otherwise. */
-int s3_check_body_digest(s3_req *r);
-
 /* Tagging and RestoreObject act on the current version: a versionId
  * parameter is InvalidArgument if malformed, NotImplemented otherwise. */
 int s3_check_version(s3_req *r);
-/* Refuse SSE-KMS, SSE-C, conditional writes and non-owner ACLs on writes
+/* Refuse SSE-KMS, website redirects and non-owner ACLs on writes
  * (NotImplemented): never store an object without what was asked.
- * (Storage classes and tags: s3_object_attrs; object lock:
- * s3_lock_headers.) */
+ * x-amz-server-side-encryption may only be AES256 (InvalidArgument for an
+ * unknown one), and not beside a customer key. (Storage classes and tags:
+ * s3_object_attrs; object lock: s3_lock_headers.) */
 int s3_check_write_headers(s3_req *r);
+/* The conditional-write headers of a PutObject, CopyObject (for the
+ * destination) or CompleteMultipartUpload: If-None-Match: * and If-Match:
+ * ETAG (pointing into the request). If-None-Match with anything but "*",
+ * or both at once: NotImplemented. */
+int s3_write_cond(s3_req *r, st_write_cond *c);
+
+/* The SSE-C headers (x-amz-server-side-encryption-customer-algorithm, -key,
+ * -key-MD5; copy_source: the x-amz-copy-source-... variants) into k,
+ * checked as S3 checks them: algorithm AES256
+ * (InvalidEncryptionAlgorithmError), a base64 key of 32 bytes whose MD5 is
+ * the one sent (InvalidArgument), and only over HTTPS (InvalidRequest)
+ * unless sse_c.allow_http_on_loopback (coffer.json(5)). k->present is
+ * false when none of them was sent. */
+int s3_ssec_request(s3_req *r, bool copy_source, s3_ssec *k);
+/* An engine failure of a call that was given k (CF_ENEEDKEY, CF_EBADKEY:
+ * S3's answers, 400 and 403; an upload's part with another key than the
+ * upload's: 400); anything else as resp_cf. */
+void s3_ssec_failed(s3_req *r, const cf_err *err, const s3_ssec *k, bool upload);
+/* Open or HEAD of a copy source failed: its error (a delete marker named
+ * by version id is InvalidRequest, as S3 says; the rest as s3_ssec_failed
+ * with k, the copy source's customer key). */
+void s3_copy_source_failed(s3_req *r, const cf_err *err, const s3_ssec *k);
+/* The answer headers of a write that used k: the customer key's
+ * algorithm and MD5, or x-amz-server-side-encryption: AES256. */
+void s3_sse_headers(s3_req *r, const s3_ssec *k);
 /* x-amz-acl other than an owner-only canned ACL, or x-amz-grant-*:
  * NotImplemented (coffer has no grants to give). */
 int s3_check_acl_headers(s3_req *r);

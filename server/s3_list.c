@@ -72,8 +72,10 @@ static void write_entry(list_ctx *c, const st_object_info *o)
     }
     xml_elem(b, "ETag", o->etag);
     xml_elem_u64(b, "Size", o->size);
-    if (o->checksum_algo != CKS_NONE && !c->versions)
+    if (o->checksum_algo != CKS_NONE && !c->versions) {
         xml_elem(b, "ChecksumAlgorithm", cks_algo_name(o->checksum_algo));
+        xml_elem(b, "ChecksumType", s3_checksum_type(o));
+    }
     xml_elem(b, "StorageClass", o->storage_class[0] ? o->storage_class : "STANDARD");
     write_owner(c, b);
     xml_close(b, elem);
@@ -305,8 +307,10 @@ static int on_upload(void *ctx, const st_upload_info *u)
     xml_close(b, "Owner");
     xml_elem(b, "StorageClass", "STANDARD");
     xml_elem_time_ms(b, "Initiated", u->created_ms);
-    if (u->checksum_algo != CKS_NONE)
+    if (u->checksum_algo != CKS_NONE) {
         xml_elem(b, "ChecksumAlgorithm", cks_algo_name(u->checksum_algo));
+        xml_elem(b, "ChecksumType", u->checksum_full ? "FULL_OBJECT" : "COMPOSITE");
+    }
     xml_close(b, "Upload");
     return 0;
 }
@@ -357,36 +361,10 @@ static void list_uploads_run(s3_req *r)
 }
 
 typedef struct parts_ctx {
-    s3_req *r;
     list_ctx *c;
     uint32_t last;
-    const char *upload_id;
-    cks_algo algo;                   /* the upload's checksum algorithm */
+    const st_upload_info *up;        /* filled before the first part */
 } parts_ctx;
-
-static int find_upload(void *ctx, const st_upload_info *u)
-{
-    parts_ctx *pc = ctx;
-    if (strcmp(u->key, pc->r->key) == 0 && strcmp(u->upload_id, pc->upload_id) == 0)
-        pc->algo = u->checksum_algo;
-    return 0;
-}
-
-/* The upload's checksum algorithm (parts only carry the values). Uploads
- * of exactly this key sort first under it as a prefix, so one page finds
- * it unless a thousand uploads of the same key are open; then the parts
- * are listed without checksums rather than failing. */
-static int upload_algo(s3_req *r, parts_ctx *pc)
-{
-    cf_err err;
-    bool truncated;
-    if (st_upload_list(r->srv->engine, r->tenant, r->bucket, r->key, NULL, NULL, LIST_MAX,
-                       find_upload, pc, &truncated, &err) < 0) {
-        resp_cf(r, &err);
-        return -1;
-    }
-    return 0;
-}
 
 static int on_part(void *ctx, const st_part_info *p)
 {
@@ -398,11 +376,7 @@ static int on_part(void *ctx, const st_part_info *p)
     xml_elem_time_ms(b, "LastModified", p->mtime_ms);
     xml_elem(b, "ETag", p->etag);
     xml_elem_u64(b, "Size", p->size);
-    if (pc->algo != CKS_NONE && p->checksum_b64[0]) {
-        char elem[32];
-        snprintf(elem, sizeof(elem), "Checksum%s", cks_algo_name(pc->algo));
-        xml_elem(b, elem, p->checksum_b64);
-    }
+    s3_checksum_xml(b, p->checksum_b64, pc->up->checksum_algo);
     xml_close(b, "Part");
     return 0;
 }
@@ -418,11 +392,10 @@ static void list_parts_body(s3_req *r, list_ctx *c)
     if (max > LIST_MAX)
         max = LIST_MAX;
     const char *upload_id = req_param(r, "uploadId");
-    parts_ctx pc = {.r = r, .c = c, .upload_id = upload_id};
-    if (upload_algo(r, &pc) < 0)
-        return;
+    st_upload_info up;
+    parts_ctx pc = {.c = c, .up = &up};
     if (st_upload_list_parts(r->srv->engine, r->tenant, r->bucket, r->key, upload_id,
-                             (uint32_t)marker, (int)max, on_part, &pc, &truncated,
+                             (uint32_t)marker, (int)max, on_part, &pc, &truncated, &up,
                              &err) < 0) {
         resp_cf(r, &err);
         return;
@@ -439,8 +412,10 @@ static void list_parts_body(s3_req *r, list_ctx *c)
     s3_write_owner(r, "Initiator");
     s3_write_owner(r, "Owner");
     xml_elem(&r->resp, "StorageClass", "STANDARD");
-    if (pc.algo != CKS_NONE)
-        xml_elem(&r->resp, "ChecksumAlgorithm", cks_algo_name(pc.algo));
+    if (up.checksum_algo != CKS_NONE) {
+        xml_elem(&r->resp, "ChecksumAlgorithm", cks_algo_name(up.checksum_algo));
+        xml_elem(&r->resp, "ChecksumType", up.checksum_full ? "FULL_OBJECT" : "COMPOSITE");
+    }
     finish_listing(r, c, "ListPartsResult");
 }
 

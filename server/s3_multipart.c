@@ -3,13 +3,16 @@
  * streamed path as PutObject, see s3_object.c), UploadPartCopy (a source
  * range read from the engine and written as a part, through one bounded
  * buffer), Complete and Abort. Part and ordering rules (InvalidPart,
- * InvalidPartOrder, EntityTooSmall) are the engine's; this file parses and
- * answers.
+ * InvalidPartOrder, EntityTooSmall), the checksum types (FULL_OBJECT,
+ * COMPOSITE) and conditional completes are the engine's; this file parses
+ * and answers. A customer key given at create is needed by every part;
+ * UploadPartCopy reads its source with the copy-source key.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/numparse.h"
 #include "server/perm.h"
 #include "server/range.h"
 #include "server/s3_common.h"
@@ -32,6 +35,25 @@ static int part_number(s3_req *r, uint32_t *out)
     return 0;
 }
 
+/* x-amz-checksum-type: FULL_OBJECT or COMPOSITE; InvalidRequest otherwise. */
+static int checksum_type(s3_req *r, st_cks_type *out)
+{
+    const char *t = req_header(r, "x-amz-checksum-type");
+    *out = ST_CKS_TYPE_UNSAID;
+    if (!t)
+        return 0;
+    if (strcmp(t, "FULL_OBJECT") == 0)
+        *out = ST_CKS_FULL_OBJECT;
+    else if (strcmp(t, "COMPOSITE") == 0)
+        *out = ST_CKS_COMPOSITE;
+    else {
+        resp_error(r, S3E_InvalidRequest, "Value for x-amz-checksum-type header is "
+                   "invalid; use FULL_OBJECT or COMPOSITE");
+        return -1;
+    }
+    return 0;
+}
+
 static void create_run(s3_req *r)
 {
     st_header *meta;
@@ -39,12 +61,15 @@ static void create_run(s3_req *r)
     char upload_id[ST_ID_HEX];
     cf_err err;
     cks_algo algo = CKS_NONE;
+    st_cks_type type;
+    s3_ssec k;
     const char *want = req_header(r, "x-amz-checksum-algorithm");
     st_write_opts opts = {0};
     st_object_attrs attrs;
     bool lock;
     if (s3_check_write_headers(r) < 0 || s3_request_meta(r, &meta, &nmeta) < 0 ||
-        s3_lock_headers(r, &opts, &lock) < 0 || s3_object_attrs(r, false, &attrs) < 0)
+        s3_lock_headers(r, &opts, &lock) < 0 || s3_object_attrs(r, false, &attrs) < 0 ||
+        s3_ssec_request(r, false, &k) < 0 || checksum_type(r, &type) < 0)
         return;
     if (lock) {                      /* the bucket's default retention applies */
         resp_error(r, S3E_NotImplemented, "Object lock headers on CreateMultipartUpload "
@@ -55,9 +80,19 @@ static void create_run(s3_req *r)
         resp_error(r, S3E_InvalidRequest, "Unsupported x-amz-checksum-algorithm");
         return;
     }
-    if (st_upload_create(r->srv->engine, r->tenant, r->bucket, r->key, meta, nmeta,
-                         algo, &attrs, upload_id, &err) < 0) {
-        resp_cf(r, &err);
+    /* S3's defaults: CRC64NVME is always FULL_OBJECT, the others COMPOSITE */
+    st_upload_args a = {
+        .tenant = r->tenant, .bucket = r->bucket, .key = r->key,
+        .headers = meta, .nheaders = nmeta, .attrs = attrs, .checksum_algo = algo,
+        .checksum_full = type == ST_CKS_FULL_OBJECT ||
+                         (type == ST_CKS_TYPE_UNSAID && algo == CKS_CRC64NVME),
+        .ssec_key = k.present ? k.key : NULL,
+    };
+    if (st_upload_create(r->srv->engine, &a, upload_id, &err) < 0) {
+        if (err.code == CF_EINVAL)
+            resp_error(r, S3E_InvalidRequest, err.msg);
+        else
+            resp_cf(r, &err);
         return;
     }
     xml_begin(&r->resp, "InitiateMultipartUploadResult");
@@ -65,9 +100,11 @@ static void create_run(s3_req *r)
     xml_elem(&r->resp, "Key", r->key);
     xml_elem(&r->resp, "UploadId", upload_id);
     xml_close(&r->resp, "InitiateMultipartUploadResult");
-    resp_header(r, "x-amz-server-side-encryption", "AES256");
-    if (algo != CKS_NONE)
+    s3_sse_headers(r, &k);
+    if (algo != CKS_NONE) {
         resp_header(r, "x-amz-checksum-algorithm", cks_algo_name(algo));
+        resp_header(r, "x-amz-checksum-type", a.checksum_full ? "FULL_OBJECT" : "COMPOSITE");
+    }
     resp_xml(r, 200);
 }
 
@@ -136,12 +173,14 @@ static void part_copy_run(s3_req *r)
     const char *sv;
     cf_err err;
     uint64_t off, len;
-    if (part_number(r, &part) < 0 || s3_copy_source(r, &sb, &sk, &sv) < 0)
+    s3_ssec src;
+    if (part_number(r, &part) < 0 || s3_copy_source(r, &sb, &sk, &sv) < 0 ||
+        s3_ssec_request(r, true, &src) < 0)
         return;
-    if (st_get_open_version(r->srv->engine, r->tenant, sb, sk, sv, &r->info, &r->get,
-                            &err) < 0) {
+    if (st_get_open_ssec(r->srv->engine, r->tenant, sb, sk, sv, src.present ? src.key : NULL,
+                         &r->info, &r->get, &err) < 0) {
         r->get = NULL;
-        s3_copy_source_failed(r, &err);
+        s3_copy_source_failed(r, &err, &src);
         return;
     }
     r->info_set = true;
@@ -162,26 +201,69 @@ static void part_copy_run(s3_req *r)
     xml_begin(&r->resp, "CopyPartResult");
     xml_elem_time_ms(&r->resp, "LastModified", r->info.mtime_ms);
     xml_elem(&r->resp, "ETag", r->info.etag);
+    s3_checksum_xml(&r->resp, r->info.checksum_b64, r->info.checksum_algo);
     xml_close(&r->resp, "CopyPartResult");
     resp_xml(r, 200);
 }
 
+/* A composite value is "base64-N": s3_checksum_request checks a header
+ * holds one checksum's base64, so a Complete's is read here. */
+static int complete_headers(s3_req *r, st_complete_args *a)
+{
+    static const cks_algo algos[] = {CKS_CRC32, CKS_CRC32C, CKS_CRC64NVME, CKS_SHA1,
+                                     CKS_SHA256};
+    for (size_t i = 0; i < sizeof(algos) / sizeof(algos[0]); i++) {
+        const char *v = req_header(r, cks_header_name(algos[i]));
+        if (!v)
+            continue;
+        if (a->checksum_b64) {
+            resp_error(r, S3E_InvalidRequest, "Expecting a single x-amz-checksum- header");
+            return -1;
+        }
+        a->checksum_algo = algos[i];
+        a->checksum_b64 = v;
+    }
+    const char *size = req_header(r, "x-amz-mp-object-size");
+    uint64_t n;
+    cf_err err;
+    a->expected_size = -1;
+    if (size && numparse_str(size, INT64_MAX, 0, &n, &err) < 0) {
+        resp_error(r, S3E_InvalidRequest, "Value for x-amz-mp-object-size header is invalid");
+        return -1;
+    }
+    if (size)
+        a->expected_size = (int64_t)n;
+    return checksum_type(r, &a->checksum_type);
+}
+
+static void complete_failed(s3_req *r, const cf_err *err, const s3_ssec *k)
+{
+    if (err->code == CF_EINVAL)
+        resp_error(r, S3E_InvalidRequest, err->msg);
+    else
+        s3_ssec_failed(r, err, k, true);
+}
+
 static void complete_run(s3_req *r)
 {
+    st_complete_args a = {.tenant = r->tenant, .bucket = r->bucket, .key = r->key,
+                          .upload_id = req_param(r, "uploadId")};
     st_complete_part *parts;
-    size_t nparts;
     cf_err err;
-    if (s3_check_write_headers(r) < 0)
+    s3_ssec k;
+    if (s3_check_write_headers(r) < 0 || s3_write_cond(r, &a.cond) < 0 ||
+        s3_ssec_request(r, false, &k) < 0 || complete_headers(r, &a) < 0)
         return;
-    if (xmlreq_complete_parse(r->body.p, r->body.len, r->pool, &r->xmldoc, &parts, &nparts,
-                              &err) < 0) {
+    if (xmlreq_complete_parse(r->body.p, r->body.len, r->pool, &r->xmldoc, &parts,
+                              &a.nparts, &err) < 0) {
         s3_xml_refused(r, &err);
         return;
     }
-    if (st_upload_complete(r->srv->engine, r->tenant, r->bucket, r->key,
-                           req_param(r, "uploadId"), parts, nparts,
-                           !perm_may(r, ST_PERM_OVERWRITE), &r->info, &err) < 0) {
-        resp_cf(r, &err);
+    a.parts = parts;
+    a.ssec_key = k.present ? k.key : NULL;
+    a.no_overwrite = !perm_may(r, ST_PERM_OVERWRITE);
+    if (st_upload_complete(r->srv->engine, &a, &r->info, &err) < 0) {
+        complete_failed(r, &err, &k);
         return;
     }
     r->info_set = true;
@@ -194,9 +276,14 @@ static void complete_run(s3_req *r)
     xml_elem(&r->resp, "Bucket", r->bucket);
     xml_elem(&r->resp, "Key", r->key);
     xml_elem(&r->resp, "ETag", r->info.etag);
-    s3_checksum_xml(r, r->info.checksum_b64, r->info.checksum_algo);
+    s3_checksum_xml(&r->resp, r->info.checksum_b64, r->info.checksum_algo);
+    if (r->info.checksum_algo != CKS_NONE)
+        xml_elem(&r->resp, "ChecksumType", s3_checksum_type(&r->info));
     xml_close(&r->resp, "CompleteMultipartUploadResult");
-    resp_header(r, "x-amz-server-side-encryption", "AES256");
+    if (r->info.ssec && !k.present)  /* the key is optional here: no MD5 to echo */
+        resp_header(r, "x-amz-server-side-encryption-customer-algorithm", "AES256");
+    else
+        s3_sse_headers(r, &k);
     resp_xml(r, 200);
 }
 

@@ -13,7 +13,13 @@
  * the x-amz-checksum value (from a header or the aws-chunked trailer)
  * before anything becomes visible. Any failure leaves the old object, if
  * there was one, untouched: the st_put is aborted (here or at request
- * completion).
+ * completion). Conditional writes (If-None-Match: *, If-Match) are the
+ * engine's to decide at its commit point; a customer key (SSE-C) is
+ * checked here and handed to the engine.
+ *
+ * GET and HEAD with partNumber serve one part of the object (206, its
+ * Content-Range, x-amz-mp-parts-count), numbered 1..N as the engine
+ * numbers them (storage/engine.h: st_object_part).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +28,7 @@
 
 #include "server/perm.h"
 #include "server/range.h"
+#include "common/etag.h"
 #include "common/utf8.h"
 #include "server/router.h"
 #include "server/s3_common.h"
@@ -36,6 +43,8 @@ typedef struct put_state {
     s3_checksum_req ck;
     uint8_t md5[16];
     bool has_md5;
+    s3_ssec ssec;
+    bool part;
 } put_state;
 
 /* Map an engine failure during a body to the S3 error: a size mismatch at
@@ -46,6 +55,18 @@ static void put_failed(s3_req *r, const cf_err *err, bool at_finish)
         resp_error(r, S3E_IncompleteBody, NULL);
     else
         resp_cf(r, err);
+}
+
+/* st_put_begin's refusals: the customer key's and, for a part, a checksum
+ * algorithm other than the upload's (InvalidRequest, as S3 answers). */
+static void begin_failed(s3_req *r, const put_state *ps, const cf_err *err)
+{
+    if (err->code == CF_EINVAL && ps->part)
+        resp_error(r, S3E_InvalidRequest, err->msg);
+    else if (err->code == CF_ENEEDKEY || err->code == CF_EBADKEY)
+        s3_ssec_failed(r, err, &ps->ssec, ps->part);
+    else
+        s3_lock_failed(r, err);
 }
 
 /* Shared by PutObject and UploadPart: header checks and st_put_begin. */
@@ -63,12 +84,15 @@ int s3_put_begin(s3_req *r, const char *upload_id, uint32_t part)
     }
     st_header *meta = NULL;
     size_t nmeta = 0;
+    st_write_cond cond = {0};
+    ps->part = upload_id != NULL;
     st_write_opts opts = {.no_overwrite = !perm_may(r, ST_PERM_OVERWRITE)};
     bool lock = false;
     if (s3_check_write_headers(r) < 0 || s3_checksum_request(r, &ps->ck) < 0 ||
         s3_content_md5(r, ps->md5, &ps->has_md5) < 0 ||
-        (!upload_id && s3_request_meta(r, &meta, &nmeta) < 0) ||
-        (!upload_id && s3_lock_headers(r, &opts, &lock) < 0))
+        s3_ssec_request(r, false, &ps->ssec) < 0 ||
+        (!upload_id && (s3_request_meta(r, &meta, &nmeta) < 0 ||
+                        s3_write_cond(r, &cond) < 0 || s3_lock_headers(r, &opts, &lock) < 0)))
         return -1;
     if (lock && !ps->has_md5 && ps->ck.algo == CKS_NONE) {
         resp_error(r, S3E_InvalidRequest, "Content-MD5 OR x-amz-checksum- HTTP header is "
@@ -78,6 +102,7 @@ int s3_put_begin(s3_req *r, const char *upload_id, uint32_t part)
     st_put_args a = {
         .tenant = r->tenant, .bucket = r->bucket, .key = r->key,
         .headers = meta, .nheaders = nmeta, .checksum_algo = ps->ck.algo,
+        .ssec_key = ps->ssec.present ? ps->ssec.key : NULL, .cond = cond,
         .upload_id = upload_id, .part_number = part,
         .expected_size = r->content_length, .opts = opts,
     };
@@ -86,7 +111,7 @@ int s3_put_begin(s3_req *r, const char *upload_id, uint32_t part)
     cf_err err;
     if (st_put_begin(r->srv->engine, &a, &r->put, &err) < 0) {
         r->put = NULL;
-        s3_lock_failed(r, &err);
+        begin_failed(r, ps, &err);
         return -1;
     }
     return 0;
@@ -123,9 +148,10 @@ int s3_put_finish(s3_req *r)
     }
     r->info_set = true;
     resp_header(r, "ETag", r->info.etag);
-    resp_header(r, "x-amz-server-side-encryption", "AES256");
-    if (ps->ck.algo != CKS_NONE && r->info.checksum_b64[0])
-        resp_header(r, cks_header_name(ps->ck.algo), r->info.checksum_b64);
+    s3_sse_headers(r, &ps->ssec);
+    /* a part answers its checksum; an object its type too (2025 SDKs) */
+    s3_checksum_headers(r, r->info.checksum_algo, r->info.checksum_b64,
+                        ps->part ? NULL : "FULL_OBJECT");
     return 0;
 }
 
@@ -153,12 +179,12 @@ static int check_conditions(s3_req *r, const st_object_info *o)
     const char *inm = req_header(r, "if-none-match");
     const char *ims = req_header(r, "if-modified-since");
     int64_t mtime = o->mtime_ms / 1000, t;
-    if (im ? !s3_etag_matches(im, o->etag)
+    if (im ? !etag_list_matches(im, o->etag)
            : (ius && req_parse_http_date(ius, &t) == 0 && mtime > t)) {
         resp_error(r, S3E_PreconditionFailed, NULL);
         return -1;
     }
-    if (inm ? s3_etag_matches(inm, o->etag)
+    if (inm ? etag_list_matches(inm, o->etag)
             : (ims && req_parse_http_date(ims, &t) == 0 && mtime <= t)) {
         resp_error(r, S3E_NotModified, NULL);
         resp_header(r, "ETag", o->etag);
@@ -190,43 +216,44 @@ static void send_object(s3_req *r, int status, uint64_t off, uint64_t len)
     resp_stream(r, status, off, len, r->get ? (size_t)to_boundary : 0, read_object);
 }
 
-/* GET or HEAD ?partNumber=N: that part's bytes, 206 with its range as S3
- * answers (200 for the one part of an object stored in one PUT), and the
- * number of parts of a multipart object. */
-static void serve_part(s3_req *r, uint32_t part, bool get)
+/* partNumber: that part's range of the object (206), with its checksum
+ * when asked for (the object's own for a single PUT). The object must be
+ * open (r->get). */
+static int serve_part(s3_req *r, long n, const s3_ssec *k, uint64_t *off, uint64_t *len)
 {
-    uint64_t off, len;
-    uint32_t count;
+    st_object_part p;
     cf_err err;
-    int rc = st_get_part(r->get, part, &off, &len, &count, &err);
-    if (!get) {
-        st_get_close(r->get);
-        r->get = NULL;
-    }
-    if (rc < 0) {
+    if (st_get_part(r->get, (uint32_t)n, &p, &err) < 0) {
         resp_error(r, S3E_InvalidPartNumber, NULL);
-        return;
+        return -1;
     }
-    s3_object_headers(r, &r->info, false);
-    bool multipart = r->info.nparts > 0;
-    if (multipart) {
-        char *n = pool_printf(r->pool, "%u", count);
-        char *cr = pool_printf(r->pool, "bytes %llu-%llu/%llu", (unsigned long long)off,
-                               (unsigned long long)(off + len - (len > 0)),
-                               (unsigned long long)r->info.size);
-        if (n)
-            resp_header(r, "x-amz-mp-parts-count", n);
-        if (cr && len > 0)
-            resp_header(r, "Content-Range", cr);
+    *off = p.offset;
+    *len = p.size;
+    s3_object_headers(r, &r->info, r->info.nparts == 0, k);
+    const char *mode = req_header(r, "x-amz-checksum-mode");
+    if (r->info.nparts > 0 && mode && strcasecmp(mode, "ENABLED") == 0)
+        s3_checksum_headers(r, r->info.checksum_algo, p.checksum_b64, NULL);
+    if (r->info.nparts > 0) {
+        char *count = pool_printf(r->pool, "%d", r->info.nparts);
+        if (count)
+            resp_header(r, "x-amz-mp-parts-count", count);
     }
-    send_object(r, multipart ? 206 : 200, off, len);
+    if (p.size == 0)
+        return 0;
+    char *cr = pool_printf(r->pool, "bytes %llu-%llu/%llu", (unsigned long long)p.offset,
+                           (unsigned long long)(p.offset + p.size - 1),
+                           (unsigned long long)r->info.size);
+    if (cr)
+        resp_header(r, "Content-Range", cr);
+    return 1;
 }
 
 static void serve_object(s3_req *r, bool get)
 {
     cf_err err;
     const char *version;
-    if (s3_version_param(r, &version) < 0)
+    s3_ssec key_hdrs, *k = &key_hdrs;
+    if (s3_version_param(r, &version) < 0 || s3_ssec_request(r, false, k) < 0)
         return;
     long part = 0;
     if (s3_int_param(r, "partNumber", 1, ST_MAX_PARTS, 0, &part) < 0)
@@ -237,15 +264,16 @@ static void serve_object(s3_req *r, bool get)
         return;
     }
     memset(&r->info, 0, sizeof r->info);
-    /* a HEAD of a part opens the object too: the part's bounds are in
-     * its segments */
-    int rc = get || part ? st_get_open_version(r->srv->engine, r->tenant, r->bucket, r->key,
-                                               version, &r->info, &r->get, &err)
-                         : st_head_version(r->srv->engine, r->tenant, r->bucket, r->key,
-                                           version, &r->info, &err);
+    /* a part read needs the object's segments: HEAD opens it too (and
+     * reads nothing) */
+    const uint8_t *key = k->present ? k->key : NULL;
+    int rc = get || part ? st_get_open_ssec(r->srv->engine, r->tenant, r->bucket, r->key,
+                                            version, key, &r->info, &r->get, &err)
+                         : st_head_ssec(r->srv->engine, r->tenant, r->bucket, r->key,
+                                        version, key, &r->info, &err);
     if (rc < 0) {
         r->get = NULL;
-        resp_cf(r, &err);
+        s3_ssec_failed(r, &err, k, false);
         if (r->info.delete_marker) {     /* 404 or 405: name the marker */
             char date[32];
             req_http_date(r->info.mtime_ms / 1000, date);
@@ -261,7 +289,14 @@ static void serve_object(s3_req *r, bool get)
         return;
     uint64_t off, len;
     if (part) {
-        serve_part(r, (uint32_t)part, get);
+        int ranged = serve_part(r, part, k, &off, &len);
+        if (ranged < 0)
+            return;
+        if (!get) {                  /* HEAD: the length only */
+            st_get_close(r->get);
+            r->get = NULL;
+        }
+        send_object(r, ranged ? 206 : 200, off, len);
         return;
     }
     range_result range = range_parse(req_header(r, "range"), RANGE_GET, r->info.size, &off,
@@ -273,7 +308,7 @@ static void serve_object(s3_req *r, bool get)
             resp_header(r, "Content-Range", cr);
         return;
     }
-    s3_object_headers(r, &r->info, range == RANGE_WHOLE);
+    s3_object_headers(r, &r->info, range == RANGE_WHOLE, k);
     if (range == RANGE_PART) {
         char *cr = pool_printf(r->pool, "bytes %llu-%llu/%llu", (unsigned long long)off,
                                (unsigned long long)(off + len - 1),
@@ -311,7 +346,7 @@ static void delete_run(s3_req *r)
     if (s3_version_param(r, &version) < 0)
         return;
     if (st_delete_version(r->srv->engine, r->tenant, r->bucket, r->key, version,
-                          bypass_governance(r), &res, &err) < 0) {
+                          req_header(r, "if-match"), bypass_governance(r), &res, &err) < 0) {
         resp_cf(r, &err);
         return;
     }
@@ -365,7 +400,7 @@ static void delete_one(s3_req *r, const char *key, const char *version, bool qui
         error_entry(r, key, version, S3E_AccessDenied);
     else if (version && !st_version_name_ok(version))
         error_entry(r, key, version, S3E_InvalidArgument);
-    else if (st_delete_version(r->srv->engine, r->tenant, r->bucket, key, version,
+    else if (st_delete_version(r->srv->engine, r->tenant, r->bucket, key, version, NULL,
                                bypass_governance(r), &res, &err) < 0) {
         s3_error e = s3err_from_cf(err.code);
         if (e == S3E_InternalError)
@@ -405,8 +440,12 @@ static void copy_run(s3_req *r)
     const char *sv;
     st_object_info src;
     cf_err err;
+    s3_ssec src_key, dst_key;
+    st_write_cond cond;
     memset(&src, 0, sizeof(src));
-    if (s3_check_write_headers(r) < 0 || s3_copy_source(r, &sb, &sk, &sv) < 0)
+    if (s3_check_write_headers(r) < 0 || s3_copy_source(r, &sb, &sk, &sv) < 0 ||
+        s3_ssec_request(r, true, &src_key) < 0 || s3_ssec_request(r, false, &dst_key) < 0 ||
+        s3_write_cond(r, &cond) < 0)
         return;
     const char *dir = req_header(r, "x-amz-metadata-directive");
     bool replace = dir && strcmp(dir, "REPLACE") == 0;
@@ -420,8 +459,9 @@ static void copy_run(s3_req *r)
     if ((replace && s3_request_meta(r, &meta, &nmeta) < 0) ||
         s3_object_attrs(r, true, &attrs) < 0)
         return;
-    if (st_head_version(r->srv->engine, r->tenant, sb, sk, sv, &src, &err) < 0) {
-        s3_copy_source_failed(r, &err);
+    const uint8_t *skey = src_key.present ? src_key.key : NULL;
+    if (st_head_ssec(r->srv->engine, r->tenant, sb, sk, sv, skey, &src, &err) < 0) {
+        s3_copy_source_failed(r, &err, &src_key);
         return;
     }
     char src_version[ST_ID_HEX];
@@ -437,24 +477,37 @@ static void copy_run(s3_req *r)
     st_object_info_clear(&src);
     if (rc < 0)
         return;
-    if (!replace && !want && !sv && !attrs.storage_class && attrs.keep_tags &&
+    /* a change of customer key (or to or from one) changes the object */
+    bool same_keys = src_key.present == dst_key.present &&
+                     (!src_key.present || memcmp(src_key.key, dst_key.key, 32) == 0);
+    if (!replace && !want && !sv && same_keys && !attrs.storage_class && attrs.keep_tags &&
         strcmp(sb, r->bucket) == 0 && strcmp(sk, r->key) == 0) {
         resp_error(r, S3E_InvalidRequest, "This copy request is illegal because it is "
                    "trying to copy an object to itself without changing the object's "
-                   "metadata");
+                   "metadata, storage class, website redirect location or encryption "
+                   "attributes.");
         return;
     }
     if (want && ((algo = cks_algo_from_name(want)) == CKS_NONE || algo == CKS_MD5)) {
         resp_error(r, S3E_InvalidRequest, "Unsupported x-amz-checksum-algorithm");
         return;
     }
-    st_write_opts opts = {.no_overwrite = !perm_may(r, ST_PERM_OVERWRITE)};
+    st_copy_args ca = {
+        .src_bucket = sb, .src_key = sk, .src_version = sv, .src_ssec_key = skey,
+        .dst = {.tenant = r->tenant, .bucket = r->bucket, .key = r->key,
+                .headers = replace ? meta : NULL, .nheaders = nmeta, .attrs = attrs,
+                .opts = {.no_overwrite = !perm_may(r, ST_PERM_OVERWRITE)},
+                .checksum_algo = algo, .cond = cond,
+                .ssec_key = dst_key.present ? dst_key.key : NULL},
+    };
     bool lock;
-    if (s3_lock_headers(r, &opts, &lock) < 0)
+    if (s3_lock_headers(r, &ca.dst.opts, &lock) < 0)
         return;
-    if (st_copy(r->srv->engine, r->tenant, sb, sk, sv, r->bucket, r->key,
-                replace ? meta : NULL, nmeta, algo, &attrs, &opts, &r->info, &err) < 0) {
-        s3_lock_failed(r, &err);
+    if (st_copy(r->srv->engine, &ca, &r->info, &err) < 0) {
+        if (err.code == CF_ENEEDKEY || err.code == CF_EBADKEY)
+            s3_ssec_failed(r, &err, &src_key, false);
+        else
+            s3_lock_failed(r, &err);
         return;
     }
     r->info_set = true;
@@ -464,9 +517,11 @@ static void copy_run(s3_req *r)
     xml_begin(&r->resp, "CopyObjectResult");
     xml_elem_time_ms(&r->resp, "LastModified", r->info.mtime_ms);
     xml_elem(&r->resp, "ETag", r->info.etag);
-    s3_checksum_xml(r, r->info.checksum_b64, r->info.checksum_algo);
+    s3_checksum_xml(&r->resp, r->info.checksum_b64, r->info.checksum_algo);
+    if (r->info.checksum_algo != CKS_NONE)
+        xml_elem(&r->resp, "ChecksumType", "FULL_OBJECT");
     xml_close(&r->resp, "CopyObjectResult");
-    resp_header(r, "x-amz-server-side-encryption", "AES256");
+    s3_sse_headers(r, &dst_key);
     resp_xml(r, 200);
 }
 

@@ -1,7 +1,8 @@
 /*
  * server/s3_ops.h - the S3 operations cofferd implements, one s3_op each,
  * defined by the handler modules (s3_bucket.c, s3_list.c, s3_object.c,
- * s3_multipart.c, s3_lifecycle.c). router.c chooses an s3_op_id (request.h); s3_op_of
+ * s3_multipart.c, s3_attributes.c, s3_lifecycle.c). router.c chooses an s3_op_id
+ * (request.h); s3_op_of
  * (s3_ops.c) gives the s3_op that runs it.
  */
 #ifndef SRV_S3_OPS_H
@@ -15,8 +16,8 @@ const s3_op *s3_op_of(s3_op_id id);
 /* s3_bucket.c */
 extern const s3_op op_list_buckets, op_create_bucket, op_delete_bucket,
     op_head_bucket, op_get_bucket_location, op_get_bucket_versioning,
-    op_put_bucket_versioning,
-    op_get_bucket_acl, op_get_object_acl;
+    op_put_bucket_versioning, op_get_bucket_acl, op_get_object_acl,
+    op_get_bucket_encryption, op_put_bucket_encryption, op_delete_bucket_encryption;
 /* s3_list.c */
 extern const s3_op op_list_objects_v1, op_list_objects_v2,
     op_list_object_versions, op_list_uploads, op_list_parts;
@@ -47,5 +48,15 @@ extern const s3_op op_put_bucket_lifecycle, op_get_bucket_lifecycle,
 /* s3_multipart.c */
 extern const s3_op op_create_upload, op_upload_part, op_upload_part_copy,
     op_complete_upload, op_abort_upload;
+/* s3_attributes.c: GetObjectAttributes, and its x-amz-object-attributes
+ * list ("ETag,Checksum,..."; names as S3 spells them, comma separated,
+ * spaces allowed) into a mask of 1 << s3_attr: -1 for an unknown name or
+ * an empty list. */
+extern const s3_op op_get_object_attributes;
+typedef enum s3_attr {
+    S3_ATTR_ETAG, S3_ATTR_CHECKSUM, S3_ATTR_OBJECT_PARTS, S3_ATTR_STORAGE_CLASS,
+    S3_ATTR_OBJECT_SIZE, S3_ATTR_COUNT
+} s3_attr;
+int s3_attributes_parse(const char *v, unsigned *mask);
 
 #endif

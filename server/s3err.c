@@ -22,6 +22,9 @@ static const struct {
         "Your previous request to create the named bucket succeeded and you already own it"},
     [S3E_BucketNotEmpty] = {"BucketNotEmpty", 409,
         "The bucket you tried to delete is not empty"},
+    [S3E_ConditionalRequestConflict] = {"ConditionalRequestConflict", 409,
+        "The conditional request cannot succeed due to a conflicting operation against "
+        "this resource."},
     [S3E_EntityTooLarge] = {"EntityTooLarge", 400,
         "Your proposed upload exceeds the maximum allowed object size"},
     [S3E_EntityTooSmall] = {"EntityTooSmall", 400,
@@ -43,6 +46,8 @@ static const struct {
         "The specified bucket is not valid"},
     [S3E_InvalidDigest] = {"InvalidDigest", 400,
         "The Content-MD5 you specified is not valid"},
+    [S3E_InvalidEncryptionAlgorithmError] = {"InvalidEncryptionAlgorithmError", 400,
+        "The Encryption request you specified is not valid. Supported value: AES256."},
     [S3E_InvalidObjectState] = {"InvalidObjectState", 403,
         "The operation is not valid for the object's storage class"},
     [S3E_InvalidPart] = {"InvalidPart", 400,
@@ -135,6 +140,9 @@ s3_error s3err_from_cf(cf_code code)
     case CF_EDIGEST: return S3E_BadDigest;
     case CF_ETOOLARGE: return S3E_EntityTooLarge;
     case CF_EPRECOND: return S3E_PreconditionFailed;
+    case CF_ECONFLICT: return S3E_ConditionalRequestConflict;
+    case CF_ENEEDKEY: return S3E_InvalidRequest;
+    case CF_EBADKEY: return S3E_AccessDenied;
     case CF_EDENIED: return S3E_AccessDenied;
     case CF_ELOCKED: return S3E_AccessDenied;
     case CF_ENOVERSION: return S3E_NoSuchVersion;

@@ -30,6 +30,14 @@ static const xmlread_limits location_limits = {
     .max_elements = 16, .max_depth = 3, .max_text = 64,
 };
 
+/* <ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault>
+ * <SSEAlgorithm/><KMSMasterKeyID/></ApplyServerSideEncryptionByDefault>
+ * <BucketKeyEnabled/></Rule>: one rule (S3 takes one); a KMS key ARN is
+ * at most 2,048 bytes. */
+static const xmlread_limits encryption_limits = {
+    .max_elements = 16, .max_depth = 4, .max_text = 2048,
+};
+
 /* <VersioningConfiguration><Status/><MfaDelete/> */
 static const xmlread_limits versioning_limits = {
     .max_elements = 8, .max_depth = 2, .max_text = 32,
@@ -110,13 +118,44 @@ int xmlreq_complete_parse(const char *body, size_t len, pool *p, xmlread_doc **d
         if (!(out[i].etag = xmlread_child_text(c, "ETag")))
             return cf_fail(err, CF_EINVAL, "a Part without an ETag");
         out[i].checksum_b64 = NULL;
-        for (const xmlread_node *k = c->children; k; k = k->next)
-            if (strncmp(k->name, "Checksum", 8) == 0)
+        for (const xmlread_node *k = c->children; k; k = k->next) {
+            cks_algo algo = strncmp(k->name, "Checksum", 8) == 0
+                ? cks_algo_from_name(k->name + 8) : CKS_NONE;
+            if (algo != CKS_NONE && algo != CKS_MD5)
                 out[i].checksum_b64 = k->text;
+        }
         i++;
     }
     *parts = out;
     *nparts = n;
+    return 0;
+}
+
+int xmlreq_encryption_parse(const char *body, size_t len, xmlread_doc **doc,
+                            xmlreq_encryption *out, cf_err *err)
+{
+    memset(out, 0, sizeof *out);
+    if (xmlread_parse(body, len, "ServerSideEncryptionConfiguration", &encryption_limits,
+                      doc, err) < 0)
+        return -1;
+    const xmlread_node *root = xmlread_root(*doc);
+    if (count_children(root, "Rule") != 1)
+        return cf_fail(err, CF_EINVAL, "a ServerSideEncryptionConfiguration has one Rule");
+    const xmlread_node *rule = xmlread_child(root, "Rule");
+    const xmlread_node *dflt = xmlread_child(rule, "ApplyServerSideEncryptionByDefault");
+    out->algorithm = dflt ? xmlread_child_text(dflt, "SSEAlgorithm") : NULL;
+    if (!out->algorithm)
+        return cf_fail(err, CF_EINVAL, "the Rule has no "
+                       "ApplyServerSideEncryptionByDefault/SSEAlgorithm");
+    if (strcmp(out->algorithm, "AES256") != 0 && strcmp(out->algorithm, "aws:kms") != 0 &&
+        strcmp(out->algorithm, "aws:kms:dsse") != 0)
+        return cf_fail(err, CF_EINVAL, "SSEAlgorithm must be AES256, aws:kms or "
+                       "aws:kms:dsse");
+    out->kms_key = xmlread_child_text(dflt, "KMSMasterKeyID");
+    const char *bk = xmlread_child_text(rule, "BucketKeyEnabled");
+    if (bk && strcmp(bk, "true") != 0 && strcmp(bk, "false") != 0)
+        return cf_fail(err, CF_EINVAL, "BucketKeyEnabled must be true or false");
+    out->bucket_key = bk && strcmp(bk, "true") == 0;
     return 0;
 }
 

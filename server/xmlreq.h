@@ -6,6 +6,7 @@
  *   DeleteObjects           <Delete>: at most 1,000 <Object>s (S3's limit)
  *   CompleteMultipartUpload <CompleteMultipartUpload>: 1..10,000 <Part>s
  *   CreateBucket            <CreateBucketConfiguration>: the region
+ *   PutBucketEncryption     <ServerSideEncryptionConfiguration>: one rule
  *   PutBucketVersioning     <VersioningConfiguration>: Enabled or Suspended
  *   PutObjectLockConfiguration <ObjectLockConfiguration>: a default retention
  *   PutObjectRetention      <Retention>: a mode and a date, or neither
@@ -56,6 +57,17 @@ int xmlreq_delete_parse(const char *body, size_t len, pool *p, xmlread_doc **doc
  * ETags are the engine's to check). */
 int xmlreq_complete_parse(const char *body, size_t len, pool *p, xmlread_doc **doc,
                           st_complete_part **parts, size_t *nparts, cf_err *err);
+
+/* The default encryption rule: SSEAlgorithm AES256, aws:kms or
+ * aws:kms:dsse (the caller refuses the KMS ones), its KMSMasterKeyID (or
+ * NULL) and BucketKeyEnabled. */
+typedef struct xmlreq_encryption {
+    const char *algorithm;
+    const char *kms_key;
+    bool bucket_key;
+} xmlreq_encryption;
+int xmlreq_encryption_parse(const char *body, size_t len, xmlread_doc **doc,
+                            xmlreq_encryption *out, cf_err *err);
 
 /* The LocationConstraint, "" if absent or if the body is empty (only white
  * space): a CreateBucket without configuration. */

@@ -3,7 +3,9 @@
  * (tenant, bucket) -> row id lookup every object and upload operation
  * starts with) and its versioning state and object lock configuration. A
  * bucket name is unique per tenant; it can be deleted only while it holds
- * no version or delete marker (object.c) and no upload (upload.c).
+ * no version or delete marker (object.c); uploads still in progress are
+ * aborted with it (upload.c), as S3 does. The default encryption record
+ * (PutBucketEncryption) is kept in the bucket's row.
  */
 #include "storage/engine_int.h"
 
@@ -54,25 +56,42 @@ int st_bucket_delete(st_engine *e, const char *tenant, const char *bucket,
                      cf_err *err)
 {
     int64_t id;
-    bool objects = false, uploads = false;
+    bool objects = false;
     idx_lock(e->ix);
     int rc = bucket_id_locked(e, tenant, bucket, &id, err);
     if (rc == 0)
         rc = obj_any_locked(e, id, &objects, err);
-    if (rc == 0 && !objects)
-        rc = upload_any_locked(e, id, &uploads, err);
-    if (rc == 0 && (objects || uploads))
+    if (rc == 0 && objects)
         rc = cf_fail(err, CF_ENOTEMPTY, "bucket %s is not empty", bucket);
     if (rc == 0 && (rc = idx_begin(e->ix, err)) == 0) {
-        rc = lcconf_bucket_gone_locked(e, id, err);
+        rc = upload_drop_bucket_locked(e, id, err);
+        if (rc == 0)
+            rc = lcconf_bucket_gone_locked(e, id, err);
         if (rc == 0)
             rc = idx_run(e->ix, NULL, err, "DELETE FROM buckets WHERE id = ?", "i", id);
         rc = rc == 0 ? idx_commit(e->ix, err) : (idx_rollback(e->ix), -1);
     }
     rc = eng_unlock_durable(e, rc, err);
-    if (rc == 0)
+    if (rc == 0) {
+        deleteq_drain(e);
         eng_catalog_changed(e);
+    }
     return rc;
+}
+
+int st_bucket_set_sse(st_engine *e, const char *tenant, const char *bucket,
+                      const char *algo, bool bucket_key, cf_err *err)
+{
+    if (algo && strcmp(algo, "AES256") != 0)
+        return cf_fail(err, CF_EINVAL, "only AES256 is a default encryption");
+    int64_t id;
+    idx_lock(e->ix);
+    int rc = bucket_id_locked(e, tenant, bucket, &id, err);
+    if (rc == 0)
+        rc = idx_run(e->ix, NULL, err,
+                     "UPDATE buckets SET sse_algo = ?, sse_bucket_key = ? WHERE id = ?",
+                     "tii", algo, (int64_t)(algo && bucket_key), id);
+    return eng_unlock_durable(e, rc, err);
 }
 
 int bucket_any_locked(st_engine *e, int64_t tenant_id, bool *any, cf_err *err)
@@ -95,10 +114,13 @@ static void fill_bucket_info(sqlite3_stmt *st, st_bucket_info *b)
     b->lock_mode = (int)idx_int(st, 5);
     b->lock_days = (uint32_t)idx_int(st, 6);
     b->lock_years = (uint32_t)idx_int(st, 7);
+    snprintf(b->sse_algo, sizeof b->sse_algo, "%s", idx_text(st, 8));
+    b->sse_bucket_key = idx_int(st, 9) != 0;
 }
 
 #define BUCKET_COLUMNS "b.name, b.region, b.created, b.versioning, b.object_lock, " \
-                       "b.lock_mode, b.lock_days, b.lock_years"
+                       "b.lock_mode, b.lock_days, b.lock_years, b.sse_algo, " \
+                       "b.sse_bucket_key"
 
 int bucket_state_locked(st_engine *e, int64_t bucket_id, bucket_lock *out, cf_err *err)
 {

@@ -183,20 +183,16 @@ int crypt_open_block(crypt_ctx *c, const uint8_t key[CRYPT_KEY_LEN],
 
 /* ---- key derivation ---- */
 
-static int hkdf_sha256(const uint8_t master[CRYPT_KEY_LEN], const char *salt,
-                       const char *info, uint8_t out[CRYPT_KEY_LEN],
-                       cf_err *err)
+static int hkdf(const void *key, size_t keylen, const void *salt, size_t saltlen,
+                const void *info, size_t infolen, uint8_t out[CRYPT_KEY_LEN], cf_err *err)
 {
     EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
     EVP_KDF_CTX *kctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
     OSSL_PARAM params[] = {
         OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, "SHA256", 0),
-        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)master,
-                                          CRYPT_KEY_LEN),
-        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt,
-                                          strlen(salt)),
-        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info,
-                                          strlen(info)),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)key, keylen),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, saltlen),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, infolen),
         OSSL_PARAM_construct_end(),
     };
     int ok = kctx && EVP_KDF_derive(kctx, out, CRYPT_KEY_LEN, params) == 1;
@@ -205,6 +201,13 @@ static int hkdf_sha256(const uint8_t master[CRYPT_KEY_LEN], const char *salt,
     if (!ok)
         return cf_fail(err, CF_ECRYPTO, "HKDF-SHA256 derivation failed");
     return 0;
+}
+
+static int hkdf_sha256(const uint8_t master[CRYPT_KEY_LEN], const char *salt,
+                       const char *info, uint8_t out[CRYPT_KEY_LEN],
+                       cf_err *err)
+{
+    return hkdf(master, CRYPT_KEY_LEN, salt, strlen(salt), info, strlen(info), out, err);
 }
 
 int crypt_derive_kek(const uint8_t master[CRYPT_KEY_LEN], const char *tenant,
@@ -230,15 +233,75 @@ int crypt_derive_tier_key(const uint8_t master[CRYPT_KEY_LEN], uint8_t key[CRYPT
     return hkdf_sha256(master, "coffer-tier-v1", "coffer-tier-v1", key, err);
 }
 
+/* HMAC-SHA256(key, label || data) into out (32 bytes; zeros if it fails,
+ * which never matches a real value). */
+static void hmac_label(const uint8_t *key, size_t keylen, const char *label,
+                       const uint8_t *data, size_t len, uint8_t out[32])
+{
+    uint8_t msg[64];
+    size_t ll = strlen(label), got = 0;
+    if (ll + len > sizeof msg) {
+        memset(out, 0, 32);
+        return;
+    }
+    memcpy(msg, label, ll);
+    if (len)
+        memcpy(msg + ll, data, len);
+    if (!EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key, keylen, msg, ll + len, out,
+                   32, &got) ||
+        got != 32)
+        memset(out, 0, 32);
+}
+
 void crypt_master_check(const uint8_t master[CRYPT_KEY_LEN], uint8_t out[32])
 {
-    static const char label[] = "coffer-check-v1";
-    size_t got = 0;
-    if (!EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, master, CRYPT_KEY_LEN,
-                   (const unsigned char *)label, sizeof label - 1, out, 32,
-                   &got) ||
-        got != 32)
-        memset(out, 0, 32);   /* never matches a real check value */
+    hmac_label(master, CRYPT_KEY_LEN, "coffer-check-v1", NULL, 0, out);
+}
+
+/* ---- customer keys (SSE-C) ---- */
+
+int crypt_ssec_new(const uint8_t ckey[CRYPT_KEY_LEN], uint8_t stored[CRYPT_SSEC_LEN],
+                   cf_err *err)
+{
+    if (crypt_random(stored, CRYPT_SSEC_SALT_LEN, err) < 0)
+        return -1;
+    hmac_label(ckey, CRYPT_KEY_LEN, "coffer-ssec-check-v1", stored, CRYPT_SSEC_SALT_LEN,
+               stored + CRYPT_SSEC_SALT_LEN);
+    return 0;
+}
+
+bool crypt_ssec_match(const uint8_t ckey[CRYPT_KEY_LEN],
+                      const uint8_t stored[CRYPT_SSEC_LEN])
+{
+    uint8_t check[32];
+    hmac_label(ckey, CRYPT_KEY_LEN, "coffer-ssec-check-v1", stored, CRYPT_SSEC_SALT_LEN,
+               check);
+    bool ok = CRYPTO_memcmp(check, stored + CRYPT_SSEC_SALT_LEN, 32) == 0;
+    crypt_wipe(check, sizeof check);
+    return ok;
+}
+
+int crypt_ssec_kek(const uint8_t kek[CRYPT_KEY_LEN], const uint8_t ckey[CRYPT_KEY_LEN],
+                   const uint8_t stored[CRYPT_SSEC_LEN], uint8_t out[CRYPT_KEY_LEN],
+                   cf_err *err)
+{
+    static const char info[] = "coffer-ssec-kek-v1";
+    uint8_t ikm[2 * CRYPT_KEY_LEN];
+    memcpy(ikm, kek, CRYPT_KEY_LEN);
+    memcpy(ikm + CRYPT_KEY_LEN, ckey, CRYPT_KEY_LEN);
+    int rc = hkdf(ikm, sizeof ikm, stored, CRYPT_SSEC_SALT_LEN, info, sizeof info - 1,
+                  out, err);
+    crypt_wipe(ikm, sizeof ikm);
+    return rc;
+}
+
+void crypt_ssec_etag(const uint8_t ssec_kek[CRYPT_KEY_LEN], const uint8_t md5[16],
+                     uint8_t out[16])
+{
+    uint8_t mac[32];
+    hmac_label(ssec_kek, CRYPT_KEY_LEN, "coffer-ssec-etag-v1", md5, 16, mac);
+    memcpy(out, mac, 16);
+    crypt_wipe(mac, sizeof mac);
 }
 
 /* ---- wrapped data keys ---- */

@@ -8,6 +8,14 @@
  *           wrapped = nonce(12) || AES-256-GCM(kek, dk)(32) || tag(16) = 60 bytes,
  *           with AAD "cofferK1" || data id binding the segment's data id, so
  *           a wrapped key cannot be moved to another segment.
+ *   SSE-C (a customer-provided key, never stored): the segment data keys
+ *   of such an object are wrapped the same way, but under
+ *      ssec KEK = HKDF-SHA256(ikm = tenant KEK || customer key,
+ *                             salt = the object's random 16-byte salt,
+ *                             info "coffer-ssec-kek-v1"),
+ *   so reading needs both the master key and the customer's key. The index
+ *   keeps only salt || HMAC-SHA256(customer key, "coffer-ssec-check-v1" ||
+ *   salt) to tell a wrong key from a right one.
  *   A "segment" is one separately written run of blocks: a single PUT's
  *   data, or one multipart part (each part upload gets its own data key, so a
  *   re-uploaded part can never reuse a nonce under the same key).
@@ -89,6 +97,26 @@ int crypt_unwrap_key(crypt_ctx *c, const uint8_t kek[CRYPT_KEY_LEN],
                      const uint8_t data_id[CRYPT_DATA_ID_LEN],
                      const uint8_t wrapped[CRYPT_WRAPPED_LEN],
                      uint8_t dk[CRYPT_KEY_LEN], cf_err *err);
+
+/* SSE-C (see the top). What the index keeps of a customer key: a fresh
+ * salt and its check value (CRYPT_SSEC_LEN bytes). */
+#define CRYPT_SSEC_SALT_LEN 16
+#define CRYPT_SSEC_LEN (CRYPT_SSEC_SALT_LEN + 32)
+int crypt_ssec_new(const uint8_t ckey[CRYPT_KEY_LEN], uint8_t stored[CRYPT_SSEC_LEN],
+                   cf_err *err);
+/* Is ckey the key stored was made from? (constant time) */
+bool crypt_ssec_match(const uint8_t ckey[CRYPT_KEY_LEN],
+                      const uint8_t stored[CRYPT_SSEC_LEN]);
+/* The key that wraps the object's data keys (the caller wipes it). */
+int crypt_ssec_kek(const uint8_t kek[CRYPT_KEY_LEN], const uint8_t ckey[CRYPT_KEY_LEN],
+                   const uint8_t stored[CRYPT_SSEC_LEN], uint8_t out[CRYPT_KEY_LEN],
+                   cf_err *err);
+/* The ETag bytes of SSE-C data with plaintext MD5 md5: the first 16 bytes
+ * of HMAC-SHA256(ssec KEK, "coffer-ssec-etag-v1" || md5). S3's ETags of
+ * SSE-C objects are not the MD5 of the data, and a plain MD5 would let
+ * anyone who may list the bucket test guesses of the plaintext. */
+void crypt_ssec_etag(const uint8_t ssec_kek[CRYPT_KEY_LEN], const uint8_t md5[16],
+                     uint8_t out[16]);
 
 /* Secret access keys at rest: AES-256-GCM under a key derived from the master
  * key (HKDF salt and info both "coffer-secrets-v1", so no tenant id can

@@ -265,10 +265,10 @@ const double *st_sync_bounds(void)
 
 /* ---- segment descriptors ---------------------------------------------- */
 
-int eng_segment_desc(st_engine *e, const char *tenant, const char *bucket,
-                     const char *key, const uint8_t object_id[16], uint32_t part,
-                     const uint8_t data_id[CRYPT_DATA_ID_LEN],
-                     const uint8_t *wrapped, seg_desc *d, cf_err *err)
+void eng_segment_layout(st_engine *e, const char *tenant, const char *bucket,
+                        const char *key, const uint8_t object_id[16], uint32_t part,
+                        const uint8_t data_id[CRYPT_DATA_ID_LEN],
+                        const uint8_t wrapped[CRYPT_WRAPPED_LEN], seg_desc *d)
 {
     memset(d, 0, sizeof *d);
     d->set = &e->set;
@@ -286,11 +286,23 @@ int eng_segment_desc(st_engine *e, const char *tenant, const char *bucket,
     snprintf(h->tenant, sizeof h->tenant, "%s", tenant);
     snprintf(h->bucket, sizeof h->bucket, "%s", bucket);
     snprintf(h->key, sizeof h->key, "%s", key);
+    if (wrapped)
+        memcpy(h->wrapped, wrapped, CRYPT_WRAPPED_LEN);
+}
+
+int eng_segment_desc(st_engine *e, const char *tenant, const char *bucket,
+                     const char *key, const uint8_t object_id[16], uint32_t part,
+                     const uint8_t data_id[CRYPT_DATA_ID_LEN],
+                     const uint8_t *wrapped, const uint8_t *ssec_kek, seg_desc *d,
+                     cf_err *err)
+{
+    eng_segment_layout(e, tenant, bucket, key, object_id, part, data_id, wrapped, d);
+    shard_header *h = &d->header;
     uint8_t kek[CRYPT_KEY_LEN];
     crypt_ctx *cc = crypt_ctx_new(err);
-    int rc = cc ? kek_get(e, tenant, kek, err) : -1;
+    int rc = !cc ? -1 : ssec_kek ? (memcpy(kek, ssec_kek, sizeof kek), 0)
+                                 : kek_get(e, tenant, kek, err);
     if (rc == 0 && wrapped) {
-        memcpy(h->wrapped, wrapped, CRYPT_WRAPPED_LEN);
         rc = crypt_unwrap_key(cc, kek, data_id, wrapped, d->dk, err);
     } else if (rc == 0) {
         rc = crypt_random(d->dk, sizeof d->dk, err);
@@ -299,6 +311,27 @@ int eng_segment_desc(st_engine *e, const char *tenant, const char *bucket,
     }
     crypt_wipe(kek, sizeof kek);
     crypt_ctx_free(cc);
+    return rc;
+}
+
+int eng_ssec_kek(st_engine *e, const char *tenant, const uint8_t *stored,
+                 const uint8_t *key, uint8_t kek[CRYPT_KEY_LEN], bool *has, cf_err *err)
+{
+    *has = false;
+    if (!stored && !key)
+        return 0;
+    if (!stored)
+        return cf_fail(err, CF_ENEEDKEY, "the object is not stored with a customer key");
+    if (!key)
+        return cf_fail(err, CF_ENEEDKEY, "the object is stored with a customer key");
+    if (!crypt_ssec_match(key, stored))
+        return cf_fail(err, CF_EBADKEY, "the customer key is not the object's");
+    uint8_t tk[CRYPT_KEY_LEN];
+    int rc = kek_get(e, tenant, tk, err);
+    if (rc == 0)
+        rc = crypt_ssec_kek(tk, key, stored, kek, err);
+    crypt_wipe(tk, sizeof tk);
+    *has = rc == 0;
     return rc;
 }
 

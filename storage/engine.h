@@ -21,8 +21,27 @@
  * Codes a front end must map: CF_ENOBUCKET, CF_EBUCKETEXISTS, CF_ENOTEMPTY,
  * CF_ENOKEY, CF_ENOUPLOAD, CF_EBADPART, CF_EPARTORDER, CF_ETOOSMALL,
  * CF_ERANGE, CF_EDIGEST, CF_ETOOLARGE, CF_EINVAL, CF_EEXISTS, CF_ENOTFOUND,
- * CF_EQUOTA;
- * anything else is an internal error (500) whose message is logged.
+ * CF_EQUOTA, CF_EPRECOND and CF_ECONFLICT (conditional writes), CF_ENEEDKEY
+ * and CF_EBADKEY (customer keys); anything else is an internal error (500)
+ * whose message is logged.
+ *
+ * Customer keys (SSE-C): an object or upload stored with a customer key
+ * (32 bytes, given as `ssec_key`) has its data keys wrapped under a key
+ * derived from both the tenant's KEK and the customer key; the engine
+ * keeps only a salted check value of the customer key, never the key.
+ * Every call that reads such an object's data or metadata needs the key:
+ * without it CF_ENEEDKEY, with another one CF_EBADKEY; a key given for an
+ * object stored without one is CF_ENEEDKEY too. Listings need no key.
+ *
+ * Conditional writes (st_write_cond): checked inside the transaction that
+ * commits the write, so of writers racing on one key with If-None-Match:
+ * * exactly one succeeds. A condition that fails is CF_EPRECOND, or
+ * CF_ECONFLICT when the key's current version was committed after the
+ * write began (after CreateMultipartUpload, for a completion): another
+ * write raced this one; an If-Match on a key with no object is CF_ENOKEY.
+ * The object they are checked against is the key's current version: in a
+ * versioned bucket a key whose latest version is a delete marker has no
+ * object, and If-Match compares the current version's ETag.
  *
  * Names: tenant names, access keys and secrets follow common/names.h
  * (tenants [a-z0-9-]{1,64}). Bucket and key validity (S3
@@ -55,6 +74,7 @@
 #define ST_ACCESS_KEY_MAX (NAMES_AK_MAX + 1)
 #define ST_CHECKSUM_MAX (CKS_MAX_B64 + 8) /* base64 value + "-NNNNN" (composite) */
 #define ST_SECRET_KEY_MAX (NAMES_SK_MAX + 1)
+#define ST_SSEC_KEY_LEN 32            /* an SSE-C customer key */
 
 typedef struct st_engine st_engine;
 
@@ -230,6 +250,9 @@ typedef struct st_bucket_info {
     char name[ST_MAX_BUCKET + 1];
     char region[32];
     int64_t created;                 /* unix seconds */
+    char sse_algo[16];               /* default encryption set by PutBucketEncryption
+                                        ("AES256"), "" when none was set */
+    bool sse_bucket_key;             /* its BucketKeyEnabled */
     int versioning;                  /* ST_VERSIONING_* */
     bool object_lock;                /* versions can be locked; versioning for good */
     int lock_mode;                   /* default retention: ST_LOCK_* (NONE: none) */
@@ -241,10 +264,15 @@ typedef struct st_bucket_info {
 int st_bucket_create(st_engine *e, const char *tenant, const char *bucket,
                      const char *region, bool object_lock,
                      cf_err *err);                      /* CF_EBUCKETEXISTS */
-/* Refused (CF_ENOTEMPTY) while the bucket holds a version, a delete marker
- * or an upload; the message says when versions under object lock are why. */
+/* Refused (CF_ENOTEMPTY) while the bucket holds a version or a delete
+ * marker; the message says when versions under object lock are why.
+ * Multipart uploads in progress are aborted with it, as S3 does. */
 int st_bucket_delete(st_engine *e, const char *tenant, const char *bucket,
                      cf_err *err);
+/* Set (algo "AES256") or remove (algo NULL) the bucket's default
+ * encryption record; CF_EINVAL for any other algorithm. */
+int st_bucket_set_sse(st_engine *e, const char *tenant, const char *bucket,
+                      const char *algo, bool bucket_key, cf_err *err);
 int st_bucket_get(st_engine *e, const char *tenant, const char *bucket,
                   st_bucket_info *info, cf_err *err);   /* CF_ENOBUCKET */
 /* PutBucketVersioning: ST_VERSIONING_ENABLED or _SUSPENDED (CF_EINVAL for
@@ -287,8 +315,10 @@ typedef struct st_object_info {
     int64_t mtime_ms;                /* unix milliseconds */
     cks_algo checksum_algo;          /* CKS_NONE if none stored */
     char checksum_b64[ST_CHECKSUM_MAX]; /* full-object value, or composite "...-N" */
-    bool checksum_composite;         /* multipart: checksum of part checksums */
+    bool checksum_composite;         /* multipart: checksum of part checksums
+                                        (false: FULL_OBJECT, one CRC of it all) */
     int nparts;                      /* 0 for a single PUT */
+    bool ssec;                       /* stored under a customer key (SSE-C) */
     st_header *headers;              /* owned; st_object_info_clear frees */
     size_t nheaders;
     /* lifecycle.h: the tier the version is in or asked for ("": STANDARD),
@@ -306,6 +336,13 @@ const char *st_version_name(const st_object_info *info);
 bool st_version_name_ok(const char *v);
 /* Value of a stored header by lowercase name, or NULL. */
 const char *st_object_header(const st_object_info *info, const char *name);
+
+/* Conditions on a write (If-None-Match / If-Match), see the top. */
+typedef struct st_write_cond {
+    bool if_none_match;              /* If-None-Match: *: only if the key has no object */
+    const char *if_match;            /* only if the current ETag is this one (quotes
+                                        optional; "*": any object); NULL: none */
+} st_write_cond;
 
 /* What a write asks of the version it makes (PUT, copy). */
 typedef struct st_write_opts {
@@ -341,7 +378,12 @@ typedef struct st_put_args {
     size_t nheaders;
     st_write_opts opts;              /* ignored for parts */
     st_object_attrs attrs;           /* ignored for parts */
-    cks_algo checksum_algo;          /* compute this while streaming */
+    cks_algo checksum_algo;          /* compute this while streaming (a part of an
+                                        upload with an algorithm: CKS_NONE means the
+                                        upload's; another one is CF_EINVAL) */
+    const uint8_t *ssec_key;         /* SSE-C key (ST_SSEC_KEY_LEN), or NULL; a
+                                        part needs its upload's */
+    st_write_cond cond;              /* plain PUT only */
     /* for a part: */
     const char *upload_id;           /* NULL for a plain PUT */
     uint32_t part_number;            /* 1..10000 */
@@ -358,8 +400,9 @@ typedef struct st_put st_put;
 
 /* Begin a PUT: CF_ENOBUCKET, CF_ENOUPLOAD, CF_ETOOLARGE (expected size),
  * CF_EQUOTA (an expected size the quotas cannot take; see quotas below);
- * CF_EDENIED (no_overwrite and the key has a current version; checked
- * again at the commit). */
+ * a condition that fails already is refused here (CF_EPRECOND, CF_ENOKEY),
+ * and so is CF_EDENIED (no_overwrite and the key has a current version);
+ * both are checked again at the commit. */
 int st_put_begin(st_engine *e, const st_put_args *args, st_put **out, cf_err *err);
 /* Stream body bytes in; CF_ETOOLARGE past expected_size or 5 GiB. */
 int st_put_write(st_put *p, const void *data, size_t len, cf_err *err);
@@ -375,28 +418,55 @@ int st_put_finish(st_put *p, const st_put_expect *expect, st_object_info *info,
 /* Give up: removes temporary data, frees p. */
 void st_put_abort(st_put *p);
 
-/* HEAD: CF_ENOBUCKET, CF_ENOKEY. */
+/* HEAD: CF_ENOBUCKET, CF_ENOKEY; an SSE-C object needs its key
+ * (st_head_ssec; st_head is st_head_ssec without one). */
 int st_head(st_engine *e, const char *tenant, const char *bucket, const char *key,
             st_object_info *info, cf_err *err);
-/* HEAD of one version (version: S3's id, "null" or hex; NULL: the latest).
- * CF_EINVAL for a malformed id, CF_ENOVERSION for an unknown one,
- * CF_EMARKER when the version asked for is a delete marker, CF_ENOKEY when
- * the key has no version or (version NULL) its latest is a marker. With
- * CF_EMARKER, and CF_ENOKEY because of a marker, info describes the marker
- * (info->delete_marker set) so that the answer can name it. */
+/* ... with a customer key and of one version (version: S3's id, "null" or
+ * hex; NULL: the latest). CF_EINVAL for a malformed id, CF_ENOVERSION for
+ * an unknown one, CF_EMARKER when the version asked for is a delete
+ * marker, CF_ENOKEY when the key has no version or (version NULL) its
+ * latest is a marker. With CF_EMARKER, and CF_ENOKEY because of a marker,
+ * info describes the marker (info->delete_marker set) so that the answer
+ * can name it. st_head_version is st_head_ssec without a key. */
+int st_head_ssec(st_engine *e, const char *tenant, const char *bucket, const char *key,
+                 const char *version, const uint8_t *ssec_key, st_object_info *info,
+                 cf_err *err);
 int st_head_version(st_engine *e, const char *tenant, const char *bucket,
                     const char *key, const char *version, st_object_info *info,
                     cf_err *err);
 
 typedef struct st_get st_get;
 /* Open for reading; fills info. The object stays readable through this
- * handle even if it is overwritten or deleted meanwhile. */
+ * handle even if it is overwritten or deleted meanwhile. An SSE-C object
+ * needs its key (st_get_open_ssec; st_get_open passes none). */
 int st_get_open(st_engine *e, const char *tenant, const char *bucket,
                 const char *key, st_object_info *info, st_get **out, cf_err *err);
-/* ... of one version (NULL: the latest), with st_head_version's errors. */
+int st_get_open_ssec(st_engine *e, const char *tenant, const char *bucket,
+                     const char *key, const char *version, const uint8_t *ssec_key,
+                     st_object_info *info, st_get **out, cf_err *err);
+/* ... of one version without a key. */
 int st_get_open_version(st_engine *e, const char *tenant, const char *bucket,
                         const char *key, const char *version, st_object_info *info,
                         st_get **out, cf_err *err);
+
+/* One part of an object as it is read back: parts are numbered 1..N in
+ * their order in the object (a PUT is one part), whatever numbers they
+ * were uploaded under, so that 1..nparts are all valid part numbers (what
+ * S3's transfer managers ask for). */
+typedef struct st_object_part {
+    uint32_t number;                 /* 1..N */
+    uint64_t offset, size;
+    char checksum_b64[CKS_MAX_B64];  /* the part's checksum as uploaded, or "" */
+} st_object_part;
+/* Part n of an open object: CF_ERANGE past the last. */
+int st_get_part(const st_get *g, uint32_t n, st_object_part *out, cf_err *err);
+/* Parts after marker, at most max, of the version version_id (engine's
+ * hex id, as st_head_ssec filled it), which must still exist (CF_ENOKEY
+ * otherwise). The callback runs under the index lock. */
+typedef int (*st_object_part_cb)(void *ctx, const st_object_part *p);
+int st_object_parts(st_engine *e, const char *version_id, uint32_t marker, int max,
+                    st_object_part_cb cb, void *ctx, bool *truncated, cf_err *err);
 /* Read up to len bytes at offset (any offset; sequential reads are fastest).
  * Returns bytes read in *n (0 at end). Verifies every CRC and GCM tag; a
  * missing or corrupt shard is rebuilt from parity (and queued for heal);
@@ -407,15 +477,9 @@ int st_get_open_version(st_engine *e, const char *tenant, const char *bucket,
 int st_get_read(st_get *g, uint64_t offset, void *buf, size_t len, size_t *n,
                 cf_err *err);
 void st_get_close(st_get *g);
-/* Part n (1-based) of the object as it was stored: a multipart object's
- * parts in the order they were completed; any other object is one part.
- * Its byte range in *offset, *length, the number of parts in *count;
- * CF_ERANGE past the last part. */
-int st_get_part(const st_get *g, uint32_t n, uint64_t *offset, uint64_t *length,
-                uint32_t *count, cf_err *err);
-
 /* Delete: deleting a missing key is success (S3 semantics) unless the
- * bucket is missing (CF_ENOBUCKET). */
+ * bucket is missing (CF_ENOBUCKET); st_delete_version (below) with a
+ * version and an If-Match. */
 int st_delete(st_engine *e, const char *tenant, const char *bucket,
               const char *key, cf_err *err);
 /* PutObjectRetention on a version (NULL: the latest), on a bucket with
@@ -447,21 +511,26 @@ typedef struct st_delete_result {
  * one, that version is destroyed (an unknown one is success; a malformed
  * one CF_EINVAL). A version under object lock is CF_ELOCKED, unless it is
  * only GOVERNANCE-retained and bypass_governance is set; nothing changes
- * then. res may be NULL. */
+ * then. if_match (NULL: none): only if the key's current version has
+ * this ETag (CF_EPRECOND; CF_ENOKEY without a current version). res may
+ * be NULL. */
 int st_delete_version(st_engine *e, const char *tenant, const char *bucket,
-                      const char *key, const char *version, bool bypass_governance,
-                      st_delete_result *res, cf_err *err);
+                      const char *key, const char *version, const char *if_match,
+                      bool bypass_governance, st_delete_result *res, cf_err *err);
 
-/* Server-side copy (re-encrypts under a new version). If headers is NULL the
- * source's headers are kept (COPY), else replaced (REPLACE). opts (NULL:
- * none) as for a PUT. A PUT of the source's size: CF_EQUOTA as for
- * st_put_begin and st_put_finish. */
-int st_copy(st_engine *e, const char *tenant, const char *src_bucket,
-            const char *src_key, const char *src_version /* NULL: latest */,
-            const char *dst_bucket, const char *dst_key,
-            const st_header *headers, size_t nheaders, cks_algo checksum_algo,
-            const st_object_attrs *attrs, const st_write_opts *opts,
-            st_object_info *info, cf_err *err);
+/* Server-side copy (re-encrypts under a new version): the source version
+ * (src_version NULL: the latest), read with its customer key if it has
+ * one, is written as a PUT of dst (dst.opts and dst.cond as for a PUT; a
+ * PUT of the source's size: CF_EQUOTA as for st_put_begin and
+ * st_put_finish). If dst.headers is NULL the source's headers are kept
+ * (COPY), else replaced (REPLACE); dst.attrs.keep_tags keeps the source's
+ * tags. */
+typedef struct st_copy_args {
+    const char *src_bucket, *src_key, *src_version;
+    const uint8_t *src_ssec_key;
+    st_put_args dst;                 /* no body: expected_size is the source's */
+} st_copy_args;
+int st_copy(st_engine *e, const st_copy_args *a, st_object_info *info, cf_err *err);
 
 /* Listing. Entries arrive in key byte order, each either an object or (when
  * delimiter is set) a common prefix, rolled up as S3 does. At most max_keys
@@ -492,11 +561,22 @@ int st_list_versions(st_engine *e, const st_list_args *args, const char *version
 
 /* ---- multipart -------------------------------------------------------- */
 
-/* attrs (NULL: none) go to the completed object. */
-int st_upload_create(st_engine *e, const char *tenant, const char *bucket,
-                     const char *key, const st_header *headers, size_t nheaders,
-                     cks_algo checksum_algo, const st_object_attrs *attrs,
-                     char upload_id[ST_ID_HEX], cf_err *err);
+/* A new upload. checksum_full (FULL_OBJECT) asks for one CRC of the
+ * whole object, combined from the parts' CRCs at completion; otherwise
+ * the checksum is COMPOSITE (the algorithm over the parts' checksums).
+ * CF_EINVAL: FULL_OBJECT with SHA-1/SHA-256, COMPOSITE with CRC64NVME, a
+ * type without an algorithm (S3's rules). */
+typedef struct st_upload_args {
+    const char *tenant, *bucket, *key;
+    const st_header *headers;
+    size_t nheaders;
+    st_object_attrs attrs;           /* go to the completed object */
+    cks_algo checksum_algo;
+    bool checksum_full;
+    const uint8_t *ssec_key;         /* every part and read needs it */
+} st_upload_args;
+int st_upload_create(st_engine *e, const st_upload_args *a, char upload_id[ST_ID_HEX],
+                     cf_err *err);
 
 typedef struct st_part_info {
     uint32_t part_number;
@@ -509,19 +589,43 @@ typedef struct st_part_info {
 typedef struct st_complete_part {
     uint32_t part_number;
     const char *etag;                /* as the client sent it, quotes optional */
-    const char *checksum_b64;        /* NULL if not sent */
+    const char *checksum_b64;        /* NULL if not sent (as ChecksumALGO) */
 } st_complete_part;
 
 /* Complete: parts must be ascending (CF_EPARTORDER), exist with matching
- * ETags (CF_EBADPART), and all but the last be >= 5 MiB (CF_ETOOSMALL);
- * CF_EQUOTA if the object would pass a quota (the upload stays).
- * No data is copied. The upload's key must equal `key` (else CF_ENOUPLOAD).
- * no_overwrite: CF_EDENIED (and the upload stays) if the key has a
- * current version. */
-int st_upload_complete(st_engine *e, const char *tenant, const char *bucket,
-                       const char *key, const char *upload_id,
-                       const st_complete_part *parts, size_t nparts, bool no_overwrite,
-                       st_object_info *info, cf_err *err);
+ * ETags and checksums (CF_EBADPART), and all but the last be >= 5 MiB
+ * (CF_ETOOSMALL). No data is copied. The upload's key must equal `key`
+ * (else CF_ENOUPLOAD). The object's checksum, when the client sent one,
+ * must be the computed one (CF_EDIGEST); its algorithm, type and the
+ * object size, when sent, must be the upload's (CF_EINVAL). CF_EQUOTA if
+ * the object would pass a quota, CF_EDENIED with no_overwrite if the key
+ * has a current version (the upload stays with either).
+ *
+ * A retried completion: when the upload is gone because it was completed
+ * into the key's current version with the same part list (numbers and
+ * ETags), the call succeeds again with that version's info, so a client
+ * whose first attempt's answer was lost gets the same ETag, not
+ * CF_ENOUPLOAD. */
+typedef enum st_cks_type {
+    ST_CKS_TYPE_UNSAID = 0,          /* the client did not say */
+    ST_CKS_FULL_OBJECT,
+    ST_CKS_COMPOSITE,
+} st_cks_type;
+typedef struct st_complete_args {
+    const char *tenant, *bucket, *key, *upload_id;
+    const st_complete_part *parts;
+    size_t nparts;
+    cks_algo checksum_algo;          /* of checksum_b64 */
+    const char *checksum_b64;        /* the object's checksum as sent, or NULL
+                                        (a composite one with or without "-N") */
+    st_cks_type checksum_type;
+    int64_t expected_size;           /* x-amz-mp-object-size, or -1 */
+    const uint8_t *ssec_key;         /* optional; checked when given */
+    st_write_cond cond;
+    bool no_overwrite;               /* a key without the overwrite permission */
+} st_complete_args;
+int st_upload_complete(st_engine *e, const st_complete_args *a, st_object_info *info,
+                       cf_err *err);
 int st_upload_abort(st_engine *e, const char *tenant, const char *bucket,
                     const char *key, const char *upload_id, cf_err *err);
 
@@ -530,14 +634,17 @@ typedef struct st_upload_info {
     char upload_id[ST_ID_HEX];
     int64_t created_ms;
     cks_algo checksum_algo;
+    bool checksum_full;              /* FULL_OBJECT (else COMPOSITE) */
+    bool ssec;                       /* created with a customer key */
 } st_upload_info;
 
-/* Parts after part_marker, at most max_parts, ascending. */
+/* Parts after part_marker, at most max_parts, ascending; *up (may be
+ * NULL) gets the upload's own info, before the first callback. */
 typedef int (*st_part_cb)(void *ctx, const st_part_info *p);
 int st_upload_list_parts(st_engine *e, const char *tenant, const char *bucket,
                          const char *key, const char *upload_id,
                          uint32_t part_marker, int max_parts, st_part_cb cb,
-                         void *ctx, bool *truncated, cf_err *err);
+                         void *ctx, bool *truncated, st_upload_info *up, cf_err *err);
 /* Uploads ordered by (key, upload id), after (key_marker, upload_id_marker). */
 typedef int (*st_upload_cb)(void *ctx, const st_upload_info *u);
 int st_upload_list(st_engine *e, const char *tenant, const char *bucket,

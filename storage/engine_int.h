@@ -141,11 +141,27 @@ int eng_load_master(const st_config *cfg, const ds_set *set, bool create,
 
 /* Fill a segment descriptor [takes kek_lock]. With wrapped == NULL a fresh
  * data key is made and wrapped into d->header.wrapped; otherwise the given
- * one is unwrapped. The caller wipes d->dk. */
+ * one is unwrapped. The wrapping key is ssec_kek when given (an SSE-C
+ * object's, eng_ssec_kek), else the tenant's KEK. The caller wipes d->dk. */
 int eng_segment_desc(st_engine *e, const char *tenant, const char *bucket,
                      const char *key, const uint8_t object_id[16], uint32_t part,
                      const uint8_t data_id[CRYPT_DATA_ID_LEN],
-                     const uint8_t *wrapped, seg_desc *d, cf_err *err);
+                     const uint8_t *wrapped, const uint8_t *ssec_kek, seg_desc *d,
+                     cf_err *err);
+/* The same without any key [no lock]: names, ids and geometry, the
+ * wrapped key copied as stored, d->dk zero. Enough for what never
+ * decrypts (heal rebuilds shards from shards). */
+void eng_segment_layout(st_engine *e, const char *tenant, const char *bucket,
+                        const char *key, const uint8_t object_id[16], uint32_t part,
+                        const uint8_t data_id[CRYPT_DATA_ID_LEN],
+                        const uint8_t wrapped[CRYPT_WRAPPED_LEN], seg_desc *d);
+/* SSE-C [takes kek_lock]: check key against what the index keeps of the
+ * object's or upload's customer key (stored NULL: it has none) and derive
+ * the key that wraps its data keys into kek (the caller wipes it).
+ * CF_ENEEDKEY: no key for one that has one, or a key for one that has
+ * none; CF_EBADKEY: another key. With neither, returns 0 and *has false. */
+int eng_ssec_kek(st_engine *e, const char *tenant, const uint8_t *stored,
+                 const uint8_t *key, uint8_t kek[CRYPT_KEY_LEN], bool *has, cf_err *err);
 
 /* After a change to a table the catalog copies (tenants, keys, buckets):
  * write the catalog to every disk before the change is acknowledged
@@ -235,6 +251,8 @@ int quota_limits_locked(st_engine *e, int64_t tenant_id, int64_t bucket_id,
  * obj_version_page_locked; the stored headers only if asked [no lock:
  * reads the row]. */
 int obj_fill_info(sqlite3_stmt *st, st_object_info *info, bool headers, cf_err *err);
+/* The row's SSE-C record into out: 1 it has one, 0 none [no lock]. */
+int obj_row_ssec(sqlite3_stmt *st, uint8_t out[CRYPT_SSEC_LEN]);
 /* The current row of (bucket_id, key): 1 found (the statement is left on
  * the row: idx_done it), 0 absent, -1 error. */
 int obj_select_locked(st_engine *e, int64_t bucket_id, const char *key,
@@ -275,9 +293,10 @@ sqlite3_stmt *obj_version_page_locked(st_engine *e, int64_t bucket_id, const cha
 int64_t obj_row_seq(sqlite3_stmt *st);
 /* The version GET and HEAD read (version: S3's id; NULL: the latest),
  * into info (with its headers) and its internal id into vid; the errors
- * of st_head_version (engine.h), info filled for a marker. */
+ * of st_head_version (engine.h), info filled for a marker. With ssec
+ * (CRYPT_SSEC_LEN bytes, may be NULL), an SSE-C version's key check. */
 int obj_resolve_locked(st_engine *e, int64_t bucket_id, const char *key, const char *version,
-                       st_object_info *info, uint8_t vid[16], cf_err *err);
+                       st_object_info *info, uint8_t vid[16], uint8_t *ssec, cf_err *err);
 /* The seq of a key's version by S3's id: 1 found, 0 not, -1 error. */
 int obj_version_seq_locked(st_engine *e, int64_t bucket_id, const char *key,
                            const char *version, int64_t *seq, cf_err *err);
@@ -285,6 +304,19 @@ int obj_version_seq_locked(st_engine *e, int64_t bucket_id, const char *key,
 int obj_check_key(const char *key, cf_err *err);
 /* Does the bucket hold any version or delete marker? */
 int obj_any_locked(st_engine *e, int64_t bucket_id, bool *any, cf_err *err);
+/* Does the key's current object meet c (conditional writes, engine.h)?
+ * begin_ms: when the write began; a current version committed at or
+ * after it makes a failed condition CF_ECONFLICT, else CF_EPRECOND
+ * (INT64_MAX: never a conflict). 0, or -1 with CF_EPRECOND, CF_ECONFLICT,
+ * CF_ENOKEY (If-Match without an object). */
+int obj_check_cond_locked(st_engine *e, int64_t bucket_id, const char *key,
+                          const st_write_cond *c, int64_t begin_ms, cf_err *err);
+/* A retried CompleteMultipartUpload: is the key's current version the one
+ * upload_id completed into, from exactly these parts (numbers and ETags)?
+ * 1 yes (info filled, headers included), 0 no, -1 error. */
+int obj_completed_locked(st_engine *e, int64_t bucket_id, const char *key,
+                         const uint8_t upload_id[16], const st_complete_part *parts,
+                         size_t nparts, st_object_info *info, cf_err *err);
 /* An objects row, as written by a PUT and a completed upload. */
 typedef struct obj_row {
     int64_t bucket_id;
@@ -298,6 +330,8 @@ typedef struct obj_row {
     bool composite;
     int nparts;                      /* 0 for a PUT */
     const char *headers_json;
+    const uint8_t *upload_id;        /* 16 bytes: the upload completed; NULL: a PUT */
+    const uint8_t *ssec;             /* CRYPT_SSEC_LEN bytes, or NULL */
 } obj_row;
 /* Make o the key's current version (in the caller's transaction), as the
  * bucket's versioning state says (doc/design.md, "The version model"):
@@ -322,16 +356,20 @@ int obj_segment_from_part_locked(st_engine *e, const uint8_t version_id[16], int
  * only during the call). */
 typedef struct obj_segment {
     uint8_t data_id[16];
+    int seq;                         /* 0..N-1: its place in the version */
     uint32_t part;
     uint64_t size;
     uint8_t wrapped[CRYPT_WRAPPED_LEN];
     bool is_inline;
     const void *inline_data;
     size_t inline_len;
+    const char *etag, *cks;          /* the part's, "" for a PUT's segment */
 } obj_segment;
 typedef int (*obj_segment_cb)(void *ctx, const obj_segment *s, cf_err *err);
-int obj_segments_locked(st_engine *e, const uint8_t version_id[16], obj_segment_cb cb,
-                        void *ctx, cf_err *err);
+/* From seq `from` on, at most limit of them (-1: all); the callback
+ * returns 1 to stop early. */
+int obj_segments_locked(st_engine *e, const uint8_t version_id[16], int from, int limit,
+                        obj_segment_cb cb, void *ctx, cf_err *err);
 /* An inline segment's sealed bytes (the sealed import). */
 int obj_segment_set_inline_locked(st_engine *e, const uint8_t data_id[16],
                                   const uint8_t *sealed, size_t n, cf_err *err);
@@ -348,9 +386,16 @@ int obj_references_locked(st_engine *e, const uint8_t data_id[16], cf_err *err);
 
 /* ---- upload.c: uploads and parts [index lock] --------------------------- */
 
-/* The upload exists in this bucket for this key (else CF_ENOUPLOAD). */
+/* What a part's PUT needs of its upload. */
+typedef struct upload_ref {
+    cks_algo algo;
+    bool has_ssec;
+    uint8_t ssec[CRYPT_SSEC_LEN];
+} upload_ref;
+/* The upload exists in this bucket for this key (else CF_ENOUPLOAD); ref
+ * (may be NULL) gets its checksum algorithm and SSE-C record. */
 int upload_check_locked(st_engine *e, const uint8_t upload_id[16], int64_t bucket_id,
-                        const char *key, cf_err *err);
+                        const char *key, upload_ref *ref, cf_err *err);
 /* What a part's shard headers carry of its upload (shard.h: shard_meta):
  * its start, checksum algorithm and stored headers (malloc'd). */
 int upload_info_locked(st_engine *e, const uint8_t upload_id[16], int64_t *created_ms,
@@ -365,6 +410,7 @@ typedef struct upload_walk_item {
     char etag[ST_ETAG_MAX];
     char cks[ST_CHECKSUM_MAX];
     cks_algo algo;                   /* the upload's */
+    bool ssec;                       /* the upload has a customer key */
     uint8_t *inline_data;
     size_t inline_len;
 } upload_walk_item;
@@ -385,8 +431,8 @@ int upload_put_part_locked(st_engine *e, const upload_part_row *p, cf_err *err);
 /* The bytes of an upload's parts, but part except_part (0: all). */
 int upload_bytes_locked(st_engine *e, const uint8_t upload_id[16], uint32_t except_part,
                         uint64_t *bytes, cf_err *err);
-/* Does the bucket hold any upload? */
-int upload_any_locked(st_engine *e, int64_t bucket_id, bool *any, cf_err *err);
+/* Abort every upload of the bucket (in the caller's transaction). */
+int upload_drop_bucket_locked(st_engine *e, int64_t bucket_id, cf_err *err);
 /* The upload a sharded part belongs to: 1, 0 none, -1. */
 int upload_locate_part_locked(st_engine *e, const uint8_t data_id[16], eng_seg_loc *loc,
                               cf_err *err);
@@ -438,6 +484,7 @@ typedef struct get_segment {
     uint8_t wrapped[CRYPT_WRAPPED_LEN];
     uint8_t *inline_data;
     size_t inline_len;
+    char cks[CKS_MAX_B64];           /* the part's checksum, "" if none */
 } get_segment;
 
 /* An open GET (engine.h: st_get), shared with sealed.c. */
@@ -447,6 +494,8 @@ struct st_get {
     char tenant[ST_MAX_TENANT + 1], bucket[ST_MAX_BUCKET + 1], key[ST_MAX_KEY + 1];
     uint8_t version_id[16];
     uint64_t size;
+    bool has_ssec;                   /* SSE-C: data keys wrapped under ssec_kek */
+    uint8_t ssec_kek[CRYPT_KEY_LEN];
     get_segment *segs;
     size_t nsegs, cap;
     size_t open_seg;                 /* index of r's segment */
@@ -499,14 +548,16 @@ int heal_drop_version_locked(st_engine *e, const uint8_t version_id[16], cf_err 
 
 /* ---- lifecycle attributes (tiering.c, tags.c) ---- */
 
-/* A write's attributes, resolved before its commit. */
+/* A write's attributes, resolved before its commit. ssec: the write has a
+ * customer key; a tier's class is then CF_EINVAL, since the lifecycle
+ * worker, which moves and restores it, never has the key. */
 typedef struct tiering_attrs {
     int64_t tier_id;                 /* 0: STANDARD */
     char *tags_json;                 /* NULL: no tags */
     bool keep_tags;
 } tiering_attrs;
-int tiering_attrs_prepare(st_engine *e, const st_object_attrs *a, tiering_attrs *out,
-                          cf_err *err);
+int tiering_attrs_prepare(st_engine *e, const st_object_attrs *a, bool ssec,
+                          tiering_attrs *out, cf_err *err);
 void tiering_attrs_clear(tiering_attrs *a);
 /* In the transaction that creates the version (or the upload). */
 int tiering_attrs_store_locked(st_engine *e, const uint8_t owner[16], const tiering_attrs *a,

@@ -12,6 +12,10 @@
  * readers_lock): the delete queue (deleteq.c) keeps every entry queued
  * after the oldest live reader opened, so a reader never loses the files
  * it is reading, even if the object is overwritten or deleted meanwhile.
+ *
+ * An SSE-C object is opened only with its customer key, checked at open
+ * against the version's record; the key derived from it (which unwraps
+ * the segments' data keys) lives in the handle until close.
  */
 #include "storage/engine_int.h"
 
@@ -78,6 +82,7 @@ static int add_segment(void *ctx, const obj_segment *row, cf_err *err)
     s->part = row->part;
     memcpy(s->data_id, row->data_id, 16);
     memcpy(s->wrapped, row->wrapped, CRYPT_WRAPPED_LEN);
+    snprintf(s->cks, sizeof s->cks, "%s", row->cks);
     g->nsegs++;
     if (row->is_inline) {
         s->inline_len = row->inline_len;
@@ -92,7 +97,7 @@ static int add_segment(void *ctx, const obj_segment *row, cf_err *err)
 static int load_segments_locked(st_get *g, cf_err *err)
 {
     idx_assert_held(g->e->ix);
-    int rc = obj_segments_locked(g->e, g->version_id, add_segment, g, err);
+    int rc = obj_segments_locked(g->e, g->version_id, 0, -1, add_segment, g, err);
     uint64_t end = g->nsegs ? g->segs[g->nsegs - 1].start + g->segs[g->nsegs - 1].size : 0;
     if (rc == 0 && end != g->size)
         rc = cf_fail(err, CF_ECORRUPT, "index: segments add up to %llu bytes, the "
@@ -103,14 +108,19 @@ static int load_segments_locked(st_get *g, cf_err *err)
     return rc;
 }
 
-static int get_resolve(st_get *g, const char *version, st_object_info *info, cf_err *err)
+static int get_resolve(st_get *g, const char *version, const uint8_t *ssec_key,
+                       st_object_info *info, cf_err *err)
 {
     st_engine *e = g->e;
     int64_t bid;
     idx_lock(e->ix);
     int rc = bucket_id_locked(e, g->tenant, g->bucket, &bid, err);
+    uint8_t ssec[CRYPT_SSEC_LEN];
     if (rc == 0)
-        rc = obj_resolve_locked(e, bid, g->key, version, info, g->version_id, err);
+        rc = obj_resolve_locked(e, bid, g->key, version, info, g->version_id, ssec, err);
+    if (rc == 0)
+        rc = eng_ssec_kek(e, g->tenant, info->ssec ? ssec : NULL, ssec_key, g->ssec_kek,
+                          &g->has_ssec, err);
     g->size = info->size;
     if (rc == 0)
         rc = load_segments_locked(g, err);
@@ -130,15 +140,9 @@ static int get_resolve(st_get *g, const char *version, st_object_info *info, cf_
     return rc;
 }
 
-int st_get_open(st_engine *e, const char *tenant, const char *bucket, const char *key,
-                st_object_info *info, st_get **out, cf_err *err)
-{
-    return st_get_open_version(e, tenant, bucket, key, NULL, info, out, err);
-}
-
-int st_get_open_version(st_engine *e, const char *tenant, const char *bucket,
-                        const char *key, const char *version, st_object_info *info,
-                        st_get **out, cf_err *err)
+int st_get_open_ssec(st_engine *e, const char *tenant, const char *bucket,
+                     const char *key, const char *version, const uint8_t *ssec_key,
+                     st_object_info *info, st_get **out, cf_err *err)
 {
     memset(info, 0, sizeof *info);
     st_get *g = calloc(1, sizeof *g);
@@ -149,13 +153,40 @@ int st_get_open_version(st_engine *e, const char *tenant, const char *bucket,
     snprintf(g->bucket, sizeof g->bucket, "%s", bucket);
     snprintf(g->key, sizeof g->key, "%s", key);
     g->reader_slot = get_reader_enter(e, err);
-    int rc = g->reader_slot < 0 ? -1 : get_resolve(g, version, info, err);
+    int rc = g->reader_slot < 0 ? -1 : get_resolve(g, version, ssec_key, info, err);
     if (rc < 0) {
         st_object_info_clear(info);   /* a marker's fields stay: no headers */
         st_get_close(g);
         return -1;
     }
     *out = g;
+    return 0;
+}
+
+int st_get_open(st_engine *e, const char *tenant, const char *bucket, const char *key,
+                st_object_info *info, st_get **out, cf_err *err)
+{
+    return st_get_open_ssec(e, tenant, bucket, key, NULL, NULL, info, out, err);
+}
+
+int st_get_open_version(st_engine *e, const char *tenant, const char *bucket,
+                        const char *key, const char *version, st_object_info *info,
+                        st_get **out, cf_err *err)
+{
+    return st_get_open_ssec(e, tenant, bucket, key, version, NULL, info, out, err);
+}
+
+int st_get_part(const st_get *g, uint32_t n, st_object_part *out, cf_err *err)
+{
+    if (n < 1 || n > g->nsegs)
+        return cf_fail(err, CF_ERANGE, "the object has %zu part%s", g->nsegs,
+                       g->nsegs == 1 ? "" : "s");
+    const get_segment *s = &g->segs[n - 1];
+    memset(out, 0, sizeof *out);
+    out->number = n;
+    out->offset = s->start;
+    out->size = s->size;
+    snprintf(out->checksum_b64, sizeof out->checksum_b64, "%s", s->cks);
     return 0;
 }
 
@@ -193,7 +224,8 @@ int get_open_reader(st_get *g, size_t i, cf_err *err)
     get_segment *s = &g->segs[i];
     seg_desc d;
     if (eng_segment_desc(g->e, g->tenant, g->bucket, g->key, g->version_id, s->part,
-                         s->data_id, s->wrapped, &d, err) < 0)
+                         s->data_id, s->wrapped, g->has_ssec ? g->ssec_kek : NULL, &d,
+                         err) < 0)
         return -1;
     g->r = segr_new(&d, s->size, s->inline_data, s->inline_len, err);
     crypt_wipe(d.dk, sizeof d.dk);
@@ -211,7 +243,8 @@ static int remote_block(st_get *g, size_t i, uint64_t b, uint8_t *dst, uint32_t 
         crypt_wipe(&g->rr_desc, sizeof g->rr_desc);
         g->rr_desc_valid = false;
         if (eng_segment_desc(g->e, g->tenant, g->bucket, g->key, g->version_id, s->part,
-                             s->data_id, s->wrapped, &g->rr_desc, err) < 0)
+                             s->data_id, s->wrapped, g->has_ssec ? g->ssec_kek : NULL,
+                             &g->rr_desc, err) < 0)
             return -1;
         g->rr_seg = i;
         g->rr_desc_valid = true;
@@ -309,17 +342,6 @@ int st_get_read(st_get *g, uint64_t offset, void *buf, size_t len, size_t *n,
     return 0;
 }
 
-int st_get_part(const st_get *g, uint32_t n, uint64_t *offset, uint64_t *length,
-                uint32_t *count, cf_err *err)
-{
-    *count = (uint32_t)g->nsegs;
-    if (n < 1 || n > g->nsegs)
-        return cf_fail(err, CF_ERANGE, "the object has %zu parts", g->nsegs);
-    *offset = g->segs[n - 1].start;
-    *length = g->segs[n - 1].size;
-    return 0;
-}
-
 void st_get_range_hint(st_get *g, uint64_t offset, uint64_t length)
 {
     if (!g->rr || length == 0 || offset >= g->size)
@@ -346,6 +368,7 @@ void st_get_close(st_get *g)
         free(g->segs[i].inline_data);
     free(g->segs);
     free(g->block);
+    crypt_wipe(g->ssec_kek, sizeof g->ssec_kek);
     if (g->reader_slot >= 0)
         get_reader_leave(g->e, g->reader_slot);
     free(g);

@@ -73,12 +73,12 @@ static int heal_one(st_engine *e, const uint8_t data_id[16], st_gc_stats *stats,
         return -1;
     int rc = 0, rewritten = 0;
     if (found == 1) {
+        /* heal rebuilds shards from shards: no data key (an SSE-C
+         * segment's could not be unwrapped without its customer) */
         seg_desc d;
-        rc = eng_segment_desc(e, h->tenant, h->bucket, h->key, h->object_id, h->part,
-                              data_id, h->wrapped, &d, err);
-        if (rc == 0)
-            rc = seg_heal(&d, h->size, 0, &rewritten, err);
-        crypt_wipe(d.dk, sizeof d.dk);
+        eng_segment_layout(e, h->tenant, h->bucket, h->key, h->object_id, h->part,
+                           data_id, h->wrapped, &d);
+        rc = seg_heal(&d, h->size, 0, &rewritten, err);
     }
     if (rc < 0) {
         stats->heal_failures++;

@@ -12,25 +12,33 @@
  *           buckets, delete_prefixes)   perms: engine.h ST_PERM_*; buckets,
  *                                      delete_prefixes: JSON arrays or NULL
  *   buckets(id, tenant_id, name, region, created, versioning, object_lock,
- *           lock_mode, lock_days, lock_years)   versioning: engine.h
+ *           lock_mode, lock_days, lock_years, sse_algo, sse_bucket_key)
+ *                                      sse_*: PutBucketEncryption's default;
+ *                                      versioning: engine.h
  *                                      ST_VERSIONING_*; the default retention
  *   objects(bucket_id, key, version_id, size, etag, mtime_ms, cks_algo,
  *           cks, cks_composite, nparts, headers, seq, null_version,
- *           lock_mode, retain_until_ms, legal_hold)
+ *           lock_mode, retain_until_ms, legal_hold, upload_id, ssec)
  *                                      a key's latest version when it is not
  *                                      a delete marker; key is a BLOB:
  *                                      listings sort by bytes; also by
- *                                      version_id
+ *                                      version_id. upload_id: the upload
+ *                                      completed into it (NULL: a PUT);
+ *                                      ssec: salt || check of an SSE-C
+ *                                      customer key (NULL: none)
  *   versions(bucket_id, key, seq, version_id, marker, null_version, size,
  *           etag, mtime_ms, cks_algo, cks, cks_composite, nparts, headers,
- *           lock_mode, retain_until_ms, legal_hold, noncurrent_ms)
+ *           lock_mode, retain_until_ms, legal_hold, noncurrent_ms, upload_id,
+ *           ssec)
  *                                      every other version: noncurrent ones
  *                                      and delete markers, newest seq first;
  *                                      also by version_id
  *   segments(version_id, seq, data_id, part, size, wrapped, missing,
- *            inline_data)              the data of an object version
+ *            inline_data, etag, cks) the data of an object version; etag
+ *                                      and cks: the part's (multipart only)
  *   uploads(upload_id, bucket_id, key, created_ms, cks_algo, headers,
- *           lock_mode, retain_until_ms, legal_hold)
+ *           lock_mode, retain_until_ms, legal_hold, cks_full, ssec)
+ *                                      cks_full: a FULL_OBJECT checksum
  *   parts(upload_id, part, data_id, size, etag, md5, cks, mtime_ms,
  *         wrapped, missing, inline_data)
  *   heal_queue(data_id, queued_ms)     segments with missing/bad shards
@@ -350,6 +358,22 @@ static const idx_step steps[] = {
      "existing object is its key's null version, seq 1), uploads the lock of the "
      "object they complete, noncurrent versions and delete markers get the "
      "versions table, and bucket_usage counts noncurrent versions too"},
+    {7,
+     "ALTER TABLE objects ADD COLUMN upload_id BLOB;"
+     "ALTER TABLE objects ADD COLUMN ssec BLOB;"
+     "ALTER TABLE versions ADD COLUMN upload_id BLOB;"
+     "ALTER TABLE versions ADD COLUMN ssec BLOB;"
+     "ALTER TABLE segments ADD COLUMN etag TEXT;"
+     "ALTER TABLE segments ADD COLUMN cks TEXT;"
+     "ALTER TABLE uploads ADD COLUMN cks_full INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE uploads ADD COLUMN ssec BLOB;"
+     "ALTER TABLE buckets ADD COLUMN sse_algo TEXT;"
+     "ALTER TABLE buckets ADD COLUMN sse_bucket_key INTEGER NOT NULL DEFAULT 0;",
+     NULL,
+     "S3 as current SDKs speak it: the upload a version was completed from "
+     "(retried completes), each part's ETag and checksum in the version "
+     "(partNumber reads, object attributes), full-object checksums, SSE-C "
+     "key checks (kept by noncurrent versions too), bucket default encryption"},
 };
 
 #define IDX_SCHEMA_VERSION (1 + (int)(sizeof steps / sizeof steps[0]))

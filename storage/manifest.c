@@ -62,7 +62,7 @@ static json_t *describe(st_engine *e, const uint8_t vid[16], const uint8_t uid[1
     idx_lock(e->ix);
     int found = obj_version_locked(e, vid, &v, err);
     json_t *segs = found == 1 ? json_array() : NULL;
-    int rc = found == 1 ? (segs ? obj_segments_locked(e, vid, add_segment, segs, err)
+    int rc = found == 1 ? (segs ? obj_segments_locked(e, vid, 0, -1, add_segment, segs, err)
                                 : cf_fail(err, CF_ENOMEM, "out of memory"))
                         : found == 0 ? cf_fail(err, CF_ENOKEY, "manifest: the version is gone")
                                      : -1;

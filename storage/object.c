@@ -22,6 +22,12 @@
  * (upload.c), GET (get.c), listing (list.c), heal (heal.c), GC (gc.c) and
  * the sealed import (sealed.c) call the functions below, each under the
  * index lock (engine_int.h).
+ *
+ * A version made by CompleteMultipartUpload records the upload's id, and
+ * each of its segments the part's ETag and checksum: that is what lets a
+ * retried completion be recognised (obj_completed_locked) and the parts
+ * be read back one by one (partNumber reads, GetObjectAttributes). An
+ * SSE-C version keeps its customer key's salt and check value (ssec).
  */
 #include "storage/engine_int.h"
 
@@ -29,13 +35,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/etag.h"
+
 /* ---- object rows -------------------------------------------------------- */
 
 /* Every version query returns these columns, in this order: obj_fill_info
  * and read_ref read them by position. */
 #define OBJ_COLUMNS "key, version_id, size, etag, mtime_ms, cks_algo, cks, " \
                     "cks_composite, nparts, headers, null_version, lock_mode, " \
-                    "retain_until_ms, legal_hold"
+                    "retain_until_ms, legal_hold, upload_id, ssec"
 /* ... then marker, latest, seq and whether the row is in objects. */
 #define OBJ_ROW OBJ_COLUMNS ", 0 AS marker, 1 AS latest, seq, 1 AS current"
 #define VER_LATEST "(NOT EXISTS (SELECT 1 FROM objects o WHERE o.bucket_id = v.bucket_id " \
@@ -43,9 +51,11 @@
                    "w.bucket_id = v.bucket_id AND w.key = v.key AND w.seq > v.seq))"
 #define VER_ROW OBJ_COLUMNS ", marker, " VER_LATEST " AS latest, seq, 0 AS current"
 /* What a row moved between the two tables keeps. */
+/* How many columns OBJ_ROW and VER_ROW have. */
+#define OBJ_NCOLS 20
 #define MOVE_COLUMNS "bucket_id, key, seq, version_id, null_version, size, etag, " \
                      "mtime_ms, cks_algo, cks, cks_composite, nparts, headers, " \
-                     "lock_mode, retain_until_ms, legal_hold"
+                     "lock_mode, retain_until_ms, legal_hold, upload_id, ssec"
 
 int obj_fill_info(sqlite3_stmt *st, st_object_info *info, bool headers, cf_err *err)
 {
@@ -71,11 +81,18 @@ int obj_fill_info(sqlite3_stmt *st, st_object_info *info, bool headers, cf_err *
     info->lock_mode = (int)idx_int(st, 11);
     info->retain_until_ms = idx_int(st, 12);
     info->legal_hold = (int)idx_int(st, 13);
-    info->delete_marker = idx_int(st, 14) != 0;
-    info->latest = idx_int(st, 15) != 0;
+    info->ssec = sqlite3_column_type(st, 15) == SQLITE_BLOB;
+    info->delete_marker = idx_int(st, 16) != 0;
+    info->latest = idx_int(st, 17) != 0;
     if (!headers || info->delete_marker)     /* a marker has none */
         return 0;
     return headers_from_json(idx_text(st, 9), &info->headers, &info->nheaders, err);
+}
+
+int obj_row_ssec(sqlite3_stmt *st, uint8_t out[CRYPT_SSEC_LEN])
+{
+    return sqlite3_column_type(st, 15) == SQLITE_BLOB &&
+           idx_blob(st, 15, out, CRYPT_SSEC_LEN) == 0;
 }
 
 void st_object_info_clear(st_object_info *info)
@@ -121,12 +138,11 @@ int obj_walk_locked(st_engine *e, int64_t only_bucket, int64_t after_bucket,
 {
     idx_assert_held(e->ix);
     sqlite3_stmt *st = idx_query(e->ix, err,
-        "SELECT o.key, o.version_id, o.size, o.etag, o.mtime_ms, o.cks_algo, o.cks, "
-        "o.cks_composite, o.nparts, o.headers, o.bucket_id, t.name, b.name FROM objects o "
-        "JOIN buckets b ON b.id = o.bucket_id JOIN tenants t ON t.id = b.tenant_id "
-        "WHERE (o.bucket_id, o.key) > (?1, ?2) AND (?3 = 0 OR o.bucket_id = ?3) "
-        "ORDER BY o.bucket_id, o.key LIMIT ?4", "ibii", after_bucket, after_key,
-        strlen(after_key), only_bucket, (int64_t)max);
+        "SELECT o.*, t.name, b.name FROM (SELECT " OBJ_ROW ", bucket_id FROM objects "
+        "WHERE (bucket_id, key) > (?1, ?2) AND (?3 = 0 OR bucket_id = ?3) "
+        "ORDER BY bucket_id, key LIMIT ?4) o JOIN buckets b ON b.id = o.bucket_id "
+        "JOIN tenants t ON t.id = b.tenant_id ORDER BY o.bucket_id, o.key", "ibii",
+        after_bucket, after_key, strlen(after_key), only_bucket, (int64_t)max);
     int n = 0, rc = st ? 0 : -1;
     while (st && n < max && (rc = idx_next(e->ix, st, err)) == 1) {
         obj_walk_item *it = &out[n];
@@ -135,9 +151,9 @@ int obj_walk_locked(st_engine *e, int64_t only_bucket, int64_t after_bucket,
             idx_done(st);
             return cf_fail(err, CF_ECORRUPT, "index: malformed object row");
         }
-        it->bucket_id = idx_int(st, 10);
-        snprintf(it->tenant, sizeof it->tenant, "%s", idx_text(st, 11));
-        snprintf(it->bucket, sizeof it->bucket, "%s", idx_text(st, 12));
+        it->bucket_id = idx_int(st, OBJ_NCOLS);
+        snprintf(it->tenant, sizeof it->tenant, "%s", idx_text(st, OBJ_NCOLS + 1));
+        snprintf(it->bucket, sizeof it->bucket, "%s", idx_text(st, OBJ_NCOLS + 2));
         n++;
     }
     if (st && rc == 1)
@@ -150,16 +166,15 @@ int obj_version_locked(st_engine *e, const uint8_t version_id[16], obj_version *
 {
     idx_assert_held(e->ix);
     sqlite3_stmt *st = idx_query(e->ix, err,
-        "SELECT o.key, o.version_id, o.size, o.etag, o.mtime_ms, o.cks_algo, o.cks, "
-        "o.cks_composite, o.nparts, o.headers, t.name, b.name FROM objects o "
-        "JOIN buckets b ON b.id = o.bucket_id JOIN tenants t ON t.id = b.tenant_id "
-        "WHERE o.version_id = ?", "b", version_id, (size_t)16);
+        "SELECT o.*, t.name, b.name FROM (SELECT " OBJ_ROW ", bucket_id FROM objects "
+        "WHERE version_id = ?) o JOIN buckets b ON b.id = o.bucket_id "
+        "JOIN tenants t ON t.id = b.tenant_id", "b", version_id, (size_t)16);
     int rc = st ? idx_next(e->ix, st, err) : -1;
     if (rc != 1)
         return rc;
     rc = obj_fill_info(st, &v->info, false, err);
-    snprintf(v->tenant, sizeof v->tenant, "%s", idx_text(st, 10));
-    snprintf(v->bucket, sizeof v->bucket, "%s", idx_text(st, 11));
+    snprintf(v->tenant, sizeof v->tenant, "%s", idx_text(st, OBJ_NCOLS + 1));
+    snprintf(v->bucket, sizeof v->bucket, "%s", idx_text(st, OBJ_NCOLS + 2));
     v->headers_json = NULL;
     if (rc == 0 && sqlite3_column_type(st, 9) != SQLITE_NULL &&
         !(v->headers_json = strdup(idx_text(st, 9))))
@@ -202,7 +217,7 @@ sqlite3_stmt *obj_version_page_locked(st_engine *e, int64_t bucket_id, const cha
 
 int64_t obj_row_seq(sqlite3_stmt *st)
 {
-    return idx_int(st, 16);
+    return idx_int(st, 18);
 }
 
 int obj_check_key(const char *key, cf_err *err)
@@ -248,10 +263,10 @@ static int read_ref(sqlite3_stmt *st, ver_ref *r, cf_err *err)
     r->lock_mode = (int)idx_int(st, 11);
     r->retain_until_ms = idx_int(st, 12);
     r->legal_hold = (int)idx_int(st, 13);
-    r->marker = idx_int(st, 14) != 0;
-    r->latest = idx_int(st, 15) != 0;
-    r->seq = idx_int(st, 16);
-    r->current = idx_int(st, 17) != 0;
+    r->marker = idx_int(st, 16) != 0;
+    r->latest = idx_int(st, 17) != 0;
+    r->seq = idx_int(st, 18);
+    r->current = idx_int(st, 19) != 0;
     return 0;
 }
 
@@ -520,13 +535,100 @@ int obj_publish_locked(st_engine *e, const obj_row *o, const st_write_opts *opts
     return idx_run(e->ix, NULL, err,
                    "INSERT OR REPLACE INTO objects(bucket_id, key, version_id, size, etag, "
                    "mtime_ms, cks_algo, cks, cks_composite, nparts, headers, seq, "
-                   "null_version, lock_mode, retain_until_ms, legal_hold) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                   "ibbitiitiitiiiii", o->bucket_id, o->key, strlen(o->key), o->version_id,
+                   "null_version, lock_mode, retain_until_ms, legal_hold, upload_id, ssec) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   "ibbitiitiitiiiiibb", o->bucket_id, o->key, strlen(o->key), o->version_id,
                    (size_t)16, (int64_t)o->size, o->etag, o->mtime_ms, (int64_t)o->algo,
                    o->checksum_b64, (int64_t)o->composite, (int64_t)o->nparts,
                    o->headers_json, seq, (int64_t)null, (int64_t)lock.lock_mode,
-                   lock.retain_until_ms, (int64_t)lock.legal_hold);
+                   lock.retain_until_ms, (int64_t)lock.legal_hold, o->upload_id, (size_t)16,
+                   o->ssec, (size_t)CRYPT_SSEC_LEN);
+}
+
+/* The current row's ETag and commit time: 1, 0 no object, -1. */
+static int current_etag_locked(st_engine *e, int64_t bucket_id, const char *key,
+                               char etag[ST_ETAG_MAX], int64_t *mtime_ms, cf_err *err)
+{
+    idx_assert_held(e->ix);
+    sqlite3_stmt *st;
+    int found = obj_select_locked(e, bucket_id, key, &st, err);
+    if (found == 1) {
+        snprintf(etag, ST_ETAG_MAX, "%s", idx_text(st, 3));
+        *mtime_ms = idx_int(st, 4);
+        idx_done(st);
+    }
+    return found;
+}
+
+int obj_check_cond_locked(st_engine *e, int64_t bucket_id, const char *key,
+                          const st_write_cond *c, int64_t begin_ms, cf_err *err)
+{
+    idx_assert_held(e->ix);
+    if (!c || (!c->if_none_match && !c->if_match))
+        return 0;
+    char etag[ST_ETAG_MAX];
+    int64_t mtime = 0;
+    int found = current_etag_locked(e, bucket_id, key, etag, &mtime, err);
+    if (found < 0)
+        return -1;
+    bool ok = true;
+    if (c->if_none_match && found)
+        ok = false;
+    if (ok && c->if_match) {
+        if (!found)
+            return cf_fail(err, CF_ENOKEY, "If-Match: the key has no object");
+        ok = strcmp(c->if_match, "*") == 0 || etag_equal(etag, c->if_match);
+    }
+    if (ok)
+        return 0;
+    if (mtime >= begin_ms)
+        return cf_fail(err, CF_ECONFLICT, "another write to the key was committed "
+                       "while this one was in progress");
+    return cf_fail(err, CF_EPRECOND, "%s", c->if_none_match && found
+                   ? "If-None-Match: the key already has an object"
+                   : "If-Match: the object's ETag is another");
+}
+
+typedef struct completed_check {
+    const st_complete_part *parts;
+    size_t nparts, seen;
+    bool same;
+} completed_check;
+
+static int completed_segment(void *ctx, const obj_segment *s, cf_err *err)
+{
+    (void)err;
+    completed_check *c = ctx;
+    if (c->seen >= c->nparts || c->parts[c->seen].part_number != s->part ||
+        !etag_equal(s->etag, c->parts[c->seen].etag))
+        c->same = false;
+    c->seen++;
+    return c->same ? 0 : 1;
+}
+
+int obj_completed_locked(st_engine *e, int64_t bucket_id, const char *key,
+                         const uint8_t upload_id[16], const st_complete_part *parts,
+                         size_t nparts, st_object_info *info, cf_err *err)
+{
+    idx_assert_held(e->ix);
+    sqlite3_stmt *st;
+    int found = obj_select_locked(e, bucket_id, key, &st, err);
+    if (found <= 0)
+        return found;
+    uint8_t made_by[16], vid[16];
+    bool ours = sqlite3_column_type(st, 14) == SQLITE_BLOB &&
+                idx_blob(st, 14, made_by, 16) == 0 && memcmp(made_by, upload_id, 16) == 0 &&
+                idx_blob(st, 1, vid, 16) == 0 && idx_int(st, 8) == (int64_t)nparts;
+    int rc = ours ? obj_fill_info(st, info, true, err) : 0;
+    idx_done(st);
+    if (!ours || rc < 0)
+        return rc < 0 ? -1 : 0;
+    completed_check c = {.parts = parts, .nparts = nparts, .same = true};
+    rc = obj_segments_locked(e, vid, 0, -1, completed_segment, &c, err);
+    if (rc == 0 && c.same && c.seen == nparts)
+        return 1;
+    st_object_info_clear(info);
+    return rc < 0 ? -1 : 0;
 }
 
 /* ---- object lock -------------------------------------------------------- */
@@ -591,7 +693,7 @@ static int set_lock(st_engine *e, const char *tenant, const char *bucket, const 
     if (rc == 0 && !b.object_lock)
         rc = no_lock_config(err);
     if (rc == 0)
-        rc = obj_resolve_locked(e, bid, key, version, &info, vid, err);
+        rc = obj_resolve_locked(e, bid, key, version, &info, vid, NULL, err);
     st_object_info_clear(&info);
     ver_ref r = {.lock_mode = info.lock_mode, .retain_until_ms = info.retain_until_ms};
     if (rc == 0 && retention)
@@ -637,7 +739,8 @@ int obj_insert_segment_locked(st_engine *e, const uint8_t version_id[16], int se
 {
     idx_assert_held(e->ix);
     int rc = idx_run(e->ix, NULL, err,
-                     "INSERT INTO segments VALUES (?, ?, ?, ?, ?, ?, ?, ?)", "bibiibib",
+                     "INSERT INTO segments (version_id, seq, data_id, part, size, wrapped, "
+                     "missing, inline_data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", "bibiibib",
                      version_id, (size_t)16, (int64_t)seq, data_id, (size_t)16,
                      (int64_t)part, (int64_t)res->size, wrapped, (size_t)CRYPT_WRAPPED_LEN,
                      (int64_t)res->missing, res->inline_data, res->inline_len);
@@ -651,23 +754,27 @@ int obj_segment_from_part_locked(st_engine *e, const uint8_t version_id[16], int
 {
     idx_assert_held(e->ix);
     return idx_run(e->ix, NULL, err,
-                   "INSERT INTO segments SELECT ?, ?, data_id, part, size, wrapped, "
-                   "missing, inline_data FROM parts WHERE upload_id = ? AND part = ?",
+                   "INSERT INTO segments (version_id, seq, data_id, part, size, wrapped, "
+                   "missing, inline_data, etag, cks) SELECT ?, ?, data_id, part, size, "
+                   "wrapped, missing, inline_data, etag, cks FROM parts "
+                   "WHERE upload_id = ? AND part = ?",
                    "bibi", version_id, (size_t)16, (int64_t)seq, upload_id, (size_t)16,
                    (int64_t)part);
 }
 
-int obj_segments_locked(st_engine *e, const uint8_t version_id[16], obj_segment_cb cb,
-                        void *ctx, cf_err *err)
+int obj_segments_locked(st_engine *e, const uint8_t version_id[16], int from, int limit,
+                        obj_segment_cb cb, void *ctx, cf_err *err)
 {
     idx_assert_held(e->ix);
     sqlite3_stmt *st = idx_query(e->ix, err,
-        "SELECT data_id, part, size, wrapped, inline_data FROM segments "
-        "WHERE version_id = ? ORDER BY seq", "b", version_id, (size_t)16);
+        "SELECT data_id, part, size, wrapped, inline_data, seq, etag, cks FROM segments "
+        "WHERE version_id = ? AND seq >= ? ORDER BY seq LIMIT ?", "bii", version_id,
+        (size_t)16, (int64_t)from, (int64_t)limit);
     int rc = st ? 0 : -1;
     while (st && (rc = idx_next(e->ix, st, err)) == 1) {
         obj_segment s = {.part = (uint32_t)idx_int(st, 1),
-                         .size = (uint64_t)idx_int(st, 2)};
+                         .size = (uint64_t)idx_int(st, 2), .seq = (int)idx_int(st, 5),
+                         .etag = idx_text(st, 6), .cks = idx_text(st, 7)};
         if (idx_blob(st, 0, s.data_id, 16) < 0 ||
             idx_blob(st, 3, s.wrapped, CRYPT_WRAPPED_LEN) < 0) {
             idx_done(st);
@@ -678,9 +785,10 @@ int obj_segments_locked(st_engine *e, const uint8_t version_id[16], obj_segment_
             s.inline_len = (size_t)sqlite3_column_bytes(st, 4);
             s.is_inline = true;
         }
-        if (cb(ctx, &s, err) < 0) {
+        int out = cb(ctx, &s, err);
+        if (out != 0) {
             idx_done(st);
-            return -1;
+            return out < 0 ? -1 : 0;
         }
     }
     return rc;
@@ -735,10 +843,10 @@ int obj_references_locked(st_engine *e, const uint8_t data_id[16], cf_err *err)
                       data_id, (size_t)16);
 }
 
-/* ---- HEAD / DELETE ------------------------------------------------------ */
+/* ---- HEAD / DELETE / parts ---------------------------------------------- */
 
 int obj_resolve_locked(st_engine *e, int64_t bucket_id, const char *key, const char *version,
-                       st_object_info *info, uint8_t vid[16], cf_err *err)
+                       st_object_info *info, uint8_t vid[16], uint8_t *ssec, cf_err *err)
 {
     idx_assert_held(e->ix);
     sqlite3_stmt *st;
@@ -756,6 +864,8 @@ int obj_resolve_locked(st_engine *e, int64_t bucket_id, const char *key, const c
     int rc = obj_fill_info(st, info, true, err);
     if (rc == 0 && idx_blob(st, 1, vid, 16) < 0)
         rc = cf_fail(err, CF_ECORRUPT, "index: bad version id");
+    if (rc == 0 && ssec && info->ssec && obj_row_ssec(st, ssec) != 1)
+        rc = cf_fail(err, CF_ECORRUPT, "index: bad customer key check");
     idx_done(st);
     if (rc == 0 && info->delete_marker)
         rc = version ? cf_fail(err, CF_EMARKER, "The specified method is not allowed "
@@ -764,16 +874,21 @@ int obj_resolve_locked(st_engine *e, int64_t bucket_id, const char *key, const c
     return rc;
 }
 
-int st_head_version(st_engine *e, const char *tenant, const char *bucket, const char *key,
-                    const char *version, st_object_info *info, cf_err *err)
+int st_head_ssec(st_engine *e, const char *tenant, const char *bucket, const char *key,
+                 const char *version, const uint8_t *ssec_key, st_object_info *info,
+                 cf_err *err)
 {
     int64_t bid;
-    uint8_t vid[16];
+    uint8_t vid[16], ssec[CRYPT_SSEC_LEN], kek[CRYPT_KEY_LEN];
+    bool has;
     memset(info, 0, sizeof *info);
     idx_lock(e->ix);
     int rc = bucket_id_locked(e, tenant, bucket, &bid, err);
     if (rc == 0)
-        rc = obj_resolve_locked(e, bid, key, version, info, vid, err);
+        rc = obj_resolve_locked(e, bid, key, version, info, vid, ssec, err);
+    if (rc == 0)
+        rc = eng_ssec_kek(e, tenant, info->ssec ? ssec : NULL, ssec_key, kek, &has, err);
+    crypt_wipe(kek, sizeof kek);
     if (rc == 0)
         rc = tiering_object_attrs_locked(e, vid, true, info, err);
     idx_unlock(e->ix);
@@ -782,10 +897,16 @@ int st_head_version(st_engine *e, const char *tenant, const char *bucket, const 
     return rc;
 }
 
+int st_head_version(st_engine *e, const char *tenant, const char *bucket, const char *key,
+                    const char *version, st_object_info *info, cf_err *err)
+{
+    return st_head_ssec(e, tenant, bucket, key, version, NULL, info, err);
+}
+
 int st_head(st_engine *e, const char *tenant, const char *bucket, const char *key,
             st_object_info *info, cf_err *err)
 {
-    return st_head_version(e, tenant, bucket, key, NULL, info, err);
+    return st_head_ssec(e, tenant, bucket, key, NULL, NULL, info, err);
 }
 
 /* A new delete marker as the key's latest version. */
@@ -799,7 +920,7 @@ static int add_marker_locked(st_engine *e, int64_t bucket_id, const char *key, i
     eng_id_to_hex(vid, vid_hex);
     return idx_run(e->ix, NULL, err,
                    "INSERT INTO versions(" MOVE_COLUMNS ", marker, noncurrent_ms) VALUES "
-                   "(?, ?, ?, ?, ?, 0, '', ?, 0, NULL, 0, 0, NULL, 0, 0, 0, 1, 0)",
+                   "(?, ?, ?, ?, ?, 0, '', ?, 0, NULL, 0, 0, NULL, 0, 0, 0, NULL, NULL, 1, 0)",
                    "ibibii", bucket_id, key, strlen(key), seq, vid, (size_t)16,
                    (int64_t)null, eng_now_ms());
 }
@@ -866,9 +987,11 @@ static int current_is_locked(st_engine *e, int64_t bucket_id, const char *key,
  * 1 done, 0 not (only), -1. */
 static int delete_object(st_engine *e, const char *tenant, const char *bucket,
                          const char *key, const char *version, const uint8_t *only,
-                         bool bypass, st_delete_result *res, cf_err *err)
+                         const char *if_match, bool bypass, st_delete_result *res,
+                         cf_err *err)
 {
     int64_t bid;
+    st_write_cond c = {.if_match = if_match};
     int done = 1;
     idx_lock(e->ix);
     int rc = bucket_id_locked(e, tenant, bucket, &bid, err);
@@ -878,6 +1001,8 @@ static int delete_object(st_engine *e, const char *tenant, const char *bucket,
         if (only && (done = current_is_locked(e, bid, key, only, err)) < 0)
             rc = -1;
         else if (done)
+            rc = obj_check_cond_locked(e, bid, key, &c, INT64_MAX, err);
+        if (rc == 0 && done)
             rc = version ? delete_one_locked(e, bid, key, version, bypass, res, err)
                          : delete_latest_locked(e, bid, key, res, err);
         rc = rc == 0 ? idx_commit(e->ix, err) : (idx_rollback(e->ix), -1);
@@ -889,8 +1014,8 @@ static int delete_object(st_engine *e, const char *tenant, const char *bucket,
 }
 
 int st_delete_version(st_engine *e, const char *tenant, const char *bucket, const char *key,
-                      const char *version, bool bypass_governance, st_delete_result *res,
-                      cf_err *err)
+                      const char *version, const char *if_match, bool bypass_governance,
+                      st_delete_result *res, cf_err *err)
 {
     st_delete_result local;
     if (!res)
@@ -898,14 +1023,14 @@ int st_delete_version(st_engine *e, const char *tenant, const char *bucket, cons
     memset(res, 0, sizeof *res);
     if (version && !st_version_name_ok(version))
         return cf_fail(err, CF_EINVAL, "Invalid version id specified");
-    return delete_object(e, tenant, bucket, key, version, NULL, bypass_governance, res,
-                         err) < 0 ? -1 : 0;
+    return delete_object(e, tenant, bucket, key, version, NULL, if_match, bypass_governance,
+                         res, err) < 0 ? -1 : 0;
 }
 
 int st_delete(st_engine *e, const char *tenant, const char *bucket, const char *key,
               cf_err *err)
 {
-    return st_delete_version(e, tenant, bucket, key, NULL, false, NULL, err);
+    return st_delete_version(e, tenant, bucket, key, NULL, NULL, false, NULL, err);
 }
 
 int st_expire(st_engine *e, const char *tenant, const char *bucket, const char *key,
@@ -916,5 +1041,44 @@ int st_expire(st_engine *e, const char *tenant, const char *bucket, const char *
     if (eng_id_from_hex(version_id, vid) < 0)
         return cf_fail(err, CF_EINVAL, "bad version id");
     memset(&res, 0, sizeof res);
-    return delete_object(e, tenant, bucket, key, NULL, vid, false, &res, err);
+    return delete_object(e, tenant, bucket, key, NULL, vid, NULL, false, &res, err);
+}
+
+typedef struct parts_page {
+    st_object_part_cb cb;
+    void *ctx;
+    int max, n;
+    bool *truncated;
+} parts_page;
+
+static int part_of_segment(void *ctx, const obj_segment *s, cf_err *err)
+{
+    (void)err;
+    parts_page *pg = ctx;
+    if (pg->n++ == pg->max) {
+        *pg->truncated = true;
+        return 1;
+    }
+    st_object_part p = {.number = (uint32_t)s->seq + 1, .size = s->size};
+    snprintf(p.checksum_b64, sizeof p.checksum_b64, "%s", s->cks);
+    return pg->cb(pg->ctx, &p) != 0;
+}
+
+int st_object_parts(st_engine *e, const char *version_id, uint32_t marker, int max,
+                    st_object_part_cb cb, void *ctx, bool *truncated, cf_err *err)
+{
+    uint8_t vid[16];
+    *truncated = false;
+    if (eng_id_from_hex(version_id, vid) < 0)
+        return cf_fail(err, CF_ENOKEY, "no such version");
+    idx_lock(e->ix);
+    /* any version (st_head_ssec found it); gone since: removed meanwhile */
+    int found = obj_version_exists_locked(e, vid, err), rc = found < 0 ? -1 : 0;
+    if (found == 0)
+        rc = cf_fail(err, CF_ENOKEY, "the version was removed");
+    parts_page pg = {.cb = cb, .ctx = ctx, .max = max, .truncated = truncated};
+    if (rc == 0)
+        rc = obj_segments_locked(e, vid, (int)marker, max + 1, part_of_segment, &pg, err);
+    idx_unlock(e->ix);
+    return rc;
 }

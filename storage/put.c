@@ -17,6 +17,13 @@
  * tables' files (object.c, upload.c); nothing here holds the index lock
  * across disk I/O.
  *
+ * A conditional PUT (If-None-Match / If-Match) is checked twice: at begin,
+ * so that a write that cannot succeed is refused before its body, and
+ * again inside the commit transaction, which is what decides: of racing
+ * writers only the condition seen at the commit counts. An SSE-C PUT (or
+ * a part of an SSE-C upload) wraps its data key under the key derived
+ * from the customer's (eng_ssec_kek) and gets an opaque ETag.
+ *
  * For rebuild-index: the shard headers carry the version's (or part's)
  * metadata (shard.h: shard_meta; its time is the row's mtime, taken once
  * before the headers are written), and the commit of an inline object or
@@ -43,12 +50,18 @@ struct st_put {
     uint8_t wrapped[CRYPT_WRAPPED_LEN];
     uint32_t part;                   /* 0 for a plain PUT */
     int64_t expected;
+    int64_t begin_ms;                /* when the PUT began (conditional writes) */
+    st_write_cond cond;              /* if_match: a copy, owned */
+    cks_algo algo;                   /* the checksum computed (a part: the upload's) */
     char *headers_json;
     st_write_opts opts;
     bool null_version;               /* the commit made the key's null version */
     tiering_attrs attrs;             /* storage class, tags (not for parts) */
     seg_writer *w;
     cks_state *md5, *cks;
+    bool has_ssec;                   /* SSE-C: ssec is stored, ssec_kek wraps */
+    uint8_t ssec[CRYPT_SSEC_LEN];
+    uint8_t ssec_kek[CRYPT_KEY_LEN];
     int64_t mtime_ms;                /* the version's (or part's) time */
     /* a part: its upload's */
     int64_t upload_created_ms;
@@ -62,9 +75,35 @@ static void put_free(st_put *p)
     cks_free(p->md5);
     cks_free(p->cks);
     free(p->headers_json);
+    free((char *)p->cond.if_match);
+    crypt_wipe(p->ssec_kek, sizeof p->ssec_kek);
     free(p->upload_headers);
     tiering_attrs_clear(&p->attrs);
     free(p);
+}
+
+static void lowercase(char *s)
+{
+    for (; *s; s++)
+        if (*s >= 'A' && *s <= 'Z')
+            *s = (char)(*s - 'A' + 'a');
+}
+
+/* A part takes its upload's checksum algorithm; another one is refused as
+ * S3 refuses it. */
+static int part_algo(st_put *p, cks_algo upload, cks_algo given, cf_err *err)
+{
+    if (upload != CKS_NONE && given != CKS_NONE && given != upload) {
+        char want[16], got[16];
+        snprintf(want, sizeof want, "%s", cks_algo_name(upload));
+        snprintf(got, sizeof got, "%s", cks_algo_name(given));
+        lowercase(want);
+        lowercase(got);
+        return cf_fail(err, CF_EINVAL, "Checksum Type mismatch occurred, expected "
+                       "checksum Type: %s, actual checksum Type: %s", want, got);
+    }
+    p->algo = upload != CKS_NONE ? upload : given;
+    return 0;
 }
 
 /* Do the quotas admit `size` bytes for this PUT? A part counts with the
@@ -79,15 +118,26 @@ static int put_admit_locked(st_put *p, uint64_t size, cf_err *err)
     return quota_admit_locked(e, p->bucket_id, p->key, others + size, err);
 }
 
-/* The bucket (and upload), and with a known size the quotas, before any
- * data is read. */
+/* Under the index lock, before any data is read: the bucket, the upload
+ * (a part; and the customer key against the upload's) or the condition
+ * and no_overwrite (a PUT), and with a known size the quotas. */
 static int put_resolve(st_put *p, const st_put_args *a, cf_err *err)
 {
     st_engine *e = p->e;
+    upload_ref ref = {0};
     idx_lock(e->ix);
     int rc = bucket_id_locked(e, a->tenant, a->bucket, &p->bucket_id, err);
-    if (rc == 0 && p->part)
-        rc = upload_check_locked(e, p->object_id, p->bucket_id, p->key, err);
+    if (rc == 0 && p->part) {
+        rc = upload_check_locked(e, p->object_id, p->bucket_id, p->key, &ref, err);
+        if (rc == 0)
+            rc = part_algo(p, ref.algo, a->checksum_algo, err);
+        if (rc == 0)
+            rc = eng_ssec_kek(e, a->tenant, ref.has_ssec ? ref.ssec : NULL, a->ssec_key,
+                              p->ssec_kek, &p->has_ssec, err);
+    } else if (rc == 0) {
+        p->algo = a->checksum_algo;
+        rc = obj_check_cond_locked(e, p->bucket_id, p->key, &p->cond, INT64_MAX, err);
+    }
     if (rc == 0 && a->expected_size >= 0)
         rc = put_admit_locked(p, (uint64_t)a->expected_size, err);
     sqlite3_stmt *st;
@@ -104,6 +154,12 @@ static int put_resolve(st_put *p, const st_put_args *a, cf_err *err)
         rc = upload_info_locked(e, p->object_id, &p->upload_created_ms, &p->upload_algo,
                                 &p->upload_headers, err);
     idx_unlock(e->ix);
+    if (rc == 0 && !p->part && a->ssec_key) {
+        rc = crypt_ssec_new(a->ssec_key, p->ssec, err);
+        if (rc == 0)
+            rc = eng_ssec_kek(e, a->tenant, p->ssec, a->ssec_key, p->ssec_kek,
+                              &p->has_ssec, err);
+    }
     return rc;
 }
 
@@ -119,6 +175,10 @@ static int put_prepare(st_put *p, const st_put_args *a, cf_err *err)
     snprintf(p->bucket, sizeof p->bucket, "%s", a->bucket);
     snprintf(p->key, sizeof p->key, "%s", a->key);
     p->expected = a->expected_size;
+    p->begin_ms = eng_now_ms();
+    p->cond.if_none_match = a->cond.if_none_match;
+    if (a->cond.if_match && !(p->cond.if_match = strdup(a->cond.if_match)))
+        return cf_fail(err, CF_ENOMEM, "out of memory");
     p->opts = a->opts;
     if (a->upload_id) {
         if (a->part_number < 1 || a->part_number > ST_MAX_PARTS)
@@ -130,17 +190,17 @@ static int put_prepare(st_put *p, const st_put_args *a, cf_err *err)
         if (headers_check(a->headers, a->nheaders, err) < 0 ||
             !(p->headers_json = headers_to_json(a->headers, a->nheaders, err)) ||
             crypt_random(p->object_id, sizeof p->object_id, err) < 0 ||
-            tiering_attrs_prepare(p->e, &a->attrs, &p->attrs, err) < 0)
+            tiering_attrs_prepare(p->e, &a->attrs, a->ssec_key != NULL, &p->attrs, err) < 0)
             return -1;
     }
     if (put_resolve(p, a, err) < 0 || crypt_random(p->data_id, sizeof p->data_id, err) < 0)
         return -1;
     if (!(p->md5 = cks_new(CKS_MD5, err)) ||
-        (a->checksum_algo != CKS_NONE && !(p->cks = cks_new(a->checksum_algo, err))))
+        (p->algo != CKS_NONE && !(p->cks = cks_new(p->algo, err))))
         return -1;
     seg_desc d;
     if (eng_segment_desc(p->e, a->tenant, a->bucket, a->key, p->object_id, p->part,
-                         p->data_id, NULL, &d, err) < 0)
+                         p->data_id, NULL, p->has_ssec ? p->ssec_kek : NULL, &d, err) < 0)
         return -1;
     memcpy(p->wrapped, d.header.wrapped, sizeof p->wrapped);
     p->w = segw_new(&d, p->e->inline_max, err);
@@ -181,7 +241,7 @@ int st_put_write(st_put *p, const void *data, size_t len, cf_err *err)
 }
 
 typedef struct put_digests {
-    uint8_t md5[16];
+    uint8_t md5[16];                 /* the ETag's bytes: the MD5, or SSE-C's opaque tag */
     char etag[ST_ETAG_MAX];
     char cks_b64[CKS_MAX_B64];
 } put_digests;
@@ -193,13 +253,15 @@ static int put_verify(st_put *p, const st_put_expect *x, put_digests *dg, cf_err
     char hex[33];
     cks_final(p->md5, raw);
     memcpy(dg->md5, raw, 16);
-    hex_encode(dg->md5, 16, hex, sizeof hex);
-    snprintf(dg->etag, sizeof dg->etag, "\"%s\"", hex);
     if (p->expected >= 0 && segw_size(p->w) != (uint64_t)p->expected)
         return cf_fail(err, CF_EINVAL, "body has %llu bytes, %lld were declared",
                        (unsigned long long)segw_size(p->w), (long long)p->expected);
     if (x && x->content_md5 && CRYPTO_memcmp(x->content_md5, dg->md5, 16) != 0)
         return cf_fail(err, CF_EDIGEST, "Content-MD5 does not match the body");
+    if (p->has_ssec)
+        crypt_ssec_etag(p->ssec_kek, raw, dg->md5);
+    hex_encode(dg->md5, 16, hex, sizeof hex);
+    snprintf(dg->etag, sizeof dg->etag, "\"%s\"", hex);
     if (p->cks) {
         size_t n = cks_final(p->cks, raw);
         cks_to_base64(raw, n, dg->cks_b64, sizeof dg->cks_b64);
@@ -220,10 +282,12 @@ static int commit_object_locked(st_put *p, const put_digests *dg,
     obj_row o = {
         .bucket_id = p->bucket_id, .key = p->key, .version_id = p->object_id,
         .size = res->size, .etag = dg->etag, .mtime_ms = p->mtime_ms,
-        .algo = p->cks ? cks_state_algo(p->cks) : CKS_NONE,
-        .checksum_b64 = p->cks ? dg->cks_b64 : NULL, .headers_json = p->headers_json,
+        .algo = p->algo, .checksum_b64 = p->cks ? dg->cks_b64 : NULL,
+        .headers_json = p->headers_json, .ssec = p->has_ssec ? p->ssec : NULL,
     };
     int rc = idx_begin(e->ix, err);
+    if (rc == 0)
+        rc = obj_check_cond_locked(e, p->bucket_id, p->key, &p->cond, p->begin_ms, err);
     if (rc == 0)
         rc = put_admit_locked(p, res->size, err);
     if (rc == 0)
@@ -253,7 +317,7 @@ static int commit_part_locked(st_put *p, const put_digests *dg, const seg_result
     };
     int rc = idx_begin(e->ix, err);
     if (rc == 0)
-        rc = upload_check_locked(e, p->object_id, p->bucket_id, p->key, err);
+        rc = upload_check_locked(e, p->object_id, p->bucket_id, p->key, NULL, err);
     if (rc == 0)
         rc = put_admit_locked(p, res->size, err);
     if (rc == 0)
@@ -275,8 +339,9 @@ static void put_fill_info(const st_put *p, const put_digests *dg, const seg_resu
     info->size = res->size;
     snprintf(info->etag, sizeof info->etag, "%s", dg->etag);
     info->mtime_ms = p->mtime_ms;
-    info->checksum_algo = p->cks ? cks_state_algo(p->cks) : CKS_NONE;
+    info->checksum_algo = p->algo;
     snprintf(info->checksum_b64, sizeof info->checksum_b64, "%s", dg->cks_b64);
+    info->ssec = p->has_ssec;
 }
 
 /* What the shard headers carry of the object (or the part and its
@@ -389,31 +454,22 @@ static int copy_stream(st_get *g, st_put *p, uint64_t size, cf_err *err)
     return rc;
 }
 
-int st_copy(st_engine *e, const char *tenant, const char *src_bucket,
-            const char *src_key, const char *src_version, const char *dst_bucket,
-            const char *dst_key,
-            const st_header *headers, size_t nheaders, cks_algo checksum_algo,
-            const st_object_attrs *attrs, const st_write_opts *opts,
-            st_object_info *info, cf_err *err)
+int st_copy(st_engine *e, const st_copy_args *a, st_object_info *info, cf_err *err)
 {
     st_object_info src;
     st_get *g = NULL;
-    if (st_get_open_version(e, tenant, src_bucket, src_key, src_version, &src, &g, err) < 0)
+    if (st_get_open_ssec(e, a->dst.tenant, a->src_bucket, a->src_key, a->src_version,
+                         a->src_ssec_key, &src, &g, err) < 0)
         return -1;
-    st_put_args a = {
-        .tenant = tenant, .bucket = dst_bucket, .key = dst_key,
-        .headers = headers ? headers : src.headers,
-        .nheaders = headers ? nheaders : src.nheaders,
-        .checksum_algo = checksum_algo, .expected_size = (int64_t)src.size,
-    };
-    if (opts)
-        a.opts = *opts;
-    if (attrs)
-        a.attrs = *attrs;
-    else
-        a.attrs.keep_tags = true;
+    st_put_args d = a->dst;
+    if (!d.headers) {
+        d.headers = src.headers;
+        d.nheaders = src.nheaders;
+    }
+    d.upload_id = NULL;
+    d.expected_size = (int64_t)src.size;
     st_put *p = NULL;
-    int rc = st_put_begin(e, &a, &p, err);
+    int rc = st_put_begin(e, &d, &p, err);
     if (rc == 0 && p->attrs.keep_tags) {     /* x-amz-tagging-directive COPY */
         idx_lock(e->ix);
         rc = tags_json_locked(e, g->version_id, &p->attrs.tags_json, err);

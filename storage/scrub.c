@@ -132,17 +132,22 @@ static void repair(check *c, const place *p, const seg_desc *d, const seg_item *
 }
 
 /* Check one segment, digesting its plaintext into md5/cks (deep); *lost
- * if it is beyond repair. */
+ * if it is beyond repair. An SSE-C segment (ssec) cannot be opened without
+ * its customer's key: it gets the CRC check at most. */
 static int check_segment(check *c, const place *p, const uint8_t object_id[16],
-                         const seg_item *s, cks_state *md5, cks_state *cks, bool *lost,
-                         cf_err *err)
+                         const seg_item *s, bool ssec, cks_state *md5, cks_state *cks,
+                         bool *lost, cf_err *err)
 {
     seg_desc d;
-    if (eng_segment_desc(c->e, p->tenant, p->bucket, p->key, object_id, s->part,
-                         s->data_id, s->wrapped, &d, err) < 0)
+    if (ssec)
+        eng_segment_layout(c->e, p->tenant, p->bucket, p->key, object_id, s->part,
+                           s->data_id, s->wrapped, &d);
+    else if (eng_segment_desc(c->e, p->tenant, p->bucket, p->key, object_id, s->part,
+                              s->data_id, s->wrapped, NULL, &d, err) < 0)
         return -1;
-    seg_check_opts so = {.mode = c->mode, .md5 = md5, .cks = cks, .pace = pace_cb,
-                         .ctx = c};
+    seg_check_opts so = {.mode = ssec && c->mode == SEG_CHECK_DEEP ? SEG_CHECK_CRC : c->mode,
+                         .md5 = ssec ? NULL : md5, .cks = ssec ? NULL : cks,
+                         .pace = pace_cb, .ctx = c};
     seg_check_result r;
     int rc = seg_check(&d, s->size, s->inline_data, s->inline_len, &so, &r, err);
     if (rc == 0) {
@@ -372,21 +377,21 @@ static int check_object(check *c, const obj_walk_item *it, cf_err *err)
     tiering_remote remote = {0};
     int rc = tiering_remote_locked(c->e, it->version_id, &remote, err);
     if (rc == 0 && !remote.active)
-        rc = obj_segments_locked(c->e, it->version_id, add_seg, &l, err);
+        rc = obj_segments_locked(c->e, it->version_id, 0, -1, add_seg, &l, err);
     idx_unlock(c->e->ix);
     if (rc == 0 && remote.active) {  /* the tier holds it: no local shards */
         c->st->tiered++;
         get_reader_leave(c->e, slot);
         return 0;
     }
-    bool deep = c->mode == SEG_CHECK_DEEP, lost = false;
+    bool deep = c->mode == SEG_CHECK_DEEP && !it->info.ssec, lost = false;
     digests g = {0};
     if (rc == 0 && deep)
         rc = digests_new(&g, it->info.checksum_algo, it->info.nparts > 0, err);
     for (size_t i = 0; rc == 0 && i < l.n && !c->stop; i++) {
         p.part = l.v[i].part;
-        rc = check_segment(c, &p, it->version_id, &l.v[i], deep ? g.md5 : NULL,
-                           deep ? g.cks : NULL, &lost, err);
+        rc = check_segment(c, &p, it->version_id, &l.v[i], it->info.ssec,
+                           deep ? g.md5 : NULL, deep ? g.cks : NULL, &lost, err);
         if (rc == 0 && deep && it->info.nparts > 0)
             fold_part(&g);
     }
@@ -447,12 +452,12 @@ static int check_part(check *c, upload_walk_item *it, cf_err *err)
                   .inline_data = it->inline_data, .inline_len = it->inline_len};
     memcpy(s.data_id, it->data_id, 16);
     memcpy(s.wrapped, it->loc.wrapped, CRYPT_WRAPPED_LEN);
-    bool deep = c->mode == SEG_CHECK_DEEP, lost = false;
+    bool deep = c->mode == SEG_CHECK_DEEP && !it->ssec, lost = false;
     digests g = {0};
     int slot = get_reader_enter(c->e, err);
     int rc = slot < 0 ? -1 : deep ? digests_new(&g, it->algo, false, err) : 0;
     if (rc == 0)
-        rc = check_segment(c, &p, it->loc.object_id, &s, deep ? g.md5 : NULL,
+        rc = check_segment(c, &p, it->loc.object_id, &s, it->ssec, deep ? g.md5 : NULL,
                            deep ? g.cks : NULL, &lost, err);
     if (rc == 0 && deep && !lost && !c->stop) {
         st_object_info o = {.nparts = 0, .checksum_algo = it->cks[0] ? it->algo : CKS_NONE};

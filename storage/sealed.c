@@ -102,7 +102,8 @@ static int import_segment(st_get *g, size_t i, st_source src, void *ctx, cf_err 
     get_segment *s = &g->segs[i];
     seg_desc d;
     if (eng_segment_desc(g->e, g->tenant, g->bucket, g->key, g->version_id, s->part,
-                         s->data_id, s->wrapped, &d, err) < 0)
+                         s->data_id, s->wrapped, g->has_ssec ? g->ssec_kek : NULL, &d,
+                         err) < 0)
         return -1;
     int rc = s->inline_data ? import_inline(g, s, &d, src, ctx, err)
                             : seg_import(&d, s->size, src, ctx, err);

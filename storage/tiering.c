@@ -30,8 +30,8 @@
 
 /* ---- attributes of a write ------------------------------------------------------ */
 
-int tiering_attrs_prepare(st_engine *e, const st_object_attrs *a, tiering_attrs *out,
-                          cf_err *err)
+int tiering_attrs_prepare(st_engine *e, const st_object_attrs *a, bool ssec,
+                          tiering_attrs *out, cf_err *err)
 {
     memset(out, 0, sizeof *out);
     if (!a)
@@ -39,6 +39,10 @@ int tiering_attrs_prepare(st_engine *e, const st_object_attrs *a, tiering_attrs 
     out->keep_tags = a->keep_tags;
     const char *sc = a->storage_class;
     if (sc && *sc && strcmp(sc, "STANDARD") != 0) {
+        if (ssec)
+            return cf_fail(err, CF_EINVAL, "An object encrypted with a customer-provided "
+                           "key (SSE-C) cannot have the storage class %s: coffer's "
+                           "lifecycle worker has no key to move it", sc);
         idx_lock(e->ix);
         int rc = tier_id_locked(e, sc, &out->tier_id, err);
         idx_unlock(e->ix);
@@ -253,6 +257,8 @@ static int begin_locked(st_engine *e, st_transition *t, const uint8_t want[16],
         return -1;
     if (memcmp(vid, want, 16) != 0)
         rc = cf_fail(err, CF_ENOKEY, "the object has another version now");
+    else if (info.ssec)         /* its data keys need the customer's key */
+        rc = cf_fail(err, CF_ENEEDKEY, "the object is stored with a customer key");
     sqlite3_stmt *st = rc == 0 ? idx_query(e->ix, err,
         "SELECT state, requested FROM version_tier WHERE version_id = ?", "b", vid,
         (size_t)16) : NULL;
@@ -267,7 +273,7 @@ static int begin_locked(st_engine *e, st_transition *t, const uint8_t want[16],
             rc = cf_fail(err, CF_EEXISTS, "the version is in a tier already");
     }
     if (rc == 0)
-        rc = obj_segments_locked(e, vid, seg_list_add, &sl, err);
+        rc = obj_segments_locked(e, vid, 0, -1, seg_list_add, &sl, err);
     if (rc == 0)
         rc = tags_json_locked(e, vid, &tags, err) < 0 ? -1 : 0;
     if (rc == 0)

@@ -9,9 +9,18 @@
  * transaction: no data is read or copied. Parts not named in the
  * completion go to the delete queue, as do all parts of an aborted upload.
  *
- * ETag of the result: MD5 of the concatenated binary part MD5s, "-N".
- * With a checksum algorithm, the composite checksum is the algorithm over
- * the concatenated raw part checksums, "-N" (what S3 reports).
+ * ETag of the result: MD5 of the concatenated binary part MD5s, "-N"
+ * (for SSE-C parts the md5 column holds the bytes of their opaque ETags).
+ * With a checksum algorithm every part has that checksum (computed when
+ * the client sent none) and the object gets either a COMPOSITE checksum,
+ * the algorithm over the concatenated raw part checksums, "-N" (what S3
+ * reports), or, for a FULL_OBJECT upload (CRCs only), the CRC of the
+ * whole object, combined from the part CRCs and sizes
+ * (common/checksum.h: cks_crc_combine) without reading any data.
+ *
+ * The version a completion makes records the upload id; a completion
+ * that finds its upload gone looks there (object.c: obj_completed_locked)
+ * so that a retry of a completion that went through succeeds again.
  */
 #include "storage/engine_int.h"
 
@@ -20,40 +29,60 @@
 #include <string.h>
 
 #include "common/checksum.h"
+#include "common/etag.h"
 #include "storage/manifest.h"
 #include "common/hex.h"
 
-int st_upload_create(st_engine *e, const char *tenant, const char *bucket,
-                     const char *key, const st_header *headers, size_t nheaders,
-                     cks_algo checksum_algo, const st_object_attrs *attrs,
-                     char upload_id[ST_ID_HEX], cf_err *err)
+/* S3's rules for a checksum type: FULL_OBJECT only for the CRCs, and
+ * CRC64NVME only as FULL_OBJECT. */
+static int check_cks_type(cks_algo algo, bool full, cf_err *err)
 {
-    uint8_t id[16];
-    size_t klen = strlen(key);
+    if (full && algo == CKS_NONE)
+        return cf_fail(err, CF_EINVAL, "a FULL_OBJECT checksum type needs a checksum "
+                       "algorithm");
+    if (full && !cks_is_crc(algo))
+        return cf_fail(err, CF_EINVAL, "The FULL_OBJECT checksum type cannot be used "
+                       "with the %s checksum algorithm", cks_algo_name(algo));
+    if (!full && algo == CKS_CRC64NVME)
+        return cf_fail(err, CF_EINVAL, "The COMPOSITE checksum type cannot be used "
+                       "with the CRC64NVME checksum algorithm");
+    return 0;
+}
+
+int st_upload_create(st_engine *e, const st_upload_args *a, char upload_id[ST_ID_HEX],
+                     cf_err *err)
+{
+    uint8_t id[16], ssec[CRYPT_SSEC_LEN];
+    size_t klen = strlen(a->key);
     if (klen == 0 || klen > ST_MAX_KEY)
         return cf_fail(err, klen ? CF_ETOOLARGE : CF_EINVAL, "bad object key length");
     tiering_attrs at;
-    if (headers_check(headers, nheaders, err) < 0 || crypt_random(id, 16, err) < 0 ||
-        tiering_attrs_prepare(e, attrs, &at, err) < 0)
+    if (check_cks_type(a->checksum_algo, a->checksum_full, err) < 0 ||
+        headers_check(a->headers, a->nheaders, err) < 0 || crypt_random(id, 16, err) < 0 ||
+        (a->ssec_key && crypt_ssec_new(a->ssec_key, ssec, err) < 0) ||
+        tiering_attrs_prepare(e, &a->attrs, a->ssec_key != NULL, &at, err) < 0)
         return -1;
-    char *json = headers_to_json(headers, nheaders, err);
+    char *json = headers_to_json(a->headers, a->nheaders, err);
     if (!json) {
         tiering_attrs_clear(&at);
         return -1;
     }
     int64_t bid, now = eng_now_ms();
     idx_lock(e->ix);
-    int rc = bucket_id_locked(e, tenant, bucket, &bid, err);
+    int rc = bucket_id_locked(e, a->tenant, a->bucket, &bid, err);
     if (rc == 0 && (rc = idx_begin(e->ix, err)) == 0) {
-        rc = idx_run(e->ix, NULL, err, "INSERT INTO uploads(upload_id, bucket_id, key, "
-                     "created_ms, cks_algo, headers) VALUES (?, ?, ?, ?, ?, ?)",
-                     "bibiit", id, (size_t)16, bid, key, klen, now,
-                     (int64_t)checksum_algo, json);
+        rc = idx_run(e->ix, NULL, err,
+                     "INSERT INTO uploads (upload_id, bucket_id, key, created_ms, cks_algo, "
+                     "headers, cks_full, ssec) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                     "bibiitib", id, (size_t)16, bid, a->key, klen, now,
+                     (int64_t)a->checksum_algo, json, (int64_t)a->checksum_full,
+                     a->ssec_key ? ssec : NULL, (size_t)CRYPT_SSEC_LEN);
         if (rc == 0)
             rc = tiering_attrs_store_locked(e, id, &at, err);
         rc = rc == 0 ? idx_commit(e->ix, err) : (idx_rollback(e->ix), -1);
         if (rc == 0)
-            jrnrec_upload_locked(e, tenant, bucket, key, id, now, (int)checksum_algo, json);
+            jrnrec_upload_locked(e, a->tenant, a->bucket, a->key, id, now,
+                                 (int)a->checksum_algo, json);
     }
     rc = eng_unlock_durable(e, rc, err);
     tiering_attrs_clear(&at);
@@ -66,9 +95,19 @@ int st_upload_create(st_engine *e, const char *tenant, const char *bucket,
 typedef struct upload_row {
     int64_t bucket_id;
     uint8_t id[16];
+    bool id_ok;                      /* id holds the parsed upload id */
     cks_algo algo;
+    bool full;
+    int64_t created_ms;
+    bool has_ssec;
+    uint8_t ssec[CRYPT_SSEC_LEN];
     char *headers_json;
 } upload_row;
+
+static cks_algo algo_of(int64_t a)
+{
+    return a > CKS_NONE && a < CKS_MD5 ? (cks_algo)a : CKS_NONE;
+}
 
 /* Resolve (tenant, bucket, key, upload id) to its row; CF_ENOUPLOAD if the
  * upload does not exist or belongs to another key or bucket. */
@@ -82,14 +121,19 @@ static int upload_lookup_locked(st_engine *e, const char *tenant, const char *bu
         return -1;
     if (eng_id_from_hex(upload_id, u->id) < 0)
         return cf_fail(err, CF_ENOUPLOAD, "no such upload");
+    u->id_ok = true;
     sqlite3_stmt *st = idx_query(e->ix, err,
-        "SELECT cks_algo, headers FROM uploads WHERE upload_id = ? AND bucket_id = ? "
-        "AND key = ?", "bib", u->id, (size_t)16, u->bucket_id, key, strlen(key));
+        "SELECT cks_algo, headers, cks_full, created_ms, ssec FROM uploads "
+        "WHERE upload_id = ? AND bucket_id = ? AND key = ?", "bib", u->id, (size_t)16,
+        u->bucket_id, key, strlen(key));
     int rc = st ? idx_next(e->ix, st, err) : -1;
     if (rc == 1) {
-        int64_t a = idx_int(st, 0);
-        u->algo = a > CKS_NONE && a < CKS_MD5 ? (cks_algo)a : CKS_NONE;
+        u->algo = algo_of(idx_int(st, 0));
         u->headers_json = strdup(idx_text(st, 1));
+        u->full = idx_int(st, 2) != 0;
+        u->created_ms = idx_int(st, 3);
+        u->has_ssec = sqlite3_column_type(st, 4) == SQLITE_BLOB &&
+                      idx_blob(st, 4, u->ssec, CRYPT_SSEC_LEN) == 0;
         idx_done(st);
         return u->headers_json ? 0 : cf_fail(err, CF_ENOMEM, "out of memory");
     }
@@ -135,18 +179,12 @@ int st_upload_abort(st_engine *e, const char *tenant, const char *bucket,
 
 typedef struct complete_state {
     cks_state *md5;                  /* over the part MD5s: the ETag */
-    cks_state *cks;                  /* over the raw part checksums */
+    cks_state *cks;                  /* COMPOSITE: over the raw part checksums */
+    bool full;                       /* FULL_OBJECT: crc = combined part CRCs */
+    uint8_t crc[CKS_MAX_RAW];
     uint64_t size;
     uint8_t version_id[16];
 } complete_state;
-
-static bool etag_matches(const char *stored, const char *given)
-{
-    size_t n = strlen(given);
-    if (n >= 2 && given[0] == '"' && given[n - 1] == '"')
-        return strlen(stored) == n && strncmp(stored, given, n) == 0;
-    return strlen(stored) == n + 2 && strncmp(stored + 1, given, n) == 0;
-}
 
 /* Check one listed part and turn it into segment seq of the new version. */
 static int adopt_part_locked(st_engine *e, const upload_row *u, complete_state *cs,
@@ -165,8 +203,9 @@ static int adopt_part_locked(st_engine *e, const upload_row *u, complete_state *
     int rc = 0;
     uint64_t size = (uint64_t)idx_int(st, 1);
     uint8_t md5[16], raw[CKS_MAX_RAW];
-    size_t rawlen = 0;
-    if (!etag_matches(idx_text(st, 2), cp->etag))
+    size_t rawlen = cks_raw_len(u->algo);
+    const char *cks = idx_text(st, 4);
+    if (!etag_equal(idx_text(st, 2), cp->etag))
         rc = cf_fail(err, CF_EBADPART, "part %u has a different ETag", cp->part_number);
     else if (!last && size < ST_MIN_PART_SIZE)
         rc = cf_fail(err, CF_ETOOSMALL, "part %u is %llu bytes; all but the last "
@@ -174,17 +213,21 @@ static int adopt_part_locked(st_engine *e, const upload_row *u, complete_state *
                      (unsigned long long)size);
     else if (idx_blob(st, 3, md5, 16) < 0)
         rc = cf_fail(err, CF_ECORRUPT, "index: bad part MD5");
-    else if (cs->cks && cks_from_base64(idx_text(st, 4), raw,
-                                        cks_raw_len(cks_state_algo(cs->cks)), &rawlen) < 0)
+    else if (u->algo != CKS_NONE && cks_from_base64(cks, raw, rawlen, NULL) < 0)
         rc = cf_fail(err, CF_EBADPART, "part %u has no %s checksum", cp->part_number,
-                     cks_algo_name(cks_state_algo(cs->cks)));
-    else if (cs->cks && cp->checksum_b64 && strcmp(cp->checksum_b64, idx_text(st, 4)))
+                     cks_algo_name(u->algo));
+    else if (u->algo != CKS_NONE && cp->checksum_b64 &&
+             strcmp(cp->checksum_b64, cks) != 0)
         rc = cf_fail(err, CF_EBADPART, "part %u has a different checksum",
                      cp->part_number);
     if (rc == 0) {
         cks_update(cs->md5, md5, 16);
         if (cs->cks)
             cks_update(cs->cks, raw, rawlen);
+        if (cs->full && seq == 0)
+            memcpy(cs->crc, raw, rawlen);
+        else if (cs->full)
+            cks_crc_combine(u->algo, cs->crc, raw, size, cs->crc);
         cs->size += size;
         rc = obj_segment_from_part_locked(e, cs->version_id, seq, u->id, cp->part_number,
                                           err);
@@ -196,6 +239,56 @@ static int adopt_part_locked(st_engine *e, const upload_row *u, complete_state *
     return rc;
 }
 
+/* The object's ETag and checksum from the adopted parts into info, and
+ * what the client declared of them checked. */
+static int finish_digests(const upload_row *u, const st_complete_args *a,
+                          complete_state *cs, st_object_info *info, cf_err *err)
+{
+    uint8_t raw[CKS_MAX_RAW];
+    char hex[33], b64[CKS_MAX_B64] = "";
+    cks_final(cs->md5, raw);
+    hex_encode(raw, 16, hex, sizeof hex);
+    memset(info, 0, sizeof *info);
+    snprintf(info->etag, sizeof info->etag, "\"%s-%zu\"", hex, a->nparts);
+    if (u->algo != CKS_NONE) {
+        size_t n = cs->full ? cks_raw_len(u->algo) : cks_final(cs->cks, raw);
+        cks_to_base64(cs->full ? cs->crc : raw, n, b64, sizeof b64);
+        if (cs->full)
+            snprintf(info->checksum_b64, sizeof info->checksum_b64, "%s", b64);
+        else
+            snprintf(info->checksum_b64, sizeof info->checksum_b64, "%s-%zu", b64,
+                     a->nparts);
+        info->checksum_algo = u->algo;
+        info->checksum_composite = !cs->full;
+    }
+    if (a->expected_size >= 0 && (uint64_t)a->expected_size != cs->size)
+        return cf_fail(err, CF_EINVAL, "The provided x-amz-mp-object-size (%lld) does "
+                       "not match the object's size (%llu)", (long long)a->expected_size,
+                       (unsigned long long)cs->size);
+    if (a->checksum_type != ST_CKS_TYPE_UNSAID &&
+        (u->algo == CKS_NONE || (a->checksum_type == ST_CKS_FULL_OBJECT) != cs->full))
+        return cf_fail(err, CF_EINVAL, "The upload was created with %s checksum type %s",
+                       u->algo == CKS_NONE ? "no" : "the",
+                       u->algo == CKS_NONE ? "" : cs->full ? "FULL_OBJECT" : "COMPOSITE");
+    if (!a->checksum_b64)
+        return 0;
+    if (a->checksum_algo != u->algo)
+        return cf_fail(err, CF_EINVAL, "The upload was created with %s checksum algorithm%s%s",
+                       u->algo == CKS_NONE ? "no" : "the",
+                       u->algo == CKS_NONE ? "" : " ",
+                       u->algo == CKS_NONE ? "" : cks_algo_name(u->algo));
+    /* a composite value may be sent with or without its "-N" */
+    const char *want = cs->full ? info->checksum_b64 : b64;
+    size_t wl = strlen(want), gl = strlen(a->checksum_b64);
+    bool same = gl >= wl && memcmp(a->checksum_b64, want, wl) == 0 &&
+                (gl == wl || (!cs->full && strcmp(a->checksum_b64 + wl,
+                                                   info->checksum_b64 + wl) == 0));
+    if (!same)
+        return cf_fail(err, CF_EDIGEST, "the %s checksum does not match the object's",
+                       cks_algo_name(u->algo));
+    return 0;
+}
+
 /* Replace the key's current version (if any) with the completed one, if
  * the quotas admit it (decided here, in the completion's transaction). */
 static int publish_version_locked(st_engine *e, const upload_row *u, const char *key,
@@ -205,30 +298,19 @@ static int publish_version_locked(st_engine *e, const upload_row *u, const char 
     idx_assert_held(e->ix);
     if (quota_admit_locked(e, u->bucket_id, key, cs->size, err) < 0)
         return -1;
-    uint8_t raw[CKS_MAX_RAW];
-    char hex[33], b64[CKS_MAX_B64] = "";
-    cks_final(cs->md5, raw);
-    hex_encode(raw, 16, hex, sizeof hex);
-    memset(info, 0, sizeof *info);
-    snprintf(info->etag, sizeof info->etag, "\"%s-%zu\"", hex, nparts);
-    if (cs->cks) {
-        size_t n = cks_final(cs->cks, raw);
-        cks_to_base64(raw, n, b64, sizeof b64);
-        snprintf(info->checksum_b64, sizeof info->checksum_b64, "%s-%zu", b64, nparts);
-        info->checksum_algo = u->algo;
-        info->checksum_composite = true;
-    }
     info->mtime_ms = eng_now_ms();
     info->size = cs->size;
     info->nparts = (int)nparts;
+    info->ssec = u->has_ssec;
     snprintf(info->key, sizeof info->key, "%s", key);
     eng_id_to_hex(cs->version_id, info->version_id);
     obj_row o = {
         .bucket_id = u->bucket_id, .key = key, .version_id = cs->version_id,
         .size = cs->size, .etag = info->etag, .mtime_ms = info->mtime_ms,
-        .algo = u->algo, .checksum_b64 = cs->cks ? info->checksum_b64 : NULL,
-        .composite = cs->cks != NULL, .nparts = (int)nparts,
-        .headers_json = u->headers_json,
+        .algo = u->algo, .checksum_b64 = u->algo != CKS_NONE ? info->checksum_b64 : NULL,
+        .composite = info->checksum_composite, .nparts = (int)nparts,
+        .headers_json = u->headers_json, .upload_id = u->id,
+        .ssec = u->has_ssec ? u->ssec : NULL,
     };
     st_write_opts opts = {.no_overwrite = no_overwrite};
     info->latest = true;
@@ -238,19 +320,28 @@ static int publish_version_locked(st_engine *e, const upload_row *u, const char 
     return rc;
 }
 
-static int complete_locked(st_engine *e, const upload_row *u, const char *key,
-                           const st_complete_part *parts, size_t nparts, bool no_overwrite,
+static int complete_locked(st_engine *e, const upload_row *u, const st_complete_args *a,
                            complete_state *cs, st_object_info *info, cf_err *err)
 {
     idx_assert_held(e->ix);
-    for (size_t i = 1; i < nparts; i++)
-        if (parts[i].part_number <= parts[i - 1].part_number)
+    for (size_t i = 1; i < a->nparts; i++)
+        if (a->parts[i].part_number <= a->parts[i - 1].part_number)
             return cf_fail(err, CF_EPARTORDER, "parts must be listed in ascending order");
+    uint8_t kek[CRYPT_KEY_LEN];
+    bool has;
+    if (a->ssec_key && eng_ssec_kek(e, a->tenant, u->has_ssec ? u->ssec : NULL,
+                                    a->ssec_key, kek, &has, err) < 0)
+        return -1;
+    crypt_wipe(kek, sizeof kek);
     int rc = idx_begin(e->ix, err);
-    for (size_t i = 0; rc == 0 && i < nparts; i++)
-        rc = adopt_part_locked(e, u, cs, &parts[i], (int)i, i + 1 == nparts, err);
     if (rc == 0)
-        rc = publish_version_locked(e, u, key, cs, nparts, no_overwrite, info, err);
+        rc = obj_check_cond_locked(e, u->bucket_id, a->key, &a->cond, u->created_ms, err);
+    for (size_t i = 0; rc == 0 && i < a->nparts; i++)
+        rc = adopt_part_locked(e, u, cs, &a->parts[i], (int)i, i + 1 == a->nparts, err);
+    if (rc == 0)
+        rc = finish_digests(u, a, cs, info, err);
+    if (rc == 0)
+        rc = publish_version_locked(e, u, a->key, cs, a->nparts, a->no_overwrite, info, err);
     if (rc == 0)
         rc = drop_upload_locked(e, u->id, err);
     if (rc == 0)
@@ -259,23 +350,32 @@ static int complete_locked(st_engine *e, const upload_row *u, const char *key,
     return -1;
 }
 
-int st_upload_complete(st_engine *e, const char *tenant, const char *bucket,
-                       const char *key, const char *upload_id,
-                       const st_complete_part *parts, size_t nparts, bool no_overwrite,
-                       st_object_info *info, cf_err *err)
+int st_upload_complete(st_engine *e, const st_complete_args *a, st_object_info *info,
+                       cf_err *err)
 {
-    if (nparts == 0 || nparts > ST_MAX_PARTS)
+    if (a->nparts == 0 || a->nparts > ST_MAX_PARTS)
         return cf_fail(err, CF_EINVAL, "a completion lists 1 to %d parts", ST_MAX_PARTS);
     complete_state cs = {0};
     upload_row u = {0};
     idx_lock(e->ix);
-    int rc = upload_lookup_locked(e, tenant, bucket, key, upload_id, &u, err);
+    int rc = upload_lookup_locked(e, a->tenant, a->bucket, a->key, a->upload_id, &u, err);
+    if (rc < 0 && err->code == CF_ENOUPLOAD && u.id_ok) {
+        /* gone: completed already, by a request whose answer was lost? */
+        cf_err lookup = *err;
+        int done = obj_completed_locked(e, u.bucket_id, a->key, u.id, a->parts, a->nparts,
+                                        info, err);
+        idx_unlock(e->ix);
+        if (done == 0)
+            *err = lookup;
+        return done == 1 ? 0 : -1;
+    }
+    cs.full = u.full;
     if (rc == 0 && (!(cs.md5 = cks_new(CKS_MD5, err)) ||
-                    (u.algo != CKS_NONE && !(cs.cks = cks_new(u.algo, err))) ||
+                    (u.algo != CKS_NONE && !u.full && !(cs.cks = cks_new(u.algo, err))) ||
                     crypt_random(cs.version_id, 16, err) < 0))
         rc = -1;
     if (rc == 0)
-        rc = complete_locked(e, &u, key, parts, nparts, no_overwrite, &cs, info, err);
+        rc = complete_locked(e, &u, a, &cs, info, err);
     if (rc == 0)
         jrnrec_upload_end_locked(e, u.id);
     rc = eng_unlock_durable(e, rc, err);
@@ -287,8 +387,8 @@ int st_upload_complete(st_engine *e, const char *tenant, const char *bucket,
     int copies = 0;
     cf_err merr;
     if (rc == 0 && man_write(e, cs.version_id, u.id, -1, &copies, &merr) < 0)
-        fprintf(stderr, "coffer: manifest of %s/%s: %s (scrub writes it again)\n", bucket,
-                key, merr.msg);
+        fprintf(stderr, "coffer: manifest of %s/%s: %s (scrub writes it again)\n",
+                a->bucket, a->key, merr.msg);
     if (rc == 0)
         deleteq_drain(e);
     return rc;
@@ -341,20 +441,30 @@ static int upload_row_cb(void *ctx, sqlite3_stmt *st, cf_err *err)
     memcpy(up.key, sqlite3_column_blob(st, 0), (size_t)klen);
     up.key[klen] = '\0';
     eng_id_to_hex(id, up.upload_id);
-    int64_t a = idx_int(st, 3);
-    up.checksum_algo = a > CKS_NONE && a < CKS_MD5 ? (cks_algo)a : CKS_NONE;
+    up.checksum_algo = algo_of(idx_int(st, 3));
+    up.checksum_full = idx_int(st, 4) != 0;
+    up.ssec = idx_int(st, 5) != 0;
     return l->upload_cb(l->ctx, &up) != 0;
 }
 
 int st_upload_list_parts(st_engine *e, const char *tenant, const char *bucket,
                          const char *key, const char *upload_id, uint32_t part_marker,
                          int max_parts, st_part_cb cb, void *ctx, bool *truncated,
-                         cf_err *err)
+                         st_upload_info *up, cf_err *err)
 {
     upload_row u;
     *truncated = false;
     idx_lock(e->ix);
     int rc = upload_lookup_locked(e, tenant, bucket, key, upload_id, &u, err);
+    if (rc == 0 && up) {
+        memset(up, 0, sizeof *up);
+        snprintf(up->key, sizeof up->key, "%s", key);
+        eng_id_to_hex(u.id, up->upload_id);
+        up->created_ms = u.created_ms;
+        up->checksum_algo = u.algo;
+        up->checksum_full = u.full;
+        up->ssec = u.has_ssec;
+    }
     sqlite3_stmt *st = rc == 0 ? idx_query(e->ix, err,
         "SELECT part, size, etag, cks, mtime_ms FROM parts WHERE upload_id = ? "
         "AND part > ? ORDER BY part LIMIT ?", "bii", u.id, (size_t)16,
@@ -383,7 +493,8 @@ int st_upload_list(st_engine *e, const char *tenant, const char *bucket,
     /* after (key_marker, upload_id_marker): same key with a larger id, or a
      * larger key; without an id marker, strictly larger keys. */
     sqlite3_stmt *st = rc == 0 ? idx_query(e->ix, err,
-        "SELECT key, upload_id, created_ms, cks_algo FROM uploads WHERE bucket_id = ?1 "
+        "SELECT key, upload_id, created_ms, cks_algo, cks_full, ssec IS NOT NULL "
+        "FROM uploads WHERE bucket_id = ?1 "
         "AND (key > ?2 OR (key = ?2 AND ?3 IS NOT NULL AND upload_id > ?3)) "
         "AND substr(key, 1, ?5) = ?4 ORDER BY key, upload_id LIMIT ?6",
         "ibbbii", bid, km, strlen(km), with_id ? marker_id : NULL, (size_t)16,
@@ -415,14 +526,22 @@ int upload_info_locked(st_engine *e, const uint8_t upload_id[16], int64_t *creat
 }
 
 int upload_check_locked(st_engine *e, const uint8_t upload_id[16], int64_t bucket_id,
-                        const char *key, cf_err *err)
+                        const char *key, upload_ref *ref, cf_err *err)
 {
     idx_assert_held(e->ix);
-    int rc = idx_exists(e->ix, err,
-        "SELECT 1 FROM uploads WHERE upload_id = ? AND bucket_id = ? AND key = ?",
-        "bib", upload_id, (size_t)16, bucket_id, key, strlen(key));
-    if (rc == 1)
+    sqlite3_stmt *st = idx_query(e->ix, err,
+        "SELECT cks_algo, ssec FROM uploads WHERE upload_id = ? AND bucket_id = ? "
+        "AND key = ?", "bib", upload_id, (size_t)16, bucket_id, key, strlen(key));
+    int rc = st ? idx_next(e->ix, st, err) : -1;
+    if (rc == 1) {
+        if (ref) {
+            ref->algo = algo_of(idx_int(st, 0));
+            ref->has_ssec = sqlite3_column_type(st, 1) == SQLITE_BLOB &&
+                            idx_blob(st, 1, ref->ssec, CRYPT_SSEC_LEN) == 0;
+        }
+        idx_done(st);
         return 0;
+    }
     return rc < 0 ? -1 : cf_fail(err, CF_ENOUPLOAD, "no such upload");
 }
 
@@ -444,7 +563,9 @@ int upload_put_part_locked(st_engine *e, const upload_part_row *p, cf_err *err)
     const seg_result *res = p->res;
     if (rc == 0)
         rc = idx_run(e->ix, NULL, err,
-                     "INSERT OR REPLACE INTO parts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     "INSERT OR REPLACE INTO parts (upload_id, part, data_id, size, etag, md5, "
+                     "cks, mtime_ms, wrapped, missing, inline_data) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                      "bibitbtibib", p->upload_id, (size_t)16, (int64_t)p->part,
                      p->data_id, (size_t)16, (int64_t)res->size, p->etag, p->md5,
                      (size_t)16, p->checksum_b64, p->mtime_ms, p->wrapped,
@@ -467,13 +588,20 @@ int upload_bytes_locked(st_engine *e, const uint8_t upload_id[16], uint32_t exce
     return rc;
 }
 
-int upload_any_locked(st_engine *e, int64_t bucket_id, bool *any, cf_err *err)
+int upload_drop_bucket_locked(st_engine *e, int64_t bucket_id, cf_err *err)
 {
     idx_assert_held(e->ix);
-    int rc = idx_exists(e->ix, err, "SELECT 1 FROM uploads WHERE bucket_id = ? LIMIT 1", "i",
-                        bucket_id);
-    *any = rc == 1;
-    return rc < 0 ? -1 : 0;
+    uint8_t ids[64][16];
+    int n;
+    do {
+        n = eng_ids_read(e, idx_query(e->ix, err,
+            "SELECT upload_id FROM uploads WHERE bucket_id = ? LIMIT 64", "i", bucket_id),
+            ids, 64, err);
+        for (int i = 0; n > 0 && i < n; i++)
+            if (drop_upload_locked(e, ids[i], err) < 0)
+                return -1;
+    } while (n == 64);
+    return n < 0 ? -1 : 0;
 }
 
 int upload_locate_part_locked(st_engine *e, const uint8_t data_id[16], eng_seg_loc *loc,
@@ -495,7 +623,7 @@ int upload_walk_locked(st_engine *e, int64_t only_bucket, const uint8_t after_up
     idx_assert_held(e->ix);
     sqlite3_stmt *st = idx_query(e->ix, err,
         "SELECT p.upload_id, p.part, p.size, p.wrapped, t.name, b.name, u.key, p.data_id, "
-        "p.etag, p.cks, u.cks_algo, p.inline_data "
+        "p.etag, p.cks, u.cks_algo, p.inline_data, u.ssec IS NOT NULL "
         "FROM parts p JOIN uploads u ON u.upload_id = p.upload_id "
         "JOIN buckets b ON b.id = u.bucket_id JOIN tenants t ON t.id = b.tenant_id "
         "WHERE (p.upload_id, p.part) > (?1, ?2) AND (?3 = 0 OR u.bucket_id = ?3) "
@@ -521,6 +649,7 @@ int upload_walk_locked(st_engine *e, int64_t only_bucket, const uint8_t after_up
         snprintf(it->etag, sizeof it->etag, "%s", idx_text(st, 8));
         snprintf(it->cks, sizeof it->cks, "%s", idx_text(st, 9));
         it->algo = (cks_algo)idx_int(st, 10);
+        it->ssec = idx_int(st, 12) != 0;
         if (sqlite3_column_type(st, 11) == SQLITE_BLOB) {
             it->inline_len = (size_t)sqlite3_column_bytes(st, 11);
             if (!(it->inline_data = malloc(it->inline_len ? it->inline_len : 1))) {

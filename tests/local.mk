@@ -22,6 +22,16 @@ tests_unit_test_xmlread_SOURCES = tests/unit/test_xmlread.c
 tests_unit_test_xmlread_LDADD = $(TEST_LDADD)
 tests_unit_test_xmlread_CFLAGS = $(TEST_CFLAGS)
 
+check_PROGRAMS += tests/unit/test_rfc2047
+tests_unit_test_rfc2047_SOURCES = tests/unit/test_rfc2047.c
+tests_unit_test_rfc2047_LDADD = $(TEST_LDADD)
+tests_unit_test_rfc2047_CFLAGS = $(TEST_CFLAGS)
+
+check_PROGRAMS += tests/unit/test_hdrlist
+tests_unit_test_hdrlist_SOURCES = tests/unit/test_hdrlist.c
+tests_unit_test_hdrlist_LDADD = $(TEST_LDADD)
+tests_unit_test_hdrlist_CFLAGS = $(TEST_CFLAGS)
+
 # common/fio: the fault-injection hook (both builds: refused without it)
 check_PROGRAMS += tests/unit/test_fio
 tests_unit_test_fio_SOURCES = tests/unit/test_fio.c
@@ -162,7 +172,8 @@ EXTRA_tests_unit_test_cli_DEPENDENCIES = cli/coffer
 # Integration: a real cofferd (started by tests/integration/lib.sh) and
 # real clients; the drivers find the binary through COFFERD.
 TESTS += tests/integration/run-pytest.sh tests/integration/drain.sh \
-	tests/integration/tls.sh tests/integration/limits.sh
+	tests/integration/tls.sh tests/integration/limits.sh \
+	tests/integration/conformance.sh
 EXTRA_DIST += tests/integration/lib.sh tests/integration/run-pytest.sh \
 	tests/integration/conftest.py tests/integration/test_s3_protocol.py \
 	tests/integration/test_tenants.py tests/integration/test_maintenance.py \
@@ -174,7 +185,8 @@ EXTRA_DIST += tests/integration/lib.sh tests/integration/run-pytest.sh \
 	tests/integration/test_metrics.py tests/integration/test_health.py \
 	tests/integration/drain.sh tests/integration/drain_client.py \
 	tests/integration/tls.sh tests/integration/tls_client.py \
-	tests/integration/limits.sh tests/integration/limits_client.py
+	tests/integration/limits.sh tests/integration/limits_client.py \
+	tests/integration/conformance.sh tests/integration/conformance_client.py
 
 # Real clients (restic, rclone, aws cli v1 and v2, s3cmd) over HTTP and
 # HTTPS; under sanitizers (COFFER_SANITIZED=1) they move smaller data.

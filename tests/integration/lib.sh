@@ -119,6 +119,24 @@ json.dump(cfg, open(path, "w"), indent=2)
 PY
 }
 
+# Restart the stopped server of coffer_start from a configuration file
+# (coffer_write_config) on plain HTTP and wait until /health answers.
+coffer_launch_config() {  # coffer_launch_config FILE PORT
+  COFFER_ENDPOINT=http://127.0.0.1:$2
+  "$COFFERD" -c "$1" --access-log "$COFFER_ACCESS_LOG" >>"$COFFER_LOG" 2>&1 &
+  COFFER_PID=$!
+  export COFFER_ENDPOINT COFFER_PID
+  local i
+  for i in $(seq 1 100); do                   # up to ~20 s
+    coffer_health "$COFFER_ENDPOINT" && return 0
+    kill -0 "$COFFER_PID" 2>/dev/null || break
+    sleep 0.2
+  done
+  echo "coffer_launch_config: cofferd did not come up; its log:" >&2
+  tail -30 "$COFFER_LOG" >&2
+  return 1
+}
+
 coffer_start() {          # coffer_start [http|https] [DIR]
   : "${COFFERD:?COFFERD must name the cofferd binary}"
   local mode=http dir= arg

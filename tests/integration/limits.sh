@@ -21,36 +21,16 @@ coffer_start || exit 1
 coffer_stop_server || exit 1
 
 port=$(coffer_free_port)
-var=$COFFER_TMP/var
 export COFFER_LIMITS_MAX=40 COFFER_LIMITS_PER_IP=16 COFFER_LIMITS_HEADER_S=10 \
   COFFER_LIMITS_IDLE_S=4
-"$py" - "$COFFER_TMP/limits.json" "$port" "$var" \
-  "$(coffer_cred "$var/admin-credentials" access_key)" \
-  "$(coffer_cred "$var/admin-credentials" secret_key)" <<'PY'
-import json, os, sys
-path, port, var, ak, sk = sys.argv[1:]
-json.dump({
-    "listen": f"127.0.0.1:{port}",
-    "disks": [f"{var}/disk{i}" for i in range(1, 7)],
-    "meta_dir": f"{var}/meta",
-    "master_key_file": f"{var}/master.key",
-    "admin": {"access_key": ak, "secret_key": sk},
-    "limits": {"max_connections": int(os.environ["COFFER_LIMITS_MAX"]),
-               "max_connections_per_ip": int(os.environ["COFFER_LIMITS_PER_IP"]),
-               "header_timeout_seconds": int(os.environ["COFFER_LIMITS_HEADER_S"]),
-               "idle_timeout_seconds": int(os.environ["COFFER_LIMITS_IDLE_S"])},
-    "auth": {"sigv2": False},
-}, open(path, "w"), indent=2)
-PY
-COFFER_ENDPOINT=http://127.0.0.1:$port
-"$COFFERD" -c "$COFFER_TMP/limits.json" --access-log "$COFFER_ACCESS_LOG" \
-  >>"$COFFER_LOG" 2>&1 &
-COFFER_PID=$!
-for i in $(seq 1 100); do                         # up to ~20 s
-  coffer_health "$COFFER_ENDPOINT" && break
-  sleep 0.2
-done
-export COFFER_ENDPOINT COFFER_PID
+COFFER_CONFIG_EXTRA="{
+  \"limits\": {\"max_connections\": $COFFER_LIMITS_MAX,
+             \"max_connections_per_ip\": $COFFER_LIMITS_PER_IP,
+             \"header_timeout_seconds\": $COFFER_LIMITS_HEADER_S,
+             \"idle_timeout_seconds\": $COFFER_LIMITS_IDLE_S},
+  \"auth\": {\"sigv2\": false}}" \
+  coffer_write_config "$COFFER_TMP/limits.json" "$port" http || exit 1
+coffer_launch_config "$COFFER_TMP/limits.json" "$port" || exit 1
 "$py" "$here/limits_client.py" || { echo "=== cofferd log"; tail -30 "$COFFER_LOG"; exit 1; }
 coffer_stop || exit 1
 echo "limits: ok"

@@ -258,6 +258,73 @@ static void hex_round_trips_and_rejects_hostile_input(void)
     CHECK_EQ_INT(hex_decode("0xab7fff", out, 4, &got), -1);
 }
 
+/* crc(A || B) from crc(A), crc(B) and len(B), for every CRC, at split
+ * points around block and word sizes, an empty A or B, and a length that
+ * crosses 32 bits only in its bit count (combining with 2^29 zero bytes
+ * equals the CRC computed over them). */
+static void crc_combine_equals_the_crc_of_the_whole(void)
+{
+    static const cks_algo crcs[] = {CKS_CRC32, CKS_CRC32C, CKS_CRC64NVME};
+    uint8_t data[4099];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (uint8_t)(i * 131 + (i >> 7));
+    static const size_t splits[] = {0, 1, 7, 8, 15, 16, 17, 1000, 4096, 4098, 4099};
+    cf_err err;
+    for (size_t a = 0; a < 3; a++) {
+        cks_state *s = cks_new(crcs[a], &err);
+        REQUIRE(s);
+        size_t n = cks_raw_len(crcs[a]);
+        uint8_t whole[CKS_MAX_RAW], ca[CKS_MAX_RAW], cb[CKS_MAX_RAW], got[CKS_MAX_RAW];
+        cks_update(s, data, sizeof data);
+        cks_final(s, whole);
+        for (size_t k = 0; k < sizeof splits / sizeof splits[0]; k++) {
+            size_t cut = splits[k];
+            cks_reset(s);
+            cks_update(s, data, cut);
+            cks_final(s, ca);
+            cks_reset(s);
+            cks_update(s, data + cut, sizeof data - cut);
+            cks_final(s, cb);
+            CHECK_EQ_INT(cks_crc_combine(crcs[a], ca, cb, sizeof data - cut, got), 0);
+            CHECK(memcmp(got, whole, n) == 0);
+            /* in place, as a running full-object value is kept */
+            CHECK_EQ_INT(cks_crc_combine(crcs[a], ca, cb, sizeof data - cut, ca), 0);
+            CHECK(memcmp(ca, whole, n) == 0);
+        }
+        /* three parts folded left to right */
+        uint8_t acc[CKS_MAX_RAW], part[CKS_MAX_RAW];
+        size_t cuts[] = {0, 1500, 3000, sizeof data};
+        for (int p = 0; p < 3; p++) {
+            cks_reset(s);
+            cks_update(s, data + cuts[p], cuts[p + 1] - cuts[p]);
+            cks_final(s, p == 0 ? acc : part);
+            if (p > 0)
+                CHECK_EQ_INT(cks_crc_combine(crcs[a], acc, part, cuts[p + 1] - cuts[p], acc), 0);
+        }
+        CHECK(memcmp(acc, whole, n) == 0);
+        /* a long B: 512 MiB of zeros, streamed once */
+        static uint8_t zeros[1 << 20];
+        cks_reset(s);
+        cks_update(s, data, sizeof data);
+        for (int i = 0; i < 512; i++)
+            cks_update(s, zeros, sizeof zeros);
+        cks_final(s, whole);
+        cks_reset(s);
+        for (int i = 0; i < 512; i++)
+            cks_update(s, zeros, sizeof zeros);
+        cks_final(s, cb);
+        cks_reset(s);
+        cks_update(s, data, sizeof data);
+        cks_final(s, ca);
+        CHECK_EQ_INT(cks_crc_combine(crcs[a], ca, cb, 512ull << 20, got), 0);
+        CHECK(memcmp(got, whole, n) == 0);
+        cks_free(s);
+    }
+    uint8_t x[32] = {0};
+    CHECK(!cks_is_crc(CKS_SHA256) && !cks_is_crc(CKS_MD5) && !cks_is_crc(CKS_NONE));
+    CHECK_EQ_INT(cks_crc_combine(CKS_SHA1, x, x, 1, x), -1);
+}
+
 /* OpenSSL's digest of p, the reference for coffer's own MD5 and SHA-256. */
 static void ossl_digest(cks_algo algo, const uint8_t *p, size_t len, uint8_t out[32])
 {
@@ -335,6 +402,7 @@ static void md5_and_sha256_in_one_pass_equal_each_alone(void)
 }
 
 TEST_MAIN("checksum",
+          T(crc_combine_equals_the_crc_of_the_whole),
           T(crc_check_values),
           T(hash_standard_vectors),
           T(md5_sha256_match_openssl_at_every_length),

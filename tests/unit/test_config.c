@@ -279,6 +279,33 @@ static void master_key_from_environment(void)
     unsetenv("COFFER_MASTER_KEY");
 }
 
+/* sse_c.allow_http_on_loopback: a boolean, and only on a loopback
+ * listener without TLS (checked again after --listen overrides). */
+static void sse_c_switch_is_for_loopback_only(void)
+{
+    coffer_config cfg;
+    cf_err err;
+    expect_refused("{" GOOD_BASE ",\"sse_c\":{\"allow_http_on_loopback\":1}}",
+                   "allow_http_on_loopback");
+    expect_refused("{" GOOD_BASE ",\"sse_c\":{\"allow_http\":true}}", "allow_http");
+    REQUIRE(load_text("{" GOOD_BASE ",\"listen\":\"127.0.0.1:9000\","
+                      "\"sse_c\":{\"allow_http_on_loopback\":true}}", &cfg, &err) == 0);
+    CHECK(cfg.sse_c_http_loopback);
+    CHECK_EQ_INT(config_check_listen(&cfg, &err), 0);
+    REQUIRE(config_set_listen(&cfg, "[::1]:9000", &err) == 0);
+    CHECK_EQ_INT(config_check_listen(&cfg, &err), 0);
+    REQUIRE(config_set_listen(&cfg, "0.0.0.0:9000", &err) == 0);
+    CHECK_EQ_INT(config_check_listen(&cfg, &err), -1);
+    CHECK_EQ_INT(err.code, CF_ECONFIG);
+    REQUIRE(config_set_listen(&cfg, "127.0.0.1.example.net:9000", &err) == 0);
+    CHECK_EQ_INT(config_check_listen(&cfg, &err), -1);
+    config_free(&cfg);
+    REQUIRE(load_text("{" GOOD_BASE ",\"listen\":\"0.0.0.0:9000\"}", &cfg, &err) == 0);
+    CHECK(!cfg.sse_c_http_loopback);
+    CHECK_EQ_INT(config_check_listen(&cfg, &err), 0);
+    config_free(&cfg);
+}
+
 static void listen_forms(void)
 {
     coffer_config cfg;
@@ -482,6 +509,7 @@ TEST_MAIN("config",
           T(missing_file_is_named),
           T(admin_secret_is_checked_but_never_echoed),
           T(master_key_from_environment),
+          T(sse_c_switch_is_for_loopback_only),
           T(listen_forms),
           T(embedded_default_writes_nothing_then_reuses),
           T(embedded_default_refuses_loose_credentials),

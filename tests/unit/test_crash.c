@@ -125,13 +125,17 @@ static int child_multipart(st_engine *e, const char *key, uint64_t gen, cf_err *
     snprintf(gs, sizeof gs, "%llu", (unsigned long long)gen);
     st_header h[] = {{"x-amz-meta-gen", gs}};
     uint64_t size = size_of_gen(gen, 'M');
-    if (st_upload_create(e, "t1", "b", key, h, 1, CKS_NONE, NULL, uid, err) < 0 ||
+    st_upload_args ua = {.tenant = "t1", .bucket = "b", .key = key, .headers = h,
+                         .nheaders = 1};
+    if (st_upload_create(e, &ua, uid, err) < 0 ||
         child_part(e, key, uid, 2, gen, 5 * MIB, size - 5 * MIB, e2, err) < 0 ||
         child_part(e, key, uid, 1, gen, 0, 5 * MIB, e1, err) < 0)
         return -1;
     st_complete_part parts[] = {{1, e1, NULL}, {2, e2, NULL}};
     st_object_info info;
-    return st_upload_complete(e, "t1", "b", key, uid, parts, 2, false, &info, err);
+    st_complete_args ca = {.tenant = "t1", .bucket = "b", .key = key, .upload_id = uid,
+                           .parts = parts, .nparts = 2, .expected_size = -1};
+    return st_upload_complete(e, &ca, &info, err);
 }
 
 static void child_main(uint64_t seed, uint64_t counter)

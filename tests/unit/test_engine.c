@@ -681,6 +681,15 @@ static int put_part(st_engine *e, const char *uid, uint32_t n, uint64_t size,
     return rc;
 }
 
+static int complete(st_engine *e, const char *key, const char *uid,
+                    const st_complete_part *parts, size_t n, st_object_info *info,
+                    cf_err *err)
+{
+    st_complete_args a = {.tenant = "t1", .bucket = "b", .key = key, .upload_id = uid,
+                          .parts = parts, .nparts = n, .expected_size = -1};
+    return st_upload_complete(e, &a, info, err);
+}
+
 static void multipart_complete_links_parts_without_copying(void)
 {
     eng_fixture f;
@@ -689,7 +698,8 @@ static void multipart_complete_links_parts_without_copying(void)
     cf_err err;
     char uid[ST_ID_HEX], etag[3][ST_ETAG_MAX];
     const uint64_t P = 5ull << 20;
-    REQUIRE(st_upload_create(e, "t1", "b", "mp", NULL, 0, CKS_NONE, NULL, uid, &err) == 0);
+    st_upload_args ua = {.tenant = "t1", .bucket = "b", .key = "mp"};
+    REQUIRE(st_upload_create(e, &ua, uid, &err) == 0);
     /* out of order, and part 2 uploaded twice (the second wins) */
     REQUIRE(put_part(e, uid, 2, P, 100, etag[1]) == 0);
     REQUIRE(put_part(e, uid, 3, 1000, 300, etag[2]) == 0);
@@ -698,21 +708,21 @@ static void multipart_complete_links_parts_without_copying(void)
     int nparts = 0;
     bool trunc;
     REQUIRE(st_upload_list_parts(e, "t1", "b", "mp", uid, 0, 1000, part_count_cb,
-                                 &nparts, &trunc, &err) == 0);
+                                 &nparts, &trunc, NULL, &err) == 0);
     CHECK_EQ_INT(nparts, 3);
     int files_before = count_shard_files(&f, 4);
     st_complete_part bad_order[] = {{2, etag[1], NULL}, {1, etag[0], NULL}};
     st_object_info info;
-    CHECK_EQ_INT(st_upload_complete(e, "t1", "b", "mp", uid, bad_order, 2, false, &info, &err), -1);
+    CHECK_EQ_INT(complete(e, "mp", uid, bad_order, 2, &info, &err), -1);
     CHECK_EQ_INT(err.code, CF_EPARTORDER);
     st_complete_part bad_etag[] = {{1, "\"00\"", NULL}, {2, etag[1], NULL}};
-    CHECK_EQ_INT(st_upload_complete(e, "t1", "b", "mp", uid, bad_etag, 2, false, &info, &err), -1);
+    CHECK_EQ_INT(complete(e, "mp", uid, bad_etag, 2, &info, &err), -1);
     CHECK_EQ_INT(err.code, CF_EBADPART);
     st_complete_part small[] = {{1, etag[0], NULL}, {3, etag[2], NULL}, {4, etag[2], NULL}};
-    CHECK_EQ_INT(st_upload_complete(e, "t1", "b", "mp", uid, small, 3, false, &info, &err), -1);
+    CHECK_EQ_INT(complete(e, "mp", uid, small, 3, &info, &err), -1);
     CHECK(err.code == CF_ETOOSMALL || err.code == CF_EBADPART);
     st_complete_part good[] = {{1, etag[0], NULL}, {2, etag[1], NULL}, {3, etag[2], NULL}};
-    REQUIRE(st_upload_complete(e, "t1", "b", "mp", uid, good, 3, false, &info, &err) == 0);
+    REQUIRE(complete(e, "mp", uid, good, 3, &info, &err) == 0);
     CHECK(strstr(info.etag, "-3\"") != NULL);
     CHECK_EQ_INT(info.size, 2 * P + 1000);
     /* no data was copied: the only new files are the manifest on each disk */
@@ -747,7 +757,8 @@ static void abort_and_overwrite_free_their_shards(void)
     REQUIRE(e);
     cf_err err;
     char uid[ST_ID_HEX], etag[ST_ETAG_MAX];
-    REQUIRE(st_upload_create(e, "t1", "b", "mp", NULL, 0, CKS_NONE, NULL, uid, &err) == 0);
+    st_upload_args ua = {.tenant = "t1", .bucket = "b", .key = "mp"};
+    REQUIRE(st_upload_create(e, &ua, uid, &err) == 0);
     REQUIRE(put_part(e, uid, 1, 1000, 1, etag) == 0);
     CHECK_EQ_INT(count_shard_files(&f, 4), 4);
     REQUIRE(st_upload_abort(e, "t1", "b", "mp", uid, &err) == 0);
@@ -917,16 +928,19 @@ static void copy_keeps_or_replaces_headers(void)
     free(buf);
     char etag[ST_ETAG_MAX];
     snprintf(etag, sizeof etag, "%s", info.etag);
-    REQUIRE(st_copy(e, "t1", "b", "src", NULL, "b", "dst", NULL, 0, CKS_NONE, NULL, NULL, &info,
-                    &err) == 0);
+    st_copy_args ca = {.src_bucket = "b", .src_key = "src",
+                       .dst = {.tenant = "t1", .bucket = "b", .key = "dst"}};
+    REQUIRE(st_copy(e, &ca, &info, &err) == 0);
     CHECK_EQ_STR(info.etag, etag);
     REQUIRE(st_head(e, "t1", "b", "dst", &info, &err) == 0);
     CHECK_EQ_STR(st_object_header(&info, "x-amz-meta-a"), "1");
     st_object_info_clear(&info);
     CHECK_EQ_INT(check_gen(e, "b", "dst", 2 * B + 3, 4, &err), 1);
     st_header h2[] = {{"x-amz-meta-b", "2"}};
-    REQUIRE(st_copy(e, "t1", "b", "src", NULL, "b", "src", h2, 1, CKS_NONE, NULL, NULL, &info,
-                    &err) == 0);
+    ca.dst.key = "src";
+    ca.dst.headers = h2;
+    ca.dst.nheaders = 1;
+    REQUIRE(st_copy(e, &ca, &info, &err) == 0);
     REQUIRE(st_head(e, "t1", "b", "src", &info, &err) == 0);
     CHECK(st_object_header(&info, "x-amz-meta-a") == NULL);
     CHECK_EQ_STR(st_object_header(&info, "x-amz-meta-b"), "2");
@@ -1255,15 +1269,17 @@ static void usage_follows_every_write_path(void)
     REQUIRE(put_gen(e, "b", "big", 10, 3, &info, &err) == 0);          /* replace */
     check_usage_exact(e, one, 1);
     REQUIRE(st_bucket_create(e, "t1", "c", NULL, false, &err) == 0);
-    REQUIRE(st_copy(e, "t1", "b", "small", NULL, "c", "copied", NULL, 0, CKS_NONE, NULL, NULL,
-                    &info, &err) == 0);
+    st_copy_args ca = {.src_bucket = "b", .src_key = "small",
+                       .dst = {.tenant = "t1", .bucket = "c", .key = "copied"}};
+    REQUIRE(st_copy(e, &ca, &info, &err) == 0);
     check_usage_exact(e, two, 2);
     char uid[ST_ID_HEX], etag[ST_ETAG_MAX];
-    REQUIRE(st_upload_create(e, "t1", "b", "mp", NULL, 0, CKS_NONE, NULL, uid, &err) == 0);
+    st_upload_args ua = {.tenant = "t1", .bucket = "b", .key = "mp"};
+    REQUIRE(st_upload_create(e, &ua, uid, &err) == 0);
     REQUIRE(put_part(e, uid, 1, 5000, 9, etag) == 0);
     check_usage_exact(e, two, 2);            /* an unfinished upload is not usage */
     st_complete_part parts[] = {{1, etag, NULL}};
-    REQUIRE(st_upload_complete(e, "t1", "b", "mp", uid, parts, 1, false, &info, &err) == 0);
+    REQUIRE(complete(e, "mp", uid, parts, 1, &info, &err) == 0);
     check_usage_exact(e, two, 2);
     REQUIRE(st_delete(e, "t1", "b", "small", &err) == 0);
     REQUIRE(st_delete(e, "t1", "b", "never-there", &err) == 0);
@@ -1282,10 +1298,10 @@ static void usage_follows_every_write_path(void)
     snprintf(v20, sizeof v20, "%s", info.version_id);
     check_usage_exact(e, one, 1);
     st_delete_result dr;
-    REQUIRE(st_delete_version(e, "t1", "b", "big", NULL, false, &dr, &err) == 0);
+    REQUIRE(st_delete_version(e, "t1", "b", "big", NULL, NULL, false, &dr, &err) == 0);
     CHECK(dr.delete_marker);
     check_usage_exact(e, one, 1);
-    REQUIRE(st_delete_version(e, "t1", "b", "big", v20, false, &dr, &err) == 0);
+    REQUIRE(st_delete_version(e, "t1", "b", "big", v20, NULL, false, &dr, &err) == 0);
     check_usage_exact(e, one, 1);
     REQUIRE(st_bucket_set_versioning(e, "t1", "b", ST_VERSIONING_SUSPENDED, &err) == 0);
     REQUIRE(put_gen(e, "b", "mp", 30, 5, &info, &err) == 0);           /* replaces null mp */
@@ -1296,7 +1312,7 @@ static void usage_follows_every_write_path(void)
     CHECK_EQ_INT(r.u.objects, 3);            /* big's null (10), mp (30), new (40) */
     CHECK_EQ_INT(r.u.bytes, 80);
     /* a bucket holding a noncurrent version or a marker is not empty */
-    REQUIRE(st_delete_version(e, "t1", "b", "new", NULL, false, &dr, &err) == 0);
+    REQUIRE(st_delete_version(e, "t1", "b", "new", NULL, NULL, false, &dr, &err) == 0);
     CHECK_EQ_INT(st_bucket_delete(e, "t1", "b", &err), -1);
     CHECK_EQ_INT(err.code, CF_ENOTEMPTY);
     st_close(e);
@@ -1320,6 +1336,13 @@ static void usage_is_counted_when_an_index_migrates(void)
     sqlite3 *h;
     REQUIRE(sqlite3_open(db, &h) == SQLITE_OK);
     static const char undo[] =
+        /* step 7 -> 8: conformance (conf) */
+        "ALTER TABLE objects DROP COLUMN upload_id; ALTER TABLE objects DROP COLUMN ssec;"
+        "ALTER TABLE versions DROP COLUMN upload_id; ALTER TABLE versions DROP COLUMN ssec;"
+        "ALTER TABLE segments DROP COLUMN etag; ALTER TABLE segments DROP COLUMN cks;"
+        "ALTER TABLE uploads DROP COLUMN cks_full; ALTER TABLE uploads DROP COLUMN ssec;"
+        "ALTER TABLE buckets DROP COLUMN sse_algo; ALTER TABLE buckets DROP COLUMN "
+        "sse_bucket_key;"
         /* step 6 -> 7: versions */
         "DROP TRIGGER bucket_usage_version_put; DROP TRIGGER bucket_usage_version_drop;"
         "DROP TABLE versions;"
@@ -1411,7 +1434,9 @@ static void quotas_are_decided_in_the_commit(void)
     CHECK_EQ_INT(st_put_finish(p3, NULL, &info, &err), -1);
     CHECK_EQ_INT(err.code, CF_EQUOTA);
     /* a copy is a PUT; a replacement counts only what it adds */
-    CHECK_EQ_INT(st_copy(e, "t1", "b", "r1", NULL, "b", "c", NULL, 0, CKS_NONE, NULL, NULL, &info, &err), -1);
+    CHECK_EQ_INT(st_copy(e, &(st_copy_args){.src_bucket = "b", .src_key = "r1",
+                         .dst = {.tenant = "t1", .bucket = "b", .key = "c",
+                         .attrs = {.keep_tags = true}}}, &info, &err), -1);
     CHECK_EQ_INT(err.code, CF_EQUOTA);
     REQUIRE(put_gen(e, "b", "a", 70, 2, &info, &err) == 0);   /* 60 -> 70: 100 */
     /* the usage listing carries the tenant's quota */
@@ -1434,20 +1459,27 @@ static void quota_parts_completion_and_lifetime(void)
     REQUIRE(st_quota_set(e, "t1", "b", 2 * P, ST_QUOTA_KEEP, &err) == 0);
     REQUIRE(st_quota_set(e, "t1", "b", ST_QUOTA_KEEP, 3, &err) == 0);  /* both kept */
     char uid[ST_ID_HEX], uid2[ST_ID_HEX], etag[2][ST_ETAG_MAX];
-    REQUIRE(st_upload_create(e, "t1", "b", "mp", NULL, 0, CKS_NONE, NULL, uid, &err) == 0);
+    REQUIRE(st_upload_create(e, &(st_upload_args){.tenant = "t1", .bucket = "b", .key = "mp"},
+                             uid, &err) == 0);
     REQUIRE(put_part(e, uid, 1, P, 1, etag[0]) == 0);
     REQUIRE(put_part(e, uid, 2, P, 2, etag[1]) == 0);
     REQUIRE(put_part(e, uid, 2, P, 3, etag[1]) == 0);     /* a re-upload replaces */
     CHECK(put_part(e, uid, 3, 1, 4, etag[1]) < 0);        /* 10 MiB + 1 byte */
-    REQUIRE(st_upload_create(e, "t1", "b", "mp", NULL, 0, CKS_NONE, NULL, uid2, &err) == 0);
+    REQUIRE(st_upload_create(e, &(st_upload_args){.tenant = "t1", .bucket = "b", .key = "mp"},
+                             uid2, &err) == 0);
     char e2[ST_ETAG_MAX];
     REQUIRE(put_part(e, uid2, 1, 10, 5, e2) == 0);        /* parts are not usage */
     st_complete_part parts[] = {{1, etag[0], NULL}, {2, etag[1], NULL}};
-    REQUIRE(st_upload_complete(e, "t1", "b", "mp", uid, parts, 2, false, &info, &err) == 0);
+    REQUIRE(st_upload_complete(e, &(st_complete_args){.tenant = "t1", .bucket = "b",
+                               .key = "mp", .upload_id = uid, .parts = parts, .nparts = 2,
+                               .expected_size = -1}, &info, &err) == 0);
     st_complete_part p2[] = {{1, e2, NULL}};
     /* "mp" holds 10 MiB: replacing it by 10 bytes shrinks, and is allowed */
-    REQUIRE(st_upload_complete(e, "t1", "b", "mp", uid2, p2, 1, false, &info, &err) == 0);
-    REQUIRE(st_upload_create(e, "t1", "b", "mp2", NULL, 0, CKS_NONE, NULL, uid, &err) == 0);
+    REQUIRE(st_upload_complete(e, &(st_complete_args){.tenant = "t1", .bucket = "b",
+                               .key = "mp", .upload_id = uid2, .parts = p2, .nparts = 1,
+                               .expected_size = -1}, &info, &err) == 0);
+    REQUIRE(st_upload_create(e, &(st_upload_args){.tenant = "t1", .bucket = "b", .key = "mp2"},
+                             uid, &err) == 0);
     st_put_args a = {.tenant = "t1", .bucket = "b", .key = "mp2", .upload_id = uid,
                      .part_number = 1, .expected_size = (int64_t)(2 * P)};
     st_put *p;

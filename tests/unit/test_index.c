@@ -63,6 +63,28 @@ static int check_usage(sqlite3 *db, db_state *s)
     return rc;
 }
 
+/* Columns a migration step adds to an existing table (step 7: S3
+ * conformance). On a migrated row they hold the step's default (NULL or
+ * 0), which is no data; any other value is folded into the digest, so a
+ * step that filled them would show. */
+static bool added_default(const char *table, sqlite3_stmt *st, int c)
+{
+    static const char *const added[] = {"upload_id", "ssec", "etag", "cks", "cks_full",
+                                        "sse_algo", "sse_bucket_key", NULL};
+    const char *name = sqlite3_column_name(st, c);
+    if (!table || !name || strcmp(table, "parts") == 0)
+        return false;                        /* parts.etag, parts.cks: version 1 */
+    if (strcmp(table, "objects") != 0 && strcmp(table, "segments") != 0 &&
+        strcmp(table, "uploads") != 0 && strcmp(table, "buckets") != 0)
+        return false;
+    bool is_added = false;
+    for (int i = 0; added[i]; i++)
+        is_added |= strcmp(name, added[i]) == 0;
+    int type = sqlite3_column_type(st, c);
+    return is_added && (type == SQLITE_NULL ||
+                        (type == SQLITE_INTEGER && sqlite3_column_int64(st, c) == 0));
+}
+
 static uint64_t fnv(uint64_t h, const void *p, size_t n)
 {
     const unsigned char *b = p;
@@ -72,9 +94,10 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
 }
 
 /* Digest of every row a query returns: each column's type and bytes. The
- * row of meta that the migration adds is skipped when skip_release. */
-static int digest_query(sqlite3 *db, const char *sql, bool skip_release, uint64_t *h,
-                        int *nrows, bool *release)
+ * row of meta that the migration adds is skipped when skip_release; the
+ * columns of table that a step added, while they hold its default. */
+static int digest_query(sqlite3 *db, const char *table, const char *sql,
+                        bool skip_release, uint64_t *h, int *nrows, bool *release)
 {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
@@ -87,6 +110,8 @@ static int digest_query(sqlite3 *db, const char *sql, bool skip_release, uint64_
             continue;
         }
         for (int c = 0; c < sqlite3_column_count(st); c++) {
+            if (table && added_default(table, st, c))
+                continue;
             int type = sqlite3_column_type(st, c);
             const void *p = type == SQLITE_TEXT ? (const void *)sqlite3_column_text(st, c)
                                                 : sqlite3_column_blob(st, c);
@@ -118,7 +143,7 @@ static int read_state(const char *dbpath, db_state *s)
     if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
         s->version = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
-    rc = digest_query(db, "SELECT type, name, tbl_name, sql FROM sqlite_master "
+    rc = digest_query(db, NULL, "SELECT type, name, tbl_name, sql FROM sqlite_master "
                       "ORDER BY type, name", false, &s->schema, &schema_rows, &unused);
     if (rc == 0 &&
         sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE type = 'table' "
@@ -136,7 +161,7 @@ static int read_state(const char *dbpath, db_state *s)
             int before = s->nrows;
             uint64_t h = fnv(s->rows, name, strlen(name));
             snprintf(sql, sizeof sql, "SELECT * FROM \"%s\"", name);
-            rc = digest_query(db, sql, strcmp(name, "meta") == 0, &h, &s->nrows,
+            rc = digest_query(db, name, sql, strcmp(name, "meta") == 0, &h, &s->nrows,
                               &s->has_release);
             if (s->nrows > before)
                 s->rows = h;
@@ -182,7 +207,7 @@ static int read_v1_rows(const char *dbpath, const char *ref, uint64_t *h, int *n
         bool unused;
         int before = *nrows;         /* a table's name counts if it has rows, as in read_state */
         uint64_t th = fnv(*h, name, strlen(name));
-        rc = digest_query(db, sql, strcmp(name, "meta") == 0, &th, nrows, &unused);
+        rc = digest_query(db, name, sql, strcmp(name, "meta") == 0, &th, nrows, &unused);
         if (*nrows > before)
             *h = th;
     }

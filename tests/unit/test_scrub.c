@@ -189,7 +189,8 @@ static st_engine *setup(void)
     cf_err err;
     st_put_args a = {.tenant = "t1", .bucket = "b", .key = "mp", .upload_id = uid,
                      .checksum_algo = CKS_SHA256, .expected_size = -1};
-    rc |= st_upload_create(e, "t1", "b", "mp", NULL, 0, CKS_SHA256, NULL, uid, &err);
+    rc |= st_upload_create(e, &(st_upload_args){.tenant = "t1", .bucket = "b", .key = "mp",
+                           .checksum_algo = CKS_SHA256}, uid, &err);
     st_complete_part parts[2];
     char etags[2][ST_ETAG_MAX], cks[2][ST_CHECKSUM_MAX];
     for (int n = 1; rc == 0 && n <= 2; n++) {
@@ -210,10 +211,13 @@ static st_engine *setup(void)
     }
     st_object_info done;
     if (rc == 0)
-        rc = st_upload_complete(e, "t1", "b", "mp", uid, parts, 2, false, &done, &err);
+        rc = st_upload_complete(e, &(st_complete_args){.tenant = "t1", .bucket = "b",
+                                .key = "mp", .upload_id = uid, .parts = parts, .nparts = 2,
+                                .expected_size = -1}, &done, &err);
     /* an upload in progress, one part */
     char uid2[ST_ID_HEX];
-    rc |= st_upload_create(e, "t1", "b", "open", NULL, 0, CKS_NONE, NULL, uid2, &err);
+    rc |= st_upload_create(e, &(st_upload_args){.tenant = "t1", .bucket = "b", .key = "open"},
+                           uid2, &err);
     st_put_args a2 = {.tenant = "t1", .bucket = "b", .key = "open", .upload_id = uid2,
                       .part_number = 1, .expected_size = -1};
     st_put *p;

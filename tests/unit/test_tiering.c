@@ -164,24 +164,34 @@ static void writes_set_class_and_tags(void)
     a.attrs = (st_object_attrs){.tags = bad, .ntags = 1};
     CHECK_EQ_INT(st_put_begin(e, &a, &p, &err), -1);
     CHECK_EQ_INT(err.code, CF_EINVAL);
+    /* a customer key (SSE-C) stays local: the worker could not move it */
+    static const uint8_t ckey[ST_SSEC_KEY_LEN] = {1, 2, 3};
+    a.attrs = (st_object_attrs){.storage_class = "COLD"};
+    a.ssec_key = ckey;
+    CHECK_EQ_INT(st_put_begin(e, &a, &p, &err), -1);
+    CHECK_EQ_INT(err.code, CF_EINVAL);
+    a.ssec_key = NULL;
     /* copy: COPY keeps the tags, REPLACE takes the new ones; a class */
-    REQUIRE(st_copy(e, "t1", "b", "cold", NULL, "b", "copy1", NULL, 0, CKS_NONE, NULL, NULL, &info,
-                    &err) == 0);
+    st_copy_args ca = {.src_bucket = "b", .src_key = "cold",
+                       .dst = {.tenant = "t1", .bucket = "b", .key = "copy1",
+                               .attrs = {.keep_tags = true}}};
+    REQUIRE(st_copy(e, &ca, &info, &err) == 0);
     REQUIRE(st_head(e, "t1", "b", "copy1", &info, &err) == 0);
     CHECK_EQ_INT(info.ntags, 2);
     CHECK_EQ_STR(info.storage_class, "");
     st_object_info_clear(&info);
-    st_object_attrs repl = {.storage_class = "COLD", .tags = tags, .ntags = 1};
-    REQUIRE(st_copy(e, "t1", "b", "cold", NULL, "b", "copy2", NULL, 0, CKS_NONE, &repl, NULL, &info,
-                    &err) == 0);
+    ca.dst.key = "copy2";
+    ca.dst.attrs = (st_object_attrs){.storage_class = "COLD", .tags = tags, .ntags = 1};
+    REQUIRE(st_copy(e, &ca, &info, &err) == 0);
     REQUIRE(st_head(e, "t1", "b", "copy2", &info, &err) == 0);
     CHECK_EQ_INT(info.ntags, 1);
     CHECK_EQ_STR(info.storage_class, "COLD");
     st_object_info_clear(&info);
     /* multipart: the upload's attributes become the object's */
     char uid[ST_ID_HEX];
-    st_object_attrs mpa = {.storage_class = "COLD", .tags = tags + 1, .ntags = 1};
-    REQUIRE(st_upload_create(e, "t1", "b", "mp", NULL, 0, CKS_NONE, &mpa, uid, &err) == 0);
+    st_upload_args ua = {.tenant = "t1", .bucket = "b", .key = "mp",
+                         .attrs = {.storage_class = "COLD", .tags = tags + 1, .ntags = 1}};
+    REQUIRE(st_upload_create(e, &ua, uid, &err) == 0);
     st_put_args pa = {.tenant = "t1", .bucket = "b", .key = "mp", .upload_id = uid,
                       .part_number = 1, .expected_size = 3};
     REQUIRE(st_put_begin(e, &pa, &p, &err) == 0);
@@ -189,13 +199,16 @@ static void writes_set_class_and_tags(void)
     st_object_info pi;
     REQUIRE(st_put_finish(p, NULL, &pi, &err) == 0);
     st_complete_part cp = {.part_number = 1, .etag = pi.etag};
-    REQUIRE(st_upload_complete(e, "t1", "b", "mp", uid, &cp, 1, false, &info, &err) == 0);
+    st_complete_args ca2 = {.tenant = "t1", .bucket = "b", .key = "mp", .upload_id = uid,
+                            .parts = &cp, .nparts = 1, .expected_size = -1};
+    REQUIRE(st_upload_complete(e, &ca2, &info, &err) == 0);
     REQUIRE(st_head(e, "t1", "b", "mp", &info, &err) == 0);
     CHECK_EQ_STR(info.storage_class, "COLD");
     CHECK_EQ_INT(info.ntags, 1);
     st_object_info_clear(&info);
     /* an aborted upload leaves nothing */
-    REQUIRE(st_upload_create(e, "t1", "b", "gone", NULL, 0, CKS_NONE, &mpa, uid, &err) == 0);
+    ua.key = "gone";
+    REQUIRE(st_upload_create(e, &ua, uid, &err) == 0);
     REQUIRE(st_upload_abort(e, "t1", "b", "gone", uid, &err) == 0);
     n = 0;
     REQUIRE(st_tier_pending(e, 10, count_pending, &n, &err) == 0);
@@ -631,7 +644,7 @@ static void noncurrent_versions_keep_their_tier(void)
     CHECK_EQ_INT(err.code, CF_EIO);     /* no local shards: it went to the tier */
     st_get_close(g);
     st_object_info_clear(&info);
-    REQUIRE(st_delete_version(e, "t1", "b", "k", v1, false, NULL, &err) == 0);
+    REQUIRE(st_delete_version(e, "t1", "b", "k", v1, NULL, false, NULL, &err) == 0);
     usage_is(e, 1, 500);
     st_remote_delete d = {0};
     REQUIRE(st_remote_deletes_due(e, 10, first_delete, &d, &err) == 0);
@@ -649,7 +662,7 @@ static void noncurrent_versions_keep_their_tier(void)
     REQUIRE(put_gen(e, "w", "k", 10, 5, &info, &err) == 0);
     snprintf(v1, sizeof v1, "%s", info.version_id);
     CHECK_EQ_INT(st_expire(e, "t1", "w", "k", v1, &err), 1);
-    CHECK_EQ_INT(st_delete_version(e, "t1", "w", "k", v1, true, NULL, &err), -1);
+    CHECK_EQ_INT(st_delete_version(e, "t1", "w", "k", v1, NULL, true, NULL, &err), -1);
     CHECK_EQ_INT(err.code, CF_ELOCKED);
     REQUIRE(st_head_version(e, "t1", "w", "k", v1, &info, &err) == 0);
     CHECK_EQ_INT(info.lock_mode, ST_LOCK_COMPLIANCE);

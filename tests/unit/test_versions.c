@@ -67,12 +67,14 @@ static void no_overwrite_is_decided_in_the_commit(void)
     st_write_opts no = {.no_overwrite = true};
     REQUIRE(put_gen(e, "b", "src", 10, 3, NULL, &err) == 0);
     st_object_info info;
-    CHECK_EQ_INT(st_copy(e, "t1", "b", "src", NULL, "b", "k", NULL, 0, CKS_NONE, NULL, &no,
-                         &info, &err),
+    CHECK_EQ_INT(st_copy(e, &(st_copy_args){.src_bucket = "b", .src_key = "src",
+                         .dst = {.tenant = "t1", .bucket = "b", .key = "k",
+                         .attrs = {.keep_tags = true}, .opts = no}}, &info, &err),
                  -1);
     CHECK_EQ_INT(err.code, CF_EDENIED);
     char uid[ST_ID_HEX];
-    REQUIRE(st_upload_create(e, "t1", "b", "k", NULL, 0, CKS_NONE, NULL, uid, &err) == 0);
+    REQUIRE(st_upload_create(e, &(st_upload_args){.tenant = "t1", .bucket = "b", .key = "k"},
+                             uid, &err) == 0);
     st_put_args pa = {.tenant = "t1", .bucket = "b", .key = "k", .upload_id = uid,
                       .part_number = 1, .expected_size = 4};
     st_put *part;
@@ -81,11 +83,16 @@ static void no_overwrite_is_decided_in_the_commit(void)
     st_object_info pinfo;
     REQUIRE(st_put_finish(part, NULL, &pinfo, &err) == 0);
     st_complete_part cp = {.part_number = 1, .etag = pinfo.etag};
-    CHECK_EQ_INT(st_upload_complete(e, "t1", "b", "k", uid, &cp, 1, true, &info, &err), -1);
+    CHECK_EQ_INT(st_upload_complete(e, &(st_complete_args){.tenant = "t1", .bucket = "b",
+                                    .key = "k", .upload_id = uid, .parts = &cp, .nparts = 1,
+                                    .expected_size = -1, .no_overwrite = true}, &info, &err),
+                                    -1);
     CHECK_EQ_INT(err.code, CF_EDENIED);
     CHECK_EQ_INT(holds(e, "k", "first", &err), 1);
     /* the upload is still there: it completes for a key that may overwrite */
-    REQUIRE(st_upload_complete(e, "t1", "b", "k", uid, &cp, 1, false, &info, &err) == 0);
+    REQUIRE(st_upload_complete(e, &(st_complete_args){.tenant = "t1", .bucket = "b", .key = "k",
+                               .upload_id = uid, .parts = &cp, .nparts = 1,
+                               .expected_size = -1}, &info, &err) == 0);
     CHECK_EQ_INT(holds(e, "k", "part", &err), 1);
     st_close(e);
 }
@@ -138,7 +145,7 @@ static void the_version_state_machine(void)
     REQUIRE(put_text(e, "b", "k", "two", NULL, v2, &err) == 0);
     CHECK(st_version_name_ok(v1) && strcmp(v1, "null") != 0 && strcmp(v1, v2) != 0);
     CHECK_EQ_INT(holds(e, "k", "two", &err), 1);
-    REQUIRE(st_delete_version(e, "t1", "b", "k", NULL, false, &res, &err) == 0);
+    REQUIRE(st_delete_version(e, "t1", "b", "k", NULL, NULL, false, &res, &err) == 0);
     CHECK(res.delete_marker && res.versioned);
     CHECK_EQ_INT(st_head(e, "t1", "b", "k", &info, &err), -1);
     CHECK_EQ_INT(err.code, CF_ENOKEY);
@@ -153,10 +160,10 @@ static void the_version_state_machine(void)
     /* removing the marker, then the current version, promotes */
     char marker[ST_ID_HEX];
     snprintf(marker, sizeof marker, "%s", res.version_id);
-    REQUIRE(st_delete_version(e, "t1", "b", "k", marker, false, &res, &err) == 0);
+    REQUIRE(st_delete_version(e, "t1", "b", "k", marker, NULL, false, &res, &err) == 0);
     CHECK(res.delete_marker);
     CHECK_EQ_INT(holds(e, "k", "two", &err), 1);
-    REQUIRE(st_delete_version(e, "t1", "b", "k", v2, false, &res, &err) == 0);
+    REQUIRE(st_delete_version(e, "t1", "b", "k", v2, NULL, false, &res, &err) == 0);
     CHECK_EQ_INT(holds(e, "k", "one", &err), 1);
     REQUIRE(st_head_version(e, "t1", "b", "k", "null", &info, &err) == 0);
     CHECK(info.null_version && !info.latest);
@@ -193,7 +200,7 @@ static void locked_versions_are_not_destroyed(void)
     REQUIRE(put_text(e, "w", "c", "c", &comp, vc, &err) == 0);
     REQUIRE(put_text(e, "w", "g", "g", &gov, vg, &err) == 0);
     REQUIRE(put_text(e, "w", "h", "h", &hold, vh, &err) == 0);
-    CHECK_EQ_INT(st_delete_version(e, "t1", "w", "c", vc, true, NULL, &err), -1);
+    CHECK_EQ_INT(st_delete_version(e, "t1", "w", "c", vc, NULL, true, NULL, &err), -1);
     CHECK_EQ_INT(err.code, CF_ELOCKED);
     CHECK_EQ_INT(st_object_set_retention(e, "t1", "w", "c", vc, ST_LOCK_COMPLIANCE,
                                          later - 1000, true, &err), -1);
@@ -204,15 +211,15 @@ static void locked_versions_are_not_destroyed(void)
                                          &err), -1);
     REQUIRE(st_object_set_retention(e, "t1", "w", "c", vc, ST_LOCK_COMPLIANCE,
                                     later + 1000, false, &err) == 0);
-    CHECK_EQ_INT(st_delete_version(e, "t1", "w", "g", vg, false, NULL, &err), -1);
+    CHECK_EQ_INT(st_delete_version(e, "t1", "w", "g", vg, NULL, false, NULL, &err), -1);
     CHECK_EQ_INT(err.code, CF_ELOCKED);
-    CHECK_EQ_INT(st_delete_version(e, "t1", "w", "h", vh, true, NULL, &err), -1);
+    CHECK_EQ_INT(st_delete_version(e, "t1", "w", "h", vh, NULL, true, NULL, &err), -1);
     CHECK_EQ_INT(err.code, CF_ELOCKED);
     CHECK_EQ_INT(st_bucket_delete(e, "t1", "w", &err), -1);
     CHECK_EQ_INT(err.code, CF_ENOTEMPTY);
-    REQUIRE(st_delete_version(e, "t1", "w", "g", vg, true, NULL, &err) == 0);
+    REQUIRE(st_delete_version(e, "t1", "w", "g", vg, NULL, true, NULL, &err) == 0);
     REQUIRE(st_object_set_legal_hold(e, "t1", "w", "h", vh, ST_HOLD_OFF, &err) == 0);
-    REQUIRE(st_delete_version(e, "t1", "w", "h", vh, false, NULL, &err) == 0);
+    REQUIRE(st_delete_version(e, "t1", "w", "h", vh, NULL, false, NULL, &err) == 0);
     st_object_info info;
     REQUIRE(st_head_version(e, "t1", "w", "c", vc, &info, &err) == 0);
     CHECK_EQ_INT(info.lock_mode, ST_LOCK_COMPLIANCE);
