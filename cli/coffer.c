@@ -480,14 +480,16 @@ static void print_disks(json_t *doc)
 {
     size_t i;
     json_t *d;
-    printf("%-4s %-9s %16s %16s %6s %6s %6s  %s\n", "DISK", "STATE", "USED", "CAPACITY",
-           "READ", "WRITE", "CRC", "PATH");
+    printf("%-4s %-9s %16s %16s %6s %6s %6s %8s  %s\n", "DISK", "STATE", "USED", "CAPACITY",
+           "READ", "WRITE", "CRC", "HEAL", "PATH");
     json_array_foreach(json_object_get(doc, "disks"), i, d)
-        printf("%-4lld %-9s %16lld %16lld %6lld %6lld %6lld  %s\n", num(d, "index"),
+        printf("%-4lld %-9s %16lld %16lld %6lld %6lld %6lld %8lld  %s\n", num(d, "index"),
                str(d, "state"), num(d, "used_bytes"), num(d, "capacity_bytes"),
                num(d, "read_errors"), num(d, "write_errors"), num(d, "crc_errors"),
-               str(d, "path"));
-    printf("heal queue: %lld segments\n", num(doc, "heal_pending"));
+               num(d, "heal_pending"), str(d, "path"));
+    printf("heal queue: %lld segments%s\n", num(doc, "heal_pending"),
+           json_is_false(json_object_get(doc, "heal_pending_exact"))
+               ? " (HEAL counts only the oldest of them)" : "");
 }
 
 static void print_maintenance(json_t *doc)

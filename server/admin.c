@@ -614,49 +614,39 @@ static json_t *quota_clear(admin_req *r)
                      bucket ? json_string(bucket) : json_null(), "removed", removed);
 }
 
-/* A disk with less room than this takes no more shards for long: "full". */
-#define ADMIN_DISK_FULL_BYTES (64ull << 20)
-
-/* One word for a disk: offline (unreadable at open), replacing (formatted
- * into a missing disk's place, heal --all has not filled it), full,
- * readonly (no new files), else online. */
-static const char *disk_state(const st_disk_info *d)
-{
-    if (!d->online)
-        return "offline";
-    if (d->replacing)
-        return "replacing";
-    if (d->capacity_bytes > 0 && d->available_bytes < ADMIN_DISK_FULL_BYTES)
-        return "full";
-    return d->writable ? "online" : "readonly";
-}
-
 static json_t *disks_get(admin_req *r)
 {
     list_ctx l = {.items = json_array()};
     if (!l.items)
         return NULL;
-    for (int i = 0; i < st_disk_count(r->e); i++) {
+    uint64_t pending = 0, per_disk[ST_MAX_DISKS] = {0};
+    bool exact = true;
+    cf_err err;
+    int rc = st_heal_pending(r->e, &pending, &err);
+    if (rc == 0)
+        rc = st_heal_pending_disks(r->e, per_disk, &exact, &err);
+    for (int i = 0; rc == 0 && i < st_disk_count(r->e); i++) {
         st_disk_info d;
         st_disk_get(r->e, i, &d);
-        if (add_item(&l, json_pack("{s:i, s:s, s:s, s:b, s:b, s:b, s:I, s:I, s:I, s:I, "
-                                   "s:I, s:I}", "index", i, "path", d.path, "state",
-                                   disk_state(&d), "online", d.online, "writable",
-                                   d.writable, "replacing", d.replacing,
+        if (add_item(&l, json_pack("{s:i, s:s, s:s, s:b, s:b, s:b, s:s, s:I, s:I, s:I, "
+                                   "s:I, s:I, s:I, s:I}", "index", i, "path", d.path,
+                                   "state", st_disk_state(&d), "online", d.online,
+                                   "writable", d.writable, "replacing", d.replacing,
+                                   "write_fault", d.write_fault,
                                    "capacity_bytes", (json_int_t)d.capacity_bytes,
                                    "used_bytes", (json_int_t)d.used_bytes,
                                    "available_bytes", (json_int_t)d.available_bytes,
                                    "read_errors", (json_int_t)d.read_errors,
                                    "write_errors", (json_int_t)d.write_errors,
-                                   "crc_errors", (json_int_t)d.crc_errors)) < 0)
+                                   "crc_errors", (json_int_t)d.crc_errors,
+                                   "heal_pending", (json_int_t)per_disk[i])) < 0)
             break;
     }
-    uint64_t pending = 0;
-    cf_err err;
-    int rc = st_heal_pending(r->e, &pending, &err);
     json_t *reply = list_reply(r, &l, rc, &err, "disks");
-    if (reply && rc == 0)
+    if (reply && rc == 0) {
         json_object_set_new(reply, "heal_pending", json_integer((json_int_t)pending));
+        json_object_set_new(reply, "heal_pending_exact", json_boolean(exact));
+    }
     return reply;
 }
 

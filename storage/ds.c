@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/checksum.h"
@@ -405,6 +406,76 @@ void ds_note(const ds_set *set, int i, ds_error kind)
 uint64_t ds_errors(const ds_set *set, int i, ds_error kind)
 {
     return atomic_load_explicit(&set->disks[i].errors[kind], memory_order_relaxed);
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static ds_wfault wfault_of(int errnum)
+{
+    switch (errnum) {
+    case EROFS: case EACCES: case EPERM: return DS_WF_READONLY;
+    case ENOSPC: case EDQUOT: return DS_WF_FULL;
+    default: return DS_WF_FAILING;
+    }
+}
+
+void ds_write_failed(const ds_set *set, int i, int errnum)
+{
+    ds_disk *d = (ds_disk *)&set->disks[i];
+    ds_wfault f = wfault_of(errnum);
+    atomic_store(&d->wretry_ms, now_ms() + DS_WRITE_RETRY_MS);
+    if (atomic_exchange(&d->wfault, (int)f) != (int)f)
+        fprintf(stderr, "coffer: disk %d (%s): a shard write failed (%s): out of the "
+                "write set, %s; its missing shards are queued for heal\n", i, d->path,
+                strerror(errnum), ds_wfault_name(f));
+}
+
+void ds_write_ok(const ds_set *set, int i)
+{
+    ds_disk *d = (ds_disk *)&set->disks[i];
+    if (atomic_exchange(&d->wfault, DS_WF_NONE) != DS_WF_NONE)
+        fprintf(stderr, "coffer: disk %d (%s): a shard was written: back in the write "
+                "set\n", i, d->path);
+}
+
+bool ds_write_skip(const ds_set *set, int i)
+{
+    ds_disk *d = (ds_disk *)&set->disks[i];
+    if (atomic_load(&d->wfault) == DS_WF_NONE)
+        return false;
+    int_fast64_t due = atomic_load(&d->wretry_ms), now = now_ms();
+    /* one caller wins the retry; the others keep leaving the disk out */
+    return due > now ||
+           !atomic_compare_exchange_strong(&d->wretry_ms, &due, now + DS_WRITE_RETRY_MS);
+}
+
+ds_wfault ds_write_fault(const ds_set *set, int i)
+{
+    return (ds_wfault)atomic_load(&set->disks[i].wfault);
+}
+
+const char *ds_wfault_name(ds_wfault f)
+{
+    static const char *const names[] = {"", "readonly", "full", "failing"};
+    return names[f];
+}
+
+ds_probe_result ds_probe(const ds_set *set, int i)
+{
+    disk_format f;
+    cf_err err;
+    if (read_format(set->disks[i].path, &f, &err) < 0)
+        return DS_PROBE_FOREIGN;      /* malformed: not this set's format.json */
+    if (f.state == DS_BLANK)
+        return DS_PROBE_MISSING;
+    if (f.state == DS_OFFLINE)
+        return DS_PROBE_UNREADABLE;
+    return check_member(set, i, &f, &err) < 0 ? DS_PROBE_FOREIGN : DS_PROBE_OK;
 }
 
 void ds_close(ds_set *set)

@@ -108,6 +108,7 @@ int seg_heal(const seg_desc *d, uint64_t size, uint16_t force_bad, int *rewritte
         keep_meta(r, bad, w);
     if (w) {
         w->quorum = 1;
+        w->skip_out = false;
         w->failed = (uint16_t)~todo;
         w->size = size;
         rc = segw_open_files(w, err);

@@ -53,11 +53,24 @@ static void drop_shard(seg_writer *w, int i)
     unlink(path);
 }
 
-/* Shard i could not be written: count it against its disk, give it up. */
-static void fail_shard(seg_writer *w, int i)
+/* Shard i could not be written (errnum): count it against its disk, take
+ * the disk out of the write set (ds.h), give the shard up. */
+static void fail_shard(seg_writer *w, int i, int errnum)
 {
     ds_note(w->d.set, i, DS_ERR_WRITE);
+    ds_write_failed(w->d.set, i, errnum);
     drop_shard(w, i);
+}
+
+/* The errno a disk left out of the write set stands for, so that a write
+ * refused for want of disks says why: full wins (507), then read-only. */
+static int skipped_errno(int prev, ds_wfault f)
+{
+    if (prev == ENOSPC || f == DS_WF_FULL)
+        return ENOSPC;
+    if (prev == EROFS || f == DS_WF_READONLY)
+        return EROFS;
+    return EIO;
 }
 
 static int check_quorum(seg_writer *w, int errnum, cf_err *err)
@@ -80,11 +93,16 @@ int segw_open_files(seg_writer *w, cf_err *err)
             w->failed |= (uint16_t)(1u << i);
             continue;
         }
+        if (w->skip_out && ds_write_skip(w->d.set, i)) {
+            last_errno = skipped_errno(last_errno, ds_write_fault(w->d.set, i));
+            w->failed |= (uint16_t)(1u << i);
+            continue;
+        }
         shard_tmp_path(path, sizeof path, w->d.set->disks[i].path, w->d.data_id);
         w->fd[i] = fio_open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         if (w->fd[i] < 0 || lseek(w->fd[i], SHARD_HEADER_SIZE, SEEK_SET) < 0) {
             last_errno = errno;
-            fail_shard(w, i);
+            fail_shard(w, i, last_errno);
         }
     }
     w->files_open = true;
@@ -127,6 +145,7 @@ seg_writer *segw_new(const seg_desc *d, uint32_t inline_max, cf_err *err)
     w->bsize = d->set->block_size;
     w->inline_max = inline_max < w->bsize ? inline_max : w->bsize;
     w->quorum = rs_m(d->rs) == 0 ? rs_k(d->rs) : rs_k(d->rs) + 1;
+    w->skip_out = true;
     for (int i = 0; i < RS_MAX_SHARDS; i++)
         w->fd[i] = -1;
     pthread_mutex_init(&w->io_lock, NULL);
@@ -299,7 +318,7 @@ int segw_append_shards(seg_writer *w, uint8_t *const *shards, uint32_t s, cf_err
         ssize_t wr = fio_writev(w->fd[i], iov, 2);
         if (wr != (ssize_t)(s + SHARD_CRC_LEN)) {
             last_errno = wr < 0 ? errno : ENOSPC;
-            fail_shard(w, i);
+            fail_shard(w, i, last_errno);
         }
     }
     start_writeback(w, s);
@@ -379,7 +398,7 @@ static int seal_shard_files(seg_writer *w, cf_err *err)
         w->fd[i] = -1;
         if (rc != 0) {
             last_errno = -rc;
-            fail_shard(w, i);
+            fail_shard(w, i, last_errno);
         }
     }
     return check_quorum(w, last_errno, err);
@@ -399,12 +418,15 @@ static int publish_shard_files(seg_writer *w, cf_err *err)
         cf_err e2;
         if (fio_rename(tmp, dst) != 0) {
             last_errno = errno;
-            fail_shard(w, i);
+            fail_shard(w, i, last_errno);
         } else if (fsu_fsync_parent(dst, &e2) < 0) {
             last_errno = EIO;
             ds_note(w->d.set, i, DS_ERR_WRITE);
+            ds_write_failed(w->d.set, i, EIO);
             unlink(dst);
             w->failed |= (uint16_t)(1u << i);
+        } else {
+            ds_write_ok(w->d.set, i);
         }
     }
     return check_quorum(w, last_errno, err);
