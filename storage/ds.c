@@ -424,15 +424,20 @@ static ds_wfault wfault_of(int errnum)
     }
 }
 
-void ds_write_failed(const ds_set *set, int i, int errnum)
+static void leave_write_set(const ds_set *set, int i, ds_wfault f, const char *why)
 {
     ds_disk *d = (ds_disk *)&set->disks[i];
-    ds_wfault f = wfault_of(errnum);
     atomic_store(&d->wretry_ms, now_ms() + DS_WRITE_RETRY_MS);
     if (atomic_exchange(&d->wfault, (int)f) != (int)f)
-        fprintf(stderr, "coffer: disk %d (%s): a shard write failed (%s): out of the "
-                "write set, %s; its missing shards are queued for heal\n", i, d->path,
-                strerror(errnum), ds_wfault_name(f));
+        fprintf(stderr, "coffer: disk %d (%s): %s: out of the write set, %s; its missing "
+                "shards are queued for heal\n", i, d->path, why, ds_wfault_name(f));
+}
+
+void ds_write_failed(const ds_set *set, int i, int errnum)
+{
+    char why[128];
+    snprintf(why, sizeof why, "a shard write failed (%s)", strerror(errnum));
+    leave_write_set(set, i, wfault_of(errnum), why);
 }
 
 void ds_write_ok(const ds_set *set, int i)
@@ -450,8 +455,20 @@ bool ds_write_skip(const ds_set *set, int i)
         return false;
     int_fast64_t due = atomic_load(&d->wretry_ms), now = now_ms();
     /* one caller wins the retry; the others keep leaving the disk out */
-    return due > now ||
-           !atomic_compare_exchange_strong(&d->wretry_ms, &due, now + DS_WRITE_RETRY_MS);
+    if (due > now ||
+        !atomic_compare_exchange_strong(&d->wretry_ms, &due, now + DS_WRITE_RETRY_MS))
+        return true;
+    return ds_probe_leave(set, i) != DS_PROBE_OK;  /* swapped or gone: not yet */
+}
+
+ds_probe_result ds_probe_leave(const ds_set *set, int i)
+{
+    ds_probe_result r = ds_probe(set, i);
+    if (set->disks[i].online && (r == DS_PROBE_MISSING || r == DS_PROBE_FOREIGN))
+        leave_write_set(set, i, DS_WF_FAILING,
+                        r == DS_PROBE_MISSING ? "its format.json is gone"
+                                              : "its format.json is another set's");
+    return r;
 }
 
 ds_wfault ds_write_fault(const ds_set *set, int i)

@@ -148,5 +148,9 @@ typedef enum ds_probe_result {
     DS_PROBE_OK, DS_PROBE_MISSING, DS_PROBE_FOREIGN, DS_PROBE_UNREADABLE
 } ds_probe_result;
 ds_probe_result ds_probe(const ds_set *set, int i);
+/* ds_probe, and a disk found missing or foreign leaves the write set (as
+ * failing): shards must not go into another set's directory, or into an
+ * empty one in place of the disk. A writer whose retry is due probes too. */
+ds_probe_result ds_probe_leave(const ds_set *set, int i);
 
 #endif

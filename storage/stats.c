@@ -28,7 +28,7 @@ void st_disk_get(const st_engine *e, int i, st_disk_info *out)
     out->path = d->path;
     out->online = d->online;
     out->replacing = atomic_load(&d->replacing);
-    ds_probe_result probe = ds_probe(&e->set, i);
+    ds_probe_result probe = ds_probe_leave(&e->set, i);
     out->missing = probe == DS_PROBE_MISSING;
     out->foreign = probe == DS_PROBE_FOREIGN;
     out->write_fault = ds_wfault_name(ds_write_fault(&e->set, i));

@@ -14,7 +14,11 @@
 #   - ext4 turns read-only mid-PUT (an ext4 error with errors=remount-ro,
 #     as a failing device causes): the PUT completes, reads back; disk 1 is
 #     "readonly" with its shards pending heal; after fsck and a fresh mount
-#     coffer heal fills it and scrub --deep is clean.
+#     coffer heal fills it and scrub --deep is clean;
+#   - disk 6's directory swapped while cofferd runs: coffer disks says
+#     "missing" (empty directory), then "foreign" (another set's
+#     format.json); neither PUT nor heal writes a shard into it; put back,
+#     heal fills it.
 # Needs root and mount; says so and skips (77) when they are not there.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -201,5 +205,30 @@ for k in full1 ro1; do
   s3 get faults $k "$IT_WORK/back"
   it_same_file "$IT_WORK/big" "$IT_WORK/back"
 done
+
+it_step "disk 6's directory swapped while cofferd runs: missing, then foreign"
+mv "$var/disk6" "$IT_WORK/disk6.away"
+mkdir "$var/disk6"
+it_expect_eq "disk 6's state" missing "$(disk_field 6 state)"
+s3 put faults gone1 "$IT_WORK/small"
+it_expect_eq "files written into the empty directory" 0 "$(find "$var/disk6" -type f | wc -l)"
+python3 - "$IT_WORK/disk6.away/format.json" "$var/disk6/format.json" <<'PY'
+import json, sys
+f = json.load(open(sys.argv[1]))
+f["set_id"] = "0" * 32                   # a disk of another set
+json.dump(f, open(sys.argv[2], "w"))
+PY
+it_expect_eq "disk 6's state" foreign "$(disk_field 6 state)"
+cli heal
+it_expect_eq "files written into the foreign disk" 1 "$(find "$var/disk6" -type f | wc -l)"
+it_expect_eq "disk 6's shards pending heal" 1 "$(disk_field 6 heal_pending)"
+it_step "disk 6 put back: coffer heal fills it, it is online again"
+rm -rf "$var/disk6"
+mv "$IT_WORK/disk6.away" "$var/disk6"
+cli heal
+it_expect_eq "disk 6's state" online "$(disk_field 6 state)"
+it_expect_eq "the heal queue" 0 "$(cli --json disks | it_json "d['heal_pending']")"
+s3 get faults gone1 "$IT_WORK/back"
+it_same_file "$IT_WORK/small" "$IT_WORK/back"
 coffer_stop_server
 it_done
