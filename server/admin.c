@@ -650,6 +650,36 @@ static json_t *disks_get(admin_req *r)
     return reply;
 }
 
+/* POST /disks/N: replace disk N (coffer disks replace N): format the empty
+ * directory in its place, then start heal --all to fill it. The reply
+ * names that heal's run (run_id null when a heal was running already: the
+ * disk stays "replacing" until a heal --all has filled it). */
+static json_t *disk_replace(admin_req *r)
+{
+    static const char *const allowed[] = {NULL};
+    json_t *bad = r->body ? body_error(r, allowed) : NULL;
+    if (bad)
+        return bad;
+    char *end = NULL;
+    long i = strtol(r->arg, &end, 10);
+    if (end == r->arg || *end || i < 0 || i >= st_disk_count(r->e))
+        return error_reply(r, 404, "NoSuchDisk", "no such disk");
+    cf_err err;
+    if (st_disk_replace(r->e, (int)i, &err) < 0) {
+        bool refused = err.code == CF_EEXISTS || err.code == CF_ENOTEMPTY ||
+                       err.code == CF_ECONFIG || err.code == CF_EIO;
+        return error_reply(r, refused ? 409 : 500,
+                           refused ? "DiskNotReplaceable" : "InternalError", err.msg);
+    }
+    uint64_t id = 0;
+    json_t *opts = json_pack("{s:b}", "all", 1);
+    int rc = opts ? sched_trigger(r->jobs, "heal", opts, &id, &err) : -1;
+    json_decref(opts);
+    r->status = 200;
+    return json_pack("{s:i, s:s, s:o}", "index", (int)i, "state", "replacing", "run_id",
+                     rc == 0 ? json_integer((json_int_t)id) : json_null());
+}
+
 /* ---- jobs (server/sched.h) ----------------------------------------------- */
 
 static json_t *no_job(admin_req *r)
@@ -896,6 +926,7 @@ static const struct route {
     {"GET", "quotas", false, quota_list},
     {"DELETE", "quotas", true, quota_clear},
     {"GET", "disks", false, disks_get},
+    {"POST", "disks", true, disk_replace},
     {"POST", "heal", false, heal_run},
     {"POST", "gc", false, gc_run},
     {"GET", "jobs", false, jobs_list},

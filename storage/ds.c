@@ -11,6 +11,7 @@
 #include "storage/ds.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
@@ -385,6 +386,55 @@ int ds_format(ds_set *set, cf_err *err)
         return cf_fail(err, CF_EQUORUM,
                        "only %d of %d disks are readable; at least k = %d are needed",
                        ds_online_count(set), set->n, set->k);
+    return 0;
+}
+
+/* An empty directory, or one holding only a fresh file system's lost+found. */
+static bool dir_empty(const char *path)
+{
+    DIR *d = opendir(path);
+    if (!d)
+        return false;
+    bool empty = true;
+    struct dirent *de;
+    while (empty && (de = readdir(d)))
+        empty = strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+                strcmp(de->d_name, "lost+found") == 0;
+    closedir(d);
+    return empty;
+}
+
+int ds_replace(ds_set *set, int i, cf_err *err)
+{
+    ds_disk *d = &set->disks[i];
+    switch (ds_probe(set, i)) {
+    case DS_PROBE_OK:
+        return cf_fail(err, CF_EEXISTS, "disk %d (%s) is a disk of this set; to replace it, "
+                       "put an empty directory in its place first", i, d->path);
+    case DS_PROBE_FOREIGN:
+        return cf_fail(err, CF_ECONFIG, "disk %d (%s) holds another set's format.json (or "
+                       "a malformed one): refused, never formatted", i, d->path);
+    case DS_PROBE_UNREADABLE:
+        return cf_fail(err, CF_EIO, "disk %d (%s) cannot be read", i, d->path);
+    case DS_PROBE_MISSING:
+        break;
+    }
+    struct stat st;
+    if (stat(d->path, &st) != 0 || !S_ISDIR(st.st_mode))
+        return cf_fail(err, CF_EIO, "disk %d (%s) is not there: mount or create the new "
+                       "disk's directory first", i, d->path);
+    if (!dir_empty(d->path))
+        return cf_fail(err, CF_ENOTEMPTY, "disk %d (%s) is not empty: a replacement is an "
+                       "empty directory", i, d->path);
+    if (mark_replacing(d, err) < 0 || write_format(set, i, err) < 0)
+        return -1;
+    d->state = DS_FORMATTED;
+    d->has_lineage = true;
+    atomic_store(&d->wfault, DS_WF_NONE);
+    atomic_store(&d->online, true);
+    fprintf(stderr, "coffer: disk %d (%s) was empty: formatted as disk %d of the set, a "
+            "replacement (coffer disks replace); heal --all rebuilds its shards\n", i,
+            d->path, i);
     return 0;
 }
 

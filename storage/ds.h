@@ -80,7 +80,8 @@ typedef struct ds_disk {
     char *path;
     ds_state state;                  /* what ds_open found */
     bool has_lineage;                /* its format.json records one */
-    bool online;                     /* formatted and readable */
+    atomic_bool online;              /* formatted and readable (ds_replace sets it
+                                      * while cofferd runs) */
     atomic_uint_fast64_t errors[DS_NERRORS]; /* relaxed counters, see ds_note */
     atomic_bool replacing;           /* a replacement heal has not filled yet */
     atomic_int wfault;               /* ds_wfault */
@@ -117,6 +118,14 @@ int ds_open(ds_set *set, const char *const *paths, int n, int want_k, int want_m
  * (after a whole heal --all) removes it. ds_open reads the mark back. */
 int ds_format(ds_set *set, cf_err *err);
 #define DS_REPLACING_FILE "replacing"
+/* Replacement while the set is in use (coffer disks replace N): disk i's
+ * directory must exist and be empty (a lost+found is allowed: a fresh
+ * file system's) and hold no format.json; it is then marked replacing,
+ * formatted into position i (as ds_format does at start-up), put online
+ * and back in the write set. Refused, writing nothing: a disk that is
+ * the set's own (CF_EEXISTS), of another set (CF_ECONFIG: never
+ * formatted), not empty (CF_ENOTEMPTY), absent or unreadable (CF_EIO). */
+int ds_replace(ds_set *set, int i, cf_err *err);
 /* A whole-store heal filled every replacing disk: drop the marks. */
 void ds_replaced_filled(ds_set *set);
 void ds_close(ds_set *set);

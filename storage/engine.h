@@ -915,5 +915,11 @@ void st_disk_get(const st_engine *e, int i, st_disk_info *out);
 #define ST_DISK_STATES {"online", "readonly", "full", "failing", "replacing", \
                         "offline", "missing", "foreign"}
 const char *st_disk_state(const st_disk_info *d);
+/* coffer disks replace N: format the empty directory in disk i's place
+ * into its position while the engine runs (storage/ds.h: ds_replace; the
+ * refusals and their codes are there, CF_EINVAL for no such disk). The
+ * caller starts heal --all to fill it; st_disk_get says replacing until
+ * one has. */
+int st_disk_replace(st_engine *e, int i, cf_err *err);
 
 #endif

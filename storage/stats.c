@@ -9,6 +9,7 @@
  * (storage/ds.h).
  */
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/statvfs.h>
@@ -66,4 +67,16 @@ const char *st_disk_state(const st_disk_info *d)
     if (d->capacity_bytes > 0 && d->available_bytes < low)
         return "full";
     return d->writable ? "online" : "readonly";
+}
+
+int st_disk_replace(st_engine *e, int i, cf_err *err)
+{
+    if (i < 0 || i >= e->set.n)
+        return cf_fail(err, CF_EINVAL, "no disk %d: the set has disks 0 to %d", i,
+                       e->set.n - 1);
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;  /* one replacement at once */
+    pthread_mutex_lock(&lock);
+    int rc = ds_replace(&e->set, i, err);
+    pthread_mutex_unlock(&lock);
+    return rc;
 }
