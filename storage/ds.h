@@ -67,7 +67,10 @@ typedef enum ds_error { DS_ERR_READ, DS_ERR_WRITE, DS_ERR_CRC, DS_NERRORS } ds_e
  * errors again, and their missing shards are queued for heal like any
  * other. Then one writer (the one that moves the retry time on) tries it
  * again; the first shard published on it, by a writer or by heal, puts it
- * back. Heal always tries (it is how a disk that is back gets its shards). */
+ * back. A disk is left out only while the others keep a disk of margin
+ * over the write quorum (segwrite.c): on 4+2 (quorum 5) a disk out is
+ * still tried, on 4+3 or 8+4 one or more are left out. Heal always tries
+ * (it is how a disk that is back gets its shards). */
 typedef enum ds_wfault {
     DS_WF_NONE,                      /* in the write set */
     DS_WF_READONLY,                  /* EROFS, EACCES, EPERM */

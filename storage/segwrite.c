@@ -62,17 +62,6 @@ static void fail_shard(seg_writer *w, int i, int errnum)
     drop_shard(w, i);
 }
 
-/* The errno a disk left out of the write set stands for, so that a write
- * refused for want of disks says why: full wins (507), then read-only. */
-static int skipped_errno(int prev, ds_wfault f)
-{
-    if (prev == ENOSPC || f == DS_WF_FULL)
-        return ENOSPC;
-    if (prev == EROFS || f == DS_WF_READONLY)
-        return EROFS;
-    return EIO;
-}
-
 static int check_quorum(seg_writer *w, int errnum, cf_err *err)
 {
     if (segw_live_shards(w) >= w->quorum)
@@ -82,19 +71,35 @@ static int check_quorum(seg_writer *w, int errnum, cf_err *err)
                          w->quorum);
 }
 
+/* The disks out of the write set (ds.h) a new segment leaves out: only
+ * while the others keep a disk of margin over the write quorum, so that
+ * leaving a disk out never makes a PUT fail that trying it would have
+ * let complete. Else every disk is tried: one may be back, and if not,
+ * its error says why the write is refused (ENOSPC: 507). */
+static uint16_t left_out(seg_writer *w)
+{
+    uint16_t out = 0;
+    int usable = 0;
+    for (int i = 0; w->skip_out && i < seg_shards(&w->d); i++) {
+        if ((w->failed & (1u << i)) || !w->d.set->disks[i].online)
+            continue;
+        if (ds_write_skip(w->d.set, i))
+            out |= (uint16_t)(1u << i);
+        else
+            usable++;
+    }
+    return usable > w->quorum ? out : 0;
+}
+
 int segw_open_files(seg_writer *w, cf_err *err)
 {
     int last_errno = EIO;
+    uint16_t out = left_out(w);
     for (int i = 0; i < seg_shards(&w->d); i++) {
         char path[PATH_MAX];
         if (w->failed & (1u << i))
             continue;
-        if (!w->d.set->disks[i].online) {
-            w->failed |= (uint16_t)(1u << i);
-            continue;
-        }
-        if (w->skip_out && ds_write_skip(w->d.set, i)) {
-            last_errno = skipped_errno(last_errno, ds_write_fault(w->d.set, i));
+        if (!w->d.set->disks[i].online || (out & (1u << i))) {
             w->failed |= (uint16_t)(1u << i);
             continue;
         }
