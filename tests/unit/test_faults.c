@@ -21,7 +21,9 @@
  *    the segment is queued; m + 1 failing disks refuse it); a failure on
  *    the disk a heal fills (the segment stays queued, the next heal
  *    restores it); a read failing mid-scrub (rewritten, nothing lost); a
- *    failure mid-snapshot (it lands on the other disks).
+ *    failure mid-snapshot (it lands on the other disks); a failure
+ *    mid-completion of a multipart upload (completed, or the upload left
+ *    for a retry). GC's own I/O is unlinks, which the hook does not fail.
  */
 #include "common/fio.h"
 #include "tests/unit/test.h"
@@ -418,6 +420,69 @@ static void a_failed_disk_leaves_the_write_set_until_heal_writes_it(void)
     st_close(e);
 }
 
+/* CompleteMultipartUpload with the N-th write, fsync or rename anywhere
+ * failing, for every N of a completion: it succeeds and the object reads
+ * back, or it fails, the key stays absent and the upload open, and a
+ * retried completion then succeeds. heal --all finds every manifest. */
+static void a_failure_mid_complete_completes_or_leaves_the_upload(void)
+{
+    eng_fixture f;
+    st_engine *e = fixture_setup(&f, test_tmpdir(), 6, 4, 2, true);
+    REQUIRE(e);
+    cf_err err;
+    const uint64_t P = 5ull << 20;
+    int ok = 0, failed = 0;
+    for (size_t c = 0; c < sizeof classes / sizeof classes[0]; c++) {
+        for (int n = 1; n <= MAX_N; n++) {
+            char key[64], uid[ST_ID_HEX], etag[2][ST_ETAG_MAX], rule[64];
+            snprintf(key, sizeof key, "mp-%s-%d", classes[c], n);
+            uint64_t seed = (uint64_t)n * 3 + c * 1000;
+            st_upload_args ua = {.tenant = "t1", .bucket = "b", .key = key};
+            REQUIRE(st_upload_create(e, &ua, uid, &err) == 0);
+            REQUIRE(put_part_gen(e, "b", key, uid, 1, P, seed, etag[0], &err) == 0);
+            REQUIRE(put_part_gen(e, "b", key, uid, 2, 1000, seed + 1, etag[1], &err) == 0);
+            st_complete_part parts[] = {{1, etag[0], NULL}, {2, etag[1], NULL}};
+            st_complete_args a = {.tenant = "t1", .bucket = "b", .key = key, .upload_id = uid,
+                                  .parts = parts, .nparts = 2, .expected_size = -1};
+            snprintf(rule, sizeof rule, "%s@%d=%s", classes[c], n, errnos[(size_t)n % 3]);
+            REQUIRE(fio_fault_set(rule) == 0);
+            st_object_info info;
+            int rc = st_upload_complete(e, &a, &info, &err);
+            bool fired = fio_fault_fired();
+            fio_fault_set(NULL);
+            if (rc == 0) {
+                ok++;
+                st_object_info_clear(&info);
+            } else {
+                failed++;
+                st_object_info h;
+                cf_err herr;
+                if (st_head(e, "t1", "b", key, &h, &herr) != -1 || herr.code != CF_ENOKEY) {
+                    fprintf(stderr, "  %s: a failed completion left %s visible\n", rule, key);
+                    test_current_failed = 1;
+                }
+                REQUIRE(st_upload_complete(e, &a, &info, &err) == 0);   /* the retry */
+                st_object_info_clear(&info);
+            }
+            CHECK_EQ_INT(check_range(e, "b", key, seed, 0, P, &err), 1);
+            if (!fired)
+                break;
+        }
+    }
+    st_gc_stats hs = {0};
+    CHECK_EQ_INT(st_heal(e, &hs, &err), 0);
+    st_check_stats cs;
+    REQUIRE(heal_all(e, &cs) == 0);
+    CHECK_EQ_INT(cs.lost_objects, 0);
+    st_check_stats again;
+    REQUIRE(heal_all(e, &again) == 0);
+    CHECK_EQ_INT(again.manifests_missing + again.shards_missing, 0);
+    CHECK(ok > 0 && failed > 0);
+    fprintf(stderr, "  one failed operation per completion: %d completed, %d failed and "
+            "completed on retry\n", ok, failed);
+    st_close(e);
+}
+
 int main(int argc, char **argv)
 {
     if (!fio_faults_built()) {
@@ -433,6 +498,7 @@ int main(int argc, char **argv)
         T(a_read_failure_mid_scrub_is_repaired),
         T(a_failure_mid_snapshot_costs_one_copy),
         T(a_failed_disk_leaves_the_write_set_until_heal_writes_it),
+        T(a_failure_mid_complete_completes_or_leaves_the_upload),
     };
     return test_run_all("faults", cases, sizeof cases / sizeof cases[0], argc, argv);
 }
