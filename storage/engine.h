@@ -305,6 +305,8 @@ typedef struct st_object_info {
     char key[ST_MAX_KEY + 1];
     char version_id[ST_ID_HEX];      /* internal id (hex); S3's: st_version_name */
     bool null_version;               /* S3's version id is "null" */
+    bool versioned_bucket;           /* the bucket's versioning was ever configured
+                                        (a null version is then named "null") */
     bool delete_marker;              /* a marker: no data (versions listing, errors) */
     bool latest;                     /* the key's newest version */
     int lock_mode;                   /* ST_LOCK_* */
