@@ -297,6 +297,31 @@ int st_remote_header_open(const uint8_t master[32], const char *remote_id,
                           const uint8_t *buf, size_t len, st_remote_header *out,
                           cf_err *err);
 void st_remote_header_clear(st_remote_header *h);
+/* How many bytes of a remote object's start hold its header, from its
+ * first 16: CF_ECORRUPT if they are not a coffer remote object's. */
+int st_remote_header_len(const uint8_t preamble[16], uint64_t *len, cf_err *err);
+
+/* coffer tier recover (storage/tieradopt.c): put the version a remote
+ * object of tier_id holds back into the index, from the object's header
+ * (head: its first st_remote_header_len bytes) and the master key alone:
+ * tenant and bucket (created if missing), the version as its key's
+ * current one, segments, tags, and TIERED in the tier. Nothing the index
+ * holds is changed: a remote object or version it knows is PRESENT, a
+ * key that has another version is KEY_TAKEN (the remote object stays as
+ * it is). CF_ECORRUPT: not a coffer remote object, or not this master
+ * key's, or its length is not what its header describes. */
+typedef enum st_adopt_result {
+    ST_ADOPT_ADDED, ST_ADOPT_PRESENT, ST_ADOPT_KEY_TAKEN,
+} st_adopt_result;
+typedef struct st_adopt_info {
+    st_adopt_result result;
+    char tenant[ST_MAX_TENANT + 1];
+    char bucket[ST_MAX_BUCKET + 1];
+    char key[ST_MAX_KEY + 1];
+} st_adopt_info;
+int st_tier_adopt(st_engine *e, int64_t tier_id, const char *remote_id,
+                  const uint8_t *head, size_t len, uint64_t remote_size,
+                  const char *remote_etag, st_adopt_info *out, cf_err *err);
 
 /* ---- tags ---------------------------------------------------------------------------- */
 
