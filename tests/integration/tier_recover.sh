@@ -8,8 +8,9 @@
 # recover`: every tiered object lists, HEADs, GETs (whole and ranged) and
 # tags as before, the object that never tiered is gone, a second run adds
 # nothing, an object of another program and a forged one under the
-# prefix are counted and left alone, a restore writes the local copy back
-# (read with the remote stopped), and nothing was deleted from the remote.
+# prefix are counted and left alone, a restore (for one 10-minute day)
+# writes the local copy back (read with the remote stopped), and nothing
+# was deleted from the remote.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 COFFERD=${COFFERD:-$(pwd)/server/cofferd}
@@ -41,7 +42,7 @@ PY
 
 tier_remote_start "$work/remote" || exit 1
 tier_bucket "$REMOTE_ENDPOINT" "$REMOTE_AK" "$REMOTE_SK" tier || exit 1
-export COFFER_CONFIG_EXTRA='{"lifecycle": {"day_seconds": 2, "interval_seconds": 1,
+export COFFER_CONFIG_EXTRA='{"lifecycle": {"day_seconds": 600, "interval_seconds": 1,
   "multipart_threshold": 5242880, "part_size": 5242880, "transitions": 4}}'
 add_tier() {
   tier_admin tier add COLD --endpoint "$REMOTE_ENDPOINT" --bucket tier --prefix vault/ \
