@@ -524,6 +524,10 @@ struct st_get {
 /* The segment reader of segment i (opened on first use, the previous one
  * closed, a degraded one queued for heal [takes the index lock then]). */
 int get_open_reader(st_get *g, size_t i, cf_err *err);
+/* A read of the key's version version_id (internal id, hex), current or
+ * noncurrent: CF_ENOKEY if that version is gone (the tier files' reads). */
+int get_open_id(st_engine *e, const char *tenant, const char *bucket, const char *key,
+                const char *version_id, st_get **out, cf_err *err);
 void get_close_reader(st_get *g);
 
 /* ---- engine.c, for the tier files [no lock] ---------------------------- */
@@ -537,6 +541,12 @@ uint64_t eng_sealed_size(const st_engine *e, uint64_t size);
  * NULL (st_object_info_clear frees): CF_ENOBUCKET, CF_ENOKEY. */
 int obj_current_locked(st_engine *e, const char *tenant, const char *bucket,
                        const char *key, st_object_info *info, uint8_t vid[16], cf_err *err);
+/* The key's version `version` (S3's id, or an internal id in hex; NULL:
+ * obj_current_locked): its id, its row if info is not NULL. The errors
+ * of obj_resolve_locked (CF_ENOVERSION, CF_EMARKER for a delete marker). */
+int obj_named_locked(st_engine *e, const char *tenant, const char *bucket, const char *key,
+                     const char *version, st_object_info *info, uint8_t vid[16],
+                     cf_err *err);
 /* Does an object row have this version id? 1 yes, 0 no, -1 error. */
 int obj_version_exists_locked(st_engine *e, const uint8_t vid[16], cf_err *err);
 

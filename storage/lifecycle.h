@@ -216,10 +216,11 @@ typedef enum st_restore_result {
     ST_RESTORE_EXTENDED,                 /* 200: already restored; days from now */
     ST_RESTORE_IN_PROGRESS,              /* 409: already on its way */
 } st_restore_result;
-/* RestoreObject: keep a local copy for days * day_ms. CF_ESTATE if the
- * object is not in a tier (or not yet). */
+/* RestoreObject: keep a local copy of the key's version (S3's version
+ * id; NULL: the current one) for days * day_ms. CF_ESTATE if it is not
+ * in a tier (or not yet); CF_ENOVERSION, CF_EMARKER. */
 int st_restore_request(st_engine *e, const char *tenant, const char *bucket,
-                       const char *key, int days, int64_t day_ms,
+                       const char *key, const char *version, int days, int64_t day_ms,
                        st_restore_result *res, cf_err *err);
 /* RESTORING versions, oldest first. */
 int st_restore_due(st_engine *e, int max, st_candidate_cb cb, void *ctx, cf_err *err);
@@ -329,13 +330,14 @@ int st_tier_adopt(st_engine *e, int64_t tier_id, const char *remote_id,
 #define ST_MAX_TAG_KEY 128                /* characters */
 #define ST_MAX_TAG_VALUE 256
 
-/* The current version's tags (name = key); *n 0 if none. Free with
- * st_tags_free. */
+/* A version's tags (name = key); *n 0 if none. version: S3's version id,
+ * NULL for the current version. Free with st_tags_free. */
 int st_tags_get(st_engine *e, const char *tenant, const char *bucket, const char *key,
-                st_header **tags, size_t *n, cf_err *err);
-/* Replace them (n 0: delete them). CF_ENOKEY. */
+                const char *version, st_header **tags, size_t *n, cf_err *err);
+/* Replace them (n 0: delete them). CF_ENOKEY, CF_ENOVERSION, CF_EMARKER
+ * (a delete marker has no tags). */
 int st_tags_put(st_engine *e, const char *tenant, const char *bucket, const char *key,
-                const st_header *tags, size_t n, cf_err *err);
+                const char *version, const st_header *tags, size_t n, cf_err *err);
 void st_tags_free(st_header *tags, size_t n);
 /* S3's rules for a tag set: at most 10, keys 1..128 and values 0..256
  * characters of UTF-8 without control characters, unique keys, none

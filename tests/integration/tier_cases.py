@@ -319,6 +319,80 @@ def test_restore_brings_a_local_copy_for_its_days(s3, bucket, remote, raw):
     assert r.status == 400 and r.error_code() == "MalformedXML"
 
 
+def tagset(r):
+    return sorted((t["Key"], t["Value"]) for t in r["TagSet"])
+
+
+def delete_all_versions(s3, bucket):
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+        objs = [{"Key": v["Key"], "VersionId": v["VersionId"]}
+                for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
+        if objs:
+            s3.delete_objects(Bucket=bucket, Delete={"Objects": objs, "Quiet": True})
+
+
+def test_versions_by_id_move_tag_and_restore(s3, bucket, remote):
+    """A noncurrent version whose storage class asked for the tier moves
+    too; tags and RestoreObject act on the version a versionId names."""
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    try:
+        before = len(remote.objects())
+        body1 = data(600000, "v1" + remote.name)
+        v1 = put(s3, bucket, "k", body1, StorageClass=remote.tier,
+                 Tagging="gen=1")["VersionId"]
+        v2 = put(s3, bucket, "k", b"current, local", Tagging="gen=2")["VersionId"]
+        settled(remote.tier)
+        assert len(remote.objects()) == before + 1
+        h = s3.head_object(Bucket=bucket, Key="k", VersionId=v1)
+        assert h["StorageClass"] == remote.tier
+        assert "StorageClass" not in s3.head_object(Bucket=bucket, Key="k")
+        assert get(s3, bucket, "k", VersionId=v1) == body1
+        # tags by version id
+        r = s3.get_object_tagging(Bucket=bucket, Key="k", VersionId=v1)
+        assert tagset(r) == [("gen", "1")] and r["VersionId"] == v1
+        assert tagset(s3.get_object_tagging(Bucket=bucket, Key="k")) == [("gen", "2")]
+        r = s3.put_object_tagging(Bucket=bucket, Key="k", VersionId=v1,
+                                  Tagging={"TagSet": [{"Key": "gen", "Value": "one"}]})
+        assert r["VersionId"] == v1
+        assert tagset(s3.get_object_tagging(Bucket=bucket, Key="k", VersionId=v1)) == \
+            [("gen", "one")]
+        assert tagset(s3.get_object_tagging(Bucket=bucket, Key="k")) == [("gen", "2")]
+        s3.delete_object_tagging(Bucket=bucket, Key="k", VersionId=v1)
+        assert tagset(s3.get_object_tagging(Bucket=bucket, Key="k", VersionId=v1)) == []
+        assert tagset(s3.get_object_tagging(Bucket=bucket, Key="k", VersionId=v2)) == \
+            [("gen", "2")]
+        with pytest.raises(ClientError) as e:
+            s3.get_object_tagging(Bucket=bucket, Key="k", VersionId="0" * 32)
+        assert e.value.response["Error"]["Code"] == "NoSuchVersion"
+        with pytest.raises(ClientError) as e:
+            s3.put_object_tagging(Bucket=bucket, Key="k", VersionId="bad",
+                                  Tagging={"TagSet": []})
+        assert e.value.response["Error"]["Code"] == "InvalidArgument"
+        # restore by version id: the noncurrent tiered one; the current one is local
+        r = s3.restore_object(Bucket=bucket, Key="k", VersionId=v1,
+                              RestoreRequest={"Days": 30})
+        assert r["ResponseMetadata"]["HTTPStatusCode"] == 202
+        wait_for("the noncurrent version's restore", lambda: 'ongoing-request="false"' in
+                 s3.head_object(Bucket=bucket, Key="k", VersionId=v1).get("Restore", ""),
+                 timeout=30)
+        assert get(s3, bucket, "k", VersionId=v1) == body1
+        with pytest.raises(ClientError) as e:
+            s3.restore_object(Bucket=bucket, Key="k", VersionId=v2,
+                              RestoreRequest={"Days": 1})
+        assert e.value.response["Error"]["Code"] == "InvalidObjectState"
+        # a delete marker has no tags
+        marker = s3.delete_object(Bucket=bucket, Key="k")["VersionId"]
+        with pytest.raises(ClientError) as e:
+            s3.get_object_tagging(Bucket=bucket, Key="k", VersionId=marker)
+        assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 405
+        assert tagset(s3.get_object_tagging(Bucket=bucket, Key="k", VersionId=v2)) == \
+            [("gen", "2")]
+    finally:
+        delete_all_versions(s3, bucket)
+    wait_for("the remote copy to go", lambda: len(remote.objects()) == before)
+    settled(remote.tier)
+
+
 def test_delete_and_overwrite_remove_the_remote_copy(s3, bucket, remote):
     before = len(remote.objects())
     put(s3, bucket, "a", data(400000, "a"), StorageClass=remote.tier)

@@ -83,8 +83,15 @@ int put_gen(st_engine *e, const char *bucket, const char *key, uint64_t size,
 {
     st_put_args a = {.tenant = "t1", .bucket = bucket, .key = key,
                      .expected_size = (int64_t)size};
+    return put_gen_args(e, &a, seed, info, err);
+}
+
+int put_gen_args(st_engine *e, const st_put_args *a, uint64_t seed, st_object_info *info,
+                 cf_err *err)
+{
+    uint64_t size = (uint64_t)a->expected_size;
     st_put *p;
-    if (st_put_begin(e, &a, &p, err) < 0)
+    if (st_put_begin(e, a, &p, err) < 0)
         return -1;
     uint8_t *buf = malloc(CHUNK);
     for (uint64_t off = 0; off < size;) {
