@@ -393,6 +393,85 @@ def test_versions_by_id_move_tag_and_restore(s3, bucket, remote):
     settled(remote.tier)
 
 
+def md5_b64(body):
+    import base64
+    return base64.b64encode(hashlib.md5(body).digest()).decode()
+
+
+def test_kopia_template_on_a_kopia_shaped_repository(s3, remote, raw):
+    """kopia cannot run here (not in Debian or npm), so this is the S3 it
+    sends (/work/shared/CLIENTS.md): a bucket with object lock, every blob
+    written with a GOVERNANCE retention, the blob names of a repository;
+    `coffer lifecycle template kopia` applied as sent; then kopia's reads
+    (prefix listings, ranged GETs inside packs) and its maintenance's
+    retention extension (PutObjectRetention without a namespace) on
+    tiered packs."""
+    import datetime
+    b = "kopia-" + remote.name
+    s3.create_bucket(Bucket=b, ObjectLockEnabledForBucket=True)
+    until = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1)
+    lock = {"ObjectLockMode": "GOVERNANCE", "ObjectLockRetainUntilDate": until}
+    h = hashlib.sha256(remote.name.encode()).hexdigest()[:32]
+    moves = {"p" + h: data(3 * MiB + 11, "p1"), "p" + h[::-1]: data(600000, "p2"),
+             "pf" + h[2:]: data(7 * MiB, "p3")}
+    stays = {"kopia.repository": b'{"uniqueID":"x","format":"..."}',
+             "kopia.blobcfg": b"{}", "kopia.maintenance": b"{}",
+             "q" + h: data(200000, "q"), "n" + h: data(9000, "n"), "x" + h: data(9000, "x"),
+             "m" + h: data(5000, "m"), "l" + h: data(100, "l"), "s" + h: data(700, "s"),
+             "xn0_" + h: data(300, "xn")}
+    before = status(remote.tier)["objects"]
+    try:
+        for k, v in {**moves, **stays}.items():
+            put(s3, b, k, v, **lock)
+        xml = coffer("lifecycle", "template", "kopia", "--tier", remote.tier,
+                     "--days", "0").stdout.encode()
+        r = raw("PUT", f"/{b}", "lifecycle", body=xml, headers={"Content-MD5": md5_b64(xml)})
+        assert r.status == 200, r.body
+        time.sleep(DAY)
+        settled(remote.tier, before + len(moves))
+        listed = {o["Key"]: o.get("StorageClass") for o in
+                  s3.list_objects_v2(Bucket=b, Prefix="p")["Contents"]}
+        assert listed == {k: remote.tier for k in moves}, listed
+        for k, v in moves.items():
+            hd = s3.head_object(Bucket=b, Key=k)
+            assert hd["StorageClass"] == remote.tier, k
+            assert hd["ObjectLockMode"] == "GOVERNANCE", k     # retention survives
+            for off, n in ((0, 4096), (len(v) // 2, 65536), (len(v) - 100, 100)):
+                got = get(s3, b, k, Range=f"bytes={off}-{off + n - 1}")
+                assert got == v[off:off + n], (k, off)
+        for k, v in stays.items():
+            assert "StorageClass" not in s3.head_object(Bucket=b, Key=k), k
+            assert get(s3, b, k) == v
+        # maintenance extends a tiered pack's retention, XML without a namespace
+        k = next(iter(moves))
+        later = (until + datetime.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        ret = (f"<Retention><Mode>GOVERNANCE</Mode><RetainUntilDate>{later}"
+               f"</RetainUntilDate></Retention>").encode()
+        r = raw("PUT", f"/{b}/{k}", "retention", body=ret,
+                headers={"Content-MD5": md5_b64(ret)})
+        assert r.status == 200, r.body
+        hd = s3.head_object(Bucket=b, Key=k)
+        assert hd["ObjectLockRetainUntilDate"].strftime("%Y-%m-%d") == later[:10]
+        assert hd["StorageClass"] == remote.tier
+        # a locked tiered pack is not deleted without the bypass
+        vid = hd["VersionId"]
+        with pytest.raises(ClientError) as e:
+            s3.delete_object(Bucket=b, Key=k, VersionId=vid)
+        assert e.value.response["Error"]["Code"] == "AccessDenied"
+    finally:
+        key = json.loads(coffer("key", "create", "dev", "--permissions",
+                                "read,write-new,overwrite,delete,bypass-governance").stdout)
+        admin = client(os.environ["COFFER_ENDPOINT"], key["access_key"], key["secret_key"])
+        for page in admin.get_paginator("list_object_versions").paginate(Bucket=b):
+            for v in page.get("Versions", []) + page.get("DeleteMarkers", []):
+                admin.delete_object(Bucket=b, Key=v["Key"], VersionId=v["VersionId"],
+                                    BypassGovernanceRetention=True)
+        coffer("key", "revoke", key["access_key"])
+        s3.delete_bucket_lifecycle(Bucket=b)
+        s3.delete_bucket(Bucket=b)
+    settled(remote.tier, before)
+
+
 def test_delete_and_overwrite_remove_the_remote_copy(s3, bucket, remote):
     before = len(remote.objects())
     put(s3, bucket, "a", data(400000, "a"), StorageClass=remote.tier)
