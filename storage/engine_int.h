@@ -634,9 +634,6 @@ int tierfmt_header(st_engine *e, const char *remote_id, const char *tenant,
 int tiering_adopt_locked(st_engine *e, const uint8_t vid[16], int64_t tier_id,
                          const char *remote_id, uint64_t remote_size, uint64_t data_offset,
                          const char *remote_etag, cf_err *err);
-/* Is remote_id named by a version_tier row? */
-int tiering_remote_known_locked(st_engine *e, const char *remote_id, bool *known,
-                                cf_err *err);
 
 /* ---- reading a tiered version (tierread.c) ---- */
 

@@ -116,9 +116,10 @@ typedef struct st_transition {
     uint64_t size;                       /* the object's plaintext size */
 } st_transition;
 
-/* Record the intent (durable, before any byte leaves): the version must be
- * the key's current one (CF_ENOKEY otherwise) and not in a tier already
- * (CF_EEXISTS); CF_ENOTFOUND for an unknown tier. Builds the header. */
+/* Record the intent (durable, before any byte leaves): the version (the
+ * key's current one or a noncurrent one) must exist (CF_ENOKEY otherwise)
+ * and not be in a tier already (CF_EEXISTS); CF_ENOTFOUND for an unknown
+ * tier. Builds the header. */
 int st_transition_begin(st_engine *e, const char *tenant, const char *bucket,
                         const char *key, const char *version_id, int64_t tier_id,
                         st_transition *t, cf_err *err);
@@ -128,8 +129,10 @@ int st_transition_uploading(st_engine *e, const st_transition *t, const char *up
                             cf_err *err);
 /* The remote holds exactly the object (the caller verified it): the
  * version becomes TIERED and its local shards go to the delete queue, in
- * one transaction. CF_ENOKEY when the version was deleted or overwritten
- * meanwhile: the remote id is then queued for deletion instead. */
+ * one transaction (a version that became noncurrent meanwhile tiers all
+ * the same). CF_ENOKEY when the version was destroyed meanwhile (deleted,
+ * or overwritten in an unversioned bucket): the remote id is then queued
+ * for deletion instead. */
 int st_transition_commit(st_engine *e, const st_transition *t, const char *remote_etag,
                          cf_err *err);
 /* Give up: the remote id (and upload id) go to remote_deletes; a version
@@ -307,7 +310,7 @@ int st_remote_header_len(const uint8_t preamble[16], uint64_t *len, cf_err *err)
  * (head: its first st_remote_header_len bytes) and the master key alone:
  * tenant and bucket (created if missing), the version as its key's
  * current one, segments, tags, and TIERED in the tier. Nothing the index
- * holds is changed: a remote object or version it knows is PRESENT, a
+ * holds is changed: a version it knows (by version id) is PRESENT, a
  * key that has another version is KEY_TAKEN (the remote object stays as
  * it is). CF_ECORRUPT: not a coffer remote object, or not this master
  * key's, or its length is not what its header describes. */

@@ -11,8 +11,8 @@
  * when it tiered; reads go to the remote, a restore writes them back),
  * its tags, and a TIERED version_tier row naming the remote object.
  *
- * Adoption never changes or removes what the index holds: a remote object
- * or version the index knows already is left as it is (so a second run
+ * Adoption never changes or removes what the index holds: a version the
+ * index knows already is left as it is (so a second run
  * adds nothing), and so is a version whose key has another version here;
  * that one stays in the tier untouched and is counted. Nothing is queued
  * for deletion, local or remote.
@@ -113,11 +113,11 @@ static int adopt_locked(st_engine *e, int64_t tier_id, const char *remote_id,
                         st_adopt_info *out, cf_err *err)
 {
     idx_assert_held(e->ix);
-    bool known = false;
     int64_t tenant_id, bucket_id;
-    if (tiering_remote_known_locked(e, remote_id, &known, err) < 0)
-        return -1;
-    int have = known ? 1 : obj_version_exists_locked(e, m->vid, err);
+    /* by version id (indexed): a version tiers to one remote object at a
+     * time, and a second copy of one (an upload given up, waiting for its
+     * delete) is not a second version */
+    int have = obj_version_exists_locked(e, m->vid, err);
     if (have < 0)
         return -1;
     if (have) {

@@ -181,19 +181,6 @@ int tiering_adopt_locked(st_engine *e, const uint8_t vid[16], int64_t tier_id,
                    (int64_t)remote_size, (int64_t)data_offset, remote_etag, eng_now_ms());
 }
 
-int tiering_remote_known_locked(st_engine *e, const char *remote_id, bool *known,
-                                cf_err *err)
-{
-    idx_assert_held(e->ix);
-    sqlite3_stmt *st = idx_query(e->ix, err,
-        "SELECT 1 FROM version_tier WHERE remote_id = ?", "t", remote_id);
-    int rc = st ? idx_next(e->ix, st, err) : -1;
-    if (rc == 1)
-        idx_done(st);
-    *known = rc == 1;
-    return rc < 0 ? -1 : 0;
-}
-
 /* ---- counts for tier.c -------------------------------------------------------------- */
 
 int tiering_versions_locked(st_engine *e, int64_t tier_id, uint64_t *n, cf_err *err)
