@@ -124,6 +124,9 @@ static const char usage_text[] =
     "  tier status [NAME]          objects and bytes tiered, queues, bytes/s now,\n"
     "                              the last error and its time\n"
     "  tier remove NAME            remove a tier (refused while objects live there)\n"
+    "  tier recover NAME           after losing the disks and the index: put every\n"
+    "                              version the tier holds back into the index from\n"
+    "                              the remote objects and the master key alone\n"
     "  lifecycle template restic|kopia [--tier NAME] [--days N] [--prefix P]\n"
     "                              print a lifecycle configuration that moves a\n"
     "                              backup repository's bulk data to a tier and keeps\n"
@@ -1115,6 +1118,53 @@ static int cmd_tier_add(const cli *c, int argc, char **argv)
     return run(&quiet, "POST", "/tiers", NULL, body, OUT_NONE, done);
 }
 
+/* coffer tier recover NAME: page after page of POST /tiers/NAME {"recover"},
+ * with a progress line, then the totals. */
+static int cmd_tier_recover(const cli *c, const char *name)
+{
+    char path[128], after[1025] = "";
+    unsigned long long t[6] = {0};
+    static const char *const keys[6] = {"listed", "added", "present", "key_taken",
+                                        "other", "unreadable"};
+    char unreadable[400] = "";
+    snprintf(path, sizeof path, "/tiers/%s", name);
+    progress pr;
+    progress_init(&pr, "tier recover", stderr);
+    int rc = 0;
+    do {
+        json_t *doc, *body = json_pack("{s:b, s:s}", "recover", 1, "after", after);
+        rc = body ? request(c, "POST", path, NULL, body, &doc) : 1;
+        json_decref(body);
+        if (rc != 0)
+            break;
+        for (int i = 0; i < 6; i++)
+            t[i] += (unsigned long long)num(doc, keys[i]);
+        if (!*unreadable && *str(doc, "unreadable_message"))
+            snprintf(unreadable, sizeof unreadable, "%s", str(doc, "unreadable_message"));
+        snprintf(after, sizeof after, "%s", str(doc, "next"));
+        json_decref(doc);
+        progress_show(&pr, t[0], 0, "remote objects read");
+    } while (*after);
+    progress_end(&pr);
+    if (rc == 0 && c->json) {
+        json_t *doc = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", keys[0], (json_int_t)t[0],
+                                keys[1], (json_int_t)t[1], keys[2], (json_int_t)t[2],
+                                keys[3], (json_int_t)t[3], keys[4], (json_int_t)t[4],
+                                keys[5], (json_int_t)t[5]);
+        print_json(doc);
+        json_decref(doc);
+    } else if (rc == 0) {
+        printf("tier %s: %llu remote objects: %llu versions recovered, %llu known "
+               "already, %llu left (their key has another version), %llu not coffer's, "
+               "%llu unreadable\n", name, t[0], t[1], t[2], t[3], t[4], t[5]);
+        if (*unreadable)
+            printf("first unreadable: %s\n", unreadable);
+    } else
+        fprintf(stderr, "coffer: tier recover stopped after %llu remote objects; run it "
+                "again to go on (what is back stays)\n", t[0]);
+    return rc;
+}
+
 static int cmd_tier(const cli *c, int argc, char **argv)
 {
     const char *verb = argc > 0 ? argv[0] : "";
@@ -1138,8 +1188,13 @@ static int cmd_tier(const cli *c, int argc, char **argv)
         snprintf(done, sizeof done, "removed tier %s", argv[1]);
         return run(c, "DELETE", path, NULL, NULL, OUT_NONE, done);
     }
+    if (strcmp(verb, "recover") == 0 && argc == 2) {
+        if (!names_tier_ok(argv[1]))
+            return usage_error("invalid tier name '%s' (A-Z, 0-9, _ and -)", argv[1]);
+        return cmd_tier_recover(c, argv[1]);
+    }
     return usage_error("usage: coffer tier add NAME ... | tier list | tier status [NAME] | "
-                       "tier remove NAME");
+                       "tier remove NAME | tier recover NAME");
 }
 
 /* What stays hot and what moves, per backup tool: a Transition rule for

@@ -105,6 +105,15 @@
  *                                                             "last_error_time"
  *   DELETE /tiers/NAME                                   200 {"name","deleted":true};
  *                            409 TierNotEmpty while versions live there
+ *   POST   /tiers/NAME       {"recover":true,"after":"ID"} 200 {"listed","added",
+ *                                                             "present","key_taken",
+ *                                                             "other","unreadable",
+ *                                                             "unreadable_message",
+ *                                                             "next"}
+ *                            coffer tier recover: one page (1,000) of the
+ *                            tier's objects back into the index from their
+ *                            headers and the master key; "next" ("" at the
+ *                            end) is the next page's "after"
  *
  * Every error is {"error":"Code","message":"..."}: 400 for a malformed body
  * or name (InvalidRequest / MalformedJSON), 404 for an unknown route or a

@@ -906,6 +906,39 @@ static json_t *tier_delete(admin_req *r)
     return json_pack("{s:s, s:b}", "name", r->arg, "deleted", 1);
 }
 
+/* POST /tiers/NAME {"recover": true, "after": ID}: one page of coffer tier
+ * recover. */
+static json_t *tier_action(admin_req *r)
+{
+    if (!r->tiers)
+        return error_reply(r, 503, "NoTiers", "this server runs no tier client");
+    if (!names_tier_ok(r->arg))
+        return error_reply(r, 400, "InvalidRequest", "malformed tier name");
+    json_t *after = json_object_get(r->body, "after");
+    const char *key;
+    json_t *v;
+    json_object_foreach(r->body, key, v)
+        if (strcmp(key, "recover") != 0 && strcmp(key, "after") != 0)
+            return error_reply(r, 400, "InvalidRequest", "a tier's action takes only "
+                               "\"recover\" and \"after\"");
+    if (!json_is_true(json_object_get(r->body, "recover")) ||
+        (after && (!json_is_string(after) || json_string_length(after) > 1024)))
+        return error_reply(r, 400, "InvalidRequest", "the only action is "
+                           "{\"recover\": true, \"after\": \"ID\"}");
+    tier_recover_report rep;
+    cf_err err;
+    if (tier_recover(r->tiers, r->arg, after ? json_string_value(after) : "", &rep,
+                     &err) < 0)
+        return tier_error(r, &err);
+    r->status = 200;
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:s}", "listed",
+                     (json_int_t)rep.listed, "added", (json_int_t)rep.added, "present",
+                     (json_int_t)rep.present, "key_taken", (json_int_t)rep.key_taken,
+                     "other", (json_int_t)rep.other, "unreadable",
+                     (json_int_t)rep.unreadable, "unreadable_message", rep.unreadable_msg,
+                     "next", rep.next);
+}
+
 /* ---- routing ------------------------------------------------------------ */
 
 static const struct route {
@@ -936,6 +969,7 @@ static const struct route {
     {"GET", "tiers", false, tier_list},
     {"GET", "tiers", true, tier_get},
     {"DELETE", "tiers", true, tier_delete},
+    {"POST", "tiers", true, tier_action},
 };
 
 /* Split "/resource[/arg]" into buffers; false if the path has another shape. */

@@ -432,19 +432,6 @@ int s3_version_param(s3_req *r, const char **version)
     return 0;
 }
 
-int s3_check_version(s3_req *r)
-{
-    const char *v;
-    if (s3_version_param(r, &v) < 0)
-        return -1;
-    if (v) {
-        resp_error(r, S3E_NotImplemented, "coffer tags and restores the current version "
-                   "only: versionId is not implemented here");
-        return -1;
-    }
-    return 0;
-}
-
 void s3_version_headers(s3_req *r, const st_object_info *o, bool asked)
 {
     if (o->delete_marker)

@@ -110,9 +110,6 @@ int s3_object_attrs(s3_req *r, bool copy, st_object_attrs *out);
 struct lcxml_err;
 void s3_lcxml_refused(s3_req *r, const struct lcxml_err *e);
 
-/* Tagging and RestoreObject act on the current version: a versionId
- * parameter is InvalidArgument if malformed, NotImplemented otherwise. */
-int s3_check_version(s3_req *r);
 /* Refuse SSE-KMS, website redirects and non-owner ACLs on writes
  * (NotImplemented): never store an object without what was asked.
  * x-amz-server-side-encryption may only be AES256 (InvalidArgument for an

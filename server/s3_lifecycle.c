@@ -10,7 +10,10 @@
  * checked against S3's limits before the engine sees them. RestoreObject
  * records the request (202, or 200 when a local copy exists and only its
  * days change, 409 while one is on its way) and wakes the lifecycle
- * worker, which brings the copy back.
+ * worker, which brings the copy back. Tagging and RestoreObject act on
+ * the version a versionId names (any version, current or noncurrent; a
+ * delete marker has no tags and no data: MethodNotAllowed), else on the
+ * current one; a tagging answer for a named version carries x-amz-version-id.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,23 +113,33 @@ static void delete_lifecycle_run(s3_req *r)
 
 /* ---- object tagging ---------------------------------------------------------------- */
 
+/* S3 names the version an answer is about when the request named one. */
+static void named_version(s3_req *r, const char *version)
+{
+    if (version)
+        resp_header(r, "x-amz-version-id", version);
+}
+
 static void put_tagging_run(s3_req *r)
 {
     st_header *tags;
     size_t n;
     lcxml_err lerr;
     cf_err err;
-    if (s3_check_version(r) < 0 || s3_check_body_digest(r) < 0)
+    const char *version;
+    if (s3_version_param(r, &version) < 0 || s3_check_body_digest(r) < 0)
         return;
     if (lcxml_tagging_parse(r->body.p ? r->body.p : "", r->body.len, r->pool, &r->xmldoc,
                             &tags, &n, &lerr) < 0) {
         s3_lcxml_refused(r, &lerr);
         return;
     }
-    if (st_tags_put(r->srv->engine, r->tenant, r->bucket, r->key, tags, n, &err) < 0) {
+    if (st_tags_put(r->srv->engine, r->tenant, r->bucket, r->key, version, tags, n,
+                    &err) < 0) {
         resp_cf(r, &err);
         return;
     }
+    named_version(r, version);
     resp_status(r, 200);
 }
 
@@ -135,12 +148,15 @@ static void get_tagging_run(s3_req *r)
     st_header *tags;
     size_t n;
     cf_err err;
-    if (s3_check_version(r) < 0)
+    const char *version;
+    if (s3_version_param(r, &version) < 0)
         return;
-    if (st_tags_get(r->srv->engine, r->tenant, r->bucket, r->key, &tags, &n, &err) < 0) {
+    if (st_tags_get(r->srv->engine, r->tenant, r->bucket, r->key, version, &tags, &n,
+                    &err) < 0) {
         resp_cf(r, &err);
         return;
     }
+    named_version(r, version);
     xml_begin(&r->resp, "Tagging");
     xml_open(&r->resp, "TagSet");
     for (size_t i = 0; i < n; i++) {
@@ -158,12 +174,15 @@ static void get_tagging_run(s3_req *r)
 static void delete_tagging_run(s3_req *r)
 {
     cf_err err;
-    if (s3_check_version(r) < 0)
+    const char *version;
+    if (s3_version_param(r, &version) < 0)
         return;
-    if (st_tags_put(r->srv->engine, r->tenant, r->bucket, r->key, NULL, 0, &err) < 0) {
+    if (st_tags_put(r->srv->engine, r->tenant, r->bucket, r->key, version, NULL, 0,
+                    &err) < 0) {
         resp_cf(r, &err);
         return;
     }
+    named_version(r, version);
     resp_status(r, 204);
 }
 
@@ -174,7 +193,8 @@ static void restore_run(s3_req *r)
     int days;
     lcxml_err lerr;
     cf_err err;
-    if (s3_check_version(r) < 0)
+    const char *version;
+    if (s3_version_param(r, &version) < 0)
         return;
     if (lcxml_restore_parse(r->body.p ? r->body.p : "", r->body.len, &r->xmldoc, &days,
                             &lerr) < 0) {
@@ -183,8 +203,8 @@ static void restore_run(s3_req *r)
     }
     st_restore_result res;
     int64_t day_ms = r->srv->cfg->lifecycle.day_seconds * 1000;
-    if (st_restore_request(r->srv->engine, r->tenant, r->bucket, r->key, days, day_ms, &res,
-                           &err) < 0) {
+    if (st_restore_request(r->srv->engine, r->tenant, r->bucket, r->key, version, days,
+                           day_ms, &res, &err) < 0) {
         resp_cf(r, &err);
         return;
     }

@@ -29,6 +29,24 @@ int bucket_id_locked(st_engine *e, const char *tenant, const char *bucket, int64
     return rc < 0 ? -1 : cf_fail(err, CF_ENOBUCKET, "no bucket named %s", bucket);
 }
 
+int bucket_ensure_locked(st_engine *e, int64_t tenant_id, const char *tenant,
+                         const char *bucket, int64_t *id, cf_err *err)
+{
+    idx_assert_held(e->ix);
+    if (strlen(bucket) < 1 || strlen(bucket) > ST_MAX_BUCKET)
+        return cf_fail(err, CF_ECORRUPT, "bucket name length out of range");
+    cf_err miss = {0};
+    if (bucket_id_locked(e, tenant, bucket, id, &miss) == 0)
+        return 0;
+    if (miss.code != CF_ENOBUCKET)
+        return cf_fail(err, miss.code, "%s", miss.msg);
+    if (idx_run(e->ix, NULL, err, "INSERT INTO buckets(tenant_id, name, region, created, "
+                "versioning, object_lock) VALUES (?, ?, 'us-east-1', ?, ?, 0)", "itii",
+                tenant_id, bucket, (int64_t)time(NULL), (int64_t)ST_VERSIONING_OFF) < 0)
+        return -1;
+    return bucket_id_locked(e, tenant, bucket, id, err);
+}
+
 int st_bucket_create(st_engine *e, const char *tenant, const char *bucket,
                      const char *region, bool object_lock, cf_err *err)
 {

@@ -674,11 +674,11 @@ int st_get_sealed_read(st_get *g, uint64_t offset, void *buf, size_t len, size_t
 
 /* Exactly len bytes of a sealed stream into buf, or an error. */
 typedef int (*st_source)(void *ctx, uint8_t *buf, size_t len, cf_err *err);
-/* Take a sealed stream back for the object's current version, which must
- * be version_id (CF_ENOKEY otherwise): every block is checked against its
- * GCM tag at its position (CF_ECORRUPT: nothing replaced for that
- * segment), then the segment's shard files are rewritten in place (same
- * data id and data key). */
+/* Take a sealed stream back for the key's version version_id (its
+ * internal id in hex; current or not; CF_ENOKEY if it is gone): every
+ * block is checked against its GCM tag at its position (CF_ECORRUPT:
+ * nothing replaced for that segment), then the segment's shard files are
+ * rewritten in place (same data id and data key). */
 int st_sealed_import(st_engine *e, const char *tenant, const char *bucket,
                      const char *key, const char *version_id, st_source src,
                      void *ctx, cf_err *err);

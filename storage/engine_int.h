@@ -208,11 +208,17 @@ void headers_free(st_header *h, size_t n);
 
 /* A tenant's row id; CF_ENOTFOUND if there is no such tenant. */
 int tenant_id_locked(st_engine *e, const char *name, int64_t *id, cf_err *err);
+/* The tenant's row id, creating the tenant (no keys) if it is missing
+ * (coffer tier recover). */
+int tenant_ensure_locked(st_engine *e, const char *name, int64_t *id, cf_err *err);
 /* Delete every access key of a tenant (in the caller's transaction). */
 int key_drop_tenant_locked(st_engine *e, int64_t tenant_id, cf_err *err);
 /* A bucket's row id for (tenant, bucket); CF_ENOBUCKET if absent. */
 int bucket_id_locked(st_engine *e, const char *tenant, const char *bucket, int64_t *id,
                      cf_err *err);
+/* The bucket's row id, creating it (unversioned, no lock) if missing. */
+int bucket_ensure_locked(st_engine *e, int64_t tenant_id, const char *tenant,
+                         const char *bucket, int64_t *id, cf_err *err);
 /* Does the tenant own any bucket? */
 int bucket_any_locked(st_engine *e, int64_t tenant_id, bool *any, cf_err *err);
 /* What a bucket (bucket_id != 0) or the whole tenant (bucket_id 0) stores:
@@ -519,6 +525,10 @@ struct st_get {
 /* The segment reader of segment i (opened on first use, the previous one
  * closed, a degraded one queued for heal [takes the index lock then]). */
 int get_open_reader(st_get *g, size_t i, cf_err *err);
+/* A read of the key's version version_id (internal id, hex), current or
+ * noncurrent: CF_ENOKEY if that version is gone (the tier files' reads). */
+int get_open_id(st_engine *e, const char *tenant, const char *bucket, const char *key,
+                const char *version_id, st_get **out, cf_err *err);
 void get_close_reader(st_get *g);
 
 /* ---- engine.c, for the tier files [no lock] ---------------------------- */
@@ -532,6 +542,12 @@ uint64_t eng_sealed_size(const st_engine *e, uint64_t size);
  * NULL (st_object_info_clear frees): CF_ENOBUCKET, CF_ENOKEY. */
 int obj_current_locked(st_engine *e, const char *tenant, const char *bucket,
                        const char *key, st_object_info *info, uint8_t vid[16], cf_err *err);
+/* The key's version `version` (S3's id, or an internal id in hex; NULL:
+ * obj_current_locked): its id, its row if info is not NULL. The errors
+ * of obj_resolve_locked (CF_ENOVERSION, CF_EMARKER for a delete marker). */
+int obj_named_locked(st_engine *e, const char *tenant, const char *bucket, const char *key,
+                     const char *version, st_object_info *info, uint8_t vid[16],
+                     cf_err *err);
 /* Does an object row have this version id? 1 yes, 0 no, -1 error. */
 int obj_version_exists_locked(st_engine *e, const uint8_t vid[16], cf_err *err);
 
@@ -612,6 +628,13 @@ int tierfmt_header(st_engine *e, const char *remote_id, const char *tenant,
                    const char *bucket, const st_object_info *info,
                    const uint8_t version_id[16], const tierfmt_seg *segs, size_t nsegs,
                    const char *tags_json, uint8_t **out, size_t *out_len, cf_err *err);
+
+/* tiering.c, for tieradopt.c: a version recovered from a tier is TIERED
+ * there, in remote object remote_id (remote_size bytes, the sealed stream
+ * from data_offset). */
+int tiering_adopt_locked(st_engine *e, const uint8_t vid[16], int64_t tier_id,
+                         const char *remote_id, uint64_t remote_size, uint64_t data_offset,
+                         const char *remote_etag, cf_err *err);
 
 /* ---- reading a tiered version (tierread.c) ---- */
 

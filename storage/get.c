@@ -216,6 +216,18 @@ void get_close_reader(st_get *g)
     g->r = NULL;
 }
 
+int get_open_id(st_engine *e, const char *tenant, const char *bucket, const char *key,
+                const char *version_id, st_get **out, cf_err *err)
+{
+    st_object_info info;
+    if (st_get_open_version(e, tenant, bucket, key, version_id, &info, out, err) < 0)
+        return err->code == CF_ENOVERSION || err->code == CF_EMARKER
+                   ? cf_fail(err, CF_ENOKEY, "the object has no version %s now", version_id)
+                   : -1;
+    st_object_info_clear(&info);
+    return 0;
+}
+
 int get_open_reader(st_get *g, size_t i, cf_err *err)
 {
     if (g->r && g->open_seg == i)

@@ -116,9 +116,10 @@ typedef struct st_transition {
     uint64_t size;                       /* the object's plaintext size */
 } st_transition;
 
-/* Record the intent (durable, before any byte leaves): the version must be
- * the key's current one (CF_ENOKEY otherwise) and not in a tier already
- * (CF_EEXISTS); CF_ENOTFOUND for an unknown tier. Builds the header. */
+/* Record the intent (durable, before any byte leaves): the version (the
+ * key's current one or a noncurrent one) must exist (CF_ENOKEY otherwise)
+ * and not be in a tier already (CF_EEXISTS); CF_ENOTFOUND for an unknown
+ * tier. Builds the header. */
 int st_transition_begin(st_engine *e, const char *tenant, const char *bucket,
                         const char *key, const char *version_id, int64_t tier_id,
                         st_transition *t, cf_err *err);
@@ -128,8 +129,10 @@ int st_transition_uploading(st_engine *e, const st_transition *t, const char *up
                             cf_err *err);
 /* The remote holds exactly the object (the caller verified it): the
  * version becomes TIERED and its local shards go to the delete queue, in
- * one transaction. CF_ENOKEY when the version was deleted or overwritten
- * meanwhile: the remote id is then queued for deletion instead. */
+ * one transaction (a version that became noncurrent meanwhile tiers all
+ * the same). CF_ENOKEY when the version was destroyed meanwhile (deleted,
+ * or overwritten in an unversioned bucket): the remote id is then queued
+ * for deletion instead. */
 int st_transition_commit(st_engine *e, const st_transition *t, const char *remote_etag,
                          cf_err *err);
 /* Give up: the remote id (and upload id) go to remote_deletes; a version
@@ -216,10 +219,11 @@ typedef enum st_restore_result {
     ST_RESTORE_EXTENDED,                 /* 200: already restored; days from now */
     ST_RESTORE_IN_PROGRESS,              /* 409: already on its way */
 } st_restore_result;
-/* RestoreObject: keep a local copy for days * day_ms. CF_ESTATE if the
- * object is not in a tier (or not yet). */
+/* RestoreObject: keep a local copy of the key's version (S3's version
+ * id; NULL: the current one) for days * day_ms. CF_ESTATE if it is not
+ * in a tier (or not yet); CF_ENOVERSION, CF_EMARKER. */
 int st_restore_request(st_engine *e, const char *tenant, const char *bucket,
-                       const char *key, int days, int64_t day_ms,
+                       const char *key, const char *version, int days, int64_t day_ms,
                        st_restore_result *res, cf_err *err);
 /* RESTORING versions, oldest first. */
 int st_restore_due(st_engine *e, int max, st_candidate_cb cb, void *ctx, cf_err *err);
@@ -297,6 +301,31 @@ int st_remote_header_open(const uint8_t master[32], const char *remote_id,
                           const uint8_t *buf, size_t len, st_remote_header *out,
                           cf_err *err);
 void st_remote_header_clear(st_remote_header *h);
+/* How many bytes of a remote object's start hold its header, from its
+ * first 16: CF_ECORRUPT if they are not a coffer remote object's. */
+int st_remote_header_len(const uint8_t preamble[16], uint64_t *len, cf_err *err);
+
+/* coffer tier recover (storage/tieradopt.c): put the version a remote
+ * object of tier_id holds back into the index, from the object's header
+ * (head: its first st_remote_header_len bytes) and the master key alone:
+ * tenant and bucket (created if missing), the version as its key's
+ * current one, segments, tags, and TIERED in the tier. Nothing the index
+ * holds is changed: a version it knows (by version id) is PRESENT, a
+ * key that has another version is KEY_TAKEN (the remote object stays as
+ * it is). CF_ECORRUPT: not a coffer remote object, or not this master
+ * key's, or its length is not what its header describes. */
+typedef enum st_adopt_result {
+    ST_ADOPT_ADDED, ST_ADOPT_PRESENT, ST_ADOPT_KEY_TAKEN,
+} st_adopt_result;
+typedef struct st_adopt_info {
+    st_adopt_result result;
+    char tenant[ST_MAX_TENANT + 1];
+    char bucket[ST_MAX_BUCKET + 1];
+    char key[ST_MAX_KEY + 1];
+} st_adopt_info;
+int st_tier_adopt(st_engine *e, int64_t tier_id, const char *remote_id,
+                  const uint8_t *head, size_t len, uint64_t remote_size,
+                  const char *remote_etag, st_adopt_info *out, cf_err *err);
 
 /* ---- tags ---------------------------------------------------------------------------- */
 
@@ -304,13 +333,14 @@ void st_remote_header_clear(st_remote_header *h);
 #define ST_MAX_TAG_KEY 128                /* characters */
 #define ST_MAX_TAG_VALUE 256
 
-/* The current version's tags (name = key); *n 0 if none. Free with
- * st_tags_free. */
+/* A version's tags (name = key); *n 0 if none. version: S3's version id,
+ * NULL for the current version. Free with st_tags_free. */
 int st_tags_get(st_engine *e, const char *tenant, const char *bucket, const char *key,
-                st_header **tags, size_t *n, cf_err *err);
-/* Replace them (n 0: delete them). CF_ENOKEY. */
+                const char *version, st_header **tags, size_t *n, cf_err *err);
+/* Replace them (n 0: delete them). CF_ENOKEY, CF_ENOVERSION, CF_EMARKER
+ * (a delete marker has no tags). */
 int st_tags_put(st_engine *e, const char *tenant, const char *bucket, const char *key,
-                const st_header *tags, size_t n, cf_err *err);
+                const char *version, const st_header *tags, size_t n, cf_err *err);
 void st_tags_free(st_header *tags, size_t n);
 /* S3's rules for a tag set: at most 10, keys 1..128 and values 0..256
  * characters of UTF-8 without control characters, unique keys, none

@@ -39,5 +39,5 @@ storage_libstorage_a_SOURCES += \
 # lifecycle and cold tiers: the tier registry, the tiered state machine,
 # the remote object format, reading tiered blocks, tags, lifecycle configs
 storage_libstorage_a_SOURCES += storage/lifecycle.h \
-	storage/tier.c storage/tiering.c storage/tierfmt.c storage/tierread.c \
+	storage/tier.c storage/tiering.c storage/tierfmt.c storage/tierread.c storage/tieradopt.c \
 	storage/tags.c storage/lcconf.c

@@ -357,6 +357,24 @@ int obj_current_locked(st_engine *e, const char *tenant, const char *bucket,
     return rc;
 }
 
+int obj_named_locked(st_engine *e, const char *tenant, const char *bucket, const char *key,
+                     const char *version, st_object_info *info, uint8_t vid[16],
+                     cf_err *err)
+{
+    idx_assert_held(e->ix);
+    if (!version)
+        return obj_current_locked(e, tenant, bucket, key, info, vid, err);
+    int64_t bid;
+    st_object_info tmp, *in = info ? info : &tmp;
+    memset(in, 0, sizeof *in);
+    if (bucket_id_locked(e, tenant, bucket, &bid, err) < 0)
+        return -1;
+    int rc = obj_resolve_locked(e, bid, key, version, in, vid, NULL, err);
+    if (rc < 0 || !info)
+        st_object_info_clear(in);
+    return rc;
+}
+
 int obj_version_exists_locked(st_engine *e, const uint8_t vid[16], cf_err *err)
 {
     idx_assert_held(e->ix);

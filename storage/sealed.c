@@ -122,13 +122,10 @@ int st_sealed_import(st_engine *e, const char *tenant, const char *bucket,
                      const char *key, const char *version_id, st_source src, void *ctx,
                      cf_err *err)
 {
-    st_object_info info;
     st_get *g;
-    if (st_get_open(e, tenant, bucket, key, &info, &g, err) < 0)
+    if (get_open_id(e, tenant, bucket, key, version_id, &g, err) < 0)
         return -1;
-    int rc = strcmp(info.version_id, version_id) == 0 ? 0
-           : cf_fail(err, CF_ENOKEY, "the object has another version now");
-    st_object_info_clear(&info);
+    int rc = 0;
     for (size_t i = 0; rc == 0 && i < g->nsegs; i++)
         rc = import_segment(g, i, src, ctx, err);
     st_get_close(g);

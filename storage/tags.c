@@ -127,13 +127,13 @@ void st_tags_free(st_header *tags, size_t n)
 }
 
 int st_tags_get(st_engine *e, const char *tenant, const char *bucket, const char *key,
-                st_header **tags, size_t *n, cf_err *err)
+                const char *version, st_header **tags, size_t *n, cf_err *err)
 {
     uint8_t vid[16];
     *tags = NULL;
     *n = 0;
     idx_lock(e->ix);
-    int rc = obj_current_locked(e, tenant, bucket, key, NULL, vid, err);
+    int rc = obj_named_locked(e, tenant, bucket, key, version, NULL, vid, err);
     if (rc == 0)
         rc = tags_load_locked(e, vid, tags, n, err) < 0 ? -1 : 0;
     idx_unlock(e->ix);
@@ -141,14 +141,14 @@ int st_tags_get(st_engine *e, const char *tenant, const char *bucket, const char
 }
 
 int st_tags_put(st_engine *e, const char *tenant, const char *bucket, const char *key,
-                const st_header *tags, size_t n, cf_err *err)
+                const char *version, const st_header *tags, size_t n, cf_err *err)
 {
     char *json;
     if (tags_to_json(tags, n, &json, err) < 0)
         return -1;
     uint8_t vid[16];
     idx_lock(e->ix);
-    int rc = obj_current_locked(e, tenant, bucket, key, NULL, vid, err);
+    int rc = obj_named_locked(e, tenant, bucket, key, version, NULL, vid, err);
     if (rc == 0)
         rc = tags_set_locked(e, vid, json, err);
     rc = eng_unlock_durable(e, rc, err);

@@ -29,6 +29,22 @@ int tenant_id_locked(st_engine *e, const char *name, int64_t *id, cf_err *err)
     return rc < 0 ? -1 : cf_fail(err, CF_ENOTFOUND, "no tenant named %s", name);
 }
 
+int tenant_ensure_locked(st_engine *e, const char *name, int64_t *id, cf_err *err)
+{
+    idx_assert_held(e->ix);
+    if (!names_tenant_ok(name))
+        return cf_fail(err, CF_ECORRUPT, "tenant name %s is not one coffer makes", name);
+    cf_err miss = {0};
+    if (tenant_id_locked(e, name, id, &miss) == 0)
+        return 0;
+    if (miss.code != CF_ENOTFOUND)
+        return cf_fail(err, miss.code, "%s", miss.msg);
+    if (idx_run(e->ix, NULL, err, "INSERT INTO tenants(name, created) VALUES (?, ?)", "ti",
+                name, (int64_t)time(NULL)) < 0)
+        return -1;
+    return tenant_id_locked(e, name, id, err);
+}
+
 int st_tenant_create(st_engine *e, const char *name, cf_err *err)
 {
     if (!names_tenant_ok(name))

@@ -150,6 +150,17 @@ int tierfmt_header(st_engine *e, const char *remote_id, const char *tenant,
     return 0;
 }
 
+int st_remote_header_len(const uint8_t preamble[16], uint64_t *len, cf_err *err)
+{
+    if (memcmp(preamble, TIERFMT_MAGIC, 8) != 0)
+        return cf_fail(err, CF_ECORRUPT, "not a coffer remote object (bad magic)");
+    uint32_t olen = (uint32_t)le_get(preamble + 8, 4);
+    if (olen < CRYPT_BLOB_OVERHEAD + 4 || (TIERFMT_PREAMBLE + olen) % TIERFMT_ALIGN)
+        return cf_fail(err, CF_ECORRUPT, "remote object header: bad length");
+    *len = TIERFMT_PREAMBLE + (uint64_t)olen;
+    return 0;
+}
+
 int st_remote_header_open(const uint8_t master[CRYPT_KEY_LEN], const char *remote_id,
                           const uint8_t *buf, size_t len, st_remote_header *out,
                           cf_err *err)

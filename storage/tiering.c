@@ -170,6 +170,17 @@ int tiering_remote_locked(st_engine *e, const uint8_t vid[16], tiering_remote *r
     return 0;
 }
 
+int tiering_adopt_locked(st_engine *e, const uint8_t vid[16], int64_t tier_id,
+                         const char *remote_id, uint64_t remote_size, uint64_t data_offset,
+                         const char *remote_etag, cf_err *err)
+{
+    idx_assert_held(e->ix);
+    return idx_run(e->ix, NULL, err,
+                   "INSERT INTO version_tier VALUES (?, ?, ?, 0, ?, NULL, ?, ?, ?, ?, 0, 0)",
+                   "biitiiti", vid, (size_t)16, tier_id, (int64_t)ST_TIER_TIERED, remote_id,
+                   (int64_t)remote_size, (int64_t)data_offset, remote_etag, eng_now_ms());
+}
+
 /* ---- counts for tier.c -------------------------------------------------------------- */
 
 int tiering_versions_locked(st_engine *e, int64_t tier_id, uint64_t *n, cf_err *err)
@@ -252,9 +263,11 @@ static int begin_locked(st_engine *e, st_transition *t, const uint8_t want[16],
     seg_list sl = {0};
     char *tags = NULL;
     int64_t requested = 0;
-    int rc = obj_current_locked(e, t->tenant, t->bucket, t->key, &info, vid, err);
+    int rc = obj_named_locked(e, t->tenant, t->bucket, t->key, t->version_id, &info, vid,
+                              err);
     if (rc < 0)
-        return -1;
+        return err->code == CF_ENOVERSION || err->code == CF_EMARKER
+                   ? cf_fail(err, CF_ENOKEY, "the version is gone") : -1;
     if (memcmp(vid, want, 16) != 0)
         rc = cf_fail(err, CF_ENOKEY, "the object has another version now");
     else if (info.ssec)         /* its data keys need the customer's key */
@@ -389,7 +402,6 @@ static int commit_locked(st_engine *e, const st_transition *t, const uint8_t vid
     idx_assert_held(e->ix);
     bool requested = false;
     char upload_id[1024];
-    uint8_t cur[16];
     int rc = idx_begin(e->ix, err);
     int have = rc == 0 ? intent_locked(e, t, vid, &requested, upload_id, sizeof upload_id,
                                        err) : -1;
@@ -397,10 +409,10 @@ static int commit_locked(st_engine *e, const st_transition *t, const uint8_t vid
         rc = -1;
     else if (have == 0)      /* recovered away meanwhile: it queued the remote id */
         rc = cf_fail(err, CF_ENOKEY, "the transition's intent is gone");
-    int cur_rc = rc == 0 ? obj_current_locked(e, t->tenant, t->bucket, t->key, NULL, cur,
-                                              err) : 0;
-    if (rc == 0 && (cur_rc < 0 || memcmp(cur, vid, 16) != 0)) {
-        if (cur_rc < 0 && err->code != CF_ENOKEY && err->code != CF_ENOBUCKET)
+    /* the version may have become noncurrent: it tiers all the same */
+    int cur_rc = rc == 0 ? obj_version_exists_locked(e, vid, err) : 1;
+    if (rc == 0 && cur_rc <= 0) {
+        if (cur_rc < 0)
             rc = -1;
         else {
             *gone = true;
@@ -494,7 +506,8 @@ int st_tier_recover(st_engine *e, uint64_t *aborted, cf_err *err)
     }
 }
 
-/* Candidates joined with their objects: PENDING or RESTORING ones. */
+/* Candidates joined with their versions, current or noncurrent: PENDING
+ * or RESTORING ones. */
 static int candidates(st_engine *e, int state, int max, st_candidate_cb cb, void *ctx,
                       cf_err *err)
 {
@@ -503,11 +516,17 @@ static int candidates(st_engine *e, int state, int max, st_candidate_cb cb, void
         return cf_fail(err, CF_ENOMEM, "out of memory");
     size_t n = 0;
     idx_lock(e->ix);
+    /* current versions (objects) and noncurrent ones (versions) alike */
     sqlite3_stmt *st = idx_query(e->ix, err,
-        "SELECT v.version_id, v.tier_id, o.key, o.size, b.name, t.name FROM version_tier v "
-        "JOIN objects o ON o.version_id = v.version_id JOIN buckets b ON b.id = o.bucket_id "
-        "JOIN tenants t ON t.id = b.tenant_id WHERE v.state = ? ORDER BY v.changed_ms "
-        "LIMIT ?", "ii", (int64_t)state, (int64_t)max);
+        "SELECT v.version_id, v.tier_id, o.key, o.size, b.name, t.name, v.changed_ms "
+        "FROM version_tier v JOIN objects o ON o.version_id = v.version_id "
+        "JOIN buckets b ON b.id = o.bucket_id JOIN tenants t ON t.id = b.tenant_id "
+        "WHERE v.state = ?1 UNION ALL "
+        "SELECT v.version_id, v.tier_id, o.key, o.size, b.name, t.name, v.changed_ms "
+        "FROM version_tier v JOIN versions o ON o.version_id = v.version_id "
+        "AND o.marker = 0 JOIN buckets b ON b.id = o.bucket_id "
+        "JOIN tenants t ON t.id = b.tenant_id WHERE v.state = ?1 ORDER BY 7 LIMIT ?2",
+        "ii", (int64_t)state, (int64_t)max);
     int rc = st ? 0 : -1;
     while (st && (rc = idx_next(e->ix, st, err)) == 1) {
         uint8_t vid[16];
@@ -549,12 +568,7 @@ int st_tobj_open(st_engine *e, const st_transition *t, st_tobj **out, cf_err *er
     if (!r)
         return cf_fail(err, CF_ENOMEM, "out of memory");
     r->t = t;
-    st_object_info info;
-    int rc = st_get_open(e, t->tenant, t->bucket, t->key, &info, &r->g, err);
-    if (rc == 0 && strcmp(info.version_id, t->version_id) != 0)
-        rc = cf_fail(err, CF_ENOKEY, "the object has another version now");
-    if (rc == 0)
-        st_object_info_clear(&info);
+    int rc = get_open_id(e, t->tenant, t->bucket, t->key, t->version_id, &r->g, err);
     if (rc < 0) {
         st_tobj_close(r);
         return -1;
@@ -594,14 +608,14 @@ void st_tobj_close(st_tobj *r)
 /* ---- restores ------------------------------------------------------------------------ */
 
 int st_restore_request(st_engine *e, const char *tenant, const char *bucket,
-                       const char *key, int days, int64_t day_ms,
+                       const char *key, const char *version, int days, int64_t day_ms,
                        st_restore_result *res, cf_err *err)
 {
     if (days < 1)
         return cf_fail(err, CF_EINVAL, "Days must be a positive number");
     uint8_t vid[16];
     idx_lock(e->ix);
-    int rc = obj_current_locked(e, tenant, bucket, key, NULL, vid, err);
+    int rc = obj_named_locked(e, tenant, bucket, key, version, NULL, vid, err);
     sqlite3_stmt *st = rc == 0 ? idx_query(e->ix, err,
         "SELECT state FROM version_tier WHERE version_id = ?", "b", vid, (size_t)16) : NULL;
     int found = rc == 0 && st ? idx_next(e->ix, st, err) : rc == 0 ? -1 : 0;

@@ -313,9 +313,12 @@ TESTS += tests/layering.sh
 EXTRA_DIST += tests/layering.sh tests/layering.py tests/layering.txt
 
 # cold tiers against real remotes (a second cofferd, Ceph RGW) and under
-# faults (faultproxy.py, a killed remote, SIGKILLs during transitions)
-TESTS += tests/integration/tier.sh tests/integration/tier_faults.sh
+# faults (faultproxy.py, a killed remote, SIGKILLs during transitions);
+# coffer tier recover after the disks and the index are lost
+TESTS += tests/integration/tier.sh tests/integration/tier_faults.sh \
+	tests/integration/tier_recover.sh
 EXTRA_DIST += tests/integration/tier.sh tests/integration/tier_faults.sh \
+	tests/integration/tier_recover.sh tests/integration/tier_recover_client.py \
 	tests/integration/tierlib.sh tests/integration/tier_cases.py \
 	tests/integration/tier_faults_cases.py tests/integration/tierutil.py
 

@@ -729,6 +729,35 @@ static int s3_del(void *impl, const char *name, const char *upload_id, bool swee
     return rc;
 }
 
+static int s3_list(void *impl, const char *after, tier_list_cb cb, void *ctx, bool *more,
+                   cf_err *err)
+{
+    s3_tier *t = impl;
+    *more = false;
+    char *start = object_key(t, after, err);
+    s3c_client *c = start ? take_client(t, err) : NULL;
+    int rc = c ? 0 : -1;
+    s3c_result res = {0};
+    s3c_op op = {.kind = S3C_LIST_OBJECTS, .bucket = t->bucket, .prefix = t->prefix,
+                 .start_after = *after ? start : NULL};
+    if (rc == 0)
+        rc = s3c_exec(c, &op, &res, err);
+    size_t plen = strlen(t->prefix);
+    for (size_t i = 0; rc == 0 && res.listing && i < res.listing->nobjects; i++) {
+        const s3c_object *o = &res.listing->objects[i];
+        if (strncmp(o->key, t->prefix, plen) != 0)
+            continue;
+        tier_listed l = {.name = o->key + plen, .size = o->size, .etag = o->etag};
+        rc = cb(ctx, &l, err);
+    }
+    if (rc == 0 && res.listing)
+        *more = res.listing->truncated;
+    s3c_result_free(&res);
+    give_client(t, c);
+    free(start);
+    return rc;
+}
+
 static int probe_step(int rc, const char *what, const s3_tier *t, cf_err *err)
 {
     if (rc == 0)
@@ -794,4 +823,5 @@ const tier_type tier_type_s3 = {
     .stream_read = s3_stream_read,
     .stream_close = s3_stream_close,
     .del = s3_del,
+    .list = s3_list,
 };

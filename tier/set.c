@@ -337,3 +337,105 @@ int tier_remote_delete(tier_set *s, const st_remote_delete *d, cf_err *err)
         fprintf(stderr, "cofferd: tier: %s\n", qerr.msg);
     return -1;
 }
+
+/* ---- coffer tier recover ------------------------------------------------------------- */
+
+#define RECOVER_HEADER_MAX (64u << 20)
+
+typedef struct recover_ctx {
+    tier_set *s;
+    live_tier *lt;
+    int64_t tier_id;
+    tier_recover_report *rep;
+} recover_ctx;
+
+/* Bytes [0, len) of remote object name into buf. */
+static int read_head(live_tier *lt, const char *name, uint8_t *buf, uint64_t len,
+                     cf_err *err)
+{
+    void *stream;
+    if (lt->type->stream_open(lt->impl, name, 0, len, &stream, err) < 0)
+        return -1;
+    int rc = lt->type->stream_read(stream, buf, (size_t)len, err);
+    lt->type->stream_close(stream);
+    return rc;
+}
+
+static bool remote_name(const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; i < n; i++)
+        if (!strchr("0123456789abcdef", name[i]))
+            return false;
+    return n == ST_REMOTE_ID_HEX - 1;
+}
+
+static int recover_one(void *ctx, const tier_listed *o, cf_err *err)
+{
+    recover_ctx *rc = ctx;
+    tier_recover_report *rep = rc->rep;
+    rep->listed++;
+    snprintf(rep->next, sizeof rep->next, "%s", o->name);
+    if (!remote_name(o->name)) {
+        rep->other++;
+        return 0;
+    }
+    uint8_t pre[16], *head = NULL;
+    uint64_t len = 0;
+    st_adopt_info info;
+    cf_err why = {0};
+    int r = o->size < sizeof pre ? cf_fail(&why, CF_ECORRUPT, "shorter than a header")
+          : read_head(rc->lt, o->name, pre, sizeof pre, err) < 0 ? -2
+          : st_remote_header_len(pre, &len, &why);
+    if (r == 0 && (len > o->size || len > RECOVER_HEADER_MAX))
+        r = cf_fail(&why, CF_ECORRUPT, "its header is longer than the object");
+    if (r == 0 && !(head = malloc((size_t)len)))
+        return cf_fail(err, CF_ENOMEM, "out of memory");
+    if (r == 0 && read_head(rc->lt, o->name, head, len, err) < 0)
+        r = -2;
+    if (r == 0 && st_tier_adopt(rc->s->e, rc->tier_id, o->name, head, (size_t)len, o->size,
+                                o->etag, &info, &why) < 0)
+        r = -1;
+    free(head);
+    if (r == -2)                     /* the remote failed: stop, a rerun resumes */
+        return -1;
+    if (r < 0 && why.code != CF_ECORRUPT) {
+        *err = why;
+        return -1;
+    }
+    if (r < 0) {
+        if (!rep->unreadable++)
+            snprintf(rep->unreadable_msg, sizeof rep->unreadable_msg, "%.32s: %.250s", o->name,
+                     why.msg);
+        return 0;
+    }
+    if (info.result == ST_ADOPT_ADDED)
+        rep->added++;
+    else if (info.result == ST_ADOPT_PRESENT)
+        rep->present++;
+    else
+        rep->key_taken++;
+    return 0;
+}
+
+int tier_recover(tier_set *s, const char *name, const char *after,
+                 tier_recover_report *rep, cf_err *err)
+{
+    memset(rep, 0, sizeof *rep);
+    st_tier t;
+    if (st_tier_get(s->e, name, 0, false, &t, err) < 0)
+        return -1;
+    recover_ctx rc = {.s = s, .tier_id = t.id, .rep = rep};
+    st_tier_clear(&t);
+    if (!(rc.lt = tier_get(s, rc.tier_id, err)))
+        return -1;
+    if (!rc.lt->type->list)
+        return cf_fail(err, CF_EINVAL, "tier %s's type cannot list its objects", name);
+    bool more = false;
+    int r = rc.lt->type->list(rc.lt->impl, after, recover_one, &rc, &more, err);
+    if (!more)
+        rep->next[0] = '\0';
+    if (r < 0)
+        st_tier_note_error(s->e, rc.tier_id, err->msg);
+    return r;
+}

@@ -55,6 +55,14 @@ typedef struct tier_src {
     uint64_t length;
 } tier_src;
 
+/* One object a tier lists: its name without the tier's prefix. */
+typedef struct tier_listed {
+    const char *name;
+    uint64_t size;
+    const char *etag;
+} tier_listed;
+typedef int (*tier_list_cb)(void *ctx, const tier_listed *o, cf_err *err);
+
 /* A type of tier. Settings are the type's JSON (no secret); names are
  * the remote ids the engine hands out, which the type prefixes. */
 typedef struct tier_type {
@@ -85,6 +93,11 @@ typedef struct tier_type {
      * crash may have left one whose id was never recorded). */
     int (*del)(void *impl, const char *name, const char *upload_id, bool sweep,
                cf_err *err);
+    /* One page of the objects under the tier's prefix, in name order,
+     * after `after` ("": from the first); *more if more follow. NULL if
+     * the type cannot list (then tier_recover refuses). */
+    int (*list)(void *impl, const char *after, tier_list_cb cb, void *ctx, bool *more,
+                cf_err *err);
 } tier_type;
 
 extern const tier_type tier_type_s3;
@@ -119,5 +132,26 @@ int tier_transition(tier_set *s, const st_tier_candidate *c, int64_t tier_id, cf
 int tier_restore(tier_set *s, const st_tier_candidate *c, int64_t day_ms, cf_err *err);
 /* Delete one queued remote object; on failure it is retried later. */
 int tier_remote_delete(tier_set *s, const st_remote_delete *d, cf_err *err);
+
+/* ---- coffer tier recover --------------------------------------------------------- */
+
+typedef struct tier_recover_report {
+    uint64_t listed;                     /* objects this page listed */
+    uint64_t added;                      /* versions back in the index */
+    uint64_t present;                    /* known to the index already */
+    uint64_t key_taken;                  /* their key has another version here */
+    uint64_t other;                      /* not named like a remote object (a probe's,
+                                            another program's): left alone */
+    uint64_t unreadable;                 /* named like one, but no header this master
+                                            key opens: left alone */
+    char unreadable_msg[320];            /* the first such object's reason */
+    char next[1025];                     /* where the next page starts; "" at the end */
+} tier_recover_report;
+/* Put the versions that one page of tier `name`'s objects (after
+ * `after`, "" from the start) hold back into the index, from their
+ * headers and the master key alone (st_tier_adopt). Nothing is written
+ * to or deleted from the remote. CF_ENOTFOUND: no such tier. */
+int tier_recover(tier_set *s, const char *name, const char *after,
+                 tier_recover_report *rep, cf_err *err);
 
 #endif

@@ -319,6 +319,159 @@ def test_restore_brings_a_local_copy_for_its_days(s3, bucket, remote, raw):
     assert r.status == 400 and r.error_code() == "MalformedXML"
 
 
+def tagset(r):
+    return sorted((t["Key"], t["Value"]) for t in r["TagSet"])
+
+
+def delete_all_versions(s3, bucket):
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+        objs = [{"Key": v["Key"], "VersionId": v["VersionId"]}
+                for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
+        if objs:
+            s3.delete_objects(Bucket=bucket, Delete={"Objects": objs, "Quiet": True})
+
+
+def test_versions_by_id_move_tag_and_restore(s3, bucket, remote):
+    """A noncurrent version whose storage class asked for the tier moves
+    too; tags and RestoreObject act on the version a versionId names."""
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    try:
+        before = len(remote.objects())
+        body1 = data(600000, "v1" + remote.name)
+        v1 = put(s3, bucket, "k", body1, StorageClass=remote.tier,
+                 Tagging="gen=1")["VersionId"]
+        v2 = put(s3, bucket, "k", b"current, local", Tagging="gen=2")["VersionId"]
+        settled(remote.tier)
+        assert len(remote.objects()) == before + 1
+        h = s3.head_object(Bucket=bucket, Key="k", VersionId=v1)
+        assert h["StorageClass"] == remote.tier
+        assert "StorageClass" not in s3.head_object(Bucket=bucket, Key="k")
+        assert get(s3, bucket, "k", VersionId=v1) == body1
+        # tags by version id
+        r = s3.get_object_tagging(Bucket=bucket, Key="k", VersionId=v1)
+        assert tagset(r) == [("gen", "1")] and r["VersionId"] == v1
+        assert tagset(s3.get_object_tagging(Bucket=bucket, Key="k")) == [("gen", "2")]
+        r = s3.put_object_tagging(Bucket=bucket, Key="k", VersionId=v1,
+                                  Tagging={"TagSet": [{"Key": "gen", "Value": "one"}]})
+        assert r["VersionId"] == v1
+        assert tagset(s3.get_object_tagging(Bucket=bucket, Key="k", VersionId=v1)) == \
+            [("gen", "one")]
+        assert tagset(s3.get_object_tagging(Bucket=bucket, Key="k")) == [("gen", "2")]
+        s3.delete_object_tagging(Bucket=bucket, Key="k", VersionId=v1)
+        assert tagset(s3.get_object_tagging(Bucket=bucket, Key="k", VersionId=v1)) == []
+        assert tagset(s3.get_object_tagging(Bucket=bucket, Key="k", VersionId=v2)) == \
+            [("gen", "2")]
+        with pytest.raises(ClientError) as e:
+            s3.get_object_tagging(Bucket=bucket, Key="k", VersionId="0" * 32)
+        assert e.value.response["Error"]["Code"] == "NoSuchVersion"
+        with pytest.raises(ClientError) as e:
+            s3.put_object_tagging(Bucket=bucket, Key="k", VersionId="bad",
+                                  Tagging={"TagSet": []})
+        assert e.value.response["Error"]["Code"] == "InvalidArgument"
+        # restore by version id: the noncurrent tiered one; the current one is local
+        r = s3.restore_object(Bucket=bucket, Key="k", VersionId=v1,
+                              RestoreRequest={"Days": 30})
+        assert r["ResponseMetadata"]["HTTPStatusCode"] == 202
+        wait_for("the noncurrent version's restore", lambda: 'ongoing-request="false"' in
+                 s3.head_object(Bucket=bucket, Key="k", VersionId=v1).get("Restore", ""),
+                 timeout=30)
+        assert get(s3, bucket, "k", VersionId=v1) == body1
+        with pytest.raises(ClientError) as e:
+            s3.restore_object(Bucket=bucket, Key="k", VersionId=v2,
+                              RestoreRequest={"Days": 1})
+        assert e.value.response["Error"]["Code"] == "InvalidObjectState"
+        # a delete marker has no tags
+        marker = s3.delete_object(Bucket=bucket, Key="k")["VersionId"]
+        with pytest.raises(ClientError) as e:
+            s3.get_object_tagging(Bucket=bucket, Key="k", VersionId=marker)
+        assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 405
+        assert tagset(s3.get_object_tagging(Bucket=bucket, Key="k", VersionId=v2)) == \
+            [("gen", "2")]
+    finally:
+        delete_all_versions(s3, bucket)
+    wait_for("the remote copy to go", lambda: len(remote.objects()) == before)
+    settled(remote.tier)
+
+
+def md5_b64(body):
+    import base64
+    return base64.b64encode(hashlib.md5(body).digest()).decode()
+
+
+def test_kopia_template_on_a_kopia_shaped_repository(s3, remote, raw):
+    """kopia cannot run here (not in Debian or npm), so this is the S3 it
+    sends (/work/shared/CLIENTS.md): a bucket with object lock, every blob
+    written with a GOVERNANCE retention, the blob names of a repository;
+    `coffer lifecycle template kopia` applied as sent; then kopia's reads
+    (prefix listings, ranged GETs inside packs) and its maintenance's
+    retention extension (PutObjectRetention without a namespace) on
+    tiered packs."""
+    import datetime
+    b = "kopia-" + remote.name
+    s3.create_bucket(Bucket=b, ObjectLockEnabledForBucket=True)
+    until = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1)
+    lock = {"ObjectLockMode": "GOVERNANCE", "ObjectLockRetainUntilDate": until}
+    h = hashlib.sha256(remote.name.encode()).hexdigest()[:32]
+    moves = {"p" + h: data(3 * MiB + 11, "p1"), "p" + h[::-1]: data(600000, "p2"),
+             "pf" + h[2:]: data(7 * MiB, "p3")}
+    stays = {"kopia.repository": b'{"uniqueID":"x","format":"..."}',
+             "kopia.blobcfg": b"{}", "kopia.maintenance": b"{}",
+             "q" + h: data(200000, "q"), "n" + h: data(9000, "n"), "x" + h: data(9000, "x"),
+             "m" + h: data(5000, "m"), "l" + h: data(100, "l"), "s" + h: data(700, "s"),
+             "xn0_" + h: data(300, "xn")}
+    before = status(remote.tier)["objects"]
+    try:
+        for k, v in {**moves, **stays}.items():
+            put(s3, b, k, v, **lock)
+        xml = coffer("lifecycle", "template", "kopia", "--tier", remote.tier,
+                     "--days", "0").stdout.encode()
+        r = raw("PUT", f"/{b}", "lifecycle", body=xml, headers={"Content-MD5": md5_b64(xml)})
+        assert r.status == 200, r.body
+        time.sleep(DAY)
+        settled(remote.tier, before + len(moves))
+        listed = {o["Key"]: o.get("StorageClass") for o in
+                  s3.list_objects_v2(Bucket=b, Prefix="p")["Contents"]}
+        assert listed == {k: remote.tier for k in moves}, listed
+        for k, v in moves.items():
+            hd = s3.head_object(Bucket=b, Key=k)
+            assert hd["StorageClass"] == remote.tier, k
+            assert hd["ObjectLockMode"] == "GOVERNANCE", k     # retention survives
+            for off, n in ((0, 4096), (len(v) // 2, 65536), (len(v) - 100, 100)):
+                got = get(s3, b, k, Range=f"bytes={off}-{off + n - 1}")
+                assert got == v[off:off + n], (k, off)
+        for k, v in stays.items():
+            assert "StorageClass" not in s3.head_object(Bucket=b, Key=k), k
+            assert get(s3, b, k) == v
+        # maintenance extends a tiered pack's retention, XML without a namespace
+        k = next(iter(moves))
+        later = (until + datetime.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        ret = (f"<Retention><Mode>GOVERNANCE</Mode><RetainUntilDate>{later}"
+               f"</RetainUntilDate></Retention>").encode()
+        r = raw("PUT", f"/{b}/{k}", "retention", body=ret,
+                headers={"Content-MD5": md5_b64(ret)})
+        assert r.status == 200, r.body
+        hd = s3.head_object(Bucket=b, Key=k)
+        assert hd["ObjectLockRetainUntilDate"].strftime("%Y-%m-%d") == later[:10]
+        assert hd["StorageClass"] == remote.tier
+        # a locked tiered pack is not deleted without the bypass
+        vid = hd["VersionId"]
+        with pytest.raises(ClientError) as e:
+            s3.delete_object(Bucket=b, Key=k, VersionId=vid)
+        assert e.value.response["Error"]["Code"] == "AccessDenied"
+    finally:
+        key = json.loads(coffer("key", "create", "dev", "--permissions",
+                                "read,write-new,overwrite,delete,bypass-governance").stdout)
+        admin = client(os.environ["COFFER_ENDPOINT"], key["access_key"], key["secret_key"])
+        for page in admin.get_paginator("list_object_versions").paginate(Bucket=b):
+            for v in page.get("Versions", []) + page.get("DeleteMarkers", []):
+                admin.delete_object(Bucket=b, Key=v["Key"], VersionId=v["VersionId"],
+                                    BypassGovernanceRetention=True)
+        coffer("key", "revoke", key["access_key"])
+        s3.delete_bucket_lifecycle(Bucket=b)
+        s3.delete_bucket(Bucket=b)
+    settled(remote.tier, before)
+
+
 def test_delete_and_overwrite_remove_the_remote_copy(s3, bucket, remote):
     before = len(remote.objects())
     put(s3, bucket, "a", data(400000, "a"), StorageClass=remote.tier)

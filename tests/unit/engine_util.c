@@ -110,6 +110,15 @@ int put_gen(st_engine *e, const char *bucket, const char *key, uint64_t size,
     return rc;
 }
 
+int put_gen_args(st_engine *e, const st_put_args *a, uint64_t seed, st_object_info *info,
+                 cf_err *err)
+{
+    st_object_info local;
+    int rc = put_stream(e, a, (uint64_t)a->expected_size, seed, info ? info : &local, err);
+    st_object_info_clear(info ? info : &local);
+    return rc;
+}
+
 int put_part_gen(st_engine *e, const char *bucket, const char *key, const char *upload_id,
                  uint32_t part, uint64_t size, uint64_t seed, char etag[ST_ETAG_MAX],
                  cf_err *err)

@@ -32,6 +32,9 @@ void gen_bytes(uint64_t seed, uint64_t off, uint8_t *buf, size_t n);
 /* PUT size bytes of stream seed; 0 on success. */
 int put_gen(st_engine *e, const char *bucket, const char *key, uint64_t size,
             uint64_t seed, st_object_info *info, cf_err *err);
+/* The same with every argument of the PUT (expected_size is the size). */
+int put_gen_args(st_engine *e, const st_put_args *a, uint64_t seed, st_object_info *info,
+                 cf_err *err);
 /* PUT part `part` of upload upload_id: size bytes of stream seed; its
  * ETag in etag. 0 on success. */
 int put_part_gen(st_engine *e, const char *bucket, const char *key, const char *upload_id,

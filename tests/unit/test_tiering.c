@@ -152,7 +152,7 @@ static void writes_set_class_and_tags(void)
     CHECK_EQ_INT(n, 1);
     st_header *got;
     size_t ng;
-    REQUIRE(st_tags_get(e, "t1", "b", "cold", &got, &ng, &err) == 0);
+    REQUIRE(st_tags_get(e, "t1", "b", "cold", NULL, &got, &ng, &err) == 0);
     REQUIRE(ng == 2);
     CHECK_EQ_STR(got[1].name, "team");
     st_tags_free(got, ng);
@@ -219,17 +219,17 @@ static void writes_set_class_and_tags(void)
     n = 0;
     REQUIRE(st_tier_pending(e, 10, count_pending, &n, &err) == 0);
     CHECK_EQ_INT(n, 1);
-    REQUIRE(st_tags_get(e, "t1", "b", "cold", &got, &ng, &err) == 0);
+    REQUIRE(st_tags_get(e, "t1", "b", "cold", NULL, &got, &ng, &err) == 0);
     CHECK_EQ_INT(ng, 0);
     /* tags can be replaced and deleted */
-    REQUIRE(st_tags_put(e, "t1", "b", "mp", tags, 2, &err) == 0);
-    REQUIRE(st_tags_get(e, "t1", "b", "mp", &got, &ng, &err) == 0);
+    REQUIRE(st_tags_put(e, "t1", "b", "mp", NULL, tags, 2, &err) == 0);
+    REQUIRE(st_tags_get(e, "t1", "b", "mp", NULL, &got, &ng, &err) == 0);
     CHECK_EQ_INT(ng, 2);
     st_tags_free(got, ng);
-    REQUIRE(st_tags_put(e, "t1", "b", "mp", NULL, 0, &err) == 0);
-    REQUIRE(st_tags_get(e, "t1", "b", "mp", &got, &ng, &err) == 0);
+    REQUIRE(st_tags_put(e, "t1", "b", "mp", NULL, NULL, 0, &err) == 0);
+    REQUIRE(st_tags_get(e, "t1", "b", "mp", NULL, &got, &ng, &err) == 0);
     CHECK_EQ_INT(ng, 0);
-    CHECK_EQ_INT(st_tags_put(e, "t1", "b", "none", tags, 1, &err), -1);
+    CHECK_EQ_INT(st_tags_put(e, "t1", "b", "none", NULL, tags, 1, &err), -1);
     CHECK_EQ_INT(err.code, CF_ENOKEY);
     /* a tier with versions in it (pending or not) is not removed */
     CHECK_EQ_INT(st_tier_remove(e, "COLD", &err), -1);
@@ -399,10 +399,10 @@ static void transition_commit_delete_and_recovery(void)
     CHECK_EQ_INT(err.code, CF_EIO);
     /* restore: the remote's bytes come back, checked, as local shards */
     st_restore_result res;
-    CHECK_EQ_INT(st_restore_request(e, "t1", "b", "nope", 1, 1000, &res, &err), -1);
-    REQUIRE(st_restore_request(e, "t1", "b", "big", 2, 1000, &res, &err) == 0);
+    CHECK_EQ_INT(st_restore_request(e, "t1", "b", "nope", NULL, 1, 1000, &res, &err), -1);
+    REQUIRE(st_restore_request(e, "t1", "b", "big", NULL, 2, 1000, &res, &err) == 0);
     CHECK_EQ_INT(res, ST_RESTORE_STARTED);
-    REQUIRE(st_restore_request(e, "t1", "b", "big", 2, 1000, &res, &err) == 0);
+    REQUIRE(st_restore_request(e, "t1", "b", "big", NULL, 2, 1000, &res, &err) == 0);
     CHECK_EQ_INT(res, ST_RESTORE_IN_PROGRESS);
     st_tier_candidate c = {.tier_id = id};
     snprintf(c.tenant, sizeof c.tenant, "t1");
@@ -430,7 +430,7 @@ static void transition_commit_delete_and_recovery(void)
     REQUIRE(st_head(e, "t1", "b", "big", &info, &err) == 0);
     CHECK_EQ_INT(info.restore, 2);
     st_object_info_clear(&info);
-    REQUIRE(st_restore_request(e, "t1", "b", "big", 1, 1, &res, &err) == 0);
+    REQUIRE(st_restore_request(e, "t1", "b", "big", NULL, 1, 1, &res, &err) == 0);
     CHECK_EQ_INT(res, ST_RESTORE_EXTENDED);
     usleep(5000);
     uint64_t expired = 0;
@@ -610,6 +610,18 @@ static void configurations_walk_and_expire(void)
     st_close(e);
 }
 
+typedef struct pending_one {
+    st_tier_candidate c;
+} pending_one;
+
+static int first_pending(void *ctx, const st_tier_candidate *c)
+{
+    pending_one *p = ctx;
+    if (!p->c.version_id[0])
+        p->c = *c;
+    return 0;
+}
+
 /* With versions: a tiered version made noncurrent keeps its tier and is
  * read from it by version id; destroying it queues its remote object as
  * for a current one; lifecycle expiration of a versioned key makes a delete
@@ -649,13 +661,52 @@ static void noncurrent_versions_keep_their_tier(void)
     st_remote_delete d = {0};
     REQUIRE(st_remote_deletes_due(e, 10, first_delete, &d, &err) == 0);
     CHECK_EQ_STR(d.remote_id, t.remote_id);
+    /* a version that asked for COLD at PUT and became noncurrent before the
+     * worker moved it still moves (it is a candidate; begin and commit take
+     * a noncurrent version), and its tags and restores go by version id */
+    st_header gen1 = {"gen", "1"}, one = {"gen", "one"};
+    st_put_args a = {.tenant = "t1", .bucket = "b", .key = "p", .expected_size = 300000,
+                     .attrs = {.storage_class = "COLD", .tags = &gen1, .ntags = 1}};
+    REQUIRE(put_gen_args(e, &a, 7, &info, &err) == 0);
+    char p1[ST_ID_HEX];
+    snprintf(p1, sizeof p1, "%s", info.version_id);
+    REQUIRE(put_gen(e, "b", "p", 10, 8, &info, &err) == 0);       /* p1 is noncurrent */
+    pending_one want = {0};
+    REQUIRE(st_tier_pending(e, 10, first_pending, &want, &err) == 0);
+    CHECK_EQ_STR(want.c.version_id, p1);
+    st_transition tp;
+    REQUIRE(st_transition_begin(e, "t1", "b", "p", p1, id, &tp, &err) == 0);
+    REQUIRE(st_transition_commit(e, &tp, "\"etag\"", &err) == 0);
+    REQUIRE(st_head_version(e, "t1", "b", "p", p1, &info, &err) == 0);
+    CHECK_EQ_STR(info.storage_class, "COLD");
+    st_object_info_clear(&info);
+    st_header *got;
+    size_t ng;
+    REQUIRE(st_tags_put(e, "t1", "b", "p", p1, &one, 1, &err) == 0);
+    REQUIRE(st_tags_get(e, "t1", "b", "p", p1, &got, &ng, &err) == 0);
+    CHECK(ng == 1 && strcmp(got[0].value, "one") == 0);
+    st_tags_free(got, ng);
+    REQUIRE(st_tags_get(e, "t1", "b", "p", NULL, &got, &ng, &err) == 0);
+    CHECK_EQ_INT(ng, 0);                                  /* the current one has none */
+    st_restore_result res;
+    REQUIRE(st_restore_request(e, "t1", "b", "p", p1, 1, 1000, &res, &err) == 0);
+    CHECK_EQ_INT(res, ST_RESTORE_STARTED);
+    memset(&want, 0, sizeof want);
+    REQUIRE(st_restore_due(e, 10, first_pending, &want, &err) == 0);
+    CHECK_EQ_STR(want.c.version_id, p1);                  /* the worker will see it */
+    CHECK_EQ_INT(st_restore_request(e, "t1", "b", "p", NULL, 1, 1000, &res, &err), -1);
+    CHECK_EQ_INT(err.code, CF_ESTATE);                    /* the current one is local */
+    CHECK_EQ_INT(st_tags_get(e, "t1", "b", "p", "0123456789abcdef0123456789abcdef", &got,
+                             &ng, &err), -1);
+    CHECK_EQ_INT(err.code, CF_ENOVERSION);
+    st_transition_clear(&tp);
     /* expiration on a versioned key: a marker, v2 kept as noncurrent */
     CHECK_EQ_INT(st_expire(e, "t1", "b", "k", v2, &err), 1);
     CHECK_EQ_INT(st_head(e, "t1", "b", "k", &info, &err), -1);
     CHECK_EQ_INT(err.code, CF_ENOKEY);
     REQUIRE(st_head_version(e, "t1", "b", "k", v2, &info, &err) == 0);
     st_object_info_clear(&info);
-    usage_is(e, 1, 500);
+    usage_is(e, 3, 300510);            /* and p's two versions */
     /* a locked bucket: expiration leaves the version, a delete is refused */
     REQUIRE(st_bucket_create(e, "t1", "w", NULL, true, &err) == 0);
     REQUIRE(st_bucket_set_lock(e, "t1", "w", ST_LOCK_COMPLIANCE, 1, 0, &err) == 0);
