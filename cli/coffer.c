@@ -91,7 +91,9 @@ static const char usage_text[] =
     "  quota show [TENANT]         every quota with what its scope stores\n"
     "  quota clear TENANT [--bucket B]\n"
     "                              remove the tenant's (or bucket B's) quota\n"
-    "  disks                       each disk's state, space and error counts\n"
+    "  disks                       each disk's state, space, errors, shards to heal\n"
+    "  disks replace N             format the empty directory in disk N's place,\n"
+    "                              then heal --all fills it (progress, report)\n"
     "  heal [--all [--tenant T [--bucket B]]]\n"
     "                              rebuild the shards on the heal queue now; --all:\n"
     "                              check every segment's shard files and manifests\n"
@@ -480,14 +482,16 @@ static void print_disks(json_t *doc)
 {
     size_t i;
     json_t *d;
-    printf("%-4s %-9s %16s %16s %6s %6s %6s  %s\n", "DISK", "STATE", "USED", "CAPACITY",
-           "READ", "WRITE", "CRC", "PATH");
+    printf("%-4s %-9s %16s %16s %6s %6s %6s %8s  %s\n", "DISK", "STATE", "USED", "CAPACITY",
+           "READ", "WRITE", "CRC", "HEAL", "PATH");
     json_array_foreach(json_object_get(doc, "disks"), i, d)
-        printf("%-4lld %-9s %16lld %16lld %6lld %6lld %6lld  %s\n", num(d, "index"),
+        printf("%-4lld %-9s %16lld %16lld %6lld %6lld %6lld %8lld  %s\n", num(d, "index"),
                str(d, "state"), num(d, "used_bytes"), num(d, "capacity_bytes"),
                num(d, "read_errors"), num(d, "write_errors"), num(d, "crc_errors"),
-               str(d, "path"));
-    printf("heal queue: %lld segments\n", num(doc, "heal_pending"));
+               num(d, "heal_pending"), str(d, "path"));
+    printf("heal queue: %lld segments%s\n", num(doc, "heal_pending"),
+           json_is_false(json_object_get(doc, "heal_pending_exact"))
+               ? " (HEAL counts only the oldest of them)" : "");
 }
 
 static void print_maintenance(json_t *doc)
@@ -746,6 +750,8 @@ static int cmd_key(const cli *c, int argc, char **argv)
 
 /* Start job `name` with opts, follow it to its end; *report gets its last
  * report (NULL if none). Returns 0 if the run succeeded. */
+static int follow_run(const cli *c, const char *name, long long id, json_t **report);
+
 static int follow_job(const cli *c, const char *name, json_t *opts, json_t **report)
 {
     char path[64];
@@ -758,6 +764,17 @@ static int follow_job(const cli *c, const char *name, json_t *opts, json_t **rep
         return rc;
     long long id = num(doc, "run_id");
     json_decref(doc);
+    return follow_run(c, name, id, report);
+}
+
+/* Follow run id of job `name` to its end, with a progress line. */
+static int follow_run(const cli *c, const char *name, long long id, json_t **report)
+{
+    char path[64];
+    json_t *doc;
+    int rc;
+    *report = NULL;
+    snprintf(path, sizeof path, "/jobs/%s", name);
     progress pr;
     progress_init(&pr, name, stderr);
     for (;;) {
@@ -1299,6 +1316,35 @@ static int cmd_disks(const cli *c)
     return 0;
 }
 
+/* coffer disks replace N: format the empty directory in disk N's place,
+ * then follow the heal --all that fills it. */
+static int cmd_disks_replace(const cli *c, const char *n)
+{
+    if (!*n || strspn(n, "0123456789") != strlen(n) || strlen(n) > 3) {
+        fprintf(stderr, "coffer: disks replace: N is a disk number (coffer disks)\n");
+        return 2;
+    }
+    char path[32];
+    snprintf(path, sizeof path, "/disks/%s", n);
+    json_t *doc, *r, *body = json_object();
+    int rc = request(c, "POST", path, NULL, body, &doc);
+    json_decref(body);
+    if (rc != 0)
+        return rc;
+    json_t *id = json_object_get(doc, "run_id");
+    fprintf(stderr, "coffer: disk %s formatted as a replacement; heal --all fills it\n", n);
+    if (!json_is_integer(id)) {
+        fprintf(stderr, "coffer: a heal was running already: run coffer heal --all when it "
+                "has ended (coffer disks shows the disk replacing until then)\n");
+        json_decref(doc);
+        return 0;
+    }
+    long long run = json_integer_value(id);
+    json_decref(doc);
+    rc = follow_run(c, "heal", run, &r);
+    return check_result(c, rc, r, true);
+}
+
 static int dispatch(const cli *c, int argc, char **argv)
 {
     if (strcmp(argv[0], "tenant") == 0)
@@ -1313,6 +1359,8 @@ static int dispatch(const cli *c, int argc, char **argv)
         return cmd_quota(c, argc - 1, argv + 1);
     if (strcmp(argv[0], "disks") == 0 && argc == 1)
         return cmd_disks(c);
+    if (strcmp(argv[0], "disks") == 0 && argc == 3 && strcmp(argv[1], "replace") == 0)
+        return cmd_disks_replace(c, argv[2]);
     if (strcmp(argv[0], "heal") == 0 && argc == 1)
         return cmd_heal(c);
     if (strcmp(argv[0], "scrub") == 0 && argc == 2 && strcmp(argv[1], "status") == 0)

@@ -91,7 +91,7 @@ static size_t ndirops, capdirops;
 static uint64_t save_seq;
 
 static const char *const class_names[FIO_NCLASSES + 1] = {
-    "write", "fsync", "rename", "walsync", "any"};
+    "write", "fsync", "rename", "walsync", "read", "any"};
 
 static int errno_by_name(const char *s, size_t n)
 {
@@ -403,7 +403,8 @@ static int gate(fio_class cls, int fd, const char *path)
     pthread_mutex_lock(&fio_lock);
     for (int i = 0; i < nrules; i++) {
         fio_rule *r = &rules[i];
-        if ((r->cls != FIO_ANY && r->cls != (int)cls) || !path_matches(r, fd, path))
+        if ((r->cls != FIO_ANY && r->cls != (int)cls) ||
+            (r->cls == FIO_ANY && cls == FIO_READ) || !path_matches(r, fd, path))
             continue;
         r->seen++;
         if (r->seen == r->n || (r->sticky && r->seen > r->n)) {
@@ -694,6 +695,12 @@ int fio_rename(const char *from, const char *to)
     int rc = rename(from, to);
     note_replaced(DOP_RENAME, from, to, saved, rc == 0);
     return rc;
+}
+
+ssize_t fio_preadv(int fd, const struct iovec *iov, int n, off_t off)
+{
+    GATE(FIO_READ, fd, NULL);
+    return preadv(fd, iov, n, off);
 }
 
 int fio_unlink(const char *path)

@@ -16,8 +16,11 @@
  * operation) or from fio_fault_set (tests), a comma-separated list:
  *
  *   CLASS@N[+][=ERRNO][:PATHPART]
- *       the N-th operation of CLASS (write, fsync, rename, walsync, any)
- *       fails with ERRNO (EIO, ENOSPC, EROFS, EDQUOT; default EIO); with
+ *       the N-th operation of CLASS (write, fsync, rename, walsync, read,
+ *       any) fails with ERRNO (EIO, ENOSPC, EROFS, EDQUOT; default EIO);
+ *       "any" (and powercut, kill) leave reads out: a read changes
+ *       nothing a crash could undo, and counting them would move every
+ *       N a driver has measured for writes; with
  *       '+' that one and every later one (a dead or full disk); with
  *       :PATHPART only operations on paths containing PATHPART count
  *       ("disk3/" fails one disk).
@@ -64,6 +67,7 @@ typedef enum fio_class {
     FIO_FSYNC,                   /* fsync, fdatasync of files and directories */
     FIO_RENAME,                  /* rename */
     FIO_WALSYNC,                 /* the index's group-commit WAL fdatasync */
+    FIO_READ,                    /* preadv of shard blocks (fio_preadv) */
     FIO_NCLASSES
 } fio_class;
 
@@ -83,6 +87,9 @@ int fio_fdatasync(int fd);
 int fio_walsync(int fd);
 int fio_rename(const char *from, const char *to);
 int fio_unlink(const char *path);
+/* Read like preadv(2): the shard reader's block reads (segread.c), so that
+ * a disk failing on read (EIO) can be driven too. */
+ssize_t fio_preadv(int fd, const struct iovec *iov, int n, off_t off);
 
 /* For the SQLite shim (storage/fvfs.c), which does the I/O itself through
  * SQLite's default VFS: count an operation of cls on path and decide.

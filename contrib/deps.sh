@@ -9,6 +9,7 @@ PKGS=(
   python3 python3-boto3 python3-pytest
   awscli s3cmd rclone restic openssl curl
   python3-prometheus-client prometheus chromium clang libclang-rt-14-dev
+  e2fsprogs util-linux
 )
 # The peers of tests/peers/ (a Ceph RGW cluster; Azurite runs on node),
 # installed without their recommends (Ceph's pull in the mgr's dashboard

@@ -614,50 +614,70 @@ static json_t *quota_clear(admin_req *r)
                      bucket ? json_string(bucket) : json_null(), "removed", removed);
 }
 
-/* A disk with less room than this takes no more shards for long: "full". */
-#define ADMIN_DISK_FULL_BYTES (64ull << 20)
-
-/* One word for a disk: offline (unreadable at open), replacing (formatted
- * into a missing disk's place, heal --all has not filled it), full,
- * readonly (no new files), else online. */
-static const char *disk_state(const st_disk_info *d)
-{
-    if (!d->online)
-        return "offline";
-    if (d->replacing)
-        return "replacing";
-    if (d->capacity_bytes > 0 && d->available_bytes < ADMIN_DISK_FULL_BYTES)
-        return "full";
-    return d->writable ? "online" : "readonly";
-}
-
 static json_t *disks_get(admin_req *r)
 {
     list_ctx l = {.items = json_array()};
     if (!l.items)
         return NULL;
-    for (int i = 0; i < st_disk_count(r->e); i++) {
+    uint64_t pending = 0, per_disk[ST_MAX_DISKS] = {0};
+    bool exact = true;
+    cf_err err;
+    int rc = st_heal_pending(r->e, &pending, &err);
+    if (rc == 0)
+        rc = st_heal_pending_disks(r->e, per_disk, &exact, &err);
+    for (int i = 0; rc == 0 && i < st_disk_count(r->e); i++) {
         st_disk_info d;
         st_disk_get(r->e, i, &d);
-        if (add_item(&l, json_pack("{s:i, s:s, s:s, s:b, s:b, s:b, s:I, s:I, s:I, s:I, "
-                                   "s:I, s:I}", "index", i, "path", d.path, "state",
-                                   disk_state(&d), "online", d.online, "writable",
-                                   d.writable, "replacing", d.replacing,
+        if (add_item(&l, json_pack("{s:i, s:s, s:s, s:b, s:b, s:b, s:s, s:I, s:I, s:I, "
+                                   "s:I, s:I, s:I, s:I}", "index", i, "path", d.path,
+                                   "state", st_disk_state(&d), "online", d.online,
+                                   "writable", d.writable, "replacing", d.replacing,
+                                   "write_fault", d.write_fault,
                                    "capacity_bytes", (json_int_t)d.capacity_bytes,
                                    "used_bytes", (json_int_t)d.used_bytes,
                                    "available_bytes", (json_int_t)d.available_bytes,
                                    "read_errors", (json_int_t)d.read_errors,
                                    "write_errors", (json_int_t)d.write_errors,
-                                   "crc_errors", (json_int_t)d.crc_errors)) < 0)
+                                   "crc_errors", (json_int_t)d.crc_errors,
+                                   "heal_pending", (json_int_t)per_disk[i])) < 0)
             break;
     }
-    uint64_t pending = 0;
-    cf_err err;
-    int rc = st_heal_pending(r->e, &pending, &err);
     json_t *reply = list_reply(r, &l, rc, &err, "disks");
-    if (reply && rc == 0)
+    if (reply && rc == 0) {
         json_object_set_new(reply, "heal_pending", json_integer((json_int_t)pending));
+        json_object_set_new(reply, "heal_pending_exact", json_boolean(exact));
+    }
     return reply;
+}
+
+/* POST /disks/N: replace disk N (coffer disks replace N): format the empty
+ * directory in its place, then start heal --all to fill it. The reply
+ * names that heal's run (run_id null when a heal was running already: the
+ * disk stays "replacing" until a heal --all has filled it). */
+static json_t *disk_replace(admin_req *r)
+{
+    static const char *const allowed[] = {NULL};
+    json_t *bad = r->body ? body_error(r, allowed) : NULL;
+    if (bad)
+        return bad;
+    char *end = NULL;
+    long i = strtol(r->arg, &end, 10);
+    if (end == r->arg || *end || i < 0 || i >= st_disk_count(r->e))
+        return error_reply(r, 404, "NoSuchDisk", "no such disk");
+    cf_err err;
+    if (st_disk_replace(r->e, (int)i, &err) < 0) {
+        bool refused = err.code == CF_EEXISTS || err.code == CF_ENOTEMPTY ||
+                       err.code == CF_ECONFIG || err.code == CF_EIO;
+        return error_reply(r, refused ? 409 : 500,
+                           refused ? "DiskNotReplaceable" : "InternalError", err.msg);
+    }
+    uint64_t id = 0;
+    json_t *opts = json_pack("{s:b}", "all", 1);
+    int rc = opts ? sched_trigger(r->jobs, "heal", opts, &id, &err) : -1;
+    json_decref(opts);
+    r->status = 200;
+    return json_pack("{s:i, s:s, s:o}", "index", (int)i, "state", "replacing", "run_id",
+                     rc == 0 ? json_integer((json_int_t)id) : json_null());
 }
 
 /* ---- jobs (server/sched.h) ----------------------------------------------- */
@@ -906,6 +926,7 @@ static const struct route {
     {"GET", "quotas", false, quota_list},
     {"DELETE", "quotas", true, quota_clear},
     {"GET", "disks", false, disks_get},
+    {"POST", "disks", true, disk_replace},
     {"POST", "heal", false, heal_run},
     {"POST", "gc", false, gc_run},
     {"GET", "jobs", false, jobs_list},

@@ -449,7 +449,7 @@ void s3_version_headers(s3_req *r, const st_object_info *o, bool asked)
 {
     if (o->delete_marker)
         resp_header(r, "x-amz-delete-marker", "true");
-    if (asked || !o->null_version || o->delete_marker)
+    if (asked || !o->null_version || o->delete_marker || o->versioned_bucket)
         resp_header(r, "x-amz-version-id", st_version_name(o));
 }
 

@@ -94,8 +94,9 @@ int s3_copy_conditions(s3_req *r, const st_object_info *src);
 /* The versionId parameter (NULL if absent): "null" or 32 hex digits, else
  * InvalidArgument. */
 int s3_version_param(s3_req *r, const char **version);
-/* x-amz-version-id (when asked for, or the version is not the null one)
- * and x-amz-delete-marker for a marker. */
+/* x-amz-version-id (when asked for, the version is not the null one, or
+ * it is the null one of a bucket whose versioning was ever configured:
+ * "null", as S3) and x-amz-delete-marker for a marker. */
 void s3_version_headers(s3_req *r, const st_object_info *o, bool asked);
 /* The storage class and tags a write sets (lifecycle.h), into out with
  * pool memory: x-amz-storage-class is STANDARD, a tier's name, or an AWS

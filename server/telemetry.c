@@ -87,7 +87,7 @@ static int usage_row(void *ctx, const st_usage *u)
 
 static void collect_disks(telemetry *t, mx_sink *k)
 {
-    static const char *const states[] = {"online", "readonly", "offline"};
+    static const char *const states[] = ST_DISK_STATES;
     st_engine *e = t->srv->engine;
     for (int i = 0; i < st_disk_count(e); i++) {
         st_disk_info d;
@@ -101,7 +101,7 @@ static void collect_disks(telemetry *t, mx_sink *k)
         mx_set(k, t->disk_read_errors, labels, (double)d.read_errors);
         mx_set(k, t->disk_write_errors, labels, (double)d.write_errors);
         mx_set(k, t->disk_crc_errors, labels, (double)d.crc_errors);
-        const char *now = !d.online ? "offline" : d.writable ? "online" : "readonly";
+        const char *now = st_disk_state(&d);
         for (size_t s = 0; s < sizeof states / sizeof states[0]; s++)
             mx_set(k, t->disk_state, (const char *[]){num, d.path, states[s]},
                    strcmp(states[s], now) == 0);

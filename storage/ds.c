@@ -11,6 +11,7 @@
 #include "storage/ds.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/checksum.h"
@@ -387,6 +389,55 @@ int ds_format(ds_set *set, cf_err *err)
     return 0;
 }
 
+/* An empty directory, or one holding only a fresh file system's lost+found. */
+static bool dir_empty(const char *path)
+{
+    DIR *d = opendir(path);
+    if (!d)
+        return false;
+    bool empty = true;
+    struct dirent *de;
+    while (empty && (de = readdir(d)))
+        empty = strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+                strcmp(de->d_name, "lost+found") == 0;
+    closedir(d);
+    return empty;
+}
+
+int ds_replace(ds_set *set, int i, cf_err *err)
+{
+    ds_disk *d = &set->disks[i];
+    switch (ds_probe(set, i)) {
+    case DS_PROBE_OK:
+        return cf_fail(err, CF_EEXISTS, "disk %d (%s) is a disk of this set; to replace it, "
+                       "put an empty directory in its place first", i, d->path);
+    case DS_PROBE_FOREIGN:
+        return cf_fail(err, CF_ECONFIG, "disk %d (%s) holds another set's format.json (or "
+                       "a malformed one): refused, never formatted", i, d->path);
+    case DS_PROBE_UNREADABLE:
+        return cf_fail(err, CF_EIO, "disk %d (%s) cannot be read", i, d->path);
+    case DS_PROBE_MISSING:
+        break;
+    }
+    struct stat st;
+    if (stat(d->path, &st) != 0 || !S_ISDIR(st.st_mode))
+        return cf_fail(err, CF_EIO, "disk %d (%s) is not there: mount or create the new "
+                       "disk's directory first", i, d->path);
+    if (!dir_empty(d->path))
+        return cf_fail(err, CF_ENOTEMPTY, "disk %d (%s) is not empty: a replacement is an "
+                       "empty directory", i, d->path);
+    if (mark_replacing(d, err) < 0 || write_format(set, i, err) < 0)
+        return -1;
+    d->state = DS_FORMATTED;
+    d->has_lineage = true;
+    atomic_store(&d->wfault, DS_WF_NONE);
+    atomic_store(&d->online, true);
+    fprintf(stderr, "coffer: disk %d (%s) was empty: formatted as disk %d of the set, a "
+            "replacement (coffer disks replace); heal --all rebuilds its shards\n", i,
+            d->path, i);
+    return 0;
+}
+
 int ds_online_count(const ds_set *set)
 {
     int c = 0;
@@ -405,6 +456,93 @@ void ds_note(const ds_set *set, int i, ds_error kind)
 uint64_t ds_errors(const ds_set *set, int i, ds_error kind)
 {
     return atomic_load_explicit(&set->disks[i].errors[kind], memory_order_relaxed);
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static ds_wfault wfault_of(int errnum)
+{
+    switch (errnum) {
+    case EROFS: case EACCES: case EPERM: return DS_WF_READONLY;
+    case ENOSPC: case EDQUOT: return DS_WF_FULL;
+    default: return DS_WF_FAILING;
+    }
+}
+
+static void leave_write_set(const ds_set *set, int i, ds_wfault f, const char *why)
+{
+    ds_disk *d = (ds_disk *)&set->disks[i];
+    atomic_store(&d->wretry_ms, now_ms() + DS_WRITE_RETRY_MS);
+    if (atomic_exchange(&d->wfault, (int)f) != (int)f)
+        fprintf(stderr, "coffer: disk %d (%s): %s: out of the write set, %s; its missing "
+                "shards are queued for heal\n", i, d->path, why, ds_wfault_name(f));
+}
+
+void ds_write_failed(const ds_set *set, int i, int errnum)
+{
+    char why[128];
+    snprintf(why, sizeof why, "a shard write failed (%s)", strerror(errnum));
+    leave_write_set(set, i, wfault_of(errnum), why);
+}
+
+void ds_write_ok(const ds_set *set, int i)
+{
+    ds_disk *d = (ds_disk *)&set->disks[i];
+    if (atomic_exchange(&d->wfault, DS_WF_NONE) != DS_WF_NONE)
+        fprintf(stderr, "coffer: disk %d (%s): a shard was written: back in the write "
+                "set\n", i, d->path);
+}
+
+bool ds_write_skip(const ds_set *set, int i)
+{
+    ds_disk *d = (ds_disk *)&set->disks[i];
+    if (atomic_load(&d->wfault) == DS_WF_NONE)
+        return false;
+    int_fast64_t due = atomic_load(&d->wretry_ms), now = now_ms();
+    /* one caller wins the retry; the others keep leaving the disk out */
+    if (due > now ||
+        !atomic_compare_exchange_strong(&d->wretry_ms, &due, now + DS_WRITE_RETRY_MS))
+        return true;
+    return ds_probe_leave(set, i) != DS_PROBE_OK;  /* swapped or gone: not yet */
+}
+
+ds_probe_result ds_probe_leave(const ds_set *set, int i)
+{
+    ds_probe_result r = ds_probe(set, i);
+    if (set->disks[i].online && (r == DS_PROBE_MISSING || r == DS_PROBE_FOREIGN))
+        leave_write_set(set, i, DS_WF_FAILING,
+                        r == DS_PROBE_MISSING ? "its format.json is gone"
+                                              : "its format.json is another set's");
+    return r;
+}
+
+ds_wfault ds_write_fault(const ds_set *set, int i)
+{
+    return (ds_wfault)atomic_load(&set->disks[i].wfault);
+}
+
+const char *ds_wfault_name(ds_wfault f)
+{
+    static const char *const names[] = {"", "readonly", "full", "failing"};
+    return names[f];
+}
+
+ds_probe_result ds_probe(const ds_set *set, int i)
+{
+    disk_format f;
+    cf_err err;
+    if (read_format(set->disks[i].path, &f, &err) < 0)
+        return DS_PROBE_FOREIGN;      /* malformed: not this set's format.json */
+    if (f.state == DS_BLANK)
+        return DS_PROBE_MISSING;
+    if (f.state == DS_OFFLINE)
+        return DS_PROBE_UNREADABLE;
+    return check_member(set, i, &f, &err) < 0 ? DS_PROBE_FOREIGN : DS_PROBE_OK;
 }
 
 void ds_close(ds_set *set)

@@ -61,13 +61,34 @@ typedef enum ds_state { DS_BLANK, DS_FORMATTED, DS_OFFLINE } ds_state;
  * names another segment (crc). */
 typedef enum ds_error { DS_ERR_READ, DS_ERR_WRITE, DS_ERR_CRC, DS_NERRORS } ds_error;
 
+/* The write set. A disk whose shard write failed (it turned read-only,
+ * filled up, or gave EIO) leaves the write set: for DS_WRITE_RETRY_MS new
+ * segments do not try it, so writers neither wait on it nor count its
+ * errors again, and their missing shards are queued for heal like any
+ * other. Then one writer (the one that moves the retry time on) tries it
+ * again; the first shard published on it, by a writer or by heal, puts it
+ * back. A disk is left out only while the others keep a disk of margin
+ * over the write quorum (segwrite.c): on 4+2 (quorum 5) a disk out is
+ * still tried, on 4+3 or 8+4 one or more are left out. Heal always tries
+ * (it is how a disk that is back gets its shards). */
+typedef enum ds_wfault {
+    DS_WF_NONE,                      /* in the write set */
+    DS_WF_READONLY,                  /* EROFS, EACCES, EPERM */
+    DS_WF_FULL,                      /* ENOSPC, EDQUOT */
+    DS_WF_FAILING                    /* EIO and anything else */
+} ds_wfault;
+#define DS_WRITE_RETRY_MS 10000
+
 typedef struct ds_disk {
     char *path;
     ds_state state;                  /* what ds_open found */
     bool has_lineage;                /* its format.json records one */
-    bool online;                     /* formatted and readable */
+    atomic_bool online;              /* formatted and readable (ds_replace sets it
+                                      * while cofferd runs) */
     atomic_uint_fast64_t errors[DS_NERRORS]; /* relaxed counters, see ds_note */
     atomic_bool replacing;           /* a replacement heal has not filled yet */
+    atomic_int wfault;               /* ds_wfault */
+    atomic_int_fast64_t wretry_ms;   /* CLOCK_MONOTONIC ms of the next try */
 } ds_disk;
 
 typedef struct ds_set {
@@ -100,6 +121,14 @@ int ds_open(ds_set *set, const char *const *paths, int n, int want_k, int want_m
  * (after a whole heal --all) removes it. ds_open reads the mark back. */
 int ds_format(ds_set *set, cf_err *err);
 #define DS_REPLACING_FILE "replacing"
+/* Replacement while the set is in use (coffer disks replace N): disk i's
+ * directory must exist and be empty (a lost+found is allowed: a fresh
+ * file system's) and hold no format.json; it is then marked replacing,
+ * formatted into position i (as ds_format does at start-up), put online
+ * and back in the write set. Refused, writing nothing: a disk that is
+ * the set's own (CF_EEXISTS), of another set (CF_ECONFIG: never
+ * formatted), not empty (CF_ENOTEMPTY), absent or unreadable (CF_EIO). */
+int ds_replace(ds_set *set, int i, cf_err *err);
 /* A whole-store heal filled every replacing disk: drop the marks. */
 void ds_replaced_filled(ds_set *set);
 void ds_close(ds_set *set);
@@ -109,5 +138,31 @@ int ds_online_count(const ds_set *set);
  * are the one part they change, so this takes a const set. */
 void ds_note(const ds_set *set, int i, ds_error kind);
 uint64_t ds_errors(const ds_set *set, int i, ds_error kind);
+
+/* The write set (see ds_wfault). ds_write_failed: a shard write to disk i
+ * failed with errnum; ds_write_ok: one was published there. Both take a
+ * const set for the reason ds_note does. ds_write_skip: a new segment
+ * should leave disk i out (true until the retry time, then false for the
+ * one caller that moves it on). ds_write_fault: why it is out, if it is;
+ * ds_wfault_name: "readonly", "full", "failing" ("" for DS_WF_NONE). */
+void ds_write_failed(const ds_set *set, int i, int errnum);
+void ds_write_ok(const ds_set *set, int i);
+bool ds_write_skip(const ds_set *set, int i);
+ds_wfault ds_write_fault(const ds_set *set, int i);
+const char *ds_wfault_name(ds_wfault f);
+
+/* What disk i's directory holds now, looked at when asked (the set was
+ * checked at open; a directory can be swapped or removed while cofferd
+ * runs): DS_PROBE_OK, DS_PROBE_MISSING (the directory or its format.json
+ * is gone), DS_PROBE_FOREIGN (format.json of another set, lineage or
+ * position), DS_PROBE_UNREADABLE. Writes nothing. */
+typedef enum ds_probe_result {
+    DS_PROBE_OK, DS_PROBE_MISSING, DS_PROBE_FOREIGN, DS_PROBE_UNREADABLE
+} ds_probe_result;
+ds_probe_result ds_probe(const ds_set *set, int i);
+/* ds_probe, and a disk found missing or foreign leaves the write set (as
+ * failing): shards must not go into another set's directory, or into an
+ * empty one in place of the disk. A writer whose retry is due probes too. */
+ds_probe_result ds_probe_leave(const ds_set *set, int i);
 
 #endif

@@ -305,6 +305,8 @@ typedef struct st_object_info {
     char key[ST_MAX_KEY + 1];
     char version_id[ST_ID_HEX];      /* internal id (hex); S3's: st_version_name */
     bool null_version;               /* S3's version id is "null" */
+    bool versioned_bucket;           /* the bucket's versioning was ever configured
+                                        (a null version is then named "null") */
     bool delete_marker;              /* a marker: no data (versions listing, errors) */
     bool latest;                     /* the key's newest version */
     int lock_mode;                   /* ST_LOCK_* */
@@ -795,6 +797,12 @@ int st_scrub(st_engine *e, const st_check_opts *o, st_check_stats *st, cf_err *e
 int st_snapshot(st_engine *e, int *copies, cf_err *err);
 /* Number of segments waiting on the heal queue. */
 int st_heal_pending(st_engine *e, uint64_t *n, cf_err *err);
+/* Per disk (per_disk has st_disk_count entries): how many of the queued
+ * segments have no shard file on that disk (a shard that is there but
+ * bad is not counted: only a read finds that). Looks at the oldest
+ * ST_HEAL_DISK_SCAN queued segments; *exact says whether that was all. */
+#define ST_HEAL_DISK_SCAN 100000
+int st_heal_pending_disks(st_engine *e, uint64_t per_disk[], bool *exact, cf_err *err);
 
 /* Segments waiting on the delete queue (files still to be unlinked). */
 int st_delete_pending(st_engine *e, uint64_t *n, cf_err *err);
@@ -886,10 +894,34 @@ typedef struct st_disk_info {
     /* an empty directory formatted into a missing disk's place (ds.h);
      * true until a whole st_heal_all with no repair failure filled it */
     bool replacing;
+    /* what the directory holds now (ds_probe): its format.json is gone
+     * (missing) or of another set, lineage or position (foreign) */
+    bool missing, foreign;
+    /* out of the write set after a failed shard write (storage/ds.h):
+     * "readonly", "full" or "failing"; "" while in it */
+    const char *write_fault;
     uint64_t capacity_bytes, used_bytes, available_bytes;
     uint64_t read_errors, write_errors, crc_errors;
 } st_disk_info;
 int st_disk_count(const st_engine *e);
 void st_disk_get(const st_engine *e, int i, st_disk_info *out);
+/* One word for a disk, the first that holds: foreign (its format.json is
+ * now another set's), missing (its directory or format.json is gone),
+ * offline (unreadable at open), replacing (formatted into a missing
+ * disk's place, heal --all has not filled it), readonly, full or failing
+ * (out of the write set after a failed shard write, storage/ds.h; or the
+ * file system says so: read-only, or less left than ST_DISK_FULL_BYTES
+ * and 1% of its capacity),
+ * else online. ST_DISK_STATES lists them all, for metrics. */
+#define ST_DISK_FULL_BYTES (64ull << 20)
+#define ST_DISK_STATES {"online", "readonly", "full", "failing", "replacing", \
+                        "offline", "missing", "foreign"}
+const char *st_disk_state(const st_disk_info *d);
+/* coffer disks replace N: format the empty directory in disk i's place
+ * into its position while the engine runs (storage/ds.h: ds_replace; the
+ * refusals and their codes are there, CF_EINVAL for no such disk). The
+ * caller starts heal --all to fill it; st_disk_get says replacing until
+ * one has. */
+int st_disk_replace(st_engine *e, int i, cf_err *err);
 
 #endif

@@ -336,12 +336,13 @@ typedef struct obj_row {
 /* Make o the key's current version (in the caller's transaction), as the
  * bucket's versioning state says (doc/design.md, "The version model"):
  * the version it replaces is destroyed (its segments to the delete queue)
- * or becomes noncurrent; *null_version (may be NULL) says whether o is
- * the key's null version. With opts->no_overwrite and a current version
+ * or becomes noncurrent; *null_version says whether o is the key's null
+ * version, *versioned_bucket whether the bucket's versioning was ever
+ * configured (S3 then names a null version "null"). With opts->no_overwrite and a current version
  * there: CF_EDENIED; a null version to replace that is under object lock:
  * CF_ELOCKED; nothing changed then. */
 int obj_publish_locked(st_engine *e, const obj_row *o, const st_write_opts *opts,
-                       bool *null_version, cf_err *err);
+                       bool *null_version, bool *versioned_bucket, cf_err *err);
 /* A version's segment seq, from a segment writer's result; queued for heal
  * when shards are missing. */
 int obj_insert_segment_locked(st_engine *e, const uint8_t version_id[16], int seq,

@@ -12,8 +12,12 @@
  */
 #include "storage/engine_int.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "storage/shard.h"
 
 int heal_queue_locked(st_engine *e, const uint8_t data_id[16], cf_err *err)
 {
@@ -94,24 +98,28 @@ static int heal_one(st_engine *e, const uint8_t data_id[16], st_gc_stats *stats,
     return eng_unlock_durable(e, rc, err);
 }
 
-int st_heal(st_engine *e, st_gc_stats *stats, cf_err *err)
+/* The data ids on the heal queue, oldest first, at most max (0: all). */
+static int queued_ids(st_engine *e, size_t max, uint8_t (**out)[16], size_t *count,
+                      cf_err *err)
 {
-    st_gc_stats local = {0};
-    if (!stats)
-        stats = &local;
-    /* one pass over what is queued now; failures stay queued for next time */
     uint8_t (*ids)[16] = NULL;
     size_t n = 0, cap = 0;
     idx_lock(e->ix);
     sqlite3_stmt *st = idx_query(e->ix, err,
                                  "SELECT data_id FROM heal_queue ORDER BY queued_ms", "");
     int rc = st ? 0 : -1;
+    bool abandoned = false;          /* left before idx_next said done */
     while (st && (rc = idx_next(e->ix, st, err)) == 1) {
+        if (max > 0 && n == max) {
+            abandoned = true;
+            rc = 0;
+            break;
+        }
         if (n == cap) {
             cap = cap ? cap * 2 : 64;
             void *grown = realloc(ids, cap * sizeof *ids);
             if (!grown) {
-                idx_done(st);
+                abandoned = true;
                 rc = cf_fail(err, CF_ENOMEM, "out of memory");
                 break;
             }
@@ -120,11 +128,50 @@ int st_heal(st_engine *e, st_gc_stats *stats, cf_err *err)
         if (idx_blob(st, 0, ids[n], 16) == 0)
             n++;
     }
+    if (abandoned)
+        idx_done(st);
     idx_unlock(e->ix);
+    if (rc < 0) {
+        free(ids);
+        return -1;
+    }
+    *out = ids;
+    *count = n;
+    return 0;
+}
+
+int st_heal(st_engine *e, st_gc_stats *stats, cf_err *err)
+{
+    st_gc_stats local = {0};
+    if (!stats)
+        stats = &local;
+    /* one pass over what is queued now; failures stay queued for next time */
+    uint8_t (*ids)[16] = NULL;
+    size_t n = 0;
+    int rc = queued_ids(e, 0, &ids, &n, err);
     for (size_t i = 0; rc == 0 && i < n; i++)
         rc = heal_one(e, ids[i], stats, err);
     free(ids);
     return rc;
+}
+
+int st_heal_pending_disks(st_engine *e, uint64_t per_disk[], bool *exact, cf_err *err)
+{
+    uint8_t (*ids)[16] = NULL;
+    size_t n = 0;
+    if (queued_ids(e, ST_HEAL_DISK_SCAN + 1, &ids, &n, err) < 0)
+        return -1;
+    *exact = n <= ST_HEAL_DISK_SCAN;
+    for (int d = 0; d < e->set.n; d++)
+        per_disk[d] = 0;
+    for (size_t i = 0; i < n && i < ST_HEAL_DISK_SCAN; i++)
+        for (int d = 0; d < e->set.n; d++) {
+            char path[PATH_MAX];
+            shard_path(path, sizeof path, e->set.disks[d].path, ids[i]);
+            per_disk[d] += access(path, F_OK) != 0;
+        }
+    free(ids);
+    return 0;
 }
 
 int st_heal_pending(st_engine *e, uint64_t *n, cf_err *err)

@@ -100,8 +100,10 @@ void jrn_close(jrn *j)
     free(j);
 }
 
-/* Close disk i's file after an error (under the lock). */
-static void drop_disk(jrn *j, int i, int e)
+/* Close disk i's file after an error, or once the disk left the write
+ * set (storage/ds.h: its file system failed; an open file would keep it
+ * from being unmounted and repaired). Under the lock. */
+static void drop_disk(jrn *j, int i, const char *why)
 {
     if (j->fd[i] >= 0)
         fio_close(j->fd[i]);
@@ -111,8 +113,14 @@ static void drop_disk(jrn *j, int i, int e)
     if (!j->dropped[i])
         fprintf(stderr, "coffer: journal on %s: %s; it is no longer written until the "
                 "next snapshot or restart (the index and the other disks' journals "
-                "still hold every change)\n", j->set->disks[i].path, strerror(e));
+                "still hold every change)\n", j->set->disks[i].path, why);
     j->dropped[i] = true;
+}
+
+static void drop_if_out(jrn *j, int i)
+{
+    if (j->fd[i] >= 0 && i < j->set->n && ds_write_fault(j->set, i) != DS_WF_NONE)
+        drop_disk(j, i, "the disk is out of the write set");
 }
 
 static int write_all(int fd, const uint8_t *p, size_t n)
@@ -154,11 +162,12 @@ void jrn_append(jrn *j, jrn_type type, uint64_t commit, json_t *fields,
     free(text);
     pthread_mutex_lock(&j->lock);
     for (int i = 0; i < RS_MAX_SHARDS; i++) {
+        drop_if_out(j, i);
         if (j->fd[i] < 0)
             continue;
         int e = write_all(j->fd[i], rec, JRN_HEAD + payload);
         if (e)
-            drop_disk(j, i, e);
+            drop_disk(j, i, strerror(e));
         else
             j->dirty[i] = true;
     }
@@ -174,6 +183,8 @@ void jrn_sync(void *arg)
     int dup_fd[RS_MAX_SHARDS], disk[RS_MAX_SHARDS], n = 0;
     pthread_mutex_lock(&j->lock);
     for (int i = 0; i < RS_MAX_SHARDS; i++)
+        drop_if_out(j, i);           /* at every commit, journaled or not */
+    for (int i = 0; i < RS_MAX_SHARDS; i++)
         if (j->fd[i] >= 0 && j->dirty[i] && (dup_fd[n] = dup(j->fd[i])) >= 0) {
             j->dirty[i] = false;
             disk[n++] = i;
@@ -184,7 +195,7 @@ void jrn_sync(void *arg)
         close(dup_fd[k]);
         if (e) {
             pthread_mutex_lock(&j->lock);
-            drop_disk(j, disk[k], e);
+            drop_disk(j, disk[k], strerror(e));
             pthread_mutex_unlock(&j->lock);
         }
     }
@@ -266,8 +277,9 @@ void jrn_rotate(jrn *j, uint64_t commit)
     int64_t now = wall_ms();
     int fresh[RS_MAX_SHARDS];
     for (int i = 0; i < RS_MAX_SHARDS; i++)
-        fresh[i] = i < j->set->n && j->set->disks[i].online ? open_file(j, i, commit + 1, now)
-                                                            : -1;
+        fresh[i] = i < j->set->n && j->set->disks[i].online &&
+                   ds_write_fault(j->set, i) == DS_WF_NONE ? open_file(j, i, commit + 1, now)
+                                                           : -1;
     jrn_sync(j);
     pthread_mutex_lock(&j->lock);
     for (int i = 0; i < RS_MAX_SHARDS; i++) {

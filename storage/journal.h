@@ -27,7 +27,10 @@
  * before its commit are on disk. A journal that cannot be written or
  * synced is dropped for that disk (logged once, counted in jrn_stats) and
  * never fails the commit: the index in the metadata directory already
- * holds it; the journal guards against losing that directory.
+ * holds it; the journal guards against losing that directory. So is the
+ * journal of a disk out of the write set (storage/ds.h), at the next
+ * append or sync, so that an open file does not keep a failed file system
+ * from being unmounted; rotation leaves such a disk out too.
  *
  * Files: a new one per disk at every open and every index snapshot (the
  * first commit it can hold is in its name); after a snapshot, files whose

@@ -509,7 +509,7 @@ static int new_lock(const bucket_lock *b, const st_write_opts *opts, int64_t now
                     ver_ref *out, cf_err *err);
 
 int obj_publish_locked(st_engine *e, const obj_row *o, const st_write_opts *opts,
-                       bool *null_version, cf_err *err)
+                       bool *null_version, bool *versioned_bucket, cf_err *err)
 {
     idx_assert_held(e->ix);
     if (opts && opts->no_overwrite) {
@@ -530,8 +530,8 @@ int obj_publish_locked(st_engine *e, const obj_row *o, const st_write_opts *opts
         next_seq_locked(e, o->bucket_id, o->key, &seq, err) < 0 ||
         make_room_locked(e, o->bucket_id, o->key, b.versioning, false, &null, err) < 0)
         return -1;
-    if (null_version)
-        *null_version = null;
+    *null_version = null;
+    *versioned_bucket = b.versioning != ST_VERSIONING_OFF;
     return idx_run(e->ix, NULL, err,
                    "INSERT OR REPLACE INTO objects(bucket_id, key, version_id, size, etag, "
                    "mtime_ms, cks_algo, cks, cks_composite, nparts, headers, seq, "
@@ -867,6 +867,9 @@ int obj_resolve_locked(st_engine *e, int64_t bucket_id, const char *key, const c
     if (rc == 0 && ssec && info->ssec && obj_row_ssec(st, ssec) != 1)
         rc = cf_fail(err, CF_ECORRUPT, "index: bad customer key check");
     idx_done(st);
+    bucket_lock b;
+    if (rc == 0 && (rc = bucket_state_locked(e, bucket_id, &b, err)) == 0)
+        info->versioned_bucket = b.versioning != ST_VERSIONING_OFF;
     if (rc == 0 && info->delete_marker)
         rc = version ? cf_fail(err, CF_EMARKER, "The specified method is not allowed "
                                "against this resource.")

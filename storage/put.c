@@ -56,6 +56,7 @@ struct st_put {
     char *headers_json;
     st_write_opts opts;
     bool null_version;               /* the commit made the key's null version */
+    bool versioned_bucket;           /* ... in a bucket whose versioning was set */
     tiering_attrs attrs;             /* storage class, tags (not for parts) */
     seg_writer *w;
     cks_state *md5, *cks;
@@ -291,7 +292,8 @@ static int commit_object_locked(st_put *p, const put_digests *dg,
     if (rc == 0)
         rc = put_admit_locked(p, res->size, err);
     if (rc == 0)
-        rc = obj_publish_locked(e, &o, &p->opts, &p->null_version, err);
+        rc = obj_publish_locked(e, &o, &p->opts, &p->null_version,
+                                &p->versioned_bucket, err);
     if (rc == 0)
         rc = obj_insert_segment_locked(e, p->object_id, 0, p->data_id, 0, p->wrapped, res,
                                        err);
@@ -335,6 +337,7 @@ static void put_fill_info(const st_put *p, const put_digests *dg, const seg_resu
     snprintf(info->key, sizeof info->key, "%s", p->key);
     eng_id_to_hex(p->object_id, info->version_id);
     info->null_version = p->null_version;
+    info->versioned_bucket = p->versioned_bucket;
     info->latest = true;
     info->size = res->size;
     snprintf(info->etag, sizeof info->etag, "%s", dg->etag);

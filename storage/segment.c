@@ -99,7 +99,8 @@ int seg_heal(const seg_desc *d, uint64_t size, uint16_t force_bad, int *rewritte
     int total = seg_shards(d), rc = 0;
     uint16_t todo = 0;
     for (int i = 0; i < total; i++)
-        if ((bad & (1u << i)) && d->set->disks[i].online)
+        if ((bad & (1u << i)) && d->set->disks[i].online &&
+            ds_probe_leave(d->set, i) == DS_PROBE_OK)   /* never into a swapped disk */
             todo |= (uint16_t)(1u << i);
     seg_writer *w = todo ? segw_new(d, 0, err) : NULL;
     if (todo && !w)
@@ -108,6 +109,7 @@ int seg_heal(const seg_desc *d, uint64_t size, uint16_t force_bad, int *rewritte
         keep_meta(r, bad, w);
     if (w) {
         w->quorum = 1;
+        w->skip_out = false;
         w->failed = (uint16_t)~todo;
         w->size = size;
         rc = segw_open_files(w, err);

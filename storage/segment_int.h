@@ -55,6 +55,8 @@ struct seg_writer {
     bool files_open;
     uint64_t unsynced;
     int quorum;                      /* live shards needed to go on */
+    bool skip_out;                   /* leave disks out of the write set out (ds.h);
+                                      * heal clears it: it is how a disk comes back */
     crypt_ctx *cc;
     /* the I/O thread (see the top of this file) */
     uint8_t *spare;                  /* the stripe not being sealed into */

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "common/checksum.h"
+#include "common/fio.h"
 #include "common/fsutil.h"
 
 seg_reader *segr_new(const seg_desc *d, uint64_t size, const uint8_t *inline_data,
@@ -99,7 +100,7 @@ bool segr_read_shard(seg_reader *r, int i, uint64_t off, uint32_t s)
     uint8_t *dst = stripe_shard(r->stripe, s, i);
     uint8_t crc[SHARD_CRC_LEN];
     struct iovec iov[2] = {{dst, s}, {crc, sizeof crc}};
-    ssize_t n = preadv(r->fd[i], iov, 2, (off_t)off);
+    ssize_t n = fio_preadv(r->fd[i], iov, 2, (off_t)off);
     if (n != (ssize_t)(s + SHARD_CRC_LEN)) {
         ds_note(r->d.set, i, DS_ERR_READ);
         return false;

@@ -53,10 +53,12 @@ static void drop_shard(seg_writer *w, int i)
     unlink(path);
 }
 
-/* Shard i could not be written: count it against its disk, give it up. */
-static void fail_shard(seg_writer *w, int i)
+/* Shard i could not be written (errnum): count it against its disk, take
+ * the disk out of the write set (ds.h), give the shard up. */
+static void fail_shard(seg_writer *w, int i, int errnum)
 {
     ds_note(w->d.set, i, DS_ERR_WRITE);
+    ds_write_failed(w->d.set, i, errnum);
     drop_shard(w, i);
 }
 
@@ -69,14 +71,35 @@ static int check_quorum(seg_writer *w, int errnum, cf_err *err)
                          w->quorum);
 }
 
+/* The disks out of the write set (ds.h) a new segment leaves out: only
+ * while the others keep a disk of margin over the write quorum, so that
+ * leaving a disk out never makes a PUT fail that trying it would have
+ * let complete. Else every disk is tried: one may be back, and if not,
+ * its error says why the write is refused (ENOSPC: 507). */
+static uint16_t left_out(seg_writer *w)
+{
+    uint16_t out = 0;
+    int usable = 0;
+    for (int i = 0; w->skip_out && i < seg_shards(&w->d); i++) {
+        if ((w->failed & (1u << i)) || !w->d.set->disks[i].online)
+            continue;
+        if (ds_write_skip(w->d.set, i))
+            out |= (uint16_t)(1u << i);
+        else
+            usable++;
+    }
+    return usable > w->quorum ? out : 0;
+}
+
 int segw_open_files(seg_writer *w, cf_err *err)
 {
     int last_errno = EIO;
+    uint16_t out = left_out(w);
     for (int i = 0; i < seg_shards(&w->d); i++) {
         char path[PATH_MAX];
         if (w->failed & (1u << i))
             continue;
-        if (!w->d.set->disks[i].online) {
+        if (!w->d.set->disks[i].online || (out & (1u << i))) {
             w->failed |= (uint16_t)(1u << i);
             continue;
         }
@@ -84,7 +107,7 @@ int segw_open_files(seg_writer *w, cf_err *err)
         w->fd[i] = fio_open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         if (w->fd[i] < 0 || lseek(w->fd[i], SHARD_HEADER_SIZE, SEEK_SET) < 0) {
             last_errno = errno;
-            fail_shard(w, i);
+            fail_shard(w, i, last_errno);
         }
     }
     w->files_open = true;
@@ -127,6 +150,7 @@ seg_writer *segw_new(const seg_desc *d, uint32_t inline_max, cf_err *err)
     w->bsize = d->set->block_size;
     w->inline_max = inline_max < w->bsize ? inline_max : w->bsize;
     w->quorum = rs_m(d->rs) == 0 ? rs_k(d->rs) : rs_k(d->rs) + 1;
+    w->skip_out = true;
     for (int i = 0; i < RS_MAX_SHARDS; i++)
         w->fd[i] = -1;
     pthread_mutex_init(&w->io_lock, NULL);
@@ -299,7 +323,7 @@ int segw_append_shards(seg_writer *w, uint8_t *const *shards, uint32_t s, cf_err
         ssize_t wr = fio_writev(w->fd[i], iov, 2);
         if (wr != (ssize_t)(s + SHARD_CRC_LEN)) {
             last_errno = wr < 0 ? errno : ENOSPC;
-            fail_shard(w, i);
+            fail_shard(w, i, last_errno);
         }
     }
     start_writeback(w, s);
@@ -379,7 +403,7 @@ static int seal_shard_files(seg_writer *w, cf_err *err)
         w->fd[i] = -1;
         if (rc != 0) {
             last_errno = -rc;
-            fail_shard(w, i);
+            fail_shard(w, i, last_errno);
         }
     }
     return check_quorum(w, last_errno, err);
@@ -399,12 +423,15 @@ static int publish_shard_files(seg_writer *w, cf_err *err)
         cf_err e2;
         if (fio_rename(tmp, dst) != 0) {
             last_errno = errno;
-            fail_shard(w, i);
+            fail_shard(w, i, last_errno);
         } else if (fsu_fsync_parent(dst, &e2) < 0) {
             last_errno = EIO;
             ds_note(w->d.set, i, DS_ERR_WRITE);
+            ds_write_failed(w->d.set, i, EIO);
             unlink(dst);
             w->failed |= (uint16_t)(1u << i);
+        } else {
+            ds_write_ok(w->d.set, i);
         }
     }
     return check_quorum(w, last_errno, err);

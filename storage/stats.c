@@ -3,11 +3,13 @@
  * and the console (contracts in engine.h; what a tenant stores is
  * tenant.c's st_usage_list).
  *
- * Disk state is looked at when asked (access and statvfs on the disk
- * directory); the error counters are the set's own atomics, counted by
- * the segment reader and writer (storage/ds.h).
+ * Disk state is looked at when asked (format.json read back, access and
+ * statvfs on the disk directory); the write set and the error counters
+ * are the set's own atomics, kept by the segment reader and writer
+ * (storage/ds.h).
  */
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/statvfs.h>
@@ -27,6 +29,10 @@ void st_disk_get(const st_engine *e, int i, st_disk_info *out)
     out->path = d->path;
     out->online = d->online;
     out->replacing = atomic_load(&d->replacing);
+    ds_probe_result probe = ds_probe_leave(&e->set, i);
+    out->missing = probe == DS_PROBE_MISSING;
+    out->foreign = probe == DS_PROBE_FOREIGN;
+    out->write_fault = ds_wfault_name(ds_write_fault(&e->set, i));
     struct statvfs vfs;
     bool have_vfs = statvfs(d->path, &vfs) == 0;
     if (have_vfs) {
@@ -42,4 +48,35 @@ void st_disk_get(const st_engine *e, int i, st_disk_info *out)
     out->read_errors = ds_errors(&e->set, i, DS_ERR_READ);
     out->write_errors = ds_errors(&e->set, i, DS_ERR_WRITE);
     out->crc_errors = ds_errors(&e->set, i, DS_ERR_CRC);
+}
+
+const char *st_disk_state(const st_disk_info *d)
+{
+    if (d->foreign)
+        return "foreign";
+    if (d->missing)
+        return "missing";
+    if (!d->online)
+        return "offline";
+    if (d->replacing)
+        return "replacing";
+    if (*d->write_fault)
+        return d->write_fault;
+    uint64_t low = d->capacity_bytes / 100 < ST_DISK_FULL_BYTES ? d->capacity_bytes / 100
+                                                                 : ST_DISK_FULL_BYTES;
+    if (d->capacity_bytes > 0 && d->available_bytes < low)
+        return "full";
+    return d->writable ? "online" : "readonly";
+}
+
+int st_disk_replace(st_engine *e, int i, cf_err *err)
+{
+    if (i < 0 || i >= e->set.n)
+        return cf_fail(err, CF_EINVAL, "no disk %d: the set has disks 0 to %d", i,
+                       e->set.n - 1);
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;  /* one replacement at once */
+    pthread_mutex_lock(&lock);
+    int rc = ds_replace(&e->set, i, err);
+    pthread_mutex_unlock(&lock);
+    return rc;
 }

@@ -314,7 +314,8 @@ static int publish_version_locked(st_engine *e, const upload_row *u, const char 
     };
     st_write_opts opts = {.no_overwrite = no_overwrite};
     info->latest = true;
-    int rc = obj_publish_locked(e, &o, &opts, &info->null_version, err);
+    int rc = obj_publish_locked(e, &o, &opts, &info->null_version,
+                                &info->versioned_bucket, err);
     if (rc == 0)
         rc = tiering_attrs_adopt_locked(e, u->id, cs->version_id, err);
     return rc;

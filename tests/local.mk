@@ -250,8 +250,10 @@ EXTRA_DIST += tests/bench_suite_smoke.sh
 
 # a missing or wrong index is refused, restore-index brings the set back,
 # GC holds a burst of orphans, snapshots keep their generations (issue 8)
-TESTS += tests/integration/test_index_loss.sh tests/integration/test_disk_replace.sh
-EXTRA_DIST += tests/integration/test_index_loss.sh tests/integration/test_disk_replace.sh
+TESTS += tests/integration/test_index_loss.sh tests/integration/test_disk_replace.sh \
+	tests/integration/test_disk_faults.sh
+EXTRA_DIST += tests/integration/test_index_loss.sh tests/integration/test_disk_replace.sh \
+	tests/integration/test_disk_faults.sh
 
 # data written by earlier releases opens and reads back (tests/fixtures/)
 TESTS += tests/integration/test_fixture.sh

@@ -24,7 +24,10 @@
 #     the objects/ trees of two disk directories (disk1, disk2: m = 2) are
 #     deleted under the running server and the same objects are read again
 #     (degraded GET, 4 streams and 1; which shards are lost depends on the
-#     object's placement). That cofferd is then stopped and removed.
+#     object's placement); before that, a CRC-only scrub of them against
+#     a read of their shard files (scrub_mib_s, scrub_ratio_of_disk_read),
+#     after it heal --all rebuilding the two disks (heal_mib_s). That
+#     cofferd is then stopped and removed.
 #  3. Small objects on a second fresh cofferd: 4 KiB and 64 KiB PUT at 1
 #     and 32 connections, then GETs of the objects the 32-connection PUT
 #     made (up to 1,000 of them, cycled), each run BENCH_SECONDS (5); and
@@ -81,6 +84,7 @@
 # rclone_copy_coffer_server_cpu_s_per_gib <= 5;
 # restic_backup_coffer_server_cpu_s_per_gib <= 3; peak_rss_mib <= 64
 # (cofferd, during the single-stream runs); tiered_get_ratio >= 0.5;
+# scrub_ratio_of_disk_read >= 0.8;
 # tier_peak_rss_mib <= 64.
 #
 # Another server, the peer: BENCH_PEER=rgw (make bench-peer) starts a
@@ -399,6 +403,65 @@ degraded() {              # on our own cofferd only: take two disks' shards away
   coffer_health "$COFFER_ENDPOINT" || { say "FAILED: cofferd stopped answering"; failed=1; }
 }
 
+# Scrub and heal on our own cofferd (issue 12). scrub_mib_s: shard bytes a
+# CRC-only scrub read per second, beside a sequential read (cat) of the
+# same shard files just before it, in the same cache state
+# (disk_read_shards_mib_s; nothing is dropped from the page cache, other
+# work shares this machine); scrub_cpu_s_per_gib of shard bytes.
+# heal_mib_s: shard bytes heal --all wrote per second rebuilding the two
+# disks degraded() took away (their fan-out directories put back first).
+admin_cli() {
+  timeout -k 5 3600 "$build/cli/coffer" --endpoint "$COFFER_ENDPOINT" \
+    --admin-credentials "$COFFER_TMP/var/admin-credentials" "$@"
+}
+since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN {printf "%.3f", b - a}'; }
+shard_bytes() { du -sb "$@" | awk '{s += $1} END {print s + 0}'; }
+scrub_rate() {
+  local t0 c0 secs mib
+  say "2. scrub (CRC only) of the objects of $big, and a read of their shard files"
+  mib=$(calc "$(shard_bytes "$COFFER_TMP"/var/disk*/objects) / 1048576")
+  t0=$(date +%s.%N)
+  find "$COFFER_TMP"/var/disk*/objects -type f -exec cat {} + >/dev/null
+  secs=$(since "$t0")
+  fig disk_read_shards_mib_s "$(calc "$mib / $secs")"
+  row "read shard files (cat)" "$secs" - "${FIG[disk_read_shards_mib_s]}" - - - 0 - - "$(load1)"
+  c0=$(pid_cpu "$COFFER_PID")
+  t0=$(date +%s.%N)
+  if admin_cli --json scrub >"$work/scrub.json" 2>"$work/scrub.err"; then
+    secs=$(since "$t0")
+    mib=$(calc "$(it_json "d['shard_bytes']" <"$work/scrub.json") / 1048576")
+    fig scrub_mib_s "$(calc "$mib / $secs")"
+    fig scrub_cpu_s_per_gib "$(calc "($(pid_cpu "$COFFER_PID") - $c0) * 1024 / $mib")"
+  else
+    say "FAILED: coffer scrub"; sed 's/^/    /' "$work/scrub.err" >&2; failed=1
+    fig scrub_mib_s n/a; fig scrub_cpu_s_per_gib n/a; secs=n/a
+  fi
+  ratio scrub_ratio_of_disk_read "${FIG[scrub_mib_s]}" "${FIG[disk_read_shards_mib_s]}"
+  target scrub_ratio_of_disk_read ">=" 0.8
+  row "scrub (CRC)" "$secs" - "${FIG[scrub_mib_s]}" - - - 0 "${FIG[scrub_cpu_s_per_gib]}" - \
+    "$(load1)"
+}
+heal_rate() {
+  local t0 c0 secs mib d
+  say "2. heal --all rebuilding disk1 and disk2"
+  for d in 1 2; do
+    mkdir -p $(printf "$COFFER_TMP/var/disk$d/objects/%02x " $(seq 0 255))
+  done
+  c0=$(pid_cpu "$COFFER_PID")
+  t0=$(date +%s.%N)
+  if admin_cli --json heal --all >"$work/heal.json" 2>"$work/heal.err"; then
+    secs=$(since "$t0")
+    mib=$(calc "$(shard_bytes "$COFFER_TMP"/var/disk{1,2}/objects) / 1048576")
+    fig heal_mib_s "$(calc "$mib / $secs")"
+    fig heal_cpu_s_per_gib "$(calc "($(pid_cpu "$COFFER_PID") - $c0) * 1024 / $mib")"
+  else
+    say "FAILED: coffer heal --all"; sed 's/^/    /' "$work/heal.err" >&2; failed=1
+    fig heal_mib_s n/a; fig heal_cpu_s_per_gib n/a; secs=n/a
+  fi
+  row "heal --all (2 disks)" "$secs" - "${FIG[heal_mib_s]}" - - - 0 \
+    "${FIG[heal_cpu_s_per_gib]}" - "$(load1)"
+}
+
 small_objects() {
   local p=$1 who=${1:+peer}; shift
   say "3. ${who:-coffer}: small objects, runs of ${runlen[*]}"
@@ -614,7 +677,9 @@ limits
 start_cofferd
 self=("$COFFER_ENDPOINT" "$COFFER_ACCESS_KEY" "$COFFER_SECRET_KEY" us-east-1 "$COFFER_PID")
 big_objects "" "${self[@]}"
+scrub_rate
 degraded "${self[@]}"
+heal_rate
 stop_cofferd                  # two disks are broken, and 9 GiB is enough
 
 start_cofferd

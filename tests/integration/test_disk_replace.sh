@@ -9,6 +9,12 @@
 #   - coffer disks shows every disk online again once that heal is done;
 #     the shard files are all back; coffer scrub --deep finds nothing;
 #   - restic check --read-data passes and a restore equals the source;
+#   - a disk dies while cofferd runs (its directory emptied): coffer disks
+#     says missing, restic backs up on the other five, nothing is written
+#     into the empty directory; coffer disks replace refuses a disk of the
+#     set and a directory that is not empty, then formats it and follows
+#     the heal --all that fills it; scrub --deep and restic check
+#     --read-data pass;
 #   - a disk of another set put in a disk's place stops cofferd from
 #     starting, and is not formatted.
 set -euo pipefail
@@ -21,6 +27,14 @@ COFFER_CLI=$(cd "$(dirname "$COFFERD")/../cli" && pwd)/coffer
 cli() {
   timeout -k 5 120 "$COFFER_CLI" --endpoint "$COFFER_ENDPOINT" \
     --admin-credentials "$COFFER_TMP/var/admin-credentials" "$@"
+}
+
+refused() {               # refused N TEXT: coffer disks replace N fails, saying TEXT
+  if cli disks replace "$1" 2>"$IT_WORK/refused.err"; then
+    echo "coffer disks replace $1 was not refused" >&2
+    exit 1
+  fi
+  grep -q "$2" "$IT_WORK/refused.err" || { cat "$IT_WORK/refused.err" >&2; exit 1; }
 }
 
 shard_count() {
@@ -68,6 +82,41 @@ it_step "restic check --read-data and restore"
 it_restic repl check --read-data
 it_restic repl restore latest --target "$IT_WORK/restored"
 it_same_tree "$src" "$IT_WORK/restored"
+
+it_step "coffer disks replace refuses a disk of the set and a directory that is not empty"
+refused 3 "is a disk of this set"
+before=$(shard_count)
+it_step "disk 4 dies while cofferd runs; restic backs up on the other five"
+rm -rf "$COFFER_TMP/var/disk4"
+mkdir "$COFFER_TMP/var/disk4"
+it_expect_eq "disk 3's state" missing \
+  "$(cli --json disks | it_json "d['disks'][3]['state']")"
+echo "written while disk 4 was gone" >"$src/late.txt"
+(cd "$src" && it_restic repl backup --quiet --host coffer-test .)
+it_expect_eq "shard files on the dead disk's directory" 0 \
+  "$(find "$COFFER_TMP/var/disk4" -type f | wc -l)"
+echo stray >"$COFFER_TMP/var/disk4/stray"
+refused 3 "is not empty"
+refused 9 "no such disk"
+rm "$COFFER_TMP/var/disk4/stray"
+
+it_step "coffer disks replace 3 on the running cofferd: heal --all fills it, with progress"
+cli disks replace 3 >"$IT_WORK/replace.out" 2>&1 || { cat "$IT_WORK/replace.out"; exit 1; }
+cat "$IT_WORK/replace.out"
+grep -q "disk 3 formatted as a replacement" "$IT_WORK/replace.out"
+grep -q "coffer: heal: " "$IT_WORK/replace.out"
+grep -q "disk 3 (.*disk4) was empty: formatted as disk 3 of the set, a replacement" \
+  "$COFFER_LOG"
+cli disks
+it_expect_eq "disk states after the replacement" online \
+  "$(cli disks | awk 'NR > 1 && $1 ~ /^[0-9]+$/ {print $2}' | sort -u)"
+[ "$(shard_count)" -ge "$before" ]
+it_expect_eq "shard files on disk 4 and on disk 1" \
+  "$(find "$COFFER_TMP/var/disk1/objects" -type f | wc -l)" \
+  "$(find "$COFFER_TMP/var/disk4/objects" -type f | wc -l)"
+cli --json scrub --deep >"$IT_WORK/scrub.json"
+it_expect_eq "scrub findings" 0 "$(it_json "len(d['findings'])" <"$IT_WORK/scrub.json")"
+it_restic repl check --read-data
 coffer_stop_server
 
 it_step "a disk of another set in disk 3's place: the start is refused"

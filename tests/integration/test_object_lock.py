@@ -232,3 +232,39 @@ def test_legal_hold(s3, lbucket):
     s3.delete_object(Bucket=lbucket, Key="h", VersionId=v)
     assert code_of(lambda: s3.get_object_legal_hold(Bucket=lbucket, Key="nope")) == \
         ("NoSuchKey", 404)
+
+
+def test_admin_commands_and_gc_cannot_destroy_a_locked_version(endpoint):
+    """`coffer tenant delete` (the admin API) is refused while the tenant's
+    lock-enabled bucket holds a locked version, `coffer gc` keeps its files,
+    and the bytes read back identical; after the retention ends it all goes."""
+    name = "lk" + uuid.uuid4().hex[:12]
+    coffer("tenant", "create", name)
+    ak, sk = coffer("key", "create", name).split()
+    s3 = make_client(endpoint, ak, sk)
+    bucket = "l-" + uuid.uuid4().hex[:20]
+    s3.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True)
+    body = os.urandom(300 * 1024)             # sharded, not inline
+    until = soon(6)
+    v = s3.put_object(Bucket=bucket, Key="blk", Body=body, ContentMD5=md5_b64(body),
+                      ObjectLockMode="COMPLIANCE",
+                      ObjectLockRetainUntilDate=until)["VersionId"]
+    s3.delete_object(Bucket=bucket, Key="blk")          # a marker on top of it
+    out = subprocess.run([COFFER, "--endpoint", os.environ["COFFER_ENDPOINT"],
+                          "--admin-credentials", os.path.join(os.environ["COFFER_TMP"], "var",
+                                                              "admin-credentials"),
+                          "tenant", "delete", name], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode != 0 and "bucket" in out.stderr, out.stderr
+    coffer("gc", "60")
+    assert s3.get_object(Bucket=bucket, Key="blk", VersionId=v)["Body"].read() == body
+    assert code_of(lambda: s3.delete_bucket(Bucket=bucket))[0] == "BucketNotEmpty"
+    while datetime.datetime.now(datetime.timezone.utc) < until:
+        time.sleep(0.5)
+    time.sleep(0.5)
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+        for x in page.get("Versions", []) + page.get("DeleteMarkers", []):
+            s3.delete_object(Bucket=bucket, Key=x["Key"], VersionId=x["VersionId"])
+    s3.delete_bucket(Bucket=bucket)
+    coffer("key", "revoke", ak)
+    coffer("tenant", "delete", name)

@@ -127,13 +127,25 @@ def test_null_versions_unversioned_and_suspended(s3):
     try:
         r = s3.put_object(Bucket=name, Key="k", Body=b"pre")
         assert "VersionId" not in r
+        assert "VersionId" not in s3.head_object(Bucket=name, Key="k")
         s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
         assert s3.get_object(Bucket=name, Key="k", VersionId="null")["Body"].read() == b"pre"
         v = s3.put_object(Bucket=name, Key="k", Body=b"enabled")["VersionId"]
         s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Suspended"})
         # a suspended write replaces the null version, keeps v
-        s3.put_object(Bucket=name, Key="k", Body=b"susp1")
-        s3.put_object(Bucket=name, Key="k", Body=b"susp2")
+        # ...and names it: x-amz-version-id: null on the write and the reads,
+        # as S3 does once versioning was configured (unversioned: no header)
+        assert s3.put_object(Bucket=name, Key="k", Body=b"susp1")["VersionId"] == "null"
+        assert s3.put_object(Bucket=name, Key="k", Body=b"susp2")["VersionId"] == "null"
+        assert s3.head_object(Bucket=name, Key="k")["VersionId"] == "null"
+        assert s3.get_object(Bucket=name, Key="k")["VersionId"] == "null"
+        up = s3.create_multipart_upload(Bucket=name, Key="mp")["UploadId"]
+        part = s3.upload_part(Bucket=name, Key="mp", UploadId=up, PartNumber=1, Body=b"p")
+        done = s3.complete_multipart_upload(
+            Bucket=name, Key="mp", UploadId=up,
+            MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]})
+        assert done["VersionId"] == "null"
+        s3.delete_object(Bucket=name, Key="mp", VersionId="null")
         vs = all_versions(s3, name)
         assert vs == [("k", "null", True, False), ("k", v, False, False)]
         assert s3.get_object(Bucket=name, Key="k", VersionId="null")["Body"].read() \

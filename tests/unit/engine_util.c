@@ -78,13 +78,11 @@ void gen_bytes(uint64_t seed, uint64_t off, uint8_t *buf, size_t n)
 
 #define CHUNK (300u * 1024 + 7)
 
-int put_gen(st_engine *e, const char *bucket, const char *key, uint64_t size,
-            uint64_t seed, st_object_info *info, cf_err *err)
+static int put_stream(st_engine *e, const st_put_args *a, uint64_t size, uint64_t seed,
+                      st_object_info *info, cf_err *err)
 {
-    st_put_args a = {.tenant = "t1", .bucket = bucket, .key = key,
-                     .expected_size = (int64_t)size};
     st_put *p;
-    if (st_put_begin(e, &a, &p, err) < 0)
+    if (st_put_begin(e, a, &p, err) < 0)
         return -1;
     uint8_t *buf = malloc(CHUNK);
     for (uint64_t off = 0; off < size;) {
@@ -98,9 +96,31 @@ int put_gen(st_engine *e, const char *bucket, const char *key, uint64_t size,
         off += n;
     }
     free(buf);
+    return st_put_finish(p, NULL, info, err);
+}
+
+int put_gen(st_engine *e, const char *bucket, const char *key, uint64_t size,
+            uint64_t seed, st_object_info *info, cf_err *err)
+{
+    st_put_args a = {.tenant = "t1", .bucket = bucket, .key = key,
+                     .expected_size = (int64_t)size};
     st_object_info local;
-    int rc = st_put_finish(p, NULL, info ? info : &local, err);
+    int rc = put_stream(e, &a, size, seed, info ? info : &local, err);
     st_object_info_clear(info ? info : &local);
+    return rc;
+}
+
+int put_part_gen(st_engine *e, const char *bucket, const char *key, const char *upload_id,
+                 uint32_t part, uint64_t size, uint64_t seed, char etag[ST_ETAG_MAX],
+                 cf_err *err)
+{
+    st_put_args a = {.tenant = "t1", .bucket = bucket, .key = key, .upload_id = upload_id,
+                     .part_number = part, .expected_size = (int64_t)size};
+    st_object_info info;
+    int rc = put_stream(e, &a, size, seed, &info, err);
+    if (rc == 0)
+        snprintf(etag, ST_ETAG_MAX, "%s", info.etag);
+    st_object_info_clear(&info);
     return rc;
 }
 

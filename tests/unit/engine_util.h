@@ -32,6 +32,11 @@ void gen_bytes(uint64_t seed, uint64_t off, uint8_t *buf, size_t n);
 /* PUT size bytes of stream seed; 0 on success. */
 int put_gen(st_engine *e, const char *bucket, const char *key, uint64_t size,
             uint64_t seed, st_object_info *info, cf_err *err);
+/* PUT part `part` of upload upload_id: size bytes of stream seed; its
+ * ETag in etag. 0 on success. */
+int put_part_gen(st_engine *e, const char *bucket, const char *key, const char *upload_id,
+                 uint32_t part, uint64_t size, uint64_t seed, char etag[ST_ETAG_MAX],
+                 cf_err *err);
 /* Read [off, off+len) and compare with the stream: 1 equal, 0 differs,
  * -1 read error (err set). */
 int check_range(st_engine *e, const char *bucket, const char *key, uint64_t seed,

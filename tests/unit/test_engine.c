@@ -665,20 +665,8 @@ static int part_count_cb(void *ctx, const st_part_info *p)
 static int put_part(st_engine *e, const char *uid, uint32_t n, uint64_t size,
                     uint64_t seed, char etag[ST_ETAG_MAX])
 {
-    st_put_args a = {.tenant = "t1", .bucket = "b", .key = "mp", .upload_id = uid,
-                     .part_number = n, .expected_size = (int64_t)size};
-    st_put *p;
     cf_err err;
-    uint8_t *buf = malloc(size ? size : 1);
-    gen_bytes(seed, 0, buf, size);
-    int rc = st_put_begin(e, &a, &p, &err);
-    if (rc == 0 && (rc = st_put_write(p, buf, size, &err)) < 0)
-        st_put_abort(p);
-    st_object_info info;
-    if (rc == 0 && (rc = st_put_finish(p, NULL, &info, &err)) == 0)
-        snprintf(etag, ST_ETAG_MAX, "%s", info.etag);
-    free(buf);
-    return rc;
+    return put_part_gen(e, "b", "mp", uid, n, size, seed, etag, &err);
 }
 
 static int complete(st_engine *e, const char *key, const char *uid,

@@ -17,6 +17,13 @@
  *    sticky path) rather than acknowledge what may not be durable; after
  *    a restart every acknowledged object reads back and the refused one is
  *    whole or absent.
+ *  - Beyond PUT: a disk failing its reads mid-GET (the GET stays exact,
+ *    the segment is queued; m + 1 failing disks refuse it); a failure on
+ *    the disk a heal fills (the segment stays queued, the next heal
+ *    restores it); a read failing mid-scrub (rewritten, nothing lost); a
+ *    failure mid-snapshot (it lands on the other disks); a failure
+ *    mid-completion of a multipart upload (completed, or the upload left
+ *    for a retry). GC's own I/O is unlinks, which the hook does not fail.
  */
 #include "common/fio.h"
 #include "tests/unit/test.h"
@@ -181,6 +188,301 @@ static void a_failed_wal_sync_refuses_writes_until_restart(void)
     st_close(e);
 }
 
+/* "d3/": the path part that names disk i of the fixture. */
+static void disk_part(const eng_fixture *f, int i, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s/", strrchr(f->disks[i], '/') + 1);
+}
+
+static uint64_t heal_pending(st_engine *e)
+{
+    uint64_t n = 0;
+    cf_err err;
+    CHECK_EQ_INT(st_heal_pending(e, &n, &err), 0);
+    return n;
+}
+
+/* GET with a disk failing its reads (EIO at its N-th read and every later
+ * one), for every N of the GET: the bytes are exact, the disk's read
+ * errors count it, the segment is queued and heal takes it off; with
+ * m + 1 disks failing the GET fails, never returns wrong bytes. */
+static void a_disk_failing_reads_mid_get_leaves_the_get_exact(void)
+{
+    eng_fixture f;
+    st_engine *e = fixture_setup(&f, test_tmpdir(), 6, 4, 2, true);
+    REQUIRE(e);
+    cf_err err;
+    st_object_info info;
+    REQUIRE(put_gen(e, "b", "r", OBJ_SIZE, 41, &info, &err) == 0);
+    char part[64];
+    disk_part(&f, 2, part, sizeof part);
+    int fired_n = 0;
+    for (int n = 1; n <= MAX_N; n++) {
+        char rule[96];
+        snprintf(rule, sizeof rule, "read@%d+=EIO:%s", n, part);
+        st_disk_info before, after;
+        st_disk_get(e, 2, &before);
+        REQUIRE(fio_fault_set(rule) == 0);
+        int rc = check_gen(e, "b", "r", OBJ_SIZE, 41, &err);
+        bool fired = fio_fault_fired();
+        fio_fault_set(NULL);
+        CHECK_EQ_INT(rc, 1);
+        if (!fired)
+            break;
+        fired_n++;
+        st_disk_get(e, 2, &after);
+        CHECK(after.read_errors > before.read_errors);
+        CHECK(heal_pending(e) >= 1);
+        st_gc_stats hs = {0};
+        CHECK_EQ_INT(st_heal(e, &hs, &err), 0);
+        CHECK_EQ_INT(heal_pending(e), 0);
+    }
+    CHECK(fired_n > 0);
+    char rule[256], p0[64], p1[64];
+    disk_part(&f, 0, p0, sizeof p0);
+    disk_part(&f, 1, p1, sizeof p1);
+    snprintf(rule, sizeof rule, "read@1+=EIO:%s,read@1+=EIO:%s,read@1+=EIO:%s", p0, p1,
+             part);
+    REQUIRE(fio_fault_set(rule) == 0);
+    CHECK_EQ_INT(check_gen(e, "b", "r", OBJ_SIZE, 41, &err), -1);
+    fio_fault_set(NULL);
+    CHECK_EQ_INT(check_gen(e, "b", "r", OBJ_SIZE, 41, &err), 1);
+    fprintf(stderr, "  a disk failed at each of the %d reads of a GET on it: every GET "
+            "exact; 3 of 6 failing: refused\n", fired_n);
+    st_close(e);
+}
+
+/* Heal with the N-th write, fsync or rename on the disk it fills failing,
+ * for every N of a heal: the segment stays queued (or was healed), the
+ * object reads back, and the next heal restores full redundancy. */
+static void a_failure_mid_heal_keeps_the_segment_queued(void)
+{
+    eng_fixture f;
+    st_engine *e = fixture_setup(&f, test_tmpdir(), 6, 4, 2, true);
+    REQUIRE(e);
+    char part[64];
+    disk_part(&f, 4, part, sizeof part);
+    cf_err err;
+    int fired_total = 0, kept = 0;
+    for (size_t c = 0; c < sizeof classes / sizeof classes[0]; c++) {
+        for (int n = 1; n <= MAX_N; n++) {
+            char rule[96], key[64];
+            snprintf(key, sizeof key, "h-%s-%d", classes[c], n);
+            snprintf(rule, sizeof rule, "write@1+=EIO:%s", part);
+            REQUIRE(fio_fault_set(rule) == 0);   /* the PUT misses disk 4 */
+            st_object_info info;
+            REQUIRE(put_gen(e, "b", key, OBJ_SIZE, (uint64_t)n + 500 * c, &info, &err) == 0);
+            fio_fault_set(NULL);
+            REQUIRE(heal_pending(e) == 1);
+            snprintf(rule, sizeof rule, "%s@%d=%s:%s", classes[c], n, errnos[(size_t)n % 3],
+                     part);
+            REQUIRE(fio_fault_set(rule) == 0);
+            st_gc_stats hs = {0};
+            CHECK_EQ_INT(st_heal(e, &hs, &err), 0);
+            bool fired = fio_fault_fired();
+            fio_fault_set(NULL);
+            if (fired && hs.heal_failures > 0) {
+                kept++;
+                CHECK_EQ_INT(heal_pending(e), 1);
+            }
+            CHECK_EQ_INT(check_gen(e, "b", key, OBJ_SIZE, (uint64_t)n + 500 * c, &err), 1);
+            CHECK_EQ_INT(st_heal(e, &hs, &err), 0);
+            CHECK_EQ_INT(heal_pending(e), 0);
+            if (!fired)
+                break;
+            fired_total++;
+        }
+    }
+    st_check_stats cs;
+    REQUIRE(heal_all(e, &cs) == 0);
+    CHECK_EQ_INT(cs.shards_missing, 0);
+    CHECK_EQ_INT(cs.lost_objects, 0);
+    CHECK(kept > 0);
+    fprintf(stderr, "  %d heals hit a failure on the disk they filled: %d kept the segment "
+            "queued, the next heal restored every one\n", fired_total, kept);
+    st_close(e);
+}
+
+/* Scrub with the N-th shard read failing (EIO, any disk), for every N of
+ * a scrub: nothing is lost, what it could not read it rewrites, and a
+ * second scrub finds the store clean. */
+static void a_read_failure_mid_scrub_is_repaired(void)
+{
+    eng_fixture f;
+    st_engine *e = fixture_setup(&f, test_tmpdir(), 6, 4, 2, true);
+    REQUIRE(e);
+    cf_err err;
+    st_object_info info;
+    REQUIRE(put_gen(e, "b", "s1", OBJ_SIZE, 61, &info, &err) == 0);
+    REQUIRE(put_gen(e, "b", "s2", 1u << 20, 62, &info, &err) == 0);
+    int fired_n = 0, repaired = 0;
+    for (int n = 1; n <= MAX_N; n++) {
+        char rule[64];
+        snprintf(rule, sizeof rule, "read@%d=EIO", n);
+        REQUIRE(fio_fault_set(rule) == 0);
+        st_check_stats cs = {0};
+        CHECK_EQ_INT(st_scrub(e, &(st_check_opts){0}, &cs, &err), 0);
+        bool fired = fio_fault_fired();
+        fio_fault_set(NULL);
+        CHECK_EQ_INT(cs.lost_objects, 0);
+        repaired += cs.segments_repaired > 0;
+        st_check_stats again = {0};
+        CHECK_EQ_INT(st_scrub(e, &(st_check_opts){0}, &again, &err), 0);
+        CHECK_EQ_INT(again.shards_bad + again.shards_missing + again.repair_failures, 0);
+        if (!fired)
+            break;
+        fired_n++;
+    }
+    CHECK_EQ_INT(check_gen(e, "b", "s1", OBJ_SIZE, 61, &err), 1);
+    CHECK_EQ_INT(check_gen(e, "b", "s2", 1u << 20, 62, &err), 1);
+    CHECK(fired_n > 0);
+    fprintf(stderr, "  a read failed at each of %d reads of a scrub: %d scrubs rewrote the "
+            "shard, 0 objects lost, every second scrub clean\n", fired_n, repaired);
+    st_close(e);
+}
+
+/* Index snapshot with the N-th write, fsync or rename failing, for every
+ * N of a snapshot: it lands on the other disks (or, failing everywhere,
+ * reports it), and the next one lands on all six. */
+static void a_failure_mid_snapshot_costs_one_copy(void)
+{
+    eng_fixture f;
+    st_engine *e = fixture_setup(&f, test_tmpdir(), 6, 4, 2, true);
+    REQUIRE(e);
+    cf_err err;
+    int fired_total = 0, short_copies = 0;
+    for (size_t c = 0; c < sizeof classes / sizeof classes[0]; c++) {
+        for (int n = 1; n <= MAX_N; n++) {
+            char rule[64], key[64];
+            snprintf(key, sizeof key, "snap-%s-%d", classes[c], n);
+            st_object_info info;
+            REQUIRE(put_gen(e, "b", key, 100, (uint64_t)n, &info, &err) == 0);
+            snprintf(rule, sizeof rule, "%s@%d=%s", classes[c], n, errnos[(size_t)n % 3]);
+            REQUIRE(fio_fault_set(rule) == 0);
+            int copies = 0;
+            int rc = st_snapshot(e, &copies, &err);
+            bool fired = fio_fault_fired();
+            fio_fault_set(NULL);
+            CHECK_EQ_INT(rc, 0);
+            if (fired && copies < 6)
+                short_copies++;
+            if (!fired) {
+                CHECK_EQ_INT(copies, 6);
+                break;
+            }
+            fired_total++;
+            CHECK(copies >= 5);
+            REQUIRE(put_gen(e, "b", key, 100, (uint64_t)n + 1, &info, &err) == 0);
+            CHECK_EQ_INT(st_snapshot(e, &copies, &err), 0);
+            CHECK_EQ_INT(copies, 6);
+        }
+    }
+    CHECK(short_copies > 0);
+    fprintf(stderr, "  %d snapshots hit a failure: %d landed on 5 of 6 disks, each next "
+            "one on all 6\n", fired_total, short_copies);
+    st_close(e);
+}
+
+/* The write set (storage/ds.h): on 4+3 a disk whose write failed is left
+ * out of the next PUTs (the other six keep a disk of margin over the
+ * quorum of five), its state says why, and heal puts it back. On 4+2 it
+ * is tried again (without it no margin is left): see the sweeps above. */
+static void a_failed_disk_leaves_the_write_set_until_heal_writes_it(void)
+{
+    eng_fixture f;
+    st_engine *e = fixture_setup(&f, test_tmpdir(), 7, 4, 3, true);
+    REQUIRE(e);
+    char part[64], rule[96];
+    disk_part(&f, 5, part, sizeof part);
+    snprintf(rule, sizeof rule, "write@1+=EIO:%s", part);
+    cf_err err;
+    st_object_info info;
+    REQUIRE(fio_fault_set(rule) == 0);
+    REQUIRE(put_gen(e, "b", "w1", OBJ_SIZE, 71, &info, &err) == 0);
+    CHECK(fio_fault_fired());
+    st_disk_info d;
+    st_disk_get(e, 5, &d);
+    CHECK_EQ_STR(st_disk_state(&d), "failing");
+    uint64_t werr = d.write_errors;
+    REQUIRE(fio_fault_set(rule) == 0);          /* still dead, counted afresh */
+    REQUIRE(put_gen(e, "b", "w2", OBJ_SIZE, 72, &info, &err) == 0);
+    CHECK(!fio_fault_fired());                  /* not even tried */
+    fio_fault_set(NULL);
+    st_disk_get(e, 5, &d);
+    CHECK_EQ_INT(d.write_errors, werr);
+    CHECK_EQ_INT(heal_pending(e), 2);
+    st_gc_stats hs = {0};
+    CHECK_EQ_INT(st_heal(e, &hs, &err), 0);
+    CHECK_EQ_INT(heal_pending(e), 0);
+    st_disk_get(e, 5, &d);
+    CHECK_EQ_STR(st_disk_state(&d), "online");
+    CHECK_EQ_INT(check_gen(e, "b", "w2", OBJ_SIZE, 72, &err), 1);
+    st_close(e);
+}
+
+/* CompleteMultipartUpload with the N-th write, fsync or rename anywhere
+ * failing, for every N of a completion: it succeeds and the object reads
+ * back, or it fails, the key stays absent and the upload open, and a
+ * retried completion then succeeds. heal --all finds every manifest. */
+static void a_failure_mid_complete_completes_or_leaves_the_upload(void)
+{
+    eng_fixture f;
+    st_engine *e = fixture_setup(&f, test_tmpdir(), 6, 4, 2, true);
+    REQUIRE(e);
+    cf_err err;
+    const uint64_t P = 5ull << 20;
+    int ok = 0, failed = 0;
+    for (size_t c = 0; c < sizeof classes / sizeof classes[0]; c++) {
+        for (int n = 1; n <= MAX_N; n++) {
+            char key[64], uid[ST_ID_HEX], etag[2][ST_ETAG_MAX], rule[64];
+            snprintf(key, sizeof key, "mp-%s-%d", classes[c], n);
+            uint64_t seed = (uint64_t)n * 3 + c * 1000;
+            st_upload_args ua = {.tenant = "t1", .bucket = "b", .key = key};
+            REQUIRE(st_upload_create(e, &ua, uid, &err) == 0);
+            REQUIRE(put_part_gen(e, "b", key, uid, 1, P, seed, etag[0], &err) == 0);
+            REQUIRE(put_part_gen(e, "b", key, uid, 2, 1000, seed + 1, etag[1], &err) == 0);
+            st_complete_part parts[] = {{1, etag[0], NULL}, {2, etag[1], NULL}};
+            st_complete_args a = {.tenant = "t1", .bucket = "b", .key = key, .upload_id = uid,
+                                  .parts = parts, .nparts = 2, .expected_size = -1};
+            snprintf(rule, sizeof rule, "%s@%d=%s", classes[c], n, errnos[(size_t)n % 3]);
+            REQUIRE(fio_fault_set(rule) == 0);
+            st_object_info info;
+            int rc = st_upload_complete(e, &a, &info, &err);
+            bool fired = fio_fault_fired();
+            fio_fault_set(NULL);
+            if (rc == 0) {
+                ok++;
+                st_object_info_clear(&info);
+            } else {
+                failed++;
+                st_object_info h;
+                cf_err herr;
+                if (st_head(e, "t1", "b", key, &h, &herr) != -1 || herr.code != CF_ENOKEY) {
+                    fprintf(stderr, "  %s: a failed completion left %s visible\n", rule, key);
+                    test_current_failed = 1;
+                }
+                REQUIRE(st_upload_complete(e, &a, &info, &err) == 0);   /* the retry */
+                st_object_info_clear(&info);
+            }
+            CHECK_EQ_INT(check_range(e, "b", key, seed, 0, P, &err), 1);
+            if (!fired)
+                break;
+        }
+    }
+    st_gc_stats hs = {0};
+    CHECK_EQ_INT(st_heal(e, &hs, &err), 0);
+    st_check_stats cs;
+    REQUIRE(heal_all(e, &cs) == 0);
+    CHECK_EQ_INT(cs.lost_objects, 0);
+    st_check_stats again;
+    REQUIRE(heal_all(e, &again) == 0);
+    CHECK_EQ_INT(again.manifests_missing + again.shards_missing, 0);
+    CHECK(ok > 0 && failed > 0);
+    fprintf(stderr, "  one failed operation per completion: %d completed, %d failed and "
+            "completed on retry\n", ok, failed);
+    st_close(e);
+}
+
 int main(int argc, char **argv)
 {
     if (!fio_faults_built()) {
@@ -191,6 +493,12 @@ int main(int argc, char **argv)
         T(one_disk_dying_mid_put_leaves_the_put_whole_on_the_others),
         T(a_single_failure_anywhere_fails_the_put_cleanly_or_not_at_all),
         T(a_failed_wal_sync_refuses_writes_until_restart),
+        T(a_disk_failing_reads_mid_get_leaves_the_get_exact),
+        T(a_failure_mid_heal_keeps_the_segment_queued),
+        T(a_read_failure_mid_scrub_is_repaired),
+        T(a_failure_mid_snapshot_costs_one_copy),
+        T(a_failed_disk_leaves_the_write_set_until_heal_writes_it),
+        T(a_failure_mid_complete_completes_or_leaves_the_upload),
     };
     return test_run_all("faults", cases, sizeof cases / sizeof cases[0], argc, argv);
 }
