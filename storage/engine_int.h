@@ -342,9 +342,9 @@ typedef struct obj_row {
 /* Make o the key's current version (in the caller's transaction), as the
  * bucket's versioning state says (doc/design.md, "The version model"):
  * the version it replaces is destroyed (its segments to the delete queue)
- * or becomes noncurrent; *null_version says whether o is the key's null
- * version, *versioned_bucket whether the bucket's versioning was ever
- * configured (S3 then names a null version "null"). With opts->no_overwrite and a current version
+ * or becomes noncurrent; *null_version (if not NULL) says whether o is the
+ * key's null version, *versioned_bucket (if not NULL) whether the bucket's
+ * versioning was ever configured (S3 then names a null version "null"). With opts->no_overwrite and a current version
  * there: CF_EDENIED; a null version to replace that is under object lock:
  * CF_ELOCKED; nothing changed then. */
 int obj_publish_locked(st_engine *e, const obj_row *o, const st_write_opts *opts,

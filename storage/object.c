@@ -548,8 +548,10 @@ int obj_publish_locked(st_engine *e, const obj_row *o, const st_write_opts *opts
         next_seq_locked(e, o->bucket_id, o->key, &seq, err) < 0 ||
         make_room_locked(e, o->bucket_id, o->key, b.versioning, false, &null, err) < 0)
         return -1;
-    *null_version = null;
-    *versioned_bucket = b.versioning != ST_VERSIONING_OFF;
+    if (null_version)
+        *null_version = null;
+    if (versioned_bucket)
+        *versioned_bucket = b.versioning != ST_VERSIONING_OFF;
     return idx_run(e->ix, NULL, err,
                    "INSERT OR REPLACE INTO objects(bucket_id, key, version_id, size, etag, "
                    "mtime_ms, cks_algo, cks, cks_composite, nparts, headers, seq, "

@@ -146,7 +146,7 @@ static int adopt_locked(st_engine *e, int64_t tier_id, const char *remote_id,
         .checksum_b64 = m->cks, .composite = m->composite, .nparts = m->nparts,
         .headers_json = m->headers_json,
     };
-    rc = obj_publish_locked(e, &row, NULL, NULL, err);
+    rc = obj_publish_locked(e, &row, NULL, NULL, NULL, err);
     uint64_t sealed = 0;
     for (size_t i = 0; rc == 0 && i < json_array_size(m->segs); i++) {
         uint8_t did[16], wrapped[CRYPT_WRAPPED_LEN];
