@@ -191,7 +191,8 @@ EXTRA_DIST += tests/integration/lib.sh tests/integration/run-pytest.sh \
 # Real clients (restic, rclone, aws cli v1 and v2, s3cmd) over HTTP and
 # HTTPS; under sanitizers (COFFER_SANITIZED=1) they move smaller data.
 # Longest first: make -j2 check runs two at a time.
-IT_CLIENT_TESTS = tests/integration/test_tier_restic.sh tests/integration/test_awscli.sh \
+IT_CLIENT_TESTS = tests/integration/test_tier_restic.sh \
+	tests/integration/test_tier_restic_azure.sh tests/integration/test_awscli.sh \
 	tests/integration/test_bigobject.sh tests/integration/test_restic.sh \
 	tests/integration/test_rclone.sh tests/integration/test_readme.sh \
 	tests/integration/test_s3cmd.sh

@@ -18,7 +18,6 @@ export COFFERD COFFER_CLI=${COFFER_CLI:-$(pwd)/cli/coffer}
 . "$here/lib.sh"
 . "$here/tierlib.sh"
 . "$here/../peers/rgw.sh"
-. "$here/../peers/azurite.sh"
 t0=$SECONDS
 
 py=$(coffer_python debian boto3 pytest) ||
@@ -28,7 +27,7 @@ cleanup() {
   coffer_stop >/dev/null 2>&1
   tier_remote_stop
   [ -z "${RGW_DIR:-}" ] || rgw_stop "$work/rgw" >/dev/null 2>&1
-  azurite_stop "$work/azurite" >/dev/null 2>&1
+  [ -z "${AZURITE_DIR:-}" ] || azurite_stop "$work/azurite" >/dev/null 2>&1
   [ "${KEEP_TMP:-0}" = 1 ] && echo "kept $work" >&2 || rm -rf "$work"
 }
 trap cleanup EXIT
@@ -52,11 +51,7 @@ if [ $have_rgw = 1 ]; then
   export RGW_ENDPOINT RGW_ACCESS_KEY RGW_SECRET_KEY
 fi
 
-azurite_start "$work/azurite" || exit 1
-"$py" -c "import sys; sys.path.insert(0, '$here'); import tierutil, os; \
-tierutil.Azure(os.environ['AZURITE_ENDPOINT'], os.environ['AZURITE_ACCOUNT'], \
-os.environ['AZURITE_KEY'], 'tier').create()" || exit 1
-export AZURITE_ENDPOINT AZURITE_ACCOUNT AZURITE_KEY AZURITE_DIR
+tier_azure_start "$work/azurite" || exit 1
 
 echo "-- the cofferd under test, with 2-second days"
 export COFFER_CONFIG_EXTRA='{"lifecycle": {"day_seconds": 2, "interval_seconds": 1,
