@@ -312,10 +312,12 @@ EXTRA_DIST += tests/layering.sh tests/layering.py tests/layering.txt
 
 # cold tiers against real remotes (a second cofferd, Ceph RGW) and under
 # faults (faultproxy.py, a killed remote, SIGKILLs during transitions)
-TESTS += tests/integration/tier.sh tests/integration/tier_faults.sh
+TESTS += tests/integration/tier.sh tests/integration/tier_faults.sh \
+	tests/integration/tier_faults_azure.sh
 EXTRA_DIST += tests/integration/tier.sh tests/integration/tier_faults.sh \
 	tests/integration/tierlib.sh tests/integration/tier_cases.py \
-	tests/integration/tier_faults_cases.py tests/integration/tierutil.py
+	tests/integration/tier_faults_cases.py tests/integration/tierutil.py \
+	tests/integration/tier_faults_azure.sh
 
 # make soak: the long runs make check cannot afford (CI stays under its
 # time budget): 500 SIGKILLs of cofferd during transitions (TIER_KILLS).

@@ -10,9 +10,9 @@
  * whole blob's MD5 is set by the commit, and Get Blob Properties must show
  * the size and that MD5 before the upload counts (a blob that fails it is
  * deleted). If-None-Match: * keeps an upload from replacing a blob. The
- * ETag recorded is the blob's. Blocks of an upload that never committed
- * (a crash) are not visible and Azure drops them after a week, so there
- * is no upload id to record and nothing to sweep but the blob itself.
+ * ETag recorded is the blob's. There is no upload id to record: blocks
+ * of an upload that never committed (a crash) are invisible, and the
+ * sweeping delete replaces them with an empty blob before deleting it.
  * The access tier (Hot, Cool, Cold, Archive) is set by the upload.
  *
  * Reads. A stream is one Get Blob with x-ms-range pulled at the reader's
@@ -430,20 +430,27 @@ static void az_stream_close(void *stream)
 
 /* ---- deletes and the probe ------------------------------------------------------------ */
 
-/* Uncommitted blocks are invisible and expire on their own: the blob is
- * all there is to delete, whatever upload_id and sweep say. */
+/* There is no upload id: the blob is what there is to delete. Blocks an
+ * upload staged but never committed (a crash) do not make a blob Delete
+ * Blob can remove; with sweep, an empty Put Blob first replaces them (a
+ * given-up upload is never running meanwhile), so nothing is left. */
 static int az_del(void *impl, const char *name, const char *upload_id, bool sweep,
                   cf_err *err)
 {
     (void)upload_id;
-    (void)sweep;
     az_tier *t = impl;
     char *blob = blob_name(t, name, err);
     azb_client *c = blob ? take_client(t, err) : NULL;
     int rc = c ? 0 : -1;
+    azb_result res;
+    if (rc == 0 && sweep) {
+        azb_op op = {.kind = AZB_PUT_BLOB, .container = t->container, .blob = blob,
+                     .checksum = AZB_CKS_MD5};
+        rc = azb_exec(c, &op, &res, err);
+        azb_result_free(&res);
+    }
     if (rc == 0) {
         azb_op op = {.kind = AZB_DELETE_BLOB, .container = t->container, .blob = blob};
-        azb_result res;
         rc = azb_exec(c, &op, &res, err);
         azb_result_free(&res);
     }
