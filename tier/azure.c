@@ -16,8 +16,7 @@
  * The access tier (Hot, Cool, Cold, Archive) is set by the upload.
  *
  * Reads. A stream is one Get Blob with x-ms-range pulled at the reader's
- * pace, as the S3 type's: the sink fills the read's buffer, keeps at most
- * SPILL_CAP bytes more, then pauses the transfer. Clients are pooled.
+ * pace (tier/pull.h), as the S3 type's. Clients are pooled.
  */
 #include "tier/tier.h"
 
@@ -30,9 +29,9 @@
 #include "client/azb.h"
 #include "common/hex.h"
 #include "storage/crypto.h"
+#include "tier/pull.h"
 
 #define POOL_MAX 8
-#define SPILL_CAP (256u << 10)
 #define PROBE_BYTES 4096
 
 typedef struct az_tier {
@@ -309,56 +308,26 @@ static int az_put(void *impl, const char *name, const tier_src *src,
 /* ---- reads ---------------------------------------------------------------------- */
 
 typedef struct az_stream {
+    tier_pull pull;
     az_tier *t;
     azb_client *c;
     char *blob;
-    uint64_t want;                   /* bytes the range holds */
-    uint64_t taken;                  /* bytes handed to reads */
-    uint8_t *spill;
-    size_t spill_len, spill_cap;
-    uint8_t *dst;                    /* the read in progress */
-    size_t need, got;
-    bool finished;
-    int rc;
-    cf_err err;
 } az_stream;
-
-static int stream_sink(void *ctx, const uint8_t *data, size_t n, cf_err *err)
-{
-    az_stream *s = ctx;
-    size_t to_dst = s->dst ? s->need - s->got : 0;
-    if (to_dst > n)
-        to_dst = n;
-    size_t rest = n - to_dst;
-    if (to_dst == 0 && s->spill_len + rest > SPILL_CAP && s->spill_len > 0)
-        return S3C_SINK_PAUSE;       /* full: the reader takes some first */
-    if (s->spill_len + rest > s->spill_cap) {
-        size_t cap = s->spill_len + rest > SPILL_CAP ? s->spill_len + rest : SPILL_CAP;
-        uint8_t *grown = realloc(s->spill, cap);
-        if (!grown)
-            return cf_fail(err, CF_ENOMEM, "out of memory");
-        s->spill = grown;
-        s->spill_cap = cap;
-    }
-    if (to_dst) {
-        memcpy(s->dst + s->got, data, to_dst);
-        s->got += to_dst;
-    }
-    if (rest) {
-        memcpy(s->spill + s->spill_len, data + to_dst, rest);
-        s->spill_len += rest;
-    }
-    return 0;
-}
 
 static void stream_done(void *ctx, int rc, const cf_err *err, azb_result *res)
 {
     (void)res;
-    az_stream *s = ctx;
-    s->finished = true;
-    s->rc = rc;
-    if (rc < 0)
-        s->err = *err;
+    tier_pull_done(&((az_stream *)ctx)->pull, rc, err);
+}
+
+static void pull_resume(void *c)
+{
+    azb_resume(c);
+}
+
+static int pull_run(void *c, int timeout_ms, cf_err *err)
+{
+    return azb_run(c, timeout_ms, err);
 }
 
 static int az_stream_open(void *impl, const char *name, uint64_t off, uint64_t len,
@@ -369,11 +338,12 @@ static int az_stream_open(void *impl, const char *name, uint64_t off, uint64_t l
     if (!s)
         return cf_fail(err, CF_ENOMEM, "out of memory");
     s->t = t;
-    s->want = len;
     int rc = (s->blob = blob_name(t, name, err)) && (s->c = take_client(t, err)) ? 0 : -1;
+    s->pull = (tier_pull){.name = s->blob, .want = len, .resume = pull_resume,
+                          .run = pull_run, .client = s->c};
     azb_op op = {.kind = AZB_GET_BLOB, .container = t->container, .blob = s->blob,
-                 .range = true, .range_start = off, .range_len = len, .sink = stream_sink,
-                 .sink_ctx = s};
+                 .range = true, .range_start = off, .range_len = len,
+                 .sink = tier_pull_sink, .sink_ctx = &s->pull};
     if (rc == 0)
         rc = azb_start(s->c, &op, stream_done, s, err);
     if (rc < 0) {
@@ -388,33 +358,7 @@ static int az_stream_open(void *impl, const char *name, uint64_t off, uint64_t l
 
 static int az_stream_read(void *stream, uint8_t *buf, size_t n, cf_err *err)
 {
-    az_stream *s = stream;
-    if (s->taken + n > s->want)
-        return cf_fail(err, CF_EINVAL, "read past the range asked for");
-    size_t from_spill = s->spill_len < n ? s->spill_len : n;
-    if (from_spill) {
-        memcpy(buf, s->spill, from_spill);
-        memmove(s->spill, s->spill + from_spill, s->spill_len - from_spill);
-        s->spill_len -= from_spill;
-    }
-    s->dst = buf;
-    s->need = n;
-    s->got = from_spill;
-    int rc = 0;
-    while (rc == 0 && s->got < n) {
-        if (s->finished) {
-            rc = s->rc < 0 ? (*err = s->err, -1)
-                 : cf_fail(err, CF_ECORRUPT, "the tier's blob %s ended %llu bytes early",
-                           s->blob, (unsigned long long)(s->want - s->taken - s->got));
-            break;
-        }
-        azb_resume(s->c);
-        rc = azb_run(s->c, 1000, err);
-    }
-    s->dst = NULL;
-    if (rc == 0)
-        s->taken += n;
-    return rc;
+    return tier_pull_read(&((az_stream *)stream)->pull, buf, n, err);
 }
 
 static void az_stream_close(void *stream)
@@ -423,7 +367,7 @@ static void az_stream_close(void *stream)
     if (!s)
         return;
     give_client(s->t, s->c);
-    free(s->spill);
+    tier_pull_clear(&s->pull);
     free(s->blob);
     free(s);
 }

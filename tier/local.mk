@@ -4,4 +4,5 @@
 # and the tiered state) and client/ (the outgoing S3 and Azure clients).
 noinst_LIBRARIES += tier/libtier.a
 tier_libtier_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS) $(CURL_CFLAGS)
-tier_libtier_a_SOURCES = tier/tier.h tier/set.c tier/s3.c tier/azure.c
+tier_libtier_a_SOURCES = tier/tier.h tier/set.c tier/s3.c tier/azure.c \
+	tier/pull.h tier/pull.c
