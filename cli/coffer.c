@@ -1046,11 +1046,12 @@ static char *read_pem(const char *path)
     return buf;
 }
 
-/* tier add NAME --endpoint ... (argv[0] is "add") */
+/* tier add NAME --endpoint ... | --type azure --account ... (argv[0] is "add") */
 static int cmd_tier_add(const cli *c, int argc, char **argv)
 {
     enum { T_ENDPOINT = 256, T_BUCKET, T_PREFIX, T_REGION, T_AK, T_SK, T_CLASS, T_CACERT,
-           T_VHOST, T_JSON };
+           T_TYPE, T_ACCOUNT, T_CONTAINER, T_ACCOUNT_KEY, T_SAS, T_ACCESS_TIER, T_VHOST,
+           T_JSON };
     static const struct option opts[] = {
         {"endpoint", required_argument, NULL, T_ENDPOINT},
         {"bucket", required_argument, NULL, T_BUCKET},
@@ -1060,6 +1061,12 @@ static int cmd_tier_add(const cli *c, int argc, char **argv)
         {"secret-key", required_argument, NULL, T_SK},
         {"storage-class", required_argument, NULL, T_CLASS},
         {"cacert", required_argument, NULL, T_CACERT},
+        {"type", required_argument, NULL, T_TYPE},
+        {"account", required_argument, NULL, T_ACCOUNT},
+        {"container", required_argument, NULL, T_CONTAINER},
+        {"account-key", required_argument, NULL, T_ACCOUNT_KEY},
+        {"sas-token", required_argument, NULL, T_SAS},
+        {"access-tier", required_argument, NULL, T_ACCESS_TIER},
         {"virtual-host", no_argument, NULL, T_VHOST},
         {"json", no_argument, NULL, T_JSON},
         {NULL, 0, NULL, 0}};
@@ -1080,28 +1087,58 @@ static int cmd_tier_add(const cli *c, int argc, char **argv)
         else
             return usage_error("tier add: unknown option %s", argv[optind - 1]);
     }
+#define V(x) v[(x) - T_ENDPOINT]
+    const char *type = V(T_TYPE) ? V(T_TYPE) : "s3";
+    bool azure = strcmp(type, "azure") == 0;
+    if (!azure && strcmp(type, "s3") != 0)
+        return usage_error("tier add: --type is s3 (the default) or azure");
     if (optind + 1 != argc)
-        return usage_error("usage: coffer tier add NAME --endpoint URL --bucket BUCKET "
-                           "--access-key AK --secret-key SK [...]");
+        return usage_error(azure ? "usage: coffer tier add NAME --type azure --account A "
+                                   "--container C (--account-key K | --sas-token T) [...]"
+                                 : "usage: coffer tier add NAME --endpoint URL --bucket "
+                                   "BUCKET --access-key AK --secret-key SK [...]");
     const char *name = argv[optind];
-    if (!v[0] || !v[1] || !v[T_AK - T_ENDPOINT] || !v[T_SK - T_ENDPOINT])
-        return usage_error("tier add needs --endpoint, --bucket, --access-key and "
-                           "--secret-key");
-    json_t *body = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "name", name, "type", "s3",
-                             "endpoint", v[0], "bucket", v[1], "access_key",
-                             v[T_AK - T_ENDPOINT], "secret_key", v[T_SK - T_ENDPOINT]);
+    json_t *body;
+    if (azure) {
+        if (!V(T_ACCOUNT) || !V(T_CONTAINER) || !V(T_ACCOUNT_KEY) == !V(T_SAS))
+            return usage_error("tier add --type azure needs --account, --container and one "
+                               "of --account-key and --sas-token");
+        if (V(T_BUCKET) || V(T_REGION) || V(T_AK) || V(T_SK) || V(T_CLASS) || vhost)
+            return usage_error("tier add --type azure takes no --bucket, --region, "
+                               "--access-key, --secret-key, --storage-class or "
+                               "--virtual-host");
+        body = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "name", name, "type", "azure",
+                         "account", V(T_ACCOUNT), "container", V(T_CONTAINER), "auth",
+                         V(T_SAS) ? "sas" : "key", "secret_key",
+                         V(T_SAS) ? V(T_SAS) : V(T_ACCOUNT_KEY));
+        if (body && V(T_ENDPOINT))
+            json_object_set_new(body, "endpoint", json_string(V(T_ENDPOINT)));
+        if (body && V(T_ACCESS_TIER))
+            json_object_set_new(body, "access_tier", json_string(V(T_ACCESS_TIER)));
+    } else {
+        if (!V(T_ENDPOINT) || !V(T_BUCKET) || !V(T_AK) || !V(T_SK))
+            return usage_error("tier add needs --endpoint, --bucket, --access-key and "
+                               "--secret-key");
+        if (V(T_ACCOUNT) || V(T_CONTAINER) || V(T_ACCOUNT_KEY) || V(T_SAS) ||
+            V(T_ACCESS_TIER))
+            return usage_error("--account, --container, --account-key, --sas-token and "
+                               "--access-tier are for --type azure");
+        body = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "name", name, "type", "s3",
+                         "endpoint", V(T_ENDPOINT), "bucket", V(T_BUCKET), "access_key",
+                         V(T_AK), "secret_key", V(T_SK));
+        if (body && V(T_REGION))
+            json_object_set_new(body, "region", json_string(V(T_REGION)));
+        if (body && V(T_CLASS))
+            json_object_set_new(body, "storage_class", json_string(V(T_CLASS)));
+        if (body && vhost)
+            json_object_set_new(body, "virtual_host", json_true());
+    }
     if (!body)
         return 1;
-    if (v[T_PREFIX - T_ENDPOINT])
-        json_object_set_new(body, "prefix", json_string(v[T_PREFIX - T_ENDPOINT]));
-    if (v[T_REGION - T_ENDPOINT])
-        json_object_set_new(body, "region", json_string(v[T_REGION - T_ENDPOINT]));
-    if (v[T_CLASS - T_ENDPOINT])
-        json_object_set_new(body, "storage_class", json_string(v[T_CLASS - T_ENDPOINT]));
-    if (vhost)
-        json_object_set_new(body, "virtual_host", json_true());
-    if (v[T_CACERT - T_ENDPOINT]) {
-        char *pem = read_pem(v[T_CACERT - T_ENDPOINT]);
+    if (V(T_PREFIX))
+        json_object_set_new(body, "prefix", json_string(V(T_PREFIX)));
+    if (V(T_CACERT)) {
+        char *pem = read_pem(V(T_CACERT));
         if (!pem) {
             json_decref(body);
             return 1;
@@ -1109,8 +1146,13 @@ static int cmd_tier_add(const cli *c, int argc, char **argv)
         json_object_set_new(body, "cacert_pem", json_string(pem));
         free(pem);
     }
-    fprintf(stderr, "coffer: probing %s bucket %s (write, read back, delete)...\n", v[0],
-            v[1]);
+    if (azure)
+        fprintf(stderr, "coffer: probing account %s container %s (write, read back, "
+                "delete)...\n", V(T_ACCOUNT), V(T_CONTAINER));
+    else
+        fprintf(stderr, "coffer: probing %s bucket %s (write, read back, delete)...\n",
+                V(T_ENDPOINT), V(T_BUCKET));
+#undef V
     cli quiet = *c;
     quiet.json = json;
     char done[160];

@@ -130,6 +130,7 @@ azb_client *azb_client_new(const azb_config *cfg, cf_err *err)
                          : !(c->sas = azauth_sas_copy(cfg->sas_token, err)))
         goto fail;
     s3c_config t = {.endpoint = base, .cacert = cfg->cacert,
+                    .cacert_pem = cfg->cacert_pem,
                     .connect_timeout_ms = cfg->connect_timeout_ms,
                     .timeout_ms = cfg->timeout_ms, .low_speed_bytes = cfg->low_speed_bytes,
                     .low_speed_ms = cfg->low_speed_ms, .max_attempts = cfg->max_attempts,
@@ -166,6 +167,16 @@ int azb_run(azb_client *c, int timeout_ms, cf_err *err)
 size_t azb_active(const azb_client *c)
 {
     return s3c_active(c->t);
+}
+
+void azb_resume(azb_client *c)
+{
+    s3c_resume(c->t);
+}
+
+void azb_abort(azb_client *c)
+{
+    s3c_abort(c->t);
 }
 
 void azb_result_free(azb_result *res)

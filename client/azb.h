@@ -72,6 +72,7 @@ typedef struct azb_config {
     const char *sas_token;        /* a SAS token ("sv=...&sig=...", '?' optional) */
     const char *endpoint;         /* NULL: https://ACCOUNT.blob.core.windows.net */
     const char *cacert;           /* as s3c_config, and so are the rest */
+    const char *cacert_pem;
     long connect_timeout_ms, timeout_ms, low_speed_bytes, low_speed_ms;
     int max_attempts;
     long backoff_base_ms, backoff_max_ms;
@@ -226,6 +227,9 @@ int azb_start(azb_client *c, const azb_op *op, azb_done_fn done, void *ctx, cf_e
 /* Drive transfers as s3c_run does; operations not yet done. */
 int azb_run(azb_client *c, int timeout_ms, cf_err *err);
 size_t azb_active(const azb_client *c);
+/* s3c_resume and s3c_abort for this client's transfers. */
+void azb_resume(azb_client *c);
+void azb_abort(azb_client *c);
 
 /* ---- whole uploads --------------------------------------------------------- */
 

@@ -192,7 +192,8 @@ EXTRA_DIST += tests/integration/lib.sh tests/integration/run-pytest.sh \
 # Real clients (restic, rclone, aws cli v1 and v2, s3cmd) over HTTP and
 # HTTPS; under sanitizers (COFFER_SANITIZED=1) they move smaller data.
 # Longest first: make -j2 check runs two at a time.
-IT_CLIENT_TESTS = tests/integration/test_tier_restic.sh tests/integration/test_awscli.sh \
+IT_CLIENT_TESTS = tests/integration/test_tier_restic.sh \
+	tests/integration/test_tier_restic_azure.sh tests/integration/test_awscli.sh \
 	tests/integration/test_bigobject.sh tests/integration/test_restic.sh \
 	tests/integration/test_rclone.sh tests/integration/test_readme.sh \
 	tests/integration/test_s3cmd.sh
@@ -313,14 +314,16 @@ TESTS += tests/layering.sh
 EXTRA_DIST += tests/layering.sh tests/layering.py tests/layering.txt
 
 # cold tiers against real remotes (a second cofferd, Ceph RGW) and under
-# faults (faultproxy.py, a killed remote, SIGKILLs during transitions);
-# coffer tier recover after the disks and the index are lost
+# faults (faultproxy.py, a killed remote, SIGKILLs during transitions),
+# the same against Azurite; coffer tier recover after the disks and the
+# index are lost
 TESTS += tests/integration/tier.sh tests/integration/tier_faults.sh \
-	tests/integration/tier_recover.sh
+	tests/integration/tier_faults_azure.sh tests/integration/tier_recover.sh
 EXTRA_DIST += tests/integration/tier.sh tests/integration/tier_faults.sh \
 	tests/integration/tier_recover.sh tests/integration/tier_recover_client.py \
 	tests/integration/tierlib.sh tests/integration/tier_cases.py \
-	tests/integration/tier_faults_cases.py tests/integration/tierutil.py
+	tests/integration/tier_faults_cases.py tests/integration/tierutil.py \
+	tests/integration/tier_faults_azure.sh
 
 # make soak: the long runs make check cannot afford (CI stays under its
 # time budget): 500 SIGKILLs of cofferd during transitions (TIER_KILLS).

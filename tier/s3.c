@@ -16,10 +16,9 @@
  * it holds and is refused. The upload's client carries the worker's
  * bandwidth cap.
  *
- * Reads. A stream is one ranged GET pulled at the reader's pace: the
- * client's sink copies into the read's buffer and keeps at most
- * SPILL_CAP bytes more, then pauses the transfer (S3C_SINK_PAUSE), so the
- * remote's sending stops at TCP's window and memory stays bounded.
+ * Reads. A stream is one ranged GET pulled at the reader's pace
+ * (tier/pull.h: at most TIER_PULL_SPILL bytes beyond the read are kept,
+ * then the transfer pauses, so memory stays bounded).
  * Streams take clients from a small pool so that connections are reused
  * across GETs.
  */
@@ -36,9 +35,9 @@
 #include "common/checksum.h"
 #include "common/hex.h"
 #include "storage/crypto.h"
+#include "tier/pull.h"
 
 #define POOL_MAX 8
-#define SPILL_CAP (256u << 10)
 #define MD5_CHUNK (1u << 20)
 #define MAX_PARTS 10000u
 #define PROBE_BYTES 4096
@@ -562,55 +561,26 @@ static int s3_put(void *impl, const char *name, const tier_src *src,
 /* ---- reads ---------------------------------------------------------------------- */
 
 typedef struct s3_stream {
+    tier_pull pull;
     s3_tier *t;
     s3c_client *c;
     char *key;
-    uint64_t want;                   /* bytes the range holds */
-    uint64_t taken;                  /* bytes handed to reads */
-    uint8_t *spill;
-    size_t spill_len, spill_cap;
-    uint8_t *dst;                    /* the read in progress */
-    size_t need, got;
-    bool finished;
-    int rc;
-    cf_err err;
 } s3_stream;
-
-static int stream_sink(void *ctx, const uint8_t *data, size_t n, cf_err *err)
-{
-    s3_stream *s = ctx;
-    size_t to_dst = s->dst ? s->need - s->got : 0;
-    if (to_dst > n)
-        to_dst = n;
-    size_t rest = n - to_dst;
-    if (to_dst == 0 && s->spill_len + rest > SPILL_CAP && s->spill_len > 0)
-        return S3C_SINK_PAUSE;       /* full: the reader takes some first */
-    if (s->spill_len + rest > s->spill_cap) {
-        size_t cap = s->spill_len + rest > SPILL_CAP ? s->spill_len + rest : SPILL_CAP;
-        uint8_t *grown = realloc(s->spill, cap);
-        if (!grown)
-            return cf_fail(err, CF_ENOMEM, "out of memory");
-        s->spill = grown;
-        s->spill_cap = cap;
-    }
-    if (to_dst) {
-        memcpy(s->dst + s->got, data, to_dst);
-        s->got += to_dst;
-    }
-    if (rest) {
-        memcpy(s->spill + s->spill_len, data + to_dst, rest);
-        s->spill_len += rest;
-    }
-    return 0;
-}
 
 static void stream_done(void *ctx, int rc, const cf_err *err, s3c_result *res)
 {
-    s3_stream *s = ctx;
-    s->finished = true;
-    s->rc = rc;
-    if (rc < 0)
-        s->err = *err;
+    (void)res;
+    tier_pull_done(&((s3_stream *)ctx)->pull, rc, err);
+}
+
+static void pull_resume(void *c)
+{
+    s3c_resume(c);
+}
+
+static int pull_run(void *c, int timeout_ms, cf_err *err)
+{
+    return s3c_run(c, timeout_ms, err);
 }
 
 static int s3_stream_open(void *impl, const char *name, uint64_t off, uint64_t len,
@@ -621,10 +591,12 @@ static int s3_stream_open(void *impl, const char *name, uint64_t off, uint64_t l
     if (!s)
         return cf_fail(err, CF_ENOMEM, "out of memory");
     s->t = t;
-    s->want = len;
     int rc = (s->key = object_key(t, name, err)) && (s->c = take_client(t, err)) ? 0 : -1;
+    s->pull = (tier_pull){.name = s->key, .want = len, .resume = pull_resume,
+                          .run = pull_run, .client = s->c};
     s3c_op op = {.kind = S3C_GET_OBJECT, .bucket = t->bucket, .key = s->key, .range = true,
-                 .range_start = off, .range_len = len, .sink = stream_sink, .sink_ctx = s};
+                 .range_start = off, .range_len = len, .sink = tier_pull_sink,
+                 .sink_ctx = &s->pull};
     if (rc == 0)
         rc = s3c_start(s->c, &op, stream_done, s, err);
     if (rc < 0) {
@@ -639,33 +611,7 @@ static int s3_stream_open(void *impl, const char *name, uint64_t off, uint64_t l
 
 static int s3_stream_read(void *stream, uint8_t *buf, size_t n, cf_err *err)
 {
-    s3_stream *s = stream;
-    if (s->taken + n > s->want)
-        return cf_fail(err, CF_EINVAL, "read past the range asked for");
-    size_t from_spill = s->spill_len < n ? s->spill_len : n;
-    if (from_spill) {
-        memcpy(buf, s->spill, from_spill);
-        memmove(s->spill, s->spill + from_spill, s->spill_len - from_spill);
-        s->spill_len -= from_spill;
-    }
-    s->dst = buf;
-    s->need = n;
-    s->got = from_spill;
-    int rc = 0;
-    while (rc == 0 && s->got < n) {
-        if (s->finished) {
-            rc = s->rc < 0 ? (*err = s->err, -1)
-                 : cf_fail(err, CF_ECORRUPT, "the tier's object %s ended %llu bytes early",
-                           s->key, (unsigned long long)(s->want - s->taken - s->got));
-            break;
-        }
-        s3c_resume(s->c);
-        rc = s3c_run(s->c, 1000, err);
-    }
-    s->dst = NULL;
-    if (rc == 0)
-        s->taken += n;
-    return rc;
+    return tier_pull_read(&((s3_stream *)stream)->pull, buf, n, err);
 }
 
 static void s3_stream_close(void *stream)
@@ -674,7 +620,7 @@ static void s3_stream_close(void *stream)
     if (!s)
         return;
     give_client(s->t, s->c);
-    free(s->spill);
+    tier_pull_clear(&s->pull);
     free(s->key);
     free(s);
 }

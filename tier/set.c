@@ -34,7 +34,7 @@ struct tier_set {
 
 const tier_type *tier_type_find(const char *name)
 {
-    static const tier_type *const types[] = {&tier_type_s3};
+    static const tier_type *const types[] = {&tier_type_s3, &tier_type_azure};
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
         if (strcmp(types[i]->name, name) == 0)
             return types[i];
@@ -200,7 +200,7 @@ int tier_add(tier_set *s, const char *name, const char *type, const char *settin
 {
     const tier_type *tt = tier_type_find(type);
     if (!tt)
-        return cf_fail(err, CF_EINVAL, "unknown tier type \"%.20s\" (known: s3)", type);
+        return cf_fail(err, CF_EINVAL, "unknown tier type \"%.20s\" (known: s3, azure)", type);
     if (!names_tier_ok(name))
         return cf_fail(err, CF_EINVAL, "a tier name is 1 to %d characters of A-Z, 0-9, _ "
                        "and -, and not an AWS storage class (STANDARD, GLACIER, ...)",

@@ -8,9 +8,10 @@
  *
  * A tier has a type with a small interface (tier_type): S3 (tier/s3.c:
  * AWS, Wasabi, Backblaze B2, GCS interoperability, Ceph RGW, another
- * coffer) is built; Azure Blob slots in as a second type with the same
+ * coffer) and Azure Blob Storage (tier/azure.c) are built, with the same
  * six operations. Every operation that talks to a remote goes through the
- * one outgoing client for its protocol (client/s3c.h for S3).
+ * one outgoing client for its protocol (client/s3c.h for S3, client/azb.h
+ * for Azure).
  *
  * What a remote sees: objects named by the tier's prefix and a random id,
  * holding ciphertext and a sealed header (storage/tierfmt.c). No tenant,
@@ -101,6 +102,7 @@ typedef struct tier_type {
 } tier_type;
 
 extern const tier_type tier_type_s3;
+extern const tier_type tier_type_azure;
 /* The type named `name`, or NULL. */
 const tier_type *tier_type_find(const char *name);
 

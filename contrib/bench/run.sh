@@ -54,7 +54,9 @@
 #     the sender's peak RSS while they run, tier_peak_rss_mib); a GET of a
 #     tiered object against one of a local object (tiered_get_ratio); 64
 #     KiB ranged GETs of tiered objects at random offsets
-#     (tiered_range_get_ms_p50).
+#     (tiered_range_get_ms_p50). The same against Azurite (npm, the
+#     Azure Storage emulator) as an Azure tier: azure_transition_mib_s,
+#     azure_tiered_get_ratio and the rest with the azure_ prefix.
 #
 # Server CPU and memory are measured here, not by coffer-bench: the CPU
 # (user + system, /proc/PID/stat) of every process of the server summed
@@ -151,6 +153,7 @@ cleanup() {
   [ -z "$ceiling_pid" ] || kill "$ceiling_pid" 2>/dev/null
   coffer_stop >/dev/null 2>&1
   tier_remote_stop
+  azurite_stop "$work/tier-azurite" 2>/dev/null
   rgw_stop "$work/rgw"
   rm -rf "$work"
 }
@@ -612,20 +615,34 @@ tier_moved() {            # tier_moved N: the tier holds N objects, nothing queu
   st=$(tier_admin --json tier status COLD) || return 1
   [ "$(it_json 'd["objects"]' <<<"$st")" = "$1" ] && [ "$(it_json 'd["queue"]' <<<"$st")" = 0 ]
 }
-tiering() {
-  say "6. the cold tier: 4 x $big to a second cofferd, 4 transitions at once"
-  tier_remote_start "$work/tier-remote" || { say "FAILED: the remote cofferd"; failed=1; return; }
-  tier_bucket "$REMOTE_ENDPOINT" "$REMOTE_AK" "$REMOTE_SK" tier || { failed=1; return; }
+tiering() {                # tiering s3|azure: figures NAME (s3) or azure_NAME
+  local type=$1 p= remote_pid
+  if [ "$type" = azure ]; then
+    p=azure_
+    say "6. the cold tier: 4 x $big to Azurite (an Azure tier), 4 transitions at once"
+    tier_azure_start "$work/tier-azurite" || { say "FAILED: Azurite"; failed=1; return; }
+    remote_pid=$AZURITE_PID
+  else
+    say "6. the cold tier: 4 x $big to a second cofferd, 4 transitions at once"
+    tier_remote_start "$work/tier-remote" || { say "FAILED: the remote cofferd"; failed=1; return; }
+    tier_bucket "$REMOTE_ENDPOINT" "$REMOTE_AK" "$REMOTE_SK" tier || { failed=1; return; }
+    remote_pid=$REMOTE_PID
+  fi
   COFFER_CONFIG_EXTRA='{"lifecycle": {"interval_seconds": 1, "transitions": 4}}' start_cofferd
   export COFFER_CLI=$build/cli/coffer
-  tier_admin tier add COLD --endpoint "$REMOTE_ENDPOINT" --bucket tier --access-key "$REMOTE_AK" \
-    --secret-key "$REMOTE_SK" >/dev/null 2>&1 || { say "FAILED: coffer tier add"; failed=1; }
+  if [ "$type" = azure ]; then
+    tier_admin tier add COLD --type azure --endpoint "$AZURITE_ENDPOINT" \
+      --account "$AZURITE_ACCOUNT" --container tier --account-key "$AZURITE_KEY" >/dev/null 2>&1
+  else
+    tier_admin tier add COLD --endpoint "$REMOTE_ENDPOINT" --bucket tier \
+      --access-key "$REMOTE_AK" --secret-key "$REMOTE_SK" >/dev/null 2>&1
+  fi || { say "FAILED: coffer tier add"; failed=1; }
   local self=("$COFFER_ENDPOINT" "$COFFER_ACCESS_KEY" "$COFFER_SECRET_KEY" us-east-1 "$COFFER_PID")
   cb "tier: put $big c4 (to move)" "${self[@]}" -w put -s "$big" -c 4 -n 4 --prefix "$tag-tt"
   cb "tier: put $big c1 (stays)" "${self[@]}" -w put -s "$big" -c 1 -n 1 --prefix "$tag-tl"
   local reset=1 c0 r0 t0 i secs
   servers_rss_reset "$COFFER_PID" && reset=0
-  c0=$(servers_cpu "$COFFER_PID"); r0=$(servers_cpu "$REMOTE_PID"); t0=$(date +%s.%N)
+  c0=$(servers_cpu "$COFFER_PID"); r0=$(servers_cpu "$remote_pid"); t0=$(date +%s.%N)
   tier_rule "$tag-tt/" || { say "FAILED: the lifecycle rule"; failed=1; }
   for i in $(seq 1 3600); do
     tier_moved 4 && break
@@ -634,24 +651,25 @@ tiering() {
   secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.3f", b - a}')
   tier_moved 4 || { say "FAILED: the transitions did not finish"; failed=1; secs=n/a; }
   local mib=$((4 * big_mib))
-  fig transition_mib_s "$(isnum "$secs" && calc "$mib / $secs" || echo n/a)"
-  fig transition_cpu_s_per_gib "$(calc "($(servers_cpu "$COFFER_PID") - $c0) * 1024 / $mib")"
-  fig transition_remote_cpu_s_per_gib "$(calc "($(servers_cpu "$REMOTE_PID") - $r0) * 1024 / $mib")"
-  fig tier_peak_rss_mib "$([ $reset = 0 ] && servers_rss_mib "$COFFER_PID" || echo n/a)"
-  row "tier: 4 transitions of $big" "$secs" - "${FIG[transition_mib_s]}" - - - - \
-    "${FIG[transition_cpu_s_per_gib]}" "${FIG[tier_peak_rss_mib]}" "$(load1)"
+  fig "${p}transition_mib_s" "$(isnum "$secs" && calc "$mib / $secs" || echo n/a)"
+  fig "${p}transition_cpu_s_per_gib" "$(calc "($(servers_cpu "$COFFER_PID") - $c0) * 1024 / $mib")"
+  fig "${p}transition_remote_cpu_s_per_gib" \
+    "$(calc "($(servers_cpu "$remote_pid") - $r0) * 1024 / $mib")"
+  fig "${p}tier_peak_rss_mib" "$([ $reset = 0 ] && servers_rss_mib "$COFFER_PID" || echo n/a)"
+  row "tier ($type): 4 transitions of $big" "$secs" - "${FIG[${p}transition_mib_s]}" - - - - \
+    "${FIG[${p}transition_cpu_s_per_gib]}" "${FIG[${p}tier_peak_rss_mib]}" "$(load1)"
   cb "tier: get tiered $big c1" "${self[@]}" -w get -s "$big" -c 1 -n $nbig1 --keys 1 --reuse \
     $get_check --prefix "$tag-tt"
-  fig tiered_get_mib_s "$(field mib_per_s)"
+  fig "${p}tiered_get_mib_s" "$(field mib_per_s)"
   cb "tier: get local $big c1" "${self[@]}" -w get -s "$big" -c 1 -n $nbig1 --keys 1 --reuse \
     $get_check --prefix "$tag-tl"
-  fig local_get_mib_s "$(field mib_per_s)"
-  ratio tiered_get_ratio "${FIG[tiered_get_mib_s]}" "${FIG[local_get_mib_s]}"
+  fig "${p}local_get_mib_s" "$(field mib_per_s)"
+  ratio "${p}tiered_get_ratio" "${FIG[${p}tiered_get_mib_s]}" "${FIG[${p}local_get_mib_s]}"
   cb "tier: get 64K ranges of tiered $big c1" "${self[@]}" -w get -s "$big" --range 64K -c 1 \
     "${runlen[@]}" --keys 4 --reuse $get_check --prefix "$tag-tt"
-  fig tiered_range_get_ms_p50 "$(field lat_p50_ms)"
+  fig "${p}tiered_range_get_ms_p50" "$(field lat_p50_ms)"
   stop_cofferd
-  tier_remote_stop
+  if [ "$type" = azure ]; then azurite_stop "$work/tier-azurite"; else tier_remote_stop; fi
 }
 
 # ---- the peer ----------------------------------------------------------
@@ -690,7 +708,8 @@ clients_setup && clients_coffer "$COFFER_ENDPOINT" "$COFFER_ACCESS_KEY" "$COFFER
   "$COFFER_PID"
 stop_cofferd
 
-tiering
+tiering s3
+tiering azure
 
 peer_figs=()
 [ "${BENCH_PEER:-}" != rgw ] || start_peer
@@ -726,6 +745,7 @@ target restic_backup_coffer_server_cpu_s_per_gib "<=" 3.0
 target mid_put_256k_ratio_of_limit ">=" 0.5
 target mid_put_256k_cpu_ratio_vs_1g "<=" 2.0
 target tiered_get_ratio ">=" 0.5
+target azure_tiered_get_ratio ">=" 0.5
 target tier_peak_rss_mib "<=" 64
 target coffer_over_peer_put_cpu_s_per_gib ">=" 2.0
 target coffer_over_peer_get_cpu_s_per_gib ">=" 2.0

@@ -7,7 +7,9 @@
 # for byte read the packs through the tier; forget --prune deletes packs,
 # and the remote shrinks with them. restic's -o s3.storage-class=COLD and
 # rclone's --s3-storage-class COLD send their uploads to the tier
-# directly. Days are one second long here.
+# directly. Days are one second long here. TIER_TYPE=azure
+# (test_tier_restic_azure.sh) puts the tier on Azurite instead: the same
+# steps with the packs as blobs in an Azure container.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -16,7 +18,10 @@ it_init tier-restic
 it_skip_unless restic rclone s3cmd python3
 export COFFER_CLI=${COFFER_CLI:-$(dirname "$COFFERD")/../cli/coffer}
 
+TIER_TYPE=${TIER_TYPE:-s3}
+
 remote_count() {          # objects the remote holds under the tier's prefix
+  [ "$TIER_TYPE" = s3 ] || { tier_azure_count restic/; return; }
   python3 - "$REMOTE_ENDPOINT" "$REMOTE_AK" "$REMOTE_SK" <<'PY'
 import sys, boto3
 from botocore.config import Config
@@ -77,16 +82,27 @@ it_step "generate the source tree"
 it_gen_tree "$src" 300 "$(it_size 30 8)" 5
 echo "source: $(it_tree_stats "$src") (files, bytes)"
 
-it_step "a second cofferd as the remote tier"
-tier_remote_start "$IT_WORK/remote"
-trap 'rc=$?; tier_remote_stop; (exit $rc); it_cleanup' EXIT   # it_cleanup exits with $?
-tier_bucket "$REMOTE_ENDPOINT" "$REMOTE_AK" "$REMOTE_SK" tier
+if [ "$TIER_TYPE" = azure ]; then
+  it_step "Azurite as the remote tier"
+  trap 'rc=$?; azurite_stop "$IT_WORK/azurite"; (exit $rc); it_cleanup' EXIT
+  tier_azure_start "$IT_WORK/azurite"
+else
+  it_step "a second cofferd as the remote tier"
+  tier_remote_start "$IT_WORK/remote"
+  trap 'rc=$?; tier_remote_stop; (exit $rc); it_cleanup' EXIT   # it_cleanup exits with $?
+  tier_bucket "$REMOTE_ENDPOINT" "$REMOTE_AK" "$REMOTE_SK" tier
+fi
 export COFFER_CONFIG_EXTRA='{"lifecycle": {"day_seconds": 1, "interval_seconds": 1,
   "multipart_threshold": 5242880, "part_size": 5242880, "transitions": 4,
   "recheck_seconds": 2}}'
 COFFER_MODE=http it_server http
-tier_admin tier add COLD --endpoint "$REMOTE_ENDPOINT" --bucket tier --prefix restic/ \
-  --access-key "$REMOTE_AK" --secret-key "$REMOTE_SK"
+if [ "$TIER_TYPE" = azure ]; then
+  tier_admin tier add COLD --type azure --endpoint "$AZURITE_ENDPOINT" \
+    --account "$AZURITE_ACCOUNT" --container tier --prefix restic/ --account-key "$AZURITE_KEY"
+else
+  tier_admin tier add COLD --endpoint "$REMOTE_ENDPOINT" --bucket tier --prefix restic/ \
+    --access-key "$REMOTE_AK" --secret-key "$REMOTE_SK"
+fi
 
 bucket=restic-tier
 it_step "restic init, and the restic template's rules applied with s3cmd"
@@ -148,5 +164,5 @@ it_rclone copyto coffer:rclone-tier/one.bin "$IT_WORK/back.bin"
 it_same_file "$IT_WORK/one.bin" "$IT_WORK/back.bin"
 
 it_server_stop
-tier_remote_stop
+[ "$TIER_TYPE" = azure ] && azurite_stop "$IT_WORK/azurite" || tier_remote_stop
 it_done

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # tests/integration/tier.sh - cold tiers and lifecycle rules against real
-# remotes on loopback: a second cofferd and a Ceph RGW cluster (memstore,
+# remotes on loopback: a second cofferd, Azurite (an Azure Blob tier,
+# tests/peers/azurite.sh) and a Ceph RGW cluster (memstore,
 # tests/peers/rgw.sh), each a tier of the cofferd under test. Runs
 # tier_cases.py (pytest, boto3): the same transition, read-through, ranged
 # read, restore, expiration, abort, tag and size filter, overwrite and
@@ -26,6 +27,7 @@ cleanup() {
   coffer_stop >/dev/null 2>&1
   tier_remote_stop
   [ -z "${RGW_DIR:-}" ] || rgw_stop "$work/rgw" >/dev/null 2>&1
+  [ -z "${AZURITE_DIR:-}" ] || azurite_stop "$work/azurite" >/dev/null 2>&1
   [ "${KEEP_TMP:-0}" = 1 ] && echo "kept $work" >&2 || rm -rf "$work"
 }
 trap cleanup EXIT
@@ -40,7 +42,7 @@ if [ $have_rgw = 0 ]; then
   echo "note: no ceph packages here: the RGW remote is skipped"
 fi
 
-echo "-- remotes: a second cofferd$([ $have_rgw = 1 ] && echo " and a Ceph RGW")"
+echo "-- remotes: a second cofferd, Azurite$([ $have_rgw = 1 ] && echo " and a Ceph RGW")"
 tier_remote_start "$work/remote" || exit 1
 tier_bucket "$REMOTE_ENDPOINT" "$REMOTE_AK" "$REMOTE_SK" tier || exit 1
 if [ $have_rgw = 1 ]; then
@@ -48,6 +50,8 @@ if [ $have_rgw = 1 ]; then
   tier_bucket "$RGW_ENDPOINT" "$RGW_ACCESS_KEY" "$RGW_SECRET_KEY" tier || exit 1
   export RGW_ENDPOINT RGW_ACCESS_KEY RGW_SECRET_KEY
 fi
+
+tier_azure_start "$work/azurite" || exit 1
 
 echo "-- the cofferd under test, with 2-second days"
 export COFFER_CONFIG_EXTRA='{"lifecycle": {"day_seconds": 2, "interval_seconds": 1,

@@ -1,8 +1,8 @@
 """Cold tiers and lifecycle rules, against real remotes (tier.sh starts them).
 
 Every test that moves data runs against each remote: `remote` is the second
-cofferd (tier COLDC) and, when Ceph is installed, the Ceph RGW cluster (tier
-COLDR). Days are 2 s long (lifecycle.day_seconds), the worker runs every
+cofferd (tier COLDC), when Ceph is installed the Ceph RGW cluster (tier
+COLDR), and Azurite, an Azure Blob tier (COLDA, tier type azure). Days are 2 s long (lifecycle.day_seconds), the worker runs every
 second, objects above 5 MiB go in 5 MiB parts.
 
 What is checked: the tier registry (probe, name rules, status, remove),
@@ -21,7 +21,7 @@ import time
 import pytest
 from botocore.exceptions import ClientError
 
-from tierutil import client, coffer, settled, status, wait_for
+from tierutil import Azure, client, coffer, settled, status, wait_for
 
 DAY = 2.0
 MARK_DATA = b"COFFER-PLAINTEXT-MARKER-7f3a"
@@ -32,10 +32,17 @@ MiB = 1 << 20
 
 
 class Remote:
+    """An S3 remote (a second cofferd, Ceph RGW): bucket "tier"."""
+    kind = "s3"
+
     def __init__(self, name, tier, endpoint, ak, sk, prefix):
         self.name, self.tier, self.prefix = name, tier, prefix
         self.endpoint, self.ak, self.sk = endpoint, ak, sk
         self.s3 = client(endpoint, ak, sk)
+
+    def add_args(self):
+        return ["--endpoint", self.endpoint, "--bucket", "tier", "--prefix", self.prefix,
+                "--access-key", self.ak, "--secret-key", self.sk]
 
     def objects(self):
         out = []
@@ -44,8 +51,40 @@ class Remote:
             out += page.get("Contents", [])
         return out
 
+    def read(self, name):
+        """(what the remote keeps beside the bytes, the bytes)"""
+        r = self.s3.get_object(Bucket="tier", Key=name)
+        return json.dumps(r["Metadata"]) + r.get("ContentType", ""), r["Body"].read()
+
     def uploads(self):
         return self.s3.list_multipart_uploads(Bucket="tier").get("Uploads", [])
+
+
+class AzureRemote:
+    """An Azure Blob remote (Azurite): container "tier"."""
+    kind = "azure"
+
+    def __init__(self, name, tier, endpoint, account, key, prefix):
+        self.name, self.tier, self.prefix = name, tier, prefix
+        self.endpoint, self.account, self.key = endpoint, account, key
+        self.az = Azure(endpoint, account, key, "tier")
+
+    def add_args(self):
+        return ["--type", "azure", "--endpoint", self.endpoint, "--account", self.account,
+                "--container", "tier", "--prefix", self.prefix, "--account-key", self.key]
+
+    def objects(self):
+        return [{"Key": n} for n in self.az.names(self.prefix)]
+
+    def read(self, name):
+        h, body = self.az.get(name)
+        meta = {k: v for k, v in h.items() if k.startswith("x-ms-meta-")}
+        return json.dumps(meta) + h.get("content-type", ""), body
+
+    def uploads(self):
+        """Blobs with blocks never committed (an upload that did not finish)."""
+        committed = set(self.az.names(self.prefix))
+        return [n for n in self.az.names(self.prefix, uncommitted=True) if n not in committed]
 
 
 def remote_list():
@@ -54,6 +93,10 @@ def remote_list():
     if os.environ.get("RGW_ENDPOINT"):
         out.append(Remote("rgw", "COLDR", os.environ["RGW_ENDPOINT"],
                           os.environ["RGW_ACCESS_KEY"], os.environ["RGW_SECRET_KEY"], "r/"))
+    if os.environ.get("AZURITE_ENDPOINT"):
+        out.append(AzureRemote("azurite", "COLDA", os.environ["AZURITE_ENDPOINT"],
+                               os.environ["AZURITE_ACCOUNT"], os.environ["AZURITE_KEY"],
+                               "a/"))
     return out
 
 
@@ -63,8 +106,7 @@ REMOTES = remote_list()
 @pytest.fixture(scope="module", autouse=True)
 def tiers():
     for r in REMOTES:
-        coffer("tier", "add", r.tier, "--endpoint", r.endpoint, "--bucket", "tier",
-               "--prefix", r.prefix, "--access-key", r.ak, "--secret-key", r.sk)
+        coffer("tier", "add", r.tier, *r.add_args())
     yield
 
 
@@ -119,6 +161,33 @@ def test_add_probes_and_refuses_with_the_remotes_message():
     # probing left nothing behind
     assert not [o for o in r.s3.list_objects_v2(Bucket="tier").get("Contents", [])
                 if "probe" in o["Key"]]
+
+
+def test_azure_add_probes_and_refuses_with_azures_message():
+    az = [r for r in REMOTES if r.kind == "azure"]
+    if not az:
+        pytest.skip("no Azurite")
+    r = az[0]
+    bad = "A" * 86 + "=="
+    p = coffer("tier", "add", "AZBAD", "--type", "azure", "--endpoint", r.endpoint,
+               "--account", r.account, "--container", "tier", "--account-key", bad,
+               check=False)
+    assert p.returncode == 1 and "TierProbeFailed" in p.stderr, p.stderr
+    assert "AuthorizationFailure" in p.stderr or "AuthenticationFailed" in p.stderr, p.stderr
+    assert bad not in p.stderr
+    p = coffer("tier", "add", "AZNONE", "--type", "azure", "--endpoint", r.endpoint,
+               "--account", r.account, "--container", "no-such-container",
+               "--account-key", r.key, check=False)
+    assert p.returncode == 1 and "ContainerNotFound" in p.stderr, p.stderr
+    for args in (["--container", "tier"],                        # no key
+                 ["--container", "tier", "--account-key", r.key, "--sas-token", "sv=x"],
+                 ["--container", "tier", "--account-key", r.key, "--bucket", "b"],
+                 ["--container", "tier", "--account-key", r.key, "--access-tier", "Warm"],
+                 ["--container", "Bad_Name", "--account-key", r.key]):
+        p = coffer("tier", "add", "AZX", "--type", "azure", "--endpoint", r.endpoint,
+                   "--account", r.account, *args, check=False)
+        assert p.returncode != 0, args
+    assert not r.objects() and r.key not in coffer("tier", "status").stdout
 
 
 def test_storage_class_names_are_checked(s3, bucket):
@@ -518,9 +587,7 @@ def test_no_plaintext_key_or_metadata_reaches_a_remote(s3, bucket, remote):
         name = o["Key"]
         assert name.startswith(remote.prefix) and len(name) == len(remote.prefix) + 32
         assert all(c in "0123456789abcdef" for c in name[len(remote.prefix):])
-        r = remote.s3.get_object(Bucket="tier", Key=name)
-        meta = json.dumps(r["Metadata"]) + r.get("ContentType", "")
-        blob = r["Body"].read()
+        meta, blob = remote.read(name)
         for n in needles:
             assert n not in blob, (name, n)
             assert n.decode() not in meta, (name, n)

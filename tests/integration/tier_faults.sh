@@ -25,15 +25,22 @@ cleanup() {
   [ ! -s "$work/local.pid" ] || kill -KILL "$(cat "$work/local.pid")" 2>/dev/null
   tier_proxy_stop
   tier_remote_stop
+  [ -z "${AZURITE_DIR:-}" ] || azurite_stop "$work/azurite" >/dev/null 2>&1
   [ "${KEEP_TMP:-0}" = 1 ] && echo "kept $work" >&2 || rm -rf "$work"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-tier_remote_start "$work/remote" || exit 1
-disown "$REMOTE_PID"          # the test kills and restarts it: no job notice
-tier_bucket "$REMOTE_ENDPOINT" "$REMOTE_AK" "$REMOTE_SK" tier || exit 1
-tier_proxy_start "127.0.0.1:$REMOTE_PORT" "$work" || exit 1
+if [ "${TIER_TYPE:-s3}" = azure ]; then
+  tier_azure_start "$work/azurite" || exit 1
+  upstream=${AZURITE_ENDPOINT#http://}
+  tier_proxy_start "${upstream%%/*}" "$work" || exit 1
+else
+  tier_remote_start "$work/remote" || exit 1
+  disown "$REMOTE_PID"        # the test kills and restarts it: no job notice
+  tier_bucket "$REMOTE_ENDPOINT" "$REMOTE_AK" "$REMOTE_SK" tier || exit 1
+  tier_proxy_start "127.0.0.1:$REMOTE_PORT" "$work" || exit 1
+fi
 
 export COFFER_CONFIG_EXTRA='{"lifecycle": {"day_seconds": 2, "interval_seconds": 1,
   "multipart_threshold": 5242880, "part_size": 5242880, "transitions": 4,

@@ -1,5 +1,8 @@
 """Cold tiers under faults (tier_faults.sh sets up a second cofferd as the
 remote, behind faultproxy.py, and the cofferd under test with 2-second days).
+With TIER_TYPE=azure (tier_faults_azure.sh) the remote is Azurite and the
+tier an Azure one: the same cases, but the two that kill and restart the
+remote, which is a cofferd of this module's own, are skipped.
 
 The test owns the cofferd under test (it restarts and SIGKILLs it), so the
 first fixture takes over from the one lib.sh started.
@@ -25,8 +28,20 @@ PREFIX = "f/"
 WORK = os.environ["TIER_WORK"]
 
 
-REMOTE = client(os.environ["REMOTE_ENDPOINT"], os.environ["REMOTE_AK"],
-                os.environ["REMOTE_SK"])
+AZURE = os.environ.get("TIER_TYPE") == "azure"
+if AZURE:
+    AZ = tierutil.Azure(os.environ["AZURITE_ENDPOINT"], os.environ["AZURITE_ACCOUNT"],
+                        os.environ["AZURITE_KEY"], "tier")
+    # the proxy's path of the tier's objects: /ACCOUNT/CONTAINER/PREFIX
+    OBJ_PATH = f"/{os.environ['AZURITE_ACCOUNT']}/tier/{PREFIX}"
+else:
+    REMOTE = client(os.environ["REMOTE_ENDPOINT"], os.environ["REMOTE_AK"],
+                    os.environ["REMOTE_SK"])
+    OBJ_PATH = "/tier/" + PREFIX
+# what completes a multipart upload (S3) or commits the blocks (Azure)
+COMMIT = "PUT" if AZURE else "POST"
+needs_own_remote = pytest.mark.skipif(AZURE, reason="the remote is Azurite, not a cofferd "
+                                      "this test restarts")
 
 
 def proxy(path, body=None):
@@ -138,6 +153,8 @@ def settled(objects=None, timeout=90):
 
 
 def remote_objects():
+    if AZURE:
+        return AZ.names(PREFIX)
     out = []
     for page in REMOTE.get_paginator("list_objects_v2").paginate(Bucket="tier",
                                                                   Prefix=PREFIX):
@@ -150,7 +167,10 @@ def no_orphans():
     unfinished multipart upload."""
     s = settled()
     assert len(remote_objects()) == s["objects"]
-    assert not REMOTE.list_multipart_uploads(Bucket="tier").get("Uploads")
+    if AZURE:       # blobs with blocks but no commit
+        assert set(AZ.names(PREFIX, uncommitted=True)) == set(remote_objects())
+    else:
+        assert not REMOTE.list_multipart_uploads(Bucket="tier").get("Uploads")
 
 
 def data(n, seed):
@@ -164,13 +184,20 @@ def data(n, seed):
 
 @pytest.fixture(scope="module")
 def bucket(s3):
-    coffer("tier", "add", TIER, "--endpoint", os.environ["PROXY_ENDPOINT"], "--bucket", "tier",
-           "--prefix", PREFIX, "--access-key", os.environ["REMOTE_AK"], "--secret-key",
-           os.environ["REMOTE_SK"])
+    if AZURE:
+        coffer("tier", "add", TIER, "--type", "azure", "--endpoint",
+               os.environ["PROXY_ENDPOINT"] + "/" + os.environ["AZURITE_ACCOUNT"],
+               "--account", os.environ["AZURITE_ACCOUNT"], "--container", "tier",
+               "--prefix", PREFIX, "--account-key", os.environ["AZURITE_KEY"])
+    else:
+        coffer("tier", "add", TIER, "--endpoint", os.environ["PROXY_ENDPOINT"], "--bucket",
+               "tier", "--prefix", PREFIX, "--access-key", os.environ["REMOTE_AK"],
+               "--secret-key", os.environ["REMOTE_SK"])
     s3.create_bucket(Bucket="faults")
     return "faults"
 
 
+@needs_own_remote
 def test_remote_down_during_transitions(s3, bucket, remote):
     r = remote
     r.kill()
@@ -190,6 +217,7 @@ def test_remote_down_during_transitions(s3, bucket, remote):
     no_orphans()
 
 
+@needs_own_remote
 def test_remote_deletes_wait_for_the_remote(s3, bucket, remote):
     s3.put_object(Bucket=bucket, Key="del", Body=data(300000, "del"), StorageClass=TIER)
     settled()
@@ -208,7 +236,7 @@ def test_errors_and_slowness_are_retried(s3, bucket):
     before = status()["objects"]
     proxy("/clear", {})
     rules({"action": "status", "status": 503, "method": "PUT", "count": 2},
-          {"action": "status", "status": 500, "method": "POST", "count": 1},
+          {"action": "status", "status": 500, "method": COMMIT, "count": 1},
           {"action": "delay", "seconds": 1.5, "method": "PUT", "count": 2},
           {"action": "corrupt", "side": "request", "method": "PUT", "at": 5000, "count": 1})
     small, big = data(400000, "retry-s"), data(11 * MiB, "retry-b")
@@ -231,7 +259,7 @@ def test_cut_reads_resume(s3, bucket):
     s3.put_object(Bucket=bucket, Key="cut", Body=body, StorageClass=TIER)
     settled()
     proxy("/clear", {})
-    rules({"action": "cut", "method": "GET", "path": "/tier/" + PREFIX, "after": 1500000,
+    rules({"action": "cut", "method": "GET", "path": OBJ_PATH, "after": 1500000,
            "count": 1})
     assert s3.get_object(Bucket=bucket, Key="cut")["Body"].read() == body
     assert [e["action"] for e in proxy("/log")].count("cut") == 1
@@ -243,7 +271,7 @@ def test_corrupt_remote_bytes_are_an_error_never_wrong_bytes(s3, bucket, local):
     settled()
     # in the first block: an S3 error with a RequestId
     proxy("/clear", {})
-    rules({"action": "corrupt", "method": "GET", "path": "/tier/" + PREFIX, "at": 1000,
+    rules({"action": "corrupt", "method": "GET", "path": OBJ_PATH, "at": 1000,
            "count": 1})
     with pytest.raises(ClientError) as e:
         s3.get_object(Bucket=bucket, Key="bad")["Body"].read()
@@ -251,7 +279,7 @@ def test_corrupt_remote_bytes_are_an_error_never_wrong_bytes(s3, bucket, local):
     assert err["ResponseMetadata"]["HTTPStatusCode"] == 500
     assert err["Error"]["Code"] == "InternalError" and err["ResponseMetadata"]["RequestId"]
     # further in: the answer is cut short; what arrived is a prefix of the truth
-    rules({"action": "corrupt", "method": "GET", "path": "/tier/" + PREFIX,
+    rules({"action": "corrupt", "method": "GET", "path": OBJ_PATH,
            "at": 3 * MiB, "count": 1})
     req = urllib.request.Request(s3.generate_presigned_url(
         "get_object", Params={"Bucket": bucket, "Key": "bad"}))
@@ -267,16 +295,16 @@ def test_corrupt_remote_bytes_are_an_error_never_wrong_bytes(s3, bucket, local):
         pass
     assert len(got) < len(body) and body.startswith(got)
     # ranged reads of the damaged block fail too; others are fine
-    rules({"action": "corrupt", "method": "GET", "path": "/tier/" + PREFIX, "at": 10,
+    rules({"action": "corrupt", "method": "GET", "path": OBJ_PATH, "at": 10,
            "count": 1})
     with pytest.raises(ClientError):
         s3.get_object(Bucket=bucket, Key="bad", Range="bytes=2000000-2000100")
     assert s3.get_object(Bucket=bucket, Key="bad", Range="bytes=2000000-2000100")[
         "Body"].read() == body[2000000:2000101]
     # a restore from corrupt bytes is refused and retried, not kept
-    rules({"action": "corrupt", "method": "GET", "path": "/tier/" + PREFIX, "at": 123,
+    rules({"action": "corrupt", "method": "GET", "path": OBJ_PATH, "at": 123,
            "count": 1},
-          {"action": "delay", "seconds": 3, "method": "GET", "path": "/tier/" + PREFIX,
+          {"action": "delay", "seconds": 3, "method": "GET", "path": OBJ_PATH,
            "count": 1})
     assert s3.restore_object(Bucket=bucket, Key="bad", RestoreRequest={"Days": 1})[
         "ResponseMetadata"]["HTTPStatusCode"] == 202

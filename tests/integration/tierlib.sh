@@ -12,6 +12,9 @@
 #                             # exports PROXY_ENDPOINT, PROXY_CONTROL, PROXY_PID
 #   tier_bucket ENDPOINT AK SK BUCKET   # create a bucket on a remote
 #   tier_admin ARGS...        # coffer against the cofferd under test
+#   tier_azure_start DIR      # Azurite (tests/peers/azurite.sh) with a
+#                             # container "tier"; exports AZURITE_*
+#   tier_azure_count PREFIX   # blobs container "tier" holds under PREFIX
 #
 # Every wait is bounded; the stops are safe to call twice (use them in a
 # trap). The remote cofferd's access log is a JSON-lines file of every
@@ -101,4 +104,29 @@ PY
 tier_admin() {            # coffer against the cofferd under test
   "${COFFER_CLI:-$(dirname "$COFFERD")/../cli/coffer}" --endpoint "$COFFER_ENDPOINT" \
     --admin-key "$COFFER_ADMIN_ACCESS_KEY" --admin-secret "$COFFER_ADMIN_SECRET_KEY" "$@"
+}
+
+tier__here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$tier__here/../peers/azurite.sh"
+
+tier_azure_start() {      # tier_azure_start DIR
+  azurite_start "$1" || return 1
+  export AZURITE_ENDPOINT AZURITE_ACCOUNT AZURITE_KEY AZURITE_DIR
+  tier__azure "print(a.create())" >/dev/null
+}
+
+tier_azure_count() {      # tier_azure_count PREFIX
+  tier__azure "print(len(a.names(sys.argv[1])))" "$1"
+}
+
+tier__azure() {           # tier__azure PYTHON [ARGS]: with a = tierutil.Azure
+  python3 - "$@" <<PY
+import os, sys
+sys.path.insert(0, "$tier__here")
+import tierutil
+a = tierutil.Azure(os.environ["AZURITE_ENDPOINT"], os.environ["AZURITE_ACCOUNT"],
+                   os.environ["AZURITE_KEY"], "tier")
+sys.argv = sys.argv[1:]
+exec(sys.argv[0])
+PY
 }

@@ -77,3 +77,66 @@ def settled(tier, objects=None, timeout=90):
         busy = s["pending"] + s["uploading"] + s["restoring"] + s["remote_deletes"]
         return s if busy == 0 and (objects is None or s["objects"] == objects) else None
     return wait_for(f"tier {tier} to settle at {objects} objects", ok, timeout)
+
+
+class Azure:
+    """A container on Azurite (AZURITE_* from tests/peers/azurite.sh),
+    reached with an account SAS made from the development account's key:
+    what the Azure tier's remote holds, seen without coffer's client."""
+
+    def __init__(self, endpoint, account, key, container):
+        import base64
+        import hmac
+        self.endpoint, self.container = endpoint.rstrip("/"), container
+        version, expiry = "2021-08-06", "2050-01-01T00:00:00Z"
+        # account, permissions, services, resource types, start, expiry, IP,
+        # protocol, version, encryption scope, each + "\n"
+        sts = "\n".join([account, "racwdl", "b", "sco", "", expiry, "", "http", version,
+                         ""]) + "\n"
+        sig = base64.b64encode(hmac.new(base64.b64decode(key), sts.encode(),
+                                        hashlib.sha256).digest()).decode()
+        q = urllib.parse.quote
+        self.sas = (f"sv={version}&ss=b&srt=sco&sp=racwdl&se={q(expiry, safe='')}"
+                    f"&spr=http&sig={q(sig, safe='')}")
+
+    def request(self, method, path, query=""):
+        u = urllib.parse.urlsplit(f"{self.endpoint}/{path}")
+        conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+        try:
+            conn.request(method, f"{u.path}?{query + '&' if query else ''}{self.sas}",
+                         headers={"x-ms-version": "2021-08-06", "Content-Length": "0"})
+            r = conn.getresponse()
+            return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+        finally:
+            conn.close()
+
+    def create(self):
+        st, _, body = self.request("PUT", self.container, "restype=container")
+        if st not in (201, 409):
+            raise AssertionError(f"create container: HTTP {st} {body!r}")
+
+    def names(self, prefix, uncommitted=False):
+        import re
+        out, marker = [], ""
+        while True:
+            q = f"restype=container&comp=list&prefix={urllib.parse.quote(prefix, safe='')}"
+            if uncommitted:
+                q += "&include=uncommittedblobs"
+            if marker:
+                q += f"&marker={urllib.parse.quote(marker, safe='')}"
+            st, _, body = self.request("GET", self.container, q)
+            if st != 200:
+                raise AssertionError(f"list blobs: HTTP {st} {body!r}")
+            text = body.decode()
+            out += re.findall(r"<Blob><Name>([^<]*)</Name>", text)
+            m = re.search(r"<NextMarker>([^<]+)</NextMarker>", text)
+            if not m:
+                return out
+            marker = m.group(1)
+
+    def get(self, name):
+        """(headers, body) of a blob."""
+        st, h, body = self.request("GET", f"{self.container}/{urllib.parse.quote(name)}")
+        if st != 200:
+            raise AssertionError(f"get blob {name}: HTTP {st}")
+        return h, body

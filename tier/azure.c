@@ -1,0 +1,474 @@
+/*
+ * tier/azure.c - the Azure Blob Storage tier type: a container of a
+ * storage account (or Azurite), reached through the outgoing Azure client
+ * (client/azb.h), with Shared Key or a SAS token as the tier's secret.
+ *
+ * Uploads. azb_upload does the work: up to one block (the tier's
+ * part_size) is one Put Blob, larger objects Put Blocks, parallel_parts at
+ * a time, then Put Block List. Every Put Blob and Put Block carries the
+ * Content-MD5 of its body, so Azure refuses bytes damaged on the way; the
+ * whole blob's MD5 is set by the commit, and Get Blob Properties must show
+ * the size and that MD5 before the upload counts (a blob that fails it is
+ * deleted). If-None-Match: * keeps an upload from replacing a blob. The
+ * ETag recorded is the blob's. There is no upload id to record: blocks
+ * of an upload that never committed (a crash) are invisible, and the
+ * sweeping delete replaces them with an empty blob before deleting it.
+ * The access tier (Hot, Cool, Cold, Archive) is set by the upload.
+ *
+ * Reads. A stream is one Get Blob with x-ms-range pulled at the reader's
+ * pace (tier/pull.h), as the S3 type's. Clients are pooled.
+ */
+#include "tier/tier.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client/azb.h"
+#include "common/hex.h"
+#include "storage/crypto.h"
+#include "tier/pull.h"
+
+#define POOL_MAX 8
+#define PROBE_BYTES 4096
+
+typedef struct az_tier {
+    char *account, *container, *prefix, *endpoint, *cacert_pem;
+    bool sas;
+    azb_tier access_tier;
+    char secret[ST_TIER_SECRET_MAX + 1];
+    tier_limits lim;
+    pthread_mutex_t lock;            /* guards idle */
+    azb_client *idle[POOL_MAX];
+    int nidle;
+} az_tier;
+
+/* ---- settings ------------------------------------------------------------------ */
+
+static const char *const fields[] = {
+    "account", "container", "prefix", "endpoint", "cacert_pem", "access_tier", "auth", NULL,
+};
+
+static bool printable(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n > max)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < '!' || (unsigned char)s[i] > '~')
+            return false;
+    return true;
+}
+
+static bool ok_account(const char *s)
+{
+    size_t n = strlen(s);
+    return n >= 3 && n <= 24 && strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789") == n;
+}
+
+/* Azure's container names: 3-63 of a-z, 0-9 and single inner dashes. */
+static bool ok_container(const char *s)
+{
+    size_t n = strlen(s);
+    return n >= 3 && n <= 63 && strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") == n &&
+           s[0] != '-' && s[n - 1] != '-' && !strstr(s, "--");
+}
+
+static bool ok_prefix(const char *s)
+{
+    return s[0] != '/' && printable(s, 512);
+}
+
+static bool ok_endpoint(const char *s)
+{
+    return (strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0) &&
+           printable(s, 300);
+}
+
+static bool ok_pem(const char *s)
+{
+    return strstr(s, "-----BEGIN CERTIFICATE-----") != NULL;
+}
+
+static bool ok_access_tier(const char *s)
+{
+    return azb_tier_from_name(s) != AZB_TIER_COUNT && azb_tier_from_name(s) != AZB_TIER_DEFAULT;
+}
+
+static bool ok_auth(const char *s)
+{
+    return strcmp(s, "key") == 0 || strcmp(s, "sas") == 0;
+}
+
+static int check_string(json_t *doc, const char *name, bool required, bool (*ok)(const char *),
+                        cf_err *err)
+{
+    json_t *v = json_object_get(doc, name);
+    if (!v)
+        return required ? cf_fail(err, CF_EINVAL, "an Azure tier needs \"%s\"", name) : 0;
+    const char *s = json_string_value(v);
+    if (!s || !ok(s))
+        return cf_fail(err, CF_EINVAL, "the tier's \"%s\" is not valid", name);
+    return 0;
+}
+
+static int az_configure(const char *in_json, char **config_json, cf_err *err)
+{
+    *config_json = NULL;
+    json_t *doc = json_loads(in_json, JSON_REJECT_DUPLICATES, NULL);
+    int rc = json_is_object(doc) ? 0 : cf_fail(err, CF_EINVAL, "tier settings must be a "
+                                               "JSON object");
+    const char *key;
+    json_t *v;
+    if (rc == 0) {
+        json_object_foreach(doc, key, v) {
+            size_t i = 0;
+            while (fields[i] && strcmp(fields[i], key) != 0)
+                i++;
+            if (!fields[i]) {
+                rc = cf_fail(err, CF_EINVAL, "an Azure tier has no setting \"%.40s\"", key);
+                break;
+            }
+        }
+    }
+    if (rc == 0 &&
+        (check_string(doc, "account", true, ok_account, err) < 0 ||
+         check_string(doc, "container", true, ok_container, err) < 0 ||
+         check_string(doc, "prefix", false, ok_prefix, err) < 0 ||
+         check_string(doc, "endpoint", false, ok_endpoint, err) < 0 ||
+         check_string(doc, "cacert_pem", false, ok_pem, err) < 0 ||
+         check_string(doc, "access_tier", false, ok_access_tier, err) < 0 ||
+         check_string(doc, "auth", false, ok_auth, err) < 0))
+        rc = -1;
+    if (rc == 0 && !(*config_json = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS)))
+        rc = cf_fail(err, CF_ENOMEM, "out of memory");
+    json_decref(doc);
+    return rc;
+}
+
+static char *dup_field(json_t *doc, const char *name, const char *dflt)
+{
+    const char *s = json_string_value(json_object_get(doc, name));
+    return s ? strdup(s) : dflt ? strdup(dflt) : NULL;
+}
+
+static void az_close(void *impl)
+{
+    az_tier *t = impl;
+    if (!t)
+        return;
+    for (int i = 0; i < t->nidle; i++)
+        azb_client_free(t->idle[i]);
+    free(t->account);
+    free(t->container);
+    free(t->prefix);
+    free(t->endpoint);
+    free(t->cacert_pem);
+    crypt_wipe(t->secret, sizeof t->secret);
+    pthread_mutex_destroy(&t->lock);
+    free(t);
+}
+
+static int az_open(const st_tier *st, const tier_limits *lim, void **impl, cf_err *err)
+{
+    az_tier *t = calloc(1, sizeof *t);
+    if (!t)
+        return cf_fail(err, CF_ENOMEM, "out of memory");
+    pthread_mutex_init(&t->lock, NULL);
+    json_t *doc = json_loads(st->config, 0, NULL);
+    t->account = dup_field(doc, "account", NULL);
+    t->container = dup_field(doc, "container", NULL);
+    t->prefix = dup_field(doc, "prefix", "");
+    t->endpoint = dup_field(doc, "endpoint", NULL);
+    t->cacert_pem = dup_field(doc, "cacert_pem", NULL);
+    const char *at = json_string_value(json_object_get(doc, "access_tier"));
+    t->access_tier = at ? azb_tier_from_name(at) : AZB_TIER_DEFAULT;
+    const char *auth = json_string_value(json_object_get(doc, "auth"));
+    t->sas = auth && strcmp(auth, "sas") == 0;
+    json_decref(doc);
+    snprintf(t->secret, sizeof t->secret, "%s", st->secret);
+    t->lim = *lim;
+    if (!t->account || !t->container || !t->prefix || t->access_tier == AZB_TIER_COUNT) {
+        az_close(t);
+        return cf_fail(err, CF_ECONFIG, "tier %s: its stored settings are incomplete",
+                       st->name);
+    }
+    *impl = t;
+    return 0;
+}
+
+/* ---- clients ------------------------------------------------------------------- */
+
+static azb_client *new_client(az_tier *t, uint64_t cap, cf_err *err)
+{
+    azb_config cfg = {.account = t->account, .endpoint = t->endpoint,
+                      .cacert_pem = t->cacert_pem, .max_bytes_per_s = cap};
+    if (t->sas)
+        cfg.sas_token = t->secret;
+    else
+        cfg.account_key = t->secret;
+    return azb_client_new(&cfg, err);
+}
+
+static azb_client *take_client(az_tier *t, cf_err *err)
+{
+    pthread_mutex_lock(&t->lock);
+    azb_client *c = t->nidle ? t->idle[--t->nidle] : NULL;
+    pthread_mutex_unlock(&t->lock);
+    return c ? c : new_client(t, 0, err);
+}
+
+static void give_client(az_tier *t, azb_client *c)
+{
+    if (!c)
+        return;
+    azb_abort(c);
+    pthread_mutex_lock(&t->lock);
+    if (t->nidle < POOL_MAX) {
+        t->idle[t->nidle++] = c;
+        c = NULL;
+    }
+    pthread_mutex_unlock(&t->lock);
+    azb_client_free(c);
+}
+
+/* prefix + id (malloc'd) */
+static char *blob_name(const az_tier *t, const char *name, cf_err *err)
+{
+    size_t n = strlen(t->prefix) + strlen(name) + 1;
+    char *k = malloc(n);
+    if (!k)
+        cf_fail(err, CF_ENOMEM, "out of memory");
+    else
+        snprintf(k, n, "%s%s", t->prefix, name);
+    return k;
+}
+
+/* ---- uploads ------------------------------------------------------------------- */
+
+/* The source read front to back through one reader. */
+typedef struct az_body {
+    const tier_src *src;
+    void *rd;
+    uint64_t pos;
+} az_body;
+
+static int body_read(void *ctx, uint8_t *buf, size_t cap, size_t *got, cf_err *err)
+{
+    az_body *b = ctx;
+    uint64_t left = b->src->length - b->pos;
+    size_t n = left < cap ? (size_t)left : cap;
+    if (n && b->src->read(b->rd, b->pos, buf, n, err) < 0)
+        return -1;
+    b->pos += n;
+    *got = n;
+    return 0;
+}
+
+static int body_rewind(void *ctx, cf_err *err)
+{
+    ((az_body *)ctx)->pos = 0;
+    return 0;
+}
+
+static int az_put(void *impl, const char *name, const tier_src *src,
+                  char etag[TIER_ETAG_MAX], cf_err *err)
+{
+    az_tier *t = impl;
+    az_body b = {.src = src};
+    char *blob = blob_name(t, name, err);
+    azb_client *c = blob ? new_client(t, t->lim.max_bytes_per_s, err) : NULL;
+    int rc = c ? src->open(src->ctx, &b.rd, err) : -1;
+    if (rc == 0) {
+        s3c_body body = {.read = body_read, .rewind = body_rewind, .ctx = &b,
+                         .length = src->length};
+        uint64_t block = t->lim.part_size;
+        uint64_t need = (src->length + AZB_MAX_BLOCKS - 1) / AZB_MAX_BLOCKS;
+        if (block < need)
+            block = need;
+        if (block > AZB_BLOCK_MAX)
+            block = AZB_BLOCK_MAX;
+        azb_upload_opts o = {.checksum = AZB_CKS_MD5, .tier = t->access_tier,
+                             .block_size = block, .parallel = t->lim.parallel_parts,
+                             .if_none_match = "*"};
+        azb_result res;
+        rc = azb_upload(c, t->container, blob, &body, &o, &res, err);
+        if (rc == 0)
+            snprintf(etag, TIER_ETAG_MAX, "%s", res.etag);
+        azb_result_free(&res);
+        src->close(b.rd);
+    }
+    azb_client_free(c);
+    free(blob);
+    return rc;
+}
+
+/* ---- reads ---------------------------------------------------------------------- */
+
+typedef struct az_stream {
+    tier_pull pull;
+    az_tier *t;
+    azb_client *c;
+    char *blob;
+} az_stream;
+
+static void stream_done(void *ctx, int rc, const cf_err *err, azb_result *res)
+{
+    (void)res;
+    tier_pull_done(&((az_stream *)ctx)->pull, rc, err);
+}
+
+static void pull_resume(void *c)
+{
+    azb_resume(c);
+}
+
+static int pull_run(void *c, int timeout_ms, cf_err *err)
+{
+    return azb_run(c, timeout_ms, err);
+}
+
+static int az_stream_open(void *impl, const char *name, uint64_t off, uint64_t len,
+                          void **stream, cf_err *err)
+{
+    az_tier *t = impl;
+    az_stream *s = calloc(1, sizeof *s);
+    if (!s)
+        return cf_fail(err, CF_ENOMEM, "out of memory");
+    s->t = t;
+    int rc = (s->blob = blob_name(t, name, err)) && (s->c = take_client(t, err)) ? 0 : -1;
+    s->pull = (tier_pull){.name = s->blob, .want = len, .resume = pull_resume,
+                          .run = pull_run, .client = s->c};
+    azb_op op = {.kind = AZB_GET_BLOB, .container = t->container, .blob = s->blob,
+                 .range = true, .range_start = off, .range_len = len,
+                 .sink = tier_pull_sink, .sink_ctx = &s->pull};
+    if (rc == 0)
+        rc = azb_start(s->c, &op, stream_done, s, err);
+    if (rc < 0) {
+        give_client(t, s->c);
+        free(s->blob);
+        free(s);
+        return -1;
+    }
+    *stream = s;
+    return 0;
+}
+
+static int az_stream_read(void *stream, uint8_t *buf, size_t n, cf_err *err)
+{
+    return tier_pull_read(&((az_stream *)stream)->pull, buf, n, err);
+}
+
+static void az_stream_close(void *stream)
+{
+    az_stream *s = stream;
+    if (!s)
+        return;
+    give_client(s->t, s->c);
+    tier_pull_clear(&s->pull);
+    free(s->blob);
+    free(s);
+}
+
+/* ---- deletes and the probe ------------------------------------------------------------ */
+
+/* There is no upload id: the blob is what there is to delete. Blocks an
+ * upload staged but never committed (a crash) do not make a blob Delete
+ * Blob can remove; with sweep, an empty Put Blob first replaces them (a
+ * given-up upload is never running meanwhile), so nothing is left. */
+static int az_del(void *impl, const char *name, const char *upload_id, bool sweep,
+                  cf_err *err)
+{
+    (void)upload_id;
+    az_tier *t = impl;
+    char *blob = blob_name(t, name, err);
+    azb_client *c = blob ? take_client(t, err) : NULL;
+    int rc = c ? 0 : -1;
+    azb_result res;
+    if (rc == 0 && sweep) {
+        azb_op op = {.kind = AZB_PUT_BLOB, .container = t->container, .blob = blob,
+                     .checksum = AZB_CKS_MD5};
+        rc = azb_exec(c, &op, &res, err);
+        azb_result_free(&res);
+    }
+    if (rc == 0) {
+        azb_op op = {.kind = AZB_DELETE_BLOB, .container = t->container, .blob = blob};
+        rc = azb_exec(c, &op, &res, err);
+        azb_result_free(&res);
+    }
+    give_client(t, c);
+    free(blob);
+    return rc;
+}
+
+static int probe_step(int rc, const char *what, const az_tier *t, cf_err *err)
+{
+    if (rc == 0)
+        return 0;
+    char why[CF_ERRMSG_MAX];
+    snprintf(why, sizeof why, "%s", err->msg);
+    return cf_fail(err, err->code, "the tier's probe could not %s a blob in container %s "
+                   "of account %s: %s", what, t->container, t->account, why);
+}
+
+static int az_probe(void *impl, cf_err *err)
+{
+    az_tier *t = impl;
+    uint8_t data[PROBE_BYTES], rid[16];
+    char name[64], *blob = NULL;
+    if (crypt_random(data, sizeof data, err) < 0 || crypt_random(rid, sizeof rid, err) < 0)
+        return -1;
+    snprintf(name, sizeof name, "coffer-probe-");
+    hex_encode(rid, sizeof rid, name + strlen(name), sizeof name - strlen(name));
+    azb_client *c = (blob = blob_name(t, name, err)) ? take_client(t, err) : NULL;
+    if (!c) {
+        free(blob);
+        return -1;
+    }
+    s3c_body body;
+    s3c_mem mem;
+    s3c_body_mem(&body, &mem, data, sizeof data);
+    azb_op put = {.kind = AZB_PUT_BLOB, .container = t->container, .blob = blob,
+                  .body = &body, .checksum = AZB_CKS_MD5, .tier = t->access_tier};
+    azb_result res;
+    int rc = probe_step(azb_exec(c, &put, &res, err), "write", t, err);
+    azb_result_free(&res);
+    if (rc == 0) {
+        /* an Archive blob cannot be read back: its properties must do */
+        azb_op get = {.kind = t->access_tier == AZB_TIER_ARCHIVE ? AZB_GET_PROPERTIES
+                                                                 : AZB_GET_BLOB,
+                      .container = t->container, .blob = blob};
+        rc = probe_step(azb_exec(c, &get, &res, err), "read back", t, err);
+        if (rc == 0 && get.kind == AZB_GET_BLOB &&
+            (res.body_len != sizeof data || memcmp(res.body, data, sizeof data)))
+            rc = cf_fail(err, CF_ECORRUPT, "the tier's probe read back other bytes than it "
+                         "wrote in container %s of account %s", t->container, t->account);
+        azb_result_free(&res);
+        azb_op del = {.kind = AZB_DELETE_BLOB, .container = t->container, .blob = blob};
+        cf_err derr;
+        int drc = probe_step(azb_exec(c, &del, &res, &derr), "delete", t, &derr);
+        azb_result_free(&res);
+        if (rc == 0 && drc < 0) {
+            *err = derr;
+            rc = -1;
+        }
+    }
+    give_client(t, c);
+    free(blob);
+    return rc;
+}
+
+const tier_type tier_type_azure = {
+    .name = "azure",
+    .configure = az_configure,
+    .open = az_open,
+    .close = az_close,
+    .probe = az_probe,
+    .put = az_put,
+    .stream_open = az_stream_open,
+    .stream_read = az_stream_read,
+    .stream_close = az_stream_close,
+    .del = az_del,
+};
