@@ -29,6 +29,23 @@ int bucket_id_locked(st_engine *e, const char *tenant, const char *bucket, int64
     return rc < 0 ? -1 : cf_fail(err, CF_ENOBUCKET, "no bucket named %s", bucket);
 }
 
+int bucket_names_locked(st_engine *e, int64_t id, char tenant[ST_MAX_TENANT + 1],
+                        char bucket[ST_MAX_BUCKET + 1], cf_err *err)
+{
+    idx_assert_held(e->ix);
+    sqlite3_stmt *st = idx_query(e->ix, err,
+        "SELECT t.name, b.name FROM buckets b JOIN tenants t ON t.id = b.tenant_id "
+        "WHERE b.id = ?", "i", id);
+    int rc = st ? idx_next(e->ix, st, err) : -1;
+    if (rc == 1) {
+        snprintf(tenant, ST_MAX_TENANT + 1, "%s", idx_text(st, 0));
+        snprintf(bucket, ST_MAX_BUCKET + 1, "%s", idx_text(st, 1));
+        idx_done(st);
+        return 0;
+    }
+    return rc < 0 ? -1 : cf_fail(err, CF_ENOBUCKET, "no bucket with id %lld", (long long)id);
+}
+
 int st_bucket_create(st_engine *e, const char *tenant, const char *bucket,
                      const char *region, bool object_lock, cf_err *err)
 {

@@ -214,6 +214,9 @@ void st_close(st_engine *e)
         snap_mark_clean(e);
     idx_close(e->ix);
     jrn_close(e->jrn);
+    for (size_t i = 0; i < e->n_touched; i++)
+        free(e->touched[i].key);
+    free(e->touched);
     rs_free(e->rs);
     ds_close(&e->set);
     crypt_wipe(e->master, sizeof e->master);

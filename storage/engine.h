@@ -156,6 +156,32 @@ typedef struct st_restore_report {
 typedef void (*st_say_cb)(void *ctx, const char *line);
 int st_restore_index(const st_config *cfg, const char *from, st_say_cb say,
                      void *ctx, st_restore_report *rep, cf_err *err);
+/* coffer rebuild-index (storage/rebuild.c): offline, on a stopped
+ * cofferd's configuration, with its master key, rebuild the index from
+ * what the disks hold (the newest catalog, the journal, shard headers and
+ * multipart manifests; doc/design.md, "Rebuilding the index") into
+ * META/index.db, or beside an index.db that exists (never over it), or
+ * nowhere with dry_run. progress (may be NULL) is called as the disks
+ * are read: done of total steps, and a phase. */
+typedef struct st_rebuild_report {
+    char index[PATH_MAX];            /* the file written ("" for a dry run) */
+    bool beside;                     /* written beside an existing index.db */
+    uint64_t commit;                 /* the new index's first commit number */
+    int64_t tenants, keys, buckets;  /* from the catalog */
+    int64_t objects, versions, markers, bytes, uploads, parts;
+    uint64_t shard_files, manifests, journal_files, journal_records;
+    uint64_t keys_exact;             /* keys rebuilt from their JRN_KEY record */
+    uint64_t keys_guessed;           /* keys with no JRN_KEY: by mtime, no lock */
+    uint64_t removed;                /* versions on the disks a JRN_KEY says went */
+    uint64_t unplaced;               /* files or versions that could not be placed */
+    uint64_t no_data;                /* versions named with no data found (lost) */
+    uint64_t torn;                   /* damaged journal records or files */
+    uint64_t newer;                  /* journal records of a newer record version */
+    uint64_t headers_cut;            /* versions whose stored headers did not fit */
+} st_rebuild_report;
+typedef void (*st_progress_cb)(void *ctx, uint64_t done, uint64_t total, const char *phase);
+int st_rebuild_index(const st_config *cfg, bool dry_run, st_say_cb say, st_progress_cb progress,
+                     void *ctx, st_rebuild_report *rep, cf_err *err);
 void st_close(st_engine *e);
 void st_layout(const st_engine *e, int *k, int *m, uint32_t *block_size);
 

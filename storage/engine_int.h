@@ -99,6 +99,10 @@ struct st_engine {
     uint64_t last_snapshot;          /* commit number of the last one taken */
     int snap_keep, snap_days;
     jrn *jrn;                        /* the disks' journals (journal.h), or NULL */
+    /* Under the index lock: keys whose versions the section holding it
+     * changed, journaled when it ends (jrnrec_touch_locked). */
+    struct jrn_touched { int64_t bucket_id; char *key; } *touched;
+    size_t n_touched, cap_touched;
     pthread_mutex_t cat_lock;        /* one catalog save at a time (catalog.h) */
     int64_t cat_saved_ms;            /* under cat_lock: the last save, 0: none */
     int cat_copies;                  /* under cat_lock: disks that took it */
@@ -128,6 +132,7 @@ int eng_id_from_hex(const char *hex, uint8_t id[16]);
 static inline int eng_unlock_durable(st_engine *e, int rc, cf_err *err)
 {
     cf_err later;
+    jrnrec_flush_locked(e);
     if (idx_unlock_durable(e->ix, rc == 0 ? err : &later) < 0)
         return -1;
     return rc;
@@ -213,6 +218,9 @@ int key_drop_tenant_locked(st_engine *e, int64_t tenant_id, cf_err *err);
 /* A bucket's row id for (tenant, bucket); CF_ENOBUCKET if absent. */
 int bucket_id_locked(st_engine *e, const char *tenant, const char *bucket, int64_t *id,
                      cf_err *err);
+/* The tenant's and bucket's names of bucket id. */
+int bucket_names_locked(st_engine *e, int64_t id, char tenant[ST_MAX_TENANT + 1],
+                        char bucket[ST_MAX_BUCKET + 1], cf_err *err);
 /* Does the tenant own any bucket? */
 int bucket_any_locked(st_engine *e, int64_t tenant_id, bool *any, cf_err *err);
 /* What a bucket (bucket_id != 0) or the whole tenant (bucket_id 0) stores:
@@ -340,6 +348,10 @@ typedef struct obj_row {
  * the key's null version. With opts->no_overwrite and a current version
  * there: CF_EDENIED; a null version to replace that is under object lock:
  * CF_ELOCKED; nothing changed then. */
+/* The key's versions, newest first, as a JSON array of objects named by
+ * their columns (blobs in hex), the current one with "current": 1; an
+ * empty array when it has none (the journal's JRN_KEY, journal.h). */
+json_t *obj_key_state_locked(st_engine *e, int64_t bucket_id, const char *key, cf_err *err);
 int obj_publish_locked(st_engine *e, const obj_row *o, const st_write_opts *opts,
                        bool *null_version, cf_err *err);
 /* A version's segment seq, from a segment writer's result; queued for heal

@@ -1211,6 +1211,8 @@ int idx_ident_write(idx *x, const idx_ident *id, cf_err *err)
         rc = meta_put(x->db, x->path, META_MASTER_CHECK, 0, id->master_check, 32, err);
     if (rc == 0 && id->created_ms > 0)
         rc = meta_put(x->db, x->path, META_CREATED, id->created_ms, NULL, 0, err);
+    if (rc == 0 && id->has_commit)
+        rc = meta_put(x->db, x->path, META_COMMIT, (int64_t)id->commit, NULL, 0, err);
     rc = rc == 0 ? idx_commit(x, err) : (idx_rollback(x), -1);
     cf_err later;
     if (idx_unlock_durable(x, rc == 0 ? err : &later) < 0)
