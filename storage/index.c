@@ -1553,7 +1553,7 @@ int idx_table_load(idx *x, const char *table, json_t *dump, cf_err *err)
     int used = 0;
     for (size_t c = 0; c < nc; c++) {
         const char *name = json_string_value(json_array_get(cols, c));
-        if (!name || strlen(name) > 40 || strspn(name, "abcdefghijklmnopqrstuvwxyz_") !=
+        if (!name || strlen(name) > 40 || strspn(name, "abcdefghijklmnopqrstuvwxyz_0123456789") !=
             strlen(name) || !has_column(x, table, name))
             continue;
         use[c] = true;

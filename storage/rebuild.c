@@ -924,6 +924,11 @@ static int guessed_keys(rebuild *r, cf_err *err)
             json_object_set_new(row, "null_version",
                                 json_integer(versioning == ST_VERSIONING_OFF));
             json_object_set_new(row, "marker", json_integer(0));
+            const char *zero[] = {"cks_composite", "nparts", "lock_mode", "retain_until_ms",
+                                  "legal_hold"};
+            for (size_t z = 0; z < sizeof zero / sizeof zero[0]; z++)
+                if (!json_object_get(row, zero[z]))
+                    json_object_set_new(row, zero[z], json_integer(0));
             json_object_set_new(row, "noncurrent_ms", json_integer(current ? 0 :
                                                                    v[j + 1].mtime_ms));
             r->rep->versions++;
@@ -1218,8 +1223,9 @@ static void report(rebuild *r, bool dry_run)
             "set's, or of a bucket the catalog does not hold)",
             (unsigned long long)p->unplaced);
     if (p->torn || p->newer)
-        say(r, "WARNING   the journal had %llu damaged records and %llu of a newer coffer: "
-            "skipped", (unsigned long long)p->torn, (unsigned long long)p->newer);
+        say(r, "WARNING   the journal had %llu damaged records or torn files, and %llu "
+            "records of a newer coffer: skipped", (unsigned long long)p->torn,
+            (unsigned long long)p->newer);
     if (p->headers_cut)
         say(r, "note      %llu versions lost their stored headers (too long for a shard "
             "header)", (unsigned long long)p->headers_cut);

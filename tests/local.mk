@@ -252,6 +252,11 @@ EXTRA_DIST += tests/bench_suite_smoke.sh
 TESTS += tests/integration/test_index_loss.sh tests/integration/test_disk_replace.sh
 EXTRA_DIST += tests/integration/test_index_loss.sh tests/integration/test_disk_replace.sh
 
+# every index copy and snapshot lost: rebuild-index brings back every
+# object, version, marker, upload and lock from the disks (issue 12.7)
+TESTS += tests/integration/test_rebuild_index.sh
+EXTRA_DIST += tests/integration/test_rebuild_index.sh tests/integration/rebuild_client.py
+
 # data written by earlier releases opens and reads back (tests/fixtures/)
 TESTS += tests/integration/test_fixture.sh
 EXTRA_DIST += tests/integration/test_fixture.sh tests/fixtures/README.md \
