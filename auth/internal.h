@@ -56,7 +56,9 @@ bool auth_is_lower_hex(const char *s, size_t n);
 /* Compare a received signature with a computed one in constant time. */
 bool auth_signature_equal(const char *received, const char *computed);
 
-/* A growable NUL-terminated string. Appends fail (return -1) on ENOMEM and
+/* A growable NUL-terminated string, wiped when it grows and when freed (a
+ * canonical request holds signed header values, a customer key among
+ * them). Appends fail (return -1) on ENOMEM and
  * leave the buffer marked failed; check once at the end with auth_buf_ok. */
 typedef struct auth_buf {
     char *s;

@@ -230,7 +230,9 @@ static int compute_signature(const auth_request *req, const sigv4_auth *a,
         return -1;
     unsigned char digest[AUTH_SHA256_LEN];
     char digest_hex[2 * AUTH_SHA256_LEN + 1];
-    int rc = auth_sha256(creq, strlen(creq), digest);
+    size_t clen = strlen(creq);
+    int rc = auth_sha256(creq, clen, digest);
+    OPENSSL_cleanse(creq, clen);     /* signed headers may hold a customer key */
     free(creq);
     auth_hex(digest, sizeof digest, digest_hex);
     char sts[512];

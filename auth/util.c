@@ -115,10 +115,15 @@ static int buf_grow(auth_buf *b, size_t extra)
     if (b->len + extra + 1 <= b->cap) return 0;
     size_t cap = b->cap ? b->cap : 256;
     while (cap < b->len + extra + 1) cap *= 2;
-    char *s = realloc(b->s, cap);
+    char *s = malloc(cap);          /* not realloc: the old copy is wiped */
     if (!s) {
         b->failed = true;
         return -1;
+    }
+    if (b->s) {
+        memcpy(s, b->s, b->len + 1);
+        OPENSSL_cleanse(b->s, b->cap);
+        free(b->s);
     }
     b->s = s;
     b->cap = cap;
@@ -183,6 +188,8 @@ bool auth_buf_ok(const auth_buf *b)
 
 void auth_buf_free(auth_buf *b)
 {
+    if (b->s)
+        OPENSSL_cleanse(b->s, b->cap);
     free(b->s);
     memset(b, 0, sizeof *b);
 }

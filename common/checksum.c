@@ -36,6 +36,7 @@
 
 #include <isa-l/crc.h>
 #include <limits.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -265,8 +266,9 @@ void cks_free(cks_state *s)
 {
     if (!s)
         return;
-    EVP_MD_CTX_free(s->mdctx);
+    EVP_MD_CTX_free(s->mdctx);       /* clears what it held */
     EVP_MD_free(s->md);
+    OPENSSL_cleanse(s, sizeof(*s));  /* fastctx holds the last block hashed */
     free(s);
 }
 

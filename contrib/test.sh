@@ -27,6 +27,12 @@ run_suite() {            # run_suite DIR CHECK-TARGET CONFIGURE-ARGS...
   f=$(find "$dir/tests" -name '*.trs' -exec grep -hE ':test-result: (FAIL|ERROR|XPASS)' {} + | wc -l)
   total_pass=$((total_pass + p))
   total_fail=$((total_fail + f))
+  # the slowest tests (a log is born when its test starts and last written
+  # when it ends), to keep the suite inside CI's time budget
+  echo "slowest in $dir:"
+  find "$dir/tests" -name '*.log' ! -name test-suite.log -newer "$dir/build.out" \
+    -exec stat -c '%W %Y %n' {} + |
+    awk '$1 > 0 { printf "  %5d s  %s\n", $2 - $1, $3 }' | sort -rn | head -8
   if [ $rc -ne 0 ]; then
     find "$dir/tests" -name '*.log' -newer "$dir/build.out" -exec grep -l -E 'FAIL|ERROR' {} + |
       head -20 | while read -r log; do echo "=== $log"; tail -60 "$log"; done

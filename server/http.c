@@ -95,11 +95,23 @@ static enum MHD_Result add_header(void *cls, enum MHD_ValueKind kind,
     if (r->nhdrs == hc->cap)
         return MHD_NO;
     char *name = pool_strndup(r->pool, key, klen);
-    char *val = pool_strndup(r->pool, value ? value : "", value ? vlen : 0);
-    if (!name || !val)
+    if (!name)
         return MHD_NO;
     for (char *p = name; *p; p++)
         *p = (char)tolower((unsigned char)*p);
+    char *val;
+    if (value && req_header_is_secret(name)) {
+        /* ours is wiped by req_free; libmicrohttpd's (in its connection
+         * buffer, reused and never cleared) is wiped now: nothing reads
+         * it after this copy */
+        if (!(val = req_secret_alloc(r, vlen + 1)))
+            return MHD_NO;
+        memcpy(val, value, vlen);
+        val[vlen] = 0;
+        explicit_bzero((char *)value, vlen);
+    } else if (!(val = pool_strndup(r->pool, value ? value : "", value ? vlen : 0))) {
+        return MHD_NO;
+    }
     r->hdrs[r->nhdrs].name = name;
     r->hdrs[r->nhdrs].value = val;
     r->nhdrs++;

@@ -8,6 +8,11 @@
  * handler passes (GetObject's reads the engine), so that the router and
  * its test link this file without the engine, SQLite or libmicrohttpd.
  *
+ * Secrets a request carries (the SSE-C customer keys: the header's text
+ * and the decoded key) live in memory registered with req_secret_alloc,
+ * and req_free wipes it before the pool goes; libmicrohttpd's own copy of
+ * such a header is wiped by http.c as soon as it is copied.
+ *
  * The first rule of the builders: the first response set wins. A later
  * resp_* call is ignored, so a handler that failed halfway can always just
  * set its error and return. resp_error replaces whatever headers and body
@@ -15,6 +20,7 @@
  */
 #include "server/request.h"
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -27,6 +33,10 @@
 #include "server/xml.h"
 
 /* ---- life ------------------------------------------------------------ */
+
+/* How much of a worker's stack a request with a secret wipes at its end:
+ * far more than the deepest request path uses (about 10 KiB measured). */
+#define REQ_STACK_WIPE (64 * 1024)
 
 static double now_s(void)
 {
@@ -71,8 +81,39 @@ double req_elapsed_ms(const s3_req *r)
     return (now_s() - r->t_start) * 1000.0;
 }
 
+void *req_secret_alloc(s3_req *r, size_t n)
+{
+    if (r->nsecrets == REQ_MAX_SECRETS)
+        return NULL;
+    void *p = pool_alloc(r->pool, n);
+    if (p)
+        r->secrets[r->nsecrets++] = (req_secret){p, n};
+    return p;
+}
+
+bool req_header_is_secret(const char *lname)
+{
+    return strcmp(lname, "x-amz-server-side-encryption-customer-key") == 0 ||
+           strcmp(lname, "x-amz-copy-source-server-side-encryption-customer-key") == 0;
+}
+
+/* Zero REQ_STACK_WIPE bytes of this thread's stack below the caller's
+ * frame, where the request's handlers ran: they copy key material into
+ * locals (derived keys, hash and cipher block buffers inside OpenSSL, the
+ * text of a canonical request) that no one function can promise to
+ * clear. Called at the end of a request that held a secret. */
+static __attribute__((noinline)) void wipe_stack_below(void)
+{
+    unsigned char area[REQ_STACK_WIPE];
+    OPENSSL_cleanse(area, sizeof(area));
+}
+
 void req_free(s3_req *r)
 {
+    for (size_t i = 0; i < r->nsecrets; i++)
+        OPENSSL_cleanse(r->secrets[i].p, r->secrets[i].n);
+    if (r->nsecrets)
+        wipe_stack_below();
     xmlread_free(r->xmldoc);
     free(r->head);
     sbuf_free(&r->body);

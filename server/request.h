@@ -104,6 +104,14 @@ typedef struct s3_op {
     void (*run)(struct s3_req *r);   /* after the whole body */
 } s3_op;
 
+/* At most this many secrets per request: the two customer-key headers
+ * (SSE-C and its copy-source variant) and their decoded keys. */
+#define REQ_MAX_SECRETS 4
+typedef struct req_secret {
+    void *p;
+    size_t n;
+} req_secret;
+
 typedef struct s3_req {
     pool *pool;
     server *srv;
@@ -149,6 +157,10 @@ typedef struct s3_req {
     bool info_set;
     xmlread_doc *xmldoc;             /* a parsed request body, freed at completion */
 
+    /* secrets the request holds (req_secret_alloc), wiped by req_free */
+    req_secret secrets[REQ_MAX_SECRETS];
+    size_t nsecrets;
+
     /* response */
     bool resp_set;
     bool queued;                     /* handed to libmicrohttpd */
@@ -175,6 +187,15 @@ void req_free(s3_req *r);
 double req_elapsed_ms(const s3_req *r);
 /* A fresh RequestId: 16 uppercase hex digits. */
 void req_id_new(char out[17]);
+
+/* Memory for a secret the request holds (a customer key, or the copy of
+ * its header): n bytes from the request's pool, wiped by req_free. NULL
+ * when memory ran out or the request holds REQ_MAX_SECRETS already. */
+void *req_secret_alloc(s3_req *r, size_t n);
+/* True for a header (lowercase name) whose value is a secret: the SSE-C
+ * customer keys. http.c copies such a value into req_secret_alloc memory
+ * and wipes libmicrohttpd's copy at once. */
+bool req_header_is_secret(const char *lname);
 
 /* Request accessors. */
 const char *req_header(const s3_req *r, const char *lname);

@@ -609,6 +609,10 @@ int s3_ssec_request(s3_req *r, bool copy_source, s3_ssec *k)
     memset(k, 0, sizeof(*k));
     if (!algo && !key && !md5)
         return 0;
+    if (!(k->key = req_secret_alloc(r, ST_SSEC_KEY_LEN))) {
+        resp_error(r, S3E_InternalError, NULL);
+        return -1;
+    }
     const char *why = NULL;
     uint8_t want[16], got[CKS_MAX_RAW];
     if (algo && strcmp(algo, "AES256") != 0) {
@@ -624,7 +628,7 @@ int s3_ssec_request(s3_req *r, bool copy_source, s3_ssec *k)
     else if (!md5)
         why = "Requests specifying Server Side Encryption with Customer provided keys "
               "must provide the client calculated MD5 of the secret key.";
-    else if (cks_from_base64(key, k->key, sizeof(k->key), NULL) < 0)
+    else if (cks_from_base64(key, k->key, ST_SSEC_KEY_LEN, NULL) < 0)
         why = "The secret key was invalid for the specified algorithm.";
     else if (cks_from_base64(md5, want, sizeof(want), NULL) < 0)
         why = "The calculated MD5 hash of the key did not match the hash that was provided.";
@@ -635,7 +639,7 @@ int s3_ssec_request(s3_req *r, bool copy_source, s3_ssec *k)
             resp_cf(r, &err);
             return -1;
         }
-        cks_update(s, k->key, sizeof(k->key));
+        cks_update(s, k->key, ST_SSEC_KEY_LEN);
         cks_final(s, got);
         cks_free(s);
         if (memcmp(got, want, 16) != 0)
@@ -643,12 +647,10 @@ int s3_ssec_request(s3_req *r, bool copy_source, s3_ssec *k)
                   "provided.";
     }
     if (why) {
-        memset(k->key, 0, sizeof(k->key));
         resp_error(r, S3E_InvalidArgument, why);
         return -1;
     }
     if (!secure_enough(r)) {
-        memset(k->key, 0, sizeof(k->key));
         resp_error(r, S3E_InvalidRequest, "Requests specifying Server Side Encryption with "
                    "Customer provided keys must be made over a secure connection.");
         return -1;

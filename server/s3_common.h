@@ -21,7 +21,7 @@ void s3_write_owner(s3_req *r, const char *elem);
 /* A customer key (SSE-C) as the request gave it. */
 typedef struct s3_ssec {
     bool present;
-    uint8_t key[ST_SSEC_KEY_LEN];
+    uint8_t *key;                    /* ST_SSEC_KEY_LEN bytes, req_secret_alloc'd */
     char key_md5[25];                /* base64 MD5 of the key, as sent */
 } s3_ssec;
 

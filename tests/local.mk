@@ -186,7 +186,8 @@ EXTRA_DIST += tests/integration/lib.sh tests/integration/run-pytest.sh \
 	tests/integration/drain.sh tests/integration/drain_client.py \
 	tests/integration/tls.sh tests/integration/tls_client.py \
 	tests/integration/limits.sh tests/integration/limits_client.py \
-	tests/integration/conformance.sh tests/integration/conformance_client.py
+	tests/integration/conformance.sh tests/integration/conformance_client.py \
+	tests/integration/ssec_memory.py
 
 # Real clients (restic, rclone, aws cli v1 and v2, s3cmd) over HTTP and
 # HTTPS; under sanitizers (COFFER_SANITIZED=1) they move smaller data.

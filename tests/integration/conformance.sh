@@ -8,7 +8,8 @@
 # parts with --checksum-algorithm and the stored checksum and its type are
 # checked against values computed here.
 # cofferd runs from a configuration file with sse_c.allow_http_on_loopback
-# so customer keys can be sent over plain HTTP on loopback.
+# so customer keys can be sent over plain HTTP on loopback. ssec_memory.py
+# then searches cofferd's memory for the customer keys it sent.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 COFFERD=${COFFERD:-$(pwd)/server/cofferd}
@@ -29,6 +30,7 @@ coffer_launch_config "$COFFER_TMP/conformance.json" "$port" || exit 1
 
 fail() { echo "FAIL: $*"; echo "=== cofferd log"; tail -30 "$COFFER_LOG"; exit 1; }
 
+"$newest" "$here/ssec_memory.py" || fail "a customer key stayed in cofferd's memory"
 "$newest" "$here/conformance_client.py" || fail "conformance_client.py under $newest"
 if [ -n "$debian" ] && [ "$debian" != "$newest" ]; then
   "$debian" "$here/conformance_client.py" || fail "conformance_client.py under $debian"
