@@ -8,7 +8,7 @@
  * a copy of those tables, DISK/catalog.json on every online disk,
  * rewritten (temp file, fsync, rename, directory fsync) after every change
  * to them and when the engine opens, so a rebuild of the index from the
- * disks (coffer rebuild-index, planned) never loses a tenant, a key or a
+ * disks (coffer rebuild-index, storage/rebuild.c) never loses a tenant, a key or a
  * bucket:
  *
  *   {"format":"coffer-catalog", "version":1, "set_id":HEX, "lineage":HEX,

@@ -18,7 +18,7 @@
  *   4. open the engine on it exactly as cofferd would, and report what it
  *      holds, how old it is, how many of its sharded segments lack shard
  *      files, and how many shard files it does not name (written after
- *      the snapshot: kept for coffer rebuild-index).
+ *      the snapshot: kept; coffer rebuild-index indexes them too).
  */
 #include "storage/engine_int.h"
 
@@ -142,8 +142,8 @@ static const snap_entry *choose(restore_ctx *r, cf_err *err)
     free(order);
     if (!pick)
         cf_fail(err, CF_ENOTFOUND, "no usable index snapshot of this set was found%s "
-                "(coffer rebuild-index, planned, will rebuild the index from the shard "
-                "headers)", l->n ? " (see above)" : " on the disks");
+                "(coffer rebuild-index rebuilds the index from the disks)",
+                l->n ? " (see above)" : " on the disks");
     return pick;
 }
 
@@ -303,8 +303,9 @@ static void report(restore_ctx *r)
             "those objects", (unsigned long long)p->segments_short);
     say(r, "newer     %llu shard files on the disks are not in it (written after the "
         "snapshot). They are kept:\n          GC never deletes files older than this "
-        "index; coffer rebuild-index (planned) will\n          recover their objects from "
-        "the shard headers.", (unsigned long long)p->files_not_in_index);
+        "index. coffer rebuild-index\n          (cofferd stopped) builds an index from "
+        "the disks that holds their objects\n          too, beside this one.",
+        (unsigned long long)p->files_not_in_index);
     say(r, "start cofferd again to serve it.");
 }
 
