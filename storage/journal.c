@@ -346,8 +346,9 @@ static int parse_rec(const raw_rec *raw, jrn_record *r)
     json_t *rv = json_object_get(fields, "rv");
     json_int_t version = rv ? (json_is_integer(rv) ? json_integer_value(rv) : -1) : 1;
     if (!json_is_object(fields) || version < 1 || version > JRN_RECORD_VERSION) {
+        int rc = json_is_object(fields) && version > JRN_RECORD_VERSION ? 0 : -1;
         json_decref(fields);
-        return json_is_object(fields) && version > JRN_RECORD_VERSION ? 0 : -1;
+        return rc;
     }
     *r = (jrn_record){.type = (jrn_type)p[0], .version = (int)version, .commit = raw->commit,
                       .fields = fields, .data = p + 13 + tl, .len = raw->len - 13 - tl};

@@ -86,6 +86,12 @@ tests_unit_test_versions_SOURCES = tests/unit/test_versions.c
 tests_unit_test_versions_LDADD = tests/unit/libengutil.a $(TEST_LDADD)
 tests_unit_test_versions_CFLAGS = $(TEST_CFLAGS)
 
+# the journal: record versions, hostile files, a key's state records
+check_PROGRAMS += tests/unit/test_journal
+tests_unit_test_journal_SOURCES = tests/unit/test_journal.c
+tests_unit_test_journal_LDADD = tests/unit/libengutil.a $(TEST_LDADD)
+tests_unit_test_journal_CFLAGS = $(TEST_CFLAGS)
+
 check_PROGRAMS += tests/unit/test_recovery
 tests_unit_test_recovery_SOURCES = tests/unit/test_recovery.c
 tests_unit_test_recovery_LDADD = tests/unit/libengutil.a $(TEST_LDADD)
