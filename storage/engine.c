@@ -19,6 +19,7 @@
 #include "storage/engine_int.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,17 @@
 #include "common/hex.h"
 #include "storage/catalog.h"
 #include "storage/identity.h"
+
+void eng_say(st_say_cb cb, void *ctx, const char *fmt, ...)
+{
+    char line[2 * PATH_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (cb)
+        cb(ctx, line);
+}
 
 int64_t eng_now_ms(void)
 {

@@ -123,6 +123,9 @@ int64_t eng_now_ms(void);
 int64_t eng_file_clock_ms(void);
 
 void eng_id_to_hex(const uint8_t id[16], char out[ST_ID_HEX]);
+/* One line of an offline command's report to cb (may be NULL). */
+void eng_say(st_say_cb cb, void *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 int eng_id_from_hex(const char *hex, uint8_t id[16]);
 
 /* End a locked section that may have written [index lock, released]:

@@ -113,18 +113,7 @@ typedef struct rebuild {
     rb_table t_objects, t_versions, t_segments, t_uploads, t_parts;
 } rebuild;
 
-static void say(rebuild *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void say(rebuild *r, const char *fmt, ...)
-{
-    char line[2 * PATH_MAX];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    if (r->say)
-        r->say(r->ctx, line);
-}
+#define say(r, ...) eng_say((r)->say, (r)->ctx, __VA_ARGS__)
 
 static void *vec_push(vec *v)
 {
@@ -481,25 +470,42 @@ static int cmp_seg(const void *a, const void *b)
     return memcmp(((const rb_seg *)a)->data_id, ((const rb_seg *)b)->data_id, 16);
 }
 
-static int cmp_doc(const void *a, const void *b)
+static int cmp_doc_id(const void *a, const void *b)
 {
     const rb_doc *x = a, *y = b;
     int c = memcmp(x->id, y->id, 16);
-    if (c == 0 && x->part != y->part)
-        c = x->part < y->part ? -1 : 1;
+    return c ? c : x->part < y->part ? -1 : x->part > y->part;
+}
+
+static int cmp_doc(const void *a, const void *b)
+{
+    const rb_doc *x = a, *y = b;
+    int c = cmp_doc_id(a, b);
     if (c == 0 && x->commit != y->commit)
         c = x->commit < y->commit ? -1 : 1;
     return c;
 }
 
+/* The order of (tenant, bucket, key) names. */
+static int cmp_names(const char *t1, const char *b1, const char *k1, const char *t2,
+                     const char *b2, const char *k2)
+{
+    int c = strcmp(t1, t2);
+    if (c == 0)
+        c = strcmp(b1, b2);
+    return c ? c : strcmp(k1, k2);
+}
+
+static int cmp_key_names(const void *a, const void *b)
+{
+    const rb_key *x = a, *y = b;
+    return cmp_names(x->tenant, x->bucket, x->key_hex, y->tenant, y->bucket, y->key_hex);
+}
+
 static int cmp_key(const void *a, const void *b)
 {
     const rb_key *x = a, *y = b;
-    int c = strcmp(x->tenant, y->tenant);
-    if (c == 0)
-        c = strcmp(x->bucket, y->bucket);
-    if (c == 0)
-        c = strcmp(x->key_hex, y->key_hex);
+    int c = cmp_key_names(a, b);
     if (c == 0 && x->commit != y->commit)
         c = x->commit < y->commit ? -1 : 1;
     return c;
@@ -544,7 +550,7 @@ static void fold_docs(vec *d)
     qsort(v, d->n, sizeof *v, cmp_doc);
     size_t o = 0;
     for (size_t i = 0; i < d->n; i++) {
-        if (o > 0 && memcmp(v[o - 1].id, v[i].id, 16) == 0 && v[o - 1].part == v[i].part) {
+        if (o > 0 && cmp_doc_id(&v[o - 1], &v[i]) == 0) {
             json_decref(v[o - 1].f);
             free(v[o - 1].data);
             v[o - 1] = v[i];
@@ -591,40 +597,16 @@ static rb_seg *find_owned(rebuild *r, const uint8_t vid[16])
 
 static rb_doc *find_doc(vec *d, const uint8_t id[16], uint32_t part)
 {
-    rb_doc *v = d->v;
-    for (size_t lo = 0, hi = d->n; lo < hi;) {
-        size_t mid = (lo + hi) / 2;
-        int c = memcmp(v[mid].id, id, 16);
-        if (c == 0 && v[mid].part != part)
-            c = v[mid].part < part ? -1 : 1;
-        if (c == 0)
-            return &v[mid];
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return NULL;
+    rb_doc k = {.part = part};
+    memcpy(k.id, id, 16);
+    return bsearch(&k, d->v, d->n, sizeof k, cmp_doc_id);
 }
 
 static rb_key *find_key(rebuild *r, const char *tenant, const char *bucket,
                         const char *key_hex)
 {
-    rb_key k = {tenant, bucket, key_hex, UINT64_MAX, NULL}, *v = r->keys.v;
-    size_t lo = 0, hi = r->keys.n;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        rb_key probe = v[mid];
-        probe.commit = UINT64_MAX;
-        int c = cmp_key(&probe, &k);
-        if (c == 0)
-            return &v[mid];
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return NULL;
+    rb_key k = {tenant, bucket, key_hex, 0, NULL};
+    return bsearch(&k, r->keys.v, r->keys.n, sizeof k, cmp_key_names);
 }
 
 /* Keep the newest JRN_KEY of each key (replay is in commit order). */
@@ -634,9 +616,7 @@ static void fold_keys(rebuild *r)
     qsort(v, r->keys.n, sizeof *v, cmp_key);
     size_t o = 0;
     for (size_t i = 0; i < r->keys.n; i++) {
-        if (o > 0 && strcmp(v[o - 1].tenant, v[i].tenant) == 0 &&
-            strcmp(v[o - 1].bucket, v[i].bucket) == 0 &&
-            strcmp(v[o - 1].key_hex, v[i].key_hex) == 0) {
+        if (o > 0 && cmp_key_names(&v[o - 1], &v[i]) == 0) {
             json_decref(v[o - 1].f);
             v[o - 1] = v[i];
             continue;
@@ -772,11 +752,7 @@ typedef struct rb_guess {
 static int cmp_guess(const void *a, const void *b)
 {
     const rb_guess *x = a, *y = b;
-    int c = strcmp(x->tenant, y->tenant);
-    if (c == 0)
-        c = strcmp(x->bucket, y->bucket);
-    if (c == 0)
-        c = strcmp(x->key_hex, y->key_hex);
+    int c = cmp_names(x->tenant, x->bucket, x->key_hex, y->tenant, y->bucket, y->key_hex);
     if (c == 0 && x->mtime_ms != y->mtime_ms)
         c = x->mtime_ms < y->mtime_ms ? -1 : 1;
     if (c == 0)
@@ -815,14 +791,15 @@ static int guess_add(rebuild *r, vec *g, const char *tenant, const char *bucket,
     return 0;
 }
 
-/* Every version whose data no JRN_KEY placed. */
-static int collect_guesses(rebuild *r, vec *g)
+/* The versions of docs (manifests or JRN_PUTs, the same fields) that no
+ * JRN_KEY placed. */
+static int guess_docs(rebuild *r, vec *g, vec *docs)
 {
-    rb_doc *m = r->mans.v;
-    for (size_t i = 0; i < r->mans.n; i++) {
-        if (m[i].owned)
+    rb_doc *d = docs->v;
+    for (size_t i = 0; i < docs->n; i++) {
+        if (d[i].owned)
             continue;
-        json_t *f = m[i].f;
+        json_t *f = d[i].f;
         const char *t = json_string_value(json_object_get(f, "tenant"));
         const char *b = json_string_value(json_object_get(f, "bucket"));
         const char *k = json_string_value(json_object_get(f, "key"));
@@ -831,7 +808,7 @@ static int collect_guesses(rebuild *r, vec *g)
             continue;
         }
         json_t *row = json_pack("{s:o, s:I, s:s?, s:I, s:I, s:O?, s:i, s:I, s:O?, s:o}",
-            "version_id", blob(m[i].id, 16),
+            "version_id", blob(d[i].id, 16),
             "size", json_integer_value(json_object_get(f, "size")),
             "etag", json_string_value(json_object_get(f, "etag")),
             "mtime_ms", json_integer_value(json_object_get(f, "mtime_ms")),
@@ -841,33 +818,18 @@ static int collect_guesses(rebuild *r, vec *g)
             "nparts", json_integer_value(json_object_get(f, "nparts")),
             "headers", json_object_get(f, "headers"),
             "upload_id", blob_hex(json_object_get(f, "upload_id")));
-        if (guess_add(r, g, t, b, strdup(k), m[i].id,
+        if (guess_add(r, g, t, b, strdup(k), d[i].id,
                       json_integer_value(json_object_get(f, "mtime_ms")), row) < 0)
             return -1;
     }
-    rb_doc *p = r->puts.v;
-    for (size_t i = 0; i < r->puts.n; i++) {
-        if (p[i].owned)
-            continue;
-        json_t *f = p[i].f;
-        const char *t = json_string_value(json_object_get(f, "tenant"));
-        const char *b = json_string_value(json_object_get(f, "bucket"));
-        const char *k = json_string_value(json_object_get(f, "key"));
-        if (!t || !b || !k) {
-            r->rep->unplaced++;
-            continue;
-        }
-        json_t *row = json_pack("{s:o, s:I, s:s?, s:I, s:I, s:O?, s:O?}",
-            "version_id", blob(p[i].id, 16),
-            "size", json_integer_value(json_object_get(f, "size")),
-            "etag", json_string_value(json_object_get(f, "etag")),
-            "mtime_ms", json_integer_value(json_object_get(f, "mtime_ms")),
-            "cks_algo", json_integer_value(json_object_get(f, "cks_algo")),
-            "cks", json_object_get(f, "cks"), "headers", json_object_get(f, "headers"));
-        if (guess_add(r, g, t, b, strdup(k), p[i].id,
-                      json_integer_value(json_object_get(f, "mtime_ms")), row) < 0)
-            return -1;
-    }
+    return 0;
+}
+
+/* Every version whose data no JRN_KEY placed. */
+static int collect_guesses(rebuild *r, vec *g)
+{
+    if (guess_docs(r, g, &r->mans) < 0 || guess_docs(r, g, &r->puts) < 0)
+        return -1;
     rb_seg *s = r->segs.v;
     for (size_t i = 0; i < r->segs.n; i++) {
         if (s[i].owned || s[i].part != 0)
@@ -895,9 +857,8 @@ static int guessed_keys(rebuild *r, cf_err *err)
         qsort(v, g.n, sizeof *v, cmp_guess);
     for (size_t i = 0; rc == 0 && i < g.n;) {
         size_t end = i + 1;
-        while (end < g.n && strcmp(v[end].tenant, v[i].tenant) == 0 &&
-               strcmp(v[end].bucket, v[i].bucket) == 0 &&
-               strcmp(v[end].key_hex, v[i].key_hex) == 0)
+        while (end < g.n && cmp_names(v[end].tenant, v[end].bucket, v[end].key_hex,
+                                      v[i].tenant, v[i].bucket, v[i].key_hex) == 0)
             end++;
         int64_t bid;
         int versioning;

@@ -48,18 +48,7 @@ typedef struct restore_ctx {
     uint8_t check[32];               /* master key check value */
 } restore_ctx;
 
-static void say(restore_ctx *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void say(restore_ctx *r, const char *fmt, ...)
-{
-    char line[2 * PATH_MAX];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    if (r->say)
-        r->say(r->say_ctx, line);
-}
+#define say(r, ...) eng_say((r)->say, (r)->say_ctx, __VA_ARGS__)
 
 /* Step 1: what meta_dir holds now, and may it be replaced? */
 static int check_target(restore_ctx *r, cf_err *err)
