@@ -25,11 +25,6 @@
 #include "server/config.h"
 #include "storage/engine.h"
 
-static void say_line(void *ctx, const char *line)
-{
-    fprintf((FILE *)ctx, "%s\n", line);
-}
-
 static void print_json(const st_restore_report *r)
 {
     json_t *doc = json_pack(
@@ -70,6 +65,24 @@ static int load_config(const char *config_file, const char *var_dir, coffer_conf
     return rc;
 }
 
+/* Where an offline command's lines and progress go. */
+typedef struct offline_out {
+    progress pr;
+    FILE *lines;
+} offline_out;
+
+static void offline_line(void *ctx, const char *line)
+{
+    offline_out *o = ctx;
+    progress_end(&o->pr);
+    fprintf(o->lines, "%s\n", line);
+}
+
+static void offline_progress(void *ctx, uint64_t done, uint64_t total, const char *phase)
+{
+    progress_show(&((offline_out *)ctx)->pr, done, total, phase);
+}
+
 int restore_index_run(const char *config_file, const char *var_dir, const char *from,
                       bool json)
 {
@@ -79,32 +92,18 @@ int restore_index_run(const char *config_file, const char *var_dir, const char *
         config_free(&cfg);
         return 1;
     }
+    offline_out o = {.lines = json ? stderr : stdout};
+    progress_init(&o.pr, "restore-index", stderr);
     st_restore_report rep;
-    int rc = st_restore_index(&cfg.storage, from, say_line, json ? stderr : stdout, &rep,
+    int rc = st_restore_index(&cfg.storage, from, offline_line, offline_progress, &o, &rep,
                               &err);
+    progress_end(&o.pr);
     if (rc == 0 && json)
         print_json(&rep);
     if (rc < 0)
         fprintf(stderr, "coffer: restore-index: %s\n", err.msg);
     config_free(&cfg);
     return rc < 0 ? 1 : 0;
-}
-
-typedef struct rebuild_out {
-    progress pr;
-    FILE *lines;
-} rebuild_out;
-
-static void rebuild_line(void *ctx, const char *line)
-{
-    rebuild_out *o = ctx;
-    progress_end(&o->pr);
-    fprintf(o->lines, "%s\n", line);
-}
-
-static void rebuild_progress(void *ctx, uint64_t done, uint64_t total, const char *phase)
-{
-    progress_show(&((rebuild_out *)ctx)->pr, done, total, phase);
 }
 
 int rebuild_index_run(const char *config_file, const char *var_dir, bool dry_run, bool json)
@@ -115,10 +114,10 @@ int rebuild_index_run(const char *config_file, const char *var_dir, bool dry_run
         config_free(&cfg);
         return 1;
     }
-    rebuild_out o = {.lines = json ? stderr : stdout};
+    offline_out o = {.lines = json ? stderr : stdout};
     progress_init(&o.pr, "rebuild-index", stderr);
     st_rebuild_report r;
-    int rc = st_rebuild_index(&cfg.storage, dry_run, rebuild_line, rebuild_progress, &o, &r,
+    int rc = st_rebuild_index(&cfg.storage, dry_run, offline_line, offline_progress, &o, &r,
                               &err);
     progress_end(&o.pr);
     if (rc == 0 && json) {
