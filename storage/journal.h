@@ -68,6 +68,7 @@
 #ifndef ST_JOURNAL_H
 #define ST_JOURNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -139,9 +140,11 @@ typedef struct jrnrec_object {
     size_t sealed_len;
 } jrnrec_object;
 void jrnrec_put_locked(struct st_engine *e, const jrnrec_object *o);
+/* (ssec: CRYPT_SSEC_LEN bytes, or NULL; it and cks_full since rv 2) */
 void jrnrec_upload_locked(struct st_engine *e, const char *tenant, const char *bucket,
                           const char *key, const uint8_t upload_id[16], int64_t created_ms,
-                          int algo, const char *headers);
+                          int algo, const char *headers, bool cks_full,
+                          const uint8_t *ssec);
 typedef struct jrnrec_part {
     const uint8_t *upload_id, *data_id, *wrapped, *md5;
     uint32_t part;

@@ -62,14 +62,18 @@ void jrnrec_put_locked(st_engine *e, const jrnrec_object *o)
 
 void jrnrec_upload_locked(st_engine *e, const char *tenant, const char *bucket,
                           const char *key, const uint8_t upload_id[16], int64_t created_ms,
-                          int algo, const char *headers)
+                          int algo, const char *headers, bool cks_full,
+                          const uint8_t *ssec)
 {
     idx_assert_held(e->ix);
-    append(e, JRN_UPLOAD, json_pack("{s:s, s:s, s:o, s:o, s:I, s:i, s:o}", "tenant", tenant,
-                                    "bucket", bucket, "key", hex(key, strlen(key)),
+    append(e, JRN_UPLOAD, json_pack("{s:s, s:s, s:o, s:o, s:I, s:i, s:o, s:i, s:o}",
+                                    "tenant", tenant, "bucket", bucket,
+                                    "key", hex(key, strlen(key)),
                                     "upload_id", hex(upload_id, 16),
                                     "created_ms", (json_int_t)created_ms,
-                                    "cks_algo", algo, "headers", text_or_null(headers)),
+                                    "cks_algo", algo, "headers", text_or_null(headers),
+                                    "cks_full", (int)cks_full,
+                                    "ssec", hex(ssec, CRYPT_SSEC_LEN)),
            NULL, 0);
 }
 

@@ -224,7 +224,8 @@ static const char *const segment_cols[] = {
     "version_id", "seq", "data_id", "part", "size", "wrapped", "missing", "inline_data",
     "etag", "cks", NULL};
 static const char *const upload_cols[] = {
-    "upload_id", "bucket_id", "key", "created_ms", "cks_algo", "headers", NULL};
+    "upload_id", "bucket_id", "key", "created_ms", "cks_algo", "headers", "cks_full", "ssec",
+    NULL};
 static const char *const part_cols[] = {
     "upload_id", "part", "data_id", "size", "etag", "md5", "cks", "mtime_ms", "wrapped",
     "missing", "inline_data", NULL};
@@ -917,7 +918,7 @@ static bool upload_ended(rebuild *r, const uint8_t id[16])
 
 static int upload_row(rebuild *r, const uint8_t id[16], const char *tenant,
                       const char *bucket, json_t *key_hex, json_int_t created, int algo,
-                      json_t *headers, cf_err *err)
+                      json_t *headers, json_t *f, cf_err *err)
 {
     int64_t bid;
     int versioning;
@@ -929,9 +930,13 @@ static int upload_row(rebuild *r, const uint8_t id[16], const char *tenant,
     }
     r->rep->uploads++;
     return tbl_add(r, &r->t_uploads,
-                   json_pack("{s:o, s:I, s:o, s:I, s:i, s:o}", "upload_id", blob(id, 16),
-                             "bucket_id", (json_int_t)bid, "key", key_hex,
-                             "created_ms", created, "cks_algo", algo, "headers", headers),
+                   json_pack("{s:o, s:I, s:o, s:I, s:i, s:o, s:i, s:o}",
+                             "upload_id", blob(id, 16), "bucket_id", (json_int_t)bid,
+                             "key", key_hex, "created_ms", created, "cks_algo", algo,
+                             "headers", headers,
+                             "cks_full", (int)json_integer_value(json_object_get(f,
+                                                                                 "cks_full")),
+                             "ssec", blob_hex(json_object_get(f, "ssec"))),
                    err);
 }
 
@@ -953,7 +958,7 @@ static int uploads(rebuild *r, cf_err *err)
         if (upload_row(r, u[i].id, t, b, blob_hex(json_object_get(f, "key")),
                        json_integer_value(json_object_get(f, "created_ms")),
                        (int)json_integer_value(json_object_get(f, "cks_algo")),
-                       copy_or_null(json_object_get(f, "headers")), err) < 0)
+                       copy_or_null(json_object_get(f, "headers")), f, err) < 0)
             return -1;
     }
     /* Sharded parts no manifest names: their upload is in progress unless
@@ -981,7 +986,7 @@ static int uploads(rebuild *r, cf_err *err)
             free(kh);
             if (upload_row(r, s[i].object_id, s[i].tenant, s[i].bucket, khj,
                            s[i].upload_created_ms, s[i].cks_algo, text(s[i].headers),
-                           err) < 0)
+                           NULL, err) < 0)
                 return -1;
         }
         uint8_t md5[16] = {0};
