@@ -11,6 +11,9 @@
             ETags, sizes, times), each version's SHA-256 read back by id,
             its headers, retention and legal hold, versioning and lock
             configuration, and the uploads in progress with their parts;
+  late      just before the stop: a bucket's settings change (versioning,
+            default encryption) after its last catalog write by a create,
+            and a key gets two versions and a delete marker;
   write     a new object is written, read back and deleted;
   probe F   for every version in state file F: a GET by version id returns
             exactly its bytes or fails as absent, never other bytes.
@@ -33,7 +36,7 @@ s3 = boto3.client("s3", endpoint_url=os.environ["COFFER_ENDPOINT"],
                   region_name="us-east-1", verify=os.environ.get("COFFER_CA") or None,
                   config=Config(s3={"addressing_style": "path"},
                                 retries={"max_attempts": 1}))
-BUCKETS = ["plain", "ver", "locked"]
+BUCKETS = ["plain", "ver", "locked", "late"]
 SSEC = b"k" * 32
 SSEC_ARGS = {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": SSEC}
 MiB = 1024 * 1024
@@ -149,6 +152,11 @@ def state():
                   "versioning": s3.get_bucket_versioning(Bucket=b).get("Status"),
                   "objects": sorted(o["Key"] for o in
                                     s3.list_objects_v2(Bucket=b).get("Contents", []))}
+        try:
+            enc = s3.get_bucket_encryption(Bucket=b)["ServerSideEncryptionConfiguration"]
+            out[b]["encryption"] = enc["Rules"][0]["ApplyServerSideEncryptionByDefault"]
+        except botocore.exceptions.ClientError as e:
+            out[b]["encryption"] = e.response["Error"]["Code"]
         if b == "locked":
             out[b]["lock"] = s3.get_object_lock_configuration(
                 Bucket=b)["ObjectLockConfiguration"]["ObjectLockEnabled"]
@@ -173,6 +181,16 @@ def probe(path):
     print(f"probe: {same} versions read back exactly, {absent} absent, none wrong")
 
 
+def late():
+    s3.create_bucket(Bucket="late")
+    s3.put_bucket_versioning(Bucket="late", VersioningConfiguration={"Status": "Enabled"})
+    s3.put_bucket_encryption(Bucket="late", ServerSideEncryptionConfiguration={
+        "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
+    s3.put_object(Bucket="late", Key="x", Body=body("x1", 30))
+    s3.put_object(Bucket="late", Key="x", Body=body("x2", 90000))
+    s3.delete_object(Bucket="late", Key="x")
+
+
 def write():
     s3.put_object(Bucket="plain", Key="after-rebuild", Body=b"new" * 40000)
     assert s3.get_object(Bucket="plain", Key="after-rebuild")["Body"].read() == b"new" * 40000
@@ -182,4 +200,5 @@ def write():
 
 if __name__ == "__main__":
     {"populate": lambda: populate(), "state": lambda: state(), "write": lambda: write(),
+     "late": lambda: late(),
      "probe": lambda: probe(sys.argv[2])}[sys.argv[1]]()

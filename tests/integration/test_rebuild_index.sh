@@ -48,6 +48,7 @@ coffer_launch https
   it_restic restic backup --quiet --host coffer-test .)
 coffer_stop_server
 coffer_launch https
+client late
 client state >"$IT_WORK/before.json"
 coffer_stop_server
 
@@ -63,7 +64,7 @@ grep -q "rebuild-index: .*reading" "$IT_WORK/dry.out.err"
 
 it_step "rebuild-index writes index.db"
 rebuild "$IT_WORK/rebuild.out" --var "$var"
-grep -q "^catalog .* 1 tenants, 1 access keys, 4 buckets" "$IT_WORK/rebuild.out"
+grep -q "^catalog .* 1 tenants, 1 access keys, 5 buckets" "$IT_WORK/rebuild.out"
 grep -q "^keys .* 0 from their data alone" "$IT_WORK/rebuild.out"
 grep -q "^wrote     $var/meta/index.db" "$IT_WORK/rebuild.out"
 ! grep -q "^LOST\|^WARNING" "$IT_WORK/rebuild.out"
