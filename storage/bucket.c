@@ -29,14 +29,6 @@ int bucket_id_locked(st_engine *e, const char *tenant, const char *bucket, int64
     return rc < 0 ? -1 : cf_fail(err, CF_ENOBUCKET, "no bucket named %s", bucket);
 }
 
-/* A bucket setting changed (rc 0): every disk's catalog gets it. */
-static int catalog_saved(st_engine *e, int rc)
-{
-    if (rc == 0)
-        eng_catalog_changed(e);
-    return rc;
-}
-
 int bucket_names_locked(st_engine *e, int64_t id, char tenant[ST_MAX_TENANT + 1],
                         char bucket[ST_MAX_BUCKET + 1], cf_err *err)
 {
@@ -116,7 +108,7 @@ int st_bucket_set_sse(st_engine *e, const char *tenant, const char *bucket,
         rc = idx_run(e->ix, NULL, err,
                      "UPDATE buckets SET sse_algo = ?, sse_bucket_key = ? WHERE id = ?",
                      "tii", algo, (int64_t)(algo && bucket_key), id);
-    return catalog_saved(e, eng_unlock_durable(e, rc, err));
+    return eng_catalog_saved(e, eng_unlock_durable(e, rc, err));
 }
 
 int bucket_any_locked(st_engine *e, int64_t tenant_id, bool *any, cf_err *err)
@@ -189,7 +181,7 @@ int st_bucket_set_lock(st_engine *e, const char *tenant, const char *bucket, int
         rc = idx_run(e->ix, NULL, err, "UPDATE buckets SET object_lock = 1, lock_mode = ?, "
                      "lock_days = ?, lock_years = ? WHERE id = ?", "iiii", (int64_t)mode,
                      (int64_t)days, (int64_t)years, id);
-    return catalog_saved(e, eng_unlock_durable(e, rc, err));
+    return eng_catalog_saved(e, eng_unlock_durable(e, rc, err));
 }
 
 int st_bucket_set_versioning(st_engine *e, const char *tenant, const char *bucket,
@@ -209,7 +201,7 @@ int st_bucket_set_versioning(st_engine *e, const char *tenant, const char *bucke
     if (rc == 0)
         rc = idx_run(e->ix, NULL, err, "UPDATE buckets SET versioning = ? WHERE id = ?",
                      "ii", (int64_t)state, id);
-    return catalog_saved(e, eng_unlock_durable(e, rc, err));
+    return eng_catalog_saved(e, eng_unlock_durable(e, rc, err));
 }
 
 int st_bucket_get(st_engine *e, const char *tenant, const char *bucket,

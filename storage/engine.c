@@ -387,6 +387,13 @@ int eng_ids_read(st_engine *e, sqlite3_stmt *st, uint8_t ids[][16], int max, cf_
     return !st || rc < 0 ? -1 : n;
 }
 
+int eng_catalog_saved(st_engine *e, int rc)
+{
+    if (rc == 0)
+        eng_catalog_changed(e);
+    return rc;
+}
+
 void eng_catalog_changed(st_engine *e)
 {
     int copies;

@@ -177,6 +177,8 @@ int eng_ssec_kek(st_engine *e, const char *tenant, const uint8_t *stored,
  * returned: the index already committed it, and the next save (or open)
  * writes it again. */
 void eng_catalog_changed(st_engine *e);
+/* eng_catalog_changed when rc is 0 (a setting changed); returns rc. */
+int eng_catalog_saved(st_engine *e, int rc);
 
 /* A stored (sharded) segment and where it belongs: an object version or
  * an upload (object_id), its part, size and key, for heal. */

@@ -12,7 +12,8 @@
             its headers, retention and legal hold, versioning and lock
             configuration, and the uploads in progress with their parts;
   late      just before the stop: a bucket's settings change (versioning,
-            default encryption) after its last catalog write by a create,
+            default encryption, lifecycle rules) after its last catalog
+            write by a create,
             and a key gets two versions and a delete marker;
   write     a new object is written, read back and deleted;
   probe F   for every version in state file F: a GET by version id returns
@@ -157,6 +158,10 @@ def state():
             out[b]["encryption"] = enc["Rules"][0]["ApplyServerSideEncryptionByDefault"]
         except botocore.exceptions.ClientError as e:
             out[b]["encryption"] = e.response["Error"]["Code"]
+        try:
+            out[b]["lifecycle"] = s3.get_bucket_lifecycle_configuration(Bucket=b)["Rules"]
+        except botocore.exceptions.ClientError as e:
+            out[b]["lifecycle"] = e.response["Error"]["Code"]
         if b == "locked":
             out[b]["lock"] = s3.get_object_lock_configuration(
                 Bucket=b)["ObjectLockConfiguration"]["ObjectLockEnabled"]
@@ -186,6 +191,9 @@ def late():
     s3.put_bucket_versioning(Bucket="late", VersioningConfiguration={"Status": "Enabled"})
     s3.put_bucket_encryption(Bucket="late", ServerSideEncryptionConfiguration={
         "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
+    s3.put_bucket_lifecycle_configuration(Bucket="late", LifecycleConfiguration={
+        "Rules": [{"ID": "old", "Status": "Enabled", "Filter": {"Prefix": "tmp/"},
+                   "Expiration": {"Days": 30}}]})
     s3.put_object(Bucket="late", Key="x", Body=body("x1", 30))
     s3.put_object(Bucket="late", Key="x", Body=body("x2", 90000))
     s3.delete_object(Bucket="late", Key="x")
