@@ -7,8 +7,8 @@
  * together again from what every disk holds, each source authoritative for
  * what only it records:
  *   - the newest catalog (catalog.h): tenants, access keys (secrets sealed
- *     under the master key, as the index keeps them) and buckets with
- *     their settings, loaded whole;
+ *     under the master key, as the index keeps them), buckets with their
+ *     settings, tiers, lifecycle rules and quotas, loaded whole;
  *   - the journal (journal.h), replayed from the first record: the newest
  *     JRN_KEY of a key is its version list (seq, null version, delete
  *     markers, object lock, SSE-C check value, the upload completed); a
@@ -20,7 +20,7 @@
  *     owner, size and wrapped key, and the object metadata of the version
  *     or part.
  * A key with a JRN_KEY record is rebuilt exactly; a key without one (its
- * records pruned with an old journal file, or written before record
+ * records damaged on every disk, or a key last changed before record
  * version 2) is rebuilt from its data alone: versions ordered by mtime,
  * the newest current, none null unless the bucket is unversioned (then
  * only the newest is kept), no lock. Data no row can own (a segment of a
@@ -33,8 +33,9 @@
  * (index.db.rebuilt-STAMP), never over it. The new index's first commit
  * number is above every journal record, catalog and snapshot of the
  * lineage, so its own journal records sort after the old history's.
- * Memory: the disks' segment list and the journal's records are held
- * while rows are made (a few hundred bytes per segment).
+ * Memory: the disks' segment list (a few hundred bytes per segment) and
+ * the journal's live records, inline bytes included, are held while rows
+ * are made: a set whose inline objects are many GiB needs that much.
  */
 #include "storage/engine_int.h"
 
