@@ -322,7 +322,8 @@ static void rec_set_free(rec_set *rs)
  * same record from several disks): how many are left. */
 static size_t sort_unique(rec_set *rs)
 {
-    qsort(rs->v, rs->n, sizeof *rs->v, cmp_rec);
+    if (rs->n > 1)
+        qsort(rs->v, rs->n, sizeof *rs->v, cmp_rec);
     size_t o = 0;
     for (size_t i = 0; i < rs->n; i++) {
         if (o > 0 && cmp_rec(&rs->v[o - 1], &rs->v[i]) == 0) {

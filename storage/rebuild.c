@@ -467,6 +467,20 @@ static int scan_disks(rebuild *r, cf_err *err)
 
 /* ---- sorting and finding ------------------------------------------------ */
 
+/* qsort and bsearch, which must not be given the NULL array of an empty
+ * vec. */
+static void sort_n(void *v, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+    if (n > 1)
+        qsort(v, n, size, cmp);
+}
+
+static void *find_n(const void *key, const void *v, size_t n, size_t size,
+                    int (*cmp)(const void *, const void *))
+{
+    return n ? bsearch(key, v, n, size, cmp) : NULL;
+}
+
 static int cmp_seg(const void *a, const void *b)
 {
     return memcmp(((const rb_seg *)a)->data_id, ((const rb_seg *)b)->data_id, 16);
@@ -525,7 +539,7 @@ static void seg_free(rb_seg *s)
 static void fold_segments(rebuild *r)
 {
     rb_seg *v = r->segs.v;
-    qsort(v, r->segs.n, sizeof *v, cmp_seg);
+    sort_n(v, r->segs.n, sizeof *v, cmp_seg);
     size_t o = 0;
     for (size_t i = 0; i < r->segs.n; i++) {
         if (o > 0 && memcmp(v[o - 1].data_id, v[i].data_id, 16) == 0) {
@@ -549,7 +563,7 @@ static void fold_segments(rebuild *r)
 static void fold_docs(vec *d)
 {
     rb_doc *v = d->v;
-    qsort(v, d->n, sizeof *v, cmp_doc);
+    sort_n(v, d->n, sizeof *v, cmp_doc);
     size_t o = 0;
     for (size_t i = 0; i < d->n; i++) {
         if (o > 0 && cmp_doc_id(&v[o - 1], &v[i]) == 0) {
@@ -567,7 +581,7 @@ static rb_seg *find_seg(rebuild *r, const uint8_t data_id[16])
 {
     rb_seg k;
     memcpy(k.data_id, data_id, 16);
-    return bsearch(&k, r->segs.v, r->segs.n, sizeof k, cmp_seg);
+    return find_n(&k, r->segs.v, r->segs.n, sizeof k, cmp_seg);
 }
 
 static int cmp_owner(const void *a, const void *b)
@@ -584,7 +598,7 @@ static int index_owners(rebuild *r)
         return -1;
     for (size_t i = 0; i < r->segs.n; i++)
         r->by_owner[i] = (rb_seg *)r->segs.v + i;
-    qsort(r->by_owner, r->segs.n, sizeof *r->by_owner, cmp_owner);
+    sort_n(r->by_owner, r->segs.n, sizeof *r->by_owner, cmp_owner);
     return 0;
 }
 
@@ -593,7 +607,7 @@ static rb_seg *find_owned(rebuild *r, const uint8_t vid[16])
 {
     rb_seg k = {.part = 0}, *kp = &k;
     memcpy(k.object_id, vid, 16);
-    rb_seg **hit = bsearch(&kp, r->by_owner, r->segs.n, sizeof kp, cmp_owner);
+    rb_seg **hit = find_n(&kp, r->by_owner, r->segs.n, sizeof kp, cmp_owner);
     return hit ? *hit : NULL;
 }
 
@@ -601,21 +615,21 @@ static rb_doc *find_doc(vec *d, const uint8_t id[16], uint32_t part)
 {
     rb_doc k = {.part = part};
     memcpy(k.id, id, 16);
-    return bsearch(&k, d->v, d->n, sizeof k, cmp_doc_id);
+    return find_n(&k, d->v, d->n, sizeof k, cmp_doc_id);
 }
 
 static rb_key *find_key(rebuild *r, const char *tenant, const char *bucket,
                         const char *key_hex)
 {
     rb_key k = {tenant, bucket, key_hex, 0, NULL};
-    return bsearch(&k, r->keys.v, r->keys.n, sizeof k, cmp_key_names);
+    return find_n(&k, r->keys.v, r->keys.n, sizeof k, cmp_key_names);
 }
 
 /* Keep the newest JRN_KEY of each key (replay is in commit order). */
 static void fold_keys(rebuild *r)
 {
     rb_key *v = r->keys.v;
-    qsort(v, r->keys.n, sizeof *v, cmp_key);
+    sort_n(v, r->keys.n, sizeof *v, cmp_key);
     size_t o = 0;
     for (size_t i = 0; i < r->keys.n; i++) {
         if (o > 0 && cmp_key_names(&v[o - 1], &v[i]) == 0) {
@@ -856,7 +870,7 @@ static int guessed_keys(rebuild *r, cf_err *err)
     int rc = collect_guesses(r, &g) < 0 ? cf_fail(err, CF_ENOMEM, "out of memory") : 0;
     rb_guess *v = g.v;
     if (rc == 0)
-        qsort(v, g.n, sizeof *v, cmp_guess);
+        sort_n(v, g.n, sizeof *v, cmp_guess);
     for (size_t i = 0; rc == 0 && i < g.n;) {
         size_t end = i + 1;
         while (end < g.n && cmp_names(v[end].tenant, v[end].bucket, v[end].key_hex,
@@ -980,7 +994,7 @@ static int uploads(rebuild *r, cf_err *err)
                 return cf_fail(err, CF_ENOMEM, "out of memory");
             memcpy(d->id, s[i].object_id, 16);
             d->owned = true;
-            qsort(r->uploads.v, r->uploads.n, sizeof *d, cmp_doc);
+            sort_n(r->uploads.v, r->uploads.n, sizeof *d, cmp_doc);
             u = r->uploads.v;
             char *kh = hex_of(s[i].key);
             json_t *khj = kh ? json_pack("{s:s}", "hex", kh) : NULL;
