@@ -55,7 +55,8 @@ typedef struct cli {
     const char *buckets[64], *delete_prefixes[64];  /* key create: repeatable */
     size_t nbuckets, nprefixes;
     const char *bytes, *objects;      /* quota */
-    const char *config, *var, *from;  /* restore-index */
+    const char *config, *var, *from;  /* restore-index, rebuild-index (not from) */
+    bool dry_run;                     /* rebuild-index */
     const char *tenant;               /* drill, heal, scrub */
     const char *bucket;               /* the last --bucket: drill, heal, scrub, quota */
     long long sample;                 /* drill: -1 unset */
@@ -114,6 +115,10 @@ static const char usage_text[] =
     "  restore-index (-c FILE | --var DIR) [--from DISK|FILE]\n"
     "                              offline, cofferd stopped: put the newest index\n"
     "                              snapshot back into the metadata directory\n"
+    "  rebuild-index (-c FILE | --var DIR) [--dry-run]\n"
+    "                              offline, cofferd stopped, every index copy and\n"
+    "                              snapshot lost: rebuild the index from the disks\n"
+    "                              (catalog, journal, shard headers, manifests)\n"
     "  tier add NAME --endpoint URL --bucket BUCKET [--prefix P] [--region R]\n"
     "           --access-key AK --secret-key SK [--storage-class SC]\n"
     "           [--cacert PEM_FILE] [--virtual-host]\n"
@@ -974,6 +979,7 @@ static int cmd_scrub_status(const cli *c)
 static int check_command_options(const cli *c, int argc, char **argv)
 {
     bool restore = strcmp(argv[0], "restore-index") == 0;
+    bool rebuild = strcmp(argv[0], "rebuild-index") == 0;
     bool creating_key = argc >= 2 && strcmp(argv[0], "key") == 0 &&
                         strcmp(argv[1], "create") == 0;
     bool quota = strcmp(argv[0], "quota") == 0;
@@ -993,8 +999,12 @@ static int check_command_options(const cli *c, int argc, char **argv)
         return usage_error("--force-orphans goes with gc");
     if ((c->bytes || c->objects) && !quota)
         return usage_error("--bytes and --objects go with quota");
-    if ((c->config || c->var || c->from) && !restore)
-        return usage_error("-c, --var and --from go with restore-index");
+    if ((c->config || c->var) && !restore && !rebuild)
+        return usage_error("-c and --var go with restore-index and rebuild-index");
+    if (c->from && !restore)
+        return usage_error("--from goes with restore-index");
+    if (c->dry_run && !rebuild)
+        return usage_error("--dry-run goes with rebuild-index");
     if (c->tenant && !drill && !heal && !scrub)
         return usage_error("--tenant goes with drill, heal and scrub");
     if (c->sample >= 0 && !drill)
@@ -1021,6 +1031,8 @@ static int check_command_options(const cli *c, int argc, char **argv)
     if (restore && (argc != 1 || !c->config == !c->var))
         return usage_error("usage: coffer restore-index (-c FILE | --var DIR) "
                            "[--from DISK|FILE]");
+    if (rebuild && (argc != 1 || !c->config == !c->var))
+        return usage_error("usage: coffer rebuild-index (-c FILE | --var DIR) [--dry-run]");
     return 0;
 }
 
@@ -1496,7 +1508,7 @@ static int parse_options(cli *c, int argc, char **argv, bool command_after)
     enum { O_ENDPOINT = 256, O_REGION, O_CREDS, O_KEY, O_SECRET, O_CACERT,
            O_JSON, O_RO, O_HELP, O_VERSION, O_FORCE, O_VAR, O_FROM, O_APPEND,
            O_PERMS, O_BUCKET, O_DELPFX, O_BYTES, O_OBJECTS, O_TENANT, O_SAMPLE, O_ALL,
-           O_DEEP };
+           O_DEEP, O_DRY_RUN };
     static const struct option opts[] = {
         {"endpoint", required_argument, NULL, O_ENDPOINT},
         {"region", required_argument, NULL, O_REGION},
@@ -1520,6 +1532,7 @@ static int parse_options(cli *c, int argc, char **argv, bool command_after)
         {"sample", required_argument, NULL, O_SAMPLE},
         {"all", no_argument, NULL, O_ALL},
         {"deep", no_argument, NULL, O_DEEP},
+        {"dry-run", no_argument, NULL, O_DRY_RUN},
         {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VERSION},
         {NULL, 0, NULL, 0}};
@@ -1566,6 +1579,7 @@ static int parse_options(cli *c, int argc, char **argv, bool command_after)
         }
         case O_ALL: c->all = true; break;
         case O_DEEP: c->deep = true; break;
+        case O_DRY_RUN: c->dry_run = true; break;
         case O_HELP: fputs(usage_text, stdout); return 0;
         case O_VERSION: printf("coffer %s\n", PACKAGE_VERSION); return 0;
         case ':': return usage_error("option %s needs a value", argv[optind - 1]);
@@ -1637,6 +1651,8 @@ int main(int argc, char **argv)
         return rc;
     if (strcmp(argv[optind], "restore-index") == 0)
         return restore_index_run(c.config, c.var, c.from, c.json);
+    if (strcmp(argv[optind], "rebuild-index") == 0)
+        return rebuild_index_run(c.config, c.var, c.dry_run, c.json);
     rc = load_credential(&c);
     if (rc == 0)
         rc = open_client(&c);

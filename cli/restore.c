@@ -1,7 +1,8 @@
 /*
  * cli/restore.c - `coffer restore-index (-c FILE | --var DIR) [--from
  * DISK|FILE]`: put an index snapshot back into a stopped cofferd's
- * metadata directory.
+ * metadata directory; `coffer rebuild-index (-c FILE | --var DIR)
+ * [--dry-run]`: rebuild it from the disks when no snapshot is left.
  *
  * Unlike every other command this one does not talk to cofferd: the
  * index is restored while cofferd is stopped (it refuses to start without
@@ -20,13 +21,9 @@
 
 #include <jansson.h>
 
+#include "cli/progress.h"
 #include "server/config.h"
 #include "storage/engine.h"
-
-static void say_line(void *ctx, const char *line)
-{
-    fprintf((FILE *)ctx, "%s\n", line);
-}
 
 static void print_json(const st_restore_report *r)
 {
@@ -47,31 +44,107 @@ static void print_json(const st_restore_report *r)
     json_decref(doc);
 }
 
+/* cofferd's configuration, as cofferd loads it. */
+static int load_config(const char *config_file, const char *var_dir, coffer_config *cfg)
+{
+    cf_err err;
+    struct stat st;
+    memset(cfg, 0, sizeof *cfg);
+    if (var_dir && stat(var_dir, &st) != 0) {
+        fprintf(stderr, "coffer: --var %s: %s\n", var_dir, strerror(errno));
+        return -1;
+    }
+    if (var_dir && !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "coffer: --var %s: not a directory\n", var_dir);
+        return -1;
+    }
+    int rc = config_file ? config_load(config_file, cfg, &err)
+                         : config_embedded_default(var_dir, cfg, &err);
+    if (rc < 0)
+        fprintf(stderr, "coffer: %s\n", err.msg);
+    return rc;
+}
+
+/* Where an offline command's lines and progress go. */
+typedef struct offline_out {
+    progress pr;
+    FILE *lines;
+} offline_out;
+
+static void offline_line(void *ctx, const char *line)
+{
+    offline_out *o = ctx;
+    progress_end(&o->pr);
+    fprintf(o->lines, "%s\n", line);
+}
+
+static void offline_progress(void *ctx, uint64_t done, uint64_t total, const char *phase)
+{
+    progress_show(&((offline_out *)ctx)->pr, done, total, phase);
+}
+
 int restore_index_run(const char *config_file, const char *var_dir, const char *from,
                       bool json)
 {
     coffer_config cfg;
     cf_err err;
-    struct stat st;
-    memset(&cfg, 0, sizeof cfg);
-    if (var_dir && stat(var_dir, &st) != 0) {
-        fprintf(stderr, "coffer: --var %s: %s\n", var_dir, strerror(errno));
+    if (load_config(config_file, var_dir, &cfg) < 0) {
+        config_free(&cfg);
         return 1;
     }
-    if (var_dir && !S_ISDIR(st.st_mode)) {
-        fprintf(stderr, "coffer: --var %s: not a directory\n", var_dir);
-        return 1;
-    }
-    int rc = config_file ? config_load(config_file, &cfg, &err)
-                         : config_embedded_default(var_dir, &cfg, &err);
+    offline_out o = {.lines = json ? stderr : stdout};
+    progress_init(&o.pr, "restore-index", stderr);
     st_restore_report rep;
-    if (rc == 0)
-        rc = st_restore_index(&cfg.storage, from, say_line, json ? stderr : stdout, &rep,
+    int rc = st_restore_index(&cfg.storage, from, offline_line, offline_progress, &o, &rep,
                               &err);
+    progress_end(&o.pr);
     if (rc == 0 && json)
         print_json(&rep);
     if (rc < 0)
         fprintf(stderr, "coffer: restore-index: %s\n", err.msg);
+    config_free(&cfg);
+    return rc < 0 ? 1 : 0;
+}
+
+int rebuild_index_run(const char *config_file, const char *var_dir, bool dry_run, bool json)
+{
+    coffer_config cfg;
+    cf_err err;
+    if (load_config(config_file, var_dir, &cfg) < 0) {
+        config_free(&cfg);
+        return 1;
+    }
+    offline_out o = {.lines = json ? stderr : stdout};
+    progress_init(&o.pr, "rebuild-index", stderr);
+    st_rebuild_report r;
+    int rc = st_rebuild_index(&cfg.storage, dry_run, offline_line, offline_progress, &o, &r,
+                              &err);
+    progress_end(&o.pr);
+    if (rc == 0 && json) {
+        json_t *doc = json_pack(
+            "{s:s, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+            "s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+            "index", r.index, "dry_run", dry_run, "beside", r.beside,
+            "commit", (json_int_t)r.commit, "tenants", (json_int_t)r.tenants,
+            "keys", (json_int_t)r.keys, "buckets", (json_int_t)r.buckets,
+            "objects", (json_int_t)r.objects, "versions", (json_int_t)r.versions,
+            "markers", (json_int_t)r.markers, "bytes", (json_int_t)r.bytes,
+            "uploads", (json_int_t)r.uploads, "parts", (json_int_t)r.parts,
+            "shard_files", (json_int_t)r.shard_files, "manifests", (json_int_t)r.manifests,
+            "journal_files", (json_int_t)r.journal_files,
+            "journal_records", (json_int_t)r.journal_records,
+            "keys_exact", (json_int_t)r.keys_exact, "keys_guessed", (json_int_t)r.keys_guessed,
+            "removed", (json_int_t)r.removed, "unplaced", (json_int_t)r.unplaced,
+            "no_data", (json_int_t)r.no_data, "torn", (json_int_t)r.torn,
+            "newer", (json_int_t)r.newer);
+        if (doc) {
+            json_dumpf(doc, stdout, JSON_INDENT(2));
+            putchar('\n');
+        }
+        json_decref(doc);
+    }
+    if (rc < 0)
+        fprintf(stderr, "coffer: rebuild-index: %s\n", err.msg);
     config_free(&cfg);
     return rc < 0 ? 1 : 0;
 }

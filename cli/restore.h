@@ -1,6 +1,6 @@
 /*
- * cli/restore.h - `coffer restore-index`, the CLI's one offline command
- * (see restore.c).
+ * cli/restore.h - `coffer restore-index` and `coffer rebuild-index`, the
+ * CLI's offline commands (see restore.c).
  */
 #ifndef CLI_RESTORE_H
 #define CLI_RESTORE_H
@@ -13,6 +13,13 @@
  * snapshot file) if not NULL. Prints progress and the report (JSON with
  * json). Returns the exit status: 0 restored, 1 refused or failed. */
 int restore_index_run(const char *config_file, const char *var_dir, const char *from,
+                      bool json);
+
+/* Rebuild the index of that configuration from its disks alone (see
+ * st_rebuild_index); dry_run writes nothing. Progress goes to stderr
+ * (cli/progress.h), the report to stdout (JSON with json). Returns the
+ * exit status: 0 rebuilt, 1 refused or failed. */
+int rebuild_index_run(const char *config_file, const char *var_dir, bool dry_run,
                       bool json);
 
 #endif

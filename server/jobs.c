@@ -310,9 +310,11 @@ static int gc_run(void *arg, sched_ctl *ctl, const json_t *opts, cf_err *err)
 {
     st_engine *e = ((jobs_env *)arg)->e;
     json_t *g = json_object_get(opts, "grace_s");
+    st_pacer pacer = {.progress = progress_job, .ctx = ctl};
     st_gc_opts o = {.grace_s = g ? json_integer_value(g)
                                  : sched_config_int(ctl, "grace_seconds", JOB_GRACE_S),
-                    .force_orphans = json_is_true(json_object_get(opts, "force_orphans"))};
+                    .force_orphans = json_is_true(json_object_get(opts, "force_orphans")),
+                    .pacer = &pacer};
     st_gc_stats st = {0};
     if (st_gc(e, &o, &st, err) < 0)
         return -1;

@@ -47,6 +47,23 @@ int bucket_ensure_locked(st_engine *e, int64_t tenant_id, const char *tenant,
     return bucket_id_locked(e, tenant, bucket, id, err);
 }
 
+int bucket_names_locked(st_engine *e, int64_t id, char tenant[ST_MAX_TENANT + 1],
+                        char bucket[ST_MAX_BUCKET + 1], cf_err *err)
+{
+    idx_assert_held(e->ix);
+    sqlite3_stmt *st = idx_query(e->ix, err,
+        "SELECT t.name, b.name FROM buckets b JOIN tenants t ON t.id = b.tenant_id "
+        "WHERE b.id = ?", "i", id);
+    int rc = st ? idx_next(e->ix, st, err) : -1;
+    if (rc == 1) {
+        snprintf(tenant, ST_MAX_TENANT + 1, "%s", idx_text(st, 0));
+        snprintf(bucket, ST_MAX_BUCKET + 1, "%s", idx_text(st, 1));
+        idx_done(st);
+        return 0;
+    }
+    return rc < 0 ? -1 : cf_fail(err, CF_ENOBUCKET, "no bucket with id %lld", (long long)id);
+}
+
 int st_bucket_create(st_engine *e, const char *tenant, const char *bucket,
                      const char *region, bool object_lock, cf_err *err)
 {
@@ -109,7 +126,7 @@ int st_bucket_set_sse(st_engine *e, const char *tenant, const char *bucket,
         rc = idx_run(e->ix, NULL, err,
                      "UPDATE buckets SET sse_algo = ?, sse_bucket_key = ? WHERE id = ?",
                      "tii", algo, (int64_t)(algo && bucket_key), id);
-    return eng_unlock_durable(e, rc, err);
+    return eng_catalog_saved(e, eng_unlock_durable(e, rc, err));
 }
 
 int bucket_any_locked(st_engine *e, int64_t tenant_id, bool *any, cf_err *err)
@@ -182,7 +199,7 @@ int st_bucket_set_lock(st_engine *e, const char *tenant, const char *bucket, int
         rc = idx_run(e->ix, NULL, err, "UPDATE buckets SET object_lock = 1, lock_mode = ?, "
                      "lock_days = ?, lock_years = ? WHERE id = ?", "iiii", (int64_t)mode,
                      (int64_t)days, (int64_t)years, id);
-    return eng_unlock_durable(e, rc, err);
+    return eng_catalog_saved(e, eng_unlock_durable(e, rc, err));
 }
 
 int st_bucket_set_versioning(st_engine *e, const char *tenant, const char *bucket,
@@ -202,7 +219,7 @@ int st_bucket_set_versioning(st_engine *e, const char *tenant, const char *bucke
     if (rc == 0)
         rc = idx_run(e->ix, NULL, err, "UPDATE buckets SET versioning = ? WHERE id = ?",
                      "ii", (int64_t)state, id);
-    return eng_unlock_durable(e, rc, err);
+    return eng_catalog_saved(e, eng_unlock_durable(e, rc, err));
 }
 
 int st_bucket_get(st_engine *e, const char *tenant, const char *bucket,

@@ -8,7 +8,7 @@
  * a copy of those tables, DISK/catalog.json on every online disk,
  * rewritten (temp file, fsync, rename, directory fsync) after every change
  * to them and when the engine opens, so a rebuild of the index from the
- * disks (coffer rebuild-index, planned) never loses a tenant, a key or a
+ * disks (coffer rebuild-index, storage/rebuild.c) never loses a tenant, a key or a
  * bucket:
  *
  *   {"format":"coffer-catalog", "version":1, "set_id":HEX, "lineage":HEX,
@@ -16,7 +16,9 @@
  *    "rows":[[...]]}, "access_keys":{...}, "buckets":{...}}}
  *
  * The tables are listed in CAT_TABLES; a module that adds a table of
- * settings (the cold tier's tiers, lifecycle rules) adds its name there.
+ * settings adds its name there, and calls eng_catalog_changed (or
+ * eng_catalog_saved) after each change to it. A catalog without a table
+ * (written before it was listed) loads the tables it has.
  * Tables are copied whole, so the catalog is meant for settings, not for
  * anything that grows with the objects.
  *
@@ -37,7 +39,8 @@
 #include "storage/index.h"
 
 #define CAT_FILE "catalog.json"
-#define CAT_TABLES {"tenants", "access_keys", "buckets"}
+#define CAT_TABLES {"tenants", "access_keys", "buckets", "tiers", "bucket_lifecycle", \
+                    "quotas"}
 
 struct st_engine;
 

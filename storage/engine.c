@@ -19,6 +19,7 @@
 #include "storage/engine_int.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,17 @@
 #include "common/hex.h"
 #include "storage/catalog.h"
 #include "storage/identity.h"
+
+void eng_say(st_say_cb cb, void *ctx, const char *fmt, ...)
+{
+    char line[2 * PATH_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (cb)
+        cb(ctx, line);
+}
 
 int64_t eng_now_ms(void)
 {
@@ -214,6 +226,9 @@ void st_close(st_engine *e)
         snap_mark_clean(e);
     idx_close(e->ix);
     jrn_close(e->jrn);
+    for (size_t i = 0; i < e->n_touched; i++)
+        free(e->touched[i].key);
+    free(e->touched);
     rs_free(e->rs);
     ds_close(&e->set);
     crypt_wipe(e->master, sizeof e->master);
@@ -370,6 +385,13 @@ int eng_ids_read(st_engine *e, sqlite3_stmt *st, uint8_t ids[][16], int max, cf_
     if (st && rc == 1)
         idx_done(st);
     return !st || rc < 0 ? -1 : n;
+}
+
+int eng_catalog_saved(st_engine *e, int rc)
+{
+    if (rc == 0)
+        eng_catalog_changed(e);
+    return rc;
 }
 
 void eng_catalog_changed(st_engine *e)

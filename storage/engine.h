@@ -140,7 +140,8 @@ char *st_recovery_advice(const st_config *cfg, const char *how, cf_err *err);
  * restore, and its commit number is above every snapshot on the disks.
  * Then it is opened like cofferd would and checked: what it holds, and
  * how many of its sharded segments lack shard files on the disks.
- * Progress and the report go to say(), a line at a time. */
+ * The report goes to say(), a line at a time; progress (may be NULL)
+ * follows the checks of the disks. */
 typedef struct st_restore_report {
     char snapshot[PATH_MAX];         /* the snapshot restored */
     char index[PATH_MAX];            /* META/index.db */
@@ -154,8 +155,35 @@ typedef struct st_restore_report {
     int rejected;                    /* snapshots found but not usable */
 } st_restore_report;
 typedef void (*st_say_cb)(void *ctx, const char *line);
+typedef void (*st_progress_cb)(void *ctx, uint64_t done, uint64_t total, const char *phase);
 int st_restore_index(const st_config *cfg, const char *from, st_say_cb say,
-                     void *ctx, st_restore_report *rep, cf_err *err);
+                     st_progress_cb progress, void *ctx, st_restore_report *rep,
+                     cf_err *err);
+/* coffer rebuild-index (storage/rebuild.c): offline, on a stopped
+ * cofferd's configuration, with its master key, rebuild the index from
+ * what the disks hold (the newest catalog, the journal, shard headers and
+ * multipart manifests; doc/design.md, "Rebuilding the index") into
+ * META/index.db, or beside an index.db that exists (never over it), or
+ * nowhere with dry_run. progress (may be NULL) is called as the disks
+ * are read: done of total steps, and a phase. */
+typedef struct st_rebuild_report {
+    char index[PATH_MAX];            /* the file written ("" for a dry run) */
+    bool beside;                     /* written beside an existing index.db */
+    uint64_t commit;                 /* the new index's first commit number */
+    int64_t tenants, keys, buckets;  /* from the catalog */
+    int64_t objects, versions, markers, bytes, uploads, parts;
+    uint64_t shard_files, manifests, journal_files, journal_records;
+    uint64_t keys_exact;             /* keys rebuilt from their JRN_KEY record */
+    uint64_t keys_guessed;           /* keys with no JRN_KEY: by mtime, no lock */
+    uint64_t removed;                /* versions on the disks a JRN_KEY says went */
+    uint64_t unplaced;               /* files or versions that could not be placed */
+    uint64_t no_data;                /* versions named with no data found (lost) */
+    uint64_t torn;                   /* damaged journal records or files */
+    uint64_t newer;                  /* journal records of a newer record version */
+    uint64_t headers_cut;            /* versions whose stored headers did not fit */
+} st_rebuild_report;
+int st_rebuild_index(const st_config *cfg, bool dry_run, st_say_cb say, st_progress_cb progress,
+                     void *ctx, st_rebuild_report *rep, cf_err *err);
 void st_close(st_engine *e);
 void st_layout(const st_engine *e, int *k, int *m, uint32_t *block_size);
 
@@ -698,11 +726,22 @@ typedef struct st_gc_stats {
     bool held;                       /* the bound stopped this scan's deletions */
 } st_gc_stats;
 
+/* How a long job is paced and followed: pace after each block's shard
+ * bytes (nonzero: stop soon, the stats say stopped), progress in its own
+ * units done of total (heal --all and scrub: bytes of object data; gc:
+ * directories scanned). Either may be NULL. */
+typedef struct st_pacer {
+    int (*pace)(void *ctx, uint64_t bytes);
+    void (*progress)(void *ctx, uint64_t done, uint64_t total);
+    void *ctx;
+} st_pacer;
+
 typedef struct st_gc_opts {
     int64_t grace_s;                 /* keep orphans younger than this (0: none;
                                         only safe when no PUT is in flight) */
     bool force_orphans;              /* delete candidates even above the bound */
     bool dry_run;                    /* count only: candidates go to orphans_held */
+    const st_pacer *pacer;           /* NULL, or its progress: directories scanned */
 } st_gc_opts;
 
 /* Drain the delete queue, then scan the disks for orphans. A file is a
@@ -723,14 +762,7 @@ int st_heal(st_engine *e, st_gc_stats *stats, cf_err *err);
 
 /* ---- checking the whole store: heal --all and scrub (storage/scrub.c) -- */
 
-/* How a long check is paced and followed: pace after each block's shard
- * bytes (nonzero: stop soon, the stats say stopped), progress in bytes of
- * object data done of total. Either may be NULL. */
-typedef struct st_pacer {
-    int (*pace)(void *ctx, uint64_t bytes);
-    void (*progress)(void *ctx, uint64_t done, uint64_t total);
-    void *ctx;
-} st_pacer;
+/* A long check is paced and followed by an st_pacer (above). */
 
 /* One problem found: in an object (upload_id NULL) or an upload's part,
  * on one disk (disk >= 0) or the object as a whole (disk -1). */

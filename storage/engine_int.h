@@ -99,6 +99,10 @@ struct st_engine {
     uint64_t last_snapshot;          /* commit number of the last one taken */
     int snap_keep, snap_days;
     jrn *jrn;                        /* the disks' journals (journal.h), or NULL */
+    /* Under the index lock: keys whose versions the section holding it
+     * changed, journaled when it ends (jrnrec_touch_locked). */
+    struct jrn_touched { int64_t bucket_id; char *key; } *touched;
+    size_t n_touched, cap_touched;
     pthread_mutex_t cat_lock;        /* one catalog save at a time (catalog.h) */
     int64_t cat_saved_ms;            /* under cat_lock: the last save, 0: none */
     int cat_copies;                  /* under cat_lock: disks that took it */
@@ -119,6 +123,9 @@ int64_t eng_now_ms(void);
 int64_t eng_file_clock_ms(void);
 
 void eng_id_to_hex(const uint8_t id[16], char out[ST_ID_HEX]);
+/* One line of an offline command's report to cb (may be NULL). */
+void eng_say(st_say_cb cb, void *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 int eng_id_from_hex(const char *hex, uint8_t id[16]);
 
 /* End a locked section that may have written [index lock, released]:
@@ -128,6 +135,7 @@ int eng_id_from_hex(const char *hex, uint8_t id[16]);
 static inline int eng_unlock_durable(st_engine *e, int rc, cf_err *err)
 {
     cf_err later;
+    jrnrec_flush_locked(e);
     if (idx_unlock_durable(e->ix, rc == 0 ? err : &later) < 0)
         return -1;
     return rc;
@@ -169,6 +177,8 @@ int eng_ssec_kek(st_engine *e, const char *tenant, const uint8_t *stored,
  * returned: the index already committed it, and the next save (or open)
  * writes it again. */
 void eng_catalog_changed(st_engine *e);
+/* eng_catalog_changed when rc is 0 (a setting changed); returns rc. */
+int eng_catalog_saved(st_engine *e, int rc);
 
 /* A stored (sharded) segment and where it belongs: an object version or
  * an upload (object_id), its part, size and key, for heal. */
@@ -219,6 +229,9 @@ int bucket_id_locked(st_engine *e, const char *tenant, const char *bucket, int64
 /* The bucket's row id, creating it (unversioned, no lock) if missing. */
 int bucket_ensure_locked(st_engine *e, int64_t tenant_id, const char *tenant,
                          const char *bucket, int64_t *id, cf_err *err);
+/* The tenant's and bucket's names of bucket id. */
+int bucket_names_locked(st_engine *e, int64_t id, char tenant[ST_MAX_TENANT + 1],
+                        char bucket[ST_MAX_BUCKET + 1], cf_err *err);
 /* Does the tenant own any bucket? */
 int bucket_any_locked(st_engine *e, int64_t tenant_id, bool *any, cf_err *err);
 /* What a bucket (bucket_id != 0) or the whole tenant (bucket_id 0) stores:
@@ -339,6 +352,10 @@ typedef struct obj_row {
     const uint8_t *upload_id;        /* 16 bytes: the upload completed; NULL: a PUT */
     const uint8_t *ssec;             /* CRYPT_SSEC_LEN bytes, or NULL */
 } obj_row;
+/* The key's versions, newest first, as a JSON array of objects named by
+ * their columns (blobs in hex), the current one with "current": 1; an
+ * empty array when it has none (the journal's JRN_KEY, journal.h). */
+json_t *obj_key_state_locked(st_engine *e, int64_t bucket_id, const char *key, cf_err *err);
 /* Make o the key's current version (in the caller's transaction), as the
  * bucket's versioning state says (doc/design.md, "The version model"):
  * the version it replaces is destroyed (its segments to the delete queue)

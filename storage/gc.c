@@ -61,6 +61,7 @@ typedef struct gc_scan {
     orphan *cand;                    /* collected (not when deleting at once) */
     size_t n, cap;
     uint64_t found;                  /* candidates, collected or not */
+    uint64_t dirs_done, dirs;        /* progress */
     cf_err *err;
 } gc_scan;
 
@@ -148,6 +149,9 @@ static void scan_disk(gc_scan *g, int disk)
     for (int i = 0; i < 256; i++) {
         snprintf(dir, sizeof dir, "%s/objects/%02x", path, i);
         scan_dir(g, disk, i, dir);
+        const st_pacer *p = g->opts->pacer;
+        if (p && p->progress && (++g->dirs_done % 16 == 0 || g->dirs_done == g->dirs))
+            p->progress(p->ctx, g->dirs_done, g->dirs);
     }
 }
 
@@ -170,6 +174,8 @@ static void orphan_scan(st_engine *e, const st_gc_opts *opts, st_gc_stats *stats
                                                  : eng_now_ms() - opts->grace_s * 1000};
     /* collect at most max_orphans + 1: more is held whatever the share */
     stats->orphan_bound = (uint64_t)e->gc_max_orphans;
+    for (int i = 0; i < e->set.n; i++)
+        g.dirs += e->set.disks[i].online ? 256 : 0;
     for (int i = 0; i < e->set.n; i++)
         if (e->set.disks[i].online)
             scan_disk(&g, i);

@@ -279,10 +279,9 @@ static void say_recovery(FILE *f, const ident_state *s, const char *how)
     fprintf(f, "         coffer restore-index %s\n"
             "     (add --from DISK to take another disk's snapshot). What was committed "
             "after\n     the snapshot is not in it: its shard files stay on the disks "
-            "(GC never\n     deletes files older than the index), and coffer "
-            "rebuild-index, planned, will\n     recover those objects from the shard "
-            "headers.\n"
-            "See \"Recovering the index\" in cofferd(8). Nothing was changed.\n", how);
+            "(GC never\n     deletes files older than the index). If no snapshot is "
+            "left, rebuild the\n     index from the disks instead: coffer rebuild-index %s\n"
+            "See \"Recovering the index\" in cofferd(8). Nothing was changed.\n", how, how);
 }
 
 char *st_recovery_advice(const st_config *cfg, const char *how, cf_err *err)

@@ -1211,6 +1211,8 @@ int idx_ident_write(idx *x, const idx_ident *id, cf_err *err)
         rc = meta_put(x->db, x->path, META_MASTER_CHECK, 0, id->master_check, 32, err);
     if (rc == 0 && id->created_ms > 0)
         rc = meta_put(x->db, x->path, META_CREATED, id->created_ms, NULL, 0, err);
+    if (rc == 0 && id->has_commit)
+        rc = meta_put(x->db, x->path, META_COMMIT, (int64_t)id->commit, NULL, 0, err);
     rc = rc == 0 ? idx_commit(x, err) : (idx_rollback(x), -1);
     cf_err later;
     if (idx_unlock_durable(x, rc == 0 ? err : &later) < 0)
@@ -1551,7 +1553,7 @@ int idx_table_load(idx *x, const char *table, json_t *dump, cf_err *err)
     int used = 0;
     for (size_t c = 0; c < nc; c++) {
         const char *name = json_string_value(json_array_get(cols, c));
-        if (!name || strlen(name) > 40 || strspn(name, "abcdefghijklmnopqrstuvwxyz_") !=
+        if (!name || strlen(name) > 40 || strspn(name, "abcdefghijklmnopqrstuvwxyz_0123456789") !=
             strlen(name) || !has_column(x, table, name))
             continue;
         use[c] = true;

@@ -119,8 +119,10 @@ int idx_probe(const char *path, bool with_wal, idx_ident *out, cf_err *err);
 bool idx_wal_exists(const char *path);
 
 /* Record the fields of id whose has_ flag is set (set id, lineage, master
- * check; created_ms when > 0), durably [takes lock]. The commit number
- * is not written here: snapshots persist it. */
+ * check, commit number; created_ms when > 0), durably [takes lock]. The
+ * commit number takes effect at the next open; it is written only for an
+ * index that must start above a lost history's (coffer rebuild-index):
+ * snapshots persist it otherwise. */
 int idx_ident_write(idx *x, const idx_ident *id, cf_err *err);
 
 /* The current commit number [takes lock]. */

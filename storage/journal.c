@@ -137,6 +137,25 @@ static int write_all(int fd, const uint8_t *p, size_t n)
     return 0;
 }
 
+/* Write one whole record (frame and payload) to every disk's file. */
+static void append_framed(jrn *j, const uint8_t *rec, size_t len)
+{
+    pthread_mutex_lock(&j->lock);
+    for (int i = 0; i < RS_MAX_SHARDS; i++) {
+        drop_if_out(j, i);
+        if (j->fd[i] < 0)
+            continue;
+        int e = write_all(j->fd[i], rec, len);
+        if (e)
+            drop_disk(j, i, strerror(e));
+        else
+            j->dirty[i] = true;
+    }
+    j->records++;
+    j->bytes += len;
+    pthread_mutex_unlock(&j->lock);
+}
+
 void jrn_append(jrn *j, jrn_type type, uint64_t commit, json_t *fields,
                        const void *data, size_t len)
 {
@@ -160,20 +179,7 @@ void jrn_append(jrn *j, jrn_type type, uint64_t commit, json_t *fields,
     le_put(rec + 4, payload, 4);
     le_put(rec + 8, cks_crc32c(0, p, payload), 4);
     free(text);
-    pthread_mutex_lock(&j->lock);
-    for (int i = 0; i < RS_MAX_SHARDS; i++) {
-        drop_if_out(j, i);
-        if (j->fd[i] < 0)
-            continue;
-        int e = write_all(j->fd[i], rec, JRN_HEAD + payload);
-        if (e)
-            drop_disk(j, i, strerror(e));
-        else
-            j->dirty[i] = true;
-    }
-    j->records++;
-    j->bytes += JRN_HEAD + payload;
-    pthread_mutex_unlock(&j->lock);
+    append_framed(j, rec, JRN_HEAD + payload);
     free(rec);
 }
 
@@ -201,53 +207,6 @@ void jrn_sync(void *arg)
     }
 }
 
-/* Remove the files of lineage on disk whose records are all at or below
- * `covered` (the next file begins at or below it). */
-static void prune_disk(jrn *j, const char *disk, uint64_t covered)
-{
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s/" JRN_DIR, disk);
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    typedef struct { uint64_t first; char name[NAME_MAX + 1]; } ent;
-    ent *v = NULL;
-    size_t n = 0, cap = 0;
-    struct dirent *de;
-    size_t ll = strlen(j->lineage);
-    while ((de = readdir(d)) != NULL) {
-        unsigned long long first;
-        if (strncmp(de->d_name, j->lineage, ll) != 0 || de->d_name[ll] != '-' ||
-            sscanf(de->d_name + ll + 1, "%12llu-", &first) != 1)
-            continue;
-        if (n == cap) {
-            cap = cap ? 2 * cap : 16;
-            ent *g = realloc(v, cap * sizeof *g);
-            if (!g)
-                break;
-            v = g;
-        }
-        v[n].first = first;
-        snprintf(v[n].name, sizeof v[n].name, "%s", de->d_name);
-        n++;
-    }
-    closedir(d);
-    bool removed = false;
-    for (size_t a = 0; a < n; a++) {
-        bool later = false;            /* a file after this one begins <= covered */
-        for (size_t b = 0; b < n && !later; b++)
-            later = b != a && v[b].first > v[a].first && v[b].first <= covered;
-        char path[PATH_MAX];
-        if (later && (size_t)snprintf(path, sizeof path, "%s/%s", dir, v[a].name) <
-                         sizeof path && fio_unlink(path) == 0)
-            removed = true;
-    }
-    free(v);
-    cf_err err;
-    if (removed)
-        fsu_fsync_dir(dir, &err);
-}
-
 /* The commit of the disk's second-newest snapshot of this lineage, 0 if
  * it has fewer than two. */
 static uint64_t second_newest(const jrn *j, const char *disk)
@@ -270,32 +229,6 @@ static uint64_t second_newest(const jrn *j, const char *disk)
         }
     snap_list_free(&l);
     return b;
-}
-
-void jrn_rotate(jrn *j, uint64_t commit)
-{
-    int64_t now = wall_ms();
-    int fresh[RS_MAX_SHARDS];
-    for (int i = 0; i < RS_MAX_SHARDS; i++)
-        fresh[i] = i < j->set->n && j->set->disks[i].online &&
-                   ds_write_fault(j->set, i) == DS_WF_NONE ? open_file(j, i, commit + 1, now)
-                                                           : -1;
-    jrn_sync(j);
-    pthread_mutex_lock(&j->lock);
-    for (int i = 0; i < RS_MAX_SHARDS; i++) {
-        if (j->fd[i] >= 0) {
-            if (j->dirty[i])
-                fio_fdatasync(j->fd[i]);    /* what was appended since the sync above */
-            fio_close(j->fd[i]);
-        }
-        j->fd[i] = fresh[i];
-        j->dirty[i] = false;
-        j->dropped[i] = false;
-    }
-    pthread_mutex_unlock(&j->lock);
-    for (int i = 0; i < j->set->n; i++)
-        if (j->set->disks[i].online)
-            prune_disk(j, j->set->disks[i].path, second_newest(j, j->set->disks[i].path));
 }
 
 void jrn_get_stats(jrn *j, jrn_stats *out)
@@ -387,14 +320,62 @@ static int cmp_rec(const void *a, const void *b)
     return memcmp(x->payload, y->payload, x->len);
 }
 
+static void rec_set_free(rec_set *rs)
+{
+    for (size_t i = 0; i < rs->n; i++)
+        free(rs->v[i].payload);
+    free(rs->v);
+    rs->v = NULL;
+    rs->n = rs->cap = 0;
+}
+
+/* Sort rs by (commit, payload) and drop the copies of one record (the
+ * same record from several disks): how many are left. */
+static size_t sort_unique(rec_set *rs)
+{
+    if (rs->n > 1)
+        qsort(rs->v, rs->n, sizeof *rs->v, cmp_rec);
+    size_t o = 0;
+    for (size_t i = 0; i < rs->n; i++) {
+        if (o > 0 && cmp_rec(&rs->v[o - 1], &rs->v[i]) == 0) {
+            free(rs->v[i].payload);
+            continue;
+        }
+        rs->v[o++] = rs->v[i];
+    }
+    return rs->n = o;
+}
+
+/* A raw record's parts: 1, 0 a newer record version, -1 damaged (its
+ * JSON does not parse, or "rv" is malformed). r->fields is a new
+ * reference when 1. */
+static int parse_rec(const raw_rec *raw, jrn_record *r)
+{
+    const uint8_t *p = raw->payload;
+    size_t tl = (size_t)le_get(p + 9, 4);
+    json_error_t jerr;
+    json_t *fields = json_loadb((const char *)p + 13, tl, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *rv = json_object_get(fields, "rv");
+    json_int_t version = rv ? (json_is_integer(rv) ? json_integer_value(rv) : -1) : 1;
+    if (!json_is_object(fields) || version < 1 || version > JRN_RECORD_VERSION) {
+        int rc = json_is_object(fields) && version > JRN_RECORD_VERSION ? 0 : -1;
+        json_decref(fields);
+        return rc;
+    }
+    *r = (jrn_record){.type = (jrn_type)p[0], .version = (int)version, .commit = raw->commit,
+                      .fields = fields, .data = p + 13 + tl, .len = raw->len - 13 - tl};
+    return 1;
+}
+
 int jrn_replay(const ds_set *set, uint64_t after, int (*cb)(void *ctx,
-               const jrn_record *r), void *ctx, int *files, int *torn, cf_err *err)
+               const jrn_record *r), void *ctx, int *files, int *torn, int *newer,
+               cf_err *err)
 {
     char lineage[33];
     hex_encode(set->lineage, DS_LINEAGE_LEN, lineage, sizeof lineage);
     size_t ll = strlen(lineage);
     rec_set rs = {0};
-    *files = *torn = 0;
+    *files = *torn = *newer = 0;
     for (int i = 0; i < set->n; i++) {
         char dir[PATH_MAX];
         if (!set->disks[i].online)
@@ -413,28 +394,157 @@ int jrn_replay(const ds_set *set, uint64_t after, int (*cb)(void *ctx,
         if (d)
             closedir(d);
     }
-    qsort(rs.v, rs.n, sizeof *rs.v, cmp_rec);
     int rc = 0;
-    for (size_t i = 0; i < rs.n && rc == 0; i++) {
-        if (i > 0 && cmp_rec(&rs.v[i - 1], &rs.v[i]) == 0)
-            continue;                  /* the same record from another disk */
-        const uint8_t *p = rs.v[i].payload;
-        size_t tl = (size_t)le_get(p + 9, 4);
-        json_error_t jerr;
-        json_t *fields = json_loadb((const char *)p + 13, tl, JSON_REJECT_DUPLICATES, &jerr);
-        if (!json_is_object(fields)) {
-            json_decref(fields);
+    for (size_t i = sort_unique(&rs); i > 0 && rc == 0; i--) {
+        jrn_record r;
+        const raw_rec *raw = &rs.v[rs.n - i];
+        int ok = parse_rec(raw, &r);
+        if (ok < 0)
             (*torn)++;
-            continue;
-        }
-        jrn_record r = {.type = (jrn_type)p[0], .commit = rs.v[i].commit, .fields = fields,
-                        .data = p + 13 + tl, .len = rs.v[i].len - 13 - tl};
-        if (cb(ctx, &r) != 0)
+        else if (ok == 0)
+            (*newer)++;
+        else if (cb(ctx, &r) != 0)
             rc = cf_fail(err, CF_EINTERNAL, "journal replay stopped");
-        json_decref(fields);
+        json_decref(ok == 1 ? r.fields : NULL);
     }
-    for (size_t i = 0; i < rs.n; i++)
-        free(rs.v[i].payload);
-    free(rs.v);
+    rec_set_free(&rs);
     return rc;
+}
+
+/* ---- rotation: pruning with carry-forward ------------------------------ */
+
+typedef struct old_files {
+    char (*path)[PATH_MAX];
+    size_t n, cap;
+} old_files;
+
+/* Add disk's files of the lineage whose records are all at or below
+ * `covered` (a later file begins at or below it) to out. */
+static void covered_files(jrn *j, const char *disk, uint64_t covered, old_files *out)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/" JRN_DIR, disk);
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    typedef struct { uint64_t first; char name[NAME_MAX + 1]; } ent;
+    ent *v = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *de;
+    size_t ll = strlen(j->lineage);
+    while ((de = readdir(d)) != NULL) {
+        unsigned long long first;
+        if (strncmp(de->d_name, j->lineage, ll) != 0 || de->d_name[ll] != '-' ||
+            sscanf(de->d_name + ll + 1, "%12llu-", &first) != 1)
+            continue;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 16;
+            ent *g = realloc(v, cap * sizeof *g);
+            if (!g)
+                break;
+            v = g;
+        }
+        v[n].first = first;
+        snprintf(v[n].name, sizeof v[n].name, "%s", de->d_name);
+        n++;
+    }
+    closedir(d);
+    for (size_t a = 0; a < n; a++) {
+        bool later = false;            /* a file after this one begins <= covered */
+        for (size_t b = 0; b < n && !later; b++)
+            later = b != a && v[b].first > v[a].first && v[b].first <= covered;
+        if (!later)
+            continue;
+        if (out->n == out->cap) {
+            size_t c = out->cap ? 2 * out->cap : 16;
+            char (*g)[PATH_MAX] = realloc(out->path, c * sizeof *g);
+            if (!g)
+                break;
+            out->path = g;
+            out->cap = c;
+        }
+        if ((size_t)snprintf(out->path[out->n], PATH_MAX, "%s/%s", dir, v[a].name) <
+            PATH_MAX)
+            out->n++;
+    }
+    free(v);
+}
+
+void jrn_rotate(jrn *j, uint64_t commit, jrn_keep_cb keep, void *ctx)
+{
+    int64_t now = wall_ms();
+    int fresh[RS_MAX_SHARDS];
+    for (int i = 0; i < RS_MAX_SHARDS; i++)
+        fresh[i] = i < j->set->n && j->set->disks[i].online &&
+                   ds_write_fault(j->set, i) == DS_WF_NONE ? open_file(j, i, commit + 1, now)
+                                                           : -1;
+    jrn_sync(j);
+    pthread_mutex_lock(&j->lock);
+    for (int i = 0; i < RS_MAX_SHARDS; i++) {
+        if (j->fd[i] >= 0) {
+            if (j->dirty[i])
+                fio_fdatasync(j->fd[i]);    /* what was appended since the sync above */
+            fio_close(j->fd[i]);
+        }
+        j->fd[i] = fresh[i];
+        j->dirty[i] = false;
+        j->dropped[i] = false;
+    }
+    pthread_mutex_unlock(&j->lock);
+    /* The files to prune, their records read once (copies on several
+     * disks are one), the live ones carried into the new files and made
+     * durable before any old file goes. A file that cannot be read whole
+     * is kept. */
+    old_files old = {0};
+    for (int i = 0; i < j->set->n; i++)
+        if (j->set->disks[i].online)
+            covered_files(j, j->set->disks[i].path, second_newest(j, j->set->disks[i].path),
+                          &old);
+    if (old.n == 0)
+        return;
+    pthread_mutex_lock(&j->lock);
+    uint64_t failures = j->failures;
+    pthread_mutex_unlock(&j->lock);
+    rec_set rs = {0};
+    bool *torn = calloc(old.n, sizeof *torn);
+    for (size_t f = 0; torn && f < old.n; f++)
+        torn[f] = read_file(old.path[f], 0, &rs) != 0;
+    size_t n = torn ? sort_unique(&rs) : 0;
+    for (size_t i = 0; i < n; i++) {
+        jrn_record r;
+        if (parse_rec(&rs.v[i], &r) == 1) {
+            if (keep(ctx, &r)) {
+                const raw_rec *raw = &rs.v[i];
+                uint8_t *framed = malloc(JRN_HEAD + raw->len);
+                if (framed) {
+                    memcpy(framed, JRN_MAGIC, 4);
+                    le_put(framed + 4, raw->len, 4);
+                    le_put(framed + 8, raw->crc, 4);
+                    memcpy(framed + JRN_HEAD, raw->payload, raw->len);
+                    append_framed(j, framed, JRN_HEAD + raw->len);
+                    free(framed);
+                }
+            }
+            json_decref(r.fields);
+        }
+    }
+    rec_set_free(&rs);
+    jrn_sync(j);
+    pthread_mutex_lock(&j->lock);
+    bool carried = j->failures == failures;   /* else keep every old file */
+    pthread_mutex_unlock(&j->lock);
+    for (size_t f = 0; torn && carried && f < old.n; f++) {
+        if (torn[f])
+            continue;
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof dir, "%s", old.path[f]);
+        char *slash = strrchr(dir, '/');
+        cf_err err;
+        if (fio_unlink(old.path[f]) == 0 && slash) {
+            *slash = '\0';
+            fsu_fsync_dir(dir, &err);
+        }
+    }
+    free(torn);
+    free(old.path);
 }

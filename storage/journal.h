@@ -3,18 +3,38 @@
  * disk (storage/ only).
  *
  * An object kept inline lives in the index alone (doc/design.md, "Small
- * objects"), and a delete leaves no file behind. So that an index rebuilt
- * from the disks (coffer rebuild-index, planned) loses neither, every
- * commit that writes an inline object or part, or starts or ends an
- * upload, also appends a record to the journal of every online disk.
- * Removed versions are not recorded yet (JRN_GONE is reserved): they
- * arrived with versioning in the same release, and their records (delete,
- * overwrite, delete marker, demotion) come with rebuild-index, which is
- * what reads the journal:
+ * objects"), a delete leaves no file behind, and what a version is to its
+ * key (its seq, whether it is the null version or a delete marker, its
+ * object lock) is in no shard header. So that an index rebuilt from the
+ * disks loses none of it, every commit that writes an inline object or
+ * part, starts or ends an upload, or changes a key's versions (a version
+ * added, a delete marker, a version removed, a retention or legal hold
+ * set) also appends a record to the journal of every online disk:
  *
  *   DISK/journal/<lineage hex>-<first commit, 12 digits>-<ms>.log
  *   record: "CJR1" | payload length (4) | CRC32C of the payload (4) | payload
  *   payload: type (1) | commit number (8) | JSON length (4) | JSON | data
+ *
+ * Record versions: the JSON's "rv" is the record version, JRN_RECORD_VERSION
+ * for what this code writes; a record without it is version 1 (coffer
+ * before JRN_KEY: PUT, UPLOAD, PART and UPLOAD_END only, with the same
+ * fields), read as before. A record of a newer version than the reader's
+ * is skipped and counted (jrn_replay's *newer), never guessed at.
+ *
+ * JRN_KEY is the key's state after the commit: "tenant", "bucket", "key"
+ * (hex) and "versions", every version of the key newest first, each with
+ * the index's columns (seq, version_id, null_version, marker, current,
+ * noncurrent_ms, size, etag, mtime_ms, cks*, nparts, headers, lock_mode,
+ * retain_until_ms, legal_hold, upload_id, ssec; blobs in hex). The newest
+ * JRN_KEY of a key is the truth about it: a version it does not list was
+ * removed (so JRN_GONE, reserved in version 1 for removals, is never
+ * written: the state record says it in the one shape), an empty list is a
+ * key with no version left. Its cost is a key's version count per write
+ * to it, which backup clients (new names, few versions) keep small.
+ * Sections record the keys they change (jrnrec_touch_locked) and the
+ * records are appended when the section ends (eng_unlock_durable calls
+ * jrnrec_flush_locked), read back from the index then, so a section that
+ * failed and rolled back journals the unchanged state.
  *
  * JSON holds the row's fields (names as in the index; ids and keys in
  * hex); data is an inline object's or part's sealed bytes. Records are
@@ -35,7 +55,15 @@
  * Files: a new one per disk at every open and every index snapshot (the
  * first commit it can hold is in its name); after a snapshot, files whose
  * records are all covered by the disk's second-newest snapshot are
- * removed, so the journal spans the newest two generations.
+ * removed, but first the records in them that are still live are carried
+ * (byte for byte, their commit numbers kept) into the new files: a PUT
+ * whose version the index still holds, the JRN_KEY that still is its
+ * key's state (not one a later record replaced, nor one of a key with no
+ * version left), an UPLOAD or PART of an upload still in progress. So the
+ * journal holds every live inline object and every key's state however
+ * old (a rebuild from the disks alone needs them), and what is gone leaves
+ * it within two generations. Its size follows the index's inline bytes
+ * and keys, as the index's own does.
  *
  * Threading: appends run under the index lock; the sync hook and
  * rotation from any thread; jrn's own mutex guards its descriptors.
@@ -43,6 +71,7 @@
 #ifndef ST_JOURNAL_H
 #define ST_JOURNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -55,11 +84,14 @@
 
 typedef enum jrn_type {
     JRN_PUT = 1,                     /* an inline object version */
-    JRN_GONE = 2,                    /* reserved: a version removed (not written yet) */
+    JRN_GONE = 2,                    /* reserved, never written (see JRN_KEY) */
     JRN_UPLOAD = 3,                  /* a multipart upload started */
     JRN_PART = 4,                    /* an inline part */
     JRN_UPLOAD_END = 5,              /* an upload completed or aborted */
+    JRN_KEY = 6,                     /* a key's versions after a commit (rv 2) */
 } jrn_type;
+
+#define JRN_RECORD_VERSION 2         /* the "rv" this code writes (see the top) */
 
 typedef struct jrn jrn;
 
@@ -75,8 +107,13 @@ void jrn_append(jrn *j, jrn_type type, uint64_t commit, json_t *fields,
  * call. */
 void jrn_sync(void *j);
 /* After a snapshot of commit `commit`: begin new files, sync and close the
- * old ones, and prune each disk (see the top). */
-void jrn_rotate(jrn *j, uint64_t commit);
+ * old ones, and prune each disk (see the top): the records of the files
+ * pruned for which keep returns nonzero (still needed by a rebuild from
+ * the disks alone) are carried into the new files, durably, first. keep
+ * is called without jrn's lock, the caller's locks as at the call. */
+typedef struct jrn_record jrn_record;
+typedef int (*jrn_keep_cb)(void *ctx, const jrn_record *r);
+void jrn_rotate(jrn *j, uint64_t commit, jrn_keep_cb keep, void *ctx);
 
 typedef struct jrn_stats {
     uint64_t records, bytes;         /* appended since open (per disk) */
@@ -106,9 +143,11 @@ typedef struct jrnrec_object {
     size_t sealed_len;
 } jrnrec_object;
 void jrnrec_put_locked(struct st_engine *e, const jrnrec_object *o);
+/* (ssec: CRYPT_SSEC_LEN bytes, or NULL; it and cks_full since rv 2) */
 void jrnrec_upload_locked(struct st_engine *e, const char *tenant, const char *bucket,
                           const char *key, const uint8_t upload_id[16], int64_t created_ms,
-                          int algo, const char *headers);
+                          int algo, const char *headers, bool cks_full,
+                          const uint8_t *ssec);
 typedef struct jrnrec_part {
     const uint8_t *upload_id, *data_id, *wrapped, *md5;
     uint32_t part;
@@ -120,22 +159,35 @@ typedef struct jrnrec_part {
 } jrnrec_part;
 void jrnrec_part_locked(struct st_engine *e, const jrnrec_part *p);
 void jrnrec_upload_end_locked(struct st_engine *e, const uint8_t upload_id[16]);
+/* The caller's section changes the versions of (bucket_id, key): a JRN_KEY
+ * record of it is appended when the section ends (see the top). */
+void jrnrec_touch_locked(struct st_engine *e, int64_t bucket_id, const char *key);
+/* jrn_rotate's keep (ctx: the engine; takes the index lock): whether a
+ * record of a file being pruned is still live (see the top). */
+int jrnrec_keep(void *engine, const jrn_record *r);
+/* Append the JRN_KEY record of every key touched since the last call
+ * (eng_unlock_durable calls it, under the index lock). */
+void jrnrec_flush_locked(struct st_engine *e);
 
 /* ---- reading (rebuild) ------------------------------------------------- */
 
-typedef struct jrn_record {
+struct jrn_record {
     jrn_type type;
+    int version;                     /* "rv": 1 when absent */
     uint64_t commit;
     json_t *fields;
     const uint8_t *data;
     size_t len;
-} jrn_record;
+};
 
 /* Every record of this set's lineage on the online disks with a commit
  * number above `after`, each once (copies on several disks are one), in
  * commit order. cb returns nonzero to stop. *files gets how many journal
- * files were read, *torn how many ended in a torn or damaged record. */
+ * files were read, *torn how many ended in a torn or damaged record (or
+ * held one whose JSON does not parse), *newer how many records of a
+ * record version above JRN_RECORD_VERSION were skipped. */
 int jrn_replay(const ds_set *set, uint64_t after, int (*cb)(void *ctx,
-               const jrn_record *r), void *ctx, int *files, int *torn, cf_err *err);
+               const jrn_record *r), void *ctx, int *files, int *torn, int *newer,
+               cf_err *err);
 
 #endif

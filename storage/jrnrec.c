@@ -34,6 +34,10 @@ static json_t *text_or_null(const char *s)
 static void append(st_engine *e, jrn_type type, json_t *fields, const void *data,
                    size_t len)
 {
+    if (fields && json_object_set_new(fields, "rv", json_integer(JRN_RECORD_VERSION)) < 0) {
+        json_decref(fields);
+        return;
+    }
     if (fields && e->jrn)
         jrn_append(e->jrn, type, idx_commit_number_locked(e->ix), fields, data, len);
     json_decref(fields);
@@ -58,14 +62,18 @@ void jrnrec_put_locked(st_engine *e, const jrnrec_object *o)
 
 void jrnrec_upload_locked(st_engine *e, const char *tenant, const char *bucket,
                           const char *key, const uint8_t upload_id[16], int64_t created_ms,
-                          int algo, const char *headers)
+                          int algo, const char *headers, bool cks_full,
+                          const uint8_t *ssec)
 {
     idx_assert_held(e->ix);
-    append(e, JRN_UPLOAD, json_pack("{s:s, s:s, s:o, s:o, s:I, s:i, s:o}", "tenant", tenant,
-                                    "bucket", bucket, "key", hex(key, strlen(key)),
+    append(e, JRN_UPLOAD, json_pack("{s:s, s:s, s:o, s:o, s:I, s:i, s:o, s:i, s:o}",
+                                    "tenant", tenant, "bucket", bucket,
+                                    "key", hex(key, strlen(key)),
                                     "upload_id", hex(upload_id, 16),
                                     "created_ms", (json_int_t)created_ms,
-                                    "cks_algo", algo, "headers", text_or_null(headers)),
+                                    "cks_algo", algo, "headers", text_or_null(headers),
+                                    "cks_full", (int)cks_full,
+                                    "ssec", hex(ssec, CRYPT_SSEC_LEN)),
            NULL, 0);
 }
 
@@ -87,4 +95,111 @@ void jrnrec_upload_end_locked(st_engine *e, const uint8_t upload_id[16])
 {
     idx_assert_held(e->ix);
     append(e, JRN_UPLOAD_END, json_pack("{s:o}", "upload_id", hex(upload_id, 16)), NULL, 0);
+}
+
+void jrnrec_touch_locked(st_engine *e, int64_t bucket_id, const char *key)
+{
+    idx_assert_held(e->ix);
+    if (!e->jrn)
+        return;
+    for (size_t i = 0; i < e->n_touched; i++)
+        if (e->touched[i].bucket_id == bucket_id && strcmp(e->touched[i].key, key) == 0)
+            return;
+    if (e->n_touched == e->cap_touched) {
+        size_t cap = e->cap_touched ? 2 * e->cap_touched : 8;
+        struct jrn_touched *g = realloc(e->touched, cap * sizeof *g);
+        if (!g)
+            return;                    /* the index still holds it (journal.h) */
+        e->touched = g;
+        e->cap_touched = cap;
+    }
+    char *k = strdup(key);
+    if (k)
+        e->touched[e->n_touched++] = (struct jrn_touched){bucket_id, k};
+}
+
+/* One JRN_KEY record: the key's versions as the index holds them now. */
+static void key_record(st_engine *e, int64_t bucket_id, const char *key)
+{
+    char tenant[ST_MAX_TENANT + 1], bucket[ST_MAX_BUCKET + 1];
+    cf_err err;
+    json_t *versions;
+    if (bucket_names_locked(e, bucket_id, tenant, bucket, &err) < 0 ||
+        !(versions = obj_key_state_locked(e, bucket_id, key, &err)))
+        return;                        /* the index still holds it (journal.h) */
+    append(e, JRN_KEY, json_pack("{s:s, s:s, s:o, s:o}", "tenant", tenant, "bucket", bucket,
+                                 "key", hex(key, strlen(key)), "versions", versions),
+           NULL, 0);
+}
+
+void jrnrec_flush_locked(st_engine *e)
+{
+    idx_assert_held(e->ix);
+    for (size_t i = 0; i < e->n_touched; i++) {
+        key_record(e, e->touched[i].bucket_id, e->touched[i].key);
+        free(e->touched[i].key);
+    }
+    e->n_touched = 0;
+}
+
+/* The current state of the record's key, or NULL (no such bucket, or a
+ * malformed record). */
+static json_t *state_of(st_engine *e, json_t *f)
+{
+    const char *t = json_string_value(json_object_get(f, "tenant"));
+    const char *b = json_string_value(json_object_get(f, "bucket"));
+    const char *kh = json_string_value(json_object_get(f, "key"));
+    char key[ST_MAX_KEY + 1];
+    size_t n;
+    int64_t bid;
+    cf_err err;
+    if (!t || !b || !kh || strlen(kh) % 2 || strlen(kh) / 2 > ST_MAX_KEY ||
+        hex_decode(kh, (uint8_t *)key, strlen(kh) / 2, &n) < 0 || memchr(key, 0, n) ||
+        bucket_id_locked(e, t, b, &bid, &err) < 0)
+        return NULL;
+    key[n] = '\0';
+    return obj_key_state_locked(e, bid, key, &err);
+}
+
+/* Does the state list version vid (hex)? */
+static bool lists(json_t *state, const char *vid)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(state, i, v) {
+        const char *h = json_string_value(json_object_get(json_object_get(v, "version_id"),
+                                                          "hex"));
+        if (h && vid && strcmp(h, vid) == 0)
+            return true;
+    }
+    return false;
+}
+
+int jrnrec_keep(void *engine, const jrn_record *r)
+{
+    st_engine *e = engine;
+    json_t *f = r->fields;
+    int keep = 0;
+    idx_lock(e->ix);
+    if (r->type == JRN_PUT || r->type == JRN_KEY) {
+        json_t *state = state_of(e, f);
+        keep = r->type == JRN_PUT
+               ? lists(state, json_string_value(json_object_get(f, "version_id")))
+               : json_array_size(state) > 0 &&
+                 json_equal(state, json_object_get(f, "versions"));
+        json_decref(state);
+    } else if (r->type == JRN_UPLOAD || r->type == JRN_PART) {
+        uint8_t id[16];
+        size_t n;
+        const char *h = json_string_value(json_object_get(f, "upload_id"));
+        int64_t created;
+        cks_algo algo;
+        char *headers = NULL;
+        cf_err err;
+        keep = h && hex_decode(h, id, 16, &n) == 0 && n == 16 &&
+               upload_info_locked(e, id, &created, &algo, &headers, &err) == 0;
+        free(headers);
+    }
+    idx_unlock(e->ix);
+    return keep;
 }

@@ -27,7 +27,7 @@ int st_lifecycle_put(st_engine *e, const char *tenant, const char *bucket,
         rc = idx_run(e->ix, NULL, err,
                      "INSERT OR REPLACE INTO bucket_lifecycle VALUES (?, ?, ?, NULL)", "ibi",
                      bid, xml, len, eng_now_ms());
-    return eng_unlock_durable(e, rc, err);
+    return eng_catalog_saved(e, eng_unlock_durable(e, rc, err));
 }
 
 int st_lifecycle_get(st_engine *e, const char *tenant, const char *bucket, char **xml,
@@ -69,7 +69,7 @@ int st_lifecycle_delete(st_engine *e, const char *tenant, const char *bucket,
     int rc = bucket_id_locked(e, tenant, bucket, &bid, err);
     if (rc == 0)
         rc = lcconf_bucket_gone_locked(e, bid, err);
-    return eng_unlock_durable(e, rc, err);
+    return eng_catalog_saved(e, eng_unlock_durable(e, rc, err));
 }
 
 int lcconf_bucket_gone_locked(st_engine *e, int64_t bucket_id, cf_err *err)

@@ -32,7 +32,7 @@ storage_libstorage_a_SOURCES += \
 # generations, coffer restore-index
 storage_libstorage_a_SOURCES += \
 	storage/identity.c storage/identity.h storage/snapshot.c storage/snapshot.h \
-	storage/restore.c \
+	storage/restore.c storage/rebuild.c \
 	storage/catalog.c storage/catalog.h storage/journal.c storage/journal.h \
 	storage/jrnrec.c storage/manifest.c storage/manifest.h
 

@@ -36,6 +36,7 @@
 #include <string.h>
 
 #include "common/etag.h"
+#include "common/hex.h"
 
 /* ---- object rows -------------------------------------------------------- */
 
@@ -53,6 +54,10 @@
 /* What a row moved between the two tables keeps. */
 /* How many columns OBJ_ROW and VER_ROW have. */
 #define OBJ_NCOLS 20
+/* What a key's JRN_KEY record holds of each version (journal.h). */
+#define STATE_COLUMNS "seq, version_id, null_version, size, etag, mtime_ms, cks_algo, " \
+                      "cks, cks_composite, nparts, headers, lock_mode, retain_until_ms, " \
+                      "legal_hold, upload_id, ssec"
 #define MOVE_COLUMNS "bucket_id, key, seq, version_id, null_version, size, etag, " \
                      "mtime_ms, cks_algo, cks, cks_composite, nparts, headers, " \
                      "lock_mode, retain_until_ms, legal_hold, upload_id, ssec"
@@ -475,6 +480,8 @@ static int destroy_locked(st_engine *e, int64_t bucket_id, const char *key, cons
                      "key = ? AND seq = ?", "ibi", bucket_id, key, klen, r->seq);
     if (rc == 0 && settle && r->latest)
         rc = settle_locked(e, bucket_id, key, err);
+    if (rc == 0)
+        jrnrec_touch_locked(e, bucket_id, key);
     return rc;
 }
 
@@ -523,6 +530,58 @@ static int make_room_locked(st_engine *e, int64_t bucket_id, const char *key, in
     return demote_locked(e, bucket_id, key, eng_now_ms(), err);
 }
 
+json_t *obj_key_state_locked(st_engine *e, int64_t bucket_id, const char *key, cf_err *err)
+{
+    idx_assert_held(e->ix);
+    size_t klen = strlen(key);
+    sqlite3_stmt *st = idx_query(e->ix, err,
+        "SELECT " STATE_COLUMNS ", 0 AS marker, 0 AS noncurrent_ms, 1 AS current "
+        "FROM objects WHERE bucket_id = ?1 AND key = ?2 UNION ALL "
+        "SELECT " STATE_COLUMNS ", marker, noncurrent_ms, 0 FROM versions "
+        "WHERE bucket_id = ?1 AND key = ?2 ORDER BY seq DESC", "ib", bucket_id, key, klen);
+    json_t *all = st ? json_array() : NULL;
+    int rc = all ? 1 : -1;
+    while (all && (rc = idx_next(e->ix, st, err)) == 1) {
+        json_t *v = json_object();
+        for (int c = 0; v && c < sqlite3_column_count(st); c++) {
+            json_t *x;
+            char *h = NULL;
+            int n = sqlite3_column_bytes(st, c);
+            switch (sqlite3_column_type(st, c)) {
+            case SQLITE_INTEGER:
+                x = json_integer(idx_int(st, c));
+                break;
+            case SQLITE_TEXT:
+                x = json_string(idx_text(st, c));
+                break;
+            case SQLITE_BLOB:
+                h = malloc(2 * (size_t)n + 1);
+                if (h)
+                    hex_encode(sqlite3_column_blob(st, c), (size_t)n, h, 2 * (size_t)n + 1);
+                x = h ? json_pack("{s:s}", "hex", h) : NULL;
+                free(h);
+                break;
+            default:
+                x = json_null();
+            }
+            if (!x || json_object_set_new(v, sqlite3_column_name(st, c), x) < 0) {
+                json_decref(v);
+                v = NULL;
+            }
+        }
+        if (!v || json_array_append_new(all, v) < 0) {
+            idx_done(st);
+            rc = cf_fail(err, CF_ENOMEM, "out of memory");
+            break;
+        }
+    }
+    if (rc < 0) {
+        json_decref(all);
+        return NULL;
+    }
+    return all;
+}
+
 static int new_lock(const bucket_lock *b, const st_write_opts *opts, int64_t now_ms,
                     ver_ref *out, cf_err *err);
 
@@ -552,6 +611,7 @@ int obj_publish_locked(st_engine *e, const obj_row *o, const st_write_opts *opts
         *null_version = null;
     if (versioned_bucket)
         *versioned_bucket = b.versioning != ST_VERSIONING_OFF;
+    jrnrec_touch_locked(e, o->bucket_id, o->key);
     return idx_run(e->ix, NULL, err,
                    "INSERT OR REPLACE INTO objects(bucket_id, key, version_id, size, etag, "
                    "mtime_ms, cks_algo, cks, cks_composite, nparts, headers, seq, "
@@ -719,6 +779,8 @@ static int set_lock(st_engine *e, const char *tenant, const char *bucket, const 
     if (rc == 0 && retention)
         rc = retention_change_ok(&r, mode, until_ms, eng_now_ms(), bypass, err);
     bool began = rc == 0 && (rc = idx_begin(e->ix, err)) == 0;
+    if (began)
+        jrnrec_touch_locked(e, bid, key);
     for (int t = 0; rc == 0 && t < 2; t++)
         rc = idx_run(e->ix, NULL, err, t == 0
                      ? "UPDATE objects SET lock_mode = ?1, retain_until_ms = ?2, "
@@ -941,6 +1003,7 @@ static int add_marker_locked(st_engine *e, int64_t bucket_id, const char *key, i
     if (crypt_random(vid, sizeof vid, err) < 0)
         return -1;
     eng_id_to_hex(vid, vid_hex);
+    jrnrec_touch_locked(e, bucket_id, key);
     return idx_run(e->ix, NULL, err,
                    "INSERT INTO versions(" MOVE_COLUMNS ", marker, noncurrent_ms) VALUES "
                    "(?, ?, ?, ?, ?, 0, '', ?, 0, NULL, 0, 0, NULL, 0, 0, 0, NULL, NULL, 1, 0)",

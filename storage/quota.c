@@ -167,7 +167,7 @@ int st_quota_set(st_engine *e, const char *tenant, const char *bucket,
                       "INSERT OR REPLACE INTO quotas VALUES (?, ?, nullif(?, -1),"
                       " nullif(?, -1))", "iiii", tid, bid, max_bytes, max_objects);
     }
-    return eng_unlock_durable(e, rc, err);
+    return eng_catalog_saved(e, eng_unlock_durable(e, rc, err));
 }
 
 int st_quota_clear(st_engine *e, const char *tenant, const char *bucket,
@@ -182,7 +182,7 @@ int st_quota_clear(st_engine *e, const char *tenant, const char *bucket,
                      "DELETE FROM quotas WHERE tenant_id = ? AND bucket_id = ?", "ii",
                      tid, bid);
     *removed = changes > 0;
-    return eng_unlock_durable(e, rc, err);
+    return eng_catalog_saved(e, eng_unlock_durable(e, rc, err));
 }
 
 typedef struct quota_each {

@@ -18,7 +18,7 @@
  *   4. open the engine on it exactly as cofferd would, and report what it
  *      holds, how old it is, how many of its sharded segments lack shard
  *      files, and how many shard files it does not name (written after
- *      the snapshot: kept for coffer rebuild-index).
+ *      the snapshot: kept; coffer rebuild-index indexes them too).
  */
 #include "storage/engine_int.h"
 
@@ -40,6 +40,7 @@
 typedef struct restore_ctx {
     const st_config *cfg;
     st_say_cb say;
+    st_progress_cb progress;
     void *say_ctx;
     st_restore_report *rep;
     ds_set set;
@@ -48,18 +49,7 @@ typedef struct restore_ctx {
     uint8_t check[32];               /* master key check value */
 } restore_ctx;
 
-static void say(restore_ctx *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void say(restore_ctx *r, const char *fmt, ...)
-{
-    char line[2 * PATH_MAX];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    if (r->say)
-        r->say(r->say_ctx, line);
-}
+#define say(r, ...) eng_say((r)->say, (r)->say_ctx, __VA_ARGS__)
 
 /* Step 1: what meta_dir holds now, and may it be replaced? */
 static int check_target(restore_ctx *r, cf_err *err)
@@ -142,8 +132,8 @@ static const snap_entry *choose(restore_ctx *r, cf_err *err)
     free(order);
     if (!pick)
         cf_fail(err, CF_ENOTFOUND, "no usable index snapshot of this set was found%s "
-                "(coffer rebuild-index, planned, will rebuild the index from the shard "
-                "headers)", l->n ? " (see above)" : " on the disks");
+                "(coffer rebuild-index rebuilds the index from the disks)",
+                l->n ? " (see above)" : " on the disks");
     return pick;
 }
 
@@ -222,10 +212,21 @@ static int sharded_batch(st_engine *e, bool of_parts, const uint8_t after[16],
     return n;
 }
 
+static void show(restore_ctx *r, uint64_t done, uint64_t total, const char *phase)
+{
+    if (r->progress)
+        r->progress(r->say_ctx, done, total, phase);
+}
+
+static void gc_progress(void *ctx, uint64_t done, uint64_t total)
+{
+    show(ctx, done, total, "counting shard files it does not name");
+}
+
 /* Count the sharded segments (of objects and of uploads) and those with
  * fewer than k of their shard files on the online disks. */
-static int check_segments(st_engine *e, uint64_t *segments, uint64_t *short_of_files,
-                          cf_err *err)
+static int check_segments(restore_ctx *r, st_engine *e, uint64_t *segments,
+                          uint64_t *short_of_files, cf_err *err)
 {
     *segments = *short_of_files = 0;
     for (int table = 0; table < 2; table++) {
@@ -243,6 +244,7 @@ static int check_segments(st_engine *e, uint64_t *segments, uint64_t *short_of_f
                 *short_of_files += present < e->set.k;
             }
             memcpy(after, ids[n - 1], 16);
+            show(r, *segments, 0, "checking sharded segments");
         }
         if (n < 0)
             return -1;
@@ -269,10 +271,11 @@ static int verify(restore_ctx *r, cf_err *err)
         rep->keys = c.keys;
         rep->uploads = c.uploads;
         say(r, "checking its sharded segments against the disks...");
-        rc = check_segments(e, &rep->segments, &rep->segments_short, err);
+        rc = check_segments(r, e, &rep->segments, &rep->segments_short, err);
     }
     st_gc_stats gs = {0};
-    st_gc_opts scan = {.grace_s = 0, .dry_run = true};
+    st_pacer pacer = {.progress = gc_progress, .ctx = r};
+    st_gc_opts scan = {.grace_s = 0, .dry_run = true, .pacer = &pacer};
     if (rc == 0) {
         say(r, "counting shard files it does not name...");
         rc = st_gc(e, &scan, &gs, err);
@@ -303,8 +306,9 @@ static void report(restore_ctx *r)
             "those objects", (unsigned long long)p->segments_short);
     say(r, "newer     %llu shard files on the disks are not in it (written after the "
         "snapshot). They are kept:\n          GC never deletes files older than this "
-        "index; coffer rebuild-index (planned) will\n          recover their objects from "
-        "the shard headers.", (unsigned long long)p->files_not_in_index);
+        "index. coffer rebuild-index\n          (cofferd stopped) builds an index from "
+        "the disks that holds their objects\n          too, beside this one.",
+        (unsigned long long)p->files_not_in_index);
     say(r, "start cofferd again to serve it.");
 }
 
@@ -321,9 +325,11 @@ static int from_list(restore_ctx *r, const char *from, cf_err *err)
 }
 
 int st_restore_index(const st_config *cfg, const char *from, st_say_cb say_cb,
-                     void *ctx, st_restore_report *rep, cf_err *err)
+                     st_progress_cb progress, void *ctx, st_restore_report *rep,
+                     cf_err *err)
 {
-    restore_ctx r = {.cfg = cfg, .say = say_cb, .say_ctx = ctx, .rep = rep};
+    restore_ctx r = {.cfg = cfg, .say = say_cb, .progress = progress, .say_ctx = ctx,
+                     .rep = rep};
     uint8_t key[CRYPT_KEY_LEN];
     memset(rep, 0, sizeof *rep);
     if (!cfg->meta_dir)

@@ -28,11 +28,15 @@
 #include "storage/shard.h"
 #include "common/le.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/checksum.h"
+#include "common/fsutil.h"
 #include "common/hex.h"
 #include "storage/rs.h"
 
@@ -228,4 +232,23 @@ bool shard_name_to_id(const char *name, uint8_t data_id[CRYPT_DATA_ID_LEN])
         return false;
     return hex_decode(name, data_id, CRYPT_DATA_ID_LEN, &len) == 0 &&
            len == CRYPT_DATA_ID_LEN;
+}
+
+int shard_read_file(const char *path, shard_header *h, shard_meta *m, int *has_meta,
+                    cf_err *err)
+{
+    uint8_t hdr[SHARD_HEADER_SIZE];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return cf_fail_errno(err, CF_EIO, errno, "%s", path);
+    int rc = fsu_pread_all(fd, hdr, sizeof hdr, 0);
+    close(fd);
+    if (rc == -ENODATA)
+        return cf_fail(err, CF_ECORRUPT, "%s: shorter than a shard header", path);
+    if (rc < 0)
+        return cf_fail_errno(err, CF_EIO, -rc, "%s", path);
+    if (shard_header_decode(hdr, h, err) < 0)
+        return -1;
+    *has_meta = shard_meta_get(hdr, m, err);
+    return *has_meta < 0 ? -1 : 0;
 }

@@ -93,6 +93,13 @@ void shard_meta_put(uint8_t hdr[SHARD_HEADER_SIZE], const shard_meta *m);
  * older header), -1 malformed (CF_ECORRUPT). */
 int shard_meta_get(const uint8_t hdr[SHARD_HEADER_SIZE], shard_meta *m, cf_err *err);
 
+/* Read and decode the header of the shard file at path, and its metadata
+ * (*has_meta: 1 present, 0 absent); CF_ECORRUPT for a file too short or a
+ * header that does not decode, CF_EIO if it cannot be read. The one place
+ * a file's header is read whole (coffer rebuild-index). */
+int shard_read_file(const char *path, shard_header *h, shard_meta *m, int *has_meta,
+                    cf_err *err);
+
 /* Geometry. */
 uint64_t shard_block_count(uint64_t size, uint32_t block_size);
 /* Plaintext bytes in block b. */

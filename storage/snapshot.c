@@ -373,7 +373,7 @@ int st_snapshot(st_engine *e, int *copies, cf_err *err)
         }
         if (*copies > 0) {
             e->last_snapshot = id.commit;
-            jrn_rotate(e->jrn, id.commit);
+            jrn_rotate(e->jrn, id.commit, jrnrec_keep, e);
         }
         else if (last.code)
             rc = (*err = last, -1);

@@ -75,7 +75,7 @@ int st_tier_add(st_engine *e, const char *name, const char *type, const char *co
                  "INSERT INTO tiers(name, type, config, secret, created, last_error, "
                  "last_error_ms) VALUES (?, ?, ?, ?, ?, NULL, 0)", "tttbi", name, type,
                  config, sealed, sealed_len, (int64_t)time(NULL));
-    rc = eng_unlock_durable(e, rc, err);
+    rc = eng_catalog_saved(e, eng_unlock_durable(e, rc, err));
     crypt_wipe(sealed, sizeof sealed);
     if (rc < 0 && err && err->code == CF_EEXISTS)
         cf_fail(err, CF_EEXISTS, "a tier named %s exists already", name);
@@ -217,7 +217,7 @@ int st_tier_remove(st_engine *e, const char *name, cf_err *err)
                      (unsigned long long)live, (unsigned long long)queued);
     if (rc == 0)
         rc = idx_run(e->ix, NULL, err, "DELETE FROM tiers WHERE id = ?", "i", id);
-    return eng_unlock_durable(e, rc, err);
+    return eng_catalog_saved(e, eng_unlock_durable(e, rc, err));
 }
 
 void st_tier_note_error(st_engine *e, int64_t tier_id, const char *msg)

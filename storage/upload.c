@@ -82,7 +82,8 @@ int st_upload_create(st_engine *e, const st_upload_args *a, char upload_id[ST_ID
         rc = rc == 0 ? idx_commit(e->ix, err) : (idx_rollback(e->ix), -1);
         if (rc == 0)
             jrnrec_upload_locked(e, a->tenant, a->bucket, a->key, id, now,
-                                 (int)a->checksum_algo, json);
+                                 (int)a->checksum_algo, json, a->checksum_full,
+                                 a->ssec_key ? ssec : NULL);
     }
     rc = eng_unlock_durable(e, rc, err);
     tiering_attrs_clear(&at);

@@ -86,6 +86,12 @@ tests_unit_test_versions_SOURCES = tests/unit/test_versions.c
 tests_unit_test_versions_LDADD = tests/unit/libengutil.a $(TEST_LDADD)
 tests_unit_test_versions_CFLAGS = $(TEST_CFLAGS)
 
+# the journal: record versions, hostile files, a key's state records
+check_PROGRAMS += tests/unit/test_journal
+tests_unit_test_journal_SOURCES = tests/unit/test_journal.c
+tests_unit_test_journal_LDADD = tests/unit/libengutil.a $(TEST_LDADD)
+tests_unit_test_journal_CFLAGS = $(TEST_CFLAGS)
+
 check_PROGRAMS += tests/unit/test_recovery
 tests_unit_test_recovery_SOURCES = tests/unit/test_recovery.c
 tests_unit_test_recovery_LDADD = tests/unit/libengutil.a $(TEST_LDADD)
@@ -255,6 +261,11 @@ TESTS += tests/integration/test_index_loss.sh tests/integration/test_disk_replac
 	tests/integration/test_disk_faults.sh
 EXTRA_DIST += tests/integration/test_index_loss.sh tests/integration/test_disk_replace.sh \
 	tests/integration/test_disk_faults.sh
+
+# every index copy and snapshot lost: rebuild-index brings back every
+# object, version, marker, upload and lock from the disks (issue 12.7)
+TESTS += tests/integration/test_rebuild_index.sh
+EXTRA_DIST += tests/integration/test_rebuild_index.sh tests/integration/rebuild_client.py
 
 # data written by earlier releases opens and reads back (tests/fixtures/)
 TESTS += tests/integration/test_fixture.sh

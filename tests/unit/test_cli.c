@@ -430,7 +430,17 @@ static void orphan_bound_and_restore_options(void)
     const char *both[] = {CLI, "restore-index", "-c", "x.json", "--var", "v", NULL};
     expect_no_request(both, false, 2, "restore-index (-c FILE | --var DIR)");
     const char *stray[] = {CLI, "status", "--from", "/d1", NULL};
-    expect_no_request(stray, true, 2, "go with restore-index");
+    expect_no_request(stray, true, 2, "--from goes with restore-index");
+    const char *stray_dry[] = {CLI, "status", "--dry-run", NULL};
+    expect_no_request(stray_dry, true, 2, "--dry-run goes with rebuild-index");
+    const char *stray_var[] = {CLI, "status", "--var", "v", NULL};
+    expect_no_request(stray_var, true, 2, "go with restore-index and rebuild-index");
+    const char *rebuild_none[] = {CLI, "rebuild-index", "--dry-run", NULL};
+    expect_no_request(rebuild_none, false, 2, "rebuild-index (-c FILE | --var DIR)");
+    const char *rebuild_from[] = {CLI, "rebuild-index", "--var", "v", "--from", "/d1", NULL};
+    expect_no_request(rebuild_from, false, 2, "--from goes with restore-index");
+    const char *rebuild_missing[] = {CLI, "rebuild-index", "-c", "/nonexistent/c.json", NULL};
+    expect_no_request(rebuild_missing, false, 1, "/nonexistent/c.json");
     const char *stray_force[] = {CLI, "status", "--force-orphans", NULL};
     expect_no_request(stray_force, true, 2, "--force-orphans goes with gc");
     const char *missing[] = {CLI, "restore-index", "-c", "/nonexistent/coffer.json", NULL};

@@ -325,7 +325,7 @@ static void restore_brings_the_set_back(void)
     REQUIRE(sh("rm -rf '%s'", f.meta) == 0);
 
     st_restore_report rep;
-    REQUIRE(st_restore_index(&f.cfg, NULL, collect, NULL, &rep, &err) == 0);
+    REQUIRE(st_restore_index(&f.cfg, NULL, collect, NULL, NULL, &rep, &err) == 0);
     CHECK_EQ_INT(rep.objects, 3);
     CHECK_EQ_INT(rep.buckets, 1);
     CHECK_EQ_INT(rep.tenants, 1);
@@ -357,7 +357,7 @@ static void restore_brings_the_set_back(void)
     st_close(e);
 
     /* the current index is never replaced */
-    CHECK_EQ_INT(st_restore_index(&f.cfg, NULL, collect, NULL, &rep, &err), -1);
+    CHECK_EQ_INT(st_restore_index(&f.cfg, NULL, collect, NULL, NULL, &rep, &err), -1);
     CHECK_EQ_INT(err.code, CF_EEXISTS);
 }
 
@@ -384,14 +384,14 @@ static void restore_checks_what_it_restores(void)
     /* another master key: no snapshot is usable, nothing is written */
     st_config other = f.cfg;
     other.master_key_hex = "00000000000000000000000000000000000000000000000000000000000000ff";
-    CHECK_EQ_INT(st_restore_index(&other, NULL, collect, NULL, &rep, &err), -1);
+    CHECK_EQ_INT(st_restore_index(&other, NULL, collect, NULL, NULL, &rep, &err), -1);
     CHECK_EQ_INT(err.code, CF_ENOTFOUND);
     CHECK_EQ_INT(rep.rejected, 4);
     CHECK(access(index, F_OK) != 0);
     /* --from a damaged file, then --from a good one */
-    CHECK_EQ_INT(st_restore_index(&f.cfg, broken, collect, NULL, &rep, &err), -1);
+    CHECK_EQ_INT(st_restore_index(&f.cfg, broken, collect, NULL, NULL, &rep, &err), -1);
     CHECK(access(index, F_OK) != 0);
-    REQUIRE(st_restore_index(&f.cfg, good, collect, NULL, &rep, &err) == 0);
+    REQUIRE(st_restore_index(&f.cfg, good, collect, NULL, NULL, &rep, &err) == 0);
     CHECK_EQ_STR(rep.snapshot, good);
     e = fixture_open(&f);
     REQUIRE(e);
@@ -401,12 +401,12 @@ static void restore_checks_what_it_restores(void)
     /* another set's index in meta_dir is not overwritten */
     REQUIRE(sh("cp '%s/index.db' '%s'", g.meta, index) == 0);
     uint64_t before = tree_digest(f.meta);
-    CHECK_EQ_INT(st_restore_index(&f.cfg, NULL, collect, NULL, &rep, &err), -1);
+    CHECK_EQ_INT(st_restore_index(&f.cfg, NULL, collect, NULL, NULL, &rep, &err), -1);
     CHECK_EQ_INT(err.code, CF_ECONFIG);
     CHECK(tree_digest(f.meta) == before);
     /* a damaged index.db is moved aside, not deleted */
     write_text(index, "garbage");
-    REQUIRE(st_restore_index(&f.cfg, NULL, collect, NULL, &rep, &err) == 0);
+    REQUIRE(st_restore_index(&f.cfg, NULL, collect, NULL, NULL, &rep, &err) == 0);
     CHECK(rep.moved_aside[0] != '\0' && access(rep.moved_aside, F_OK) == 0);
 }
 

@@ -1,0 +1,212 @@
+"""tests/integration/rebuild_client.py - the S3 side of test_rebuild_index.sh.
+
+  populate  write what a rebuild must bring back: an unversioned bucket
+            (inline, sharded, empty, multipart, overwritten and deleted
+            objects), a versioned one (versions, delete markers, a marker
+            deleted again, a version deleted by id, SSE-C), an object lock
+            bucket (retention, legal hold) and an upload in progress with a
+            sharded and an inline part;
+  state     print everything a client can see of them as JSON: every
+            bucket's ListObjectVersions (versions and markers, their ids,
+            ETags, sizes, times), each version's SHA-256 read back by id,
+            its headers, retention and legal hold, versioning and lock
+            configuration, and the uploads in progress with their parts;
+  late      just before the stop: a bucket's settings change (versioning,
+            default encryption, lifecycle rules) after its last catalog
+            write by a create,
+            and a key gets two versions and a delete marker;
+  write     a new object is written, read back and deleted;
+  probe F   for every version in state file F: a GET by version id returns
+            exactly its bytes or fails as absent, never other bytes.
+"""
+import base64
+import hashlib
+import json
+import os
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+
+import boto3
+import botocore
+from botocore.config import Config
+
+s3 = boto3.client("s3", endpoint_url=os.environ["COFFER_ENDPOINT"],
+                  aws_access_key_id=os.environ["COFFER_ACCESS_KEY"],
+                  aws_secret_access_key=os.environ["COFFER_SECRET_KEY"],
+                  region_name="us-east-1", verify=os.environ.get("COFFER_CA") or None,
+                  config=Config(s3={"addressing_style": "path"},
+                                retries={"max_attempts": 1}))
+BUCKETS = ["plain", "ver", "locked", "late"]
+SSEC = b"k" * 32
+SSEC_ARGS = {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": SSEC}
+MiB = 1024 * 1024
+
+
+def body(tag, size):
+    out, i = bytearray(), 0
+    while len(out) < size:
+        out += hashlib.sha256(f"{tag}/{i}".encode()).digest()
+        i += 1
+    return bytes(out[:size])
+
+
+def multipart(bucket, key, sizes, complete=True):
+    up = s3.create_multipart_upload(Bucket=bucket, Key=key, ContentType="application/x-mp",
+                                    Metadata={"kind": "multipart"})
+    parts = []
+    for n, size in enumerate(sizes, 1):
+        r = s3.upload_part(Bucket=bucket, Key=key, UploadId=up["UploadId"], PartNumber=n,
+                           Body=body(f"{key}/{n}", size))
+        parts.append({"PartNumber": n, "ETag": r["ETag"]})
+    if complete:
+        s3.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=up["UploadId"],
+                                     MultipartUpload={"Parts": parts})
+    return up["UploadId"]
+
+
+def populate():
+    s3.create_bucket(Bucket="plain")
+    for key, size in [("inline", 100), ("empty", 0), ("sharded", 300000),
+                      ("big", 3 * MiB + 5), ("gone", 200000), ("gone-small", 50)]:
+        s3.put_object(Bucket="plain", Key=key, Body=body(key, size),
+                      ContentType="text/x-coffer", Metadata={"origin": key})
+    s3.put_object(Bucket="plain", Key="sharded", Body=body("sharded2", 250000))
+    s3.put_object(Bucket="plain", Key="inline", Body=body("inline2", 120))
+    s3.delete_object(Bucket="plain", Key="gone")
+    s3.delete_object(Bucket="plain", Key="gone-small")
+    multipart("plain", "mp", [5 * MiB, 1 * MiB + 3])
+    multipart("plain", "pending", [300000, 100], complete=False)
+
+    s3.create_bucket(Bucket="ver")
+    s3.put_bucket_versioning(Bucket="ver", VersioningConfiguration={"Status": "Enabled"})
+    s3.put_object(Bucket="ver", Key="k", Body=body("k1", 100))
+    s3.put_object(Bucket="ver", Key="k", Body=body("k2", 200000))
+    s3.delete_object(Bucket="ver", Key="k")                      # a marker on top
+    v = s3.put_object(Bucket="ver", Key="j", Body=body("j1", 150000))["VersionId"]
+    s3.put_object(Bucket="ver", Key="j", Body=body("j2", 60))
+    s3.delete_object(Bucket="ver", Key="j", VersionId=v)          # a version by id
+    s3.put_object(Bucket="ver", Key="m", Body=body("m1", 70000))
+    marker = s3.delete_object(Bucket="ver", Key="m")["VersionId"]
+    s3.delete_object(Bucket="ver", Key="m", VersionId=marker)     # the marker goes
+    s3.delete_object(Bucket="ver", Key="only-marker")
+    multipart("ver", "mpv", [5 * MiB, 2000])
+    s3.put_object(Bucket="ver", Key="ssec/a", Body=body("ssec", 90000), **SSEC_ARGS)
+    s3.put_object(Bucket="ver", Key="ssec/b", Body=body("ssecb", 90), **SSEC_ARGS)
+
+    s3.create_bucket(Bucket="locked", ObjectLockEnabledForBucket=True)
+    until = datetime.now(timezone.utc) + timedelta(days=1)
+    s3.put_object(Bucket="locked", Key="kept", Body=body("kept", 80000),
+                  ObjectLockMode="GOVERNANCE", ObjectLockRetainUntilDate=until)
+    s3.put_object(Bucket="locked", Key="held", Body=body("held", 40))
+    s3.put_object_legal_hold(Bucket="locked", Key="held", LegalHold={"Status": "ON"})
+    s3.put_object(Bucket="locked", Key="held", Body=body("held2", 40))
+
+
+def extra(bucket, key, vid, fn):
+    try:
+        return fn(Bucket=bucket, Key=key, VersionId=vid)
+    except botocore.exceptions.ClientError as e:
+        return e.response["Error"]["Code"]
+
+
+def read(bucket, key, vid):
+    args = SSEC_ARGS if key.startswith("ssec/") else {}
+    r = s3.get_object(Bucket=bucket, Key=key, VersionId=vid, **args)
+    return r, r["Body"].read()
+
+
+def state():
+    out = {}
+    for b in BUCKETS + ["restic"]:
+        try:
+            s3.head_bucket(Bucket=b)
+        except botocore.exceptions.ClientError:
+            continue
+        vs = s3.list_object_versions(Bucket=b)
+        versions = []
+        for v in vs.get("Versions", []):
+            r, data = read(b, v["Key"], v["VersionId"])
+            e = {"Key": v["Key"], "VersionId": v["VersionId"], "IsLatest": v["IsLatest"],
+                 "ETag": v["ETag"], "Size": v["Size"],
+                 "LastModified": v["LastModified"].isoformat(),
+                 "sha256": hashlib.sha256(data).hexdigest(),
+                 "ContentType": r.get("ContentType"), "Metadata": r.get("Metadata")}
+            if b == "locked":
+                ret = extra(b, v["Key"], v["VersionId"], s3.get_object_retention)
+                hold = extra(b, v["Key"], v["VersionId"], s3.get_object_legal_hold)
+                e["retention"] = ret if isinstance(ret, str) else {
+                    "Mode": ret["Retention"]["Mode"],
+                    "Until": ret["Retention"]["RetainUntilDate"].isoformat()}
+                e["hold"] = hold if isinstance(hold, str) else hold["LegalHold"]["Status"]
+            versions.append(e)
+        markers = [{"Key": m["Key"], "VersionId": m["VersionId"], "IsLatest": m["IsLatest"],
+                    "LastModified": m["LastModified"].isoformat()}
+                   for m in vs.get("DeleteMarkers", [])]
+        ups = []
+        for u in s3.list_multipart_uploads(Bucket=b).get("Uploads", []):
+            ps = s3.list_parts(Bucket=b, Key=u["Key"], UploadId=u["UploadId"])
+            ups.append({"Key": u["Key"], "UploadId": u["UploadId"],
+                        "Parts": [(p["PartNumber"], p["ETag"], p["Size"])
+                                  for p in ps.get("Parts", [])]})
+        out[b] = {"versions": versions, "markers": markers, "uploads": ups,
+                  "versioning": s3.get_bucket_versioning(Bucket=b).get("Status"),
+                  "objects": sorted(o["Key"] for o in
+                                    s3.list_objects_v2(Bucket=b).get("Contents", []))}
+        try:
+            enc = s3.get_bucket_encryption(Bucket=b)["ServerSideEncryptionConfiguration"]
+            out[b]["encryption"] = enc["Rules"][0]["ApplyServerSideEncryptionByDefault"]
+        except botocore.exceptions.ClientError as e:
+            out[b]["encryption"] = e.response["Error"]["Code"]
+        try:
+            out[b]["lifecycle"] = s3.get_bucket_lifecycle_configuration(Bucket=b)["Rules"]
+        except botocore.exceptions.ClientError as e:
+            out[b]["lifecycle"] = e.response["Error"]["Code"]
+        if b == "locked":
+            out[b]["lock"] = s3.get_object_lock_configuration(
+                Bucket=b)["ObjectLockConfiguration"]["ObjectLockEnabled"]
+    json.dump(out, sys.stdout, indent=1, sort_keys=True)
+
+
+def probe(path):
+    before = json.load(open(path))
+    same = absent = 0
+    for b, st in before.items():
+        for v in st["versions"]:
+            try:
+                _, data = read(b, v["Key"], v["VersionId"])
+            except botocore.exceptions.ClientError as e:
+                code = e.response["Error"]["Code"]
+                assert code in ("NoSuchKey", "NoSuchVersion", "404"), (b, v["Key"], code)
+                absent += 1
+                continue
+            assert hashlib.sha256(data).hexdigest() == v["sha256"], \
+                f"{b}/{v['Key']} {v['VersionId']}: other bytes than were written"
+            same += 1
+    print(f"probe: {same} versions read back exactly, {absent} absent, none wrong")
+
+
+def late():
+    s3.create_bucket(Bucket="late")
+    s3.put_bucket_versioning(Bucket="late", VersioningConfiguration={"Status": "Enabled"})
+    s3.put_bucket_encryption(Bucket="late", ServerSideEncryptionConfiguration={
+        "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
+    s3.put_bucket_lifecycle_configuration(Bucket="late", LifecycleConfiguration={
+        "Rules": [{"ID": "old", "Status": "Enabled", "Filter": {"Prefix": "tmp/"},
+                   "Expiration": {"Days": 30}}]})
+    s3.put_object(Bucket="late", Key="x", Body=body("x1", 30))
+    s3.put_object(Bucket="late", Key="x", Body=body("x2", 90000))
+    s3.delete_object(Bucket="late", Key="x")
+
+
+def write():
+    s3.put_object(Bucket="plain", Key="after-rebuild", Body=b"new" * 40000)
+    assert s3.get_object(Bucket="plain", Key="after-rebuild")["Body"].read() == b"new" * 40000
+    s3.delete_object(Bucket="plain", Key="after-rebuild")
+    print("writes after the rebuild work")
+
+
+if __name__ == "__main__":
+    {"populate": lambda: populate(), "state": lambda: state(), "write": lambda: write(),
+     "late": lambda: late(),
+     "probe": lambda: probe(sys.argv[2])}[sys.argv[1]]()
