@@ -13,7 +13,9 @@
  * ETag recorded is the blob's. There is no upload id to record: blocks
  * of an upload that never committed (a crash) are invisible, and the
  * sweeping delete replaces them with an empty blob before deleting it.
- * The access tier (Hot, Cool, Cold, Archive) is set by the upload.
+ * The access tier (Hot, Cool or Cold) is set by the upload; Archive is
+ * refused, since an archived blob is unreadable until rehydrated and
+ * coffer does not rehydrate yet.
  *
  * Reads. A stream is one Get Blob with x-ms-range pulled at the reader's
  * pace (tier/pull.h), as the S3 type's. Clients are pooled.
@@ -142,6 +144,11 @@ static int az_configure(const char *in_json, char **config_json, cf_err *err)
          check_string(doc, "access_tier", false, ok_access_tier, err) < 0 ||
          check_string(doc, "auth", false, ok_auth, err) < 0))
         rc = -1;
+    const char *at = json_string_value(json_object_get(doc, "access_tier"));
+    if (rc == 0 && at && azb_tier_from_name(at) == AZB_TIER_ARCHIVE)
+        rc = cf_fail(err, CF_EINVAL, "access tier Archive is refused: an archived blob "
+                     "must be rehydrated before it can be read, which coffer does not do "
+                     "yet; use Hot, Cool or Cold");
     if (rc == 0 && !(*config_json = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS)))
         rc = cf_fail(err, CF_ENOMEM, "out of memory");
     json_decref(doc);
@@ -436,13 +443,9 @@ static int az_probe(void *impl, cf_err *err)
     int rc = probe_step(azb_exec(c, &put, &res, err), "write", t, err);
     azb_result_free(&res);
     if (rc == 0) {
-        /* an Archive blob cannot be read back: its properties must do */
-        azb_op get = {.kind = t->access_tier == AZB_TIER_ARCHIVE ? AZB_GET_PROPERTIES
-                                                                 : AZB_GET_BLOB,
-                      .container = t->container, .blob = blob};
+        azb_op get = {.kind = AZB_GET_BLOB, .container = t->container, .blob = blob};
         rc = probe_step(azb_exec(c, &get, &res, err), "read back", t, err);
-        if (rc == 0 && get.kind == AZB_GET_BLOB &&
-            (res.body_len != sizeof data || memcmp(res.body, data, sizeof data)))
+        if (rc == 0 && (res.body_len != sizeof data || memcmp(res.body, data, sizeof data)))
             rc = cf_fail(err, CF_ECORRUPT, "the tier's probe read back other bytes than it "
                          "wrote in container %s of account %s", t->container, t->account);
         azb_result_free(&res);

@@ -188,6 +188,12 @@ def test_azure_add_probes_and_refuses_with_azures_message():
                    "--account", r.account, *args, check=False)
         assert p.returncode != 0, args
     assert not r.objects() and r.key not in coffer("tier", "status").stdout
+    # Archive blobs are unreadable until rehydrated, which coffer does not do
+    p = coffer("tier", "add", "AZARCH", "--type", "azure", "--endpoint", r.endpoint,
+               "--account", r.account, "--container", "tier", "--account-key", r.key,
+               "--access-tier", "Archive", check=False)
+    assert p.returncode != 0 and "rehydrated" in p.stderr, p.stderr
+    assert not r.objects()
 
 
 def test_storage_class_names_are_checked(s3, bucket):
