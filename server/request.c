@@ -83,11 +83,12 @@ double req_elapsed_ms(const s3_req *r)
 
 void *req_secret_alloc(s3_req *r, size_t n)
 {
-    if (r->nsecrets == REQ_MAX_SECRETS)
+    req_secret *s = pool_alloc(r->pool, sizeof(*s));
+    void *p = s ? pool_alloc(r->pool, n) : NULL;
+    if (!p)
         return NULL;
-    void *p = pool_alloc(r->pool, n);
-    if (p)
-        r->secrets[r->nsecrets++] = (req_secret){p, n};
+    *s = (req_secret){p, n, r->secrets};
+    r->secrets = s;
     return p;
 }
 
@@ -110,9 +111,9 @@ static __attribute__((noinline)) void wipe_stack_below(void)
 
 void req_free(s3_req *r)
 {
-    for (size_t i = 0; i < r->nsecrets; i++)
-        OPENSSL_cleanse(r->secrets[i].p, r->secrets[i].n);
-    if (r->nsecrets)
+    for (req_secret *s = r->secrets; s; s = s->next)
+        OPENSSL_cleanse(s->p, s->n);
+    if (r->secrets)
         wipe_stack_below();
     xmlread_free(r->xmldoc);
     free(r->head);

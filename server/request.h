@@ -104,12 +104,11 @@ typedef struct s3_op {
     void (*run)(struct s3_req *r);   /* after the whole body */
 } s3_op;
 
-/* At most this many secrets per request: the two customer-key headers
- * (SSE-C and its copy-source variant) and their decoded keys. */
-#define REQ_MAX_SECRETS 4
+/* A secret the request holds (req_secret_alloc): wiped by req_free. */
 typedef struct req_secret {
     void *p;
     size_t n;
+    struct req_secret *next;
 } req_secret;
 
 typedef struct s3_req {
@@ -158,8 +157,7 @@ typedef struct s3_req {
     xmlread_doc *xmldoc;             /* a parsed request body, freed at completion */
 
     /* secrets the request holds (req_secret_alloc), wiped by req_free */
-    req_secret secrets[REQ_MAX_SECRETS];
-    size_t nsecrets;
+    req_secret *secrets;             /* a list in the pool */
 
     /* response */
     bool resp_set;
@@ -190,7 +188,7 @@ void req_id_new(char out[17]);
 
 /* Memory for a secret the request holds (a customer key, or the copy of
  * its header): n bytes from the request's pool, wiped by req_free. NULL
- * when memory ran out or the request holds REQ_MAX_SECRETS already. */
+ * when memory ran out. */
 void *req_secret_alloc(s3_req *r, size_t n);
 /* True for a header (lowercase name) whose value is a secret: the SSE-C
  * customer keys. http.c copies such a value into req_secret_alloc memory

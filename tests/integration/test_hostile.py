@@ -66,3 +66,13 @@ def test_signed_garbage_bodies_change_nothing(endpoint, creds, raw, s3, bucket):
     sock.sendall(b"partial" * 100)
     sock.close()
     assert s3.get_object(Bucket=bucket, Key="keep")["Body"].read() == b"original"
+
+
+def test_repeated_customer_key_headers_are_an_ordinary_request(endpoint):
+    """Each copy of a customer-key header is held as a secret, wiped when the
+    request ends; forty copies are still an ordinary request (403 for this
+    unsigned one), never a 500."""
+    line = b"x-amz-server-side-encryption-customer-key: " + b"A" * 43 + b"=\r\n"
+    head = _raw_bytes(endpoint, b"PUT /secret-headers/k HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n" +
+                      line * 40 + b"\r\n")
+    assert head.startswith(b"HTTP/1.1 403"), head[:80]
