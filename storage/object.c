@@ -768,6 +768,18 @@ static int new_lock(const bucket_lock *b, const st_write_opts *opts, int64_t now
     return 0;
 }
 
+int obj_lock_check_locked(st_engine *e, int64_t bucket_id, const st_write_opts *opts,
+                          cf_err *err)
+{
+    idx_assert_held(e->ix);
+    bucket_lock b;
+    ver_ref lock = {0};
+    int64_t now;
+    return bucket_state_locked(e, bucket_id, &b, err) < 0 ||
+                   lock_clock_locked(e, &now, err) < 0 || new_lock(&b, opts, now, &lock, err) < 0
+               ? -1 : 0;
+}
+
 /* May a version's retention become (mode, until)? */
 static int retention_change_ok(const ver_ref *r, int mode, int64_t until_ms, int64_t now_ms,
                                bool bypass, cf_err *err)
