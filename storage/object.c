@@ -488,8 +488,8 @@ static int destroy_locked(st_engine *e, int64_t bucket_id, const char *key, cons
                           bool bypass_governance, bool settle, cf_err *err)
 {
     idx_assert_held(e->ix);
-    int64_t now;
-    if (lock_clock_locked(e, &now, err) < 0)
+    int64_t now = 0;                 /* only a retention needs the clock */
+    if (r->lock_mode != ST_LOCK_NONE && lock_clock_locked(e, &now, err) < 0)
         return -1;
     if (is_protected(r, now, bypass_governance))
         return cf_fail(err, CF_ELOCKED, "Access Denied because object protected by "
@@ -629,9 +629,10 @@ int obj_publish_locked(st_engine *e, const obj_row *o, const st_write_opts *opts
     int64_t seq;
     bool null;
     ver_ref lock = {0};
-    int64_t now;
+    int64_t now = 0;                 /* new_lock dates only in a bucket with lock */
     if (bucket_state_locked(e, o->bucket_id, &b, err) < 0 ||
-        lock_clock_locked(e, &now, err) < 0 || new_lock(&b, opts, now, &lock, err) < 0 ||
+        (b.object_lock && lock_clock_locked(e, &now, err) < 0) ||
+        new_lock(&b, opts, now, &lock, err) < 0 ||
         (lock.lock_mode != ST_LOCK_NONE && lock_clock_keep_locked(e, now, err) < 0) ||
         next_seq_locked(e, o->bucket_id, o->key, &seq, err) < 0 ||
         make_room_locked(e, o->bucket_id, o->key, b.versioning, false, &null, err) < 0)
