@@ -74,6 +74,7 @@ tests_unit_test_index_CFLAGS = $(TEST_CFLAGS)
 # engine tests share helpers to open engines and stream test data
 noinst_LIBRARIES += tests/unit/libengutil.a
 tests_unit_libengutil_a_SOURCES = tests/unit/engine_util.c tests/unit/engine_util.h
+tests_unit_libengutil_a_CFLAGS = $(TEST_CFLAGS)
 
 check_PROGRAMS += tests/unit/test_engine
 tests_unit_test_engine_SOURCES = tests/unit/test_engine.c

@@ -23,7 +23,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <stdint.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -222,30 +221,6 @@ static bool observe(st_engine *e, int i, key_state *seen)
     return rc == 1;
 }
 
-/* Files the index refers to: (k + m - missing) per sharded segment, and a
- * manifest on every disk per multipart object. */
-static int expected_shard_files(int shards)
-{
-    char path[700];
-    snprintf(path, sizeof path, "%s/index.db", fx.meta);
-    sqlite3 *db;
-    sqlite3_stmt *st;
-    int total = -1;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
-        return -1;
-    if (sqlite3_prepare_v2(db,
-            "SELECT missing FROM segments WHERE inline_data IS NULL UNION ALL "
-            "SELECT missing FROM parts WHERE inline_data IS NULL UNION ALL "
-            "SELECT 0 FROM objects WHERE nparts > 0", -1, &st, NULL) == SQLITE_OK) {
-        total = 0;
-        while (sqlite3_step(st) == SQLITE_ROW)
-            total += shards - __builtin_popcount((unsigned)sqlite3_column_int(st, 0));
-        sqlite3_finalize(st);
-    }
-    sqlite3_close(db);
-    return total;
-}
-
 static int take_usage(void *ctx, const st_usage *u)
 {
     *(st_usage *)ctx = *u;
@@ -328,7 +303,7 @@ static void kill_at_random_moments(void)
         CHECK_EQ_INT(st_heal_all(e, &ho, &hs, &err), 0);
         CHECK_EQ_INT(hs.shards_missing, 0);
         st_close(e);
-        int want = expected_shard_files(6), have = count_shard_files(&fx, 6);
+        int want = expected_shard_files(&fx, 6), have = count_shard_files(&fx, 6);
         if (want != have) {
             fprintf(stderr, "iteration %d: %d shard files, the index refers to %d\n",
                     iter, have, want);
