@@ -8,8 +8,8 @@ Each iteration starts, at once and against one cofferd:
   - boto3 multipart uploads (a 5 MiB part and a small one), one after the
     other, some aborted;
   - boto3 small PUTs and DELETEs of earlier ones;
-then SIGKILLs cofferd after a random delay (KILL_MAX_DELAY seconds at
-most), SIGKILLs the clients (nothing in flight was acknowledged), restarts
+then SIGKILLs cofferd after a random delay (up to KILL_MAX_DELAY seconds,
+one time in five up to four times that), SIGKILLs the clients (nothing in flight was acknowledged), restarts
 cofferd on the same directory and checks, before the next iteration:
   - every acknowledged PUT and multipart object reads back exactly, every
     acknowledged DELETE stays deleted;
@@ -278,6 +278,12 @@ def check_objects(c, ledger, it, stats):
         ledger.acked = set(seen)
         ledger.deleted |= (inflight | deleting) - set(seen)
         ledger.inflight, ledger.deleting = set(), set()
+    # completions a kill cut short may have landed: keep two multipart
+    # objects at most, so that reading everything back stays cheap
+    for key in sorted(k for k in seen if k.startswith("m/"))[2:]:
+        c.delete_object(Bucket=BUCKET, Key=key)
+        ledger.ack_delete(key)
+        stats["deletes"] += 1
 
 
 def rclone_names(it):
@@ -430,7 +436,10 @@ def main():
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for t in threads:
             t.start()
-        time.sleep(rng.uniform(0.05, MAX_DELAY))
+        # mostly early (cheap); one time in five late, so that backups and
+        # syncs also finish, and are killed near their end
+        late = rng.random() < 0.2
+        time.sleep(rng.uniform(1.0, 4 * MAX_DELAY) if late else rng.uniform(0.05, MAX_DELAY))
         server.kill()
         stop.set()
         restic_done = rp.poll() == 0
