@@ -6,7 +6,8 @@
  *
  * Every write, fsync/fdatasync and rename of shard files, snapshots,
  * format files, key files and the index's own WAL fdatasync goes through
- * these calls; SQLite's own writes and syncs go through them too, by the
+ * these calls, and so does every unlink of GC (orphans, the delete
+ * queue's segments); SQLite's own writes and syncs go through them too, by the
  * VFS shim in storage/fvfs.c. They behave exactly like the system calls
  * they wrap (same return value, errno set on failure).
  *
