@@ -338,7 +338,9 @@ EXTRA_DIST += tests/integration/tier.sh tests/integration/tier_faults.sh \
 	tests/integration/tier_faults_azure.sh
 
 # kill -9 of cofferd under restic, rclone, multipart uploads and deletes
-# (make check-faults runs CHECK_FAULTS_KILLS of them, make soak SOAK_KILLS)
+# (make check-faults runs CHECK_FAULTS_KILLS of them, make soak SOAK_KILLS;
+# make check only skips it)
+TESTS += tests/integration/test_killloop.sh
 EXTRA_DIST += tests/integration/test_killloop.sh tests/integration/killloop.py
 CHECK_FAULTS_KILLS = 60
 SOAK_KILLS = 1000

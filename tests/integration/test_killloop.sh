@@ -8,6 +8,10 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
+# make check runs it only to skip it: make check-faults and make soak set
+# KILL_ITERS (tests/local.mk)
+[ -n "${KILL_ITERS:-}" ] ||
+  { echo "SKIP: the kill loop runs in make check-faults and make soak (KILL_ITERS)"; exit 77; }
 it_init killloop
 it_skip_unless restic rclone python3
 py=$(coffer_python newest boto3) || { echo "SKIP: no python3 with boto3"; exit 77; }
