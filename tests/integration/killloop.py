@@ -395,12 +395,15 @@ def deep_check(c, it, snapshots, stats):
     stats["deep_check_s"] += time.monotonic() - t0
 
 
+SERVER = Server()
+
+
 def main():
     global AK, SK
     rng = random.Random(SEED)
     say(f"kill loop: {ITERS} iterations, full checks every {CHECK_EVERY}, kill within "
         f"{MAX_DELAY} s, seed {SEED}")
-    server = Server()
+    server = SERVER
     server.start()
     AK, SK = cred(f"{VAR}/dev-credentials", "access_key"), cred(f"{VAR}/dev-credentials",
                                                                  "secret_key")
@@ -496,3 +499,7 @@ if __name__ == "__main__":
     except AssertionError as e:
         say(f"FAIL: {e} (seed {SEED})")
         sys.exit(1)
+    finally:
+        if SERVER.proc and SERVER.proc.poll() is None:
+            SERVER.proc.kill()        # a failed run leaves no cofferd behind
+            SERVER.proc.wait()
