@@ -494,6 +494,7 @@ def main():
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))   # through the finally
     try:
         main()
     except AssertionError as e:
