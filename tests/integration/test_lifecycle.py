@@ -4,10 +4,10 @@ cofferd of run-pytest.sh, no tier: rules that move data are tier*.sh's).
 PutBucketLifecycleConfiguration is validated as S3 validates it, with the
 error S3 gives and a message naming the rule; the hostile documents of
 issue 10 (deep nesting, huge documents, bad dates, 1,001 rules, duplicate
-IDs) get their S3 error and change nothing, as do bad values of the actions on
-versions (NoncurrentDays, NewerNoncurrentVersions, ExpiredObjectDeleteMarker). Tagging follows S3's limits;
-x-amz-tagging works on PUT, copy and multipart create, x-amz-tagging-count
-comes back on GET and HEAD.
+IDs) get their S3 error and change nothing, as do bad values of the actions
+on versions (NoncurrentDays, NewerNoncurrentVersions, ExpiredObjectDeleteMarker).
+Tagging follows S3's limits; x-amz-tagging works on PUT, copy and multipart
+create, x-amz-tagging-count comes back on GET and HEAD.
 """
 import base64
 import hashlib
