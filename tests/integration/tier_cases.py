@@ -475,6 +475,21 @@ def md5_b64(body):
     return base64.b64encode(hashlib.md5(body).digest()).decode()
 
 
+def remove_locked_bucket(s3, b):
+    """Every version of a bucket with object lock, deleted by a key that may
+    bypass GOVERNANCE retention (no legal hold may be on), then the bucket."""
+    key = json.loads(coffer("key", "create", "dev", "--permissions",
+                            "read,write-new,overwrite,delete,bypass-governance").stdout)
+    admin = client(os.environ["COFFER_ENDPOINT"], key["access_key"], key["secret_key"])
+    for page in admin.get_paginator("list_object_versions").paginate(Bucket=b):
+        for v in page.get("Versions", []) + page.get("DeleteMarkers", []):
+            admin.delete_object(Bucket=b, Key=v["Key"], VersionId=v["VersionId"],
+                                BypassGovernanceRetention=True)
+    coffer("key", "revoke", key["access_key"])
+    s3.delete_bucket_lifecycle(Bucket=b)
+    s3.delete_bucket(Bucket=b)
+
+
 def test_kopia_template_on_a_kopia_shaped_repository(s3, remote, raw):
     """kopia cannot run here (not in Debian or npm), so this is the S3 it
     sends (/work/shared/CLIENTS.md): a bucket with object lock, every blob
@@ -536,16 +551,7 @@ def test_kopia_template_on_a_kopia_shaped_repository(s3, remote, raw):
             s3.delete_object(Bucket=b, Key=k, VersionId=vid)
         assert e.value.response["Error"]["Code"] == "AccessDenied"
     finally:
-        key = json.loads(coffer("key", "create", "dev", "--permissions",
-                                "read,write-new,overwrite,delete,bypass-governance").stdout)
-        admin = client(os.environ["COFFER_ENDPOINT"], key["access_key"], key["secret_key"])
-        for page in admin.get_paginator("list_object_versions").paginate(Bucket=b):
-            for v in page.get("Versions", []) + page.get("DeleteMarkers", []):
-                admin.delete_object(Bucket=b, Key=v["Key"], VersionId=v["VersionId"],
-                                    BypassGovernanceRetention=True)
-        coffer("key", "revoke", key["access_key"])
-        s3.delete_bucket_lifecycle(Bucket=b)
-        s3.delete_bucket(Bucket=b)
+        remove_locked_bucket(s3, b)
     settled(remote.tier, before)
 
 
@@ -726,19 +732,10 @@ def test_lifecycle_never_destroys_a_locked_version(s3):
             v[1] for v in versions_of(s3, b, "held")], timeout=30)
         assert get(s3, b, "kept", VersionId=kept) == b"kept 1"
     finally:
-        s3.delete_bucket_lifecycle(Bucket=b)
-        key = json.loads(coffer("key", "create", "dev", "--permissions",
-                                "read,write-new,overwrite,delete,bypass-governance").stdout)
-        admin = client(os.environ["COFFER_ENDPOINT"], key["access_key"], key["secret_key"])
         if held:
             try:
-                admin.put_object_legal_hold(Bucket=b, Key="held", VersionId=held,
-                                            LegalHold={"Status": "OFF"})
+                s3.put_object_legal_hold(Bucket=b, Key="held", VersionId=held,
+                                         LegalHold={"Status": "OFF"})
             except ClientError:
                 pass                     # expired already
-        for page in admin.get_paginator("list_object_versions").paginate(Bucket=b):
-            for v in page.get("Versions", []) + page.get("DeleteMarkers", []):
-                admin.delete_object(Bucket=b, Key=v["Key"], VersionId=v["VersionId"],
-                                    BypassGovernanceRetention=True)
-        coffer("key", "revoke", key["access_key"])
-        s3.delete_bucket(Bucket=b)
+        remove_locked_bucket(s3, b)
