@@ -35,6 +35,7 @@
 
 #define POOL_MAX 8
 #define PROBE_BYTES 4096
+#define LIST_PAGE 1000
 
 typedef struct az_tier {
     char *account, *container, *prefix, *endpoint, *cacert_pem;
@@ -410,6 +411,39 @@ static int az_del(void *impl, const char *name, const char *upload_id, bool swee
     return rc;
 }
 
+/* A page is List Blobs from Azure's marker (the cursor), LIST_PAGE blobs. */
+static int az_list(void *impl, const char *after, tier_list_cb cb, void *ctx,
+                   char next[TIER_CURSOR_MAX], cf_err *err)
+{
+    az_tier *t = impl;
+    next[0] = '\0';
+    azb_client *c = take_client(t, err);
+    if (!c)
+        return -1;
+    azb_op op = {.kind = AZB_LIST_BLOBS, .container = t->container, .prefix = t->prefix,
+                 .marker = *after ? after : NULL, .max_results = LIST_PAGE};
+    azb_result res;
+    int rc = azb_exec(c, &op, &res, err);
+    const azb_listing *l = res.listing;
+    size_t plen = strlen(t->prefix);
+    for (size_t i = 0; rc == 0 && l && i < l->nblobs; i++) {
+        const azb_blob *b = &l->blobs[i];
+        if (strncmp(b->name, t->prefix, plen) != 0)
+            continue;
+        char etag[S3C_ETAG_MAX + 2];     /* quoted, as Get Blob Properties gives it */
+        snprintf(etag, sizeof etag, b->etag[0] == '"' ? "%s" : "\"%s\"", b->etag);
+        tier_listed o = {.name = b->name + plen, .size = b->size, .etag = etag};
+        rc = cb(ctx, &o, err);
+    }
+    if (rc == 0 && l && l->next_marker &&
+        snprintf(next, TIER_CURSOR_MAX, "%s", l->next_marker) >= TIER_CURSOR_MAX)
+        rc = cf_fail(err, CF_EIO, "Azure gave a marker longer than %d bytes",
+                     TIER_CURSOR_MAX - 1);
+    azb_result_free(&res);
+    give_client(t, c);
+    return rc;
+}
+
 static int probe_step(int rc, const char *what, const az_tier *t, cf_err *err)
 {
     if (rc == 0)
@@ -474,4 +508,5 @@ const tier_type tier_type_azure = {
     .stream_read = az_stream_read,
     .stream_close = az_stream_close,
     .del = az_del,
+    .list = az_list,
 };

@@ -675,11 +675,12 @@ static int s3_del(void *impl, const char *name, const char *upload_id, bool swee
     return rc;
 }
 
-static int s3_list(void *impl, const char *after, tier_list_cb cb, void *ctx, bool *more,
-                   cf_err *err)
+/* The cursor is the last name of the page (ListObjectsV2's start-after). */
+static int s3_list(void *impl, const char *after, tier_list_cb cb, void *ctx,
+                   char next[TIER_CURSOR_MAX], cf_err *err)
 {
     s3_tier *t = impl;
-    *more = false;
+    next[0] = '\0';
     char *start = object_key(t, after, err);
     s3c_client *c = start ? take_client(t, err) : NULL;
     int rc = c ? 0 : -1;
@@ -695,9 +696,11 @@ static int s3_list(void *impl, const char *after, tier_list_cb cb, void *ctx, bo
             continue;
         tier_listed l = {.name = o->key + plen, .size = o->size, .etag = o->etag};
         rc = cb(ctx, &l, err);
+        if (rc == 0 && res.listing->truncated &&
+            snprintf(next, TIER_CURSOR_MAX, "%s", l.name) >= TIER_CURSOR_MAX)
+            rc = cf_fail(err, CF_EIO, "the remote lists a name longer than %d bytes",
+                         TIER_CURSOR_MAX - 1);
     }
-    if (rc == 0 && res.listing)
-        *more = res.listing->truncated;
     s3c_result_free(&res);
     give_client(t, c);
     free(start);

@@ -375,7 +375,6 @@ static int recover_one(void *ctx, const tier_listed *o, cf_err *err)
     recover_ctx *rc = ctx;
     tier_recover_report *rep = rc->rep;
     rep->listed++;
-    snprintf(rep->next, sizeof rep->next, "%s", o->name);
     if (!remote_name(o->name)) {
         rep->other++;
         return 0;
@@ -431,10 +430,7 @@ int tier_recover(tier_set *s, const char *name, const char *after,
         return -1;
     if (!rc.lt->type->list)
         return cf_fail(err, CF_EINVAL, "tier %s's type cannot list its objects", name);
-    bool more = false;
-    int r = rc.lt->type->list(rc.lt->impl, after, recover_one, &rc, &more, err);
-    if (!more)
-        rep->next[0] = '\0';
+    int r = rc.lt->type->list(rc.lt->impl, after, recover_one, &rc, rep->next, err);
     if (r < 0)
         st_tier_note_error(s->e, rc.tier_id, err->msg);
     return r;

@@ -34,6 +34,7 @@
 #include "storage/lifecycle.h"
 
 #define TIER_ETAG_MAX 128
+#define TIER_CURSOR_MAX 1025             /* a listing page's cursor, NUL included */
 
 /* How uploads are cut and paced (coffer.json's lifecycle section). */
 typedef struct tier_limits {
@@ -95,10 +96,11 @@ typedef struct tier_type {
     int (*del)(void *impl, const char *name, const char *upload_id, bool sweep,
                cf_err *err);
     /* One page of the objects under the tier's prefix, in name order,
-     * after `after` ("": from the first); *more if more follow. NULL if
-     * the type cannot list (then tier_recover refuses). */
-    int (*list)(void *impl, const char *after, tier_list_cb cb, void *ctx, bool *more,
-                cf_err *err);
+     * from cursor `after` ("": the first page; else a `next` this gave
+     * back: a name for S3, Azure's opaque marker); next is "" after the
+     * last page. NULL if the type cannot list (then tier_recover refuses). */
+    int (*list)(void *impl, const char *after, tier_list_cb cb, void *ctx,
+                char next[TIER_CURSOR_MAX], cf_err *err);
 } tier_type;
 
 extern const tier_type tier_type_s3;
@@ -147,10 +149,10 @@ typedef struct tier_recover_report {
     uint64_t unreadable;                 /* named like one, but no header this master
                                             key opens: left alone */
     char unreadable_msg[320];            /* the first such object's reason */
-    char next[1025];                     /* where the next page starts; "" at the end */
+    char next[TIER_CURSOR_MAX];          /* where the next page starts; "" at the end */
 } tier_recover_report;
-/* Put the versions that one page of tier `name`'s objects (after
- * `after`, "" from the start) hold back into the index, from their
+/* Put the versions that one page of tier `name`'s objects (from cursor
+ * `after`: "" for the first page, else the previous page's next) hold back into the index, from their
  * headers and the master key alone (st_tier_adopt). Nothing is written
  * to or deleted from the remote. CF_ENOTFOUND: no such tier. */
 int tier_recover(tier_set *s, const char *name, const char *after,
