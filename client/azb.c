@@ -27,6 +27,7 @@
 
 #define DEFAULT_BLOCK (4u << 20)
 #define DEFAULT_PARALLEL 4
+#define PASS_CHUNK (256u << 10)          /* a part's first pass reads this at a time */
 
 struct azb_client {
     s3c_client *t;                   /* the transport */
@@ -690,17 +691,28 @@ int azb_digest(azb_checksum cks, const void *data, size_t len, char out[AZB_DIGE
 
 typedef struct uploader uploader;
 
+/* Where an upload's bytes come from: a body read once (each block
+ * buffered) or parts opened per block (read twice, never buffered). */
+typedef struct source {
+    const s3c_body *once;
+    const azb_parts *parts;
+    uint64_t length;
+} source;
+
 typedef struct slot {
     uploader *u;
     uint8_t *buf;
     s3c_mem mem;
     s3c_body body;
+    const s3c_body *part;            /* an open part, or NULL */
     char cks[AZB_DIGEST_MAX];
     bool busy;
 } slot;
 
 /* The blocks in flight own this when the upload gives up on them. */
 struct uploader {
+    const azb_parts *parts;
+    uint8_t *chunk;                  /* the parts' first pass */
     slot *slots;
     int nslots;
     size_t inflight;
@@ -710,12 +722,53 @@ struct uploader {
     char code[S3C_CODE_MAX], message[256];
 };
 
+static void slot_close(slot *s)
+{
+    if (s->part)
+        s->u->parts->close(s->u->parts->ctx, s->part);
+    s->part = NULL;
+}
+
 static void uploader_free(uploader *u)
 {
-    for (int i = 0; i < u->nslots; i++)
+    for (int i = 0; i < u->nslots; i++) {
+        slot_close(&u->slots[i]);
         free(u->slots[i].buf);
+    }
+    free(u->chunk);
     free(u->slots);
     free(u);
+}
+
+/* The first pass over a part: its checksum and the whole blob's MD5
+ * (parts come in order); then back to its start for sending. */
+static int first_pass(const s3c_body *b, azb_checksum cks, cks_state *whole, uint8_t *chunk,
+                      char out[AZB_DIGEST_MAX], cf_err *err)
+{
+    cks_state *s = cks_new(cks == AZB_CKS_CRC64 ? CKS_CRC64NVME : CKS_MD5, err);
+    uint64_t total = 0;
+    size_t n = 0;
+    int rc = s && b->rewind ? b->rewind(b->ctx, err)
+                            : s ? cf_fail(err, CF_EINVAL, "a part must rewind") : -1;
+    while (rc == 0 && (rc = s3c_body_read_full(b, chunk, PASS_CHUNK, &n, err)) == 0 && n > 0) {
+        cks_update(s, chunk, n);
+        if (whole)
+            cks_update(whole, chunk, n);
+        total += n;
+    }
+    if (rc == 0 && total != b->length)
+        rc = cf_fail(err, CF_EINVAL, "a part gave %llu bytes, not the %llu announced",
+                     (unsigned long long)total, (unsigned long long)b->length);
+    if (rc == 0)
+        rc = b->rewind(b->ctx, err);
+    if (rc == 0) {
+        uint8_t raw[CKS_MAX_RAW];
+        cks_to_base64(raw, cks_final(s, raw), out, AZB_DIGEST_MAX);
+        if (cks == AZB_CKS_CRC64)
+            crc64_to_le(out, AZB_DIGEST_MAX);
+    }
+    cks_free(s);
+    return rc;
 }
 
 static void on_block(void *ctx, int rc, const cf_err *err, azb_result *res)
@@ -723,6 +776,7 @@ static void on_block(void *ctx, int rc, const cf_err *err, azb_result *res)
     slot *s = ctx;
     uploader *u = s->u;
     s->busy = false;
+    slot_close(s);
     u->inflight--;
     if (rc < 0 && !u->failed) {
         u->failed = true;
@@ -735,8 +789,26 @@ static void on_block(void *ctx, int rc, const cf_err *err, azb_result *res)
         uploader_free(u);
 }
 
+/* A block read whole into the slot's buffer, with its checksum. */
+static int fill_block(slot *s, const s3c_body *src, uint64_t off, size_t n, uint64_t bs,
+                      azb_checksum cks, cks_state *whole, cf_err *err)
+{
+    size_t got = 0;
+    if (!s->buf && !(s->buf = malloc((size_t)bs)))
+        return cf_fail(err, CF_ENOMEM, "out of memory");
+    if (s3c_body_read_full(src, s->buf, n, &got, err) < 0)
+        return -1;
+    if (got < n)
+        return cf_fail(err, CF_EINVAL, "the body ended at %llu bytes, not the %llu announced",
+                       (unsigned long long)(off + got), (unsigned long long)src->length);
+    if (whole)
+        cks_update(whole, s->buf, n);
+    s3c_body_mem(&s->body, &s->mem, s->buf, n);
+    return azb_digest(cks, s->buf, n, s->cks, err);
+}
+
 /* Read and start the next block into a free slot; false when none is free. */
-static bool start_block(azb_client *c, const azb_op *tmpl, uploader *u, const s3c_body *src,
+static bool start_block(azb_client *c, const azb_op *tmpl, uploader *u, const source *src,
                         uint64_t bs, uint32_t index, cks_state *whole)
 {
     slot *s = NULL;
@@ -746,29 +818,25 @@ static bool start_block(azb_client *c, const azb_op *tmpl, uploader *u, const s3
     if (!s)
         return false;
     uint64_t off = (uint64_t)index * bs;
-    size_t n = (size_t)(src->length - off < bs ? src->length - off : bs), got = 0;
+    size_t n = (size_t)(src->length - off < bs ? src->length - off : bs);
     cf_err err;
-    int rc = 0;
-    if (!s->buf && !(s->buf = malloc((size_t)bs)))
-        rc = cf_fail(&err, CF_ENOMEM, "out of memory");
-    else if (s3c_body_read_full(src, s->buf, n, &got, &err) < 0)
-        rc = -1;
-    else if (got < n)
-        rc = cf_fail(&err, CF_EINVAL, "the body ended at %llu bytes, not the %llu announced",
-                     (unsigned long long)(off + got), (unsigned long long)src->length);
-    if (rc == 0 && whole)
-        cks_update(whole, s->buf, n);
-    if (rc == 0)
-        rc = azb_digest(tmpl->checksum, s->buf, n, s->cks, &err);
+    int rc;
+    if (src->parts) {
+        rc = src->parts->open(src->parts->ctx, off, n, &s->part, &err);
+        if (rc == 0)
+            rc = first_pass(s->part, tmpl->checksum, whole, u->chunk, s->cks, &err);
+    } else {
+        rc = fill_block(s, src->once, off, n, bs, tmpl->checksum, whole, &err);
+    }
     if (rc == 0) {
         azb_op op = *tmpl;
-        s3c_body_mem(&s->body, &s->mem, s->buf, n);
-        op.body = &s->body;
+        op.body = s->part ? s->part : &s->body;
         op.block = index;
         op.checksum_value = s->cks;
         rc = azb_start(c, &op, on_block, s, &err);
     }
     if (rc < 0) {
+        slot_close(s);
         u->failed = true;
         u->err = err;
         return true;
@@ -780,7 +848,7 @@ static bool start_block(azb_client *c, const azb_op *tmpl, uploader *u, const s3
 
 /* Put Blocks, `parallel` at a time, then the block list. */
 static int put_blocks(azb_client *c, const char *container, const char *blob,
-                      const s3c_body *src, const azb_upload_opts *o, uint64_t bs,
+                      const source *src, const azb_upload_opts *o, uint64_t bs,
                       char md5[CKS_MAX_B64], azb_result *res, cf_err *err)
 {
     uint64_t nblocks = (src->length + bs - 1) / bs;
@@ -792,12 +860,14 @@ static int put_blocks(azb_client *c, const char *container, const char *blob,
     uploader *u = calloc(1, sizeof *u);
     cks_state *whole = NULL;
     if (!u || !(u->slots = calloc((size_t)par, sizeof *u->slots)) ||
+        (src->parts && !(u->chunk = malloc(PASS_CHUNK))) ||
         (o->checksum == AZB_CKS_MD5 && !(whole = cks_new(CKS_MD5, err)))) {
         if (u)
             uploader_free(u);
         return cf_fail(err, CF_ENOMEM, "out of memory");
     }
     u->nslots = par;
+    u->parts = src->parts;
     for (int i = 0; i < par; i++)
         u->slots[i].u = u;
     azb_op tmpl = {.kind = AZB_PUT_BLOCK, .container = container, .blob = blob,
@@ -816,8 +886,13 @@ static int put_blocks(azb_client *c, const char *container, const char *blob,
             break;
         }
     }
-    if (broken) {                        /* the blocks in flight keep their buffers */
+    if (broken && src->parts) {          /* parts are the caller's: end them now */
+        azb_abort(c);
+        uploader_free(u);
+    } else if (broken) {                 /* the blocks in flight keep their buffers */
         u->orphaned = true;
+    }
+    if (broken) {
         cks_free(whole);
         return cf_fail(err, run_err.code, "%s", run_err.msg);
     }
@@ -844,39 +919,51 @@ static int put_blocks(azb_client *c, const char *container, const char *blob,
     return rc;
 }
 
+/* One Put Blob: the body read whole into memory, or a part read twice. */
 static int put_single(azb_client *c, const char *container, const char *blob,
-                      const s3c_body *src, const azb_upload_opts *o, char md5[CKS_MAX_B64],
+                      const source *src, const azb_upload_opts *o, char md5[CKS_MAX_B64],
                       azb_result *res, cf_err *err)
 {
     size_t n = (size_t)src->length, got = 0;
-    uint8_t *buf = malloc(n ? n : 1);
+    uint8_t *buf = malloc(src->parts ? PASS_CHUNK : n ? n : 1);
+    const s3c_body *part = NULL;
     char cks[AZB_DIGEST_MAX];
+    s3c_mem m;
+    s3c_body b;
     if (!buf)
         return cf_fail(err, CF_ENOMEM, "out of memory");
-    int rc = s3c_body_read_full(src, buf, n, &got, err);
-    if (rc == 0 && got < n)
-        rc = cf_fail(err, CF_EINVAL, "the body ended at %zu bytes, not the %zu announced",
-                     got, n);
-    if (rc == 0)
-        rc = azb_digest(o->checksum, buf, n, cks, err);
+    int rc;
+    if (src->parts) {
+        rc = src->parts->open(src->parts->ctx, 0, n, &part, err);
+        if (rc == 0)
+            rc = first_pass(part, o->checksum, NULL, buf, cks, err);
+    } else {
+        rc = s3c_body_read_full(src->once, buf, n, &got, err);
+        if (rc == 0 && got < n)
+            rc = cf_fail(err, CF_EINVAL, "the body ended at %zu bytes, not the %zu announced",
+                         got, n);
+        if (rc == 0)
+            rc = azb_digest(o->checksum, buf, n, cks, err);
+        s3c_body_mem(&b, &m, buf, n);
+    }
     if (rc == 0) {
         if (o->checksum == AZB_CKS_MD5)
             snprintf(md5, CKS_MAX_B64, "%s", cks);
-        s3c_mem m;
-        s3c_body b;
-        s3c_body_mem(&b, &m, buf, n);
-        azb_op op = {.kind = AZB_PUT_BLOB, .container = container, .blob = blob, .body = &b,
-                     .checksum = o->checksum, .checksum_value = cks, .tier = o->tier,
+        azb_op op = {.kind = AZB_PUT_BLOB, .container = container, .blob = blob,
+                     .body = part ? part : &b, .checksum = o->checksum,
+                     .checksum_value = cks, .tier = o->tier,
                      .if_none_match = o->if_none_match};
         rc = azb_exec(c, &op, res, err);
         azb_result_free(res);
     }
+    if (part)
+        src->parts->close(src->parts->ctx, part);
     free(buf);
     return rc;
 }
 
-int azb_upload(azb_client *c, const char *container, const char *blob, const s3c_body *src,
-               const azb_upload_opts *opts, azb_result *res, cf_err *err)
+static int upload(azb_client *c, const char *container, const char *blob, const source *src,
+                  const azb_upload_opts *opts, azb_result *res, cf_err *err)
 {
     azb_upload_opts o = opts ? *opts : (azb_upload_opts){0};
     uint64_t bs = o.block_size ? o.block_size : DEFAULT_BLOCK;
@@ -909,4 +996,19 @@ int azb_upload(azb_client *c, const char *container, const char *blob, const s3c
     azb_exec(c, &del, &gone, &ignored);
     azb_result_free(&gone);
     return rc;
+}
+
+int azb_upload(azb_client *c, const char *container, const char *blob, const s3c_body *src,
+               const azb_upload_opts *opts, azb_result *res, cf_err *err)
+{
+    source s = {.once = src, .length = src->length};
+    return upload(c, container, blob, &s, opts, res, err);
+}
+
+int azb_upload_parts(azb_client *c, const char *container, const char *blob,
+                     const azb_parts *src, const azb_upload_opts *opts, azb_result *res,
+                     cf_err *err)
+{
+    source s = {.parts = src, .length = src->length};
+    return upload(c, container, blob, &s, opts, res, err);
 }

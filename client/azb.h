@@ -257,4 +257,27 @@ typedef struct azb_upload_opts {
 int azb_upload(azb_client *c, const char *container, const char *blob, const s3c_body *src,
                const azb_upload_opts *opts, azb_result *res, cf_err *err);
 
+/* A source that reads at any offset: open gives a rewindable body of
+ * bytes [off, off + len) for one block (or the one Put Blob), close ends
+ * it when that request is done. Several are open at once (one a block in
+ * flight); they are opened in order. */
+typedef struct azb_parts {
+    int (*open)(void *ctx, uint64_t off, uint64_t len, const s3c_body **body, cf_err *err);
+    void (*close)(void *ctx, const s3c_body *body);
+    void *ctx;
+    uint64_t length;
+} azb_parts;
+
+/*
+ * azb_upload from parts: each is read twice, a first pass for its
+ * checksum (and the whole blob's MD5), then sent, so no block is held in
+ * memory (memory: one 256 KiB buffer per upload, whatever block_size and
+ * parallel are). The rest is azb_upload's, except that if the transport
+ * itself fails every operation of the client is abandoned (azb_abort) so
+ * that each open part is closed before this returns.
+ */
+int azb_upload_parts(azb_client *c, const char *container, const char *blob,
+                     const azb_parts *src, const azb_upload_opts *opts, azb_result *res,
+                     cf_err *err);
+
 #endif

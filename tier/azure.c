@@ -3,10 +3,13 @@
  * storage account (or Azurite), reached through the outgoing Azure client
  * (client/azb.h), with Shared Key or a SAS token as the tier's secret.
  *
- * Uploads. azb_upload does the work: up to one block (the tier's
+ * Uploads. azb_upload_parts does the work: up to one block (the tier's
  * part_size) is one Put Blob, larger objects Put Blocks, parallel_parts at
  * a time, then Put Block List. Every Put Blob and Put Block carries the
  * Content-MD5 of its body, so Azure refuses bytes damaged on the way; the
+ * digest is a first pass over the block through a source reader of its
+ * own (tier/shared.h), then the block is sent from the source again, so
+ * no block is held in memory (as the S3 type's parts). The
  * whole blob's MD5 is set by the commit, and Get Blob Properties must show
  * the size and that MD5 before the upload counts (a blob that fails it is
  * deleted). If-None-Match: * keeps an upload from replacing a blob. The
@@ -18,12 +21,11 @@
  * coffer does not rehydrate yet.
  *
  * Reads. A stream is one Get Blob with x-ms-range pulled at the reader's
- * pace (tier/pull.h), as the S3 type's. Clients are pooled.
+ * pace (tier/pull.h), as the S3 type's. Clients are pooled (tier/shared.h).
  */
 #include "tier/tier.h"
 
 #include <jansson.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,8 +34,8 @@
 #include "common/hex.h"
 #include "storage/crypto.h"
 #include "tier/pull.h"
+#include "tier/shared.h"
 
-#define POOL_MAX 8
 #define PROBE_BYTES 4096
 #define LIST_PAGE 1000
 
@@ -43,9 +45,7 @@ typedef struct az_tier {
     azb_tier access_tier;
     char secret[ST_TIER_SECRET_MAX + 1];
     tier_limits lim;
-    pthread_mutex_t lock;            /* guards idle */
-    azb_client *idle[POOL_MAX];
-    int nidle;
+    tier_pool pool;                  /* clients for reads, listings and deletes */
 } az_tier;
 
 /* ---- settings ------------------------------------------------------------------ */
@@ -167,24 +167,28 @@ static void az_close(void *impl)
     az_tier *t = impl;
     if (!t)
         return;
-    for (int i = 0; i < t->nidle; i++)
-        azb_client_free(t->idle[i]);
+    tier_pool_clear(&t->pool);
     free(t->account);
     free(t->container);
     free(t->prefix);
     free(t->endpoint);
     free(t->cacert_pem);
     crypt_wipe(t->secret, sizeof t->secret);
-    pthread_mutex_destroy(&t->lock);
     free(t);
 }
+
+static void *pool_make(void *owner, cf_err *err);
+static void pool_quiet(void *c);
+static void pool_destroy(void *c);
 
 static int az_open(const st_tier *st, const tier_limits *lim, void **impl, cf_err *err)
 {
     az_tier *t = calloc(1, sizeof *t);
     if (!t)
         return cf_fail(err, CF_ENOMEM, "out of memory");
-    pthread_mutex_init(&t->lock, NULL);
+    t->pool = (tier_pool){.make = pool_make, .quiet = pool_quiet, .destroy = pool_destroy,
+                          .owner = t};
+    tier_pool_init(&t->pool);
     json_t *doc = json_loads(st->config, 0, NULL);
     t->account = dup_field(doc, "account", NULL);
     t->container = dup_field(doc, "container", NULL);
@@ -220,78 +224,61 @@ static azb_client *new_client(az_tier *t, uint64_t cap, cf_err *err)
     return azb_client_new(&cfg, err);
 }
 
-static azb_client *take_client(az_tier *t, cf_err *err)
+static void *pool_make(void *owner, cf_err *err)
 {
-    pthread_mutex_lock(&t->lock);
-    azb_client *c = t->nidle ? t->idle[--t->nidle] : NULL;
-    pthread_mutex_unlock(&t->lock);
-    return c ? c : new_client(t, 0, err);
+    return new_client(owner, 0, err);
 }
 
-static void give_client(az_tier *t, azb_client *c)
+static void pool_quiet(void *c)
 {
-    if (!c)
-        return;
     azb_abort(c);
-    pthread_mutex_lock(&t->lock);
-    if (t->nidle < POOL_MAX) {
-        t->idle[t->nidle++] = c;
-        c = NULL;
-    }
-    pthread_mutex_unlock(&t->lock);
+}
+
+static void pool_destroy(void *c)
+{
     azb_client_free(c);
 }
 
-/* prefix + id (malloc'd) */
 static char *blob_name(const az_tier *t, const char *name, cf_err *err)
 {
-    size_t n = strlen(t->prefix) + strlen(name) + 1;
-    char *k = malloc(n);
-    if (!k)
-        cf_fail(err, CF_ENOMEM, "out of memory");
-    else
-        snprintf(k, n, "%s%s", t->prefix, name);
-    return k;
+    return tier_remote_name(t->prefix, name, err);
 }
 
 /* ---- uploads ------------------------------------------------------------------- */
 
-/* The source read front to back through one reader. */
-typedef struct az_body {
-    const tier_src *src;
-    void *rd;
-    uint64_t pos;
-} az_body;
-
-static int body_read(void *ctx, uint8_t *buf, size_t cap, size_t *got, cf_err *err)
+/* Each block is a part of the source with a reader of its own. */
+static int part_open(void *ctx, uint64_t off, uint64_t len, const s3c_body **body,
+                     cf_err *err)
 {
-    az_body *b = ctx;
-    uint64_t left = b->src->length - b->pos;
-    size_t n = left < cap ? (size_t)left : cap;
-    if (n && b->src->read(b->rd, b->pos, buf, n, err) < 0)
+    tier_part *p = malloc(sizeof *p);
+    if (!p)
+        return cf_fail(err, CF_ENOMEM, "out of memory");
+    if (tier_part_open(p, ctx, off, len, err) < 0) {
+        free(p);
         return -1;
-    b->pos += n;
-    *got = n;
+    }
+    *body = &p->body;
     return 0;
 }
 
-static int body_rewind(void *ctx, cf_err *err)
+static void part_close(void *ctx, const s3c_body *body)
 {
-    ((az_body *)ctx)->pos = 0;
-    return 0;
+    (void)ctx;
+    tier_part *p = body->ctx;
+    tier_part_close(p);
+    free(p);
 }
 
 static int az_put(void *impl, const char *name, const tier_src *src,
                   char etag[TIER_ETAG_MAX], cf_err *err)
 {
     az_tier *t = impl;
-    az_body b = {.src = src};
     char *blob = blob_name(t, name, err);
     azb_client *c = blob ? new_client(t, t->lim.max_bytes_per_s, err) : NULL;
-    int rc = c ? src->open(src->ctx, &b.rd, err) : -1;
+    int rc = c ? 0 : -1;
     if (rc == 0) {
-        s3c_body body = {.read = body_read, .rewind = body_rewind, .ctx = &b,
-                         .length = src->length};
+        azb_parts parts = {.open = part_open, .close = part_close, .ctx = (void *)src,
+                           .length = src->length};
         uint64_t block = t->lim.part_size;
         uint64_t need = (src->length + AZB_MAX_BLOCKS - 1) / AZB_MAX_BLOCKS;
         if (block < need)
@@ -302,11 +289,10 @@ static int az_put(void *impl, const char *name, const tier_src *src,
                              .block_size = block, .parallel = t->lim.parallel_parts,
                              .if_none_match = "*"};
         azb_result res;
-        rc = azb_upload(c, t->container, blob, &body, &o, &res, err);
+        rc = azb_upload_parts(c, t->container, blob, &parts, &o, &res, err);
         if (rc == 0)
             snprintf(etag, TIER_ETAG_MAX, "%s", res.etag);
         azb_result_free(&res);
-        src->close(b.rd);
     }
     azb_client_free(c);
     free(blob);
@@ -346,7 +332,8 @@ static int az_stream_open(void *impl, const char *name, uint64_t off, uint64_t l
     if (!s)
         return cf_fail(err, CF_ENOMEM, "out of memory");
     s->t = t;
-    int rc = (s->blob = blob_name(t, name, err)) && (s->c = take_client(t, err)) ? 0 : -1;
+    int rc = (s->blob = blob_name(t, name, err)) && (s->c = tier_pool_take(&t->pool, err))
+                 ? 0 : -1;
     s->pull = (tier_pull){.name = s->blob, .want = len, .resume = pull_resume,
                           .run = pull_run, .client = s->c};
     azb_op op = {.kind = AZB_GET_BLOB, .container = t->container, .blob = s->blob,
@@ -355,7 +342,7 @@ static int az_stream_open(void *impl, const char *name, uint64_t off, uint64_t l
     if (rc == 0)
         rc = azb_start(s->c, &op, stream_done, s, err);
     if (rc < 0) {
-        give_client(t, s->c);
+        tier_pool_give(&t->pool, s->c);
         free(s->blob);
         free(s);
         return -1;
@@ -374,7 +361,7 @@ static void az_stream_close(void *stream)
     az_stream *s = stream;
     if (!s)
         return;
-    give_client(s->t, s->c);
+    tier_pool_give(&s->t->pool, s->c);
     tier_pull_clear(&s->pull);
     free(s->blob);
     free(s);
@@ -392,7 +379,7 @@ static int az_del(void *impl, const char *name, const char *upload_id, bool swee
     (void)upload_id;
     az_tier *t = impl;
     char *blob = blob_name(t, name, err);
-    azb_client *c = blob ? take_client(t, err) : NULL;
+    azb_client *c = blob ? tier_pool_take(&t->pool, err) : NULL;
     int rc = c ? 0 : -1;
     azb_result res;
     if (rc == 0 && sweep) {
@@ -406,7 +393,7 @@ static int az_del(void *impl, const char *name, const char *upload_id, bool swee
         rc = azb_exec(c, &op, &res, err);
         azb_result_free(&res);
     }
-    give_client(t, c);
+    tier_pool_give(&t->pool, c);
     free(blob);
     return rc;
 }
@@ -417,7 +404,7 @@ static int az_list(void *impl, const char *after, tier_list_cb cb, void *ctx,
 {
     az_tier *t = impl;
     next[0] = '\0';
-    azb_client *c = take_client(t, err);
+    azb_client *c = tier_pool_take(&t->pool, err);
     if (!c)
         return -1;
     azb_op op = {.kind = AZB_LIST_BLOBS, .container = t->container, .prefix = t->prefix,
@@ -440,7 +427,7 @@ static int az_list(void *impl, const char *after, tier_list_cb cb, void *ctx,
         rc = cf_fail(err, CF_EIO, "Azure gave a marker longer than %d bytes",
                      TIER_CURSOR_MAX - 1);
     azb_result_free(&res);
-    give_client(t, c);
+    tier_pool_give(&t->pool, c);
     return rc;
 }
 
@@ -463,7 +450,7 @@ static int az_probe(void *impl, cf_err *err)
         return -1;
     snprintf(name, sizeof name, "coffer-probe-");
     hex_encode(rid, sizeof rid, name + strlen(name), sizeof name - strlen(name));
-    azb_client *c = (blob = blob_name(t, name, err)) ? take_client(t, err) : NULL;
+    azb_client *c = (blob = blob_name(t, name, err)) ? tier_pool_take(&t->pool, err) : NULL;
     if (!c) {
         free(blob);
         return -1;
@@ -492,7 +479,7 @@ static int az_probe(void *impl, cf_err *err)
             rc = -1;
         }
     }
-    give_client(t, c);
+    tier_pool_give(&t->pool, c);
     free(blob);
     return rc;
 }

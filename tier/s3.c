@@ -19,13 +19,12 @@
  * Reads. A stream is one ranged GET pulled at the reader's pace
  * (tier/pull.h: at most TIER_PULL_SPILL bytes beyond the read are kept,
  * then the transfer pauses, so memory stays bounded).
- * Streams take clients from a small pool so that connections are reused
- * across GETs.
+ * Streams take clients from the tier's pool (tier/shared.h) so that
+ * connections are reused across GETs.
  */
 #include "tier/tier.h"
 
 #include <jansson.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,9 +35,8 @@
 #include "common/hex.h"
 #include "storage/crypto.h"
 #include "tier/pull.h"
+#include "tier/shared.h"
 
-#define POOL_MAX 8
-#define MD5_CHUNK (1u << 20)
 #define MAX_PARTS 10000u
 #define PROBE_BYTES 4096
 
@@ -47,9 +45,7 @@ typedef struct s3_tier {
     bool virtual_host;
     char secret[ST_TIER_SECRET_MAX + 1];
     tier_limits lim;
-    pthread_mutex_t lock;            /* guards idle */
-    s3c_client *idle[POOL_MAX];
-    int nidle;
+    tier_pool pool;                  /* clients for reads and deletes */
 } s3_tier;
 
 /* ---- settings ------------------------------------------------------------------ */
@@ -161,8 +157,7 @@ static void s3_close(void *impl)
     s3_tier *t = impl;
     if (!t)
         return;
-    for (int i = 0; i < t->nidle; i++)
-        s3c_client_free(t->idle[i]);
+    tier_pool_clear(&t->pool);
     free(t->endpoint);
     free(t->bucket);
     free(t->prefix);
@@ -171,16 +166,21 @@ static void s3_close(void *impl)
     free(t->storage_class);
     free(t->cacert_pem);
     crypt_wipe(t->secret, sizeof t->secret);
-    pthread_mutex_destroy(&t->lock);
     free(t);
 }
+
+static void *pool_make(void *owner, cf_err *err);
+static void pool_quiet(void *c);
+static void pool_destroy(void *c);
 
 static int s3_open(const st_tier *st, const tier_limits *lim, void **impl, cf_err *err)
 {
     s3_tier *t = calloc(1, sizeof *t);
     if (!t)
         return cf_fail(err, CF_ENOMEM, "out of memory");
-    pthread_mutex_init(&t->lock, NULL);
+    t->pool = (tier_pool){.make = pool_make, .quiet = pool_quiet, .destroy = pool_destroy,
+                          .owner = t};
+    tier_pool_init(&t->pool);
     json_t *doc = json_loads(st->config, 0, NULL);
     t->endpoint = dup_field(doc, "endpoint", NULL);
     t->bucket = dup_field(doc, "bucket", NULL);
@@ -213,90 +213,27 @@ static s3c_client *new_client(s3_tier *t, uint64_t cap, cf_err *err)
     return s3c_client_new(&cfg, err);
 }
 
-static s3c_client *take_client(s3_tier *t, cf_err *err)
+static void *pool_make(void *owner, cf_err *err)
 {
-    pthread_mutex_lock(&t->lock);
-    s3c_client *c = t->nidle ? t->idle[--t->nidle] : NULL;
-    pthread_mutex_unlock(&t->lock);
-    return c ? c : new_client(t, 0, err);
+    return new_client(owner, 0, err);
 }
 
-static void give_client(s3_tier *t, s3c_client *c)
+static void pool_quiet(void *c)
 {
-    if (!c)
-        return;
     s3c_abort(c);
-    pthread_mutex_lock(&t->lock);
-    if (t->nidle < POOL_MAX) {
-        t->idle[t->nidle++] = c;
-        c = NULL;
-    }
-    pthread_mutex_unlock(&t->lock);
+}
+
+static void pool_destroy(void *c)
+{
     s3c_client_free(c);
 }
 
-/* prefix + id (malloc'd) */
 static char *object_key(const s3_tier *t, const char *name, cf_err *err)
 {
-    size_t n = strlen(t->prefix) + strlen(name) + 1;
-    char *k = malloc(n);
-    if (!k)
-        cf_fail(err, CF_ENOMEM, "out of memory");
-    else
-        snprintf(k, n, "%s%s", t->prefix, name);
-    return k;
+    return tier_remote_name(t->prefix, name, err);
 }
 
 /* ---- uploads ------------------------------------------------------------------- */
-
-/* One body: bytes [base, base + len) of the source, through reader rd. */
-typedef struct part_body {
-    const tier_src *src;
-    void *rd;
-    uint64_t base, len, pos;
-} part_body;
-
-static int body_read(void *ctx, uint8_t *buf, size_t cap, size_t *got, cf_err *err)
-{
-    part_body *b = ctx;
-    size_t n = b->len - b->pos < cap ? (size_t)(b->len - b->pos) : cap;
-    if (n && b->src->read(b->rd, b->base + b->pos, buf, n, err) < 0)
-        return -1;
-    b->pos += n;
-    *got = n;
-    return 0;
-}
-
-static int body_rewind(void *ctx, cf_err *err)
-{
-    ((part_body *)ctx)->pos = 0;
-    return 0;
-}
-
-/* The MD5 of the body (a first pass): raw, hex and base64. */
-static int body_md5(part_body *b, uint8_t raw[16], char hex[33], char b64[32], cf_err *err)
-{
-    cks_state *md5 = cks_new(CKS_MD5, err);
-    uint8_t *buf = malloc(MD5_CHUNK);
-    int rc = md5 && buf ? 0 : cf_fail(err, CF_ENOMEM, "out of memory");
-    for (uint64_t off = 0; rc == 0 && off < b->len;) {
-        size_t n = b->len - off < MD5_CHUNK ? (size_t)(b->len - off) : MD5_CHUNK;
-        rc = b->src->read(b->rd, b->base + off, buf, n, err);
-        if (rc == 0)
-            cks_update(md5, buf, n);
-        off += n;
-    }
-    if (rc == 0) {
-        uint8_t full[CKS_MAX_RAW];
-        cks_final(md5, full);
-        memcpy(raw, full, 16);
-        hex_encode(raw, 16, hex, 33);
-        cks_to_base64(raw, 16, b64, 32);
-    }
-    cks_free(md5);
-    free(buf);
-    return rc;
-}
 
 /* The inside of an ETag ("\"abc\"" -> "abc"), lowercased. */
 static void etag_inner(const char *etag, char *out, size_t cap)
@@ -351,17 +288,16 @@ static void class_header(const s3_tier *t, s3c_header *h, size_t *n)
 static int put_single(s3_tier *t, s3c_client *c, const char *key, const tier_src *src,
                       char etag[TIER_ETAG_MAX], cf_err *err)
 {
-    part_body b = {.src = src, .len = src->length};
+    tier_part b;
     uint8_t raw[16];
     char hex[33], b64[32];
-    if (src->open(src->ctx, &b.rd, err) < 0)
+    if (tier_part_open(&b, src, 0, src->length, err) < 0)
         return -1;
-    int rc = body_md5(&b, raw, hex, b64, err);
-    s3c_body body = {.read = body_read, .rewind = body_rewind, .ctx = &b, .length = b.len};
+    int rc = tier_part_md5(&b, raw, hex, b64, err);
     s3c_header h[1];
     size_t nh;
     class_header(t, h, &nh);
-    s3c_op op = {.kind = S3C_PUT_OBJECT, .bucket = t->bucket, .key = key, .body = &body,
+    s3c_op op = {.kind = S3C_PUT_OBJECT, .bucket = t->bucket, .key = key, .body = &b.body,
                  .payload = S3C_UNSIGNED, .checksum = S3C_CKS_MD5, .checksum_value = b64,
                  .content_type = "application/octet-stream", .headers = h, .nheaders = nh};
     s3c_result res;
@@ -371,15 +307,14 @@ static int put_single(s3_tier *t, s3c_client *c, const char *key, const tier_src
             rc = etag_is(res.etag, hex, "PUT", err);
         s3c_result_free(&res);
     }
-    src->close(b.rd);
+    tier_part_close(&b);
     return rc == 0 ? verify_head(t, c, key, src->length, hex, etag, err) : -1;
 }
 
 typedef struct mpu_part {
     struct mpu *m;
     uint32_t number;
-    part_body body;
-    s3c_body sbody;
+    tier_part body;
     char b64[32];
     uint8_t md5[16];
     char etag[TIER_ETAG_MAX];
@@ -416,8 +351,7 @@ static void part_done(void *ctx, int rc, const cf_err *err, s3c_result *res)
         m->rc = -1;
         m->err = *err;
     }
-    m->src->close(p->body.rd);
-    p->body.rd = NULL;
+    tier_part_close(&p->body);
     p->running = false;
     p->done = true;
     m->running--;
@@ -429,26 +363,20 @@ static int start_part(mpu *m, cf_err *err)
     mpu_part *p = &m->parts[m->next];
     p->m = m;
     p->number = m->next + 1;
-    p->body.src = m->src;
-    p->body.base = (uint64_t)m->next * m->part_size;
-    p->body.len = m->src->length - p->body.base < m->part_size
-                      ? m->src->length - p->body.base : m->part_size;
+    uint64_t base = (uint64_t)m->next * m->part_size;
+    uint64_t len = m->src->length - base < m->part_size ? m->src->length - base
+                                                        : m->part_size;
     char hex[33];
-    if (m->src->open(m->src->ctx, &p->body.rd, err) < 0)
-        return -1;
-    if (body_md5(&p->body, p->md5, hex, p->b64, err) < 0) {
-        m->src->close(p->body.rd);
-        p->body.rd = NULL;
+    if (tier_part_open(&p->body, m->src, base, len, err) < 0 ||
+        tier_part_md5(&p->body, p->md5, hex, p->b64, err) < 0) {
+        tier_part_close(&p->body);
         return -1;
     }
-    p->sbody = (s3c_body){.read = body_read, .rewind = body_rewind, .ctx = &p->body,
-                          .length = p->body.len};
     s3c_op op = {.kind = S3C_MPU_PART, .bucket = m->t->bucket, .key = m->key,
-                 .upload_id = m->upload_id, .part_number = p->number, .body = &p->sbody,
+                 .upload_id = m->upload_id, .part_number = p->number, .body = &p->body.body,
                  .payload = S3C_UNSIGNED, .checksum = S3C_CKS_MD5, .checksum_value = p->b64};
     if (s3c_start(m->c, &op, part_done, p, err) < 0) {
-        m->src->close(p->body.rd);
-        p->body.rd = NULL;
+        tier_part_close(&p->body);
         return -1;
     }
     p->running = true;
@@ -538,8 +466,7 @@ static int put_multipart(s3_tier *t, s3c_client *c, const char *key, const tier_
         rc = complete(&m, etag, err);
     s3c_abort(c);                /* parts still in flight after a failure */
     for (uint32_t i = 0; i < m.nparts; i++)
-        if (m.parts[i].body.rd)
-            src->close(m.parts[i].body.rd);
+        tier_part_close(&m.parts[i].body);
     free(m.parts);
     return rc;
 }
@@ -591,7 +518,8 @@ static int s3_stream_open(void *impl, const char *name, uint64_t off, uint64_t l
     if (!s)
         return cf_fail(err, CF_ENOMEM, "out of memory");
     s->t = t;
-    int rc = (s->key = object_key(t, name, err)) && (s->c = take_client(t, err)) ? 0 : -1;
+    int rc = (s->key = object_key(t, name, err)) && (s->c = tier_pool_take(&t->pool, err))
+                 ? 0 : -1;
     s->pull = (tier_pull){.name = s->key, .want = len, .resume = pull_resume,
                           .run = pull_run, .client = s->c};
     s3c_op op = {.kind = S3C_GET_OBJECT, .bucket = t->bucket, .key = s->key, .range = true,
@@ -600,7 +528,7 @@ static int s3_stream_open(void *impl, const char *name, uint64_t off, uint64_t l
     if (rc == 0)
         rc = s3c_start(s->c, &op, stream_done, s, err);
     if (rc < 0) {
-        give_client(t, s->c);
+        tier_pool_give(&t->pool, s->c);
         free(s->key);
         free(s);
         return -1;
@@ -619,7 +547,7 @@ static void s3_stream_close(void *stream)
     s3_stream *s = stream;
     if (!s)
         return;
-    give_client(s->t, s->c);
+    tier_pool_give(&s->t->pool, s->c);
     tier_pull_clear(&s->pull);
     free(s->key);
     free(s);
@@ -658,7 +586,7 @@ static int s3_del(void *impl, const char *name, const char *upload_id, bool swee
 {
     s3_tier *t = impl;
     char *key = object_key(t, name, err);
-    s3c_client *c = key ? take_client(t, err) : NULL;
+    s3c_client *c = key ? tier_pool_take(&t->pool, err) : NULL;
     int rc = c ? 0 : -1;
     s3c_result res;
     if (rc == 0 && upload_id && *upload_id)
@@ -670,7 +598,7 @@ static int s3_del(void *impl, const char *name, const char *upload_id, bool swee
         rc = s3c_exec(c, &op, &res, err);
         s3c_result_free(&res);
     }
-    give_client(t, c);
+    tier_pool_give(&t->pool, c);
     free(key);
     return rc;
 }
@@ -682,7 +610,7 @@ static int s3_list(void *impl, const char *after, tier_list_cb cb, void *ctx,
     s3_tier *t = impl;
     next[0] = '\0';
     char *start = object_key(t, after, err);
-    s3c_client *c = start ? take_client(t, err) : NULL;
+    s3c_client *c = start ? tier_pool_take(&t->pool, err) : NULL;
     int rc = c ? 0 : -1;
     s3c_result res = {0};
     s3c_op op = {.kind = S3C_LIST_OBJECTS, .bucket = t->bucket, .prefix = t->prefix,
@@ -702,7 +630,7 @@ static int s3_list(void *impl, const char *after, tier_list_cb cb, void *ctx,
                          TIER_CURSOR_MAX - 1);
     }
     s3c_result_free(&res);
-    give_client(t, c);
+    tier_pool_give(&t->pool, c);
     free(start);
     return rc;
 }
@@ -726,7 +654,7 @@ static int s3_probe(void *impl, cf_err *err)
         return -1;
     snprintf(name, sizeof name, "coffer-probe-");
     hex_encode(rid, sizeof rid, name + strlen(name), sizeof name - strlen(name));
-    s3c_client *c = (key = object_key(t, name, err)) ? take_client(t, err) : NULL;
+    s3c_client *c = (key = object_key(t, name, err)) ? tier_pool_take(&t->pool, err) : NULL;
     if (!c) {
         free(key);
         return -1;
@@ -756,7 +684,7 @@ static int s3_probe(void *impl, cf_err *err)
             rc = -1;
         }
     }
-    give_client(t, c);
+    tier_pool_give(&t->pool, c);
     free(key);
     return rc;
 }
