@@ -18,7 +18,8 @@ Command it over the control port (plain HTTP, JSON bodies):
                   `count` matching requests (default 1), first rule first
     POST /clear   drop all rules and the log
     GET  /log     every request seen: {"t", "method", "path", "query",
-                  "range" (Range, or Azure's x-ms-range), "action", "status"}
+                  "range" (Range, or Azure's x-ms-range), "action", "status",
+                  "bytes_out" (answer body bytes relayed to the client so far)}
                   with t in seconds (monotonic)
 
 A rule: {"action": A, "count": N, "method": "PUT", "path": "/b/k" (a
@@ -247,6 +248,7 @@ class FaultProxy:
                 action = rule["action"] if rule else "pass"
                 entry = {"t": time.monotonic() - self.t0, "method": method,
                          "path": path, "query": query, "action": action, "status": 0,
+                         "bytes_out": 0,
                          "range": headers.get("range", headers.get("x-ms-range", ""))}
                 self._log(entry)
                 if action == "reset":
@@ -319,6 +321,7 @@ class FaultProxy:
                 return False
             client.sendall(piece)
             sent += len(piece)
+            entry["bytes_out"] = sent
         if headers.get("connection", "").lower() == "close":
             return False
         return True

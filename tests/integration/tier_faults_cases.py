@@ -254,6 +254,28 @@ def test_errors_and_slowness_are_retried(s3, bucket):
     no_orphans()
 
 
+def test_a_range_fetches_only_its_blocks(s3, bucket):
+    """A ranged GET of a tiered object asks the remote (S3 Range, Azure
+    x-ms-range) for the sealed blocks (1 MiB + 16) the range lies in, in
+    one request, and gets no more: one block for 64 KiB inside one, two
+    across a boundary, one for the last byte."""
+    body = data(6 * MiB + 5, "ranged")
+    s3.put_object(Bucket=bucket, Key="ranged", Body=body, StorageClass=TIER)
+    settled()
+    for lo, hi, blocks in [(5000000, 5065535, 1), (5242000, 5307535, 2),
+                           (len(body) - 1, len(body) - 1, 1)]:
+        proxy("/clear", {})
+        got = s3.get_object(Bucket=bucket, Key="ranged",
+                            Range=f"bytes={lo}-{hi}")["Body"].read()
+        assert got == body[lo:hi + 1]
+        gets = [e for e in proxy("/log") if e["method"] == "GET"
+                and e["path"].startswith(OBJ_PATH)]
+        assert len(gets) == 1, gets
+        a, b = (int(x) for x in gets[0]["range"].split("=")[1].split("-"))
+        assert b - a + 1 <= blocks * (MiB + 16), (lo, hi, gets)
+        assert 0 < gets[0]["bytes_out"] <= b - a + 1, (lo, hi, gets)
+
+
 def test_cut_reads_resume(s3, bucket):
     body = data(3 * MiB + 11, "cut")
     s3.put_object(Bucket=bucket, Key="cut", Body=body, StorageClass=TIER)
