@@ -504,7 +504,7 @@ static const struct {
     {"ContainerNotFound", CF_ENOBUCKET}, {"ContainerAlreadyExists", CF_EBUCKETEXISTS},
     {"ContainerBeingDeleted", CF_EBUCKETEXISTS}, {"BlobAlreadyExists", CF_EEXISTS},
     {"ConditionNotMet", CF_EPRECOND}, {"PreconditionFailed", CF_EPRECOND},
-    {"Md5Mismatch", CF_EDIGEST}, {"Crc64Mismatch", CF_EDIGEST}, {"InvalidMd5", CF_EDIGEST},
+    {"BlobArchived", CF_ESTATE}, {"Md5Mismatch", CF_EDIGEST}, {"Crc64Mismatch", CF_EDIGEST}, {"InvalidMd5", CF_EDIGEST},
     {"InvalidRange", CF_ERANGE}, {"InvalidBlockList", CF_EBADPART},
     {"InvalidBlockId", CF_EBADPART}, {"RequestBodyTooLarge", CF_ETOOLARGE},
     {"BlockCountExceedsLimit", CF_ETOOLARGE}, {"BlockListTooLong", CF_ETOOLARGE},

@@ -16,9 +16,18 @@
  * ETag recorded is the blob's. There is no upload id to record: blocks
  * of an upload that never committed (a crash) are invisible, and the
  * sweeping delete replaces them with an empty blob before deleting it.
- * The access tier (Hot, Cool or Cold) is set by the upload; Archive is
- * refused, since an archived blob is unreadable until rehydrated and
- * coffer does not rehydrate yet.
+ * The access tier (Hot, Cool, Cold or Archive) is set by the upload.
+ *
+ * Archive. An archived blob cannot be read (409 BlobArchived: a GET of
+ * its object is 403 InvalidObjectState) until it is rehydrated. A
+ * restore asks az_online first: Get Blob Properties; an archived blob
+ * with no rehydration going gets Set Blob Tier Hot (202: Azure takes up
+ * to hours), and while x-ms-archive-status says rehydrate-pending the
+ * answer is "not yet", so the version stays RESTORING and the worker
+ * asks again on its next pass. Once the blob is Hot the local copy is
+ * restored and the blob set back to Archive, so it costs what the tier
+ * costs; reads go to the local copy for the restore's days. The probe's
+ * blob is written Hot (an archived one could not be read back).
  *
  * Reads. A stream is one Get Blob with x-ms-range pulled at the reader's
  * pace (tier/pull.h), as the S3 type's. Clients are pooled (tier/shared.h).
@@ -29,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "client/azb.h"
 #include "common/hex.h"
@@ -145,11 +155,6 @@ static int az_configure(const char *in_json, char **config_json, cf_err *err)
          check_string(doc, "access_tier", false, ok_access_tier, err) < 0 ||
          check_string(doc, "auth", false, ok_auth, err) < 0))
         rc = -1;
-    const char *at = json_string_value(json_object_get(doc, "access_tier"));
-    if (rc == 0 && at && azb_tier_from_name(at) == AZB_TIER_ARCHIVE)
-        rc = cf_fail(err, CF_EINVAL, "access tier Archive is refused: an archived blob "
-                     "must be rehydrated before it can be read, which coffer does not do "
-                     "yet; use Hot, Cool or Cold");
     if (rc == 0 && !(*config_json = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS)))
         rc = cf_fail(err, CF_ENOMEM, "out of memory");
     json_decref(doc);
@@ -431,6 +436,39 @@ static int az_list(void *impl, const char *after, tier_list_cb cb, void *ctx,
     return rc;
 }
 
+/* Rehydration of an Archive tier's blob (see the top); other tiers' blobs
+ * are always online. */
+static int az_online(void *impl, const char *name, bool online, cf_err *err)
+{
+    az_tier *t = impl;
+    if (t->access_tier != AZB_TIER_ARCHIVE)
+        return 1;
+    char *blob = blob_name(t, name, err);
+    azb_client *c = blob ? tier_pool_take(&t->pool, err) : NULL;
+    azb_result res;
+    int rc = c ? 0 : -1;
+    bool archived = false;
+    if (rc == 0 && online) {
+        azb_op head = {.kind = AZB_GET_PROPERTIES, .container = t->container, .blob = blob};
+        rc = azb_exec(c, &head, &res, err);
+        archived = strcasecmp(res.access_tier, "Archive") == 0;
+        if (rc == 0 && strncmp(res.archive_status, "rehydrate-pending", 17) == 0)
+            rc = -2;                 /* rehydrating: not yet */
+        azb_result_free(&res);
+    }
+    if (rc == 0 && (archived || !online)) {
+        azb_op set = {.kind = AZB_SET_TIER, .container = t->container, .blob = blob,
+                      .tier = online ? AZB_TIER_HOT : AZB_TIER_ARCHIVE};
+        rc = azb_exec(c, &set, &res, err);
+        if (rc == 0 && online)
+            rc = -2;                 /* started: readable when a later look says Hot */
+        azb_result_free(&res);
+    }
+    tier_pool_give(&t->pool, c);
+    free(blob);
+    return rc == -2 ? 0 : rc < 0 ? -1 : 1;
+}
+
 static int probe_step(int rc, const char *what, const az_tier *t, cf_err *err)
 {
     if (rc == 0)
@@ -459,7 +497,8 @@ static int az_probe(void *impl, cf_err *err)
     s3c_mem mem;
     s3c_body_mem(&body, &mem, data, sizeof data);
     azb_op put = {.kind = AZB_PUT_BLOB, .container = t->container, .blob = blob,
-                  .body = &body, .checksum = AZB_CKS_MD5, .tier = t->access_tier};
+                  .body = &body, .checksum = AZB_CKS_MD5,
+                  .tier = t->access_tier == AZB_TIER_ARCHIVE ? AZB_TIER_HOT : t->access_tier};
     azb_result res;
     int rc = probe_step(azb_exec(c, &put, &res, err), "write", t, err);
     azb_result_free(&res);
@@ -495,5 +534,6 @@ const tier_type tier_type_azure = {
     .stream_read = az_stream_read,
     .stream_close = az_stream_close,
     .del = az_del,
+    .online = az_online,
     .list = az_list,
 };

@@ -311,11 +311,20 @@ int tier_restore(tier_set *s, const st_tier_candidate *c, int64_t day_ms, cf_err
     if (st_tier_locate(s->e, c->version_id, remote_id, &off, &len, err) < 0)
         return -1;
     restore_src r = {.s = s, .lt = tier_get(s, c->tier_id, err)};
-    if (!r.lt || r.lt->type->stream_open(r.lt->impl, remote_id, off, len, &r.stream,
-                                         err) < 0)
+    if (!r.lt)
         return -1;
-    int rc = st_restore_import(s->e, c, day_ms, restore_pull, &r, err);
-    r.lt->type->stream_close(r.stream);
+    const tier_type *tt = r.lt->type;
+    int rc = tt->online ? tt->online(r.lt->impl, remote_id, true, err) : 1;
+    if (rc == 0)                     /* rehydrating: the next pass looks again */
+        return 0;
+    if (rc > 0)
+        rc = tt->stream_open(r.lt->impl, remote_id, off, len, &r.stream, err);
+    if (rc == 0) {
+        rc = st_restore_import(s->e, c, day_ms, restore_pull, &r, err);
+        tt->stream_close(r.stream);
+    }
+    if (rc == 0 && tt->online && tt->online(r.lt->impl, remote_id, false, err) < 0)
+        rc = -1;                     /* restored; the worker logs the remote's error */
     if (rc < 0 && err->code != CF_ENOKEY)
         st_tier_note_error(s->e, c->tier_id, err->msg);
     return rc;

@@ -95,6 +95,12 @@ typedef struct tier_type {
      * crash may have left one whose id was never recorded). */
     int (*del)(void *impl, const char *name, const char *upload_id, bool sweep,
                cf_err *err);
+    /* For remotes that keep objects offline (Azure's Archive tier): with
+     * online, make object `name` readable: 1 if it is, 0 if that has
+     * started or is still going (ask again later); without, send it back
+     * offline once its local copy is restored (1). NULL: every object is
+     * always readable. */
+    int (*online)(void *impl, const char *name, bool online, cf_err *err);
     /* One page of the objects under the tier's prefix, in name order,
      * from cursor `after` ("": the first page; else a `next` this gave
      * back: a name for S3, Azure's opaque marker); next is "" after the
@@ -132,7 +138,12 @@ uint64_t tier_rate(tier_set *s, int64_t tier_id);
  * failure the intent is aborted (the remote object queued for deletion)
  * and the version stays local. CF_ENOKEY/CF_EEXISTS: nothing to do. */
 int tier_transition(tier_set *s, const st_tier_candidate *c, int64_t tier_id, cf_err *err);
-/* Bring a RESTORING version's local copy back (day_ms: a restore day). */
+/* Bring a RESTORING version's local copy back (day_ms: a restore day).
+ * If the remote keeps the object offline (an Archive blob), this first
+ * starts making it readable and returns 0 with the version still
+ * RESTORING (x-amz-restore: ongoing-request="true"): a later call, the
+ * worker's next pass, copies it once it is readable, then sends the
+ * remote object back offline. */
 int tier_restore(tier_set *s, const st_tier_candidate *c, int64_t day_ms, cf_err *err);
 /* Delete one queued remote object; on failure it is retried later. */
 int tier_remote_delete(tier_set *s, const st_remote_delete *d, cf_err *err);
