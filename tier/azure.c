@@ -64,17 +64,6 @@ static const char *const fields[] = {
     "account", "container", "prefix", "endpoint", "cacert_pem", "access_tier", "auth", NULL,
 };
 
-static bool printable(const char *s, size_t max)
-{
-    size_t n = strlen(s);
-    if (n > max)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < '!' || (unsigned char)s[i] > '~')
-            return false;
-    return true;
-}
-
 static bool ok_account(const char *s)
 {
     size_t n = strlen(s);
@@ -89,22 +78,6 @@ static bool ok_container(const char *s)
            s[0] != '-' && s[n - 1] != '-' && !strstr(s, "--");
 }
 
-static bool ok_prefix(const char *s)
-{
-    return s[0] != '/' && printable(s, 512);
-}
-
-static bool ok_endpoint(const char *s)
-{
-    return (strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0) &&
-           printable(s, 300);
-}
-
-static bool ok_pem(const char *s)
-{
-    return strstr(s, "-----BEGIN CERTIFICATE-----") != NULL;
-}
-
 static bool ok_access_tier(const char *s)
 {
     return azb_tier_from_name(s) != AZB_TIER_COUNT && azb_tier_from_name(s) != AZB_TIER_DEFAULT;
@@ -115,56 +88,26 @@ static bool ok_auth(const char *s)
     return strcmp(s, "key") == 0 || strcmp(s, "sas") == 0;
 }
 
-static int check_string(json_t *doc, const char *name, bool required, bool (*ok)(const char *),
-                        cf_err *err)
-{
-    json_t *v = json_object_get(doc, name);
-    if (!v)
-        return required ? cf_fail(err, CF_EINVAL, "an Azure tier needs \"%s\"", name) : 0;
-    const char *s = json_string_value(v);
-    if (!s || !ok(s))
-        return cf_fail(err, CF_EINVAL, "the tier's \"%s\" is not valid", name);
-    return 0;
-}
+#define WHAT "an Azure tier"
 
 static int az_configure(const char *in_json, char **config_json, cf_err *err)
 {
     *config_json = NULL;
-    json_t *doc = json_loads(in_json, JSON_REJECT_DUPLICATES, NULL);
-    int rc = json_is_object(doc) ? 0 : cf_fail(err, CF_EINVAL, "tier settings must be a "
-                                               "JSON object");
-    const char *key;
-    json_t *v;
-    if (rc == 0) {
-        json_object_foreach(doc, key, v) {
-            size_t i = 0;
-            while (fields[i] && strcmp(fields[i], key) != 0)
-                i++;
-            if (!fields[i]) {
-                rc = cf_fail(err, CF_EINVAL, "an Azure tier has no setting \"%.40s\"", key);
-                break;
-            }
-        }
-    }
+    json_t *doc = tier_settings_load(in_json, fields, WHAT, err);
+    int rc = doc ? 0 : -1;
     if (rc == 0 &&
-        (check_string(doc, "account", true, ok_account, err) < 0 ||
-         check_string(doc, "container", true, ok_container, err) < 0 ||
-         check_string(doc, "prefix", false, ok_prefix, err) < 0 ||
-         check_string(doc, "endpoint", false, ok_endpoint, err) < 0 ||
-         check_string(doc, "cacert_pem", false, ok_pem, err) < 0 ||
-         check_string(doc, "access_tier", false, ok_access_tier, err) < 0 ||
-         check_string(doc, "auth", false, ok_auth, err) < 0))
+        (tier_settings_string(doc, "account", true, 24, ok_account, WHAT, err) < 0 ||
+         tier_settings_string(doc, "container", true, 63, ok_container, WHAT, err) < 0 ||
+         tier_settings_string(doc, "prefix", false, 512, tier_ok_prefix, WHAT, err) < 0 ||
+         tier_settings_string(doc, "endpoint", false, 300, tier_ok_endpoint, WHAT, err) < 0 ||
+         tier_settings_string(doc, "cacert_pem", false, 65536, tier_ok_pem, WHAT, err) < 0 ||
+         tier_settings_string(doc, "access_tier", false, 16, ok_access_tier, WHAT, err) < 0 ||
+         tier_settings_string(doc, "auth", false, 3, ok_auth, WHAT, err) < 0))
         rc = -1;
-    if (rc == 0 && !(*config_json = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS)))
-        rc = cf_fail(err, CF_ENOMEM, "out of memory");
+    if (rc == 0)
+        rc = tier_settings_dump(doc, config_json, err);
     json_decref(doc);
     return rc;
-}
-
-static char *dup_field(json_t *doc, const char *name, const char *dflt)
-{
-    const char *s = json_string_value(json_object_get(doc, name));
-    return s ? strdup(s) : dflt ? strdup(dflt) : NULL;
 }
 
 static void az_close(void *impl)
@@ -195,11 +138,11 @@ static int az_open(const st_tier *st, const tier_limits *lim, void **impl, cf_er
                           .owner = t};
     tier_pool_init(&t->pool);
     json_t *doc = json_loads(st->config, 0, NULL);
-    t->account = dup_field(doc, "account", NULL);
-    t->container = dup_field(doc, "container", NULL);
-    t->prefix = dup_field(doc, "prefix", "");
-    t->endpoint = dup_field(doc, "endpoint", NULL);
-    t->cacert_pem = dup_field(doc, "cacert_pem", NULL);
+    t->account = tier_settings_dup(doc, "account", NULL);
+    t->container = tier_settings_dup(doc, "container", NULL);
+    t->prefix = tier_settings_dup(doc, "prefix", "");
+    t->endpoint = tier_settings_dup(doc, "endpoint", NULL);
+    t->cacert_pem = tier_settings_dup(doc, "cacert_pem", NULL);
     const char *at = json_string_value(json_object_get(doc, "access_tier"));
     t->access_tier = at ? azb_tier_from_name(at) : AZB_TIER_DEFAULT;
     const char *auth = json_string_value(json_object_get(doc, "auth"));

@@ -55,48 +55,14 @@ static const char *const fields[] = {
     "cacert_pem", "virtual_host", NULL,
 };
 
-static bool printable(const char *s, size_t max, bool spaces)
-{
-    size_t n = strlen(s);
-    if (n > max)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < (spaces ? ' ' : '!') || (unsigned char)s[i] > '~')
-            return false;
-    return true;
-}
-
-static int check_string(json_t *doc, const char *name, bool required, size_t max,
-                        bool (*ok)(const char *), cf_err *err)
-{
-    json_t *v = json_object_get(doc, name);
-    if (!v)
-        return required ? cf_fail(err, CF_EINVAL, "an S3 tier needs \"%s\"", name) : 0;
-    const char *s = json_string_value(v);
-    if (!s || (required && !*s) || strlen(s) > max || (ok && !ok(s)))
-        return cf_fail(err, CF_EINVAL, "the tier's \"%s\" is not valid", name);
-    return 0;
-}
-
-static bool ok_endpoint(const char *s)
-{
-    return (strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0) &&
-           printable(s, 300, false);
-}
-
 static bool ok_bucket(const char *s)
 {
-    return *s && !strchr(s, '/') && printable(s, 255, false);
-}
-
-static bool ok_prefix(const char *s)
-{
-    return s[0] != '/' && printable(s, 512, false);
+    return *s && !strchr(s, '/') && tier_printable(s, 255);
 }
 
 static bool ok_word(const char *s)
 {
-    return printable(s, 255, false);
+    return tier_printable(s, 255);
 }
 
 static bool ok_class(const char *s)
@@ -104,52 +70,29 @@ static bool ok_class(const char *s)
     return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_") == strlen(s);
 }
 
-static bool ok_pem(const char *s)
-{
-    return strstr(s, "-----BEGIN CERTIFICATE-----") != NULL;
-}
+#define WHAT "an S3 tier"
 
 static int s3_configure(const char *in_json, char **config_json, cf_err *err)
 {
     *config_json = NULL;
-    json_t *doc = json_loads(in_json, JSON_REJECT_DUPLICATES, NULL);
-    int rc = json_is_object(doc) ? 0 : cf_fail(err, CF_EINVAL, "tier settings must be a "
-                                               "JSON object");
-    const char *key;
-    json_t *v;
-    if (rc == 0) {
-        json_object_foreach(doc, key, v) {
-            size_t i = 0;
-            while (fields[i] && strcmp(fields[i], key) != 0)
-                i++;
-            if (!fields[i]) {
-                rc = cf_fail(err, CF_EINVAL, "an S3 tier has no setting \"%.40s\"", key);
-                break;
-            }
-        }
-    }
+    json_t *doc = tier_settings_load(in_json, fields, WHAT, err);
+    int rc = doc ? 0 : -1;
     if (rc == 0 &&
-        (check_string(doc, "endpoint", true, 300, ok_endpoint, err) < 0 ||
-         check_string(doc, "bucket", true, 255, ok_bucket, err) < 0 ||
-         check_string(doc, "prefix", false, 512, ok_prefix, err) < 0 ||
-         check_string(doc, "region", false, 63, ok_word, err) < 0 ||
-         check_string(doc, "access_key", true, 255, ok_word, err) < 0 ||
-         check_string(doc, "storage_class", false, 32, ok_class, err) < 0 ||
-         check_string(doc, "cacert_pem", false, 65536, ok_pem, err) < 0))
+        (tier_settings_string(doc, "endpoint", true, 300, tier_ok_endpoint, WHAT, err) < 0 ||
+         tier_settings_string(doc, "bucket", true, 255, ok_bucket, WHAT, err) < 0 ||
+         tier_settings_string(doc, "prefix", false, 512, tier_ok_prefix, WHAT, err) < 0 ||
+         tier_settings_string(doc, "region", false, 63, ok_word, WHAT, err) < 0 ||
+         tier_settings_string(doc, "access_key", true, 255, ok_word, WHAT, err) < 0 ||
+         tier_settings_string(doc, "storage_class", false, 32, ok_class, WHAT, err) < 0 ||
+         tier_settings_string(doc, "cacert_pem", false, 65536, tier_ok_pem, WHAT, err) < 0))
         rc = -1;
     json_t *vh = json_object_get(doc, "virtual_host");
     if (rc == 0 && vh && !json_is_boolean(vh))
         rc = cf_fail(err, CF_EINVAL, "the tier's \"virtual_host\" is true or false");
-    if (rc == 0 && !(*config_json = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS)))
-        rc = cf_fail(err, CF_ENOMEM, "out of memory");
+    if (rc == 0)
+        rc = tier_settings_dump(doc, config_json, err);
     json_decref(doc);
     return rc;
-}
-
-static char *dup_field(json_t *doc, const char *name, const char *dflt)
-{
-    const char *s = json_string_value(json_object_get(doc, name));
-    return s ? strdup(s) : dflt ? strdup(dflt) : NULL;
 }
 
 static void s3_close(void *impl)
@@ -182,13 +125,13 @@ static int s3_open(const st_tier *st, const tier_limits *lim, void **impl, cf_er
                           .owner = t};
     tier_pool_init(&t->pool);
     json_t *doc = json_loads(st->config, 0, NULL);
-    t->endpoint = dup_field(doc, "endpoint", NULL);
-    t->bucket = dup_field(doc, "bucket", NULL);
-    t->prefix = dup_field(doc, "prefix", "");
-    t->region = dup_field(doc, "region", "us-east-1");
-    t->access_key = dup_field(doc, "access_key", NULL);
-    t->storage_class = dup_field(doc, "storage_class", NULL);
-    t->cacert_pem = dup_field(doc, "cacert_pem", NULL);
+    t->endpoint = tier_settings_dup(doc, "endpoint", NULL);
+    t->bucket = tier_settings_dup(doc, "bucket", NULL);
+    t->prefix = tier_settings_dup(doc, "prefix", "");
+    t->region = tier_settings_dup(doc, "region", "us-east-1");
+    t->access_key = tier_settings_dup(doc, "access_key", NULL);
+    t->storage_class = tier_settings_dup(doc, "storage_class", NULL);
+    t->cacert_pem = tier_settings_dup(doc, "cacert_pem", NULL);
     t->virtual_host = json_is_true(json_object_get(doc, "virtual_host"));
     json_decref(doc);
     snprintf(t->secret, sizeof t->secret, "%s", st->secret);

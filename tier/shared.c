@@ -17,6 +17,81 @@
 
 #define MD5_CHUNK (1u << 20)
 
+json_t *tier_settings_load(const char *in_json, const char *const *fields, const char *what,
+                           cf_err *err)
+{
+    json_t *doc = json_loads(in_json, JSON_REJECT_DUPLICATES, NULL);
+    if (!json_is_object(doc)) {
+        json_decref(doc);
+        cf_fail(err, CF_EINVAL, "tier settings must be a JSON object");
+        return NULL;
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach(doc, key, v) {
+        size_t i = 0;
+        while (fields[i] && strcmp(fields[i], key) != 0)
+            i++;
+        if (!fields[i]) {
+            cf_fail(err, CF_EINVAL, "%s has no setting \"%.40s\"", what, key);
+            json_decref(doc);
+            return NULL;
+        }
+    }
+    return doc;
+}
+
+int tier_settings_string(json_t *doc, const char *name, bool required, size_t max,
+                         bool (*ok)(const char *), const char *what, cf_err *err)
+{
+    json_t *v = json_object_get(doc, name);
+    if (!v)
+        return required ? cf_fail(err, CF_EINVAL, "%s needs \"%s\"", what, name) : 0;
+    const char *s = json_string_value(v);
+    if (!s || (required && !*s) || strlen(s) > max || (ok && !ok(s)))
+        return cf_fail(err, CF_EINVAL, "the tier's \"%s\" is not valid", name);
+    return 0;
+}
+
+int tier_settings_dump(json_t *doc, char **out, cf_err *err)
+{
+    *out = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
+    return *out ? 0 : cf_fail(err, CF_ENOMEM, "out of memory");
+}
+
+char *tier_settings_dup(json_t *doc, const char *name, const char *dflt)
+{
+    const char *s = json_string_value(json_object_get(doc, name));
+    return s ? strdup(s) : dflt ? strdup(dflt) : NULL;
+}
+
+bool tier_printable(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n > max)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < '!' || (unsigned char)s[i] > '~')
+            return false;
+    return true;
+}
+
+bool tier_ok_endpoint(const char *s)
+{
+    return (strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0) &&
+           tier_printable(s, 300);
+}
+
+bool tier_ok_prefix(const char *s)
+{
+    return s[0] != '/' && tier_printable(s, 512);
+}
+
+bool tier_ok_pem(const char *s)
+{
+    return strstr(s, "-----BEGIN CERTIFICATE-----") != NULL;
+}
+
 void tier_pool_init(tier_pool *p)
 {
     pthread_mutex_init(&p->lock, NULL);

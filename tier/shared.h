@@ -9,12 +9,35 @@
 #ifndef TIER_SHARED_H
 #define TIER_SHARED_H
 
+#include <jansson.h>
 #include <pthread.h>
 
 #include "client/s3c.h"
 #include "tier/tier.h"
 
 #define TIER_POOL_MAX 8
+
+/* ---- settings (a type's configure and open) ---- */
+
+/* The settings object, every key one of fields (NULL-terminated); what
+ * names the type in messages ("an S3 tier"). NULL and CF_EINVAL if not. */
+json_t *tier_settings_load(const char *in_json, const char *const *fields, const char *what,
+                           cf_err *err);
+/* Setting `name`: absent is fine unless required; present, a string of at
+ * most max bytes (not empty if required) that ok (if any) accepts. */
+int tier_settings_string(json_t *doc, const char *name, bool required, size_t max,
+                         bool (*ok)(const char *), const char *what, cf_err *err);
+/* The settings to store: compact, keys sorted (the caller frees doc). */
+int tier_settings_dump(json_t *doc, char **out, cf_err *err);
+/* A malloc'd copy of string setting name, else of dflt (NULL: NULL). */
+char *tier_settings_dup(json_t *doc, const char *name, const char *dflt);
+/* At most max bytes, each printable ASCII but space. */
+bool tier_printable(const char *s, size_t max);
+bool tier_ok_endpoint(const char *s);   /* http:// or https://, at most 300 */
+bool tier_ok_prefix(const char *s);     /* no leading '/', at most 512 */
+bool tier_ok_pem(const char *s);        /* holds a PEM certificate */
+
+/* ---- clients, names, sources ---- */
 
 /* Idle clients of one tier, so that reads reuse connections. make builds
  * a client (no bandwidth cap), quiet abandons what one has in flight,

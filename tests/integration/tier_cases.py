@@ -249,14 +249,7 @@ def test_azure_archive_tier_is_rehydrated_by_a_restore(s3, bucket, raw):
         assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
     h = s3.head_object(Bucket=bucket, Key="z")
     assert h["StorageClass"] == "COLDZ" and "Restore" not in h
-    res = raw("POST", f"/{bucket}/z", "restore",
-              body=b"<RestoreRequest><Days>2</Days></RestoreRequest>")
-    assert res.status == 202, res.body
-
-    def restored():
-        h = s3.head_object(Bucket=bucket, Key="z")
-        return h.get("Restore", "").startswith('ongoing-request="false"') and h
-    wait_for("the rehydration and restore", restored, timeout=60)
+    restore(s3, raw, bucket, "z", 2, timeout=60)
     assert get(s3, bucket, "z") == body
     assert get(s3, bucket, "z", Range="bytes=6291000-6291499") == body[6291000:6291500]
     assert access_tier() == "Archive"                  # back offline; the copy serves
@@ -433,17 +426,23 @@ def test_multipart_and_copy_carry_class_and_tags(s3, bucket, remote):
     assert get(s3, bucket, "c2") == p1 + p2
 
 
+def restore(s3, raw, bucket, key, days, timeout=30):
+    """RestoreObject (202), then wait until HEAD says it is done; the HEAD."""
+    r = raw("POST", f"/{bucket}/{key}", "restore",
+            body=b"<RestoreRequest><Days>%d</Days></RestoreRequest>" % days)
+    assert r.status == 202, r.body
+
+    def restored():
+        h = s3.head_object(Bucket=bucket, Key=key)
+        return h.get("Restore", "").startswith('ongoing-request="false"') and h
+    return wait_for(f"the restore of {key}", restored, timeout=timeout)
+
+
 def test_restore_brings_a_local_copy_for_its_days(s3, bucket, remote, raw):
     body = data(2 * MiB + 7, "restore" + remote.name)
     put(s3, bucket, "r", body, StorageClass=remote.tier)
     settled(remote.tier)
-    r = raw("POST", f"/{bucket}/r", "restore",
-            body=b"<RestoreRequest><Days>2</Days></RestoreRequest>")
-    assert r.status == 202, r.body
-    def restored():
-        h = s3.head_object(Bucket=bucket, Key="r")
-        return h.get("Restore", "").startswith('ongoing-request="false"') and h
-    h = wait_for("the restore", restored, timeout=30)
+    h = restore(s3, raw, bucket, "r", 2)
     assert "expiry-date=" in h["Restore"] and h["StorageClass"] == remote.tier
     assert get(s3, bucket, "r") == body
     r = raw("POST", f"/{bucket}/r", "restore",
