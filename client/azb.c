@@ -674,49 +674,49 @@ int azb_exec(azb_client *c, const azb_op *op, azb_result *res, cf_err *err)
 
 /* ---- whole uploads ------------------------------------------------------------ */
 
-int azb_digest(azb_checksum cks, const void *data, size_t len, char out[AZB_DIGEST_MAX],
-               cf_err *err)
+static cks_state *digest_new(azb_checksum cks, cf_err *err)
 {
-    cks_state *s = cks_new(cks == AZB_CKS_CRC64 ? CKS_CRC64NVME : CKS_MD5, err);
-    if (!s)
-        return -1;
+    return cks_new(cks == AZB_CKS_CRC64 ? CKS_CRC64NVME : CKS_MD5, err);
+}
+
+/* s's value as Azure expects it (the CRC-64 little-endian); frees s. */
+static void digest_end(cks_state *s, azb_checksum cks, char out[AZB_DIGEST_MAX])
+{
     uint8_t raw[CKS_MAX_RAW];
-    cks_update(s, data, len);
     cks_to_base64(raw, cks_final(s, raw), out, AZB_DIGEST_MAX);
     cks_free(s);
     if (cks == AZB_CKS_CRC64)
         crc64_to_le(out, AZB_DIGEST_MAX);
+}
+
+int azb_digest(azb_checksum cks, const void *data, size_t len, char out[AZB_DIGEST_MAX],
+               cf_err *err)
+{
+    cks_state *s = digest_new(cks, err);
+    if (!s)
+        return -1;
+    cks_update(s, data, len);
+    digest_end(s, cks, out);
     return 0;
 }
 
 typedef struct uploader uploader;
 
-/* Where an upload's bytes come from: a body read once (each block
- * buffered) or parts opened per block (read twice, never buffered). */
-typedef struct source {
-    const s3c_body *once;
-    const azb_parts *parts;
-    uint64_t length;
-} source;
-
+/* A block in flight: its part of the source and its checksum. */
 typedef struct slot {
     uploader *u;
-    uint8_t *buf;
-    s3c_mem mem;
-    s3c_body body;
-    const s3c_body *part;            /* an open part, or NULL */
+    const s3c_body *part;            /* open while the block is */
     char cks[AZB_DIGEST_MAX];
     bool busy;
 } slot;
 
-/* The blocks in flight own this when the upload gives up on them. */
 struct uploader {
-    const azb_parts *parts;
-    uint8_t *chunk;                  /* the parts' first pass */
+    const azb_parts *src;
+    uint8_t *chunk;                  /* the first passes' buffer */
     slot *slots;
     int nslots;
     size_t inflight;
-    bool failed, orphaned;
+    bool failed;
     cf_err err;
     long status;
     char code[S3C_CODE_MAX], message[256];
@@ -725,16 +725,14 @@ struct uploader {
 static void slot_close(slot *s)
 {
     if (s->part)
-        s->u->parts->close(s->u->parts->ctx, s->part);
+        s->u->src->close(s->u->src->ctx, s->part);
     s->part = NULL;
 }
 
 static void uploader_free(uploader *u)
 {
-    for (int i = 0; i < u->nslots; i++) {
+    for (int i = 0; i < u->nslots; i++)
         slot_close(&u->slots[i]);
-        free(u->slots[i].buf);
-    }
     free(u->chunk);
     free(u->slots);
     free(u);
@@ -745,7 +743,7 @@ static void uploader_free(uploader *u)
 static int first_pass(const s3c_body *b, azb_checksum cks, cks_state *whole, uint8_t *chunk,
                       char out[AZB_DIGEST_MAX], cf_err *err)
 {
-    cks_state *s = cks_new(cks == AZB_CKS_CRC64 ? CKS_CRC64NVME : CKS_MD5, err);
+    cks_state *s = digest_new(cks, err);
     uint64_t total = 0;
     size_t n = 0;
     int rc = s && b->rewind ? b->rewind(b->ctx, err)
@@ -761,13 +759,10 @@ static int first_pass(const s3c_body *b, azb_checksum cks, cks_state *whole, uin
                      (unsigned long long)total, (unsigned long long)b->length);
     if (rc == 0)
         rc = b->rewind(b->ctx, err);
-    if (rc == 0) {
-        uint8_t raw[CKS_MAX_RAW];
-        cks_to_base64(raw, cks_final(s, raw), out, AZB_DIGEST_MAX);
-        if (cks == AZB_CKS_CRC64)
-            crc64_to_le(out, AZB_DIGEST_MAX);
-    }
-    cks_free(s);
+    if (rc == 0)
+        digest_end(s, cks, out);
+    else
+        cks_free(s);
     return rc;
 }
 
@@ -785,31 +780,12 @@ static void on_block(void *ctx, int rc, const cf_err *err, azb_result *res)
         snprintf(u->code, sizeof u->code, "%s", res->code);
         snprintf(u->message, sizeof u->message, "%s", res->message);
     }
-    if (u->orphaned && u->inflight == 0)
-        uploader_free(u);
 }
 
-/* A block read whole into the slot's buffer, with its checksum. */
-static int fill_block(slot *s, const s3c_body *src, uint64_t off, size_t n, uint64_t bs,
-                      azb_checksum cks, cks_state *whole, cf_err *err)
-{
-    size_t got = 0;
-    if (!s->buf && !(s->buf = malloc((size_t)bs)))
-        return cf_fail(err, CF_ENOMEM, "out of memory");
-    if (s3c_body_read_full(src, s->buf, n, &got, err) < 0)
-        return -1;
-    if (got < n)
-        return cf_fail(err, CF_EINVAL, "the body ended at %llu bytes, not the %llu announced",
-                       (unsigned long long)(off + got), (unsigned long long)src->length);
-    if (whole)
-        cks_update(whole, s->buf, n);
-    s3c_body_mem(&s->body, &s->mem, s->buf, n);
-    return azb_digest(cks, s->buf, n, s->cks, err);
-}
-
-/* Read and start the next block into a free slot; false when none is free. */
-static bool start_block(azb_client *c, const azb_op *tmpl, uploader *u, const source *src,
-                        uint64_t bs, uint32_t index, cks_state *whole)
+/* Open, digest and start the next block in a free slot; false when none
+ * is free. */
+static bool start_block(azb_client *c, const azb_op *tmpl, uploader *u, uint64_t bs,
+                        uint32_t index, cks_state *whole)
 {
     slot *s = NULL;
     for (int i = 0; i < u->nslots && !s; i++)
@@ -818,19 +794,14 @@ static bool start_block(azb_client *c, const azb_op *tmpl, uploader *u, const so
     if (!s)
         return false;
     uint64_t off = (uint64_t)index * bs;
-    size_t n = (size_t)(src->length - off < bs ? src->length - off : bs);
+    uint64_t n = u->src->length - off < bs ? u->src->length - off : bs;
     cf_err err;
-    int rc;
-    if (src->parts) {
-        rc = src->parts->open(src->parts->ctx, off, n, &s->part, &err);
-        if (rc == 0)
-            rc = first_pass(s->part, tmpl->checksum, whole, u->chunk, s->cks, &err);
-    } else {
-        rc = fill_block(s, src->once, off, n, bs, tmpl->checksum, whole, &err);
-    }
+    int rc = u->src->open(u->src->ctx, off, n, &s->part, &err);
+    if (rc == 0)
+        rc = first_pass(s->part, tmpl->checksum, whole, u->chunk, s->cks, &err);
     if (rc == 0) {
         azb_op op = *tmpl;
-        op.body = s->part ? s->part : &s->body;
+        op.body = s->part;
         op.block = index;
         op.checksum_value = s->cks;
         rc = azb_start(c, &op, on_block, s, &err);
@@ -848,7 +819,7 @@ static bool start_block(azb_client *c, const azb_op *tmpl, uploader *u, const so
 
 /* Put Blocks, `parallel` at a time, then the block list. */
 static int put_blocks(azb_client *c, const char *container, const char *blob,
-                      const source *src, const azb_upload_opts *o, uint64_t bs,
+                      const azb_parts *src, const azb_upload_opts *o, uint64_t bs,
                       char md5[CKS_MAX_B64], azb_result *res, cf_err *err)
 {
     uint64_t nblocks = (src->length + bs - 1) / bs;
@@ -860,14 +831,14 @@ static int put_blocks(azb_client *c, const char *container, const char *blob,
     uploader *u = calloc(1, sizeof *u);
     cks_state *whole = NULL;
     if (!u || !(u->slots = calloc((size_t)par, sizeof *u->slots)) ||
-        (src->parts && !(u->chunk = malloc(PASS_CHUNK))) ||
+        !(u->chunk = malloc(PASS_CHUNK)) ||
         (o->checksum == AZB_CKS_MD5 && !(whole = cks_new(CKS_MD5, err)))) {
         if (u)
             uploader_free(u);
         return cf_fail(err, CF_ENOMEM, "out of memory");
     }
+    u->src = src;
     u->nslots = par;
-    u->parts = src->parts;
     for (int i = 0; i < par; i++)
         u->slots[i].u = u;
     azb_op tmpl = {.kind = AZB_PUT_BLOCK, .container = container, .blob = blob,
@@ -876,8 +847,7 @@ static int put_blocks(azb_client *c, const char *container, const char *blob,
     cf_err run_err;
     bool broken = false;
     for (;;) {
-        while (!u->failed && next < nblocks &&
-               start_block(c, &tmpl, u, src, bs, next, whole))
+        while (!u->failed && next < nblocks && start_block(c, &tmpl, u, bs, next, whole))
             next += !u->failed;
         if (u->inflight == 0)
             break;
@@ -886,13 +856,9 @@ static int put_blocks(azb_client *c, const char *container, const char *blob,
             break;
         }
     }
-    if (broken && src->parts) {          /* parts are the caller's: end them now */
+    if (broken) {                        /* the parts are the caller's: end them now */
         azb_abort(c);
         uploader_free(u);
-    } else if (broken) {                 /* the blocks in flight keep their buffers */
-        u->orphaned = true;
-    }
-    if (broken) {
         cks_free(whole);
         return cf_fail(err, run_err.code, "%s", run_err.msg);
     }
@@ -919,51 +885,36 @@ static int put_blocks(azb_client *c, const char *container, const char *blob,
     return rc;
 }
 
-/* One Put Blob: the body read whole into memory, or a part read twice. */
+/* One Put Blob of the one part. */
 static int put_single(azb_client *c, const char *container, const char *blob,
-                      const source *src, const azb_upload_opts *o, char md5[CKS_MAX_B64],
+                      const azb_parts *src, const azb_upload_opts *o, char md5[CKS_MAX_B64],
                       azb_result *res, cf_err *err)
 {
-    size_t n = (size_t)src->length, got = 0;
-    uint8_t *buf = malloc(src->parts ? PASS_CHUNK : n ? n : 1);
+    uint8_t *chunk = malloc(PASS_CHUNK);
     const s3c_body *part = NULL;
     char cks[AZB_DIGEST_MAX];
-    s3c_mem m;
-    s3c_body b;
-    if (!buf)
+    if (!chunk)
         return cf_fail(err, CF_ENOMEM, "out of memory");
-    int rc;
-    if (src->parts) {
-        rc = src->parts->open(src->parts->ctx, 0, n, &part, err);
-        if (rc == 0)
-            rc = first_pass(part, o->checksum, NULL, buf, cks, err);
-    } else {
-        rc = s3c_body_read_full(src->once, buf, n, &got, err);
-        if (rc == 0 && got < n)
-            rc = cf_fail(err, CF_EINVAL, "the body ended at %zu bytes, not the %zu announced",
-                         got, n);
-        if (rc == 0)
-            rc = azb_digest(o->checksum, buf, n, cks, err);
-        s3c_body_mem(&b, &m, buf, n);
-    }
+    int rc = src->open(src->ctx, 0, src->length, &part, err);
+    if (rc == 0)
+        rc = first_pass(part, o->checksum, NULL, chunk, cks, err);
     if (rc == 0) {
         if (o->checksum == AZB_CKS_MD5)
             snprintf(md5, CKS_MAX_B64, "%s", cks);
-        azb_op op = {.kind = AZB_PUT_BLOB, .container = container, .blob = blob,
-                     .body = part ? part : &b, .checksum = o->checksum,
-                     .checksum_value = cks, .tier = o->tier,
+        azb_op op = {.kind = AZB_PUT_BLOB, .container = container, .blob = blob, .body = part,
+                     .checksum = o->checksum, .checksum_value = cks, .tier = o->tier,
                      .if_none_match = o->if_none_match};
         rc = azb_exec(c, &op, res, err);
         azb_result_free(res);
     }
     if (part)
-        src->parts->close(src->parts->ctx, part);
-    free(buf);
+        src->close(src->ctx, part);
+    free(chunk);
     return rc;
 }
 
-static int upload(azb_client *c, const char *container, const char *blob, const source *src,
-                  const azb_upload_opts *opts, azb_result *res, cf_err *err)
+int azb_upload(azb_client *c, const char *container, const char *blob, const azb_parts *src,
+               const azb_upload_opts *opts, azb_result *res, cf_err *err)
 {
     azb_upload_opts o = opts ? *opts : (azb_upload_opts){0};
     uint64_t bs = o.block_size ? o.block_size : DEFAULT_BLOCK;
@@ -996,19 +947,4 @@ static int upload(azb_client *c, const char *container, const char *blob, const 
     azb_exec(c, &del, &gone, &ignored);
     azb_result_free(&gone);
     return rc;
-}
-
-int azb_upload(azb_client *c, const char *container, const char *blob, const s3c_body *src,
-               const azb_upload_opts *opts, azb_result *res, cf_err *err)
-{
-    source s = {.once = src, .length = src->length};
-    return upload(c, container, blob, &s, opts, res, err);
-}
-
-int azb_upload_parts(azb_client *c, const char *container, const char *blob,
-                     const azb_parts *src, const azb_upload_opts *opts, azb_result *res,
-                     cf_err *err)
-{
-    source s = {.parts = src, .length = src->length};
-    return upload(c, container, blob, &s, opts, res, err);
 }

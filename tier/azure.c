@@ -3,7 +3,7 @@
  * storage account (or Azurite), reached through the outgoing Azure client
  * (client/azb.h), with Shared Key or a SAS token as the tier's secret.
  *
- * Uploads. azb_upload_parts does the work: up to one block (the tier's
+ * Uploads. azb_upload does the work: up to one block (the tier's
  * part_size) is one Put Blob, larger objects Put Blocks, parallel_parts at
  * a time, then Put Block List. Every Put Blob and Put Block carries the
  * Content-MD5 of its body, so Azure refuses bytes damaged on the way; the
@@ -237,7 +237,7 @@ static int az_put(void *impl, const char *name, const tier_src *src,
                              .block_size = block, .parallel = t->lim.parallel_parts,
                              .if_none_match = "*"};
         azb_result res;
-        rc = azb_upload_parts(c, t->container, blob, &parts, &o, &res, err);
+        rc = azb_upload(c, t->container, blob, &parts, &o, &res, err);
         if (rc == 0)
             snprintf(etag, TIER_ETAG_MAX, "%s", res.etag);
         azb_result_free(&res);

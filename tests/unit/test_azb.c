@@ -340,10 +340,7 @@ static void urls_and_refusals_before_sending(void)
                        .max_attempts = 1};
     c = azb_client_new(&host, &err);
     REQUIRE(c);
-    s3c_mem m;
-    s3c_body body;
-    s3c_body_mem(&body, &m, "x", 1);
-    body.length = (uint64_t)AZB_MAX_BLOCKS * 1024 + 1;
+    azb_parts body = {.length = (uint64_t)AZB_MAX_BLOCKS * 1024 + 1};   /* never opened */
     azb_upload_opts small = {.block_size = 1024};
     CHECK_EQ_INT(azb_upload(c, "c", "b", &body, &small, &res, &err), -1);
     CHECK_EQ_INT(err.code, CF_ETOOLARGE);
