@@ -315,8 +315,8 @@ int tier_restore(tier_set *s, const st_tier_candidate *c, int64_t day_ms, cf_err
         return -1;
     const tier_type *tt = r.lt->type;
     int rc = tt->online ? tt->online(r.lt->impl, remote_id, true, err) : 1;
-    if (rc == 0)                     /* rehydrating: the next pass looks again */
-        return 0;
+    if (rc == 0)                     /* rehydrating: a later pass looks again */
+        return st_restore_later(s->e, c->version_id, err);
     if (rc > 0)
         rc = tt->stream_open(r.lt->impl, remote_id, off, len, &r.stream, err);
     if (rc == 0) {
