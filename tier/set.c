@@ -323,8 +323,12 @@ int tier_restore(tier_set *s, const st_tier_candidate *c, int64_t day_ms, cf_err
         rc = st_restore_import(s->e, c, day_ms, restore_pull, &r, err);
         tt->stream_close(r.stream);
     }
-    if (rc == 0 && tt->online && tt->online(r.lt->impl, remote_id, false, err) < 0)
-        rc = -1;                     /* restored; the worker logs the remote's error */
+    if (rc == 0 && tt->online && tt->online(r.lt->impl, remote_id, false, err) < 0) {
+        char why[CF_ERRMSG_MAX];     /* restored all the same: the worker logs this */
+        snprintf(why, sizeof why, "%s", err->msg);
+        rc = cf_fail(err, err->code, "restored, but the remote object could not be sent "
+                     "back offline (it stays readable, at its cost): %.180s", why);
+    }
     if (rc < 0 && err->code != CF_ENOKEY)
         st_tier_note_error(s->e, c->tier_id, err->msg);
     return rc;
