@@ -9,9 +9,10 @@
  * A tier has a type with a small interface (tier_type): S3 (tier/s3.c:
  * AWS, Wasabi, Backblaze B2, GCS interoperability, Ceph RGW, another
  * coffer) and Azure Blob Storage (tier/azure.c) are built, with the same
- * six operations. Every operation that talks to a remote goes through the
- * one outgoing client for its protocol (client/s3c.h for S3, client/azb.h
- * for Azure).
+ * operations (Azure's alone has `online`, for its Archive access tier);
+ * what they share is tier/shared.h. Every operation that talks to a
+ * remote goes through the one outgoing client for its protocol
+ * (client/s3c.h for S3, client/azb.h for Azure).
  *
  * What a remote sees: objects named by the tier's prefix and a random id,
  * holding ciphertext and a sealed header (storage/tierfmt.c). No tenant,
