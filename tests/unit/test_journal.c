@@ -2,7 +2,9 @@
  * tests/unit/test_journal.c - the per-disk journal's record versions and
  * its reader against hostile files (storage/journal.h):
  *   - a record as version 1 wrote it (no "rv") is read as version 1, one
- *     of version 2 as 2, one of a newer version is skipped and counted;
+ *     of version 2 as 2 and of 3 as 3, one of a newer version is skipped
+ *     and counted; a record's data is not held by the replay but read
+ *     again (jrn_read_data), and a file changed since is refused;
  *   - a torn tail or a flipped byte on some disks loses no record (the
  *     other disks' copies are read) and is counted; on every disk the
  *     damaged record and what follows it in that file are skipped and
@@ -10,7 +12,9 @@
  *     file are counted, never a crash;
  *   - a JRN_KEY record follows each change of a key's versions with the
  *     whole version list (a removed version is absent; a key with none
- *     left has an empty list).
+ *     left has an empty list), and of a version's tags (record version 3:
+ *     each version's "tags" and "tier"); JRN_UPLOAD carries the upload's
+ *     object lock and tags.
  */
 #include "tests/unit/test.h"
 
@@ -25,6 +29,7 @@
 #include "common/hex.h"
 #include "storage/ds.h"
 #include "storage/journal.h"
+#include "storage/lifecycle.h"
 #include "tests/unit/engine_util.h"
 
 #define BASE 1000000u                 /* far above the engine's own commits */
@@ -44,13 +49,20 @@ static int collect(void *ctx, const jrn_record *r)
     s->versions[s->n] = r->version;
     s->types[s->n] = r->type;
     s->commits[s->n] = r->commit;
-    snprintf(s->data[s->n], sizeof s->data[0], "%.*s", (int)r->len, (const char *)r->data);
+    uint8_t *data = NULL;
+    size_t len = 0;
+    cf_err err;
+    CHECK(r->data == NULL);             /* not held: read again */
+    CHECK(r->len == 0 || jrn_read_data(r->path, r->offset, &data, &len, &err) == 0);
+    CHECK(len == r->len);
+    snprintf(s->data[s->n], sizeof s->data[0], "%.*s", (int)len, (const char *)data);
+    free(data);
     s->n++;
     return 0;
 }
 
-/* A set of 3 disks, its engine closed, with three records of our own:
- * version 1 (as coffer before rv wrote them), 2 and a newer one. */
+/* A set of 3 disks, its engine closed, with records of our own: version
+ * 1 (as coffer before rv wrote them), 2, 3 and a newer one. */
 static void three_records(eng_fixture *f, ds_set *set)
 {
     st_engine *e = fixture_setup(f, test_tmpdir(), 3, 2, 1, false);
@@ -64,14 +76,19 @@ static void three_records(eng_fixture *f, ds_set *set)
     json_t *v1 = json_pack("{s:s, s:s, s:s}", "tenant", "t1", "bucket", "b", "key", "6b");
     json_t *v2 = json_pack("{s:i, s:s, s:s, s:s, s:[]}", "rv", 2, "tenant", "t1",
                            "bucket", "b", "key", "6b", "versions");
-    json_t *v3 = json_pack("{s:i, s:s}", "rv", JRN_RECORD_VERSION + 1, "what", "future");
+    json_t *v3 = json_pack("{s:i, s:s, s:s, s:s, s:[{s:s, s:n}]}", "rv", 3,
+                           "tenant", "t1", "bucket", "b", "key", "6b", "versions",
+                           "tags", "[[\"k\",\"v\"]]", "tier");
+    json_t *v4 = json_pack("{s:i, s:s}", "rv", JRN_RECORD_VERSION + 1, "what", "future");
     jrn_append(j, JRN_PUT, BASE + 1, v1, "one", 3);
     jrn_append(j, JRN_KEY, BASE + 2, v2, NULL, 0);
-    jrn_append(j, JRN_KEY, BASE + 3, v3, "three", 5);
+    jrn_append(j, JRN_KEY, BASE + 3, v4, "three", 5);
     jrn_append(j, JRN_PUT, BASE + 4, v1, "four", 4);
+    jrn_append(j, JRN_KEY, BASE + 5, v3, NULL, 0);
     json_decref(v1);
     json_decref(v2);
     json_decref(v3);
+    json_decref(v4);
     jrn_close(j);
 }
 
@@ -119,7 +136,7 @@ static void test_record_versions(void)
     int torn, newer;
     three_records(&f, &set);
     replay(&set, &s, &torn, &newer);
-    CHECK_EQ_INT(s.n, 3);
+    CHECK_EQ_INT(s.n, 4);
     CHECK_EQ_INT(torn, 0);
     CHECK_EQ_INT(newer, 1);
     CHECK_EQ_INT(s.versions[0], 1);
@@ -129,6 +146,52 @@ static void test_record_versions(void)
     CHECK_EQ_INT(s.types[1], JRN_KEY);
     CHECK_EQ_INT(s.commits[2], BASE + 4);
     CHECK_EQ_STR(s.data[2], "four");
+    CHECK_EQ_INT(s.versions[3], 3);
+    CHECK_EQ_INT(s.types[3], JRN_KEY);
+    ds_close(&set);
+}
+
+/* A record's place, for the re-read below. */
+typedef struct place { char path[PATH_MAX]; uint64_t offset; size_t len; } place;
+
+static int find_four(void *ctx, const jrn_record *r)
+{
+    place *p = ctx;
+    if (r->commit == BASE + 4) {
+        snprintf(p->path, sizeof p->path, "%s", r->path);
+        p->offset = r->offset;
+        p->len = r->len;
+    }
+    return 0;
+}
+
+static void test_reread(void)
+{
+    eng_fixture f;
+    ds_set set;
+    place pl = {0};
+    int files, torn, newer;
+    cf_err err;
+    uint8_t *data;
+    size_t len;
+    three_records(&f, &set);
+    REQUIRE(jrn_replay(&set, BASE, find_four, &pl, &files, &torn, &newer, &err) == 0);
+    REQUIRE(pl.path[0]);
+    CHECK_EQ_INT((int)pl.len, 4);
+    REQUIRE(jrn_read_data(pl.path, pl.offset, &data, &len, &err) == 0);
+    CHECK(len == 4 && memcmp(data, "four", 4) == 0);
+    free(data);
+    /* a byte of its data changed since the replay: refused, never other bytes */
+    struct stat st;
+    REQUIRE(stat(pl.path, &st) == 0);
+    flip(pl.path, (off_t)pl.offset + 12 + 13 + 2);
+    data = (uint8_t *)"x";
+    CHECK(jrn_read_data(pl.path, pl.offset, &data, &len, &err) < 0);
+    CHECK(data == NULL);
+    CHECK_EQ_INT(err.code, CF_ECORRUPT);
+    /* an offset past the end, or into the middle of a record */
+    CHECK(jrn_read_data(pl.path, (uint64_t)st.st_size + 100, &data, &len, &err) < 0);
+    CHECK(jrn_read_data(pl.path, pl.offset + 5, &data, &len, &err) < 0);
     ds_close(&set);
 }
 
@@ -150,7 +213,7 @@ static void test_hostile_files(void)
     REQUIRE(truncate(p[0], st.st_size - 3) == 0);
     flip(p[1], 20);
     replay(&set, &s, &torn, &newer);
-    CHECK_EQ_INT(s.n, 3);
+    CHECK_EQ_INT(s.n, 4);
     CHECK_EQ_INT(torn, 2);
     CHECK_EQ_STR(s.data[2], "four");
     /* the first record damaged on every disk: the rest of each file is
@@ -179,27 +242,56 @@ static void test_hostile_files(void)
     ds_close(&set);
 }
 
-/* The newest JRN_KEY of t1/b/key "k": its version count (-1: none). */
+/* The newest JRN_KEY of t1/b/key "k" and its JRN_UPLOAD. */
+typedef struct key_seen {
+    int n;                              /* its version count (-1: none) */
+    char tags[64], second_tags[64];     /* its newest two versions' "tags" */
+    int rv;
+    json_t *upload;                     /* the newest JRN_UPLOAD's fields */
+} key_seen;
+
 static int key_versions(void *ctx, const jrn_record *r)
 {
-    int *n = ctx;
+    key_seen *ks = ctx;
     const char *k = json_string_value(json_object_get(r->fields, "key"));
-    if (r->type == JRN_KEY && k && strcmp(k, "6b") == 0)
-        *n = (int)json_array_size(json_object_get(r->fields, "versions"));
+    if (r->type == JRN_KEY && k && strcmp(k, "6b") == 0) {
+        json_t *v = json_object_get(r->fields, "versions");
+        const char *t = json_string_value(json_object_get(json_array_get(v, 0), "tags"));
+        const char *t2 = json_string_value(json_object_get(json_array_get(v, 1), "tags"));
+        ks->n = (int)json_array_size(v);
+        snprintf(ks->tags, sizeof ks->tags, "%s", t ? t : "");
+        snprintf(ks->second_tags, sizeof ks->second_tags, "%s", t2 ? t2 : "");
+        ks->rv = r->version;
+    }
+    if (r->type == JRN_UPLOAD && k && strcmp(k, "6b") == 0) {
+        json_decref(ks->upload);
+        ks->upload = json_incref(r->fields);
+    }
     return 0;
+}
+
+static int newest_key(const eng_fixture *f, key_seen *ks)
+{
+    ds_set set;
+    cf_err err;
+    int files, torn, newer;
+    json_decref(ks->upload);
+    memset(ks, 0, sizeof *ks);
+    ks->n = -1;
+    const char *paths[3] = {f->disks[0], f->disks[1], f->disks[2]};
+    if (ds_open(&set, paths, 3, 2, 1, 0, &err) < 0)
+        return -2;
+    if (jrn_replay(&set, 0, key_versions, ks, &files, &torn, &newer, &err) < 0 || torn)
+        ks->n = -3;
+    ds_close(&set);
+    return ks->n;
 }
 
 static int newest_key_state(const eng_fixture *f)
 {
-    ds_set set;
-    cf_err err;
-    int n = -1, files, torn, newer;
-    const char *paths[3] = {f->disks[0], f->disks[1], f->disks[2]};
-    if (ds_open(&set, paths, 3, 2, 1, 0, &err) < 0)
-        return -2;
-    if (jrn_replay(&set, 0, key_versions, &n, &files, &torn, &newer, &err) < 0 || torn)
-        n = -3;
-    ds_close(&set);
+    key_seen ks = {0};
+    int n = newest_key(f, &ks);
+    json_decref(ks.upload);
     return n;
 }
 
@@ -216,13 +308,50 @@ static void test_key_state(void)
     char first[ST_ID_HEX];
     snprintf(first, sizeof first, "%s", info.version_id);
     REQUIRE(put_gen(e, "b", "k", 200000, 2, &info, &err) == 0);
+    char second[ST_ID_HEX];
+    snprintf(second, sizeof second, "%s", info.version_id);
     CHECK_EQ_INT(newest_key_state(&f), 2);
     REQUIRE(st_delete_version(e, "t1", "b", "k", NULL, NULL, false, &del, &err) == 0);
     CHECK(del.delete_marker);
     CHECK_EQ_INT(newest_key_state(&f), 3);
     REQUIRE(st_delete_version(e, "t1", "b", "k", first, NULL, false, &del, &err) == 0);
     CHECK_EQ_INT(newest_key_state(&f), 2);          /* the removed one is absent */
+    /* PutObjectTagging and DeleteObjectTagging (of the noncurrent version
+     * under the marker) journal the key again */
+    key_seen ks = {0};
+    st_header tag = {.name = "colour", .value = "blue"};
+    REQUIRE(st_tags_put(e, "t1", "b", "k", second, &tag, 1, &err) == 0);
+    CHECK_EQ_INT(newest_key(&f, &ks), 2);
+    CHECK_EQ_INT(ks.rv, JRN_RECORD_VERSION);
+    CHECK_EQ_STR(ks.tags, "");             /* the marker has none */
+    CHECK(strstr(ks.second_tags, "colour") != NULL);
+    REQUIRE(st_tags_put(e, "t1", "b", "k", second, NULL, 0, &err) == 0);
+    CHECK_EQ_INT(newest_key(&f, &ks), 2);
+    CHECK_EQ_STR(ks.second_tags, "");
+    /* an upload's object lock and tags are in its JRN_UPLOAD */
+    REQUIRE(st_bucket_create(e, "t1", "locked", NULL, true, &err) == 0);
+    st_upload_args ua = {.tenant = "t1", .bucket = "locked", .key = "k"};
+    ua.lock.lock_mode = ST_LOCK_GOVERNANCE;
+    ua.lock.retain_until_ms = 4102444800000;
+    ua.lock.legal_hold = ST_HOLD_ON;
+    ua.attrs.tags = &tag;
+    ua.attrs.ntags = 1;
+    char uid[ST_ID_HEX];
+    REQUIRE(st_upload_create(e, &ua, uid, &err) == 0);
+    newest_key(&f, &ks);
+    REQUIRE(ks.upload);
+    CHECK_EQ_INT((int)json_integer_value(json_object_get(ks.upload, "rv")), 3);
+    CHECK_EQ_INT((int)json_integer_value(json_object_get(ks.upload, "lock_mode")),
+                 ST_LOCK_GOVERNANCE);
+    CHECK(json_integer_value(json_object_get(ks.upload, "retain_until_ms")) ==
+          4102444800000);
+    CHECK_EQ_INT((int)json_integer_value(json_object_get(ks.upload, "legal_hold")),
+                 ST_HOLD_ON);
+    CHECK_EQ_STR(json_string_value(json_object_get(ks.upload, "tags")),
+                 "[[\"colour\",\"blue\"]]");
+    json_decref(ks.upload);
     st_close(e);
 }
 
-TEST_MAIN("journal", T(test_record_versions), T(test_hostile_files), T(test_key_state))
+TEST_MAIN("journal", T(test_record_versions), T(test_reread), T(test_hostile_files),
+          T(test_key_state))
