@@ -1351,12 +1351,17 @@ static void report(rebuild *r, bool dry_run)
     say(r, "keys      %llu exactly (from the journal), %llu from their data alone "
         "(versions by mtime, no lock)", (unsigned long long)p->keys_exact,
         (unsigned long long)p->keys_guessed);
+    if (p->tiered || p->tagged)
+        say(r, "tiers     %llu versions in a tier or waiting for one (read from the tier "
+            "as before), %llu versions and uploads with their tags",
+            (unsigned long long)p->tiered, (unsigned long long)p->tagged);
     if (p->removed)
         say(r, "left      %llu segments or versions of removed objects and finished "
             "uploads: not indexed, their files kept", (unsigned long long)p->removed);
     if (p->no_data)
         say(r, "LOST      %llu versions the journal names have no data on the disks "
-            "(a tiered version, or its shard files are gone)",
+            "(their shard files are gone, or they were tiered by a coffer that did not "
+            "journal tiers: coffer tier recover finds those)",
             (unsigned long long)p->no_data);
     if (p->unplaced)
         say(r, "WARNING   %llu files or records could not be placed (unreadable, another "
