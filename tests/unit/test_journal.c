@@ -14,11 +14,17 @@
  *     whole version list (a removed version is absent; a key with none
  *     left has an empty list), and of a version's tags (record version 3:
  *     each version's "tags" and "tier"); JRN_UPLOAD carries the upload's
- *     object lock and tags.
+ *     object lock and tags;
+ *   - st_rebuild_index from the disks alone (index and snapshots gone)
+ *     puts back a tiered version (TIERED in its tier, its local files
+ *     freed), tags, an inline object's bytes (read again from the
+ *     journal) and an upload in progress with its object lock.
  */
 #include "tests/unit/test.h"
 
 #include <dirent.h>
+#include <stdarg.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/stat.h>
@@ -353,5 +359,98 @@ static void test_key_state(void)
     st_close(e);
 }
 
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int sh(const char *fmt, ...)
+{
+    char cmd[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    return system(cmd);
+}
+
+static void quiet(void *ctx, const char *line)
+{
+    (void)ctx;
+    (void)line;
+}
+
+static void test_rebuild_keeps(void)
+{
+    eng_fixture f;
+    cf_err err;
+    st_object_info info;
+    st_engine *e = fixture_setup(&f, test_tmpdir(), 3, 2, 1, false);
+    REQUIRE(e);
+    st_tier tier;
+    REQUIRE(st_tier_add(e, "COLD", "s3", "{\"endpoint\":\"http://127.0.0.1:1\","
+                        "\"bucket\":\"cold\"}", "s3cr3t", &err) == 0);
+    REQUIRE(st_tier_get(e, "COLD", 0, false, &tier, &err) == 0);
+    int64_t tier_id = tier.id;
+    st_tier_clear(&tier);
+    /* a sharded version moved to the tier (its local files freed) */
+    REQUIRE(put_gen(e, "b", "cold", 300000, 5, &info, &err) == 0);
+    st_transition t;
+    REQUIRE(st_transition_begin(e, "t1", "b", "cold", info.version_id, tier_id, &t,
+                                &err) == 0);
+    REQUIRE(st_transition_commit(e, &t, "\"remote-etag\"", &err) == 0);
+    st_transition_clear(&t);
+    CHECK_EQ_INT(count_shard_files(&f, 3), 0);
+    /* tags on an inline object */
+    st_header tag = {.name = "colour", .value = "blue"};
+    REQUIRE(put_gen(e, "b", "small", 100, 6, &info, &err) == 0);
+    REQUIRE(st_tags_put(e, "t1", "b", "small", NULL, &tag, 1, &err) == 0);
+    /* a locked upload in progress */
+    REQUIRE(st_bucket_create(e, "t1", "locked", NULL, true, &err) == 0);
+    st_upload_args ua = {.tenant = "t1", .bucket = "locked", .key = "mp"};
+    ua.lock.lock_mode = ST_LOCK_COMPLIANCE;
+    ua.lock.retain_until_ms = 4102444800000;
+    ua.lock.legal_hold = ST_HOLD_ON;
+    char uid[ST_ID_HEX];
+    REQUIRE(st_upload_create(e, &ua, uid, &err) == 0);
+    st_close(e);
+    /* every index copy and snapshot gone */
+    REQUIRE(sh("rm -rf '%s' %s/snapshots %s/snapshots %s/snapshots", f.meta, f.disks[0],
+               f.disks[1], f.disks[2]) == 0);
+    REQUIRE(sh("mkdir -p '%s'", f.meta) == 0);
+    st_rebuild_report rep;
+    REQUIRE(st_rebuild_index(&f.cfg, false, quiet, NULL, NULL, &rep, &err) == 0);
+    CHECK_EQ_INT((int)rep.no_data, 0);
+    CHECK_EQ_INT((int)rep.tiered, 1);
+    CHECK_EQ_INT((int)rep.tagged, 1);
+    e = fixture_open(&f);
+    REQUIRE(e);
+    REQUIRE(st_head(e, "t1", "b", "cold", &info, &err) == 0);
+    CHECK_EQ_STR(info.storage_class, "COLD");
+    st_object_info_clear(&info);
+    st_tier_usage u = {0};
+    REQUIRE(st_tier_usage_get(e, tier_id, &u, &err) == 0);
+    CHECK_EQ_INT((int)u.objects, 1);
+    /* its bytes are the tier's: without a tier client, a clean error */
+    CHECK_EQ_INT(check_gen(e, "b", "cold", 300000, 5, &err), -1);
+    CHECK_EQ_INT(err.code, CF_EIO);
+    CHECK_EQ_INT(check_gen(e, "b", "small", 100, 6, &err), 1);
+    st_header *tags = NULL;
+    size_t n = 0;
+    REQUIRE(st_tags_get(e, "t1", "b", "small", NULL, &tags, &n, &err) == 0);
+    CHECK(n == 1 && strcmp(tags[0].name, "colour") == 0 && strcmp(tags[0].value, "blue") == 0);
+    st_tags_free(tags, n);
+    char etag[ST_ETAG_MAX];
+    REQUIRE(put_part_gen(e, "locked", "mp", uid, 1, 1000, 8, etag, &err) == 0);
+    st_complete_part part = {.part_number = 1, .etag = etag};
+    st_complete_args ca = {.tenant = "t1", .bucket = "locked", .key = "mp", .upload_id = uid,
+                           .parts = &part, .nparts = 1, .expected_size = -1};
+    REQUIRE(st_upload_complete(e, &ca, &info, &err) == 0);
+    st_object_info_clear(&info);
+    REQUIRE(st_head(e, "t1", "locked", "mp", &info, &err) == 0);
+    CHECK_EQ_INT(info.lock_mode, ST_LOCK_COMPLIANCE);
+    CHECK(info.retain_until_ms == 4102444800000);
+    CHECK_EQ_INT(info.legal_hold, ST_HOLD_ON);
+    st_object_info_clear(&info);
+    st_close(e);
+}
+
 TEST_MAIN("journal", T(test_record_versions), T(test_reread), T(test_hostile_files),
-          T(test_key_state))
+          T(test_key_state), T(test_rebuild_keeps))
