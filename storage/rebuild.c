@@ -11,10 +11,12 @@
  *     settings, tiers, lifecycle rules and quotas, loaded whole;
  *   - the journal (journal.h), replayed from the first record: the newest
  *     JRN_KEY of a key is its version list (seq, null version, delete
- *     markers, object lock, SSE-C check value, the upload completed); a
- *     version it does not list was removed. JRN_PUT and JRN_PART hold the
- *     inline objects' and parts' sealed bytes, JRN_UPLOAD/UPLOAD_END the
- *     uploads in progress;
+ *     markers, object lock, SSE-C check value, the upload completed, and
+ *     from record version 3 tags and the version_tier row, with a tiered
+ *     single PUT's segments); a version it does not list was removed.
+ *     JRN_PUT and JRN_PART hold the inline objects' and parts' sealed
+ *     bytes, JRN_UPLOAD/UPLOAD_END the uploads in progress (with their
+ *     lock, tags and storage class from version 3);
  *   - shard headers (shard.h, read through shard_read_file only) and
  *     multipart manifests (manifest.h): each sharded segment's data id,
  *     owner, size and wrapped key, and the object metadata of the version
@@ -33,9 +35,13 @@
  * (index.db.rebuilt-STAMP), never over it. The new index's first commit
  * number is above every journal record, catalog and snapshot of the
  * lineage, so its own journal records sort after the old history's.
+ * A tiered version is put back from its JRN_KEY alone (tier row and
+ * segment keys; the tier is never asked), its tier found by name in the
+ * catalog.
  * Memory: the disks' segment list (a few hundred bytes per segment) and
- * the journal's live records, inline bytes included, are held while rows
- * are made: a set whose inline objects are many GiB needs that much.
+ * the journal records' JSON are held while rows are made; inline bytes
+ * are not: each is read again from its journal file (jrn_read_data) as
+ * its row is made, and rows go to SQLite BATCH at a time.
  */
 #include "storage/engine_int.h"
 
