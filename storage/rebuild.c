@@ -713,33 +713,32 @@ static int add_segment_row(rebuild *r, const uint8_t vid[16], int seq, json_t *d
                    err);
 }
 
-/* The segments a JRN_KEY lists for a tiered single PUT (its local files
- * freed): 1 rows added, 0 none listed. */
-static int tier_data(rebuild *r, const uint8_t vid[16], json_t *tier, json_int_t *size,
-                     cf_err *err)
+/* Rows for a list of segments as a manifest or a tiered version's JRN_KEY
+ * lists them ({data_id, part, size, wrapped, inline?}); *sum their sizes. */
+static int segment_rows(rebuild *r, const uint8_t vid[16], json_t *segs, json_int_t *sum,
+                        cf_err *err)
 {
-    json_t *segs = json_object_get(tier, "segments");
     size_t i;
     json_t *sg;
-    if (json_array_size(segs) == 0)
-        return 0;
-    *size = 0;
+    *sum = 0;
     json_array_foreach(segs, i, sg) {
         uint8_t did[16];
         if (!id_of(json_object_get(sg, "data_id"), did))
-            return cf_fail(err, CF_ECORRUPT, "a journal record names a malformed data id");
+            return cf_fail(err, CF_ECORRUPT, "a manifest or journal record names a "
+                           "malformed data id");
         rb_seg *s = find_seg(r, did);
         if (s)
             s->owned = true;
+        json_t *inl = json_object_get(sg, "inline");
         json_int_t n = json_integer_value(json_object_get(sg, "size"));
-        *size += n;
+        *sum += n;
         if (add_segment_row(r, vid, (int)i, blob(did, 16),
                             (uint32_t)json_integer_value(json_object_get(sg, "part")), n,
-                            blob_hex(json_object_get(sg, "wrapped")), json_null(), NULL,
-                            err) < 0)
+                            blob_hex(json_object_get(sg, "wrapped")),
+                            json_is_string(inl) ? blob_hex(inl) : json_null(), s, err) < 0)
             return -1;
     }
-    return 1;
+    return 0;
 }
 
 /* The segments of version vid, from whichever source holds its data: 1
@@ -751,26 +750,11 @@ static int version_data(rebuild *r, const uint8_t vid[16], json_t *tier, json_in
                         cf_err *err)
 {
     rb_doc *m = find_doc(&r->mans, vid, 0);
+    json_int_t sum;
     if (m) {
         m->owned = true;
-        size_t i;
-        json_t *sg;
-        json_array_foreach(json_object_get(m->f, "segments"), i, sg) {
-            uint8_t did[16];
-            if (!id_of(json_object_get(sg, "data_id"), did))
-                return cf_fail(err, CF_ECORRUPT, "a manifest names a malformed data id");
-            rb_seg *s = find_seg(r, did);
-            if (s)
-                s->owned = true;
-            json_t *inl = json_object_get(sg, "inline");
-            if (add_segment_row(r, vid, (int)i, blob(did, 16),
-                                (uint32_t)json_integer_value(json_object_get(sg, "part")),
-                                json_integer_value(json_object_get(sg, "size")),
-                                blob_hex(json_object_get(sg, "wrapped")),
-                                json_is_string(inl) ? blob_hex(inl) : json_null(), s,
-                                err) < 0)
-                return -1;
-        }
+        if (segment_rows(r, vid, json_object_get(m->f, "segments"), &sum, err) < 0)
+            return -1;
         *size = json_integer_value(json_object_get(m->f, "size"));
         return 1;
     }
@@ -790,8 +774,11 @@ static int version_data(rebuild *r, const uint8_t vid[16], json_t *tier, json_in
                                         NULL, err) < 0 ? -1 : 1;
     }
     rb_seg *v = find_owned(r, vid);
+    json_t *tiered = json_object_get(tier, "segments");
+    if (!v && json_array_size(tiered) > 0)
+        return segment_rows(r, vid, tiered, size, err) < 0 ? -1 : 1;
     if (!v)
-        return tier_data(r, vid, tier, size, err);
+        return 0;
     v->owned = true;
     *size = (json_int_t)v->size;
     return add_segment_row(r, vid, 0, blob(v->data_id, 16), 0, *size,

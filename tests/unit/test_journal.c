@@ -23,7 +23,6 @@
 #include "tests/unit/test.h"
 
 #include <dirent.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -359,18 +358,6 @@ static void test_key_state(void)
     st_close(e);
 }
 
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int sh(const char *fmt, ...)
-{
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    return system(cmd);
-}
-
 static void quiet(void *ctx, const char *line)
 {
     (void)ctx;
@@ -412,9 +399,9 @@ static void test_rebuild_keeps(void)
     REQUIRE(st_upload_create(e, &ua, uid, &err) == 0);
     st_close(e);
     /* every index copy and snapshot gone */
-    REQUIRE(sh("rm -rf '%s' %s/snapshots %s/snapshots %s/snapshots", f.meta, f.disks[0],
+    REQUIRE(test_sh("rm -rf '%s' %s/snapshots %s/snapshots %s/snapshots", f.meta, f.disks[0],
                f.disks[1], f.disks[2]) == 0);
-    REQUIRE(sh("mkdir -p '%s'", f.meta) == 0);
+    REQUIRE(test_sh("mkdir -p '%s'", f.meta) == 0);
     st_rebuild_report rep;
     REQUIRE(st_rebuild_index(&f.cfg, false, quiet, NULL, NULL, &rep, &err) == 0);
     CHECK_EQ_INT((int)rep.no_data, 0);
