@@ -300,13 +300,12 @@ static int read_file(const char *path, uint64_t after, rec_set *rs)
         rs->paths = g;
         rs->cap_paths = cap;
     }
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || !(rs->paths[rs->npaths] = strdup(path))) {
-        if (fd >= 0)
-            close(fd);
+    if (!(rs->paths[rs->npaths] = strdup(path)))
         return 1;
-    }
     size_t file = rs->npaths++;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 1;
     int torn = 0;
     for (uint64_t off = 0;;) {
         uint8_t *p;
@@ -585,8 +584,8 @@ void jrn_rotate(jrn *j, uint64_t commit, jrn_keep_cb keep, void *ctx)
     pthread_mutex_unlock(&j->lock);
     rec_set rs = {0};
     bool *torn = calloc(old.n, sizeof *torn);
-    /* rs.paths[f] is old.path[f]: a file read_file could not note stops
-     * the pruning (every old file is kept) */
+    /* rs.paths[f] is old.path[f]: a file read_file could not note (out of
+     * memory) stops the pruning (every old file is kept) */
     for (size_t f = 0; torn && f < old.n; f++)
         if ((torn[f] = read_file(old.path[f], 0, &rs) != 0) && rs.npaths != f + 1) {
             free(torn);

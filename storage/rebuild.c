@@ -64,7 +64,8 @@
 #include "storage/shard.h"
 
 #define TMP_DIR "rebuild.tmp"
-#define BATCH 256
+#define BATCH 256                    /* rows per idx_table_load, or */
+#define BATCH_HEX (8u << 20)          /* this many hex digits of blobs (inline bytes) */
 
 /* A sharded segment as the disks hold it (its first good header). */
 typedef struct rb_seg {
@@ -109,6 +110,7 @@ typedef struct vec { void *v; size_t n, cap, size; } vec;
 typedef struct rb_table {
     const char *name;
     json_t *dump, *cols, *rows;
+    size_t hex;                      /* blob digits in rows */
 } rb_table;
 
 typedef struct rebuild {
@@ -207,6 +209,7 @@ static int tbl_flush(rebuild *r, rb_table *t, cf_err *err)
         return 0;
     int rc = idx_table_load(r->x, t->name, t->dump, err);
     json_array_clear(t->rows);
+    t->hex = 0;
     return rc;
 }
 
@@ -221,12 +224,14 @@ static int tbl_add(rebuild *r, rb_table *t, json_t *o, cf_err *err)
     json_array_foreach(t->cols, i, c) {
         json_t *v = json_object_get(o, json_string_value(c));
         json_array_append(row, v ? v : json_null());
+        t->hex += json_string_length(json_object_get(v, "hex"));
     }
     json_decref(o);
     if (!row || json_array_size(row) != json_array_size(t->cols) ||
         json_array_append_new(t->rows, row) < 0)
         return cf_fail(err, CF_ENOMEM, "out of memory");
-    return json_array_size(t->rows) >= BATCH ? tbl_flush(r, t, err) : 0;
+    return json_array_size(t->rows) >= BATCH || t->hex >= BATCH_HEX ? tbl_flush(r, t, err)
+                                                                       : 0;
 }
 
 static const char *const version_cols[] = {
