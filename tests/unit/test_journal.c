@@ -15,6 +15,9 @@
  *     left has an empty list), and of a version's tags (record version 3:
  *     each version's "tags" and "tier"); JRN_UPLOAD carries the upload's
  *     object lock and tags;
+ *   - the committed fixture tests/fixtures/journal-v3/journal.log (a
+ *     journal file record version 3 wrote: a tiered version, tags, a
+ *     locked upload) reads as it was written, every record version 3;
  *   - st_rebuild_index from the disks alone (index and snapshots gone)
  *     puts back a tiered version (TIERED in its tier, its local files
  *     freed), tags, an inline object's bytes (read again from the
@@ -32,6 +35,7 @@
 #include <jansson.h>
 
 #include "common/hex.h"
+#include "storage/crypto.h"
 #include "storage/ds.h"
 #include "storage/journal.h"
 #include "storage/lifecycle.h"
@@ -358,6 +362,92 @@ static void test_key_state(void)
     st_close(e);
 }
 
+/* What the v3 fixture's records say. */
+typedef struct v3_seen {
+    int records, v3;
+    json_t *cold, *small, *upload;      /* the newest of each */
+    size_t put_len;
+    char put_data_ok;
+} v3_seen;
+
+static int v3_collect(void *ctx, const jrn_record *r)
+{
+    v3_seen *v = ctx;
+    const char *k = json_string_value(json_object_get(r->fields, "key"));
+    json_t **slot = !k ? NULL : r->type == JRN_UPLOAD ? &v->upload
+                  : r->type != JRN_KEY ? NULL : strcmp(k, "636f6c64") == 0 ? &v->cold
+                  : strcmp(k, "736d616c6c") == 0 ? &v->small : NULL;
+    if (!strstr(r->path, "fixture-v3"))
+        return 0;                       /* the set's own records */
+    v->records++;
+    v->v3 += r->version == 3;
+    if (slot) {
+        json_decref(*slot);
+        *slot = json_incref(r->fields);
+    }
+    if (r->type == JRN_PUT) {
+        uint8_t *data = NULL;
+        size_t len = 0;
+        cf_err err;
+        v->put_data_ok = jrn_read_data(r->path, r->offset, &data, &len, &err) == 0 &&
+                         len == r->len && len > 100;
+        v->put_len = len;
+        free(data);
+    }
+    return 0;
+}
+
+static void test_fixture_v3(void)
+{
+    eng_fixture f;
+    ds_set set;
+    cf_err err;
+    int files, torn, newer;
+    st_engine *e = fixture_setup(&f, test_tmpdir(), 3, 2, 1, false);
+    REQUIRE(e);
+    st_close(e);
+    const char *paths[3] = {f.disks[0], f.disks[1], f.disks[2]};
+    REQUIRE(ds_open(&set, paths, 3, 2, 1, 0, &err) == 0);
+    char lineage[33];
+    hex_encode(set.lineage, DS_LINEAGE_LEN, lineage, sizeof lineage);
+    const char *src = getenv("srcdir");
+    /* as this set's file on one disk (a journal file is named by its
+     * lineage; the records are the fixture's) */
+    REQUIRE(test_sh("cp '%s/tests/fixtures/journal-v3/journal.log' "
+                    "'%s/" JRN_DIR "/%s-000000000001-0-fixture-v3.log'", src ? src : "..",
+                    f.disks[0], lineage) == 0);
+    v3_seen v = {0};
+    REQUIRE(jrn_replay(&set, 0, v3_collect, &v, &files, &torn, &newer, &err) == 0);
+    CHECK_EQ_INT(torn, 0);
+    CHECK_EQ_INT(newer, 0);
+    CHECK_EQ_INT(v.records, 7);
+    CHECK_EQ_INT(v.v3, 7);
+    json_t *cold = json_array_get(json_object_get(v.cold, "versions"), 0);
+    json_t *tier = json_object_get(cold, "tier");
+    CHECK_EQ_STR(json_string_value(json_object_get(tier, "tier")), "COLD");
+    CHECK_EQ_INT((int)json_integer_value(json_object_get(tier, "state")), ST_TIER_TIERED);
+    CHECK_EQ_STR(json_string_value(json_object_get(tier, "remote_etag")), "\"remote-etag\"");
+    json_t *seg = json_array_get(json_object_get(tier, "segments"), 0);
+    CHECK_EQ_INT((int)json_integer_value(json_object_get(seg, "size")), 300000);
+    CHECK_EQ_INT((int)strlen(json_string_value(json_object_get(seg, "wrapped"))),
+                 2 * CRYPT_WRAPPED_LEN);
+    json_t *small = json_array_get(json_object_get(v.small, "versions"), 0);
+    CHECK_EQ_STR(json_string_value(json_object_get(small, "tags")),
+                 "[[\"colour\",\"blue\"]]");
+    CHECK(json_is_null(json_object_get(small, "tier")));
+    CHECK_EQ_INT((int)json_integer_value(json_object_get(v.upload, "lock_mode")),
+                 ST_LOCK_COMPLIANCE);
+    CHECK_EQ_INT((int)json_integer_value(json_object_get(v.upload, "legal_hold")),
+                 ST_HOLD_ON);
+    CHECK(json_integer_value(json_object_get(v.upload, "retain_until_ms")) ==
+          4102444800000);
+    CHECK(v.put_data_ok);
+    json_decref(v.cold);
+    json_decref(v.small);
+    json_decref(v.upload);
+    ds_close(&set);
+}
+
 static void quiet(void *ctx, const char *line)
 {
     (void)ctx;
@@ -440,4 +530,4 @@ static void test_rebuild_keeps(void)
 }
 
 TEST_MAIN("journal", T(test_record_versions), T(test_reread), T(test_hostile_files),
-          T(test_key_state), T(test_rebuild_keeps))
+          T(test_key_state), T(test_fixture_v3), T(test_rebuild_keeps))
