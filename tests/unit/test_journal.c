@@ -15,6 +15,8 @@
  *     left has an empty list), and of a version's tags (record version 3:
  *     each version's "tags" and "tier"); JRN_UPLOAD carries the upload's
  *     object lock and tags;
+ *   - a version 2 JRN_KEY that still is its key's state is carried when
+ *     its file is pruned (compared without what version 3 added);
  *   - the committed fixture tests/fixtures/journal-v3/journal.log (a
  *     journal file record version 3 wrote: a tiered version, tags, a
  *     locked upload) reads as it was written, every record version 3;
@@ -362,6 +364,92 @@ static void test_key_state(void)
     st_close(e);
 }
 
+/* The newest JRN_KEY of key "old" (hex 6f6c64), the records' top commit
+ * and whether a version 2 one of it is there. */
+typedef struct old_seen {
+    json_t *newest;
+    uint64_t top;
+    int v2;
+} old_seen;
+
+static int old_collect(void *ctx, const jrn_record *r)
+{
+    old_seen *o = ctx;
+    const char *k = json_string_value(json_object_get(r->fields, "key"));
+    if (r->commit > o->top)
+        o->top = r->commit;
+    if (r->type == JRN_KEY && k && strcmp(k, "6f6c64") == 0) {
+        json_decref(o->newest);
+        o->newest = json_incref(r->fields);
+        o->v2 += r->version == 2;
+    }
+    return 0;
+}
+
+static void replay_old(const eng_fixture *f, old_seen *o)
+{
+    ds_set set;
+    cf_err err;
+    int files, torn, newer;
+    const char *paths[3] = {f->disks[0], f->disks[1], f->disks[2]};
+    json_decref(o->newest);
+    memset(o, 0, sizeof *o);
+    REQUIRE(ds_open(&set, paths, 3, 2, 1, 0, &err) == 0);
+    CHECK(jrn_replay(&set, 0, old_collect, o, &files, &torn, &newer, &err) == 0);
+    ds_close(&set);
+}
+
+static void test_v2_key_carried(void)
+{
+    eng_fixture f;
+    cf_err err;
+    st_object_info info;
+    old_seen o = {0};
+    st_engine *e = fixture_setup(&f, test_tmpdir(), 3, 2, 1, false);
+    REQUIRE(e);
+    REQUIRE(put_gen(e, "b", "old", 100, 1, &info, &err) == 0);
+    st_close(e);
+    /* the key's state as coffer before record version 3 wrote it, in a
+     * file of its own that later snapshots cover */
+    replay_old(&f, &o);
+    REQUIRE(o.newest);
+    json_t *v2 = json_deep_copy(o.newest);
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(v2, "versions"), i, v) {
+        json_object_del(v, "tags");
+        json_object_del(v, "tier");
+    }
+    json_object_set_new(v2, "rv", json_integer(2));
+    ds_set set;
+    const char *paths[3] = {f.disks[0], f.disks[1], f.disks[2]};
+    REQUIRE(ds_open(&set, paths, 3, 2, 1, 0, &err) == 0);
+    jrn *j = jrn_open(&set, o.top + 1, &err);
+    REQUIRE(j);
+    jrn_append(j, JRN_KEY, o.top + 1, v2, NULL, 0);
+    jrn_close(j);
+    ds_close(&set);
+    json_decref(v2);
+    char mine[64];
+    snprintf(mine, sizeof mine, "-%012llu-", (unsigned long long)o.top + 1);
+    /* writes and snapshots until that file is pruned */
+    e = fixture_open(&f);
+    REQUIRE(e);
+    int copies;
+    for (int n = 0; n < 6; n++) {           /* until a later file is covered */
+        char key[16];
+        snprintf(key, sizeof key, "other%d", n);
+        REQUIRE(put_gen(e, "b", key, 100, 2, &info, &err) == 0);
+        REQUIRE(st_snapshot(e, &copies, &err) == 0);
+    }
+    st_close(e);
+    REQUIRE(test_sh("ls '%s/" JRN_DIR "' | grep -q -- '%s' && exit 1; exit 0", f.disks[0],
+                    mine) == 0);                   /* pruned */
+    replay_old(&f, &o);
+    CHECK_EQ_INT(o.v2, 1);                         /* and its record carried */
+    json_decref(o.newest);
+}
+
 /* What the v3 fixture's records say. */
 typedef struct v3_seen {
     int records, v3;
@@ -530,4 +618,5 @@ static void test_rebuild_keeps(void)
 }
 
 TEST_MAIN("journal", T(test_record_versions), T(test_reread), T(test_hostile_files),
-          T(test_key_state), T(test_fixture_v3), T(test_rebuild_keeps))
+          T(test_key_state), T(test_v2_key_carried), T(test_fixture_v3),
+          T(test_rebuild_keeps))
