@@ -437,7 +437,7 @@ static void test_v2_key_carried(void)
     REQUIRE(e);
     int copies;
     for (int n = 0; n < 6; n++) {           /* until a later file is covered */
-        char key[16];
+        char key[32];
         snprintf(key, sizeof key, "other%d", n);
         REQUIRE(put_gen(e, "b", key, 100, 2, &info, &err) == 0);
         REQUIRE(st_snapshot(e, &copies, &err) == 0);
