@@ -665,7 +665,8 @@ int tiering_adopt_locked(st_engine *e, const uint8_t vid[16], int64_t tier_id,
                          const char *remote_etag, cf_err *err);
 
 /* tiering.c, for the journal (jrnrec.c): version vid's version_tier row
- * as a JSON object by column ("tier": the tier's name beside tier_id),
+ * as a JSON object by column ("tier": the tier's name beside tier_id;
+ * without changed_ms, the workers' order, which moves unjournaled),
  * json_null() if it has none, NULL on error. */
 json_t *tiering_row_json_locked(st_engine *e, const uint8_t vid[16], cf_err *err);
 

@@ -22,8 +22,8 @@
  * is skipped and counted (jrn_replay's *newer), never guessed at.
  * Version 2 added JRN_KEY and JRN_UPLOAD's "ssec" and "cks_full"; version
  * 3 adds to each version of a JRN_KEY its "tags" (object_tags' JSON text,
- * or null) and its "tier" (null, or its version_tier row by column with
- * "tier" the tier's name and, once the version is TIERED, RESTORING or
+ * or null) and its "tier" (null, or its version_tier row by column, but
+ * changed_ms, with "tier" the tier's name and, once the version is TIERED, RESTORING or
  * RESTORED, "segments": [{data_id, part, size, wrapped}] of a single PUT,
  * whose local files are freed; a multipart version's are in its manifest),
  * and to JRN_UPLOAD the upload's object lock ("lock_mode",

@@ -837,6 +837,8 @@ static int version_attrs(rebuild *r, const uint8_t vid[16], json_t *v, cf_err *e
         return cf_fail(err, CF_ENOMEM, "out of memory");
     json_object_set_new(row, "version_id", blob(vid, 16));
     json_object_set_new(row, "tier_id", json_integer(id));
+    json_object_set_new(row, "changed_ms",      /* not journaled: the workers' order */
+                        json_integer(json_integer_value(json_object_get(v, "mtime_ms"))));
     if (json_integer_value(json_object_get(tier, "state")) == ST_TIER_RESTORED &&
         json_array_size(json_object_get(tier, "segments")) > 0 && !find_owned(r, vid)) {
         json_object_set_new(row, "state", json_integer(ST_TIER_TIERED));

@@ -191,7 +191,7 @@ json_t *tiering_row_json_locked(st_engine *e, const uint8_t vid[16], cf_err *err
     idx_assert_held(e->ix);
     sqlite3_stmt *st = idx_query(e->ix, err,
         "SELECT v.tier_id, t.name, v.state, v.requested, v.remote_id, v.upload_id, "
-        "v.remote_size, v.data_offset, v.remote_etag, v.changed_ms, v.restore_until_ms, "
+        "v.remote_size, v.data_offset, v.remote_etag, v.restore_until_ms, "
         "v.restore_days FROM version_tier v JOIN tiers t ON t.id = v.tier_id "
         "WHERE v.version_id = ?", "b", vid, (size_t)16);
     int rc = st ? idx_next(e->ix, st, err) : -1;
