@@ -417,11 +417,12 @@ int obj_references_locked(st_engine *e, const uint8_t data_id[16], cf_err *err);
 /* What a part's PUT needs of its upload. */
 typedef struct upload_ref {
     cks_algo algo;
+    bool locked;                     /* created with x-amz-object-lock-* headers */
     bool has_ssec;
     uint8_t ssec[CRYPT_SSEC_LEN];
 } upload_ref;
 /* The upload exists in this bucket for this key (else CF_ENOUPLOAD); ref
- * (may be NULL) gets its checksum algorithm and SSE-C record. */
+ * (may be NULL) gets its checksum algorithm, lock and SSE-C record. */
 int upload_check_locked(st_engine *e, const uint8_t upload_id[16], int64_t bucket_id,
                         const char *key, upload_ref *ref, cf_err *err);
 /* What a part's shard headers carry of its upload (shard.h: shard_meta):
