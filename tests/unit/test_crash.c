@@ -16,7 +16,17 @@
  * period and heal --all (which writes a manifest a kill left unwritten)
  * and checks that exactly the shard files of the segments the index
  * references and the manifests of its multipart objects remain (no
- * orphans, no temp files). Iterations: CRASH_ITERS (default 200).
+ * orphans, no temp files).
+ *
+ * Lock changes are in the same loop, on a bucket with object lock in a
+ * second tenant (its own usage): PutObjectRetention on NLOCK versions
+ * (always a later date: key 0 COMPLIANCE, the others GOVERNANCE),
+ * PutObjectLegalHold ON/OFF, and the bucket's default retention
+ * (PutObjectLockConfiguration: none, or a mode and days). After each kill
+ * every version's retention and hold and the bucket's default are the
+ * last acknowledged ones or those of the change in flight: never a
+ * retention earlier than acknowledged, a hold lost, or anything else.
+ * Iterations: CRASH_ITERS (default 200).
  */
 #include "tests/unit/test.h"
 #include "tests/unit/engine_util.h"
@@ -30,6 +40,7 @@
 #include <unistd.h>
 
 #define NKEYS 6
+#define NLOCK 3                      /* versions whose lock the loop changes */
 #define MIB (1u << 20)
 
 typedef struct key_state {
@@ -37,8 +48,18 @@ typedef struct key_state {
     uint64_t gen;
 } key_state;
 
+/* What the loop changes of object lock: each version's retain-until and
+ * legal hold, and the bucket's default retention (mode, days). */
+typedef struct lock_state {
+    int64_t until[NLOCK];
+    int hold[NLOCK];
+    int mode, days;
+} lock_state;
+
 static eng_fixture fx;
 static char logpath[700];
+static char lock_vid[NLOCK][ST_ID_HEX];
+static int64_t lock_t0;              /* retentions are lock_t0 + counter ms */
 
 static uint64_t rnd(uint64_t *s)
 {
@@ -138,6 +159,43 @@ static int child_multipart(st_engine *e, const char *key, uint64_t gen, cf_err *
     return st_upload_complete(e, &ca, &info, err);
 }
 
+static int lock_mode_of(int key)
+{
+    return key == 0 ? ST_LOCK_COMPLIANCE : ST_LOCK_GOVERNANCE;
+}
+
+/* A lock change numbered counter: its value is a function of the counter,
+ * so the parent can tell which one it sees. */
+static void lock_apply(lock_state *s, char op, int key, uint64_t counter)
+{
+    if (op == 'R')
+        s->until[key] = lock_t0 + (int64_t)counter;
+    else if (op == 'H')
+        s->hold[key] = counter & 1 ? ST_HOLD_ON : ST_HOLD_OFF;
+    else if (counter % 4 == 0) {     /* no default retention */
+        s->mode = ST_LOCK_NONE;
+        s->days = 0;
+    } else {
+        s->mode = counter & 1 ? ST_LOCK_COMPLIANCE : ST_LOCK_GOVERNANCE;
+        s->days = 1 + (int)(counter % 365);
+    }
+}
+
+static int child_lock(st_engine *e, char op, int key, uint64_t counter, cf_err *err)
+{
+    lock_state s;
+    lock_apply(&s, op, key, counter);
+    char name[16];
+    snprintf(name, sizeof name, "lock%d", key);
+    if (op == 'R')
+        return st_object_set_retention(e, "t2", "lb", name, lock_vid[key], lock_mode_of(key),
+                                       s.until[key], false, err);
+    if (op == 'H')
+        return st_object_set_legal_hold(e, "t2", "lb", name, lock_vid[key], s.hold[key],
+                                        err);
+    return st_bucket_set_lock(e, "t2", "lb", s.mode, (uint32_t)s.days, 0, err);
+}
+
 static void child_main(uint64_t seed, uint64_t counter)
 {
     st_engine *e = fixture_open(&fx);
@@ -146,15 +204,16 @@ static void child_main(uint64_t seed, uint64_t counter)
         _exit(2);
     for (;; counter++) {
         uint64_t r = rnd(&seed);
-        int key = (int)(r % NKEYS);
-        char op = "PPPPDDM"[(r >> 8) % 7];
+        char op = "PPPPDDMRRHHL"[(r >> 8) % 12];
+        int key = (int)(r % (strchr("RHL", op) ? NLOCK : NKEYS));
         char name[16];
         snprintf(name, sizeof name, "key%d", key);
         cf_err err;
         logf_line(fd, "A %llu %c %d\n", counter, op, key);
         int rc = op == 'P' ? child_put(e, name, counter, &err)
                : op == 'D' ? st_delete(e, "t1", "b", name, &err)
-               : child_multipart(e, name, counter, &err);
+               : op == 'M' ? child_multipart(e, name, counter, &err)
+               : child_lock(e, op, key, counter, &err);
         if (rc < 0) {
             fprintf(stderr, "child: %c %s: %s\n", op, name, err.msg);
             _exit(4);
@@ -163,8 +222,11 @@ static void child_main(uint64_t seed, uint64_t counter)
     }
 }
 
-/* Replay this iteration's log into the states each key may now be in. */
-static void allowed_states(key_state *acked, key_state *inflight, bool *has_inflight)
+/* Replay this iteration's log into the states each key may now be in, and
+ * the lock state: *lacked after the acknowledged changes, *linflight with
+ * the one in flight too (equal to *lacked when none was). */
+static void allowed_states(key_state *acked, key_state *inflight, bool *has_inflight,
+                           lock_state *lacked, lock_state *linflight)
 {
     FILE *f = fopen(logpath, "r");
     char kind, op;
@@ -172,7 +234,18 @@ static void allowed_states(key_state *acked, key_state *inflight, bool *has_infl
     int key;
     key_state pending = {0};
     int pending_key = -1;
+    *linflight = *lacked;
     while (f && fscanf(f, " %c %llu %c %d", &kind, &counter, &op, &key) == 4) {
+        if (strchr("RHL", op)) {
+            if (key < 0 || key >= NLOCK)
+                continue;
+            *linflight = *lacked;
+            lock_apply(kind == 'A' ? linflight : lacked, op, key, counter);
+            if (kind == 'K')
+                *linflight = *lacked;
+            pending_key = -1;
+            continue;
+        }
         if (key < 0 || key >= NKEYS)
             continue;
         key_state s = {op != 'D', op != 'D' ? counter : 0};
@@ -190,6 +263,41 @@ static void allowed_states(key_state *acked, key_state *inflight, bool *has_infl
         has_inflight[i] = i == pending_key;
     if (pending_key >= 0)
         inflight[pending_key] = pending;
+}
+
+/* The lock state now, from the engine. */
+static int observe_lock(st_engine *e, lock_state *seen)
+{
+    cf_err err;
+    for (int i = 0; i < NLOCK; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "lock%d", i);
+        st_object_info info;
+        if (st_head_version(e, "t2", "lb", name, lock_vid[i], &info, &err) < 0) {
+            fprintf(stderr, "%s: %s\n", name, err.msg);
+            return -1;
+        }
+        if (info.lock_mode != lock_mode_of(i))
+            seen->until[i] = -1;     /* matches nothing */
+        else
+            seen->until[i] = info.retain_until_ms;
+        seen->hold[i] = info.legal_hold;
+        st_object_info_clear(&info);
+    }
+    st_bucket_info b;
+    if (st_bucket_get(e, "t2", "lb", &b, &err) < 0)
+        return -1;
+    seen->mode = b.lock_mode;
+    seen->days = (int)b.lock_days;
+    return 0;
+}
+
+static bool same_lock(const lock_state *a, const lock_state *b)
+{
+    for (int i = 0; i < NLOCK; i++)
+        if (a->until[i] != b->until[i] || a->hold[i] != b->hold[i])
+            return false;
+    return a->mode == b->mode && a->days == b->days;
 }
 
 static bool same_state(key_state a, key_state b)
@@ -280,6 +388,25 @@ static void kill_at_random_moments(void)
     REQUIRE(e);
     REQUIRE(st_tenant_create(e, "t1", &err) == 0);
     REQUIRE(st_bucket_create(e, "t1", "b", NULL, false, &err) == 0);
+    /* the versions whose lock the children change, locked from the start */
+    lock_t0 = (int64_t)time(NULL) * 1000 + 10 * 86400000LL;
+    lock_state lstate = {.mode = ST_LOCK_NONE};
+    REQUIRE(st_tenant_create(e, "t2", &err) == 0);
+    REQUIRE(st_bucket_create(e, "t2", "lb", NULL, true, &err) == 0);
+    for (int i = 0; i < NLOCK; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "lock%d", i);
+        st_put_args a = {.tenant = "t2", .bucket = "lb", .key = name, .expected_size = 1,
+                         .opts = {.lock_mode = lock_mode_of(i), .retain_until_ms = lock_t0}};
+        st_put *p;
+        st_object_info info;
+        REQUIRE(st_put_begin(e, &a, &p, &err) == 0);
+        REQUIRE(st_put_write(p, "l", 1, &err) == 0);
+        REQUIRE(st_put_finish(p, NULL, &info, &err) == 0);
+        snprintf(lock_vid[i], ST_ID_HEX, "%s", st_version_name(&info));
+        st_object_info_clear(&info);
+        lstate.until[i] = lock_t0;
+    }
     st_close(e);
     key_state state[NKEYS] = {0};
     uint64_t seed = (uint64_t)time(NULL) | 1;
@@ -300,9 +427,25 @@ static void kill_at_random_moments(void)
         key_state acked[NKEYS], inflight[NKEYS] = {{0}};
         bool has_inflight[NKEYS];
         memcpy(acked, state, sizeof acked);
-        allowed_states(acked, inflight, has_inflight);
+        lock_state lacked = lstate, linflight, lseen;
+        allowed_states(acked, inflight, has_inflight, &lacked, &linflight);
         e = fixture_open(&fx);
         REQUIRE(e);
+        if (observe_lock(e, &lseen) < 0 ||
+            !(same_lock(&lseen, &lacked) || same_lock(&lseen, &linflight))) {
+            fprintf(stderr, "iteration %d: the lock state is neither the acknowledged one "
+                    "nor the one in flight\n", iter);
+            for (int i = 0; i < NLOCK; i++)
+                fprintf(stderr, "  lock%d: until %lld hold %d (acked %lld %d, in flight "
+                        "%lld %d)\n", i, (long long)lseen.until[i], lseen.hold[i],
+                        (long long)lacked.until[i], lacked.hold[i],
+                        (long long)linflight.until[i], linflight.hold[i]);
+            fprintf(stderr, "  default: mode %d days %d (acked %d %d, in flight %d %d)\n",
+                    lseen.mode, lseen.days, lacked.mode, lacked.days, linflight.mode,
+                    linflight.days);
+            bad = 1;
+        }
+        lstate = lseen;
         for (int i = 0; i < NKEYS; i++) {
             key_state seen;
             bool whole = observe(e, i, &seen);
