@@ -25,11 +25,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 it_init awscli-lock
 it_skip_unless python3 "$IT_AWS2"
 
-aws_clients=(it_aws2)
-case $("$IT_AWS1" --version 2>&1) in
-  aws-cli/1.*) aws_clients=(it_aws1 it_aws2) ;;
-  *) echo "NOTE: the first aws on PATH ($IT_AWS1) is not aws cli v1; testing v2 only" ;;
-esac
+it_aws_clients
 
 data=$IT_WORK/data
 mkdir -p "$data"
@@ -138,7 +134,7 @@ object_lock() {
 }
 
 it_server https
-for aws in "${aws_clients[@]}"; do
+for aws in "${IT_AWS_CLIENTS[@]}"; do
   null_versions "$aws"
   object_lock "$aws"
 done
