@@ -125,6 +125,7 @@ static int put_admit_locked(st_put *p, uint64_t size, cf_err *err)
 static int put_digest_check_locked(st_put *p, const st_put_args *a, bool upload_locked,
                                    cf_err *err)
 {
+    idx_assert_held(p->e->ix);
     bucket_lock b;
     bool asked = !p->part && (a->opts.lock_mode != ST_LOCK_NONE ||
                               a->opts.legal_hold != ST_HOLD_UNSET);
