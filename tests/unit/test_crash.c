@@ -26,6 +26,10 @@
  * every version's retention and hold and the bucket's default are the
  * last acknowledged ones or those of the change in flight: never a
  * retention earlier than acknowledged, a hold lost, or anything else.
+ * So are versioned PUTs and deletes (delete markers) on NVER keys of a
+ * bucket with versioning Enabled in that tenant: each key's whole version
+ * history (objects by generation, markers) is the acknowledged one, or
+ * that and the write in flight on its top.
  * Iterations: CRASH_ITERS (default 200).
  */
 #include "tests/unit/test.h"
@@ -41,6 +45,8 @@
 
 #define NKEYS 6
 #define NLOCK 3                      /* versions whose lock the loop changes */
+#define NVER 2                       /* keys with versioned PUTs and deletes */
+#define MAXV 1024                    /* versions of one of them, at most */
 #define MIB (1u << 20)
 
 typedef struct key_state {
@@ -55,6 +61,12 @@ typedef struct lock_state {
     int hold[NLOCK];
     int mode, days;
 } lock_state;
+
+/* A key's versions, oldest first: a generation, 0 for a delete marker. */
+typedef struct ver_hist {
+    uint64_t v[MAXV];
+    int n;
+} ver_hist;
 
 static eng_fixture fx;
 static char logpath[700];
@@ -196,6 +208,29 @@ static int child_lock(st_engine *e, char op, int key, uint64_t counter, cf_err *
     return st_bucket_set_lock(e, "t2", "lb", s.mode, (uint32_t)s.days, 0, err);
 }
 
+/* A versioned PUT ('V': a small object of generation counter) or DELETE
+ * ('X': a delete marker) in the versioned bucket. */
+static int child_version(st_engine *e, char op, int key, uint64_t counter, cf_err *err)
+{
+    char name[16], gs[24];
+    snprintf(name, sizeof name, "ver%d", key);
+    if (op == 'X')
+        return st_delete(e, "t2", "vb", name, err);
+    snprintf(gs, sizeof gs, "%llu", (unsigned long long)counter);
+    st_header h[] = {{"x-amz-meta-gen", gs}};
+    st_put_args a = {.tenant = "t2", .bucket = "vb", .key = name, .headers = h,
+                     .nheaders = 1, .expected_size = (int64_t)strlen(gs)};
+    st_put *p;
+    st_object_info info;
+    if (st_put_begin(e, &a, &p, err) < 0)
+        return -1;
+    if (st_put_write(p, gs, strlen(gs), err) < 0) {
+        st_put_abort(p);
+        return -1;
+    }
+    return st_put_finish(p, NULL, &info, err);
+}
+
 static void child_main(uint64_t seed, uint64_t counter)
 {
     st_engine *e = fixture_open(&fx);
@@ -204,8 +239,8 @@ static void child_main(uint64_t seed, uint64_t counter)
         _exit(2);
     for (;; counter++) {
         uint64_t r = rnd(&seed);
-        char op = "PPPPDDMRRHHL"[(r >> 8) % 12];
-        int key = (int)(r % (strchr("RHL", op) ? NLOCK : NKEYS));
+        char op = "PPPPDDMRRRHHLLVVVXX"[(r >> 8) % 19];
+        int key = (int)(r % (strchr("RHL", op) ? NLOCK : strchr("VX", op) ? NVER : NKEYS));
         char name[16];
         snprintf(name, sizeof name, "key%d", key);
         cf_err err;
@@ -213,6 +248,7 @@ static void child_main(uint64_t seed, uint64_t counter)
         int rc = op == 'P' ? child_put(e, name, counter, &err)
                : op == 'D' ? st_delete(e, "t1", "b", name, &err)
                : op == 'M' ? child_multipart(e, name, counter, &err)
+               : strchr("VX", op) ? child_version(e, op, key, counter, &err)
                : child_lock(e, op, key, counter, &err);
         if (rc < 0) {
             fprintf(stderr, "child: %c %s: %s\n", op, name, err.msg);
@@ -222,11 +258,21 @@ static void child_main(uint64_t seed, uint64_t counter)
     }
 }
 
-/* Replay this iteration's log into the states each key may now be in, and
- * the lock state: *lacked after the acknowledged changes, *linflight with
- * the one in flight too (equal to *lacked when none was). */
+static void hist_push(ver_hist *h, uint64_t v)
+{
+    if (h->n < MAXV)
+        h->v[h->n] = v;
+    h->n++;                          /* past MAXV: compared as too long */
+}
+
+/* Replay this iteration's log into the states each key may now be in; the
+ * lock state: *lacked after the acknowledged changes, *linflight with the
+ * one in flight too (equal to *lacked when none was); the version
+ * histories after the acknowledged writes, and the one in flight (*vkey
+ * -1: none). */
 static void allowed_states(key_state *acked, key_state *inflight, bool *has_inflight,
-                           lock_state *lacked, lock_state *linflight)
+                           lock_state *lacked, lock_state *linflight, ver_hist *vacked,
+                           int *vkey, uint64_t *ventry)
 {
     FILE *f = fopen(logpath, "r");
     char kind, op;
@@ -235,7 +281,21 @@ static void allowed_states(key_state *acked, key_state *inflight, bool *has_infl
     key_state pending = {0};
     int pending_key = -1;
     *linflight = *lacked;
+    *vkey = -1;
     while (f && fscanf(f, " %c %llu %c %d", &kind, &counter, &op, &key) == 4) {
+        if (strchr("VX", op)) {
+            if (key < 0 || key >= NVER)
+                continue;
+            uint64_t v = op == 'V' ? counter : 0;
+            if (kind == 'A') {
+                *vkey = key;
+                *ventry = v;
+            } else {
+                hist_push(&vacked[key], v);
+                *vkey = -1;
+            }
+            continue;
+        }
         if (strchr("RHL", op)) {
             if (key < 0 || key >= NLOCK)
                 continue;
@@ -290,6 +350,66 @@ static int observe_lock(st_engine *e, lock_state *seen)
     seen->mode = b.lock_mode;
     seen->days = (int)b.lock_days;
     return 0;
+}
+
+typedef struct ver_seen {            /* the versions listing, newest first per key */
+    char name[MAXV * NVER][ST_ID_HEX];
+    int key[MAXV * NVER];
+    bool marker[MAXV * NVER];
+    int n;
+} ver_seen;
+
+static int take_version(void *ctx, const st_object_info *obj, const char *prefix)
+{
+    ver_seen *s = ctx;
+    (void)prefix;
+    int k;
+    if (!obj || sscanf(obj->key, "ver%d", &k) != 1 || k < 0 || k >= NVER ||
+        s->n >= MAXV * NVER)
+        return -1;
+    snprintf(s->name[s->n], ST_ID_HEX, "%s", st_version_name(obj));
+    s->key[s->n] = k;
+    s->marker[s->n++] = obj->delete_marker;
+    return 0;
+}
+
+/* Each key's version history now (oldest first), from the engine. */
+static int observe_versions(st_engine *e, ver_hist *seen)
+{
+    static ver_seen s;
+    cf_err err;
+    bool trunc;
+    char next[ST_MAX_KEY + 1], next_version[ST_ID_HEX];
+    st_list_args a = {.tenant = "t2", .bucket = "vb", .max_keys = MAXV * NVER};
+    s.n = 0;
+    if (st_list_versions(e, &a, NULL, take_version, &s, &trunc, next, next_version,
+                         &err) < 0 || trunc)
+        return -1;
+    for (int k = 0; k < NVER; k++)
+        seen[k].n = 0;
+    for (int i = s.n - 1; i >= 0; i--) {
+        uint64_t gen = 0;
+        if (!s.marker[i]) {
+            char name[16];
+            snprintf(name, sizeof name, "ver%d", s.key[i]);
+            st_object_info info;
+            if (st_head_version(e, "t2", "vb", name, s.name[i], &info, &err) < 0)
+                return -1;
+            const char *g = st_object_header(&info, "x-amz-meta-gen");
+            gen = g ? strtoull(g, NULL, 10) : 0;
+            if (!g || info.size != strlen(g))
+                gen = UINT64_MAX;    /* matches nothing */
+            st_object_info_clear(&info);
+        }
+        hist_push(&seen[s.key[i]], gen);
+    }
+    return 0;
+}
+
+static bool same_hist(const ver_hist *a, const ver_hist *b)
+{
+    return a->n == b->n && a->n <= MAXV &&
+           memcmp(a->v, b->v, (size_t)a->n * sizeof a->v[0]) == 0;
 }
 
 static bool same_lock(const lock_state *a, const lock_state *b)
@@ -407,6 +527,9 @@ static void kill_at_random_moments(void)
         st_object_info_clear(&info);
         lstate.until[i] = lock_t0;
     }
+    REQUIRE(st_bucket_create(e, "t2", "vb", NULL, false, &err) == 0);
+    REQUIRE(st_bucket_set_versioning(e, "t2", "vb", ST_VERSIONING_ENABLED, &err) == 0);
+    static ver_hist vstate[NVER], vacked[NVER], vseen[NVER];
     st_close(e);
     key_state state[NKEYS] = {0};
     uint64_t seed = (uint64_t)time(NULL) | 1;
@@ -428,9 +551,27 @@ static void kill_at_random_moments(void)
         bool has_inflight[NKEYS];
         memcpy(acked, state, sizeof acked);
         lock_state lacked = lstate, linflight, lseen;
-        allowed_states(acked, inflight, has_inflight, &lacked, &linflight);
+        int vkey;
+        uint64_t ventry = 0;
+        memcpy(vacked, vstate, sizeof vacked);
+        allowed_states(acked, inflight, has_inflight, &lacked, &linflight, vacked, &vkey,
+                       &ventry);
         e = fixture_open(&fx);
         REQUIRE(e);
+        REQUIRE(observe_versions(e, vseen) == 0);
+        for (int k = 0; k < NVER; k++) {
+            bool ok = same_hist(&vseen[k], &vacked[k]);
+            if (!ok && vkey == k) {
+                hist_push(&vacked[k], ventry);
+                ok = same_hist(&vseen[k], &vacked[k]);
+            }
+            if (!ok) {
+                fprintf(stderr, "iteration %d ver%d: %d versions, %d acknowledged%s\n", iter,
+                        k, vseen[k].n, vacked[k].n, vkey == k ? " with the one in flight" : "");
+                bad = 1;
+            }
+        }
+        memcpy(vstate, vseen, sizeof vstate);
         if (observe_lock(e, &lseen) < 0 ||
             !(same_lock(&lseen, &lacked) || same_lock(&lseen, &linflight))) {
             fprintf(stderr, "iteration %d: the lock state is neither the acknowledged one "
