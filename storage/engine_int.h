@@ -321,8 +321,11 @@ int obj_version_seq_locked(st_engine *e, int64_t bucket_id, const char *key,
                            const char *version, int64_t *seq, cf_err *err);
 /* An object key's length rules [no lock]. */
 int obj_check_key(const char *key, cf_err *err);
-/* Does the bucket hold any version or delete marker? */
-int obj_any_locked(st_engine *e, int64_t bucket_id, bool *any, cf_err *err);
+/* 0 if the bucket holds no version and no delete marker, else CF_ENOTEMPTY
+ * saying so, and, when versions are under object lock, until when (the
+ * latest retention in effect) or that a legal hold keeps them. */
+int obj_bucket_empty_locked(st_engine *e, int64_t bucket_id, const char *bucket,
+                            cf_err *err);
 /* Does the key's current object meet c (conditional writes, engine.h)?
  * begin_ms: when the write began; a current version committed at or
  * after it makes a failed condition CF_ECONFLICT, else CF_EPRECOND

@@ -210,7 +210,11 @@ def test_compliance_cannot_be_destroyed_or_shortened(s3, raw, lbucket):
                                                .total_seconds()) < 1
     # a delete without a version id only adds a marker; the bucket stays
     s3.delete_object(Bucket=lbucket, Key="blk")
-    assert code_of(lambda: s3.delete_bucket(Bucket=lbucket))[0] == "BucketNotEmpty"
+    with pytest.raises(ClientError) as e:            # and says why
+        s3.delete_bucket(Bucket=lbucket)
+    err = e.value.response["Error"]
+    assert err["Code"] == "BucketNotEmpty" and \
+        f"under object lock, retained until {iso(later)[:19]}Z" in err["Message"], err
     assert s3.get_object(Bucket=lbucket, Key="blk", VersionId=v)["Body"].read() == body
     # after the retention ends, and only then, it can go
     while datetime.datetime.now(datetime.timezone.utc) < later:
