@@ -204,6 +204,8 @@ IT_CLIENT_TESTS = tests/integration/test_tier_restic.sh \
 	tests/integration/test_bigobject.sh tests/integration/test_restic.sh \
 	tests/integration/test_rclone.sh tests/integration/test_readme.sh \
 	tests/integration/test_s3cmd.sh tests/integration/test_restic_appendonly.sh
+# Versioning and object lock through both aws cli versions (~30 s per cli).
+IT_CLIENT_TESTS += tests/integration/test_awscli_lock.sh
 TESTS += $(IT_CLIENT_TESTS)
 EXTRA_DIST += $(IT_CLIENT_TESTS)
 
