@@ -12,6 +12,10 @@
  *
  * The action budget (objects_per_s) is a token bucket: the worker sleeps
  * when it is empty, waking early only to stop.
+ *
+ * What a pass did is counted in its lifecycle_pass_ctl (count, under the
+ * lock: transfers add theirs from their threads) and told to its progress
+ * callback after each batch and each transfer.
  */
 #include "server/lifecycle.h"
 
@@ -19,6 +23,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,9 +39,10 @@ struct lifecycle {
     st_engine *e;
     tier_set *tiers;
     lifecycle_config cfg;
-    pthread_mutex_t lock;            /* guards stopping; wake ends a nap */
+    pthread_mutex_t lock;            /* guards stopping and run; wake ends a nap */
     pthread_cond_t wake;
     bool stopping;
+    lifecycle_pass_ctl *run;         /* the pass's, during a pass */
     bool recovered;                  /* the first pass undid interrupted transitions */
     double tokens, refilled_at;
 };
@@ -67,6 +73,21 @@ static bool stopping(lifecycle *lc)
     bool s = lc->stopping;
     pthread_mutex_unlock(&lc->lock);
     return s;
+}
+
+/* Add n to one of the pass's counts (a field of lifecycle_stats) and tell
+ * the progress callback. */
+#define COUNT(lc, field, n) count(lc, offsetof(lifecycle_stats, field), n)
+
+static void count(lifecycle *lc, size_t offset, uint64_t n)
+{
+    pthread_mutex_lock(&lc->lock);
+    if (lc->run) {
+        *(uint64_t *)((char *)&lc->run->stats + offset) += n;
+        if (lc->run->progress)
+            lc->run->progress(lc->run->ctx, &lc->run->stats);
+    }
+    pthread_mutex_unlock(&lc->lock);
 }
 
 /* Sleep up to seconds (0 < seconds); false once stopping. */
@@ -121,9 +142,17 @@ static void run_job(lifecycle *lc, const job *j)
         : tier_transition(lc->tiers, &j->c, j->tier_id, &err);
     /* the object changed or left meanwhile, or is stored with a customer
      * key (SSE-C: it stays local): nothing to do, nothing lost */
-    if (rc < 0 && err.code != CF_ENOKEY && err.code != CF_EEXISTS && err.code != CF_ENEEDKEY)
+    if (rc < 0 && err.code != CF_ENOKEY && err.code != CF_EEXISTS && err.code != CF_ENEEDKEY) {
         fprintf(stderr, "cofferd: lifecycle: %s %s/%s: %s\n",
                 j->restore ? "restore of" : "transition of", j->c.bucket, j->c.key, err.msg);
+        COUNT(lc, failures, 1);
+    } else if (rc == 0) {
+        if (j->restore)
+            COUNT(lc, restored, 1);
+        else
+            COUNT(lc, transitioned, 1);
+        COUNT(lc, bytes_moved, j->c.size);
+    }
 }
 
 /* Take jobs until none is left, or the worker stops (the running one
@@ -162,9 +191,14 @@ static int delete_one(void *ctx, const st_remote_delete *d)
     cf_err err;
     if (!spend(lc))
         return 1;
-    if (tier_remote_delete(lc->tiers, d, &err) < 0 && d->attempts == 0)
-        fprintf(stderr, "cofferd: lifecycle: deleting remote object %s: %s (will retry)\n",
-                d->remote_id, err.msg);
+    if (tier_remote_delete(lc->tiers, d, &err) < 0) {
+        if (d->attempts == 0)
+            fprintf(stderr, "cofferd: lifecycle: deleting remote object %s: %s (will "
+                    "retry)\n", d->remote_id, err.msg);
+        COUNT(lc, failures, 1);
+    } else {
+        COUNT(lc, remote_deletes, 1);
+    }
     return 0;
 }
 
@@ -216,6 +250,7 @@ typedef struct walk {
     size_t njobs;
     char last[ST_MAX_KEY + 1];
     bool stop;
+    uint64_t examined, expired, failures;  /* this batch's, counted after it */
 } walk;
 
 /* The tier a transition's storage class names (through the class map). */
@@ -237,6 +272,7 @@ static int decide(void *ctx, const st_lifecycle_object *o)
     lifecycle *lc = w->lc;
     int64_t day_ms = lc->cfg.day_seconds * 1000;
     snprintf(w->last, sizeof w->last, "%s", o->key);
+    w->examined++;
     bool expire = false;
     const lcxml_transition *move = NULL;
     int64_t move_due = 0;
@@ -263,9 +299,13 @@ static int decide(void *ctx, const st_lifecycle_object *o)
     }
     cf_err err;
     if (expire) {
-        if (st_expire(lc->e, w->b->tenant, w->b->bucket, o->key, o->version_id, &err) < 0)
+        int rc = st_expire(lc->e, w->b->tenant, w->b->bucket, o->key, o->version_id, &err);
+        if (rc < 0) {
             fprintf(stderr, "cofferd: lifecycle: expiring %s/%s: %s\n", w->b->bucket,
                     o->key, err.msg);
+            w->failures++;
+        }
+        w->expired += rc > 0;
         return 0;
     }
     int64_t tier_id = tier_of(lc, move->storage_class);
@@ -327,18 +367,34 @@ static void abort_stale(lifecycle *lc, const st_lifecycle_bucket *b, const lcxml
                            s.id_marker[0] ? s.id_marker : NULL, (int)s.cap, note_upload, &s,
                            &more, &err) < 0)
             break;
-        for (size_t i = 0; i < s.n && spend(lc); i++)
-            if (st_upload_abort(lc->e, b->tenant, b->bucket, s.ups[i].key, s.ups[i].id,
-                                &err) < 0 && err.code != CF_ENOUPLOAD)
+        for (size_t i = 0; i < s.n && spend(lc); i++) {
+            int rc = st_upload_abort(lc->e, b->tenant, b->bucket, s.ups[i].key, s.ups[i].id,
+                                     &err);
+            if (rc < 0 && err.code != CF_ENOUPLOAD) {
                 fprintf(stderr, "cofferd: lifecycle: aborting an upload of %s/%s: %s\n",
                         b->bucket, s.ups[i].key, err.msg);
+                COUNT(lc, failures, 1);
+            }
+            if (rc == 0)
+                COUNT(lc, uploads_aborted, 1);
+        }
     }
     free(s.ups);
+}
+
+/* Is bucket b in the pass's scope? */
+static bool in_scope(lifecycle *lc, const st_lifecycle_bucket *b)
+{
+    const lifecycle_pass_ctl *r = lc->run;
+    return !r || ((!r->tenant || strcmp(r->tenant, b->tenant) == 0) &&
+                  (!r->bucket || strcmp(r->bucket, b->bucket) == 0));
 }
 
 static int apply_bucket(void *ctx, const st_lifecycle_bucket *b)
 {
     lifecycle *lc = ctx;
+    if (!in_scope(lc, b))
+        return 0;
     pool *p = pool_new();
     xmlread_doc *doc = NULL;
     lcxml_config cfg;
@@ -366,6 +422,10 @@ static int apply_bucket(void *ctx, const st_lifecycle_bucket *b)
             fprintf(stderr, "cofferd: lifecycle: bucket %s: %s\n", b->bucket, err.msg);
             break;
         }
+        COUNT(lc, examined, w->examined);
+        COUNT(lc, expired, w->expired);
+        COUNT(lc, failures, w->failures);
+        w->examined = w->expired = w->failures = 0;
         run_batch(lc, w->jobs, w->njobs);
         /* the next pass resumes here, or starts over when this one is done */
         if (st_lifecycle_cursor(lc->e, b->tenant, b->bucket, more ? w->last : "", &err) < 0)
@@ -380,7 +440,7 @@ static int apply_bucket(void *ctx, const st_lifecycle_bucket *b)
     return stopping(lc) ? 1 : 0;
 }
 
-int lifecycle_pass(lifecycle *lc, cf_err *err)
+static int pass(lifecycle *lc, cf_err *err)
 {
     if (!lc->recovered) {
         uint64_t aborted = 0;
@@ -396,6 +456,18 @@ int lifecycle_pass(lifecycle *lc, cf_err *err)
     if (!stopping(lc) && st_lifecycle_buckets(lc->e, apply_bucket, lc, err) < 0)
         return -1;
     return 0;
+}
+
+int lifecycle_pass(lifecycle *lc, lifecycle_pass_ctl *run, cf_err *err)
+{
+    pthread_mutex_lock(&lc->lock);
+    lc->run = run;
+    pthread_mutex_unlock(&lc->lock);
+    int rc = pass(lc, err);
+    pthread_mutex_lock(&lc->lock);
+    lc->run = NULL;
+    pthread_mutex_unlock(&lc->lock);
+    return rc;
 }
 
 int lifecycle_new(st_engine *e, tier_set *tiers, const lifecycle_config *cfg,

@@ -336,6 +336,11 @@ EXTRA_DIST += tests/integration/tier.sh tests/integration/tier_faults.sh \
 	tests/integration/tier_faults_cases.py tests/integration/tierutil.py \
 	tests/integration/tier_faults_azure.sh
 
+# progress lines and reports of coffer lifecycle run and coffer gc
+# (issue 13.5), a second cofferd as the tier
+TESTS += tests/integration/progress.sh
+EXTRA_DIST += tests/integration/progress.sh
+
 # make soak: the long runs make check cannot afford (CI stays under its
 # time budget): 500 SIGKILLs of cofferd during transitions (TIER_KILLS).
 .PHONY: soak
