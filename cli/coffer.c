@@ -431,8 +431,10 @@ static void print_job(json_t *j)
 {
     json_t *last = json_object_get(j, "last_run"), *p = json_object_get(j, "progress");
     printf("%-10s %-8s ", str(j, "name"), str(j, "state"));
-    if (json_is_object(p))
+    if (json_is_object(p) && num(p, "total") > 0)
         printf("%lld/%lld %s ", num(p, "done"), num(p, "total"), str(p, "phase"));
+    else if (json_is_object(p))         /* a total not known (lifecycle) */
+        printf("%lld %s ", num(p, "done"), str(p, "phase"));
     if (json_is_object(last)) {
         printf("last ");
         print_when(json_object_get(last, "end"));

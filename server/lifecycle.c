@@ -15,7 +15,7 @@
  *
  * What a pass did is counted in its lifecycle_pass_ctl (count, under the
  * lock: transfers add theirs from their threads) and told to its progress
- * callback after each batch and each transfer.
+ * callback at each count.
  */
 #include "server/lifecycle.h"
 
@@ -250,7 +250,6 @@ typedef struct walk {
     size_t njobs;
     char last[ST_MAX_KEY + 1];
     bool stop;
-    uint64_t examined, expired, failures;  /* this batch's, counted after it */
 } walk;
 
 /* The tier a transition's storage class names (through the class map). */
@@ -272,7 +271,7 @@ static int decide(void *ctx, const st_lifecycle_object *o)
     lifecycle *lc = w->lc;
     int64_t day_ms = lc->cfg.day_seconds * 1000;
     snprintf(w->last, sizeof w->last, "%s", o->key);
-    w->examined++;
+    COUNT(lc, examined, 1);
     bool expire = false;
     const lcxml_transition *move = NULL;
     int64_t move_due = 0;
@@ -303,9 +302,10 @@ static int decide(void *ctx, const st_lifecycle_object *o)
         if (rc < 0) {
             fprintf(stderr, "cofferd: lifecycle: expiring %s/%s: %s\n", w->b->bucket,
                     o->key, err.msg);
-            w->failures++;
+            COUNT(lc, failures, 1);
         }
-        w->expired += rc > 0;
+        if (rc > 0)
+            COUNT(lc, expired, 1);
         return 0;
     }
     int64_t tier_id = tier_of(lc, move->storage_class);
@@ -422,10 +422,6 @@ static int apply_bucket(void *ctx, const st_lifecycle_bucket *b)
             fprintf(stderr, "cofferd: lifecycle: bucket %s: %s\n", b->bucket, err.msg);
             break;
         }
-        COUNT(lc, examined, w->examined);
-        COUNT(lc, expired, w->expired);
-        COUNT(lc, failures, w->failures);
-        w->examined = w->expired = w->failures = 0;
         run_batch(lc, w->jobs, w->njobs);
         /* the next pass resumes here, or starts over when this one is done */
         if (st_lifecycle_cursor(lc->e, b->tenant, b->bucket, more ? w->last : "", &err) < 0)

@@ -62,8 +62,8 @@ typedef struct lifecycle_stats {
 typedef struct lifecycle_pass_ctl {
     const char *tenant, *bucket;     /* NULL: every bucket's rules; else only
                                         this tenant's (this bucket's) */
-    /* NULL, or called after each batch and transfer, one call at a time
-     * (under the worker's lock, from the pass's or a transfer's thread) */
+    /* NULL, or called at each count, one call at a time (under the
+     * worker's lock, from the pass's or a transfer's thread) */
     void (*progress)(void *ctx, const lifecycle_stats *st);
     void *ctx;
     lifecycle_stats stats;           /* out */

@@ -7,7 +7,8 @@
 #     a second cofferd; expire tmp/), slowed by lifecycle.objects_per_s = 2
 #     so that it is still running when coffer looks: the progress line
 #     ("coffer: lifecycle: N examined; T transitioned, E expired, B bytes
-#     moved") is on stderr, the report counts exactly what the rules did
+#     moved") is on stderr, coffer jobs shows the same while it runs, the
+#     report counts exactly what the rules did
 #     (and what the tier holds after); --tenant/--bucket narrow the pass;
 #     with the tier's remote down the transition fails and coffer exits 1;
 #   - gc, paced by jobs.gc.bytes_per_second (each directory and file its
@@ -70,9 +71,20 @@ it_expect_eq "expired on an empty bucket" 0 "$(report expired <"$IT_WORK/lc0.out
 it_step "lifecycle run: 3 transitions and 2 expirations, with a progress line"
 put old/a old/b old/c tmp/x tmp/y keep/z
 sleep 1.5                                          # one day old: every rule is due
-coffer_cli lifecycle run >"$IT_WORK/lc.out" 2>"$IT_WORK/lc.err" ||
-  { cat "$IT_WORK/lc.out" "$IT_WORK/lc.err"; exit 1; }
-cat "$IT_WORK/lc.out" "$IT_WORK/lc.err"
+coffer_cli lifecycle run >"$IT_WORK/lc.out" 2>"$IT_WORK/lc.err" &
+lc_pid=$!
+seen=0
+for i in $(seq 1 100); do                          # the pass takes >= 1.5 s
+  coffer_cli jobs lifecycle >"$IT_WORK/jobs.out"
+  grep -Eq "^lifecycle +running +[0-9]+ examined; [0-9]+ transitioned" "$IT_WORK/jobs.out" &&
+    { seen=1; break; }
+  sleep 0.1
+done
+rc=0
+wait "$lc_pid" || rc=$?
+cat "$IT_WORK/lc.out" "$IT_WORK/lc.err" "$IT_WORK/jobs.out"
+it_expect_eq "coffer lifecycle run's exit status" 0 "$rc"
+it_expect_eq "coffer jobs showed the pass running, with its counts" 1 "$seen"
 has_progress lifecycle "$IT_WORK/lc.err" \
   "[0-9]+ examined; [0-3] transitioned, [0-2] expired, [0-9]+ bytes moved"
 grep -q "^coffer: lifecycle: 6 objects examined, 3 transitioned, 2 expired" "$IT_WORK/lc.err"
