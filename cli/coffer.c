@@ -979,7 +979,7 @@ static int cmd_lifecycle_run(const cli *c)
 {
     static const char *const fields[] = {"examined", "transitioned", "expired",
                                          "restored", "bytes_moved", "remote_deletes",
-                                         "uploads_aborted", "failures"};
+                                         "uploads_aborted", "locked_kept", "failures"};
     json_t *r;
     int rc = follow_job(c, "lifecycle", check_options(c), true, &r);
     if (r && c->json)

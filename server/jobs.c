@@ -377,13 +377,19 @@ static int lifecycle_run(void *arg, sched_ctl *ctl, const json_t *opts, cf_err *
     lifecycle_progress(ctl, st);
     if (lifecycle_pass(((jobs_env *)arg)->lc, &run, err) < 0)
         return -1;
+    char locked[64] = "";
+    if (st->locked_kept)
+        snprintf(locked, sizeof locked, "; %llu versions under object lock kept",
+                 (unsigned long long)st->locked_kept);
     sched_summary(ctl, "%llu objects examined, %llu transitioned, %llu expired, %llu bytes "
-                  "moved, %llu failed", (unsigned long long)st->examined,
+                  "moved, %llu failed%s", (unsigned long long)st->examined,
                   (unsigned long long)st->transitioned, (unsigned long long)st->expired,
-                  (unsigned long long)st->bytes_moved, (unsigned long long)st->failures);
+                  (unsigned long long)st->bytes_moved, (unsigned long long)st->failures,
+                  locked);
     if (opts || st->expired || st->transitioned || st->restored || st->remote_deletes ||
         st->uploads_aborted || st->failures)
-        sched_report(ctl, json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s?, s:s?}",
+        sched_report(ctl, json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s?, "
+                                    "s:s?}",
                                     "examined", (json_int_t)st->examined,
                                     "transitioned", (json_int_t)st->transitioned,
                                     "expired", (json_int_t)st->expired,
@@ -391,6 +397,7 @@ static int lifecycle_run(void *arg, sched_ctl *ctl, const json_t *opts, cf_err *
                                     "bytes_moved", (json_int_t)st->bytes_moved,
                                     "remote_deletes", (json_int_t)st->remote_deletes,
                                     "uploads_aborted", (json_int_t)st->uploads_aborted,
+                                    "locked_kept", (json_int_t)st->locked_kept,
                                     "failures", (json_int_t)st->failures,
                                     "tenant", run.tenant, "bucket", run.bucket));
     return 0;

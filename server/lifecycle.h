@@ -12,9 +12,15 @@
  *   2. restored copies whose days are over are dropped; requested restores
  *      are brought back;
  *   3. each bucket with a configuration is walked from where the last pass
- *      stopped (the cursor is in the index): expired objects are deleted,
- *      due transitions run (lifecycle.transitions at once), stale
- *      multipart uploads are aborted;
+ *      stopped (the cursor is in the index), every version of each key:
+ *      expired objects are deleted (in a versioned bucket: a delete
+ *      marker is added, as S3 does), noncurrent versions expire or move
+ *      to a tier NoncurrentDays after they became noncurrent (keeping the
+ *      newest NewerNoncurrentVersions), a delete marker left as its key's
+ *      only version goes (ExpiredObjectDeleteMarker), due transitions run
+ *      (lifecycle.transitions at once), stale multipart uploads are
+ *      aborted. A version under object lock (retention in force, legal
+ *      hold) is never destroyed: it is skipped and counted;
  *   4. versions whose storage class at PUT named a tier are moved there.
  * The first pass first aborts the transitions a crash interrupted (their
  * remote objects queued for deletion), so nothing half-tiered survives a
@@ -55,6 +61,7 @@ typedef struct lifecycle_stats {
     uint64_t bytes_moved;            /* object bytes of those moves */
     uint64_t remote_deletes;         /* remote objects deleted */
     uint64_t uploads_aborted;
+    uint64_t locked_kept;            /* versions left because of object lock */
     uint64_t failures;               /* actions that failed (said on stderr) */
 } lifecycle_stats;
 
