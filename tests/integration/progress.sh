@@ -21,7 +21,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/tierlib.sh"
 it_init progress
 it_skip_unless python3
-trap 'rc=$?; tier_remote_stop; (exit $rc); it_cleanup' EXIT
+trap 'rc=$?; set +e; tier_remote_stop; (exit $rc); it_cleanup' EXIT
 
 s3() {                    # s3 PYTHON: with s3 (boto3, the dev key) and sys.argv
   python3 -c "import sys, boto3

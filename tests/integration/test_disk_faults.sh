@@ -38,7 +38,7 @@ unmount_all() {
   mounts=()
 }
 # the disks are unmounted before it_cleanup removes the work directory
-trap 'rc=$?; coffer_stop_server >/dev/null 2>&1 || true; unmount_all; (exit $rc); it_cleanup' EXIT
+trap 'rc=$?; set +e; coffer_stop_server >/dev/null 2>&1 || true; unmount_all; (exit $rc); it_cleanup' EXIT
 
 it_step "mount an ext4 image and three 16 MiB tmpfs as disks 1..4"
 mkdir -p "$var"/disk{1,2,3,4,5,6}

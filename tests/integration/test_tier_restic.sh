@@ -84,12 +84,12 @@ echo "source: $(it_tree_stats "$src") (files, bytes)"
 
 if [ "$TIER_TYPE" = azure ]; then
   it_step "Azurite as the remote tier"
-  trap 'rc=$?; azurite_stop "$IT_WORK/azurite"; (exit $rc); it_cleanup' EXIT
+  trap 'rc=$?; set +e; azurite_stop "$IT_WORK/azurite"; (exit $rc); it_cleanup' EXIT
   tier_azure_start "$IT_WORK/azurite"
 else
   it_step "a second cofferd as the remote tier"
   tier_remote_start "$IT_WORK/remote"
-  trap 'rc=$?; tier_remote_stop; (exit $rc); it_cleanup' EXIT   # it_cleanup exits with $?
+  trap 'rc=$?; set +e; tier_remote_stop; (exit $rc); it_cleanup' EXIT   # it_cleanup exits with $?
   tier_bucket "$REMOTE_ENDPOINT" "$REMOTE_AK" "$REMOTE_SK" tier
 fi
 export COFFER_CONFIG_EXTRA='{"lifecycle": {"day_seconds": 1, "interval_seconds": 1,
