@@ -482,8 +482,11 @@ int deleteq_upload_locked(st_engine *e, const uint8_t upload_id[16], cf_err *err
 /* Is the data id queued? [index lock] 1, 0, -1. */
 int deleteq_references_locked(st_engine *e, const uint8_t data_id[16], cf_err *err);
 /* One batch of phase two [takes it; and readers_lock]: unlink the files of
- * queued segments no live reader can still need, then drop their rows.
- * Returns how many it finished (DELETEQ_BATCH: maybe more), -1 on error. */
+ * queued segments no live reader can still need, then drop their rows
+ * (a row whose files could not all be unlinked stays, for the next drain;
+ * *done counts the rows dropped). Returns how many rows it took
+ * (DELETEQ_BATCH: maybe more), 0 when none or none could be dropped, -1
+ * on error. */
 int deleteq_drain_batch(st_engine *e, uint64_t *done, cf_err *err);
 /* Drain until the queue holds only what live readers need [takes it]. */
 void deleteq_drain(st_engine *e);

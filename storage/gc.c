@@ -19,7 +19,9 @@
  * is charged ST_GC_SCAN_COST for each directory and each file it reads
  * (the I/O a scan costs is in inodes, not in data), so that a job's
  * bytes_per_second bounds it; a stop does not cut a scan short (it only
- * ends the sleeping).
+ * ends the sleeping). Unlinks go through common/fio (the fault hook's
+ * unlink class): one that fails leaves the file for the next scan, or its
+ * delete-queue row queued.
  */
 #include "storage/engine_int.h"
 
@@ -32,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/fio.h"
 #include "common/hex.h"
 
 /* Does any row name data id id (a segment, a part, a queue entry)? On an
@@ -84,7 +87,8 @@ static void delete_orphan(gc_scan *g, const orphan *o)
 {
     char path[PATH_MAX];
     orphan_path(g, o, path);
-    if ((o->fan < 0 || !data_id_referenced(g->e, o->id, g->err)) && unlink(path) == 0)
+    /* an orphan whose unlink fails stays: the next scan finds it again */
+    if ((o->fan < 0 || !data_id_referenced(g->e, o->id, g->err)) && fio_unlink(path) == 0)
         g->stats->orphan_files++;
 }
 

@@ -2,6 +2,7 @@
 #include "tests/unit/engine_util.h"
 
 #include <dirent.h>
+#include <sqlite3.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -228,6 +229,30 @@ int count_shard_files(const eng_fixture *f, int ndisks)
             closedir(d);
     }
     return n;
+}
+
+/* Files the index refers to: (k + m - missing) per sharded segment, and a
+ * manifest on every disk per multipart object. */
+int expected_shard_files(const eng_fixture *f, int shards)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/index.db", f->meta);
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    int total = -1;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+        return -1;
+    if (sqlite3_prepare_v2(db,
+            "SELECT missing FROM segments WHERE inline_data IS NULL UNION ALL "
+            "SELECT missing FROM parts WHERE inline_data IS NULL UNION ALL "
+            "SELECT 0 FROM objects WHERE nparts > 0", -1, &st, NULL) == SQLITE_OK) {
+        total = 0;
+        while (sqlite3_step(st) == SQLITE_ROW)
+            total += shards - __builtin_popcount((unsigned)sqlite3_column_int(st, 0));
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+    return total;
 }
 
 static int add_listed(void *ctx, const st_object_info *obj, const char *prefix)

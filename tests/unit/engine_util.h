@@ -58,6 +58,10 @@ int shard_files_of(const eng_fixture *f, int ndisks, const char *hexid,
  * that store exactly one non-inline object. */
 int single_data_id(const eng_fixture *f, char hex[33]);
 int count_shard_files(const eng_fixture *f, int ndisks);
+/* The shard files and manifests the index (f->meta/index.db) refers to:
+ * k + m less the missing ones per sharded segment or part, one manifest
+ * per disk per multipart object; -1 if the index cannot be read. */
+int expected_shard_files(const eng_fixture *f, int shards);
 /* Object versions (current and noncurrent, not delete markers) and their
  * bytes in tenant t1's bucket, by listing its versions (<= 1000): what
  * bucket_usage counts. */
