@@ -110,7 +110,8 @@ static const char usage_text[] =
     "                              (default: a sample of 100); exit 1 on a mismatch\n"
     "  gc [GRACE_SECONDS] [--force-orphans]\n"
     "                              finish deletions, remove orphan shard files\n"
-    "                              older than GRACE_SECONDS (default 3600);\n"
+    "                              older than GRACE_SECONDS (default 3600), with\n"
+    "                              progress and a report;\n"
     "                              --force-orphans: even more than the bound\n"
     "  restore-index (-c FILE | --var DIR) [--from DISK|FILE]\n"
     "                              offline, cofferd stopped: put the newest index\n"
@@ -132,6 +133,10 @@ static const char usage_text[] =
     "  tier recover NAME           after losing the disks and the index: put every\n"
     "                              version the tier holds back into the index from\n"
     "                              the remote objects and the master key alone\n"
+    "  lifecycle run [--tenant T [--bucket B]]\n"
+    "                              apply the lifecycle rules (of a tenant or bucket)\n"
+    "                              now: expirations, transitions; progress, report;\n"
+    "                              exit 1 if an action failed\n"
     "  lifecycle template restic|kopia [--tier NAME] [--days N] [--prefix P]\n"
     "                              print a lifecycle configuration that moves a\n"
     "                              backup repository's bulk data to a tier and keeps\n"
@@ -216,9 +221,12 @@ static void print_failure(const cli *c, const s3c_result *r, json_t *doc)
 }
 
 /* Send method ADMIN_PREFIX{path}?{query} with body, signed with the admin
- * credential; on success *doc is the parsed JSON reply. */
-static int request(const cli *c, const char *method, const char *path,
-                   const char *query, json_t *body, json_t **doc)
+ * credential; on success *doc is the parsed JSON reply. A failure is
+ * printed unless its HTTP status is `quiet`; *status (if not NULL) gets
+ * the status (0: no reply). */
+static int request_status(const cli *c, const char *method, const char *path,
+                          const char *query, json_t *body, json_t **doc, long quiet,
+                          long *status)
 {
     char full_path[256];
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
@@ -237,12 +245,15 @@ static int request(const cli *c, const char *method, const char *path,
                  .idempotent = strcmp(method, "POST") != 0};
     int rc = s3c_exec(c->client, &op, &res, &err) == 0 ? 0 : 1;
     free(text);
+    if (status)
+        *status = res.status;
     if (res.status == 0) {
         fprintf(stderr, "coffer: %s\n", err.msg);
     } else {
         *doc = res.body ? json_loads(res.body, 0, NULL) : NULL;
         if (rc != 0 || !json_is_object(*doc)) {
-            print_failure(c, &res, *doc);
+            if (res.status != quiet)
+                print_failure(c, &res, *doc);
             json_decref(*doc);
             *doc = NULL;
             rc = 1;
@@ -250,6 +261,12 @@ static int request(const cli *c, const char *method, const char *path,
     }
     s3c_result_free(&res);
     return rc;
+}
+
+static int request(const cli *c, const char *method, const char *path,
+                   const char *query, json_t *body, json_t **doc)
+{
+    return request_status(c, method, path, query, body, doc, 0, NULL);
 }
 
 /* ---- output ------------------------------------------------------------- */
@@ -414,8 +431,10 @@ static void print_job(json_t *j)
 {
     json_t *last = json_object_get(j, "last_run"), *p = json_object_get(j, "progress");
     printf("%-10s %-8s ", str(j, "name"), str(j, "state"));
-    if (json_is_object(p))
+    if (json_is_object(p) && num(p, "total") > 0)
         printf("%lld/%lld %s ", num(p, "done"), num(p, "total"), str(p, "phase"));
+    else if (json_is_object(p))         /* a total not known (lifecycle) */
+        printf("%lld %s ", num(p, "done"), str(p, "phase"));
     if (json_is_object(last)) {
         printf("last ");
         print_when(json_object_get(last, "end"));
@@ -757,16 +776,30 @@ static int cmd_key(const cli *c, int argc, char **argv)
 /* ---- jobs that run in cofferd, followed here ------------------------------ */
 
 /* Start job `name` with opts, follow it to its end; *report gets its last
- * report (NULL if none). Returns 0 if the run succeeded. */
+ * report (NULL if none). Returns 0 if the run succeeded. With after_busy,
+ * a run already in progress (409: a scheduled one) is waited for and this
+ * one started after it; otherwise that is an error. */
 static int follow_run(const cli *c, const char *name, long long id, json_t **report);
 
-static int follow_job(const cli *c, const char *name, json_t *opts, json_t **report)
+static int follow_job(const cli *c, const char *name, json_t *opts, bool after_busy,
+                      json_t **report)
 {
     char path[64];
     json_t *doc;
+    long status;
+    bool said = false;
+    int rc;
     *report = NULL;
     snprintf(path, sizeof path, "/jobs/%s", name);
-    int rc = request(c, "POST", path, NULL, opts, &doc);
+    while ((rc = request_status(c, "POST", path, NULL, opts, &doc, after_busy ? 409 : 0,
+                                &status)) != 0 && after_busy && status == 409) {
+        if (!said)
+            fprintf(stderr, "coffer: %s: a run is in progress; this one starts after it\n",
+                    name);
+        said = true;
+        struct timespec ts = {0, 500 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
     json_decref(opts);
     if (rc != 0)
         return rc;
@@ -839,7 +872,7 @@ static int cmd_drill(const cli *c)
     else if (c->sample >= 0)
         json_object_set_new(opts, "sample", json_integer(c->sample));
     json_t *r;
-    int rc = follow_job(c, "drill", opts, &r);
+    int rc = follow_job(c, "drill", opts, false, &r);
     if (r && c->json) {
         print_json(r);
     } else if (r) {
@@ -915,7 +948,7 @@ static int cmd_heal(const cli *c)
     json_t *opts = check_options(c), *r;
     if (c->all)
         json_object_set_new(opts, "all", json_true());
-    int rc = follow_job(c, "heal", opts, &r);
+    int rc = follow_job(c, "heal", opts, false, &r);
     return check_result(c, rc, r, c->all);
 }
 
@@ -924,7 +957,7 @@ static int cmd_scrub(const cli *c)
     json_t *opts = check_options(c), *r;
     if (c->deep)
         json_object_set_new(opts, "deep", json_true());
-    int rc = follow_job(c, "scrub", opts, &r);
+    int rc = follow_job(c, "scrub", opts, false, &r);
     return check_result(c, rc, r, true);
 }
 
@@ -934,10 +967,34 @@ static int cmd_gc(const cli *c, const char *grace)
     long long g = grace ? strtoll(grace, &end, 10) : 3600;
     if (grace && (*end || g < 60))
         return usage_error("gc: GRACE_SECONDS must be a whole number, at least 60");
-    fprintf(stderr, "coffer: collecting deleted and orphan shard files...\n");
-    return run(c, "POST", "/gc", NULL,
-               json_pack("{s:I, s:b}", "grace_s", (json_int_t)g, "force_orphans",
-                         c->force_orphans), OUT_MAINTENANCE, NULL);
+    json_t *r;
+    int rc = follow_job(c, "gc", json_pack("{s:I, s:b}", "grace_s", (json_int_t)g,
+                                           "force_orphans", c->force_orphans), true, &r);
+    return check_result(c, rc, r, false);
+}
+
+/* A lifecycle pass now (of one tenant's or bucket's rules), followed; 1 if
+ * an action failed (the cofferd log names each). */
+static int cmd_lifecycle_run(const cli *c)
+{
+    static const char *const fields[] = {"examined", "transitioned", "expired",
+                                         "restored", "bytes_moved", "remote_deletes",
+                                         "uploads_aborted", "locked_kept", "failures"};
+    json_t *r;
+    int rc = follow_job(c, "lifecycle", check_options(c), true, &r);
+    if (r && c->json)
+        print_json(r);
+    else
+        for (size_t i = 0; r && i < sizeof fields / sizeof fields[0]; i++)
+            printf("%-16s %lld\n", fields[i], num(r, fields[i]));
+    if (rc == 0 && (!r || num(r, "failures") > 0))
+        rc = 1;
+    if (r && num(r, "failures") > 0)
+        fprintf(stderr, "coffer: lifecycle: %lld actions failed (the cofferd log names "
+                "them; coffer tier status shows a tier's last error)\n",
+                num(r, "failures"));
+    json_decref(r);
+    return rc;
 }
 
 /* The kept scrub reports: the last one whole, one line for each before. */
@@ -985,12 +1042,14 @@ static int check_command_options(const cli *c, int argc, char **argv)
     bool quota = strcmp(argv[0], "quota") == 0;
     bool drill = strcmp(argv[0], "drill") == 0, heal = strcmp(argv[0], "heal") == 0;
     bool scrub = strcmp(argv[0], "scrub") == 0;
+    bool lifecycle = strcmp(argv[0], "lifecycle") == 0;
     bool key_opts = c->read_only || c->append_only || c->permissions || c->nprefixes;
     if (key_opts && !creating_key)
         return usage_error("--read-only, --append-only, --permissions and "
                            "--allow-delete-prefix go with key create");
-    if (c->nbuckets && !creating_key && !quota && !drill && !heal && !scrub)
-        return usage_error("--bucket goes with key create, quota, drill, heal and scrub");
+    if (c->nbuckets && !creating_key && !quota && !drill && !heal && !scrub && !lifecycle)
+        return usage_error("--bucket goes with key create, quota, drill, heal, scrub and "
+                           "lifecycle run");
     if (c->nbuckets > 1 && !creating_key)
         return usage_error("%s: one --bucket", argv[0]);
     if (c->read_only + c->append_only + (c->permissions != NULL) > 1)
@@ -1005,8 +1064,8 @@ static int check_command_options(const cli *c, int argc, char **argv)
         return usage_error("--from goes with restore-index");
     if (c->dry_run && !rebuild)
         return usage_error("--dry-run goes with rebuild-index");
-    if (c->tenant && !drill && !heal && !scrub)
-        return usage_error("--tenant goes with drill, heal and scrub");
+    if (c->tenant && !drill && !heal && !scrub && !lifecycle)
+        return usage_error("--tenant goes with drill, heal, scrub and lifecycle run");
     if (c->sample >= 0 && !drill)
         return usage_error("--sample goes with drill");
     if (c->all && !drill && !heal)
@@ -1015,7 +1074,7 @@ static int check_command_options(const cli *c, int argc, char **argv)
         return usage_error("--deep goes with scrub");
     if (c->all && c->sample >= 0)
         return usage_error("drill: --sample N or --all, not both");
-    if ((heal || scrub) && c->bucket && !c->tenant)
+    if ((heal || scrub || lifecycle) && c->bucket && !c->tenant)
         return usage_error("%s: --bucket needs --tenant (bucket names are a tenant's)",
                            argv[0]);
     if (heal && (c->tenant || c->bucket) && !c->all)
@@ -1488,6 +1547,11 @@ static int dispatch(const cli *c, int argc, char **argv)
     }
     if (strcmp(argv[0], "drill") == 0)
         return cmd_drill(c);
+    if (strcmp(argv[0], "lifecycle") == 0 && argc == 2 && strcmp(argv[1], "run") == 0)
+        return cmd_lifecycle_run(c);
+    if (strcmp(argv[0], "lifecycle") == 0)
+        return usage_error("usage: coffer lifecycle run [--tenant T [--bucket B]] | "
+                           "lifecycle template restic|kopia ...");
     if (strcmp(argv[0], "tier") == 0)
         return cmd_tier(c, argc - 1, argv + 1);
     return usage_error("unknown command '%s'", argv[0]);
@@ -1611,7 +1675,7 @@ static int open_client(cli *c)
     return 0;
 }
 
-/* Where `tier add` or `lifecycle` starts, if that is the command: their
+/* Where `tier add` or `lifecycle template` starts, if that is the command: their
  * own options (--endpoint, --region, --cacert of the tier) must not be
  * read as the global ones; 0 otherwise. */
 static int own_options_at(int argc, char **argv)
@@ -1626,8 +1690,10 @@ static int own_options_at(int argc, char **argv)
                     i++;
             continue;
         }
-        if (strcmp(argv[i], "lifecycle") == 0 ||
-            (strcmp(argv[i], "tier") == 0 && i + 1 < argc && strcmp(argv[i + 1], "add") == 0))
+        bool then_add = i + 1 < argc && strcmp(argv[i + 1], "add") == 0;
+        bool then_template = i + 1 < argc && strcmp(argv[i + 1], "template") == 0;
+        if ((strcmp(argv[i], "lifecycle") == 0 && then_template) ||
+            (strcmp(argv[i], "tier") == 0 && then_add))
             return i;
         return 0;
     }

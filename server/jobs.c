@@ -310,7 +310,8 @@ static int gc_run(void *arg, sched_ctl *ctl, const json_t *opts, cf_err *err)
 {
     st_engine *e = ((jobs_env *)arg)->e;
     json_t *g = json_object_get(opts, "grace_s");
-    st_pacer pacer = {.progress = progress_job, .ctx = ctl};
+    st_pacer pacer = {.pace = pace_job, .progress = progress_job, .ctx = ctl};
+    sched_phase(ctl, "directories scanned");
     st_gc_opts o = {.grace_s = g ? json_integer_value(g)
                                  : sched_config_int(ctl, "grace_seconds", JOB_GRACE_S),
                     .force_orphans = json_is_true(json_object_get(opts, "force_orphans")),
@@ -352,21 +353,53 @@ static int snapshot_run(void *arg, sched_ctl *ctl, const json_t *opts, cf_err *e
 
 /* ---- lifecycle ---------------------------------------------------------------- */
 
+/* The pass's counts as its progress: objects examined (of a total not
+ * known in advance), the moves in the phase. */
+static void lifecycle_progress(void *ctx, const lifecycle_stats *st)
+{
+    sched_progress(ctx, st->examined, 0);
+    sched_phase(ctx, "examined; %llu transitioned, %llu expired, %llu bytes moved",
+                (unsigned long long)st->transitioned, (unsigned long long)st->expired,
+                (unsigned long long)st->bytes_moved);
+}
+
 /* One lifecycle pass (server/lifecycle.h): it keeps its own rate limits
- * and cursor; a remote's failure is the tier's last error (coffer tier),
- * not the run's. */
+ * and cursor; a remote's failure is the tier's last error (coffer tier)
+ * and counted in the report, not the run's. A report is kept for a pass
+ * that was asked for or did something. */
 static int lifecycle_run(void *arg, sched_ctl *ctl, const json_t *opts, cf_err *err)
 {
-    (void)opts;
-    lifecycle *lc = ((jobs_env *)arg)->lc;
-    if (lifecycle_pass(lc, err) < 0)
+    lifecycle_pass_ctl run = {
+        .tenant = json_string_value(json_object_get(opts, "tenant")),
+        .bucket = json_string_value(json_object_get(opts, "bucket")),
+        .progress = lifecycle_progress, .ctx = ctl};
+    const lifecycle_stats *st = &run.stats;
+    lifecycle_progress(ctl, st);
+    if (lifecycle_pass(((jobs_env *)arg)->lc, &run, err) < 0)
         return -1;
-    uint64_t locked = lifecycle_locked_kept(lc);
-    if (locked)
-        sched_summary(ctl, "lifecycle rules applied, tiers kept in step; %llu versions "
-                      "under object lock kept", (unsigned long long)locked);
-    else
-        sched_summary(ctl, "lifecycle rules applied, tiers kept in step");
+    char locked[64] = "";
+    if (st->locked_kept)
+        snprintf(locked, sizeof locked, "; %llu versions under object lock kept",
+                 (unsigned long long)st->locked_kept);
+    sched_summary(ctl, "%llu objects examined, %llu transitioned, %llu expired, %llu bytes "
+                  "moved, %llu failed%s", (unsigned long long)st->examined,
+                  (unsigned long long)st->transitioned, (unsigned long long)st->expired,
+                  (unsigned long long)st->bytes_moved, (unsigned long long)st->failures,
+                  locked);
+    if (opts || st->expired || st->transitioned || st->restored || st->remote_deletes ||
+        st->uploads_aborted || st->failures)
+        sched_report(ctl, json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s?, "
+                                    "s:s?}",
+                                    "examined", (json_int_t)st->examined,
+                                    "transitioned", (json_int_t)st->transitioned,
+                                    "expired", (json_int_t)st->expired,
+                                    "restored", (json_int_t)st->restored,
+                                    "bytes_moved", (json_int_t)st->bytes_moved,
+                                    "remote_deletes", (json_int_t)st->remote_deletes,
+                                    "uploads_aborted", (json_int_t)st->uploads_aborted,
+                                    "locked_kept", (json_int_t)st->locked_kept,
+                                    "failures", (json_int_t)st->failures,
+                                    "tenant", run.tenant, "bucket", run.bucket));
     return 0;
 }
 
@@ -619,6 +652,7 @@ static const char *const heal_opts[] = {"all", "tenant", "bucket", NULL};
 static const char *const gc_opts[] = {"grace_s", "force_orphans", NULL};
 static const char *const scrub_opts[] = {"deep", "tenant", "bucket", "no_repair", NULL};
 static const char *const drill_opts_keys[] = {"tenant", "bucket", "sample", "all", NULL};
+static const char *const lifecycle_opts[] = {"tenant", "bucket", NULL};
 static const char *const no_keys[] = {NULL};
 
 static const job_spec specs[] = {
@@ -627,7 +661,7 @@ static const job_spec specs[] = {
     {"snapshot", snapshot_run, JOB_ROUND_S, 1, false, no_keys, no_keys},
     {"scrub", scrub_run, JOB_SCRUB_S, JOB_SCRUB_SLICES, true, scrub_keys, scrub_opts},
     {"drill", drill_job, JOB_DRILL_S, 1, true, drill_keys, drill_opts_keys},
-    {"lifecycle", lifecycle_run, 0, 1, false, no_keys, no_keys},
+    {"lifecycle", lifecycle_run, 0, 1, false, no_keys, lifecycle_opts},
 };
 #define NSPECS (sizeof specs / sizeof specs[0])
 

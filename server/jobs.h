@@ -24,8 +24,10 @@
  *   lifecycle every lifecycle.interval_seconds (coffer.json(5)), at once
  *             after start (it recovers interrupted transitions) and when
  *             woken (sched_wake: a lifecycle configuration put, a restore
- *             asked): one lifecycle pass (server/lifecycle.h); sched_stop
- *             cancels a pass in progress.
+ *             asked): one lifecycle pass (server/lifecycle.h), its counts
+ *             as progress and report; triggered with {"tenant","bucket"}
+ *             only those rules are walked; sched_stop cancels a pass in
+ *             progress.
  *
  * jobs_register keeps what the jobs run against in one static place: one
  * scheduler per process.

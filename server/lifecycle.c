@@ -27,6 +27,10 @@
  *
  * The action budget (objects_per_s) is a token bucket: the worker sleeps
  * when it is empty, waking early only to stop.
+ *
+ * What a pass did is counted in its lifecycle_pass_ctl (count, under the
+ * lock: transfers add theirs from their threads) and told to its progress
+ * callback at each count.
  */
 #include "server/lifecycle.h"
 
@@ -34,6 +38,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,11 +54,11 @@ struct lifecycle {
     st_engine *e;
     tier_set *tiers;
     lifecycle_config cfg;
-    pthread_mutex_t lock;            /* guards stopping; wake ends a nap */
+    pthread_mutex_t lock;            /* guards stopping and run; wake ends a nap */
     pthread_cond_t wake;
     bool stopping;
+    lifecycle_pass_ctl *run;         /* the pass's, during a pass */
     bool recovered;                  /* the first pass undid interrupted transitions */
-    uint64_t locked;                 /* versions kept by object lock, this pass */
     double tokens, refilled_at;
 };
 
@@ -83,6 +88,21 @@ static bool stopping(lifecycle *lc)
     bool s = lc->stopping;
     pthread_mutex_unlock(&lc->lock);
     return s;
+}
+
+/* Add n to one of the pass's counts (a field of lifecycle_stats) and tell
+ * the progress callback. */
+#define COUNT(lc, field, n) count(lc, offsetof(lifecycle_stats, field), n)
+
+static void count(lifecycle *lc, size_t offset, uint64_t n)
+{
+    pthread_mutex_lock(&lc->lock);
+    if (lc->run) {
+        *(uint64_t *)((char *)&lc->run->stats + offset) += n;
+        if (lc->run->progress)
+            lc->run->progress(lc->run->ctx, &lc->run->stats);
+    }
+    pthread_mutex_unlock(&lc->lock);
 }
 
 /* Sleep up to seconds (0 < seconds); false once stopping. */
@@ -137,9 +157,17 @@ static void run_job(lifecycle *lc, const job *j)
         : tier_transition(lc->tiers, &j->c, j->tier_id, &err);
     /* the object changed or left meanwhile, or is stored with a customer
      * key (SSE-C: it stays local): nothing to do, nothing lost */
-    if (rc < 0 && err.code != CF_ENOKEY && err.code != CF_EEXISTS && err.code != CF_ENEEDKEY)
+    if (rc < 0 && err.code != CF_ENOKEY && err.code != CF_EEXISTS && err.code != CF_ENEEDKEY) {
         fprintf(stderr, "cofferd: lifecycle: %s %s/%s: %s\n",
                 j->restore ? "restore of" : "transition of", j->c.bucket, j->c.key, err.msg);
+        COUNT(lc, failures, 1);
+    } else if (rc == 0) {
+        if (j->restore)
+            COUNT(lc, restored, 1);
+        else
+            COUNT(lc, transitioned, 1);
+        COUNT(lc, bytes_moved, j->c.size);
+    }
 }
 
 /* Take jobs until none is left, or the worker stops (the running one
@@ -178,9 +206,14 @@ static int delete_one(void *ctx, const st_remote_delete *d)
     cf_err err;
     if (!spend(lc))
         return 1;
-    if (tier_remote_delete(lc->tiers, d, &err) < 0 && d->attempts == 0)
-        fprintf(stderr, "cofferd: lifecycle: deleting remote object %s: %s (will retry)\n",
-                d->remote_id, err.msg);
+    if (tier_remote_delete(lc->tiers, d, &err) < 0) {
+        if (d->attempts == 0)
+            fprintf(stderr, "cofferd: lifecycle: deleting remote object %s: %s (will "
+                    "retry)\n", d->remote_id, err.msg);
+        COUNT(lc, failures, 1);
+    } else {
+        COUNT(lc, remote_deletes, 1);
+    }
     return 0;
 }
 
@@ -282,13 +315,17 @@ static void queue_transition(walk *w, const st_lifecycle_object *o, const char *
  * ends or its hold is lifted). */
 static void expired(walk *w, int rc, const char *what, const char *key, const cf_err *err)
 {
+    if (rc > 0)
+        COUNT(w->lc, expired, 1);
     if (rc >= 0)
         return;
-    if (err->code == CF_ELOCKED)
+    if (err->code == CF_ELOCKED) {
         w->locked++;
-    else
+    } else {
         fprintf(stderr, "cofferd: lifecycle: %s %s/%s: %s\n", what, w->b->bucket, key,
                 err->msg);
+        COUNT(w->lc, failures, 1);
+    }
 }
 
 static bool may_transition(const st_lifecycle_object *o)
@@ -410,6 +447,7 @@ static void flush_marker(walk *w)
 static int decide(void *ctx, const st_lifecycle_object *o)
 {
     walk *w = ctx;
+    COUNT(w->lc, examined, 1);
     if (strcmp(w->last, o->key) != 0) {
         flush_marker(w);
         if (w->stop)
@@ -478,18 +516,34 @@ static void abort_stale(lifecycle *lc, const st_lifecycle_bucket *b, const lcxml
                            s.id_marker[0] ? s.id_marker : NULL, (int)s.cap, note_upload, &s,
                            &more, &err) < 0)
             break;
-        for (size_t i = 0; i < s.n && spend(lc); i++)
-            if (st_upload_abort(lc->e, b->tenant, b->bucket, s.ups[i].key, s.ups[i].id,
-                                &err) < 0 && err.code != CF_ENOUPLOAD)
+        for (size_t i = 0; i < s.n && spend(lc); i++) {
+            int rc = st_upload_abort(lc->e, b->tenant, b->bucket, s.ups[i].key, s.ups[i].id,
+                                     &err);
+            if (rc < 0 && err.code != CF_ENOUPLOAD) {
                 fprintf(stderr, "cofferd: lifecycle: aborting an upload of %s/%s: %s\n",
                         b->bucket, s.ups[i].key, err.msg);
+                COUNT(lc, failures, 1);
+            }
+            if (rc == 0)
+                COUNT(lc, uploads_aborted, 1);
+        }
     }
     free(s.ups);
+}
+
+/* Is bucket b in the pass's scope? */
+static bool in_scope(lifecycle *lc, const st_lifecycle_bucket *b)
+{
+    const lifecycle_pass_ctl *r = lc->run;
+    return !r || ((!r->tenant || strcmp(r->tenant, b->tenant) == 0) &&
+                  (!r->bucket || strcmp(r->bucket, b->bucket) == 0));
 }
 
 static int apply_bucket(void *ctx, const st_lifecycle_bucket *b)
 {
     lifecycle *lc = ctx;
+    if (!in_scope(lc, b))
+        return 0;
     pool *p = pool_new();
     xmlread_doc *doc = NULL;
     lcxml_config cfg;
@@ -529,7 +583,7 @@ static int apply_bucket(void *ctx, const st_lifecycle_bucket *b)
         fprintf(stderr, "cofferd: lifecycle: bucket %s: %llu versions under object lock "
                 "kept (lifecycle never destroys a locked version)\n", b->bucket,
                 (unsigned long long)w->locked);
-        lc->locked += w->locked;
+        COUNT(lc, locked_kept, w->locked);
     }
     for (size_t i = 0; w && i < cfg.nrules && !stopping(lc); i++)
         if (cfg.rules[i].enabled && cfg.rules[i].abort_days)
@@ -540,14 +594,8 @@ static int apply_bucket(void *ctx, const st_lifecycle_bucket *b)
     return stopping(lc) ? 1 : 0;
 }
 
-uint64_t lifecycle_locked_kept(const lifecycle *lc)
+static int pass(lifecycle *lc, cf_err *err)
 {
-    return lc->locked;
-}
-
-int lifecycle_pass(lifecycle *lc, cf_err *err)
-{
-    lc->locked = 0;
     if (!lc->recovered) {
         uint64_t aborted = 0;
         if (st_tier_recover(lc->e, &aborted, err) < 0)
@@ -562,6 +610,18 @@ int lifecycle_pass(lifecycle *lc, cf_err *err)
     if (!stopping(lc) && st_lifecycle_buckets(lc->e, apply_bucket, lc, err) < 0)
         return -1;
     return 0;
+}
+
+int lifecycle_pass(lifecycle *lc, lifecycle_pass_ctl *run, cf_err *err)
+{
+    pthread_mutex_lock(&lc->lock);
+    lc->run = run;
+    pthread_mutex_unlock(&lc->lock);
+    int rc = pass(lc, err);
+    pthread_mutex_lock(&lc->lock);
+    lc->run = NULL;
+    pthread_mutex_unlock(&lc->lock);
+    return rc;
 }
 
 int lifecycle_new(st_engine *e, tier_set *tiers, const lifecycle_config *cfg,

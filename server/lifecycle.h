@@ -51,15 +51,38 @@
 
 typedef struct lifecycle lifecycle;
 
+/* What a pass did, counted as it goes (the transfer threads add theirs
+ * under the worker's lock). */
+typedef struct lifecycle_stats {
+    uint64_t examined;               /* objects the rules were checked on */
+    uint64_t expired;
+    uint64_t transitioned;           /* moved to a tier (rules, PUT classes) */
+    uint64_t restored;               /* brought back for a restore request */
+    uint64_t bytes_moved;            /* object bytes of those moves */
+    uint64_t remote_deletes;         /* remote objects deleted */
+    uint64_t uploads_aborted;
+    uint64_t locked_kept;            /* versions left because of object lock */
+    uint64_t failures;               /* actions that failed (said on stderr) */
+} lifecycle_stats;
+
+/* One pass's scope and how it is followed. */
+typedef struct lifecycle_pass_ctl {
+    const char *tenant, *bucket;     /* NULL: every bucket's rules; else only
+                                        this tenant's (this bucket's) */
+    /* NULL, or called at each count, one call at a time (under the
+     * worker's lock, from the pass's or a transfer's thread) */
+    void (*progress)(void *ctx, const lifecycle_stats *st);
+    void *ctx;
+    lifecycle_stats stats;           /* out */
+} lifecycle_pass_ctl;
+
 int lifecycle_new(st_engine *e, tier_set *tiers, const lifecycle_config *cfg,
                   lifecycle **out, cf_err *err);
-/* One pass (above). -1 with err when the index failed (the pass ends; the
- * next one goes on); a remote's failure is the tier's last error, not the
- * pass's. */
-int lifecycle_pass(lifecycle *lc, cf_err *err);
-/* How many versions the last pass left because of object lock (each
- * rule's days were past). On the job's thread, after lifecycle_pass. */
-uint64_t lifecycle_locked_kept(const lifecycle *lc);
+/* One pass (above); the scope narrows step 3 only (the queues are the
+ * tiers', drained by every pass). -1 with err when the index failed (the
+ * pass ends; the next one goes on); a remote's failure is the tier's last
+ * error and a failure in run->stats, not the pass's. */
+int lifecycle_pass(lifecycle *lc, lifecycle_pass_ctl *run, cf_err *err);
 void lifecycle_cancel(lifecycle *lc);
 void lifecycle_free(lifecycle *lc);
 

@@ -739,9 +739,11 @@ typedef struct st_gc_stats {
 } st_gc_stats;
 
 /* How a long job is paced and followed: pace after each block's shard
- * bytes (nonzero: stop soon, the stats say stopped), progress in its own
- * units done of total (heal --all and scrub: bytes of object data; gc:
- * directories scanned). Either may be NULL. */
+ * bytes (nonzero: stop soon, the stats say stopped; gc: ST_GC_SCAN_COST
+ * after each directory and each file its scan reads, and it goes on),
+ * progress in its own units done of total (heal --all and scrub: bytes of
+ * object data; gc: directories scanned). Either may be NULL. */
+#define ST_GC_SCAN_COST 4096
 typedef struct st_pacer {
     int (*pace)(void *ctx, uint64_t bytes);
     void (*progress)(void *ctx, uint64_t done, uint64_t total);
@@ -753,7 +755,8 @@ typedef struct st_gc_opts {
                                         only safe when no PUT is in flight) */
     bool force_orphans;              /* delete candidates even above the bound */
     bool dry_run;                    /* count only: candidates go to orphans_held */
-    const st_pacer *pacer;           /* NULL, or its progress: directories scanned */
+    const st_pacer *pacer;           /* NULL, or: paced by what the scan reads,
+                                        its progress in directories scanned */
 } st_gc_opts;
 
 /* Drain the delete queue, then scan the disks for orphans. A file is a

@@ -15,9 +15,13 @@
  * Candidates are collected during the scan (at most the bound plus one)
  * and deleted after it, each checked once more against the index.
  * The scan checks each file against the index one locked section at a
- * time, so it never holds the index lock across directory I/O. Unlinks
- * go through common/fio (the fault hook's unlink class): one that fails
- * leaves the file for the next scan, or its delete-queue row queued.
+ * time, so it never holds the index lock across directory I/O. Its pacer
+ * is charged ST_GC_SCAN_COST for each directory and each file it reads
+ * (the I/O a scan costs is in inodes, not in data), so that a job's
+ * bytes_per_second bounds it; a stop does not cut a scan short (it only
+ * ends the sleeping). Unlinks go through common/fio (the fault hook's
+ * unlink class): one that fails leaves the file for the next scan, or its
+ * delete-queue row queued.
  */
 #include "storage/engine_int.h"
 
@@ -131,17 +135,22 @@ static void scan_file(gc_scan *g, int disk, int fan, const char *path, const cha
 static void scan_dir(gc_scan *g, int disk, int fan, const char *dir)
 {
     DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        char path[PATH_MAX];
-        if (de->d_name[0] == '.')
-            continue;
-        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-        scan_file(g, disk, fan, path, de->d_name);
+    uint64_t read = 1;
+    if (d) {
+        struct dirent *de;
+        while ((de = readdir(d)) != NULL) {
+            char path[PATH_MAX];
+            if (de->d_name[0] == '.')
+                continue;
+            snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+            scan_file(g, disk, fan, path, de->d_name);
+            read++;
+        }
+        closedir(d);
     }
-    closedir(d);
+    const st_pacer *p = g->opts->pacer;
+    if (p && p->pace)
+        (void)p->pace(p->ctx, read * ST_GC_SCAN_COST);
 }
 
 static void scan_disk(gc_scan *g, int disk)

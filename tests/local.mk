@@ -201,7 +201,7 @@ EXTRA_DIST += tests/integration/lib.sh tests/integration/run-pytest.sh \
 # Longest first: make -j2 check runs two at a time.
 IT_CLIENT_TESTS = tests/integration/test_tier_restic.sh \
 	tests/integration/test_tier_restic_azure.sh tests/integration/test_awscli.sh \
-	tests/integration/test_bigobject.sh tests/integration/test_restic.sh \
+	tests/integration/test_awscli_https.sh tests/integration/test_bigobject.sh tests/integration/test_restic.sh \
 	tests/integration/test_rclone.sh tests/integration/test_readme.sh \
 	tests/integration/test_s3cmd.sh tests/integration/test_restic_appendonly.sh
 # Versioning and object lock through both aws cli versions (~30 s per cli).
@@ -340,6 +340,11 @@ EXTRA_DIST += tests/integration/tier.sh tests/integration/tier_faults.sh \
 	tests/integration/tierlib.sh tests/integration/tier_cases.py \
 	tests/integration/tier_faults_cases.py tests/integration/tierutil.py \
 	tests/integration/tier_faults_azure.sh
+
+# progress lines and reports of coffer lifecycle run and coffer gc
+# (issue 13.5), a second cofferd as the tier
+TESTS += tests/integration/progress.sh
+EXTRA_DIST += tests/integration/progress.sh
 
 # kill -9 of cofferd under restic, rclone, multipart uploads and deletes
 # (make check-faults runs CHECK_FAULTS_KILLS of them, make soak SOAK_KILLS;

@@ -8,6 +8,7 @@
 #       COFFER_TMP (scratch dir), COFFER_LOG (stderr), COFFER_ACCESS_LOG,
 #       COFFER_VHOST_DOMAIN (BUCKET.$COFFER_VHOST_DOMAIN is virtual-host style;
 #       set it before coffer_start to choose another domain)
+#   coffer_cli ARGS...      # the admin CLI against it (bounded)
 #   coffer_stop             # SIGTERM, bounded wait, then SIGKILL; removes
 #                           # COFFER_TMP unless KEEP_TMP=1. Returns non-zero
 #                           # if cofferd did not exit 0 by itself (a crash,
@@ -72,6 +73,13 @@ coffer_python() {         # coffer_python newest|debian MODULE... -> prints the
 
 coffer_cred() {           # coffer_cred FILE FIELD
   sed -n "s/^$2=//p" "$1"
+}
+
+coffer_cli() {            # coffer_cli ARGS...: the admin CLI (COFFER_CLI, else the
+  # build's) against the running cofferd with its admin credential, bounded
+  timeout -k 5 300 "${COFFER_CLI:-$(dirname "$COFFERD")/../cli/coffer}" \
+    --endpoint "$COFFER_ENDPOINT" ${COFFER_CA:+--cacert "$COFFER_CA"} \
+    --admin-credentials "$COFFER_TMP/var/admin-credentials" "$@"
 }
 
 coffer_health() {         # coffer_health URL [CAFILE] -> 0 when it answers 200

@@ -26,7 +26,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 it_init disk_faults
 it_skip_unless python3 mkfs.ext4 e2fsck losetup
-COFFER_CLI=$(cd "$(dirname "$COFFERD")/../cli" && pwd)/coffer
 
 root=$IT_WORK/srv
 var=$root/var
@@ -39,7 +38,7 @@ unmount_all() {
   mounts=()
 }
 # the disks are unmounted before it_cleanup removes the work directory
-trap 'rc=$?; coffer_stop_server >/dev/null 2>&1 || true; unmount_all; (exit $rc); it_cleanup' EXIT
+trap 'rc=$?; set +e; coffer_stop_server >/dev/null 2>&1 || true; unmount_all; (exit $rc); it_cleanup' EXIT
 
 it_step "mount an ext4 image and three 16 MiB tmpfs as disks 1..4"
 mkdir -p "$var"/disk{1,2,3,4,5,6}
@@ -64,12 +63,8 @@ export COFFER_CONFIG_EXTRA='{"jobs": {"heal": {"interval_seconds": 0}}}'
 coffer_start http "$root"
 export AWS_ACCESS_KEY_ID=$COFFER_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$COFFER_SECRET_KEY
 
-cli() {
-  timeout -k 5 120 "$COFFER_CLI" --endpoint "$COFFER_ENDPOINT" \
-    --admin-credentials "$var/admin-credentials" "$@"
-}
 disk_field() {            # disk_field N FIELD -> the field of disk N (1-based)
-  cli --json disks | it_json "d['disks'][$1 - 1]['$2']"
+  coffer_cli --json disks | it_json "d['disks'][$1 - 1]['$2']"
 }
 s3() {                    # s3 ARGS...: tests/integration's boto3 one-liners
   python3 - "$COFFER_ENDPOINT" "$@" <<'PY'
@@ -133,7 +128,7 @@ ballast 2 2048
 s3 put faults full1 "$IT_WORK/big"
 s3 get faults full1 "$IT_WORK/back"
 it_same_file "$IT_WORK/big" "$IT_WORK/back"
-cli disks
+coffer_cli disks
 it_expect_eq "disk 2's state" full "$(disk_field 2 state)"
 it_expect_eq "disk 2's shards pending heal" 1 "$(disk_field 2 heal_pending)"
 werr=$(disk_field 2 write_errors)
@@ -149,11 +144,11 @@ it_expect_eq "disk 1's shards pending heal" 0 "$(disk_field 1 heal_pending)"
 
 it_step "space freed: coffer heal fills disk 2, it is online again"
 rm "$var/disk2/ballast"
-cli heal
-cli disks
+coffer_cli heal
+coffer_cli disks
 it_expect_eq "disk 2's state" online "$(disk_field 2 state)"
-it_expect_eq "the heal queue" 0 "$(cli --json disks | it_json "d['heal_pending']")"
-cli --json scrub >"$IT_WORK/scrub.json"
+it_expect_eq "the heal queue" 0 "$(coffer_cli --json disks | it_json "d['heal_pending']")"
+coffer_cli --json scrub >"$IT_WORK/scrub.json"
 it_expect_eq "scrub findings" 0 "$(it_json "len(d['findings'])" <"$IT_WORK/scrub.json")"
 
 it_step "disks 2, 3 and 4 fill up mid-PUT: 507 InsufficientStorage, nothing left"
@@ -163,7 +158,7 @@ it_expect_eq "the PUT's answer" "507 InsufficientStorage" \
 it_expect_eq "HEAD of the refused object" "404 404" "$(s3 head faults nospace || true)"
 it_expect_eq "the bucket's keys" "full1 full2" "$(s3 keys faults)"
 it_expect_eq "shard files left in tmp/" 0 "$(shard_tmp_files)"
-cli disks
+coffer_cli disks
 for d in 2 3 4; do it_expect_eq "disk $d's state" full "$(disk_field $d state)"; done
 it_expect_eq "a PUT right after" "507 InsufficientStorage" \
   "$(s3 put faults nospace "$IT_WORK/big" || true)"
@@ -174,7 +169,7 @@ it_step "space back: the next PUT finds disks 2..4 writable again"
 for d in 2 3 4; do rm "$var/disk$d/ballast"; done
 s3 put faults back1 "$IT_WORK/small"
 for d in 2 3 4; do it_expect_eq "disk $d's state" online "$(disk_field $d state)"; done
-it_expect_eq "the heal queue" 0 "$(cli --json disks | it_json "d['heal_pending']")"
+it_expect_eq "the heal queue" 0 "$(coffer_cli --json disks | it_json "d['heal_pending']")"
 
 # /sys/fs/ext4/DEV/trigger_fs_error (Linux 5.x and later) turns ext4
 # read-only with files open, as an ext4 error does
@@ -184,7 +179,7 @@ if [ -w "/sys/fs/ext4/$loopdev/trigger_fs_error" ]; then
   findmnt -n -o OPTIONS "$var/disk1" | grep -q emergency_ro
   s3 get faults ro1 "$IT_WORK/back"
   it_same_file "$IT_WORK/big" "$IT_WORK/back"
-  cli disks
+  coffer_cli disks
   it_expect_eq "disk 1's state" readonly "$(disk_field 1 state)"
   it_expect_eq "disk 1's shards pending heal" 1 "$(disk_field 1 heal_pending)"
   # its journal file is let go, or it could not be unmounted
@@ -199,11 +194,11 @@ if [ -w "/sys/fs/ext4/$loopdev/trigger_fs_error" ]; then
   rc=0; e2fsck -fy "$img" >"$IT_WORK/fsck.out" 2>&1 || rc=$?
   [ "$rc" -le 1 ] || { cat "$IT_WORK/fsck.out"; exit 1; }
   timeout 30 mount -o loop,errors=remount-ro "$img" "$var/disk1"
-  cli heal
-  cli disks
+  coffer_cli heal
+  coffer_cli disks
   it_expect_eq "disk 1's state" online "$(disk_field 1 state)"
-  it_expect_eq "the heal queue" 0 "$(cli --json disks | it_json "d['heal_pending']")"
-  cli --json scrub --deep >"$IT_WORK/scrub.json"
+  it_expect_eq "the heal queue" 0 "$(coffer_cli --json disks | it_json "d['heal_pending']")"
+  coffer_cli --json scrub --deep >"$IT_WORK/scrub.json"
   it_expect_eq "scrub --deep findings" 0 "$(it_json "len(d['findings'])" <"$IT_WORK/scrub.json")"
   for k in full1 ro1; do
     s3 get faults $k "$IT_WORK/back"
@@ -226,15 +221,15 @@ f["set_id"] = "0" * 32                   # a disk of another set
 json.dump(f, open(sys.argv[2], "w"))
 PY
 it_expect_eq "disk 6's state" foreign "$(disk_field 6 state)"
-cli heal
+coffer_cli heal
 it_expect_eq "files written into the foreign disk" 1 "$(find "$var/disk6" -type f | wc -l)"
 it_expect_eq "disk 6's shards pending heal" 1 "$(disk_field 6 heal_pending)"
 it_step "disk 6 put back: coffer heal fills it, it is online again"
 rm -rf "$var/disk6"
 mv "$IT_WORK/disk6.away" "$var/disk6"
-cli heal
+coffer_cli heal
 it_expect_eq "disk 6's state" online "$(disk_field 6 state)"
-it_expect_eq "the heal queue" 0 "$(cli --json disks | it_json "d['heal_pending']")"
+it_expect_eq "the heal queue" 0 "$(coffer_cli --json disks | it_json "d['heal_pending']")"
 s3 get faults gone1 "$IT_WORK/back"
 it_same_file "$IT_WORK/small" "$IT_WORK/back"
 coffer_stop_server

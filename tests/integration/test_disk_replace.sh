@@ -22,15 +22,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 it_init disk_replace
 it_skip_unless restic python3
-COFFER_CLI=$(cd "$(dirname "$COFFERD")/../cli" && pwd)/coffer
-
-cli() {
-  timeout -k 5 120 "$COFFER_CLI" --endpoint "$COFFER_ENDPOINT" \
-    --admin-credentials "$COFFER_TMP/var/admin-credentials" "$@"
-}
 
 refused() {               # refused N TEXT: coffer disks replace N fails, saying TEXT
-  if cli disks replace "$1" 2>"$IT_WORK/refused.err"; then
+  if coffer_cli disks replace "$1" 2>"$IT_WORK/refused.err"; then
     echo "coffer disks replace $1 was not refused" >&2
     exit 1
   fi
@@ -63,17 +57,17 @@ grep -q "2 replacement disks: heal --all starts now" "$COFFER_LOG"
 
 it_step "heal --all fills them: coffer disks shows every disk online"
 for i in $(seq 1 300); do                    # up to ~60 s
-  states=$(cli disks | awk 'NR > 1 && $1 ~ /^[0-9]+$/ {print $2}' | sort -u)
+  states=$(coffer_cli disks | awk 'NR > 1 && $1 ~ /^[0-9]+$/ {print $2}' | sort -u)
   [ "$states" = online ] && break
   sleep 0.2
 done
-cli disks
+coffer_cli disks
 it_expect_eq "disk states after the heal" online "$states"
 it_expect_eq "shard files after the heal" "$before" "$(shard_count)"
 grep -q "replacement filled by heal" "$COFFER_LOG"
 
 it_step "coffer scrub --deep finds nothing"
-cli --json scrub --deep >"$IT_WORK/scrub.json"
+coffer_cli --json scrub --deep >"$IT_WORK/scrub.json"
 it_expect_eq "scrub findings" 0 \
   "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["findings"]))' \
      "$IT_WORK/scrub.json")"
@@ -90,7 +84,7 @@ it_step "disk 4 dies while cofferd runs; restic backs up on the other five"
 rm -rf "$COFFER_TMP/var/disk4"
 mkdir "$COFFER_TMP/var/disk4"
 it_expect_eq "disk 3's state" missing \
-  "$(cli --json disks | it_json "d['disks'][3]['state']")"
+  "$(coffer_cli --json disks | it_json "d['disks'][3]['state']")"
 echo "written while disk 4 was gone" >"$src/late.txt"
 (cd "$src" && it_restic repl backup --quiet --host coffer-test .)
 it_expect_eq "shard files on the dead disk's directory" 0 \
@@ -101,20 +95,20 @@ refused 9 "no such disk"
 rm "$COFFER_TMP/var/disk4/stray"
 
 it_step "coffer disks replace 3 on the running cofferd: heal --all fills it, with progress"
-cli disks replace 3 >"$IT_WORK/replace.out" 2>&1 || { cat "$IT_WORK/replace.out"; exit 1; }
+coffer_cli disks replace 3 >"$IT_WORK/replace.out" 2>&1 || { cat "$IT_WORK/replace.out"; exit 1; }
 cat "$IT_WORK/replace.out"
 grep -q "disk 3 formatted as a replacement" "$IT_WORK/replace.out"
 grep -q "coffer: heal: " "$IT_WORK/replace.out"
 grep -q "disk 3 (.*disk4) was empty: formatted as disk 3 of the set, a replacement" \
   "$COFFER_LOG"
-cli disks
+coffer_cli disks
 it_expect_eq "disk states after the replacement" online \
-  "$(cli disks | awk 'NR > 1 && $1 ~ /^[0-9]+$/ {print $2}' | sort -u)"
+  "$(coffer_cli disks | awk 'NR > 1 && $1 ~ /^[0-9]+$/ {print $2}' | sort -u)"
 [ "$(shard_count)" -ge "$before" ]
 it_expect_eq "shard files on disk 4 and on disk 1" \
   "$(find "$COFFER_TMP/var/disk1/objects" -type f | wc -l)" \
   "$(find "$COFFER_TMP/var/disk4/objects" -type f | wc -l)"
-cli --json scrub --deep >"$IT_WORK/scrub.json"
+coffer_cli --json scrub --deep >"$IT_WORK/scrub.json"
 it_expect_eq "scrub findings" 0 "$(it_json "len(d['findings'])" <"$IT_WORK/scrub.json")"
 it_restic repl check --read-data
 coffer_stop_server

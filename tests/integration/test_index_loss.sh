@@ -105,11 +105,6 @@ json.dump({"listen": f"127.0.0.1:{port}", "disks": [f"{var}/disk{i}" for i in ra
 PY
 }
 
-cli() {
-  timeout -k 5 120 "$COFFER_CLI" --endpoint "$COFFER_ENDPOINT" \
-    --admin-credentials "$COFFER_TMP/var/admin-credentials" "$@"
-}
-
 field() {                  # field NAME < "name value" lines
   awk -v n="$1" '$1 == n {print $2}'
 }
@@ -178,11 +173,11 @@ coffer_launch http
 objects check a
 objects absent b
 it_expect_eq "shard files after the restore" "$files_with_b" "$(shard_count "$var")"
-cli gc 60 >"$IT_WORK/gc.out"
+coffer_cli gc 60 >"$IT_WORK/gc.out"
 it_expect_eq "orphans older than the index" 18 "$(field orphans_older_than_index <"$IT_WORK/gc.out")"
 it_expect_eq "orphans deleted" 0 "$(field orphan_files <"$IT_WORK/gc.out")"
 it_expect_eq "shard files after gc" "$files_with_b" "$(shard_count "$var")"
-cli status | grep -q "^index since"
+coffer_cli status | grep -q "^index since"
 coffer_stop_server
 
 it_step "a forged burst of orphans is held until --force-orphans"
@@ -208,18 +203,18 @@ for i in range(n):
 PY
 burst=$(shard_count "$two/var")
 coffer_launch http
-cli gc 60 >"$IT_WORK/gc.out" 2>"$IT_WORK/gc.err"
+coffer_cli gc 60 >"$IT_WORK/gc.out" 2>"$IT_WORK/gc.err"
 grep -q "GC HELD" "$IT_WORK/gc.err"
 it_expect_eq "orphans held" 150 "$(field orphans_held <"$IT_WORK/gc.out")"
 it_expect_eq "orphans deleted" 0 "$(field orphan_files <"$IT_WORK/gc.out")"
 it_expect_eq "shard files after a held gc" "$burst" "$(shard_count "$two/var")"
-cli status | grep -q "^GC HELD"
+coffer_cli status | grep -q "^GC HELD"
 it_expect_eq "orphans held on /metrics" 150 "$(metric coffer_gc_orphans_held)"
-cli gc 60 --force-orphans >"$IT_WORK/gc.out"
+coffer_cli gc 60 --force-orphans >"$IT_WORK/gc.out"
 it_expect_eq "orphans deleted with --force-orphans" 150 "$(field orphan_files <"$IT_WORK/gc.out")"
 it_expect_eq "shard files after --force-orphans" $((burst - 150)) "$(shard_count "$two/var")"
 objects check c
-if cli status | grep -q "GC HELD"; then echo "still held after --force-orphans"; exit 1; fi
+if coffer_cli status | grep -q "GC HELD"; then echo "still held after --force-orphans"; exit 1; fi
 it_expect_eq "orphans held on /metrics after --force-orphans" 0 "$(metric coffer_gc_orphans_held)"
 coffer_stop_server
 

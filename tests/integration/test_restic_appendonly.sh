@@ -14,12 +14,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 it_init restic-appendonly
 it_skip_unless restic python3
-COFFER_CLI=$(cd "$(dirname "$COFFERD")/../cli" && pwd)/coffer
-
-cli() {
-  timeout -k 5 120 "$COFFER_CLI" --endpoint "$COFFER_ENDPOINT" \
-    --admin-credentials "$COFFER_TMP/var/admin-credentials" "$@"
-}
 
 snapshot_count() {        # snapshot_count BUCKET
   it_restic "$1" snapshots --json |
@@ -54,8 +48,8 @@ s3.put_object_lock_configuration(Bucket=sys.argv[2], ObjectLockConfiguration={
 PY
 
 it_step "an append-only key that may delete only under locks/"
-read -r ao_ak ao_sk < <(cli key create dev --append-only --allow-delete-prefix locks/)
-cli key list | grep "$ao_ak"
+read -r ao_ak ao_sk < <(coffer_cli key create dev --append-only --allow-delete-prefix locks/)
+coffer_cli key list | grep "$ao_ak"
 
 it_step "restic init and two backups with the append-only key"
 export AWS_ACCESS_KEY_ID=$ao_ak AWS_SECRET_ACCESS_KEY=$ao_sk

@@ -69,7 +69,7 @@ wait_moved() {            # wait_moved BUCKET: until every data/ pack is in COLD
 wait_settled() {          # until the tier has no queue
   local i q
   for i in $(seq 1 300); do
-    q=$(tier_admin --json tier status COLD | it_json 'd["queue"]')
+    q=$(coffer_cli --json tier status COLD | it_json 'd["queue"]')
     [ "$q" = 0 ] && return 0
     sleep 0.5
   done
@@ -84,12 +84,12 @@ echo "source: $(it_tree_stats "$src") (files, bytes)"
 
 if [ "$TIER_TYPE" = azure ]; then
   it_step "Azurite as the remote tier"
-  trap 'rc=$?; azurite_stop "$IT_WORK/azurite"; (exit $rc); it_cleanup' EXIT
+  trap 'rc=$?; set +e; azurite_stop "$IT_WORK/azurite"; (exit $rc); it_cleanup' EXIT
   tier_azure_start "$IT_WORK/azurite"
 else
   it_step "a second cofferd as the remote tier"
   tier_remote_start "$IT_WORK/remote"
-  trap 'rc=$?; tier_remote_stop; (exit $rc); it_cleanup' EXIT   # it_cleanup exits with $?
+  trap 'rc=$?; set +e; tier_remote_stop; (exit $rc); it_cleanup' EXIT   # it_cleanup exits with $?
   tier_bucket "$REMOTE_ENDPOINT" "$REMOTE_AK" "$REMOTE_SK" tier
 fi
 export COFFER_CONFIG_EXTRA='{"lifecycle": {"day_seconds": 1, "interval_seconds": 1,
@@ -97,17 +97,17 @@ export COFFER_CONFIG_EXTRA='{"lifecycle": {"day_seconds": 1, "interval_seconds":
   "recheck_seconds": 2}}'
 COFFER_MODE=http it_server http
 if [ "$TIER_TYPE" = azure ]; then
-  tier_admin tier add COLD --type azure --endpoint "$AZURITE_ENDPOINT" \
+  coffer_cli tier add COLD --type azure --endpoint "$AZURITE_ENDPOINT" \
     --account "$AZURITE_ACCOUNT" --container tier --prefix restic/ --account-key "$AZURITE_KEY"
 else
-  tier_admin tier add COLD --endpoint "$REMOTE_ENDPOINT" --bucket tier --prefix restic/ \
+  coffer_cli tier add COLD --endpoint "$REMOTE_ENDPOINT" --bucket tier --prefix restic/ \
     --access-key "$REMOTE_AK" --secret-key "$REMOTE_SK"
 fi
 
 bucket=restic-tier
 it_step "restic init, and the restic template's rules applied with s3cmd"
 it_restic "$bucket" init
-tier_admin lifecycle template restic --tier COLD --days 0 >"$IT_WORK/lifecycle.xml"
+coffer_cli lifecycle template restic --tier COLD --days 0 >"$IT_WORK/lifecycle.xml"
 it_s3cmd setlifecycle "$IT_WORK/lifecycle.xml" "s3://$bucket"
 it_s3cmd getlifecycle "s3://$bucket" | grep -q "restic-bulk-to-COLD"
 

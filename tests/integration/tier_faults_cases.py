@@ -224,8 +224,8 @@ def test_remote_deletes_wait_for_the_remote(s3, bucket, remote):
     before = len(remote_objects())
     remote.kill()
     s3.delete_object(Bucket=bucket, Key="del")
-    time.sleep(3)                       # a few tries fail meanwhile
-    assert status()["remote_deletes"] == 1
+    wait_for("a remote delete to fail", lambda: "DELETE" in status().get("last_error", ""))
+    assert status()["remote_deletes"] == 1     # still queued after the failure
     remote.start()
     settled()
     assert len(remote_objects()) == before - 1
@@ -414,6 +414,7 @@ def test_sigkill_during_transitions(s3, bucket, local):
                 s3.put_object(Bucket=bucket, Key=key, Body=body, StorageClass=TIER)
             except Exception:
                 del written[key]
+        tierutil.lifecycle_now()         # rather than at the next interval
         # kill while a transition runs: once one is uploading, at a random
         # moment of it (some land just after its commit)
         end = time.time() + 5

@@ -70,12 +70,12 @@ export COFFER_CONFIG_EXTRA='{"lifecycle": {"day_seconds": 600, "interval_seconds
   "multipart_threshold": 5242880, "part_size": 5242880, "transitions": 4}}'
 add_tier() {
   if [ $azure = 1 ]; then
-    tier_admin tier add COLD --type azure --endpoint "$AZURITE_ENDPOINT" \
+    coffer_cli tier add COLD --type azure --endpoint "$AZURITE_ENDPOINT" \
       --account "$AZURITE_ACCOUNT" --container tier --prefix vault/ \
       --account-key "$AZURITE_KEY" >/dev/null || fail "tier add"
     return
   fi
-  tier_admin tier add COLD --endpoint "$REMOTE_ENDPOINT" --bucket tier --prefix vault/ \
+  coffer_cli tier add COLD --endpoint "$REMOTE_ENDPOINT" --bucket tier --prefix vault/ \
     --access-key "$REMOTE_AK" --secret-key "$REMOTE_SK" >/dev/null || fail "tier add"
 }
 
@@ -108,16 +108,16 @@ put_foreign "vault/$(printf 'ab%.0s' $(seq 16))" 'b"COFTIER1" + bytes(8200)' ||
   fail "a forged object"
 
 echo "-- coffer tier recover"
-out=$(tier_admin tier recover COLD) || fail "tier recover: $out"
+out=$(coffer_cli tier recover COLD) || fail "tier recover: $out"
 echo "$out"
 grep -q "7 remote objects: 5 versions recovered, 0 known already, 0 left .*, 1 not coffer's, 1 unreadable" <<<"$out" ||
   fail "tier recover said: $out"
 "$py" "$here/tier_recover_client.py" check "$work/record.json" || fail "check"
-st=$(tier_admin --json tier status COLD) || fail "tier status"
+st=$(coffer_cli --json tier status COLD) || fail "tier status"
 grep -q '"objects": *5' <<<"$st" || fail "tier status after recover: $st"
 
 echo "-- a second run adds nothing"
-out=$(tier_admin tier recover COLD) || fail "second tier recover: $out"
+out=$(coffer_cli tier recover COLD) || fail "second tier recover: $out"
 grep -q "7 remote objects: 0 versions recovered, 5 known already" <<<"$out" ||
   fail "second tier recover said: $out"
 

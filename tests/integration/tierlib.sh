@@ -1,6 +1,6 @@
 # tests/integration/tierlib.sh - what the cold-tier tests (tier*.sh) share:
 # a second cofferd to be a remote tier, the fault-injecting proxy in front
-# of a remote, remote buckets, the admin CLI. Source it after lib.sh.
+# of a remote, remote buckets. Source it after lib.sh (coffer_cli: the admin CLI).
 #
 #   tier_remote_start DIR     # a second cofferd (embedded default) on a free
 #                             # port kept for restarts; exports REMOTE_ENDPOINT,
@@ -11,7 +11,6 @@
 #   tier_proxy_start HOST:PORT DIR  # faultproxy.py in front of a remote;
 #                             # exports PROXY_ENDPOINT, PROXY_CONTROL, PROXY_PID
 #   tier_bucket ENDPOINT AK SK BUCKET   # create a bucket on a remote
-#   tier_admin ARGS...        # coffer against the cofferd under test
 #   tier_azure_start DIR      # Azurite (tests/peers/azurite.sh) with a
 #                             # container "tier"; exports AZURITE_*
 #   tier_azure_count PREFIX   # blobs container "tier" holds under PREFIX
@@ -99,11 +98,6 @@ s3 = boto3.client("s3", endpoint_url=ep, aws_access_key_id=ak, aws_secret_access
                   region_name="us-east-1", config=Config(s3={"addressing_style": "path"}))
 s3.create_bucket(Bucket=b)
 PY
-}
-
-tier_admin() {            # coffer against the cofferd under test
-  "${COFFER_CLI:-$(dirname "$COFFERD")/../cli/coffer}" --endpoint "$COFFER_ENDPOINT" \
-    --admin-key "$COFFER_ADMIN_ACCESS_KEY" --admin-secret "$COFFER_ADMIN_SECRET_KEY" "$@"
 }
 
 tier__here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

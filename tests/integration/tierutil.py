@@ -36,28 +36,45 @@ def coffer(*args, check=True):
     return p
 
 
-def status(tier):
-    """GET /admin/v1/tiers/TIER, signed with the admin credential: what
-    `coffer tier status` shows, without starting a process (the kill test
-    polls it)."""
+def admin(method, path, body=None):
+    """One admin API request (/admin/v1PATH, a JSON body), signed with the
+    admin credential, without starting a process (the kill test polls
+    with it): (HTTP status, the parsed reply)."""
     ep = os.environ["COFFER_ENDPOINT"]
-    url = f"{ep}/admin/v1/tiers/{tier}"
-    req = AWSRequest(method="GET", url=url,
-                     headers={"x-amz-content-sha256": hashlib.sha256(b"").hexdigest()})
+    data = json.dumps(body).encode() if body is not None else b""
+    url = f"{ep}/admin/v1{path}"
+    req = AWSRequest(method=method, url=url, data=data,
+                     headers={"x-amz-content-sha256": hashlib.sha256(data).hexdigest(),
+                              "Content-Type": "application/json"})
     SigV4Auth(Credentials(os.environ["COFFER_ADMIN_ACCESS_KEY"],
                           os.environ["COFFER_ADMIN_SECRET_KEY"]), "s3",
               os.environ.get("COFFER_REGION", "us-east-1")).add_auth(req)
     u = urllib.parse.urlsplit(ep)
     conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
     try:
-        conn.request("GET", f"/admin/v1/tiers/{tier}", headers=dict(req.headers.items()))
+        conn.request(method, f"/admin/v1{path}", body=data or None,
+                     headers=dict(req.headers.items()))
         r = conn.getresponse()
-        body = r.read()
+        reply = r.read()
     finally:
         conn.close()
-    if r.status != 200:
-        raise AssertionError(f"tier status {tier}: HTTP {r.status} {body!r}")
-    return json.loads(body)
+    return r.status, json.loads(reply) if reply else None
+
+
+def status(tier):
+    """GET /admin/v1/tiers/TIER: what `coffer tier status` shows."""
+    st, doc = admin("GET", f"/tiers/{tier}")
+    if st != 200:
+        raise AssertionError(f"tier status {tier}: HTTP {st} {doc!r}")
+    return doc
+
+
+def lifecycle_now():
+    """Start a lifecycle pass now rather than at the next interval (a pass
+    running already, 409, does as well)."""
+    st, doc = admin("POST", "/jobs/lifecycle", {})
+    if st not in (202, 409):
+        raise AssertionError(f"POST /jobs/lifecycle: HTTP {st} {doc!r}")
 
 
 def wait_for(what, cond, timeout=60):
@@ -66,7 +83,7 @@ def wait_for(what, cond, timeout=60):
         v = cond()
         if v:
             return v
-        time.sleep(0.2)
+        time.sleep(0.1)
     raise AssertionError(f"timed out waiting for {what}")
 
 

@@ -236,6 +236,37 @@ static void exchange(const char *const *argv, int status, const char *reply,
     CHECK(s->signature_ok);
 }
 
+/* Run coffer on a job it starts and follows: its POST /jobs/NAME (in *s)
+ * answered with `first` (202 with run 1 unless it says otherwise: a 409
+ * comes first), then GET /jobs/NAME answered with run 1 ended (`ok`) and
+ * `report` as its last report. */
+static void exchange_job(const char *const *argv, const char *name, bool busy_first,
+                         bool ok, const char *report, seen *s, outcome *o)
+{
+    char reply[2048];
+    seen get;
+    start_listener();
+    const char *dir = test_tmpdir();
+    pid_t pid = spawn(argv, true, dir);
+    if (busy_first) {
+        serve_one(s, 409, "application/json", "{\"error\":\"JobRunning\","
+                  "\"message\":\"job is running\"}");
+        CHECK(s->signature_ok);
+    }
+    snprintf(reply, sizeof reply, "{\"name\":\"%s\",\"run_id\":1}", name);
+    serve_one(s, 202, "application/json", reply);
+    CHECK(s->signature_ok);
+    CHECK_EQ_STR(s->method, "POST");
+    snprintf(reply, sizeof reply, "{\"name\":\"%s\",\"state\":\"idle\",\"progress\":null,"
+             "\"last_run\":{\"run_id\":1,\"ok\":%s,\"summary\":\"the summary\"},"
+             "\"last_report\":%s}", name, ok ? "true" : "false", report);
+    serve_one(&get, 200, "application/json", reply);
+    finish(pid, dir, o);
+    CHECK(get.signature_ok);
+    CHECK_EQ_STR(get.method, "GET");
+    CHECK(strstr(get.target, name) != NULL);
+}
+
 static void tenant_commands(void)
 {
     seen s;
@@ -407,15 +438,23 @@ static void orphan_bound_and_restore_options(void)
     const char *held_reply = "{\"deleted_segments\":0,\"orphan_files\":0,"
         "\"orphans_held\":1500,\"orphan_bound\":1000,\"held\":true}";
     const char *gc[] = {CLI, "gc", "120", NULL};
-    exchange(gc, 200, held_reply, &s, &o);
+    exchange_job(gc, "gc", false, true, held_reply, &s, &o);
+    CHECK(strstr(s.target, "/jobs/gc") != NULL);
     CHECK_EQ_STR(s.body, "{\"grace_s\":120,\"force_orphans\":false}");
     CHECK_EQ_INT(o.status, 0);
     CHECK(strstr(o.out, "orphans_held             1500") != NULL);
     CHECK(strstr(o.err, "GC HELD: 1500 orphan files") && strstr(o.err, "--force-orphans"));
+    CHECK(strstr(o.err, "coffer: gc: the summary") != NULL);
     const char *force[] = {CLI, "gc", "--force-orphans", NULL};
-    exchange(force, 200, "{\"orphan_files\":1500,\"held\":false}", &s, &o);
+    exchange_job(force, "gc", true, true, "{\"orphan_files\":1500,\"held\":false}", &s, &o);
     CHECK_EQ_STR(s.body, "{\"grace_s\":3600,\"force_orphans\":true}");
     CHECK(strstr(o.err, "GC HELD") == NULL);
+    CHECK(strstr(o.err, "a run is in progress; this one starts after it") != NULL);
+    CHECK(strstr(o.err, "JobRunning") == NULL);       /* waited for, not an error */
+    CHECK_EQ_INT(o.status, 0);
+    exchange_job(gc, "gc", false, false, "null", &s, &o);
+    CHECK_EQ_INT(o.status, 1);
+    CHECK(strstr(o.err, "coffer: gc failed: the summary") != NULL);
     const char *status[] = {CLI, "status", NULL};
     exchange(status, 200, "{\"version\":\"0.1.0\",\"layout\":{\"k\":4,\"m\":2,"
              "\"block_size\":1048576},\"index\":{\"commits\":1,\"wal_syncs\":1,"
@@ -447,6 +486,44 @@ static void orphan_bound_and_restore_options(void)
     expect_no_request(missing, false, 1, "/nonexistent/coffer.json");
 }
 
+/* lifecycle run: its scope as the job's options, the report, exit 1 when
+ * an action failed or the run did; its usage errors. */
+static void lifecycle_run_follows_its_pass(void)
+{
+    seen s;
+    outcome o;
+    const char *report = "{\"examined\":6,\"transitioned\":3,\"expired\":2,"
+        "\"restored\":0,\"bytes_moved\":196608,\"remote_deletes\":0,"
+        "\"uploads_aborted\":0,\"failures\":%d}";
+    char r[256];
+    snprintf(r, sizeof r, report, 0);
+    const char *run[] = {CLI, "lifecycle", "run", "--tenant", "dev", "--bucket", "logs", NULL};
+    exchange_job(run, "lifecycle", false, true, r, &s, &o);
+    CHECK(strstr(s.target, "/jobs/lifecycle") != NULL);
+    CHECK_EQ_STR(s.body, "{\"tenant\":\"dev\",\"bucket\":\"logs\"}");
+    CHECK_EQ_INT(o.status, 0);
+    CHECK(strstr(o.out, "transitioned     3\n") && strstr(o.out, "bytes_moved      196608\n"));
+    snprintf(r, sizeof r, report, 2);
+    const char *all[] = {CLI, "--json", "lifecycle", "run", NULL};
+    exchange_job(all, "lifecycle", true, true, r, &s, &o);
+    CHECK_EQ_STR(s.body, "{}");
+    CHECK_EQ_INT(o.status, 1);
+    CHECK(strstr(o.out, "\"failures\": 2") != NULL);
+    CHECK(strstr(o.err, "2 actions failed") != NULL);
+    exchange_job(all, "lifecycle", false, false, "null", &s, &o);
+    CHECK_EQ_INT(o.status, 1);
+    CHECK(strstr(o.err, "coffer: lifecycle failed: the summary") != NULL);
+
+    const char *no_tenant[] = {CLI, "lifecycle", "run", "--bucket", "logs", NULL};
+    expect_no_request(no_tenant, true, 2, "--bucket needs --tenant");
+    const char *bare[] = {CLI, "lifecycle", NULL};
+    expect_no_request(bare, true, 2, "usage: coffer lifecycle run");
+    const char *extra[] = {CLI, "lifecycle", "run", "now", NULL};
+    expect_no_request(extra, true, 2, "usage: coffer lifecycle run");
+    const char *deep[] = {CLI, "lifecycle", "run", "--deep", NULL};
+    expect_no_request(deep, true, 2, "--deep goes with scrub");
+}
+
 static void unreachable_server_exits_1(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -470,4 +547,5 @@ TEST_MAIN("cli",
           T(credentials_file),
           T(usage_errors_exit_2),
           T(orphan_bound_and_restore_options),
+          T(lifecycle_run_follows_its_pass),
           T(unreachable_server_exits_1))
