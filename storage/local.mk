@@ -13,7 +13,7 @@ storage_libstorage_a_SOURCES += \
 # (writer with its I/O thread, reader, heal and import), the index
 storage_libstorage_a_SOURCES += \
 	storage/ds.c storage/ds.h \
-	storage/shard.c storage/shard.h storage/segment.h storage/segment_int.h \
+	storage/shard.c storage/shard.h storage/pack.c storage/pack.h storage/segment.h storage/segment_int.h \
 	storage/segwrite.c storage/segread.c storage/segment.c storage/segcheck.c \
 	storage/index.c storage/index.h storage/fvfs.c storage/fvfs.h
 

@@ -64,6 +64,10 @@ check_PROGRAMS += tests/unit/test_shard
 tests_unit_test_shard_SOURCES = tests/unit/test_shard.c
 tests_unit_test_shard_LDADD = $(TEST_LDADD)
 tests_unit_test_shard_CFLAGS = $(TEST_CFLAGS)
+check_PROGRAMS += tests/unit/test_pack
+tests_unit_test_pack_SOURCES = tests/unit/test_pack.c
+tests_unit_test_pack_LDADD = $(TEST_LDADD)
+tests_unit_test_pack_CFLAGS = $(TEST_CFLAGS)
 
 # the index: schema versions and migrations, from the v0.1.0 fixture's index
 check_PROGRAMS += tests/unit/test_index
