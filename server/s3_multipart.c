@@ -71,11 +71,6 @@ static void create_run(s3_req *r)
         s3_lock_headers(r, &opts, &lock) < 0 || s3_object_attrs(r, false, &attrs) < 0 ||
         s3_ssec_request(r, false, &k) < 0 || checksum_type(r, &type) < 0)
         return;
-    if (lock) {                      /* the bucket's default retention applies */
-        resp_error(r, S3E_NotImplemented, "Object lock headers on CreateMultipartUpload "
-                   "are not implemented by coffer");
-        return;
-    }
     if (want && ((algo = cks_algo_from_name(want)) == CKS_NONE || algo == CKS_MD5)) {
         resp_error(r, S3E_InvalidRequest, "Unsupported x-amz-checksum-algorithm");
         return;
@@ -86,10 +81,12 @@ static void create_run(s3_req *r)
         .headers = meta, .nheaders = nmeta, .attrs = attrs, .checksum_algo = algo,
         .checksum_full = type == ST_CKS_FULL_OBJECT ||
                          (type == ST_CKS_TYPE_UNSAID && algo == CKS_CRC64NVME),
-        .ssec_key = k.present ? k.key : NULL,
+        .ssec_key = k.present ? k.key : NULL, .lock = opts,
     };
     if (st_upload_create(r->srv->engine, &a, upload_id, &err) < 0) {
-        if (err.code == CF_EINVAL)
+        if (lock && (err.code == CF_EINVAL || err.code == CF_EBUCKETSTATE))
+            s3_lock_failed(r, &err);
+        else if (err.code == CF_EINVAL)
             resp_error(r, S3E_InvalidRequest, err.msg);
         else
             resp_cf(r, &err);

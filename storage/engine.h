@@ -604,6 +604,11 @@ typedef struct st_upload_args {
     cks_algo checksum_algo;
     bool checksum_full;
     const uint8_t *ssec_key;         /* every part and read needs it */
+    /* x-amz-object-lock-* of the completed version (no_overwrite unused):
+     * checked at create as a PUT's are (CF_EBUCKETSTATE, CF_EINVAL); the
+     * retention is the completion's, so a date that has passed by then
+     * fails the completion (CF_EINVAL) */
+    st_write_opts lock;
 } st_upload_args;
 int st_upload_create(st_engine *e, const st_upload_args *a, char upload_id[ST_ID_HEX],
                      cf_err *err);

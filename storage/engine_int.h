@@ -366,6 +366,10 @@ json_t *obj_key_state_locked(st_engine *e, int64_t bucket_id, const char *key, c
  * CF_ELOCKED; nothing changed then. */
 int obj_publish_locked(st_engine *e, const obj_row *o, const st_write_opts *opts,
                        bool *null_version, bool *versioned_bucket, cf_err *err);
+/* Would a write into the bucket with opts' lock be accepted now (the
+ * refusals obj_publish_locked gives, decided at the lock clock)? */
+int obj_lock_check_locked(st_engine *e, int64_t bucket_id, const st_write_opts *opts,
+                          cf_err *err);
 /* A version's segment seq, from a segment writer's result; queued for heal
  * when shards are missing. */
 int obj_insert_segment_locked(st_engine *e, const uint8_t version_id[16], int seq,

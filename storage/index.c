@@ -411,6 +411,7 @@ static int exec_plain(idx *x, const char *sql, cf_err *err)
 #define META_SNAPSHOT "snapshot_ms"      /* int, snapshot copies only */
 #define META_OBJECTS "snapshot_objects"  /* int, snapshot copies only */
 #define META_BYTES "snapshot_bytes"      /* int, snapshot copies only */
+#define META_CLOCK_HW "clock_hw_ms"      /* int, the lock clock's high-water mark */
 
 static int raw_fail(sqlite3 *db, const char *path, cf_err *err)
 {
@@ -1198,6 +1199,20 @@ int64_t idx_int(sqlite3_stmt *st, int col)
 }
 
 /* ---- identity of the live index ----------------------------------------- */
+
+int idx_clock_hw_locked(idx *x, int64_t *out, cf_err *err)
+{
+    idx_assert_held(x);
+    return idx_scalar(x, out, err, "SELECT coalesce(max(value), 0) FROM meta WHERE name = ?",
+                      "t", META_CLOCK_HW);
+}
+
+int idx_clock_hw_raise_locked(idx *x, int64_t ms, cf_err *err)
+{
+    idx_assert_held(x);
+    return idx_run(x, NULL, err, "INSERT INTO meta VALUES (?1, ?2) ON CONFLICT(name) DO "
+                   "UPDATE SET value = max(value, excluded.value)", "ti", META_CLOCK_HW, ms);
+}
 
 int idx_ident_write(idx *x, const idx_ident *id, cf_err *err)
 {

@@ -226,6 +226,14 @@ int idx_next(idx *x, sqlite3_stmt *st, cf_err *err);
 /* Reset a query that is abandoned before idx_next returned 0. */
 void idx_done(sqlite3_stmt *st);
 
+/* [lock held] The lock clock's high-water mark (doc/design.md "The lock
+ * clock"): the largest time a transaction has acted on for object lock, 0
+ * before the first. Raising it keeps the larger of the two values, in the
+ * caller's transaction (or as its own commit outside one), so the mark
+ * never moves back. */
+int idx_clock_hw_locked(idx *x, int64_t *out, cf_err *err);
+int idx_clock_hw_raise_locked(idx *x, int64_t ms, cf_err *err);
+
 /* Take a snapshot into tmp: persist the commit number (and count this
  * commit), copy the whole database with SQLite's backup API, wait until
  * everything it holds is durable, then mark the copy as a snapshot

@@ -331,6 +331,27 @@ static int next_seq_locked(st_engine *e, int64_t bucket_id, const char *key, int
         "bucket_id = ?1 AND key = ?2)", "ib", bucket_id, key, strlen(key));
 }
 
+/* The lock clock (design.md "The lock clock"): the larger of the system
+ * clock and the index's high-water mark, so a clock set backwards neither
+ * ends a retention nor dates a default retention earlier than a time the
+ * index has already acted on. lock_clock_keep_locked records a time used
+ * as the new mark, in the caller's transaction. */
+static int lock_clock_locked(st_engine *e, int64_t *now_ms, cf_err *err)
+{
+    idx_assert_held(e->ix);
+    int64_t hw, t = eng_now_ms();
+    if (idx_clock_hw_locked(e->ix, &hw, err) < 0)
+        return -1;
+    *now_ms = t > hw ? t : hw;
+    return 0;
+}
+
+static int lock_clock_keep_locked(st_engine *e, int64_t now_ms, cf_err *err)
+{
+    idx_assert_held(e->ix);
+    return idx_clock_hw_raise_locked(e->ix, now_ms, err);
+}
+
 /* Under object lock at the lock clock: retention not yet ended (unless
  * only GOVERNANCE and bypassed) or a legal hold. */
 static bool is_protected(const ver_ref *r, int64_t now_ms, bool bypass_governance)
@@ -467,11 +488,17 @@ static int destroy_locked(st_engine *e, int64_t bucket_id, const char *key, cons
                           bool bypass_governance, bool settle, cf_err *err)
 {
     idx_assert_held(e->ix);
-    if (is_protected(r, eng_now_ms(), bypass_governance))
+    int64_t now = 0;                 /* only a retention needs the clock */
+    if (r->lock_mode != ST_LOCK_NONE && lock_clock_locked(e, &now, err) < 0)
+        return -1;
+    if (is_protected(r, now, bypass_governance))
         return cf_fail(err, CF_ELOCKED, "Access Denied because object protected by "
                        "object lock.");
+    /* allowed because a retention ended: that time is the mark from now on */
+    int rc = r->lock_mode != ST_LOCK_NONE ? lock_clock_keep_locked(e, now, err) : 0;
     size_t klen = strlen(key);
-    int rc = r->marker ? 0 : drop_version_data_locked(e, r, err);
+    if (rc == 0 && !r->marker)
+        rc = drop_version_data_locked(e, r, err);
     if (rc == 0 && r->current)
         rc = idx_run(e->ix, NULL, err, "DELETE FROM objects WHERE bucket_id = ? AND key = ?",
                      "ib", bucket_id, key, klen);
@@ -602,8 +629,11 @@ int obj_publish_locked(st_engine *e, const obj_row *o, const st_write_opts *opts
     int64_t seq;
     bool null;
     ver_ref lock = {0};
+    int64_t now = 0;                 /* new_lock dates only in a bucket with lock */
     if (bucket_state_locked(e, o->bucket_id, &b, err) < 0 ||
-        new_lock(&b, opts, eng_now_ms(), &lock, err) < 0 ||
+        (b.object_lock && lock_clock_locked(e, &now, err) < 0) ||
+        new_lock(&b, opts, now, &lock, err) < 0 ||
+        (lock.lock_mode != ST_LOCK_NONE && lock_clock_keep_locked(e, now, err) < 0) ||
         next_seq_locked(e, o->bucket_id, o->key, &seq, err) < 0 ||
         make_room_locked(e, o->bucket_id, o->key, b.versioning, false, &null, err) < 0)
         return -1;
@@ -739,6 +769,18 @@ static int new_lock(const bucket_lock *b, const st_write_opts *opts, int64_t now
     return 0;
 }
 
+int obj_lock_check_locked(st_engine *e, int64_t bucket_id, const st_write_opts *opts,
+                          cf_err *err)
+{
+    idx_assert_held(e->ix);
+    bucket_lock b;
+    ver_ref lock = {0};
+    int64_t now;
+    return bucket_state_locked(e, bucket_id, &b, err) < 0 ||
+                   lock_clock_locked(e, &now, err) < 0 || new_lock(&b, opts, now, &lock, err) < 0
+               ? -1 : 0;
+}
+
 /* May a version's retention become (mode, until)? */
 static int retention_change_ok(const ver_ref *r, int mode, int64_t until_ms, int64_t now_ms,
                                bool bypass, cf_err *err)
@@ -776,11 +818,14 @@ static int set_lock(st_engine *e, const char *tenant, const char *bucket, const 
         rc = obj_resolve_locked(e, bid, key, version, &info, vid, NULL, err);
     st_object_info_clear(&info);
     ver_ref r = {.lock_mode = info.lock_mode, .retain_until_ms = info.retain_until_ms};
-    if (rc == 0 && retention)
-        rc = retention_change_ok(&r, mode, until_ms, eng_now_ms(), bypass, err);
+    int64_t now = 0;
+    if (rc == 0 && retention && (rc = lock_clock_locked(e, &now, err)) == 0)
+        rc = retention_change_ok(&r, mode, until_ms, now, bypass, err);
     bool began = rc == 0 && (rc = idx_begin(e->ix, err)) == 0;
     if (began)
         jrnrec_touch_locked(e, bid, key);
+    if (began && retention)
+        rc = lock_clock_keep_locked(e, now, err);
     for (int t = 0; rc == 0 && t < 2; t++)
         rc = idx_run(e->ix, NULL, err, t == 0
                      ? "UPDATE objects SET lock_mode = ?1, retain_until_ms = ?2, "

@@ -70,13 +70,18 @@ int st_upload_create(st_engine *e, const st_upload_args *a, char upload_id[ST_ID
     int64_t bid, now = eng_now_ms();
     idx_lock(e->ix);
     int rc = bucket_id_locked(e, a->tenant, a->bucket, &bid, err);
+    if (rc == 0 && (a->lock.lock_mode != ST_LOCK_NONE || a->lock.legal_hold != ST_HOLD_UNSET))
+        rc = obj_lock_check_locked(e, bid, &a->lock, err);
     if (rc == 0 && (rc = idx_begin(e->ix, err)) == 0) {
         rc = idx_run(e->ix, NULL, err,
                      "INSERT INTO uploads (upload_id, bucket_id, key, created_ms, cks_algo, "
-                     "headers, cks_full, ssec) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                     "bibiitib", id, (size_t)16, bid, a->key, klen, now,
+                     "headers, cks_full, ssec, lock_mode, retain_until_ms, legal_hold) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     "bibiitibiii", id, (size_t)16, bid, a->key, klen, now,
                      (int64_t)a->checksum_algo, json, (int64_t)a->checksum_full,
-                     a->ssec_key ? ssec : NULL, (size_t)CRYPT_SSEC_LEN);
+                     a->ssec_key ? ssec : NULL, (size_t)CRYPT_SSEC_LEN,
+                     (int64_t)a->lock.lock_mode, a->lock.retain_until_ms,
+                     (int64_t)a->lock.legal_hold);
         if (rc == 0)
             rc = tiering_attrs_store_locked(e, id, &at, err);
         rc = rc == 0 ? idx_commit(e->ix, err) : (idx_rollback(e->ix), -1);
@@ -103,6 +108,7 @@ typedef struct upload_row {
     bool has_ssec;
     uint8_t ssec[CRYPT_SSEC_LEN];
     char *headers_json;
+    st_write_opts lock;              /* the create's x-amz-object-lock-* */
 } upload_row;
 
 static cks_algo algo_of(int64_t a)
@@ -124,7 +130,8 @@ static int upload_lookup_locked(st_engine *e, const char *tenant, const char *bu
         return cf_fail(err, CF_ENOUPLOAD, "no such upload");
     u->id_ok = true;
     sqlite3_stmt *st = idx_query(e->ix, err,
-        "SELECT cks_algo, headers, cks_full, created_ms, ssec FROM uploads "
+        "SELECT cks_algo, headers, cks_full, created_ms, ssec, lock_mode, retain_until_ms, "
+        "legal_hold FROM uploads "
         "WHERE upload_id = ? AND bucket_id = ? AND key = ?", "bib", u->id, (size_t)16,
         u->bucket_id, key, strlen(key));
     int rc = st ? idx_next(e->ix, st, err) : -1;
@@ -135,6 +142,9 @@ static int upload_lookup_locked(st_engine *e, const char *tenant, const char *bu
         u->created_ms = idx_int(st, 3);
         u->has_ssec = sqlite3_column_type(st, 4) == SQLITE_BLOB &&
                       idx_blob(st, 4, u->ssec, CRYPT_SSEC_LEN) == 0;
+        u->lock.lock_mode = (int)idx_int(st, 5);
+        u->lock.retain_until_ms = idx_int(st, 6);
+        u->lock.legal_hold = (int)idx_int(st, 7);
         idx_done(st);
         return u->headers_json ? 0 : cf_fail(err, CF_ENOMEM, "out of memory");
     }
@@ -313,7 +323,8 @@ static int publish_version_locked(st_engine *e, const upload_row *u, const char 
         .headers_json = u->headers_json, .upload_id = u->id,
         .ssec = u->has_ssec ? u->ssec : NULL,
     };
-    st_write_opts opts = {.no_overwrite = no_overwrite};
+    st_write_opts opts = u->lock;
+    opts.no_overwrite = no_overwrite;
     info->latest = true;
     int rc = obj_publish_locked(e, &o, &opts, &info->null_version,
                                 &info->versioned_bucket, err);

@@ -206,7 +206,7 @@ IT_CLIENT_TESTS = tests/integration/test_tier_restic.sh \
 	tests/integration/test_tier_restic_azure.sh tests/integration/test_awscli.sh \
 	tests/integration/test_bigobject.sh tests/integration/test_restic.sh \
 	tests/integration/test_rclone.sh tests/integration/test_readme.sh \
-	tests/integration/test_s3cmd.sh
+	tests/integration/test_s3cmd.sh tests/integration/test_restic_appendonly.sh
 TESTS += $(IT_CLIENT_TESTS)
 EXTRA_DIST += $(IT_CLIENT_TESTS)
 

@@ -268,3 +268,51 @@ def test_admin_commands_and_gc_cannot_destroy_a_locked_version(endpoint):
     s3.delete_bucket(Bucket=bucket)
     coffer("key", "revoke", ak)
     coffer("tenant", "delete", name)
+
+
+def test_multipart_upload_with_lock_headers(s3, bucket, lbucket):
+    part = os.urandom(5 << 20)
+    until = soon(4)
+    up = s3.create_multipart_upload(Bucket=lbucket, Key="mp", ObjectLockMode="COMPLIANCE",
+                                    ObjectLockRetainUntilDate=until,
+                                    ObjectLockLegalHoldStatus="OFF")["UploadId"]
+    etags = [s3.upload_part(Bucket=lbucket, Key="mp", UploadId=up, PartNumber=n,
+                            Body=part)["ETag"] for n in (1, 2)]
+    v = s3.complete_multipart_upload(
+        Bucket=lbucket, Key="mp", UploadId=up,
+        MultipartUpload={"Parts": [{"PartNumber": n, "ETag": e}
+                                   for n, e in zip((1, 2), etags)]})["VersionId"]
+    h = s3.head_object(Bucket=lbucket, Key="mp", VersionId=v)
+    assert h["ObjectLockMode"] == "COMPLIANCE"
+    assert abs((h["ObjectLockRetainUntilDate"] - until).total_seconds()) < 1
+    assert h["ObjectLockLegalHoldStatus"] == "OFF"
+    assert code_of(lambda: s3.delete_object(Bucket=lbucket, Key="mp", VersionId=v)) == \
+        ("AccessDenied", 403)
+    # a legal hold alone, through the create
+    up = s3.create_multipart_upload(Bucket=lbucket, Key="held",
+                                    ObjectLockLegalHoldStatus="ON")["UploadId"]
+    e = s3.upload_part(Bucket=lbucket, Key="held", UploadId=up, PartNumber=1,
+                       Body=b"h")["ETag"]
+    vh = s3.complete_multipart_upload(
+        Bucket=lbucket, Key="held", UploadId=up,
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": e}]})["VersionId"]
+    assert s3.get_object_legal_hold(Bucket=lbucket, Key="held",
+                                    VersionId=vh)["LegalHold"]["Status"] == "ON"
+    assert code_of(lambda: s3.delete_object(Bucket=lbucket, Key="held", VersionId=vh)) == \
+        ("AccessDenied", 403)
+    # refused at create, as a PUT's would be: nothing is started
+    assert code_of(lambda: s3.create_multipart_upload(
+        Bucket=lbucket, Key="past", ObjectLockMode="COMPLIANCE",
+        ObjectLockRetainUntilDate=soon(-60))) == ("InvalidArgument", 400)
+    assert code_of(lambda: s3.create_multipart_upload(
+        Bucket=lbucket, Key="bad", ObjectLockMode="GOVERNANCE")) == ("InvalidArgument", 400)
+    assert code_of(lambda: s3.create_multipart_upload(
+        Bucket=bucket, Key="nolock", ObjectLockMode="GOVERNANCE",
+        ObjectLockRetainUntilDate=soon(60))) == ("InvalidRequest", 400)
+    assert not s3.list_multipart_uploads(Bucket=lbucket).get("Uploads")
+    assert not s3.list_multipart_uploads(Bucket=bucket).get("Uploads")
+    time.sleep(max(0, (until - datetime.datetime.now(datetime.timezone.utc))
+                   .total_seconds()) + 1)
+    s3.delete_object(Bucket=lbucket, Key="mp", VersionId=v)
+    s3.put_object_legal_hold(Bucket=lbucket, Key="held", VersionId=vh,
+                             LegalHold={"Status": "OFF"})

@@ -7,6 +7,7 @@
 #include "tests/unit/test.h"
 
 #include "tests/unit/engine_util.h"
+#include "storage/index.h"
 
 #include <time.h>
 
@@ -237,7 +238,71 @@ static void locked_versions_are_not_destroyed(void)
     st_close(e);
 }
 
+/* The lock clock's high-water mark, read or raised on the index file of a
+ * closed engine. */
+static int64_t clock_mark(eng_fixture *f, int64_t raise_to)
+{
+    idx *x;
+    cf_err err;
+    int64_t hw = -1;
+    if (idx_open(f->meta, &x, &err) < 0)
+        return -1;
+    idx_lock(x);
+    int rc = raise_to ? idx_clock_hw_raise_locked(x, raise_to, &err) : 0;
+    if (raise_to) {
+        rc = idx_unlock_durable(x, &err) < 0 ? -1 : rc;
+        idx_lock(x);
+    }
+    if (rc < 0 || idx_clock_hw_locked(x, &hw, &err) < 0)
+        hw = -1;
+    idx_unlock(x);
+    idx_close(x);
+    return hw;
+}
+
+/* A clock set backwards: the index has acted on a time ten days later
+ * than the system clock now says. Nothing is dated from the earlier time:
+ * a retention date before the mark is in the past, a default retention is
+ * counted from the mark, and the mark never moves back. */
+static void a_clock_set_backwards_dates_nothing_earlier(void)
+{
+    eng_fixture f;
+    st_engine *e = setup(&f);
+    REQUIRE(e);
+    cf_err err;
+    char v[ST_ID_HEX];
+    int64_t day = 86400000LL, t0 = now_ms();
+    REQUIRE(st_bucket_create(e, "t1", "w", NULL, true, &err) == 0);
+    REQUIRE(st_bucket_set_lock(e, "t1", "w", ST_LOCK_COMPLIANCE, 1, 0, &err) == 0);
+    REQUIRE(put_text(e, "w", "first", "1", NULL, v, &err) == 0);
+    st_close(e);
+    /* the default retention's commit recorded the time it used */
+    int64_t first = clock_mark(&f, 0);
+    CHECK(first >= t0 && first <= now_ms());
+    int64_t mark = now_ms() + 10 * day;
+    CHECK(clock_mark(&f, mark) == mark);
+    CHECK(clock_mark(&f, first) == mark);                   /* never back */
+    e = fixture_open(&f);
+    REQUIRE(e);
+    st_write_opts soon = {.lock_mode = ST_LOCK_COMPLIANCE, .retain_until_ms = now_ms() + day};
+    CHECK_EQ_INT(put_text(e, "w", "k", "k", &soon, v, &err), -1);
+    CHECK_EQ_INT(err.code, CF_EINVAL);
+    REQUIRE(put_text(e, "w", "k", "k", NULL, v, &err) == 0);
+    st_object_info info;
+    REQUIRE(st_head_version(e, "t1", "w", "k", v, &info, &err) == 0);
+    CHECK_EQ_INT(info.lock_mode, ST_LOCK_COMPLIANCE);
+    CHECK(info.retain_until_ms == mark + day);
+    st_object_info_clear(&info);
+    CHECK_EQ_INT(st_object_set_retention(e, "t1", "w", "k", v, ST_LOCK_COMPLIANCE,
+                                         now_ms() + 2 * day, false, &err), -1);
+    CHECK_EQ_INT(st_delete_version(e, "t1", "w", "k", v, NULL, true, NULL, &err), -1);
+    CHECK_EQ_INT(err.code, CF_ELOCKED);
+    st_close(e);
+    CHECK(clock_mark(&f, 0) == mark);
+}
+
 TEST_MAIN("versions",
           T(no_overwrite_is_decided_in_the_commit),
           T(the_version_state_machine),
-          T(locked_versions_are_not_destroyed))
+          T(locked_versions_are_not_destroyed),
+          T(a_clock_set_backwards_dates_nothing_earlier))

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# tests/integration/test_restic_appendonly.sh - a ransomware-proof restic
+# repository (README, "Ransomware-proof backups"): restic backs up with an
+# append-only key that may delete only under locks/ (coffer key create
+# TENANT --append-only --allow-delete-prefix locks/); `forget --prune`
+# with that key fails and destroys nothing (every snapshot and pack is
+# still there, check --read-data passes); with the tenant's full key the
+# same forget --prune works. Small data: seconds, over plain HTTP.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+it_init restic-appendonly
+it_skip_unless restic python3
+COFFER_CLI=$(cd "$(dirname "$COFFERD")/../cli" && pwd)/coffer
+
+cli() {
+  timeout -k 5 120 "$COFFER_CLI" --endpoint "$COFFER_ENDPOINT" \
+    --admin-credentials "$COFFER_TMP/var/admin-credentials" "$@"
+}
+
+snapshot_count() {        # snapshot_count BUCKET
+  it_restic "$1" snapshots --json |
+    python3 -c 'import json, sys; print(len(json.load(sys.stdin)))'
+}
+
+object_count() {          # object_count PREFIX: objects under it, by the full key
+  python3 - "$COFFER_ENDPOINT" "$bucket" "$1" <<'PY'
+import sys, boto3
+s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1")
+n = 0
+for page in s3.get_paginator("list_objects_v2").paginate(Bucket=sys.argv[2],
+                                                           Prefix=sys.argv[3]):
+    n += len(page.get("Contents", []))
+print(n)
+PY
+}
+
+it_server http
+full_ak=$AWS_ACCESS_KEY_ID full_sk=$AWS_SECRET_ACCESS_KEY
+bucket=restic-appendonly
+export RESTIC_PASSWORD=coffer-test
+
+it_step "an append-only key that may delete only under locks/"
+read -r ao_ak ao_sk < <(cli key create dev --append-only --allow-delete-prefix locks/)
+cli key list | grep "$ao_ak"
+
+it_step "restic init and two backups with the append-only key"
+export AWS_ACCESS_KEY_ID=$ao_ak AWS_SECRET_ACCESS_KEY=$ao_sk
+it_gen_tree "$IT_WORK/src" 40 $((4 * MiB)) 7
+it_restic "$bucket" init
+(cd "$IT_WORK/src" && it_restic "$bucket" backup --quiet --host coffer-test .)
+it_gen_file "$IT_WORK/src/new.bin" $((1 * MiB))
+(cd "$IT_WORK/src" && it_restic "$bucket" backup --quiet --host coffer-test .)
+it_expect_eq "snapshots" 2 "$(snapshot_count "$bucket")"
+it_expect_eq "locks left behind (restic deleted its own)" 0 \
+  "$(AWS_ACCESS_KEY_ID=$full_ak AWS_SECRET_ACCESS_KEY=$full_sk object_count locks/)"
+export AWS_ACCESS_KEY_ID=$full_ak AWS_SECRET_ACCESS_KEY=$full_sk
+before_snap=$(object_count snapshots/) before_data=$(object_count data/)
+export AWS_ACCESS_KEY_ID=$ao_ak AWS_SECRET_ACCESS_KEY=$ao_sk
+
+it_step "forget --prune with the append-only key fails and destroys nothing"
+if it_restic "$bucket" forget --group-by host --keep-last 1 --prune >"$IT_WORK/forget.out" 2>&1
+then
+  cat "$IT_WORK/forget.out"; echo "forget --prune succeeded with an append-only key" >&2
+  exit 1
+fi
+grep -i "access denied\|AccessDenied" "$IT_WORK/forget.out" >/dev/null ||
+  { cat "$IT_WORK/forget.out"; echo "restic did not report the denial" >&2; exit 1; }
+export AWS_ACCESS_KEY_ID=$full_ak AWS_SECRET_ACCESS_KEY=$full_sk
+it_expect_eq "snapshot objects" "$before_snap" "$(object_count snapshots/)"
+it_expect_eq "data packs" "$before_data" "$(object_count data/)"
+it_restic "$bucket" unlock            # the failed run may leave its own lock
+it_expect_eq "snapshots" 2 "$(snapshot_count "$bucket")"
+it_restic "$bucket" check --read-data
+
+it_step "with the full key, forget --prune works"
+it_restic "$bucket" forget --group-by host --keep-last 1 --prune
+it_expect_eq "snapshots after forget" 1 "$(snapshot_count "$bucket")"
+it_restic "$bucket" check --read-data
+it_restic "$bucket" restore latest --target "$IT_WORK/restored"
+it_same_tree "$IT_WORK/src" "$IT_WORK/restored"
+
+it_server_stop
+it_done
