@@ -91,6 +91,10 @@ typedef struct st_config {
     uint32_t inline_max;             /* objects up to this size live in the
                                         index (0 = default, see doc/design.md) */
     bool no_inline;                  /* force shard files even for tiny objects */
+    /* A one-block segment whose shards (CRC included) are at most this many
+     * bytes is appended to each disk's open pack file instead of a shard
+     * file per disk (doc/design.md, "Mid-size objects"); 0: never. */
+    uint32_t pack_shard_max;
     /* GC's orphan bound (see st_gc): 0 = default */
     int gc_max_orphans;              /* default ST_GC_DEFAULT_MAX_ORPHANS */
     int gc_max_orphan_percent;       /* 1..100, default 1 */

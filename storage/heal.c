@@ -80,9 +80,10 @@ static int heal_one(st_engine *e, const uint8_t data_id[16], st_gc_stats *stats,
         /* heal rebuilds shards from shards: no data key (an SSE-C
          * segment's could not be unwrapped without its customer) */
         seg_desc d;
-        eng_segment_layout(e, h->tenant, h->bucket, h->key, h->object_id, h->part,
-                           data_id, h->wrapped, &d);
-        rc = seg_heal(&d, h->size, 0, &rewritten, err);
+        rc = eng_segment_layout(e, h->tenant, h->bucket, h->key, h->object_id, h->part,
+                                data_id, h->wrapped, &d, err);
+        if (rc == 0)
+            rc = seg_heal(&d, h->size, 0, &rewritten, err);
     }
     if (rc < 0) {
         stats->heal_failures++;

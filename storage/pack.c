@@ -177,13 +177,29 @@ void pack_close(pack_writer *w)
 int pack_append(pack_writer *w, const uint8_t hdr[SHARD_HEADER_SIZE], const void *body,
                 size_t body_len, uint64_t *rec_off, uint64_t *rec_end, cf_err *err)
 {
+    struct iovec v = {(void *)body, body_len};
+    return pack_appendv(w, hdr, &v, 1, rec_off, rec_end, err);
+}
+
+#define APPEND_IOV (2 + PACK_BODY_IOV)
+
+int pack_appendv(pack_writer *w, const uint8_t hdr[SHARD_HEADER_SIZE],
+                 const struct iovec *body, int nbody, uint64_t *rec_off, uint64_t *rec_end,
+                 cf_err *err)
+{
+    if (nbody < 0 || nbody > PACK_BODY_IOV)
+        return cf_fail(err, CF_EINTERNAL, "pack append: %d body pieces", nbody);
     uint8_t prefix[PACK_REC_PREFIX];
-    prefix_encode(body_len, cks_crc32c(0, body, body_len), prefix);
-    struct iovec iov[3] = {
-        {prefix, sizeof prefix},
-        {(void *)hdr, SHARD_HEADER_SIZE},
-        {(void *)body, body_len},
-    };
+    uint32_t crc = 0;
+    size_t body_len = 0;
+    struct iovec iov[APPEND_IOV] = {{prefix, sizeof prefix}, {(void *)hdr, SHARD_HEADER_SIZE}};
+    for (int i = 0; i < nbody; i++) {
+        crc = cks_crc32c(crc, body[i].iov_base, body[i].iov_len);
+        body_len += body[i].iov_len;
+        iov[2 + i] = body[i];
+    }
+    int niov = 2 + nbody;
+    prefix_encode(body_len, crc, prefix);
     size_t total = sizeof prefix + SHARD_HEADER_SIZE + body_len;
     pthread_mutex_lock(&w->mu);
     if (w->sync_errno) {
@@ -194,11 +210,11 @@ int pack_append(pack_writer *w, const uint8_t hdr[SHARD_HEADER_SIZE], const void
     uint64_t off = w->end;
     size_t done = 0;
     while (done < total) {
-        /* skip what is written of the three pieces */
-        struct iovec v[3];
+        /* skip what is written of the pieces */
+        struct iovec v[APPEND_IOV];
         int n = 0;
         size_t skip = done;
-        for (int i = 0; i < 3; i++) {
+        for (int i = 0; i < niov; i++) {
             if (skip >= iov[i].iov_len) {
                 skip -= iov[i].iov_len;
                 continue;
@@ -333,4 +349,133 @@ int pack_scan(const char *path, pack_scan_fn fn, void *arg, uint64_t *valid_end,
     free(r);
     close(fd);
     return ret;
+}
+
+/* ---- the set's open packs ---------------------------------------------- */
+
+struct pack_slot {
+    pack_writer w;
+    int refs;
+    bool open;                       /* the disk's open pack */
+    pack_slot *next;                 /* the busy list */
+};
+
+void pack_set_init(pack_set *ps, int n, const char *const *disks, uint64_t roll_bytes)
+{
+    memset(ps, 0, sizeof *ps);
+    pthread_mutex_init(&ps->mu, NULL);
+    ps->n = n;
+    for (int i = 0; i < n; i++)
+        ps->disks[i] = disks[i];
+    ps->roll_bytes = roll_bytes ? roll_bytes : PACK_DEFAULT_ROLL_BYTES;
+}
+
+/* Under ps->mu: free a slot that is neither open nor referenced. */
+static void slot_maybe_free(pack_set *ps, pack_slot *s)
+{
+    if (s->open || s->refs > 0)
+        return;
+    for (pack_slot **p = &ps->busy; *p; p = &(*p)->next)
+        if (*p == s) {
+            *p = s->next;
+            break;
+        }
+    pack_close(&s->w);
+    free(s);
+}
+
+void pack_set_close(pack_set *ps)
+{
+    pthread_mutex_lock(&ps->mu);
+    while (ps->busy) {
+        pack_slot *s = ps->busy;
+        s->open = false;
+        s->refs = 0;
+        slot_maybe_free(ps, s);
+    }
+    for (int i = 0; i < RS_MAX_SHARDS; i++)
+        ps->open[i] = NULL;
+    pthread_mutex_unlock(&ps->mu);
+    pthread_mutex_destroy(&ps->mu);
+}
+
+/* Under ps->mu: disk's open pack, rolled or created as needed. */
+static pack_slot *slot_for(pack_set *ps, int disk, cf_err *err)
+{
+    pack_slot *s = ps->open[disk];
+    if (s) {
+        pthread_mutex_lock(&s->w.mu);
+        bool roll = s->w.end >= ps->roll_bytes || s->w.sync_errno != 0;
+        pthread_mutex_unlock(&s->w.mu);
+        if (!roll)
+            return s;
+        s->open = false;
+        ps->open[disk] = NULL;
+        slot_maybe_free(ps, s);
+    }
+    if (!(s = calloc(1, sizeof *s))) {
+        cf_fail(err, CF_ENOMEM, "out of memory");
+        return NULL;
+    }
+    if (pack_create(ps->disks[disk], &s->w, err) < 0) {
+        free(s);
+        return NULL;
+    }
+    s->open = true;
+    s->next = ps->busy;
+    ps->busy = s;
+    ps->open[disk] = s;
+    return s;
+}
+
+int pack_set_append(pack_set *ps, int disk, const uint8_t hdr[SHARD_HEADER_SIZE],
+                    const struct iovec *body, int nbody, pack_ref *ref, cf_err *err)
+{
+    memset(ref, 0, sizeof *ref);
+    pthread_mutex_lock(&ps->mu);
+    pack_slot *s = disk >= 0 && disk < ps->n ? slot_for(ps, disk, err) : NULL;
+    if (s)
+        s->refs++;
+    pthread_mutex_unlock(&ps->mu);
+    if (!s)
+        return -1;
+    ref->ps = ps;
+    ref->slot = s;
+    memcpy(ref->id, s->w.id, PACK_ID_LEN);
+    uint64_t end = 0;
+    if (pack_appendv(&s->w, hdr, body, nbody, &ref->off, &end, err) < 0) {
+        pack_ref_release(ref);
+        return -1;
+    }
+    ref->len = end - ref->off;
+    return 0;
+}
+
+int pack_ref_commit(pack_ref *ref, cf_err *err)
+{
+    if (!ref->slot)
+        return cf_fail(err, CF_EINTERNAL, "pack commit without a record");
+    return pack_commit(&ref->slot->w, ref->off + ref->len, err);
+}
+
+void pack_ref_release(pack_ref *ref)
+{
+    if (!ref->slot)
+        return;
+    pack_set *ps = ref->ps;
+    pthread_mutex_lock(&ps->mu);
+    ref->slot->refs--;
+    slot_maybe_free(ps, ref->slot);
+    pthread_mutex_unlock(&ps->mu);
+    ref->slot = NULL;
+}
+
+bool pack_set_busy(pack_set *ps, const uint8_t id[PACK_ID_LEN])
+{
+    bool busy = false;
+    pthread_mutex_lock(&ps->mu);
+    for (pack_slot *s = ps->busy; s && !busy; s = s->next)
+        busy = memcmp(s->w.id, id, PACK_ID_LEN) == 0;
+    pthread_mutex_unlock(&ps->mu);
+    return busy;
 }

@@ -48,8 +48,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <limits.h>
+#include <sys/uio.h>
 
 #include "common/error.h"
+#include "storage/rs.h"
 #include "storage/shard.h"
 
 #define PACK_FORMAT_VERSION 1u
@@ -90,6 +92,11 @@ void pack_close(pack_writer *w);
  * durable until pack_commit. */
 int pack_append(pack_writer *w, const uint8_t hdr[SHARD_HEADER_SIZE], const void *body,
                 size_t body_len, uint64_t *rec_off, uint64_t *rec_end, cf_err *err);
+/* The same with the body in nbody (at most PACK_BODY_IOV) pieces. */
+#define PACK_BODY_IOV 4
+int pack_appendv(pack_writer *w, const uint8_t hdr[SHARD_HEADER_SIZE],
+                 const struct iovec *body, int nbody, uint64_t *rec_off, uint64_t *rec_end,
+                 cf_err *err);
 /* Return once every byte before upto is durable: one fdatasync covers
  * every append made before it started (group commit). */
 int pack_commit(pack_writer *w, uint64_t upto, cf_err *err);
@@ -113,5 +120,54 @@ typedef struct pack_rec {
 typedef int (*pack_scan_fn)(const pack_rec *r, void *arg);
 int pack_scan(const char *path, pack_scan_fn fn, void *arg, uint64_t *valid_end,
               cf_err *err);
+
+/* ---- the packs a set writes to (the engine's, shared by every PUT) ----
+ *
+ * One open pack per disk, created on the first append to the disk and
+ * rolled (a new one created, the old one sealed: never appended to again)
+ * once it holds roll_bytes or its fdatasync failed. A pack stays "busy"
+ * while it is open or while some writer still holds a reference to a
+ * record in it (pack_ref: taken at the append, dropped after the index
+ * commit that names the record, or its failure). Only a pack that is not
+ * busy may be unlinked when no index row names it (gc): a sealed pack
+ * gains no record, so once it is not busy, no row can come to name it.
+ * Packs of an earlier run are never reopened: each run starts new ones.
+ *
+ * Lock: the set's mutex guards the open packs and the busy list; it is
+ * held for a pack creation but never across an append or a sync (those
+ * take the writer's own mutex). */
+typedef struct pack_slot pack_slot;
+typedef struct pack_set {
+    pthread_mutex_t mu;
+    int n;
+    const char *disks[RS_MAX_SHARDS];  /* not owned */
+    pack_slot *open[RS_MAX_SHARDS];
+    pack_slot *busy;                    /* every live slot, open ones too */
+    uint64_t roll_bytes;
+} pack_set;
+
+typedef struct pack_ref {
+    pack_set *ps;
+    pack_slot *slot;                    /* NULL: none held */
+    uint8_t id[PACK_ID_LEN];
+    uint64_t off;                       /* the record's offset */
+    uint64_t len;                       /* its bytes, prefix included */
+} pack_ref;
+
+#define PACK_DEFAULT_ROLL_BYTES (256ull << 20)
+
+void pack_set_init(pack_set *ps, int n, const char *const *disks, uint64_t roll_bytes);
+/* Close every pack (no writer may be running). */
+void pack_set_close(pack_set *ps);
+/* Append a record to disk's open pack; *ref holds it (busy) until
+ * pack_ref_release. */
+int pack_set_append(pack_set *ps, int disk, const uint8_t hdr[SHARD_HEADER_SIZE],
+                    const struct iovec *body, int nbody, pack_ref *ref, cf_err *err);
+/* Make the record durable (group commit, pack_commit). */
+int pack_ref_commit(pack_ref *ref, cf_err *err);
+/* Drop the reference (a no-op for one not held). */
+void pack_ref_release(pack_ref *ref);
+/* Whether the pack is open or referenced by a writer. */
+bool pack_set_busy(pack_set *ps, const uint8_t id[PACK_ID_LEN]);
 
 #endif

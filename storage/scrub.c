@@ -139,10 +139,11 @@ static int check_segment(check *c, const place *p, const uint8_t object_id[16],
                          bool *lost, cf_err *err)
 {
     seg_desc d;
-    if (ssec)
-        eng_segment_layout(c->e, p->tenant, p->bucket, p->key, object_id, s->part,
-                           s->data_id, s->wrapped, &d);
-    else if (eng_segment_desc(c->e, p->tenant, p->bucket, p->key, object_id, s->part,
+    if (ssec) {
+        if (eng_segment_layout(c->e, p->tenant, p->bucket, p->key, object_id, s->part,
+                               s->data_id, s->wrapped, &d, err) < 0)
+            return -1;
+    } else if (eng_segment_desc(c->e, p->tenant, p->bucket, p->key, object_id, s->part,
                               s->data_id, s->wrapped, NULL, &d, err) < 0)
         return -1;
     seg_check_opts so = {.mode = ssec && c->mode == SEG_CHECK_DEEP ? SEG_CHECK_CRC : c->mode,

@@ -79,6 +79,11 @@ tests_unit_test_index_CFLAGS = $(TEST_CFLAGS)
 noinst_LIBRARIES += tests/unit/libengutil.a
 tests_unit_libengutil_a_SOURCES = tests/unit/engine_util.c tests/unit/engine_util.h
 
+check_PROGRAMS += tests/unit/test_packed
+tests_unit_test_packed_SOURCES = tests/unit/test_packed.c
+tests_unit_test_packed_LDADD = tests/unit/libengutil.a $(TEST_LDADD)
+tests_unit_test_packed_CFLAGS = $(TEST_CFLAGS)
+
 check_PROGRAMS += tests/unit/test_engine
 tests_unit_test_engine_SOURCES = tests/unit/test_engine.c
 tests_unit_test_engine_LDADD = tests/unit/libengutil.a $(TEST_LDADD)

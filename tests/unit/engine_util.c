@@ -24,6 +24,9 @@ void fixture_init(eng_fixture *f, const char *root, int ndisks, int k, int m)
     f->cfg.meta_dir = f->meta;
     f->cfg.master_key_file = f->keyfile;
     f->cfg.create_master_key = true;
+    const char *pack = getenv("COFFER_TEST_PACK_SHARD_MAX");
+    if (pack)
+        f->cfg.pack_shard_max = (uint32_t)strtoul(pack, NULL, 10);
 }
 
 st_engine *fixture_open(eng_fixture *f)

@@ -19,7 +19,10 @@ typedef struct eng_fixture {
     st_config cfg;
 } eng_fixture;
 
-/* Lay out root/d0.., root/meta, root/master.key; does not open. */
+/* Lay out root/d0.., root/meta, root/master.key; does not open. With
+ * COFFER_TEST_PACK_SHARD_MAX in the environment the engine packs shards
+ * of that size or less (st_config.pack_shard_max): how the crash and
+ * fault tests run again with pack files. */
 void fixture_init(eng_fixture *f, const char *root, int ndisks, int k, int m);
 st_engine *fixture_open(eng_fixture *f);     /* NULL (and prints) on failure */
 /* fixture_init + fixture_open, then tenant "t1" with bucket "b". */
