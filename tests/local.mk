@@ -120,6 +120,8 @@ check_PROGRAMS += tests/unit/test_crash
 tests_unit_test_crash_SOURCES = tests/unit/test_crash.c
 tests_unit_test_crash_LDADD = tests/unit/libengutil.a $(TEST_LDADD)
 tests_unit_test_crash_CFLAGS = $(TEST_CFLAGS)
+TESTS += tests/unit/crash_packed.sh
+EXTRA_DIST += tests/unit/crash_packed.sh
 
 # auth/: SigV4, SigV2, aws-chunked; vectors under tests/unit/data/
 noinst_LIBRARIES += tests/unit/libvectors.a
