@@ -11,7 +11,10 @@
  * when the delete queue's drain gives the segment's space back
  * (deleteq.c); the drain then unlinks each pack it touched that no row
  * names any more and that no writer holds (pack_set_busy: a pack open
- * for appends, or one a PUT appended to and has not committed yet).
+ * for appends, or one a PUT appended to and has not committed yet),
+ * unless it was last written before this index began to rule the disks
+ * (restored or rebuilt: such a pack may hold records the index does not
+ * know, and is kept as gc keeps older shard files).
  * The live bytes of a pack are the sum of its rows' lengths; the rest of
  * the file is dead. A pack left behind with no row (a crash between the
  * drain's commit and its unlink, or after appends never committed) is an
@@ -23,6 +26,7 @@
 
 #include <limits.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -123,7 +127,12 @@ bool packidx_unlink_if_dead(st_engine *e, int disk, const uint8_t id[PACK_ID_LEN
     if (rc != 0)
         return false;                /* live, or unknown: kept */
     char path[PATH_MAX];
+    struct stat st;
     pack_path(path, sizeof path, e->set.disks[disk].path, id);
+    if (stat(path, &st) != 0 ||
+        (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000 < e->created_ms)
+        return false;                /* written before this index ruled: may hold
+                                      * records it does not know (gc.c's rule) */
     return unlink(path) == 0;
 }
 
