@@ -278,6 +278,10 @@ EXTRA_DIST += tests/integration/test_index_loss.sh tests/integration/test_disk_r
 TESTS += tests/integration/test_rebuild_index.sh
 EXTRA_DIST += tests/integration/test_rebuild_index.sh tests/integration/rebuild_client.py
 
+# pack files under a real cofferd: PUT, GET, restart, scrub, delete, gc
+TESTS += tests/integration/test_pack.sh
+EXTRA_DIST += tests/integration/test_pack.sh
+
 # data written by earlier releases opens and reads back (tests/fixtures/)
 TESTS += tests/integration/test_fixture.sh
 EXTRA_DIST += tests/integration/test_fixture.sh tests/fixtures/README.md \

@@ -191,7 +191,7 @@ static void a_sealed_pack_goes_with_its_last_live_record(void)
     REQUIRE(e);
     cf_err err;
     for (int i = 0; i < 3; i++) {
-        char key[8];
+        char key[16];
         snprintf(key, sizeof key, "k%d", i);
         REQUIRE(put_gen(e, "b", key, 150000, (uint64_t)i, NULL, &err) == 0);
     }
