@@ -154,7 +154,7 @@ typedef struct pack_ref {
     uint64_t len;                       /* its bytes, prefix included */
 } pack_ref;
 
-#define PACK_DEFAULT_ROLL_BYTES (256ull << 20)
+#define PACK_DEFAULT_ROLL_BYTES (64ull << 20)   /* small: a pack empties sooner */
 
 void pack_set_init(pack_set *ps, int n, const char *const *disks, uint64_t roll_bytes);
 /* Close every pack (no writer may be running). */
