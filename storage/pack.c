@@ -399,6 +399,25 @@ void pack_set_close(pack_set *ps)
     pthread_mutex_destroy(&ps->mu);
 }
 
+/* Under ps->mu: seal disk's open pack. */
+static void roll_locked(pack_set *ps, int disk)
+{
+    pack_slot *s = ps->open[disk];
+    if (!s)
+        return;
+    s->open = false;
+    ps->open[disk] = NULL;
+    slot_maybe_free(ps, s);
+}
+
+void pack_set_roll(pack_set *ps, int disk)
+{
+    pthread_mutex_lock(&ps->mu);
+    if (disk >= 0 && disk < ps->n)
+        roll_locked(ps, disk);
+    pthread_mutex_unlock(&ps->mu);
+}
+
 /* Under ps->mu: disk's open pack, rolled or created as needed. */
 static pack_slot *slot_for(pack_set *ps, int disk, cf_err *err)
 {
@@ -409,9 +428,7 @@ static pack_slot *slot_for(pack_set *ps, int disk, cf_err *err)
         pthread_mutex_unlock(&s->w.mu);
         if (!roll)
             return s;
-        s->open = false;
-        ps->open[disk] = NULL;
-        slot_maybe_free(ps, s);
+        roll_locked(ps, disk);
     }
     if (!(s = calloc(1, sizeof *s))) {
         cf_fail(err, CF_ENOMEM, "out of memory");
@@ -432,8 +449,10 @@ int pack_set_append(pack_set *ps, int disk, const uint8_t hdr[SHARD_HEADER_SIZE]
                     const struct iovec *body, int nbody, pack_ref *ref, cf_err *err)
 {
     memset(ref, 0, sizeof *ref);
+    if (disk < 0 || disk >= ps->n)
+        return cf_fail(err, CF_EINTERNAL, "pack append: no disk %d", disk);
     pthread_mutex_lock(&ps->mu);
-    pack_slot *s = disk >= 0 && disk < ps->n ? slot_for(ps, disk, err) : NULL;
+    pack_slot *s = slot_for(ps, disk, err);
     if (s)
         s->refs++;
     pthread_mutex_unlock(&ps->mu);

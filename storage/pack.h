@@ -167,6 +167,9 @@ int pack_set_append(pack_set *ps, int disk, const uint8_t hdr[SHARD_HEADER_SIZE]
 int pack_ref_commit(pack_ref *ref, cf_err *err);
 /* Drop the reference (a no-op for one not held). */
 void pack_ref_release(pack_ref *ref);
+/* Seal disk's open pack (the disk was replaced: the next append creates
+ * one on the new disk). */
+void pack_set_roll(pack_set *ps, int disk);
 /* Whether the pack is open or referenced by a writer. */
 bool pack_set_busy(pack_set *ps, const uint8_t id[PACK_ID_LEN]);
 

@@ -297,7 +297,31 @@ static void rebuild_index_reads_pack_records(void)
     st_close(e);
 }
 
+/* A disk replaced while the engine runs: the next packed PUT writes its
+ * shard into a pack on the new disk, never into the old disk's open pack. */
+static void a_replaced_disk_gets_a_new_pack(void)
+{
+    eng_fixture f;
+    st_engine *e = open_packed(&f);
+    REQUIRE(e);
+    cf_err err;
+    REQUIRE(put_gen(e, "b", "a", 200000, 1, NULL, &err) == 0);
+    char old[700];
+    snprintf(old, sizeof old, "%s.old", f.disks[2]);
+    REQUIRE(rename(f.disks[2], old) == 0 && mkdir(f.disks[2], 0700) == 0);
+    REQUIRE(st_disk_replace(e, 2, &err) == 0);
+    REQUIRE(put_gen(e, "b", "b", 200000, 2, NULL, &err) == 0);
+    CHECK_EQ_INT(packs_on(&f, 2, NULL), 1);
+    st_check_stats st = {0};
+    REQUIRE(st_heal_all(e, &(st_check_opts){0}, &st, &err) == 0);
+    CHECK_EQ_INT(st.shards_rewritten, 1);              /* "a"'s shard 2, as a file */
+    CHECK_EQ_INT(check_gen(e, "b", "a", 200000, 1, &err), 1);
+    CHECK_EQ_INT(check_gen(e, "b", "b", 200000, 2, &err), 1);
+    st_close(e);
+}
+
 TEST_MAIN("packed", T(one_block_objects_go_to_packs_and_read_back),
           T(lost_records_are_read_around_scrubbed_and_healed),
           T(a_sealed_pack_goes_with_its_last_live_record),
-          T(a_pack_no_row_names_is_an_orphan), T(rebuild_index_reads_pack_records))
+          T(a_pack_no_row_names_is_an_orphan), T(rebuild_index_reads_pack_records),
+          T(a_replaced_disk_gets_a_new_pack))
