@@ -848,6 +848,15 @@ int st_heal_pending_disks(st_engine *e, uint64_t per_disk[], bool *exact, cf_err
 /* Segments waiting on the delete queue (files still to be unlinked). */
 int st_delete_pending(st_engine *e, uint64_t *n, cf_err *err);
 
+/* Pack files (doc/design.md, "Mid-size objects") on the online disks:
+ * how many, their bytes, and the bytes of the records index rows name
+ * (live); the rest is dead (deleted records, appends never committed)
+ * until the pack goes as a whole. [takes the index lock] */
+typedef struct st_pack_usage {
+    uint64_t files, bytes, live_bytes;
+} st_pack_usage;
+int st_pack_usage_get(st_engine *e, st_pack_usage *out, cf_err *err);
+
 /* Index commit counters since open: committed transactions, and the WAL
  * fdatasyncs that made them durable (group commit: concurrent writers
  * share one, so wal_syncs stays well below commits under load), the time

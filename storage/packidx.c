@@ -20,10 +20,12 @@
  * drain's commit and its unlink, or after appends never committed) is an
  * orphan for gc's scan (gc.c), under the same rules as shard files.
  * Readers take the rows of a segment into its descriptor (packidx_locate)
- * when they build it (eng_segment_layout).
+ * when they build it (eng_segment_layout). st_pack_usage_get counts the
+ * packs' bytes and the live ones for /metrics.
  */
 #include "storage/engine_int.h"
 
+#include <dirent.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -111,6 +113,36 @@ int packidx_drop_locked(st_engine *e, const uint8_t data_id[16], packidx_list *l
         return -1;
     return idx_run(e->ix, NULL, err, "DELETE FROM pack_shards WHERE data_id = ?", "b",
                    data_id, (size_t)16);
+}
+
+int st_pack_usage_get(st_engine *e, st_pack_usage *out, cf_err *err)
+{
+    memset(out, 0, sizeof *out);
+    for (int i = 0; i < e->set.n; i++) {
+        char dir[PATH_MAX];
+        if (!e->set.disks[i].online)
+            continue;
+        snprintf(dir, sizeof dir, "%s/packs", e->set.disks[i].path);
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        while (d && (de = readdir(d)) != NULL) {
+            uint8_t id[PACK_ID_LEN];
+            struct stat st;
+            if (pack_name_to_id(de->d_name, id) && fstatat(dirfd(d), de->d_name, &st, 0) == 0) {
+                out->files++;
+                out->bytes += (uint64_t)st.st_size;
+            }
+        }
+        if (d)
+            closedir(d);
+    }
+    int64_t live = 0;
+    idx_lock(e->ix);
+    int rc = idx_scalar(e->ix, &live, err,
+                        "SELECT coalesce(sum(length), 0) FROM pack_shards", "");
+    idx_unlock(e->ix);
+    out->live_bytes = (uint64_t)live;
+    return rc;
 }
 
 bool packidx_unlink_if_dead(st_engine *e, int disk, const uint8_t id[PACK_ID_LEN])

@@ -208,6 +208,13 @@ static void a_sealed_pack_goes_with_its_last_live_record(void)
     REQUIRE(st_gc(e, &(st_gc_opts){.grace_s = 3600}, NULL, &err) == 0);
     CHECK_EQ_INT(all_packs(&f), 12);                   /* k2 still lives in the old ones */
     CHECK_EQ_INT(check_gen(e, "b", "k2", 150000, 2, &err), 1);
+    /* live: k2's and new's records; dead: the rest of the 12 packs */
+    st_pack_usage pu;
+    REQUIRE(st_pack_usage_get(e, &pu, &err) == 0);
+    CHECK_EQ_INT(pu.files, 12);
+    uint64_t rec = PACK_REC_PREFIX + SHARD_HEADER_SIZE + 37504 + 4;  /* (150000 + 16) / 4 */
+    CHECK_EQ_INT(pu.live_bytes, 2 * 6 * rec);
+    CHECK_EQ_INT(pu.bytes, 12 * PACK_FILE_HEADER + 5 * 6 * rec);
     REQUIRE(put_gen(e, "b", "k2", 150000, 11, NULL, &err) == 0);   /* an overwrite */
     REQUIRE(st_gc(e, &(st_gc_opts){.grace_s = 3600}, NULL, &err) == 0);
     CHECK_EQ_INT(all_packs(&f), 6);                    /* the old packs went */
