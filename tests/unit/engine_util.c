@@ -216,20 +216,34 @@ int single_data_id(const eng_fixture *f, char hex[33])
     return scan_objects(f, 0, hex) == 1 ? 0 : -1;
 }
 
+/* Entries of DISK/sub (not dot files). */
+static int count_dir(const char *disk, const char *sub)
+{
+    char dir[700];
+    snprintf(dir, sizeof dir, "%s/%s", disk, sub);
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    int n = 0;
+    while (d && (de = readdir(d)) != NULL)
+        n += de->d_name[0] != '.';
+    if (d)
+        closedir(d);
+    return n;
+}
+
 int count_shard_files(const eng_fixture *f, int ndisks)
 {
     int n = 0;
-    for (int i = 0; i < ndisks; i++) {
-        n += scan_objects(f, i, NULL);
-        char dir[700];
-        snprintf(dir, sizeof dir, "%s/tmp", f->disks[i]);
-        DIR *d = opendir(dir);
-        struct dirent *de;
-        while (d && (de = readdir(d)) != NULL)
-            n += de->d_name[0] != '.';
-        if (d)
-            closedir(d);
-    }
+    for (int i = 0; i < ndisks; i++)
+        n += scan_objects(f, i, NULL) + count_dir(f->disks[i], "tmp");
+    return n;
+}
+
+int count_pack_files(const eng_fixture *f, int ndisks)
+{
+    int n = 0;
+    for (int i = 0; i < ndisks; i++)
+        n += count_dir(f->disks[i], "packs");
     return n;
 }
 

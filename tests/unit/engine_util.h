@@ -61,6 +61,8 @@ int shard_files_of(const eng_fixture *f, int ndisks, const char *hexid,
  * that store exactly one non-inline object. */
 int single_data_id(const eng_fixture *f, char hex[33]);
 int count_shard_files(const eng_fixture *f, int ndisks);
+/* Files in every disk's packs/ (storage/pack.h). */
+int count_pack_files(const eng_fixture *f, int ndisks);
 /* Object versions (current and noncurrent, not delete markers) and their
  * bytes in tenant t1's bucket, by listing its versions (<= 1000): what
  * bucket_usage counts. */

@@ -24,7 +24,6 @@
 #include "tests/unit/test.h"
 #include "tests/unit/engine_util.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -227,14 +226,17 @@ static bool observe(st_engine *e, int i, key_state *seen)
 }
 
 /* Files the index refers to: (k + m - missing - packed) per sharded
- * segment, and a manifest on every disk per multipart object. */
-static int expected_shard_files(int shards)
+ * segment, and a manifest on every disk per multipart object; *packs: the
+ * pack files it names (after gc, every other one is gone: an orphan, or
+ * one whose records were all deleted). */
+static int expected_files(int shards, int *packs)
 {
     char path[700];
     snprintf(path, sizeof path, "%s/index.db", fx.meta);
     sqlite3 *db;
     sqlite3_stmt *st;
     int total = -1;
+    *packs = -1;
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
         return -1;
     if (sqlite3_prepare_v2(db,
@@ -242,52 +244,20 @@ static int expected_shard_files(int shards)
             " FROM segments s WHERE inline_data IS NULL UNION ALL "
             "SELECT missing, (SELECT count(*) FROM pack_shards p WHERE p.data_id = u.data_id)"
             " FROM parts u WHERE inline_data IS NULL UNION ALL "
-            "SELECT 0, 0 FROM objects WHERE nparts > 0", -1, &st, NULL) == SQLITE_OK) {
+            "SELECT 0, 0 FROM objects WHERE nparts > 0 UNION ALL "
+            "SELECT -1, count(DISTINCT pack_id) FROM pack_shards", -1, &st, NULL) == SQLITE_OK) {
         total = 0;
-        while (sqlite3_step(st) == SQLITE_ROW)
-            total += shards - __builtin_popcount((unsigned)sqlite3_column_int(st, 0)) -
-                     sqlite3_column_int(st, 1);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            int missing = sqlite3_column_int(st, 0), n = sqlite3_column_int(st, 1);
+            if (missing < 0)
+                *packs = n;
+            else
+                total += shards - __builtin_popcount((unsigned)missing) - n;
+        }
         sqlite3_finalize(st);
     }
     sqlite3_close(db);
     return total;
-}
-
-/* Pack files the index names (after gc, every other one is gone: an
- * orphan, or one whose records were all deleted). */
-static int expected_packs(void)
-{
-    char path[700];
-    snprintf(path, sizeof path, "%s/index.db", fx.meta);
-    sqlite3 *db;
-    sqlite3_stmt *st;
-    int total = -1;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
-        return -1;
-    if (sqlite3_prepare_v2(db, "SELECT count(DISTINCT pack_id) FROM pack_shards", -1, &st,
-                           NULL) == SQLITE_OK) {
-        if (sqlite3_step(st) == SQLITE_ROW)
-            total = sqlite3_column_int(st, 0);
-        sqlite3_finalize(st);
-    }
-    sqlite3_close(db);
-    return total;
-}
-
-static int count_packs(void)
-{
-    int n = 0;
-    for (int i = 0; i < 6; i++) {
-        char dir[700];
-        snprintf(dir, sizeof dir, "%s/packs", fx.disks[i]);
-        DIR *d = opendir(dir);
-        struct dirent *de;
-        while (d && (de = readdir(d)) != NULL)
-            n += de->d_name[0] != '.';
-        if (d)
-            closedir(d);
-    }
-    return n;
 }
 
 static int take_usage(void *ctx, const st_usage *u)
@@ -372,14 +342,14 @@ static void kill_at_random_moments(void)
         CHECK_EQ_INT(st_heal_all(e, &ho, &hs, &err), 0);
         CHECK_EQ_INT(hs.shards_missing, 0);
         st_close(e);
-        int want = expected_shard_files(6), have = count_shard_files(&fx, 6);
+        int packs, want = expected_files(6, &packs), have = count_shard_files(&fx, 6);
         if (want != have) {
             fprintf(stderr, "iteration %d: %d shard files, the index refers to %d\n",
                     iter, have, want);
             bad = 1;
         }
-        want = expected_packs();
-        have = count_packs();
+        want = packs;
+        have = count_pack_files(&fx, 6);
         if (want != have) {
             fprintf(stderr, "iteration %d: %d pack files, the index refers to %d\n",
                     iter, have, want);

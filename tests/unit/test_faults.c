@@ -32,7 +32,6 @@
 #include "tests/unit/test.h"
 #include "tests/unit/engine_util.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -208,22 +207,6 @@ static void a_single_failure_in_a_packed_put_fails_it_cleanly_or_not_at_all(void
     single_failure(PACKED_SIZE, true);
 }
 
-static int count_packs(const eng_fixture *f)
-{
-    int n = 0;
-    for (int i = 0; i < 6; i++) {
-        char dir[700];
-        snprintf(dir, sizeof dir, "%s/packs", f->disks[i]);
-        DIR *d = opendir(dir);
-        struct dirent *de;
-        while (d && (de = readdir(d)) != NULL)
-            n += de->d_name[0] != '.';
-        if (d)
-            closedir(d);
-    }
-    return n;
-}
-
 /* Killed at each operation on a pack file (the creations, the appends,
  * the shared fdatasyncs), all before the index commit: the PUT is not
  * visible, what was acknowledged before reads back, and gc takes the
@@ -270,7 +253,7 @@ static void a_kill_between_pack_append_and_commit_leaves_no_object(void)
         CHECK_EQ_INT(check_gen(e, "b", "kept", PACKED_SIZE, 1, &err), 1);
         st_gc_stats gs = {0};
         CHECK_EQ_INT(st_gc(e, &(st_gc_opts){.grace_s = 0}, &gs, &err), 0);
-        CHECK_EQ_INT(count_packs(&f), 6);   /* "kept"'s: the dead PUT's are gone */
+        CHECK_EQ_INT(count_pack_files(&f, 6), 6);   /* "kept"'s: the dead PUT's are gone */
         st_close(e);
     }
     CHECK(killed >= 6 * 3);           /* every disk's creation, append and sync */

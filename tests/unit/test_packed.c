@@ -54,14 +54,6 @@ static int packs_on(const eng_fixture *f, int i, char paths[][700])
     return n;
 }
 
-static int all_packs(const eng_fixture *f)
-{
-    int n = 0;
-    for (int i = 0; i < 6; i++)
-        n += packs_on(f, i, NULL);
-    return n;
-}
-
 /* Object "mp" at [off, off + len) is stream seed from its start (a part). */
 static int part_reads_back(st_engine *e, uint64_t off, size_t len, uint64_t seed)
 {
@@ -97,7 +89,7 @@ static void one_block_objects_go_to_packs_and_read_back(void)
         REQUIRE(put_gen(e, "b", key, sizes[i], (uint64_t)i + 1, NULL, &err) == 0);
     }
     CHECK_EQ_INT(count_shard_files(&f, 6), 2 * 6);   /* only the two of several blocks */
-    CHECK_EQ_INT(all_packs(&f), 6);                   /* one open pack per disk */
+    CHECK_EQ_INT(count_pack_files(&f, 6), 6);                   /* one open pack per disk */
     /* a part of one block is packed too, and completing keeps it there */
     char uid[ST_ID_HEX], e1[ST_ETAG_MAX], e2[ST_ETAG_MAX];
     st_upload_args ua = {.tenant = "t1", .bucket = "b", .key = "mp"};
@@ -123,7 +115,7 @@ static void one_block_objects_go_to_packs_and_read_back(void)
     }
     /* a reopened engine starts new packs: the old ones take no appends */
     REQUIRE(put_gen(e, "b", "later", 100000, 77, NULL, &err) == 0);
-    CHECK_EQ_INT(all_packs(&f), 12);
+    CHECK_EQ_INT(count_pack_files(&f, 6), 12);
     CHECK_EQ_INT(check_gen(e, "b", "later", 100000, 77, &err), 1);
     /* a deep scrub opens every packed block and finds nothing wrong */
     st_check_stats st = {0};
@@ -180,7 +172,7 @@ static void lost_records_are_read_around_scrubbed_and_healed(void)
     REQUIRE(st_delete(e, "t1", "b", "x", &err) == 0);
     REQUIRE(st_gc(e, &(st_gc_opts){.grace_s = 3600}, NULL, &err) == 0);
     CHECK_EQ_INT(count_shard_files(&f, 6), 0);
-    CHECK_EQ_INT(all_packs(&f), 0);
+    CHECK_EQ_INT(count_pack_files(&f, 6), 0);
     st_close(e);
 }
 
@@ -201,12 +193,12 @@ static void a_sealed_pack_goes_with_its_last_live_record(void)
     e = fixture_open(&f);
     REQUIRE(e);
     REQUIRE(put_gen(e, "b", "new", 150000, 10, NULL, &err) == 0);
-    CHECK_EQ_INT(all_packs(&f), 12);
+    CHECK_EQ_INT(count_pack_files(&f, 6), 12);
     REQUIRE(st_delete(e, "t1", "b", "k0", &err) == 0);
     REQUIRE(st_delete(e, "t1", "b", "k1", &err) == 0);
     REQUIRE(st_delete(e, "t1", "b", "tmp", &err) == 0);
     REQUIRE(st_gc(e, &(st_gc_opts){.grace_s = 3600}, NULL, &err) == 0);
-    CHECK_EQ_INT(all_packs(&f), 12);                   /* k2 still lives in the old ones */
+    CHECK_EQ_INT(count_pack_files(&f, 6), 12);                   /* k2 still lives in the old ones */
     CHECK_EQ_INT(check_gen(e, "b", "k2", 150000, 2, &err), 1);
     /* live: k2's and new's records; dead: the rest of the 12 packs */
     st_pack_usage pu;
@@ -217,10 +209,10 @@ static void a_sealed_pack_goes_with_its_last_live_record(void)
     CHECK_EQ_INT(pu.bytes, 12 * PACK_FILE_HEADER + 5 * 6 * rec);
     REQUIRE(put_gen(e, "b", "k2", 150000, 11, NULL, &err) == 0);   /* an overwrite */
     REQUIRE(st_gc(e, &(st_gc_opts){.grace_s = 3600}, NULL, &err) == 0);
-    CHECK_EQ_INT(all_packs(&f), 6);                    /* the old packs went */
+    CHECK_EQ_INT(count_pack_files(&f, 6), 6);                    /* the old packs went */
     REQUIRE(st_delete(e, "t1", "b", "new", &err) == 0);
     REQUIRE(st_gc(e, &(st_gc_opts){.grace_s = 0}, NULL, &err) == 0);
-    CHECK_EQ_INT(all_packs(&f), 6);                    /* open: kept */
+    CHECK_EQ_INT(count_pack_files(&f, 6), 6);                    /* open: kept */
     CHECK_EQ_INT(check_gen(e, "b", "k2", 150000, 11, &err), 1);
     st_close(e);
 }
@@ -257,7 +249,7 @@ static void a_pack_no_row_names_is_an_orphan(void)
     memset(&gs, 0, sizeof gs);
     REQUIRE(st_gc(e, &(st_gc_opts){.grace_s = 0}, &gs, &err) == 0);
     CHECK_EQ_INT(gs.orphan_files, 0);                  /* a live record keeps it */
-    CHECK_EQ_INT(all_packs(&f), 6);
+    CHECK_EQ_INT(count_pack_files(&f, 6), 6);
     CHECK_EQ_INT(check_gen(e, "b", "live", 100000, 1, &err), 1);
     st_close(e);
 }
@@ -299,7 +291,7 @@ static void rebuild_index_reads_pack_records(void)
     REQUIRE(st_gc(e, &(st_gc_opts){.grace_s = 3600}, NULL, &err) == 0);
     /* "gone"'s record was in the same packs: counted dead, kept with them
      * as gc keeps every file older than a rebuilt index */
-    CHECK_EQ_INT(all_packs(&f), 6);
+    CHECK_EQ_INT(count_pack_files(&f, 6), 6);
     CHECK_EQ_INT(check_gen(e, "b", "big", 3 * MIB, 3, &err), 1);
     st_close(e);
 }
