@@ -358,9 +358,15 @@ static int snapshot_run(void *arg, sched_ctl *ctl, const json_t *opts, cf_err *e
 static int lifecycle_run(void *arg, sched_ctl *ctl, const json_t *opts, cf_err *err)
 {
     (void)opts;
-    if (lifecycle_pass(((jobs_env *)arg)->lc, err) < 0)
+    lifecycle *lc = ((jobs_env *)arg)->lc;
+    if (lifecycle_pass(lc, err) < 0)
         return -1;
-    sched_summary(ctl, "lifecycle rules applied, tiers kept in step");
+    uint64_t locked = lifecycle_locked_kept(lc);
+    if (locked)
+        sched_summary(ctl, "lifecycle rules applied, tiers kept in step; %llu versions "
+                      "under object lock kept", (unsigned long long)locked);
+    else
+        sched_summary(ctl, "lifecycle rules applied, tiers kept in step");
     return 0;
 }
 

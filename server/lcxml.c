@@ -15,6 +15,14 @@
  * rule), InvalidRequest for rules that contradict themselves (no action,
  * duplicate tag keys, sizes that select nothing, AbortIncompleteMultipart-
  * Upload with a tag filter, Date and Days transitions mixed).
+ *
+ * The actions on versions: NoncurrentVersionExpiration (once) and
+ * NoncurrentVersionTransition (several, each to another storage class)
+ * take NoncurrentDays >= 1 (required) and NewerNoncurrentVersions 1..100
+ * (optional), InvalidArgument outside; the expiration's days must be
+ * later than every noncurrent transition's. ExpiredObjectDeleteMarker is
+ * true or false, alone in its Expiration (MalformedXML with Days or
+ * Date), and not with a tag filter (a marker has no tags: InvalidRequest).
  */
 #include "server/lcxml.h"
 
@@ -308,14 +316,82 @@ static int parse_transitions(lcxml_rule *r, const xmlread_node *n, pool *p,
     return 0;
 }
 
+/* NoncurrentDays (>= 1), NewerNoncurrentVersions (1..100) and, for a
+ * transition, its StorageClass. */
+static int parse_noncurrent(const lcxml_rule *r, const xmlread_node *n, bool transition,
+                            lcxml_noncurrent *out, lcxml_err *err)
+{
+    static const char *const exp_kids[] = {"NoncurrentDays", "NewerNoncurrentVersions",
+                                           NULL};
+    static const char *const tr_kids[] = {"NoncurrentDays", "NewerNoncurrentVersions",
+                                          "StorageClass", NULL};
+    const char *action = transition ? "NoncurrentVersionTransition"
+                                    : "NoncurrentVersionExpiration";
+    const char *other = unknown_child(n, transition ? tr_kids : exp_kids);
+    if (other)
+        return fail(err, LCXML_MALFORMED, "Rule %s: %s may not hold %s", r->name, action,
+                    other);
+    if (count_children(n, "NoncurrentDays") > 1 ||
+        count_children(n, "NewerNoncurrentVersions") > 1 ||
+        count_children(n, "StorageClass") > 1)
+        return fail(err, LCXML_MALFORMED, "Rule %s: an element of %s appears twice",
+                    r->name, action);
+    const char *days = xmlread_child_text(n, "NoncurrentDays");
+    const char *keep = xmlread_child_text(n, "NewerNoncurrentVersions");
+    uint64_t v;
+    if (!days)
+        return fail(err, LCXML_MALFORMED, "Rule %s: %s needs NoncurrentDays", r->name,
+                    action);
+    if (parse_u64(days, 2147483647, &v) < 0 || v == 0)
+        return fail(err, LCXML_INVALID_ARGUMENT, "Rule %s: 'NoncurrentDays' for %s action "
+                    "must be a positive integer", r->name, action);
+    out->when = (lcxml_when){.set = true, .days = (int64_t)v};
+    if (keep && (parse_u64(keep, 100, &v) < 0 || v == 0))
+        return fail(err, LCXML_INVALID_ARGUMENT, "Rule %s: 'NewerNoncurrentVersions' for "
+                    "%s action must be a positive integer up to 100", r->name, action);
+    out->keep = keep ? (int64_t)v : 0;
+    out->storage_class = transition ? xmlread_child_text(n, "StorageClass") : NULL;
+    if (transition && (!out->storage_class || !*out->storage_class))
+        return fail(err, LCXML_MALFORMED, "Rule %s: a NoncurrentVersionTransition needs "
+                    "a StorageClass", r->name);
+    return 0;
+}
+
+static int parse_noncurrent_actions(lcxml_rule *r, const xmlread_node *n, pool *p,
+                                    lcxml_err *err)
+{
+    if (count_children(n, "NoncurrentVersionExpiration") > 1)
+        return fail(err, LCXML_MALFORMED, "Rule %s: an action appears twice", r->name);
+    const xmlread_node *x = xmlread_child(n, "NoncurrentVersionExpiration");
+    if (x && parse_noncurrent(r, x, false, &r->nc_expiration, err) < 0)
+        return -1;
+    size_t nt = count_children(n, "NoncurrentVersionTransition");
+    if (nt && !(r->nc_transitions = pool_alloc(p, nt * sizeof *r->nc_transitions)))
+        return fail(err, LCXML_NO_MEMORY, "out of memory");
+    for (const xmlread_node *c = n->children; c; c = c->next) {
+        if (!xmlread_is(c, "NoncurrentVersionTransition"))
+            continue;
+        lcxml_noncurrent *t = &r->nc_transitions[r->nnc_transitions];
+        memset(t, 0, sizeof *t);
+        if (parse_noncurrent(r, c, true, t, err) < 0)
+            return -1;
+        for (size_t i = 0; i < r->nnc_transitions; i++)
+            if (strcmp(r->nc_transitions[i].storage_class, t->storage_class) == 0)
+                return fail(err, LCXML_INVALID_ARGUMENT, "Rule %s: 'StorageClass' must be "
+                            "different for 'NoncurrentVersionTransition' actions in same "
+                            "'Rule'", r->name);
+        if (x && t->when.days >= r->nc_expiration.when.days)
+            return fail(err, LCXML_INVALID_ARGUMENT, "Rule %s: 'NoncurrentDays' in the "
+                        "NoncurrentVersionExpiration action must be later than "
+                        "'NoncurrentDays' in the NoncurrentVersionTransition action",
+                        r->name);
+        r->nnc_transitions++;
+    }
+    return 0;
+}
+
 static int parse_actions(lcxml_rule *r, const xmlread_node *n, pool *p, lcxml_err *err)
 {
-    static const char *const versioned[] = {"NoncurrentVersionExpiration",
-                                            "NoncurrentVersionTransition", NULL};
-    for (size_t i = 0; versioned[i]; i++)
-        if (xmlread_child(n, versioned[i]))
-            return fail(err, LCXML_NOT_IMPLEMENTED, "Rule %s: %s is not implemented by "
-                        "coffer (its buckets are not versioned)", r->name, versioned[i]);
     if (count_children(n, "Expiration") > 1 ||
         count_children(n, "AbortIncompleteMultipartUpload") > 1)
         return fail(err, LCXML_MALFORMED, "Rule %s: an action appears twice", r->name);
@@ -328,6 +404,9 @@ static int parse_actions(lcxml_rule *r, const xmlread_node *n, pool *p, lcxml_er
             return fail(err, LCXML_MALFORMED, "Rule %s: Expiration may not hold %s",
                         r->name, other);
         const char *marker = xmlread_child_text(x, "ExpiredObjectDeleteMarker");
+        if (count_children(x, "ExpiredObjectDeleteMarker") > 1)
+            return fail(err, LCXML_MALFORMED, "Rule %s: ExpiredObjectDeleteMarker appears "
+                        "twice", r->name);
         int rc = parse_when(r, x, "Expiration", false, &r->expiration, err);
         if (rc < 0)
             return -1;
@@ -337,7 +416,13 @@ static int parse_actions(lcxml_rule *r, const xmlread_node *n, pool *p, lcxml_er
         if (marker && strcmp(marker, "true") != 0 && strcmp(marker, "false") != 0)
             return fail(err, LCXML_MALFORMED, "Rule %s: ExpiredObjectDeleteMarker is true "
                         "or false", r->name);
+        r->expire_marker = marker && strcmp(marker, "true") == 0;
+        if (r->expire_marker && r->filter.ntags)
+            return fail(err, LCXML_INVALID_REQUEST, "Rule %s: ExpiredObjectDeleteMarker "
+                        "cannot be specified with Tags (a delete marker has none)", r->name);
     }
+    if (parse_noncurrent_actions(r, n, p, err) < 0)
+        return -1;
     if (parse_transitions(r, n, p, err) < 0)
         return -1;
     const xmlread_node *a = xmlread_child(n, "AbortIncompleteMultipartUpload");
@@ -359,7 +444,7 @@ static int parse_actions(lcxml_rule *r, const xmlread_node *n, pool *p, lcxml_er
             return fail(err, LCXML_INVALID_REQUEST, "Rule %s: AbortIncompleteMultipartUpload "
                         "cannot be specified with an object size filter", r->name);
     }
-    if (!x && !r->ntransitions && !a)
+    if (!x && !r->ntransitions && !a && !r->nc_expiration.when.set && !r->nnc_transitions)
         return fail(err, LCXML_INVALID_REQUEST, "Rule %s: At least one action needs to be "
                     "specified in a rule", r->name);
     for (size_t i = 0; r->expiration.set && i < r->ntransitions; i++) {
@@ -473,6 +558,14 @@ bool lcxml_match(const lcxml_filter *f, const char *key, uint64_t size,
             return false;
     }
     return true;
+}
+
+int64_t lcxml_noncurrent_due_ms(const lcxml_noncurrent *n, int64_t noncurrent_ms,
+                                int64_t newer, int64_t day_ms)
+{
+    if (newer < n->keep)
+        return INT64_MAX;
+    return lcxml_due_ms(&n->when, noncurrent_ms, day_ms);
 }
 
 int64_t lcxml_due_ms(const lcxml_when *w, int64_t mtime_ms, int64_t day_ms)

@@ -3,7 +3,9 @@
  * hardened XML reader (common/xmlread.h) under their own bounds:
  *
  *   LifecycleConfiguration  PutBucketLifecycleConfiguration: up to 1,000
- *                           rules, validated as S3 validates them
+ *                           rules, validated as S3 validates them, with
+ *                           the actions on versions (noncurrent expiration
+ *                           and transitions, ExpiredObjectDeleteMarker)
  *   Tagging                 PutObjectTagging
  *   RestoreRequest          RestoreObject
  *   x-amz-tagging           the tag set of PUT, copy and multipart create
@@ -62,6 +64,15 @@ typedef struct lcxml_transition {
     const char *storage_class;           /* a tier's name (checked by the caller) */
 } lcxml_transition;
 
+/* NoncurrentVersionExpiration or one NoncurrentVersionTransition: when
+ * (NoncurrentDays after the version became noncurrent) and how many of
+ * the newest noncurrent versions are kept all the same. */
+typedef struct lcxml_noncurrent {
+    lcxml_when when;                     /* days only (never a date) */
+    int64_t keep;                        /* NewerNoncurrentVersions; 0: none kept */
+    const char *storage_class;           /* transitions: a tier's name */
+} lcxml_noncurrent;
+
 typedef struct lcxml_filter {
     const char *prefix;                  /* "" matches every key */
     st_header *tags;                     /* every one must be on the object */
@@ -79,6 +90,10 @@ typedef struct lcxml_rule {
     lcxml_transition *transitions;
     size_t ntransitions;
     int64_t abort_days;                  /* AbortIncompleteMultipartUpload; 0: none */
+    bool expire_marker;                  /* ExpiredObjectDeleteMarker true */
+    lcxml_noncurrent nc_expiration;      /* .when.set: NoncurrentVersionExpiration */
+    lcxml_noncurrent *nc_transitions;    /* NoncurrentVersionTransition, several */
+    size_t nnc_transitions;
 } lcxml_rule;
 
 typedef struct lcxml_config {
@@ -96,6 +111,11 @@ bool lcxml_match(const lcxml_filter *f, const char *key, uint64_t size,
 /* When an action applies to an object created at mtime_ms (unix ms), with
  * a day of day_ms; INT64_MAX if never. */
 int64_t lcxml_due_ms(const lcxml_when *w, int64_t mtime_ms, int64_t day_ms);
+/* When a noncurrent action applies to a version that became noncurrent at
+ * noncurrent_ms and has `newer` noncurrent object versions newer than it;
+ * INT64_MAX if never (not set, or the version is one of those kept). */
+int64_t lcxml_noncurrent_due_ms(const lcxml_noncurrent *n, int64_t noncurrent_ms,
+                                int64_t newer, int64_t day_ms);
 
 /* <Tagging><TagSet><Tag><Key/><Value/></Tag>...: checked against S3's
  * limits (InvalidTag) as well. */

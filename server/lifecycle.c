@@ -2,11 +2,26 @@
  * server/lifecycle.c - the lifecycle worker (see lifecycle.h).
  *
  * Rules are read with the same parser that validated them (lcxml.c), once
- * per bucket per pass. Objects are walked in key order in batches; for
- * each, the enabled rules whose filter selects it decide: an expiration
- * that is due deletes it (only if it is still the version the decision
- * was made on, st_expire); otherwise the latest due transition queues it
- * for its tier, unless it is in a tier already. Transitions of a batch run
+ * per bucket per pass. Versions are walked in (key, newest first) order in
+ * batches; for each, the enabled rules whose filter selects it decide:
+ *   - the current version: an expiration that is due deletes it as a
+ *     DELETE without a version id would (a marker in a versioned bucket),
+ *     only if it is still the version the decision was made on
+ *     (st_expire); otherwise the latest due transition queues it for its
+ *     tier, unless it is in a tier already;
+ *   - a noncurrent version (or marker), counting the noncurrent object
+ *     versions of its key seen before it (newer): a due noncurrent
+ *     expiration destroys it if it is still noncurrent since the same
+ *     time with as many newer ones (st_expire_noncurrent), unless object
+ *     lock protects it; otherwise the latest due noncurrent transition
+ *     queues it;
+ *   - the latest marker: once the walk leaves its key without having seen
+ *     another version, ExpiredObjectDeleteMarker removes it if it is still
+ *     alone (st_expire_marker).
+ * The engine re-checks every condition in the delete's transaction and
+ * refuses to destroy a locked version (CF_ELOCKED): the worker counts
+ * those and logs the count per bucket; it skips versions it can see are
+ * locked before spending an action on them. Transitions of a batch run
  * lifecycle.transitions at a time on their own threads; the bucket's
  * cursor is saved after each batch.
  *
@@ -38,6 +53,7 @@ struct lifecycle {
     pthread_cond_t wake;
     bool stopping;
     bool recovered;                  /* the first pass undid interrupted transitions */
+    uint64_t locked;                 /* versions kept by object lock, this pass */
     double tokens, refilled_at;
 };
 
@@ -214,7 +230,13 @@ typedef struct walk {
     int64_t now_ms;
     job jobs[WALK_BATCH];
     size_t njobs;
-    char last[ST_MAX_KEY + 1];
+    char last[ST_MAX_KEY + 1];       /* the key the walk is in */
+    int64_t last_seq;                /* ... and its last version seen (0: all of it) */
+    int64_t newer;                   /* noncurrent object versions of it seen so far */
+    bool marker_pending;             /* its latest is a marker a rule would remove if
+                                        it turns out to be the key's only version */
+    char marker_vid[ST_ID_HEX];
+    uint64_t locked;                 /* versions kept because of object lock */
     bool stop;
 } walk;
 
@@ -231,18 +253,60 @@ static int64_t tier_of(lifecycle *lc, const char *storage_class)
     return id;
 }
 
-static int decide(void *ctx, const st_lifecycle_object *o)
+static bool rule_selects(const lcxml_rule *r, const st_lifecycle_object *o)
 {
-    walk *w = ctx;
-    lifecycle *lc = w->lc;
-    int64_t day_ms = lc->cfg.day_seconds * 1000;
-    snprintf(w->last, sizeof w->last, "%s", o->key);
+    return r->enabled && lcxml_match(&r->filter, o->key, o->size, o->tags, o->ntags);
+}
+
+/* Queue the version for the tier the storage class names. */
+static void queue_transition(walk *w, const st_lifecycle_object *o, const char *storage_class)
+{
+    int64_t tier_id = tier_of(w->lc, storage_class);
+    if (!tier_id) {
+        fprintf(stderr, "cofferd: lifecycle: bucket %s: storage class %s is no tier any "
+                "more; %s stays\n", w->b->bucket, storage_class, o->key);
+        return;
+    }
+    job *j = &w->jobs[w->njobs++];
+    memset(j, 0, sizeof *j);
+    snprintf(j->c.tenant, sizeof j->c.tenant, "%s", w->b->tenant);
+    snprintf(j->c.bucket, sizeof j->c.bucket, "%s", w->b->bucket);
+    snprintf(j->c.key, sizeof j->c.key, "%s", o->key);
+    snprintf(j->c.version_id, sizeof j->c.version_id, "%s", o->version_id);
+    j->c.tier_id = j->tier_id = tier_id;
+    j->c.size = o->size;
+}
+
+/* An expiration's outcome: a version under object lock is counted, not
+ * an error (lifecycle never destroys one: it stays until its retention
+ * ends or its hold is lifted). */
+static void expired(walk *w, int rc, const char *what, const char *key, const cf_err *err)
+{
+    if (rc >= 0)
+        return;
+    if (err->code == CF_ELOCKED)
+        w->locked++;
+    else
+        fprintf(stderr, "cofferd: lifecycle: %s %s/%s: %s\n", what, w->b->bucket, key,
+                err->msg);
+}
+
+static bool may_transition(const st_lifecycle_object *o)
+{
+    return !o->marker && (o->tier_state == ST_TIER_NONE || o->tier_state == ST_TIER_PENDING);
+}
+
+/* The current version: Expiration (a marker in a versioned bucket, as
+ * S3), else the latest due Transition. */
+static int decide_current(walk *w, const st_lifecycle_object *o)
+{
+    int64_t day_ms = w->lc->cfg.day_seconds * 1000;
     bool expire = false;
     const lcxml_transition *move = NULL;
     int64_t move_due = 0;
     for (size_t i = 0; i < w->cfg->nrules; i++) {
         const lcxml_rule *r = &w->cfg->rules[i];
-        if (!r->enabled || !lcxml_match(&r->filter, o->key, o->size, o->tags, o->ntags))
+        if (!rule_selects(r, o))
             continue;
         if (lcxml_due_ms(&r->expiration, o->mtime_ms, day_ms) <= w->now_ms)
             expire = true;
@@ -254,35 +318,122 @@ static int decide(void *ctx, const st_lifecycle_object *o)
             }
         }
     }
-    if (!expire && (!move || (o->tier_state != ST_TIER_NONE &&
-                              o->tier_state != ST_TIER_PENDING)))
+    if (!expire && (!move || !may_transition(o)))
         return 0;
-    if (!spend(lc)) {
+    if (!spend(w->lc)) {
         w->stop = true;
         return 1;
     }
     cf_err err;
-    if (expire) {
-        if (st_expire(lc->e, w->b->tenant, w->b->bucket, o->key, o->version_id, &err) < 0)
-            fprintf(stderr, "cofferd: lifecycle: expiring %s/%s: %s\n", w->b->bucket,
-                    o->key, err.msg);
-        return 0;
-    }
-    int64_t tier_id = tier_of(lc, move->storage_class);
-    if (!tier_id) {
-        fprintf(stderr, "cofferd: lifecycle: bucket %s: storage class %s is no tier any "
-                "more; %s stays\n", w->b->bucket, move->storage_class, o->key);
-        return 0;
-    }
-    job *j = &w->jobs[w->njobs++];
-    memset(j, 0, sizeof *j);
-    snprintf(j->c.tenant, sizeof j->c.tenant, "%s", w->b->tenant);
-    snprintf(j->c.bucket, sizeof j->c.bucket, "%s", w->b->bucket);
-    snprintf(j->c.key, sizeof j->c.key, "%s", o->key);
-    snprintf(j->c.version_id, sizeof j->c.version_id, "%s", o->version_id);
-    j->c.tier_id = j->tier_id = tier_id;
-    j->c.size = o->size;
+    if (expire)
+        expired(w, st_expire(w->lc->e, w->b->tenant, w->b->bucket, o->key, o->version_id,
+                             &err), "expiring", o->key, &err);
+    else
+        queue_transition(w, o, move->storage_class);
     return 0;
+}
+
+/* A retention in force or a legal hold, by the wall clock: the engine's
+ * lock clock is never behind it, so a version this calls free may still
+ * be refused there (CF_ELOCKED, counted the same), never the reverse. */
+static bool under_lock(const walk *w, const st_lifecycle_object *o)
+{
+    return o->legal_hold == ST_HOLD_ON ||
+           (o->lock_mode != ST_LOCK_NONE && o->retain_until_ms > w->now_ms);
+}
+
+/* A noncurrent version or marker: NoncurrentVersionExpiration, else the
+ * latest due NoncurrentVersionTransition; w->newer noncurrent object
+ * versions of the key are newer than it. */
+static int decide_noncurrent(walk *w, const st_lifecycle_object *o)
+{
+    int64_t day_ms = w->lc->cfg.day_seconds * 1000;
+    bool expire = false;
+    int64_t keep = 0, move_due = 0;
+    const lcxml_noncurrent *move = NULL;
+    for (size_t i = 0; o->noncurrent_ms > 0 && i < w->cfg->nrules; i++) {
+        const lcxml_rule *r = &w->cfg->rules[i];
+        if (!rule_selects(r, o))
+            continue;
+        if (lcxml_noncurrent_due_ms(&r->nc_expiration, o->noncurrent_ms, w->newer,
+                                    day_ms) <= w->now_ms) {
+            expire = true;
+            keep = r->nc_expiration.keep > keep ? r->nc_expiration.keep : keep;
+        }
+        for (size_t j = 0; j < r->nnc_transitions; j++) {
+            int64_t due = lcxml_noncurrent_due_ms(&r->nc_transitions[j], o->noncurrent_ms,
+                                                  w->newer, day_ms);
+            if (due <= w->now_ms && (!move || due > move_due)) {
+                move = &r->nc_transitions[j];
+                move_due = due;
+            }
+        }
+    }
+    if (expire && under_lock(w, o)) {
+        w->locked++;
+        expire = false;              /* it may still move to a tier */
+    }
+    if (!expire && (!move || !may_transition(o)))
+        return 0;
+    if (!spend(w->lc)) {
+        w->stop = true;
+        return 1;
+    }
+    cf_err err;
+    if (expire)
+        expired(w, st_expire_noncurrent(w->lc->e, w->b->tenant, w->b->bucket, o->key,
+                                        o->version_id, o->noncurrent_ms, keep, &err),
+                "expiring a noncurrent version of", o->key, &err);
+    else
+        queue_transition(w, o, move->storage_class);
+    return 0;
+}
+
+/* The key the walk was in is done: its latest marker, if a rule
+ * (ExpiredObjectDeleteMarker) wanted it and no other version followed,
+ * goes (the engine checks again that it is alone). */
+static void flush_marker(walk *w)
+{
+    if (!w->marker_pending)
+        return;
+    w->marker_pending = false;
+    if (!spend(w->lc)) {
+        w->stop = true;
+        return;
+    }
+    cf_err err;
+    expired(w, st_expire_marker(w->lc->e, w->b->tenant, w->b->bucket, w->last,
+                                w->marker_vid, &err), "removing the delete marker of",
+            w->last, &err);
+}
+
+static int decide(void *ctx, const st_lifecycle_object *o)
+{
+    walk *w = ctx;
+    if (strcmp(w->last, o->key) != 0) {
+        flush_marker(w);
+        if (w->stop)
+            return 1;
+        snprintf(w->last, sizeof w->last, "%s", o->key);
+        w->newer = 0;
+    } else {
+        w->marker_pending = false;   /* the key has another version */
+    }
+    w->last_seq = o->seq;
+    if (o->current)
+        return decide_current(w, o);
+    if (o->marker && o->latest) {
+        for (size_t i = 0; i < w->cfg->nrules && !w->marker_pending; i++)
+            if (w->cfg->rules[i].expire_marker && rule_selects(&w->cfg->rules[i], o)) {
+                w->marker_pending = true;
+                snprintf(w->marker_vid, sizeof w->marker_vid, "%s", o->version_id);
+            }
+        return 0;
+    }
+    int rc = decide_noncurrent(w, o);
+    if (!o->marker)
+        w->newer++;
+    return rc;
 }
 
 typedef struct stale_upload {
@@ -357,19 +508,28 @@ static int apply_bucket(void *ctx, const st_lifecycle_bucket *b)
     bool more = w != NULL;
     if (w) {
         *w = (walk){.lc = lc, .b = b, .cfg = &cfg, .now_ms = wall_ms()};
-        snprintf(w->last, sizeof w->last, "%s", b->cursor);
+        snprintf(w->last, sizeof w->last, "%s", b->cursor);   /* last_seq 0: after it */
     }
     while (more && !w->stop && !stopping(lc)) {
         w->njobs = 0;
-        if (st_lifecycle_objects(lc->e, b->tenant, b->bucket, "", w->last, WALK_BATCH,
-                                 decide, w, &more, &err) < 0) {
+        if (st_lifecycle_objects(lc->e, b->tenant, b->bucket, "", w->last, w->last_seq,
+                                 WALK_BATCH, decide, w, &more, &err) < 0) {
             fprintf(stderr, "cofferd: lifecycle: bucket %s: %s\n", b->bucket, err.msg);
             break;
         }
+        if (!more && !w->stop)
+            flush_marker(w);         /* the last key is done */
         run_batch(lc, w->jobs, w->njobs);
-        /* the next pass resumes here, or starts over when this one is done */
+        /* the next pass resumes after this key (the rest of a key cut by a
+         * restart waits for the next pass), or starts over when done */
         if (st_lifecycle_cursor(lc->e, b->tenant, b->bucket, more ? w->last : "", &err) < 0)
             fprintf(stderr, "cofferd: lifecycle: bucket %s: %s\n", b->bucket, err.msg);
+    }
+    if (w && w->locked) {
+        fprintf(stderr, "cofferd: lifecycle: bucket %s: %llu versions under object lock "
+                "kept (lifecycle never destroys a locked version)\n", b->bucket,
+                (unsigned long long)w->locked);
+        lc->locked += w->locked;
     }
     for (size_t i = 0; w && i < cfg.nrules && !stopping(lc); i++)
         if (cfg.rules[i].enabled && cfg.rules[i].abort_days)
@@ -380,8 +540,14 @@ static int apply_bucket(void *ctx, const st_lifecycle_bucket *b)
     return stopping(lc) ? 1 : 0;
 }
 
+uint64_t lifecycle_locked_kept(const lifecycle *lc)
+{
+    return lc->locked;
+}
+
 int lifecycle_pass(lifecycle *lc, cf_err *err)
 {
+    lc->locked = 0;
     if (!lc->recovered) {
         uint64_t aborted = 0;
         if (st_tier_recover(lc->e, &aborted, err) < 0)

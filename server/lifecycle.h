@@ -12,9 +12,15 @@
  *   2. restored copies whose days are over are dropped; requested restores
  *      are brought back;
  *   3. each bucket with a configuration is walked from where the last pass
- *      stopped (the cursor is in the index): expired objects are deleted,
- *      due transitions run (lifecycle.transitions at once), stale
- *      multipart uploads are aborted;
+ *      stopped (the cursor is in the index), every version of each key:
+ *      expired objects are deleted (in a versioned bucket: a delete
+ *      marker is added, as S3 does), noncurrent versions expire or move
+ *      to a tier NoncurrentDays after they became noncurrent (keeping the
+ *      newest NewerNoncurrentVersions), a delete marker left as its key's
+ *      only version goes (ExpiredObjectDeleteMarker), due transitions run
+ *      (lifecycle.transitions at once), stale multipart uploads are
+ *      aborted. A version under object lock (retention in force, legal
+ *      hold) is never destroyed: it is skipped and counted;
  *   4. versions whose storage class at PUT named a tier are moved there.
  * The first pass first aborts the transitions a crash interrupted (their
  * remote objects queued for deletion), so nothing half-tiered survives a
@@ -36,6 +42,8 @@
 #ifndef SRV_LIFECYCLE_H
 #define SRV_LIFECYCLE_H
 
+#include <stdint.h>
+
 #include "common/error.h"
 #include "server/config.h"
 #include "storage/engine.h"
@@ -49,6 +57,9 @@ int lifecycle_new(st_engine *e, tier_set *tiers, const lifecycle_config *cfg,
  * next one goes on); a remote's failure is the tier's last error, not the
  * pass's. */
 int lifecycle_pass(lifecycle *lc, cf_err *err);
+/* How many versions the last pass left because of object lock (each
+ * rule's days were past). On the job's thread, after lifecycle_pass. */
+uint64_t lifecycle_locked_kept(const lifecycle *lc);
 void lifecycle_cancel(lifecycle *lc);
 void lifecycle_free(lifecycle *lc);
 

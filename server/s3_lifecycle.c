@@ -4,7 +4,8 @@
  * and RestoreObject.
  *
  * A lifecycle configuration is validated in full (server/lcxml.c, then
- * every Transition's StorageClass must be a tier, directly or through
+ * every Transition's and NoncurrentVersionTransition's StorageClass must
+ * be a tier, directly or through
  * lifecycle.storage_class_map) before it is stored, and stored as sent;
  * the lifecycle worker reads it with the same parser. Tag sets are
  * checked against S3's limits before the engine sees them. RestoreObject
@@ -28,30 +29,40 @@
 
 /* ---- bucket lifecycle configuration --------------------------------------------- */
 
-/* Every Transition names a tier (or a class mapped to one). */
+/* A transition's StorageClass names a tier (or a class mapped to one):
+ * 1 yes, 0 answered (InvalidArgument naming the rule and the action). */
+static int class_is_tier(s3_req *r, const lcxml_rule *rule, const char *action,
+                         const char *sc)
+{
+    const char *tier = config_map_class(&r->srv->cfg->lifecycle, sc);
+    st_tier t;
+    cf_err err;
+    if (st_tier_get(r->srv->engine, tier, 0, false, &t, &err) == 0) {
+        st_tier_clear(&t);
+        return 1;
+    }
+    if (err.code != CF_ENOTFOUND) {
+        resp_cf(r, &err);
+        return 0;
+    }
+    char *msg = pool_printf(r->pool, "Rule %s: the %s's StorageClass %s is not a tier of "
+                            "this server (coffer tier list)", rule->name, action, sc);
+    resp_error(r, S3E_InvalidArgument, msg);
+    return 0;
+}
+
+/* Every Transition and NoncurrentVersionTransition names a tier. */
 static int check_classes(s3_req *r, const lcxml_config *cfg)
 {
     for (size_t i = 0; i < cfg->nrules; i++) {
         const lcxml_rule *rule = &cfg->rules[i];
-        for (size_t j = 0; j < rule->ntransitions; j++) {
-            const char *sc = rule->transitions[j].storage_class;
-            const char *tier = config_map_class(&r->srv->cfg->lifecycle, sc);
-            st_tier t;
-            cf_err err;
-            if (st_tier_get(r->srv->engine, tier, 0, false, &t, &err) == 0) {
-                st_tier_clear(&t);
-                continue;
-            }
-            if (err.code != CF_ENOTFOUND) {
-                resp_cf(r, &err);
+        for (size_t j = 0; j < rule->ntransitions; j++)
+            if (!class_is_tier(r, rule, "Transition", rule->transitions[j].storage_class))
                 return -1;
-            }
-            char *msg = pool_printf(r->pool, "Rule %s: the Transition's StorageClass %s is "
-                                    "not a tier of this server (coffer tier list)",
-                                    rule->name, sc);
-            resp_error(r, S3E_InvalidArgument, msg);
-            return -1;
-        }
+        for (size_t j = 0; j < rule->nnc_transitions; j++)
+            if (!class_is_tier(r, rule, "NoncurrentVersionTransition",
+                               rule->nc_transitions[j].storage_class))
+                return -1;
     }
     return 0;
 }

@@ -316,6 +316,9 @@ sqlite3_stmt *obj_version_page_locked(st_engine *e, int64_t bucket_id, const cha
                                       cf_err *err);
 /* The seq of a listed row (obj_version_page_locked) [no lock]. */
 int64_t obj_row_seq(sqlite3_stmt *st);
+/* When a listed row (obj_version_page_locked) became noncurrent: 0 for
+ * the current version and the latest marker [no lock]. */
+int64_t obj_row_noncurrent_ms(sqlite3_stmt *st);
 /* The version GET and HEAD read (version: S3's id; NULL: the latest),
  * into info (with its headers) and its internal id into vid; the errors
  * of st_head_version (engine.h), info filled for a marker. With ssec

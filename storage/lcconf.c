@@ -165,42 +165,46 @@ typedef struct lc_obj {
 } lc_obj;
 
 static int walk_batch_locked(st_engine *e, int64_t bid, const char *prefix,
-                             const char *after, int max, lc_obj *out, int *n, cf_err *err)
+                             const char *after, int64_t after_seq, int max, lc_obj *out,
+                             int *n, cf_err *err)
 {
     idx_assert_held(e->ix);
     size_t plen = strlen(prefix), alen = strlen(after);
-    /* from the later of "after" (exclusive) and the prefix, in byte order */
+    /* from the later of (after, after_seq) and the prefix, in byte order */
     int c = memcmp(after, prefix, plen < alen ? plen : alen);
     bool use_after = alen && (c > 0 || (c == 0 && alen >= plen));
-    sqlite3_stmt *st = use_after ? obj_page_locked(e, bid, after, alen, false, max, err)
-                                 : obj_page_locked(e, bid, prefix, plen, true, max, err);
+    sqlite3_stmt *st = use_after
+        ? obj_version_page_locked(e, bid, after, alen, after_seq, max, err)
+        : obj_version_page_locked(e, bid, prefix, plen, INT64_MAX, max, err);
     int rc = st ? 0 : -1;
     *n = 0;
     while (st && (rc = idx_next(e->ix, st, err)) == 1) {
         lc_obj *x = &out[*n];
-        int klen = sqlite3_column_bytes(st, 0);
-        uint8_t vid[16];
-        if (klen > ST_MAX_KEY || idx_blob(st, 1, vid, 16) < 0) {
+        st_object_info info;
+        if (obj_fill_info(st, &info, false, err) < 0) {
             idx_done(st);
-            return cf_fail(err, CF_ECORRUPT, "index: malformed object row");
+            return -1;
         }
-        memcpy(x->key, sqlite3_column_blob(st, 0), (size_t)klen);
-        x->key[klen] = '\0';
-        if (strncmp(x->key, prefix, plen) != 0) {
+        if (strncmp(info.key, prefix, plen) != 0) {
             idx_done(st);
             break;
         }
-        x->o.key = x->key;
-        eng_id_to_hex(vid, x->o.version_id);
-        x->o.size = (uint64_t)idx_int(st, 2);
-        x->o.mtime_ms = idx_int(st, 4);
+        memcpy(x->key, info.key, sizeof x->key);
+        x->o = (st_lifecycle_object){
+            .key = x->key, .seq = obj_row_seq(st), .size = info.size,
+            .mtime_ms = info.mtime_ms, .noncurrent_ms = obj_row_noncurrent_ms(st),
+            .current = info.latest && !info.delete_marker, .marker = info.delete_marker,
+            .latest = info.latest, .lock_mode = info.lock_mode,
+            .retain_until_ms = info.retain_until_ms, .legal_hold = info.legal_hold,
+        };
+        memcpy(x->o.version_id, info.version_id, sizeof x->o.version_id);
         (*n)++;
     }
     for (int i = 0; rc >= 0 && i < *n; i++) {
         uint8_t vid[16];
         eng_id_from_hex(out[i].o.version_id, vid);
         rc = tiering_state_locked(e, vid, &out[i].o.tier_state, err);
-        if (rc >= 0)
+        if (rc >= 0 && !out[i].o.marker)
             rc = tags_load_locked(e, vid, &out[i].tags, &out[i].o.ntags, err);
         out[i].o.tags = out[i].tags;
     }
@@ -208,7 +212,7 @@ static int walk_batch_locked(st_engine *e, int64_t bid, const char *prefix,
 }
 
 int st_lifecycle_objects(st_engine *e, const char *tenant, const char *bucket,
-                         const char *prefix, const char *after, int max,
+                         const char *prefix, const char *after, int64_t after_seq, int max,
                          st_lifecycle_object_cb cb, void *ctx, bool *more, cf_err *err)
 {
     *more = false;
@@ -222,8 +226,8 @@ int st_lifecycle_objects(st_engine *e, const char *tenant, const char *bucket,
     idx_lock(e->ix);
     int rc = bucket_id_locked(e, tenant, bucket, &bid, err);
     if (rc == 0)
-        rc = walk_batch_locked(e, bid, prefix ? prefix : "", after ? after : "", max, objs,
-                               &n, err);
+        rc = walk_batch_locked(e, bid, prefix ? prefix : "", after ? after : "", after_seq,
+                               max, objs, &n, err);
     idx_unlock(e->ix);
     *more = rc == 0 && n == max;
     for (int i = 0; rc == 0 && i < n; i++)

@@ -263,28 +263,54 @@ int st_lifecycle_buckets(st_engine *e, st_lifecycle_bucket_cb cb, void *ctx, cf_
 int st_lifecycle_cursor(st_engine *e, const char *tenant, const char *bucket,
                         const char *cursor, cf_err *err);
 
-/* An object as rules see it. */
+/* A version as rules see it: the key's current version, a noncurrent
+ * version or a delete marker (the latest or a noncurrent one). */
 typedef struct st_lifecycle_object {
     const char *key;
     char version_id[ST_ID_HEX];
-    uint64_t size;
+    int64_t seq;                         /* the key's versions, newest highest */
+    uint64_t size;                       /* 0 for a marker */
     int64_t mtime_ms;
+    int64_t noncurrent_ms;               /* when it became noncurrent; 0: it is the
+                                            latest (the current version or marker) */
+    bool current;                        /* the key's current version (not a marker) */
+    bool marker;                         /* a delete marker */
+    bool latest;                         /* the key's newest version (object or marker) */
+    int lock_mode;                       /* ST_LOCK_*, retain_until_ms, legal_hold as */
+    int64_t retain_until_ms;             /* st_object_info has them */
+    int legal_hold;
     const st_header *tags;               /* name: tag key */
     size_t ntags;
     int tier_state;                      /* ST_TIER_* */
 } st_lifecycle_object;
 typedef int (*st_lifecycle_object_cb)(void *ctx, const st_lifecycle_object *o);
-/* Up to max objects of the bucket after `after` ("" from the start) with
- * keys starting with prefix, in key order; *more says whether the walk
- * stopped at max. */
+/* Up to max versions of the bucket with keys starting with prefix, in
+ * (key, newest first) order, from after `after` ("" from the start):
+ * the key's versions older than after_seq (INT64_MAX: all of its
+ * versions, 0: none of them), then later keys; *more says whether the
+ * walk stopped at max. An unversioned bucket has one version per key. */
 int st_lifecycle_objects(st_engine *e, const char *tenant, const char *bucket,
-                         const char *prefix, const char *after, int max,
+                         const char *prefix, const char *after, int64_t after_seq, int max,
                          st_lifecycle_object_cb cb, void *ctx, bool *more, cf_err *err);
-/* Expiration: delete the key only if version_id is still its current
- * version (a newer PUT is not expired by an older one's age). 1 deleted,
- * 0 not (changed or gone). */
+/* Expiration of the current version, only if version_id is still the
+ * key's current version (a newer PUT is not expired by an older one's
+ * age): deleted as a DELETE without a version id is (a versioned bucket
+ * gets a delete marker; a suspended one a null marker in place of its
+ * null version). 1 done, 0 not (changed or gone), -1 (CF_ELOCKED: a null
+ * version under object lock stays). */
 int st_expire(st_engine *e, const char *tenant, const char *bucket, const char *key,
               const char *version_id, cf_err *err);
+/* NoncurrentVersionExpiration: destroy the version only if it is still
+ * noncurrent since noncurrent_ms and at least keep noncurrent object
+ * versions of its key are newer. 1, 0, -1 as st_expire (CF_ELOCKED:
+ * under object lock, it stays). */
+int st_expire_noncurrent(st_engine *e, const char *tenant, const char *bucket,
+                         const char *key, const char *version_id, int64_t noncurrent_ms,
+                         int64_t keep, cf_err *err);
+/* ExpiredObjectDeleteMarker: remove the marker only if it is its key's
+ * only version. 1, 0, -1 as st_expire. */
+int st_expire_marker(st_engine *e, const char *tenant, const char *bucket, const char *key,
+                     const char *version_id, cf_err *err);
 
 /* ---- recovery: a remote object with the master key alone -------------------------------- */
 

@@ -213,16 +213,21 @@ sqlite3_stmt *obj_version_page_locked(st_engine *e, int64_t bucket_id, const cha
 {
     idx_assert_held(e->ix);
     return idx_query(e->ix, err,
-        "SELECT * FROM (SELECT " OBJ_ROW " FROM objects WHERE bucket_id = ?1 "
-        "AND key >= ?2 AND (key > ?2 OR seq < ?3) UNION ALL SELECT " VER_ROW
-        " FROM versions v WHERE bucket_id = ?1 AND key >= ?2 AND (key > ?2 OR seq < ?3)) "
-        "ORDER BY key, seq DESC LIMIT ?4",
+        "SELECT * FROM (SELECT " OBJ_ROW ", 0 AS noncurrent_ms FROM objects WHERE "
+        "bucket_id = ?1 AND key >= ?2 AND (key > ?2 OR seq < ?3) UNION ALL SELECT " VER_ROW
+        ", noncurrent_ms FROM versions v WHERE bucket_id = ?1 AND key >= ?2 AND "
+        "(key > ?2 OR seq < ?3)) ORDER BY key, seq DESC LIMIT ?4",
         "ibii", bucket_id, bound, bound_len, seq_below, (int64_t)limit);
 }
 
 int64_t obj_row_seq(sqlite3_stmt *st)
 {
     return idx_int(st, 18);
+}
+
+int64_t obj_row_noncurrent_ms(sqlite3_stmt *st)
+{
+    return idx_int(st, OBJ_NCOLS);
 }
 
 int obj_check_key(const char *key, cf_err *err)
@@ -1113,13 +1118,62 @@ static int current_is_locked(st_engine *e, int64_t bucket_id, const char *key,
     return rc;
 }
 
+/* What a lifecycle expiration was decided on, checked again in the
+ * delete's transaction: the key's current version is vid (EXP_CURRENT);
+ * vid is still noncurrent since noncurrent_ms with at least keep newer
+ * noncurrent object versions (EXP_NONCURRENT); vid is a marker and the
+ * key's only version (EXP_MARKER). */
+typedef struct expire_cond {
+    enum { EXP_CURRENT, EXP_NONCURRENT, EXP_MARKER } kind;
+    uint8_t vid[16];
+    int64_t noncurrent_ms, keep;
+} expire_cond;
+
+/* 1 the condition holds, 0 not, -1. */
+static int expire_cond_locked(st_engine *e, int64_t bucket_id, const char *key,
+                              const expire_cond *c, cf_err *err)
+{
+    idx_assert_held(e->ix);
+    size_t klen = strlen(key);
+    int64_t seq = 0, n = 0;
+    int rc;
+    switch (c->kind) {
+    case EXP_CURRENT:
+        return current_is_locked(e, bucket_id, key, c->vid, err);
+    case EXP_NONCURRENT:
+        rc = idx_scalar(e->ix, &seq, err, "SELECT coalesce(max(seq), 0) FROM versions "
+                        "WHERE bucket_id = ? AND key = ? AND version_id = ? AND "
+                        "noncurrent_ms = ?", "ibbi", bucket_id, key, klen, c->vid,
+                        (size_t)16, c->noncurrent_ms);
+        if (rc < 0 || seq == 0)
+            return rc < 0 ? -1 : 0;
+        if (c->keep && idx_scalar(e->ix, &n, err, "SELECT count(*) FROM versions WHERE "
+                                  "bucket_id = ? AND key = ? AND seq > ? AND marker = 0 "
+                                  "AND noncurrent_ms > 0", "ibi", bucket_id, key, klen,
+                                  seq) < 0)
+            return -1;
+        return n >= c->keep;
+    case EXP_MARKER:
+        rc = idx_exists(e->ix, err, "SELECT 1 FROM objects WHERE bucket_id = ?1 AND "
+                        "key = ?2 UNION ALL SELECT 1 FROM versions WHERE bucket_id = ?1 "
+                        "AND key = ?2 AND (marker = 0 OR version_id IS NOT ?3) LIMIT 1",
+                        "ibb", bucket_id, key, klen, c->vid, (size_t)16);
+        if (rc != 0)
+            return rc < 0 ? -1 : 0;
+        rc = idx_exists(e->ix, err, "SELECT 1 FROM versions WHERE bucket_id = ? AND "
+                        "key = ? AND version_id = ?", "ibb", bucket_id, key, klen, c->vid,
+                        (size_t)16);
+        return rc;
+    }
+    return 0;
+}
+
 /* One delete in its own transaction: of a version (S3's id), or of the
- * latest (version NULL) as the bucket's versioning says; with only, of the
- * latest only while only is the key's current version (lifecycle
- * expiration). Every version it removes goes through destroy_locked.
- * 1 done, 0 not (only), -1. */
+ * latest (version NULL) as the bucket's versioning says; with only, when
+ * the lifecycle condition still holds (expire_cond). Every version it
+ * removes goes through destroy_locked. 1 done, 0 not (only), -1. */
 static int delete_object(st_engine *e, const char *tenant, const char *bucket,
-                         const char *key, const char *version, const uint8_t *only,
+                         const char *key, const char *version, const expire_cond *only,
                          const char *if_match, bool bypass, st_delete_result *res,
                          cf_err *err)
 {
@@ -1131,7 +1185,7 @@ static int delete_object(st_engine *e, const char *tenant, const char *bucket,
     if (rc == 0)
         rc = idx_begin(e->ix, err);
     if (rc == 0) {
-        if (only && (done = current_is_locked(e, bid, key, only, err)) < 0)
+        if (only && (done = expire_cond_locked(e, bid, key, only, err)) < 0)
             rc = -1;
         else if (done)
             rc = obj_check_cond_locked(e, bid, key, &c, INT64_MAX, err);
@@ -1166,15 +1220,39 @@ int st_delete(st_engine *e, const char *tenant, const char *bucket, const char *
     return st_delete_version(e, tenant, bucket, key, NULL, NULL, false, NULL, err);
 }
 
+/* A lifecycle expiration: of the latest (EXP_CURRENT, as a DELETE without
+ * a version id) or of the version itself. */
+static int expire(st_engine *e, const char *tenant, const char *bucket, const char *key,
+                  const char *version_id, expire_cond *c, cf_err *err)
+{
+    st_delete_result res;
+    if (eng_id_from_hex(version_id, c->vid) < 0)
+        return cf_fail(err, CF_EINVAL, "bad version id");
+    memset(&res, 0, sizeof res);
+    return delete_object(e, tenant, bucket, key, c->kind == EXP_CURRENT ? NULL : version_id,
+                         c, NULL, false, &res, err);
+}
+
 int st_expire(st_engine *e, const char *tenant, const char *bucket, const char *key,
               const char *version_id, cf_err *err)
 {
-    uint8_t vid[16];
-    st_delete_result res;
-    if (eng_id_from_hex(version_id, vid) < 0)
-        return cf_fail(err, CF_EINVAL, "bad version id");
-    memset(&res, 0, sizeof res);
-    return delete_object(e, tenant, bucket, key, NULL, vid, NULL, false, &res, err);
+    expire_cond c = {.kind = EXP_CURRENT};
+    return expire(e, tenant, bucket, key, version_id, &c, err);
+}
+
+int st_expire_noncurrent(st_engine *e, const char *tenant, const char *bucket,
+                         const char *key, const char *version_id, int64_t noncurrent_ms,
+                         int64_t keep, cf_err *err)
+{
+    expire_cond c = {.kind = EXP_NONCURRENT, .noncurrent_ms = noncurrent_ms, .keep = keep};
+    return expire(e, tenant, bucket, key, version_id, &c, err);
+}
+
+int st_expire_marker(st_engine *e, const char *tenant, const char *bucket, const char *key,
+                     const char *version_id, cf_err *err)
+{
+    expire_cond c = {.kind = EXP_MARKER};
+    return expire(e, tenant, bucket, key, version_id, &c, err);
 }
 
 typedef struct parts_page {

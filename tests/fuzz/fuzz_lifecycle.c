@@ -3,7 +3,8 @@
  * (server/lcxml.c). The first byte picks the parser: a lifecycle
  * configuration, a Tagging body, an x-amz-tagging header, a RestoreRequest.
  * What a parser accepts must respect S3's limits: 1..1,000 rules, each
- * with an action and a well-formed filter, at most 10 valid tags, a
+ * with an action and a well-formed filter, noncurrent actions with
+ * NoncurrentDays >= 1 and NewerNoncurrentVersions <= 100, at most 10 valid tags, a
  * restore of at least one day; and a refusal always carries a message.
  */
 #include <string.h>
@@ -23,6 +24,19 @@ static void check_config(const lcxml_config *cfg)
         for (size_t j = 0; j < r->ntransitions; j++)
             FUZZ_ASSERT(r->transitions[j].storage_class &&
                         *r->transitions[j].storage_class);
+        /* the actions on versions: S3's bounds, a class per transition */
+        const lcxml_noncurrent *x = &r->nc_expiration;
+        FUZZ_ASSERT(!x->when.set || (x->when.days >= 1 && !x->when.by_date));
+        FUZZ_ASSERT(x->keep >= 0 && x->keep <= 100);
+        for (size_t j = 0; j < r->nnc_transitions; j++) {
+            const lcxml_noncurrent *t = &r->nc_transitions[j];
+            FUZZ_ASSERT(t->when.set && t->when.days >= 1 && t->keep >= 0 && t->keep <= 100);
+            FUZZ_ASSERT(t->storage_class && *t->storage_class);
+            FUZZ_ASSERT(!x->when.set || t->when.days < x->when.days);
+            (void)lcxml_noncurrent_due_ms(t, 0, 3, 86400000);
+        }
+        FUZZ_ASSERT(!r->expire_marker || (!r->expiration.set && !r->filter.ntags));
+        (void)lcxml_noncurrent_due_ms(x, 0, 3, 86400000);
         /* evaluation never crashes on what parsed */
         (void)lcxml_match(&r->filter, "data/x", 1, r->filter.tags, r->filter.ntags);
         (void)lcxml_due_ms(&r->expiration, 0, 86400000);

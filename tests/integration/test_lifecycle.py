@@ -4,9 +4,10 @@ cofferd of run-pytest.sh, no tier: rules that move data are tier*.sh's).
 PutBucketLifecycleConfiguration is validated as S3 validates it, with the
 error S3 gives and a message naming the rule; the hostile documents of
 issue 10 (deep nesting, huge documents, bad dates, 1,001 rules, duplicate
-IDs) get their S3 error and change nothing. Tagging follows S3's limits;
-x-amz-tagging works on PUT, copy and multipart create, x-amz-tagging-count
-comes back on GET and HEAD.
+IDs) get their S3 error and change nothing, as do bad values of the actions
+on versions (NoncurrentDays, NewerNoncurrentVersions, ExpiredObjectDeleteMarker).
+Tagging follows S3's limits; x-amz-tagging works on PUT, copy and multipart
+create, x-amz-tagging-count comes back on GET and HEAD.
 """
 import base64
 import hashlib
@@ -61,6 +62,22 @@ def test_configuration_round_trip(s3, bucket):
     assert e.value.response["Error"]["Code"] == "NoSuchLifecycleConfiguration"
 
 
+def test_version_rules_round_trip(s3, bucket):
+    """The actions on versions are stored and read back as sent."""
+    rules = [{"ID": "versions", "Status": "Enabled", "Filter": {"Prefix": "data/"},
+              "NoncurrentVersionExpiration": {"NoncurrentDays": 30,
+                                              "NewerNoncurrentVersions": 3}},
+             {"ID": "markers", "Status": "Enabled", "Filter": {"Prefix": ""},
+              "Expiration": {"ExpiredObjectDeleteMarker": True}}]
+    s3.put_bucket_lifecycle_configuration(Bucket=bucket,
+                                          LifecycleConfiguration={"Rules": rules})
+    got = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    assert got[0]["NoncurrentVersionExpiration"] == {"NoncurrentDays": 30,
+                                                     "NewerNoncurrentVersions": 3}
+    assert got[1]["Expiration"] == {"ExpiredObjectDeleteMarker": True}
+    s3.delete_bucket_lifecycle(Bucket=bucket)
+
+
 def test_without_namespace_and_old_prefix(raw, bucket):
     r = put_lc(raw, bucket, "<LifecycleConfiguration><Rule><Prefix>a/</Prefix><Status>"
                "Enabled</Status><Expiration><Date>2040-01-01T00:00:00.000Z</Date>"
@@ -82,8 +99,19 @@ def test_without_namespace_and_old_prefix(raw, bucket):
     (rule("<Filter><And><Tag><Key>a</Key><Value>1</Value></Tag><Tag><Key>a</Key><Value>2"
           "</Value></Tag></And></Filter><Status>Enabled</Status><Expiration><Days>1</Days>"
           "</Expiration>"), "InvalidRequest", "Duplicate Tag Keys"),
+    (rule(F + "<NoncurrentVersionExpiration><NoncurrentDays>0</NoncurrentDays>"
+          "</NoncurrentVersionExpiration>"), "InvalidArgument",
+     "Rule 'r1': 'NoncurrentDays' for NoncurrentVersionExpiration action must be a positive"),
     (rule(F + "<NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays>"
-          "</NoncurrentVersionExpiration>"), "NotImplemented", "NoncurrentVersionExpiration"),
+          "<NewerNoncurrentVersions>101</NewerNoncurrentVersions>"
+          "</NoncurrentVersionExpiration>"), "InvalidArgument", "NewerNoncurrentVersions"),
+    (rule(F + "<NoncurrentVersionTransition><NoncurrentDays>1</NoncurrentDays>"
+          "<StorageClass>NOPE</StorageClass></NoncurrentVersionTransition>"),
+     "InvalidArgument", "Rule 'r1': the NoncurrentVersionTransition's StorageClass NOPE is "
+     "not a tier"),
+    (rule(F + "<Expiration><Days>1</Days><ExpiredObjectDeleteMarker>true"
+          "</ExpiredObjectDeleteMarker></Expiration>"), "MalformedXML",
+     "ExpiredObjectDeleteMarker"),
     (f"<LifecycleConfiguration><Rule><ID>d</ID>{F}<Expiration><Days>1</Days></Expiration>"
      f"</Rule><Rule><ID>d</ID>{F}<Expiration><Days>2</Days></Expiration></Rule>"
      "</LifecycleConfiguration>", "InvalidArgument", "Rule 'd': Rule ID must be unique"),

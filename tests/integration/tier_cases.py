@@ -11,7 +11,9 @@ size; expiration; abort of stale uploads), read-through (whole, ranged
 reads fetching only the blocks needed, listings and HEAD reporting the
 tier), restores (202/200, x-amz-restore, the local copy dropped after its
 days), deletes and overwrites removing the remote copy, and that no byte
-of plaintext, key name, metadata or tag ever reaches a remote.
+of plaintext, key name, metadata or tag ever reaches a remote. Lifecycle on
+versions (noncurrent expiration and transition, markers, object lock) runs
+against the second cofferd only.
 """
 import hashlib
 import json
@@ -473,6 +475,21 @@ def md5_b64(body):
     return base64.b64encode(hashlib.md5(body).digest()).decode()
 
 
+def remove_locked_bucket(s3, b):
+    """Every version of a bucket with object lock, deleted by a key that may
+    bypass GOVERNANCE retention (no legal hold may be on), then the bucket."""
+    key = json.loads(coffer("key", "create", "dev", "--permissions",
+                            "read,write-new,overwrite,delete,bypass-governance").stdout)
+    admin = client(os.environ["COFFER_ENDPOINT"], key["access_key"], key["secret_key"])
+    for page in admin.get_paginator("list_object_versions").paginate(Bucket=b):
+        for v in page.get("Versions", []) + page.get("DeleteMarkers", []):
+            admin.delete_object(Bucket=b, Key=v["Key"], VersionId=v["VersionId"],
+                                BypassGovernanceRetention=True)
+    coffer("key", "revoke", key["access_key"])
+    s3.delete_bucket_lifecycle(Bucket=b)
+    s3.delete_bucket(Bucket=b)
+
+
 def test_kopia_template_on_a_kopia_shaped_repository(s3, remote, raw):
     """kopia cannot run here (not in Debian or npm), so this is the S3 it
     sends (/work/shared/CLIENTS.md): a bucket with object lock, every blob
@@ -534,16 +551,7 @@ def test_kopia_template_on_a_kopia_shaped_repository(s3, remote, raw):
             s3.delete_object(Bucket=b, Key=k, VersionId=vid)
         assert e.value.response["Error"]["Code"] == "AccessDenied"
     finally:
-        key = json.loads(coffer("key", "create", "dev", "--permissions",
-                                "read,write-new,overwrite,delete,bypass-governance").stdout)
-        admin = client(os.environ["COFFER_ENDPOINT"], key["access_key"], key["secret_key"])
-        for page in admin.get_paginator("list_object_versions").paginate(Bucket=b):
-            for v in page.get("Versions", []) + page.get("DeleteMarkers", []):
-                admin.delete_object(Bucket=b, Key=v["Key"], VersionId=v["VersionId"],
-                                    BypassGovernanceRetention=True)
-        coffer("key", "revoke", key["access_key"])
-        s3.delete_bucket_lifecycle(Bucket=b)
-        s3.delete_bucket(Bucket=b)
+        remove_locked_bucket(s3, b)
     settled(remote.tier, before)
 
 
@@ -598,3 +606,136 @@ def test_no_plaintext_key_or_metadata_reaches_a_remote(s3, bucket, remote):
             assert n not in blob, (name, n)
             assert n.decode() not in meta, (name, n)
     assert not remote.uploads()
+
+
+# ---- lifecycle on versions (issue 11.3) ----------------------------------------------------
+
+
+def versions_of(s3, bucket, prefix):
+    """[(key, version id, is a marker, storage class)] newest first per key."""
+    r = s3.list_object_versions(Bucket=bucket, Prefix=prefix)
+    out = [(v["Key"], v["VersionId"], False, v.get("StorageClass")) for v in
+           r.get("Versions", [])]
+    out += [(m["Key"], m["VersionId"], True, None) for m in r.get("DeleteMarkers", [])]
+    return sorted(out)
+
+
+def test_lifecycle_on_versions(s3, bucket):
+    """Noncurrent versions expire NoncurrentDays after they became
+    noncurrent, the newest NewerNoncurrentVersions kept; they move to a
+    tier by NoncurrentVersionTransition; the current version's expiration
+    in a versioned bucket adds a delete marker and destroys nothing; a
+    marker left alone goes (ExpiredObjectDeleteMarker), one with versions
+    behind it stays. Against the second cofferd only: the tier path is
+    the one every remote already passes above."""
+    r = REMOTES[0]
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    before = status(r.tier)["objects"]
+    rules = [
+        {"ID": "nc", "Status": "Enabled", "Filter": {"Prefix": "nc/"},
+         "NoncurrentVersionExpiration": {"NoncurrentDays": 1, "NewerNoncurrentVersions": 1}},
+        {"ID": "mv", "Status": "Enabled", "Filter": {"Prefix": "mv/"},
+         "NoncurrentVersionTransitions": [{"NoncurrentDays": 1, "StorageClass": r.tier}]},
+        {"ID": "cur", "Status": "Enabled", "Filter": {"Prefix": "cur/"},
+         "Expiration": {"Days": 1}},
+        {"ID": "markers", "Status": "Enabled", "Filter": {"Prefix": "gone/"},
+         "Expiration": {"ExpiredObjectDeleteMarker": True}},
+    ]
+    try:
+        nc = [put(s3, bucket, "nc/k", f"gen {i}".encode())["VersionId"] for i in range(4)]
+        old = data(300000, "mv-old")
+        mv_old = put(s3, bucket, "mv/k", old)["VersionId"]
+        mv_new = put(s3, bucket, "mv/k", b"new")["VersionId"]
+        cur = put(s3, bucket, "cur/k", b"current data")["VersionId"]
+        g = put(s3, bucket, "gone/alone", b"x")["VersionId"]
+        s3.delete_object(Bucket=bucket, Key="gone/alone")
+        s3.delete_object(Bucket=bucket, Key="gone/alone", VersionId=g)  # a marker alone
+        put(s3, bucket, "gone/kept", b"y")
+        kept_marker = s3.delete_object(Bucket=bucket, Key="gone/kept")["VersionId"]
+        s3.put_bucket_lifecycle_configuration(Bucket=bucket,
+                                              LifecycleConfiguration={"Rules": rules})
+        got = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+        assert got[0]["NoncurrentVersionExpiration"] == {"NoncurrentDays": 1,
+                                                         "NewerNoncurrentVersions": 1}
+        assert got[1]["NoncurrentVersionTransitions"] == [{"NoncurrentDays": 1,
+                                                           "StorageClass": r.tier}]
+        assert got[3]["Expiration"] == {"ExpiredObjectDeleteMarker": True}
+        # the newest noncurrent version of nc/k is kept, the older two go
+        wait_for("noncurrent expiration", lambda: [v[1] for v in versions_of(
+            s3, bucket, "nc/")] == sorted(nc[2:]), timeout=30)
+        assert get(s3, bucket, "nc/k") == b"gen 3"
+        assert get(s3, bucket, "nc/k", VersionId=nc[2]) == b"gen 2"
+        # the noncurrent version of mv/k moves, the current one stays local
+        settled(r.tier, before + 1)
+        assert s3.head_object(Bucket=bucket, Key="mv/k", VersionId=mv_old)[
+            "StorageClass"] == r.tier
+        assert "StorageClass" not in s3.head_object(Bucket=bucket, Key="mv/k")
+        assert get(s3, bucket, "mv/k", VersionId=mv_old) == old
+        assert s3.head_object(Bucket=bucket, Key="mv/k")["VersionId"] == mv_new
+        # expiring cur/k adds a marker; its data stays as a noncurrent version
+        def marked():
+            vs = versions_of(s3, bucket, "cur/")
+            return len(vs) == 2 and vs
+        vs = wait_for("the current version's expiration", marked, timeout=30)
+        assert sorted(v[2] for v in vs) == [False, True]      # a version and a marker
+        assert [v[1] for v in vs if not v[2]] == [cur]
+        with pytest.raises(ClientError) as e:
+            s3.get_object(Bucket=bucket, Key="cur/k")
+        assert e.value.response["Error"]["Code"] == "NoSuchKey"
+        assert get(s3, bucket, "cur/k", VersionId=cur) == b"current data"
+        # the marker alone goes; the one with a version behind it stays
+        wait_for("the lone marker to go", lambda: [v[0] for v in versions_of(
+            s3, bucket, "gone/")] == ["gone/kept", "gone/kept"], timeout=30)
+        time.sleep(DAY)                                      # a pass or two later
+        assert [v[1] for v in versions_of(s3, bucket, "gone/") if v[2]] == [kept_marker]
+        assert len(versions_of(s3, bucket, "cur/")) == 2      # its marker stays too
+    finally:
+        s3.delete_bucket_lifecycle(Bucket=bucket)
+        delete_all_versions(s3, bucket)
+    settled(r.tier, before)
+
+
+def test_lifecycle_never_destroys_a_locked_version(s3):
+    """NoncurrentVersionExpiration in a bucket with object lock: an
+    unlocked noncurrent version goes, one under legal hold or a GOVERNANCE
+    retention stays and is counted (the job's summary, the log); after the
+    hold is lifted the next pass expires it."""
+    import datetime
+    b = "lclock-" + hashlib.sha256(str(time.time()).encode()).hexdigest()[:12]
+    s3.create_bucket(Bucket=b, ObjectLockEnabledForBucket=True)
+    until = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1)
+    held = None
+    try:
+        free = put(s3, b, "free", b"free 1")["VersionId"]
+        held = put(s3, b, "held", b"held 1", ObjectLockLegalHoldStatus="ON")["VersionId"]
+        kept = put(s3, b, "kept", b"kept 1", ObjectLockMode="GOVERNANCE",
+                   ObjectLockRetainUntilDate=until)["VersionId"]
+        for k in ("free", "held", "kept"):
+            put(s3, b, k, k.encode() + b" 2")
+        s3.put_bucket_lifecycle_configuration(Bucket=b, LifecycleConfiguration={"Rules": [
+            {"ID": "nc", "Status": "Enabled", "Filter": {"Prefix": ""},
+             "NoncurrentVersionExpiration": {"NoncurrentDays": 1}}]})
+        wait_for("the unlocked noncurrent version to expire", lambda: free not in [
+            v[1] for v in versions_of(s3, b, "free")], timeout=30)
+        def summary():
+            j = json.loads(coffer("jobs", "lifecycle").stdout)
+            s = json.dumps(j)
+            return "2 versions under object lock kept" in s
+        wait_for("the lifecycle job to count the locked versions", summary, timeout=30)
+        with open(os.environ["COFFER_LOG"]) as f:
+            assert f"bucket {b}: 2 versions under object lock kept" in f.read()
+        assert get(s3, b, "held", VersionId=held) == b"held 1"
+        assert get(s3, b, "kept", VersionId=kept) == b"kept 1"
+        s3.put_object_legal_hold(Bucket=b, Key="held", VersionId=held,
+                                 LegalHold={"Status": "OFF"})
+        wait_for("the released version to expire", lambda: held not in [
+            v[1] for v in versions_of(s3, b, "held")], timeout=30)
+        assert get(s3, b, "kept", VersionId=kept) == b"kept 1"
+    finally:
+        if held:
+            try:
+                s3.put_object_legal_hold(Bucket=b, Key="held", VersionId=held,
+                                         LegalHold={"Status": "OFF"})
+            except ClientError:
+                pass                     # expired already
+        remove_locked_bucket(s3, b)

@@ -3,7 +3,8 @@
  * requests (server/lcxml.c): what clients send, each S3 validation error
  * with the code S3 gives and a message naming the rule, the hostile
  * documents of issue 10 (deep nesting, huge documents, bad dates, 1,001
- * rules, duplicate IDs), and the rules model the worker evaluates.
+ * rules, duplicate IDs), the actions on versions (issue 11.3) with theirs,
+ * and the rules model the worker evaluates.
  */
 #include "server/lcxml.h"
 #include "tests/unit/test.h"
@@ -166,9 +167,6 @@ static void s3_errors(void)
     refused(RULE(F "<AbortIncompleteMultipartUpload><DaysAfterInitiation>0"
                    "</DaysAfterInitiation></AbortIncompleteMultipartUpload>"),
             LCXML_INVALID_ARGUMENT, "DaysAfterInitiation");
-    refused(RULE(F "<NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays>"
-                   "</NoncurrentVersionExpiration>"), LCXML_NOT_IMPLEMENTED,
-            "NoncurrentVersionExpiration");
     refused(RULE(F "<Expiration><Days>1</Days></Expiration><Bogus/>"), LCXML_MALFORMED,
             "Bogus");
     refused("<LifecycleConfiguration><Rule><ID>same</ID>" F "<Expiration><Days>1</Days>"
@@ -189,6 +187,135 @@ static void s3_errors(void)
     snprintf(doc, sizeof doc, "<LifecycleConfiguration><Rule><ID>%s</ID>" F
              "<Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>", id);
     refused(doc, LCXML_INVALID_ARGUMENT, "ID length");
+}
+
+/* The actions on versions: what clients send (boto3's shape for a
+ * versioned backup bucket), each S3 error, and hostile variants. */
+#define NVE(body) "<NoncurrentVersionExpiration>" body "</NoncurrentVersionExpiration>"
+#define NVT(body) "<NoncurrentVersionTransition>" body "</NoncurrentVersionTransition>"
+#define ND(n) "<NoncurrentDays>" n "</NoncurrentDays>"
+#define NN(n) "<NewerNoncurrentVersions>" n "</NewerNoncurrentVersions>"
+#define SC(c) "<StorageClass>" c "</StorageClass>"
+
+static void version_actions(void)
+{
+    pool *p = pool_new();
+    lcxml_config cfg;
+    lcxml_err e;
+    REQUIRE(lcs("<LifecycleConfiguration " NS "><Rule><ID>versions</ID><Filter><Prefix>"
+                "data/</Prefix></Filter><Status>Enabled</Status>"
+                NVT(ND("7") SC("COLD")) NVT(ND("30") NN("2") SC("DEEP"))
+                NVE(ND("90") NN("5")) "</Rule><Rule><ID>markers</ID><Filter/>"
+                "<Status>Enabled</Status><Expiration><ExpiredObjectDeleteMarker>true"
+                "</ExpiredObjectDeleteMarker></Expiration></Rule><Rule><ID>off</ID>"
+                "<Prefix></Prefix><Status>Enabled</Status><Expiration>"
+                "<ExpiredObjectDeleteMarker>false</ExpiredObjectDeleteMarker></Expiration>"
+                NVE(ND("1")) "</Rule></LifecycleConfiguration>", p, &cfg, &e) == 0);
+    REQUIRE(cfg.nrules == 3);
+    const lcxml_rule *r = &cfg.rules[0];
+    CHECK(!r->expiration.set && !r->expire_marker && r->ntransitions == 0);
+    REQUIRE(r->nnc_transitions == 2);
+    CHECK_EQ_STR(r->nc_transitions[0].storage_class, "COLD");
+    CHECK_EQ_INT(r->nc_transitions[0].when.days, 7);
+    CHECK_EQ_INT(r->nc_transitions[0].keep, 0);
+    CHECK_EQ_STR(r->nc_transitions[1].storage_class, "DEEP");
+    CHECK_EQ_INT(r->nc_transitions[1].keep, 2);
+    CHECK(r->nc_expiration.when.set);
+    CHECK_EQ_INT(r->nc_expiration.when.days, 90);
+    CHECK_EQ_INT(r->nc_expiration.keep, 5);
+    r = &cfg.rules[1];
+    CHECK(r->expire_marker && !r->expiration.set && !r->nc_expiration.when.set);
+    r = &cfg.rules[2];
+    CHECK(!r->expire_marker);                 /* false: no action on markers */
+    CHECK_EQ_INT(r->nc_expiration.when.days, 1);
+    /* the bounds themselves are accepted */
+    REQUIRE(lcs(RULE(F NVE(ND("2147483647") NN("100"))), p, &cfg, &e) == 0);
+    CHECK_EQ_INT(cfg.rules[0].nc_expiration.keep, 100);
+    REQUIRE(lcs(RULE(F NVE(ND("01") NN("1"))), p, &cfg, &e) == 0);
+    CHECK_EQ_INT(cfg.rules[0].nc_expiration.when.days, 1);
+
+    /* S3's errors */
+    refused(RULE(F NVE(ND("0"))), LCXML_INVALID_ARGUMENT,
+            "Rule 'r1': 'NoncurrentDays' for NoncurrentVersionExpiration action must be "
+            "a positive integer");
+    refused(RULE(F NVT(ND("0") SC("C"))), LCXML_INVALID_ARGUMENT,
+            "'NoncurrentDays' for NoncurrentVersionTransition");
+    refused(RULE(F NVE(ND("-1"))), LCXML_INVALID_ARGUMENT, "NoncurrentDays");
+    refused(RULE(F NVE(ND("2147483648"))), LCXML_INVALID_ARGUMENT, "NoncurrentDays");
+    refused(RULE(F NVE(ND("1") NN("0"))), LCXML_INVALID_ARGUMENT,
+            "'NewerNoncurrentVersions' for NoncurrentVersionExpiration action must be a "
+            "positive integer up to 100");
+    refused(RULE(F NVE(ND("1") NN("101"))), LCXML_INVALID_ARGUMENT,
+            "NewerNoncurrentVersions");
+    refused(RULE(F NVT(ND("1") NN("101") SC("C"))), LCXML_INVALID_ARGUMENT,
+            "NewerNoncurrentVersions");
+    refused(RULE(F NVE(ND("1") NN("1x"))), LCXML_INVALID_ARGUMENT,
+            "NewerNoncurrentVersions");
+    refused(RULE(F NVE(NN("3"))), LCXML_MALFORMED, "needs NoncurrentDays");
+    refused(RULE(F NVE("")), LCXML_MALFORMED, "needs NoncurrentDays");
+    refused(RULE(F NVT(ND("1"))), LCXML_MALFORMED, "needs a StorageClass");
+    refused(RULE(F NVT(ND("1") SC(""))), LCXML_MALFORMED, "needs a StorageClass");
+    refused(RULE(F NVT(ND("1") SC("C")) NVT(ND("2") SC("C"))), LCXML_INVALID_ARGUMENT,
+            "'StorageClass' must be different for 'NoncurrentVersionTransition'");
+    refused(RULE(F NVT(ND("9") SC("C")) NVE(ND("9"))), LCXML_INVALID_ARGUMENT,
+            "must be later than 'NoncurrentDays' in the NoncurrentVersionTransition");
+    refused(RULE(F NVE(ND("1")) NVE(ND("2"))), LCXML_MALFORMED, "appears twice");
+    refused(RULE(F NVE(ND("1") ND("2"))), LCXML_MALFORMED, "appears twice");
+    refused(RULE(F NVT(ND("1") SC("C") SC("D"))), LCXML_MALFORMED, "appears twice");
+    refused(RULE(F NVE(ND("1") "<Days>1</Days>")), LCXML_MALFORMED, "may not hold Days");
+    refused(RULE(F NVE(ND("1") SC("C"))), LCXML_MALFORMED, "may not hold StorageClass");
+    refused(RULE(F NVT("<Days>1</Days>" SC("C"))), LCXML_MALFORMED, "may not hold Days");
+    refused(RULE(F "<Expiration><Days>1</Days><ExpiredObjectDeleteMarker>true"
+                   "</ExpiredObjectDeleteMarker></Expiration>"), LCXML_MALFORMED,
+            "one of Days, Date and ExpiredObjectDeleteMarker");
+    refused(RULE(F "<Expiration><Date>2030-01-01</Date><ExpiredObjectDeleteMarker>false"
+                   "</ExpiredObjectDeleteMarker></Expiration>"), LCXML_MALFORMED,
+            "one of Days, Date and ExpiredObjectDeleteMarker");
+    refused(RULE(F "<Expiration><ExpiredObjectDeleteMarker>yes"
+                   "</ExpiredObjectDeleteMarker></Expiration>"), LCXML_MALFORMED,
+            "true or false");
+    refused(RULE(F "<Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker>"
+                   "<ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker>"
+                   "</Expiration>"), LCXML_MALFORMED, "appears twice");
+    refused(RULE("<Filter><Tag><Key>k</Key><Value>v</Value></Tag></Filter><Status>Enabled"
+                 "</Status><Expiration><ExpiredObjectDeleteMarker>true"
+                 "</ExpiredObjectDeleteMarker></Expiration>"), LCXML_INVALID_REQUEST,
+            "ExpiredObjectDeleteMarker cannot be specified with Tags");
+
+    /* hostile: nesting inside an action, a value as character references,
+     * a huge number, 1,000 noncurrent transitions in one rule */
+    refused(RULE(F NVE("<NoncurrentDays><NoncurrentDays>1</NoncurrentDays>"
+                       "</NoncurrentDays>")), LCXML_INVALID_ARGUMENT, "NoncurrentDays");
+    REQUIRE(lcs(RULE(F NVE(ND("&#x33;&#48;"))), p, &cfg, &e) == 0);
+    CHECK_EQ_INT(cfg.rules[0].nc_expiration.when.days, 30);
+    refused(RULE(F NVE(ND("99999999999999999999999999"))), LCXML_INVALID_ARGUMENT,
+            "NoncurrentDays");
+    refused(RULE(F NVE(ND(" 1"))), LCXML_INVALID_ARGUMENT, "NoncurrentDays");
+    for (size_t round = 0; round < 2; round++) {
+        /* 1,000 transitions to distinct classes parse; 22,000 go over the
+         * reader's element bound */
+        size_t n = round ? 22000 : 1000, cap = n * 160 + 256, len = 0;
+        char *big = malloc(cap);
+        REQUIRE(big);
+        len += (size_t)snprintf(big + len, cap - len, "<LifecycleConfiguration><Rule>%s", F);
+        for (size_t i = 0; i < n; i++)
+            len += (size_t)snprintf(big + len, cap - len, NVT(ND("1") "<StorageClass>C%zu"
+                                    "</StorageClass>"), i);
+        len += (size_t)snprintf(big + len, cap - len, "</Rule></LifecycleConfiguration>");
+        REQUIRE(len < cap);
+        lcxml_err be = {0};
+        int rc = lc(big, len, p, &cfg, &be);
+        if (round == 0) {
+            CHECK_EQ_INT(rc, 0);
+            CHECK_EQ_INT(rc == 0 ? cfg.rules[0].nnc_transitions : 0, 1000);
+        } else {
+            CHECK_EQ_INT(rc, -1);
+            CHECK_EQ_INT(be.code, LCXML_MALFORMED);
+        }
+        free(big);
+    }
+    lc_done();
+    pool_free(p);
 }
 
 static void bad_dates(void)
@@ -297,6 +424,15 @@ static void rules_model(void)
     CHECK_EQ_INT(lcxml_due_ms(&by_date, 999999, 1), 10000);
     lcxml_when huge = {.set = true, .days = INT64_MAX / 2};
     CHECK(lcxml_due_ms(&huge, 1000, 86400000) == INT64_MAX);
+    /* noncurrent: days from when the version became noncurrent, and only
+     * once NewerNoncurrentVersions newer ones exist */
+    REQUIRE(lcs(RULE(F NVE(ND("3") NN("2"))), p, &cfg, &e) == 0);
+    const lcxml_noncurrent *nc = &cfg.rules[0].nc_expiration;
+    CHECK_EQ_INT(lcxml_noncurrent_due_ms(nc, 500, 2, 1000), 3500);
+    CHECK_EQ_INT(lcxml_noncurrent_due_ms(nc, 500, 7, 1000), 3500);
+    CHECK(lcxml_noncurrent_due_ms(nc, 500, 1, 1000) == INT64_MAX);  /* one of the kept */
+    lcxml_noncurrent unset = {0};
+    CHECK(lcxml_noncurrent_due_ms(&unset, 500, 5, 1000) == INT64_MAX);
     lc_done();
     pool_free(p);
 }
@@ -394,6 +530,7 @@ static void restore_requests(void)
 TEST_MAIN("lcxml",
           T(what_clients_send),
           T(s3_errors),
+          T(version_actions),
           T(bad_dates),
           T(hostile_documents),
           T(rules_model),

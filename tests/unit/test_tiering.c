@@ -585,12 +585,12 @@ static void configurations_walk_and_expire(void)
     }
     seen s = {0};
     bool more;
-    REQUIRE(st_lifecycle_objects(e, "t1", "b", "data/", "", 10, see, &s, &more, &err) == 0);
+    REQUIRE(st_lifecycle_objects(e, "t1", "b", "data/", "", 0, 10, see, &s, &more, &err) == 0);
     CHECK_EQ_INT(s.n, 3);
     CHECK(!more);
     CHECK_EQ_STR(s.keys[0], "data/1");
     memset(&s, 0, sizeof s);
-    REQUIRE(st_lifecycle_objects(e, "t1", "b", "", "data/1", 2, see, &s, &more, &err) == 0);
+    REQUIRE(st_lifecycle_objects(e, "t1", "b", "", "data/1", 0, 2, see, &s, &more, &err) == 0);
     CHECK_EQ_INT(s.n, 2);
     CHECK(more);
     CHECK_EQ_STR(s.keys[0], "data/2");
@@ -722,10 +722,155 @@ static void noncurrent_versions_keep_their_tier(void)
     st_close(e);
 }
 
+/* The walk over versions, as the worker sees them. */
+typedef struct vrow {
+    char key[16], vid[ST_ID_HEX];
+    bool current, marker, latest;
+    int64_t noncurrent_ms, seq;
+} vrow;
+
+typedef struct vseen {
+    vrow rows[16];
+    int n;
+} vseen;
+
+static int see_version(void *ctx, const st_lifecycle_object *o)
+{
+    vseen *s = ctx;
+    if (s->n < 16) {
+        vrow *r = &s->rows[s->n++];
+        snprintf(r->key, sizeof r->key, "%s", o->key);
+        snprintf(r->vid, sizeof r->vid, "%s", o->version_id);
+        r->current = o->current;
+        r->marker = o->marker;
+        r->latest = o->latest;
+        r->noncurrent_ms = o->noncurrent_ms;
+        r->seq = o->seq;
+    }
+    return 0;
+}
+
+/* Lifecycle on versions (issue 11.3): the walk gives every version of a
+ * key newest first with when it became noncurrent; a noncurrent
+ * expiration destroys only a version still noncurrent since then with
+ * enough newer ones; a marker goes only when it is its key's only
+ * version; a locked version is refused; expiring the current version of
+ * a suspended bucket leaves a null marker in place of the null version. */
+static void lifecycle_on_versions(void)
+{
+    eng_fixture f;
+    int64_t id = 0;
+    st_engine *e = setup(&f, &id);
+    REQUIRE(e && id);
+    cf_err err;
+    st_object_info info;
+    st_delete_result res;
+    char v[3][ST_ID_HEX], marker[ST_ID_HEX], gone[ST_ID_HEX];
+    REQUIRE(st_bucket_create(e, "t1", "v", NULL, false, &err) == 0);
+    REQUIRE(st_bucket_set_versioning(e, "t1", "v", ST_VERSIONING_ENABLED, &err) == 0);
+    for (int i = 0; i < 3; i++) {
+        REQUIRE(put_gen(e, "v", "k", 100 + (uint64_t)i, (uint64_t)i, &info, &err) == 0);
+        snprintf(v[i], sizeof v[i], "%s", info.version_id);
+    }
+    REQUIRE(st_delete_version(e, "t1", "v", "k", NULL, NULL, false, &res, &err) == 0);
+    snprintf(marker, sizeof marker, "%s", res.version_id);
+    REQUIRE(put_gen(e, "v", "g", 10, 9, &info, &err) == 0);
+    REQUIRE(st_delete_version(e, "t1", "v", "g", NULL, NULL, false, &res, &err) == 0);
+    snprintf(gone, sizeof gone, "%s", res.version_id);
+    REQUIRE(st_delete_version(e, "t1", "v", "g", info.version_id, NULL, false, NULL,
+                              &err) == 0);            /* g: a marker alone */
+    REQUIRE(put_gen(e, "v", "z", 10, 10, &info, &err) == 0);
+    vseen s = {0};
+    bool more;
+    REQUIRE(st_lifecycle_objects(e, "t1", "v", "", "", 0, 10, see_version, &s, &more,
+                                 &err) == 0);
+    REQUIRE(s.n == 6);
+    CHECK(!more);
+    CHECK(strcmp(s.rows[0].key, "g") == 0 && s.rows[0].marker && s.rows[0].latest);
+    CHECK_EQ_STR(s.rows[0].vid, gone);
+    CHECK(strcmp(s.rows[1].key, "k") == 0 && s.rows[1].marker && s.rows[1].latest);
+    CHECK_EQ_INT(s.rows[1].noncurrent_ms, 0);
+    for (int i = 0; i < 3; i++) {                 /* newest first, all noncurrent */
+        CHECK_EQ_STR(s.rows[2 + i].vid, v[2 - i]);
+        CHECK(!s.rows[2 + i].current && !s.rows[2 + i].marker && !s.rows[2 + i].latest);
+        CHECK(s.rows[2 + i].noncurrent_ms > 0);
+    }
+    CHECK(strcmp(s.rows[5].key, "z") == 0 && s.rows[5].current && s.rows[5].latest);
+    CHECK_EQ_INT(s.rows[5].noncurrent_ms, 0);
+    /* resuming inside a key: its older versions, then later keys */
+    memset(&s, 0, sizeof s);
+    vseen all = {0};
+    REQUIRE(st_lifecycle_objects(e, "t1", "v", "", "", 0, 10, see_version, &all, &more,
+                                 &err) == 0);
+    REQUIRE(st_lifecycle_objects(e, "t1", "v", "", "k", all.rows[3].seq, 2, see_version,
+                                 &s, &more, &err) == 0);
+    CHECK_EQ_INT(s.n, 2);
+    CHECK(more);
+    CHECK_EQ_STR(s.rows[0].vid, v[0]);
+    CHECK_EQ_STR(s.rows[1].key, "z");
+    int64_t nc0 = all.rows[4].noncurrent_ms;
+    /* noncurrent expiration: the time it became noncurrent and the newer
+     * ones are checked again */
+    CHECK_EQ_INT(st_expire_noncurrent(e, "t1", "v", "k", v[0], nc0 + 1, 0, &err), 0);
+    CHECK_EQ_INT(st_expire_noncurrent(e, "t1", "v", "k", v[0], nc0, 3, &err), 0);
+    CHECK_EQ_INT(st_expire_noncurrent(e, "t1", "v", "z", all.rows[5].vid, 0, 0, &err), 0);
+    REQUIRE(st_head_version(e, "t1", "v", "k", v[0], &info, &err) == 0);
+    st_object_info_clear(&info);
+    CHECK_EQ_INT(st_expire_noncurrent(e, "t1", "v", "k", v[0], nc0, 2, &err), 1);
+    CHECK_EQ_INT(st_head_version(e, "t1", "v", "k", v[0], &info, &err), -1);
+    CHECK_EQ_INT(err.code, CF_ENOVERSION);
+    CHECK_EQ_INT(st_expire_noncurrent(e, "t1", "v", "k", v[0], nc0, 0, &err), 0);
+    /* a marker goes only alone */
+    CHECK_EQ_INT(st_expire_marker(e, "t1", "v", "k", marker, &err), 0);
+    CHECK_EQ_INT(st_expire_marker(e, "t1", "v", "z", all.rows[5].vid, &err), 0);
+    CHECK_EQ_INT(st_expire_marker(e, "t1", "v", "g", gone, &err), 1);
+    CHECK_EQ_INT(st_head_version(e, "t1", "v", "g", gone, &info, &err), -1);
+    CHECK_EQ_INT(err.code, CF_ENOVERSION);
+    for (int i = 1; i < 3; i++)
+        REQUIRE(st_expire_noncurrent(e, "t1", "v", "k", v[i], all.rows[4 - i].noncurrent_ms,
+                                     0, &err) == 1);
+    CHECK_EQ_INT(st_expire_marker(e, "t1", "v", "k", marker, &err), 1);   /* alone now */
+    usage_is(e, 1, 10);                                                   /* z */
+    /* object lock: a noncurrent version in retention stays */
+    REQUIRE(st_bucket_create(e, "t1", "w", NULL, true, &err) == 0);
+    REQUIRE(st_bucket_set_lock(e, "t1", "w", ST_LOCK_COMPLIANCE, 1, 0, &err) == 0);
+    REQUIRE(put_gen(e, "w", "k", 10, 5, &info, &err) == 0);
+    char locked[ST_ID_HEX];
+    snprintf(locked, sizeof locked, "%s", info.version_id);
+    REQUIRE(put_gen(e, "w", "k", 10, 6, &info, &err) == 0);
+    memset(&s, 0, sizeof s);
+    REQUIRE(st_lifecycle_objects(e, "t1", "w", "", "", 0, 10, see_version, &s, &more,
+                                 &err) == 0);
+    REQUIRE(s.n == 2);
+    CHECK_EQ_INT(st_expire_noncurrent(e, "t1", "w", "k", locked, s.rows[1].noncurrent_ms,
+                                      0, &err), -1);
+    CHECK_EQ_INT(err.code, CF_ELOCKED);
+    REQUIRE(st_head_version(e, "t1", "w", "k", locked, &info, &err) == 0);
+    st_object_info_clear(&info);
+    /* suspended: the current null version's expiration is a null marker */
+    REQUIRE(st_bucket_create(e, "t1", "s", NULL, false, &err) == 0);
+    REQUIRE(st_bucket_set_versioning(e, "t1", "s", ST_VERSIONING_ENABLED, &err) == 0);
+    REQUIRE(put_gen(e, "s", "k", 20, 7, &info, &err) == 0);
+    char kept[ST_ID_HEX];
+    snprintf(kept, sizeof kept, "%s", info.version_id);
+    REQUIRE(st_bucket_set_versioning(e, "t1", "s", ST_VERSIONING_SUSPENDED, &err) == 0);
+    REQUIRE(put_gen(e, "s", "k", 30, 8, &info, &err) == 0);
+    CHECK(info.null_version);
+    CHECK_EQ_INT(st_expire(e, "t1", "s", "k", info.version_id, &err), 1);
+    CHECK_EQ_INT(st_head_version(e, "t1", "s", "k", "null", &info, &err), -1);
+    CHECK_EQ_INT(err.code, CF_EMARKER);               /* "null" is the marker now */
+    REQUIRE(st_head_version(e, "t1", "s", "k", kept, &info, &err) == 0);
+    CHECK_EQ_INT(info.size, 20);
+    st_object_info_clear(&info);
+    usage_is(e, 4, 10 + 10 + 10 + 20);                /* z, w's two, s's kept one */
+    st_close(e);
+}
+
 TEST_MAIN("tiering",
           T(registry_and_sealed_secret),
           T(writes_set_class_and_tags),
           T(transition_commit_delete_and_recovery),
           T(overwrite_during_transition_and_crash),
           T(configurations_walk_and_expire),
-          T(noncurrent_versions_keep_their_tier))
+          T(noncurrent_versions_keep_their_tier),
+          T(lifecycle_on_versions))
