@@ -400,7 +400,7 @@ void pack_set_close(pack_set *ps)
 }
 
 /* Under ps->mu: seal disk's open pack. */
-static void roll_locked(pack_set *ps, int disk)
+static void roll_held(pack_set *ps, int disk)
 {
     pack_slot *s = ps->open[disk];
     if (!s)
@@ -414,7 +414,7 @@ void pack_set_roll(pack_set *ps, int disk)
 {
     pthread_mutex_lock(&ps->mu);
     if (disk >= 0 && disk < ps->n)
-        roll_locked(ps, disk);
+        roll_held(ps, disk);
     pthread_mutex_unlock(&ps->mu);
 }
 
@@ -428,7 +428,7 @@ static pack_slot *slot_for(pack_set *ps, int disk, cf_err *err)
         pthread_mutex_unlock(&s->w.mu);
         if (!roll)
             return s;
-        roll_locked(ps, disk);
+        roll_held(ps, disk);
     }
     if (!(s = calloc(1, sizeof *s))) {
         cf_fail(err, CF_ENOMEM, "out of memory");
