@@ -10,7 +10,10 @@
  * returns its sealed bytes for the index to keep (see doc/design.md).
  * finish writes headers, fdatasyncs every shard, renames them into
  * objects/ and fsyncs the directories; only then may the caller commit
- * the index row. A disk that fails while writing drops out; the segment
+ * the index row. A one-block segment under the descriptor's pack_max
+ * is appended as one record per disk to the disks' open packs (pack.h)
+ * and their shared fdatasync waited for instead; the index row then
+ * names the records (seg_result.pack). A disk that fails while writing drops out; the segment
  * still succeeds while write quorum (k + 1, or k when m = 0) shards are
  * durable, and reports the missing ones for the heal queue.
  *

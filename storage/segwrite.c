@@ -8,7 +8,10 @@
  * back so that the last one can be sealed with the "last" flag. At finish
  * the headers are written, every shard fdatasynced and renamed into
  * objects/, and the directories fsynced; a segment that ends within
- * inline_max bytes never touches a disk (seal_inline).
+ * inline_max bytes never touches a disk (seal_inline), and one that ends
+ * within its first block with shards of at most pack_max bytes goes to
+ * the disks' open packs instead of files (pack_out: one record per disk,
+ * then each pack's shared fdatasync; pack.h).
  *
  * A writer that reaches the disks starts an I/O thread and a second
  * stripe: the request thread seals and encodes block n + 1 while the I/O
