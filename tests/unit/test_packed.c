@@ -150,6 +150,11 @@ static void lost_records_are_read_around_scrubbed_and_healed(void)
     e = fixture_open(&f);
     REQUIRE(e);
     CHECK_EQ_INT(check_gen(e, "b", "x", 200000, 5, &err), 1);   /* degraded, exact */
+    /* queued for heal; coffer disks counts the shard whose pack is gone */
+    uint64_t per_disk[6];
+    bool exact;
+    REQUIRE(st_heal_pending_disks(e, per_disk, &exact, &err) == 0);
+    CHECK(exact && per_disk[1] == 1 && per_disk[0] == 0 && per_disk[2] == 0);
     st_check_stats st = {0};
     REQUIRE(st_scrub(e, &(st_check_opts){0}, &st, &err) == 0);
     CHECK_EQ_INT(st.shards_missing, 1);
