@@ -839,8 +839,8 @@ int st_snapshot(st_engine *e, int *copies, cf_err *err);
 /* Number of segments waiting on the heal queue. */
 int st_heal_pending(st_engine *e, uint64_t *n, cf_err *err);
 /* Per disk (per_disk has st_disk_count entries): how many of the queued
- * segments have no shard file on that disk (a shard that is there but
- * bad is not counted: only a read finds that). Looks at the oldest
+ * segments have no shard on that disk, as a file or a pack record (a
+ * shard that is there but bad is not counted: only a read finds that). Looks at the oldest
  * ST_HEAL_DISK_SCAN queued segments; *exact says whether that was all. */
 #define ST_HEAL_DISK_SCAN 100000
 int st_heal_pending_disks(st_engine *e, uint64_t per_disk[], bool *exact, cf_err *err);

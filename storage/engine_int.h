@@ -502,6 +502,10 @@ int packidx_insert_locked(st_engine *e, const uint8_t data_id[16], const seg_res
                           cf_err *err);
 /* Fill d->loc from the rows of d->data_id [takes it]. */
 int packidx_locate(st_engine *e, seg_desc *d, cf_err *err);
+/* Which disks hold a shard of the data id, as a shard file or in the
+ * pack its row names (bit d: disk d) [takes it]. */
+int packidx_shards_present(st_engine *e, const uint8_t data_id[16], uint16_t *present,
+                           cf_err *err);
 /* Does a row name the pack? [index lock] 1, 0, -1. */
 int packidx_references_locked(st_engine *e, const uint8_t pack_id[PACK_ID_LEN], cf_err *err);
 /* Packs touched by a drain, to unlink once no row names them. */

@@ -167,17 +167,10 @@ int st_heal_pending_disks(st_engine *e, uint64_t per_disk[], bool *exact, cf_err
         per_disk[d] = 0;
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < n && i < ST_HEAL_DISK_SCAN; i++) {
-        seg_desc sd = {0};           /* where its packed shards are */
-        memcpy(sd.data_id, ids[i], sizeof sd.data_id);
-        rc = packidx_locate(e, &sd, err);
-        for (int d = 0; rc == 0 && d < e->set.n; d++) {
-            char path[PATH_MAX], pack[PATH_MAX];
-            shard_path(path, sizeof path, e->set.disks[d].path, ids[i]);
-            if (sd.loc[d].packed)
-                pack_path(pack, sizeof pack, e->set.disks[d].path, sd.loc[d].pack_id);
-            per_disk[d] += access(path, F_OK) != 0 &&
-                           (!sd.loc[d].packed || access(pack, F_OK) != 0);
-        }
+        uint16_t present = 0;
+        rc = packidx_shards_present(e, ids[i], &present, err);
+        for (int d = 0; rc == 0 && d < e->set.n; d++)
+            per_disk[d] += !(present & (1u << d));
     }
     free(ids);
     return rc;

@@ -69,6 +69,28 @@ int packidx_locate(st_engine *e, seg_desc *d, cf_err *err)
     return rc < 0 ? -1 : 0;
 }
 
+int packidx_shards_present(st_engine *e, const uint8_t data_id[16], uint16_t *present,
+                           cf_err *err)
+{
+    seg_desc sd;
+    memset(&sd, 0, sizeof sd);
+    memcpy(sd.data_id, data_id, sizeof sd.data_id);
+    *present = 0;
+    if (packidx_locate(e, &sd, err) < 0)
+        return -1;
+    for (int d = 0; d < e->set.n; d++) {
+        char path[PATH_MAX];
+        shard_path(path, sizeof path, e->set.disks[d].path, data_id);
+        bool there = access(path, F_OK) == 0;
+        if (!there && sd.loc[d].packed) {
+            pack_path(path, sizeof path, e->set.disks[d].path, sd.loc[d].pack_id);
+            there = access(path, F_OK) == 0;
+        }
+        *present |= (uint16_t)(there << d);
+    }
+    return 0;
+}
+
 int packidx_references_locked(st_engine *e, const uint8_t pack_id[PACK_ID_LEN], cf_err *err)
 {
     idx_assert_held(e->ix);

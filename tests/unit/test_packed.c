@@ -6,8 +6,10 @@
  * ones keep shard files; a lost or damaged record is read around, found
  * by scrub and healed into a shard file that then wins; deleting the last
  * live record of a sealed pack unlinks it, a live one keeps it; a pack no
- * row names (a crash before the commit) is an orphan for gc; and
- * rebuild-index finds packed segments from the disks alone.
+ * row names (a crash before the commit) is an orphan for gc;
+ * rebuild-index finds packed segments from the disks alone, restore-index
+ * counts them whole; a disk replaced while running gets a new pack; the
+ * heal queue's per-disk count sees a record as a shard.
  */
 #include "tests/unit/test.h"
 #include "tests/unit/engine_util.h"
@@ -324,8 +326,33 @@ static void a_replaced_disk_gets_a_new_pack(void)
     st_close(e);
 }
 
+/* restore-index from a snapshot finds the packed segments whole. */
+static void restore_index_counts_pack_records(void)
+{
+    eng_fixture f;
+    st_engine *e = open_packed(&f);
+    REQUIRE(e);
+    cf_err err;
+    REQUIRE(put_gen(e, "b", "p", 200000, 1, NULL, &err) == 0);
+    int copies = 0;
+    REQUIRE(st_snapshot(e, &copies, &err) == 0 && copies == 6);
+    st_close(e);
+    char path[700];
+    snprintf(path, sizeof path, "%s/index.db", f.meta);
+    REQUIRE(unlink(path) == 0);
+    st_restore_report rep;
+    if (st_restore_index(&f.cfg, NULL, NULL, NULL, NULL, &rep, &err) < 0)
+        fprintf(stderr, "restore-index: %s\n", err.msg);
+    CHECK_EQ_INT(rep.segments, 1);
+    CHECK_EQ_INT(rep.segments_short, 0);
+    e = fixture_open(&f);
+    REQUIRE(e);
+    CHECK_EQ_INT(check_gen(e, "b", "p", 200000, 1, &err), 1);
+    st_close(e);
+}
+
 TEST_MAIN("packed", T(one_block_objects_go_to_packs_and_read_back),
           T(lost_records_are_read_around_scrubbed_and_healed),
           T(a_sealed_pack_goes_with_its_last_live_record),
           T(a_pack_no_row_names_is_an_orphan), T(rebuild_index_reads_pack_records),
-          T(a_replaced_disk_gets_a_new_pack))
+          T(a_replaced_disk_gets_a_new_pack), T(restore_index_counts_pack_records))
