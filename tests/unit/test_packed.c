@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "storage/manifest.h"
 #include "storage/pack.h"
 
 #define KIB 1024u
@@ -351,8 +352,42 @@ static void restore_index_counts_pack_records(void)
     st_close(e);
 }
 
+/* All manifests of a one-part upload whose part is packed lost: scrub
+ * writes them again with the upload id from the part's pack record. */
+static void manifests_come_back_from_a_packed_part(void)
+{
+    eng_fixture f;
+    st_engine *e = open_packed(&f);
+    REQUIRE(e);
+    cf_err err;
+    char uid[ST_ID_HEX], e1[ST_ETAG_MAX];
+    st_upload_args ua = {.tenant = "t1", .bucket = "b", .key = "one"};
+    REQUIRE(st_upload_create(e, &ua, uid, &err) == 0);
+    REQUIRE(put_part_gen(e, "b", "one", uid, 1, 200000, 3, e1, &err) == 0);
+    st_complete_part parts[] = {{1, e1, NULL}};
+    st_complete_args ca = {.tenant = "t1", .bucket = "b", .key = "one", .upload_id = uid,
+                           .parts = parts, .nparts = 1, .expected_size = -1};
+    st_object_info info;
+    REQUIRE(st_upload_complete(e, &ca, &info, &err) == 0);
+    CHECK_EQ_INT(count_shard_files(&f, 6), 6);        /* the manifests alone */
+    char man[6][700];
+    REQUIRE(shard_files_of(&f, 6, info.version_id, man) == 6);
+    for (int i = 0; i < 6; i++)
+        REQUIRE(unlink(man[i]) == 0);
+    st_check_stats st = {0};
+    REQUIRE(st_scrub(e, &(st_check_opts){0}, &st, &err) == 0);
+    CHECK_EQ_INT(st.manifests_rewritten, 6);
+    json_t *m = man_read(man[3], &err);
+    const char *u = json_string_value(json_object_get(m, "upload_id"));
+    CHECK(u && strcmp(u, uid) == 0);                  /* not zeros: the part's */
+    json_decref(m);
+    st_object_info_clear(&info);
+    st_close(e);
+}
+
 TEST_MAIN("packed", T(one_block_objects_go_to_packs_and_read_back),
           T(lost_records_are_read_around_scrubbed_and_healed),
           T(a_sealed_pack_goes_with_its_last_live_record),
           T(a_pack_no_row_names_is_an_orphan), T(rebuild_index_reads_pack_records),
-          T(a_replaced_disk_gets_a_new_pack), T(restore_index_counts_pack_records))
+          T(a_replaced_disk_gets_a_new_pack), T(restore_index_counts_pack_records),
+          T(manifests_come_back_from_a_packed_part))
