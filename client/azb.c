@@ -27,6 +27,7 @@
 
 #define DEFAULT_BLOCK (4u << 20)
 #define DEFAULT_PARALLEL 4
+#define PASS_CHUNK (256u << 10)          /* a part's first pass reads this at a time */
 
 struct azb_client {
     s3c_client *t;                   /* the transport */
@@ -503,7 +504,7 @@ static const struct {
     {"ContainerNotFound", CF_ENOBUCKET}, {"ContainerAlreadyExists", CF_EBUCKETEXISTS},
     {"ContainerBeingDeleted", CF_EBUCKETEXISTS}, {"BlobAlreadyExists", CF_EEXISTS},
     {"ConditionNotMet", CF_EPRECOND}, {"PreconditionFailed", CF_EPRECOND},
-    {"Md5Mismatch", CF_EDIGEST}, {"Crc64Mismatch", CF_EDIGEST}, {"InvalidMd5", CF_EDIGEST},
+    {"BlobArchived", CF_ESTATE}, {"Md5Mismatch", CF_EDIGEST}, {"Crc64Mismatch", CF_EDIGEST}, {"InvalidMd5", CF_EDIGEST},
     {"InvalidRange", CF_ERANGE}, {"InvalidBlockList", CF_EBADPART},
     {"InvalidBlockId", CF_EBADPART}, {"RequestBodyTooLarge", CF_ETOOLARGE},
     {"BlockCountExceedsLimit", CF_ETOOLARGE}, {"BlockListTooLong", CF_ETOOLARGE},
@@ -673,49 +674,96 @@ int azb_exec(azb_client *c, const azb_op *op, azb_result *res, cf_err *err)
 
 /* ---- whole uploads ------------------------------------------------------------ */
 
-int azb_digest(azb_checksum cks, const void *data, size_t len, char out[AZB_DIGEST_MAX],
-               cf_err *err)
+static cks_state *digest_new(azb_checksum cks, cf_err *err)
 {
-    cks_state *s = cks_new(cks == AZB_CKS_CRC64 ? CKS_CRC64NVME : CKS_MD5, err);
-    if (!s)
-        return -1;
+    return cks_new(cks == AZB_CKS_CRC64 ? CKS_CRC64NVME : CKS_MD5, err);
+}
+
+/* s's value as Azure expects it (the CRC-64 little-endian); frees s. */
+static void digest_end(cks_state *s, azb_checksum cks, char out[AZB_DIGEST_MAX])
+{
     uint8_t raw[CKS_MAX_RAW];
-    cks_update(s, data, len);
     cks_to_base64(raw, cks_final(s, raw), out, AZB_DIGEST_MAX);
     cks_free(s);
     if (cks == AZB_CKS_CRC64)
         crc64_to_le(out, AZB_DIGEST_MAX);
+}
+
+int azb_digest(azb_checksum cks, const void *data, size_t len, char out[AZB_DIGEST_MAX],
+               cf_err *err)
+{
+    cks_state *s = digest_new(cks, err);
+    if (!s)
+        return -1;
+    cks_update(s, data, len);
+    digest_end(s, cks, out);
     return 0;
 }
 
 typedef struct uploader uploader;
 
+/* A block in flight: its part of the source and its checksum. */
 typedef struct slot {
     uploader *u;
-    uint8_t *buf;
-    s3c_mem mem;
-    s3c_body body;
+    const s3c_body *part;            /* open while the block is */
     char cks[AZB_DIGEST_MAX];
     bool busy;
 } slot;
 
-/* The blocks in flight own this when the upload gives up on them. */
 struct uploader {
+    const azb_parts *src;
+    uint8_t *chunk;                  /* the first passes' buffer */
     slot *slots;
     int nslots;
     size_t inflight;
-    bool failed, orphaned;
+    bool failed;
     cf_err err;
     long status;
     char code[S3C_CODE_MAX], message[256];
 };
 
+static void slot_close(slot *s)
+{
+    if (s->part)
+        s->u->src->close(s->u->src->ctx, s->part);
+    s->part = NULL;
+}
+
 static void uploader_free(uploader *u)
 {
     for (int i = 0; i < u->nslots; i++)
-        free(u->slots[i].buf);
+        slot_close(&u->slots[i]);
+    free(u->chunk);
     free(u->slots);
     free(u);
+}
+
+/* The first pass over a part: its checksum and the whole blob's MD5
+ * (parts come in order); then back to its start for sending. */
+static int first_pass(const s3c_body *b, azb_checksum cks, cks_state *whole, uint8_t *chunk,
+                      char out[AZB_DIGEST_MAX], cf_err *err)
+{
+    cks_state *s = digest_new(cks, err);
+    uint64_t total = 0;
+    size_t n = 0;
+    int rc = s && b->rewind ? b->rewind(b->ctx, err)
+                            : s ? cf_fail(err, CF_EINVAL, "a part must rewind") : -1;
+    while (rc == 0 && (rc = s3c_body_read_full(b, chunk, PASS_CHUNK, &n, err)) == 0 && n > 0) {
+        cks_update(s, chunk, n);
+        if (whole)
+            cks_update(whole, chunk, n);
+        total += n;
+    }
+    if (rc == 0 && total != b->length)
+        rc = cf_fail(err, CF_EINVAL, "a part gave %llu bytes, not the %llu announced",
+                     (unsigned long long)total, (unsigned long long)b->length);
+    if (rc == 0)
+        rc = b->rewind(b->ctx, err);
+    if (rc == 0)
+        digest_end(s, cks, out);
+    else
+        cks_free(s);
+    return rc;
 }
 
 static void on_block(void *ctx, int rc, const cf_err *err, azb_result *res)
@@ -723,6 +771,7 @@ static void on_block(void *ctx, int rc, const cf_err *err, azb_result *res)
     slot *s = ctx;
     uploader *u = s->u;
     s->busy = false;
+    slot_close(s);
     u->inflight--;
     if (rc < 0 && !u->failed) {
         u->failed = true;
@@ -731,13 +780,12 @@ static void on_block(void *ctx, int rc, const cf_err *err, azb_result *res)
         snprintf(u->code, sizeof u->code, "%s", res->code);
         snprintf(u->message, sizeof u->message, "%s", res->message);
     }
-    if (u->orphaned && u->inflight == 0)
-        uploader_free(u);
 }
 
-/* Read and start the next block into a free slot; false when none is free. */
-static bool start_block(azb_client *c, const azb_op *tmpl, uploader *u, const s3c_body *src,
-                        uint64_t bs, uint32_t index, cks_state *whole)
+/* Open, digest and start the next block in a free slot; false when none
+ * is free. */
+static bool start_block(azb_client *c, const azb_op *tmpl, uploader *u, uint64_t bs,
+                        uint32_t index, cks_state *whole)
 {
     slot *s = NULL;
     for (int i = 0; i < u->nslots && !s; i++)
@@ -746,29 +794,20 @@ static bool start_block(azb_client *c, const azb_op *tmpl, uploader *u, const s3
     if (!s)
         return false;
     uint64_t off = (uint64_t)index * bs;
-    size_t n = (size_t)(src->length - off < bs ? src->length - off : bs), got = 0;
+    uint64_t n = u->src->length - off < bs ? u->src->length - off : bs;
     cf_err err;
-    int rc = 0;
-    if (!s->buf && !(s->buf = malloc((size_t)bs)))
-        rc = cf_fail(&err, CF_ENOMEM, "out of memory");
-    else if (s3c_body_read_full(src, s->buf, n, &got, &err) < 0)
-        rc = -1;
-    else if (got < n)
-        rc = cf_fail(&err, CF_EINVAL, "the body ended at %llu bytes, not the %llu announced",
-                     (unsigned long long)(off + got), (unsigned long long)src->length);
-    if (rc == 0 && whole)
-        cks_update(whole, s->buf, n);
+    int rc = u->src->open(u->src->ctx, off, n, &s->part, &err);
     if (rc == 0)
-        rc = azb_digest(tmpl->checksum, s->buf, n, s->cks, &err);
+        rc = first_pass(s->part, tmpl->checksum, whole, u->chunk, s->cks, &err);
     if (rc == 0) {
         azb_op op = *tmpl;
-        s3c_body_mem(&s->body, &s->mem, s->buf, n);
-        op.body = &s->body;
+        op.body = s->part;
         op.block = index;
         op.checksum_value = s->cks;
         rc = azb_start(c, &op, on_block, s, &err);
     }
     if (rc < 0) {
+        slot_close(s);
         u->failed = true;
         u->err = err;
         return true;
@@ -780,7 +819,7 @@ static bool start_block(azb_client *c, const azb_op *tmpl, uploader *u, const s3
 
 /* Put Blocks, `parallel` at a time, then the block list. */
 static int put_blocks(azb_client *c, const char *container, const char *blob,
-                      const s3c_body *src, const azb_upload_opts *o, uint64_t bs,
+                      const azb_parts *src, const azb_upload_opts *o, uint64_t bs,
                       char md5[CKS_MAX_B64], azb_result *res, cf_err *err)
 {
     uint64_t nblocks = (src->length + bs - 1) / bs;
@@ -792,11 +831,13 @@ static int put_blocks(azb_client *c, const char *container, const char *blob,
     uploader *u = calloc(1, sizeof *u);
     cks_state *whole = NULL;
     if (!u || !(u->slots = calloc((size_t)par, sizeof *u->slots)) ||
+        !(u->chunk = malloc(PASS_CHUNK)) ||
         (o->checksum == AZB_CKS_MD5 && !(whole = cks_new(CKS_MD5, err)))) {
         if (u)
             uploader_free(u);
         return cf_fail(err, CF_ENOMEM, "out of memory");
     }
+    u->src = src;
     u->nslots = par;
     for (int i = 0; i < par; i++)
         u->slots[i].u = u;
@@ -806,8 +847,7 @@ static int put_blocks(azb_client *c, const char *container, const char *blob,
     cf_err run_err;
     bool broken = false;
     for (;;) {
-        while (!u->failed && next < nblocks &&
-               start_block(c, &tmpl, u, src, bs, next, whole))
+        while (!u->failed && next < nblocks && start_block(c, &tmpl, u, bs, next, whole))
             next += !u->failed;
         if (u->inflight == 0)
             break;
@@ -816,8 +856,9 @@ static int put_blocks(azb_client *c, const char *container, const char *blob,
             break;
         }
     }
-    if (broken) {                        /* the blocks in flight keep their buffers */
-        u->orphaned = true;
+    if (broken) {                        /* the parts are the caller's: end them now */
+        azb_abort(c);
+        uploader_free(u);
         cks_free(whole);
         return cf_fail(err, run_err.code, "%s", run_err.msg);
     }
@@ -844,38 +885,35 @@ static int put_blocks(azb_client *c, const char *container, const char *blob,
     return rc;
 }
 
+/* One Put Blob of the one part. */
 static int put_single(azb_client *c, const char *container, const char *blob,
-                      const s3c_body *src, const azb_upload_opts *o, char md5[CKS_MAX_B64],
+                      const azb_parts *src, const azb_upload_opts *o, char md5[CKS_MAX_B64],
                       azb_result *res, cf_err *err)
 {
-    size_t n = (size_t)src->length, got = 0;
-    uint8_t *buf = malloc(n ? n : 1);
+    uint8_t *chunk = malloc(PASS_CHUNK);
+    const s3c_body *part = NULL;
     char cks[AZB_DIGEST_MAX];
-    if (!buf)
+    if (!chunk)
         return cf_fail(err, CF_ENOMEM, "out of memory");
-    int rc = s3c_body_read_full(src, buf, n, &got, err);
-    if (rc == 0 && got < n)
-        rc = cf_fail(err, CF_EINVAL, "the body ended at %zu bytes, not the %zu announced",
-                     got, n);
+    int rc = src->open(src->ctx, 0, src->length, &part, err);
     if (rc == 0)
-        rc = azb_digest(o->checksum, buf, n, cks, err);
+        rc = first_pass(part, o->checksum, NULL, chunk, cks, err);
     if (rc == 0) {
         if (o->checksum == AZB_CKS_MD5)
             snprintf(md5, CKS_MAX_B64, "%s", cks);
-        s3c_mem m;
-        s3c_body b;
-        s3c_body_mem(&b, &m, buf, n);
-        azb_op op = {.kind = AZB_PUT_BLOB, .container = container, .blob = blob, .body = &b,
+        azb_op op = {.kind = AZB_PUT_BLOB, .container = container, .blob = blob, .body = part,
                      .checksum = o->checksum, .checksum_value = cks, .tier = o->tier,
                      .if_none_match = o->if_none_match};
         rc = azb_exec(c, &op, res, err);
         azb_result_free(res);
     }
-    free(buf);
+    if (part)
+        src->close(src->ctx, part);
+    free(chunk);
     return rc;
 }
 
-int azb_upload(azb_client *c, const char *container, const char *blob, const s3c_body *src,
+int azb_upload(azb_client *c, const char *container, const char *blob, const azb_parts *src,
                const azb_upload_opts *opts, azb_result *res, cf_err *err)
 {
     azb_upload_opts o = opts ? *opts : (azb_upload_opts){0};

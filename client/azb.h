@@ -20,7 +20,8 @@
  *    unless given), so Azure refuses bytes that changed on the way; what
  *    the answer echoes is compared with what was sent (CF_EDIGEST if it
  *    differs). azb_upload streams any size through a bounded number of
- *    parallel blocks, commits them, and reads the properties back.
+ *    parallel blocks, each read twice from a source that reads at any
+ *    offset (never buffered), commits them, and reads the properties back.
  *  - A GET with `verify` compares each answer's Content-MD5 (the blob's
  *    stored MD5 on a whole read; the range's, asked for with
  *    x-ms-range-get-content-md5, on ranges of at most 4 MiB) with the MD5
@@ -241,20 +242,35 @@ typedef struct azb_upload_opts {
     const char *if_none_match;      /* "*": never replace an existing blob */
 } azb_upload_opts;
 
+/* Where an upload's bytes come from: a source that reads at any offset.
+ * open gives a rewindable body of bytes [off, off + len) for one block
+ * (or the one Put Blob), close ends it when that request is done.
+ * Several are open at once (one a block in flight), opened in order. */
+typedef struct azb_parts {
+    int (*open)(void *ctx, uint64_t off, uint64_t len, const s3c_body **body, cf_err *err);
+    void (*close)(void *ctx, const s3c_body *body);
+    void *ctx;
+    uint64_t length;
+} azb_parts;
+
 /*
- * Upload src (read once, front to back; it need not rewind) as blob:
- * up to one block_size as one Put Blob, larger as Put Blocks, `parallel`
- * at a time, each from its own buffer (memory: parallel * block_size),
- * then Put Block List, with x-ms-blob-content-md5 of the whole when the
- * checksum is MD5. Then Get Blob Properties must show the size sent (and
+ * Upload src as blob: up to one block_size as one Put Blob, larger as
+ * Put Blocks, `parallel` at a time, then Put Block List, with
+ * x-ms-blob-content-md5 of the whole when the checksum is MD5. Each part
+ * is read twice: a first pass for its checksum (and the whole blob's
+ * MD5), then the send (and again on a retry), so no block is held in
+ * memory: one 256 KiB buffer per upload, whatever block_size and
+ * parallel are. Then Get Blob Properties must show the size sent (and
  * that MD5): the blob is verified when this returns 0, with res holding
- * those properties. On -1 before the commit nothing is visible (blocks
+ * those properties. Every part opened is closed before this returns (if
+ * the transport itself fails, by abandoning every operation of the
+ * client, azb_abort). On -1 before the commit nothing is visible (blocks
  * never committed are dropped by Azure after a week); a blob that fails
  * the verification is deleted (CF_EDIGEST); only when the properties
  * cannot be read after the commit may the blob exist (the caller's
  * record of the upload decides: delete it, or read it back later).
  */
-int azb_upload(azb_client *c, const char *container, const char *blob, const s3c_body *src,
+int azb_upload(azb_client *c, const char *container, const char *blob, const azb_parts *src,
                const azb_upload_opts *opts, azb_result *res, cf_err *err);
 
 #endif

@@ -82,6 +82,24 @@ static bool child_text(const xmlread_node *parent, const char *name, char *out,
     return true;
 }
 
+/* A child's decimal size: 0 if absent; false unless 1-20 digits that fit. */
+static bool child_size(const xmlread_node *parent, const char *name, uint64_t *out)
+{
+    const xmlread_node *c = xmlread_child(parent, name);
+    *out = 0;
+    if (!c)
+        return true;
+    if (c->text_len == 0 || c->text_len > 20 || strspn(c->text, "0123456789") != c->text_len)
+        return false;
+    for (size_t i = 0; i < c->text_len; i++) {
+        uint64_t d = (uint64_t)(c->text[i] - '0');
+        if (*out > (UINT64_MAX - d) / 10)
+            return false;
+        *out = *out * 10 + d;
+    }
+    return true;
+}
+
 size_t s3c_unescape(char *s, bool plus_is_space)
 {
     size_t o = 0;
@@ -164,11 +182,10 @@ void s3c_listing_free(s3c_listing *l)
 static int add_object(s3c_listing *l, const xmlread_node *n, bool url)
 {
     s3c_object o = {0};
-    char size[32];
+    if (!child_size(n, "Size", &o.size))
+        return -2;
     if (!(o.key = child_dup(n, "Key", url)))
         return -1;
-    child_text(n, "Size", size, sizeof size);
-    o.size = strtoull(size, NULL, 10);
     child_text(n, "ETag", o.etag, sizeof o.etag);
     child_text(n, "StorageClass", o.storage_class, sizeof o.storage_class);
     child_text(n, "LastModified", o.last_modified, sizeof o.last_modified);
@@ -231,6 +248,8 @@ static int listing_parse(const char *body, size_t len, bool uploads, s3c_listing
         if (!uploads && l->truncated && !l->next_continuation)
             rc = cf_fail(err, CF_EIO, "the remote's truncated listing has no "
                          "NextContinuationToken");
+    } else if (rc == -2) {
+        cf_fail(err, CF_EIO, "the remote's listing has a Size that is not a number");
     } else {
         cf_fail(err, CF_ENOMEM, "out of memory (or an Upload without an UploadId)");
     }
@@ -272,20 +291,19 @@ static int add_blob(azb_listing *l, const xmlread_node *n)
     const xmlread_node *name = xmlread_child(n, "Name");
     const xmlread_node *props = xmlread_child(n, "Properties");
     const char *enc = xmlread_attribute(name, "Encoded");
-    char size[32] = "";
+    if (props && !child_size(props, "Content-Length", &b.size))
+        return -2;
     if (!(b.name = child_dup(n, "Name", false)))
         return -1;
     if (enc && strcmp(enc, "true") == 0)
         s3c_unescape(b.name, false);
     if (props) {
-        child_text(props, "Content-Length", size, sizeof size);
         child_text(props, "Etag", b.etag, sizeof b.etag);
         child_text(props, "Content-MD5", b.content_md5, sizeof b.content_md5);
         child_text(props, "AccessTier", b.access_tier, sizeof b.access_tier);
         child_text(props, "ArchiveStatus", b.archive_status, sizeof b.archive_status);
         child_text(props, "Last-Modified", b.last_modified, sizeof b.last_modified);
     }
-    b.size = strtoull(size, NULL, 10);
     azb_blob *grown = realloc(l->blobs, (l->nblobs + 1) * sizeof *grown);
     if (!grown) {
         free(b.name);
@@ -305,9 +323,10 @@ int s3c_xml_blob_list(const char *body, size_t len, azb_listing **out, cf_err *e
     const xmlread_node *top = xmlread_root(doc), *blobs = xmlread_child(top, "Blobs");
     azb_listing *l = calloc(1, sizeof *l);
     int rc = l ? 0 : -1;
+    bool named = true;
     for (const xmlread_node *c = blobs ? blobs->children : NULL; c && rc == 0; c = c->next)
         if (xmlread_is(c, "Blob") && !xmlread_child(c, "Name"))
-            rc = -2;
+            rc = -2, named = false;
         else if (xmlread_is(c, "Blob"))
             rc = add_blob(l, c);
     const xmlread_node *next = xmlread_child(top, "NextMarker");
@@ -316,8 +335,10 @@ int s3c_xml_blob_list(const char *body, size_t len, azb_listing **out, cf_err *e
     xmlread_free(doc);
     if (rc < 0) {
         azb_listing_free(l);
-        return rc == -2 ? cf_fail(err, CF_EIO, "the remote's listing has a Blob without a Name")
-                        : cf_fail(err, CF_ENOMEM, "out of memory");
+        return rc == -1 ? cf_fail(err, CF_ENOMEM, "out of memory")
+             : named    ? cf_fail(err, CF_EIO, "the remote's listing has a Content-Length "
+                                  "that is not a number")
+                        : cf_fail(err, CF_EIO, "the remote's listing has a Blob without a Name");
     }
     *out = l;
     return 0;

@@ -922,7 +922,7 @@ static json_t *tier_action(admin_req *r)
             return error_reply(r, 400, "InvalidRequest", "a tier's action takes only "
                                "\"recover\" and \"after\"");
     if (!json_is_true(json_object_get(r->body, "recover")) ||
-        (after && (!json_is_string(after) || json_string_length(after) > 1024)))
+        (after && (!json_is_string(after) || json_string_length(after) >= TIER_CURSOR_MAX)))
         return error_reply(r, 400, "InvalidRequest", "the only action is "
                            "{\"recover\": true, \"after\": \"ID\"}");
     tier_recover_report rep;

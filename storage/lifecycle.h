@@ -225,8 +225,12 @@ typedef enum st_restore_result {
 int st_restore_request(st_engine *e, const char *tenant, const char *bucket,
                        const char *key, const char *version, int days, int64_t day_ms,
                        st_restore_result *res, cf_err *err);
-/* RESTORING versions, oldest first. */
+/* RESTORING versions, oldest first (by request, or by the last look). */
 int st_restore_due(st_engine *e, int max, st_candidate_cb cb, void *ctx, cf_err *err);
+/* A RESTORING version the remote is still making readable (an Archive
+ * blob rehydrating): to the back of st_restore_due's order, so that a
+ * pass looks at others first. */
+int st_restore_later(st_engine *e, const char *version_id, cf_err *err);
 /* Bring the version's sealed stream back from src (every block checked
  * against its tag before it is kept) and make it RESTORED until
  * day_ms * its days from now. CF_ENOKEY if the version is gone. */

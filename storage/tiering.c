@@ -651,6 +651,19 @@ int st_restore_due(st_engine *e, int max, st_candidate_cb cb, void *ctx, cf_err 
     return candidates(e, ST_TIER_RESTORING, max, cb, ctx, err);
 }
 
+int st_restore_later(st_engine *e, const char *version_id, cf_err *err)
+{
+    uint8_t vid[16];
+    if (eng_id_from_hex(version_id, vid) < 0)
+        return cf_fail(err, CF_EINVAL, "bad version id");
+    idx_lock(e->ix);
+    int rc = idx_run(e->ix, NULL, err,
+                     "UPDATE version_tier SET changed_ms = ? WHERE version_id = ? AND state = ?",
+                     "ibi", eng_now_ms(), vid, (size_t)16, (int64_t)ST_TIER_RESTORING);
+    idx_unlock_nowait(e->ix);   /* an order: lost, a pass looks at it sooner */
+    return rc;
+}
+
 int st_tier_locate(st_engine *e, const char *version_id, char remote_id[ST_REMOTE_ID_HEX],
                    uint64_t *data_offset, uint64_t *sealed_len, cf_err *err)
 {

@@ -60,7 +60,7 @@ need=(put_cpu_s_per_gib get_cpu_s_per_gib put_4stream_ratio_of_limit
       disk_write_volume_mib fsync_group_ops mid_put_limit_ops mid_put_256k_ratio_of_limit
       transition_mib_s transition_cpu_s_per_gib transition_remote_cpu_s_per_gib
       tiered_get_mib_s local_get_mib_s tiered_get_ratio tiered_range_get_ms_p50
-      tier_peak_rss_mib azure_transition_mib_s azure_tiered_get_ratio
+      tier_peak_rss_mib azure_tier_peak_rss_mib azure_transition_mib_s azure_tiered_get_ratio
       azure_tiered_range_get_ms_p50
       mid_put_256k_cpu_ratio_vs_1g peer_startup_s
       rclone_copy_coffer_server_cpu_s_per_gib restic_backup_coffer_server_cpu_s_per_gib)

@@ -344,9 +344,11 @@ EXTRA_DIST += tests/layering.sh tests/layering.py tests/layering.txt
 # the same against Azurite; coffer tier recover after the disks and the
 # index are lost
 TESTS += tests/integration/tier.sh tests/integration/tier_faults.sh \
-	tests/integration/tier_faults_azure.sh tests/integration/tier_recover.sh
+	tests/integration/tier_faults_azure.sh tests/integration/tier_recover.sh \
+	tests/integration/tier_recover_azure.sh
 EXTRA_DIST += tests/integration/tier.sh tests/integration/tier_faults.sh \
 	tests/integration/tier_recover.sh tests/integration/tier_recover_client.py \
+	tests/integration/tier_recover_azure.sh \
 	tests/integration/tierlib.sh tests/integration/tier_cases.py \
 	tests/integration/tier_faults_cases.py tests/integration/tierutil.py \
 	tests/integration/tier_faults_azure.sh

@@ -7,34 +7,47 @@
  * part_size) is one Put Blob, larger objects Put Blocks, parallel_parts at
  * a time, then Put Block List. Every Put Blob and Put Block carries the
  * Content-MD5 of its body, so Azure refuses bytes damaged on the way; the
+ * digest is a first pass over the block through a source reader of its
+ * own (tier/shared.h), then the block is sent from the source again, so
+ * no block is held in memory (as the S3 type's parts). The
  * whole blob's MD5 is set by the commit, and Get Blob Properties must show
  * the size and that MD5 before the upload counts (a blob that fails it is
  * deleted). If-None-Match: * keeps an upload from replacing a blob. The
  * ETag recorded is the blob's. There is no upload id to record: blocks
  * of an upload that never committed (a crash) are invisible, and the
  * sweeping delete replaces them with an empty blob before deleting it.
- * The access tier (Hot, Cool or Cold) is set by the upload; Archive is
- * refused, since an archived blob is unreadable until rehydrated and
- * coffer does not rehydrate yet.
+ * The access tier (Hot, Cool, Cold or Archive) is set by the upload.
+ *
+ * Archive. An archived blob cannot be read (409 BlobArchived: a GET of
+ * its object is 403 InvalidObjectState) until it is rehydrated. A
+ * restore asks az_online first: Get Blob Properties; an archived blob
+ * with no rehydration going gets Set Blob Tier Hot (202: Azure takes up
+ * to hours), and while x-ms-archive-status says rehydrate-pending the
+ * answer is "not yet", so the version stays RESTORING and the worker
+ * asks again on its next pass. Once the blob is Hot the local copy is
+ * restored and the blob set back to Archive, so it costs what the tier
+ * costs; reads go to the local copy for the restore's days. The probe's
+ * blob is written Hot (an archived one could not be read back).
  *
  * Reads. A stream is one Get Blob with x-ms-range pulled at the reader's
- * pace (tier/pull.h), as the S3 type's. Clients are pooled.
+ * pace (tier/pull.h), as the S3 type's. Clients are pooled (tier/shared.h).
  */
 #include "tier/tier.h"
 
 #include <jansson.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "client/azb.h"
 #include "common/hex.h"
 #include "storage/crypto.h"
 #include "tier/pull.h"
+#include "tier/shared.h"
 
-#define POOL_MAX 8
 #define PROBE_BYTES 4096
+#define LIST_PAGE 1000
 
 typedef struct az_tier {
     char *account, *container, *prefix, *endpoint, *cacert_pem;
@@ -42,9 +55,7 @@ typedef struct az_tier {
     azb_tier access_tier;
     char secret[ST_TIER_SECRET_MAX + 1];
     tier_limits lim;
-    pthread_mutex_t lock;            /* guards idle */
-    azb_client *idle[POOL_MAX];
-    int nidle;
+    tier_pool pool;                  /* clients for reads, listings and deletes */
 } az_tier;
 
 /* ---- settings ------------------------------------------------------------------ */
@@ -52,17 +63,6 @@ typedef struct az_tier {
 static const char *const fields[] = {
     "account", "container", "prefix", "endpoint", "cacert_pem", "access_tier", "auth", NULL,
 };
-
-static bool printable(const char *s, size_t max)
-{
-    size_t n = strlen(s);
-    if (n > max)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < '!' || (unsigned char)s[i] > '~')
-            return false;
-    return true;
-}
 
 static bool ok_account(const char *s)
 {
@@ -78,22 +78,6 @@ static bool ok_container(const char *s)
            s[0] != '-' && s[n - 1] != '-' && !strstr(s, "--");
 }
 
-static bool ok_prefix(const char *s)
-{
-    return s[0] != '/' && printable(s, 512);
-}
-
-static bool ok_endpoint(const char *s)
-{
-    return (strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0) &&
-           printable(s, 300);
-}
-
-static bool ok_pem(const char *s)
-{
-    return strstr(s, "-----BEGIN CERTIFICATE-----") != NULL;
-}
-
 static bool ok_access_tier(const char *s)
 {
     return azb_tier_from_name(s) != AZB_TIER_COUNT && azb_tier_from_name(s) != AZB_TIER_DEFAULT;
@@ -104,61 +88,26 @@ static bool ok_auth(const char *s)
     return strcmp(s, "key") == 0 || strcmp(s, "sas") == 0;
 }
 
-static int check_string(json_t *doc, const char *name, bool required, bool (*ok)(const char *),
-                        cf_err *err)
-{
-    json_t *v = json_object_get(doc, name);
-    if (!v)
-        return required ? cf_fail(err, CF_EINVAL, "an Azure tier needs \"%s\"", name) : 0;
-    const char *s = json_string_value(v);
-    if (!s || !ok(s))
-        return cf_fail(err, CF_EINVAL, "the tier's \"%s\" is not valid", name);
-    return 0;
-}
+#define WHAT "an Azure tier"
 
 static int az_configure(const char *in_json, char **config_json, cf_err *err)
 {
     *config_json = NULL;
-    json_t *doc = json_loads(in_json, JSON_REJECT_DUPLICATES, NULL);
-    int rc = json_is_object(doc) ? 0 : cf_fail(err, CF_EINVAL, "tier settings must be a "
-                                               "JSON object");
-    const char *key;
-    json_t *v;
-    if (rc == 0) {
-        json_object_foreach(doc, key, v) {
-            size_t i = 0;
-            while (fields[i] && strcmp(fields[i], key) != 0)
-                i++;
-            if (!fields[i]) {
-                rc = cf_fail(err, CF_EINVAL, "an Azure tier has no setting \"%.40s\"", key);
-                break;
-            }
-        }
-    }
+    json_t *doc = tier_settings_load(in_json, fields, WHAT, err);
+    int rc = doc ? 0 : -1;
     if (rc == 0 &&
-        (check_string(doc, "account", true, ok_account, err) < 0 ||
-         check_string(doc, "container", true, ok_container, err) < 0 ||
-         check_string(doc, "prefix", false, ok_prefix, err) < 0 ||
-         check_string(doc, "endpoint", false, ok_endpoint, err) < 0 ||
-         check_string(doc, "cacert_pem", false, ok_pem, err) < 0 ||
-         check_string(doc, "access_tier", false, ok_access_tier, err) < 0 ||
-         check_string(doc, "auth", false, ok_auth, err) < 0))
+        (tier_settings_string(doc, "account", true, 24, ok_account, WHAT, err) < 0 ||
+         tier_settings_string(doc, "container", true, 63, ok_container, WHAT, err) < 0 ||
+         tier_settings_string(doc, "prefix", false, 512, tier_ok_prefix, WHAT, err) < 0 ||
+         tier_settings_string(doc, "endpoint", false, 300, tier_ok_endpoint, WHAT, err) < 0 ||
+         tier_settings_string(doc, "cacert_pem", false, 65536, tier_ok_pem, WHAT, err) < 0 ||
+         tier_settings_string(doc, "access_tier", false, 16, ok_access_tier, WHAT, err) < 0 ||
+         tier_settings_string(doc, "auth", false, 3, ok_auth, WHAT, err) < 0))
         rc = -1;
-    const char *at = json_string_value(json_object_get(doc, "access_tier"));
-    if (rc == 0 && at && azb_tier_from_name(at) == AZB_TIER_ARCHIVE)
-        rc = cf_fail(err, CF_EINVAL, "access tier Archive is refused: an archived blob "
-                     "must be rehydrated before it can be read, which coffer does not do "
-                     "yet; use Hot, Cool or Cold");
-    if (rc == 0 && !(*config_json = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS)))
-        rc = cf_fail(err, CF_ENOMEM, "out of memory");
+    if (rc == 0)
+        rc = tier_settings_dump(doc, config_json, err);
     json_decref(doc);
     return rc;
-}
-
-static char *dup_field(json_t *doc, const char *name, const char *dflt)
-{
-    const char *s = json_string_value(json_object_get(doc, name));
-    return s ? strdup(s) : dflt ? strdup(dflt) : NULL;
 }
 
 static void az_close(void *impl)
@@ -166,30 +115,34 @@ static void az_close(void *impl)
     az_tier *t = impl;
     if (!t)
         return;
-    for (int i = 0; i < t->nidle; i++)
-        azb_client_free(t->idle[i]);
+    tier_pool_clear(&t->pool);
     free(t->account);
     free(t->container);
     free(t->prefix);
     free(t->endpoint);
     free(t->cacert_pem);
     crypt_wipe(t->secret, sizeof t->secret);
-    pthread_mutex_destroy(&t->lock);
     free(t);
 }
+
+static void *pool_make(void *owner, cf_err *err);
+static void pool_quiet(void *c);
+static void pool_destroy(void *c);
 
 static int az_open(const st_tier *st, const tier_limits *lim, void **impl, cf_err *err)
 {
     az_tier *t = calloc(1, sizeof *t);
     if (!t)
         return cf_fail(err, CF_ENOMEM, "out of memory");
-    pthread_mutex_init(&t->lock, NULL);
+    t->pool = (tier_pool){.make = pool_make, .quiet = pool_quiet, .destroy = pool_destroy,
+                          .owner = t};
+    tier_pool_init(&t->pool);
     json_t *doc = json_loads(st->config, 0, NULL);
-    t->account = dup_field(doc, "account", NULL);
-    t->container = dup_field(doc, "container", NULL);
-    t->prefix = dup_field(doc, "prefix", "");
-    t->endpoint = dup_field(doc, "endpoint", NULL);
-    t->cacert_pem = dup_field(doc, "cacert_pem", NULL);
+    t->account = tier_settings_dup(doc, "account", NULL);
+    t->container = tier_settings_dup(doc, "container", NULL);
+    t->prefix = tier_settings_dup(doc, "prefix", "");
+    t->endpoint = tier_settings_dup(doc, "endpoint", NULL);
+    t->cacert_pem = tier_settings_dup(doc, "cacert_pem", NULL);
     const char *at = json_string_value(json_object_get(doc, "access_tier"));
     t->access_tier = at ? azb_tier_from_name(at) : AZB_TIER_DEFAULT;
     const char *auth = json_string_value(json_object_get(doc, "auth"));
@@ -219,78 +172,61 @@ static azb_client *new_client(az_tier *t, uint64_t cap, cf_err *err)
     return azb_client_new(&cfg, err);
 }
 
-static azb_client *take_client(az_tier *t, cf_err *err)
+static void *pool_make(void *owner, cf_err *err)
 {
-    pthread_mutex_lock(&t->lock);
-    azb_client *c = t->nidle ? t->idle[--t->nidle] : NULL;
-    pthread_mutex_unlock(&t->lock);
-    return c ? c : new_client(t, 0, err);
+    return new_client(owner, 0, err);
 }
 
-static void give_client(az_tier *t, azb_client *c)
+static void pool_quiet(void *c)
 {
-    if (!c)
-        return;
     azb_abort(c);
-    pthread_mutex_lock(&t->lock);
-    if (t->nidle < POOL_MAX) {
-        t->idle[t->nidle++] = c;
-        c = NULL;
-    }
-    pthread_mutex_unlock(&t->lock);
+}
+
+static void pool_destroy(void *c)
+{
     azb_client_free(c);
 }
 
-/* prefix + id (malloc'd) */
 static char *blob_name(const az_tier *t, const char *name, cf_err *err)
 {
-    size_t n = strlen(t->prefix) + strlen(name) + 1;
-    char *k = malloc(n);
-    if (!k)
-        cf_fail(err, CF_ENOMEM, "out of memory");
-    else
-        snprintf(k, n, "%s%s", t->prefix, name);
-    return k;
+    return tier_remote_name(t->prefix, name, err);
 }
 
 /* ---- uploads ------------------------------------------------------------------- */
 
-/* The source read front to back through one reader. */
-typedef struct az_body {
-    const tier_src *src;
-    void *rd;
-    uint64_t pos;
-} az_body;
-
-static int body_read(void *ctx, uint8_t *buf, size_t cap, size_t *got, cf_err *err)
+/* Each block is a part of the source with a reader of its own. */
+static int part_open(void *ctx, uint64_t off, uint64_t len, const s3c_body **body,
+                     cf_err *err)
 {
-    az_body *b = ctx;
-    uint64_t left = b->src->length - b->pos;
-    size_t n = left < cap ? (size_t)left : cap;
-    if (n && b->src->read(b->rd, b->pos, buf, n, err) < 0)
+    tier_part *p = malloc(sizeof *p);
+    if (!p)
+        return cf_fail(err, CF_ENOMEM, "out of memory");
+    if (tier_part_open(p, ctx, off, len, err) < 0) {
+        free(p);
         return -1;
-    b->pos += n;
-    *got = n;
+    }
+    *body = &p->body;
     return 0;
 }
 
-static int body_rewind(void *ctx, cf_err *err)
+static void part_close(void *ctx, const s3c_body *body)
 {
-    ((az_body *)ctx)->pos = 0;
-    return 0;
+    (void)ctx;
+    tier_part *p = body->ctx;
+    tier_part_close(p);
+    free(p);
 }
 
 static int az_put(void *impl, const char *name, const tier_src *src,
                   char etag[TIER_ETAG_MAX], cf_err *err)
 {
     az_tier *t = impl;
-    az_body b = {.src = src};
     char *blob = blob_name(t, name, err);
     azb_client *c = blob ? new_client(t, t->lim.max_bytes_per_s, err) : NULL;
-    int rc = c ? src->open(src->ctx, &b.rd, err) : -1;
+    int rc = c ? 0 : -1;
     if (rc == 0) {
-        s3c_body body = {.read = body_read, .rewind = body_rewind, .ctx = &b,
-                         .length = src->length};
+        azb_parts parts = {.open = part_open, .close = part_close, .ctx = (void *)src,
+                           .length = src->length};
         uint64_t block = t->lim.part_size;
         uint64_t need = (src->length + AZB_MAX_BLOCKS - 1) / AZB_MAX_BLOCKS;
         if (block < need)
@@ -301,11 +237,10 @@ static int az_put(void *impl, const char *name, const tier_src *src,
                              .block_size = block, .parallel = t->lim.parallel_parts,
                              .if_none_match = "*"};
         azb_result res;
-        rc = azb_upload(c, t->container, blob, &body, &o, &res, err);
+        rc = azb_upload(c, t->container, blob, &parts, &o, &res, err);
         if (rc == 0)
             snprintf(etag, TIER_ETAG_MAX, "%s", res.etag);
         azb_result_free(&res);
-        src->close(b.rd);
     }
     azb_client_free(c);
     free(blob);
@@ -345,7 +280,8 @@ static int az_stream_open(void *impl, const char *name, uint64_t off, uint64_t l
     if (!s)
         return cf_fail(err, CF_ENOMEM, "out of memory");
     s->t = t;
-    int rc = (s->blob = blob_name(t, name, err)) && (s->c = take_client(t, err)) ? 0 : -1;
+    int rc = (s->blob = blob_name(t, name, err)) && (s->c = tier_pool_take(&t->pool, err))
+                 ? 0 : -1;
     s->pull = (tier_pull){.name = s->blob, .want = len, .resume = pull_resume,
                           .run = pull_run, .client = s->c};
     azb_op op = {.kind = AZB_GET_BLOB, .container = t->container, .blob = s->blob,
@@ -354,7 +290,7 @@ static int az_stream_open(void *impl, const char *name, uint64_t off, uint64_t l
     if (rc == 0)
         rc = azb_start(s->c, &op, stream_done, s, err);
     if (rc < 0) {
-        give_client(t, s->c);
+        tier_pool_give(&t->pool, s->c);
         free(s->blob);
         free(s);
         return -1;
@@ -373,7 +309,7 @@ static void az_stream_close(void *stream)
     az_stream *s = stream;
     if (!s)
         return;
-    give_client(s->t, s->c);
+    tier_pool_give(&s->t->pool, s->c);
     tier_pull_clear(&s->pull);
     free(s->blob);
     free(s);
@@ -391,7 +327,7 @@ static int az_del(void *impl, const char *name, const char *upload_id, bool swee
     (void)upload_id;
     az_tier *t = impl;
     char *blob = blob_name(t, name, err);
-    azb_client *c = blob ? take_client(t, err) : NULL;
+    azb_client *c = blob ? tier_pool_take(&t->pool, err) : NULL;
     int rc = c ? 0 : -1;
     azb_result res;
     if (rc == 0 && sweep) {
@@ -405,9 +341,75 @@ static int az_del(void *impl, const char *name, const char *upload_id, bool swee
         rc = azb_exec(c, &op, &res, err);
         azb_result_free(&res);
     }
-    give_client(t, c);
+    tier_pool_give(&t->pool, c);
     free(blob);
     return rc;
+}
+
+/* A page is List Blobs from Azure's marker (the cursor), LIST_PAGE blobs. */
+static int az_list(void *impl, const char *after, tier_list_cb cb, void *ctx,
+                   char next[TIER_CURSOR_MAX], cf_err *err)
+{
+    az_tier *t = impl;
+    next[0] = '\0';
+    azb_client *c = tier_pool_take(&t->pool, err);
+    if (!c)
+        return -1;
+    azb_op op = {.kind = AZB_LIST_BLOBS, .container = t->container, .prefix = t->prefix,
+                 .marker = *after ? after : NULL, .max_results = LIST_PAGE};
+    azb_result res;
+    int rc = azb_exec(c, &op, &res, err);
+    const azb_listing *l = res.listing;
+    size_t plen = strlen(t->prefix);
+    for (size_t i = 0; rc == 0 && l && i < l->nblobs; i++) {
+        const azb_blob *b = &l->blobs[i];
+        if (strncmp(b->name, t->prefix, plen) != 0)
+            continue;
+        char etag[S3C_ETAG_MAX + 2];     /* quoted, as Get Blob Properties gives it */
+        snprintf(etag, sizeof etag, b->etag[0] == '"' ? "%s" : "\"%s\"", b->etag);
+        tier_listed o = {.name = b->name + plen, .size = b->size, .etag = etag};
+        rc = cb(ctx, &o, err);
+    }
+    if (rc == 0 && l && l->next_marker &&
+        snprintf(next, TIER_CURSOR_MAX, "%s", l->next_marker) >= TIER_CURSOR_MAX)
+        rc = cf_fail(err, CF_EIO, "Azure gave a marker longer than %d bytes",
+                     TIER_CURSOR_MAX - 1);
+    azb_result_free(&res);
+    tier_pool_give(&t->pool, c);
+    return rc;
+}
+
+/* Rehydration of an Archive tier's blob (see the top); other tiers' blobs
+ * are always online. */
+static int az_online(void *impl, const char *name, bool online, cf_err *err)
+{
+    az_tier *t = impl;
+    if (t->access_tier != AZB_TIER_ARCHIVE)
+        return 1;
+    char *blob = blob_name(t, name, err);
+    azb_client *c = blob ? tier_pool_take(&t->pool, err) : NULL;
+    azb_result res;
+    int rc = c ? 0 : -1;
+    bool archived = false;
+    if (rc == 0 && online) {
+        azb_op head = {.kind = AZB_GET_PROPERTIES, .container = t->container, .blob = blob};
+        rc = azb_exec(c, &head, &res, err);
+        archived = strcasecmp(res.access_tier, "Archive") == 0;
+        if (rc == 0 && strncmp(res.archive_status, "rehydrate-pending", 17) == 0)
+            rc = -2;                 /* rehydrating: not yet */
+        azb_result_free(&res);
+    }
+    if (rc == 0 && (archived || !online)) {
+        azb_op set = {.kind = AZB_SET_TIER, .container = t->container, .blob = blob,
+                      .tier = online ? AZB_TIER_HOT : AZB_TIER_ARCHIVE};
+        rc = azb_exec(c, &set, &res, err);
+        if (rc == 0 && online)
+            rc = -2;                 /* started: readable when a later look says Hot */
+        azb_result_free(&res);
+    }
+    tier_pool_give(&t->pool, c);
+    free(blob);
+    return rc == -2 ? 0 : rc < 0 ? -1 : 1;
 }
 
 static int probe_step(int rc, const char *what, const az_tier *t, cf_err *err)
@@ -429,7 +431,7 @@ static int az_probe(void *impl, cf_err *err)
         return -1;
     snprintf(name, sizeof name, "coffer-probe-");
     hex_encode(rid, sizeof rid, name + strlen(name), sizeof name - strlen(name));
-    azb_client *c = (blob = blob_name(t, name, err)) ? take_client(t, err) : NULL;
+    azb_client *c = (blob = blob_name(t, name, err)) ? tier_pool_take(&t->pool, err) : NULL;
     if (!c) {
         free(blob);
         return -1;
@@ -438,7 +440,8 @@ static int az_probe(void *impl, cf_err *err)
     s3c_mem mem;
     s3c_body_mem(&body, &mem, data, sizeof data);
     azb_op put = {.kind = AZB_PUT_BLOB, .container = t->container, .blob = blob,
-                  .body = &body, .checksum = AZB_CKS_MD5, .tier = t->access_tier};
+                  .body = &body, .checksum = AZB_CKS_MD5,
+                  .tier = t->access_tier == AZB_TIER_ARCHIVE ? AZB_TIER_HOT : t->access_tier};
     azb_result res;
     int rc = probe_step(azb_exec(c, &put, &res, err), "write", t, err);
     azb_result_free(&res);
@@ -458,7 +461,7 @@ static int az_probe(void *impl, cf_err *err)
             rc = -1;
         }
     }
-    give_client(t, c);
+    tier_pool_give(&t->pool, c);
     free(blob);
     return rc;
 }
@@ -474,4 +477,6 @@ const tier_type tier_type_azure = {
     .stream_read = az_stream_read,
     .stream_close = az_stream_close,
     .del = az_del,
+    .online = az_online,
+    .list = az_list,
 };

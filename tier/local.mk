@@ -5,4 +5,5 @@
 noinst_LIBRARIES += tier/libtier.a
 tier_libtier_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS) $(CURL_CFLAGS)
 tier_libtier_a_SOURCES = tier/tier.h tier/set.c tier/s3.c tier/azure.c \
+	tier/shared.h tier/shared.c \
 	tier/pull.h tier/pull.c

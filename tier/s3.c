@@ -19,13 +19,12 @@
  * Reads. A stream is one ranged GET pulled at the reader's pace
  * (tier/pull.h: at most TIER_PULL_SPILL bytes beyond the read are kept,
  * then the transfer pauses, so memory stays bounded).
- * Streams take clients from a small pool so that connections are reused
- * across GETs.
+ * Streams take clients from the tier's pool (tier/shared.h) so that
+ * connections are reused across GETs.
  */
 #include "tier/tier.h"
 
 #include <jansson.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,9 +35,8 @@
 #include "common/hex.h"
 #include "storage/crypto.h"
 #include "tier/pull.h"
+#include "tier/shared.h"
 
-#define POOL_MAX 8
-#define MD5_CHUNK (1u << 20)
 #define MAX_PARTS 10000u
 #define PROBE_BYTES 4096
 
@@ -47,9 +45,7 @@ typedef struct s3_tier {
     bool virtual_host;
     char secret[ST_TIER_SECRET_MAX + 1];
     tier_limits lim;
-    pthread_mutex_t lock;            /* guards idle */
-    s3c_client *idle[POOL_MAX];
-    int nidle;
+    tier_pool pool;                  /* clients for reads and deletes */
 } s3_tier;
 
 /* ---- settings ------------------------------------------------------------------ */
@@ -59,48 +55,14 @@ static const char *const fields[] = {
     "cacert_pem", "virtual_host", NULL,
 };
 
-static bool printable(const char *s, size_t max, bool spaces)
-{
-    size_t n = strlen(s);
-    if (n > max)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < (spaces ? ' ' : '!') || (unsigned char)s[i] > '~')
-            return false;
-    return true;
-}
-
-static int check_string(json_t *doc, const char *name, bool required, size_t max,
-                        bool (*ok)(const char *), cf_err *err)
-{
-    json_t *v = json_object_get(doc, name);
-    if (!v)
-        return required ? cf_fail(err, CF_EINVAL, "an S3 tier needs \"%s\"", name) : 0;
-    const char *s = json_string_value(v);
-    if (!s || (required && !*s) || strlen(s) > max || (ok && !ok(s)))
-        return cf_fail(err, CF_EINVAL, "the tier's \"%s\" is not valid", name);
-    return 0;
-}
-
-static bool ok_endpoint(const char *s)
-{
-    return (strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0) &&
-           printable(s, 300, false);
-}
-
 static bool ok_bucket(const char *s)
 {
-    return *s && !strchr(s, '/') && printable(s, 255, false);
-}
-
-static bool ok_prefix(const char *s)
-{
-    return s[0] != '/' && printable(s, 512, false);
+    return *s && !strchr(s, '/') && tier_printable(s, 255);
 }
 
 static bool ok_word(const char *s)
 {
-    return printable(s, 255, false);
+    return tier_printable(s, 255);
 }
 
 static bool ok_class(const char *s)
@@ -108,52 +70,29 @@ static bool ok_class(const char *s)
     return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_") == strlen(s);
 }
 
-static bool ok_pem(const char *s)
-{
-    return strstr(s, "-----BEGIN CERTIFICATE-----") != NULL;
-}
+#define WHAT "an S3 tier"
 
 static int s3_configure(const char *in_json, char **config_json, cf_err *err)
 {
     *config_json = NULL;
-    json_t *doc = json_loads(in_json, JSON_REJECT_DUPLICATES, NULL);
-    int rc = json_is_object(doc) ? 0 : cf_fail(err, CF_EINVAL, "tier settings must be a "
-                                               "JSON object");
-    const char *key;
-    json_t *v;
-    if (rc == 0) {
-        json_object_foreach(doc, key, v) {
-            size_t i = 0;
-            while (fields[i] && strcmp(fields[i], key) != 0)
-                i++;
-            if (!fields[i]) {
-                rc = cf_fail(err, CF_EINVAL, "an S3 tier has no setting \"%.40s\"", key);
-                break;
-            }
-        }
-    }
+    json_t *doc = tier_settings_load(in_json, fields, WHAT, err);
+    int rc = doc ? 0 : -1;
     if (rc == 0 &&
-        (check_string(doc, "endpoint", true, 300, ok_endpoint, err) < 0 ||
-         check_string(doc, "bucket", true, 255, ok_bucket, err) < 0 ||
-         check_string(doc, "prefix", false, 512, ok_prefix, err) < 0 ||
-         check_string(doc, "region", false, 63, ok_word, err) < 0 ||
-         check_string(doc, "access_key", true, 255, ok_word, err) < 0 ||
-         check_string(doc, "storage_class", false, 32, ok_class, err) < 0 ||
-         check_string(doc, "cacert_pem", false, 65536, ok_pem, err) < 0))
+        (tier_settings_string(doc, "endpoint", true, 300, tier_ok_endpoint, WHAT, err) < 0 ||
+         tier_settings_string(doc, "bucket", true, 255, ok_bucket, WHAT, err) < 0 ||
+         tier_settings_string(doc, "prefix", false, 512, tier_ok_prefix, WHAT, err) < 0 ||
+         tier_settings_string(doc, "region", false, 63, ok_word, WHAT, err) < 0 ||
+         tier_settings_string(doc, "access_key", true, 255, ok_word, WHAT, err) < 0 ||
+         tier_settings_string(doc, "storage_class", false, 32, ok_class, WHAT, err) < 0 ||
+         tier_settings_string(doc, "cacert_pem", false, 65536, tier_ok_pem, WHAT, err) < 0))
         rc = -1;
     json_t *vh = json_object_get(doc, "virtual_host");
     if (rc == 0 && vh && !json_is_boolean(vh))
         rc = cf_fail(err, CF_EINVAL, "the tier's \"virtual_host\" is true or false");
-    if (rc == 0 && !(*config_json = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS)))
-        rc = cf_fail(err, CF_ENOMEM, "out of memory");
+    if (rc == 0)
+        rc = tier_settings_dump(doc, config_json, err);
     json_decref(doc);
     return rc;
-}
-
-static char *dup_field(json_t *doc, const char *name, const char *dflt)
-{
-    const char *s = json_string_value(json_object_get(doc, name));
-    return s ? strdup(s) : dflt ? strdup(dflt) : NULL;
 }
 
 static void s3_close(void *impl)
@@ -161,8 +100,7 @@ static void s3_close(void *impl)
     s3_tier *t = impl;
     if (!t)
         return;
-    for (int i = 0; i < t->nidle; i++)
-        s3c_client_free(t->idle[i]);
+    tier_pool_clear(&t->pool);
     free(t->endpoint);
     free(t->bucket);
     free(t->prefix);
@@ -171,24 +109,29 @@ static void s3_close(void *impl)
     free(t->storage_class);
     free(t->cacert_pem);
     crypt_wipe(t->secret, sizeof t->secret);
-    pthread_mutex_destroy(&t->lock);
     free(t);
 }
+
+static void *pool_make(void *owner, cf_err *err);
+static void pool_quiet(void *c);
+static void pool_destroy(void *c);
 
 static int s3_open(const st_tier *st, const tier_limits *lim, void **impl, cf_err *err)
 {
     s3_tier *t = calloc(1, sizeof *t);
     if (!t)
         return cf_fail(err, CF_ENOMEM, "out of memory");
-    pthread_mutex_init(&t->lock, NULL);
+    t->pool = (tier_pool){.make = pool_make, .quiet = pool_quiet, .destroy = pool_destroy,
+                          .owner = t};
+    tier_pool_init(&t->pool);
     json_t *doc = json_loads(st->config, 0, NULL);
-    t->endpoint = dup_field(doc, "endpoint", NULL);
-    t->bucket = dup_field(doc, "bucket", NULL);
-    t->prefix = dup_field(doc, "prefix", "");
-    t->region = dup_field(doc, "region", "us-east-1");
-    t->access_key = dup_field(doc, "access_key", NULL);
-    t->storage_class = dup_field(doc, "storage_class", NULL);
-    t->cacert_pem = dup_field(doc, "cacert_pem", NULL);
+    t->endpoint = tier_settings_dup(doc, "endpoint", NULL);
+    t->bucket = tier_settings_dup(doc, "bucket", NULL);
+    t->prefix = tier_settings_dup(doc, "prefix", "");
+    t->region = tier_settings_dup(doc, "region", "us-east-1");
+    t->access_key = tier_settings_dup(doc, "access_key", NULL);
+    t->storage_class = tier_settings_dup(doc, "storage_class", NULL);
+    t->cacert_pem = tier_settings_dup(doc, "cacert_pem", NULL);
     t->virtual_host = json_is_true(json_object_get(doc, "virtual_host"));
     json_decref(doc);
     snprintf(t->secret, sizeof t->secret, "%s", st->secret);
@@ -213,90 +156,27 @@ static s3c_client *new_client(s3_tier *t, uint64_t cap, cf_err *err)
     return s3c_client_new(&cfg, err);
 }
 
-static s3c_client *take_client(s3_tier *t, cf_err *err)
+static void *pool_make(void *owner, cf_err *err)
 {
-    pthread_mutex_lock(&t->lock);
-    s3c_client *c = t->nidle ? t->idle[--t->nidle] : NULL;
-    pthread_mutex_unlock(&t->lock);
-    return c ? c : new_client(t, 0, err);
+    return new_client(owner, 0, err);
 }
 
-static void give_client(s3_tier *t, s3c_client *c)
+static void pool_quiet(void *c)
 {
-    if (!c)
-        return;
     s3c_abort(c);
-    pthread_mutex_lock(&t->lock);
-    if (t->nidle < POOL_MAX) {
-        t->idle[t->nidle++] = c;
-        c = NULL;
-    }
-    pthread_mutex_unlock(&t->lock);
+}
+
+static void pool_destroy(void *c)
+{
     s3c_client_free(c);
 }
 
-/* prefix + id (malloc'd) */
 static char *object_key(const s3_tier *t, const char *name, cf_err *err)
 {
-    size_t n = strlen(t->prefix) + strlen(name) + 1;
-    char *k = malloc(n);
-    if (!k)
-        cf_fail(err, CF_ENOMEM, "out of memory");
-    else
-        snprintf(k, n, "%s%s", t->prefix, name);
-    return k;
+    return tier_remote_name(t->prefix, name, err);
 }
 
 /* ---- uploads ------------------------------------------------------------------- */
-
-/* One body: bytes [base, base + len) of the source, through reader rd. */
-typedef struct part_body {
-    const tier_src *src;
-    void *rd;
-    uint64_t base, len, pos;
-} part_body;
-
-static int body_read(void *ctx, uint8_t *buf, size_t cap, size_t *got, cf_err *err)
-{
-    part_body *b = ctx;
-    size_t n = b->len - b->pos < cap ? (size_t)(b->len - b->pos) : cap;
-    if (n && b->src->read(b->rd, b->base + b->pos, buf, n, err) < 0)
-        return -1;
-    b->pos += n;
-    *got = n;
-    return 0;
-}
-
-static int body_rewind(void *ctx, cf_err *err)
-{
-    ((part_body *)ctx)->pos = 0;
-    return 0;
-}
-
-/* The MD5 of the body (a first pass): raw, hex and base64. */
-static int body_md5(part_body *b, uint8_t raw[16], char hex[33], char b64[32], cf_err *err)
-{
-    cks_state *md5 = cks_new(CKS_MD5, err);
-    uint8_t *buf = malloc(MD5_CHUNK);
-    int rc = md5 && buf ? 0 : cf_fail(err, CF_ENOMEM, "out of memory");
-    for (uint64_t off = 0; rc == 0 && off < b->len;) {
-        size_t n = b->len - off < MD5_CHUNK ? (size_t)(b->len - off) : MD5_CHUNK;
-        rc = b->src->read(b->rd, b->base + off, buf, n, err);
-        if (rc == 0)
-            cks_update(md5, buf, n);
-        off += n;
-    }
-    if (rc == 0) {
-        uint8_t full[CKS_MAX_RAW];
-        cks_final(md5, full);
-        memcpy(raw, full, 16);
-        hex_encode(raw, 16, hex, 33);
-        cks_to_base64(raw, 16, b64, 32);
-    }
-    cks_free(md5);
-    free(buf);
-    return rc;
-}
 
 /* The inside of an ETag ("\"abc\"" -> "abc"), lowercased. */
 static void etag_inner(const char *etag, char *out, size_t cap)
@@ -351,17 +231,16 @@ static void class_header(const s3_tier *t, s3c_header *h, size_t *n)
 static int put_single(s3_tier *t, s3c_client *c, const char *key, const tier_src *src,
                       char etag[TIER_ETAG_MAX], cf_err *err)
 {
-    part_body b = {.src = src, .len = src->length};
+    tier_part b;
     uint8_t raw[16];
     char hex[33], b64[32];
-    if (src->open(src->ctx, &b.rd, err) < 0)
+    if (tier_part_open(&b, src, 0, src->length, err) < 0)
         return -1;
-    int rc = body_md5(&b, raw, hex, b64, err);
-    s3c_body body = {.read = body_read, .rewind = body_rewind, .ctx = &b, .length = b.len};
+    int rc = tier_part_md5(&b, raw, hex, b64, err);
     s3c_header h[1];
     size_t nh;
     class_header(t, h, &nh);
-    s3c_op op = {.kind = S3C_PUT_OBJECT, .bucket = t->bucket, .key = key, .body = &body,
+    s3c_op op = {.kind = S3C_PUT_OBJECT, .bucket = t->bucket, .key = key, .body = &b.body,
                  .payload = S3C_UNSIGNED, .checksum = S3C_CKS_MD5, .checksum_value = b64,
                  .content_type = "application/octet-stream", .headers = h, .nheaders = nh};
     s3c_result res;
@@ -371,15 +250,14 @@ static int put_single(s3_tier *t, s3c_client *c, const char *key, const tier_src
             rc = etag_is(res.etag, hex, "PUT", err);
         s3c_result_free(&res);
     }
-    src->close(b.rd);
+    tier_part_close(&b);
     return rc == 0 ? verify_head(t, c, key, src->length, hex, etag, err) : -1;
 }
 
 typedef struct mpu_part {
     struct mpu *m;
     uint32_t number;
-    part_body body;
-    s3c_body sbody;
+    tier_part body;
     char b64[32];
     uint8_t md5[16];
     char etag[TIER_ETAG_MAX];
@@ -416,8 +294,7 @@ static void part_done(void *ctx, int rc, const cf_err *err, s3c_result *res)
         m->rc = -1;
         m->err = *err;
     }
-    m->src->close(p->body.rd);
-    p->body.rd = NULL;
+    tier_part_close(&p->body);
     p->running = false;
     p->done = true;
     m->running--;
@@ -429,26 +306,20 @@ static int start_part(mpu *m, cf_err *err)
     mpu_part *p = &m->parts[m->next];
     p->m = m;
     p->number = m->next + 1;
-    p->body.src = m->src;
-    p->body.base = (uint64_t)m->next * m->part_size;
-    p->body.len = m->src->length - p->body.base < m->part_size
-                      ? m->src->length - p->body.base : m->part_size;
+    uint64_t base = (uint64_t)m->next * m->part_size;
+    uint64_t len = m->src->length - base < m->part_size ? m->src->length - base
+                                                        : m->part_size;
     char hex[33];
-    if (m->src->open(m->src->ctx, &p->body.rd, err) < 0)
-        return -1;
-    if (body_md5(&p->body, p->md5, hex, p->b64, err) < 0) {
-        m->src->close(p->body.rd);
-        p->body.rd = NULL;
+    if (tier_part_open(&p->body, m->src, base, len, err) < 0 ||
+        tier_part_md5(&p->body, p->md5, hex, p->b64, err) < 0) {
+        tier_part_close(&p->body);
         return -1;
     }
-    p->sbody = (s3c_body){.read = body_read, .rewind = body_rewind, .ctx = &p->body,
-                          .length = p->body.len};
     s3c_op op = {.kind = S3C_MPU_PART, .bucket = m->t->bucket, .key = m->key,
-                 .upload_id = m->upload_id, .part_number = p->number, .body = &p->sbody,
+                 .upload_id = m->upload_id, .part_number = p->number, .body = &p->body.body,
                  .payload = S3C_UNSIGNED, .checksum = S3C_CKS_MD5, .checksum_value = p->b64};
     if (s3c_start(m->c, &op, part_done, p, err) < 0) {
-        m->src->close(p->body.rd);
-        p->body.rd = NULL;
+        tier_part_close(&p->body);
         return -1;
     }
     p->running = true;
@@ -538,8 +409,7 @@ static int put_multipart(s3_tier *t, s3c_client *c, const char *key, const tier_
         rc = complete(&m, etag, err);
     s3c_abort(c);                /* parts still in flight after a failure */
     for (uint32_t i = 0; i < m.nparts; i++)
-        if (m.parts[i].body.rd)
-            src->close(m.parts[i].body.rd);
+        tier_part_close(&m.parts[i].body);
     free(m.parts);
     return rc;
 }
@@ -591,7 +461,8 @@ static int s3_stream_open(void *impl, const char *name, uint64_t off, uint64_t l
     if (!s)
         return cf_fail(err, CF_ENOMEM, "out of memory");
     s->t = t;
-    int rc = (s->key = object_key(t, name, err)) && (s->c = take_client(t, err)) ? 0 : -1;
+    int rc = (s->key = object_key(t, name, err)) && (s->c = tier_pool_take(&t->pool, err))
+                 ? 0 : -1;
     s->pull = (tier_pull){.name = s->key, .want = len, .resume = pull_resume,
                           .run = pull_run, .client = s->c};
     s3c_op op = {.kind = S3C_GET_OBJECT, .bucket = t->bucket, .key = s->key, .range = true,
@@ -600,7 +471,7 @@ static int s3_stream_open(void *impl, const char *name, uint64_t off, uint64_t l
     if (rc == 0)
         rc = s3c_start(s->c, &op, stream_done, s, err);
     if (rc < 0) {
-        give_client(t, s->c);
+        tier_pool_give(&t->pool, s->c);
         free(s->key);
         free(s);
         return -1;
@@ -619,7 +490,7 @@ static void s3_stream_close(void *stream)
     s3_stream *s = stream;
     if (!s)
         return;
-    give_client(s->t, s->c);
+    tier_pool_give(&s->t->pool, s->c);
     tier_pull_clear(&s->pull);
     free(s->key);
     free(s);
@@ -658,7 +529,7 @@ static int s3_del(void *impl, const char *name, const char *upload_id, bool swee
 {
     s3_tier *t = impl;
     char *key = object_key(t, name, err);
-    s3c_client *c = key ? take_client(t, err) : NULL;
+    s3c_client *c = key ? tier_pool_take(&t->pool, err) : NULL;
     int rc = c ? 0 : -1;
     s3c_result res;
     if (rc == 0 && upload_id && *upload_id)
@@ -670,18 +541,19 @@ static int s3_del(void *impl, const char *name, const char *upload_id, bool swee
         rc = s3c_exec(c, &op, &res, err);
         s3c_result_free(&res);
     }
-    give_client(t, c);
+    tier_pool_give(&t->pool, c);
     free(key);
     return rc;
 }
 
-static int s3_list(void *impl, const char *after, tier_list_cb cb, void *ctx, bool *more,
-                   cf_err *err)
+/* The cursor is the last name of the page (ListObjectsV2's start-after). */
+static int s3_list(void *impl, const char *after, tier_list_cb cb, void *ctx,
+                   char next[TIER_CURSOR_MAX], cf_err *err)
 {
     s3_tier *t = impl;
-    *more = false;
+    next[0] = '\0';
     char *start = object_key(t, after, err);
-    s3c_client *c = start ? take_client(t, err) : NULL;
+    s3c_client *c = start ? tier_pool_take(&t->pool, err) : NULL;
     int rc = c ? 0 : -1;
     s3c_result res = {0};
     s3c_op op = {.kind = S3C_LIST_OBJECTS, .bucket = t->bucket, .prefix = t->prefix,
@@ -695,11 +567,13 @@ static int s3_list(void *impl, const char *after, tier_list_cb cb, void *ctx, bo
             continue;
         tier_listed l = {.name = o->key + plen, .size = o->size, .etag = o->etag};
         rc = cb(ctx, &l, err);
+        if (rc == 0 && res.listing->truncated &&
+            snprintf(next, TIER_CURSOR_MAX, "%s", l.name) >= TIER_CURSOR_MAX)
+            rc = cf_fail(err, CF_EIO, "the remote lists a name longer than %d bytes",
+                         TIER_CURSOR_MAX - 1);
     }
-    if (rc == 0 && res.listing)
-        *more = res.listing->truncated;
     s3c_result_free(&res);
-    give_client(t, c);
+    tier_pool_give(&t->pool, c);
     free(start);
     return rc;
 }
@@ -723,7 +597,7 @@ static int s3_probe(void *impl, cf_err *err)
         return -1;
     snprintf(name, sizeof name, "coffer-probe-");
     hex_encode(rid, sizeof rid, name + strlen(name), sizeof name - strlen(name));
-    s3c_client *c = (key = object_key(t, name, err)) ? take_client(t, err) : NULL;
+    s3c_client *c = (key = object_key(t, name, err)) ? tier_pool_take(&t->pool, err) : NULL;
     if (!c) {
         free(key);
         return -1;
@@ -753,7 +627,7 @@ static int s3_probe(void *impl, cf_err *err)
             rc = -1;
         }
     }
-    give_client(t, c);
+    tier_pool_give(&t->pool, c);
     free(key);
     return rc;
 }

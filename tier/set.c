@@ -311,11 +311,24 @@ int tier_restore(tier_set *s, const st_tier_candidate *c, int64_t day_ms, cf_err
     if (st_tier_locate(s->e, c->version_id, remote_id, &off, &len, err) < 0)
         return -1;
     restore_src r = {.s = s, .lt = tier_get(s, c->tier_id, err)};
-    if (!r.lt || r.lt->type->stream_open(r.lt->impl, remote_id, off, len, &r.stream,
-                                         err) < 0)
+    if (!r.lt)
         return -1;
-    int rc = st_restore_import(s->e, c, day_ms, restore_pull, &r, err);
-    r.lt->type->stream_close(r.stream);
+    const tier_type *tt = r.lt->type;
+    int rc = tt->online ? tt->online(r.lt->impl, remote_id, true, err) : 1;
+    if (rc == 0)                     /* rehydrating: a later pass looks again */
+        return st_restore_later(s->e, c->version_id, err);
+    if (rc > 0)
+        rc = tt->stream_open(r.lt->impl, remote_id, off, len, &r.stream, err);
+    if (rc == 0) {
+        rc = st_restore_import(s->e, c, day_ms, restore_pull, &r, err);
+        tt->stream_close(r.stream);
+    }
+    if (rc == 0 && tt->online && tt->online(r.lt->impl, remote_id, false, err) < 0) {
+        char why[CF_ERRMSG_MAX];     /* restored all the same: the worker logs this */
+        snprintf(why, sizeof why, "%s", err->msg);
+        rc = cf_fail(err, err->code, "restored, but the remote object could not be sent "
+                     "back offline (it stays readable, at its cost): %.180s", why);
+    }
     if (rc < 0 && err->code != CF_ENOKEY)
         st_tier_note_error(s->e, c->tier_id, err->msg);
     return rc;
@@ -375,7 +388,6 @@ static int recover_one(void *ctx, const tier_listed *o, cf_err *err)
     recover_ctx *rc = ctx;
     tier_recover_report *rep = rc->rep;
     rep->listed++;
-    snprintf(rep->next, sizeof rep->next, "%s", o->name);
     if (!remote_name(o->name)) {
         rep->other++;
         return 0;
@@ -431,10 +443,7 @@ int tier_recover(tier_set *s, const char *name, const char *after,
         return -1;
     if (!rc.lt->type->list)
         return cf_fail(err, CF_EINVAL, "tier %s's type cannot list its objects", name);
-    bool more = false;
-    int r = rc.lt->type->list(rc.lt->impl, after, recover_one, &rc, &more, err);
-    if (!more)
-        rep->next[0] = '\0';
+    int r = rc.lt->type->list(rc.lt->impl, after, recover_one, &rc, rep->next, err);
     if (r < 0)
         st_tier_note_error(s->e, rc.tier_id, err->msg);
     return r;

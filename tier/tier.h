@@ -9,9 +9,10 @@
  * A tier has a type with a small interface (tier_type): S3 (tier/s3.c:
  * AWS, Wasabi, Backblaze B2, GCS interoperability, Ceph RGW, another
  * coffer) and Azure Blob Storage (tier/azure.c) are built, with the same
- * six operations. Every operation that talks to a remote goes through the
- * one outgoing client for its protocol (client/s3c.h for S3, client/azb.h
- * for Azure).
+ * operations (Azure's alone has `online`, for its Archive access tier);
+ * what they share is tier/shared.h. Every operation that talks to a
+ * remote goes through the one outgoing client for its protocol
+ * (client/s3c.h for S3, client/azb.h for Azure).
  *
  * What a remote sees: objects named by the tier's prefix and a random id,
  * holding ciphertext and a sealed header (storage/tierfmt.c). No tenant,
@@ -34,6 +35,7 @@
 #include "storage/lifecycle.h"
 
 #define TIER_ETAG_MAX 128
+#define TIER_CURSOR_MAX 1025             /* a listing page's cursor, NUL included */
 
 /* How uploads are cut and paced (coffer.json's lifecycle section). */
 typedef struct tier_limits {
@@ -94,11 +96,18 @@ typedef struct tier_type {
      * crash may have left one whose id was never recorded). */
     int (*del)(void *impl, const char *name, const char *upload_id, bool sweep,
                cf_err *err);
+    /* For remotes that keep objects offline (Azure's Archive tier): with
+     * online, make object `name` readable: 1 if it is, 0 if that has
+     * started or is still going (ask again later); without, send it back
+     * offline once its local copy is restored (1). NULL: every object is
+     * always readable. */
+    int (*online)(void *impl, const char *name, bool online, cf_err *err);
     /* One page of the objects under the tier's prefix, in name order,
-     * after `after` ("": from the first); *more if more follow. NULL if
-     * the type cannot list (then tier_recover refuses). */
-    int (*list)(void *impl, const char *after, tier_list_cb cb, void *ctx, bool *more,
-                cf_err *err);
+     * from cursor `after` ("": the first page; else a `next` this gave
+     * back: a name for S3, Azure's opaque marker); next is "" after the
+     * last page. NULL if the type cannot list (then tier_recover refuses). */
+    int (*list)(void *impl, const char *after, tier_list_cb cb, void *ctx,
+                char next[TIER_CURSOR_MAX], cf_err *err);
 } tier_type;
 
 extern const tier_type tier_type_s3;
@@ -130,7 +139,12 @@ uint64_t tier_rate(tier_set *s, int64_t tier_id);
  * failure the intent is aborted (the remote object queued for deletion)
  * and the version stays local. CF_ENOKEY/CF_EEXISTS: nothing to do. */
 int tier_transition(tier_set *s, const st_tier_candidate *c, int64_t tier_id, cf_err *err);
-/* Bring a RESTORING version's local copy back (day_ms: a restore day). */
+/* Bring a RESTORING version's local copy back (day_ms: a restore day).
+ * If the remote keeps the object offline (an Archive blob), this first
+ * starts making it readable and returns 0 with the version still
+ * RESTORING (x-amz-restore: ongoing-request="true"): a later call, the
+ * worker's next pass, copies it once it is readable, then sends the
+ * remote object back offline. */
 int tier_restore(tier_set *s, const st_tier_candidate *c, int64_t day_ms, cf_err *err);
 /* Delete one queued remote object; on failure it is retried later. */
 int tier_remote_delete(tier_set *s, const st_remote_delete *d, cf_err *err);
@@ -147,10 +161,10 @@ typedef struct tier_recover_report {
     uint64_t unreadable;                 /* named like one, but no header this master
                                             key opens: left alone */
     char unreadable_msg[320];            /* the first such object's reason */
-    char next[1025];                     /* where the next page starts; "" at the end */
+    char next[TIER_CURSOR_MAX];          /* where the next page starts; "" at the end */
 } tier_recover_report;
-/* Put the versions that one page of tier `name`'s objects (after
- * `after`, "" from the start) hold back into the index, from their
+/* Put the versions that one page of tier `name`'s objects (from cursor
+ * `after`: "" for the first page, else the previous page's next) hold back into the index, from their
  * headers and the master key alone (st_tier_adopt). Nothing is written
  * to or deleted from the remote. CF_ENOTFOUND: no such tier. */
 int tier_recover(tier_set *s, const char *name, const char *after,

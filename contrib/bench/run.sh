@@ -89,7 +89,7 @@
 # restic_backup_coffer_server_cpu_s_per_gib <= 3; peak_rss_mib <= 64
 # (cofferd, during the single-stream runs); tiered_get_ratio >= 0.5;
 # scrub_ratio_of_disk_read >= 0.8;
-# tier_peak_rss_mib <= 64.
+# tier_peak_rss_mib <= 64 and azure_tier_peak_rss_mib <= 64.
 #
 # Another server, the peer: BENCH_PEER=rgw (make bench-peer) starts a
 # throw-away Ceph RGW (tests/peers/rgw.sh: one mon, one OSD, one radosgw;
@@ -768,6 +768,7 @@ target mid_put_256k_cpu_ratio_vs_1g "<=" 2.0
 target tiered_get_ratio ">=" 0.5
 target azure_tiered_get_ratio ">=" 0.5
 target tier_peak_rss_mib "<=" 64
+target azure_tier_peak_rss_mib "<=" 64
 target coffer_over_peer_put_cpu_s_per_gib ">=" 2.0
 target coffer_over_peer_get_cpu_s_per_gib ">=" 2.0
 target coffer_over_peer_rclone_copy_server_cpu_s_per_gib ">=" 2.0

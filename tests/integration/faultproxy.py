@@ -18,7 +18,8 @@ Command it over the control port (plain HTTP, JSON bodies):
                   `count` matching requests (default 1), first rule first
     POST /clear   drop all rules and the log
     GET  /log     every request seen: {"t", "method", "path", "query",
-                  "range" (Range, or Azure's x-ms-range), "action", "status"}
+                  "range" (Range, or Azure's x-ms-range), "action", "status",
+                  "bytes_out" (answer body bytes relayed to the client so far)}
                   with t in seconds (monotonic)
 
 A rule: {"action": A, "count": N, "method": "PUT", "path": "/b/k" (a
@@ -38,6 +39,9 @@ prefix), "query": "uploadId" (a substring), ...} where A is one of
     corrupt   forward; flip one bit of the answer's body at byte `at`
               (default 0), or of the request's body with "side": "request"
     delay     forward, but wait `seconds` before forwarding
+    headers   forward; in the answer, set each header of `headers` (a
+              {"name": "value"} object: replaced if present, else added),
+              as a server in another state would answer
 
 The proxy never looks inside signatures: a corrupted request body reaches
 the server, which must refuse it.
@@ -247,6 +251,7 @@ class FaultProxy:
                 action = rule["action"] if rule else "pass"
                 entry = {"t": time.monotonic() - self.t0, "method": method,
                          "path": path, "query": query, "action": action, "status": 0,
+                         "bytes_out": 0,
                          "range": headers.get("range", headers.get("x-ms-range", ""))}
                 self._log(entry)
                 if action == "reset":
@@ -304,6 +309,8 @@ class FaultProxy:
         body = Body(up, rest, headers, no_body)
         if action == "stall":
             time.sleep(float(rule.get("seconds", 30)))
+        if action == "headers":
+            head = set_headers(head, rule.get("headers", {}))
         client.sendall(head)
         sent = 0
         after = int(rule.get("after", 0)) if rule else 0
@@ -319,9 +326,19 @@ class FaultProxy:
                 return False
             client.sendall(piece)
             sent += len(piece)
+            entry["bytes_out"] = sent
         if headers.get("connection", "").lower() == "close":
             return False
         return True
+
+
+def set_headers(head, values):
+    """The answer head with each of values' headers set (replaced or added)."""
+    lines = head.decode("latin-1").split("\r\n")
+    want = {k.lower(): (k, v) for k, v in values.items()}
+    out = [ln for ln in lines[1:] if ln and ln.split(":", 1)[0].strip().lower() not in want]
+    out += ["%s: %s" % kv for kv in want.values()]
+    return ("\r\n".join([lines[0]] + out) + "\r\n\r\n").encode("latin-1")
 
 
 def main():

@@ -35,7 +35,7 @@ static int gen_read(void *ctx, uint8_t *buf, size_t cap, size_t *got, cf_err *er
     gen *g = ctx;
     size_t n = g->size - g->pos < cap ? (size_t)(g->size - g->pos) : cap;
     for (size_t i = 0; i < n; i++)
-        buf[i] = live_byte(g->seed, g->pos + i);
+        buf[i] = live_byte(g->seed, g->base + g->pos + i);
     g->pos += n;
     *got = n;
     return 0;

@@ -254,6 +254,73 @@ def test_errors_and_slowness_are_retried(s3, bucket):
     no_orphans()
 
 
+def test_a_range_fetches_only_its_blocks(s3, bucket):
+    """A ranged GET of a tiered object asks the remote (S3 Range, Azure
+    x-ms-range) for the sealed blocks (1 MiB + 16) the range lies in, in
+    one request, and gets no more: one block for 64 KiB inside one, two
+    across a boundary, one for the last byte."""
+    body = data(6 * MiB + 5, "ranged")
+    s3.put_object(Bucket=bucket, Key="ranged", Body=body, StorageClass=TIER)
+    settled()
+    for lo, hi, blocks in [(5000000, 5065535, 1), (5242000, 5307535, 2),
+                           (len(body) - 1, len(body) - 1, 1)]:
+        proxy("/clear", {})
+        got = s3.get_object(Bucket=bucket, Key="ranged",
+                            Range=f"bytes={lo}-{hi}")["Body"].read()
+        assert got == body[lo:hi + 1]
+        gets = [e for e in proxy("/log") if e["method"] == "GET"
+                and e["path"].startswith(OBJ_PATH)]
+        assert len(gets) == 1, gets
+        a, b = (int(x) for x in gets[0]["range"].split("=")[1].split("-"))
+        assert b - a + 1 <= blocks * (MiB + 16), (lo, hi, gets)
+        assert 0 < gets[0]["bytes_out"] <= b - a + 1, (lo, hi, gets)
+
+
+@pytest.mark.skipif(not AZURE, reason="Azure's Archive access tier")
+def test_archive_rehydration_pending_keeps_the_restore_ongoing(s3, bucket, raw):
+    """An Archive tier's restore while Azure says the blob is still
+    rehydrating (faultproxy answers its properties as real Azure does for
+    hours: Archive, rehydrate-pending-to-hot): the version stays RESTORING
+    (ongoing-request="true"), no second Set Blob Tier is sent, and only
+    once the blob reads Archive does the worker start the rehydration,
+    then copy it when Hot and archive the blob again."""
+    zprefix = "fz/"
+    coffer("tier", "add", "COLDFZ", "--type", "azure", "--endpoint",
+           os.environ["PROXY_ENDPOINT"] + "/" + os.environ["AZURITE_ACCOUNT"],
+           "--account", os.environ["AZURITE_ACCOUNT"], "--container", "tier",
+           "--prefix", zprefix, "--account-key", os.environ["AZURITE_KEY"],
+           "--access-tier", "Archive")
+    body = data(2 * MiB + 1, "pending")
+    s3.put_object(Bucket=bucket, Key="pending", Body=body, StorageClass="COLDFZ")
+    tierutil.settled("COLDFZ", 1)
+    zpath = f"/{os.environ['AZURITE_ACCOUNT']}/tier/{zprefix}"
+    proxy("/clear", {})
+    rules({"action": "headers", "method": "HEAD", "path": zpath, "count": 3,
+           "headers": {"x-ms-access-tier": "Archive",
+                       "x-ms-archive-status": "rehydrate-pending-to-hot"}})
+    res = raw("POST", f"/{bucket}/pending", "restore",
+              body=b"<RestoreRequest><Days>1</Days></RestoreRequest>")
+    assert res.status == 202, res.body
+
+    def pending_seen():
+        return [e for e in proxy("/log") if e["action"] == "headers"]
+    while len(pending_seen()) < 3:
+        h = s3.head_object(Bucket=bucket, Key="pending")
+        assert h["Restore"].startswith('ongoing-request="true"'), h
+        time.sleep(0.2)
+    wait_for("the restore", lambda: s3.head_object(Bucket=bucket, Key="pending")
+             .get("Restore", "").startswith('ongoing-request="false"'), timeout=60)
+    log = proxy("/log")
+    tiers = [e for e in log if e["method"] == "PUT" and "comp=tier" in e["query"]]
+    heads = [e for e in log if e["method"] == "HEAD" and e["path"].startswith(zpath)]
+    # pending x3 (no Set Blob Tier), Archive (Hot asked), Hot (copied, archived again)
+    assert len(heads) == 5 and len(tiers) == 2, log
+    assert tiers[0]["t"] > heads[3]["t"] and tiers[1]["t"] > heads[4]["t"], log
+    assert s3.get_object(Bucket=bucket, Key="pending")["Body"].read() == body
+    st, h, _ = AZ.request("HEAD", f"tier/{AZ.names(zprefix)[0]}")
+    assert st == 200 and h["x-ms-access-tier"] == "Archive"
+
+
 def test_cut_reads_resume(s3, bucket):
     body = data(3 * MiB + 11, "cut")
     s3.put_object(Bucket=bucket, Key="cut", Body=body, StorageClass=TIER)

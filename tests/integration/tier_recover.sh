@@ -10,7 +10,8 @@
 # nothing, an object of another program and a forged one under the
 # prefix are counted and left alone, a restore (for one 10-minute day)
 # writes the local copy back (read with the remote stopped), and nothing
-# was deleted from the remote.
+# was deleted from the remote. TIER_TYPE=azure (tier_recover_azure.sh):
+# the same with the tier on Azurite, listed with List Blobs.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 COFFERD=${COFFERD:-$(pwd)/server/cofferd}
@@ -24,13 +25,20 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/coffer-tierrec.XXXXXX")
 cleanup() {
   coffer_stop >/dev/null 2>&1
   tier_remote_stop
+  [ -z "${AZURITE_DIR:-}" ] || azurite_stop "$work/azurite" >/dev/null 2>&1
   [ "${KEEP_TMP:-0}" = 1 ] && echo "kept $work" >&2 || rm -rf "$work"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 fail() { echo "FAIL: $*" >&2; [ -z "${COFFER_LOG:-}" ] || tail -30 "$COFFER_LOG" >&2; exit 1; }
 
-remote_objects() {        # the remote bucket's keys, one a line
+azure=0
+[ "${TIER_TYPE:-s3}" != azure ] || azure=1
+remote_objects() {        # the remote bucket's keys (or blobs), one a line
+  if [ $azure = 1 ]; then
+    tier__azure 'print("\n".join(a.names("", sizes=True)))'
+    return
+  fi
   "$py" - <<'PY'
 import os
 from tierutil import client
@@ -39,12 +47,34 @@ for o in c.list_objects_v2(Bucket="tier").get("Contents", []):
     print(o["Key"], o["Size"], o["ETag"])
 PY
 }
+put_foreign() {           # put_foreign NAME PYTHON-BYTES: an object not coffer wrote
+  if [ $azure = 1 ]; then
+    tier__azure "a.put(sys.argv[1], $2)" "$1"
+    return
+  fi
+  "$py" - "$1" "$2" <<'PY'
+import os, sys
+from tierutil import client
+c = client(os.environ["REMOTE_ENDPOINT"], os.environ["REMOTE_AK"], os.environ["REMOTE_SK"])
+c.put_object(Bucket="tier", Key=sys.argv[1], Body=eval(sys.argv[2]))
+PY
+}
 
-tier_remote_start "$work/remote" || exit 1
-tier_bucket "$REMOTE_ENDPOINT" "$REMOTE_AK" "$REMOTE_SK" tier || exit 1
+if [ $azure = 1 ]; then
+  tier_azure_start "$work/azurite" || exit 1
+else
+  tier_remote_start "$work/remote" || exit 1
+  tier_bucket "$REMOTE_ENDPOINT" "$REMOTE_AK" "$REMOTE_SK" tier || exit 1
+fi
 export COFFER_CONFIG_EXTRA='{"lifecycle": {"day_seconds": 600, "interval_seconds": 1,
   "multipart_threshold": 5242880, "part_size": 5242880, "transitions": 4}}'
 add_tier() {
+  if [ $azure = 1 ]; then
+    tier_admin tier add COLD --type azure --endpoint "$AZURITE_ENDPOINT" \
+      --account "$AZURITE_ACCOUNT" --container tier --prefix vault/ \
+      --account-key "$AZURITE_KEY" >/dev/null || fail "tier add"
+    return
+  fi
   tier_admin tier add COLD --endpoint "$REMOTE_ENDPOINT" --bucket tier --prefix vault/ \
     --access-key "$REMOTE_AK" --secret-key "$REMOTE_SK" >/dev/null || fail "tier add"
 }
@@ -73,13 +103,9 @@ PY
 add_tier
 
 echo "-- another program's object and a forged one under the prefix"
-"$py" - <<'PY' || fail "foreign objects"
-import os
-from tierutil import client
-c = client(os.environ["REMOTE_ENDPOINT"], os.environ["REMOTE_AK"], os.environ["REMOTE_SK"])
-c.put_object(Bucket="tier", Key="vault/README", Body=b"not coffer's")
-c.put_object(Bucket="tier", Key="vault/" + "ab" * 16, Body=b"COFTIER1" + bytes(8200))
-PY
+put_foreign vault/README 'b"not coffer'"'"'s"' || fail "a foreign object"
+put_foreign "vault/$(printf 'ab%.0s' $(seq 16))" 'b"COFTIER1" + bytes(8200)' ||
+  fail "a forged object"
 
 echo "-- coffer tier recover"
 out=$(tier_admin tier recover COLD) || fail "tier recover: $out"
@@ -97,14 +123,15 @@ grep -q "7 remote objects: 0 versions recovered, 5 known already" <<<"$out" ||
 
 echo "-- a restore writes the local copy back"
 "$py" "$here/tier_recover_client.py" restore || fail "restore"
-tier_remote_stop
-"$py" "$here/tier_recover_client.py" local || fail "local read"
-tier_remote_start "$work/remote" || exit 1
 
 echo "-- nothing coffer wrote was deleted from the remote"
 remote_objects | grep -v -e "vault/README" -e "vault/abab" >"$work/remote-after"
 cmp -s "$work/remote-before" "$work/remote-after" ||
   fail "the remote changed: $(diff "$work/remote-before" "$work/remote-after")"
+
+echo "-- the restored copy reads with the remote stopped"
+if [ $azure = 1 ]; then azurite_stop "$work/azurite"; else tier_remote_stop; fi
+"$py" "$here/tier_recover_client.py" local || fail "local read"
 if grep '"status":5[0-9][0-9]' "$COFFER_ACCESS_LOG" >&2; then
   fail "cofferd answered 5xx (above)"
 fi

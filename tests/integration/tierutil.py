@@ -99,12 +99,14 @@ class Azure:
         self.sas = (f"sv={version}&ss=b&srt=sco&sp=racwdl&se={q(expiry, safe='')}"
                     f"&spr=http&sig={q(sig, safe='')}")
 
-    def request(self, method, path, query=""):
+    def request(self, method, path, query="", body=b"", headers=None):
         u = urllib.parse.urlsplit(f"{self.endpoint}/{path}")
         conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
         try:
             conn.request(method, f"{u.path}?{query + '&' if query else ''}{self.sas}",
-                         headers={"x-ms-version": "2021-08-06", "Content-Length": "0"})
+                         body=body, headers={"x-ms-version": "2021-08-06",
+                                             "Content-Length": str(len(body)),
+                                             **(headers or {})})
             r = conn.getresponse()
             return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
         finally:
@@ -115,7 +117,14 @@ class Azure:
         if st not in (201, 409):
             raise AssertionError(f"create container: HTTP {st} {body!r}")
 
-    def names(self, prefix, uncommitted=False):
+    def put(self, name, data):
+        st, _, body = self.request("PUT", f"{self.container}/{urllib.parse.quote(name)}",
+                                   body=data, headers={"x-ms-blob-type": "BlockBlob"})
+        if st != 201:
+            raise AssertionError(f"put blob {name}: HTTP {st} {body!r}")
+
+    def names(self, prefix, uncommitted=False, sizes=False):
+        """The blob names under prefix; with sizes, "NAME ETAG SIZE" lines."""
         import re
         out, marker = [], ""
         while True:
@@ -128,7 +137,12 @@ class Azure:
             if st != 200:
                 raise AssertionError(f"list blobs: HTTP {st} {body!r}")
             text = body.decode()
-            out += re.findall(r"<Blob><Name>([^<]*)</Name>", text)
+            if sizes:
+                out += [" ".join(b) for b in re.findall(
+                    r"<Blob><Name>([^<]*)</Name>.*?<Etag>([^<]*)</Etag>.*?"
+                    r"<Content-Length>(\d+)</Content-Length>", text)]
+            else:
+                out += re.findall(r"<Blob><Name>([^<]*)</Name>", text)
             m = re.search(r"<NextMarker>([^<]+)</NextMarker>", text)
             if not m:
                 return out

@@ -223,6 +223,22 @@ static void listings(void)
         CHECK_EQ_INT(s3c_xml_blob_list(bad[i], strlen(bad[i]), &l, &err), -1);
         CHECK(l == NULL);
     }
+    /* a Content-Length that is not a plain decimal that fits, a marker
+     * without a listing: refused or empty, never a wrong size */
+    const char *sizes[] = {"-1", "", "7 ", "1e9", "+5", "99999999999999999999"};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        char doc[256];
+        snprintf(doc, sizeof doc, "<EnumerationResults><Blobs><Blob><Name>x</Name><Properties>"
+                 "<Content-Length>%s</Content-Length></Properties></Blob></Blobs>"
+                 "</EnumerationResults>", sizes[i]);
+        CHECK_EQ_INT(s3c_xml_blob_list(doc, strlen(doc), &l, &err), -1);
+        CHECK(l == NULL && strstr(err.msg, "Content-Length"));
+    }
+    const char *nothing = "<EnumerationResults><NextMarker>m</NextMarker></EnumerationResults>";
+    REQUIRE(s3c_xml_blob_list(nothing, strlen(nothing), &l, &err) == 0);
+    CHECK(l->nblobs == 0);
+    CHECK_EQ_STR(l->next_marker, "m");
+    azb_listing_free(l);
     /* deep nesting and many blobs with long names */
     size_t depth = 100000, len = 0;
     char *deep = malloc(depth * 7 + 64);
@@ -324,10 +340,7 @@ static void urls_and_refusals_before_sending(void)
                        .max_attempts = 1};
     c = azb_client_new(&host, &err);
     REQUIRE(c);
-    s3c_mem m;
-    s3c_body body;
-    s3c_body_mem(&body, &m, "x", 1);
-    body.length = (uint64_t)AZB_MAX_BLOCKS * 1024 + 1;
+    azb_parts body = {.length = (uint64_t)AZB_MAX_BLOCKS * 1024 + 1};   /* never opened */
     azb_upload_opts small = {.block_size = 1024};
     CHECK_EQ_INT(azb_upload(c, "c", "b", &body, &small, &res, &err), -1);
     CHECK_EQ_INT(err.code, CF_ETOOLARGE);

@@ -189,6 +189,21 @@ static void listings_decode_keys(void)
                            "</ListBucketResult>";
     CHECK_EQ_INT(s3c_xml_listing(no_token, strlen(no_token), &l, &err), -1);
     CHECK_EQ_INT(s3c_xml_listing("<Error/>", 8, &l, &err), -1);
+    /* a Size that is not a plain decimal that fits: the listing is refused */
+    const char *sizes[] = {"-1", "", "12abc", " 12", "0x10", "18446744073709551616",
+                           "000000000000000000001"};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        char bad[256];
+        snprintf(bad, sizeof bad, "<ListBucketResult><Contents><Key>k</Key><Size>%s</Size>"
+                 "</Contents></ListBucketResult>", sizes[i]);
+        CHECK_EQ_INT(s3c_xml_listing(bad, strlen(bad), &l, &err), -1);
+        CHECK(l == NULL && strstr(err.msg, "Size"));
+    }
+    const char *max = "<ListBucketResult><Contents><Key>k</Key><Size>18446744073709551615"
+                      "</Size></Contents></ListBucketResult>";
+    REQUIRE(s3c_xml_listing(max, strlen(max), &l, &err) == 0);
+    CHECK(l->objects[0].size == UINT64_MAX);
+    s3c_listing_free(l);
 }
 
 static void multipart_answers(void)

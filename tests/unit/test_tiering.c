@@ -462,6 +462,49 @@ static void transition_commit_delete_and_recovery(void)
     st_close(e);
 }
 
+static int first_candidate(void *ctx, const st_tier_candidate *c)
+{
+    *(st_tier_candidate *)ctx = *c;
+    return 1;
+}
+
+/* Restores the remote is still making readable (rehydrating Archive
+ * blobs) go to the back, so a pass of 64 never starves the rest. */
+static void pending_restores_take_turns(void)
+{
+    eng_fixture f;
+    int64_t id = 0;
+    st_engine *e = setup(&f, &id);
+    REQUIRE(e && id);
+    cf_err err;
+    const char *keys[2] = {"old", "new"};
+    char vids[2][ST_ID_HEX];
+    for (int i = 0; i < 2; i++) {
+        st_object_info info;
+        st_transition t;
+        REQUIRE(put_gen(e, "b", keys[i], 1000, (uint64_t)i, &info, &err) == 0);
+        REQUIRE(st_transition_begin(e, "t1", "b", keys[i], info.version_id, id, &t, &err) == 0);
+        REQUIRE(st_transition_commit(e, &t, "\"e\"", &err) == 0);
+        snprintf(vids[i], sizeof vids[i], "%s", t.version_id);
+        st_transition_clear(&t);
+        st_restore_result res;
+        REQUIRE(st_restore_request(e, "t1", "b", keys[i], NULL, 1, 1000, &res, &err) == 0);
+        usleep(2000);                    /* requested in this order */
+    }
+    st_tier_candidate c = {0};
+    REQUIRE(st_restore_due(e, 1, first_candidate, &c, &err) == 0);
+    CHECK_EQ_STR(c.key, "old");
+    REQUIRE(st_restore_later(e, vids[0], &err) == 0);
+    REQUIRE(st_restore_due(e, 1, first_candidate, &c, &err) == 0);
+    CHECK_EQ_STR(c.key, "new");
+    usleep(2000);
+    REQUIRE(st_restore_later(e, vids[1], &err) == 0);
+    REQUIRE(st_restore_due(e, 1, first_candidate, &c, &err) == 0);
+    CHECK_EQ_STR(c.key, "old");
+    CHECK_EQ_INT(st_restore_later(e, "zz", &err), -1);
+    st_close(e);
+}
+
 static void overwrite_during_transition_and_crash(void)
 {
     eng_fixture f;
@@ -870,6 +913,7 @@ TEST_MAIN("tiering",
           T(registry_and_sealed_secret),
           T(writes_set_class_and_tags),
           T(transition_commit_delete_and_recovery),
+          T(pending_restores_take_turns),
           T(overwrite_during_transition_and_crash),
           T(configurations_walk_and_expire),
           T(noncurrent_versions_keep_their_tier),
