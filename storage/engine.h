@@ -179,6 +179,8 @@ typedef struct st_rebuild_report {
     uint64_t shard_files, manifests, journal_files, journal_records;
     uint64_t keys_exact;             /* keys rebuilt from their JRN_KEY record */
     uint64_t keys_guessed;           /* keys with no JRN_KEY: by mtime, no lock */
+    uint64_t tiered;                 /* versions placed in a tier again */
+    uint64_t tagged;                 /* versions and uploads given their tags */
     uint64_t removed;                /* versions on the disks a JRN_KEY says went */
     uint64_t unplaced;               /* files or versions that could not be placed */
     uint64_t no_data;                /* versions named with no data found (lost) */

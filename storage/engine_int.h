@@ -609,6 +609,10 @@ int obj_named_locked(st_engine *e, const char *tenant, const char *bucket, const
                      cf_err *err);
 /* Does an object row have this version id? 1 yes, 0 no, -1 error. */
 int obj_version_exists_locked(st_engine *e, const uint8_t vid[16], cf_err *err);
+/* The caller's section changed what the index holds about version vid
+ * (its tier row, its tags): journal its key (jrnrec_touch_locked). A
+ * version no row names (a delete marker's, or one gone) is skipped. */
+void obj_journal_version_locked(st_engine *e, const uint8_t vid[16]);
 
 /* ---- deleteq.c, heal.c, for tiering ------------------------------------ */
 
@@ -694,6 +698,12 @@ int tierfmt_header(st_engine *e, const char *remote_id, const char *tenant,
 int tiering_adopt_locked(st_engine *e, const uint8_t vid[16], int64_t tier_id,
                          const char *remote_id, uint64_t remote_size, uint64_t data_offset,
                          const char *remote_etag, cf_err *err);
+
+/* tiering.c, for the journal (jrnrec.c): version vid's version_tier row
+ * as a JSON object by column ("tier": the tier's name beside tier_id;
+ * without changed_ms, the workers' order, which moves unjournaled),
+ * json_null() if it has none, NULL on error. */
+json_t *tiering_row_json_locked(st_engine *e, const uint8_t vid[16], cf_err *err);
 
 /* ---- reading a tiered version (tierread.c) ---- */
 

@@ -121,6 +121,7 @@
 
 #include "common/fio.h"
 #include "common/fsutil.h"
+#include "common/hex.h"
 #include "storage/fvfs.h"
 
 #include <assert.h>
@@ -1552,13 +1553,10 @@ static int bind_json(sqlite3_stmt *st, int i, json_t *v)
     uint8_t *b = malloc(n ? n : 1);
     if (!b)
         return SQLITE_NOMEM;
-    for (size_t k = 0; k < n; k++) {
-        unsigned byte;
-        if (sscanf(hex + 2 * k, "%2x", &byte) != 1) {
-            free(b);
-            return SQLITE_MISMATCH;
-        }
-        b[k] = (uint8_t)byte;
+    if (n > 0 && hex_decode(hex, b, n, NULL) < 0) {   /* linear: a blob may be an
+                                                         inline object's bytes */
+        free(b);
+        return SQLITE_MISMATCH;
     }
     int rc = sqlite3_bind_blob64(st, i, b, n, SQLITE_TRANSIENT);
     free(b);

@@ -8,10 +8,12 @@
  * fdatasyncs them outside it, so a rotation that closes the originals
  * meanwhile does no harm.
  *
- * Reading: every file of the lineage on every online disk is read whole,
- * record by record, until the first bad one; records are collected,
- * sorted by (commit, payload CRC) and delivered once each (the same
- * record on several disks has the same payload).
+ * Reading: every file of the lineage on every online disk is read,
+ * record by record, until the first bad one; each record's CRC is checked
+ * and its JSON kept (its data is not: it is read again from the file when
+ * wanted, so memory follows the records' count, not the inline bytes);
+ * records are sorted by (commit, payload CRC, JSON) and delivered once
+ * each (the same record on several disks has the same payload).
  */
 #include "storage/journal.h"
 #include "common/le.h"
@@ -248,49 +250,82 @@ void jrn_get_stats(jrn *j, jrn_stats *out)
 typedef struct raw_rec {
     uint64_t commit;
     uint32_t crc;
-    uint8_t *payload;                /* owned */
-    size_t len;
+    uint8_t *head;                   /* owned: the payload up to its JSON's end */
+    size_t head_len;
+    size_t len;                      /* the whole payload's */
+    size_t file;                     /* in rec_set's paths */
+    uint64_t off;                    /* where its frame starts */
 } raw_rec;
 
 typedef struct rec_set {
     raw_rec *v;
     size_t n, cap;
+    char **paths;                    /* the files read, owned */
+    size_t npaths, cap_paths;
 } rec_set;
 
-/* Read one file's records above `after` into rs; 1 if it ended torn. */
+/* The frame at off in fd: 1 and *payload (malloc'd, its CRC checked) with
+ * *len, 0 at the end of the file, -1 torn or damaged. */
+static int read_frame(int fd, uint64_t off, uint8_t **payload, size_t *len)
+{
+    uint8_t head[JRN_HEAD];
+    int rc = fsu_pread_all(fd, head, sizeof head, (off_t)off);
+    if (rc == -ENODATA) {
+        struct stat st;
+        return fstat(fd, &st) == 0 && (uint64_t)st.st_size == off ? 0 : -1;
+    }
+    size_t n = (size_t)le_get(head + 4, 4);
+    if (rc < 0 || memcmp(head, JRN_MAGIC, 4) != 0 || n < 13 || n > JRN_MAX_PAYLOAD)
+        return -1;
+    uint8_t *p = malloc(n);
+    if (!p || fsu_pread_all(fd, p, n, (off_t)(off + JRN_HEAD)) < 0 ||
+        cks_crc32c(0, p, n) != (uint32_t)le_get(head + 8, 4) || 13 + le_get(p + 9, 4) > n) {
+        free(p);
+        return -1;
+    }
+    *payload = p;
+    *len = n;
+    return 1;
+}
+
+/* Read one file's records above `after` into rs, each without its data
+ * (read again when needed: jrn_read_data, carry); 1 if it ended torn. */
 static int read_file(const char *path, uint64_t after, rec_set *rs)
 {
+    if (rs->npaths == rs->cap_paths) {
+        size_t cap = rs->cap_paths ? 2 * rs->cap_paths : 16;
+        char **g = realloc(rs->paths, cap * sizeof *g);
+        if (!g)
+            return 1;
+        rs->paths = g;
+        rs->cap_paths = cap;
+    }
+    if (!(rs->paths[rs->npaths] = strdup(path)))
+        return 1;
+    size_t file = rs->npaths++;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return 1;
     int torn = 0;
-    for (off_t off = 0;;) {
-        uint8_t head[JRN_HEAD];
-        int rc = fsu_pread_all(fd, head, sizeof head, off);
-        if (rc == -ENODATA) {
-            struct stat st;
-            torn = fstat(fd, &st) == 0 && st.st_size != off;
+    for (uint64_t off = 0;;) {
+        uint8_t *p;
+        size_t len;
+        int rc = read_frame(fd, off, &p, &len);
+        if (rc <= 0) {
+            torn = rc < 0;
             break;
         }
-        size_t len = (size_t)le_get(head + 4, 4);
-        if (rc < 0 || memcmp(head, JRN_MAGIC, 4) != 0 || len < 13 || len > JRN_MAX_PAYLOAD) {
-            torn = 1;
-            break;
-        }
-        uint8_t *p = malloc(len);
-        if (!p || fsu_pread_all(fd, p, len, off + JRN_HEAD) < 0 ||
-            cks_crc32c(0, p, len) != (uint32_t)le_get(head + 8, 4) ||
-            13 + le_get(p + 9, 4) > len) {
-            free(p);
-            torn = 1;
-            break;
-        }
-        off += (off_t)(JRN_HEAD + len);
-        uint64_t commit = le_get(p + 1, 8);
+        uint64_t at = off, commit = le_get(p + 1, 8);
+        uint32_t crc = cks_crc32c(0, p, len);
+        off += JRN_HEAD + len;
         if (commit <= after) {
             free(p);
             continue;
         }
+        size_t head_len = 13 + (size_t)le_get(p + 9, 4);
+        uint8_t *h = realloc(p, head_len);   /* the data stays in the file */
+        if (h)
+            p = h;
         if (rs->n == rs->cap) {
             size_t cap = rs->cap ? 2 * rs->cap : 256;
             raw_rec *g = realloc(rs->v, cap * sizeof *g);
@@ -302,10 +337,45 @@ static int read_file(const char *path, uint64_t after, rec_set *rs)
             rs->v = g;
             rs->cap = cap;
         }
-        rs->v[rs->n++] = (raw_rec){commit, (uint32_t)le_get(head + 8, 4), p, len};
+        rs->v[rs->n++] = (raw_rec){commit, crc, p, head_len, len, file, at};
     }
     close(fd);
     return torn;
+}
+
+/* The payload of the record whose frame is at off in path, read and
+ * checked again (malloc'd), or NULL. */
+static uint8_t *reread(const char *path, uint64_t off, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    uint8_t *p = NULL;
+    if (fd >= 0 && read_frame(fd, off, &p, len) != 1)
+        p = NULL;
+    if (fd >= 0)
+        close(fd);
+    return p;
+}
+
+int jrn_read_data(const char *path, uint64_t offset, uint8_t **data, size_t *len,
+                  cf_err *err)
+{
+    size_t n;
+    *data = NULL;
+    *len = 0;
+    uint8_t *p = reread(path, offset, &n);
+    if (!p)
+        return cf_fail(err, CF_ECORRUPT, "journal %s: the record at %llu cannot be read "
+                       "again (the file changed, or a read failed)", path,
+                       (unsigned long long)offset);
+    size_t head = 13 + (size_t)le_get(p + 9, 4);
+    if (n > head) {
+        memmove(p, p + head, n - head);
+        *data = p;
+        *len = n - head;
+    } else {
+        free(p);
+    }
+    return 0;
 }
 
 static int cmp_rec(const void *a, const void *b)
@@ -317,20 +387,25 @@ static int cmp_rec(const void *a, const void *b)
         return x->crc < y->crc ? -1 : 1;
     if (x->len != y->len)
         return x->len < y->len ? -1 : 1;
-    return memcmp(x->payload, y->payload, x->len);
+    if (x->head_len != y->head_len)
+        return x->head_len < y->head_len ? -1 : 1;
+    return memcmp(x->head, y->head, x->head_len);
 }
 
 static void rec_set_free(rec_set *rs)
 {
     for (size_t i = 0; i < rs->n; i++)
-        free(rs->v[i].payload);
+        free(rs->v[i].head);
+    for (size_t i = 0; i < rs->npaths; i++)
+        free(rs->paths[i]);
     free(rs->v);
-    rs->v = NULL;
-    rs->n = rs->cap = 0;
+    free(rs->paths);
+    memset(rs, 0, sizeof *rs);
 }
 
-/* Sort rs by (commit, payload) and drop the copies of one record (the
- * same record from several disks): how many are left. */
+/* Sort rs by (commit, CRC, length, JSON) and drop the copies of one
+ * record (the same record from several disks; the CRC covers the data):
+ * how many are left. */
 static size_t sort_unique(rec_set *rs)
 {
     if (rs->n > 1)
@@ -338,7 +413,7 @@ static size_t sort_unique(rec_set *rs)
     size_t o = 0;
     for (size_t i = 0; i < rs->n; i++) {
         if (o > 0 && cmp_rec(&rs->v[o - 1], &rs->v[i]) == 0) {
-            free(rs->v[i].payload);
+            free(rs->v[i].head);
             continue;
         }
         rs->v[o++] = rs->v[i];
@@ -351,7 +426,7 @@ static size_t sort_unique(rec_set *rs)
  * reference when 1. */
 static int parse_rec(const raw_rec *raw, jrn_record *r)
 {
-    const uint8_t *p = raw->payload;
+    const uint8_t *p = raw->head;
     size_t tl = (size_t)le_get(p + 9, 4);
     json_error_t jerr;
     json_t *fields = json_loadb((const char *)p + 13, tl, JSON_REJECT_DUPLICATES, &jerr);
@@ -363,7 +438,7 @@ static int parse_rec(const raw_rec *raw, jrn_record *r)
         return rc;
     }
     *r = (jrn_record){.type = (jrn_type)p[0], .version = (int)version, .commit = raw->commit,
-                      .fields = fields, .data = p + 13 + tl, .len = raw->len - 13 - tl};
+                      .fields = fields, .len = raw->len - raw->head_len};
     return 1;
 }
 
@@ -399,6 +474,8 @@ int jrn_replay(const ds_set *set, uint64_t after, int (*cb)(void *ctx,
         jrn_record r;
         const raw_rec *raw = &rs.v[rs.n - i];
         int ok = parse_rec(raw, &r);
+        r.path = ok == 1 ? rs.paths[raw->file] : NULL;
+        r.offset = raw->off;
         if (ok < 0)
             (*torn)++;
         else if (ok == 0)
@@ -507,26 +584,36 @@ void jrn_rotate(jrn *j, uint64_t commit, jrn_keep_cb keep, void *ctx)
     pthread_mutex_unlock(&j->lock);
     rec_set rs = {0};
     bool *torn = calloc(old.n, sizeof *torn);
+    /* rs.paths[f] is old.path[f]: a file read_file could not note (out of
+     * memory) stops the pruning (every old file is kept) */
     for (size_t f = 0; torn && f < old.n; f++)
-        torn[f] = read_file(old.path[f], 0, &rs) != 0;
+        if ((torn[f] = read_file(old.path[f], 0, &rs) != 0) && rs.npaths != f + 1) {
+            free(torn);
+            torn = NULL;
+        }
     size_t n = torn ? sort_unique(&rs) : 0;
     for (size_t i = 0; i < n; i++) {
         jrn_record r;
-        if (parse_rec(&rs.v[i], &r) == 1) {
-            if (keep(ctx, &r)) {
-                const raw_rec *raw = &rs.v[i];
-                uint8_t *framed = malloc(JRN_HEAD + raw->len);
-                if (framed) {
-                    memcpy(framed, JRN_MAGIC, 4);
-                    le_put(framed + 4, raw->len, 4);
-                    le_put(framed + 8, raw->crc, 4);
-                    memcpy(framed + JRN_HEAD, raw->payload, raw->len);
-                    append_framed(j, framed, JRN_HEAD + raw->len);
-                    free(framed);
-                }
+        if (parse_rec(&rs.v[i], &r) != 1)
+            continue;
+        const raw_rec *raw = &rs.v[i];
+        if (keep(ctx, &r)) {
+            size_t len;                /* the record byte for byte, data included */
+            uint8_t *payload = reread(rs.paths[raw->file], raw->off, &len);
+            uint8_t *framed = payload ? malloc(JRN_HEAD + len) : NULL;
+            if (framed) {
+                memcpy(framed, JRN_MAGIC, 4);
+                le_put(framed + 4, len, 4);
+                le_put(framed + 8, raw->crc, 4);
+                memcpy(framed + JRN_HEAD, payload, len);
+                append_framed(j, framed, JRN_HEAD + len);
+            } else {
+                torn[raw->file] = true;   /* not carried: its file stays */
             }
-            json_decref(r.fields);
+            free(framed);
+            free(payload);
         }
+        json_decref(r.fields);
     }
     rec_set_free(&rs);
     jrn_sync(j);

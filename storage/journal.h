@@ -20,6 +20,18 @@
  * before JRN_KEY: PUT, UPLOAD, PART and UPLOAD_END only, with the same
  * fields), read as before. A record of a newer version than the reader's
  * is skipped and counted (jrn_replay's *newer), never guessed at.
+ * Version 2 added JRN_KEY and JRN_UPLOAD's "ssec" and "cks_full"; version
+ * 3 adds to each version of a JRN_KEY its "tags" (object_tags' JSON text,
+ * or null) and its "tier" (null, or its version_tier row by column, but
+ * changed_ms, with "tier" the tier's name and, once the version is TIERED, RESTORING or
+ * RESTORED, "segments": [{data_id, part, size, wrapped}] of a single PUT,
+ * whose local files are freed; a multipart version's are in its manifest),
+ * and to JRN_UPLOAD the upload's object lock ("lock_mode",
+ * "retain_until_ms", "legal_hold"), its "tags" and the "tier_id" of its
+ * storage class (0: STANDARD). A reader takes a field a record lacks as
+ * the older version left it: absent (no tags, no tier, no lock). No
+ * record holds a secret: a tier is named, its settings and secret are in
+ * the catalog (catalog.h).
  *
  * JRN_KEY is the key's state after the commit: "tenant", "bucket", "key"
  * (hex) and "versions", every version of the key newest first, each with
@@ -31,7 +43,8 @@
  * written: the state record says it in the one shape), an empty list is a
  * key with no version left. Its cost is a key's version count per write
  * to it, which backup clients (new names, few versions) keep small.
- * Sections record the keys they change (jrnrec_touch_locked) and the
+ * Sections record the keys they change (jrnrec_touch_locked; a change of
+ * a version's tags or tier row too, obj_journal_version_locked) and the
  * records are appended when the section ends (eng_unlock_durable calls
  * jrnrec_flush_locked), read back from the index then, so a section that
  * failed and rolled back journals the unchanged state.
@@ -91,7 +104,7 @@ typedef enum jrn_type {
     JRN_KEY = 6,                     /* a key's versions after a commit (rv 2) */
 } jrn_type;
 
-#define JRN_RECORD_VERSION 2         /* the "rv" this code writes (see the top) */
+#define JRN_RECORD_VERSION 3         /* the "rv" this code writes (see the top) */
 
 typedef struct jrn jrn;
 
@@ -143,11 +156,20 @@ typedef struct jrnrec_object {
     size_t sealed_len;
 } jrnrec_object;
 void jrnrec_put_locked(struct st_engine *e, const jrnrec_object *o);
-/* (ssec: CRYPT_SSEC_LEN bytes, or NULL; it and cks_full since rv 2) */
-void jrnrec_upload_locked(struct st_engine *e, const char *tenant, const char *bucket,
-                          const char *key, const uint8_t upload_id[16], int64_t created_ms,
-                          int algo, const char *headers, bool cks_full,
-                          const uint8_t *ssec);
+typedef struct jrnrec_upload {
+    const char *tenant, *bucket, *key;
+    const uint8_t *upload_id;
+    int64_t created_ms;
+    int algo;
+    const char *headers;             /* stored headers JSON, or NULL */
+    bool cks_full;
+    const uint8_t *ssec;             /* CRYPT_SSEC_LEN bytes, or NULL (rv 2) */
+    int lock_mode, legal_hold;       /* the create's object lock (rv 3) */
+    int64_t retain_until_ms;
+    const char *tags;                /* object_tags' JSON text, or NULL (rv 3) */
+    int64_t tier_id;                 /* its storage class's tier, 0 none (rv 3) */
+} jrnrec_upload;
+void jrnrec_upload_locked(struct st_engine *e, const jrnrec_upload *u);
 typedef struct jrnrec_part {
     const uint8_t *upload_id, *data_id, *wrapped, *md5;
     uint32_t part;
@@ -176,8 +198,10 @@ struct jrn_record {
     int version;                     /* "rv": 1 when absent */
     uint64_t commit;
     json_t *fields;
-    const uint8_t *data;
-    size_t len;
+    const uint8_t *data;             /* NULL from jrn_replay: see jrn_read_data */
+    size_t len;                      /* the data's length */
+    const char *path;                /* the file it was read from (during the call) */
+    uint64_t offset;                 /* and where its frame starts there */
 };
 
 /* Every record of this set's lineage on the online disks with a commit
@@ -185,9 +209,18 @@ struct jrn_record {
  * commit order. cb returns nonzero to stop. *files gets how many journal
  * files were read, *torn how many ended in a torn or damaged record (or
  * held one whose JSON does not parse), *newer how many records of a
- * record version above JRN_RECORD_VERSION were skipped. */
+ * record version above JRN_RECORD_VERSION were skipped.
+ * Memory: the records' JSON only; their data (an inline object's bytes)
+ * stays in the files, and a reader that needs it reads it with
+ * jrn_read_data, one record at a time. */
 int jrn_replay(const ds_set *set, uint64_t after, int (*cb)(void *ctx,
                const jrn_record *r), void *ctx, int *files, int *torn, int *newer,
                cf_err *err);
+/* The data of the record whose frame starts at offset in path (a
+ * jrn_record's path and offset), checked against the record's CRC again:
+ * *data malloc'd (NULL when it has none). CF_EIO, CF_ECORRUPT (the file
+ * changed since). */
+int jrn_read_data(const char *path, uint64_t offset, uint8_t **data, size_t *len,
+                  cf_err *err);
 
 #endif

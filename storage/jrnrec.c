@@ -3,6 +3,8 @@
  * function per kind of change, turning the row just committed into the
  * record's JSON fields (named as the index's columns, binary values in
  * hex) and appending it with the commit number under the caller's lock.
+ * A key's state (JRN_KEY) is read back from the index through object.c,
+ * tags.c and tiering.c, which own those tables.
  */
 #include "storage/journal.h"
 
@@ -60,20 +62,23 @@ void jrnrec_put_locked(st_engine *e, const jrnrec_object *o)
            o->sealed, o->sealed_len);
 }
 
-void jrnrec_upload_locked(st_engine *e, const char *tenant, const char *bucket,
-                          const char *key, const uint8_t upload_id[16], int64_t created_ms,
-                          int algo, const char *headers, bool cks_full,
-                          const uint8_t *ssec)
+void jrnrec_upload_locked(st_engine *e, const jrnrec_upload *u)
 {
     idx_assert_held(e->ix);
-    append(e, JRN_UPLOAD, json_pack("{s:s, s:s, s:o, s:o, s:I, s:i, s:o, s:i, s:o}",
-                                    "tenant", tenant, "bucket", bucket,
-                                    "key", hex(key, strlen(key)),
-                                    "upload_id", hex(upload_id, 16),
-                                    "created_ms", (json_int_t)created_ms,
-                                    "cks_algo", algo, "headers", text_or_null(headers),
-                                    "cks_full", (int)cks_full,
-                                    "ssec", hex(ssec, CRYPT_SSEC_LEN)),
+    append(e, JRN_UPLOAD, json_pack("{s:s, s:s, s:o, s:o, s:I, s:i, s:o, s:i, s:o, s:i, s:I, "
+                                    "s:i, s:o, s:I}",
+                                    "tenant", u->tenant, "bucket", u->bucket,
+                                    "key", hex(u->key, strlen(u->key)),
+                                    "upload_id", hex(u->upload_id, 16),
+                                    "created_ms", (json_int_t)u->created_ms,
+                                    "cks_algo", u->algo, "headers", text_or_null(u->headers),
+                                    "cks_full", (int)u->cks_full,
+                                    "ssec", hex(u->ssec, CRYPT_SSEC_LEN),
+                                    "lock_mode", u->lock_mode,
+                                    "retain_until_ms", (json_int_t)u->retain_until_ms,
+                                    "legal_hold", u->legal_hold,
+                                    "tags", text_or_null(u->tags),
+                                    "tier_id", (json_int_t)u->tier_id),
            NULL, 0);
 }
 
@@ -118,6 +123,68 @@ void jrnrec_touch_locked(st_engine *e, int64_t bucket_id, const char *key)
         e->touched[e->n_touched++] = (struct jrn_touched){bucket_id, k};
 }
 
+/* A tiered version's single-PUT segments (a multipart version's are in
+ * its manifest, which tiering leaves on the disks). */
+static int tier_segment(void *ctx, const obj_segment *s, cf_err *err)
+{
+    if (s->part != 0 || s->is_inline)
+        return 0;
+    json_t *seg = json_pack("{s:o, s:I, s:I, s:o}", "data_id", hex(s->data_id, 16),
+                            "part", (json_int_t)s->part, "size", (json_int_t)s->size,
+                            "wrapped", hex(s->wrapped, CRYPT_WRAPPED_LEN));
+    return seg && json_array_append_new(ctx, seg) == 0
+           ? 0 : cf_fail(err, CF_ENOMEM, "out of memory");
+}
+
+/* What record version 3 adds to each version of a key's state: its
+ * "tags" (the JSON text object_tags keeps, or null) and its "tier" (its
+ * version_tier row with the tier's name, and "segments" once its local
+ * files may be freed; or null). */
+static int add_v3(st_engine *e, json_t *versions, cf_err *err)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(versions, i, v) {
+        uint8_t vid[16];
+        size_t n;
+        const char *h = json_string_value(json_object_get(json_object_get(v, "version_id"),
+                                                          "hex"));
+        char *tags = NULL;
+        if (!h || hex_decode(h, vid, 16, &n) < 0 || n != 16)
+            continue;
+        json_t *tier = tiering_row_json_locked(e, vid, err);
+        json_int_t state = json_integer_value(json_object_get(tier, "state"));
+        json_t *segs = json_array();
+        if (!tier || !segs || tags_json_locked(e, vid, &tags, err) < 0 ||
+            ((state == ST_TIER_TIERED || state == ST_TIER_RESTORING ||
+              state == ST_TIER_RESTORED) &&
+             (obj_segments_locked(e, vid, 0, -1, tier_segment, segs, err) < 0 ||
+              json_object_set(tier, "segments", segs) < 0)) ||
+            json_object_set_new(v, "tags", text_or_null(tags)) < 0 ||
+            json_object_set(v, "tier", tier) < 0) {
+            json_decref(tier);
+            json_decref(segs);
+            free(tags);
+            return -1;
+        }
+        json_decref(tier);
+        json_decref(segs);
+        free(tags);
+    }
+    return 0;
+}
+
+/* The key's state as a JRN_KEY records it now, or NULL. */
+static json_t *key_state(st_engine *e, int64_t bucket_id, const char *key, cf_err *err)
+{
+    json_t *versions = obj_key_state_locked(e, bucket_id, key, err);
+    if (versions && add_v3(e, versions, err) < 0) {
+        json_decref(versions);
+        return NULL;
+    }
+    return versions;
+}
+
 /* One JRN_KEY record: the key's versions as the index holds them now. */
 static void key_record(st_engine *e, int64_t bucket_id, const char *key)
 {
@@ -125,7 +192,7 @@ static void key_record(st_engine *e, int64_t bucket_id, const char *key)
     cf_err err;
     json_t *versions;
     if (bucket_names_locked(e, bucket_id, tenant, bucket, &err) < 0 ||
-        !(versions = obj_key_state_locked(e, bucket_id, key, &err)))
+        !(versions = key_state(e, bucket_id, key, &err)))
         return;                        /* the index still holds it (journal.h) */
     append(e, JRN_KEY, json_pack("{s:s, s:s, s:o, s:o}", "tenant", tenant, "bucket", bucket,
                                  "key", hex(key, strlen(key)), "versions", versions),
@@ -158,7 +225,22 @@ static json_t *state_of(st_engine *e, json_t *f)
         bucket_id_locked(e, t, b, &bid, &err) < 0)
         return NULL;
     key[n] = '\0';
-    return obj_key_state_locked(e, bid, key, &err);
+    return key_state(e, bid, key, &err);
+}
+
+/* Is recorded (a JRN_KEY's versions, of record version rv) the key's
+ * state? A record older than version 3 is compared without what version
+ * 3 added, so a key untouched since is still kept. */
+static bool same_state(json_t *state, json_t *recorded, int rv)
+{
+    size_t i;
+    json_t *v;
+    if (rv < 3)
+        json_array_foreach(state, i, v) {
+            json_object_del(v, "tags");
+            json_object_del(v, "tier");
+        }
+    return json_array_size(state) > 0 && json_equal(state, recorded);
 }
 
 /* Does the state list version vid (hex)? */
@@ -185,8 +267,7 @@ int jrnrec_keep(void *engine, const jrn_record *r)
         json_t *state = state_of(e, f);
         keep = r->type == JRN_PUT
                ? lists(state, json_string_value(json_object_get(f, "version_id")))
-               : json_array_size(state) > 0 &&
-                 json_equal(state, json_object_get(f, "versions"));
+               : same_state(state, json_object_get(f, "versions"), r->version);
         json_decref(state);
     } else if (r->type == JRN_UPLOAD || r->type == JRN_PART) {
         uint8_t id[16];

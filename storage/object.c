@@ -414,6 +414,28 @@ int obj_version_exists_locked(st_engine *e, const uint8_t vid[16], cf_err *err)
                       "b", vid, (size_t)16);
 }
 
+void obj_journal_version_locked(st_engine *e, const uint8_t vid[16])
+{
+    idx_assert_held(e->ix);
+    cf_err err;
+    char key[ST_MAX_KEY + 1];
+    sqlite3_stmt *st = e->jrn ? idx_query(e->ix, &err,
+        "SELECT bucket_id, key FROM objects WHERE version_id = ?1 UNION ALL "
+        "SELECT bucket_id, key FROM versions WHERE version_id = ?1 LIMIT 1", "b", vid,
+        (size_t)16) : NULL;
+    if (!st || idx_next(e->ix, st, &err) != 1)
+        return;                      /* the index still holds it (journal.h) */
+    int64_t bid = idx_int(st, 0);
+    int n = sqlite3_column_bytes(st, 1);
+    if (n > 0 && n <= ST_MAX_KEY) {
+        memcpy(key, sqlite3_column_blob(st, 1), (size_t)n);
+        key[n] = '\0';
+    }
+    idx_done(st);
+    if (n > 0 && n <= ST_MAX_KEY)
+        jrnrec_touch_locked(e, bid, key);
+}
+
 /* Move every segment of a version to the delete queue and drop its rows. */
 static int drop_segments_locked(st_engine *e, const uint8_t version_id[16], cf_err *err)
 {

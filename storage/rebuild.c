@@ -11,10 +11,12 @@
  *     settings, tiers, lifecycle rules and quotas, loaded whole;
  *   - the journal (journal.h), replayed from the first record: the newest
  *     JRN_KEY of a key is its version list (seq, null version, delete
- *     markers, object lock, SSE-C check value, the upload completed); a
- *     version it does not list was removed. JRN_PUT and JRN_PART hold the
- *     inline objects' and parts' sealed bytes, JRN_UPLOAD/UPLOAD_END the
- *     uploads in progress;
+ *     markers, object lock, SSE-C check value, the upload completed, and
+ *     from record version 3 tags and the version_tier row, with a tiered
+ *     single PUT's segments); a version it does not list was removed.
+ *     JRN_PUT and JRN_PART hold the inline objects' and parts' sealed
+ *     bytes, JRN_UPLOAD/UPLOAD_END the uploads in progress (with their
+ *     lock, tags and storage class from version 3);
  *   - shard headers (shard.h, read through shard_read_file only, or from
  *     the records of pack files: pack_scan, pack.h) and
  *     multipart manifests (manifest.h): each sharded segment's data id,
@@ -34,9 +36,13 @@
  * (index.db.rebuilt-STAMP), never over it. The new index's first commit
  * number is above every journal record, catalog and snapshot of the
  * lineage, so its own journal records sort after the old history's.
+ * A tiered version is put back from its JRN_KEY alone (tier row and
+ * segment keys; the tier is never asked), its tier found by name in the
+ * catalog.
  * Memory: the disks' segment list (a few hundred bytes per segment) and
- * the journal's live records, inline bytes included, are held while rows
- * are made: a set whose inline objects are many GiB needs that much.
+ * the journal records' JSON are held while rows are made; inline bytes
+ * are not: each is read again from its journal file (jrn_read_data) as
+ * its row is made, and rows go to SQLite BATCH at a time.
  */
 #include "storage/engine_int.h"
 
@@ -60,7 +66,8 @@
 #include "storage/shard.h"
 
 #define TMP_DIR "rebuild.tmp"
-#define BATCH 256
+#define BATCH 256                    /* rows per idx_table_load, or */
+#define BATCH_HEX (8u << 20)          /* this many hex digits of blobs (inline bytes) */
 
 /* A sharded segment as the disks hold it (its first good header). */
 typedef struct rb_seg {
@@ -83,10 +90,16 @@ typedef struct rb_doc {              /* a manifest, or a journal record */
     uint32_t part;                   /* JRN_PART */
     uint64_t commit;
     json_t *f;
-    uint8_t *data;
-    size_t len;
+    const char *path;                /* a record with data: where it is (not held) */
+    uint64_t offset;
+    size_t len;                      /* its data's length, 0 none */
     bool owned;
 } rb_doc;
+
+typedef struct rb_path {             /* a journal file, as replay names it */
+    const char *seen;                /* replay's pointer, during the replay */
+    char *path;                      /* ours */
+} rb_path;
 
 typedef struct rb_key {              /* the newest JRN_KEY of a key */
     const char *tenant, *bucket, *key_hex;
@@ -99,6 +112,7 @@ typedef struct vec { void *v; size_t n, cap, size; } vec;
 typedef struct rb_table {
     const char *name;
     json_t *dump, *cols, *rows;
+    size_t hex;                      /* blob digits in rows */
 } rb_table;
 
 typedef struct rebuild {
@@ -110,11 +124,12 @@ typedef struct rebuild {
     ds_set set;
     idx *x;
     json_t *catalog;
-    vec segs, mans, puts, parts, uploads, ended, keys;
+    vec segs, mans, puts, parts, uploads, ended, keys, paths;
     vec packrecs;                    /* rb_packrec: shards found in pack files */
     rb_seg **by_owner;               /* segs by (object id, part) */
     uint64_t max_commit;
-    rb_table t_objects, t_versions, t_segments, t_uploads, t_parts, t_pack_shards;
+    rb_table t_objects, t_versions, t_segments, t_uploads, t_parts, t_tags, t_tier,
+        t_pack_shards;
 } rebuild;
 
 /* A shard found as a record in a pack file (pack.h). */
@@ -205,6 +220,7 @@ static int tbl_flush(rebuild *r, rb_table *t, cf_err *err)
         return 0;
     int rc = idx_table_load(r->x, t->name, t->dump, err);
     json_array_clear(t->rows);
+    t->hex = 0;
     return rc;
 }
 
@@ -219,12 +235,14 @@ static int tbl_add(rebuild *r, rb_table *t, json_t *o, cf_err *err)
     json_array_foreach(t->cols, i, c) {
         json_t *v = json_object_get(o, json_string_value(c));
         json_array_append(row, v ? v : json_null());
+        t->hex += json_string_length(json_object_get(v, "hex"));
     }
     json_decref(o);
     if (!row || json_array_size(row) != json_array_size(t->cols) ||
         json_array_append_new(t->rows, row) < 0)
         return cf_fail(err, CF_ENOMEM, "out of memory");
-    return json_array_size(t->rows) >= BATCH ? tbl_flush(r, t, err) : 0;
+    return json_array_size(t->rows) >= BATCH || t->hex >= BATCH_HEX ? tbl_flush(r, t, err)
+                                                                       : 0;
 }
 
 static const char *const version_cols[] = {
@@ -236,7 +254,11 @@ static const char *const segment_cols[] = {
     "etag", "cks", NULL};
 static const char *const upload_cols[] = {
     "upload_id", "bucket_id", "key", "created_ms", "cks_algo", "headers", "cks_full", "ssec",
-    NULL};
+    "lock_mode", "retain_until_ms", "legal_hold", NULL};
+static const char *const tag_cols[] = {"owner_id", "tags", NULL};
+static const char *const tier_cols[] = {
+    "version_id", "tier_id", "state", "requested", "remote_id", "upload_id", "remote_size",
+    "data_offset", "remote_etag", "changed_ms", "restore_until_ms", "restore_days", NULL};
 static const char *const pack_shard_cols[] = {
     "data_id", "shard", "pack_id", "offset", "length", NULL};
 static const char *const part_cols[] = {
@@ -306,6 +328,26 @@ static int load_catalog(rebuild *r, cf_err *err)
 
 /* ---- the journal --------------------------------------------------------- */
 
+/* Our copy of the name of a journal file replay delivers records of
+ * (few: one per disk and generation). */
+static const char *journal_path(rebuild *r, const char *seen)
+{
+    rb_path *p = r->paths.v;
+    for (size_t i = r->paths.n; i > 0; i--)
+        if (p[i - 1].seen == seen)
+            return p[i - 1].path;
+    for (size_t i = 0; i < r->paths.n; i++)
+        if (strcmp(p[i].path, seen) == 0) {
+            p[i].seen = seen;
+            return p[i].path;
+        }
+    rb_path *n = vec_push(&r->paths);
+    if (!n || !(n->path = strdup(seen)))
+        return NULL;
+    n->seen = seen;
+    return n->path;
+}
+
 static int on_record(void *ctx, const jrn_record *rec)
 {
     rebuild *r = ctx;
@@ -357,14 +399,33 @@ static int on_record(void *ctx, const jrn_record *rec)
     d->commit = rec->commit;
     d->part = (uint32_t)json_integer_value(json_object_get(f, "part"));
     d->f = json_incref(f);
-    if (rec->len) {
-        d->data = malloc(rec->len);
-        if (!d->data)
+    if (rec->len) {                  /* the bytes stay in the file (journal.h) */
+        d->path = journal_path(r, rec->path);
+        if (!d->path)
             return -1;
-        memcpy(d->data, rec->data, rec->len);
+        d->offset = rec->offset;
         d->len = rec->len;
     }
     return 0;
+}
+
+/* A record's inline bytes, read again from its journal file, as a blob
+ * value (one record at a time: memory stays bounded however many inline
+ * objects the journal holds). */
+static json_t *doc_data(const rb_doc *d, cf_err *err)
+{
+    uint8_t *data;
+    size_t len;
+    if (jrn_read_data(d->path, d->offset, &data, &len, err) < 0)
+        return NULL;
+    json_t *b = len == d->len ? blob(data, len) : NULL;
+    free(data);
+    if (!b && len != d->len)
+        cf_fail(err, CF_ECORRUPT, "journal %s: the record at %llu changed since it was "
+                "read", d->path, (unsigned long long)d->offset);
+    else if (!b)
+        cf_fail(err, CF_ENOMEM, "out of memory");
+    return b;
 }
 
 static int read_journal(rebuild *r, cf_err *err)
@@ -667,7 +728,6 @@ static void fold_docs(vec *d)
     for (size_t i = 0; i < d->n; i++) {
         if (o > 0 && cmp_doc_id(&v[o - 1], &v[i]) == 0) {
             json_decref(v[o - 1].f);
-            free(v[o - 1].data);
             v[o - 1] = v[i];
             continue;
         }
@@ -758,37 +818,53 @@ static int add_segment_row(rebuild *r, const uint8_t vid[16], int seq, json_t *d
                    err);
 }
 
+/* Rows for a list of segments as a manifest or a tiered version's JRN_KEY
+ * lists them ({data_id, part, size, wrapped, inline?}); *sum their sizes. */
+static int segment_rows(rebuild *r, const uint8_t vid[16], json_t *segs, json_int_t *sum,
+                        cf_err *err)
+{
+    size_t i;
+    json_t *sg;
+    *sum = 0;
+    json_array_foreach(segs, i, sg) {
+        uint8_t did[16];
+        if (!id_of(json_object_get(sg, "data_id"), did))
+            return cf_fail(err, CF_ECORRUPT, "a manifest or journal record names a "
+                           "malformed data id");
+        rb_seg *s = find_seg(r, did);
+        if (s)
+            s->owned = true;
+        json_t *inl = json_object_get(sg, "inline");
+        json_int_t n = json_integer_value(json_object_get(sg, "size"));
+        *sum += n;
+        if (add_segment_row(r, vid, (int)i, blob(did, 16),
+                            (uint32_t)json_integer_value(json_object_get(sg, "part")), n,
+                            blob_hex(json_object_get(sg, "wrapped")),
+                            json_is_string(inl) ? blob_hex(inl) : json_null(), s, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* The segments of version vid, from whichever source holds its data: 1
  * found (rows added), 0 none. A multipart version has a manifest; a
- * single PUT a shard segment of part 0, or an inline JRN_PUT. */
-static int version_data(rebuild *r, const uint8_t vid[16], json_int_t *size, cf_err *err)
+ * single PUT a shard segment of part 0, or an inline JRN_PUT; a tiered
+ * single PUT whose files were freed the segments its JRN_KEY lists
+ * (tier: the version's "tier", or NULL). */
+static int version_data(rebuild *r, const uint8_t vid[16], json_t *tier, json_int_t *size,
+                        cf_err *err)
 {
     rb_doc *m = find_doc(&r->mans, vid, 0);
+    json_int_t sum;
     if (m) {
         m->owned = true;
-        size_t i;
-        json_t *sg;
-        json_array_foreach(json_object_get(m->f, "segments"), i, sg) {
-            uint8_t did[16];
-            if (!id_of(json_object_get(sg, "data_id"), did))
-                return cf_fail(err, CF_ECORRUPT, "a manifest names a malformed data id");
-            rb_seg *s = find_seg(r, did);
-            if (s)
-                s->owned = true;
-            json_t *inl = json_object_get(sg, "inline");
-            if (add_segment_row(r, vid, (int)i, blob(did, 16),
-                                (uint32_t)json_integer_value(json_object_get(sg, "part")),
-                                json_integer_value(json_object_get(sg, "size")),
-                                blob_hex(json_object_get(sg, "wrapped")),
-                                json_is_string(inl) ? blob_hex(inl) : json_null(), s,
-                                err) < 0)
-                return -1;
-        }
+        if (segment_rows(r, vid, json_object_get(m->f, "segments"), &sum, err) < 0)
+            return -1;
         *size = json_integer_value(json_object_get(m->f, "size"));
         return 1;
     }
     rb_doc *p = find_doc(&r->puts, vid, 0);
-    if (p && p->data) {
+    if (p && p->len) {
         p->owned = true;
         *size = json_integer_value(json_object_get(p->f, "size"));
         uint8_t did[16];
@@ -797,11 +873,15 @@ static int version_data(rebuild *r, const uint8_t vid[16], json_int_t *size, cf_
         rb_seg *s = find_seg(r, did);
         if (s)
             s->owned = true;
-        return add_segment_row(r, vid, 0, blob(did, 16), 0, *size,
-                               blob_hex(json_object_get(p->f, "wrapped")),
-                               blob(p->data, p->len), NULL, err) < 0 ? -1 : 1;
+        json_t *data = doc_data(p, err);
+        return !data || add_segment_row(r, vid, 0, blob(did, 16), 0, *size,
+                                        blob_hex(json_object_get(p->f, "wrapped")), data,
+                                        NULL, err) < 0 ? -1 : 1;
     }
     rb_seg *v = find_owned(r, vid);
+    json_t *tiered = json_object_get(tier, "segments");
+    if (!v && json_array_size(tiered) > 0)
+        return segment_rows(r, vid, tiered, size, err) < 0 ? -1 : 1;
     if (!v)
         return 0;
     v->owned = true;
@@ -809,6 +889,63 @@ static int version_data(rebuild *r, const uint8_t vid[16], json_int_t *size, cf_
     return add_segment_row(r, vid, 0, blob(v->data_id, 16), 0, *size,
                            blob(v->wrapped, CRYPT_WRAPPED_LEN), json_null(), v, err) < 0
            ? -1 : 1;
+}
+
+/* The id the catalog gives the tier named `name`, or -1. */
+static int64_t tier_of(rebuild *r, const char *name)
+{
+    json_t *tt = json_object_get(r->catalog, "tiers");
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(tt, "rows"), i, t) {
+        const char *n = json_string_value(cat_col(tt, t, "name"));
+        if (n && name && strcmp(n, name) == 0)
+            return json_integer_value(cat_col(tt, t, "id"));
+    }
+    return -1;
+}
+
+/* The tags row of owner (a version or an upload), if tags (JSON text)
+ * is a string. */
+static int tags_row(rebuild *r, const uint8_t owner[16], json_t *tags, cf_err *err)
+{
+    if (!json_is_string(tags))
+        return 0;
+    r->rep->tagged++;
+    return tbl_add(r, &r->t_tags, json_pack("{s:o, s:O}", "owner_id", blob(owner, 16),
+                                            "tags", tags), err);
+}
+
+/* What a record version 3 JRN_KEY adds to a version placed (journal.h):
+ * its tags and its tier row. A tier the catalog does not hold leaves the
+ * version local (counted unplaced); a RESTORED version whose local copy
+ * is gone is TIERED again (reads go to the remote). */
+static int version_attrs(rebuild *r, const uint8_t vid[16], json_t *v, cf_err *err)
+{
+    if (tags_row(r, vid, json_object_get(v, "tags"), err) < 0)
+        return -1;
+    json_t *tier = json_object_get(v, "tier");
+    if (!json_is_object(tier))
+        return 0;
+    int64_t id = tier_of(r, json_string_value(json_object_get(tier, "tier")));
+    if (id < 0) {
+        r->rep->unplaced++;
+        return 0;
+    }
+    json_t *row = json_deep_copy(tier);
+    if (!row)
+        return cf_fail(err, CF_ENOMEM, "out of memory");
+    json_object_set_new(row, "version_id", blob(vid, 16));
+    json_object_set_new(row, "tier_id", json_integer(id));
+    json_object_set_new(row, "changed_ms",      /* not journaled: the workers' order */
+                        json_integer(json_integer_value(json_object_get(v, "mtime_ms"))));
+    if (json_integer_value(json_object_get(tier, "state")) == ST_TIER_RESTORED &&
+        json_array_size(json_object_get(tier, "segments")) > 0 && !find_owned(r, vid)) {
+        json_object_set_new(row, "state", json_integer(ST_TIER_TIERED));
+        json_object_set_new(row, "restore_until_ms", json_integer(0));
+    }
+    r->rep->tiered++;
+    return tbl_add(r, &r->t_tier, row, err);
 }
 
 /* A key with its JRN_KEY record: exactly its rows. */
@@ -831,13 +968,16 @@ static int exact_key(rebuild *r, rb_key *k, cf_err *err)
             continue;
         }
         bool marker = json_integer_value(json_object_get(v, "marker")) != 0;
-        int found = marker ? 1 : version_data(r, vid, &size, err);
+        json_t *tier = json_object_get(v, "tier");
+        int found = marker ? 1 : version_data(r, vid, tier, &size, err);
         if (found < 0)
             return -1;
         if (found == 0) {
             r->rep->no_data++;
             continue;
         }
+        if (version_attrs(r, vid, v, err) < 0)
+            return -1;
         json_t *row = json_deep_copy(v);
         json_object_set_new(row, "bucket_id", json_integer(bid));
         json_object_set_new(row, "key", json_pack("{s:s}", "hex", k->key_hex));
@@ -986,7 +1126,7 @@ static int guessed_keys(rebuild *r, cf_err *err)
         r->rep->removed += first - i;
         for (size_t j = first; rc == 0 && j < end; j++) {
             json_int_t size = 0;
-            int found = version_data(r, v[j].vid, &size, err);
+            int found = version_data(r, v[j].vid, NULL, &size, err);
             if (found <= 0) {
                 rc = found;
                 r->rep->no_data += found == 0;
@@ -1043,15 +1183,28 @@ static int upload_row(rebuild *r, const uint8_t id[16], const char *tenant,
         return 0;
     }
     r->rep->uploads++;
-    return tbl_add(r, &r->t_uploads,
-                   json_pack("{s:o, s:I, s:o, s:I, s:i, s:o, s:i, s:o}",
-                             "upload_id", blob(id, 16), "bucket_id", (json_int_t)bid,
-                             "key", key_hex, "created_ms", created, "cks_algo", algo,
-                             "headers", headers,
-                             "cks_full", (int)json_integer_value(json_object_get(f,
-                                                                                 "cks_full")),
-                             "ssec", blob_hex(json_object_get(f, "ssec"))),
-                   err);
+    if (tbl_add(r, &r->t_uploads,
+                json_pack("{s:o, s:I, s:o, s:I, s:i, s:o, s:I, s:o, s:I, s:I, s:I}",
+                          "upload_id", blob(id, 16), "bucket_id", (json_int_t)bid,
+                          "key", key_hex, "created_ms", created, "cks_algo", algo,
+                          "headers", headers,
+                          "cks_full", json_integer_value(json_object_get(f, "cks_full")),
+                          "ssec", blob_hex(json_object_get(f, "ssec")),
+                          "lock_mode", json_integer_value(json_object_get(f, "lock_mode")),
+                          "retain_until_ms",
+                          json_integer_value(json_object_get(f, "retain_until_ms")),
+                          "legal_hold", json_integer_value(json_object_get(f, "legal_hold"))),
+                err) < 0 ||
+        tags_row(r, id, json_object_get(f, "tags"), err) < 0)
+        return -1;
+    /* a storage class of a tier: the completed version waits for it */
+    json_int_t tier = json_integer_value(json_object_get(f, "tier_id"));
+    return tier <= 0 ? 0 : tbl_add(r, &r->t_tier,
+        json_pack("{s:o, s:I, s:i, s:i, s:n, s:n, s:i, s:i, s:n, s:I, s:i, s:i}",
+                  "version_id", blob(id, 16), "tier_id", tier, "state", ST_TIER_PENDING,
+                  "requested", 1, "remote_id", "upload_id", "remote_size", 0,
+                  "data_offset", 0, "remote_etag", "changed_ms", created,
+                  "restore_until_ms", 0, "restore_days", 0), err);
 }
 
 static int uploads(rebuild *r, cf_err *err)
@@ -1127,11 +1280,14 @@ static int uploads(rebuild *r, cf_err *err)
     for (size_t i = 0; i < r->parts.n; i++) {
         json_t *f = p[i].f;
         rb_doc *up = find_doc(&r->uploads, p[i].id, 0);
-        if (!up || !up->owned || upload_ended(r, p[i].id) || !p[i].data) {
+        if (!up || !up->owned || upload_ended(r, p[i].id) || !p[i].len) {
             r->rep->removed += !up || upload_ended(r, p[i].id);
             continue;
         }
         r->rep->parts++;
+        json_t *data = doc_data(&p[i], err);
+        if (!data)
+            return -1;
         if (tbl_add(r, &r->t_parts,
                     json_pack("{s:o, s:I, s:o, s:I, s:O?, s:o, s:O?, s:I, s:o, s:i, s:o}",
                               "upload_id", blob(p[i].id, 16), "part", (json_int_t)p[i].part,
@@ -1142,7 +1298,7 @@ static int uploads(rebuild *r, cf_err *err)
                               "cks", json_object_get(f, "cks"),
                               "mtime_ms", json_integer_value(json_object_get(f, "mtime_ms")),
                               "wrapped", blob_hex(json_object_get(f, "wrapped")),
-                              "missing", 0, "inline_data", blob(p[i].data, p[i].len)),
+                              "missing", 0, "inline_data", data),
                     err) < 0)
             return -1;
     }
@@ -1192,7 +1348,7 @@ static int make_rows(rebuild *r, cf_err *err)
     if (pack_rows(r, err) < 0)
         return -1;
     rb_table *t[] = {&r->t_objects, &r->t_versions, &r->t_segments, &r->t_uploads,
-                     &r->t_parts};
+                     &r->t_parts, &r->t_tags, &r->t_tier};
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
         if (tbl_flush(r, t[i], err) < 0)
             return -1;
@@ -1202,10 +1358,8 @@ static int make_rows(rebuild *r, cf_err *err)
 static void free_docs(vec *d)
 {
     rb_doc *v = d->v;
-    for (size_t i = 0; i < d->n; i++) {
+    for (size_t i = 0; i < d->n; i++)
         json_decref(v[i].f);
-        free(v[i].data);
-    }
     free(d->v);
 }
 
@@ -1226,12 +1380,18 @@ static void rebuild_free(rebuild *r)
     for (size_t i = 0; i < r->keys.n; i++)
         json_decref(k[i].f);
     free(r->keys.v);
+    rb_path *p = r->paths.v;
+    for (size_t i = 0; i < r->paths.n; i++)
+        free(p[i].path);
+    free(r->paths.v);
     json_decref(r->catalog);
     tbl_free(&r->t_objects);
     tbl_free(&r->t_versions);
     tbl_free(&r->t_segments);
     tbl_free(&r->t_uploads);
     tbl_free(&r->t_parts);
+    tbl_free(&r->t_tags);
+    tbl_free(&r->t_tier);
     tbl_free(&r->t_pack_shards);
 }
 
@@ -1295,12 +1455,17 @@ static void report(rebuild *r, bool dry_run)
     say(r, "keys      %llu exactly (from the journal), %llu from their data alone "
         "(versions by mtime, no lock)", (unsigned long long)p->keys_exact,
         (unsigned long long)p->keys_guessed);
+    if (p->tiered || p->tagged)
+        say(r, "tiers     %llu versions in a tier or waiting for one (read from the tier "
+            "as before), %llu versions and uploads with their tags",
+            (unsigned long long)p->tiered, (unsigned long long)p->tagged);
     if (p->removed)
         say(r, "left      %llu segments or versions of removed objects and finished "
             "uploads: not indexed, their files kept", (unsigned long long)p->removed);
     if (p->no_data)
         say(r, "LOST      %llu versions the journal names have no data on the disks "
-            "(a tiered version, or its shard files are gone)",
+            "(their shard files are gone, or they were tiered by a coffer that did not "
+            "journal tiers: coffer tier recover finds those)",
             (unsigned long long)p->no_data);
     if (p->unplaced)
         say(r, "WARNING   %llu files or records could not be placed (unreadable, another "
@@ -1331,7 +1496,8 @@ int st_rebuild_index(const st_config *cfg, bool dry_run, st_say_cb say_cb,
                  .segs.size = sizeof(rb_seg), .mans.size = sizeof(rb_doc),
                  .puts.size = sizeof(rb_doc), .parts.size = sizeof(rb_doc),
                  .uploads.size = sizeof(rb_doc), .ended.size = sizeof(rb_doc),
-                 .keys.size = sizeof(rb_key), .packrecs.size = sizeof(rb_packrec)};
+                 .keys.size = sizeof(rb_key), .paths.size = sizeof(rb_path),
+                 .packrecs.size = sizeof(rb_packrec)};
     memset(rep, 0, sizeof *rep);
     if (!cfg->meta_dir)
         return cf_fail(err, CF_ECONFIG, "no metadata directory configured");
@@ -1357,6 +1523,8 @@ int st_rebuild_index(const st_config *cfg, bool dry_run, st_say_cb say_cb,
              tbl_init(&r.t_segments, "segments", segment_cols) < 0 ||
              tbl_init(&r.t_uploads, "uploads", upload_cols) < 0 ||
              tbl_init(&r.t_parts, "parts", part_cols) < 0 ||
+             tbl_init(&r.t_tags, "object_tags", tag_cols) < 0 ||
+             tbl_init(&r.t_tier, "version_tier", tier_cols) < 0 ||
              tbl_init(&r.t_pack_shards, "pack_shards", pack_shard_cols) < 0
              ? cf_fail(err, CF_ENOMEM, "out of memory") : 0;
     }

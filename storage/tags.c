@@ -151,6 +151,8 @@ int st_tags_put(st_engine *e, const char *tenant, const char *bucket, const char
     int rc = obj_named_locked(e, tenant, bucket, key, version, NULL, vid, err);
     if (rc == 0)
         rc = tags_set_locked(e, vid, json, err);
+    if (rc == 0)
+        obj_journal_version_locked(e, vid);  /* its key's JRN_KEY holds the tags */
     rc = eng_unlock_durable(e, rc, err);
     free(json);
     return rc;

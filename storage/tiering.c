@@ -18,6 +18,11 @@
  * ids (same data keys: the remote holds exactly the sealed blocks) after
  * taking those ids off the delete queue under the drain lock (gc.c), so
  * that no drain can unlink what the restore writes.
+ *
+ * Each of those transactions also journals the version's key (journal.h:
+ * its JRN_KEY lists the version's row here, and a tiered version's
+ * segments, whose local files are freed), so that rebuild-index puts a
+ * tiered version back without asking the tier.
  */
 #include "storage/engine_int.h"
 #include "storage/lifecycle.h"
@@ -181,6 +186,31 @@ int tiering_adopt_locked(st_engine *e, const uint8_t vid[16], int64_t tier_id,
                    (int64_t)remote_size, (int64_t)data_offset, remote_etag, eng_now_ms());
 }
 
+json_t *tiering_row_json_locked(st_engine *e, const uint8_t vid[16], cf_err *err)
+{
+    idx_assert_held(e->ix);
+    sqlite3_stmt *st = idx_query(e->ix, err,
+        "SELECT v.tier_id, t.name, v.state, v.requested, v.remote_id, v.upload_id, "
+        "v.remote_size, v.data_offset, v.remote_etag, v.restore_until_ms, "
+        "v.restore_days FROM version_tier v JOIN tiers t ON t.id = v.tier_id "
+        "WHERE v.version_id = ?", "b", vid, (size_t)16);
+    int rc = st ? idx_next(e->ix, st, err) : -1;
+    if (rc <= 0)
+        return rc < 0 ? NULL : json_null();
+    json_t *row = json_object();
+    for (int c = 0; row && c < sqlite3_column_count(st); c++) {
+        json_t *x = sqlite3_column_type(st, c) == SQLITE_INTEGER ? json_integer(idx_int(st, c))
+                    : sqlite3_column_type(st, c) == SQLITE_TEXT ? json_string(idx_text(st, c))
+                                                                : json_null();
+        if (json_object_set_new(row, c == 1 ? "tier" : sqlite3_column_name(st, c), x) < 0) {
+            json_decref(row);
+            row = NULL;
+        }
+    }
+    idx_done(st);
+    return row ? row : (cf_fail(err, CF_ENOMEM, "out of memory"), NULL);
+}
+
 /* ---- counts for tier.c -------------------------------------------------------------- */
 
 int tiering_versions_locked(st_engine *e, int64_t tier_id, uint64_t *n, cf_err *err)
@@ -307,6 +337,8 @@ static int begin_locked(st_engine *e, st_transition *t, const uint8_t want[16],
                      "NULL, ?, 0, 0)", "biiitiii", vid, (size_t)16, t->tier_id,
                      (int64_t)ST_TIER_UPLOADING, requested, t->remote_id,
                      (int64_t)t->total_len, (int64_t)t->header_len, eng_now_ms());
+    if (rc == 0)
+        obj_journal_version_locked(e, vid);
     st_object_info_clear(&info);
     free(sl.segs);
     free(tags);
@@ -350,6 +382,8 @@ int st_transition_uploading(st_engine *e, const st_transition *t, const char *up
                      "UPDATE version_tier SET upload_id = ? WHERE version_id = ? AND "
                      "remote_id = ? AND state = ?", "tbti", upload_id, vid, (size_t)16,
                      t->remote_id, (int64_t)ST_TIER_UPLOADING);
+    if (rc == 0)
+        obj_journal_version_locked(e, vid);
     rc = eng_unlock_durable(e, rc, err);
     if (rc == 0 && changes == 0)
         return cf_fail(err, CF_ENOKEY, "the transition's intent is gone");
@@ -365,6 +399,7 @@ static int abort_row_locked(st_engine *e, const uint8_t vid[16], int64_t tier_id
                             bool recheck, cf_err *err)
 {
     idx_assert_held(e->ix);
+    obj_journal_version_locked(e, vid);
     int rc = tier_remote_delete_queue_locked(e, tier_id, remote_id, upload_id, recheck, err);
     int exists = rc == 0 ? obj_version_exists_locked(e, vid, err) : -1;
     if (exists < 0)
@@ -426,6 +461,8 @@ static int commit_locked(st_engine *e, const st_transition *t, const uint8_t vid
                      (int64_t)ST_TIER_TIERED, etag, eng_now_ms(), vid, (size_t)16);
         if (rc == 0)
             rc = deleteq_version_files_locked(e, vid, err);
+        if (rc == 0)
+            obj_journal_version_locked(e, vid);
     }
     if (rc == 0)
         return idx_commit(e->ix, err);
@@ -643,6 +680,8 @@ int st_restore_request(st_engine *e, const char *tenant, const char *bucket,
                      "WHERE version_id = ?", "iib", (int64_t)days,
                      eng_now_ms() + (int64_t)days * day_ms, vid, (size_t)16);
     }
+    if (rc == 0 && *res != ST_RESTORE_IN_PROGRESS)
+        obj_journal_version_locked(e, vid);
     return eng_unlock_durable(e, rc, err);
 }
 
@@ -705,6 +744,8 @@ int st_restore_import(st_engine *e, const st_tier_candidate *c, int64_t day_ms,
                      "* ?, changed_ms = ? WHERE version_id = ? AND state = ?", "iiiibi",
                      (int64_t)ST_TIER_RESTORED, eng_now_ms(), day_ms, eng_now_ms(), vid,
                      (size_t)16, (int64_t)ST_TIER_RESTORING);
+    if (rc == 0)
+        obj_journal_version_locked(e, vid);
     rc = eng_unlock_durable(e, rc, err);
     if (rc == 0 && changes == 0)
         return cf_fail(err, CF_ENOKEY, "the version left the tier during its restore");
@@ -732,6 +773,8 @@ int st_restore_expire(st_engine *e, uint64_t *expired, cf_err *err)
                              (int64_t)ST_TIER_TIERED, eng_now_ms(), vid, (size_t)16);
                 if (rc == 0)
                     rc = deleteq_version_files_locked(e, vid, err);
+                if (rc == 0)
+                    obj_journal_version_locked(e, vid);
                 rc = rc == 0 ? idx_commit(e->ix, err) : (idx_rollback(e->ix), -1);
             }
         }

@@ -85,10 +85,16 @@ int st_upload_create(st_engine *e, const st_upload_args *a, char upload_id[ST_ID
         if (rc == 0)
             rc = tiering_attrs_store_locked(e, id, &at, err);
         rc = rc == 0 ? idx_commit(e->ix, err) : (idx_rollback(e->ix), -1);
-        if (rc == 0)
-            jrnrec_upload_locked(e, a->tenant, a->bucket, a->key, id, now,
-                                 (int)a->checksum_algo, json, a->checksum_full,
-                                 a->ssec_key ? ssec : NULL);
+        if (rc == 0) {
+            jrnrec_upload ju = {
+                .tenant = a->tenant, .bucket = a->bucket, .key = a->key, .upload_id = id,
+                .created_ms = now, .algo = (int)a->checksum_algo, .headers = json,
+                .cks_full = a->checksum_full, .ssec = a->ssec_key ? ssec : NULL,
+                .lock_mode = a->lock.lock_mode, .legal_hold = a->lock.legal_hold,
+                .retain_until_ms = a->lock.retain_until_ms, .tags = at.tags_json,
+                .tier_id = at.tier_id};
+            jrnrec_upload_locked(e, &ju);
+        }
     }
     rc = eng_unlock_durable(e, rc, err);
     tiering_attrs_clear(&at);

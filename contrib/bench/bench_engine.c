@@ -103,6 +103,17 @@
  *   engine_small_put_ops_sharded, engine_small_get_ops_sharded  the same
  *                        with st_config.no_inline: k+m shard files, k+m
  *                        fdatasyncs and renames per object.
+ *   rebuild_objects, rebuild_inline_mib, rebuild_s, rebuild_objects_s
+ *                        BENCH_REBUILD_INLINE_MIB (128) more MiB put as
+ *                        60 KiB objects (inline: their bytes live in the
+ *                        index and the journal), then coffer rebuild-index
+ *                        (st_rebuild_index, a dry run: everything but the
+ *                        rename) over the whole set, timed.
+ *   rebuild_peak_rss_mib the rebuild's peak RSS (the mark reset just
+ *                        before it). It keeps the journal's JSON and the
+ *                        segment list, not the inline bytes, which it reads
+ *                        again one record at a time: Target < 64 whatever
+ *                        BENCH_REBUILD_INLINE_MIB is.
  *
  * The pipelines and the engine's gets run BENCH_REPEAT times (3) and the
  * fastest pass counts, which filters out passes slowed by other processes;
@@ -129,7 +140,8 @@
  * (1024), BENCH_REPEAT (3), BENCH_SMALL_OPS (2000), BENCH_SMALL_SECONDS (5),
  * BENCH_FSYNC_SECONDS (2), BENCH_FSYNC_THREADS (32), BENCH_DISK_OBJECTS (1),
  * BENCH_MID_KIB (256),
- * BENCH_MID_THREADS (32), BENCH_MID_SECONDS (5), BENCH_LIMITS_ONLY (0).
+ * BENCH_MID_THREADS (32), BENCH_MID_SECONDS (5), BENCH_REBUILD_INLINE_MIB (128),
+ * BENCH_LIMITS_ONLY (0).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -163,6 +175,7 @@
 #define GET_STRIPES 48               /* sealed stripes the GET pipeline cycles:
                                         72 MiB, twice the L3 cache */
 #define SMALL_SIZE 4096u
+#define REBUILD_SIZE (60u << 10)     /* inline (below the 64 KiB default) */
 #define TENANT "bench"
 #define BUCKET "bench"
 #define BIG_KEY "big"
@@ -173,6 +186,7 @@ typedef struct bench {
     uint64_t size;                   /* bytes of the large object */
     uint64_t repeat;                 /* passes of the repeatable phases */
     uint64_t small_ops;
+    uint64_t rebuild_inline_mib;
     double small_secs, fsync_secs;
     uint64_t fsync_threads;          /* writers of the group-commit limit */
     uint64_t disk_objects;           /* objects the disk limit writes */
@@ -983,6 +997,43 @@ static int bench_engine(bench *b, cf_err *err)
     return 0;
 }
 
+static void rebuild_line(void *ctx, const char *line)
+{
+    (void)ctx;
+    (void)line;
+}
+
+/* Inline objects added to the set, then the rebuild over all of it. */
+static int bench_rebuild(bench *b, cf_err *err)
+{
+    st_engine *e = NULL;
+    char key[64];
+    uint64_t total = b->rebuild_inline_mib << 20, n = 0;
+    int rc = engine_open(b, false, &e, err);
+    for (uint64_t off = 0; rc == 0 && off < total; off += REBUILD_SIZE, n++) {
+        snprintf(key, sizeof key, "rebuild/%08llu", (unsigned long long)n);
+        rc = put_object(b, e, key, REBUILD_SIZE, n, err);
+    }
+    st_close(e);
+    if (rc < 0)
+        return -1;
+    bool reset = bm_rss_reset(0);
+    st_rebuild_report rep;
+    double t0 = bm_now();
+    if (st_rebuild_index(&b->cfg, true, rebuild_line, NULL, NULL, &rep, err) < 0)
+        return -1;
+    double dt = bm_now() - t0;
+    if (!reset)
+        fprintf(stderr, "bench-engine: could not reset the peak RSS; the rebuild's "
+                        "covers the whole run\n");
+    put_value("rebuild_objects", (double)rep.objects);
+    put_value("rebuild_inline_mib", (double)(n * REBUILD_SIZE) / MIB);
+    put_value("rebuild_s", dt);
+    put_value("rebuild_objects_s", (double)rep.objects / dt);
+    put_target("rebuild_peak_rss_mib", bm_rss_peak_mib(0), 64, true);
+    return 0;
+}
+
 /* ---- set-up ------------------------------------------------------------- */
 
 static void bench_free(bench *b)
@@ -1035,6 +1086,7 @@ static int bench_init(bench *b, cf_err *err)
     b->mid_threads = bm_env_u64("BENCH_MID_THREADS", 32, 1, 256);
     b->mid_secs = (double)bm_env_u64("BENCH_MID_SECONDS", 5, 1, 3600);
     b->limits_only = bm_env_u64("BENCH_LIMITS_ONLY", 0, 0, 1) == 1;
+    b->rebuild_inline_mib = bm_env_u64("BENCH_REBUILD_INLINE_MIB", 128, 1, 1 << 20);
     b->src = malloc(SRC_LEN);
     b->read_len = (size_t)bm_env_u64("BENCH_READ_KIB", 1024, 1, 65536) << 10;
     b->rbuf = malloc(b->read_len);
@@ -1072,6 +1124,8 @@ int main(void)
         rc = measure_mid(&b, &err);
     if (rc == 0 && !b.limits_only)
         rc = bench_engine(&b, &err);
+    if (rc == 0 && !b.limits_only)
+        rc = bench_rebuild(&b, &err);
     if (rc == 0) {
         put_value("load_1m_end", bm_loadavg());
         put_value("runq_wait_pct", 100 * (bm_runq_wait() - w0) / (bm_now() - t0));

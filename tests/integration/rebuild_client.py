@@ -5,17 +5,26 @@
             objects), a versioned one (versions, delete markers, a marker
             deleted again, a version deleted by id, SSE-C), an object lock
             bucket (retention, legal hold) and an upload in progress with a
-            sharded and an inline part;
+            sharded and an inline part; tags set at PUT, by
+            PutObjectTagging (also of a noncurrent version) and removed by
+            DeleteObjectTagging; a multipart upload in progress in the lock
+            bucket with a retention, a legal hold and tags;
+  cold      objects of storage class COLD (a tier on a second cofferd) in
+            a versioned bucket: two versions of a single PUT, an inline one
+            and a multipart one, tagged; waits until all four are tiered;
   state     print everything a client can see of them as JSON: every
             bucket's ListObjectVersions (versions and markers, their ids,
-            ETags, sizes, times), each version's SHA-256 read back by id,
-            its headers, retention and legal hold, versioning and lock
-            configuration, and the uploads in progress with their parts;
+            ETags, sizes, times, storage classes), each version's SHA-256
+            read back by id, its headers, tags, retention and legal hold,
+            versioning and lock configuration, and the uploads in progress
+            with their parts;
   late      just before the stop: a bucket's settings change (versioning,
             default encryption, lifecycle rules) after its last catalog
             write by a create,
             and a key gets two versions and a delete marker;
   write     a new object is written, read back and deleted;
+  finish    the locked upload in progress completes into a version with
+            the retention, legal hold and tags its create asked for;
   probe F   for every version in state file F: a GET by version id returns
             exactly its bytes or fails as absent, never other bytes.
 """
@@ -37,7 +46,8 @@ s3 = boto3.client("s3", endpoint_url=os.environ["COFFER_ENDPOINT"],
                   region_name="us-east-1", verify=os.environ.get("COFFER_CA") or None,
                   config=Config(s3={"addressing_style": "path"},
                                 retries={"max_attempts": 1}))
-BUCKETS = ["plain", "ver", "locked", "late"]
+BUCKETS = ["plain", "ver", "locked", "late", "cold"]
+UNTIL = datetime(2031, 1, 2, 3, 4, 5, tzinfo=timezone.utc)   # the locked upload's
 SSEC = b"k" * 32
 SSEC_ARGS = {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": SSEC}
 MiB = 1024 * 1024
@@ -102,6 +112,42 @@ def populate():
     s3.put_object_legal_hold(Bucket="locked", Key="held", LegalHold={"Status": "ON"})
     s3.put_object(Bucket="locked", Key="held", Body=body("held2", 40))
 
+    s3.put_object(Bucket="plain", Key="tagged", Body=body("tagged", 150000),
+                  Tagging="colour=blue&n=1")
+    s3.put_object(Bucket="plain", Key="untagged", Body=body("untagged", 20),
+                  Tagging="gone=soon")
+    s3.delete_object_tagging(Bucket="plain", Key="untagged")
+    s3.put_object_tagging(Bucket="plain", Key="empty",
+                          Tagging={"TagSet": [{"Key": "later", "Value": "set"}]})
+    old = s3.list_object_versions(Bucket="ver", Prefix="k")["Versions"]
+    s3.put_object_tagging(Bucket="ver", Key="k", VersionId=old[-1]["VersionId"],
+                          Tagging={"TagSet": [{"Key": "noncurrent", "Value": "yes"}]})
+    up = s3.create_multipart_upload(Bucket="locked", Key="mp-locked",
+                                    ObjectLockMode="GOVERNANCE",
+                                    ObjectLockRetainUntilDate=UNTIL,
+                                    ObjectLockLegalHoldStatus="ON", Tagging="up=1")
+    s3.upload_part(Bucket="locked", Key="mp-locked", UploadId=up["UploadId"], PartNumber=1,
+                   Body=body("mp-locked", 70000))
+
+
+def cold():
+    s3.create_bucket(Bucket="cold")
+    s3.put_bucket_versioning(Bucket="cold", VersioningConfiguration={"Status": "Enabled"})
+    s3.put_object(Bucket="cold", Key="doc", Body=body("doc1", 200000), StorageClass="COLD",
+                  Tagging="v=1")
+    s3.put_object(Bucket="cold", Key="doc", Body=body("doc2", 300000), StorageClass="COLD")
+    s3.put_object(Bucket="cold", Key="tiny", Body=body("tiny", 100), StorageClass="COLD",
+                  Tagging="size=small")
+    up = s3.create_multipart_upload(Bucket="cold", Key="mpc", StorageClass="COLD",
+                                    Tagging="kind=mp")
+    parts = []                       # one part: a manifest, without 5 MiB to move
+    for n, size in enumerate([70000], 1):
+        r = s3.upload_part(Bucket="cold", Key="mpc", UploadId=up["UploadId"], PartNumber=n,
+                           Body=body(f"mpc/{n}", size))
+        parts.append({"PartNumber": n, "ETag": r["ETag"]})
+    s3.complete_multipart_upload(Bucket="cold", Key="mpc", UploadId=up["UploadId"],
+                                 MultipartUpload={"Parts": parts})
+
 
 def extra(bucket, key, vid, fn):
     try:
@@ -130,8 +176,11 @@ def state():
             e = {"Key": v["Key"], "VersionId": v["VersionId"], "IsLatest": v["IsLatest"],
                  "ETag": v["ETag"], "Size": v["Size"],
                  "LastModified": v["LastModified"].isoformat(),
+                 "StorageClass": v.get("StorageClass"),
                  "sha256": hashlib.sha256(data).hexdigest(),
-                 "ContentType": r.get("ContentType"), "Metadata": r.get("Metadata")}
+                 "ContentType": r.get("ContentType"), "Metadata": r.get("Metadata"),
+                 "tags": sorted((t["Key"], t["Value"]) for t in s3.get_object_tagging(
+                     Bucket=b, Key=v["Key"], VersionId=v["VersionId"])["TagSet"])}
             if b == "locked":
                 ret = extra(b, v["Key"], v["VersionId"], s3.get_object_retention)
                 hold = extra(b, v["Key"], v["VersionId"], s3.get_object_legal_hold)
@@ -199,6 +248,27 @@ def late():
     s3.delete_object(Bucket="late", Key="x")
 
 
+def finish():
+    ups = [u for u in s3.list_multipart_uploads(Bucket="locked").get("Uploads", [])
+           if u["Key"] == "mp-locked"]
+    assert len(ups) == 1, ups
+    uid = ups[0]["UploadId"]
+    parts = [{"PartNumber": p["PartNumber"], "ETag": p["ETag"]} for p in
+             s3.list_parts(Bucket="locked", Key="mp-locked", UploadId=uid)["Parts"]]
+    vid = s3.complete_multipart_upload(Bucket="locked", Key="mp-locked", UploadId=uid,
+                                       MultipartUpload={"Parts": parts})["VersionId"]
+    ret = s3.get_object_retention(Bucket="locked", Key="mp-locked", VersionId=vid)
+    assert ret["Retention"]["Mode"] == "GOVERNANCE", ret
+    assert ret["Retention"]["RetainUntilDate"] == UNTIL, ret
+    hold = s3.get_object_legal_hold(Bucket="locked", Key="mp-locked", VersionId=vid)
+    assert hold["LegalHold"]["Status"] == "ON", hold
+    tags = s3.get_object_tagging(Bucket="locked", Key="mp-locked", VersionId=vid)["TagSet"]
+    assert tags == [{"Key": "up", "Value": "1"}], tags
+    _, data = read("locked", "mp-locked", vid)
+    assert data == body("mp-locked", 70000)
+    print("the locked upload completed with its retention, legal hold and tags")
+
+
 def write():
     s3.put_object(Bucket="plain", Key="after-rebuild", Body=b"new" * 40000)
     assert s3.get_object(Bucket="plain", Key="after-rebuild")["Body"].read() == b"new" * 40000
@@ -208,5 +278,5 @@ def write():
 
 if __name__ == "__main__":
     {"populate": lambda: populate(), "state": lambda: state(), "write": lambda: write(),
-     "late": lambda: late(),
+     "late": lambda: late(), "cold": lambda: cold(), "finish": lambda: finish(),
      "probe": lambda: probe(sys.argv[2])}[sys.argv[1]]()

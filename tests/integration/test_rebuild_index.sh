@@ -4,23 +4,29 @@
 # rebuild runs with --var once and with -c (the configuration) otherwise:
 #   - boto3 writes versioned and unversioned buckets, overwrites, deletes,
 #     delete markers, multipart objects, SSE-C objects, object lock
-#     retention and legal hold and an upload left in progress
-#     (rebuild_client.py); restic backs a tree up; cofferd restarts twice
-#     in between so journal files are pruned (their live records carried);
+#     retention and legal hold, uploads left in progress (one with a lock
+#     and tags), tags set and removed, and versions of storage class COLD
+#     moved to a tier on a second cofferd (rebuild_client.py); restic
+#     backs a tree up; cofferd restarts twice in between so journal files
+#     are pruned (their live records carried);
 #   - cofferd stops and the metadata directory and every snapshot are
 #     deleted; --dry-run writes nothing; rebuild-index writes index.db;
 #   - cofferd starts on it: every listing (ListObjectVersions, markers,
-#     uploads and parts, versioning, lock) equals what it was, every
-#     version reads back byte for byte, restic check --read-data passes
-#     and a restore equals the source; new writes work;
+#     uploads and parts, versioning, lock, storage classes, tags) equals
+#     what it was, every version reads back byte for byte (the tiered ones
+#     from the tier), restic check --read-data passes and a restore equals
+#     the source; new writes work; the locked upload completes with its
+#     retention, legal hold and tags;
 #   - with an index.db present the rebuild goes beside it, never over it;
 #   - a hostile journal: a torn tail and a flipped byte on some disks lose
 #     nothing (the other disks' copies); a byte flipped on every disk is
 #     reported, nothing crashes, and every version reads back exactly or is
 #     absent, never as other bytes.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/tierlib.sh"
 it_init rebuild_index
 it_skip_unless restic
+trap 'rc=$?; tier_remote_stop >/dev/null 2>&1; (exit $rc); it_cleanup' EXIT
 COFFER_CLI=$(cd "$(dirname "$COFFERD")/../cli" && pwd)/coffer
 py=$(coffer_python newest boto3)
 client() { "$py" "$(dirname "$0")/rebuild_client.py" "$@"; }
@@ -36,10 +42,32 @@ rebuild() {                # rebuild OUT ARGS...: run coffer rebuild-index
   cat "$out"
 }
 
+admin() { "$COFFER_CLI" --endpoint "$COFFER_ENDPOINT" --cacert "$COFFER_CA" \
+  --admin-key "$COFFER_ADMIN_ACCESS_KEY" --admin-secret "$COFFER_ADMIN_SECRET_KEY" "$@"; }
+tiered() {                 # tiered N: wait until tier COLD holds N versions, settled
+  local i
+  for i in $(seq 1 300); do
+    admin --json tier status COLD | "$py" -c 'import json, sys
+s = json.load(sys.stdin); n = int(sys.argv[1])
+busy = s["pending"] + s["uploading"] + s["restoring"] + s["remote_deletes"]
+sys.exit(0 if s["objects"] == n and busy == 0 else 1)' "$1" && return 0
+    sleep 0.2
+  done
+  echo "tier COLD did not settle at $1 versions" >&2
+  return 1
+}
+
 it_step "populate through boto3 and restic, with restarts (journal pruning)"
+tier_remote_start "$IT_WORK/remote"
+tier_bucket "$REMOTE_ENDPOINT" "$REMOTE_AK" "$REMOTE_SK" tier
+export COFFER_CONFIG_EXTRA='{"lifecycle": {"interval_seconds": 1}}'
 coffer_start https "$one"
 export AWS_ACCESS_KEY_ID=$COFFER_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$COFFER_SECRET_KEY
+admin tier add COLD --endpoint "$REMOTE_ENDPOINT" --bucket tier --prefix rebuild/ \
+  --access-key "$REMOTE_AK" --secret-key "$REMOTE_SK" >/dev/null
 client populate
+client cold
+tiered 4
 it_restic restic init
 (cd "$src" && it_restic restic backup --quiet --host coffer-test .)
 coffer_stop_server
@@ -64,7 +92,8 @@ grep -q "rebuild-index: .*reading" "$IT_WORK/dry.out.err"
 
 it_step "rebuild-index writes index.db"
 rebuild "$IT_WORK/rebuild.out" --var "$var"
-grep -q "^catalog .* 1 tenants, 1 access keys, 5 buckets" "$IT_WORK/rebuild.out"
+grep -q "^catalog .* 1 tenants, 1 access keys, 6 buckets" "$IT_WORK/rebuild.out"
+grep -q "^tiers     4 versions in a tier" "$IT_WORK/rebuild.out"
 grep -q "^keys .* 0 from their data alone" "$IT_WORK/rebuild.out"
 grep -q "^wrote     $var/meta/index.db" "$IT_WORK/rebuild.out"
 ! grep -q "^LOST\|^WARNING" "$IT_WORK/rebuild.out"
@@ -76,7 +105,9 @@ diff "$IT_WORK/before.json" "$IT_WORK/after.json"
 it_restic restic check --read-data
 it_restic restic restore latest --target "$IT_WORK/restored" --quiet
 it_same_tree "$src" "$IT_WORK/restored"
+tiered 4
 client write
+client finish
 coffer_stop_server
 
 it_step "with index.db present, the rebuild goes beside it"

@@ -5,6 +5,7 @@
 #include "tests/unit/test.h"
 
 #include <ftw.h>
+#include <stdarg.h>
 #include <sys/stat.h>
 #include <stdint.h>
 #include <unistd.h>
@@ -60,6 +61,16 @@ void test_fill_random(void *buf, size_t n, unsigned long long seed)
     }
     x ^= x << 13; x ^= x >> 7; x ^= x << 17;
     memcpy(p, &x, n);
+}
+
+int test_sh(const char *fmt, ...)
+{
+    char cmd[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    return system(cmd);
 }
 
 int test_run_all(const char *suite, const test_case *cases, size_t n, int argc,

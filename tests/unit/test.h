@@ -70,6 +70,8 @@ int test_run_all(const char *suite, const test_case *cases, size_t n, int argc,
 const char *test_tmpdir(void);
 /* Fill buf with deterministic pseudo-random bytes from seed. */
 void test_fill_random(void *buf, size_t n, unsigned long long seed);
+/* Run a shell command made like printf's; its system() status. */
+int test_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #define TEST_MAIN(suite, ...)                                              \
     int main(int argc, char **argv)                                        \

@@ -21,7 +21,6 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <sqlite3.h>
-#include <stdarg.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,18 +28,6 @@
 #define B (1u << 20)
 
 /* ---- helpers ---------------------------------------------------------- */
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int sh(const char *fmt, ...)
-{
-    char cmd[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    return system(cmd);
-}
 
 static int sql(const char *db_path, const char *stmt)
 {
@@ -214,10 +201,11 @@ static void refused_without_the_disks_own_index(void)
     e = setup(&g, 4, 2, 2);
     REQUIRE(e);
     st_close(e);
-    REQUIRE(sh("cp -a '%s' '%s.saved'", f.meta, f.meta) == 0);
-#define RESET() REQUIRE(sh("rm -rf '%s' && cp -a '%s.saved' '%s'", f.meta, f.meta, f.meta) == 0)
+    REQUIRE(test_sh("cp -a '%s' '%s.saved'", f.meta, f.meta) == 0);
+#define RESET() \
+    REQUIRE(test_sh("rm -rf '%s' && cp -a '%s.saved' '%s'", f.meta, f.meta, f.meta) == 0)
 
-    REQUIRE(sh("rm -rf '%s'", f.meta) == 0);                  /* deleted */
+    REQUIRE(test_sh("rm -rf '%s'", f.meta) == 0);                  /* deleted */
     expect_refused(&f, "is missing", snap);
     CHECK(access(f.meta, F_OK) != 0);
     REQUIRE(mkdir(f.meta, 0700) == 0);                        /* an empty directory */
@@ -229,10 +217,10 @@ static void refused_without_the_disks_own_index(void)
     write_text(index, "not a database, but a file someone left here\n");
     expect_refused(&f, "not a readable database", snap);
     RESET();                                                  /* another set's */
-    REQUIRE(sh("cp '%s/index.db' '%s/index.db'", g.meta, f.meta) == 0);
+    REQUIRE(test_sh("cp '%s/index.db' '%s/index.db'", g.meta, f.meta) == 0);
     expect_refused(&f, "index of disk set", snap);
     RESET();                                                  /* a hand copy */
-    REQUIRE(sh("cp '%s' '%s/index.db'", snap, f.meta) == 0);
+    REQUIRE(test_sh("cp '%s' '%s/index.db'", snap, f.meta) == 0);
     expect_refused(&f, "snapshot copied", snap);
     RESET();                                                  /* another lineage */
     REQUIRE(sql(index, "UPDATE meta SET value = zeroblob(16) WHERE name = 'lineage'") == 0);
@@ -245,10 +233,10 @@ static void refused_without_the_disks_own_index(void)
     REQUIRE(put_gen(e, "b", "newer", 10, 4, NULL, &err) == 0);
     REQUIRE(snapshot(e) == 4);
     st_close(e);
-    REQUIRE(sh("mv '%s' '%s.new' && cp -a '%s.saved' '%s'", f.meta, f.meta, f.meta,
+    REQUIRE(test_sh("mv '%s' '%s.new' && cp -a '%s.saved' '%s'", f.meta, f.meta, f.meta,
                f.meta) == 0);
     expect_refused(&f, "older than a snapshot", NULL);
-    REQUIRE(sh("rm -rf '%s' && mv '%s.new' '%s'", f.meta, f.meta, f.meta) == 0);
+    REQUIRE(test_sh("rm -rf '%s' && mv '%s.new' '%s'", f.meta, f.meta, f.meta) == 0);
 #undef RESET
 
     /* and the disks' own index still opens, everything intact */
@@ -268,7 +256,7 @@ static void blank_disks_under_a_sets_index_are_not_formatted(void)
     REQUIRE(e);
     st_close(e);
     for (int i = 0; i < 4; i++)              /* the disks did not mount */
-        REQUIRE(sh("mv '%s' '%s.away'", f.disks[i], f.disks[i]) == 0);
+        REQUIRE(test_sh("mv '%s' '%s.away'", f.disks[i], f.disks[i]) == 0);
     expect_refused(&f, "none is formatted", NULL);
     for (int i = 0; i < 4; i++) {
         CHECK(access(f.disks[i], F_OK) != 0);
@@ -286,7 +274,7 @@ static void missing_master_key_is_refused_never_regenerated(void)
     st_engine *e = setup(&f, 4, 2, 2);
     REQUIRE(e);
     st_close(e);
-    REQUIRE(sh("mv '%s' '%s.backup'", f.keyfile, f.keyfile) == 0);
+    REQUIRE(test_sh("mv '%s' '%s.backup'", f.keyfile, f.keyfile) == 0);
     uint64_t before = tree_digest(f.root);
     cf_err err;
     CHECK(f.cfg.create_master_key);
@@ -295,7 +283,7 @@ static void missing_master_key_is_refused_never_regenerated(void)
     CHECK(strstr(err.msg, "master key file") && strstr(err.msg, "missing"));
     CHECK(access(f.keyfile, F_OK) != 0);
     CHECK(tree_digest(f.root) == before);
-    REQUIRE(sh("mv '%s.backup' '%s'", f.keyfile, f.keyfile) == 0);
+    REQUIRE(test_sh("mv '%s.backup' '%s'", f.keyfile, f.keyfile) == 0);
     e = fixture_open(&f);
     CHECK(e != NULL);
     st_close(e);
@@ -322,7 +310,7 @@ static void restore_brings_the_set_back(void)
     REQUIRE(put_gen(e, "b", "after", 300000, 4, NULL, &err) == 0);   /* 6 shard files */
     st_close(e);
     int files = count_shard_files(&f, 6);
-    REQUIRE(sh("rm -rf '%s'", f.meta) == 0);
+    REQUIRE(test_sh("rm -rf '%s'", f.meta) == 0);
 
     st_restore_report rep;
     REQUIRE(st_restore_index(&f.cfg, NULL, collect, NULL, NULL, &rep, &err) == 0);
@@ -377,8 +365,8 @@ static void restore_checks_what_it_restores(void)
     REQUIRE(find_generation(f.disks[1], 0, good));
     snprintf(broken, sizeof broken, "%s/broken.db", f.root);
     snprintf(index, sizeof index, "%s/index.db", f.meta);
-    REQUIRE(sh("head -c 3000 '%s' >'%s'", good, broken) == 0);
-    REQUIRE(sh("rm -rf '%s'", f.meta) == 0);
+    REQUIRE(test_sh("head -c 3000 '%s' >'%s'", good, broken) == 0);
+    REQUIRE(test_sh("rm -rf '%s'", f.meta) == 0);
     st_restore_report rep;
 
     /* another master key: no snapshot is usable, nothing is written */
@@ -399,7 +387,7 @@ static void restore_checks_what_it_restores(void)
     st_close(e);
 
     /* another set's index in meta_dir is not overwritten */
-    REQUIRE(sh("cp '%s/index.db' '%s'", g.meta, index) == 0);
+    REQUIRE(test_sh("cp '%s/index.db' '%s'", g.meta, index) == 0);
     uint64_t before = tree_digest(f.meta);
     CHECK_EQ_INT(st_restore_index(&f.cfg, NULL, collect, NULL, NULL, &rep, &err), -1);
     CHECK_EQ_INT(err.code, CF_ECONFIG);
@@ -506,7 +494,7 @@ static void forge_generation(const char *src, const char *disk, const char *line
 {
     snprintf(out, 800, "%s/snapshots/index-%s-%012llu.db", disk, lineage_hex,
              (unsigned long long)commit);
-    if (sh("cp '%s' '%s'", src, out) != 0)
+    if (test_sh("cp '%s' '%s'", src, out) != 0)
         return;
     char stmt[200];
     snprintf(stmt, sizeof stmt, "UPDATE meta SET value = value - %lld WHERE name = "
