@@ -91,7 +91,7 @@ static size_t ndirops, capdirops;
 static uint64_t save_seq;
 
 static const char *const class_names[FIO_NCLASSES + 1] = {
-    "write", "fsync", "rename", "walsync", "read", "any"};
+    "write", "fsync", "rename", "walsync", "read", "unlink", "any"};
 
 static int errno_by_name(const char *s, size_t n)
 {
@@ -404,7 +404,8 @@ static int gate(fio_class cls, int fd, const char *path)
     for (int i = 0; i < nrules; i++) {
         fio_rule *r = &rules[i];
         if ((r->cls != FIO_ANY && r->cls != (int)cls) ||
-            (r->cls == FIO_ANY && cls == FIO_READ) || !path_matches(r, fd, path))
+            (r->cls == FIO_ANY && (cls == FIO_READ || cls == FIO_UNLINK)) ||
+            !path_matches(r, fd, path))
             continue;
         r->seen++;
         if (r->seen == r->n || (r->sticky && r->seen > r->n)) {
@@ -705,6 +706,7 @@ ssize_t fio_preadv(int fd, const struct iovec *iov, int n, off_t off)
 
 int fio_unlink(const char *path)
 {
+    GATE(FIO_UNLINK, -1, path);
     char saved[PATH_MAX];
     note_replace(path, saved);
     int rc = unlink(path);

@@ -6,7 +6,8 @@
  *
  * Every write, fsync/fdatasync and rename of shard files, snapshots,
  * format files, key files and the index's own WAL fdatasync goes through
- * these calls; SQLite's own writes and syncs go through them too, by the
+ * these calls, and so does every unlink of GC (orphans, the delete
+ * queue's segments); SQLite's own writes and syncs go through them too, by the
  * VFS shim in storage/fvfs.c. They behave exactly like the system calls
  * they wrap (same return value, errno set on failure).
  *
@@ -17,10 +18,10 @@
  *
  *   CLASS@N[+][=ERRNO][:PATHPART]
  *       the N-th operation of CLASS (write, fsync, rename, walsync, read,
- *       any) fails with ERRNO (EIO, ENOSPC, EROFS, EDQUOT; default EIO);
- *       "any" (and powercut, kill) leave reads out: a read changes
- *       nothing a crash could undo, and counting them would move every
- *       N a driver has measured for writes; with
+ *       unlink, any) fails with ERRNO (EIO, ENOSPC, EROFS, EDQUOT; default
+ *       EIO); "any" (and powercut, kill) leave reads and unlinks out: a
+ *       read changes nothing a crash could undo, and counting either
+ *       would move every N a driver has measured for writes; with
  *       '+' that one and every later one (a dead or full disk); with
  *       :PATHPART only operations on paths containing PATHPART count
  *       ("disk3/" fails one disk).
@@ -68,6 +69,7 @@ typedef enum fio_class {
     FIO_RENAME,                  /* rename */
     FIO_WALSYNC,                 /* the index's group-commit WAL fdatasync */
     FIO_READ,                    /* preadv of shard blocks (fio_preadv) */
+    FIO_UNLINK,                  /* unlink (fio_unlink): GC, the delete queue */
     FIO_NCLASSES
 } fio_class;
 
@@ -86,6 +88,9 @@ int fio_fdatasync(int fd);
  * path can be driven alone. */
 int fio_walsync(int fd);
 int fio_rename(const char *from, const char *to);
+/* Unlink like unlink(2): its own class, so that GC's failure paths (an
+ * orphan or a deleted segment's file that cannot be removed) can be
+ * driven alone. */
 int fio_unlink(const char *path);
 /* Read like preadv(2): the shard reader's block reads (segread.c), so that
  * a disk failing on read (EIO) can be driven too. */

@@ -46,8 +46,9 @@ if [ "${COFFER_SKIP_ASAN:-0}" != 1 ]; then
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
     run_suite build-asan check --enable-sanitizers CFLAGS="-O1 -g" || status=1
 fi
-# the fault-injection hook built in: the tests that drive it (make
-# check-faults; about 2 minutes with its build)
+# the fault-injection hook built in: the tests that drive it and the
+# kill loop of cofferd under real clients (make check-faults; the loop
+# alone about 2 minutes, CHECK_FAULTS_KILLS in tests/local.mk)
 if [ "${COFFER_SKIP_FAULTS:-0}" != 1 ]; then
   faults_t0=$SECONDS
   run_suite build-faults check-faults --enable-fault-injection || status=1

@@ -34,12 +34,11 @@ void s3_lock_failed(s3_req *r, const cf_err *err)
         resp_cf(r, err);
 }
 
-int s3_lock_headers(s3_req *r, st_write_opts *opts, bool *asked)
+int s3_lock_headers(s3_req *r, st_write_opts *opts)
 {
     const char *mode = req_header(r, "x-amz-object-lock-mode");
     const char *until = req_header(r, "x-amz-object-lock-retain-until-date");
     const char *hold = req_header(r, "x-amz-object-lock-legal-hold");
-    *asked = mode || until || hold;
     if (mode && !(opts->lock_mode = xmlreq_lock_mode(mode))) {
         resp_error(r, S3E_InvalidArgument, "Unknown wormMode directive.");
         return -1;

@@ -66,9 +66,8 @@ static void create_run(s3_req *r)
     const char *want = req_header(r, "x-amz-checksum-algorithm");
     st_write_opts opts = {0};
     st_object_attrs attrs;
-    bool lock;
     if (s3_check_write_headers(r) < 0 || s3_request_meta(r, &meta, &nmeta) < 0 ||
-        s3_lock_headers(r, &opts, &lock) < 0 || s3_object_attrs(r, false, &attrs) < 0 ||
+        s3_lock_headers(r, &opts) < 0 || s3_object_attrs(r, false, &attrs) < 0 ||
         s3_ssec_request(r, false, &k) < 0 || checksum_type(r, &type) < 0)
         return;
     if (want && ((algo = cks_algo_from_name(want)) == CKS_NONE || algo == CKS_MD5)) {
@@ -84,6 +83,7 @@ static void create_run(s3_req *r)
         .ssec_key = k.present ? k.key : NULL, .lock = opts,
     };
     if (st_upload_create(r->srv->engine, &a, upload_id, &err) < 0) {
+        bool lock = opts.lock_mode != ST_LOCK_NONE || opts.legal_hold != ST_HOLD_UNSET;
         if (lock && (err.code == CF_EINVAL || err.code == CF_EBUCKETSTATE))
             s3_lock_failed(r, &err);
         else if (err.code == CF_EINVAL)

@@ -87,24 +87,19 @@ int s3_put_begin(s3_req *r, const char *upload_id, uint32_t part)
     st_write_cond cond = {0};
     ps->part = upload_id != NULL;
     st_write_opts opts = {.no_overwrite = !perm_may(r, ST_PERM_OVERWRITE)};
-    bool lock = false;
     if (s3_check_write_headers(r) < 0 || s3_checksum_request(r, &ps->ck) < 0 ||
         s3_content_md5(r, ps->md5, &ps->has_md5) < 0 ||
         s3_ssec_request(r, false, &ps->ssec) < 0 ||
         (!upload_id && (s3_request_meta(r, &meta, &nmeta) < 0 ||
-                        s3_write_cond(r, &cond) < 0 || s3_lock_headers(r, &opts, &lock) < 0)))
+                        s3_write_cond(r, &cond) < 0 || s3_lock_headers(r, &opts) < 0)))
         return -1;
-    if (lock && !ps->has_md5 && ps->ck.algo == CKS_NONE) {
-        resp_error(r, S3E_InvalidRequest, "Content-MD5 OR x-amz-checksum- HTTP header is "
-                   "required for Put Object requests with Object Lock parameters");
-        return -1;
-    }
     st_put_args a = {
         .tenant = r->tenant, .bucket = r->bucket, .key = r->key,
         .headers = meta, .nheaders = nmeta, .checksum_algo = ps->ck.algo,
         .ssec_key = ps->ssec.present ? ps->ssec.key : NULL, .cond = cond,
         .upload_id = upload_id, .part_number = part,
         .expected_size = r->content_length, .opts = opts,
+        .no_digest = !ps->has_md5 && ps->ck.algo == CKS_NONE,  /* object lock wants one */
     };
     if (!upload_id && s3_object_attrs(r, false, &a.attrs) < 0)
         return -1;
@@ -500,8 +495,7 @@ static void copy_run(s3_req *r)
                 .checksum_algo = algo, .cond = cond,
                 .ssec_key = dst_key.present ? dst_key.key : NULL},
     };
-    bool lock;
-    if (s3_lock_headers(r, &ca.dst.opts, &lock) < 0)
+    if (s3_lock_headers(r, &ca.dst.opts) < 0)
         return;
     if (st_copy(r->srv->engine, &ca, &r->info, &err) < 0) {
         if (err.code == CF_ENEEDKEY || err.code == CF_EBADKEY)

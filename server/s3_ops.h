@@ -38,7 +38,7 @@ int s3_put_finish(s3_req *r);
  * it, and the lock headers of a GET/HEAD answer. */
 extern const s3_op op_put_lock_config, op_get_lock_config, op_put_retention,
     op_get_retention, op_put_legal_hold, op_get_legal_hold;
-int s3_lock_headers(s3_req *r, st_write_opts *opts, bool *asked);
+int s3_lock_headers(s3_req *r, st_write_opts *opts);
 void s3_lock_failed(s3_req *r, const cf_err *err);
 void s3_lock_answer_headers(s3_req *r, const st_object_info *o);
 /* s3_lifecycle.c */

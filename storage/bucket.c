@@ -91,13 +91,10 @@ int st_bucket_delete(st_engine *e, const char *tenant, const char *bucket,
                      cf_err *err)
 {
     int64_t id;
-    bool objects = false;
     idx_lock(e->ix);
     int rc = bucket_id_locked(e, tenant, bucket, &id, err);
     if (rc == 0)
-        rc = obj_any_locked(e, id, &objects, err);
-    if (rc == 0 && objects)
-        rc = cf_fail(err, CF_ENOTEMPTY, "bucket %s is not empty", bucket);
+        rc = obj_bucket_empty_locked(e, id, bucket, err);
     if (rc == 0 && (rc = idx_begin(e->ix, err)) == 0) {
         rc = upload_drop_bucket_locked(e, id, err);
         if (rc == 0)

@@ -82,7 +82,7 @@ static void note_queue_empty_locked(st_engine *e)
 
 static int drain_batch_held(st_engine *e, uint64_t *done, cf_err *err);
 
-/* One batch of phase two; returns how many entries were finished. Under
+/* One batch of phase two; returns how many entries it took. Under
  * the drain lock from reading the ids to deleting their rows, so that a
  * restore (deleteq_unqueue_version) never has its files unlinked. */
 int deleteq_drain_batch(st_engine *e, uint64_t *done, cf_err *err)
@@ -121,11 +121,19 @@ static int drain_batch_held(st_engine *e, uint64_t *done, cf_err *err)
     }
     if (eng_unlock_durable(e, rc < 0 ? -1 : 0, err) < 0)
         return -1;
-    for (int i = 0; i < n; i++)
-        seg_unlink(&e->set, ids[i]);
+    /* A segment a file of which could not be unlinked (EIO, EROFS) keeps
+     * its rows: the next drain tries again (ENOENT for what is gone). */
+    bool gone[DELETEQ_BATCH];
+    int removed = 0;
+    for (int i = 0; i < n; i++) {
+        gone[i] = seg_unlink(&e->set, ids[i]) == 0;
+        removed += gone[i];
+    }
     packidx_list packs = {0};
     idx_lock(e->ix);
     for (int i = 0; rc >= 0 && i < n; i++) {
+        if (!gone[i])
+            continue;
         rc = packidx_drop_locked(e, ids[i], &packs, err);
         if (rc >= 0)
             rc = idx_run(e->ix, NULL, err, "DELETE FROM delete_queue WHERE data_id = ?",
@@ -137,8 +145,12 @@ static int drain_batch_held(st_engine *e, uint64_t *done, cf_err *err)
     idx_unlock_nowait(e->ix);
     packidx_reclaim(e, &packs);
     if (done)
-        *done += (uint64_t)n;
-    return rc < 0 ? -1 : n;
+        *done += (uint64_t)removed;
+    if (rc < 0)
+        return -1;
+    /* a batch none of whose files would go ends this drain: the same rows
+     * would come back at once */
+    return removed == 0 ? 0 : n;
 }
 
 void deleteq_drain(st_engine *e)

@@ -424,6 +424,11 @@ typedef struct st_put_args {
     const char *upload_id;           /* NULL for a plain PUT */
     uint32_t part_number;            /* 1..10000 */
     int64_t expected_size;           /* -1 if unknown (then <= 5 GiB enforced) */
+    /* The request carries neither Content-MD5 nor an x-amz-checksum-*:
+     * refused (CF_EBUCKETSTATE) when the version or part would be under
+     * object lock (lock headers in opts, the bucket's default retention,
+     * a part of an upload created with lock headers), as S3 does. */
+    bool no_digest;
 } st_put_args;
 
 /* Checks made at st_put_finish, before anything becomes visible. */

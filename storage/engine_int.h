@@ -330,8 +330,11 @@ int obj_version_seq_locked(st_engine *e, int64_t bucket_id, const char *key,
                            const char *version, int64_t *seq, cf_err *err);
 /* An object key's length rules [no lock]. */
 int obj_check_key(const char *key, cf_err *err);
-/* Does the bucket hold any version or delete marker? */
-int obj_any_locked(st_engine *e, int64_t bucket_id, bool *any, cf_err *err);
+/* 0 if the bucket holds no version and no delete marker, else CF_ENOTEMPTY
+ * saying so, and, when versions are under object lock, until when (the
+ * latest retention in effect) or that a legal hold keeps them. */
+int obj_bucket_empty_locked(st_engine *e, int64_t bucket_id, const char *bucket,
+                            cf_err *err);
 /* Does the key's current object meet c (conditional writes, engine.h)?
  * begin_ms: when the write began; a current version committed at or
  * after it makes a failed condition CF_ECONFLICT, else CF_EPRECOND
@@ -426,11 +429,12 @@ int obj_references_locked(st_engine *e, const uint8_t data_id[16], cf_err *err);
 /* What a part's PUT needs of its upload. */
 typedef struct upload_ref {
     cks_algo algo;
+    bool locked;                     /* created with x-amz-object-lock-* headers */
     bool has_ssec;
     uint8_t ssec[CRYPT_SSEC_LEN];
 } upload_ref;
 /* The upload exists in this bucket for this key (else CF_ENOUPLOAD); ref
- * (may be NULL) gets its checksum algorithm and SSE-C record. */
+ * (may be NULL) gets its checksum algorithm, lock and SSE-C record. */
 int upload_check_locked(st_engine *e, const uint8_t upload_id[16], int64_t bucket_id,
                         const char *key, upload_ref *ref, cf_err *err);
 /* What a part's shard headers carry of its upload (shard.h: shard_meta):
@@ -488,8 +492,11 @@ int deleteq_upload_locked(st_engine *e, const uint8_t upload_id[16], cf_err *err
 /* Is the data id queued? [index lock] 1, 0, -1. */
 int deleteq_references_locked(st_engine *e, const uint8_t data_id[16], cf_err *err);
 /* One batch of phase two [takes it; and readers_lock]: unlink the files of
- * queued segments no live reader can still need, then drop their rows.
- * Returns how many it finished (DELETEQ_BATCH: maybe more), -1 on error. */
+ * queued segments no live reader can still need, then drop their rows
+ * (a row whose files could not all be unlinked stays, for the next drain;
+ * *done counts the rows dropped). Returns how many rows it took
+ * (DELETEQ_BATCH: maybe more), 0 when none or none could be dropped, -1
+ * on error. */
 int deleteq_drain_batch(st_engine *e, uint64_t *done, cf_err *err);
 /* Drain until the queue holds only what live readers need [takes it]. */
 void deleteq_drain(st_engine *e);

@@ -16,7 +16,9 @@
  * Candidates are collected during the scan (at most the bound plus one)
  * and deleted after it, each checked once more against the index.
  * The scan checks each file against the index one locked section at a
- * time, so it never holds the index lock across directory I/O.
+ * time, so it never holds the index lock across directory I/O. Unlinks
+ * go through common/fio (the fault hook's unlink class): one that fails
+ * leaves the file for the next scan, or its delete-queue row queued.
  */
 #include "storage/engine_int.h"
 
@@ -29,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/fio.h"
 #include "common/hex.h"
 
 /* Does any row name data id id (a segment, a part, a queue entry)? On an
@@ -101,7 +104,8 @@ static void delete_orphan(gc_scan *g, const orphan *o)
         return;
     }
     orphan_path(g, o, path);
-    if ((o->fan < 0 || !data_id_referenced(g->e, o->id, g->err)) && unlink(path) == 0)
+    /* an orphan whose unlink fails stays: the next scan finds it again */
+    if ((o->fan < 0 || !data_id_referenced(g->e, o->id, g->err)) && fio_unlink(path) == 0)
         g->stats->orphan_files++;
 }
 

@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/etag.h"
 #include "common/hex.h"
@@ -241,16 +242,6 @@ int obj_check_key(const char *key, cf_err *err)
     return 0;
 }
 
-int obj_any_locked(st_engine *e, int64_t bucket_id, bool *any, cf_err *err)
-{
-    idx_assert_held(e->ix);
-    int rc = idx_exists(e->ix, err, "SELECT 1 FROM objects WHERE bucket_id = ?1 UNION ALL "
-                        "SELECT 1 FROM versions WHERE bucket_id = ?1 LIMIT 1", "i",
-                        bucket_id);
-    *any = rc == 1;
-    return rc < 0 ? -1 : 0;
-}
-
 /* ---- versions ----------------------------------------------------------- */
 
 /* A version found by find_locked or obj_select_locked: what destroying it
@@ -355,6 +346,58 @@ static int lock_clock_keep_locked(st_engine *e, int64_t now_ms, cf_err *err)
 {
     idx_assert_held(e->ix);
     return idx_clock_hw_raise_locked(e->ix, now_ms, err);
+}
+
+/* Why a bucket that is not empty is: its versions under object lock (the
+ * latest retention in effect at the lock clock, a legal hold), if any. A
+ * scan of the bucket's versions, made only for a refused deletion. */
+static int lock_extent_locked(st_engine *e, int64_t bucket_id, int64_t *until_ms,
+                              bool *held, cf_err *err)
+{
+    idx_assert_held(e->ix);
+    int64_t now;
+    if (lock_clock_locked(e, &now, err) < 0)
+        return -1;
+    sqlite3_stmt *st = idx_query(e->ix, err,
+        "SELECT coalesce(max(CASE WHEN lock_mode != 0 AND retain_until_ms > ?2 "
+        "THEN retain_until_ms END), 0), coalesce(max(legal_hold = ?3), 0) FROM ("
+        "SELECT lock_mode, retain_until_ms, legal_hold FROM objects WHERE bucket_id = ?1 "
+        "UNION ALL SELECT lock_mode, retain_until_ms, legal_hold FROM versions "
+        "WHERE bucket_id = ?1)", "iii", bucket_id, now, (int64_t)ST_HOLD_ON);
+    int rc = st ? idx_next(e->ix, st, err) : -1;
+    if (rc == 1) {
+        *until_ms = idx_int(st, 0);
+        *held = idx_int(st, 1) != 0;
+        idx_done(st);
+    }
+    return rc < 0 ? -1 : 0;
+}
+
+int obj_bucket_empty_locked(st_engine *e, int64_t bucket_id, const char *bucket,
+                            cf_err *err)
+{
+    idx_assert_held(e->ix);
+    bucket_lock b;
+    int rc = idx_exists(e->ix, err, "SELECT 1 FROM objects WHERE bucket_id = ?1 UNION ALL "
+                        "SELECT 1 FROM versions WHERE bucket_id = ?1 LIMIT 1", "i",
+                        bucket_id);
+    if (rc <= 0)
+        return rc;
+    int64_t until = 0;
+    bool held = false;
+    if (bucket_state_locked(e, bucket_id, &b, err) < 0 ||
+        (b.object_lock && lock_extent_locked(e, bucket_id, &until, &held, err) < 0))
+        return -1;
+    if (!until && !held)
+        return cf_fail(err, CF_ENOTEMPTY, "bucket %s is not empty", bucket);
+    char date[32] = "";
+    time_t t = (time_t)(until / 1000);
+    struct tm tm;
+    if (until && gmtime_r(&t, &tm))
+        strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return cf_fail(err, CF_ENOTEMPTY, "bucket %s is not empty: it holds versions under "
+                   "object lock%s%s%s", bucket, until ? ", retained until " : "", date,
+                   held ? (until ? " or under a legal hold" : ", under a legal hold") : "");
 }
 
 /* Under object lock at the lock clock: retention not yet ended (unless

@@ -25,6 +25,8 @@
  */
 #include "storage/engine_int.h"
 
+#include "common/fio.h"
+
 #include <dirent.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -187,7 +189,7 @@ bool packidx_unlink_if_dead(st_engine *e, int disk, const uint8_t id[PACK_ID_LEN
         (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000 < e->created_ms)
         return false;                /* written before this index ruled: may hold
                                       * records it does not know (gc.c's rule) */
-    return unlink(path) == 0;
+    return fio_unlink(path) == 0;   /* through the fault hook, as gc's */
 }
 
 void packidx_reclaim(st_engine *e, packidx_list *l)

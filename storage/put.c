@@ -119,9 +119,31 @@ static int put_admit_locked(st_put *p, uint64_t size, cf_err *err)
     return quota_admit_locked(e, p->bucket_id, p->key, others + size, err);
 }
 
+/* S3's rule: data that will be under object lock comes with a digest the
+ * client computed (Content-MD5 or an x-amz-checksum-*), so what is kept
+ * for years is what was sent. Asked only of a request without one. */
+static int put_digest_check_locked(st_put *p, const st_put_args *a, bool upload_locked,
+                                   cf_err *err)
+{
+    idx_assert_held(p->e->ix);
+    bucket_lock b;
+    bool asked = !p->part && (a->opts.lock_mode != ST_LOCK_NONE ||
+                              a->opts.legal_hold != ST_HOLD_UNSET);
+    if (!asked && !upload_locked) {
+        if (bucket_state_locked(p->e, p->bucket_id, &b, err) < 0)
+            return -1;
+        if (!b.object_lock || b.mode == ST_LOCK_NONE)
+            return 0;
+    }
+    return cf_fail(err, CF_EBUCKETSTATE, "Content-MD5 OR x-amz-checksum- HTTP header is "
+                   "required for %s requests with Object Lock parameters",
+                   p->part ? "Put Part" : "Put Object");
+}
+
 /* Under the index lock, before any data is read: the bucket, the upload
  * (a part; and the customer key against the upload's) or the condition
- * and no_overwrite (a PUT), and with a known size the quotas. */
+ * and no_overwrite (a PUT), a digest where object lock asks for one, and
+ * with a known size the quotas. */
 static int put_resolve(st_put *p, const st_put_args *a, cf_err *err)
 {
     st_engine *e = p->e;
@@ -139,6 +161,8 @@ static int put_resolve(st_put *p, const st_put_args *a, cf_err *err)
         p->algo = a->checksum_algo;
         rc = obj_check_cond_locked(e, p->bucket_id, p->key, &p->cond, INT64_MAX, err);
     }
+    if (rc == 0 && a->no_digest)
+        rc = put_digest_check_locked(p, a, ref.locked, err);
     if (rc == 0 && a->expected_size >= 0)
         rc = put_admit_locked(p, (uint64_t)a->expected_size, err);
     sqlite3_stmt *st;

@@ -128,6 +128,7 @@ typedef struct rebuild {
     vec packrecs;                    /* rb_packrec: shards found in pack files */
     rb_seg **by_owner;               /* segs by (object id, part) */
     uint64_t max_commit;
+    int64_t time_hw;                 /* the latest time a row records as passed */
     rb_table t_objects, t_versions, t_segments, t_uploads, t_parts, t_tags, t_tier,
         t_pack_shards;
 } rebuild;
@@ -236,6 +237,11 @@ static int tbl_add(rebuild *r, rb_table *t, json_t *o, cf_err *err)
         json_t *v = json_object_get(o, json_string_value(c));
         json_array_append(row, v ? v : json_null());
         t->hex += json_string_length(json_object_get(v, "hex"));
+    }
+    static const char *const passed[] = {"mtime_ms", "noncurrent_ms", "created_ms"};
+    for (size_t k = 0; k < sizeof passed / sizeof passed[0]; k++) {
+        json_int_t ms = json_integer_value(json_object_get(o, passed[k]));
+        r->time_hw = ms > r->time_hw ? ms : r->time_hw;
     }
     json_decref(o);
     if (!row || json_array_size(row) != json_array_size(t->cols) ||
@@ -1426,6 +1432,8 @@ static int fill(rebuild *r, const char *tmp, const uint8_t check[32], uint64_t s
             (unsigned long long)r->rep->shard_files, (unsigned long long)r->rep->manifests);
         rc = make_rows(r, err);
     }
+    if (rc == 0)                     /* the lock clock never runs behind the data */
+        rc = idx_clock_hw_raise_locked(r->x, r->time_hw, err);
     rc = rc == 0 ? idx_commit(r->x, err) : (idx_rollback(r->x), -1);
     cf_err later;
     if (idx_unlock_durable(r->x, rc == 0 ? err : &later) < 0)

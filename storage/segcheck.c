@@ -48,50 +48,17 @@ static uint16_t presence(seg_reader *r)
     return missing;
 }
 
-/* Rebuild the data shards of block b from the shards in use (read fresh
- * from disk: a rebuild overwrites the stripe) and try its tag. */
-static bool opens_without(seg_reader *r, uint64_t b, uint16_t skip, uint8_t *out,
-                          uint32_t *len)
-{
-    int k = rs_k(r->d.rs), total = seg_shards(&r->d);
-    uint32_t bs = r->d.set->block_size, n = shard_block_plain(r->size, bs, b);
-    uint32_t s = shard_len_for(n, k);
-    uint64_t off = shard_block_offset(bs, k, b);
-    bool present[RS_MAX_SHARDS] = {0};
-    int good = 0;
-    for (int i = 0; i < total && good < k; i++)
-        if (!(skip & (1u << i)) && segr_read_shard(r, i, off, s))
-            good += present[i] = true;
-    if (good < k)
-        return false;
-    uint8_t *shards[RS_MAX_SHARDS];
-    for (int i = 0; i < total; i++)
-        shards[i] = stripe_shard(r->stripe, s, i);
-    cf_err e;
-    bool data_missing = false;
-    for (int i = 0; i < k; i++)
-        data_missing |= !present[i];
-    if (data_missing && rs_reconstruct(r->d.rs, s, shards, present, &e) < 0)
-        return false;
-    crypt_pos pos;
-    seg_pos(&r->d, b, b + 1 == shard_block_count(r->size, bs), &pos);
-    if (crypt_open_block(r->cc, r->d.dk, &pos, r->stripe, n, r->stripe + n, out, &e) < 0)
-        return false;
-    *len = n;
-    return true;
-}
-
 /* Deep: open block b (the shards known bad left out); if the tag fails,
  * look for the one shard whose leaving out makes it hold. */
 static int deep_block(seg_reader *r, uint64_t b, uint16_t *bad, uint8_t *out, uint32_t *len,
                       seg_check_result *res)
 {
-    if (opens_without(r, b, *bad, out, len))
+    if (segr_open_without(r, b, *bad, out, len))
         return 0;
     res->gcm_failures++;
     for (int j = 0; j < seg_shards(&r->d); j++) {
         uint16_t skip = (uint16_t)(*bad | (1u << j));
-        if (!(*bad & (1u << j)) && opens_without(r, b, skip, out, len)) {
+        if (!(*bad & (1u << j)) && segr_open_without(r, b, skip, out, len)) {
             *bad = skip;
             return 0;
         }

@@ -10,20 +10,26 @@
  */
 #include "storage/segment_int.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <unistd.h>
 
+#include "common/fio.h"
 #include "common/fsutil.h"
 
-void seg_unlink(const ds_set *set, const uint8_t data_id[CRYPT_DATA_ID_LEN])
+int seg_unlink(const ds_set *set, const uint8_t data_id[CRYPT_DATA_ID_LEN])
 {
     char path[PATH_MAX];
+    int rc = 0;
     for (int i = 0; i < set->n; i++) {
         shard_path(path, sizeof path, set->disks[i].path, data_id);
-        unlink(path);
+        if (fio_unlink(path) != 0 && errno != ENOENT)
+            rc = -1;
         shard_tmp_path(path, sizeof path, set->disks[i].path, data_id);
-        unlink(path);
+        if (fio_unlink(path) != 0 && errno != ENOENT)
+            rc = -1;
     }
+    return rc;
 }
 
 /* ---- heal -------------------------------------------------------------- */

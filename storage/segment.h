@@ -177,7 +177,10 @@ int seg_open_block(const seg_desc *d, crypt_ctx *cc, uint64_t size, uint64_t b,
 int seg_open_sealed(const seg_desc *d, const uint8_t *sealed, uint32_t n, uint8_t *out,
                     cf_err *err);
 
-/* Remove the segment's shard files from every disk (missing ones are fine). */
-void seg_unlink(const ds_set *set, const uint8_t data_id[CRYPT_DATA_ID_LEN]);
+/* Remove the segment's shard files (and temp files) from every disk
+ * (missing ones are fine). 0, or -1 if a file is still there (an unlink
+ * failed, errno other than ENOENT): the caller keeps what would find it
+ * again, e.g. its delete-queue row. */
+int seg_unlink(const ds_set *set, const uint8_t data_id[CRYPT_DATA_ID_LEN]);
 
 #endif

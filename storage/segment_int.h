@@ -113,5 +113,10 @@ bool segr_open_shard(seg_reader *r, int i);
 /* Shard i of the block at off (shard length s) into the stripe, its CRC
  * checked; false if it cannot be read or is wrong. */
 bool segr_read_shard(seg_reader *r, int i, uint64_t off, uint32_t s);
+/* Rebuild the data shards of block b from the shards not in skip (read
+ * fresh from disk: a rebuild overwrites the stripe) and open it into out;
+ * false if too few are readable or the tag fails. */
+bool segr_open_without(seg_reader *r, uint64_t b, uint16_t skip, uint8_t *out,
+                       uint32_t *len);
 
 #endif

@@ -8,7 +8,9 @@
  * short, corrupt or foreign shard is replaced by parity and the reader
  * flagged degraded, so that its caller queues the segment for heal. The
  * block is then opened with AES-GCM straight out of the stripe, so wrong
- * bytes are never returned. An inline segment is one sealed block held
+ * bytes are never returned; a tag that fails with every CRC intact (a
+ * shard changed behind its CRC) is tried again leaving out one shard at a
+ * time (segr_open_without, which the deep scrub uses too). An inline segment is one sealed block held
  * in memory. segr_read_sealed gives a block as sealed, for the cold tier.
  */
 #include "storage/segment_int.h"
@@ -182,11 +184,53 @@ int segr_read_block(seg_reader *r, uint64_t b, uint8_t *out, uint32_t *len,
     crypt_pos pos;
     seg_pos(&r->d, b, b + 1 == nblocks, &pos);
     if (crypt_open_block(r->cc, r->d.dk, &pos, r->stripe, n, r->stripe + n, out,
-                         err) < 0)
+                         err) < 0) {
+        /* every shard's CRC held, yet the tag fails: one was changed
+         * behind its CRC. The block opens without it; heal checks CRCs
+         * only, so the shard itself waits for a deep scrub. */
+        for (int j = 0; j < seg_shards(&r->d); j++)
+            if (segr_open_without(r, b, (uint16_t)(1u << j), out, len)) {
+                ds_note(r->d.set, j, DS_ERR_CRC);
+                r->degraded = true;
+                return 0;
+            }
         return -1;
+    }
     *len = n;
     return 0;
 }
+
+bool segr_open_without(seg_reader *r, uint64_t b, uint16_t skip, uint8_t *out,
+                       uint32_t *len)
+{
+    int k = rs_k(r->d.rs), total = seg_shards(&r->d);
+    uint32_t bs = r->d.set->block_size, n = shard_block_plain(r->size, bs, b);
+    uint32_t s = shard_len_for(n, k);
+    uint64_t off = shard_block_offset(bs, k, b);
+    bool present[RS_MAX_SHARDS] = {0};
+    int good = 0;
+    for (int i = 0; i < total && good < k; i++)
+        if (!(skip & (1u << i)) && segr_read_shard(r, i, off, s))
+            good += present[i] = true;
+    if (good < k)
+        return false;
+    uint8_t *shards[RS_MAX_SHARDS];
+    for (int i = 0; i < total; i++)
+        shards[i] = stripe_shard(r->stripe, s, i);
+    cf_err e;
+    bool data_missing = false;
+    for (int i = 0; i < k; i++)
+        data_missing |= !present[i];
+    if (data_missing && rs_reconstruct(r->d.rs, s, shards, present, &e) < 0)
+        return false;
+    crypt_pos pos;
+    seg_pos(&r->d, b, b + 1 == shard_block_count(r->size, bs), &pos);
+    if (crypt_open_block(r->cc, r->d.dk, &pos, r->stripe, n, r->stripe + n, out, &e) < 0)
+        return false;
+    *len = n;
+    return true;
+}
+
 
 bool segr_degraded(const seg_reader *r)
 {

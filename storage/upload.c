@@ -549,12 +549,14 @@ int upload_check_locked(st_engine *e, const uint8_t upload_id[16], int64_t bucke
 {
     idx_assert_held(e->ix);
     sqlite3_stmt *st = idx_query(e->ix, err,
-        "SELECT cks_algo, ssec FROM uploads WHERE upload_id = ? AND bucket_id = ? "
-        "AND key = ?", "bib", upload_id, (size_t)16, bucket_id, key, strlen(key));
+        "SELECT cks_algo, ssec, lock_mode OR legal_hold FROM uploads WHERE upload_id = ? "
+        "AND bucket_id = ? AND key = ?", "bib", upload_id, (size_t)16, bucket_id, key,
+        strlen(key));
     int rc = st ? idx_next(e->ix, st, err) : -1;
     if (rc == 1) {
         if (ref) {
             ref->algo = algo_of(idx_int(st, 0));
+            ref->locked = idx_int(st, 2) != 0;
             ref->has_ssec = sqlite3_column_type(st, 1) == SQLITE_BLOB &&
                             idx_blob(st, 1, ref->ssec, CRYPT_SSEC_LEN) == 0;
         }

@@ -54,7 +54,8 @@ need=(put_cpu_s_per_gib get_cpu_s_per_gib put_4stream_ratio_of_limit
       rclone_copy_ratio_vs_local peak_rss_mib
       put_pipeline_mib_s put_pipeline_all_cores_mib_s get_pipeline_mib_s
       disk_write_plain_mib_s fsync_ops put_limit_mib_s http_get_ceiling_mib_s
-      http_get_4k_ops load_1m_start load_1m_end
+      http_get_4k_ops load_1m_start load_1m_end scrub_mib_s get_during_scrub_mib_s
+      get_during_scrub_scrubs
       restic_backup_coffer_server_cpu_s restic_backup_coffer_client_cpu_s
       restic_backup_local_client_cpu_s rclone_copy_coffer_server_cpu_s
       disk_write_volume_mib fsync_group_ops mid_put_limit_ops mid_put_256k_ratio_of_limit
@@ -81,7 +82,7 @@ for f in "${need[@]}"; do
     fail "no figure \"$f\""
 done
 for f in put_cpu_s_per_gib get_cpu_s_per_gib peak_rss_mib put_4stream_ratio_of_limit \
-         degraded_get_ratio list_page_ms_p50 restic_backup_ratio_vs_local \
+         degraded_get_ratio get_during_scrub_ratio list_page_ms_p50 restic_backup_ratio_vs_local \
          mid_put_256k_ratio_of_limit coffer_over_peer_put_cpu_s_per_gib \
          coffer_over_peer_rclone_copy_s; do
   grep -Eq "^$f: [0-9.]+ (meets|falls short) \(target (<=|>=) [0-9.]+\)$" <<<"$out" ||

@@ -78,6 +78,7 @@ tests_unit_test_index_CFLAGS = $(TEST_CFLAGS)
 # engine tests share helpers to open engines and stream test data
 noinst_LIBRARIES += tests/unit/libengutil.a
 tests_unit_libengutil_a_SOURCES = tests/unit/engine_util.c tests/unit/engine_util.h
+tests_unit_libengutil_a_CFLAGS = $(TEST_CFLAGS)
 
 check_PROGRAMS += tests/unit/test_packed
 tests_unit_test_packed_SOURCES = tests/unit/test_packed.c
@@ -214,6 +215,8 @@ IT_CLIENT_TESTS = tests/integration/test_tier_restic.sh \
 	tests/integration/test_bigobject.sh tests/integration/test_restic.sh \
 	tests/integration/test_rclone.sh tests/integration/test_readme.sh \
 	tests/integration/test_s3cmd.sh tests/integration/test_restic_appendonly.sh
+# Versioning and object lock through both aws cli versions (~30 s per cli).
+IT_CLIENT_TESTS += tests/integration/test_awscli_lock.sh
 TESTS += $(IT_CLIENT_TESTS)
 EXTRA_DIST += $(IT_CLIENT_TESTS)
 
@@ -353,10 +356,27 @@ EXTRA_DIST += tests/integration/tier.sh tests/integration/tier_faults.sh \
 	tests/integration/tier_faults_cases.py tests/integration/tierutil.py \
 	tests/integration/tier_faults_azure.sh
 
+# kill -9 of cofferd under restic, rclone, multipart uploads and deletes
+# (make check-faults runs CHECK_FAULTS_KILLS of them, make soak SOAK_KILLS;
+# make check only skips it)
+TESTS += tests/integration/test_killloop.sh
+EXTRA_DIST += tests/integration/test_killloop.sh tests/integration/killloop.py
+CHECK_FAULTS_KILLS = 60
+SOAK_KILLS = 1000
+
 # make soak: the long runs make check cannot afford (CI stays under its
-# time budget): 500 SIGKILLs of cofferd during transitions (TIER_KILLS).
+# time budget): 500 SIGKILLs of cofferd during transitions (TIER_KILLS),
+# SOAK_KILLS of cofferd under real clients (restic check --read-data
+# every 10), the 1% bitrot sweep over 1,000 objects, 2,000 SIGKILLs of an
+# engine writer (test_crash).
 .PHONY: soak
-soak: server/cofferd cli/coffer
+soak: server/cofferd cli/coffer tests/unit/test_scrub tests/unit/test_crash
+	cd $(builddir) && COFFERD=$(abs_top_builddir)/server/cofferd \
+	  COFFER_CLI=$(abs_top_builddir)/cli/coffer KILL_ITERS=$(SOAK_KILLS) \
+	  $(abs_top_srcdir)/tests/integration/test_killloop.sh
+	cd $(builddir) && BITROT_OBJECTS=$${BITROT_OBJECTS:-1000} \
+	  ./tests/unit/test_scrub one_percent_of_the_shard_files_rotted
+	cd $(builddir) && CRASH_ITERS=$${CRASH_ITERS:-2000} ./tests/unit/test_crash
 	cd $(builddir) && COFFERD=$(abs_top_builddir)/server/cofferd \
 	  COFFER_CLI=$(abs_top_builddir)/cli/coffer TIER_KILLS=$${TIER_KILLS:-500} \
 	  $(abs_top_srcdir)/tests/integration/tier_faults.sh -k sigkill
@@ -367,11 +387,11 @@ TESTS += $(check_PROGRAMS)
 # make check-faults: the fault-injection tests, in a build configured with
 # --enable-fault-injection (contrib/test.sh makes one in build-faults/); the
 # ordinary builds run them too, where they skip.
-FAULT_TESTS = tests/unit/test_fio tests/unit/test_faults
+FAULT_TESTS = tests/unit/test_fio tests/unit/test_faults tests/integration/test_killloop.sh
 .PHONY: check-faults
 check-faults:
 if FAULTS
-	$(MAKE) $(AM_MAKEFLAGS) check TESTS="$(FAULT_TESTS)"
+	KILL_ITERS=$(CHECK_FAULTS_KILLS) $(MAKE) $(AM_MAKEFLAGS) check TESTS="$(FAULT_TESTS)"
 else
 	@echo "check-faults: this build has no fault hook; configure it with" \
 	  "--enable-fault-injection (contrib/test.sh does, in build-faults/)" >&2; exit 1

@@ -25,7 +25,8 @@
 #     deleted under the running server and the same objects are read again
 #     (degraded GET, 4 streams and 1; which shards are lost depends on the
 #     object's placement); before that, a CRC-only scrub of them against
-#     a read of their shard files (scrub_mib_s, scrub_ratio_of_disk_read),
+#     a read of their shard files (scrub_mib_s, scrub_ratio_of_disk_read)
+#     and the 4-stream GET again while scrubs run (get_during_scrub_ratio),
 #     after it heal --all rebuilding the two disks (heal_mib_s). That
 #     cofferd is then stopped and removed.
 #  3. Small objects on a second fresh cofferd: 4 KiB and 64 KiB PUT at 1
@@ -88,7 +89,8 @@
 # rclone_copy_coffer_server_cpu_s_per_gib <= 5;
 # restic_backup_coffer_server_cpu_s_per_gib <= 3; peak_rss_mib <= 64
 # (cofferd, during the single-stream runs); tiered_get_ratio >= 0.5;
-# scrub_ratio_of_disk_read >= 0.8;
+# scrub_ratio_of_disk_read >= 0.8; get_during_scrub_ratio >= 0.7 (the
+# 4-stream GET while scrubs run / without);
 # tier_peak_rss_mib <= 64 and azure_tier_peak_rss_mib <= 64.
 #
 # Another server, the peer: BENCH_PEER=rgw (make bench-peer) starts a
@@ -446,6 +448,38 @@ scrub_rate() {
   row "scrub (CRC)" "$secs" - "${FIG[scrub_mib_s]}" - - - 0 "${FIG[scrub_cpu_s_per_gib]}" - \
     "$(load1)"
 }
+# get_during_scrub_ratio: the 4-stream GET of big_objects again while
+# scrubs run one after another (CRC only, at the scrub job's configured
+# rate), over the same GET without one (target >= 0.7: foreground traffic
+# keeps its throughput while a job runs). get_during_scrub_scrubs: how
+# many scrubs ran (the gaps between them, the CLI's polling of at most
+# 0.5 s each, are inside the GET's time too). The loop stops after the
+# scrub running when the GET ends.
+get_during_scrub() {
+  local spid
+  say "2. get $big c4 while scrubs run"
+  : >"$work/scrub.loop"
+  ( n=0
+    while [ -e "$work/scrub.loop" ]; do
+      admin_cli --json scrub >/dev/null 2>"$work/scrub-loop.err" || exit 1
+      n=$((n + 1))
+    done
+    echo "$n" >"$work/scrub.count" ) &
+  spid=$!
+  sleep 0.5                   # the first scrub job is running
+  cb "get $big c4 during scrub" "$@" -w get -s "$big" -c 4 -n 8 --keys 4 --reuse \
+    $get_check --prefix "$tag-big4"
+  fig get_during_scrub_mib_s "$(field mib_per_s)"
+  rm -f "$work/scrub.loop"
+  if ! wait "$spid"; then
+    say "FAILED: coffer scrub (during the GET)"; sed 's/^/    /' "$work/scrub-loop.err" >&2
+    failed=1
+  fi
+  fig get_during_scrub_scrubs "$(cat "$work/scrub.count" 2>/dev/null || echo n/a)"
+  ratio get_during_scrub_ratio "${FIG[get_during_scrub_mib_s]}" "${FIG[get_4stream_mib_s]}"
+  target get_during_scrub_ratio ">=" 0.7
+  rm -f "$work/scrub.count" "$work/scrub-loop.err"
+}
 heal_rate() {
   local t0 c0 secs mib d
   say "2. heal --all rebuilding disk1 and disk2"
@@ -716,6 +750,7 @@ start_cofferd
 self=("$COFFER_ENDPOINT" "$COFFER_ACCESS_KEY" "$COFFER_SECRET_KEY" us-east-1 "$COFFER_PID")
 big_objects "" "${self[@]}"
 scrub_rate
+get_during_scrub "${self[@]}"
 degraded "${self[@]}"
 heal_rate
 stop_cofferd                  # two disks are broken, and 9 GiB is enough

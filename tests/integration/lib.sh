@@ -416,6 +416,16 @@ it_aws2() {
     ${COFFER_CA:+--ca-bundle "$COFFER_CA"} "$@"
 }
 
+# The aws clis to test, in IT_AWS_CLIENTS: it_aws1 (when the first aws on
+# PATH is cli v1) and it_aws2.
+it_aws_clients() {
+  IT_AWS_CLIENTS=(it_aws2)
+  case $("$IT_AWS1" --version 2>&1) in
+    aws-cli/1.*) IT_AWS_CLIENTS=(it_aws1 it_aws2) ;;
+    *) echo "NOTE: the first aws on PATH ($IT_AWS1) is not aws cli v1; testing v2 only" ;;
+  esac
+}
+
 it_s3cmd() {
   timeout -k 10 "$IT_TIMEOUT" s3cmd -c "$IT_S3CFG" "$@"
 }

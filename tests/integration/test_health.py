@@ -79,6 +79,26 @@ def own_cofferd():
     shutil.rmtree(tmp)
 
 
+def test_banner_names_keys_and_prints_no_secret(own_cofferd):
+    """The embedded default's banner goes to stderr, which ends up in logs:
+    it names each access key and the file with its secret, never a secret."""
+    _, _, var = own_cofferd
+    creds = {}
+    for name in ("dev-credentials", "admin-credentials"):
+        with open(os.path.join(var, name)) as f:
+            creds[name] = dict(line.strip().split("=", 1) for line in f if "=" in line)
+    log = os.path.join(os.path.dirname(var), "log")
+    deadline = time.time() + 10
+    while time.time() < deadline and creds["admin-credentials"]["access_key"] \
+            not in open(log).read():
+        time.sleep(0.1)
+    text = open(log).read()
+    for c in creds.values():
+        assert c["access_key"] in text
+        assert c["secret_key"] not in text
+    assert "dev-credentials" in text and "admin-credentials" in text
+
+
 def test_not_ready_while_too_few_disks_are_writable(own_cofferd):
     _, port, var = own_cofferd
     assert request("127.0.0.1", port, "GET", "/health/ready") == (200, "ready\n")

@@ -4,7 +4,9 @@ COMPLIANCE retention (also sent as XML without the S3 namespace), then
 the ways to destroy a version are refused: DELETE by version id,
 DeleteObjects, shortening retention, a governance bypass on COMPLIANCE,
 bucket deletion; GOVERNANCE gives way only to a bypass from a key allowed
-to bypass; a legal hold holds whatever the retention."""
+to bypass; a legal hold holds whatever the retention. Data that will be
+locked (lock headers, a default retention, a part of an upload created
+with lock headers) needs Content-MD5 or an x-amz-checksum-*, as S3."""
 import base64
 import datetime
 import hashlib
@@ -39,6 +41,16 @@ def iso(dt):
 
 def md5_b64(body):
     return base64.b64encode(hashlib.md5(body).digest()).decode()
+
+
+def nodigest_refused(raw, bucket, what, upload_id=None):
+    """A PUT (or, with upload_id, an UploadPart) without Content-MD5 or an
+    x-amz-checksum-* into bucket is refused as S3 refuses it."""
+    q = f"partNumber=1&uploadId={upload_id}" if upload_id else ""
+    r = raw("PUT", f"/{bucket}/" + ("mpd" if upload_id else "nodigest"), q, body=b"x")
+    assert r.status == 400 and r.error_code() == "InvalidRequest", r.body
+    assert f"required for {what} requests with Object Lock parameters" in \
+        r.body.decode(), r.body
 
 
 def coffer(*args):
@@ -107,6 +119,17 @@ def test_lock_configuration(s3, raw, bypass, lbucket):
     assert r["RetainUntilDate"] > soon(86000)
     h = s3.head_object(Bucket=lbucket, Key="d")
     assert h["ObjectLockMode"] == "GOVERNANCE"
+    # data the default retention will keep needs a digest the client made
+    # (as S3): a signed SHA-256 payload alone is not one; nothing is stored
+    nodigest_refused(raw, lbucket, "Put Object")
+    assert code_of(lambda: s3.head_object(Bucket=lbucket, Key="nodigest")) == ("404", 404)
+    r = raw("PUT", f"/{lbucket}/crc", body=b"x", headers={"x-amz-checksum-crc32": "jNwWgw=="})
+    assert r.status == 200, r.body
+    up = s3.create_multipart_upload(Bucket=lbucket, Key="mpd")["UploadId"]
+    nodigest_refused(raw, lbucket, "Put Part", up)
+    s3.upload_part(Bucket=lbucket, Key="mpd", UploadId=up, PartNumber=1, Body=b"p",
+                   ContentMD5=md5_b64(b"p"))
+    s3.abort_multipart_upload(Bucket=lbucket, Key="mpd", UploadId=up)
     # a bad default retention is refused and changes nothing
     body = (b"<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled><Rule>"
             b"<DefaultRetention><Mode>GOVERNANCE</Mode><Days>0</Days></DefaultRetention>"
@@ -121,6 +144,11 @@ def test_lock_configuration(s3, raw, bypass, lbucket):
     bypass.put_object_retention(Bucket=lbucket, Key="d", VersionId=v,
                                 Retention={"Mode": "GOVERNANCE", "RetainUntilDate": soon(2)},
                                 BypassGovernanceRetention=True)
+    # without a default retention a write without lock headers needs none
+    r = raw("PUT", f"/{lbucket}/nodigest", body=b"x")
+    assert r.status == 200, r.body
+    bypass.put_object_retention(Bucket=lbucket, Key="crc", Retention={
+        "Mode": "GOVERNANCE", "RetainUntilDate": soon(2)}, BypassGovernanceRetention=True)
 
 
 def test_unlocked_bucket_refuses_lock_requests(s3, bucket):
@@ -182,7 +210,11 @@ def test_compliance_cannot_be_destroyed_or_shortened(s3, raw, lbucket):
                                                .total_seconds()) < 1
     # a delete without a version id only adds a marker; the bucket stays
     s3.delete_object(Bucket=lbucket, Key="blk")
-    assert code_of(lambda: s3.delete_bucket(Bucket=lbucket))[0] == "BucketNotEmpty"
+    with pytest.raises(ClientError) as e:            # and says why
+        s3.delete_bucket(Bucket=lbucket)
+    err = e.value.response["Error"]
+    assert err["Code"] == "BucketNotEmpty" and \
+        f"under object lock, retained until {iso(later)[:19]}Z" in err["Message"], err
     assert s3.get_object(Bucket=lbucket, Key="blk", VersionId=v)["Body"].read() == body
     # after the retention ends, and only then, it can go
     while datetime.datetime.now(datetime.timezone.utc) < later:
@@ -270,12 +302,14 @@ def test_admin_commands_and_gc_cannot_destroy_a_locked_version(endpoint):
     coffer("tenant", "delete", name)
 
 
-def test_multipart_upload_with_lock_headers(s3, bucket, lbucket):
+def test_multipart_upload_with_lock_headers(s3, raw, bucket, lbucket):
     part = os.urandom(5 << 20)
     until = soon(4)
     up = s3.create_multipart_upload(Bucket=lbucket, Key="mp", ObjectLockMode="COMPLIANCE",
                                     ObjectLockRetainUntilDate=until,
                                     ObjectLockLegalHoldStatus="OFF")["UploadId"]
+    r = raw("PUT", f"/{lbucket}/mp", f"partNumber=1&uploadId={up}", body=b"x")
+    assert r.status == 400 and r.error_code() == "InvalidRequest", r.body
     etags = [s3.upload_part(Bucket=lbucket, Key="mp", UploadId=up, PartNumber=n,
                             Body=part)["ETag"] for n in (1, 2)]
     v = s3.complete_multipart_upload(

@@ -10,7 +10,8 @@
 #     backs a tree up; cofferd restarts twice in between so journal files
 #     are pruned (their live records carried);
 #   - cofferd stops and the metadata directory and every snapshot are
-#     deleted; --dry-run writes nothing; rebuild-index writes index.db;
+#     deleted; --dry-run writes nothing; rebuild-index writes index.db,
+#     its lock clock mark (meta.clock_hw_ms) the latest time its rows hold;
 #   - cofferd starts on it: every listing (ListObjectVersions, markers,
 #     uploads and parts, versioning, lock, storage classes, tags) equals
 #     what it was, every version reads back byte for byte (the tiered ones
@@ -97,6 +98,20 @@ grep -q "^tiers     4 versions in a tier" "$IT_WORK/rebuild.out"
 grep -q "^keys .* 0 from their data alone" "$IT_WORK/rebuild.out"
 grep -q "^wrote     $var/meta/index.db" "$IT_WORK/rebuild.out"
 ! grep -q "^LOST\|^WARNING" "$IT_WORK/rebuild.out"
+
+it_step "the lock clock's mark is the latest time the rows record, not a retain-until date"
+"$py" - "$var/meta/index.db" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+hw = db.execute("SELECT value FROM meta WHERE name = 'clock_hw_ms'").fetchone()
+latest, until = db.execute(
+    "SELECT max(t), (SELECT max(u) FROM (SELECT retain_until_ms u FROM objects UNION ALL "
+    "SELECT retain_until_ms FROM versions)) FROM ("
+    "SELECT max(mtime_ms, noncurrent_ms) t FROM versions UNION ALL "
+    "SELECT mtime_ms FROM objects UNION ALL SELECT created_ms FROM uploads UNION ALL "
+    "SELECT mtime_ms FROM parts)").fetchone()
+assert hw is not None and hw[0] == latest and until > latest, (hw, latest, until)
+PY
 
 it_step "cofferd serves it: listings and bytes as before, restic check --read-data"
 coffer_launch https

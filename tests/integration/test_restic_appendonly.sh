@@ -5,7 +5,10 @@
 # TENANT --append-only --allow-delete-prefix locks/); `forget --prune`
 # with that key fails and destroys nothing (every snapshot and pack is
 # still there, check --read-data passes); with the tenant's full key the
-# same forget --prune works. Small data: seconds, over plain HTTP.
+# same forget --prune works. The bucket is the README's: object lock with a
+# default retention, so every upload must carry a digest (restic sends
+# Content-MD5) and a prune only adds delete markers. Small data: seconds,
+# over plain HTTP.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -39,6 +42,16 @@ it_server http
 full_ak=$AWS_ACCESS_KEY_ID full_sk=$AWS_SECRET_ACCESS_KEY
 bucket=restic-appendonly
 export RESTIC_PASSWORD=coffer-test
+
+it_step "a bucket with object lock and a default retention (README)"
+python3 - "$COFFER_ENDPOINT" "$bucket" <<'PY'
+import sys, boto3
+s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1")
+s3.create_bucket(Bucket=sys.argv[2], ObjectLockEnabledForBucket=True)
+s3.put_object_lock_configuration(Bucket=sys.argv[2], ObjectLockConfiguration={
+    "ObjectLockEnabled": "Enabled",
+    "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 1}}})
+PY
 
 it_step "an append-only key that may delete only under locks/"
 read -r ao_ak ao_sk < <(cli key create dev --append-only --allow-delete-prefix locks/)

@@ -2,6 +2,7 @@
 #include "tests/unit/engine_util.h"
 
 #include <dirent.h>
+#include <sqlite3.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -245,6 +246,52 @@ int count_pack_files(const eng_fixture *f, int ndisks)
     for (int i = 0; i < ndisks; i++)
         n += count_dir(f->disks[i], "packs");
     return n;
+}
+
+/* Files the index refers to: (k + m - missing) per sharded segment, and a
+ * manifest on every disk per multipart object. */
+int expected_shard_files(const eng_fixture *f, int shards)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/index.db", f->meta);
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    int total = -1;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+        return -1;
+    if (sqlite3_prepare_v2(db,
+            "SELECT missing, (SELECT count(*) FROM pack_shards p WHERE p.data_id = s.data_id)"
+            " FROM segments s WHERE inline_data IS NULL UNION ALL "
+            "SELECT missing, (SELECT count(*) FROM pack_shards p WHERE p.data_id = u.data_id)"
+            " FROM parts u WHERE inline_data IS NULL UNION ALL "
+            "SELECT 0, 0 FROM objects WHERE nparts > 0", -1, &st, NULL) == SQLITE_OK) {
+        total = 0;
+        while (sqlite3_step(st) == SQLITE_ROW)
+            total += shards - __builtin_popcount((unsigned)sqlite3_column_int(st, 0)) -
+                     sqlite3_column_int(st, 1);
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+    return total;
+}
+
+int expected_pack_files(const eng_fixture *f)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/index.db", f->meta);
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    int total = -1;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+        return -1;
+    if (sqlite3_prepare_v2(db, "SELECT count(DISTINCT pack_id) FROM pack_shards", -1, &st,
+                           NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW)
+            total = sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+    return total;
 }
 
 static int add_listed(void *ctx, const st_object_info *obj, const char *prefix)

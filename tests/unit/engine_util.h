@@ -61,6 +61,12 @@ int shard_files_of(const eng_fixture *f, int ndisks, const char *hexid,
  * that store exactly one non-inline object. */
 int single_data_id(const eng_fixture *f, char hex[33]);
 int count_shard_files(const eng_fixture *f, int ndisks);
+/* The shard files and manifests the index (f->meta/index.db) refers to:
+ * k + m less the missing and the packed ones per sharded segment or part, one manifest
+ * per disk per multipart object; -1 if the index cannot be read. */
+int expected_shard_files(const eng_fixture *f, int shards);
+/* The pack files the index names (distinct pack ids of pack_shards). */
+int expected_pack_files(const eng_fixture *f);
 /* Files in every disk's packs/ (storage/pack.h). */
 int count_pack_files(const eng_fixture *f, int ndisks);
 /* Object versions (current and noncurrent, not delete markers) and their

@@ -16,8 +16,23 @@
  * period and heal --all (which writes a manifest a kill left unwritten)
  * and checks that exactly the shard files of the segments the index
  * references and the manifests of its multipart objects remain (no
- * orphans, no temp files), and exactly the pack files the index names.
- * Iterations: CRASH_ITERS (default 200). With COFFER_TEST_PACK_SHARD_MAX
+ * orphans, no temp files).
+ *
+ * Lock changes are in the same loop, on a bucket with object lock in a
+ * second tenant (its own usage): PutObjectRetention on NLOCK versions
+ * (always a later date: key 0 COMPLIANCE, the others GOVERNANCE),
+ * PutObjectLegalHold ON/OFF, and the bucket's default retention
+ * (PutObjectLockConfiguration: none, or a mode and days). After each kill
+ * every version's retention and hold and the bucket's default are the
+ * last acknowledged ones or those of the change in flight: never a
+ * retention earlier than acknowledged, a hold lost, or anything else.
+ * So are versioned PUTs and deletes (delete markers) on NVER keys of a
+ * bucket with versioning Enabled in that tenant: each key's whole version
+ * history (objects by generation, markers) is the acknowledged one, or
+ * that and the write in flight on its top.
+ * And exactly the pack files the index names. Iterations: CRASH_ITERS
+ * (default 100: the kill loop of make check-faults kills cofferd under
+ * real clients too; make soak runs 2,000). With COFFER_TEST_PACK_SHARD_MAX
  * (engine_util.h) the one-block PUTs and parts go to pack files
  * (tests/unit/crash_packed.sh).
  */
@@ -26,13 +41,15 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <stdint.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #define NKEYS 6
+#define NLOCK 3                      /* versions whose lock the loop changes */
+#define NVER 2                       /* keys with versioned PUTs and deletes */
+#define MAXV 1024                    /* versions of one of them, at most */
 #define MIB (1u << 20)
 
 typedef struct key_state {
@@ -40,8 +57,24 @@ typedef struct key_state {
     uint64_t gen;
 } key_state;
 
+/* What the loop changes of object lock: each version's retain-until and
+ * legal hold, and the bucket's default retention (mode, days). */
+typedef struct lock_state {
+    int64_t until[NLOCK];
+    int hold[NLOCK];
+    int mode, days;
+} lock_state;
+
+/* A key's versions, oldest first: a generation, 0 for a delete marker. */
+typedef struct ver_hist {
+    uint64_t v[MAXV];
+    int n;
+} ver_hist;
+
 static eng_fixture fx;
 static char logpath[700];
+static char lock_vid[NLOCK][ST_ID_HEX];
+static int64_t lock_t0;              /* retentions are lock_t0 + counter ms */
 
 static uint64_t rnd(uint64_t *s)
 {
@@ -141,6 +174,63 @@ static int child_multipart(st_engine *e, const char *key, uint64_t gen, cf_err *
     return st_upload_complete(e, &ca, &info, err);
 }
 
+static int lock_mode_of(int key)
+{
+    return key == 0 ? ST_LOCK_COMPLIANCE : ST_LOCK_GOVERNANCE;
+}
+
+/* A lock change numbered counter: its value is a function of the counter,
+ * so the parent can tell which one it sees. */
+static void lock_apply(lock_state *s, char op, int key, uint64_t counter)
+{
+    if (op == 'R')
+        s->until[key] = lock_t0 + (int64_t)counter;
+    else if (op == 'H')
+        s->hold[key] = counter & 1 ? ST_HOLD_ON : ST_HOLD_OFF;
+    else if (counter % 4 == 0) {     /* no default retention */
+        s->mode = ST_LOCK_NONE;
+        s->days = 0;
+    } else {
+        s->mode = counter & 1 ? ST_LOCK_COMPLIANCE : ST_LOCK_GOVERNANCE;
+        s->days = 1 + (int)(counter % 365);
+    }
+}
+
+static int child_lock(st_engine *e, char op, int key, uint64_t counter, cf_err *err)
+{
+    lock_state s;
+    lock_apply(&s, op, key, counter);
+    char name[16];
+    snprintf(name, sizeof name, "lock%d", key);
+    if (op == 'R')
+        return st_object_set_retention(e, "t2", "lb", name, lock_vid[key], lock_mode_of(key),
+                                       s.until[key], false, err);
+    if (op == 'H')
+        return st_object_set_legal_hold(e, "t2", "lb", name, lock_vid[key], s.hold[key],
+                                        err);
+    return st_bucket_set_lock(e, "t2", "lb", s.mode, (uint32_t)s.days, 0, err);
+}
+
+static uint64_t small_size(uint64_t gen)      /* an inline object's */
+{
+    return 1 + gen % 64;
+}
+
+/* A versioned PUT ('V': a small object of generation counter) or DELETE
+ * ('X': a delete marker) in the versioned bucket. */
+static int child_version(st_engine *e, char op, int key, uint64_t counter, cf_err *err)
+{
+    char name[16], gs[24];
+    snprintf(name, sizeof name, "ver%d", key);
+    if (op == 'X')
+        return st_delete(e, "t2", "vb", name, err);
+    snprintf(gs, sizeof gs, "%llu", (unsigned long long)counter);
+    st_header h[] = {{"x-amz-meta-gen", gs}};
+    st_put_args a = {.tenant = "t2", .bucket = "vb", .key = name, .headers = h,
+                     .nheaders = 1, .expected_size = (int64_t)small_size(counter)};
+    return put_gen_args(e, &a, counter, NULL, err);
+}
+
 static void child_main(uint64_t seed, uint64_t counter)
 {
     st_engine *e = fixture_open(&fx);
@@ -149,15 +239,17 @@ static void child_main(uint64_t seed, uint64_t counter)
         _exit(2);
     for (;; counter++) {
         uint64_t r = rnd(&seed);
-        int key = (int)(r % NKEYS);
-        char op = "PPPPDDM"[(r >> 8) % 7];
+        char op = "PPPPDDMRRRHHLLVVVXX"[(r >> 8) % 19];
+        int key = (int)(r % (strchr("RHL", op) ? NLOCK : strchr("VX", op) ? NVER : NKEYS));
         char name[16];
         snprintf(name, sizeof name, "key%d", key);
         cf_err err;
         logf_line(fd, "A %llu %c %d\n", counter, op, key);
         int rc = op == 'P' ? child_put(e, name, counter, &err)
                : op == 'D' ? st_delete(e, "t1", "b", name, &err)
-               : child_multipart(e, name, counter, &err);
+               : op == 'M' ? child_multipart(e, name, counter, &err)
+               : strchr("VX", op) ? child_version(e, op, key, counter, &err)
+               : child_lock(e, op, key, counter, &err);
         if (rc < 0) {
             fprintf(stderr, "child: %c %s: %s\n", op, name, err.msg);
             _exit(4);
@@ -166,8 +258,21 @@ static void child_main(uint64_t seed, uint64_t counter)
     }
 }
 
-/* Replay this iteration's log into the states each key may now be in. */
-static void allowed_states(key_state *acked, key_state *inflight, bool *has_inflight)
+static void hist_push(ver_hist *h, uint64_t v)
+{
+    if (h->n < MAXV)
+        h->v[h->n] = v;
+    h->n++;                          /* past MAXV: compared as too long */
+}
+
+/* Replay this iteration's log into the states each key may now be in; the
+ * lock state: *lacked after the acknowledged changes, *linflight with the
+ * one in flight too (equal to *lacked when none was); the version
+ * histories after the acknowledged writes, and the one in flight (*vkey
+ * -1: none). */
+static void allowed_states(key_state *acked, key_state *inflight, bool *has_inflight,
+                           lock_state *lacked, lock_state *linflight, ver_hist *vacked,
+                           int *vkey, uint64_t *ventry)
 {
     FILE *f = fopen(logpath, "r");
     char kind, op;
@@ -175,7 +280,32 @@ static void allowed_states(key_state *acked, key_state *inflight, bool *has_infl
     int key;
     key_state pending = {0};
     int pending_key = -1;
+    *linflight = *lacked;
+    *vkey = -1;
     while (f && fscanf(f, " %c %llu %c %d", &kind, &counter, &op, &key) == 4) {
+        if (strchr("VX", op)) {
+            if (key < 0 || key >= NVER)
+                continue;
+            uint64_t v = op == 'V' ? counter : 0;
+            if (kind == 'A') {
+                *vkey = key;
+                *ventry = v;
+            } else {
+                hist_push(&vacked[key], v);
+                *vkey = -1;
+            }
+            continue;
+        }
+        if (strchr("RHL", op)) {
+            if (key < 0 || key >= NLOCK)
+                continue;
+            *linflight = *lacked;
+            lock_apply(kind == 'A' ? linflight : lacked, op, key, counter);
+            if (kind == 'K')
+                *linflight = *lacked;
+            pending_key = -1;
+            continue;
+        }
         if (key < 0 || key >= NKEYS)
             continue;
         key_state s = {op != 'D', op != 'D' ? counter : 0};
@@ -193,6 +323,101 @@ static void allowed_states(key_state *acked, key_state *inflight, bool *has_infl
         has_inflight[i] = i == pending_key;
     if (pending_key >= 0)
         inflight[pending_key] = pending;
+}
+
+/* The lock state now, from the engine. */
+static int observe_lock(st_engine *e, lock_state *seen)
+{
+    cf_err err;
+    for (int i = 0; i < NLOCK; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "lock%d", i);
+        st_object_info info;
+        if (st_head_version(e, "t2", "lb", name, lock_vid[i], &info, &err) < 0) {
+            fprintf(stderr, "%s: %s\n", name, err.msg);
+            return -1;
+        }
+        if (info.lock_mode != lock_mode_of(i))
+            seen->until[i] = -1;     /* matches nothing */
+        else
+            seen->until[i] = info.retain_until_ms;
+        seen->hold[i] = info.legal_hold;
+        st_object_info_clear(&info);
+    }
+    st_bucket_info b;
+    if (st_bucket_get(e, "t2", "lb", &b, &err) < 0)
+        return -1;
+    seen->mode = b.lock_mode;
+    seen->days = (int)b.lock_days;
+    return 0;
+}
+
+typedef struct ver_seen {            /* the versions listing, newest first per key */
+    char name[MAXV * NVER][ST_ID_HEX];
+    int key[MAXV * NVER];
+    bool marker[MAXV * NVER];
+    int n;
+} ver_seen;
+
+static int take_version(void *ctx, const st_object_info *obj, const char *prefix)
+{
+    ver_seen *s = ctx;
+    (void)prefix;
+    int k;
+    if (!obj || sscanf(obj->key, "ver%d", &k) != 1 || k < 0 || k >= NVER ||
+        s->n >= MAXV * NVER)
+        return -1;
+    snprintf(s->name[s->n], ST_ID_HEX, "%s", st_version_name(obj));
+    s->key[s->n] = k;
+    s->marker[s->n++] = obj->delete_marker;
+    return 0;
+}
+
+/* Each key's version history now (oldest first), from the engine. */
+static int observe_versions(st_engine *e, ver_hist *seen)
+{
+    static ver_seen s;
+    cf_err err;
+    bool trunc;
+    char next[ST_MAX_KEY + 1], next_version[ST_ID_HEX];
+    st_list_args a = {.tenant = "t2", .bucket = "vb", .max_keys = MAXV * NVER};
+    s.n = 0;
+    if (st_list_versions(e, &a, NULL, take_version, &s, &trunc, next, next_version,
+                         &err) < 0 || trunc)
+        return -1;
+    for (int k = 0; k < NVER; k++)
+        seen[k].n = 0;
+    for (int i = s.n - 1; i >= 0; i--) {
+        uint64_t gen = 0;
+        if (!s.marker[i]) {
+            char name[16];
+            snprintf(name, sizeof name, "ver%d", s.key[i]);
+            st_object_info info;
+            if (st_head_version(e, "t2", "vb", name, s.name[i], &info, &err) < 0)
+                return -1;
+            const char *g = st_object_header(&info, "x-amz-meta-gen");
+            gen = g ? strtoull(g, NULL, 10) : 0;
+            if (!g || info.size != small_size(gen))
+                gen = UINT64_MAX;    /* matches nothing */
+            st_object_info_clear(&info);
+        }
+        hist_push(&seen[s.key[i]], gen);
+    }
+    return 0;
+}
+
+static bool same_hist(const ver_hist *a, const ver_hist *b)
+{
+    return a->n == b->n && a->n <= MAXV &&
+           memcmp(a->v, b->v, (size_t)a->n * sizeof a->v[0]) == 0;
+}
+
+static bool same_lock(const lock_state *a, const lock_state *b)
+{
+    for (int i = 0; i < NLOCK; i++)
+        if (a->until[i] != b->until[i] || a->hold[i] != b->hold[i])
+            return false;
+    return a->mode == b->mode && a->days == b->days;
 }
 
 static bool same_state(key_state a, key_state b)
@@ -225,41 +450,6 @@ static bool observe(st_engine *e, int i, key_state *seen)
     return rc == 1;
 }
 
-/* Files the index refers to: (k + m - missing - packed) per sharded
- * segment, and a manifest on every disk per multipart object; *packs: the
- * pack files it names (after gc, every other one is gone: an orphan, or
- * one whose records were all deleted). */
-static int expected_files(int shards, int *packs)
-{
-    char path[700];
-    snprintf(path, sizeof path, "%s/index.db", fx.meta);
-    sqlite3 *db;
-    sqlite3_stmt *st;
-    int total = -1;
-    *packs = -1;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
-        return -1;
-    if (sqlite3_prepare_v2(db,
-            "SELECT missing, (SELECT count(*) FROM pack_shards p WHERE p.data_id = s.data_id)"
-            " FROM segments s WHERE inline_data IS NULL UNION ALL "
-            "SELECT missing, (SELECT count(*) FROM pack_shards p WHERE p.data_id = u.data_id)"
-            " FROM parts u WHERE inline_data IS NULL UNION ALL "
-            "SELECT 0, 0 FROM objects WHERE nparts > 0 UNION ALL "
-            "SELECT -1, count(DISTINCT pack_id) FROM pack_shards", -1, &st, NULL) == SQLITE_OK) {
-        total = 0;
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            int missing = sqlite3_column_int(st, 0), n = sqlite3_column_int(st, 1);
-            if (missing < 0)
-                *packs = n;
-            else
-                total += shards - __builtin_popcount((unsigned)missing) - n;
-        }
-        sqlite3_finalize(st);
-    }
-    sqlite3_close(db);
-    return total;
-}
-
 static int take_usage(void *ctx, const st_usage *u)
 {
     *(st_usage *)ctx = *u;
@@ -286,7 +476,7 @@ static bool usage_exact(st_engine *e, int iter)
 static void kill_at_random_moments(void)
 {
     const char *it = getenv("CRASH_ITERS");
-    int iters = it ? atoi(it) : 200;
+    int iters = it ? atoi(it) : 100;
     fixture_init(&fx, test_tmpdir(), 6, 4, 2);
     snprintf(logpath, sizeof logpath, "%s/ops.log", fx.root);
     st_engine *e = fixture_open(&fx);
@@ -294,6 +484,24 @@ static void kill_at_random_moments(void)
     REQUIRE(e);
     REQUIRE(st_tenant_create(e, "t1", &err) == 0);
     REQUIRE(st_bucket_create(e, "t1", "b", NULL, false, &err) == 0);
+    /* the versions whose lock the children change, locked from the start */
+    lock_t0 = (int64_t)time(NULL) * 1000 + 10 * 86400000LL;
+    lock_state lstate = {.mode = ST_LOCK_NONE};
+    REQUIRE(st_tenant_create(e, "t2", &err) == 0);
+    REQUIRE(st_bucket_create(e, "t2", "lb", NULL, true, &err) == 0);
+    for (int i = 0; i < NLOCK; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "lock%d", i);
+        st_put_args a = {.tenant = "t2", .bucket = "lb", .key = name, .expected_size = 1,
+                         .opts = {.lock_mode = lock_mode_of(i), .retain_until_ms = lock_t0}};
+        st_object_info info;
+        REQUIRE(put_gen_args(e, &a, (uint64_t)i, &info, &err) == 0);
+        snprintf(lock_vid[i], ST_ID_HEX, "%s", st_version_name(&info));
+        lstate.until[i] = lock_t0;
+    }
+    REQUIRE(st_bucket_create(e, "t2", "vb", NULL, false, &err) == 0);
+    REQUIRE(st_bucket_set_versioning(e, "t2", "vb", ST_VERSIONING_ENABLED, &err) == 0);
+    static ver_hist vstate[NVER], vacked[NVER], vseen[NVER];
     st_close(e);
     key_state state[NKEYS] = {0};
     uint64_t seed = (uint64_t)time(NULL) | 1;
@@ -314,9 +522,43 @@ static void kill_at_random_moments(void)
         key_state acked[NKEYS], inflight[NKEYS] = {{0}};
         bool has_inflight[NKEYS];
         memcpy(acked, state, sizeof acked);
-        allowed_states(acked, inflight, has_inflight);
+        lock_state lacked = lstate, linflight, lseen;
+        int vkey;
+        uint64_t ventry = 0;
+        memcpy(vacked, vstate, sizeof vacked);
+        allowed_states(acked, inflight, has_inflight, &lacked, &linflight, vacked, &vkey,
+                       &ventry);
         e = fixture_open(&fx);
         REQUIRE(e);
+        REQUIRE(observe_versions(e, vseen) == 0);
+        for (int k = 0; k < NVER; k++) {
+            bool ok = same_hist(&vseen[k], &vacked[k]);
+            if (!ok && vkey == k) {
+                hist_push(&vacked[k], ventry);
+                ok = same_hist(&vseen[k], &vacked[k]);
+            }
+            if (!ok) {
+                fprintf(stderr, "iteration %d ver%d: %d versions, %d acknowledged%s\n", iter,
+                        k, vseen[k].n, vacked[k].n, vkey == k ? " with the one in flight" : "");
+                bad = 1;
+            }
+        }
+        memcpy(vstate, vseen, sizeof vstate);
+        if (observe_lock(e, &lseen) < 0 ||
+            !(same_lock(&lseen, &lacked) || same_lock(&lseen, &linflight))) {
+            fprintf(stderr, "iteration %d: the lock state is neither the acknowledged one "
+                    "nor the one in flight\n", iter);
+            for (int i = 0; i < NLOCK; i++)
+                fprintf(stderr, "  lock%d: until %lld hold %d (acked %lld %d, in flight "
+                        "%lld %d)\n", i, (long long)lseen.until[i], lseen.hold[i],
+                        (long long)lacked.until[i], lacked.hold[i],
+                        (long long)linflight.until[i], linflight.hold[i]);
+            fprintf(stderr, "  default: mode %d days %d (acked %d %d, in flight %d %d)\n",
+                    lseen.mode, lseen.days, lacked.mode, lacked.days, linflight.mode,
+                    linflight.days);
+            bad = 1;
+        }
+        lstate = lseen;
         for (int i = 0; i < NKEYS; i++) {
             key_state seen;
             bool whole = observe(e, i, &seen);
@@ -342,13 +584,13 @@ static void kill_at_random_moments(void)
         CHECK_EQ_INT(st_heal_all(e, &ho, &hs, &err), 0);
         CHECK_EQ_INT(hs.shards_missing, 0);
         st_close(e);
-        int packs, want = expected_files(6, &packs), have = count_shard_files(&fx, 6);
+        int want = expected_shard_files(&fx, 6), have = count_shard_files(&fx, 6);
         if (want != have) {
             fprintf(stderr, "iteration %d: %d shard files, the index refers to %d\n",
                     iter, have, want);
             bad = 1;
         }
-        want = packs;
+        want = expected_pack_files(&fx);
         have = count_pack_files(&fx, 6);
         if (want != have) {
             fprintf(stderr, "iteration %d: %d pack files, the index refers to %d\n",

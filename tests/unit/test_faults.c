@@ -26,7 +26,8 @@
  *    restores it); a read failing mid-scrub (rewritten, nothing lost); a
  *    failure mid-snapshot (it lands on the other disks); a failure
  *    mid-completion of a multipart upload (completed, or the upload left
- *    for a retry). GC's own I/O is unlinks, which the hook does not fail.
+ *    for a retry); a failed unlink mid-GC (the file stays for the next
+ *    GC, nothing live is touched).
  */
 #include "common/fio.h"
 #include "tests/unit/test.h"
@@ -581,6 +582,108 @@ static void a_failure_mid_complete_completes_or_leaves_the_upload(void)
     st_close(e);
 }
 
+/* GC with the N-th unlink failing (EIO or EROFS), for every N of a GC
+ * that drains three deleted segments and removes one orphan: it returns,
+ * every live object reads back, the file it could not remove is still
+ * there (its delete-queue row or the orphan kept), and the next GC
+ * leaves exactly the files the index refers to. A disk refusing every
+ * unlink does not make GC loop: it ends, and the next GC finishes. */
+static int gc_now(st_engine *e, st_gc_stats *gs)
+{
+    cf_err err;
+    memset(gs, 0, sizeof *gs);
+    int rc = st_gc(e, &(st_gc_opts){.grace_s = 0}, gs, &err);
+    if (rc < 0)
+        fprintf(stderr, "  gc: %s\n", err.msg);
+    return rc;
+}
+
+/* Three deleted segments left queued (gc-a's last and first, gc-b: a GET
+ * open while they were deleted keeps the PUT's own drain off them) and
+ * one orphan file. */
+static void make_garbage(eng_fixture *f, st_engine *e, int n)
+{
+    cf_err err;
+    st_object_info info;
+    char orphan[800];
+    st_object_info ginfo;
+    st_get *g;
+    REQUIRE(st_get_open(e, "t1", "b", "kept", &ginfo, &g, &err) == 0);
+    REQUIRE(put_gen(e, "b", "gc-a", 200000, (uint64_t)n, &info, &err) == 0);
+    REQUIRE(put_gen(e, "b", "gc-a", 200000, (uint64_t)n + 1, &info, &err) == 0);
+    REQUIRE(put_gen(e, "b", "gc-b", 300000, (uint64_t)n, &info, &err) == 0);
+    REQUIRE(st_delete(e, "t1", "b", "gc-b", &err) == 0);
+    st_get_close(g);
+    st_object_info_clear(&ginfo);
+    snprintf(orphan, sizeof orphan, "%s/objects/ab/ab%030d", f->disks[n % 6], n);
+    write_text(orphan, "left by a crash");
+}
+
+static void a_failed_unlink_mid_gc_leaves_the_file_for_the_next(void)
+{
+    eng_fixture f;
+    st_engine *e = fixture_setup(&f, test_tmpdir(), 6, 4, 2, true);
+    REQUIRE(e);
+    cf_err err;
+    st_object_info info;
+    st_gc_stats gs;
+    REQUIRE(put_gen(e, "b", "kept", OBJ_SIZE, 99, &info, &err) == 0);
+    int fired_n = 0, left = 0;
+    for (int n = 1; n <= MAX_N; n++) {
+        make_garbage(&f, e, n);
+        char rule[64];
+        snprintf(rule, sizeof rule, "unlink@%d=%s", n, n % 2 ? "EIO" : "EROFS");
+        REQUIRE(fio_fault_set(rule) == 0);
+        int rc = gc_now(e, &gs);
+        bool fired = fio_fault_fired();
+        fio_fault_set(NULL);
+        CHECK_EQ_INT(rc, 0);
+        CHECK_EQ_INT(check_gen(e, "b", "kept", OBJ_SIZE, 99, &err), 1);
+        CHECK_EQ_INT(check_gen(e, "b", "gc-a", 200000, (uint64_t)n + 1, &err), 1);
+        int want = expected_shard_files(&f, 6), have = count_shard_files(&f, 6);
+        if (!fired) {
+            CHECK_EQ_INT(have, want);
+            break;
+        }
+        fired_n++;
+        left += have > want;
+        uint64_t pending = 0;
+        CHECK_EQ_INT(st_delete_pending(e, &pending, &err), 0);
+        /* a segment's row kept (its file left, or the failed unlink was of
+         * an absent temp file), or the orphan left */
+        bool row_kept = pending == 1 && gs.orphan_files == 1 && have - want <= 1;
+        bool orphan_left = pending == 0 && gs.orphan_files == 0 && have == want + 1;
+        if (!row_kept && !orphan_left) {
+            fprintf(stderr, "  %s: %d files for %d referenced, %llu deletes pending, "
+                    "%llu orphans deleted\n", rule, have, want, (unsigned long long)pending,
+                    (unsigned long long)gs.orphan_files);
+            test_current_failed = 1;
+        }
+        CHECK_EQ_INT(gc_now(e, &gs), 0);
+        CHECK_EQ_INT(count_shard_files(&f, 6), expected_shard_files(&f, 6));
+        CHECK_EQ_INT(st_delete_pending(e, &pending, &err), 0);
+        CHECK_EQ_INT(pending, 0);
+    }
+    CHECK(fired_n > 10);
+    /* one disk refusing every unlink: GC ends, keeps the rows, loses nothing */
+    make_garbage(&f, e, 1000);
+    char part[64], rule[96];
+    disk_part(&f, 2, part, sizeof part);
+    snprintf(rule, sizeof rule, "unlink@1+=EROFS:%s", part);
+    REQUIRE(fio_fault_set(rule) == 0);
+    CHECK_EQ_INT(gc_now(e, &gs), 0);
+    fio_fault_set(NULL);
+    uint64_t pending = 0;
+    CHECK_EQ_INT(st_delete_pending(e, &pending, &err), 0);
+    CHECK_EQ_INT(pending, 3);                   /* gc-a twice over, gc-b */
+    CHECK_EQ_INT(check_gen(e, "b", "kept", OBJ_SIZE, 99, &err), 1);
+    CHECK_EQ_INT(gc_now(e, &gs), 0);
+    CHECK_EQ_INT(count_shard_files(&f, 6), expected_shard_files(&f, 6));
+    fprintf(stderr, "  a failed unlink at each of %d unlinks of a GC: %d left a file for "
+            "the next GC, which removed it; 0 objects lost\n", fired_n, left);
+    st_close(e);
+}
+
 int main(int argc, char **argv)
 {
     if (!fio_faults_built()) {
@@ -600,6 +703,7 @@ int main(int argc, char **argv)
         T(a_failure_mid_snapshot_costs_one_copy),
         T(a_failed_disk_leaves_the_write_set_until_heal_writes_it),
         T(a_failure_mid_complete_completes_or_leaves_the_upload),
+        T(a_failed_unlink_mid_gc_leaves_the_file_for_the_next),
     };
     return test_run_all("faults", cases, sizeof cases / sizeof cases[0], argc, argv);
 }

@@ -1,7 +1,8 @@
 /*
  * tests/unit/test_fio.c - the fault-injection hook (common/fio.h): rules
- * fail exactly the N-th operation of their class (once or from then on,
- * with the errno and on the paths they name), counters count, malformed
+ * fail exactly the N-th operation of their class (write, fsync, walsync,
+ * rename, unlink; once or from then on, with the errno and on the paths
+ * they name), counters count (unlinks are not "any"), malformed
  * rules are refused, and a simulated power cut (in a child process) undoes
  * exactly what was not made durable: unsynced appends and overwrites,
  * creations and renames whose directory was not fsynced, while synced data
@@ -113,7 +114,16 @@ static void the_nth_operation_fails_once_or_from_then_on(void)
     CHECK_EQ_INT(fio_rename(p, q), 0);
     CHECK(access(q, F_OK) == 0);
 
+    REQUIRE(fio_fault_set("unlink@2=EROFS") == 0);
+    CHECK_EQ_INT(fio_unlink(p), -1);             /* op 1: p is gone (ENOENT) */
+    CHECK_EQ_INT(errno, ENOENT);
+    CHECK_EQ_INT(fio_unlink(q), -1);             /* op 2 fails, q stays */
+    CHECK_EQ_INT(errno, EROFS);
+    CHECK(access(q, F_OK) == 0);
+    CHECK_EQ_INT(fio_count(FIO_UNLINK), 2);
+
     REQUIRE(fio_fault_set("any@2") == 0);
+    CHECK_EQ_INT(fio_unlink(q), 0);              /* unlinks are not "any" */
     CHECK_EQ_INT(write_file(p, "x", false), 0);  /* write is op 1 */
     CHECK_EQ_INT(fio_rename(p, q), -1);          /* op 2, any class */
     fio_fault_set(NULL);

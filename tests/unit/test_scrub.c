@@ -9,7 +9,11 @@
  * data (CRC64NVME and SHA-256 included) is found by a deep scrub; slices
  * cover every object exactly once; a pacer can stop a scrub; an empty
  * directory in a dead disk's place is formatted as its replacement and
- * filled by heal --all, and another set's disk there is refused.
+ * filled by heal --all, and another set's disk there is refused; random
+ * bytes flipped in 1% of the shard files of 100 objects (BITROT_OBJECTS)
+ * are all found, repaired and listed (those behind an intact CRC by a
+ * deep scrub), GETs stay exact meanwhile, and an object beyond repair is
+ * named.
  */
 #include "tests/unit/test.h"
 #include "tests/unit/engine_util.h"
@@ -453,6 +457,193 @@ static void slices_cover_everything_once_and_a_pacer_stops(void)
     st_close(e);
 }
 
+/* ---- the 1% sweep ---------------------------------------------------------- */
+
+/* BITROT_OBJECTS objects (100 by default; make soak runs more), 1% of
+ * their shard files flipped */
+#define SWEEP_HIDDEN 3                           /* flips behind an intact CRC */
+#define SWEEP_MAX_FINDINGS 4096
+
+typedef struct sweep_seen {
+    int n;
+    struct { char key[32]; int disk; bool repaired, lost; } f[SWEEP_MAX_FINDINGS];
+} sweep_seen;
+
+static void sweep_found(void *ctx, const st_finding *f)
+{
+    sweep_seen *s = ctx;
+    if (s->n == (int)(sizeof s->f / sizeof s->f[0]))
+        return;
+    snprintf(s->f[s->n].key, sizeof s->f[0].key, "%s", f->key);
+    s->f[s->n].disk = f->disk;
+    s->f[s->n].repaired = f->repaired;
+    s->f[s->n].lost = f->lost;
+    s->n++;
+}
+
+/* Whether the report lists key (on disk, or any disk for -1) as wanted. */
+static bool listed(const sweep_seen *s, const char *key, int disk, bool lost)
+{
+    for (int i = 0; i < s->n; i++)
+        if (strcmp(s->f[i].key, key) == 0 && (disk < 0 || s->f[i].disk == disk) &&
+            (lost ? s->f[i].lost : s->f[i].repaired))
+            return true;
+    return false;
+}
+
+static int sweep_scrub(st_engine *e, bool deep, sweep_seen *s, st_check_stats *st)
+{
+    memset(s, 0, sizeof *s);
+    st_check_opts o = {.deep = deep, .found = sweep_found, .ctx = s};
+    cf_err err;
+    return st_scrub(e, &o, st, &err);
+}
+
+/* Flip one random byte past the header of a shard file. */
+static void flip_random(const char *path, uint64_t *rs)
+{
+    struct stat sb;
+    int fd = open(path, O_RDWR);
+    if (fd < 0 || fstat(fd, &sb) != 0 || sb.st_size <= SHARD_HEADER_SIZE) {
+        perror(path);
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    *rs = *rs * 6364136223846793005ULL + 1442695040888963407ULL;
+    off_t off = SHARD_HEADER_SIZE + (off_t)((*rs >> 17) % (uint64_t)(sb.st_size -
+                                                                      SHARD_HEADER_SIZE));
+    uint8_t b;
+    if (pread(fd, &b, 1, off) == 1) {
+        b ^= (uint8_t)(1u << ((*rs >> 5) % 8));
+        if (pwrite(fd, &b, 1, off) != 1)
+            perror("pwrite");
+    }
+    close(fd);
+}
+
+static uint64_t sweep_size(int i)
+{
+    return 1000 + (uint64_t)i * 7919 % 200000;   /* one block each */
+}
+
+/* Random bytes flipped in 1% of the shard files of N objects (one file
+ * of an object each, any byte past its header), three more behind a CRC
+ * fixed up to match, and three shard files of one more object: every GET
+ * stays exact (the one beyond repair fails, never returns wrong bytes); a
+ * scrub finds and repairs every CRC-visible flip and lists each by key and
+ * disk; a deep scrub then finds the three behind an intact CRC; the object
+ * beyond repair is named as lost in both; a last deep scrub finds nothing
+ * else and every object still reads back. */
+static void one_percent_of_the_shard_files_rotted(void)
+{
+    const char *env = getenv("BITROT_OBJECTS");
+    const int nobj = env && atoi(env) >= 100 ? atoi(env) : 100;
+    const int nflips = nobj * 6 / 100;
+    REQUIRE(nflips * 2 < SWEEP_MAX_FINDINGS && nobj < 100000);
+    st_engine *e = fixture_setup(&fx, test_tmpdir(), 6, 4, 2, true);
+    REQUIRE(e);
+    static const cks_algo algos[] = {CKS_NONE, CKS_CRC32C, CKS_SHA256, CKS_CRC64NVME};
+    char key[32];
+    for (int i = 0; i < nobj + SWEEP_HIDDEN + 1; i++) {
+        snprintf(key, sizeof key, "rot/%03d", i);
+        REQUIRE(put_cks(e, key, sweep_size(i), 1000 + (uint64_t)i, algos[i % 4]) == 0);
+    }
+    uint64_t rs = 0x9E3779B97F4A7C15ULL;
+    bool *hit = calloc((size_t)nobj, sizeof *hit);
+    int *disk_of = calloc((size_t)nobj, sizeof *disk_of);
+    REQUIRE(hit && disk_of);
+    char hex[33], paths[6][700];
+    for (int n = 0; n < nflips;) {
+        rs = rs * 6364136223846793005ULL + 1442695040888963407ULL;
+        int obj = (int)((rs >> 20) % nobj);
+        if (hit[obj])
+            continue;
+        snprintf(key, sizeof key, "rot/%03d", obj);
+        REQUIRE(data_id_of(key, 0, hex) == 0);
+        shard_files_of(&fx, 6, hex, paths);
+        hit[obj] = true;
+        disk_of[obj] = (int)((rs >> 40) % 6);
+        flip_random(paths[disk_of[obj]], &rs);
+        n++;
+    }
+    for (int h = 0; h < SWEEP_HIDDEN; h++) {
+        int obj = nobj + h;
+        snprintf(key, sizeof key, "rot/%03d", obj);
+        REQUIRE(data_id_of(key, 0, hex) == 0);
+        flip(hex, h, (uint32_t)sweep_size(obj), true);
+    }
+    const int lost_obj = nobj + SWEEP_HIDDEN;
+    char lost_key[32];
+    snprintf(lost_key, sizeof lost_key, "rot/%03d", lost_obj);
+    REQUIRE(data_id_of(lost_key, 0, hex) == 0);
+    shard_files_of(&fx, 6, hex, paths);
+    for (int i = 0; i < 3; i++)
+        flip_random(paths[i], &rs);
+
+    cf_err err;
+    int exact = 0;
+    for (int i = 0; i < lost_obj; i++) {
+        snprintf(key, sizeof key, "rot/%03d", i);
+        int rc = check_gen(e, "b", key, sweep_size(i), 1000 + (uint64_t)i, &err);
+        exact += rc == 1;
+        if (rc != 1)
+            fprintf(stderr, "  GET %s: %s\n", key, rc < 0 ? err.msg : "wrong bytes");
+    }
+    CHECK_EQ_INT(exact, lost_obj);
+    CHECK_EQ_INT(check_gen(e, "b", lost_key, sweep_size(lost_obj), 1000 + (uint64_t)lost_obj,
+                           &err), -1);
+
+    static sweep_seen s;
+    st_check_stats st;
+    REQUIRE(sweep_scrub(e, false, &s, &st) == 0);
+    int named = 0;
+    for (int i = 0; i < nobj; i++) {
+        snprintf(key, sizeof key, "rot/%03d", i);
+        if (!hit[i])
+            continue;
+        if (listed(&s, key, disk_of[i], false))
+            named++;
+        else
+            fprintf(stderr, "  %s: the flip on disk %d is not in the report\n", key,
+                    disk_of[i]);
+    }
+    CHECK_EQ_INT(named, nflips);
+    CHECK(listed(&s, lost_key, -1, true));
+    CHECK_EQ_INT(st.lost_objects, 1);
+    CHECK_EQ_INT(st.segments_repaired, nflips);
+    CHECK_EQ_INT(st.repair_failures, 0);
+    fprintf(stderr, "  scrub: %d of %d flipped shard files (1%% of %d) found, repaired and "
+            "listed; %s named beyond repair\n", named, nflips, nobj * 6,
+            lost_key);
+
+    REQUIRE(sweep_scrub(e, true, &s, &st) == 0);
+    int hidden = 0;
+    for (int h = 0; h < SWEEP_HIDDEN; h++) {
+        snprintf(key, sizeof key, "rot/%03d", nobj + h);
+        hidden += listed(&s, key, h, false);
+    }
+    CHECK_EQ_INT(hidden, SWEEP_HIDDEN);
+    CHECK_EQ_INT(st.segments_repaired, SWEEP_HIDDEN);   /* the others are fixed */
+    CHECK(listed(&s, lost_key, -1, true));
+    fprintf(stderr, "  deep scrub: %d of %d flips behind an intact CRC found and repaired\n",
+            hidden, SWEEP_HIDDEN);
+
+    REQUIRE(sweep_scrub(e, true, &s, &st) == 0);
+    CHECK_EQ_INT(st.segments_repaired, 0);
+    CHECK_EQ_INT(st.lost_objects, 1);
+    exact = 0;
+    for (int i = 0; i < lost_obj; i++) {
+        snprintf(key, sizeof key, "rot/%03d", i);
+        exact += check_gen(e, "b", key, sweep_size(i), 1000 + (uint64_t)i, &err) == 1;
+    }
+    CHECK_EQ_INT(exact, lost_obj);
+    free(hit);
+    free(disk_of);
+    st_close(e);
+}
+
+
 TEST_MAIN("scrub",
           T(a_clean_store_reports_nothing),
           T(a_flipped_byte_is_found_by_its_crc_and_repaired),
@@ -460,4 +651,5 @@ TEST_MAIN("scrub",
           T(heal_all_writes_missing_shards_and_manifests_again),
           T(an_empty_disk_in_a_dead_ones_place_is_formatted_and_filled),
           T(beyond_repair_is_named_and_a_wrong_digest_is_found),
-          T(slices_cover_everything_once_and_a_pacer_stops))
+          T(slices_cover_everything_once_and_a_pacer_stops),
+          T(one_percent_of_the_shard_files_rotted))
