@@ -414,6 +414,14 @@ static int load_layout(cfg_ctx *c, json_t *root)
     if (bs & (bs - 1))
         return bad(c, "", "block_size", "must be a power of two");
     st->block_size = (uint32_t)bs;
+    static const char *const storage_keys[] = {"pack_shard_max_bytes", NULL};
+    json_t *so;
+    int pack = 0;
+    if (get_object(c, root, "storage", false, storage_keys, &so) < 0 ||
+        (so && get_int(c, so, "storage", "pack_shard_max_bytes", false, 0, 64 << 20,
+                       &pack) < 0))
+        return -1;
+    st->pack_shard_max = (uint32_t)pack;
     return 0;
 }
 
@@ -722,7 +730,7 @@ static int load_root(cfg_ctx *c, json_t *root)
         "listen", "tls", "region", "virtual_host_domain", "disks", "meta_dir",
         "master_key_file", "erasure", "block_size", "admin", "limits", "auth",
         "log_level", "access_log", "tiers", "gc", "snapshots", "sse_c", "jobs",
-        "metrics", "lifecycle", NULL};
+        "metrics", "lifecycle", "storage", NULL};
     if (!json_is_object(root))
         return cf_fail(c->err, CF_ECONFIG, "%s: the top level must be a JSON object",
                        c->file);

@@ -47,7 +47,7 @@ struct telemetry {
     mx_family *disk_capacity, *disk_used, *disk_available, *disk_state;
     mx_family *disk_read_errors, *disk_write_errors, *disk_crc_errors;
     mx_family *index_commits, *index_syncs, *index_sync_seconds, *index_writable;
-    mx_family *heal_queue, *delete_queue, *gc_held;
+    mx_family *heal_queue, *delete_queue, *gc_held, *pack_files, *pack_bytes;
     mx_family *job_running, *job_last_start, *job_last_duration, *job_last_success,
         *job_runs;
     mx_family *cpu, *rss, *vsize, *fds, *max_fds, *start;
@@ -129,6 +129,13 @@ static void collect_engine(void *ctx, mx_sink *k)
         mx_set(k, t->heal_queue, NULL, (double)n);
     if (st_delete_pending(e, &n, &err) == 0)
         mx_set(k, t->delete_queue, NULL, (double)n);
+    st_pack_usage pu;
+    if (st_pack_usage_get(e, &pu, &err) == 0) {
+        mx_set(k, t->pack_files, NULL, (double)pu.files);
+        mx_set(k, t->pack_bytes, (const char *[]){"live"}, (double)pu.live_bytes);
+        mx_set(k, t->pack_bytes, (const char *[]){"dead"},
+               pu.bytes > pu.live_bytes ? (double)(pu.bytes - pu.live_bytes) : 0);
+    }
     st_gc_stats gc;
     st_gc_last(e, &gc);
     mx_set(k, t->gc_held, NULL, gc.held ? (double)gc.orphans_held : 0);
@@ -280,6 +287,11 @@ static bool register_families(telemetry *t)
                              "Segments waiting for heal.", NULL);
     t->delete_queue = mx_gauge(g, "coffer_delete_queue_segments",
                                "Segments whose files are still to be removed.", NULL);
+    t->pack_files = mx_gauge(g, "coffer_pack_files",
+                             "Pack files on the online disks.", NULL);
+    t->pack_bytes = mx_gauge(g, "coffer_pack_bytes",
+                             "Bytes of the pack files: live (records an index row names) "
+                             "and dead (given back only with the whole pack).", "state");
     t->gc_held = mx_gauge(g, "coffer_gc_orphans_held",
                           "Orphan shard files the last GC scan kept because they were "
                           "more than its bound (GC HELD); 0 when not held.", NULL);
@@ -310,7 +322,7 @@ static bool register_families(telemetry *t)
         t->disk_used, t->disk_available, t->disk_state, t->disk_read_errors,
         t->disk_write_errors, t->disk_crc_errors, t->index_commits, t->index_syncs,
         t->index_sync_seconds, t->index_writable, t->heal_queue, t->delete_queue,
-        t->gc_held,
+        t->gc_held, t->pack_files, t->pack_bytes,
         t->job_running, t->job_last_start, t->job_last_duration, t->job_last_success,
         t->job_runs, t->logins, t->cpu, t->rss, t->vsize, t->fds, t->max_fds, t->start,
     };

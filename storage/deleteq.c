@@ -4,7 +4,8 @@
  * Deletion is two-phase. Phase one, inside the transaction that drops a
  * segment's last reference, moves its data id to delete_queue
  * (deleteq_*_locked, called by object.c, upload.c). Phase two, after the
- * commit, unlinks its shard files and removes the queue row
+ * commit, unlinks its shard files and removes the queue row and its pack
+ * rows, then unlinks each pack no row names any more (packidx.c)
  * (deleteq_drain); it skips entries queued after the oldest live reader
  * opened (get.c: that reader may still be reading them). A crash between
  * the phases leaves queue rows that the next drain finishes;
@@ -121,19 +122,28 @@ static int drain_batch_held(st_engine *e, uint64_t *done, cf_err *err)
     if (eng_unlock_durable(e, rc < 0 ? -1 : 0, err) < 0)
         return -1;
     /* A segment a file of which could not be unlinked (EIO, EROFS) keeps
-     * its row: the next drain tries again (ENOENT for what is gone). */
+     * its rows: the next drain tries again (ENOENT for what is gone). */
     bool gone[DELETEQ_BATCH];
     int removed = 0;
     for (int i = 0; i < n; i++) {
         gone[i] = seg_unlink(&e->set, ids[i]) == 0;
         removed += gone[i];
     }
+    packidx_list packs = {0};
     idx_lock(e->ix);
-    for (int i = 0; rc >= 0 && i < n; i++)
-        if (gone[i])
+    for (int i = 0; rc >= 0 && i < n; i++) {
+        if (!gone[i])
+            continue;
+        rc = packidx_drop_locked(e, ids[i], &packs, err);
+        if (rc >= 0)
             rc = idx_run(e->ix, NULL, err, "DELETE FROM delete_queue WHERE data_id = ?",
                          "b", ids[i], (size_t)16);
-    idx_unlock_nowait(e->ix);   /* if lost, the next drain unlinks again */
+    }
+    /* if lost, the next drain unlinks again (a pack row lost with it names
+     * a segment still queued, so nothing reads it, and commits are ordered:
+     * the queue row cannot be gone while its pack rows come back) */
+    idx_unlock_nowait(e->ix);
+    packidx_reclaim(e, &packs);
     if (done)
         *done += (uint64_t)removed;
     if (rc < 0)

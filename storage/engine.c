@@ -146,6 +146,7 @@ static void apply_limits(st_engine *e, const st_config *cfg)
 {
     e->inline_max = cfg->no_inline ? 0
                   : cfg->inline_max ? cfg->inline_max : ENG_DEFAULT_INLINE_MAX;
+    e->pack_max = cfg->pack_shard_max;
     e->gc_max_orphans = cfg->gc_max_orphans > 0 ? cfg->gc_max_orphans
                                                 : ST_GC_DEFAULT_MAX_ORPHANS;
     e->gc_max_orphan_percent = cfg->gc_max_orphan_percent > 0 &&
@@ -195,6 +196,13 @@ int st_open(const st_config *cfg, st_engine **out, cf_err *err)
         rc = ds_format(&e->set, err);
     if (rc == 0 && !(e->rs = rs_new(e->set.k, e->set.m, err)))
         rc = -1;
+    if (rc == 0) {
+        const char *paths[RS_MAX_SHARDS];
+        for (int i = 0; i < e->set.n; i++)
+            paths[i] = e->set.disks[i].path;
+        pack_set_init(&e->packs, e->set.n, paths, 0);
+        e->packs_ready = true;
+    }
     if (rc == 0 && (rc = fsu_mkdir_p(cfg->meta_dir, err)) == 0)
         rc = idx_open(cfg->meta_dir, &e->ix, err);
     if (rc == 0)
@@ -230,6 +238,8 @@ void st_close(st_engine *e)
         free(e->touched[i].key);
     free(e->touched);
     rs_free(e->rs);
+    if (e->packs_ready)
+        pack_set_close(&e->packs);
     ds_close(&e->set);
     crypt_wipe(e->master, sizeof e->master);
     kek_wipe(e);
@@ -280,14 +290,16 @@ const double *st_sync_bounds(void)
 
 /* ---- segment descriptors ---------------------------------------------- */
 
-void eng_segment_layout(st_engine *e, const char *tenant, const char *bucket,
-                        const char *key, const uint8_t object_id[16], uint32_t part,
-                        const uint8_t data_id[CRYPT_DATA_ID_LEN],
-                        const uint8_t wrapped[CRYPT_WRAPPED_LEN], seg_desc *d)
+int eng_segment_layout(st_engine *e, const char *tenant, const char *bucket,
+                       const char *key, const uint8_t object_id[16], uint32_t part,
+                       const uint8_t data_id[CRYPT_DATA_ID_LEN],
+                       const uint8_t wrapped[CRYPT_WRAPPED_LEN], seg_desc *d, cf_err *err)
 {
     memset(d, 0, sizeof *d);
     d->set = &e->set;
     d->rs = e->rs;
+    d->packs = e->pack_max ? &e->packs : NULL;
+    d->pack_max = e->pack_max;
     d->part = part;
     memcpy(d->data_id, data_id, CRYPT_DATA_ID_LEN);
     shard_header *h = &d->header;
@@ -301,8 +313,10 @@ void eng_segment_layout(st_engine *e, const char *tenant, const char *bucket,
     snprintf(h->tenant, sizeof h->tenant, "%s", tenant);
     snprintf(h->bucket, sizeof h->bucket, "%s", bucket);
     snprintf(h->key, sizeof h->key, "%s", key);
-    if (wrapped)
-        memcpy(h->wrapped, wrapped, CRYPT_WRAPPED_LEN);
+    if (!wrapped)
+        return 0;
+    memcpy(h->wrapped, wrapped, CRYPT_WRAPPED_LEN);
+    return packidx_locate(e, d, err);
 }
 
 int eng_segment_desc(st_engine *e, const char *tenant, const char *bucket,
@@ -311,7 +325,9 @@ int eng_segment_desc(st_engine *e, const char *tenant, const char *bucket,
                      const uint8_t *wrapped, const uint8_t *ssec_kek, seg_desc *d,
                      cf_err *err)
 {
-    eng_segment_layout(e, tenant, bucket, key, object_id, part, data_id, wrapped, d);
+    if (eng_segment_layout(e, tenant, bucket, key, object_id, part, data_id, wrapped, d,
+                           err) < 0)
+        return -1;
     shard_header *h = &d->header;
     uint8_t kek[CRYPT_KEY_LEN];
     crypt_ctx *cc = crypt_ctx_new(err);

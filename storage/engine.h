@@ -91,6 +91,10 @@ typedef struct st_config {
     uint32_t inline_max;             /* objects up to this size live in the
                                         index (0 = default, see doc/design.md) */
     bool no_inline;                  /* force shard files even for tiny objects */
+    /* A one-block segment whose shards (CRC included) are at most this many
+     * bytes is appended to each disk's open pack file instead of a shard
+     * file per disk (doc/design.md, "Mid-size objects"); 0: never. */
+    uint32_t pack_shard_max;
     /* GC's orphan bound (see st_gc): 0 = default */
     int gc_max_orphans;              /* default ST_GC_DEFAULT_MAX_ORPHANS */
     int gc_max_orphan_percent;       /* 1..100, default 1 */
@@ -845,14 +849,23 @@ int st_snapshot(st_engine *e, int *copies, cf_err *err);
 /* Number of segments waiting on the heal queue. */
 int st_heal_pending(st_engine *e, uint64_t *n, cf_err *err);
 /* Per disk (per_disk has st_disk_count entries): how many of the queued
- * segments have no shard file on that disk (a shard that is there but
- * bad is not counted: only a read finds that). Looks at the oldest
+ * segments have no shard on that disk, as a file or a pack record (a
+ * shard that is there but bad is not counted: only a read finds that). Looks at the oldest
  * ST_HEAL_DISK_SCAN queued segments; *exact says whether that was all. */
 #define ST_HEAL_DISK_SCAN 100000
 int st_heal_pending_disks(st_engine *e, uint64_t per_disk[], bool *exact, cf_err *err);
 
 /* Segments waiting on the delete queue (files still to be unlinked). */
 int st_delete_pending(st_engine *e, uint64_t *n, cf_err *err);
+
+/* Pack files (doc/design.md, "Mid-size objects") on the online disks:
+ * how many, their bytes, and the bytes of the records index rows name
+ * (live); the rest is dead (deleted records, appends never committed)
+ * until the pack goes as a whole. [takes the index lock] */
+typedef struct st_pack_usage {
+    uint64_t files, bytes, live_bytes;
+} st_pack_usage;
+int st_pack_usage_get(st_engine *e, st_pack_usage *out, cf_err *err);
 
 /* Index commit counters since open: committed transactions, and the WAL
  * fdatasyncs that made them durable (group commit: concurrent writers

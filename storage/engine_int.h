@@ -15,6 +15,7 @@
  *   list.c     listing                      sealed.c  sealed streams (cold tier)
  *   upload.c   uploads and parts tables: multipart (upload_)
  *   deleteq.c  delete_queue table: queueing and draining (deleteq_)
+ *   packidx.c  pack_shards table: packed shards, unlinking dead packs (packidx_)
  *   heal.c     heal_queue table and st_heal (heal_)
  *   gc.c       st_gc: drain, then the orphan scan
  *   stats.c    each disk's state and error counters (st_disk_*)
@@ -75,6 +76,9 @@ struct st_engine {
     uint8_t master[CRYPT_KEY_LEN];
     uint8_t secrets_key[CRYPT_KEY_LEN];  /* derived from master at open */
     uint32_t inline_max;
+    uint32_t pack_max;               /* pack_shard_max_bytes (0: no packing) */
+    pack_set packs;                  /* each disk's open pack (pack.h) */
+    bool packs_ready;                /* packs initialised (st_close) */
     pthread_mutex_t readers_lock;
     int64_t reader_open_ms[ENG_MAX_READERS]; /* 0 = free slot */
     pthread_mutex_t kek_lock;        /* guards the KEK cache */
@@ -156,13 +160,15 @@ int eng_segment_desc(st_engine *e, const char *tenant, const char *bucket,
                      const uint8_t data_id[CRYPT_DATA_ID_LEN],
                      const uint8_t *wrapped, const uint8_t *ssec_kek, seg_desc *d,
                      cf_err *err);
-/* The same without any key [no lock]: names, ids and geometry, the
- * wrapped key copied as stored, d->dk zero. Enough for what never
- * decrypts (heal rebuilds shards from shards). */
-void eng_segment_layout(st_engine *e, const char *tenant, const char *bucket,
-                        const char *key, const uint8_t object_id[16], uint32_t part,
-                        const uint8_t data_id[CRYPT_DATA_ID_LEN],
-                        const uint8_t wrapped[CRYPT_WRAPPED_LEN], seg_desc *d);
+/* The same without any key: names, ids and geometry, the wrapped key
+ * copied as stored, d->dk zero. Enough for what never decrypts (heal
+ * rebuilds shards from shards). With wrapped (a stored segment) also
+ * where its shards are (packidx_locate) [takes the index lock]; without,
+ * [no lock]. */
+int eng_segment_layout(st_engine *e, const char *tenant, const char *bucket,
+                       const char *key, const uint8_t object_id[16], uint32_t part,
+                       const uint8_t data_id[CRYPT_DATA_ID_LEN],
+                       const uint8_t wrapped[CRYPT_WRAPPED_LEN], seg_desc *d, cf_err *err);
 /* SSE-C [takes kek_lock]: check key against what the index keeps of the
  * object's or upload's customer key (stored NULL: it has none) and derive
  * the key that wraps its data keys into kek (the caller wipes it).
@@ -494,6 +500,35 @@ int deleteq_references_locked(st_engine *e, const uint8_t data_id[16], cf_err *e
 int deleteq_drain_batch(st_engine *e, uint64_t *done, cf_err *err);
 /* Drain until the queue holds only what live readers need [takes it]. */
 void deleteq_drain(st_engine *e);
+
+/* ---- packidx.c: pack_shards ---------------------------------------------- */
+
+/* The pack rows of a segment just written (res->packed) [index lock; in
+ * the caller's transaction]. */
+int packidx_insert_locked(st_engine *e, const uint8_t data_id[16], const seg_result *res,
+                          cf_err *err);
+/* Fill d->loc from the rows of d->data_id [takes it]. */
+int packidx_locate(st_engine *e, seg_desc *d, cf_err *err);
+/* Which disks hold a shard of the data id, as a shard file or in the
+ * pack its row names (bit d: disk d) [takes it]. */
+int packidx_shards_present(st_engine *e, const uint8_t data_id[16], uint16_t *present,
+                           cf_err *err);
+/* Does a row name the pack? [index lock] 1, 0, -1. */
+int packidx_references_locked(st_engine *e, const uint8_t pack_id[PACK_ID_LEN], cf_err *err);
+/* Packs touched by a drain, to unlink once no row names them. */
+typedef struct packidx_list {
+    struct { int disk; uint8_t id[PACK_ID_LEN]; } *v;
+    size_t n, cap;
+} packidx_list;
+/* Drop the rows of a data id whose space is given back, adding their
+ * packs to l [index lock]. */
+int packidx_drop_locked(st_engine *e, const uint8_t data_id[16], packidx_list *l,
+                        cf_err *err);
+/* Unlink the pack if no writer holds it and no row names it [takes it];
+ * true if it was unlinked. */
+bool packidx_unlink_if_dead(st_engine *e, int disk, const uint8_t id[PACK_ID_LEN]);
+/* packidx_unlink_if_dead for each of l, then empty l [takes it]. */
+void packidx_reclaim(st_engine *e, packidx_list *l);
 
 /* ---- heal.c: heal_queue -------------------------------------------------- */
 

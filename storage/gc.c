@@ -3,7 +3,8 @@
  * queue (deleteq.c), then scan the disks for orphans.
  *
  * Orphans: files no row knows about at all (a crash after shards were
- * written but before the index commit). GC deletes only what this index
+ * written but before the index commit), and pack files (packs/) no
+ * pack_shards row names and no writer holds (packidx.c). GC deletes only what this index
  * could have left, so a wrong index can never make it destroy a set:
  *   - a file is a candidate only if its name is a data id, no segment,
  *     part, delete-queue or heal-queue row names it, it is older than the
@@ -53,11 +54,25 @@ static bool data_id_referenced(st_engine *e, const uint8_t id[16], cf_err *err)
     return rc != 0;
 }
 
+/* Is the pack named by a row or held by a writer? On an error, yes. */
+static bool pack_referenced(st_engine *e, const uint8_t id[PACK_ID_LEN], cf_err *err)
+{
+    if (pack_set_busy(&e->packs, id))
+        return true;
+    idx_lock(e->ix);
+    int rc = packidx_references_locked(e, id, err);
+    idx_unlock(e->ix);
+    return rc != 0;
+}
+
+#define FAN_TMP (-1)                 /* tmp/ */
+#define FAN_PACKS (-2)               /* packs/ */
+
 /* A file the scan may delete. */
 typedef struct orphan {
-    uint8_t id[16];
+    uint8_t id[16];                  /* a data id, or a pack id (FAN_PACKS) */
     int16_t disk;
-    int16_t fan;                     /* objects/XX, or -1 for tmp/ */
+    int16_t fan;                     /* objects/XX, FAN_TMP or FAN_PACKS */
 } orphan;
 
 typedef struct gc_scan {
@@ -77,7 +92,9 @@ static void orphan_path(const gc_scan *g, const orphan *o, char path[PATH_MAX])
     char hex[33];
     const char *disk = g->e->set.disks[o->disk].path;
     hex_encode(o->id, 16, hex, sizeof hex);
-    if (o->fan < 0)
+    if (o->fan == FAN_PACKS)
+        pack_path(path, PATH_MAX, disk, o->id);
+    else if (o->fan == FAN_TMP)
         snprintf(path, PATH_MAX, "%s/tmp/%s", disk, hex);
     else
         snprintf(path, PATH_MAX, "%s/objects/%02x/%s", disk, o->fan, hex);
@@ -86,6 +103,10 @@ static void orphan_path(const gc_scan *g, const orphan *o, char path[PATH_MAX])
 static void delete_orphan(gc_scan *g, const orphan *o)
 {
     char path[PATH_MAX];
+    if (o->fan == FAN_PACKS) {       /* checked again there */
+        g->stats->orphan_files += packidx_unlink_if_dead(g->e, o->disk, o->id);
+        return;
+    }
     orphan_path(g, o, path);
     /* an orphan whose unlink fails stays: the next scan finds it again */
     if ((o->fan < 0 || !data_id_referenced(g->e, o->id, g->err)) && fio_unlink(path) == 0)
@@ -100,14 +121,15 @@ static void scan_file(gc_scan *g, int disk, int fan, const char *path, const cha
     if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode))
         return;
     g->stats->files_scanned++;
-    if (!shard_name_to_id(name, o.id)) {
+    if (fan == FAN_PACKS ? !pack_name_to_id(name, o.id) : !shard_name_to_id(name, o.id)) {
         g->stats->foreign_files++;   /* nothing this index writes */
         return;
     }
     int64_t mtime_ms = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
     bool older = mtime_ms < g->e->created_ms;
     if ((!older && mtime_ms > g->cutoff_ms) ||
-        (fan >= 0 && data_id_referenced(g->e, o.id, g->err)))
+        (fan >= 0 && data_id_referenced(g->e, o.id, g->err)) ||
+        (fan == FAN_PACKS && pack_referenced(g->e, o.id, g->err)))
         return;                      /* maybe a PUT in flight, or live */
     if (older) {
         g->stats->orphans_older_than_index++;
@@ -158,7 +180,9 @@ static void scan_disk(gc_scan *g, int disk)
     char dir[PATH_MAX];
     const char *path = g->e->set.disks[disk].path;
     snprintf(dir, sizeof dir, "%s/tmp", path);
-    scan_dir(g, disk, -1, dir);
+    scan_dir(g, disk, FAN_TMP, dir);
+    snprintf(dir, sizeof dir, "%s/packs", path);
+    scan_dir(g, disk, FAN_PACKS, dir);
     for (int i = 0; i < 256; i++) {
         snprintf(dir, sizeof dir, "%s/objects/%02x", path, i);
         scan_dir(g, disk, i, dir);

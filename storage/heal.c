@@ -80,9 +80,10 @@ static int heal_one(st_engine *e, const uint8_t data_id[16], st_gc_stats *stats,
         /* heal rebuilds shards from shards: no data key (an SSE-C
          * segment's could not be unwrapped without its customer) */
         seg_desc d;
-        eng_segment_layout(e, h->tenant, h->bucket, h->key, h->object_id, h->part,
-                           data_id, h->wrapped, &d);
-        rc = seg_heal(&d, h->size, 0, &rewritten, err);
+        rc = eng_segment_layout(e, h->tenant, h->bucket, h->key, h->object_id, h->part,
+                                data_id, h->wrapped, &d, err);
+        if (rc == 0)
+            rc = seg_heal(&d, h->size, 0, &rewritten, err);
     }
     if (rc < 0) {
         stats->heal_failures++;
@@ -164,14 +165,15 @@ int st_heal_pending_disks(st_engine *e, uint64_t per_disk[], bool *exact, cf_err
     *exact = n <= ST_HEAL_DISK_SCAN;
     for (int d = 0; d < e->set.n; d++)
         per_disk[d] = 0;
-    for (size_t i = 0; i < n && i < ST_HEAL_DISK_SCAN; i++)
-        for (int d = 0; d < e->set.n; d++) {
-            char path[PATH_MAX];
-            shard_path(path, sizeof path, e->set.disks[d].path, ids[i]);
-            per_disk[d] += access(path, F_OK) != 0;
-        }
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n && i < ST_HEAL_DISK_SCAN; i++) {
+        uint16_t present = 0;
+        rc = packidx_shards_present(e, ids[i], &present, err);
+        for (int d = 0; rc == 0 && d < e->set.n; d++)
+            per_disk[d] += !(present & (1u << d));
+    }
     free(ids);
-    return 0;
+    return rc;
 }
 
 int st_heal_pending(st_engine *e, uint64_t *n, cf_err *err)

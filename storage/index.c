@@ -44,6 +44,9 @@
  *   heal_queue(data_id, queued_ms)     segments with missing/bad shards
  *   delete_queue(data_id, queued_ms)   segments no row refers to any more,
  *                                      whose files are still to be removed
+ *   pack_shards(data_id, shard, pack_id, offset, length)   shards kept as
+ *                                      pack records (storage/pack.h), not
+ *                                      shard files (schema version 9)
  *   bucket_usage(bucket_id, objects, bytes)   each bucket's object
  *                                      versions (current and noncurrent,
  *                                      not markers) and their bytes (schema
@@ -375,6 +378,15 @@ static const idx_step steps[] = {
      "(retried completes), each part's ETag and checksum in the version "
      "(partNumber reads, object attributes), full-object checksums, SSE-C "
      "key checks (kept by noncurrent versions too), bucket default encryption"},
+    {8,
+     "CREATE TABLE pack_shards(data_id BLOB NOT NULL, shard INTEGER NOT NULL,"
+     " pack_id BLOB NOT NULL, offset INTEGER NOT NULL, length INTEGER NOT NULL,"
+     " PRIMARY KEY(data_id, shard)) WITHOUT ROWID;"
+     "CREATE INDEX pack_shards_by_pack ON pack_shards(pack_id);",
+     NULL,
+     "pack files (issue 14 point 1): pack_shards names the shards kept as "
+     "records in a disk's pack file (pack id, record offset and length); "
+     "every existing shard stays a shard file"},
 };
 
 #define IDX_SCHEMA_VERSION (1 + (int)(sizeof steps / sizeof steps[0]))

@@ -13,7 +13,7 @@ storage_libstorage_a_SOURCES += \
 # (writer with its I/O thread, reader, heal and import), the index
 storage_libstorage_a_SOURCES += \
 	storage/ds.c storage/ds.h \
-	storage/shard.c storage/shard.h storage/segment.h storage/segment_int.h \
+	storage/shard.c storage/shard.h storage/pack.c storage/pack.h storage/segment.h storage/segment_int.h \
 	storage/segwrite.c storage/segread.c storage/segment.c storage/segcheck.c \
 	storage/index.c storage/index.h storage/fvfs.c storage/fvfs.h
 
@@ -24,7 +24,7 @@ storage_libstorage_a_SOURCES += \
 storage_libstorage_a_SOURCES += \
 	storage/engine_int.h storage/engine.c storage/kek.c storage/headers.c \
 	storage/tenant.c storage/quota.c storage/key.c storage/bucket.c storage/object.c \
-	storage/upload.c storage/deleteq.c storage/heal.c \
+	storage/upload.c storage/deleteq.c storage/packidx.c storage/heal.c \
 	storage/put.c storage/get.c storage/list.c storage/sealed.c storage/gc.c \
 	storage/scrub.c storage/stats.c
 

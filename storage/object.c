@@ -941,6 +941,8 @@ int obj_insert_segment_locked(st_engine *e, const uint8_t version_id[16], int se
                      version_id, (size_t)16, (int64_t)seq, data_id, (size_t)16,
                      (int64_t)part, (int64_t)res->size, wrapped, (size_t)CRYPT_WRAPPED_LEN,
                      (int64_t)res->missing, res->inline_data, res->inline_len);
+    if (rc == 0 && res->packed)
+        rc = packidx_insert_locked(e, data_id, res, err);
     if (rc == 0 && res->missing)
         rc = heal_queue_locked(e, data_id, err);
     return rc;

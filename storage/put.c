@@ -447,7 +447,7 @@ int st_put_finish(st_put *p, const st_put_expect *expect, st_object_info *info,
             put_fill_info(p, &dg, &res, info);
         deleteq_drain(e);
     }
-    free(res.inline_data);
+    seg_result_done(&res);
     put_free(p);
     return rc;
 }

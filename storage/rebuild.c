@@ -17,7 +17,8 @@
  *     JRN_PUT and JRN_PART hold the inline objects' and parts' sealed
  *     bytes, JRN_UPLOAD/UPLOAD_END the uploads in progress (with their
  *     lock, tags and storage class from version 3);
- *   - shard headers (shard.h, read through shard_read_file only) and
+ *   - shard headers (shard.h, read through shard_read_file only, or from
+ *     the records of pack files: pack_scan, pack.h) and
  *     multipart manifests (manifest.h): each sharded segment's data id,
  *     owner, size and wrapped key, and the object metadata of the version
  *     or part.
@@ -61,6 +62,7 @@
 #include "storage/catalog.h"
 #include "storage/identity.h"
 #include "storage/manifest.h"
+#include "storage/pack.h"
 #include "storage/shard.h"
 
 #define TMP_DIR "rebuild.tmp"
@@ -123,11 +125,20 @@ typedef struct rebuild {
     idx *x;
     json_t *catalog;
     vec segs, mans, puts, parts, uploads, ended, keys, paths;
+    vec packrecs;                    /* rb_packrec: shards found in pack files */
     rb_seg **by_owner;               /* segs by (object id, part) */
     uint64_t max_commit;
     int64_t time_hw;                 /* the latest time a row records as passed */
-    rb_table t_objects, t_versions, t_segments, t_uploads, t_parts, t_tags, t_tier;
+    rb_table t_objects, t_versions, t_segments, t_uploads, t_parts, t_tags, t_tier,
+        t_pack_shards;
 } rebuild;
+
+/* A shard found as a record in a pack file (pack.h). */
+typedef struct rb_packrec {
+    uint8_t data_id[16], pack_id[PACK_ID_LEN];
+    int shard;
+    uint64_t off, len;
+} rb_packrec;
 
 #define say(r, ...) eng_say((r)->say, (r)->ctx, __VA_ARGS__)
 
@@ -254,6 +265,8 @@ static const char *const tag_cols[] = {"owner_id", "tags", NULL};
 static const char *const tier_cols[] = {
     "version_id", "tier_id", "state", "requested", "remote_id", "upload_id", "remote_size",
     "data_offset", "remote_etag", "changed_ms", "restore_until_ms", "restore_days", NULL};
+static const char *const pack_shard_cols[] = {
+    "data_id", "shard", "pack_id", "offset", "length", NULL};
 static const char *const part_cols[] = {
     "upload_id", "part", "data_id", "size", "etag", "md5", "cks", "mtime_ms", "wrapped",
     "missing", "inline_data", NULL};
@@ -455,18 +468,11 @@ static int add_manifest(rebuild *r, const char *path)
     return 0;
 }
 
-static int add_shard(rebuild *r, const char *path)
+/* A shard's header, from its file or its pack record. */
+static int add_header(rebuild *r, const shard_header *hp, const shard_meta *mp, int has_meta)
 {
-    shard_header h;
-    shard_meta m;
-    int has_meta;
-    cf_err e;
-    r->rep->shard_files++;
-    if (shard_read_file(path, &h, &m, &has_meta, &e) < 0 ||
-        memcmp(h.set_id, r->set.set_id, 16) != 0) {
-        r->rep->unplaced++;
-        return 0;
-    }
+    const shard_header h = *hp;
+    const shard_meta m = *mp;
     rb_seg *s = vec_push(&r->segs);
     if (!s)
         return -1;
@@ -492,10 +498,104 @@ static int add_shard(rebuild *r, const char *path)
     return s->tenant && s->bucket && s->key ? 0 : -1;
 }
 
+static int add_shard(rebuild *r, const char *path)
+{
+    shard_header h;
+    shard_meta m;
+    int has_meta;
+    cf_err e;
+    r->rep->shard_files++;
+    if (shard_read_file(path, &h, &m, &has_meta, &e) < 0 ||
+        memcmp(h.set_id, r->set.set_id, 16) != 0) {
+        r->rep->unplaced++;
+        return 0;
+    }
+    return add_header(r, &h, &m, has_meta);
+}
+
+/* ---- pack files (pack.h): every record that verifies is a shard ------- */
+
+typedef struct pack_walk {
+    rebuild *r;
+    int disk;
+    uint8_t id[PACK_ID_LEN];
+} pack_walk;
+
+#define SCAN_NOMEM 2                 /* add_record ran out of memory */
+
+static int add_record(const pack_rec *rec, void *arg)
+{
+    pack_walk *w = arg;
+    rebuild *r = w->r;
+    r->rep->shard_files++;
+    if (memcmp(rec->h.set_id, r->set.set_id, 16) != 0 || rec->h.shard_index != w->disk) {
+        r->rep->unplaced++;
+        return 0;
+    }
+    rb_packrec *p = vec_push(&r->packrecs);
+    if (!p)
+        return SCAN_NOMEM;
+    memcpy(p->data_id, rec->h.data_id, 16);
+    memcpy(p->pack_id, w->id, PACK_ID_LEN);
+    p->shard = w->disk;
+    p->off = rec->off;
+    p->len = PACK_REC_PREFIX + SHARD_HEADER_SIZE + rec->body_len;
+    return add_header(r, &rec->h, &rec->meta, rec->has_meta) < 0 ? SCAN_NOMEM : 0;
+}
+
+/* The records of disk i's packs: a pack that does not open is counted as
+ * unplaced; a damaged record ends its pack's scan (what follows is not
+ * trusted). */
+static int scan_packs(rebuild *r, int i)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/packs", r->set.disks[i].path);
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    int rc = 0;
+    while (rc == 0 && d && (de = readdir(d)) != NULL) {
+        pack_walk w = {.r = r, .disk = i};
+        char path[PATH_MAX];
+        cf_err e;
+        if (!pack_name_to_id(de->d_name, w.id) ||
+            (size_t)snprintf(path, sizeof path, "%s/%s", dir, de->d_name) >= sizeof path)
+            continue;
+        int n = pack_scan(path, add_record, &w, NULL, &e);
+        if (n == SCAN_NOMEM || (n < 0 && e.code == CF_ENOMEM))
+            rc = -1;
+        else if (n < 0)
+            r->rep->unplaced++;
+    }
+    if (d)
+        closedir(d);
+    return rc;
+}
+
+/* The pack_shards rows of the records whose segment a row now owns. */
+static rb_seg *find_seg(rebuild *r, const uint8_t data_id[16]);
+static int pack_rows(rebuild *r, cf_err *err)
+{
+    rb_packrec *p = r->packrecs.v;
+    for (size_t i = 0; i < r->packrecs.n; i++) {
+        rb_seg *s = find_seg(r, p[i].data_id);
+        if (!s || (!s->owned && !s->completed))
+            continue;
+        if (tbl_add(r, &r->t_pack_shards,
+                    json_pack("{s:o, s:I, s:o, s:I, s:I}", "data_id", blob(p[i].data_id, 16),
+                              "shard", (json_int_t)p[i].shard, "pack_id",
+                              blob(p[i].pack_id, PACK_ID_LEN), "offset", (json_int_t)p[i].off,
+                              "length", (json_int_t)p[i].len), err) < 0)
+            return -1;
+    }
+    return tbl_flush(r, &r->t_pack_shards, err);
+}
+
 static int scan_disks(rebuild *r, cf_err *err)
 {
     uint64_t total = 256 * (uint64_t)r->set.n, done = 0;
     for (int i = 0; i < r->set.n; i++) {
+        if (r->set.disks[i].online && scan_packs(r, i) < 0)
+            return cf_fail(err, CF_ENOMEM, "out of memory");
         for (int xx = 0; xx < 256; xx++, done++) {
             char dir[PATH_MAX];
             if (r->progress && xx % 16 == 0)
@@ -1251,6 +1351,8 @@ static int make_rows(rebuild *r, cf_err *err)
     for (size_t i = 0; i < r->segs.n; i++)
         if (!s[i].owned && !s[i].completed)
             r->rep->removed++;
+    if (pack_rows(r, err) < 0)
+        return -1;
     rb_table *t[] = {&r->t_objects, &r->t_versions, &r->t_segments, &r->t_uploads,
                      &r->t_parts, &r->t_tags, &r->t_tier};
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
@@ -1273,6 +1375,7 @@ static void rebuild_free(rebuild *r)
     for (size_t i = 0; i < r->segs.n; i++)
         seg_free(&s[i]);
     free(r->segs.v);
+    free(r->packrecs.v);
     free(r->by_owner);
     free_docs(&r->mans);
     free_docs(&r->puts);
@@ -1295,6 +1398,7 @@ static void rebuild_free(rebuild *r)
     tbl_free(&r->t_parts);
     tbl_free(&r->t_tags);
     tbl_free(&r->t_tier);
+    tbl_free(&r->t_pack_shards);
 }
 
 /* Remove what a run left in META/rebuild.tmp. */
@@ -1400,7 +1504,8 @@ int st_rebuild_index(const st_config *cfg, bool dry_run, st_say_cb say_cb,
                  .segs.size = sizeof(rb_seg), .mans.size = sizeof(rb_doc),
                  .puts.size = sizeof(rb_doc), .parts.size = sizeof(rb_doc),
                  .uploads.size = sizeof(rb_doc), .ended.size = sizeof(rb_doc),
-                 .keys.size = sizeof(rb_key), .paths.size = sizeof(rb_path)};
+                 .keys.size = sizeof(rb_key), .paths.size = sizeof(rb_path),
+                 .packrecs.size = sizeof(rb_packrec)};
     memset(rep, 0, sizeof *rep);
     if (!cfg->meta_dir)
         return cf_fail(err, CF_ECONFIG, "no metadata directory configured");
@@ -1427,7 +1532,8 @@ int st_rebuild_index(const st_config *cfg, bool dry_run, st_say_cb say_cb,
              tbl_init(&r.t_uploads, "uploads", upload_cols) < 0 ||
              tbl_init(&r.t_parts, "parts", part_cols) < 0 ||
              tbl_init(&r.t_tags, "object_tags", tag_cols) < 0 ||
-             tbl_init(&r.t_tier, "version_tier", tier_cols) < 0
+             tbl_init(&r.t_tier, "version_tier", tier_cols) < 0 ||
+             tbl_init(&r.t_pack_shards, "pack_shards", pack_shard_cols) < 0
              ? cf_fail(err, CF_ENOMEM, "out of memory") : 0;
     }
     char tmp[PATH_MAX], built[PATH_MAX + 16];

@@ -224,7 +224,7 @@ static void gc_progress(void *ctx, uint64_t done, uint64_t total)
 }
 
 /* Count the sharded segments (of objects and of uploads) and those with
- * fewer than k of their shard files on the online disks. */
+ * fewer than k of their shards (files or pack records) on the online disks. */
 static int check_segments(restore_ctx *r, st_engine *e, uint64_t *segments,
                           uint64_t *short_of_files, cf_err *err)
 {
@@ -235,11 +235,11 @@ static int check_segments(restore_ctx *r, st_engine *e, uint64_t *segments,
         while ((n = sharded_batch(e, table == 1, after, ids, err)) > 0) {
             for (int i = 0; i < n; i++) {
                 int present = 0;
-                for (int d = 0; d < e->set.n; d++) {
-                    char path[PATH_MAX];
-                    shard_path(path, sizeof path, e->set.disks[d].path, ids[i]);
-                    present += e->set.disks[d].online && access(path, F_OK) == 0;
-                }
+                uint16_t on = 0;     /* shard files, or pack records (packidx.c) */
+                if (packidx_shards_present(e, ids[i], &on, err) < 0)
+                    return -1;
+                for (int d = 0; d < e->set.n; d++)
+                    present += e->set.disks[d].online && (on & (1u << d));
                 (*segments)++;
                 *short_of_files += present < e->set.k;
             }

@@ -139,10 +139,11 @@ static int check_segment(check *c, const place *p, const uint8_t object_id[16],
                          bool *lost, cf_err *err)
 {
     seg_desc d;
-    if (ssec)
-        eng_segment_layout(c->e, p->tenant, p->bucket, p->key, object_id, s->part,
-                           s->data_id, s->wrapped, &d);
-    else if (eng_segment_desc(c->e, p->tenant, p->bucket, p->key, object_id, s->part,
+    if (ssec) {
+        if (eng_segment_layout(c->e, p->tenant, p->bucket, p->key, object_id, s->part,
+                               s->data_id, s->wrapped, &d, err) < 0)
+            return -1;
+    } else if (eng_segment_desc(c->e, p->tenant, p->bucket, p->key, object_id, s->part,
                               s->data_id, s->wrapped, NULL, &d, err) < 0)
         return -1;
     seg_check_opts so = {.mode = ssec && c->mode == SEG_CHECK_DEEP ? SEG_CHECK_CRC : c->mode,
@@ -223,7 +224,7 @@ static int add_seg(void *ctx, const obj_segment *s, cf_err *err)
 }
 
 /* The upload id a multipart object's shards name: from a good manifest,
- * else the first segment's shard header. */
+ * else the first segment's shard header (its file, or its pack record). */
 static void upload_of(check *c, const obj_walk_item *it, const seg_list *l, uint8_t uid[16])
 {
     memset(uid, 0, 16);
@@ -238,14 +239,28 @@ static void upload_of(check *c, const obj_walk_item *it, const seg_list *l, uint
         if (ok)
             return;
     }
+    seg_desc d;                      /* where the segment's packed shards are */
+    cf_err lerr;
+    memset(&d, 0, sizeof d);
+    if (l->n > 0) {
+        memcpy(d.data_id, l->v[0].data_id, 16);
+        if (packidx_locate(c->e, &d, &lerr) < 0)
+            memset(d.loc, 0, sizeof d.loc);
+    }
     for (int i = 0; l->n > 0 && i < c->e->set.n; i++) {
         char path[PATH_MAX];
         uint8_t hdr[SHARD_HEADER_SIZE];
         shard_header h;
         cf_err err;
+        off_t base = 0;
         shard_path(path, sizeof path, c->e->set.disks[i].path, l->v[0].data_id);
         int fd = open(path, O_RDONLY | O_CLOEXEC);
-        bool ok = fd >= 0 && fsu_pread_all(fd, hdr, sizeof hdr, 0) == 0 &&
+        if (fd < 0 && d.loc[i].packed) {
+            pack_path(path, sizeof path, c->e->set.disks[i].path, d.loc[i].pack_id);
+            fd = open(path, O_RDONLY | O_CLOEXEC);
+            base = (off_t)pack_shard_base(d.loc[i].off);
+        }
+        bool ok = fd >= 0 && fsu_pread_all(fd, hdr, sizeof hdr, base) == 0 &&
                   shard_header_decode(hdr, &h, &err) == 0;
         if (fd >= 0)
             close(fd);

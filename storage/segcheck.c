@@ -2,8 +2,8 @@
  * storage/segcheck.c - checking a stored segment (segment.h: seg_check),
  * for heal --all and scrub.
  *
- * Presence: every shard file opens with this segment's header and has the
- * length its geometry gives. CRC: every block of every shard is read and
+ * Presence: every shard file (or pack record) opens with this segment's
+ * header and has the length its geometry gives (a record: fits its pack). CRC: every block of every shard is read and
  * its CRC32C checked. Deep: each block is also rebuilt where it must be
  * and opened with AES-GCM, its plaintext fed to the caller's digests; a
  * tag that fails while every shard's CRC held means a shard was changed
@@ -39,8 +39,10 @@ static uint16_t presence(seg_reader *r)
     uint64_t want = shard_file_len(&r->d, r->size);
     for (int i = 0; i < seg_shards(&r->d); i++) {
         struct stat st;
+        /* a shard file has exactly its length; a record at least fits its pack */
         if (!segr_open_shard(r, i) || fstat(r->fd[i], &st) != 0 ||
-            (uint64_t)st.st_size != want)
+            (r->base[i] == 0 ? (uint64_t)st.st_size != want
+                             : (uint64_t)st.st_size < r->base[i] + want))
             missing |= (uint16_t)(1u << i);
     }
     return missing;
@@ -91,7 +93,9 @@ static void drop_cache(seg_reader *r)
 {
     for (int i = 0; i < RS_MAX_SHARDS; i++)
         if (r->fd[i] >= 0)
-            posix_fadvise(r->fd[i], 0, 0, POSIX_FADV_DONTNEED);
+            posix_fadvise(r->fd[i], (off_t)r->base[i],
+                          r->base[i] ? (off_t)shard_file_len(&r->d, r->size) : 0,
+                          POSIX_FADV_DONTNEED);
 }
 
 static int check_inline(const seg_desc *d, uint64_t size, const uint8_t *inl, size_t len,

@@ -62,7 +62,7 @@ static void keep_meta(seg_reader *r, uint16_t bad, seg_writer *w)
         shard_meta m;
         cf_err e;
         if (!(bad & (1u << i)) && r->fd[i] >= 0 &&
-            fsu_pread_all(r->fd[i], hdr, sizeof hdr, 0) == 0 &&
+            fsu_pread_all(r->fd[i], hdr, sizeof hdr, (off_t)r->base[i]) == 0 &&
             shard_meta_get(hdr, &m, &e) == 1) {
             segw_set_meta(w, &m);
             return;

@@ -10,7 +10,10 @@
  * returns its sealed bytes for the index to keep (see doc/design.md).
  * finish writes headers, fdatasyncs every shard, renames them into
  * objects/ and fsyncs the directories; only then may the caller commit
- * the index row. A disk that fails while writing drops out; the segment
+ * the index row. A one-block segment under the descriptor's pack_max
+ * is appended as one record per disk to the disks' open packs (pack.h)
+ * and their shared fdatasync waited for instead; the index row then
+ * names the records (seg_result.pack). A disk that fails while writing drops out; the segment
  * still succeeds while write quorum (k + 1, or k when m = 0) shards are
  * durable, and reports the missing ones for the heal queue.
  *
@@ -37,6 +40,7 @@
 #include "common/error.h"
 #include "storage/crypto.h"
 #include "storage/ds.h"
+#include "storage/pack.h"
 #include "storage/rs.h"
 #include "storage/shard.h"
 
@@ -46,6 +50,15 @@
  * the same way.) */
 #define SEG_WRITEBACK_BYTES (8u << 20)
 
+/* Where shard i of a stored segment is: its own shard file, or a record
+ * in a pack (pack.h) of its disk. A healed shard is a shard file even
+ * when the index still names its old record: a shard file wins. */
+typedef struct seg_loc {
+    bool packed;
+    uint8_t pack_id[PACK_ID_LEN];
+    uint64_t off;                    /* the record's offset in the pack */
+} seg_loc;
+
 /* Everything fixed about a segment while it is written or read. */
 typedef struct seg_desc {
     const ds_set *set;
@@ -54,6 +67,11 @@ typedef struct seg_desc {
     uint32_t part;
     uint8_t dk[CRYPT_KEY_LEN];       /* the data key, in the clear */
     shard_header header;             /* template: names, ids, wrapped key */
+    /* writing: a one-block segment whose shards (CRC included) are at
+     * most pack_max bytes goes to the disks' open packs (NULL: never) */
+    pack_set *packs;
+    uint32_t pack_max;
+    seg_loc loc[RS_MAX_SHARDS];      /* reading: where each shard is */
 } seg_desc;
 
 typedef struct seg_writer seg_writer;
@@ -71,13 +89,21 @@ typedef struct seg_result {
     uint16_t missing;                /* bit i: shard i not written (heal) */
     uint8_t *inline_data;            /* sealed bytes if kept inline (malloc'd) */
     size_t inline_len;
+    uint16_t packed;                 /* bit i: shard i is the record pack[i] */
+    pack_ref pack[RS_MAX_SHARDS];
 } seg_result;
 
 /* Seal the last block; make the shards durable (or produce the inline
- * bytes). On success the shard files are in place, *not yet referenced by
- * the index*: the caller commits or queues them for deletion. On failure
- * every temp file is removed. Frees w either way. */
+ * bytes). On success the shard files (or pack records: res->packed) are
+ * in place, *not yet referenced by the index*: the caller commits or
+ * queues them for deletion, then calls seg_result_done. On failure every
+ * temp file is removed (pack records left are bytes no row names). Frees
+ * w either way. */
 int segw_finish(seg_writer *w, seg_result *res, cf_err *err);
+/* After the commit that names res's records (or its failure): drop the
+ * pack references (their packs may be sealed and unlinked now) and free
+ * the inline bytes. */
+void seg_result_done(seg_result *res);
 /* Remove temp files and free. */
 void segw_abort(seg_writer *w);
 

@@ -100,13 +100,15 @@ struct seg_reader {
     uint8_t *inl;
     size_t inl_len;
     int fd[RS_MAX_SHARDS];
+    uint64_t base[RS_MAX_SHARDS];    /* where shard i starts in fd[i] (pack.h) */
     uint8_t state[RS_MAX_SHARDS];
     uint8_t *stripe;
     bool degraded;
     crypt_ctx *cc;
 };
 
-/* Open shard file i and check that its header is this segment's shard i. */
+/* Open shard i (its shard file, or else its pack record) and check that
+ * its header is this segment's shard i. */
 bool segr_open_shard(seg_reader *r, int i);
 /* Shard i of the block at off (shard length s) into the stripe, its CRC
  * checked; false if it cannot be read or is wrong. */

@@ -2,7 +2,9 @@
  * storage/segread.c - the segment reader (segment.h: segr_*).
  *
  * Block b is read from the k data shards, each CRC-checked (a shard
- * file's header is checked once, when it is first opened); a missing,
+ * file's or pack record's header is checked once, when it is first
+ * opened; a packed shard is read as its file would be, at the record's
+ * shard base, and a shard file healed since wins over the record); a missing,
  * short, corrupt or foreign shard is replaced by parity and the reader
  * flagged degraded, so that its caller queues the segment for heal. The
  * block is then opened with AES-GCM straight out of the stripe, so wrong
@@ -66,8 +68,16 @@ bool segr_open_shard(seg_reader *r, int i)
     if (!r->d.set->disks[i].online)
         return false;
     char path[PATH_MAX];
-    shard_path(path, sizeof path, r->d.set->disks[i].path, r->d.data_id);
+    const char *disk = r->d.set->disks[i].path;
+    const seg_loc *loc = &r->d.loc[i];
+    shard_path(path, sizeof path, disk, r->d.data_id);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
+    uint64_t base = 0;
+    if (fd < 0 && loc->packed) {     /* no healed shard file: the record */
+        pack_path(path, sizeof path, disk, loc->pack_id);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        base = pack_shard_base(loc->off);
+    }
     if (fd < 0) {
         ds_note(r->d.set, i, DS_ERR_READ);
         return false;
@@ -75,7 +85,7 @@ bool segr_open_shard(seg_reader *r, int i)
     uint8_t hdr[SHARD_HEADER_SIZE];
     shard_header h;
     cf_err e;
-    if (fsu_pread_all(fd, hdr, sizeof hdr, 0) != 0) {
+    if (fsu_pread_all(fd, hdr, sizeof hdr, (off_t)base) != 0) {
         ds_note(r->d.set, i, DS_ERR_READ);
         close(fd);
         return false;
@@ -90,6 +100,7 @@ bool segr_open_shard(seg_reader *r, int i)
         return false;
     }
     r->fd[i] = fd;
+    r->base[i] = base;
     r->state[i] = SHARD_OPEN;
     return true;
 }
@@ -102,7 +113,7 @@ bool segr_read_shard(seg_reader *r, int i, uint64_t off, uint32_t s)
     uint8_t *dst = stripe_shard(r->stripe, s, i);
     uint8_t crc[SHARD_CRC_LEN];
     struct iovec iov[2] = {{dst, s}, {crc, sizeof crc}};
-    ssize_t n = fio_preadv(r->fd[i], iov, 2, (off_t)off);
+    ssize_t n = fio_preadv(r->fd[i], iov, 2, (off_t)(r->base[i] + off));
     if (n != (ssize_t)(s + SHARD_CRC_LEN)) {
         ds_note(r->d.set, i, DS_ERR_READ);
         return false;

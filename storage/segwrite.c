@@ -8,7 +8,10 @@
  * back so that the last one can be sealed with the "last" flag. At finish
  * the headers are written, every shard fdatasynced and renamed into
  * objects/, and the directories fsynced; a segment that ends within
- * inline_max bytes never touches a disk (seal_inline).
+ * inline_max bytes never touches a disk (seal_inline), and one that ends
+ * within its first block with shards of at most pack_max bytes goes to
+ * the disks' open packs instead of files (pack_out: one record per disk,
+ * then each pack's shared fdatasync; pack.h).
  *
  * A writer that reaches the disks starts an I/O thread and a second
  * stripe: the request thread seals and encodes block n + 1 while the I/O
@@ -91,18 +94,23 @@ static uint16_t left_out(seg_writer *w)
     return usable > w->quorum ? out : 0;
 }
 
+/* Give up the shards of disks offline or left out of the write set. */
+static void choose_shards(seg_writer *w)
+{
+    uint16_t out = left_out(w);
+    for (int i = 0; i < seg_shards(&w->d); i++)
+        if (!(w->failed & (1u << i)) && (!w->d.set->disks[i].online || (out & (1u << i))))
+            w->failed |= (uint16_t)(1u << i);
+}
+
 int segw_open_files(seg_writer *w, cf_err *err)
 {
     int last_errno = EIO;
-    uint16_t out = left_out(w);
+    choose_shards(w);
     for (int i = 0; i < seg_shards(&w->d); i++) {
         char path[PATH_MAX];
         if (w->failed & (1u << i))
             continue;
-        if (!w->d.set->disks[i].online || (out & (1u << i))) {
-            w->failed |= (uint16_t)(1u << i);
-            continue;
-        }
         shard_tmp_path(path, sizeof path, w->d.set->disks[i].path, w->d.data_id);
         w->fd[i] = fio_open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         if (w->fd[i] < 0 || lseek(w->fd[i], SHARD_HEADER_SIZE, SEEK_SET) < 0) {
@@ -270,11 +278,10 @@ static int io_drain(seg_writer *w, cf_err *err)
     return 0;
 }
 
-/* Pad the sealed block in the stripe's data shards, add parity, append. */
-int segw_stripe_out(seg_writer *w, uint32_t n, cf_err *err)
+/* Pad the sealed block of n bytes in the stripe's data shards and add
+ * parity; the shard length. */
+static uint32_t stripe_encode(seg_writer *w, uint32_t n)
 {
-    if (!w->files_open && segw_open_files(w, err) < 0)
-        return -1;
     int k = rs_k(w->d.rs), m = rs_m(w->d.rs);
     uint32_t s = shard_len_for(n, k);
     memset(w->stripe + n + CRYPT_TAG_LEN, 0, (size_t)s * k - n - CRYPT_TAG_LEN);
@@ -283,6 +290,15 @@ int segw_stripe_out(seg_writer *w, uint32_t n, cf_err *err)
         shards[i] = stripe_shard(w->stripe, s, i);
     if (m > 0)
         rs_encode(w->d.rs, s, shards, shards + k);
+    return s;
+}
+
+/* Pad the sealed block in the stripe's data shards, add parity, append. */
+int segw_stripe_out(seg_writer *w, uint32_t n, cf_err *err)
+{
+    if (!w->files_open && segw_open_files(w, err) < 0)
+        return -1;
+    uint32_t s = stripe_encode(w, n);
     w->blocks_out++;
     return io_submit(w, s, err);
 }
@@ -296,16 +312,21 @@ int segw_ensure_stripe(seg_writer *w, cf_err *err)
     return 0;
 }
 
-/* Seal, encode and append one block to every live shard file. */
-static int write_block(seg_writer *w, const uint8_t *pt, uint32_t n, bool last,
-                       cf_err *err)
+/* Seal block number blocks_out of n bytes into the stripe's data shards. */
+static int seal_block(seg_writer *w, const uint8_t *pt, uint32_t n, bool last, cf_err *err)
 {
     if (segw_ensure_stripe(w, err) < 0)
         return -1;
     crypt_pos pos;
     seg_pos(&w->d, w->blocks_out, last, &pos);
-    if (crypt_seal_block(w->cc, w->d.dk, &pos, pt, n, w->stripe, w->stripe + n,
-                         err) < 0)
+    return crypt_seal_block(w->cc, w->d.dk, &pos, pt, n, w->stripe, w->stripe + n, err);
+}
+
+/* Seal, encode and append one block to every live shard file. */
+static int write_block(seg_writer *w, const uint8_t *pt, uint32_t n, bool last,
+                       cf_err *err)
+{
+    if (seal_block(w, pt, n, last, err) < 0)
         return -1;
     return segw_stripe_out(w, n, err);
 }
@@ -379,20 +400,26 @@ static int seal_inline(seg_writer *w, seg_result *res, cf_err *err)
     return 0;
 }
 
+/* The header of shard i, as its file or pack record holds it. */
+static void shard_hdr(const seg_writer *w, int i, uint8_t hdr[SHARD_HEADER_SIZE])
+{
+    shard_header h = w->d.header;
+    h.size = w->size;
+    h.shard_index = (uint8_t)i;
+    shard_header_encode(&h, hdr);
+    if (w->meta)
+        shard_meta_put(hdr, w->meta);
+}
+
 /* Header, fdatasync, close each live temp file. */
 static int seal_shard_files(seg_writer *w, cf_err *err)
 {
     uint8_t hdr[SHARD_HEADER_SIZE];
-    shard_header h = w->d.header;
-    h.size = w->size;
     int last_errno = 0;
     for (int i = 0; i < seg_shards(&w->d); i++) {
         if (w->fd[i] < 0)
             continue;
-        h.shard_index = (uint8_t)i;
-        shard_header_encode(&h, hdr);
-        if (w->meta)
-            shard_meta_put(hdr, w->meta);
+        shard_hdr(w, i, hdr);
         int rc = fsu_pwrite_all(w->fd[i], hdr, sizeof hdr, 0);
         if (rc == 0 && fio_fdatasync(w->fd[i]) != 0)
             rc = -errno;
@@ -451,12 +478,81 @@ int segw_complete_files(seg_writer *w, int rc, cf_err *err)
     return rc;
 }
 
+/* A one-block segment whose shards fit the pack limit. */
+static bool packable(const seg_writer *w)
+{
+    return w->d.packs && w->blocks_out == 0 &&
+           (uint64_t)shard_len_for(w->held, rs_k(w->d.rs)) + SHARD_CRC_LEN <= w->d.pack_max;
+}
+
+static int cf_errno_of(const cf_err *e)
+{
+    return e->code == CF_ENOSPC ? ENOSPC : EIO;
+}
+
+/* The segment's one block, sealed, as a record in each live disk's open
+ * pack; then every pack's (shared) fdatasync. A disk whose append or sync
+ * fails drops out as a shard file's would. */
+static int pack_out(seg_writer *w, seg_result *res, cf_err *err)
+{
+    if (seal_block(w, w->block, w->held, true, err) < 0)
+        return -1;
+    uint32_t s = stripe_encode(w, w->held);
+    w->blocks_out = 1;
+    choose_shards(w);
+    int rc = check_quorum(w, EIO, err), last_errno = 0;
+    cf_err e2;
+    for (int i = 0; rc == 0 && i < seg_shards(&w->d); i++) {
+        if (w->failed & (1u << i))
+            continue;
+        uint8_t hdr[SHARD_HEADER_SIZE], crc[SHARD_CRC_LEN];
+        uint8_t *shard = stripe_shard(w->stripe, s, i);
+        le_put(crc, cks_crc32c(0, shard, s), SHARD_CRC_LEN);
+        struct iovec body[2] = {{shard, s}, {crc, sizeof crc}};
+        shard_hdr(w, i, hdr);
+        if (pack_set_append(w->d.packs, i, hdr, body, 2, &res->pack[i], &e2) == 0) {
+            res->packed |= (uint16_t)(1u << i);
+        } else {
+            last_errno = cf_errno_of(&e2);
+            fail_shard(w, i, last_errno);
+        }
+    }
+    for (int i = 0; rc == 0 && i < seg_shards(&w->d); i++) {
+        if (!(res->packed & (1u << i)))
+            continue;
+        if (pack_ref_commit(&res->pack[i], &e2) == 0) {
+            ds_write_ok(w->d.set, i);
+            continue;
+        }
+        last_errno = cf_errno_of(&e2);
+        fail_shard(w, i, last_errno);
+        pack_ref_release(&res->pack[i]);
+        res->packed &= (uint16_t)~(1u << i);
+    }
+    if (rc == 0)
+        rc = check_quorum(w, last_errno, err);
+    return rc;
+}
+
+void seg_result_done(seg_result *res)
+{
+    for (int i = 0; i < RS_MAX_SHARDS; i++)
+        pack_ref_release(&res->pack[i]);
+    res->packed = 0;
+    free(res->inline_data);
+    res->inline_data = NULL;
+}
+
 int segw_finish(seg_writer *w, seg_result *res, cf_err *err)
 {
     memset(res, 0, sizeof *res);
     int rc;
     if (w->blocks_out == 0 && w->held <= w->inline_max && w->inline_max > 0) {
         rc = seal_inline(w, res, err);
+    } else if (packable(w)) {
+        rc = pack_out(w, res, err);
+        if (rc < 0)
+            seg_result_done(res);
     } else {
         rc = write_block(w, w->block, w->held, true, err);
         rc = segw_complete_files(w, rc, err);

@@ -77,6 +77,8 @@ int st_disk_replace(st_engine *e, int i, cf_err *err)
     static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;  /* one replacement at once */
     pthread_mutex_lock(&lock);
     int rc = ds_replace(&e->set, i, err);
+    if (rc == 0)
+        pack_set_roll(&e->packs, i);  /* its open pack is on the old disk */
     pthread_mutex_unlock(&lock);
     return rc;
 }

@@ -592,6 +592,8 @@ int upload_put_part_locked(st_engine *e, const upload_part_row *p, cf_err *err)
                      (size_t)16, p->checksum_b64, p->mtime_ms, p->wrapped,
                      (size_t)CRYPT_WRAPPED_LEN, (int64_t)res->missing,
                      res->inline_data, res->inline_len);
+    if (rc == 0 && res->packed)
+        rc = packidx_insert_locked(e, p->data_id, res, err);
     if (rc == 0 && res->missing)
         rc = heal_queue_locked(e, p->data_id, err);
     return rc;

@@ -64,6 +64,10 @@ check_PROGRAMS += tests/unit/test_shard
 tests_unit_test_shard_SOURCES = tests/unit/test_shard.c
 tests_unit_test_shard_LDADD = $(TEST_LDADD)
 tests_unit_test_shard_CFLAGS = $(TEST_CFLAGS)
+check_PROGRAMS += tests/unit/test_pack
+tests_unit_test_pack_SOURCES = tests/unit/test_pack.c
+tests_unit_test_pack_LDADD = $(TEST_LDADD)
+tests_unit_test_pack_CFLAGS = $(TEST_CFLAGS)
 
 # the index: schema versions and migrations, from the v0.1.0 fixture's index
 check_PROGRAMS += tests/unit/test_index
@@ -75,6 +79,11 @@ tests_unit_test_index_CFLAGS = $(TEST_CFLAGS)
 noinst_LIBRARIES += tests/unit/libengutil.a
 tests_unit_libengutil_a_SOURCES = tests/unit/engine_util.c tests/unit/engine_util.h
 tests_unit_libengutil_a_CFLAGS = $(TEST_CFLAGS)
+
+check_PROGRAMS += tests/unit/test_packed
+tests_unit_test_packed_SOURCES = tests/unit/test_packed.c
+tests_unit_test_packed_LDADD = tests/unit/libengutil.a $(TEST_LDADD)
+tests_unit_test_packed_CFLAGS = $(TEST_CFLAGS)
 
 check_PROGRAMS += tests/unit/test_engine
 tests_unit_test_engine_SOURCES = tests/unit/test_engine.c
@@ -112,6 +121,8 @@ check_PROGRAMS += tests/unit/test_crash
 tests_unit_test_crash_SOURCES = tests/unit/test_crash.c
 tests_unit_test_crash_LDADD = tests/unit/libengutil.a $(TEST_LDADD)
 tests_unit_test_crash_CFLAGS = $(TEST_CFLAGS)
+TESTS += tests/unit/crash_packed.sh
+EXTRA_DIST += tests/unit/crash_packed.sh
 
 # auth/: SigV4, SigV2, aws-chunked; vectors under tests/unit/data/
 noinst_LIBRARIES += tests/unit/libvectors.a
@@ -269,6 +280,10 @@ EXTRA_DIST += tests/integration/test_index_loss.sh tests/integration/test_disk_r
 # object, version, marker, upload and lock from the disks (issue 12.7)
 TESTS += tests/integration/test_rebuild_index.sh
 EXTRA_DIST += tests/integration/test_rebuild_index.sh tests/integration/rebuild_client.py
+
+# pack files under a real cofferd: PUT, GET, restart, scrub, delete, gc
+TESTS += tests/integration/test_pack.sh
+EXTRA_DIST += tests/integration/test_pack.sh
 
 # data written by earlier releases opens and reads back (tests/fixtures/)
 TESTS += tests/integration/test_fixture.sh

@@ -91,6 +91,7 @@ def test_families_are_there():
                  "coffer_index_wal_fsyncs_total",
                  "coffer_index_wal_fsync_duration_seconds_count",
                  "coffer_heal_queue_segments", "coffer_delete_queue_segments",
+                 "coffer_pack_files", "coffer_pack_bytes",
                  "coffer_job_running", "coffer_job_runs_total",
                  "process_cpu_seconds_total", "process_resident_memory_bytes",
                  "process_open_fds", "process_start_time_seconds"]:

@@ -25,6 +25,9 @@ void fixture_init(eng_fixture *f, const char *root, int ndisks, int k, int m)
     f->cfg.meta_dir = f->meta;
     f->cfg.master_key_file = f->keyfile;
     f->cfg.create_master_key = true;
+    const char *pack = getenv("COFFER_TEST_PACK_SHARD_MAX");
+    if (pack)
+        f->cfg.pack_shard_max = (uint32_t)strtoul(pack, NULL, 10);
 }
 
 st_engine *fixture_open(eng_fixture *f)
@@ -214,20 +217,34 @@ int single_data_id(const eng_fixture *f, char hex[33])
     return scan_objects(f, 0, hex) == 1 ? 0 : -1;
 }
 
+/* Entries of DISK/sub (not dot files). */
+static int count_dir(const char *disk, const char *sub)
+{
+    char dir[700];
+    snprintf(dir, sizeof dir, "%s/%s", disk, sub);
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    int n = 0;
+    while (d && (de = readdir(d)) != NULL)
+        n += de->d_name[0] != '.';
+    if (d)
+        closedir(d);
+    return n;
+}
+
 int count_shard_files(const eng_fixture *f, int ndisks)
 {
     int n = 0;
-    for (int i = 0; i < ndisks; i++) {
-        n += scan_objects(f, i, NULL);
-        char dir[700];
-        snprintf(dir, sizeof dir, "%s/tmp", f->disks[i]);
-        DIR *d = opendir(dir);
-        struct dirent *de;
-        while (d && (de = readdir(d)) != NULL)
-            n += de->d_name[0] != '.';
-        if (d)
-            closedir(d);
-    }
+    for (int i = 0; i < ndisks; i++)
+        n += scan_objects(f, i, NULL) + count_dir(f->disks[i], "tmp");
+    return n;
+}
+
+int count_pack_files(const eng_fixture *f, int ndisks)
+{
+    int n = 0;
+    for (int i = 0; i < ndisks; i++)
+        n += count_dir(f->disks[i], "packs");
     return n;
 }
 
@@ -243,12 +260,34 @@ int expected_shard_files(const eng_fixture *f, int shards)
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
         return -1;
     if (sqlite3_prepare_v2(db,
-            "SELECT missing FROM segments WHERE inline_data IS NULL UNION ALL "
-            "SELECT missing FROM parts WHERE inline_data IS NULL UNION ALL "
-            "SELECT 0 FROM objects WHERE nparts > 0", -1, &st, NULL) == SQLITE_OK) {
+            "SELECT missing, (SELECT count(*) FROM pack_shards p WHERE p.data_id = s.data_id)"
+            " FROM segments s WHERE inline_data IS NULL UNION ALL "
+            "SELECT missing, (SELECT count(*) FROM pack_shards p WHERE p.data_id = u.data_id)"
+            " FROM parts u WHERE inline_data IS NULL UNION ALL "
+            "SELECT 0, 0 FROM objects WHERE nparts > 0", -1, &st, NULL) == SQLITE_OK) {
         total = 0;
         while (sqlite3_step(st) == SQLITE_ROW)
-            total += shards - __builtin_popcount((unsigned)sqlite3_column_int(st, 0));
+            total += shards - __builtin_popcount((unsigned)sqlite3_column_int(st, 0)) -
+                     sqlite3_column_int(st, 1);
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+    return total;
+}
+
+int expected_pack_files(const eng_fixture *f)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/index.db", f->meta);
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    int total = -1;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+        return -1;
+    if (sqlite3_prepare_v2(db, "SELECT count(DISTINCT pack_id) FROM pack_shards", -1, &st,
+                           NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW)
+            total = sqlite3_column_int(st, 0);
         sqlite3_finalize(st);
     }
     sqlite3_close(db);

@@ -19,7 +19,10 @@ typedef struct eng_fixture {
     st_config cfg;
 } eng_fixture;
 
-/* Lay out root/d0.., root/meta, root/master.key; does not open. */
+/* Lay out root/d0.., root/meta, root/master.key; does not open. With
+ * COFFER_TEST_PACK_SHARD_MAX in the environment the engine packs shards
+ * of that size or less (st_config.pack_shard_max): how the crash and
+ * fault tests run again with pack files. */
 void fixture_init(eng_fixture *f, const char *root, int ndisks, int k, int m);
 st_engine *fixture_open(eng_fixture *f);     /* NULL (and prints) on failure */
 /* fixture_init + fixture_open, then tenant "t1" with bucket "b". */
@@ -59,9 +62,13 @@ int shard_files_of(const eng_fixture *f, int ndisks, const char *hexid,
 int single_data_id(const eng_fixture *f, char hex[33]);
 int count_shard_files(const eng_fixture *f, int ndisks);
 /* The shard files and manifests the index (f->meta/index.db) refers to:
- * k + m less the missing ones per sharded segment or part, one manifest
+ * k + m less the missing and the packed ones per sharded segment or part, one manifest
  * per disk per multipart object; -1 if the index cannot be read. */
 int expected_shard_files(const eng_fixture *f, int shards);
+/* The pack files the index names (distinct pack ids of pack_shards). */
+int expected_pack_files(const eng_fixture *f);
+/* Files in every disk's packs/ (storage/pack.h). */
+int count_pack_files(const eng_fixture *f, int ndisks);
 /* Object versions (current and noncurrent, not delete markers) and their
  * bytes in tenant t1's bucket, by listing its versions (<= 1000): what
  * bucket_usage counts. */

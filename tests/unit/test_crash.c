@@ -30,8 +30,11 @@
  * bucket with versioning Enabled in that tenant: each key's whole version
  * history (objects by generation, markers) is the acknowledged one, or
  * that and the write in flight on its top.
- * Iterations: CRASH_ITERS (default 100: the kill loop of make
- * check-faults kills cofferd under real clients too; make soak runs 2,000).
+ * And exactly the pack files the index names. Iterations: CRASH_ITERS
+ * (default 100: the kill loop of make check-faults kills cofferd under
+ * real clients too; make soak runs 2,000). With COFFER_TEST_PACK_SHARD_MAX
+ * (engine_util.h) the one-block PUTs and parts go to pack files
+ * (tests/unit/crash_packed.sh).
  */
 #include "tests/unit/test.h"
 #include "tests/unit/engine_util.h"
@@ -584,6 +587,13 @@ static void kill_at_random_moments(void)
         int want = expected_shard_files(&fx, 6), have = count_shard_files(&fx, 6);
         if (want != have) {
             fprintf(stderr, "iteration %d: %d shard files, the index refers to %d\n",
+                    iter, have, want);
+            bad = 1;
+        }
+        want = expected_pack_files(&fx);
+        have = count_pack_files(&fx, 6);
+        if (want != have) {
+            fprintf(stderr, "iteration %d: %d pack files, the index refers to %d\n",
                     iter, have, want);
             bad = 1;
         }

@@ -13,6 +13,9 @@
  *  - The N-th write, fsync or rename of the whole process fails once: the
  *    PUT either succeeds and reads back exactly, or fails and leaves
  *    nothing visible; the objects acknowledged before it are untouched.
+ *  - The same two for a PUT whose shards go to pack files (pack.h), and a
+ *    kill at each operation on a pack before the index commit: nothing
+ *    visible, the dead appends' packs taken by gc.
  *  - The N-th WAL fdatasync fails: the index refuses further writes (the
  *    sticky path) rather than acknowledge what may not be durable; after
  *    a restart every acknowledged object reads back and the refused one is
@@ -33,9 +36,12 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #define OBJ_SIZE (3u << 20)          /* several blocks, several writes per shard */
 #define MAX_N 400                     /* a bound, far above a PUT's operations */
+#define PACKED_SIZE (200u << 10)     /* one block: its shards go to pack files */
 
 static const char *const classes[] = {"write", "fsync", "rename"};
 static const char *const errnos[] = {"EIO", "ENOSPC", "EROFS"};
@@ -50,16 +56,33 @@ static int heal_all(st_engine *e, st_check_stats *hs)
     return rc;
 }
 
-static void one_disk_dying_mid_put_leaves_the_put_whole_on_the_others(void)
+/* Open the fixture with pack files on (pack: every one-block PUT packed). */
+static st_engine *setup_packing(eng_fixture *f, bool pack)
+{
+    st_engine *e = fixture_setup(f, test_tmpdir(), 6, 4, 2, true);
+    if (!e || !pack)
+        return e;
+    st_close(e);
+    f->cfg.pack_shard_max = 1u << 20;
+    return fixture_open(f);
+}
+
+/* Classes a PUT of size bytes goes through: a packed one renames nothing. */
+static size_t classes_for(bool pack)
+{
+    return pack ? 2 : sizeof classes / sizeof classes[0];
+}
+
+static void one_disk_dying(uint64_t size, bool pack)
 {
     eng_fixture f;
-    st_engine *e = fixture_setup(&f, test_tmpdir(), 6, 4, 2, true);
+    st_engine *e = setup_packing(&f, pack);
     REQUIRE(e);
     char part[64];
     snprintf(part, sizeof part, "%s/", strrchr(f.disks[3], '/') + 1);
     cf_err err;
     int fired_total = 0;
-    for (size_t c = 0; c < sizeof classes / sizeof classes[0]; c++) {
+    for (size_t c = 0; c < classes_for(pack); c++) {
         int fired_class = 0;
         for (int n = 1; n <= MAX_N; n++) {
             char rule[128], key[64];
@@ -70,7 +93,7 @@ static void one_disk_dying_mid_put_leaves_the_put_whole_on_the_others(void)
             st_disk_get(e, 3, &before);
             REQUIRE(fio_fault_set(rule) == 0);
             st_object_info info;
-            int rc = put_gen(e, "b", key, OBJ_SIZE, (uint64_t)n * 7 + c, &info, &err);
+            int rc = put_gen(e, "b", key, size, (uint64_t)n * 7 + c, &info, &err);
             bool fired = fio_fault_fired();
             fio_fault_set(NULL);
             if (rc != 0) {
@@ -78,7 +101,7 @@ static void one_disk_dying_mid_put_leaves_the_put_whole_on_the_others(void)
                 test_current_failed = 1;
                 break;
             }
-            CHECK_EQ_INT(check_gen(e, "b", key, OBJ_SIZE, (uint64_t)n * 7 + c, &err), 1);
+            CHECK_EQ_INT(check_gen(e, "b", key, size, (uint64_t)n * 7 + c, &err), 1);
             if (!fired)
                 break;                /* past the PUT's last operation on that disk */
             fired_total++;
@@ -112,27 +135,39 @@ static void one_disk_dying_mid_put_leaves_the_put_whole_on_the_others(void)
     st_close(e);
 }
 
-static void a_single_failure_anywhere_fails_the_put_cleanly_or_not_at_all(void)
+static void one_disk_dying_mid_put_leaves_the_put_whole_on_the_others(void)
+{
+    one_disk_dying(OBJ_SIZE, false);
+}
+
+/* The same for a PUT whose shards are pack records: a disk whose append or
+ * shared fdatasync fails drops out of that PUT; heal writes its shard. */
+static void one_disk_dying_mid_packed_put_leaves_it_whole_on_the_others(void)
+{
+    one_disk_dying(PACKED_SIZE, true);
+}
+
+static void single_failure(uint64_t size, bool pack)
 {
     eng_fixture f;
-    st_engine *e = fixture_setup(&f, test_tmpdir(), 6, 4, 2, true);
+    st_engine *e = setup_packing(&f, pack);
     REQUIRE(e);
     cf_err err;
     st_object_info info;
-    REQUIRE(put_gen(e, "b", "kept", OBJ_SIZE, 99, &info, &err) == 0);
+    REQUIRE(put_gen(e, "b", "kept", size, 99, &info, &err) == 0);
     int failed = 0, ok = 0;
-    for (size_t c = 0; c < sizeof classes / sizeof classes[0]; c++) {
+    for (size_t c = 0; c < classes_for(pack); c++) {
         for (int n = 1; n <= MAX_N; n++) {
             char rule[96], key[64];
             snprintf(rule, sizeof rule, "%s@%d=%s", classes[c], n, errnos[(size_t)n % 3]);
             snprintf(key, sizeof key, "%s-%d", classes[c], n);
             REQUIRE(fio_fault_set(rule) == 0);
-            int rc = put_gen(e, "b", key, OBJ_SIZE, (uint64_t)n, &info, &err);
+            int rc = put_gen(e, "b", key, size, (uint64_t)n, &info, &err);
             bool fired = fio_fault_fired();
             fio_fault_set(NULL);
             if (rc == 0) {
                 ok++;
-                CHECK_EQ_INT(check_gen(e, "b", key, OBJ_SIZE, (uint64_t)n, &err), 1);
+                CHECK_EQ_INT(check_gen(e, "b", key, size, (uint64_t)n, &err), 1);
             } else {
                 failed++;
                 st_object_info h;
@@ -146,7 +181,7 @@ static void a_single_failure_anywhere_fails_the_put_cleanly_or_not_at_all(void)
                 break;
         }
     }
-    CHECK_EQ_INT(check_gen(e, "b", "kept", OBJ_SIZE, 99, &err), 1);
+    CHECK_EQ_INT(check_gen(e, "b", "kept", size, 99, &err), 1);
     /* nothing left behind: GC with no grace finds the failed PUTs' files
      * gone already or removes them, and heal --all finds every object whole */
     st_gc_stats gs = {0};
@@ -161,6 +196,69 @@ static void a_single_failure_anywhere_fails_the_put_cleanly_or_not_at_all(void)
     fprintf(stderr, "  one failed operation per PUT: %d PUTs completed, %d failed cleanly\n",
             ok, failed);
     st_close(e);
+}
+
+static void a_single_failure_anywhere_fails_the_put_cleanly_or_not_at_all(void)
+{
+    single_failure(OBJ_SIZE, false);
+}
+
+static void a_single_failure_in_a_packed_put_fails_it_cleanly_or_not_at_all(void)
+{
+    single_failure(PACKED_SIZE, true);
+}
+
+/* Killed at each operation on a pack file (the creations, the appends,
+ * the shared fdatasyncs), all before the index commit: the PUT is not
+ * visible, what was acknowledged before reads back, and gc takes the
+ * packs no row names (the bytes appended for the PUT that died). */
+static void a_kill_between_pack_append_and_commit_leaves_no_object(void)
+{
+    eng_fixture f;
+    st_engine *e = setup_packing(&f, true);
+    REQUIRE(e);
+    cf_err err;
+    REQUIRE(put_gen(e, "b", "kept", PACKED_SIZE, 1, NULL, &err) == 0);
+    st_close(e);
+    int killed = 0;
+    for (int n = 1; n <= MAX_N; n++) {
+        pid_t pid = fork();
+        REQUIRE(pid >= 0);
+        if (pid == 0) {
+            char rule[64];
+            snprintf(rule, sizeof rule, "kill@%d:.pack", n);
+            st_engine *c = fixture_open(&f);
+            if (!c || fio_fault_set(rule) != 0)
+                _exit(2);
+            _exit(put_gen(c, "b", "dies", PACKED_SIZE, 2, NULL, &err) == 0 ? 0 : 3);
+        }
+        int status;
+        REQUIRE(waitpid(pid, &status, 0) == pid);
+        REQUIRE(WIFEXITED(status));
+        int code = WEXITSTATUS(status);
+        e = fixture_open(&f);
+        REQUIRE(e);
+        st_object_info h;
+        cf_err herr;
+        if (code == 0) {              /* past the PUT's last pack operation */
+            CHECK_EQ_INT(check_gen(e, "b", "dies", PACKED_SIZE, 2, &herr), 1);
+            st_close(e);
+            break;
+        }
+        killed++;
+        CHECK_EQ_INT(code, FIO_POWERCUT_STATUS);   /* the kill, not a failure */
+        if (st_head(e, "t1", "b", "dies", &h, &herr) != -1 || herr.code != CF_ENOKEY) {
+            fprintf(stderr, "  kill@%d: the PUT that died is visible\n", n);
+            test_current_failed = 1;
+        }
+        CHECK_EQ_INT(check_gen(e, "b", "kept", PACKED_SIZE, 1, &err), 1);
+        st_gc_stats gs = {0};
+        CHECK_EQ_INT(st_gc(e, &(st_gc_opts){.grace_s = 0}, &gs, &err), 0);
+        CHECK_EQ_INT(count_pack_files(&f, 6), 6);   /* "kept"'s: the dead PUT's are gone */
+        st_close(e);
+    }
+    CHECK(killed >= 6 * 3);           /* every disk's creation, append and sync */
+    fprintf(stderr, "  killed at %d operations on packs before the commit\n", killed);
 }
 
 static void a_failed_wal_sync_refuses_writes_until_restart(void)
@@ -594,7 +692,10 @@ int main(int argc, char **argv)
     }
     static const test_case cases[] = {
         T(one_disk_dying_mid_put_leaves_the_put_whole_on_the_others),
+        T(one_disk_dying_mid_packed_put_leaves_it_whole_on_the_others),
         T(a_single_failure_anywhere_fails_the_put_cleanly_or_not_at_all),
+        T(a_single_failure_in_a_packed_put_fails_it_cleanly_or_not_at_all),
+        T(a_kill_between_pack_append_and_commit_leaves_no_object),
         T(a_failed_wal_sync_refuses_writes_until_restart),
         T(a_disk_failing_reads_mid_get_leaves_the_get_exact),
         T(a_failure_mid_heal_keeps_the_segment_queued),

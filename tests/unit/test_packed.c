@@ -1,0 +1,393 @@
+/*
+ * tests/unit/test_packed.c - pack files wired into the engine (issue 14
+ * point 1; storage/pack.h, storage/packidx.c): one-block objects and
+ * parts under pack_shard_max go to each disk's open pack and read back
+ * (also after a reopen, and from an index migrated to schema 9), larger
+ * ones keep shard files; a lost or damaged record is read around, found
+ * by scrub and healed into a shard file that then wins; deleting the last
+ * live record of a sealed pack unlinks it, a live one keeps it; a pack no
+ * row names (a crash before the commit) is an orphan for gc;
+ * rebuild-index finds packed segments from the disks alone, restore-index
+ * counts them whole; a disk replaced while running gets a new pack; the
+ * heal queue's per-disk count sees a record as a shard.
+ */
+#include "tests/unit/test.h"
+#include "tests/unit/engine_util.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "storage/manifest.h"
+#include "storage/pack.h"
+
+#define KIB 1024u
+#define MIB (1u << 20)
+
+static st_engine *open_packed(eng_fixture *f)
+{
+    st_engine *e = fixture_setup(f, test_tmpdir(), 6, 4, 2, false);
+    if (!e)
+        return NULL;
+    st_close(e);
+    f->cfg.pack_shard_max = MIB;
+    return fixture_open(f);
+}
+
+/* Pack files on disk i; their paths in paths (if not NULL, up to 8). */
+static int packs_on(const eng_fixture *f, int i, char paths[][700])
+{
+    char dir[700];
+    snprintf(dir, sizeof dir, "%s/packs", f->disks[i]);
+    DIR *d = opendir(dir);
+    int n = 0;
+    struct dirent *de;
+    while (d && (de = readdir(d)) != NULL) {
+        uint8_t id[PACK_ID_LEN];
+        if (!pack_name_to_id(de->d_name, id))
+            continue;
+        if (paths && n < 8 && strlen(dir) + strlen(de->d_name) + 2 <= 700)
+            sprintf(paths[n], "%s/%s", dir, de->d_name);
+        n++;
+    }
+    if (d)
+        closedir(d);
+    return n;
+}
+
+/* Object "mp" at [off, off + len) is stream seed from its start (a part). */
+static int part_reads_back(st_engine *e, uint64_t off, size_t len, uint64_t seed)
+{
+    cf_err err;
+    st_object_info info;
+    st_get *g;
+    if (st_get_open(e, "t1", "b", "mp", &info, &g, &err) < 0)
+        return -1;
+    st_object_info_clear(&info);
+    uint8_t *got = malloc(len), *want = malloc(len);
+    size_t n = 0;
+    int rc = got && want && st_get_read(g, off, got, len, &n, &err) == 0 ? 1 : -1;
+    if (rc == 1) {
+        gen_bytes(seed, 0, want, len);
+        rc = n == len && memcmp(got, want, len) == 0;
+    }
+    free(got);
+    free(want);
+    st_get_close(g);
+    return rc;
+}
+
+static void one_block_objects_go_to_packs_and_read_back(void)
+{
+    eng_fixture f;
+    st_engine *e = open_packed(&f);
+    REQUIRE(e);
+    cf_err err;
+    const uint64_t sizes[] = {70000, 256 * KIB, MIB, MIB + 1, 3 * MIB};
+    for (int i = 0; i < 5; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "o%d", i);
+        REQUIRE(put_gen(e, "b", key, sizes[i], (uint64_t)i + 1, NULL, &err) == 0);
+    }
+    CHECK_EQ_INT(count_shard_files(&f, 6), 2 * 6);   /* only the two of several blocks */
+    CHECK_EQ_INT(count_pack_files(&f, 6), 6);                   /* one open pack per disk */
+    /* a part of one block is packed too, and completing keeps it there */
+    char uid[ST_ID_HEX], e1[ST_ETAG_MAX], e2[ST_ETAG_MAX];
+    st_upload_args ua = {.tenant = "t1", .bucket = "b", .key = "mp"};
+    REQUIRE(st_upload_create(e, &ua, uid, &err) == 0);
+    REQUIRE(put_part_gen(e, "b", "mp", uid, 1, 5 * MIB, 9, e1, &err) == 0);
+    REQUIRE(put_part_gen(e, "b", "mp", uid, 2, 300 * KIB, 10, e2, &err) == 0);
+    st_complete_part parts[] = {{1, e1, NULL}, {2, e2, NULL}};
+    st_complete_args ca = {.tenant = "t1", .bucket = "b", .key = "mp", .upload_id = uid,
+                           .parts = parts, .nparts = 2, .expected_size = -1};
+    st_object_info info;
+    REQUIRE(st_upload_complete(e, &ca, &info, &err) == 0);
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < 5; i++) {
+            char key[16];
+            snprintf(key, sizeof key, "o%d", i);
+            CHECK_EQ_INT(check_gen(e, "b", key, sizes[i], (uint64_t)i + 1, &err), 1);
+        }
+        CHECK_EQ_INT(check_range(e, "b", "mp", 9, 0, 5 * MIB, &err), 1);
+        CHECK_EQ_INT(part_reads_back(e, 5 * MIB, 300 * KIB, 10), 1);
+        st_close(e);
+        e = fixture_open(&f);                         /* packs of a run are sealed at close */
+        REQUIRE(e);
+    }
+    /* a reopened engine starts new packs: the old ones take no appends */
+    REQUIRE(put_gen(e, "b", "later", 100000, 77, NULL, &err) == 0);
+    CHECK_EQ_INT(count_pack_files(&f, 6), 12);
+    CHECK_EQ_INT(check_gen(e, "b", "later", 100000, 77, &err), 1);
+    /* a deep scrub opens every packed block and finds nothing wrong */
+    st_check_stats st = {0};
+    REQUIRE(st_scrub(e, &(st_check_opts){.deep = true}, &st, &err) == 0);
+    CHECK_EQ_INT(st.shards_missing + st.shards_bad + st.crc_errors + st.gcm_failures, 0);
+    st_close(e);
+}
+
+static void flip_byte(const char *path, off_t off)
+{
+    int fd = open(path, O_RDWR);
+    uint8_t b = 0;
+    REQUIRE(fd >= 0 && pread(fd, &b, 1, off) == 1);
+    b ^= 0x5a;
+    REQUIRE(pwrite(fd, &b, 1, off) == 1);
+    close(fd);
+}
+
+static void lost_records_are_read_around_scrubbed_and_healed(void)
+{
+    eng_fixture f;
+    st_engine *e = open_packed(&f);
+    REQUIRE(e);
+    cf_err err;
+    REQUIRE(put_gen(e, "b", "x", 200000, 5, NULL, &err) == 0);
+    st_close(e);
+    char p0[8][700], p1[8][700];
+    REQUIRE(packs_on(&f, 0, p0) == 1 && packs_on(&f, 1, p1) == 1);
+    /* disk 0's record loses a block byte (its CRC fails), disk 1's pack is gone */
+    flip_byte(p0[0], PACK_FILE_HEADER + PACK_REC_PREFIX + SHARD_HEADER_SIZE + 100);
+    REQUIRE(unlink(p1[0]) == 0);
+    e = fixture_open(&f);
+    REQUIRE(e);
+    CHECK_EQ_INT(check_gen(e, "b", "x", 200000, 5, &err), 1);   /* degraded, exact */
+    /* queued for heal; coffer disks counts the shard whose pack is gone */
+    uint64_t per_disk[6];
+    bool exact;
+    REQUIRE(st_heal_pending_disks(e, per_disk, &exact, &err) == 0);
+    CHECK(exact && per_disk[1] == 1 && per_disk[0] == 0 && per_disk[2] == 0);
+    st_check_stats st = {0};
+    REQUIRE(st_scrub(e, &(st_check_opts){0}, &st, &err) == 0);
+    CHECK_EQ_INT(st.shards_missing, 1);
+    CHECK(st.crc_errors >= 1);
+    CHECK_EQ_INT(st.shards_rewritten, 2);
+    /* the healed shards are shard files now, and win over the records */
+    CHECK_EQ_INT(count_shard_files(&f, 6), 2);
+    memset(&st, 0, sizeof st);
+    REQUIRE(st_scrub(e, &(st_check_opts){.deep = true}, &st, &err) == 0);
+    CHECK_EQ_INT(st.shards_missing + st.shards_bad + st.crc_errors, 0);
+    st_close(e);
+    /* with two other disks' packs gone the healed shards carry the read */
+    char p2[8][700], p3[8][700];
+    REQUIRE(packs_on(&f, 2, p2) == 1 && packs_on(&f, 3, p3) == 1);
+    REQUIRE(unlink(p2[0]) == 0 && unlink(p3[0]) == 0);
+    e = fixture_open(&f);
+    REQUIRE(e);
+    CHECK_EQ_INT(check_gen(e, "b", "x", 200000, 5, &err), 1);
+    /* deleting it gives every disk's space back: shard files and packs */
+    REQUIRE(st_delete(e, "t1", "b", "x", &err) == 0);
+    REQUIRE(st_gc(e, &(st_gc_opts){.grace_s = 3600}, NULL, &err) == 0);
+    CHECK_EQ_INT(count_shard_files(&f, 6), 0);
+    CHECK_EQ_INT(count_pack_files(&f, 6), 0);
+    st_close(e);
+}
+
+static void a_sealed_pack_goes_with_its_last_live_record(void)
+{
+    eng_fixture f;
+    st_engine *e = open_packed(&f);
+    REQUIRE(e);
+    cf_err err;
+    for (int i = 0; i < 3; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "k%d", i);
+        REQUIRE(put_gen(e, "b", key, 150000, (uint64_t)i, NULL, &err) == 0);
+    }
+    /* the open pack is kept even with nothing live in it */
+    REQUIRE(put_gen(e, "b", "tmp", 150000, 9, NULL, &err) == 0);
+    st_close(e);
+    e = fixture_open(&f);
+    REQUIRE(e);
+    REQUIRE(put_gen(e, "b", "new", 150000, 10, NULL, &err) == 0);
+    CHECK_EQ_INT(count_pack_files(&f, 6), 12);
+    REQUIRE(st_delete(e, "t1", "b", "k0", &err) == 0);
+    REQUIRE(st_delete(e, "t1", "b", "k1", &err) == 0);
+    REQUIRE(st_delete(e, "t1", "b", "tmp", &err) == 0);
+    REQUIRE(st_gc(e, &(st_gc_opts){.grace_s = 3600}, NULL, &err) == 0);
+    CHECK_EQ_INT(count_pack_files(&f, 6), 12);                   /* k2 still lives in the old ones */
+    CHECK_EQ_INT(check_gen(e, "b", "k2", 150000, 2, &err), 1);
+    /* live: k2's and new's records; dead: the rest of the 12 packs */
+    st_pack_usage pu;
+    REQUIRE(st_pack_usage_get(e, &pu, &err) == 0);
+    CHECK_EQ_INT(pu.files, 12);
+    uint64_t rec = PACK_REC_PREFIX + SHARD_HEADER_SIZE + 37504 + 4;  /* (150000 + 16) / 4 */
+    CHECK_EQ_INT(pu.live_bytes, 2 * 6 * rec);
+    CHECK_EQ_INT(pu.bytes, 12 * PACK_FILE_HEADER + 5 * 6 * rec);
+    REQUIRE(put_gen(e, "b", "k2", 150000, 11, NULL, &err) == 0);   /* an overwrite */
+    REQUIRE(st_gc(e, &(st_gc_opts){.grace_s = 3600}, NULL, &err) == 0);
+    CHECK_EQ_INT(count_pack_files(&f, 6), 6);                    /* the old packs went */
+    REQUIRE(st_delete(e, "t1", "b", "new", &err) == 0);
+    REQUIRE(st_gc(e, &(st_gc_opts){.grace_s = 0}, NULL, &err) == 0);
+    CHECK_EQ_INT(count_pack_files(&f, 6), 6);                    /* open: kept */
+    CHECK_EQ_INT(check_gen(e, "b", "k2", 150000, 11, &err), 1);
+    st_close(e);
+}
+
+static void a_pack_no_row_names_is_an_orphan(void)
+{
+    eng_fixture f;
+    st_engine *e = open_packed(&f);
+    REQUIRE(e);
+    cf_err err;
+    REQUIRE(put_gen(e, "b", "live", 100000, 1, NULL, &err) == 0);
+    /* what a crash between the appends and the commit leaves: a pack with
+     * records and no row */
+    pack_writer w;
+    REQUIRE(pack_create(f.disks[4], &w, &err) == 0);
+    uint8_t hdr[SHARD_HEADER_SIZE] = {0}, body[100] = {0};
+    shard_header h = {.block_size = MIB, .size = 10, .k = 4, .m = 2, .shard_index = 4};
+    shard_header_encode(&h, hdr);
+    uint64_t off, end;
+    REQUIRE(pack_append(&w, hdr, body, sizeof body, &off, &end, &err) == 0);
+    REQUIRE(pack_commit(&w, end, &err) == 0);
+    pack_close(&w);
+    CHECK_EQ_INT(packs_on(&f, 4, NULL), 2);
+    st_gc_stats gs = {0};
+    REQUIRE(st_gc(e, &(st_gc_opts){.grace_s = 3600}, &gs, &err) == 0);
+    CHECK_EQ_INT(packs_on(&f, 4, NULL), 2);            /* inside the grace period */
+    memset(&gs, 0, sizeof gs);
+    REQUIRE(st_gc(e, &(st_gc_opts){.grace_s = 0}, &gs, &err) == 0);
+    CHECK_EQ_INT(gs.orphan_files, 1);
+    CHECK_EQ_INT(packs_on(&f, 4, NULL), 1);            /* the open one stays */
+    st_close(e);
+    e = fixture_open(&f);
+    REQUIRE(e);
+    memset(&gs, 0, sizeof gs);
+    REQUIRE(st_gc(e, &(st_gc_opts){.grace_s = 0}, &gs, &err) == 0);
+    CHECK_EQ_INT(gs.orphan_files, 0);                  /* a live record keeps it */
+    CHECK_EQ_INT(count_pack_files(&f, 6), 6);
+    CHECK_EQ_INT(check_gen(e, "b", "live", 100000, 1, &err), 1);
+    st_close(e);
+}
+
+/* rebuild-index from the disks alone finds the packed segments, and the
+ * rebuilt index reads them and gives their packs back when they go. */
+static void rebuild_index_reads_pack_records(void)
+{
+    eng_fixture f;
+    st_engine *e = open_packed(&f);
+    REQUIRE(e);
+    cf_err err;
+    REQUIRE(put_gen(e, "b", "p1", 200000, 1, NULL, &err) == 0);
+    REQUIRE(put_gen(e, "b", "p2", 600000, 2, NULL, &err) == 0);
+    REQUIRE(put_gen(e, "b", "big", 3 * MIB, 3, NULL, &err) == 0);
+    REQUIRE(put_gen(e, "b", "gone", 100000, 4, NULL, &err) == 0);
+    REQUIRE(st_delete(e, "t1", "b", "gone", &err) == 0);
+    st_close(e);
+    const char *names[] = {"index.db", "index.db-wal", "index.db-shm"};
+    for (int i = 0; i < 3; i++) {
+        char path[700];
+        snprintf(path, sizeof path, "%s/%s", f.meta, names[i]);
+        unlink(path);
+    }
+    st_rebuild_report rep;
+    if (st_rebuild_index(&f.cfg, false, NULL, NULL, NULL, &rep, &err) < 0)
+        fprintf(stderr, "rebuild-index: %s\n", err.msg);
+    REQUIRE(rep.index[0]);
+    CHECK_EQ_INT(rep.objects, 3);
+    e = fixture_open(&f);
+    REQUIRE(e);
+    CHECK_EQ_INT(check_gen(e, "b", "p1", 200000, 1, &err), 1);
+    CHECK_EQ_INT(check_gen(e, "b", "p2", 600000, 2, &err), 1);
+    CHECK_EQ_INT(check_gen(e, "b", "big", 3 * MIB, 3, &err), 1);
+    st_object_info h;
+    CHECK(st_head(e, "t1", "b", "gone", &h, &err) < 0);
+    REQUIRE(st_delete(e, "t1", "b", "p1", &err) == 0);
+    REQUIRE(st_delete(e, "t1", "b", "p2", &err) == 0);
+    REQUIRE(st_gc(e, &(st_gc_opts){.grace_s = 3600}, NULL, &err) == 0);
+    /* "gone"'s record was in the same packs: counted dead, kept with them
+     * as gc keeps every file older than a rebuilt index */
+    CHECK_EQ_INT(count_pack_files(&f, 6), 6);
+    CHECK_EQ_INT(check_gen(e, "b", "big", 3 * MIB, 3, &err), 1);
+    st_close(e);
+}
+
+/* A disk replaced while the engine runs: the next packed PUT writes its
+ * shard into a pack on the new disk, never into the old disk's open pack. */
+static void a_replaced_disk_gets_a_new_pack(void)
+{
+    eng_fixture f;
+    st_engine *e = open_packed(&f);
+    REQUIRE(e);
+    cf_err err;
+    REQUIRE(put_gen(e, "b", "a", 200000, 1, NULL, &err) == 0);
+    char old[700];
+    snprintf(old, sizeof old, "%s.old", f.disks[2]);
+    REQUIRE(rename(f.disks[2], old) == 0 && mkdir(f.disks[2], 0700) == 0);
+    REQUIRE(st_disk_replace(e, 2, &err) == 0);
+    REQUIRE(put_gen(e, "b", "b", 200000, 2, NULL, &err) == 0);
+    CHECK_EQ_INT(packs_on(&f, 2, NULL), 1);
+    st_check_stats st = {0};
+    REQUIRE(st_heal_all(e, &(st_check_opts){0}, &st, &err) == 0);
+    CHECK_EQ_INT(st.shards_rewritten, 1);              /* "a"'s shard 2, as a file */
+    CHECK_EQ_INT(check_gen(e, "b", "a", 200000, 1, &err), 1);
+    CHECK_EQ_INT(check_gen(e, "b", "b", 200000, 2, &err), 1);
+    st_close(e);
+}
+
+/* restore-index from a snapshot finds the packed segments whole. */
+static void restore_index_counts_pack_records(void)
+{
+    eng_fixture f;
+    st_engine *e = open_packed(&f);
+    REQUIRE(e);
+    cf_err err;
+    REQUIRE(put_gen(e, "b", "p", 200000, 1, NULL, &err) == 0);
+    int copies = 0;
+    REQUIRE(st_snapshot(e, &copies, &err) == 0 && copies == 6);
+    st_close(e);
+    char path[700];
+    snprintf(path, sizeof path, "%s/index.db", f.meta);
+    REQUIRE(unlink(path) == 0);
+    st_restore_report rep;
+    if (st_restore_index(&f.cfg, NULL, NULL, NULL, NULL, &rep, &err) < 0)
+        fprintf(stderr, "restore-index: %s\n", err.msg);
+    CHECK_EQ_INT(rep.segments, 1);
+    CHECK_EQ_INT(rep.segments_short, 0);
+    e = fixture_open(&f);
+    REQUIRE(e);
+    CHECK_EQ_INT(check_gen(e, "b", "p", 200000, 1, &err), 1);
+    st_close(e);
+}
+
+/* All manifests of a one-part upload whose part is packed lost: scrub
+ * writes them again with the upload id from the part's pack record. */
+static void manifests_come_back_from_a_packed_part(void)
+{
+    eng_fixture f;
+    st_engine *e = open_packed(&f);
+    REQUIRE(e);
+    cf_err err;
+    char uid[ST_ID_HEX], e1[ST_ETAG_MAX];
+    st_upload_args ua = {.tenant = "t1", .bucket = "b", .key = "one"};
+    REQUIRE(st_upload_create(e, &ua, uid, &err) == 0);
+    REQUIRE(put_part_gen(e, "b", "one", uid, 1, 200000, 3, e1, &err) == 0);
+    st_complete_part parts[] = {{1, e1, NULL}};
+    st_complete_args ca = {.tenant = "t1", .bucket = "b", .key = "one", .upload_id = uid,
+                           .parts = parts, .nparts = 1, .expected_size = -1};
+    st_object_info info;
+    REQUIRE(st_upload_complete(e, &ca, &info, &err) == 0);
+    CHECK_EQ_INT(count_shard_files(&f, 6), 6);        /* the manifests alone */
+    char man[6][700];
+    REQUIRE(shard_files_of(&f, 6, info.version_id, man) == 6);
+    for (int i = 0; i < 6; i++)
+        REQUIRE(unlink(man[i]) == 0);
+    st_check_stats st = {0};
+    REQUIRE(st_scrub(e, &(st_check_opts){0}, &st, &err) == 0);
+    CHECK_EQ_INT(st.manifests_rewritten, 6);
+    json_t *m = man_read(man[3], &err);
+    const char *u = json_string_value(json_object_get(m, "upload_id"));
+    CHECK(u && strcmp(u, uid) == 0);                  /* not zeros: the part's */
+    json_decref(m);
+    st_object_info_clear(&info);
+    st_close(e);
+}
+
+TEST_MAIN("packed", T(one_block_objects_go_to_packs_and_read_back),
+          T(lost_records_are_read_around_scrubbed_and_healed),
+          T(a_sealed_pack_goes_with_its_last_live_record),
+          T(a_pack_no_row_names_is_an_orphan), T(rebuild_index_reads_pack_records),
+          T(a_replaced_disk_gets_a_new_pack), T(restore_index_counts_pack_records),
+          T(manifests_come_back_from_a_packed_part))
