@@ -3,7 +3,9 @@
  * gets "\r" + the line + erase-to-end-of-line, so a shorter line leaves no
  * tail of the one before; anything else gets whole lines, rate-limited by
  * wall time (the first call always writes one, so even a short run that
- * ends before the interval shows it started).
+ * ends before the interval shows it started). The rate counts from the
+ * first call, so work done before coffer started following a job does
+ * not inflate it; the ETA is what is left at that rate.
  */
 #include "cli/progress.h"
 
@@ -14,8 +16,41 @@ void progress_init(progress *p, const char *name, FILE *out)
     *p = (progress){.name = name, .out = out, .tty = isatty(fileno(out)) == 1};
 }
 
+static double monotonic_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ", 12/s, ETA 3m05s" (ETA only with a total, nothing before a second) */
+static void show_rate(progress *p, uint64_t done, uint64_t total)
+{
+    double elapsed = monotonic_s() - p->t0;
+    if (elapsed < 1.0 || done <= p->done0)
+        return;
+    double rate = (double)(done - p->done0) / elapsed;
+    fprintf(p->out, rate < 10 ? ", %.1f/s" : ", %.0f/s", rate);
+    if (total <= done)
+        return;
+    uint64_t eta = (uint64_t)((double)(total - done) / rate + 0.5);
+    if (eta >= 3600)
+        fprintf(p->out, ", ETA %lluh%02llum", (unsigned long long)(eta / 3600),
+                (unsigned long long)(eta % 3600 / 60));
+    else if (eta >= 60)
+        fprintf(p->out, ", ETA %llum%02llus", (unsigned long long)(eta / 60),
+                (unsigned long long)(eta % 60));
+    else
+        fprintf(p->out, ", ETA %llus", (unsigned long long)eta);
+}
+
 void progress_show(progress *p, uint64_t done, uint64_t total, const char *phase)
 {
+    if (!p->started) {
+        p->t0 = monotonic_s();
+        p->done0 = done;
+        p->started = true;
+    }
     time_t now = time(NULL);
     if (!p->tty && p->said && now - p->said < PROGRESS_EVERY_S)
         return;
@@ -27,6 +62,7 @@ void progress_show(progress *p, uint64_t done, uint64_t total, const char *phase
                 (unsigned long long)(done > total ? 100 : done * 100 / total));
     if (phase && *phase)
         fprintf(p->out, " %s", phase);
+    show_rate(p, done, total);
     fputs(p->tty ? "\033[K" : "\n", p->out);
     fflush(p->out);
     p->shown = p->tty;

@@ -3,7 +3,9 @@
  * (heal, scrub, drill, gc: the jobs coffer follows in cofferd).
  *
  * Contract: on a terminal (stderr) the line is rewritten in place at every
- * call, "coffer: NAME: DONE/TOTAL (P%) PHASE"; elsewhere (a log, a pipe,
+ * call, "coffer: NAME: DONE/TOTAL (P%) PHASE, RATE/s, ETA T" (the rate once
+ * a second has passed and something moved since the first call, the ETA
+ * when the total is known); elsewhere (a log, a pipe,
  * cron) a full line is written at most every PROGRESS_EVERY_S seconds, so
  * a log gets a heartbeat and not a flood. progress_end clears a line left
  * on a terminal, before the command's report. Single-threaded: a progress
@@ -25,6 +27,9 @@ typedef struct progress {
     bool tty;
     bool shown;                      /* a line is on the terminal now */
     time_t said;                     /* when the last line was written */
+    double t0;                       /* CLOCK_MONOTONIC s of the first call */
+    uint64_t done0;                  /* done at the first call */
+    bool started;                    /* t0 and done0 are set */
 } progress;
 
 void progress_init(progress *p, const char *name, FILE *out);

@@ -2,7 +2,8 @@
  * tests/unit/test_progress.c - the CLI's one progress line
  * (cli/progress.h): into a file (not a terminal) the first call writes a
  * whole line, later ones within PROGRESS_EVERY_S write nothing, and the
- * line says done/total, the percentage and the phase; progress_end leaves
+ * line says done/total, the percentage and the phase, then the rate since
+ * the first call and the time left at that rate; progress_end leaves
  * nothing behind.
  */
 #include "cli/progress.h"
@@ -38,4 +39,28 @@ static void a_log_gets_whole_lines_not_a_flood(void)
     fclose(f);
 }
 
-TEST_MAIN("progress", T(a_log_gets_whole_lines_not_a_flood))
+static void the_rate_and_the_time_left(void)
+{
+    FILE *f = tmpfile();
+    REQUIRE(f);
+    progress p;
+    progress_init(&p, "heal", f);
+    progress_show(&p, 100, 10000, "segments");        /* too early for a rate */
+    p.said -= PROGRESS_EVERY_S;
+    p.t0 -= 10;                                       /* 10 s since the first call */
+    progress_show(&p, 300, 10000, "segments");        /* 20/s, 9700 left */
+    p.said -= PROGRESS_EVERY_S;
+    p.t0 -= 3590;                                     /* 3600 s in all */
+    progress_show(&p, 4600, 0, NULL);                 /* 1.25/s, no total: no ETA */
+    p.said -= PROGRESS_EVERY_S;
+    progress_show(&p, 4600, 1000000, NULL);           /* 995400 left at 1.25/s */
+    char buf[512];
+    read_all(f, buf, sizeof buf);
+    CHECK_EQ_STR(buf, "coffer: heal: 100/10000 (1%) segments\n"
+                      "coffer: heal: 300/10000 (3%) segments, 20/s, ETA 8m05s\n"
+                      "coffer: heal: 4600, 1.2/s\n"
+                      "coffer: heal: 4600/1000000 (0%), 1.2/s, ETA 221h12m\n");
+    fclose(f);
+}
+
+TEST_MAIN("progress", T(a_log_gets_whole_lines_not_a_flood), T(the_rate_and_the_time_left))
