@@ -544,14 +544,9 @@ static void print_maintenance(json_t *doc)
 
 static void print_bytes(const char *label, json_t *v)
 {
-    double b = (double)json_integer_value(v);
-    const char *unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    int u = 0;
-    while (b >= 1024 && u < 4) {
-        b /= 1024;
-        u++;
-    }
-    printf("%s%.1f %s", label, b, unit[u]);
+    char b[32];
+    progress_bytes((double)json_integer_value(v), b, sizeof b);
+    printf("%s%s", label, b);
 }
 
 static void print_tier_line(json_t *t)
@@ -829,7 +824,7 @@ static int follow_run(const cli *c, const char *name, long long id, json_t **rep
         json_t *p = json_object_get(doc, "progress");
         if (json_is_object(p))
             progress_show(&pr, (uint64_t)num(p, "done"), (uint64_t)num(p, "total"),
-                          str(p, "phase"));
+                          (uint64_t)num(p, "bytes"), str(p, "phase"));
         json_decref(doc);
         struct timespec ts = {0, 500 * 1000 * 1000};
         nanosleep(&ts, NULL);
@@ -1256,7 +1251,7 @@ static int cmd_tier_recover(const cli *c, const char *name)
             snprintf(unreadable, sizeof unreadable, "%s", str(doc, "unreadable_message"));
         snprintf(after, sizeof after, "%s", str(doc, "next"));
         json_decref(doc);
-        progress_show(&pr, t[0], 0, "remote objects read");
+        progress_show(&pr, t[0], 0, 0, "remote objects read");
     } while (*after);
     progress_end(&pr);
     if (rc == 0 && c->json) {

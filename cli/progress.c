@@ -23,14 +23,31 @@ static double monotonic_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* ", 12/s, ETA 3m05s" (ETA only with a total, nothing before a second) */
-static void show_rate(progress *p, uint64_t done, uint64_t total)
+void progress_bytes(double b, char *out, size_t cap)
+{
+    const char *unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int u = 0;
+    while (b >= 1024 && u < 4) {
+        b /= 1024;
+        u++;
+    }
+    snprintf(out, cap, "%.1f %s", b, unit[u]);
+}
+
+/* ", 12/s, 3.0 MiB/s, ETA 3m05s" (bytes only when counted, ETA only with a
+ * total, nothing before a second) */
+static void show_rate(progress *p, uint64_t done, uint64_t total, uint64_t bytes)
 {
     double elapsed = monotonic_s() - p->t0;
     if (elapsed < 1.0 || done <= p->done0)
         return;
     double rate = (double)(done - p->done0) / elapsed;
     fprintf(p->out, rate < 10 ? ", %.1f/s" : ", %.0f/s", rate);
+    if (bytes > p->bytes0) {
+        char b[32];
+        progress_bytes((double)(bytes - p->bytes0) / elapsed, b, sizeof b);
+        fprintf(p->out, ", %s/s", b);
+    }
     if (total <= done)
         return;
     uint64_t eta = (uint64_t)((double)(total - done) / rate + 0.5);
@@ -44,11 +61,13 @@ static void show_rate(progress *p, uint64_t done, uint64_t total)
         fprintf(p->out, ", ETA %llus", (unsigned long long)eta);
 }
 
-void progress_show(progress *p, uint64_t done, uint64_t total, const char *phase)
+void progress_show(progress *p, uint64_t done, uint64_t total, uint64_t bytes,
+                   const char *phase)
 {
     if (!p->started) {
         p->t0 = monotonic_s();
         p->done0 = done;
+        p->bytes0 = bytes;
         p->started = true;
     }
     time_t now = time(NULL);
@@ -62,7 +81,12 @@ void progress_show(progress *p, uint64_t done, uint64_t total, const char *phase
                 (unsigned long long)(done > total ? 100 : done * 100 / total));
     if (phase && *phase)
         fprintf(p->out, " %s", phase);
-    show_rate(p, done, total);
+    if (bytes > 0) {
+        char b[32];
+        progress_bytes((double)bytes, b, sizeof b);
+        fprintf(p->out, ", %s", b);
+    }
+    show_rate(p, done, total, bytes);
     fputs(p->tty ? "\033[K" : "\n", p->out);
     fflush(p->out);
     p->shown = p->tty;

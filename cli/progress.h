@@ -3,9 +3,10 @@
  * (heal, scrub, drill, gc: the jobs coffer follows in cofferd).
  *
  * Contract: on a terminal (stderr) the line is rewritten in place at every
- * call, "coffer: NAME: DONE/TOTAL (P%) PHASE, RATE/s, ETA T" (the rate once
- * a second has passed and something moved since the first call, the ETA
- * when the total is known); elsewhere (a log, a pipe,
+ * call, "coffer: NAME: DONE/TOTAL (P%) PHASE, BYTES, RATE/s, B/s, ETA T"
+ * (bytes when the job counts them; the rates once a second has passed and
+ * something moved since the first call; the ETA when the total is known);
+ * elsewhere (a log, a pipe,
  * cron) a full line is written at most every PROGRESS_EVERY_S seconds, so
  * a log gets a heartbeat and not a flood. progress_end clears a line left
  * on a terminal, before the command's report. Single-threaded: a progress
@@ -28,13 +29,17 @@ typedef struct progress {
     bool shown;                      /* a line is on the terminal now */
     time_t said;                     /* when the last line was written */
     double t0;                       /* CLOCK_MONOTONIC s of the first call */
-    uint64_t done0;                  /* done at the first call */
+    uint64_t done0, bytes0;          /* done and bytes at the first call */
     bool started;                    /* t0 and done0 are set */
 } progress;
 
 void progress_init(progress *p, const char *name, FILE *out);
-/* total 0: not known yet (no percentage); phase may be NULL or "". */
-void progress_show(progress *p, uint64_t done, uint64_t total, const char *phase);
+/* total 0: not known yet (no percentage); bytes 0: not counted; phase
+ * may be NULL or "". */
+void progress_show(progress *p, uint64_t done, uint64_t total, uint64_t bytes,
+                   const char *phase);
+/* "1.5 GiB" (B, KiB ... TiB, one decimal): every byte count coffer prints. */
+void progress_bytes(double bytes, char *out, size_t cap);
 void progress_end(progress *p);
 
 #endif

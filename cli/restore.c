@@ -61,7 +61,7 @@ static void offline_line(void *ctx, const char *line)
 
 static void offline_progress(void *ctx, uint64_t done, uint64_t total, const char *phase)
 {
-    progress_show(&((offline_out *)ctx)->pr, done, total, phase);
+    progress_show(&((offline_out *)ctx)->pr, done, total, 0, phase);
 }
 
 /* One offline command's work on the loaded configuration: 0 done (with

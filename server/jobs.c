@@ -72,6 +72,13 @@ static int pace_job(void *ctx, uint64_t bytes)
     return !sched_pace(ctx, bytes);
 }
 
+/* heal and scrub pace by the bytes they read: those are the status's too */
+static int pace_read(void *ctx, uint64_t bytes)
+{
+    sched_bytes(ctx, bytes);
+    return !sched_pace(ctx, bytes);
+}
+
 static void progress_job(void *ctx, uint64_t done, uint64_t total)
 {
     sched_progress(ctx, done, total);
@@ -167,7 +174,7 @@ static int whole_check(sched_ctl *ctl, const char *job, const json_t *opts, cf_e
     if (check_opts(opts, &o, err) < 0)
         return -1;
     check_run run = {.ctl = ctl, .job = job, .findings = json_array(), .lost = json_array()};
-    st_pacer pacer = {.pace = pace_job, .progress = progress_job, .ctx = ctl};
+    st_pacer pacer = {.pace = pace_read, .progress = progress_job, .ctx = ctl};
     o.pacer = &pacer;
     o.found = on_finding;
     o.ctx = &run;
@@ -213,7 +220,7 @@ static int scrub_slice(sched_ctl *ctl, st_engine *e, cf_err *err)
     check_run run = {.ctl = ctl, .job = "scrub",
                      .findings = json_object_get(pass, "findings"),
                      .lost = json_object_get(pass, "unrecoverable")};
-    st_pacer pacer = {.pace = pace_job, .progress = progress_job, .ctx = ctl};
+    st_pacer pacer = {.pace = pace_read, .progress = progress_job, .ctx = ctl};
     st_check_opts o = {.deep = sched_config_int(ctl, "deep", 0) != 0,
                        .slice = slice, .slices = slices, .pacer = &pacer,
                        .found = on_finding, .ctx = &run};

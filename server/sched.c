@@ -50,7 +50,7 @@ typedef struct sched_job {
     uint64_t last_run_id;            /* the last run that ended; 0: none */
     int64_t next_due_ms;             /* 0: never (interval 0) */
     int64_t started_ms;
-    uint64_t done, total;
+    uint64_t done, total, bytes;
     char phase[96];
     int64_t last_start_ms, last_end_ms;
     bool last_ok;
@@ -234,7 +234,7 @@ static void run_once_locked(sched_job *j)
     j->running = true;
     uint64_t id = j->next_run_id++;
     j->started_ms = j->last_start_ms = now_ms();
-    j->done = j->total = 0;
+    j->done = j->total = j->bytes = 0;
     j->phase[0] = '\0';
     c.state = json_deep_copy(j->state);
     c.reports = json_array();
@@ -459,9 +459,9 @@ static json_t *time_or_null(int64_t ms)
 static json_t *status_locked(const sched_job *j, bool full)
 {
     json_t *progress = j->running
-        ? json_pack("{s:I, s:I, s:s, s:I}", "done", (json_int_t)j->done, "total",
-                    (json_int_t)j->total, "phase", j->phase, "started",
-                    (json_int_t)(j->started_ms / 1000))
+        ? json_pack("{s:I, s:I, s:I, s:s, s:I}", "done", (json_int_t)j->done, "total",
+                    (json_int_t)j->total, "bytes", (json_int_t)j->bytes, "phase", j->phase,
+                    "started", (json_int_t)(j->started_ms / 1000))
         : json_null();
     json_t *last = j->last_end_ms > 0
         ? json_pack("{s:o, s:o, s:f, s:b, s:s, s:I}", "start",
@@ -574,6 +574,13 @@ void sched_progress(sched_ctl *c, uint64_t done, uint64_t total)
     pthread_mutex_lock(&c->j->s->lock);
     c->j->done = done;
     c->j->total = total;
+    pthread_mutex_unlock(&c->j->s->lock);
+}
+
+void sched_bytes(sched_ctl *c, uint64_t bytes)
+{
+    pthread_mutex_lock(&c->j->s->lock);
+    c->j->bytes += bytes;
     pthread_mutex_unlock(&c->j->s->lock);
 }
 

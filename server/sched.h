@@ -127,6 +127,8 @@ bool sched_pace(sched_ctl *c, uint64_t bytes);
 bool sched_stopping(sched_ctl *c);
 /* What is done so far of a total (any unit; the job's report says which). */
 void sched_progress(sched_ctl *c, uint64_t done, uint64_t total);
+/* Add bytes read (or written) to the run's byte count, for the status. */
+void sched_bytes(sched_ctl *c, uint64_t bytes);
 /* What the job is doing now, for the status ("slice 3 of 30"). */
 void sched_phase(sched_ctl *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The one-line result of this run. */

@@ -37,6 +37,9 @@ static double now_s(void)
 static int probe_run(void *arg, sched_ctl *ctl, const json_t *opts, cf_err *err)
 {
     probe *p = arg;
+    sched_progress(ctl, 5, 10);                  /* what the status shows while held */
+    sched_bytes(ctl, 4096);
+    sched_bytes(ctl, 4096);
     pthread_mutex_lock(&p->lock);
     p->runs++;
     const char *o = json_string_value(json_object_get(opts, "opt"));
@@ -146,6 +149,11 @@ static void a_running_job_refuses_a_second_trigger_and_shows_progress(void)
         pthread_cond_wait(&p.cond, &p.lock);
     pthread_mutex_unlock(&p.lock);
     CHECK_EQ_STR(state_of(s), "running");
+    json_t *run = sched_status(s, "probe", false), *pr = json_object_get(run, "progress");
+    CHECK_EQ_INT(json_integer_value(json_object_get(pr, "done")), 5);
+    CHECK_EQ_INT(json_integer_value(json_object_get(pr, "total")), 10);
+    CHECK_EQ_INT(json_integer_value(json_object_get(pr, "bytes")), 8192);
+    json_decref(run);
     CHECK_EQ_INT(sched_trigger(s, "probe", NULL, NULL, &err), -1);
     CHECK_EQ_INT(err.code, CF_EEXISTS);
     pthread_mutex_lock(&p.lock);
