@@ -666,7 +666,7 @@ PY
 }
 tier_moved() {            # tier_moved N: the tier holds N objects, nothing queued
   local st
-  st=$(tier_admin --json tier status COLD) || return 1
+  st=$(admin_cli --json tier status COLD) || return 1
   [ "$(it_json 'd["objects"]' <<<"$st")" = "$1" ] && [ "$(it_json 'd["queue"]' <<<"$st")" = 0 ]
 }
 tiering() {                # tiering s3|azure: figures NAME (s3) or azure_NAME
@@ -685,10 +685,10 @@ tiering() {                # tiering s3|azure: figures NAME (s3) or azure_NAME
   COFFER_CONFIG_EXTRA='{"lifecycle": {"interval_seconds": 1, "transitions": 4}}' start_cofferd
   export COFFER_CLI=$build/cli/coffer
   if [ "$type" = azure ]; then
-    tier_admin tier add COLD --type azure --endpoint "$AZURITE_ENDPOINT" \
+    admin_cli tier add COLD --type azure --endpoint "$AZURITE_ENDPOINT" \
       --account "$AZURITE_ACCOUNT" --container tier --account-key "$AZURITE_KEY" >/dev/null 2>&1
   else
-    tier_admin tier add COLD --endpoint "$REMOTE_ENDPOINT" --bucket tier \
+    admin_cli tier add COLD --endpoint "$REMOTE_ENDPOINT" --bucket tier \
       --access-key "$REMOTE_AK" --secret-key "$REMOTE_SK" >/dev/null 2>&1
   fi || { say "FAILED: coffer tier add"; failed=1; }
   local self=("$COFFER_ENDPOINT" "$COFFER_ACCESS_KEY" "$COFFER_SECRET_KEY" us-east-1 "$COFFER_PID")
@@ -697,8 +697,10 @@ tiering() {                # tiering s3|azure: figures NAME (s3) or azure_NAME
   local reset=1 c0 r0 t0 i secs
   servers_rss_reset "$COFFER_PID" && reset=0
   c0=$(servers_cpu "$COFFER_PID"); r0=$(servers_cpu "$remote_pid"); t0=$(date +%s.%N)
-  tier_rule "$tag-tt/" || { say "FAILED: the lifecycle rule"; failed=1; }
-  for i in $(seq 1 3600); do
+  local ruled=1
+  tier_rule "$tag-tt/" || { say "FAILED: the lifecycle rule"; failed=1; ruled=0; }
+  for i in $(seq 1 3600); do           # nothing moves without the rule: no wait
+    [ $ruled = 1 ] || break
     tier_moved 4 && break
     sleep 0.5
   done
