@@ -28,7 +28,7 @@ typedef struct progress {
     bool tty;
     bool shown;                      /* a line is on the terminal now */
     time_t said;                     /* when the last line was written */
-    double t0;                       /* CLOCK_MONOTONIC s of the first call */
+    double t0;                       /* clock_mono_s() of the first call */
     uint64_t done0, bytes0;          /* done and bytes at the first call */
     bool started;                    /* t0 and done0 are set */
 } progress;

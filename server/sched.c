@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "common/fsutil.h"
+#include "common/clock.h"
 
 #define SCHED_NICE 10
 #define IOPRIO_CLASS_BE 2
@@ -83,13 +84,6 @@ static int64_t now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 static sched_job *find_job(sched *s, const char *name)
@@ -227,7 +221,7 @@ static void keep_reports(json_t *history)
 static void run_once_locked(sched_job *j)
 {
     sched *s = j->s;
-    sched_ctl c = {.j = j, .refilled_ns = mono_ns()};
+    sched_ctl c = {.j = j, .refilled_ns = clock_mono_ns()};
     json_t *opts = j->trigger_opts;
     j->trigger_opts = NULL;
     j->triggered = false;
@@ -542,7 +536,7 @@ bool sched_pace(sched_ctl *c, uint64_t bytes)
     if (rate == 0)
         return !sched_stopping(c);
     double burst = rate / 10.0 > (1 << 20) ? rate / 10.0 : (double)(1 << 20);
-    int64_t t = mono_ns();
+    int64_t t = clock_mono_ns();
     c->tokens += (double)(t - c->refilled_ns) / 1e9 * (double)rate;
     if (c->tokens > burst)
         c->tokens = burst;
@@ -560,7 +554,7 @@ bool sched_pace(sched_ctl *c, uint64_t bytes)
         until.tv_sec += ns / 1000000000;
         until.tv_nsec = ns % 1000000000;
         pthread_cond_timedwait(&s->cond, &s->lock, &until);
-        t = mono_ns();
+        t = clock_mono_ns();
         c->tokens += (double)(t - c->refilled_ns) / 1e9 * (double)rate;
         c->refilled_ns = t;
     }

@@ -6,6 +6,7 @@
  * bytes_per_second; a stop ends a job that is pacing; the last run, the
  * history (bounded) and the job's own state survive a restart.
  */
+#include "common/clock.h"
 #include "server/sched.h"
 #include "tests/unit/test.h"
 
@@ -27,13 +28,6 @@ typedef struct probe {
     bool cancelled;                  /* the cancel hook was called */
 } probe;
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static int probe_run(void *arg, sched_ctl *ctl, const json_t *opts, cf_err *err)
 {
     probe *p = arg;
@@ -53,7 +47,7 @@ static int probe_run(void *arg, sched_ctl *ctl, const json_t *opts, cf_err *err)
     bool fail = p->fail;
     pthread_mutex_unlock(&p->lock);
     sched_phase(ctl, "step %d", 1);
-    double t0 = now_s();
+    double t0 = clock_mono_s();
     for (uint64_t done = 0; done < total; done += 65536) {
         sched_progress(ctl, done, total);
         if (!sched_pace(ctl, 65536)) {
@@ -61,7 +55,7 @@ static int probe_run(void *arg, sched_ctl *ctl, const json_t *opts, cf_err *err)
             break;
         }
     }
-    p->paced_s = now_s() - t0;
+    p->paced_s = clock_mono_s() - t0;
     json_t *st = sched_state(ctl);
     json_object_set_new(st, "count", json_integer(json_integer_value(
                                          json_object_get(st, "count")) + 1));
