@@ -54,6 +54,7 @@ typedef struct sched_job {
     uint64_t done, total, bytes;
     char phase[96];
     int64_t last_start_ms, last_end_ms;
+    uint64_t last_bytes;             /* the bytes count of the last run */
     bool last_ok;
     char last_summary[256];
     uint64_t runs_ok, runs_failed;
@@ -110,9 +111,10 @@ static void state_path(const sched_job *j, char out[PATH_MAX])
 
 static json_t *state_doc_locked(const sched_job *j)
 {
-    return json_pack("{s:I, s:I, s:b, s:s, s:I, s:I, s:O, s:O}",
+    return json_pack("{s:I, s:I, s:I, s:b, s:s, s:I, s:I, s:O, s:O}",
                      "last_start", (json_int_t)j->last_start_ms,
-                     "last_end", (json_int_t)j->last_end_ms, "last_ok", j->last_ok,
+                     "last_end", (json_int_t)j->last_end_ms,
+                     "last_bytes", (json_int_t)j->last_bytes, "last_ok", j->last_ok,
                      "last_summary", j->last_summary, "runs_ok", (json_int_t)j->runs_ok,
                      "runs_failed", (json_int_t)j->runs_failed, "state", j->state,
                      "history", j->history);
@@ -145,6 +147,7 @@ static void load_state(sched_job *j)
     }
     j->last_start_ms = json_integer_value(json_object_get(doc, "last_start"));
     j->last_end_ms = json_integer_value(json_object_get(doc, "last_end"));
+    j->last_bytes = (uint64_t)json_integer_value(json_object_get(doc, "last_bytes"));
     j->last_ok = json_is_true(json_object_get(doc, "last_ok"));
     const char *summary = json_string_value(json_object_get(doc, "last_summary"));
     snprintf(j->last_summary, sizeof j->last_summary, "%s", summary ? summary : "");
@@ -243,6 +246,7 @@ static void run_once_locked(sched_job *j)
     pthread_mutex_lock(&s->lock);
     j->running = false;
     j->last_end_ms = now_ms();
+    j->last_bytes = j->bytes;
     j->last_ok = rc == 0;
     snprintf(j->last_summary, sizeof j->last_summary, "%s", rc == 0 ? c.summary : err.msg);
     if (rc == 0)
@@ -458,11 +462,11 @@ static json_t *status_locked(const sched_job *j, bool full)
                     "started", (json_int_t)(j->started_ms / 1000))
         : json_null();
     json_t *last = j->last_end_ms > 0
-        ? json_pack("{s:o, s:o, s:f, s:b, s:s, s:I}", "start",
+        ? json_pack("{s:o, s:o, s:f, s:I, s:b, s:s, s:I}", "start",
                     time_or_null(j->last_start_ms), "end", time_or_null(j->last_end_ms),
                     "duration_seconds", (double)(j->last_end_ms - j->last_start_ms) / 1000.0,
-                    "ok", j->last_ok, "summary", j->last_summary, "run_id",
-                    (json_int_t)j->last_run_id)
+                    "bytes", (json_int_t)j->last_bytes, "ok", j->last_ok, "summary",
+                    j->last_summary, "run_id", (json_int_t)j->last_run_id)
         : json_null();
     json_t *doc = json_pack("{s:s, s:s, s:I, s:I, s:o, s:o, s:o, s:I, s:I, s:I}",
                             "name", j->def.name, "state", j->running ? "running" : "idle",
