@@ -446,6 +446,7 @@ typedef struct drill_run_ctx {
     const char *tenant;
     json_t *findings;
     uint64_t done_before, total_before;
+    uint64_t tenant_bytes;           /* of this tenant's, counted in the status */
 } drill_run_ctx;
 
 static void drill_found(void *ctx, const drill_finding *f)
@@ -463,7 +464,10 @@ static void drill_found(void *ctx, const drill_finding *f)
 static void drill_progress(void *ctx, const drill_stats *st, uint64_t to_read)
 {
     drill_run_ctx *d = ctx;
-    sched_progress(d->ctl, d->done_before + st->objects, d->total_before + to_read);
+    sched_progress(d->ctl, d->done_before + st->objects,
+                   to_read ? d->total_before + to_read : 0);
+    sched_bytes(d->ctl, st->bytes - d->tenant_bytes);
+    d->tenant_bytes = st->bytes;
 }
 
 static bool drill_stop(void *ctx)
@@ -574,11 +578,12 @@ static int drill_tenant(jobs_env *env, sched_ctl *ctl, const char *tenant,
         names[i] = bl.v[i];
     drill_stats st = {0};
     dc->tenant = tenant;
+    dc->tenant_bytes = 0;
     drill_opts o = {.buckets = names, .nbuckets = bl.n, .sample = sample,
                     .found = drill_found, .progress = drill_progress, .stop = drill_stop,
                     .ctx = dc};
     if (rc == 0) {
-        sched_phase(ctl, "tenant %s", tenant);
+        sched_phase(ctl, "read back from tenant %s", tenant);
         rc = drill_run(c, &o, &st, err);
     }
     s3c_client_free(c);
