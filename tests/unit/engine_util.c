@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 void fixture_init(eng_fixture *f, const char *root, int ndisks, int k, int m)
@@ -217,16 +218,24 @@ int single_data_id(const eng_fixture *f, char hex[33])
     return scan_objects(f, 0, hex) == 1 ? 0 : -1;
 }
 
-/* Entries of DISK/sub (not dot files). */
-static int count_dir(const char *disk, const char *sub)
+/* Entries of DISK/sub (not dot files); with bytes, their sizes added. */
+static int count_dir(const char *disk, const char *sub, uint64_t *bytes)
 {
     char dir[700];
     snprintf(dir, sizeof dir, "%s/%s", disk, sub);
     DIR *d = opendir(dir);
     struct dirent *de;
     int n = 0;
-    while (d && (de = readdir(d)) != NULL)
-        n += de->d_name[0] != '.';
+    while (d && (de = readdir(d)) != NULL) {
+        char path[1000];
+        struct stat st;
+        if (de->d_name[0] == '.')
+            continue;
+        n++;
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        if (bytes && stat(path, &st) == 0)
+            *bytes += (uint64_t)st.st_size;
+    }
     if (d)
         closedir(d);
     return n;
@@ -236,7 +245,7 @@ int count_shard_files(const eng_fixture *f, int ndisks)
 {
     int n = 0;
     for (int i = 0; i < ndisks; i++)
-        n += scan_objects(f, i, NULL) + count_dir(f->disks[i], "tmp");
+        n += scan_objects(f, i, NULL) + count_dir(f->disks[i], "tmp", NULL);
     return n;
 }
 
@@ -244,8 +253,23 @@ int count_pack_files(const eng_fixture *f, int ndisks)
 {
     int n = 0;
     for (int i = 0; i < ndisks; i++)
-        n += count_dir(f->disks[i], "packs");
+        n += count_dir(f->disks[i], "packs", NULL);
     return n;
+}
+
+uint64_t disk_file_bytes(const eng_fixture *f, int ndisks)
+{
+    uint64_t bytes = 0;
+    for (int i = 0; i < ndisks; i++) {
+        count_dir(f->disks[i], "tmp", &bytes);
+        count_dir(f->disks[i], "packs", &bytes);
+        for (int x = 0; x < 256; x++) {
+            char sub[16];
+            snprintf(sub, sizeof sub, "objects/%02x", x);
+            count_dir(f->disks[i], sub, &bytes);
+        }
+    }
+    return bytes;
 }
 
 /* Files the index refers to: (k + m - missing) per sharded segment, and a
