@@ -272,50 +272,58 @@ uint64_t disk_file_bytes(const eng_fixture *f, int ndisks)
     return bytes;
 }
 
-/* Files the index refers to: (k + m - missing) per sharded segment, and a
- * manifest on every disk per multipart object. */
-int expected_shard_files(const eng_fixture *f, int shards)
+/* Open f's index read-only and sum value(row, arg) over the rows of sql;
+ * -1 if the index cannot be read. */
+static int index_sum(const eng_fixture *f, const char *sql,
+                     int (*value)(sqlite3_stmt *row, int arg), int arg)
 {
     char path[700];
     snprintf(path, sizeof path, "%s/index.db", f->meta);
     sqlite3 *db;
     sqlite3_stmt *st;
     int total = -1;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        sqlite3_close(db);
         return -1;
-    if (sqlite3_prepare_v2(db,
-            "SELECT missing, (SELECT count(*) FROM pack_shards p WHERE p.data_id = s.data_id)"
-            " FROM segments s WHERE inline_data IS NULL UNION ALL "
-            "SELECT missing, (SELECT count(*) FROM pack_shards p WHERE p.data_id = u.data_id)"
-            " FROM parts u WHERE inline_data IS NULL UNION ALL "
-            "SELECT 0, 0 FROM objects WHERE nparts > 0", -1, &st, NULL) == SQLITE_OK) {
+    }
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
         total = 0;
         while (sqlite3_step(st) == SQLITE_ROW)
-            total += shards - __builtin_popcount((unsigned)sqlite3_column_int(st, 0)) -
-                     sqlite3_column_int(st, 1);
+            total += value(st, arg);
         sqlite3_finalize(st);
     }
     sqlite3_close(db);
     return total;
 }
 
+/* A segment's shard files: shards less the missing and the packed ones. */
+static int files_of_row(sqlite3_stmt *row, int shards)
+{
+    return shards - __builtin_popcount((unsigned)sqlite3_column_int(row, 0)) -
+           sqlite3_column_int(row, 1);
+}
+
+static int first_column(sqlite3_stmt *row, int arg)
+{
+    (void)arg;
+    return sqlite3_column_int(row, 0);
+}
+
+/* Files the index refers to: (k + m - missing) per sharded segment, and a
+ * manifest on every disk per multipart object. */
+int expected_shard_files(const eng_fixture *f, int shards)
+{
+    return index_sum(f,
+        "SELECT missing, (SELECT count(*) FROM pack_shards p WHERE p.data_id = s.data_id)"
+        " FROM segments s WHERE inline_data IS NULL UNION ALL "
+        "SELECT missing, (SELECT count(*) FROM pack_shards p WHERE p.data_id = u.data_id)"
+        " FROM parts u WHERE inline_data IS NULL UNION ALL "
+        "SELECT 0, 0 FROM objects WHERE nparts > 0", files_of_row, shards);
+}
+
 int expected_pack_files(const eng_fixture *f)
 {
-    char path[700];
-    snprintf(path, sizeof path, "%s/index.db", f->meta);
-    sqlite3 *db;
-    sqlite3_stmt *st;
-    int total = -1;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
-        return -1;
-    if (sqlite3_prepare_v2(db, "SELECT count(DISTINCT pack_id) FROM pack_shards", -1, &st,
-                           NULL) == SQLITE_OK) {
-        if (sqlite3_step(st) == SQLITE_ROW)
-            total = sqlite3_column_int(st, 0);
-        sqlite3_finalize(st);
-    }
-    sqlite3_close(db);
-    return total;
+    return index_sum(f, "SELECT count(DISTINCT pack_id) FROM pack_shards", first_column, 0);
 }
 
 static int add_listed(void *ctx, const st_object_info *obj, const char *prefix)
