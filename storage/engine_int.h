@@ -534,8 +534,10 @@ void packidx_reclaim(st_engine *e, packidx_list *l);
 
 /* Queue a segment for heal [index lock; in the caller's transaction]. */
 int heal_queue_locked(st_engine *e, const uint8_t data_id[16], cf_err *err);
-/* The same on its own [takes it]; best effort, errors are ignored. */
-void heal_queue(st_engine *e, const uint8_t data_id[16]);
+/* The same on its own, naming the shards found changed behind their CRCs
+ * (bad: bit i shard i; added to any named before) [takes it]; best
+ * effort, errors are ignored. */
+void heal_queue(st_engine *e, const uint8_t data_id[16], uint16_t bad);
 /* Take a segment off the queue; is it on it? [index lock] */
 int heal_done_locked(st_engine *e, const uint8_t data_id[16], cf_err *err);
 int heal_references_locked(st_engine *e, const uint8_t data_id[16], cf_err *err);
@@ -579,6 +581,7 @@ struct st_get {
     uint32_t block_len;
     bool block_valid;
     bool heal_queued;
+    uint16_t heal_named;             /* the shards heal was told are bad */
     size_t sealed_seg;               /* sealed stream cursor */
     uint64_t sealed_block;
     /* a tiered version: its blocks come from the remote (tierread.c) */

@@ -11,7 +11,9 @@
  * left out and the block rebuilt from the others until the tag holds,
  * which names the bad one; a block that opened from its data shards also
  * has its parity computed again and compared with the parity shards read,
- * which finds a changed parity shard. The shard files are dropped from the page
+ * which finds a changed parity shard. Parity (heal's check of what it
+ * wrote, no key needed): CRC, and every block's parity computed again from
+ * its data shards and compared. The shard files are dropped from the page
  * cache as they are finished, so a scrub does not push out what clients
  * read.
  */
@@ -136,11 +138,11 @@ int seg_check(const seg_desc *d, uint64_t size, const uint8_t *inline_data,
     int k = rs_k(d->rs), total = seg_shards(d), rc = 0;
     res->missing = presence(r);
     uint16_t bad = res->missing;
-    bool deep = o->mode == SEG_CHECK_DEEP;
+    bool deep = o->mode == SEG_CHECK_DEEP, parity = deep || o->mode == SEG_CHECK_PARITY;
     uint8_t *out = deep ? malloc(d->set->block_size) : NULL;
-    uint8_t *tmp = deep ? malloc((size_t)shard_len_for(d->set->block_size, k) *
-                                 (size_t)(rs_m(d->rs) + 1)) : NULL;
-    if (deep && (!out || !tmp))
+    uint8_t *tmp = parity ? malloc((size_t)shard_len_for(d->set->block_size, k) *
+                                   (size_t)(rs_m(d->rs) + 1)) : NULL;
+    if ((deep && !out) || (parity && !tmp))
         rc = cf_fail(err, CF_ENOMEM, "out of memory");
     uint32_t bs = d->set->block_size;
     uint64_t nblocks = shard_block_count(size, bs);
@@ -163,6 +165,8 @@ int seg_check(const seg_desc *d, uint64_t size, const uint8_t *inline_data,
         uint16_t before = bad;
         if (good < k)
             res->lost = true;
+        else if (!deep && parity && good == total)
+            check_parity(r, b, &bad, tmp, res);
         else if (deep && deep_block(r, b, &bad, out, &len, res) < 0)
             res->lost = true;
         else if (deep) {

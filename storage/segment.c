@@ -94,6 +94,23 @@ static int heal_block(seg_reader *r, seg_writer *w, uint16_t bad, uint64_t b,
     return segw_append_shards(w, shards, s, err);
 }
 
+/* A shard rewritten because it was bad behind its CRC was rebuilt from
+ * shards no CRC can vouch for either: read the segment back and check
+ * that all its shards agree (parity from data), as they do only when the
+ * rewritten one is exact. */
+static int verify_rewritten(const seg_desc *d, uint64_t size, cf_err *err)
+{
+    seg_check_opts o = {.mode = SEG_CHECK_PARITY};
+    seg_check_result res;
+    if (seg_check(d, size, NULL, 0, &o, &res, err) < 0)
+        return -1;
+    if (res.missing || res.bad || res.lost)
+        return cf_fail(err, CF_ECORRUPT, "the rewritten shards do not agree with the "
+                       "others read back (missing %#x, bad %#x): another shard is bad "
+                       "behind its CRC", (unsigned)res.missing, (unsigned)res.bad);
+    return 0;
+}
+
 int seg_heal(const seg_desc *d, uint64_t size, uint16_t force_bad, int *rewritten,
              cf_err *err)
 {
@@ -101,7 +118,7 @@ int seg_heal(const seg_desc *d, uint64_t size, uint16_t force_bad, int *rewritte
     seg_reader *r = segr_new(d, size, NULL, 0, err);
     if (!r)
         return -1;
-    uint16_t bad = find_bad_shards(r) | force_bad;
+    uint16_t by_crc = find_bad_shards(r), bad = by_crc | force_bad;
     int total = seg_shards(d), rc = 0;
     uint16_t todo = 0;
     for (int i = 0; i < total; i++)
@@ -130,6 +147,8 @@ int seg_heal(const seg_desc *d, uint64_t size, uint16_t force_bad, int *rewritte
     segr_free(r);
     if (rc == 0 && bad != todo)
         return cf_fail(err, CF_EIO, "some shards sit on offline disks");
+    if (rc == 0 && (force_bad & ~by_crc))
+        rc = verify_rewritten(d, size, err);
     return rc;
 }
 

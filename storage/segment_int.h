@@ -104,6 +104,7 @@ struct seg_reader {
     uint8_t state[RS_MAX_SHARDS];
     uint8_t *stripe;
     bool degraded;
+    uint16_t behind_crc;             /* shards found changed behind their CRCs */
     crypt_ctx *cc;
 };
 

@@ -6,7 +6,10 @@
  * repairs it; a missing shard file and a missing manifest are written
  * again by heal --all; an object with too few shards left is named as
  * beyond repair; a stored ETag or checksum that no longer matches the
- * data (CRC64NVME and SHA-256 included) is found by a deep scrub; slices
+ * data (CRC64NVME and SHA-256 included) is found by a deep scrub; a
+ * shard a GET found changed behind its CRC is named to the heal queue and
+ * rewritten by heal to its original bytes (two such shards beyond parity
+ * fail the GET and are named beyond repair); slices
  * cover every object exactly once; a pacer can stop a scrub; an empty
  * directory in a dead disk's place is formatted as its replacement and
  * filled by heal --all, and another set's disk there is refused; random
@@ -151,18 +154,20 @@ static void sql(const char *text)
     sqlite3_close(db);
 }
 
-/* Flip a byte of block 0 of shard i of data id hex; with fix_crc, write
- * the CRC of the changed bytes too (a corruption CRC cannot see). */
-static void flip(const char *hex, int i, uint32_t plain0, bool fix_crc)
+/* Flip a byte of block 0 of shard i of data id hex on a k+m set of f;
+ * with fix_crc, write the CRC of the changed bytes too (a corruption CRC
+ * cannot see). */
+static void flip_in(const eng_fixture *f, int k, int m, const char *hex, int i,
+                    uint32_t plain0, bool fix_crc)
 {
-    char paths[6][700];
-    shard_files_of(&fx, 6, hex, paths);
+    char paths[ST_MAX_DISKS][700];
+    shard_files_of(f, k + m, hex, paths);
     int fd = open(paths[i], O_RDWR);
     if (fd < 0) {
         perror(paths[i]);
         return;
     }
-    uint32_t s = shard_len_for(plain0, 4);
+    uint32_t s = shard_len_for(plain0, k);
     uint8_t *buf = malloc(s);
     if (pread(fd, buf, s, SHARD_HEADER_SIZE) == (ssize_t)s) {
         buf[17] ^= 0x40;
@@ -178,6 +183,12 @@ static void flip(const char *hex, int i, uint32_t plain0, bool fix_crc)
     }
     free(buf);
     close(fd);
+}
+
+/* The same on this file's 4+2 set. */
+static void flip(const char *hex, int i, uint32_t plain0, bool fix_crc)
+{
+    flip_in(&fx, 4, 2, hex, i, plain0, fix_crc);
 }
 
 static st_engine *setup(void)
@@ -306,6 +317,120 @@ static void a_flip_behind_an_intact_crc_needs_a_deep_scrub(void)
     CHECK_EQ_INT(s.findings, 0);
     cf_err err;
     CHECK_EQ_INT(check_gen(e, "b", "crc64", 2 * MIB, 3, &err), 1);
+    st_close(e);
+}
+
+/* A whole file's bytes (malloc'd), or NULL. */
+static uint8_t *slurp(const char *path, size_t *len)
+{
+    int fd = open(path, O_RDONLY);
+    struct stat sb;
+    uint8_t *b = fd >= 0 && fstat(fd, &sb) == 0 ? malloc((size_t)sb.st_size + 1) : NULL;
+    if (b && pread(fd, b, (size_t)sb.st_size, 0) != (ssize_t)sb.st_size) {
+        free(b);
+        b = NULL;
+    }
+    if (b)
+        *len = (size_t)sb.st_size;
+    if (fd >= 0)
+        close(fd);
+    return b;
+}
+
+static ino_t inode_of(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 ? sb.st_ino : 0;
+}
+
+/* A GET that finds a data shard changed behind its CRC (the tag fails,
+ * leaving that shard out opens the block) reads the object exactly and
+ * names the shard to the heal queue; heal then rewrites that shard, and
+ * no other, back to its original bytes, so that a CRC scrub and a deep
+ * scrub find nothing: redundancy is back without a deep scrub. */
+static void heal_rewrites_a_shard_a_get_found_changed_behind_its_crc(void)
+{
+    st_engine *e = setup();
+    REQUIRE(e);
+    char hex[33], paths[6][700];
+    REQUIRE(data_id_of("sha", 0, hex) == 0);
+    shard_files_of(&fx, 6, hex, paths);
+    size_t len = 0, now_len = 0;
+    uint8_t *orig = slurp(paths[2], &len);
+    REQUIRE(orig);
+    ino_t inodes[6];
+    for (int i = 0; i < 6; i++)
+        inodes[i] = inode_of(paths[i]);
+    flip(hex, 2, MIB, true);                   /* a data shard, its CRC fixed up */
+    seen s;
+    st_check_stats st;
+    REQUIRE(scrub(e, false, &s, &st) == 0);
+    CHECK_EQ_INT(s.findings, 0);               /* no CRC sees it */
+    cf_err err;
+    uint64_t pending = 0;
+    REQUIRE(st_heal_pending(e, &pending, &err) == 0);
+    CHECK_EQ_INT(pending, 0);
+    CHECK_EQ_INT(check_gen(e, "b", "sha", 3 * MIB + 11, 2, &err), 1);
+    REQUIRE(st_heal_pending(e, &pending, &err) == 0);
+    CHECK_EQ_INT(pending, 1);                  /* the GET queued it, naming shard 2 */
+    st_gc_stats hs = {0};
+    REQUIRE(st_heal(e, &hs, &err) == 0);
+    CHECK_EQ_INT(hs.healed_segments, 1);
+    CHECK_EQ_INT(hs.heal_failures, 0);
+    REQUIRE(st_heal_pending(e, &pending, &err) == 0);
+    CHECK_EQ_INT(pending, 0);
+    uint8_t *now = slurp(paths[2], &now_len);
+    REQUIRE(now);
+    CHECK_EQ_INT(now_len, len);
+    CHECK(now_len == len && memcmp(now, orig, len) == 0);   /* the original bytes */
+    CHECK(inode_of(paths[2]) != inodes[2]);    /* written again ... */
+    for (int i = 0; i < 6; i++)                /* ... and no other shard */
+        if (i != 2)
+            CHECK(inode_of(paths[i]) == inodes[i]);
+    free(now);
+    free(orig);
+    REQUIRE(scrub(e, false, &s, &st) == 0);
+    CHECK_EQ_INT(s.findings, 0);
+    REQUIRE(scrub(e, true, &s, &st) == 0);
+    CHECK_EQ_INT(s.findings, 0);
+    CHECK_EQ_INT(st.gcm_failures, 0);
+    CHECK_EQ_INT(check_gen(e, "b", "sha", 3 * MIB + 11, 2, &err), 1);
+    REQUIRE(st_heal_pending(e, &pending, &err) == 0);
+    CHECK_EQ_INT(pending, 0);                  /* that GET needed no parity */
+    st_close(e);
+}
+
+/* Hostile: on a 2+1 set both data shards of a block changed behind their
+ * CRCs, beyond what its one parity shard can repair: the GET fails with
+ * an error, never wrong bytes; heal rewrites nothing from them; a deep
+ * scrub names the object as beyond repair. */
+static void two_shards_behind_their_crcs_beyond_parity_fail_the_get(void)
+{
+    eng_fixture f;
+    st_engine *e = fixture_setup(&f, test_tmpdir(), 3, 2, 1, false);
+    REQUIRE(e);
+    cf_err err;
+    st_object_info info;
+    REQUIRE(put_gen(e, "b", "two", 2 * MIB + 5, 7, &info, &err) == 0);
+    char hex[33];
+    REQUIRE(single_data_id(&f, hex) == 0);
+    flip_in(&f, 2, 1, hex, 0, MIB, true);
+    flip_in(&f, 2, 1, hex, 1, MIB, true);
+    CHECK_EQ_INT(check_gen(e, "b", "two", 2 * MIB + 5, 7, &err), -1);
+    CHECK_EQ_INT(err.code, CF_ECORRUPT);
+    st_gc_stats hs = {0};
+    REQUIRE(st_heal(e, &hs, &err) == 0);
+    CHECK_EQ_INT(hs.healed_segments, 0);
+    seen s;
+    st_check_stats st;
+    memset(&s, 0, sizeof s);
+    st_check_opts o = {.deep = true, .found = on_found, .ctx = &s};
+    REQUIRE(st_scrub(e, &o, &st, &err) == 0);
+    CHECK_EQ_INT(st.lost_objects, 1);
+    CHECK_EQ_INT(s.lost, 1);
+    CHECK_EQ_STR(s.last_key, "two");
+    CHECK_EQ_INT(s.repaired, 0);
+    CHECK_EQ_INT(check_gen(e, "b", "two", 2 * MIB + 5, 7, &err), -1);
     st_close(e);
 }
 
@@ -648,6 +773,8 @@ TEST_MAIN("scrub",
           T(a_clean_store_reports_nothing),
           T(a_flipped_byte_is_found_by_its_crc_and_repaired),
           T(a_flip_behind_an_intact_crc_needs_a_deep_scrub),
+          T(heal_rewrites_a_shard_a_get_found_changed_behind_its_crc),
+          T(two_shards_behind_their_crcs_beyond_parity_fail_the_get),
           T(heal_all_writes_missing_shards_and_manifests_again),
           T(an_empty_disk_in_a_dead_ones_place_is_formatted_and_filled),
           T(beyond_repair_is_named_and_a_wrong_digest_is_found),
