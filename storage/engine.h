@@ -187,6 +187,7 @@ typedef struct st_rebuild_report {
     uint64_t torn;                   /* damaged journal records or files */
     uint64_t newer;                  /* journal records of a newer record version */
     uint64_t headers_cut;            /* versions whose stored headers did not fit */
+    uint64_t remote_deletes;         /* remote objects queued for deletion again */
 } st_rebuild_report;
 int st_rebuild_index(const st_config *cfg, bool dry_run, st_say_cb say, st_progress_cb progress,
                      void *ctx, st_rebuild_report *rep, cf_err *err);
