@@ -154,11 +154,11 @@ static void sql(const char *text)
     sqlite3_close(db);
 }
 
-/* Flip a byte of block 0 of shard i of data id hex on a k+m set of f;
- * with fix_crc, write the CRC of the changed bytes too (a corruption CRC
- * cannot see). */
-static void flip_in(const eng_fixture *f, int k, int m, const char *hex, int i,
-                    uint32_t plain0, bool fix_crc)
+/* Flip a byte of full block b (plain0 bytes, the block size) of shard i
+ * of data id hex on a k+m set of f; with fix_crc, write the CRC of the
+ * changed bytes too (a corruption CRC cannot see). */
+static void flip_block(const eng_fixture *f, int k, int m, const char *hex, int i,
+                       uint64_t b, uint32_t plain0, bool fix_crc)
 {
     char paths[ST_MAX_DISKS][700];
     shard_files_of(f, k + m, hex, paths);
@@ -168,21 +168,29 @@ static void flip_in(const eng_fixture *f, int k, int m, const char *hex, int i,
         return;
     }
     uint32_t s = shard_len_for(plain0, k);
+    off_t at = (off_t)shard_block_offset(plain0, k, b);
     uint8_t *buf = malloc(s);
-    if (pread(fd, buf, s, SHARD_HEADER_SIZE) == (ssize_t)s) {
+    if (pread(fd, buf, s, at) == (ssize_t)s) {
         buf[17] ^= 0x40;
-        if (pwrite(fd, buf, s, SHARD_HEADER_SIZE) != (ssize_t)s)
+        if (pwrite(fd, buf, s, at) != (ssize_t)s)
             perror("pwrite");
         if (fix_crc) {
             uint32_t c = cks_crc32c(0, buf, s);
             uint8_t le[4] = {(uint8_t)c, (uint8_t)(c >> 8), (uint8_t)(c >> 16),
                              (uint8_t)(c >> 24)};
-            if (pwrite(fd, le, 4, SHARD_HEADER_SIZE + s) != 4)
+            if (pwrite(fd, le, 4, at + (off_t)s) != 4)
                 perror("pwrite");
         }
     }
     free(buf);
     close(fd);
+}
+
+/* The same in block 0. */
+static void flip_in(const eng_fixture *f, int k, int m, const char *hex, int i,
+                    uint32_t plain0, bool fix_crc)
+{
+    flip_block(f, k, m, hex, i, 0, plain0, fix_crc);
 }
 
 /* The same on this file's 4+2 set. */
@@ -397,6 +405,48 @@ static void heal_rewrites_a_shard_a_get_found_changed_behind_its_crc(void)
     CHECK_EQ_INT(check_gen(e, "b", "sha", 3 * MIB + 11, 2, &err), 1);
     REQUIRE(st_heal_pending(e, &pending, &err) == 0);
     CHECK_EQ_INT(pending, 0);                  /* that GET needed no parity */
+    st_close(e);
+}
+
+/* Hostile: the shard a GET named is rebuilt from one changed behind its
+ * CRC in another block (a parity shard, block 1, which the GET never
+ * read): heal finds that the shards left disagree there and writes
+ * nothing, rather than carry the change into shard 2 with a CRC to match;
+ * the segment stays queued, the GET stays exact, and a deep scrub (which
+ * finds both) repairs the two. */
+static void heal_never_rewrites_a_shard_from_one_bad_behind_its_crc(void)
+{
+    st_engine *e = setup();
+    REQUIRE(e);
+    char hex[33], paths[6][700];
+    REQUIRE(data_id_of("sha", 0, hex) == 0);
+    shard_files_of(&fx, 6, hex, paths);
+    ino_t shard2 = inode_of(paths[2]);
+    flip_block(&fx, 4, 2, hex, 2, 0, MIB, true);
+    flip_block(&fx, 4, 2, hex, 4, 1, MIB, true);
+    cf_err err;
+    CHECK_EQ_INT(check_gen(e, "b", "sha", 3 * MIB + 11, 2, &err), 1);
+    uint64_t pending = 0;
+    REQUIRE(st_heal_pending(e, &pending, &err) == 0);
+    CHECK_EQ_INT(pending, 1);
+    st_gc_stats hs = {0};
+    REQUIRE(st_heal(e, &hs, &err) == 0);
+    CHECK_EQ_INT(hs.healed_segments, 0);
+    CHECK_EQ_INT(hs.heal_failures, 1);
+    CHECK(inode_of(paths[2]) == shard2);       /* nothing written */
+    REQUIRE(st_heal_pending(e, &pending, &err) == 0);
+    CHECK_EQ_INT(pending, 1);                  /* still queued */
+    CHECK_EQ_INT(check_gen(e, "b", "sha", 3 * MIB + 11, 2, &err), 1);
+    seen s;
+    st_check_stats st;
+    REQUIRE(scrub(e, true, &s, &st) == 0);
+    CHECK_EQ_INT(s.repaired, 2);
+    CHECK_EQ_INT(st.lost_objects, 0);
+    REQUIRE(scrub(e, true, &s, &st) == 0);
+    CHECK_EQ_INT(s.findings, 0);
+    REQUIRE(st_heal_pending(e, &pending, &err) == 0);
+    CHECK_EQ_INT(pending, 0);                  /* the scrub's repair took it off */
+    CHECK_EQ_INT(check_gen(e, "b", "sha", 3 * MIB + 11, 2, &err), 1);
     st_close(e);
 }
 
@@ -774,6 +824,7 @@ TEST_MAIN("scrub",
           T(a_flipped_byte_is_found_by_its_crc_and_repaired),
           T(a_flip_behind_an_intact_crc_needs_a_deep_scrub),
           T(heal_rewrites_a_shard_a_get_found_changed_behind_its_crc),
+          T(heal_never_rewrites_a_shard_from_one_bad_behind_its_crc),
           T(two_shards_behind_their_crcs_beyond_parity_fail_the_get),
           T(heal_all_writes_missing_shards_and_manifests_again),
           T(an_empty_disk_in_a_dead_ones_place_is_formatted_and_filled),
