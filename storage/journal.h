@@ -7,9 +7,10 @@
  * key (its seq, whether it is the null version or a delete marker, its
  * object lock) is in no shard header. So that an index rebuilt from the
  * disks loses none of it, every commit that writes an inline object or
- * part, starts or ends an upload, or changes a key's versions (a version
+ * part, starts or ends an upload, changes a key's versions (a version
  * added, a delete marker, a version removed, a retention or legal hold
- * set) also appends a record to the journal of every online disk:
+ * set) or queues a remote object for deletion or takes it off that queue
+ * also appends a record to the journal of every online disk:
  *
  *   DISK/journal/<lineage hex>-<first commit, 12 digits>-<ms>.log
  *   record: "CJR1" | payload length (4) | CRC32C of the payload (4) | payload

@@ -490,25 +490,35 @@ static int v3_collect(void *ctx, const jrn_record *r)
     return 0;
 }
 
+/* A set of 3 disks, its engine closed, holding the committed fixture
+ * tests/fixtures/journal-NAME/journal.log as its file on disk 0 (a journal
+ * file is named by its lineage; the records are the fixture's), its path
+ * holding "fixture-NAME". */
+static int fixture_journal(eng_fixture *f, ds_set *set, const char *name)
+{
+    cf_err err;
+    st_engine *e = fixture_setup(f, test_tmpdir(), 3, 2, 1, false);
+    if (!e)
+        return -1;
+    st_close(e);
+    const char *paths[3] = {f->disks[0], f->disks[1], f->disks[2]};
+    if (ds_open(set, paths, 3, 2, 1, 0, &err) < 0)
+        return -1;
+    char lineage[33];
+    hex_encode(set->lineage, DS_LINEAGE_LEN, lineage, sizeof lineage);
+    const char *src = getenv("srcdir");
+    return test_sh("cp '%s/tests/fixtures/journal-%s/journal.log' "
+                   "'%s/" JRN_DIR "/%s-000000000001-0-fixture-%s.log'", src ? src : "..",
+                   name, f->disks[0], lineage, name);
+}
+
 static void test_fixture_v3(void)
 {
     eng_fixture f;
     ds_set set;
     cf_err err;
     int files, torn, newer;
-    st_engine *e = fixture_setup(&f, test_tmpdir(), 3, 2, 1, false);
-    REQUIRE(e);
-    st_close(e);
-    const char *paths[3] = {f.disks[0], f.disks[1], f.disks[2]};
-    REQUIRE(ds_open(&set, paths, 3, 2, 1, 0, &err) == 0);
-    char lineage[33];
-    hex_encode(set.lineage, DS_LINEAGE_LEN, lineage, sizeof lineage);
-    const char *src = getenv("srcdir");
-    /* as this set's file on one disk (a journal file is named by its
-     * lineage; the records are the fixture's) */
-    REQUIRE(test_sh("cp '%s/tests/fixtures/journal-v3/journal.log' "
-                    "'%s/" JRN_DIR "/%s-000000000001-0-fixture-v3.log'", src ? src : "..",
-                    f.disks[0], lineage) == 0);
+    REQUIRE(fixture_journal(&f, &set, "v3") == 0);
     v3_seen v = {0};
     REQUIRE(jrn_replay(&set, 0, v3_collect, &v, &files, &torn, &newer, &err) == 0);
     CHECK_EQ_INT(torn, 0);
@@ -579,17 +589,7 @@ static void test_fixture_v4(void)
     ds_set set;
     cf_err err;
     int files, torn, newer;
-    st_engine *e = fixture_setup(&f, test_tmpdir(), 3, 2, 1, false);
-    REQUIRE(e);
-    st_close(e);
-    const char *paths[3] = {f.disks[0], f.disks[1], f.disks[2]};
-    REQUIRE(ds_open(&set, paths, 3, 2, 1, 0, &err) == 0);
-    char lineage[33];
-    hex_encode(set.lineage, DS_LINEAGE_LEN, lineage, sizeof lineage);
-    const char *src = getenv("srcdir");
-    REQUIRE(test_sh("cp '%s/tests/fixtures/journal-v4/journal.log' "
-                    "'%s/" JRN_DIR "/%s-000000000001-0-fixture-v4.log'", src ? src : "..",
-                    f.disks[0], lineage) == 0);
+    REQUIRE(fixture_journal(&f, &set, "v4") == 0);
     v4_seen v = {0};
     REQUIRE(jrn_replay(&set, 0, v4_collect, &v, &files, &torn, &newer, &err) == 0);
     CHECK_EQ_INT(torn, 0);
