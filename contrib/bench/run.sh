@@ -749,7 +749,11 @@ row "run" "s" "ops/s" "MiB/s" "p50 ms" "p99 ms" "max ms" "errors" "server CPU s/
   "server peak RSS MiB" "load"
 echo "|---|---|---|---|---|---|---|---|---|---|---|"
 
-[ "${BENCH_ONLY:-}" = scrub ] || limits
+if [ "${BENCH_ONLY:-}" = scrub ]; then
+  fig put_limit_mib_s n/a; fig http_get_ceiling_mib_s n/a     # not measured
+else
+  limits
+fi
 
 start_cofferd
 self=("$COFFER_ENDPOINT" "$COFFER_ACCESS_KEY" "$COFFER_SECRET_KEY" us-east-1 "$COFFER_PID")
@@ -839,7 +843,8 @@ echo
 for name in "${ORDER[@]}"; do
   summary_line "$name"
   isnum "${FIG[$name]}" || [ "${FIG[$name]}" = "$ZERO" ] && continue
-  [[ ${BENCH_ONLY:-} == scrub && $name == *_ratio_of_limit ]] && continue
+  [[ ${BENCH_ONLY:-} == scrub && ( $name == *_ratio_of_limit || $name == put_limit_mib_s ||
+     $name == http_get_ceiling_mib_s ) ]] && continue
   [[ -z ${PEER_PIDS:-} && $name == *peer_* && ( $name == *cpu_s* || $name == *rss_mib ) ]] &&
     continue
   say "no figure: $name"
