@@ -290,7 +290,8 @@ TESTS += tests/integration/test_fixture.sh
 EXTRA_DIST += tests/integration/test_fixture.sh tests/fixtures/README.md \
 	tests/fixtures/fixture_objects.py tests/fixtures/make_fixture.py \
 	tests/fixtures/make-fixture.sh tests/fixtures/test_fixture.py \
-	tests/fixtures/v0.1.0 tests/fixtures/journal-v3
+	tests/fixtures/v0.1.0 tests/fixtures/journal-v3 \
+	tests/fixtures/journal-v4
 
 # the web console in a real headless Chromium (playwright-core from npm)
 TESTS += tests/console/test_console.sh
