@@ -23,8 +23,8 @@
 
 #include <stddef.h>
 
-#define BIGBUF_KEEP 32                       /* buffers kept at most */
-#define BIGBUF_KEEP_BYTES ((size_t)32 << 20) /* and their bytes at most */
+#define BIGBUF_KEEP 64                       /* buffers kept at most */
+#define BIGBUF_KEEP_BYTES ((size_t)48 << 20) /* and their bytes at most */
 
 void *bigbuf_alloc(size_t n);
 void bigbuf_free(void *p, size_t n);
