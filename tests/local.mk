@@ -220,9 +220,17 @@ IT_CLIENT_TESTS += tests/integration/test_awscli_lock.sh
 TESTS += $(IT_CLIENT_TESTS)
 EXTRA_DIST += $(IT_CLIENT_TESTS)
 
+# Where python3 on PATH is a pyenv shim (a bash script that resolves the
+# version and execs it: ~0.1 s of CPU per call, and the tests make
+# thousands of python3 and aws calls), the tests get the directory the shim
+# would exec from first on PATH: the same python3 and aws cli v1, without
+# the shim (what `pyenv exec` itself does).
 AM_TESTS_ENVIRONMENT = COFFERD=$(abs_top_builddir)/server/cofferd; export COFFERD; \
 	case '$(SAN_CFLAGS)' in *sanitize*) COFFER_SANITIZED=1;; *) COFFER_SANITIZED=0;; esac; \
-	export COFFER_SANITIZED;
+	export COFFER_SANITIZED; \
+	case $$(command -v python3) in */shims/python3) \
+	  coffer_py=$$(pyenv which python3 2>/dev/null) && PATH=$${coffer_py%/*}:$$PATH;; esac; \
+	export PATH;
 
 # server/libs3front.a: routing and XML of the S3 front end, the metrics
 # registry.
