@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # contrib/test.sh - the test command: build warning-free (-Werror), run every
 # unit and integration test, then build again with AddressSanitizer +
-# UndefinedBehaviorSanitizer and run them all once more, then build with the
-# fault-injection hook and run the tests that drive it (make check-faults),
-# then run every libFuzzer target for 10 s (contrib/fuzz.sh). Builds go to
-# build/, build-asan/, build-faults/ and build-fuzz/ beside the sources.
+# UndefinedBehaviorSanitizer and run them once more (all but the tests
+# that reach no code the others do not reach: real-client tests and the
+# bench suite smoke test; tests/local.mk says which and why), then build with the fault-injection hook and run the tests
+# that drive it (make check-faults), then run every libFuzzer target for
+# 10 s (contrib/fuzz.sh). Builds go to build/, build-asan/, build-faults/
+# and build-fuzz/ beside the sources.
 # Ends with "N passed, N failed".
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
