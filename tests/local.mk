@@ -215,16 +215,20 @@ EXTRA_DIST += tests/integration/lib.sh tests/integration/run-pytest.sh \
 # every test except those added to TESTS under `if !SANITIZERS`, and a test
 # may go there only if every line of cofferd, coffer and the bench tools it
 # executes is also executed by a test the sanitizer build still runs
-# (measured with a gcov build, one coverage set per test, COFFER_SANITIZED=1
-# so that the sizes are the sanitizer run's). A test that is the only one to reach some
-# code stays in both builds (the console, the tier tests, restic with an
-# append-only key, versioning and lock through both aws clis), or that code
-# is given a cheap test that runs in both (bench-tree, coffer-bench --range
-# and coffer heal --all were only reached by bench_suite_smoke.sh: see
-# bench_smoke.sh, loadgen.sh, test_disk_faults.sh). Measured 2026-12-07:
-# the client tests below and bench_suite_smoke.sh reach no line the others
-# do not (s3cmd's SigV2 lines are test_sigv2's too). Measure again before
-# moving another test under `if !SANITIZERS`.
+# (contrib/sancov.sh measures it: a gcov build, one coverage set per test,
+# COFFER_SANITIZED=1 so that the sizes are the sanitizer run's). A test
+# that is the only one to reach some code stays in both builds (the
+# console, the tier tests, ...), or that code is given a cheap test that
+# runs in both (bench-tree, coffer-bench --range and coffer heal --all were
+# only reached by bench_suite_smoke.sh: see bench_smoke.sh, loadgen.sh,
+# test_disk_faults.sh). Measured 2026-12-07: the client tests below and
+# bench_suite_smoke.sh reach no line the others do not (s3cmd's SigV2
+# lines are test_sigv2's too); test_restic_appendonly.sh and
+# test_awscli_lock.sh reach nothing new either but stay, being cheap, so
+# that restic and both aws clis still run against a sanitized cofferd.
+# Run contrib/sancov.sh again before moving another test under
+# `if !SANITIZERS`.
+EXTRA_DIST += contrib/sancov.sh
 
 # Real clients (restic, rclone, aws cli v1 and v2, s3cmd) over HTTP and
 # HTTPS; under sanitizers (COFFER_SANITIZED=1) they move smaller data.
@@ -249,7 +253,8 @@ EXTRA_DIST += $(IT_CLIENT_TESTS) $(IT_CLIENT_TESTS_ALL_BUILDS)
 # would exec from first on PATH: the same python3 and aws cli v1, without
 # the shim (what `pyenv exec` itself does).
 AM_TESTS_ENVIRONMENT = COFFERD=$(abs_top_builddir)/server/cofferd; export COFFERD; \
-	case '$(SAN_CFLAGS)' in *sanitize*) COFFER_SANITIZED=1;; *) COFFER_SANITIZED=0;; esac; \
+	case '$(SAN_CFLAGS)' in *sanitize*) COFFER_SANITIZED=1;; \
+	  *) COFFER_SANITIZED=$${COFFER_SANITIZED:-0};; esac; \
 	export COFFER_SANITIZED; \
 	case $$(command -v python3) in */shims/python3) \
 	  coffer_py=$$(pyenv which python3 2>/dev/null) && PATH=$${coffer_py%/*}:$$PATH;; esac; \
