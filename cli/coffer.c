@@ -819,6 +819,10 @@ static int follow_run(const cli *c, const char *name, long long id, json_t **rep
     snprintf(path, sizeof path, "/jobs/%s", name);
     progress pr;
     progress_init(&pr, name, stderr);
+    /* polled at 20 ms first, doubling up to 500 ms: a short run (a GC or
+     * scrub of a small store) returns at once, a long one costs two
+     * requests a second */
+    long wait_ms = 20;
     for (;;) {
         if (request(c, "GET", path, NULL, NULL, &doc) != 0) {
             progress_end(&pr);
@@ -832,8 +836,9 @@ static int follow_run(const cli *c, const char *name, long long id, json_t **rep
             progress_show(&pr, (uint64_t)num(p, "done"), (uint64_t)num(p, "total"),
                           (uint64_t)num(p, "bytes"), str(p, "phase"));
         json_decref(doc);
-        struct timespec ts = {0, 500 * 1000 * 1000};
+        struct timespec ts = {0, wait_ms * 1000 * 1000};
         nanosleep(&ts, NULL);
+        wait_ms = wait_ms * 2 > 500 ? 500 : wait_ms * 2;
     }
     progress_end(&pr);
     json_t *last = json_object_get(doc, "last_run");

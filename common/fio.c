@@ -48,7 +48,7 @@ typedef struct fio_rule {
     bool sticky;
     int err;
     int action;
-    char path[64];               /* "" : every path */
+    char path[PATH_MAX];         /* "" : every path */
     uint64_t seen;               /* matching operations so far */
 } fio_rule;
 
@@ -156,7 +156,8 @@ static int parse_rule(const char *s, size_t len, fio_rule *r)
 
 static int set_rules_locked(const char *spec)
 {
-    fio_rule parsed[FIO_MAX_RULES] = {0};
+    static fio_rule parsed[FIO_MAX_RULES];   /* under the lock (or the once) */
+    memset(parsed, 0, sizeof parsed);
     int n = 0;
     while (spec && *spec) {
         size_t len = strcspn(spec, ",");

@@ -24,7 +24,12 @@
  *       would move every N a driver has measured for writes; with
  *       '+' that one and every later one (a dead or full disk); with
  *       :PATHPART only operations on paths containing PATHPART count
- *       ("disk3/" fails one disk).
+ *       ("disk3/" fails one disk). PATHPART is a plain substring (up to
+ *       PATH_MAX): give a disk's whole directory where its name could
+ *       occur elsewhere in a path. A disk named "d3" is also the fan-out
+ *       directory objects/d3/ of every disk (a shard file lives in the
+ *       directory of its id's first two hex digits), so "d3/" would also
+ *       fail the renames, reads and unlinks of such a shard on them all.
  *   powercut@N
  *       at the N-th operation of any class the process loses power: every
  *       effect not yet made durable is undone (see below), then it exits

@@ -408,7 +408,7 @@ EXTRA_DIST += tests/integration/progress.sh
 # make check only skips it)
 TESTS += tests/integration/test_killloop.sh
 EXTRA_DIST += tests/integration/test_killloop.sh tests/integration/killloop.py
-CHECK_FAULTS_KILLS = 60
+CHECK_FAULTS_KILLS = 100
 SOAK_KILLS = 1000
 
 # make soak: the long runs make check cannot afford (CI stays under its

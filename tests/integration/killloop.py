@@ -9,17 +9,22 @@ Each iteration starts, at once and against one cofferd:
     other, some aborted;
   - boto3 small PUTs and DELETEs of earlier ones;
 then SIGKILLs cofferd after a random delay (up to KILL_MAX_DELAY seconds,
-one time in five up to four times that), SIGKILLs the clients (nothing in flight was acknowledged), restarts
-cofferd on the same directory and checks, before the next iteration:
-  - every acknowledged PUT and multipart object reads back exactly, every
-    acknowledged DELETE stays deleted;
+one time in five up to four times that; but within a random 0.25 s of
+restic and rclone both being done, since from then on only the boto3
+work runs, which the short delays cover), SIGKILLs the clients (nothing
+in flight was acknowledged), restarts cofferd on the same directory and
+checks, before the next iteration:
+  - every acknowledged PUT and multipart object reads back exactly (all
+    of them, after every kill, READERS GETs at once), every acknowledged
+    DELETE stays deleted;
   - nothing partial is visible: every listed object (boto3's and rclone's
     buckets) reads back whole and equal to what its name says it holds,
     and is one a client sent;
   - after an rclone sync that finished, the bucket equals its source;
 and every KILL_CHECK_EVERY iterations (and after the last):
-  - restic check --read-data passes and lists every snapshot restic
-    reported saved;
+  - restic check --read-data passes (it loads every snapshot file and
+    reads every pack) and every snapshot restic reported saved is among
+    the snapshot files (listed through S3, each named by its id);
   - with the clients stopped, `coffer gc 60` (the least grace cofferd
     accepts) and `coffer heal --all` leave every shard file and manifest
     the index refers to on its disks, and no other file older than the
@@ -29,6 +34,7 @@ and every KILL_CHECK_EVERY iterations (and after the last):
     loop's minutes, the file check above is the one that can fail).
 Data is small and kill delays short, so that an iteration costs about a
 second: KILL_ITERS iterations (make check-faults and make soak set it).
+The summary says where an iteration's seconds went (SPENT).
 A failure names the iteration and the seed (KILL_SEED repeats a run's
 choices; timing still differs).
 """
@@ -44,6 +50,7 @@ import sys
 import threading
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 
 import boto3
 from botocore.config import Config
@@ -182,8 +189,7 @@ def parse_key(key):
     return int(seed), int(size)
 
 
-def put_delete_worker(stop, rng, ledger, stats):
-    c = s3()
+def put_delete_worker(c, stop, rng, ledger, stats):
     try:
         while not stop.is_set():
             seed, size = rng.getrandbits(48), rng.randrange(0, 200000)
@@ -205,8 +211,7 @@ def put_delete_worker(stop, rng, ledger, stats):
         pass                          # the server died under it
 
 
-def multipart_worker(stop, rng, ledger, stats):
-    c = s3()
+def multipart_worker(c, stop, rng, ledger, stats):
     try:
         while not stop.is_set():
             seed = rng.getrandbits(48)
@@ -251,6 +256,31 @@ def listed(c, bucket):
     return keys
 
 
+READERS = 4                           # GETs at once when reading back
+_reader = threading.local()
+
+
+def _read_back(bucket, key):
+    """(bytes read, whether they are what key's name says) of bucket/key."""
+    if not hasattr(_reader, "c"):
+        _reader.c = s3()
+    seed, want = parse_key(key)
+    body = _reader.c.get_object(Bucket=bucket, Key=key)["Body"].read()
+    return len(body), holds(body, seed, want)
+
+
+def read_back(bucket, seen, it, stats, what):
+    """Read every object of seen (key -> listed size) back whole, READERS
+    at a time (cofferd's work for one overlaps the client's for another),
+    and assert that each is what its name says it holds."""
+    keys = sorted(seen)
+    for key, (n, ok) in zip(keys, POOL.map(lambda k: _read_back(bucket, k), keys)):
+        assert seen[key] == parse_key(key)[1] and ok, \
+            f"iteration {it}: {what}{key} (listed {seen[key]} bytes) reads back {n} bytes, " \
+            "not what was sent"
+        stats["bytes_verified"] += n
+
+
 def check_objects(c, ledger, it, stats):
     seen = listed(c, BUCKET)
     with ledger.lock:
@@ -260,13 +290,9 @@ def check_objects(c, ledger, it, stats):
         assert key in seen, f"iteration {it}: acknowledged {key} is gone"
     for key in deleted:
         assert key not in seen, f"iteration {it}: deleted {key} is back"
-    for key, size in seen.items():
+    for key in seen:
         assert key in acked | inflight | deleting, f"iteration {it}: {key} was never sent"
-        seed, want = parse_key(key)
-        body = c.get_object(Bucket=BUCKET, Key=key)["Body"].read()
-        assert size == want and holds(body, seed, want), \
-            f"iteration {it}: {key} reads back {len(body)} bytes, not what was sent"
-        stats["bytes_verified"] += len(body)
+    read_back(BUCKET, seen, it, stats, "")
     # what is visible now is the truth the next iteration starts from
     with ledger.lock:
         ledger.acked = set(seen)
@@ -307,12 +333,7 @@ def make_rclone_src(src, it):
 
 def check_rclone(c, it, synced, source, stats):
     seen = listed(c, RCLONE_BUCKET)
-    for key, size in seen.items():
-        seed, want = parse_key(key)
-        body = c.get_object(Bucket=RCLONE_BUCKET, Key=key)["Body"].read()
-        assert size == want and holds(body, seed, want), \
-            f"iteration {it}: rclone's {key} reads back wrong"
-        stats["bytes_verified"] += len(body)
+    read_back(RCLONE_BUCKET, seen, it, stats, "rclone's ")
     if synced:
         assert set(seen) == source, \
             f"iteration {it}: after a finished sync the bucket differs from the source: " \
@@ -360,10 +381,11 @@ def check_no_orphan(it, stats):
 
 def deep_check(c, it, snapshots, stats):
     """With no client running: restic's own check, GC, heal, no orphan."""
-    t0 = time.monotonic()
     restic("unlock")
     restic("check", "--read-data")
-    listed_snaps = {s["id"] for s in json.loads(restic("snapshots", "--json").stdout)}
+    # the snapshot files check just loaded, each named by its id
+    listed_snaps = {k.split("/", 1)[1] for k in listed(c, RESTIC_BUCKET)
+                    if k.startswith("snapshots/")}
     missing = {s for s in snapshots if not any(x.startswith(s) for x in listed_snaps)}
     assert not missing, f"iteration {it}: restic snapshots {sorted(missing)} are gone"
     stats["restic_checks"] += 1
@@ -386,10 +408,22 @@ def deep_check(c, it, snapshots, stats):
                                     "repair_failures")}
     assert not any(bad.values()), f"iteration {it}: scrub found {bad}"
     stats["orphan_checks"] += 1
-    stats["deep_check_s"] += time.monotonic() - t0
 
 
 SERVER = Server()
+POOL = ThreadPoolExecutor(READERS)
+# where an iteration's seconds go: writing the clients' files and starting
+# them, their work until the kill, stopping them, cofferd's restart and
+# readiness, the checks after every kill, those every CHECK_EVERY
+SPENT = dict(setup=0.0, work=0.0, stop=0.0, restart=0.0, check=0.0, deep_check=0.0)
+
+
+def cpu_s():
+    """CPU seconds of this process, its threads and its waited-for children
+    (cofferd, restic, rclone, coffer): less noisy than wall time on a shared
+    machine."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
 
 
 def main():
@@ -409,6 +443,10 @@ def main():
                 f"access_key_id = {AK}\nsecret_access_key = {SK}\nendpoint = {ENDPOINT}\n"
                 "region = us-east-1\nforce_path_style = true\n")
     c = s3()
+    # one client per worker for the whole run (its pool opens a new
+    # connection where a kill cut one), so that a worker's requests start
+    # as soon as it does
+    clients = [s3(), s3()]
     for b in (BUCKET, RCLONE_BUCKET):
         c.create_bucket(Bucket=b)
     restic("init")
@@ -418,19 +456,20 @@ def main():
     snapshots = set()
     stats = dict(puts=0, deletes=0, multipart=0, restic_ok=0, rclone_ok=0, bytes_verified=0,
                  restic_checks=0, orphan_checks=0, orphans_removed=0, gc_held=0,
-                 young_orphans_left=0,
-                 check_s=0.0, deep_check_s=0.0)
+                 young_orphans_left=0)
     t_start = time.monotonic()
     for it in range(1, ITERS + 1):
+        t0 = time.monotonic()
         for j in range(2):
             size = rng.randrange(1, 60000)
             with open(f"{restic_src}/r-{it}-{j}", "wb") as f:
                 f.write(content(rng.getrandbits(48), size))
         source = make_rclone_src(rclone_src, it)
         stop = threading.Event()
-        threads = [threading.Thread(target=w, args=(stop, random.Random(rng.getrandbits(64)),
+        threads = [threading.Thread(target=w, args=(wc, stop, random.Random(rng.getrandbits(64)),
                                                     ledger, stats))
-                   for w in (put_delete_worker, multipart_worker)]
+                   for w, wc in ((put_delete_worker, clients[0]),
+                                 (multipart_worker, clients[1]))]
         rp = subprocess.Popen(["restic", "-r", f"s3:{ENDPOINT}/{RESTIC_BUCKET}", "backup",
                                "--json", "--host", "kl", "."], cwd=restic_src,
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
@@ -440,10 +479,22 @@ def main():
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for t in threads:
             t.start()
+        tw = time.monotonic()
+        SPENT["setup"] += tw - t0
         # mostly early (cheap); one time in five late, so that backups and
         # syncs also finish, and are killed near their end
         late = rng.random() < 0.2
-        time.sleep(rng.uniform(1.0, 4 * MAX_DELAY) if late else rng.uniform(0.05, MAX_DELAY))
+        deadline = tw + (rng.uniform(1.0, 4 * MAX_DELAY) if late
+                         else rng.uniform(0.05, MAX_DELAY))
+        # once restic and rclone are both done, only boto3's work is left,
+        # which the early kills cover: the kill comes within a random 0.25 s
+        tail = rng.uniform(0, 0.25)
+        while time.monotonic() < deadline:
+            if rp.poll() is not None and cp.poll() is not None:
+                deadline = min(deadline, time.monotonic() + tail)
+            time.sleep(0.01)
+        tk = time.monotonic()
+        SPENT["work"] += tk - tw
         server.kill()
         stop.set()
         restic_done = rp.poll() == 0
@@ -464,14 +515,20 @@ def main():
             t.join(timeout=60)
             assert not t.is_alive(), f"iteration {it}: a client thread hangs"
         t1 = time.monotonic()
+        SPENT["stop"] += t1 - tk
         server.start()
+        t2 = time.monotonic()
+        SPENT["restart"] += t2 - t1
         check_objects(c, ledger, it, stats)
         check_rclone(c, it, synced, source, stats)
-        stats["check_s"] += time.monotonic() - t1
+        t3 = time.monotonic()
+        SPENT["check"] += t3 - t2
         if it % CHECK_EVERY == 0 or it == ITERS:
             deep_check(c, it, snapshots, stats)
+            SPENT["deep_check"] += time.monotonic() - t3
         if it % 10 == 0 or it == ITERS:
-            say(f"  {it} kills survived in {time.monotonic() - t_start:.0f} s: {stats}")
+            say(f"  {it} kills survived in {time.monotonic() - t_start:.0f} s "
+                f"(load average {os.getloadavg()[0]:.1f}): {stats}")
     server.stop()
     elapsed = time.monotonic() - t_start
     starts = sorted(server.starts)
@@ -482,8 +539,9 @@ def main():
         f"{stats['rclone_ok']} rclone syncs; {stats['bytes_verified']} bytes read back and "
         f"verified; restic check --read-data {stats['restic_checks']} times, no orphan "
         f"{stats['orphan_checks']} times ({stats['orphans_removed']} removed by GC, held above "
-        f"its bound {stats['gc_held']} times; "
-        f"{stats['deep_check_s']:.0f} s in those checks); "
+        f"its bound {stats['gc_held']} times); per kill: "
+        + ", ".join(f"{k} {v / ITERS:.2f} s" for k, v in SPENT.items())
+        + f" (the deep check's every {CHECK_EVERY}); cpu {cpu_s():.0f} s; "
         f"load average {os.getloadavg()[0]:.2f}")
 
 

@@ -73,19 +73,32 @@ static size_t classes_for(bool pack)
     return pack ? 2 : sizeof classes / sizeof classes[0];
 }
 
+/* The path part that names disk i of the fixture in a rule: its whole
+ * directory and a slash. Its name alone ("d3/") would not do: d3 is also a
+ * fan-out directory of every disk (objects/d3/), so for a shard whose id
+ * starts with d3 (one segment in 256) the rule would fail its rename, reads
+ * and unlinks on all six disks: a PUT "with one disk dying" then failed. */
+#define PART_MAX (sizeof ((eng_fixture *)0)->disks[0] + 1)
+#define RULE_MAX (PART_MAX + 64)
+
+static void disk_part(const eng_fixture *f, int i, char out[PART_MAX])
+{
+    snprintf(out, PART_MAX, "%s/", f->disks[i]);
+}
+
 static void one_disk_dying(uint64_t size, bool pack)
 {
     eng_fixture f;
     st_engine *e = setup_packing(&f, pack);
     REQUIRE(e);
-    char part[64];
-    snprintf(part, sizeof part, "%s/", strrchr(f.disks[3], '/') + 1);
+    char part[PART_MAX];
+    disk_part(&f, 3, part);
     cf_err err;
     int fired_total = 0;
     for (size_t c = 0; c < classes_for(pack); c++) {
         int fired_class = 0;
         for (int n = 1; n <= MAX_N; n++) {
-            char rule[128], key[64];
+            char rule[RULE_MAX], key[64];
             const char *en = errnos[(size_t)n % 3];
             snprintf(rule, sizeof rule, "%s@%d+=%s:%s", classes[c], n, en, part);
             snprintf(key, sizeof key, "%s-%d", classes[c], n);
@@ -287,12 +300,6 @@ static void a_failed_wal_sync_refuses_writes_until_restart(void)
     st_close(e);
 }
 
-/* "d3/": the path part that names disk i of the fixture. */
-static void disk_part(const eng_fixture *f, int i, char *out, size_t cap)
-{
-    snprintf(out, cap, "%s/", strrchr(f->disks[i], '/') + 1);
-}
-
 static uint64_t heal_pending(st_engine *e)
 {
     uint64_t n = 0;
@@ -313,11 +320,11 @@ static void a_disk_failing_reads_mid_get_leaves_the_get_exact(void)
     cf_err err;
     st_object_info info;
     REQUIRE(put_gen(e, "b", "r", OBJ_SIZE, 41, &info, &err) == 0);
-    char part[64];
-    disk_part(&f, 2, part, sizeof part);
+    char part[PART_MAX];
+    disk_part(&f, 2, part);
     int fired_n = 0;
     for (int n = 1; n <= MAX_N; n++) {
-        char rule[96];
+        char rule[RULE_MAX];
         snprintf(rule, sizeof rule, "read@%d+=EIO:%s", n, part);
         st_disk_info before, after;
         st_disk_get(e, 2, &before);
@@ -337,9 +344,9 @@ static void a_disk_failing_reads_mid_get_leaves_the_get_exact(void)
         CHECK_EQ_INT(heal_pending(e), 0);
     }
     CHECK(fired_n > 0);
-    char rule[256], p0[64], p1[64];
-    disk_part(&f, 0, p0, sizeof p0);
-    disk_part(&f, 1, p1, sizeof p1);
+    char rule[3 * RULE_MAX], p0[PART_MAX], p1[PART_MAX];
+    disk_part(&f, 0, p0);
+    disk_part(&f, 1, p1);
     snprintf(rule, sizeof rule, "read@1+=EIO:%s,read@1+=EIO:%s,read@1+=EIO:%s", p0, p1,
              part);
     REQUIRE(fio_fault_set(rule) == 0);
@@ -359,13 +366,13 @@ static void a_failure_mid_heal_keeps_the_segment_queued(void)
     eng_fixture f;
     st_engine *e = fixture_setup(&f, test_tmpdir(), 6, 4, 2, true);
     REQUIRE(e);
-    char part[64];
-    disk_part(&f, 4, part, sizeof part);
+    char part[PART_MAX];
+    disk_part(&f, 4, part);
     cf_err err;
     int fired_total = 0, kept = 0;
     for (size_t c = 0; c < sizeof classes / sizeof classes[0]; c++) {
         for (int n = 1; n <= MAX_N; n++) {
-            char rule[96], key[64];
+            char rule[RULE_MAX], key[64];
             snprintf(key, sizeof key, "h-%s-%d", classes[c], n);
             snprintf(rule, sizeof rule, "write@1+=EIO:%s", part);
             REQUIRE(fio_fault_set(rule) == 0);   /* the PUT misses disk 4 */
@@ -491,8 +498,8 @@ static void a_failed_disk_leaves_the_write_set_until_heal_writes_it(void)
     eng_fixture f;
     st_engine *e = fixture_setup(&f, test_tmpdir(), 7, 4, 3, true);
     REQUIRE(e);
-    char part[64], rule[96];
-    disk_part(&f, 5, part, sizeof part);
+    char part[PART_MAX], rule[RULE_MAX];
+    disk_part(&f, 5, part);
     snprintf(rule, sizeof rule, "write@1+=EIO:%s", part);
     cf_err err;
     st_object_info info;
@@ -667,8 +674,8 @@ static void a_failed_unlink_mid_gc_leaves_the_file_for_the_next(void)
     CHECK(fired_n > 10);
     /* one disk refusing every unlink: GC ends, keeps the rows, loses nothing */
     make_garbage(&f, e, 1000);
-    char part[64], rule[96];
-    disk_part(&f, 2, part, sizeof part);
+    char part[PART_MAX], rule[RULE_MAX];
+    disk_part(&f, 2, part);
     snprintf(rule, sizeof rule, "unlink@1+=EROFS:%s", part);
     REQUIRE(fio_fault_set(rule) == 0);
     CHECK_EQ_INT(gc_now(e, &gs), 0);
