@@ -17,7 +17,8 @@
  *     queues it;
  *   - the latest marker: once the walk leaves its key without having seen
  *     another version, ExpiredObjectDeleteMarker removes it if it is still
- *     alone (st_expire_marker).
+ *     alone (st_expire_marker), and so does an Expiration by Days once the
+ *     marker is that many days old (S3's implicit clean-up).
  * The engine re-checks every condition in the delete's transaction and
  * refuses to destroy a locked version (CF_ELOCKED): the worker counts
  * those and logs the count per bucket; it skips versions it can see are
@@ -426,6 +427,21 @@ static int decide_noncurrent(walk *w, const st_lifecycle_object *o)
     return 0;
 }
 
+/* Whether rule r removes the latest marker o once it is found alone:
+ * ExpiredObjectDeleteMarker at once, and, as S3 does, an Expiration by
+ * Days once the marker is that many days old (an Expiration by Date
+ * does not: S3 names Days only). */
+static bool removes_marker(const walk *w, const lcxml_rule *r, const st_lifecycle_object *o)
+{
+    if (!rule_selects(r, o))
+        return false;
+    if (r->expire_marker)
+        return true;
+    return r->expiration.set && !r->expiration.by_date &&
+           lcxml_due_ms(&r->expiration, o->mtime_ms, w->lc->cfg.day_seconds * 1000) <=
+               w->now_ms;
+}
+
 /* The key the walk was in is done: its latest marker, if a rule
  * (ExpiredObjectDeleteMarker) wanted it and no other version followed,
  * goes (the engine checks again that it is alone). */
@@ -462,7 +478,7 @@ static int decide(void *ctx, const st_lifecycle_object *o)
         return decide_current(w, o);
     if (o->marker && o->latest) {
         for (size_t i = 0; i < w->cfg->nrules && !w->marker_pending; i++)
-            if (w->cfg->rules[i].expire_marker && rule_selects(&w->cfg->rules[i], o)) {
+            if (removes_marker(w, &w->cfg->rules[i], o)) {
                 w->marker_pending = true;
                 snprintf(w->marker_vid, sizeof w->marker_vid, "%s", o->version_id);
             }

@@ -691,8 +691,8 @@ def test_lifecycle_on_versions(s3, bucket):
     noncurrent, the newest NewerNoncurrentVersions kept; they move to a
     tier by NoncurrentVersionTransition; the current version's expiration
     in a versioned bucket adds a delete marker and destroys nothing; a
-    marker left alone goes (ExpiredObjectDeleteMarker), one with versions
-    behind it stays. Against the second cofferd only: the tier path is
+    marker left alone goes (ExpiredObjectDeleteMarker, or an Expiration by
+    Days once it is that old), one with versions behind it stays. Against the second cofferd only: the tier path is
     the one every remote already passes above."""
     r = REMOTES[0]
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
@@ -706,6 +706,8 @@ def test_lifecycle_on_versions(s3, bucket):
          "Expiration": {"Days": 1}},
         {"ID": "markers", "Status": "Enabled", "Filter": {"Prefix": "gone/"},
          "Expiration": {"ExpiredObjectDeleteMarker": True}},
+        {"ID": "aged", "Status": "Enabled", "Filter": {"Prefix": "aged/"},
+         "Expiration": {"Days": 1}},
     ]
     try:
         nc = [put(s3, bucket, "nc/k", f"gen {i}".encode())["VersionId"] for i in range(4)]
@@ -716,6 +718,9 @@ def test_lifecycle_on_versions(s3, bucket):
         g = put(s3, bucket, "gone/alone", b"x")["VersionId"]
         s3.delete_object(Bucket=bucket, Key="gone/alone")
         s3.delete_object(Bucket=bucket, Key="gone/alone", VersionId=g)  # a marker alone
+        a = put(s3, bucket, "aged/alone", b"z")["VersionId"]
+        s3.delete_object(Bucket=bucket, Key="aged/alone")
+        s3.delete_object(Bucket=bucket, Key="aged/alone", VersionId=a)
         put(s3, bucket, "gone/kept", b"y")
         kept_marker = s3.delete_object(Bucket=bucket, Key="gone/kept")["VersionId"]
         s3.put_bucket_lifecycle_configuration(Bucket=bucket,
@@ -752,6 +757,9 @@ def test_lifecycle_on_versions(s3, bucket):
         # the marker alone goes; the one with a version behind it stays
         wait_for("the lone marker to go", lambda: [v[0] for v in versions_of(
             s3, bucket, "gone/")] == ["gone/kept", "gone/kept"], timeout=30)
+        # an Expiration by Days removes a lone marker once it is that old, as S3
+        wait_for("the aged lone marker to go", lambda: not versions_of(
+            s3, bucket, "aged/"), timeout=30)
         time.sleep(DAY)                                      # a pass or two later
         assert [v[1] for v in versions_of(s3, bucket, "gone/") if v[2]] == [kept_marker]
         assert len(versions_of(s3, bucket, "cur/")) == 2      # its marker stays too
