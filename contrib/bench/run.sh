@@ -33,10 +33,9 @@
 #     and 32 connections, then GETs of the objects the 32-connection PUT
 #     made (up to 1,000 of them, cycled), each run BENCH_SECONDS (5); and
 #     256 KiB PUT at 32 connections (mid_put_256k_*: a Veeam-like load,
-#     above the inline limit, in pack files: the default), with server
-#     CPU per GiB; then the same on a fresh cofferd with pack files off
-#     (mid_put_256k_files_*), and the packed run's objects/s and CPU per
-#     GiB over the shard-file run's (mid_put_256k_packed_*_ratio_vs_files).
+#     above the inline limit), with server CPU per GiB; then the same on a
+#     fresh cofferd with pack files on (mid_put_256k_packed_*, and its
+#     objects/s and CPU per GiB over the shard-file run's).
 #  4. ListObjectsV2: 100,000 keys put in a bucket of their own (at 32
 #     connections, also a row), then
 #     1,000-key pages walked through them (start-after) for BENCH_SECONDS;
@@ -534,20 +533,20 @@ small_objects() {
 }
 
 # The 256 KiB PUT at 32 connections again, on a fresh cofferd with pack
-# files off (storage.pack_shard_max_bytes 0, doc/design.md "Mid-size
-# objects"): section 3's packed run's objects/s and server CPU per GiB
-# against shard files.
+# files on (storage.pack_shard_max_bytes, doc/design.md "Mid-size
+# objects"): its objects/s and server CPU per GiB against the shard-file
+# run of section 3.
 mid_packed() {
-  say "3b. coffer: 256 KiB PUT with pack files off (shard files)"
-  COFFER_CONFIG_EXTRA='{"storage": {"pack_shard_max_bytes": 0}}' start_cofferd
-  cb "put 256K c32 files" "$COFFER_ENDPOINT" "$COFFER_ACCESS_KEY" "$COFFER_SECRET_KEY" \
-    us-east-1 "$COFFER_PID" -w put -s 256K -c 32 "${runlen[@]}" --prefix files-m256k-c32
-  fig mid_put_256k_files_c32_ops "$(field ops_per_s)"
-  fig mid_put_256k_files_cpu_s_per_gib "$CB_CPU_GIB"
-  ratio mid_put_256k_packed_ops_ratio_vs_files "${FIG[mid_put_256k_c32_ops]}" \
-    "${FIG[mid_put_256k_files_c32_ops]}"
-  ratio mid_put_256k_packed_cpu_ratio_vs_files "${FIG[mid_put_256k_cpu_s_per_gib]}" \
-    "${FIG[mid_put_256k_files_cpu_s_per_gib]}"
+  say "3b. coffer: 256 KiB PUT with pack files"
+  COFFER_CONFIG_EXTRA='{"storage": {"pack_shard_max_bytes": 1048576}}' start_cofferd
+  cb "put 256K c32 packed" "$COFFER_ENDPOINT" "$COFFER_ACCESS_KEY" "$COFFER_SECRET_KEY" \
+    us-east-1 "$COFFER_PID" -w put -s 256K -c 32 "${runlen[@]}" --prefix packed-m256k-c32
+  fig mid_put_256k_packed_c32_ops "$(field ops_per_s)"
+  fig mid_put_256k_packed_cpu_s_per_gib "$CB_CPU_GIB"
+  ratio mid_put_256k_packed_ops_ratio_vs_files "${FIG[mid_put_256k_packed_c32_ops]}" \
+    "${FIG[mid_put_256k_c32_ops]}"
+  ratio mid_put_256k_packed_cpu_ratio_vs_files "${FIG[mid_put_256k_packed_cpu_s_per_gib]}" \
+    "${FIG[mid_put_256k_cpu_s_per_gib]}"
   stop_cofferd
 }
 
