@@ -51,7 +51,6 @@
 #define CONFIG_DEFAULT_HEADER_TIMEOUT 30   /* seconds to send request headers */
 #define CONFIG_DEFAULT_IDLE_TIMEOUT 60     /* seconds without a byte moving */
 #define CONFIG_EMBEDDED_DISKS 6
-#define CONFIG_DEFAULT_PACK_SHARD_MAX (1 << 20)  /* storage.pack_shard_max_bytes */
 #define CONFIG_EMBEDDED_TENANT "dev"
 
 /* The lifecycle worker (server/lifecycle.h) and the cold tiers' transfers:

@@ -70,7 +70,7 @@ static void good_config_parses(void)
              "\"disks\":[\"d1\",\"d2\",\"d3\",\"d4\",\"d5\",\"d6\"],"
              "\"meta_dir\":\"/srv/meta\",\"master_key_file\":\"master.key\","
              "\"erasure\":{\"k\":3,\"m\":3},\"block_size\":65536,"
-             "\"storage\":{\"pack_shard_max_bytes\":0,\"pack_compact_dead_ratio\":0.25},"
+             "\"storage\":{\"pack_shard_max_bytes\":1048576,\"pack_compact_dead_ratio\":0.25},"
              GOOD_ADMIN ","
              "\"limits\":{\"threads\":4,\"max_connections\":99,"
              "\"max_connections_per_ip\":7,\"header_timeout_seconds\":5,"
@@ -103,7 +103,7 @@ static void good_config_parses(void)
     CHECK_EQ_INT(cfg.storage.k, 3);
     CHECK_EQ_INT(cfg.storage.m, 3);
     CHECK_EQ_INT(cfg.storage.block_size, 65536);
-    CHECK_EQ_INT(cfg.storage.pack_shard_max, 0);        /* packing off */
+    CHECK_EQ_INT(cfg.storage.pack_shard_max, 1048576);
     CHECK(cfg.storage.pack_compact_dead_ratio == 0.25);
     CHECK_EQ_STR(cfg.admin_access_key, "ADMINKEY00000001");
     CHECK_EQ_STR(cfg.admin_secret_key, "s3cr3t-s3cr3t-s3cr3t");
@@ -132,7 +132,7 @@ static void minimal_config_gets_defaults(void)
     CHECK(cfg.access_log == NULL);
     CHECK_EQ_INT(cfg.storage.k, 0);
     CHECK_EQ_INT(cfg.storage.block_size, 0);
-    CHECK_EQ_INT(cfg.storage.pack_shard_max, 1048576); /* packing is on */
+    CHECK_EQ_INT(cfg.storage.pack_shard_max, 0);      /* packing is opt-in */
     CHECK(cfg.storage.pack_compact_dead_ratio == 0);    /* the engine's default */
     CHECK_EQ_INT(cfg.threads, CONFIG_DEFAULT_THREADS);
     CHECK_EQ_INT(cfg.max_connections_per_ip, CONFIG_DEFAULT_MAX_PER_IP);
