@@ -219,9 +219,17 @@ static int compact_live(st_engine *e, const cand *c, const st_compact_opts *o,
     if (fd < 0)                      /* a drain took it since the listing */
         return errno == ENOENT ? 0 : cf_fail_errno(err, CF_EIO, errno, "%s", path);
     packidx_row *rows;
-    size_t n;
+    size_t n, kept = 0;
     idx_lock(e->ix);
     int rc = packidx_rows_of_locked(e, c->id, &rows, &n, err);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        int q = deleteq_queued_locked(e, rows[i].data_id, err);
+        if (q < 0)
+            rc = -1;
+        else if (q == 0)             /* a queued one dies: not copied */
+            rows[kept++] = rows[i];
+    }
+    n = kept;
     idx_unlock(e->ix);
     /* sealed: no writer can have gained a reference since the listing */
     assert(!pack_set_busy(&e->packs, c->id));

@@ -505,6 +505,8 @@ int deleteq_references_locked(st_engine *e, const uint8_t data_id[16], cf_err *e
 int deleteq_drain_batch(st_engine *e, uint64_t *done, cf_err *err);
 /* Drain until the queue holds only what live readers need [takes it]. */
 void deleteq_drain(st_engine *e);
+/* Is the data id queued for deletion? 1, 0, -1 [index lock]. */
+int deleteq_queued_locked(st_engine *e, const uint8_t data_id[16], cf_err *err);
 
 /* ---- packidx.c: pack_shards ---------------------------------------------- */
 
@@ -543,8 +545,8 @@ typedef struct packidx_row {
     int shard;
     uint64_t off, len;
 } packidx_row;
-/* The rows naming a pack whose data id is not queued for deletion, in
- * record order (*rows malloc'd; the caller frees it) [index lock]. */
+/* The rows naming a pack, in record order (*rows malloc'd; the caller
+ * frees it) [index lock]. */
 int packidx_rows_of_locked(st_engine *e, const uint8_t pack_id[PACK_ID_LEN],
                            packidx_row **rows, size_t *n, cf_err *err);
 /* Repoint row r of pack from_id to the record to (to == NULL: drop the

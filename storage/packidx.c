@@ -224,8 +224,8 @@ int packidx_rows_of_locked(st_engine *e, const uint8_t pack_id[PACK_ID_LEN],
     *n = 0;
     size_t cap = 0;
     sqlite3_stmt *st = idx_query(e->ix, err,
-        "SELECT data_id, shard, offset, length FROM pack_shards WHERE pack_id = ? AND "
-        "data_id NOT IN (SELECT data_id FROM delete_queue) ORDER BY offset", "b",
+        "SELECT data_id, shard, offset, length FROM pack_shards WHERE pack_id = ? "
+        "ORDER BY offset", "b",
         pack_id, (size_t)PACK_ID_LEN);
     int rc = st ? 0 : -1;
     while (st && (rc = idx_next(e->ix, st, err)) == 1) {
