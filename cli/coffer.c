@@ -438,6 +438,11 @@ static void print_job(json_t *j)
         printf("%lld/%lld %s ", num(p, "done"), num(p, "total"), str(p, "phase"));
     else if (json_is_object(p))         /* a total not known (lifecycle) */
         printf("%lld %s ", num(p, "done"), str(p, "phase"));
+    if (json_is_object(p) && num(p, "bytes") > 0) {
+        char b[32];
+        progress_bytes((double)num(p, "bytes"), b, sizeof b);
+        printf("(%s) ", b);
+    }
     if (json_is_object(last)) {
         printf("last ");
         print_when(json_object_get(last, "end"));
@@ -529,7 +534,8 @@ static void print_maintenance(json_t *doc)
     static const char *const fields[] = {"healed_segments", "heal_failures",
                                          "deleted_segments", "orphan_files",
                                          "orphans_held", "orphans_older_than_index",
-                                         "foreign_files", "files_scanned"};
+                                         "foreign_files", "files_scanned",
+                                         "bytes_scanned"};
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
         json_t *v = json_object_get(doc, fields[i]);
         if (v)

@@ -9,18 +9,12 @@
  */
 #include "cli/progress.h"
 
+#include "common/clock.h"
 #include <unistd.h>
 
 void progress_init(progress *p, const char *name, FILE *out)
 {
     *p = (progress){.name = name, .out = out, .tty = isatty(fileno(out)) == 1};
-}
-
-static double monotonic_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 void progress_bytes(double b, char *out, size_t cap)
@@ -38,7 +32,7 @@ void progress_bytes(double b, char *out, size_t cap)
  * total, nothing before a second) */
 static void show_rate(progress *p, uint64_t done, uint64_t total, uint64_t bytes)
 {
-    double elapsed = monotonic_s() - p->t0;
+    double elapsed = clock_mono_s() - p->t0;
     if (elapsed < 1.0 || done <= p->done0)
         return;
     double rate = (double)(done - p->done0) / elapsed;
@@ -65,7 +59,7 @@ void progress_show(progress *p, uint64_t done, uint64_t total, uint64_t bytes,
                    const char *phase)
 {
     if (!p->started) {
-        p->t0 = monotonic_s();
+        p->t0 = clock_mono_s();
         p->done0 = done;
         p->bytes0 = bytes;
         p->started = true;

@@ -1,10 +1,13 @@
 /*
  * cli/progress.h - the one progress line of every long coffer command
- * (heal, scrub, drill, gc: the jobs coffer follows in cofferd).
+ * (heal, scrub, drill, gc, lifecycle run, disks replace: the jobs coffer
+ * follows in cofferd; rebuild-index, restore-index and tier recover, which
+ * run in coffer itself).
  *
  * Contract: on a terminal (stderr) the line is rewritten in place at every
  * call, "coffer: NAME: DONE/TOTAL (P%) PHASE, BYTES, RATE/s, B/s, ETA T"
- * (bytes when the job counts them; the rates once a second has passed and
+ * (bytes when the work counts them, the phase naming them where they are
+ * not the bytes read; the rates once a second has passed and
  * something moved since the first call; the ETA when the total is known);
  * elsewhere (a log, a pipe,
  * cron) a full line is written at most every PROGRESS_EVERY_S seconds, so
@@ -28,7 +31,7 @@ typedef struct progress {
     bool tty;
     bool shown;                      /* a line is on the terminal now */
     time_t said;                     /* when the last line was written */
-    double t0;                       /* CLOCK_MONOTONIC s of the first call */
+    double t0;                       /* clock_mono_s() of the first call */
     uint64_t done0, bytes0;          /* done and bytes at the first call */
     bool started;                    /* t0 and done0 are set */
 } progress;

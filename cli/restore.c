@@ -59,9 +59,10 @@ static void offline_line(void *ctx, const char *line)
     fprintf(o->lines, "%s\n", line);
 }
 
-static void offline_progress(void *ctx, uint64_t done, uint64_t total, const char *phase)
+static void offline_progress(void *ctx, uint64_t done, uint64_t total, uint64_t bytes,
+                             const char *phase)
 {
-    progress_show(&((offline_out *)ctx)->pr, done, total, 0, phase);
+    progress_show(&((offline_out *)ctx)->pr, done, total, bytes, phase);
 }
 
 /* One offline command's work on the loaded configuration: 0 done (with
@@ -105,7 +106,8 @@ static int restore_fn(const st_config *cfg, void *arg, offline_out *o, json_t **
         return -1;
     if (doc)
         *doc = json_pack(
-            "{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i}",
+            "{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+            "s:i}",
             "snapshot", r.snapshot, "index", r.index, "moved_aside", r.moved_aside,
             "taken", (json_int_t)(r.taken_ms / 1000), "commit", (json_int_t)r.commit,
             "objects", (json_int_t)r.objects, "bytes", (json_int_t)r.bytes,
@@ -113,7 +115,8 @@ static int restore_fn(const st_config *cfg, void *arg, offline_out *o, json_t **
             "keys", (json_int_t)r.keys, "uploads", (json_int_t)r.uploads,
             "segments", (json_int_t)r.segments, "segments_short",
             (json_int_t)r.segments_short, "files_not_in_index",
-            (json_int_t)r.files_not_in_index, "rejected", r.rejected);
+            (json_int_t)r.files_not_in_index, "bytes_scanned", (json_int_t)r.bytes_scanned,
+            "rejected", r.rejected);
     return 0;
 }
 
@@ -134,7 +137,7 @@ static int rebuild_fn(const st_config *cfg, void *arg, offline_out *o, json_t **
     if (doc)
         *doc = json_pack(
             "{s:s, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-            "s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+            "s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
             "index", r.index, "dry_run", dry_run, "beside", r.beside,
             "commit", (json_int_t)r.commit, "tenants", (json_int_t)r.tenants,
             "keys", (json_int_t)r.keys, "buckets", (json_int_t)r.buckets,
@@ -142,6 +145,7 @@ static int rebuild_fn(const st_config *cfg, void *arg, offline_out *o, json_t **
             "markers", (json_int_t)r.markers, "bytes", (json_int_t)r.bytes,
             "uploads", (json_int_t)r.uploads, "parts", (json_int_t)r.parts,
             "shard_files", (json_int_t)r.shard_files, "manifests", (json_int_t)r.manifests,
+            "bytes_scanned", (json_int_t)r.bytes_scanned,
             "journal_files", (json_int_t)r.journal_files,
             "journal_records", (json_int_t)r.journal_records,
             "keys_exact", (json_int_t)r.keys_exact, "keys_guessed", (json_int_t)r.keys_guessed,

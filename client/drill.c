@@ -32,7 +32,8 @@ typedef struct drill {
     pick *sample;                    /* reservoir (sample > 0) */
     size_t nsample;
     const char **sample_bucket;
-    uint64_t to_read;
+    uint64_t to_read;                /* 0: not known yet */
+    bool last_bucket;                /* the bucket being listed is the last */
 } drill;
 
 static uint64_t next_rand(drill *d)
@@ -271,6 +272,10 @@ static int list_bucket(drill *d, const char *bucket, cf_err *err)
         free(token);
         token = NULL;
         s3c_listing *l = res.listing;
+        /* reading every object as listed: how many there are is known
+         * once the last page of the last bucket is in */
+        if (!d->o->sample && l)
+            d->to_read = d->last_bucket && !l->truncated ? d->st->listed + l->nobjects : 0;
         for (size_t i = 0; rc == 0 && l && i < l->nobjects && !stopping(d); i++) {
             d->st->listed++;
             if (d->o->sample) {
@@ -279,7 +284,6 @@ static int list_bucket(drill *d, const char *bucket, cf_err *err)
             } else {
                 pick pk = {.key = l->objects[i].key, .size = l->objects[i].size};
                 snprintf(pk.etag, sizeof pk.etag, "%s", l->objects[i].etag);
-                d->to_read = d->st->listed;
                 check_object(d, bucket, &pk);
             }
         }
@@ -306,8 +310,10 @@ int drill_run(s3c_client *c, const drill_opts *o, drill_stats *st, cf_err *err)
                        (unsigned long long)o->sample);
     }
     int rc = 0;
-    for (size_t b = 0; rc == 0 && b < o->nbuckets && !stopping(&d); b++)
+    for (size_t b = 0; rc == 0 && b < o->nbuckets && !stopping(&d); b++) {
+        d.last_bucket = b + 1 == o->nbuckets;
         rc = list_bucket(&d, o->buckets[b], err);
+    }
     d.to_read = d.nsample;
     for (size_t i = 0; rc == 0 && i < d.nsample && !stopping(&d); i++)
         check_object(&d, d.sample_bucket[i], &d.sample[i]);

@@ -55,6 +55,8 @@ typedef struct drill_opts {
     uint64_t seed;                   /* for the sample; 0: from the clock */
     /* optional: */
     void (*found)(void *ctx, const drill_finding *f);
+    /* after each object; to_read: of how many (0: not known yet, while
+     * every object is read as listed and more are to be listed) */
     void (*progress)(void *ctx, const drill_stats *st, uint64_t to_read);
     bool (*stop)(void *ctx);         /* true: end now with what was done */
     void *ctx;

@@ -254,6 +254,4 @@ void s3c_xfer_finish(xfer *x, int rc, const cf_err *err);
  * cfg's endpoint is scheme://host[:port] and its keys are ignored. */
 s3c_client *s3c_transport_new(const s3c_config *cfg, cf_err *err);
 
-double s3c_now(void);
-
 #endif

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/hex.h"
 
 #define DEFAULT_REGION "us-east-1"
@@ -94,7 +95,7 @@ s3c_client *s3c_transport_new(const s3c_config *cfg, cf_err *err)
      * are never too few for the next read */
     c->burst = c->rate / 50 > 65536 ? c->rate / 50 : 65536;
     c->tokens = c->burst;
-    c->refilled_at = s3c_now();
+    c->refilled_at = clock_mono_s();
     c->rng = ((uint64_t)time(NULL) << 20 ^ (uint64_t)getpid() ^ (uintptr_t)c) | 1;
     if ((cfg->cacert && !(c->cacert = strdup(cfg->cacert))) ||
         (cfg->cacert_pem && !(c->cacert_pem = strdup(cfg->cacert_pem)))) {

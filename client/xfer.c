@@ -38,14 +38,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
-double s3c_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+#include "common/clock.h"
 
 static void unlink_xfer(xfer *x)
 {
@@ -130,7 +124,7 @@ void s3c_xfer_destroy(xfer *x)
 
 static void refill(s3c_client *c)
 {
-    double now = s3c_now();
+    double now = clock_mono_s();
     c->tokens += (now - c->refilled_at) * c->rate;
     if (c->tokens > c->burst)
         c->tokens = c->burst;
@@ -519,7 +513,7 @@ static void schedule_retry(xfer *x)
     c->rng ^= c->rng << 17;
     double delay_ms = cap * (double)(c->rng >> 11) / (double)(1ull << 53);
     end_attempt(x);
-    x->retry_at = s3c_now() + delay_ms / 1000;
+    x->retry_at = clock_mono_s() + delay_ms / 1000;
     push_xfer(&c->waiting, x);
 }
 
@@ -596,7 +590,7 @@ static void collect(s3c_client *c)
 /* Start the retries whose time has come. */
 static void launch_due(s3c_client *c)
 {
-    double now = s3c_now();
+    double now = clock_mono_s();
     xfer *x = c->waiting;
     while (x) {
         xfer *after = x->next;
@@ -623,7 +617,7 @@ static double next_retry(const s3c_client *c)
 
 int s3c_run(s3c_client *c, int timeout_ms, cf_err *err)
 {
-    double deadline = s3c_now() + timeout_ms / 1000.0;
+    double deadline = clock_mono_s() + timeout_ms / 1000.0;
     uint64_t before = c->finished;
     for (;;) {
         launch_due(c);
@@ -632,7 +626,7 @@ int s3c_run(s3c_client *c, int timeout_ms, cf_err *err)
         if (curl_multi_perform(c->multi, &running) != CURLM_OK)
             return cf_fail(err, CF_EINTERNAL, "curl_multi_perform failed");
         collect(c);
-        double now = s3c_now();
+        double now = clock_mono_s();
         if (c->finished != before || c->nactive == 0 || now >= deadline ||
             c->sink_paused)
             return 0;

@@ -7,5 +7,6 @@ common_libcommon_a_SOURCES = \
 	common/names.c common/names.h common/credfile.c common/credfile.h common/adminapi.h \
 	common/numparse.c common/numparse.h common/utf8.c common/utf8.h \
 	common/xmlread.c common/xmlread.h common/etag.c common/etag.h \
-	common/rfc2047.c common/rfc2047.h common/hdrlist.c common/hdrlist.h
+	common/rfc2047.c common/rfc2047.h common/hdrlist.c common/hdrlist.h \
+	common/clock.c common/clock.h
 common_libcommon_a_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(ISAL_CFLAGS)

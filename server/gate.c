@@ -29,9 +29,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "server/request.h"
 #include "server/s3err.h"
 #include "server/sbuf.h"
@@ -78,13 +78,6 @@ struct gate {
     double last_log;
 };
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static addr_key key_of(const struct sockaddr_storage *ss)
 {
     addr_key k;
@@ -118,13 +111,13 @@ static void add_linger(gate *g, int fd)
         close(fd);
         return;
     }
-    g->lingering[g->nlinger++] = (lingering_fd){fd, now_s() + GATE_LINGER_S};
+    g->lingering[g->nlinger++] = (lingering_fd){fd, clock_mono_s() + GATE_LINGER_S};
 }
 
 static void refuse(gate *g, int fd, const char *why)
 {
     g->refused++;
-    double t = now_s();
+    double t = clock_mono_s();
     if (t - g->last_log >= GATE_LOG_EVERY_S) {
         fprintf(stderr, "cofferd: refusing connections: %s (%lu since the last notice)\n",
                 why, g->refused);
@@ -180,7 +173,7 @@ static void drain_lingering(gate *g, const struct pollfd *pfd, double t)
 static void admit(gate *g, int fd, const struct sockaddr_storage *ss, socklen_t sslen)
 {
     addr_key k = key_of(ss);
-    double t = now_s();
+    double t = clock_mono_s();
     size_t used = 0, from_addr = 0;
     gate_conn *slot = NULL;
     pthread_mutex_lock(&g->mu);
@@ -269,7 +262,7 @@ static void *gate_main(void *arg)
             break;
         if (pfd[1].revents)
             break;
-        double t = now_s();
+        double t = clock_mono_s();
         drain_lingering(g, n > 0 ? pfd + 2 : NULL, t);
         if (n > 0 && (pfd[0].revents & POLLIN))
             accept_all(g);
@@ -372,7 +365,7 @@ void gate_request_done(gate *g, gate_conn *c)
 {
     pthread_mutex_lock(&g->mu);
     c->headers_done = false;
-    c->deadline = now_s() + g->cfg.header_timeout_s;
+    c->deadline = clock_mono_s() + g->cfg.header_timeout_s;
     pthread_mutex_unlock(&g->mu);
 }
 

@@ -84,6 +84,12 @@ static void progress_job(void *ctx, uint64_t done, uint64_t total)
     sched_progress(ctx, done, total);
 }
 
+/* gc: the sizes of the files its scan saw */
+static void bytes_job(void *ctx, uint64_t bytes)
+{
+    sched_bytes(ctx, bytes);
+}
+
 #define ADD(field) (json_int_t)(a->field + b->field)
 /* The counts of a check as JSON (a + b: a scrub pass adds up its slices). */
 static json_t *check_json(const st_check_stats *a, const st_check_stats *b)
@@ -317,8 +323,9 @@ static int gc_run(void *arg, sched_ctl *ctl, const json_t *opts, cf_err *err)
 {
     st_engine *e = ((jobs_env *)arg)->e;
     json_t *g = json_object_get(opts, "grace_s");
-    st_pacer pacer = {.pace = pace_job, .progress = progress_job, .ctx = ctl};
-    sched_phase(ctl, "directories scanned");
+    st_pacer pacer = {.pace = pace_job, .progress = progress_job, .bytes = bytes_job,
+                      .ctx = ctl};
+    sched_phase(ctl, "directories scanned (bytes: the files seen)");
     st_gc_opts o = {.grace_s = g ? json_integer_value(g)
                                  : sched_config_int(ctl, "grace_seconds", JOB_GRACE_S),
                     .force_orphans = json_is_true(json_object_get(opts, "force_orphans")),
@@ -331,10 +338,11 @@ static int gc_run(void *arg, sched_ctl *ctl, const json_t *opts, cf_err *err)
                   (unsigned long long)st.deleted_segments,
                   (unsigned long long)st.orphan_files, st.held ? "; HELD by the bound" : "");
     if (opts || st.held || st.orphan_files)
-        sched_report(ctl, json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}",
+        sched_report(ctl, json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}",
                                     "deleted_segments", (json_int_t)st.deleted_segments,
                                     "orphan_files", (json_int_t)st.orphan_files,
                                     "files_scanned", (json_int_t)st.files_scanned,
+                                    "bytes_scanned", (json_int_t)st.bytes_scanned,
                                     "orphans_held", (json_int_t)st.orphans_held,
                                     "orphans_older_than_index",
                                     (json_int_t)st.orphans_older_than_index,
@@ -487,6 +495,7 @@ typedef struct drill_run_ctx {
     const char *tenant;
     json_t *findings;
     uint64_t done_before, total_before;
+    uint64_t tenant_bytes;           /* of this tenant's, counted in the status */
 } drill_run_ctx;
 
 static void drill_found(void *ctx, const drill_finding *f)
@@ -504,7 +513,10 @@ static void drill_found(void *ctx, const drill_finding *f)
 static void drill_progress(void *ctx, const drill_stats *st, uint64_t to_read)
 {
     drill_run_ctx *d = ctx;
-    sched_progress(d->ctl, d->done_before + st->objects, d->total_before + to_read);
+    sched_progress(d->ctl, d->done_before + st->objects,
+                   to_read ? d->total_before + to_read : 0);
+    sched_bytes(d->ctl, st->bytes - d->tenant_bytes);
+    d->tenant_bytes = st->bytes;
 }
 
 static bool drill_stop(void *ctx)
@@ -615,11 +627,12 @@ static int drill_tenant(jobs_env *env, sched_ctl *ctl, const char *tenant,
         names[i] = bl.v[i];
     drill_stats st = {0};
     dc->tenant = tenant;
+    dc->tenant_bytes = 0;
     drill_opts o = {.buckets = names, .nbuckets = bl.n, .sample = sample,
                     .found = drill_found, .progress = drill_progress, .stop = drill_stop,
                     .ctx = dc};
     if (rc == 0) {
-        sched_phase(ctl, "tenant %s", tenant);
+        sched_phase(ctl, "read back from tenant %s", tenant);
         rc = drill_run(c, &o, &st, err);
     }
     s3c_client_free(c);

@@ -45,6 +45,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "server/lcxml.h"
 #include "storage/lifecycle.h"
 
@@ -68,13 +69,6 @@ typedef struct job {
     int64_t tier_id;
     bool restore;
 } job;
-
-static double mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int64_t wall_ms(void)
 {
@@ -127,7 +121,7 @@ static bool nap(lifecycle *lc, double seconds)
 static bool spend(lifecycle *lc)
 {
     for (;;) {
-        double now = mono_s();
+        double now = clock_mono_s();
         lc->tokens += (now - lc->refilled_at) * lc->cfg.objects_per_s;
         lc->refilled_at = now;
         if (lc->tokens > lc->cfg.objects_per_s)
@@ -650,7 +644,7 @@ int lifecycle_new(st_engine *e, tier_set *tiers, const lifecycle_config *cfg,
     lc->tiers = tiers;
     lc->cfg = *cfg;
     lc->tokens = cfg->objects_per_s;
-    lc->refilled_at = mono_s();
+    lc->refilled_at = clock_mono_s();
     pthread_mutex_init(&lc->lock, NULL);
     pthread_cond_init(&lc->wake, NULL);
     *out = lc;

@@ -29,6 +29,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/hex.h"
 #include "server/xml.h"
 
@@ -37,13 +38,6 @@
 /* How much of a worker's stack a request with a secret wipes at its end:
  * far more than the deepest request path uses (about 10 KiB measured). */
 #define REQ_STACK_WIPE (64 * 1024)
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 void req_id_new(char out[17])
 {
@@ -68,7 +62,7 @@ s3_req *req_new(server *s, const char *raw_uri)
     }
     r->pool = p;
     r->srv = s;
-    r->t_start = now_s();
+    r->t_start = clock_mono_s();
     r->content_length = -1;
     req_id_new(r->id);
     sbuf_init(&r->body, XML_MAX_BODY);
@@ -78,7 +72,7 @@ s3_req *req_new(server *s, const char *raw_uri)
 
 double req_elapsed_ms(const s3_req *r)
 {
-    return (now_s() - r->t_start) * 1000.0;
+    return (clock_mono_s() - r->t_start) * 1000.0;
 }
 
 void *req_secret_alloc(s3_req *r, size_t n)

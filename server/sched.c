@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "common/fsutil.h"
+#include "common/clock.h"
 
 #define SCHED_NICE 10
 #define IOPRIO_CLASS_BE 2
@@ -53,6 +54,7 @@ typedef struct sched_job {
     uint64_t done, total, bytes;
     char phase[96];
     int64_t last_start_ms, last_end_ms;
+    uint64_t last_bytes;             /* the bytes count of the last run */
     bool last_ok;
     char last_summary[256];
     uint64_t runs_ok, runs_failed;
@@ -85,13 +87,6 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static sched_job *find_job(sched *s, const char *name)
 {
     for (int i = 0; i < s->njobs; i++)
@@ -116,9 +111,10 @@ static void state_path(const sched_job *j, char out[PATH_MAX])
 
 static json_t *state_doc_locked(const sched_job *j)
 {
-    return json_pack("{s:I, s:I, s:b, s:s, s:I, s:I, s:O, s:O}",
+    return json_pack("{s:I, s:I, s:I, s:b, s:s, s:I, s:I, s:O, s:O}",
                      "last_start", (json_int_t)j->last_start_ms,
-                     "last_end", (json_int_t)j->last_end_ms, "last_ok", j->last_ok,
+                     "last_end", (json_int_t)j->last_end_ms,
+                     "last_bytes", (json_int_t)j->last_bytes, "last_ok", j->last_ok,
                      "last_summary", j->last_summary, "runs_ok", (json_int_t)j->runs_ok,
                      "runs_failed", (json_int_t)j->runs_failed, "state", j->state,
                      "history", j->history);
@@ -151,6 +147,7 @@ static void load_state(sched_job *j)
     }
     j->last_start_ms = json_integer_value(json_object_get(doc, "last_start"));
     j->last_end_ms = json_integer_value(json_object_get(doc, "last_end"));
+    j->last_bytes = (uint64_t)json_integer_value(json_object_get(doc, "last_bytes"));
     j->last_ok = json_is_true(json_object_get(doc, "last_ok"));
     const char *summary = json_string_value(json_object_get(doc, "last_summary"));
     snprintf(j->last_summary, sizeof j->last_summary, "%s", summary ? summary : "");
@@ -227,7 +224,7 @@ static void keep_reports(json_t *history)
 static void run_once_locked(sched_job *j)
 {
     sched *s = j->s;
-    sched_ctl c = {.j = j, .refilled_ns = mono_ns()};
+    sched_ctl c = {.j = j, .refilled_ns = clock_mono_ns()};
     json_t *opts = j->trigger_opts;
     j->trigger_opts = NULL;
     j->triggered = false;
@@ -249,6 +246,7 @@ static void run_once_locked(sched_job *j)
     pthread_mutex_lock(&s->lock);
     j->running = false;
     j->last_end_ms = now_ms();
+    j->last_bytes = j->bytes;
     j->last_ok = rc == 0;
     snprintf(j->last_summary, sizeof j->last_summary, "%s", rc == 0 ? c.summary : err.msg);
     if (rc == 0)
@@ -464,11 +462,11 @@ static json_t *status_locked(const sched_job *j, bool full)
                     "started", (json_int_t)(j->started_ms / 1000))
         : json_null();
     json_t *last = j->last_end_ms > 0
-        ? json_pack("{s:o, s:o, s:f, s:b, s:s, s:I}", "start",
+        ? json_pack("{s:o, s:o, s:f, s:I, s:b, s:s, s:I}", "start",
                     time_or_null(j->last_start_ms), "end", time_or_null(j->last_end_ms),
                     "duration_seconds", (double)(j->last_end_ms - j->last_start_ms) / 1000.0,
-                    "ok", j->last_ok, "summary", j->last_summary, "run_id",
-                    (json_int_t)j->last_run_id)
+                    "bytes", (json_int_t)j->last_bytes, "ok", j->last_ok, "summary",
+                    j->last_summary, "run_id", (json_int_t)j->last_run_id)
         : json_null();
     json_t *doc = json_pack("{s:s, s:s, s:I, s:I, s:o, s:o, s:o, s:I, s:I, s:I}",
                             "name", j->def.name, "state", j->running ? "running" : "idle",
@@ -542,7 +540,7 @@ bool sched_pace(sched_ctl *c, uint64_t bytes)
     if (rate == 0)
         return !sched_stopping(c);
     double burst = rate / 10.0 > (1 << 20) ? rate / 10.0 : (double)(1 << 20);
-    int64_t t = mono_ns();
+    int64_t t = clock_mono_ns();
     c->tokens += (double)(t - c->refilled_ns) / 1e9 * (double)rate;
     if (c->tokens > burst)
         c->tokens = burst;
@@ -560,7 +558,7 @@ bool sched_pace(sched_ctl *c, uint64_t bytes)
         until.tv_sec += ns / 1000000000;
         until.tv_nsec = ns % 1000000000;
         pthread_cond_timedwait(&s->cond, &s->lock, &until);
-        t = mono_ns();
+        t = clock_mono_ns();
         c->tokens += (double)(t - c->refilled_ns) / 1e9 * (double)rate;
         c->refilled_ns = t;
     }

@@ -13,8 +13,8 @@
  *    best-effort I/O priority, and a job that moves data calls
  *    sched_pace, which holds it to `bytes_per_second` (0: no limit).
  *  - State for the admin API (sched_status): idle or running, progress
- *    (done/total and what it is doing), the last run (start, end, result,
- *    one-line summary), the next run, the counts of runs, the last report
+ *    (done/total, bytes and what it is doing), the last run (start, end,
+ *    bytes, result, one-line summary), the next run, the counts of runs, the last report
  *    and the last ones kept (history).
  *  - The last run, the history and each job's own state (sched_state, e.g.
  *    scrub's slice cursor) survive restarts: STATE_DIR/NAME.json, written

@@ -19,9 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/checksum.h"
 #include "storage/crypto.h"
 #include "common/fsutil.h"
@@ -458,13 +458,6 @@ uint64_t ds_errors(const ds_set *set, int i, ds_error kind)
     return atomic_load_explicit(&set->disks[i].errors[kind], memory_order_relaxed);
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static ds_wfault wfault_of(int errnum)
 {
     switch (errnum) {
@@ -477,7 +470,7 @@ static ds_wfault wfault_of(int errnum)
 static void leave_write_set(const ds_set *set, int i, ds_wfault f, const char *why)
 {
     ds_disk *d = (ds_disk *)&set->disks[i];
-    atomic_store(&d->wretry_ms, now_ms() + DS_WRITE_RETRY_MS);
+    atomic_store(&d->wretry_ms, clock_mono_ms() + DS_WRITE_RETRY_MS);
     if (atomic_exchange(&d->wfault, (int)f) != (int)f)
         fprintf(stderr, "coffer: disk %d (%s): %s: out of the write set, %s; its missing "
                 "shards are queued for heal\n", i, d->path, why, ds_wfault_name(f));
@@ -503,7 +496,7 @@ bool ds_write_skip(const ds_set *set, int i)
     ds_disk *d = (ds_disk *)&set->disks[i];
     if (atomic_load(&d->wfault) == DS_WF_NONE)
         return false;
-    int_fast64_t due = atomic_load(&d->wretry_ms), now = now_ms();
+    int_fast64_t due = atomic_load(&d->wretry_ms), now = clock_mono_ms();
     /* one caller wins the retry; the others keep leaving the disk out */
     if (due > now ||
         !atomic_compare_exchange_strong(&d->wretry_ms, &due, now + DS_WRITE_RETRY_MS))

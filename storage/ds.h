@@ -88,7 +88,7 @@ typedef struct ds_disk {
     atomic_uint_fast64_t errors[DS_NERRORS]; /* relaxed counters, see ds_note */
     atomic_bool replacing;           /* a replacement heal has not filled yet */
     atomic_int wfault;               /* ds_wfault */
-    atomic_int_fast64_t wretry_ms;   /* CLOCK_MONOTONIC ms of the next try */
+    atomic_int_fast64_t wretry_ms;   /* clock_mono_ms() of the next try */
 } ds_disk;
 
 typedef struct ds_set {

@@ -159,10 +159,14 @@ typedef struct st_restore_report {
     uint64_t segments;               /* sharded segments checked */
     uint64_t segments_short;         /* of them, with fewer than k shard files */
     uint64_t files_not_in_index;     /* shard files no row names: kept */
+    uint64_t bytes_scanned;          /* sizes of the files that count looked at */
     int rejected;                    /* snapshots found but not usable */
 } st_restore_report;
 typedef void (*st_say_cb)(void *ctx, const char *line);
-typedef void (*st_progress_cb)(void *ctx, uint64_t done, uint64_t total, const char *phase);
+/* done of total steps (total 0: not known), the bytes gone through so far
+ * (0: not counted in this phase; the phase names what they are). */
+typedef void (*st_progress_cb)(void *ctx, uint64_t done, uint64_t total, uint64_t bytes,
+                               const char *phase);
 int st_restore_index(const st_config *cfg, const char *from, st_say_cb say,
                      st_progress_cb progress, void *ctx, st_restore_report *rep,
                      cf_err *err);
@@ -172,7 +176,8 @@ int st_restore_index(const st_config *cfg, const char *from, st_say_cb say,
  * multipart manifests; doc/design.md, "Rebuilding the index") into
  * META/index.db, or beside an index.db that exists (never over it), or
  * nowhere with dry_run. progress (may be NULL) is called as the disks
- * are read: done of total steps, and a phase. */
+ * are read: done of total steps, and a phase; while the shard headers are
+ * read, bytes is bytes_scanned so far. */
 typedef struct st_rebuild_report {
     char index[PATH_MAX];            /* the file written ("" for a dry run) */
     bool beside;                     /* written beside an existing index.db */
@@ -190,6 +195,8 @@ typedef struct st_rebuild_report {
     uint64_t torn;                   /* damaged journal records or files */
     uint64_t newer;                  /* journal records of a newer record version */
     uint64_t headers_cut;            /* versions whose stored headers did not fit */
+    uint64_t bytes_scanned;          /* sizes of the shard files, manifests and
+                                        pack files whose headers were read */
 } st_rebuild_report;
 int st_rebuild_index(const st_config *cfg, bool dry_run, st_say_cb say, st_progress_cb progress,
                      void *ctx, st_rebuild_report *rep, cf_err *err);
@@ -738,6 +745,7 @@ typedef struct st_gc_stats {
     uint64_t healed_segments;
     uint64_t heal_failures;
     uint64_t files_scanned;          /* shard and temp files seen */
+    uint64_t bytes_scanned;          /* their sizes */
     uint64_t orphans_held;           /* candidates not deleted: above the bound */
     uint64_t orphans_older_than_index; /* unreferenced, but older than the index: kept */
     uint64_t foreign_files;          /* not named like a shard file: kept */
@@ -749,11 +757,14 @@ typedef struct st_gc_stats {
  * bytes (nonzero: stop soon, the stats say stopped; gc: ST_GC_SCAN_COST
  * after each directory and each file its scan reads, and it goes on),
  * progress in its own units done of total (heal --all and scrub: bytes of
- * object data; gc: directories scanned). Either may be NULL. */
+ * object data; gc: directories scanned), and bytes the bytes a work goes
+ * through that pace is not charged with (gc: after each directory, the
+ * sizes of the files in it). Any may be NULL. */
 #define ST_GC_SCAN_COST 4096
 typedef struct st_pacer {
     int (*pace)(void *ctx, uint64_t bytes);
     void (*progress)(void *ctx, uint64_t done, uint64_t total);
+    void (*bytes)(void *ctx, uint64_t bytes);
     void *ctx;
 } st_pacer;
 

@@ -20,9 +20,10 @@
  * is charged ST_GC_SCAN_COST for each directory and each file it reads
  * (the I/O a scan costs is in inodes, not in data), so that a job's
  * bytes_per_second bounds it; a stop does not cut a scan short (it only
- * ends the sleeping). Unlinks go through common/fio (the fault hook's
- * unlink class): one that fails leaves the file for the next scan, or its
- * delete-queue row queued.
+ * ends the sleeping); after each directory it is told the sizes of the
+ * files in it (bytes_scanned: the progress line's bytes). Unlinks go
+ * through common/fio (the fault hook's unlink class): one that fails
+ * leaves the file for the next scan, or its delete-queue row queued.
  */
 #include "storage/engine_int.h"
 
@@ -121,6 +122,7 @@ static void scan_file(gc_scan *g, int disk, int fan, const char *path, const cha
     if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode))
         return;
     g->stats->files_scanned++;
+    g->stats->bytes_scanned += (uint64_t)st.st_size;
     if (fan == FAN_PACKS ? !pack_name_to_id(name, o.id) : !shard_name_to_id(name, o.id)) {
         g->stats->foreign_files++;   /* nothing this index writes */
         return;
@@ -157,7 +159,7 @@ static void scan_file(gc_scan *g, int disk, int fan, const char *path, const cha
 static void scan_dir(gc_scan *g, int disk, int fan, const char *dir)
 {
     DIR *d = opendir(dir);
-    uint64_t read = 1;
+    uint64_t read = 1, bytes0 = g->stats->bytes_scanned;
     if (d) {
         struct dirent *de;
         while ((de = readdir(d)) != NULL) {
@@ -171,6 +173,8 @@ static void scan_dir(gc_scan *g, int disk, int fan, const char *dir)
         closedir(d);
     }
     const st_pacer *p = g->opts->pacer;
+    if (p && p->bytes && g->stats->bytes_scanned > bytes0)
+        p->bytes(p->ctx, g->stats->bytes_scanned - bytes0);
     if (p && p->pace)
         (void)p->pace(p->ctx, read * ST_GC_SCAN_COST);
 }

@@ -119,6 +119,7 @@
  */
 #include "storage/index.h"
 
+#include "common/clock.h"
 #include "common/fio.h"
 #include "common/fsutil.h"
 #include "common/hex.h"
@@ -952,13 +953,11 @@ static void sync_round(idx *x)
     uint64_t target = x->committed;
     x->syncing = true;
     pthread_mutex_unlock(&x->sync_lock);
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double t0 = clock_mono_s();
     int e = open_wal_fd(x);
     if (e == 0 && fio_walsync(x->wal_fd) != 0)
         e = errno;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    double took = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    double took = clock_mono_s() - t0;
     if (x->sync_hook)
         x->sync_hook(x->sync_ctx);
     pthread_mutex_lock(&x->sync_lock);

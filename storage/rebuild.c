@@ -439,7 +439,7 @@ static int read_journal(rebuild *r, cf_err *err)
 {
     int files, torn, newer;
     if (r->progress)
-        r->progress(r->ctx, 0, 0, "reading the journal");
+        r->progress(r->ctx, 0, 0, 0, "reading the journal");
     if (jrn_replay(&r->set, 0, on_record, r, &files, &torn, &newer, err) < 0)
         return -1;
     r->rep->journal_files = (uint64_t)files;
@@ -560,12 +560,14 @@ static int scan_packs(rebuild *r, int i)
         pack_walk w = {.r = r, .disk = i};
         char path[PATH_MAX];
         cf_err e;
-        struct stat st;
+        struct stat sb;
         if (!pack_name_to_id(de->d_name, w.id) ||
             (size_t)snprintf(path, sizeof path, "%s/%s", dir, de->d_name) >= sizeof path)
             continue;
-        if (stat(path, &st) == 0)
-            w.written_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+        if (stat(path, &sb) == 0) {
+            r->rep->bytes_scanned += (uint64_t)sb.st_size;
+            w.written_ns = (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec;
+        }
         int n = pack_scan(path, add_record, &w, NULL, &e);
         if (n == SCAN_NOMEM || (n < 0 && e.code == CF_ENOMEM))
             rc = -1;
@@ -617,6 +619,8 @@ static int pack_rows(rebuild *r, cf_err *err)
     return tbl_flush(r, &r->t_pack_shards, err);
 }
 
+#define SCAN_PHASE "reading shard headers (bytes: the files read)"
+
 static int scan_disks(rebuild *r, cf_err *err)
 {
     uint64_t total = 256 * (uint64_t)r->set.n, done = 0;
@@ -626,7 +630,7 @@ static int scan_disks(rebuild *r, cf_err *err)
         for (int xx = 0; xx < 256; xx++, done++) {
             char dir[PATH_MAX];
             if (r->progress && xx % 16 == 0)
-                r->progress(r->ctx, done, total, "reading shard headers");
+                r->progress(r->ctx, done, total, r->rep->bytes_scanned, SCAN_PHASE);
             if (!r->set.disks[i].online)
                 continue;
             snprintf(dir, sizeof dir, "%s/objects/%02x", r->set.disks[i].path, xx);
@@ -640,7 +644,10 @@ static int scan_disks(rebuild *r, cf_err *err)
                         sizeof path)
                     continue;
                 FILE *f = fopen(path, "rb");
+                struct stat sb;
                 size_t n = f ? fread(head, 1, sizeof head, f) : 0;
+                if (f && fstat(fileno(f), &sb) == 0)
+                    r->rep->bytes_scanned += (uint64_t)sb.st_size;
                 if (f)
                     fclose(f);
                 int rc = man_is(head, n) ? add_manifest(r, path) : add_shard(r, path);
@@ -654,7 +661,7 @@ static int scan_disks(rebuild *r, cf_err *err)
         }
     }
     if (r->progress)
-        r->progress(r->ctx, total, total, "reading shard headers");
+        r->progress(r->ctx, total, total, r->rep->bytes_scanned, SCAN_PHASE);
     return 0;
 }
 
@@ -1364,13 +1371,13 @@ static int make_rows(rebuild *r, cf_err *err)
         }
     }
     if (r->progress)
-        r->progress(r->ctx, 0, r->keys.n, "placing versions");
+        r->progress(r->ctx, 0, r->keys.n, 0, "placing versions");
     rb_key *k = r->keys.v;
     for (size_t i = 0; i < r->keys.n; i++) {
         if (exact_key(r, &k[i], err) < 0)
             return -1;
         if (r->progress && i % 4096 == 4095)
-            r->progress(r->ctx, i + 1, r->keys.n, "placing versions");
+            r->progress(r->ctx, i + 1, r->keys.n, 0, "placing versions");
     }
     if (guessed_keys(r, err) < 0 || uploads(r, err) < 0)
         return -1;
@@ -1455,8 +1462,9 @@ static int fill(rebuild *r, const char *tmp, const uint8_t check[32], uint64_t s
     if (rc == 0)
         rc = scan_disks(r, err);
     if (rc == 0) {
-        say(r, "disks     %llu shard files, %llu manifests",
-            (unsigned long long)r->rep->shard_files, (unsigned long long)r->rep->manifests);
+        say(r, "disks     %llu shard files, %llu manifests (%llu bytes scanned)",
+            (unsigned long long)r->rep->shard_files, (unsigned long long)r->rep->manifests,
+            (unsigned long long)r->rep->bytes_scanned);
         rc = make_rows(r, err);
     }
     if (rc == 0)                     /* the lock clock never runs behind the data */

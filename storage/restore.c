@@ -212,15 +212,23 @@ static int sharded_batch(st_engine *e, bool of_parts, const uint8_t after[16],
     return n;
 }
 
-static void show(restore_ctx *r, uint64_t done, uint64_t total, const char *phase)
+static void show(restore_ctx *r, uint64_t done, uint64_t total, uint64_t bytes,
+                 const char *phase)
 {
     if (r->progress)
-        r->progress(r->say_ctx, done, total, phase);
+        r->progress(r->say_ctx, done, total, bytes, phase);
 }
 
 static void gc_progress(void *ctx, uint64_t done, uint64_t total)
 {
-    show(ctx, done, total, "counting shard files it does not name");
+    restore_ctx *r = ctx;
+    show(r, done, total, r->rep->bytes_scanned,
+         "counting shard files it does not name (bytes: the files seen)");
+}
+
+static void gc_bytes(void *ctx, uint64_t bytes)
+{
+    ((restore_ctx *)ctx)->rep->bytes_scanned += bytes;
 }
 
 /* Count the sharded segments (of objects and of uploads) and those with
@@ -244,7 +252,7 @@ static int check_segments(restore_ctx *r, st_engine *e, uint64_t *segments,
                 *short_of_files += present < e->set.k;
             }
             memcpy(after, ids[n - 1], 16);
-            show(r, *segments, 0, "checking sharded segments");
+            show(r, *segments, 0, 0, "checking sharded segments");
         }
         if (n < 0)
             return -1;
@@ -274,7 +282,7 @@ static int verify(restore_ctx *r, cf_err *err)
         rc = check_segments(r, e, &rep->segments, &rep->segments_short, err);
     }
     st_gc_stats gs = {0};
-    st_pacer pacer = {.progress = gc_progress, .ctx = r};
+    st_pacer pacer = {.progress = gc_progress, .bytes = gc_bytes, .ctx = r};
     st_gc_opts scan = {.grace_s = 0, .dry_run = true, .pacer = &pacer};
     if (rc == 0) {
         say(r, "counting shard files it does not name...");

@@ -355,6 +355,8 @@ EXTRA_DIST += tests/integration/tier.sh tests/integration/tier_faults.sh \
 	tests/integration/tierlib.sh tests/integration/tier_cases.py \
 	tests/integration/tier_faults_cases.py tests/integration/tierutil.py \
 	tests/integration/tier_faults_azure.sh
+# the cofferd process class killloop.py and tier_faults_cases.py share
+EXTRA_DIST += tests/integration/cofferd_proc.py
 
 # progress lines and reports of coffer lifecycle run and coffer gc
 # (issue 13.5), a second cofferd as the tier

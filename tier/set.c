@@ -13,6 +13,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
+
 #define RATE_WINDOW 10
 
 typedef struct live_tier {
@@ -39,13 +41,6 @@ const tier_type *tier_type_find(const char *name)
         if (strcmp(types[i]->name, name) == 0)
             return types[i];
     return NULL;
-}
-
-static int64_t now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec;
 }
 
 static int64_t wall_ms(void)
@@ -93,7 +88,7 @@ static live_tier *tier_get(tier_set *s, int64_t id, cf_err *err)
 
 static void note_bytes(tier_set *s, live_tier *lt, uint64_t n)
 {
-    int64_t sec = now_s();
+    int64_t sec = clock_mono_ms() / 1000;
     size_t i = (size_t)(sec % (RATE_WINDOW + 1));
     pthread_mutex_lock(&s->lock);
     if (lt->second[i] != sec) {
@@ -106,7 +101,7 @@ static void note_bytes(tier_set *s, live_tier *lt, uint64_t n)
 
 uint64_t tier_rate(tier_set *s, int64_t tier_id)
 {
-    int64_t sec = now_s();
+    int64_t sec = clock_mono_ms() / 1000;
     uint64_t total = 0;
     pthread_mutex_lock(&s->lock);
     for (live_tier *lt = s->list; lt; lt = lt->next) {

@@ -159,6 +159,7 @@
 #include "common/error.h"
 #include "contrib/bench/measure.h"
 #include "common/checksum.h"
+#include "common/clock.h"
 #include "storage/crypto.h"
 #include "storage/engine.h"
 #include "storage/rs.h"
@@ -240,14 +241,14 @@ typedef struct rate {
 
 static phase phase_start(void)
 {
-    return (phase){bm_now(), bm_cpu_self(), bm_runq_wait()};
+    return (phase){clock_mono_s(), bm_cpu_self(), bm_runq_wait()};
 }
 
 /* Rates are over the phase's own time: wall-clock time less the time it
  * waited for a CPU another process held (time blocked on a disk counts). */
 static rate phase_stop(phase p, uint64_t bytes)
 {
-    double dt = bm_now() - p.t0 - (bm_runq_wait() - p.w0), dc = bm_cpu_self() - p.c0;
+    double dt = clock_mono_s() - p.t0 - (bm_runq_wait() - p.w0), dc = bm_cpu_self() - p.c0;
     if (dt <= 0)
         dt = 1e-9;
     return (rate){(double)bytes / MIB / dt, dc / ((double)bytes / GIB)};
@@ -589,7 +590,7 @@ static int measure_fsync(const bench *b, cf_err *err)
     if (fd < 0)
         return cf_fail_errno(err, CF_EIO, errno, "create %s", path);
     uint64_t n = 0;
-    double t0 = bm_now(), dt = 0;
+    double t0 = clock_mono_s(), dt = 0;
     int rc = 0;
     do {
         int w = fsu_write_all(fd, src_at(b, n, SMALL_SIZE), SMALL_SIZE);
@@ -602,7 +603,7 @@ static int measure_fsync(const bench *b, cf_err *err)
             break;
         }
         n++;
-        dt = bm_now() - t0;
+        dt = clock_mono_s() - t0;
     } while (dt < b->fsync_secs);
     close(fd);
     unlink(path);
@@ -632,7 +633,7 @@ static void *group_main(void *arg)
 {
     fsync_group *g = arg;
     pthread_mutex_lock(&g->lock);
-    while (g->err == 0 && bm_now() < g->until) {
+    while (g->err == 0 && clock_mono_s() < g->until) {
         int w = fsu_write_all(g->fd, src_at(g->b, g->written, SMALL_SIZE), SMALL_SIZE);
         if (w < 0) {
             g->err = -w;
@@ -673,14 +674,14 @@ static int measure_fsync_group(const bench *b, cf_err *err)
         return cf_fail_errno(err, CF_EIO, errno, "create %s", path);
     pthread_t *tid = calloc(b->fsync_threads, sizeof *tid);
     uint64_t started = 0;
-    double t0 = bm_now();
+    double t0 = clock_mono_s();
     g.until = t0 + b->fsync_secs;
     while (tid && started < b->fsync_threads &&
            pthread_create(&tid[started], NULL, group_main, &g) == 0)
         started++;
     for (uint64_t i = 0; i < started; i++)
         pthread_join(tid[i], NULL);
-    double dt = bm_now() - t0;
+    double dt = clock_mono_s() - t0;
     free(tid);
     close(g.fd);
     unlink(path);
@@ -699,7 +700,7 @@ static int measure_fsync_group(const bench *b, cf_err *err)
 typedef struct mid_run {
     const bench *b;
     unsigned id;
-    double until;                    /* bm_now() at which to stop */
+    double until;                    /* clock_mono_s() at which to stop */
     pthread_t tid;
     bool started;
     int rc;
@@ -739,7 +740,7 @@ static int mid_shard(const mid_run *r, uint64_t n, int i, cf_err *err)
 static void *mid_main(void *arg)
 {
     mid_run *r = arg;
-    for (uint64_t n = 0; r->rc == 0 && bm_now() < r->until; n++) {
+    for (uint64_t n = 0; r->rc == 0 && clock_mono_s() < r->until; n++) {
         for (int i = 0; r->rc == 0 && i < NDISKS; i++)
             r->rc = mid_shard(r, n, i, &r->err);
         if (r->rc == 0)
@@ -777,7 +778,7 @@ static int measure_mid(const bench *b, cf_err *err)
     mid_run *r = calloc(b->mid_threads, sizeof *r);
     if (!r)
         return cf_fail(err, CF_ENOMEM, "out of memory");
-    double t0 = bm_now();
+    double t0 = clock_mono_s();
     int rc = 0;
     for (uint64_t i = 0; i < b->mid_threads; i++) {
         r[i] = (mid_run){.b = b, .id = (unsigned)i, .until = t0 + b->mid_secs};
@@ -798,7 +799,7 @@ static int measure_mid(const bench *b, cf_err *err)
             rc = -1;
         }
     }
-    double dt = bm_now() - t0;
+    double dt = clock_mono_s() - t0;
     free(r);
     for (int i = 0; i < NDISKS; i++) {       /* leave the disks as they were */
         char path[PATH_MAX + 32];
@@ -946,24 +947,24 @@ static int bench_small(const bench *b, st_engine *e, const char *suffix,
 {
     char key[64], name[64];
     uint64_t n = 0;
-    double t0 = bm_now(), dt;
+    double t0 = clock_mono_s(), dt;
     do {
         snprintf(key, sizeof key, "small%s/%08llu", suffix, (unsigned long long)n);
         if (put_object(b, e, key, SMALL_SIZE, n, err) < 0)
             return -1;
         n++;
-        dt = bm_now() - t0;
+        dt = clock_mono_s() - t0;
     } while (n < b->small_ops && dt < b->small_secs);
     snprintf(name, sizeof name, "engine_small_put_ops%s", suffix);
     put_value(name, (double)n / dt);
-    t0 = bm_now();
+    t0 = clock_mono_s();
     for (uint64_t i = 0; i < n; i++) {
         snprintf(key, sizeof key, "small%s/%08llu", suffix, (unsigned long long)i);
         if (get_object(b, e, key, SMALL_SIZE, err) < 0)
             return -1;
     }
     snprintf(name, sizeof name, "engine_small_get_ops%s", suffix);
-    put_value(name, (double)n / (bm_now() - t0));
+    put_value(name, (double)n / (clock_mono_s() - t0));
     return 0;
 }
 
@@ -1019,10 +1020,10 @@ static int bench_rebuild(bench *b, cf_err *err)
         return -1;
     bool reset = bm_rss_reset(0);
     st_rebuild_report rep;
-    double t0 = bm_now();
+    double t0 = clock_mono_s();
     if (st_rebuild_index(&b->cfg, true, rebuild_line, NULL, NULL, &rep, err) < 0)
         return -1;
-    double dt = bm_now() - t0;
+    double dt = clock_mono_s() - t0;
     if (!reset)
         fprintf(stderr, "bench-engine: could not reset the peak RSS; the rebuild's "
                         "covers the whole run\n");
@@ -1100,7 +1101,7 @@ int main(void)
 {
     static bench b;
     cf_err err;
-    double t0 = bm_now(), w0 = bm_runq_wait();
+    double t0 = clock_mono_s(), w0 = bm_runq_wait();
     int rc = bench_init(&b, &err);
     if (rc == 0) {
         printf("bench_dir: %s\nlayout: %d+%d\nblock_kib: %u\nread_kib: %zu\n", b.root,
@@ -1128,7 +1129,7 @@ int main(void)
         rc = bench_rebuild(&b, &err);
     if (rc == 0) {
         put_value("load_1m_end", bm_loadavg());
-        put_value("runq_wait_pct", 100 * (bm_runq_wait() - w0) / (bm_now() - t0));
+        put_value("runq_wait_pct", 100 * (bm_runq_wait() - w0) / (clock_mono_s() - t0));
     }
     else
         fprintf(stderr, "bench-engine: %s\n", err.msg);

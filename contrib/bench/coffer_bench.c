@@ -40,6 +40,7 @@
 #include <strings.h>
 
 #include "client/s3c.h"
+#include "common/clock.h"
 #include "common/error.h"
 #include "contrib/bench/body.h"
 #include "contrib/bench/histo.h"
@@ -179,7 +180,7 @@ static s3c_op base_op(run *r, slot *s, req_kind kind, s3c_kind op_kind, bool upl
 
 static int send_op(run *r, slot *s, const s3c_op *op, cf_err *err)
 {
-    s->req_t0 = bm_now();
+    s->req_t0 = clock_mono_s();
     s->got = 0;
     return s3c_start(r->client, op, on_done, s, err);
 }
@@ -326,10 +327,10 @@ static int start_workload_task(run *r, slot *s, cf_err *err)
 /* Start the phase's next task in s, if it has one left. */
 static void next_task(run *r, slot *s, phase ph)
 {
-    if (r->fatal || r->issued >= r->limit || bm_now() >= r->deadline)
+    if (r->fatal || r->issued >= r->limit || clock_mono_s() >= r->deadline)
         return;
     s->obj = r->issued++;
-    s->task_t0 = bm_now();
+    s->task_t0 = clock_mono_s();
     object_key(r, s->obj, s->key, sizeof s->key);
     int rc = ph == PH_BUCKET ? start_bucket(r, s, &r->fatal_err)
            : ph == PH_PREPARE ? start_put(r, s, &r->fatal_err)
@@ -350,7 +351,7 @@ static void task_done(run *r, slot *s, bool ok)
         r->setup_failures += !ok;
         return;
     }
-    histo_add(&r->task_lat, (uint64_t)((bm_now() - s->task_t0) * 1e6));
+    histo_add(&r->task_lat, (uint64_t)((clock_mono_s() - s->task_t0) * 1e6));
     if (ok)
         r->tasks_ok++;
     else
@@ -371,7 +372,7 @@ static void record_request(run *r, const slot *s, bool ok)
     if (!r->measuring)
         return;
     kind_stats *k = &r->st[s->kind];
-    histo_add(&k->lat, (uint64_t)((bm_now() - s->req_t0) * 1e6));
+    histo_add(&k->lat, (uint64_t)((clock_mono_s() - s->req_t0) * 1e6));
     if (!ok) {
         k->errors++;
         return;
@@ -460,7 +461,7 @@ static int run_phase(run *r, phase ph, uint64_t limit, double duration, cf_err *
 {
     r->issued = 0;
     r->limit = limit;
-    r->deadline = duration > 0 ? bm_now() + duration : 1e300;
+    r->deadline = duration > 0 ? clock_mono_s() + duration : 1e300;
     r->measuring = ph == PH_MEASURE;
     r->phase = ph;
     for (int i = 0; i < r->o->concurrency; i++)
@@ -525,7 +526,7 @@ typedef struct usage_mark {
 
 static usage_mark mark_now(const run *r)
 {
-    return (usage_mark){bm_now(), bm_cpu_self(),
+    return (usage_mark){clock_mono_s(), bm_cpu_self(),
                         r->o->server_pid ? bm_proc_cpu(r->o->server_pid) : 0};
 }
 

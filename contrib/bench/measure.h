@@ -1,9 +1,9 @@
 /*
- * contrib/bench/measure.h - what the benchmark tools measure with: a
- * monotonic clock, this process's CPU time and peak memory, the load
- * average (recorded beside every figure, since the machine is shared), a
- * fast seeded data generator (benchmarks never read their data from a
- * file), and environment knobs.
+ * contrib/bench/measure.h - what the benchmark tools measure with beside
+ * the monotonic clock (common/clock.h): this process's CPU time and peak
+ * memory, the load average (recorded beside every figure, since the
+ * machine is shared), a fast seeded data generator (benchmarks never read
+ * their data from a file), and environment knobs.
  *
  * Peak RSS is the kernel's high-water mark (VmHWM). bm_rss_reset() lowers
  * it to the current RSS (Linux's /proc/PID/clear_refs "5"), so a phase
@@ -19,8 +19,6 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* Seconds on the monotonic clock. */
-double bm_now(void);
 /* User + system CPU seconds this process has used. */
 double bm_cpu_self(void);
 /* User + system CPU seconds of process pid so far (-1 if unreadable). */

@@ -48,6 +48,8 @@ import urllib.request
 import boto3
 from botocore.config import Config
 
+from cofferd_proc import CofferdProcess
+
 MiB = 1 << 20
 WORK = os.environ["IT_WORK"]
 COFFERD = os.environ["COFFERD"]
@@ -90,7 +92,7 @@ def cred(path, field):
     raise KeyError(field)
 
 
-class Server:
+class Server(CofferdProcess):
     def __init__(self):
         self.proc = None
         self.starts = []
@@ -114,14 +116,6 @@ class Server:
             time.sleep(0.05)
         os.system(f"tail -30 {LOG} >&2")
         raise AssertionError("cofferd did not come up")
-
-    def kill(self):
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=30)
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        assert self.proc.wait(timeout=60) == 0, "cofferd did not stop cleanly"
 
 
 def s3():

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 const char *live_env(const char *name)
 {
@@ -14,13 +13,6 @@ const char *live_env(const char *name)
         exit(2);
     }
     return v;
-}
-
-double live_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 uint8_t live_byte(uint64_t seed, uint64_t i)

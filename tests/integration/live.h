@@ -18,7 +18,6 @@
 
 /* The variable's value; exits 2 with a message if it is unset. */
 const char *live_env(const char *name);
-double live_now(void);
 
 /* Byte i of object `seed`. */
 uint8_t live_byte(uint64_t seed, uint64_t i);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tests/integration/progress.sh - long admin work is followed with a
-# progress line and ends with a report (issue 13.5), for the jobs that had
-# none: `coffer lifecycle run` and `coffer gc`.
+# progress line and ends with a report (issue 13.5): `coffer lifecycle
+# run`, and the bytes on the lines of `coffer drill`, `coffer gc` and
+# `coffer rebuild-index`.
 #
 #   - lifecycle run: a pass of a bucket's rules (transition old/ to a tier,
 #     a second cofferd; expire tmp/), slowed by lifecycle.objects_per_s = 2
@@ -11,9 +12,20 @@
 #     report counts exactly what the rules did
 #     (and what the tier holds after); --tenant/--bucket narrow the pass;
 #     with the tier's remote down the transition fails and coffer exits 1;
+#   - drill, paced by jobs.drill.bytes_per_second (3 objects of 1 MiB at
+#     2 MiB/s), on a terminal (every look rewrites the line): "coffer:
+#     drill: N/3 (P%) read back from tenant dev, N.0 MiB", the bytes being
+#     exactly those of the N objects read; the report and the job's last
+#     run count 3 MiB;
 #   - gc, paced by jobs.gc.bytes_per_second (each directory and file its
-#     scan reads counts 4 KiB): the progress line ("coffer: gc: D/T (P%)
-#     directories scanned") and the report.
+#     scan reads counts 4 KiB), on a terminal: the progress line ("coffer:
+#     gc: D/T (P%) directories scanned (bytes: the files seen), B") and the
+#     report; its bytes_scanned and the job's last run are the sizes of
+#     the files on the disks;
+#   - rebuild-index --dry-run (cofferd stopped) on a terminal: its last
+#     line of the shard-header scan shows the bytes of the files it read,
+#     which --json reports as bytes_scanned: the sizes of the shard files
+#     and pack files on the disks; into a file, plain lines.
 # Days are lifecycle.day_seconds = 1 s long; small objects: seconds.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -48,11 +60,60 @@ has_progress() {          # has_progress NAME FILE REGEX
     echo "no progress line of $1 in:" >&2; cat "$2" >&2; return 1; }
 }
 
+# coffer_cli ARGS with a terminal as its standard error, so that the
+# progress line is rewritten at every look: what it wrote there goes to
+# OUT.tty, one line per rewrite (the "\r" and erase-to-end taken out),
+# its standard output to OUT. Returns coffer's exit status.
+export -f coffer_cli
+on_tty() {                # on_tty OUT ARGS...
+  python3 - "$@" <<'PY'
+import os, pty, subprocess, sys
+out, args = sys.argv[1], sys.argv[2:]
+master, slave = pty.openpty()
+with open(out, "wb") as so:
+    p = subprocess.Popen(["bash", "-c", 'coffer_cli "$@"', "coffer_cli"] + args,
+                         stdin=subprocess.DEVNULL, stdout=so, stderr=slave)
+os.close(slave)
+seen = b""
+while True:
+    try:
+        chunk = os.read(master, 65536)
+    except OSError:                                # EIO: coffer has closed it
+        break
+    if not chunk:
+        break
+    seen += chunk
+rc = p.wait()
+text = seen.decode(errors="replace").replace("\x1b[K", "").replace("\r\n", "\n")
+with open(out + ".tty", "w") as f:
+    f.writelines(line + "\n" for line in text.replace("\r", "\n").split("\n") if line)
+sys.exit(rc)
+PY
+}
+
+# The sizes of the files in the disks' directories $@ (objects/*, tmp, packs).
+disk_bytes() {            # disk_bytes SUBDIR...
+  local sub dirs=()
+  for sub in "$@"; do dirs+=("$COFFER_TMP"/var/disk*/$sub); done
+  { find "${dirs[@]}" -maxdepth 1 -type f -printf '%s\n' 2>/dev/null || true; } |
+    awk '{n += $1} END {print n + 0}'
+}
+
+# "1.5 MiB": N bytes as coffer prints them (cli/progress.c, progress_bytes).
+shown_bytes() {           # shown_bytes N
+  python3 -c 'import sys
+b, u = float(sys.argv[1]), 0
+while b >= 1024 and u < 4:
+    b, u = b / 1024, u + 1
+print("%.1f %s" % (b, ["B", "KiB", "MiB", "GiB", "TiB"][u]))' "$1"
+}
+
 it_step "a second cofferd as the tier; cofferd with 1-second days, 2 actions/s"
 tier_remote_start "$IT_WORK/remote"
 tier_bucket "$REMOTE_ENDPOINT" "$REMOTE_AK" "$REMOTE_SK" tier
 export COFFER_CONFIG_EXTRA='{"lifecycle": {"day_seconds": 1, "interval_seconds": 3600,
-  "objects_per_s": 2}, "jobs": {"gc": {"bytes_per_second": 2097152}}}'
+  "objects_per_s": 2}, "jobs": {"gc": {"bytes_per_second": 4194304},
+  "drill": {"bytes_per_second": 2097152}}}'
 coffer_start http
 coffer_cli tier add COLD --endpoint "$REMOTE_ENDPOINT" --bucket tier --access-key "$REMOTE_AK" \
   --secret-key "$REMOTE_SK"
@@ -118,15 +179,53 @@ it_expect_eq "exit status with a failed action" 1 "$rc"
 it_expect_eq "failures" 1 "$(report failures <"$IT_WORK/lc4.out")"
 grep -q "actions failed" "$IT_WORK/lc4.err"
 
-it_step "gc: a progress line of directories scanned, then the report"
+it_step "drill on a terminal: the bytes read back on the progress line, in the report"
 s3 "s3.create_bucket(Bucket='plain')
-s3.put_object(Bucket='plain', Key='big', Body=b'y' * 1048576)"    # shard files, not inline
-coffer_cli gc 60 >"$IT_WORK/gc.out" 2>"$IT_WORK/gc.err" || { cat "$IT_WORK/gc.err"; exit 1; }
-cat "$IT_WORK/gc.out" "$IT_WORK/gc.err"
-has_progress gc "$IT_WORK/gc.err" "[0-9]+(/1536 \([0-9]+%\))? directories scanned"
-grep -q "^coffer: gc: [0-9]* deletions finished, 0 orphan files removed" "$IT_WORK/gc.err"
+for k in ('d1', 'd2', 'd3'): s3.put_object(Bucket='plain', Key=k, Body=b'y' * 1048576)"
+on_tty "$IT_WORK/drill.json" --json drill --tenant dev --bucket plain --all ||
+  { cat "$IT_WORK/drill.json.tty"; exit 1; }
+cat "$IT_WORK/drill.json.tty"
+# N objects read, N MiB: the line's bytes are the objects' (one look may
+# fall between the two counts: some line, not every line)
+has_progress drill "$IT_WORK/drill.json.tty" \
+  "([1-3])/3 \([0-9]+%\) read back from tenant dev, \1\.0 MiB(, .*)?"
+it_expect_eq "drill report: objects, bytes" "3 3145728" \
+  "$(it_json '"%d %d" % (d["objects"], d["bytes"])' <"$IT_WORK/drill.json")"
+it_expect_eq "the drill's last run: bytes" 3145728 \
+  "$(coffer_cli --json jobs drill | it_json 'd["last_run"]["bytes"]')"
+
+it_step "gc on a terminal: directories scanned and the bytes of their files, then the report"
+on_tty "$IT_WORK/gc.out" gc 60 || { cat "$IT_WORK/gc.out.tty"; exit 1; }
+cat "$IT_WORK/gc.out" "$IT_WORK/gc.out.tty"
+has_progress gc "$IT_WORK/gc.out.tty" \
+  "[0-9]+/1536 \([0-9]+%\) directories scanned \(bytes: the files seen\), [1-9][0-9.]* (B|KiB|MiB)(, .*)?"
+grep -q "^coffer: gc: [0-9]* deletions finished, 0 orphan files removed" "$IT_WORK/gc.out.tty"
 [ "$(report files_scanned <"$IT_WORK/gc.out")" -gt 0 ]
 it_expect_eq "orphans removed" 0 "$(report orphan_files <"$IT_WORK/gc.out")"
+scanned=$(disk_bytes 'objects/*' tmp packs)
+[ "$scanned" -gt $((3 * 1048576)) ]                # 3 MiB of objects, and parity
+it_expect_eq "gc: bytes scanned, the files' sizes" "$scanned" \
+  "$(report bytes_scanned <"$IT_WORK/gc.out")"
+it_expect_eq "gc's last run: bytes" "$scanned" \
+  "$(coffer_cli --json jobs gc | it_json 'd["last_run"]["bytes"]')"
 
-it_server_stop
+it_step "rebuild-index --dry-run (cofferd stopped) on a terminal: the bytes of the files read"
+KEEP_TMP=1 it_server_stop                          # its directory stays, for the rebuild
+read_bytes=$(disk_bytes 'objects/*' packs)
+on_tty "$IT_WORK/rebuild.json" --json rebuild-index -c "$COFFER_TMP/coffer.json" --dry-run ||
+  { cat "$IT_WORK/rebuild.json.tty"; exit 1; }
+cat "$IT_WORK/rebuild.json.tty"
+it_expect_eq "rebuild-index: bytes_scanned, the files' sizes" "$read_bytes" \
+  "$(it_json 'd["bytes_scanned"]' <"$IT_WORK/rebuild.json")"
+has_progress rebuild-index "$IT_WORK/rebuild.json.tty" "1536/1536 \(100%\) reading shard \
+headers \(bytes: the files read\), $(shown_bytes "$read_bytes")(, .*)?"
+timeout -k 5 300 "$(dirname "$COFFERD")/../cli/coffer" rebuild-index \
+  -c "$COFFER_TMP/coffer.json" --dry-run >"$IT_WORK/rebuild.out" 2>"$IT_WORK/rebuild.err"
+has_progress rebuild-index "$IT_WORK/rebuild.err" "0 reading the journal"
+if grep -q $'[\r\033]' "$IT_WORK/rebuild.err"; then
+  echo "not plain lines into a file:" >&2; cat -A "$IT_WORK/rebuild.err" >&2; exit 1
+fi
+grep -q "^disks .* ($read_bytes bytes scanned)" "$IT_WORK/rebuild.out"
+
+coffer_stop                                        # now its directory goes
 it_done

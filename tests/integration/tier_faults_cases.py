@@ -20,6 +20,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 import tierutil
+from cofferd_proc import CofferdProcess
 from tierutil import client, coffer, wait_for
 
 MiB = 1 << 20
@@ -64,7 +65,7 @@ def healthy(endpoint):
         return False
 
 
-class Local:
+class Local(CofferdProcess):
     """The cofferd under test, restarted with lib.sh's configuration."""
 
     def __init__(self):
@@ -86,14 +87,6 @@ class Local:
         wait_for("cofferd to answer", lambda: healthy(self.endpoint) or
                  self.proc.poll() is not None)
         assert self.proc.poll() is None, "cofferd exited at start"
-
-    def kill(self):
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=30)
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        assert self.proc.wait(timeout=60) == 0, "cofferd did not stop cleanly"
 
 
 class Remote:

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 void fixture_init(eng_fixture *f, const char *root, int ndisks, int k, int m)
@@ -217,16 +218,24 @@ int single_data_id(const eng_fixture *f, char hex[33])
     return scan_objects(f, 0, hex) == 1 ? 0 : -1;
 }
 
-/* Entries of DISK/sub (not dot files). */
-static int count_dir(const char *disk, const char *sub)
+/* Entries of DISK/sub (not dot files); with bytes, their sizes added. */
+static int count_dir(const char *disk, const char *sub, uint64_t *bytes)
 {
     char dir[700];
     snprintf(dir, sizeof dir, "%s/%s", disk, sub);
     DIR *d = opendir(dir);
     struct dirent *de;
     int n = 0;
-    while (d && (de = readdir(d)) != NULL)
-        n += de->d_name[0] != '.';
+    while (d && (de = readdir(d)) != NULL) {
+        char path[1000];
+        struct stat st;
+        if (de->d_name[0] == '.')
+            continue;
+        n++;
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        if (bytes && stat(path, &st) == 0)
+            *bytes += (uint64_t)st.st_size;
+    }
     if (d)
         closedir(d);
     return n;
@@ -236,7 +245,7 @@ int count_shard_files(const eng_fixture *f, int ndisks)
 {
     int n = 0;
     for (int i = 0; i < ndisks; i++)
-        n += scan_objects(f, i, NULL) + count_dir(f->disks[i], "tmp");
+        n += scan_objects(f, i, NULL) + count_dir(f->disks[i], "tmp", NULL);
     return n;
 }
 
@@ -244,54 +253,77 @@ int count_pack_files(const eng_fixture *f, int ndisks)
 {
     int n = 0;
     for (int i = 0; i < ndisks; i++)
-        n += count_dir(f->disks[i], "packs");
+        n += count_dir(f->disks[i], "packs", NULL);
     return n;
+}
+
+uint64_t disk_file_bytes(const eng_fixture *f, int ndisks)
+{
+    uint64_t bytes = 0;
+    for (int i = 0; i < ndisks; i++) {
+        count_dir(f->disks[i], "tmp", &bytes);
+        count_dir(f->disks[i], "packs", &bytes);
+        for (int x = 0; x < 256; x++) {
+            char sub[16];
+            snprintf(sub, sizeof sub, "objects/%02x", x);
+            count_dir(f->disks[i], sub, &bytes);
+        }
+    }
+    return bytes;
+}
+
+/* Open f's index read-only and sum value(row, arg) over the rows of sql;
+ * -1 if the index cannot be read. */
+static int index_sum(const eng_fixture *f, const char *sql,
+                     int (*value)(sqlite3_stmt *row, int arg), int arg)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/index.db", f->meta);
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    int total = -1;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        sqlite3_close(db);
+        return -1;
+    }
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+        total = 0;
+        while (sqlite3_step(st) == SQLITE_ROW)
+            total += value(st, arg);
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+    return total;
+}
+
+/* A segment's shard files: shards less the missing and the packed ones. */
+static int files_of_row(sqlite3_stmt *row, int shards)
+{
+    return shards - __builtin_popcount((unsigned)sqlite3_column_int(row, 0)) -
+           sqlite3_column_int(row, 1);
+}
+
+static int first_column(sqlite3_stmt *row, int arg)
+{
+    (void)arg;
+    return sqlite3_column_int(row, 0);
 }
 
 /* Files the index refers to: (k + m - missing) per sharded segment, and a
  * manifest on every disk per multipart object. */
 int expected_shard_files(const eng_fixture *f, int shards)
 {
-    char path[700];
-    snprintf(path, sizeof path, "%s/index.db", f->meta);
-    sqlite3 *db;
-    sqlite3_stmt *st;
-    int total = -1;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
-        return -1;
-    if (sqlite3_prepare_v2(db,
-            "SELECT missing, (SELECT count(*) FROM pack_shards p WHERE p.data_id = s.data_id)"
-            " FROM segments s WHERE inline_data IS NULL UNION ALL "
-            "SELECT missing, (SELECT count(*) FROM pack_shards p WHERE p.data_id = u.data_id)"
-            " FROM parts u WHERE inline_data IS NULL UNION ALL "
-            "SELECT 0, 0 FROM objects WHERE nparts > 0", -1, &st, NULL) == SQLITE_OK) {
-        total = 0;
-        while (sqlite3_step(st) == SQLITE_ROW)
-            total += shards - __builtin_popcount((unsigned)sqlite3_column_int(st, 0)) -
-                     sqlite3_column_int(st, 1);
-        sqlite3_finalize(st);
-    }
-    sqlite3_close(db);
-    return total;
+    return index_sum(f,
+        "SELECT missing, (SELECT count(*) FROM pack_shards p WHERE p.data_id = s.data_id)"
+        " FROM segments s WHERE inline_data IS NULL UNION ALL "
+        "SELECT missing, (SELECT count(*) FROM pack_shards p WHERE p.data_id = u.data_id)"
+        " FROM parts u WHERE inline_data IS NULL UNION ALL "
+        "SELECT 0, 0 FROM objects WHERE nparts > 0", files_of_row, shards);
 }
 
 int expected_pack_files(const eng_fixture *f)
 {
-    char path[700];
-    snprintf(path, sizeof path, "%s/index.db", f->meta);
-    sqlite3 *db;
-    sqlite3_stmt *st;
-    int total = -1;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
-        return -1;
-    if (sqlite3_prepare_v2(db, "SELECT count(DISTINCT pack_id) FROM pack_shards", -1, &st,
-                           NULL) == SQLITE_OK) {
-        if (sqlite3_step(st) == SQLITE_ROW)
-            total = sqlite3_column_int(st, 0);
-        sqlite3_finalize(st);
-    }
-    sqlite3_close(db);
-    return total;
+    return index_sum(f, "SELECT count(DISTINCT pack_id) FROM pack_shards", first_column, 0);
 }
 
 static int add_listed(void *ctx, const st_object_info *obj, const char *prefix)

@@ -69,6 +69,9 @@ int expected_shard_files(const eng_fixture *f, int shards);
 int expected_pack_files(const eng_fixture *f);
 /* Files in every disk's packs/ (storage/pack.h). */
 int count_pack_files(const eng_fixture *f, int ndisks);
+/* The sizes of the files in every disk's objects/XX, tmp/ and packs/:
+ * what gc's and rebuild-index's scans count. */
+uint64_t disk_file_bytes(const eng_fixture *f, int ndisks);
 /* Object versions (current and noncurrent, not delete markers) and their
  * bytes in tenant t1's bucket, by listing its versions (<= 1000): what
  * bucket_usage counts. */

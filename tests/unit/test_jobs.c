@@ -3,7 +3,8 @@
  * the scheduler (server/sched.h) and a real engine: with one-second
  * intervals heal, gc and snapshot each run by themselves, and their
  * status says when, how long, that they succeeded and what they did,
- * round after round.
+ * round after round; a triggered gc counts the bytes of the files its scan
+ * saw, in its status (what coffer gc's progress line shows) and report.
  */
 #include "server/jobs.h"
 #include "server/sched.h"
@@ -90,6 +91,42 @@ static void jobs_report_their_runs(void)
     st_close(e);
 }
 
+static void gc_counts_the_bytes_of_the_files_it_scanned(void)
+{
+    eng_fixture f;
+    st_engine *e = fixture_setup(&f, test_tmpdir(), 3, 2, 1, true);
+    REQUIRE(e);
+    cf_err err;
+    REQUIRE(put_gen(e, "b", "one", 300000, 1, NULL, &err) == 0);
+    REQUIRE(put_gen(e, "b", "two", 70000, 2, NULL, &err) == 0);
+    coffer_config cfg = {.jobs = json_object()};
+    char state[PATH_MAX];
+    snprintf(state, sizeof state, "%s/jobs", test_tmpdir());
+    sched *s = sched_new(state, &err);
+    REQUIRE(s);
+    REQUIRE(jobs_register(s, e, &cfg, NULL, &err) == 0);
+    REQUIRE(sched_start(s, &err) == 0);
+    uint64_t id;
+    bool ok = false;
+    char summary[256];
+    json_t *opts = json_pack("{s:i}", "grace_s", 3600);
+    REQUIRE(sched_trigger(s, "gc", opts, &id, &err) == 0);
+    json_decref(opts);
+    REQUIRE(sched_wait(s, "gc", id, &ok, summary, sizeof summary) == 0);
+    CHECK(ok);
+    uint64_t want = disk_file_bytes(&f, 3);
+    CHECK(want >= 3 * (300000 + 70000) / 2);         /* k = 2 of 3: 1.5 x the data */
+    json_t *st = sched_status(s, "gc", true);
+    CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(st, "last_run"),
+                                                    "bytes")), (json_int_t)want);
+    CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(st, "last_report"),
+                                                    "bytes_scanned")), (json_int_t)want);
+    json_decref(st);
+    sched_stop(s);
+    json_decref(cfg.jobs);
+    st_close(e);
+}
+
 /* The lifecycle pass's interval has one home: lifecycle.interval_seconds. */
 static void lifecycle_interval_is_not_a_jobs_key(void)
 {
@@ -101,4 +138,5 @@ static void lifecycle_interval_is_not_a_jobs_key(void)
     json_decref(cfg.jobs);
 }
 
-TEST_MAIN("jobs", T(jobs_report_their_runs), T(lifecycle_interval_is_not_a_jobs_key))
+TEST_MAIN("jobs", T(jobs_report_their_runs), T(gc_counts_the_bytes_of_the_files_it_scanned),
+          T(lifecycle_interval_is_not_a_jobs_key))

@@ -4,8 +4,8 @@
  * whole line, later ones within PROGRESS_EVERY_S write nothing, and the
  * line says done/total, the percentage and the phase, then the rate since
  * the first call (items, and bytes when counted) and the time left at
- * that rate; progress_end leaves
- * nothing behind.
+ * that rate, and no bytes in a phase that counts none; progress_end
+ * leaves nothing behind.
  */
 #include "cli/progress.h"
 #include "tests/unit/test.h"
@@ -65,4 +65,24 @@ static void the_rate_and_the_time_left(void)
     fclose(f);
 }
 
-TEST_MAIN("progress", T(a_log_gets_whole_lines_not_a_flood), T(the_rate_and_the_time_left))
+/* rebuild-index: the scan counts bytes (the line names them in its
+ * phase), the next phase does not, and its line shows none */
+static void a_phase_without_bytes_shows_none(void)
+{
+    FILE *f = tmpfile();
+    REQUIRE(f);
+    progress p;
+    progress_init(&p, "rebuild-index", f);
+    progress_show(&p, 1536, 1536, 4793544, "reading shard headers (bytes: the files read)");
+    p.said -= PROGRESS_EVERY_S;
+    progress_show(&p, 0, 18, 0, "placing versions");
+    char buf[512];
+    read_all(f, buf, sizeof buf);
+    CHECK_EQ_STR(buf, "coffer: rebuild-index: 1536/1536 (100%) reading shard headers "
+                      "(bytes: the files read), 4.6 MiB\n"
+                      "coffer: rebuild-index: 0/18 (0%) placing versions\n");
+    fclose(f);
+}
+
+TEST_MAIN("progress", T(a_log_gets_whole_lines_not_a_flood), T(the_rate_and_the_time_left),
+          T(a_phase_without_bytes_shows_none))

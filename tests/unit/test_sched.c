@@ -2,10 +2,12 @@
  * tests/unit/test_sched.c - the job scheduler (server/sched.h): a triggered
  * job runs once with its options and reports; a second trigger while it
  * runs is refused; an interval runs it again by itself; status shows
- * running, progress and the last result; pacing holds a job to its
- * bytes_per_second; a stop ends a job that is pacing; the last run, the
- * history (bounded) and the job's own state survive a restart.
+ * running, progress (with the bytes counted) and the last result (with
+ * the run's bytes); pacing holds a job to its bytes_per_second; a stop
+ * ends a job that is pacing; the last run (its bytes too), the history
+ * (bounded) and the job's own state survive a restart.
  */
+#include "common/clock.h"
 #include "server/sched.h"
 #include "tests/unit/test.h"
 
@@ -27,13 +29,6 @@ typedef struct probe {
     bool cancelled;                  /* the cancel hook was called */
 } probe;
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static int probe_run(void *arg, sched_ctl *ctl, const json_t *opts, cf_err *err)
 {
     probe *p = arg;
@@ -53,7 +48,7 @@ static int probe_run(void *arg, sched_ctl *ctl, const json_t *opts, cf_err *err)
     bool fail = p->fail;
     pthread_mutex_unlock(&p->lock);
     sched_phase(ctl, "step %d", 1);
-    double t0 = now_s();
+    double t0 = clock_mono_s();
     for (uint64_t done = 0; done < total; done += 65536) {
         sched_progress(ctl, done, total);
         if (!sched_pace(ctl, 65536)) {
@@ -61,7 +56,7 @@ static int probe_run(void *arg, sched_ctl *ctl, const json_t *opts, cf_err *err)
             break;
         }
     }
-    p->paced_s = now_s() - t0;
+    p->paced_s = clock_mono_s() - t0;
     json_t *st = sched_state(ctl);
     json_object_set_new(st, "count", json_integer(json_integer_value(
                                          json_object_get(st, "count")) + 1));
@@ -127,6 +122,9 @@ static void a_trigger_runs_the_job_once_with_its_options(void)
     json_t *st = sched_status(s, "probe", true);
     CHECK_EQ_STR(json_string_value(json_object_get(st, "state")), "idle");
     CHECK(json_is_true(json_object_get(json_object_get(st, "last_run"), "ok")));
+    /* the bytes the run counted (2 x 4096) stay with its last run */
+    CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(st, "last_run"),
+                                                    "bytes")), 8192);
     CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(st, "last_report"),
                                                     "run")), 1);
     CHECK(json_is_null(json_object_get(st, "next_run")));   /* interval 0 */
@@ -292,6 +290,8 @@ static void the_last_run_history_and_state_survive_a_restart(void)
     CHECK_EQ_INT(json_integer_value(json_object_get(st, "runs_ok")), SCHED_KEEP_REPORTS + 3);
     CHECK_EQ_STR(json_string_value(json_object_get(json_object_get(st, "last_run"),
                                                    "summary")), "run 13 done");
+    CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(st, "last_run"),
+                                                    "bytes")), 8192);
     json_decref(st);
     uint64_t id;
     bool ok;
