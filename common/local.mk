@@ -1,6 +1,6 @@
 noinst_LIBRARIES += common/libcommon.a
 common_libcommon_a_SOURCES = \
-	common/error.c common/error.h common/fsutil.c common/fsutil.h \
+	common/bigbuf.c common/bigbuf.h common/error.c common/error.h common/fsutil.c common/fsutil.h \
 	common/fio.c common/fio.h \
 	common/checksum.c common/checksum.h common/md5sha.c common/md5sha.h \
 	common/hex.c common/hex.h common/le.h \

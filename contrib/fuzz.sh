@@ -4,12 +4,15 @@
 # CC=clang --enable-fuzzing, so the normal builds never compile them) and
 # run each for FUZZ_SECONDS (default 20) from its committed seed corpus,
 # FUZZ_JOBS (default 2) at a time. `make fuzz` runs it for 300 s a target;
-# contrib/test.sh for 20 s, so that the targets keep building and running.
+# contrib/test.sh for 10 s, so that the targets keep building and running.
 #
 # A crash, sanitizer report, leak or timeout (an input taking over 10 s)
 # fails the run and names the input libFuzzer saved under
 # build-fuzz/fuzz-out/TARGET/. Turn it into a regression test of the
-# module it broke, and add it to tests/fuzz/corpus/TARGET/.
+# module it broke, and add it to tests/fuzz/corpus/TARGET/. The corpus also
+# keeps what longer runs found: merge their corpus in by new edges only,
+#   build-fuzz/tests/fuzz/TARGET -merge=1 -use_counters=0 \
+#     tests/fuzz/corpus/TARGET build-fuzz/fuzz-out/TARGET/corpus
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 secs=${FUZZ_SECONDS:-20}

@@ -245,7 +245,9 @@ out:
  * a response buffer). Served from glibc's per-thread arenas they stay
  * mapped after the request: 16 busy threads kept ~100 MiB resident when
  * idle. Served by mmap they go back at once (idle 17 MiB, peak under
- * 16 connections 137 -> 76 MiB); the cost is a map and unmap per buffer. */
+ * 16 connections 137 -> 76 MiB); the cost is a map, page faults and an
+ * unmap per buffer, which the segment writer's blocks and stripes, taken
+ * by every PUT above the inline limit, avoid through common/bigbuf. */
 #define BIG_BUFFER_MMAP_THRESHOLD (256 * 1024)
 
 int main(int argc, char **argv)

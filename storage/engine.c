@@ -240,6 +240,9 @@ void st_close(st_engine *e)
     for (size_t i = 0; i < e->n_touched; i++)
         free(e->touched[i].key);
     free(e->touched);
+    for (size_t i = 0; i < e->n_touched_remote; i++)
+        free(e->touched_remote[i]);
+    free(e->touched_remote);
     rs_free(e->rs);
     if (e->packs_ready)
         pack_set_close(&e->packs);

@@ -197,6 +197,7 @@ typedef struct st_rebuild_report {
     uint64_t headers_cut;            /* versions whose stored headers did not fit */
     uint64_t bytes_scanned;          /* sizes of the shard files, manifests and
                                         pack files whose headers were read */
+    uint64_t remote_deletes;         /* remote objects queued for deletion again */
 } st_rebuild_report;
 int st_rebuild_index(const st_config *cfg, bool dry_run, st_say_cb say, st_progress_cb progress,
                      void *ctx, st_rebuild_report *rep, cf_err *err);

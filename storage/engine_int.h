@@ -112,6 +112,10 @@ struct st_engine {
      * changed, journaled when it ends (jrnrec_touch_locked). */
     struct jrn_touched { int64_t bucket_id; char *key; } *touched;
     size_t n_touched, cap_touched;
+    /* ... and remote ids whose remote_deletes row it added or removed
+     * (jrnrec_remote_touch_locked) */
+    char **touched_remote;
+    size_t n_touched_remote, cap_touched_remote;
     pthread_mutex_t cat_lock;        /* one catalog save at a time (catalog.h) */
     int64_t cat_saved_ms;            /* under cat_lock: the last save, 0: none */
     int cat_copies;                  /* under cat_lock: disks that took it */
@@ -561,8 +565,10 @@ int packidx_move_locked(st_engine *e, const uint8_t from_id[PACK_ID_LEN],
 
 /* Queue a segment for heal [index lock; in the caller's transaction]. */
 int heal_queue_locked(st_engine *e, const uint8_t data_id[16], cf_err *err);
-/* The same on its own [takes it]; best effort, errors are ignored. */
-void heal_queue(st_engine *e, const uint8_t data_id[16]);
+/* The same on its own, naming the shards found changed behind their CRCs
+ * (bad: bit i shard i; added to any named before) [takes it]; best
+ * effort, errors are ignored. */
+void heal_queue(st_engine *e, const uint8_t data_id[16], uint16_t bad);
 /* Take a segment off the queue; is it on it? [index lock] */
 int heal_done_locked(st_engine *e, const uint8_t data_id[16], cf_err *err);
 int heal_references_locked(st_engine *e, const uint8_t data_id[16], cf_err *err);
@@ -606,6 +612,7 @@ struct st_get {
     uint32_t block_len;
     bool block_valid;
     bool heal_queued;
+    uint16_t heal_named;             /* the shards heal was told are bad */
     size_t sealed_seg;               /* sealed stream cursor */
     uint64_t sealed_block;
     /* a tiered version: its blocks come from the remote (tierread.c) */
@@ -704,6 +711,10 @@ int tier_id_locked(st_engine *e, const char *name, int64_t *id, cf_err *err);
  * or cut by a crash): delete it a second time later (tier.c). */
 int tier_remote_delete_queue_locked(st_engine *e, int64_t tier_id, const char *remote_id,
                                     const char *upload_id, bool recheck, cf_err *err);
+/* The remote delete queue's row of remote_id as JRN_REMOTE_DELETE records
+ * it (journal.h: tier by name and id, upload_id, queued_ms, recheck),
+ * json null when none, NULL on error. */
+json_t *tier_remote_delete_json_locked(st_engine *e, const char *remote_id, cf_err *err);
 /* tiering.c, for tier.c: versions living in or waiting for a tier */
 struct st_tier_usage;
 int tiering_versions_locked(st_engine *e, int64_t tier_id, uint64_t *n, cf_err *err);

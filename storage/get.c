@@ -204,14 +204,24 @@ static size_t find_segment(const st_get *g, uint64_t offset)
     return lo;
 }
 
+/* A read of the open segment needed parity: queue it for heal, once, and
+ * again when it found another shard changed behind its CRC (heal is told
+ * which: it cannot find those by CRC). */
+static void queue_heal(st_get *g)
+{
+    uint16_t named = segr_behind_crc(g->r);
+    if (segr_degraded(g->r) && (!g->heal_queued || named != g->heal_named)) {
+        heal_queue(g->e, g->segs[g->open_seg].data_id, named);
+        g->heal_queued = true;
+        g->heal_named = named;
+    }
+}
+
 void get_close_reader(st_get *g)
 {
     if (!g->r)
         return;
-    if (segr_degraded(g->r) && !g->heal_queued) {
-        heal_queue(g->e, g->segs[g->open_seg].data_id);
-        g->heal_queued = true;
-    }
+    queue_heal(g);
     segr_free(g->r);
     g->r = NULL;
 }
@@ -243,6 +253,7 @@ int get_open_reader(st_get *g, size_t i, cf_err *err)
     crypt_wipe(d.dk, sizeof d.dk);
     g->open_seg = i;
     g->heal_queued = false;
+    g->heal_named = 0;
     return g->r ? 0 : -1;
 }
 
@@ -273,10 +284,7 @@ static int decode_block(st_get *g, size_t i, uint64_t b, uint8_t *dst,
         return remote_block(g, i, b, dst, len, err);
     if (get_open_reader(g, i, err) < 0 || segr_read_block(g->r, b, dst, len, err) < 0)
         return -1;
-    if (segr_degraded(g->r) && !g->heal_queued) {
-        heal_queue(g->e, g->segs[i].data_id);
-        g->heal_queued = true;
-    }
+    queue_heal(g);
     return 0;
 }
 

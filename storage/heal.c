@@ -3,7 +3,10 @@
  *
  * A segment is queued (heal_queue_locked, in the transaction that commits
  * it) when a PUT could not write all of its shards, and (heal_queue) when
- * a GET needed parity to read it. st_heal takes one pass over what is
+ * a GET needed parity to read it, naming the shards it found changed
+ * behind an intact CRC (bad): a CRC check cannot find those, so heal takes
+ * them as bad (and from them nothing), and checks the shards it wrote
+ * against the others. st_heal takes one pass over what is
  * queued: it finds where each segment belongs (object.c, upload.c),
  * rewrites its missing or bad shard files from the good ones (segment.c:
  * seg_heal) and takes it off the queue; a failure stays queued for the
@@ -22,16 +25,30 @@
 int heal_queue_locked(st_engine *e, const uint8_t data_id[16], cf_err *err)
 {
     idx_assert_held(e->ix);
-    return idx_run(e->ix, NULL, err, "INSERT OR IGNORE INTO heal_queue VALUES (?, ?)", "bi",
-                   data_id, (size_t)16, eng_now_ms());
+    return idx_run(e->ix, NULL, err, "INSERT OR IGNORE INTO heal_queue VALUES (?, ?, 0)",
+                   "bi", data_id, (size_t)16, eng_now_ms());
 }
 
-void heal_queue(st_engine *e, const uint8_t data_id[16])
+void heal_queue(st_engine *e, const uint8_t data_id[16], uint16_t bad)
 {
     cf_err err;
     idx_lock(e->ix);
-    heal_queue_locked(e, data_id, &err);
+    idx_run(e->ix, NULL, &err, "INSERT INTO heal_queue VALUES (?, ?, ?) ON CONFLICT(data_id) "
+            "DO UPDATE SET bad = bad | excluded.bad", "bii", data_id, (size_t)16,
+            eng_now_ms(), (int64_t)bad);
     eng_unlock_durable(e, 0, &err);
+}
+
+/* The shards named bad for a queued segment (0: none, or not queued). */
+static int named_bad_locked(st_engine *e, const uint8_t data_id[16], uint16_t *bad,
+                            cf_err *err)
+{
+    idx_assert_held(e->ix);
+    int64_t v = 0;
+    int rc = idx_scalar(e->ix, &v, err, "SELECT ifnull(max(bad), 0) FROM heal_queue "
+                        "WHERE data_id = ?", "b", data_id, (size_t)16);
+    *bad = (uint16_t)v;
+    return rc;
 }
 
 int heal_done_locked(st_engine *e, const uint8_t data_id[16], cf_err *err)
@@ -63,8 +80,10 @@ static int heal_one(st_engine *e, const uint8_t data_id[16], st_gc_stats *stats,
                     cf_err *err)
 {
     eng_seg_loc loc, *h = &loc;
+    uint16_t bad = 0;
     idx_lock(e->ix);
-    int found = obj_locate_segment_locked(e, data_id, h, err);
+    int found = named_bad_locked(e, data_id, &bad, err) < 0 ? -1
+              : obj_locate_segment_locked(e, data_id, h, err);
     tiering_remote remote = {0};
     if (found == 1 && tiering_remote_locked(e, h->object_id, &remote, err) < 0)
         found = -1;
@@ -86,7 +105,7 @@ static int heal_one(st_engine *e, const uint8_t data_id[16], st_gc_stats *stats,
                                                 h->object_id, h->part, data_id, h->wrapped,
                                                 &d, err);
         if (rc == 0)
-            rc = seg_heal(&d, h->size, 0, &rewritten, err);
+            rc = seg_heal(&d, h->size, bad, &rewritten, err);
         if (slot >= 0)
             get_reader_leave(e, slot);
     }

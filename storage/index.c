@@ -41,7 +41,9 @@
  *                                      cks_full: a FULL_OBJECT checksum
  *   parts(upload_id, part, data_id, size, etag, md5, cks, mtime_ms,
  *         wrapped, missing, inline_data)
- *   heal_queue(data_id, queued_ms)     segments with missing/bad shards
+ *   heal_queue(data_id, queued_ms, bad)   segments with missing/bad shards;
+ *                                      bad: shards found changed behind their
+ *                                      CRCs, bit i shard i (schema version 10)
  *   delete_queue(data_id, queued_ms)   segments no row refers to any more,
  *                                      whose files are still to be removed
  *   pack_shards(data_id, shard, pack_id, offset, length)   shards kept as
@@ -388,6 +390,9 @@ static const idx_step steps[] = {
      "pack files (issue 14 point 1): pack_shards names the shards kept as "
      "records in a disk's pack file (pack id, record offset and length); "
      "every existing shard stays a shard file"},
+    {9, "ALTER TABLE heal_queue ADD COLUMN bad INTEGER NOT NULL DEFAULT 0;", NULL,
+     "heal_queue names the shards a read found changed behind their CRCs (bad, a "
+     "bit per shard), which heal rewrites: it cannot find them by CRC"},
 };
 
 #define IDX_SCHEMA_VERSION (1 + (int)(sizeof steps / sizeof steps[0]))

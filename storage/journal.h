@@ -7,9 +7,10 @@
  * key (its seq, whether it is the null version or a delete marker, its
  * object lock) is in no shard header. So that an index rebuilt from the
  * disks loses none of it, every commit that writes an inline object or
- * part, starts or ends an upload, or changes a key's versions (a version
+ * part, starts or ends an upload, changes a key's versions (a version
  * added, a delete marker, a version removed, a retention or legal hold
- * set) also appends a record to the journal of every online disk:
+ * set) or queues a remote object for deletion or takes it off that queue
+ * also appends a record to the journal of every online disk:
  *
  *   DISK/journal/<lineage hex>-<first commit, 12 digits>-<ms>.log
  *   record: "CJR1" | payload length (4) | CRC32C of the payload (4) | payload
@@ -28,7 +29,13 @@
  * whose local files are freed; a multipart version's are in its manifest),
  * and to JRN_UPLOAD the upload's object lock ("lock_mode",
  * "retain_until_ms", "legal_hold"), its "tags" and the "tier_id" of its
- * storage class (0: STANDARD). A reader takes a field a record lacks as
+ * storage class (0: STANDARD). Version 4 adds JRN_REMOTE_DELETE, the
+ * state of one remote object on the remote delete queue after a commit
+ * that queued it or took it off: "remote_id" and "queued", its
+ * remote_deletes row ("tier" by name, "tier_id", "upload_id" or null,
+ * "queued_ms", "recheck") or null once the remote said it is gone; the
+ * newest record of a remote id is its truth, as JRN_KEY's is a key's. A
+ * reader takes a field a record lacks as
  * the older version left it: absent (no tags, no tier, no lock). No
  * record holds a secret: a tier is named, its settings and secret are in
  * the catalog (catalog.h).
@@ -72,7 +79,8 @@
  * (byte for byte, their commit numbers kept) into the new files: a PUT
  * whose version the index still holds, the JRN_KEY that still is its
  * key's state (not one a later record replaced, nor one of a key with no
- * version left), an UPLOAD or PART of an upload still in progress. So the
+ * version left), an UPLOAD or PART of an upload still in progress, a
+ * REMOTE_DELETE whose remote object is still queued. So the
  * journal holds every live inline object and every key's state however
  * old (a rebuild from the disks alone needs them), and what is gone leaves
  * it within two generations. Its size follows the index's inline bytes
@@ -102,9 +110,11 @@ typedef enum jrn_type {
     JRN_PART = 4,                    /* an inline part */
     JRN_UPLOAD_END = 5,              /* an upload completed or aborted */
     JRN_KEY = 6,                     /* a key's versions after a commit (rv 2) */
+    JRN_REMOTE_DELETE = 7,           /* a remote object queued for deletion, or
+                                      * gone (rv 4) */
 } jrn_type;
 
-#define JRN_RECORD_VERSION 3         /* the "rv" this code writes (see the top) */
+#define JRN_RECORD_VERSION 4         /* the "rv" this code writes (see the top) */
 
 typedef struct jrn jrn;
 
@@ -184,11 +194,16 @@ void jrnrec_upload_end_locked(struct st_engine *e, const uint8_t upload_id[16]);
 /* The caller's section changes the versions of (bucket_id, key): a JRN_KEY
  * record of it is appended when the section ends (see the top). */
 void jrnrec_touch_locked(struct st_engine *e, int64_t bucket_id, const char *key);
+/* The caller's section adds or removes remote_id's row of the remote
+ * delete queue: its JRN_REMOTE_DELETE record (the row then, or null) is
+ * appended when the section ends, with the JRN_KEY records. */
+void jrnrec_remote_touch_locked(struct st_engine *e, const char *remote_id);
 /* jrn_rotate's keep (ctx: the engine; takes the index lock): whether a
  * record of a file being pruned is still live (see the top). */
 int jrnrec_keep(void *engine, const jrn_record *r);
-/* Append the JRN_KEY record of every key touched since the last call
- * (eng_unlock_durable calls it, under the index lock). */
+/* Append the JRN_KEY record of every key touched since the last call,
+ * and the JRN_REMOTE_DELETE of every remote id (eng_unlock_durable calls
+ * it, under the index lock). */
 void jrnrec_flush_locked(struct st_engine *e);
 
 /* ---- reading (rebuild) ------------------------------------------------- */

@@ -4,7 +4,8 @@
  * record's JSON fields (named as the index's columns, binary values in
  * hex) and appending it with the commit number under the caller's lock.
  * A key's state (JRN_KEY) is read back from the index through object.c,
- * tags.c and tiering.c, which own those tables.
+ * tags.c and tiering.c, which own those tables; a remote delete's
+ * (JRN_REMOTE_DELETE) through tier.c.
  */
 #include "storage/journal.h"
 
@@ -123,6 +124,38 @@ void jrnrec_touch_locked(st_engine *e, int64_t bucket_id, const char *key)
         e->touched[e->n_touched++] = (struct jrn_touched){bucket_id, k};
 }
 
+void jrnrec_remote_touch_locked(st_engine *e, const char *remote_id)
+{
+    idx_assert_held(e->ix);
+    if (!e->jrn || !remote_id || !*remote_id)
+        return;
+    for (size_t i = 0; i < e->n_touched_remote; i++)
+        if (strcmp(e->touched_remote[i], remote_id) == 0)
+            return;
+    if (e->n_touched_remote == e->cap_touched_remote) {
+        size_t cap = e->cap_touched_remote ? 2 * e->cap_touched_remote : 4;
+        char **g = realloc(e->touched_remote, cap * sizeof *g);
+        if (!g)
+            return;                    /* the index still holds it (journal.h) */
+        e->touched_remote = g;
+        e->cap_touched_remote = cap;
+    }
+    char *id = strdup(remote_id);
+    if (id)
+        e->touched_remote[e->n_touched_remote++] = id;
+}
+
+/* One JRN_REMOTE_DELETE record: remote_id's row of the queue now, or null. */
+static void remote_delete_record(st_engine *e, const char *remote_id)
+{
+    cf_err err;
+    json_t *row = tier_remote_delete_json_locked(e, remote_id, &err);
+    if (!row)
+        return;                        /* the index still holds it (journal.h) */
+    append(e, JRN_REMOTE_DELETE, json_pack("{s:s, s:o}", "remote_id", remote_id,
+                                           "queued", row), NULL, 0);
+}
+
 /* A tiered version's single-PUT segments (a multipart version's are in
  * its manifest, which tiering leaves on the disks). */
 static int tier_segment(void *ctx, const obj_segment *s, cf_err *err)
@@ -207,6 +240,11 @@ void jrnrec_flush_locked(st_engine *e)
         free(e->touched[i].key);
     }
     e->n_touched = 0;
+    for (size_t i = 0; i < e->n_touched_remote; i++) {
+        remote_delete_record(e, e->touched_remote[i]);
+        free(e->touched_remote[i]);
+    }
+    e->n_touched_remote = 0;
 }
 
 /* The current state of the record's key, or NULL (no such bucket, or a
@@ -280,6 +318,14 @@ int jrnrec_keep(void *engine, const jrn_record *r)
         keep = h && hex_decode(h, id, 16, &n) == 0 && n == 16 &&
                upload_info_locked(e, id, &created, &algo, &headers, &err) == 0;
         free(headers);
+    } else if (r->type == JRN_REMOTE_DELETE) {
+        /* still queued (the record says so, and so does the index) */
+        const char *id = json_string_value(json_object_get(f, "remote_id"));
+        cf_err err;
+        json_t *row = id && json_is_object(json_object_get(f, "queued"))
+                      ? tier_remote_delete_json_locked(e, id, &err) : NULL;
+        keep = json_is_object(row);
+        json_decref(row);
     }
     idx_unlock(e->ix);
     return keep;

@@ -16,7 +16,9 @@
  *     single PUT's segments); a version it does not list was removed.
  *     JRN_PUT and JRN_PART hold the inline objects' and parts' sealed
  *     bytes, JRN_UPLOAD/UPLOAD_END the uploads in progress (with their
- *     lock, tags and storage class from version 3);
+ *     lock, tags and storage class from version 3), and from version 4
+ *     the newest JRN_REMOTE_DELETE of a remote id whether its remote
+ *     object is still to be deleted (queued again if so);
  *   - shard headers (shard.h, read through shard_read_file only, or from
  *     the records of pack files: pack_scan, pack.h) and
  *     multipart manifests (manifest.h): each sharded segment's data id,
@@ -101,7 +103,9 @@ typedef struct rb_path {             /* a journal file, as replay names it */
     char *path;                      /* ours */
 } rb_path;
 
-typedef struct rb_key {              /* the newest JRN_KEY of a key */
+typedef struct rb_key {              /* the newest JRN_KEY of a key, or the newest
+                                      * JRN_REMOTE_DELETE of a remote id (its
+                                      * key_hex, tenant and bucket "") */
     const char *tenant, *bucket, *key_hex;
     uint64_t commit;
     json_t *f;
@@ -125,12 +129,13 @@ typedef struct rebuild {
     idx *x;
     json_t *catalog;
     vec segs, mans, puts, parts, uploads, ended, keys, paths;
+    vec rdels;                       /* rb_key: JRN_REMOTE_DELETE records */
     vec packrecs;                    /* rb_packrec: shards found in pack files */
     rb_seg **by_owner;               /* segs by (object id, part) */
     uint64_t max_commit;
     int64_t time_hw;                 /* the latest time a row records as passed */
     rb_table t_objects, t_versions, t_segments, t_uploads, t_parts, t_tags, t_tier,
-        t_pack_shards;
+        t_pack_shards, t_rdels;
 } rebuild;
 
 /* A shard found as a record in a pack file (pack.h). */
@@ -266,6 +271,9 @@ static const char *const tag_cols[] = {"owner_id", "tags", NULL};
 static const char *const tier_cols[] = {
     "version_id", "tier_id", "state", "requested", "remote_id", "upload_id", "remote_size",
     "data_offset", "remote_etag", "changed_ms", "restore_until_ms", "restore_days", NULL};
+static const char *const rdel_cols[] = {
+    "remote_id", "tier_id", "upload_id", "queued_ms", "attempts", "next_ms", "last_error",
+    "recheck", NULL};
 static const char *const pack_shard_cols[] = {
     "data_id", "shard", "pack_id", "offset", "length", NULL};
 static const char *const part_cols[] = {
@@ -376,6 +384,19 @@ static int on_record(void *ctx, const jrn_record *rec)
         if (!key)
             return -1;
         *key = (rb_key){t, b, k, rec->commit, json_incref(f)};
+        return 0;
+    }
+    case JRN_REMOTE_DELETE: {
+        const char *id = json_string_value(json_object_get(f, "remote_id"));
+        json_t *q = json_object_get(f, "queued");
+        if (!id || !*id || !(json_is_object(q) || json_is_null(q))) {
+            r->rep->torn++;
+            return 0;
+        }
+        rb_key *rd = vec_push(&r->rdels);
+        if (!rd)
+            return -1;
+        *rd = (rb_key){"", "", id, rec->commit, json_incref(f)};
         return 0;
     }
     case JRN_PUT:
@@ -824,13 +845,14 @@ static rb_key *find_key(rebuild *r, const char *tenant, const char *bucket,
     return find_n(&k, r->keys.v, r->keys.n, sizeof k, cmp_key_names);
 }
 
-/* Keep the newest JRN_KEY of each key (replay is in commit order). */
-static void fold_keys(rebuild *r)
+/* Keep the newest record of each key (JRN_KEY) or remote id
+ * (JRN_REMOTE_DELETE) in keys. */
+static void fold_keys(vec *keys)
 {
-    rb_key *v = r->keys.v;
-    sort_n(v, r->keys.n, sizeof *v, cmp_key);
+    rb_key *v = keys->v;
+    sort_n(v, keys->n, sizeof *v, cmp_key);
     size_t o = 0;
-    for (size_t i = 0; i < r->keys.n; i++) {
+    for (size_t i = 0; i < keys->n; i++) {
         if (o > 0 && cmp_key_names(&v[o - 1], &v[i]) == 0) {
             json_decref(v[o - 1].f);
             v[o - 1] = v[i];
@@ -838,7 +860,7 @@ static void fold_keys(rebuild *r)
         }
         v[o++] = v[i];
     }
-    r->keys.n = o;
+    keys->n = o;
 }
 
 /* ---- rows ------------------------------------------------------------- */
@@ -1345,6 +1367,39 @@ static int uploads(rebuild *r, cf_err *err)
     return 0;
 }
 
+/* ---- remote deletes -------------------------------------------------- */
+
+/* The remote objects still queued for deletion at their newest
+ * JRN_REMOTE_DELETE: queued again, as new (their attempts and next try
+ * start over), their tier found by name. One the remote had deleted
+ * (queued null) is not; a tier the catalog no longer holds cannot take
+ * one (counted unplaced). */
+static int remote_deletes(rebuild *r, cf_err *err)
+{
+    rb_key *d = r->rdels.v;
+    for (size_t i = 0; i < r->rdels.n; i++) {
+        json_t *q = json_object_get(d[i].f, "queued");
+        if (!json_is_object(q))
+            continue;
+        int64_t id = tier_of(r, json_string_value(json_object_get(q, "tier")));
+        if (id < 0) {
+            r->rep->unplaced++;
+            continue;
+        }
+        r->rep->remote_deletes++;
+        if (tbl_add(r, &r->t_rdels, json_pack("{s:s, s:I, s:O, s:I, s:i, s:i, s:n, s:I}",
+                    "remote_id", d[i].key_hex, "tier_id", (json_int_t)id,
+                    "upload_id", json_object_get(q, "upload_id") ? json_object_get(q,
+                                 "upload_id") : json_null(),
+                    "queued_ms", json_integer_value(json_object_get(q, "queued_ms")),
+                    "attempts", 0, "next_ms", 0, "last_error",
+                    "recheck", json_integer_value(json_object_get(q, "recheck"))),
+                    err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* ---- the whole --------------------------------------------------------- */
 
 static int make_rows(rebuild *r, cf_err *err)
@@ -1355,7 +1410,8 @@ static int make_rows(rebuild *r, cf_err *err)
     fold_docs(&r->parts);
     fold_docs(&r->uploads);
     fold_docs(&r->ended);
-    fold_keys(r);
+    fold_keys(&r->keys);
+    fold_keys(&r->rdels);
     if (index_owners(r) < 0)
         return cf_fail(err, CF_ENOMEM, "out of memory");
     /* parts a completed object took are not an upload's any more */
@@ -1379,7 +1435,7 @@ static int make_rows(rebuild *r, cf_err *err)
         if (r->progress && i % 4096 == 4095)
             r->progress(r->ctx, i + 1, r->keys.n, 0, "placing versions");
     }
-    if (guessed_keys(r, err) < 0 || uploads(r, err) < 0)
+    if (guessed_keys(r, err) < 0 || uploads(r, err) < 0 || remote_deletes(r, err) < 0)
         return -1;
     rb_seg *s = r->segs.v;
     for (size_t i = 0; i < r->segs.n; i++)
@@ -1388,7 +1444,7 @@ static int make_rows(rebuild *r, cf_err *err)
     if (pack_rows(r, err) < 0)
         return -1;
     rb_table *t[] = {&r->t_objects, &r->t_versions, &r->t_segments, &r->t_uploads,
-                     &r->t_parts, &r->t_tags, &r->t_tier};
+                     &r->t_parts, &r->t_tags, &r->t_tier, &r->t_rdels};
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
         if (tbl_flush(r, t[i], err) < 0)
             return -1;
@@ -1420,6 +1476,10 @@ static void rebuild_free(rebuild *r)
     for (size_t i = 0; i < r->keys.n; i++)
         json_decref(k[i].f);
     free(r->keys.v);
+    k = r->rdels.v;
+    for (size_t i = 0; i < r->rdels.n; i++)
+        json_decref(k[i].f);
+    free(r->rdels.v);
     rb_path *p = r->paths.v;
     for (size_t i = 0; i < r->paths.n; i++)
         free(p[i].path);
@@ -1433,6 +1493,7 @@ static void rebuild_free(rebuild *r)
     tbl_free(&r->t_tags);
     tbl_free(&r->t_tier);
     tbl_free(&r->t_pack_shards);
+    tbl_free(&r->t_rdels);
 }
 
 /* Remove what a run left in META/rebuild.tmp. */
@@ -1502,6 +1563,10 @@ static void report(rebuild *r, bool dry_run)
         say(r, "tiers     %llu versions in a tier or waiting for one (read from the tier "
             "as before), %llu versions and uploads with their tags",
             (unsigned long long)p->tiered, (unsigned long long)p->tagged);
+    if (p->remote_deletes)
+        say(r, "remote    %llu remote objects of deleted or overwritten tiered versions "
+            "queued for deletion again (the tier deletes them once cofferd runs)",
+            (unsigned long long)p->remote_deletes);
     if (p->removed)
         say(r, "left      %llu segments or versions of removed objects and finished "
             "uploads: not indexed, their files kept", (unsigned long long)p->removed);
@@ -1539,7 +1604,8 @@ int st_rebuild_index(const st_config *cfg, bool dry_run, st_say_cb say_cb,
                  .segs.size = sizeof(rb_seg), .mans.size = sizeof(rb_doc),
                  .puts.size = sizeof(rb_doc), .parts.size = sizeof(rb_doc),
                  .uploads.size = sizeof(rb_doc), .ended.size = sizeof(rb_doc),
-                 .keys.size = sizeof(rb_key), .paths.size = sizeof(rb_path),
+                 .keys.size = sizeof(rb_key), .rdels.size = sizeof(rb_key),
+                 .paths.size = sizeof(rb_path),
                  .packrecs.size = sizeof(rb_packrec)};
     memset(rep, 0, sizeof *rep);
     if (!cfg->meta_dir)
@@ -1568,7 +1634,8 @@ int st_rebuild_index(const st_config *cfg, bool dry_run, st_say_cb say_cb,
              tbl_init(&r.t_parts, "parts", part_cols) < 0 ||
              tbl_init(&r.t_tags, "object_tags", tag_cols) < 0 ||
              tbl_init(&r.t_tier, "version_tier", tier_cols) < 0 ||
-             tbl_init(&r.t_pack_shards, "pack_shards", pack_shard_cols) < 0
+             tbl_init(&r.t_pack_shards, "pack_shards", pack_shard_cols) < 0 ||
+             tbl_init(&r.t_rdels, "remote_deletes", rdel_cols) < 0
              ? cf_fail(err, CF_ENOMEM, "out of memory") : 0;
     }
     char tmp[PATH_MAX], built[PATH_MAX + 16];

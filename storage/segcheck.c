@@ -11,7 +11,9 @@
  * left out and the block rebuilt from the others until the tag holds,
  * which names the bad one; a block that opened from its data shards also
  * has its parity computed again and compared with the parity shards read,
- * which finds a changed parity shard. The shard files are dropped from the page
+ * which finds a changed parity shard. Parity (heal's check of what it
+ * wrote, no key needed): CRC, and every block's parity computed again from
+ * its data shards and compared. The shard files are dropped from the page
  * cache as they are finished, so a scrub does not push out what clients
  * read.
  */
@@ -69,24 +71,31 @@ static int deep_block(seg_reader *r, uint64_t b, uint16_t *bad, uint8_t *out, ui
 /* Deep, after block b opened from its k data shards as read (the stripe
  * still holds the parity shards read by the CRC pass): a parity shard
  * that differs from the parity of the data is bad. */
+uint16_t seg_parity_differs(const rs_codec *rs, uint8_t *stripe, uint32_t s, uint8_t *tmp)
+{
+    int k = rs_k(rs), m = rs_m(rs);
+    uint8_t *data[RS_MAX_SHARDS], *parity[RS_MAX_SHARDS];
+    for (int i = 0; i < k; i++)
+        data[i] = stripe_shard(stripe, s, i);
+    for (int j = 0; j < m; j++)
+        parity[j] = tmp + (size_t)j * s;
+    rs_encode(rs, s, data, parity);
+    uint16_t differ = 0;
+    for (int j = 0; j < m; j++)
+        if (memcmp(parity[j], stripe_shard(stripe, s, k + j), s) != 0)
+            differ |= (uint16_t)(1u << (k + j));
+    return differ;
+}
+
 static void check_parity(seg_reader *r, uint64_t b, uint16_t *bad, uint8_t *tmp,
                          seg_check_result *res)
 {
-    int k = rs_k(r->d.rs), m = rs_m(r->d.rs);
     uint32_t bs = r->d.set->block_size;
-    uint32_t s = shard_len_for(shard_block_plain(r->size, bs, b), k);
-    uint8_t *data[RS_MAX_SHARDS], *parity[RS_MAX_SHARDS];
-    for (int i = 0; i < k; i++)
-        data[i] = stripe_shard(r->stripe, s, i);
-    for (int j = 0; j < m; j++)
-        parity[j] = tmp + (size_t)j * s;
-    rs_encode(r->d.rs, s, data, parity);
-    for (int j = 0; j < m; j++)
-        if (!(*bad & (1u << (k + j))) &&
-            memcmp(parity[j], stripe_shard(r->stripe, s, k + j), s) != 0) {
-            *bad |= (uint16_t)(1u << (k + j));
-            res->parity_errors++;
-        }
+    uint32_t s = shard_len_for(shard_block_plain(r->size, bs, b), rs_k(r->d.rs));
+    uint16_t differ = seg_parity_differs(r->d.rs, r->stripe, s, tmp) & (uint16_t)~*bad;
+    for (int i = 0; i < RS_MAX_SHARDS; i++)
+        res->parity_errors += (differ >> i) & 1u;
+    *bad |= differ;
 }
 
 static void drop_cache(seg_reader *r)
@@ -136,11 +145,11 @@ int seg_check(const seg_desc *d, uint64_t size, const uint8_t *inline_data,
     int k = rs_k(d->rs), total = seg_shards(d), rc = 0;
     res->missing = presence(r);
     uint16_t bad = res->missing;
-    bool deep = o->mode == SEG_CHECK_DEEP;
+    bool deep = o->mode == SEG_CHECK_DEEP, parity = deep || o->mode == SEG_CHECK_PARITY;
     uint8_t *out = deep ? malloc(d->set->block_size) : NULL;
-    uint8_t *tmp = deep ? malloc((size_t)shard_len_for(d->set->block_size, k) *
-                                 (size_t)(rs_m(d->rs) + 1)) : NULL;
-    if (deep && (!out || !tmp))
+    uint8_t *tmp = parity ? malloc((size_t)shard_len_for(d->set->block_size, k) *
+                                   (size_t)(rs_m(d->rs) + 1)) : NULL;
+    if ((deep && !out) || (parity && !tmp))
         rc = cf_fail(err, CF_ENOMEM, "out of memory");
     uint32_t bs = d->set->block_size;
     uint64_t nblocks = shard_block_count(size, bs);
@@ -163,6 +172,8 @@ int seg_check(const seg_desc *d, uint64_t size, const uint8_t *inline_data,
         uint16_t before = bad;
         if (good < k)
             res->lost = true;
+        else if (!deep && parity && good == total)
+            check_parity(r, b, &bad, tmp, res);
         else if (deep && deep_block(r, b, &bad, out, &len, res) < 0)
             res->lost = true;
         else if (deep) {

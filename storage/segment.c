@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "common/fio.h"
@@ -70,9 +71,14 @@ static void keep_meta(seg_reader *r, uint16_t bad, seg_writer *w)
     }
 }
 
-/* Rebuild block b from the good shards and append the rebuilt ones. */
+/* Rebuild block b from the good shards and append the rebuilt ones. With
+ * agree (room for m shards: a shard was bad behind its CRC, so others may
+ * be too), every other shard is read as well and the stripe must agree
+ * with itself (parity from data) before anything is written: a shard
+ * rebuilt from one changed behind its CRC would carry that change into a
+ * block where it was right, with a CRC to match. */
 static int heal_block(seg_reader *r, seg_writer *w, uint16_t bad, uint64_t b,
-                      cf_err *err)
+                      uint8_t *agree, cf_err *err)
 {
     int k = rs_k(r->d.rs), total = seg_shards(&r->d);
     uint32_t bs = r->d.set->block_size;
@@ -83,7 +89,7 @@ static int heal_block(seg_reader *r, seg_writer *w, uint16_t bad, uint64_t b,
     int good = 0;
     for (int i = 0; i < total; i++) {
         shards[i] = stripe_shard(r->stripe, s, i);
-        if (good < k && !(bad & (1u << i)))
+        if ((good < k || agree) && !(bad & (1u << i)))
             good += present[i] = segr_read_shard(r, i, off, s);
     }
     if (good < k)
@@ -91,7 +97,27 @@ static int heal_block(seg_reader *r, seg_writer *w, uint16_t bad, uint64_t b,
                        (unsigned long long)b, good, k);
     if (rs_reconstruct(r->d.rs, s, shards, present, err) < 0)
         return -1;
+    if (agree && seg_parity_differs(r->d.rs, r->stripe, s, agree) != 0)
+        return cf_fail(err, CF_ECORRUPT, "block %llu: the shards left do not agree (another "
+                       "is changed behind its CRC): nothing rewritten", (unsigned long long)b);
     return segw_append_shards(w, shards, s, err);
+}
+
+/* A shard rewritten because it was bad behind its CRC was rebuilt from
+ * shards no CRC can vouch for either: read the segment back and check
+ * that all its shards agree (parity from data), as they do only when the
+ * rewritten one is exact. */
+static int verify_rewritten(const seg_desc *d, uint64_t size, cf_err *err)
+{
+    seg_check_opts o = {.mode = SEG_CHECK_PARITY};
+    seg_check_result res;
+    if (seg_check(d, size, NULL, 0, &o, &res, err) < 0)
+        return -1;
+    if (res.missing || res.bad || res.lost)
+        return cf_fail(err, CF_ECORRUPT, "the rewritten shards do not agree with the "
+                       "others read back (missing %#x, bad %#x): another shard is bad "
+                       "behind its CRC", (unsigned)res.missing, (unsigned)res.bad);
+    return 0;
 }
 
 int seg_heal(const seg_desc *d, uint64_t size, uint16_t force_bad, int *rewritten,
@@ -101,19 +127,25 @@ int seg_heal(const seg_desc *d, uint64_t size, uint16_t force_bad, int *rewritte
     seg_reader *r = segr_new(d, size, NULL, 0, err);
     if (!r)
         return -1;
-    uint16_t bad = find_bad_shards(r) | force_bad;
+    uint16_t by_crc = find_bad_shards(r), bad = by_crc | force_bad;
     int total = seg_shards(d), rc = 0;
     uint16_t todo = 0;
     for (int i = 0; i < total; i++)
         if ((bad & (1u << i)) && d->set->disks[i].online &&
             ds_probe_leave(d->set, i) == DS_PROBE_OK)   /* never into a swapped disk */
             todo |= (uint16_t)(1u << i);
+    /* a shard bad behind its CRC: the rest are checked against each other */
+    uint8_t *agree = todo && (force_bad & ~by_crc)
+                     ? malloc((size_t)shard_len_for(d->set->block_size, rs_k(d->rs)) *
+                              (size_t)(rs_m(d->rs) ? rs_m(d->rs) : 1)) : NULL;
     seg_writer *w = todo ? segw_new(d, 0, err) : NULL;
     if (todo && !w)
         rc = -1;
+    if (w && (force_bad & ~by_crc) && !agree)
+        rc = cf_fail(err, CF_ENOMEM, "out of memory");
     if (w)
         keep_meta(r, bad, w);
-    if (w) {
+    if (w && rc == 0) {
         w->quorum = 1;
         w->skip_out = false;
         w->failed = (uint16_t)~todo;
@@ -121,15 +153,18 @@ int seg_heal(const seg_desc *d, uint64_t size, uint16_t force_bad, int *rewritte
         rc = segw_open_files(w, err);
         uint64_t nblocks = shard_block_count(size, d->set->block_size);
         for (uint64_t b = 0; rc == 0 && b < nblocks; b++)
-            rc = heal_block(r, w, bad, b, err);
+            rc = heal_block(r, w, bad, b, agree, err);
         rc = segw_complete_files(w, rc, err);
         if (rc == 0)
             *rewritten = segw_live_shards(w);
-        segw_abort(w);
     }
+    segw_abort(w);
+    free(agree);
     segr_free(r);
     if (rc == 0 && bad != todo)
         return cf_fail(err, CF_EIO, "some shards sit on offline disks");
+    if (rc == 0 && (force_bad & ~by_crc))
+        rc = verify_rewritten(d, size, err);
     return rc;
 }
 

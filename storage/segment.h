@@ -118,11 +118,18 @@ int segr_read_block(seg_reader *r, uint64_t b, uint8_t *out, uint32_t *len,
                     cf_err *err);
 /* True once any read needed parity (the caller queues a heal). */
 bool segr_degraded(const seg_reader *r);
+/* The shards a read found changed behind an intact CRC (a block's tag
+ * failed and opened without that one): the caller names them to heal,
+ * which cannot find them by CRC (heal_queue's bad). */
+uint16_t segr_behind_crc(const seg_reader *r);
 void segr_free(seg_reader *r);
 
 /* Rewrite every shard of a stored segment whose file is missing, has a bad
  * header, or holds a bad block, from the others, and the shards in
- * force_bad too (found bad by a deep check though their CRCs hold).
+ * force_bad too (found bad by a deep check or a read though their CRCs
+ * hold; never read from). When one of those held its CRCs, the segment is
+ * read back after the rewrite and every block's parity checked against its data: a
+ * mismatch (another shard bad behind its CRC) fails with CF_ECORRUPT.
  * *rewritten counts shard files written. */
 int seg_heal(const seg_desc *d, uint64_t size, uint16_t force_bad, int *rewritten,
              cf_err *err);
@@ -135,7 +142,10 @@ int seg_heal(const seg_desc *d, uint64_t size, uint16_t force_bad, int *rewritte
  * is checked against the data. pace is called after each block with the
  * bytes read; nonzero stops the check (res->stopped). inline_data: an
  * inline segment (deep only: it is opened and digested). */
-typedef enum seg_check_mode { SEG_CHECK_PRESENCE, SEG_CHECK_CRC, SEG_CHECK_DEEP } seg_check_mode;
+typedef enum seg_check_mode {
+    SEG_CHECK_PRESENCE, SEG_CHECK_CRC, SEG_CHECK_DEEP,
+    SEG_CHECK_PARITY                 /* CRC, and each block's parity against its data */
+} seg_check_mode;
 typedef struct seg_check_opts {
     seg_check_mode mode;
     struct cks_state *md5, *cks;

@@ -104,6 +104,7 @@ struct seg_reader {
     uint8_t state[RS_MAX_SHARDS];
     uint8_t *stripe;
     bool degraded;
+    uint16_t behind_crc;             /* shards found changed behind their CRCs */
     crypt_ctx *cc;
 };
 
@@ -118,5 +119,11 @@ bool segr_read_shard(seg_reader *r, int i, uint64_t off, uint32_t s);
  * false if too few are readable or the tag fails. */
 bool segr_open_without(seg_reader *r, uint64_t b, uint16_t skip, uint8_t *out,
                        uint32_t *len);
+
+/* ---- checking (segcheck.c) ---------------------------------------------- */
+
+/* The parity shards of a stripe (shard length s) that differ from the
+ * parity of its data shards; tmp has room for m shards. */
+uint16_t seg_parity_differs(const rs_codec *rs, uint8_t *stripe, uint32_t s, uint8_t *tmp);
 
 #endif

@@ -10,8 +10,10 @@
  * block is then opened with AES-GCM straight out of the stripe, so wrong
  * bytes are never returned; a tag that fails with every CRC intact (a
  * shard changed behind its CRC) is tried again leaving out one shard at a
- * time (segr_open_without, which the deep scrub uses too). An inline segment is one sealed block held
- * in memory. segr_read_sealed gives a block as sealed, for the cold tier.
+ * time (segr_open_without, which the deep scrub uses too), and the one
+ * whose leaving out opened it is remembered for heal (segr_behind_crc).
+ * An inline segment is one sealed block held in memory. segr_read_sealed
+ * gives a block as sealed, for the cold tier.
  */
 #include "storage/segment_int.h"
 #include "common/le.h"
@@ -186,12 +188,13 @@ int segr_read_block(seg_reader *r, uint64_t b, uint8_t *out, uint32_t *len,
     if (crypt_open_block(r->cc, r->d.dk, &pos, r->stripe, n, r->stripe + n, out,
                          err) < 0) {
         /* every shard's CRC held, yet the tag fails: one was changed
-         * behind its CRC. The block opens without it; heal checks CRCs
-         * only, so the shard itself waits for a deep scrub. */
+         * behind its CRC. The block opens without it; the caller names it
+         * to heal (segr_behind_crc), whose CRCs cannot find it. */
         for (int j = 0; j < seg_shards(&r->d); j++)
             if (segr_open_without(r, b, (uint16_t)(1u << j), out, len)) {
                 ds_note(r->d.set, j, DS_ERR_CRC);
                 r->degraded = true;
+                r->behind_crc |= (uint16_t)(1u << j);
                 return 0;
             }
         return -1;
@@ -235,6 +238,11 @@ bool segr_open_without(seg_reader *r, uint64_t b, uint16_t skip, uint8_t *out,
 bool segr_degraded(const seg_reader *r)
 {
     return r->degraded;
+}
+
+uint16_t segr_behind_crc(const seg_reader *r)
+{
+    return r->behind_crc;
 }
 
 void segr_free(seg_reader *r)

@@ -33,6 +33,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "common/bigbuf.h"
 #include "common/checksum.h"
 #include "common/fio.h"
 #include "common/fsutil.h"
@@ -129,9 +130,20 @@ static size_t stripe_bytes(const seg_writer *w)
 
 /* The held-back block starts at 64 KiB (every inline object fits) and
  * grows to the block size only when a body needs it: a small PUT then
- * never allocates a whole block, which cofferd's malloc would serve by
- * mmap (a map, page faults and an unmap per request). */
+ * never allocates a whole block. A whole block, and every stripe, is a
+ * recycled buffer (common/bigbuf.h): a fresh one would be an mmap with a
+ * page fault per page and an munmap, per request. */
 #define SEG_BLOCK_START (64u << 10)
+
+static void block_free(seg_writer *w)
+{
+    if (w->block_cap == w->bsize)
+        bigbuf_free(w->block, w->block_cap);
+    else
+        free(w->block);
+    w->block = NULL;
+    w->block_cap = 0;
+}
 
 int segw_block_room(seg_writer *w, uint32_t need, cf_err *err)
 {
@@ -139,9 +151,12 @@ int segw_block_room(seg_writer *w, uint32_t need, cf_err *err)
         return 0;
     uint32_t start = SEG_BLOCK_START < w->bsize ? SEG_BLOCK_START : w->bsize;
     uint32_t cap = need <= start ? start : w->bsize;
-    uint8_t *b = realloc(w->block, cap);
+    uint8_t *b = cap == w->bsize ? bigbuf_alloc(cap) : malloc(cap);
     if (!b)
         return cf_fail(err, CF_ENOMEM, "out of memory");
+    if (w->held)
+        memcpy(b, w->block, w->held);
+    block_free(w);
     w->block = b;
     w->block_cap = cap;
     return 0;
@@ -226,7 +241,7 @@ static void *io_main(void *arg)
 
 static int io_start(seg_writer *w, cf_err *err)
 {
-    if (!(w->spare = malloc(stripe_bytes(w))))
+    if (!(w->spare = bigbuf_alloc(stripe_bytes(w))))
         return cf_fail(err, CF_ENOMEM, "out of memory");
     int rc = pthread_create(&w->io, NULL, io_main, w);
     if (rc != 0)
@@ -307,7 +322,7 @@ int segw_stripe_out(seg_writer *w, uint32_t n, cf_err *err)
  * segment kept inline never pays for it. */
 int segw_ensure_stripe(seg_writer *w, cf_err *err)
 {
-    if (!w->stripe && !(w->stripe = malloc(stripe_bytes(w))))
+    if (!w->stripe && !(w->stripe = bigbuf_alloc(stripe_bytes(w))))
         return cf_fail(err, CF_ENOMEM, "out of memory");
     return 0;
 }
@@ -578,9 +593,9 @@ void segw_abort(seg_writer *w)
             drop_shard(w, i);
     crypt_wipe(w->d.dk, sizeof w->d.dk);
     crypt_ctx_free(w->cc);
-    free(w->block);
-    free(w->stripe);
-    free(w->spare);
+    block_free(w);
+    bigbuf_free(w->stripe, stripe_bytes(w));
+    bigbuf_free(w->spare, stripe_bytes(w));
     free(w->meta);
     free(w);
 }

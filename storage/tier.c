@@ -22,6 +22,9 @@
  * of its deletes also aborts every unfinished upload of the name, and its
  * first successful delete only schedules a second one (1),
  * lifecycle.recheck_seconds later; the second removes the row.
+ * Each row's coming and going is journaled (journal.h: JRN_REMOTE_DELETE,
+ * record version 4), so that rebuild-index queues again what was still to
+ * be deleted when the index was lost.
  * Entries queued after the oldest live reader opened are held back, as the
  * local delete queue holds back shard files: a GET streaming a tiered
  * object keeps its remote object until it is done.
@@ -254,10 +257,30 @@ int tier_remote_delete_queue_locked(st_engine *e, int64_t tier_id, const char *r
                                     const char *upload_id, bool recheck, cf_err *err)
 {
     idx_assert_held(e->ix);
+    jrnrec_remote_touch_locked(e, remote_id);
     return idx_run(e->ix, NULL, err,
                    "INSERT OR IGNORE INTO remote_deletes VALUES (?, ?, ?, ?, 0, 0, NULL, ?)",
                    "titii", remote_id, tier_id, upload_id && *upload_id ? upload_id : NULL,
                    eng_now_ms(), (int64_t)(recheck ? 2 : 0));
+}
+
+json_t *tier_remote_delete_json_locked(st_engine *e, const char *remote_id, cf_err *err)
+{
+    idx_assert_held(e->ix);
+    sqlite3_stmt *st = idx_query(e->ix, err,
+        "SELECT t.name, r.tier_id, r.upload_id, r.queued_ms, r.recheck FROM remote_deletes r "
+        "JOIN tiers t ON t.id = r.tier_id WHERE r.remote_id = ?", "t", remote_id);
+    int rc = st ? idx_next(e->ix, st, err) : -1;
+    if (rc <= 0)
+        return rc < 0 ? NULL : json_null();
+    json_t *row = json_pack("{s:s, s:I, s:o, s:I, s:I}", "tier", idx_text(st, 0),
+                            "tier_id", (json_int_t)idx_int(st, 1),
+                            "upload_id", sqlite3_column_type(st, 2) == SQLITE_TEXT
+                                         ? json_string(idx_text(st, 2)) : json_null(),
+                            "queued_ms", (json_int_t)idx_int(st, 3),
+                            "recheck", (json_int_t)idx_int(st, 4));
+    idx_done(st);
+    return row ? row : (cf_fail(err, CF_ENOMEM, "out of memory"), NULL);
 }
 
 int st_remote_deletes_due(st_engine *e, int max, st_remote_delete_cb cb, void *ctx,
@@ -300,10 +323,14 @@ int st_remote_delete_done(st_engine *e, const char *remote_id, int64_t recheck_m
                      "UPDATE remote_deletes SET recheck = 1, attempts = 0, next_ms = ? "
                      "WHERE remote_id = ? AND recheck = 2", "it", eng_now_ms() + recheck_ms,
                      remote_id);
-    if (rc == 0 && changes == 0)
+    if (rc == 0 && changes == 0) {
         rc = idx_run(e->ix, NULL, err, "DELETE FROM remote_deletes WHERE remote_id = ?",
                      "t", remote_id);
-    idx_unlock_nowait(e->ix);   /* if lost, the next pass deletes again: harmless */
+        jrnrec_remote_touch_locked(e, remote_id);   /* gone: a rebuild must not queue it */
+    }
+    jrnrec_flush_locked(e);
+    idx_unlock_nowait(e->ix);   /* if lost, the next pass (or a rebuild) deletes again:
+                                 * harmless */
     return rc;
 }
 

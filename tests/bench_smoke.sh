@@ -2,7 +2,8 @@
 # tests/bench_smoke.sh - keeps `make bench-engine` from rotting: run the
 # engine benchmark on a tiny object and a few small ones, and check that it
 # succeeds, prints every figure and cleans up after itself. The figures are
-# not judged: at this size they are noise.
+# not judged: at this size they are noise. Then bench-tree, the tree
+# generator of make bench's restic and rclone runs, on a small tree.
 set -eu
 dir=$(mktemp -d "$PWD/bench-smoke.XXXXXX")
 trap 'rm -rf "$dir"' EXIT
@@ -31,3 +32,13 @@ printf '%s\n' "$out" | grep -Eq '^fsync_ops: [0-9]+\.[0-9]+' &&
     exit 1
 }
 rmdir "$dir" || { echo "bench_smoke: bench-engine left files in $dir" >&2; exit 1; }
+# bench-tree, make bench's restic/rclone tree: NFILES files of exactly BYTES
+# in all, the same tree again for the same seed
+mkdir "$dir"
+./contrib/bench/bench-tree "$dir/a" 200 3000000 5
+./contrib/bench/bench-tree "$dir/b" 200 3000000 5
+set -- $(find "$dir/a" -type f -printf '%s\n' | awk '{n++; s += $1} END {print n, s}')
+[ "$1 $2" = "200 3000000" ] && diff -r "$dir/a" "$dir/b" >/dev/null || {
+    echo "bench_smoke: bench-tree 200 3000000 gave $1 files, $2 bytes (or not the same twice)" >&2
+    exit 1
+}

@@ -3,7 +3,7 @@
 # (contrib/fuzz.sh makes one in build-fuzz/), and even there only
 # `make fuzz-targets` builds them: the normal builds never compile them.
 # `make fuzz` (any build) runs each for FUZZ_SECONDS (300) through
-# contrib/fuzz.sh; contrib/test.sh runs each for 20 s.
+# contrib/fuzz.sh; contrib/test.sh runs each for 10 s.
 FUZZ_TARGETS = tests/fuzz/fuzz_sigv4 tests/fuzz/fuzz_sigv2 tests/fuzz/fuzz_chunked \
 	tests/fuzz/fuzz_xml tests/fuzz/fuzz_range tests/fuzz/fuzz_config \
 	tests/fuzz/fuzz_shard tests/fuzz/fuzz_format tests/fuzz/fuzz_client_xml \

@@ -130,6 +130,11 @@ def populate():
                    Body=body("mp-locked", 70000))
 
 
+# tiered with the others, deleted by tiergone before the index is lost:
+# not part of the state compared
+TIERGONE = "tiered-then-deleted"
+
+
 def cold():
     s3.create_bucket(Bucket="cold")
     s3.put_bucket_versioning(Bucket="cold", VersioningConfiguration={"Status": "Enabled"})
@@ -147,6 +152,8 @@ def cold():
         parts.append({"PartNumber": n, "ETag": r["ETag"]})
     s3.complete_multipart_upload(Bucket="cold", Key="mpc", UploadId=up["UploadId"],
                                  MultipartUpload={"Parts": parts})
+    s3.put_object(Bucket="plain", Key=TIERGONE, Body=body(TIERGONE, 150000),
+                  StorageClass="COLD")
 
 
 def extra(bucket, key, vid, fn):
@@ -172,6 +179,8 @@ def state():
         vs = s3.list_object_versions(Bucket=b)
         versions = []
         for v in vs.get("Versions", []):
+            if v["Key"] == TIERGONE:
+                continue
             r, data = read(b, v["Key"], v["VersionId"])
             e = {"Key": v["Key"], "VersionId": v["VersionId"], "IsLatest": v["IsLatest"],
                  "ETag": v["ETag"], "Size": v["Size"],
@@ -201,7 +210,8 @@ def state():
         out[b] = {"versions": versions, "markers": markers, "uploads": ups,
                   "versioning": s3.get_bucket_versioning(Bucket=b).get("Status"),
                   "objects": sorted(o["Key"] for o in
-                                    s3.list_objects_v2(Bucket=b).get("Contents", []))}
+                                    s3.list_objects_v2(Bucket=b).get("Contents", [])
+                                    if o["Key"] != TIERGONE)}
         try:
             enc = s3.get_bucket_encryption(Bucket=b)["ServerSideEncryptionConfiguration"]
             out[b]["encryption"] = enc["Rules"][0]["ApplyServerSideEncryptionByDefault"]
@@ -269,6 +279,23 @@ def finish():
     print("the locked upload completed with its retention, legal hold and tags")
 
 
+def tiergone():
+    """Delete the object cold() tiered to be deleted (while the tier is
+    down: its remote delete stays queued)."""
+    s3.delete_object(Bucket="plain", Key=TIERGONE)
+
+
+def remote():
+    """The remote tier bucket's keys, one a line."""
+    r = boto3.client("s3", endpoint_url=os.environ["REMOTE_ENDPOINT"],
+                     aws_access_key_id=os.environ["REMOTE_AK"],
+                     aws_secret_access_key=os.environ["REMOTE_SK"], region_name="us-east-1",
+                     config=Config(s3={"addressing_style": "path"}))
+    for page in r.get_paginator("list_objects_v2").paginate(Bucket="tier"):
+        for o in page.get("Contents", []):
+            print(o["Key"])
+
+
 def write():
     s3.put_object(Bucket="plain", Key="after-rebuild", Body=b"new" * 40000)
     assert s3.get_object(Bucket="plain", Key="after-rebuild")["Body"].read() == b"new" * 40000
@@ -279,4 +306,5 @@ def write():
 if __name__ == "__main__":
     {"populate": lambda: populate(), "state": lambda: state(), "write": lambda: write(),
      "late": lambda: late(), "cold": lambda: cold(), "finish": lambda: finish(),
-     "probe": lambda: probe(sys.argv[2])}[sys.argv[1]]()
+     "probe": lambda: probe(sys.argv[2]), "tiergone": lambda: tiergone(),
+     "remote": lambda: remote()}[sys.argv[1]]()

@@ -6,7 +6,9 @@
 # sanitizers), `s3 cp -` from a pipe of unknown length, s3api calls
 # (put/head/get with a range, list V1 and V2, copy, delete-objects,
 # checksums stored and returned), and presigned URLs (v1: SigV2, v2: SigV4)
-# fetched with curl. Every download is compared byte for byte.
+# fetched with curl. Every download is compared byte for byte. Versioning
+# and object lock through both clis: test_awscli_lock.sh (HTTPS);
+# versioning over HTTP: test_versioning.py (boto3).
 #
 # One mode per run, AWSCLI_MODE (http by default): test_awscli_https.sh
 # runs this script over HTTPS, so that make -j2 check runs the two halves
@@ -126,29 +128,6 @@ aws_suite() {
     --delete '{"Objects":[{"Key":"api/one.bin"},{"Key":"api/two.bin"}],"Quiet":true}' >/dev/null
   it_expect_eq "keys under api/ after delete-objects" 0 \
     "$($aws s3api list-objects-v2 --no-paginate --bucket "$bucket" --prefix api/ | it_json 'd["KeyCount"]')"
-
-  it_step "aws v$v: versioning: put/get-bucket-versioning, versions, a marker, get by version"
-  local vb="$bucket-ver" v1 v2 vm
-  $aws s3api create-bucket --bucket "$vb" >/dev/null
-  $aws s3api put-bucket-versioning --bucket "$vb" \
-    --versioning-configuration Status=Enabled
-  it_expect_eq "versioning status" Enabled \
-    "$($aws s3api get-bucket-versioning --bucket "$vb" | it_json 'd["Status"]')"
-  v1=$($aws s3api put-object --bucket "$vb" --key k --body "$data/small.bin" |
-       it_json 'd["VersionId"]')
-  v2=$($aws s3api put-object --bucket "$vb" --key k --body "$out/range.bin" |
-       it_json 'd["VersionId"]')
-  vm=$($aws s3api delete-object --bucket "$vb" --key k | it_json 'd["VersionId"]')
-  it_must_fail $aws s3api head-object --bucket "$vb" --key k 2>/dev/null
-  $aws s3api get-object --bucket "$vb" --key k --version-id "$v1" "$out/v1.bin" >/dev/null
-  it_same_file "$data/small.bin" "$out/v1.bin"
-  it_expect_eq "list-object-versions" "[['$v2', '$v1'], ['$vm']]" \
-    "$($aws s3api list-object-versions --bucket "$vb" |
-       it_json '[[x["VersionId"] for x in d["Versions"]], [x["VersionId"] for x in d["DeleteMarkers"]]]')"
-  for id in "$vm" "$v2" "$v1"; do
-    $aws s3api delete-object --bucket "$vb" --key k --version-id "$id" >/dev/null
-  done
-  $aws s3api delete-bucket --bucket "$vb"
 
   it_step "aws v$v: presigned GET with curl"
   local url

@@ -5,7 +5,9 @@
 # cofferd over HTTPS, small objects; about 30 cli calls per cli (each
 # ~0.8 s of CPU: most of the test's time).
 #   - the null version: an unversioned bucket's PUT answers no version id,
-#     Enabled PUTs get ids while the old object stays as version `null`,
+#     put/get-bucket-versioning, Enabled PUTs get ids while the old object
+#     stays as version `null`, an Enabled DELETE adds a marker with an id
+#     (head-object fails until the marker is deleted by its id),
 #     Suspended PUTs and DELETEs answer `null` (x-amz-version-id: null) and
 #     replace the null version; get-object/delete-object --version-id,
 #     list-object-versions;
@@ -59,11 +61,24 @@ null_versions() {
   it_expect_eq "version id (unversioned)" None \
     "$($aws s3api put-object --bucket "$b" --key k --body "$data/a.bin" | version_of)"
   $aws s3api put-bucket-versioning --bucket "$b" --versioning-configuration Status=Enabled
+  it_expect_eq "get-bucket-versioning" Enabled \
+    "$($aws s3api get-bucket-versioning --bucket "$b" | it_json 'd["Status"]')"
   id=$($aws s3api put-object --bucket "$b" --key k --body "$data/b.bin" | version_of)
   [[ $id =~ ^[0-9a-f]{32}$ ]] || { echo "version id $id" >&2; return 1; }
   it_expect_eq "list-object-versions (Enabled)" "[['$id', 'null'], []]" "$(versions "$aws" "$b")"
   fetch "$aws" "$b" k null "$IT_WORK/null-v$v.bin"
   it_same_file "$data/a.bin" "$IT_WORK/null-v$v.bin"
+
+  it_step "aws v$v: an Enabled DELETE adds a marker with an id; deleting the marker brings k back"
+  local vm
+  vm=$($aws s3api delete-object --bucket "$b" --key k | version_of)
+  [[ $vm =~ ^[0-9a-f]{32}$ ]] || { echo "marker version id $vm" >&2; return 1; }
+  it_must_fail $aws s3api head-object --bucket "$b" --key k 2>/dev/null
+  it_expect_eq "delete-object --version-id (the marker)" "[True, '$vm']" \
+    "$($aws s3api delete-object --bucket "$b" --key k --version-id "$vm" |
+       it_json '[d.get("DeleteMarker"), d.get("VersionId")]')"
+  fetch "$aws" "$b" k "$id" "$IT_WORK/id-v$v.bin"
+  it_same_file "$data/b.bin" "$IT_WORK/id-v$v.bin"
 
   it_step "aws v$v: Suspended PUT and DELETE answer null and replace the null version"
   $aws s3api put-bucket-versioning --bucket "$b" --versioning-configuration Status=Suspended

@@ -6,8 +6,8 @@
 #   - disk 2 fills up mid-PUT: the PUT completes on the other five, reads
 #     back; coffer disks shows disk 2 "full" with its shards pending heal;
 #     a PUT whose shards fit in what is left puts it back in the write
-#     set; space freed,
-#     coffer heal writes its shards and it is "online" again, scrub clean;
+#     set; space freed, coffer heal writes its shards and it is "online"
+#     again, scrub clean, heal --all finds nothing lost;
 #   - disks 2, 3 and 4 fill up mid-PUT (more than m): 507
 #     InsufficientStorage, nothing of the object visible or left on disk;
 #     a PUT right after is refused the same way; once space is back the
@@ -150,6 +150,7 @@ it_expect_eq "disk 2's state" online "$(disk_field 2 state)"
 it_expect_eq "the heal queue" 0 "$(coffer_cli --json disks | it_json "d['heal_pending']")"
 coffer_cli --json scrub >"$IT_WORK/scrub.json"
 it_expect_eq "scrub findings" 0 "$(it_json "len(d['findings'])" <"$IT_WORK/scrub.json")"
+coffer_cli heal --all             # a full pass: exits 0 only if nothing is lost or failed
 
 it_step "disks 2, 3 and 4 fill up mid-PUT: 507 InsufficientStorage, nothing left"
 for d in 2 3 4; do ballast $d 2048; done

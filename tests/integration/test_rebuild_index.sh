@@ -18,6 +18,10 @@
 #     from the tier), restic check --read-data passes and a restore equals
 #     the source; new writes work; the locked upload completes with its
 #     retention, legal hold and tags;
+#   - a tiered object deleted while the tier is down leaves its remote
+#     delete queued; the rebuild queues it again (journal record version
+#     4), and once the tier is back the remote object is deleted: the
+#     remote holds what it held less that object;
 #   - with an index.db present the rebuild goes beside it, never over it;
 #   - a hostile journal: a torn tail and a flipped byte on some disks lose
 #     nothing (the other disks' copies); a byte flipped on every disk is
@@ -57,6 +61,10 @@ sys.exit(0 if s["objects"] == n and busy == 0 else 1)' "$1" && return 0
   echo "tier COLD did not settle at $1 versions" >&2
   return 1
 }
+remote_deletes() {         # remote_deletes: tier COLD's queued remote deletes
+  admin --json tier status COLD | "$py" -c \
+    'import json, sys; print(json.load(sys.stdin)["remote_deletes"])'
+}
 
 it_step "populate through boto3 and restic, with restarts (journal pruning)"
 tier_remote_start "$IT_WORK/remote"
@@ -68,7 +76,7 @@ admin tier add COLD --endpoint "$REMOTE_ENDPOINT" --bucket tier --prefix rebuild
   --access-key "$REMOTE_AK" --secret-key "$REMOTE_SK" >/dev/null
 client populate
 client cold
-tiered 4
+tiered 5
 it_restic restic init
 (cd "$src" && it_restic restic backup --quiet --host coffer-test .)
 coffer_stop_server
@@ -79,6 +87,12 @@ coffer_stop_server
 coffer_launch https
 client late
 client state >"$IT_WORK/before.json"
+
+it_step "a tiered object deleted with the tier down: its remote delete stays queued"
+client remote | sort >"$IT_WORK/remote-before"
+tier_remote_stop
+client tiergone
+it_expect_eq "remote deletes queued" 1 "$(remote_deletes)"
 coffer_stop_server
 
 it_step "delete the metadata directory and every snapshot"
@@ -95,6 +109,8 @@ it_step "rebuild-index writes index.db"
 rebuild "$IT_WORK/rebuild.out" --var "$var"
 grep -q "^catalog .* 1 tenants, 1 access keys, 6 buckets" "$IT_WORK/rebuild.out"
 grep -q "^tiers     4 versions in a tier" "$IT_WORK/rebuild.out"
+grep -q "^remote    1 remote objects of deleted or overwritten tiered versions queued" \
+  "$IT_WORK/rebuild.out"
 grep -q "^keys .* 0 from their data alone" "$IT_WORK/rebuild.out"
 grep -q "^wrote     $var/meta/index.db" "$IT_WORK/rebuild.out"
 ! grep -q "^LOST\|^WARNING" "$IT_WORK/rebuild.out"
@@ -113,14 +129,23 @@ latest, until = db.execute(
 assert hw is not None and hw[0] == latest and until > latest, (hw, latest, until)
 PY
 
-it_step "cofferd serves it: listings and bytes as before, restic check --read-data"
+it_step "cofferd serves it, the remote delete queued again; the tier comes back"
 coffer_launch https
+it_expect_eq "remote deletes queued after the rebuild" 1 "$(remote_deletes)"
+tier_remote_start "$IT_WORK/remote"
+
+it_step "listings and bytes as before, restic check --read-data, the remote object deleted"
 client state >"$IT_WORK/after.json"
 diff "$IT_WORK/before.json" "$IT_WORK/after.json"
 it_restic restic check --read-data
 it_restic restic restore latest --target "$IT_WORK/restored" --quiet
 it_same_tree "$src" "$IT_WORK/restored"
 tiered 4
+client remote | sort >"$IT_WORK/remote-after"
+it_expect_eq "remote objects left that were not there before" "" \
+  "$(comm -13 "$IT_WORK/remote-before" "$IT_WORK/remote-after")"
+it_expect_eq "remote objects deleted" 1 \
+  "$(comm -23 "$IT_WORK/remote-before" "$IT_WORK/remote-after" | wc -l)"
 client write
 client finish
 coffer_stop_server

@@ -349,6 +349,20 @@ static void release_0_1_0_index_migrates_keeping_every_row(void)
     CHECK(copy.rows == before.rows);
 }
 
+/* Step 9 -> 10: a segment queued for heal stays queued, naming no shard
+ * bad behind its CRC (what every row queued before meant). */
+static void a_queued_heal_keeps_its_place_naming_no_shard(void)
+{
+    char dir[600], db[1024];
+    REQUIRE(v1_dir(dir, db, sizeof db) == 0);
+    exec_sql(db, "INSERT INTO heal_queue VALUES (x'00112233445566778899aabbccddeeff', 1234)");
+    cf_err err;
+    REQUIRE(open_close(dir, &err) == 0);
+    CHECK_EQ_INT(query_int(db, "SELECT count(*) FROM heal_queue WHERE data_id = "
+                           "x'00112233445566778899aabbccddeeff' AND queued_ms = 1234 "
+                           "AND bad = 0"), 1);
+}
+
 static void reopening_a_current_index_changes_nothing(void)
 {
     char db[1024], backup[1024];
@@ -545,6 +559,7 @@ TEST_MAIN("index",
           T(there_is_a_first_migration),
           T(fresh_index_is_created_at_the_newest_version),
           T(release_0_1_0_index_migrates_keeping_every_row),
+          T(a_queued_heal_keeps_its_place_naming_no_shard),
           T(reopening_a_current_index_changes_nothing),
           T(newer_index_is_refused_naming_both_versions),
           T(a_database_that_is_not_an_index_is_refused),

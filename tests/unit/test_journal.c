@@ -20,10 +20,15 @@
  *   - the committed fixture tests/fixtures/journal-v3/journal.log (a
  *     journal file record version 3 wrote: a tiered version, tags, a
  *     locked upload) reads as it was written, every record version 3;
+ *   - the committed fixture tests/fixtures/journal-v4/journal.log (record
+ *     version 4: remote deletes of deleted tiered versions, one queued,
+ *     one done) reads as it was written;
  *   - st_rebuild_index from the disks alone (index and snapshots gone)
  *     puts back a tiered version (TIERED in its tier, its local files
  *     freed), tags, an inline object's bytes (read again from the
- *     journal) and an upload in progress with its object lock.
+ *     journal), an upload in progress with its object lock, and the
+ *     remote delete of a deleted tiered version still to be done (not the
+ *     one done).
  */
 #include "tests/unit/test.h"
 
@@ -351,7 +356,7 @@ static void test_key_state(void)
     REQUIRE(st_upload_create(e, &ua, uid, &err) == 0);
     newest_key(&f, &ks);
     REQUIRE(ks.upload);
-    CHECK_EQ_INT((int)json_integer_value(json_object_get(ks.upload, "rv")), 3);
+    CHECK_EQ_INT((int)json_integer_value(json_object_get(ks.upload, "rv")), JRN_RECORD_VERSION);
     CHECK_EQ_INT((int)json_integer_value(json_object_get(ks.upload, "lock_mode")),
                  ST_LOCK_GOVERNANCE);
     CHECK(json_integer_value(json_object_get(ks.upload, "retain_until_ms")) ==
@@ -485,25 +490,35 @@ static int v3_collect(void *ctx, const jrn_record *r)
     return 0;
 }
 
+/* A set of 3 disks, its engine closed, holding the committed fixture
+ * tests/fixtures/journal-NAME/journal.log as its file on disk 0 (a journal
+ * file is named by its lineage; the records are the fixture's), its path
+ * holding "fixture-NAME". */
+static int fixture_journal(eng_fixture *f, ds_set *set, const char *name)
+{
+    cf_err err;
+    st_engine *e = fixture_setup(f, test_tmpdir(), 3, 2, 1, false);
+    if (!e)
+        return -1;
+    st_close(e);
+    const char *paths[3] = {f->disks[0], f->disks[1], f->disks[2]};
+    if (ds_open(set, paths, 3, 2, 1, 0, &err) < 0)
+        return -1;
+    char lineage[33];
+    hex_encode(set->lineage, DS_LINEAGE_LEN, lineage, sizeof lineage);
+    const char *src = getenv("srcdir");
+    return test_sh("cp '%s/tests/fixtures/journal-%s/journal.log' "
+                   "'%s/" JRN_DIR "/%s-000000000001-0-fixture-%s.log'", src ? src : "..",
+                   name, f->disks[0], lineage, name);
+}
+
 static void test_fixture_v3(void)
 {
     eng_fixture f;
     ds_set set;
     cf_err err;
     int files, torn, newer;
-    st_engine *e = fixture_setup(&f, test_tmpdir(), 3, 2, 1, false);
-    REQUIRE(e);
-    st_close(e);
-    const char *paths[3] = {f.disks[0], f.disks[1], f.disks[2]};
-    REQUIRE(ds_open(&set, paths, 3, 2, 1, 0, &err) == 0);
-    char lineage[33];
-    hex_encode(set.lineage, DS_LINEAGE_LEN, lineage, sizeof lineage);
-    const char *src = getenv("srcdir");
-    /* as this set's file on one disk (a journal file is named by its
-     * lineage; the records are the fixture's) */
-    REQUIRE(test_sh("cp '%s/tests/fixtures/journal-v3/journal.log' "
-                    "'%s/" JRN_DIR "/%s-000000000001-0-fixture-v3.log'", src ? src : "..",
-                    f.disks[0], lineage) == 0);
+    REQUIRE(fixture_journal(&f, &set, "v3") == 0);
     v3_seen v = {0};
     REQUIRE(jrn_replay(&set, 0, v3_collect, &v, &files, &torn, &newer, &err) == 0);
     CHECK_EQ_INT(torn, 0);
@@ -536,10 +551,102 @@ static void test_fixture_v3(void)
     ds_close(&set);
 }
 
+/* What the v4 fixture's records say: each remote id's newest
+ * JRN_REMOTE_DELETE. */
+typedef struct v4_seen {
+    int records, v4, remote;
+    json_t *queued, *gone;
+} v4_seen;
+
+static int v4_collect(void *ctx, const jrn_record *r)
+{
+    v4_seen *v = ctx;
+    if (!strstr(r->path, "fixture-v4"))
+        return 0;                       /* the set's own records */
+    v->records++;
+    v->v4 += r->version == 4;
+    if (r->type != JRN_REMOTE_DELETE)
+        return 0;
+    v->remote++;
+    const char *id = json_string_value(json_object_get(r->fields, "remote_id"));
+    json_t **slot = id && strcmp(id, "12601ddc8fe0ceb19fde62766e012609") == 0 ? &v->queued
+                  : id && strcmp(id, "3db9d175ef450d8e32fb181b330cf51b") == 0 ? &v->gone
+                  : NULL;
+    if (slot) {
+        json_decref(*slot);
+        *slot = json_incref(r->fields);
+    }
+    return 0;
+}
+
+/* The committed fixture tests/fixtures/journal-v4/journal.log (record
+ * version 4: test_rebuild_keeps' disk 0 before its rebuild) reads as it
+ * was written: two tiered versions deleted, the remote delete of one
+ * still queued (tier COLD), the other's queued and then done. */
+static void test_fixture_v4(void)
+{
+    eng_fixture f;
+    ds_set set;
+    cf_err err;
+    int files, torn, newer;
+    REQUIRE(fixture_journal(&f, &set, "v4") == 0);
+    v4_seen v = {0};
+    REQUIRE(jrn_replay(&set, 0, v4_collect, &v, &files, &torn, &newer, &err) == 0);
+    CHECK_EQ_INT(torn, 0);
+    CHECK_EQ_INT(newer, 0);
+    CHECK_EQ_INT(v.records, 18);
+    CHECK_EQ_INT(v.v4, 18);
+    CHECK_EQ_INT(v.remote, 3);
+    json_t *q = json_object_get(v.queued, "queued");
+    CHECK_EQ_STR(json_string_value(json_object_get(q, "tier")), "COLD");
+    CHECK(json_is_null(json_object_get(q, "upload_id")));
+    CHECK_EQ_INT((int)json_integer_value(json_object_get(q, "recheck")), 0);
+    CHECK(json_integer_value(json_object_get(q, "queued_ms")) > 0);
+    CHECK(v.gone && json_is_null(json_object_get(v.gone, "queued")));
+    json_decref(v.queued);
+    json_decref(v.gone);
+    ds_close(&set);
+}
+
 static void quiet(void *ctx, const char *line)
 {
     (void)ctx;
     (void)line;
+}
+
+/* The remote deletes due now: their count, the remote ids of the first
+ * two. */
+typedef struct due_seen { int n; char ids[2][ST_REMOTE_ID_HEX]; } due_seen;
+
+static int due_cb(void *ctx, const st_remote_delete *d)
+{
+    due_seen *s = ctx;
+    if (s->n < 2)
+        snprintf(s->ids[s->n], sizeof s->ids[0], "%s", d->remote_id);
+    s->n++;
+    return 0;
+}
+
+static void due_now(st_engine *e, due_seen *s)
+{
+    cf_err err;
+    memset(s, 0, sizeof *s);
+    CHECK(st_remote_deletes_due(e, 16, due_cb, s, &err) == 0);
+}
+
+/* Move key (just PUT, info) to the tier and delete it: its remote object
+ * is queued for deletion. */
+static void tier_and_delete(st_engine *e, const char *key, int64_t tier_id)
+{
+    cf_err err;
+    st_object_info info;
+    REQUIRE(put_gen(e, "b", key, 200000, 9, &info, &err) == 0);
+    st_transition t;
+    REQUIRE(st_transition_begin(e, "t1", "b", key, info.version_id, tier_id, &t, &err) == 0);
+    REQUIRE(st_transition_commit(e, &t, "\"remote-etag\"", &err) == 0);
+    st_transition_clear(&t);
+    REQUIRE(st_delete(e, "t1", "b", key, &err) == 0);
+    usleep(2000);                       /* due: queued before now */
 }
 
 static void test_rebuild_keeps(void)
@@ -575,6 +682,21 @@ static void test_rebuild_keeps(void)
     ua.lock.legal_hold = ST_HOLD_ON;
     char uid[ST_ID_HEX];
     REQUIRE(st_upload_create(e, &ua, uid, &err) == 0);
+    /* two tiered versions deleted (record version 4): the remote delete
+     * of one still queued (the tier is down), the other's done */
+    due_seen due;
+    tier_and_delete(e, "gone", tier_id);
+    due_now(e, &due);
+    REQUIRE(due.n == 1);
+    char queued[ST_REMOTE_ID_HEX];
+    snprintf(queued, sizeof queued, "%s", due.ids[0]);
+    tier_and_delete(e, "done", tier_id);
+    due_now(e, &due);
+    REQUIRE(due.n == 2);
+    const char *done = strcmp(due.ids[0], queued) == 0 ? due.ids[1] : due.ids[0];
+    REQUIRE(st_remote_delete_done(e, done, 0, &err) == 0);
+    due_now(e, &due);
+    CHECK(due.n == 1 && strcmp(due.ids[0], queued) == 0);
     st_close(e);
     /* every index copy and snapshot gone */
     REQUIRE(test_sh("rm -rf '%s' %s/snapshots %s/snapshots %s/snapshots", f.meta, f.disks[0],
@@ -585,8 +707,13 @@ static void test_rebuild_keeps(void)
     CHECK_EQ_INT((int)rep.no_data, 0);
     CHECK_EQ_INT((int)rep.tiered, 1);
     CHECK_EQ_INT((int)rep.tagged, 1);
+    CHECK_EQ_INT((int)rep.remote_deletes, 1);
     e = fixture_open(&f);
     REQUIRE(e);
+    /* the remote delete still to be done is queued again, the done one not */
+    due_now(e, &due);
+    CHECK_EQ_INT(due.n, 1);
+    CHECK_EQ_STR(due.ids[0], queued);
     REQUIRE(st_head(e, "t1", "b", "cold", &info, &err) == 0);
     CHECK_EQ_STR(info.storage_class, "COLD");
     st_object_info_clear(&info);
@@ -619,4 +746,5 @@ static void test_rebuild_keeps(void)
 
 TEST_MAIN("journal", T(test_record_versions), T(test_reread), T(test_hostile_files),
           T(test_key_state), T(test_v2_key_carried), T(test_fixture_v3),
+          T(test_fixture_v4),
           T(test_rebuild_keeps))

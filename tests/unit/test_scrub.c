@@ -6,7 +6,10 @@
  * repairs it; a missing shard file and a missing manifest are written
  * again by heal --all; an object with too few shards left is named as
  * beyond repair; a stored ETag or checksum that no longer matches the
- * data (CRC64NVME and SHA-256 included) is found by a deep scrub; slices
+ * data (CRC64NVME and SHA-256 included) is found by a deep scrub; a
+ * shard a GET found changed behind its CRC is named to the heal queue and
+ * rewritten by heal to its original bytes (two such shards beyond parity
+ * fail the GET and are named beyond repair); slices
  * cover every object exactly once; a pacer can stop a scrub; an empty
  * directory in a dead disk's place is formatted as its replacement and
  * filled by heal --all, and another set's disk there is refused; random
@@ -151,33 +154,49 @@ static void sql(const char *text)
     sqlite3_close(db);
 }
 
-/* Flip a byte of block 0 of shard i of data id hex; with fix_crc, write
- * the CRC of the changed bytes too (a corruption CRC cannot see). */
-static void flip(const char *hex, int i, uint32_t plain0, bool fix_crc)
+/* Flip a byte of full block b (plain0 bytes, the block size) of shard i
+ * of data id hex on a k+m set of f; with fix_crc, write the CRC of the
+ * changed bytes too (a corruption CRC cannot see). */
+static void flip_block(const eng_fixture *f, int k, int m, const char *hex, int i,
+                       uint64_t b, uint32_t plain0, bool fix_crc)
 {
-    char paths[6][700];
-    shard_files_of(&fx, 6, hex, paths);
+    char paths[ST_MAX_DISKS][700];
+    shard_files_of(f, k + m, hex, paths);
     int fd = open(paths[i], O_RDWR);
     if (fd < 0) {
         perror(paths[i]);
         return;
     }
-    uint32_t s = shard_len_for(plain0, 4);
+    uint32_t s = shard_len_for(plain0, k);
+    off_t at = (off_t)shard_block_offset(plain0, k, b);
     uint8_t *buf = malloc(s);
-    if (pread(fd, buf, s, SHARD_HEADER_SIZE) == (ssize_t)s) {
+    if (pread(fd, buf, s, at) == (ssize_t)s) {
         buf[17] ^= 0x40;
-        if (pwrite(fd, buf, s, SHARD_HEADER_SIZE) != (ssize_t)s)
+        if (pwrite(fd, buf, s, at) != (ssize_t)s)
             perror("pwrite");
         if (fix_crc) {
             uint32_t c = cks_crc32c(0, buf, s);
             uint8_t le[4] = {(uint8_t)c, (uint8_t)(c >> 8), (uint8_t)(c >> 16),
                              (uint8_t)(c >> 24)};
-            if (pwrite(fd, le, 4, SHARD_HEADER_SIZE + s) != 4)
+            if (pwrite(fd, le, 4, at + (off_t)s) != 4)
                 perror("pwrite");
         }
     }
     free(buf);
     close(fd);
+}
+
+/* The same in block 0. */
+static void flip_in(const eng_fixture *f, int k, int m, const char *hex, int i,
+                    uint32_t plain0, bool fix_crc)
+{
+    flip_block(f, k, m, hex, i, 0, plain0, fix_crc);
+}
+
+/* The same on this file's 4+2 set. */
+static void flip(const char *hex, int i, uint32_t plain0, bool fix_crc)
+{
+    flip_in(&fx, 4, 2, hex, i, plain0, fix_crc);
 }
 
 static st_engine *setup(void)
@@ -306,6 +325,162 @@ static void a_flip_behind_an_intact_crc_needs_a_deep_scrub(void)
     CHECK_EQ_INT(s.findings, 0);
     cf_err err;
     CHECK_EQ_INT(check_gen(e, "b", "crc64", 2 * MIB, 3, &err), 1);
+    st_close(e);
+}
+
+/* A whole file's bytes (malloc'd), or NULL. */
+static uint8_t *slurp(const char *path, size_t *len)
+{
+    int fd = open(path, O_RDONLY);
+    struct stat sb;
+    uint8_t *b = fd >= 0 && fstat(fd, &sb) == 0 ? malloc((size_t)sb.st_size + 1) : NULL;
+    if (b && pread(fd, b, (size_t)sb.st_size, 0) != (ssize_t)sb.st_size) {
+        free(b);
+        b = NULL;
+    }
+    if (b)
+        *len = (size_t)sb.st_size;
+    if (fd >= 0)
+        close(fd);
+    return b;
+}
+
+static ino_t inode_of(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 ? sb.st_ino : 0;
+}
+
+/* A GET that finds a data shard changed behind its CRC (the tag fails,
+ * leaving that shard out opens the block) reads the object exactly and
+ * names the shard to the heal queue; heal then rewrites that shard, and
+ * no other, back to its original bytes, so that a CRC scrub and a deep
+ * scrub find nothing: redundancy is back without a deep scrub. */
+static void heal_rewrites_a_shard_a_get_found_changed_behind_its_crc(void)
+{
+    st_engine *e = setup();
+    REQUIRE(e);
+    char hex[33], paths[6][700];
+    REQUIRE(data_id_of("sha", 0, hex) == 0);
+    shard_files_of(&fx, 6, hex, paths);
+    size_t len = 0, now_len = 0;
+    uint8_t *orig = slurp(paths[2], &len);
+    REQUIRE(orig);
+    ino_t inodes[6];
+    for (int i = 0; i < 6; i++)
+        inodes[i] = inode_of(paths[i]);
+    flip(hex, 2, MIB, true);                   /* a data shard, its CRC fixed up */
+    seen s;
+    st_check_stats st;
+    REQUIRE(scrub(e, false, &s, &st) == 0);
+    CHECK_EQ_INT(s.findings, 0);               /* no CRC sees it */
+    cf_err err;
+    uint64_t pending = 0;
+    REQUIRE(st_heal_pending(e, &pending, &err) == 0);
+    CHECK_EQ_INT(pending, 0);
+    CHECK_EQ_INT(check_gen(e, "b", "sha", 3 * MIB + 11, 2, &err), 1);
+    REQUIRE(st_heal_pending(e, &pending, &err) == 0);
+    CHECK_EQ_INT(pending, 1);                  /* the GET queued it, naming shard 2 */
+    st_gc_stats hs = {0};
+    REQUIRE(st_heal(e, &hs, &err) == 0);
+    CHECK_EQ_INT(hs.healed_segments, 1);
+    CHECK_EQ_INT(hs.heal_failures, 0);
+    REQUIRE(st_heal_pending(e, &pending, &err) == 0);
+    CHECK_EQ_INT(pending, 0);
+    uint8_t *now = slurp(paths[2], &now_len);
+    REQUIRE(now);
+    CHECK_EQ_INT(now_len, len);
+    CHECK(now_len == len && memcmp(now, orig, len) == 0);   /* the original bytes */
+    CHECK(inode_of(paths[2]) != inodes[2]);    /* written again ... */
+    for (int i = 0; i < 6; i++)                /* ... and no other shard */
+        if (i != 2)
+            CHECK(inode_of(paths[i]) == inodes[i]);
+    free(now);
+    free(orig);
+    REQUIRE(scrub(e, false, &s, &st) == 0);
+    CHECK_EQ_INT(s.findings, 0);
+    REQUIRE(scrub(e, true, &s, &st) == 0);
+    CHECK_EQ_INT(s.findings, 0);
+    CHECK_EQ_INT(st.gcm_failures, 0);
+    CHECK_EQ_INT(check_gen(e, "b", "sha", 3 * MIB + 11, 2, &err), 1);
+    REQUIRE(st_heal_pending(e, &pending, &err) == 0);
+    CHECK_EQ_INT(pending, 0);                  /* that GET needed no parity */
+    st_close(e);
+}
+
+/* Hostile: the shard a GET named is rebuilt from one changed behind its
+ * CRC in another block (a parity shard, block 1, which the GET never
+ * read): heal finds that the shards left disagree there and writes
+ * nothing, rather than carry the change into shard 2 with a CRC to match;
+ * the segment stays queued, the GET stays exact, and a deep scrub (which
+ * finds both) repairs the two. */
+static void heal_never_rewrites_a_shard_from_one_bad_behind_its_crc(void)
+{
+    st_engine *e = setup();
+    REQUIRE(e);
+    char hex[33], paths[6][700];
+    REQUIRE(data_id_of("sha", 0, hex) == 0);
+    shard_files_of(&fx, 6, hex, paths);
+    ino_t shard2 = inode_of(paths[2]);
+    flip_block(&fx, 4, 2, hex, 2, 0, MIB, true);
+    flip_block(&fx, 4, 2, hex, 4, 1, MIB, true);
+    cf_err err;
+    CHECK_EQ_INT(check_gen(e, "b", "sha", 3 * MIB + 11, 2, &err), 1);
+    uint64_t pending = 0;
+    REQUIRE(st_heal_pending(e, &pending, &err) == 0);
+    CHECK_EQ_INT(pending, 1);
+    st_gc_stats hs = {0};
+    REQUIRE(st_heal(e, &hs, &err) == 0);
+    CHECK_EQ_INT(hs.healed_segments, 0);
+    CHECK_EQ_INT(hs.heal_failures, 1);
+    CHECK(inode_of(paths[2]) == shard2);       /* nothing written */
+    REQUIRE(st_heal_pending(e, &pending, &err) == 0);
+    CHECK_EQ_INT(pending, 1);                  /* still queued */
+    CHECK_EQ_INT(check_gen(e, "b", "sha", 3 * MIB + 11, 2, &err), 1);
+    seen s;
+    st_check_stats st;
+    REQUIRE(scrub(e, true, &s, &st) == 0);
+    CHECK_EQ_INT(s.repaired, 2);
+    CHECK_EQ_INT(st.lost_objects, 0);
+    REQUIRE(scrub(e, true, &s, &st) == 0);
+    CHECK_EQ_INT(s.findings, 0);
+    REQUIRE(st_heal_pending(e, &pending, &err) == 0);
+    CHECK_EQ_INT(pending, 0);                  /* the scrub's repair took it off */
+    CHECK_EQ_INT(check_gen(e, "b", "sha", 3 * MIB + 11, 2, &err), 1);
+    st_close(e);
+}
+
+/* Hostile: on a 2+1 set both data shards of a block changed behind their
+ * CRCs, beyond what its one parity shard can repair: the GET fails with
+ * an error, never wrong bytes; heal rewrites nothing from them; a deep
+ * scrub names the object as beyond repair. */
+static void two_shards_behind_their_crcs_beyond_parity_fail_the_get(void)
+{
+    eng_fixture f;
+    st_engine *e = fixture_setup(&f, test_tmpdir(), 3, 2, 1, false);
+    REQUIRE(e);
+    cf_err err;
+    st_object_info info;
+    REQUIRE(put_gen(e, "b", "two", 2 * MIB + 5, 7, &info, &err) == 0);
+    char hex[33];
+    REQUIRE(single_data_id(&f, hex) == 0);
+    flip_in(&f, 2, 1, hex, 0, MIB, true);
+    flip_in(&f, 2, 1, hex, 1, MIB, true);
+    CHECK_EQ_INT(check_gen(e, "b", "two", 2 * MIB + 5, 7, &err), -1);
+    CHECK_EQ_INT(err.code, CF_ECORRUPT);
+    st_gc_stats hs = {0};
+    REQUIRE(st_heal(e, &hs, &err) == 0);
+    CHECK_EQ_INT(hs.healed_segments, 0);
+    seen s;
+    st_check_stats st;
+    memset(&s, 0, sizeof s);
+    st_check_opts o = {.deep = true, .found = on_found, .ctx = &s};
+    REQUIRE(st_scrub(e, &o, &st, &err) == 0);
+    CHECK_EQ_INT(st.lost_objects, 1);
+    CHECK_EQ_INT(s.lost, 1);
+    CHECK_EQ_STR(s.last_key, "two");
+    CHECK_EQ_INT(s.repaired, 0);
+    CHECK_EQ_INT(check_gen(e, "b", "two", 2 * MIB + 5, 7, &err), -1);
     st_close(e);
 }
 
@@ -648,6 +823,9 @@ TEST_MAIN("scrub",
           T(a_clean_store_reports_nothing),
           T(a_flipped_byte_is_found_by_its_crc_and_repaired),
           T(a_flip_behind_an_intact_crc_needs_a_deep_scrub),
+          T(heal_rewrites_a_shard_a_get_found_changed_behind_its_crc),
+          T(heal_never_rewrites_a_shard_from_one_bad_behind_its_crc),
+          T(two_shards_behind_their_crcs_beyond_parity_fail_the_get),
           T(heal_all_writes_missing_shards_and_manifests_again),
           T(an_empty_disk_in_a_dead_ones_place_is_formatted_and_filled),
           T(beyond_repair_is_named_and_a_wrong_digest_is_found),
