@@ -148,7 +148,7 @@ static size_t copy_rows(st_engine *e, const cand *c, int fd, const packidx_row *
             if (e2.code != CF_ECORRUPT)
                 break;               /* unreadable or no memory: the rest waits */
             s->records_bad++;
-            heal_queue(e, rows[i].data_id);
+            heal_queue(e, rows[i].data_id, (uint16_t)(1u << rows[i].shard));
             continue;
         }
         struct iovec v = {body, blen};
