@@ -113,6 +113,9 @@ static const char usage_text[] =
     "                              older than GRACE_SECONDS (default 3600), with\n"
     "                              progress and a report;\n"
     "                              --force-orphans: even more than the bound\n"
+    "  compact                     rewrite the live records of mostly dead pack\n"
+    "                              files and remove the old ones, with progress\n"
+    "                              and a report (what the compact job does hourly)\n"
     "  restore-index (-c FILE | --var DIR) [--from DISK|FILE]\n"
     "                              offline, cofferd stopped: put the newest index\n"
     "                              snapshot back into the metadata directory\n"
@@ -979,6 +982,24 @@ static int cmd_gc(const cli *c, const char *grace)
     return check_result(c, rc, r, false);
 }
 
+/* A compaction pass now (after one in progress), followed, its report. */
+static int cmd_compact(const cli *c)
+{
+    static const char *const fields[] = {
+        "packs_scanned", "packs_compacted", "packs_removed", "packs_left_for_readers",
+        "records_copied", "bytes_copied", "records_superseded", "records_changed",
+        "records_bad", "bytes_reclaimed"};
+    json_t *r;
+    int rc = follow_job(c, "compact", json_object(), true, &r);
+    if (r && c->json)
+        print_json(r);
+    else
+        for (size_t i = 0; r && i < sizeof fields / sizeof fields[0]; i++)
+            printf("%-24s %lld\n", fields[i], num(r, fields[i]));
+    json_decref(r);
+    return rc;
+}
+
 /* A lifecycle pass now (of one tenant's or bucket's rules), followed; 1 if
  * an action failed (the cofferd log names each). */
 static int cmd_lifecycle_run(const cli *c)
@@ -1543,6 +1564,8 @@ static int dispatch(const cli *c, int argc, char **argv)
         return cmd_scrub(c);
     if (strcmp(argv[0], "gc") == 0 && argc <= 2)
         return cmd_gc(c, argc > 1 ? argv[1] : NULL);
+    if (strcmp(argv[0], "compact") == 0 && argc == 1)
+        return cmd_compact(c);
     if (strcmp(argv[0], "jobs") == 0 && argc <= 2) {
         char path[64];
         if (argc == 2 && (strlen(argv[1]) > 23 ||

@@ -414,14 +414,22 @@ static int load_layout(cfg_ctx *c, json_t *root)
     if (bs & (bs - 1))
         return bad(c, "", "block_size", "must be a power of two");
     st->block_size = (uint32_t)bs;
-    static const char *const storage_keys[] = {"pack_shard_max_bytes", NULL};
+    static const char *const storage_keys[] = {"pack_shard_max_bytes",
+                                               "pack_compact_dead_ratio", NULL};
     json_t *so;
-    int pack = 0;
+    int pack = 0;                    /* opt-in: doc/design.md, "Default off" */
     if (get_object(c, root, "storage", false, storage_keys, &so) < 0 ||
         (so && get_int(c, so, "storage", "pack_shard_max_bytes", false, 0, 64 << 20,
                        &pack) < 0))
         return -1;
     st->pack_shard_max = (uint32_t)pack;
+    /* a fraction: an integer (0, 1) or a real */
+    json_t *ratio = json_object_get(so, "pack_compact_dead_ratio");
+    if (ratio && (!json_is_number(ratio) || !(json_number_value(ratio) > 0.0) ||
+                  json_number_value(ratio) >= 1.0))
+        return bad(c, "storage", "pack_compact_dead_ratio",
+                   "must be a number above 0 and below 1");
+    st->pack_compact_dead_ratio = ratio ? json_number_value(ratio) : 0;
     return 0;
 }
 

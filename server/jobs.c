@@ -352,6 +352,47 @@ static int gc_run(void *arg, sched_ctl *ctl, const json_t *opts, cf_err *err)
     return 0;
 }
 
+/* ---- compact ------------------------------------------------------------- */
+
+#define JOB_COMPACT_S 3600
+
+/* Rewrite the live records of mostly dead packs (st_compact); paced and
+ * counted by the record bytes it copies, its progress in packs. */
+static int compact_run(void *arg, sched_ctl *ctl, const json_t *opts, cf_err *err)
+{
+    st_engine *e = ((jobs_env *)arg)->e;
+    st_pacer pacer = {.pace = pace_read, .progress = progress_job, .ctx = ctl};
+    st_compact_stats st;
+    sched_phase(ctl, "packs compacted");
+    if (st_compact(e, &(st_compact_opts){.pacer = &pacer}, &st, err) < 0)
+        return -1;
+    sched_summary(ctl, "%llu of %llu sealed packs compacted, %llu removed, %llu bytes "
+                  "copied, %llu bytes reclaimed%s",
+                  (unsigned long long)st.packs_compacted,
+                  (unsigned long long)st.packs_scanned, (unsigned long long)st.packs_removed,
+                  (unsigned long long)st.bytes_copied, (unsigned long long)st.bytes_reclaimed,
+                  st.stopped ? " (stopped early)" : "");
+    if (st.records_bad)
+        fprintf(stderr, "cofferd: compact: %llu pack records did not verify: left in place "
+                "and queued for heal\n", (unsigned long long)st.records_bad);
+    if (opts || st.packs_removed || st.records_bad)
+        sched_report(ctl, json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+                                    "s:b}",
+                                    "packs_scanned", (json_int_t)st.packs_scanned,
+                                    "packs_compacted", (json_int_t)st.packs_compacted,
+                                    "packs_removed", (json_int_t)st.packs_removed,
+                                    "packs_left_for_readers",
+                                    (json_int_t)st.packs_left_for_readers,
+                                    "records_copied", (json_int_t)st.records_copied,
+                                    "bytes_copied", (json_int_t)st.bytes_copied,
+                                    "records_superseded", (json_int_t)st.records_superseded,
+                                    "records_changed", (json_int_t)st.records_changed,
+                                    "records_bad", (json_int_t)st.records_bad,
+                                    "bytes_reclaimed", (json_int_t)st.bytes_reclaimed,
+                                    "stopped", st.stopped));
+    return 0;
+}
+
 /* ---- snapshot ------------------------------------------------------------- */
 
 static int snapshot_run(void *arg, sched_ctl *ctl, const json_t *opts, cf_err *err)
@@ -682,6 +723,7 @@ static const job_spec specs[] = {
     {"scrub", scrub_run, JOB_SCRUB_S, JOB_SCRUB_SLICES, true, scrub_keys, scrub_opts},
     {"drill", drill_job, JOB_DRILL_S, 1, true, drill_keys, drill_opts_keys},
     {"lifecycle", lifecycle_run, 0, 1, false, no_keys, lifecycle_opts},
+    {"compact", compact_run, JOB_COMPACT_S, 1, false, no_keys, no_keys},
 };
 #define NSPECS (sizeof specs / sizeof specs[0])
 

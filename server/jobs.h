@@ -28,6 +28,11 @@
  *             as progress and report; triggered with {"tenant","bucket"}
  *             only those rules are walked; sched_stop cancels a pass in
  *             progress.
+ *   compact   every hour: the live records of each sealed pack more than
+ *             storage.pack_compact_dead_ratio (0.5) dead are copied into
+ *             the disk's open pack and the old pack unlinked (st_compact);
+ *             paced by bytes_per_second over the bytes copied, progress in
+ *             packs; reports what it copied and reclaimed
  *
  * jobs_register keeps what the jobs run against in one static place: one
  * scheduler per process.

@@ -47,7 +47,8 @@ struct telemetry {
     mx_family *disk_capacity, *disk_used, *disk_available, *disk_state;
     mx_family *disk_read_errors, *disk_write_errors, *disk_crc_errors;
     mx_family *index_commits, *index_syncs, *index_sync_seconds, *index_writable;
-    mx_family *heal_queue, *delete_queue, *gc_held, *pack_files, *pack_bytes;
+    mx_family *heal_queue, *delete_queue, *gc_held, *pack_files, *pack_bytes,
+        *pack_reclaimed, *pack_copied;
     mx_family *job_running, *job_last_start, *job_last_duration, *job_last_success,
         *job_runs;
     mx_family *cpu, *rss, *vsize, *fds, *max_fds, *start;
@@ -135,6 +136,8 @@ static void collect_engine(void *ctx, mx_sink *k)
         mx_set(k, t->pack_bytes, (const char *[]){"live"}, (double)pu.live_bytes);
         mx_set(k, t->pack_bytes, (const char *[]){"dead"},
                pu.bytes > pu.live_bytes ? (double)(pu.bytes - pu.live_bytes) : 0);
+        mx_set(k, t->pack_reclaimed, NULL, (double)pu.compact_reclaimed_bytes);
+        mx_set(k, t->pack_copied, NULL, (double)pu.compact_copied_bytes);
     }
     st_gc_stats gc;
     st_gc_last(e, &gc);
@@ -292,6 +295,10 @@ static bool register_families(telemetry *t)
     t->pack_bytes = mx_gauge(g, "coffer_pack_bytes",
                              "Bytes of the pack files: live (records an index row names) "
                              "and dead (given back only with the whole pack).", "state");
+    t->pack_reclaimed = mx_counter(g, "coffer_pack_compact_reclaimed_bytes_total",
+                                   "Bytes of pack files compaction unlinked.", NULL);
+    t->pack_copied = mx_counter(g, "coffer_pack_compact_copied_bytes_total",
+                                "Bytes of live records compaction copied to do so.", NULL);
     t->gc_held = mx_gauge(g, "coffer_gc_orphans_held",
                           "Orphan shard files the last GC scan kept because they were "
                           "more than its bound (GC HELD); 0 when not held.", NULL);

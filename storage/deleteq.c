@@ -48,6 +48,13 @@ int deleteq_version_files_locked(st_engine *e, const uint8_t version_id[16], cf_
     return rc == 0 ? heal_drop_version_locked(e, version_id, err) : -1;
 }
 
+int deleteq_queued_locked(st_engine *e, const uint8_t data_id[16], cf_err *err)
+{
+    idx_assert_held(e->ix);
+    return idx_exists(e->ix, err, "SELECT 1 FROM delete_queue WHERE data_id = ?", "b",
+                      data_id, (size_t)16);
+}
+
 int deleteq_unqueue_version(st_engine *e, const uint8_t version_id[16], cf_err *err)
 {
     pthread_mutex_lock(&e->drain_lock);

@@ -147,6 +147,8 @@ static void apply_limits(st_engine *e, const st_config *cfg)
     e->inline_max = cfg->no_inline ? 0
                   : cfg->inline_max ? cfg->inline_max : ENG_DEFAULT_INLINE_MAX;
     e->pack_max = cfg->pack_shard_max;
+    e->compact_ratio = cfg->pack_compact_dead_ratio > 0 ? cfg->pack_compact_dead_ratio
+                                                        : ST_COMPACT_DEFAULT_DEAD_RATIO;
     e->gc_max_orphans = cfg->gc_max_orphans > 0 ? cfg->gc_max_orphans
                                                 : ST_GC_DEFAULT_MAX_ORPHANS;
     e->gc_max_orphan_percent = cfg->gc_max_orphan_percent > 0 &&
@@ -169,6 +171,7 @@ int st_open(const st_config *cfg, st_engine **out, cf_err *err)
     pthread_mutex_init(&e->snap_lock, NULL);
     pthread_mutex_init(&e->cat_lock, NULL);
     pthread_mutex_init(&e->drain_lock, NULL);
+    pthread_mutex_init(&e->compact_lock, NULL);
     atomic_init(&e->deletes_pending, true);
     apply_limits(e, cfg);
     ident_state s;
@@ -254,6 +257,7 @@ void st_close(st_engine *e)
     pthread_mutex_destroy(&e->snap_lock);
     pthread_mutex_destroy(&e->cat_lock);
     pthread_mutex_destroy(&e->drain_lock);
+    pthread_mutex_destroy(&e->compact_lock);
     free(e);
 }
 

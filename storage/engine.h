@@ -95,6 +95,9 @@ typedef struct st_config {
      * bytes is appended to each disk's open pack file instead of a shard
      * file per disk (doc/design.md, "Mid-size objects"); 0: never. */
     uint32_t pack_shard_max;
+    /* Compaction rewrites a sealed pack more than this fraction dead
+     * (st_compact); 0: ST_COMPACT_DEFAULT_DEAD_RATIO. */
+    double pack_compact_dead_ratio;
     /* GC's orphan bound (see st_gc): 0 = default */
     int gc_max_orphans;              /* default ST_GC_DEFAULT_MAX_ORPHANS */
     int gc_max_orphan_percent;       /* 1..100, default 1 */
@@ -876,8 +879,50 @@ int st_delete_pending(st_engine *e, uint64_t *n, cf_err *err);
  * until the pack goes as a whole. [takes the index lock] */
 typedef struct st_pack_usage {
     uint64_t files, bytes, live_bytes;
+    /* since open: file bytes of the packs compaction gave back, and the
+     * record bytes it copied to do so (st_compact) */
+    uint64_t compact_reclaimed_bytes, compact_copied_bytes;
 } st_pack_usage;
 int st_pack_usage_get(st_engine *e, st_pack_usage *out, cf_err *err);
+
+/* Pack compaction (doc/design.md, "Compaction"): every sealed pack on an
+ * online disk, written since this index began to rule the disks, that no
+ * writer holds and whose dead fraction (bytes no pack_shards row names,
+ * of its bytes after the file header) is above dead_ratio has its live
+ * records copied into the disk's open pack, made durable (the pack's
+ * fdatasync), repointed in one index transaction (a row changed meanwhile,
+ * by a DELETE, an overwrite's drain, is left as it is: the copy is dead
+ * bytes), and is unlinked once no reader that opened before that commit
+ * is left (get.c's reader registry). A pack no row names is unlinked the
+ * same way. A kill at any step leaves every row naming a durable record:
+ * the old one until the commit, the copy after it.
+ * A record whose shard heal has rewritten as a shard file (which wins) is
+ * not copied: its row goes. One that does not verify is left in place,
+ * its segment queued for heal (its pack then stays).
+ * One st_compact at a time (it waits for another) [takes the index lock
+ * per pack, never across reading or writing a pack]. */
+#define ST_COMPACT_DEFAULT_DEAD_RATIO 0.5
+typedef struct st_compact_opts {
+    double dead_ratio;               /* 0: the engine's (st_config), else 0..1 */
+    const st_pacer *pacer;           /* NULL, or: paced by the record bytes
+                                        copied, progress in packs */
+    int64_t reader_wait_ms;          /* how long to wait for older readers
+                                        before leaving a pack to the next
+                                        pass (0: 2000) */
+} st_compact_opts;
+typedef struct st_compact_stats {
+    uint64_t packs_scanned;          /* sealed packs looked at */
+    uint64_t packs_compacted;        /* whose live records were copied */
+    uint64_t packs_removed;          /* unlinked (compacted, or with no row) */
+    uint64_t packs_left_for_readers; /* no row names them: unlinked next pass */
+    uint64_t records_copied, bytes_copied;
+    uint64_t records_superseded;     /* a shard file won: row dropped */
+    uint64_t records_changed;        /* deleted or replaced while copied */
+    uint64_t records_bad;            /* did not verify: queued for heal */
+    uint64_t bytes_reclaimed;        /* file bytes of the packs unlinked */
+    bool stopped;                    /* the pacer said stop */
+} st_compact_stats;
+int st_compact(st_engine *e, const st_compact_opts *o, st_compact_stats *out, cf_err *err);
 
 /* Index commit counters since open: committed transactions, and the WAL
  * fdatasyncs that made them durable (group commit: concurrent writers

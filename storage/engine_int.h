@@ -18,6 +18,7 @@
  *   packidx.c  pack_shards table: packed shards, unlinking dead packs (packidx_)
  *   heal.c     heal_queue table and st_heal (heal_)
  *   gc.c       st_gc: drain, then the orphan scan
+ *   compact.c  st_compact: rewriting the live records of mostly dead packs
  *   stats.c    each disk's state and error counters (st_disk_*)
  * and beside them index.c (idx_), identity.c (ident_), snapshot.c (snap_),
  * restore.c, and the layers below: segwrite/segread/segment.c, shard.c,
@@ -35,7 +36,8 @@
  * that only reads with idx_unlock. Other locks, never held with the index
  * lock held except where said: readers_lock (get.c), kek_lock (kek.c),
  * gc_lock (gc.c; gc_last_lock, taken under it, guards the last scan's
- * stats), snap_lock (snapshot.c).
+ * stats), snap_lock (snapshot.c), compact_lock (compact.c: the index lock
+ * and the pack set's are taken under it, never it under them).
  *
  * Deferred deletion: an overwritten or deleted segment is moved to
  * delete_queue in the same transaction that drops its last reference.
@@ -78,6 +80,9 @@ struct st_engine {
     uint32_t inline_max;
     uint32_t pack_max;               /* pack_shard_max_bytes (0: no packing) */
     pack_set packs;                  /* each disk's open pack (pack.h) */
+    double compact_ratio;            /* pack_compact_dead_ratio (compact.c) */
+    pthread_mutex_t compact_lock;    /* one st_compact at a time */
+    atomic_uint_fast64_t compact_reclaimed, compact_copied;  /* bytes, since open */
     bool packs_ready;                /* packs initialised (st_close) */
     pthread_mutex_t readers_lock;
     int64_t reader_open_ms[ENG_MAX_READERS]; /* 0 = free slot */
@@ -504,6 +509,8 @@ int deleteq_references_locked(st_engine *e, const uint8_t data_id[16], cf_err *e
 int deleteq_drain_batch(st_engine *e, uint64_t *done, cf_err *err);
 /* Drain until the queue holds only what live readers need [takes it]. */
 void deleteq_drain(st_engine *e);
+/* Is the data id queued for deletion? 1, 0, -1 [index lock]. */
+int deleteq_queued_locked(st_engine *e, const uint8_t data_id[16], cf_err *err);
 
 /* ---- packidx.c: pack_shards ---------------------------------------------- */
 
@@ -533,6 +540,26 @@ int packidx_drop_locked(st_engine *e, const uint8_t data_id[16], packidx_list *l
 bool packidx_unlink_if_dead(st_engine *e, int disk, const uint8_t id[PACK_ID_LEN]);
 /* packidx_unlink_if_dead for each of l, then empty l [takes it]. */
 void packidx_reclaim(st_engine *e, packidx_list *l);
+/* The bytes of the rows naming a pack (its live bytes) [index lock]. */
+int packidx_live_bytes_locked(st_engine *e, const uint8_t pack_id[PACK_ID_LEN],
+                              uint64_t *live, cf_err *err);
+/* A row naming a pack, for the compactor (compact.c). */
+typedef struct packidx_row {
+    uint8_t data_id[16];
+    int shard;
+    uint64_t off, len;
+} packidx_row;
+/* The rows naming a pack, in record order (*rows malloc'd; the caller
+ * frees it) [index lock]. */
+int packidx_rows_of_locked(st_engine *e, const uint8_t pack_id[PACK_ID_LEN],
+                           packidx_row **rows, size_t *n, cf_err *err);
+/* Repoint row r of pack from_id to the record to (to == NULL: drop the
+ * row), only if it still names that record: *changed gets 1 if it did,
+ * 0 if it had been deleted or replaced [index lock; the caller's
+ * transaction]. */
+int packidx_move_locked(st_engine *e, const uint8_t from_id[PACK_ID_LEN],
+                        const packidx_row *r, const pack_ref *to, int *changed,
+                        cf_err *err);
 
 /* ---- heal.c: heal_queue -------------------------------------------------- */
 

@@ -99,10 +99,15 @@ static int heal_one(st_engine *e, const uint8_t data_id[16], st_gc_stats *stats,
         /* heal rebuilds shards from shards: no data key (an SSE-C
          * segment's could not be unwrapped without its customer) */
         seg_desc d;
-        rc = eng_segment_layout(e, h->tenant, h->bucket, h->key, h->object_id, h->part,
-                                data_id, h->wrapped, &d, err);
+        /* a reader as a GET is: compaction keeps the packs it locates */
+        int slot = get_reader_enter(e, err);
+        rc = slot < 0 ? -1 : eng_segment_layout(e, h->tenant, h->bucket, h->key,
+                                                h->object_id, h->part, data_id, h->wrapped,
+                                                &d, err);
         if (rc == 0)
             rc = seg_heal(&d, h->size, bad, &rewritten, err);
+        if (slot >= 0)
+            get_reader_leave(e, slot);
     }
     if (rc < 0) {
         stats->heal_failures++;

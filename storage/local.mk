@@ -24,7 +24,7 @@ storage_libstorage_a_SOURCES += \
 storage_libstorage_a_SOURCES += \
 	storage/engine_int.h storage/engine.c storage/kek.c storage/headers.c \
 	storage/tenant.c storage/quota.c storage/key.c storage/bucket.c storage/object.c \
-	storage/upload.c storage/deleteq.c storage/packidx.c storage/heal.c \
+	storage/upload.c storage/deleteq.c storage/packidx.c storage/compact.c storage/heal.c \
 	storage/put.c storage/get.c storage/list.c storage/sealed.c storage/gc.c \
 	storage/scrub.c storage/stats.c
 

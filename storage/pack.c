@@ -293,6 +293,46 @@ static int body_verifies(int fd, uint64_t off, uint64_t body_len, uint32_t want,
     return crc == want ? 0 : -1;
 }
 
+int pack_read_record(int fd, uint64_t off, uint64_t len, uint8_t hdr[SHARD_HEADER_SIZE],
+                     uint8_t **body, size_t *body_len, cf_err *err)
+{
+    uint8_t prefix[PACK_REC_PREFIX];
+    uint64_t blen = 0;
+    uint32_t want = 0;
+    shard_header h;
+    *body = NULL;
+    *body_len = 0;
+    if (len < PACK_REC_PREFIX + SHARD_HEADER_SIZE || len - PACK_REC_PREFIX -
+        SHARD_HEADER_SIZE > SIZE_MAX)
+        return cf_fail(err, CF_ECORRUPT, "pack record at %llu: length %llu",
+                       (unsigned long long)off, (unsigned long long)len);
+    int rc = fsu_pread_all(fd, prefix, sizeof prefix, (off_t)off);
+    if (rc == 0)
+        rc = fsu_pread_all(fd, hdr, SHARD_HEADER_SIZE, (off_t)(off + PACK_REC_PREFIX));
+    if (rc < 0 && rc != -ENODATA)
+        return cf_fail_errno(err, CF_EIO, -rc, "pack record at %llu", (unsigned long long)off);
+    if (rc < 0 || !prefix_decode(prefix, &blen, &want) ||
+        blen != len - PACK_REC_PREFIX - SHARD_HEADER_SIZE ||
+        shard_header_decode(hdr, &h, err) < 0)
+        return cf_fail(err, CF_ECORRUPT, "pack record at %llu does not verify",
+                       (unsigned long long)off);
+    uint8_t *b = malloc(blen ? (size_t)blen : 1);
+    if (!b)
+        return cf_fail(err, CF_ENOMEM, "out of memory");
+    rc = fsu_pread_all(fd, b, (size_t)blen, (off_t)(off + PACK_REC_PREFIX + SHARD_HEADER_SIZE));
+    if (rc < 0 || cks_crc32c(0, b, (size_t)blen) != want) {
+        free(b);
+        if (rc < 0 && rc != -ENODATA)
+            return cf_fail_errno(err, CF_EIO, -rc, "pack record at %llu",
+                                 (unsigned long long)off);
+        return cf_fail(err, CF_ECORRUPT, "pack record at %llu: its body does not verify",
+                       (unsigned long long)off);
+    }
+    *body = b;
+    *body_len = (size_t)blen;
+    return 0;
+}
+
 int pack_scan(const char *path, pack_scan_fn fn, void *arg, uint64_t *valid_end,
               cf_err *err)
 {

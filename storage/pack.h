@@ -104,6 +104,15 @@ int pack_commit(pack_writer *w, uint64_t upto, cf_err *err);
 /* Where a record's shard starts (add to shard-file offsets). */
 static inline uint64_t pack_shard_base(uint64_t rec_off) { return rec_off + PACK_REC_PREFIX; }
 
+/* Read the record at off, len bytes with its prefix (as a pack_shards
+ * row names it), from fd (a pack open for reading) and verify it whole:
+ * hdr gets its shard header, *body (malloc'd; the caller frees it) its
+ * blocks with their CRCs, *body_len their length. CF_ECORRUPT: the bytes
+ * there are not one verified record of len bytes; CF_EIO: unreadable.
+ * The compactor copies a live record with it (storage/compact.c). */
+int pack_read_record(int fd, uint64_t off, uint64_t len, uint8_t hdr[SHARD_HEADER_SIZE],
+                     uint8_t **body, size_t *body_len, cf_err *err);
+
 /* One record pack_scan found whole and verified. */
 typedef struct pack_rec {
     uint64_t off;        /* record offset */

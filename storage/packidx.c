@@ -21,7 +21,9 @@
  * orphan for gc's scan (gc.c), under the same rules as shard files.
  * Readers take the rows of a segment into its descriptor (packidx_locate)
  * when they build it (eng_segment_layout). st_pack_usage_get counts the
- * packs' bytes and the live ones for /metrics.
+ * packs' bytes and the live ones for /metrics. The compactor (compact.c)
+ * reads a pack's rows and repoints them here (packidx_rows_of_locked,
+ * packidx_move_locked): a compare-and-set on the record a row names.
  */
 #include "storage/engine_int.h"
 
@@ -166,6 +168,8 @@ int st_pack_usage_get(st_engine *e, st_pack_usage *out, cf_err *err)
                         "SELECT coalesce(sum(length), 0) FROM pack_shards", "");
     idx_unlock(e->ix);
     out->live_bytes = (uint64_t)live;
+    out->compact_reclaimed_bytes = atomic_load(&e->compact_reclaimed);
+    out->compact_copied_bytes = atomic_load(&e->compact_copied);
     return rc;
 }
 
@@ -198,4 +202,77 @@ void packidx_reclaim(st_engine *e, packidx_list *l)
         packidx_unlink_if_dead(e, l->v[i].disk, l->v[i].id);
     free(l->v);
     memset(l, 0, sizeof *l);
+}
+
+int packidx_live_bytes_locked(st_engine *e, const uint8_t pack_id[PACK_ID_LEN],
+                              uint64_t *live, cf_err *err)
+{
+    idx_assert_held(e->ix);
+    int64_t v = 0;
+    int rc = idx_scalar(e->ix, &v, err,
+                        "SELECT coalesce(sum(length), 0) FROM pack_shards WHERE pack_id = ?",
+                        "b", pack_id, (size_t)PACK_ID_LEN);
+    *live = v > 0 ? (uint64_t)v : 0;
+    return rc;
+}
+
+int packidx_rows_of_locked(st_engine *e, const uint8_t pack_id[PACK_ID_LEN],
+                           packidx_row **rows, size_t *n, cf_err *err)
+{
+    idx_assert_held(e->ix);
+    *rows = NULL;
+    *n = 0;
+    size_t cap = 0;
+    sqlite3_stmt *st = idx_query(e->ix, err,
+        "SELECT data_id, shard, offset, length FROM pack_shards WHERE pack_id = ? "
+        "ORDER BY offset", "b",
+        pack_id, (size_t)PACK_ID_LEN);
+    int rc = st ? 0 : -1;
+    while (st && (rc = idx_next(e->ix, st, err)) == 1) {
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 64;
+            void *v = realloc(*rows, cap * sizeof **rows);
+            if (!v) {
+                idx_done(st);
+                rc = cf_fail(err, CF_ENOMEM, "out of memory");
+                break;
+            }
+            *rows = v;
+        }
+        packidx_row *r = &(*rows)[*n];
+        int64_t shard = idx_int(st, 1), off = idx_int(st, 2), len = idx_int(st, 3);
+        if (idx_blob(st, 0, r->data_id, 16) == 0 && shard >= 0 && shard < RS_MAX_SHARDS &&
+            off >= 0 && len > 0) {
+            r->shard = (int)shard;
+            r->off = (uint64_t)off;
+            r->len = (uint64_t)len;
+            (*n)++;
+        }
+    }
+    if (rc < 0) {
+        free(*rows);
+        *rows = NULL;
+        *n = 0;
+        return -1;
+    }
+    return 0;
+}
+
+int packidx_move_locked(st_engine *e, const uint8_t from_id[PACK_ID_LEN],
+                        const packidx_row *r, const pack_ref *to, int *changed,
+                        cf_err *err)
+{
+    idx_assert_held(e->ix);
+    *changed = 0;
+    if (!to)
+        return idx_run(e->ix, changed, err,
+                       "DELETE FROM pack_shards WHERE data_id = ? AND shard = ? AND "
+                       "pack_id = ? AND offset = ?", "bibi", r->data_id, (size_t)16,
+                       (int64_t)r->shard, from_id, (size_t)PACK_ID_LEN, (int64_t)r->off);
+    return idx_run(e->ix, changed, err,
+                   "UPDATE pack_shards SET pack_id = ?, offset = ?, length = ? WHERE "
+                   "data_id = ? AND shard = ? AND pack_id = ? AND offset = ?", "biibibi",
+                   to->id, (size_t)PACK_ID_LEN, (int64_t)to->off, (int64_t)to->len,
+                   r->data_id, (size_t)16, (int64_t)r->shard, from_id, (size_t)PACK_ID_LEN,
+                   (int64_t)r->off);
 }

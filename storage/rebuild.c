@@ -143,6 +143,7 @@ typedef struct rb_packrec {
     uint8_t data_id[16], pack_id[PACK_ID_LEN];
     int shard;
     uint64_t off, len;
+    int64_t written_ns;              /* its pack's mtime: which copy is newer */
 } rb_packrec;
 
 #define say(r, ...) eng_say((r)->say, (r)->ctx, __VA_ARGS__)
@@ -540,6 +541,7 @@ typedef struct pack_walk {
     rebuild *r;
     int disk;
     uint8_t id[PACK_ID_LEN];
+    int64_t written_ns;
 } pack_walk;
 
 #define SCAN_NOMEM 2                 /* add_record ran out of memory */
@@ -559,6 +561,7 @@ static int add_record(const pack_rec *rec, void *arg)
     memcpy(p->data_id, rec->h.data_id, 16);
     memcpy(p->pack_id, w->id, PACK_ID_LEN);
     p->shard = w->disk;
+    p->written_ns = w->written_ns;
     p->off = rec->off;
     p->len = PACK_REC_PREFIX + SHARD_HEADER_SIZE + rec->body_len;
     return add_header(r, &rec->h, &rec->meta, rec->has_meta) < 0 ? SCAN_NOMEM : 0;
@@ -582,8 +585,10 @@ static int scan_packs(rebuild *r, int i)
         if (!pack_name_to_id(de->d_name, w.id) ||
             (size_t)snprintf(path, sizeof path, "%s/%s", dir, de->d_name) >= sizeof path)
             continue;
-        if (stat(path, &sb) == 0)
+        if (stat(path, &sb) == 0) {
             r->rep->bytes_scanned += (uint64_t)sb.st_size;
+            w.written_ns = (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec;
+        }
         int n = pack_scan(path, add_record, &w, NULL, &e);
         if (n == SCAN_NOMEM || (n < 0 && e.code == CF_ENOMEM))
             rc = -1;
@@ -595,15 +600,36 @@ static int scan_packs(rebuild *r, int i)
     return rc;
 }
 
-/* The pack_shards rows of the records whose segment a row now owns. */
+/* By shard, the copy in the pack written last first. */
+static int cmp_packrec(const void *a, const void *b)
+{
+    const rb_packrec *x = a, *y = b;
+    int c = memcmp(x->data_id, y->data_id, 16);
+    if (c == 0 && x->shard != y->shard)
+        c = x->shard < y->shard ? -1 : 1;
+    if (c == 0 && x->written_ns != y->written_ns)
+        c = x->written_ns > y->written_ns ? -1 : 1;
+    return c;
+}
+
+/* The pack_shards rows of the records whose segment a row now owns. A
+ * shard found in two packs (compaction copied it and was killed before
+ * it unlinked the old pack, storage/compact.c) gets one row: the copies
+ * verified and are the same shard, and the one in the pack written last
+ * is the compaction's, so the old pack is left with no row. */
 static rb_seg *find_seg(rebuild *r, const uint8_t data_id[16]);
+static void sort_n(void *v, size_t n, size_t size, int (*cmp)(const void *, const void *));
 static int pack_rows(rebuild *r, cf_err *err)
 {
     rb_packrec *p = r->packrecs.v;
+    sort_n(p, r->packrecs.n, sizeof *p, cmp_packrec);
     for (size_t i = 0; i < r->packrecs.n; i++) {
         rb_seg *s = find_seg(r, p[i].data_id);
         if (!s || (!s->owned && !s->completed))
             continue;
+        if (i > 0 && memcmp(p[i - 1].data_id, p[i].data_id, 16) == 0 &&
+            p[i - 1].shard == p[i].shard)
+            continue;                /* an older copy of the shard before */
         if (tbl_add(r, &r->t_pack_shards,
                     json_pack("{s:o, s:I, s:o, s:I, s:I}", "data_id", blob(p[i].data_id, 16),
                               "shard", (json_int_t)p[i].shard, "pack_id",

@@ -105,7 +105,8 @@ def test_families_are_there():
                   if n == "coffer_disk_state" and dict(l)["disk"] == d}
         assert states["online"] == 1 and states["offline"] == 0
     jobs = {dict(l)["job"] for n, l in m if n == "coffer_job_running"}
-    assert jobs == {"heal", "gc", "snapshot", "scrub", "drill", "lifecycle"}
+    assert jobs == {"heal", "gc", "snapshot", "scrub", "drill", "lifecycle",
+                    "compact"}
 
 
 def test_counters_move_with_requests(s3, bucket):

@@ -429,7 +429,7 @@ static void jobs_are_listed_and_run_on_demand(void)
     json_t *doc;
     expect_status(e, "GET", "/jobs", NULL, NULL, 200, &doc);
     json_t *list = json_object_get(doc, "jobs");
-    CHECK_EQ_INT(json_array_size(list), 5);      /* heal, gc, snapshot, scrub, drill */
+    CHECK_EQ_INT(json_array_size(list), 6);  /* heal, gc, snapshot, scrub, drill, compact */
     CHECK_EQ_STR(json_string_value(json_object_get(json_array_get(list, 0), "name")), "heal");
     CHECK_EQ_STR(json_string_value(json_object_get(json_array_get(list, 0), "state")), "idle");
     json_decref(doc);

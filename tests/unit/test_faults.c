@@ -15,7 +15,8 @@
  *    nothing visible; the objects acknowledged before it are untouched.
  *  - The same two for a PUT whose shards go to pack files (pack.h), and a
  *    kill at each operation on a pack before the index commit: nothing
- *    visible, the dead appends' packs taken by gc.
+ *    visible, the dead appends' packs taken by gc; and a kill at each
+ *    file operation of a pack compaction: no live shard lost.
  *  - The N-th WAL fdatasync fails: the index refuses further writes (the
  *    sticky path) rather than acknowledge what may not be durable; after
  *    a restart every acknowledged object reads back and the refused one is
@@ -272,6 +273,106 @@ static void a_kill_between_pack_append_and_commit_leaves_no_object(void)
     }
     CHECK(killed >= 6 * 3);           /* every disk's creation, append and sync */
     fprintf(stderr, "  killed at %d operations on packs before the commit\n", killed);
+}
+
+/* One compaction from the disks saved at f->root.before, killed at its
+ * n-th write or sync on a path containing `where`, for n = 1, 2, ... until
+ * one runs to its end: every surviving object ("c0", "c2") reads back
+ * exactly and no deleted one comes back, after the kill and again after
+ * gc (which leaves exactly the packs the index names) and a compaction
+ * that finishes the work. *killed gets the number of kills. */
+static void compaction_kill_loop(eng_fixture *f, const char *where, int *killed)
+{
+    bool done = false;
+    *killed = 0;
+    cf_err err;
+    for (int n = 1; n <= MAX_N && !done; n++) {
+        REQUIRE(test_sh("rm -rf '%s' && cp -a '%s.before' '%s'", f->root, f->root,
+                        f->root) == 0);
+        pid_t pid = fork();
+        REQUIRE(pid >= 0);
+        if (pid == 0) {
+            char rule[64];
+            snprintf(rule, sizeof rule, "kill@%d:%s", n, where);
+            st_engine *c = fixture_open(f);
+            if (!c || fio_fault_set(rule) != 0)
+                _exit(2);
+            st_compact_stats cs;
+            _exit(st_compact(c, &(st_compact_opts){.dead_ratio = 0.4}, &cs, &err) == 0 &&
+                  cs.packs_removed == 6 ? 0 : 3);
+        }
+        int status;
+        REQUIRE(waitpid(pid, &status, 0) == pid);
+        REQUIRE(WIFEXITED(status));
+        int code = WEXITSTATUS(status);
+        done = code == 0;                /* past the compaction's last one */
+        if (!done) {
+            (*killed)++;
+            CHECK_EQ_INT(code, FIO_POWERCUT_STATUS);
+        }
+        st_engine *e = fixture_open(f);
+        REQUIRE(e);
+        for (int pass = 0; pass < 2; pass++) {
+            for (int i = 0; i < 4; i++) {
+                char key[16];
+                snprintf(key, sizeof key, "c%d", i);
+                st_object_info h;
+                cf_err herr;
+                int ok = i % 2 == 0
+                             ? check_gen(e, "b", key, PACKED_SIZE, (uint64_t)i, &herr) == 1
+                             : st_head(e, "t1", "b", key, &h, &herr) == -1;
+                if (!ok) {
+                    fprintf(stderr, "  kill@%d:%s, pass %d: %s %s\n", n, where, pass, key,
+                            i % 2 == 0 ? "does not read back" : "came back");
+                    test_current_failed = 1;
+                }
+            }
+            if (pass == 1)
+                break;
+            CHECK_EQ_INT(st_gc(e, &(st_gc_opts){.grace_s = 0}, NULL, &err), 0);
+            CHECK_EQ_INT(count_pack_files(f, 6), expected_pack_files(f));
+            st_compact_stats cs;
+            CHECK_EQ_INT(st_compact(e, &(st_compact_opts){.dead_ratio = 0.4}, &cs, &err), 0);
+        }
+        st_close(e);
+        CHECK_EQ_INT(count_pack_files(f, 6), 6);    /* one per disk: the copies' */
+    }
+    CHECK(done);
+}
+
+/* Killed at each write and sync of a compaction on the packs (the
+ * copies' pack creations, appends and fdatasync) and on the index WAL
+ * (the commit that repoints the rows): no live shard is lost (above). */
+static void a_kill_at_each_compaction_step_loses_no_live_shard(void)
+{
+    eng_fixture f;
+    st_engine *e = setup_packing(&f, true);
+    REQUIRE(e);
+    cf_err err;
+    for (int i = 0; i < 4; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "c%d", i);
+        REQUIRE(put_gen(e, "b", key, PACKED_SIZE, (uint64_t)i, NULL, &err) == 0);
+    }
+    for (int i = 1; i < 4; i += 2) {
+        char key[16];
+        snprintf(key, sizeof key, "c%d", i);
+        REQUIRE(st_delete(e, "t1", "b", key, &err) == 0);
+    }
+    st_close(e);                      /* the packs are sealed */
+    e = fixture_open(&f);
+    REQUIRE(e);
+    REQUIRE(st_gc(e, &(st_gc_opts){.grace_s = 3600}, NULL, &err) == 0);  /* drained */
+    st_close(e);
+    REQUIRE(test_sh("cp -a '%s' '%s.before'", f.root, f.root) == 0);
+    int on_packs, on_wal;
+    compaction_kill_loop(&f, ".pack", &on_packs);
+    compaction_kill_loop(&f, "index.db-wal", &on_wal);
+    CHECK(on_packs >= 6 * 3);         /* each disk's creation, append and sync */
+    CHECK(on_wal >= 1);               /* the commit */
+    test_sh("rm -rf '%s.before'", f.root);
+    fprintf(stderr, "  killed at %d writes and syncs of a compaction on packs, %d on the "
+            "WAL\n", on_packs, on_wal);
 }
 
 static void a_failed_wal_sync_refuses_writes_until_restart(void)
@@ -703,6 +804,7 @@ int main(int argc, char **argv)
         T(a_single_failure_anywhere_fails_the_put_cleanly_or_not_at_all),
         T(a_single_failure_in_a_packed_put_fails_it_cleanly_or_not_at_all),
         T(a_kill_between_pack_append_and_commit_leaves_no_object),
+        T(a_kill_at_each_compaction_step_loses_no_live_shard),
         T(a_failed_wal_sync_refuses_writes_until_restart),
         T(a_disk_failing_reads_mid_get_leaves_the_get_exact),
         T(a_failure_mid_heal_keeps_the_segment_queued),

@@ -59,7 +59,7 @@ static void jobs_report_their_runs(void)
     double before = (double)time(NULL) - 1;
     REQUIRE(sched_start(s, &err) == 0);
     json_t *all = sched_status_all(s);
-    CHECK_EQ_INT(json_array_size(all), 5);           /* heal gc snapshot scrub drill */
+    CHECK_EQ_INT(json_array_size(all), 6);   /* heal gc snapshot scrub drill compact */
     json_decref(all);
     CHECK(sched_status(s, "lifecycle", false) == NULL);   /* no lifecycle given */
     sched_wake(s, "lifecycle");                           /* and waking it is nothing */

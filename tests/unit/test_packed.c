@@ -9,7 +9,11 @@
  * row names (a crash before the commit) is an orphan for gc;
  * rebuild-index finds packed segments from the disks alone, restore-index
  * counts them whole; a disk replaced while running gets a new pack; the
- * heal queue's per-disk count sees a record as a shard.
+ * heal queue's per-disk count sees a record as a shard. Compaction
+ * (storage/compact.c) copies the live records of mostly dead packs and
+ * frees them, waits for readers that opened before it, drops records a
+ * shard file replaced, and rebuild-index keeps its copy when a kill left
+ * both packs.
  */
 #include "tests/unit/test.h"
 #include "tests/unit/engine_util.h"
@@ -385,9 +389,222 @@ static void manifests_come_back_from_a_packed_part(void)
     st_close(e);
 }
 
+/* n objects "c<i>" of 150000 bytes (seed i), every one but those with
+ * i % keep_every == 0 deleted, their packs sealed by a reopen, drained. */
+static st_engine *mostly_dead_packs(eng_fixture *f, int n, int keep_every)
+{
+    st_engine *e = open_packed(f);
+    cf_err err;
+    int rc = e ? 0 : -1;
+    for (int i = 0; rc == 0 && i < n; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "c%d", i);
+        rc = put_gen(e, "b", key, 150000, (uint64_t)i, NULL, &err);
+    }
+    for (int i = 0; rc == 0 && i < n; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "c%d", i);
+        if (i % keep_every != 0)
+            rc = st_delete(e, "t1", "b", key, &err);
+    }
+    if (e)
+        st_close(e);
+    e = rc == 0 ? fixture_open(f) : NULL;
+    if (e && rc == 0)
+        rc = st_gc(e, &(st_gc_opts){.grace_s = 3600}, NULL, &err);
+    if (e && rc < 0) {
+        fprintf(stderr, "  setup: %s\n", err.msg);
+        st_close(e);
+        e = NULL;
+    }
+    return e;
+}
+
+static int survivors_read_back(st_engine *e, int n, int keep_every)
+{
+    cf_err err;
+    int bad = 0;
+    for (int i = 0; i < n; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "c%d", i);
+        st_object_info h;
+        int b = i % keep_every == 0 ? check_gen(e, "b", key, 150000, (uint64_t)i, &err) != 1
+                                    : st_head(e, "t1", "b", key, &h, &err) != -1;
+        if (b)
+            fprintf(stderr, "  %s: %s\n", key, i % keep_every == 0 ? "does not read back"
+                                                                 : "is there");
+        bad += b;
+    }
+    return bad;
+}
+
+/* Compaction: the packs more than half dead get their live records copied
+ * into the open packs and go; the space comes back, every survivor reads
+ * back exactly (also after a reopen and a deep scrub), and a pack below
+ * the ratio is left alone. */
+static void compaction_copies_live_records_and_frees_the_packs(void)
+{
+    eng_fixture f;
+    st_engine *e = mostly_dead_packs(&f, 10, 4);      /* c0, c4, c8 live */
+    REQUIRE(e);
+    cf_err err;
+    uint64_t rec = PACK_REC_PREFIX + SHARD_HEADER_SIZE + 37504 + 4;
+    st_pack_usage before, after;
+    REQUIRE(st_pack_usage_get(e, &before, &err) == 0);
+    CHECK_EQ_INT(before.files, 6);
+    CHECK_EQ_INT(before.live_bytes, 3 * 6 * rec);
+    /* at a ratio of 0.9 (7 of 10 dead is below it) nothing moves */
+    st_compact_stats cs;
+    REQUIRE(st_compact(e, &(st_compact_opts){.dead_ratio = 0.9}, &cs, &err) == 0);
+    CHECK_EQ_INT(cs.packs_scanned, 6);
+    CHECK_EQ_INT(cs.packs_compacted + cs.packs_removed, 0);
+    REQUIRE(st_compact(e, &(st_compact_opts){0}, &cs, &err) == 0);   /* 0.5 */
+    CHECK_EQ_INT(cs.packs_compacted, 6);
+    CHECK_EQ_INT(cs.packs_removed, 6);
+    CHECK_EQ_INT(cs.records_copied, 3 * 6);
+    CHECK_EQ_INT(cs.bytes_copied, 3 * 6 * rec);
+    CHECK_EQ_INT(cs.bytes_reclaimed, before.bytes);
+    CHECK_EQ_INT(cs.records_changed + cs.records_bad + cs.packs_left_for_readers, 0);
+    CHECK_EQ_INT(count_pack_files(&f, 6), 6);          /* the open packs: the copies */
+    REQUIRE(st_pack_usage_get(e, &after, &err) == 0);
+    CHECK_EQ_INT(after.live_bytes, before.live_bytes);
+    CHECK_EQ_INT(after.bytes, 6 * PACK_FILE_HEADER + 3 * 6 * rec);  /* nothing dead */
+    CHECK_EQ_INT(after.compact_reclaimed_bytes, before.bytes);
+    CHECK_EQ_INT(after.compact_copied_bytes, 3 * 6 * rec);
+    CHECK_EQ_INT(survivors_read_back(e, 10, 4), 0);
+    /* the open packs are never compacted, whatever they hold */
+    REQUIRE(st_compact(e, &(st_compact_opts){0}, &cs, &err) == 0);
+    CHECK_EQ_INT(cs.packs_scanned, 0);
+    st_close(e);
+    e = fixture_open(&f);
+    REQUIRE(e);
+    CHECK_EQ_INT(survivors_read_back(e, 10, 4), 0);
+    st_check_stats st = {0};
+    REQUIRE(st_scrub(e, &(st_check_opts){.deep = true}, &st, &err) == 0);
+    CHECK_EQ_INT(st.shards_missing + st.shards_bad + st.crc_errors + st.gcm_failures, 0);
+    /* deleting the survivors now gives the copies' packs back as usual */
+    for (int i = 0; i < 10; i += 4) {
+        char key[16];
+        snprintf(key, sizeof key, "c%d", i);
+        REQUIRE(st_delete(e, "t1", "b", key, &err) == 0);
+    }
+    REQUIRE(st_gc(e, &(st_gc_opts){.grace_s = 3600}, NULL, &err) == 0);
+    CHECK_EQ_INT(count_pack_files(&f, 6), 0);
+    st_close(e);
+}
+
+/* A GET that opened before the compaction reads on from the old pack,
+ * which stays until it is closed; the next pass takes it. A shard healed
+ * into a file is not copied (the file wins): its row goes. */
+static void compaction_waits_for_older_readers(void)
+{
+    eng_fixture f;
+    st_engine *e = mostly_dead_packs(&f, 10, 4);
+    REQUIRE(e);
+    cf_err err;
+    st_object_info info;
+    st_get *g;
+    REQUIRE(st_get_open(e, "t1", "b", "c4", &info, &g, &err) == 0);
+    st_object_info_clear(&info);
+    uint8_t *got = malloc(150000), *want = malloc(150000);
+    REQUIRE(got && want);
+    size_t n = 0;
+    REQUIRE(st_get_read(g, 0, got, 1000, &n, &err) == 0 && n == 1000);
+    st_compact_stats cs;
+    REQUIRE(st_compact(e, &(st_compact_opts){.reader_wait_ms = 1}, &cs, &err) == 0);
+    CHECK_EQ_INT(cs.packs_compacted, 6);
+    CHECK_EQ_INT(cs.packs_left_for_readers, 6);
+    CHECK_EQ_INT(cs.packs_removed, 0);
+    CHECK_EQ_INT(count_pack_files(&f, 6), 12);
+    REQUIRE(st_get_read(g, 1000, got + 1000, 150000 - 1000, &n, &err) == 0);
+    CHECK_EQ_INT(n, 150000 - 1000);
+    gen_bytes(4, 0, want, 150000);
+    CHECK(memcmp(got, want, 150000) == 0);
+    st_get_close(g);
+    free(got);
+    free(want);
+    REQUIRE(st_compact(e, &(st_compact_opts){.reader_wait_ms = 1}, &cs, &err) == 0);
+    CHECK_EQ_INT(cs.packs_removed, 6);                  /* no row, no reader */
+    CHECK_EQ_INT(count_pack_files(&f, 6), 6);
+    CHECK_EQ_INT(survivors_read_back(e, 10, 4), 0);
+    st_close(e);
+}
+
+/* A shard heal rewrote as a file is not copied: the row goes. */
+static void compaction_drops_records_a_shard_file_replaced(void)
+{
+    eng_fixture f;
+    st_engine *e = mostly_dead_packs(&f, 4, 4);       /* c0 alone lives */
+    REQUIRE(e);
+    cf_err err;
+    st_close(e);
+    char p2[8][700];
+    REQUIRE(packs_on(&f, 2, p2) == 1);
+    REQUIRE(unlink(p2[0]) == 0);                       /* disk 2's shard of c0 is lost */
+    e = fixture_open(&f);
+    REQUIRE(e);
+    st_check_stats st = {0};
+    REQUIRE(st_heal_all(e, &(st_check_opts){0}, &st, &err) == 0);
+    CHECK_EQ_INT(st.shards_rewritten, 1);              /* as a shard file */
+    st_compact_stats cs;
+    REQUIRE(st_compact(e, &(st_compact_opts){0}, &cs, &err) == 0);
+    CHECK_EQ_INT(cs.packs_compacted, 5);
+    CHECK_EQ_INT(cs.records_copied, 5);
+    CHECK_EQ_INT(count_pack_files(&f, 6), 5);          /* nothing is copied to disk 2 */
+    CHECK_EQ_INT(survivors_read_back(e, 4, 4), 0);
+    st_close(e);
+}
+
+/* Killed between the compaction's commit and its unlink, both packs hold
+ * the shard: rebuild-index from the disks keeps the copy, in the pack
+ * written last, and the result reads back. */
+static void rebuild_index_keeps_the_compacted_copy(void)
+{
+    eng_fixture f;
+    st_engine *e = mostly_dead_packs(&f, 10, 4);
+    REQUIRE(e);
+    cf_err err;
+    char old[6][8][700], kept[6][700];
+    for (int i = 0; i < 6; i++) {                      /* the old packs, mtimes and all */
+        REQUIRE(packs_on(&f, i, old[i]) == 1);
+        snprintf(kept[i], sizeof kept[i], "%s/kept%d", f.root, i);
+        REQUIRE(link(old[i][0], kept[i]) == 0);
+    }
+    st_compact_stats cs;
+    REQUIRE(st_compact(e, &(st_compact_opts){0}, &cs, &err) == 0);
+    CHECK_EQ_INT(cs.packs_removed, 6);
+    st_close(e);
+    for (int i = 0; i < 6; i++)
+        REQUIRE(rename(kept[i], old[i][0]) == 0);
+    const char *names[] = {"index.db", "index.db-wal", "index.db-shm"};
+    for (int i = 0; i < 3; i++) {
+        char path[700];
+        snprintf(path, sizeof path, "%s/%s", f.meta, names[i]);
+        unlink(path);
+    }
+    st_rebuild_report rep;
+    if (st_rebuild_index(&f.cfg, false, NULL, NULL, NULL, &rep, &err) < 0)
+        fprintf(stderr, "rebuild-index: %s\n", err.msg);
+    REQUIRE(rep.index[0]);
+    CHECK_EQ_INT(rep.objects, 3);
+    CHECK_EQ_INT(expected_pack_files(&f), 6);          /* rows name the copies' packs only */
+    CHECK_EQ_INT(count_pack_files(&f, 6), 12);
+    e = fixture_open(&f);
+    REQUIRE(e);
+    CHECK_EQ_INT(survivors_read_back(e, 10, 4), 0);
+    st_check_stats st = {0};
+    REQUIRE(st_scrub(e, &(st_check_opts){.deep = true}, &st, &err) == 0);
+    CHECK_EQ_INT(st.shards_missing + st.shards_bad + st.crc_errors, 0);
+    st_close(e);
+}
+
 TEST_MAIN("packed", T(one_block_objects_go_to_packs_and_read_back),
           T(lost_records_are_read_around_scrubbed_and_healed),
           T(a_sealed_pack_goes_with_its_last_live_record),
           T(a_pack_no_row_names_is_an_orphan), T(rebuild_index_reads_pack_records),
           T(a_replaced_disk_gets_a_new_pack), T(restore_index_counts_pack_records),
-          T(manifests_come_back_from_a_packed_part))
+          T(manifests_come_back_from_a_packed_part),
+          T(compaction_copies_live_records_and_frees_the_packs),
+          T(compaction_waits_for_older_readers),
+          T(compaction_drops_records_a_shard_file_replaced),
+          T(rebuild_index_keeps_the_compacted_copy))
