@@ -167,8 +167,12 @@ int seg_check(const seg_desc *d, uint64_t size, const uint8_t *inline_data,
               cf_err *err);
 
 /* Sealed blocks, for the cold tier: block b's ciphertext || tag
- * (plain_len + 16 bytes), valid until the next call on r. Shards are
- * CRC-checked and rebuilt as for a normal read; nothing is decrypted. */
+ * (plain_len + 16 bytes), valid until the next call on r. The block is
+ * read and opened as by segr_read_block (into scratch, wiped at
+ * segr_free), so only bytes whose tag holds are given: a shard changed
+ * behind its CRC is left out and named (segr_behind_crc), and a block
+ * that cannot be opened is an error, never sealed bytes. Needs the data
+ * key, as a read does. */
 int segr_read_sealed(seg_reader *r, uint64_t b, const uint8_t **sealed, uint32_t *len,
                      cf_err *err);
 

@@ -106,6 +106,7 @@ struct seg_reader {
     bool degraded;
     uint16_t behind_crc;             /* shards found changed behind their CRCs */
     crypt_ctx *cc;
+    uint8_t *plain;                  /* segr_read_sealed's scratch (a block) */
 };
 
 /* Open shard i (its shard file, or else its pack record) and check that

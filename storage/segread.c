@@ -13,7 +13,7 @@
  * time (segr_open_without, which the deep scrub uses too), and the one
  * whose leaving out opened it is remembered for heal (segr_behind_crc).
  * An inline segment is one sealed block held in memory. segr_read_sealed
- * gives a block as sealed, for the cold tier.
+ * gives a block as sealed, for the cold tier, once it has opened it.
  */
 #include "storage/segment_int.h"
 #include "common/le.h"
@@ -254,6 +254,9 @@ void segr_free(seg_reader *r)
             close(r->fd[i]);
     crypt_wipe(r->d.dk, sizeof r->d.dk);
     crypt_ctx_free(r->cc);
+    if (r->plain)
+        crypt_wipe(r->plain, r->d.set->block_size);
+    free(r->plain);
     free(r->inl);
     free(r->stripe);
     free(r);
@@ -262,23 +265,17 @@ void segr_free(seg_reader *r)
 int segr_read_sealed(seg_reader *r, uint64_t b, const uint8_t **sealed, uint32_t *len,
                      cf_err *err)
 {
-    if (r->inl) {
-        if (b != 0 || r->inl_len != r->size + CRYPT_TAG_LEN)
-            return cf_fail(err, CF_ECORRUPT, "inline object data has the wrong size");
-        *sealed = r->inl;
-        *len = (uint32_t)r->inl_len;
-        return 0;
-    }
-    uint32_t bs = r->d.set->block_size;
-    int k = rs_k(r->d.rs);
-    if (b >= shard_block_count(r->size, bs))
-        return cf_fail(err, CF_EINVAL, "block beyond the segment");
-    uint32_t n = shard_block_plain(r->size, bs, b);
-    bool present[RS_MAX_SHARDS] = {0};
-    if (gather_block(r, shard_block_offset(bs, k, b), shard_len_for(n, k), present,
-                     err) < 0)
+    /* Opened first, into scratch: a block is never handed on as sealed
+     * unless its tag holds. A shard changed behind its CRC is left out as
+     * for a GET (the stripe then holds the block rebuilt without it), so a
+     * tier upload, after which the local shards are freed, never carries
+     * such a change away as the only copy. */
+    if (!r->plain && !(r->plain = malloc(r->d.set->block_size)))
+        return cf_fail(err, CF_ENOMEM, "out of memory");
+    uint32_t n;
+    if (segr_read_block(r, b, r->plain, &n, err) < 0)
         return -1;
-    *sealed = r->stripe;
+    *sealed = r->inl ? r->inl : r->stripe;
     *len = n + CRYPT_TAG_LEN;
     return 0;
 }

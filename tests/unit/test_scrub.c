@@ -29,6 +29,7 @@
 
 #include "common/checksum.h"
 #include "common/hex.h"
+#include "storage/lifecycle.h"
 #include "storage/shard.h"
 
 #define MIB (1u << 20)
@@ -405,6 +406,66 @@ static void heal_rewrites_a_shard_a_get_found_changed_behind_its_crc(void)
     CHECK_EQ_INT(check_gen(e, "b", "sha", 3 * MIB + 11, 2, &err), 1);
     REQUIRE(st_heal_pending(e, &pending, &err) == 0);
     CHECK_EQ_INT(pending, 0);                  /* that GET needed no parity */
+    st_close(e);
+}
+
+/* What a tier upload reads of a version (st_tobj, the bytes the remote
+ * would hold: header and sealed blocks), whole. */
+static uint8_t *tier_bytes(st_engine *e, const st_transition *t, cf_err *err)
+{
+    st_tobj *r;
+    uint8_t *buf = malloc(t->total_len);
+    if (!buf || st_tobj_open(e, t, &r, err) < 0) {
+        free(buf);
+        return NULL;
+    }
+    if (st_tobj_read(r, 0, buf, (size_t)t->total_len, err) < 0) {
+        free(buf);
+        buf = NULL;
+    }
+    st_tobj_close(r);
+    return buf;
+}
+
+/* A tier upload frees the local shards once the remote holds its bytes,
+ * so it must never carry a shard changed behind its CRC away as the only
+ * copy: the sealed stream of a version with such a data shard is the
+ * same as before the change (the block opened without it), and the shard
+ * is named to heal; with too many shards changed the read fails rather
+ * than give bytes whose tag does not hold. */
+static void a_tier_upload_never_reads_a_shard_changed_behind_its_crc(void)
+{
+    st_engine *e = setup();
+    REQUIRE(e);
+    cf_err err;
+    st_tier tier;
+    REQUIRE(st_tier_add(e, "COLD", "s3", "{\"endpoint\":\"http://127.0.0.1:1\","
+                        "\"bucket\":\"cold\"}", "tier-secret", &err) == 0);
+    REQUIRE(st_tier_get(e, "COLD", 0, false, &tier, &err) == 0);
+    char vid[33], hex[33];
+    REQUIRE(version_of("sha", vid) == 0);
+    REQUIRE(data_id_of("sha", 0, hex) == 0);
+    st_transition t;
+    REQUIRE(st_transition_begin(e, "t1", "b", "sha", vid, tier.id, &t, &err) == 0);
+    uint8_t *before = tier_bytes(e, &t, &err);
+    REQUIRE(before);
+    flip(hex, 1, MIB, true);                   /* a data shard, its CRC fixed up */
+    uint8_t *after = tier_bytes(e, &t, &err);
+    REQUIRE(after);
+    CHECK(memcmp(before, after, (size_t)t.total_len) == 0);
+    uint64_t pending = 0;
+    REQUIRE(st_heal_pending(e, &pending, &err) == 0);
+    CHECK_EQ_INT(pending, 1);                  /* named to heal */
+    free(after);
+    flip(hex, 2, MIB, true);                   /* beyond what parity can find */
+    flip(hex, 3, MIB, true);
+    after = tier_bytes(e, &t, &err);
+    CHECK(after == NULL);
+    free(after);
+    free(before);
+    REQUIRE(st_transition_abort(e, &t, &err) == 0);
+    st_transition_clear(&t);
+    st_tier_clear(&tier);
     st_close(e);
 }
 
@@ -826,6 +887,7 @@ TEST_MAIN("scrub",
           T(heal_rewrites_a_shard_a_get_found_changed_behind_its_crc),
           T(heal_never_rewrites_a_shard_from_one_bad_behind_its_crc),
           T(two_shards_behind_their_crcs_beyond_parity_fail_the_get),
+          T(a_tier_upload_never_reads_a_shard_changed_behind_its_crc),
           T(heal_all_writes_missing_shards_and_manifests_again),
           T(an_empty_disk_in_a_dead_ones_place_is_formatted_and_filled),
           T(beyond_repair_is_named_and_a_wrong_digest_is_found),
