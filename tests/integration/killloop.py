@@ -34,7 +34,9 @@ and every KILL_CHECK_EVERY iterations (and after the last):
     loop's minutes, the file check above is the one that can fail).
 Data is small and kill delays short, so that an iteration costs about a
 second: KILL_ITERS iterations (make check-faults and make soak set it).
-The summary says where an iteration's seconds went (SPENT).
+The summary says where an iteration's seconds went (SPENT); every 10 kills a
+line gives each phase's seconds per kill over those 10 and what they grow
+with (PHASES, GROWTH), so that a cost growing over a long soak shows where.
 A failure names the iteration and the seed (KILL_SEED repeats a run's
 choices; timing still differs).
 """
