@@ -11,6 +11,7 @@
  * against real servers in tests/integration/tier*.sh. What a remote would
  * hold is the bytes st_tobj reads, kept in memory by the test.
  */
+#include "common/fio.h"
 #include "common/hex.h"
 #include "storage/crypto.h"
 #include "storage/lifecycle.h"
@@ -259,6 +260,29 @@ static uint8_t *read_tobj(st_engine *e, const st_transition *t)
     return buf;
 }
 
+/* Read the remote object in 64 KiB pieces, as an upload through curl does,
+ * and compare it with whole; in a fault build also count the shard reads:
+ * each block's shards are read (and the block opened) once, however many
+ * pieces it is asked for in. */
+static void read_tobj_in_pieces(st_engine *e, const st_transition *t,
+                                const uint8_t *whole, uint64_t blocks, int shards)
+{
+    st_tobj *r;
+    cf_err err;
+    uint8_t *buf = malloc(t->total_len);
+    REQUIRE(buf && st_tobj_open(e, t, &r, &err) == 0);
+    uint64_t reads = fio_count(FIO_READ);
+    for (uint64_t off = 0; off < t->total_len; off += 65536) {
+        size_t n = t->total_len - off < 65536 ? (size_t)(t->total_len - off) : 65536;
+        REQUIRE(st_tobj_read(r, off, buf + off, n, &err) == 0);
+    }
+    if (fio_faults_built())
+        CHECK(fio_count(FIO_READ) - reads <= blocks * (uint64_t)shards);
+    CHECK(memcmp(buf, whole, t->total_len) == 0);
+    st_tobj_close(r);
+    free(buf);
+}
+
 /* Open the remote object with the master key alone and decrypt it all:
  * 1 if it equals stream seed of size bytes. */
 static int recover_alone(const eng_fixture *f, const char *remote_id, const uint8_t *obj,
@@ -382,6 +406,7 @@ static void transition_commit_delete_and_recovery(void)
     /* nothing of the tenant, bucket, key or plaintext is in the clear */
     CHECK(!memmem(obj, t.header_len, "\"t1\"", 4));
     CHECK_EQ_INT(recover_alone(&f, t.remote_id, obj, t.total_len, 7, size), 1);
+    read_tobj_in_pieces(e, &t, obj, 3, 3);
     REQUIRE(st_transition_uploading(e, &t, "upload-123", &err) == 0);
     REQUIRE(st_transition_commit(e, &t, "\"etag\"", &err) == 0);
     CHECK_EQ_INT(count_shard_files(&f, 3), 0);        /* freed through the queue */
