@@ -678,6 +678,36 @@ static void configurations_walk_and_expire(void)
     st_close(e);
 }
 
+/* PUT size bytes of stream seed to key of tenant t1's bucket and keep the
+ * version id it was given. */
+static void put_version(st_engine *e, const char *bucket, const char *key, uint64_t size,
+                        uint64_t seed, char vid[ST_ID_HEX])
+{
+    st_object_info info;
+    cf_err err;
+    REQUIRE(put_gen(e, bucket, key, size, seed, &info, &err) == 0);
+    snprintf(vid, ST_ID_HEX, "%s", info.version_id);
+}
+
+/* 0 if the version is there (HEAD by version id), else the error code. */
+static int version_code(st_engine *e, const char *bucket, const char *key, const char *vid)
+{
+    st_object_info info;
+    cf_err err;
+    if (st_head_version(e, "t1", bucket, key, vid, &info, &err) < 0)
+        return err.code;
+    st_object_info_clear(&info);
+    return 0;
+}
+
+/* A bucket of t1 under object lock, compliance mode, one day. */
+static void locked_bucket(st_engine *e, const char *bucket)
+{
+    cf_err err;
+    REQUIRE(st_bucket_create(e, "t1", bucket, NULL, true, &err) == 0);
+    REQUIRE(st_bucket_set_lock(e, "t1", bucket, ST_LOCK_COMPLIANCE, 1, 0, &err) == 0);
+}
+
 typedef struct pending_one {
     st_tier_candidate c;
 } pending_one;
@@ -704,13 +734,11 @@ static void noncurrent_versions_keep_their_tier(void)
     st_object_info info;
     char v1[ST_ID_HEX], v2[ST_ID_HEX];
     REQUIRE(st_bucket_set_versioning(e, "t1", "b", ST_VERSIONING_ENABLED, &err) == 0);
-    REQUIRE(put_gen(e, "b", "k", 300000, 3, &info, &err) == 0);
-    snprintf(v1, sizeof v1, "%s", info.version_id);
+    put_version(e, "b", "k", 300000, 3, v1);
     st_transition t;
     REQUIRE(st_transition_begin(e, "t1", "b", "k", v1, id, &t, &err) == 0);
     REQUIRE(st_transition_commit(e, &t, "\"etag\"", &err) == 0);
-    REQUIRE(put_gen(e, "b", "k", 500, 4, &info, &err) == 0);      /* v1 is noncurrent */
-    snprintf(v2, sizeof v2, "%s", info.version_id);
+    put_version(e, "b", "k", 500, 4, v2);                         /* v1 is noncurrent */
     usage_is(e, 2, 300500);
     REQUIRE(st_head_version(e, "t1", "b", "k", v1, &info, &err) == 0);
     CHECK_EQ_STR(info.storage_class, "COLD");
@@ -772,14 +800,11 @@ static void noncurrent_versions_keep_their_tier(void)
     CHECK_EQ_INT(st_expire(e, "t1", "b", "k", v2, &err), 1);
     CHECK_EQ_INT(st_head(e, "t1", "b", "k", &info, &err), -1);
     CHECK_EQ_INT(err.code, CF_ENOKEY);
-    REQUIRE(st_head_version(e, "t1", "b", "k", v2, &info, &err) == 0);
-    st_object_info_clear(&info);
+    CHECK_EQ_INT(version_code(e, "b", "k", v2), 0);
     usage_is(e, 3, 300510);            /* and p's two versions */
     /* a locked bucket: expiration leaves the version, a delete is refused */
-    REQUIRE(st_bucket_create(e, "t1", "w", NULL, true, &err) == 0);
-    REQUIRE(st_bucket_set_lock(e, "t1", "w", ST_LOCK_COMPLIANCE, 1, 0, &err) == 0);
-    REQUIRE(put_gen(e, "w", "k", 10, 5, &info, &err) == 0);
-    snprintf(v1, sizeof v1, "%s", info.version_id);
+    locked_bucket(e, "w");
+    put_version(e, "w", "k", 10, 5, v1);
     CHECK_EQ_INT(st_expire(e, "t1", "w", "k", v1, &err), 1);
     CHECK_EQ_INT(st_delete_version(e, "t1", "w", "k", v1, NULL, true, NULL, &err), -1);
     CHECK_EQ_INT(err.code, CF_ELOCKED);
@@ -836,10 +861,8 @@ static void lifecycle_on_versions(void)
     char v[3][ST_ID_HEX], marker[ST_ID_HEX], gone[ST_ID_HEX];
     REQUIRE(st_bucket_create(e, "t1", "v", NULL, false, &err) == 0);
     REQUIRE(st_bucket_set_versioning(e, "t1", "v", ST_VERSIONING_ENABLED, &err) == 0);
-    for (int i = 0; i < 3; i++) {
-        REQUIRE(put_gen(e, "v", "k", 100 + (uint64_t)i, (uint64_t)i, &info, &err) == 0);
-        snprintf(v[i], sizeof v[i], "%s", info.version_id);
-    }
+    for (int i = 0; i < 3; i++)
+        put_version(e, "v", "k", 100 + (uint64_t)i, (uint64_t)i, v[i]);
     REQUIRE(st_delete_version(e, "t1", "v", "k", NULL, NULL, false, &res, &err) == 0);
     snprintf(marker, sizeof marker, "%s", res.version_id);
     REQUIRE(put_gen(e, "v", "g", 10, 9, &info, &err) == 0);
@@ -882,30 +905,25 @@ static void lifecycle_on_versions(void)
     CHECK_EQ_INT(st_expire_noncurrent(e, "t1", "v", "k", v[0], nc0 + 1, 0, &err), 0);
     CHECK_EQ_INT(st_expire_noncurrent(e, "t1", "v", "k", v[0], nc0, 3, &err), 0);
     CHECK_EQ_INT(st_expire_noncurrent(e, "t1", "v", "z", all.rows[5].vid, 0, 0, &err), 0);
-    REQUIRE(st_head_version(e, "t1", "v", "k", v[0], &info, &err) == 0);
-    st_object_info_clear(&info);
+    CHECK_EQ_INT(version_code(e, "v", "k", v[0]), 0);
     CHECK_EQ_INT(st_expire_noncurrent(e, "t1", "v", "k", v[0], nc0, 2, &err), 1);
-    CHECK_EQ_INT(st_head_version(e, "t1", "v", "k", v[0], &info, &err), -1);
-    CHECK_EQ_INT(err.code, CF_ENOVERSION);
+    CHECK_EQ_INT(version_code(e, "v", "k", v[0]), CF_ENOVERSION);
     CHECK_EQ_INT(st_expire_noncurrent(e, "t1", "v", "k", v[0], nc0, 0, &err), 0);
     /* a marker goes only alone */
     CHECK_EQ_INT(st_expire_marker(e, "t1", "v", "k", marker, &err), 0);
     CHECK_EQ_INT(st_expire_marker(e, "t1", "v", "z", all.rows[5].vid, &err), 0);
     CHECK_EQ_INT(st_expire_marker(e, "t1", "v", "g", gone, &err), 1);
-    CHECK_EQ_INT(st_head_version(e, "t1", "v", "g", gone, &info, &err), -1);
-    CHECK_EQ_INT(err.code, CF_ENOVERSION);
+    CHECK_EQ_INT(version_code(e, "v", "g", gone), CF_ENOVERSION);
     for (int i = 1; i < 3; i++)
         REQUIRE(st_expire_noncurrent(e, "t1", "v", "k", v[i], all.rows[4 - i].noncurrent_ms,
                                      0, &err) == 1);
     CHECK_EQ_INT(st_expire_marker(e, "t1", "v", "k", marker, &err), 1);   /* alone now */
     usage_is(e, 1, 10);                                                   /* z */
     /* object lock: a noncurrent version in retention stays */
-    REQUIRE(st_bucket_create(e, "t1", "w", NULL, true, &err) == 0);
-    REQUIRE(st_bucket_set_lock(e, "t1", "w", ST_LOCK_COMPLIANCE, 1, 0, &err) == 0);
-    REQUIRE(put_gen(e, "w", "k", 10, 5, &info, &err) == 0);
-    char locked[ST_ID_HEX];
-    snprintf(locked, sizeof locked, "%s", info.version_id);
-    REQUIRE(put_gen(e, "w", "k", 10, 6, &info, &err) == 0);
+    locked_bucket(e, "w");
+    char locked[ST_ID_HEX], newer[ST_ID_HEX];
+    put_version(e, "w", "k", 10, 5, locked);
+    put_version(e, "w", "k", 10, 6, newer);
     memset(&s, 0, sizeof s);
     REQUIRE(st_lifecycle_objects(e, "t1", "w", "", "", 0, 10, see_version, &s, &more,
                                  &err) == 0);
@@ -913,14 +931,12 @@ static void lifecycle_on_versions(void)
     CHECK_EQ_INT(st_expire_noncurrent(e, "t1", "w", "k", locked, s.rows[1].noncurrent_ms,
                                       0, &err), -1);
     CHECK_EQ_INT(err.code, CF_ELOCKED);
-    REQUIRE(st_head_version(e, "t1", "w", "k", locked, &info, &err) == 0);
-    st_object_info_clear(&info);
+    CHECK_EQ_INT(version_code(e, "w", "k", locked), 0);
     /* suspended: the current null version's expiration is a null marker */
     REQUIRE(st_bucket_create(e, "t1", "s", NULL, false, &err) == 0);
     REQUIRE(st_bucket_set_versioning(e, "t1", "s", ST_VERSIONING_ENABLED, &err) == 0);
-    REQUIRE(put_gen(e, "s", "k", 20, 7, &info, &err) == 0);
     char kept[ST_ID_HEX];
-    snprintf(kept, sizeof kept, "%s", info.version_id);
+    put_version(e, "s", "k", 20, 7, kept);
     REQUIRE(st_bucket_set_versioning(e, "t1", "s", ST_VERSIONING_SUSPENDED, &err) == 0);
     REQUIRE(put_gen(e, "s", "k", 30, 8, &info, &err) == 0);
     CHECK(info.null_version);
