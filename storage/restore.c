@@ -174,6 +174,8 @@ static int install(restore_ctx *r, const snap_entry *pick, cf_err *err)
         top = from_top;
     if (r->state.index.has_commit && r->state.index.commit > top)
         top = r->state.index.commit;
+    if (r->state.index.ceiling > top)          /* the numbers it gave (index.h) */
+        top = r->state.index.ceiling;
     id.commit = top + 1;
     if (fsu_mkdir_p(r->cfg->meta_dir, err) < 0 ||
         idx_restore_copy(pick->path, tmp, &id, err) < 0)
