@@ -40,6 +40,19 @@ static st_engine *open_packed(eng_fixture *f)
     return fixture_open(f);
 }
 
+/* open_packed with one object already PUT: key, size bytes of seed. */
+static st_engine *packed_with(eng_fixture *f, const char *key, uint64_t size, uint64_t seed)
+{
+    st_engine *e = open_packed(f);
+    cf_err err;
+    if (e && put_gen(e, "b", key, size, seed, NULL, &err) < 0) {
+        fprintf(stderr, "put %s: %s\n", key, err.msg);
+        st_close(e);
+        return NULL;
+    }
+    return e;
+}
+
 /* Pack files on disk i; their paths in paths (if not NULL, up to 8). */
 static int packs_on(const eng_fixture *f, int i, char paths[][700])
 {
@@ -161,10 +174,9 @@ static void flip_byte(const char *path, off_t off)
 static void lost_records_are_read_around_scrubbed_and_healed(void)
 {
     eng_fixture f;
-    st_engine *e = open_packed(&f);
+    st_engine *e = packed_with(&f, "x", 200000, 5);
     REQUIRE(e);
     cf_err err;
-    REQUIRE(put_gen(e, "b", "x", 200000, 5, NULL, &err) == 0);
     st_close(e);
     char p0[8][700], p1[8][700];
     REQUIRE(packs_on(&f, 0, p0) == 1 && packs_on(&f, 1, p1) == 1);
@@ -249,10 +261,9 @@ static void a_sealed_pack_goes_with_its_last_live_record(void)
 static void a_pack_no_row_names_is_an_orphan(void)
 {
     eng_fixture f;
-    st_engine *e = open_packed(&f);
+    st_engine *e = packed_with(&f, "live", 100000, 1);
     REQUIRE(e);
     cf_err err;
-    REQUIRE(put_gen(e, "b", "live", 100000, 1, NULL, &err) == 0);
     /* what a crash between the appends and the commit leaves: a pack with
      * records and no row */
     pack_writer w;
@@ -288,10 +299,9 @@ static void a_pack_no_row_names_is_an_orphan(void)
 static void rebuild_index_reads_pack_records(void)
 {
     eng_fixture f;
-    st_engine *e = open_packed(&f);
+    st_engine *e = packed_with(&f, "p1", 200000, 1);
     REQUIRE(e);
     cf_err err;
-    REQUIRE(put_gen(e, "b", "p1", 200000, 1, NULL, &err) == 0);
     REQUIRE(put_gen(e, "b", "p2", 600000, 2, NULL, &err) == 0);
     REQUIRE(put_gen(e, "b", "big", 3 * MIB, 3, NULL, &err) == 0);
     REQUIRE(put_gen(e, "b", "gone", 100000, 4, NULL, &err) == 0);
@@ -322,10 +332,9 @@ static void rebuild_index_reads_pack_records(void)
 static void a_replaced_disk_gets_a_new_pack(void)
 {
     eng_fixture f;
-    st_engine *e = open_packed(&f);
+    st_engine *e = packed_with(&f, "a", 200000, 1);
     REQUIRE(e);
     cf_err err;
-    REQUIRE(put_gen(e, "b", "a", 200000, 1, NULL, &err) == 0);
     char old[700];
     snprintf(old, sizeof old, "%s.old", f.disks[2]);
     REQUIRE(rename(f.disks[2], old) == 0 && mkdir(f.disks[2], 0700) == 0);
@@ -344,10 +353,9 @@ static void a_replaced_disk_gets_a_new_pack(void)
 static void restore_index_counts_pack_records(void)
 {
     eng_fixture f;
-    st_engine *e = open_packed(&f);
+    st_engine *e = packed_with(&f, "p", 200000, 1);
     REQUIRE(e);
     cf_err err;
-    REQUIRE(put_gen(e, "b", "p", 200000, 1, NULL, &err) == 0);
     int copies = 0;
     REQUIRE(st_snapshot(e, &copies, &err) == 0 && copies == 6);
     st_close(e);
@@ -669,10 +677,9 @@ static void a_restart_without_a_snapshot_brings_no_object_back(void)
 static void a_pruned_key_stays_deleted_though_its_records_remain(void)
 {
     eng_fixture f;
-    st_engine *e = open_packed(&f);
+    st_engine *e = packed_with(&f, "keep", 100000, 1);
     REQUIRE(e);
     cf_err err;
-    REQUIRE(put_gen(e, "b", "keep", 100000, 1, NULL, &err) == 0);
     REQUIRE(put_gen(e, "b", "gone", 100000, 2, NULL, &err) == 0);
     REQUIRE(st_delete(e, "t1", "b", "gone", &err) == 0);
     for (int i = 0; i < 4; i++) {                     /* prunes "gone"'s JRN_KEY */
