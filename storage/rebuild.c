@@ -26,11 +26,14 @@
  *     or part.
  * A key with a JRN_KEY record is rebuilt exactly; a key without one (its
  * records damaged on every disk, or a key last changed before record
- * version 2) is rebuilt from its data alone: versions ordered by mtime,
- * the newest current, none null unless the bucket is unversioned (then
- * only the newest is kept), no lock. Data no row can own (a segment of a
- * removed version, a part of a finished upload) is counted and left for
- * GC, which keeps every file older than the new index.
+ * version 2) is rebuilt from its shard files alone: versions ordered by
+ * mtime, the newest current, none null unless the bucket is unversioned
+ * (then only the newest is kept), no lock. Never from pack records alone:
+ * every packed PUT wrote a JRN_KEY, so such a segment is a removed
+ * object's whose key's last record was pruned (collect_guesses). Data no
+ * row can own (a segment of a removed version, a part of a finished
+ * upload) is counted and left for GC, which keeps every file older than
+ * the new index.
  *
  * The rows are loaded with idx_table_load (the catalog's loader), in one
  * transaction, into META/rebuild.tmp/index.db; the file is then renamed
