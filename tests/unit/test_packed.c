@@ -643,8 +643,8 @@ static void restart_then_delete(bool packed)
     }
     REQUIRE(put_gen(e, "b", "o7", 120000, 70, NULL, &err) == 0);
     REQUIRE(st_gc(e, &(st_gc_opts){.grace_s = 3600}, NULL, &err) == 0);  /* drained */
-    st_close(e);
     st_rebuild_report rep;
+    st_close(e);
     REQUIRE(rebuild_from_disks(&f, &rep) == 0);
     CHECK_EQ_INT(rep.objects, 3);
     e = fixture_open(&f);
@@ -676,12 +676,12 @@ static void a_restart_without_a_snapshot_brings_no_object_back(void)
  * does not bring it back from the pack records alone. */
 static void a_pruned_key_stays_deleted_though_its_records_remain(void)
 {
-    eng_fixture f;
-    st_engine *e = packed_with(&f, "keep", 100000, 1);
-    REQUIRE(e);
     cf_err err;
-    REQUIRE(put_gen(e, "b", "gone", 100000, 2, NULL, &err) == 0);
+    eng_fixture f;
+    st_engine *e = packed_with(&f, "gone", 100000, 2);
+    REQUIRE(e);
     REQUIRE(st_delete(e, "t1", "b", "gone", &err) == 0);
+    REQUIRE(put_gen(e, "b", "keep", 100000, 1, NULL, &err) == 0);
     for (int i = 0; i < 4; i++) {                     /* prunes "gone"'s JRN_KEY */
         char key[8];
         int copies = 0;
