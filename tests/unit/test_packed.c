@@ -74,6 +74,13 @@ static int packs_on(const eng_fixture *f, int i, char paths[][700])
     return n;
 }
 
+static uint64_t commit_number(st_engine *e)
+{
+    st_index_stats ix;
+    st_index_stats_get(e, &ix);
+    return ix.commit_number;
+}
+
 /* The index gone (not its snapshots): rebuild-index from the disks. */
 static int rebuild_from_disks(eng_fixture *f, st_rebuild_report *rep)
 {
@@ -612,13 +619,6 @@ static void rebuild_index_keeps_the_compacted_copy(void)
  * Its journal records must sort after the first run's (commit numbers
  * never go backwards, index.h): rebuild-index gives exactly o7 (new),
  * o8 and o9, packed or not. */
-static uint64_t commit_number(st_engine *e)
-{
-    st_index_stats ix;
-    st_index_stats_get(e, &ix);
-    return ix.commit_number;
-}
-
 static void restart_then_delete(bool packed)
 {
     eng_fixture f;
