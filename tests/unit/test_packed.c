@@ -627,7 +627,7 @@ static void restart_then_delete(bool packed)
     REQUIRE(e);
     cf_err err;
     for (int i = 0; i < 10; i++) {
-        char key[8];
+        char key[16];
         snprintf(key, sizeof key, "o%d", i);
         REQUIRE(put_gen(e, "b", key, 100000, (uint64_t)i + 1, NULL, &err) == 0);
     }
@@ -637,7 +637,7 @@ static void restart_then_delete(bool packed)
     REQUIRE(e);
     CHECK(commit_number(e) > before);
     for (int i = 0; i < 7; i++) {
-        char key[8];
+        char key[16];
         snprintf(key, sizeof key, "o%d", i);
         REQUIRE(st_delete(e, "t1", "b", key, &err) == 0);
     }
@@ -651,7 +651,7 @@ static void restart_then_delete(bool packed)
     REQUIRE(e);
     st_object_info h;
     for (int i = 0; i < 7; i++) {
-        char key[8];
+        char key[16];
         snprintf(key, sizeof key, "o%d", i);
         CHECK(st_head(e, "t1", "b", key, &h, &err) < 0);
     }
@@ -683,7 +683,7 @@ static void a_pruned_key_stays_deleted_though_its_records_remain(void)
     REQUIRE(st_delete(e, "t1", "b", "gone", &err) == 0);
     REQUIRE(put_gen(e, "b", "keep", 100000, 1, NULL, &err) == 0);
     for (int i = 0; i < 4; i++) {                     /* prunes "gone"'s JRN_KEY */
-        char key[8];
+        char key[16];
         int copies = 0;
         snprintf(key, sizeof key, "s%d", i);
         REQUIRE(put_gen(e, "b", key, 1000, (uint64_t)i + 10, NULL, &err) == 0);
