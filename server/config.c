@@ -54,7 +54,6 @@ static void set_defaults(coffer_config *cfg)
     cfg->max_connections_per_ip = CONFIG_DEFAULT_MAX_PER_IP;
     cfg->header_timeout_s = CONFIG_DEFAULT_HEADER_TIMEOUT;
     cfg->idle_timeout_s = CONFIG_DEFAULT_IDLE_TIMEOUT;
-    cfg->storage.pack_shard_max = CONFIG_DEFAULT_PACK;   /* doc/design.md, "Pack files" */
     cfg->sigv2 = true;
     cfg->log_level = CONFIG_LOG_INFO;
     lifecycle_config *lc = &cfg->lifecycle;
@@ -418,7 +417,7 @@ static int load_layout(cfg_ctx *c, json_t *root)
     static const char *const storage_keys[] = {"pack_shard_max_bytes",
                                                "pack_compact_dead_ratio", NULL};
     json_t *so;
-    int pack = (int)st->pack_shard_max;   /* set_defaults' */
+    int pack = 0;                    /* opt-in: doc/design.md, "Default off" */
     if (get_object(c, root, "storage", false, storage_keys, &so) < 0 ||
         (so && get_int(c, so, "storage", "pack_shard_max_bytes", false, 0, 64 << 20,
                        &pack) < 0))

@@ -50,7 +50,6 @@
 #define CONFIG_DEFAULT_MAX_PER_IP 128      /* connections from one address */
 #define CONFIG_DEFAULT_HEADER_TIMEOUT 30   /* seconds to send request headers */
 #define CONFIG_DEFAULT_IDLE_TIMEOUT 60     /* seconds without a byte moving */
-#define CONFIG_DEFAULT_PACK 1048576        /* storage.pack_shard_max_bytes: one block */
 #define CONFIG_EMBEDDED_DISKS 6
 #define CONFIG_EMBEDDED_TENANT "dev"
 

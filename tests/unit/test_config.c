@@ -132,7 +132,7 @@ static void minimal_config_gets_defaults(void)
     CHECK(cfg.access_log == NULL);
     CHECK_EQ_INT(cfg.storage.k, 0);
     CHECK_EQ_INT(cfg.storage.block_size, 0);
-    CHECK_EQ_INT(cfg.storage.pack_shard_max, 1048576); /* packing is on by default */
+    CHECK_EQ_INT(cfg.storage.pack_shard_max, 0);      /* packing is opt-in */
     CHECK(cfg.storage.pack_compact_dead_ratio == 0);    /* the engine's default */
     CHECK_EQ_INT(cfg.threads, CONFIG_DEFAULT_THREADS);
     CHECK_EQ_INT(cfg.max_connections_per_ip, CONFIG_DEFAULT_MAX_PER_IP);
