@@ -417,7 +417,7 @@ static int load_layout(cfg_ctx *c, json_t *root)
     static const char *const storage_keys[] = {"pack_shard_max_bytes",
                                                "pack_compact_dead_ratio", NULL};
     json_t *so;
-    int pack = 0;                    /* opt-in: doc/design.md, "Default off" */
+    int pack = 0;                    /* opt-in: doc/design.md, "Mid-size objects" */
     if (get_object(c, root, "storage", false, storage_keys, &so) < 0 ||
         (so && get_int(c, so, "storage", "pack_shard_max_bytes", false, 0, 64 << 20,
                        &pack) < 0))

@@ -154,6 +154,7 @@ struct idx {
     bool section_wrote;              /* under lock: set by the commit hook */
     uint64_t commits;                /* under lock: commit hook calls */
     uint64_t commit_base;            /* under lock: commit number at open */
+    uint64_t ceiling;                /* under lock: META_CEILING as last written */
     stmt_slot slots[IDX_STMT_SLOTS];
     char path[PATH_MAX];             /* index.db, for messages */
     char wal_path[PATH_MAX];
@@ -426,6 +427,7 @@ static int exec_plain(idx *x, const char *sql, cf_err *err)
 #define META_MASTER_CHECK "master_check" /* blob 32 */
 #define META_CREATED "created_ms"        /* int */
 #define META_COMMIT "commit_base"        /* int */
+#define META_CEILING "commit_ceiling"    /* int, above every number given (index.h) */
 #define META_CLEAN "clean_close"         /* int, between a clean close and the next open */
 #define META_SNAPSHOT "snapshot_ms"      /* int, snapshot copies only */
 #define META_OBJECTS "snapshot_objects"  /* int, snapshot copies only */
@@ -497,7 +499,9 @@ static int meta_read(sqlite3 *db, const char *path, idx_ident *id, cf_err *err)
         else if (strcmp(name, META_COMMIT) == 0) {
             id->has_commit = true;
             id->commit = (uint64_t)v;
-        } else if (strcmp(name, META_SNAPSHOT) == 0)
+        } else if (strcmp(name, META_CEILING) == 0)
+            id->ceiling = (uint64_t)v;
+        else if (strcmp(name, META_SNAPSHOT) == 0)
             id->snapshot_ms = v;
         else if (strcmp(name, META_OBJECTS) == 0)
             id->objects = v;
@@ -681,6 +685,29 @@ static int on_commit(void *arg)
     return 0;
 }
 
+/* [lock held, or in idx_open] Move the ceiling a reserve above the
+ * current number (index.h, "Invariant"), as its own commit. */
+static int reserve_commits(idx *x, cf_err *err)
+{
+    uint64_t top = x->commit_base + x->commits + IDX_COMMIT_RESERVE;
+    if (meta_put(x->db, x->path, META_CEILING, (int64_t)top, NULL, 0, err) < 0)
+        return -1;
+    x->ceiling = top;
+    return 0;
+}
+
+/* [lock held] A writing section ends: move the ceiling up once the number
+ * is within half a reserve of it. A failure is logged, and tried again by
+ * the next section; the half reserve left is the margin. */
+static void reserve_if_near(idx *x)
+{
+    if (x->commit_base + x->commits + IDX_COMMIT_RESERVE / 2 < x->ceiling)
+        return;
+    cf_err err;
+    if (reserve_commits(x, &err) < 0)
+        fprintf(stderr, "coffer: index: cannot reserve commit numbers: %s\n", err.msg);
+}
+
 static int open_wal_fd(idx *x)
 {
     if (x->wal_fd < 0)
@@ -862,21 +889,22 @@ static int open_schema(idx *x, const char *path, cf_err *err)
         return refuse_newer(x, have, err);
     if (exec_plain(x, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
                       "PRAGMA foreign_keys=OFF; PRAGMA recursive_triggers=ON;", err) < 0 ||
-        (have < IDX_SCHEMA_VERSION && migrate(x, path, have, err) < 0) ||
-        exec_plain(x, "PRAGMA synchronous=NORMAL;", err) < 0)
+        (have < IDX_SCHEMA_VERSION && migrate(x, path, have, err) < 0))
         return -1;
-    /* this first read in WAL mode also makes SQLite create the WAL file
-     * (an index that needed no migration may not have read anything yet) */
     idx_ident id;
     ident_init(&id);
     if (meta_read(x->db, x->path, &id, err) < 0)
         return -1;
+    /* start above every number an earlier run gave, and reserve this
+     * run's first numbers while synchronous=FULL makes that durable */
+    x->commit_base = id.commit > id.ceiling ? id.commit : id.ceiling;
+    x->commits = 0;
+    if (reserve_commits(x, err) < 0 || exec_plain(x, "PRAGMA synchronous=NORMAL;", err) < 0)
+        return -1;
     int e = open_wal_fd(x);
     if (e != 0)
         return cf_fail_errno(err, CF_EIO, e, "index: open %s", x->wal_path);
-    x->commit_base = id.commit;
     x->section_wrote = false;
-    x->commits = 0;
     return fsu_fsync_parent(x->wal_path, err);
 }
 
@@ -985,6 +1013,8 @@ static void sync_round(idx *x)
 
 int idx_unlock_durable(idx *x, cf_err *err)
 {
+    if (x->section_wrote)
+        reserve_if_near(x);
     pthread_mutex_lock(&x->sync_lock);
     uint64_t ticket = x->section_wrote ? ++x->committed : x->committed;
     x->section_wrote = false;
@@ -1006,6 +1036,8 @@ int idx_unlock_durable(idx *x, cf_err *err)
 
 void idx_unlock_nowait(idx *x)
 {
+    if (x->section_wrote)
+        reserve_if_near(x);
     pthread_mutex_lock(&x->sync_lock);
     if (x->section_wrote)
         ++x->committed;
@@ -1261,6 +1293,8 @@ void idx_set_sync_hook(idx *x, void (*hook)(void *ctx), void *ctx)
 uint64_t idx_commit_number_locked(idx *x)
 {
     idx_assert_held(x);
+    assert(x->commit_base + x->commits < x->ceiling &&
+           "commit numbers stay below the durable ceiling (index.h, Invariant)");
     return x->commit_base + x->commits;
 }
 

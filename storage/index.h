@@ -54,11 +54,26 @@
  * A snapshot copy also records when it was taken and what it holds. Only
  * this file reads or writes meta (idx_ident_*, idx_probe, snapshots).
  *
- * Commit numbers: commit_base (from meta) + commits since open. The
- * number is persisted by each snapshot (idx_snapshot_to), so every
- * snapshot of one index history carries a larger number than the one
- * before it.
+ * Commit numbers: commit_base + commits since open. The number is
+ * persisted by each snapshot (idx_snapshot_to), so every snapshot of one
+ * index history carries a larger number than the one before it.
+ *
+ * Invariant: commit numbers never go backwards, across any restart, kill
+ * or crash: every number this index gives (and so every journal record's,
+ * journal.h) is below the ceiling in meta (META_CEILING), and a run starts
+ * at or above the ceiling of the run before it. idx_open sets commit_base
+ * to the larger of the snapshot number and the ceiling, then reserves
+ * IDX_COMMIT_RESERVE numbers above it durably (synchronous=FULL) before
+ * anything can commit; a writing section that ends within half a reserve
+ * of the ceiling moves it up another reserve (its own commit, made durable
+ * with the section's). So the reserve's second half is the margin a bump
+ * has to become durable in: every writing section but idx_unlock_nowait's
+ * waits for a WAL fdatasync, and it would take IDX_COMMIT_RESERVE / 2
+ * commits with none to outrun it. Cost per commit: one comparison (and one
+ * meta write per IDX_COMMIT_RESERVE / 2 commits). Asserted where a number
+ * is given (idx_commit_number_locked).
  */
+#define IDX_COMMIT_RESERVE 65536u
 #ifndef ST_INDEX_H
 #define ST_INDEX_H
 
@@ -97,6 +112,8 @@ typedef struct idx_ident {
     int64_t created_ms;              /* 0: not recorded */
     bool has_commit;
     uint64_t commit;                 /* commit number (of the snapshot, for one) */
+    uint64_t ceiling;                /* > 0: every number the index gave is below
+                                        it (see "Invariant" above) */
     uint64_t clean_close;            /* > 0: closed cleanly at this commit number,
                                         with nothing committed since its last
                                         snapshot (idx_mark_clean) */

@@ -83,7 +83,10 @@
  * REMOTE_DELETE whose remote object is still queued. So the
  * journal holds every live inline object and every key's state however
  * old (a rebuild from the disks alone needs them), and what is gone leaves
- * it within two generations. Its size follows the index's inline bytes
+ * it within two generations (a removed object's pack records may outlive
+ * its last JRN_KEY: rebuild-index never makes a key of them alone). Commit
+ * numbers never go backwards across restarts (index.h, "Invariant"), so
+ * the newest record of a key is always the one written last. Its size follows the index's inline bytes
  * and keys, as the index's own does.
  *
  * Threading: appends run under the index lock; the sync hook and

@@ -26,11 +26,14 @@
  *     or part.
  * A key with a JRN_KEY record is rebuilt exactly; a key without one (its
  * records damaged on every disk, or a key last changed before record
- * version 2) is rebuilt from its data alone: versions ordered by mtime,
- * the newest current, none null unless the bucket is unversioned (then
- * only the newest is kept), no lock. Data no row can own (a segment of a
- * removed version, a part of a finished upload) is counted and left for
- * GC, which keeps every file older than the new index.
+ * version 2) is rebuilt from its shard files alone: versions ordered by
+ * mtime, the newest current, none null unless the bucket is unversioned
+ * (then only the newest is kept), no lock. Never from pack records alone:
+ * every packed PUT wrote a JRN_KEY, so such a segment is a removed
+ * object's whose key's last record was pruned (collect_guesses). Data no
+ * row can own (a segment of a removed version, a part of a finished
+ * upload) is counted and left for GC, which keeps every file older than
+ * the new index.
  *
  * The rows are loaded with idx_table_load (the catalog's loader), in one
  * transaction, into META/rebuild.tmp/index.db; the file is then renamed
@@ -76,7 +79,8 @@ typedef struct rb_seg {
     uint8_t data_id[16], object_id[16], wrapped[CRYPT_WRAPPED_LEN];
     uint32_t part;
     uint64_t size;
-    int shards;                      /* shard files found */
+    int shards;                      /* shard files and pack records found */
+    int files;                       /* of them shard files */
     char *tenant, *bucket, *key;
     bool has_meta, headers_cut;
     int64_t mtime_ms, upload_created_ms;
@@ -490,8 +494,9 @@ static int add_manifest(rebuild *r, const char *path)
     return 0;
 }
 
-/* A shard's header, from its file or its pack record. */
-static int add_header(rebuild *r, const shard_header *hp, const shard_meta *mp, int has_meta)
+/* A shard's header, from its file or (!file) its pack record. */
+static int add_header(rebuild *r, const shard_header *hp, const shard_meta *mp, int has_meta,
+                      bool file)
 {
     const shard_header h = *hp;
     const shard_meta m = *mp;
@@ -504,6 +509,7 @@ static int add_header(rebuild *r, const shard_header *hp, const shard_meta *mp, 
     s->part = h.part;
     s->size = h.size;
     s->shards = 1;
+    s->files = file;
     s->tenant = strdup(h.tenant);
     s->bucket = strdup(h.bucket);
     s->key = strdup(h.key);
@@ -532,7 +538,7 @@ static int add_shard(rebuild *r, const char *path)
         r->rep->unplaced++;
         return 0;
     }
-    return add_header(r, &h, &m, has_meta);
+    return add_header(r, &h, &m, has_meta, true);
 }
 
 /* ---- pack files (pack.h): every record that verifies is a shard ------- */
@@ -564,7 +570,7 @@ static int add_record(const pack_rec *rec, void *arg)
     p->written_ns = w->written_ns;
     p->off = rec->off;
     p->len = PACK_REC_PREFIX + SHARD_HEADER_SIZE + rec->body_len;
-    return add_header(r, &rec->h, &rec->meta, rec->has_meta) < 0 ? SCAN_NOMEM : 0;
+    return add_header(r, &rec->h, &rec->meta, rec->has_meta, false) < 0 ? SCAN_NOMEM : 0;
 }
 
 /* The records of disk i's packs: a pack that does not open is counted as
@@ -765,10 +771,12 @@ static void fold_segments(rebuild *r)
     for (size_t i = 0; i < r->segs.n; i++) {
         if (o > 0 && memcmp(v[o - 1].data_id, v[i].data_id, 16) == 0) {
             v[o - 1].shards++;
+            v[o - 1].files += v[i].files;
             if (!v[o - 1].has_meta && v[i].has_meta) {
                 rb_seg keep = v[o - 1];
                 v[o - 1] = v[i];
                 v[o - 1].shards = keep.shards;
+                v[o - 1].files = keep.files;
                 seg_free(&keep);
             } else {
                 seg_free(&v[i]);
@@ -1142,7 +1150,11 @@ static int guess_docs(rebuild *r, vec *g, vec *docs)
     return 0;
 }
 
-/* Every version whose data no JRN_KEY placed. */
+/* Every version whose data no JRN_KEY placed. A segment found in pack
+ * records alone is not one: packs came after JRN_KEY (record version 2),
+ * so every packed PUT wrote its key's state, and a key with none left was
+ * removed (its last JRN_KEY, an empty list, pruned at a snapshot) while
+ * its records stay in their packs as dead bytes until compaction. */
 static int collect_guesses(rebuild *r, vec *g)
 {
     if (guess_docs(r, g, &r->mans) < 0 || guess_docs(r, g, &r->puts) < 0)
@@ -1151,6 +1163,10 @@ static int collect_guesses(rebuild *r, vec *g)
     for (size_t i = 0; i < r->segs.n; i++) {
         if (s[i].owned || s[i].part != 0)
             continue;
+        if (s[i].files == 0) {
+            r->rep->removed++;
+            continue;
+        }
         r->rep->headers_cut += s[i].headers_cut;
         json_t *row = json_pack("{s:o, s:I, s:s, s:I, s:i, s:s?, s:s?}",
             "version_id", blob(s[i].object_id, 16), "size", (json_int_t)s[i].size,

@@ -13,7 +13,8 @@
  *   3. move an index.db it replaces aside (with its -wal and -shm), copy
  *      the snapshot to META/index.db.restore.tmp as a live index that
  *      counts as created now (so GC keeps every file written before the
- *      restore) with a commit number above every snapshot on the disks,
+ *      restore) with a commit number above every snapshot and journal
+ *      record on the disks,
  *      fsync, rename, fsync the directory;
  *   4. open the engine on it exactly as cofferd would, and report what it
  *      holds, how old it is, how many of its sharded segments lack shard
@@ -152,6 +153,23 @@ static int move_aside(const char *path, const char *stamp, char *moved, size_t c
     return 0;
 }
 
+static int raise_top(void *ctx, const jrn_record *rec)
+{
+    uint64_t *top = ctx;
+    if (rec->commit > *top)
+        *top = rec->commit;
+    return 0;
+}
+
+/* Raise *top to the newest journal record on the disks: the records the
+ * lost index wrote after the snapshot carry numbers above it, and the
+ * restored index's must sort after them (index.h, "Invariant"). */
+static int journal_top(const ds_set *set, uint64_t *top, cf_err *err)
+{
+    int files, torn, newer;
+    return jrn_replay(set, *top, raise_top, top, &files, &torn, &newer, err);
+}
+
 /* Step 3: put the snapshot in place. */
 static int install(restore_ctx *r, const snap_entry *pick, cf_err *err)
 {
@@ -174,6 +192,10 @@ static int install(restore_ctx *r, const snap_entry *pick, cf_err *err)
         top = from_top;
     if (r->state.index.has_commit && r->state.index.commit > top)
         top = r->state.index.commit;
+    if (r->state.index.ceiling > top)          /* the numbers it gave (index.h) */
+        top = r->state.index.ceiling;
+    if (journal_top(&r->set, &top, err) < 0)
+        return -1;
     id.commit = top + 1;
     if (fsu_mkdir_p(r->cfg->meta_dir, err) < 0 ||
         idx_restore_copy(pick->path, tmp, &id, err) < 0)

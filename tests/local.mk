@@ -320,6 +320,11 @@ EXTRA_DIST += tests/integration/test_index_loss.sh tests/integration/test_disk_r
 TESTS += tests/integration/test_rebuild_index.sh
 EXTRA_DIST += tests/integration/test_rebuild_index.sh tests/integration/rebuild_client.py
 
+# kill -9 between PUTs and DELETEs, then rebuild-index: exactly the live
+# set comes back, packed or not (issue 12.7, 14.1)
+TESTS += tests/integration/test_rebuild_kill.sh
+EXTRA_DIST += tests/integration/test_rebuild_kill.sh
+
 # pack files under a real cofferd: PUT, GET, restart, scrub, delete, gc
 TESTS += tests/integration/test_pack.sh
 EXTRA_DIST += tests/integration/test_pack.sh

@@ -351,7 +351,9 @@ def check_rclone(c, it, synced, source, stats):
 
 def referenced():
     """The shard files and manifests the index refers to: name -> how many
-    disks hold it (k + m less the missing ones; a manifest: every disk)."""
+    disks hold it (k + m less the missing ones; a manifest: every disk);
+    and the pack files holding a segment's shards as records (pack files
+    are on by default): name -> their paths."""
     db = sqlite3.connect(f"file:{VAR}/meta/index.db?mode=ro", uri=True)
     want = {}
     for name, missing in db.execute(
@@ -359,19 +361,27 @@ def referenced():
             "SELECT hex(data_id), missing FROM parts WHERE inline_data IS NULL UNION ALL "
             "SELECT hex(version_id), 0 FROM objects WHERE nparts > 0"):
         want[name.lower()] = 6 - bin(missing).count("1")
+    packed = {}
+    for name, shard, pack in db.execute(
+            "SELECT hex(data_id), shard, hex(pack_id) FROM pack_shards"):
+        packed.setdefault(name.lower(), []).append(
+            f"{VAR}/disk{shard + 1}/packs/{pack.lower()}.pack")
     db.close()
-    return want
+    return want, packed
 
 
 GC_GRACE = 60                         # the least grace cofferd accepts
 
 
 def check_no_orphan(it, stats):
-    """After GC: every file the index refers to is there on its disks, and
-    every other file (an orphan, a temp file) is younger than GC's grace:
-    what GC was allowed to remove, it removed."""
-    want = referenced()
-    have, young = {}, 0
+    """After GC: every file the index refers to is there on its disks (a
+    shard kept as a pack record: its pack file), and every other shard
+    file (an orphan, a temp file) is younger than GC's grace: what GC was
+    allowed to remove, it removed. Unnamed pack files are gc's to judge
+    (it keeps open ones): test_packed and crash_packed.sh check those."""
+    want, packed = referenced()
+    have = {n: sum(os.path.exists(p) for p in paths) for n, paths in packed.items()}
+    young = 0
     now = time.time()
     for path in glob.glob(f"{VAR}/disk*/objects/*/*") + glob.glob(f"{VAR}/disk*/tmp/*"):
         name = os.path.basename(path)

@@ -54,26 +54,43 @@ static int collect(const pack_rec *r, void *arg)
     return 0;
 }
 
-static void records_scan_back(void)
+/* A new pack on disk with n committed records: record i has header i and
+ * len + step * i bytes of body seed i, at off[i] up to end[i]. Its path
+ * in path; -1 (and prints) on failure. */
+static int make_pack(const char *disk, int n, size_t len, size_t step, uint64_t off[],
+                     uint64_t end[], char path[4096])
 {
-    const char *disk = test_tmpdir();
     pack_writer w;
     cf_err err;
-    REQUIRE(pack_create(disk, &w, &err) == 0);
-    uint8_t hdr[SHARD_HEADER_SIZE], body[5000];
-    uint64_t off[3], end[3];
-    for (int i = 0; i < 3; i++) {
+    static uint8_t body[8192];
+    uint8_t hdr[SHARD_HEADER_SIZE];
+    int rc = pack_create(disk, &w, &err);
+    if (rc < 0) {
+        fprintf(stderr, "make_pack: %s\n", err.msg);
+        return -1;
+    }
+    for (int i = 0; rc == 0 && i < n; i++) {
         make_header(i, hdr);
         test_fill_random(body, sizeof body, (unsigned long long)i);
-        REQUIRE(pack_append(&w, hdr, body, 1000u * (size_t)(i + 1), &off[i], &end[i],
-                            &err) == 0);
+        rc = pack_append(&w, hdr, body, len + step * (size_t)i, &off[i], &end[i], &err);
     }
+    if (rc == 0 && n > 0)
+        rc = pack_commit(&w, end[n - 1], &err);
+    if (rc < 0)
+        fprintf(stderr, "make_pack: %s\n", err.msg);
+    snprintf(path, 4096, "%s", w.path);
+    pack_close(&w);
+    return rc;
+}
+
+static void records_scan_back(void)
+{
+    cf_err err;
+    uint64_t off[3], end[3];
+    char path[4096];
+    REQUIRE(make_pack(test_tmpdir(), 3, 1000, 1000, off, end, path) == 0);
     CHECK(off[0] == PACK_FILE_HEADER);
     CHECK(off[1] == end[0] && off[2] == end[1]);
-    REQUIRE(pack_commit(&w, end[2], &err) == 0);
-    char path[4096];
-    snprintf(path, sizeof path, "%s", w.path);
-    pack_close(&w);
 
     seen s = {0};
     uint64_t valid = 0;
@@ -154,30 +171,24 @@ static void group_commit_with_concurrent_appenders(void)
 
 static void torn_tail_is_cut_at_open(void)
 {
-    const char *disk = test_tmpdir();
     pack_writer w;
     cf_err err;
-    REQUIRE(pack_create(disk, &w, &err) == 0);
     uint8_t hdr[SHARD_HEADER_SIZE], body[4000];
-    uint64_t off, end, off2, end2;
+    uint64_t off[2], end[2], off2, end2;
+    char path[4096];
+    REQUIRE(make_pack(test_tmpdir(), 2, sizeof body, 0, off, end, path) == 0);
+    /* a crash in the middle of the second record's body */
+    REQUIRE(truncate(path, (off_t)(end[1] - 100)) == 0);
+    REQUIRE(pack_open(path, &w, &err) == 0);
+    CHECK(w.end == end[0]);
     make_header(1, hdr);
     test_fill_random(body, sizeof body, 1);
-    REQUIRE(pack_append(&w, hdr, body, sizeof body, &off, &end, &err) == 0);
-    REQUIRE(pack_append(&w, hdr, body, sizeof body, &off2, &end2, &err) == 0);
-    REQUIRE(pack_commit(&w, end2, &err) == 0);
-    char path[4096];
-    snprintf(path, sizeof path, "%s", w.path);
-    pack_close(&w);
-    /* a crash in the middle of the second record's body */
-    REQUIRE(truncate(path, (off_t)(end2 - 100)) == 0);
-    REQUIRE(pack_open(path, &w, &err) == 0);
-    CHECK(w.end == end);
     struct stat st;
     REQUIRE(stat(path, &st) == 0);
-    CHECK((uint64_t)st.st_size == end);
+    CHECK((uint64_t)st.st_size == end[0]);
     /* appending goes on after the last whole record */
     REQUIRE(pack_append(&w, hdr, body, sizeof body, &off2, &end2, &err) == 0);
-    CHECK(off2 == end);
+    CHECK(off2 == end[0]);
     REQUIRE(pack_commit(&w, end2, &err) == 0);
     pack_close(&w);
     seen s = {0};
@@ -187,21 +198,10 @@ static void torn_tail_is_cut_at_open(void)
 
 static void damage_ends_the_scan(void)
 {
-    const char *disk = test_tmpdir();
-    pack_writer w;
     cf_err err;
-    REQUIRE(pack_create(disk, &w, &err) == 0);
-    uint8_t hdr[SHARD_HEADER_SIZE], body[3000];
     uint64_t off[3], end[3];
-    for (int i = 0; i < 3; i++) {
-        make_header(i, hdr);
-        test_fill_random(body, sizeof body, (unsigned long long)i);
-        REQUIRE(pack_append(&w, hdr, body, sizeof body, &off[i], &end[i], &err) == 0);
-    }
-    REQUIRE(pack_commit(&w, end[2], &err) == 0);
     char path[4096];
-    snprintf(path, sizeof path, "%s", w.path);
-    pack_close(&w);
+    REQUIRE(make_pack(test_tmpdir(), 3, 3000, 0, off, end, path) == 0);
     int fd = open(path, O_RDWR);
     REQUIRE(fd >= 0);
     /* one flipped bit in the second record's body, in its header, in its prefix */
@@ -225,13 +225,10 @@ static void damage_ends_the_scan(void)
 
 static void foreign_and_newer_files_refused(void)
 {
-    const char *disk = test_tmpdir();
     pack_writer w;
     cf_err err;
-    REQUIRE(pack_create(disk, &w, &err) == 0);
     char path[4096];
-    snprintf(path, sizeof path, "%s", w.path);
-    pack_close(&w);
+    REQUIRE(make_pack(test_tmpdir(), 0, 0, 0, NULL, NULL, path) == 0);
     int fd = open(path, O_RDWR);
     REQUIRE(fd >= 0);
     uint8_t h[PACK_FILE_HEADER];
@@ -258,19 +255,10 @@ static void foreign_and_newer_files_refused(void)
 
 static void hostile_prefix_lengths_stop_cleanly(void)
 {
-    const char *disk = test_tmpdir();
-    pack_writer w;
     cf_err err;
-    REQUIRE(pack_create(disk, &w, &err) == 0);
-    uint8_t hdr[SHARD_HEADER_SIZE], body[100];
     uint64_t off, end;
-    make_header(0, hdr);
-    memset(body, 7, sizeof body);
-    REQUIRE(pack_append(&w, hdr, body, sizeof body, &off, &end, &err) == 0);
-    REQUIRE(pack_commit(&w, end, &err) == 0);
     char path[4096];
-    snprintf(path, sizeof path, "%s", w.path);
-    pack_close(&w);
+    REQUIRE(make_pack(test_tmpdir(), 1, 100, 0, &off, &end, path) == 0);
     int fd = open(path, O_RDWR);
     REQUIRE(fd >= 0);
     /* a prefix with a correct CRC and a body length far past the file */

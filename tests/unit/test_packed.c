@@ -40,6 +40,19 @@ static st_engine *open_packed(eng_fixture *f)
     return fixture_open(f);
 }
 
+/* open_packed with one object already PUT: key, size bytes of seed. */
+static st_engine *packed_with(eng_fixture *f, const char *key, uint64_t size, uint64_t seed)
+{
+    st_engine *e = open_packed(f);
+    cf_err err;
+    if (e && put_gen(e, "b", key, size, seed, NULL, &err) < 0) {
+        fprintf(stderr, "put %s: %s\n", key, err.msg);
+        st_close(e);
+        return NULL;
+    }
+    return e;
+}
+
 /* Pack files on disk i; their paths in paths (if not NULL, up to 8). */
 static int packs_on(const eng_fixture *f, int i, char paths[][700])
 {
@@ -59,6 +72,30 @@ static int packs_on(const eng_fixture *f, int i, char paths[][700])
     if (d)
         closedir(d);
     return n;
+}
+
+static uint64_t commit_number(st_engine *e)
+{
+    st_index_stats ix;
+    st_index_stats_get(e, &ix);
+    return ix.commit_number;
+}
+
+/* The index gone (not its snapshots): rebuild-index from the disks. */
+static int rebuild_from_disks(eng_fixture *f, st_rebuild_report *rep)
+{
+    const char *names[] = {"index.db", "index.db-wal", "index.db-shm"};
+    for (int i = 0; i < 3; i++) {
+        char path[700];
+        snprintf(path, sizeof path, "%s/%s", f->meta, names[i]);
+        unlink(path);
+    }
+    cf_err err;
+    if (st_rebuild_index(&f->cfg, false, NULL, NULL, NULL, rep, &err) < 0) {
+        fprintf(stderr, "rebuild-index: %s\n", err.msg);
+        return -1;
+    }
+    return rep->index[0] ? 0 : -1;
 }
 
 /* Object "mp" at [off, off + len) is stream seed from its start (a part). */
@@ -144,10 +181,9 @@ static void flip_byte(const char *path, off_t off)
 static void lost_records_are_read_around_scrubbed_and_healed(void)
 {
     eng_fixture f;
-    st_engine *e = open_packed(&f);
+    st_engine *e = packed_with(&f, "x", 200000, 5);
     REQUIRE(e);
     cf_err err;
-    REQUIRE(put_gen(e, "b", "x", 200000, 5, NULL, &err) == 0);
     st_close(e);
     char p0[8][700], p1[8][700];
     REQUIRE(packs_on(&f, 0, p0) == 1 && packs_on(&f, 1, p1) == 1);
@@ -232,10 +268,9 @@ static void a_sealed_pack_goes_with_its_last_live_record(void)
 static void a_pack_no_row_names_is_an_orphan(void)
 {
     eng_fixture f;
-    st_engine *e = open_packed(&f);
+    st_engine *e = packed_with(&f, "live", 100000, 1);
     REQUIRE(e);
     cf_err err;
-    REQUIRE(put_gen(e, "b", "live", 100000, 1, NULL, &err) == 0);
     /* what a crash between the appends and the commit leaves: a pack with
      * records and no row */
     pack_writer w;
@@ -271,25 +306,16 @@ static void a_pack_no_row_names_is_an_orphan(void)
 static void rebuild_index_reads_pack_records(void)
 {
     eng_fixture f;
-    st_engine *e = open_packed(&f);
+    st_engine *e = packed_with(&f, "p1", 200000, 1);
     REQUIRE(e);
     cf_err err;
-    REQUIRE(put_gen(e, "b", "p1", 200000, 1, NULL, &err) == 0);
     REQUIRE(put_gen(e, "b", "p2", 600000, 2, NULL, &err) == 0);
     REQUIRE(put_gen(e, "b", "big", 3 * MIB, 3, NULL, &err) == 0);
     REQUIRE(put_gen(e, "b", "gone", 100000, 4, NULL, &err) == 0);
     REQUIRE(st_delete(e, "t1", "b", "gone", &err) == 0);
     st_close(e);
-    const char *names[] = {"index.db", "index.db-wal", "index.db-shm"};
-    for (int i = 0; i < 3; i++) {
-        char path[700];
-        snprintf(path, sizeof path, "%s/%s", f.meta, names[i]);
-        unlink(path);
-    }
     st_rebuild_report rep;
-    if (st_rebuild_index(&f.cfg, false, NULL, NULL, NULL, &rep, &err) < 0)
-        fprintf(stderr, "rebuild-index: %s\n", err.msg);
-    REQUIRE(rep.index[0]);
+    REQUIRE(rebuild_from_disks(&f, &rep) == 0);
     CHECK_EQ_INT(rep.objects, 3);
     e = fixture_open(&f);
     REQUIRE(e);
@@ -313,10 +339,9 @@ static void rebuild_index_reads_pack_records(void)
 static void a_replaced_disk_gets_a_new_pack(void)
 {
     eng_fixture f;
-    st_engine *e = open_packed(&f);
+    st_engine *e = packed_with(&f, "a", 200000, 1);
     REQUIRE(e);
     cf_err err;
-    REQUIRE(put_gen(e, "b", "a", 200000, 1, NULL, &err) == 0);
     char old[700];
     snprintf(old, sizeof old, "%s.old", f.disks[2]);
     REQUIRE(rename(f.disks[2], old) == 0 && mkdir(f.disks[2], 0700) == 0);
@@ -335,10 +360,9 @@ static void a_replaced_disk_gets_a_new_pack(void)
 static void restore_index_counts_pack_records(void)
 {
     eng_fixture f;
-    st_engine *e = open_packed(&f);
+    st_engine *e = packed_with(&f, "p", 200000, 1);
     REQUIRE(e);
     cf_err err;
-    REQUIRE(put_gen(e, "b", "p", 200000, 1, NULL, &err) == 0);
     int copies = 0;
     REQUIRE(st_snapshot(e, &copies, &err) == 0 && copies == 6);
     st_close(e);
@@ -576,16 +600,8 @@ static void rebuild_index_keeps_the_compacted_copy(void)
     st_close(e);
     for (int i = 0; i < 6; i++)
         REQUIRE(rename(kept[i], old[i][0]) == 0);
-    const char *names[] = {"index.db", "index.db-wal", "index.db-shm"};
-    for (int i = 0; i < 3; i++) {
-        char path[700];
-        snprintf(path, sizeof path, "%s/%s", f.meta, names[i]);
-        unlink(path);
-    }
     st_rebuild_report rep;
-    if (st_rebuild_index(&f.cfg, false, NULL, NULL, NULL, &rep, &err) < 0)
-        fprintf(stderr, "rebuild-index: %s\n", err.msg);
-    REQUIRE(rep.index[0]);
+    REQUIRE(rebuild_from_disks(&f, &rep) == 0);
     CHECK_EQ_INT(rep.objects, 3);
     CHECK_EQ_INT(expected_pack_files(&f), 6);          /* rows name the copies' packs only */
     CHECK_EQ_INT(count_pack_files(&f, 6), 12);
@@ -598,6 +614,95 @@ static void rebuild_index_keeps_the_compacted_copy(void)
     st_close(e);
 }
 
+/* Objects o0..o9 in one run; a restart with no snapshot since (as after a
+ * kill, or a clean stop); the next run deletes o0..o6 and overwrites o7.
+ * Its journal records must sort after the first run's (commit numbers
+ * never go backwards, index.h): rebuild-index gives exactly o7 (new),
+ * o8 and o9, packed or not. */
+static void restart_then_delete(bool packed)
+{
+    eng_fixture f;
+    st_engine *e = packed ? open_packed(&f)
+                          : fixture_setup(&f, test_tmpdir(), 6, 4, 2, false);
+    REQUIRE(e);
+    cf_err err;
+    for (int i = 0; i < 10; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "o%d", i);
+        REQUIRE(put_gen(e, "b", key, 100000, (uint64_t)i + 1, NULL, &err) == 0);
+    }
+    uint64_t before = commit_number(e);
+    st_close(e);
+    e = fixture_open(&f);
+    REQUIRE(e);
+    CHECK(commit_number(e) > before);
+    for (int i = 0; i < 7; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "o%d", i);
+        REQUIRE(st_delete(e, "t1", "b", key, &err) == 0);
+    }
+    REQUIRE(put_gen(e, "b", "o7", 120000, 70, NULL, &err) == 0);
+    REQUIRE(st_gc(e, &(st_gc_opts){.grace_s = 3600}, NULL, &err) == 0);  /* drained */
+    st_rebuild_report rep;
+    st_close(e);
+    REQUIRE(rebuild_from_disks(&f, &rep) == 0);
+    CHECK_EQ_INT(rep.objects, 3);
+    e = fixture_open(&f);
+    REQUIRE(e);
+    st_object_info h;
+    for (int i = 0; i < 7; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "o%d", i);
+        CHECK(st_head(e, "t1", "b", key, &h, &err) < 0);
+    }
+    CHECK_EQ_INT(check_gen(e, "b", "o7", 120000, 70, &err), 1);
+    CHECK_EQ_INT(check_gen(e, "b", "o8", 100000, 9, &err), 1);
+    CHECK_EQ_INT(check_gen(e, "b", "o9", 100000, 10, &err), 1);
+    st_close(e);
+}
+
+static void a_restart_without_a_snapshot_brings_no_packed_object_back(void)
+{
+    restart_then_delete(true);
+}
+
+static void a_restart_without_a_snapshot_brings_no_object_back(void)
+{
+    restart_then_delete(false);
+}
+
+/* A deleted packed object whose key's last JRN_KEY was pruned by later
+ * snapshots (its records stay in the packs as dead bytes): rebuild-index
+ * does not bring it back from the pack records alone. */
+static void a_pruned_key_stays_deleted_though_its_records_remain(void)
+{
+    cf_err err;
+    eng_fixture f;
+    st_engine *e = packed_with(&f, "gone", 100000, 2);
+    REQUIRE(e);
+    REQUIRE(st_delete(e, "t1", "b", "gone", &err) == 0);
+    REQUIRE(put_gen(e, "b", "keep", 100000, 1, NULL, &err) == 0);
+    for (int i = 0; i < 4; i++) {                     /* prunes "gone"'s JRN_KEY */
+        char key[16];
+        int copies = 0;
+        snprintf(key, sizeof key, "s%d", i);
+        REQUIRE(put_gen(e, "b", key, 1000, (uint64_t)i + 10, NULL, &err) == 0);
+        REQUIRE(st_snapshot(e, &copies, &err) == 0 && copies == 6);
+    }
+    REQUIRE(st_gc(e, &(st_gc_opts){.grace_s = 3600}, NULL, &err) == 0);
+    st_close(e);
+    st_rebuild_report rep;
+    REQUIRE(rebuild_from_disks(&f, &rep) == 0);
+    CHECK_EQ_INT(rep.objects, 5);
+    CHECK_EQ_INT(rep.keys_guessed, 0);
+    e = fixture_open(&f);
+    REQUIRE(e);
+    st_object_info h;
+    CHECK(st_head(e, "t1", "b", "gone", &h, &err) < 0);
+    CHECK_EQ_INT(check_gen(e, "b", "keep", 100000, 1, &err), 1);
+    st_close(e);
+}
+
 TEST_MAIN("packed", T(one_block_objects_go_to_packs_and_read_back),
           T(lost_records_are_read_around_scrubbed_and_healed),
           T(a_sealed_pack_goes_with_its_last_live_record),
@@ -607,4 +712,7 @@ TEST_MAIN("packed", T(one_block_objects_go_to_packs_and_read_back),
           T(compaction_copies_live_records_and_frees_the_packs),
           T(compaction_waits_for_older_readers),
           T(compaction_drops_records_a_shard_file_replaced),
-          T(rebuild_index_keeps_the_compacted_copy))
+          T(rebuild_index_keeps_the_compacted_copy),
+          T(a_restart_without_a_snapshot_brings_no_packed_object_back),
+          T(a_restart_without_a_snapshot_brings_no_object_back),
+          T(a_pruned_key_stays_deleted_though_its_records_remain))
