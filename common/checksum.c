@@ -315,6 +315,10 @@ void cks_update2_copy(cks_state *a, cks_state *b, void *dst, const void *data, s
                                 len);
         return;
     }
+    if (!b && a->fast) {
+        md5sha_update_copy(&a->fastctx, dst, data, len);
+        return;
+    }
     if (dst) {                       /* copy first, hash the copy while it is hot */
         memcpy(dst, data, len);
         data = dst;

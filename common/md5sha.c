@@ -204,17 +204,27 @@ SHA_TARGET static void sha256_blocks(uint32_t h[8], const uint8_t *p, size_t n)
     sha_state_out(h, s0, s1);
 }
 
-static void md5_blocks(uint32_t h[8], const uint8_t *p, size_t n)
+/* n blocks of MD5; with dst, each block is also stored there. */
+static void md5_blocks_copy(uint32_t h[8], const uint8_t *p, uint8_t *dst, size_t n)
 {
     uint32_t a = h[0], b = h[1], c = h[2], d = h[3];
     for (; n; n--, p += 64) {
         uint32_t m[16];
         memcpy(m, p, sizeof m);            /* little-endian words */
+        if (dst) {
+            memcpy(dst, m, sizeof m);
+            dst += 64;
+        }
         uint32_t a0 = a, b0 = b, c0 = c, d0 = d;
         MD5_ALL
         a += a0; b += b0; c += c0; d += d0;
     }
     h[0] = a; h[1] = b; h[2] = c; h[3] = d;
+}
+
+static void md5_blocks(uint32_t h[8], const uint8_t *p, size_t n)
+{
+    md5_blocks_copy(h, p, NULL, n);
 }
 
 /* n blocks of MD5 from pm and of SHA-256 from ps, interleaved; with dst,
@@ -279,6 +289,11 @@ bool md5sha_available(void)
 bool md5sha_available(void)
 {
     return false;
+}
+
+static void md5_blocks_copy(uint32_t h[8], const uint8_t *p, uint8_t *dst, size_t n)
+{
+    (void)h, (void)p, (void)dst, (void)n;
 }
 
 static void md5_blocks(uint32_t h[8], const uint8_t *p, size_t n)
@@ -349,6 +364,28 @@ void md5sha_update(md5sha_ctx *c, const void *data, size_t len)
     }
     memcpy(c->buf, p, len);
     c->bytes += len;
+}
+
+void md5sha_update_copy(md5sha_ctx *c, void *dst, const void *data, size_t len)
+{
+    const uint8_t *p = data;
+    uint8_t *q = dst;
+    if (c->sha256 || !q) {
+        if (q)
+            memcpy(q, p, len);
+        md5sha_update(c, p, len);
+        return;
+    }
+    size_t used = top_up(c, p, len);
+    memcpy(q, p, used);
+    size_t n = (len - used) / 64;
+    if (n > 0) {
+        md5_blocks_copy(c->h, p + used, q + used, n);
+        c->bytes += 64 * n;
+        used += 64 * n;
+    }
+    memcpy(q + used, p + used, len - used);
+    md5sha_update(c, p + used, len - used);
 }
 
 void md5sha_update_both(md5sha_ctx *md5, md5sha_ctx *sha, const void *data, size_t len)
