@@ -107,6 +107,12 @@ struct seg_reader {
     uint16_t behind_crc;             /* shards found changed behind their CRCs */
     crypt_ctx *cc;
     uint8_t *plain;                  /* segr_read_sealed's scratch (a block) */
+    /* The stripe holds block sealed_b as opened sealed bytes (its tag held):
+     * set by segr_read_sealed, cleared by anything that writes the stripe
+     * (segr_read_shard), so a tier upload reading a block in small pieces
+     * reads and opens it once. */
+    bool sealed_valid;
+    uint64_t sealed_b;
 };
 
 /* Open shard i (its shard file, or else its pack record) and check that

@@ -13,7 +13,8 @@
  * time (segr_open_without, which the deep scrub uses too), and the one
  * whose leaving out opened it is remembered for heal (segr_behind_crc).
  * An inline segment is one sealed block held in memory. segr_read_sealed
- * gives a block as sealed, for the cold tier, once it has opened it.
+ * gives a block as sealed, for the cold tier, once it has opened it (and
+ * again, without reading or opening it twice, while the stripe holds it).
  */
 #include "storage/segment_int.h"
 #include "common/le.h"
@@ -110,6 +111,7 @@ bool segr_open_shard(seg_reader *r, int i)
 /* Read shard i of the block at off (s bytes) and check its CRC. */
 bool segr_read_shard(seg_reader *r, int i, uint64_t off, uint32_t s)
 {
+    r->sealed_valid = false;
     if (!segr_open_shard(r, i))
         return false;
     uint8_t *dst = stripe_shard(r->stripe, s, i);
@@ -269,13 +271,23 @@ int segr_read_sealed(seg_reader *r, uint64_t b, const uint8_t **sealed, uint32_t
      * unless its tag holds. A shard changed behind its CRC is left out as
      * for a GET (the stripe then holds the block rebuilt without it), so a
      * tier upload, after which the local shards are freed, never carries
-     * such a change away as the only copy. */
-    if (!r->plain && !(r->plain = malloc(r->d.set->block_size)))
+     * such a change away as the only copy. Asked again for the same block
+     * (a caller reading it in pieces), the stripe still holds it opened. */
+    uint32_t bs = r->d.set->block_size;
+    if (r->sealed_valid && r->sealed_b == b) {
+        *sealed = r->inl ? r->inl : r->stripe;
+        *len = (r->inl ? (uint32_t)r->size : shard_block_plain(r->size, bs, b)) +
+               CRYPT_TAG_LEN;
+        return 0;
+    }
+    if (!r->plain && !(r->plain = malloc(bs)))
         return cf_fail(err, CF_ENOMEM, "out of memory");
     uint32_t n;
     if (segr_read_block(r, b, r->plain, &n, err) < 0)
         return -1;
     *sealed = r->inl ? r->inl : r->stripe;
     *len = n + CRYPT_TAG_LEN;
+    r->sealed_valid = true;
+    r->sealed_b = b;
     return 0;
 }

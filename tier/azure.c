@@ -41,12 +41,10 @@
 #include <strings.h>
 
 #include "client/azb.h"
-#include "common/hex.h"
 #include "storage/crypto.h"
 #include "tier/pull.h"
 #include "tier/shared.h"
 
-#define PROBE_BYTES 4096
 #define LIST_PAGE 1000
 
 typedef struct az_tier {
@@ -125,18 +123,14 @@ static void az_close(void *impl)
     free(t);
 }
 
-static void *pool_make(void *owner, cf_err *err);
-static void pool_quiet(void *c);
-static void pool_destroy(void *c);
+static const tier_client_ops client_ops;
 
 static int az_open(const st_tier *st, const tier_limits *lim, void **impl, cf_err *err)
 {
     az_tier *t = calloc(1, sizeof *t);
     if (!t)
         return cf_fail(err, CF_ENOMEM, "out of memory");
-    t->pool = (tier_pool){.make = pool_make, .quiet = pool_quiet, .destroy = pool_destroy,
-                          .owner = t};
-    tier_pool_init(&t->pool);
+    tier_pool_init(&t->pool, &client_ops, t);
     json_t *doc = json_loads(st->config, 0, NULL);
     t->account = tier_settings_dup(doc, "account", NULL);
     t->container = tier_settings_dup(doc, "container", NULL);
@@ -186,6 +180,20 @@ static void pool_destroy(void *c)
 {
     azb_client_free(c);
 }
+
+static void pool_resume(void *c)
+{
+    azb_resume(c);
+}
+
+static int pool_run(void *c, int timeout_ms, cf_err *err)
+{
+    return azb_run(c, timeout_ms, err);
+}
+
+static const tier_client_ops client_ops = {.make = pool_make, .quiet = pool_quiet,
+                                           .destroy = pool_destroy, .resume = pool_resume,
+                                           .run = pool_run};
 
 static char *blob_name(const az_tier *t, const char *name, cf_err *err)
 {
@@ -249,70 +257,28 @@ static int az_put(void *impl, const char *name, const tier_src *src,
 
 /* ---- reads ---------------------------------------------------------------------- */
 
-typedef struct az_stream {
-    tier_pull pull;
-    az_tier *t;
-    azb_client *c;
-    char *blob;
-} az_stream;
-
 static void stream_done(void *ctx, int rc, const cf_err *err, azb_result *res)
 {
     (void)res;
-    tier_pull_done(&((az_stream *)ctx)->pull, rc, err);
-}
-
-static void pull_resume(void *c)
-{
-    azb_resume(c);
-}
-
-static int pull_run(void *c, int timeout_ms, cf_err *err)
-{
-    return azb_run(c, timeout_ms, err);
+    tier_pull_done(&((tier_stream *)ctx)->pull, rc, err);
 }
 
 static int az_stream_open(void *impl, const char *name, uint64_t off, uint64_t len,
                           void **stream, cf_err *err)
 {
     az_tier *t = impl;
-    az_stream *s = calloc(1, sizeof *s);
-    if (!s)
-        return cf_fail(err, CF_ENOMEM, "out of memory");
-    s->t = t;
-    int rc = (s->blob = blob_name(t, name, err)) && (s->c = tier_pool_take(&t->pool, err))
-                 ? 0 : -1;
-    s->pull = (tier_pull){.name = s->blob, .want = len, .resume = pull_resume,
-                          .run = pull_run, .client = s->c};
-    azb_op op = {.kind = AZB_GET_BLOB, .container = t->container, .blob = s->blob,
+    tier_stream *s;
+    if (tier_stream_begin(&t->pool, t->prefix, name, len, &s, err) < 0)
+        return -1;
+    azb_op op = {.kind = AZB_GET_BLOB, .container = t->container, .blob = s->name,
                  .range = true, .range_start = off, .range_len = len,
                  .sink = tier_pull_sink, .sink_ctx = &s->pull};
-    if (rc == 0)
-        rc = azb_start(s->c, &op, stream_done, s, err);
-    if (rc < 0) {
-        tier_pool_give(&t->pool, s->c);
-        free(s->blob);
-        free(s);
+    if (azb_start(s->client, &op, stream_done, s, err) < 0) {
+        tier_stream_close(s);
         return -1;
     }
     *stream = s;
     return 0;
-}
-
-static int az_stream_read(void *stream, uint8_t *buf, size_t n, cf_err *err)
-{
-    return tier_pull_read(&((az_stream *)stream)->pull, buf, n, err);
-}
-
-static void az_stream_close(void *stream)
-{
-    az_stream *s = stream;
-    if (!s)
-        return;
-    tier_pool_give(&s->t->pool, s->c);
-    tier_pull_clear(&s->pull);
-    free(s->blob);
-    free(s);
 }
 
 /* ---- deletes and the probe ------------------------------------------------------------ */
@@ -412,25 +378,14 @@ static int az_online(void *impl, const char *name, bool online, cf_err *err)
     return rc == -2 ? 0 : rc < 0 ? -1 : 1;
 }
 
-static int probe_step(int rc, const char *what, const az_tier *t, cf_err *err)
-{
-    if (rc == 0)
-        return 0;
-    char why[CF_ERRMSG_MAX];
-    snprintf(why, sizeof why, "%s", err->msg);
-    return cf_fail(err, err->code, "the tier's probe could not %s a blob in container %s "
-                   "of account %s: %s", what, t->container, t->account, why);
-}
-
 static int az_probe(void *impl, cf_err *err)
 {
     az_tier *t = impl;
-    uint8_t data[PROBE_BYTES], rid[16];
-    char name[64], *blob = NULL;
-    if (crypt_random(data, sizeof data, err) < 0 || crypt_random(rid, sizeof rid, err) < 0)
+    uint8_t data[TIER_PROBE_BYTES];
+    char name[TIER_PROBE_NAME], where[CF_ERRMSG_MAX / 2], *blob = NULL;
+    if (tier_probe_data(data, name, err) < 0)
         return -1;
-    snprintf(name, sizeof name, "coffer-probe-");
-    hex_encode(rid, sizeof rid, name + strlen(name), sizeof name - strlen(name));
+    snprintf(where, sizeof where, "in container %s of account %s", t->container, t->account);
     azb_client *c = (blob = blob_name(t, name, err)) ? tier_pool_take(&t->pool, err) : NULL;
     if (!c) {
         free(blob);
@@ -443,18 +398,18 @@ static int az_probe(void *impl, cf_err *err)
                   .body = &body, .checksum = AZB_CKS_MD5,
                   .tier = t->access_tier == AZB_TIER_ARCHIVE ? AZB_TIER_HOT : t->access_tier};
     azb_result res;
-    int rc = probe_step(azb_exec(c, &put, &res, err), "write", t, err);
+    int rc = tier_probe_step(azb_exec(c, &put, &res, err), "write", where, err);
     azb_result_free(&res);
     if (rc == 0) {
         azb_op get = {.kind = AZB_GET_BLOB, .container = t->container, .blob = blob};
-        rc = probe_step(azb_exec(c, &get, &res, err), "read back", t, err);
+        rc = tier_probe_step(azb_exec(c, &get, &res, err), "read back", where, err);
         if (rc == 0 && (res.body_len != sizeof data || memcmp(res.body, data, sizeof data)))
             rc = cf_fail(err, CF_ECORRUPT, "the tier's probe read back other bytes than it "
-                         "wrote in container %s of account %s", t->container, t->account);
+                         "wrote %s", where);
         azb_result_free(&res);
         azb_op del = {.kind = AZB_DELETE_BLOB, .container = t->container, .blob = blob};
         cf_err derr;
-        int drc = probe_step(azb_exec(c, &del, &res, &derr), "delete", t, &derr);
+        int drc = tier_probe_step(azb_exec(c, &del, &res, &derr), "delete", where, &derr);
         azb_result_free(&res);
         if (rc == 0 && drc < 0) {
             *err = derr;
@@ -474,8 +429,8 @@ const tier_type tier_type_azure = {
     .probe = az_probe,
     .put = az_put,
     .stream_open = az_stream_open,
-    .stream_read = az_stream_read,
-    .stream_close = az_stream_close,
+    .stream_read = tier_stream_read,
+    .stream_close = tier_stream_close,
     .del = az_del,
     .online = az_online,
     .list = az_list,

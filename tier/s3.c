@@ -38,7 +38,6 @@
 #include "tier/shared.h"
 
 #define MAX_PARTS 10000u
-#define PROBE_BYTES 4096
 
 typedef struct s3_tier {
     char *endpoint, *bucket, *prefix, *region, *access_key, *storage_class, *cacert_pem;
@@ -112,18 +111,14 @@ static void s3_close(void *impl)
     free(t);
 }
 
-static void *pool_make(void *owner, cf_err *err);
-static void pool_quiet(void *c);
-static void pool_destroy(void *c);
+static const tier_client_ops client_ops;
 
 static int s3_open(const st_tier *st, const tier_limits *lim, void **impl, cf_err *err)
 {
     s3_tier *t = calloc(1, sizeof *t);
     if (!t)
         return cf_fail(err, CF_ENOMEM, "out of memory");
-    t->pool = (tier_pool){.make = pool_make, .quiet = pool_quiet, .destroy = pool_destroy,
-                          .owner = t};
-    tier_pool_init(&t->pool);
+    tier_pool_init(&t->pool, &client_ops, t);
     json_t *doc = json_loads(st->config, 0, NULL);
     t->endpoint = tier_settings_dup(doc, "endpoint", NULL);
     t->bucket = tier_settings_dup(doc, "bucket", NULL);
@@ -170,6 +165,20 @@ static void pool_destroy(void *c)
 {
     s3c_client_free(c);
 }
+
+static void pool_resume(void *c)
+{
+    s3c_resume(c);
+}
+
+static int pool_run(void *c, int timeout_ms, cf_err *err)
+{
+    return s3c_run(c, timeout_ms, err);
+}
+
+static const tier_client_ops client_ops = {.make = pool_make, .quiet = pool_quiet,
+                                           .destroy = pool_destroy, .resume = pool_resume,
+                                           .run = pool_run};
 
 static char *object_key(const s3_tier *t, const char *name, cf_err *err)
 {
@@ -430,70 +439,28 @@ static int s3_put(void *impl, const char *name, const tier_src *src,
 
 /* ---- reads ---------------------------------------------------------------------- */
 
-typedef struct s3_stream {
-    tier_pull pull;
-    s3_tier *t;
-    s3c_client *c;
-    char *key;
-} s3_stream;
-
 static void stream_done(void *ctx, int rc, const cf_err *err, s3c_result *res)
 {
     (void)res;
-    tier_pull_done(&((s3_stream *)ctx)->pull, rc, err);
-}
-
-static void pull_resume(void *c)
-{
-    s3c_resume(c);
-}
-
-static int pull_run(void *c, int timeout_ms, cf_err *err)
-{
-    return s3c_run(c, timeout_ms, err);
+    tier_pull_done(&((tier_stream *)ctx)->pull, rc, err);
 }
 
 static int s3_stream_open(void *impl, const char *name, uint64_t off, uint64_t len,
                           void **stream, cf_err *err)
 {
     s3_tier *t = impl;
-    s3_stream *s = calloc(1, sizeof *s);
-    if (!s)
-        return cf_fail(err, CF_ENOMEM, "out of memory");
-    s->t = t;
-    int rc = (s->key = object_key(t, name, err)) && (s->c = tier_pool_take(&t->pool, err))
-                 ? 0 : -1;
-    s->pull = (tier_pull){.name = s->key, .want = len, .resume = pull_resume,
-                          .run = pull_run, .client = s->c};
-    s3c_op op = {.kind = S3C_GET_OBJECT, .bucket = t->bucket, .key = s->key, .range = true,
+    tier_stream *s;
+    if (tier_stream_begin(&t->pool, t->prefix, name, len, &s, err) < 0)
+        return -1;
+    s3c_op op = {.kind = S3C_GET_OBJECT, .bucket = t->bucket, .key = s->name, .range = true,
                  .range_start = off, .range_len = len, .sink = tier_pull_sink,
                  .sink_ctx = &s->pull};
-    if (rc == 0)
-        rc = s3c_start(s->c, &op, stream_done, s, err);
-    if (rc < 0) {
-        tier_pool_give(&t->pool, s->c);
-        free(s->key);
-        free(s);
+    if (s3c_start(s->client, &op, stream_done, s, err) < 0) {
+        tier_stream_close(s);
         return -1;
     }
     *stream = s;
     return 0;
-}
-
-static int s3_stream_read(void *stream, uint8_t *buf, size_t n, cf_err *err)
-{
-    return tier_pull_read(&((s3_stream *)stream)->pull, buf, n, err);
-}
-
-static void s3_stream_close(void *stream)
-{
-    s3_stream *s = stream;
-    if (!s)
-        return;
-    tier_pool_give(&s->t->pool, s->c);
-    tier_pull_clear(&s->pull);
-    free(s->key);
-    free(s);
 }
 
 /* ---- deletes and the probe ------------------------------------------------------------ */
@@ -578,25 +545,14 @@ static int s3_list(void *impl, const char *after, tier_list_cb cb, void *ctx,
     return rc;
 }
 
-static int probe_step(int rc, const char *what, const s3_tier *t, cf_err *err)
-{
-    if (rc == 0)
-        return 0;
-    char why[CF_ERRMSG_MAX];
-    snprintf(why, sizeof why, "%s", err->msg);
-    return cf_fail(err, err->code, "the tier's probe could not %s an object in bucket %s "
-                   "at %s: %s", what, t->bucket, t->endpoint, why);
-}
-
 static int s3_probe(void *impl, cf_err *err)
 {
     s3_tier *t = impl;
-    uint8_t data[PROBE_BYTES], rid[16];
-    char name[64], *key = NULL;
-    if (crypt_random(data, sizeof data, err) < 0 || crypt_random(rid, sizeof rid, err) < 0)
+    uint8_t data[TIER_PROBE_BYTES];
+    char name[TIER_PROBE_NAME], where[CF_ERRMSG_MAX / 2], *key = NULL;
+    if (tier_probe_data(data, name, err) < 0)
         return -1;
-    snprintf(name, sizeof name, "coffer-probe-");
-    hex_encode(rid, sizeof rid, name + strlen(name), sizeof name - strlen(name));
+    snprintf(where, sizeof where, "in bucket %s at %s", t->bucket, t->endpoint);
     s3c_client *c = (key = object_key(t, name, err)) ? tier_pool_take(&t->pool, err) : NULL;
     if (!c) {
         free(key);
@@ -609,18 +565,18 @@ static int s3_probe(void *impl, cf_err *err)
                   .payload = S3C_SIGNED, .checksum = S3C_CKS_MD5,
                   .content_type = "application/octet-stream"};
     s3c_result res;
-    int rc = probe_step(s3c_exec(c, &put, &res, err), "write", t, err);
+    int rc = tier_probe_step(s3c_exec(c, &put, &res, err), "write", where, err);
     s3c_result_free(&res);
     if (rc == 0) {
         s3c_op get = {.kind = S3C_GET_OBJECT, .bucket = t->bucket, .key = key};
-        rc = probe_step(s3c_exec(c, &get, &res, err), "read back", t, err);
+        rc = tier_probe_step(s3c_exec(c, &get, &res, err), "read back", where, err);
         if (rc == 0 && (res.body_len != sizeof data || memcmp(res.body, data, sizeof data)))
             rc = cf_fail(err, CF_ECORRUPT, "the tier's probe read back other bytes than it "
-                         "wrote in bucket %s at %s", t->bucket, t->endpoint);
+                         "wrote %s", where);
         s3c_result_free(&res);
         s3c_op del = {.kind = S3C_DELETE_OBJECT, .bucket = t->bucket, .key = key};
         cf_err derr;
-        int drc = probe_step(s3c_exec(c, &del, &res, &derr), "delete", t, &derr);
+        int drc = tier_probe_step(s3c_exec(c, &del, &res, &derr), "delete", where, &derr);
         s3c_result_free(&res);
         if (rc == 0 && drc < 0) {
             *err = derr;
@@ -640,8 +596,8 @@ const tier_type tier_type_s3 = {
     .probe = s3_probe,
     .put = s3_put,
     .stream_open = s3_stream_open,
-    .stream_read = s3_stream_read,
-    .stream_close = s3_stream_close,
+    .stream_read = tier_stream_read,
+    .stream_close = tier_stream_close,
     .del = s3_del,
     .list = s3_list,
 };

@@ -14,6 +14,7 @@
 
 #include "common/checksum.h"
 #include "common/hex.h"
+#include "storage/crypto.h"
 
 #define MD5_CHUNK (1u << 20)
 
@@ -92,8 +93,10 @@ bool tier_ok_pem(const char *s)
     return strstr(s, "-----BEGIN CERTIFICATE-----") != NULL;
 }
 
-void tier_pool_init(tier_pool *p)
+void tier_pool_init(tier_pool *p, const tier_client_ops *ops, void *owner)
 {
+    p->ops = ops;
+    p->owner = owner;
     pthread_mutex_init(&p->lock, NULL);
     p->nidle = 0;
 }
@@ -101,7 +104,7 @@ void tier_pool_init(tier_pool *p)
 void tier_pool_clear(tier_pool *p)
 {
     for (int i = 0; i < p->nidle; i++)
-        p->destroy(p->idle[i]);
+        p->ops->destroy(p->idle[i]);
     p->nidle = 0;
     pthread_mutex_destroy(&p->lock);
 }
@@ -111,14 +114,14 @@ void *tier_pool_take(tier_pool *p, cf_err *err)
     pthread_mutex_lock(&p->lock);
     void *c = p->nidle ? p->idle[--p->nidle] : NULL;
     pthread_mutex_unlock(&p->lock);
-    return c ? c : p->make(p->owner, err);
+    return c ? c : p->ops->make(p->owner, err);
 }
 
 void tier_pool_give(tier_pool *p, void *c)
 {
     if (!c)
         return;
-    p->quiet(c);
+    p->ops->quiet(c);
     pthread_mutex_lock(&p->lock);
     if (p->nidle < TIER_POOL_MAX) {
         p->idle[p->nidle++] = c;
@@ -126,7 +129,7 @@ void tier_pool_give(tier_pool *p, void *c)
     }
     pthread_mutex_unlock(&p->lock);
     if (c)
-        p->destroy(c);
+        p->ops->destroy(c);
 }
 
 char *tier_remote_name(const char *prefix, const char *name, cf_err *err)
@@ -195,4 +198,58 @@ int tier_part_md5(tier_part *p, uint8_t raw[16], char hex[33], char b64[32], cf_
     cks_free(md5);
     free(buf);
     return rc;
+}
+
+int tier_stream_begin(tier_pool *pool, const char *prefix, const char *name, uint64_t len,
+                      tier_stream **out, cf_err *err)
+{
+    tier_stream *s = calloc(1, sizeof *s);
+    if (!s)
+        return cf_fail(err, CF_ENOMEM, "out of memory");
+    s->pool = pool;
+    if (!(s->name = tier_remote_name(prefix, name, err)) ||
+        !(s->client = tier_pool_take(pool, err))) {
+        tier_stream_close(s);
+        return -1;
+    }
+    s->pull = (tier_pull){.name = s->name, .want = len, .resume = pool->ops->resume,
+                          .run = pool->ops->run, .client = s->client};
+    *out = s;
+    return 0;
+}
+
+int tier_stream_read(void *stream, uint8_t *buf, size_t n, cf_err *err)
+{
+    return tier_pull_read(&((tier_stream *)stream)->pull, buf, n, err);
+}
+
+void tier_stream_close(void *stream)
+{
+    tier_stream *s = stream;
+    if (!s)
+        return;
+    tier_pool_give(s->pool, s->client);
+    tier_pull_clear(&s->pull);
+    free(s->name);
+    free(s);
+}
+
+int tier_probe_data(uint8_t data[TIER_PROBE_BYTES], char name[TIER_PROBE_NAME], cf_err *err)
+{
+    uint8_t rid[16];
+    if (crypt_random(data, TIER_PROBE_BYTES, err) < 0 ||
+        crypt_random(rid, sizeof rid, err) < 0)
+        return -1;
+    int n = snprintf(name, TIER_PROBE_NAME, "coffer-probe-");
+    hex_encode(rid, sizeof rid, name + n, TIER_PROBE_NAME - (size_t)n);
+    return 0;
+}
+
+int tier_probe_step(int rc, const char *what, const char *where, cf_err *err)
+{
+    if (rc == 0)
+        return 0;
+    char why[CF_ERRMSG_MAX];
+    snprintf(why, sizeof why, "%s", err->msg);
+    return cf_fail(err, err->code, "the tier's probe could not %s its test object %s: %s", what, where, why);
 }

@@ -402,9 +402,18 @@ degraded() {              # on our own cofferd only: take two disks' shards away
   say "2. degraded: removing $COFFER_TMP/var/disk{1,2}/objects under the running cofferd"
   for d in 1 2; do rm -rf "$COFFER_TMP/var/disk$d/objects"; done
   coffer_health "$COFFER_ENDPOINT" || { say "FAILED: cofferd stopped answering"; failed=1; }
+  # the healthy GET (get_4stream) read shard files the PUTs had left in the
+  # page cache; the scrubs since dropped them, and no GET has read a parity
+  # shard: read the shards left into the cache, so that both GETs start in
+  # the same state (degraded_get_device_mib: what cofferd still read from
+  # the device during the degraded GET)
+  find "$COFFER_TMP"/var/disk*/objects -type f -exec cat {} + >/dev/null
+  local r0
+  r0=$(device_read "${@: -1}")
   cb "degraded get $big c4 (m=2 disks gone)" "$@" -w get -s "$big" -c 4 -n 8 --keys 4 \
     --reuse $get_check --prefix "$tag-big4"
   fig degraded_get_mib_s "$(field mib_per_s)"
+  fig degraded_get_device_mib "$(calc "($(device_read "${@: -1}") - $r0) / 1048576")"
   ratio degraded_get_ratio "${FIG[degraded_get_mib_s]}" "${FIG[get_4stream_mib_s]}"
   cb "degraded get $big c1 (m=2 disks gone)" "$@" -w get -s "$big" -c 1 -n $nbig1 \
     --keys $nbig1 --reuse $get_check --prefix "$tag-big1"
@@ -414,10 +423,18 @@ degraded() {              # on our own cofferd only: take two disks' shards away
 }
 
 # Scrub and heal on our own cofferd (issue 12). scrub_mib_s: shard bytes a
-# CRC-only scrub read per second, beside a sequential read (cat) of the
-# same shard files just before it, in the same cache state
-# (disk_read_shards_mib_s; nothing is dropped from the page cache, other
-# work shares this machine); scrub_cpu_s_per_gib of shard bytes.
+# CRC-only scrub read per second; disk_read_shards_mib_s: the same shard
+# files read by one reader per disk (dd bs=1M, file after file), all six
+# disks at once, before the scrub and after it, the faster of the two (the disks' sequential read rate, as six real disks would
+# give it; cat's 128 KiB reads of cold files cost 5-14x dd's CPU here and
+# read at half its rate, too low a limit). Both start
+# cold: the files' pages are dropped from the page cache first
+# (posix_fadvise DONTNEED, no root needed), so both read the same bytes
+# from the device, not from memory, and disk_read_shards_device_mib /
+# scrub_device_mib (read_bytes of /proc/PID/io) say how much each read
+# from the device. (After the PUTs every shard file is resident: a warm
+# cat measures memory copies, and the scrub drops each segment from the
+# cache as it finishes it.) scrub_cpu_s_per_gib of shard bytes.
 # heal_mib_s: shard bytes heal --all wrote per second rebuilding the two
 # disks degraded() took away (their fan-out directories put back first).
 admin_cli() {
@@ -426,30 +443,64 @@ admin_cli() {
 }
 since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN {printf "%.3f", b - a}'; }
 shard_bytes() { du -sb "$@" | awk '{s += $1} END {print s + 0}'; }
-scrub_rate() {
-  local t0 c0 secs mib
-  say "2. scrub (CRC only) of the objects of $big, and a read of their shard files"
-  mib=$(calc "$(shard_bytes "$COFFER_TMP"/var/disk*/objects) / 1048576")
+# uncache DIR...: drop the pages of every file under DIR from the page cache
+uncache() {
+  find "$@" -type f -print0 | python3 -c 'import os, sys
+for p in sys.stdin.buffer.read().split(b"\0")[:-1]:
+    fd = os.open(p, os.O_RDONLY)
+    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    os.close(fd)'
+}
+# device_read PID: bytes PID has read from the device (its reaped children too)
+device_read() { awk '/^read_bytes:/ {print $2}' "/proc/$1/io" 2>/dev/null || echo 0; }
+# read_disks: read every shard file cold, one reader per disk (dd bs=1M,
+# file after file), all six disks at once; SECS its seconds, DEV the bytes
+# it read from the device
+read_disks() {
+  local t0
+  uncache "$COFFER_TMP"/var/disk*/objects
   t0=$(date +%s.%N)
-  find "$COFFER_TMP"/var/disk*/objects -type f -exec cat {} + >/dev/null
-  secs=$(since "$t0")
-  fig disk_read_shards_mib_s "$(calc "$mib / $secs")"
-  row "read shard files (cat)" "$secs" - "${FIG[disk_read_shards_mib_s]}" - - - 0 - - "$(load1)"
+  DEV=$(bash -c 'for d in "$@"; do
+                   find "$d" -type f -exec sh -c "for f; do dd if=\"\$f\" of=/dev/null bs=1M \
+                     status=none; done" _ {} + &
+                 done; wait
+                 awk "/^read_bytes:/ {print \$2}" /proc/$$/io' _ "$COFFER_TMP"/var/disk*/objects)
+  SECS=$(since "$t0")
+}
+scrub_rate() {
+  local t0 c0 r0 secs mib dev s1
+  say "2. scrub (CRC only) of the objects of $big between two reads of their shard files (all cold)"
+  mib=$(calc "$(shard_bytes "$COFFER_TMP"/var/disk*/objects) / 1048576")
+  read_disks
+  s1=$SECS dev=$DEV
+  row "read shard files (dd bs=1M per disk, 6 at once, cold), before" "$SECS" - \
+    "$(calc "$mib / $SECS")" - - - 0 - - "$(load1)"
+  uncache "$COFFER_TMP"/var/disk*/objects
   c0=$(pid_cpu "$COFFER_PID")
+  r0=$(device_read "$COFFER_PID")
   t0=$(date +%s.%N)
   if admin_cli --json scrub >"$work/scrub.json" 2>"$work/scrub.err"; then
     secs=$(since "$t0")
+    fig scrub_device_mib "$(calc "($(device_read "$COFFER_PID") - $r0) / 1048576")"
     mib=$(calc "$(it_json "d['shard_bytes']" <"$work/scrub.json") / 1048576")
     fig scrub_mib_s "$(calc "$mib / $secs")"
     fig scrub_cpu_s_per_gib "$(calc "($(pid_cpu "$COFFER_PID") - $c0) * 1024 / $mib")"
   else
     say "FAILED: coffer scrub"; sed 's/^/    /' "$work/scrub.err" >&2; failed=1
-    fig scrub_mib_s n/a; fig scrub_cpu_s_per_gib n/a; secs=n/a
+    fig scrub_mib_s n/a; fig scrub_cpu_s_per_gib n/a; fig scrub_device_mib n/a; secs=n/a
   fi
+  row "scrub (CRC, cold)" "$secs" - "${FIG[scrub_mib_s]}" - - - 0 "${FIG[scrub_cpu_s_per_gib]}" - \
+    "$(load1)"
+  read_disks
+  row "read shard files (dd bs=1M per disk, 6 at once, cold), after" "$SECS" - \
+    "$(calc "$mib / $SECS")" - - - 0 - - "$(load1)"
+  # the faster of the two: a read after another of the same bytes may be
+  # served by a cache below this machine's (a virtual disk's host)
+  isnum "$s1" && isnum "$SECS" && [ "$(calc "$SECS < $s1")" = 1.000 ] && s1=$SECS dev=$DEV
+  fig disk_read_shards_mib_s "$(calc "$mib / $s1")"
+  fig disk_read_shards_device_mib "$(calc "${dev:-0} / 1048576")"
   ratio scrub_ratio_of_disk_read "${FIG[scrub_mib_s]}" "${FIG[disk_read_shards_mib_s]}"
   target scrub_ratio_of_disk_read ">=" 0.8
-  row "scrub (CRC)" "$secs" - "${FIG[scrub_mib_s]}" - - - 0 "${FIG[scrub_cpu_s_per_gib]}" - \
-    "$(load1)"
 }
 # get_during_scrub_ratio: the 4-stream GET of big_objects again while
 # scrubs run one after another (CRC only, at the scrub job's configured
@@ -857,7 +908,8 @@ echo
 echo "Limits the ratios use:"
 echo "* put_4stream_ratio_of_limit: put_limit_mib_s = min(put_pipeline_all_cores_mib_s, disk_write_plain_mib_s); the disks over ${FIG[disk_write_volume_mib]:-n/a} MiB of shard files, the 4-stream PUT's 4 x $big_mib MiB written as the engine writes them (six files per object, write-back every 8 MiB, fdatasync each)"
 echo "* get_4stream_ratio_of_limit: http_get_ceiling_mib_s, mhd-ceiling serving 4 x $big GETs from memory (no disk)"
-echo "* degraded_get_ratio: get_4stream_mib_s, this run's healthy 4-stream GET"
+echo "* degraded_get_ratio: get_4stream_mib_s, this run's healthy 4-stream GET (both with every shard file in the page cache: degraded_get_device_mib is what the degraded GET still read from the device)"
+echo "* scrub_ratio_of_disk_read: disk_read_shards_mib_s, the same shard files read by dd bs=1M, one reader per disk, all six at once, the faster of a read before the scrub and one after; all cold (dropped from the page cache first): the device bytes each read are disk_read_shards_device_mib and scrub_device_mib"
 echo "* small_put_ratio_of_fsync_limit: fsync_group_ops, 4 KiB appends to one file by 32 threads for ${secs} s (as long as the PUT run), each durable when a shared fdatasync covers it (the index's group commit; SQLite's page overhead not included)"
 echo "* small_get_ratio_of_http_limit: http_get_4k_ops, mhd-ceiling serving 4 KiB GETs at 32 connections"
 echo "* mid_put_256k_ratio_of_limit: mid_put_limit_ops, 256 KiB objects written by 32 threads for ${secs} s as the engine writes them (six shard files: create, write, fdatasync, rename, directory fsync; no index commit)"

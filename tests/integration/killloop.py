@@ -34,7 +34,9 @@ and every KILL_CHECK_EVERY iterations (and after the last):
     loop's minutes, the file check above is the one that can fail).
 Data is small and kill delays short, so that an iteration costs about a
 second: KILL_ITERS iterations (make check-faults and make soak set it).
-The summary says where an iteration's seconds went (SPENT).
+The summary says where an iteration's seconds went (SPENT); every 10 kills a
+line gives each phase's seconds per kill over those 10 and what they grow
+with (PHASES, GROWTH), so that a cost growing over a long soak shows where.
 A failure names the iteration and the seed (KILL_SEED repeats a run's
 choices; timing still differs).
 """
@@ -51,6 +53,7 @@ import threading
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import boto3
 from botocore.config import Config
@@ -201,8 +204,10 @@ def put_delete_worker(c, stop, rng, ledger, stats):
             with ledger.lock:
                 live = sorted(k for k in ledger.acked if k.startswith("p/")
                               and k not in ledger.deleting)
-            if len(live) > 30:
-                victim = live[rng.randrange(len(live))]
+            # about 30 live: a kill's in-flight PUT that landed anyway is
+            # one more, so above 31 two go, or the read-back after every
+            # kill would grow with the number of kills
+            for victim in rng.sample(live, min(2, len(live) - 30)) if len(live) > 30 else []:
                 ledger.begin_delete(victim)
                 c.delete_object(Bucket=BUCKET, Key=victim)
                 ledger.ack_delete(victim)
@@ -282,7 +287,8 @@ def read_back(bucket, seen, it, stats, what):
 
 
 def check_objects(c, ledger, it, stats):
-    seen = listed(c, BUCKET)
+    with phase("list"):
+        seen = listed(c, BUCKET)
     with ledger.lock:
         acked, inflight = set(ledger.acked), set(ledger.inflight)
         deleted, deleting = set(ledger.deleted), set(ledger.deleting)
@@ -292,7 +298,9 @@ def check_objects(c, ledger, it, stats):
         assert key not in seen, f"iteration {it}: deleted {key} is back"
     for key in seen:
         assert key in acked | inflight | deleting, f"iteration {it}: {key} was never sent"
-    read_back(BUCKET, seen, it, stats, "")
+    with phase("read_back"):
+        read_back(BUCKET, seen, it, stats, "")
+    GROWTH["objects"] = len(seen)
     # what is visible now is the truth the next iteration starts from
     with ledger.lock:
         ledger.acked = set(seen)
@@ -332,8 +340,9 @@ def make_rclone_src(src, it):
 
 
 def check_rclone(c, it, synced, source, stats):
-    seen = listed(c, RCLONE_BUCKET)
-    read_back(RCLONE_BUCKET, seen, it, stats, "rclone's ")
+    with phase("rclone_check"):
+        seen = listed(c, RCLONE_BUCKET)
+        read_back(RCLONE_BUCKET, seen, it, stats, "rclone's ")
     if synced:
         assert set(seen) == source, \
             f"iteration {it}: after a finished sync the bucket differs from the source: " \
@@ -381,11 +390,13 @@ def check_no_orphan(it, stats):
 
 def deep_check(c, it, snapshots, stats):
     """With no client running: restic's own check, GC, heal, no orphan."""
-    restic("unlock")
-    restic("check", "--read-data")
+    with phase("restic_check"):
+        restic("unlock")
+        restic("check", "--read-data")
     # the snapshot files check just loaded, each named by its id
-    listed_snaps = {k.split("/", 1)[1] for k in listed(c, RESTIC_BUCKET)
-                    if k.startswith("snapshots/")}
+    repo = listed(c, RESTIC_BUCKET)
+    GROWTH["restic_files"], GROWTH["restic_mib"] = len(repo), sum(repo.values()) / MiB
+    listed_snaps = {k.split("/", 1)[1] for k in repo if k.startswith("snapshots/")}
     missing = {s for s in snapshots if not any(x.startswith(s) for x in listed_snaps)}
     assert not missing, f"iteration {it}: restic snapshots {sorted(missing)} are gone"
     stats["restic_checks"] += 1
@@ -393,6 +404,7 @@ def deep_check(c, it, snapshots, stats):
     for page in c.get_paginator("list_multipart_uploads").paginate(Bucket=BUCKET):
         for u in page.get("Uploads", []):
             c.abort_multipart_upload(Bucket=BUCKET, Key=u["Key"], UploadId=u["UploadId"])
+    t_gc = time.monotonic()
     gc = coffer("gc", str(GC_GRACE))
     if gc.get("held"):
         # more leftovers than GC deletes unasked (a burst of kills mid-PUT,
@@ -402,7 +414,9 @@ def deep_check(c, it, snapshots, stats):
     stats["orphans_removed"] += gc.get("orphan_files", 0)
     coffer("heal", "--all")
     check_no_orphan(it, stats)
-    r = coffer("scrub")
+    PHASES["gc_heal"] = PHASES.get("gc_heal", 0.0) + time.monotonic() - t_gc
+    with phase("scrub"):
+        r = coffer("scrub")
     bad = {k: r.get(k, 0) for k in ("crc_errors", "gcm_failures", "shards_missing",
                                     "shards_bad", "lost_objects", "orphans",
                                     "repair_failures")}
@@ -416,6 +430,43 @@ POOL = ThreadPoolExecutor(READERS)
 # them, their work until the kill, stopping them, cofferd's restart and
 # readiness, the checks after every kill, those every CHECK_EVERY
 SPENT = dict(setup=0.0, work=0.0, stop=0.0, restart=0.0, check=0.0, deep_check=0.0)
+# within check and deep_check: listing the boto3 bucket and reading it back,
+# the same for rclone's, restic check --read-data, gc + heal + the file
+# check, scrub; and what they grow with (GROWTH: objects read back after
+# the last kill, the restic repository's files and MiB, cofferd's index and
+# journal at the last restart). Every 10 kills the loop prints each phase's
+# seconds per kill over those 10, so a cost that grows over a long run
+# shows where it grows.
+PHASES = {}
+GROWTH = {}
+
+
+@contextmanager
+def phase(name):
+    t = time.monotonic()
+    try:
+        yield
+    finally:
+        PHASES[name] = PHASES.get(name, 0.0) + time.monotonic() - t
+
+
+def var_sizes():
+    """MiB of cofferd's index (with its WAL) and of the journals on its disks."""
+    def mib(paths):
+        return sum(os.path.getsize(p) for p in paths if os.path.isfile(p)) / MiB
+    return (mib(glob.glob(f"{VAR}/meta/index.db*")),
+            mib(glob.glob(f"{VAR}/disk*/journal*") + glob.glob(f"{VAR}/disk*/journal/*")))
+
+
+def window(last):
+    """Seconds per kill of each phase since the last call (last: the totals
+    then), and what they grow with."""
+    now = dict(SPENT, **PHASES)
+    n = CHECK_EVERY
+    per = " ".join(f"{k} {(v - last.get(k, 0.0)) / n:.2f}" for k, v in now.items())
+    grow = " ".join(f"{k} {v:.1f}" if isinstance(v, float) else f"{k} {v}"
+                    for k, v in GROWTH.items())
+    return now, f"per kill over the last {n}: {per}; {grow}"
 
 
 def cpu_s():
@@ -458,6 +509,7 @@ def main():
                  restic_checks=0, orphan_checks=0, orphans_removed=0, gc_held=0,
                  young_orphans_left=0)
     t_start = time.monotonic()
+    last = {}
     for it in range(1, ITERS + 1):
         t0 = time.monotonic()
         for j in range(2):
@@ -519,6 +571,7 @@ def main():
         server.start()
         t2 = time.monotonic()
         SPENT["restart"] += t2 - t1
+        GROWTH["index_mib"], GROWTH["journal_mib"] = var_sizes()
         check_objects(c, ledger, it, stats)
         check_rclone(c, it, synced, source, stats)
         t3 = time.monotonic()
@@ -529,6 +582,8 @@ def main():
         if it % 10 == 0 or it == ITERS:
             say(f"  {it} kills survived in {time.monotonic() - t_start:.0f} s "
                 f"(load average {os.getloadavg()[0]:.1f}): {stats}")
+            last, line = window(last)
+            say(f"    {line}")
     server.stop()
     elapsed = time.monotonic() - t_start
     starts = sorted(server.starts)

@@ -11,6 +11,7 @@
  * against real servers in tests/integration/tier*.sh. What a remote would
  * hold is the bytes st_tobj reads, kept in memory by the test.
  */
+#include "common/fio.h"
 #include "common/hex.h"
 #include "storage/crypto.h"
 #include "storage/lifecycle.h"
@@ -259,6 +260,29 @@ static uint8_t *read_tobj(st_engine *e, const st_transition *t)
     return buf;
 }
 
+/* Read the remote object in 64 KiB pieces, as an upload through curl does,
+ * and compare it with whole; in a fault build also count the shard reads:
+ * each block's shards are read (and the block opened) once, however many
+ * pieces it is asked for in. */
+static void read_tobj_in_pieces(st_engine *e, const st_transition *t,
+                                const uint8_t *whole, uint64_t blocks, int shards)
+{
+    st_tobj *r;
+    cf_err err;
+    uint8_t *buf = malloc(t->total_len);
+    REQUIRE(buf && st_tobj_open(e, t, &r, &err) == 0);
+    uint64_t reads = fio_count(FIO_READ);
+    for (uint64_t off = 0; off < t->total_len; off += 65536) {
+        size_t n = t->total_len - off < 65536 ? (size_t)(t->total_len - off) : 65536;
+        REQUIRE(st_tobj_read(r, off, buf + off, n, &err) == 0);
+    }
+    if (fio_faults_built())
+        CHECK(fio_count(FIO_READ) - reads <= blocks * (uint64_t)shards);
+    CHECK(memcmp(buf, whole, t->total_len) == 0);
+    st_tobj_close(r);
+    free(buf);
+}
+
 /* Open the remote object with the master key alone and decrypt it all:
  * 1 if it equals stream seed of size bytes. */
 static int recover_alone(const eng_fixture *f, const char *remote_id, const uint8_t *obj,
@@ -382,6 +406,7 @@ static void transition_commit_delete_and_recovery(void)
     /* nothing of the tenant, bucket, key or plaintext is in the clear */
     CHECK(!memmem(obj, t.header_len, "\"t1\"", 4));
     CHECK_EQ_INT(recover_alone(&f, t.remote_id, obj, t.total_len, 7, size), 1);
+    read_tobj_in_pieces(e, &t, obj, 3, 3);
     REQUIRE(st_transition_uploading(e, &t, "upload-123", &err) == 0);
     REQUIRE(st_transition_commit(e, &t, "\"etag\"", &err) == 0);
     CHECK_EQ_INT(count_shard_files(&f, 3), 0);        /* freed through the queue */
@@ -653,6 +678,36 @@ static void configurations_walk_and_expire(void)
     st_close(e);
 }
 
+/* PUT size bytes of stream seed to key of tenant t1's bucket and keep the
+ * version id it was given. */
+static void put_version(st_engine *e, const char *bucket, const char *key, uint64_t size,
+                        uint64_t seed, char vid[ST_ID_HEX])
+{
+    st_object_info info;
+    cf_err err;
+    REQUIRE(put_gen(e, bucket, key, size, seed, &info, &err) == 0);
+    snprintf(vid, ST_ID_HEX, "%s", info.version_id);
+}
+
+/* 0 if the version is there (HEAD by version id), else the error code. */
+static int version_code(st_engine *e, const char *bucket, const char *key, const char *vid)
+{
+    st_object_info info;
+    cf_err err;
+    if (st_head_version(e, "t1", bucket, key, vid, &info, &err) < 0)
+        return err.code;
+    st_object_info_clear(&info);
+    return 0;
+}
+
+/* A bucket of t1 under object lock, compliance mode, one day. */
+static void locked_bucket(st_engine *e, const char *bucket)
+{
+    cf_err err;
+    REQUIRE(st_bucket_create(e, "t1", bucket, NULL, true, &err) == 0);
+    REQUIRE(st_bucket_set_lock(e, "t1", bucket, ST_LOCK_COMPLIANCE, 1, 0, &err) == 0);
+}
+
 typedef struct pending_one {
     st_tier_candidate c;
 } pending_one;
@@ -679,13 +734,11 @@ static void noncurrent_versions_keep_their_tier(void)
     st_object_info info;
     char v1[ST_ID_HEX], v2[ST_ID_HEX];
     REQUIRE(st_bucket_set_versioning(e, "t1", "b", ST_VERSIONING_ENABLED, &err) == 0);
-    REQUIRE(put_gen(e, "b", "k", 300000, 3, &info, &err) == 0);
-    snprintf(v1, sizeof v1, "%s", info.version_id);
+    put_version(e, "b", "k", 300000, 3, v1);
     st_transition t;
     REQUIRE(st_transition_begin(e, "t1", "b", "k", v1, id, &t, &err) == 0);
     REQUIRE(st_transition_commit(e, &t, "\"etag\"", &err) == 0);
-    REQUIRE(put_gen(e, "b", "k", 500, 4, &info, &err) == 0);      /* v1 is noncurrent */
-    snprintf(v2, sizeof v2, "%s", info.version_id);
+    put_version(e, "b", "k", 500, 4, v2);                         /* v1 is noncurrent */
     usage_is(e, 2, 300500);
     REQUIRE(st_head_version(e, "t1", "b", "k", v1, &info, &err) == 0);
     CHECK_EQ_STR(info.storage_class, "COLD");
@@ -747,14 +800,11 @@ static void noncurrent_versions_keep_their_tier(void)
     CHECK_EQ_INT(st_expire(e, "t1", "b", "k", v2, &err), 1);
     CHECK_EQ_INT(st_head(e, "t1", "b", "k", &info, &err), -1);
     CHECK_EQ_INT(err.code, CF_ENOKEY);
-    REQUIRE(st_head_version(e, "t1", "b", "k", v2, &info, &err) == 0);
-    st_object_info_clear(&info);
+    CHECK_EQ_INT(version_code(e, "b", "k", v2), 0);
     usage_is(e, 3, 300510);            /* and p's two versions */
     /* a locked bucket: expiration leaves the version, a delete is refused */
-    REQUIRE(st_bucket_create(e, "t1", "w", NULL, true, &err) == 0);
-    REQUIRE(st_bucket_set_lock(e, "t1", "w", ST_LOCK_COMPLIANCE, 1, 0, &err) == 0);
-    REQUIRE(put_gen(e, "w", "k", 10, 5, &info, &err) == 0);
-    snprintf(v1, sizeof v1, "%s", info.version_id);
+    locked_bucket(e, "w");
+    put_version(e, "w", "k", 10, 5, v1);
     CHECK_EQ_INT(st_expire(e, "t1", "w", "k", v1, &err), 1);
     CHECK_EQ_INT(st_delete_version(e, "t1", "w", "k", v1, NULL, true, NULL, &err), -1);
     CHECK_EQ_INT(err.code, CF_ELOCKED);
@@ -811,10 +861,8 @@ static void lifecycle_on_versions(void)
     char v[3][ST_ID_HEX], marker[ST_ID_HEX], gone[ST_ID_HEX];
     REQUIRE(st_bucket_create(e, "t1", "v", NULL, false, &err) == 0);
     REQUIRE(st_bucket_set_versioning(e, "t1", "v", ST_VERSIONING_ENABLED, &err) == 0);
-    for (int i = 0; i < 3; i++) {
-        REQUIRE(put_gen(e, "v", "k", 100 + (uint64_t)i, (uint64_t)i, &info, &err) == 0);
-        snprintf(v[i], sizeof v[i], "%s", info.version_id);
-    }
+    for (int i = 0; i < 3; i++)
+        put_version(e, "v", "k", 100 + (uint64_t)i, (uint64_t)i, v[i]);
     REQUIRE(st_delete_version(e, "t1", "v", "k", NULL, NULL, false, &res, &err) == 0);
     snprintf(marker, sizeof marker, "%s", res.version_id);
     REQUIRE(put_gen(e, "v", "g", 10, 9, &info, &err) == 0);
@@ -857,30 +905,25 @@ static void lifecycle_on_versions(void)
     CHECK_EQ_INT(st_expire_noncurrent(e, "t1", "v", "k", v[0], nc0 + 1, 0, &err), 0);
     CHECK_EQ_INT(st_expire_noncurrent(e, "t1", "v", "k", v[0], nc0, 3, &err), 0);
     CHECK_EQ_INT(st_expire_noncurrent(e, "t1", "v", "z", all.rows[5].vid, 0, 0, &err), 0);
-    REQUIRE(st_head_version(e, "t1", "v", "k", v[0], &info, &err) == 0);
-    st_object_info_clear(&info);
+    CHECK_EQ_INT(version_code(e, "v", "k", v[0]), 0);
     CHECK_EQ_INT(st_expire_noncurrent(e, "t1", "v", "k", v[0], nc0, 2, &err), 1);
-    CHECK_EQ_INT(st_head_version(e, "t1", "v", "k", v[0], &info, &err), -1);
-    CHECK_EQ_INT(err.code, CF_ENOVERSION);
+    CHECK_EQ_INT(version_code(e, "v", "k", v[0]), CF_ENOVERSION);
     CHECK_EQ_INT(st_expire_noncurrent(e, "t1", "v", "k", v[0], nc0, 0, &err), 0);
     /* a marker goes only alone */
     CHECK_EQ_INT(st_expire_marker(e, "t1", "v", "k", marker, &err), 0);
     CHECK_EQ_INT(st_expire_marker(e, "t1", "v", "z", all.rows[5].vid, &err), 0);
     CHECK_EQ_INT(st_expire_marker(e, "t1", "v", "g", gone, &err), 1);
-    CHECK_EQ_INT(st_head_version(e, "t1", "v", "g", gone, &info, &err), -1);
-    CHECK_EQ_INT(err.code, CF_ENOVERSION);
+    CHECK_EQ_INT(version_code(e, "v", "g", gone), CF_ENOVERSION);
     for (int i = 1; i < 3; i++)
         REQUIRE(st_expire_noncurrent(e, "t1", "v", "k", v[i], all.rows[4 - i].noncurrent_ms,
                                      0, &err) == 1);
     CHECK_EQ_INT(st_expire_marker(e, "t1", "v", "k", marker, &err), 1);   /* alone now */
     usage_is(e, 1, 10);                                                   /* z */
     /* object lock: a noncurrent version in retention stays */
-    REQUIRE(st_bucket_create(e, "t1", "w", NULL, true, &err) == 0);
-    REQUIRE(st_bucket_set_lock(e, "t1", "w", ST_LOCK_COMPLIANCE, 1, 0, &err) == 0);
-    REQUIRE(put_gen(e, "w", "k", 10, 5, &info, &err) == 0);
-    char locked[ST_ID_HEX];
-    snprintf(locked, sizeof locked, "%s", info.version_id);
-    REQUIRE(put_gen(e, "w", "k", 10, 6, &info, &err) == 0);
+    locked_bucket(e, "w");
+    char locked[ST_ID_HEX], newer[ST_ID_HEX];
+    put_version(e, "w", "k", 10, 5, locked);
+    put_version(e, "w", "k", 10, 6, newer);
     memset(&s, 0, sizeof s);
     REQUIRE(st_lifecycle_objects(e, "t1", "w", "", "", 0, 10, see_version, &s, &more,
                                  &err) == 0);
@@ -888,14 +931,12 @@ static void lifecycle_on_versions(void)
     CHECK_EQ_INT(st_expire_noncurrent(e, "t1", "w", "k", locked, s.rows[1].noncurrent_ms,
                                       0, &err), -1);
     CHECK_EQ_INT(err.code, CF_ELOCKED);
-    REQUIRE(st_head_version(e, "t1", "w", "k", locked, &info, &err) == 0);
-    st_object_info_clear(&info);
+    CHECK_EQ_INT(version_code(e, "w", "k", locked), 0);
     /* suspended: the current null version's expiration is a null marker */
     REQUIRE(st_bucket_create(e, "t1", "s", NULL, false, &err) == 0);
     REQUIRE(st_bucket_set_versioning(e, "t1", "s", ST_VERSIONING_ENABLED, &err) == 0);
-    REQUIRE(put_gen(e, "s", "k", 20, 7, &info, &err) == 0);
     char kept[ST_ID_HEX];
-    snprintf(kept, sizeof kept, "%s", info.version_id);
+    put_version(e, "s", "k", 20, 7, kept);
     REQUIRE(st_bucket_set_versioning(e, "t1", "s", ST_VERSIONING_SUSPENDED, &err) == 0);
     REQUIRE(put_gen(e, "s", "k", 30, 8, &info, &err) == 0);
     CHECK(info.null_version);
