@@ -304,10 +304,24 @@ void cks_update(cks_state *s, const void *data, size_t len)
 
 void cks_update2(cks_state *a, cks_state *b, const void *data, size_t len)
 {
+    cks_update2_copy(a, b, NULL, data, len);
+}
+
+void cks_update2_copy(cks_state *a, cks_state *b, void *dst, const void *data, size_t len)
+{
     if (b && a->fast && b->fast && a->algo != b->algo) {
         cks_state *md5 = a->algo == CKS_MD5 ? a : b;
-        md5sha_update_both(&md5->fastctx, &(md5 == a ? b : a)->fastctx, data, len);
+        md5sha_update_both_copy(&md5->fastctx, &(md5 == a ? b : a)->fastctx, dst, data,
+                                len);
         return;
+    }
+    if (!b && a->fast) {
+        md5sha_update_copy(&a->fastctx, dst, data, len);
+        return;
+    }
+    if (dst) {                       /* copy first, hash the copy while it is hot */
+        memcpy(dst, data, len);
+        data = dst;
     }
     cks_update(a, data, len);
     if (b)

@@ -49,6 +49,9 @@ void cks_update(cks_state *s, const void *data, size_t len);
  * that costs about what MD5 alone does (common/md5sha.h), where the CPU
  * allows; otherwise one after the other. */
 void cks_update2(cks_state *a, cks_state *b, const void *data, size_t len);
+/* cks_update2, and the bytes copied to dst (may be NULL: no copy; must not
+ * overlap data) in the same pass where the stitched code runs. */
+void cks_update2_copy(cks_state *a, cks_state *b, void *dst, const void *data, size_t len);
 /* Write the raw digest to out (cks_raw_len(algo) bytes); the state must be
  * reset before reuse. Returns the length written. */
 size_t cks_final(cks_state *s, uint8_t out[CKS_MAX_RAW]);

@@ -204,12 +204,17 @@ SHA_TARGET static void sha256_blocks(uint32_t h[8], const uint8_t *p, size_t n)
     sha_state_out(h, s0, s1);
 }
 
-static void md5_blocks(uint32_t h[8], const uint8_t *p, size_t n)
+/* n blocks of MD5; with dst, each block is also stored there. */
+static void md5_blocks_copy(uint32_t h[8], const uint8_t *p, uint8_t *dst, size_t n)
 {
     uint32_t a = h[0], b = h[1], c = h[2], d = h[3];
     for (; n; n--, p += 64) {
         uint32_t m[16];
         memcpy(m, p, sizeof m);            /* little-endian words */
+        if (dst) {
+            memcpy(dst, m, sizeof m);
+            dst += 64;
+        }
         uint32_t a0 = a, b0 = b, c0 = c, d0 = d;
         MD5_ALL
         a += a0; b += b0; c += c0; d += d0;
@@ -217,9 +222,16 @@ static void md5_blocks(uint32_t h[8], const uint8_t *p, size_t n)
     h[0] = a; h[1] = b; h[2] = c; h[3] = d;
 }
 
-/* n blocks of MD5 from pm and of SHA-256 from ps, interleaved. */
+static void md5_blocks(uint32_t h[8], const uint8_t *p, size_t n)
+{
+    md5_blocks_copy(h, p, NULL, n);
+}
+
+/* n blocks of MD5 from pm and of SHA-256 from ps, interleaved; with dst,
+ * each MD5 block is also stored there (MD5's dependency chain leaves the
+ * load and store ports idle, so the copy costs next to nothing). */
 SHA_TARGET static void both_blocks(uint32_t mh[8], const uint8_t *pm, uint32_t sh[8],
-                                   const uint8_t *ps, size_t n)
+                                   const uint8_t *ps, uint8_t *dst, size_t n)
 {
     uint32_t a = mh[0], b = mh[1], c = mh[2], d = mh[3];
     __m128i s0, s1, w[4];
@@ -227,6 +239,10 @@ SHA_TARGET static void both_blocks(uint32_t mh[8], const uint8_t *pm, uint32_t s
     for (; n; n--, pm += 64, ps += 64) {
         uint32_t m[16];
         memcpy(m, pm, sizeof m);
+        if (dst) {
+            memcpy(dst, m, sizeof m);
+            dst += 64;
+        }
         uint32_t a0 = a, b0 = b, c0 = c, d0 = d;
         __m128i x0 = s0, x1 = s1;
         SHA_LOAD(ps);
@@ -275,6 +291,11 @@ bool md5sha_available(void)
     return false;
 }
 
+static void md5_blocks_copy(uint32_t h[8], const uint8_t *p, uint8_t *dst, size_t n)
+{
+    (void)h, (void)p, (void)dst, (void)n;
+}
+
 static void md5_blocks(uint32_t h[8], const uint8_t *p, size_t n)
 {
     (void)h, (void)p, (void)n;
@@ -286,9 +307,9 @@ static void sha256_blocks(uint32_t h[8], const uint8_t *p, size_t n)
 }
 
 static void both_blocks(uint32_t mh[8], const uint8_t *pm, uint32_t sh[8],
-                        const uint8_t *ps, size_t n)
+                        const uint8_t *ps, uint8_t *dst, size_t n)
 {
-    (void)mh, (void)pm, (void)sh, (void)ps, (void)n;
+    (void)mh, (void)pm, (void)sh, (void)ps, (void)dst, (void)n;
 }
 
 #endif
@@ -345,19 +366,55 @@ void md5sha_update(md5sha_ctx *c, const void *data, size_t len)
     c->bytes += len;
 }
 
-void md5sha_update_both(md5sha_ctx *md5, md5sha_ctx *sha, const void *data, size_t len)
+void md5sha_update_copy(md5sha_ctx *c, void *dst, const void *data, size_t len)
 {
     const uint8_t *p = data;
+    uint8_t *q = dst;
+    if (c->sha256 || !q) {
+        if (q)
+            memcpy(q, p, len);
+        md5sha_update(c, p, len);
+        return;
+    }
+    size_t used = top_up(c, p, len);
+    memcpy(q, p, used);
+    size_t n = (len - used) / 64;
+    if (n > 0) {
+        md5_blocks_copy(c->h, p + used, q + used, n);
+        c->bytes += 64 * n;
+        used += 64 * n;
+    }
+    memcpy(q + used, p + used, len - used);
+    md5sha_update(c, p + used, len - used);
+}
+
+void md5sha_update_both(md5sha_ctx *md5, md5sha_ctx *sha, const void *data, size_t len)
+{
+    md5sha_update_both_copy(md5, sha, NULL, data, len);
+}
+
+void md5sha_update_both_copy(md5sha_ctx *md5, md5sha_ctx *sha, void *dst, const void *data,
+                             size_t len)
+{
+    const uint8_t *p = data;
+    uint8_t *q = dst;
     size_t om = top_up(md5, p, len), os = top_up(sha, p, len);
     size_t nm = (len - om) / 64, ns = (len - os) / 64;
     size_t n = nm < ns ? nm : ns;
+    size_t copied = 0;               /* q[0..copied) written by both_blocks */
     if (md5->bytes % 64 == 0 && sha->bytes % 64 == 0 && n > 0) {
-        both_blocks(md5->h, p + om, sha->h, p + os, n);
+        if (q) {
+            memcpy(q, p, om);
+            copied = om + 64 * n;
+        }
+        both_blocks(md5->h, p + om, sha->h, p + os, q ? q + om : NULL, n);
         md5->bytes += 64 * n;
         sha->bytes += 64 * n;
         om += 64 * n;
         os += 64 * n;
     }
+    if (q)
+        memcpy(q + copied, p + copied, len - copied);
     md5sha_update(md5, p + om, len - om);
     md5sha_update(sha, p + os, len - os);
 }

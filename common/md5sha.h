@@ -14,6 +14,8 @@
  *  - md5sha_update_both(md5, sha, ...) equals md5sha_update on each, for any
  *    lengths and any bytes already in either: whole blocks of both are
  *    hashed interleaved, the rest one after the other.
+ *  - md5sha_update_copy and md5sha_update_both_copy also copy the bytes to
+ *    dst, in the same loop where MD5 runs (it leaves the store ports idle).
  *  - No locks, no allocation; a context belongs to one thread at a time.
  */
 #ifndef CF_MD5SHA_H
@@ -33,7 +35,14 @@ typedef struct md5sha_ctx {
 bool md5sha_available(void);
 void md5sha_init(md5sha_ctx *c, bool sha256);
 void md5sha_update(md5sha_ctx *c, const void *data, size_t len);
+/* md5sha_update, and data copied to dst (len bytes, not overlapping data):
+ * for MD5 in the same loop, for SHA-256 copied first. */
+void md5sha_update_copy(md5sha_ctx *c, void *dst, const void *data, size_t len);
 void md5sha_update_both(md5sha_ctx *md5, md5sha_ctx *sha, const void *data, size_t len);
+/* The same, and data is copied to dst (len bytes, not overlapping data) in
+ * the same pass: the body's copy into the engine's block rides along. */
+void md5sha_update_both_copy(md5sha_ctx *md5, md5sha_ctx *sha, void *dst, const void *data,
+                             size_t len);
 size_t md5sha_final(md5sha_ctx *c, uint8_t out[32]);
 
 #endif

@@ -459,7 +459,8 @@ int st_put_begin(st_engine *e, const st_put_args *args, st_put **out, cf_err *er
 /* Stream body bytes in; CF_ETOOLARGE past expected_size or 5 GiB. */
 int st_put_write(st_put *p, const void *data, size_t len, cf_err *err);
 /* The same, and the bytes also go into the caller's hash (a signed body's
- * SHA-256) in one pass with the ETag's MD5 (cks_update2). */
+ * SHA-256) in one pass with the ETag's MD5, the pass that also copies them
+ * into the segment's block (cks_update2_copy, segw_write_pass). */
 int st_put_write_hashed(st_put *p, const void *data, size_t len, cks_state *also,
                         cf_err *err);
 /* Verify (CF_EDIGEST on mismatch; size != expected_size is CF_EINVAL), make

@@ -7,7 +7,8 @@
  * signed payload's SHA-256 is the front end's check: it covers every
  * request body, but st_put_write_hashed takes the front end's hash state
  * so that MD5 and SHA-256 read each slice of the body together, while it
- * is in cache, in one stitched pass: common/md5sha.c). At finish the digests are checked, the shards made
+ * is in cache, in one stitched pass: common/md5sha.c; the same loop stores
+ * the bytes into the segment writer's block, segw_write_pass). At finish the digests are checked, the shards made
  * durable, and then one index transaction makes the new version (or part)
  * visible and moves what it replaces to the delete queue: that
  * transaction is the commit point, and the quotas (quota.c) are decided
@@ -247,6 +248,23 @@ int st_put_begin(st_engine *e, const st_put_args *args, st_put **out, cf_err *er
     return 0;
 }
 
+/* The body's digests, taken in the pass that copies it into the block:
+ * MD5 (the ETag) with the chunk's or payload's SHA-256 in one loop that
+ * also stores the bytes, then the S3 checksum over the copy while it is in
+ * cache. */
+typedef struct put_pass_ctx {
+    st_put *p;
+    cks_state *also;
+} put_pass_ctx;
+
+static void put_pass(void *ctx, void *dst, const void *src, size_t n)
+{
+    put_pass_ctx *pc = ctx;
+    cks_update2_copy(pc->p->md5, pc->also, dst, src, n);
+    if (pc->p->cks)
+        cks_update(pc->p->cks, dst ? dst : src, n);
+}
+
 int st_put_write_hashed(st_put *p, const void *data, size_t len, cks_state *also,
                         cf_err *err)
 {
@@ -254,10 +272,8 @@ int st_put_write_hashed(st_put *p, const void *data, size_t len, cks_state *also
     if (total > ST_MAX_PUT_SIZE || (p->expected >= 0 && total > (uint64_t)p->expected))
         return cf_fail(err, CF_ETOOLARGE, "body is larger than %s",
                        p->expected >= 0 ? "its declared length" : "5 GiB");
-    cks_update2(p->md5, also, data, len);
-    if (p->cks)
-        cks_update(p->cks, data, len);
-    return segw_write(p->w, data, len, err);
+    put_pass_ctx pc = {p, also};
+    return segw_write_pass(p->w, data, len, put_pass, &pc, err);
 }
 
 int st_put_write(st_put *p, const void *data, size_t len, cf_err *err)

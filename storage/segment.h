@@ -79,6 +79,14 @@ typedef struct seg_writer seg_writer;
 /* inline_max: largest segment kept inline (0: never inline). */
 seg_writer *segw_new(const seg_desc *d, uint32_t inline_max, cf_err *err);
 int segw_write(seg_writer *w, const void *data, size_t len, cf_err *err);
+/* segw_write with the copy into the block done by pass(ctx, dst, src, n):
+ * pass must copy n bytes from src to dst, or only read them where dst is
+ * NULL (a whole block sealed in place from src). Every byte of data goes
+ * through pass once, in order, before it is sealed: the PUT hashes the body
+ * in the same pass as that copy (storage/put.c). */
+typedef void (*segw_pass_fn)(void *ctx, void *dst, const void *src, size_t n);
+int segw_write_pass(seg_writer *w, const void *data, size_t len, segw_pass_fn pass,
+                    void *ctx, cf_err *err);
 uint64_t segw_size(const seg_writer *w);
 /* The object metadata the shard headers carry (shard.h: shard_meta);
  * set it before segw_finish (copied). */

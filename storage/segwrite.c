@@ -368,6 +368,12 @@ int segw_append_shards(seg_writer *w, uint8_t *const *shards, uint32_t s, cf_err
 
 int segw_write(seg_writer *w, const void *data, size_t len, cf_err *err)
 {
+    return segw_write_pass(w, data, len, NULL, NULL, err);
+}
+
+int segw_write_pass(seg_writer *w, const void *data, size_t len, segw_pass_fn pass,
+                    void *ctx, cf_err *err)
+{
     const uint8_t *p = data;
     while (len > 0) {
         if (w->held == w->bsize) {
@@ -377,6 +383,8 @@ int segw_write(seg_writer *w, const void *data, size_t len, cf_err *err)
         }
         if (w->held == 0 && len > w->bsize) {
             /* a whole block with more behind it: seal it in place */
+            if (pass)
+                pass(ctx, NULL, p, w->bsize);
             if (write_block(w, p, w->bsize, false, err) < 0)
                 return -1;
             p += w->bsize;
@@ -389,7 +397,10 @@ int segw_write(seg_writer *w, const void *data, size_t len, cf_err *err)
             n = len;
         if (segw_block_room(w, w->held + (uint32_t)n, err) < 0)
             return -1;
-        memcpy(w->block + w->held, p, n);
+        if (pass)
+            pass(ctx, w->block + w->held, p, n);
+        else
+            memcpy(w->block + w->held, p, n);
         w->held += (uint32_t)n;
         p += n;
         len -= n;

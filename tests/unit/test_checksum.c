@@ -401,12 +401,54 @@ static void md5_and_sha256_in_one_pass_equal_each_alone(void)
         printf("# note: no SHA extensions here, OpenSSL's digests were checked\n");
 }
 
+/* cks_update2_copy hashes as cks_update2 does and leaves an exact copy,
+ * at every lead (the two states at different offsets in a block) and piece
+ * size, for the pair and for one state alone; the bytes around the copy
+ * are untouched. */
+static void hashing_while_copying_equals_hashing_then_copying(void)
+{
+    enum { LEN = (1 << 18) + 4099 };
+    uint8_t *buf = malloc(LEN), *dst = malloc(LEN + 2);
+    REQUIRE(buf && dst);
+    uint32_t x = 88675123u;
+    for (size_t i = 0; i < LEN; i++) {
+        x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+        buf[i] = (uint8_t)x;
+    }
+    static const size_t lead[] = {0, 1, 63, 64, 100};
+    static const size_t piece[] = {1, 63, 64, 65, 4096, 65536, 99991, LEN};
+    cf_err err;
+    for (size_t l = 0; l < sizeof lead / sizeof lead[0]; l++)
+        for (size_t q = 0; q < sizeof piece / sizeof piece[0]; q++)
+            for (int pair = 0; pair < 2; pair++) {
+                cks_state *m = cks_new(CKS_MD5, &err), *s = cks_new(CKS_SHA256, &err);
+                REQUIRE(m && s);
+                memset(dst, 0xA5, LEN + 2);
+                cks_update(m, buf, lead[l]);
+                memcpy(dst + 1, buf, lead[l]);
+                for (size_t off = lead[l]; off < LEN; off += piece[q]) {
+                    size_t n = LEN - off < piece[q] ? LEN - off : piece[q];
+                    cks_update2_copy(m, pair ? s : NULL, dst + 1 + off, buf + off, n);
+                }
+                check_state(m, buf, LEN);
+                if (pair)
+                    check_state(s, buf + lead[l], LEN - lead[l]);
+                CHECK(memcmp(dst + 1, buf, LEN) == 0);
+                CHECK(dst[0] == 0xA5 && dst[LEN + 1] == 0xA5);
+                cks_free(m);
+                cks_free(s);
+            }
+    free(buf);
+    free(dst);
+}
+
 TEST_MAIN("checksum",
           T(crc_combine_equals_the_crc_of_the_whole),
           T(crc_check_values),
           T(hash_standard_vectors),
           T(md5_sha256_match_openssl_at_every_length),
           T(md5_and_sha256_in_one_pass_equal_each_alone),
+          T(hashing_while_copying_equals_hashing_then_copying),
           T(crcs_match_bitwise_reference_at_every_length),
           T(streaming_in_odd_pieces_equals_one_shot),
           T(crc32c_chains),

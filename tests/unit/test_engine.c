@@ -6,6 +6,7 @@
  */
 #include "tests/unit/test.h"
 #include "tests/unit/engine_util.h"
+#include "common/hex.h"
 #include "storage/ds.h"
 #include "storage/index.h"
 
@@ -92,6 +93,61 @@ static void etag_is_plaintext_md5(void)
     CHECK_EQ_STR(info.etag, "\"5d41402abc4b2a76b9719d911017c592\"");
     CHECK_EQ_INT(info.checksum_algo, CKS_CRC32);
     st_object_info_clear(&info);
+    st_close(e);
+}
+
+/* The digests are taken in the pass that copies the body into the block
+ * (segw_write_pass): a multi-block body in pieces of odd sizes, one of them
+ * larger than a block and sealed in place, gets the MD5 ETag, the caller's
+ * SHA-256 and the CRC32C checksum of exactly its bytes, and reads back. */
+static void digests_taken_while_copying_cover_every_byte(void)
+{
+    eng_fixture f;
+    st_engine *e = setup(&f, 6, 0, 0, false);
+    REQUIRE(e);
+    enum { SIZE = (4u << 20) + 12345 };
+    uint8_t *buf = malloc(SIZE);
+    REQUIRE(buf);
+    gen_bytes(77, 0, buf, SIZE);
+    cf_err err;
+    cks_state *md5 = cks_new(CKS_MD5, &err), *sha = cks_new(CKS_SHA256, &err),
+              *crc = cks_new(CKS_CRC32C, &err), *also = cks_new(CKS_SHA256, &err);
+    REQUIRE(md5 && sha && crc && also);
+    st_put_args a = {.tenant = "t1", .bucket = "b", .key = "pass", .expected_size = SIZE,
+                     .checksum_algo = CKS_CRC32C};
+    st_put *p;
+    REQUIRE(st_put_begin(e, &a, &p, &err) == 0);
+    static const size_t piece[] = {(5u << 20) / 2, 1, 63, 65536, 99991, 64, 65};
+    for (size_t off = 0, i = 0; off < SIZE; i++) {
+        size_t n = piece[i % (sizeof piece / sizeof piece[0])];
+        if (n > SIZE - off)
+            n = SIZE - off;
+        REQUIRE(st_put_write_hashed(p, buf + off, n, also, &err) == 0);
+        off += n;
+    }
+    st_object_info info;
+    REQUIRE(st_put_finish(p, NULL, &info, &err) == 0);
+    uint8_t want[CKS_MAX_RAW], got[CKS_MAX_RAW];
+    char hex[33], etag[40], b64[CKS_MAX_B64];
+    cks_update(md5, buf, SIZE);
+    cks_final(md5, want);
+    hex_encode(want, 16, hex, sizeof hex);
+    snprintf(etag, sizeof etag, "\"%s\"", hex);
+    CHECK_EQ_STR(info.etag, etag);
+    cks_update(crc, buf, SIZE);
+    cks_to_base64(want, cks_final(crc, want), b64, sizeof b64);
+    CHECK_EQ_STR(info.checksum_b64, b64);
+    cks_update(sha, buf, SIZE);
+    cks_final(sha, want);
+    cks_final(also, got);
+    CHECK(memcmp(want, got, 32) == 0);
+    st_object_info_clear(&info);
+    CHECK_EQ_INT(check_gen(e, "b", "pass", SIZE, 77, &err), 1);
+    cks_free(md5);
+    cks_free(sha);
+    cks_free(crc);
+    cks_free(also);
+    free(buf);
     st_close(e);
 }
 
@@ -1629,6 +1685,7 @@ TEST_MAIN("engine",
           T(default_layouts_follow_disk_count),
           T(etag_is_plaintext_md5),
           T(digests_are_verified_before_commit),
+          T(digests_taken_while_copying_cover_every_byte),
           T(ranges_at_and_across_block_boundaries),
           T(lost_shards_up_to_m_are_rebuilt_and_m_plus_one_fail),
           T(degraded_reads_queue_heal_and_heal_restores_shards),
