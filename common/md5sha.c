@@ -222,11 +222,6 @@ static void md5_blocks_copy(uint32_t h[8], const uint8_t *p, uint8_t *dst, size_
     h[0] = a; h[1] = b; h[2] = c; h[3] = d;
 }
 
-static void md5_blocks(uint32_t h[8], const uint8_t *p, size_t n)
-{
-    md5_blocks_copy(h, p, NULL, n);
-}
-
 /* n blocks of MD5 from pm and of SHA-256 from ps, interleaved; with dst,
  * each MD5 block is also stored there (MD5's dependency chain leaves the
  * load and store ports idle, so the copy costs next to nothing). */
@@ -296,11 +291,6 @@ static void md5_blocks_copy(uint32_t h[8], const uint8_t *p, uint8_t *dst, size_
     (void)h, (void)p, (void)dst, (void)n;
 }
 
-static void md5_blocks(uint32_t h[8], const uint8_t *p, size_t n)
-{
-    (void)h, (void)p, (void)n;
-}
-
 static void sha256_blocks(uint32_t h[8], const uint8_t *p, size_t n)
 {
     (void)h, (void)p, (void)n;
@@ -313,6 +303,11 @@ static void both_blocks(uint32_t mh[8], const uint8_t *pm, uint32_t sh[8],
 }
 
 #endif
+
+static void md5_blocks(uint32_t h[8], const uint8_t *p, size_t n)
+{
+    md5_blocks_copy(h, p, NULL, n);
+}
 
 /* ---- buffering, padding, the pair -------------------------------------- */
 

@@ -110,9 +110,10 @@ struct seg_reader {
     /* The stripe holds block sealed_b as opened sealed bytes (its tag held):
      * set by segr_read_sealed, cleared by anything that writes the stripe
      * (segr_read_shard), so a tier upload reading a block in small pieces
-     * reads and opens it once. */
+     * reads and opens it once; sealed_len is its sealed length. */
     bool sealed_valid;
     uint64_t sealed_b;
+    uint32_t sealed_len;
 };
 
 /* Open shard i (its shard file, or else its pack record) and check that

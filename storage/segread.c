@@ -273,21 +273,17 @@ int segr_read_sealed(seg_reader *r, uint64_t b, const uint8_t **sealed, uint32_t
      * tier upload, after which the local shards are freed, never carries
      * such a change away as the only copy. Asked again for the same block
      * (a caller reading it in pieces), the stripe still holds it opened. */
-    uint32_t bs = r->d.set->block_size;
-    if (r->sealed_valid && r->sealed_b == b) {
-        *sealed = r->inl ? r->inl : r->stripe;
-        *len = (r->inl ? (uint32_t)r->size : shard_block_plain(r->size, bs, b)) +
-               CRYPT_TAG_LEN;
-        return 0;
+    if (!r->sealed_valid || r->sealed_b != b) {
+        if (!r->plain && !(r->plain = malloc(r->d.set->block_size)))
+            return cf_fail(err, CF_ENOMEM, "out of memory");
+        uint32_t n;
+        if (segr_read_block(r, b, r->plain, &n, err) < 0)
+            return -1;
+        r->sealed_len = n + CRYPT_TAG_LEN;
+        r->sealed_valid = true;
+        r->sealed_b = b;
     }
-    if (!r->plain && !(r->plain = malloc(bs)))
-        return cf_fail(err, CF_ENOMEM, "out of memory");
-    uint32_t n;
-    if (segr_read_block(r, b, r->plain, &n, err) < 0)
-        return -1;
     *sealed = r->inl ? r->inl : r->stripe;
-    *len = n + CRYPT_TAG_LEN;
-    r->sealed_valid = true;
-    r->sealed_b = b;
+    *len = r->sealed_len;
     return 0;
 }
