@@ -9,6 +9,7 @@ import http.client
 import os
 import shutil
 import subprocess
+import time
 import urllib.parse
 
 import pytest
@@ -57,6 +58,21 @@ def scrape():
 
 def value(m, name, **labels):
     return m.get((name, frozenset(labels.items())), 0.0)
+
+
+def scrape_once_counted(before, **last):
+    """A scrape that counts the last request made, given its
+    coffer_requests_total labels. A request is counted when it completes,
+    after its response has gone out (server/telemetry.c), so a client can
+    read the response before the server thread that sent it has counted
+    it: scrape until the count moves, for at most 10 s."""
+    deadline = time.monotonic() + 10
+    while True:
+        after = scrape()
+        if value(after, "coffer_requests_total", **last) > \
+                value(before, "coffer_requests_total", **last) or time.monotonic() > deadline:
+            return after
+        time.sleep(0.05)
 
 
 def test_token_is_required():
@@ -117,7 +133,8 @@ def test_counters_move_with_requests(s3, bucket):
     assert len(s3.get_object(Bucket=bucket, Key="m2")["Body"].read()) == sizes[2]
     with pytest.raises(Exception):
         s3.head_object(Bucket=bucket, Key="missing")
-    after = scrape()
+    after = scrape_once_counted(before, tenant="dev", operation="HeadObject",
+                                status_class="4xx")
 
     def delta(name, **labels):
         return value(after, name, **labels) - value(before, name, **labels)
@@ -149,8 +166,8 @@ def test_counters_move_with_requests(s3, bucket):
 def test_unauthenticated_requests_have_no_tenant():
     before = scrape()
     assert get("/")[0] == 403                     # anonymous ListBuckets
-    after = scrape()
     key = dict(tenant="", operation="ListBuckets", status_class="4xx")
+    after = scrape_once_counted(before, **key)
     assert value(after, "coffer_requests_total", **key) - \
         value(before, "coffer_requests_total", **key) == 1
 

@@ -303,8 +303,15 @@ def test_archive_rehydration_pending_keeps_the_restore_ongoing(s3, bucket, raw):
         time.sleep(0.2)
     wait_for("the restore", lambda: s3.head_object(Bucket=bucket, Key="pending")
              .get("Restore", "").startswith('ongoing-request="false"'), timeout=60)
+
+    def tier_sets(log):
+        return [e for e in log if e["method"] == "PUT" and "comp=tier" in e["query"]]
+    # the blob is sent back to Archive after the restore has committed
+    # (tier/set.c, tier_restore), so the restore can read done first
+    wait_for("the blob archived again", lambda: len(tier_sets(proxy("/log"))) >= 2,
+             timeout=30)
     log = proxy("/log")
-    tiers = [e for e in log if e["method"] == "PUT" and "comp=tier" in e["query"]]
+    tiers = tier_sets(log)
     heads = [e for e in log if e["method"] == "HEAD" and e["path"].startswith(zpath)]
     # pending x3 (no Set Blob Tier), Archive (Hot asked), Hot (copied, archived again)
     assert len(heads) == 5 and len(tiers) == 2, log
