@@ -158,16 +158,21 @@ static void free_whole(void *cls)
 
 static struct MHD_Response *streamed_response(s3_req *r)
 {
-    whole_body *w = malloc(sizeof *w);
-    size_t len;
-    if (w && (w->p = resp_stream_take_whole(r, &len, &w->cap))) {
+    size_t len, cap;
+    void *p = resp_stream_take_whole(r, &len, &cap);
+    if (p) {
+        whole_body *w = malloc(sizeof *w);
+        if (!w) {
+            resp_stream_free_whole(p, cap);
+            return NULL;
+        }
+        *w = (whole_body){p, cap};
         struct MHD_Response *resp =
-            MHD_create_response_from_buffer_with_free_callback_cls(len, w->p, free_whole, w);
+            MHD_create_response_from_buffer_with_free_callback_cls(len, p, free_whole, w);
         if (!resp)
             free_whole(w);
         return resp;
     }
-    free(w);
     /* the reader buffer: a HEAD reads no body */
     size_t block = strcmp(r->method, "HEAD") == 0 ? 4096
                    : r->obj_length < READER_BLOCK ? (size_t)r->obj_length + 1 : READER_BLOCK;
