@@ -23,7 +23,8 @@
  * `discard`: the rest of the body is read and dropped, then the error is
  * sent on a connection that stays usable. Streamed bodies are served from
  * a content-reader callback (resp_stream_read), so a GET never holds more
- * than one reader block per connection.
+ * than one reader block per connection; one whose bytes were all read
+ * before the status (resp_stream_take_whole) is sent from their buffer.
  */
 #include "server/http.h"
 
@@ -44,7 +45,9 @@
 
 /* GET bodies are produced in engine blocks (1 MiB): a read that covers a
  * whole block is decrypted straight into libmicrohttpd's buffer, with no
- * copy through the engine's block buffer. One such buffer per response. */
+ * copy through the engine's block buffer. One such buffer per response,
+ * no larger than what is left of the body after the bytes read before the
+ * status (a body those hold whole is sent from them: no reader buffer). */
 #define READER_BLOCK (1u << 20)
 #define CONN_MEMORY (128u << 10)
 
@@ -140,11 +143,46 @@ static ssize_t read_stream(void *cls, uint64_t pos, char *buf, size_t max)
                               : MHD_CONTENT_READER_END_WITH_ERROR;
 }
 
+/* A whole body read before the status, sent from its own buffer. */
+typedef struct whole_body {
+    void *p;
+    size_t cap;
+} whole_body;
+
+static void free_whole(void *cls)
+{
+    whole_body *w = cls;
+    resp_stream_free_whole(w->p, w->cap);
+    free(w);
+}
+
+static struct MHD_Response *streamed_response(s3_req *r)
+{
+    size_t len, cap;
+    void *p = resp_stream_take_whole(r, &len, &cap);
+    if (p) {
+        whole_body *w = malloc(sizeof *w);
+        if (!w) {
+            resp_stream_free_whole(p, cap);
+            return NULL;
+        }
+        *w = (whole_body){p, cap};
+        struct MHD_Response *resp =
+            MHD_create_response_from_buffer_with_free_callback_cls(len, p, free_whole, w);
+        if (!resp)
+            free_whole(w);
+        return resp;
+    }
+    /* the reader buffer: a HEAD reads no body */
+    size_t block = strcmp(r->method, "HEAD") == 0 ? 4096
+                   : r->obj_length < READER_BLOCK ? (size_t)r->obj_length + 1 : READER_BLOCK;
+    return MHD_create_response_from_callback(r->obj_length, block, read_stream, r, NULL);
+}
+
 static struct MHD_Response *build_response(s3_req *r)
 {
     if (r->streamed)
-        return MHD_create_response_from_callback(r->obj_length, READER_BLOCK,
-                                                 read_stream, r, NULL);
+        return streamed_response(r);
     if (r->resp.len == 0)
         return MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
     struct MHD_Response *resp = MHD_create_response_from_buffer(

@@ -30,6 +30,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/bigbuf.h"
 #include "common/clock.h"
 #include "common/hex.h"
 #include "server/xml.h"
@@ -133,7 +134,7 @@ void req_free(s3_req *r)
     if (r->secrets)
         wipe_stack_below();
     xmlread_free(r->xmldoc);
-    free(r->head);
+    bigbuf_free(r->head, r->head_cap);
     sbuf_free(&r->body);
     sbuf_free(&r->resp);
     pool_free(r->pool);
@@ -288,17 +289,18 @@ void resp_cf(s3_req *r, const cf_err *err)
 /* ---- streamed bodies ------------------------------------------------- */
 
 void resp_stream(s3_req *r, int status, uint64_t offset, uint64_t length, size_t first,
-                 resp_reader read)
+                 size_t cap, resp_reader read)
 {
     if (r->resp_set)
         return;
     if (length > 0 && first > 0) {
         size_t want = (size_t)(length < first ? length : first);
         cf_err err;
-        if (!(r->head = malloc(want))) {
+        if (want > cap || !(r->head = bigbuf_alloc(cap))) {
             resp_error(r, S3E_InternalError, NULL);
             return;
         }
+        r->head_cap = cap;
         int rc = read(r, offset, r->head, want, &r->head_len, &err);
         if (rc == 0 && r->head_len == 0)
             rc = cf_fail(&err, CF_ECORRUPT, "object ended early at offset %llu",
@@ -316,6 +318,24 @@ void resp_stream(s3_req *r, int status, uint64_t offset, uint64_t length, size_t
     r->obj_length = length;
 }
 
+void *resp_stream_take_whole(s3_req *r, size_t *len, size_t *cap)
+{
+    if (!r->streamed || !r->head || r->head_len != r->obj_length)
+        return NULL;
+    void *p = r->head;
+    *len = r->head_len;
+    *cap = r->head_cap;
+    r->bytes_out += r->head_len;
+    r->head = NULL;
+    r->head_len = r->head_cap = 0;
+    return p;
+}
+
+void resp_stream_free_whole(void *p, size_t cap)
+{
+    bigbuf_free(p, cap);
+}
+
 ssize_t resp_stream_read(s3_req *r, uint64_t pos, char *buf, size_t max)
 {
     if (pos >= r->obj_length)
@@ -327,7 +347,7 @@ ssize_t resp_stream_read(s3_req *r, uint64_t pos, char *buf, size_t max)
         memcpy(buf, r->head + pos, n);
         r->bytes_out += n;
         if (pos + n == r->head_len) {    /* served: give the memory back */
-            free(r->head);
+            bigbuf_free(r->head, r->head_cap);
             r->head = NULL;
         }
         return (ssize_t)n;

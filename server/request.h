@@ -173,7 +173,8 @@ typedef struct s3_req {
     resp_reader read;
     uint64_t obj_offset, obj_length;
     char *head;                      /* first bytes of the body, read before */
-    size_t head_len;                 /* the status is committed (malloc'd) */
+    size_t head_len;                 /* the status is committed, in a */
+    size_t head_cap;                 /* recycled buffer (common/bigbuf) */
 } s3_req;
 
 /* A new request for raw_uri (copied), with a fresh RequestId and its
@@ -221,9 +222,20 @@ void resp_cf(s3_req *r, const cf_err *err);
  * failures can only cut the connection (never wrong bytes). GetObject
  * passes the bytes up to the engine's next block boundary as `first`, so
  * that the reads after it stay block-aligned; first 0 reads nothing before
- * the status (HEAD: the length is announced, no body is read). */
+ * the status (HEAD: the length is announced, no body is read). Those bytes
+ * are read into a recycled buffer (common/bigbuf) of cap >= first bytes:
+ * pass the same cap every time (GetObject: the engine's block size), so
+ * that a steady stream of GETs reuses mapped pages instead of faulting in
+ * fresh ones per request. */
 void resp_stream(s3_req *r, int status, uint64_t offset, uint64_t length, size_t first,
-                 resp_reader read);
+                 size_t cap, resp_reader read);
+/* For http.c: when the bytes read at once are the whole body, hand them
+ * over (*len bytes in a buffer of *cap, counted as sent), so that they are
+ * sent from where they were decrypted, without a copy into
+ * libmicrohttpd's reader buffer; NULL otherwise. The taker gives the
+ * buffer back with resp_stream_free_whole(p, cap) once it is sent. */
+void *resp_stream_take_whole(s3_req *r, size_t *len, size_t *cap);
+void resp_stream_free_whole(void *p, size_t cap);
 /* For http.c's content reader: up to max bytes of the streamed body from
  * pos (0 = its first byte). Returns the count, 0 at its end, or -1 when it
  * cannot be read (logged with the RequestId; the connection is cut). */

@@ -208,7 +208,8 @@ static void send_object(s3_req *r, int status, uint64_t off, uint64_t len)
     uint64_t to_boundary = bs ? bs - off % bs : (1u << 20);
     if (r->get && len > 0)           /* a tiered object fetches just the range's blocks */
         st_get_range_hint(r->get, off, len);
-    resp_stream(r, status, off, len, r->get ? (size_t)to_boundary : 0, read_object);
+    resp_stream(r, status, off, len, r->get ? (size_t)to_boundary : 0,
+                bs ? bs : (1u << 20), read_object);
 }
 
 /* partNumber: that part's range of the object (206), with its checksum

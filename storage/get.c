@@ -23,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/bigbuf.h"
+
 /* ---- the reader registry ------------------------------------------------ */
 
 int get_reader_enter(st_engine *e, cf_err *err)
@@ -297,8 +299,9 @@ static int load_block(st_get *g, uint64_t offset, cf_err *err)
         return 0;
     g->block_valid = false;
     /* allocated on first use: whole-block reads (read_direct), which is
-     * every read of a small object, never need it */
-    if (!g->block && !(g->block = malloc(g->e->set.block_size)))
+     * every read of a small object, never need it; recycled (common/bigbuf),
+     * so that range GETs do not fault in a fresh block each */
+    if (!g->block && !(g->block = bigbuf_alloc(g->e->set.block_size)))
         return cf_fail(err, CF_ENOMEM, "out of memory");
     if (decode_block(g, i, b, g->block, &g->block_len, err) < 0)
         return -1;
@@ -387,7 +390,7 @@ void st_get_close(st_get *g)
     for (size_t i = 0; i < g->nsegs; i++)
         free(g->segs[i].inline_data);
     free(g->segs);
-    free(g->block);
+    bigbuf_free(g->block, g->e->set.block_size);
     crypt_wipe(g->ssec_kek, sizeof g->ssec_kek);
     if (g->reader_slot >= 0)
         get_reader_leave(g->e, g->reader_slot);

@@ -26,9 +26,18 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "common/bigbuf.h"
 #include "common/checksum.h"
 #include "common/fio.h"
 #include "common/fsutil.h"
+
+/* The stripe is a recycled buffer (common/bigbuf.h), the size of the
+ * writer's: a fresh one would be an mmap with a page fault per page
+ * touched and an munmap, per GET. */
+static size_t stripe_bytes(const seg_reader *r)
+{
+    return (size_t)shard_len_for(r->d.set->block_size, rs_k(r->d.rs)) * seg_shards(&r->d);
+}
 
 seg_reader *segr_new(const seg_desc *d, uint64_t size, const uint8_t *inline_data,
                      size_t inline_len, cf_err *err)
@@ -49,9 +58,7 @@ seg_reader *segr_new(const seg_desc *d, uint64_t size, const uint8_t *inline_dat
             memcpy(r->inl, inline_data, inline_len);
         r->inl_len = inline_len;
     } else {
-        size_t stripe = (size_t)shard_len_for(d->set->block_size, rs_k(d->rs)) *
-                        seg_shards(d);
-        r->stripe = malloc(stripe);
+        r->stripe = bigbuf_alloc(stripe_bytes(r));
     }
     if (!r->cc || (inline_data ? !r->inl : !r->stripe)) {
         if (r->cc)
@@ -260,7 +267,7 @@ void segr_free(seg_reader *r)
         crypt_wipe(r->plain, r->d.set->block_size);
     free(r->plain);
     free(r->inl);
-    free(r->stripe);
+    bigbuf_free(r->stripe, stripe_bytes(r));
     free(r);
 }
 

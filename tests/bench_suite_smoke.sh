@@ -63,11 +63,12 @@ need=(put_cpu_s_per_gib get_cpu_s_per_gib put_4stream_ratio_of_limit
       tiered_get_mib_s local_get_mib_s tiered_get_ratio tiered_range_get_ms_p50
       tier_peak_rss_mib azure_tier_peak_rss_mib azure_transition_mib_s azure_tiered_get_ratio
       azure_tiered_range_get_ms_p50
-      mid_put_256k_cpu_ratio_vs_1g peer_startup_s
+      mid_put_256k_cpu_ratio_vs_1g mid_get_256k_cpu_ratio_vs_1g peer_startup_s
       rclone_copy_coffer_server_cpu_s_per_gib restic_backup_coffer_server_cpu_s_per_gib)
 for f in put_1stream_mib_s get_1stream_mib_s put_4stream_mib_s get_4stream_mib_s \
          put_cpu_s_per_gib get_cpu_s_per_gib peak_rss_mib small_put_ops small_get_ops \
-         list_page_ms_p50 mid_put_256k_c32_ops mid_put_256k_cpu_s_per_gib; do
+         list_page_ms_p50 mid_put_256k_c32_ops mid_put_256k_cpu_s_per_gib \
+         mid_get_256k_c32_ops mid_get_256k_cpu_s_per_gib; do
   need+=("$f" "peer_$f" "coffer_over_peer_$f")
 done
 for f in restic_backup restic_restore rclone_copy; do

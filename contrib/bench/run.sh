@@ -33,7 +33,9 @@
 #     and 32 connections, then GETs of the objects the 32-connection PUT
 #     made (up to 1,000 of them, cycled), each run BENCH_SECONDS (5); and
 #     256 KiB PUT at 32 connections (mid_put_256k_*: a Veeam-like load,
-#     above the inline limit), with server CPU per GiB; then the same on a
+#     above the inline limit), with server CPU per GiB, and GETs of those
+#     objects at 32 connections (mid_get_256k_*, CPU per GiB also over the
+#     1 GiB GET's: the per-request cost of a mid-size GET); then the PUT on a
 #     fresh cofferd with pack files on (mid_put_256k_packed_*, and its
 #     objects/s and CPU per GiB over the shard-file run's).
 #  4. ListObjectsV2: 100,000 keys put in a bucket of their own (at 32
@@ -577,6 +579,13 @@ small_objects() {
   cb "${p}put 256K c32" "$@" -w put -s 256K -c 32 "${runlen[@]}" --prefix "$tag-m256k-c32"
   fig "${p}mid_put_256k_c32_ops" "$(field ops_per_s)"
   fig "${p}mid_put_256k_cpu_s_per_gib" "$CB_CPU_GIB"
+  n=$(field ops)                     # GETs of the objects that PUT made
+  isnum "$n" && [ "$n" -gt 0 ] || n=1
+  [ "$n" -le 1000 ] || n=1000
+  cb "${p}get 256K c32 ($n keys)" "$@" -w get -s 256K -c 32 "${runlen[@]}" --keys "$n" \
+    --reuse $get_check --prefix "$tag-m256k-c32"
+  fig "${p}mid_get_256k_c32_ops" "$(field ops_per_s)"
+  fig "${p}mid_get_256k_cpu_s_per_gib" "$CB_CPU_GIB"
   fig "${p}small_put_ops" "${FIG[${p}small_put_4k_c32_ops]}"
   fig "${p}small_get_ops" "${FIG[${p}small_get_4k_c32_ops]}"
   ratio "${p}small_put_ratio_of_fsync_limit" "${FIG[${p}small_put_ops]}" "${FIG[fsync_group_ops]}"
@@ -584,6 +593,8 @@ small_objects() {
   ratio "${p}mid_put_256k_ratio_of_limit" "${FIG[${p}mid_put_256k_c32_ops]}" "${FIG[mid_put_limit_ops]}"
   ratio "${p}mid_put_256k_cpu_ratio_vs_1g" "${FIG[${p}mid_put_256k_cpu_s_per_gib]}" \
     "${FIG[${p}put_cpu_s_per_gib]}"
+  ratio "${p}mid_get_256k_cpu_ratio_vs_1g" "${FIG[${p}mid_get_256k_cpu_s_per_gib]}" \
+    "${FIG[${p}get_cpu_s_per_gib]}"
 }
 
 # The 256 KiB PUT at 32 connections again, on a fresh cofferd with pack
@@ -914,6 +925,7 @@ echo "* small_put_ratio_of_fsync_limit: fsync_group_ops, 4 KiB appends to one fi
 echo "* small_get_ratio_of_http_limit: http_get_4k_ops, mhd-ceiling serving 4 KiB GETs at 32 connections"
 echo "* mid_put_256k_ratio_of_limit: mid_put_limit_ops, 256 KiB objects written by 32 threads for ${secs} s as the engine writes them (six shard files: create, write, fdatasync, rename, directory fsync; no index commit)"
 echo "* mid_put_256k_cpu_ratio_vs_1g: put_cpu_s_per_gib, the 1 GiB single-stream PUT's server CPU"
+echo "* mid_get_256k_cpu_ratio_vs_1g: get_cpu_s_per_gib, the 1 GiB single-stream GET's server CPU"
 echo "* mid_put_256k_packed_*_ratio_vs_files: mid_put_256k_c32_ops and mid_put_256k_cpu_s_per_gib, the same PUT run on a cofferd without pack files"
 echo "* *_ratio_vs_local: the same client run against a local directory on this disk"
 echo "* tiered_get_ratio: local_get_mib_s, a GET of an object of $big kept on this cofferd's disks"

@@ -6,6 +6,7 @@
  */
 #include "tests/unit/test.h"
 #include "tests/unit/engine_util.h"
+#include "common/bigbuf.h"
 #include "common/hex.h"
 #include "storage/ds.h"
 #include "storage/index.h"
@@ -474,6 +475,49 @@ static void whole_block_reads_match_the_copying_path(void)
     REQUIRE(e);
     REQUIRE(put_gen(e, "b", "small", 100, 22, NULL, &err) == 0);
     CHECK_EQ_INT(check_range_by(e, "b", "small", 22, 0, 100, 4 * B, &err), 1);
+    st_close(e);
+}
+
+/* A GET's stripe and block buffer are recycled (common/bigbuf): taken from
+ * the kept buffers while the GET is open, given back at close. Recycled
+ * buffers hold an earlier object's bytes, which must never show: a
+ * degraded read (parity rebuilt in the stripe) and a partial-block read
+ * (through the block buffer) of another object after a read of the first
+ * return exactly the second object's bytes. */
+static void get_buffers_are_recycled_and_hold_nothing_stale(void)
+{
+    eng_fixture f;
+    st_engine *e = setup(&f, 6, 4, 2, true);
+    REQUIRE(e);
+    cf_err err;
+    uint64_t big = 3ull * B + 17, small = B + 5;
+    REQUIRE(put_gen(e, "b", "small", small, 42, NULL, &err) == 0);
+    char hex[33], paths[16][700];
+    REQUIRE(single_data_id(&f, hex) == 0);
+    REQUIRE(put_gen(e, "b", "big", big, 41, NULL, &err) == 0);
+    CHECK_EQ_INT(check_range_by(e, "b", "big", 41, 0, big, B, &err), 1);
+    CHECK_EQ_INT(check_range_by(e, "b", "big", 41, 7, B, 1000, &err), 1);
+    size_t kept0 = bigbuf_kept();
+    REQUIRE(kept0 >= 2);
+    st_object_info info;
+    st_get *g;
+    REQUIRE(st_get_open(e, "t1", "b", "big", &info, &g, &err) == 0);
+    st_object_info_clear(&info);
+    uint8_t buf[100];
+    size_t n = 0;
+    CHECK_EQ_INT(st_get_read(g, 5, buf, sizeof buf, &n, &err), 0);
+    CHECK_EQ_INT((int)n, (int)sizeof buf);
+    CHECK_EQ_INT((int)bigbuf_kept(), (int)kept0 - 2);   /* stripe and block */
+    st_get_close(g);
+    CHECK_EQ_INT((int)bigbuf_kept(), (int)kept0);
+    shard_files_of(&f, 6, hex, paths);
+    save_shards(paths, 6, false);
+    unlink(paths[0]);
+    unlink(paths[3]);
+    CHECK_EQ_INT(check_range_by(e, "b", "small", 42, 0, small, B, &err), 1);
+    CHECK_EQ_INT(check_range_by(e, "b", "small", 42, 3, small - 3, 777, &err), 1);
+    save_shards(paths, 6, true);
+    remove_saved(paths, 6);
     st_close(e);
 }
 
@@ -1691,6 +1735,7 @@ TEST_MAIN("engine",
           T(degraded_reads_queue_heal_and_heal_restores_shards),
           T(tampering_is_an_error_never_wrong_bytes),
           T(whole_block_reads_match_the_copying_path),
+          T(get_buffers_are_recycled_and_hold_nothing_stale),
           T(wrong_master_key_is_refused),
           T(disk_set_refuses_foreign_misplaced_and_too_few_disks),
           T(hostile_format_files_are_refused_clearly),
