@@ -72,12 +72,12 @@ int quota_admit_locked(st_engine *e, int64_t bucket_id, const char *key, uint64_
      * connections. */
     if (idx_each(e->ix, idx_query(e->ix, err,
                  "SELECT q.tenant_id, q.bucket_id, coalesce(q.max_bytes, -1),"
-                 " coalesce(q.max_objects, -1) FROM buckets b"
-                 " JOIN quotas q ON q.tenant_id = b.tenant_id AND q.bucket_id = 0"
+                 " coalesce(q.max_objects, -1) FROM quotas q"
+                 " JOIN buckets b ON b.tenant_id = q.tenant_id AND q.bucket_id = 0"
                  " WHERE b.id = ?1 UNION ALL "
                  "SELECT q.tenant_id, q.bucket_id, coalesce(q.max_bytes, -1),"
-                 " coalesce(q.max_objects, -1) FROM buckets b"
-                 " JOIN quotas q ON q.tenant_id = b.tenant_id AND q.bucket_id = b.id"
+                 " coalesce(q.max_objects, -1) FROM quotas q"
+                 " JOIN buckets b ON b.tenant_id = q.tenant_id AND q.bucket_id = b.id"
                  " WHERE b.id = ?1", "i", bucket_id),
                  scope_row, &l, err) < 0)
         return -1;
