@@ -166,6 +166,7 @@ int st_open(const st_config *cfg, st_engine **out, cf_err *err)
         return cf_fail(err, CF_ENOMEM, "out of memory");
     pthread_mutex_init(&e->readers_lock, NULL);
     pthread_mutex_init(&e->kek_lock, NULL);
+    pthread_mutex_init(&e->key_lock, NULL);
     pthread_mutex_init(&e->gc_lock, NULL);
     pthread_mutex_init(&e->gc_last_lock, NULL);
     pthread_mutex_init(&e->snap_lock, NULL);
@@ -249,9 +250,11 @@ void st_close(st_engine *e)
     ds_close(&e->set);
     crypt_wipe(e->master, sizeof e->master);
     kek_wipe(e);
+    key_cache_wipe(e);
     crypt_wipe(e->secrets_key, sizeof e->secrets_key);
     pthread_mutex_destroy(&e->readers_lock);
     pthread_mutex_destroy(&e->kek_lock);
+    pthread_mutex_destroy(&e->key_lock);
     pthread_mutex_destroy(&e->gc_lock);
     pthread_mutex_destroy(&e->gc_last_lock);
     pthread_mutex_destroy(&e->snap_lock);

@@ -71,6 +71,16 @@ typedef struct eng_kek_slot {
     uint8_t kek[CRYPT_KEY_LEN];
 } eng_kek_slot;
 
+/* An access key as st_key_lookup found it (key.c): its row and its opened
+ * secret, so that a request neither takes the index lock nor opens the
+ * sealed secret again. */
+#define ENG_KEY_SLOTS 32
+typedef struct eng_key_slot {
+    bool used;
+    st_key_info info;                /* the policy's arrays owned by the slot */
+    char secret[ST_SECRET_KEY_MAX];
+} eng_key_slot;
+
 struct st_engine {
     ds_set set;
     rs_codec *rs;
@@ -89,6 +99,11 @@ struct st_engine {
     pthread_mutex_t kek_lock;        /* guards the KEK cache */
     eng_kek_slot keks[ENG_KEK_SLOTS];
     unsigned kek_next;               /* next slot to replace when full */
+    pthread_mutex_t key_lock;        /* guards the access key cache (key.c) */
+    eng_key_slot key_slots[ENG_KEY_SLOTS];
+    unsigned key_next;               /* next slot to replace when full */
+    uint64_t key_gen;                /* under key_lock: bumped by every write of
+                                        access_keys, with the index lock held */
     /* Hint: the delete queue may hold entries. Set (under the index lock)
      * by whatever queues; cleared only by a drain that found the queue
      * empty under the lock. Lets a PUT that replaced nothing skip the
@@ -238,6 +253,9 @@ int tenant_id_locked(st_engine *e, const char *name, int64_t *id, cf_err *err);
 int tenant_ensure_locked(st_engine *e, const char *name, int64_t *id, cf_err *err);
 /* Delete every access key of a tenant (in the caller's transaction). */
 int key_drop_tenant_locked(st_engine *e, int64_t tenant_id, cf_err *err);
+/* Empty the access key cache, wiping its secrets (close; no lock: nothing
+ * else runs). */
+void key_cache_wipe(st_engine *e);
 /* A bucket's row id for (tenant, bucket); CF_ENOBUCKET if absent. */
 int bucket_id_locked(st_engine *e, const char *tenant, const char *bucket, int64_t *id,
                      cf_err *err);

@@ -153,3 +153,33 @@ def test_key_options_are_checked(endpoint, tenant):
     assert out.returncode == 1 and "InvalidRequest" in out.stderr
     out = coffer("key", "list", "--append-only", ok=False)
     assert out.returncode == 2
+
+
+def invalid_key(call):
+    with pytest.raises(ClientError) as e:
+        call()
+    assert e.value.response["Error"]["Code"] == "InvalidAccessKeyId", e.value.response
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+
+
+def test_revoked_key_refused_on_the_next_request(endpoint):
+    """cofferd keeps the keys it looked up (storage/key.c): `coffer key
+    revoke` and `coffer tenant delete`, run by another process while keys
+    are in use, take effect on the very next request."""
+    name = "r" + uuid.uuid4().hex[:12]
+    coffer("tenant", "create", name)
+    ak, s3 = new_key(endpoint, name)
+    _, other = new_key(endpoint, name)
+    b = "rv-" + uuid.uuid4().hex[:10]
+    s3.create_bucket(Bucket=b)
+    for _ in range(3):                          # looked up, then answered from the cache
+        s3.put_object(Bucket=b, Key="k", Body=b"v")
+        assert body(other, b, "k") == b"v"
+    coffer("key", "revoke", ak)
+    invalid_key(lambda: s3.put_object(Bucket=b, Key="k", Body=b"after"))
+    invalid_key(lambda: s3.list_buckets())
+    assert body(other, b, "k") == b"v"          # the tenant's other key still works
+    empty_bucket(other, b)
+    other.delete_bucket(Bucket=b)
+    coffer("tenant", "delete", name)            # drops the tenant's keys
+    invalid_key(lambda: other.list_buckets())

@@ -250,6 +250,56 @@ static void keys_lifecycle(void)
     close_engine(e);
 }
 
+/* st_key_lookup keeps what it found (key.c): a second lookup answers the
+ * same key, policy and secret, and every write of access_keys (a revoke, a
+ * tenant's deletion) takes effect on the very next lookup. */
+static void key_cache_follows_every_write(void)
+{
+    st_engine *e = open_engine();
+    REQUIRE(e != NULL);
+    expect_status(e, "POST", "/tenants", NULL, "{\"name\":\"acme\"}", 201, NULL);
+    char ak[2][ST_ACCESS_KEY_MAX], sk[2][ST_SECRET_KEY_MAX];
+    for (int i = 0; i < 2; i++) {
+        json_t *doc;
+        expect_status(e, "POST", "/keys", NULL,
+                      "{\"tenant\":\"acme\",\"permissions\":[\"read\",\"write-new\"],"
+                      "\"buckets\":[\"backups\",\"logs\"],"
+                      "\"allow_delete_prefixes\":[\"locks/\"]}", 201, &doc);
+        snprintf(ak[i], sizeof ak[i], "%s",
+                 json_string_value(json_object_get(doc, "access_key")));
+        snprintf(sk[i], sizeof sk[i], "%s",
+                 json_string_value(json_object_get(doc, "secret_key")));
+        json_decref(doc);
+    }
+    st_key_info info;
+    char secret[ST_SECRET_KEY_MAX];
+    cf_err err;
+    for (int round = 0; round < 3; round++)          /* a miss, then hits */
+        for (int i = 0; i < 2; i++) {
+            REQUIRE(st_key_lookup(e, ak[i], &info, secret, &err) == 0);
+            CHECK_EQ_STR(secret, sk[i]);
+            CHECK_EQ_STR(info.access_key, ak[i]);
+            CHECK_EQ_STR(info.tenant, "acme");
+            CHECK_EQ_INT(info.policy.perms, ST_PERM_READ | ST_PERM_WRITE_NEW);
+            REQUIRE(info.policy.nbuckets == 2 && info.policy.nprefixes == 1);
+            CHECK_EQ_STR(info.policy.buckets[1], "logs");
+            CHECK_EQ_STR(info.policy.delete_prefixes[0], "locks/");
+            st_key_info_clear(&info);
+        }
+    char path[64];
+    snprintf(path, sizeof path, "/keys/%s", ak[0]);
+    expect_status(e, "DELETE", path, NULL, NULL, 200, NULL);
+    CHECK_EQ_INT(st_key_lookup(e, ak[0], &info, secret, &err), -1);
+    CHECK_EQ_INT(err.code, CF_ENOTFOUND);
+    REQUIRE(st_key_lookup(e, ak[1], &info, secret, &err) == 0);
+    CHECK_EQ_STR(secret, sk[1]);
+    st_key_info_clear(&info);
+    expect_status(e, "DELETE", "/tenants/acme", NULL, NULL, 200, NULL);
+    CHECK_EQ_INT(st_key_lookup(e, ak[1], &info, secret, &err), -1);
+    CHECK_EQ_INT(err.code, CF_ENOTFOUND);
+    close_engine(e);
+}
+
 static void status_reports_layout_and_counts(void)
 {
     st_engine *e = open_engine();
@@ -620,6 +670,7 @@ static void embedded_finish_creates_then_reuses_dev(void)
 TEST_MAIN("admin",
           T(tenants_lifecycle),
           T(keys_lifecycle),
+          T(key_cache_follows_every_write),
           T(status_reports_layout_and_counts),
           T(usage_and_disks),
           T(heal_and_gc_run_on_demand),

@@ -138,6 +138,40 @@ static void vectors_verify_and_fail_when_tampered(void)
     }
 }
 
+/* The verifier keeps the last signing key it derived (sigv4.c): a key
+ * derived for one secret, date, region or service is never used for
+ * another, and the right one verifies again after a miss. */
+static void signing_key_reused_only_for_the_same_inputs(void)
+{
+    vector v;
+    char hash[65];
+    REQUIRE(load_for_verify(&v, "get-vanilla", hash) == 0);
+    scope s;
+    scope_of(v.expected, &s);
+    const char *secret = secret_for(s.access_key);
+    time_t t = request_time(&v);
+    sigv4_auth a;
+    auth_err err;
+    for (int round = 0; round < 2; round++) {
+        CHECK_EQ_INT(verify_vector(&v, secret, t, &a, &err), 0);
+        CHECK_EQ_INT(verify_vector(&v, secret, t, &a, &err), 0);    /* the kept key */
+        CHECK_EQ_INT(verify_vector(&v, "wrong-secret", t, &a, &err), -1);
+        CHECK_EQ_INT(err.code, AUTH_SIGNATURE_DOES_NOT_MATCH);
+    }
+    static const char *const fields[] = {"scope_date", "region", "service"};
+    for (size_t f = 0; f < 3; f++) {
+        CHECK_EQ_INT(verify_vector(&v, secret, t, &a, &err), 0);
+        REQUIRE(sigv4_parse(&v.req, s.region, s.service, &a, &err) == 0);
+        char *field = f == 0 ? a.scope_date : f == 1 ? a.region : a.service;
+        field[0] = field[0] == '2' ? '1' : 'x';      /* same lengths, other input */
+        CHECK_EQ_INT(sigv4_check(&v.req, &a, secret, t, &err), -1);
+        if (err.code != AUTH_SIGNATURE_DOES_NOT_MATCH)
+            fprintf(stderr, "changed %s: %s\n", fields[f], err.msg);
+        CHECK_EQ_INT(err.code, AUTH_SIGNATURE_DOES_NOT_MATCH);
+    }
+    vector_free(&v);
+}
+
 static void tampered_path_query_or_header_fails(void)
 {
     vector v;
@@ -546,6 +580,7 @@ static void scheme_detection(void)
 TEST_MAIN("sigv4",
           T(vectors_sign_to_the_published_authorization),
           T(vectors_verify_and_fail_when_tampered),
+          T(signing_key_reused_only_for_the_same_inputs),
           T(tampered_path_query_or_header_fails),
           T(unsigned_amz_headers_are_refused),
           T(canonical_request_of_get_vanilla),
