@@ -56,6 +56,7 @@ static void set_defaults(coffer_config *cfg)
     cfg->idle_timeout_s = CONFIG_DEFAULT_IDLE_TIMEOUT;
     cfg->sigv2 = true;
     cfg->log_level = CONFIG_LOG_INFO;
+    cfg->storage.pack_shard_max = CONFIG_DEFAULT_PACK_SHARD_MAX;   /* design.md, "Mid-size" */
     lifecycle_config *lc = &cfg->lifecycle;
     lc->day_seconds = CONFIG_DEFAULT_DAY_SECONDS;
     lc->interval_s = CONFIG_DEFAULT_LC_INTERVAL;
@@ -417,7 +418,7 @@ static int load_layout(cfg_ctx *c, json_t *root)
     static const char *const storage_keys[] = {"pack_shard_max_bytes",
                                                "pack_compact_dead_ratio", NULL};
     json_t *so;
-    int pack = 0;                    /* opt-in: doc/design.md, "Mid-size objects" */
+    int pack = (int)st->pack_shard_max;          /* set_defaults' unless given */
     if (get_object(c, root, "storage", false, storage_keys, &so) < 0 ||
         (so && get_int(c, so, "storage", "pack_shard_max_bytes", false, 0, 64 << 20,
                        &pack) < 0))

@@ -50,6 +50,9 @@
 #define CONFIG_DEFAULT_MAX_PER_IP 128      /* connections from one address */
 #define CONFIG_DEFAULT_HEADER_TIMEOUT 30   /* seconds to send request headers */
 #define CONFIG_DEFAULT_IDLE_TIMEOUT 60     /* seconds without a byte moving */
+/* storage.pack_shard_max_bytes: every one-block segment is packed whatever
+ * k (a shard is at most a block); 0 in the file turns packing off */
+#define CONFIG_DEFAULT_PACK_SHARD_MAX 1048576
 #define CONFIG_EMBEDDED_DISKS 6
 #define CONFIG_EMBEDDED_TENANT "dev"
 

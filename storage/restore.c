@@ -245,7 +245,7 @@ static void gc_progress(void *ctx, uint64_t done, uint64_t total)
 {
     restore_ctx *r = ctx;
     show(r, done, total, r->rep->bytes_scanned,
-         "counting shard files it does not name (bytes: the files seen)");
+         "counting shard and pack files it does not name (bytes: the files seen)");
 }
 
 static void gc_bytes(void *ctx, uint64_t bytes)
@@ -307,7 +307,7 @@ static int verify(restore_ctx *r, cf_err *err)
     st_pacer pacer = {.progress = gc_progress, .bytes = gc_bytes, .ctx = r};
     st_gc_opts scan = {.grace_s = 0, .dry_run = true, .pacer = &pacer};
     if (rc == 0) {
-        say(r, "counting shard files it does not name...");
+        say(r, "counting shard and pack files it does not name...");
         rc = st_gc(e, &scan, &gs, err);
     }
     rep->files_not_in_index = gs.orphans_older_than_index + gs.orphans_held;
@@ -334,7 +334,7 @@ static void report(restore_ctx *r)
         say(r, "WARNING   %llu segments lack shard files (deleted after the snapshot was "
             "taken, or disks are missing):\n          reading their objects fails; delete "
             "those objects", (unsigned long long)p->segments_short);
-    say(r, "newer     %llu shard files on the disks are not in it (written after the "
+    say(r, "newer     %llu shard or pack files on the disks are not in it (written after the "
         "snapshot). They are kept:\n          GC never deletes files older than this "
         "index. coffer rebuild-index\n          (cofferd stopped) builds an index from "
         "the disks that holds their objects\n          too, beside this one.",

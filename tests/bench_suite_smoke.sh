@@ -64,6 +64,8 @@ need=(put_cpu_s_per_gib get_cpu_s_per_gib put_4stream_ratio_of_limit
       tier_peak_rss_mib azure_tier_peak_rss_mib azure_transition_mib_s azure_tiered_get_ratio
       azure_tiered_range_get_ms_p50
       mid_put_256k_cpu_ratio_vs_1g mid_get_256k_cpu_ratio_vs_1g peer_startup_s
+      mid_put_256k_files_c32_ops mid_put_256k_files_cpu_s_per_gib mid_put_256k_ops_ratio_vs_files
+      mid_put_256k_cpu_ratio_vs_files
       rclone_copy_coffer_server_cpu_s_per_gib restic_backup_coffer_server_cpu_s_per_gib)
 for f in put_1stream_mib_s get_1stream_mib_s put_4stream_mib_s get_4stream_mib_s \
          put_cpu_s_per_gib get_cpu_s_per_gib peak_rss_mib small_put_ops small_get_ops \
@@ -88,6 +90,13 @@ for f in put_cpu_s_per_gib get_cpu_s_per_gib peak_rss_mib put_4stream_ratio_of_l
          coffer_over_peer_rclone_copy_s; do
   grep -Eq "^$f: [0-9.]+ (meets|falls short) \(target (<=|>=) [0-9.]+\)$" <<<"$out" ||
     fail "\"$f\" has no target verdict"
+done
+# the layout is exact, not noise: packed by default (one record per disk
+# at 4+2, no shard file), six shard files with packing off
+for f in mid_put_256k_shard_files_per_object:0.000 mid_put_256k_pack_records_per_object:6.000 \
+         mid_put_256k_files_shard_files_per_object:6.000 \
+         mid_put_256k_files_pack_records_per_object:0.000; do
+  grep -qx "${f%%:*}: ${f#*:}" <<<"$out" || fail "layout figure: expected ${f%%:*}: ${f#*:}"
 done
 bad=$(grep -E '^[a-z0-9_]+: ' <<<"$out" | grep -Ev "^[a-z0-9_]+: $num" |
       grep -Ev "^([a-z0-9_]*ratio[a-z0-9_]*|coffer_over_peer_[a-z0-9_]+): $zero")

@@ -33,11 +33,16 @@
 #     and 32 connections, then GETs of the objects the 32-connection PUT
 #     made (up to 1,000 of them, cycled), each run BENCH_SECONDS (5); and
 #     256 KiB PUT at 32 connections (mid_put_256k_*: a Veeam-like load,
-#     above the inline limit), with server CPU per GiB, and GETs of those
+#     above the inline limit), with server CPU per GiB and the layout it
+#     left, shard files and pack records per object
+#     (mid_put_256k_shard_files_per_object, ..._pack_records_per_object:
+#     0 and 6 at 4+2 with packing on, the default), and GETs of those
 #     objects at 32 connections (mid_get_256k_*, CPU per GiB also over the
-#     1 GiB GET's: the per-request cost of a mid-size GET); then the PUT on a
-#     fresh cofferd with pack files on (mid_put_256k_packed_*, and its
-#     objects/s and CPU per GiB over the shard-file run's).
+#     1 GiB GET's: the per-request cost of a mid-size GET); then the PUT on
+#     a fresh cofferd with packing off (storage.pack_shard_max_bytes 0:
+#     mid_put_256k_files_*, 6 shard files per object), and the default's
+#     objects/s and CPU per GiB over that run's
+#     (mid_put_256k_*_ratio_vs_files).
 #  4. ListObjectsV2: 100,000 keys put in a bucket of their own (at 32
 #     connections, also a row), then
 #     1,000-key pages walked through them (start-after) for BENCH_SECONDS;
@@ -576,9 +581,11 @@ small_objects() {
       fig "${p}small_get_${kind}_c${c}_ops" "$(field ops_per_s)"
     done
   done
+  [ -n "$p" ] || layout_before
   cb "${p}put 256K c32" "$@" -w put -s 256K -c 32 "${runlen[@]}" --prefix "$tag-m256k-c32"
   fig "${p}mid_put_256k_c32_ops" "$(field ops_per_s)"
   fig "${p}mid_put_256k_cpu_s_per_gib" "$CB_CPU_GIB"
+  [ -n "$p" ] || layout_figs mid_put_256k "$(field ops)"
   n=$(field ops)                     # GETs of the objects that PUT made
   isnum "$n" && [ "$n" -gt 0 ] || n=1
   [ "$n" -le 1000 ] || n=1000
@@ -597,21 +604,50 @@ small_objects() {
     "${FIG[${p}get_cpu_s_per_gib]}"
 }
 
-# The 256 KiB PUT at 32 connections again, on a fresh cofferd with pack
-# files on (storage.pack_shard_max_bytes, doc/design.md "Mid-size
-# objects"): its objects/s and server CPU per GiB against the shard-file
-# run of section 3.
-mid_packed() {
-  say "3b. coffer: 256 KiB PUT with pack files"
-  COFFER_CONFIG_EXTRA='{"storage": {"pack_shard_max_bytes": 1048576}}' start_cofferd
-  cb "put 256K c32 packed" "$COFFER_ENDPOINT" "$COFFER_ACCESS_KEY" "$COFFER_SECRET_KEY" \
-    us-east-1 "$COFFER_PID" -w put -s 256K -c 32 "${runlen[@]}" --prefix packed-m256k-c32
-  fig mid_put_256k_packed_c32_ops "$(field ops_per_s)"
-  fig mid_put_256k_packed_cpu_s_per_gib "$CB_CPU_GIB"
-  ratio mid_put_256k_packed_ops_ratio_vs_files "${FIG[mid_put_256k_packed_c32_ops]}" \
-    "${FIG[mid_put_256k_c32_ops]}"
-  ratio mid_put_256k_packed_cpu_ratio_vs_files "${FIG[mid_put_256k_packed_cpu_s_per_gib]}" \
-    "${FIG[mid_put_256k_cpu_s_per_gib]}"
+# The data layout a run left on this cofferd (COFFER_TMP): shard files
+# under the disks' objects/ and pack records (the index's pack_shards rows,
+# one per packed shard, doc/design.md "Mid-size objects"), counted before
+# it (layout_before) and after it, per object it wrote (layout_figs NAME
+# OBJECTS: NAME_shard_files_per_object and NAME_pack_records_per_object).
+layout_now() {
+  local files
+  files=$(find "$COFFER_TMP"/var/disk*/objects -type f | wc -l)
+  python3 - "$COFFER_TMP/var/meta/index.db" "$files" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True, timeout=30)
+print(sys.argv[2], db.execute("SELECT count(*) FROM pack_shards").fetchone()[0])
+PY
+}
+layout_before() { LAYOUT0=$(layout_now) || LAYOUT0=; }
+layout_figs() {
+  local now n=$2
+  now=$(layout_now) || now=
+  if [ -n "$LAYOUT0" ] && [ -n "$now" ] && isnum "$n" && [ "$n" -gt 0 ]; then
+    fig "$1_shard_files_per_object" "$(calc "(${now% *} - ${LAYOUT0% *}) / $n")"
+    fig "$1_pack_records_per_object" "$(calc "(${now#* } - ${LAYOUT0#* }) / $n")"
+  else
+    fig "$1_shard_files_per_object" n/a; fig "$1_pack_records_per_object" n/a
+  fi
+}
+
+# The 256 KiB PUT at 32 connections again, on a fresh cofferd with
+# packing off (storage.pack_shard_max_bytes 0: a shard file per disk per
+# object, as before packing was the default, doc/design.md "Mid-size
+# objects"): the default run of section 3 over it, objects/s and server
+# CPU per GiB.
+mid_files() {
+  say "3b. coffer: 256 KiB PUT with packing off (shard files)"
+  COFFER_CONFIG_EXTRA='{"storage": {"pack_shard_max_bytes": 0}}' start_cofferd
+  layout_before
+  cb "put 256K c32 shard files" "$COFFER_ENDPOINT" "$COFFER_ACCESS_KEY" "$COFFER_SECRET_KEY" \
+    us-east-1 "$COFFER_PID" -w put -s 256K -c 32 "${runlen[@]}" --prefix files-m256k-c32
+  fig mid_put_256k_files_c32_ops "$(field ops_per_s)"
+  fig mid_put_256k_files_cpu_s_per_gib "$CB_CPU_GIB"
+  layout_figs mid_put_256k_files "$(field ops)"
+  ratio mid_put_256k_ops_ratio_vs_files "${FIG[mid_put_256k_c32_ops]}" \
+    "${FIG[mid_put_256k_files_c32_ops]}"
+  ratio mid_put_256k_cpu_ratio_vs_files "${FIG[mid_put_256k_cpu_s_per_gib]}" \
+    "${FIG[mid_put_256k_files_cpu_s_per_gib]}"
   stop_cofferd
 }
 
@@ -835,7 +871,7 @@ listing "" "${self[@]}"
 clients_setup && clients_coffer "$COFFER_ENDPOINT" "$COFFER_ACCESS_KEY" "$COFFER_SECRET_KEY" \
   "$COFFER_PID"
 stop_cofferd
-mid_packed
+mid_files
 
 tiering s3
 tiering azure
@@ -923,10 +959,10 @@ echo "* degraded_get_ratio: get_4stream_mib_s, this run's healthy 4-stream GET (
 echo "* scrub_ratio_of_disk_read: disk_read_shards_mib_s, the same shard files read by dd bs=1M, one reader per disk, all six at once, the faster of a read before the scrub and one after; all cold (dropped from the page cache first): the device bytes each read are disk_read_shards_device_mib and scrub_device_mib"
 echo "* small_put_ratio_of_fsync_limit: fsync_group_ops, 4 KiB appends to one file by 32 threads for ${secs} s (as long as the PUT run), each durable when a shared fdatasync covers it (the index's group commit; SQLite's page overhead not included)"
 echo "* small_get_ratio_of_http_limit: http_get_4k_ops, mhd-ceiling serving 4 KiB GETs at 32 connections"
-echo "* mid_put_256k_ratio_of_limit: mid_put_limit_ops, 256 KiB objects written by 32 threads for ${secs} s as the engine writes them (six shard files: create, write, fdatasync, rename, directory fsync; no index commit)"
+echo "* mid_put_256k_ratio_of_limit: mid_put_limit_ops, 256 KiB objects written by 32 threads for ${secs} s as the engine writes them with packing off (six shard files: create, write, fdatasync, rename, directory fsync; no index commit); the default packs them (mid_put_256k_pack_records_per_object)"
 echo "* mid_put_256k_cpu_ratio_vs_1g: put_cpu_s_per_gib, the 1 GiB single-stream PUT's server CPU"
 echo "* mid_get_256k_cpu_ratio_vs_1g: get_cpu_s_per_gib, the 1 GiB single-stream GET's server CPU"
-echo "* mid_put_256k_packed_*_ratio_vs_files: mid_put_256k_c32_ops and mid_put_256k_cpu_s_per_gib, the same PUT run on a cofferd without pack files"
+echo "* mid_put_256k_*_ratio_vs_files: mid_put_256k_files_c32_ops and mid_put_256k_files_cpu_s_per_gib, the same PUT run on a cofferd with packing off (storage.pack_shard_max_bytes 0: shard files)"
 echo "* *_ratio_vs_local: the same client run against a local directory on this disk"
 echo "* tiered_get_ratio: local_get_mib_s, a GET of an object of $big kept on this cofferd's disks"
 say "done in $(elapsed) s, load average $(load1)$([ $failed = 0 ] || echo '; SOME RUNS FAILED')"

@@ -7,7 +7,9 @@
 #     directories (new disks): cofferd formats each into its position,
 #     says so in its log, and runs heal --all at once;
 #   - coffer disks shows every disk online again once that heal is done;
-#     the shard files are all back; coffer scrub --deep finds nothing;
+#     the shards are all back (shard files, or pack records where the
+#     default packs: heal writes a lost one as a file); coffer scrub
+#     --deep finds nothing;
 #   - restic check --read-data passes and a restore equals the source;
 #   - a disk dies while cofferd runs (its directory emptied): coffer disks
 #     says missing, restic backs up on the other five, nothing is written
@@ -31,8 +33,24 @@ refused() {               # refused N TEXT: coffer disks replace N fails, saying
   grep -q "$2" "$IT_WORK/refused.err" || { cat "$IT_WORK/refused.err" >&2; exit 1; }
 }
 
+# Shards held, on disk N (shard_count N) or on all six: its shard files
+# (objects/) and the shards its live pack records hold (the index's
+# pack_shards rows whose pack is on the disk; shard i is on disk i + 1),
+# a shard in both counted once (heal writes a lost record as a file).
 shard_count() {
-  find "$COFFER_TMP"/var/disk*/objects -type f | wc -l
+  python3 - "$COFFER_TMP/var" "$@" <<'PY'
+import glob, os, sqlite3, sys
+var, disks = sys.argv[1], [int(n) for n in sys.argv[2:]] or range(1, 7)
+db = sqlite3.connect(f"file:{var}/meta/index.db?mode=ro", uri=True, timeout=30)
+rows = db.execute("SELECT lower(hex(data_id)), shard, lower(hex(pack_id)) FROM pack_shards").fetchall()
+total = 0
+for n in disks:
+    held = {os.path.basename(p) for p in glob.glob(f"{var}/disk{n}/objects/*/*")}
+    held |= {d for d, shard, pack in rows
+             if shard == n - 1 and os.path.exists(f"{var}/disk{n}/packs/{pack}.pack")}
+    total += len(held)
+print(total)
+PY
 }
 
 src=$IT_WORK/src
@@ -63,7 +81,7 @@ for i in $(seq 1 300); do                    # up to ~60 s
 done
 coffer_cli disks
 it_expect_eq "disk states after the heal" online "$states"
-it_expect_eq "shard files after the heal" "$before" "$(shard_count)"
+it_expect_eq "shards after the heal" "$before" "$(shard_count)"
 grep -q "replacement filled by heal" "$COFFER_LOG"
 
 it_step "coffer scrub --deep finds nothing"
@@ -87,7 +105,7 @@ it_expect_eq "disk 3's state" missing \
   "$(coffer_cli --json disks | it_json "d['disks'][3]['state']")"
 echo "written while disk 4 was gone" >"$src/late.txt"
 (cd "$src" && it_restic repl backup --quiet --host coffer-test .)
-it_expect_eq "shard files on the dead disk's directory" 0 \
+it_expect_eq "files on the dead disk's directory" 0 \
   "$(find "$COFFER_TMP/var/disk4" -type f | wc -l)"
 echo stray >"$COFFER_TMP/var/disk4/stray"
 refused 3 "is not empty"
@@ -105,9 +123,7 @@ coffer_cli disks
 it_expect_eq "disk states after the replacement" online \
   "$(coffer_cli disks | awk 'NR > 1 && $1 ~ /^[0-9]+$/ {print $2}' | sort -u)"
 [ "$(shard_count)" -ge "$before" ]
-it_expect_eq "shard files on disk 4 and on disk 1" \
-  "$(find "$COFFER_TMP/var/disk1/objects" -type f | wc -l)" \
-  "$(find "$COFFER_TMP/var/disk4/objects" -type f | wc -l)"
+it_expect_eq "shards on disk 4 and on disk 1" "$(shard_count 1)" "$(shard_count 4)"
 coffer_cli --json scrub --deep >"$IT_WORK/scrub.json"
 it_expect_eq "scrub findings" 0 "$(it_json "len(d['findings'])" <"$IT_WORK/scrub.json")"
 it_restic repl check --read-data

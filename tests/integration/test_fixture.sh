@@ -32,6 +32,10 @@ for dir in "$fixtures"/v*/; do
   it_expect_eq "kept index version" 0 "$(user_version "$meta/$backups")"
   it_expect_eq "migration lines" 1 "$(grep -c 'the old index is kept in' "$COFFER_LOG")"
   FIXTURE_MANIFEST=$dir/manifest.json PYTHONPATH=$fixtures "$py" "$fixtures/test_fixture.py" first
+  it_step "the mid-size object written after the upgrade went to a pack on every disk"
+  for d in "$tmp"/var/disk*; do
+    ls "$d"/packs/*.pack >/dev/null
+  done
   it_step "restart on the same data"
   coffer_stop_server
   it_step "the disks were given the index's lineage (format.json version 2)"

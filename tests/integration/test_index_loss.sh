@@ -9,8 +9,9 @@
 #     message, and no file under the data directories changes (the whole
 #     tree is digested before and after: contents, sizes, modes, mtimes);
 #   - coffer restore-index brings the set back: every object of the
-#     snapshot reads back byte for byte, the later objects' shard files
-#     stay, and coffer gc reports them instead of deleting them;
+#     snapshot reads back byte for byte, the later objects' files stay
+#     (their pack records: packing is on by default), and coffer gc
+#     reports them instead of deleting them;
 #   - GC: a forged burst of orphans newer than the index deletes nothing
 #     (GC HELD, in coffer gc, coffer status and /metrics) until
 #     --force-orphans;
@@ -71,8 +72,9 @@ tree_sum() {
     find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum) | sha256sum
 }
 
+# Shard files and pack files (packs/, storage/pack.h) under VAR's disks.
 shard_count() {
-  find "$1"/disk*/objects -type f | wc -l
+  find "$1"/disk*/objects "$1"/disk*/packs -type f | wc -l
 }
 
 # expect_refused TREE PATTERN... -- CMD...: CMD exits non-zero (not by
@@ -167,14 +169,16 @@ COFFER_TMP=$one
 timeout -k 5 300 "$COFFER_CLI" restore-index --var "$var" >"$IT_WORK/restore.out"
 cat "$IT_WORK/restore.out"
 grep -q "^holds     5 objects" "$IT_WORK/restore.out"
-grep -q "^newer     18 shard files" "$IT_WORK/restore.out"
+# b's three objects are of one block each, so packed (the default): one
+# pack per disk, begun by the second run (18 shard files with packing off)
+grep -q "^newer     6 shard or pack files" "$IT_WORK/restore.out"
 it_must_fail timeout 60 "$COFFER_CLI" restore-index --var "$var"   # it is in place now
 coffer_launch http
 objects check a
 objects absent b
 it_expect_eq "shard files after the restore" "$files_with_b" "$(shard_count "$var")"
 coffer_cli gc 60 >"$IT_WORK/gc.out"
-it_expect_eq "orphans older than the index" 18 "$(field orphans_older_than_index <"$IT_WORK/gc.out")"
+it_expect_eq "orphans older than the index" 6 "$(field orphans_older_than_index <"$IT_WORK/gc.out")"
 it_expect_eq "orphans deleted" 0 "$(field orphan_files <"$IT_WORK/gc.out")"
 it_expect_eq "shard files after gc" "$files_with_b" "$(shard_count "$var")"
 coffer_cli status | grep -q "^index since"

@@ -108,9 +108,10 @@ def test_drill_reads_every_object_back_and_names_what_differs(s3, bucket):
     assert [(f["key"], f["mismatch"]) for f in report["findings"]] == [("sha", True)]
     assert "ETag differs" in report["findings"][0]["what"]
     s3.delete_object(Bucket=bucket, Key="sha")
-    # an object that cannot be read back (3 of its 6 shard files gone) is an error
+    # an object that cannot be read back (3 of its 6 shard files gone) is an
+    # error; of two blocks, so in shard files (one block would be packed)
     before = shard_files()
-    s3.put_object(Bucket=bucket, Key="lost", Body=os.urandom(1 << 20))
+    s3.put_object(Bucket=bucket, Key="lost", Body=os.urandom((1 << 20) + 1))
     for path in sorted(shard_files() - before)[:3]:
         os.unlink(path)
     rc, report, _ = drill("--all", "--bucket", bucket)

@@ -928,10 +928,11 @@ def _shard_files():
 
 def test_unreadable_object_is_a_logged_5xx(raw, s3, bucket):
     """Beyond repair the client gets a 5xx with a RequestId, never wrong bytes,
-    and cofferd's log names the same RequestId."""
+    and cofferd's log names the same RequestId. Two blocks, so shard files
+    (an object of one block is packed: doc/design.md, "Mid-size objects")."""
     import time
     before = _shard_files()
-    s3.put_object(Bucket=bucket, Key="doomed", Body=os.urandom(1024 * 1024))
+    s3.put_object(Bucket=bucket, Key="doomed", Body=os.urandom(1024 * 1024 + 1))
     new = sorted(_shard_files() - before)
     disks = sorted({p.split(os.sep + "objects" + os.sep)[0] for p in new})
     assert len(disks) >= 3, new

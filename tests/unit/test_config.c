@@ -132,7 +132,7 @@ static void minimal_config_gets_defaults(void)
     CHECK(cfg.access_log == NULL);
     CHECK_EQ_INT(cfg.storage.k, 0);
     CHECK_EQ_INT(cfg.storage.block_size, 0);
-    CHECK_EQ_INT(cfg.storage.pack_shard_max, 0);      /* packing is opt-in */
+    CHECK_EQ_INT(cfg.storage.pack_shard_max, CONFIG_DEFAULT_PACK_SHARD_MAX); /* on */
     CHECK(cfg.storage.pack_compact_dead_ratio == 0);    /* the engine's default */
     CHECK_EQ_INT(cfg.threads, CONFIG_DEFAULT_THREADS);
     CHECK_EQ_INT(cfg.max_connections_per_ip, CONFIG_DEFAULT_MAX_PER_IP);
@@ -140,6 +140,11 @@ static void minimal_config_gets_defaults(void)
     CHECK_EQ_INT(cfg.idle_timeout_s, CONFIG_DEFAULT_IDLE_TIMEOUT);
     CHECK(cfg.sigv2);
     CHECK_EQ_INT(cfg.log_level, CONFIG_LOG_INFO);
+    config_free(&cfg);
+    /* 0 turns packing off: kept, not taken for "unset" */
+    REQUIRE(load_text("{" GOOD_BASE ",\"storage\":{\"pack_shard_max_bytes\":0}}", &cfg,
+                      &err) == 0);
+    CHECK_EQ_INT(cfg.storage.pack_shard_max, 0);
     config_free(&cfg);
 }
 
@@ -358,6 +363,7 @@ static void embedded_default_writes_nothing_then_reuses(void)
     cf_err err;
     REQUIRE(config_embedded_default(var, &a, &err) == 0);
     CHECK(a.embedded);
+    CHECK_EQ_INT(a.storage.pack_shard_max, CONFIG_DEFAULT_PACK_SHARD_MAX); /* packs too */
     CHECK(a.new_master_key);
     CHECK(a.new_admin_credential);
     CHECK(a.storage.create_master_key);
