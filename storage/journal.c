@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -107,6 +108,8 @@ static int64_t wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static void trim_crashed(const jrn *j);
+
 jrn *jrn_open(const ds_set *set, uint64_t commit, cf_err *err)
 {
     jrn *j = calloc(1, sizeof *j);
@@ -117,6 +120,7 @@ jrn *jrn_open(const ds_set *set, uint64_t commit, cf_err *err)
     pthread_mutex_init(&j->lock, NULL);
     j->set = set;
     hex_encode(set->lineage, DS_LINEAGE_LEN, j->lineage, sizeof j->lineage);
+    trim_crashed(j);
     int64_t now = wall_ms();
     for (int i = 0; i < RS_MAX_SHARDS; i++)
         set_file(j, i, i < set->n && set->disks[i].online ? open_file(j, i, commit, now) : -1);
@@ -578,6 +582,53 @@ int jrn_replay(const ds_set *set, uint64_t after, int (*cb)(void *ctx,
     }
     rec_set_free(&rs);
     return rc;
+}
+
+/* The file at path, if a crash left its zeros (its size a whole number
+ * of steps), cut at the end of its records: where the chain of frame
+ * lengths from its start reaches bytes that are zero to the end (never
+ * inside a record that verifies; a torn one stays torn). */
+static void trim_file(const char *path)
+{
+    int fd = fio_open(path, O_RDWR | O_CLOEXEC, 0);
+    struct stat st;
+    if (fd < 0)
+        return;
+    if (fstat(fd, &st) == 0 && st.st_size > 0 && st.st_size % JRN_PREALLOC_STEP == 0) {
+        uint8_t head[JRN_HEAD];
+        uint64_t off = 0;
+        while (off < (uint64_t)st.st_size &&
+               fsu_pread_all(fd, head, sizeof head, (off_t)off) == 0 &&
+               memcmp(head, JRN_MAGIC, 4) == 0)
+            off += JRN_HEAD + le_get(head + 4, 4);
+        if (off < (uint64_t)st.st_size && zero_tail(fd, off))
+            fio_ftruncate(fd, (off_t)off);
+    }
+    fio_close(fd);
+}
+
+/* At open, before this run's files exist: every file of the lineage a
+ * crash left with its zeros gives them back (they would stay until the
+ * file is pruned, a step a disk for every crash). */
+static void trim_crashed(const jrn *j)
+{
+    size_t ll = strlen(j->lineage);
+    for (int i = 0; i < j->set->n; i++) {
+        char dir[PATH_MAX];
+        if (!j->set->disks[i].online)
+            continue;
+        snprintf(dir, sizeof dir, "%s/" JRN_DIR, j->set->disks[i].path);
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        while (d && (de = readdir(d)) != NULL) {
+            char path[PATH_MAX];
+            if (strncmp(de->d_name, j->lineage, ll) == 0 && de->d_name[ll] == '-' &&
+                (size_t)snprintf(path, sizeof path, "%s/%s", dir, de->d_name) < sizeof path)
+                trim_file(path);
+        }
+        if (d)
+            closedir(d);
+    }
 }
 
 /* ---- rotation: pruning with carry-forward ------------------------------ */

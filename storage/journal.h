@@ -70,8 +70,9 @@
  * A reader takes zero bytes from a record's end to the end of the file as
  * the end of the records (a torn record before them is torn as before;
  * zeros followed by other bytes are damage). Closing a file (rotation,
- * jrn_close, a dropped disk) cuts its zeros off; a crash leaves them,
- * and the file is never appended to again. A disk that refuses the zeros
+ * jrn_close, a dropped disk) cuts its zeros off; a crash leaves them
+ * (the file is never appended to again) until the next jrn_open, which
+ * cuts every such file at the end of its chain of frames. A disk that refuses the zeros
  * (full) gets the record appended without them, logged once a file; only
  * a record that cannot be written drops the disk, as below. A reader from
  * before preallocation stops at the zeros as at a torn tail: it reads

@@ -8,7 +8,7 @@
  *   - a file's preallocated zeros (a file being written, or left by a
  *     crash) end its records, never damage; a record torn before them is
  *     torn, zeros followed by other bytes are damage; closing cuts them
- *     off; a disk that refuses the zeros (full) still gets its records,
+ *     off, and so does the next open after a crash; a disk that refuses the zeros (full) still gets its records,
  *     one that refuses the record is dropped, the others hold them all;
  *   - a torn tail or a flipped byte on some disks loses no record (the
  *     other disks' copies are read) and is counted; on every disk the
@@ -338,6 +338,21 @@ static void test_zero_tail(void)
     jrn_close(j);
     CHECK(file_size(p[2]) > 0 && file_size(p[2]) < 1024);
     CHECK(file_size(p[1]) == file_size(p[2]));
+    replay(&set, &s, &torn, &newer);
+    CHECK_EQ_INT(s.n, 3);
+    CHECK_EQ_INT(torn, 1);
+    /* zeros a crash left (the files as they were before the close): the
+     * next open cuts them off, the records as they were */
+    off_t was[3];
+    for (int i = 0; i < 3; i++) {
+        was[i] = file_size(p[i]);
+        REQUIRE(truncate(p[i], JRN_PREALLOC_STEP) == 0);
+    }
+    j = jrn_open(&set, BASE + 10, &err);
+    REQUIRE(j);
+    for (int i = 0; i < 3; i++)
+        CHECK(file_size(p[i]) == was[i]);
+    jrn_close(j);
     replay(&set, &s, &torn, &newer);
     CHECK_EQ_INT(s.n, 3);
     CHECK_EQ_INT(torn, 1);
