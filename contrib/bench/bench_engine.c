@@ -1036,6 +1036,17 @@ static int mid_dirs(const bench *b, cf_err *err)
     return 0;
 }
 
+/* One mid-size phase: its files made, the threads run, the files removed. */
+static int mid_phase(const bench *b, mid_pack *mp, bool packs, uint64_t *ops, double *dt,
+                     cf_err *err)
+{
+    int rc = mid_open(b, mp, packs, err);
+    if (rc == 0)
+        rc = mid_threads_run(b, packs ? mid_pack_main : mid_main, mp, ops, dt, err);
+    mid_close(mp);
+    return rc;
+}
+
 static int measure_mid(const bench *b, cf_err *err)
 {
     if (mid_dirs(b, err) < 0)
@@ -1043,10 +1054,7 @@ static int measure_mid(const bench *b, cf_err *err)
     static mid_pack mp;
     uint64_t ops = 0;
     double dt = 0;
-    int rc = mid_open(b, &mp, false, err);
-    if (rc == 0)
-        rc = mid_threads_run(b, mid_main, &mp, &ops, &dt, err);
-    mid_close(&mp);
+    int rc = mid_phase(b, &mp, false, &ops, &dt, err);
     for (int i = 0; i < NDISKS; i++) {       /* leave the disks as they were */
         char path[PATH_MAX + 32];
         snprintf(path, sizeof path, "%s/objects", b->disk[i]);
@@ -1068,10 +1076,7 @@ static int measure_mid_pack(const bench *b, cf_err *err)
     static mid_pack mp;
     uint64_t ops = 0;
     double dt = 0;
-    int rc = mid_open(b, &mp, true, err);
-    if (rc == 0)
-        rc = mid_threads_run(b, mid_pack_main, &mp, &ops, &dt, err);
-    mid_close(&mp);
+    int rc = mid_phase(b, &mp, true, &ops, &dt, err);
     if (rc < 0)
         return -1;
     put_value("mid_put_pack_limit_record_bytes", (double)mp.rec_len);
