@@ -12,6 +12,7 @@ out=$(BENCH_DIR=$dir BENCH_SIZE_MIB=8 BENCH_SMALL_OPS=10 BENCH_SMALL_SECONDS=1 \
 for name in put_pipeline_mib_s get_pipeline_mib_s disk_write_mib_s \
             put_pipeline_all_cores_mib_s put_limit_all_cores_mib_s fsync_ops \
             disk_write_volume_mib fsync_group_ops mid_put_limit_ops mid_put_limit_mib_s \
+            mid_put_pack_limit_ops mid_put_pack_limit_mib_s mid_put_pack_limit_record_bytes \
             engine_put_ratio engine_get_ratio engine_degraded_get_ratio \
             engine_put_cpu_s_per_gib engine_get_cpu_s_per_gib engine_peak_rss_mib \
             engine_small_put_ops engine_small_get_ops \
@@ -27,6 +28,8 @@ out=$(BENCH_LIMITS_ONLY=1 BENCH_DIR=$dir BENCH_SIZE_MIB=8 BENCH_REPEAT=1 \
 printf '%s\n' "$out" | grep -Eq '^fsync_ops: [0-9]+\.[0-9]+' &&
   printf '%s\n' "$out" | grep -Eq '^disk_write_objects: 3\.00' &&
   printf '%s\n' "$out" | grep -Eq '^mid_put_limit_ops: [0-9]+\.[0-9]+' &&
+  printf '%s\n' "$out" | grep -Eq '^mid_put_pack_limit_ops: [0-9]+\.[0-9]+' &&
+  printf '%s\n' "$out" | grep -Eq '^mid_put_pack_limit_record_bytes: 69732\.00' &&
   ! printf '%s\n' "$out" | grep -q '^engine_' || {
     printf 'bench_smoke: BENCH_LIMITS_ONLY=1 gave:\n%s\n' "$out" >&2
     exit 1

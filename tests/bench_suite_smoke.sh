@@ -59,6 +59,7 @@ need=(put_cpu_s_per_gib get_cpu_s_per_gib put_4stream_ratio_of_limit
       restic_backup_coffer_server_cpu_s restic_backup_coffer_client_cpu_s
       restic_backup_local_client_cpu_s rclone_copy_coffer_server_cpu_s
       disk_write_volume_mib fsync_group_ops mid_put_limit_ops mid_put_256k_ratio_of_limit
+      mid_put_pack_limit_ops mid_put_256k_files_ratio_of_limit
       transition_mib_s transition_cpu_s_per_gib transition_remote_cpu_s_per_gib
       tiered_get_mib_s local_get_mib_s tiered_get_ratio tiered_range_get_ms_p50
       tier_peak_rss_mib azure_tier_peak_rss_mib azure_transition_mib_s azure_tiered_get_ratio
@@ -103,8 +104,20 @@ bad=$(grep -E '^[a-z0-9_]+: ' <<<"$out" | grep -Ev "^[a-z0-9_]+: $num" |
 [ -z "$bad" ] || fail "summary lines without a number: $bad"
 grep -Eq '^\| put [0-9]+[KMG] c1 \|' <<<"$out" || fail "no Markdown table of runs"
 grep -Eq '^\| peer_put [0-9]+[KMG] c1 \|' <<<"$out" || fail "no runs against the peer"
-for f in put_4stream_ratio_of_limit small_put_ratio_of_fsync_limit mid_put_256k_ratio_of_limit; do
+for f in put_4stream_ratio_of_limit small_put_ratio_of_fsync_limit mid_put_256k_ratio_of_limit \
+         mid_put_256k_files_ratio_of_limit; do
   grep -Eq "^\* $f: " <<<"$out" || fail "the output does not say which limit $f uses"
+done
+# each 256 KiB PUT is put over the limit of the layout it wrote: packs for
+# the default run, shard files for the packing-off one
+for f in mid_put_256k:mid_put_pack_limit_ops mid_put_256k_files:mid_put_limit_ops; do
+  run=${f%%:*} lim=${f#*:}
+  grep -Eq "^\* ${run}_ratio_of_limit: $lim, " <<<"$out" ||
+    fail "${run}_ratio_of_limit is not said to divide by $lim"
+  awk -v r="${run}_ratio_of_limit:" -v o="${run}_c32_ops:" -v l="$lim:" '
+    $1 == r { got = $2 } $1 == o { a = $2 } $1 == l { b = $2 }
+    END { exit !(b > 0 && got - a / b < 0.0015 && a / b - got < 0.0015) }' <<<"$out" ||
+    fail "${run}_ratio_of_limit is not ${run}_c32_ops / $lim"
 done
 # the peer's CPU counts its three processes: radosgw, the OSD, the mon
 pids=$(sed -n 's/^.*rgw: memstore cluster up in .* (pids \([0-9 ]*\);.*$/\1/p' <<<"$progress")

@@ -56,17 +56,52 @@
  *   mid_put_limit_ops    objects of BENCH_MID_KIB (256) written by
  *                        BENCH_MID_THREADS (32) threads at once for
  *                        BENCH_MID_SECONDS (5), each as the engine writes an
- *                        object above the inline limit: per shard (six), a
+ *                        object above the inline limit with packing off
+ *                        (storage.pack_shard_max_bytes 0): per shard (six), a
  *                        file created in tmp/, the shard and its CRC
  *                        written after the 4 KiB header, the header, one
  *                        fdatasync, close, a rename into objects/XX/ and an
- *                        fsync of that directory. No encryption or coding
- *                        (the CPU is not the limit here) and no index
- *                        commit (its WAL fdatasync is shared by concurrent
- *                        commits). What the disks allow for mid-size PUTs
- *                        with the fsyncs today's layout needs; a new layout
- *                        (issue 14) changes what this phase must write.
+ *                        fsync of that directory; then the index commit
+ *                        below. What the disks allow for mid-size PUTs in
+ *                        the shard-file layout, with every fsync it needs.
  *   mid_put_limit_mib_s  the same in plaintext MiB/s.
+ *   mid_put_pack_limit_ops  the same objects, threads and time, each as the
+ *                        engine writes a packed one (the default: segwrite.c
+ *                        pack_out, pack.c): per disk one record of
+ *                        mid_put_pack_limit_record_bytes (PACK_REC_PREFIX +
+ *                        the 4 KiB shard header + the shard + its CRC, as
+ *                        pack.h lays it out) written at the end of that
+ *                        disk's one pack file under its lock (the file
+ *                        grows: no preallocation, as the engine's packs);
+ *                        then, disk after disk, the wait until a
+ *                        group-committed fdatasync of that pack covers the
+ *                        record; then the index commit. Pack rolls (one new
+ *                        file per 64 MiB per disk) are left out.
+ *   mid_put_pack_limit_mib_s  the same in plaintext MiB/s.
+ *   mid_put_pack_limit_objects_per_round  objects per index sync round: how
+ *                        many commits one round's fsyncs carried.
+ *                        The index commit of both phases (index.c's group
+ *                        commit and journal.c's sync hook): under one lock
+ *                        (the index mutex), MID_WAL_FRAMES (6) WAL frames of
+ *                        24 + 4096 bytes written to a WAL-like file (zeros
+ *                        written first, MID_WAL_SPAN 4 MiB of them, and
+ *                        rewritten from the start when full, as a WAL
+ *                        restarts after a checkpoint) and a MID_JRN_RECORD
+ *                        (512) byte record to each of six journal-like
+ *                        files (one per disk, zeros kept written up to the
+ *                        next JRN_PREALLOC_STEP past the end as
+ *                        journal.c preallocates); then the wait for a sync
+ *                        round that started after it, run by one of the
+ *                        waiters with the lock dropped: fdatasync of the
+ *                        WAL, then of each journal file, one after the
+ *                        other (index.c sync_round, journal.c jrn_sync).
+ *                        Left out: SQLite's CPU, its checkpoints (their
+ *                        fsyncs of the database file), the journal's
+ *                        rotation. No encryption or coding (the CPU is not
+ *                        the limit here). The WAL file is in the bench
+ *                        directory, the others in the disk directories
+ *                        (the engine's meta directory and DISK/journal,
+ *                        DISK/packs are on the same filesystems).
  *
  * Then the engine, opened 4+2 on six directories under the data directory,
  * putting one BENCH_SIZE_MIB object in 256 KiB writes (the size of a front
@@ -162,6 +197,8 @@
 #include "common/clock.h"
 #include "storage/crypto.h"
 #include "storage/engine.h"
+#include "storage/journal.h"
+#include "storage/pack.h"
 #include "storage/rs.h"
 #include "common/fsutil.h"
 #include "storage/segment.h"
@@ -613,52 +650,80 @@ static int measure_fsync(const bench *b, cf_err *err)
     return 0;
 }
 
+/* ---- group commit ---------------------------------------------------------
+ *
+ * The scheme of index.c (idx_unlock_durable) and pack.c (pack_commit):
+ * appends under a lock advance `written`; a writer whose append is ticket
+ * t waits until `synced` >= t. One that finds no sync running becomes the
+ * syncer for everything written so far (target = written at that moment)
+ * and runs the sync with the lock dropped, so others keep appending and
+ * the next sync covers all of them. */
+
+typedef struct gsync {
+    pthread_mutex_t lock;
+    pthread_cond_t cv;
+    uint64_t written, synced;        /* tickets issued; tickets a sync covered */
+    bool syncing;                    /* a sync is running */
+    int err;                         /* the first failure's errno */
+} gsync;
+
+#define GSYNC_INIT {.lock = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER}
+
+/* With g->lock held: return once a sync that started after ticket was
+ * written has finished (0), or a sync failed (its errno). sync gets arg and
+ * returns 0 or an errno. */
+static int gsync_wait(gsync *g, uint64_t ticket, int (*sync)(void *), void *arg)
+{
+    while (g->err == 0 && g->synced < ticket) {
+        if (g->syncing) {
+            pthread_cond_wait(&g->cv, &g->lock);
+            continue;
+        }
+        g->syncing = true;
+        uint64_t target = g->written;
+        pthread_mutex_unlock(&g->lock);
+        int e = sync(arg);
+        pthread_mutex_lock(&g->lock);
+        g->syncing = false;
+        if (e != 0)
+            g->err = e;
+        else if (target > g->synced)
+            g->synced = target;
+        pthread_cond_broadcast(&g->cv);
+    }
+    return g->err;
+}
+
+/* fdatasync of *(int *)fd: 0 or its errno. */
+static int sync_fd(void *fd)
+{
+    return fdatasync(*(int *)fd) == 0 ? 0 : errno;
+}
+
 /* ---- durable small writes, group-committed -------------------------------- */
 
 typedef struct fsync_group {
     const bench *b;
     int fd;
-    pthread_mutex_t lock;
-    pthread_cond_t cv;
-    uint64_t written, synced;        /* appends made; appends an fdatasync covered */
-    bool syncing;                    /* an fdatasync is running */
-    int err;                         /* the first failure's errno */
+    gsync g;
     double until;
     uint64_t ops;
 } fsync_group;
 
-/* One writer: append, then wait until an fdatasync covers the append,
- * running it when no other is (index.c's group commit). */
+/* One writer: append, then wait until an fdatasync covers the append. */
 static void *group_main(void *arg)
 {
-    fsync_group *g = arg;
+    fsync_group *f = arg;
+    gsync *g = &f->g;
     pthread_mutex_lock(&g->lock);
-    while (g->err == 0 && clock_mono_s() < g->until) {
-        int w = fsu_write_all(g->fd, src_at(g->b, g->written, SMALL_SIZE), SMALL_SIZE);
+    while (g->err == 0 && clock_mono_s() < f->until) {
+        int w = fsu_write_all(f->fd, src_at(f->b, g->written, SMALL_SIZE), SMALL_SIZE);
         if (w < 0) {
             g->err = -w;
             break;
         }
-        uint64_t ticket = ++g->written;
-        while (g->err == 0 && g->synced < ticket) {
-            if (g->syncing) {
-                pthread_cond_wait(&g->cv, &g->lock);
-                continue;
-            }
-            g->syncing = true;
-            uint64_t target = g->written;
-            pthread_mutex_unlock(&g->lock);
-            int e = fdatasync(g->fd) == 0 ? 0 : errno;
-            pthread_mutex_lock(&g->lock);
-            g->syncing = false;
-            if (e != 0)
-                g->err = e;
-            else if (target > g->synced)
-                g->synced = target;
-            pthread_cond_broadcast(&g->cv);
-        }
-        if (g->err == 0)
-            g->ops++;
+        if (gsync_wait(g, ++g->written, sync_fd, &f->fd) == 0)
+            f->ops++;
     }
     pthread_mutex_unlock(&g->lock);
     return NULL;
@@ -668,7 +733,7 @@ static int measure_fsync_group(const bench *b, cf_err *err)
 {
     char path[PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/fsync-group.bench", b->disk[0]);
-    fsync_group g = {.b = b, .lock = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+    fsync_group g = {.b = b, .g = GSYNC_INIT};
     g.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
     if (g.fd < 0)
         return cf_fail_errno(err, CF_EIO, errno, "create %s", path);
@@ -688,8 +753,8 @@ static int measure_fsync_group(const bench *b, cf_err *err)
     if (started < b->fsync_threads)
         return cf_fail(err, CF_EINTERNAL, "could not start %llu writer threads",
                        (unsigned long long)b->fsync_threads);
-    if (g.err != 0)
-        return cf_fail_errno(err, CF_EIO, g.err, "append+fdatasync %s", path);
+    if (g.g.err != 0)
+        return cf_fail_errno(err, CF_EIO, g.g.err, "append+fdatasync %s", path);
     put_value("fsync_group_threads", (double)b->fsync_threads);
     put_value("fsync_group_ops", (double)g.ops / dt);
     return 0;
@@ -697,8 +762,11 @@ static int measure_fsync_group(const bench *b, cf_err *err)
 
 /* ---- mid-size objects as the engine writes them -------------------------- */
 
+typedef struct mid_pack mid_pack;
+
 typedef struct mid_run {
     const bench *b;
+    mid_pack *mp;                    /* the pack phase's shared files */
     unsigned id;
     double until;                    /* clock_mono_s() at which to stop */
     pthread_t tid;
@@ -707,6 +775,167 @@ typedef struct mid_run {
     cf_err err;
     uint64_t ops;
 } mid_run;
+
+/* ---- mid-size objects as the engine packs them ----------------------------- */
+
+#define MID_WAL_FRAMES 6u            /* WAL frames (pages) per index commit */
+#define MID_WAL_FRAME (24u + 4096u)  /* SQLite's frame header + a 4 KiB page */
+#define MID_WAL_SPAN (4u << 20)      /* ~1000 pages: where a WAL restarts */
+#define MID_JRN_RECORD 512u          /* a PUT's journal record (JSON, no data) */
+
+struct mid_pack {
+    struct {
+        int fd;
+        gsync g;                     /* written = the pack's end offset */
+    } pack[NDISKS];
+    gsync ix;                        /* the index commit: lock = index mutex */
+    int wal_fd, jrn_fd[NDISKS];      /* -1: not open */
+    uint64_t wal_off, jrn_end[NDISKS], jrn_zeroed[NDISKS];
+    uint32_t rec_len;                /* a record: prefix, shard header, shard + CRC */
+    uint64_t rounds;                 /* index sync rounds run */
+    char path[NDISKS * 2 + 1][PATH_MAX + 32];   /* pack, journal per disk; WAL */
+    int *fds[NDISKS * 2 + 1];                    /* the same order */
+};
+
+/* Zeros on fd from *zeroed up to the next JRN_PREALLOC_STEP multiple past
+ * upto, as journal.c's preallocate writes them (under the index lock). */
+static int mid_zeros(int fd, uint64_t *zeroed, uint64_t upto)
+{
+    static const uint8_t zero[64u << 10];
+    uint64_t want = (upto + JRN_PREALLOC_STEP - 1) / JRN_PREALLOC_STEP * JRN_PREALLOC_STEP;
+    for (; *zeroed < want; *zeroed += sizeof zero) {
+        int rc = fsu_pwrite_all(fd, zero, sizeof zero, (off_t)*zeroed);
+        if (rc < 0)
+            return -rc;
+    }
+    return 0;
+}
+
+/* The index's sync round (index.c sync_round): the WAL's fdatasync, then
+ * the sync hook's (journal.c jrn_sync) of every disk's journal file. */
+static int mid_round(void *arg)
+{
+    mid_pack *mp = arg;
+    int e = fdatasync(mp->wal_fd) == 0 ? 0 : errno;
+    for (int i = 0; i < NDISKS; i++)
+        if (fdatasync(mp->jrn_fd[i]) != 0 && e == 0)
+            e = errno;
+    mp->rounds++;                    /* one syncer at a time */
+    return e;
+}
+
+/* One PUT's index commit: its WAL frames and journal records written
+ * under the index mutex, then the wait for a sync round covering them. */
+static int mid_commit(mid_run *r, uint64_t n)
+{
+    mid_pack *mp = r->mp;
+    gsync *g = &mp->ix;
+    uint32_t wal = MID_WAL_FRAMES * MID_WAL_FRAME;
+    pthread_mutex_lock(&g->lock);
+    if (mp->wal_off + wal > MID_WAL_SPAN)
+        mp->wal_off = 32;            /* a WAL restart: rewritten in place */
+    int e = -fsu_pwrite_all(mp->wal_fd, src_at(r->b, n, wal), wal, (off_t)mp->wal_off);
+    mp->wal_off += wal;
+    for (int i = 0; e == 0 && i < NDISKS; i++) {
+        e = mid_zeros(mp->jrn_fd[i], &mp->jrn_zeroed[i], mp->jrn_end[i] + MID_JRN_RECORD);
+        if (e == 0)
+            e = -fsu_pwrite_all(mp->jrn_fd[i], src_at(r->b, n + 3u, MID_JRN_RECORD),
+                                MID_JRN_RECORD, (off_t)mp->jrn_end[i]);
+        mp->jrn_end[i] += MID_JRN_RECORD;
+    }
+    if (e == 0)
+        e = gsync_wait(g, ++g->written, mid_round, mp);
+    pthread_mutex_unlock(&g->lock);
+    return e;
+}
+
+/* Object after object as put.c writes a packed one (segwrite.c pack_out):
+ * a record appended to each disk's pack under its lock, then each pack's
+ * group-committed fdatasync in disk order, then the index commit. */
+static void *mid_pack_main(void *arg)
+{
+    mid_run *r = arg;
+    mid_pack *mp = r->mp;
+    for (uint64_t n = 0; r->rc == 0 && clock_mono_s() < r->until; n++) {
+        uint64_t end[NDISKS];
+        int e = 0;
+        for (int i = 0; e == 0 && i < NDISKS; i++) {
+            gsync *g = &mp->pack[i].g;
+            pthread_mutex_lock(&g->lock);
+            e = -fsu_pwrite_all(mp->pack[i].fd, src_at(r->b, n + (uint64_t)i, mp->rec_len),
+                                mp->rec_len, (off_t)g->written);
+            end[i] = g->written += mp->rec_len;
+            pthread_mutex_unlock(&g->lock);
+        }
+        for (int i = 0; e == 0 && i < NDISKS; i++) {
+            gsync *g = &mp->pack[i].g;
+            pthread_mutex_lock(&g->lock);
+            e = gsync_wait(g, end[i], sync_fd, &mp->pack[i].fd);
+            pthread_mutex_unlock(&g->lock);
+        }
+        if (e == 0)
+            e = mid_commit(r, n);
+        if (e != 0)
+            r->rc = cf_fail_errno(&r->err, CF_EIO, e, "pack, WAL or journal: write or fdatasync");
+        else
+            r->ops++;
+    }
+    return NULL;
+}
+
+/* Open (create) path into *fd with its first len bytes written (zeros
+ * for the WAL and journals, as preallocated; a pack file's header) and
+ * synced, with its directory entry. */
+static int mid_file(const bench *b, const char *path, int *fd, uint64_t len, cf_err *err)
+{
+    *fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (*fd < 0)
+        return cf_fail_errno(err, CF_EIO, errno, "create %s", path);
+    uint64_t zeroed = 0;
+    int e = len == PACK_FILE_HEADER ? -fsu_pwrite_all(*fd, src_at(b, 5, len), len, 0)
+                                    : mid_zeros(*fd, &zeroed, len);
+    if (e == 0 && fdatasync(*fd) != 0)
+        e = errno;
+    if (e != 0)
+        return cf_fail_errno(err, CF_EIO, e, "write %s", path);
+    return fsu_fsync_parent(path, err);
+}
+
+/* Create the phase's files: each disk's journal file and the WAL, and
+ * with packs each disk's pack file. */
+static int mid_open(const bench *b, mid_pack *mp, bool packs, cf_err *err)
+{
+    *mp = (mid_pack){.ix = GSYNC_INIT, .wal_fd = -1, .wal_off = 32,
+                     .rec_len = PACK_REC_PREFIX + SHARD_HEADER_SIZE +
+                                shard_len_for(b->mid_size, K) + SHARD_CRC_LEN};
+    for (int i = 0; i < NDISKS; i++) {
+        mp->pack[i].g = (gsync)GSYNC_INIT;
+        mp->pack[i].g.written = mp->pack[i].g.synced = PACK_FILE_HEADER;
+        mp->pack[i].fd = mp->jrn_fd[i] = -1;
+        mp->jrn_zeroed[i] = JRN_PREALLOC_STEP;
+        snprintf(mp->path[2 * i], sizeof mp->path[0], "%s/pack.bench", b->disk[i]);
+        snprintf(mp->path[2 * i + 1], sizeof mp->path[0], "%s/journal.bench", b->disk[i]);
+        mp->fds[2 * i] = &mp->pack[i].fd;
+        mp->fds[2 * i + 1] = &mp->jrn_fd[i];
+    }
+    snprintf(mp->path[2 * NDISKS], sizeof mp->path[0], "%s/wal.bench", b->root);
+    mp->fds[2 * NDISKS] = &mp->wal_fd;
+    for (int f = 0; f < 2 * NDISKS + 1; f++)
+        if ((packs || f % 2 == 1 || f == 2 * NDISKS) &&
+            mid_file(b, mp->path[f], mp->fds[f],
+                     f == 2 * NDISKS ? MID_WAL_SPAN : f % 2 ? 1 : PACK_FILE_HEADER, err) < 0)
+            return -1;
+    return 0;
+}
+
+static void mid_close(mid_pack *mp)
+{
+    for (int f = 0; f < 2 * NDISKS + 1; f++)
+        if (*mp->fds[f] >= 0) {
+            close(*mp->fds[f]);
+            unlink(mp->path[f]);
+        }
+}
 
 /* One shard file of object n of thread t on disk i, as segment.c writes
  * it: tmp file, shard + CRC after the header, header, fdatasync, close,
@@ -743,10 +972,46 @@ static void *mid_main(void *arg)
     for (uint64_t n = 0; r->rc == 0 && clock_mono_s() < r->until; n++) {
         for (int i = 0; r->rc == 0 && i < NDISKS; i++)
             r->rc = mid_shard(r, n, i, &r->err);
-        if (r->rc == 0)
+        int e = r->rc == 0 ? mid_commit(r, n) : 0;
+        if (e != 0)
+            r->rc = cf_fail_errno(&r->err, CF_EIO, e, "index commit: write or fdatasync");
+        else if (r->rc == 0)
             r->ops++;
     }
     return NULL;
+}
+
+/* mid_threads threads of fn for mid_secs: *ops objects in *dt seconds. */
+static int mid_threads_run(const bench *b, void *(*fn)(void *), mid_pack *mp,
+                           uint64_t *ops, double *dt, cf_err *err)
+{
+    mid_run *r = calloc(b->mid_threads, sizeof *r);
+    if (!r)
+        return cf_fail(err, CF_ENOMEM, "out of memory");
+    double t0 = clock_mono_s();
+    int rc = 0;
+    for (uint64_t i = 0; i < b->mid_threads; i++) {
+        r[i] = (mid_run){.b = b, .mp = mp, .id = (unsigned)i, .until = t0 + b->mid_secs};
+        if (pthread_create(&r[i].tid, NULL, fn, &r[i]) != 0) {
+            rc = cf_fail(err, CF_EINTERNAL, "pthread_create failed");
+            break;
+        }
+        r[i].started = true;
+    }
+    *ops = 0;
+    for (uint64_t i = 0; i < b->mid_threads; i++) {
+        if (!r[i].started)
+            continue;
+        pthread_join(r[i].tid, NULL);
+        *ops += r[i].ops;
+        if (r[i].rc < 0 && rc == 0) {
+            *err = r[i].err;
+            rc = -1;
+        }
+    }
+    *dt = clock_mono_s() - t0;
+    free(r);
+    return rc;
 }
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
@@ -771,36 +1036,25 @@ static int mid_dirs(const bench *b, cf_err *err)
     return 0;
 }
 
+/* One mid-size phase: its files made, the threads run, the files removed. */
+static int mid_phase(const bench *b, mid_pack *mp, bool packs, uint64_t *ops, double *dt,
+                     cf_err *err)
+{
+    int rc = mid_open(b, mp, packs, err);
+    if (rc == 0)
+        rc = mid_threads_run(b, packs ? mid_pack_main : mid_main, mp, ops, dt, err);
+    mid_close(mp);
+    return rc;
+}
+
 static int measure_mid(const bench *b, cf_err *err)
 {
     if (mid_dirs(b, err) < 0)
         return -1;
-    mid_run *r = calloc(b->mid_threads, sizeof *r);
-    if (!r)
-        return cf_fail(err, CF_ENOMEM, "out of memory");
-    double t0 = clock_mono_s();
-    int rc = 0;
-    for (uint64_t i = 0; i < b->mid_threads; i++) {
-        r[i] = (mid_run){.b = b, .id = (unsigned)i, .until = t0 + b->mid_secs};
-        if (pthread_create(&r[i].tid, NULL, mid_main, &r[i]) != 0) {
-            rc = cf_fail(err, CF_EINTERNAL, "pthread_create failed");
-            break;
-        }
-        r[i].started = true;
-    }
+    static mid_pack mp;
     uint64_t ops = 0;
-    for (uint64_t i = 0; i < b->mid_threads; i++) {
-        if (!r[i].started)
-            continue;
-        pthread_join(r[i].tid, NULL);
-        ops += r[i].ops;
-        if (r[i].rc < 0 && rc == 0) {
-            *err = r[i].err;
-            rc = -1;
-        }
-    }
-    double dt = clock_mono_s() - t0;
-    free(r);
+    double dt = 0;
+    int rc = mid_phase(b, &mp, false, &ops, &dt, err);
     for (int i = 0; i < NDISKS; i++) {       /* leave the disks as they were */
         char path[PATH_MAX + 32];
         snprintf(path, sizeof path, "%s/objects", b->disk[i]);
@@ -814,6 +1068,21 @@ static int measure_mid(const bench *b, cf_err *err)
     put_value("mid_put_limit_threads", (double)b->mid_threads);
     put_value("mid_put_limit_ops", (double)ops / dt);
     put_value("mid_put_limit_mib_s", (double)ops * b->mid_size / MIB / dt);
+    return 0;
+}
+
+static int measure_mid_pack(const bench *b, cf_err *err)
+{
+    static mid_pack mp;
+    uint64_t ops = 0;
+    double dt = 0;
+    int rc = mid_phase(b, &mp, true, &ops, &dt, err);
+    if (rc < 0)
+        return -1;
+    put_value("mid_put_pack_limit_record_bytes", (double)mp.rec_len);
+    put_value("mid_put_pack_limit_ops", (double)ops / dt);
+    put_value("mid_put_pack_limit_mib_s", (double)ops * b->mid_size / MIB / dt);
+    put_value("mid_put_pack_limit_objects_per_round", mp.rounds ? (double)ops / mp.rounds : 0);
     return 0;
 }
 
@@ -1123,6 +1392,8 @@ int main(void)
         rc = measure_fsync_group(&b, &err);
     if (rc == 0)
         rc = measure_mid(&b, &err);
+    if (rc == 0)
+        rc = measure_mid_pack(&b, &err);
     if (rc == 0 && !b.limits_only)
         rc = bench_engine(&b, &err);
     if (rc == 0 && !b.limits_only)
