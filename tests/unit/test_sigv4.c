@@ -112,29 +112,45 @@ static int load_for_verify(vector *v, const char *name, char hash[65])
     return 0;
 }
 
+/* A vector loaded to be verified, with its scope, the secret it was
+ * signed with and its time. */
+typedef struct signed_vector {
+    vector v;
+    char hash[65];
+    scope s;
+    const char *secret;
+    time_t t;
+} signed_vector;
+
+static int load_signed(signed_vector *sv, const char *name)
+{
+    if (load_for_verify(&sv->v, name, sv->hash) < 0)
+        return -1;
+    scope_of(sv->v.expected, &sv->s);
+    sv->secret = secret_for(sv->s.access_key);
+    sv->t = request_time(&sv->v);
+    return 0;
+}
+
 static void vectors_verify_and_fail_when_tampered(void)
 {
     for (size_t i = 0; i < sizeof header_vectors / sizeof *header_vectors; i++) {
-        vector v;
-        char hash[65];
-        REQUIRE(load_for_verify(&v, header_vectors[i], hash) == 0);
-        scope s;
-        scope_of(v.expected, &s);
-        const char *secret = secret_for(s.access_key);
-        time_t t = request_time(&v);
+        signed_vector sv;
+        REQUIRE(load_signed(&sv, header_vectors[i]) == 0);
+        vector *v = &sv.v;
         sigv4_auth a;
         auth_err err;
-        int rc = verify_vector(&v, secret, t + 60, &a, &err);
+        int rc = verify_vector(v, sv.secret, sv.t + 60, &a, &err);
         if (rc < 0) fprintf(stderr, "vector %s: %s\n", header_vectors[i], err.msg);
         CHECK_EQ_INT(rc, 0);
-        CHECK_EQ_STR(a.access_key, s.access_key);
-        CHECK_EQ_INT(verify_vector(&v, "wrong-secret", t, &a, &err), -1);
+        CHECK_EQ_STR(a.access_key, sv.s.access_key);
+        CHECK_EQ_INT(verify_vector(v, "wrong-secret", sv.t, &a, &err), -1);
         CHECK_EQ_INT(err.code, AUTH_SIGNATURE_DOES_NOT_MATCH);
         CHECK(strstr(err.msg, "wrong-secret") == NULL);
-        v.req.method = strcmp(v.method, "GET") ? "GET" : "PUT";
-        CHECK_EQ_INT(verify_vector(&v, secret, t, &a, &err), -1);
+        v->req.method = strcmp(v->method, "GET") ? "GET" : "PUT";
+        CHECK_EQ_INT(verify_vector(v, sv.secret, sv.t, &a, &err), -1);
         CHECK_EQ_INT(err.code, AUTH_SIGNATURE_DOES_NOT_MATCH);
-        vector_free(&v);
+        vector_free(v);
     }
 }
 
@@ -143,33 +159,29 @@ static void vectors_verify_and_fail_when_tampered(void)
  * another, and the right one verifies again after a miss. */
 static void signing_key_reused_only_for_the_same_inputs(void)
 {
-    vector v;
-    char hash[65];
-    REQUIRE(load_for_verify(&v, "get-vanilla", hash) == 0);
-    scope s;
-    scope_of(v.expected, &s);
-    const char *secret = secret_for(s.access_key);
-    time_t t = request_time(&v);
+    signed_vector sv;
+    REQUIRE(load_signed(&sv, "get-vanilla") == 0);
+    vector *v = &sv.v;
     sigv4_auth a;
     auth_err err;
     for (int round = 0; round < 2; round++) {
-        CHECK_EQ_INT(verify_vector(&v, secret, t, &a, &err), 0);
-        CHECK_EQ_INT(verify_vector(&v, secret, t, &a, &err), 0);    /* the kept key */
-        CHECK_EQ_INT(verify_vector(&v, "wrong-secret", t, &a, &err), -1);
+        CHECK_EQ_INT(verify_vector(v, sv.secret, sv.t, &a, &err), 0);
+        CHECK_EQ_INT(verify_vector(v, sv.secret, sv.t, &a, &err), 0);    /* the kept key */
+        CHECK_EQ_INT(verify_vector(v, "wrong-secret", sv.t, &a, &err), -1);
         CHECK_EQ_INT(err.code, AUTH_SIGNATURE_DOES_NOT_MATCH);
     }
     static const char *const fields[] = {"scope_date", "region", "service"};
     for (size_t f = 0; f < 3; f++) {
-        CHECK_EQ_INT(verify_vector(&v, secret, t, &a, &err), 0);
-        REQUIRE(sigv4_parse(&v.req, s.region, s.service, &a, &err) == 0);
+        CHECK_EQ_INT(verify_vector(v, sv.secret, sv.t, &a, &err), 0);
+        REQUIRE(sigv4_parse(&v->req, sv.s.region, sv.s.service, &a, &err) == 0);
         char *field = f == 0 ? a.scope_date : f == 1 ? a.region : a.service;
         field[0] = field[0] == '2' ? '1' : 'x';      /* same lengths, other input */
-        CHECK_EQ_INT(sigv4_check(&v.req, &a, secret, t, &err), -1);
+        CHECK_EQ_INT(sigv4_check(&v->req, &a, sv.secret, sv.t, &err), -1);
         if (err.code != AUTH_SIGNATURE_DOES_NOT_MATCH)
             fprintf(stderr, "changed %s: %s\n", fields[f], err.msg);
         CHECK_EQ_INT(err.code, AUTH_SIGNATURE_DOES_NOT_MATCH);
     }
-    vector_free(&v);
+    vector_free(v);
 }
 
 static void tampered_path_query_or_header_fails(void)
