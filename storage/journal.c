@@ -2,10 +2,8 @@
  * storage/journal.c - the per-disk journal (see journal.h).
  *
  * Writing: a record is built once and written to each disk's current file
- * at that file's end offset with a loop of fio_pwrite (so the fault hook
- * reaches it), after the file's zeros are made to reach past it
- * (preallocate; journal.h, "Preallocation"); a disk whose record write
- * fails is dropped (its file closed) and counted. The sync hook
+ * with a loop of fio_write (so the fault hook reaches it); a disk whose
+ * write fails is dropped (its file closed) and counted. The sync hook
  * takes a duplicate of every dirty descriptor under the mutex and
  * fdatasyncs them outside it, so a rotation that closes the originals
  * meanwhile does no harm.
@@ -29,7 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -43,16 +40,11 @@
 #define JRN_HEAD 12                  /* magic, length, CRC */
 #define JRN_MAX_PAYLOAD (64u << 20)
 
-#define ZERO_CHUNK (64u << 10)    /* the zeros' buffer: a step is 64 of it */
-
 struct jrn {
     pthread_mutex_t lock;
     const ds_set *set;
     char lineage[33];
     int fd[RS_MAX_SHARDS];
-    uint64_t end[RS_MAX_SHARDS];     /* where the next record goes */
-    uint64_t zeroed[RS_MAX_SHARDS];  /* written (records or zeros) up to here */
-    bool short_said[RS_MAX_SHARDS];  /* a failed preallocation logged */
     bool dirty[RS_MAX_SHARDS];
     bool dropped[RS_MAX_SHARDS];     /* said once */
     uint64_t records, bytes, failures;
@@ -67,38 +59,12 @@ static int open_file(jrn *j, int i, uint64_t commit, int64_t now)
                          (unsigned long long)commit, (long long)now) >= sizeof path ||
         fsu_mkdir_p(dir, &err) < 0)
         return -1;
-    /* a new file, never one of the same name (its offsets are ours) */
-    int fd = fio_open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0 && errno == EEXIST)
-        return open_file(j, i, commit, now + 1);
+    int fd = fio_open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (fd >= 0 && fsu_fsync_dir(dir, &err) < 0) {
         fio_close(fd);
         return -1;
     }
     return fd;
-}
-
-/* Make fd disk i's current file (a new one, empty). Under the lock, or
- * before j is shared. */
-static void set_file(jrn *j, int i, int fd)
-{
-    j->fd[i] = fd;
-    j->end[i] = j->zeroed[i] = 0;
-    j->dirty[i] = false;
-    j->short_said[i] = false;
-}
-
-/* Close disk i's file, its unused zeros cut off first (not synced: a
- * crash that brings them back leaves a tail the reader takes as the end).
- * Under the lock. */
-static void close_file(jrn *j, int i)
-{
-    if (j->fd[i] < 0)
-        return;
-    if (j->zeroed[i] > j->end[i])
-        fio_ftruncate(j->fd[i], (off_t)j->end[i]);
-    fio_close(j->fd[i]);
-    j->fd[i] = -1;
 }
 
 static int64_t wall_ms(void)
@@ -107,8 +73,6 @@ static int64_t wall_ms(void)
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
-
-static void trim_crashed(const jrn *j);
 
 jrn *jrn_open(const ds_set *set, uint64_t commit, cf_err *err)
 {
@@ -120,10 +84,9 @@ jrn *jrn_open(const ds_set *set, uint64_t commit, cf_err *err)
     pthread_mutex_init(&j->lock, NULL);
     j->set = set;
     hex_encode(set->lineage, DS_LINEAGE_LEN, j->lineage, sizeof j->lineage);
-    trim_crashed(j);
     int64_t now = wall_ms();
     for (int i = 0; i < RS_MAX_SHARDS; i++)
-        set_file(j, i, i < set->n && set->disks[i].online ? open_file(j, i, commit, now) : -1);
+        j->fd[i] = i < set->n && set->disks[i].online ? open_file(j, i, commit, now) : -1;
     return j;
 }
 
@@ -133,7 +96,8 @@ void jrn_close(jrn *j)
         return;
     jrn_sync(j);
     for (int i = 0; i < RS_MAX_SHARDS; i++)
-        close_file(j, i);
+        if (j->fd[i] >= 0)
+            fio_close(j->fd[i]);
     pthread_mutex_destroy(&j->lock);
     free(j);
 }
@@ -143,7 +107,9 @@ void jrn_close(jrn *j)
  * from being unmounted and repaired). Under the lock. */
 static void drop_disk(jrn *j, int i, const char *why)
 {
-    close_file(j, i);
+    if (j->fd[i] >= 0)
+        fio_close(j->fd[i]);
+    j->fd[i] = -1;
     j->dirty[i] = false;
     j->failures++;
     if (!j->dropped[i])
@@ -159,56 +125,18 @@ static void drop_if_out(jrn *j, int i)
         drop_disk(j, i, "the disk is out of the write set");
 }
 
-/* Write n bytes at off in fd: 0, or the errno; *done gets how many were
- * written. */
-static int pwrite_all(int fd, const uint8_t *p, size_t n, uint64_t off, uint64_t *done)
+static int write_all(int fd, const uint8_t *p, size_t n)
 {
-    *done = 0;
-    while (*done < n) {
-        ssize_t w = fio_pwrite(fd, p + *done, n - *done, (off_t)(off + *done));
+    while (n > 0) {
+        ssize_t w = fio_write(fd, p, n);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)
             return w < 0 ? errno : EIO;
-        *done += (uint64_t)w;
+        p += w;
+        n -= (size_t)w;
     }
     return 0;
-}
-
-/* Disk i's file written with zeros past end + len, up to the next
- * multiple of JRN_PREALLOC_STEP, so that appending a record of len bytes
- * changes no file size (journal.h, "Preallocation"). A disk that refuses
- * (full) gets the record appended without them, logged once a file.
- * Under the lock. */
-static void preallocate(jrn *j, int i, size_t len)
-{
-    static const uint8_t zeros[ZERO_CHUNK];
-    if (j->end[i] + len <= j->zeroed[i])
-        return;
-    uint64_t step = JRN_PREALLOC_STEP, want = (j->end[i] + len + step - 1) / step * step;
-    while (j->zeroed[i] < want) {    /* one write a step, as a rule */
-        struct iovec v[JRN_PREALLOC_STEP / ZERO_CHUNK];
-        int n = 0;
-        for (uint64_t left = want - j->zeroed[i]; left > 0 && n < (int)(sizeof v / sizeof *v);
-             n++) {
-            v[n].iov_base = (void *)zeros;
-            v[n].iov_len = left < ZERO_CHUNK ? (size_t)left : ZERO_CHUNK;
-            left -= v[n].iov_len;
-        }
-        ssize_t w = lseek(j->fd[i], (off_t)j->zeroed[i], SEEK_SET) < 0 ? -1
-                                                                        : fio_writev(j->fd[i], v, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            if (!j->short_said[i])
-                fprintf(stderr, "coffer: journal on %s: cannot preallocate its file (%s); "
-                        "records are appended without it\n", j->set->disks[i].path,
-                        strerror(w < 0 ? errno : EIO));
-            j->short_said[i] = true;
-            return;
-        }
-        j->zeroed[i] += (uint64_t)w;
-    }
 }
 
 /* Write one whole record (frame and payload) to every disk's file. */
@@ -219,17 +147,11 @@ static void append_framed(jrn *j, const uint8_t *rec, size_t len)
         drop_if_out(j, i);
         if (j->fd[i] < 0)
             continue;
-        uint64_t w;
-        preallocate(j, i, len);
-        int e = pwrite_all(j->fd[i], rec, len, j->end[i], &w);
-        if (e) {
+        int e = write_all(j->fd[i], rec, len);
+        if (e)
             drop_disk(j, i, strerror(e));
-            continue;
-        }
-        j->end[i] += len;
-        if (j->zeroed[i] < j->end[i])
-            j->zeroed[i] = j->end[i];
-        j->dirty[i] = true;
+        else
+            j->dirty[i] = true;
     }
     j->records++;
     j->bytes += len;
@@ -342,36 +264,18 @@ typedef struct rec_set {
     size_t npaths, cap_paths;
 } rec_set;
 
-/* Whether fd holds nothing but zero bytes from off to its end (the end
- * of the file, or its preallocated tail). */
-static bool zero_tail(int fd, uint64_t off)
-{
-    uint8_t buf[4096];
-    for (;;) {
-        ssize_t n = pread(fd, buf, sizeof buf, (off_t)off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return n == 0;
-        for (ssize_t k = 0; k < n; k++)
-            if (buf[k])
-                return false;
-        off += (uint64_t)n;
-    }
-}
-
 /* The frame at off in fd: 1 and *payload (malloc'd, its CRC checked) with
  * *len, 0 at the end of the file, -1 torn or damaged. */
 static int read_frame(int fd, uint64_t off, uint8_t **payload, size_t *len)
 {
     uint8_t head[JRN_HEAD];
     int rc = fsu_pread_all(fd, head, sizeof head, (off_t)off);
-    if (rc < 0 && rc != -ENODATA)
-        return -1;
-    if (rc == -ENODATA || memcmp(head, JRN_MAGIC, 4) != 0)
-        return zero_tail(fd, off) ? 0 : -1;
+    if (rc == -ENODATA) {
+        struct stat st;
+        return fstat(fd, &st) == 0 && (uint64_t)st.st_size == off ? 0 : -1;
+    }
     size_t n = (size_t)le_get(head + 4, 4);
-    if (n < 13 || n > JRN_MAX_PAYLOAD)
+    if (rc < 0 || memcmp(head, JRN_MAGIC, 4) != 0 || n < 13 || n > JRN_MAX_PAYLOAD)
         return -1;
     uint8_t *p = malloc(n);
     if (!p || fsu_pread_all(fd, p, n, (off_t)(off + JRN_HEAD)) < 0 ||
@@ -584,53 +488,6 @@ int jrn_replay(const ds_set *set, uint64_t after, int (*cb)(void *ctx,
     return rc;
 }
 
-/* The file at path, if a crash left its zeros (its size a whole number
- * of steps), cut at the end of its records: where the chain of frame
- * lengths from its start reaches bytes that are zero to the end (never
- * inside a record that verifies; a torn one stays torn). */
-static void trim_file(const char *path)
-{
-    int fd = fio_open(path, O_RDWR | O_CLOEXEC, 0);
-    struct stat st;
-    if (fd < 0)
-        return;
-    if (fstat(fd, &st) == 0 && st.st_size > 0 && st.st_size % JRN_PREALLOC_STEP == 0) {
-        uint8_t head[JRN_HEAD];
-        uint64_t off = 0;
-        while (off < (uint64_t)st.st_size &&
-               fsu_pread_all(fd, head, sizeof head, (off_t)off) == 0 &&
-               memcmp(head, JRN_MAGIC, 4) == 0)
-            off += JRN_HEAD + le_get(head + 4, 4);
-        if (off < (uint64_t)st.st_size && zero_tail(fd, off))
-            fio_ftruncate(fd, (off_t)off);
-    }
-    fio_close(fd);
-}
-
-/* At open, before this run's files exist: every file of the lineage a
- * crash left with its zeros gives them back (they would stay until the
- * file is pruned, a step a disk for every crash). */
-static void trim_crashed(const jrn *j)
-{
-    size_t ll = strlen(j->lineage);
-    for (int i = 0; i < j->set->n; i++) {
-        char dir[PATH_MAX];
-        if (!j->set->disks[i].online)
-            continue;
-        snprintf(dir, sizeof dir, "%s/" JRN_DIR, j->set->disks[i].path);
-        DIR *d = opendir(dir);
-        struct dirent *de;
-        while (d && (de = readdir(d)) != NULL) {
-            char path[PATH_MAX];
-            if (strncmp(de->d_name, j->lineage, ll) == 0 && de->d_name[ll] == '-' &&
-                (size_t)snprintf(path, sizeof path, "%s/%s", dir, de->d_name) < sizeof path)
-                trim_file(path);
-        }
-        if (d)
-            closedir(d);
-    }
-}
-
 /* ---- rotation: pruning with carry-forward ------------------------------ */
 
 typedef struct old_files {
@@ -701,10 +558,13 @@ void jrn_rotate(jrn *j, uint64_t commit, jrn_keep_cb keep, void *ctx)
     jrn_sync(j);
     pthread_mutex_lock(&j->lock);
     for (int i = 0; i < RS_MAX_SHARDS; i++) {
-        if (j->fd[i] >= 0 && j->dirty[i])
-            fio_fdatasync(j->fd[i]);        /* what was appended since the sync above */
-        close_file(j, i);
-        set_file(j, i, fresh[i]);
+        if (j->fd[i] >= 0) {
+            if (j->dirty[i])
+                fio_fdatasync(j->fd[i]);    /* what was appended since the sync above */
+            fio_close(j->fd[i]);
+        }
+        j->fd[i] = fresh[i];
+        j->dirty[i] = false;
         j->dropped[i] = false;
     }
     pthread_mutex_unlock(&j->lock);

@@ -62,23 +62,6 @@
  * holds them in commit order; a crash can leave a torn last record, which
  * a reader stops at (and a new file is begun at every open).
  *
- * Preallocation: a file being written holds written zeros past its last
- * record, up to the next multiple of JRN_PREALLOC_STEP (written when an
- * append would pass them), so that an append changes neither the file's
- * size nor its blocks and the sync hook's fdatasync writes the data alone,
- * not the inode too (doc/performance.md, "Journal files preallocated").
- * A reader takes zero bytes from a record's end to the end of the file as
- * the end of the records (a torn record before them is torn as before;
- * zeros followed by other bytes are damage). Closing a file (rotation,
- * jrn_close, a dropped disk) cuts its zeros off; a crash leaves them
- * (the file is never appended to again) until the next jrn_open, which
- * cuts every such file at the end of its chain of frames. A disk that refuses the zeros
- * (full) gets the record appended without them, logged once a file; only
- * a record that cannot be written drops the disk, as below. A reader from
- * before preallocation stops at the zeros as at a torn tail: it reads
- * every record before them and counts the file torn (which keeps it from
- * being pruned); the record format is unchanged.
- *
  * Durability: the index's group commit syncs the journals too (its sync
  * hook, index.h): a waiter returns once the WAL and every journal written
  * before its commit are on disk. A journal that cannot be written or
@@ -122,7 +105,6 @@
 #include "storage/ds.h"
 
 #define JRN_DIR "journal"
-#define JRN_PREALLOC_STEP (4u << 20) /* zeros are written this far ahead (above) */
 
 typedef enum jrn_type {
     JRN_PUT = 1,                     /* an inline object version */

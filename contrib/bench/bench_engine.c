@@ -87,10 +87,9 @@
  *                        written first, MID_WAL_SPAN 4 MiB of them, and
  *                        rewritten from the start when full, as a WAL
  *                        restarts after a checkpoint) and a MID_JRN_RECORD
- *                        (512) byte record to each of six journal-like
- *                        files (one per disk, zeros kept written up to the
- *                        next JRN_PREALLOC_STEP past the end as
- *                        journal.c preallocates); then the wait for a sync
+ *                        (512) byte record appended to each of six
+ *                        journal-like files (one per disk, each growing by
+ *                        the append, as journal.c's do); then the wait for a sync
  *                        round that started after it, run by one of the
  *                        waiters with the lock dropped: fdatasync of the
  *                        WAL, then of each journal file, one after the
@@ -197,7 +196,6 @@
 #include "common/clock.h"
 #include "storage/crypto.h"
 #include "storage/engine.h"
-#include "storage/journal.h"
 #include "storage/pack.h"
 #include "storage/rs.h"
 #include "common/fsutil.h"
@@ -790,21 +788,20 @@ struct mid_pack {
     } pack[NDISKS];
     gsync ix;                        /* the index commit: lock = index mutex */
     int wal_fd, jrn_fd[NDISKS];      /* -1: not open */
-    uint64_t wal_off, jrn_end[NDISKS], jrn_zeroed[NDISKS];
+    uint64_t wal_off, jrn_end[NDISKS];
     uint32_t rec_len;                /* a record: prefix, shard header, shard + CRC */
     uint64_t rounds;                 /* index sync rounds run */
     char path[NDISKS * 2 + 1][PATH_MAX + 32];   /* pack, journal per disk; WAL */
     int *fds[NDISKS * 2 + 1];                    /* the same order */
 };
 
-/* Zeros on fd from *zeroed up to the next JRN_PREALLOC_STEP multiple past
- * upto, as journal.c's preallocate writes them (under the index lock). */
-static int mid_zeros(int fd, uint64_t *zeroed, uint64_t upto)
+/* len bytes of zeros at the start of fd (len a multiple of 64 KiB): the
+ * WAL-like file's span, written once before the run. */
+static int mid_zeros(int fd, uint64_t len)
 {
     static const uint8_t zero[64u << 10];
-    uint64_t want = (upto + JRN_PREALLOC_STEP - 1) / JRN_PREALLOC_STEP * JRN_PREALLOC_STEP;
-    for (; *zeroed < want; *zeroed += sizeof zero) {
-        int rc = fsu_pwrite_all(fd, zero, sizeof zero, (off_t)*zeroed);
+    for (uint64_t off = 0; off < len; off += sizeof zero) {
+        int rc = fsu_pwrite_all(fd, zero, sizeof zero, (off_t)off);
         if (rc < 0)
             return -rc;
     }
@@ -837,10 +834,8 @@ static int mid_commit(mid_run *r, uint64_t n)
     int e = -fsu_pwrite_all(mp->wal_fd, src_at(r->b, n, wal), wal, (off_t)mp->wal_off);
     mp->wal_off += wal;
     for (int i = 0; e == 0 && i < NDISKS; i++) {
-        e = mid_zeros(mp->jrn_fd[i], &mp->jrn_zeroed[i], mp->jrn_end[i] + MID_JRN_RECORD);
-        if (e == 0)
-            e = -fsu_pwrite_all(mp->jrn_fd[i], src_at(r->b, n + 3u, MID_JRN_RECORD),
-                                MID_JRN_RECORD, (off_t)mp->jrn_end[i]);
+        e = -fsu_pwrite_all(mp->jrn_fd[i], src_at(r->b, n + 3u, MID_JRN_RECORD),
+                            MID_JRN_RECORD, (off_t)mp->jrn_end[i]);
         mp->jrn_end[i] += MID_JRN_RECORD;
     }
     if (e == 0)
@@ -884,16 +879,16 @@ static void *mid_pack_main(void *arg)
 }
 
 /* Open (create) path into *fd with its first len bytes written (zeros
- * for the WAL and journals, as preallocated; a pack file's header) and
- * synced, with its directory entry. */
+ * for the WAL, as it is reused in place; a pack file's header; nothing
+ * for a journal, which grows by its appends) and synced, with its
+ * directory entry. */
 static int mid_file(const bench *b, const char *path, int *fd, uint64_t len, cf_err *err)
 {
     *fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (*fd < 0)
         return cf_fail_errno(err, CF_EIO, errno, "create %s", path);
-    uint64_t zeroed = 0;
     int e = len == PACK_FILE_HEADER ? -fsu_pwrite_all(*fd, src_at(b, 5, len), len, 0)
-                                    : mid_zeros(*fd, &zeroed, len);
+                                    : mid_zeros(*fd, len);
     if (e == 0 && fdatasync(*fd) != 0)
         e = errno;
     if (e != 0)
@@ -912,7 +907,6 @@ static int mid_open(const bench *b, mid_pack *mp, bool packs, cf_err *err)
         mp->pack[i].g = (gsync)GSYNC_INIT;
         mp->pack[i].g.written = mp->pack[i].g.synced = PACK_FILE_HEADER;
         mp->pack[i].fd = mp->jrn_fd[i] = -1;
-        mp->jrn_zeroed[i] = JRN_PREALLOC_STEP;
         snprintf(mp->path[2 * i], sizeof mp->path[0], "%s/pack.bench", b->disk[i]);
         snprintf(mp->path[2 * i + 1], sizeof mp->path[0], "%s/journal.bench", b->disk[i]);
         mp->fds[2 * i] = &mp->pack[i].fd;
@@ -923,7 +917,7 @@ static int mid_open(const bench *b, mid_pack *mp, bool packs, cf_err *err)
     for (int f = 0; f < 2 * NDISKS + 1; f++)
         if ((packs || f % 2 == 1 || f == 2 * NDISKS) &&
             mid_file(b, mp->path[f], mp->fds[f],
-                     f == 2 * NDISKS ? MID_WAL_SPAN : f % 2 ? 1 : PACK_FILE_HEADER, err) < 0)
+                     f == 2 * NDISKS ? MID_WAL_SPAN : f % 2 ? 0 : PACK_FILE_HEADER, err) < 0)
             return -1;
     return 0;
 }

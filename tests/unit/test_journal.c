@@ -5,11 +5,6 @@
  *     of version 2 as 2 and of 3 as 3, one of a newer version is skipped
  *     and counted; a record's data is not held by the replay but read
  *     again (jrn_read_data), and a file changed since is refused;
- *   - a file's preallocated zeros (a file being written, or left by a
- *     crash) end its records, never damage; a record torn before them is
- *     torn, zeros followed by other bytes are damage; closing cuts them
- *     off, and so does the next open after a crash; a disk that refuses the zeros (full) still gets its records,
- *     one that refuses the record is dropped, the others hold them all;
  *   - a torn tail or a flipped byte on some disks loses no record (the
  *     other disks' copies are read) and is counted; on every disk the
  *     damaged record and what follows it in that file are skipped and
@@ -46,7 +41,6 @@
 
 #include <jansson.h>
 
-#include "common/fio.h"
 #include "common/hex.h"
 #include "storage/crypto.h"
 #include "storage/ds.h"
@@ -83,8 +77,9 @@ static int collect(void *ctx, const jrn_record *r)
     return 0;
 }
 
-/* A set of 3 disks, its engine made and closed. */
-static void three_disks(eng_fixture *f, ds_set *set)
+/* A set of 3 disks, its engine closed, with records of our own: version
+ * 1 (as coffer before rv wrote them), 2, 3 and a newer one. */
+static void three_records(eng_fixture *f, ds_set *set)
 {
     st_engine *e = fixture_setup(f, test_tmpdir(), 3, 2, 1, false);
     REQUIRE(e);
@@ -92,14 +87,6 @@ static void three_disks(eng_fixture *f, ds_set *set)
     cf_err err;
     const char *paths[3] = {f->disks[0], f->disks[1], f->disks[2]};
     REQUIRE(ds_open(set, paths, 3, 2, 1, 0, &err) == 0);
-}
-
-/* Three disks with records of our own: version 1 (as coffer before rv
- * wrote them), 2, 3 and a newer one. */
-static void three_records(eng_fixture *f, ds_set *set)
-{
-    cf_err err;
-    three_disks(f, set);
     jrn *j = jrn_open(set, BASE, &err);
     REQUIRE(j);
     json_t *v1 = json_pack("{s:s, s:s, s:s}", "tenant", "t1", "bucket", "b", "key", "6b");
@@ -268,151 +255,6 @@ static void test_hostile_files(void)
     replay(&set, &s, &torn, &newer);
     CHECK_EQ_INT(torn, 4);
     CHECK_EQ_INT(s.n, 0);
-    ds_close(&set);
-}
-
-static off_t file_size(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 ? st.st_size : -1;
-}
-
-/* Zero n bytes of path at the first place it holds what. */
-static void zero_at(const char *path, const char *what, size_t n)
-{
-    char buf[4096];
-    int fd = open(path, O_RDWR);
-    ssize_t got = fd >= 0 ? pread(fd, buf, sizeof buf, 0) : -1;
-    char *at = got > 0 ? memmem(buf, (size_t)got, what, strlen(what)) : NULL;
-    static const char zeros[64];
-    REQUIRE(at && n <= sizeof zeros);
-    CHECK(pwrite(fd, zeros, n, at - buf) == (ssize_t)n);
-    close(fd);
-}
-
-/* A file being written, or left so by a crash, ends in its preallocated
- * zeros (journal.h, "Preallocation"): they are the end of its records,
- * never damage; a record torn before them is torn as before; zeros
- * followed by other bytes are damage; closing cuts the zeros off. */
-static void test_zero_tail(void)
-{
-    eng_fixture f;
-    ds_set set;
-    seen s;
-    int torn, newer;
-    cf_err err;
-    char p[3][PATH_MAX];
-    three_disks(&f, &set);
-    jrn *j = jrn_open(&set, BASE, &err);
-    REQUIRE(j);
-    json_t *v = json_pack("{s:s, s:s, s:s}", "tenant", "t1", "bucket", "b", "key", "6b");
-    jrn_append(j, JRN_PUT, BASE + 1, v, "one", 3);
-    jrn_append(j, JRN_PUT, BASE + 2, v, "two", 3);
-    jrn_sync(j);
-    for (int i = 0; i < 3; i++) {
-        our_file(&f, i, p[i]);
-        REQUIRE(p[i][0]);
-        CHECK(file_size(p[i]) == JRN_PREALLOC_STEP);
-    }
-    replay(&set, &s, &torn, &newer);
-    CHECK_EQ_INT(s.n, 2);
-    CHECK_EQ_INT(torn, 0);
-    CHECK_EQ_STR(s.data[1], "two");
-    /* a third record whose last bytes never reached disk 0 (zeros) */
-    jrn_append(j, JRN_PUT, BASE + 3, v, "three", 5);
-    jrn_sync(j);
-    zero_at(p[0], "three", 5);
-    replay(&set, &s, &torn, &newer);
-    CHECK_EQ_INT(s.n, 3);
-    CHECK_EQ_INT(torn, 1);
-    CHECK_EQ_STR(s.data[2], "three");
-    /* a byte that is not zero far into disk 1's zeros: damage */
-    int fd = open(p[1], O_WRONLY);
-    REQUIRE(fd >= 0);
-    CHECK(pwrite(fd, "x", 1, JRN_PREALLOC_STEP / 2) == 1);
-    close(fd);
-    replay(&set, &s, &torn, &newer);
-    CHECK_EQ_INT(s.n, 3);
-    CHECK_EQ_INT(torn, 2);
-    /* closed: each file cut to its records (disk 0's torn one stays torn) */
-    jrn_close(j);
-    CHECK(file_size(p[2]) > 0 && file_size(p[2]) < 1024);
-    CHECK(file_size(p[1]) == file_size(p[2]));
-    replay(&set, &s, &torn, &newer);
-    CHECK_EQ_INT(s.n, 3);
-    CHECK_EQ_INT(torn, 1);
-    /* zeros a crash left (the files as they were before the close): the
-     * next open cuts them off, the records as they were */
-    off_t was[3];
-    for (int i = 0; i < 3; i++) {
-        was[i] = file_size(p[i]);
-        REQUIRE(truncate(p[i], JRN_PREALLOC_STEP) == 0);
-    }
-    j = jrn_open(&set, BASE + 10, &err);
-    REQUIRE(j);
-    for (int i = 0; i < 3; i++)
-        CHECK(file_size(p[i]) == was[i]);
-    jrn_close(j);
-    replay(&set, &s, &torn, &newer);
-    CHECK_EQ_INT(s.n, 3);
-    CHECK_EQ_INT(torn, 1);
-    json_decref(v);
-    ds_close(&set);
-}
-
-/* A disk that refuses the zeros (full) still gets its records, and the
- * file its zeros once the disk takes them again; one that refuses the
- * record too is dropped, the other disks hold every record. */
-static void test_prealloc_full(void)
-{
-    if (!fio_faults_built())
-        return;                         /* the fault layer is not in this build */
-    eng_fixture f;
-    ds_set set;
-    seen s;
-    int torn, newer;
-    cf_err err;
-    char p[3][PATH_MAX], rule[PATH_MAX + 64];
-    jrn_stats st;
-    three_disks(&f, &set);
-    jrn *j = jrn_open(&set, BASE, &err);
-    REQUIRE(j);
-    json_t *v = json_pack("{s:s, s:s, s:s}", "tenant", "t1", "bucket", "b", "key", "6b");
-    snprintf(rule, sizeof rule, "write@1=ENOSPC:%s/" JRN_DIR "/", f.disks[0]);
-    REQUIRE(fio_fault_set(rule) == 0);
-    jrn_append(j, JRN_PUT, BASE + 1, v, "one", 3);
-    jrn_sync(j);
-    CHECK(fio_fault_fired());
-    for (int i = 0; i < 3; i++) {
-        our_file(&f, i, p[i]);
-        REQUIRE(p[i][0]);
-    }
-    CHECK(file_size(p[0]) > 0 && file_size(p[0]) < 1024);   /* the record alone */
-    CHECK(file_size(p[1]) == JRN_PREALLOC_STEP);
-    jrn_append(j, JRN_PUT, BASE + 2, v, "two", 3);
-    jrn_sync(j);
-    CHECK(file_size(p[0]) == JRN_PREALLOC_STEP);             /* its zeros now */
-    jrn_get_stats(j, &st);
-    CHECK_EQ_INT(st.disks, 3);
-    CHECK(st.failures == 0);
-    replay(&set, &s, &torn, &newer);
-    CHECK_EQ_INT(s.n, 2);
-    CHECK_EQ_INT(torn, 0);
-    /* disk 1 full for good: its zeros taken, the record refused */
-    snprintf(rule, sizeof rule, "write@1+=ENOSPC:%s/" JRN_DIR "/", f.disks[1]);
-    REQUIRE(fio_fault_set(rule) == 0);
-    jrn_append(j, JRN_PUT, BASE + 3, v, "three", 5);
-    jrn_sync(j);
-    jrn_get_stats(j, &st);
-    CHECK_EQ_INT(st.disks, 2);
-    CHECK(st.failures == 1);
-    fio_fault_set(NULL);
-    replay(&set, &s, &torn, &newer);
-    CHECK_EQ_INT(s.n, 3);
-    CHECK_EQ_INT(torn, 0);
-    CHECK_EQ_STR(s.data[2], "three");
-    jrn_close(j);
-    json_decref(v);
     ds_close(&set);
 }
 
@@ -904,5 +746,5 @@ static void test_rebuild_keeps(void)
 
 TEST_MAIN("journal", T(test_record_versions), T(test_reread), T(test_hostile_files),
           T(test_key_state), T(test_v2_key_carried), T(test_fixture_v3),
-          T(test_fixture_v4), T(test_zero_tail), T(test_prealloc_full),
+          T(test_fixture_v4),
           T(test_rebuild_keeps))
