@@ -89,6 +89,16 @@ class Local(CofferdProcess):
         assert self.proc.poll() is None, "cofferd exited at start"
 
 
+def gone_or_zombie(pid):
+    """The process is reaped or a zombie (its parent, the shell that started
+    it, may reap it between any two looks)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
 class Remote:
     def __init__(self):
         self.var = os.environ["REMOTE_VAR"]
@@ -102,8 +112,7 @@ class Remote:
             self.proc.wait()
         else:
             os.kill(self.pid, signal.SIGKILL)
-            wait_for("the remote to die", lambda: not os.path.exists(f"/proc/{self.pid}")
-                     or open(f"/proc/{self.pid}/stat").read().split()[2] == "Z")
+            wait_for("the remote to die", lambda: gone_or_zombie(self.pid))
         self.proc = None
 
     def start(self):
