@@ -8,5 +8,5 @@ common_libcommon_a_SOURCES = \
 	common/numparse.c common/numparse.h common/utf8.c common/utf8.h \
 	common/xmlread.c common/xmlread.h common/etag.c common/etag.h \
 	common/rfc2047.c common/rfc2047.h common/hdrlist.c common/hdrlist.h \
-	common/clock.c common/clock.h
+	common/clock.c common/clock.h common/held.h
 common_libcommon_a_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(ISAL_CFLAGS)

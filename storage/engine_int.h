@@ -292,6 +292,10 @@ int bucket_state_locked(st_engine *e, int64_t bucket_id, bucket_lock *out,
  * and before a write's data is read when its size is known. */
 int quota_admit_locked(st_engine *e, int64_t bucket_id, const char *key, uint64_t size,
                        cf_err *err);
+/* The query quota_admit_locked runs at every write: the quota rows of
+ * bucket ?1's tenant and of the bucket, the tenant's first (exposed for
+ * test_index, which checks its plan). */
+extern const char quota_probe_sql[];
 /* The limits of the tenant's own quota (bucket_id 0) or a bucket's;
  * ST_QUOTA_NONE for each when there is none. */
 int quota_limits_locked(st_engine *e, int64_t tenant_id, int64_t bucket_id,

@@ -95,37 +95,39 @@
  * after power loss). Durability is ours: we keep a second fd on the WAL
  * file and fdatasync it outside the index mutex, so writers keep
  * appending while one fdatasync runs, and the next fdatasync covers all of
- * them at once.
+ * them at once. The scheme is storage/gsync.h's (x->gs); here:
  *
  *   - The commit hook marks the current locked section as having written.
- *   - idx_unlock_durable, still under the index mutex, takes a ticket:
- *     ++committed for a section that wrote, the current committed for one
- *     that did not (everything it could have read). Then it releases the
- *     mutex and waits until synced >= ticket.
- *   - A waiter that finds no fdatasync in flight becomes the syncer: it
- *     reads target = committed, drops sync_lock, fdatasyncs, then sets
- *     synced = target and wakes everyone. The others wait on sync_cond and
- *     re-check; a waiter whose ticket is above what the running fdatasync
- *     covers starts the next one.
+ *   - idx_unlock_durable, still under the index mutex, takes the gsync
+ *     lock and a ticket: ++written for a section that wrote, the current
+ *     written for one that did not (everything it could have read). Then
+ *     it releases the index mutex and waits (gsync_wait) for the ticket.
+ *   - A round (wal_round, run by gsync's syncer with no lock held) is the
+ *     WAL's fdatasync, then the sync hook (the journals'); wal_round_done
+ *     counts it in the stats under the gsync lock.
  *
- * Invariant: the WAL bytes of every commit with seq <= target were
+ * Invariant: the WAL bytes of every commit with ticket <= target were
  * written (write() inside sqlite3_step, under the index mutex) before
- * `committed` reached seq (also under the index mutex, then sync_lock),
- * and the syncer reads target under sync_lock before it calls fdatasync;
- * so that fdatasync covers them. The WAL file is never replaced while our
- * connection is open (SQLite deletes it only when the last connection
- * closes; a WAL restart rewrites it in place), so our fd stays valid.
+ * `written` reached the ticket (also under the index mutex, then the
+ * gsync lock), and the syncer reads target under the gsync lock before it
+ * calls fdatasync; so that fdatasync covers them. The WAL file is never
+ * replaced while our connection is open (SQLite deletes it only when the
+ * last connection closes; a WAL restart rewrites it in place), so our fd
+ * stays valid. A failed fdatasync is sticky (gsync.h): every commit it
+ * did not cover fails, and so does every later one, until a restart.
  *
- * Lock order: lock, then sync_lock. The syncer holds neither while it
- * fdatasyncs.
+ * Lock order: lock, then the gsync lock. The syncer holds neither while
+ * it fdatasyncs.
  */
 #include "storage/index.h"
 
 #include "common/clock.h"
 #include "common/fio.h"
 #include "common/fsutil.h"
+#include "common/held.h"
 #include "common/hex.h"
 #include "storage/fvfs.h"
+#include "storage/gsync.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -159,49 +161,33 @@ struct idx {
     char path[PATH_MAX];             /* index.db, for messages */
     char wal_path[PATH_MAX];
     int wal_fd;                      /* -1 until the WAL file is open */
-    pthread_mutex_t sync_lock;       /* guards everything below */
-    pthread_cond_t sync_cond;
-    uint64_t committed;              /* tickets handed to writing sections */
-    uint64_t synced;                 /* every ticket <= this is on disk */
-    bool syncing;                    /* an fdatasync is in flight */
-    int sync_errno;                  /* sticky: the first failed fdatasync */
-    uint64_t wal_syncs;
+    gsync gs;                        /* written: tickets of writing sections */
+    double round_took;               /* the syncer's: its round's fdatasync */
     void (*sync_hook)(void *ctx);    /* also made durable by each round */
     void *sync_ctx;
+    uint64_t wal_syncs;              /* under gs.lock, and what follows */
     double sync_seconds;             /* time spent in them */
     uint64_t sync_buckets[IDX_SYNC_NBOUNDS + 1];
 #ifndef NDEBUG
-    const struct idx *held_prev;     /* under lock: what the holder held before */
+    held_link held;                  /* under lock: in this thread's chain */
 #endif
 };
 
 #ifndef NDEBUG
-/* The index locks this thread holds, innermost first (a chain through
- * held_prev): thread-local, so checking it races with nothing. */
-static _Thread_local const idx *held_top;
+/* The index locks this thread holds (common/held.h). */
+static _Thread_local held_chain held_top;
 
-static void held_push(idx *x)
-{
-    x->held_prev = held_top;
-    held_top = x;
-}
-
-static void held_pop(idx *x)
-{
-    assert(held_top == x && "index locks are released in the order they were taken");
-    held_top = x->held_prev;
-}
+#define mark_held(x) held_push(&held_top, &(x)->held)
+#define mark_released(x) held_pop(&held_top, &(x)->held)
 
 void idx_assert_held(const idx *x)
 {
-    for (const idx *p = held_top; p; p = p->held_prev)
-        if (p == x)
-            return;
-    assert(!"the caller must hold the index lock (a *_locked function)");
+    assert(held_has(held_top, &x->held) &&
+           "the caller must hold the index lock (a *_locked function)");
 }
 #else
-#define held_push(x) ((void)(x))
-#define held_pop(x) ((void)(x))
+#define mark_held(x) ((void)(x))
+#define mark_released(x) ((void)(x))
 #endif
 
 static const double sync_bounds[IDX_SYNC_NBOUNDS] = IDX_SYNC_BOUNDS;
@@ -908,6 +894,38 @@ static int open_schema(idx *x, const char *path, cf_err *err)
     return fsu_fsync_parent(x->wal_path, err);
 }
 
+/* A group-commit round, as gsync's syncer (no lock held): the WAL's
+ * fdatasync, then the sync hook. A failure is logged here: it is the
+ * only one (gsync.h: no round runs after it). */
+static int wal_round(void *arg)
+{
+    idx *x = arg;
+    double t0 = clock_mono_s();
+    int e = open_wal_fd(x);
+    if (e == 0 && fio_walsync(x->wal_fd) != 0)
+        e = errno;
+    x->round_took = clock_mono_s() - t0;
+    if (x->sync_hook)
+        x->sync_hook(x->sync_ctx);
+    if (e != 0)
+        fprintf(stderr, "coffer: index: fdatasync %s: %s; refusing further writes "
+                "until restart\n", x->wal_path, strerror(e));
+    return e;
+}
+
+/* Under the gsync lock, after a round: its count and time in the stats. */
+static void wal_round_done(void *arg, int e)
+{
+    (void)e;
+    idx *x = arg;
+    x->wal_syncs++;
+    x->sync_seconds += x->round_took;
+    size_t b = 0;
+    while (b < IDX_SYNC_NBOUNDS && x->round_took > sync_bounds[b])
+        b++;
+    x->sync_buckets[b]++;
+}
+
 int idx_open(const char *meta_dir, idx **out, cf_err *err)
 {
     char path[PATH_MAX];
@@ -923,8 +941,7 @@ int idx_open(const char *meta_dir, idx **out, cf_err *err)
         return cf_fail(err, CF_EINVAL, "index: metadata path too long");
     }
     pthread_mutex_init(&x->lock, NULL);
-    pthread_mutex_init(&x->sync_lock, NULL);
-    pthread_cond_init(&x->sync_cond, NULL);
+    gsync_init(&x->gs, 0, wal_round, wal_round_done, x);
     fvfs_install();
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
     if (sqlite3_open_v2(path, &x->db, flags, NULL) != SQLITE_OK) {
@@ -953,15 +970,14 @@ void idx_close(idx *x)
         close(x->wal_fd);
     sqlite3_close(x->db);   /* checkpoints (with fsyncs) and removes the WAL */
     pthread_mutex_destroy(&x->lock);
-    pthread_mutex_destroy(&x->sync_lock);
-    pthread_cond_destroy(&x->sync_cond);
+    gsync_destroy(&x->gs);
     free(x);
 }
 
 void idx_lock(idx *x)
 {
     pthread_mutex_lock(&x->lock);
-    held_push(x);
+    mark_held(x);
 }
 
 void idx_unlock(idx *x)
@@ -975,59 +991,21 @@ void idx_unlock(idx *x)
         return;
     }
 #endif
-    held_pop(x);
+    mark_released(x);
     pthread_mutex_unlock(&x->lock);
-}
-
-/* One fdatasync of the WAL, as the syncer: called and returns with
- * sync_lock held, drops it around the system call. */
-static void sync_round(idx *x)
-{
-    uint64_t target = x->committed;
-    x->syncing = true;
-    pthread_mutex_unlock(&x->sync_lock);
-    double t0 = clock_mono_s();
-    int e = open_wal_fd(x);
-    if (e == 0 && fio_walsync(x->wal_fd) != 0)
-        e = errno;
-    double took = clock_mono_s() - t0;
-    if (x->sync_hook)
-        x->sync_hook(x->sync_ctx);
-    pthread_mutex_lock(&x->sync_lock);
-    x->syncing = false;
-    x->wal_syncs++;
-    x->sync_seconds += took;
-    size_t b = 0;
-    while (b < IDX_SYNC_NBOUNDS && took > sync_bounds[b])
-        b++;
-    x->sync_buckets[b]++;
-    if (e != 0 && x->sync_errno == 0) {
-        x->sync_errno = e;
-        fprintf(stderr, "coffer: index: fdatasync %s: %s; refusing further writes "
-                "until restart\n", x->wal_path, strerror(e));
-    }
-    if (e == 0 && target > x->synced)
-        x->synced = target;
-    pthread_cond_broadcast(&x->sync_cond);
 }
 
 int idx_unlock_durable(idx *x, cf_err *err)
 {
     if (x->section_wrote)
         reserve_if_near(x);
-    pthread_mutex_lock(&x->sync_lock);
-    uint64_t ticket = x->section_wrote ? ++x->committed : x->committed;
+    gsync_lock(&x->gs);
+    uint64_t ticket = x->section_wrote ? ++x->gs.written : x->gs.written;
     x->section_wrote = false;
-    held_pop(x);
+    mark_released(x);
     pthread_mutex_unlock(&x->lock);
-    while (x->synced < ticket && x->sync_errno == 0) {
-        if (x->syncing)
-            pthread_cond_wait(&x->sync_cond, &x->sync_lock);
-        else
-            sync_round(x);
-    }
-    int e = x->synced < ticket ? x->sync_errno : 0;
-    pthread_mutex_unlock(&x->sync_lock);
+    int e = gsync_wait(&x->gs, ticket);
+    gsync_unlock(&x->gs);
     if (e != 0)
         return cf_fail_errno(err, CF_EIO, e, "index: commit not durable: WAL fdatasync "
                              "failed");
@@ -1038,12 +1016,12 @@ void idx_unlock_nowait(idx *x)
 {
     if (x->section_wrote)
         reserve_if_near(x);
-    pthread_mutex_lock(&x->sync_lock);
+    gsync_lock(&x->gs);
     if (x->section_wrote)
-        ++x->committed;
+        ++x->gs.written;
     x->section_wrote = false;
-    pthread_mutex_unlock(&x->sync_lock);
-    held_pop(x);
+    gsync_unlock(&x->gs);
+    mark_released(x);
     pthread_mutex_unlock(&x->lock);
 }
 
@@ -1051,12 +1029,12 @@ void idx_get_stats(idx *x, idx_stats *out)
 {
     pthread_mutex_lock(&x->lock);
     out->commits = x->commits;
-    pthread_mutex_lock(&x->sync_lock);
+    gsync_lock(&x->gs);
     out->wal_syncs = x->wal_syncs;
     out->wal_sync_seconds = x->sync_seconds;
     memcpy(out->wal_sync_buckets, x->sync_buckets, sizeof out->wal_sync_buckets);
-    out->wal_failed = x->sync_errno != 0;
-    pthread_mutex_unlock(&x->sync_lock);
+    out->wal_failed = x->gs.err != 0;
+    gsync_unlock(&x->gs);
     pthread_mutex_unlock(&x->lock);
 }
 

@@ -4,11 +4,14 @@
  * and the scan that verifies every record (rebuild-index, open).
  *
  * Writes go through common/fio.h, so the fault-injection and power-loss
- * tests see them as they see shard files. The group commit: pack_commit
+ * tests see them as they see shard files. The group commit is
+ * storage/gsync.h's, with the pack's end offset as the ticket: pack_commit
  * returns at once if its bytes are already durable; otherwise, if no
  * thread is syncing it becomes the syncer for everything written so far
- * (end at that moment) and drops the lock for the fdatasync, so appends
- * and other committers queue behind one sync instead of each making one.
+ * (the end at that moment) and drops the lock for the fdatasync, so
+ * appends and other committers queue behind one sync instead of each
+ * making one. After a failed fdatasync the pack refuses every append and
+ * every commit, even of bytes an earlier fdatasync covered.
  */
 #include "storage/pack.h"
 
@@ -94,16 +97,20 @@ static bool prefix_decode(const uint8_t in[PACK_REC_PREFIX], uint64_t *body_len,
     return true;
 }
 
+/* The group commit's sync: 0 or an errno (EIO if fdatasync set none). */
+static int writer_sync(void *arg)
+{
+    pack_writer *w = arg;
+    if (fio_fdatasync(w->fd) == 0)
+        return 0;
+    return errno ? errno : EIO;
+}
+
 static void writer_init(pack_writer *w, int fd, const char *path, uint64_t end)
 {
-    pthread_mutex_init(&w->mu, NULL);
-    pthread_cond_init(&w->cv, NULL);
+    gsync_init(&w->gs, end, writer_sync, NULL, w);
     w->fd = fd;
     snprintf(w->path, sizeof w->path, "%s", path);
-    w->end = end;
-    w->synced = end;
-    w->syncing = false;
-    w->sync_errno = 0;
 }
 
 int pack_create(const char *disk, pack_writer *w, cf_err *err)
@@ -170,8 +177,7 @@ void pack_close(pack_writer *w)
     if (w->fd >= 0)
         fio_close(w->fd);
     w->fd = -1;
-    pthread_cond_destroy(&w->cv);
-    pthread_mutex_destroy(&w->mu);
+    gsync_destroy(&w->gs);
 }
 
 int pack_append(pack_writer *w, const uint8_t hdr[SHARD_HEADER_SIZE], const void *body,
@@ -201,13 +207,13 @@ int pack_appendv(pack_writer *w, const uint8_t hdr[SHARD_HEADER_SIZE],
     int niov = 2 + nbody;
     prefix_encode(body_len, crc, prefix);
     size_t total = sizeof prefix + SHARD_HEADER_SIZE + body_len;
-    pthread_mutex_lock(&w->mu);
-    if (w->sync_errno) {
-        int e = w->sync_errno;
-        pthread_mutex_unlock(&w->mu);
+    gsync_lock(&w->gs);
+    if (w->gs.err) {
+        int e = w->gs.err;
+        gsync_unlock(&w->gs);
         return cf_fail_errno(err, CF_EIO, e, "%s: an earlier sync failed", w->path);
     }
-    uint64_t off = w->end;
+    uint64_t off = w->gs.written;
     size_t done = 0;
     while (done < total) {
         /* skip what is written of the pieces */
@@ -233,8 +239,8 @@ int pack_appendv(pack_writer *w, const uint8_t hdr[SHARD_HEADER_SIZE],
             goto fail;
         done += (size_t)k;
     }
-    w->end = off + total;
-    pthread_mutex_unlock(&w->mu);
+    w->gs.written = off + total;
+    gsync_unlock(&w->gs);
     *rec_off = off;
     *rec_end = off + total;
     return 0;
@@ -242,39 +248,19 @@ fail:;
     int e = errno ? errno : EIO;
     /* what was written of this record lies past end: the next append
      * overwrites it, and a scan stops at it (its CRCs do not verify) */
-    pthread_mutex_unlock(&w->mu);
+    gsync_unlock(&w->gs);
     return cf_fail_errno(err, e == ENOSPC ? CF_ENOSPC : CF_EIO, e, "%s", w->path);
 }
 
 int pack_commit(pack_writer *w, uint64_t upto, cf_err *err)
 {
-    pthread_mutex_lock(&w->mu);
-    for (;;) {
-        if (w->sync_errno) {
-            int e = w->sync_errno;
-            pthread_mutex_unlock(&w->mu);
-            return cf_fail_errno(err, CF_EIO, e, "%s: fdatasync", w->path);
-        }
-        if (w->synced >= upto)
-            break;
-        if (w->syncing) {
-            pthread_cond_wait(&w->cv, &w->mu);
-            continue;
-        }
-        w->syncing = true;
-        uint64_t target = w->end;
-        pthread_mutex_unlock(&w->mu);
-        int rc = fio_fdatasync(w->fd);
-        int e = errno;
-        pthread_mutex_lock(&w->mu);
-        w->syncing = false;
-        if (rc != 0)
-            w->sync_errno = e ? e : EIO;   /* after a failed fdatasync nothing is known */
-        else if (target > w->synced)
-            w->synced = target;
-        pthread_cond_broadcast(&w->cv);
-    }
-    pthread_mutex_unlock(&w->mu);
+    gsync_lock(&w->gs);
+    int e = gsync_wait(&w->gs, upto);
+    if (e == 0)
+        e = w->gs.err;               /* refused even if covered: see the top */
+    gsync_unlock(&w->gs);
+    if (e)
+        return cf_fail_errno(err, CF_EIO, e, "%s: fdatasync", w->path);
     return 0;
 }
 
@@ -463,9 +449,9 @@ static pack_slot *slot_for(pack_set *ps, int disk, cf_err *err)
 {
     pack_slot *s = ps->open[disk];
     if (s) {
-        pthread_mutex_lock(&s->w.mu);
-        bool roll = s->w.end >= ps->roll_bytes || s->w.sync_errno != 0;
-        pthread_mutex_unlock(&s->w.mu);
+        gsync_lock(&s->w.gs);
+        bool roll = s->w.gs.written >= ps->roll_bytes || s->w.gs.err != 0;
+        gsync_unlock(&s->w.gs);
         if (!roll)
             return s;
         roll_held(ps, disk);

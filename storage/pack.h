@@ -35,10 +35,10 @@
  * scans an existing pack and cuts it after the last record that
  * verifies (a torn tail).
  *
- * Thread-safety: a pack_writer may be shared by threads; its own mutex
- * orders appends (written under the lock, so every byte before `end` is
- * written) and one thread at a time runs the fdatasync that others wait
- * on. pack_scan and pack_read_header touch only their own descriptors.
+ * Thread-safety: a pack_writer may be shared by threads; its gsync's
+ * lock (storage/gsync.h) orders appends (written under the lock, so every
+ * byte before gs.written is written) and one thread at a time runs the
+ * fdatasync that others wait on. pack_scan and pack_read_header touch only their own descriptors.
  */
 #ifndef ST_PACK_H
 #define ST_PACK_H
@@ -51,6 +51,7 @@
 #include <sys/uio.h>
 
 #include "common/error.h"
+#include "storage/gsync.h"
 #include "storage/rs.h"
 #include "storage/shard.h"
 
@@ -60,15 +61,11 @@
 #define PACK_ID_LEN 16u
 
 typedef struct pack_writer {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
+    gsync gs;            /* its lock orders appends; written: the end (every byte
+                          * before it written); err: the pack takes no more */
     int fd;
     uint8_t id[PACK_ID_LEN];
     char path[PATH_MAX];
-    uint64_t end;        /* bytes written (every one before it) */
-    uint64_t synced;     /* bytes known durable */
-    bool syncing;        /* a thread is in fdatasync */
-    int sync_errno;      /* a failed fdatasync: the pack takes no more */
 } pack_writer;
 
 /* "DISK/packs/<32 hex>.pack" (a buffer of PATH_MAX). */

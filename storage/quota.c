@@ -50,6 +50,29 @@ static int scope_row(void *ctx, sqlite3_stmt *st, cf_err *err)
     return 0;
 }
 
+/* Two primary-key probes, the tenant's row first, and nothing else: no
+ * ephemeral B-tree (a pager of its own) built at every run, twice per
+ * PUT (1.3% of cofferd's CPU at 32 connections). test_index checks the
+ * plan. Why the UNION ALL repeats its select list and join:
+ *   - `q.bucket_id IN (0, b.id)`, a join against two constant rows
+ *     (VALUES, a UNION ALL subquery, a recursive CTE) and one against a
+ *     subquery holding ?1 are all materialised as an ephemeral table;
+ *     `q.bucket_id = 0 OR q.bucket_id = b.id` opens one too (SQLite
+ *     3.40, EXPLAIN).
+ *   - The one copy-free form that plans clean, two LEFT JOINs of quotas
+ *     from the bucket's row, must read FROM buckets, which only bucket.c
+ *     may (tests/layering.txt); here buckets is joined, to resolve the
+ *     bucket's tenant. */
+const char quota_probe_sql[] =
+    "SELECT q.tenant_id, q.bucket_id, coalesce(q.max_bytes, -1),"
+    " coalesce(q.max_objects, -1) FROM quotas q"
+    " JOIN buckets b ON b.tenant_id = q.tenant_id AND q.bucket_id = 0"
+    " WHERE b.id = ?1 UNION ALL "
+    "SELECT q.tenant_id, q.bucket_id, coalesce(q.max_bytes, -1),"
+    " coalesce(q.max_objects, -1) FROM quotas q"
+    " JOIN buckets b ON b.tenant_id = q.tenant_id AND q.bucket_id = b.id"
+    " WHERE b.id = ?1";
+
 /* CF_EQUOTA, naming the scope, its limit, what it holds and what the
  * write adds (no names: the client knows its own tenant and bucket). */
 static int refuse(cf_err *err, const quota_scope *q, const char *what, int64_t limit,
@@ -66,19 +89,7 @@ int quota_admit_locked(st_engine *e, int64_t bucket_id, const char *key, uint64_
 {
     idx_assert_held(e->ix);
     scopes l = {.n = 0};
-    /* Two primary-key probes, the tenant's row first. Not `bucket_id IN
-     * (0, ?1)`: SQLite builds that list as an ephemeral B-tree (a pager of
-     * its own) at every run, twice per PUT, 1.3% of cofferd's CPU at 32
-     * connections. */
-    if (idx_each(e->ix, idx_query(e->ix, err,
-                 "SELECT q.tenant_id, q.bucket_id, coalesce(q.max_bytes, -1),"
-                 " coalesce(q.max_objects, -1) FROM quotas q"
-                 " JOIN buckets b ON b.tenant_id = q.tenant_id AND q.bucket_id = 0"
-                 " WHERE b.id = ?1 UNION ALL "
-                 "SELECT q.tenant_id, q.bucket_id, coalesce(q.max_bytes, -1),"
-                 " coalesce(q.max_objects, -1) FROM quotas q"
-                 " JOIN buckets b ON b.tenant_id = q.tenant_id AND q.bucket_id = b.id"
-                 " WHERE b.id = ?1", "i", bucket_id),
+    if (idx_each(e->ix, idx_query(e->ix, err, quota_probe_sql, "i", bucket_id),
                  scope_row, &l, err) < 0)
         return -1;
     if (l.n == 0)

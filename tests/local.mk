@@ -44,6 +44,10 @@ check_PROGRAMS += tests/unit/test_faults
 tests_unit_test_faults_SOURCES = tests/unit/test_faults.c
 tests_unit_test_faults_LDADD = tests/unit/libengutil.a $(TEST_LDADD)
 tests_unit_test_faults_CFLAGS = $(TEST_CFLAGS)
+check_PROGRAMS += tests/unit/test_gsync
+tests_unit_test_gsync_SOURCES = tests/unit/test_gsync.c
+tests_unit_test_gsync_LDADD = $(TEST_LDADD)
+tests_unit_test_gsync_CFLAGS = $(TEST_CFLAGS)
 
 check_PROGRAMS += tests/unit/test_checksum
 tests_unit_test_checksum_SOURCES = tests/unit/test_checksum.c
@@ -439,7 +443,8 @@ TESTS += $(check_PROGRAMS)
 # make check-faults: the fault-injection tests, in a build configured with
 # --enable-fault-injection (contrib/test.sh makes one in build-faults/); the
 # ordinary builds run them too, where they skip.
-FAULT_TESTS = tests/unit/test_fio tests/unit/test_faults tests/integration/test_killloop.sh
+FAULT_TESTS = tests/unit/test_fio tests/unit/test_faults tests/unit/test_gsync \
+	tests/integration/test_killloop.sh
 .PHONY: check-faults
 check-faults:
 if FAULTS

@@ -196,6 +196,7 @@
 #include "common/clock.h"
 #include "storage/crypto.h"
 #include "storage/engine.h"
+#include "storage/gsync.h"
 #include "storage/pack.h"
 #include "storage/rs.h"
 #include "common/fsutil.h"
@@ -650,47 +651,10 @@ static int measure_fsync(const bench *b, cf_err *err)
 
 /* ---- group commit ---------------------------------------------------------
  *
- * The scheme of index.c (idx_unlock_durable) and pack.c (pack_commit):
- * appends under a lock advance `written`; a writer whose append is ticket
- * t waits until `synced` >= t. One that finds no sync running becomes the
- * syncer for everything written so far (target = written at that moment)
- * and runs the sync with the lock dropped, so others keep appending and
- * the next sync covers all of them. */
-
-typedef struct gsync {
-    pthread_mutex_t lock;
-    pthread_cond_t cv;
-    uint64_t written, synced;        /* tickets issued; tickets a sync covered */
-    bool syncing;                    /* a sync is running */
-    int err;                         /* the first failure's errno */
-} gsync;
-
-#define GSYNC_INIT {.lock = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER}
-
-/* With g->lock held: return once a sync that started after ticket was
- * written has finished (0), or a sync failed (its errno). sync gets arg and
- * returns 0 or an errno. */
-static int gsync_wait(gsync *g, uint64_t ticket, int (*sync)(void *), void *arg)
-{
-    while (g->err == 0 && g->synced < ticket) {
-        if (g->syncing) {
-            pthread_cond_wait(&g->cv, &g->lock);
-            continue;
-        }
-        g->syncing = true;
-        uint64_t target = g->written;
-        pthread_mutex_unlock(&g->lock);
-        int e = sync(arg);
-        pthread_mutex_lock(&g->lock);
-        g->syncing = false;
-        if (e != 0)
-            g->err = e;
-        else if (target > g->synced)
-            g->synced = target;
-        pthread_cond_broadcast(&g->cv);
-    }
-    return g->err;
-}
+ * The engine's own (storage/gsync.h, as index.c and pack.c use it):
+ * appends under the gsync lock advance `written`; a writer whose append
+ * is ticket t waits until a sync covers t, one syncer at a time with the
+ * lock dropped. */
 
 /* fdatasync of *(int *)fd: 0 or its errno. */
 static int sync_fd(void *fd)
@@ -703,7 +667,7 @@ static int sync_fd(void *fd)
 typedef struct fsync_group {
     const bench *b;
     int fd;
-    gsync g;
+    gsync g;                         /* written: appends made */
     double until;
     uint64_t ops;
 } fsync_group;
@@ -713,17 +677,17 @@ static void *group_main(void *arg)
 {
     fsync_group *f = arg;
     gsync *g = &f->g;
-    pthread_mutex_lock(&g->lock);
+    gsync_lock(g);
     while (g->err == 0 && clock_mono_s() < f->until) {
         int w = fsu_write_all(f->fd, src_at(f->b, g->written, SMALL_SIZE), SMALL_SIZE);
         if (w < 0) {
             g->err = -w;
             break;
         }
-        if (gsync_wait(g, ++g->written, sync_fd, &f->fd) == 0)
+        if (gsync_wait(g, ++g->written) == 0)
             f->ops++;
     }
-    pthread_mutex_unlock(&g->lock);
+    gsync_unlock(g);
     return NULL;
 }
 
@@ -731,10 +695,11 @@ static int measure_fsync_group(const bench *b, cf_err *err)
 {
     char path[PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/fsync-group.bench", b->disk[0]);
-    fsync_group g = {.b = b, .g = GSYNC_INIT};
+    fsync_group g = {.b = b};
     g.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
     if (g.fd < 0)
         return cf_fail_errno(err, CF_EIO, errno, "create %s", path);
+    gsync_init(&g.g, 0, sync_fd, NULL, &g.fd);
     pthread_t *tid = calloc(b->fsync_threads, sizeof *tid);
     uint64_t started = 0;
     double t0 = clock_mono_s();
@@ -748,6 +713,7 @@ static int measure_fsync_group(const bench *b, cf_err *err)
     free(tid);
     close(g.fd);
     unlink(path);
+    gsync_destroy(&g.g);
     if (started < b->fsync_threads)
         return cf_fail(err, CF_EINTERNAL, "could not start %llu writer threads",
                        (unsigned long long)b->fsync_threads);
@@ -828,7 +794,7 @@ static int mid_commit(mid_run *r, uint64_t n)
     mid_pack *mp = r->mp;
     gsync *g = &mp->ix;
     uint32_t wal = MID_WAL_FRAMES * MID_WAL_FRAME;
-    pthread_mutex_lock(&g->lock);
+    gsync_lock(g);
     if (mp->wal_off + wal > MID_WAL_SPAN)
         mp->wal_off = 32;            /* a WAL restart: rewritten in place */
     int e = -fsu_pwrite_all(mp->wal_fd, src_at(r->b, n, wal), wal, (off_t)mp->wal_off);
@@ -839,8 +805,8 @@ static int mid_commit(mid_run *r, uint64_t n)
         mp->jrn_end[i] += MID_JRN_RECORD;
     }
     if (e == 0)
-        e = gsync_wait(g, ++g->written, mid_round, mp);
-    pthread_mutex_unlock(&g->lock);
+        e = gsync_wait(g, ++g->written);
+    gsync_unlock(g);
     return e;
 }
 
@@ -856,17 +822,17 @@ static void *mid_pack_main(void *arg)
         int e = 0;
         for (int i = 0; e == 0 && i < NDISKS; i++) {
             gsync *g = &mp->pack[i].g;
-            pthread_mutex_lock(&g->lock);
+            gsync_lock(g);
             e = -fsu_pwrite_all(mp->pack[i].fd, src_at(r->b, n + (uint64_t)i, mp->rec_len),
                                 mp->rec_len, (off_t)g->written);
             end[i] = g->written += mp->rec_len;
-            pthread_mutex_unlock(&g->lock);
+            gsync_unlock(g);
         }
         for (int i = 0; e == 0 && i < NDISKS; i++) {
             gsync *g = &mp->pack[i].g;
-            pthread_mutex_lock(&g->lock);
-            e = gsync_wait(g, end[i], sync_fd, &mp->pack[i].fd);
-            pthread_mutex_unlock(&g->lock);
+            gsync_lock(g);
+            e = gsync_wait(g, end[i]);
+            gsync_unlock(g);
         }
         if (e == 0)
             e = mid_commit(r, n);
@@ -900,12 +866,12 @@ static int mid_file(const bench *b, const char *path, int *fd, uint64_t len, cf_
  * with packs each disk's pack file. */
 static int mid_open(const bench *b, mid_pack *mp, bool packs, cf_err *err)
 {
-    *mp = (mid_pack){.ix = GSYNC_INIT, .wal_fd = -1, .wal_off = 32,
+    *mp = (mid_pack){.wal_fd = -1, .wal_off = 32,
                      .rec_len = PACK_REC_PREFIX + SHARD_HEADER_SIZE +
                                 shard_len_for(b->mid_size, K) + SHARD_CRC_LEN};
+    gsync_init(&mp->ix, 0, mid_round, NULL, mp);
     for (int i = 0; i < NDISKS; i++) {
-        mp->pack[i].g = (gsync)GSYNC_INIT;
-        mp->pack[i].g.written = mp->pack[i].g.synced = PACK_FILE_HEADER;
+        gsync_init(&mp->pack[i].g, PACK_FILE_HEADER, sync_fd, NULL, &mp->pack[i].fd);
         mp->pack[i].fd = mp->jrn_fd[i] = -1;
         snprintf(mp->path[2 * i], sizeof mp->path[0], "%s/pack.bench", b->disk[i]);
         snprintf(mp->path[2 * i + 1], sizeof mp->path[0], "%s/journal.bench", b->disk[i]);
@@ -924,6 +890,9 @@ static int mid_open(const bench *b, mid_pack *mp, bool packs, cf_err *err)
 
 static void mid_close(mid_pack *mp)
 {
+    gsync_destroy(&mp->ix);
+    for (int i = 0; i < NDISKS; i++)
+        gsync_destroy(&mp->pack[i].g);
     for (int f = 0; f < 2 * NDISKS + 1; f++)
         if (*mp->fds[f] >= 0) {
             close(*mp->fds[f]);

@@ -11,9 +11,14 @@
  * summarise. A crash in the middle of a migration is a child process
  * SIGKILLed by the migration's fault hook inside the transaction; a failed
  * step is the same hook returning an error.
+ *
+ * One query plan is checked here against the newest schema: the quota
+ * probe every PUT runs (quota.c), which must stay primary-key searches
+ * with no ephemeral table built at each run.
  */
 #include "tests/unit/test.h"
 
+#include "storage/engine_int.h"
 #include "storage/index.h"
 
 #include <signal.h>
@@ -558,6 +563,67 @@ static void failed_creation_leaves_an_empty_file_that_opens_later(void)
     CHECK_EQ_INT(s.version, idx_schema_version());
 }
 
+/* Each row of `EXPLAIN QUERY PLAN` (detail, column 3) or of `EXPLAIN`
+ * (opcode, column 1) of sql on a fresh index, into out (one a line). */
+static int explain(const char *dir, const char *how, const char *sql, int col, char *out,
+                   size_t n)
+{
+    char db[700], q[2048];
+    snprintf(db, sizeof db, "%s/index.db", dir);
+    snprintf(q, sizeof q, "%s %s", how, sql);
+    sqlite3 *h;
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+    size_t len = 0;
+    out[0] = 0;
+    if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(h, q, -1, &st, NULL) == SQLITE_OK) {
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW && len < n)
+            len += (size_t)snprintf(out + len, n - len, "%s\n",
+                                    (const char *)sqlite3_column_text(st, col));
+        rc = rc == SQLITE_DONE ? 0 : -1;
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    return rc;
+}
+
+static int count_lines_with(const char *text, const char *word)
+{
+    int n = 0;
+    for (const char *l = text, *end; (end = strchr(l, '\n')) != NULL; l = end + 1) {
+        const char *w = strstr(l, word);
+        n += w && w < end;
+    }
+    return n;
+}
+
+/* The quota probe: every search by a whole primary key (the bucket's
+ * rowid, the tenant's and the bucket's quota rows), no scan, and no
+ * ephemeral table (an IN list or a join against constant rows would
+ * build one, a pager of its own, at every PUT). */
+static void quota_probe_is_primary_key_searches_only(void)
+{
+    const char *dir = test_tmpdir();
+    cf_err err;
+    REQUIRE(open_close(dir, &err) == 0);
+    char plan[4096], ops[16384];
+    REQUIRE(explain(dir, "EXPLAIN QUERY PLAN", quota_probe_sql, 3, plan, sizeof plan) == 0);
+    REQUIRE(explain(dir, "EXPLAIN", quota_probe_sql, 1, ops, sizeof ops) == 0);
+    int searches = count_lines_with(plan, "SEARCH ");
+    CHECK(searches >= 3);
+    CHECK_EQ_INT(count_lines_with(plan, "USING INTEGER PRIMARY KEY (rowid=?)") +
+                 count_lines_with(plan, "USING PRIMARY KEY (tenant_id=? AND bucket_id=?)"),
+                 searches);
+    CHECK_EQ_INT(count_lines_with(plan, "SEARCH q USING PRIMARY KEY (tenant_id=? AND "
+                                        "bucket_id=?)"), 2);
+    CHECK_EQ_INT(count_lines_with(plan, "SCAN"), 0);
+    CHECK_EQ_INT(count_lines_with(ops, "OpenEphemeral"), 0);
+    CHECK_EQ_INT(count_lines_with(ops, "OpenAutoindex"), 0);
+    if (test_current_failed)
+        fprintf(stderr, "plan:\n%s", plan);
+}
+
 TEST_MAIN("index",
           T(there_is_a_first_migration),
           T(fresh_index_is_created_at_the_newest_version),
@@ -568,4 +634,5 @@ TEST_MAIN("index",
           T(a_database_that_is_not_an_index_is_refused),
           T(failed_step_leaves_the_old_version),
           T(killed_migration_leaves_the_old_version),
-          T(failed_creation_leaves_an_empty_file_that_opens_later))
+          T(failed_creation_leaves_an_empty_file_that_opens_later),
+          T(quota_probe_is_primary_key_searches_only))

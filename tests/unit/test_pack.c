@@ -134,9 +134,9 @@ static void *appender(void *arg)
             pack_commit(k->w, end, &err) < 0)
             k->fails++;
         else {
-            pthread_mutex_lock(&k->w->mu);
-            k->fails += k->w->synced < end;   /* returned before its bytes were synced */
-            pthread_mutex_unlock(&k->w->mu);
+            gsync_lock(&k->w->gs);
+            k->fails += k->w->gs.synced < end;   /* returned before its bytes were synced */
+            gsync_unlock(&k->w->gs);
         }
     }
     return NULL;
@@ -160,7 +160,7 @@ static void group_commit_with_concurrent_appenders(void)
     }
     char path[4096];
     snprintf(path, sizeof path, "%s", w.path);
-    uint64_t end = w.end;
+    uint64_t end = w.gs.written;
     pack_close(&w);
     seen s = {0};
     uint64_t valid = 0;
@@ -180,7 +180,7 @@ static void torn_tail_is_cut_at_open(void)
     /* a crash in the middle of the second record's body */
     REQUIRE(truncate(path, (off_t)(end[1] - 100)) == 0);
     REQUIRE(pack_open(path, &w, &err) == 0);
-    CHECK(w.end == end[0]);
+    CHECK(w.gs.written == end[0]);
     make_header(1, hdr);
     test_fill_random(body, sizeof body, 1);
     struct stat st;
