@@ -38,6 +38,7 @@
 #include "common/adminapi.h"
 #include "common/credfile.h"
 #include "common/numparse.h"
+#include "server/jsonobj.h"
 
 #define DEFAULT_ENDPOINT "http://127.0.0.1:9000"
 #define DEFAULT_REGION "us-east-1"
@@ -709,18 +710,6 @@ static int cmd_tenant(const cli *c, int argc, char **argv)
     return run(c, "DELETE", path, NULL, NULL, OUT_NONE, done);
 }
 
-/* A JSON array of strings, or NULL if out of memory. */
-static json_t *string_array(const char *const *v, size_t n)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; a && i < n; i++)
-        if (json_array_append_new(a, json_string(v[i])) != 0) {
-            json_decref(a);
-            return NULL;
-        }
-    return a;
-}
-
 /* POST /keys with the permissions asked for: --read-only as read_only,
  * --append-only and --permissions as a list of names (the server checks
  * them), --bucket and --allow-delete-prefix as lists. */
@@ -740,10 +729,10 @@ static int key_create(const cli *c, const char *tenant)
     if (!body || (list && (!perms || json_object_set_new(body, "permissions", perms) < 0)) ||
         (!list && json_object_set_new(body, "read_only", json_boolean(c->read_only)) < 0) ||
         (c->nbuckets && json_object_set_new(body, "buckets",
-                                            string_array(c->buckets, c->nbuckets)) < 0) ||
+                                            jsonobj_string_array(c->buckets, c->nbuckets)) < 0) ||
         (c->nprefixes && json_object_set_new(body, "allow_delete_prefixes",
-                                             string_array(c->delete_prefixes,
-                                                          c->nprefixes)) < 0)) {
+                                             jsonobj_string_array(c->delete_prefixes,
+                                                                  c->nprefixes)) < 0)) {
         json_decref(body);
         fprintf(stderr, "coffer: out of memory\n");
         return 1;

@@ -139,18 +139,6 @@ static int tenant_item(void *ctx, const st_tenant_info *t)
                                    (json_int_t)t->created));
 }
 
-/* A list of names as a JSON array (a new reference, NULL on no memory). */
-static json_t *name_array(char *const *v, size_t n)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; a && i < n; i++)
-        if (json_array_append_new(a, json_string(v[i])) != 0) {
-            json_decref(a);
-            return NULL;
-        }
-    return a;
-}
-
 #define WRITE_PERMS (ST_PERM_WRITE_NEW | ST_PERM_OVERWRITE | ST_PERM_DELETE)
 
 /* A key's policy as its JSON fields: "permissions" (names), "buckets"
@@ -165,8 +153,9 @@ static json_t *policy_json(const st_key_policy *p)
             json_decref(perms);
             perms = NULL;
         }
-    json_t *buckets = p->nbuckets ? name_array(p->buckets, p->nbuckets) : json_null();
-    json_t *prefixes = name_array(p->delete_prefixes, p->nprefixes);
+    json_t *buckets = p->nbuckets ? jsonobj_string_array((const char *const *)p->buckets, p->nbuckets) : json_null();
+    json_t *prefixes = jsonobj_string_array((const char *const *)p->delete_prefixes,
+                                              p->nprefixes);
     if (!perms || !buckets || !prefixes) {
         json_decref(perms);
         json_decref(buckets);

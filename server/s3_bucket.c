@@ -20,16 +20,6 @@
 #include "server/xml.h"
 #include "server/xmlreq.h"
 
-static int bucket_exists(s3_req *r, st_bucket_info *info)
-{
-    cf_err err;
-    if (st_bucket_get(r->srv->engine, r->tenant, r->bucket, info, &err) < 0) {
-        resp_cf(r, &err);
-        return -1;
-    }
-    return 0;
-}
-
 /* ListBuckets paging (prefix, bucket-region, max-buckets,
  * continuation-token), applied to the engine's sorted bucket list. */
 typedef struct bucket_page {
@@ -139,7 +129,7 @@ static void delete_bucket_run(s3_req *r)
 static void head_bucket_run(s3_req *r)
 {
     st_bucket_info info;
-    if (bucket_exists(r, &info) < 0)
+    if (s3_bucket_load(r, &info) < 0)
         return;
     resp_header(r, "x-amz-bucket-region", info.region);
     resp_status(r, 200);
@@ -148,7 +138,7 @@ static void head_bucket_run(s3_req *r)
 static void get_location_run(s3_req *r)
 {
     st_bucket_info info;
-    if (bucket_exists(r, &info) < 0)
+    if (s3_bucket_load(r, &info) < 0)
         return;
     xml_begin(&r->resp, "LocationConstraint");
     if (strcmp(info.region, "us-east-1") != 0)
@@ -161,7 +151,7 @@ static void get_location_run(s3_req *r)
 static void get_versioning_run(s3_req *r)
 {
     st_bucket_info info;
-    if (bucket_exists(r, &info) < 0)
+    if (s3_bucket_load(r, &info) < 0)
         return;
     xml_begin(&r->resp, "VersioningConfiguration");
     if (info.versioning != ST_VERSIONING_OFF)
@@ -208,7 +198,7 @@ static void write_acl(s3_req *r)
 static void get_bucket_acl_run(s3_req *r)
 {
     st_bucket_info info;
-    if (bucket_exists(r, &info) < 0)
+    if (s3_bucket_load(r, &info) < 0)
         return;
     write_acl(r);
 }
@@ -229,7 +219,7 @@ static void get_object_acl_run(s3_req *r)
 static void get_encryption_run(s3_req *r)
 {
     st_bucket_info info;
-    if (bucket_exists(r, &info) < 0)
+    if (s3_bucket_load(r, &info) < 0)
         return;
     xml_begin(&r->resp, "ServerSideEncryptionConfiguration");
     xml_open(&r->resp, "Rule");

@@ -255,6 +255,16 @@ const char *s3_checksum_value(s3_req *r, const s3_checksum_req *c)
     return s3auth_trailer(r, c->trailer);
 }
 
+int s3_bucket_load(s3_req *r, st_bucket_info *info)
+{
+    cf_err err;
+    if (st_bucket_get(r->srv->engine, r->tenant, r->bucket, info, &err) < 0) {
+        resp_cf(r, &err);
+        return -1;
+    }
+    return 0;
+}
+
 int s3_check_body_digest(s3_req *r)
 {
     uint8_t want[CKS_MAX_RAW], got[CKS_MAX_RAW];

@@ -71,6 +71,10 @@ int s3_content_md5(s3_req *r, uint8_t md5[16], bool *present);
  * neither was sent, BadDigest when it differs. */
 int s3_check_body_digest(s3_req *r);
 
+/* The request's bucket: 0 with *info filled, or -1 after answering with
+ * the engine's error (NoSuchBucket, ...). */
+int s3_bucket_load(s3_req *r, st_bucket_info *info);
+
 /* A request body the XML reader or its operation's parser refused:
  * MalformedXML saying why, or InternalError when memory ran out. */
 void s3_xml_refused(s3_req *r, const cf_err *err);

@@ -71,12 +71,8 @@ static void put_lifecycle_run(s3_req *r)
 {
     st_bucket_info binfo;
     cf_err err;
-    if (s3_check_body_digest(r) < 0)
+    if (s3_check_body_digest(r) < 0 || s3_bucket_load(r, &binfo) < 0)
         return;
-    if (st_bucket_get(r->srv->engine, r->tenant, r->bucket, &binfo, &err) < 0) {
-        resp_cf(r, &err);
-        return;
-    }
     lcxml_config cfg;
     lcxml_err lerr;
     const char *body = r->body.p ? r->body.p : "";

@@ -106,11 +106,8 @@ static void put_lock_config_run(s3_req *r)
 static void get_lock_config_run(s3_req *r)
 {
     st_bucket_info b;
-    cf_err err;
-    if (st_bucket_get(r->srv->engine, r->tenant, r->bucket, &b, &err) < 0) {
-        resp_cf(r, &err);
+    if (s3_bucket_load(r, &b) < 0)
         return;
-    }
     if (!b.object_lock) {
         resp_error(r, S3E_ObjectLockConfigurationNotFoundError, NULL);
         return;

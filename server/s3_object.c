@@ -410,12 +410,8 @@ static void delete_objects_run(s3_req *r)
 {
     st_bucket_info binfo;
     cf_err err;
-    if (s3_check_body_digest(r) < 0)
+    if (s3_check_body_digest(r) < 0 || s3_bucket_load(r, &binfo) < 0)
         return;
-    if (st_bucket_get(r->srv->engine, r->tenant, r->bucket, &binfo, &err) < 0) {
-        resp_cf(r, &err);
-        return;
-    }
     xmlreq_delete del;
     if (xmlreq_delete_parse(r->body.p, r->body.len, r->pool, &r->xmldoc, &del, &err) < 0) {
         s3_xml_refused(r, &err);
