@@ -264,7 +264,14 @@ GCM_TARGET static void gcm_crypt(const gcm_key *k, const uint8_t iv[12], const u
 
     __m128i y = ghash_bytes(k, _mm_setzero_si128(), aad, aadlen, rev);
     size_t total = len;
+    /* the previous iteration's ciphertext, hashed in the next one: written
+     * first, its GHASH enters the out-of-order window before this
+     * iteration's AES and overlaps it */
+    __m512i x0 = _mm512_setzero_si512(), x1 = x0, x2 = x0, x3 = x0;
+    const uint8_t (*xpw)[16] = NULL;
     while (len > 0) {
+        if (xpw)
+            y = ghash16(y, x0, x1, x2, x3, xpw);
         __m512i b0 = ctr, b1 = _mm512_add_epi32(b0, inc4);
         __m512i b2 = _mm512_add_epi32(b1, inc4), b3 = _mm512_add_epi32(b2, inc4);
         ctr = _mm512_add_epi32(b3, inc4);
@@ -317,13 +324,14 @@ GCM_TARGET static void gcm_crypt(const gcm_key *k, const uint8_t iv[12], const u
             pw = k->hpow + 16 - (len + 15) / 16;
             len = 0;
         }
-        if (enc)
-            y = ghash16(y, _mm512_shuffle_epi8(b0, rev), _mm512_shuffle_epi8(b1, rev),
-                        _mm512_shuffle_epi8(b2, rev), _mm512_shuffle_epi8(b3, rev), pw);
-        else
-            y = ghash16(y, _mm512_shuffle_epi8(d0, rev), _mm512_shuffle_epi8(d1, rev),
-                        _mm512_shuffle_epi8(d2, rev), _mm512_shuffle_epi8(d3, rev), pw);
+        x0 = _mm512_shuffle_epi8(enc ? b0 : d0, rev);
+        x1 = _mm512_shuffle_epi8(enc ? b1 : d1, rev);
+        x2 = _mm512_shuffle_epi8(enc ? b2 : d2, rev);
+        x3 = _mm512_shuffle_epi8(enc ? b3 : d3, rev);
+        xpw = pw;
     }
+    if (xpw)
+        y = ghash16(y, x0, x1, x2, x3, xpw);
 
     /* the length block, bit counts big-endian: reversed, aad's is the high
      * half */
