@@ -68,21 +68,23 @@ void gcm_fast_wipe(gcm_key *k)
 
 /* Round key 2i from 2i-2 and the keygenassist of 2i-1 (RotWord, SubWord,
  * rcon), and round key 2i+1 from 2i-1 and SubWord of 2i (FIPS 197 5.2). */
-GCM_TARGET static inline __m128i sched_even(__m128i k, __m128i assist)
+/* Each word of k xored with all the words before it, then with w. */
+GCM_TARGET static inline __m128i sched_fold(__m128i k, __m128i w)
 {
     k = _mm_xor_si128(k, _mm_slli_si128(k, 4));
     k = _mm_xor_si128(k, _mm_slli_si128(k, 4));
     k = _mm_xor_si128(k, _mm_slli_si128(k, 4));
-    return _mm_xor_si128(k, _mm_shuffle_epi32(assist, 0xff));
+    return _mm_xor_si128(k, w);
+}
+
+GCM_TARGET static inline __m128i sched_even(__m128i k, __m128i assist)
+{
+    return sched_fold(k, _mm_shuffle_epi32(assist, 0xff));
 }
 
 GCM_TARGET static inline __m128i sched_odd(__m128i k, __m128i even)
 {
-    __m128i assist = _mm_aeskeygenassist_si128(even, 0);
-    k = _mm_xor_si128(k, _mm_slli_si128(k, 4));
-    k = _mm_xor_si128(k, _mm_slli_si128(k, 4));
-    k = _mm_xor_si128(k, _mm_slli_si128(k, 4));
-    return _mm_xor_si128(k, _mm_shuffle_epi32(assist, 0xaa));
+    return sched_fold(k, _mm_shuffle_epi32(_mm_aeskeygenassist_si128(even, 0), 0xaa));
 }
 
 #define SCHED_PAIR(i, rcon)                                                        \
