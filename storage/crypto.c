@@ -16,13 +16,19 @@
  * The domain prefixes keep the kinds of ciphertext from ever being
  * accepted in place of one another.
  *
- * A crypt_ctx holds the fetched AES-256-GCM cipher and one EVP_CIPHER_CTX,
- * re-initialised with the key for every call, so the hot path allocates
- * nothing. Derived keys (KEK, secrets key) are the caller's to keep or
+ * gcm_seal and gcm_open run AES-256-GCM on VAES/VPCLMULQDQ (storage/gcm.c)
+ * when the CPU has them, else through OpenSSL EVP; both are the same
+ * algorithm, so either reads what the other wrote. A crypt_ctx holds the
+ * fast path's cached key schedule (expanded again only when the key
+ * changes: a segment's blocks share one data key; wiped at free) and the
+ * fetched OpenSSL cipher with one EVP_CIPHER_CTX, re-initialised with the
+ * key for every call; the hot path allocates nothing. Derived keys (KEK, secrets key) are the caller's to keep or
  * wipe (the engine keeps them for its life and wipes them at close);
  * parsed key files are wiped here. No message formats key material.
  */
 #include "storage/crypto.h"
+
+#include "storage/gcm.h"
 
 #include "common/fio.h"
 #include "common/fsutil.h"
@@ -45,6 +51,7 @@
 #include <unistd.h>
 
 struct crypt_ctx {
+    gcm_key fast;
     EVP_CIPHER *gcm;
     EVP_CIPHER_CTX *ctx;
 };
@@ -80,6 +87,7 @@ void crypt_ctx_free(crypt_ctx *c)
 {
     if (!c)
         return;
+    gcm_fast_wipe(&c->fast);
     EVP_CIPHER_CTX_free(c->ctx);
     EVP_CIPHER_free(c->gcm);
     free(c);
@@ -116,6 +124,10 @@ static int gcm_seal(crypt_ctx *c, const uint8_t key[CRYPT_KEY_LEN],
                     size_t aadlen, const uint8_t *pt, size_t len, uint8_t *ct,
                     uint8_t tag[CRYPT_TAG_LEN], cf_err *err)
 {
+    if (gcm_fast_available() && len <= GCM_FAST_MAX_LEN) {
+        gcm_fast_seal(&c->fast, key, nonce, aad, aadlen, pt, len, ct, tag);
+        return 0;
+    }
     int got = 0;
     if (!EVP_EncryptInit_ex2(c->ctx, c->gcm, key, nonce, NULL) ||
         !EVP_EncryptUpdate(c->ctx, NULL, &got, aad, (int)aadlen) ||
@@ -131,6 +143,11 @@ static int gcm_open(crypt_ctx *c, const uint8_t key[CRYPT_KEY_LEN],
                     size_t aadlen, const uint8_t *ct, size_t len,
                     const uint8_t tag[CRYPT_TAG_LEN], uint8_t *pt, cf_err *err)
 {
+    if (gcm_fast_available() && len <= GCM_FAST_MAX_LEN) {
+        if (!gcm_fast_open(&c->fast, key, nonce, aad, aadlen, ct, len, tag, pt))
+            return cf_fail(err, CF_ECORRUPT, "authentication tag mismatch");
+        return 0;
+    }
     int got = 0;
     if (!EVP_DecryptInit_ex2(c->ctx, c->gcm, key, nonce, NULL) ||
         !EVP_DecryptUpdate(c->ctx, NULL, &got, aad, (int)aadlen) ||

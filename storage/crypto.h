@@ -25,8 +25,9 @@
  * "cofferB1" || data id (16) || part (4) || block index (8) || last flag (1),
  * so reordering, truncating, or splicing blocks across segments fails the tag.
  *
- * Contexts: a crypt_ctx caches the EVP cipher and context; make one per
- * stream/thread and reuse it for every block. Nothing here logs; errors
+ * Contexts: a crypt_ctx caches the EVP cipher and context, and for the
+ * VAES path (storage/gcm.h) the last key's expanded schedule; make one per
+ * stream/thread and reuse it for every block. crypt_ctx_free wipes it. Nothing here logs; errors
  * never contain key material.
  */
 #ifndef ST_CRYPTO_H

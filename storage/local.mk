@@ -7,7 +7,8 @@ storage_libstorage_a_SOURCES = \
 
 # primitives: AES-GCM and keys, Reed-Solomon (digests are in common/)
 storage_libstorage_a_SOURCES += \
-	storage/crypto.h storage/rs.h storage/crypto.c storage/rs.c
+	storage/crypto.h storage/rs.h storage/crypto.c storage/rs.c \
+	storage/gcm.c storage/gcm.h
 
 # the layers below the engine: disk set, shard files, the segment pipeline
 # (writer with its I/O thread, reader, heal and import), the index

@@ -58,6 +58,10 @@ check_PROGRAMS += tests/unit/test_crypto
 tests_unit_test_crypto_SOURCES = tests/unit/test_crypto.c
 tests_unit_test_crypto_LDADD = $(TEST_LDADD)
 tests_unit_test_crypto_CFLAGS = $(TEST_CFLAGS)
+check_PROGRAMS += tests/unit/test_gcm
+tests_unit_test_gcm_SOURCES = tests/unit/test_gcm.c
+tests_unit_test_gcm_LDADD = $(TEST_LDADD)
+tests_unit_test_gcm_CFLAGS = $(TEST_CFLAGS)
 
 check_PROGRAMS += tests/unit/test_erasure
 tests_unit_test_erasure_SOURCES = tests/unit/test_erasure.c
