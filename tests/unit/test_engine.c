@@ -1725,7 +1725,7 @@ static void disks_count_errors_and_report_writability(void)
     st_close(e);
 }
 
-/* Whether the file system under dir takes O_DIRECT (tmpfs may not). */
+/* Whether the file system under dir takes O_DIRECT (tmpfs before Linux 6.6 does not). */
 static bool takes_o_direct(const char *dir)
 {
     char path[700];
