@@ -17,10 +17,11 @@
  * Durability is unchanged: the caller still fdatasyncs (O_DIRECT does not
  * make the file's size and extents durable).
  *
- * Where O_DIRECT is refused (EINVAL at open, as on some file systems, or
- * at the first write) the file is written buffered instead, exactly as
- * without direct mode: writev at the file position, one per append. That
- * is said once per process on stderr.
+ * Where O_DIRECT is refused at open (EINVAL, as on some file systems) the
+ * file is written buffered, exactly as without direct mode: writev at the
+ * file position, one per append. Refused at a write, that write and the
+ * rest of the file go through the page cache from the same staging
+ * buffer. Either is said once per process on stderr.
  *
  * Every write goes through common/fio.h (fault injection, power loss).
  * Not thread-safe: a shard_out belongs to one thread at a time.
