@@ -96,7 +96,8 @@ static const char *const class_names[FIO_NCLASSES + 1] = {
 static int errno_by_name(const char *s, size_t n)
 {
     static const struct { const char *name; int e; } names[] = {
-        {"EIO", EIO}, {"ENOSPC", ENOSPC}, {"EROFS", EROFS}, {"EDQUOT", EDQUOT}};
+        {"EIO", EIO}, {"ENOSPC", ENOSPC}, {"EROFS", EROFS}, {"EDQUOT", EDQUOT},
+        {"EINVAL", EINVAL}};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strlen(names[i].name) == n && strncmp(s, names[i].name, n) == 0)
             return names[i].e;

@@ -18,7 +18,8 @@
  *
  *   CLASS@N[+][=ERRNO][:PATHPART]
  *       the N-th operation of CLASS (write, fsync, rename, walsync, read,
- *       unlink, any) fails with ERRNO (EIO, ENOSPC, EROFS, EDQUOT; default
+ *       unlink, any) fails with ERRNO (EIO, ENOSPC, EROFS, EDQUOT, EINVAL:
+ *       a file system refusing an O_DIRECT write; default
  *       EIO); "any" (and powercut, kill) leave reads and unlinks out: a
  *       read changes nothing a crash could undo, and counting either
  *       would move every N a driver has measured for writes; with

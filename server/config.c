@@ -416,7 +416,8 @@ static int load_layout(cfg_ctx *c, json_t *root)
         return bad(c, "", "block_size", "must be a power of two");
     st->block_size = (uint32_t)bs;
     static const char *const storage_keys[] = {"pack_shard_max_bytes",
-                                               "pack_compact_dead_ratio", NULL};
+                                               "pack_compact_dead_ratio", "direct_io",
+                                               NULL};
     json_t *so;
     int pack = (int)st->pack_shard_max;          /* set_defaults' unless given */
     if (get_object(c, root, "storage", false, storage_keys, &so) < 0 ||
@@ -431,6 +432,10 @@ static int load_layout(cfg_ctx *c, json_t *root)
         return bad(c, "storage", "pack_compact_dead_ratio",
                    "must be a number above 0 and below 1");
     st->pack_compact_dead_ratio = ratio ? json_number_value(ratio) : 0;
+    json_t *direct = json_object_get(so, "direct_io");
+    if (direct && !json_is_boolean(direct))
+        return bad(c, "storage", "direct_io", "must be true or false");
+    st->buffered_io = direct && !json_is_true(direct);
     return 0;
 }
 

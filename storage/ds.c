@@ -453,6 +453,11 @@ void ds_note(const ds_set *set, int i, ds_error kind)
     atomic_fetch_add_explicit(&d->errors[kind], 1, memory_order_relaxed);
 }
 
+void ds_note_direct(const ds_set *set)
+{
+    atomic_fetch_add_explicit(&((ds_set *)set)->direct_files, 1, memory_order_relaxed);
+}
+
 uint64_t ds_errors(const ds_set *set, int i, ds_error kind)
 {
     return atomic_load_explicit(&set->disks[i].errors[kind], memory_order_relaxed);

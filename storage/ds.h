@@ -101,6 +101,10 @@ typedef struct ds_set {
     uint8_t lineage[DS_LINEAGE_LEN];
     bool has_lineage;
     bool fresh;                      /* no disk was formatted: a new set */
+    /* Shard files are written with O_DIRECT where the file system takes it
+     * (storage/shardout.h); set by the engine (st_config.buffered_io). */
+    bool direct_io;
+    atomic_uint direct_files;        /* shard files opened with O_DIRECT (tests) */
     ds_disk disks[RS_MAX_SHARDS];
 } ds_set;
 
@@ -138,6 +142,8 @@ int ds_online_count(const ds_set *set);
  * are the one part they change, so this takes a const set. */
 void ds_note(const ds_set *set, int i, ds_error kind);
 uint64_t ds_errors(const ds_set *set, int i, ds_error kind);
+/* Count a shard file opened with O_DIRECT (direct_files; const as above). */
+void ds_note_direct(const ds_set *set);
 
 /* The write set (see ds_wfault). ds_write_failed: a shard write to disk i
  * failed with errnum; ds_write_ok: one was published there. Both take a

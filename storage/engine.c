@@ -182,6 +182,7 @@ int st_open(const st_config *cfg, st_engine **out, cf_err *err)
     if (rc == 0)
         rc = ds_open(&e->set, cfg->disks, cfg->ndisks, cfg->k, cfg->m,
                      cfg->block_size, err);
+    e->set.direct_io = !cfg->buffered_io;
     /* nothing is written before this point decides that it may be */
     if (rc == 0 && (rc = ident_assess(&e->set, cfg->meta_dir, &s, err)) == 0) {
         assessed = true;
@@ -274,6 +275,11 @@ void st_layout(const st_engine *e, int *k, int *m, uint32_t *block_size)
     *k = e->set.k;
     *m = e->set.m;
     *block_size = e->set.block_size;
+}
+
+unsigned st_direct_files(st_engine *e)
+{
+    return atomic_load(&e->set.direct_files);
 }
 
 void st_index_stats_get(st_engine *e, st_index_stats *out)

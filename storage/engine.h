@@ -98,6 +98,9 @@ typedef struct st_config {
     /* Compaction rewrites a sealed pack more than this fraction dead
      * (st_compact); 0: ST_COMPACT_DEFAULT_DEAD_RATIO. */
     double pack_compact_dead_ratio;
+    /* Write shard files through the page cache, not with O_DIRECT
+     * (storage/shardout.h; coffer.json(5) storage.direct_io false). */
+    bool buffered_io;
     /* GC's orphan bound (see st_gc): 0 = default */
     int gc_max_orphans;              /* default ST_GC_DEFAULT_MAX_ORPHANS */
     int gc_max_orphan_percent;       /* 1..100, default 1 */
@@ -203,6 +206,9 @@ int st_rebuild_index(const st_config *cfg, bool dry_run, st_say_cb say, st_progr
                      void *ctx, st_rebuild_report *rep, cf_err *err);
 void st_close(st_engine *e);
 void st_layout(const st_engine *e, int *k, int *m, uint32_t *block_size);
+/* Shard files opened with O_DIRECT since st_open (st_config.buffered_io;
+ * 0 where the file system refuses it): for tests. */
+unsigned st_direct_files(st_engine *e);
 
 /* ---- tenants and access keys -------------------------------------- */
 

@@ -15,7 +15,8 @@ storage_libstorage_a_SOURCES += \
 storage_libstorage_a_SOURCES += \
 	storage/ds.c storage/ds.h \
 	storage/shard.c storage/shard.h storage/pack.c storage/pack.h storage/segment.h storage/segment_int.h \
-	storage/segwrite.c storage/segread.c storage/segment.c storage/segcheck.c \
+	storage/shardout.c storage/shardout.h storage/segwrite.c storage/segread.c \
+	storage/segment.c storage/segcheck.c \
 	storage/gsync.c storage/gsync.h storage/index.c storage/index.h storage/fvfs.c storage/fvfs.h
 
 # the engine, one file per concern (engine_int.h lists them): the engine

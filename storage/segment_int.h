@@ -19,6 +19,7 @@
 #include <pthread.h>
 
 #include "storage/segment.h"
+#include "storage/shardout.h"
 
 static inline int seg_shards(const seg_desc *d)
 {
@@ -50,7 +51,7 @@ struct seg_writer {
     uint64_t blocks_out;             /* blocks already written to shards */
     uint64_t size;
     uint8_t *stripe;
-    int fd[RS_MAX_SHARDS];
+    shard_out out[RS_MAX_SHARDS];    /* the temp files (fd -1: none) */
     uint16_t failed;                 /* shards that could not be written */
     bool files_open;
     uint64_t unsynced;

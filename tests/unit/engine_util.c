@@ -29,6 +29,7 @@ void fixture_init(eng_fixture *f, const char *root, int ndisks, int k, int m)
     const char *pack = getenv("COFFER_TEST_PACK_SHARD_MAX");
     if (pack)
         f->cfg.pack_shard_max = (uint32_t)strtoul(pack, NULL, 10);
+    f->cfg.buffered_io = getenv("COFFER_TEST_BUFFERED_IO") != NULL;
 }
 
 st_engine *fixture_open(eng_fixture *f)

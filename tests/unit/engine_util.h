@@ -22,7 +22,9 @@ typedef struct eng_fixture {
 /* Lay out root/d0.., root/meta, root/master.key; does not open. With
  * COFFER_TEST_PACK_SHARD_MAX in the environment the engine packs shards
  * of that size or less (st_config.pack_shard_max): how the crash and
- * fault tests run again with pack files. */
+ * fault tests run again with pack files. With COFFER_TEST_BUFFERED_IO
+ * set, shard files are written through the page cache
+ * (st_config.buffered_io) instead of with O_DIRECT. */
 void fixture_init(eng_fixture *f, const char *root, int ndisks, int k, int m);
 st_engine *fixture_open(eng_fixture *f);     /* NULL (and prints) on failure */
 /* fixture_init + fixture_open, then tenant "t1" with bucket "b". */

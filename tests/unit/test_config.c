@@ -70,7 +70,8 @@ static void good_config_parses(void)
              "\"disks\":[\"d1\",\"d2\",\"d3\",\"d4\",\"d5\",\"d6\"],"
              "\"meta_dir\":\"/srv/meta\",\"master_key_file\":\"master.key\","
              "\"erasure\":{\"k\":3,\"m\":3},\"block_size\":65536,"
-             "\"storage\":{\"pack_shard_max_bytes\":1048576,\"pack_compact_dead_ratio\":0.25},"
+             "\"storage\":{\"pack_shard_max_bytes\":1048576,\"pack_compact_dead_ratio\":0.25,"
+             "\"direct_io\":false},"
              GOOD_ADMIN ","
              "\"limits\":{\"threads\":4,\"max_connections\":99,"
              "\"max_connections_per_ip\":7,\"header_timeout_seconds\":5,"
@@ -105,6 +106,7 @@ static void good_config_parses(void)
     CHECK_EQ_INT(cfg.storage.block_size, 65536);
     CHECK_EQ_INT(cfg.storage.pack_shard_max, 1048576);
     CHECK(cfg.storage.pack_compact_dead_ratio == 0.25);
+    CHECK(cfg.storage.buffered_io);
     CHECK_EQ_STR(cfg.admin_access_key, "ADMINKEY00000001");
     CHECK_EQ_STR(cfg.admin_secret_key, "s3cr3t-s3cr3t-s3cr3t");
     CHECK_EQ_INT(cfg.threads, 4);
@@ -134,6 +136,7 @@ static void minimal_config_gets_defaults(void)
     CHECK_EQ_INT(cfg.storage.block_size, 0);
     CHECK_EQ_INT(cfg.storage.pack_shard_max, CONFIG_DEFAULT_PACK_SHARD_MAX); /* on */
     CHECK(cfg.storage.pack_compact_dead_ratio == 0);    /* the engine's default */
+    CHECK(!cfg.storage.buffered_io);                    /* O_DIRECT shard files */
     CHECK_EQ_INT(cfg.threads, CONFIG_DEFAULT_THREADS);
     CHECK_EQ_INT(cfg.max_connections_per_ip, CONFIG_DEFAULT_MAX_PER_IP);
     CHECK_EQ_INT(cfg.header_timeout_s, CONFIG_DEFAULT_HEADER_TIMEOUT);
@@ -198,6 +201,8 @@ static void wrong_types_are_refused(void)
                    "'storage.pack_shard_max_bytes'");
     expect_refused("{" GOOD_BASE ",\"storage\":{\"pack_shard_max_bytes\":67108865}}",
                    "'storage.pack_shard_max_bytes'");
+    expect_refused("{" GOOD_BASE ",\"storage\":{\"direct_io\":1}}",
+                   "'storage.direct_io'");
     expect_refused("{" GOOD_BASE ",\"storage\":{\"pack_compact_dead_ratio\":1}}",
                    "'storage.pack_compact_dead_ratio'");
     expect_refused("{" GOOD_BASE ",\"storage\":{\"pack_compact_dead_ratio\":0}}",

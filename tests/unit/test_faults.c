@@ -29,10 +29,13 @@
  *    mid-completion of a multipart upload (completed, or the upload left
  *    for a retry); a failed unlink mid-GC (the file stays for the next
  *    GC, nothing live is touched).
+ *  - An O_DIRECT write of a shard file refused (EINVAL): that file goes on
+ *    buffered, the PUT completes with no disk error.
  */
 #include "common/fio.h"
 #include "tests/unit/test.h"
 #include "tests/unit/engine_util.h"
+#include "storage/shardout.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -792,6 +795,49 @@ static void a_failed_unlink_mid_gc_leaves_the_file_for_the_next(void)
     st_close(e);
 }
 
+/* A file system that refuses an O_DIRECT write of a shard file mid-file
+ * (EINVAL: storage/shardout.h) gets that file, from that write on,
+ * buffered: the refused write is made again through the page cache, no
+ * disk counts an error, and the object reads back. At each O_DIRECT write
+ * of a 3 MiB PUT's shard file on one disk. */
+static void a_refused_direct_write_falls_back_to_buffered(void)
+{
+    eng_fixture f;
+    st_engine *e = fixture_setup(&f, test_tmpdir(), 6, 4, 2, true);
+    REQUIRE(e);
+    bool direct = !f.cfg.buffered_io;
+    char part[PART_MAX];
+    disk_part(&f, 2, part);
+    cf_err err;
+    int fired = 0;
+    /* the O_DIRECT writes of the shard file on disk 2: its whole stages (its
+     * last piece and header are buffered writes, which never say EINVAL) */
+    int stages = (int)(3 * (shard_len_for(1u << 20, 4) + SHARD_CRC_LEN) / SHARDOUT_STAGE);
+    for (int n = 1; n <= stages; n++) {
+        char rule[RULE_MAX + 8], key[32];
+        snprintf(rule, sizeof rule, "write@%d=EINVAL:%stmp/", n, part);
+        snprintf(key, sizeof key, "einval-%d", n);
+        REQUIRE(fio_fault_set(rule) == 0);
+        int rc = put_gen(e, "b", key, OBJ_SIZE, (uint64_t)n, NULL, &err);
+        bool hit = fio_fault_fired();
+        REQUIRE(fio_fault_set("") == 0);
+        fired += hit;
+        if (rc == 0)
+            CHECK_EQ_INT(check_gen(e, "b", key, OBJ_SIZE, (uint64_t)n, &err), 1);
+        else
+            fprintf(stderr, "  write %d refused: %s\n", n, err.msg);
+        if (direct && st_direct_files(e) > 0)
+            CHECK_EQ_INT(rc, 0);
+    }
+    CHECK(fired > 0);
+    for (int i = 0; i < 6 && direct && st_direct_files(e) > 0; i++) {
+        st_disk_info d;
+        st_disk_get(e, i, &d);
+        CHECK_EQ_INT(d.write_errors, 0);
+    }
+    st_close(e);
+}
+
 int main(int argc, char **argv)
 {
     if (!fio_faults_built()) {
@@ -813,6 +859,7 @@ int main(int argc, char **argv)
         T(a_failed_disk_leaves_the_write_set_until_heal_writes_it),
         T(a_failure_mid_complete_completes_or_leaves_the_upload),
         T(a_failed_unlink_mid_gc_leaves_the_file_for_the_next),
+        T(a_refused_direct_write_falls_back_to_buffered),
     };
     return test_run_all("faults", cases, sizeof cases / sizeof cases[0], argc, argv);
 }
