@@ -57,6 +57,7 @@ static void set_defaults(coffer_config *cfg)
     cfg->sigv2 = true;
     cfg->log_level = CONFIG_LOG_INFO;
     cfg->storage.pack_shard_max = CONFIG_DEFAULT_PACK_SHARD_MAX;   /* design.md, "Mid-size" */
+    cfg->storage.buffered_io = true;       /* storage.direct_io: off until reads are direct */
     lifecycle_config *lc = &cfg->lifecycle;
     lc->day_seconds = CONFIG_DEFAULT_DAY_SECONDS;
     lc->interval_s = CONFIG_DEFAULT_LC_INTERVAL;
@@ -435,7 +436,8 @@ static int load_layout(cfg_ctx *c, json_t *root)
     json_t *direct = json_object_get(so, "direct_io");
     if (direct && !json_is_boolean(direct))
         return bad(c, "storage", "direct_io", "must be true or false");
-    st->buffered_io = direct && !json_is_true(direct);
+    if (direct)
+        st->buffered_io = !json_is_true(direct);
     return 0;
 }
 

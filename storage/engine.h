@@ -99,7 +99,8 @@ typedef struct st_config {
      * (st_compact); 0: ST_COMPACT_DEFAULT_DEAD_RATIO. */
     double pack_compact_dead_ratio;
     /* Write shard files through the page cache, not with O_DIRECT
-     * (storage/shardout.h; coffer.json(5) storage.direct_io false). */
+     * (storage/shardout.h). cofferd sets it unless coffer.json(5) has
+     * storage.direct_io true; false (the zeroed default) is O_DIRECT. */
     bool buffered_io;
     /* GC's orphan bound (see st_gc): 0 = default */
     int gc_max_orphans;              /* default ST_GC_DEFAULT_MAX_ORPHANS */

@@ -2,8 +2,10 @@
 # tests/integration/test_bigobject.sh - a 2 GiB object (200 MiB under
 # sanitizers) goes up and comes back byte-identical through the aws cli v1
 # over HTTPS (multipart, CRC32 in aws-chunked trailers) and through rclone
-# over plain HTTP (multipart), while cofferd's peak resident set (VmHWM)
-# stays under 128 MiB: the server streams, it never holds an object. The
+# over plain HTTP (multipart; the HTTPS pass with storage.direct_io on,
+# the HTTP one with the default page cache), while cofferd's peak resident
+# set (VmHWM) stays under 128 MiB: the server streams, it never holds an
+# object. The
 # RSS limit is not asserted under sanitizers (shadow memory and the
 # allocator quarantine inflate RSS), only reported.
 set -euo pipefail
@@ -35,6 +37,13 @@ expect_size() {           # expect_size AWS BUCKET KEY
 }
 
 for mode in $(it_modes); do
+  # the HTTPS pass writes its shard files with O_DIRECT (storage.direct_io),
+  # the HTTP pass through the page cache (the default)
+  if [ "$mode" = https ]; then
+    export COFFER_CONFIG_EXTRA='{"storage": {"direct_io": true}}'
+  else
+    unset COFFER_CONFIG_EXTRA
+  fi
   it_server "$mode"
   bucket=big-$mode
   if [ "$mode" = https ]; then

@@ -136,7 +136,7 @@ static void minimal_config_gets_defaults(void)
     CHECK_EQ_INT(cfg.storage.block_size, 0);
     CHECK_EQ_INT(cfg.storage.pack_shard_max, CONFIG_DEFAULT_PACK_SHARD_MAX); /* on */
     CHECK(cfg.storage.pack_compact_dead_ratio == 0);    /* the engine's default */
-    CHECK(!cfg.storage.buffered_io);                    /* O_DIRECT shard files */
+    CHECK(cfg.storage.buffered_io);                     /* direct_io off by default */
     CHECK_EQ_INT(cfg.threads, CONFIG_DEFAULT_THREADS);
     CHECK_EQ_INT(cfg.max_connections_per_ip, CONFIG_DEFAULT_MAX_PER_IP);
     CHECK_EQ_INT(cfg.header_timeout_s, CONFIG_DEFAULT_HEADER_TIMEOUT);
@@ -148,6 +148,16 @@ static void minimal_config_gets_defaults(void)
     REQUIRE(load_text("{" GOOD_BASE ",\"storage\":{\"pack_shard_max_bytes\":0}}", &cfg,
                       &err) == 0);
     CHECK_EQ_INT(cfg.storage.pack_shard_max, 0);
+    config_free(&cfg);
+    /* direct_io true turns O_DIRECT shard files on; a storage object
+     * without the key keeps the default (page cache) */
+    REQUIRE(load_text("{" GOOD_BASE ",\"storage\":{\"direct_io\":true}}", &cfg,
+                      &err) == 0);
+    CHECK(!cfg.storage.buffered_io);
+    config_free(&cfg);
+    REQUIRE(load_text("{" GOOD_BASE ",\"storage\":{\"pack_compact_dead_ratio\":0.5}}", &cfg,
+                      &err) == 0);
+    CHECK(cfg.storage.buffered_io);
     config_free(&cfg);
 }
 
