@@ -66,8 +66,6 @@ void gcm_fast_wipe(gcm_key *k)
 
 /* ---- AES-256 ---- */
 
-/* Round key 2i from 2i-2 and the keygenassist of 2i-1 (RotWord, SubWord,
- * rcon), and round key 2i+1 from 2i-1 and SubWord of 2i (FIPS 197 5.2). */
 /* Each word of k xored with all the words before it, then with w. */
 GCM_TARGET static inline __m128i sched_fold(__m128i k, __m128i w)
 {
@@ -87,6 +85,8 @@ GCM_TARGET static inline __m128i sched_odd(__m128i k, __m128i even)
     return sched_fold(k, _mm_shuffle_epi32(_mm_aeskeygenassist_si128(even, 0), 0xaa));
 }
 
+/* Round key 2i from 2i-2 and the keygenassist of 2i-1 (RotWord, SubWord,
+ * rcon), and round key 2i+1 from 2i-1 and SubWord of 2i (FIPS 197 5.2). */
 #define SCHED_PAIR(i, rcon)                                                        \
     rk[i] = sched_even(rk[(i) - 2], _mm_aeskeygenassist_si128(rk[(i) - 1], rcon)); \
     rk[(i) + 1] = sched_odd(rk[(i) - 1], rk[i])

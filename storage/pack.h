@@ -2,7 +2,7 @@
  * storage/pack.h - the per-disk pack file (issue 14 point 1): many shards
  * of mid-size objects appended to one file per disk instead of a file per
  * shard, with one fdatasync shared by every PUT that appended since the
- * last one (group commit, as the index's idx_unlock_durable).
+ * last one (group commit, storage/gsync.h, as for the index's WAL).
  *
  * A pack file DISK/packs/<32 hex pack id>.pack is
  *

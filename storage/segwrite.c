@@ -15,12 +15,12 @@
  *
  * A writer that reaches the disks starts an I/O thread and a second
  * stripe: the request thread seals and encodes block n + 1 while the I/O
- * thread computes the CRCs of block n and writes its shards (through each
- * file's O_DIRECT staging buffer, shardout.h: a fifth of a PUT's CPU
- * time). Only the I/O thread touches the
- * shard files and the failed-shard mask while it runs; the request thread
- * waits for it to finish (io_drain) before it seals, publishes or removes
- * them. Segments kept inline never start it.
+ * thread computes the CRCs of block n and writes its shards (through the
+ * page cache, or with storage.direct_io through each file's O_DIRECT
+ * staging buffer, shardout.h: a fifth of a PUT's CPU time). Only the I/O
+ * thread touches the shard files and the failed-shard mask while it runs;
+ * the request thread waits for it to finish (io_drain) before it seals,
+ * publishes or removes them. Segments kept inline never start it.
  */
 #include "storage/segment_int.h"
 #include "common/le.h"
